@@ -1,0 +1,3 @@
+module github.com/go-softmax/softmax
+
+go 1.22
