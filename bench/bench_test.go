@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/go-softmax/softmax/kernels"
+)
+
+// The benchmarks are named Benchmark<Kernel>/impl=<name>/cols=<n>, so that
+//
+//	go test -bench . -count 10 ./bench | benchstat -col /impl -
+//
+// compares the implementations side by side. impl=naive is the plain Go loop
+// (float64 math.Exp); impl=copy is copy(dst, src) over the same bytes, the
+// floor any kernel that reads and writes every element has to pay. Inputs
+// are about 1 MiB per batch, plus one out-of-cache shape of 8 rows of
+// 4,194,304 elements (128 MiB in, 128 MiB out).
+
+func BenchmarkSoftmax(b *testing.B)            { benchKernel(b, "Softmax") }
+func BenchmarkLogSoftmax(b *testing.B)         { benchKernel(b, "LogSoftmax") }
+func BenchmarkLogSumExp(b *testing.B)          { benchKernel(b, "LogSumExp") }
+func BenchmarkCrossEntropy(b *testing.B)       { benchKernel(b, "CrossEntropy") }
+func BenchmarkSoftmaxBackward(b *testing.B)    { benchKernel(b, "SoftmaxBackward") }
+func BenchmarkLogSoftmaxBackward(b *testing.B) { benchKernel(b, "LogSoftmaxBackward") }
+func BenchmarkExp(b *testing.B)                { benchKernel(b, "Exp") }
+
+// outOfCache is the shape that does not fit any cache.
+const outOfCacheRows, outOfCacheCols = 8, 1 << 22
+
+func benchKernel(b *testing.B, name string) {
+	impls := []impl{}
+	for _, im := range kernels.Implementations() {
+		impls = append(impls, fromImplementation(im))
+	}
+	impls = append(impls, naive, copyImpl)
+	type shape struct{ rows, cols int }
+	var all []shape
+	for _, c := range shapes {
+		all = append(all, shape{max(1, batchElems/c), c})
+	}
+	all = append(all, shape{outOfCacheRows, outOfCacheCols})
+	for _, im := range impls {
+		for _, sh := range all {
+			b.Run(fmt.Sprintf("impl=%s/cols=%d", im.name, sh.cols), func(b *testing.B) {
+				bt := newBatch(sh.rows, sh.cols, 1)
+				f := im.k.get(name)
+				b.SetBytes(int64(4 * len(bt.x)))
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					f(bt)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(bt.x)), "ns/elem")
+			})
+		}
+	}
+}
+
+// copyImpl copies the input to the output for every kernel.
+var copyImpl = func() impl {
+	f := func(b *batch) { copy(b.out, b.x) }
+	return impl{name: "copy", k: kernelFuncs{f, f, f, f, f, f, f}}
+}()
+
+// TestReport runs the report on a small budget, so that go test ./...
+// covers the program that go run ./bench runs.
+func TestReport(t *testing.T) {
+	var sb stringsBuilder
+	report(&sb, []string{"Softmax", "Exp"}, []impl{fromImplementation(kernels.Default()), naive}, 0)
+	if !sb.contains("Softmax") || !sb.contains("128256") {
+		t.Errorf("report lacks its rows:\n%s", sb.String())
+	}
+}

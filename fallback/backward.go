@@ -1,0 +1,63 @@
+package fallback
+
+import "github.com/go-softmax/softmax/internal/check"
+
+// SoftmaxBackward sets dx = y * (dy - <dy, y>), the gradient through
+// y = Softmax(x) given the gradient dy of y. The dot product is summed in
+// float64 from exact products, and each dx[i] is computed in float64 and
+// rounded once; a NaN result is the canonical NaN. dx may be y or dy.
+func SoftmaxBackward(dx, y, dy []float32) {
+	checkBackward(dx, y, dy)
+	dot := dot64(y, dy)
+	for i := range dx {
+		d := float64(dy[i]) - dot
+		dx[i] = f32(float64(y[i]) * d)
+	}
+}
+
+// LogSoftmaxBackward sets dx = dy - exp(y) * sum(dy), the gradient through
+// y = LogSoftmax(x) given the gradient dy of y. exp is the Exp kernel's;
+// the sum is float64, and each dx[i] is computed in float64 (a multiply,
+// then a subtract) and rounded once; a NaN result is the canonical NaN.
+// dx may be y or dy.
+func LogSoftmaxBackward(dx, y, dy []float32) {
+	checkBackward(dx, y, dy)
+	sum := dot64(dy, nil)
+	for i := range dx {
+		p := float64(float64(exp32(y[i])) * sum)
+		dx[i] = f32(float64(dy[i]) - p)
+	}
+}
+
+func checkBackward(dx, y, dy []float32) {
+	check.SameLen("dx", dx, "y", y)
+	check.SameLen("dx", dx, "dy", dy)
+	check.Overlap("dx", dx, "y", y)
+	check.Overlap("dx", dx, "dy", dy)
+}
+
+// dot64 returns <a, b> (or the sum of a, when b is nil) with exact float64
+// products, summed in the canonical lane order: per lane in element order
+// within a block, then the block partials into float64 lane accumulators,
+// then reduceLanes. The products of two float32s are exact in float64, so a
+// compiler that fuses the multiply into the add cannot change the result.
+func dot64(a, b []float32) float64 {
+	var acc [lanes]float64
+	n := len(a)
+	for blk := 0; blk < n; blk += blockLen {
+		var part [lanes]float64
+		for v := blk; v < n && v < blk+blockLen; v += lanes {
+			for l := 0; l < lanes && v+l < n; l++ {
+				t := float64(a[v+l])
+				if b != nil {
+					t *= float64(b[v+l])
+				}
+				part[l] += t
+			}
+		}
+		for l := range acc {
+			acc[l] += part[l]
+		}
+	}
+	return reduceLanes(&acc)
+}

@@ -1,0 +1,173 @@
+package fallback
+
+import (
+	"math"
+
+	"github.com/go-softmax/softmax/internal/check"
+)
+
+// Softmax sets dst[i] = exp(src[i]) / sum_j exp(src[j]). dst may be src.
+// See the package documentation for the treatment of -Inf, +Inf and NaN.
+func Softmax(dst, src []float32) {
+	check.SameLen("dst", dst, "src", src)
+	check.Overlap("dst", dst, "src", src)
+	softmaxRow(dst, src)
+}
+
+// SoftmaxRows applies Softmax to each row of cols elements of src.
+func SoftmaxRows(dst, src []float32, cols int) {
+	check.SameLen("dst", dst, "src", src)
+	check.Rows("src", len(src), cols)
+	check.Overlap("dst", dst, "src", src)
+	for i := 0; i < len(src); i += cols {
+		softmaxRow(dst[i:i+cols], src[i:i+cols])
+	}
+}
+
+func softmaxRow(dst, src []float32) {
+	if len(src) == 0 {
+		return
+	}
+	p := planRow(src)
+	// Out of place, the second pass keeps u_i in dst for the third; in place
+	// it cannot, and the third pass recomputes it. Both give the same bits.
+	stored := !sameSlice(dst, src)
+	s := p.sum(src, dst, stored)
+	softmaxOut(dst, src, &p, s, stored)
+}
+
+// sum runs the second pass over a finite row (see rowSum), storing u_i in
+// dst if stored, and marks the row rowNaN if its sum is NaN.
+func (p *rowPlan) sum(src, dst []float32, stored bool) float64 {
+	if p.kind != rowFinite {
+		return 0
+	}
+	var store []float32
+	if stored {
+		store = dst
+	}
+	s := rowSum(src, p, store)
+	if s != s {
+		p.kind = rowNaN
+	}
+	return s
+}
+
+// softmaxOut is the third pass: dst[i] = (1 + u_i) / S * 2^(n_i - nm), with
+// u_i read back from dst when stored, recomputed otherwise.
+func softmaxOut(dst, src []float32, p *rowPlan, s float64, stored bool) {
+	if p.kind != rowFinite {
+		fill(dst, p.kind, 0)
+		return
+	}
+	hi, lo := recip(s)
+	bias := p.bias()
+	for i, x := range src {
+		d := reduced(x, p.c)
+		var u, t float32
+		if stored {
+			u = dst[i]
+			t = fma32(d, log2e, roundMagic)
+		} else {
+			u, t = expReduce(d)
+		}
+		dst[i] = normalize(u, hi, lo, scale(t, bias))
+	}
+}
+
+// sameSlice reports whether a and b start at the same element.
+func sameSlice(a, b []float32) bool {
+	return len(a) > 0 && len(b) > 0 && &a[0] == &b[0]
+}
+
+// fill writes the output of a row that is not finite: the canonical NaN
+// for rowNaN, masked for rowMasked.
+func fill(dst []float32, k rowKind, masked float32) {
+	v := masked
+	if k == rowNaN {
+		v = canonicalNaN
+	}
+	for i := range dst {
+		dst[i] = v
+	}
+}
+
+// LogSoftmax sets dst[i] = src[i] - LogSumExp(src). dst may be src.
+func LogSoftmax(dst, src []float32) {
+	check.SameLen("dst", dst, "src", src)
+	check.Overlap("dst", dst, "src", src)
+	logSoftmaxRow(dst, src)
+}
+
+// LogSoftmaxRows applies LogSoftmax to each row of cols elements of src.
+func LogSoftmaxRows(dst, src []float32, cols int) {
+	check.SameLen("dst", dst, "src", src)
+	check.Rows("src", len(src), cols)
+	check.Overlap("dst", dst, "src", src)
+	for i := 0; i < len(src); i += cols {
+		logSoftmaxRow(dst[i:i+cols], src[i:i+cols])
+	}
+}
+
+func logSoftmaxRow(dst, src []float32) {
+	if len(src) == 0 {
+		return
+	}
+	p := planRow(src)
+	s := p.sum(src, nil, false)
+	if p.kind != rowFinite {
+		fill(dst, p.kind, float32(math.Inf(-1)))
+		return
+	}
+	l := p.logSum(s)
+	c := float64(p.c)
+	for i, x := range src {
+		dst[i] = float32((float64(x) - c) - l)
+	}
+}
+
+// LogSumExp returns ln(sum_i exp(src[i])), computed without overflow for
+// any finite input. It is -Inf for an empty row or a row of -Inf, +Inf for
+// a row holding +Inf and no NaN, and NaN for a row holding NaN.
+func LogSumExp(src []float32) float32 {
+	return f32(logSumExp(src))
+}
+
+func logSumExp(src []float32) float64 {
+	p := planRow(src)
+	s := p.sum(src, nil, false)
+	return p.logSumExpOf(src, s)
+}
+
+// logSumExpOf returns the row's LogSumExp given its plan and sum, with the
+// special rows' values.
+func (p *rowPlan) logSumExpOf(src []float32, s float64) float64 {
+	switch {
+	case p.kind == rowMasked:
+		return math.Inf(-1)
+	case p.kind == rowNaN && p.max > 0 && !hasNaN(src):
+		return math.Inf(1)
+	case p.kind == rowNaN:
+		return math.NaN()
+	}
+	return p.logSum(s) + float64(p.c)
+}
+
+// f32 rounds v to float32, with the canonical NaN for any NaN.
+func f32(v float64) float32 {
+	if v != v {
+		return canonicalNaN
+	}
+	return float32(v)
+}
+
+// Exp sets dst[i] = exp(src[i]). dst may be src. Results below the float32
+// normal range are rounded as IEEE gradual underflow does; results above
+// it are +Inf; NaN gives NaN.
+func Exp(dst, src []float32) {
+	check.SameLen("dst", dst, "src", src)
+	check.Overlap("dst", dst, "src", src)
+	for i, x := range src {
+		dst[i] = exp32(x)
+	}
+}

@@ -1,0 +1,344 @@
+package kernels
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/go-softmax/softmax/internal/golden"
+	"github.com/go-softmax/softmax/internal/ref"
+)
+
+// The bounds of the package documentation. Each is enforced on every
+// implementation, on the golden corpus, on random rows of every length
+// 0..300 and of the long lengths, and on a row of 2^20 elements.
+const (
+	softmaxMaxULP  = 2.0  // Softmax, SoftmaxRows, CrossEntropy gradient: max ULP
+	softmaxMeanULP = 0.45 // mean ULP over a row of at least meanMinCount outputs
+	meanMinCount   = 100  // outputs and distinct inputs: a row of one repeated value has one error, not a mean
+	expMaxULP      = 1.5  // Exp: max ULP over every float32 with a normal result
+	logBound       = 2.0  // LogSumExp, LogSoftmax, loss: 2^-24 * max(1, |ref|)
+	backwardBound  = 4.0  // backward kernels and the gradient at the target
+)
+
+var expSweep = flag.Bool("exp.sweep", false, "check Exp on every float32 whose exp is a normal float32 (slow)")
+
+// accuracy accumulates the errors of one implementation over many rows.
+type accuracy struct {
+	softmax, logSoftmax, lse, loss, grad, back, logBack ref.Stats
+}
+
+func (a *accuracy) log(t *testing.T) {
+	t.Helper()
+	t.Logf("Softmax max %.3f mean %.3f ULP (%d outputs)", a.softmax.Max, a.softmax.Mean(), a.softmax.N)
+	t.Logf("LogSoftmax %.3f, LogSumExp %.3f, loss %.3f (max, units of 2^-24*max(1,|ref|))", a.logSoftmax.Max, a.lse.Max, a.loss.Max)
+	t.Logf("CrossEntropy grad max %.3f ULP; SoftmaxBackward %.3f, LogSoftmaxBackward %.3f (max, units of the bound's scale)", a.grad.Max, a.back.Max, a.logBack.Max)
+}
+
+// checkRow runs every kernel of im on x, with the float64 references want,
+// lse and wly (x's Softmax, LogSumExp and LogSoftmax), and checks every
+// bound.
+func (a *accuracy) checkRow(t *testing.T, im *Implementation, name string, x []float32, want []float64, lse float64, wly []float64, rng *rand.Rand) {
+	t.Helper()
+	n := len(x)
+	y := make([]float32, n)
+	errorf := func(format string, args ...any) {
+		t.Helper()
+		t.Errorf("%s (n=%d): %s", name, n, fmt.Sprintf(format, args...))
+	}
+
+	// Softmax.
+	im.Softmax(y, x)
+	var row ref.Stats
+	for i := range y {
+		u, ok := ref.SoftmaxErr(y[i], want[i])
+		if !ok {
+			errorf("Softmax[%d] = %g, reference %g is below 2^-126 but the output is not", i, y[i], want[i])
+			return
+		}
+		if math.Abs(want[i]) >= ref.MinNormal32 || want[i] != want[i] {
+			row.Add(u)
+			a.softmax.Add(u)
+		}
+		if u > softmaxMaxULP {
+			errorf("Softmax[%d] = %g (%#x), reference %g: %.3f ULP > %g", i, y[i], math.Float32bits(y[i]), want[i], u, softmaxMaxULP)
+			return
+		}
+	}
+	if row.N >= meanMinCount && distinct(x) >= meanMinCount && row.Mean() > softmaxMeanULP {
+		errorf("Softmax mean error %.3f ULP > %g", row.Mean(), softmaxMeanULP)
+	}
+
+	// LogSumExp and LogSoftmax.
+	if e := ref.LogErr(im.LogSumExp(x), lse); e > logBound || e != e {
+		errorf("LogSumExp = %g, reference %g: error %.3f > %g", im.LogSumExp(x), lse, e, logBound)
+	} else {
+		a.lse.Add(e)
+	}
+	ly := make([]float32, n)
+	im.LogSoftmax(ly, x)
+	for i := range ly {
+		e := ref.LogErr(ly[i], wly[i])
+		if e > logBound || e != e {
+			errorf("LogSoftmax[%d] = %g, reference %g: error %.3f > %g", i, ly[i], wly[i], e, logBound)
+			return
+		}
+		a.logSoftmax.Add(e)
+	}
+	if n == 0 {
+		return
+	}
+
+	// CrossEntropy at a random target.
+	target := rng.IntN(n)
+	grad := make([]float32, n)
+	loss := im.CrossEntropy(grad, x, target)
+	wantLoss := ref.CrossEntropy(nil, x, target)
+	if e := ref.LogErr(loss, wantLoss); e > logBound || e != e {
+		errorf("CrossEntropy loss = %g, reference %g: error %.3f > %g", loss, wantLoss, e, logBound)
+	} else {
+		a.loss.Add(e)
+	}
+	for i := range grad {
+		w := want[i]
+		if i == target {
+			e := ref.ScaledErr(grad[i], w-1, 1)
+			if e > backwardBound || e != e {
+				errorf("CrossEntropy grad[target] = %g, reference %g: error %.3f > %g", grad[i], w-1, e, backwardBound)
+			}
+			continue
+		}
+		if u, ok := ref.SoftmaxErr(grad[i], w); !ok || u > softmaxMaxULP {
+			errorf("CrossEntropy grad[%d] = %g, reference %g: %.3f ULP", i, grad[i], w, u)
+			return
+		} else if math.Abs(w) >= ref.MinNormal32 {
+			a.grad.Add(u)
+		}
+	}
+
+	// The backward kernels, on this row's outputs and a random dy.
+	if lse != lse || math.IsInf(lse, 0) {
+		return
+	}
+	dy := normalRow(rng, n, 1, 0)
+	dx := make([]float32, n)
+	wdx := make([]float64, n)
+	im.SoftmaxBackward(dx, y, dy)
+	ref.SoftmaxBackward(wdx, y, dy)
+	var dot float64
+	for i := range y {
+		dot += float64(y[i]) * float64(dy[i])
+	}
+	for i := range dx {
+		scale := float64(y[i]) * (math.Abs(float64(dy[i])) + math.Abs(dot))
+		if e := ref.GradErr(dx[i], wdx[i], scale); e > backwardBound || e != e {
+			errorf("SoftmaxBackward[%d] = %g, reference %g: error %.3f > %g", i, dx[i], wdx[i], e, backwardBound)
+			return
+		} else {
+			a.back.Add(e)
+		}
+	}
+	im.LogSoftmaxBackward(dx, ly, dy)
+	ref.LogSoftmaxBackward(wdx, ly, dy)
+	var sum float64
+	for _, v := range dy {
+		sum += float64(v)
+	}
+	for i := range dx {
+		scale := math.Abs(float64(dy[i])) + math.Exp(float64(ly[i]))*math.Abs(sum)
+		if e := ref.GradErr(dx[i], wdx[i], scale); e > backwardBound || e != e {
+			errorf("LogSoftmaxBackward[%d] = %g, reference %g: error %.3f > %g", i, dx[i], wdx[i], e, backwardBound)
+			return
+		} else {
+			a.logBack.Add(e)
+		}
+	}
+}
+
+// distinct returns the number of distinct values in x.
+func distinct(x []float32) int {
+	seen := make(map[float32]bool, len(x))
+	for _, v := range x {
+		seen[v] = true
+	}
+	return len(seen)
+}
+
+// checkRandom checks x against references computed on the spot.
+func (a *accuracy) checkRandom(t *testing.T, im *Implementation, name string, x []float32, rng *rand.Rand) {
+	t.Helper()
+	want := make([]float64, len(x))
+	wly := make([]float64, len(x))
+	ref.Softmax(want, x)
+	ref.LogSoftmax(wly, x)
+	a.checkRow(t, im, name, x, want, ref.LogSumExp(x), wly, rng)
+}
+
+func TestAccuracyGolden(t *testing.T) {
+	rows, err := golden.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		var a accuracy
+		rng := rand.New(rand.NewPCG(1, 2))
+		for _, r := range rows {
+			a.checkRow(t, im, r.Name, r.X, r.Softmax, r.LSE, r.LogSoftmax(), rng)
+		}
+		a.log(t)
+	})
+}
+
+func TestAccuracyRandom(t *testing.T) {
+	cases := randomCases(7)
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		var a accuracy
+		rng := rand.New(rand.NewPCG(3, 4))
+		for _, c := range cases {
+			a.checkRandom(t, im, c.name, c.x, rng)
+		}
+		a.log(t)
+	})
+}
+
+// TestAccuracyMillion checks rows of 2^20 elements, generated here with
+// their reference: the length where float32 sums drift the most.
+func TestAccuracyMillion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	rows := [][]float32{normalRow(rng, 1<<20, 4, 0), uniformRow(rng, 1<<20, -80, 80)}
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		var a accuracy
+		for i, x := range rows {
+			a.checkRandom(t, im, fmt.Sprintf("2^20 row %d", i), x, rng)
+		}
+		a.log(t)
+	})
+}
+
+// TestAccuracyRows checks that the batched kernels give each row exactly
+// what the single-row kernels give it.
+func TestAccuracyRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		for _, cols := range []int{1, 2, 3, 10, 15, 16, 17, 64, 100, 1000} {
+			rows := 7
+			x := normalRow(rng, rows*cols, 4, 0)
+			x[cols/2] = ninf
+			targets := make([]int32, rows)
+			for r := range targets {
+				targets[r] = int32(rng.IntN(cols))
+			}
+			y := make([]float32, len(x))
+			ly := make([]float32, len(x))
+			g := make([]float32, len(x))
+			im.SoftmaxRows(y, x, cols)
+			im.LogSoftmaxRows(ly, x, cols)
+			mean := im.CrossEntropyRows(g, x, targets, cols)
+			var total float64
+			for r := 0; r < rows; r++ {
+				row := x[r*cols : (r+1)*cols]
+				one := make([]float32, cols)
+				im.Softmax(one, row)
+				if i, ok := bitsEqual(y[r*cols:(r+1)*cols], one); !ok {
+					t.Fatalf("cols %d row %d: SoftmaxRows differs from Softmax at %d", cols, r, i)
+				}
+				im.LogSoftmax(one, row)
+				if i, ok := bitsEqual(ly[r*cols:(r+1)*cols], one); !ok {
+					t.Fatalf("cols %d row %d: LogSoftmaxRows differs from LogSoftmax at %d", cols, r, i)
+				}
+				loss := im.CrossEntropy(one, row, int(targets[r]))
+				if i, ok := bitsEqual(g[r*cols:(r+1)*cols], one); !ok {
+					t.Fatalf("cols %d row %d: CrossEntropyRows grad differs from CrossEntropy at %d", cols, r, i)
+				}
+				total += ref.CrossEntropy(nil, row, int(targets[r]))
+				_ = loss
+			}
+			if e := ref.LogErr(mean, total/float64(rows)); e > logBound {
+				t.Errorf("cols %d: CrossEntropyRows mean %g, reference %g: error %.3f", cols, mean, total/float64(rows), e)
+			}
+		}
+	})
+}
+
+// TestAccuracyExp checks Exp on a sample of every 61st float32 whose
+// exponential is a normal float32, or on all of them with -exp.sweep.
+func TestAccuracyExp(t *testing.T) {
+	stride := uint32(61)
+	if *expSweep {
+		stride = 1
+	}
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		st := sweepExp(im, stride)
+		t.Logf("Exp: max %.4f mean %.4f ULP over %d inputs (stride %d)", st.Max, st.Mean(), st.N, stride)
+		if st.Max > expMaxULP {
+			t.Errorf("Exp max error %.4f ULP > %g", st.Max, expMaxULP)
+		}
+	})
+}
+
+// sweepExp measures Exp on every stride-th float32 in the range where
+// exp(x) is a normal float32, split over the CPUs.
+func sweepExp(im *Implementation, stride uint32) ref.Stats {
+	lo := float32(math.Log(0x1p-126))
+	hi := float32(math.Log(math.MaxFloat32))
+	// Positive x in [0, hi] and negative x in [lo, -0], by bit pattern.
+	type span struct{ from, to uint32 }
+	spans := []span{
+		{0, math.Float32bits(hi)},
+		{0x80000000, math.Float32bits(lo)},
+	}
+	const chunk = 1 << 16
+	var (
+		mu    sync.Mutex
+		total ref.Stats
+		wg    sync.WaitGroup
+		jobs  = make(chan span)
+	)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x := make([]float32, 0, chunk)
+			y := make([]float32, chunk)
+			var st ref.Stats
+			for s := range jobs {
+				x = x[:0]
+				for b := s.from; b <= s.to && b >= s.from; b += stride {
+					x = append(x, math.Float32frombits(b))
+				}
+				im.Exp(y[:len(x)], x)
+				for i, v := range x {
+					w := math.Exp(float64(v))
+					if w < ref.MinNormal32 || w > math.MaxFloat32 {
+						continue
+					}
+					st.Add(ref.ULPErr(y[i], w))
+				}
+			}
+			mu.Lock()
+			total.Sum += st.Sum
+			total.N += st.N
+			total.Max = math.Max(total.Max, st.Max)
+			mu.Unlock()
+		}()
+	}
+	for _, s := range spans {
+		for b := s.from; b <= s.to; b += chunk * stride {
+			end := b + (chunk-1)*stride
+			if end > s.to || end < b {
+				end = s.to
+			}
+			jobs <- span{b, end}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return total
+}

@@ -1,0 +1,87 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// forEachImpl runs f once for every implementation this CPU runs, as a
+// subtest named after it.
+func forEachImpl(t *testing.T, f func(t *testing.T, im *Implementation)) {
+	t.Helper()
+	for _, im := range Implementations() {
+		t.Run(im.Name(), func(t *testing.T) { f(t, im) })
+	}
+}
+
+var (
+	inf  = float32(math.Inf(1))
+	ninf = float32(math.Inf(-1))
+	nan  = float32(math.NaN())
+)
+
+// normalRow returns n values from N(off, std^2), rounded to float32.
+func normalRow(rng *rand.Rand, n int, std, off float64) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64()*std + off)
+	}
+	return x
+}
+
+// uniformRow returns n values uniform in [lo, hi).
+func uniformRow(rng *rand.Rand, n int, lo, hi float64) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(lo + (hi-lo)*rng.Float64())
+	}
+	return x
+}
+
+// randomCase is one random row of the accuracy tests.
+type randomCase struct {
+	name string
+	x    []float32
+}
+
+// randomCases returns rows of every length 0..300 over a spread of scales
+// and offsets (std 1, 4, 16; offsets 0, ±1e4, ±1e30; some -Inf), and the
+// longer lengths of the golden corpus.
+func randomCases(seed uint64) []randomCase {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	stds := []float64{1, 4, 16}
+	offs := []float64{0, 1e4, -1e4, 1e30, -1e30, 300, -300}
+	var cs []randomCase
+	for n := 0; n <= 300; n++ {
+		std, off := stds[n%3], offs[n%len(offs)]
+		x := normalRow(rng, n, std, off)
+		if n%5 == 4 {
+			for i := 0; i < n; i += 3 {
+				x[i] = ninf
+			}
+		}
+		cs = append(cs, randomCase{"n", x})
+	}
+	for _, n := range []int{1000, 4096, 32000, 128256} {
+		for _, std := range stds {
+			cs = append(cs, randomCase{"long", normalRow(rng, n, std, 0)})
+		}
+	}
+	cs = append(cs, randomCase{"pm80", uniformRow(rng, 1031, -80, 80)})
+	cs = append(cs, randomCase{"cutoff", uniformRow(rng, 1031, -110, 0)})
+	return cs
+}
+
+// bitsEqual reports whether a and b hold the same bits, and the first
+// index where they differ.
+func bitsEqual(a, b []float32) (int, bool) {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i, false
+		}
+	}
+	return -1, true
+}
+
+func newRand() *rand.Rand { return rand.New(rand.NewPCG(11, 12)) }

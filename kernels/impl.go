@@ -1,0 +1,206 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/go-softmax/softmax/internal/check"
+)
+
+// kernelSet is what an implementation provides. The checks are done before
+// any of these is called: lengths match, cols > 0 divides the length,
+// targets are in range, and dst is either exactly a source or disjoint.
+type kernelSet struct {
+	softmaxRows        func(dst, src []float32, cols int)
+	logSoftmaxRows     func(dst, src []float32, cols int)
+	logSumExp          func(src []float32) float32
+	softmaxBackward    func(dx, y, dy []float32)
+	logSoftmaxBackward func(dx, y, dy []float32)
+	crossEntropy       func(grad, logits []float32, target int) float32
+	crossEntropyRows   func(grad, logits []float32, targets []int32, cols int) float32
+	exp                func(dst, src []float32)
+}
+
+// An Implementation is one complete set of kernels: "generic" (pure Go,
+// every platform), and where the CPU and build allow, SIMD ones such as
+// "avx512", "avx2" or "neon". Every implementation returns the same bits for
+// the same input. Its methods are the package-level functions of the same
+// names, bound to this implementation; they check their arguments the same
+// way and are safe for concurrent use.
+type Implementation struct {
+	name      string
+	supported func() bool
+	k         kernelSet
+}
+
+// registry lists every implementation compiled in, best first: the SIMD
+// ones of this architecture (none under the purego build tag), then
+// generic.
+var registry = append(archImplementations(), generic)
+
+// active is the implementation the package-level functions use.
+var active = choose(os.Getenv("SOFTMAX_IMPL"))
+
+// EnvVar names the environment variable that forces an implementation.
+const EnvVar = "SOFTMAX_IMPL"
+
+// choose returns the named implementation, or the best supported one when
+// name is empty. An unknown or unsupported name panics with a message that
+// lists the names this CPU can run.
+func choose(name string) *Implementation {
+	avail := Implementations()
+	if name == "" {
+		return avail[0]
+	}
+	for _, im := range avail {
+		if im.name == name {
+			return im
+		}
+	}
+	names := make([]string, len(avail))
+	for i, im := range avail {
+		names[i] = im.name
+	}
+	why := "unknown"
+	for _, im := range registry {
+		if im.name == name {
+			why = "not supported by this CPU"
+		}
+	}
+	panic(fmt.Sprintf("softmax: %s=%q: %s implementation; this CPU runs: %s",
+		EnvVar, name, why, strings.Join(names, ", ")))
+}
+
+// Implementations returns the implementations this CPU and build can run,
+// best first. The last one is always "generic".
+func Implementations() []*Implementation {
+	var out []*Implementation
+	for _, im := range registry {
+		if im.supported() {
+			out = append(out, im)
+		}
+	}
+	return out
+}
+
+// Lookup returns the named implementation if this CPU can run it.
+func Lookup(name string) (*Implementation, bool) {
+	for _, im := range Implementations() {
+		if im.name == name {
+			return im, true
+		}
+	}
+	return nil, false
+}
+
+// Impl returns the name of the implementation the package-level functions
+// use: the best one for this CPU, or the one named by $SOFTMAX_IMPL.
+func Impl() string { return active.name }
+
+// Default returns the implementation the package-level functions use.
+func Default() *Implementation { return active }
+
+// Name returns the implementation's name, e.g. "generic" or "avx512".
+func (im *Implementation) Name() string { return im.name }
+
+// String returns the implementation's name.
+func (im *Implementation) String() string { return im.name }
+
+// Softmax is the package-level Softmax on this implementation.
+func (im *Implementation) Softmax(dst, src []float32) {
+	check.SameLen("dst", dst, "src", src)
+	check.Overlap("dst", dst, "src", src)
+	if len(src) > 0 {
+		im.k.softmaxRows(dst, src, len(src))
+	}
+}
+
+// SoftmaxRows is the package-level SoftmaxRows on this implementation.
+func (im *Implementation) SoftmaxRows(dst, src []float32, cols int) {
+	check.SameLen("dst", dst, "src", src)
+	check.Rows("src", len(src), cols)
+	check.Overlap("dst", dst, "src", src)
+	if len(src) > 0 {
+		im.k.softmaxRows(dst, src, cols)
+	}
+}
+
+// LogSoftmax is the package-level LogSoftmax on this implementation.
+func (im *Implementation) LogSoftmax(dst, src []float32) {
+	check.SameLen("dst", dst, "src", src)
+	check.Overlap("dst", dst, "src", src)
+	if len(src) > 0 {
+		im.k.logSoftmaxRows(dst, src, len(src))
+	}
+}
+
+// LogSoftmaxRows is the package-level LogSoftmaxRows on this implementation.
+func (im *Implementation) LogSoftmaxRows(dst, src []float32, cols int) {
+	check.SameLen("dst", dst, "src", src)
+	check.Rows("src", len(src), cols)
+	check.Overlap("dst", dst, "src", src)
+	if len(src) > 0 {
+		im.k.logSoftmaxRows(dst, src, cols)
+	}
+}
+
+// LogSumExp is the package-level LogSumExp on this implementation.
+func (im *Implementation) LogSumExp(src []float32) float32 {
+	return im.k.logSumExp(src)
+}
+
+// SoftmaxBackward is the package-level SoftmaxBackward on this implementation.
+func (im *Implementation) SoftmaxBackward(dx, y, dy []float32) {
+	checkBackward(dx, y, dy)
+	im.k.softmaxBackward(dx, y, dy)
+}
+
+// LogSoftmaxBackward is the package-level LogSoftmaxBackward on this
+// implementation.
+func (im *Implementation) LogSoftmaxBackward(dx, y, dy []float32) {
+	checkBackward(dx, y, dy)
+	im.k.logSoftmaxBackward(dx, y, dy)
+}
+
+func checkBackward(dx, y, dy []float32) {
+	check.SameLen("dx", dx, "y", y)
+	check.SameLen("dx", dx, "dy", dy)
+	check.Overlap("dx", dx, "y", y)
+	check.Overlap("dx", dx, "dy", dy)
+}
+
+// CrossEntropy is the package-level CrossEntropy on this implementation.
+func (im *Implementation) CrossEntropy(grad, logits []float32, target int) float32 {
+	check.Target(target, len(logits))
+	if grad != nil {
+		check.SameLen("grad", grad, "logits", logits)
+		check.Overlap("grad", grad, "logits", logits)
+	}
+	return im.k.crossEntropy(grad, logits, target)
+}
+
+// CrossEntropyRows is the package-level CrossEntropyRows on this
+// implementation.
+func (im *Implementation) CrossEntropyRows(grad, logits []float32, targets []int32, cols int) float32 {
+	rows := check.Rows("logits", len(logits), cols)
+	check.Targets(len(targets), rows)
+	if grad != nil {
+		check.SameLen("grad", grad, "logits", logits)
+		check.Overlap("grad", grad, "logits", logits)
+	}
+	for _, t := range targets {
+		check.Target(int(t), cols)
+	}
+	if rows == 0 {
+		return 0
+	}
+	return im.k.crossEntropyRows(grad, logits, targets, cols)
+}
+
+// Exp is the package-level Exp on this implementation.
+func (im *Implementation) Exp(dst, src []float32) {
+	check.SameLen("dst", dst, "src", src)
+	check.Overlap("dst", dst, "src", src)
+	im.k.exp(dst, src)
+}
