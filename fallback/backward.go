@@ -23,9 +23,14 @@ func SoftmaxBackward(dx, y, dy []float32) {
 func LogSoftmaxBackward(dx, y, dy []float32) {
 	checkBackward(dx, y, dy)
 	sum := dot64(dy, nil)
-	for i := range dx {
-		p := float64(float64(exp32(y[i])) * sum)
-		dx[i] = f32(float64(dy[i]) - p)
+	for v := 0; v < len(dx); v += lanes {
+		var e vec
+		m := copy(e[:], y[v:])
+		exp32Vec(&e)
+		for l, g := range dy[v : v+m] {
+			p := float64(float64(e[l]) * sum)
+			dx[v+l] = f32(float64(g) - p)
+		}
 	}
 }
 

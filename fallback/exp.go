@@ -8,14 +8,14 @@ import "math"
 //
 //	n  = round(x * log2(e))                 (ties to even, via the 1.5*2^23 trick)
 //	r  = x - n*ln2Hi - n*ln2Lo              (two-step Cody-Waite, each step one FMA)
-//	u  = r + r^2 * q(r)                     (q of degree 5, so exp is degree 7)
+//	u  = r + r^2 * q(r)                     (q of degree 4, so exp is degree 6)
 //
 // The first Cody-Waite step is exact: ln2Hi is ln 2 rounded to float32, and
 // for every |x| the kernels feed in (at most a few hundred), x - n*ln2Hi is a
 // multiple of min(ulp(x), 2^-24) smaller than 1/2, so the FMA that computes
 // it does not round. The second step rounds once, to r.
 //
-// q's coefficients and their measured error are documented at expC2..expC7.
+// q's coefficients and their measured error are documented at expC2..expC6.
 const (
 	log2e = float32(1.4426950408889634)     // 0x3fb8aa3b
 	ln2Hi = float32(0.6931471805599453)     // 0x3f317218, ln 2 rounded to float32
@@ -31,33 +31,23 @@ const (
 // is the integer n that t = fma(x, log2e, roundMagic) holds.
 const roundMagicBits = 0x4b400000
 
-// Coefficients of q(r) = (exp(r) - 1 - r) / r^2 on |r| <= ln2/2.
+// Coefficients of q(r) ~ (exp(r) - 1 - r) / r^2, so that
+// 1 + r + r^2*q(r) ~ exp(r) on |r| <= 0.35 (the reduced range is ln2/2 =
+// 0.3466). They are float32 values fitted by Sollya's fpminimax to the
+// relative error of the whole degree-6 polynomial, with 1 + r fixed; the
+// script is gen/sollya/expq.sollya. Sollya bounds that error, with these
+// float32 coefficients evaluated exactly, by 3.47e-9 = 0.058 * 2^-24: a
+// twentieth of a float32 rounding. What the exponential loses beyond that
+// comes from rounding r, q and u in float32; the Exp kernel measures 1.02
+// ULP max over every float32 (see the package tests). Taylor's degree-7
+// coefficients are worse (0.13 * 2^-24) and cost one FMA more.
 const (
-	expC2 = float32(1.0 / 2)
-	expC3 = float32(1.0 / 6)
-	expC4 = float32(1.0 / 24)
-	expC5 = float32(1.0 / 120)
-	expC6 = float32(1.0 / 720)
-	expC7 = float32(1.0 / 5040)
+	expC2 = float32(0.4999999105930328369140625)        // 0x3efffffd
+	expC3 = float32(0.16666515171527862548828125)       // 0x3e2aaa45
+	expC4 = float32(4.16689254343509674072265625e-2)    // 0x3d2aad09
+	expC5 = float32(8.3693824708461761474609375e-3)     // 0x3c091fbc
+	expC6 = float32(1.37874786742031574249267578125e-3) // 0x3ab4b71a
 )
-
-// expReduce returns u and t for exp(x) = (1 + u) * 2^n, where n is
-// int32(math.Float32bits(t)) - roundMagicBits. x must satisfy
-// |x * log2e| < 2^22 (the kernels clamp it first); a NaN x gives a NaN u.
-func expReduce(x float32) (u float32, t float32) {
-	t = fma32(x, log2e, roundMagic)
-	n := t - roundMagic // exact
-	r := fma32(n, -ln2Hi, x)
-	r = fma32(n, -ln2Lo, r)
-	q := fma32(expC7, r, expC6)
-	q = fma32(q, r, expC5)
-	q = fma32(q, r, expC4)
-	q = fma32(q, r, expC3)
-	q = fma32(q, r, expC2)
-	r2 := float32(r * r)
-	u = fma32(r2, q, r)
-	return u, t
-}
 
 // pow2 returns 2^k as a float32 for k in [-126, 127], and 0 for k = -127.
 // Callers clamp k to that range.
@@ -76,23 +66,73 @@ const (
 // canonicalNaN is the one NaN every kernel writes: the quiet NaN 0x7fc00000.
 var canonicalNaN = math.Float32frombits(0x7fc00000)
 
-// exp32 is the elementwise exponential of the Exp kernel. The result is
-// (1 + u) rounded to float32 (p), times 2^n applied in two exact halves so
-// that overflow gives +Inf and gradual underflow rounds once, as a single
-// IEEE multiplication by 2^n would. NaN gives the canonical NaN.
-func exp32(x float32) float32 {
-	if x != x {
-		return canonicalNaN
+// vec is one vector of the canonical lane count.
+type vec = [lanes]float32
+
+// expReduceVec computes, for every lane of d, t, r and q with
+// exp(d) ~ (1 + r + r^2*q) * 2^n, where n is int32(math.Float32bits(t)) -
+// roundMagicBits. Each d must satisfy |d * log2e| < 2^22 (the kernels clamp
+// it first); a NaN gives NaN r and q.
+//
+// It is written step by step across the lanes: each step is independent
+// from lane to lane, so a CPU overlaps them instead of waiting on one
+// lane's chain of roundings.
+func expReduceVec(d, t, r, q *vec) {
+	for l := range d {
+		t[l] = fma32(d[l], log2e, roundMagic)
 	}
-	if x < expLo {
-		x = expLo
+	for l := range d {
+		n := t[l] - roundMagic
+		r[l] = fma32(n, -ln2Hi, d[l])
 	}
-	if x > expHi {
-		x = expHi
+	for l := range d {
+		n := t[l] - roundMagic
+		r[l] = fma32(n, -ln2Lo, r[l])
 	}
-	u, t := expReduce(x)
-	p := 1 + u
-	n := int32(math.Float32bits(t)) - roundMagicBits
-	n1 := n >> 1
-	return float32(p*pow2(n1)) * pow2(n-n1)
+	for l := range d {
+		q[l] = fma32(expC6, r[l], expC5)
+	}
+	for _, c := range [...]float32{expC4, expC3, expC2} {
+		for l := range d {
+			q[l] = fma32(q[l], r[l], c)
+		}
+	}
+}
+
+// expUVec returns in u, for every lane of d, the u of exp(d) = (1 + u) * 2^n:
+// u = r + r^2*q, with r^2 rounded and one FMA. The softmax kernels keep u
+// apart from the 1, which the normalization adds back without rounding it
+// first (see normalize).
+func expUVec(d, t, u *vec) {
+	var r, q vec
+	expReduceVec(d, t, &r, &q)
+	for l := range d {
+		r2 := float32(r[l] * r[l])
+		u[l] = fma32(r2, q[l], r[l])
+	}
+}
+
+// exp32Vec replaces every lane of x by its exponential, the Exp kernel's.
+// x is clamped to [expLo, expHi]; p = 1 + r*(1 + r*q) in two FMAs, which
+// measured more accurate than 1 + (r + r^2*q) and is one operation less;
+// then p*2^n, applied in two exact halves so that overflow gives +Inf and
+// gradual underflow rounds once, as one IEEE multiplication by 2^n would.
+// NaN gives the canonical NaN.
+func exp32Vec(x *vec) {
+	var d, t, r, q vec
+	for l, v := range x {
+		d[l] = min(max(v, expLo), expHi)
+	}
+	expReduceVec(&d, &t, &r, &q)
+	for l, v := range x {
+		if v != v {
+			x[l] = canonicalNaN
+			continue
+		}
+		w := fma32(r[l], q[l], 1)
+		p := fma32(r[l], w, 1)
+		n := int32(math.Float32bits(t[l])) - roundMagicBits
+		n1 := n >> 1
+		x[l] = float32(p*pow2(n1)) * pow2(n-n1)
+	}
 }

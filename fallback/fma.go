@@ -1,23 +1,21 @@
 package fallback
 
-import "unsafe"
+import "math"
 
-// Constants describing an fma32 intermediate s, a float64, relative to the
-// float32 format it is finally rounded to.
+// fmaTieMask selects the 28 low fraction bits of a float64. Every float32
+// rounding boundary (a midpoint between adjacent float32 values, including
+// the overflow threshold 2^128-2^103 and the odd multiples of 2^-150 between
+// subnormals) has at most 25 significant bits and is a normal float64, so
+// these bits are zero in its encoding.
+const fmaTieMask = 1<<28 - 1
+
+// fmaNudgeUp and fmaNudgeDown scale a float64 s away from or towards zero by
+// a relative 2^-40, which is between 2^12 and 2^13 ulps of s: far more than
+// the float64 rounding error of s, and far less than the 2^27 ulps that
+// separate s from the next float64 whose fmaTieMask bits are zero.
 const (
-	// fmaDroppedMask selects the 52-23 = 29 low fraction bits of a float64
-	// that the conversion to float32 discards when the value lies in the
-	// float32 normal range.
-	fmaDroppedMask = 1<<(52-23) - 1
-
-	// fmaMidpoint is the discarded-bits pattern of a float64 lying exactly
-	// halfway between two adjacent float32 values in that range.
-	fmaMidpoint = 1 << (52 - 23 - 1)
-
-	// fmaMinNormalShl1 is the float64 encoding of 2^-126, the smallest
-	// normal float32, shifted left by one to drop the sign bit:
-	// bits<<1 < fmaMinNormalShl1 exactly when |s| < 2^-126.
-	fmaMinNormalShl1 = (1023 - 126) << 53
+	fmaNudgeUp   = 1 + 0x1p-40
+	fmaNudgeDown = 1 - 0x1p-40
 )
 
 // fma32 returns a*b+c computed exactly and rounded once to float32 (round to
@@ -33,64 +31,59 @@ const (
 // exponent is well inside the float64 range, so p = float64(a)*float64(b) is
 // exact for all finite inputs. s = p + float64(c) is then the correctly
 // rounded float64 value of the exact result x = a*b+c, and float32(s) rounds
-// a second time. Double rounding can only go wrong when s lies exactly on a
-// float32 rounding midpoint while x does not: the midpoints are themselves
-// float64 values and rounding is monotonic, so in every other case x and s
-// lie on the same side of every midpoint.
+// a second time. That double rounding can only go wrong when s is itself a
+// float32 rounding boundary while x is not (x then lies within half a
+// float64 ulp of the boundary, and float64 rounding has erased the side it
+// lies on). In every other case s and x lie strictly between the same two
+// boundaries, because the boundaries are float64 values and rounding is
+// monotonic, so float32(s) is the correctly rounded result.
 //
-// For |s| >= 2^-126 (this includes the overflow range, ±Inf and NaN), s is a
-// float32 midpoint exactly when the 29 fraction bits dropped by the
-// conversion equal 1<<28; checking that is the fast path. Below 2^-126 the
-// float32 rounding position depends on the exponent of s, so every such
-// result takes the slow path.
+// Fast path: every boundary has the 28 low fraction bits of its float64
+// encoding clear (see fmaTieMask), in the normal and subnormal float32 range
+// alike. If any of them is set, float32(s) is returned directly. This costs
+// one AND and one compare and also keeps exact zeros, ±Inf and NaN right.
 //
-// The slow path recovers the rounding error e = x - s exactly with Knuth's
-// TwoSum, which is error-free in round-to-nearest arithmetic as long as
-// nothing overflows (|x| < 2^257 here) and also under gradual underflow. It
-// then replaces s by x rounded to odd at float64 precision: the truncation of
-// x towards zero with its last bit forced to 1 when x is inexact. Rounding a
-// round-to-odd value of at least p+2 bits to nearest at p bits equals
-// rounding x directly, and float32 has at most 24 bits (fewer for subnormal
-// results) against float64's 53.
+// Slow path, taken when those bits are clear: s may be a boundary (besides
+// the boundaries, this also catches results that are exactly representable
+// in float32, ±0, ±Inf and NaN). Knuth's TwoSum recovers the rounding error
+// e = x - s exactly; it is error-free in round-to-nearest arithmetic as long
+// as nothing overflows (|x| < 2^257 here), including under gradual
+// underflow. If e != 0, s is scaled by 1 ± 2^-40, moving it between 2^12 and
+// 2^13 float64 ulps towards x: strictly onto the side of s that x lies on,
+// and not far enough to reach any other boundary, since the next float64
+// with the same clear bits is at least 2^27 ulps away. float32 of the moved
+// s is then correct. (This does what a float64 round-to-odd step would do,
+// with plain float arithmetic.) For s = ±Inf, TwoSum gives NaN and the
+// scaling leaves ±Inf unchanged; NaN stays NaN.
 //
 // # Floating-point contraction
 //
-// The Go specification lets a compiler fuse x*y+z into a single rounding
-// unless an explicit conversion rounds x*y. The only product here, p, is
-// wrapped in float64(...), so no fused instruction can be formed from it on
-// any architecture; TwoSum uses additions only, and the product e*s feeds
-// just a sign test. (Fusing would in fact be harmless too, since p is exact,
-// but the conversion makes the intent explicit.)
+// The Go specification allows a compiler to fuse x*y+z into one rounding
+// unless an explicit conversion rounds the product. The product p and every
+// addition are wrapped in float64(...) so that nothing can be fused on any
+// architecture; for p it would be harmless (the product is exact), but
+// TwoSum needs each operation rounded on its own. The remaining products,
+// e*s and the nudges, are not added to anything, so there is nothing to fuse
+// them with.
 //
 // # Cost
 //
-// fma32 stays within the compiler's inlining budget and must remain so: the
-// common case is two float64 operations, one conversion back to float32 and
-// a well-predicted branch on the bit pattern of s. The slow path is written
-// inline rather than as a separate non-inlined function because the call
-// alone would cost 57 of the 80 budget units and make fma32 itself
-// non-inlinable; for the same reason the float64 bit casts use unsafe
-// directly (identical to math.Float64bits/Float64frombits, but cheaper in
-// inlining budget). Check with:
-//
-//	go build -gcflags=-m ./fallback 2>&1 | grep fma32
+// fma32 is within the compiler's inlining budget and must stay there (check
+// with `go build -gcflags=-m ./fallback 2>&1 | grep fma32`). The slow path is
+// written inline: a call to a separate non-inlined function alone costs 57
+// of the 80 budget units and would make fma32 itself too expensive to
+// inline.
 func fma32(a, b, c float32) float32 {
 	p := float64(float64(a) * float64(b)) // exact
 	s := float64(p + float64(c))          // x rounded to nearest float64
-	bits := *(*uint64)(unsafe.Pointer(&s))
-	if bits&fmaDroppedMask == fmaMidpoint || bits<<1 < fmaMinNormalShl1 {
-		// Slow path: s is a float32 midpoint or the result is below the
-		// float32 normal range. (Inf never gets here and NaN stays NaN.)
-		// TwoSum with bb = s-p, written out so the function stays within
-		// the inlining budget; the compiler computes s-p once.
-		if e := (p - (s - (s - p))) + (float64(c) - (s - p)); e != 0 {
-			// Round x to odd. e != 0 implies |e|, |s| >= 2^-298, so the
-			// sign test e*s cannot underflow.
-			if e*s < 0 {
-				bits-- // |s| > |x|: step towards zero to truncate x
-			}
-			bits |= 1 // sticky bit: x is inexact
-			return float32(*(*float64)(unsafe.Pointer(&bits)))
+	if math.Float64bits(s)&fmaTieMask == 0 {
+		// s may be a float32 rounding boundary: move it towards x if x != s.
+		bb := float64(s - p)
+		e := float64(float64(p-float64(s-bb)) + float64(float64(c)-bb)) // TwoSum: x - s
+		if e*s > 0 {
+			s *= fmaNudgeUp // |x| > |s|
+		} else if e != 0 {
+			s *= fmaNudgeDown // |x| < |s|; also ±Inf, where e is NaN
 		}
 	}
 	return float32(s)

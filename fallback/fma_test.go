@@ -14,6 +14,13 @@ import (
 // here; the SIMD kernels are instead checked for bit identity against fma32,
 // which these tests tie to the correctly rounded result.
 
+// A float64 in the float32 normal range is a float32 rounding midpoint when
+// the 29 fraction bits that the conversion to float32 drops equal 1<<28.
+const (
+	fmaTestDropMask = 1<<29 - 1
+	fmaTestMidpoint = 1 << 28
+)
+
 // fmaRefPrec is the working precision of the reference. Every finite a*b+c
 // is a multiple of 2^-298 (the smallest subnormal float32 is 2^-149) and has
 // magnitude below 2^257, so 555 bits always hold it exactly. A smaller
@@ -208,7 +215,7 @@ func TestFMARefRounding(t *testing.T) {
 		f := math.Ldexp(1+float64(rng.Uint64()>>12)/(1<<52), rng.IntN(300)-160)
 		switch i % 4 {
 		case 1: // a float32 midpoint in the normal range
-			f = math.Float64frombits(math.Float64bits(f)&^fmaDroppedMask | fmaMidpoint)
+			f = math.Float64frombits(math.Float64bits(f)&^fmaTestDropMask | fmaTestMidpoint)
 		case 2: // a subnormal float32 midpoint: an odd multiple of 2^-150
 			f = math.Ldexp(float64(2*rng.IntN(1<<23)+1), -150)
 		case 3: // near the overflow threshold 2^128 - 2^103
@@ -440,7 +447,7 @@ func TestFMA32DoubleRounding(t *testing.T) {
 		t.Helper()
 		p := float64(float64(a) * float64(b))
 		s := float64(p + float64(c))
-		if math.Float64bits(s)&fmaDroppedMask != fmaMidpoint && math.Abs(s) >= 0x1p-126 {
+		if math.Float64bits(s)&fmaTestDropMask != fmaTestMidpoint && math.Abs(s) >= 0x1p-126 {
 			t.Fatalf("%s: %s*%s+%s: float64 sum %x is not a float32 midpoint",
 				f.name, fmtF32(a), fmtF32(b), fmtF32(c), s)
 		}

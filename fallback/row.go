@@ -142,15 +142,20 @@ func rowSum(x []float32, p *rowPlan, store []float32) float64 {
 	for b := 0; b < n; b += blockLen {
 		var part [lanes]float64
 		for v := b; v < n && v < b+blockLen; v += lanes {
-			for l, xv := range x[v:min(v+lanes, n)] {
-				u, t := expReduce(reduced(xv, p.c))
-				s := float64(scale(t, bias))
-				if store != nil {
-					store[v+l] = u
-				}
+			var d, u, t vec
+			m := copy(d[:], x[v:min(v+lanes, n)])
+			for l := range d {
+				d[l] = reduced(d[l], p.c)
+			}
+			expUVec(&d, &t, &u)
+			if store != nil {
+				copy(store[v:v+m], u[:m])
+			}
+			for l := range d[:m] {
+				s := float64(scale(t[l], bias))
 				// The product is exact, so fusing it into the add
 				// cannot change the result.
-				part[l] += float64(u)*s + s
+				part[l] += float64(u[l])*s + s
 			}
 		}
 		for l := range acc {

@@ -62,16 +62,24 @@ func softmaxOut(dst, src []float32, p *rowPlan, s float64, stored bool) {
 	}
 	hi, lo := recip(s)
 	bias := p.bias()
-	for i, x := range src {
-		d := reduced(x, p.c)
-		var u, t float32
-		if stored {
-			u = dst[i]
-			t = fma32(d, log2e, roundMagic)
-		} else {
-			u, t = expReduce(d)
+	for v := 0; v < len(src); v += lanes {
+		var d, u, t vec
+		m := copy(d[:], src[v:])
+		for l := range d {
+			d[l] = reduced(d[l], p.c)
 		}
-		dst[i] = normalize(u, hi, lo, scale(t, bias))
+		if stored {
+			copy(u[:], dst[v:v+m])
+			for l := range d {
+				t[l] = fma32(d[l], log2e, roundMagic)
+			}
+		} else {
+			expUVec(&d, &t, &u)
+		}
+		for l := range d {
+			u[l] = normalize(u[l], hi, lo, scale(t[l], bias))
+		}
+		copy(dst[v:v+m], u[:m])
 	}
 }
 
@@ -167,7 +175,10 @@ func f32(v float64) float32 {
 func Exp(dst, src []float32) {
 	check.SameLen("dst", dst, "src", src)
 	check.Overlap("dst", dst, "src", src)
-	for i, x := range src {
-		dst[i] = exp32(x)
+	for v := 0; v < len(src); v += lanes {
+		var x vec
+		m := copy(x[:], src[v:])
+		exp32Vec(&x)
+		copy(dst[v:v+m], x[:m])
 	}
 }

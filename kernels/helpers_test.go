@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -41,12 +42,13 @@ func uniformRow(rng *rand.Rand, n int, lo, hi float64) []float32 {
 
 // randomCase is one random row of the accuracy tests.
 type randomCase struct {
-	name string
-	x    []float32
+	group, name string
+	x           []float32
 }
 
-// randomCases returns rows of every length 0..300 over a spread of scales
-// and offsets (std 1, 4, 16; offsets 0, ±1e4, ±1e30; some -Inf), and the
+// randomCases returns batches of rows of every length 0..300, each batch at
+// least 1024 elements, over a spread of scales and offsets (std 1, 4, 16;
+// offsets 0, ±300, ±1e4, ±1e30; a third -Inf in some), and rows of the
 // longer lengths of the golden corpus.
 func randomCases(seed uint64) []randomCase {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
@@ -55,21 +57,25 @@ func randomCases(seed uint64) []randomCase {
 	var cs []randomCase
 	for n := 0; n <= 300; n++ {
 		std, off := stds[n%3], offs[n%len(offs)]
-		x := normalRow(rng, n, std, off)
-		if n%5 == 4 {
-			for i := 0; i < n; i += 3 {
-				x[i] = ninf
+		group := fmt.Sprintf("n=%d std=%g off=%g", n, std, off)
+		for r := 0; r*n < 1024 && r < 64; r++ {
+			x := normalRow(rng, n, std, off)
+			if n%5 == 4 {
+				for i := 0; i < n; i += 3 {
+					x[i] = ninf
+				}
 			}
+			cs = append(cs, randomCase{group, fmt.Sprintf("%s row %d", group, r), x})
 		}
-		cs = append(cs, randomCase{"n", x})
 	}
 	for _, n := range []int{1000, 4096, 32000, 128256} {
 		for _, std := range stds {
-			cs = append(cs, randomCase{"long", normalRow(rng, n, std, 0)})
+			name := fmt.Sprintf("n=%d std=%g", n, std)
+			cs = append(cs, randomCase{name, name, normalRow(rng, n, std, 0)})
 		}
 	}
-	cs = append(cs, randomCase{"pm80", uniformRow(rng, 1031, -80, 80)})
-	cs = append(cs, randomCase{"cutoff", uniformRow(rng, 1031, -110, 0)})
+	cs = append(cs, randomCase{"pm80", "uniform(-80, 80)", uniformRow(rng, 1031, -80, 80)})
+	cs = append(cs, randomCase{"cutoff", "uniform(-110, 0)", uniformRow(rng, 1031, -110, 0)})
 	return cs
 }
 
