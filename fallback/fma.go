@@ -40,21 +40,23 @@ const (
 //
 // Fast path: every boundary has the 28 low fraction bits of its float64
 // encoding clear (see fmaTieMask), in the normal and subnormal float32 range
-// alike. If any of them is set, float32(s) is returned directly. This costs
-// one AND and one compare and also keeps exact zeros, ±Inf and NaN right.
+// alike. If any of them is set, s is not a boundary and float32(s) is
+// returned directly, at the cost of one AND and one compare.
 //
-// Slow path, taken when those bits are clear: s may be a boundary (besides
-// the boundaries, this also catches results that are exactly representable
-// in float32, ±0, ±Inf and NaN). Knuth's TwoSum recovers the rounding error
-// e = x - s exactly; it is error-free in round-to-nearest arithmetic as long
-// as nothing overflows (|x| < 2^257 here), including under gradual
-// underflow. If e != 0, s is scaled by 1 ± 2^-40, moving it between 2^12 and
-// 2^13 float64 ulps towards x: strictly onto the side of s that x lies on,
-// and not far enough to reach any other boundary, since the next float64
-// with the same clear bits is at least 2^27 ulps away. float32 of the moved
-// s is then correct. (This does what a float64 round-to-odd step would do,
-// with plain float arithmetic.) For s = ±Inf, TwoSum gives NaN and the
-// scaling leaves ±Inf unchanged; NaN stays NaN.
+// Slow path, taken when those bits are clear: s may be a boundary. Besides
+// the boundaries this catches results that are exact in float32 (as in a
+// Cody-Waite reduction step), ±0, ±Inf and NaN; for those the slow path is
+// a few float64 operations that end in float32(s) unchanged. Knuth's TwoSum
+// recovers the rounding error e = x - s exactly; it is error-free in
+// round-to-nearest arithmetic as long as nothing overflows (|x| < 2^257
+// here), including under gradual underflow. If e != 0, s is scaled by
+// 1 ± 2^-40, which moves it about 2^12 float64 ulps towards x: strictly onto
+// the side of s that x lies on, and not far enough to reach another
+// boundary, since the next float64 with the same clear bits is at least
+// 2^27 ulps away. float32 of the moved s is then correct. (This achieves
+// what a float64 round-to-odd step would, with plain float arithmetic and
+// no bit manipulation.) For s = ±Inf, TwoSum gives NaN and the scaling
+// leaves ±Inf unchanged; NaN stays NaN.
 //
 // # Floating-point contraction
 //

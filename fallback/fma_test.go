@@ -50,7 +50,7 @@ func newFMARef() *fmaRef {
 	return r
 }
 
-func (r *fmaRef) fma32(a, b, c float32) float32 {
+func (r *fmaRef) eval(a, b, c float32) float32 {
 	fa, fb, fc := float64(a), float64(b), float64(c)
 	prodNeg := math.Signbit(fa) != math.Signbit(fb)
 	switch {
@@ -77,7 +77,7 @@ func (r *fmaRef) fma32(a, b, c float32) float32 {
 	r.x.Add(&r.p, &r.c)
 	if r.p.Acc() != big.Exact || r.x.Acc() != big.Exact {
 		panic(fmt.Sprintf("fmaRef: %s*%s+%s is not exact at precision %d",
-			fmtF32(a), fmtF32(b), fmtF32(c), fmaRefPrec))
+			fmaFmt(a), fmaFmt(b), fmaFmt(c), fmaRefPrec))
 	}
 	if r.x.Sign() == 0 {
 		// Exact cancellation of nonzero terms: +0 when rounding to nearest.
@@ -101,21 +101,21 @@ func fmaZero(neg bool) float32 {
 	return 0
 }
 
-// naiveFMA32 is the double-rounding route fma32 must not take: the float64
+// fmaNaive is the double-rounding route fma32 must not take: the float64
 // result of a*b+c (correctly rounded, the product being exact) converted to
 // float32.
-func naiveFMA32(a, b, c float32) float32 {
+func fmaNaive(a, b, c float32) float32 {
 	return float32(float64(float64(a)*float64(b)) + float64(c))
 }
 
-func fmtF32(f float32) string {
+func fmaFmt(f float32) string {
 	return fmt.Sprintf("%x[%08x]", f, math.Float32bits(f))
 }
 
-// sameF32 reports whether x and y are the same float32: identical bits, or
+// fmaSame reports whether x and y are the same float32: identical bits, or
 // both NaN (NaN payloads are not specified by IEEE 754 and differ between
 // architectures).
-func sameF32(x, y float32) bool {
+func fmaSame(x, y float32) bool {
 	return math.Float32bits(x) == math.Float32bits(y) || (x != x && y != y)
 }
 
@@ -137,13 +137,13 @@ func newFMAChecker(t *testing.T, name string) *fmaChecker {
 // reference value.
 func (k *fmaChecker) check(a, b, c float32) float32 {
 	k.t.Helper()
-	got, want := fma32(a, b, c), k.ref.fma32(a, b, c)
+	got, want := fma32(a, b, c), k.ref.eval(a, b, c)
 	k.n++
-	if !sameF32(got, want) {
+	if !fmaSame(got, want) {
 		k.bad++
 		if k.bad <= 10 {
 			k.t.Errorf("%s: fma32(%s, %s, %s) = %s, want %s", k.name,
-				fmtF32(a), fmtF32(b), fmtF32(c), fmtF32(got), fmtF32(want))
+				fmaFmt(a), fmaFmt(b), fmaFmt(c), fmaFmt(got), fmaFmt(want))
 		}
 	}
 	return want
@@ -160,9 +160,9 @@ func newFMARand(seq uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(0x5eed_f3a3_2b17_0001, seq))
 }
 
-// randFiniteF32 returns a float32 with uniformly random bits, excluding Inf
+// fmaRandFinite returns a float32 with uniformly random bits, excluding Inf
 // and NaN.
-func randFiniteF32(rng *rand.Rand) float32 {
+func fmaRandFinite(rng *rand.Rand) float32 {
 	for {
 		u := rng.Uint32()
 		if u&0x7f800000 != 0x7f800000 {
@@ -171,10 +171,10 @@ func randFiniteF32(rng *rand.Rand) float32 {
 	}
 }
 
-// randF32Exp returns ±m*2^e with a random 24-bit significand m in [1, 2),
+// fmaRandExp returns ±m*2^e with a random 24-bit significand m in [1, 2),
 // a random sign and e uniform in [emin, emax]. Below the normal range the
 // value is rounded to a subnormal.
-func randF32Exp(rng *rand.Rand, emin, emax int) float32 {
+func fmaRandExp(rng *rand.Rand, emin, emax int) float32 {
 	m := 1 + float64(rng.Uint32()>>9)/(1<<23)
 	if rng.Uint32()&1 != 0 {
 		m = -m
@@ -203,10 +203,10 @@ func TestFMARefRounding(t *testing.T) {
 	check := func(f float64) {
 		want := float32(f)
 		got, _ := x.SetFloat64(f).Float32()
-		if !sameF32(got, want) {
+		if !fmaSame(got, want) {
 			bad++
 			if bad <= 10 {
-				t.Errorf("big.Float(%x).Float32() = %s, want %s", f, fmtF32(got), fmtF32(want))
+				t.Errorf("big.Float(%x).Float32() = %s, want %s", f, fmaFmt(got), fmaFmt(want))
 			}
 		}
 	}
@@ -239,23 +239,20 @@ func TestFMARefRounding(t *testing.T) {
 		}
 		hi := math.Nextafter32(lo, float32(math.Inf(1)))
 		mid := (float64(lo) + float64(hi)) / 2 // exact
-		up := rng.Uint32()&1 != 0
-		want := lo
-		if up {
-			want = hi
+		_, e := math.Frexp(mid)
+		d.SetMantExp(big.NewFloat(1), e-60-rng.IntN(200)) // far below float64 resolution
+		want := hi
+		if rng.Uint32()&1 != 0 {
+			want = lo
+			d.Neg(&d)
 		}
 		m.SetFloat64(mid)
-		d.SetMantExp(big.NewFloat(1), mantExp(mid)-60-rng.IntN(200))
-		if up {
-			m.Add(&m, &d)
-		} else {
-			m.Sub(&m, &d)
-		}
-		if got, _ := m.Float32(); !sameF32(got, want) {
+		m.Add(&m, &d)
+		if got, _ := m.Float32(); !fmaSame(got, want) {
 			bad++
 			if bad <= 10 {
-				t.Errorf("big.Float(%x %s tiny).Float32() = %s, want %s",
-					mid, map[bool]string{true: "+", false: "-"}[up], fmtF32(got), fmtF32(want))
+				t.Errorf("big.Float(%x + %g).Float32() = %s, want %s",
+					mid, &d, fmaFmt(got), fmaFmt(want))
 			}
 		}
 	}
@@ -264,19 +261,13 @@ func TestFMARefRounding(t *testing.T) {
 	}
 }
 
-// mantExp returns the exponent e with f = m*2^e, 0.5 <= |m| < 1.
-func mantExp(f float64) int {
-	_, e := math.Frexp(f)
-	return e
-}
-
 // TestFMA32Random compares fma32 with the reference on finite triples with
 // uniformly random bit patterns.
 func TestFMA32Random(t *testing.T) {
 	rng := newFMARand(2)
 	k := newFMAChecker(t, "random bits")
 	for i := 0; i < fmaCount(2000000); i++ {
-		k.check(randFiniteF32(rng), randFiniteF32(rng), randFiniteF32(rng))
+		k.check(fmaRandFinite(rng), fmaRandFinite(rng), fmaRandFinite(rng))
 	}
 	k.done()
 }
@@ -288,10 +279,10 @@ func TestFMA32Aligned(t *testing.T) {
 	rng := newFMARand(3)
 	k := newFMAChecker(t, "aligned")
 	for i := 0; i < fmaCount(500000); i++ {
-		a := randF32Exp(rng, -60, 60)
-		b := randF32Exp(rng, -60, 60)
+		a := fmaRandExp(rng, -60, 60)
+		b := fmaRandExp(rng, -60, 60)
 		_, e := math.Frexp(float64(a) * float64(b))
-		c := randF32Exp(rng, e-30, e+5)
+		c := fmaRandExp(rng, e-30, e+5)
 		if i%8 == 0 {
 			// Cancel the leading bits of the product.
 			c = -float32(float64(a) * float64(b))
@@ -326,10 +317,10 @@ func TestFMA32Subnormal(t *testing.T) {
 	}
 	n := fmaCount(300000)
 	for i := 0; i < n; i++ {
-		r := randF32Exp(rng, -76, -63)
+		r := fmaRandExp(rng, -76, -63)
 		a, b := r, r
 		if i%2 == 1 {
-			b = randF32Exp(rng, -76, -63)
+			b = fmaRandExp(rng, -76, -63)
 		}
 		var c float32
 		switch i % 6 {
@@ -342,7 +333,7 @@ func TestFMA32Subnormal(t *testing.T) {
 		case 3:
 			c = randSub()
 		case 4:
-			c = randF32Exp(rng, -130, -120) // around the normal/subnormal boundary
+			c = fmaRandExp(rng, -130, -120) // around the normal/subnormal boundary
 		case 5:
 			c = -float32(float64(a) * float64(b)) // cancellation
 		}
@@ -351,13 +342,13 @@ func TestFMA32Subnormal(t *testing.T) {
 	for i := 0; i < n/3; i++ {
 		// Subnormal operands.
 		a := randSub()
-		b := randF32Exp(rng, -4, 24)
+		b := fmaRandExp(rng, -4, 24)
 		var c float32
 		switch i % 3 {
 		case 1:
 			c = randSub()
 		case 2:
-			c = randF32Exp(rng, -128, -110)
+			c = fmaRandExp(rng, -128, -110)
 		}
 		k.check(a, b, c)
 		k.check(b, a, c)
@@ -368,7 +359,8 @@ func TestFMA32Subnormal(t *testing.T) {
 
 // fmaSearchHard looks for a, b such that x = a*b + c is not a float32
 // midpoint but a*b + c rounded to float64 is one: x = m + d, where m is the
-// midpoint between the float32 values j and j+1 ulps above c (in magnitude)
+// midpoint between the float32 values j and j+1 ulps away from c (counted
+// away from zero)
 // and 0 < |d| < ulp64(m)/2. It picks a at random and b = q/a rounded, with
 // q = m - c, and keeps the pair if the product error a*b - q happens to be
 // small enough. ok is false if no pair was found.
@@ -388,7 +380,7 @@ func fmaSearchHard(rng *rand.Rand, c float32, j int) (a, b float32, ok bool) {
 	}
 	_, eq := math.Frexp(q)
 	for try := 0; try < 4096; try++ {
-		a = randF32Exp(rng, eq/2-8, eq/2+8)
+		a = fmaRandExp(rng, eq/2-8, eq/2+8)
 		b = float32(q / float64(a))
 		if b == 0 || math.IsInf(float64(b), 0) {
 			continue
@@ -402,8 +394,8 @@ func fmaSearchHard(rng *rand.Rand, c float32, j int) (a, b float32, ok bool) {
 }
 
 // fmaExactMidpointProduct returns a, b whose exact product is a float32
-// midpoint in the normal range with exponent near 2^e: the significands are
-// odd integers whose product has exactly 25 bits.
+// midpoint in [2^e, 2^(e+1)), e in the normal range: the significands are odd
+// integers whose product has exactly 25 bits.
 func fmaExactMidpointProduct(rng *rand.Rand, e int) (a, b float32) {
 	for {
 		na := 1 + rng.IntN(23)                          // bits of A
@@ -443,17 +435,26 @@ func TestFMA32DoubleRounding(t *testing.T) {
 	var families []*family
 	// run checks one triple that must be a double-rounding case: a*b+c
 	// rounded to float64 is a float32 midpoint but a*b+c is not.
+	var sBig big.Float
 	run := func(f *family, a, b, c float32) {
 		t.Helper()
 		p := float64(float64(a) * float64(b))
 		s := float64(p + float64(c))
-		if math.Float64bits(s)&fmaTestDropMask != fmaTestMidpoint && math.Abs(s) >= 0x1p-126 {
+		midpoint := math.Float64bits(s)&fmaTestDropMask == fmaTestMidpoint
+		if math.Abs(s) < 0x1p-126 {
+			midpoint = math.Mod(math.Abs(s)*0x1p150, 2) == 1 // odd multiple of 2^-150
+		}
+		if !midpoint {
 			t.Fatalf("%s: %s*%s+%s: float64 sum %x is not a float32 midpoint",
-				f.name, fmtF32(a), fmtF32(b), fmtF32(c), s)
+				f.name, fmaFmt(a), fmaFmt(b), fmaFmt(c), s)
 		}
 		want := k.check(a, b, c)
+		if k.ref.x.Cmp(sBig.SetFloat64(s)) == 0 { // k.ref.x: the exact a*b+c
+			t.Fatalf("%s: %s*%s+%s is exactly the midpoint %x",
+				f.name, fmaFmt(a), fmaFmt(b), fmaFmt(c), s)
+		}
 		f.cases++
-		if !sameF32(naiveFMA32(a, b, c), want) {
+		if !fmaSame(fmaNaive(a, b, c), want) {
 			f.naive++
 		}
 	}
@@ -489,7 +490,7 @@ func TestFMA32DoubleRounding(t *testing.T) {
 	// Random search around normal c.
 	f = newFamily("search, normal")
 	for f.cases < fmaCount(20000) {
-		c := randF32Exp(rng, -120, 126)
+		c := fmaRandExp(rng, -120, 126)
 		if a, b, ok := fmaSearchHard(rng, c, rng.IntN(6)-3); ok {
 			run(f, a, b, c)
 		}
@@ -511,7 +512,7 @@ func TestFMA32DoubleRounding(t *testing.T) {
 		a, b := fmaExactMidpointProduct(rng, e)
 		p := float64(float64(a) * float64(b))
 		_, ep := math.Frexp(p)
-		c := randF32Exp(rng, max(ep-100, -160), ep-56) // |c| < ulp64(p)/4
+		c := fmaRandExp(rng, max(ep-100, -160), ep-56) // |c| < ulp64(p)/4
 		if c == 0 || float64(p+float64(c)) != p {
 			continue
 		}
@@ -581,13 +582,13 @@ func TestFMA32Special(t *testing.T) {
 		{1 + 0x1p-12, 1 + 0x1p-12, -0x1p-60, 1 + 0x1p-11},
 	}
 	for _, tc := range cases {
-		if got := fma32(tc.a, tc.b, tc.c); !sameF32(got, tc.want) {
+		if got := fma32(tc.a, tc.b, tc.c); !fmaSame(got, tc.want) {
 			t.Errorf("fma32(%s, %s, %s) = %s, want %s",
-				fmtF32(tc.a), fmtF32(tc.b), fmtF32(tc.c), fmtF32(got), fmtF32(tc.want))
+				fmaFmt(tc.a), fmaFmt(tc.b), fmaFmt(tc.c), fmaFmt(got), fmaFmt(tc.want))
 		}
-		if got := newFMARef().fma32(tc.a, tc.b, tc.c); !sameF32(got, tc.want) {
+		if got := newFMARef().eval(tc.a, tc.b, tc.c); !fmaSame(got, tc.want) {
 			t.Errorf("reference(%s, %s, %s) = %s, want %s",
-				fmtF32(tc.a), fmtF32(tc.b), fmtF32(tc.c), fmtF32(got), fmtF32(tc.want))
+				fmaFmt(tc.a), fmaFmt(tc.b), fmaFmt(tc.c), fmaFmt(got), fmaFmt(tc.want))
 		}
 	}
 
@@ -675,7 +676,7 @@ func BenchmarkFMA32(b *testing.B) {
 		out := make([]float32, n)
 		for i := 0; i < b.N; i++ {
 			for j := range out {
-				out[j] = naiveFMA32(x[j], y[j], z[j])
+				out[j] = fmaNaive(x[j], y[j], z[j])
 			}
 		}
 		fmaSink = out[rng.IntN(n)]
