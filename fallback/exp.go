@@ -66,36 +66,32 @@ const (
 // canonicalNaN is the one NaN every kernel writes: the quiet NaN 0x7fc00000.
 var canonicalNaN = math.Float32frombits(0x7fc00000)
 
-// vec is one vector of the canonical lane count.
-type vec = [lanes]float32
+// vec is one vector of the canonical lane count; vec64 holds the same
+// float32 values carried in float64s, for chains of fma32c.
+type (
+	vec   = [lanes]float32
+	vec64 = [lanes]float64
+)
 
 // expReduceVec computes, for every lane of d, t, r and q with
 // exp(d) ~ (1 + r + r^2*q) * 2^n, where n is int32(math.Float32bits(t)) -
-// roundMagicBits. Each d must satisfy |d * log2e| < 2^22 (the kernels clamp
-// it first); a NaN gives NaN r and q.
-//
-// It is written step by step across the lanes: each step is independent
-// from lane to lane, so a CPU overlaps them instead of waiting on one
-// lane's chain of roundings.
-func expReduceVec(d, t, r, q *vec) {
+// roundMagicBits; r and q are float32 values carried in float64s. Each d
+// must satisfy |d * log2e| < 2^22 (the kernels clamp it first); a NaN
+// gives NaN r and q. The lanes are independent, so a CPU overlaps their
+// chains of roundings.
+func expReduceVec(d, t *vec, r, q *vec64) {
 	for l := range d {
-		t[l] = fma32(d[l], log2e, roundMagic)
-	}
-	for l := range d {
-		n := t[l] - roundMagic
-		r[l] = fma32(n, -ln2Hi, d[l])
-	}
-	for l := range d {
-		n := t[l] - roundMagic
-		r[l] = fma32(n, -ln2Lo, r[l])
-	}
-	for l := range d {
-		q[l] = fma32(expC6, r[l], expC5)
-	}
-	for _, c := range [...]float32{expC4, expC3, expC2} {
-		for l := range d {
-			q[l] = fma32(q[l], r[l], c)
-		}
+		var n float64
+		t[l], n = roundLog2e(d[l])
+		// r1 = fma(n, -ln2Hi, d) is exact (see the top of this file), so
+		// plain float64 arithmetic gives its bits.
+		r1 := float64(float32(float64(d[l]) - float64(n*float64(ln2Hi))))
+		rr := fma32c(n, -float64(ln2Lo), r1)
+		qq := fma32c(float64(expC6), rr, float64(expC5))
+		qq = fma32c(qq, rr, float64(expC4))
+		qq = fma32c(qq, rr, float64(expC3))
+		q[l] = fma32c(qq, rr, float64(expC2))
+		r[l] = rr
 	}
 }
 
@@ -104,11 +100,11 @@ func expReduceVec(d, t, r, q *vec) {
 // apart from the 1, which the normalization adds back without rounding it
 // first (see normalize).
 func expUVec(d, t, u *vec) {
-	var r, q vec
+	var r, q vec64
 	expReduceVec(d, t, &r, &q)
 	for l := range d {
-		r2 := float32(r[l] * r[l])
-		u[l] = fma32(r2, q[l], r[l])
+		r2 := float64(float32(r[l] * r[l]))
+		u[l] = float32(fma32c(r2, q[l], r[l]))
 	}
 }
 
@@ -119,7 +115,8 @@ func expUVec(d, t, u *vec) {
 // gradual underflow rounds once, as one IEEE multiplication by 2^n would.
 // NaN gives the canonical NaN.
 func exp32Vec(x *vec) {
-	var d, t, r, q vec
+	var d, t vec
+	var r, q vec64
 	for l, v := range x {
 		d[l] = min(max(v, expLo), expHi)
 	}
@@ -129,10 +126,25 @@ func exp32Vec(x *vec) {
 			x[l] = canonicalNaN
 			continue
 		}
-		w := fma32(r[l], q[l], 1)
-		p := fma32(r[l], w, 1)
+		w := fma32c(r[l], q[l], 1)
+		p := float32(fma32c(r[l], w, 1))
 		n := int32(math.Float32bits(t[l])) - roundMagicBits
 		n1 := n >> 1
 		x[l] = float32(p*pow2(n1)) * pow2(n-n1)
 	}
 }
+
+// roundLog2e returns t = fma(d, log2e, roundMagic), the first step of the
+// exponential on every path, and the integer n = round(d*log2e) it holds.
+// It is computed without the generic fma32: the product is exact in
+// float64, and for |d*log2e| < 2^22 the float32 sum rounds it to the
+// nearest integer, ties to even (roundMagic is even), which adding and
+// subtracting 1.5*2^52 in float64 does exactly too.
+func roundLog2e(d float32) (t float32, n float64) {
+	n = float64(float64(d)*float64(log2e)+roundMagic64) - roundMagic64
+	return float32(n + float64(roundMagic)), n
+}
+
+// roundMagic64 is 1.5*2^52: x + roundMagic64 - roundMagic64 rounds a
+// float64 x with |x| < 2^51 to an integer, ties to even.
+const roundMagic64 = 0x1.8p52

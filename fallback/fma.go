@@ -76,17 +76,31 @@ const (
 // of the 80 budget units and would make fma32 itself too expensive to
 // inline.
 func fma32(a, b, c float32) float32 {
-	p := float64(float64(a) * float64(b)) // exact
-	s := float64(p + float64(c))          // x rounded to nearest float64
+	return float32(fmaRound(float64(float64(a)*float64(b)), float64(c)))
+}
+
+// fma32c is fma32 on float32 values carried in float64s: a, b and c must
+// hold float32 values, and the result does. Chains of FMAs, such as the
+// exponential's polynomial, use it to skip the conversions between the two
+// widths at every step.
+func fma32c(a, b, c float64) float64 {
+	return float64(float32(fmaRound(float64(a*b), c)))
+}
+
+// fmaRound returns s = p + c rounded to float64, moved if needed so that
+// float32(s) is the correctly rounded float32 value of p + c. p must be the
+// exact product of two float32 values and c a float32 value (see fma32).
+func fmaRound(p, c float64) float64 {
+	s := float64(p + c) // x rounded to nearest float64
 	if math.Float64bits(s)&fmaTieMask == 0 {
 		// s may be a float32 rounding boundary: move it towards x if x != s.
 		bb := float64(s - p)
-		e := float64(float64(p-float64(s-bb)) + float64(float64(c)-bb)) // TwoSum: x - s
+		e := float64(float64(p-float64(s-bb)) + float64(c-bb)) // TwoSum: x - s
 		if e*s > 0 {
 			s *= fmaNudgeUp // |x| > |s|
 		} else if e != 0 {
 			s *= fmaNudgeDown // |x| < |s|; also ±Inf, where e is NaN
 		}
 	}
-	return float32(s)
+	return s
 }

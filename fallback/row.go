@@ -103,7 +103,7 @@ func planRow(x []float32) rowPlan {
 	if m > largeMax || m < -largeMax {
 		p.c = m
 	}
-	t := fma32(m-p.c, log2e, roundMagic)
+	t, _ := roundLog2e(m - p.c)
 	p.nm = int32(math.Float32bits(t)) - roundMagicBits
 	return p
 }
@@ -186,8 +186,9 @@ func recip(s float64) (hi, lo float32) {
 // normalize returns (1 + u) * (hi + lo) * sc, with two FMAs and one add
 // before the exact scaling by sc = 2^(n - nm).
 func normalize(u, hi, lo, sc float32) float32 {
-	w := fma32(u, lo, lo)
-	z := fma32(u, hi, w)
+	u64, lo64 := float64(u), float64(lo)
+	w := fma32c(u64, lo64, lo64)
+	z := float32(fma32c(u64, float64(hi), w))
 	t := float32(hi + z)
 	return float32(t * sc)
 }

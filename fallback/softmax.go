@@ -71,7 +71,7 @@ func softmaxOut(dst, src []float32, p *rowPlan, s float64, stored bool) {
 		if stored {
 			copy(u[:], dst[v:v+m])
 			for l := range d {
-				t[l] = fma32(d[l], log2e, roundMagic)
+				t[l], _ = roundLog2e(d[l])
 			}
 		} else {
 			expUVec(&d, &t, &u)
