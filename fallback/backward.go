@@ -24,9 +24,9 @@ func LogSoftmaxBackward(dx, y, dy []float32) {
 	checkBackward(dx, y, dy)
 	sum := dot64(dy, nil)
 	for v := 0; v < len(dx); v += lanes {
-		var e vec
-		m := copy(e[:], y[v:])
-		exp32Vec(&e)
+		var e [lanes]float32
+		m := min(lanes, len(dx)-v)
+		exp32Vec(e[:m], y[v:v+m])
 		for l, g := range dy[v : v+m] {
 			p := float64(float64(e[l]) * sum)
 			dx[v+l] = f32(float64(g) - p)

@@ -66,71 +66,75 @@ const (
 // canonicalNaN is the one NaN every kernel writes: the quiet NaN 0x7fc00000.
 var canonicalNaN = math.Float32frombits(0x7fc00000)
 
-// vec is one vector of the canonical lane count; vec64 holds the same
-// float32 values carried in float64s, for chains of fma32c.
-type (
-	vec   = [lanes]float32
-	vec64 = [lanes]float64
-)
+// vec64 holds one vector of float32 values carried in float64s, for
+// chains of fma32c.
+type vec64 = [lanes]float64
 
-// expReduceVec computes, for every lane of d, t, r and q with
-// exp(d) ~ (1 + r + r^2*q) * 2^n, where n is int32(math.Float32bits(t)) -
-// roundMagicBits; r and q are float32 values carried in float64s. Each d
-// must satisfy |d * log2e| < 2^22 (the kernels clamp it first); a NaN
-// gives NaN r and q. The lanes are independent, so a CPU overlaps their
-// chains of roundings.
-func expReduceVec(d, t *vec, r, q *vec64) {
-	for l := range d {
+// expReduceVec computes, for every element of d (at most lanes of them), t,
+// r and q with exp(d) ~ (1 + r + r^2*q) * 2^n, where n is
+// int32(math.Float32bits(t)) - roundMagicBits; r and q are float32 values
+// carried in float64s. Each d must satisfy |d * log2e| < 2^22 (the kernels
+// clamp it first); a NaN gives NaN r and q. The elements are independent,
+// so a CPU overlaps their chains of roundings.
+func expReduceVec(d, t []float32, r, q *vec64) {
+	t = t[:len(d)]
+	rs, qs := r[:len(d)], q[:len(d)]
+	for l, x := range d {
 		var n float64
-		t[l], n = roundLog2e(d[l])
-		// r1 = fma(n, -ln2Hi, d) is exact (see the top of this file), so
+		t[l], n = roundLog2e(x)
+		// r1 = fma(n, -ln2Hi, x) is exact (see the top of this file), so
 		// plain float64 arithmetic gives its bits.
-		r1 := float64(float32(float64(d[l]) - float64(n*float64(ln2Hi))))
+		r1 := float64(float32(float64(x) - float64(n*float64(ln2Hi))))
 		rr := fma32c(n, -float64(ln2Lo), r1)
 		qq := fma32c(float64(expC6), rr, float64(expC5))
 		qq = fma32c(qq, rr, float64(expC4))
 		qq = fma32c(qq, rr, float64(expC3))
-		q[l] = fma32c(qq, rr, float64(expC2))
-		r[l] = rr
+		qs[l] = fma32c(qq, rr, float64(expC2))
+		rs[l] = rr
 	}
 }
 
-// expUVec returns in u, for every lane of d, the u of exp(d) = (1 + u) * 2^n:
-// u = r + r^2*q, with r^2 rounded and one FMA. The softmax kernels keep u
-// apart from the 1, which the normalization adds back without rounding it
-// first (see normalize).
-func expUVec(d, t, u *vec) {
+// expUVec sets u[i] to the u of exp(d[i]) = (1 + u) * 2^n, and t[i] as
+// expReduceVec does, for up to lanes elements: u = r + r^2*q, with r^2
+// rounded and one FMA. The softmax kernels keep u apart from the 1, which
+// the normalization adds back without rounding it first (see
+// normalizeVec).
+func expUVec(d, t, u []float32) {
 	var r, q vec64
 	expReduceVec(d, t, &r, &q)
-	for l := range d {
-		r2 := float64(float32(r[l] * r[l]))
-		u[l] = float32(fma32c(r2, q[l], r[l]))
+	u = u[:len(d)]
+	rs, qs := r[:len(d)], q[:len(d)]
+	for l, rr := range rs {
+		r2 := float64(float32(rr * rr))
+		u[l] = float32(fma32c(r2, qs[l], rr))
 	}
 }
 
-// exp32Vec replaces every lane of x by its exponential, the Exp kernel's.
-// x is clamped to [expLo, expHi]; p = 1 + r*(1 + r*q) in two FMAs, which
-// measured more accurate than 1 + (r + r^2*q) and is one operation less;
-// then p*2^n, applied in two exact halves so that overflow gives +Inf and
-// gradual underflow rounds once, as one IEEE multiplication by 2^n would.
-// NaN gives the canonical NaN.
-func exp32Vec(x *vec) {
-	var d, t vec
+// exp32Vec sets dst[i] = exp(src[i]), the Exp kernel's exponential, for up
+// to lanes elements. x is clamped to [expLo, expHi]; p = 1 + r*(1 + r*q) in
+// two FMAs, which measured more accurate than 1 + (r + r^2*q) and is one
+// operation less; then p*2^n, applied in two exact halves so that overflow
+// gives +Inf and gradual underflow rounds once, as one IEEE multiplication
+// by 2^n would. NaN gives the canonical NaN. dst may be src.
+func exp32Vec(dst, src []float32) {
+	var d, t [lanes]float32
 	var r, q vec64
-	for l, v := range x {
+	n := len(src)
+	for l, v := range src {
 		d[l] = min(max(v, expLo), expHi)
 	}
-	expReduceVec(&d, &t, &r, &q)
-	for l, v := range x {
+	expReduceVec(d[:n], t[:n], &r, &q)
+	dst = dst[:n]
+	for l, v := range src {
 		if v != v {
-			x[l] = canonicalNaN
+			dst[l] = canonicalNaN
 			continue
 		}
 		w := fma32c(r[l], q[l], 1)
 		p := float32(fma32c(r[l], w, 1))
-		n := int32(math.Float32bits(t[l])) - roundMagicBits
-		n1 := n >> 1
-		x[l] = float32(p*pow2(n1)) * pow2(n-n1)
+		k := int32(math.Float32bits(t[l])) - roundMagicBits
+		k1 := k >> 1
+		dst[l] = float32(p*pow2(k1)) * pow2(k-k1)
 	}
 }
 

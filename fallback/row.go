@@ -142,12 +142,12 @@ func rowSum(x []float32, p *rowPlan, store []float32) float64 {
 	for b := 0; b < n; b += blockLen {
 		var part [lanes]float64
 		for v := b; v < n && v < b+blockLen; v += lanes {
-			var d, u, t vec
+			var d, u, t [lanes]float32
 			m := copy(d[:], x[v:min(v+lanes, n)])
-			for l := range d {
+			for l := range d[:m] {
 				d[l] = reduced(d[l], p.c)
 			}
-			expUVec(&d, &t, &u)
+			expUVec(d[:m], t[:m], u[:m])
 			if store != nil {
 				copy(store[v:v+m], u[:m])
 			}
@@ -183,14 +183,19 @@ func recip(s float64) (hi, lo float32) {
 	return hi, lo
 }
 
-// normalize returns (1 + u) * (hi + lo) * sc, with two FMAs and one add
-// before the exact scaling by sc = 2^(n - nm).
-func normalize(u, hi, lo, sc float32) float32 {
-	u64, lo64 := float64(u), float64(lo)
-	w := fma32c(u64, lo64, lo64)
-	z := float32(fma32c(u64, float64(hi), w))
-	t := float32(hi + z)
-	return float32(t * sc)
+// normalizeVec replaces every element of u (at most lanes) by (1 + u) * (hi + lo) * 2^(n - nm),
+// where t holds n (as roundLog2e returns it): two FMAs and one add, then
+// the exact scaling by 2^(n - nm) (see scale).
+func normalizeVec(u, t []float32, hi, lo float32, bias int32) {
+	hi64, lo64 := float64(hi), float64(lo)
+	t = t[:len(u)]
+	for l, v := range u {
+		u64 := float64(v)
+		w := fma32c(u64, lo64, lo64)
+		z := float32(fma32c(u64, hi64, w))
+		y := float32(hi + z)
+		u[l] = float32(y * scale(t[l], bias))
+	}
 }
 
 // logSum returns ln(sum_i exp(x_i - c)) = nm*ln2 + ln S for a finite row

@@ -63,22 +63,20 @@ func softmaxOut(dst, src []float32, p *rowPlan, s float64, stored bool) {
 	hi, lo := recip(s)
 	bias := p.bias()
 	for v := 0; v < len(src); v += lanes {
-		var d, u, t vec
+		var d, u, t [lanes]float32
 		m := copy(d[:], src[v:])
-		for l := range d {
+		for l := range d[:m] {
 			d[l] = reduced(d[l], p.c)
 		}
 		if stored {
 			copy(u[:], dst[v:v+m])
-			for l := range d {
+			for l := range d[:m] {
 				t[l], _ = roundLog2e(d[l])
 			}
 		} else {
-			expUVec(&d, &t, &u)
+			expUVec(d[:m], t[:m], u[:m])
 		}
-		for l := range d {
-			u[l] = normalize(u[l], hi, lo, scale(t[l], bias))
-		}
+		normalizeVec(u[:m], t[:m], hi, lo, bias)
 		copy(dst[v:v+m], u[:m])
 	}
 }
@@ -176,9 +174,7 @@ func Exp(dst, src []float32) {
 	check.SameLen("dst", dst, "src", src)
 	check.Overlap("dst", dst, "src", src)
 	for v := 0; v < len(src); v += lanes {
-		var x vec
-		m := copy(x[:], src[v:])
-		exp32Vec(&x)
-		copy(dst[v:v+m], x[:m])
+		m := min(lanes, len(src)-v)
+		exp32Vec(dst[v:v+m], src[v:v+m])
 	}
 }
