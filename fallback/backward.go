@@ -7,7 +7,7 @@ import "github.com/go-softmax/softmax/internal/check"
 // float64 from exact products, and each dx[i] is computed in float64 and
 // rounded once; a NaN result is the canonical NaN. dx may be y or dy.
 func SoftmaxBackward(dx, y, dy []float32) {
-	checkBackward(dx, y, dy)
+	check.Backward(dx, y, dy)
 	dot := dot64(y, dy)
 	for i := range dx {
 		d := float64(dy[i]) - dot
@@ -21,7 +21,7 @@ func SoftmaxBackward(dx, y, dy []float32) {
 // then a subtract) and rounded once; a NaN result is the canonical NaN.
 // dx may be y or dy.
 func LogSoftmaxBackward(dx, y, dy []float32) {
-	checkBackward(dx, y, dy)
+	check.Backward(dx, y, dy)
 	sum := dot64(dy, nil)
 	for v := 0; v < len(dx); v += lanes {
 		var e [lanes]float32
@@ -32,13 +32,6 @@ func LogSoftmaxBackward(dx, y, dy []float32) {
 			dx[v+l] = f32(float64(g) - p)
 		}
 	}
-}
-
-func checkBackward(dx, y, dy []float32) {
-	check.SameLen("dx", dx, "y", y)
-	check.SameLen("dx", dx, "dy", dy)
-	check.Overlap("dx", dx, "y", y)
-	check.Overlap("dx", dx, "dy", dy)
 }
 
 // dot64 returns <a, b> (or the sum of a, when b is nil) with exact float64

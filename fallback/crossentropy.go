@@ -12,11 +12,7 @@ import (
 // masked row, whose softmax is all zeros), and NaN when the row holds a NaN
 // or a +Inf, in which case grad is all NaN.
 func CrossEntropy(grad, logits []float32, target int) float32 {
-	check.Target(target, len(logits))
-	if grad != nil {
-		check.SameLen("grad", grad, "logits", logits)
-		check.Overlap("grad", grad, "logits", logits)
-	}
+	check.CrossEntropy(grad, logits, target)
 	return f32(crossEntropyRow(grad, logits, target))
 }
 
@@ -25,15 +21,7 @@ func CrossEntropy(grad, logits []float32, target int) float32 {
 // (the per-row losses summed in float64 in row order, then divided). grad
 // may be nil. It returns 0 for zero rows.
 func CrossEntropyRows(grad, logits []float32, targets []int32, cols int) float32 {
-	rows := check.Rows("logits", len(logits), cols)
-	check.Targets(len(targets), rows)
-	if grad != nil {
-		check.SameLen("grad", grad, "logits", logits)
-		check.Overlap("grad", grad, "logits", logits)
-	}
-	for _, t := range targets {
-		check.Target(int(t), cols)
-	}
+	rows := check.CrossEntropyRows(grad, logits, targets, cols)
 	if rows == 0 {
 		return 0
 	}

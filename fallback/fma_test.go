@@ -683,3 +683,22 @@ func BenchmarkFMA32(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*b.N), "ns/fma")
 	})
 }
+
+// TestFMA32Carried checks that fma32c, the float64-carried form used in
+// the exponential's polynomial, gives fma32's bits.
+func TestFMA32Carried(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for i := 0; i < 200000; i++ {
+		a := float32(rng.NormFloat64())
+		b := float32(rng.NormFloat64())
+		c := float32(rng.NormFloat64())
+		if i%4 == 0 {
+			c = -float32(float64(a) * float64(b)) // cancellation
+		}
+		want := fma32(a, b, c)
+		got := fma32c(float64(a), float64(b), float64(c))
+		if math.Float64bits(got) != math.Float64bits(float64(want)) {
+			t.Fatalf("fma32c(%v, %v, %v) = %v, fma32 %v", a, b, c, got, want)
+		}
+	}
+}

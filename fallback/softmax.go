@@ -9,16 +9,13 @@ import (
 // Softmax sets dst[i] = exp(src[i]) / sum_j exp(src[j]). dst may be src.
 // See the package documentation for the treatment of -Inf, +Inf and NaN.
 func Softmax(dst, src []float32) {
-	check.SameLen("dst", dst, "src", src)
-	check.Overlap("dst", dst, "src", src)
+	check.Elementwise(dst, src)
 	softmaxRow(dst, src)
 }
 
 // SoftmaxRows applies Softmax to each row of cols elements of src.
 func SoftmaxRows(dst, src []float32, cols int) {
-	check.SameLen("dst", dst, "src", src)
-	check.Rows("src", len(src), cols)
-	check.Overlap("dst", dst, "src", src)
+	check.RowsOf(dst, src, cols)
 	for i := 0; i < len(src); i += cols {
 		softmaxRow(dst[i:i+cols], src[i:i+cols])
 	}
@@ -100,16 +97,13 @@ func fill(dst []float32, k rowKind, masked float32) {
 
 // LogSoftmax sets dst[i] = src[i] - LogSumExp(src). dst may be src.
 func LogSoftmax(dst, src []float32) {
-	check.SameLen("dst", dst, "src", src)
-	check.Overlap("dst", dst, "src", src)
+	check.Elementwise(dst, src)
 	logSoftmaxRow(dst, src)
 }
 
 // LogSoftmaxRows applies LogSoftmax to each row of cols elements of src.
 func LogSoftmaxRows(dst, src []float32, cols int) {
-	check.SameLen("dst", dst, "src", src)
-	check.Rows("src", len(src), cols)
-	check.Overlap("dst", dst, "src", src)
+	check.RowsOf(dst, src, cols)
 	for i := 0; i < len(src); i += cols {
 		logSoftmaxRow(dst[i:i+cols], src[i:i+cols])
 	}
@@ -171,8 +165,7 @@ func f32(v float64) float32 {
 // normal range are rounded as IEEE gradual underflow does; results above
 // it are +Inf; NaN gives NaN.
 func Exp(dst, src []float32) {
-	check.SameLen("dst", dst, "src", src)
-	check.Overlap("dst", dst, "src", src)
+	check.Elementwise(dst, src)
 	for v := 0; v < len(src); v += lanes {
 		m := min(lanes, len(src)-v)
 		exp32Vec(dst[v:v+m], src[v:v+m])

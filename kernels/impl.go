@@ -109,8 +109,7 @@ func (im *Implementation) String() string { return im.name }
 
 // Softmax is the package-level Softmax on this implementation.
 func (im *Implementation) Softmax(dst, src []float32) {
-	check.SameLen("dst", dst, "src", src)
-	check.Overlap("dst", dst, "src", src)
+	check.Elementwise(dst, src)
 	if len(src) > 0 {
 		im.k.softmaxRows(dst, src, len(src))
 	}
@@ -118,9 +117,7 @@ func (im *Implementation) Softmax(dst, src []float32) {
 
 // SoftmaxRows is the package-level SoftmaxRows on this implementation.
 func (im *Implementation) SoftmaxRows(dst, src []float32, cols int) {
-	check.SameLen("dst", dst, "src", src)
-	check.Rows("src", len(src), cols)
-	check.Overlap("dst", dst, "src", src)
+	check.RowsOf(dst, src, cols)
 	if len(src) > 0 {
 		im.k.softmaxRows(dst, src, cols)
 	}
@@ -128,8 +125,7 @@ func (im *Implementation) SoftmaxRows(dst, src []float32, cols int) {
 
 // LogSoftmax is the package-level LogSoftmax on this implementation.
 func (im *Implementation) LogSoftmax(dst, src []float32) {
-	check.SameLen("dst", dst, "src", src)
-	check.Overlap("dst", dst, "src", src)
+	check.Elementwise(dst, src)
 	if len(src) > 0 {
 		im.k.logSoftmaxRows(dst, src, len(src))
 	}
@@ -137,9 +133,7 @@ func (im *Implementation) LogSoftmax(dst, src []float32) {
 
 // LogSoftmaxRows is the package-level LogSoftmaxRows on this implementation.
 func (im *Implementation) LogSoftmaxRows(dst, src []float32, cols int) {
-	check.SameLen("dst", dst, "src", src)
-	check.Rows("src", len(src), cols)
-	check.Overlap("dst", dst, "src", src)
+	check.RowsOf(dst, src, cols)
 	if len(src) > 0 {
 		im.k.logSoftmaxRows(dst, src, cols)
 	}
@@ -152,47 +146,27 @@ func (im *Implementation) LogSumExp(src []float32) float32 {
 
 // SoftmaxBackward is the package-level SoftmaxBackward on this implementation.
 func (im *Implementation) SoftmaxBackward(dx, y, dy []float32) {
-	checkBackward(dx, y, dy)
+	check.Backward(dx, y, dy)
 	im.k.softmaxBackward(dx, y, dy)
 }
 
 // LogSoftmaxBackward is the package-level LogSoftmaxBackward on this
 // implementation.
 func (im *Implementation) LogSoftmaxBackward(dx, y, dy []float32) {
-	checkBackward(dx, y, dy)
+	check.Backward(dx, y, dy)
 	im.k.logSoftmaxBackward(dx, y, dy)
-}
-
-func checkBackward(dx, y, dy []float32) {
-	check.SameLen("dx", dx, "y", y)
-	check.SameLen("dx", dx, "dy", dy)
-	check.Overlap("dx", dx, "y", y)
-	check.Overlap("dx", dx, "dy", dy)
 }
 
 // CrossEntropy is the package-level CrossEntropy on this implementation.
 func (im *Implementation) CrossEntropy(grad, logits []float32, target int) float32 {
-	check.Target(target, len(logits))
-	if grad != nil {
-		check.SameLen("grad", grad, "logits", logits)
-		check.Overlap("grad", grad, "logits", logits)
-	}
+	check.CrossEntropy(grad, logits, target)
 	return im.k.crossEntropy(grad, logits, target)
 }
 
 // CrossEntropyRows is the package-level CrossEntropyRows on this
 // implementation.
 func (im *Implementation) CrossEntropyRows(grad, logits []float32, targets []int32, cols int) float32 {
-	rows := check.Rows("logits", len(logits), cols)
-	check.Targets(len(targets), rows)
-	if grad != nil {
-		check.SameLen("grad", grad, "logits", logits)
-		check.Overlap("grad", grad, "logits", logits)
-	}
-	for _, t := range targets {
-		check.Target(int(t), cols)
-	}
-	if rows == 0 {
+	if check.CrossEntropyRows(grad, logits, targets, cols) == 0 {
 		return 0
 	}
 	return im.k.crossEntropyRows(grad, logits, targets, cols)
@@ -200,7 +174,6 @@ func (im *Implementation) CrossEntropyRows(grad, logits []float32, targets []int
 
 // Exp is the package-level Exp on this implementation.
 func (im *Implementation) Exp(dst, src []float32) {
-	check.SameLen("dst", dst, "src", src)
-	check.Overlap("dst", dst, "src", src)
+	check.Elementwise(dst, src)
 	im.k.exp(dst, src)
 }

@@ -58,3 +58,53 @@ func Targets(n, rows int) {
 		panic(fmt.Sprintf("softmax: len(targets) %d != rows %d", n, rows))
 	}
 }
+
+// The argument checks of each kernel, shared by package kernels and package
+// fallback.
+
+// Elementwise checks dst and src of a one-row kernel.
+func Elementwise(dst, src []float32) {
+	SameLen("dst", dst, "src", src)
+	Overlap("dst", dst, "src", src)
+}
+
+// RowsOf checks dst, src and cols of a batched row kernel.
+func RowsOf(dst, src []float32, cols int) {
+	SameLen("dst", dst, "src", src)
+	Rows("src", len(src), cols)
+	Overlap("dst", dst, "src", src)
+}
+
+// Backward checks the arguments of a backward kernel: dx may be exactly y
+// or dy.
+func Backward(dx, y, dy []float32) {
+	SameLen("dx", dx, "y", y)
+	SameLen("dx", dx, "dy", dy)
+	Overlap("dx", dx, "y", y)
+	Overlap("dx", dx, "dy", dy)
+}
+
+// CrossEntropy checks the arguments of a one-row cross-entropy; grad may be
+// nil.
+func CrossEntropy(grad, logits []float32, target int) {
+	Target(target, len(logits))
+	if grad != nil {
+		SameLen("grad", grad, "logits", logits)
+		Overlap("grad", grad, "logits", logits)
+	}
+}
+
+// CrossEntropyRows checks the arguments of a batched cross-entropy and
+// returns the number of rows; grad may be nil.
+func CrossEntropyRows(grad, logits []float32, targets []int32, cols int) int {
+	rows := Rows("logits", len(logits), cols)
+	Targets(len(targets), rows)
+	if grad != nil {
+		SameLen("grad", grad, "logits", logits)
+		Overlap("grad", grad, "logits", logits)
+	}
+	for _, t := range targets {
+		Target(int(t), cols)
+	}
+	return rows
+}
