@@ -1,0 +1,1162 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The Softmax kernels: SoftmaxRows, bit for bit fallback.SoftmaxRows
+// (fallback/softmax.go and fallback/row.go). One call covers every row of a
+// batch, so that short rows pay no call per row. Each row is read three
+// times, as in the fallback:
+//
+//	pass 1  m = max(x). A NaN or +Inf max gives a row of NaN; a -Inf max a
+//	        row of zeros, or of NaN if the row holds one. c = m if
+//	        |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, 1.5*2^23)).
+//	pass 2  per element: d = max(-320, x - c); t = fma(d, log2e, 1.5*2^23);
+//	        nf = t - 1.5*2^23; r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d));
+//	        q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2);
+//	        u = fma(r*r, q, r); s = 2^(n - nm), whose bits are
+//	        max(bits(t) + bias, 0) << 23. S is the sum of u*s + s in
+//	        float64 in the fallback's lane order: per lane, a float64
+//	        partial over each block of 4 vectors, added to the lane's
+//	        accumulator; then lanes i+8, i+4, i+2, i+1 folded into lane i.
+//	        u is kept in dst, unless dst is src.
+//	pass 3  a NaN S gives a row of NaN. 1/S is split into float32 hi + lo,
+//	        and y = (hi + fma(u, hi, fma(u, lo, lo))) * s, with u loaded
+//	        from dst, or recomputed when dst is src.
+//
+// Every NaN written is the canonical NaN 0x7fc00000. Lanes past the end of
+// a row are loaded as zeros and never stored; in pass 2 their s is zero, so
+// they add +0 or -0 to partials that the fallback leaves alone, which
+// changes no sum (S >= 1/sqrt2 cannot be zero).
+
+// softmaxConsts are the kernels' constants; their values and meaning are
+// those of fallback/exp.go and fallback/row.go.
+var softmaxConsts = []constant{
+	{"log2e", 0x3fb8aa3b},
+	{"magic", 0x4b400000},    // roundMagic = 1.5*2^23, also roundMagicBits
+	{"negLn2Hi", 0xbf317218}, // -ln2Hi
+	{"negLn2Lo", 0x3102e308}, // -ln2Lo
+	{"c6", 0x3ab4b71a},
+	{"c5", 0x3c091fbc},
+	{"c4", 0x3d2aad09},
+	{"c3", 0x3e2aaa45},
+	{"c2", 0x3efffffd},
+	{"reduceLo", 0xc3a00000}, // -320
+	{"largeMax", 0x43500000}, // 208
+	{"absMask", 0x7fffffff},
+	{"negInf", 0xff800000},
+	{"posInf", 0x7f800000},
+	{"one", 0x3f800000},
+	{"nan", 0x7fc00000},
+	{"bias127", 127}, // int32
+	{"zero", 0},
+}
+
+func generateSoftmax(g *gen) {
+	c := g.constTable("softmaxconst", softmaxConsts)
+	softmaxAVX512(g, c)
+	softmaxAVX2(g, c)
+}
+
+// sm512 is the AVX-512 softmax generator: the constants it keeps in
+// registers for the whole call, and the registers of the current row.
+type sm512 struct {
+	g *gen
+	c *constTable
+	k map[string]reg.VecVirtual
+
+	zero     reg.VecVirtual // integer zeros
+	cv       reg.VecVirtual // the row's c, every lane
+	biasv    reg.VecVirtual // the row's bias, every lane (int32)
+	hiv, lov reg.VecVirtual // the row's 1/S, split
+
+	inPlace reg.GPVirtual // 1 if dst is src
+}
+
+// The helpers below emit one step for each of a group of vectors before
+// the next step, so that the vectors' chains of dependent operations
+// overlap. The order in which values are added into the float64 partials is
+// the lanes' element order all the same.
+
+// reduce emits d = max(-320, x - c) in place, NaN kept (d is the second
+// source of VMAXPS, which it returns when either source is NaN).
+func (s *sm512) reduce(ds []reg.VecVirtual) {
+	for _, d := range ds {
+		s.g.VSUBPS(s.cv, d, d)
+	}
+	for _, d := range ds {
+		s.g.VMAXPS(d, s.k["reduceLo"], d)
+	}
+}
+
+// roundT returns t = fma(d, log2e, 1.5*2^23) for each d.
+func (s *sm512) roundT(ds []reg.VecVirtual) []reg.VecVirtual {
+	ts := make([]reg.VecVirtual, len(ds))
+	for i := range ds {
+		ts[i] = s.g.ZMM()
+		s.g.VMOVAPS(s.k["magic"], ts[i])
+	}
+	for i, d := range ds {
+		s.g.VFMADD231PS(s.k["log2e"], d, ts[i])
+	}
+	return ts
+}
+
+// expU emits the exponential of pass 2 for reduced vectors d: each d holds
+// u on exit; the returned registers hold t.
+func (s *sm512) expU(ds []reg.VecVirtual) []reg.VecVirtual {
+	g, k := s.g, s.k
+	ts := s.roundT(ds)
+	nf := make([]reg.VecVirtual, len(ds))
+	for i := range ds {
+		nf[i] = g.ZMM()
+		g.VSUBPS(k["magic"], ts[i], nf[i]) // nf = t - magic, exact
+	}
+	for i, d := range ds {
+		g.VFMADD231PS(k["negLn2Hi"], nf[i], d) // d = d - nf*ln2Hi, exact
+	}
+	for i, d := range ds {
+		g.VFMADD231PS(k["negLn2Lo"], nf[i], d) // d = r
+	}
+	q := nf // nf is dead: its registers hold q
+	for i := range ds {
+		g.VMOVAPS(k["c6"], q[i])
+	}
+	for _, ci := range []string{"c5", "c4", "c3", "c2"} {
+		for i, d := range ds {
+			g.VFMADD213PS(k[ci], d, q[i]) // q = r*q + ci
+		}
+	}
+	r2 := make([]reg.VecVirtual, len(ds))
+	for i, d := range ds {
+		r2[i] = g.ZMM()
+		g.VMULPS(d, d, r2[i])
+	}
+	for i, d := range ds {
+		g.VFMADD231PS(q[i], r2[i], d) // d = r2*q + r = u
+	}
+	return ts
+}
+
+// scale turns each t into s = 2^(n - nm) in place: max(bits(t) + bias,
+// 0) << 23. With a mask, lanes outside it get s = 0.
+func (s *sm512) scale(ts []reg.VecVirtual, mask reg.Register) {
+	g := s.g
+	for _, t := range ts {
+		g.VPADDD(s.biasv, t, t)
+	}
+	for _, t := range ts {
+		g.VPMAXSD(s.zero, t, t)
+	}
+	for _, t := range ts {
+		if mask == nil {
+			g.VPSLLD(U8(23), t, t)
+		} else {
+			g.VPSLLD_Z(U8(23), t, mask, t)
+		}
+	}
+}
+
+// addTerms adds u*s + s in float64 to the block partials of lanes 0-7
+// (lo) and 8-15 (hi), vector after vector.
+func (s *sm512) addTerms(us, ss []reg.VecVirtual, lo, hi reg.VecVirtual) {
+	g := s.g
+	half := func(v reg.VecVirtual) (l, h reg.VecVirtual) {
+		l, h = g.ZMM(), g.ZMM()
+		g.VCVTPS2PD(v.AsY(), l)
+		y := g.YMM()
+		g.VEXTRACTF64X4(U8(1), v, y)
+		g.VCVTPS2PD(y, h)
+		return l, h
+	}
+	for i, u := range us {
+		ul, uh := half(u)
+		sl, sh := half(ss[i])
+		g.VFMADD213PD(sl, sl, ul) // ul = sl*ul + sl
+		g.VFMADD213PD(sh, sh, uh)
+		g.VADDPD(ul, lo, lo)
+		g.VADDPD(uh, hi, hi)
+	}
+}
+
+// load returns n vectors loaded from p, p+64, ..., zero-masked if mask is
+// not nil.
+func (s *sm512) load(p Mem, n int, mask reg.Register) []reg.VecVirtual {
+	v := make([]reg.VecVirtual, n)
+	for i := range v {
+		v[i] = s.g.ZMM()
+		if mask == nil {
+			s.g.VMOVUPS(p.Offset(64*i), v[i])
+		} else {
+			s.g.VMOVUPS_Z(p.Offset(64*i), mask, v[i])
+		}
+	}
+	return v
+}
+
+// store stores the vectors at q, q+64, ..., under mask if not nil.
+func (s *sm512) store(v []reg.VecVirtual, q Mem, mask reg.Register) {
+	for i := range v {
+		if mask == nil {
+			s.g.VMOVUPS(v[i], q.Offset(64*i))
+		} else {
+			s.g.VMOVUPS(v[i], mask, q.Offset(64*i))
+		}
+	}
+}
+
+// sumVectors emits pass 2 for n vectors at p (under mask, if not nil):
+// u is stored at q unless dst is src, and u*s + s is added to the block
+// partials lo and hi.
+//
+// Lanes past the row are loaded as c, so that their d is 0 and their u
+// finite: their s is 0, and u*0 + 0 must not be NaN.
+func (s *sm512) sumVectors(p, q Mem, n int, mask reg.Register, lo, hi reg.VecVirtual) {
+	g := s.g
+	var x []reg.VecVirtual
+	if mask == nil {
+		x = s.load(p, n, nil)
+	} else {
+		x = make([]reg.VecVirtual, n)
+		for i := range x {
+			x[i] = g.ZMM()
+			g.VMOVAPS(s.cv, x[i])
+			g.VMOVUPS(p.Offset(64*i), mask, x[i]) // merge: c past the row
+		}
+	}
+	s.reduce(x)
+	t := s.expU(x)
+	skip := uniqueLabel("sm512_nostore")
+	g.TESTQ(s.inPlace, s.inPlace)
+	g.JNZ(LabelRef(skip))
+	s.store(x, q, mask)
+	g.Label(skip)
+	s.scale(t, mask)
+	s.addTerms(x, t, lo, hi)
+}
+
+// normalize emits y = (hi + fma(u, hi, fma(u, lo, lo))) * s for each
+// vector: u holds y on exit.
+func (s *sm512) normalize(us, ss []reg.VecVirtual) {
+	g := s.g
+	w := make([]reg.VecVirtual, len(us))
+	for i, u := range us {
+		w[i] = g.ZMM()
+		g.VMOVAPS(s.lov, w[i])
+		g.VFMADD213PS(s.lov, u, w[i]) // w = u*lo + lo
+	}
+	for i, u := range us {
+		g.VFMADD132PS(s.hiv, w[i], u) // u = u*hi + w
+	}
+	for _, u := range us {
+		g.VADDPS(s.hiv, u, u) // y = (u*hi + w) + hi
+	}
+	for i, u := range us {
+		g.VMULPS(ss[i], u, u) // y * s
+	}
+}
+
+// outStored emits pass 3 for n vectors whose u pass 2 left at q.
+func (s *sm512) outStored(p, q Mem, n int, mask reg.Register) {
+	x := s.load(p, n, mask)
+	s.reduce(x)
+	t := s.roundT(x)
+	s.scale(t, nil)
+	u := s.load(q, n, mask)
+	s.normalize(u, t)
+	s.store(u, q, mask)
+}
+
+// outRecompute emits pass 3 for n vectors of a row computed in place: u is
+// recomputed from x.
+func (s *sm512) outRecompute(p, q Mem, n int, mask reg.Register) {
+	x := s.load(p, n, mask)
+	s.reduce(x)
+	t := s.expU(x)
+	s.scale(t, nil)
+	s.normalize(x, t)
+	s.store(x, q, mask)
+}
+
+func softmaxAVX512(g *gen, c *constTable) {
+	g.function("SoftmaxRowsAVX512", "func(dst, src []float32, rows, cols int)",
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"SoftmaxRowsAVX512 sets each of the rows rows of cols elements of dst to",
+		"the softmax of the same row of src, with the bits of",
+		"fallback.SoftmaxRows. The caller checks the arguments: rows*cols",
+		"elements in each slice, cols > 0, and dst is src or does not overlap",
+		"it. It requires AVX-512F.",
+	)
+	s := &sm512{g: g, c: c, k: map[string]reg.VecVirtual{}}
+	for _, name := range []string{"log2e", "magic", "negLn2Hi", "negLn2Lo",
+		"c6", "c5", "c4", "c3", "c2", "reduceLo"} {
+		s.k[name] = g.ZMM()
+		g.VBROADCASTSS(c.scalar(name), s.k[name])
+	}
+	s.zero = g.ZMM()
+	g.VPXORD(s.zero, s.zero, s.zero)
+	s.cv, s.biasv, s.hiv, s.lov = g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
+
+	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("rows"), rows)
+	g.Load(g.Param("cols"), cols)
+	g.TESTQ(rows, rows)
+	g.JZ(LabelRef("sm512_done"))
+
+	// The mask of a row's last cols%16 lanes, the same for every row.
+	km := g.K()
+	{
+		tail, tbl := g.GP64(), g.GP64()
+		g.MOVQ(cols, tail)
+		g.ANDQ(U32(15), tail)
+		g.LEAQ(g.tailMask16(), tbl)
+		g.KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, km)
+	}
+	s.inPlace = g.GP64()
+	g.XORQ(s.inPlace, s.inPlace)
+	g.CMPQ(dst, src)
+	g.SETEQ(s.inPlace.As8())
+
+	p, q, i := g.GP64(), g.GP64(), g.GP64()
+
+	g.Label("sm512_row")
+
+	g.Comment("Pass 1: m = max(x).")
+	acc := []reg.VecVirtual{g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()}
+	for _, a := range acc {
+		g.VBROADCASTSS(c.scalar("negInf"), a)
+	}
+	g.MOVQ(src, p)
+	g.MOVQ(cols, i)
+	g.Label("sm512_max64")
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef("sm512_max16"))
+	for j, a := range acc {
+		g.VMAXPS(Mem{Base: p, Disp: 64 * j}, a, a)
+	}
+	g.ADDQ(U32(256), p)
+	g.SUBQ(U32(64), i)
+	g.JMP(LabelRef("sm512_max64"))
+	g.Label("sm512_max16")
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef("sm512_maxtail"))
+	g.VMAXPS(Mem{Base: p}, acc[0], acc[0])
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef("sm512_max16"))
+	g.Label("sm512_maxtail")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef("sm512_maxred"))
+	{
+		x := g.ZMM()
+		g.VMOVUPS_Z(Mem{Base: p}, km, x)
+		g.VMAXPS(x, acc[1], km, acc[1]) // lanes past the row keep acc
+	}
+	g.Label("sm512_maxred")
+	g.VMAXPS(acc[1], acc[0], acc[0])
+	g.VMAXPS(acc[3], acc[2], acc[2])
+	g.VMAXPS(acc[2], acc[0], acc[0])
+	m := g.XMM()
+	{
+		y := g.YMM()
+		g.VEXTRACTF64X4(U8(1), acc[0], y)
+		g.VMAXPS(y, acc[0].AsY(), y)
+		x := g.XMM()
+		g.VEXTRACTF128(U8(1), y, x)
+		g.VMAXPS(x, y.AsX(), x)
+		x2 := g.XMM()
+		g.VPERMILPS(U8(0x4e), x, x2)
+		g.VMAXPS(x2, x, x)
+		g.VPERMILPS(U8(0xb1), x, x2)
+		g.VMAXPS(x2, x, m)
+	}
+
+	g.Comment("The row's kind: NaN or +Inf max, -Inf max, or finite.")
+	g.UCOMISS(m, m)
+	g.JP(LabelRef("sm512_nanrow"))
+	g.UCOMISS(c.scalar("posInf"), m)
+	g.JE(LabelRef("sm512_nanrow"))
+	g.UCOMISS(c.scalar("negInf"), m)
+	g.JE(LabelRef("sm512_masked"))
+
+	g.Comment("c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).")
+	{
+		cs := g.XMM()
+		g.XORPS(cs, cs)
+		abs := g.XMM()
+		g.MOVSS(c.scalar("absMask"), abs)
+		g.ANDPS(m, abs)
+		g.UCOMISS(c.scalar("largeMax"), abs)
+		g.JBE(LabelRef("sm512_small"))
+		g.MOVAPS(m, cs)
+		g.Label("sm512_small")
+		g.VBROADCASTSS(cs, s.cv)
+		mp := g.XMM()
+		g.VSUBSS(cs, m, mp)
+		tm := g.XMM()
+		g.MOVSS(c.scalar("magic"), tm)
+		g.VFMADD231SS(c.scalar("log2e"), mp, tm)
+		b := g.GP32()
+		g.MOVD(tm, b)
+		g.NEGL(b)
+		g.ADDL(U32(127), b)
+		g.VPBROADCASTD(b, s.biasv)
+	}
+
+	g.Comment("Pass 2: S, and u kept in dst unless dst is src.")
+	accLo, accHi := g.ZMM(), g.ZMM()
+	g.VPXORQ(accLo, accLo, accLo)
+	g.VPXORQ(accHi, accHi, accHi)
+	g.MOVQ(src, p)
+	g.MOVQ(dst, q)
+	g.MOVQ(cols, i)
+	g.Label("sm512_sum64")
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef("sm512_sumtail"))
+	{
+		lo, hi := g.ZMM(), g.ZMM()
+		g.VPXORQ(lo, lo, lo)
+		g.VPXORQ(hi, hi, hi)
+		s.sumVectors(Mem{Base: p}, Mem{Base: q}, 2, nil, lo, hi)
+		s.sumVectors(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil, lo, hi)
+		g.VADDPD(lo, accLo, accLo)
+		g.VADDPD(hi, accHi, accHi)
+	}
+	g.ADDQ(U32(256), p)
+	g.ADDQ(U32(256), q)
+	g.SUBQ(U32(64), i)
+	g.JMP(LabelRef("sm512_sum64"))
+	g.Label("sm512_sumtail")
+	g.Comment("The row's last block: 0..3 whole vectors, then 0..15 lanes.")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef("sm512_sumred"))
+	{
+		lo, hi := g.ZMM(), g.ZMM()
+		g.VPXORQ(lo, lo, lo)
+		g.VPXORQ(hi, hi, hi)
+		g.Label("sm512_sum16")
+		g.CMPQ(i, U32(16))
+		g.JB(LabelRef("sm512_sumlast"))
+		s.sumVectors(Mem{Base: p}, Mem{Base: q}, 1, nil, lo, hi)
+		g.ADDQ(U32(64), p)
+		g.ADDQ(U32(64), q)
+		g.SUBQ(U32(16), i)
+		g.JMP(LabelRef("sm512_sum16"))
+		g.Label("sm512_sumlast")
+		g.TESTQ(i, i)
+		g.JZ(LabelRef("sm512_sumblock"))
+		s.sumVectors(Mem{Base: p}, Mem{Base: q}, 1, km, lo, hi)
+		g.Label("sm512_sumblock")
+		g.VADDPD(lo, accLo, accLo)
+		g.VADDPD(hi, accHi, accHi)
+	}
+	g.Label("sm512_sumred")
+	sum := g.XMM()
+	{
+		g.VADDPD(accHi, accLo, accLo) // lane i += lane i+8
+		y := g.YMM()
+		g.VEXTRACTF64X4(U8(1), accLo, y)
+		g.VADDPD(y, accLo.AsY(), y) // lane i += lane i+4
+		x := g.XMM()
+		g.VEXTRACTF128(U8(1), y, x)
+		g.VADDPD(x, y.AsX(), x) // lane i += lane i+2
+		x2 := g.XMM()
+		g.VPERMILPD(U8(1), x, x2)
+		g.VADDSD(x2, x, sum) // lane 0 += lane 1
+	}
+	g.UCOMISD(sum, sum)
+	g.JP(LabelRef("sm512_nanrow"))
+
+	g.Comment("1/S as float32 hi + lo.")
+	{
+		one := g.XMM()
+		g.VCVTSS2SD(c.scalar("one"), one, one)
+		inv := g.XMM()
+		g.VDIVSD(sum, one, inv)
+		hi := g.XMM()
+		g.VCVTSD2SS(inv, inv, hi)
+		hi64 := g.XMM()
+		g.VCVTSS2SD(hi, hi, hi64)
+		d := g.XMM()
+		g.VSUBSD(hi64, inv, d)
+		lo := g.XMM()
+		g.VCVTSD2SS(d, d, lo)
+		g.VBROADCASTSS(hi, s.hiv)
+		g.VBROADCASTSS(lo, s.lov)
+	}
+
+	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
+	g.MOVQ(src, p)
+	g.MOVQ(dst, q)
+	g.MOVQ(cols, i)
+	g.TESTQ(s.inPlace, s.inPlace)
+	g.JNZ(LabelRef("sm512_re64"))
+	for _, v := range []struct {
+		name string
+		out  func(p, q Mem, n int, mask reg.Register)
+	}{{"sm512_out", s.outStored}, {"sm512_re", s.outRecompute}} {
+		g.Label(v.name + "64")
+		g.CMPQ(i, U32(64))
+		g.JB(LabelRef(v.name + "16"))
+		v.out(Mem{Base: p}, Mem{Base: q}, 2, nil)
+		v.out(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil)
+		g.ADDQ(U32(256), p)
+		g.ADDQ(U32(256), q)
+		g.SUBQ(U32(64), i)
+		g.JMP(LabelRef(v.name + "64"))
+		g.Label(v.name + "16")
+		g.CMPQ(i, U32(16))
+		g.JB(LabelRef(v.name + "tail"))
+		v.out(Mem{Base: p}, Mem{Base: q}, 1, nil)
+		g.ADDQ(U32(64), p)
+		g.ADDQ(U32(64), q)
+		g.SUBQ(U32(16), i)
+		g.JMP(LabelRef(v.name + "16"))
+		g.Label(v.name + "tail")
+		g.TESTQ(i, i)
+		g.JZ(LabelRef("sm512_next"))
+		v.out(Mem{Base: p}, Mem{Base: q}, 1, km)
+		g.JMP(LabelRef("sm512_next"))
+	}
+
+	g.Comment("A row of -Inf: zeros, or NaN if the row holds a NaN.")
+	g.Label("sm512_masked")
+	g.MOVQ(src, p)
+	g.MOVQ(cols, i)
+	{
+		kn := g.K()
+		x := g.ZMM()
+		g.Label("sm512_scan16")
+		g.CMPQ(i, U32(16))
+		g.JB(LabelRef("sm512_scantail"))
+		g.VMOVUPS(Mem{Base: p}, x)
+		g.VCMPPS(U8(cmpUnord), x, x, kn)
+		g.KORTESTW(kn, kn)
+		g.JNZ(LabelRef("sm512_nanrow"))
+		g.ADDQ(U32(64), p)
+		g.SUBQ(U32(16), i)
+		g.JMP(LabelRef("sm512_scan16"))
+		g.Label("sm512_scantail")
+		g.TESTQ(i, i)
+		g.JZ(LabelRef("sm512_zerorow"))
+		g.VMOVUPS_Z(Mem{Base: p}, km, x)
+		g.VCMPPS(U8(cmpUnord), x, x, kn)
+		g.KORTESTW(kn, kn)
+		g.JNZ(LabelRef("sm512_nanrow"))
+	}
+	g.Label("sm512_zerorow")
+	fill := g.ZMM()
+	g.VPXORD(fill, fill, fill)
+	g.JMP(LabelRef("sm512_fill"))
+
+	g.Label("sm512_nanrow")
+	g.VBROADCASTSS(c.scalar("nan"), fill)
+	g.Label("sm512_fill")
+	g.MOVQ(dst, q)
+	g.MOVQ(cols, i)
+	g.Label("sm512_fill16")
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef("sm512_filltail"))
+	g.VMOVUPS(fill, Mem{Base: q})
+	g.ADDQ(U32(64), q)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef("sm512_fill16"))
+	g.Label("sm512_filltail")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef("sm512_next"))
+	g.VMOVUPS(fill, km, Mem{Base: q})
+
+	g.Label("sm512_next")
+	{
+		bytes := g.GP64()
+		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
+		g.SHLQ(U8(1), bytes)                                  // 4*cols
+		g.ADDQ(bytes, src)
+		g.ADDQ(bytes, dst)
+	}
+	g.DECQ(rows)
+	g.JNZ(LabelRef("sm512_row"))
+
+	g.Label("sm512_done")
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// labelCount numbers the labels of uniqueLabel, per prefix.
+var labelCount = map[string]int{}
+
+// uniqueLabel returns a new label name with the given prefix, for code
+// emitted more than once. The numbering depends only on the order of
+// generation, so the output stays deterministic.
+func uniqueLabel(prefix string) string {
+	labelCount[prefix]++
+	return fmt.Sprintf("%s_%d", prefix, labelCount[prefix])
+}
+
+// sm256 is the AVX2 softmax generator. A vector of the fallback's 16 lanes
+// is two ymm registers, lanes 0-7 and 8-15. With 16 ymm registers, the
+// constants are memory operands, and so are the row's c, bias, hi and lo
+// and the float64 lane accumulators, kept in the frame.
+type sm256 struct {
+	g *gen
+	c *constTable
+
+	cv, biasv, hiv, lov Mem // the row's parameters, 8 lanes each
+	acc                 Mem // float64 lanes 0-15, 128 bytes
+	buf                 Mem // 64 bytes for tails read through the stack
+
+	inPlace reg.GPVirtual
+	tailN   reg.GPVirtual // cols % 16: the lanes of a row's last vector
+}
+
+// The helpers emit each step for both halves of a vector (or for more
+// vectors) before the next step, as sm512's do.
+
+// reduce emits d = max(-320, x - c) in place, NaN kept.
+func (s *sm256) reduce(ds []reg.VecVirtual) {
+	for _, d := range ds {
+		s.g.VSUBPS(s.cv, d, d)
+	}
+	lo := s.g.YMM()
+	s.g.VMOVUPS(s.c.ymm("reduceLo"), lo)
+	for _, d := range ds {
+		s.g.VMAXPS(d, lo, d)
+	}
+}
+
+// roundT returns t = fma(d, log2e, 1.5*2^23) for each d.
+func (s *sm256) roundT(ds []reg.VecVirtual) []reg.VecVirtual {
+	ts := make([]reg.VecVirtual, len(ds))
+	for i := range ds {
+		ts[i] = s.g.YMM()
+		s.g.VMOVUPS(s.c.ymm("magic"), ts[i])
+	}
+	for i, d := range ds {
+		s.g.VFMADD231PS(s.c.ymm("log2e"), d, ts[i])
+	}
+	return ts
+}
+
+// expU is sm512.expU on ymm registers.
+func (s *sm256) expU(ds []reg.VecVirtual) []reg.VecVirtual {
+	g, c := s.g, s.c
+	ts := s.roundT(ds)
+	q := make([]reg.VecVirtual, len(ds))
+	for i := range ds {
+		q[i] = g.YMM()
+		g.VSUBPS(c.ymm("magic"), ts[i], q[i]) // nf
+	}
+	for i, d := range ds {
+		g.VFMADD231PS(c.ymm("negLn2Hi"), q[i], d)
+	}
+	for i, d := range ds {
+		g.VFMADD231PS(c.ymm("negLn2Lo"), q[i], d)
+	}
+	for i := range ds {
+		g.VMOVUPS(c.ymm("c6"), q[i]) // nf is dead: its register holds q
+	}
+	for _, ci := range []string{"c5", "c4", "c3", "c2"} {
+		for i, d := range ds {
+			g.VFMADD213PS(c.ymm(ci), d, q[i])
+		}
+	}
+	r2 := make([]reg.VecVirtual, len(ds))
+	for i, d := range ds {
+		r2[i] = g.YMM()
+		g.VMULPS(d, d, r2[i])
+	}
+	for i, d := range ds {
+		g.VFMADD231PS(q[i], r2[i], d)
+	}
+	return ts
+}
+
+// scale is sm512.scale on ymm registers; masks, if not nil, hold -1 in the
+// lanes that keep their s and 0 in those that get 0.
+func (s *sm256) scale(ts []reg.VecVirtual, masks []reg.VecVirtual) {
+	g := s.g
+	for _, t := range ts {
+		g.VPADDD(s.biasv, t, t)
+	}
+	for _, t := range ts {
+		g.VPMAXSD(s.c.ymm("zero"), t, t)
+	}
+	for _, t := range ts {
+		g.VPSLLD(U8(23), t, t)
+	}
+	for i := range masks {
+		g.VPAND(masks[i], ts[i], ts[i])
+	}
+}
+
+// addTerms adds u*s + s in float64 to the block partials part[0..3]
+// (float64 lanes 0-3, 4-7, 8-11, 12-15) from the halves us[0], us[1] of a
+// vector, in lane order.
+func (s *sm256) addTerms(us, ss []reg.VecVirtual, part []reg.VecVirtual) {
+	g := s.g
+	for h := 0; h < 4; h++ {
+		u, sc := us[h/2], ss[h/2]
+		ux, sx := u.AsX(), sc.AsX()
+		if h%2 == 1 {
+			ux, sx = g.XMM(), g.XMM()
+			g.VEXTRACTF128(U8(1), u, ux)
+			g.VEXTRACTF128(U8(1), sc, sx)
+		}
+		ud, sd := g.YMM(), g.YMM()
+		g.VCVTPS2PD(ux, ud)
+		g.VCVTPS2PD(sx, sd)
+		g.VFMADD213PD(sd, sd, ud) // ud = sd*ud + sd
+		g.VADDPD(ud, part[h], part[h])
+	}
+}
+
+// load returns the two halves of the vector at p. With masks m, it loads
+// the row's last tailN lanes, zeros in the others: with VMASKMOVPS, unless
+// the 64 bytes at p cross a page boundary, when the lanes are copied in
+// through the stack instead, since some implementations of VMASKMOVPS
+// (QEMU's, at least) fault on masked-off lanes of an unmapped page, as
+// lib.go's elementwise256 explains.
+func (s *sm256) load(p Mem, m []reg.VecVirtual) []reg.VecVirtual {
+	g := s.g
+	v := []reg.VecVirtual{g.YMM(), g.YMM()}
+	if m == nil {
+		for h := range v {
+			g.VMOVUPS(p.Offset(32*h), v[h])
+		}
+		return v
+	}
+	viaStack, loaded := uniqueLabel("sm256_tailcopy"), uniqueLabel("sm256_tailloaded")
+	page := g.GP64()
+	g.LEAQ(p, page)
+	g.ANDQ(U32(4095), page)
+	g.CMPQ(page, U32(4096-64))
+	g.JA(LabelRef(viaStack))
+	for h := range v {
+		g.VMASKMOVPS(p.Offset(32*h), m[h], v[h])
+	}
+	g.JMP(LabelRef(loaded))
+	g.Label(viaStack)
+	g.VXORPS(v[0], v[0], v[0])
+	g.VMOVUPS(v[0], s.buf)
+	g.VMOVUPS(v[0], s.buf.Offset(32))
+	g.copyTail(uniqueLabel("sm256_copy"), s.buf, p, s.tailN)
+	for h := range v {
+		g.VMOVUPS(s.buf.Offset(32*h), v[h])
+	}
+	g.Label(loaded)
+	return v
+}
+
+// store stores the two halves of a vector at q, masked if m is not nil.
+func (s *sm256) store(v []reg.VecVirtual, q Mem, m []reg.VecVirtual) {
+	for h := range v {
+		if m == nil {
+			s.g.VMOVUPS(v[h], q.Offset(32*h))
+		} else {
+			s.g.VMASKMOVPS(v[h], m[h], q.Offset(32*h))
+		}
+	}
+}
+
+// sumVector emits pass 2 for the 16 lanes at p (masks m for the halves, or
+// nil), adding to the block partials part[0..3].
+//
+// Lanes past the row are set to c, so that their d is 0 and their u
+// finite: their s is 0, and u*0 + 0 must not be NaN.
+func (s *sm256) sumVector(p, q Mem, m []reg.VecVirtual, part []reg.VecVirtual) {
+	g := s.g
+	x := s.load(p, m)
+	if m != nil {
+		cv := g.YMM()
+		g.VMOVUPS(s.cv, cv)
+		for h := range x {
+			g.VBLENDVPS(m[h], x[h], cv, x[h]) // c past the row
+		}
+	}
+	s.reduce(x)
+	t := s.expU(x)
+	skip := uniqueLabel("sm256_nostore")
+	g.TESTQ(s.inPlace, s.inPlace)
+	g.JNZ(LabelRef(skip))
+	s.store(x, q, m)
+	g.Label(skip)
+	s.scale(t, m)
+	s.addTerms(x, t, part)
+}
+
+// normalize is sm512.normalize on ymm registers.
+func (s *sm256) normalize(us, ss []reg.VecVirtual) {
+	g := s.g
+	w := make([]reg.VecVirtual, len(us))
+	for i, u := range us {
+		w[i] = g.YMM()
+		g.VMOVUPS(s.lov, w[i])
+		g.VFMADD213PS(s.lov, u, w[i]) // w = u*lo + lo
+	}
+	for i, u := range us {
+		g.VFMADD132PS(s.hiv, w[i], u) // u = u*hi + w
+	}
+	for _, u := range us {
+		g.VADDPS(s.hiv, u, u) // y = (u*hi + w) + hi
+	}
+	for i, u := range us {
+		g.VMULPS(ss[i], u, u) // y * s
+	}
+}
+
+// out emits pass 3 for the 16 lanes at p, storing at q; u comes from q,
+// or is recomputed if dst is src.
+func (s *sm256) out(p, q Mem, m []reg.VecVirtual) {
+	g := s.g
+	x := s.load(p, m)
+	s.reduce(x)
+	u := []reg.VecVirtual{g.YMM(), g.YMM()}
+	t := []reg.VecVirtual{g.YMM(), g.YMM()}
+	recompute := uniqueLabel("sm256_recompute")
+	done := uniqueLabel("sm256_haveu")
+	g.TESTQ(s.inPlace, s.inPlace)
+	g.JNZ(LabelRef(recompute))
+	for h := range t {
+		g.VMOVUPS(s.c.ymm("magic"), t[h])
+		g.VFMADD231PS(s.c.ymm("log2e"), x[h], t[h])
+	}
+	for h, v := range s.load(q, m) {
+		g.VMOVAPS(v, u[h])
+	}
+	g.JMP(LabelRef(done))
+	g.Label(recompute)
+	for h, v := range s.expU(x) {
+		g.VMOVAPS(x[h], u[h])
+		g.VMOVAPS(v, t[h])
+	}
+	g.Label(done)
+	s.scale(t, nil)
+	s.normalize(u, t)
+	s.store(u, q, m)
+}
+
+func softmaxAVX2(g *gen, c *constTable) {
+	g.function("SoftmaxRowsAVX2", "func(dst, src []float32, rows, cols int)",
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"SoftmaxRowsAVX2 is SoftmaxRowsAVX512 for AVX2 and FMA3.",
+	)
+	s := &sm256{g: g, c: c}
+	frame := g.AllocLocal(4*32 + 128 + 64)
+	s.cv, s.biasv, s.hiv, s.lov = frame.Offset(0), frame.Offset(32), frame.Offset(64), frame.Offset(96)
+	s.acc = frame.Offset(128)
+	s.buf = frame.Offset(256)
+
+	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("rows"), rows)
+	g.Load(g.Param("cols"), cols)
+	g.TESTQ(rows, rows)
+	g.JZ(LabelRef("sm256_done"))
+
+	// The VMASKMOVPS masks of a row's last cols%16 lanes (see tailMask8),
+	// loaded where needed from mtab, which stays in a register.
+	mtab := g.GP64()
+	s.tailN = g.GP64()
+	g.MOVQ(cols, s.tailN)
+	g.ANDQ(U32(15), s.tailN)
+	{
+		off := g.GP64()
+		g.MOVQ(U32(16), off)
+		g.SUBQ(s.tailN, off) // 16 - cols%16
+		g.LEAQ(g.tailMask8(), mtab)
+		g.LEAQ(Mem{Base: mtab, Index: off, Scale: 4}, mtab)
+	}
+	masks := func() []reg.VecVirtual {
+		lo, hi := g.YMM(), g.YMM()
+		g.VMOVDQU(Mem{Base: mtab}, lo)
+		g.VMOVDQU(Mem{Base: mtab, Disp: 32}, hi)
+		return []reg.VecVirtual{lo, hi}
+	}
+	s.inPlace = g.GP64()
+	g.XORQ(s.inPlace, s.inPlace)
+	g.CMPQ(dst, src)
+	g.SETEQ(s.inPlace.As8())
+
+	p, q, i := g.GP64(), g.GP64(), g.GP64()
+	g.Label("sm256_row")
+
+	g.Comment("Pass 1: m = max(x).")
+	acc := []reg.VecVirtual{g.YMM(), g.YMM(), g.YMM(), g.YMM()}
+	for _, a := range acc {
+		g.VMOVUPS(c.ymm("negInf"), a)
+	}
+	g.MOVQ(src, p)
+	g.MOVQ(cols, i)
+	g.Label("sm256_max32")
+	g.CMPQ(i, U32(32))
+	g.JB(LabelRef("sm256_max16"))
+	for j, a := range acc {
+		g.VMAXPS(Mem{Base: p, Disp: 32 * j}, a, a)
+	}
+	g.ADDQ(U32(128), p)
+	g.SUBQ(U32(32), i)
+	g.JMP(LabelRef("sm256_max32"))
+	g.Label("sm256_max16")
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef("sm256_maxtail"))
+	g.VMAXPS(Mem{Base: p}, acc[0], acc[0])
+	g.VMAXPS(Mem{Base: p, Disp: 32}, acc[1], acc[1])
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), i)
+	g.Label("sm256_maxtail")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef("sm256_maxred"))
+	{
+		m := masks()
+		x := s.load(Mem{Base: p}, m)
+		for h := 0; h < 2; h++ {
+			ni := g.YMM()
+			g.VMOVUPS(c.ymm("negInf"), ni)
+			g.VBLENDVPS(m[h], x[h], ni, x[h]) // -Inf in the lanes past the row
+			g.VMAXPS(x[h], acc[2+h], acc[2+h])
+		}
+	}
+	g.Label("sm256_maxred")
+	g.VMAXPS(acc[1], acc[0], acc[0])
+	g.VMAXPS(acc[3], acc[2], acc[2])
+	g.VMAXPS(acc[2], acc[0], acc[0])
+	m := g.XMM()
+	{
+		x := g.XMM()
+		g.VEXTRACTF128(U8(1), acc[0], x)
+		g.VMAXPS(x, acc[0].AsX(), x)
+		x2 := g.XMM()
+		g.VPERMILPS(U8(0x4e), x, x2)
+		g.VMAXPS(x2, x, x)
+		g.VPERMILPS(U8(0xb1), x, x2)
+		g.VMAXPS(x2, x, m)
+	}
+
+	g.Comment("The row's kind: NaN or +Inf max, -Inf max, or finite.")
+	g.UCOMISS(m, m)
+	g.JP(LabelRef("sm256_nanrow"))
+	g.UCOMISS(c.scalar("posInf"), m)
+	g.JE(LabelRef("sm256_nanrow"))
+	g.UCOMISS(c.scalar("negInf"), m)
+	g.JE(LabelRef("sm256_masked"))
+
+	g.Comment("c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).")
+	{
+		cs := g.XMM()
+		g.XORPS(cs, cs)
+		abs := g.XMM()
+		g.MOVSS(c.scalar("absMask"), abs)
+		g.ANDPS(m, abs)
+		g.UCOMISS(c.scalar("largeMax"), abs)
+		g.JBE(LabelRef("sm256_small"))
+		g.MOVAPS(m, cs)
+		g.Label("sm256_small")
+		cy := g.YMM()
+		g.VBROADCASTSS(cs, cy)
+		g.VMOVUPS(cy, s.cv)
+		mp := g.XMM()
+		g.VSUBSS(cs, m, mp)
+		tm := g.XMM()
+		g.MOVSS(c.scalar("magic"), tm)
+		g.VFMADD231SS(c.scalar("log2e"), mp, tm)
+		b := g.GP32()
+		g.MOVD(tm, b)
+		g.NEGL(b)
+		g.ADDL(U32(127), b)
+		bx := g.XMM()
+		g.MOVD(b, bx)
+		by := g.YMM()
+		g.VPBROADCASTD(bx, by)
+		g.VMOVDQU(by, s.biasv)
+	}
+
+	g.Comment("Pass 2: S, and u kept in dst unless dst is src.")
+	{
+		z := g.YMM()
+		g.VXORPD(z, z, z)
+		for j := 0; j < 4; j++ {
+			g.VMOVUPD(z, s.acc.Offset(32*j))
+		}
+	}
+	g.MOVQ(src, p)
+	g.MOVQ(dst, q)
+	g.MOVQ(cols, i)
+	newPart := func() []reg.VecVirtual {
+		part := []reg.VecVirtual{g.YMM(), g.YMM(), g.YMM(), g.YMM()}
+		for _, v := range part {
+			g.VXORPD(v, v, v)
+		}
+		return part
+	}
+	flush := func(part []reg.VecVirtual) {
+		for j, v := range part {
+			g.VADDPD(s.acc.Offset(32*j), v, v)
+			g.VMOVUPD(v, s.acc.Offset(32*j))
+		}
+	}
+	g.Label("sm256_sum64")
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef("sm256_sumtail"))
+	{
+		part := newPart()
+		for j := 0; j < 4; j++ {
+			s.sumVector(Mem{Base: p, Disp: 64 * j}, Mem{Base: q, Disp: 64 * j}, nil, part)
+		}
+		flush(part)
+	}
+	g.ADDQ(U32(256), p)
+	g.ADDQ(U32(256), q)
+	g.SUBQ(U32(64), i)
+	g.JMP(LabelRef("sm256_sum64"))
+	g.Label("sm256_sumtail")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef("sm256_sumred"))
+	{
+		part := newPart()
+		g.Label("sm256_sum16")
+		g.CMPQ(i, U32(16))
+		g.JB(LabelRef("sm256_sumlast"))
+		s.sumVector(Mem{Base: p}, Mem{Base: q}, nil, part)
+		g.ADDQ(U32(64), p)
+		g.ADDQ(U32(64), q)
+		g.SUBQ(U32(16), i)
+		g.JMP(LabelRef("sm256_sum16"))
+		g.Label("sm256_sumlast")
+		g.TESTQ(i, i)
+		g.JZ(LabelRef("sm256_sumblock"))
+		s.sumVector(Mem{Base: p}, Mem{Base: q}, masks(), part)
+		g.Label("sm256_sumblock")
+		flush(part)
+	}
+	g.Label("sm256_sumred")
+	sum := g.XMM()
+	{
+		a, b := g.YMM(), g.YMM()
+		g.VMOVUPD(s.acc.Offset(0), a)
+		g.VADDPD(s.acc.Offset(64), a, a) // lanes 0-3 += 8-11
+		g.VMOVUPD(s.acc.Offset(32), b)
+		g.VADDPD(s.acc.Offset(96), b, b) // lanes 4-7 += 12-15
+		g.VADDPD(b, a, a)                // lanes 0-3 += 4-7
+		x := g.XMM()
+		g.VEXTRACTF128(U8(1), a, x)
+		g.VADDPD(x, a.AsX(), x) // lanes 0-1 += 2-3
+		x2 := g.XMM()
+		g.VPERMILPD(U8(1), x, x2)
+		g.VADDSD(x2, x, sum) // lane 0 += lane 1
+	}
+	g.UCOMISD(sum, sum)
+	g.JP(LabelRef("sm256_nanrow"))
+
+	g.Comment("1/S as float32 hi + lo.")
+	{
+		one := g.XMM()
+		g.VCVTSS2SD(c.scalar("one"), one, one)
+		inv := g.XMM()
+		g.VDIVSD(sum, one, inv)
+		hi := g.XMM()
+		g.VCVTSD2SS(inv, inv, hi)
+		hi64 := g.XMM()
+		g.VCVTSS2SD(hi, hi, hi64)
+		d := g.XMM()
+		g.VSUBSD(hi64, inv, d)
+		lo := g.XMM()
+		g.VCVTSD2SS(d, d, lo)
+		y := g.YMM()
+		g.VBROADCASTSS(hi, y)
+		g.VMOVUPS(y, s.hiv)
+		g.VBROADCASTSS(lo, y)
+		g.VMOVUPS(y, s.lov)
+	}
+
+	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s.")
+	g.MOVQ(src, p)
+	g.MOVQ(dst, q)
+	g.MOVQ(cols, i)
+	g.Label("sm256_out16")
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef("sm256_outtail"))
+	s.out(Mem{Base: p}, Mem{Base: q}, nil)
+	g.ADDQ(U32(64), p)
+	g.ADDQ(U32(64), q)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef("sm256_out16"))
+	g.Label("sm256_outtail")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef("sm256_next"))
+	s.out(Mem{Base: p}, Mem{Base: q}, masks())
+	g.JMP(LabelRef("sm256_next"))
+
+	g.Comment("A row of -Inf: zeros, or NaN if the row holds a NaN.")
+	g.Label("sm256_masked")
+	g.MOVQ(src, p)
+	g.MOVQ(cols, i)
+	g.Label("sm256_scan16")
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef("sm256_scantail"))
+	for h := 0; h < 2; h++ {
+		x := g.YMM()
+		g.VMOVUPS(Mem{Base: p, Disp: 32 * h}, x)
+		g.VCMPPS(U8(cmpUnord), x, x, x)
+		g.VTESTPS(x, x)
+		g.JNZ(LabelRef("sm256_nanrow"))
+	}
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef("sm256_scan16"))
+	g.Label("sm256_scantail")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef("sm256_zerorow"))
+	for _, x := range s.load(Mem{Base: p}, masks()) {
+		g.VCMPPS(U8(cmpUnord), x, x, x)
+		g.VTESTPS(x, x)
+		g.JNZ(LabelRef("sm256_nanrow"))
+	}
+	g.Label("sm256_zerorow")
+	fill := g.YMM()
+	g.VXORPS(fill, fill, fill)
+	g.JMP(LabelRef("sm256_fill"))
+
+	g.Label("sm256_nanrow")
+	g.VMOVUPS(c.ymm("nan"), fill)
+	g.Label("sm256_fill")
+	g.MOVQ(dst, q)
+	g.MOVQ(cols, i)
+	g.Label("sm256_fill16")
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef("sm256_filltail"))
+	g.VMOVUPS(fill, Mem{Base: q})
+	g.VMOVUPS(fill, Mem{Base: q, Disp: 32})
+	g.ADDQ(U32(64), q)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef("sm256_fill16"))
+	g.Label("sm256_filltail")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef("sm256_next"))
+	{
+		m := masks()
+		g.VMASKMOVPS(fill, m[0], Mem{Base: q})
+		g.VMASKMOVPS(fill, m[1], Mem{Base: q, Disp: 32})
+	}
+
+	g.Label("sm256_next")
+	{
+		bytes := g.GP64()
+		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes)
+		g.SHLQ(U8(1), bytes)
+		g.ADDQ(bytes, src)
+		g.ADDQ(bytes, dst)
+	}
+	g.DECQ(rows)
+	g.JNZ(LabelRef("sm256_row"))
+
+	g.Label("sm256_done")
+	g.VZEROUPPER()
+	g.RET()
+}

@@ -1,0 +1,204 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Softmax and SoftmaxRows on every SIMD implementation against generic,
+// bit for bit (see bitexact_test.go for the shared helpers).
+
+// softmaxInput returns a row of n logits of one of several kinds: normal
+// with a random scale and offset (small, ±300, ±1e4, ±1e30), uniform over
+// the range where outputs underflow, rows with -Inf, rows at the float32
+// extremes, and rows with special values in random places.
+func softmaxInput(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	std := []float64{0.1, 1, 4, 16, 80}[rng.IntN(5)]
+	off := []float64{0, 0, 3, 300, -300, 1e4, -1e4, 1e30, -1e30, 200, -220}[rng.IntN(11)]
+	kind := rng.IntN(10)
+	for i := range x {
+		switch kind {
+		case 0:
+			x[i] = float32(-110 * rng.Float64())
+		case 1:
+			x[i] = float32(rng.NormFloat64()*std + off)
+			if rng.IntN(3) == 0 {
+				x[i] = ninf
+			}
+		case 2:
+			x[i] = float32(math.MaxFloat32 * (2*rng.Float64() - 1))
+		default:
+			x[i] = float32(rng.NormFloat64()*std + off)
+		}
+	}
+	if kind == 9 && n > 0 {
+		x[rng.IntN(n)] = expSpecials[rng.IntN(len(expSpecials))]
+	}
+	return x
+}
+
+func genericSoftmax(x []float32) []float32 {
+	y := make([]float32, len(x))
+	generic.Softmax(y, x)
+	return y
+}
+
+func TestBitExactSoftmaxLengths(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		lengths := []int{1000, 4096, 32000, 128256, 1 << 20}
+		for n := 0; n <= 300; n++ {
+			lengths = append(lengths, n)
+		}
+		for _, n := range lengths {
+			for rep := 0; rep < 6 && (rep == 0 || n <= 300); rep++ {
+				x := softmaxInput(rng, n)
+				want := genericSoftmax(x)
+				got := make([]float32, n)
+				im.Softmax(got, x)
+				compareBits(t, fmt.Sprintf("n=%d rep %d", n, rep), x, want, got)
+				y := append([]float32(nil), x...)
+				im.Softmax(y, y)
+				compareBits(t, fmt.Sprintf("n=%d rep %d, in place", n, rep), x, want, y)
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+// TestBitExactSoftmaxRows checks batches of every row length up to 70 and
+// some longer ones, rows of mixed kinds (special rows among ordinary
+// ones), out of place and in place.
+func TestBitExactSoftmaxRows(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		cols := []int{100, 127, 128, 129, 255, 256, 1000}
+		for c := 1; c <= 70; c++ {
+			cols = append(cols, c)
+		}
+		for _, c := range cols {
+			rows := 1 + rng.IntN(9)
+			x := make([]float32, 0, rows*c)
+			for r := 0; r < rows; r++ {
+				x = append(x, softmaxInput(rng, c)...)
+			}
+			want := make([]float32, len(x))
+			generic.SoftmaxRows(want, x, c)
+			got := make([]float32, len(x))
+			im.SoftmaxRows(got, x, c)
+			compareBits(t, fmt.Sprintf("%dx%d", rows, c), x, want, got)
+			y := append([]float32(nil), x...)
+			im.SoftmaxRows(y, y, c)
+			compareBits(t, fmt.Sprintf("%dx%d in place", rows, c), x, want, y)
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+// TestBitExactSoftmaxSpecials puts a special value at every position of
+// rows of lengths around the vector and block sizes.
+func TestBitExactSoftmaxSpecials(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		for _, n := range []int{1, 5, 16, 17, 64, 65, 79} {
+			for _, s := range []float32{nan, inf, ninf, -0.0, math.MaxFloat32, -math.MaxFloat32, 1e30, -1e30} {
+				for pos := 0; pos < n; pos++ {
+					x := softmaxInput(rng, n)
+					x[pos] = s
+					want := genericSoftmax(x)
+					got := make([]float32, n)
+					im.Softmax(got, x)
+					compareBits(t, fmt.Sprintf("n=%d, %v at %d", n, s, pos), x, want, got)
+				}
+			}
+			// Fully masked, with and without one NaN.
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = ninf
+			}
+			for pos := -1; pos < n; pos++ {
+				if pos >= 0 {
+					x[pos] = nan
+				}
+				got := make([]float32, n)
+				im.Softmax(got, x)
+				compareBits(t, fmt.Sprintf("n=%d masked, NaN at %d", n, pos), x, genericSoftmax(x), got)
+				if pos >= 0 {
+					x[pos] = ninf
+				}
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+// TestBitExactSoftmaxOffsets slices input and output at every offset within
+// 64 bytes and checks that nothing around the output is written.
+func TestBitExactSoftmaxOffsets(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		const pad = 16
+		sentinel := math.Float32frombits(0x7fa5a5a5)
+		for _, n := range []int{1, 3, 15, 16, 17, 31, 33, 63, 64, 65, 100, 129, 300} {
+			x := softmaxInput(rng, n)
+			want := genericSoftmax(x)
+			for so := 0; so < 16; so++ {
+				src := aligned64(n + 16)[so : so+n]
+				copy(src, x)
+				for do := 0; do < 16; do++ {
+					buf := aligned64(n + 16 + 2*pad)
+					for i := range buf {
+						buf[i] = sentinel
+					}
+					dst := buf[pad+do : pad+do+n]
+					im.Softmax(dst, src)
+					what := fmt.Sprintf("n=%d src offset %d dst offset %d", n, so, do)
+					compareBits(t, what, x, want, dst)
+					for i, v := range buf {
+						if (i < pad+do || i >= pad+do+n) && math.Float32bits(v) != math.Float32bits(sentinel) {
+							t.Fatalf("%s: wrote element %d outside dst", what, i-pad-do)
+						}
+					}
+				}
+				im.Softmax(src, src)
+				compareBits(t, fmt.Sprintf("n=%d offset %d in place", n, so), x, want, src)
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+// TestGuardSoftmax places rows against inaccessible pages, for every length
+// 0..300, on every implementation.
+func TestGuardSoftmax(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		for n := 0; n <= 300; n++ {
+			x := softmaxInput(rng, n)
+			want := genericSoftmax(x)
+			for _, place := range []struct {
+				name string
+				row  func(testing.TB, int) []float32
+			}{{"end", endAtGuard}, {"start", startAfterGuard}} {
+				src, dst := place.row(t, n), place.row(t, n)
+				copy(src, x)
+				what := fmt.Sprintf("n=%d at %s of page", n, place.name)
+				catchFault(t, what, func() { im.Softmax(dst, src) })
+				compareBits(t, what, x, want, dst)
+				catchFault(t, what+", in place", func() { im.Softmax(src, src) })
+				compareBits(t, what+", in place", x, want, src)
+			}
+		}
+	})
+}
