@@ -25,23 +25,55 @@ var features = map[string][]cpuid.FeatureID{
 var avx512 = &Implementation{
 	name:      "avx512",
 	supported: func() bool { return cpuid.CPU.Supports(features["avx512"]...) },
-	k:         simdKernels(asm.ExpAVX512, asm.SoftmaxRowsAVX512),
+	k: withFallback(kernelSet{
+		softmaxRows: rowsKernel(asm.SoftmaxRowsAVX512),
+		exp:         asm.ExpAVX512,
+	}),
 }
 
 // avx2 runs 16 lanes in two ymm registers.
 var avx2 = &Implementation{
 	name:      "avx2",
 	supported: func() bool { return cpuid.CPU.Supports(features["avx2"]...) },
-	k:         simdKernels(asm.ExpAVX2, asm.SoftmaxRowsAVX2),
+	k: withFallback(kernelSet{
+		softmaxRows: rowsKernel(asm.SoftmaxRowsAVX2),
+		exp:         asm.ExpAVX2,
+	}),
 }
 
-// simdKernels returns the kernel set of a SIMD implementation: the
-// fallback's kernels, with the assembly ones it has so far put in.
-func simdKernels(exp func(dst, src []float32), softmaxRows func(dst, src []float32, rows, cols int)) kernelSet {
-	k := generic.k
-	k.exp = exp
-	k.softmaxRows = func(dst, src []float32, cols int) {
-		softmaxRows(dst, src, len(src)/cols, cols)
+// withFallback returns k with the kernels it lacks (those without an
+// assembly version yet) taken from the generic implementation.
+func withFallback(k kernelSet) kernelSet {
+	g := generic.k
+	if k.softmaxRows == nil {
+		k.softmaxRows = g.softmaxRows
+	}
+	if k.logSoftmaxRows == nil {
+		k.logSoftmaxRows = g.logSoftmaxRows
+	}
+	if k.logSumExp == nil {
+		k.logSumExp = g.logSumExp
+	}
+	if k.softmaxBackward == nil {
+		k.softmaxBackward = g.softmaxBackward
+	}
+	if k.logSoftmaxBackward == nil {
+		k.logSoftmaxBackward = g.logSoftmaxBackward
+	}
+	if k.crossEntropy == nil {
+		k.crossEntropy = g.crossEntropy
+	}
+	if k.crossEntropyRows == nil {
+		k.crossEntropyRows = g.crossEntropyRows
+	}
+	if k.exp == nil {
+		k.exp = g.exp
 	}
 	return k
+}
+
+// rowsKernel adapts an assembly row kernel, which takes the number of rows,
+// to the kernel set's form.
+func rowsKernel(f func(dst, src []float32, rows, cols int)) func(dst, src []float32, cols int) {
+	return func(dst, src []float32, cols int) { f(dst, src, len(src)/cols, cols) }
 }
