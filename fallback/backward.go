@@ -41,16 +41,17 @@ func LogSoftmaxBackward(dx, y, dy []float32) {
 // compiler that fuses the multiply into the add cannot change the result.
 func dot64(a, b []float32) float64 {
 	var acc [lanes]float64
-	n := len(a)
-	for blk := 0; blk < n; blk += blockLen {
+	for blk := 0; blk < len(a); blk += blockLen {
 		var part [lanes]float64
-		for v := blk; v < n && v < blk+blockLen; v += lanes {
-			for l := 0; l < lanes && v+l < n; l++ {
-				t := float64(a[v+l])
-				if b != nil {
-					t *= float64(b[v+l])
-				}
-				part[l] += t
+		x := a[blk:min(blk+blockLen, len(a))]
+		if b == nil {
+			for i, v := range x {
+				part[i%lanes] += float64(v)
+			}
+		} else {
+			y := b[blk : blk+len(x)]
+			for i, v := range x {
+				part[i%lanes] += float64(v) * float64(y[i])
 			}
 		}
 		for l := range acc {
