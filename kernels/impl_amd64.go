@@ -26,8 +26,12 @@ var avx512 = &Implementation{
 	name:      "avx512",
 	supported: func() bool { return cpuid.CPU.Supports(features["avx512"]...) },
 	k: withFallback(kernelSet{
-		softmaxRows: rowsKernel(asm.SoftmaxRowsAVX512),
-		exp:         asm.ExpAVX512,
+		softmaxRows:        rowsKernel(asm.SoftmaxRowsAVX512),
+		exp:                asm.ExpAVX512,
+		logSoftmaxRows:     rowsKernel(asm.LogSoftmaxRowsAVX512),
+		logSumExp:          asm.LogSumExpAVX512,
+		softmaxBackward:    asm.SoftmaxBackwardAVX512,
+		logSoftmaxBackward: asm.LogSoftmaxBackwardAVX512,
 	}),
 }
 
@@ -36,8 +40,12 @@ var avx2 = &Implementation{
 	name:      "avx2",
 	supported: func() bool { return cpuid.CPU.Supports(features["avx2"]...) },
 	k: withFallback(kernelSet{
-		softmaxRows: rowsKernel(asm.SoftmaxRowsAVX2),
-		exp:         asm.ExpAVX2,
+		softmaxRows:        rowsKernel(asm.SoftmaxRowsAVX2),
+		exp:                asm.ExpAVX2,
+		logSoftmaxRows:     rowsKernel(asm.LogSoftmaxRowsAVX2),
+		logSumExp:          asm.LogSumExpAVX2,
+		softmaxBackward:    asm.SoftmaxBackwardAVX2,
+		logSoftmaxBackward: asm.LogSoftmaxBackwardAVX2,
 	}),
 }
 

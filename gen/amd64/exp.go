@@ -6,7 +6,9 @@ import (
 )
 
 // The Exp kernel: dst[i] = exp(src[i]), bit for bit fallback.Exp, whose
-// exponential is fallback.exp32Vec (fallback/exp.go). Every step below is
+// exponential is fallback.exp32Vec (fallback/exp.go). exp512 and exp256
+// emit that exponential for other kernels too (LogSoftmaxBackward, in
+// backward.go), so that they share its code and its bits. Every step below is
 // one step of exp32Vec, with a fused multiply-add exactly where the
 // fallback calls fma32c and a plain operation where it uses one:
 //
@@ -82,55 +84,69 @@ func expAVX512(g *gen, c *constTable) {
 	)
 	// Every constant lives in a register (there are 32 zmm): 13 of them,
 	// and 3 temporaries per vector for 4 vectors per iteration.
+	k := expRegs512(g, c)
+	g.elementwise512("exp512", 4, func(x []reg.VecVirtual) { exp512(g, k, x) })
+}
+
+// expRegs512 broadcasts the constants exp512 keeps in zmm registers from
+// c, a table that holds expConsts.
+func expRegs512(g *gen, c *constTable) map[string]reg.VecVirtual {
 	k := map[string]reg.VecVirtual{}
 	for _, name := range []string{"lo", "hi", "log2e", "magic", "negLn2Hi", "negLn2Lo",
 		"c6", "c5", "c4", "c3", "c2", "one", "nan"} {
 		k[name] = g.ZMM()
 		g.VBROADCASTSS(c.scalar(name), k[name])
 	}
-	g.elementwise512("exp512", 4, func(x []reg.VecVirtual) {
-		// Go's operand order throughout: sources first, destination last;
-		// VFMADD231PS a, b, acc is acc = b*a + acc, VFMADD213PS a, b, acc
-		// is acc = b*acc + a, VSUBPS a, b, dst is dst = b - a.
-		t := make([]reg.VecVirtual, len(x))
-		q := make([]reg.VecVirtual, len(x))
-		each := func(f func(i int)) {
-			for i := range x {
-				f(i)
-			}
+	return k
+}
+
+// exp512 emits the exponential of the Exp kernel for the zmm vectors x, in
+// place: each x[i] holds exp(x[i]) on exit, bit for bit fallback's
+// exp32Vec. k holds the constants (see expRegs512). It uses 2 temporaries
+// per vector besides x, and each step is emitted for every vector before
+// the next, so that their chains overlap.
+func exp512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
+	// Go's operand order throughout: sources first, destination last;
+	// VFMADD231PS a, b, acc is acc = b*a + acc, VFMADD213PS a, b, acc
+	// is acc = b*acc + a, VSUBPS a, b, dst is dst = b - a.
+	t := make([]reg.VecVirtual, len(x))
+	q := make([]reg.VecVirtual, len(x))
+	each := func(f func(i int)) {
+		for i := range x {
+			f(i)
 		}
-		g.Comment("d = min(max(x, expLo), expHi), NaN kept: x is the second source.")
-		each(func(i int) { g.VMAXPS(x[i], k["lo"], x[i]) })
-		each(func(i int) { g.VMINPS(x[i], k["hi"], x[i]) })
-		g.Comment("t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.")
-		each(func(i int) {
-			t[i] = g.ZMM()
-			g.VMOVAPS(k["magic"], t[i])
-		})
-		each(func(i int) { g.VFMADD231PS(k["log2e"], x[i], t[i]) })
-		each(func(i int) { g.VSUBPS(k["magic"], t[i], t[i]) })
-		g.Comment("r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).")
-		each(func(i int) { g.VFMADD231PS(k["negLn2Hi"], t[i], x[i]) })
-		each(func(i int) { g.VFMADD231PS(k["negLn2Lo"], t[i], x[i]) })
-		g.Comment("q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).")
-		each(func(i int) {
-			q[i] = g.ZMM()
-			g.VMOVAPS(k["c6"], q[i])
-		})
-		for _, ci := range []string{"c5", "c4", "c3", "c2"} {
-			each(func(i int) { g.VFMADD213PS(k[ci], x[i], q[i]) })
-		}
-		g.Comment("p = fma(r, fma(r, q, 1), 1).")
-		each(func(i int) { g.VFMADD213PS(k["one"], x[i], q[i]) })
-		each(func(i int) { g.VFMADD213PS(k["one"], x[i], q[i]) })
-		g.Comment("y = p * 2^nf, rounded once.")
-		each(func(i int) { g.VSCALEFPS(t[i], q[i], x[i]) })
-		g.Comment("NaN lanes get the canonical NaN.")
-		each(func(i int) {
-			m := g.K()
-			g.VCMPPS(U8(cmpUnord), x[i], x[i], m)
-			g.VMOVAPS(k["nan"], m, x[i])
-		})
+	}
+	g.Comment("d = min(max(x, expLo), expHi), NaN kept: x is the second source.")
+	each(func(i int) { g.VMAXPS(x[i], k["lo"], x[i]) })
+	each(func(i int) { g.VMINPS(x[i], k["hi"], x[i]) })
+	g.Comment("t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.")
+	each(func(i int) {
+		t[i] = g.ZMM()
+		g.VMOVAPS(k["magic"], t[i])
+	})
+	each(func(i int) { g.VFMADD231PS(k["log2e"], x[i], t[i]) })
+	each(func(i int) { g.VSUBPS(k["magic"], t[i], t[i]) })
+	g.Comment("r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).")
+	each(func(i int) { g.VFMADD231PS(k["negLn2Hi"], t[i], x[i]) })
+	each(func(i int) { g.VFMADD231PS(k["negLn2Lo"], t[i], x[i]) })
+	g.Comment("q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).")
+	each(func(i int) {
+		q[i] = g.ZMM()
+		g.VMOVAPS(k["c6"], q[i])
+	})
+	for _, ci := range []string{"c5", "c4", "c3", "c2"} {
+		each(func(i int) { g.VFMADD213PS(k[ci], x[i], q[i]) })
+	}
+	g.Comment("p = fma(r, fma(r, q, 1), 1).")
+	each(func(i int) { g.VFMADD213PS(k["one"], x[i], q[i]) })
+	each(func(i int) { g.VFMADD213PS(k["one"], x[i], q[i]) })
+	g.Comment("y = p * 2^nf, rounded once.")
+	each(func(i int) { g.VSCALEFPS(t[i], q[i], x[i]) })
+	g.Comment("NaN lanes get the canonical NaN.")
+	each(func(i int) {
+		m := g.K()
+		g.VCMPPS(U8(cmpUnord), x[i], x[i], m)
+		g.VMOVAPS(k["nan"], m, x[i])
 	})
 }
 
@@ -147,51 +163,58 @@ func expAVX2(g *gen, c *constTable) {
 	lo, hi := g.YMM(), g.YMM()
 	g.VMOVUPS(c.ymm("lo"), lo)
 	g.VMOVUPS(c.ymm("hi"), hi)
-	g.elementwise256("exp256", 2, func(x []reg.VecVirtual) {
-		t := make([]reg.VecVirtual, len(x))
-		q := make([]reg.VecVirtual, len(x))
-		each := func(f func(i int)) {
-			for i := range x {
-				f(i)
-			}
+	g.elementwise256("exp256", 2, func(x []reg.VecVirtual) { exp256(g, c, lo, hi, x) })
+}
+
+// exp256 emits the exponential of the Exp kernel for the ymm vectors x, in
+// place, as exp512 does: lo and hi hold expLo and expHi in every lane (the
+// clamps need them in registers), and the other constants are memory
+// operands of c, a table that holds expConsts. It uses 2 temporaries per
+// vector besides x.
+func exp256(g *gen, c *constTable, lo, hi reg.VecVirtual, x []reg.VecVirtual) {
+	t := make([]reg.VecVirtual, len(x))
+	q := make([]reg.VecVirtual, len(x))
+	each := func(f func(i int)) {
+		for i := range x {
+			f(i)
 		}
-		g.Comment("d = min(max(x, expLo), expHi), NaN kept: x is the second source.")
-		each(func(i int) { g.VMAXPS(x[i], lo, x[i]) })
-		each(func(i int) { g.VMINPS(x[i], hi, x[i]) })
-		g.Comment("t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.")
-		each(func(i int) {
-			t[i] = g.YMM()
-			g.VMOVUPS(c.ymm("magic"), t[i])
-		})
-		each(func(i int) { g.VFMADD231PS(c.ymm("log2e"), x[i], t[i]) })
-		each(func(i int) {
-			q[i] = g.YMM()
-			g.VSUBPS(c.ymm("magic"), t[i], q[i])
-		})
-		g.Comment("r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).")
-		each(func(i int) { g.VFMADD231PS(c.ymm("negLn2Hi"), q[i], x[i]) })
-		each(func(i int) { g.VFMADD231PS(c.ymm("negLn2Lo"), q[i], x[i]) })
-		g.Comment("q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).")
-		each(func(i int) { g.VMOVUPS(c.ymm("c6"), q[i]) })
-		for _, ci := range []string{"c5", "c4", "c3", "c2"} {
-			each(func(i int) { g.VFMADD213PS(c.ymm(ci), x[i], q[i]) })
-		}
-		g.Comment("p = fma(r, fma(r, q, 1), 1).")
-		each(func(i int) { g.VFMADD213PS(c.ymm("one"), x[i], q[i]) })
-		each(func(i int) { g.VFMADD213PS(c.ymm("one"), x[i], q[i]) })
-		g.Comment("n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.")
-		each(func(i int) { g.VPSUBD(c.ymm("magic"), t[i], t[i]) })
-		each(func(i int) { g.VPSRAD(U8(1), t[i], x[i]) })
-		each(func(i int) { g.VPSUBD(x[i], t[i], t[i]) })
-		g.Comment("y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.")
-		each(func(i int) { g.VPADDD(c.ymm("bias"), x[i], x[i]) })
-		each(func(i int) { g.VPSLLD(U8(23), x[i], x[i]) })
-		each(func(i int) { g.VMULPS(x[i], q[i], q[i]) })
-		each(func(i int) { g.VPADDD(c.ymm("bias"), t[i], t[i]) })
-		each(func(i int) { g.VPSLLD(U8(23), t[i], t[i]) })
-		each(func(i int) { g.VMULPS(t[i], q[i], x[i]) })
-		g.Comment("NaN lanes get the canonical NaN.")
-		each(func(i int) { g.VCMPPS(U8(cmpUnord), x[i], x[i], t[i]) })
-		each(func(i int) { g.VBLENDVPS(t[i], c.ymm("nan"), x[i], x[i]) })
+	}
+	g.Comment("d = min(max(x, expLo), expHi), NaN kept: x is the second source.")
+	each(func(i int) { g.VMAXPS(x[i], lo, x[i]) })
+	each(func(i int) { g.VMINPS(x[i], hi, x[i]) })
+	g.Comment("t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.")
+	each(func(i int) {
+		t[i] = g.YMM()
+		g.VMOVUPS(c.ymm("magic"), t[i])
 	})
+	each(func(i int) { g.VFMADD231PS(c.ymm("log2e"), x[i], t[i]) })
+	each(func(i int) {
+		q[i] = g.YMM()
+		g.VSUBPS(c.ymm("magic"), t[i], q[i])
+	})
+	g.Comment("r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).")
+	each(func(i int) { g.VFMADD231PS(c.ymm("negLn2Hi"), q[i], x[i]) })
+	each(func(i int) { g.VFMADD231PS(c.ymm("negLn2Lo"), q[i], x[i]) })
+	g.Comment("q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).")
+	each(func(i int) { g.VMOVUPS(c.ymm("c6"), q[i]) })
+	for _, ci := range []string{"c5", "c4", "c3", "c2"} {
+		each(func(i int) { g.VFMADD213PS(c.ymm(ci), x[i], q[i]) })
+	}
+	g.Comment("p = fma(r, fma(r, q, 1), 1).")
+	each(func(i int) { g.VFMADD213PS(c.ymm("one"), x[i], q[i]) })
+	each(func(i int) { g.VFMADD213PS(c.ymm("one"), x[i], q[i]) })
+	g.Comment("n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.")
+	each(func(i int) { g.VPSUBD(c.ymm("magic"), t[i], t[i]) })
+	each(func(i int) { g.VPSRAD(U8(1), t[i], x[i]) })
+	each(func(i int) { g.VPSUBD(x[i], t[i], t[i]) })
+	g.Comment("y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.")
+	each(func(i int) { g.VPADDD(c.ymm("bias"), x[i], x[i]) })
+	each(func(i int) { g.VPSLLD(U8(23), x[i], x[i]) })
+	each(func(i int) { g.VMULPS(x[i], q[i], q[i]) })
+	each(func(i int) { g.VPADDD(c.ymm("bias"), t[i], t[i]) })
+	each(func(i int) { g.VPSLLD(U8(23), t[i], t[i]) })
+	each(func(i int) { g.VMULPS(t[i], q[i], x[i]) })
+	g.Comment("NaN lanes get the canonical NaN.")
+	each(func(i int) { g.VCMPPS(U8(cmpUnord), x[i], x[i], t[i]) })
+	each(func(i int) { g.VBLENDVPS(t[i], c.ymm("nan"), x[i], x[i]) })
 }

@@ -41,6 +41,8 @@ type kernelFile struct {
 var files = []kernelFile{
 	{"exp", generateExp},
 	{"softmax", generateSoftmax},
+	{"logsoftmax", generateLogSoftmax},
+	{"backward", generateBackward},
 }
 
 // gen is the state of one file being generated: avo's build context, and

@@ -32,6 +32,12 @@ import (
 // a row are loaded as zeros and never stored; in pass 2 their s is zero, so
 // they add +0 or -0 to partials that the fallback leaves alone, which
 // changes no sum (S >= 1/sqrt2 cannot be zero).
+//
+// Passes 1 and 2 are the fallback's planRow and rowSum, which LogSoftmax,
+// LogSumExp and CrossEntropy share; so do the generators: sm512 and sm256
+// below emit them (pass1, pass2) and the loop over the rows of a batch
+// (rowsKernel), and each kernel adds its own last pass. logsoftmax.go holds
+// the LogSoftmaxRows and LogSumExp kernels.
 
 // softmaxConsts are the kernels' constants; their values and meaning are
 // those of fallback/exp.go and fallback/row.go.
@@ -46,8 +52,6 @@ var softmaxConsts = []constant{
 	{"c3", 0x3e2aaa45},
 	{"c2", 0x3efffffd},
 	{"reduceLo", 0xc3a00000}, // -320
-	{"largeMax", 0x43500000}, // 208
-	{"absMask", 0x7fffffff},
 	{"negInf", 0xff800000},
 	{"posInf", 0x7f800000},
 	{"one", 0x3f800000},
@@ -56,25 +60,93 @@ var softmaxConsts = []constant{
 	{"zero", 0},
 }
 
+// largeMaxBits are the bits of the fallback's largeMax, 208.
+const largeMaxBits = 0x43500000
+
+// jumpIfLarge emits a jump to large if |m| > largeMax, for a float32 m
+// that is not NaN in the low lane of an xmm register. It compares the
+// bits of |m| as integers, which order as the numbers do: a branch on
+// integer flags, which the CPU predicts, so that c and t_m need not wait
+// for the compare.
+func (g *gen) jumpIfLarge(m reg.Register, large string) {
+	mb := g.GP32()
+	g.VMOVD(m, mb)
+	g.ANDL(U32(0x7fffffff), mb)
+	g.CMPL(mb, U32(largeMaxBits))
+	g.JHI(LabelRef(large))
+}
+
 func generateSoftmax(g *gen) {
 	c := g.constTable("softmaxconst", softmaxConsts)
 	softmaxAVX512(g, c)
 	softmaxAVX2(g, c)
 }
 
-// sm512 is the AVX-512 softmax generator: the constants it keeps in
-// registers for the whole call, and the registers of the current row.
+// sm512 emits the row passes of the AVX-512 kernels: the constants it
+// keeps in registers for the whole call, the registers of the current row,
+// and the kernel's pointers.
+//
+// Registers: avo's allocator may give any virtual register one of X16-X31
+// (Y16-Y31, Z16-Z31) when the lower ones are taken, and the assembler then
+// encodes the instruction with EVEX. For a legacy SSE or VEX-only
+// instruction (UCOMISS, VEXTRACTF128) that fails to assemble; for an
+// xmm or ymm form of a packed instruction (VMAXPS Y, VANDPS X) it
+// silently requires AVX512VL or AVX512DQ, which the kernels do not check.
+// So the AVX-512 kernels use only zmm forms of packed instructions,
+// scalar AVX forms (VADDSD, VUCOMISS, VMOVD, ...), and the conversions
+// and extractions between zmm and ymm that AVX-512F has (VCVTPS2PD,
+// VEXTRACTF64X4, ...); the horizontal reductions work on whole zmm
+// registers.
 type sm512 struct {
-	g *gen
-	c *constTable
-	k map[string]reg.VecVirtual
+	g    *gen
+	c    *constTable
+	k    map[string]reg.VecVirtual
+	name string // the prefix of the function's labels
 
-	zero     reg.VecVirtual // integer zeros
-	cv       reg.VecVirtual // the row's c, every lane
-	biasv    reg.VecVirtual // the row's bias, every lane (int32)
-	hiv, lov reg.VecVirtual // the row's 1/S, split
+	zero  reg.VecVirtual // integer zeros
+	cv    reg.VecVirtual // the row's c, every lane
+	biasv reg.VecVirtual // the row's bias, every lane (int32)
 
-	inPlace reg.GPVirtual // 1 if dst is src
+	// keepU makes pass 2 store u in dst, unless dst is src (inPlace is 1).
+	keepU   bool
+	inPlace reg.GPVirtual
+
+	dst, src reg.GPVirtual // the current row (dst unused by LogSumExp)
+	cols     reg.GPVirtual // the row's length
+	km       reg.Register  // the mask of a row's last cols%16 lanes
+	p, q, i  reg.GPVirtual // source and destination pointers, and a count
+}
+
+// newSM512 loads the constants and allocates the row's registers. name
+// prefixes the labels of the function.
+func newSM512(g *gen, c *constTable, name string) *sm512 {
+	s := &sm512{g: g, c: c, k: map[string]reg.VecVirtual{}, name: name}
+	for _, n := range []string{"log2e", "magic", "negLn2Hi", "negLn2Lo",
+		"c6", "c5", "c4", "c3", "c2", "reduceLo"} {
+		s.k[n] = g.ZMM()
+		g.VBROADCASTSS(c.scalar(n), s.k[n])
+	}
+	s.zero = g.ZMM()
+	g.VPXORD(s.zero, s.zero, s.zero)
+	s.cv, s.biasv = g.ZMM(), g.ZMM()
+	s.p, s.q, s.i = g.GP64(), g.GP64(), g.GP64()
+	return s
+}
+
+// label returns the function's label for name.
+func (s *sm512) label(name string) string { return s.name + "_" + name }
+
+// setCols sets the row length and the mask of the row's last cols%16 lanes.
+func (s *sm512) setCols(cols reg.GPVirtual) {
+	g := s.g
+	s.cols = cols
+	km := g.K()
+	tail, tbl := g.GP64(), g.GP64()
+	g.MOVQ(cols, tail)
+	g.ANDQ(U32(15), tail)
+	g.LEAQ(g.tailMask16(), tbl)
+	g.KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, km)
+	s.km = km
 }
 
 // The helpers below emit one step for each of a group of vectors before
@@ -210,8 +282,8 @@ func (s *sm512) store(v []reg.VecVirtual, q Mem, mask reg.Register) {
 }
 
 // sumVectors emits pass 2 for n vectors at p (under mask, if not nil):
-// u is stored at q unless dst is src, and u*s + s is added to the block
-// partials lo and hi.
+// with keepU, u is stored at q unless dst is src; u*s + s is added to the
+// block partials lo and hi.
 //
 // Lanes past the row are loaded as c, so that their d is 0 and their u
 // finite: their s is 0, and u*0 + 0 must not be NaN.
@@ -230,56 +302,335 @@ func (s *sm512) sumVectors(p, q Mem, n int, mask reg.Register, lo, hi reg.VecVir
 	}
 	s.reduce(x)
 	t := s.expU(x)
-	skip := uniqueLabel("sm512_nostore")
-	g.TESTQ(s.inPlace, s.inPlace)
-	g.JNZ(LabelRef(skip))
-	s.store(x, q, mask)
-	g.Label(skip)
+	if s.keepU {
+		skip := uniqueLabel(s.label("nostore"))
+		g.TESTQ(s.inPlace, s.inPlace)
+		g.JNZ(LabelRef(skip))
+		s.store(x, q, mask)
+		g.Label(skip)
+	}
 	s.scale(t, mask)
 	s.addTerms(x, t, lo, hi)
 }
 
+// pass1 emits the first pass over the row at src: m = max(x), the row's
+// kind, and for a finite m the row's c and bias (cv, biasv). It jumps to
+// onNaN if m is NaN (the row holds a NaN), to onPosInf if m is +Inf (the
+// row holds +Inf, and maybe a NaN too), to onNegInf if m is -Inf (every
+// element is -Inf or NaN), and falls through for a finite m.
+//
+// The max skips NaNs only partly: VMAXPS x, acc returns x when x is NaN,
+// and the next element's max replaces that NaN again. So a row with a NaN
+// may get a NaN m or a finite m below its true max, but in both cases its
+// result is NaN, as the fallback's: pass 2 turns every NaN element into a
+// NaN term of S.
+func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
+	g, c, p, i, km := s.g, s.c, s.p, s.i, s.km
+	g.Comment("Pass 1: m = max(x).")
+	acc := []reg.VecVirtual{g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()}
+	for _, a := range acc {
+		g.VBROADCASTSS(c.scalar("negInf"), a)
+	}
+	g.MOVQ(s.src, p)
+	g.MOVQ(s.cols, i)
+	g.Label(s.label("max64"))
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef(s.label("max16")))
+	for j, a := range acc {
+		g.VMAXPS(Mem{Base: p, Disp: 64 * j}, a, a)
+	}
+	g.ADDQ(U32(256), p)
+	g.SUBQ(U32(64), i)
+	g.JMP(LabelRef(s.label("max64")))
+	g.Label(s.label("max16"))
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef(s.label("maxtail")))
+	g.VMAXPS(Mem{Base: p}, acc[0], acc[0])
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef(s.label("max16")))
+	g.Label(s.label("maxtail"))
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(s.label("maxred")))
+	{
+		x := g.ZMM()
+		g.VMOVUPS_Z(Mem{Base: p}, km, x)
+		g.VMAXPS(x, acc[1], km, acc[1]) // lanes past the row keep acc
+	}
+	g.Label(s.label("maxred"))
+	g.VMAXPS(acc[1], acc[0], acc[0])
+	g.VMAXPS(acc[3], acc[2], acc[2])
+	g.VMAXPS(acc[2], acc[0], acc[0])
+	// The 16 lanes folded into every lane by swapping halves, quarters,
+	// pairs and neighbours (zmm operations: see the note on registers
+	// above sm512). m in every lane is what c and t_m need below.
+	a, x := acc[0], g.ZMM()
+	g.VSHUFF32X4(U8(0x4e), a, a, x)
+	g.VMAXPS(x, a, a)
+	g.VSHUFF32X4(U8(0xb1), a, a, x)
+	g.VMAXPS(x, a, a)
+	g.VPERMILPS(U8(0x4e), a, x)
+	g.VMAXPS(x, a, a)
+	g.VPERMILPS(U8(0xb1), a, x)
+	g.VMAXPS(x, a, a)
+	m := a.AsX()
+
+	g.Comment("The row's kind: NaN, +Inf, -Inf or finite max.")
+	g.VUCOMISS(m, m)
+	g.JP(LabelRef(onNaN))
+	g.VUCOMISS(c.scalar("posInf"), m)
+	g.JE(LabelRef(onPosInf))
+	g.VUCOMISS(c.scalar("negInf"), m)
+	g.JE(LabelRef(onNegInf))
+
+	g.Comment("c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).")
+	large, params := s.label("large"), s.label("params")
+	g.jumpIfLarge(m, large)
+	tm := g.ZMM()
+	g.VMOVAPS(s.zero, s.cv) // c = 0, m - c = m
+	g.VMOVAPS(s.k["magic"], tm)
+	g.VFMADD231PS(s.k["log2e"], a, tm)
+	g.JMP(LabelRef(params))
+	g.Label(large)
+	g.VMOVAPS(a, s.cv)          // c = m, m - c = +0
+	g.VMOVAPS(s.k["magic"], tm) // fma(+0, log2e, magic) = magic
+	g.Label(params)
+	b127 := g.ZMM()
+	g.VPBROADCASTD(c.scalar("bias127"), b127)
+	g.VPSUBD(tm, b127, s.biasv)
+}
+
+// pass2 emits the second pass over the row of a finite max and returns S
+// (in the low float64 of an xmm register): NaN exactly when the row holds a
+// NaN. With keepU it stores u in dst, unless dst is src.
+func (s *sm512) pass2() reg.VecVirtual {
+	g, p, q, i := s.g, s.p, s.q, s.i
+	if s.keepU {
+		g.Comment("Pass 2: S, and u kept in dst unless dst is src.")
+	} else {
+		g.Comment("Pass 2: S.")
+	}
+	// next advances the pointers by n elements.
+	next := func(n int) {
+		g.ADDQ(U32(4*n), p)
+		if s.keepU {
+			g.ADDQ(U32(4*n), q)
+		}
+		g.SUBQ(U32(n), i)
+	}
+	accLo, accHi := g.ZMM(), g.ZMM()
+	g.VPXORQ(accLo, accLo, accLo)
+	g.VPXORQ(accHi, accHi, accHi)
+	g.MOVQ(s.src, p)
+	if s.keepU {
+		g.MOVQ(s.dst, q)
+	}
+	g.MOVQ(s.cols, i)
+	g.Label(s.label("sum64"))
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef(s.label("sumtail")))
+	{
+		lo, hi := g.ZMM(), g.ZMM()
+		g.VPXORQ(lo, lo, lo)
+		g.VPXORQ(hi, hi, hi)
+		s.sumVectors(Mem{Base: p}, Mem{Base: q}, 2, nil, lo, hi)
+		s.sumVectors(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil, lo, hi)
+		g.VADDPD(lo, accLo, accLo)
+		g.VADDPD(hi, accHi, accHi)
+	}
+	next(64)
+	g.JMP(LabelRef(s.label("sum64")))
+	g.Label(s.label("sumtail"))
+	g.Comment("The row's last block: 0..3 whole vectors, then 0..15 lanes.")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(s.label("sumred")))
+	{
+		lo, hi := g.ZMM(), g.ZMM()
+		g.VPXORQ(lo, lo, lo)
+		g.VPXORQ(hi, hi, hi)
+		g.Label(s.label("sum16"))
+		g.CMPQ(i, U32(16))
+		g.JB(LabelRef(s.label("sumlast")))
+		s.sumVectors(Mem{Base: p}, Mem{Base: q}, 1, nil, lo, hi)
+		next(16)
+		g.JMP(LabelRef(s.label("sum16")))
+		g.Label(s.label("sumlast"))
+		g.TESTQ(i, i)
+		g.JZ(LabelRef(s.label("sumblock")))
+		s.sumVectors(Mem{Base: p}, Mem{Base: q}, 1, s.km, lo, hi)
+		g.Label(s.label("sumblock"))
+		g.VADDPD(lo, accLo, accLo)
+		g.VADDPD(hi, accHi, accHi)
+	}
+	g.Label(s.label("sumred"))
+	g.VADDPD(accHi, accLo, accLo) // lane i += lane i+8
+	x := g.ZMM()
+	g.VSHUFF64X2(U8(0xee), accLo, accLo, x)
+	g.VADDPD(x, accLo, accLo) // lane i += lane i+4
+	g.VSHUFF64X2(U8(0x01), accLo, accLo, x)
+	g.VADDPD(x, accLo, accLo) // lane i += lane i+2
+	g.VPERMILPD(U8(0x01), accLo, x)
+	sum := g.XMM()
+	g.VADDSD(x.AsX(), accLo.AsX(), sum) // lane 0 += lane 1
+	return sum
+}
+
+// scanNaN emits a scan of the row at src that jumps to onNaN if it holds
+// a NaN, and falls through if not. It may be emitted more than once.
+func (s *sm512) scanNaN(onNaN string) {
+	g, p, i := s.g, s.p, s.i
+	name := uniqueLabel(s.label("scan"))
+	g.MOVQ(s.src, p)
+	g.MOVQ(s.cols, i)
+	kn := g.K()
+	x := g.ZMM()
+	g.Label(name + "_16")
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef(name + "_tail"))
+	g.VMOVUPS(Mem{Base: p}, x)
+	g.VCMPPS(U8(cmpUnord), x, x, kn)
+	g.KORTESTW(kn, kn)
+	g.JNZ(LabelRef(onNaN))
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef(name + "_16"))
+	g.Label(name + "_tail")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(name + "_done"))
+	g.VMOVUPS_Z(Mem{Base: p}, s.km, x)
+	g.VCMPPS(U8(cmpUnord), x, x, kn)
+	g.KORTESTW(kn, kn)
+	g.JNZ(LabelRef(onNaN))
+	g.Label(name + "_done")
+}
+
+// pass3 emits a last pass over the row at src and dst (registers or
+// memory holding the pointers): out(p, q, n, mask) for n vectors at p of
+// src and q of dst (2 and 2 per block of 64 elements, then single vectors,
+// then the row's last cols%16 lanes under mask). It ends with a jump to
+// the label after. name prefixes its labels.
+func (s *sm512) pass3(name string, src, dst Op, after string, out func(p, q Mem, n int, mask reg.Register)) {
+	g, p, q, i := s.g, s.p, s.q, s.i
+	g.MOVQ(src, p)
+	g.MOVQ(dst, q)
+	g.MOVQ(s.cols, i)
+	g.Label(s.label(name + "64"))
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef(s.label(name + "16")))
+	out(Mem{Base: p}, Mem{Base: q}, 2, nil)
+	out(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil)
+	g.ADDQ(U32(256), p)
+	g.ADDQ(U32(256), q)
+	g.SUBQ(U32(64), i)
+	g.JMP(LabelRef(s.label(name + "64")))
+	g.Label(s.label(name + "16"))
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef(s.label(name + "tail")))
+	out(Mem{Base: p}, Mem{Base: q}, 1, nil)
+	g.ADDQ(U32(64), p)
+	g.ADDQ(U32(64), q)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef(s.label(name + "16")))
+	g.Label(s.label(name + "tail"))
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(after))
+	out(Mem{Base: p}, Mem{Base: q}, 1, s.km)
+	g.JMP(LabelRef(after))
+}
+
+// rowsKernel emits the body of a func(dst, src []float32, rows, cols int)
+// kernel: for each row, pass 1 and pass 2, then out(S) for a row whose max
+// is finite and whose S is not NaN; out must end with a jump to the label
+// "next". A row whose max is NaN or +Inf, or whose S is NaN, is filled
+// with the canonical NaN; a row whose max is -Inf with masked(v)'s vector,
+// unless it holds a NaN. finish, if not nil, is emitted after the last
+// row, before the return.
+func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVirtual), finish func()) {
+	g := s.g
+	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("rows"), rows)
+	g.Load(g.Param("cols"), cols)
+	g.TESTQ(rows, rows)
+	g.JZ(LabelRef(s.label("ret")))
+	s.dst, s.src = dst, src
+	s.setCols(cols)
+	if s.keepU {
+		s.inPlace = g.GP64()
+		g.XORQ(s.inPlace, s.inPlace)
+		g.CMPQ(dst, src)
+		g.SETEQ(s.inPlace.As8())
+	}
+
+	nanrow := s.label("nanrow")
+	g.Label(s.label("row"))
+	s.pass1(nanrow, nanrow, s.label("masked"))
+	sum := s.pass2()
+	g.VUCOMISD(sum, sum)
+	g.JP(LabelRef(nanrow))
+	out(sum)
+
+	g.Comment("A row of -Inf, or of -Inf and NaN.")
+	g.Label(s.label("masked"))
+	s.scanNaN(nanrow)
+	fill := g.ZMM()
+	masked(fill)
+	g.JMP(LabelRef(s.label("fill")))
+
+	g.Label(nanrow)
+	g.VBROADCASTSS(s.c.scalar("nan"), fill)
+	g.Label(s.label("fill"))
+	g.MOVQ(dst, s.q)
+	g.MOVQ(cols, s.i)
+	g.Label(s.label("fill16"))
+	g.CMPQ(s.i, U32(16))
+	g.JB(LabelRef(s.label("filltail")))
+	g.VMOVUPS(fill, Mem{Base: s.q})
+	g.ADDQ(U32(64), s.q)
+	g.SUBQ(U32(16), s.i)
+	g.JMP(LabelRef(s.label("fill16")))
+	g.Label(s.label("filltail"))
+	g.TESTQ(s.i, s.i)
+	g.JZ(LabelRef(s.label("next")))
+	g.VMOVUPS(fill, s.km, Mem{Base: s.q})
+
+	g.Label(s.label("next"))
+	bytes := g.GP64()
+	g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
+	g.SHLQ(U8(1), bytes)                                  // 4*cols
+	g.ADDQ(bytes, src)
+	g.ADDQ(bytes, dst)
+	g.DECQ(rows)
+	g.JNZ(LabelRef(s.label("row")))
+
+	if finish != nil {
+		finish()
+	}
+	g.Label(s.label("ret"))
+	g.VZEROUPPER()
+	g.RET()
+}
+
 // normalize emits y = (hi + fma(u, hi, fma(u, lo, lo))) * s for each
 // vector: u holds y on exit.
-func (s *sm512) normalize(us, ss []reg.VecVirtual) {
+func (s *sm512) normalize(us, ss []reg.VecVirtual, hiv, lov reg.VecVirtual) {
 	g := s.g
 	w := make([]reg.VecVirtual, len(us))
 	for i, u := range us {
 		w[i] = g.ZMM()
-		g.VMOVAPS(s.lov, w[i])
-		g.VFMADD213PS(s.lov, u, w[i]) // w = u*lo + lo
+		g.VMOVAPS(lov, w[i])
+		g.VFMADD213PS(lov, u, w[i]) // w = u*lo + lo
 	}
 	for i, u := range us {
-		g.VFMADD132PS(s.hiv, w[i], u) // u = u*hi + w
+		g.VFMADD132PS(hiv, w[i], u) // u = u*hi + w
 	}
 	for _, u := range us {
-		g.VADDPS(s.hiv, u, u) // y = (u*hi + w) + hi
+		g.VADDPS(hiv, u, u) // y = (u*hi + w) + hi
 	}
 	for i, u := range us {
 		g.VMULPS(ss[i], u, u) // y * s
 	}
-}
-
-// outStored emits pass 3 for n vectors whose u pass 2 left at q.
-func (s *sm512) outStored(p, q Mem, n int, mask reg.Register) {
-	x := s.load(p, n, mask)
-	s.reduce(x)
-	t := s.roundT(x)
-	s.scale(t, nil)
-	u := s.load(q, n, mask)
-	s.normalize(u, t)
-	s.store(u, q, mask)
-}
-
-// outRecompute emits pass 3 for n vectors of a row computed in place: u is
-// recomputed from x.
-func (s *sm512) outRecompute(p, q Mem, n int, mask reg.Register) {
-	x := s.load(p, n, mask)
-	s.reduce(x)
-	t := s.expU(x)
-	s.scale(t, nil)
-	s.normalize(x, t)
-	s.store(x, q, mask)
 }
 
 func softmaxAVX512(g *gen, c *constTable) {
@@ -291,190 +642,33 @@ func softmaxAVX512(g *gen, c *constTable) {
 		"elements in each slice, cols > 0, and dst is src or does not overlap",
 		"it. It requires AVX-512F.",
 	)
-	s := &sm512{g: g, c: c, k: map[string]reg.VecVirtual{}}
-	for _, name := range []string{"log2e", "magic", "negLn2Hi", "negLn2Lo",
-		"c6", "c5", "c4", "c3", "c2", "reduceLo"} {
-		s.k[name] = g.ZMM()
-		g.VBROADCASTSS(c.scalar(name), s.k[name])
-	}
-	s.zero = g.ZMM()
-	g.VPXORD(s.zero, s.zero, s.zero)
-	s.cv, s.biasv, s.hiv, s.lov = g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
+	s := newSM512(g, c, "sm512")
+	s.keepU = true
+	hiv, lov := g.ZMM(), g.ZMM() // the row's 1/S, split
 
-	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
-	g.Load(g.Param("dst").Base(), dst)
-	g.Load(g.Param("src").Base(), src)
-	g.Load(g.Param("rows"), rows)
-	g.Load(g.Param("cols"), cols)
-	g.TESTQ(rows, rows)
-	g.JZ(LabelRef("sm512_done"))
-
-	// The mask of a row's last cols%16 lanes, the same for every row.
-	km := g.K()
-	{
-		tail, tbl := g.GP64(), g.GP64()
-		g.MOVQ(cols, tail)
-		g.ANDQ(U32(15), tail)
-		g.LEAQ(g.tailMask16(), tbl)
-		g.KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, km)
+	// outStored is pass 3 for n vectors whose u pass 2 left at q.
+	outStored := func(p, q Mem, n int, mask reg.Register) {
+		x := s.load(p, n, mask)
+		s.reduce(x)
+		t := s.roundT(x)
+		s.scale(t, nil)
+		u := s.load(q, n, mask)
+		s.normalize(u, t, hiv, lov)
+		s.store(u, q, mask)
 	}
-	s.inPlace = g.GP64()
-	g.XORQ(s.inPlace, s.inPlace)
-	g.CMPQ(dst, src)
-	g.SETEQ(s.inPlace.As8())
-
-	p, q, i := g.GP64(), g.GP64(), g.GP64()
-
-	g.Label("sm512_row")
-
-	g.Comment("Pass 1: m = max(x).")
-	acc := []reg.VecVirtual{g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()}
-	for _, a := range acc {
-		g.VBROADCASTSS(c.scalar("negInf"), a)
-	}
-	g.MOVQ(src, p)
-	g.MOVQ(cols, i)
-	g.Label("sm512_max64")
-	g.CMPQ(i, U32(64))
-	g.JB(LabelRef("sm512_max16"))
-	for j, a := range acc {
-		g.VMAXPS(Mem{Base: p, Disp: 64 * j}, a, a)
-	}
-	g.ADDQ(U32(256), p)
-	g.SUBQ(U32(64), i)
-	g.JMP(LabelRef("sm512_max64"))
-	g.Label("sm512_max16")
-	g.CMPQ(i, U32(16))
-	g.JB(LabelRef("sm512_maxtail"))
-	g.VMAXPS(Mem{Base: p}, acc[0], acc[0])
-	g.ADDQ(U32(64), p)
-	g.SUBQ(U32(16), i)
-	g.JMP(LabelRef("sm512_max16"))
-	g.Label("sm512_maxtail")
-	g.TESTQ(i, i)
-	g.JZ(LabelRef("sm512_maxred"))
-	{
-		x := g.ZMM()
-		g.VMOVUPS_Z(Mem{Base: p}, km, x)
-		g.VMAXPS(x, acc[1], km, acc[1]) // lanes past the row keep acc
-	}
-	g.Label("sm512_maxred")
-	g.VMAXPS(acc[1], acc[0], acc[0])
-	g.VMAXPS(acc[3], acc[2], acc[2])
-	g.VMAXPS(acc[2], acc[0], acc[0])
-	m := g.XMM()
-	{
-		y := g.YMM()
-		g.VEXTRACTF64X4(U8(1), acc[0], y)
-		g.VMAXPS(y, acc[0].AsY(), y)
-		x := g.XMM()
-		g.VEXTRACTF128(U8(1), y, x)
-		g.VMAXPS(x, y.AsX(), x)
-		x2 := g.XMM()
-		g.VPERMILPS(U8(0x4e), x, x2)
-		g.VMAXPS(x2, x, x)
-		g.VPERMILPS(U8(0xb1), x, x2)
-		g.VMAXPS(x2, x, m)
+	// outRecompute is pass 3 for n vectors of a row computed in place: u
+	// is recomputed from x.
+	outRecompute := func(p, q Mem, n int, mask reg.Register) {
+		x := s.load(p, n, mask)
+		s.reduce(x)
+		t := s.expU(x)
+		s.scale(t, nil)
+		s.normalize(x, t, hiv, lov)
+		s.store(x, q, mask)
 	}
 
-	g.Comment("The row's kind: NaN or +Inf max, -Inf max, or finite.")
-	g.UCOMISS(m, m)
-	g.JP(LabelRef("sm512_nanrow"))
-	g.UCOMISS(c.scalar("posInf"), m)
-	g.JE(LabelRef("sm512_nanrow"))
-	g.UCOMISS(c.scalar("negInf"), m)
-	g.JE(LabelRef("sm512_masked"))
-
-	g.Comment("c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).")
-	{
-		cs := g.XMM()
-		g.XORPS(cs, cs)
-		abs := g.XMM()
-		g.MOVSS(c.scalar("absMask"), abs)
-		g.ANDPS(m, abs)
-		g.UCOMISS(c.scalar("largeMax"), abs)
-		g.JBE(LabelRef("sm512_small"))
-		g.MOVAPS(m, cs)
-		g.Label("sm512_small")
-		g.VBROADCASTSS(cs, s.cv)
-		mp := g.XMM()
-		g.VSUBSS(cs, m, mp)
-		tm := g.XMM()
-		g.MOVSS(c.scalar("magic"), tm)
-		g.VFMADD231SS(c.scalar("log2e"), mp, tm)
-		b := g.GP32()
-		g.MOVD(tm, b)
-		g.NEGL(b)
-		g.ADDL(U32(127), b)
-		g.VPBROADCASTD(b, s.biasv)
-	}
-
-	g.Comment("Pass 2: S, and u kept in dst unless dst is src.")
-	accLo, accHi := g.ZMM(), g.ZMM()
-	g.VPXORQ(accLo, accLo, accLo)
-	g.VPXORQ(accHi, accHi, accHi)
-	g.MOVQ(src, p)
-	g.MOVQ(dst, q)
-	g.MOVQ(cols, i)
-	g.Label("sm512_sum64")
-	g.CMPQ(i, U32(64))
-	g.JB(LabelRef("sm512_sumtail"))
-	{
-		lo, hi := g.ZMM(), g.ZMM()
-		g.VPXORQ(lo, lo, lo)
-		g.VPXORQ(hi, hi, hi)
-		s.sumVectors(Mem{Base: p}, Mem{Base: q}, 2, nil, lo, hi)
-		s.sumVectors(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil, lo, hi)
-		g.VADDPD(lo, accLo, accLo)
-		g.VADDPD(hi, accHi, accHi)
-	}
-	g.ADDQ(U32(256), p)
-	g.ADDQ(U32(256), q)
-	g.SUBQ(U32(64), i)
-	g.JMP(LabelRef("sm512_sum64"))
-	g.Label("sm512_sumtail")
-	g.Comment("The row's last block: 0..3 whole vectors, then 0..15 lanes.")
-	g.TESTQ(i, i)
-	g.JZ(LabelRef("sm512_sumred"))
-	{
-		lo, hi := g.ZMM(), g.ZMM()
-		g.VPXORQ(lo, lo, lo)
-		g.VPXORQ(hi, hi, hi)
-		g.Label("sm512_sum16")
-		g.CMPQ(i, U32(16))
-		g.JB(LabelRef("sm512_sumlast"))
-		s.sumVectors(Mem{Base: p}, Mem{Base: q}, 1, nil, lo, hi)
-		g.ADDQ(U32(64), p)
-		g.ADDQ(U32(64), q)
-		g.SUBQ(U32(16), i)
-		g.JMP(LabelRef("sm512_sum16"))
-		g.Label("sm512_sumlast")
-		g.TESTQ(i, i)
-		g.JZ(LabelRef("sm512_sumblock"))
-		s.sumVectors(Mem{Base: p}, Mem{Base: q}, 1, km, lo, hi)
-		g.Label("sm512_sumblock")
-		g.VADDPD(lo, accLo, accLo)
-		g.VADDPD(hi, accHi, accHi)
-	}
-	g.Label("sm512_sumred")
-	sum := g.XMM()
-	{
-		g.VADDPD(accHi, accLo, accLo) // lane i += lane i+8
-		y := g.YMM()
-		g.VEXTRACTF64X4(U8(1), accLo, y)
-		g.VADDPD(y, accLo.AsY(), y) // lane i += lane i+4
-		x := g.XMM()
-		g.VEXTRACTF128(U8(1), y, x)
-		g.VADDPD(x, y.AsX(), x) // lane i += lane i+2
-		x2 := g.XMM()
-		g.VPERMILPD(U8(1), x, x2)
-		g.VADDSD(x2, x, sum) // lane 0 += lane 1
-	}
-	g.UCOMISD(sum, sum)
-	g.JP(LabelRef("sm512_nanrow"))
-
-	g.Comment("1/S as float32 hi + lo.")
-	{
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, func(sum reg.VecVirtual) {
+		g.Comment("1/S as float32 hi + lo.")
 		one := g.XMM()
 		g.VCVTSS2SD(c.scalar("one"), one, one)
 		inv := g.XMM()
@@ -487,105 +681,16 @@ func softmaxAVX512(g *gen, c *constTable) {
 		g.VSUBSD(hi64, inv, d)
 		lo := g.XMM()
 		g.VCVTSD2SS(d, d, lo)
-		g.VBROADCASTSS(hi, s.hiv)
-		g.VBROADCASTSS(lo, s.lov)
-	}
+		g.VBROADCASTSS(hi, hiv)
+		g.VBROADCASTSS(lo, lov)
 
-	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
-	g.MOVQ(src, p)
-	g.MOVQ(dst, q)
-	g.MOVQ(cols, i)
-	g.TESTQ(s.inPlace, s.inPlace)
-	g.JNZ(LabelRef("sm512_re64"))
-	for _, v := range []struct {
-		name string
-		out  func(p, q Mem, n int, mask reg.Register)
-	}{{"sm512_out", s.outStored}, {"sm512_re", s.outRecompute}} {
-		g.Label(v.name + "64")
-		g.CMPQ(i, U32(64))
-		g.JB(LabelRef(v.name + "16"))
-		v.out(Mem{Base: p}, Mem{Base: q}, 2, nil)
-		v.out(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil)
-		g.ADDQ(U32(256), p)
-		g.ADDQ(U32(256), q)
-		g.SUBQ(U32(64), i)
-		g.JMP(LabelRef(v.name + "64"))
-		g.Label(v.name + "16")
-		g.CMPQ(i, U32(16))
-		g.JB(LabelRef(v.name + "tail"))
-		v.out(Mem{Base: p}, Mem{Base: q}, 1, nil)
-		g.ADDQ(U32(64), p)
-		g.ADDQ(U32(64), q)
-		g.SUBQ(U32(16), i)
-		g.JMP(LabelRef(v.name + "16"))
-		g.Label(v.name + "tail")
-		g.TESTQ(i, i)
-		g.JZ(LabelRef("sm512_next"))
-		v.out(Mem{Base: p}, Mem{Base: q}, 1, km)
-		g.JMP(LabelRef("sm512_next"))
-	}
-
-	g.Comment("A row of -Inf: zeros, or NaN if the row holds a NaN.")
-	g.Label("sm512_masked")
-	g.MOVQ(src, p)
-	g.MOVQ(cols, i)
-	{
-		kn := g.K()
-		x := g.ZMM()
-		g.Label("sm512_scan16")
-		g.CMPQ(i, U32(16))
-		g.JB(LabelRef("sm512_scantail"))
-		g.VMOVUPS(Mem{Base: p}, x)
-		g.VCMPPS(U8(cmpUnord), x, x, kn)
-		g.KORTESTW(kn, kn)
-		g.JNZ(LabelRef("sm512_nanrow"))
-		g.ADDQ(U32(64), p)
-		g.SUBQ(U32(16), i)
-		g.JMP(LabelRef("sm512_scan16"))
-		g.Label("sm512_scantail")
-		g.TESTQ(i, i)
-		g.JZ(LabelRef("sm512_zerorow"))
-		g.VMOVUPS_Z(Mem{Base: p}, km, x)
-		g.VCMPPS(U8(cmpUnord), x, x, kn)
-		g.KORTESTW(kn, kn)
-		g.JNZ(LabelRef("sm512_nanrow"))
-	}
-	g.Label("sm512_zerorow")
-	fill := g.ZMM()
-	g.VPXORD(fill, fill, fill)
-	g.JMP(LabelRef("sm512_fill"))
-
-	g.Label("sm512_nanrow")
-	g.VBROADCASTSS(c.scalar("nan"), fill)
-	g.Label("sm512_fill")
-	g.MOVQ(dst, q)
-	g.MOVQ(cols, i)
-	g.Label("sm512_fill16")
-	g.CMPQ(i, U32(16))
-	g.JB(LabelRef("sm512_filltail"))
-	g.VMOVUPS(fill, Mem{Base: q})
-	g.ADDQ(U32(64), q)
-	g.SUBQ(U32(16), i)
-	g.JMP(LabelRef("sm512_fill16"))
-	g.Label("sm512_filltail")
-	g.TESTQ(i, i)
-	g.JZ(LabelRef("sm512_next"))
-	g.VMOVUPS(fill, km, Mem{Base: q})
-
-	g.Label("sm512_next")
-	{
-		bytes := g.GP64()
-		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
-		g.SHLQ(U8(1), bytes)                                  // 4*cols
-		g.ADDQ(bytes, src)
-		g.ADDQ(bytes, dst)
-	}
-	g.DECQ(rows)
-	g.JNZ(LabelRef("sm512_row"))
-
-	g.Label("sm512_done")
-	g.VZEROUPPER()
-	g.RET()
+		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
+		g.TESTQ(s.inPlace, s.inPlace)
+		g.JNZ(LabelRef(s.label("re")))
+		s.pass3("out", s.src, s.dst, s.label("next"), outStored)
+		g.Label(s.label("re"))
+		s.pass3("re", s.src, s.dst, s.label("next"), outRecompute)
+	}, nil)
 }
 
 // labelCount numbers the labels of uniqueLabel, per prefix.
@@ -599,20 +704,65 @@ func uniqueLabel(prefix string) string {
 	return fmt.Sprintf("%s_%d", prefix, labelCount[prefix])
 }
 
-// sm256 is the AVX2 softmax generator. A vector of the fallback's 16 lanes
-// is two ymm registers, lanes 0-7 and 8-15. With 16 ymm registers, the
-// constants are memory operands, and so are the row's c, bias, hi and lo
-// and the float64 lane accumulators, kept in the frame.
+// sm256 is the AVX2 counterpart of sm512. A vector of the fallback's 16
+// lanes is two ymm registers, lanes 0-7 and 8-15. With 16 ymm registers,
+// the constants are memory operands, and so are the row's c and bias and
+// the float64 lane accumulators, kept in the frame.
 type sm256 struct {
-	g *gen
-	c *constTable
+	g    *gen
+	c    *constTable
+	name string // the prefix of the function's labels
 
-	cv, biasv, hiv, lov Mem // the row's parameters, 8 lanes each
-	acc                 Mem // float64 lanes 0-15, 128 bytes
-	buf                 Mem // 64 bytes for tails read through the stack
+	cv, biasv Mem // the row's parameters, 8 lanes each
+	acc       Mem // float64 lanes 0-15, 128 bytes
+	buf       Mem // 64 bytes for tails read through the stack
 
+	keepU   bool // as sm512's
 	inPlace reg.GPVirtual
-	tailN   reg.GPVirtual // cols % 16: the lanes of a row's last vector
+
+	dst, src, cols reg.GPVirtual // as sm512's
+	tailN          reg.GPVirtual // cols % 16: the lanes of a row's last vector
+	mtab           reg.GPVirtual // the VMASKMOVPS masks of those lanes
+	p, q, i        reg.GPVirtual
+}
+
+// newSM256 allocates the frame and the row's registers.
+func newSM256(g *gen, c *constTable, name string) *sm256 {
+	s := &sm256{g: g, c: c, name: name}
+	frame := g.AllocLocal(2*32 + 128 + 64)
+	s.cv, s.biasv = frame.Offset(0), frame.Offset(32)
+	s.acc = frame.Offset(64)
+	s.buf = frame.Offset(192)
+	s.p, s.q, s.i = g.GP64(), g.GP64(), g.GP64()
+	return s
+}
+
+// label returns the function's label for name.
+func (s *sm256) label(name string) string { return s.name + "_" + name }
+
+// setCols sets the row length and the address of the VMASKMOVPS masks of
+// a row's last cols%16 lanes (see tailMask8), which stays in a register
+// and masks loads where needed.
+func (s *sm256) setCols(cols reg.GPVirtual) {
+	g := s.g
+	s.cols = cols
+	s.mtab = g.GP64()
+	s.tailN = g.GP64()
+	g.MOVQ(cols, s.tailN)
+	g.ANDQ(U32(15), s.tailN)
+	off := g.GP64()
+	g.MOVQ(U32(16), off)
+	g.SUBQ(s.tailN, off) // 16 - cols%16
+	g.LEAQ(g.tailMask8(), s.mtab)
+	g.LEAQ(Mem{Base: s.mtab, Index: off, Scale: 4}, s.mtab)
+}
+
+// masks loads the masks of the row's last cols%16 lanes.
+func (s *sm256) masks() []reg.VecVirtual {
+	lo, hi := s.g.YMM(), s.g.YMM()
+	s.g.VMOVDQU(Mem{Base: s.mtab}, lo)
+	s.g.VMOVDQU(Mem{Base: s.mtab, Disp: 32}, hi)
+	return []reg.VecVirtual{lo, hi}
 }
 
 // The helpers emit each step for both halves of a vector (or for more
@@ -731,7 +881,7 @@ func (s *sm256) load(p Mem, m []reg.VecVirtual) []reg.VecVirtual {
 		}
 		return v
 	}
-	viaStack, loaded := uniqueLabel("sm256_tailcopy"), uniqueLabel("sm256_tailloaded")
+	viaStack, loaded := uniqueLabel(s.label("tailcopy")), uniqueLabel(s.label("tailloaded"))
 	page := g.GP64()
 	g.LEAQ(p, page)
 	g.ANDQ(U32(4095), page)
@@ -745,7 +895,7 @@ func (s *sm256) load(p Mem, m []reg.VecVirtual) []reg.VecVirtual {
 	g.VXORPS(v[0], v[0], v[0])
 	g.VMOVUPS(v[0], s.buf)
 	g.VMOVUPS(v[0], s.buf.Offset(32))
-	g.copyTail(uniqueLabel("sm256_copy"), s.buf, p, s.tailN)
+	g.copyTail(uniqueLabel(s.label("copy")), s.buf, p, s.tailN)
 	for h := range v {
 		g.VMOVUPS(s.buf.Offset(32*h), v[h])
 	}
@@ -765,7 +915,8 @@ func (s *sm256) store(v []reg.VecVirtual, q Mem, m []reg.VecVirtual) {
 }
 
 // sumVector emits pass 2 for the 16 lanes at p (masks m for the halves, or
-// nil), adding to the block partials part[0..3].
+// nil), adding to the block partials part[0..3]; with keepU, u is stored
+// at q unless dst is src.
 //
 // Lanes past the row are set to c, so that their d is 0 and their u
 // finite: their s is 0, and u*0 + 0 must not be NaN.
@@ -781,140 +932,48 @@ func (s *sm256) sumVector(p, q Mem, m []reg.VecVirtual, part []reg.VecVirtual) {
 	}
 	s.reduce(x)
 	t := s.expU(x)
-	skip := uniqueLabel("sm256_nostore")
-	g.TESTQ(s.inPlace, s.inPlace)
-	g.JNZ(LabelRef(skip))
-	s.store(x, q, m)
-	g.Label(skip)
+	if s.keepU {
+		skip := uniqueLabel(s.label("nostore"))
+		g.TESTQ(s.inPlace, s.inPlace)
+		g.JNZ(LabelRef(skip))
+		s.store(x, q, m)
+		g.Label(skip)
+	}
 	s.scale(t, m)
 	s.addTerms(x, t, part)
 }
 
-// normalize is sm512.normalize on ymm registers.
-func (s *sm256) normalize(us, ss []reg.VecVirtual) {
-	g := s.g
-	w := make([]reg.VecVirtual, len(us))
-	for i, u := range us {
-		w[i] = g.YMM()
-		g.VMOVUPS(s.lov, w[i])
-		g.VFMADD213PS(s.lov, u, w[i]) // w = u*lo + lo
-	}
-	for i, u := range us {
-		g.VFMADD132PS(s.hiv, w[i], u) // u = u*hi + w
-	}
-	for _, u := range us {
-		g.VADDPS(s.hiv, u, u) // y = (u*hi + w) + hi
-	}
-	for i, u := range us {
-		g.VMULPS(ss[i], u, u) // y * s
-	}
-}
-
-// out emits pass 3 for the 16 lanes at p, storing at q; u comes from q,
-// or is recomputed if dst is src.
-func (s *sm256) out(p, q Mem, m []reg.VecVirtual) {
-	g := s.g
-	x := s.load(p, m)
-	s.reduce(x)
-	u := []reg.VecVirtual{g.YMM(), g.YMM()}
-	t := []reg.VecVirtual{g.YMM(), g.YMM()}
-	recompute := uniqueLabel("sm256_recompute")
-	done := uniqueLabel("sm256_haveu")
-	g.TESTQ(s.inPlace, s.inPlace)
-	g.JNZ(LabelRef(recompute))
-	for h := range t {
-		g.VMOVUPS(s.c.ymm("magic"), t[h])
-		g.VFMADD231PS(s.c.ymm("log2e"), x[h], t[h])
-	}
-	for h, v := range s.load(q, m) {
-		g.VMOVAPS(v, u[h])
-	}
-	g.JMP(LabelRef(done))
-	g.Label(recompute)
-	for h, v := range s.expU(x) {
-		g.VMOVAPS(x[h], u[h])
-		g.VMOVAPS(v, t[h])
-	}
-	g.Label(done)
-	s.scale(t, nil)
-	s.normalize(u, t)
-	s.store(u, q, m)
-}
-
-func softmaxAVX2(g *gen, c *constTable) {
-	g.function("SoftmaxRowsAVX2", "func(dst, src []float32, rows, cols int)",
-		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
-		"SoftmaxRowsAVX2 is SoftmaxRowsAVX512 for AVX2 and FMA3.",
-	)
-	s := &sm256{g: g, c: c}
-	frame := g.AllocLocal(4*32 + 128 + 64)
-	s.cv, s.biasv, s.hiv, s.lov = frame.Offset(0), frame.Offset(32), frame.Offset(64), frame.Offset(96)
-	s.acc = frame.Offset(128)
-	s.buf = frame.Offset(256)
-
-	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
-	g.Load(g.Param("dst").Base(), dst)
-	g.Load(g.Param("src").Base(), src)
-	g.Load(g.Param("rows"), rows)
-	g.Load(g.Param("cols"), cols)
-	g.TESTQ(rows, rows)
-	g.JZ(LabelRef("sm256_done"))
-
-	// The VMASKMOVPS masks of a row's last cols%16 lanes (see tailMask8),
-	// loaded where needed from mtab, which stays in a register.
-	mtab := g.GP64()
-	s.tailN = g.GP64()
-	g.MOVQ(cols, s.tailN)
-	g.ANDQ(U32(15), s.tailN)
-	{
-		off := g.GP64()
-		g.MOVQ(U32(16), off)
-		g.SUBQ(s.tailN, off) // 16 - cols%16
-		g.LEAQ(g.tailMask8(), mtab)
-		g.LEAQ(Mem{Base: mtab, Index: off, Scale: 4}, mtab)
-	}
-	masks := func() []reg.VecVirtual {
-		lo, hi := g.YMM(), g.YMM()
-		g.VMOVDQU(Mem{Base: mtab}, lo)
-		g.VMOVDQU(Mem{Base: mtab, Disp: 32}, hi)
-		return []reg.VecVirtual{lo, hi}
-	}
-	s.inPlace = g.GP64()
-	g.XORQ(s.inPlace, s.inPlace)
-	g.CMPQ(dst, src)
-	g.SETEQ(s.inPlace.As8())
-
-	p, q, i := g.GP64(), g.GP64(), g.GP64()
-	g.Label("sm256_row")
-
+// pass1 is sm512.pass1 for AVX2: it leaves c and bias in cv and biasv.
+func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
+	g, c, p, i := s.g, s.c, s.p, s.i
 	g.Comment("Pass 1: m = max(x).")
 	acc := []reg.VecVirtual{g.YMM(), g.YMM(), g.YMM(), g.YMM()}
 	for _, a := range acc {
 		g.VMOVUPS(c.ymm("negInf"), a)
 	}
-	g.MOVQ(src, p)
-	g.MOVQ(cols, i)
-	g.Label("sm256_max32")
+	g.MOVQ(s.src, p)
+	g.MOVQ(s.cols, i)
+	g.Label(s.label("max32"))
 	g.CMPQ(i, U32(32))
-	g.JB(LabelRef("sm256_max16"))
+	g.JB(LabelRef(s.label("max16")))
 	for j, a := range acc {
 		g.VMAXPS(Mem{Base: p, Disp: 32 * j}, a, a)
 	}
 	g.ADDQ(U32(128), p)
 	g.SUBQ(U32(32), i)
-	g.JMP(LabelRef("sm256_max32"))
-	g.Label("sm256_max16")
+	g.JMP(LabelRef(s.label("max32")))
+	g.Label(s.label("max16"))
 	g.CMPQ(i, U32(16))
-	g.JB(LabelRef("sm256_maxtail"))
+	g.JB(LabelRef(s.label("maxtail")))
 	g.VMAXPS(Mem{Base: p}, acc[0], acc[0])
 	g.VMAXPS(Mem{Base: p, Disp: 32}, acc[1], acc[1])
 	g.ADDQ(U32(64), p)
 	g.SUBQ(U32(16), i)
-	g.Label("sm256_maxtail")
+	g.Label(s.label("maxtail"))
 	g.TESTQ(i, i)
-	g.JZ(LabelRef("sm256_maxred"))
+	g.JZ(LabelRef(s.label("maxred")))
 	{
-		m := masks()
+		m := s.masks()
 		x := s.load(Mem{Base: p}, m)
 		for h := 0; h < 2; h++ {
 			ni := g.YMM()
@@ -923,7 +982,7 @@ func softmaxAVX2(g *gen, c *constTable) {
 			g.VMAXPS(x[h], acc[2+h], acc[2+h])
 		}
 	}
-	g.Label("sm256_maxred")
+	g.Label(s.label("maxred"))
 	g.VMAXPS(acc[1], acc[0], acc[0])
 	g.VMAXPS(acc[3], acc[2], acc[2])
 	g.VMAXPS(acc[2], acc[0], acc[0])
@@ -939,45 +998,50 @@ func softmaxAVX2(g *gen, c *constTable) {
 		g.VMAXPS(x2, x, m)
 	}
 
-	g.Comment("The row's kind: NaN or +Inf max, -Inf max, or finite.")
+	g.Comment("The row's kind: NaN, +Inf, -Inf or finite max.")
 	g.UCOMISS(m, m)
-	g.JP(LabelRef("sm256_nanrow"))
+	g.JP(LabelRef(onNaN))
 	g.UCOMISS(c.scalar("posInf"), m)
-	g.JE(LabelRef("sm256_nanrow"))
+	g.JE(LabelRef(onPosInf))
 	g.UCOMISS(c.scalar("negInf"), m)
-	g.JE(LabelRef("sm256_masked"))
+	g.JE(LabelRef(onNegInf))
 
 	g.Comment("c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).")
-	{
-		cs := g.XMM()
-		g.XORPS(cs, cs)
-		abs := g.XMM()
-		g.MOVSS(c.scalar("absMask"), abs)
-		g.ANDPS(m, abs)
-		g.UCOMISS(c.scalar("largeMax"), abs)
-		g.JBE(LabelRef("sm256_small"))
-		g.MOVAPS(m, cs)
-		g.Label("sm256_small")
-		cy := g.YMM()
-		g.VBROADCASTSS(cs, cy)
-		g.VMOVUPS(cy, s.cv)
-		mp := g.XMM()
-		g.VSUBSS(cs, m, mp)
-		tm := g.XMM()
-		g.MOVSS(c.scalar("magic"), tm)
-		g.VFMADD231SS(c.scalar("log2e"), mp, tm)
-		b := g.GP32()
-		g.MOVD(tm, b)
-		g.NEGL(b)
-		g.ADDL(U32(127), b)
-		bx := g.XMM()
-		g.MOVD(b, bx)
-		by := g.YMM()
-		g.VPBROADCASTD(bx, by)
-		g.VMOVDQU(by, s.biasv)
-	}
+	large, params := s.label("large"), s.label("params")
+	g.jumpIfLarge(m, large)
+	mv, tm := g.YMM(), g.YMM()
+	g.VXORPS(mv, mv, mv)
+	g.VMOVUPS(mv, s.cv) // c = 0, m - c = m
+	g.VBROADCASTSS(m, mv)
+	g.VMOVUPS(c.ymm("magic"), tm)
+	g.VFMADD231PS(c.ymm("log2e"), mv, tm)
+	g.JMP(LabelRef(params))
+	g.Label(large)
+	g.VBROADCASTSS(m, mv)
+	g.VMOVUPS(mv, s.cv)           // c = m, m - c = +0
+	g.VMOVUPS(c.ymm("magic"), tm) // fma(+0, log2e, magic) = magic
+	g.Label(params)
+	b := g.YMM()
+	g.VMOVDQU(c.ymm("bias127"), b)
+	g.VPSUBD(tm, b, b)
+	g.VMOVDQU(b, s.biasv)
+}
 
-	g.Comment("Pass 2: S, and u kept in dst unless dst is src.")
+// pass2 is sm512.pass2 for AVX2.
+func (s *sm256) pass2() reg.VecVirtual {
+	g, p, q, i := s.g, s.p, s.q, s.i
+	if s.keepU {
+		g.Comment("Pass 2: S, and u kept in dst unless dst is src.")
+	} else {
+		g.Comment("Pass 2: S.")
+	}
+	next := func(n int) {
+		g.ADDQ(U32(4*n), p)
+		if s.keepU {
+			g.ADDQ(U32(4*n), q)
+		}
+		g.SUBQ(U32(n), i)
+	}
 	{
 		z := g.YMM()
 		g.VXORPD(z, z, z)
@@ -985,9 +1049,11 @@ func softmaxAVX2(g *gen, c *constTable) {
 			g.VMOVUPD(z, s.acc.Offset(32*j))
 		}
 	}
-	g.MOVQ(src, p)
-	g.MOVQ(dst, q)
-	g.MOVQ(cols, i)
+	g.MOVQ(s.src, p)
+	if s.keepU {
+		g.MOVQ(s.dst, q)
+	}
+	g.MOVQ(s.cols, i)
 	newPart := func() []reg.VecVirtual {
 		part := []reg.VecVirtual{g.YMM(), g.YMM(), g.YMM(), g.YMM()}
 		for _, v := range part {
@@ -1001,9 +1067,9 @@ func softmaxAVX2(g *gen, c *constTable) {
 			g.VMOVUPD(v, s.acc.Offset(32*j))
 		}
 	}
-	g.Label("sm256_sum64")
+	g.Label(s.label("sum64"))
 	g.CMPQ(i, U32(64))
-	g.JB(LabelRef("sm256_sumtail"))
+	g.JB(LabelRef(s.label("sumtail")))
 	{
 		part := newPart()
 		for j := 0; j < 4; j++ {
@@ -1011,51 +1077,229 @@ func softmaxAVX2(g *gen, c *constTable) {
 		}
 		flush(part)
 	}
-	g.ADDQ(U32(256), p)
-	g.ADDQ(U32(256), q)
-	g.SUBQ(U32(64), i)
-	g.JMP(LabelRef("sm256_sum64"))
-	g.Label("sm256_sumtail")
+	next(64)
+	g.JMP(LabelRef(s.label("sum64")))
+	g.Label(s.label("sumtail"))
 	g.TESTQ(i, i)
-	g.JZ(LabelRef("sm256_sumred"))
+	g.JZ(LabelRef(s.label("sumred")))
 	{
 		part := newPart()
-		g.Label("sm256_sum16")
+		g.Label(s.label("sum16"))
 		g.CMPQ(i, U32(16))
-		g.JB(LabelRef("sm256_sumlast"))
+		g.JB(LabelRef(s.label("sumlast")))
 		s.sumVector(Mem{Base: p}, Mem{Base: q}, nil, part)
-		g.ADDQ(U32(64), p)
-		g.ADDQ(U32(64), q)
-		g.SUBQ(U32(16), i)
-		g.JMP(LabelRef("sm256_sum16"))
-		g.Label("sm256_sumlast")
+		next(16)
+		g.JMP(LabelRef(s.label("sum16")))
+		g.Label(s.label("sumlast"))
 		g.TESTQ(i, i)
-		g.JZ(LabelRef("sm256_sumblock"))
-		s.sumVector(Mem{Base: p}, Mem{Base: q}, masks(), part)
-		g.Label("sm256_sumblock")
+		g.JZ(LabelRef(s.label("sumblock")))
+		s.sumVector(Mem{Base: p}, Mem{Base: q}, s.masks(), part)
+		g.Label(s.label("sumblock"))
 		flush(part)
 	}
-	g.Label("sm256_sumred")
+	g.Label(s.label("sumred"))
 	sum := g.XMM()
-	{
-		a, b := g.YMM(), g.YMM()
-		g.VMOVUPD(s.acc.Offset(0), a)
-		g.VADDPD(s.acc.Offset(64), a, a) // lanes 0-3 += 8-11
-		g.VMOVUPD(s.acc.Offset(32), b)
-		g.VADDPD(s.acc.Offset(96), b, b) // lanes 4-7 += 12-15
-		g.VADDPD(b, a, a)                // lanes 0-3 += 4-7
-		x := g.XMM()
-		g.VEXTRACTF128(U8(1), a, x)
-		g.VADDPD(x, a.AsX(), x) // lanes 0-1 += 2-3
-		x2 := g.XMM()
-		g.VPERMILPD(U8(1), x, x2)
-		g.VADDSD(x2, x, sum) // lane 0 += lane 1
-	}
-	g.UCOMISD(sum, sum)
-	g.JP(LabelRef("sm256_nanrow"))
+	a, b := g.YMM(), g.YMM()
+	g.VMOVUPD(s.acc.Offset(0), a)
+	g.VADDPD(s.acc.Offset(64), a, a) // lanes 0-3 += 8-11
+	g.VMOVUPD(s.acc.Offset(32), b)
+	g.VADDPD(s.acc.Offset(96), b, b) // lanes 4-7 += 12-15
+	g.VADDPD(b, a, a)                // lanes 0-3 += 4-7
+	x := g.XMM()
+	g.VEXTRACTF128(U8(1), a, x)
+	g.VADDPD(x, a.AsX(), x) // lanes 0-1 += 2-3
+	x2 := g.XMM()
+	g.VPERMILPD(U8(1), x, x2)
+	g.VADDSD(x2, x, sum) // lane 0 += lane 1
+	return sum
+}
 
-	g.Comment("1/S as float32 hi + lo.")
-	{
+// scanNaN is sm512.scanNaN for AVX2.
+func (s *sm256) scanNaN(onNaN string) {
+	g, p, i := s.g, s.p, s.i
+	name := uniqueLabel(s.label("scan"))
+	g.MOVQ(s.src, p)
+	g.MOVQ(s.cols, i)
+	g.Label(name + "_16")
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef(name + "_tail"))
+	for h := 0; h < 2; h++ {
+		x := g.YMM()
+		g.VMOVUPS(Mem{Base: p, Disp: 32 * h}, x)
+		g.VCMPPS(U8(cmpUnord), x, x, x)
+		g.VTESTPS(x, x)
+		g.JNZ(LabelRef(onNaN))
+	}
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef(name + "_16"))
+	g.Label(name + "_tail")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(name + "_done"))
+	for _, x := range s.load(Mem{Base: p}, s.masks()) {
+		g.VCMPPS(U8(cmpUnord), x, x, x)
+		g.VTESTPS(x, x)
+		g.JNZ(LabelRef(onNaN))
+	}
+	g.Label(name + "_done")
+}
+
+// pass3 is sm512.pass3 for AVX2, one vector at a time: out(p, q, m) gets
+// the masks m of the row's last lanes, or nil for a whole vector.
+func (s *sm256) pass3(name string, src, dst Op, after string, out func(p, q Mem, m []reg.VecVirtual)) {
+	g, p, q, i := s.g, s.p, s.q, s.i
+	g.MOVQ(src, p)
+	g.MOVQ(dst, q)
+	g.MOVQ(s.cols, i)
+	g.Label(s.label(name + "16"))
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef(s.label(name + "tail")))
+	out(Mem{Base: p}, Mem{Base: q}, nil)
+	g.ADDQ(U32(64), p)
+	g.ADDQ(U32(64), q)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef(s.label(name + "16")))
+	g.Label(s.label(name + "tail"))
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(after))
+	out(Mem{Base: p}, Mem{Base: q}, s.masks())
+	g.JMP(LabelRef(after))
+}
+
+// rowsKernel is sm512.rowsKernel for AVX2: masked(v) sets the ymm fill
+// vector of a row of -Inf.
+func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVirtual), finish func()) {
+	g := s.g
+	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("rows"), rows)
+	g.Load(g.Param("cols"), cols)
+	g.TESTQ(rows, rows)
+	g.JZ(LabelRef(s.label("ret")))
+	s.dst, s.src = dst, src
+	s.setCols(cols)
+	if s.keepU {
+		s.inPlace = g.GP64()
+		g.XORQ(s.inPlace, s.inPlace)
+		g.CMPQ(dst, src)
+		g.SETEQ(s.inPlace.As8())
+	}
+
+	nanrow := s.label("nanrow")
+	g.Label(s.label("row"))
+	s.pass1(nanrow, nanrow, s.label("masked"))
+	sum := s.pass2()
+	g.UCOMISD(sum, sum)
+	g.JP(LabelRef(nanrow))
+	out(sum)
+
+	g.Comment("A row of -Inf, or of -Inf and NaN.")
+	g.Label(s.label("masked"))
+	s.scanNaN(nanrow)
+	fill := g.YMM()
+	masked(fill)
+	g.JMP(LabelRef(s.label("fill")))
+
+	g.Label(nanrow)
+	g.VMOVUPS(s.c.ymm("nan"), fill)
+	g.Label(s.label("fill"))
+	g.MOVQ(dst, s.q)
+	g.MOVQ(cols, s.i)
+	g.Label(s.label("fill16"))
+	g.CMPQ(s.i, U32(16))
+	g.JB(LabelRef(s.label("filltail")))
+	g.VMOVUPS(fill, Mem{Base: s.q})
+	g.VMOVUPS(fill, Mem{Base: s.q, Disp: 32})
+	g.ADDQ(U32(64), s.q)
+	g.SUBQ(U32(16), s.i)
+	g.JMP(LabelRef(s.label("fill16")))
+	g.Label(s.label("filltail"))
+	g.TESTQ(s.i, s.i)
+	g.JZ(LabelRef(s.label("next")))
+	m := s.masks()
+	g.VMASKMOVPS(fill, m[0], Mem{Base: s.q})
+	g.VMASKMOVPS(fill, m[1], Mem{Base: s.q, Disp: 32})
+
+	g.Label(s.label("next"))
+	bytes := g.GP64()
+	g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
+	g.SHLQ(U8(1), bytes)                                  // 4*cols
+	g.ADDQ(bytes, src)
+	g.ADDQ(bytes, dst)
+	g.DECQ(rows)
+	g.JNZ(LabelRef(s.label("row")))
+
+	if finish != nil {
+		finish()
+	}
+	g.Label(s.label("ret"))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// normalize is sm512.normalize on ymm registers, with hi and lo in memory.
+func (s *sm256) normalize(us, ss []reg.VecVirtual, hiv, lov Mem) {
+	g := s.g
+	w := make([]reg.VecVirtual, len(us))
+	for i, u := range us {
+		w[i] = g.YMM()
+		g.VMOVUPS(lov, w[i])
+		g.VFMADD213PS(lov, u, w[i]) // w = u*lo + lo
+	}
+	for i, u := range us {
+		g.VFMADD132PS(hiv, w[i], u) // u = u*hi + w
+	}
+	for _, u := range us {
+		g.VADDPS(hiv, u, u) // y = (u*hi + w) + hi
+	}
+	for i, u := range us {
+		g.VMULPS(ss[i], u, u) // y * s
+	}
+}
+
+func softmaxAVX2(g *gen, c *constTable) {
+	g.function("SoftmaxRowsAVX2", "func(dst, src []float32, rows, cols int)",
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"SoftmaxRowsAVX2 is SoftmaxRowsAVX512 for AVX2 and FMA3.",
+	)
+	s := newSM256(g, c, "sm256")
+	s.keepU = true
+	hl := g.AllocLocal(64)
+	hiv, lov := hl.Offset(0), hl.Offset(32) // the row's 1/S, split
+
+	// out is pass 3 for the 16 lanes at p, storing at q; u comes from q,
+	// or is recomputed if dst is src.
+	out := func(p, q Mem, m []reg.VecVirtual) {
+		x := s.load(p, m)
+		s.reduce(x)
+		u := []reg.VecVirtual{g.YMM(), g.YMM()}
+		t := []reg.VecVirtual{g.YMM(), g.YMM()}
+		recompute := uniqueLabel(s.label("recompute"))
+		done := uniqueLabel(s.label("haveu"))
+		g.TESTQ(s.inPlace, s.inPlace)
+		g.JNZ(LabelRef(recompute))
+		for h := range t {
+			g.VMOVUPS(c.ymm("magic"), t[h])
+			g.VFMADD231PS(c.ymm("log2e"), x[h], t[h])
+		}
+		for h, v := range s.load(q, m) {
+			g.VMOVAPS(v, u[h])
+		}
+		g.JMP(LabelRef(done))
+		g.Label(recompute)
+		for h, v := range s.expU(x) {
+			g.VMOVAPS(x[h], u[h])
+			g.VMOVAPS(v, t[h])
+		}
+		g.Label(done)
+		s.scale(t, nil)
+		s.normalize(u, t, hiv, lov)
+		s.store(u, q, m)
+	}
+
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, func(sum reg.VecVirtual) {
+		g.Comment("1/S as float32 hi + lo.")
 		one := g.XMM()
 		g.VCVTSS2SD(c.scalar("one"), one, one)
 		inv := g.XMM()
@@ -1070,93 +1314,11 @@ func softmaxAVX2(g *gen, c *constTable) {
 		g.VCVTSD2SS(d, d, lo)
 		y := g.YMM()
 		g.VBROADCASTSS(hi, y)
-		g.VMOVUPS(y, s.hiv)
+		g.VMOVUPS(y, hiv)
 		g.VBROADCASTSS(lo, y)
-		g.VMOVUPS(y, s.lov)
-	}
+		g.VMOVUPS(y, lov)
 
-	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s.")
-	g.MOVQ(src, p)
-	g.MOVQ(dst, q)
-	g.MOVQ(cols, i)
-	g.Label("sm256_out16")
-	g.CMPQ(i, U32(16))
-	g.JB(LabelRef("sm256_outtail"))
-	s.out(Mem{Base: p}, Mem{Base: q}, nil)
-	g.ADDQ(U32(64), p)
-	g.ADDQ(U32(64), q)
-	g.SUBQ(U32(16), i)
-	g.JMP(LabelRef("sm256_out16"))
-	g.Label("sm256_outtail")
-	g.TESTQ(i, i)
-	g.JZ(LabelRef("sm256_next"))
-	s.out(Mem{Base: p}, Mem{Base: q}, masks())
-	g.JMP(LabelRef("sm256_next"))
-
-	g.Comment("A row of -Inf: zeros, or NaN if the row holds a NaN.")
-	g.Label("sm256_masked")
-	g.MOVQ(src, p)
-	g.MOVQ(cols, i)
-	g.Label("sm256_scan16")
-	g.CMPQ(i, U32(16))
-	g.JB(LabelRef("sm256_scantail"))
-	for h := 0; h < 2; h++ {
-		x := g.YMM()
-		g.VMOVUPS(Mem{Base: p, Disp: 32 * h}, x)
-		g.VCMPPS(U8(cmpUnord), x, x, x)
-		g.VTESTPS(x, x)
-		g.JNZ(LabelRef("sm256_nanrow"))
-	}
-	g.ADDQ(U32(64), p)
-	g.SUBQ(U32(16), i)
-	g.JMP(LabelRef("sm256_scan16"))
-	g.Label("sm256_scantail")
-	g.TESTQ(i, i)
-	g.JZ(LabelRef("sm256_zerorow"))
-	for _, x := range s.load(Mem{Base: p}, masks()) {
-		g.VCMPPS(U8(cmpUnord), x, x, x)
-		g.VTESTPS(x, x)
-		g.JNZ(LabelRef("sm256_nanrow"))
-	}
-	g.Label("sm256_zerorow")
-	fill := g.YMM()
-	g.VXORPS(fill, fill, fill)
-	g.JMP(LabelRef("sm256_fill"))
-
-	g.Label("sm256_nanrow")
-	g.VMOVUPS(c.ymm("nan"), fill)
-	g.Label("sm256_fill")
-	g.MOVQ(dst, q)
-	g.MOVQ(cols, i)
-	g.Label("sm256_fill16")
-	g.CMPQ(i, U32(16))
-	g.JB(LabelRef("sm256_filltail"))
-	g.VMOVUPS(fill, Mem{Base: q})
-	g.VMOVUPS(fill, Mem{Base: q, Disp: 32})
-	g.ADDQ(U32(64), q)
-	g.SUBQ(U32(16), i)
-	g.JMP(LabelRef("sm256_fill16"))
-	g.Label("sm256_filltail")
-	g.TESTQ(i, i)
-	g.JZ(LabelRef("sm256_next"))
-	{
-		m := masks()
-		g.VMASKMOVPS(fill, m[0], Mem{Base: q})
-		g.VMASKMOVPS(fill, m[1], Mem{Base: q, Disp: 32})
-	}
-
-	g.Label("sm256_next")
-	{
-		bytes := g.GP64()
-		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes)
-		g.SHLQ(U8(1), bytes)
-		g.ADDQ(bytes, src)
-		g.ADDQ(bytes, dst)
-	}
-	g.DECQ(rows)
-	g.JNZ(LabelRef("sm256_row"))
-
-	g.Label("sm256_done")
-	g.VZEROUPPER()
-	g.RET()
+		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s.")
+		s.pass3("out", s.src, s.dst, s.label("next"), out)
+	}, nil)
 }

@@ -84,74 +84,58 @@ DATA softmaxconst<>+304(SB)/4, $0xc3a00000
 DATA softmaxconst<>+308(SB)/4, $0xc3a00000
 DATA softmaxconst<>+312(SB)/4, $0xc3a00000
 DATA softmaxconst<>+316(SB)/4, $0xc3a00000
-DATA softmaxconst<>+320(SB)/4, $0x43500000
-DATA softmaxconst<>+324(SB)/4, $0x43500000
-DATA softmaxconst<>+328(SB)/4, $0x43500000
-DATA softmaxconst<>+332(SB)/4, $0x43500000
-DATA softmaxconst<>+336(SB)/4, $0x43500000
-DATA softmaxconst<>+340(SB)/4, $0x43500000
-DATA softmaxconst<>+344(SB)/4, $0x43500000
-DATA softmaxconst<>+348(SB)/4, $0x43500000
-DATA softmaxconst<>+352(SB)/4, $0x7fffffff
-DATA softmaxconst<>+356(SB)/4, $0x7fffffff
-DATA softmaxconst<>+360(SB)/4, $0x7fffffff
-DATA softmaxconst<>+364(SB)/4, $0x7fffffff
-DATA softmaxconst<>+368(SB)/4, $0x7fffffff
-DATA softmaxconst<>+372(SB)/4, $0x7fffffff
-DATA softmaxconst<>+376(SB)/4, $0x7fffffff
-DATA softmaxconst<>+380(SB)/4, $0x7fffffff
-DATA softmaxconst<>+384(SB)/4, $0xff800000
-DATA softmaxconst<>+388(SB)/4, $0xff800000
-DATA softmaxconst<>+392(SB)/4, $0xff800000
-DATA softmaxconst<>+396(SB)/4, $0xff800000
-DATA softmaxconst<>+400(SB)/4, $0xff800000
-DATA softmaxconst<>+404(SB)/4, $0xff800000
-DATA softmaxconst<>+408(SB)/4, $0xff800000
-DATA softmaxconst<>+412(SB)/4, $0xff800000
-DATA softmaxconst<>+416(SB)/4, $0x7f800000
-DATA softmaxconst<>+420(SB)/4, $0x7f800000
-DATA softmaxconst<>+424(SB)/4, $0x7f800000
-DATA softmaxconst<>+428(SB)/4, $0x7f800000
-DATA softmaxconst<>+432(SB)/4, $0x7f800000
-DATA softmaxconst<>+436(SB)/4, $0x7f800000
-DATA softmaxconst<>+440(SB)/4, $0x7f800000
-DATA softmaxconst<>+444(SB)/4, $0x7f800000
-DATA softmaxconst<>+448(SB)/4, $0x3f800000
-DATA softmaxconst<>+452(SB)/4, $0x3f800000
-DATA softmaxconst<>+456(SB)/4, $0x3f800000
-DATA softmaxconst<>+460(SB)/4, $0x3f800000
-DATA softmaxconst<>+464(SB)/4, $0x3f800000
-DATA softmaxconst<>+468(SB)/4, $0x3f800000
-DATA softmaxconst<>+472(SB)/4, $0x3f800000
-DATA softmaxconst<>+476(SB)/4, $0x3f800000
-DATA softmaxconst<>+480(SB)/4, $0x7fc00000
-DATA softmaxconst<>+484(SB)/4, $0x7fc00000
-DATA softmaxconst<>+488(SB)/4, $0x7fc00000
-DATA softmaxconst<>+492(SB)/4, $0x7fc00000
-DATA softmaxconst<>+496(SB)/4, $0x7fc00000
-DATA softmaxconst<>+500(SB)/4, $0x7fc00000
-DATA softmaxconst<>+504(SB)/4, $0x7fc00000
-DATA softmaxconst<>+508(SB)/4, $0x7fc00000
-DATA softmaxconst<>+512(SB)/4, $0x0000007f
-DATA softmaxconst<>+516(SB)/4, $0x0000007f
-DATA softmaxconst<>+520(SB)/4, $0x0000007f
-DATA softmaxconst<>+524(SB)/4, $0x0000007f
-DATA softmaxconst<>+528(SB)/4, $0x0000007f
-DATA softmaxconst<>+532(SB)/4, $0x0000007f
-DATA softmaxconst<>+536(SB)/4, $0x0000007f
-DATA softmaxconst<>+540(SB)/4, $0x0000007f
-DATA softmaxconst<>+544(SB)/4, $0x00000000
-DATA softmaxconst<>+548(SB)/4, $0x00000000
-DATA softmaxconst<>+552(SB)/4, $0x00000000
-DATA softmaxconst<>+556(SB)/4, $0x00000000
-DATA softmaxconst<>+560(SB)/4, $0x00000000
-DATA softmaxconst<>+564(SB)/4, $0x00000000
-DATA softmaxconst<>+568(SB)/4, $0x00000000
-DATA softmaxconst<>+572(SB)/4, $0x00000000
-GLOBL softmaxconst<>(SB), RODATA|NOPTR, $576
+DATA softmaxconst<>+320(SB)/4, $0xff800000
+DATA softmaxconst<>+324(SB)/4, $0xff800000
+DATA softmaxconst<>+328(SB)/4, $0xff800000
+DATA softmaxconst<>+332(SB)/4, $0xff800000
+DATA softmaxconst<>+336(SB)/4, $0xff800000
+DATA softmaxconst<>+340(SB)/4, $0xff800000
+DATA softmaxconst<>+344(SB)/4, $0xff800000
+DATA softmaxconst<>+348(SB)/4, $0xff800000
+DATA softmaxconst<>+352(SB)/4, $0x7f800000
+DATA softmaxconst<>+356(SB)/4, $0x7f800000
+DATA softmaxconst<>+360(SB)/4, $0x7f800000
+DATA softmaxconst<>+364(SB)/4, $0x7f800000
+DATA softmaxconst<>+368(SB)/4, $0x7f800000
+DATA softmaxconst<>+372(SB)/4, $0x7f800000
+DATA softmaxconst<>+376(SB)/4, $0x7f800000
+DATA softmaxconst<>+380(SB)/4, $0x7f800000
+DATA softmaxconst<>+384(SB)/4, $0x3f800000
+DATA softmaxconst<>+388(SB)/4, $0x3f800000
+DATA softmaxconst<>+392(SB)/4, $0x3f800000
+DATA softmaxconst<>+396(SB)/4, $0x3f800000
+DATA softmaxconst<>+400(SB)/4, $0x3f800000
+DATA softmaxconst<>+404(SB)/4, $0x3f800000
+DATA softmaxconst<>+408(SB)/4, $0x3f800000
+DATA softmaxconst<>+412(SB)/4, $0x3f800000
+DATA softmaxconst<>+416(SB)/4, $0x7fc00000
+DATA softmaxconst<>+420(SB)/4, $0x7fc00000
+DATA softmaxconst<>+424(SB)/4, $0x7fc00000
+DATA softmaxconst<>+428(SB)/4, $0x7fc00000
+DATA softmaxconst<>+432(SB)/4, $0x7fc00000
+DATA softmaxconst<>+436(SB)/4, $0x7fc00000
+DATA softmaxconst<>+440(SB)/4, $0x7fc00000
+DATA softmaxconst<>+444(SB)/4, $0x7fc00000
+DATA softmaxconst<>+448(SB)/4, $0x0000007f
+DATA softmaxconst<>+452(SB)/4, $0x0000007f
+DATA softmaxconst<>+456(SB)/4, $0x0000007f
+DATA softmaxconst<>+460(SB)/4, $0x0000007f
+DATA softmaxconst<>+464(SB)/4, $0x0000007f
+DATA softmaxconst<>+468(SB)/4, $0x0000007f
+DATA softmaxconst<>+472(SB)/4, $0x0000007f
+DATA softmaxconst<>+476(SB)/4, $0x0000007f
+DATA softmaxconst<>+480(SB)/4, $0x00000000
+DATA softmaxconst<>+484(SB)/4, $0x00000000
+DATA softmaxconst<>+488(SB)/4, $0x00000000
+DATA softmaxconst<>+492(SB)/4, $0x00000000
+DATA softmaxconst<>+496(SB)/4, $0x00000000
+DATA softmaxconst<>+500(SB)/4, $0x00000000
+DATA softmaxconst<>+504(SB)/4, $0x00000000
+DATA softmaxconst<>+508(SB)/4, $0x00000000
+GLOBL softmaxconst<>(SB), RODATA|NOPTR, $512
 
 // func SoftmaxRowsAVX512(dst []float32, src []float32, rows int, cols int)
-// Requires: AVX, AVX512F, FMA3, SSE, SSE2
+// Requires: AVX, AVX512F
 TEXT ·SoftmaxRowsAVX512(SB), NOSPLIT, $0-64
 	VBROADCASTSS softmaxconst<>+0(SB), Z0
 	VBROADCASTSS softmaxconst<>+32(SB), Z1
@@ -164,107 +148,107 @@ TEXT ·SoftmaxRowsAVX512(SB), NOSPLIT, $0-64
 	VBROADCASTSS softmaxconst<>+256(SB), Z8
 	VBROADCASTSS softmaxconst<>+288(SB), Z9
 	VPXORD       Z10, Z10, Z10
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         src_base+24(FP), CX
-	MOVQ         rows+48(FP), DX
-	MOVQ         cols+56(FP), BX
-	TESTQ        DX, DX
-	JZ           sm512_done
-	MOVQ         BX, SI
-	ANDQ         $0x0000000f, SI
-	LEAQ         tailmask16<>+0(SB), DI
-	KMOVW        (DI)(SI*2), K1
-	XORQ         SI, SI
-	CMPQ         AX, CX
-	SETEQ        SI
+	MOVQ         dst_base+0(FP), BX
+	MOVQ         src_base+24(FP), SI
+	MOVQ         rows+48(FP), DI
+	MOVQ         cols+56(FP), R8
+	TESTQ        DI, DI
+	JZ           sm512_ret
+	MOVQ         R8, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	XORQ         R9, R9
+	CMPQ         BX, SI
+	SETEQ        R9
 
 sm512_row:
 	// Pass 1: m = max(x).
-	VBROADCASTSS softmaxconst<>+384(SB), Z11
-	VBROADCASTSS softmaxconst<>+384(SB), Z12
-	VBROADCASTSS softmaxconst<>+384(SB), Z13
-	VBROADCASTSS softmaxconst<>+384(SB), Z14
-	MOVQ         CX, DI
-	MOVQ         BX, R9
+	VBROADCASTSS softmaxconst<>+320(SB), Z12
+	VBROADCASTSS softmaxconst<>+320(SB), Z11
+	VBROADCASTSS softmaxconst<>+320(SB), Z13
+	VBROADCASTSS softmaxconst<>+320(SB), Z14
+	MOVQ         SI, AX
+	MOVQ         R8, DX
 
 sm512_max64:
-	CMPQ   R9, $0x00000040
+	CMPQ   DX, $0x00000040
 	JB     sm512_max16
-	VMAXPS (DI), Z11, Z11
-	VMAXPS 64(DI), Z12, Z12
-	VMAXPS 128(DI), Z13, Z13
-	VMAXPS 192(DI), Z14, Z14
-	ADDQ   $0x00000100, DI
-	SUBQ   $0x00000040, R9
+	VMAXPS (AX), Z12, Z12
+	VMAXPS 64(AX), Z11, Z11
+	VMAXPS 128(AX), Z13, Z13
+	VMAXPS 192(AX), Z14, Z14
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, DX
 	JMP    sm512_max64
 
 sm512_max16:
-	CMPQ   R9, $0x00000010
+	CMPQ   DX, $0x00000010
 	JB     sm512_maxtail
-	VMAXPS (DI), Z11, Z11
-	ADDQ   $0x00000040, DI
-	SUBQ   $0x00000010, R9
+	VMAXPS (AX), Z12, Z12
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
 	JMP    sm512_max16
 
 sm512_maxtail:
-	TESTQ     R9, R9
+	TESTQ     DX, DX
 	JZ        sm512_maxred
-	VMOVUPS.Z (DI), K1, Z22
-	VMAXPS    Z22, Z12, K1, Z12
+	VMOVUPS.Z (AX), K1, Z22
+	VMAXPS    Z22, Z11, K1, Z11
 
 sm512_maxred:
-	VMAXPS        Z12, Z11, Z11
-	VMAXPS        Z14, Z13, Z13
-	VMAXPS        Z13, Z11, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VMAXPS        Y12, Y11, Y12
-	VEXTRACTF128  $0x01, Y12, X11
-	VMAXPS        X11, X12, X11
-	VPERMILPS     $0x4e, X11, X12
-	VMAXPS        X12, X11, X11
-	VPERMILPS     $0xb1, X11, X12
-	VMAXPS        X12, X11, X12
+	VMAXPS     Z11, Z12, Z12
+	VMAXPS     Z14, Z13, Z13
+	VMAXPS     Z13, Z12, Z12
+	VSHUFF32X4 $0x4e, Z12, Z12, Z11
+	VMAXPS     Z11, Z12, Z12
+	VSHUFF32X4 $0xb1, Z12, Z12, Z11
+	VMAXPS     Z11, Z12, Z12
+	VPERMILPS  $0x4e, Z12, Z11
+	VMAXPS     Z11, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z11
+	VMAXPS     Z11, Z12, Z12
 
-	// The row's kind: NaN or +Inf max, -Inf max, or finite.
-	UCOMISS X12, X12
-	JP      sm512_nanrow
-	UCOMISS softmaxconst<>+416(SB), X12
-	JE      sm512_nanrow
-	UCOMISS softmaxconst<>+384(SB), X12
-	JE      sm512_masked
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	VUCOMISS X12, X12
+	JP       sm512_nanrow
+	VUCOMISS softmaxconst<>+352(SB), X12
+	JE       sm512_nanrow
+	VUCOMISS softmaxconst<>+320(SB), X12
+	JE       sm512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	XORPS   X13, X13
-	MOVSS   softmaxconst<>+352(SB), X11
-	ANDPS   X12, X11
-	UCOMISS softmaxconst<>+320(SB), X11
-	JBE     sm512_small
-	MOVAPS  X12, X13
+	VMOVD       X12, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JHI         sm512_large
+	VMOVAPS     Z10, Z11
+	VMOVAPS     Z1, Z13
+	VFMADD231PS Z0, Z12, Z13
+	JMP         sm512_params
 
-sm512_small:
-	VBROADCASTSS X13, Z11
-	VSUBSS       X13, X12, X12
-	MOVSS        softmaxconst<>+32(SB), X13
-	VFMADD231SS  softmaxconst<>+0(SB), X12, X13
-	MOVD         X13, DI
-	NEGL         DI
-	ADDL         $0x0000007f, DI
-	VPBROADCASTD DI, Z12
+sm512_large:
+	VMOVAPS Z12, Z11
+	VMOVAPS Z1, Z13
+
+sm512_params:
+	VPBROADCASTD softmaxconst<>+448(SB), Z12
+	VPSUBD       Z13, Z12, Z12
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	VPXORQ Z15, Z15, Z15
 	VPXORQ Z16, Z16, Z16
-	MOVQ   CX, DI
-	MOVQ   AX, R8
-	MOVQ   BX, R9
+	MOVQ   SI, AX
+	MOVQ   BX, CX
+	MOVQ   R8, DX
 
 sm512_sum64:
-	CMPQ        R9, $0x00000040
+	CMPQ        DX, $0x00000040
 	JB          sm512_sumtail
 	VPXORQ      Z17, Z17, Z17
 	VPXORQ      Z18, Z18, Z18
-	VMOVUPS     (DI), Z13
-	VMOVUPS     64(DI), Z14
+	VMOVUPS     (AX), Z13
+	VMOVUPS     64(AX), Z14
 	VSUBPS      Z11, Z13, Z13
 	VSUBPS      Z11, Z14, Z14
 	VMAXPS      Z13, Z9, Z13
@@ -293,10 +277,10 @@ sm512_sum64:
 	VMULPS      Z14, Z14, Z28
 	VFMADD231PS Z24, Z27, Z13
 	VFMADD231PS Z25, Z28, Z14
-	TESTQ       SI, SI
+	TESTQ       R9, R9
 	JNZ         sm512_nostore_1
-	VMOVUPS     Z13, (R8)
-	VMOVUPS     Z14, 64(R8)
+	VMOVUPS     Z13, (CX)
+	VMOVUPS     Z14, 64(CX)
 
 sm512_nostore_1:
 	VPADDD        Z12, Z22, Z22
@@ -325,8 +309,8 @@ sm512_nostore_1:
 	VFMADD213PD   Z23, Z23, Z14
 	VADDPD        Z13, Z17, Z17
 	VADDPD        Z14, Z18, Z18
-	VMOVUPS       128(DI), Z13
-	VMOVUPS       192(DI), Z14
+	VMOVUPS       128(AX), Z13
+	VMOVUPS       192(AX), Z14
 	VSUBPS        Z11, Z13, Z13
 	VSUBPS        Z11, Z14, Z14
 	VMAXPS        Z13, Z9, Z13
@@ -355,10 +339,10 @@ sm512_nostore_1:
 	VMULPS        Z14, Z14, Z28
 	VFMADD231PS   Z24, Z27, Z13
 	VFMADD231PS   Z25, Z28, Z14
-	TESTQ         SI, SI
+	TESTQ         R9, R9
 	JNZ           sm512_nostore_2
-	VMOVUPS       Z13, 128(R8)
-	VMOVUPS       Z14, 192(R8)
+	VMOVUPS       Z13, 128(CX)
+	VMOVUPS       Z14, 192(CX)
 
 sm512_nostore_2:
 	VPADDD        Z12, Z22, Z22
@@ -389,22 +373,22 @@ sm512_nostore_2:
 	VADDPD        Z14, Z18, Z18
 	VADDPD        Z17, Z15, Z15
 	VADDPD        Z18, Z16, Z16
-	ADDQ          $0x00000100, DI
-	ADDQ          $0x00000100, R8
-	SUBQ          $0x00000040, R9
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
 	JMP           sm512_sum64
 
 sm512_sumtail:
 	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  R9, R9
+	TESTQ  DX, DX
 	JZ     sm512_sumred
 	VPXORQ Z19, Z19, Z19
 	VPXORQ Z20, Z20, Z20
 
 sm512_sum16:
-	CMPQ        R9, $0x00000010
+	CMPQ        DX, $0x00000010
 	JB          sm512_sumlast
-	VMOVUPS     (DI), Z13
+	VMOVUPS     (AX), Z13
 	VSUBPS      Z11, Z13, Z13
 	VMAXPS      Z13, Z9, Z13
 	VMOVAPS     Z1, Z14
@@ -419,9 +403,9 @@ sm512_sum16:
 	VFMADD213PS Z8, Z13, Z22
 	VMULPS      Z13, Z13, Z23
 	VFMADD231PS Z22, Z23, Z13
-	TESTQ       SI, SI
+	TESTQ       R9, R9
 	JNZ         sm512_nostore_3
-	VMOVUPS     Z13, (R8)
+	VMOVUPS     Z13, (CX)
 
 sm512_nostore_3:
 	VPADDD        Z12, Z14, Z14
@@ -437,16 +421,16 @@ sm512_nostore_3:
 	VFMADD213PD   Z14, Z14, Z13
 	VADDPD        Z22, Z19, Z19
 	VADDPD        Z13, Z20, Z20
-	ADDQ          $0x00000040, DI
-	ADDQ          $0x00000040, R8
-	SUBQ          $0x00000010, R9
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
 	JMP           sm512_sum16
 
 sm512_sumlast:
-	TESTQ       R9, R9
+	TESTQ       DX, DX
 	JZ          sm512_sumblock
 	VMOVAPS     Z11, Z13
-	VMOVUPS     (DI), K1, Z13
+	VMOVUPS     (AX), K1, Z13
 	VSUBPS      Z11, Z13, Z13
 	VMAXPS      Z13, Z9, Z13
 	VMOVAPS     Z1, Z14
@@ -461,9 +445,9 @@ sm512_sumlast:
 	VFMADD213PS Z8, Z13, Z22
 	VMULPS      Z13, Z13, Z23
 	VFMADD231PS Z22, Z23, Z13
-	TESTQ       SI, SI
+	TESTQ       R9, R9
 	JNZ         sm512_nostore_4
-	VMOVUPS     Z13, K1, (R8)
+	VMOVUPS     Z13, K1, (CX)
 
 sm512_nostore_4:
 	VPADDD        Z12, Z14, Z14
@@ -485,18 +469,18 @@ sm512_sumblock:
 	VADDPD Z20, Z16, Z16
 
 sm512_sumred:
-	VADDPD        Z16, Z15, Z15
-	VEXTRACTF64X4 $0x01, Z15, Y13
-	VADDPD        Y13, Y15, Y13
-	VEXTRACTF128  $0x01, Y13, X14
-	VADDPD        X14, X13, X14
-	VPERMILPD     $0x01, X14, X13
-	VADDSD        X13, X14, X13
-	UCOMISD       X13, X13
-	JP            sm512_nanrow
+	VADDPD     Z16, Z15, Z15
+	VSHUFF64X2 $0xee, Z15, Z15, Z13
+	VADDPD     Z13, Z15, Z15
+	VSHUFF64X2 $0x01, Z15, Z15, Z13
+	VADDPD     Z13, Z15, Z15
+	VPERMILPD  $0x01, Z15, Z13
+	VADDSD     X13, X15, X13
+	VUCOMISD   X13, X13
+	JP         sm512_nanrow
 
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD    softmaxconst<>+448(SB), X21, X21
+	VCVTSS2SD    softmaxconst<>+384(SB), X21, X21
 	VDIVSD       X13, X21, X14
 	VCVTSD2SS    X14, X14, X13
 	VCVTSS2SD    X13, X13, X22
@@ -506,17 +490,17 @@ sm512_sumred:
 	VBROADCASTSS X14, Z14
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	MOVQ  CX, DI
-	MOVQ  AX, R8
-	MOVQ  BX, R9
-	TESTQ SI, SI
-	JNZ   sm512_re64
+	TESTQ R9, R9
+	JNZ   sm512_re
+	MOVQ  SI, AX
+	MOVQ  BX, CX
+	MOVQ  R8, DX
 
 sm512_out64:
-	CMPQ        R9, $0x00000040
+	CMPQ        DX, $0x00000040
 	JB          sm512_out16
-	VMOVUPS     (DI), Z22
-	VMOVUPS     64(DI), Z23
+	VMOVUPS     (AX), Z22
+	VMOVUPS     64(AX), Z23
 	VSUBPS      Z11, Z22, Z22
 	VSUBPS      Z11, Z23, Z23
 	VMAXPS      Z22, Z9, Z22
@@ -531,8 +515,8 @@ sm512_out64:
 	VPMAXSD     Z10, Z25, Z25
 	VPSLLD      $0x17, Z24, Z24
 	VPSLLD      $0x17, Z25, Z25
-	VMOVUPS     (R8), Z22
-	VMOVUPS     64(R8), Z23
+	VMOVUPS     (CX), Z22
+	VMOVUPS     64(CX), Z23
 	VMOVAPS     Z14, Z27
 	VFMADD213PS Z14, Z22, Z27
 	VMOVAPS     Z14, Z28
@@ -543,10 +527,10 @@ sm512_out64:
 	VADDPS      Z13, Z23, Z23
 	VMULPS      Z24, Z22, Z22
 	VMULPS      Z25, Z23, Z23
-	VMOVUPS     Z22, (R8)
-	VMOVUPS     Z23, 64(R8)
-	VMOVUPS     128(DI), Z22
-	VMOVUPS     192(DI), Z23
+	VMOVUPS     Z22, (CX)
+	VMOVUPS     Z23, 64(CX)
+	VMOVUPS     128(AX), Z22
+	VMOVUPS     192(AX), Z23
 	VSUBPS      Z11, Z22, Z22
 	VSUBPS      Z11, Z23, Z23
 	VMAXPS      Z22, Z9, Z22
@@ -561,8 +545,8 @@ sm512_out64:
 	VPMAXSD     Z10, Z25, Z25
 	VPSLLD      $0x17, Z24, Z24
 	VPSLLD      $0x17, Z25, Z25
-	VMOVUPS     128(R8), Z22
-	VMOVUPS     192(R8), Z23
+	VMOVUPS     128(CX), Z22
+	VMOVUPS     192(CX), Z23
 	VMOVAPS     Z14, Z27
 	VFMADD213PS Z14, Z22, Z27
 	VMOVAPS     Z14, Z28
@@ -573,17 +557,17 @@ sm512_out64:
 	VADDPS      Z13, Z23, Z23
 	VMULPS      Z24, Z22, Z22
 	VMULPS      Z25, Z23, Z23
-	VMOVUPS     Z22, 128(R8)
-	VMOVUPS     Z23, 192(R8)
-	ADDQ        $0x00000100, DI
-	ADDQ        $0x00000100, R8
-	SUBQ        $0x00000040, R9
+	VMOVUPS     Z22, 128(CX)
+	VMOVUPS     Z23, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
 	JMP         sm512_out64
 
 sm512_out16:
-	CMPQ        R9, $0x00000010
+	CMPQ        DX, $0x00000010
 	JB          sm512_outtail
-	VMOVUPS     (DI), Z22
+	VMOVUPS     (AX), Z22
 	VSUBPS      Z11, Z22, Z22
 	VMAXPS      Z22, Z9, Z22
 	VMOVAPS     Z1, Z23
@@ -591,22 +575,22 @@ sm512_out16:
 	VPADDD      Z12, Z23, Z23
 	VPMAXSD     Z10, Z23, Z23
 	VPSLLD      $0x17, Z23, Z23
-	VMOVUPS     (R8), Z22
+	VMOVUPS     (CX), Z22
 	VMOVAPS     Z14, Z24
 	VFMADD213PS Z14, Z22, Z24
 	VFMADD132PS Z13, Z24, Z22
 	VADDPS      Z13, Z22, Z22
 	VMULPS      Z23, Z22, Z22
-	VMOVUPS     Z22, (R8)
-	ADDQ        $0x00000040, DI
-	ADDQ        $0x00000040, R8
-	SUBQ        $0x00000010, R9
+	VMOVUPS     Z22, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
 	JMP         sm512_out16
 
 sm512_outtail:
-	TESTQ       R9, R9
+	TESTQ       DX, DX
 	JZ          sm512_next
-	VMOVUPS.Z   (DI), K1, Z22
+	VMOVUPS.Z   (AX), K1, Z22
 	VSUBPS      Z11, Z22, Z22
 	VMAXPS      Z22, Z9, Z22
 	VMOVAPS     Z1, Z11
@@ -614,20 +598,25 @@ sm512_outtail:
 	VPADDD      Z12, Z11, Z11
 	VPMAXSD     Z10, Z11, Z11
 	VPSLLD      $0x17, Z11, Z11
-	VMOVUPS.Z   (R8), K1, Z12
+	VMOVUPS.Z   (CX), K1, Z12
 	VMOVAPS     Z14, Z22
 	VFMADD213PS Z14, Z12, Z22
 	VFMADD132PS Z13, Z22, Z12
 	VADDPS      Z13, Z12, Z12
 	VMULPS      Z11, Z12, Z12
-	VMOVUPS     Z12, K1, (R8)
+	VMOVUPS     Z12, K1, (CX)
 	JMP         sm512_next
 
+sm512_re:
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R8, DX
+
 sm512_re64:
-	CMPQ        R9, $0x00000040
+	CMPQ        DX, $0x00000040
 	JB          sm512_re16
-	VMOVUPS     (DI), Z22
-	VMOVUPS     64(DI), Z23
+	VMOVUPS     (AX), Z22
+	VMOVUPS     64(AX), Z23
 	VSUBPS      Z11, Z22, Z22
 	VSUBPS      Z11, Z23, Z23
 	VMAXPS      Z22, Z9, Z22
@@ -672,10 +661,10 @@ sm512_re64:
 	VADDPS      Z13, Z23, Z23
 	VMULPS      Z24, Z22, Z22
 	VMULPS      Z25, Z23, Z23
-	VMOVUPS     Z22, (R8)
-	VMOVUPS     Z23, 64(R8)
-	VMOVUPS     128(DI), Z22
-	VMOVUPS     192(DI), Z23
+	VMOVUPS     Z22, (CX)
+	VMOVUPS     Z23, 64(CX)
+	VMOVUPS     128(AX), Z22
+	VMOVUPS     192(AX), Z23
 	VSUBPS      Z11, Z22, Z22
 	VSUBPS      Z11, Z23, Z23
 	VMAXPS      Z22, Z9, Z22
@@ -720,17 +709,17 @@ sm512_re64:
 	VADDPS      Z13, Z23, Z23
 	VMULPS      Z24, Z22, Z22
 	VMULPS      Z25, Z23, Z23
-	VMOVUPS     Z22, 128(R8)
-	VMOVUPS     Z23, 192(R8)
-	ADDQ        $0x00000100, DI
-	ADDQ        $0x00000100, R8
-	SUBQ        $0x00000040, R9
+	VMOVUPS     Z22, 128(CX)
+	VMOVUPS     Z23, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
 	JMP         sm512_re64
 
 sm512_re16:
-	CMPQ        R9, $0x00000010
+	CMPQ        DX, $0x00000010
 	JB          sm512_retail
-	VMOVUPS     (DI), Z22
+	VMOVUPS     (AX), Z22
 	VSUBPS      Z11, Z22, Z22
 	VMAXPS      Z22, Z9, Z22
 	VMOVAPS     Z1, Z23
@@ -753,16 +742,16 @@ sm512_re16:
 	VFMADD132PS Z13, Z24, Z22
 	VADDPS      Z13, Z22, Z22
 	VMULPS      Z23, Z22, Z22
-	VMOVUPS     Z22, (R8)
-	ADDQ        $0x00000040, DI
-	ADDQ        $0x00000040, R8
-	SUBQ        $0x00000010, R9
+	VMOVUPS     Z22, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
 	JMP         sm512_re16
 
 sm512_retail:
-	TESTQ       R9, R9
+	TESTQ       DX, DX
 	JZ          sm512_next
-	VMOVUPS.Z   (DI), K1, Z22
+	VMOVUPS.Z   (AX), K1, Z22
 	VSUBPS      Z11, Z22, Z22
 	VMAXPS      Z22, Z9, Z22
 	VMOVAPS     Z1, Z11
@@ -785,66 +774,66 @@ sm512_retail:
 	VFMADD132PS Z13, Z12, Z22
 	VADDPS      Z13, Z22, Z22
 	VMULPS      Z11, Z22, Z22
-	VMOVUPS     Z22, K1, (R8)
+	VMOVUPS     Z22, K1, (CX)
 	JMP         sm512_next
 
-	// A row of -Inf: zeros, or NaN if the row holds a NaN.
+	// A row of -Inf, or of -Inf and NaN.
 sm512_masked:
-	MOVQ CX, DI
-	MOVQ BX, R9
+	MOVQ SI, AX
+	MOVQ R8, DX
 
-sm512_scan16:
-	CMPQ     R9, $0x00000010
-	JB       sm512_scantail
-	VMOVUPS  (DI), Z11
+sm512_scan_1_16:
+	CMPQ     DX, $0x00000010
+	JB       sm512_scan_1_tail
+	VMOVUPS  (AX), Z11
 	VCMPPS   $0x03, Z11, Z11, K2
 	KORTESTW K2, K2
 	JNZ      sm512_nanrow
-	ADDQ     $0x00000040, DI
-	SUBQ     $0x00000010, R9
-	JMP      sm512_scan16
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000010, DX
+	JMP      sm512_scan_1_16
 
-sm512_scantail:
-	TESTQ     R9, R9
-	JZ        sm512_zerorow
-	VMOVUPS.Z (DI), K1, Z11
+sm512_scan_1_tail:
+	TESTQ     DX, DX
+	JZ        sm512_scan_1_done
+	VMOVUPS.Z (AX), K1, Z11
 	VCMPPS    $0x03, Z11, Z11, K2
 	KORTESTW  K2, K2
 	JNZ       sm512_nanrow
 
-sm512_zerorow:
+sm512_scan_1_done:
 	VPXORD Z26, Z26, Z26
 	JMP    sm512_fill
 
 sm512_nanrow:
-	VBROADCASTSS softmaxconst<>+480(SB), Z26
+	VBROADCASTSS softmaxconst<>+416(SB), Z26
 
 sm512_fill:
-	MOVQ AX, R8
-	MOVQ BX, R9
+	MOVQ BX, CX
+	MOVQ R8, DX
 
 sm512_fill16:
-	CMPQ    R9, $0x00000010
+	CMPQ    DX, $0x00000010
 	JB      sm512_filltail
-	VMOVUPS Z26, (R8)
-	ADDQ    $0x00000040, R8
-	SUBQ    $0x00000010, R9
+	VMOVUPS Z26, (CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
 	JMP     sm512_fill16
 
 sm512_filltail:
-	TESTQ   R9, R9
+	TESTQ   DX, DX
 	JZ      sm512_next
-	VMOVUPS Z26, K1, (R8)
+	VMOVUPS Z26, K1, (CX)
 
 sm512_next:
-	LEAQ (BX)(BX*1), DI
-	SHLQ $0x01, DI
-	ADDQ DI, CX
-	ADDQ DI, AX
-	DECQ DX
+	LEAQ (R8)(R8*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, SI
+	ADDQ AX, BX
+	DECQ DI
 	JNZ  sm512_row
 
-sm512_done:
+sm512_ret:
 	VZEROUPPER
 	RET
 
@@ -869,103 +858,103 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 // func SoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
 TEXT ·SoftmaxRowsAVX2(SB), NOSPLIT, $320-64
-	MOVQ  dst_base+0(FP), AX
-	MOVQ  src_base+24(FP), CX
-	MOVQ  rows+48(FP), DX
-	MOVQ  cols+56(FP), BX
-	TESTQ DX, DX
-	JZ    sm256_done
-	MOVQ  BX, DI
-	ANDQ  $0x0000000f, DI
-	MOVQ  $0x00000010, R8
-	SUBQ  DI, R8
-	LEAQ  tailmask8<>+0(SB), SI
-	LEAQ  (SI)(R8*4), SI
-	XORQ  R8, R8
-	CMPQ  AX, CX
-	SETEQ R8
+	MOVQ  dst_base+0(FP), BX
+	MOVQ  src_base+24(FP), SI
+	MOVQ  rows+48(FP), DI
+	MOVQ  cols+56(FP), R8
+	TESTQ DI, DI
+	JZ    sm256_ret
+	MOVQ  R8, R10
+	ANDQ  $0x0000000f, R10
+	MOVQ  $0x00000010, AX
+	SUBQ  R10, AX
+	LEAQ  tailmask8<>+0(SB), R9
+	LEAQ  (R9)(AX*4), R9
+	XORQ  R11, R11
+	CMPQ  BX, SI
+	SETEQ R11
 
 sm256_row:
 	// Pass 1: m = max(x).
-	VMOVUPS softmaxconst<>+384(SB), Y0
-	VMOVUPS softmaxconst<>+384(SB), Y1
-	VMOVUPS softmaxconst<>+384(SB), Y2
-	VMOVUPS softmaxconst<>+384(SB), Y3
-	MOVQ    CX, R9
-	MOVQ    BX, R11
+	VMOVUPS softmaxconst<>+320(SB), Y0
+	VMOVUPS softmaxconst<>+320(SB), Y1
+	VMOVUPS softmaxconst<>+320(SB), Y2
+	VMOVUPS softmaxconst<>+320(SB), Y3
+	MOVQ    SI, AX
+	MOVQ    R8, DX
 
 sm256_max32:
-	CMPQ   R11, $0x00000020
+	CMPQ   DX, $0x00000020
 	JB     sm256_max16
-	VMAXPS (R9), Y0, Y0
-	VMAXPS 32(R9), Y1, Y1
-	VMAXPS 64(R9), Y2, Y2
-	VMAXPS 96(R9), Y3, Y3
-	ADDQ   $0x00000080, R9
-	SUBQ   $0x00000020, R11
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y2, Y2
+	VMAXPS 96(AX), Y3, Y3
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, DX
 	JMP    sm256_max32
 
 sm256_max16:
-	CMPQ   R11, $0x00000010
+	CMPQ   DX, $0x00000010
 	JB     sm256_maxtail
-	VMAXPS (R9), Y0, Y0
-	VMAXPS 32(R9), Y1, Y1
-	ADDQ   $0x00000040, R9
-	SUBQ   $0x00000010, R11
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
 
 sm256_maxtail:
-	TESTQ      R11, R11
+	TESTQ      DX, DX
 	JZ         sm256_maxred
-	VMOVDQU    (SI), Y4
-	VMOVDQU    32(SI), Y5
-	LEAQ       (R9), R10
-	ANDQ       $0x00000fff, R10
-	CMPQ       R10, $0x00000fc0
+	VMOVDQU    (R9), Y4
+	VMOVDQU    32(R9), Y5
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
 	JA         sm256_tailcopy_1
-	VMASKMOVPS (R9), Y4, Y6
-	VMASKMOVPS 32(R9), Y5, Y7
+	VMASKMOVPS (AX), Y4, Y6
+	VMASKMOVPS 32(AX), Y5, Y7
 	JMP        sm256_tailloaded_1
 
 sm256_tailcopy_1:
 	VXORPS  Y6, Y6, Y6
-	VMOVUPS Y6, 256(SP)
-	VMOVUPS Y6, 288(SP)
-	XORQ    R10, R10
-	TESTQ   $0x00000008, DI
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_1_8
-	VMOVUPS (R9)(R10*1), Y6
-	VMOVUPS Y6, 256(SP)(R10*1)
-	ADDQ    $0x00000020, R10
+	VMOVUPS (AX)(CX*1), Y6
+	VMOVUPS Y6, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
 
 sm256_copy_1_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_1_4
-	VMOVUPS (R9)(R10*1), X6
-	VMOVUPS X6, 256(SP)(R10*1)
-	ADDQ    $0x00000010, R10
+	VMOVUPS (AX)(CX*1), X6
+	VMOVUPS X6, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
 
 sm256_copy_1_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R10
 	JZ    sm256_copy_1_2
-	MOVQ  (R9)(R10*1), R11
-	MOVQ  R11, 256(SP)(R10*1)
-	ADDQ  $0x00000008, R10
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
 
 sm256_copy_1_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R10
 	JZ    sm256_copy_1_1
-	MOVL  (R9)(R10*1), R9
-	MOVL  R9, 256(SP)(R10*1)
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
 
 sm256_copy_1_1:
-	VMOVUPS 256(SP), Y6
-	VMOVUPS 288(SP), Y7
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
 
 sm256_tailloaded_1:
-	VMOVUPS   softmaxconst<>+384(SB), Y8
+	VMOVUPS   softmaxconst<>+320(SB), Y8
 	VBLENDVPS Y4, Y6, Y8, Y6
 	VMAXPS    Y6, Y2, Y2
-	VMOVUPS   softmaxconst<>+384(SB), Y4
+	VMOVUPS   softmaxconst<>+320(SB), Y4
 	VBLENDVPS Y5, Y7, Y4, Y7
 	VMAXPS    Y7, Y3, Y3
 
@@ -980,54 +969,55 @@ sm256_maxred:
 	VPERMILPS    $0xb1, X1, X0
 	VMAXPS       X0, X1, X0
 
-	// The row's kind: NaN or +Inf max, -Inf max, or finite.
+	// The row's kind: NaN, +Inf, -Inf or finite max.
 	UCOMISS X0, X0
 	JP      sm256_nanrow
-	UCOMISS softmaxconst<>+416(SB), X0
+	UCOMISS softmaxconst<>+352(SB), X0
 	JE      sm256_nanrow
-	UCOMISS softmaxconst<>+384(SB), X0
+	UCOMISS softmaxconst<>+320(SB), X0
 	JE      sm256_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	XORPS   X1, X1
-	MOVSS   softmaxconst<>+352(SB), X2
-	ANDPS   X0, X2
-	UCOMISS softmaxconst<>+320(SB), X2
-	JBE     sm256_small
-	MOVAPS  X0, X1
+	VMOVD        X0, AX
+	ANDL         $0x7fffffff, AX
+	CMPL         AX, $0x43500000
+	JHI          sm256_large
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y0
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y0
+	JMP          sm256_params
 
-sm256_small:
-	VBROADCASTSS X1, Y2
-	VMOVUPS      Y2, (SP)
-	VSUBSS       X1, X0, X0
-	MOVSS        softmaxconst<>+32(SB), X1
-	VFMADD231SS  softmaxconst<>+0(SB), X0, X1
-	MOVD         X1, R9
-	NEGL         R9
-	ADDL         $0x0000007f, R9
-	MOVD         R9, X0
-	VPBROADCASTD X0, Y0
-	VMOVDQU      Y0, 32(SP)
+sm256_large:
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      softmaxconst<>+32(SB), Y0
+
+sm256_params:
+	VMOVDQU softmaxconst<>+448(SB), Y1
+	VPSUBD  Y0, Y1, Y1
+	VMOVDQU Y1, 32(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
 	VMOVUPD Y0, 128(SP)
 	VMOVUPD Y0, 160(SP)
-	VMOVUPD Y0, 192(SP)
-	VMOVUPD Y0, 224(SP)
-	MOVQ    CX, R9
-	MOVQ    AX, R10
-	MOVQ    BX, R11
+	MOVQ    SI, AX
+	MOVQ    BX, CX
+	MOVQ    R8, DX
 
 sm256_sum64:
-	CMPQ        R11, $0x00000040
+	CMPQ        DX, $0x00000040
 	JB          sm256_sumtail
 	VXORPD      Y0, Y0, Y0
 	VXORPD      Y1, Y1, Y1
 	VXORPD      Y2, Y2, Y2
 	VXORPD      Y3, Y3, Y3
-	VMOVUPS     (R9), Y4
-	VMOVUPS     32(R9), Y5
+	VMOVUPS     (AX), Y4
+	VMOVUPS     32(AX), Y5
 	VSUBPS      (SP), Y4, Y4
 	VSUBPS      (SP), Y5, Y5
 	VMOVUPS     softmaxconst<>+288(SB), Y6
@@ -1057,16 +1047,16 @@ sm256_sum64:
 	VMULPS      Y5, Y5, Y12
 	VFMADD231PS Y8, Y11, Y4
 	VFMADD231PS Y10, Y12, Y5
-	TESTQ       R8, R8
+	TESTQ       R11, R11
 	JNZ         sm256_nostore_1
-	VMOVUPS     Y4, (R10)
-	VMOVUPS     Y5, 32(R10)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 sm256_nostore_1:
 	VPADDD       32(SP), Y6, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+544(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+544(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
 	VCVTPS2PD    X4, Y8
@@ -1089,8 +1079,8 @@ sm256_nostore_1:
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
 	VADDPD       Y4, Y3, Y3
-	VMOVUPS      64(R9), Y4
-	VMOVUPS      96(R9), Y5
+	VMOVUPS      64(AX), Y4
+	VMOVUPS      96(AX), Y5
 	VSUBPS       (SP), Y4, Y4
 	VSUBPS       (SP), Y5, Y5
 	VMOVUPS      softmaxconst<>+288(SB), Y6
@@ -1120,16 +1110,16 @@ sm256_nostore_1:
 	VMULPS       Y5, Y5, Y12
 	VFMADD231PS  Y8, Y11, Y4
 	VFMADD231PS  Y10, Y12, Y5
-	TESTQ        R8, R8
+	TESTQ        R11, R11
 	JNZ          sm256_nostore_2
-	VMOVUPS      Y4, 64(R10)
-	VMOVUPS      Y5, 96(R10)
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
 
 sm256_nostore_2:
 	VPADDD       32(SP), Y6, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+544(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+544(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
 	VCVTPS2PD    X4, Y8
@@ -1152,8 +1142,8 @@ sm256_nostore_2:
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
 	VADDPD       Y4, Y3, Y3
-	VMOVUPS      128(R9), Y4
-	VMOVUPS      160(R9), Y5
+	VMOVUPS      128(AX), Y4
+	VMOVUPS      160(AX), Y5
 	VSUBPS       (SP), Y4, Y4
 	VSUBPS       (SP), Y5, Y5
 	VMOVUPS      softmaxconst<>+288(SB), Y6
@@ -1183,16 +1173,16 @@ sm256_nostore_2:
 	VMULPS       Y5, Y5, Y12
 	VFMADD231PS  Y8, Y11, Y4
 	VFMADD231PS  Y10, Y12, Y5
-	TESTQ        R8, R8
+	TESTQ        R11, R11
 	JNZ          sm256_nostore_3
-	VMOVUPS      Y4, 128(R10)
-	VMOVUPS      Y5, 160(R10)
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
 
 sm256_nostore_3:
 	VPADDD       32(SP), Y6, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+544(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+544(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
 	VCVTPS2PD    X4, Y8
@@ -1215,8 +1205,8 @@ sm256_nostore_3:
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
 	VADDPD       Y4, Y3, Y3
-	VMOVUPS      192(R9), Y4
-	VMOVUPS      224(R9), Y5
+	VMOVUPS      192(AX), Y4
+	VMOVUPS      224(AX), Y5
 	VSUBPS       (SP), Y4, Y4
 	VSUBPS       (SP), Y5, Y5
 	VMOVUPS      softmaxconst<>+288(SB), Y6
@@ -1246,16 +1236,16 @@ sm256_nostore_3:
 	VMULPS       Y5, Y5, Y12
 	VFMADD231PS  Y8, Y11, Y4
 	VFMADD231PS  Y10, Y12, Y5
-	TESTQ        R8, R8
+	TESTQ        R11, R11
 	JNZ          sm256_nostore_4
-	VMOVUPS      Y4, 192(R10)
-	VMOVUPS      Y5, 224(R10)
+	VMOVUPS      Y4, 192(CX)
+	VMOVUPS      Y5, 224(CX)
 
 sm256_nostore_4:
 	VPADDD       32(SP), Y6, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+544(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+544(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
 	VCVTPS2PD    X4, Y8
@@ -1278,21 +1268,21 @@ sm256_nostore_4:
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
 	VADDPD       Y4, Y3, Y3
-	VADDPD       128(SP), Y0, Y0
-	VMOVUPD      Y0, 128(SP)
-	VADDPD       160(SP), Y1, Y1
-	VMOVUPD      Y1, 160(SP)
-	VADDPD       192(SP), Y2, Y2
-	VMOVUPD      Y2, 192(SP)
-	VADDPD       224(SP), Y3, Y3
-	VMOVUPD      Y3, 224(SP)
-	ADDQ         $0x00000100, R9
-	ADDQ         $0x00000100, R10
-	SUBQ         $0x00000040, R11
+	VADDPD       64(SP), Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VADDPD       96(SP), Y1, Y1
+	VMOVUPD      Y1, 96(SP)
+	VADDPD       128(SP), Y2, Y2
+	VMOVUPD      Y2, 128(SP)
+	VADDPD       160(SP), Y3, Y3
+	VMOVUPD      Y3, 160(SP)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
 	JMP          sm256_sum64
 
 sm256_sumtail:
-	TESTQ  R11, R11
+	TESTQ  DX, DX
 	JZ     sm256_sumred
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
@@ -1300,10 +1290,10 @@ sm256_sumtail:
 	VXORPD Y3, Y3, Y3
 
 sm256_sum16:
-	CMPQ        R11, $0x00000010
+	CMPQ        DX, $0x00000010
 	JB          sm256_sumlast
-	VMOVUPS     (R9), Y4
-	VMOVUPS     32(R9), Y5
+	VMOVUPS     (AX), Y4
+	VMOVUPS     32(AX), Y5
 	VSUBPS      (SP), Y4, Y4
 	VSUBPS      (SP), Y5, Y5
 	VMOVUPS     softmaxconst<>+288(SB), Y6
@@ -1333,16 +1323,16 @@ sm256_sum16:
 	VMULPS      Y5, Y5, Y12
 	VFMADD231PS Y8, Y11, Y4
 	VFMADD231PS Y10, Y12, Y5
-	TESTQ       R8, R8
+	TESTQ       R11, R11
 	JNZ         sm256_nostore_5
-	VMOVUPS     Y4, (R10)
-	VMOVUPS     Y5, 32(R10)
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
 
 sm256_nostore_5:
 	VPADDD       32(SP), Y6, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+544(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+544(SB), Y7, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
 	VCVTPS2PD    X4, Y8
@@ -1365,58 +1355,58 @@ sm256_nostore_5:
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
 	VADDPD       Y4, Y3, Y3
-	ADDQ         $0x00000040, R9
-	ADDQ         $0x00000040, R10
-	SUBQ         $0x00000010, R11
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
 	JMP          sm256_sum16
 
 sm256_sumlast:
-	TESTQ      R11, R11
+	TESTQ      DX, DX
 	JZ         sm256_sumblock
-	VMOVDQU    (SI), Y4
-	VMOVDQU    32(SI), Y5
-	LEAQ       (R9), R11
-	ANDQ       $0x00000fff, R11
-	CMPQ       R11, $0x00000fc0
+	VMOVDQU    (R9), Y4
+	VMOVDQU    32(R9), Y5
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_2
-	VMASKMOVPS (R9), Y4, Y6
-	VMASKMOVPS 32(R9), Y5, Y7
+	VMASKMOVPS (AX), Y4, Y6
+	VMASKMOVPS 32(AX), Y5, Y7
 	JMP        sm256_tailloaded_2
 
 sm256_tailcopy_2:
 	VXORPS  Y6, Y6, Y6
-	VMOVUPS Y6, 256(SP)
-	VMOVUPS Y6, 288(SP)
-	XORQ    R11, R11
-	TESTQ   $0x00000008, DI
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_2_8
-	VMOVUPS (R9)(R11*1), Y6
-	VMOVUPS Y6, 256(SP)(R11*1)
-	ADDQ    $0x00000020, R11
+	VMOVUPS (AX)(DX*1), Y6
+	VMOVUPS Y6, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
 
 sm256_copy_2_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_2_4
-	VMOVUPS (R9)(R11*1), X6
-	VMOVUPS X6, 256(SP)(R11*1)
-	ADDQ    $0x00000010, R11
+	VMOVUPS (AX)(DX*1), X6
+	VMOVUPS X6, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
 
 sm256_copy_2_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R10
 	JZ    sm256_copy_2_2
-	MOVQ  (R9)(R11*1), R12
-	MOVQ  R12, 256(SP)(R11*1)
-	ADDQ  $0x00000008, R11
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
 
 sm256_copy_2_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R10
 	JZ    sm256_copy_2_1
-	MOVL  (R9)(R11*1), R9
-	MOVL  R9, 256(SP)(R11*1)
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_2_1:
-	VMOVUPS 256(SP), Y6
-	VMOVUPS 288(SP), Y7
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
 
 sm256_tailloaded_2:
 	VMOVUPS     (SP), Y8
@@ -1451,16 +1441,16 @@ sm256_tailloaded_2:
 	VMULPS      Y7, Y7, Y14
 	VFMADD231PS Y11, Y13, Y6
 	VFMADD231PS Y12, Y14, Y7
-	TESTQ       R8, R8
+	TESTQ       R11, R11
 	JNZ         sm256_nostore_6
-	VMASKMOVPS  Y6, Y4, (R10)
-	VMASKMOVPS  Y7, Y5, 32(R10)
+	VMASKMOVPS  Y6, Y4, (CX)
+	VMASKMOVPS  Y7, Y5, 32(CX)
 
 sm256_nostore_6:
 	VPADDD       32(SP), Y8, Y8
 	VPADDD       32(SP), Y10, Y10
-	VPMAXSD      softmaxconst<>+544(SB), Y8, Y8
-	VPMAXSD      softmaxconst<>+544(SB), Y10, Y10
+	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      softmaxconst<>+480(SB), Y10, Y10
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x17, Y10, Y10
 	VPAND        Y4, Y8, Y8
@@ -1487,20 +1477,20 @@ sm256_nostore_6:
 	VADDPD       Y4, Y3, Y3
 
 sm256_sumblock:
-	VADDPD  128(SP), Y0, Y0
-	VMOVUPD Y0, 128(SP)
-	VADDPD  160(SP), Y1, Y1
-	VMOVUPD Y1, 160(SP)
-	VADDPD  192(SP), Y2, Y2
-	VMOVUPD Y2, 192(SP)
-	VADDPD  224(SP), Y3, Y3
-	VMOVUPD Y3, 224(SP)
+	VADDPD  64(SP), Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VADDPD  96(SP), Y1, Y1
+	VMOVUPD Y1, 96(SP)
+	VADDPD  128(SP), Y2, Y2
+	VMOVUPD Y2, 128(SP)
+	VADDPD  160(SP), Y3, Y3
+	VMOVUPD Y3, 160(SP)
 
 sm256_sumred:
-	VMOVUPD      128(SP), Y0
-	VADDPD       192(SP), Y0, Y0
-	VMOVUPD      160(SP), Y1
-	VADDPD       224(SP), Y1, Y1
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y1
+	VADDPD       160(SP), Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X1
@@ -1510,40 +1500,40 @@ sm256_sumred:
 	JP           sm256_nanrow
 
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD    softmaxconst<>+448(SB), X9, X9
+	VCVTSS2SD    softmaxconst<>+384(SB), X9, X9
 	VDIVSD       X0, X9, X0
 	VCVTSD2SS    X0, X0, X1
 	VCVTSS2SD    X1, X1, X2
 	VSUBSD       X2, X0, X0
 	VCVTSD2SS    X0, X0, X0
 	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, 64(SP)
+	VMOVUPS      Y1, 256(SP)
 	VBROADCASTSS X0, Y1
-	VMOVUPS      Y1, 96(SP)
+	VMOVUPS      Y1, 288(SP)
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s.
-	MOVQ CX, R9
-	MOVQ AX, R10
-	MOVQ BX, R11
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R8, DX
 
 sm256_out16:
-	CMPQ        R11, $0x00000010
+	CMPQ        DX, $0x00000010
 	JB          sm256_outtail
-	VMOVUPS     (R9), Y0
-	VMOVUPS     32(R9), Y1
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y1, Y1
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R8, R8
+	TESTQ       R11, R11
 	JNZ         sm256_recompute_1
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     (R10), Y0
-	VMOVUPS     32(R10), Y1
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y1
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y1, Y1
 	JMP         sm256_haveu_1
@@ -1581,74 +1571,74 @@ sm256_recompute_1:
 sm256_haveu_1:
 	VPADDD      32(SP), Y2, Y2
 	VPADDD      32(SP), Y3, Y3
-	VPMAXSD     softmaxconst<>+544(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+544(SB), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
 	VPSLLD      $0x17, Y2, Y2
 	VPSLLD      $0x17, Y3, Y3
-	VMOVUPS     96(SP), Y4
-	VFMADD213PS 96(SP), Y0, Y4
-	VMOVUPS     96(SP), Y5
-	VFMADD213PS 96(SP), Y1, Y5
-	VFMADD132PS 64(SP), Y4, Y0
-	VFMADD132PS 64(SP), Y5, Y1
-	VADDPS      64(SP), Y0, Y0
-	VADDPS      64(SP), Y1, Y1
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
 	VMULPS      Y2, Y0, Y0
 	VMULPS      Y3, Y1, Y1
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     Y1, 32(R10)
-	ADDQ        $0x00000040, R9
-	ADDQ        $0x00000040, R10
-	SUBQ        $0x00000010, R11
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
 	JMP         sm256_out16
 
 sm256_outtail:
-	TESTQ      R11, R11
+	TESTQ      DX, DX
 	JZ         sm256_next
-	VMOVDQU    (SI), Y0
-	VMOVDQU    32(SI), Y1
-	LEAQ       (R9), R11
-	ANDQ       $0x00000fff, R11
-	CMPQ       R11, $0x00000fc0
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_3
-	VMASKMOVPS (R9), Y0, Y2
-	VMASKMOVPS 32(R9), Y1, Y3
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
 	JMP        sm256_tailloaded_3
 
 sm256_tailcopy_3:
 	VXORPS  Y2, Y2, Y2
-	VMOVUPS Y2, 256(SP)
-	VMOVUPS Y2, 288(SP)
-	XORQ    R11, R11
-	TESTQ   $0x00000008, DI
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_3_8
-	VMOVUPS (R9)(R11*1), Y2
-	VMOVUPS Y2, 256(SP)(R11*1)
-	ADDQ    $0x00000020, R11
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
 
 sm256_copy_3_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_3_4
-	VMOVUPS (R9)(R11*1), X2
-	VMOVUPS X2, 256(SP)(R11*1)
-	ADDQ    $0x00000010, R11
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
 
 sm256_copy_3_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R10
 	JZ    sm256_copy_3_2
-	MOVQ  (R9)(R11*1), R12
-	MOVQ  R12, 256(SP)(R11*1)
-	ADDQ  $0x00000008, R11
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
 
 sm256_copy_3_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R10
 	JZ    sm256_copy_3_1
-	MOVL  (R9)(R11*1), R9
-	MOVL  R9, 256(SP)(R11*1)
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_3_1:
-	VMOVUPS 256(SP), Y2
-	VMOVUPS 288(SP), Y3
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
 
 sm256_tailloaded_3:
 	VSUBPS      (SP), Y2, Y2
@@ -1656,54 +1646,54 @@ sm256_tailloaded_3:
 	VMOVUPS     softmaxconst<>+288(SB), Y4
 	VMAXPS      Y2, Y4, Y2
 	VMAXPS      Y3, Y4, Y3
-	TESTQ       R8, R8
+	TESTQ       R11, R11
 	JNZ         sm256_recompute_2
 	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VMOVUPS     softmaxconst<>+32(SB), Y5
 	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
-	LEAQ        (R10), R9
-	ANDQ        $0x00000fff, R9
-	CMPQ        R9, $0x00000fc0
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
 	JA          sm256_tailcopy_4
-	VMASKMOVPS  (R10), Y0, Y2
-	VMASKMOVPS  32(R10), Y1, Y3
+	VMASKMOVPS  (CX), Y0, Y2
+	VMASKMOVPS  32(CX), Y1, Y3
 	JMP         sm256_tailloaded_4
 
 sm256_tailcopy_4:
 	VXORPS  Y2, Y2, Y2
-	VMOVUPS Y2, 256(SP)
-	VMOVUPS Y2, 288(SP)
-	XORQ    R9, R9
-	TESTQ   $0x00000008, DI
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_4_8
-	VMOVUPS (R10)(R9*1), Y2
-	VMOVUPS Y2, 256(SP)(R9*1)
-	ADDQ    $0x00000020, R9
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
 
 sm256_copy_4_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_4_4
-	VMOVUPS (R10)(R9*1), X2
-	VMOVUPS X2, 256(SP)(R9*1)
-	ADDQ    $0x00000010, R9
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
 
 sm256_copy_4_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R10
 	JZ    sm256_copy_4_2
-	MOVQ  (R10)(R9*1), R11
-	MOVQ  R11, 256(SP)(R9*1)
-	ADDQ  $0x00000008, R9
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
 
 sm256_copy_4_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R10
 	JZ    sm256_copy_4_1
-	MOVL  (R10)(R9*1), R11
-	MOVL  R11, 256(SP)(R9*1)
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
 
 sm256_copy_4_1:
-	VMOVUPS 256(SP), Y2
-	VMOVUPS 288(SP), Y3
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
 
 sm256_tailloaded_4:
 	VMOVAPS Y2, Y2
@@ -1743,91 +1733,91 @@ sm256_recompute_2:
 sm256_haveu_2:
 	VPADDD      32(SP), Y4, Y4
 	VPADDD      32(SP), Y5, Y5
-	VPMAXSD     softmaxconst<>+544(SB), Y4, Y4
-	VPMAXSD     softmaxconst<>+544(SB), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
 	VPSLLD      $0x17, Y4, Y4
 	VPSLLD      $0x17, Y5, Y5
-	VMOVUPS     96(SP), Y6
-	VFMADD213PS 96(SP), Y2, Y6
-	VMOVUPS     96(SP), Y7
-	VFMADD213PS 96(SP), Y3, Y7
-	VFMADD132PS 64(SP), Y6, Y2
-	VFMADD132PS 64(SP), Y7, Y3
-	VADDPS      64(SP), Y2, Y2
-	VADDPS      64(SP), Y3, Y3
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
 	VMULPS      Y4, Y2, Y2
 	VMULPS      Y5, Y3, Y3
-	VMASKMOVPS  Y2, Y0, (R10)
-	VMASKMOVPS  Y3, Y1, 32(R10)
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
 	JMP         sm256_next
 
-	// A row of -Inf: zeros, or NaN if the row holds a NaN.
+	// A row of -Inf, or of -Inf and NaN.
 sm256_masked:
-	MOVQ CX, R9
-	MOVQ BX, R11
+	MOVQ SI, AX
+	MOVQ R8, DX
 
-sm256_scan16:
-	CMPQ    R11, $0x00000010
-	JB      sm256_scantail
-	VMOVUPS (R9), Y0
+sm256_scan_1_16:
+	CMPQ    DX, $0x00000010
+	JB      sm256_scan_1_tail
+	VMOVUPS (AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     sm256_nanrow
-	VMOVUPS 32(R9), Y0
+	VMOVUPS 32(AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     sm256_nanrow
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000010, R11
-	JMP     sm256_scan16
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     sm256_scan_1_16
 
-sm256_scantail:
-	TESTQ      R11, R11
-	JZ         sm256_zerorow
-	VMOVDQU    (SI), Y0
-	VMOVDQU    32(SI), Y1
-	LEAQ       (R9), R10
-	ANDQ       $0x00000fff, R10
-	CMPQ       R10, $0x00000fc0
+sm256_scan_1_tail:
+	TESTQ      DX, DX
+	JZ         sm256_scan_1_done
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
 	JA         sm256_tailcopy_5
-	VMASKMOVPS (R9), Y0, Y0
-	VMASKMOVPS 32(R9), Y1, Y1
+	VMASKMOVPS (AX), Y0, Y0
+	VMASKMOVPS 32(AX), Y1, Y1
 	JMP        sm256_tailloaded_5
 
 sm256_tailcopy_5:
 	VXORPS  Y0, Y0, Y0
-	VMOVUPS Y0, 256(SP)
-	VMOVUPS Y0, 288(SP)
-	XORQ    R10, R10
-	TESTQ   $0x00000008, DI
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_5_8
-	VMOVUPS (R9)(R10*1), Y0
-	VMOVUPS Y0, 256(SP)(R10*1)
-	ADDQ    $0x00000020, R10
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
 
 sm256_copy_5_8:
-	TESTQ   $0x00000004, DI
+	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_5_4
-	VMOVUPS (R9)(R10*1), X0
-	VMOVUPS X0, 256(SP)(R10*1)
-	ADDQ    $0x00000010, R10
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
 
 sm256_copy_5_4:
-	TESTQ $0x00000002, DI
+	TESTQ $0x00000002, R10
 	JZ    sm256_copy_5_2
-	MOVQ  (R9)(R10*1), R11
-	MOVQ  R11, 256(SP)(R10*1)
-	ADDQ  $0x00000008, R10
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
 
 sm256_copy_5_2:
-	TESTQ $0x00000001, DI
+	TESTQ $0x00000001, R10
 	JZ    sm256_copy_5_1
-	MOVL  (R9)(R10*1), R9
-	MOVL  R9, 256(SP)(R10*1)
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
 
 sm256_copy_5_1:
-	VMOVUPS 256(SP), Y0
-	VMOVUPS 288(SP), Y1
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
 
 sm256_tailloaded_5:
 	VCMPPS  $0x03, Y0, Y0, Y0
@@ -1837,43 +1827,43 @@ sm256_tailloaded_5:
 	VTESTPS Y1, Y1
 	JNZ     sm256_nanrow
 
-sm256_zerorow:
+sm256_scan_1_done:
 	VXORPS Y0, Y0, Y0
 	JMP    sm256_fill
 
 sm256_nanrow:
-	VMOVUPS softmaxconst<>+480(SB), Y0
+	VMOVUPS softmaxconst<>+416(SB), Y0
 
 sm256_fill:
-	MOVQ AX, R10
-	MOVQ BX, R11
+	MOVQ BX, CX
+	MOVQ R8, DX
 
 sm256_fill16:
-	CMPQ    R11, $0x00000010
+	CMPQ    DX, $0x00000010
 	JB      sm256_filltail
-	VMOVUPS Y0, (R10)
-	VMOVUPS Y0, 32(R10)
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000010, R11
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y0, 32(CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
 	JMP     sm256_fill16
 
 sm256_filltail:
-	TESTQ      R11, R11
+	TESTQ      DX, DX
 	JZ         sm256_next
-	VMOVDQU    (SI), Y1
-	VMOVDQU    32(SI), Y2
-	VMASKMOVPS Y0, Y1, (R10)
-	VMASKMOVPS Y0, Y2, 32(R10)
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y2
+	VMASKMOVPS Y0, Y1, (CX)
+	VMASKMOVPS Y0, Y2, 32(CX)
 
 sm256_next:
-	LEAQ (BX)(BX*1), R9
-	SHLQ $0x01, R9
-	ADDQ R9, CX
-	ADDQ R9, AX
-	DECQ DX
+	LEAQ (R8)(R8*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, SI
+	ADDQ AX, BX
+	DECQ DI
 	JNZ  sm256_row
 
-sm256_done:
+sm256_ret:
 	VZEROUPPER
 	RET
 

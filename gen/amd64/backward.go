@@ -1,0 +1,611 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The backward kernels: SoftmaxBackward and LogSoftmaxBackward, bit for bit
+// fallback.SoftmaxBackward and fallback.LogSoftmaxBackward
+// (fallback/backward.go). Each reads its row twice:
+//
+//	pass 1  a float64 sum in the canonical lane order (fallback's dot64):
+//	        dot = sum of float64(y_i)*float64(dy_i) for SoftmaxBackward,
+//	        sum = sum of float64(dy_i) for LogSoftmaxBackward. Per lane, a
+//	        float64 partial over each block of 4 vectors (64 elements), in
+//	        element order, added to the lane's accumulator; then lanes i+8,
+//	        i+4, i+2, i+1 folded into lane i.
+//	pass 2  SoftmaxBackward:    dx = float32(float64(y) * (float64(dy) - dot))
+//	        LogSoftmaxBackward: dx = float32(float64(dy) - float64(e)*sum),
+//	                            e = exp(y), the Exp kernel's exponential
+//	                            (exp512, exp256 in exp.go)
+//	        each operation rounded in float64, then once more to float32,
+//	        as the Go code does; a NaN dx is the canonical NaN 0x7fc00000.
+//
+// The product of two float32s is exact in float64, so the fused
+// multiply-add of pass 1 is the fallback's multiply and add. Lanes past
+// the end of the row are loaded as zeros in pass 1 and add a +0 term,
+// where the fallback adds nothing: that changes no partial, since a
+// partial starts at +0 and a round-to-nearest sum is -0 only if both its
+// terms are, so no partial or accumulator is ever -0. Pass 2 loads y and
+// dy of a vector before it stores dx there, so dx may be y or dy.
+//
+// Tails (the last n%16 elements): AVX-512 loads and stores them under
+// opmasks, converting straight from memory. AVX2 copies y's and dy's into
+// buffers on the stack, zeros after them (VMASKMOVPS, or copyTail where
+// the 64 bytes cross a page), runs the vector code on the buffers, and
+// stores dx with VMASKMOVPS. Neither reads or writes outside the slices.
+
+// backwardKernel describes one of the two kernels.
+type backwardKernel struct {
+	name   string // SoftmaxBackward or LogSoftmaxBackward
+	prefix string // of its labels
+	log    bool   // LogSoftmaxBackward
+}
+
+var (
+	softmaxBackward    = backwardKernel{"SoftmaxBackward", "sb", false}
+	logSoftmaxBackward = backwardKernel{"LogSoftmaxBackward", "lsb", true}
+)
+
+func generateBackward(g *gen) {
+	// The exponential's constants (exp512 and exp256 read them by name);
+	// "nan" is the only other one the kernels need.
+	c := g.constTable("backwardconst", expConsts)
+	for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
+		backwardAVX512(g, c, bk)
+	}
+	for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
+		backwardAVX2(g, c, bk)
+	}
+}
+
+// backwardDoc returns the documentation of a backward kernel.
+func backwardDoc(bk backwardKernel, fn, requires string) []string {
+	what := "dx = y * (dy - <y, dy>)"
+	if bk.log {
+		what = "dx = dy - exp(y) * sum(dy)"
+	}
+	return []string{
+		fmt.Sprintf("%s sets %s over the first", fn, what),
+		fmt.Sprintf("min(len(dx), len(y), len(dy)) elements, with the bits of fallback.%s.", bk.name),
+		"dx may be y or dy; any other overlap gives unspecified results.",
+		"It requires " + requires + ".",
+	}
+}
+
+// backwardArgs loads the arguments of a func(dx, y, dy []float32): the
+// three base pointers and n, the least of the three lengths. The callers
+// check that the lengths are equal; the minimum keeps a wrong call from
+// reading or writing out of bounds.
+func (g *gen) backwardArgs() (dx, y, dy, n reg.GPVirtual) {
+	dx, y, dy, n = g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dx").Base(), dx)
+	g.Load(g.Param("y").Base(), y)
+	g.Load(g.Param("dy").Base(), dy)
+	g.Load(g.Param("dx").Len(), n)
+	for _, p := range []string{"y", "dy"} {
+		m := g.GP64()
+		g.Load(g.Param(p).Len(), m)
+		g.CMPQ(m, n)
+		g.CMOVQLT(m, n) // n = min(n, m)
+	}
+	return dx, y, dy, n
+}
+
+// bw512 is the AVX-512 backward generator. A vector is one zmm register of
+// 16 float32 lanes, or two of 8 float64 lanes: lanes 0-7 and 8-15.
+type bw512 struct {
+	g  *gen
+	bk backwardKernel
+	k  map[string]reg.VecVirtual // the exponential's constants (expRegs512)
+	s  reg.VecVirtual            // dot or sum, float64 in every lane
+
+	// km selects the row's last n%16 lanes: km[0] in a vector of 16
+	// float32 lanes, or in its low half of 8, km[1] in its high half.
+	km []reg.Register
+}
+
+// label returns the function's label with the given suffix.
+func (b *bw512) label(s string) string { return b.bk.prefix + "512_" + s }
+
+// tailMasks sets b.km for a row of n elements.
+func (b *bw512) tailMasks(n reg.GPVirtual) {
+	g := b.g
+	tail, tbl := g.GP64(), g.GP64()
+	g.MOVQ(n, tail)
+	g.ANDQ(U32(15), tail)
+	g.LEAQ(g.tailMask16(), tbl)
+	b.km = []reg.Register{g.K(), g.K()}
+	g.KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, b.km[0])
+	g.KSHIFTRW(U8(8), b.km[0], b.km[1])
+}
+
+// cvt returns the float64s of half h (0 or 1) of the vector at p; in the
+// row's tail, those of the lanes in the row and +0 in the others, which
+// are not read (an EVEX load does not fault on masked-off elements).
+func (b *bw512) cvt(p Mem, h int, tail bool) reg.VecVirtual {
+	d := b.g.ZMM()
+	if tail {
+		b.g.VCVTPS2PD_Z(p.Offset(32*h), b.km[h], d)
+	} else {
+		b.g.VCVTPS2PD(p.Offset(32*h), d)
+	}
+	return d
+}
+
+// addTerms adds the terms of pass 1 for the vector at p (and q, for the
+// dot product) to the block partials part[0] (lanes 0-7) and part[1] (lanes
+// 8-15): p*q for the dot product, p alone for the sum. In the tail, the
+// lanes past the row add +0.
+func (b *bw512) addTerms(p, q Mem, tail bool, part []reg.VecVirtual) {
+	g := b.g
+	for h := range part {
+		if b.bk.log {
+			g.VADDPD(b.cvt(p, h, tail), part[h], part[h])
+		} else {
+			g.VFMADD231PD(b.cvt(p, h, tail), b.cvt(q, h, tail), part[h]) // part += p*q, exact product
+		}
+	}
+}
+
+// pass1 emits pass 1 over the n elements at p (and q), and leaves its
+// result in b.s, broadcast.
+func (b *bw512) pass1(p, q, n reg.GPVirtual) {
+	g := b.g
+	zero := func() []reg.VecVirtual {
+		v := []reg.VecVirtual{g.ZMM(), g.ZMM()}
+		for _, x := range v {
+			g.VPXORQ(x, x, x)
+		}
+		return v
+	}
+	next := func(bytes int) {
+		g.ADDQ(U32(bytes), p)
+		if !b.bk.log {
+			g.ADDQ(U32(bytes), q)
+		}
+		g.SUBQ(U32(bytes/4), n)
+	}
+	at := func(r reg.GPVirtual, disp int) Mem {
+		if b.bk.log {
+			return Mem{} // no second operand
+		}
+		return Mem{Base: r, Disp: disp}
+	}
+	acc := zero()
+	g.Label(b.label("sum64"))
+	g.CMPQ(n, U32(64))
+	g.JB(LabelRef(b.label("sumtail")))
+	part := zero()
+	for j := 0; j < 4; j++ {
+		b.addTerms(Mem{Base: p, Disp: 64 * j}, at(q, 64*j), false, part)
+	}
+	for h := range acc {
+		g.VADDPD(part[h], acc[h], acc[h])
+	}
+	next(256)
+	g.JMP(LabelRef(b.label("sum64")))
+
+	g.Label(b.label("sumtail"))
+	g.Comment("The last block: 0..3 whole vectors, then 0..15 lanes.")
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(b.label("sumred")))
+	part = zero()
+	g.Label(b.label("sum16"))
+	g.CMPQ(n, U32(16))
+	g.JB(LabelRef(b.label("sumlast")))
+	b.addTerms(Mem{Base: p}, at(q, 0), false, part)
+	next(64)
+	g.JMP(LabelRef(b.label("sum16")))
+	g.Label(b.label("sumlast"))
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(b.label("sumblock")))
+	b.addTerms(Mem{Base: p}, at(q, 0), true, part)
+	g.Label(b.label("sumblock"))
+	for h := range acc {
+		g.VADDPD(part[h], acc[h], acc[h])
+	}
+
+	g.Label(b.label("sumred"))
+	g.VADDPD(acc[1], acc[0], acc[0]) // lane i += lane i+8
+	y := g.YMM()
+	g.VEXTRACTF64X4(U8(1), acc[0], y)
+	g.VADDPD(y, acc[0].AsY(), y) // lane i += lane i+4
+	x := g.XMM()
+	g.VEXTRACTF128(U8(1), y, x)
+	g.VADDPD(x, y.AsX(), x) // lane i += lane i+2
+	x2 := g.XMM()
+	g.VPERMILPD(U8(1), x, x2)
+	g.VADDSD(x2, x, x) // lane 0 += lane 1
+	b.s = g.ZMM()
+	g.VBROADCASTSD(x, b.s)
+}
+
+// out emits pass 2 for u vectors: y at p, dy at q, dx at d; in the row's
+// tail (then u is 1), only the lanes in the row.
+func (b *bw512) out(p, q, d Mem, u int, tail bool) {
+	g := b.g
+	// dx in float64, lanes 0-7 and 8-15, for each of the u vectors.
+	res := make([][]reg.VecVirtual, u)
+	if b.bk.log {
+		x := make([]reg.VecVirtual, u)
+		for i := range x {
+			x[i] = g.ZMM()
+			if tail {
+				g.VMOVUPS_Z(p.Offset(64*i), b.km[0], x[i])
+			} else {
+				g.VMOVUPS(p.Offset(64*i), x[i])
+			}
+		}
+		g.Comment("e = exp(y), the Exp kernel's.")
+		exp512(g, b.k, x)
+		g.Comment("dx = dy - e*sum in float64.")
+		for i := range x {
+			hi := g.YMM()
+			g.VEXTRACTF64X4(U8(1), x[i], hi)
+			for h, eh := range []reg.Register{x[i].AsY(), hi} {
+				e := g.ZMM()
+				g.VCVTPS2PD(eh, e)
+				g.VMULPD(b.s, e, e)
+				dy := b.cvt(q.Offset(64*i), h, tail)
+				g.VSUBPD(e, dy, dy)
+				res[i] = append(res[i], dy)
+			}
+		}
+	} else {
+		g.Comment("dx = y * (dy - dot) in float64.")
+		for i := range res {
+			for h := 0; h < 2; h++ {
+				dy := b.cvt(q.Offset(64*i), h, tail)
+				g.VSUBPD(b.s, dy, dy)
+				g.VMULPD(b.cvt(p.Offset(64*i), h, tail), dy, dy)
+				res[i] = append(res[i], dy)
+			}
+		}
+	}
+	g.Comment("Round to float32; NaN lanes get the canonical NaN.")
+	for i, r := range res {
+		// The float32s go to the low halves of the float64 registers,
+		// which are thus fully defined for avo's liveness analysis.
+		v, hi := r[0], r[1].AsY()
+		g.VCVTPD2PS(v, v.AsY())
+		g.VCVTPD2PS(r[1], hi)
+		g.VINSERTF64X4(U8(1), hi, v, v)
+		k := g.K()
+		g.VCMPPS(U8(cmpUnord), v, v, k)
+		g.VMOVAPS(b.k["nan"], k, v)
+		if tail {
+			g.VMOVUPS(v, b.km[0], d.Offset(64*i))
+		} else {
+			g.VMOVUPS(v, d.Offset(64*i))
+		}
+	}
+}
+
+func backwardAVX512(g *gen, c *constTable, bk backwardKernel) {
+	fn := bk.name + "AVX512"
+	isa := []string{"AVX", "AVX512F", "CMOV"}
+	g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX-512F")...)
+	b := &bw512{g: g, bk: bk}
+	if bk.log {
+		b.k = expRegs512(g, c)
+	} else {
+		b.k = map[string]reg.VecVirtual{"nan": g.ZMM()}
+		g.VBROADCASTSS(c.scalar("nan"), b.k["nan"])
+	}
+	dx, y, dy, n := g.backwardArgs()
+	b.tailMasks(n)
+	p, q, i := g.GP64(), g.GP64(), g.GP64()
+
+	g.Comment("Pass 1: the float64 sum.")
+	if bk.log {
+		g.MOVQ(dy, p)
+	} else {
+		g.MOVQ(y, p)
+		g.MOVQ(dy, q)
+	}
+	g.MOVQ(n, i)
+	b.pass1(p, q, i)
+
+	g.Comment("Pass 2: dx.")
+	// Exp's unrolling: 13 constants and 3 registers per vector in the
+	// exponential. Without it, 4 vectors of 6 float64 halves fit as well.
+	const unroll = 4
+	loop := func(name string, u int) {
+		g.Label(b.label(name))
+		g.CMPQ(n, U32(16*u))
+		g.JB(LabelRef(b.label(name + "_end")))
+		b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, u, false)
+		for _, r := range []reg.GPVirtual{y, dy, dx} {
+			g.ADDQ(U32(64*u), r)
+		}
+		g.SUBQ(U32(16*u), n)
+		g.JMP(LabelRef(b.label(name)))
+		g.Label(b.label(name + "_end"))
+	}
+	loop(fmt.Sprintf("loop%d", unroll), unroll)
+	loop("loop1", 1)
+	g.Comment("Tail: the last 0..15 elements, masked.")
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(b.label("done")))
+	b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, 1, true)
+
+	g.Label(b.label("done"))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// bw256 is the AVX2 backward generator: a vector of 16 lanes is two ymm
+// registers of 8 float32 lanes, or four of 4 float64 lanes (quarters: lanes
+// 0-3, 4-7, 8-11, 12-15).
+type bw256 struct {
+	g  *gen
+	c  *constTable
+	bk backwardKernel
+
+	lo, hi reg.VecVirtual // exp256's clamp bounds (LogSoftmaxBackward)
+	s      reg.VecVirtual // dot or sum, float64 in every lane
+	bufs   []Mem          // 64 bytes each in the frame: the tails of the inputs
+
+	tailN reg.GPVirtual    // the lanes of the row's tail, 1..15
+	masks []reg.VecVirtual // their VMASKMOVPS masks, lanes 0-7 and 8-15
+}
+
+func (b *bw256) label(s string) string { return b.bk.prefix + "256_" + s }
+
+// cvt returns the float64s of 4 float32s.
+func (b *bw256) cvt(src Op) reg.VecVirtual {
+	d := b.g.YMM()
+	b.g.VCVTPS2PD(src, d)
+	return d
+}
+
+// tailMasks loads the VMASKMOVPS masks of the first tailN lanes of a vector
+// (see tailMask8) into b.masks.
+func (b *bw256) tailMasks() {
+	g := b.g
+	tbl, off := g.GP64(), g.GP64()
+	g.LEAQ(g.tailMask8(), tbl)
+	g.MOVQ(U32(16), off)
+	g.SUBQ(b.tailN, off) // the masks start at lane 16-n of the table
+	b.masks = []reg.VecVirtual{g.YMM(), g.YMM()}
+	g.VMOVDQU(Mem{Base: tbl, Index: off, Scale: 4}, b.masks[0])
+	g.VMOVDQU(Mem{Base: tbl, Index: off, Scale: 4, Disp: 32}, b.masks[1])
+}
+
+// tailToBuf copies the row's last tailN elements at p to buf, zeros after
+// them: with VMASKMOVPS, unless the 64 bytes at p cross a page boundary,
+// when copyTail copies them, touching no other element: QEMU's VMASKMOVPS
+// faults on masked-off lanes of an unmapped page (see elementwise256).
+func (b *bw256) tailToBuf(p, buf Mem) {
+	g := b.g
+	viaStack, done := uniqueLabel(b.label("tailcopy")), uniqueLabel(b.label("tailloaded"))
+	page := g.GP64()
+	g.LEAQ(p, page)
+	g.ANDQ(U32(4095), page)
+	g.CMPQ(page, U32(4096-64))
+	g.JA(LabelRef(viaStack))
+	for h, m := range b.masks {
+		v := g.YMM()
+		g.VMASKMOVPS(p.Offset(32*h), m, v)
+		g.VMOVUPS(v, buf.Offset(32*h))
+	}
+	g.JMP(LabelRef(done))
+	g.Label(viaStack)
+	z := g.YMM()
+	g.VXORPS(z, z, z)
+	g.VMOVUPS(z, buf)
+	g.VMOVUPS(z, buf.Offset(32))
+	g.copyTail(uniqueLabel(b.label("copy")), buf, p, b.tailN)
+	g.Label(done)
+}
+
+// addTerms adds the terms of pass 1 for the vector at p (and q) to the
+// block partials part[0..3], quarter by quarter.
+func (b *bw256) addTerms(p, q Mem, part []reg.VecVirtual) {
+	g := b.g
+	for h := range part {
+		t := b.cvt(p.Offset(16 * h))
+		if b.bk.log {
+			g.VADDPD(t, part[h], part[h])
+		} else {
+			g.VFMADD231PD(t, b.cvt(q.Offset(16*h)), part[h]) // part += p*q, exact product
+		}
+	}
+}
+
+// pass1 is bw512.pass1 for AVX2.
+func (b *bw256) pass1(p, q, n reg.GPVirtual) {
+	g := b.g
+	zero := func() []reg.VecVirtual {
+		v := []reg.VecVirtual{g.YMM(), g.YMM(), g.YMM(), g.YMM()}
+		for _, x := range v {
+			g.VXORPD(x, x, x)
+		}
+		return v
+	}
+	next := func(bytes int) {
+		g.ADDQ(U32(bytes), p)
+		if !b.bk.log {
+			g.ADDQ(U32(bytes), q)
+		}
+		g.SUBQ(U32(bytes/4), n)
+	}
+	at := func(r reg.GPVirtual, disp int) Mem {
+		if b.bk.log {
+			return Mem{}
+		}
+		return Mem{Base: r, Disp: disp}
+	}
+	flush := func(acc, part []reg.VecVirtual) {
+		for h := range acc {
+			g.VADDPD(part[h], acc[h], acc[h])
+		}
+	}
+	acc := zero()
+	g.Label(b.label("sum64"))
+	g.CMPQ(n, U32(64))
+	g.JB(LabelRef(b.label("sumtail")))
+	part := zero()
+	for j := 0; j < 4; j++ {
+		b.addTerms(Mem{Base: p, Disp: 64 * j}, at(q, 64*j), part)
+	}
+	flush(acc, part)
+	next(256)
+	g.JMP(LabelRef(b.label("sum64")))
+
+	g.Label(b.label("sumtail"))
+	g.Comment("The last block: 0..3 whole vectors, then 0..15 lanes.")
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(b.label("sumred")))
+	part = zero()
+	g.Label(b.label("sum16"))
+	g.CMPQ(n, U32(16))
+	g.JB(LabelRef(b.label("sumlast")))
+	b.addTerms(Mem{Base: p}, at(q, 0), part)
+	next(64)
+	g.JMP(LabelRef(b.label("sum16")))
+	g.Label(b.label("sumlast"))
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(b.label("sumblock")))
+	g.Comment("The last 1..15 lanes, through the stack, zeros after them.")
+	b.tailN = n
+	b.tailMasks()
+	b.tailToBuf(Mem{Base: p}, b.bufs[0])
+	if !b.bk.log {
+		b.tailToBuf(Mem{Base: q}, b.bufs[1])
+	}
+	b.addTerms(b.bufs[0], b.bufs[1], part)
+	g.Label(b.label("sumblock"))
+	flush(acc, part)
+
+	g.Label(b.label("sumred"))
+	g.VADDPD(acc[2], acc[0], acc[0]) // lanes 0-3 += 8-11
+	g.VADDPD(acc[3], acc[1], acc[1]) // lanes 4-7 += 12-15
+	g.VADDPD(acc[1], acc[0], acc[0]) // lanes 0-3 += 4-7
+	x := g.XMM()
+	g.VEXTRACTF128(U8(1), acc[0], x)
+	g.VADDPD(x, acc[0].AsX(), x) // lanes 0-1 += 2-3
+	x2 := g.XMM()
+	g.VPERMILPD(U8(1), x, x2)
+	g.VADDSD(x2, x, x) // lane 0 += lane 1
+	b.s = g.YMM()
+	g.VBROADCASTSD(x, b.s)
+}
+
+// out emits pass 2 for u vectors: y at p, dy at q, dx at d; with masks
+// (then u is 1), the stores are masked.
+func (b *bw256) out(p, q, d Mem, u int, masks []reg.VecVirtual) {
+	g, c := b.g, b.c
+	// dx in float64, by quarters, for each 8-lane half of the u vectors.
+	res := make([][]reg.VecVirtual, 2*u)
+	if b.bk.log {
+		x := make([]reg.VecVirtual, 2*u)
+		for j := range x {
+			x[j] = g.YMM()
+			g.VMOVUPS(p.Offset(32*j), x[j])
+		}
+		g.Comment("e = exp(y), the Exp kernel's.")
+		exp256(g, c, b.lo, b.hi, x)
+		g.Comment("dx = dy - e*sum in float64.")
+		for j := range x {
+			hi := g.XMM()
+			g.VEXTRACTF128(U8(1), x[j], hi)
+			for h, eq := range []Op{x[j].AsX(), hi} {
+				e := b.cvt(eq)
+				g.VMULPD(b.s, e, e)
+				dy := b.cvt(q.Offset(32*j + 16*h))
+				g.VSUBPD(e, dy, dy)
+				res[j] = append(res[j], dy)
+			}
+		}
+	} else {
+		g.Comment("dx = y * (dy - dot) in float64.")
+		for j := range res {
+			for h := 0; h < 2; h++ {
+				dy := b.cvt(q.Offset(32*j + 16*h))
+				g.VSUBPD(b.s, dy, dy)
+				g.VMULPD(b.cvt(p.Offset(32*j+16*h)), dy, dy)
+				res[j] = append(res[j], dy)
+			}
+		}
+	}
+	g.Comment("Round to float32; NaN lanes get the canonical NaN.")
+	for j, r := range res {
+		// As in bw512.out, the float32s go to the low halves of the
+		// float64 registers, so that avo sees every register fully
+		// written before it is read.
+		v, hi := r[0], r[1].AsX()
+		g.VCVTPD2PSY(v, v.AsX())
+		g.VCVTPD2PSY(r[1], hi)
+		g.VINSERTF128(U8(1), hi, v, v)
+		m := g.YMM()
+		g.VCMPPS(U8(cmpUnord), v, v, m)
+		g.VBLENDVPS(m, c.ymm("nan"), v, v)
+		if masks == nil {
+			g.VMOVUPS(v, d.Offset(32*j))
+		} else {
+			g.VMASKMOVPS(v, masks[j], d.Offset(32*j))
+		}
+	}
+}
+
+func backwardAVX2(g *gen, c *constTable, bk backwardKernel) {
+	fn := bk.name + "AVX2"
+	isa := []string{"AVX", "AVX2", "CMOV", "FMA3"}
+	g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX2 and FMA3")...)
+	b := &bw256{g: g, c: c, bk: bk}
+	frame := g.AllocLocal(128)
+	b.bufs = []Mem{frame, frame.Offset(64)}
+	if bk.log {
+		b.lo, b.hi = g.YMM(), g.YMM()
+		g.VMOVUPS(c.ymm("lo"), b.lo)
+		g.VMOVUPS(c.ymm("hi"), b.hi)
+	}
+	dx, y, dy, n := g.backwardArgs()
+	p, q, i := g.GP64(), g.GP64(), g.GP64()
+
+	g.Comment("Pass 1: the float64 sum.")
+	if bk.log {
+		g.MOVQ(dy, p)
+	} else {
+		g.MOVQ(y, p)
+		g.MOVQ(dy, q)
+	}
+	g.MOVQ(n, i)
+	b.pass1(p, q, i)
+
+	g.Comment("Pass 2: dx.")
+	// Exp's unrolling: the exponential holds 2 bounds and 3 registers per
+	// half-vector, and s is live throughout.
+	const unroll = 2
+	loop := func(name string, u int) {
+		g.Label(b.label(name))
+		g.CMPQ(n, U32(16*u))
+		g.JB(LabelRef(b.label(name + "_end")))
+		b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, u, nil)
+		for _, r := range []reg.GPVirtual{y, dy, dx} {
+			g.ADDQ(U32(64*u), r)
+		}
+		g.SUBQ(U32(16*u), n)
+		g.JMP(LabelRef(b.label(name)))
+		g.Label(b.label(name + "_end"))
+	}
+	loop(fmt.Sprintf("loop%d", unroll), unroll)
+	loop("loop1", 1)
+	g.Comment("Tail: the last 0..15 elements, through the stack, stored masked.")
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(b.label("done")))
+	b.tailN = n
+	b.tailMasks()
+	b.tailToBuf(Mem{Base: y}, b.bufs[0])
+	b.tailToBuf(Mem{Base: dy}, b.bufs[1])
+	b.out(b.bufs[0], b.bufs[1], Mem{Base: dx}, 1, b.masks)
+
+	g.Label(b.label("done"))
+	g.VZEROUPPER()
+	g.RET()
+}

@@ -1,0 +1,424 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The LogSoftmax and LogSumExp kernels: LogSoftmaxRows and LogSumExp, bit
+// for bit fallback.LogSoftmaxRows and fallback.LogSumExp
+// (fallback/softmax.go, fallback/row.go, fallback/log.go). Passes 1 and 2
+// are SoftmaxRows's (softmax.go), with nothing stored in pass 2; then
+//
+//	l = float64(float64(nm)*ln2) + log64(S)    (rowPlan.logSum)
+//
+// where nm = round((m - c)*log2e) = bits(t_m) - 0x4b400000, which pass 1
+// leaves as bias = 127 - bits(t_m), and log64 is the fallback's logarithm,
+// repeated operation by operation (see log64 below). Then
+//
+//	LogSoftmax  y = float32((float64(x) - float64(c)) - l), per element:
+//	            two float64 subtractions, then one rounding; this pass 3
+//	            runs one finite row late (see pending)
+//	LogSumExp   float32(l + float64(c))
+//
+// Special rows, as in the fallback: LogSoftmax writes the canonical NaN
+// over a row whose max is NaN or +Inf or whose S is NaN, and -Inf over a
+// row of -Inf (NaN if it also holds a NaN). LogSumExp returns -Inf for an
+// empty row or a row of -Inf, +Inf for a row whose max is +Inf and that
+// holds no NaN, and the canonical NaN for any other row with a NaN.
+
+// log64Table holds the float64 constants of log64 and logSum: sqrt2, 1,
+// ln2 and the coefficients logC, 8 bytes each, in that order.
+type log64Table struct{ base Mem }
+
+// logC are fallback/log.go's coefficients 1/(2k+1) of the atanh series,
+// highest first, rounded to float64 as the fallback's constants are.
+var logC = [...]float64{
+	1.0 / 23, 1.0 / 21, 1.0 / 19, 1.0 / 17, 1.0 / 15, 1.0 / 13,
+	1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1,
+}
+
+// log64Table adds the table to the file.
+func (g *gen) log64Table() *log64Table {
+	t := &log64Table{base: g.StaticGlobal("log64const")}
+	g.DataAttributes(rodata)
+	for _, v := range append([]float64{math.Sqrt2, 1, math.Ln2}, logC[:]...) {
+		g.AppendDatum(U64(math.Float64bits(v)))
+	}
+	return t
+}
+
+func (t *log64Table) sqrt2() Mem  { return t.base }
+func (t *log64Table) one() Mem    { return t.base.Offset(8) }
+func (t *log64Table) ln2() Mem    { return t.base.Offset(16) }
+func (t *log64Table) c(k int) Mem { return t.base.Offset(24 + 8*k) }
+
+// log64 emits fallback.log64 for the float64 s in the low lane of an xmm
+// register (a normal, finite s > 0: the row sum S >= 1/sqrt2) and returns
+// ln(s) in a new xmm register. Every float64 operation is the fallback's,
+// in its order, each rounded (no FMA): the VEX forms of the scalar SSE2
+// operations, which round the same way and do not mix legacy SSE with the
+// AVX code around them.
+//
+//	e = (bits(s) >> 52) - 1023; f = bits(s) with exponent 1023, in [1, 2)
+//	if f > sqrt2 { f *= 0.5; e++ }
+//	z = (f - 1) / (f + 1); w = z*z
+//	p = logC[0]; p = p*w + logC[k] for k = 1..11, multiply and add apart
+//	r = z*p; return e*ln2 + (r + r)
+//
+// The halving is done on the bits, branch-free: f in [1, 2) times 0.5 is
+// f with its exponent field decreased by one, exactly, which flipping bit
+// 52 (set in 0x3ff) does; CMOV keeps it, and e + 1, where f > sqrt2.
+// Every instruction used exists in an AVX-512F form, so an AVX-512 kernel
+// may get any of the 32 xmm registers.
+func (g *gen) log64(t *log64Table, s reg.VecVirtual) reg.VecVirtual {
+	bits, e, h := g.GP64(), g.GP64(), g.GP64()
+	g.VMOVQ(s, bits)
+	g.MOVQ(bits, e)
+	g.SHRQ(U8(52), e)
+	g.SUBQ(U32(1023), e) // e = exponent of s (s > 0: no sign bit)
+	g.MOVQ(U64(1<<52-1), h)
+	g.ANDQ(h, bits)
+	g.MOVQ(U64(1023<<52), h)
+	g.ORQ(h, bits) // f = mantissa of s in [1, 2)
+	f := g.XMM()
+	g.VMOVQ(bits, f)
+	g.MOVQ(bits, h)
+	g.BTCQ(U8(52), h) // h = bits of f*0.5
+	e1 := g.GP64()
+	g.LEAQ(Mem{Base: e, Disp: 1}, e1)
+	g.VUCOMISD(t.sqrt2(), f)
+	g.CMOVQHI(h, bits) // f > sqrt2: f *= 0.5
+	g.CMOVQHI(e1, e)   // and e++
+	g.VMOVQ(bits, f)
+
+	a, b := g.XMM(), g.XMM()
+	g.VSUBSD(t.one(), f, a) // f - 1
+	g.VADDSD(t.one(), f, b) // f + 1
+	z := g.XMM()
+	g.VDIVSD(b, a, z) // z = (f-1)/(f+1)
+	w := g.XMM()
+	g.VMULSD(z, z, w)
+	p := g.XMM()
+	g.VMOVSD(t.c(0), p)
+	for k := 1; k < len(logC); k++ {
+		g.VMULSD(w, p, p)      // p*w
+		g.VADDSD(t.c(k), p, p) // + logC[k]
+	}
+	g.VMULSD(z, p, p) // r = z*p
+	g.VADDSD(p, p, p) // r + r
+	ef := g.XMM()
+	g.VCVTSI2SDQ(e, f, ef) // float64(e), exact
+	g.VMULSD(t.ln2(), ef, ef)
+	g.VADDSD(p, ef, ef) // e*ln2 + (r + r)
+	return ef
+}
+
+// logSum emits rowPlan.logSum: l = float64(float64(nm)*ln2) + log64(S) for
+// the sum S and the row's bias in a 32-bit register, which it overwrites:
+// nm = bits(t_m) - 0x4b400000 = -bias - (0x4b400000 - 127).
+func (g *gen) logSum(t *log64Table, bias reg.GPVirtual, sum reg.VecVirtual) reg.VecVirtual {
+	g.NEGL(bias)
+	g.SUBL(U32(0x4b400000-127), bias)
+	l := g.XMM()
+	g.VCVTSI2SDL(bias, sum, l) // float64(nm), exact
+	g.VMULSD(t.ln2(), l, l)
+	g.VADDSD(g.log64(t, sum), l, l)
+	return l
+}
+
+// rowPasses is what sm512 and sm256 share for the kernels below.
+type rowPasses interface {
+	label(name string) string
+	setCols(cols reg.GPVirtual)
+	setSrc(src reg.GPVirtual)
+	pass1(onNaN, onPosInf, onNegInf string)
+	pass2() reg.VecVirtual
+	scanNaN(onNaN string)
+	rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVirtual), finish func())
+	bias() reg.GPVirtual   // the row's bias, in a new 32-bit register
+	c64() reg.VecVirtual   // float64(c), in a new xmm register
+	rowSrc() reg.GPVirtual // the current row
+	rowDst() reg.GPVirtual
+}
+
+func (s *sm512) setSrc(src reg.GPVirtual) { s.src = src }
+func (s *sm256) setSrc(src reg.GPVirtual) { s.src = src }
+func (s *sm512) rowSrc() reg.GPVirtual    { return s.src }
+func (s *sm256) rowSrc() reg.GPVirtual    { return s.src }
+func (s *sm512) rowDst() reg.GPVirtual    { return s.dst }
+func (s *sm256) rowDst() reg.GPVirtual    { return s.dst }
+
+func (s *sm512) bias() reg.GPVirtual {
+	b := s.g.GP32()
+	s.g.VMOVD(s.biasv.AsX(), b)
+	return b
+}
+
+func (s *sm256) bias() reg.GPVirtual {
+	b := s.g.GP32()
+	s.g.MOVL(s.biasv, b)
+	return b
+}
+
+func (s *sm512) c64() reg.VecVirtual {
+	x := s.g.XMM()
+	s.g.VCVTSS2SD(s.cv.AsX(), s.cv.AsX(), x)
+	return x
+}
+
+func (s *sm256) c64() reg.VecVirtual {
+	x := s.g.XMM()
+	s.g.VMOVSS(s.cv, x)
+	s.g.VCVTSS2SD(x, x, x)
+	return x
+}
+
+func generateLogSoftmax(g *gen) {
+	c := g.constTable("logsoftmaxconst", softmaxConsts)
+	t := g.log64Table()
+	logSoftmaxAVX512(g, c, t)
+	logSoftmaxAVX2(g, c, t)
+	logSumExpAVX512(g, c, t)
+	logSumExpAVX2(g, c, t)
+}
+
+func logSoftmaxAVX512(g *gen, c *constTable, t *log64Table) {
+	g.function("LogSoftmaxRowsAVX512", "func(dst, src []float32, rows, cols int)",
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"LogSoftmaxRowsAVX512 sets each of the rows rows of cols elements of dst",
+		"to the log-softmax of the same row of src, with the bits of",
+		"fallback.LogSoftmaxRows. The caller checks the arguments: rows*cols",
+		"elements in each slice, cols > 0, and dst is src or does not overlap",
+		"it. It requires AVX-512F.",
+	)
+	s := newSM512(g, c, "lsm512")
+	cv64, lv := g.ZMM(), g.ZMM() // float64(c) and l, every lane
+
+	// out is pass 3 for n vectors: each half of 8 lanes in float64.
+	out := func(p, q Mem, n int, mask reg.Register) {
+		var d []reg.VecVirtual // lanes 0-7 and 8-15 of each vector
+		for j := 0; j < n; j++ {
+			lo, hi := g.ZMM(), g.ZMM()
+			if mask == nil {
+				g.VCVTPS2PD(p.Offset(64*j), lo)
+				g.VCVTPS2PD(p.Offset(64*j+32), hi)
+			} else {
+				x := g.ZMM()
+				g.VMOVUPS_Z(p.Offset(64*j), mask, x)
+				g.VCVTPS2PD(x.AsY(), lo)
+				y := g.YMM()
+				g.VEXTRACTF64X4(U8(1), x, y)
+				g.VCVTPS2PD(y, hi)
+			}
+			d = append(d, lo, hi)
+		}
+		for _, v := range d {
+			g.VSUBPD(cv64, v, v) // x - c
+		}
+		for _, v := range d {
+			g.VSUBPD(lv, v, v) // (x - c) - l
+		}
+		y := make([]reg.VecVirtual, len(d))
+		for k, v := range d {
+			y[k] = g.YMM()
+			g.VCVTPD2PS(v, y[k])
+		}
+		for j := 0; j < n; j++ {
+			v := g.ZMM()
+			g.VINSERTF64X4(U8(1), y[2*j+1], y[2*j].AsZ(), v)
+			if mask == nil {
+				g.VMOVUPS(v, q.Offset(64*j))
+			} else {
+				g.VMOVUPS(v, mask, q.Offset(64*j))
+			}
+		}
+	}
+
+	logSoftmaxRows(g, s, t, lv, cv64,
+		func(v reg.VecVirtual) { g.VBROADCASTSS(c.scalar("negInf"), v) },
+		func(name string, src, dst Op, after string) { s.pass3(name, src, dst, after, out) })
+}
+
+func logSoftmaxAVX2(g *gen, c *constTable, t *log64Table) {
+	g.function("LogSoftmaxRowsAVX2", "func(dst, src []float32, rows, cols int)",
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"LogSoftmaxRowsAVX2 is LogSoftmaxRowsAVX512 for AVX2 and FMA3.",
+	)
+	s := newSM256(g, c, "lsm256")
+	cv64, lv := g.YMM(), g.YMM() // float64(c) and l, every lane
+
+	// out is pass 3 for the 16 lanes at p: four quarters in float64.
+	out := func(p, q Mem, m []reg.VecVirtual) {
+		d := make([]reg.VecVirtual, 4)
+		if m == nil {
+			for j := range d {
+				d[j] = g.YMM()
+				g.VCVTPS2PD(p.Offset(16*j), d[j])
+			}
+		} else {
+			x := s.load(p, m)
+			for h, v := range x {
+				d[2*h], d[2*h+1] = g.YMM(), g.YMM()
+				g.VCVTPS2PD(v.AsX(), d[2*h])
+				xh := g.XMM()
+				g.VEXTRACTF128(U8(1), v, xh)
+				g.VCVTPS2PD(xh, d[2*h+1])
+			}
+		}
+		for _, v := range d {
+			g.VSUBPD(cv64, v, v) // x - c
+		}
+		for _, v := range d {
+			g.VSUBPD(lv, v, v) // (x - c) - l
+		}
+		y := make([]reg.VecVirtual, 2)
+		for h := range y {
+			a, b := g.XMM(), g.XMM()
+			g.VCVTPD2PSY(d[2*h], a)
+			g.VCVTPD2PSY(d[2*h+1], b)
+			y[h] = g.YMM()
+			g.VINSERTF128(U8(1), b, a.AsY(), y[h])
+		}
+		s.store(y, q, m)
+	}
+
+	logSoftmaxRows(g, s, t, lv, cv64,
+		func(v reg.VecVirtual) { g.VMOVUPS(c.ymm("negInf"), v) },
+		func(name string, src, dst Op, after string) { s.pass3(name, src, dst, after, out) })
+}
+
+// logSoftmaxRows emits the loop over the rows of a LogSoftmax kernel:
+// passes 1 and 2 and l for each row, with pass3 (which uses lv and cv64,
+// l and float64(c) in every lane) run one row late, as pending explains;
+// masked sets the fill vector of a row of -Inf.
+func logSoftmaxRows(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
+	masked func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string)) {
+	p := newPending(g)
+	late := func(name, after string) {
+		p.run(after, func(after string) {
+			g.VBROADCASTSD(p.l, lv)
+			g.VBROADCASTSD(p.c, cv64)
+			pass3(name, p.src, p.dst, after)
+		})
+	}
+	s.rowsKernel(masked, func(sum reg.VecVirtual) {
+		g.Comment("l = float64(nm)*ln2 + log64(S).")
+		l := g.logSum(t, s.bias(), sum)
+		c64 := s.c64()
+		g.Comment("Pass 3 of the previous finite row, while l is computed.")
+		late("out", s.label("prev"))
+		p.set(l, c64, s.rowSrc(), s.rowDst())
+		g.JMP(LabelRef(s.label("next")))
+	}, func() {
+		g.Comment("Pass 3 of the last finite row.")
+		late("last", s.label("flushed"))
+	})
+}
+
+// pending is the row whose pass 3 a LogSoftmax kernel has put off, in the
+// frame: its l and float64(c), and its src and dst pointers, dst 0 if
+// there is none.
+//
+// The kernels run pass 3 one row late. l ends a chain of about 30
+// dependent float64 operations (log64: a division and the Horner loop),
+// some 100 cycles, which pass 3 of its row must wait for; in program
+// order, passes 1 and 2 of the next row come before it, and the CPU runs
+// them while the chain completes. Rows are independent, and in place the
+// late pass 3 writes only its own row, so the order changes no bits.
+type pending struct {
+	g              *gen
+	l, c, src, dst Mem
+}
+
+// newPending allocates the frame slots and emits the code that clears dst.
+func newPending(g *gen) *pending {
+	m := g.AllocLocal(32)
+	p := &pending{g: g, l: m, c: m.Offset(8), src: m.Offset(16), dst: m.Offset(24)}
+	g.MOVQ(U32(0), p.dst)
+	return p
+}
+
+// run emits pass3(after) if a row is pending, and falls through to the
+// label after, which it emits.
+func (p *pending) run(after string, pass3 func(after string)) {
+	p.g.CMPQ(p.dst, U32(0))
+	p.g.JE(LabelRef(after))
+	pass3(after)
+	p.g.Label(after)
+}
+
+// set makes the row with l, c64 (xmm registers), src and dst pending.
+func (p *pending) set(l, c64 reg.VecVirtual, src, dst reg.GPVirtual) {
+	p.g.VMOVSD(l, p.l)
+	p.g.VMOVSD(c64, p.c)
+	p.g.MOVQ(src, p.src)
+	p.g.MOVQ(dst, p.dst)
+}
+
+// logSumExp emits the body of a func(src []float32) float32 kernel.
+func logSumExp(g *gen, s rowPasses, c *constTable, t *log64Table) {
+	src, n := g.GP64(), g.GP64()
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	res := g.XMM()
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(s.label("neginf")))
+	s.setSrc(src)
+	s.setCols(n)
+	nan := s.label("nan")
+	s.pass1(nan, s.label("posinf"), s.label("masked"))
+	sum := s.pass2()
+	g.VUCOMISD(sum, sum)
+	g.JP(LabelRef(nan))
+	g.Comment("float32(float64(nm)*ln2 + log64(S) + float64(c)).")
+	l := g.logSum(t, s.bias(), sum)
+	g.VADDSD(s.c64(), l, l)
+	g.VUCOMISD(l, l)
+	g.JP(LabelRef(nan))
+	g.VCVTSD2SS(l, l, res)
+	g.JMP(LabelRef(s.label("ret")))
+
+	g.Comment("+Inf max: +Inf, or NaN if the row also holds a NaN.")
+	g.Label(s.label("posinf"))
+	s.scanNaN(nan)
+	g.VMOVSS(c.scalar("posInf"), res)
+	g.JMP(LabelRef(s.label("ret")))
+
+	g.Comment("-Inf max: -Inf, or NaN if the row also holds a NaN; empty: -Inf.")
+	g.Label(s.label("masked"))
+	s.scanNaN(nan)
+	g.Label(s.label("neginf"))
+	g.VMOVSS(c.scalar("negInf"), res)
+	g.JMP(LabelRef(s.label("ret")))
+
+	g.Label(nan)
+	g.VMOVSS(c.scalar("nan"), res)
+	g.Label(s.label("ret"))
+	ret, err := g.ReturnIndex(0).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	g.VMOVSS(res, ret.Addr) // not Store's MOVSS, which cannot reach X16-X31
+	g.VZEROUPPER()
+	g.RET()
+}
+
+func logSumExpAVX512(g *gen, c *constTable, t *log64Table) {
+	g.function("LogSumExpAVX512", "func(src []float32) float32",
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"LogSumExpAVX512 returns ln(sum_i exp(src[i])), with the bits of",
+		"fallback.LogSumExp. It requires AVX-512F.",
+	)
+	logSumExp(g, newSM512(g, c, "lse512"), c, t)
+}
+
+func logSumExpAVX2(g *gen, c *constTable, t *log64Table) {
+	g.function("LogSumExpAVX2", "func(src []float32) float32",
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"LogSumExpAVX2 is LogSumExpAVX512 for AVX2 and FMA3.",
+	)
+	logSumExp(g, newSM256(g, c, "lse256"), c, t)
+}
