@@ -17,7 +17,11 @@ func archImplementations() []*Implementation { return []*Implementation{avx512, 
 // checks the two agree). cpuid reports the AVX and AVX-512 features only
 // when the OS also saves the registers they use.
 var features = map[string][]cpuid.FeatureID{
-	"avx512": {cpuid.CMOV, cpuid.SSE, cpuid.SSE2, cpuid.AVX, cpuid.FMA3, cpuid.AVX512F},
+	// AVX512VL is not used on purpose (the generators keep xmm and ymm
+	// operands to VEX encodings); it is required all the same, as a guard
+	// against an EVEX-only register slipping into an xmm or ymm
+	// instruction. Every AVX-512 CPU but the Xeon Phi has it.
+	"avx512": {cpuid.CMOV, cpuid.SSE, cpuid.SSE2, cpuid.AVX, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512VL},
 	"avx2":   {cpuid.CMOV, cpuid.SSE, cpuid.SSE2, cpuid.AVX, cpuid.AVX2, cpuid.FMA3},
 }
 
