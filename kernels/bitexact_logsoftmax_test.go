@@ -275,33 +275,10 @@ func TestBitExactLogSumExpSums(t *testing.T) {
 func TestBitExactLogSoftmaxOffsets(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(29, 30))
-		const pad = 16
-		sentinel := math.Float32frombits(0x7fa5a5a5)
 		for _, n := range []int{1, 3, 15, 16, 17, 31, 33, 63, 64, 65, 100, 129, 300} {
 			x := softmaxInput(rng, n)
-			want := genericLogSoftmax(x)
-			for so := 0; so < 16; so++ {
-				src := aligned64(n + 16)[so : so+n]
-				copy(src, x)
-				compareLogSumExp(t, fmt.Sprintf("n=%d src offset %d", n, so), im, src)
-				for do := 0; do < 16; do++ {
-					buf := aligned64(n + 16 + 2*pad)
-					for i := range buf {
-						buf[i] = sentinel
-					}
-					dst := buf[pad+do : pad+do+n]
-					im.LogSoftmax(dst, src)
-					what := fmt.Sprintf("n=%d src offset %d dst offset %d", n, so, do)
-					compareBits(t, what, x, want, dst)
-					for i, v := range buf {
-						if (i < pad+do || i >= pad+do+n) && math.Float32bits(v) != math.Float32bits(sentinel) {
-							t.Fatalf("%s: wrote element %d outside dst", what, i-pad-do)
-						}
-					}
-				}
-				im.LogSoftmax(src, src)
-				compareBits(t, fmt.Sprintf("n=%d offset %d in place", n, so), x, want, src)
-			}
+			lse := func(what string, src []float32) { compareLogSumExp(t, what, im, src) }
+			checkOffsets(t, x, genericLogSoftmax(x), im.LogSoftmax, lse)
 			if t.Failed() {
 				return
 			}
@@ -317,20 +294,8 @@ func TestGuardLogSoftmax(t *testing.T) {
 		rng := rand.New(rand.NewPCG(31, 32))
 		for n := 0; n <= 300; n++ {
 			x := softmaxInput(rng, n)
-			want := genericLogSoftmax(x)
-			for _, place := range []struct {
-				name string
-				row  func(testing.TB, int) []float32
-			}{{"end", endAtGuard}, {"start", startAfterGuard}} {
-				src, dst := place.row(t, n), place.row(t, n)
-				copy(src, x)
-				what := fmt.Sprintf("n=%d at %s of page", n, place.name)
-				catchFault(t, what+", LogSumExp", func() { compareLogSumExp(t, what, im, src) })
-				catchFault(t, what, func() { im.LogSoftmax(dst, src) })
-				compareBits(t, what, x, want, dst)
-				catchFault(t, what+", in place", func() { im.LogSoftmax(src, src) })
-				compareBits(t, what+", in place", x, want, src)
-			}
+			lse := func(what string, src []float32) { compareLogSumExp(t, what+", LogSumExp", im, src) }
+			checkGuards(t, x, genericLogSoftmax(x), im.LogSoftmax, lse)
 		}
 	})
 }

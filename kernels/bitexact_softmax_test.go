@@ -146,32 +146,9 @@ func TestBitExactSoftmaxSpecials(t *testing.T) {
 func TestBitExactSoftmaxOffsets(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(17, 18))
-		const pad = 16
-		sentinel := math.Float32frombits(0x7fa5a5a5)
 		for _, n := range []int{1, 3, 15, 16, 17, 31, 33, 63, 64, 65, 100, 129, 300} {
 			x := softmaxInput(rng, n)
-			want := genericSoftmax(x)
-			for so := 0; so < 16; so++ {
-				src := aligned64(n + 16)[so : so+n]
-				copy(src, x)
-				for do := 0; do < 16; do++ {
-					buf := aligned64(n + 16 + 2*pad)
-					for i := range buf {
-						buf[i] = sentinel
-					}
-					dst := buf[pad+do : pad+do+n]
-					im.Softmax(dst, src)
-					what := fmt.Sprintf("n=%d src offset %d dst offset %d", n, so, do)
-					compareBits(t, what, x, want, dst)
-					for i, v := range buf {
-						if (i < pad+do || i >= pad+do+n) && math.Float32bits(v) != math.Float32bits(sentinel) {
-							t.Fatalf("%s: wrote element %d outside dst", what, i-pad-do)
-						}
-					}
-				}
-				im.Softmax(src, src)
-				compareBits(t, fmt.Sprintf("n=%d offset %d in place", n, so), x, want, src)
-			}
+			checkOffsets(t, x, genericSoftmax(x), im.Softmax, nil)
 			if t.Failed() {
 				return
 			}
@@ -186,19 +163,7 @@ func TestGuardSoftmax(t *testing.T) {
 		rng := rand.New(rand.NewPCG(19, 20))
 		for n := 0; n <= 300; n++ {
 			x := softmaxInput(rng, n)
-			want := genericSoftmax(x)
-			for _, place := range []struct {
-				name string
-				row  func(testing.TB, int) []float32
-			}{{"end", endAtGuard}, {"start", startAfterGuard}} {
-				src, dst := place.row(t, n), place.row(t, n)
-				copy(src, x)
-				what := fmt.Sprintf("n=%d at %s of page", n, place.name)
-				catchFault(t, what, func() { im.Softmax(dst, src) })
-				compareBits(t, what, x, want, dst)
-				catchFault(t, what+", in place", func() { im.Softmax(src, src) })
-				compareBits(t, what+", in place", x, want, src)
-			}
+			checkGuards(t, x, genericSoftmax(x), im.Softmax, nil)
 		}
 	})
 }

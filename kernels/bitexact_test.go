@@ -204,33 +204,9 @@ func TestBitExactExpOffsets(t *testing.T) {
 			lengths = append(lengths, n)
 		}
 		lengths = append(lengths, 63, 64, 65, 127, 129, 300)
-		const pad = 16
-		sentinel := math.Float32frombits(0x7fa5a5a5)
 		for _, n := range lengths {
 			x := expInput(rng, n)
-			want := genericExp(x)
-			for so := 0; so < 16; so++ {
-				src := aligned64(n + 16)[so : so+n]
-				copy(src, x)
-				for do := 0; do < 16; do++ {
-					buf := aligned64(n + 16 + 2*pad)
-					for i := range buf {
-						buf[i] = sentinel
-					}
-					dst := buf[pad+do : pad+do+n]
-					im.Exp(dst, src)
-					what := fmt.Sprintf("n=%d src offset %d dst offset %d", n, so, do)
-					compareBits(t, what, x, want, dst)
-					for i, v := range buf {
-						if (i < pad+do || i >= pad+do+n) && math.Float32bits(v) != math.Float32bits(sentinel) {
-							t.Fatalf("%s: wrote element %d outside dst", what, i-pad-do)
-						}
-					}
-				}
-				// In place at this offset.
-				im.Exp(src, src)
-				compareBits(t, fmt.Sprintf("n=%d offset %d in place", n, so), x, want, src)
-			}
+			checkOffsets(t, x, genericExp(x), im.Exp, nil)
 			if t.Failed() {
 				return
 			}
@@ -347,19 +323,67 @@ func TestGuardExp(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		for n := 0; n <= 300; n++ {
 			x := expInput(rng, n)
-			want := genericExp(x)
-			for _, place := range []struct {
-				name string
-				row  func(testing.TB, int) []float32
-			}{{"end", endAtGuard}, {"start", startAfterGuard}} {
-				src, dst := place.row(t, n), place.row(t, n)
-				copy(src, x)
-				what := fmt.Sprintf("n=%d at %s of page", n, place.name)
-				catchFault(t, what, func() { im.Exp(dst, src) })
-				compareBits(t, what, x, want, dst)
-				catchFault(t, what+", in place", func() { im.Exp(src, src) })
-				compareBits(t, what+", in place", x, want, src)
-			}
+			checkGuards(t, x, genericExp(x), im.Exp, nil)
 		}
 	})
+}
+
+// checkOffsets runs the elementwise-shaped kernel f(dst, src) on x with src
+// and dst at every offset within 64 bytes, independently, and in place at
+// each src offset, and compares every result with want; it also checks
+// that nothing around dst is written. each, if not nil, runs once per src
+// placement (for kernels that read src alone, such as LogSumExp).
+func checkOffsets(t *testing.T, x, want []float32, f func(dst, src []float32), each func(what string, src []float32)) {
+	t.Helper()
+	const pad = 16
+	sentinel := math.Float32frombits(0x7fa5a5a5)
+	n := len(x)
+	for so := 0; so < 16; so++ {
+		src := aligned64(n + 16)[so : so+n]
+		copy(src, x)
+		if each != nil {
+			each(fmt.Sprintf("n=%d src offset %d", n, so), src)
+		}
+		for do := 0; do < 16; do++ {
+			buf := aligned64(n + 16 + 2*pad)
+			for i := range buf {
+				buf[i] = sentinel
+			}
+			dst := buf[pad+do : pad+do+n]
+			f(dst, src)
+			what := fmt.Sprintf("n=%d src offset %d dst offset %d", n, so, do)
+			compareBits(t, what, x, want, dst)
+			for i, v := range buf {
+				if (i < pad+do || i >= pad+do+n) && math.Float32bits(v) != math.Float32bits(sentinel) {
+					t.Fatalf("%s: wrote element %d outside dst", what, i-pad-do)
+				}
+			}
+		}
+		f(src, src)
+		compareBits(t, fmt.Sprintf("n=%d offset %d in place", n, so), x, want, src)
+	}
+}
+
+// checkGuards runs f(dst, src) on x with both slices ending right before,
+// then starting right after, an inaccessible page, out of place and in
+// place, and compares the results with want. each, if not nil, runs on
+// each src placement, under catchFault.
+func checkGuards(t *testing.T, x, want []float32, f func(dst, src []float32), each func(what string, src []float32)) {
+	t.Helper()
+	n := len(x)
+	for _, place := range []struct {
+		name string
+		row  func(testing.TB, int) []float32
+	}{{"end", endAtGuard}, {"start", startAfterGuard}} {
+		src, dst := place.row(t, n), place.row(t, n)
+		copy(src, x)
+		what := fmt.Sprintf("n=%d at %s of page", n, place.name)
+		if each != nil {
+			catchFault(t, what, func() { each(what, src) })
+		}
+		catchFault(t, what, func() { f(dst, src) })
+		compareBits(t, what, x, want, dst)
+		catchFault(t, what+", in place", func() { f(src, src) })
+		compareBits(t, what+", in place", x, want, src)
+	}
 }
