@@ -214,6 +214,7 @@ const (
 // block sizes, aligned and not, in place and not.
 func addRowSeeds(f *testing.F) {
 	max32 := float32(math.MaxFloat32)
+	negZero := float32(math.Copysign(0, -1))
 	for _, s := range [][]byte{
 		fuzzSeed(0, 0, 0, 0, 0, 0, 0),
 		fuzzSeed(fillRepeat, 0, 1, 0, 0, 0, 0, 3),
@@ -227,7 +228,9 @@ func addRowSeeds(f *testing.F) {
 		fuzzSeed(fillLast, 0x21, 300, 29, 7, 11, 0, max32, -max32, max32),
 		fuzzSeed(fillBits, 0x9a, 129, 42, 1, 2, 0),
 		fuzzSeed(fillSpecial, 0x44, 79, 15, 3, 3, 0),
-		fuzzSeed(fillZero|2, 0x08, 48, 47, 0, 1, 0, -0.0),
+		fuzzSeed(fillZero|2, 0x08, 48, 47, 0, 1, 0, negZero),
+		fuzzSeed(fillRepeat, 0x00, 1, 0, 0, 0, 0, negZero),
+		fuzzSeed(fillRepeat|1, 0x00, 1, 0, 0, 0, 0, -4.3362412),
 		fuzzSeed(fillUnder, 0x62, 200, 19, 9, 4, 0, 0),
 		fuzzSeed(fillRandom, 0x00, 257, 256, 0, 0, 3, -87.5, -87.0, -103.9),
 	} {
