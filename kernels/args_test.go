@@ -252,31 +252,64 @@ func TestAliasing(t *testing.T) {
 	})
 }
 
+// TestAllocs checks that no kernel allocates, on every implementation, the
+// package-level functions and package fallback: out of place and in
+// place, with and without grad, at lengths that leave a tail or none and
+// with empty rows, through every argument check's accepting path.
 func TestAllocs(t *testing.T) {
-	x := normalRow(newRand(), 1000, 4, 0)
-	y := make([]float32, len(x))
-	g := make([]float32, len(x))
-	tg := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}
-	forEachImpl(t, func(t *testing.T, im *Implementation) {
-		for _, k := range []struct {
-			name string
-			f    func()
-		}{
-			{"Softmax", func() { im.Softmax(y, x) }},
-			{"SoftmaxRows", func() { im.SoftmaxRows(y, x, 100) }},
-			{"LogSoftmax", func() { im.LogSoftmax(y, x) }},
-			{"LogSoftmaxRows", func() { im.LogSoftmaxRows(y, x, 10) }},
-			{"LogSumExp", func() { im.LogSumExp(x) }},
-			{"SoftmaxBackward", func() { im.SoftmaxBackward(g, y, x) }},
-			{"LogSoftmaxBackward", func() { im.LogSoftmaxBackward(g, y, x) }},
-			{"CrossEntropy", func() { im.CrossEntropy(g, x, 7) }},
-			{"CrossEntropy nil", func() { im.CrossEntropy(nil, x, 7) }},
-			{"CrossEntropyRows", func() { im.CrossEntropyRows(g, x, tg, 100) }},
-			{"Exp", func() { im.Exp(y, x) }},
-			{"Softmax in place", func() { im.Softmax(y, y) }},
-		} {
-			if n := testing.AllocsPerRun(20, k.f); n != 0 {
-				t.Errorf("%s: %v allocations per call", k.name, n)
+	forEachAPI(t, func(t *testing.T, k api) {
+		for _, n := range []int{0, 1, 17, 1000} {
+			x := normalRow(newRand(), n, 4, 0)
+			y := make([]float32, n)
+			g := make([]float32, n)
+			cols := max(1, n/10)
+			tg := make([]int32, n/cols)
+			for i := range tg {
+				tg[i] = int32(i % cols)
+			}
+			for _, c := range []struct {
+				name string
+				f    func()
+			}{
+				{"Softmax", func() { k.Softmax(y, x) }},
+				{"Softmax in place", func() { k.Softmax(y, y) }},
+				{"SoftmaxRows", func() { k.SoftmaxRows(y, x, cols) }},
+				{"SoftmaxRows in place", func() { k.SoftmaxRows(y, y, cols) }},
+				{"LogSoftmax", func() { k.LogSoftmax(y, x) }},
+				{"LogSoftmax in place", func() { k.LogSoftmax(y, y) }},
+				{"LogSoftmaxRows", func() { k.LogSoftmaxRows(y, x, cols) }},
+				{"LogSoftmaxRows in place", func() { k.LogSoftmaxRows(y, y, cols) }},
+				{"LogSumExp", func() { k.LogSumExp(x) }},
+				{"Exp", func() { k.Exp(y, x) }},
+				{"Exp in place", func() { k.Exp(y, y) }},
+				{"SoftmaxBackward", func() { k.SoftmaxBackward(g, y, x) }},
+				{"SoftmaxBackward dx = y", func() { k.SoftmaxBackward(y, y, x) }},
+				{"SoftmaxBackward dx = dy", func() { k.SoftmaxBackward(g, y, g) }},
+				{"LogSoftmaxBackward", func() { k.LogSoftmaxBackward(g, y, x) }},
+				{"LogSoftmaxBackward dx = y", func() { k.LogSoftmaxBackward(y, y, x) }},
+				{"LogSoftmaxBackward dx = dy", func() { k.LogSoftmaxBackward(g, y, g) }},
+				{"CrossEntropy", func() {
+					if n > 0 {
+						k.CrossEntropy(g, x, n-1)
+					}
+				}},
+				{"CrossEntropy nil grad", func() {
+					if n > 0 {
+						k.CrossEntropy(nil, x, 0)
+					}
+				}},
+				{"CrossEntropy in place", func() {
+					if n > 0 {
+						k.CrossEntropy(y, y, n/2)
+					}
+				}},
+				{"CrossEntropyRows", func() { k.CrossEntropyRows(g, x, tg, cols) }},
+				{"CrossEntropyRows nil grad", func() { k.CrossEntropyRows(nil, x, tg, cols) }},
+				{"CrossEntropyRows in place", func() { k.CrossEntropyRows(y, y, tg, cols) }},
+			} {
+				if a := testing.AllocsPerRun(10, c.f); a != 0 {
+					t.Errorf("%s, n=%d: %v allocations per call", c.name, n, a)
+				}
 			}
 		}
 	})
