@@ -72,3 +72,18 @@ func TestGradients(t *testing.T) {
 		}
 	}
 }
+
+// TestTanh compares Tanh with math.Tanh on a grid and at the extremes.
+func TestTanh(t *testing.T) {
+	x := []float32{0, 1e-30, -1e-30, 100, -100, float32(math.Inf(1)), float32(math.Inf(-1))}
+	for v := float32(-20); v < 20; v += 1.0 / 1024 {
+		x = append(x, v)
+	}
+	y := make([]float32, len(x))
+	Tanh(y, x)
+	for i, v := range x {
+		if d := math.Abs(float64(y[i]) - math.Tanh(float64(v))); !(d <= 2.5e-7) {
+			t.Errorf("Tanh(%g) = %g, math.Tanh gives %g", v, y[i], math.Tanh(float64(v)))
+		}
+	}
+}
