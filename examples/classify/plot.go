@@ -152,7 +152,7 @@ func writeDigits(path string, d *dataset, pred []int32, cols, rows int) error {
 		zoom   = 5            // screen pixels per image pixel
 		imgPx  = side * zoom  // an image's width and height
 		cellW  = imgPx + 16   // image and gap
-		cellH  = imgPx + 24   // image, label and gap
+		cellH  = imgPx + 32   // image, label and gap
 		margin = 16           // around the grid
 		header = 2*glyphH + 6 // the title, at scale 2, and a gap
 	)
@@ -174,7 +174,7 @@ func writeDigits(path string, d *dataset, pred []int32, cols, rows int) error {
 			label, c = fmt.Sprintf("%d(%d)", pred[i], d.y[i]), red
 			frame(img, image.Rect(x0-3, y0-3, x0+imgPx+3, y0+imgPx+3), 2, red)
 		}
-		drawText(img, x0+(imgPx-textWidth(label, 1))/2, y0+imgPx+6, label, c, 1)
+		drawText(img, x0+(imgPx-textWidth(label, 2))/2, y0+imgPx+6, label, c, 2)
 	}
 	return savePNG(path, img)
 }
