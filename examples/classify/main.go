@@ -97,7 +97,7 @@ func run(cfg config, w io.Writer) (*report, error) {
 	bx := make([]float32, cfg.batch*features)
 	by := make([]int32, cfg.batch)
 	for epoch := 1; epoch <= cfg.epochs; epoch++ {
-		// The learning rate falls linearly, to a thirtieth of cfg.lr in the
+		// The learning rate falls linearly, to cfg.lr/cfg.epochs in the
 		// last epoch, so that training settles.
 		lr := cfg.lr * float32(cfg.epochs+1-epoch) / float32(cfg.epochs)
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })

@@ -87,3 +87,29 @@ func TestTanh(t *testing.T) {
 		}
 	}
 }
+
+// TestBackwardSparse checks that Backward without dx, which skips the zero
+// inputs, sums the same weight gradients as with dx.
+func TestBackwardSparse(t *testing.T) {
+	const rows, in, out = 2, 6, 3
+	rng := rand.New(rand.NewPCG(3, 4))
+	a := NewDense(in, out, rng)
+	b := &Dense{In: in, Out: out, W: a.W, B: a.B, gradW: make([]float32, in*out), gradB: make([]float32, out)}
+	x := []float32{0, 1, 0, 0, 0.5, 0, 1, 0, 0, 0, 0, 2} // mostly zero, like one-hot rows
+	dy := make([]float32, rows*out)
+	for i := range dy {
+		dy[i] = float32(rng.NormFloat64())
+	}
+	a.Backward(make([]float32, rows*in), x, dy)
+	b.Backward(nil, x, dy)
+	for i := range a.gradW {
+		if a.gradW[i] != b.gradW[i] {
+			t.Errorf("gradW[%d]: %v with dx, %v without", i, a.gradW[i], b.gradW[i])
+		}
+	}
+	for o := range a.gradB {
+		if a.gradB[o] != b.gradB[o] || a.gradB[o] == 0 {
+			t.Errorf("gradB[%d]: %v with dx, %v without", o, a.gradB[o], b.gradB[o])
+		}
+	}
+}
