@@ -1,7 +1,7 @@
 // Command charlm trains a character-level language model on English words
 // and makes up new words with it.
 //
-//	go run ./examples/charlm [-epochs 3] [-n 10] [-seed 1]
+//	go run ./examples/charlm [-epochs 2] [-n 10] [-seed 1]
 //
 // The model reads the last few characters of a word and gives the
 // probabilities of the next one: a letter, or the end of the word. It is a
@@ -46,17 +46,17 @@ func main() {
 
 // config holds the model's shape and the training and sampling settings.
 type config struct {
-	context    int     // characters the model sees before the next one
-	hidden     int     // tanh units
-	epochs     int     // passes over the training words
-	batch      int     // examples per SGD step
-	lr         float32 // learning rate at the start; it falls linearly to 0
-	heldOut    float64 // the share of the words kept out of training
-	trainWords int     // train on at most this many words; 0 for all
-	seed       uint64  // seeds the split, the weights and the shuffles
-	samples    int     // words to make up per sampling setting
-	sampleSeed uint64  // seeds the sampling
-	im         *kernels.Implementation
+	context    int                     // characters the model sees before the next one
+	hidden     int                     // tanh units
+	epochs     int                     // passes over the training words
+	batch      int                     // examples per SGD step
+	lr         float32                 // learning rate at the start; it falls linearly to 0
+	heldOut    float64                 // the share of the words kept out of training
+	trainWords int                     // train on at most this many words; 0 for all
+	seed       uint64                  // seeds the split, the weights and the shuffles
+	samples    int                     // words to make up per sampling setting
+	sampleSeed uint64                  // seeds the sampling
+	im         *kernels.Implementation // runs the cross-entropy and the softmax
 }
 
 func defaultConfig() config {
