@@ -136,13 +136,14 @@ GLOBL softmaxconst<>(SB), RODATA|NOPTR, $512
 
 // func SoftmaxRowsAVX512(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX512F
-TEXT ·SoftmaxRowsAVX512(SB), NOSPLIT, $0-64
+TEXT ·SoftmaxRowsAVX512(SB), NOSPLIT, $48-64
 	VBROADCASTSS softmaxconst<>+0(SB), Z0
 	VBROADCASTSS softmaxconst<>+32(SB), Z1
 	VBROADCASTSS softmaxconst<>+64(SB), Z2
 	VBROADCASTSS softmaxconst<>+96(SB), Z3
 	VBROADCASTSS softmaxconst<>+288(SB), Z4
 	VPXORD       Z5, Z5, Z5
+	MOVQ         $0x00000000, 24(SP)
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
 	MOVQ         rows+48(FP), DI
@@ -615,20 +616,30 @@ sm512_sumred:
 	JP         sm512_nanrow
 
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD    softmaxconst<>+384(SB), X16, X16
-	VDIVSD       X8, X16, X9
-	VCVTSD2SS    X9, X9, X8
-	VCVTSS2SD    X8, X8, X17
-	VSUBSD       X17, X9, X9
-	VCVTSD2SS    X9, X9, X9
-	VBROADCASTSS X8, Z8
-	VBROADCASTSS X9, Z9
+	VCVTSS2SD softmaxconst<>+384(SB), X16, X16
+	VDIVSD    X8, X16, X8
+	VCVTSD2SS X8, X8, X9
+	VCVTSS2SD X9, X9, X17
+	VSUBSD    X17, X8, X8
+	VCVTSD2SS X8, X8, X8
+
+	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
+	VMOVSS       X9, 32(SP)
+	VMOVSS       X8, 36(SP)
+	VMOVSS       X6, 40(SP)
+	VMOVD        X7, 44(SP)
+	CMPQ         24(SP), $0x00000000
+	JE           sm512_prev
+	VBROADCASTSS (SP), Z8
+	VBROADCASTSS 4(SP), Z9
+	VBROADCASTSS 8(SP), Z6
+	VPBROADCASTD 12(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	TESTQ R9, R9
-	JNZ   sm512_re
-	MOVQ  SI, AX
-	MOVQ  BX, CX
+	JNZ   sm512_outre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
 	MOVQ  R8, DX
 
 sm512_out64:
@@ -724,7 +735,7 @@ sm512_out16:
 
 sm512_outtail:
 	TESTQ       DX, DX
-	JZ          sm512_next
+	JZ          sm512_prev
 	VMOVUPS.Z   (AX), K1, Z17
 	VSUBPS      Z6, Z17, Z17
 	VMAXPS      Z17, Z4, Z17
@@ -740,16 +751,16 @@ sm512_outtail:
 	VADDPS      Z8, Z7, Z7
 	VMULPS      Z6, Z7, Z7
 	VMOVUPS     Z7, K1, (CX)
-	JMP         sm512_next
+	JMP         sm512_prev
 
-sm512_re:
-	MOVQ SI, AX
-	MOVQ BX, CX
+sm512_outre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
 	MOVQ R8, DX
 
-sm512_re64:
+sm512_outre64:
 	CMPQ             DX, $0x00000040
-	JB               sm512_re16
+	JB               sm512_outre16
 	VMOVUPS          (AX), Z17
 	VMOVUPS          64(AX), Z18
 	VSUBPS           Z6, Z17, Z17
@@ -849,11 +860,11 @@ sm512_re64:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	JMP              sm512_re64
+	JMP              sm512_outre64
 
-sm512_re16:
+sm512_outre16:
 	CMPQ             DX, $0x00000010
-	JB               sm512_retail
+	JB               sm512_outretail
 	VMOVUPS          (AX), Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
@@ -881,11 +892,11 @@ sm512_re16:
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
-	JMP              sm512_re16
+	JMP              sm512_outre16
 
-sm512_retail:
+sm512_outretail:
 	TESTQ            DX, DX
-	JZ               sm512_next
+	JZ               sm512_prev
 	VMOVUPS.Z        (AX), K1, Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
@@ -910,7 +921,15 @@ sm512_retail:
 	VADDPS           Z8, Z17, Z17
 	VMULPS           Z6, Z17, Z17
 	VMOVUPS          Z17, K1, (CX)
-	JMP              sm512_next
+
+sm512_prev:
+	MOVQ 32(SP), AX
+	MOVQ AX, (SP)
+	MOVQ 40(SP), AX
+	MOVQ AX, 8(SP)
+	MOVQ SI, 16(SP)
+	MOVQ BX, 24(SP)
+	JMP  sm512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 sm512_masked:
@@ -968,6 +987,302 @@ sm512_next:
 	DECQ DI
 	JNZ  sm512_row
 
+	// Pass 3 of the last finite row.
+	CMPQ         24(SP), $0x00000000
+	JE           sm512_flushed
+	VBROADCASTSS (SP), Z8
+	VBROADCASTSS 4(SP), Z9
+	VBROADCASTSS 8(SP), Z6
+	VPBROADCASTD 12(SP), Z7
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ R9, R9
+	JNZ   sm512_lastre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
+	MOVQ  R8, DX
+
+sm512_last64:
+	CMPQ        DX, $0x00000040
+	JB          sm512_last16
+	VMOVUPS     (AX), Z2
+	VMOVUPS     64(AX), Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z10
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z10
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z10, Z10
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z10, Z10
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z10, Z10
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z9, Z12
+	VFMADD213PS Z9, Z2, Z12
+	VMOVAPS     Z9, Z13
+	VFMADD213PS Z9, Z3, Z13
+	VFMADD132PS Z8, Z12, Z2
+	VFMADD132PS Z8, Z13, Z3
+	VADDPS      Z8, Z2, Z2
+	VADDPS      Z8, Z3, Z3
+	VMULPS      Z10, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VMOVUPS     192(AX), Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z10
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z10
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z10, Z10
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z10, Z10
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z10, Z10
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z9, Z12
+	VFMADD213PS Z9, Z2, Z12
+	VMOVAPS     Z9, Z13
+	VFMADD213PS Z9, Z3, Z13
+	VFMADD132PS Z8, Z12, Z2
+	VFMADD132PS Z8, Z13, Z3
+	VADDPS      Z8, Z2, Z2
+	VADDPS      Z8, Z3, Z3
+	VMULPS      Z10, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm512_last64
+
+sm512_last16:
+	CMPQ        DX, $0x00000010
+	JB          sm512_lasttail
+	VMOVUPS     (AX), Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z9, Z10
+	VFMADD213PS Z9, Z2, Z10
+	VFMADD132PS Z8, Z10, Z2
+	VADDPS      Z8, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm512_last16
+
+sm512_lasttail:
+	TESTQ       DX, DX
+	JZ          sm512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z9, Z2
+	VFMADD213PS Z9, Z0, Z2
+	VFMADD132PS Z8, Z2, Z0
+	VADDPS      Z8, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         sm512_flushed
+
+sm512_lastre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+sm512_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               sm512_lastre16
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     softmaxconst<>+128(SB), Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z10
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z9, Z14
+	VFMADD213PS      Z9, Z10, Z14
+	VMOVAPS          Z9, Z15
+	VFMADD213PS      Z9, Z11, Z15
+	VFMADD132PS      Z8, Z14, Z10
+	VFMADD132PS      Z8, Z15, Z11
+	VADDPS           Z8, Z10, Z10
+	VADDPS           Z8, Z11, Z11
+	VMULPS           Z12, Z10, Z10
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z10, (CX)
+	VMOVUPS          Z11, 64(CX)
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     softmaxconst<>+128(SB), Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z10
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z9, Z14
+	VFMADD213PS      Z9, Z10, Z14
+	VMOVAPS          Z9, Z15
+	VFMADD213PS      Z9, Z11, Z15
+	VFMADD132PS      Z8, Z14, Z10
+	VFMADD132PS      Z8, Z15, Z11
+	VADDPS           Z8, Z10, Z10
+	VADDPS           Z8, Z11, Z11
+	VMULPS           Z12, Z10, Z10
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z10, 128(CX)
+	VMOVUPS          Z11, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              sm512_lastre64
+
+sm512_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               sm512_lastretail
+	VMOVUPS          (AX), Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z10, Z11
+	VSUBPS           Z1, Z11, Z12
+	VFMADD231PS      Z2, Z12, Z10
+	VFMADD231PS      Z3, Z12, Z10
+	VBROADCASTSS     softmaxconst<>+128(SB), Z12
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z10, Z12
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z10, Z12
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z10, Z12
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z10, Z12
+	VMULPS           Z10, Z10, Z13
+	VFMADD231PS      Z12, Z13, Z10
+	VPADDD           Z7, Z11, Z11
+	VPMAXSD          Z5, Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VMOVAPS          Z9, Z12
+	VFMADD213PS      Z9, Z10, Z12
+	VFMADD132PS      Z8, Z12, Z10
+	VADDPS           Z8, Z10, Z10
+	VMULPS           Z11, Z10, Z10
+	VMOVUPS          Z10, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              sm512_lastre16
+
+sm512_lastretail:
+	TESTQ            DX, DX
+	JZ               sm512_flushed
+	VMOVUPS.Z        (AX), K1, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z10, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     softmaxconst<>+128(SB), Z0
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z10, Z0
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z10, Z0
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z10, Z0
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z10, Z0
+	VMULPS           Z10, Z10, Z1
+	VFMADD231PS      Z0, Z1, Z10
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z9, Z0
+	VFMADD213PS      Z9, Z10, Z0
+	VFMADD132PS      Z8, Z0, Z10
+	VADDPS           Z8, Z10, Z10
+	VMULPS           Z4, Z10, Z10
+	VMOVUPS          Z10, K1, (CX)
+
+sm512_flushed:
 sm512_ret:
 	VZEROUPPER
 	RET
