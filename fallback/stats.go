@@ -88,8 +88,9 @@ func rebase(m, M float32) float64 {
 	}
 	// c_m < c_M (c is 0, or the maximum when that is beyond ±largeMax),
 	// and the float64 difference of two float32 values is exact unless
-	// it is so large that the factor is 0 anyway.
-	return math.Ldexp(exp64(float64(pm.c)-float64(pM.c)), k)
+	// it is so large that the factor is 0 anyway. |k| <= 302, since one of
+	// the two nm is 0 (that of the offset maximum).
+	return exp64(float64(pm.c)-float64(pM.c), k)
 }
 
 // LogSumExp returns ln(sum_i exp(x_i)) over the chunks s describes, as
@@ -148,14 +149,15 @@ func (s Stats) plan(src []float32) rowPlan {
 	return planMax(m, false)
 }
 
-// exp64 returns e^d for d <= 0, within a few float64 ulps, with plain
-// float64 operations in a fixed order (as log64), so that every platform
-// gets the same bits: d = n*ln2 + r with n = round(d*log2e) and a two-step
-// Cody-Waite reduction (n*ln2Hi64 and d - n*ln2Hi64 are exact), then
-// e^r = 1 + r + r^2/2! + ... + r^13/13! for |r| <= ln2/2 (truncation below
-// 2^-57), scaled by 2^n.
-func exp64(d float64) float64 {
-	if d < -750 {
+// exp64 returns e^d * 2^k for d <= 0 and |k| <= 1000, within a few
+// float64 ulps (and not rounded twice when e^d alone would be subnormal),
+// with plain float64 operations in a fixed order (as log64), so that every
+// platform gets the same bits: d = n*ln2 + r with n = round(d*log2e) and a
+// two-step Cody-Waite reduction (n*ln2Hi64 and d - n*ln2Hi64 are exact),
+// then e^r = 1 + r + r^2/2! + ... + r^13/13! for |r| <= ln2/2 (truncation
+// below 2^-57), scaled by 2^(n+k).
+func exp64(d float64, k int) float64 {
+	if d < -2500 {
 		return 0
 	}
 	n := float64(float64(d*math.Log2E)+roundMagic64) - roundMagic64
@@ -165,7 +167,7 @@ func exp64(d float64) float64 {
 	for _, c := range expC64[1:] {
 		p = float64(p*r) + c
 	}
-	return math.Ldexp(p, int(n))
+	return math.Ldexp(p, int(n)+k)
 }
 
 // ln2Hi64 + ln2Lo64 is ln 2; ln2Hi64 has 32 significant bits, so that
