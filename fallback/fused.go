@@ -87,7 +87,15 @@ func scaleRow(dst, src, mask []float32, scale float32) {
 	}
 	mask = mask[:len(src)]
 	for i, x := range src {
-		dst[i] = fma32(scale, x, mask[i])
+		// When the float32 product is exact (always, for a power-of-two
+		// scale such as 1/sqrt(64)), the float32 add rounds the exact sum
+		// once: fma32's result, without its slow path for sums that are
+		// exact in float32.
+		if p := float32(scale * x); float64(p) == float64(scale)*float64(x) {
+			dst[i] = p + mask[i]
+		} else {
+			dst[i] = fma32(scale, x, mask[i])
+		}
 	}
 }
 
