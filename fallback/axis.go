@@ -141,13 +141,15 @@ func columns(dst, src []float32, inner, j, w int, log bool) {
 		} else {
 			expUVec(d[:w], t[:w], u[:w])
 		}
-		for l := range u[:w] {
+		for l, v := range u[:w] {
 			if p[l].kind != rowFinite {
 				dst[k+l] = fillValue(p[l].kind, 0)
 				continue
 			}
-			normalizeVec(u[l:l+1], t[l:l+1], hi[l], lo[l], bias[l])
-			dst[k+l] = u[l]
+			// normalizeVec, with each lane's own 1/S and exponent.
+			u64, hi64, lo64 := float64(v), float64(hi[l]), float64(lo[l])
+			z := float32(fma32c(u64, hi64, fma32c(u64, lo64, lo64)))
+			dst[k+l] = float32(float32(hi[l]+z) * scale(t[l], bias[l]))
 		}
 	}
 }

@@ -459,6 +459,11 @@ func TestAccuracyAxis(t *testing.T) {
 		}
 		a.done(t, "SoftmaxAxis")
 		t.Logf("SoftmaxAxis: %d of %d outputs differ in bits from Softmax of the column", differ, total)
+		// Only the order of the sums differs, which a float32 result
+		// rarely sees: many differences mean another formula.
+		if differ > total/10000 {
+			t.Errorf("SoftmaxAxis: %d of %d outputs differ from Softmax of the column", differ, total)
+		}
 	})
 }
 
