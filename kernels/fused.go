@@ -213,26 +213,25 @@ func (im *Implementation) CausalSoftmaxRows(dst, src []float32, scale float32, c
 
 // SoftmaxAxis is the package-level SoftmaxAxis on this implementation.
 func (im *Implementation) SoftmaxAxis(dst, src []float32, outer, axis, inner int) {
-	check.Axis(dst, src, outer, axis, inner)
-	switch {
-	case len(src) == 0:
-	case inner == 1:
-		im.k.softmaxRows(dst, src, axis)
-	default:
-		im.k.softmaxAxis(dst, src, outer, axis, inner)
-	}
+	alongAxis(dst, src, outer, axis, inner, im.k.softmaxRows, im.k.softmaxAxis)
 }
 
 // LogSoftmaxAxis is the package-level LogSoftmaxAxis on this
 // implementation.
 func (im *Implementation) LogSoftmaxAxis(dst, src []float32, outer, axis, inner int) {
+	alongAxis(dst, src, outer, axis, inner, im.k.logSoftmaxRows, im.k.logSoftmaxAxis)
+}
+
+// alongAxis checks the arguments of an axis kernel and runs it: the row
+// kernel when inner is 1, the axis kernel otherwise.
+func alongAxis(dst, src []float32, outer, axis, inner int, rows func(dst, src []float32, cols int), along func(dst, src []float32, outer, axis, inner int)) {
 	check.Axis(dst, src, outer, axis, inner)
 	switch {
 	case len(src) == 0:
 	case inner == 1:
-		im.k.logSoftmaxRows(dst, src, axis)
+		rows(dst, src, axis)
 	default:
-		im.k.logSoftmaxAxis(dst, src, outer, axis, inner)
+		along(dst, src, outer, axis, inner)
 	}
 }
 
