@@ -30,8 +30,8 @@ import (
 // ±Inf, with the usual meaning (+Inf makes the row NaN), as is inf - inf =
 // NaN from the mask.
 //
-// dst may be src; mask may not share any memory with dst. It panics if
-// the lengths or cols do not match as above.
+// dst may be src; mask may be src, but may not share any memory with dst.
+// It panics if the lengths or cols do not match as above.
 func ScaledSoftmaxRows(dst, src, mask []float32, scale float32, cols int) {
 	active.ScaledSoftmaxRows(dst, src, mask, scale, cols)
 }
@@ -69,7 +69,8 @@ func CausalSoftmaxRows(dst, src []float32, scale float32, cols, offset int) {
 // With inner > 1 the vector kernels run across inner, one column per lane,
 // and each column's sum is taken in float64 in axis order, where the row
 // kernels split it over 16 lanes: a column's outputs may then differ in
-// their last bit from Softmax of the column copied out as a row. Both are
+// their last bit from Softmax of the column copied out as a row, in rare
+// ties (the float64 sums differ in their last bits). Both are
 // within Softmax's accuracy bounds, and every implementation gives the
 // same bits. Zero dimensions are allowed. dst may be src. It panics if a
 // dimension is negative or outer*axis*inner != len(src).

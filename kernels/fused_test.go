@@ -314,13 +314,19 @@ func TestSemanticsScaled(t *testing.T) {
 		if !(sharp[1] > 0.9999 && flat[1] < 0.53) {
 			t.Errorf("temperature: %v %v", sharp, flat)
 		}
-		// In place.
+		// In place; and the mask may be src.
 		x = []float32{0.5, -1, 2, 7}
 		mask := []float32{0, 1, ninf, 0}
 		want, _ := run(x, mask, 0.25)
 		im.ScaledSoftmaxRows(x, x, mask, 0.25, 4)
 		if i, ok := bitsEqual(x, want); !ok {
 			t.Errorf("in place differs at %d", i)
+		}
+		x = []float32{0.5, -1, 2, 7}
+		want, _ = run(x, append([]float32(nil), x...), 3)
+		im.ScaledSoftmaxRows(out[:4], x, x, 3, 4)
+		if i, ok := bitsEqual(out[:4], want); !ok {
+			t.Errorf("mask = src differs at %d", i)
 		}
 	})
 }
