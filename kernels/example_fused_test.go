@@ -126,3 +126,153 @@ func ExampleStats_MarshalBinary() {
 	fmt.Println(len(b), t == s, t.LogSumExp())
 	// Output: 12 true 3.407606
 }
+
+func ExampleLogSoftmaxAxis() {
+	// Log-probabilities over the 2 classes of a [1, 2, 3] tensor: each of
+	// the 3 positions is normalized over its 2 classes.
+	x := []float32{
+		0, 1, 2, // class 0
+		0, 0, 0, // class 1
+	}
+	kernels.LogSoftmaxAxis(x, x, 1, 2, 3)
+	fmt.Printf("%.4f\n", x)
+	// Output: [-0.6931 -0.3133 -0.1269 -0.6931 -1.3133 -2.1269]
+}
+
+func ExampleStatsOf() {
+	s := kernels.StatsOf([]float32{1, 2, float32(math.Inf(-1))})
+	fmt.Printf("max %v, log-sum-exp %.4f\n", s.Max(), s.LogSumExp())
+	// Output: max 2, log-sum-exp 2.3133
+}
+
+func ExampleSoftmaxWithStats() {
+	// Attention over keys that arrive in blocks: the statistics of every
+	// block first, then each block normalized with their merge.
+	scores := []float32{0.5, 2, -1, 3, 0, 1.5}
+	var s kernels.Stats
+	for b := 0; b < len(scores); b += 2 {
+		s = s.Merge(kernels.StatsOf(scores[b : b+2]))
+	}
+	p := make([]float32, len(scores))
+	for b := 0; b < len(scores); b += 2 {
+		kernels.SoftmaxWithStats(p[b:b+2], scores[b:b+2], s)
+	}
+	one := make([]float32, len(scores))
+	kernels.Softmax(one, scores)
+	fmt.Printf("%.4f\n%.4f\n", p, one)
+	// Output:
+	// [0.0471 0.2113 0.0105 0.5743 0.0286 0.1281]
+	// [0.0471 0.2113 0.0105 0.5743 0.0286 0.1281]
+}
+
+func ExampleLogSoftmaxWithStats() {
+	// The log-probability of one token, from its own shard of the
+	// vocabulary and the statistics of all shards.
+	shard1, shard2 := []float32{2, 0.5}, []float32{1, 3}
+	s := kernels.StatsOf(shard1).Merge(kernels.StatsOf(shard2))
+	lp := make([]float32, 2)
+	kernels.LogSoftmaxWithStats(lp, shard2, s)
+	fmt.Printf("%.4f\n", lp[1])
+	// Output: -0.4608
+}
+
+func ExampleStats_LogSumExp() {
+	var empty kernels.Stats
+	big := kernels.StatsOf([]float32{1000, 1000})
+	fmt.Println(empty.LogSumExp(), big.LogSumExp())
+	// Output: -Inf 1000.6932
+}
+
+func ExampleStats_Max() {
+	s := kernels.StatsOf([]float32{3, -1}).Merge(kernels.StatsOf([]float32{7}))
+	var empty kernels.Stats
+	fmt.Println(s.Max(), empty.Max())
+	// Output: 7 -Inf
+}
+
+func ExampleStats_UnmarshalBinary() {
+	// Bytes that no statistics can have are refused.
+	var s kernels.Stats
+	err := s.UnmarshalBinary([]byte{1, 2, 3})
+	fmt.Println(err)
+	// Output: softmax: Stats encoding is not 12 bytes
+}
+
+func ExampleImplementation_ScaledSoftmaxRows() {
+	// Methods run the kernels of one implementation, whatever Default is.
+	im, _ := kernels.Lookup("generic")
+	y := make([]float32, 3)
+	im.ScaledSoftmaxRows(y, []float32{0, 2, 4}, nil, 0.5, 3)
+	fmt.Printf("%.4f\n", y)
+	// Output: [0.0900 0.2447 0.6652]
+}
+
+func ExampleImplementation_ScaledLogSoftmaxRows() {
+	im, _ := kernels.Lookup("generic")
+	y := make([]float32, 2)
+	im.ScaledLogSoftmaxRows(y, []float32{0, 5}, []float32{0, float32(math.Inf(-1))}, 1, 2)
+	fmt.Println(y)
+	// Output: [0 -Inf]
+}
+
+func ExampleImplementation_CausalSoftmaxRows() {
+	im, _ := kernels.Lookup("generic")
+	y := make([]float32, 4)
+	im.CausalSoftmaxRows(y, []float32{5, 5, 5, 5}, 1, 2, 0)
+	fmt.Println(y)
+	// Output: [1 0 0.5 0.5]
+}
+
+func ExampleImplementation_SoftmaxAxis() {
+	// inner = 1 is the row kernel: SoftmaxAxis and SoftmaxRows agree.
+	im, _ := kernels.Lookup("generic")
+	x := []float32{1, 2, 3, 4}
+	a, b := make([]float32, 4), make([]float32, 4)
+	im.SoftmaxAxis(a, x, 2, 2, 1)
+	im.SoftmaxRows(b, x, 2)
+	same := true
+	for i := range a {
+		same = same && math.Float32bits(a[i]) == math.Float32bits(b[i])
+	}
+	fmt.Printf("%.4f %v\n", a, same)
+	// Output: [0.2689 0.7311 0.2689 0.7311] true
+}
+
+func ExampleImplementation_LogSoftmaxAxis() {
+	im, _ := kernels.Lookup("generic")
+	y := make([]float32, 4)
+	im.LogSoftmaxAxis(y, []float32{0, 0, 0, 0}, 1, 2, 2)
+	fmt.Printf("%.4f\n", y)
+	// Output: [-0.6931 -0.6931 -0.6931 -0.6931]
+}
+
+func ExampleImplementation_StatsOf() {
+	// Statistics hold the same bits on every implementation.
+	x := []float32{0.25, -3, 9}
+	same := true
+	for _, im := range kernels.Implementations() {
+		same = same && im.StatsOf(x) == kernels.StatsOf(x)
+	}
+	fmt.Println(same)
+	// Output: true
+}
+
+func ExampleImplementation_SoftmaxWithStats() {
+	im, _ := kernels.Lookup("generic")
+	x := []float32{1, 1, 1, 1}
+	s := im.StatsOf(x[:1]).Merge(im.StatsOf(x[1:]))
+	y := make([]float32, 1)
+	im.SoftmaxWithStats(y, x[:1], s)
+	fmt.Println(y)
+	// Output: [0.25]
+}
+
+func ExampleImplementation_LogSoftmaxWithStats() {
+	im, _ := kernels.Lookup("generic")
+	x := []float32{0, 0}
+	s := im.StatsOf(x)
+	y := make([]float32, 2)
+	im.LogSoftmaxWithStats(y, x, s)
+	fmt.Printf("%.4f\n", y)
+	// Output: [-0.6931 -0.6931]
+}
