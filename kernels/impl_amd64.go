@@ -81,6 +81,30 @@ func withFallback(k kernelSet) kernelSet {
 	if k.exp == nil {
 		k.exp = g.exp
 	}
+	if k.scaledSoftmaxRows == nil {
+		k.scaledSoftmaxRows = g.scaledSoftmaxRows
+	}
+	if k.scaledLogSoftmaxRows == nil {
+		k.scaledLogSoftmaxRows = g.scaledLogSoftmaxRows
+	}
+	if k.causalSoftmaxRows == nil {
+		k.causalSoftmaxRows = g.causalSoftmaxRows
+	}
+	if k.softmaxAxis == nil {
+		k.softmaxAxis = g.softmaxAxis
+	}
+	if k.logSoftmaxAxis == nil {
+		k.logSoftmaxAxis = g.logSoftmaxAxis
+	}
+	if k.statsOf == nil {
+		k.statsOf = g.statsOf
+	}
+	if k.softmaxWithStats == nil {
+		k.softmaxWithStats = g.softmaxWithStats
+	}
+	if k.logSoftmaxWithStats == nil {
+		k.logSoftmaxWithStats = g.logSoftmaxWithStats
+	}
 	return k
 }
 
