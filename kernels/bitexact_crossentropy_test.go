@@ -123,7 +123,7 @@ func TestBitExactCrossEntropyRows(t *testing.T) {
 		}
 		for _, c := range cols {
 			for rep := 0; rep < 8; rep++ {
-				rows := 1 + rng.IntN(9)
+				rows := 1 + rng.IntN(20)
 				x, targets := ceBatch(rng, rows, c)
 				checkCrossEntropyRows(t, fmt.Sprintf("%dx%d rep %d", rows, c, rep), im, x, targets, c)
 			}
@@ -142,6 +142,26 @@ func TestBitExactCrossEntropyRows(t *testing.T) {
 				targets[r] = int32(rng.IntN(c))
 			}
 			checkCrossEntropyRows(t, fmt.Sprintf("%dx%d", rows, c), im, x, targets, c)
+		}
+	})
+}
+
+// TestBitExactCrossEntropyOrder checks that the losses are added in row
+// order. One row's loss is B = 2^54 + 2^30, exactly (the row {2^54, -2^30}
+// at its second element), and the others' ln 2 ({0, 0}): added to B one
+// by one, each is lost (half an ulp of B is 2), but three or more added
+// first come to more than 2 and move the total to B + 4. With 8, 16 or 32
+// rows, B/rows lies halfway between two float32s, so that the mean rounds
+// differently for every such difference.
+func TestBitExactCrossEntropyOrder(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		for _, rows := range []int{8, 16, 32} {
+			for big := 0; big < rows; big++ {
+				x := make([]float32, 2*rows)
+				targets := make([]int32, rows)
+				x[2*big], x[2*big+1], targets[big] = 1<<54, -1<<30, 1
+				checkCrossEntropyRows(t, fmt.Sprintf("%d rows, B at %d", rows, big), im, x, targets, 2)
+			}
 		}
 	})
 }

@@ -151,9 +151,17 @@ DATA log64const<>+104(SB)/8, $0x3fd5555555555555
 DATA log64const<>+112(SB)/8, $0x3ff0000000000000
 GLOBL log64const<>(SB), RODATA|NOPTR, $120
 
+DATA log64vecconst<>+0(SB)/8, $0x000fffffffffffff
+DATA log64vecconst<>+8(SB)/8, $0x0010000000000000
+DATA log64vecconst<>+16(SB)/8, $0x0000000000000001
+DATA log64vecconst<>+24(SB)/8, $0x4338000000000000
+DATA log64vecconst<>+32(SB)/8, $0x4337fffffffffc01
+DATA log64vecconst<>+40(SB)/8, $0xc1d2cfffe0400000
+GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
+
 // func CrossEntropyRowsAVX512(dst []float32, src []float32, targets []int32, rows int, cols int) float64
 // Requires: AVX, AVX512F, CMOV
-TEXT ·CrossEntropyRowsAVX512(SB), NOSPLIT, $0-96
+TEXT ·CrossEntropyRowsAVX512(SB), NOSPLIT, $264-96
 	VBROADCASTSS crossentropyconst<>+0(SB), Z0
 	VBROADCASTSS crossentropyconst<>+32(SB), Z1
 	VBROADCASTSS crossentropyconst<>+64(SB), Z2
@@ -167,6 +175,11 @@ TEXT ·CrossEntropyRowsAVX512(SB), NOSPLIT, $0-96
 	VPXORD       Z10, Z10, Z10
 	VXORPD       X11, X11, X11
 	VMOVSD       X11, ret+88(FP)
+	MOVQ         $0x00000000, (SP)
+	VPXORQ       Z12, Z12, Z12
+	VMOVUPD      Z12, 8(SP)
+	VMOVUPD      Z12, 72(SP)
+	VMOVUPD      Z12, 136(SP)
 	MOVQ         targets_base+48(FP), BX
 	SUBQ         $0x00000004, BX
 	MOVQ         dst_base+0(FP), SI
@@ -186,8 +199,128 @@ TEXT ·CrossEntropyRowsAVX512(SB), NOSPLIT, $0-96
 	CMOVQEQ      DI, R10
 
 ce512_row:
-	ADDQ $0x00000004, BX
+	ADDQ         $0x00000004, BX
+	CMPQ         (SP), $0x00000008
+	JB           ce512_batched
+	VMOVUPD      8(SP), Z11
+	VPSRLQ       $0x34, Z11, Z12
+	VBROADCASTSD log64vecconst<>+0(SB), Z17
+	VPANDQ       Z17, Z11, Z11
+	VBROADCASTSD log64const<>+8(SB), Z17
+	VPORQ        Z17, Z11, Z11
+	VBROADCASTSD log64const<>+0(SB), Z17
+	VBROADCASTSD log64vecconst<>+8(SB), Z18
+	VCMPPD       $0x1e, Z17, Z11, K2
+	VPXORQ       Z18, Z11, K2, Z11
+	VBROADCASTSD log64vecconst<>+16(SB), Z17
+	VPADDQ       Z17, Z12, K2, Z12
+	VBROADCASTSD log64const<>+8(SB), Z17
+	VSUBPD       Z17, Z11, Z18
+	VADDPD       Z17, Z11, Z11
+	VDIVPD       Z11, Z18, Z11
+	VMULPD       Z11, Z11, Z17
+	VBROADCASTSD log64const<>+24(SB), Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+32(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+40(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+48(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+56(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+64(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+72(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+80(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+88(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+96(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+104(SB), Z19
+	VADDPD       Z19, Z18, Z18
+	VMULPD       Z17, Z18, Z18
+	VBROADCASTSD log64const<>+112(SB), Z17
+	VADDPD       Z17, Z18, Z18
+	VMULPD       Z11, Z18, Z18
+	VADDPD       Z18, Z18, Z18
+	VBROADCASTSD log64vecconst<>+24(SB), Z11
+	VBROADCASTSD log64vecconst<>+32(SB), Z17
+	VPADDQ       Z17, Z12, Z12
+	VSUBPD       Z11, Z12, Z12
+	VBROADCASTSD log64const<>+16(SB), Z11
+	VMULPD       Z11, Z12, Z12
+	VADDPD       Z18, Z12, Z12
+	VCVTDQ2PD    168(SP), Z11
+	VCVTPS2PD    136(SP), Z17
+	VBROADCASTSD log64vecconst<>+40(SB), Z18
+	VSUBPD       Z11, Z18, Z11
+	VBROADCASTSD log64const<>+16(SB), Z18
+	VMULPD       Z18, Z11, Z11
+	VADDPD       Z12, Z11, Z11
+	VSUBPD       72(SP), Z17, Z17
+	VSUBPD       Z17, Z11, Z11
+	VMOVUPD      Z11, 8(SP)
+	VMOVSD       ret+88(FP), X11
+	VADDSD       8(SP), X11, X11
+	VADDSD       16(SP), X11, X11
+	VADDSD       24(SP), X11, X11
+	VADDSD       32(SP), X11, X11
+	VADDSD       40(SP), X11, X11
+	VADDSD       48(SP), X11, X11
+	VADDSD       56(SP), X11, X11
+	VADDSD       64(SP), X11, X11
+	VMOVSD       X11, ret+88(FP)
+	TESTQ        SI, SI
+	JZ           ce512_batched_nograd
+	MOVQ         200(SP), AX
+	VMOVSS       (AX), X11
+	VSUBSS       crossentropyconst<>+384(SB), X11, X11
+	VMOVSS       X11, (AX)
+	MOVQ         208(SP), AX
+	VMOVSS       (AX), X11
+	VSUBSS       crossentropyconst<>+384(SB), X11, X11
+	VMOVSS       X11, (AX)
+	MOVQ         216(SP), AX
+	VMOVSS       (AX), X11
+	VSUBSS       crossentropyconst<>+384(SB), X11, X11
+	VMOVSS       X11, (AX)
+	MOVQ         224(SP), AX
+	VMOVSS       (AX), X11
+	VSUBSS       crossentropyconst<>+384(SB), X11, X11
+	VMOVSS       X11, (AX)
+	MOVQ         232(SP), AX
+	VMOVSS       (AX), X11
+	VSUBSS       crossentropyconst<>+384(SB), X11, X11
+	VMOVSS       X11, (AX)
+	MOVQ         240(SP), AX
+	VMOVSS       (AX), X11
+	VSUBSS       crossentropyconst<>+384(SB), X11, X11
+	VMOVSS       X11, (AX)
+	MOVQ         248(SP), AX
+	VMOVSS       (AX), X11
+	VSUBSS       crossentropyconst<>+384(SB), X11, X11
+	VMOVSS       X11, (AX)
+	MOVQ         256(SP), AX
+	VMOVSS       (AX), X11
+	VSUBSS       crossentropyconst<>+384(SB), X11, X11
+	VMOVSS       X11, (AX)
 
+ce512_batched_nograd:
+	MOVQ $0x00000000, (SP)
+
+ce512_batched:
 	// Pass 1: m = max(x).
 	VBROADCASTSS crossentropyconst<>+320(SB), Z12
 	VBROADCASTSS crossentropyconst<>+320(SB), Z11
@@ -504,71 +637,21 @@ ce512_sumred:
 	VUCOMISD   X17, X17
 	JP         ce512_nanrow
 
-	// loss = l - (float64(x_t) - float64(c)), l = float64(nm)*ln2 + log64(S).
-	VMOVD      X12, AX
-	NEGL       AX
-	SUBL       $0x4b3fff81, AX
-	VCVTSI2SDL AX, X17, X18
-	VMULSD     log64const<>+16(SB), X18, X18
-	VMOVQ      X17, AX
-	MOVQ       AX, CX
-	SHRQ       $0x34, CX
-	SUBQ       $0x000003ff, CX
-	MOVQ       $0x000fffffffffffff, DX
-	ANDQ       DX, AX
-	MOVQ       $0x3ff0000000000000, DX
-	ORQ        DX, AX
-	VMOVQ      AX, X19
-	MOVQ       AX, DX
-	BTCQ       $0x34, DX
-	LEAQ       1(CX), R11
-	VUCOMISD   log64const<>+0(SB), X19
-	CMOVQHI    DX, AX
-	CMOVQHI    R11, CX
-	VMOVQ      AX, X19
-	VSUBSD     log64const<>+8(SB), X19, X20
-	VADDSD     log64const<>+8(SB), X19, X21
-	VDIVSD     X21, X20, X20
-	VMULSD     X20, X20, X21
-	VMOVSD     log64const<>+24(SB), X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+32(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+40(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+48(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+56(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+64(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+72(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+80(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+88(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+96(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+104(SB), X22, X22
-	VMULSD     X21, X22, X22
-	VADDSD     log64const<>+112(SB), X22, X22
-	VMULSD     X20, X22, X22
-	VADDSD     X22, X22, X22
-	VCVTSI2SDQ CX, X19, X19
-	VMULSD     log64const<>+16(SB), X19, X19
-	VADDSD     X22, X19, X19
-	VADDSD     X19, X18, X18
-	MOVLQSX    (BX), AX
-	VMOVSS     (DI)(AX*4), X19
-	VCVTSS2SD  X19, X19, X19
-	VCVTSS2SD  X11, X11, X20
-	VSUBSD     X20, X19, X19
-	VSUBSD     X19, X18, X18
-	VADDSD     ret+88(FP), X18, X18
-	VMOVSD     X18, ret+88(FP)
-	TESTQ      SI, SI
-	JZ         ce512_next
+	// The row's S, c, x_t, bias and &grad[t], to the batch.
+	MOVLQSX   (BX), AX
+	VCVTSS2SD X11, X11, X18
+	VMOVD     X12, CX
+	MOVQ      (SP), DX
+	VMOVSD    X17, 8(SP)(DX*8)
+	VMOVSD    X18, 72(SP)(DX*8)
+	MOVL      (DI)(AX*4), R11
+	MOVL      R11, 136(SP)(DX*4)
+	MOVL      CX, 168(SP)(DX*4)
+	LEAQ      (SI)(AX*4), AX
+	MOVQ      AX, 200(SP)(DX*8)
+	INCQ      (SP)
+	TESTQ     SI, SI
+	JZ        ce512_next
 
 	// 1/S as float32 hi + lo.
 	VCVTSS2SD    crossentropyconst<>+384(SB), X27, X27
@@ -680,7 +763,7 @@ ce512_out16:
 
 ce512_outtail:
 	TESTQ       DX, DX
-	JZ          ce512_grad
+	JZ          ce512_next
 	VMOVUPS.Z   (AX), K1, Z19
 	VSUBPS      Z11, Z19, Z19
 	VMAXPS      Z19, Z9, Z19
@@ -696,7 +779,7 @@ ce512_outtail:
 	VADDPS      Z17, Z12, Z12
 	VMULPS      Z11, Z12, Z12
 	VMOVUPS     Z12, K1, (CX)
-	JMP         ce512_grad
+	JMP         ce512_next
 
 ce512_re:
 	MOVQ DI, AX
@@ -841,7 +924,7 @@ ce512_re16:
 
 ce512_retail:
 	TESTQ       DX, DX
-	JZ          ce512_grad
+	JZ          ce512_next
 	VMOVUPS.Z   (AX), K1, Z19
 	VSUBPS      Z11, Z19, Z19
 	VMAXPS      Z19, Z9, Z19
@@ -866,14 +949,7 @@ ce512_retail:
 	VADDPS      Z17, Z19, Z19
 	VMULPS      Z11, Z19, Z19
 	VMOVUPS     Z19, K1, (CX)
-
-ce512_grad:
-	// grad[t] = softmax(x)[t] - 1.
-	MOVLQSX (BX), AX
-	VMOVSS  (SI)(AX*4), X11
-	VSUBSS  crossentropyconst<>+384(SB), X11, X11
-	VMOVSS  X11, (SI)(AX*4)
-	JMP     ce512_next
+	JMP         ce512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ce512_masked:
@@ -926,31 +1002,127 @@ ce512_filltail:
 	VMOVUPS Z28, K1, (CX)
 
 ce512_filled:
-	// A row of -Inf: grad[t] = 0 - 1 and loss 0 + Inf. A row of NaN: grad[t]
-	// keeps its NaN (NaN - 1 is that NaN) and the loss is NaN + Inf = NaN.
-	TESTQ   SI, SI
-	JZ      ce512_nograd
+	// A row of -Inf: loss +Inf, and grad[t] = 0 - 1. A row of NaN: loss NaN,
+	// and grad[t] keeps its NaN (NaN - 1 is that NaN).
 	MOVLQSX (BX), AX
-	VMOVSS  (SI)(AX*4), X11
-	VSUBSS  crossentropyconst<>+384(SB), X11, X11
-	VMOVSS  X11, (SI)(AX*4)
-
-ce512_nograd:
-	VADDSS    crossentropyconst<>+352(SB), X28, X11
-	VCVTSS2SD X11, X11, X11
-	VADDSD    ret+88(FP), X11, X11
-	VMOVSD    X11, ret+88(FP)
+	MOVQ    (SP), CX
+	MOVQ    log64const<>+8(SB), DX
+	MOVQ    DX, 8(SP)(CX*8)
+	MOVQ    $0x00000000, 72(SP)(CX*8)
+	VADDSS  crossentropyconst<>+320(SB), X28, X11
+	VMOVSS  X11, 136(SP)(CX*4)
+	MOVL    $0xb4c0007f, 168(SP)(CX*4)
+	LEAQ    (SI)(AX*4), AX
+	MOVQ    AX, 200(SP)(CX*8)
+	INCQ    (SP)
 
 ce512_next:
-	LEAQ    (R9)(R9*1), AX
-	SHLQ    $0x01, AX
-	ADDQ    AX, DI
-	LEAQ    (SI)(AX*1), AX
-	TESTQ   SI, SI
-	CMOVQNE AX, SI
-	DECQ    R8
-	JNZ     ce512_row
+	LEAQ         (R9)(R9*1), AX
+	SHLQ         $0x01, AX
+	ADDQ         AX, DI
+	LEAQ         (SI)(AX*1), AX
+	TESTQ        SI, SI
+	CMOVQNE      AX, SI
+	DECQ         R8
+	JNZ          ce512_row
+	CMPQ         (SP), $0x00000000
+	JE           ce512_last_done
+	VMOVUPD      8(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VBROADCASTSD log64vecconst<>+0(SB), Z2
+	VPANDQ       Z2, Z0, Z0
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VPORQ        Z2, Z0, Z0
+	VBROADCASTSD log64const<>+0(SB), Z2
+	VBROADCASTSD log64vecconst<>+8(SB), Z3
+	VCMPPD       $0x1e, Z2, Z0, K1
+	VPXORQ       Z3, Z0, K1, Z0
+	VBROADCASTSD log64vecconst<>+16(SB), Z2
+	VPADDQ       Z2, Z1, K1, Z1
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VSUBPD       Z2, Z0, Z3
+	VADDPD       Z2, Z0, Z0
+	VDIVPD       Z0, Z3, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+32(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+40(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+48(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+56(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+64(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+72(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+80(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+88(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+96(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+104(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+112(SB), Z2
+	VADDPD       Z2, Z3, Z3
+	VMULPD       Z0, Z3, Z3
+	VADDPD       Z3, Z3, Z3
+	VBROADCASTSD log64vecconst<>+24(SB), Z0
+	VBROADCASTSD log64vecconst<>+32(SB), Z2
+	VPADDQ       Z2, Z1, Z1
+	VSUBPD       Z0, Z1, Z1
+	VBROADCASTSD log64const<>+16(SB), Z0
+	VMULPD       Z0, Z1, Z1
+	VADDPD       Z3, Z1, Z1
+	VCVTDQ2PD    168(SP), Z0
+	VCVTPS2PD    136(SP), Z2
+	VBROADCASTSD log64vecconst<>+40(SB), Z3
+	VSUBPD       Z0, Z3, Z0
+	VBROADCASTSD log64const<>+16(SB), Z3
+	VMULPD       Z3, Z0, Z0
+	VADDPD       Z1, Z0, Z0
+	VSUBPD       72(SP), Z2, Z2
+	VSUBPD       Z2, Z0, Z0
+	VMOVUPD      Z0, 8(SP)
+	VMOVSD       ret+88(FP), X0
+	XORQ         AX, AX
 
+ce512_last_add:
+	VADDSD 8(SP)(AX*8), X0, X0
+	INCQ   AX
+	CMPQ   AX, (SP)
+	JB     ce512_last_add
+	VMOVSD X0, ret+88(FP)
+	TESTQ  SI, SI
+	JZ     ce512_last_nograd
+	XORQ   AX, AX
+
+ce512_last_grad:
+	MOVQ   200(SP)(AX*8), CX
+	VMOVSS (CX), X0
+	VSUBSS crossentropyconst<>+384(SB), X0, X0
+	VMOVSS X0, (CX)
+	INCQ   AX
+	CMPQ   AX, (SP)
+	JB     ce512_last_grad
+
+ce512_last_nograd:
+	MOVQ $0x00000000, (SP)
+
+ce512_last_done:
 ce512_ret:
 	VZEROUPPER
 	RET
@@ -975,9 +1147,17 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func CrossEntropyRowsAVX2(dst []float32, src []float32, targets []int32, rows int, cols int) float64
 // Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
-TEXT ·CrossEntropyRowsAVX2(SB), NOSPLIT, $320-96
+TEXT ·CrossEntropyRowsAVX2(SB), NOSPLIT, $584-96
 	VXORPD  X0, X0, X0
 	VMOVSD  X0, ret+88(FP)
+	MOVQ    $0x00000000, 256(SP)
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 264(SP)
+	VMOVUPD Y0, 296(SP)
+	VMOVUPD Y0, 328(SP)
+	VMOVUPD Y0, 360(SP)
+	VMOVUPD Y0, 392(SP)
+	VMOVUPD Y0, 424(SP)
 	MOVQ    targets_base+48(FP), BX
 	SUBQ    $0x00000004, BX
 	MOVQ    dst_base+0(FP), SI
@@ -999,8 +1179,202 @@ TEXT ·CrossEntropyRowsAVX2(SB), NOSPLIT, $320-96
 	CMOVQEQ DI, R12
 
 ce256_row:
-	ADDQ $0x00000004, BX
+	ADDQ         $0x00000004, BX
+	CMPQ         256(SP), $0x00000008
+	JB           ce256_batched
+	VMOVUPD      264(SP), Y0
+	VPSRLQ       $0x34, Y0, Y2
+	VBROADCASTSD log64vecconst<>+0(SB), Y3
+	VPAND        Y3, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VPOR         Y3, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y3
+	VBROADCASTSD log64vecconst<>+8(SB), Y4
+	VCMPPD       $0x1e, Y3, Y0, Y3
+	VPAND        Y3, Y4, Y4
+	VPXOR        Y4, Y0, Y0
+	VPSUBQ       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VSUBPD       Y3, Y0, Y4
+	VADDPD       Y3, Y0, Y0
+	VDIVPD       Y0, Y4, Y0
+	VMULPD       Y0, Y0, Y3
+	VBROADCASTSD log64const<>+24(SB), Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+32(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+40(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+48(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+56(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+64(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+72(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+80(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+88(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+96(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+104(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+112(SB), Y3
+	VADDPD       Y3, Y4, Y4
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y4, Y4, Y4
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y3
+	VPADDQ       Y3, Y2, Y2
+	VSUBPD       Y0, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y2, Y2
+	VADDPD       Y4, Y2, Y2
+	VMOVDQU      424(SP), X3
+	VCVTDQ2PD    X3, Y0
+	VMOVUPS      392(SP), X3
+	VCVTPS2PD    X3, Y3
+	VBROADCASTSD log64vecconst<>+40(SB), Y4
+	VSUBPD       Y0, Y4, Y0
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y0, Y0
+	VADDPD       Y2, Y0, Y0
+	VSUBPD       328(SP), Y3, Y3
+	VSUBPD       Y3, Y0, Y0
+	VMOVUPD      Y0, 264(SP)
+	VMOVUPD      296(SP), Y0
+	VPSRLQ       $0x34, Y0, Y2
+	VBROADCASTSD log64vecconst<>+0(SB), Y3
+	VPAND        Y3, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VPOR         Y3, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y3
+	VBROADCASTSD log64vecconst<>+8(SB), Y4
+	VCMPPD       $0x1e, Y3, Y0, Y3
+	VPAND        Y3, Y4, Y4
+	VPXOR        Y4, Y0, Y0
+	VPSUBQ       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VSUBPD       Y3, Y0, Y4
+	VADDPD       Y3, Y0, Y0
+	VDIVPD       Y0, Y4, Y0
+	VMULPD       Y0, Y0, Y3
+	VBROADCASTSD log64const<>+24(SB), Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+32(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+40(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+48(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+56(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+64(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+72(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+80(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+88(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+96(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+104(SB), Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+112(SB), Y3
+	VADDPD       Y3, Y4, Y4
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y4, Y4, Y4
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y3
+	VPADDQ       Y3, Y2, Y2
+	VSUBPD       Y0, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y2, Y2
+	VADDPD       Y4, Y2, Y2
+	VMOVDQU      440(SP), X3
+	VCVTDQ2PD    X3, Y0
+	VMOVUPS      408(SP), X3
+	VCVTPS2PD    X3, Y3
+	VBROADCASTSD log64vecconst<>+40(SB), Y4
+	VSUBPD       Y0, Y4, Y0
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y0, Y0
+	VADDPD       Y2, Y0, Y0
+	VSUBPD       360(SP), Y3, Y3
+	VSUBPD       Y3, Y0, Y0
+	VMOVUPD      Y0, 296(SP)
+	VMOVSD       ret+88(FP), X0
+	VADDSD       264(SP), X0, X0
+	VADDSD       272(SP), X0, X0
+	VADDSD       280(SP), X0, X0
+	VADDSD       288(SP), X0, X0
+	VADDSD       296(SP), X0, X0
+	VADDSD       304(SP), X0, X0
+	VADDSD       312(SP), X0, X0
+	VADDSD       320(SP), X0, X0
+	VMOVSD       X0, ret+88(FP)
+	TESTQ        SI, SI
+	JZ           ce256_batched_nograd
+	MOVQ         456(SP), AX
+	VMOVSS       (AX), X0
+	VSUBSS       crossentropyconst<>+384(SB), X0, X0
+	VMOVSS       X0, (AX)
+	MOVQ         464(SP), AX
+	VMOVSS       (AX), X0
+	VSUBSS       crossentropyconst<>+384(SB), X0, X0
+	VMOVSS       X0, (AX)
+	MOVQ         472(SP), AX
+	VMOVSS       (AX), X0
+	VSUBSS       crossentropyconst<>+384(SB), X0, X0
+	VMOVSS       X0, (AX)
+	MOVQ         480(SP), AX
+	VMOVSS       (AX), X0
+	VSUBSS       crossentropyconst<>+384(SB), X0, X0
+	VMOVSS       X0, (AX)
+	MOVQ         488(SP), AX
+	VMOVSS       (AX), X0
+	VSUBSS       crossentropyconst<>+384(SB), X0, X0
+	VMOVSS       X0, (AX)
+	MOVQ         496(SP), AX
+	VMOVSS       (AX), X0
+	VSUBSS       crossentropyconst<>+384(SB), X0, X0
+	VMOVSS       X0, (AX)
+	MOVQ         504(SP), AX
+	VMOVSS       (AX), X0
+	VSUBSS       crossentropyconst<>+384(SB), X0, X0
+	VMOVSS       X0, (AX)
+	MOVQ         512(SP), AX
+	VMOVSS       (AX), X0
+	VSUBSS       crossentropyconst<>+384(SB), X0, X0
+	VMOVSS       X0, (AX)
 
+ce256_batched_nograd:
+	MOVQ $0x00000000, 256(SP)
+
+ce256_batched:
 	// Pass 1: m = max(x).
 	VMOVUPS crossentropyconst<>+320(SB), Y0
 	VMOVUPS crossentropyconst<>+320(SB), Y2
@@ -1625,72 +1999,22 @@ ce256_sumred:
 	UCOMISD      X0, X0
 	JP           ce256_nanrow
 
-	// loss = l - (float64(x_t) - float64(c)), l = float64(nm)*ln2 + log64(S).
-	MOVL       32(SP), AX
-	NEGL       AX
-	SUBL       $0x4b3fff81, AX
-	VCVTSI2SDL AX, X0, X2
-	VMULSD     log64const<>+16(SB), X2, X2
-	VMOVQ      X0, AX
-	MOVQ       AX, CX
-	SHRQ       $0x34, CX
-	SUBQ       $0x000003ff, CX
-	MOVQ       $0x000fffffffffffff, DX
-	ANDQ       DX, AX
-	MOVQ       $0x3ff0000000000000, DX
-	ORQ        DX, AX
-	VMOVQ      AX, X3
-	MOVQ       AX, DX
-	BTCQ       $0x34, DX
-	LEAQ       1(CX), R13
-	VUCOMISD   log64const<>+0(SB), X3
-	CMOVQHI    DX, AX
-	CMOVQHI    R13, CX
-	VMOVQ      AX, X3
-	VSUBSD     log64const<>+8(SB), X3, X4
-	VADDSD     log64const<>+8(SB), X3, X5
-	VDIVSD     X5, X4, X4
-	VMULSD     X4, X4, X5
-	VMOVSD     log64const<>+24(SB), X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+32(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+40(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+48(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+56(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+64(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+72(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+80(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+88(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+96(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+104(SB), X6, X6
-	VMULSD     X5, X6, X6
-	VADDSD     log64const<>+112(SB), X6, X6
-	VMULSD     X4, X6, X6
-	VADDSD     X6, X6, X6
-	VCVTSI2SDQ CX, X3, X3
-	VMULSD     log64const<>+16(SB), X3, X3
-	VADDSD     X6, X3, X3
-	VADDSD     X3, X2, X2
-	MOVLQSX    (BX), AX
-	VMOVSS     (DI)(AX*4), X3
-	VCVTSS2SD  X3, X3, X3
-	VMOVSS     (SP), X4
-	VCVTSS2SD  X4, X4, X4
-	VSUBSD     X4, X3, X3
-	VSUBSD     X3, X2, X2
-	VADDSD     ret+88(FP), X2, X2
-	VMOVSD     X2, ret+88(FP)
-	TESTQ      SI, SI
-	JZ         ce256_next
+	// The row's S, c, x_t, bias and &grad[t], to the batch.
+	MOVLQSX   (BX), AX
+	VMOVSS    (SP), X2
+	VCVTSS2SD X2, X2, X2
+	MOVL      32(SP), CX
+	MOVQ      256(SP), DX
+	VMOVSD    X0, 264(SP)(DX*8)
+	VMOVSD    X2, 328(SP)(DX*8)
+	MOVL      (DI)(AX*4), R13
+	MOVL      R13, 392(SP)(DX*4)
+	MOVL      CX, 424(SP)(DX*4)
+	LEAQ      (SI)(AX*4), AX
+	MOVQ      AX, 456(SP)(DX*8)
+	INCQ      256(SP)
+	TESTQ     SI, SI
+	JZ        ce256_next
 
 	// 1/S as float32 hi + lo.
 	VCVTSS2SD    crossentropyconst<>+384(SB), X1, X1
@@ -1700,9 +2024,9 @@ ce256_sumred:
 	VSUBSD       X3, X0, X0
 	VCVTSD2SS    X0, X0, X0
 	VBROADCASTSS X2, Y2
-	VMOVUPS      Y2, 256(SP)
+	VMOVUPS      Y2, 520(SP)
 	VBROADCASTSS X0, Y2
-	VMOVUPS      Y2, 288(SP)
+	VMOVUPS      Y2, 552(SP)
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s.
 	MOVQ DI, AX
@@ -1768,14 +2092,14 @@ ce256_haveu_1:
 	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
 	VPSLLD      $0x17, Y3, Y3
 	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     288(SP), Y5
-	VFMADD213PS 288(SP), Y0, Y5
-	VMOVUPS     288(SP), Y6
-	VFMADD213PS 288(SP), Y2, Y6
-	VFMADD132PS 256(SP), Y5, Y0
-	VFMADD132PS 256(SP), Y6, Y2
-	VADDPS      256(SP), Y0, Y0
-	VADDPS      256(SP), Y2, Y2
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
 	VMULPS      Y3, Y0, Y0
 	VMULPS      Y4, Y2, Y2
 	VMOVUPS     Y0, (CX)
@@ -1787,7 +2111,7 @@ ce256_haveu_1:
 
 ce256_outtail:
 	TESTQ      DX, DX
-	JZ         ce256_grad
+	JZ         ce256_next
 	VMOVDQU    (R10), Y0
 	VMOVDQU    32(R10), Y2
 	LEAQ       (AX), DX
@@ -1930,26 +2254,19 @@ ce256_haveu_2:
 	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
 	VPSLLD      $0x17, Y5, Y5
 	VPSLLD      $0x17, Y6, Y6
-	VMOVUPS     288(SP), Y7
-	VFMADD213PS 288(SP), Y3, Y7
-	VMOVUPS     288(SP), Y8
-	VFMADD213PS 288(SP), Y4, Y8
-	VFMADD132PS 256(SP), Y7, Y3
-	VFMADD132PS 256(SP), Y8, Y4
-	VADDPS      256(SP), Y3, Y3
-	VADDPS      256(SP), Y4, Y4
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VMOVUPS     552(SP), Y8
+	VFMADD213PS 552(SP), Y4, Y8
+	VFMADD132PS 520(SP), Y7, Y3
+	VFMADD132PS 520(SP), Y8, Y4
+	VADDPS      520(SP), Y3, Y3
+	VADDPS      520(SP), Y4, Y4
 	VMULPS      Y5, Y3, Y3
 	VMULPS      Y6, Y4, Y4
 	VMASKMOVPS  Y3, Y0, (CX)
 	VMASKMOVPS  Y4, Y2, 32(CX)
-
-ce256_grad:
-	// grad[t] = softmax(x)[t] - 1.
-	MOVLQSX (BX), AX
-	VMOVSS  (SI)(AX*4), X0
-	VSUBSS  crossentropyconst<>+384(SB), X0, X0
-	VMOVSS  X0, (SI)(AX*4)
-	JMP     ce256_next
+	JMP         ce256_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ce256_masked:
@@ -2058,31 +2375,201 @@ ce256_filltail:
 	VMASKMOVPS Y0, Y3, 32(CX)
 
 ce256_filled:
-	// A row of -Inf: grad[t] = 0 - 1 and loss 0 + Inf. A row of NaN: grad[t]
-	// keeps its NaN (NaN - 1 is that NaN) and the loss is NaN + Inf = NaN.
-	TESTQ   SI, SI
-	JZ      ce256_nograd
+	// A row of -Inf: loss +Inf, and grad[t] = 0 - 1. A row of NaN: loss NaN,
+	// and grad[t] keeps its NaN (NaN - 1 is that NaN).
 	MOVLQSX (BX), AX
-	VMOVSS  (SI)(AX*4), X2
-	VSUBSS  crossentropyconst<>+384(SB), X2, X2
-	VMOVSS  X2, (SI)(AX*4)
-
-ce256_nograd:
-	VADDSS    crossentropyconst<>+352(SB), X0, X0
-	VCVTSS2SD X0, X0, X0
-	VADDSD    ret+88(FP), X0, X0
-	VMOVSD    X0, ret+88(FP)
+	MOVQ    256(SP), CX
+	MOVQ    log64const<>+8(SB), DX
+	MOVQ    DX, 264(SP)(CX*8)
+	MOVQ    $0x00000000, 328(SP)(CX*8)
+	VADDSS  crossentropyconst<>+320(SB), X0, X0
+	VMOVSS  X0, 392(SP)(CX*4)
+	MOVL    $0xb4c0007f, 424(SP)(CX*4)
+	LEAQ    (SI)(AX*4), AX
+	MOVQ    AX, 456(SP)(CX*8)
+	INCQ    256(SP)
 
 ce256_next:
-	LEAQ    (R9)(R9*1), AX
-	SHLQ    $0x01, AX
-	ADDQ    AX, DI
-	LEAQ    (SI)(AX*1), AX
-	TESTQ   SI, SI
-	CMOVQNE AX, SI
-	DECQ    R8
-	JNZ     ce256_row
+	LEAQ         (R9)(R9*1), AX
+	SHLQ         $0x01, AX
+	ADDQ         AX, DI
+	LEAQ         (SI)(AX*1), AX
+	TESTQ        SI, SI
+	CMOVQNE      AX, SI
+	DECQ         R8
+	JNZ          ce256_row
+	CMPQ         256(SP), $0x00000000
+	JE           ce256_last_done
+	VMOVUPD      264(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y2
+	VPAND        Y2, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VPOR         Y2, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y2
+	VBROADCASTSD log64vecconst<>+8(SB), Y3
+	VCMPPD       $0x1e, Y2, Y0, Y2
+	VPAND        Y2, Y3, Y3
+	VPXOR        Y3, Y0, Y0
+	VPSUBQ       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VSUBPD       Y2, Y0, Y3
+	VADDPD       Y2, Y0, Y0
+	VDIVPD       Y0, Y3, Y0
+	VMULPD       Y0, Y0, Y2
+	VBROADCASTSD log64const<>+24(SB), Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+32(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+40(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+48(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+56(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+64(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+72(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+80(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+88(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+96(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+104(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+112(SB), Y2
+	VADDPD       Y2, Y3, Y3
+	VMULPD       Y0, Y3, Y3
+	VADDPD       Y3, Y3, Y3
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y2
+	VPADDQ       Y2, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y3, Y1, Y1
+	VMOVDQU      424(SP), X2
+	VCVTDQ2PD    X2, Y0
+	VMOVUPS      392(SP), X2
+	VCVTPS2PD    X2, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y3
+	VSUBPD       Y0, Y3, Y0
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y0, Y0
+	VADDPD       Y1, Y0, Y0
+	VSUBPD       328(SP), Y2, Y2
+	VSUBPD       Y2, Y0, Y0
+	VMOVUPD      Y0, 264(SP)
+	VMOVUPD      296(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y2
+	VPAND        Y2, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VPOR         Y2, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y2
+	VBROADCASTSD log64vecconst<>+8(SB), Y3
+	VCMPPD       $0x1e, Y2, Y0, Y2
+	VPAND        Y2, Y3, Y3
+	VPXOR        Y3, Y0, Y0
+	VPSUBQ       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VSUBPD       Y2, Y0, Y3
+	VADDPD       Y2, Y0, Y0
+	VDIVPD       Y0, Y3, Y0
+	VMULPD       Y0, Y0, Y2
+	VBROADCASTSD log64const<>+24(SB), Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+32(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+40(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+48(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+56(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+64(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+72(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+80(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+88(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+96(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+104(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+112(SB), Y2
+	VADDPD       Y2, Y3, Y3
+	VMULPD       Y0, Y3, Y3
+	VADDPD       Y3, Y3, Y3
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y2
+	VPADDQ       Y2, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y3, Y1, Y1
+	VMOVDQU      440(SP), X2
+	VCVTDQ2PD    X2, Y0
+	VMOVUPS      408(SP), X2
+	VCVTPS2PD    X2, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y3
+	VSUBPD       Y0, Y3, Y0
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y0, Y0
+	VADDPD       Y1, Y0, Y0
+	VSUBPD       360(SP), Y2, Y2
+	VSUBPD       Y2, Y0, Y0
+	VMOVUPD      Y0, 296(SP)
+	VMOVSD       ret+88(FP), X0
+	XORQ         AX, AX
 
+ce256_last_add:
+	VADDSD 264(SP)(AX*8), X0, X0
+	INCQ   AX
+	CMPQ   AX, 256(SP)
+	JB     ce256_last_add
+	VMOVSD X0, ret+88(FP)
+	TESTQ  SI, SI
+	JZ     ce256_last_nograd
+	XORQ   AX, AX
+
+ce256_last_grad:
+	MOVQ   456(SP)(AX*8), CX
+	VMOVSS (CX), X0
+	VSUBSS crossentropyconst<>+384(SB), X0, X0
+	VMOVSS X0, (CX)
+	INCQ   AX
+	CMPQ   AX, 256(SP)
+	JB     ce256_last_grad
+
+ce256_last_nograd:
+	MOVQ $0x00000000, 256(SP)
+
+ce256_last_done:
 ce256_ret:
 	VZEROUPPER
 	RET
