@@ -122,7 +122,10 @@ func crossEntropyRows(g *gen, s ceRows, c *constTable, t *ceTables, wide bool, z
 	s.setHooks(rowHooks{
 		begin: func() {
 			g.ADDQ(U32(4), tp)
-			b.flushFull(s.label("batched"), s.rowDst())
+			g.CMPQ(b.n, U32(batchRows))
+			g.JB(LabelRef(s.label("batched")))
+			b.flush(s.label("full"), s.rowDst())
+			g.Label(s.label("batched"))
 		},
 		special: func(fill reg.VecVirtual) {
 			g.Comment("A row of -Inf: loss +Inf, and grad[t] = 0 - 1. A row of NaN: loss NaN,",
@@ -244,33 +247,10 @@ func (b *lossBatch) pushSpecial(fill reg.VecVirtual, gt Mem) {
 	b.pushGrad(k, gt)
 }
 
-// flushFull emits, if the batch is full, its flush (see flush). name
+// flush emits the flush of the batch: the losses of its rows are computed
+// and added to the total in row order, and unless dst is nil (then every
+// row's is), 1 is subtracted at each row's target in the gradient. name
 // prefixes its labels.
-func (b *lossBatch) flushFull(name string, dst reg.GPVirtual) {
-	g := b.g
-	g.CMPQ(b.n, U32(batchRows))
-	g.JB(LabelRef(name))
-	b.losses()
-	total := g.XMM()
-	g.VMOVSD(b.total, total)
-	for i := 0; i < batchRows; i++ {
-		g.VADDSD(b.s.Offset(8*i), total, total)
-	}
-	g.VMOVSD(total, b.total)
-	g.TESTQ(dst, dst)
-	g.JZ(LabelRef(name + "_nograd"))
-	for i := 0; i < batchRows; i++ {
-		b.subOne(b.grad.Offset(8 * i))
-	}
-	g.Label(name + "_nograd")
-	g.MOVQ(U32(0), b.n)
-	g.Label(name)
-}
-
-// flush emits the flush of a batch that may not be full: its losses are
-// computed and added to the total in row order, and unless dst is nil
-// (then every row's is), 1 is subtracted at each row's target in the
-// gradient. name prefixes its labels.
 func (b *lossBatch) flush(name string, dst reg.GPVirtual) {
 	g := b.g
 	g.CMPQ(b.n, U32(0))

@@ -202,6 +202,8 @@ ce512_row:
 	ADDQ         $0x00000004, BX
 	CMPQ         (SP), $0x00000008
 	JB           ce512_batched
+	CMPQ         (SP), $0x00000000
+	JE           ce512_full_done
 	VMOVUPD      8(SP), Z11
 	VPSRLQ       $0x34, Z11, Z12
 	VBROADCASTSD log64vecconst<>+0(SB), Z17
@@ -273,53 +275,31 @@ ce512_row:
 	VSUBPD       Z17, Z11, Z11
 	VMOVUPD      Z11, 8(SP)
 	VMOVSD       ret+88(FP), X11
-	VADDSD       8(SP), X11, X11
-	VADDSD       16(SP), X11, X11
-	VADDSD       24(SP), X11, X11
-	VADDSD       32(SP), X11, X11
-	VADDSD       40(SP), X11, X11
-	VADDSD       48(SP), X11, X11
-	VADDSD       56(SP), X11, X11
-	VADDSD       64(SP), X11, X11
-	VMOVSD       X11, ret+88(FP)
-	TESTQ        SI, SI
-	JZ           ce512_batched_nograd
-	MOVQ         200(SP), AX
-	VMOVSS       (AX), X11
-	VSUBSS       crossentropyconst<>+384(SB), X11, X11
-	VMOVSS       X11, (AX)
-	MOVQ         208(SP), AX
-	VMOVSS       (AX), X11
-	VSUBSS       crossentropyconst<>+384(SB), X11, X11
-	VMOVSS       X11, (AX)
-	MOVQ         216(SP), AX
-	VMOVSS       (AX), X11
-	VSUBSS       crossentropyconst<>+384(SB), X11, X11
-	VMOVSS       X11, (AX)
-	MOVQ         224(SP), AX
-	VMOVSS       (AX), X11
-	VSUBSS       crossentropyconst<>+384(SB), X11, X11
-	VMOVSS       X11, (AX)
-	MOVQ         232(SP), AX
-	VMOVSS       (AX), X11
-	VSUBSS       crossentropyconst<>+384(SB), X11, X11
-	VMOVSS       X11, (AX)
-	MOVQ         240(SP), AX
-	VMOVSS       (AX), X11
-	VSUBSS       crossentropyconst<>+384(SB), X11, X11
-	VMOVSS       X11, (AX)
-	MOVQ         248(SP), AX
-	VMOVSS       (AX), X11
-	VSUBSS       crossentropyconst<>+384(SB), X11, X11
-	VMOVSS       X11, (AX)
-	MOVQ         256(SP), AX
-	VMOVSS       (AX), X11
-	VSUBSS       crossentropyconst<>+384(SB), X11, X11
-	VMOVSS       X11, (AX)
+	XORQ         AX, AX
 
-ce512_batched_nograd:
+ce512_full_add:
+	VADDSD 8(SP)(AX*8), X11, X11
+	INCQ   AX
+	CMPQ   AX, (SP)
+	JB     ce512_full_add
+	VMOVSD X11, ret+88(FP)
+	TESTQ  SI, SI
+	JZ     ce512_full_nograd
+	XORQ   AX, AX
+
+ce512_full_grad:
+	MOVQ   200(SP)(AX*8), CX
+	VMOVSS (CX), X11
+	VSUBSS crossentropyconst<>+384(SB), X11, X11
+	VMOVSS X11, (CX)
+	INCQ   AX
+	CMPQ   AX, (SP)
+	JB     ce512_full_grad
+
+ce512_full_nograd:
 	MOVQ $0x00000000, (SP)
 
+ce512_full_done:
 ce512_batched:
 	// Pass 1: m = max(x).
 	VBROADCASTSS crossentropyconst<>+320(SB), Z12
@@ -1182,6 +1162,8 @@ ce256_row:
 	ADDQ         $0x00000004, BX
 	CMPQ         256(SP), $0x00000008
 	JB           ce256_batched
+	CMPQ         256(SP), $0x00000000
+	JE           ce256_full_done
 	VMOVUPD      264(SP), Y0
 	VPSRLQ       $0x34, Y0, Y2
 	VBROADCASTSD log64vecconst<>+0(SB), Y3
@@ -1327,53 +1309,31 @@ ce256_row:
 	VSUBPD       Y3, Y0, Y0
 	VMOVUPD      Y0, 296(SP)
 	VMOVSD       ret+88(FP), X0
-	VADDSD       264(SP), X0, X0
-	VADDSD       272(SP), X0, X0
-	VADDSD       280(SP), X0, X0
-	VADDSD       288(SP), X0, X0
-	VADDSD       296(SP), X0, X0
-	VADDSD       304(SP), X0, X0
-	VADDSD       312(SP), X0, X0
-	VADDSD       320(SP), X0, X0
-	VMOVSD       X0, ret+88(FP)
-	TESTQ        SI, SI
-	JZ           ce256_batched_nograd
-	MOVQ         456(SP), AX
-	VMOVSS       (AX), X0
-	VSUBSS       crossentropyconst<>+384(SB), X0, X0
-	VMOVSS       X0, (AX)
-	MOVQ         464(SP), AX
-	VMOVSS       (AX), X0
-	VSUBSS       crossentropyconst<>+384(SB), X0, X0
-	VMOVSS       X0, (AX)
-	MOVQ         472(SP), AX
-	VMOVSS       (AX), X0
-	VSUBSS       crossentropyconst<>+384(SB), X0, X0
-	VMOVSS       X0, (AX)
-	MOVQ         480(SP), AX
-	VMOVSS       (AX), X0
-	VSUBSS       crossentropyconst<>+384(SB), X0, X0
-	VMOVSS       X0, (AX)
-	MOVQ         488(SP), AX
-	VMOVSS       (AX), X0
-	VSUBSS       crossentropyconst<>+384(SB), X0, X0
-	VMOVSS       X0, (AX)
-	MOVQ         496(SP), AX
-	VMOVSS       (AX), X0
-	VSUBSS       crossentropyconst<>+384(SB), X0, X0
-	VMOVSS       X0, (AX)
-	MOVQ         504(SP), AX
-	VMOVSS       (AX), X0
-	VSUBSS       crossentropyconst<>+384(SB), X0, X0
-	VMOVSS       X0, (AX)
-	MOVQ         512(SP), AX
-	VMOVSS       (AX), X0
-	VSUBSS       crossentropyconst<>+384(SB), X0, X0
-	VMOVSS       X0, (AX)
+	XORQ         AX, AX
 
-ce256_batched_nograd:
+ce256_full_add:
+	VADDSD 264(SP)(AX*8), X0, X0
+	INCQ   AX
+	CMPQ   AX, 256(SP)
+	JB     ce256_full_add
+	VMOVSD X0, ret+88(FP)
+	TESTQ  SI, SI
+	JZ     ce256_full_nograd
+	XORQ   AX, AX
+
+ce256_full_grad:
+	MOVQ   456(SP)(AX*8), CX
+	VMOVSS (CX), X0
+	VSUBSS crossentropyconst<>+384(SB), X0, X0
+	VMOVSS X0, (CX)
+	INCQ   AX
+	CMPQ   AX, 256(SP)
+	JB     ce256_full_grad
+
+ce256_full_nograd:
 	MOVQ $0x00000000, 256(SP)
 
+ce256_full_done:
 ce256_batched:
 	// Pass 1: m = max(x).
 	VMOVUPS crossentropyconst<>+320(SB), Y0
