@@ -542,11 +542,12 @@ func (s *sm512) pass3(name string, src, dst Op, after string, out func(p, q Mem,
 
 // rowHooks are what a kernel adds to the loop of rowsKernel, beyond dst
 // and src (CrossEntropyRows adds its targets and loss); the zero value adds
-// nothing.
+// nothing. With nilDst, dst may be nil: then no row is stored to or
+// filled, and special follows the fill's place all the same.
 type rowHooks struct {
 	begin   func()                    // emitted at the start of each row
 	special func(fill reg.VecVirtual) // emitted after a row is filled with fill
-	nilDst  bool                      // dst may be nil: then rows are neither filled nor stored to
+	nilDst  bool
 }
 
 // fillStart emits, with nilDst, a jump past the fill of a row if dst is
