@@ -107,9 +107,11 @@ type sm512 struct {
 	cv    reg.VecVirtual // the row's c, every lane
 	biasv reg.VecVirtual // the row's bias, every lane (int32)
 
-	// keepU makes pass 2 store u in dst, unless dst is src (inPlace is 1).
+	// keepU makes pass 2 store u in dst, unless dst is src (inPlace is
+	// nonzero; also when hooks.nilDst and dst is nil).
 	keepU   bool
 	inPlace reg.GPVirtual
+	hooks   rowHooks // what rowsKernel adds to its loop for the kernel
 
 	dst, src reg.GPVirtual // the current row (dst unused by LogSumExp)
 	cols     reg.GPVirtual // the row's length
@@ -687,13 +689,58 @@ func (s *sm512) pass3(name string, src, dst Op, after string, out func(p, q Mem,
 	g.JMP(LabelRef(after))
 }
 
-// rowsKernel emits the body of a func(dst, src []float32, rows, cols int)
-// kernel: for each row, pass 1 and pass 2, then out(S) for a row whose max
-// is finite and whose S is not NaN; out must end with a jump to the label
-// "next". A row whose max is NaN or +Inf, or whose S is NaN, is filled
-// with the canonical NaN; a row whose max is -Inf with masked(v)'s vector,
-// unless it holds a NaN. finish, if not nil, is emitted after the last
-// row, before the return.
+// rowHooks are what a kernel adds to the loop of rowsKernel, beyond dst
+// and src (CrossEntropyRows adds its targets and loss); the zero value adds
+// nothing. With nilDst, dst may be nil: then no row is stored to or
+// filled, and special follows the fill's place all the same.
+type rowHooks struct {
+	begin   func()                    // emitted at the start of each row
+	special func(fill reg.VecVirtual) // emitted after a row is filled with fill
+	nilDst  bool
+}
+
+// fillStart emits, with nilDst, a jump past the fill of a row if dst is
+// nil, and returns the label that the fill ends at.
+func (h *rowHooks) fillStart(g *gen, dst reg.GPVirtual, label func(string) string) string {
+	filled := label("next")
+	if h.special != nil {
+		filled = label("filled")
+	}
+	if h.nilDst {
+		g.TESTQ(dst, dst)
+		g.JZ(LabelRef(filled))
+	}
+	return filled
+}
+
+// advanceDst emits dst += bytes, except that with nilDst a nil dst stays
+// nil.
+func (h *rowHooks) advanceDst(g *gen, dst, bytes reg.GPVirtual) {
+	if !h.nilDst {
+		g.ADDQ(bytes, dst)
+		return
+	}
+	d := g.GP64()
+	g.LEAQ(Mem{Base: dst, Index: bytes, Scale: 1}, d)
+	g.TESTQ(dst, dst)
+	g.CMOVQNE(d, dst)
+}
+
+// fillEnd emits the end of a row's fill: the label filled, and special.
+func (h *rowHooks) fillEnd(g *gen, filled string, fill reg.VecVirtual) {
+	if h.special != nil {
+		g.Label(filled)
+		h.special(fill)
+	}
+}
+
+// rowsKernel emits the body of a func(dst, src []float32, ..., rows, cols
+// int) kernel: for each row, pass 1 and pass 2, then out(S) for a row whose
+// max is finite and whose S is not NaN; out must end with a jump to the
+// label "next". A row whose max is NaN or +Inf, or whose S is NaN, is
+// filled with the canonical NaN; a row whose max is -Inf with masked(v)'s
+// vector, unless it holds a NaN. finish, if not nil, is emitted after the
+// last row, before the return. s.hooks add to the loop.
 func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVirtual), finish func()) {
 	g := s.g
 	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
@@ -710,10 +757,17 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		g.XORQ(s.inPlace, s.inPlace)
 		g.CMPQ(dst, src)
 		g.SETEQ(s.inPlace.As8())
+		if s.hooks.nilDst {
+			g.TESTQ(dst, dst)
+			g.CMOVQEQ(src, s.inPlace) // no dst: nonzero, nothing stored
+		}
 	}
 
 	nanrow := s.label("nanrow")
 	g.Label(s.label("row"))
+	if s.hooks.begin != nil {
+		s.hooks.begin()
+	}
 	s.pass1(nanrow, nanrow, s.label("masked"))
 	sum := s.pass2()
 	g.VUCOMISD(sum, sum)
@@ -730,6 +784,7 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	g.Label(nanrow)
 	g.VBROADCASTSS(s.c.scalar("nan"), fill)
 	g.Label(s.label("fill"))
+	filled := s.hooks.fillStart(g, dst, s.label)
 	g.MOVQ(dst, s.q)
 	g.MOVQ(cols, s.i)
 	g.Label(s.label("fill16"))
@@ -741,15 +796,16 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	g.JMP(LabelRef(s.label("fill16")))
 	g.Label(s.label("filltail"))
 	g.TESTQ(s.i, s.i)
-	g.JZ(LabelRef(s.label("next")))
+	g.JZ(LabelRef(filled))
 	g.VMOVUPS(fill, s.km, Mem{Base: s.q})
+	s.hooks.fillEnd(g, filled, fill)
 
 	g.Label(s.label("next"))
 	bytes := g.GP64()
 	g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
 	g.SHLQ(U8(1), bytes)                                  // 4*cols
 	g.ADDQ(bytes, src)
-	g.ADDQ(bytes, dst)
+	s.hooks.advanceDst(g, dst, bytes)
 	g.DECQ(rows)
 	g.JNZ(LabelRef(s.label("row")))
 
@@ -794,27 +850,7 @@ func softmaxAVX512(g *gen, c *constTable) {
 	s := newSM512(g, c, "sm512")
 	s.keepU = true
 	hiv, lov := g.ZMM(), g.ZMM() // the row's 1/S, split
-
-	// outStored is pass 3 for n vectors whose u pass 2 left at q.
-	outStored := func(p, q Mem, n int, mask reg.Register) {
-		x := s.load(p, n, mask)
-		s.reduce(x)
-		t := s.roundT(x)
-		s.scale(t, nil)
-		u := s.load(q, n, mask)
-		s.normalize(u, t, hiv, lov)
-		s.store(u, q, mask)
-	}
-	// outRecompute is pass 3 for n vectors of a row computed in place: u
-	// is recomputed from x.
-	outRecompute := func(p, q Mem, n int, mask reg.Register) {
-		x := s.load(p, n, mask)
-		s.reduce(x)
-		t := s.expU(x)
-		s.scale(t, nil)
-		s.normalize(x, t, hiv, lov)
-		s.store(x, q, mask)
-	}
+	outStored, outRecompute := s.outPasses(hiv, lov)
 
 	// Pass 3 of a finite row runs after passes 1 and 2 of the next finite
 	// row (or after the last row), as LogSoftmaxRows's does (see pending in
@@ -848,19 +884,7 @@ func softmaxAVX512(g *gen, c *constTable) {
 	}
 
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, func(sum reg.VecVirtual) {
-		g.Comment("1/S as float32 hi + lo.")
-		one := g.XMM()
-		g.VCVTSS2SD(c.scalar("one"), one, one)
-		inv := g.XMM()
-		g.VDIVSD(sum, one, inv)
-		hi := g.XMM()
-		g.VCVTSD2SS(inv, inv, hi)
-		hi64 := g.XMM()
-		g.VCVTSS2SD(hi, hi, hi64)
-		d := g.XMM()
-		g.VSUBSD(hi64, inv, d)
-		lo := g.XMM()
-		g.VCVTSD2SS(d, d, lo)
+		hi, lo := s.invSplit(sum)
 		g.Comment("Keep this row's hi, lo, c and bias; pass 3 runs a row late.")
 		g.VMOVSS(hi, cur)
 		g.VMOVSS(lo, cur.Offset(4))
@@ -875,11 +899,77 @@ func softmaxAVX512(g *gen, c *constTable) {
 		g.MOVQ(s.src, pend.Offset(16))
 		g.MOVQ(s.dst, pend.Offset(24))
 		g.JMP(LabelRef(s.label("next")))
-
 	}, func() {
 		g.Comment("Pass 3 of the last finite row.")
 		late("last", s.label("flushed"))
 	})
+}
+
+// outPasses returns SoftmaxRows's pass 3 bodies for the row's 1/S split
+// into hiv + lov: outStored for n vectors whose u pass 2 left at q, and
+// outRecompute for those of a row computed in place, whose u is
+// recomputed from x.
+func (s *sm512) outPasses(hiv, lov reg.VecVirtual) (outStored, outRecompute func(p, q Mem, n int, mask reg.Register)) {
+	outStored = func(p, q Mem, n int, mask reg.Register) {
+		x := s.load(p, n, mask)
+		s.reduce(x)
+		t := s.roundT(x)
+		s.scale(t, nil)
+		u := s.load(q, n, mask)
+		s.normalize(u, t, hiv, lov)
+		s.store(u, q, mask)
+	}
+	outRecompute = func(p, q Mem, n int, mask reg.Register) {
+		x := s.load(p, n, mask)
+		s.reduce(x)
+		t := s.expU(x)
+		s.scale(t, nil)
+		s.normalize(x, t, hiv, lov)
+		s.store(x, q, mask)
+	}
+	return outStored, outRecompute
+}
+
+// invSplit emits 1/S for the float64 sum S in the low lane of sum, split
+// into float32 hi + lo, in the low lanes of the two xmm registers returned.
+func (s *sm512) invSplit(sum reg.VecVirtual) (hi, lo reg.VecVirtual) {
+	g, c := s.g, s.c
+	g.Comment("1/S as float32 hi + lo.")
+	one := g.XMM()
+	g.VCVTSS2SD(c.scalar("one"), one, one)
+	inv := g.XMM()
+	g.VDIVSD(sum, one, inv)
+	hi = g.XMM()
+	g.VCVTSD2SS(inv, inv, hi)
+	hi64 := g.XMM()
+	g.VCVTSS2SD(hi, hi, hi64)
+	d := g.XMM()
+	g.VSUBSD(hi64, inv, d)
+	lo = g.XMM()
+	g.VCVTSD2SS(d, d, lo)
+	return hi, lo
+}
+
+// softmaxOut returns the softmax last pass of a kernel that shares
+// SoftmaxRowsAVX512's passes (CrossEntropyRowsAVX512), the out function of
+// rowsKernel, with a jump to after at its end: dst = softmax(src) for the
+// row's sum S, from the u pass 2 left in dst, or recomputed if dst is src.
+// Unlike SoftmaxRowsAVX512's, it runs at once, not a row late.
+func (s *sm512) softmaxOut(after string) func(sum reg.VecVirtual) {
+	g := s.g
+	hiv, lov := g.ZMM(), g.ZMM() // the row's 1/S, split
+	outStored, outRecompute := s.outPasses(hiv, lov)
+	return func(sum reg.VecVirtual) {
+		hi, lo := s.invSplit(sum)
+		g.VBROADCASTSS(hi, hiv)
+		g.VBROADCASTSS(lo, lov)
+		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
+		g.TESTQ(s.inPlace, s.inPlace)
+		g.JNZ(LabelRef(s.label("re")))
+		s.pass3("out", s.src, s.dst, after, outStored)
+		g.Label(s.label("re"))
+		s.pass3("re", s.src, s.dst, after, outRecompute)
+	}
 }
 
 // labelCount numbers the labels of uniqueLabel, per prefix.
@@ -908,6 +998,7 @@ type sm256 struct {
 
 	keepU   bool // as sm512's
 	inPlace reg.GPVirtual
+	hooks   rowHooks
 
 	dst, src, cols reg.GPVirtual // as sm512's
 	tailN          reg.GPVirtual // cols % 16: the lanes of a row's last vector
@@ -1373,10 +1464,17 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		g.XORQ(s.inPlace, s.inPlace)
 		g.CMPQ(dst, src)
 		g.SETEQ(s.inPlace.As8())
+		if s.hooks.nilDst {
+			g.TESTQ(dst, dst)
+			g.CMOVQEQ(src, s.inPlace) // no dst: nonzero, nothing stored
+		}
 	}
 
 	nanrow := s.label("nanrow")
 	g.Label(s.label("row"))
+	if s.hooks.begin != nil {
+		s.hooks.begin()
+	}
 	s.pass1(nanrow, nanrow, s.label("masked"))
 	sum := s.pass2()
 	g.UCOMISD(sum, sum)
@@ -1393,6 +1491,7 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	g.Label(nanrow)
 	g.VMOVUPS(s.c.ymm("nan"), fill)
 	g.Label(s.label("fill"))
+	filled := s.hooks.fillStart(g, dst, s.label)
 	g.MOVQ(dst, s.q)
 	g.MOVQ(cols, s.i)
 	g.Label(s.label("fill16"))
@@ -1405,17 +1504,18 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	g.JMP(LabelRef(s.label("fill16")))
 	g.Label(s.label("filltail"))
 	g.TESTQ(s.i, s.i)
-	g.JZ(LabelRef(s.label("next")))
+	g.JZ(LabelRef(filled))
 	m := s.masks()
 	g.VMASKMOVPS(fill, m[0], Mem{Base: s.q})
 	g.VMASKMOVPS(fill, m[1], Mem{Base: s.q, Disp: 32})
+	s.hooks.fillEnd(g, filled, fill)
 
 	g.Label(s.label("next"))
 	bytes := g.GP64()
 	g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
 	g.SHLQ(U8(1), bytes)                                  // 4*cols
 	g.ADDQ(bytes, src)
-	g.ADDQ(bytes, dst)
+	s.hooks.advanceDst(g, dst, bytes)
 	g.DECQ(rows)
 	g.JNZ(LabelRef(s.label("row")))
 
@@ -1454,6 +1554,12 @@ func softmaxAVX2(g *gen, c *constTable) {
 	)
 	s := newSM256(g, c, "sm256")
 	s.keepU = true
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
+}
+
+// softmaxOut is sm512.softmaxOut for SoftmaxRowsAVX2.
+func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
+	g, c := s.g, s.c
 	hl := g.AllocLocal(64)
 	hiv, lov := hl.Offset(0), hl.Offset(32) // the row's 1/S, split
 
@@ -1487,7 +1593,7 @@ func softmaxAVX2(g *gen, c *constTable) {
 		s.store(u, q, m)
 	}
 
-	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, func(sum reg.VecVirtual) {
+	return func(sum reg.VecVirtual) {
 		g.Comment("1/S as float32 hi + lo.")
 		one := g.XMM()
 		g.VCVTSS2SD(c.scalar("one"), one, one)
@@ -1508,6 +1614,6 @@ func softmaxAVX2(g *gen, c *constTable) {
 		g.VMOVUPS(y, lov)
 
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s.")
-		s.pass3("out", s.src, s.dst, s.label("next"), out)
-	}, nil)
+		s.pass3("out", s.src, s.dst, after, out)
+	}
 }
