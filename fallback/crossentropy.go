@@ -54,5 +54,11 @@ func crossEntropyRow(grad, logits []float32, target int) float64 {
 	case math.IsInf(float64(xt), -1):
 		return math.Inf(1)
 	}
-	return p.logSum(s) - (float64(xt) - float64(p.c))
+	// Never below 0, as logProb is never above it (the loss is its
+	// negation, but +0 where that is -0).
+	loss := p.logSum(s) - (float64(xt) - float64(p.c))
+	if loss < 0 {
+		loss = 0
+	}
+	return loss
 }

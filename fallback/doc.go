@@ -34,7 +34,10 @@
 // of two is applied exactly. In place, u is recomputed instead; the bits are
 // the same.
 //
-// LogSoftmax writes (x - c) - (nm*ln2 + ln S) in float64, rounded once;
+// LogSoftmax writes (x - c) - (nm*ln2 + ln S) in float64, rounded once,
+// and 0 where that is above 0 (as it can be, by 2^-26 or so, for the
+// largest element: l carries the rounding of S and of ln); the
+// CrossEntropy loss is its negation, and likewise never below 0.
 // LogSumExp returns c + nm*ln2 + ln S, with a logarithm of this package's
 // own (log64) so that every path can repeat it. The backward kernels form
 // their dot products and sums in float64 from exact products, in the same

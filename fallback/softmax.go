@@ -151,8 +151,21 @@ func logSoftmaxOut(dst, src []float32, p *rowPlan, s float64) {
 	l := p.logSum(s)
 	c := float64(p.c)
 	for i, x := range src {
-		dst[i] = float32((float64(x) - c) - l)
+		dst[i] = float32(logProb(float64(x)-c, l))
 	}
+}
+
+// logProb returns d - l, the log-probability of an element with x - c = d
+// in a row with logSum l, but never more than 0: l carries the rounding
+// of the row's sum and of log64, so d - l can come out slightly above 0
+// (2^-26 or so) for the row's largest element, whose exact value is <= 0.
+// A NaN or -0 is returned unchanged.
+func logProb(d, l float64) float64 {
+	v := d - l
+	if v > 0 {
+		v = 0
+	}
+	return v
 }
 
 // LogSumExp returns ln(sum_i exp(src[i])), computed without overflow for

@@ -244,8 +244,8 @@ func TestAccuracyRandom(t *testing.T) {
 // TestAccuracyMillion checks rows of 2^20 elements, generated here with
 // their reference: the length where float32 sums drift the most.
 func TestAccuracyMillion(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short mode")
+	if testing.Short() || raceEnabled {
+		t.Skip("-short or -race (where it takes a minute)")
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	rows := [][]float32{normalRow(rng, 1<<20, 4, 0), uniformRow(rng, 1<<20, -80, 80)}

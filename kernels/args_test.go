@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"strings"
@@ -30,49 +32,156 @@ func expectPanic(t *testing.T, name, want string, dst []float32, f func()) {
 	f()
 }
 
+// badCall is an invalid call of one kernel. call makes it on k with slices
+// of mem, 64 elements that hold a sentinel; want is what the panic message
+// must contain.
+type badCall struct {
+	name, want string
+	call       func(k api, mem []float32)
+}
+
+// badCalls lists invalid calls of every kernel: lengths that differ, nil
+// slices against non-empty ones, bad cols, targets out of range (in the
+// first row, in a later one, and in the last), a wrong number of targets,
+// and destinations that partially overlap a source, shifted by one
+// element either way, or by all but one.
+func badCalls() []badCall {
+	var cs []badCall
+	add := func(name, want string, call func(k api, m []float32)) {
+		cs = append(cs, badCall{name, want, call})
+	}
+	for _, e := range []struct {
+		name string
+		f    func(k api) func(dst, src []float32)
+	}{
+		{"Softmax", func(k api) func(dst, src []float32) { return k.Softmax }},
+		{"LogSoftmax", func(k api) func(dst, src []float32) { return k.LogSoftmax }},
+		{"Exp", func(k api) func(dst, src []float32) { return k.Exp }},
+	} {
+		add(e.name+" lengths", "len(dst) 12 != len(src) 10", func(k api, m []float32) { e.f(k)(m[:12], m[32:42]) })
+		add(e.name+" lengths", "len(dst) 10 != len(src) 12", func(k api, m []float32) { e.f(k)(m[32:42], m[:12]) })
+		add(e.name+" nil dst", "len(dst) 0 != len(src) 10", func(k api, m []float32) { e.f(k)(nil, m[32:42]) })
+		add(e.name+" nil src", "len(dst) 12 != len(src) 0", func(k api, m []float32) { e.f(k)(m[:12], nil) })
+		add(e.name+" same start", "len(dst) 8 != len(src) 12", func(k api, m []float32) { e.f(k)(m[:8], m[:12]) })
+		for _, o := range [][2]int{{1, 0}, {0, 1}, {11, 0}, {0, 11}} {
+			add(fmt.Sprintf("%s overlap dst +%d src +%d", e.name, o[0], o[1]), "dst partially overlaps src",
+				func(k api, m []float32) { e.f(k)(m[o[0]:o[0]+12], m[o[1]:o[1]+12]) })
+		}
+	}
+	for _, e := range []struct {
+		name string
+		f    func(k api) func(dst, src []float32, cols int)
+	}{
+		{"SoftmaxRows", func(k api) func(dst, src []float32, cols int) { return k.SoftmaxRows }},
+		{"LogSoftmaxRows", func(k api) func(dst, src []float32, cols int) { return k.LogSoftmaxRows }},
+	} {
+		add(e.name+" lengths", "len(dst) 12 != len(src) 10", func(k api, m []float32) { e.f(k)(m[:12], m[32:42], 2) })
+		add(e.name+" nil dst", "len(dst) 0 != len(src) 12", func(k api, m []float32) { e.f(k)(nil, m[:12], 3) })
+		add(e.name+" nil src", "len(dst) 12 != len(src) 0", func(k api, m []float32) { e.f(k)(m[:12], nil, 3) })
+		for _, cols := range []int{0, -1, -12, math.MinInt} {
+			add(fmt.Sprintf("%s cols %d", e.name, cols), fmt.Sprintf("cols %d must be positive", cols),
+				func(k api, m []float32) { e.f(k)(m[16:28], m[:12], cols) })
+		}
+		add(e.name+" empty, cols 0", "cols 0 must be positive", func(k api, m []float32) { e.f(k)(nil, nil, 0) })
+		add(e.name+" multiple", "len(src) 12 is not a multiple of cols 5", func(k api, m []float32) { e.f(k)(m[16:28], m[:12], 5) })
+		add(e.name+" cols > len", "len(src) 12 is not a multiple of cols 13", func(k api, m []float32) { e.f(k)(m[16:28], m[:12], 13) })
+		for _, o := range [][2]int{{1, 0}, {0, 1}, {11, 0}, {0, 11}} {
+			add(fmt.Sprintf("%s overlap dst +%d src +%d", e.name, o[0], o[1]), "dst partially overlaps src",
+				func(k api, m []float32) { e.f(k)(m[o[0]:o[0]+12], m[o[1]:o[1]+12], 4) })
+		}
+	}
+	for _, e := range []struct {
+		name string
+		f    func(k api) func(dx, y, dy []float32)
+	}{
+		{"SoftmaxBackward", func(k api) func(dx, y, dy []float32) { return k.SoftmaxBackward }},
+		{"LogSoftmaxBackward", func(k api) func(dx, y, dy []float32) { return k.LogSoftmaxBackward }},
+	} {
+		add(e.name+" y", "len(dx) 12 != len(y) 10", func(k api, m []float32) { e.f(k)(m[:12], m[32:42], m[16:28]) })
+		add(e.name+" dy", "len(dx) 12 != len(dy) 10", func(k api, m []float32) { e.f(k)(m[:12], m[16:28], m[32:42]) })
+		add(e.name+" nil dx", "len(dx) 0 != len(y) 12", func(k api, m []float32) { e.f(k)(nil, m[:12], m[16:28]) })
+		add(e.name+" nil y", "len(dx) 12 != len(y) 0", func(k api, m []float32) { e.f(k)(m[:12], nil, m[16:28]) })
+		add(e.name+" nil dy", "len(dx) 12 != len(dy) 0", func(k api, m []float32) { e.f(k)(m[:12], m[16:28], nil) })
+		for _, o := range []int{1, -1, 11, -11} {
+			add(fmt.Sprintf("%s overlap dx y %+d", e.name, o), "dx partially overlaps y",
+				func(k api, m []float32) { e.f(k)(m[20:32], m[20+o:32+o], m[40:52]) })
+			add(fmt.Sprintf("%s overlap dx dy %+d", e.name, o), "dx partially overlaps dy",
+				func(k api, m []float32) { e.f(k)(m[20:32], m[40:52], m[20+o:32+o]) })
+			add(fmt.Sprintf("%s dx = y, overlap dy %+d", e.name, o), "dx partially overlaps dy",
+				func(k api, m []float32) { e.f(k)(m[20:32], m[20:32], m[20+o:32+o]) })
+			add(fmt.Sprintf("%s dx = dy, overlap y %+d", e.name, o), "dx partially overlaps y",
+				func(k api, m []float32) { e.f(k)(m[20:32], m[20+o:32+o], m[20:32]) })
+		}
+	}
+
+	// CrossEntropy.
+	for _, tg := range []int{10, 11, -1, math.MaxInt, math.MinInt} {
+		want := fmt.Sprintf("target %d out of range [0, 10)", tg)
+		add(fmt.Sprintf("CrossEntropy target %d", tg), want, func(k api, m []float32) { k.CrossEntropy(m[:10], m[32:42], tg) })
+		add(fmt.Sprintf("CrossEntropy nil grad, target %d", tg), want, func(k api, m []float32) { k.CrossEntropy(nil, m[32:42], tg) })
+		add(fmt.Sprintf("CrossEntropy in place, target %d", tg), want, func(k api, m []float32) { k.CrossEntropy(m[32:42], m[32:42], tg) })
+	}
+	add("CrossEntropy nil logits", "target 0 out of range [0, 0)", func(k api, m []float32) { k.CrossEntropy(nil, nil, 0) })
+	add("CrossEntropy grad", "len(grad) 12 != len(logits) 10", func(k api, m []float32) { k.CrossEntropy(m[:12], m[32:42], 1) })
+	add("CrossEntropy empty grad", "len(grad) 0 != len(logits) 10", func(k api, m []float32) { k.CrossEntropy(m[:0], m[32:42], 1) })
+	for _, o := range []int{1, -1, 11, -11} {
+		add(fmt.Sprintf("CrossEntropy overlap %+d", o), "grad partially overlaps logits",
+			func(k api, m []float32) { k.CrossEntropy(m[20:32], m[20+o:32+o], 0) })
+	}
+
+	// CrossEntropyRows: 3 rows of 4 in m[0:12], grad in m[16:28].
+	for _, cols := range []int{0, -3} {
+		add(fmt.Sprintf("CrossEntropyRows cols %d", cols), fmt.Sprintf("cols %d must be positive", cols),
+			func(k api, m []float32) { k.CrossEntropyRows(m[16:28], m[:12], []int32{0, 0, 0}, cols) })
+	}
+	add("CrossEntropyRows multiple", "len(logits) 12 is not a multiple of cols 5",
+		func(k api, m []float32) { k.CrossEntropyRows(m[16:28], m[:12], []int32{0, 0}, 5) })
+	for _, tgs := range [][]int32{{0, 1}, {0, 1, 2, 3}, nil} {
+		add(fmt.Sprintf("CrossEntropyRows %d targets", len(tgs)), fmt.Sprintf("len(targets) %d != rows 3", len(tgs)),
+			func(k api, m []float32) { k.CrossEntropyRows(m[16:28], m[:12], tgs, 4) })
+	}
+	add("CrossEntropyRows nil logits", "len(targets) 1 != rows 0", func(k api, m []float32) { k.CrossEntropyRows(nil, nil, []int32{0}, 4) })
+	for _, c := range []struct {
+		tgs  []int32
+		want string
+	}{
+		{[]int32{4, 0, 0}, "targets[0] 4 out of range [0, 4)"},
+		{[]int32{0, -1, 0}, "targets[1] -1 out of range [0, 4)"},
+		{[]int32{3, 2, 4}, "targets[2] 4 out of range [0, 4)"},
+		{[]int32{0, 1, math.MinInt32}, "targets[2] -2147483648 out of range [0, 4)"},
+		{[]int32{0, 1, math.MaxInt32}, "targets[2] 2147483647 out of range [0, 4)"},
+	} {
+		name := fmt.Sprintf("CrossEntropyRows targets %v", c.tgs)
+		add(name, c.want, func(k api, m []float32) { k.CrossEntropyRows(m[16:28], m[:12], c.tgs, 4) })
+		add(name+", nil grad", c.want, func(k api, m []float32) { k.CrossEntropyRows(nil, m[:12], c.tgs, 4) })
+		add(name+", in place", c.want, func(k api, m []float32) { k.CrossEntropyRows(m[:12], m[:12], c.tgs, 4) })
+	}
+	add("CrossEntropyRows grad", "len(grad) 10 != len(logits) 12",
+		func(k api, m []float32) { k.CrossEntropyRows(m[16:26], m[:12], []int32{0, 0, 0}, 4) })
+	add("CrossEntropyRows empty grad", "len(grad) 0 != len(logits) 12",
+		func(k api, m []float32) { k.CrossEntropyRows(m[16:16], m[:12], []int32{0, 0, 0}, 4) })
+	for _, o := range []int{1, -1, 11} {
+		add(fmt.Sprintf("CrossEntropyRows overlap %+d", o), "grad partially overlaps logits",
+			func(k api, m []float32) { k.CrossEntropyRows(m[20:32], m[20+o:32+o], []int32{0, 0, 0}, 4) })
+	}
+	return cs
+}
+
+// TestBadArguments makes every call of badCalls on every implementation,
+// the package-level functions and package fallback, and checks that each
+// panics with a "softmax:" message that names the problem, before writing
+// anything: every slice the call gets is part of one buffer, which must
+// keep its sentinels.
 func TestBadArguments(t *testing.T) {
-	forEachImpl(t, func(t *testing.T, im *Implementation) {
-		buf := make([]float32, 64)
-		for i := range buf {
-			buf[i] = float32(i)
+	sentinel := math.Float32frombits(0x7fa5a5a5)
+	forEachAPI(t, func(t *testing.T, k api) {
+		for _, c := range badCalls() {
+			m := make([]float32, 64)
+			for i := range m {
+				m[i] = sentinel
+			}
+			expectPanic(t, c.name, c.want, m, func() { c.call(k, m) })
 		}
-		a, b := buf[:10], buf[20:32]
-		dst := make([]float32, 12)
-		for i := range dst {
-			dst[i] = 42
-		}
-		tg := []int32{0, 1}
-
-		expectPanic(t, "Softmax lengths", "len(dst) 12 != len(src) 10", dst, func() { im.Softmax(dst, a) })
-		expectPanic(t, "LogSoftmax lengths", "len(dst) 12 != len(src) 10", dst, func() { im.LogSoftmax(dst, a) })
-		expectPanic(t, "Exp lengths", "len(dst) 12 != len(src) 10", dst, func() { im.Exp(dst, a) })
-		expectPanic(t, "Exp nil", "len(dst) 0 != len(src) 10", nil, func() { im.Exp(nil, a) })
-		expectPanic(t, "SoftmaxRows lengths", "len(dst) 12 != len(src) 10", dst, func() { im.SoftmaxRows(dst, a, 5) })
-		expectPanic(t, "SoftmaxRows cols 0", "cols 0 must be positive", dst, func() { im.SoftmaxRows(dst, b, 0) })
-		expectPanic(t, "SoftmaxRows cols -3", "cols -3 must be positive", dst, func() { im.SoftmaxRows(dst, b, -3) })
-		expectPanic(t, "SoftmaxRows multiple", "len(src) 12 is not a multiple of cols 5", dst, func() { im.SoftmaxRows(dst, b, 5) })
-		expectPanic(t, "LogSoftmaxRows multiple", "len(src) 12 is not a multiple of cols 7", dst, func() { im.LogSoftmaxRows(dst, b, 7) })
-		expectPanic(t, "LogSoftmaxRows cols 0", "cols 0 must be positive", dst, func() { im.LogSoftmaxRows(dst, b, 0) })
-
-		expectPanic(t, "SoftmaxBackward dy", "len(dx) 12 != len(dy) 10", dst, func() { im.SoftmaxBackward(dst, b, a) })
-		expectPanic(t, "SoftmaxBackward y", "len(dx) 12 != len(y) 10", dst, func() { im.SoftmaxBackward(dst, a, b) })
-		expectPanic(t, "LogSoftmaxBackward", "len(dx) 12 != len(dy) 10", dst, func() { im.LogSoftmaxBackward(dst, b, a) })
-
-		expectPanic(t, "CrossEntropy target", "target 10 out of range [0, 10)", nil, func() { im.CrossEntropy(nil, a, 10) })
-		expectPanic(t, "CrossEntropy negative target", "target -1 out of range [0, 10)", nil, func() { im.CrossEntropy(nil, a, -1) })
-		expectPanic(t, "CrossEntropy grad", "len(grad) 12 != len(logits) 10", dst, func() { im.CrossEntropy(dst, a, 1) })
-		expectPanic(t, "CrossEntropyRows targets", "len(targets) 2 != rows 3", dst, func() { im.CrossEntropyRows(dst, b, tg, 4) })
-		expectPanic(t, "CrossEntropyRows target", "target 7 out of range [0, 6)", dst, func() { im.CrossEntropyRows(dst, b, []int32{0, 7}, 6) })
-		expectPanic(t, "CrossEntropyRows cols", "cols 0 must be positive", dst, func() { im.CrossEntropyRows(dst, b, tg, 0) })
-
-		// Partial overlaps; exact aliasing is fine.
-		over := buf[25:37]
-		expectPanic(t, "Softmax overlap", "dst partially overlaps src", over, func() { im.Softmax(over, b) })
-		expectPanic(t, "SoftmaxRows overlap", "dst partially overlaps src", over, func() { im.SoftmaxRows(over, b, 4) })
-		expectPanic(t, "LogSoftmax overlap", "dst partially overlaps src", over, func() { im.LogSoftmax(over, b) })
-		expectPanic(t, "Exp overlap", "dst partially overlaps src", over, func() { im.Exp(over, b) })
-		expectPanic(t, "backward overlap", "dx partially overlaps dy", over, func() { im.SoftmaxBackward(over, dst, b) })
-		expectPanic(t, "CrossEntropy overlap", "grad partially overlaps logits", over, func() { im.CrossEntropy(over, b, 0) })
 	})
 }
 
@@ -143,31 +252,64 @@ func TestAliasing(t *testing.T) {
 	})
 }
 
+// TestAllocs checks that no kernel allocates, on every implementation, the
+// package-level functions and package fallback: out of place and in
+// place, with and without grad, at lengths that leave a tail or none and
+// with empty rows, through every argument check's accepting path.
 func TestAllocs(t *testing.T) {
-	x := normalRow(newRand(), 1000, 4, 0)
-	y := make([]float32, len(x))
-	g := make([]float32, len(x))
-	tg := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}
-	forEachImpl(t, func(t *testing.T, im *Implementation) {
-		for _, k := range []struct {
-			name string
-			f    func()
-		}{
-			{"Softmax", func() { im.Softmax(y, x) }},
-			{"SoftmaxRows", func() { im.SoftmaxRows(y, x, 100) }},
-			{"LogSoftmax", func() { im.LogSoftmax(y, x) }},
-			{"LogSoftmaxRows", func() { im.LogSoftmaxRows(y, x, 10) }},
-			{"LogSumExp", func() { im.LogSumExp(x) }},
-			{"SoftmaxBackward", func() { im.SoftmaxBackward(g, y, x) }},
-			{"LogSoftmaxBackward", func() { im.LogSoftmaxBackward(g, y, x) }},
-			{"CrossEntropy", func() { im.CrossEntropy(g, x, 7) }},
-			{"CrossEntropy nil", func() { im.CrossEntropy(nil, x, 7) }},
-			{"CrossEntropyRows", func() { im.CrossEntropyRows(g, x, tg, 100) }},
-			{"Exp", func() { im.Exp(y, x) }},
-			{"Softmax in place", func() { im.Softmax(y, y) }},
-		} {
-			if n := testing.AllocsPerRun(20, k.f); n != 0 {
-				t.Errorf("%s: %v allocations per call", k.name, n)
+	forEachAPI(t, func(t *testing.T, k api) {
+		for _, n := range []int{0, 1, 17, 1000} {
+			x := normalRow(newRand(), n, 4, 0)
+			y := make([]float32, n)
+			g := make([]float32, n)
+			cols := max(1, n/10)
+			tg := make([]int32, n/cols)
+			for i := range tg {
+				tg[i] = int32(i % cols)
+			}
+			for _, c := range []struct {
+				name string
+				f    func()
+			}{
+				{"Softmax", func() { k.Softmax(y, x) }},
+				{"Softmax in place", func() { k.Softmax(y, y) }},
+				{"SoftmaxRows", func() { k.SoftmaxRows(y, x, cols) }},
+				{"SoftmaxRows in place", func() { k.SoftmaxRows(y, y, cols) }},
+				{"LogSoftmax", func() { k.LogSoftmax(y, x) }},
+				{"LogSoftmax in place", func() { k.LogSoftmax(y, y) }},
+				{"LogSoftmaxRows", func() { k.LogSoftmaxRows(y, x, cols) }},
+				{"LogSoftmaxRows in place", func() { k.LogSoftmaxRows(y, y, cols) }},
+				{"LogSumExp", func() { k.LogSumExp(x) }},
+				{"Exp", func() { k.Exp(y, x) }},
+				{"Exp in place", func() { k.Exp(y, y) }},
+				{"SoftmaxBackward", func() { k.SoftmaxBackward(g, y, x) }},
+				{"SoftmaxBackward dx = y", func() { k.SoftmaxBackward(y, y, x) }},
+				{"SoftmaxBackward dx = dy", func() { k.SoftmaxBackward(g, y, g) }},
+				{"LogSoftmaxBackward", func() { k.LogSoftmaxBackward(g, y, x) }},
+				{"LogSoftmaxBackward dx = y", func() { k.LogSoftmaxBackward(y, y, x) }},
+				{"LogSoftmaxBackward dx = dy", func() { k.LogSoftmaxBackward(g, y, g) }},
+				{"CrossEntropy", func() {
+					if n > 0 {
+						k.CrossEntropy(g, x, n-1)
+					}
+				}},
+				{"CrossEntropy nil grad", func() {
+					if n > 0 {
+						k.CrossEntropy(nil, x, 0)
+					}
+				}},
+				{"CrossEntropy in place", func() {
+					if n > 0 {
+						k.CrossEntropy(y, y, n/2)
+					}
+				}},
+				{"CrossEntropyRows", func() { k.CrossEntropyRows(g, x, tg, cols) }},
+				{"CrossEntropyRows nil grad", func() { k.CrossEntropyRows(nil, x, tg, cols) }},
+				{"CrossEntropyRows in place", func() { k.CrossEntropyRows(y, y, tg, cols) }},
+			} {
+				if a := testing.AllocsPerRun(10, c.f); a != 0 {
+					t.Errorf("%s, n=%d: %v allocations per call", c.name, n, a)
+				}
 			}
 		}
 	})

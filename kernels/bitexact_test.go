@@ -215,8 +215,16 @@ func TestBitExactExpOffsets(t *testing.T) {
 }
 
 // bitexactStride sets the stride of TestBitExactExpSweep; 1 compares all
-// 2^32 inputs (a minute or so per implementation).
-var bitexactStride = flag.Uint("bitexact.stride", 257, "compare Exp on every `n`th float32 bit pattern")
+// 2^32 inputs (a minute or so per implementation). Under the race
+// detector the default is 4099.
+var bitexactStride = flag.Uint("bitexact.stride", sweepStride(), "compare Exp on every `n`th float32 bit pattern")
+
+func sweepStride() uint {
+	if raceEnabled {
+		return 4099
+	}
+	return 257
+}
 
 // TestBitExactExpSweep compares every 257th float32 bit pattern (or every
 // -bitexact.stride'th), which covers every sign and exponent with varied
@@ -234,10 +242,11 @@ func TestBitExactExpSweep(t *testing.T) {
 // TestBitExactExpDense compares every float32 with 1/4 <= |x| <= 105: all
 // the inputs whose reduction uses both Cody-Waite steps (n != 0) and that
 // are not clamped, 150 million of them, where a sparse sweep sees one in
-// 257. It takes about a second per implementation; -short skips it.
+// 257. It takes about a second per implementation; -short and -race skip
+// it.
 func TestBitExactExpDense(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
+	if testing.Short() || raceEnabled {
+		t.Skip("-short or -race (where it takes minutes, and the sweep checks the same code)")
 	}
 	quarter, top := math.Float32bits(0.25), math.Float32bits(105)
 	forEachSIMD(t, func(t *testing.T, im *Implementation) {

@@ -60,6 +60,11 @@
 //	LogSoftmaxBackward          |dx - ref| <= 4 * 2^-24 * (|dy_i| + exp(y_i) * |sum(dy)|)
 //	CrossEntropy gradient       as Softmax, and 4 * 2^-24 absolute at the target
 //
+// The backward kernels' sums are float64, which rounds at 2^-53 of the
+// terms' magnitudes: for a dy whose terms cancel to far less (±1e30 and
+// 1 in one row), read |<dy,y>| as sum_i |y_i*dy_i| and |sum(dy)| as
+// sum_i |dy_i|.
+//
 // The fused kernels have the bounds of the kernels they fuse: Softmax's
 // for ScaledSoftmaxRows (with respect to z = scale*x + mask rounded to
 // float32, which defines them), CausalSoftmaxRows, SoftmaxAxis and

@@ -291,9 +291,9 @@ func (b *lossBatch) subOne(p Mem) {
 // losses emits the losses of every entry, pending or not (the others hold
 // whatever they held, which costs nothing to compute), written over S:
 //
-//	loss = (float64(nm)*ln2 + log64(S)) - (float64(x_t) - float64(c))
+//	loss = max((float64(nm)*ln2 + log64(S)) - (float64(x_t) - float64(c)), 0)
 //
-// each operation rounded as logSum and the fallback round it.
+// with the max keeping a NaN, each operation rounded as logSum and the fallback round it.
 func (b *lossBatch) losses() {
 	g, t := b.g, b.t
 	w := 4 // float64 lanes per register
@@ -321,6 +321,13 @@ func (b *lossBatch) losses() {
 		g.VADDPD(l, nm, nm) // l
 		g.VSUBPD(b.c64.Offset(8*j), d, d)
 		g.VSUBPD(d, nm, nm) // l - (x_t - c)
+		zero := b.vec()
+		if b.wide {
+			g.VPSUBQ(zero, zero, zero) // a zeroing idiom avo knows, in AVX-512F
+		} else {
+			g.VXORPD(zero, zero, zero)
+		}
+		g.VMAXPD(nm, zero, nm) // never below 0, NaN kept (see fallback.crossEntropyRow)
 		g.VMOVUPD(nm, b.s.Offset(8*j))
 	}
 }

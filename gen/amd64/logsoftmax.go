@@ -18,8 +18,9 @@ import (
 // leaves as bias = 127 - bits(t_m), and log64 is the fallback's logarithm,
 // repeated operation by operation (see log64 below). Then
 //
-//	LogSoftmax  y = float32((float64(x) - float64(c)) - l), per element:
-//	            two float64 subtractions, then one rounding; this pass 3
+//	LogSoftmax  y = float32(min((float64(x) - float64(c)) - l, 0)), per
+//	            element: two float64 subtractions, a VMINPD that keeps -0
+//	            and NaN (fallback.logProb), then one rounding; this pass 3
 //	            runs one finite row late (see pending)
 //	LogSumExp   float32(l + float64(c))
 //
@@ -221,6 +222,11 @@ func logSoftmaxAVX512(g *gen, c *constTable, t *log64Table) {
 		for _, v := range d {
 			g.VSUBPD(lv, v, v) // (x - c) - l
 		}
+		zero := g.ZMM()
+		g.VPSUBQ(zero, zero, zero) // a zeroing idiom avo knows, in AVX-512F
+		for _, v := range d {
+			g.VMINPD(v, zero, v) // never above 0 (see fallback.logProb)
+		}
 		y := make([]reg.VecVirtual, len(d))
 		for k, v := range d {
 			y[k] = g.YMM()
@@ -273,6 +279,11 @@ func logSoftmaxAVX2(g *gen, c *constTable, t *log64Table) {
 		}
 		for _, v := range d {
 			g.VSUBPD(lv, v, v) // (x - c) - l
+		}
+		zero := g.YMM()
+		g.VXORPD(zero, zero, zero)
+		for _, v := range d {
+			g.VMINPD(v, zero, v) // never above 0 (see fallback.logProb)
 		}
 		y := make([]reg.VecVirtual, 2)
 		for h := range y {

@@ -268,6 +268,8 @@ ce512_row:
 	VADDPD       Z7, Z6, Z6
 	VSUBPD       72(SP), Z10, Z10
 	VSUBPD       Z10, Z6, Z6
+	VPSUBQ       Z7, Z7, Z7
+	VMAXPD       Z6, Z7, Z6
 	VMOVUPD      Z6, 8(SP)
 	VMOVSD       ret+88(FP), X6
 	XORQ         AX, AX
@@ -1211,6 +1213,8 @@ ce512_next:
 	VADDPD       Z1, Z0, Z0
 	VSUBPD       72(SP), Z2, Z2
 	VSUBPD       Z2, Z0, Z0
+	VPSUBQ       Z1, Z1, Z1
+	VMAXPD       Z0, Z1, Z0
 	VMOVUPD      Z0, 8(SP)
 	VMOVSD       ret+88(FP), X0
 	XORQ         AX, AX
@@ -1370,6 +1374,8 @@ ce256_row:
 	VADDPD       Y2, Y0, Y0
 	VSUBPD       328(SP), Y3, Y3
 	VSUBPD       Y3, Y0, Y0
+	VXORPD       Y2, Y2, Y2
+	VMAXPD       Y0, Y2, Y0
 	VMOVUPD      Y0, 264(SP)
 	VMOVUPD      296(SP), Y0
 	VPSRLQ       $0x34, Y0, Y2
@@ -1442,6 +1448,8 @@ ce256_row:
 	VADDPD       Y2, Y0, Y0
 	VSUBPD       360(SP), Y3, Y3
 	VSUBPD       Y3, Y0, Y0
+	VXORPD       Y2, Y2, Y2
+	VMAXPD       Y0, Y2, Y0
 	VMOVUPD      Y0, 296(SP)
 	VMOVSD       ret+88(FP), X0
 	XORQ         AX, AX
@@ -2566,6 +2574,8 @@ ce256_next:
 	VADDPD       Y1, Y0, Y0
 	VSUBPD       328(SP), Y2, Y2
 	VSUBPD       Y2, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMAXPD       Y0, Y1, Y0
 	VMOVUPD      Y0, 264(SP)
 	VMOVUPD      296(SP), Y0
 	VPSRLQ       $0x34, Y0, Y1
@@ -2638,6 +2648,8 @@ ce256_next:
 	VADDPD       Y1, Y0, Y0
 	VSUBPD       360(SP), Y2, Y2
 	VSUBPD       Y2, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMAXPD       Y0, Y1, Y0
 	VMOVUPD      Y0, 296(SP)
 	VMOVSD       ret+88(FP), X0
 	XORQ         AX, AX

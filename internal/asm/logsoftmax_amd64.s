@@ -672,6 +672,11 @@ lsm512_out64:
 	VSUBPD       Z10, Z13, Z13
 	VSUBPD       Z10, Z14, Z14
 	VSUBPD       Z10, Z15, Z15
+	VPSUBQ       Z16, Z16, Z16
+	VMINPD       Z12, Z16, Z12
+	VMINPD       Z13, Z16, Z13
+	VMINPD       Z14, Z16, Z14
+	VMINPD       Z15, Z16, Z15
 	VCVTPD2PS    Z12, Y24
 	VCVTPD2PS    Z13, Y12
 	VCVTPD2PS    Z14, Y25
@@ -692,6 +697,11 @@ lsm512_out64:
 	VSUBPD       Z10, Z13, Z13
 	VSUBPD       Z10, Z14, Z14
 	VSUBPD       Z10, Z15, Z15
+	VPSUBQ       Z16, Z16, Z16
+	VMINPD       Z12, Z16, Z12
+	VMINPD       Z13, Z16, Z13
+	VMINPD       Z14, Z16, Z14
+	VMINPD       Z15, Z16, Z15
 	VCVTPD2PS    Z12, Y24
 	VCVTPD2PS    Z13, Y12
 	VCVTPD2PS    Z14, Y25
@@ -714,6 +724,9 @@ lsm512_out16:
 	VSUBPD       Z6, Z13, Z13
 	VSUBPD       Z10, Z12, Z12
 	VSUBPD       Z10, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VMINPD       Z12, Z14, Z12
+	VMINPD       Z13, Z14, Z13
 	VCVTPD2PS    Z12, Y24
 	VCVTPD2PS    Z13, Y12
 	VINSERTF64X4 $0x01, Y12, Z24, Z12
@@ -734,6 +747,9 @@ lsm512_outtail:
 	VSUBPD        Z6, Z13, Z13
 	VSUBPD        Z10, Z12, Z12
 	VSUBPD        Z10, Z13, Z13
+	VPSUBQ        Z6, Z6, Z6
+	VMINPD        Z12, Z6, Z12
+	VMINPD        Z13, Z6, Z13
 	VCVTPD2PS     Z12, Y24
 	VCVTPD2PS     Z13, Y6
 	VINSERTF64X4  $0x01, Y6, Z24, Z6
@@ -826,6 +842,11 @@ lsm512_last64:
 	VSUBPD       Z10, Z1, Z1
 	VSUBPD       Z10, Z2, Z2
 	VSUBPD       Z10, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VMINPD       Z0, Z4, Z0
+	VMINPD       Z1, Z4, Z1
+	VMINPD       Z2, Z4, Z2
+	VMINPD       Z3, Z4, Z3
 	VCVTPD2PS    Z0, Y24
 	VCVTPD2PS    Z1, Y0
 	VCVTPD2PS    Z2, Y25
@@ -846,6 +867,11 @@ lsm512_last64:
 	VSUBPD       Z10, Z1, Z1
 	VSUBPD       Z10, Z2, Z2
 	VSUBPD       Z10, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VMINPD       Z0, Z4, Z0
+	VMINPD       Z1, Z4, Z1
+	VMINPD       Z2, Z4, Z2
+	VMINPD       Z3, Z4, Z3
 	VCVTPD2PS    Z0, Y24
 	VCVTPD2PS    Z1, Y0
 	VCVTPD2PS    Z2, Y25
@@ -868,6 +894,9 @@ lsm512_last16:
 	VSUBPD       Z6, Z1, Z1
 	VSUBPD       Z10, Z0, Z0
 	VSUBPD       Z10, Z1, Z1
+	VPSUBQ       Z2, Z2, Z2
+	VMINPD       Z0, Z2, Z0
+	VMINPD       Z1, Z2, Z1
 	VCVTPD2PS    Z0, Y24
 	VCVTPD2PS    Z1, Y0
 	VINSERTF64X4 $0x01, Y0, Z24, Z0
@@ -888,6 +917,9 @@ lsm512_lasttail:
 	VSUBPD        Z6, Z1, Z1
 	VSUBPD        Z10, Z0, Z0
 	VSUBPD        Z10, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VMINPD        Z0, Z2, Z0
+	VMINPD        Z1, Z2, Z1
 	VCVTPD2PS     Z0, Y24
 	VCVTPD2PS     Z1, Y0
 	VINSERTF64X4  $0x01, Y0, Z24, Z0
@@ -971,7 +1003,7 @@ lsm256_maxtail:
 	CMPQ       CX, $0x00000fc0
 	JA         lsm256_tailcopy_1
 	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y9
+	VMASKMOVPS 32(AX), Y6, Y8
 	JMP        lsm256_tailloaded_1
 
 lsm256_tailcopy_1:
@@ -1007,15 +1039,15 @@ lsm256_copy_1_2:
 
 lsm256_copy_1_1:
 	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y9
+	VMOVUPS 224(SP), Y8
 
 lsm256_tailloaded_1:
 	VMOVUPS   logsoftmaxconst<>+320(SB), Y10
 	VBLENDVPS Y5, Y7, Y10, Y7
 	VMAXPS    Y7, Y3, Y3
 	VMOVUPS   logsoftmaxconst<>+320(SB), Y5
-	VBLENDVPS Y6, Y9, Y5, Y9
-	VMAXPS    Y9, Y4, Y4
+	VBLENDVPS Y6, Y8, Y5, Y8
+	VMAXPS    Y8, Y4, Y4
 
 lsm256_maxred:
 	VMAXPS       Y1, Y0, Y0
@@ -1082,11 +1114,11 @@ lsm256_sum64:
 	VMAXPS       Y5, Y7, Y5
 	VMAXPS       Y6, Y7, Y6
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y9
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y9
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
 	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y9, Y11
+	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
@@ -1106,11 +1138,11 @@ lsm256_sum64:
 	VFMADD231PS  Y10, Y12, Y5
 	VFMADD231PS  Y11, Y13, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y9, Y9
+	VPADDD       32(SP), Y8, Y8
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
 	VCVTPS2PD    X5, Y10
 	VCVTPS2PD    X7, Y11
 	VFMADD213PD  Y11, Y11, Y10
@@ -1122,11 +1154,11 @@ lsm256_sum64:
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y1, Y1
 	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X9, Y7
+	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y3, Y3
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y9, X6
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -1139,11 +1171,11 @@ lsm256_sum64:
 	VMAXPS       Y5, Y7, Y5
 	VMAXPS       Y6, Y7, Y6
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y9
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y9
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
 	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y9, Y11
+	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
@@ -1163,11 +1195,11 @@ lsm256_sum64:
 	VFMADD231PS  Y10, Y12, Y5
 	VFMADD231PS  Y11, Y13, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y9, Y9
+	VPADDD       32(SP), Y8, Y8
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
 	VCVTPS2PD    X5, Y10
 	VCVTPS2PD    X7, Y11
 	VFMADD213PD  Y11, Y11, Y10
@@ -1179,11 +1211,11 @@ lsm256_sum64:
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y1, Y1
 	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X9, Y7
+	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y3, Y3
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y9, X6
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -1196,11 +1228,11 @@ lsm256_sum64:
 	VMAXPS       Y5, Y7, Y5
 	VMAXPS       Y6, Y7, Y6
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y9
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y9
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
 	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y9, Y11
+	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
@@ -1220,11 +1252,11 @@ lsm256_sum64:
 	VFMADD231PS  Y10, Y12, Y5
 	VFMADD231PS  Y11, Y13, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y9, Y9
+	VPADDD       32(SP), Y8, Y8
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
 	VCVTPS2PD    X5, Y10
 	VCVTPS2PD    X7, Y11
 	VFMADD213PD  Y11, Y11, Y10
@@ -1236,11 +1268,11 @@ lsm256_sum64:
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y1, Y1
 	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X9, Y7
+	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y3, Y3
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y9, X6
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -1253,11 +1285,11 @@ lsm256_sum64:
 	VMAXPS       Y5, Y7, Y5
 	VMAXPS       Y6, Y7, Y6
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y9
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y9
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
 	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y9, Y11
+	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
@@ -1277,11 +1309,11 @@ lsm256_sum64:
 	VFMADD231PS  Y10, Y12, Y5
 	VFMADD231PS  Y11, Y13, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y9, Y9
+	VPADDD       32(SP), Y8, Y8
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
 	VCVTPS2PD    X5, Y10
 	VCVTPS2PD    X7, Y11
 	VFMADD213PD  Y11, Y11, Y10
@@ -1293,11 +1325,11 @@ lsm256_sum64:
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y1, Y1
 	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X9, Y7
+	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y3, Y3
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y9, X6
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -1333,11 +1365,11 @@ lsm256_sum16:
 	VMAXPS       Y5, Y7, Y5
 	VMAXPS       Y6, Y7, Y6
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y9
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y9
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
 	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y9, Y11
+	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
@@ -1357,11 +1389,11 @@ lsm256_sum16:
 	VFMADD231PS  Y10, Y12, Y5
 	VFMADD231PS  Y11, Y13, Y6
 	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y9, Y9
+	VPADDD       32(SP), Y8, Y8
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
 	VCVTPS2PD    X5, Y10
 	VCVTPS2PD    X7, Y11
 	VFMADD213PD  Y11, Y11, Y10
@@ -1373,11 +1405,11 @@ lsm256_sum16:
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y1, Y1
 	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X9, Y7
+	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y3, Y3
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y9, X6
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -1396,7 +1428,7 @@ lsm256_sumlast:
 	CMPQ       CX, $0x00000fc0
 	JA         lsm256_tailcopy_2
 	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y9
+	VMASKMOVPS 32(AX), Y6, Y8
 	JMP        lsm256_tailloaded_2
 
 lsm256_tailcopy_2:
@@ -1432,41 +1464,41 @@ lsm256_copy_2_2:
 
 lsm256_copy_2_1:
 	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y9
+	VMOVUPS 224(SP), Y8
 
 lsm256_tailloaded_2:
 	VMOVUPS      (SP), Y10
 	VBLENDVPS    Y5, Y7, Y10, Y7
-	VBLENDVPS    Y6, Y9, Y10, Y9
+	VBLENDVPS    Y6, Y8, Y10, Y8
 	VSUBPS       (SP), Y7, Y7
-	VSUBPS       (SP), Y9, Y9
+	VSUBPS       (SP), Y8, Y8
 	VMOVUPS      logsoftmaxconst<>+288(SB), Y10
 	VMAXPS       Y7, Y10, Y7
-	VMAXPS       Y9, Y10, Y9
+	VMAXPS       Y8, Y10, Y8
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y10
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y11
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y7, Y10
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y9, Y11
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y8, Y11
 	VSUBPS       logsoftmaxconst<>+32(SB), Y10, Y12
 	VSUBPS       logsoftmaxconst<>+32(SB), Y11, Y13
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y7
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y9
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y8
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y7
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y9
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y8
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y12
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y13
 	VFMADD213PS  logsoftmaxconst<>+160(SB), Y7, Y12
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y9, Y13
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y8, Y13
 	VFMADD213PS  logsoftmaxconst<>+192(SB), Y7, Y12
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y9, Y13
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y8, Y13
 	VFMADD213PS  logsoftmaxconst<>+224(SB), Y7, Y12
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y9, Y13
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y8, Y13
 	VFMADD213PS  logsoftmaxconst<>+256(SB), Y7, Y12
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y9, Y13
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y8, Y13
 	VMULPS       Y7, Y7, Y14
-	VMULPS       Y9, Y9, Y15
+	VMULPS       Y8, Y8, Y15
 	VFMADD231PS  Y12, Y14, Y7
-	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y13, Y15, Y8
 	VPADDD       32(SP), Y10, Y10
 	VPADDD       32(SP), Y11, Y11
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y10, Y10
@@ -1485,11 +1517,11 @@ lsm256_tailloaded_2:
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
 	VADDPD       Y5, Y1, Y1
-	VCVTPS2PD    X9, Y5
+	VCVTPS2PD    X8, Y5
 	VCVTPS2PD    X11, Y6
 	VFMADD213PD  Y6, Y6, Y5
 	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y9, X2
+	VEXTRACTF128 $0x01, Y8, X2
 	VEXTRACTF128 $0x01, Y11, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
@@ -1601,12 +1633,17 @@ lsm256_out16:
 	VSUBPD      Y1, Y5, Y5
 	VSUBPD      Y1, Y6, Y6
 	VSUBPD      Y1, Y7, Y7
-	VCVTPD2PSY  Y4, X8
+	VXORPD      Y8, Y8, Y8
+	VMINPD      Y4, Y8, Y4
+	VMINPD      Y5, Y8, Y5
+	VMINPD      Y6, Y8, Y6
+	VMINPD      Y7, Y8, Y7
+	VCVTPD2PSY  Y4, X9
 	VCVTPD2PSY  Y5, X4
-	VINSERTF128 $0x01, X4, Y8, Y4
-	VCVTPD2PSY  Y6, X8
+	VINSERTF128 $0x01, X4, Y9, Y4
+	VCVTPD2PSY  Y6, X9
 	VCVTPD2PSY  Y7, X5
-	VINSERTF128 $0x01, X5, Y8, Y5
+	VINSERTF128 $0x01, X5, Y9, Y5
 	VMOVUPS     Y4, (CX)
 	VMOVUPS     Y5, 32(CX)
 	ADDQ        $0x00000040, AX
@@ -1663,26 +1700,31 @@ lsm256_copy_3_1:
 	VMOVUPS 224(SP), Y7
 
 lsm256_tailloaded_3:
-	VCVTPS2PD    X6, Y9
+	VCVTPS2PD    X6, Y8
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X7, Y10
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X7, Y7
-	VSUBPD       Y0, Y9, Y9
+	VSUBPD       Y0, Y8, Y8
 	VSUBPD       Y0, Y6, Y6
 	VSUBPD       Y0, Y10, Y10
 	VSUBPD       Y0, Y7, Y7
-	VSUBPD       Y1, Y9, Y9
+	VSUBPD       Y1, Y8, Y8
 	VSUBPD       Y1, Y6, Y6
 	VSUBPD       Y1, Y10, Y10
 	VSUBPD       Y1, Y7, Y7
-	VCVTPD2PSY   Y9, X8
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y6, Y0, Y6
+	VMINPD       Y10, Y0, Y10
+	VMINPD       Y7, Y0, Y7
+	VCVTPD2PSY   Y8, X9
 	VCVTPD2PSY   Y6, X0
-	VINSERTF128  $0x01, X0, Y8, Y0
-	VCVTPD2PSY   Y10, X8
+	VINSERTF128  $0x01, X0, Y9, Y0
+	VCVTPD2PSY   Y10, X9
 	VCVTPD2PSY   Y7, X1
-	VINSERTF128  $0x01, X1, Y8, Y1
+	VINSERTF128  $0x01, X1, Y9, Y1
 	VMASKMOVPS   Y0, Y4, (CX)
 	VMASKMOVPS   Y1, Y5, 32(CX)
 
@@ -1829,6 +1871,11 @@ lsm256_last16:
 	VSUBPD      Y1, Y4, Y4
 	VSUBPD      Y1, Y5, Y5
 	VSUBPD      Y1, Y6, Y6
+	VXORPD      Y7, Y7, Y7
+	VMINPD      Y3, Y7, Y3
+	VMINPD      Y4, Y7, Y4
+	VMINPD      Y5, Y7, Y5
+	VMINPD      Y6, Y7, Y6
 	VCVTPD2PSY  Y3, X2
 	VCVTPD2PSY  Y4, X3
 	VINSERTF128 $0x01, X3, Y2, Y3
@@ -1905,6 +1952,11 @@ lsm256_tailloaded_5:
 	VSUBPD       Y1, Y5, Y5
 	VSUBPD       Y1, Y8, Y8
 	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y6, Y0, Y6
 	VCVTPD2PSY   Y7, X2
 	VCVTPD2PSY   Y5, X0
 	VINSERTF128  $0x01, X0, Y2, Y0

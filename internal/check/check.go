@@ -96,7 +96,9 @@ func CrossEntropy(grad, logits []float32, target int) {
 }
 
 // CrossEntropyRows checks the arguments of a batched cross-entropy and
-// returns the number of rows; grad may be nil.
+// returns the number of rows; grad may be nil. Every target is checked
+// before the caller computes any row, so that a bad one leaves grad as it
+// was.
 func CrossEntropyRows(grad, logits []float32, targets []int32, cols int) int {
 	rows := Rows("logits", len(logits), cols)
 	Targets(len(targets), rows)
@@ -104,8 +106,10 @@ func CrossEntropyRows(grad, logits []float32, targets []int32, cols int) int {
 		SameLen("grad", grad, "logits", logits)
 		Overlap("grad", grad, "logits", logits)
 	}
-	for _, t := range targets {
-		Target(int(t), cols)
+	for r, t := range targets {
+		if t < 0 || int(t) >= cols {
+			panic(fmt.Sprintf("softmax: targets[%d] %d out of range [0, %d)", r, t, cols))
+		}
 	}
 	return rows
 }
