@@ -25,13 +25,20 @@ func BenchmarkSoftmaxBackward(b *testing.B)    { benchKernel(b, "SoftmaxBackward
 func BenchmarkLogSoftmaxBackward(b *testing.B) { benchKernel(b, "LogSoftmaxBackward") }
 func BenchmarkExp(b *testing.B)                { benchKernel(b, "Exp") }
 
+// The fused kernels (see fused.go), with impl=NAME+loop, the unfused
+// kernel NAME and a Go loop, beside the naive loop.
+func BenchmarkScaledSoftmax(b *testing.B)    { benchKernel(b, "ScaledSoftmax") }
+func BenchmarkCausalSoftmax(b *testing.B)    { benchKernel(b, "CausalSoftmax") }
+func BenchmarkSoftmaxAxis(b *testing.B)      { benchKernel(b, "SoftmaxAxis") }
+func BenchmarkSoftmaxWithStats(b *testing.B) { benchKernel(b, "SoftmaxWithStats") }
+
 // outOfCache is the shape that does not fit any cache.
 const outOfCacheRows, outOfCacheCols = 8, 1 << 22
 
 func benchKernel(b *testing.B, name string) {
 	impls := []impl{}
 	for _, im := range kernels.Implementations() {
-		impls = append(impls, fromImplementation(im))
+		impls = append(impls, fromImplementation(im), unfused(im))
 	}
 	impls = append(impls, naive, copyImpl)
 	type shape struct{ rows, cols int }
@@ -42,15 +49,20 @@ func benchKernel(b *testing.B, name string) {
 	all = append(all, shape{outOfCacheRows, outOfCacheCols})
 	for _, im := range impls {
 		for _, sh := range all {
+			f := im.k.get(name)
+			if f == nil {
+				continue
+			}
 			b.Run(fmt.Sprintf("impl=%s/cols=%d", im.name, sh.cols), func(b *testing.B) {
 				bt := newBatch(sh.rows, sh.cols, 1)
-				f := im.k.get(name)
-				b.SetBytes(int64(4 * len(bt.x)))
+				prepare(name, bt)
+				n := elems(name, bt)
+				b.SetBytes(int64(4 * n))
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					f(bt)
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(bt.x)), "ns/elem")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
 			})
 		}
 	}
@@ -59,15 +71,19 @@ func benchKernel(b *testing.B, name string) {
 // copyImpl copies the input to the output for every kernel.
 var copyImpl = func() impl {
 	f := func(b *batch) { copy(b.out, b.x) }
-	return impl{name: "copy", k: kernelFuncs{f, f, f, f, f, f, f}}
+	fused := map[string]func(b *batch){}
+	for _, name := range fusedNames {
+		fused[name] = f
+	}
+	return impl{name: "copy", k: kernelFuncs{f, f, f, f, f, f, f, fused}}
 }()
 
 // TestReport runs the report on a small budget, so that go test ./...
 // covers the program that go run ./bench runs.
 func TestReport(t *testing.T) {
 	var sb stringsBuilder
-	report(&sb, []string{"Softmax", "Exp"}, []impl{fromImplementation(kernels.Default()), naive}, 0)
-	if !sb.contains("Softmax") || !sb.contains("128256") {
+	report(&sb, []string{"Softmax", "Exp", "ScaledSoftmax", "SoftmaxAxis"}, []impl{fromImplementation(kernels.Default()), unfused(kernels.Default()), naive}, 0)
+	if !sb.contains("Softmax") || !sb.contains("128256") || !sb.contains("+loop") || !sb.contains("SoftmaxAxis") {
 		t.Errorf("report lacks its rows:\n%s", sb.String())
 	}
 }

@@ -45,7 +45,7 @@ func main() {
 	}
 	var impls []impl
 	for _, im := range kernels.Implementations() {
-		impls = append(impls, fromImplementation(im))
+		impls = append(impls, fromImplementation(im), unfused(im))
 	}
 	if !*noNaive {
 		impls = append(impls, naive)
@@ -68,6 +68,7 @@ func report(w io.Writer, names []string, impls []impl, budget time.Duration) {
 		for _, cols := range shapes {
 			rows := max(1, batchElems/cols)
 			b := newBatch(rows, cols, 1)
+			prepare(name, b)
 			var naiveNs float64
 			type line struct {
 				impl string
@@ -77,7 +78,10 @@ func report(w io.Writer, names []string, impls []impl, budget time.Duration) {
 			var lines []line
 			for _, im := range impls {
 				f := im.k.get(name)
-				ns := measure(func() { f(b) }, budget) / float64(len(b.x))
+				if f == nil {
+					continue
+				}
+				ns := measure(func() { f(b) }, budget) / float64(elems(name, b))
 				st := errStats(name, b)
 				if im.name == "naive" {
 					naiveNs = ns
@@ -101,7 +105,7 @@ func report(w io.Writer, names []string, impls []impl, budget time.Duration) {
 
 func errUnit(name string) string {
 	switch name {
-	case "Softmax", "CrossEntropy", "Exp":
+	case "Softmax", "CrossEntropy", "Exp", "ScaledSoftmax", "CausalSoftmax", "SoftmaxAxis", "SoftmaxWithStats":
 		return "ULP"
 	case "LogSoftmax", "LogSumExp":
 		return "2^-24 * max(1, |ref|)"

@@ -26,6 +26,7 @@ type batch struct {
 	dy      []float32 // an upstream gradient, N(0, 1)
 	out     []float32
 	targets []int32
+	fused   *fusedBatch // the fused kernels' inputs, made by prepare (fused.go)
 }
 
 func newBatch(rows, cols int, seed uint64) *batch {
@@ -68,9 +69,10 @@ type impl struct {
 }
 
 // kernelFuncs holds one function per measured kernel, each running over a
-// whole batch.
+// whole batch; nil where an impl has no version of the kernel.
 type kernelFuncs struct {
 	softmax, logSoftmax, logSumExp, exp, softmaxBackward, logSoftmaxBackward, crossEntropy func(b *batch)
+	fused                                                                                  map[string]func(b *batch) // by name, fusedNames
 }
 
 func (k *kernelFuncs) get(name string) func(b *batch) {
@@ -90,11 +92,11 @@ func (k *kernelFuncs) get(name string) func(b *batch) {
 	case "CrossEntropy":
 		return k.crossEntropy
 	}
-	return nil
+	return k.fused[name]
 }
 
 // kernelNames are the kernels measured, in report order.
-var kernelNames = []string{"Softmax", "LogSoftmax", "LogSumExp", "CrossEntropy", "SoftmaxBackward", "LogSoftmaxBackward", "Exp"}
+var kernelNames = append([]string{"Softmax", "LogSoftmax", "LogSumExp", "CrossEntropy", "SoftmaxBackward", "LogSoftmaxBackward", "Exp"}, fusedNames...)
 
 // sink keeps the compiler from discarding scalar results.
 var sink float32
@@ -122,6 +124,7 @@ func fromImplementation(im *kernels.Implementation) impl {
 			}
 		},
 		crossEntropy: func(b *batch) { sink = im.CrossEntropyRows(b.out, b.x, b.targets, b.cols) },
+		fused:        fusedFuncs(im),
 	}}
 }
 
@@ -187,6 +190,7 @@ var naive = impl{name: "naive", k: kernelFuncs{
 		}
 		sink = float32(total / float64(b.rows()))
 	},
+	fused: naiveFused,
 }}
 
 func naiveSoftmax(dst, src []float32) {
@@ -261,6 +265,8 @@ func errStats(name string, b *batch) ref.Stats {
 			for i := range w {
 				st.Add(ref.GradErr(out[i], w[i], float64(y[i])*(math.Abs(float64(dy[i]))+math.Abs(dot))))
 			}
+		default:
+			return fusedErrStats(name, b)
 		case "LogSoftmaxBackward":
 			y, dy := b.row(b.ly, r), b.row(b.dy, r)
 			ref.LogSoftmaxBackward(w, y, dy)

@@ -43,6 +43,16 @@
 // their dot products and sums in float64 from exact products, in the same
 // lane order, and compute each output in float64.
 //
+// # Fused kernels
+//
+// The scaled kernels run the algorithm above on z = fma(scale, x, mask),
+// rounded once to float32 (fused.go). The axis kernels run it lane-wise
+// across the inner dimension, each lane its own row with its own plan and
+// a float64 sum in axis order (axis.go). The chunk statistics are a row's
+// maximum and its sum S in the frame that maximum determines, which merge
+// by rescaling the smaller frame, and normalize a chunk with pass 3 of the
+// whole row (stats.go).
+//
 // # Fused multiply-adds
 //
 // Every step that the SIMD paths compute with a fused multiply-add is

@@ -88,6 +88,14 @@ func hasNaN(x []float32) bool {
 // planRow runs the first pass over a row.
 func planRow(x []float32) rowPlan {
 	m := rowMax(x)
+	return planMax(m, math.IsInf(float64(m), -1) && hasNaN(x))
+}
+
+// planMax returns the plan of a row whose maximum (NaNs skipped) is m; nan
+// says whether the row holds a NaN, and need only be right when m is -Inf:
+// a NaN in a row with a finite maximum makes its sum NaN, which marks it
+// later (see rowPlan.sum).
+func planMax(m float32, nan bool) rowPlan {
 	p := rowPlan{max: m}
 	switch {
 	case math.IsInf(float64(m), 1):
@@ -95,7 +103,7 @@ func planRow(x []float32) rowPlan {
 		return p
 	case math.IsInf(float64(m), -1):
 		p.kind = rowMasked
-		if hasNaN(x) {
+		if nan {
 			p.kind = rowNaN
 		}
 		return p
@@ -135,6 +143,7 @@ func scale(t float32, bias int32) float32 {
 // not nil, u_i is written to store[i].
 //
 // S is NaN exactly when the row holds a NaN (the plan has excluded +Inf).
+// store may be x itself: each vector of x is read before its u are stored.
 func rowSum(x []float32, p *rowPlan, store []float32) float64 {
 	var acc [lanes]float64
 	bias := p.bias()

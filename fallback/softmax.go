@@ -57,25 +57,44 @@ func softmaxOut(dst, src []float32, p *rowPlan, s float64, stored bool) {
 		fill(dst, p.kind, 0)
 		return
 	}
-	hi, lo := recip(s)
-	bias := p.bias()
+	nz := newNormalizer(p, s)
 	for v := 0; v < len(src); v += lanes {
-		var d, u, t [lanes]float32
+		var d [lanes]float32
 		m := copy(d[:], src[v:])
-		for l := range d[:m] {
-			d[l] = reduced(d[l], p.c)
-		}
-		if stored {
-			copy(u[:], dst[v:v+m])
-			for l := range d[:m] {
-				t[l], _ = roundLog2e(d[l])
-			}
-		} else {
-			expUVec(d[:m], t[:m], u[:m])
-		}
-		normalizeVec(u[:m], t[:m], hi, lo, bias)
-		copy(dst[v:v+m], u[:m])
+		nz.vec(dst[v:v+m], d[:m], stored)
 	}
+}
+
+// normalizer holds what the third pass of a finite row needs.
+type normalizer struct {
+	c, hi, lo float32
+	bias      int32
+}
+
+func newNormalizer(p *rowPlan, s float64) normalizer {
+	hi, lo := recip(s)
+	return normalizer{c: p.c, hi: hi, lo: lo, bias: p.bias()}
+}
+
+// vec writes the outputs of one vector of a row (at most lanes elements) to
+// dst, given the row's values x (overwritten): dst holds their u when
+// stored, which is recomputed otherwise.
+func (nz *normalizer) vec(dst, x []float32, stored bool) {
+	var u, t [lanes]float32
+	m := len(x)
+	for l := range x {
+		x[l] = reduced(x[l], nz.c)
+	}
+	if stored {
+		copy(u[:], dst)
+		for l := range x {
+			t[l], _ = roundLog2e(x[l])
+		}
+	} else {
+		expUVec(x, t[:m], u[:m])
+	}
+	normalizeVec(u[:m], t[:m], nz.hi, nz.lo, nz.bias)
+	copy(dst, u[:m])
 }
 
 // sameSlice reports whether a and b start at the same element.
@@ -86,13 +105,18 @@ func sameSlice(a, b []float32) bool {
 // fill writes the output of a row that is not finite: the canonical NaN
 // for rowNaN, masked for rowMasked.
 func fill(dst []float32, k rowKind, masked float32) {
-	v := masked
-	if k == rowNaN {
-		v = canonicalNaN
-	}
+	v := fillValue(k, masked)
 	for i := range dst {
 		dst[i] = v
 	}
+}
+
+// fillValue is the output of every element of a row that is not finite.
+func fillValue(k rowKind, masked float32) float32 {
+	if k == rowNaN {
+		return canonicalNaN
+	}
+	return masked
 }
 
 // LogSoftmax sets dst[i] = src[i] - LogSumExp(src). dst may be src.
@@ -115,6 +139,11 @@ func logSoftmaxRow(dst, src []float32) {
 	}
 	p := planRow(src)
 	s := p.sum(src, nil, false)
+	logSoftmaxOut(dst, src, &p, s)
+}
+
+// logSoftmaxOut is LogSoftmax's last pass, given the row's plan and sum.
+func logSoftmaxOut(dst, src []float32, p *rowPlan, s float64) {
 	if p.kind != rowFinite {
 		fill(dst, p.kind, float32(math.Inf(-1)))
 		return

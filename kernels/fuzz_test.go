@@ -672,7 +672,7 @@ func FuzzLogSoftmaxBackward(f *testing.F) {
 // NaN or +Inf; otherwise a gradient that is Softmax's output, bit for bit,
 // less 1 at the target, and a loss that is +Inf for a -Inf target, else
 // -LogSoftmax at the target, >= 0 and within logBound of the reference.
-func checkCrossEntropy(t *testing.T, what string, x []float32, target int, grad []float32, loss float32) {
+func checkCrossEntropySemantics(t *testing.T, what string, x []float32, target int, grad []float32, loss float32) {
 	t.Helper()
 	if classify(x) == classNaN {
 		if !isCanonicalNaN(loss) {
@@ -713,7 +713,7 @@ func FuzzCrossEntropy(f *testing.F) {
 		grad := make([]float32, len(x))
 		loss := fallback.CrossEntropy(grad, x, target)
 		compareScalar(t, "fallback.CrossEntropy without grad", loss, fallback.CrossEntropy(nil, x, target))
-		checkCrossEntropy(t, fmt.Sprintf("fallback.CrossEntropy, target %d", target), x, target, grad, loss)
+		checkCrossEntropySemantics(t, fmt.Sprintf("fallback.CrossEntropy, target %d", target), x, target, grad, loss)
 		for _, im := range Implementations() {
 			what := fmt.Sprintf("%s CrossEntropy target %d", im.Name(), target)
 			var got float32
@@ -739,7 +739,7 @@ func FuzzCrossEntropyRows(f *testing.F) {
 		grad := make([]float32, len(x))
 		loss := fallback.CrossEntropyRows(grad, x, tg, cols)
 		compareScalar(t, "fallback.CrossEntropyRows without grad", loss, fallback.CrossEntropyRows(nil, x, tg, cols))
-		checkCrossEntropyRows(t, fmt.Sprintf("fallback.CrossEntropyRows, cols %d", cols), x, tg, cols, grad, loss)
+		checkCrossEntropyRowsSemantics(t, fmt.Sprintf("fallback.CrossEntropyRows, cols %d", cols), x, tg, cols, grad, loss)
 		for _, im := range Implementations() {
 			what := fmt.Sprintf("%s CrossEntropyRows cols %d", im.Name(), cols)
 			var got float32
@@ -760,7 +760,7 @@ func FuzzCrossEntropyRows(f *testing.F) {
 // has a NaN or +Inf, else +Inf if a target is -Inf, else within logBound
 // (of the mean of the rows' max(1, |loss|)) of the reference mean: each
 // row's loss is within logBound of its reference.
-func checkCrossEntropyRows(t *testing.T, what string, x []float32, tg []int32, cols int, grad []float32, loss float32) {
+func checkCrossEntropyRowsSemantics(t *testing.T, what string, x []float32, tg []int32, cols int, grad []float32, loss float32) {
 	t.Helper()
 	rows := len(tg)
 	if rows == 0 {

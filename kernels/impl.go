@@ -5,12 +5,18 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-softmax/softmax/fallback"
 	"github.com/go-softmax/softmax/internal/check"
 )
 
 // kernelSet is what an implementation provides. The checks are done before
 // any of these is called: lengths match, cols > 0 divides the length,
 // targets are in range, and dst is either exactly a source or disjoint.
+// The fused kernels are called with len(src) > 0; a mask is empty, one row
+// or one per row, and disjoint from dst; the axis kernels are called with
+// inner > 1 (inner = 1 goes to the row kernels); the kernels that take
+// Stats check themselves that the statistics cover src (check.Covered),
+// before writing dst, since that takes a pass over src.
 type kernelSet struct {
 	softmaxRows        func(dst, src []float32, cols int)
 	logSoftmaxRows     func(dst, src []float32, cols int)
@@ -20,6 +26,15 @@ type kernelSet struct {
 	crossEntropy       func(grad, logits []float32, target int) float32
 	crossEntropyRows   func(grad, logits []float32, targets []int32, cols int) float32
 	exp                func(dst, src []float32)
+
+	scaledSoftmaxRows    func(dst, src, mask []float32, scale float32, cols int)
+	scaledLogSoftmaxRows func(dst, src, mask []float32, scale float32, cols int)
+	causalSoftmaxRows    func(dst, src []float32, scale float32, cols, offset int)
+	softmaxAxis          func(dst, src []float32, outer, axis, inner int)
+	logSoftmaxAxis       func(dst, src []float32, outer, axis, inner int)
+	statsOf              func(src []float32) fallback.Stats
+	softmaxWithStats     func(dst, src []float32, s fallback.Stats)
+	logSoftmaxWithStats  func(dst, src []float32, s fallback.Stats)
 }
 
 // An Implementation is one complete set of kernels: "generic" (pure Go,

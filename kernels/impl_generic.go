@@ -15,5 +15,14 @@ var generic = &Implementation{
 		crossEntropy:       fallback.CrossEntropy,
 		crossEntropyRows:   fallback.CrossEntropyRows,
 		exp:                fallback.Exp,
+
+		scaledSoftmaxRows:    fallback.ScaledSoftmaxRows,
+		scaledLogSoftmaxRows: fallback.ScaledLogSoftmaxRows,
+		causalSoftmaxRows:    fallback.CausalSoftmaxRows,
+		softmaxAxis:          fallback.SoftmaxAxis,
+		logSoftmaxAxis:       fallback.LogSoftmaxAxis,
+		statsOf:              fallback.StatsOf,
+		softmaxWithStats:     fallback.SoftmaxWithStats,
+		logSoftmaxWithStats:  fallback.LogSoftmaxWithStats,
 	},
 }

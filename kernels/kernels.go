@@ -12,6 +12,14 @@
 //	loss := kernels.CrossEntropy(grad, logits, target)
 //	kernels.Exp(dst, src)
 //
+// Fused forms for inference and training:
+//
+//	kernels.ScaledSoftmaxRows(p, scores, mask, scale, cols)  // softmax(scale*x + mask); and ScaledLogSoftmaxRows
+//	kernels.CausalSoftmaxRows(p, scores, scale, cols, offset) // causal attention without a mask array
+//	kernels.SoftmaxAxis(dst, src, outer, axis, inner)         // along an axis of a tensor; and LogSoftmaxAxis
+//	s := kernels.StatsOf(chunk1).Merge(kernels.StatsOf(chunk2))
+//	kernels.SoftmaxWithStats(dst1, chunk1, s)                 // a row in chunks; and LogSoftmaxWithStats
+//
 // Destinations come first. A destination may be exactly one of its
 // sources (in place); any other overlap panics. Nothing allocates.
 //
@@ -19,7 +27,10 @@
 //
 // Bad arguments panic with a message that starts with "softmax:" and names
 // the problem and the values: lengths that differ, cols <= 0, a length that
-// is not a multiple of cols, a target out of range, a partial overlap.
+// is not a multiple of cols, a target out of range, a partial overlap, a
+// mask of the wrong length or sharing memory with dst, a shape that does
+// not match the length, statistics that cannot include the chunk they
+// normalize.
 //
 // # Special values
 //
@@ -53,6 +64,12 @@
 // terms' magnitudes: for a dy whose terms cancel to far less (±1e30 and
 // 1 in one row), read |<dy,y>| as sum_i |y_i*dy_i| and |sum(dy)| as
 // sum_i |dy_i|.
+//
+// The fused kernels have the bounds of the kernels they fuse: Softmax's
+// for ScaledSoftmaxRows (with respect to z = scale*x + mask rounded to
+// float32, which defines them), CausalSoftmaxRows, SoftmaxAxis and
+// SoftmaxWithStats (for any chunking, against the softmax of the whole
+// row), LogSoftmax's for their log forms, LogSumExp's for Stats.LogSumExp.
 //
 // The measured figures are in the README. The method (no rounded x - max,
 // float32 sums flushed into float64 lanes, a degree-7 exponential) is

@@ -43,6 +43,7 @@ var files = []kernelFile{
 	{"softmax", generateSoftmax},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
+	{"crossentropy", generateCrossEntropy},
 }
 
 // gen is the state of one file being generated: avo's build context, and

@@ -158,13 +158,8 @@ TEXT ·LogSoftmaxRowsAVX512(SB), NOSPLIT, $32-64
 	VBROADCASTSS logsoftmaxconst<>+32(SB), Z1
 	VBROADCASTSS logsoftmaxconst<>+64(SB), Z2
 	VBROADCASTSS logsoftmaxconst<>+96(SB), Z3
-	VBROADCASTSS logsoftmaxconst<>+128(SB), Z4
-	VBROADCASTSS logsoftmaxconst<>+160(SB), Z5
-	VBROADCASTSS logsoftmaxconst<>+192(SB), Z6
-	VBROADCASTSS logsoftmaxconst<>+224(SB), Z7
-	VBROADCASTSS logsoftmaxconst<>+256(SB), Z8
-	VBROADCASTSS logsoftmaxconst<>+288(SB), Z9
-	VPXORD       Z10, Z10, Z10
+	VBROADCASTSS logsoftmaxconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
 	MOVQ         $0x00000000, 24(SP)
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
@@ -179,20 +174,20 @@ TEXT ·LogSoftmaxRowsAVX512(SB), NOSPLIT, $32-64
 
 lsm512_row:
 	// Pass 1: m = max(x).
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z12
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z6
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z10
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z17
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z18
 	MOVQ         SI, AX
 	MOVQ         R8, DX
 
 lsm512_max64:
 	CMPQ   DX, $0x00000040
 	JB     lsm512_max16
-	VMAXPS (AX), Z12, Z12
-	VMAXPS 64(AX), Z11, Z11
-	VMAXPS 128(AX), Z17, Z17
-	VMAXPS 192(AX), Z18, Z18
+	VMAXPS (AX), Z7, Z7
+	VMAXPS 64(AX), Z6, Z6
+	VMAXPS 128(AX), Z10, Z10
+	VMAXPS 192(AX), Z11, Z11
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, DX
 	JMP    lsm512_max64
@@ -200,7 +195,7 @@ lsm512_max64:
 lsm512_max16:
 	CMPQ   DX, $0x00000010
 	JB     lsm512_maxtail
-	VMAXPS (AX), Z12, Z12
+	VMAXPS (AX), Z7, Z7
 	ADDQ   $0x00000040, AX
 	SUBQ   $0x00000010, DX
 	JMP    lsm512_max16
@@ -208,274 +203,401 @@ lsm512_max16:
 lsm512_maxtail:
 	TESTQ     DX, DX
 	JZ        lsm512_maxred
-	VMOVUPS.Z (AX), K1, Z19
-	VMAXPS    Z19, Z11, K1, Z11
+	VMOVUPS.Z (AX), K1, Z12
+	VMAXPS    Z12, Z6, K1, Z6
 
 lsm512_maxred:
-	VMAXPS     Z11, Z12, Z12
-	VMAXPS     Z18, Z17, Z17
-	VMAXPS     Z17, Z12, Z12
-	VSHUFF32X4 $0x4e, Z12, Z12, Z11
-	VMAXPS     Z11, Z12, Z12
-	VSHUFF32X4 $0xb1, Z12, Z12, Z11
-	VMAXPS     Z11, Z12, Z12
-	VPERMILPS  $0x4e, Z12, Z11
-	VMAXPS     Z11, Z12, Z12
-	VPERMILPS  $0xb1, Z12, Z11
-	VMAXPS     Z11, Z12, Z12
+	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z11, Z10, Z10
+	VMAXPS     Z10, Z7, Z7
+	VSHUFF32X4 $0x4e, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0xb1, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
 
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X12, X12
+	VUCOMISS X7, X7
 	JP       lsm512_nanrow
-	VUCOMISS logsoftmaxconst<>+352(SB), X12
+	VUCOMISS logsoftmaxconst<>+352(SB), X7
 	JE       lsm512_nanrow
-	VUCOMISS logsoftmaxconst<>+320(SB), X12
+	VUCOMISS logsoftmaxconst<>+320(SB), X7
 	JE       lsm512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X12, AX
+	VMOVD       X7, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         lsm512_large
-	VMOVAPS     Z10, Z11
-	VMOVAPS     Z1, Z17
-	VFMADD231PS Z0, Z12, Z17
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z10
+	VFMADD231PS Z0, Z7, Z10
 	JMP         lsm512_params
 
 lsm512_large:
-	VMOVAPS Z12, Z11
-	VMOVAPS Z1, Z17
+	VMOVAPS Z7, Z6
+	VMOVAPS Z1, Z10
 
 lsm512_params:
-	VPBROADCASTD logsoftmaxconst<>+448(SB), Z12
-	VPSUBD       Z17, Z12, Z12
+	VPBROADCASTD logsoftmaxconst<>+448(SB), Z7
+	VPSUBD       Z10, Z7, Z7
 
 	// Pass 2: S.
-	VPXORQ Z13, Z13, Z13
-	VPXORQ Z14, Z14, Z14
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
 	MOVQ   SI, AX
 	MOVQ   R8, DX
+	CMPQ   DX, $0x00000040
+	JB     lsm512_sumtail
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
 
 lsm512_sum64:
-	CMPQ          DX, $0x00000040
-	JB            lsm512_sumtail
-	VPXORQ        Z15, Z15, Z15
-	VPXORQ        Z16, Z16, Z16
-	VMOVUPS       (AX), Z17
-	VMOVUPS       64(AX), Z18
-	VSUBPS        Z11, Z17, Z17
-	VSUBPS        Z11, Z18, Z18
-	VMAXPS        Z17, Z9, Z17
-	VMAXPS        Z18, Z9, Z18
-	VMOVAPS       Z1, Z19
-	VMOVAPS       Z1, Z20
-	VFMADD231PS   Z0, Z17, Z19
-	VFMADD231PS   Z0, Z18, Z20
-	VSUBPS        Z1, Z19, Z21
-	VSUBPS        Z1, Z20, Z22
-	VFMADD231PS   Z2, Z21, Z17
-	VFMADD231PS   Z2, Z22, Z18
-	VFMADD231PS   Z3, Z21, Z17
-	VFMADD231PS   Z3, Z22, Z18
-	VMOVAPS       Z4, Z21
-	VMOVAPS       Z4, Z22
-	VFMADD213PS   Z5, Z17, Z21
-	VFMADD213PS   Z5, Z18, Z22
-	VFMADD213PS   Z6, Z17, Z21
-	VFMADD213PS   Z6, Z18, Z22
-	VFMADD213PS   Z7, Z17, Z21
-	VFMADD213PS   Z7, Z18, Z22
-	VFMADD213PS   Z8, Z17, Z21
-	VFMADD213PS   Z8, Z18, Z22
-	VMULPS        Z17, Z17, Z23
-	VMULPS        Z18, Z18, Z24
-	VFMADD231PS   Z21, Z23, Z17
-	VFMADD231PS   Z22, Z24, Z18
-	VPADDD        Z12, Z19, Z19
-	VPADDD        Z12, Z20, Z20
-	VPMAXSD       Z10, Z19, Z19
-	VPMAXSD       Z10, Z20, Z20
-	VPSLLD        $0x17, Z19, Z19
-	VPSLLD        $0x17, Z20, Z20
-	VCVTPS2PD     Y17, Z21
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	VCVTPS2PD     Y19, Z22
-	VEXTRACTF64X4 $0x01, Z19, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z22, Z22, Z21
-	VFMADD213PD   Z19, Z19, Z17
-	VADDPD        Z21, Z15, Z15
-	VADDPD        Z17, Z16, Z16
-	VCVTPS2PD     Y18, Z17
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y20, Z19
-	VEXTRACTF64X4 $0x01, Z20, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z17
-	VFMADD213PD   Z20, Z20, Z18
-	VADDPD        Z17, Z15, Z15
-	VADDPD        Z18, Z16, Z16
-	VMOVUPS       128(AX), Z17
-	VMOVUPS       192(AX), Z18
-	VSUBPS        Z11, Z17, Z17
-	VSUBPS        Z11, Z18, Z18
-	VMAXPS        Z17, Z9, Z17
-	VMAXPS        Z18, Z9, Z18
-	VMOVAPS       Z1, Z19
-	VMOVAPS       Z1, Z20
-	VFMADD231PS   Z0, Z17, Z19
-	VFMADD231PS   Z0, Z18, Z20
-	VSUBPS        Z1, Z19, Z21
-	VSUBPS        Z1, Z20, Z22
-	VFMADD231PS   Z2, Z21, Z17
-	VFMADD231PS   Z2, Z22, Z18
-	VFMADD231PS   Z3, Z21, Z17
-	VFMADD231PS   Z3, Z22, Z18
-	VMOVAPS       Z4, Z21
-	VMOVAPS       Z4, Z22
-	VFMADD213PS   Z5, Z17, Z21
-	VFMADD213PS   Z5, Z18, Z22
-	VFMADD213PS   Z6, Z17, Z21
-	VFMADD213PS   Z6, Z18, Z22
-	VFMADD213PS   Z7, Z17, Z21
-	VFMADD213PS   Z7, Z18, Z22
-	VFMADD213PS   Z8, Z17, Z21
-	VFMADD213PS   Z8, Z18, Z22
-	VMULPS        Z17, Z17, Z23
-	VMULPS        Z18, Z18, Z24
-	VFMADD231PS   Z21, Z23, Z17
-	VFMADD231PS   Z22, Z24, Z18
-	VPADDD        Z12, Z19, Z19
-	VPADDD        Z12, Z20, Z20
-	VPMAXSD       Z10, Z19, Z19
-	VPMAXSD       Z10, Z20, Z20
-	VPSLLD        $0x17, Z19, Z19
-	VPSLLD        $0x17, Z20, Z20
-	VCVTPS2PD     Y17, Z21
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	VCVTPS2PD     Y19, Z22
-	VEXTRACTF64X4 $0x01, Z19, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z22, Z22, Z21
-	VFMADD213PD   Z19, Z19, Z17
-	VADDPD        Z21, Z15, Z15
-	VADDPD        Z17, Z16, Z16
-	VCVTPS2PD     Y18, Z17
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y20, Z19
-	VEXTRACTF64X4 $0x01, Z20, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z17
-	VFMADD213PD   Z20, Z20, Z18
-	VADDPD        Z17, Z15, Z15
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z15, Z13, Z13
-	VADDPD        Z16, Z14, Z14
-	ADDQ          $0x00000100, AX
-	SUBQ          $0x00000040, DX
-	JMP           lsm512_sum64
+	CMPQ DX, $0x00000040
+	JB   lsm512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              lsm512_sum64
+
+lsm512_drain:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
 
 lsm512_sumtail:
 	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
 	TESTQ  DX, DX
 	JZ     lsm512_sumred
-	VPXORQ Z25, Z25, Z25
-	VPXORQ Z26, Z26, Z26
+	VPXORQ Z22, Z22, Z22
+	VPXORQ Z23, Z23, Z23
 
 lsm512_sum16:
-	CMPQ          DX, $0x00000010
-	JB            lsm512_sumlast
-	VMOVUPS       (AX), Z17
-	VSUBPS        Z11, Z17, Z17
-	VMAXPS        Z17, Z9, Z17
-	VMOVAPS       Z1, Z18
-	VFMADD231PS   Z0, Z17, Z18
-	VSUBPS        Z1, Z18, Z19
-	VFMADD231PS   Z2, Z19, Z17
-	VFMADD231PS   Z3, Z19, Z17
-	VMOVAPS       Z4, Z19
-	VFMADD213PS   Z5, Z17, Z19
-	VFMADD213PS   Z6, Z17, Z19
-	VFMADD213PS   Z7, Z17, Z19
-	VFMADD213PS   Z8, Z17, Z19
-	VMULPS        Z17, Z17, Z20
-	VFMADD231PS   Z19, Z20, Z17
-	VPADDD        Z12, Z18, Z18
-	VPMAXSD       Z10, Z18, Z18
-	VPSLLD        $0x17, Z18, Z18
-	VCVTPS2PD     Y17, Z19
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	VCVTPS2PD     Y18, Z20
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z20, Z20, Z19
-	VFMADD213PD   Z18, Z18, Z17
-	VADDPD        Z19, Z25, Z25
-	VADDPD        Z17, Z26, Z26
-	ADDQ          $0x00000040, AX
-	SUBQ          $0x00000010, DX
-	JMP           lsm512_sum16
+	CMPQ             DX, $0x00000010
+	JB               lsm512_sumlast
+	VMOVUPS          (AX), Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z10, Z11
+	VSUBPS           Z1, Z11, Z12
+	VFMADD231PS      Z2, Z12, Z10
+	VFMADD231PS      Z3, Z12, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z12
+	VMULPS           Z10, Z10, Z13
+	VFMADD231PS      Z12, Z13, Z10
+	VPADDD           Z7, Z11, Z11
+	VPMAXSD          Z5, Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VCVTPS2PD        Y10, Z12
+	VEXTRACTF64X4    $0x01, Z10, Y10
+	VCVTPS2PD        Y10, Z10
+	VCVTPS2PD        Y11, Z13
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VFMADD213PD      Z13, Z13, Z12
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z12, Z22, Z22
+	VADDPD           Z10, Z23, Z23
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x00000010, DX
+	JMP              lsm512_sum16
 
 lsm512_sumlast:
-	TESTQ         DX, DX
-	JZ            lsm512_sumblock
-	VMOVAPS       Z11, Z17
-	VMOVUPS       (AX), K1, Z17
-	VSUBPS        Z11, Z17, Z17
-	VMAXPS        Z17, Z9, Z17
-	VMOVAPS       Z1, Z18
-	VFMADD231PS   Z0, Z17, Z18
-	VSUBPS        Z1, Z18, Z19
-	VFMADD231PS   Z2, Z19, Z17
-	VFMADD231PS   Z3, Z19, Z17
-	VMOVAPS       Z4, Z19
-	VFMADD213PS   Z5, Z17, Z19
-	VFMADD213PS   Z6, Z17, Z19
-	VFMADD213PS   Z7, Z17, Z19
-	VFMADD213PS   Z8, Z17, Z19
-	VMULPS        Z17, Z17, Z20
-	VFMADD231PS   Z19, Z20, Z17
-	VPADDD        Z12, Z18, Z18
-	VPMAXSD       Z10, Z18, Z18
-	VPSLLD.Z      $0x17, Z18, K1, Z18
-	VCVTPS2PD     Y17, Z19
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	VCVTPS2PD     Y18, Z20
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z20, Z20, Z19
-	VFMADD213PD   Z18, Z18, Z17
-	VADDPD        Z19, Z25, Z25
-	VADDPD        Z17, Z26, Z26
+	TESTQ            DX, DX
+	JZ               lsm512_sumblock
+	VMOVAPS          Z6, Z10
+	VMOVUPS          (AX), K1, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z10, Z11
+	VSUBPS           Z1, Z11, Z12
+	VFMADD231PS      Z2, Z12, Z10
+	VFMADD231PS      Z3, Z12, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z12
+	VMULPS           Z10, Z10, Z13
+	VFMADD231PS      Z12, Z13, Z10
+	VPADDD           Z7, Z11, Z11
+	VPMAXSD          Z5, Z11, Z11
+	VPSLLD.Z         $0x17, Z11, K1, Z11
+	VCVTPS2PD        Y10, Z12
+	VEXTRACTF64X4    $0x01, Z10, Y10
+	VCVTPS2PD        Y10, Z10
+	VCVTPS2PD        Y11, Z13
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VFMADD213PD      Z13, Z13, Z12
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z12, Z22, Z22
+	VADDPD           Z10, Z23, Z23
 
 lsm512_sumblock:
-	VADDPD Z25, Z13, Z13
-	VADDPD Z26, Z14, Z14
+	VADDPD Z22, Z8, Z8
+	VADDPD Z23, Z9, Z9
 
 lsm512_sumred:
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0xee, Z13, Z13, Z17
-	VADDPD     Z17, Z13, Z13
-	VSHUFF64X2 $0x01, Z13, Z13, Z17
-	VADDPD     Z17, Z13, Z13
-	VPERMILPD  $0x01, Z13, Z17
-	VADDSD     X17, X13, X17
-	VUCOMISD   X17, X17
+	VADDPD     Z9, Z8, Z8
+	VSHUFF64X2 $0xee, Z8, Z8, Z10
+	VADDPD     Z10, Z8, Z8
+	VSHUFF64X2 $0x01, Z8, Z8, Z10
+	VADDPD     Z10, Z8, Z8
+	VPERMILPD  $0x01, Z8, Z10
+	VADDSD     X10, X8, X10
+	VUCOMISD   X10, X10
 	JP         lsm512_nanrow
 
 	// l = float64(nm)*ln2 + log64(S).
-	VMOVD      X12, AX
+	VMOVD      X7, AX
 	NEGL       AX
 	SUBL       $0x4b3fff81, AX
-	VCVTSI2SDL AX, X17, X12
-	VMULSD     log64const<>+16(SB), X12, X12
-	VMOVQ      X17, AX
+	VCVTSI2SDL AX, X10, X7
+	VMULSD     log64const<>+16(SB), X7, X7
+	VMOVQ      X10, AX
 	MOVQ       AX, CX
 	SHRQ       $0x34, CX
 	SUBQ       $0x000003ff, CX
@@ -483,54 +605,54 @@ lsm512_sumred:
 	ANDQ       DX, AX
 	MOVQ       $0x3ff0000000000000, DX
 	ORQ        DX, AX
-	VMOVQ      AX, X17
+	VMOVQ      AX, X10
 	MOVQ       AX, DX
 	BTCQ       $0x34, DX
 	LEAQ       1(CX), R9
-	VUCOMISD   log64const<>+0(SB), X17
+	VUCOMISD   log64const<>+0(SB), X10
 	CMOVQHI    DX, AX
 	CMOVQHI    R9, CX
-	VMOVQ      AX, X17
-	VSUBSD     log64const<>+8(SB), X17, X18
-	VADDSD     log64const<>+8(SB), X17, X19
-	VDIVSD     X19, X18, X18
-	VMULSD     X18, X18, X19
-	VMOVSD     log64const<>+24(SB), X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+32(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+40(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+48(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+56(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+64(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+72(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+80(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+88(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+96(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+104(SB), X20, X20
-	VMULSD     X19, X20, X20
-	VADDSD     log64const<>+112(SB), X20, X20
-	VMULSD     X18, X20, X20
-	VADDSD     X20, X20, X20
-	VCVTSI2SDQ CX, X17, X17
-	VMULSD     log64const<>+16(SB), X17, X17
-	VADDSD     X20, X17, X17
-	VADDSD     X17, X12, X12
-	VCVTSS2SD  X11, X11, X18
+	VMOVQ      AX, X10
+	VSUBSD     log64const<>+8(SB), X10, X11
+	VADDSD     log64const<>+8(SB), X10, X12
+	VDIVSD     X12, X11, X11
+	VMULSD     X11, X11, X12
+	VMOVSD     log64const<>+24(SB), X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+32(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+40(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+48(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+56(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+64(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+72(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+80(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+88(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+96(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+104(SB), X13, X13
+	VMULSD     X12, X13, X13
+	VADDSD     log64const<>+112(SB), X13, X13
+	VMULSD     X11, X13, X13
+	VADDSD     X13, X13, X13
+	VCVTSI2SDQ CX, X10, X10
+	VMULSD     log64const<>+16(SB), X10, X10
+	VADDSD     X13, X10, X10
+	VADDSD     X10, X7, X7
+	VCVTSS2SD  X6, X6, X11
 
 	// Pass 3 of the previous finite row, while l is computed.
 	CMPQ         24(SP), $0x00000000
 	JE           lsm512_prev
-	VBROADCASTSD (SP), Z17
-	VBROADCASTSD 8(SP), Z11
+	VBROADCASTSD (SP), Z10
+	VBROADCASTSD 8(SP), Z6
 	MOVQ         16(SP), AX
 	MOVQ         24(SP), CX
 	MOVQ         R8, DX
@@ -538,56 +660,56 @@ lsm512_sumred:
 lsm512_out64:
 	CMPQ         DX, $0x00000040
 	JB           lsm512_out16
-	VCVTPS2PD    (AX), Z19
-	VCVTPS2PD    32(AX), Z20
-	VCVTPS2PD    64(AX), Z21
-	VCVTPS2PD    96(AX), Z22
-	VSUBPD       Z11, Z19, Z19
-	VSUBPD       Z11, Z20, Z20
-	VSUBPD       Z11, Z21, Z21
-	VSUBPD       Z11, Z22, Z22
-	VSUBPD       Z17, Z19, Z19
-	VSUBPD       Z17, Z20, Z20
-	VSUBPD       Z17, Z21, Z21
-	VSUBPD       Z17, Z22, Z22
-	VPSUBQ       Z23, Z23, Z23
-	VMINPD       Z19, Z23, Z19
-	VMINPD       Z20, Z23, Z20
-	VMINPD       Z21, Z23, Z21
-	VMINPD       Z22, Z23, Z22
-	VCVTPD2PS    Z19, Y27
-	VCVTPD2PS    Z20, Y19
-	VCVTPD2PS    Z21, Y28
-	VCVTPD2PS    Z22, Y20
-	VINSERTF64X4 $0x01, Y19, Z27, Z19
-	VMOVUPS      Z19, (CX)
-	VINSERTF64X4 $0x01, Y20, Z28, Z19
-	VMOVUPS      Z19, 64(CX)
-	VCVTPS2PD    128(AX), Z19
-	VCVTPS2PD    160(AX), Z20
-	VCVTPS2PD    192(AX), Z21
-	VCVTPS2PD    224(AX), Z22
-	VSUBPD       Z11, Z19, Z19
-	VSUBPD       Z11, Z20, Z20
-	VSUBPD       Z11, Z21, Z21
-	VSUBPD       Z11, Z22, Z22
-	VSUBPD       Z17, Z19, Z19
-	VSUBPD       Z17, Z20, Z20
-	VSUBPD       Z17, Z21, Z21
-	VSUBPD       Z17, Z22, Z22
-	VPSUBQ       Z23, Z23, Z23
-	VMINPD       Z19, Z23, Z19
-	VMINPD       Z20, Z23, Z20
-	VMINPD       Z21, Z23, Z21
-	VMINPD       Z22, Z23, Z22
-	VCVTPD2PS    Z19, Y27
-	VCVTPD2PS    Z20, Y19
-	VCVTPD2PS    Z21, Y28
-	VCVTPD2PS    Z22, Y20
-	VINSERTF64X4 $0x01, Y19, Z27, Z19
-	VMOVUPS      Z19, 128(CX)
-	VINSERTF64X4 $0x01, Y20, Z28, Z19
-	VMOVUPS      Z19, 192(CX)
+	VCVTPS2PD    (AX), Z12
+	VCVTPS2PD    32(AX), Z13
+	VCVTPS2PD    64(AX), Z14
+	VCVTPS2PD    96(AX), Z15
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z6, Z14, Z14
+	VSUBPD       Z6, Z15, Z15
+	VSUBPD       Z10, Z12, Z12
+	VSUBPD       Z10, Z13, Z13
+	VSUBPD       Z10, Z14, Z14
+	VSUBPD       Z10, Z15, Z15
+	VPSUBQ       Z16, Z16, Z16
+	VMINPD       Z12, Z16, Z12
+	VMINPD       Z13, Z16, Z13
+	VMINPD       Z14, Z16, Z14
+	VMINPD       Z15, Z16, Z15
+	VCVTPD2PS    Z12, Y24
+	VCVTPD2PS    Z13, Y12
+	VCVTPD2PS    Z14, Y25
+	VCVTPD2PS    Z15, Y13
+	VINSERTF64X4 $0x01, Y12, Z24, Z12
+	VMOVUPS      Z12, (CX)
+	VINSERTF64X4 $0x01, Y13, Z25, Z12
+	VMOVUPS      Z12, 64(CX)
+	VCVTPS2PD    128(AX), Z12
+	VCVTPS2PD    160(AX), Z13
+	VCVTPS2PD    192(AX), Z14
+	VCVTPS2PD    224(AX), Z15
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z6, Z14, Z14
+	VSUBPD       Z6, Z15, Z15
+	VSUBPD       Z10, Z12, Z12
+	VSUBPD       Z10, Z13, Z13
+	VSUBPD       Z10, Z14, Z14
+	VSUBPD       Z10, Z15, Z15
+	VPSUBQ       Z16, Z16, Z16
+	VMINPD       Z12, Z16, Z12
+	VMINPD       Z13, Z16, Z13
+	VMINPD       Z14, Z16, Z14
+	VMINPD       Z15, Z16, Z15
+	VCVTPD2PS    Z12, Y24
+	VCVTPD2PS    Z13, Y12
+	VCVTPD2PS    Z14, Y25
+	VCVTPD2PS    Z15, Y13
+	VINSERTF64X4 $0x01, Y12, Z24, Z12
+	VMOVUPS      Z12, 128(CX)
+	VINSERTF64X4 $0x01, Y13, Z25, Z12
+	VMOVUPS      Z12, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000040, DX
@@ -596,19 +718,19 @@ lsm512_out64:
 lsm512_out16:
 	CMPQ         DX, $0x00000010
 	JB           lsm512_outtail
-	VCVTPS2PD    (AX), Z19
-	VCVTPS2PD    32(AX), Z20
-	VSUBPD       Z11, Z19, Z19
-	VSUBPD       Z11, Z20, Z20
-	VSUBPD       Z17, Z19, Z19
-	VSUBPD       Z17, Z20, Z20
-	VPSUBQ       Z21, Z21, Z21
-	VMINPD       Z19, Z21, Z19
-	VMINPD       Z20, Z21, Z20
-	VCVTPD2PS    Z19, Y27
-	VCVTPD2PS    Z20, Y19
-	VINSERTF64X4 $0x01, Y19, Z27, Z19
-	VMOVUPS      Z19, (CX)
+	VCVTPS2PD    (AX), Z12
+	VCVTPS2PD    32(AX), Z13
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z10, Z12, Z12
+	VSUBPD       Z10, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VMINPD       Z12, Z14, Z12
+	VMINPD       Z13, Z14, Z13
+	VCVTPD2PS    Z12, Y24
+	VCVTPD2PS    Z13, Y12
+	VINSERTF64X4 $0x01, Y12, Z24, Z12
+	VMOVUPS      Z12, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
@@ -617,25 +739,25 @@ lsm512_out16:
 lsm512_outtail:
 	TESTQ         DX, DX
 	JZ            lsm512_prev
-	VMOVUPS.Z     (AX), K1, Z20
-	VCVTPS2PD     Y20, Z19
-	VEXTRACTF64X4 $0x01, Z20, Y20
-	VCVTPS2PD     Y20, Z20
-	VSUBPD        Z11, Z19, Z19
-	VSUBPD        Z11, Z20, Z20
-	VSUBPD        Z17, Z19, Z19
-	VSUBPD        Z17, Z20, Z20
-	VPSUBQ        Z11, Z11, Z11
-	VMINPD        Z19, Z11, Z19
-	VMINPD        Z20, Z11, Z20
-	VCVTPD2PS     Z19, Y27
-	VCVTPD2PS     Z20, Y11
-	VINSERTF64X4  $0x01, Y11, Z27, Z11
-	VMOVUPS       Z11, K1, (CX)
+	VMOVUPS.Z     (AX), K1, Z13
+	VCVTPS2PD     Y13, Z12
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VSUBPD        Z6, Z12, Z12
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z10, Z12, Z12
+	VSUBPD        Z10, Z13, Z13
+	VPSUBQ        Z6, Z6, Z6
+	VMINPD        Z12, Z6, Z12
+	VMINPD        Z13, Z6, Z13
+	VCVTPD2PS     Z12, Y24
+	VCVTPD2PS     Z13, Y6
+	VINSERTF64X4  $0x01, Y6, Z24, Z6
+	VMOVUPS       Z6, K1, (CX)
 
 lsm512_prev:
-	VMOVSD X12, (SP)
-	VMOVSD X18, 8(SP)
+	VMOVSD X7, (SP)
+	VMOVSD X11, 8(SP)
 	MOVQ   SI, 16(SP)
 	MOVQ   BX, 24(SP)
 	JMP    lsm512_next
@@ -648,8 +770,8 @@ lsm512_masked:
 lsm512_scan_1_16:
 	CMPQ     DX, $0x00000010
 	JB       lsm512_scan_1_tail
-	VMOVUPS  (AX), Z11
-	VCMPPS   $0x03, Z11, Z11, K2
+	VMOVUPS  (AX), Z6
+	VCMPPS   $0x03, Z6, Z6, K2
 	KORTESTW K2, K2
 	JNZ      lsm512_nanrow
 	ADDQ     $0x00000040, AX
@@ -659,17 +781,17 @@ lsm512_scan_1_16:
 lsm512_scan_1_tail:
 	TESTQ     DX, DX
 	JZ        lsm512_scan_1_done
-	VMOVUPS.Z (AX), K1, Z11
-	VCMPPS    $0x03, Z11, Z11, K2
+	VMOVUPS.Z (AX), K1, Z6
+	VCMPPS    $0x03, Z6, Z6, K2
 	KORTESTW  K2, K2
 	JNZ       lsm512_nanrow
 
 lsm512_scan_1_done:
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z6
 	JMP          lsm512_fill
 
 lsm512_nanrow:
-	VBROADCASTSS logsoftmaxconst<>+416(SB), Z11
+	VBROADCASTSS logsoftmaxconst<>+416(SB), Z6
 
 lsm512_fill:
 	MOVQ BX, CX
@@ -678,7 +800,7 @@ lsm512_fill:
 lsm512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      lsm512_filltail
-	VMOVUPS Z11, (CX)
+	VMOVUPS Z6, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     lsm512_fill16
@@ -686,7 +808,7 @@ lsm512_fill16:
 lsm512_filltail:
 	TESTQ   DX, DX
 	JZ      lsm512_next
-	VMOVUPS Z11, K1, (CX)
+	VMOVUPS Z6, K1, (CX)
 
 lsm512_next:
 	LEAQ (R8)(R8*1), AX
@@ -699,8 +821,8 @@ lsm512_next:
 	// Pass 3 of the last finite row.
 	CMPQ         24(SP), $0x00000000
 	JE           lsm512_flushed
-	VBROADCASTSD (SP), Z17
-	VBROADCASTSD 8(SP), Z11
+	VBROADCASTSD (SP), Z10
+	VBROADCASTSD 8(SP), Z6
 	MOVQ         16(SP), AX
 	MOVQ         24(SP), CX
 	MOVQ         R8, DX
@@ -712,51 +834,51 @@ lsm512_last64:
 	VCVTPS2PD    32(AX), Z1
 	VCVTPS2PD    64(AX), Z2
 	VCVTPS2PD    96(AX), Z3
-	VSUBPD       Z11, Z0, Z0
-	VSUBPD       Z11, Z1, Z1
-	VSUBPD       Z11, Z2, Z2
-	VSUBPD       Z11, Z3, Z3
-	VSUBPD       Z17, Z0, Z0
-	VSUBPD       Z17, Z1, Z1
-	VSUBPD       Z17, Z2, Z2
-	VSUBPD       Z17, Z3, Z3
+	VSUBPD       Z6, Z0, Z0
+	VSUBPD       Z6, Z1, Z1
+	VSUBPD       Z6, Z2, Z2
+	VSUBPD       Z6, Z3, Z3
+	VSUBPD       Z10, Z0, Z0
+	VSUBPD       Z10, Z1, Z1
+	VSUBPD       Z10, Z2, Z2
+	VSUBPD       Z10, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
 	VMINPD       Z0, Z4, Z0
 	VMINPD       Z1, Z4, Z1
 	VMINPD       Z2, Z4, Z2
 	VMINPD       Z3, Z4, Z3
-	VCVTPD2PS    Z0, Y27
+	VCVTPD2PS    Z0, Y24
 	VCVTPD2PS    Z1, Y0
-	VCVTPD2PS    Z2, Y28
+	VCVTPD2PS    Z2, Y25
 	VCVTPD2PS    Z3, Y1
-	VINSERTF64X4 $0x01, Y0, Z27, Z0
+	VINSERTF64X4 $0x01, Y0, Z24, Z0
 	VMOVUPS      Z0, (CX)
-	VINSERTF64X4 $0x01, Y1, Z28, Z0
+	VINSERTF64X4 $0x01, Y1, Z25, Z0
 	VMOVUPS      Z0, 64(CX)
 	VCVTPS2PD    128(AX), Z0
 	VCVTPS2PD    160(AX), Z1
 	VCVTPS2PD    192(AX), Z2
 	VCVTPS2PD    224(AX), Z3
-	VSUBPD       Z11, Z0, Z0
-	VSUBPD       Z11, Z1, Z1
-	VSUBPD       Z11, Z2, Z2
-	VSUBPD       Z11, Z3, Z3
-	VSUBPD       Z17, Z0, Z0
-	VSUBPD       Z17, Z1, Z1
-	VSUBPD       Z17, Z2, Z2
-	VSUBPD       Z17, Z3, Z3
+	VSUBPD       Z6, Z0, Z0
+	VSUBPD       Z6, Z1, Z1
+	VSUBPD       Z6, Z2, Z2
+	VSUBPD       Z6, Z3, Z3
+	VSUBPD       Z10, Z0, Z0
+	VSUBPD       Z10, Z1, Z1
+	VSUBPD       Z10, Z2, Z2
+	VSUBPD       Z10, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
 	VMINPD       Z0, Z4, Z0
 	VMINPD       Z1, Z4, Z1
 	VMINPD       Z2, Z4, Z2
 	VMINPD       Z3, Z4, Z3
-	VCVTPD2PS    Z0, Y27
+	VCVTPD2PS    Z0, Y24
 	VCVTPD2PS    Z1, Y0
-	VCVTPD2PS    Z2, Y28
+	VCVTPD2PS    Z2, Y25
 	VCVTPD2PS    Z3, Y1
-	VINSERTF64X4 $0x01, Y0, Z27, Z0
+	VINSERTF64X4 $0x01, Y0, Z24, Z0
 	VMOVUPS      Z0, 128(CX)
-	VINSERTF64X4 $0x01, Y1, Z28, Z0
+	VINSERTF64X4 $0x01, Y1, Z25, Z0
 	VMOVUPS      Z0, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -768,16 +890,16 @@ lsm512_last16:
 	JB           lsm512_lasttail
 	VCVTPS2PD    (AX), Z0
 	VCVTPS2PD    32(AX), Z1
-	VSUBPD       Z11, Z0, Z0
-	VSUBPD       Z11, Z1, Z1
-	VSUBPD       Z17, Z0, Z0
-	VSUBPD       Z17, Z1, Z1
+	VSUBPD       Z6, Z0, Z0
+	VSUBPD       Z6, Z1, Z1
+	VSUBPD       Z10, Z0, Z0
+	VSUBPD       Z10, Z1, Z1
 	VPSUBQ       Z2, Z2, Z2
 	VMINPD       Z0, Z2, Z0
 	VMINPD       Z1, Z2, Z1
-	VCVTPD2PS    Z0, Y27
+	VCVTPD2PS    Z0, Y24
 	VCVTPD2PS    Z1, Y0
-	VINSERTF64X4 $0x01, Y0, Z27, Z0
+	VINSERTF64X4 $0x01, Y0, Z24, Z0
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -791,16 +913,16 @@ lsm512_lasttail:
 	VCVTPS2PD     Y1, Z0
 	VEXTRACTF64X4 $0x01, Z1, Y1
 	VCVTPS2PD     Y1, Z1
-	VSUBPD        Z11, Z0, Z0
-	VSUBPD        Z11, Z1, Z1
-	VSUBPD        Z17, Z0, Z0
-	VSUBPD        Z17, Z1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z10, Z0, Z0
+	VSUBPD        Z10, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
 	VMINPD        Z0, Z2, Z0
 	VMINPD        Z1, Z2, Z1
-	VCVTPD2PS     Z0, Y27
+	VCVTPD2PS     Z0, Y24
 	VCVTPD2PS     Z1, Y0
-	VINSERTF64X4  $0x01, Y0, Z27, Z0
+	VINSERTF64X4  $0x01, Y0, Z24, Z0
 	VMOVUPS       Z0, K1, (CX)
 
 lsm512_flushed:
@@ -1890,13 +2012,8 @@ TEXT ·LogSumExpAVX512(SB), NOSPLIT, $0-28
 	VBROADCASTSS logsoftmaxconst<>+32(SB), Z1
 	VBROADCASTSS logsoftmaxconst<>+64(SB), Z2
 	VBROADCASTSS logsoftmaxconst<>+96(SB), Z3
-	VBROADCASTSS logsoftmaxconst<>+128(SB), Z4
-	VBROADCASTSS logsoftmaxconst<>+160(SB), Z5
-	VBROADCASTSS logsoftmaxconst<>+192(SB), Z6
-	VBROADCASTSS logsoftmaxconst<>+224(SB), Z7
-	VBROADCASTSS logsoftmaxconst<>+256(SB), Z8
-	VBROADCASTSS logsoftmaxconst<>+288(SB), Z9
-	VPXORD       Z10, Z10, Z10
+	VBROADCASTSS logsoftmaxconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
 	MOVQ         src_base+0(FP), DX
 	MOVQ         src_len+8(FP), BX
 	TESTQ        BX, BX
@@ -1907,20 +2024,20 @@ TEXT ·LogSumExpAVX512(SB), NOSPLIT, $0-28
 	KMOVW        (CX)(AX*2), K1
 
 	// Pass 1: m = max(x).
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z12
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z6
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z10
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z17
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z18
 	MOVQ         DX, AX
 	MOVQ         BX, CX
 
 lse512_max64:
 	CMPQ   CX, $0x00000040
 	JB     lse512_max16
-	VMAXPS (AX), Z12, Z12
-	VMAXPS 64(AX), Z11, Z11
-	VMAXPS 128(AX), Z17, Z17
-	VMAXPS 192(AX), Z18, Z18
+	VMAXPS (AX), Z7, Z7
+	VMAXPS 64(AX), Z6, Z6
+	VMAXPS 128(AX), Z10, Z10
+	VMAXPS 192(AX), Z11, Z11
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, CX
 	JMP    lse512_max64
@@ -1928,7 +2045,7 @@ lse512_max64:
 lse512_max16:
 	CMPQ   CX, $0x00000010
 	JB     lse512_maxtail
-	VMAXPS (AX), Z12, Z12
+	VMAXPS (AX), Z7, Z7
 	ADDQ   $0x00000040, AX
 	SUBQ   $0x00000010, CX
 	JMP    lse512_max16
@@ -1936,269 +2053,396 @@ lse512_max16:
 lse512_maxtail:
 	TESTQ     CX, CX
 	JZ        lse512_maxred
-	VMOVUPS.Z (AX), K1, Z19
-	VMAXPS    Z19, Z11, K1, Z11
+	VMOVUPS.Z (AX), K1, Z12
+	VMAXPS    Z12, Z6, K1, Z6
 
 lse512_maxred:
-	VMAXPS     Z11, Z12, Z12
-	VMAXPS     Z18, Z17, Z17
-	VMAXPS     Z17, Z12, Z12
-	VSHUFF32X4 $0x4e, Z12, Z12, Z11
-	VMAXPS     Z11, Z12, Z12
-	VSHUFF32X4 $0xb1, Z12, Z12, Z11
-	VMAXPS     Z11, Z12, Z12
-	VPERMILPS  $0x4e, Z12, Z11
-	VMAXPS     Z11, Z12, Z12
-	VPERMILPS  $0xb1, Z12, Z11
-	VMAXPS     Z11, Z12, Z12
+	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z11, Z10, Z10
+	VMAXPS     Z10, Z7, Z7
+	VSHUFF32X4 $0x4e, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0xb1, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
 
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X12, X12
+	VUCOMISS X7, X7
 	JP       lse512_nan
-	VUCOMISS logsoftmaxconst<>+352(SB), X12
+	VUCOMISS logsoftmaxconst<>+352(SB), X7
 	JE       lse512_posinf
-	VUCOMISS logsoftmaxconst<>+320(SB), X12
+	VUCOMISS logsoftmaxconst<>+320(SB), X7
 	JE       lse512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X12, AX
+	VMOVD       X7, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         lse512_large
-	VMOVAPS     Z10, Z11
-	VMOVAPS     Z1, Z17
-	VFMADD231PS Z0, Z12, Z17
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z10
+	VFMADD231PS Z0, Z7, Z10
 	JMP         lse512_params
 
 lse512_large:
-	VMOVAPS Z12, Z11
-	VMOVAPS Z1, Z17
+	VMOVAPS Z7, Z6
+	VMOVAPS Z1, Z10
 
 lse512_params:
-	VPBROADCASTD logsoftmaxconst<>+448(SB), Z12
-	VPSUBD       Z17, Z12, Z12
+	VPBROADCASTD logsoftmaxconst<>+448(SB), Z7
+	VPSUBD       Z10, Z7, Z7
 
 	// Pass 2: S.
-	VPXORQ Z13, Z13, Z13
-	VPXORQ Z14, Z14, Z14
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
 	MOVQ   DX, AX
 	MOVQ   BX, CX
+	CMPQ   CX, $0x00000040
+	JB     lse512_sumtail
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
 
 lse512_sum64:
-	CMPQ          CX, $0x00000040
-	JB            lse512_sumtail
-	VPXORQ        Z15, Z15, Z15
-	VPXORQ        Z16, Z16, Z16
-	VMOVUPS       (AX), Z17
-	VMOVUPS       64(AX), Z18
-	VSUBPS        Z11, Z17, Z17
-	VSUBPS        Z11, Z18, Z18
-	VMAXPS        Z17, Z9, Z17
-	VMAXPS        Z18, Z9, Z18
-	VMOVAPS       Z1, Z19
-	VMOVAPS       Z1, Z20
-	VFMADD231PS   Z0, Z17, Z19
-	VFMADD231PS   Z0, Z18, Z20
-	VSUBPS        Z1, Z19, Z21
-	VSUBPS        Z1, Z20, Z22
-	VFMADD231PS   Z2, Z21, Z17
-	VFMADD231PS   Z2, Z22, Z18
-	VFMADD231PS   Z3, Z21, Z17
-	VFMADD231PS   Z3, Z22, Z18
-	VMOVAPS       Z4, Z21
-	VMOVAPS       Z4, Z22
-	VFMADD213PS   Z5, Z17, Z21
-	VFMADD213PS   Z5, Z18, Z22
-	VFMADD213PS   Z6, Z17, Z21
-	VFMADD213PS   Z6, Z18, Z22
-	VFMADD213PS   Z7, Z17, Z21
-	VFMADD213PS   Z7, Z18, Z22
-	VFMADD213PS   Z8, Z17, Z21
-	VFMADD213PS   Z8, Z18, Z22
-	VMULPS        Z17, Z17, Z23
-	VMULPS        Z18, Z18, Z24
-	VFMADD231PS   Z21, Z23, Z17
-	VFMADD231PS   Z22, Z24, Z18
-	VPADDD        Z12, Z19, Z19
-	VPADDD        Z12, Z20, Z20
-	VPMAXSD       Z10, Z19, Z19
-	VPMAXSD       Z10, Z20, Z20
-	VPSLLD        $0x17, Z19, Z19
-	VPSLLD        $0x17, Z20, Z20
-	VCVTPS2PD     Y17, Z21
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	VCVTPS2PD     Y19, Z22
-	VEXTRACTF64X4 $0x01, Z19, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z22, Z22, Z21
-	VFMADD213PD   Z19, Z19, Z17
-	VADDPD        Z21, Z15, Z15
-	VADDPD        Z17, Z16, Z16
-	VCVTPS2PD     Y18, Z17
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y20, Z19
-	VEXTRACTF64X4 $0x01, Z20, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z17
-	VFMADD213PD   Z20, Z20, Z18
-	VADDPD        Z17, Z15, Z15
-	VADDPD        Z18, Z16, Z16
-	VMOVUPS       128(AX), Z17
-	VMOVUPS       192(AX), Z18
-	VSUBPS        Z11, Z17, Z17
-	VSUBPS        Z11, Z18, Z18
-	VMAXPS        Z17, Z9, Z17
-	VMAXPS        Z18, Z9, Z18
-	VMOVAPS       Z1, Z19
-	VMOVAPS       Z1, Z20
-	VFMADD231PS   Z0, Z17, Z19
-	VFMADD231PS   Z0, Z18, Z20
-	VSUBPS        Z1, Z19, Z21
-	VSUBPS        Z1, Z20, Z22
-	VFMADD231PS   Z2, Z21, Z17
-	VFMADD231PS   Z2, Z22, Z18
-	VFMADD231PS   Z3, Z21, Z17
-	VFMADD231PS   Z3, Z22, Z18
-	VMOVAPS       Z4, Z21
-	VMOVAPS       Z4, Z22
-	VFMADD213PS   Z5, Z17, Z21
-	VFMADD213PS   Z5, Z18, Z22
-	VFMADD213PS   Z6, Z17, Z21
-	VFMADD213PS   Z6, Z18, Z22
-	VFMADD213PS   Z7, Z17, Z21
-	VFMADD213PS   Z7, Z18, Z22
-	VFMADD213PS   Z8, Z17, Z21
-	VFMADD213PS   Z8, Z18, Z22
-	VMULPS        Z17, Z17, Z23
-	VMULPS        Z18, Z18, Z24
-	VFMADD231PS   Z21, Z23, Z17
-	VFMADD231PS   Z22, Z24, Z18
-	VPADDD        Z12, Z19, Z19
-	VPADDD        Z12, Z20, Z20
-	VPMAXSD       Z10, Z19, Z19
-	VPMAXSD       Z10, Z20, Z20
-	VPSLLD        $0x17, Z19, Z19
-	VPSLLD        $0x17, Z20, Z20
-	VCVTPS2PD     Y17, Z21
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	VCVTPS2PD     Y19, Z22
-	VEXTRACTF64X4 $0x01, Z19, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z22, Z22, Z21
-	VFMADD213PD   Z19, Z19, Z17
-	VADDPD        Z21, Z15, Z15
-	VADDPD        Z17, Z16, Z16
-	VCVTPS2PD     Y18, Z17
-	VEXTRACTF64X4 $0x01, Z18, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y20, Z19
-	VEXTRACTF64X4 $0x01, Z20, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z17
-	VFMADD213PD   Z20, Z20, Z18
-	VADDPD        Z17, Z15, Z15
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z15, Z13, Z13
-	VADDPD        Z16, Z14, Z14
-	ADDQ          $0x00000100, AX
-	SUBQ          $0x00000040, CX
-	JMP           lse512_sum64
+	CMPQ CX, $0x00000040
+	JB   lse512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	JMP              lse512_sum64
+
+lse512_drain:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
 
 lse512_sumtail:
 	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
 	TESTQ  CX, CX
 	JZ     lse512_sumred
-	VPXORQ Z25, Z25, Z25
-	VPXORQ Z26, Z26, Z26
+	VPXORQ Z22, Z22, Z22
+	VPXORQ Z23, Z23, Z23
 
 lse512_sum16:
-	CMPQ          CX, $0x00000010
-	JB            lse512_sumlast
-	VMOVUPS       (AX), Z15
-	VSUBPS        Z11, Z15, Z15
-	VMAXPS        Z15, Z9, Z15
-	VMOVAPS       Z1, Z16
-	VFMADD231PS   Z0, Z15, Z16
-	VSUBPS        Z1, Z16, Z17
-	VFMADD231PS   Z2, Z17, Z15
-	VFMADD231PS   Z3, Z17, Z15
-	VMOVAPS       Z4, Z17
-	VFMADD213PS   Z5, Z15, Z17
-	VFMADD213PS   Z6, Z15, Z17
-	VFMADD213PS   Z7, Z15, Z17
-	VFMADD213PS   Z8, Z15, Z17
-	VMULPS        Z15, Z15, Z18
-	VFMADD231PS   Z17, Z18, Z15
-	VPADDD        Z12, Z16, Z16
-	VPMAXSD       Z10, Z16, Z16
-	VPSLLD        $0x17, Z16, Z16
-	VCVTPS2PD     Y15, Z17
-	VEXTRACTF64X4 $0x01, Z15, Y15
-	VCVTPS2PD     Y15, Z15
-	VCVTPS2PD     Y16, Z18
-	VEXTRACTF64X4 $0x01, Z16, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z18, Z18, Z17
-	VFMADD213PD   Z16, Z16, Z15
-	VADDPD        Z17, Z25, Z25
-	VADDPD        Z15, Z26, Z26
-	ADDQ          $0x00000040, AX
-	SUBQ          $0x00000010, CX
-	JMP           lse512_sum16
+	CMPQ             CX, $0x00000010
+	JB               lse512_sumlast
+	VMOVUPS          (AX), Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z10, Z11
+	VSUBPS           Z1, Z11, Z12
+	VFMADD231PS      Z2, Z12, Z10
+	VFMADD231PS      Z3, Z12, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z12
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z12
+	VMULPS           Z10, Z10, Z13
+	VFMADD231PS      Z12, Z13, Z10
+	VPADDD           Z7, Z11, Z11
+	VPMAXSD          Z5, Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VCVTPS2PD        Y10, Z12
+	VEXTRACTF64X4    $0x01, Z10, Y10
+	VCVTPS2PD        Y10, Z10
+	VCVTPS2PD        Y11, Z13
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VFMADD213PD      Z13, Z13, Z12
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z12, Z22, Z22
+	VADDPD           Z10, Z23, Z23
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x00000010, CX
+	JMP              lse512_sum16
 
 lse512_sumlast:
-	TESTQ         CX, CX
-	JZ            lse512_sumblock
-	VMOVAPS       Z11, Z15
-	VMOVUPS       (AX), K1, Z15
-	VSUBPS        Z11, Z15, Z15
-	VMAXPS        Z15, Z9, Z15
-	VMOVAPS       Z1, Z9
-	VFMADD231PS   Z0, Z15, Z9
-	VSUBPS        Z1, Z9, Z0
-	VFMADD231PS   Z2, Z0, Z15
-	VFMADD231PS   Z3, Z0, Z15
-	VMOVAPS       Z4, Z0
-	VFMADD213PS   Z5, Z15, Z0
-	VFMADD213PS   Z6, Z15, Z0
-	VFMADD213PS   Z7, Z15, Z0
-	VFMADD213PS   Z8, Z15, Z0
-	VMULPS        Z15, Z15, Z1
-	VFMADD231PS   Z0, Z1, Z15
-	VPADDD        Z12, Z9, Z9
-	VPMAXSD       Z10, Z9, Z9
-	VPSLLD.Z      $0x17, Z9, K1, Z9
-	VCVTPS2PD     Y15, Z0
-	VEXTRACTF64X4 $0x01, Z15, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y9, Z2
-	VEXTRACTF64X4 $0x01, Z9, Y3
-	VCVTPS2PD     Y3, Z3
-	VFMADD213PD   Z2, Z2, Z0
-	VFMADD213PD   Z3, Z3, Z1
-	VADDPD        Z0, Z25, Z25
-	VADDPD        Z1, Z26, Z26
+	TESTQ            CX, CX
+	JZ               lse512_sumblock
+	VMOVAPS          Z6, Z10
+	VMOVUPS          (AX), K1, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z10, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z0
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z0
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z0
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z0
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z0
+	VMULPS           Z10, Z10, Z1
+	VFMADD231PS      Z0, Z1, Z10
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD.Z         $0x17, Z4, K1, Z4
+	VCVTPS2PD        Y10, Z0
+	VEXTRACTF64X4    $0x01, Z10, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y4, Z2
+	VEXTRACTF64X4    $0x01, Z4, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z22, Z22
+	VADDPD           Z1, Z23, Z23
 
 lse512_sumblock:
-	VADDPD Z25, Z13, Z13
-	VADDPD Z26, Z14, Z14
+	VADDPD Z22, Z8, Z8
+	VADDPD Z23, Z9, Z9
 
 lse512_sumred:
-	VADDPD     Z14, Z13, Z13
-	VSHUFF64X2 $0xee, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VSHUFF64X2 $0x01, Z13, Z13, Z0
-	VADDPD     Z0, Z13, Z13
-	VPERMILPD  $0x01, Z13, Z0
-	VADDSD     X0, X13, X0
+	VADDPD     Z9, Z8, Z8
+	VSHUFF64X2 $0xee, Z8, Z8, Z0
+	VADDPD     Z0, Z8, Z8
+	VSHUFF64X2 $0x01, Z8, Z8, Z0
+	VADDPD     Z0, Z8, Z8
+	VPERMILPD  $0x01, Z8, Z0
+	VADDSD     X0, X8, X0
 	VUCOMISD   X0, X0
 	JP         lse512_nan
 
 	// float32(float64(nm)*ln2 + log64(S) + float64(c)).
-	VMOVD      X12, AX
+	VMOVD      X7, AX
 	NEGL       AX
 	SUBL       $0x4b3fff81, AX
 	VCVTSI2SDL AX, X0, X1
@@ -2252,7 +2496,7 @@ lse512_sumred:
 	VMULSD     log64const<>+16(SB), X0, X0
 	VADDSD     X4, X0, X0
 	VADDSD     X0, X1, X1
-	VCVTSS2SD  X11, X11, X0
+	VCVTSS2SD  X6, X6, X0
 	VADDSD     X0, X1, X1
 	VUCOMISD   X1, X1
 	JP         lse512_nan

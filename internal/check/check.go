@@ -6,6 +6,7 @@ package check
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -111,4 +112,66 @@ func CrossEntropyRows(grad, logits []float32, targets []int32, cols int) int {
 		}
 	}
 	return rows
+}
+
+// Disjoint panics if a and b share any memory, even as the same slice.
+// Empty slices overlap nothing.
+func Disjoint(aName string, a []float32, bName string, b []float32) {
+	if len(a) == 0 || len(b) == 0 {
+		return
+	}
+	x := uintptr(unsafe.Pointer(unsafe.SliceData(a)))
+	y := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	const size = unsafe.Sizeof(float32(0))
+	if x < y+uintptr(len(b))*size && y < x+uintptr(len(a))*size {
+		panic(fmt.Sprintf("softmax: %s overlaps %s (they may not share memory)", aName, bName))
+	}
+}
+
+// Scaled checks the arguments of a scaled row kernel: dst, src and cols as
+// RowsOf does, and a mask that is empty (no mask), one row of cols
+// elements (for every row), or one element per element of src, and that
+// shares no memory with dst.
+func Scaled(dst, src, mask []float32, cols int) {
+	RowsOf(dst, src, cols)
+	if n := len(mask); n != 0 && n != cols && n != len(src) {
+		panic(fmt.Sprintf("softmax: len(mask) %d is neither cols %d nor len(src) %d", n, cols, len(src)))
+	}
+	Disjoint("dst", dst, "mask", mask)
+}
+
+// Axis checks dst and src of a kernel over the middle axis of a contiguous
+// [outer, axis, inner] tensor: no negative dimension, and outer*axis*inner
+// == len(src), computed without overflow.
+func Axis(dst, src []float32, outer, axis, inner int) {
+	SameLen("dst", dst, "src", src)
+	if outer < 0 || axis < 0 || inner < 0 {
+		panic(fmt.Sprintf("softmax: shape [%d, %d, %d] (outer, axis, inner) has a negative dimension", outer, axis, inner))
+	}
+	n, ok := outer, true
+	for _, d := range [2]int{axis, inner} {
+		if d != 0 && n > math.MaxInt/d {
+			ok = false
+		}
+		n *= d
+	}
+	if !ok && outer != 0 && axis != 0 && inner != 0 {
+		panic(fmt.Sprintf("softmax: shape [%d, %d, %d] (outer, axis, inner) overflows int", outer, axis, inner))
+	}
+	if n != len(src) {
+		panic(fmt.Sprintf("softmax: shape [%d, %d, %d] (outer, axis, inner) holds %d elements, len(src) is %d", outer, axis, inner, n, len(src)))
+	}
+	Overlap("dst", dst, "src", src)
+}
+
+// Covered panics unless the statistics a chunk is normalized with account
+// for the chunk: srcMax (the chunk's maximum, NaNs skipped) must not be
+// above statsMax, and the chunk must hold no NaN.
+func Covered(srcMax float32, srcNaN bool, statsMax float32) {
+	if srcNaN {
+		panic("softmax: src holds NaN, which the statistics do not (they must be merged from chunks that include src)")
+	}
+	if srcMax > statsMax {
+		panic(fmt.Sprintf("softmax: src holds %v, above the statistics' maximum %v (they must be merged from chunks that include src)", srcMax, statsMax))
+	}
 }

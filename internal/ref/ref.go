@@ -57,12 +57,22 @@ func (k *ksum) value() float64 {
 	return k.s + k.c
 }
 
-// scan returns the maximum of x in float64, NaN if any element is NaN, and
-// -Inf for an empty row. A +inf element makes it +Inf (unless there is a NaN).
-func scan(x []float32) float64 {
+// float is the element type of the reference's inputs: float32 rows, as
+// the kernels take them, or float64 values that hold float32 ones (the z of
+// the scaled kernels).
+type float interface{ ~float32 | ~float64 }
+
+// A row of the unexported functions below is the n elements
+// x[at + k*stride], k = 0..n-1: a row when stride is 1, a column of a
+// tensor otherwise.
+
+// scan returns the maximum of the row in float64, NaN if any element is
+// NaN, and -Inf for an empty row. A +inf element makes it +Inf (unless
+// there is a NaN).
+func scan[T float](x []T, at, n, stride int) float64 {
 	m := math.Inf(-1)
-	for _, v := range x {
-		f := float64(v)
+	for k := 0; k < n; k++ {
+		f := float64(x[at+k*stride])
 		if f != f {
 			return math.NaN()
 		}
@@ -79,9 +89,10 @@ func checkLen(what string, a, b int) {
 	}
 }
 
-func fill(dst []float64, v float64) {
-	for i := range dst {
-		dst[i] = v
+// fill sets the row of dst to v.
+func fill(dst []float64, at, n, stride int, v float64) {
+	for k := 0; k < n; k++ {
+		dst[at+k*stride] = v
 	}
 }
 
@@ -92,27 +103,34 @@ func fill(dst []float64, v float64) {
 // all 0; any NaN, or any +inf, gives all NaN.
 func Softmax(dst []float64, x []float32) {
 	checkLen("dst", len(dst), len(x))
-	if len(x) == 0 {
+	softmax(dst, x, 0, len(x), 1)
+}
+
+// softmax is Softmax of a row of x, written to the same places of dst
+// (which may hold x).
+func softmax[T float](dst []float64, x []T, at, n, stride int) {
+	if n == 0 {
 		return
 	}
-	m := scan(x)
+	m := scan(x, at, n, stride)
 	switch {
 	case math.IsNaN(m) || math.IsInf(m, 1):
-		fill(dst, math.NaN())
+		fill(dst, at, n, stride, math.NaN())
 		return
 	case math.IsInf(m, -1):
-		fill(dst, 0)
+		fill(dst, at, n, stride, 0)
 		return
 	}
 	var s ksum
-	for i, v := range x {
-		e := math.Exp(float64(v) - m)
+	for k := 0; k < n; k++ {
+		i := at + k*stride
+		e := math.Exp(float64(x[i]) - m)
 		dst[i] = e
 		s.add(e)
 	}
 	sum := s.value() // >= 1: the maximum contributes exp(0)
-	for i := range dst {
-		dst[i] /= sum
+	for k := 0; k < n; k++ {
+		dst[at+k*stride] /= sum
 	}
 }
 
@@ -123,8 +141,10 @@ func Softmax(dst []float64, x []float32) {
 //
 // For an empty or all -inf row m is -Inf and l is 0; with any NaN both are
 // NaN; with any +inf (and no NaN) m is +Inf and l is 0.
-func MaxLogSum(x []float32) (m, l float64) {
-	m = scan(x)
+func MaxLogSum(x []float32) (m, l float64) { return maxLogSum(x, 0, len(x), 1) }
+
+func maxLogSum[T float](x []T, at, n, stride int) (m, l float64) {
+	m = scan(x, at, n, stride)
 	switch {
 	case math.IsNaN(m):
 		return m, m
@@ -132,8 +152,8 @@ func MaxLogSum(x []float32) (m, l float64) {
 		return m, 0
 	}
 	var s ksum
-	for _, v := range x {
-		s.add(math.Exp(float64(v) - m))
+	for k := 0; k < n; k++ {
+		s.add(math.Exp(float64(x[at+k*stride]) - m))
 	}
 	return m, math.Log(s.value())
 }
@@ -156,20 +176,27 @@ func LogSumExp(x []float32) float64 {
 // all -Inf; any NaN, or any +inf, gives all NaN.
 func LogSoftmax(dst []float64, x []float32) {
 	checkLen("dst", len(dst), len(x))
-	if len(x) == 0 {
+	logSoftmax(dst, x, 0, len(x), 1)
+}
+
+// logSoftmax is LogSoftmax of a row of x, written to the same places of
+// dst (which may hold x).
+func logSoftmax[T float](dst []float64, x []T, at, n, stride int) {
+	if n == 0 {
 		return
 	}
-	m, l := MaxLogSum(x)
+	m, l := maxLogSum(x, at, n, stride)
 	switch {
 	case math.IsNaN(m) || math.IsInf(m, 1):
-		fill(dst, math.NaN())
+		fill(dst, at, n, stride, math.NaN())
 		return
 	case math.IsInf(m, -1):
-		fill(dst, math.Inf(-1))
+		fill(dst, at, n, stride, math.Inf(-1))
 		return
 	}
-	for i, v := range x {
-		dst[i] = (float64(v) - m) - l
+	for k := 0; k < n; k++ {
+		i := at + k*stride
+		dst[i] = (float64(x[i]) - m) - l
 	}
 }
 
