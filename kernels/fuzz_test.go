@@ -667,7 +667,7 @@ func FuzzLogSoftmaxBackward(f *testing.F) {
 	})
 }
 
-// checkCrossEntropy checks CrossEntropy's loss and gradient of a row
+// checkCrossEntropySemantics checks CrossEntropy's loss and gradient of a row
 // against the documentation and the other kernels: NaNs for a row with a
 // NaN or +Inf; otherwise a gradient that is Softmax's output, bit for bit,
 // less 1 at the target, and a loss that is +Inf for a -Inf target, else
@@ -755,7 +755,7 @@ func FuzzCrossEntropyRows(f *testing.F) {
 	})
 }
 
-// checkCrossEntropyRows checks a batch's gradient against CrossEntropy's,
+// checkCrossEntropyRowsSemantics checks a batch's gradient against CrossEntropy's,
 // row by row, bit for bit, and its mean loss: 0 for no rows, NaN if a row
 // has a NaN or +Inf, else +Inf if a target is -Inf, else within logBound
 // (of the mean of the rows' max(1, |loss|)) of the reference mean: each
