@@ -21,7 +21,7 @@ import (
 // in 32 bits goes wrong. They need about 8.6 GB of memory and minutes per
 // implementation, so they run only when asked:
 //
-//	go test -run Huge -v -timeout 2h ./kernels -args -huge
+//	go test -run Huge -v -timeout 4h ./kernels -args -huge
 var hugeFlag = flag.Bool("huge", false, "run the tests on rows and batches of more than 2^31 elements (8.6 GB of memory, minutes)")
 
 // hugeMem returns n float32 zeros in an anonymous mapping, unmapped when
