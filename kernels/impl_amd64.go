@@ -40,6 +40,7 @@ var avx512 = &Implementation{
 		logSoftmaxBackward: asm.LogSoftmaxBackwardAVX512,
 		crossEntropy:       crossEntropyKernel(asm.CrossEntropyRowsAVX512),
 		crossEntropyRows:   crossEntropyRowsKernel(asm.CrossEntropyRowsAVX512),
+		scaledSoftmaxRows:  scaledRowsKernel(asm.ScaledSoftmaxRowsAVX512, asm.ScaledSoftmaxRowsNoMaskAVX512),
 	}),
 }
 
@@ -56,6 +57,7 @@ var avx2 = &Implementation{
 		logSoftmaxBackward: asm.LogSoftmaxBackwardAVX2,
 		crossEntropy:       crossEntropyKernel(asm.CrossEntropyRowsAVX2),
 		crossEntropyRows:   crossEntropyRowsKernel(asm.CrossEntropyRowsAVX2),
+		scaledSoftmaxRows:  scaledRowsKernel(asm.ScaledSoftmaxRowsAVX2, asm.ScaledSoftmaxRowsNoMaskAVX2),
 	}),
 }
 
@@ -118,6 +120,19 @@ func withFallback(k kernelSet) kernelSet {
 // to the kernel set's form.
 func rowsKernel(f func(dst, src []float32, rows, cols int)) func(dst, src []float32, cols int) {
 	return func(dst, src []float32, cols int) { f(dst, src, len(src)/cols, cols) }
+}
+
+// scaledRowsKernel adapts a pair of assembly scaled kernels, with a mask
+// and without one, to the kernel set's form.
+func scaledRowsKernel(masked func(dst, src, mask []float32, scale float32, rows, cols int),
+	plain func(dst, src []float32, scale float32, rows, cols int)) func(dst, src, mask []float32, scale float32, cols int) {
+	return func(dst, src, mask []float32, scale float32, cols int) {
+		if len(mask) == 0 {
+			plain(dst, src, scale, len(src)/cols, cols)
+			return
+		}
+		masked(dst, src, mask, scale, len(src)/cols, cols)
+	}
 }
 
 // ceRowsFunc is an assembly cross-entropy kernel: it returns the sum of the

@@ -112,6 +112,7 @@ type sm512 struct {
 	keepU   bool
 	inPlace reg.GPVirtual
 	hooks   rowHooks // what rowsKernel adds to its loop for the kernel
+	z       *zin     // if not nil, the passes read z where they read x (fused.go)
 
 	dst, src reg.GPVirtual // the current row (dst unused by LogSumExp)
 	cols     reg.GPVirtual // the row's length
@@ -293,7 +294,12 @@ func (s *sm512) sumVectors(p, q Mem, n int, mask reg.Register, lo, hi reg.VecVir
 	g := s.g
 	var x []reg.VecVirtual
 	if mask == nil {
-		x = s.load(p, n, nil)
+		x = s.loadX(p, n, nil)
+	} else if s.z != nil {
+		x = s.loadX(p, n, mask)
+		for i := range x {
+			g.VBLENDMPS(x[i], s.cv, mask, x[i]) // c past the row
+		}
 	} else {
 		x = make([]reg.VecVirtual, n)
 		for i := range x {
@@ -339,7 +345,7 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.CMPQ(i, U32(64))
 	g.JB(LabelRef(s.label("max16")))
 	for j, a := range acc {
-		g.VMAXPS(Mem{Base: p, Disp: 64 * j}, a, a)
+		g.VMAXPS(s.in(Mem{Base: p, Disp: 64 * j}), a, a)
 	}
 	g.ADDQ(U32(256), p)
 	g.SUBQ(U32(64), i)
@@ -347,7 +353,7 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.Label(s.label("max16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(s.label("maxtail")))
-	g.VMAXPS(Mem{Base: p}, acc[0], acc[0])
+	g.VMAXPS(s.in(Mem{Base: p}), acc[0], acc[0])
 	g.ADDQ(U32(64), p)
 	g.SUBQ(U32(16), i)
 	g.JMP(LabelRef(s.label("max16")))
@@ -356,7 +362,7 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.JZ(LabelRef(s.label("maxred")))
 	{
 		x := g.ZMM()
-		g.VMOVUPS_Z(Mem{Base: p}, km, x)
+		s.loadIn(Mem{Base: p}, km, x)
 		g.VMAXPS(x, acc[1], km, acc[1]) // lanes past the row keep acc
 	}
 	g.Label(s.label("maxred"))
@@ -446,7 +452,7 @@ func (s *sm512) pipeA(p Mem, r, t [2]reg.VecVirtual) {
 	g, k := s.g, s.k
 	nf := [2]reg.VecVirtual{g.ZMM(), g.ZMM()}
 	for i := range r {
-		g.VMOVUPS(p.Offset(64*i), r[i])
+		s.loadIn(p.Offset(64*i), nil, r[i])
 	}
 	s.reduce(r[:])
 	for i := range r {
@@ -638,7 +644,7 @@ func (s *sm512) scanNaN(onNaN string) {
 	g.Label(name + "_16")
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(name + "_tail"))
-	g.VMOVUPS(Mem{Base: p}, x)
+	s.loadIn(Mem{Base: p}, nil, x)
 	g.VCMPPS(U8(cmpUnord), x, x, kn)
 	g.KORTESTW(kn, kn)
 	g.JNZ(LabelRef(onNaN))
@@ -648,8 +654,12 @@ func (s *sm512) scanNaN(onNaN string) {
 	g.Label(name + "_tail")
 	g.TESTQ(i, i)
 	g.JZ(LabelRef(name + "_done"))
-	g.VMOVUPS_Z(Mem{Base: p}, s.km, x)
-	g.VCMPPS(U8(cmpUnord), x, x, kn)
+	s.loadIn(Mem{Base: p}, s.km, x)
+	if s.z != nil {
+		g.VCMPPS(U8(cmpUnord), x, x, s.km, kn) // z past the row may be NaN
+	} else {
+		g.VCMPPS(U8(cmpUnord), x, x, kn)
+	}
 	g.KORTESTW(kn, kn)
 	g.JNZ(LabelRef(onNaN))
 	g.Label(name + "_done")
@@ -911,7 +921,7 @@ func softmaxAVX512(g *gen, c *constTable) {
 // recomputed from x.
 func (s *sm512) outPasses(hiv, lov reg.VecVirtual) (outStored, outRecompute func(p, q Mem, n int, mask reg.Register)) {
 	outStored = func(p, q Mem, n int, mask reg.Register) {
-		x := s.load(p, n, mask)
+		x := s.loadX(p, n, mask)
 		s.reduce(x)
 		t := s.roundT(x)
 		s.scale(t, nil)
@@ -920,7 +930,7 @@ func (s *sm512) outPasses(hiv, lov reg.VecVirtual) (outStored, outRecompute func
 		s.store(u, q, mask)
 	}
 	outRecompute = func(p, q Mem, n int, mask reg.Register) {
-		x := s.load(p, n, mask)
+		x := s.loadX(p, n, mask)
 		s.reduce(x)
 		t := s.expU(x)
 		s.scale(t, nil)
@@ -999,6 +1009,7 @@ type sm256 struct {
 	keepU   bool // as sm512's
 	inPlace reg.GPVirtual
 	hooks   rowHooks
+	z       *zin
 
 	dst, src, cols reg.GPVirtual // as sm512's
 	tailN          reg.GPVirtual // cols % 16: the lanes of a row's last vector
@@ -1202,7 +1213,7 @@ func (s *sm256) store(v []reg.VecVirtual, q Mem, m []reg.VecVirtual) {
 // finite: their s is 0, and u*0 + 0 must not be NaN.
 func (s *sm256) sumVector(p, q Mem, m []reg.VecVirtual, part []reg.VecVirtual) {
 	g := s.g
-	x := s.load(p, m)
+	x := s.loadX(p, m)
 	if m != nil {
 		cv := g.YMM()
 		g.VMOVUPS(s.cv, cv)
@@ -1237,7 +1248,7 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g.CMPQ(i, U32(32))
 	g.JB(LabelRef(s.label("max16")))
 	for j, a := range acc {
-		g.VMAXPS(Mem{Base: p, Disp: 32 * j}, a, a)
+		g.VMAXPS(s.in(Mem{Base: p, Disp: 32 * j}), a, a)
 	}
 	g.ADDQ(U32(128), p)
 	g.SUBQ(U32(32), i)
@@ -1245,8 +1256,8 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g.Label(s.label("max16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(s.label("maxtail")))
-	g.VMAXPS(Mem{Base: p}, acc[0], acc[0])
-	g.VMAXPS(Mem{Base: p, Disp: 32}, acc[1], acc[1])
+	g.VMAXPS(s.in(Mem{Base: p}), acc[0], acc[0])
+	g.VMAXPS(s.in(Mem{Base: p, Disp: 32}), acc[1], acc[1])
 	g.ADDQ(U32(64), p)
 	g.SUBQ(U32(16), i)
 	g.Label(s.label("maxtail"))
@@ -1254,7 +1265,7 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g.JZ(LabelRef(s.label("maxred")))
 	{
 		m := s.masks()
-		x := s.load(Mem{Base: p}, m)
+		x := s.loadX(Mem{Base: p}, m)
 		for h := 0; h < 2; h++ {
 			ni := g.YMM()
 			g.VMOVUPS(c.ymm("negInf"), ni)
@@ -1404,8 +1415,7 @@ func (s *sm256) scanNaN(onNaN string) {
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(name + "_tail"))
 	for h := 0; h < 2; h++ {
-		x := g.YMM()
-		g.VMOVUPS(Mem{Base: p, Disp: 32 * h}, x)
+		x := s.inReg(Mem{Base: p, Disp: 32 * h})
 		g.VCMPPS(U8(cmpUnord), x, x, x)
 		g.VTESTPS(x, x)
 		g.JNZ(LabelRef(onNaN))
@@ -1416,8 +1426,12 @@ func (s *sm256) scanNaN(onNaN string) {
 	g.Label(name + "_tail")
 	g.TESTQ(i, i)
 	g.JZ(LabelRef(name + "_done"))
-	for _, x := range s.load(Mem{Base: p}, s.masks()) {
+	m := s.masks()
+	for h, x := range s.loadX(Mem{Base: p}, m) {
 		g.VCMPPS(U8(cmpUnord), x, x, x)
+		if s.z != nil {
+			g.VANDPS(m[h], x, x) // z past the row may be NaN
+		}
 		g.VTESTPS(x, x)
 		g.JNZ(LabelRef(onNaN))
 	}
@@ -1566,7 +1580,7 @@ func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 	// out is pass 3 for the 16 lanes at p, storing at q; u comes from q,
 	// or is recomputed if dst is src.
 	out := func(p, q Mem, m []reg.VecVirtual) {
-		x := s.load(p, m)
+		x := s.loadX(p, m)
 		s.reduce(x)
 		u := []reg.VecVirtual{g.YMM(), g.YMM()}
 		t := []reg.VecVirtual{g.YMM(), g.YMM()}

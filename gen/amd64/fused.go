@@ -1,0 +1,246 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The fused kernels: ScaledSoftmaxRows, bit for bit
+// fallback.ScaledSoftmaxRows (fallback/fused.go). The fallback runs
+// SoftmaxRows's row algorithm on z = fma(scale, x, mask), rounded once
+// (scale*x, one multiply, without a mask); these kernels are
+// SoftmaxRows's (softmax.go) with every load of x replaced by the
+// computation of z (zin below): in pass 1, pass 2, pass 3 and the NaN
+// scan of a row of -Inf. z is never stored; pass 2 keeps u in dst as for
+// SoftmaxRows, and pass 3 recomputes z from src and the mask.
+//
+// The mask is one row for every row, or one row per row; there is one
+// kernel with a mask and one without, each for AVX-512 and AVX2. The mask's
+// address is kept as its offset from src's (moff, reset at the start of
+// each row), so that every loop addresses it from the same pointer p as x.
+//
+// Lanes past the end of a row: where SoftmaxRows loads them as zeros, z is
+// computed from those zeros, scale*0 + 0, which is NaN for an infinite or
+// NaN scale. The passes that read such lanes do not let them through:
+// pass 1 takes the max under the row's mask, pass 2 replaces them by c as
+// before, pass 3 does not store them, and the NaN scan ignores them.
+//
+// Pass 3 runs right after pass 2 of its row, as CrossEntropyRows's does,
+// rather than a row late as SoftmaxRows's: the late pass would need the
+// pending row's mask offset as well.
+
+// zin is what the passes need to compute z.
+type zin struct {
+	scale Op            // scale in every lane: a zmm register, or 32 bytes of the frame
+	moff  reg.GPVirtual // the mask's address minus src's in the current row; nil without a mask
+}
+
+// maskAt returns the address of the mask's elements that go with the x at
+// p, an address without an index.
+func (z *zin) maskAt(p Mem) Mem {
+	p.Index, p.Scale = z.moff, 1
+	return p
+}
+
+// loadIn loads the kernel's input at p into v: x, zero-masked under mask
+// if not nil, or z. Under mask, lanes of z past the row are unspecified.
+func (s *sm512) loadIn(p Mem, mask reg.Register, v reg.VecVirtual) {
+	g := s.g
+	if mask == nil {
+		g.VMOVUPS(p, v)
+	} else {
+		g.VMOVUPS_Z(p, mask, v)
+	}
+	switch {
+	case s.z == nil:
+	case s.z.moff == nil:
+		g.VMULPS(s.z.scale, v, v)
+	case mask == nil:
+		g.VFMADD213PS(s.z.maskAt(p), s.z.scale, v) // v = scale*x + mask
+	default:
+		mv := g.ZMM()
+		g.VMOVUPS_Z(s.z.maskAt(p), mask, mv)
+		g.VFMADD213PS(mv, s.z.scale, v)
+	}
+}
+
+// loadX is load for the kernel's input: n vectors loaded with loadIn.
+func (s *sm512) loadX(p Mem, n int, mask reg.Register) []reg.VecVirtual {
+	if s.z == nil {
+		return s.load(p, n, mask)
+	}
+	v := make([]reg.VecVirtual, n)
+	for i := range v {
+		v[i] = s.g.ZMM()
+		s.loadIn(p.Offset(64*i), mask, v[i])
+	}
+	return v
+}
+
+// in returns the kernel's input at p, a whole vector, as an operand: p
+// itself for x, or a register holding z.
+func (s *sm512) in(p Mem) Op {
+	if s.z == nil {
+		return p
+	}
+	v := s.g.ZMM()
+	s.loadIn(p, nil, v)
+	return v
+}
+
+// inReg returns the kernel's input at p, 8 lanes, in a new register.
+func (s *sm256) inReg(p Mem) reg.VecVirtual {
+	g := s.g
+	v := g.YMM()
+	switch {
+	case s.z == nil:
+		g.VMOVUPS(p, v)
+	case s.z.moff == nil:
+		g.VMOVUPS(p, v)
+		g.VMULPS(s.z.scale, v, v)
+	default:
+		x := g.YMM()
+		g.VMOVUPS(s.z.maskAt(p), v)
+		g.VMOVUPS(p, x)
+		g.VFMADD231PS(s.z.scale, x, v) // v = x*scale + mask
+	}
+	return v
+}
+
+// in is inReg as an operand: p itself for x.
+func (s *sm256) in(p Mem) Op {
+	if s.z == nil {
+		return p
+	}
+	return s.inReg(p)
+}
+
+// loadX is load for the kernel's input: x, or z. With masks m, lanes of z
+// past the row are unspecified.
+func (s *sm256) loadX(p Mem, m []reg.VecVirtual) []reg.VecVirtual {
+	g := s.g
+	x := s.load(p, m)
+	switch {
+	case s.z == nil:
+		return x
+	case s.z.moff == nil:
+		for _, v := range x {
+			g.VMULPS(s.z.scale, v, v)
+		}
+		return x
+	}
+	// load's copy through the stack indexes its own address: the mask's
+	// gets a register of its own.
+	mp := g.GP64()
+	g.LEAQ(s.z.maskAt(p), mp)
+	mv := s.load(Mem{Base: mp}, m)
+	for h, v := range x {
+		g.VFMADD231PS(s.z.scale, v, mv[h]) // mask = x*scale + mask
+	}
+	return mv
+}
+
+// scaledSignature is the Go signature of the kernels with a mask and
+// without one.
+func scaledSignature(masked bool) string {
+	if masked {
+		return "func(dst, src, mask []float32, scale float32, rows, cols int)"
+	}
+	return "func(dst, src []float32, scale float32, rows, cols int)"
+}
+
+func generateFused(g *gen) {
+	c := g.constTable("fusedconst", softmaxConsts)
+	for _, masked := range []bool{true, false} {
+		scaledSoftmaxAVX512(g, c, masked)
+		scaledSoftmaxAVX2(g, c, masked)
+	}
+}
+
+// maskRows emits the set-up of a kernel with a mask: the mask's address
+// and its step per row (0 for one row for every row, 4*cols for one row
+// per row) in the 16 bytes of the frame at f, and returns the row hook
+// that sets moff to the mask's offset from src and steps the mask on.
+func maskRows(g *gen, f Mem, moff reg.GPVirtual, src func() reg.GPVirtual) rowHooks {
+	mp, n, step, zero := g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("mask").Base(), mp)
+	g.MOVQ(mp, f)
+	g.Load(g.Param("mask").Len(), n)
+	g.Load(g.Param("cols"), step)
+	g.SHLQ(U8(2), n)
+	g.SHLQ(U8(2), step) // 4*cols
+	g.XORQ(zero, zero)
+	g.CMPQ(n, step)
+	g.CMOVQEQ(zero, step)
+	g.MOVQ(step, f.Offset(8))
+	return rowHooks{begin: func() {
+		g.MOVQ(f, moff)
+		g.SUBQ(src(), moff)
+		t := g.GP64()
+		g.MOVQ(f.Offset(8), t)
+		g.ADDQ(t, f)
+	}}
+}
+
+// scaledName returns the name of a kernel.
+func scaledName(masked bool, isa string) string {
+	if masked {
+		return "ScaledSoftmaxRows" + isa
+	}
+	return "ScaledSoftmaxRowsNoMask" + isa
+}
+
+func scaledSoftmaxAVX512(g *gen, c *constTable, masked bool) {
+	name := scaledName(masked, "AVX512")
+	if masked {
+		g.function(name, scaledSignature(true),
+			[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+			name+" sets each of the rows rows of cols elements of dst to the",
+			"softmax of z = fma(scale, x, m) for the same row x of src, and m the",
+			"row of mask, with the bits of fallback.ScaledSoftmaxRows: mask holds",
+			"one row, added to every row, or rows rows. The caller checks the",
+			"arguments: rows*cols elements in dst and src, cols > 0, dst is src",
+			"or does not overlap it, and mask does not overlap dst. It requires",
+			"AVX-512F.",
+		)
+	} else {
+		g.function(name, scaledSignature(false),
+			[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+			name+" is ScaledSoftmaxRowsAVX512 without a mask: z = scale*x.",
+		)
+	}
+	s := newSM512(g, c, "ss512")
+	s.keepU = true
+	sc := g.XMM()
+	g.Load(g.Param("scale"), sc)
+	zs := g.ZMM()
+	g.VBROADCASTSS(sc, zs)
+	s.z = &zin{scale: zs}
+	if masked {
+		s.z.moff = g.GP64()
+		s.hooks = maskRows(g, g.AllocLocal(16), s.z.moff, s.rowSrc)
+	}
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
+}
+
+func scaledSoftmaxAVX2(g *gen, c *constTable, masked bool) {
+	name := scaledName(masked, "AVX2")
+	g.function(name, scaledSignature(masked),
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		name+" is "+scaledName(masked, "AVX512")+" for AVX2 and FMA3.",
+	)
+	s := newSM256(g, c, "ss256")
+	s.keepU = true
+	f := g.AllocLocal(48)
+	sc := g.XMM()
+	g.Load(g.Param("scale"), sc)
+	y := g.YMM()
+	g.VBROADCASTSS(sc, y)
+	g.VMOVUPS(y, f)
+	s.z = &zin{scale: f.Offset(0)}
+	if masked {
+		s.z.moff = g.GP64()
+		s.hooks = maskRows(g, f.Offset(32), s.z.moff, s.rowSrc)
+	}
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
+}
