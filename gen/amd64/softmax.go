@@ -857,7 +857,13 @@ func softmaxAVX512(g *gen, c *constTable) {
 		"elements in each slice, cols > 0, and dst is src or does not overlap",
 		"it. It requires AVX-512F.",
 	)
-	s := newSM512(g, c, "sm512")
+	newSM512(g, c, "sm512").softmaxRows()
+}
+
+// softmaxRows emits the body of SoftmaxRowsAVX512, and of the scaled
+// kernels (fused.go), which also keep the pending row's mask offset.
+func (s *sm512) softmaxRows() {
+	g := s.g
 	s.keepU = true
 	hiv, lov := g.ZMM(), g.ZMM() // the row's 1/S, split
 	outStored, outRecompute := s.outPasses(hiv, lov)
@@ -874,9 +880,10 @@ func softmaxAVX512(g *gen, c *constTable) {
 	// lo, c and bias are kept in the frame at pend (16 bytes), then its
 	// src and dst (dst 0 when no row is pending); cur holds the current
 	// row's while the pending one runs.
-	frame := g.AllocLocal(48)
+	frame := g.AllocLocal(48 + s.z.frameSize())
 	pend, cur := frame, frame.Offset(32)
 	g.MOVQ(U32(0), pend.Offset(24))
+	moffs := frame.Offset(48) // the current row's mask offset, then the pending one's
 	late := func(name, after string) {
 		g.CMPQ(pend.Offset(24), U32(0))
 		g.JE(LabelRef(after))
@@ -884,6 +891,7 @@ func softmaxAVX512(g *gen, c *constTable) {
 		g.VBROADCASTSS(pend.Offset(4), lov)
 		g.VBROADCASTSS(pend.Offset(8), s.cv)
 		g.VPBROADCASTD(pend.Offset(12), s.biasv)
+		s.z.restore(g, moffs.Offset(8))
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		g.TESTQ(s.inPlace, s.inPlace)
 		g.JNZ(LabelRef(s.label(name + "re")))
@@ -900,12 +908,14 @@ func softmaxAVX512(g *gen, c *constTable) {
 		g.VMOVSS(lo, cur.Offset(4))
 		g.VMOVSS(s.cv.AsX(), cur.Offset(8))
 		g.VMOVD(s.biasv.AsX(), cur.Offset(12))
+		s.z.save(g, moffs)
 		late("out", s.label("prev"))
 		w := g.GP64()
 		g.MOVQ(cur, w)
 		g.MOVQ(w, pend)
 		g.MOVQ(cur.Offset(8), w)
 		g.MOVQ(w, pend.Offset(8))
+		s.z.pend(g, moffs, w)
 		g.MOVQ(s.src, pend.Offset(16))
 		g.MOVQ(s.dst, pend.Offset(24))
 		g.JMP(LabelRef(s.label("next")))

@@ -136,7 +136,7 @@ GLOBL fusedconst<>(SB), RODATA|NOPTR, $512
 
 // func ScaledSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, SSE
-TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $16-96
+TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -155,6 +155,7 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $16-96
 	CMPQ         AX, CX
 	CMOVQEQ      DX, CX
 	MOVQ         CX, 8(SP)
+	MOVQ         $0x00000000, 40(SP)
 	MOVQ         dst_base+0(FP), SI
 	MOVQ         src_base+24(FP), DI
 	MOVQ         rows+80(FP), R8
@@ -655,20 +656,32 @@ ss512_sumred:
 	JP         ss512_nanrow
 
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD    fusedconst<>+384(SB), X17, X17
-	VDIVSD       X9, X17, X10
-	VCVTSD2SS    X10, X10, X9
-	VCVTSS2SD    X9, X9, X18
-	VSUBSD       X18, X10, X10
-	VCVTSD2SS    X10, X10, X10
-	VBROADCASTSS X9, Z9
-	VBROADCASTSS X10, Z10
+	VCVTSS2SD fusedconst<>+384(SB), X17, X17
+	VDIVSD    X9, X17, X9
+	VCVTSD2SS X9, X9, X10
+	VCVTSS2SD X10, X10, X18
+	VSUBSD    X18, X9, X9
+	VCVTSD2SS X9, X9, X9
+
+	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
+	VMOVSS       X10, 48(SP)
+	VMOVSS       X9, 52(SP)
+	VMOVSS       X6, 56(SP)
+	VMOVD        X7, 60(SP)
+	MOVQ         BX, 64(SP)
+	CMPQ         40(SP), $0x00000000
+	JE           ss512_prev
+	VBROADCASTSS 16(SP), Z9
+	VBROADCASTSS 20(SP), Z10
+	VBROADCASTSS 24(SP), Z6
+	VPBROADCASTD 28(SP), Z7
+	MOVQ         72(SP), BX
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	TESTQ R10, R10
-	JNZ   ss512_re
-	MOVQ  DI, AX
-	MOVQ  SI, CX
+	JNZ   ss512_outre
+	MOVQ  32(SP), AX
+	MOVQ  40(SP), CX
 	MOVQ  R9, DX
 
 ss512_out64:
@@ -769,7 +782,7 @@ ss512_out16:
 
 ss512_outtail:
 	TESTQ       DX, DX
-	JZ          ss512_next
+	JZ          ss512_prev
 	VMOVUPS.Z   (AX), K1, Z18
 	VMOVUPS.Z   (AX)(BX*1), K1, Z19
 	VFMADD213PS Z19, Z8, Z18
@@ -787,16 +800,16 @@ ss512_outtail:
 	VADDPS      Z9, Z7, Z7
 	VMULPS      Z6, Z7, Z7
 	VMOVUPS     Z7, K1, (CX)
-	JMP         ss512_next
+	JMP         ss512_prev
 
-ss512_re:
-	MOVQ DI, AX
-	MOVQ SI, CX
+ss512_outre:
+	MOVQ 32(SP), AX
+	MOVQ 40(SP), CX
 	MOVQ R9, DX
 
-ss512_re64:
+ss512_outre64:
 	CMPQ             DX, $0x00000040
-	JB               ss512_re16
+	JB               ss512_outre16
 	VMOVUPS          (AX), Z18
 	VFMADD213PS      (AX)(BX*1), Z8, Z18
 	VMOVUPS          64(AX), Z19
@@ -900,11 +913,11 @@ ss512_re64:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	JMP              ss512_re64
+	JMP              ss512_outre64
 
-ss512_re16:
+ss512_outre16:
 	CMPQ             DX, $0x00000010
-	JB               ss512_retail
+	JB               ss512_outretail
 	VMOVUPS          (AX), Z18
 	VFMADD213PS      (AX)(BX*1), Z8, Z18
 	VSUBPS           Z6, Z18, Z18
@@ -933,11 +946,11 @@ ss512_re16:
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
-	JMP              ss512_re16
+	JMP              ss512_outre16
 
-ss512_retail:
+ss512_outretail:
 	TESTQ            DX, DX
-	JZ               ss512_next
+	JZ               ss512_prev
 	VMOVUPS.Z        (AX), K1, Z18
 	VMOVUPS.Z        (AX)(BX*1), K1, Z19
 	VFMADD213PS      Z19, Z8, Z18
@@ -964,7 +977,17 @@ ss512_retail:
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z6, Z18, Z18
 	VMOVUPS          Z18, K1, (CX)
-	JMP              ss512_next
+
+ss512_prev:
+	MOVQ 48(SP), AX
+	MOVQ AX, 16(SP)
+	MOVQ 56(SP), AX
+	MOVQ AX, 24(SP)
+	MOVQ 64(SP), AX
+	MOVQ AX, 72(SP)
+	MOVQ DI, 32(SP)
+	MOVQ SI, 40(SP)
+	JMP  ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -1025,6 +1048,317 @@ ss512_next:
 	DECQ R8
 	JNZ  ss512_row
 
+	// Pass 3 of the last finite row.
+	CMPQ         40(SP), $0x00000000
+	JE           ss512_flushed
+	VBROADCASTSS 16(SP), Z9
+	VBROADCASTSS 20(SP), Z10
+	VBROADCASTSS 24(SP), Z6
+	VPBROADCASTD 28(SP), Z7
+	MOVQ         72(SP), BX
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ R10, R10
+	JNZ   ss512_lastre
+	MOVQ  32(SP), AX
+	MOVQ  40(SP), CX
+	MOVQ  R9, DX
+
+ss512_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_last16
+	VMOVUPS     (AX), Z2
+	VFMADD213PS (AX)(BX*1), Z8, Z2
+	VMOVUPS     64(AX), Z3
+	VFMADD213PS 64(AX)(BX*1), Z8, Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z11
+	VMOVAPS     Z1, Z12
+	VFMADD231PS Z0, Z2, Z11
+	VFMADD231PS Z0, Z3, Z12
+	VPADDD      Z7, Z11, Z11
+	VPADDD      Z7, Z12, Z12
+	VPMAXSD     Z5, Z11, Z11
+	VPMAXSD     Z5, Z12, Z12
+	VPSLLD      $0x17, Z11, Z11
+	VPSLLD      $0x17, Z12, Z12
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z2, Z13
+	VMOVAPS     Z10, Z14
+	VFMADD213PS Z10, Z3, Z14
+	VFMADD132PS Z9, Z13, Z2
+	VFMADD132PS Z9, Z14, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z11, Z2, Z2
+	VMULPS      Z12, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VFMADD213PS 128(AX)(BX*1), Z8, Z2
+	VMOVUPS     192(AX), Z3
+	VFMADD213PS 192(AX)(BX*1), Z8, Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z11
+	VMOVAPS     Z1, Z12
+	VFMADD231PS Z0, Z2, Z11
+	VFMADD231PS Z0, Z3, Z12
+	VPADDD      Z7, Z11, Z11
+	VPADDD      Z7, Z12, Z12
+	VPMAXSD     Z5, Z11, Z11
+	VPMAXSD     Z5, Z12, Z12
+	VPSLLD      $0x17, Z11, Z11
+	VPSLLD      $0x17, Z12, Z12
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z2, Z13
+	VMOVAPS     Z10, Z14
+	VFMADD213PS Z10, Z3, Z14
+	VFMADD132PS Z9, Z13, Z2
+	VFMADD132PS Z9, Z14, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z11, Z2, Z2
+	VMULPS      Z12, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_last64
+
+ss512_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_lasttail
+	VMOVUPS     (AX), Z2
+	VFMADD213PS (AX)(BX*1), Z8, Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z10, Z11
+	VFMADD213PS Z10, Z2, Z11
+	VFMADD132PS Z9, Z11, Z2
+	VADDPS      Z9, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_last16
+
+ss512_lasttail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VFMADD213PS Z3, Z8, Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         ss512_flushed
+
+ss512_lastre:
+	MOVQ 32(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512_lastre16
+	VMOVUPS          (AX), Z11
+	VFMADD213PS      (AX)(BX*1), Z8, Z11
+	VMOVUPS          64(AX), Z12
+	VFMADD213PS      64(AX)(BX*1), Z8, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD231PS      Z15, Z17, Z11
+	VFMADD231PS      Z16, Z18, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VMOVAPS          Z10, Z16
+	VFMADD213PS      Z10, Z12, Z16
+	VFMADD132PS      Z9, Z15, Z11
+	VFMADD132PS      Z9, Z16, Z12
+	VADDPS           Z9, Z11, Z11
+	VADDPS           Z9, Z12, Z12
+	VMULPS           Z13, Z11, Z11
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z11, (CX)
+	VMOVUPS          Z12, 64(CX)
+	VMOVUPS          128(AX), Z11
+	VFMADD213PS      128(AX)(BX*1), Z8, Z11
+	VMOVUPS          192(AX), Z12
+	VFMADD213PS      192(AX)(BX*1), Z8, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD231PS      Z15, Z17, Z11
+	VFMADD231PS      Z16, Z18, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VMOVAPS          Z10, Z16
+	VFMADD213PS      Z10, Z12, Z16
+	VFMADD132PS      Z9, Z15, Z11
+	VFMADD132PS      Z9, Z16, Z12
+	VADDPS           Z9, Z11, Z11
+	VADDPS           Z9, Z12, Z12
+	VMULPS           Z13, Z11, Z11
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z11, 128(CX)
+	VMOVUPS          Z12, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512_lastre64
+
+ss512_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512_lastretail
+	VMOVUPS          (AX), Z11
+	VFMADD213PS      (AX)(BX*1), Z8, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z11
+	VFMADD231PS      Z3, Z13, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z13
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
+	VMULPS           Z11, Z11, Z14
+	VFMADD231PS      Z13, Z14, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z10, Z13
+	VFMADD213PS      Z10, Z11, Z13
+	VFMADD132PS      Z9, Z13, Z11
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z11, Z11
+	VMOVUPS          Z11, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512_lastre16
+
+ss512_lastretail:
+	TESTQ            DX, DX
+	JZ               ss512_flushed
+	VMOVUPS.Z        (AX), K1, Z11
+	VMOVUPS.Z        (AX)(BX*1), K1, Z12
+	VFMADD213PS      Z12, Z8, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z11, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z11
+	VFMADD231PS      Z3, Z0, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD231PS      Z0, Z1, Z11
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z10, Z0
+	VFMADD213PS      Z10, Z11, Z0
+	VFMADD132PS      Z9, Z0, Z11
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z4, Z11, Z11
+	VMOVUPS          Z11, K1, (CX)
+
+ss512_flushed:
 ss512_ret:
 	VZEROUPPER
 	RET
@@ -2355,7 +2689,7 @@ GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, SSE
-TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $0-72
+TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -2364,6 +2698,7 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $0-72
 	VPXORD       Z5, Z5, Z5
 	MOVSS        scale+48(FP), X6
 	VBROADCASTSS X6, Z8
+	MOVQ         $0x00000000, 24(SP)
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
 	MOVQ         rows+56(FP), DI
@@ -2857,20 +3192,30 @@ ss512_sumred:
 	JP         ss512_nanrow
 
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD    fusedconst<>+384(SB), X17, X17
-	VDIVSD       X9, X17, X10
-	VCVTSD2SS    X10, X10, X9
-	VCVTSS2SD    X9, X9, X18
-	VSUBSD       X18, X10, X10
-	VCVTSD2SS    X10, X10, X10
-	VBROADCASTSS X9, Z9
-	VBROADCASTSS X10, Z10
+	VCVTSS2SD fusedconst<>+384(SB), X17, X17
+	VDIVSD    X9, X17, X9
+	VCVTSD2SS X9, X9, X10
+	VCVTSS2SD X10, X10, X18
+	VSUBSD    X18, X9, X9
+	VCVTSD2SS X9, X9, X9
+
+	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
+	VMOVSS       X10, 32(SP)
+	VMOVSS       X9, 36(SP)
+	VMOVSS       X6, 40(SP)
+	VMOVD        X7, 44(SP)
+	CMPQ         24(SP), $0x00000000
+	JE           ss512_prev
+	VBROADCASTSS (SP), Z9
+	VBROADCASTSS 4(SP), Z10
+	VBROADCASTSS 8(SP), Z6
+	VPBROADCASTD 12(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	TESTQ R9, R9
-	JNZ   ss512_re
-	MOVQ  SI, AX
-	MOVQ  BX, CX
+	JNZ   ss512_outre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
 	MOVQ  R8, DX
 
 ss512_out64:
@@ -2971,7 +3316,7 @@ ss512_out16:
 
 ss512_outtail:
 	TESTQ       DX, DX
-	JZ          ss512_next
+	JZ          ss512_prev
 	VMOVUPS.Z   (AX), K1, Z18
 	VMULPS      Z8, Z18, Z18
 	VSUBPS      Z6, Z18, Z18
@@ -2988,16 +3333,16 @@ ss512_outtail:
 	VADDPS      Z9, Z7, Z7
 	VMULPS      Z6, Z7, Z7
 	VMOVUPS     Z7, K1, (CX)
-	JMP         ss512_next
+	JMP         ss512_prev
 
-ss512_re:
-	MOVQ SI, AX
-	MOVQ BX, CX
+ss512_outre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
 	MOVQ R8, DX
 
-ss512_re64:
+ss512_outre64:
 	CMPQ             DX, $0x00000040
-	JB               ss512_re16
+	JB               ss512_outre16
 	VMOVUPS          (AX), Z18
 	VMULPS           Z8, Z18, Z18
 	VMOVUPS          64(AX), Z19
@@ -3101,11 +3446,11 @@ ss512_re64:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	JMP              ss512_re64
+	JMP              ss512_outre64
 
-ss512_re16:
+ss512_outre16:
 	CMPQ             DX, $0x00000010
-	JB               ss512_retail
+	JB               ss512_outretail
 	VMOVUPS          (AX), Z18
 	VMULPS           Z8, Z18, Z18
 	VSUBPS           Z6, Z18, Z18
@@ -3134,11 +3479,11 @@ ss512_re16:
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
-	JMP              ss512_re16
+	JMP              ss512_outre16
 
-ss512_retail:
+ss512_outretail:
 	TESTQ            DX, DX
-	JZ               ss512_next
+	JZ               ss512_prev
 	VMOVUPS.Z        (AX), K1, Z18
 	VMULPS           Z8, Z18, Z18
 	VSUBPS           Z6, Z18, Z18
@@ -3164,7 +3509,15 @@ ss512_retail:
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z6, Z18, Z18
 	VMOVUPS          Z18, K1, (CX)
-	JMP              ss512_next
+
+ss512_prev:
+	MOVQ 32(SP), AX
+	MOVQ AX, (SP)
+	MOVQ 40(SP), AX
+	MOVQ AX, 8(SP)
+	MOVQ SI, 16(SP)
+	MOVQ BX, 24(SP)
+	JMP  ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -3224,6 +3577,314 @@ ss512_next:
 	DECQ DI
 	JNZ  ss512_row
 
+	// Pass 3 of the last finite row.
+	CMPQ         24(SP), $0x00000000
+	JE           ss512_flushed
+	VBROADCASTSS (SP), Z9
+	VBROADCASTSS 4(SP), Z10
+	VBROADCASTSS 8(SP), Z6
+	VPBROADCASTD 12(SP), Z7
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ R9, R9
+	JNZ   ss512_lastre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
+	MOVQ  R8, DX
+
+ss512_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_last16
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     64(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z11
+	VMOVAPS     Z1, Z12
+	VFMADD231PS Z0, Z2, Z11
+	VFMADD231PS Z0, Z3, Z12
+	VPADDD      Z7, Z11, Z11
+	VPADDD      Z7, Z12, Z12
+	VPMAXSD     Z5, Z11, Z11
+	VPMAXSD     Z5, Z12, Z12
+	VPSLLD      $0x17, Z11, Z11
+	VPSLLD      $0x17, Z12, Z12
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z2, Z13
+	VMOVAPS     Z10, Z14
+	VFMADD213PS Z10, Z3, Z14
+	VFMADD132PS Z9, Z13, Z2
+	VFMADD132PS Z9, Z14, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z11, Z2, Z2
+	VMULPS      Z12, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     192(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z11
+	VMOVAPS     Z1, Z12
+	VFMADD231PS Z0, Z2, Z11
+	VFMADD231PS Z0, Z3, Z12
+	VPADDD      Z7, Z11, Z11
+	VPADDD      Z7, Z12, Z12
+	VPMAXSD     Z5, Z11, Z11
+	VPMAXSD     Z5, Z12, Z12
+	VPSLLD      $0x17, Z11, Z11
+	VPSLLD      $0x17, Z12, Z12
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z2, Z13
+	VMOVAPS     Z10, Z14
+	VFMADD213PS Z10, Z3, Z14
+	VFMADD132PS Z9, Z13, Z2
+	VFMADD132PS Z9, Z14, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z11, Z2, Z2
+	VMULPS      Z12, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_last64
+
+ss512_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_lasttail
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z10, Z11
+	VFMADD213PS Z10, Z2, Z11
+	VFMADD132PS Z9, Z11, Z2
+	VADDPS      Z9, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_last16
+
+ss512_lasttail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMULPS      Z8, Z2, Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         ss512_flushed
+
+ss512_lastre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512_lastre16
+	VMOVUPS          (AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMOVUPS          64(AX), Z12
+	VMULPS           Z8, Z12, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD231PS      Z15, Z17, Z11
+	VFMADD231PS      Z16, Z18, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VMOVAPS          Z10, Z16
+	VFMADD213PS      Z10, Z12, Z16
+	VFMADD132PS      Z9, Z15, Z11
+	VFMADD132PS      Z9, Z16, Z12
+	VADDPS           Z9, Z11, Z11
+	VADDPS           Z9, Z12, Z12
+	VMULPS           Z13, Z11, Z11
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z11, (CX)
+	VMOVUPS          Z12, 64(CX)
+	VMOVUPS          128(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMOVUPS          192(AX), Z12
+	VMULPS           Z8, Z12, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD231PS      Z15, Z17, Z11
+	VFMADD231PS      Z16, Z18, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VMOVAPS          Z10, Z16
+	VFMADD213PS      Z10, Z12, Z16
+	VFMADD132PS      Z9, Z15, Z11
+	VFMADD132PS      Z9, Z16, Z12
+	VADDPS           Z9, Z11, Z11
+	VADDPS           Z9, Z12, Z12
+	VMULPS           Z13, Z11, Z11
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z11, 128(CX)
+	VMOVUPS          Z12, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512_lastre64
+
+ss512_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512_lastretail
+	VMOVUPS          (AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z11
+	VFMADD231PS      Z3, Z13, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z13
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
+	VMULPS           Z11, Z11, Z14
+	VFMADD231PS      Z13, Z14, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z10, Z13
+	VFMADD213PS      Z10, Z11, Z13
+	VFMADD132PS      Z9, Z13, Z11
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z11, Z11
+	VMOVUPS          Z11, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512_lastre16
+
+ss512_lastretail:
+	TESTQ            DX, DX
+	JZ               ss512_flushed
+	VMOVUPS.Z        (AX), K1, Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z11, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z11
+	VFMADD231PS      Z3, Z0, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD231PS      Z0, Z1, Z11
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z10, Z0
+	VFMADD213PS      Z10, Z11, Z0
+	VFMADD132PS      Z9, Z0, Z11
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z4, Z11, Z11
+	VMOVUPS          Z11, K1, (CX)
+
+ss512_flushed:
 ss512_ret:
 	VZEROUPPER
 	RET
