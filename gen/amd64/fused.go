@@ -5,14 +5,15 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The fused kernels: ScaledSoftmaxRows, bit for bit
-// fallback.ScaledSoftmaxRows (fallback/fused.go). The fallback runs
-// SoftmaxRows's row algorithm on z = fma(scale, x, mask), rounded once
-// (scale*x, one multiply, without a mask); these kernels are
-// SoftmaxRows's (softmax.go) with every load of x replaced by the
+// The fused kernels: ScaledSoftmaxRows and ScaledLogSoftmaxRows, bit for
+// bit fallback.ScaledSoftmaxRows and fallback.ScaledLogSoftmaxRows
+// (fallback/fused.go). The fallback runs the row algorithm on
+// z = fma(scale, x, mask), rounded once (scale*x, one multiply, without a
+// mask); these kernels are SoftmaxRows's (softmax.go) and
+// LogSoftmaxRows's (logsoftmax.go) with every load of x replaced by the
 // computation of z (zin below): in pass 1, pass 2, pass 3 and the NaN
-// scan of a row of -Inf. z is never stored; pass 2 keeps u in dst as for
-// SoftmaxRows, and pass 3 recomputes z from src and the mask.
+// scan of a row of -Inf. z is never stored; Softmax's pass 2 keeps u in
+// dst as for SoftmaxRows, and pass 3 recomputes z from src and the mask.
 //
 // The mask is one row for every row, or one row per row; there is one
 // kernel with a mask and one without, each for AVX-512 and AVX2. The mask's
@@ -25,10 +26,10 @@ import (
 // pass 1 takes the max under the row's mask, pass 2 replaces them by c as
 // before, pass 3 does not store them, and the NaN scan ignores them.
 //
-// On AVX-512, pass 3 runs a row late, as SoftmaxRows's does, with the
-// pending row's mask offset kept in the frame beside its 1/S, c and bias;
-// that measured 0.9x the time at 100 columns. On AVX2 it runs right after
-// pass 2 of its row, as SoftmaxRowsAVX2's does.
+// Where the unfused kernel runs pass 3 a row late (SoftmaxRowsAVX512, and
+// LogSoftmaxRows), the pending row's mask offset is kept in the frame with
+// its other parameters; for ScaledSoftmaxRowsAVX512 that measured 0.9x
+// the time of running pass 3 at once, at 100 columns.
 
 // zin is what the passes need to compute z.
 type zin struct {
@@ -42,6 +43,9 @@ func (z *zin) maskAt(p Mem) Mem {
 	p.Index, p.Scale = z.moff, 1
 	return p
 }
+
+func (s *sm512) zIn() *zin { return s.z }
+func (s *sm256) zIn() *zin { return s.z }
 
 // loadIn loads the kernel's input at p into v: x, zero-masked under mask
 // if not nil, or z. Under mask, lanes of z past the row are unspecified.
@@ -186,9 +190,13 @@ func scaledSignature(masked bool) string {
 
 func generateFused(g *gen) {
 	c := g.constTable("fusedconst", softmaxConsts)
-	for _, masked := range []bool{true, false} {
-		scaledSoftmaxAVX512(g, c, masked)
-		scaledSoftmaxAVX2(g, c, masked)
+	t := g.log64Table()
+	for _, log := range []bool{false, true} {
+		for _, masked := range []bool{true, false} {
+			k := scaledKind{log, masked}
+			scaledAVX512(g, c, t, k)
+			scaledAVX2(g, c, t, k)
+		}
 	}
 }
 
@@ -217,54 +225,67 @@ func maskRows(g *gen, f Mem, moff reg.GPVirtual, src func() reg.GPVirtual) rowHo
 	}}
 }
 
-// scaledName returns the name of a kernel.
-func scaledName(masked bool, isa string) string {
-	if masked {
-		return "ScaledSoftmaxRows" + isa
+// scaledKind tells the fused kernels apart: Softmax or LogSoftmax, with a
+// mask or without one.
+type scaledKind struct{ log, masked bool }
+
+// name returns the kernel's name for the instruction set isa.
+func (k scaledKind) name(isa string) string {
+	n := "ScaledSoftmaxRows"
+	if k.log {
+		n = "ScaledLogSoftmaxRows"
 	}
-	return "ScaledSoftmaxRowsNoMask" + isa
+	if !k.masked {
+		n += "NoMask"
+	}
+	return n + isa
 }
 
-func scaledSoftmaxAVX512(g *gen, c *constTable, masked bool) {
-	name := scaledName(masked, "AVX512")
-	if masked {
-		g.function(name, scaledSignature(true),
-			[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
-			name+" sets each of the rows rows of cols elements of dst to the",
-			"softmax of z = fma(scale, x, m) for the same row x of src, and m the",
-			"row of mask, with the bits of fallback.ScaledSoftmaxRows: mask holds",
-			"one row, added to every row, or rows rows. The caller checks the",
-			"arguments: rows*cols elements in dst and src, cols > 0, dst is src",
-			"or does not overlap it, and mask does not overlap dst. It requires",
-			"AVX-512F.",
-		)
-	} else {
-		g.function(name, scaledSignature(false),
-			[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
-			name+" is ScaledSoftmaxRowsAVX512 without a mask: z = scale*x.",
-		)
+// doc returns the AVX-512 kernel's documentation.
+func (k scaledKind) doc() []string {
+	name := k.name("AVX512")
+	switch {
+	case !k.masked:
+		return []string{name + " is " + scaledKind{k.log, true}.name("AVX512") + " without a mask: z = scale*x."}
+	case k.log:
+		return []string{name + " is ScaledSoftmaxRowsAVX512 for LogSoftmax,",
+			"with the bits of fallback.ScaledLogSoftmaxRows."}
 	}
+	return []string{name + " sets each of the rows rows of cols elements of dst to the",
+		"softmax of z = fma(scale, x, m) for the same row x of src, and m the",
+		"row of mask, with the bits of fallback.ScaledSoftmaxRows: mask holds",
+		"one row, added to every row, or rows rows. The caller checks the",
+		"arguments: rows*cols elements in dst and src, cols > 0, dst is src",
+		"or does not overlap it, and mask does not overlap dst. It requires",
+		"AVX-512F."}
+}
+
+func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
+	g.function(k.name("AVX512"), scaledSignature(k.masked),
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, k.doc()...)
 	s := newSM512(g, c, "ss512")
 	sc := g.XMM()
 	g.Load(g.Param("scale"), sc)
 	zs := g.ZMM()
 	g.VBROADCASTSS(sc, zs)
 	s.z = &zin{scale: zs}
-	if masked {
+	if k.masked {
 		s.z.moff = g.GP64()
 		s.hooks = maskRows(g, g.AllocLocal(16), s.z.moff, s.rowSrc)
+	}
+	if k.log {
+		logSoftmax512(g, s, c, t)
+		return
 	}
 	s.softmaxRows()
 }
 
-func scaledSoftmaxAVX2(g *gen, c *constTable, masked bool) {
-	name := scaledName(masked, "AVX2")
-	g.function(name, scaledSignature(masked),
+func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
+	g.function(k.name("AVX2"), scaledSignature(k.masked),
 		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
-		name+" is "+scaledName(masked, "AVX512")+" for AVX2 and FMA3.",
+		k.name("AVX2")+" is "+k.name("AVX512")+" for AVX2 and FMA3.",
 	)
 	s := newSM256(g, c, "ss256")
-	s.keepU = true
 	f := g.AllocLocal(48)
 	sc := g.XMM()
 	g.Load(g.Param("scale"), sc)
@@ -272,9 +293,14 @@ func scaledSoftmaxAVX2(g *gen, c *constTable, masked bool) {
 	g.VBROADCASTSS(sc, y)
 	g.VMOVUPS(y, f)
 	s.z = &zin{scale: f.Offset(0)}
-	if masked {
+	if k.masked {
 		s.z.moff = g.GP64()
 		s.hooks = maskRows(g, f.Offset(32), s.z.moff, s.rowSrc)
 	}
+	if k.log {
+		logSoftmax256(g, s, c, t)
+		return
+	}
+	s.keepU = true
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
 }

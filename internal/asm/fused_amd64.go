@@ -29,3 +29,24 @@ func ScaledSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, 
 //
 //go:noescape
 func ScaledSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)
+
+// ScaledLogSoftmaxRowsAVX512 is ScaledSoftmaxRowsAVX512 for LogSoftmax,
+// with the bits of fallback.ScaledLogSoftmaxRows.
+//
+//go:noescape
+func ScaledLogSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
+
+// ScaledLogSoftmaxRowsAVX2 is ScaledLogSoftmaxRowsAVX512 for AVX2 and FMA3.
+//
+//go:noescape
+func ScaledLogSoftmaxRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
+
+// ScaledLogSoftmaxRowsNoMaskAVX512 is ScaledLogSoftmaxRowsAVX512 without a mask: z = scale*x.
+//
+//go:noescape
+func ScaledLogSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
+
+// ScaledLogSoftmaxRowsNoMaskAVX2 is ScaledLogSoftmaxRowsNoMaskAVX512 for AVX2 and FMA3.
+//
+//go:noescape
+func ScaledLogSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)

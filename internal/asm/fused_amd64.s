@@ -134,6 +134,23 @@ DATA fusedconst<>+504(SB)/4, $0x00000000
 DATA fusedconst<>+508(SB)/4, $0x00000000
 GLOBL fusedconst<>(SB), RODATA|NOPTR, $512
 
+DATA log64const<>+0(SB)/8, $0x3ff6a09e667f3bcd
+DATA log64const<>+8(SB)/8, $0x3ff0000000000000
+DATA log64const<>+16(SB)/8, $0x3fe62e42fefa39ef
+DATA log64const<>+24(SB)/8, $0x3fa642c8590b2164
+DATA log64const<>+32(SB)/8, $0x3fa8618618618618
+DATA log64const<>+40(SB)/8, $0x3faaf286bca1af28
+DATA log64const<>+48(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA log64const<>+56(SB)/8, $0x3fb1111111111111
+DATA log64const<>+64(SB)/8, $0x3fb3b13b13b13b14
+DATA log64const<>+72(SB)/8, $0x3fb745d1745d1746
+DATA log64const<>+80(SB)/8, $0x3fbc71c71c71c71c
+DATA log64const<>+88(SB)/8, $0x3fc2492492492492
+DATA log64const<>+96(SB)/8, $0x3fc999999999999a
+DATA log64const<>+104(SB)/8, $0x3fd5555555555555
+DATA log64const<>+112(SB)/8, $0x3ff0000000000000
+GLOBL log64const<>(SB), RODATA|NOPTR, $120
+
 // func ScaledSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX512F, CMOV, SSE
 TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
@@ -4936,6 +4953,4125 @@ ss256_next:
 	DECQ DI
 	JNZ  ss256_row
 
+ss256_ret:
+	VZEROUPPER
+	RET
+
+// func ScaledLogSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledLogSoftmaxRowsAVX512(SB), NOSPLIT, $64-96
+	VBROADCASTSS fusedconst<>+0(SB), Z0
+	VBROADCASTSS fusedconst<>+32(SB), Z1
+	VBROADCASTSS fusedconst<>+64(SB), Z2
+	VBROADCASTSS fusedconst<>+96(SB), Z3
+	VBROADCASTSS fusedconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	MOVSS        scale+72(FP), X6
+	VBROADCASTSS X6, Z8
+	MOVQ         mask_base+48(FP), AX
+	MOVQ         AX, (SP)
+	MOVQ         mask_len+56(FP), AX
+	MOVQ         cols+88(FP), CX
+	SHLQ         $0x02, AX
+	SHLQ         $0x02, CX
+	XORQ         DX, DX
+	CMPQ         AX, CX
+	CMOVQEQ      DX, CX
+	MOVQ         CX, 8(SP)
+	MOVQ         $0x00000000, 40(SP)
+	MOVQ         dst_base+0(FP), SI
+	MOVQ         src_base+24(FP), DI
+	MOVQ         rows+80(FP), R8
+	MOVQ         cols+88(FP), R9
+	TESTQ        R8, R8
+	JZ           ss512_ret
+	MOVQ         R9, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+
+ss512_row:
+	MOVQ (SP), BX
+	SUBQ DI, BX
+	MOVQ 8(SP), AX
+	ADDQ AX, (SP)
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z12
+	MOVQ         DI, AX
+	MOVQ         R9, DX
+
+ss512_max64:
+	CMPQ        DX, $0x00000040
+	JB          ss512_max16
+	VMOVUPS     (AX), Z13
+	VFMADD213PS (AX)(BX*1), Z8, Z13
+	VMAXPS      Z13, Z7, Z7
+	VMOVUPS     64(AX), Z13
+	VFMADD213PS 64(AX)(BX*1), Z8, Z13
+	VMAXPS      Z13, Z6, Z6
+	VMOVUPS     128(AX), Z13
+	VFMADD213PS 128(AX)(BX*1), Z8, Z13
+	VMAXPS      Z13, Z11, Z11
+	VMOVUPS     192(AX), Z13
+	VFMADD213PS 192(AX)(BX*1), Z8, Z13
+	VMAXPS      Z13, Z12, Z12
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_max64
+
+ss512_max16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_maxtail
+	VMOVUPS     (AX), Z13
+	VFMADD213PS (AX)(BX*1), Z8, Z13
+	VMAXPS      Z13, Z7, Z7
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_max16
+
+ss512_maxtail:
+	TESTQ       DX, DX
+	JZ          ss512_maxred
+	VMOVUPS.Z   (AX), K1, Z13
+	VMOVUPS.Z   (AX)(BX*1), K1, Z14
+	VFMADD213PS Z14, Z8, Z13
+	VMAXPS      Z13, Z6, K1, Z6
+
+ss512_maxred:
+	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z12, Z11, Z11
+	VMAXPS     Z11, Z7, Z7
+	VSHUFF32X4 $0x4e, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0xb1, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	VUCOMISS X7, X7
+	JP       ss512_nanrow
+	VUCOMISS fusedconst<>+352(SB), X7
+	JE       ss512_nanrow
+	VUCOMISS fusedconst<>+320(SB), X7
+	JE       ss512_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD       X7, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JHI         ss512_large
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z7, Z11
+	JMP         ss512_params
+
+ss512_large:
+	VMOVAPS Z7, Z6
+	VMOVAPS Z1, Z11
+
+ss512_params:
+	VPBROADCASTD fusedconst<>+448(SB), Z7
+	VPSUBD       Z11, Z7, Z7
+
+	// Pass 2: S.
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	MOVQ   DI, AX
+	MOVQ   R9, DX
+	CMPQ   DX, $0x00000040
+	JB     ss512_sumtail
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z11
+	VFMADD213PS      (AX)(BX*1), Z8, Z11
+	VMOVUPS          64(AX), Z12
+	VFMADD213PS      64(AX)(BX*1), Z8, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VFMADD213PS      128(AX)(BX*1), Z8, Z11
+	VMOVUPS          192(AX), Z12
+	VFMADD213PS      192(AX)(BX*1), Z8, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+ss512_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VFMADD213PS      (AX)(BX*1), Z8, Z11
+	VMOVUPS          64(AX), Z12
+	VFMADD213PS      64(AX)(BX*1), Z8, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VFMADD213PS      128(AX)(BX*1), Z8, Z11
+	VMOVUPS          192(AX), Z12
+	VFMADD213PS      192(AX)(BX*1), Z8, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              ss512_sum64
+
+ss512_drain:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+
+ss512_sumtail:
+	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  DX, DX
+	JZ     ss512_sumred
+	VPXORQ Z23, Z23, Z23
+	VPXORQ Z24, Z24, Z24
+
+ss512_sum16:
+	CMPQ             DX, $0x00000010
+	JB               ss512_sumlast
+	VMOVUPS          (AX), Z11
+	VFMADD213PS      (AX)(BX*1), Z8, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z11
+	VFMADD231PS      Z3, Z13, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z13
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
+	VMULPS           Z11, Z11, Z14
+	VFMADD231PS      Z13, Z14, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y11, Z13
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y12, Z14
+	VEXTRACTF64X4    $0x01, Z12, Y12
+	VCVTPS2PD        Y12, Z12
+	VFMADD213PD      Z14, Z14, Z13
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z11, Z24, Z24
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x00000010, DX
+	JMP              ss512_sum16
+
+ss512_sumlast:
+	TESTQ            DX, DX
+	JZ               ss512_sumblock
+	VMOVUPS.Z        (AX), K1, Z11
+	VMOVUPS.Z        (AX)(BX*1), K1, Z12
+	VFMADD213PS      Z12, Z8, Z11
+	VBLENDMPS        Z11, Z6, K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z11
+	VFMADD231PS      Z3, Z13, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z13
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
+	VMULPS           Z11, Z11, Z14
+	VFMADD231PS      Z13, Z14, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD.Z         $0x17, Z12, K1, Z12
+	VCVTPS2PD        Y11, Z13
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y12, Z14
+	VEXTRACTF64X4    $0x01, Z12, Y12
+	VCVTPS2PD        Y12, Z12
+	VFMADD213PD      Z14, Z14, Z13
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z11, Z24, Z24
+
+ss512_sumblock:
+	VADDPD Z23, Z9, Z9
+	VADDPD Z24, Z10, Z10
+
+ss512_sumred:
+	VADDPD     Z10, Z9, Z9
+	VSHUFF64X2 $0xee, Z9, Z9, Z11
+	VADDPD     Z11, Z9, Z9
+	VSHUFF64X2 $0x01, Z9, Z9, Z11
+	VADDPD     Z11, Z9, Z9
+	VPERMILPD  $0x01, Z9, Z11
+	VADDSD     X11, X9, X11
+	VUCOMISD   X11, X11
+	JP         ss512_nanrow
+
+	// l = float64(nm)*ln2 + log64(S).
+	VMOVD      X7, AX
+	NEGL       AX
+	SUBL       $0x4b3fff81, AX
+	VCVTSI2SDL AX, X11, X7
+	VMULSD     log64const<>+16(SB), X7, X7
+	VMOVQ      X11, AX
+	MOVQ       AX, CX
+	SHRQ       $0x34, CX
+	SUBQ       $0x000003ff, CX
+	MOVQ       $0x000fffffffffffff, DX
+	ANDQ       DX, AX
+	MOVQ       $0x3ff0000000000000, DX
+	ORQ        DX, AX
+	VMOVQ      AX, X11
+	MOVQ       AX, DX
+	BTCQ       $0x34, DX
+	LEAQ       1(CX), R10
+	VUCOMISD   log64const<>+0(SB), X11
+	CMOVQHI    DX, AX
+	CMOVQHI    R10, CX
+	VMOVQ      AX, X11
+	VSUBSD     log64const<>+8(SB), X11, X12
+	VADDSD     log64const<>+8(SB), X11, X13
+	VDIVSD     X13, X12, X12
+	VMULSD     X12, X12, X13
+	VMOVSD     log64const<>+24(SB), X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+32(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+40(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+48(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+56(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+64(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+72(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+80(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+88(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+96(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+104(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+112(SB), X14, X14
+	VMULSD     X12, X14, X14
+	VADDSD     X14, X14, X14
+	VCVTSI2SDQ CX, X11, X11
+	VMULSD     log64const<>+16(SB), X11, X11
+	VADDSD     X14, X11, X11
+	VADDSD     X11, X7, X7
+	VCVTSS2SD  X6, X6, X12
+
+	// Pass 3 of the previous finite row, while l is computed.
+	MOVQ         BX, 48(SP)
+	CMPQ         40(SP), $0x00000000
+	JE           ss512_prev
+	VBROADCASTSD 16(SP), Z11
+	VBROADCASTSD 24(SP), Z6
+	MOVQ         56(SP), BX
+	MOVQ         32(SP), AX
+	MOVQ         40(SP), CX
+	MOVQ         R9, DX
+
+ss512_out64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_out16
+	VMOVUPS       (AX), Z14
+	VFMADD213PS   (AX)(BX*1), Z8, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VMOVUPS       64(AX), Z16
+	VFMADD213PS   64(AX)(BX*1), Z8, Z16
+	VCVTPS2PD     Y16, Z15
+	VEXTRACTF64X4 $0x01, Z16, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z6, Z16, Z16
+	VSUBPD        Z11, Z13, Z13
+	VSUBPD        Z11, Z14, Z14
+	VSUBPD        Z11, Z15, Z15
+	VSUBPD        Z11, Z16, Z16
+	VPSUBQ        Z17, Z17, Z17
+	VMINPD        Z13, Z17, Z13
+	VMINPD        Z14, Z17, Z14
+	VMINPD        Z15, Z17, Z15
+	VMINPD        Z16, Z17, Z16
+	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z14, Y13
+	VCVTPD2PS     Z15, Y26
+	VCVTPD2PS     Z16, Y14
+	VINSERTF64X4  $0x01, Y13, Z25, Z13
+	VMOVUPS       Z13, (CX)
+	VINSERTF64X4  $0x01, Y14, Z26, Z13
+	VMOVUPS       Z13, 64(CX)
+	VMOVUPS       128(AX), Z14
+	VFMADD213PS   128(AX)(BX*1), Z8, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VMOVUPS       192(AX), Z16
+	VFMADD213PS   192(AX)(BX*1), Z8, Z16
+	VCVTPS2PD     Y16, Z15
+	VEXTRACTF64X4 $0x01, Z16, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z6, Z16, Z16
+	VSUBPD        Z11, Z13, Z13
+	VSUBPD        Z11, Z14, Z14
+	VSUBPD        Z11, Z15, Z15
+	VSUBPD        Z11, Z16, Z16
+	VPSUBQ        Z17, Z17, Z17
+	VMINPD        Z13, Z17, Z13
+	VMINPD        Z14, Z17, Z14
+	VMINPD        Z15, Z17, Z15
+	VMINPD        Z16, Z17, Z16
+	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z14, Y13
+	VCVTPD2PS     Z15, Y26
+	VCVTPD2PS     Z16, Y14
+	VINSERTF64X4  $0x01, Y13, Z25, Z13
+	VMOVUPS       Z13, 128(CX)
+	VINSERTF64X4  $0x01, Y14, Z26, Z13
+	VMOVUPS       Z13, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_out64
+
+ss512_out16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_outtail
+	VMOVUPS       (AX), Z14
+	VFMADD213PS   (AX)(BX*1), Z8, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z11, Z13, Z13
+	VSUBPD        Z11, Z14, Z14
+	VPSUBQ        Z15, Z15, Z15
+	VMINPD        Z13, Z15, Z13
+	VMINPD        Z14, Z15, Z14
+	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z14, Y13
+	VINSERTF64X4  $0x01, Y13, Z25, Z13
+	VMOVUPS       Z13, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_out16
+
+ss512_outtail:
+	TESTQ         DX, DX
+	JZ            ss512_prev
+	VMOVUPS.Z     (AX), K1, Z14
+	VMOVUPS.Z     (AX)(BX*1), K1, Z13
+	VFMADD213PS   Z13, Z8, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z11, Z13, Z13
+	VSUBPD        Z11, Z14, Z14
+	VPSUBQ        Z6, Z6, Z6
+	VMINPD        Z13, Z6, Z13
+	VMINPD        Z14, Z6, Z14
+	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z14, Y6
+	VINSERTF64X4  $0x01, Y6, Z25, Z6
+	VMOVUPS       Z6, K1, (CX)
+
+ss512_prev:
+	VMOVSD X7, 16(SP)
+	VMOVSD X12, 24(SP)
+	MOVQ   DI, 32(SP)
+	MOVQ   SI, 40(SP)
+	MOVQ   48(SP), AX
+	MOVQ   AX, 56(SP)
+	JMP    ss512_next
+
+	// A row of -Inf, or of -Inf and NaN.
+ss512_masked:
+	MOVQ DI, AX
+	MOVQ R9, DX
+
+ss512_scan_3_16:
+	CMPQ        DX, $0x00000010
+	JB          ss512_scan_3_tail
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VCMPPS      $0x03, Z6, Z6, K2
+	KORTESTW    K2, K2
+	JNZ         ss512_nanrow
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_scan_3_16
+
+ss512_scan_3_tail:
+	TESTQ       DX, DX
+	JZ          ss512_scan_3_done
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (AX)(BX*1), K1, Z7
+	VFMADD213PS Z7, Z8, Z6
+	VCMPPS      $0x03, Z6, Z6, K1, K2
+	KORTESTW    K2, K2
+	JNZ         ss512_nanrow
+
+ss512_scan_3_done:
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	JMP          ss512_fill
+
+ss512_nanrow:
+	VBROADCASTSS fusedconst<>+416(SB), Z6
+
+ss512_fill:
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+ss512_fill16:
+	CMPQ    DX, $0x00000010
+	JB      ss512_filltail
+	VMOVUPS Z6, (CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     ss512_fill16
+
+ss512_filltail:
+	TESTQ   DX, DX
+	JZ      ss512_next
+	VMOVUPS Z6, K1, (CX)
+
+ss512_next:
+	LEAQ (R9)(R9*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, DI
+	ADDQ AX, SI
+	DECQ R8
+	JNZ  ss512_row
+
+	// Pass 3 of the last finite row.
+	CMPQ         40(SP), $0x00000000
+	JE           ss512_flushed
+	VBROADCASTSD 16(SP), Z11
+	VBROADCASTSD 24(SP), Z6
+	MOVQ         56(SP), BX
+	MOVQ         32(SP), AX
+	MOVQ         40(SP), CX
+	MOVQ         R9, DX
+
+ss512_last64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_last16
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VFMADD213PS   64(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z11, Z2, Z2
+	VSUBPD        Z11, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VMINPD        Z0, Z4, Z0
+	VMINPD        Z1, Z4, Z1
+	VMINPD        Z2, Z4, Z2
+	VMINPD        Z3, Z4, Z3
+	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y26
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z26, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VFMADD213PS   128(AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VFMADD213PS   192(AX)(BX*1), Z8, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z11, Z2, Z2
+	VSUBPD        Z11, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VMINPD        Z0, Z4, Z0
+	VMINPD        Z1, Z4, Z1
+	VMINPD        Z2, Z4, Z2
+	VMINPD        Z3, Z4, Z3
+	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y26
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z26, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_last64
+
+ss512_last16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_lasttail
+	VMOVUPS       (AX), Z1
+	VFMADD213PS   (AX)(BX*1), Z8, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VMINPD        Z0, Z2, Z0
+	VMINPD        Z1, Z2, Z1
+	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_last16
+
+ss512_lasttail:
+	TESTQ         DX, DX
+	JZ            ss512_flushed
+	VMOVUPS.Z     (AX), K1, Z0
+	VMOVUPS.Z     (AX)(BX*1), K1, Z1
+	VFMADD213PS   Z1, Z8, Z0
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z11, Z0, Z0
+	VPSUBQ        Z2, Z2, Z2
+	VMINPD        Z1, Z2, Z1
+	VMINPD        Z0, Z2, Z0
+	VCVTPD2PS     Z1, Y25
+	VCVTPD2PS     Z0, Y0
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VMOVUPS       Z0, K1, (CX)
+
+ss512_flushed:
+ss512_ret:
+	VZEROUPPER
+	RET
+
+// func ScaledLogSoftmaxRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
+// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
+TEXT ·ScaledLogSoftmaxRowsAVX2(SB), NOSPLIT, $352-96
+	MOVSS        scale+72(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, 256(SP)
+	MOVQ         mask_base+48(FP), AX
+	MOVQ         AX, 288(SP)
+	MOVQ         mask_len+56(FP), AX
+	MOVQ         cols+88(FP), CX
+	SHLQ         $0x02, AX
+	SHLQ         $0x02, CX
+	XORQ         DX, DX
+	CMPQ         AX, CX
+	CMOVQEQ      DX, CX
+	MOVQ         CX, 296(SP)
+	MOVQ         $0x00000000, 328(SP)
+	MOVQ         dst_base+0(FP), SI
+	MOVQ         src_base+24(FP), DI
+	MOVQ         rows+80(FP), R8
+	MOVQ         cols+88(FP), R9
+	TESTQ        R8, R8
+	JZ           ss256_ret
+	MOVQ         R9, R11
+	ANDQ         $0x0000000f, R11
+	MOVQ         $0x00000010, AX
+	SUBQ         R11, AX
+	LEAQ         tailmask8<>+0(SB), R10
+	LEAQ         (R10)(AX*4), R10
+
+ss256_row:
+	MOVQ 288(SP), BX
+	SUBQ DI, BX
+	MOVQ 296(SP), AX
+	ADDQ AX, 288(SP)
+
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y0
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	MOVQ    DI, AX
+	MOVQ    R9, DX
+
+ss256_max32:
+	CMPQ        DX, $0x00000020
+	JB          ss256_max16
+	VMOVUPS     (AX)(BX*1), Y5
+	VMOVUPS     (AX), Y6
+	VFMADD231PS 256(SP), Y6, Y5
+	VMAXPS      Y5, Y0, Y0
+	VMOVUPS     32(AX)(BX*1), Y5
+	VMOVUPS     32(AX), Y6
+	VFMADD231PS 256(SP), Y6, Y5
+	VMAXPS      Y5, Y2, Y2
+	VMOVUPS     64(AX)(BX*1), Y5
+	VMOVUPS     64(AX), Y6
+	VFMADD231PS 256(SP), Y6, Y5
+	VMAXPS      Y5, Y3, Y3
+	VMOVUPS     96(AX)(BX*1), Y5
+	VMOVUPS     96(AX), Y6
+	VFMADD231PS 256(SP), Y6, Y5
+	VMAXPS      Y5, Y4, Y4
+	ADDQ        $0x00000080, AX
+	SUBQ        $0x00000020, DX
+	JMP         ss256_max32
+
+ss256_max16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_maxtail
+	VMOVUPS     (AX)(BX*1), Y5
+	VMOVUPS     (AX), Y6
+	VFMADD231PS 256(SP), Y6, Y5
+	VMAXPS      Y5, Y0, Y0
+	VMOVUPS     32(AX)(BX*1), Y5
+	VMOVUPS     32(AX), Y6
+	VFMADD231PS 256(SP), Y6, Y5
+	VMAXPS      Y5, Y2, Y2
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+
+ss256_maxtail:
+	TESTQ      DX, DX
+	JZ         ss256_maxred
+	VMOVDQU    (R10), Y5
+	VMOVDQU    32(R10), Y6
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         ss256_tailcopy_15
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        ss256_tailloaded_15
+
+ss256_tailcopy_15:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_15_8
+	VMOVUPS (AX)(CX*1), Y7
+	VMOVUPS Y7, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+ss256_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_15_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+ss256_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_15_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+ss256_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_15_1
+	MOVL  (AX)(CX*1), DX
+	MOVL  DX, 192(SP)(CX*1)
+
+ss256_copy_15_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+ss256_tailloaded_15:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         ss256_tailcopy_16
+	VMASKMOVPS (AX), Y5, Y9
+	VMASKMOVPS 32(AX), Y6, Y10
+	JMP        ss256_tailloaded_16
+
+ss256_tailcopy_16:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_16_8
+	VMOVUPS (AX)(CX*1), Y9
+	VMOVUPS Y9, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+ss256_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_16_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+ss256_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_16_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+ss256_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_16_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+ss256_copy_16_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ss256_tailloaded_16:
+	VFMADD231PS 256(SP), Y7, Y9
+	VFMADD231PS 256(SP), Y8, Y10
+	VMOVUPS     fusedconst<>+320(SB), Y7
+	VBLENDVPS   Y5, Y9, Y7, Y9
+	VMAXPS      Y9, Y3, Y3
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y6, Y10, Y5, Y10
+	VMAXPS      Y10, Y4, Y4
+
+ss256_maxred:
+	VMAXPS       Y2, Y0, Y0
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X1
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	UCOMISS X1, X1
+	JP      ss256_nanrow
+	UCOMISS fusedconst<>+352(SB), X1
+	JE      ss256_nanrow
+	UCOMISS fusedconst<>+320(SB), X1
+	JE      ss256_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X1, AX
+	ANDL         $0x7fffffff, AX
+	CMPL         AX, $0x43500000
+	JHI          ss256_large
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      Y0, (SP)
+	VBROADCASTSS X1, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y2
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y2
+	JMP          ss256_params
+
+ss256_large:
+	VBROADCASTSS X1, Y0
+	VMOVUPS      Y0, (SP)
+	VMOVUPS      fusedconst<>+32(SB), Y2
+
+ss256_params:
+	VMOVDQU fusedconst<>+448(SB), Y0
+	VPSUBD  Y2, Y0, Y0
+	VMOVDQU Y0, 32(SP)
+
+	// Pass 2: S.
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    DI, AX
+	MOVQ    R9, DX
+
+ss256_sum64:
+	CMPQ         DX, $0x00000040
+	JB           ss256_sumtail
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	LEAQ         (AX)(BX*1), CX
+	VMOVUPS      (CX), Y7
+	VMOVUPS      32(CX), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VSUBPS       (SP), Y7, Y7
+	VSUBPS       (SP), Y8, Y8
+	VMOVUPS      fusedconst<>+288(SB), Y5
+	VMAXPS       Y7, Y5, Y7
+	VMAXPS       Y8, Y5, Y8
+	VMOVUPS      fusedconst<>+32(SB), Y5
+	VMOVUPS      fusedconst<>+32(SB), Y6
+	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
+	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
+	VSUBPS       fusedconst<>+32(SB), Y5, Y9
+	VSUBPS       fusedconst<>+32(SB), Y6, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
+	VMULPS       Y7, Y7, Y11
+	VMULPS       Y8, Y8, Y12
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y12, Y8
+	VPADDD       32(SP), Y5, Y5
+	VPADDD       32(SP), Y6, Y6
+	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X7, Y9
+	VCVTPS2PD    X5, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X8, Y5
+	VCVTPS2PD    X6, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X1
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPS      64(AX), Y5
+	VMOVUPS      96(AX), Y6
+	LEAQ         64(AX)(BX*1), CX
+	VMOVUPS      (CX), Y7
+	VMOVUPS      32(CX), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VSUBPS       (SP), Y7, Y7
+	VSUBPS       (SP), Y8, Y8
+	VMOVUPS      fusedconst<>+288(SB), Y5
+	VMAXPS       Y7, Y5, Y7
+	VMAXPS       Y8, Y5, Y8
+	VMOVUPS      fusedconst<>+32(SB), Y5
+	VMOVUPS      fusedconst<>+32(SB), Y6
+	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
+	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
+	VSUBPS       fusedconst<>+32(SB), Y5, Y9
+	VSUBPS       fusedconst<>+32(SB), Y6, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
+	VMULPS       Y7, Y7, Y11
+	VMULPS       Y8, Y8, Y12
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y12, Y8
+	VPADDD       32(SP), Y5, Y5
+	VPADDD       32(SP), Y6, Y6
+	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X7, Y9
+	VCVTPS2PD    X5, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X8, Y5
+	VCVTPS2PD    X6, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X1
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPS      128(AX), Y5
+	VMOVUPS      160(AX), Y6
+	LEAQ         128(AX)(BX*1), CX
+	VMOVUPS      (CX), Y7
+	VMOVUPS      32(CX), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VSUBPS       (SP), Y7, Y7
+	VSUBPS       (SP), Y8, Y8
+	VMOVUPS      fusedconst<>+288(SB), Y5
+	VMAXPS       Y7, Y5, Y7
+	VMAXPS       Y8, Y5, Y8
+	VMOVUPS      fusedconst<>+32(SB), Y5
+	VMOVUPS      fusedconst<>+32(SB), Y6
+	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
+	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
+	VSUBPS       fusedconst<>+32(SB), Y5, Y9
+	VSUBPS       fusedconst<>+32(SB), Y6, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
+	VMULPS       Y7, Y7, Y11
+	VMULPS       Y8, Y8, Y12
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y12, Y8
+	VPADDD       32(SP), Y5, Y5
+	VPADDD       32(SP), Y6, Y6
+	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X7, Y9
+	VCVTPS2PD    X5, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X8, Y5
+	VCVTPS2PD    X6, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X1
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPS      192(AX), Y5
+	VMOVUPS      224(AX), Y6
+	LEAQ         192(AX)(BX*1), CX
+	VMOVUPS      (CX), Y7
+	VMOVUPS      32(CX), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VSUBPS       (SP), Y7, Y7
+	VSUBPS       (SP), Y8, Y8
+	VMOVUPS      fusedconst<>+288(SB), Y5
+	VMAXPS       Y7, Y5, Y7
+	VMAXPS       Y8, Y5, Y8
+	VMOVUPS      fusedconst<>+32(SB), Y5
+	VMOVUPS      fusedconst<>+32(SB), Y6
+	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
+	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
+	VSUBPS       fusedconst<>+32(SB), Y5, Y9
+	VSUBPS       fusedconst<>+32(SB), Y6, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
+	VMULPS       Y7, Y7, Y11
+	VMULPS       Y8, Y8, Y12
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y12, Y8
+	VPADDD       32(SP), Y5, Y5
+	VPADDD       32(SP), Y6, Y6
+	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X7, Y9
+	VCVTPS2PD    X5, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X8, Y5
+	VCVTPS2PD    X6, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X1
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	VADDPD       64(SP), Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VADDPD       96(SP), Y2, Y2
+	VMOVUPD      Y2, 96(SP)
+	VADDPD       128(SP), Y3, Y3
+	VMOVUPD      Y3, 128(SP)
+	VADDPD       160(SP), Y4, Y4
+	VMOVUPD      Y4, 160(SP)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          ss256_sum64
+
+ss256_sumtail:
+	TESTQ  DX, DX
+	JZ     ss256_sumred
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+
+ss256_sum16:
+	CMPQ         DX, $0x00000010
+	JB           ss256_sumlast
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	LEAQ         (AX)(BX*1), CX
+	VMOVUPS      (CX), Y7
+	VMOVUPS      32(CX), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VSUBPS       (SP), Y7, Y7
+	VSUBPS       (SP), Y8, Y8
+	VMOVUPS      fusedconst<>+288(SB), Y5
+	VMAXPS       Y7, Y5, Y7
+	VMAXPS       Y8, Y5, Y8
+	VMOVUPS      fusedconst<>+32(SB), Y5
+	VMOVUPS      fusedconst<>+32(SB), Y6
+	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
+	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
+	VSUBPS       fusedconst<>+32(SB), Y5, Y9
+	VSUBPS       fusedconst<>+32(SB), Y6, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
+	VMULPS       Y7, Y7, Y11
+	VMULPS       Y8, Y8, Y12
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y12, Y8
+	VPADDD       32(SP), Y5, Y5
+	VPADDD       32(SP), Y6, Y6
+	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X7, Y9
+	VCVTPS2PD    X5, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X8, Y5
+	VCVTPS2PD    X6, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X1
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, DX
+	JMP          ss256_sum16
+
+ss256_sumlast:
+	TESTQ      DX, DX
+	JZ         ss256_sumblock
+	VMOVDQU    (R10), Y5
+	VMOVDQU    32(R10), Y6
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         ss256_tailcopy_17
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        ss256_tailloaded_17
+
+ss256_tailcopy_17:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_17_8
+	VMOVUPS (AX)(CX*1), Y7
+	VMOVUPS Y7, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+ss256_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_17_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+ss256_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_17_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+ss256_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_17_1
+	MOVL  (AX)(CX*1), DX
+	MOVL  DX, 192(SP)(CX*1)
+
+ss256_copy_17_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+ss256_tailloaded_17:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         ss256_tailcopy_18
+	VMASKMOVPS (AX), Y5, Y9
+	VMASKMOVPS 32(AX), Y6, Y10
+	JMP        ss256_tailloaded_18
+
+ss256_tailcopy_18:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_18_8
+	VMOVUPS (AX)(CX*1), Y9
+	VMOVUPS Y9, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+ss256_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_18_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+ss256_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_18_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+ss256_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_18_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+ss256_copy_18_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ss256_tailloaded_18:
+	VFMADD231PS  256(SP), Y7, Y9
+	VFMADD231PS  256(SP), Y8, Y10
+	VMOVUPS      (SP), Y7
+	VBLENDVPS    Y5, Y9, Y7, Y9
+	VBLENDVPS    Y6, Y10, Y7, Y10
+	VSUBPS       (SP), Y9, Y9
+	VSUBPS       (SP), Y10, Y10
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y9, Y7, Y9
+	VMAXPS       Y10, Y7, Y10
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y9, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y10, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y11
+	VSUBPS       fusedconst<>+32(SB), Y8, Y12
+	VFMADD231PS  fusedconst<>+64(SB), Y11, Y9
+	VFMADD231PS  fusedconst<>+64(SB), Y12, Y10
+	VFMADD231PS  fusedconst<>+96(SB), Y11, Y9
+	VFMADD231PS  fusedconst<>+96(SB), Y12, Y10
+	VMOVUPS      fusedconst<>+128(SB), Y11
+	VMOVUPS      fusedconst<>+128(SB), Y12
+	VFMADD213PS  fusedconst<>+160(SB), Y9, Y11
+	VFMADD213PS  fusedconst<>+160(SB), Y10, Y12
+	VFMADD213PS  fusedconst<>+192(SB), Y9, Y11
+	VFMADD213PS  fusedconst<>+192(SB), Y10, Y12
+	VFMADD213PS  fusedconst<>+224(SB), Y9, Y11
+	VFMADD213PS  fusedconst<>+224(SB), Y10, Y12
+	VFMADD213PS  fusedconst<>+256(SB), Y9, Y11
+	VFMADD213PS  fusedconst<>+256(SB), Y10, Y12
+	VMULPS       Y9, Y9, Y13
+	VMULPS       Y10, Y10, Y14
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y14, Y10
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VPAND        Y5, Y7, Y7
+	VPAND        Y6, Y8, Y8
+	VCVTPS2PD    X9, Y5
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y0, Y0
+	VEXTRACTF128 $0x01, Y9, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y2, Y2
+	VCVTPS2PD    X10, Y5
+	VCVTPS2PD    X8, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y10, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+
+ss256_sumblock:
+	VADDPD  64(SP), Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VADDPD  96(SP), Y2, Y2
+	VMOVUPD Y2, 96(SP)
+	VADDPD  128(SP), Y3, Y3
+	VMOVUPD Y3, 128(SP)
+	VADDPD  160(SP), Y4, Y4
+	VMOVUPD Y4, 160(SP)
+
+ss256_sumred:
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y2
+	VADDPD       160(SP), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X0
+	UCOMISD      X0, X0
+	JP           ss256_nanrow
+
+	// l = float64(nm)*ln2 + log64(S).
+	MOVL       32(SP), AX
+	NEGL       AX
+	SUBL       $0x4b3fff81, AX
+	VCVTSI2SDL AX, X0, X3
+	VMULSD     log64const<>+16(SB), X3, X3
+	VMOVQ      X0, AX
+	MOVQ       AX, CX
+	SHRQ       $0x34, CX
+	SUBQ       $0x000003ff, CX
+	MOVQ       $0x000fffffffffffff, DX
+	ANDQ       DX, AX
+	MOVQ       $0x3ff0000000000000, DX
+	ORQ        DX, AX
+	VMOVQ      AX, X0
+	MOVQ       AX, DX
+	BTCQ       $0x34, DX
+	LEAQ       1(CX), R12
+	VUCOMISD   log64const<>+0(SB), X0
+	CMOVQHI    DX, AX
+	CMOVQHI    R12, CX
+	VMOVQ      AX, X0
+	VSUBSD     log64const<>+8(SB), X0, X1
+	VADDSD     log64const<>+8(SB), X0, X2
+	VDIVSD     X2, X1, X1
+	VMULSD     X1, X1, X2
+	VMOVSD     log64const<>+24(SB), X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+32(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+40(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+48(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+56(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+64(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+72(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+80(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+88(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+96(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+104(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+112(SB), X4, X4
+	VMULSD     X1, X4, X4
+	VADDSD     X4, X4, X4
+	VCVTSI2SDQ CX, X0, X0
+	VMULSD     log64const<>+16(SB), X0, X0
+	VADDSD     X4, X0, X0
+	VADDSD     X0, X3, X3
+	VMOVSS     (SP), X4
+	VCVTSS2SD  X4, X4, X4
+
+	// Pass 3 of the previous finite row, while l is computed.
+	MOVQ         BX, 336(SP)
+	CMPQ         328(SP), $0x00000000
+	JE           ss256_prev
+	VBROADCASTSD 304(SP), Y2
+	VBROADCASTSD 312(SP), Y0
+	MOVQ         344(SP), BX
+	MOVQ         320(SP), AX
+	MOVQ         328(SP), CX
+	MOVQ         R9, DX
+
+ss256_out16:
+	CMPQ         DX, $0x00000010
+	JB           ss256_outtail
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	LEAQ         (AX)(BX*1), R12
+	VMOVUPS      (R12), Y7
+	VMOVUPS      32(R12), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VCVTPS2PD    X7, Y5
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X8, Y7
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X1, Y8
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y6, Y9, Y6
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y8, Y9, Y8
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y8, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          ss256_out16
+
+ss256_outtail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R10), Y5
+	VMOVDQU    32(R10), Y6
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_19
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        ss256_tailloaded_19
+
+ss256_tailcopy_19:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_19_8
+	VMOVUPS (AX)(DX*1), Y7
+	VMOVUPS Y7, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_19_4
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_19_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_19_1
+	MOVL  (AX)(DX*1), R12
+	MOVL  R12, 192(SP)(DX*1)
+
+ss256_copy_19_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+ss256_tailloaded_19:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_20
+	VMASKMOVPS (AX), Y5, Y9
+	VMASKMOVPS 32(AX), Y6, Y10
+	JMP        ss256_tailloaded_20
+
+ss256_tailcopy_20:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_20_8
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_20_4
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_20_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_20_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ss256_tailloaded_20:
+	VFMADD231PS  256(SP), Y7, Y9
+	VFMADD231PS  256(SP), Y8, Y10
+	VCVTPS2PD    X9, Y7
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X1, Y8
+	VCVTPS2PD    X10, Y9
+	VEXTRACTF128 $0x01, Y10, X1
+	VCVTPS2PD    X1, Y10
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y9, Y9
+	VSUBPD       Y0, Y10, Y10
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y8, Y8
+	VSUBPD       Y2, Y9, Y9
+	VSUBPD       Y2, Y10, Y10
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y9, Y0, Y9
+	VMINPD       Y10, Y0, Y10
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y8, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VCVTPD2PSY   Y9, X1
+	VCVTPD2PSY   Y10, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMASKMOVPS   Y0, Y5, (CX)
+	VMASKMOVPS   Y2, Y6, 32(CX)
+
+ss256_prev:
+	VMOVSD X3, 304(SP)
+	VMOVSD X4, 312(SP)
+	MOVQ   DI, 320(SP)
+	MOVQ   SI, 328(SP)
+	MOVQ   336(SP), AX
+	MOVQ   AX, 344(SP)
+	JMP    ss256_next
+
+	// A row of -Inf, or of -Inf and NaN.
+ss256_masked:
+	MOVQ DI, AX
+	MOVQ R9, DX
+
+ss256_scan_3_16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_scan_3_tail
+	VMOVUPS     (AX)(BX*1), Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS 256(SP), Y2, Y0
+	VCMPPS      $0x03, Y0, Y0, Y0
+	VTESTPS     Y0, Y0
+	JNZ         ss256_nanrow
+	VMOVUPS     32(AX)(BX*1), Y0
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 256(SP), Y2, Y0
+	VCMPPS      $0x03, Y0, Y0, Y0
+	VTESTPS     Y0, Y0
+	JNZ         ss256_nanrow
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_scan_3_16
+
+ss256_scan_3_tail:
+	TESTQ      DX, DX
+	JZ         ss256_scan_3_done
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         ss256_tailcopy_21
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        ss256_tailloaded_21
+
+ss256_tailcopy_21:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_21_8
+	VMOVUPS (AX)(CX*1), Y3
+	VMOVUPS Y3, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+ss256_copy_21_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_21_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+ss256_copy_21_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_21_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+ss256_copy_21_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_21_1
+	MOVL  (AX)(CX*1), DX
+	MOVL  DX, 192(SP)(CX*1)
+
+ss256_copy_21_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ss256_tailloaded_21:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         ss256_tailcopy_22
+	VMASKMOVPS (AX), Y0, Y5
+	VMASKMOVPS 32(AX), Y2, Y6
+	JMP        ss256_tailloaded_22
+
+ss256_tailcopy_22:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_22_8
+	VMOVUPS (AX)(CX*1), Y5
+	VMOVUPS Y5, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+ss256_copy_22_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_22_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+ss256_copy_22_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_22_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+ss256_copy_22_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_22_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+ss256_copy_22_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+ss256_tailloaded_22:
+	VFMADD231PS 256(SP), Y3, Y5
+	VFMADD231PS 256(SP), Y4, Y6
+	VCMPPS      $0x03, Y5, Y5, Y5
+	VANDPS      Y0, Y5, Y5
+	VTESTPS     Y5, Y5
+	JNZ         ss256_nanrow
+	VCMPPS      $0x03, Y6, Y6, Y6
+	VANDPS      Y2, Y6, Y6
+	VTESTPS     Y6, Y6
+	JNZ         ss256_nanrow
+
+ss256_scan_3_done:
+	VMOVUPS fusedconst<>+320(SB), Y0
+	JMP     ss256_fill
+
+ss256_nanrow:
+	VMOVUPS fusedconst<>+416(SB), Y0
+
+ss256_fill:
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+ss256_fill16:
+	CMPQ    DX, $0x00000010
+	JB      ss256_filltail
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y0, 32(CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     ss256_fill16
+
+ss256_filltail:
+	TESTQ      DX, DX
+	JZ         ss256_next
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
+	VMASKMOVPS Y0, Y2, (CX)
+	VMASKMOVPS Y0, Y3, 32(CX)
+
+ss256_next:
+	LEAQ (R9)(R9*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, DI
+	ADDQ AX, SI
+	DECQ R8
+	JNZ  ss256_row
+
+	// Pass 3 of the last finite row.
+	CMPQ         328(SP), $0x00000000
+	JE           ss256_flushed
+	VBROADCASTSD 304(SP), Y2
+	VBROADCASTSD 312(SP), Y0
+	MOVQ         344(SP), BX
+	MOVQ         320(SP), AX
+	MOVQ         328(SP), CX
+	MOVQ         R9, DX
+
+ss256_last16:
+	CMPQ         DX, $0x00000010
+	JB           ss256_lasttail
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), SI
+	VMOVUPS      (SI), Y5
+	VMOVUPS      32(SI), Y6
+	VFMADD231PS  256(SP), Y3, Y5
+	VFMADD231PS  256(SP), Y4, Y6
+	VCVTPS2PD    X5, Y3
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y4
+	VCVTPS2PD    X6, Y5
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y4, Y7, Y4
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y6, Y7, Y6
+	VCVTPD2PSY   Y3, X1
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      Y4, 32(CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          ss256_last16
+
+ss256_lasttail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_23
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        ss256_tailloaded_23
+
+ss256_tailcopy_23:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_23_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_23_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_23_4
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_23_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_23_2
+	MOVQ  (AX)(DX*1), SI
+	MOVQ  SI, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_23_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_23_1
+	MOVL  (AX)(DX*1), SI
+	MOVL  SI, 192(SP)(DX*1)
+
+ss256_copy_23_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+ss256_tailloaded_23:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_24
+	VMASKMOVPS (AX), Y3, Y7
+	VMASKMOVPS 32(AX), Y4, Y8
+	JMP        ss256_tailloaded_24
+
+ss256_tailcopy_24:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_24_8
+	VMOVUPS (AX)(DX*1), Y7
+	VMOVUPS Y7, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_24_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_24_4
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_24_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_24_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_24_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_24_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_24_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+ss256_tailloaded_24:
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VCVTPS2PD    X7, Y5
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X8, Y7
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X1, Y8
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y8, Y8
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y6, Y0, Y6
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y8, Y0, Y8
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y8, X2
+	VINSERTF128  $0x01, X2, Y1, Y1
+	VMASKMOVPS   Y0, Y3, (CX)
+	VMASKMOVPS   Y1, Y4, 32(CX)
+
+ss256_flushed:
+ss256_ret:
+	VZEROUPPER
+	RET
+
+// func ScaledLogSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledLogSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $32-72
+	VBROADCASTSS fusedconst<>+0(SB), Z0
+	VBROADCASTSS fusedconst<>+32(SB), Z1
+	VBROADCASTSS fusedconst<>+64(SB), Z2
+	VBROADCASTSS fusedconst<>+96(SB), Z3
+	VBROADCASTSS fusedconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	MOVSS        scale+48(FP), X6
+	VBROADCASTSS X6, Z8
+	MOVQ         $0x00000000, 24(SP)
+	MOVQ         dst_base+0(FP), BX
+	MOVQ         src_base+24(FP), SI
+	MOVQ         rows+56(FP), DI
+	MOVQ         cols+64(FP), R8
+	TESTQ        DI, DI
+	JZ           ss512_ret
+	MOVQ         R8, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+
+ss512_row:
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z12
+	MOVQ         SI, AX
+	MOVQ         R8, DX
+
+ss512_max64:
+	CMPQ    DX, $0x00000040
+	JB      ss512_max16
+	VMOVUPS (AX), Z13
+	VMULPS  Z8, Z13, Z13
+	VMAXPS  Z13, Z7, Z7
+	VMOVUPS 64(AX), Z13
+	VMULPS  Z8, Z13, Z13
+	VMAXPS  Z13, Z6, Z6
+	VMOVUPS 128(AX), Z13
+	VMULPS  Z8, Z13, Z13
+	VMAXPS  Z13, Z11, Z11
+	VMOVUPS 192(AX), Z13
+	VMULPS  Z8, Z13, Z13
+	VMAXPS  Z13, Z12, Z12
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     ss512_max64
+
+ss512_max16:
+	CMPQ    DX, $0x00000010
+	JB      ss512_maxtail
+	VMOVUPS (AX), Z13
+	VMULPS  Z8, Z13, Z13
+	VMAXPS  Z13, Z7, Z7
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     ss512_max16
+
+ss512_maxtail:
+	TESTQ     DX, DX
+	JZ        ss512_maxred
+	VMOVUPS.Z (AX), K1, Z13
+	VMULPS    Z8, Z13, Z13
+	VMAXPS    Z13, Z6, K1, Z6
+
+ss512_maxred:
+	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z12, Z11, Z11
+	VMAXPS     Z11, Z7, Z7
+	VSHUFF32X4 $0x4e, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0xb1, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	VUCOMISS X7, X7
+	JP       ss512_nanrow
+	VUCOMISS fusedconst<>+352(SB), X7
+	JE       ss512_nanrow
+	VUCOMISS fusedconst<>+320(SB), X7
+	JE       ss512_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD       X7, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JHI         ss512_large
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z7, Z11
+	JMP         ss512_params
+
+ss512_large:
+	VMOVAPS Z7, Z6
+	VMOVAPS Z1, Z11
+
+ss512_params:
+	VPBROADCASTD fusedconst<>+448(SB), Z7
+	VPSUBD       Z11, Z7, Z7
+
+	// Pass 2: S.
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	MOVQ   SI, AX
+	MOVQ   R8, DX
+	CMPQ   DX, $0x00000040
+	JB     ss512_sumtail
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMOVUPS          64(AX), Z12
+	VMULPS           Z8, Z12, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMOVUPS          192(AX), Z12
+	VMULPS           Z8, Z12, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+ss512_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMOVUPS          64(AX), Z12
+	VMULPS           Z8, Z12, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMOVUPS          192(AX), Z12
+	VMULPS           Z8, Z12, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              ss512_sum64
+
+ss512_drain:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+
+ss512_sumtail:
+	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  DX, DX
+	JZ     ss512_sumred
+	VPXORQ Z23, Z23, Z23
+	VPXORQ Z24, Z24, Z24
+
+ss512_sum16:
+	CMPQ             DX, $0x00000010
+	JB               ss512_sumlast
+	VMOVUPS          (AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z11
+	VFMADD231PS      Z3, Z13, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z13
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
+	VMULPS           Z11, Z11, Z14
+	VFMADD231PS      Z13, Z14, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y11, Z13
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y12, Z14
+	VEXTRACTF64X4    $0x01, Z12, Y12
+	VCVTPS2PD        Y12, Z12
+	VFMADD213PD      Z14, Z14, Z13
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z11, Z24, Z24
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x00000010, DX
+	JMP              ss512_sum16
+
+ss512_sumlast:
+	TESTQ            DX, DX
+	JZ               ss512_sumblock
+	VMOVUPS.Z        (AX), K1, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z6, K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z11
+	VFMADD231PS      Z3, Z13, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z13
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
+	VMULPS           Z11, Z11, Z14
+	VFMADD231PS      Z13, Z14, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD.Z         $0x17, Z12, K1, Z12
+	VCVTPS2PD        Y11, Z13
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y12, Z14
+	VEXTRACTF64X4    $0x01, Z12, Y12
+	VCVTPS2PD        Y12, Z12
+	VFMADD213PD      Z14, Z14, Z13
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z11, Z24, Z24
+
+ss512_sumblock:
+	VADDPD Z23, Z9, Z9
+	VADDPD Z24, Z10, Z10
+
+ss512_sumred:
+	VADDPD     Z10, Z9, Z9
+	VSHUFF64X2 $0xee, Z9, Z9, Z11
+	VADDPD     Z11, Z9, Z9
+	VSHUFF64X2 $0x01, Z9, Z9, Z11
+	VADDPD     Z11, Z9, Z9
+	VPERMILPD  $0x01, Z9, Z11
+	VADDSD     X11, X9, X11
+	VUCOMISD   X11, X11
+	JP         ss512_nanrow
+
+	// l = float64(nm)*ln2 + log64(S).
+	VMOVD      X7, AX
+	NEGL       AX
+	SUBL       $0x4b3fff81, AX
+	VCVTSI2SDL AX, X11, X7
+	VMULSD     log64const<>+16(SB), X7, X7
+	VMOVQ      X11, AX
+	MOVQ       AX, CX
+	SHRQ       $0x34, CX
+	SUBQ       $0x000003ff, CX
+	MOVQ       $0x000fffffffffffff, DX
+	ANDQ       DX, AX
+	MOVQ       $0x3ff0000000000000, DX
+	ORQ        DX, AX
+	VMOVQ      AX, X11
+	MOVQ       AX, DX
+	BTCQ       $0x34, DX
+	LEAQ       1(CX), R9
+	VUCOMISD   log64const<>+0(SB), X11
+	CMOVQHI    DX, AX
+	CMOVQHI    R9, CX
+	VMOVQ      AX, X11
+	VSUBSD     log64const<>+8(SB), X11, X12
+	VADDSD     log64const<>+8(SB), X11, X13
+	VDIVSD     X13, X12, X12
+	VMULSD     X12, X12, X13
+	VMOVSD     log64const<>+24(SB), X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+32(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+40(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+48(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+56(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+64(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+72(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+80(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+88(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+96(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+104(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+112(SB), X14, X14
+	VMULSD     X12, X14, X14
+	VADDSD     X14, X14, X14
+	VCVTSI2SDQ CX, X11, X11
+	VMULSD     log64const<>+16(SB), X11, X11
+	VADDSD     X14, X11, X11
+	VADDSD     X11, X7, X7
+	VCVTSS2SD  X6, X6, X12
+
+	// Pass 3 of the previous finite row, while l is computed.
+	CMPQ         24(SP), $0x00000000
+	JE           ss512_prev
+	VBROADCASTSD (SP), Z11
+	VBROADCASTSD 8(SP), Z6
+	MOVQ         16(SP), AX
+	MOVQ         24(SP), CX
+	MOVQ         R8, DX
+
+ss512_out64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_out16
+	VMOVUPS       (AX), Z14
+	VMULPS        Z8, Z14, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VMOVUPS       64(AX), Z16
+	VMULPS        Z8, Z16, Z16
+	VCVTPS2PD     Y16, Z15
+	VEXTRACTF64X4 $0x01, Z16, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z6, Z16, Z16
+	VSUBPD        Z11, Z13, Z13
+	VSUBPD        Z11, Z14, Z14
+	VSUBPD        Z11, Z15, Z15
+	VSUBPD        Z11, Z16, Z16
+	VPSUBQ        Z17, Z17, Z17
+	VMINPD        Z13, Z17, Z13
+	VMINPD        Z14, Z17, Z14
+	VMINPD        Z15, Z17, Z15
+	VMINPD        Z16, Z17, Z16
+	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z14, Y13
+	VCVTPD2PS     Z15, Y26
+	VCVTPD2PS     Z16, Y14
+	VINSERTF64X4  $0x01, Y13, Z25, Z13
+	VMOVUPS       Z13, (CX)
+	VINSERTF64X4  $0x01, Y14, Z26, Z13
+	VMOVUPS       Z13, 64(CX)
+	VMOVUPS       128(AX), Z14
+	VMULPS        Z8, Z14, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VMOVUPS       192(AX), Z16
+	VMULPS        Z8, Z16, Z16
+	VCVTPS2PD     Y16, Z15
+	VEXTRACTF64X4 $0x01, Z16, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z6, Z15, Z15
+	VSUBPD        Z6, Z16, Z16
+	VSUBPD        Z11, Z13, Z13
+	VSUBPD        Z11, Z14, Z14
+	VSUBPD        Z11, Z15, Z15
+	VSUBPD        Z11, Z16, Z16
+	VPSUBQ        Z17, Z17, Z17
+	VMINPD        Z13, Z17, Z13
+	VMINPD        Z14, Z17, Z14
+	VMINPD        Z15, Z17, Z15
+	VMINPD        Z16, Z17, Z16
+	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z14, Y13
+	VCVTPD2PS     Z15, Y26
+	VCVTPD2PS     Z16, Y14
+	VINSERTF64X4  $0x01, Y13, Z25, Z13
+	VMOVUPS       Z13, 128(CX)
+	VINSERTF64X4  $0x01, Y14, Z26, Z13
+	VMOVUPS       Z13, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_out64
+
+ss512_out16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_outtail
+	VMOVUPS       (AX), Z14
+	VMULPS        Z8, Z14, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z11, Z13, Z13
+	VSUBPD        Z11, Z14, Z14
+	VPSUBQ        Z15, Z15, Z15
+	VMINPD        Z13, Z15, Z13
+	VMINPD        Z14, Z15, Z14
+	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z14, Y13
+	VINSERTF64X4  $0x01, Y13, Z25, Z13
+	VMOVUPS       Z13, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_out16
+
+ss512_outtail:
+	TESTQ         DX, DX
+	JZ            ss512_prev
+	VMOVUPS.Z     (AX), K1, Z14
+	VMULPS        Z8, Z14, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z6, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z11, Z13, Z13
+	VSUBPD        Z11, Z14, Z14
+	VPSUBQ        Z6, Z6, Z6
+	VMINPD        Z13, Z6, Z13
+	VMINPD        Z14, Z6, Z14
+	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z14, Y6
+	VINSERTF64X4  $0x01, Y6, Z25, Z6
+	VMOVUPS       Z6, K1, (CX)
+
+ss512_prev:
+	VMOVSD X7, (SP)
+	VMOVSD X12, 8(SP)
+	MOVQ   SI, 16(SP)
+	MOVQ   BX, 24(SP)
+	JMP    ss512_next
+
+	// A row of -Inf, or of -Inf and NaN.
+ss512_masked:
+	MOVQ SI, AX
+	MOVQ R8, DX
+
+ss512_scan_4_16:
+	CMPQ     DX, $0x00000010
+	JB       ss512_scan_4_tail
+	VMOVUPS  (AX), Z6
+	VMULPS   Z8, Z6, Z6
+	VCMPPS   $0x03, Z6, Z6, K2
+	KORTESTW K2, K2
+	JNZ      ss512_nanrow
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000010, DX
+	JMP      ss512_scan_4_16
+
+ss512_scan_4_tail:
+	TESTQ     DX, DX
+	JZ        ss512_scan_4_done
+	VMOVUPS.Z (AX), K1, Z6
+	VMULPS    Z8, Z6, Z6
+	VCMPPS    $0x03, Z6, Z6, K1, K2
+	KORTESTW  K2, K2
+	JNZ       ss512_nanrow
+
+ss512_scan_4_done:
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	JMP          ss512_fill
+
+ss512_nanrow:
+	VBROADCASTSS fusedconst<>+416(SB), Z6
+
+ss512_fill:
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+ss512_fill16:
+	CMPQ    DX, $0x00000010
+	JB      ss512_filltail
+	VMOVUPS Z6, (CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     ss512_fill16
+
+ss512_filltail:
+	TESTQ   DX, DX
+	JZ      ss512_next
+	VMOVUPS Z6, K1, (CX)
+
+ss512_next:
+	LEAQ (R8)(R8*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, SI
+	ADDQ AX, BX
+	DECQ DI
+	JNZ  ss512_row
+
+	// Pass 3 of the last finite row.
+	CMPQ         24(SP), $0x00000000
+	JE           ss512_flushed
+	VBROADCASTSD (SP), Z11
+	VBROADCASTSD 8(SP), Z6
+	MOVQ         16(SP), AX
+	MOVQ         24(SP), CX
+	MOVQ         R8, DX
+
+ss512_last64:
+	CMPQ          DX, $0x00000040
+	JB            ss512_last16
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       64(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z11, Z2, Z2
+	VSUBPD        Z11, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VMINPD        Z0, Z4, Z0
+	VMINPD        Z1, Z4, Z1
+	VMINPD        Z2, Z4, Z2
+	VMINPD        Z3, Z4, Z3
+	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y26
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VMOVUPS       Z0, (CX)
+	VINSERTF64X4  $0x01, Y1, Z26, Z0
+	VMOVUPS       Z0, 64(CX)
+	VMOVUPS       128(AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VMOVUPS       192(AX), Z3
+	VMULPS        Z8, Z3, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z2, Z2
+	VSUBPD        Z6, Z3, Z3
+	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z11, Z2, Z2
+	VSUBPD        Z11, Z3, Z3
+	VPSUBQ        Z4, Z4, Z4
+	VMINPD        Z0, Z4, Z0
+	VMINPD        Z1, Z4, Z1
+	VMINPD        Z2, Z4, Z2
+	VMINPD        Z3, Z4, Z3
+	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z1, Y0
+	VCVTPD2PS     Z2, Y26
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VMOVUPS       Z0, 128(CX)
+	VINSERTF64X4  $0x01, Y1, Z26, Z0
+	VMOVUPS       Z0, 192(CX)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	JMP           ss512_last64
+
+ss512_last16:
+	CMPQ          DX, $0x00000010
+	JB            ss512_lasttail
+	VMOVUPS       (AX), Z1
+	VMULPS        Z8, Z1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VMINPD        Z0, Z2, Z0
+	VMINPD        Z1, Z2, Z1
+	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VMOVUPS       Z0, (CX)
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           ss512_last16
+
+ss512_lasttail:
+	TESTQ         DX, DX
+	JZ            ss512_flushed
+	VMOVUPS.Z     (AX), K1, Z0
+	VMULPS        Z8, Z0, Z0
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z6, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
+	VSUBPD        Z11, Z0, Z0
+	VPSUBQ        Z2, Z2, Z2
+	VMINPD        Z1, Z2, Z1
+	VMINPD        Z0, Z2, Z0
+	VCVTPD2PS     Z1, Y25
+	VCVTPD2PS     Z0, Y0
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VMOVUPS       Z0, K1, (CX)
+
+ss512_flushed:
+ss512_ret:
+	VZEROUPPER
+	RET
+
+// func ScaledLogSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)
+// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
+TEXT ·ScaledLogSoftmaxRowsNoMaskAVX2(SB), NOSPLIT, $336-72
+	MOVSS        scale+48(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, 256(SP)
+	MOVQ         $0x00000000, 328(SP)
+	MOVQ         dst_base+0(FP), BX
+	MOVQ         src_base+24(FP), SI
+	MOVQ         rows+56(FP), DI
+	MOVQ         cols+64(FP), R8
+	TESTQ        DI, DI
+	JZ           ss256_ret
+	MOVQ         R8, R10
+	ANDQ         $0x0000000f, R10
+	MOVQ         $0x00000010, AX
+	SUBQ         R10, AX
+	LEAQ         tailmask8<>+0(SB), R9
+	LEAQ         (R9)(AX*4), R9
+
+ss256_row:
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y0
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	MOVQ    SI, AX
+	MOVQ    R8, DX
+
+ss256_max32:
+	CMPQ    DX, $0x00000020
+	JB      ss256_max16
+	VMOVUPS (AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y0, Y0
+	VMOVUPS 32(AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y2, Y2
+	VMOVUPS 64(AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y3, Y3
+	VMOVUPS 96(AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y4, Y4
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000020, DX
+	JMP     ss256_max32
+
+ss256_max16:
+	CMPQ    DX, $0x00000010
+	JB      ss256_maxtail
+	VMOVUPS (AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y0, Y0
+	VMOVUPS 32(AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y2, Y2
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+
+ss256_maxtail:
+	TESTQ      DX, DX
+	JZ         ss256_maxred
+	VMOVDQU    (R9), Y5
+	VMOVDQU    32(R9), Y6
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         ss256_tailcopy_25
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        ss256_tailloaded_25
+
+ss256_tailcopy_25:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_25_8
+	VMOVUPS (AX)(CX*1), Y7
+	VMOVUPS Y7, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+ss256_copy_25_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_25_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+ss256_copy_25_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_25_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+ss256_copy_25_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_25_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+ss256_copy_25_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+ss256_tailloaded_25:
+	VMULPS    256(SP), Y7, Y7
+	VMULPS    256(SP), Y8, Y8
+	VMOVUPS   fusedconst<>+320(SB), Y9
+	VBLENDVPS Y5, Y7, Y9, Y7
+	VMAXPS    Y7, Y3, Y3
+	VMOVUPS   fusedconst<>+320(SB), Y5
+	VBLENDVPS Y6, Y8, Y5, Y8
+	VMAXPS    Y8, Y4, Y4
+
+ss256_maxred:
+	VMAXPS       Y2, Y0, Y0
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X1
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	UCOMISS X1, X1
+	JP      ss256_nanrow
+	UCOMISS fusedconst<>+352(SB), X1
+	JE      ss256_nanrow
+	UCOMISS fusedconst<>+320(SB), X1
+	JE      ss256_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X1, AX
+	ANDL         $0x7fffffff, AX
+	CMPL         AX, $0x43500000
+	JHI          ss256_large
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      Y0, (SP)
+	VBROADCASTSS X1, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y2
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y2
+	JMP          ss256_params
+
+ss256_large:
+	VBROADCASTSS X1, Y0
+	VMOVUPS      Y0, (SP)
+	VMOVUPS      fusedconst<>+32(SB), Y2
+
+ss256_params:
+	VMOVDQU fusedconst<>+448(SB), Y0
+	VPSUBD  Y2, Y0, Y0
+	VMOVDQU Y0, 32(SP)
+
+	// Pass 2: S.
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    SI, AX
+	MOVQ    R8, DX
+
+ss256_sum64:
+	CMPQ         DX, $0x00000040
+	JB           ss256_sumtail
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPS      64(AX), Y5
+	VMOVUPS      96(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPS      128(AX), Y5
+	VMOVUPS      160(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPS      192(AX), Y5
+	VMOVUPS      224(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	VADDPD       64(SP), Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VADDPD       96(SP), Y2, Y2
+	VMOVUPD      Y2, 96(SP)
+	VADDPD       128(SP), Y3, Y3
+	VMOVUPD      Y3, 128(SP)
+	VADDPD       160(SP), Y4, Y4
+	VMOVUPD      Y4, 160(SP)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          ss256_sum64
+
+ss256_sumtail:
+	TESTQ  DX, DX
+	JZ     ss256_sumred
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+
+ss256_sum16:
+	CMPQ         DX, $0x00000010
+	JB           ss256_sumlast
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, DX
+	JMP          ss256_sum16
+
+ss256_sumlast:
+	TESTQ      DX, DX
+	JZ         ss256_sumblock
+	VMOVDQU    (R9), Y5
+	VMOVDQU    32(R9), Y6
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         ss256_tailcopy_26
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        ss256_tailloaded_26
+
+ss256_tailcopy_26:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_26_8
+	VMOVUPS (AX)(CX*1), Y7
+	VMOVUPS Y7, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+ss256_copy_26_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_26_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+ss256_copy_26_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_26_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+ss256_copy_26_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_26_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+ss256_copy_26_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+ss256_tailloaded_26:
+	VMULPS       256(SP), Y7, Y7
+	VMULPS       256(SP), Y8, Y8
+	VMOVUPS      (SP), Y9
+	VBLENDVPS    Y5, Y7, Y9, Y7
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VSUBPS       (SP), Y7, Y7
+	VSUBPS       (SP), Y8, Y8
+	VMOVUPS      fusedconst<>+288(SB), Y9
+	VMAXPS       Y7, Y9, Y7
+	VMAXPS       Y8, Y9, Y8
+	VMOVUPS      fusedconst<>+32(SB), Y9
+	VMOVUPS      fusedconst<>+32(SB), Y10
+	VFMADD231PS  fusedconst<>+0(SB), Y7, Y9
+	VFMADD231PS  fusedconst<>+0(SB), Y8, Y10
+	VSUBPS       fusedconst<>+32(SB), Y9, Y11
+	VSUBPS       fusedconst<>+32(SB), Y10, Y12
+	VFMADD231PS  fusedconst<>+64(SB), Y11, Y7
+	VFMADD231PS  fusedconst<>+64(SB), Y12, Y8
+	VFMADD231PS  fusedconst<>+96(SB), Y11, Y7
+	VFMADD231PS  fusedconst<>+96(SB), Y12, Y8
+	VMOVUPS      fusedconst<>+128(SB), Y11
+	VMOVUPS      fusedconst<>+128(SB), Y12
+	VFMADD213PS  fusedconst<>+160(SB), Y7, Y11
+	VFMADD213PS  fusedconst<>+160(SB), Y8, Y12
+	VFMADD213PS  fusedconst<>+192(SB), Y7, Y11
+	VFMADD213PS  fusedconst<>+192(SB), Y8, Y12
+	VFMADD213PS  fusedconst<>+224(SB), Y7, Y11
+	VFMADD213PS  fusedconst<>+224(SB), Y8, Y12
+	VFMADD213PS  fusedconst<>+256(SB), Y7, Y11
+	VFMADD213PS  fusedconst<>+256(SB), Y8, Y12
+	VMULPS       Y7, Y7, Y13
+	VMULPS       Y8, Y8, Y14
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y14, Y8
+	VPADDD       32(SP), Y9, Y9
+	VPADDD       32(SP), Y10, Y10
+	VPMAXSD      fusedconst<>+480(SB), Y9, Y9
+	VPMAXSD      fusedconst<>+480(SB), Y10, Y10
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y10, Y10
+	VPAND        Y5, Y9, Y9
+	VPAND        Y6, Y10, Y10
+	VCVTPS2PD    X7, Y5
+	VCVTPS2PD    X9, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y0, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y2, Y2
+	VCVTPS2PD    X8, Y5
+	VCVTPS2PD    X10, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X1
+	VEXTRACTF128 $0x01, Y10, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y4, Y4
+
+ss256_sumblock:
+	VADDPD  64(SP), Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VADDPD  96(SP), Y2, Y2
+	VMOVUPD Y2, 96(SP)
+	VADDPD  128(SP), Y3, Y3
+	VMOVUPD Y3, 128(SP)
+	VADDPD  160(SP), Y4, Y4
+	VMOVUPD Y4, 160(SP)
+
+ss256_sumred:
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y2
+	VADDPD       160(SP), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X0
+	UCOMISD      X0, X0
+	JP           ss256_nanrow
+
+	// l = float64(nm)*ln2 + log64(S).
+	MOVL       32(SP), AX
+	NEGL       AX
+	SUBL       $0x4b3fff81, AX
+	VCVTSI2SDL AX, X0, X3
+	VMULSD     log64const<>+16(SB), X3, X3
+	VMOVQ      X0, AX
+	MOVQ       AX, CX
+	SHRQ       $0x34, CX
+	SUBQ       $0x000003ff, CX
+	MOVQ       $0x000fffffffffffff, DX
+	ANDQ       DX, AX
+	MOVQ       $0x3ff0000000000000, DX
+	ORQ        DX, AX
+	VMOVQ      AX, X0
+	MOVQ       AX, DX
+	BTCQ       $0x34, DX
+	LEAQ       1(CX), R11
+	VUCOMISD   log64const<>+0(SB), X0
+	CMOVQHI    DX, AX
+	CMOVQHI    R11, CX
+	VMOVQ      AX, X0
+	VSUBSD     log64const<>+8(SB), X0, X1
+	VADDSD     log64const<>+8(SB), X0, X2
+	VDIVSD     X2, X1, X1
+	VMULSD     X1, X1, X2
+	VMOVSD     log64const<>+24(SB), X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+32(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+40(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+48(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+56(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+64(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+72(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+80(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+88(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+96(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+104(SB), X4, X4
+	VMULSD     X2, X4, X4
+	VADDSD     log64const<>+112(SB), X4, X4
+	VMULSD     X1, X4, X4
+	VADDSD     X4, X4, X4
+	VCVTSI2SDQ CX, X0, X0
+	VMULSD     log64const<>+16(SB), X0, X0
+	VADDSD     X4, X0, X0
+	VADDSD     X0, X3, X3
+	VMOVSS     (SP), X4
+	VCVTSS2SD  X4, X4, X4
+
+	// Pass 3 of the previous finite row, while l is computed.
+	CMPQ         328(SP), $0x00000000
+	JE           ss256_prev
+	VBROADCASTSD 304(SP), Y2
+	VBROADCASTSD 312(SP), Y0
+	MOVQ         320(SP), AX
+	MOVQ         328(SP), CX
+	MOVQ         R8, DX
+
+ss256_out16:
+	CMPQ         DX, $0x00000010
+	JB           ss256_outtail
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y8, Y8
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y8, Y9, Y8
+	VMINPD       Y6, Y9, Y6
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y5, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y8, X1
+	VCVTPD2PSY   Y6, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          ss256_out16
+
+ss256_outtail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R9), Y5
+	VMOVDQU    32(R9), Y6
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_27
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        ss256_tailloaded_27
+
+ss256_tailcopy_27:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_27_8
+	VMOVUPS (AX)(DX*1), Y7
+	VMOVUPS Y7, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_27_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_27_4
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_27_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_27_2
+	MOVQ  (AX)(DX*1), R11
+	MOVQ  R11, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_27_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_27_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_27_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+ss256_tailloaded_27:
+	VMULPS       256(SP), Y7, Y7
+	VMULPS       256(SP), Y8, Y8
+	VCVTPS2PD    X7, Y9
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X8, Y10
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X1, Y8
+	VSUBPD       Y0, Y9, Y9
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y10, Y10
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y2, Y9, Y9
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y10, Y10
+	VSUBPD       Y2, Y8, Y8
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y9, Y0, Y9
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y10, Y0, Y10
+	VMINPD       Y8, Y0, Y8
+	VCVTPD2PSY   Y9, X1
+	VCVTPD2PSY   Y7, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VCVTPD2PSY   Y10, X1
+	VCVTPD2PSY   Y8, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMASKMOVPS   Y0, Y5, (CX)
+	VMASKMOVPS   Y2, Y6, 32(CX)
+
+ss256_prev:
+	VMOVSD X3, 304(SP)
+	VMOVSD X4, 312(SP)
+	MOVQ   SI, 320(SP)
+	MOVQ   BX, 328(SP)
+	JMP    ss256_next
+
+	// A row of -Inf, or of -Inf and NaN.
+ss256_masked:
+	MOVQ SI, AX
+	MOVQ R8, DX
+
+ss256_scan_4_16:
+	CMPQ    DX, $0x00000010
+	JB      ss256_scan_4_tail
+	VMOVUPS (AX), Y0
+	VMULPS  256(SP), Y0, Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     ss256_nanrow
+	VMOVUPS 32(AX), Y0
+	VMULPS  256(SP), Y0, Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     ss256_nanrow
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     ss256_scan_4_16
+
+ss256_scan_4_tail:
+	TESTQ      DX, DX
+	JZ         ss256_scan_4_done
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y2
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         ss256_tailcopy_28
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        ss256_tailloaded_28
+
+ss256_tailcopy_28:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_28_8
+	VMOVUPS (AX)(CX*1), Y3
+	VMOVUPS Y3, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+ss256_copy_28_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_28_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+ss256_copy_28_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_28_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+ss256_copy_28_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_28_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+ss256_copy_28_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ss256_tailloaded_28:
+	VMULPS  256(SP), Y3, Y3
+	VMULPS  256(SP), Y4, Y4
+	VCMPPS  $0x03, Y3, Y3, Y3
+	VANDPS  Y0, Y3, Y3
+	VTESTPS Y3, Y3
+	JNZ     ss256_nanrow
+	VCMPPS  $0x03, Y4, Y4, Y4
+	VANDPS  Y2, Y4, Y4
+	VTESTPS Y4, Y4
+	JNZ     ss256_nanrow
+
+ss256_scan_4_done:
+	VMOVUPS fusedconst<>+320(SB), Y0
+	JMP     ss256_fill
+
+ss256_nanrow:
+	VMOVUPS fusedconst<>+416(SB), Y0
+
+ss256_fill:
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+ss256_fill16:
+	CMPQ    DX, $0x00000010
+	JB      ss256_filltail
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y0, 32(CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     ss256_fill16
+
+ss256_filltail:
+	TESTQ      DX, DX
+	JZ         ss256_next
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	VMASKMOVPS Y0, Y2, (CX)
+	VMASKMOVPS Y0, Y3, 32(CX)
+
+ss256_next:
+	LEAQ (R8)(R8*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, SI
+	ADDQ AX, BX
+	DECQ DI
+	JNZ  ss256_row
+
+	// Pass 3 of the last finite row.
+	CMPQ         328(SP), $0x00000000
+	JE           ss256_flushed
+	VBROADCASTSD 304(SP), Y2
+	VBROADCASTSD 312(SP), Y0
+	MOVQ         320(SP), AX
+	MOVQ         328(SP), CX
+	MOVQ         R8, DX
+
+ss256_last16:
+	CMPQ         DX, $0x00000010
+	JB           ss256_lasttail
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	VMULPS       256(SP), Y3, Y3
+	VMULPS       256(SP), Y4, Y4
+	VCVTPS2PD    X3, Y5
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X1, Y3
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y4, Y4
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y6, Y7, Y6
+	VMINPD       Y4, Y7, Y4
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y6, X1
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      Y4, 32(CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          ss256_last16
+
+ss256_lasttail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_29
+	VMASKMOVPS (AX), Y3, Y5
+	VMASKMOVPS 32(AX), Y4, Y6
+	JMP        ss256_tailloaded_29
+
+ss256_tailcopy_29:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_29_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_29_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_29_4
+	VMOVUPS (AX)(DX*1), X1
+	VMOVUPS X1, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_29_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_29_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_29_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_29_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_29_1:
+	VMOVUPS 192(SP), Y5
+	VMOVUPS 224(SP), Y6
+
+ss256_tailloaded_29:
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y8, Y8
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y6, Y0, Y6
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y5, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VCVTPD2PSY   Y8, X1
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y1, Y1
+	VMASKMOVPS   Y0, Y3, (CX)
+	VMASKMOVPS   Y1, Y4, 32(CX)
+
+ss256_flushed:
 ss256_ret:
 	VZEROUPPER
 	RET
