@@ -42,6 +42,7 @@ var avx512 = &Implementation{
 		crossEntropyRows:     crossEntropyRowsKernel(asm.CrossEntropyRowsAVX512),
 		scaledSoftmaxRows:    scaledRowsKernel(asm.ScaledSoftmaxRowsAVX512, asm.ScaledSoftmaxRowsNoMaskAVX512),
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX512, asm.ScaledLogSoftmaxRowsNoMaskAVX512),
+		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX512),
 	}),
 }
 
@@ -60,6 +61,7 @@ var avx2 = &Implementation{
 		crossEntropyRows:     crossEntropyRowsKernel(asm.CrossEntropyRowsAVX2),
 		scaledSoftmaxRows:    scaledRowsKernel(asm.ScaledSoftmaxRowsAVX2, asm.ScaledSoftmaxRowsNoMaskAVX2),
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX2, asm.ScaledLogSoftmaxRowsNoMaskAVX2),
+		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX2),
 	}),
 }
 
@@ -134,6 +136,17 @@ func scaledRowsKernel(masked func(dst, src, mask []float32, scale float32, rows,
 			return
 		}
 		masked(dst, src, mask, scale, len(src)/cols, cols)
+	}
+}
+
+// causalKernel adapts an assembly causal kernel to the kernel set's form.
+// It clamps offset to [-rows-1, cols], which leaves every row's length
+// offset+r+1, clamped to [0, cols], as it is, and keeps the kernel's
+// offset+r+1 from overflowing.
+func causalKernel(f func(dst, src []float32, scale float32, rows, cols, offset int)) func(dst, src []float32, scale float32, cols, offset int) {
+	return func(dst, src []float32, scale float32, cols, offset int) {
+		rows := len(src) / cols
+		f(dst, src, scale, rows, cols, min(max(offset, -rows-1), cols))
 	}
 }
 

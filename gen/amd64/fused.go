@@ -198,6 +198,8 @@ func generateFused(g *gen) {
 			scaledAVX2(g, c, t, k)
 		}
 	}
+	causalAVX512(g, c)
+	causalAVX2(g, c)
 }
 
 // maskRows emits the set-up of a kernel with a mask: the mask's address
@@ -303,4 +305,123 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	}
 	s.keepU = true
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
+}
+
+// The causal kernels, CausalSoftmaxRows: row r of the batch is the
+// ScaledSoftmaxRows row without a mask of its first k = offset+r+1
+// elements (clamped to [0, cols]), followed by cols-k zeros. They are the
+// kernels without a mask whose row length is k: a row hook sets k, and
+// the mask of its last k%16 lanes, at the start of each row, so that every
+// pass reads and writes only the first k elements; a row of k = 0 skips
+// the passes. After the row, as after a filled row, the special hook
+// zeros the rest. The caller clamps offset to [-rows-1, cols], which
+// changes no k and keeps offset+r+1 from overflowing. Pass 3 runs at once
+// on AVX-512 too: the late pass would need the pending row's k and mask.
+
+// causalRows is what the causal kernels need of sm512 and sm256.
+type causalRows interface {
+	rowPasses
+	setHooks(h rowHooks)
+	softmaxOut(after string) func(sum reg.VecVirtual)
+}
+
+// causalHooks emits the set-up of a causal kernel (the next row's
+// offset+r+1, in the frame) and returns its row hooks. zero64 stores 16
+// zeros at an address.
+func causalHooks(g *gen, s causalRows, zero64 func(m Mem)) rowHooks {
+	next := g.AllocLocal(8)
+	o := g.GP64()
+	g.Load(g.Param("offset"), o)
+	g.INCQ(o)
+	g.MOVQ(o, next)
+	var cols, k reg.GPVirtual
+	return rowHooks{
+		begin: func() {
+			g.Comment("k = clamp(offset+r+1, 0, cols), this row's length.")
+			cols, k = g.GP64(), g.GP64()
+			g.Load(g.Param("cols"), cols)
+			zero := g.GP64()
+			g.XORQ(zero, zero)
+			g.MOVQ(next, k)
+			g.INCQ(next)
+			g.TESTQ(k, k)
+			g.CMOVQLT(zero, k)
+			g.CMPQ(k, cols)
+			g.CMOVQGT(cols, k)
+			g.TESTQ(k, k)
+			g.JZ(LabelRef(s.label("filled")))
+			s.setCols(k)
+		},
+		special: func(reg.VecVirtual) {
+			g.Comment("Zeros after the row's first k elements.")
+			q, i := g.GP64(), g.GP64()
+			g.LEAQ(Mem{Base: s.rowDst(), Index: k, Scale: 4}, q)
+			g.MOVQ(cols, i)
+			g.SUBQ(k, i)
+			g.Label(s.label("zero16"))
+			g.CMPQ(i, U32(16))
+			g.JB(LabelRef(s.label("zero1")))
+			zero64(Mem{Base: q})
+			g.ADDQ(U32(64), q)
+			g.SUBQ(U32(16), i)
+			g.JMP(LabelRef(s.label("zero16")))
+			g.Label(s.label("zero1"))
+			g.TESTQ(i, i)
+			g.JZ(LabelRef(s.label("next")))
+			g.MOVL(U32(0), Mem{Base: q})
+			g.ADDQ(U32(4), q)
+			g.DECQ(i)
+			g.JMP(LabelRef(s.label("zero1")))
+		},
+	}
+}
+
+// causalSignature is the causal kernels' Go signature.
+const causalSignature = "func(dst, src []float32, scale float32, rows, cols, offset int)"
+
+func causalAVX512(g *gen, c *constTable) {
+	g.function("CausalSoftmaxRowsAVX512", causalSignature,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"CausalSoftmaxRowsAVX512 sets row r of the rows rows of cols elements",
+		"of dst to the softmax of scale*x over the first k elements of row r",
+		"of src, k = offset+r+1 clamped to [0, cols], and its other elements",
+		"to 0, with the bits of fallback.CausalSoftmaxRows. The caller checks",
+		"the arguments (rows*cols elements in each slice, cols > 0, dst is",
+		"src or does not overlap it) and clamps offset to [-rows-1, cols].",
+		"It requires AVX-512F.",
+	)
+	s := newSM512(g, c, "cs512")
+	s.keepU = true
+	sc := g.XMM()
+	g.Load(g.Param("scale"), sc)
+	zs := g.ZMM()
+	g.VBROADCASTSS(sc, zs)
+	s.z = &zin{scale: zs}
+	z := g.ZMM()
+	g.VPXORD(z, z, z)
+	s.hooks = causalHooks(g, s, func(m Mem) { g.VMOVUPS(z, m) })
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, s.softmaxOut(s.label("filled")), nil)
+}
+
+func causalAVX2(g *gen, c *constTable) {
+	g.function("CausalSoftmaxRowsAVX2", causalSignature,
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"CausalSoftmaxRowsAVX2 is CausalSoftmaxRowsAVX512 for AVX2 and FMA3.",
+	)
+	s := newSM256(g, c, "cs256")
+	s.keepU = true
+	f := g.AllocLocal(32)
+	sc := g.XMM()
+	g.Load(g.Param("scale"), sc)
+	y := g.YMM()
+	g.VBROADCASTSS(sc, y)
+	g.VMOVUPS(y, f)
+	s.z = &zin{scale: f}
+	s.hooks = causalHooks(g, s, func(m Mem) {
+		z := g.YMM()
+		g.VXORPS(z, z, z)
+		g.VMOVUPS(z, m)
+		g.VMOVUPS(z, m.Offset(32))
+	})
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("filled")), nil)
 }

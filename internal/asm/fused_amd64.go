@@ -50,3 +50,19 @@ func ScaledLogSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float3
 //
 //go:noescape
 func ScaledLogSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)
+
+// CausalSoftmaxRowsAVX512 sets row r of the rows rows of cols elements
+// of dst to the softmax of scale*x over the first k elements of row r
+// of src, k = offset+r+1 clamped to [0, cols], and its other elements
+// to 0, with the bits of fallback.CausalSoftmaxRows. The caller checks
+// the arguments (rows*cols elements in each slice, cols > 0, dst is
+// src or does not overlap it) and clamps offset to [-rows-1, cols].
+// It requires AVX-512F.
+//
+//go:noescape
+func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
+
+// CausalSoftmaxRowsAVX2 is CausalSoftmaxRowsAVX512 for AVX2 and FMA3.
+//
+//go:noescape
+func CausalSoftmaxRowsAVX2(dst []float32, src []float32, scale float32, rows int, cols int, offset int)

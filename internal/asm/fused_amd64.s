@@ -9075,3 +9075,2016 @@ ss256_flushed:
 ss256_ret:
 	VZEROUPPER
 	RET
+
+// func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $8-80
+	VBROADCASTSS fusedconst<>+0(SB), Z0
+	VBROADCASTSS fusedconst<>+32(SB), Z1
+	VBROADCASTSS fusedconst<>+64(SB), Z2
+	VBROADCASTSS fusedconst<>+96(SB), Z3
+	VBROADCASTSS fusedconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	MOVSS        scale+48(FP), X6
+	VBROADCASTSS X6, Z8
+	VPXORD       Z9, Z9, Z9
+	MOVQ         offset+72(FP), AX
+	INCQ         AX
+	MOVQ         AX, (SP)
+	MOVQ         dst_base+0(FP), BX
+	MOVQ         src_base+24(FP), SI
+	MOVQ         rows+56(FP), DI
+	MOVQ         cols+64(FP), R8
+	TESTQ        DI, DI
+	JZ           cs512_ret
+	MOVQ         R8, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	XORQ         R9, R9
+	CMPQ         BX, SI
+	SETEQ        R9
+
+cs512_row:
+	// k = clamp(offset+r+1, 0, cols), this row's length.
+	MOVQ    cols+64(FP), R10
+	XORQ    AX, AX
+	MOVQ    (SP), R11
+	INCQ    (SP)
+	TESTQ   R11, R11
+	CMOVQLT AX, R11
+	CMPQ    R11, R10
+	CMOVQGT R10, R11
+	TESTQ   R11, R11
+	JZ      cs512_filled
+	MOVQ    R11, AX
+	ANDQ    $0x0000000f, AX
+	LEAQ    tailmask16<>+0(SB), CX
+	KMOVW   (CX)(AX*2), K1
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	MOVQ         SI, AX
+	MOVQ         R11, DX
+
+cs512_max64:
+	CMPQ    DX, $0x00000040
+	JB      cs512_max16
+	VMOVUPS (AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z7, Z7
+	VMOVUPS 64(AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z6, Z6
+	VMOVUPS 128(AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z10, Z10
+	VMOVUPS 192(AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z11, Z11
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     cs512_max64
+
+cs512_max16:
+	CMPQ    DX, $0x00000010
+	JB      cs512_maxtail
+	VMOVUPS (AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z7, Z7
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     cs512_max16
+
+cs512_maxtail:
+	TESTQ     DX, DX
+	JZ        cs512_maxred
+	VMOVUPS.Z (AX), K1, Z19
+	VMULPS    Z8, Z19, Z19
+	VMAXPS    Z19, Z6, K1, Z6
+
+cs512_maxred:
+	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z11, Z10, Z10
+	VMAXPS     Z10, Z7, Z7
+	VSHUFF32X4 $0x4e, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0xb1, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	VUCOMISS X7, X7
+	JP       cs512_nanrow
+	VUCOMISS fusedconst<>+352(SB), X7
+	JE       cs512_nanrow
+	VUCOMISS fusedconst<>+320(SB), X7
+	JE       cs512_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD       X7, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JHI         cs512_large
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z10
+	VFMADD231PS Z0, Z7, Z10
+	JMP         cs512_params
+
+cs512_large:
+	VMOVAPS Z7, Z6
+	VMOVAPS Z1, Z10
+
+cs512_params:
+	VPBROADCASTD fusedconst<>+448(SB), Z7
+	VPSUBD       Z10, Z7, Z7
+
+	// Pass 2: S, and u kept in dst unless dst is src.
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
+	MOVQ   SI, AX
+	MOVQ   BX, CX
+	MOVQ   R11, DX
+	CMPQ   DX, $0x00000040
+	JB     cs512_sumtail
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_1
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_1:
+	VMOVUPS     128(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VMOVUPS     192(AX), Z11
+	VMULPS      Z8, Z11, Z11
+	VSUBPS      Z6, Z10, Z10
+	VSUBPS      Z6, Z11, Z11
+	VMAXPS      Z10, Z4, Z10
+	VMAXPS      Z11, Z4, Z11
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z10, Z19
+	VFMADD231PS Z0, Z11, Z20
+	VSUBPS      Z1, Z19, Z26
+	VSUBPS      Z1, Z20, Z27
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z2, Z27, Z11
+	VFMADD231PS Z3, Z26, Z10
+	VFMADD231PS Z3, Z27, Z11
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+cs512_sum64:
+	CMPQ DX, $0x00000040
+	JB   cs512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_2
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_2:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_3
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_3:
+	VMOVUPS     128(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VMOVUPS     192(AX), Z11
+	VMULPS      Z8, Z11, Z11
+	VSUBPS      Z6, Z10, Z10
+	VSUBPS      Z6, Z11, Z11
+	VMAXPS      Z10, Z4, Z10
+	VMAXPS      Z11, Z4, Z11
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z10, Z19
+	VFMADD231PS Z0, Z11, Z20
+	VSUBPS      Z1, Z19, Z26
+	VSUBPS      Z1, Z20, Z27
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z2, Z27, Z11
+	VFMADD231PS Z3, Z26, Z10
+	VFMADD231PS Z3, Z27, Z11
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_sum64
+
+cs512_drain:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_4
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_4:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+
+cs512_sumtail:
+	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  DX, DX
+	JZ     cs512_sumred
+	VPXORQ Z16, Z16, Z16
+	VPXORQ Z17, Z17, Z17
+
+cs512_sum16:
+	CMPQ             DX, $0x00000010
+	JB               cs512_sumlast
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z10, Z11
+	VSUBPS           Z1, Z11, Z19
+	VFMADD231PS      Z2, Z19, Z10
+	VFMADD231PS      Z3, Z19, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z19
+	VMULPS           Z10, Z10, Z20
+	VFMADD231PS      Z19, Z20, Z10
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_5
+	VMOVUPS          Z10, (CX)
+
+cs512_nostore_5:
+	VPADDD        Z7, Z11, Z11
+	VPMAXSD       Z5, Z11, Z11
+	VPSLLD        $0x17, Z11, Z11
+	VCVTPS2PD     Y10, Z19
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y11, Z20
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD213PD   Z20, Z20, Z19
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	ADDQ          $0x00000040, AX
+	ADDQ          $0x00000040, CX
+	SUBQ          $0x00000010, DX
+	JMP           cs512_sum16
+
+cs512_sumlast:
+	TESTQ            DX, DX
+	JZ               cs512_sumblock
+	VMOVUPS.Z        (AX), K1, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z6, K1, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z10, Z11
+	VSUBPS           Z1, Z11, Z19
+	VFMADD231PS      Z2, Z19, Z10
+	VFMADD231PS      Z3, Z19, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z19
+	VMULPS           Z10, Z10, Z20
+	VFMADD231PS      Z19, Z20, Z10
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_6
+	VMOVUPS          Z10, K1, (CX)
+
+cs512_nostore_6:
+	VPADDD        Z7, Z11, Z11
+	VPMAXSD       Z5, Z11, Z11
+	VPSLLD.Z      $0x17, Z11, K1, Z11
+	VCVTPS2PD     Y10, Z19
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y11, Z20
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD213PD   Z20, Z20, Z19
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z19, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+
+cs512_sumblock:
+	VADDPD Z16, Z12, Z12
+	VADDPD Z17, Z13, Z13
+
+cs512_sumred:
+	VADDPD     Z13, Z12, Z12
+	VSHUFF64X2 $0xee, Z12, Z12, Z10
+	VADDPD     Z10, Z12, Z12
+	VSHUFF64X2 $0x01, Z12, Z12, Z10
+	VADDPD     Z10, Z12, Z12
+	VPERMILPD  $0x01, Z12, Z10
+	VADDSD     X10, X12, X10
+	VUCOMISD   X10, X10
+	JP         cs512_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    fusedconst<>+384(SB), X18, X18
+	VDIVSD       X10, X18, X11
+	VCVTSD2SS    X11, X11, X10
+	VCVTSS2SD    X10, X10, X19
+	VSUBSD       X19, X11, X11
+	VCVTSD2SS    X11, X11, X11
+	VBROADCASTSS X10, Z10
+	VBROADCASTSS X11, Z11
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ R9, R9
+	JNZ   cs512_re
+	MOVQ  SI, AX
+	MOVQ  BX, CX
+	MOVQ  R11, DX
+
+cs512_out64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_out16
+	VMOVUPS     (AX), Z19
+	VMULPS      Z8, Z19, Z19
+	VMOVUPS     64(AX), Z20
+	VMULPS      Z8, Z20, Z20
+	VSUBPS      Z6, Z19, Z19
+	VSUBPS      Z6, Z20, Z20
+	VMAXPS      Z19, Z4, Z19
+	VMAXPS      Z20, Z4, Z20
+	VMOVAPS     Z1, Z21
+	VMOVAPS     Z1, Z22
+	VFMADD231PS Z0, Z19, Z21
+	VFMADD231PS Z0, Z20, Z22
+	VPADDD      Z7, Z21, Z21
+	VPADDD      Z7, Z22, Z22
+	VPMAXSD     Z5, Z21, Z21
+	VPMAXSD     Z5, Z22, Z22
+	VPSLLD      $0x17, Z21, Z21
+	VPSLLD      $0x17, Z22, Z22
+	VMOVUPS     (CX), Z19
+	VMOVUPS     64(CX), Z20
+	VMOVAPS     Z11, Z24
+	VFMADD213PS Z11, Z19, Z24
+	VMOVAPS     Z11, Z25
+	VFMADD213PS Z11, Z20, Z25
+	VFMADD132PS Z10, Z24, Z19
+	VFMADD132PS Z10, Z25, Z20
+	VADDPS      Z10, Z19, Z19
+	VADDPS      Z10, Z20, Z20
+	VMULPS      Z21, Z19, Z19
+	VMULPS      Z22, Z20, Z20
+	VMOVUPS     Z19, (CX)
+	VMOVUPS     Z20, 64(CX)
+	VMOVUPS     128(AX), Z19
+	VMULPS      Z8, Z19, Z19
+	VMOVUPS     192(AX), Z20
+	VMULPS      Z8, Z20, Z20
+	VSUBPS      Z6, Z19, Z19
+	VSUBPS      Z6, Z20, Z20
+	VMAXPS      Z19, Z4, Z19
+	VMAXPS      Z20, Z4, Z20
+	VMOVAPS     Z1, Z21
+	VMOVAPS     Z1, Z22
+	VFMADD231PS Z0, Z19, Z21
+	VFMADD231PS Z0, Z20, Z22
+	VPADDD      Z7, Z21, Z21
+	VPADDD      Z7, Z22, Z22
+	VPMAXSD     Z5, Z21, Z21
+	VPMAXSD     Z5, Z22, Z22
+	VPSLLD      $0x17, Z21, Z21
+	VPSLLD      $0x17, Z22, Z22
+	VMOVUPS     128(CX), Z19
+	VMOVUPS     192(CX), Z20
+	VMOVAPS     Z11, Z24
+	VFMADD213PS Z11, Z19, Z24
+	VMOVAPS     Z11, Z25
+	VFMADD213PS Z11, Z20, Z25
+	VFMADD132PS Z10, Z24, Z19
+	VFMADD132PS Z10, Z25, Z20
+	VADDPS      Z10, Z19, Z19
+	VADDPS      Z10, Z20, Z20
+	VMULPS      Z21, Z19, Z19
+	VMULPS      Z22, Z20, Z20
+	VMOVUPS     Z19, 128(CX)
+	VMOVUPS     Z20, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_out64
+
+cs512_out16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_outtail
+	VMOVUPS     (AX), Z19
+	VMULPS      Z8, Z19, Z19
+	VSUBPS      Z6, Z19, Z19
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z19, Z20
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z19
+	VMOVAPS     Z11, Z21
+	VFMADD213PS Z11, Z19, Z21
+	VFMADD132PS Z10, Z21, Z19
+	VADDPS      Z10, Z19, Z19
+	VMULPS      Z20, Z19, Z19
+	VMOVUPS     Z19, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_out16
+
+cs512_outtail:
+	TESTQ       DX, DX
+	JZ          cs512_filled
+	VMOVUPS.Z   (AX), K1, Z19
+	VMULPS      Z8, Z19, Z19
+	VSUBPS      Z6, Z19, Z19
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z6
+	VFMADD231PS Z0, Z19, Z6
+	VPADDD      Z7, Z6, Z6
+	VPMAXSD     Z5, Z6, Z6
+	VPSLLD      $0x17, Z6, Z6
+	VMOVUPS.Z   (CX), K1, Z7
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z7, Z19
+	VFMADD132PS Z10, Z19, Z7
+	VADDPS      Z10, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, K1, (CX)
+	JMP         cs512_filled
+
+cs512_re:
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R11, DX
+
+cs512_re64:
+	CMPQ             DX, $0x00000040
+	JB               cs512_re16
+	VMOVUPS          (AX), Z19
+	VMULPS           Z8, Z19, Z19
+	VMOVUPS          64(AX), Z20
+	VMULPS           Z8, Z20, Z20
+	VSUBPS           Z6, Z19, Z19
+	VSUBPS           Z6, Z20, Z20
+	VMAXPS           Z19, Z4, Z19
+	VMAXPS           Z20, Z4, Z20
+	VMOVAPS          Z1, Z21
+	VMOVAPS          Z1, Z22
+	VFMADD231PS      Z0, Z19, Z21
+	VFMADD231PS      Z0, Z20, Z22
+	VSUBPS           Z1, Z21, Z24
+	VSUBPS           Z1, Z22, Z25
+	VFMADD231PS      Z2, Z24, Z19
+	VFMADD231PS      Z2, Z25, Z20
+	VFMADD231PS      Z3, Z24, Z19
+	VFMADD231PS      Z3, Z25, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z25
+	VMULPS           Z19, Z19, Z26
+	VMULPS           Z20, Z20, Z27
+	VFMADD231PS      Z24, Z26, Z19
+	VFMADD231PS      Z25, Z27, Z20
+	VPADDD           Z7, Z21, Z21
+	VPADDD           Z7, Z22, Z22
+	VPMAXSD          Z5, Z21, Z21
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z21, Z21
+	VPSLLD           $0x17, Z22, Z22
+	VMOVAPS          Z11, Z24
+	VFMADD213PS      Z11, Z19, Z24
+	VMOVAPS          Z11, Z25
+	VFMADD213PS      Z11, Z20, Z25
+	VFMADD132PS      Z10, Z24, Z19
+	VFMADD132PS      Z10, Z25, Z20
+	VADDPS           Z10, Z19, Z19
+	VADDPS           Z10, Z20, Z20
+	VMULPS           Z21, Z19, Z19
+	VMULPS           Z22, Z20, Z20
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
+	VMOVUPS          128(AX), Z19
+	VMULPS           Z8, Z19, Z19
+	VMOVUPS          192(AX), Z20
+	VMULPS           Z8, Z20, Z20
+	VSUBPS           Z6, Z19, Z19
+	VSUBPS           Z6, Z20, Z20
+	VMAXPS           Z19, Z4, Z19
+	VMAXPS           Z20, Z4, Z20
+	VMOVAPS          Z1, Z21
+	VMOVAPS          Z1, Z22
+	VFMADD231PS      Z0, Z19, Z21
+	VFMADD231PS      Z0, Z20, Z22
+	VSUBPS           Z1, Z21, Z24
+	VSUBPS           Z1, Z22, Z25
+	VFMADD231PS      Z2, Z24, Z19
+	VFMADD231PS      Z2, Z25, Z20
+	VFMADD231PS      Z3, Z24, Z19
+	VFMADD231PS      Z3, Z25, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z25
+	VMULPS           Z19, Z19, Z26
+	VMULPS           Z20, Z20, Z27
+	VFMADD231PS      Z24, Z26, Z19
+	VFMADD231PS      Z25, Z27, Z20
+	VPADDD           Z7, Z21, Z21
+	VPADDD           Z7, Z22, Z22
+	VPMAXSD          Z5, Z21, Z21
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z21, Z21
+	VPSLLD           $0x17, Z22, Z22
+	VMOVAPS          Z11, Z24
+	VFMADD213PS      Z11, Z19, Z24
+	VMOVAPS          Z11, Z25
+	VFMADD213PS      Z11, Z20, Z25
+	VFMADD132PS      Z10, Z24, Z19
+	VFMADD132PS      Z10, Z25, Z20
+	VADDPS           Z10, Z19, Z19
+	VADDPS           Z10, Z20, Z20
+	VMULPS           Z21, Z19, Z19
+	VMULPS           Z22, Z20, Z20
+	VMOVUPS          Z19, 128(CX)
+	VMOVUPS          Z20, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cs512_re64
+
+cs512_re16:
+	CMPQ             DX, $0x00000010
+	JB               cs512_retail
+	VMOVUPS          (AX), Z19
+	VMULPS           Z8, Z19, Z19
+	VSUBPS           Z6, Z19, Z19
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z19, Z20
+	VSUBPS           Z1, Z20, Z21
+	VFMADD231PS      Z2, Z21, Z19
+	VFMADD231PS      Z3, Z21, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z11, Z21
+	VFMADD213PS      Z11, Z19, Z21
+	VFMADD132PS      Z10, Z21, Z19
+	VADDPS           Z10, Z19, Z19
+	VMULPS           Z20, Z19, Z19
+	VMOVUPS          Z19, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cs512_re16
+
+cs512_retail:
+	TESTQ            DX, DX
+	JZ               cs512_filled
+	VMOVUPS.Z        (AX), K1, Z19
+	VMULPS           Z8, Z19, Z19
+	VSUBPS           Z6, Z19, Z19
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z6
+	VFMADD231PS      Z0, Z19, Z6
+	VSUBPS           Z1, Z6, Z20
+	VFMADD231PS      Z2, Z20, Z19
+	VFMADD231PS      Z3, Z20, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z20
+	VMULPS           Z19, Z19, Z21
+	VFMADD231PS      Z20, Z21, Z19
+	VPADDD           Z7, Z6, Z6
+	VPMAXSD          Z5, Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z19, Z7
+	VFMADD132PS      Z10, Z7, Z19
+	VADDPS           Z10, Z19, Z19
+	VMULPS           Z6, Z19, Z19
+	VMOVUPS          Z19, K1, (CX)
+	JMP              cs512_filled
+
+	// A row of -Inf, or of -Inf and NaN.
+cs512_masked:
+	MOVQ SI, AX
+	MOVQ R11, DX
+
+cs512_scan_1_16:
+	CMPQ     DX, $0x00000010
+	JB       cs512_scan_1_tail
+	VMOVUPS  (AX), Z6
+	VMULPS   Z8, Z6, Z6
+	VCMPPS   $0x03, Z6, Z6, K2
+	KORTESTW K2, K2
+	JNZ      cs512_nanrow
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000010, DX
+	JMP      cs512_scan_1_16
+
+cs512_scan_1_tail:
+	TESTQ     DX, DX
+	JZ        cs512_scan_1_done
+	VMOVUPS.Z (AX), K1, Z6
+	VMULPS    Z8, Z6, Z6
+	VCMPPS    $0x03, Z6, Z6, K1, K2
+	KORTESTW  K2, K2
+	JNZ       cs512_nanrow
+
+cs512_scan_1_done:
+	VPXORD Z23, Z23, Z23
+	JMP    cs512_fill
+
+cs512_nanrow:
+	VBROADCASTSS fusedconst<>+416(SB), Z23
+
+cs512_fill:
+	MOVQ BX, CX
+	MOVQ R11, DX
+
+cs512_fill16:
+	CMPQ    DX, $0x00000010
+	JB      cs512_filltail
+	VMOVUPS Z23, (CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     cs512_fill16
+
+cs512_filltail:
+	TESTQ   DX, DX
+	JZ      cs512_filled
+	VMOVUPS Z23, K1, (CX)
+
+cs512_filled:
+	// Zeros after the row's first k elements.
+	LEAQ (BX)(R11*4), AX
+	MOVQ R10, CX
+	SUBQ R11, CX
+
+cs512_zero16:
+	CMPQ    CX, $0x00000010
+	JB      cs512_zero1
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     cs512_zero16
+
+cs512_zero1:
+	TESTQ CX, CX
+	JZ    cs512_next
+	MOVL  $0x00000000, (AX)
+	ADDQ  $0x00000004, AX
+	DECQ  CX
+	JMP   cs512_zero1
+
+cs512_next:
+	LEAQ (R8)(R8*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, SI
+	ADDQ AX, BX
+	DECQ DI
+	JNZ  cs512_row
+
+cs512_ret:
+	VZEROUPPER
+	RET
+
+// func CausalSoftmaxRowsAVX2(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
+// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
+TEXT ·CausalSoftmaxRowsAVX2(SB), NOSPLIT, $360-80
+	MOVSS        scale+48(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, 256(SP)
+	MOVQ         offset+72(FP), AX
+	INCQ         AX
+	MOVQ         AX, 288(SP)
+	MOVQ         dst_base+0(FP), BX
+	MOVQ         src_base+24(FP), SI
+	MOVQ         rows+56(FP), DI
+	MOVQ         cols+64(FP), R8
+	TESTQ        DI, DI
+	JZ           cs256_ret
+	MOVQ         R8, AX
+	ANDQ         $0x0000000f, AX
+	MOVQ         $0x00000010, CX
+	SUBQ         AX, CX
+	LEAQ         tailmask8<>+0(SB), AX
+	LEAQ         (AX)(CX*4), AX
+	XORQ         R9, R9
+	CMPQ         BX, SI
+	SETEQ        R9
+
+cs256_row:
+	// k = clamp(offset+r+1, 0, cols), this row's length.
+	MOVQ    cols+64(FP), R10
+	XORQ    AX, AX
+	MOVQ    288(SP), R11
+	INCQ    288(SP)
+	TESTQ   R11, R11
+	CMOVQLT AX, R11
+	CMPQ    R11, R10
+	CMOVQGT R10, R11
+	TESTQ   R11, R11
+	JZ      cs256_filled
+	MOVQ    R11, R13
+	ANDQ    $0x0000000f, R13
+	MOVQ    $0x00000010, AX
+	SUBQ    R13, AX
+	LEAQ    tailmask8<>+0(SB), R12
+	LEAQ    (R12)(AX*4), R12
+
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y0
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	VMOVUPS fusedconst<>+320(SB), Y4
+	MOVQ    SI, AX
+	MOVQ    R11, DX
+
+cs256_max32:
+	CMPQ    DX, $0x00000020
+	JB      cs256_max16
+	VMOVUPS (AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y0, Y0
+	VMOVUPS 32(AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y2, Y2
+	VMOVUPS 64(AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y3, Y3
+	VMOVUPS 96(AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y4, Y4
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000020, DX
+	JMP     cs256_max32
+
+cs256_max16:
+	CMPQ    DX, $0x00000010
+	JB      cs256_maxtail
+	VMOVUPS (AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y0, Y0
+	VMOVUPS 32(AX), Y5
+	VMULPS  256(SP), Y5, Y5
+	VMAXPS  Y5, Y2, Y2
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+
+cs256_maxtail:
+	TESTQ      DX, DX
+	JZ         cs256_maxred
+	VMOVDQU    (R12), Y5
+	VMOVDQU    32(R12), Y6
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cs256_tailcopy_1
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        cs256_tailloaded_1
+
+cs256_tailcopy_1:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_1_8
+	VMOVUPS (AX)(CX*1), Y7
+	VMOVUPS Y7, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cs256_copy_1_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_1_4
+	VMOVUPS (AX)(CX*1), X7
+	VMOVUPS X7, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cs256_copy_1_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cs256_copy_1_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cs256_copy_1_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+cs256_tailloaded_1:
+	VMULPS    256(SP), Y7, Y7
+	VMULPS    256(SP), Y8, Y8
+	VMOVUPS   fusedconst<>+320(SB), Y9
+	VBLENDVPS Y5, Y7, Y9, Y7
+	VMAXPS    Y7, Y3, Y3
+	VMOVUPS   fusedconst<>+320(SB), Y5
+	VBLENDVPS Y6, Y8, Y5, Y8
+	VMAXPS    Y8, Y4, Y4
+
+cs256_maxred:
+	VMAXPS       Y2, Y0, Y0
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VMAXPS       X2, X0, X2
+	VPERMILPS    $0x4e, X2, X0
+	VMAXPS       X0, X2, X2
+	VPERMILPS    $0xb1, X2, X0
+	VMAXPS       X0, X2, X0
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	UCOMISS X0, X0
+	JP      cs256_nanrow
+	UCOMISS fusedconst<>+352(SB), X0
+	JE      cs256_nanrow
+	UCOMISS fusedconst<>+320(SB), X0
+	JE      cs256_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X0, AX
+	ANDL         $0x7fffffff, AX
+	CMPL         AX, $0x43500000
+	JHI          cs256_large
+	VXORPS       Y2, Y2, Y2
+	VMOVUPS      Y2, (SP)
+	VBROADCASTSS X0, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y0
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y0
+	JMP          cs256_params
+
+cs256_large:
+	VBROADCASTSS X0, Y2
+	VMOVUPS      Y2, (SP)
+	VMOVUPS      fusedconst<>+32(SB), Y0
+
+cs256_params:
+	VMOVDQU fusedconst<>+448(SB), Y2
+	VPSUBD  Y0, Y2, Y2
+	VMOVDQU Y2, 32(SP)
+
+	// Pass 2: S, and u kept in dst unless dst is src.
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    SI, AX
+	MOVQ    BX, CX
+	MOVQ    R11, DX
+
+cs256_sum64:
+	CMPQ        DX, $0x00000040
+	JB          cs256_sumtail
+	VXORPD      Y0, Y0, Y0
+	VXORPD      Y2, Y2, Y2
+	VXORPD      Y3, Y3, Y3
+	VXORPD      Y4, Y4, Y4
+	VMOVUPS     (AX), Y5
+	VMOVUPS     32(AX), Y6
+	VMULPS      256(SP), Y5, Y5
+	VMULPS      256(SP), Y6, Y6
+	VSUBPS      (SP), Y5, Y5
+	VSUBPS      (SP), Y6, Y6
+	VMOVUPS     fusedconst<>+288(SB), Y7
+	VMAXPS      Y5, Y7, Y5
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     fusedconst<>+32(SB), Y7
+	VMOVUPS     fusedconst<>+32(SB), Y8
+	VFMADD231PS fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+0(SB), Y6, Y8
+	VSUBPS      fusedconst<>+32(SB), Y7, Y9
+	VSUBPS      fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS     fusedconst<>+128(SB), Y9
+	VMOVUPS     fusedconst<>+128(SB), Y10
+	VFMADD213PS fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+256(SB), Y6, Y10
+	VMULPS      Y5, Y5, Y11
+	VMULPS      Y6, Y6, Y12
+	VFMADD231PS Y9, Y11, Y5
+	VFMADD231PS Y10, Y12, Y6
+	TESTQ       R9, R9
+	JNZ         cs256_nostore_1
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_1:
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      64(AX), Y5
+	VMOVUPS      96(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	TESTQ        R9, R9
+	JNZ          cs256_nostore_2
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_2:
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      128(AX), Y5
+	VMOVUPS      160(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	TESTQ        R9, R9
+	JNZ          cs256_nostore_3
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_3:
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      192(AX), Y5
+	VMOVUPS      224(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	TESTQ        R9, R9
+	JNZ          cs256_nostore_4
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+cs256_nostore_4:
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VADDPD       64(SP), Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VADDPD       96(SP), Y2, Y2
+	VMOVUPD      Y2, 96(SP)
+	VADDPD       128(SP), Y3, Y3
+	VMOVUPD      Y3, 128(SP)
+	VADDPD       160(SP), Y4, Y4
+	VMOVUPD      Y4, 160(SP)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          cs256_sum64
+
+cs256_sumtail:
+	TESTQ  DX, DX
+	JZ     cs256_sumred
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+
+cs256_sum16:
+	CMPQ        DX, $0x00000010
+	JB          cs256_sumlast
+	VMOVUPS     (AX), Y5
+	VMOVUPS     32(AX), Y6
+	VMULPS      256(SP), Y5, Y5
+	VMULPS      256(SP), Y6, Y6
+	VSUBPS      (SP), Y5, Y5
+	VSUBPS      (SP), Y6, Y6
+	VMOVUPS     fusedconst<>+288(SB), Y7
+	VMAXPS      Y5, Y7, Y5
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     fusedconst<>+32(SB), Y7
+	VMOVUPS     fusedconst<>+32(SB), Y8
+	VFMADD231PS fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+0(SB), Y6, Y8
+	VSUBPS      fusedconst<>+32(SB), Y7, Y9
+	VSUBPS      fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS     fusedconst<>+128(SB), Y9
+	VMOVUPS     fusedconst<>+128(SB), Y10
+	VFMADD213PS fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+256(SB), Y6, Y10
+	VMULPS      Y5, Y5, Y11
+	VMULPS      Y6, Y6, Y12
+	VFMADD231PS Y9, Y11, Y5
+	VFMADD231PS Y10, Y12, Y6
+	TESTQ       R9, R9
+	JNZ         cs256_nostore_5
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+cs256_nostore_5:
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y0, Y0
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          cs256_sum16
+
+cs256_sumlast:
+	TESTQ      DX, DX
+	JZ         cs256_sumblock
+	VMOVDQU    (R12), Y5
+	VMOVDQU    32(R12), Y6
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_2
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        cs256_tailloaded_2
+
+cs256_tailcopy_2:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_2_8
+	VMOVUPS (AX)(DX*1), Y7
+	VMOVUPS Y7, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_2_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_2_4
+	VMOVUPS (AX)(DX*1), X7
+	VMOVUPS X7, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_2_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_2_2
+	MOVQ  (AX)(DX*1), R14
+	MOVQ  R14, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_2_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_2_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_2_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+cs256_tailloaded_2:
+	VMULPS      256(SP), Y7, Y7
+	VMULPS      256(SP), Y8, Y8
+	VMOVUPS     (SP), Y9
+	VBLENDVPS   Y5, Y7, Y9, Y7
+	VBLENDVPS   Y6, Y8, Y9, Y8
+	VSUBPS      (SP), Y7, Y7
+	VSUBPS      (SP), Y8, Y8
+	VMOVUPS     fusedconst<>+288(SB), Y9
+	VMAXPS      Y7, Y9, Y7
+	VMAXPS      Y8, Y9, Y8
+	VMOVUPS     fusedconst<>+32(SB), Y9
+	VMOVUPS     fusedconst<>+32(SB), Y10
+	VFMADD231PS fusedconst<>+0(SB), Y7, Y9
+	VFMADD231PS fusedconst<>+0(SB), Y8, Y10
+	VSUBPS      fusedconst<>+32(SB), Y9, Y11
+	VSUBPS      fusedconst<>+32(SB), Y10, Y12
+	VFMADD231PS fusedconst<>+64(SB), Y11, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y12, Y8
+	VFMADD231PS fusedconst<>+96(SB), Y11, Y7
+	VFMADD231PS fusedconst<>+96(SB), Y12, Y8
+	VMOVUPS     fusedconst<>+128(SB), Y11
+	VMOVUPS     fusedconst<>+128(SB), Y12
+	VFMADD213PS fusedconst<>+160(SB), Y7, Y11
+	VFMADD213PS fusedconst<>+160(SB), Y8, Y12
+	VFMADD213PS fusedconst<>+192(SB), Y7, Y11
+	VFMADD213PS fusedconst<>+192(SB), Y8, Y12
+	VFMADD213PS fusedconst<>+224(SB), Y7, Y11
+	VFMADD213PS fusedconst<>+224(SB), Y8, Y12
+	VFMADD213PS fusedconst<>+256(SB), Y7, Y11
+	VFMADD213PS fusedconst<>+256(SB), Y8, Y12
+	VMULPS      Y7, Y7, Y13
+	VMULPS      Y8, Y8, Y14
+	VFMADD231PS Y11, Y13, Y7
+	VFMADD231PS Y12, Y14, Y8
+	TESTQ       R9, R9
+	JNZ         cs256_nostore_6
+	VMASKMOVPS  Y7, Y5, (CX)
+	VMASKMOVPS  Y8, Y6, 32(CX)
+
+cs256_nostore_6:
+	VPADDD       32(SP), Y9, Y9
+	VPADDD       32(SP), Y10, Y10
+	VPMAXSD      fusedconst<>+480(SB), Y9, Y9
+	VPMAXSD      fusedconst<>+480(SB), Y10, Y10
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y10, Y10
+	VPAND        Y5, Y9, Y9
+	VPAND        Y6, Y10, Y10
+	VCVTPS2PD    X7, Y5
+	VCVTPS2PD    X9, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y0, Y0
+	VEXTRACTF128 $0x01, Y7, X5
+	VEXTRACTF128 $0x01, Y9, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X8, Y5
+	VCVTPS2PD    X10, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X5
+	VEXTRACTF128 $0x01, Y10, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+
+cs256_sumblock:
+	VADDPD  64(SP), Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VADDPD  96(SP), Y2, Y2
+	VMOVUPD Y2, 96(SP)
+	VADDPD  128(SP), Y3, Y3
+	VMOVUPD Y3, 128(SP)
+	VADDPD  160(SP), Y4, Y4
+	VMOVUPD Y4, 160(SP)
+
+cs256_sumred:
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y2
+	VADDPD       160(SP), Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPD       X2, X0, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X0
+	UCOMISD      X0, X0
+	JP           cs256_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    fusedconst<>+384(SB), X1, X1
+	VDIVSD       X0, X1, X0
+	VCVTSD2SS    X0, X0, X2
+	VCVTSS2SD    X2, X2, X3
+	VSUBSD       X3, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X2, Y2
+	VMOVUPS      Y2, 296(SP)
+	VBROADCASTSS X0, Y2
+	VMOVUPS      Y2, 328(SP)
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s.
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R11, DX
+
+cs256_out16:
+	CMPQ        DX, $0x00000010
+	JB          cs256_outtail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R9, R9
+	JNZ         cs256_recompute_1
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         cs256_haveu_1
+
+cs256_recompute_1:
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+cs256_haveu_1:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     328(SP), Y5
+	VFMADD213PS 328(SP), Y0, Y5
+	VMOVUPS     328(SP), Y6
+	VFMADD213PS 328(SP), Y2, Y6
+	VFMADD132PS 296(SP), Y5, Y0
+	VFMADD132PS 296(SP), Y6, Y2
+	VADDPS      296(SP), Y0, Y0
+	VADDPS      296(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs256_out16
+
+cs256_outtail:
+	TESTQ      DX, DX
+	JZ         cs256_filled
+	VMOVDQU    (R12), Y0
+	VMOVDQU    32(R12), Y2
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cs256_tailcopy_3
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        cs256_tailloaded_3
+
+cs256_tailcopy_3:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_3_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cs256_copy_3_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_3_4
+	VMOVUPS (AX)(DX*1), X3
+	VMOVUPS X3, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cs256_copy_3_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_3_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cs256_copy_3_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_3_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cs256_copy_3_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+cs256_tailloaded_3:
+	VMULPS      256(SP), Y3, Y3
+	VMULPS      256(SP), Y4, Y4
+	VSUBPS      (SP), Y3, Y3
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     fusedconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMAXPS      Y4, Y5, Y4
+	TESTQ       R9, R9
+	JNZ         cs256_recompute_2
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VMOVUPS     fusedconst<>+32(SB), Y6
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y6
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          cs256_tailcopy_4
+	VMASKMOVPS  (CX), Y0, Y3
+	VMASKMOVPS  32(CX), Y2, Y4
+	JMP         cs256_tailloaded_4
+
+cs256_tailcopy_4:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_4_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+cs256_copy_4_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_4_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+cs256_copy_4_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_4_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+cs256_copy_4_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_4_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+cs256_copy_4_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+cs256_tailloaded_4:
+	VMOVAPS Y3, Y3
+	VMOVAPS Y4, Y4
+	JMP     cs256_haveu_2
+
+cs256_recompute_2:
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VMOVUPS     fusedconst<>+32(SB), Y6
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VSUBPS      fusedconst<>+32(SB), Y6, Y8
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+64(SB), Y8, Y4
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y8, Y4
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VMOVUPS     fusedconst<>+128(SB), Y8
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+160(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y4, Y8
+	VMULPS      Y3, Y3, Y9
+	VMULPS      Y4, Y4, Y10
+	VFMADD231PS Y7, Y9, Y3
+	VFMADD231PS Y8, Y10, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y6, Y6
+
+cs256_haveu_2:
+	VPADDD      32(SP), Y5, Y5
+	VPADDD      32(SP), Y6, Y6
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMOVUPS     328(SP), Y7
+	VFMADD213PS 328(SP), Y3, Y7
+	VMOVUPS     328(SP), Y8
+	VFMADD213PS 328(SP), Y4, Y8
+	VFMADD132PS 296(SP), Y7, Y3
+	VFMADD132PS 296(SP), Y8, Y4
+	VADDPS      296(SP), Y3, Y3
+	VADDPS      296(SP), Y4, Y4
+	VMULPS      Y5, Y3, Y3
+	VMULPS      Y6, Y4, Y4
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMASKMOVPS  Y4, Y2, 32(CX)
+	JMP         cs256_filled
+
+	// A row of -Inf, or of -Inf and NaN.
+cs256_masked:
+	MOVQ SI, AX
+	MOVQ R11, DX
+
+cs256_scan_1_16:
+	CMPQ    DX, $0x00000010
+	JB      cs256_scan_1_tail
+	VMOVUPS (AX), Y0
+	VMULPS  256(SP), Y0, Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     cs256_nanrow
+	VMOVUPS 32(AX), Y0
+	VMULPS  256(SP), Y0, Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     cs256_nanrow
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     cs256_scan_1_16
+
+cs256_scan_1_tail:
+	TESTQ      DX, DX
+	JZ         cs256_scan_1_done
+	VMOVDQU    (R12), Y0
+	VMOVDQU    32(R12), Y2
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cs256_tailcopy_5
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        cs256_tailloaded_5
+
+cs256_tailcopy_5:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R13
+	JZ      cs256_copy_5_8
+	VMOVUPS (AX)(CX*1), Y3
+	VMOVUPS Y3, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cs256_copy_5_8:
+	TESTQ   $0x00000004, R13
+	JZ      cs256_copy_5_4
+	VMOVUPS (AX)(CX*1), X3
+	VMOVUPS X3, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cs256_copy_5_4:
+	TESTQ $0x00000002, R13
+	JZ    cs256_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cs256_copy_5_2:
+	TESTQ $0x00000001, R13
+	JZ    cs256_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cs256_copy_5_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+cs256_tailloaded_5:
+	VMULPS  256(SP), Y3, Y3
+	VMULPS  256(SP), Y4, Y4
+	VCMPPS  $0x03, Y3, Y3, Y3
+	VANDPS  Y0, Y3, Y3
+	VTESTPS Y3, Y3
+	JNZ     cs256_nanrow
+	VCMPPS  $0x03, Y4, Y4, Y4
+	VANDPS  Y2, Y4, Y4
+	VTESTPS Y4, Y4
+	JNZ     cs256_nanrow
+
+cs256_scan_1_done:
+	VXORPS Y0, Y0, Y0
+	JMP    cs256_fill
+
+cs256_nanrow:
+	VMOVUPS fusedconst<>+416(SB), Y0
+
+cs256_fill:
+	MOVQ BX, CX
+	MOVQ R11, DX
+
+cs256_fill16:
+	CMPQ    DX, $0x00000010
+	JB      cs256_filltail
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y0, 32(CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     cs256_fill16
+
+cs256_filltail:
+	TESTQ      DX, DX
+	JZ         cs256_filled
+	VMOVDQU    (R12), Y2
+	VMOVDQU    32(R12), Y3
+	VMASKMOVPS Y0, Y2, (CX)
+	VMASKMOVPS Y0, Y3, 32(CX)
+
+cs256_filled:
+	// Zeros after the row's first k elements.
+	LEAQ (BX)(R11*4), AX
+	MOVQ R10, CX
+	SUBQ R11, CX
+
+cs256_zero16:
+	CMPQ    CX, $0x00000010
+	JB      cs256_zero1
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     cs256_zero16
+
+cs256_zero1:
+	TESTQ CX, CX
+	JZ    cs256_next
+	MOVL  $0x00000000, (AX)
+	ADDQ  $0x00000004, AX
+	DECQ  CX
+	JMP   cs256_zero1
+
+cs256_next:
+	LEAQ (R8)(R8*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, SI
+	ADDQ AX, BX
+	DECQ DI
+	JNZ  cs256_row
+
+cs256_ret:
+	VZEROUPPER
+	RET
