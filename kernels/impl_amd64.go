@@ -5,6 +5,7 @@ package kernels
 import (
 	"math"
 
+	"github.com/go-softmax/softmax/fallback"
 	"github.com/go-softmax/softmax/internal/asm"
 	"github.com/klauspost/cpuid/v2"
 )
@@ -43,6 +44,7 @@ var avx512 = &Implementation{
 		scaledSoftmaxRows:    scaledRowsKernel(asm.ScaledSoftmaxRowsAVX512, asm.ScaledSoftmaxRowsNoMaskAVX512),
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX512, asm.ScaledLogSoftmaxRowsNoMaskAVX512),
 		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX512),
+		statsOf:              statsKernel(asm.StatsOfAVX512),
 	}),
 }
 
@@ -62,6 +64,7 @@ var avx2 = &Implementation{
 		scaledSoftmaxRows:    scaledRowsKernel(asm.ScaledSoftmaxRowsAVX2, asm.ScaledSoftmaxRowsNoMaskAVX2),
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX2, asm.ScaledLogSoftmaxRowsNoMaskAVX2),
 		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX2),
+		statsOf:              statsKernel(asm.StatsOfAVX2),
 	}),
 }
 
@@ -147,6 +150,29 @@ func causalKernel(f func(dst, src []float32, scale float32, rows, cols, offset i
 	return func(dst, src []float32, scale float32, cols, offset int) {
 		rows := len(src) / cols
 		f(dst, src, scale, rows, cols, min(max(offset, -rows-1), cols))
+	}
+}
+
+// statsKernel adapts an assembly StatsOf kernel, which returns the max
+// and sum of passes 1 and 2, to the kernel set's form: a NaN sum gives the
+// NaN statistics, and a max of zero the sign of the first zero of src, as
+// fallback.StatsOf's max (the first element above all before it) has; the
+// kernel's lanes meet the zeros in another order.
+func statsKernel(f func(src []float32) (float32, float64)) func(src []float32) fallback.Stats {
+	return func(src []float32) fallback.Stats {
+		m, s := f(src)
+		switch {
+		case s != s:
+			return fallback.Stats{Max: math.Float32frombits(0x7fc00000), Sum: math.NaN()}
+		case m == 0:
+			for _, v := range src {
+				if v == 0 {
+					m = v
+					break
+				}
+			}
+		}
+		return fallback.Stats{Max: m, Sum: s}
 	}
 }
 

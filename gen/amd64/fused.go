@@ -200,6 +200,8 @@ func generateFused(g *gen) {
 	}
 	causalAVX512(g, c)
 	causalAVX2(g, c)
+	statsOf(g, c, "AVX512", func() statsRow { return newSM512(g, c, "st512") })
+	statsOf(g, c, "AVX2", func() statsRow { return newSM256(g, c, "st256") })
 }
 
 // maskRows emits the set-up of a kernel with a mask: the mask's address
@@ -424,4 +426,83 @@ func causalAVX2(g *gen, c *constTable) {
 		g.VMOVUPS(z, m.Offset(32))
 	})
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("filled")), nil)
+}
+
+// statsRow is what StatsOf needs of sm512 and sm256.
+type statsRow interface {
+	rowPasses
+	rowMax() reg.Register
+}
+
+func (s *sm512) rowMax() reg.Register { return s.m }
+func (s *sm256) rowMax() reg.Register { return s.m }
+
+// statsOf emits StatsOf, passes 1 and 2 of a single row, with its
+// function header: it returns the row's max and S for a finite max (S
+// NaN if the row holds a NaN), (+Inf, +Inf) for a +Inf max without a NaN,
+// (-Inf, 0) for an empty row or one of -Inf, and a NaN S for a row with a
+// NaN. The caller turns a NaN S into the canonical NaN statistics, and
+// gives a max of zero the sign of the row's first zero, as
+// fallback.StatsOf's max has (VMAXPS keeps the sign of the zero in its
+// second operand, and the lanes see the zeros in another order).
+//
+// newRow makes the passes' generator, which emits code: it runs after the
+// function header.
+func statsOf(g *gen, c *constTable, isa string, newRow func() statsRow) {
+	name := "StatsOf" + isa
+	doc := []string{name + " returns the max and S of passes 1 and 2 of the row",
+		"algorithm over src, from which package kernels builds",
+		"fallback.StatsOf's statistics. It requires AVX-512F."}
+	features := []string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}
+	if isa == "AVX2" {
+		doc = []string{name + " is StatsOfAVX512 for AVX2 and FMA3."}
+		features = []string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"}
+	}
+	g.function(name, "func(src []float32) (max float32, sum float64)", features, doc...)
+	s := newRow()
+	src, n := g.GP64(), g.GP64()
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	m, sum := g.XMM(), g.XMM()
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(s.label("neginf")))
+	s.setSrc(src)
+	s.setCols(n)
+	nan := s.label("nan")
+	s.pass1(nan, s.label("posinf"), s.label("masked"))
+	g.VMOVAPS(s.rowMax(), m)
+	g.VMOVAPD(s.pass2(), sum)
+	g.JMP(LabelRef(s.label("ret")))
+
+	g.Comment("+Inf max: (+Inf, +Inf), or NaN if the row also holds a NaN.")
+	g.Label(s.label("posinf"))
+	s.scanNaN(nan)
+	g.VMOVSS(c.scalar("posInf"), m)
+	g.VCVTSS2SD(m, m, sum)
+	g.JMP(LabelRef(s.label("ret")))
+
+	g.Comment("-Inf max: (-Inf, 0), or NaN if the row also holds a NaN; empty: (-Inf, 0).")
+	g.Label(s.label("masked"))
+	s.scanNaN(nan)
+	g.Label(s.label("neginf"))
+	g.VMOVSS(c.scalar("negInf"), m)
+	g.VXORPD(sum, sum, sum)
+	g.JMP(LabelRef(s.label("ret")))
+
+	g.Label(nan)
+	g.VMOVSS(c.scalar("nan"), m)
+	g.VCVTSS2SD(m, m, sum)
+	g.Label(s.label("ret"))
+	for i, v := range []struct {
+		x   reg.VecVirtual
+		mov func(x reg.VecVirtual, m Mem)
+	}{{m, func(x reg.VecVirtual, m Mem) { g.VMOVSS(x, m) }}, {sum, func(x reg.VecVirtual, m Mem) { g.VMOVSD(x, m) }}} {
+		ret, err := g.ReturnIndex(i).Resolve()
+		if err != nil {
+			panic(err)
+		}
+		v.mov(v.x, ret.Addr) // not Store's MOVSS, which cannot reach X16-X31
+	}
+	g.VZEROUPPER()
+	g.RET()
 }

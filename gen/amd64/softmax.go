@@ -111,8 +111,9 @@ type sm512 struct {
 	// nonzero; also when hooks.nilDst and dst is nil).
 	keepU   bool
 	inPlace reg.GPVirtual
-	hooks   rowHooks // what rowsKernel adds to its loop for the kernel
-	z       *zin     // if not nil, the passes read z where they read x (fused.go)
+	hooks   rowHooks     // what rowsKernel adds to its loop for the kernel
+	z       *zin         // if not nil, the passes read z where they read x (fused.go)
+	m       reg.Register // after pass 1, the row's max in the low lane (StatsOf)
 
 	dst, src reg.GPVirtual // the current row (dst unused by LogSumExp)
 	cols     reg.GPVirtual // the row's length
@@ -382,6 +383,7 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.VPERMILPS(U8(0xb1), a, x)
 	g.VMAXPS(x, a, a)
 	m := a.AsX()
+	s.m = m
 
 	g.Comment("The row's kind: NaN, +Inf, -Inf or finite max.")
 	g.VUCOMISS(m, m)
@@ -1020,6 +1022,7 @@ type sm256 struct {
 	inPlace reg.GPVirtual
 	hooks   rowHooks
 	z       *zin
+	m       reg.Register
 
 	dst, src, cols reg.GPVirtual // as sm512's
 	tailN          reg.GPVirtual // cols % 16: the lanes of a row's last vector
@@ -1298,6 +1301,8 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 		g.VPERMILPS(U8(0xb1), x, x2)
 		g.VMAXPS(x2, x, m)
 	}
+
+	s.m = m
 
 	g.Comment("The row's kind: NaN, +Inf, -Inf or finite max.")
 	g.UCOMISS(m, m)

@@ -66,3 +66,15 @@ func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows i
 //
 //go:noescape
 func CausalSoftmaxRowsAVX2(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
+
+// StatsOfAVX512 returns the max and S of passes 1 and 2 of the row
+// algorithm over src, from which package kernels builds
+// fallback.StatsOf's statistics. It requires AVX-512F.
+//
+//go:noescape
+func StatsOfAVX512(src []float32) (max float32, sum float64)
+
+// StatsOfAVX2 is StatsOfAVX512 for AVX2 and FMA3.
+//
+//go:noescape
+func StatsOfAVX2(src []float32) (max float32, sum float64)

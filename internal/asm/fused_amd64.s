@@ -11088,3 +11088,1282 @@ cs256_next:
 cs256_ret:
 	VZEROUPPER
 	RET
+
+// func StatsOfAVX512(src []float32) (max float32, sum float64)
+// Requires: AVX, AVX512F
+TEXT ·StatsOfAVX512(SB), NOSPLIT, $0-40
+	VBROADCASTSS fusedconst<>+0(SB), Z0
+	VBROADCASTSS fusedconst<>+32(SB), Z1
+	VBROADCASTSS fusedconst<>+64(SB), Z2
+	VBROADCASTSS fusedconst<>+96(SB), Z3
+	VBROADCASTSS fusedconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	MOVQ         src_base+0(FP), DX
+	MOVQ         src_len+8(FP), BX
+	TESTQ        BX, BX
+	JZ           st512_neginf
+	MOVQ         BX, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z8
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	MOVQ         DX, AX
+	MOVQ         BX, CX
+
+st512_max64:
+	CMPQ   CX, $0x00000040
+	JB     st512_max16
+	VMAXPS (AX), Z8, Z8
+	VMAXPS 64(AX), Z6, Z6
+	VMAXPS 128(AX), Z7, Z7
+	VMAXPS 192(AX), Z11, Z11
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, CX
+	JMP    st512_max64
+
+st512_max16:
+	CMPQ   CX, $0x00000010
+	JB     st512_maxtail
+	VMAXPS (AX), Z8, Z8
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, CX
+	JMP    st512_max16
+
+st512_maxtail:
+	TESTQ     CX, CX
+	JZ        st512_maxred
+	VMOVUPS.Z (AX), K1, Z12
+	VMAXPS    Z12, Z6, K1, Z6
+
+st512_maxred:
+	VMAXPS     Z6, Z8, Z8
+	VMAXPS     Z11, Z7, Z7
+	VMAXPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x4e, Z8, Z8, Z6
+	VMAXPS     Z6, Z8, Z8
+	VSHUFF32X4 $0xb1, Z8, Z8, Z6
+	VMAXPS     Z6, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z6
+	VMAXPS     Z6, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z6
+	VMAXPS     Z6, Z8, Z8
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	VUCOMISS X8, X8
+	JP       st512_nan
+	VUCOMISS fusedconst<>+352(SB), X8
+	JE       st512_posinf
+	VUCOMISS fusedconst<>+320(SB), X8
+	JE       st512_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD       X8, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JHI         st512_large
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z8, Z7
+	JMP         st512_params
+
+st512_large:
+	VMOVAPS Z8, Z6
+	VMOVAPS Z1, Z7
+
+st512_params:
+	VPBROADCASTD fusedconst<>+448(SB), Z11
+	VPSUBD       Z7, Z11, Z7
+	VMOVAPS      X8, X8
+
+	// Pass 2: S.
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	MOVQ   DX, AX
+	MOVQ   BX, CX
+	CMPQ   CX, $0x00000040
+	JB     st512_sumtail
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VMOVUPS          192(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+
+st512_sum64:
+	CMPQ CX, $0x00000040
+	JB   st512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VMOVUPS          192(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	JMP              st512_sum64
+
+st512_drain:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+
+st512_sumtail:
+	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  CX, CX
+	JZ     st512_sumred
+	VPXORQ Z23, Z23, Z23
+	VPXORQ Z24, Z24, Z24
+
+st512_sum16:
+	CMPQ             CX, $0x00000010
+	JB               st512_sumlast
+	VMOVUPS          (AX), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z11
+	VFMADD231PS      Z3, Z13, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z13
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z13
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z13
+	VMULPS           Z11, Z11, Z14
+	VFMADD231PS      Z13, Z14, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y11, Z13
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y12, Z14
+	VEXTRACTF64X4    $0x01, Z12, Y12
+	VCVTPS2PD        Y12, Z12
+	VFMADD213PD      Z14, Z14, Z13
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z11, Z24, Z24
+	ADDQ             $0x00000040, AX
+	SUBQ             $0x00000010, CX
+	JMP              st512_sum16
+
+st512_sumlast:
+	TESTQ            CX, CX
+	JZ               st512_sumblock
+	VMOVAPS          Z6, Z11
+	VMOVUPS          (AX), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z11, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z11
+	VFMADD231PS      Z3, Z0, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD231PS      Z0, Z1, Z11
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD.Z         $0x17, Z4, K1, Z4
+	VCVTPS2PD        Y11, Z0
+	VEXTRACTF64X4    $0x01, Z11, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y4, Z2
+	VEXTRACTF64X4    $0x01, Z4, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z23, Z23
+	VADDPD           Z1, Z24, Z24
+
+st512_sumblock:
+	VADDPD Z23, Z9, Z9
+	VADDPD Z24, Z10, Z10
+
+st512_sumred:
+	VADDPD     Z10, Z9, Z9
+	VSHUFF64X2 $0xee, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VSHUFF64X2 $0x01, Z9, Z9, Z0
+	VADDPD     Z0, Z9, Z9
+	VPERMILPD  $0x01, Z9, Z0
+	VADDSD     X0, X9, X0
+	VMOVAPD    X0, X0
+	JMP        st512_ret
+
+	// +Inf max: (+Inf, +Inf), or NaN if the row also holds a NaN.
+st512_posinf:
+	MOVQ DX, AX
+	MOVQ BX, CX
+
+st512_scan_1_16:
+	CMPQ     CX, $0x00000010
+	JB       st512_scan_1_tail
+	VMOVUPS  (AX), Z0
+	VCMPPS   $0x03, Z0, Z0, K2
+	KORTESTW K2, K2
+	JNZ      st512_nan
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000010, CX
+	JMP      st512_scan_1_16
+
+st512_scan_1_tail:
+	TESTQ     CX, CX
+	JZ        st512_scan_1_done
+	VMOVUPS.Z (AX), K1, Z0
+	VCMPPS    $0x03, Z0, Z0, K2
+	KORTESTW  K2, K2
+	JNZ       st512_nan
+
+st512_scan_1_done:
+	VMOVSS    fusedconst<>+352(SB), X8
+	VCVTSS2SD X8, X8, X0
+	JMP       st512_ret
+
+	// -Inf max: (-Inf, 0), or NaN if the row also holds a NaN; empty: (-Inf, 0).
+st512_masked:
+	MOVQ DX, AX
+	MOVQ BX, CX
+
+st512_scan_2_16:
+	CMPQ     CX, $0x00000010
+	JB       st512_scan_2_tail
+	VMOVUPS  (AX), Z0
+	VCMPPS   $0x03, Z0, Z0, K2
+	KORTESTW K2, K2
+	JNZ      st512_nan
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000010, CX
+	JMP      st512_scan_2_16
+
+st512_scan_2_tail:
+	TESTQ     CX, CX
+	JZ        st512_scan_2_done
+	VMOVUPS.Z (AX), K1, Z0
+	VCMPPS    $0x03, Z0, Z0, K2
+	KORTESTW  K2, K2
+	JNZ       st512_nan
+
+st512_scan_2_done:
+st512_neginf:
+	VMOVSS fusedconst<>+320(SB), X8
+	VXORPD X0, X0, X0
+	JMP    st512_ret
+
+st512_nan:
+	VMOVSS    fusedconst<>+416(SB), X8
+	VCVTSS2SD X8, X8, X0
+
+st512_ret:
+	VMOVSS X8, max+24(FP)
+	VMOVSD X0, sum+32(FP)
+	VZEROUPPER
+	RET
+
+// func StatsOfAVX2(src []float32) (max float32, sum float64)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·StatsOfAVX2(SB), NOSPLIT, $256-40
+	MOVQ  src_base+0(FP), DX
+	MOVQ  src_len+8(FP), BX
+	TESTQ BX, BX
+	JZ    st256_neginf
+	MOVQ  BX, DI
+	ANDQ  $0x0000000f, DI
+	MOVQ  $0x00000010, AX
+	SUBQ  DI, AX
+	LEAQ  tailmask8<>+0(SB), SI
+	LEAQ  (SI)(AX*4), SI
+
+	// Pass 1: m = max(x).
+	VMOVUPS fusedconst<>+320(SB), Y0
+	VMOVUPS fusedconst<>+320(SB), Y1
+	VMOVUPS fusedconst<>+320(SB), Y2
+	VMOVUPS fusedconst<>+320(SB), Y3
+	MOVQ    DX, AX
+	MOVQ    BX, CX
+
+st256_max32:
+	CMPQ   CX, $0x00000020
+	JB     st256_max16
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y2, Y2
+	VMAXPS 96(AX), Y3, Y3
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, CX
+	JMP    st256_max32
+
+st256_max16:
+	CMPQ   CX, $0x00000010
+	JB     st256_maxtail
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, CX
+
+st256_maxtail:
+	TESTQ      CX, CX
+	JZ         st256_maxred
+	VMOVDQU    (SI), Y4
+	VMOVDQU    32(SI), Y5
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         st256_tailcopy_1
+	VMASKMOVPS (AX), Y4, Y6
+	VMASKMOVPS 32(AX), Y5, Y7
+	JMP        st256_tailloaded_1
+
+st256_tailcopy_1:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      st256_copy_1_8
+	VMOVUPS (AX)(CX*1), Y6
+	VMOVUPS Y6, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+st256_copy_1_8:
+	TESTQ   $0x00000004, DI
+	JZ      st256_copy_1_4
+	VMOVUPS (AX)(CX*1), X6
+	VMOVUPS X6, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+st256_copy_1_4:
+	TESTQ $0x00000002, DI
+	JZ    st256_copy_1_2
+	MOVQ  (AX)(CX*1), R8
+	MOVQ  R8, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+st256_copy_1_2:
+	TESTQ $0x00000001, DI
+	JZ    st256_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+st256_copy_1_1:
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
+
+st256_tailloaded_1:
+	VMOVUPS   fusedconst<>+320(SB), Y8
+	VBLENDVPS Y4, Y6, Y8, Y6
+	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   fusedconst<>+320(SB), Y4
+	VBLENDVPS Y5, Y7, Y4, Y7
+	VMAXPS    Y7, Y3, Y3
+
+st256_maxred:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X0
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	UCOMISS X0, X0
+	JP      st256_nan
+	UCOMISS fusedconst<>+352(SB), X0
+	JE      st256_posinf
+	UCOMISS fusedconst<>+320(SB), X0
+	JE      st256_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X0, AX
+	ANDL         $0x7fffffff, AX
+	CMPL         AX, $0x43500000
+	JHI          st256_large
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      fusedconst<>+32(SB), Y2
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y2
+	JMP          st256_params
+
+st256_large:
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      fusedconst<>+32(SB), Y2
+
+st256_params:
+	VMOVDQU fusedconst<>+448(SB), Y1
+	VPSUBD  Y2, Y1, Y1
+	VMOVDQU Y1, 32(SP)
+	VMOVAPS X0, X0
+
+	// Pass 2: S.
+	VXORPD  Y1, Y1, Y1
+	VMOVUPD Y1, 64(SP)
+	VMOVUPD Y1, 96(SP)
+	VMOVUPD Y1, 128(SP)
+	VMOVUPD Y1, 160(SP)
+	MOVQ    DX, AX
+	MOVQ    BX, CX
+
+st256_sum64:
+	CMPQ         CX, $0x00000040
+	JB           st256_sumtail
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      64(AX), Y5
+	VMOVUPS      96(AX), Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      128(AX), Y5
+	VMOVUPS      160(AX), Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      192(AX), Y5
+	VMOVUPS      224(AX), Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VADDPD       64(SP), Y1, Y1
+	VMOVUPD      Y1, 64(SP)
+	VADDPD       96(SP), Y2, Y2
+	VMOVUPD      Y2, 96(SP)
+	VADDPD       128(SP), Y3, Y3
+	VMOVUPD      Y3, 128(SP)
+	VADDPD       160(SP), Y4, Y4
+	VMOVUPD      Y4, 160(SP)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, CX
+	JMP          st256_sum64
+
+st256_sumtail:
+	TESTQ  CX, CX
+	JZ     st256_sumred
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+
+st256_sum16:
+	CMPQ         CX, $0x00000010
+	JB           st256_sumlast
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	VSUBPS       (SP), Y5, Y5
+	VSUBPS       (SP), Y6, Y6
+	VMOVUPS      fusedconst<>+288(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMOVUPS      fusedconst<>+32(SB), Y7
+	VMOVUPS      fusedconst<>+32(SB), Y8
+	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
+	VSUBPS       fusedconst<>+32(SB), Y7, Y9
+	VSUBPS       fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
+	VMOVUPS      fusedconst<>+128(SB), Y9
+	VMOVUPS      fusedconst<>+128(SB), Y10
+	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
+	VMULPS       Y5, Y5, Y11
+	VMULPS       Y6, Y6, Y12
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y12, Y6
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
+	VFMADD213PD  Y10, Y10, Y9
+	VADDPD       Y9, Y1, Y1
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, CX
+	JMP          st256_sum16
+
+st256_sumlast:
+	TESTQ      CX, CX
+	JZ         st256_sumblock
+	VMOVDQU    (SI), Y5
+	VMOVDQU    32(SI), Y6
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         st256_tailcopy_2
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        st256_tailloaded_2
+
+st256_tailcopy_2:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      st256_copy_2_8
+	VMOVUPS (AX)(CX*1), Y7
+	VMOVUPS Y7, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+st256_copy_2_8:
+	TESTQ   $0x00000004, DI
+	JZ      st256_copy_2_4
+	VMOVUPS (AX)(CX*1), X7
+	VMOVUPS X7, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+st256_copy_2_4:
+	TESTQ $0x00000002, DI
+	JZ    st256_copy_2_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+st256_copy_2_2:
+	TESTQ $0x00000001, DI
+	JZ    st256_copy_2_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+st256_copy_2_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+st256_tailloaded_2:
+	VMOVUPS      (SP), Y9
+	VBLENDVPS    Y5, Y7, Y9, Y7
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VSUBPS       (SP), Y7, Y7
+	VSUBPS       (SP), Y8, Y8
+	VMOVUPS      fusedconst<>+288(SB), Y9
+	VMAXPS       Y7, Y9, Y7
+	VMAXPS       Y8, Y9, Y8
+	VMOVUPS      fusedconst<>+32(SB), Y9
+	VMOVUPS      fusedconst<>+32(SB), Y10
+	VFMADD231PS  fusedconst<>+0(SB), Y7, Y9
+	VFMADD231PS  fusedconst<>+0(SB), Y8, Y10
+	VSUBPS       fusedconst<>+32(SB), Y9, Y11
+	VSUBPS       fusedconst<>+32(SB), Y10, Y12
+	VFMADD231PS  fusedconst<>+64(SB), Y11, Y7
+	VFMADD231PS  fusedconst<>+64(SB), Y12, Y8
+	VFMADD231PS  fusedconst<>+96(SB), Y11, Y7
+	VFMADD231PS  fusedconst<>+96(SB), Y12, Y8
+	VMOVUPS      fusedconst<>+128(SB), Y11
+	VMOVUPS      fusedconst<>+128(SB), Y12
+	VFMADD213PS  fusedconst<>+160(SB), Y7, Y11
+	VFMADD213PS  fusedconst<>+160(SB), Y8, Y12
+	VFMADD213PS  fusedconst<>+192(SB), Y7, Y11
+	VFMADD213PS  fusedconst<>+192(SB), Y8, Y12
+	VFMADD213PS  fusedconst<>+224(SB), Y7, Y11
+	VFMADD213PS  fusedconst<>+224(SB), Y8, Y12
+	VFMADD213PS  fusedconst<>+256(SB), Y7, Y11
+	VFMADD213PS  fusedconst<>+256(SB), Y8, Y12
+	VMULPS       Y7, Y7, Y13
+	VMULPS       Y8, Y8, Y14
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y14, Y8
+	VPADDD       32(SP), Y9, Y9
+	VPADDD       32(SP), Y10, Y10
+	VPMAXSD      fusedconst<>+480(SB), Y9, Y9
+	VPMAXSD      fusedconst<>+480(SB), Y10, Y10
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y10, Y10
+	VPAND        Y5, Y9, Y9
+	VPAND        Y6, Y10, Y10
+	VCVTPS2PD    X7, Y5
+	VCVTPS2PD    X9, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y7, X5
+	VEXTRACTF128 $0x01, Y9, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X8, Y5
+	VCVTPS2PD    X10, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X5
+	VEXTRACTF128 $0x01, Y10, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+
+st256_sumblock:
+	VADDPD  64(SP), Y1, Y1
+	VMOVUPD Y1, 64(SP)
+	VADDPD  96(SP), Y2, Y2
+	VMOVUPD Y2, 96(SP)
+	VADDPD  128(SP), Y3, Y3
+	VMOVUPD Y3, 128(SP)
+	VADDPD  160(SP), Y4, Y4
+	VMOVUPD Y4, 160(SP)
+
+st256_sumred:
+	VMOVUPD      64(SP), Y1
+	VADDPD       128(SP), Y1, Y1
+	VMOVUPD      96(SP), Y2
+	VADDPD       160(SP), Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X2
+	VPERMILPD    $0x01, X2, X1
+	VADDSD       X1, X2, X1
+	VMOVAPD      X1, X1
+	JMP          st256_ret
+
+	// +Inf max: (+Inf, +Inf), or NaN if the row also holds a NaN.
+st256_posinf:
+	MOVQ DX, AX
+	MOVQ BX, CX
+
+st256_scan_1_16:
+	CMPQ    CX, $0x00000010
+	JB      st256_scan_1_tail
+	VMOVUPS (AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     st256_nan
+	VMOVUPS 32(AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     st256_nan
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     st256_scan_1_16
+
+st256_scan_1_tail:
+	TESTQ      CX, CX
+	JZ         st256_scan_1_done
+	VMOVDQU    (SI), Y0
+	VMOVDQU    32(SI), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         st256_tailcopy_3
+	VMASKMOVPS (AX), Y0, Y0
+	VMASKMOVPS 32(AX), Y1, Y1
+	JMP        st256_tailloaded_3
+
+st256_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      st256_copy_3_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+st256_copy_3_8:
+	TESTQ   $0x00000004, DI
+	JZ      st256_copy_3_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+st256_copy_3_4:
+	TESTQ $0x00000002, DI
+	JZ    st256_copy_3_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+st256_copy_3_2:
+	TESTQ $0x00000001, DI
+	JZ    st256_copy_3_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+st256_copy_3_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+st256_tailloaded_3:
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     st256_nan
+	VCMPPS  $0x03, Y1, Y1, Y1
+	VTESTPS Y1, Y1
+	JNZ     st256_nan
+
+st256_scan_1_done:
+	VMOVSS    fusedconst<>+352(SB), X0
+	VCVTSS2SD X0, X0, X1
+	JMP       st256_ret
+
+	// -Inf max: (-Inf, 0), or NaN if the row also holds a NaN; empty: (-Inf, 0).
+st256_masked:
+	MOVQ DX, AX
+	MOVQ BX, CX
+
+st256_scan_2_16:
+	CMPQ    CX, $0x00000010
+	JB      st256_scan_2_tail
+	VMOVUPS (AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     st256_nan
+	VMOVUPS 32(AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     st256_nan
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     st256_scan_2_16
+
+st256_scan_2_tail:
+	TESTQ      CX, CX
+	JZ         st256_scan_2_done
+	VMOVDQU    (SI), Y0
+	VMOVDQU    32(SI), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         st256_tailcopy_4
+	VMASKMOVPS (AX), Y0, Y0
+	VMASKMOVPS 32(AX), Y1, Y1
+	JMP        st256_tailloaded_4
+
+st256_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      st256_copy_4_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+st256_copy_4_8:
+	TESTQ   $0x00000004, DI
+	JZ      st256_copy_4_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+st256_copy_4_4:
+	TESTQ $0x00000002, DI
+	JZ    st256_copy_4_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+st256_copy_4_2:
+	TESTQ $0x00000001, DI
+	JZ    st256_copy_4_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+st256_copy_4_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+st256_tailloaded_4:
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     st256_nan
+	VCMPPS  $0x03, Y1, Y1, Y1
+	VTESTPS Y1, Y1
+	JNZ     st256_nan
+
+st256_scan_2_done:
+st256_neginf:
+	VMOVSS fusedconst<>+320(SB), X0
+	VXORPD X1, X1, X1
+	JMP    st256_ret
+
+st256_nan:
+	VMOVSS    fusedconst<>+416(SB), X0
+	VCVTSS2SD X0, X0, X1
+
+st256_ret:
+	VMOVSS X0, max+24(FP)
+	VMOVSD X1, sum+32(FP)
+	VZEROUPPER
+	RET

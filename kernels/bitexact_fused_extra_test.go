@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -34,6 +36,29 @@ func TestGuardCausal(t *testing.T) {
 						t.Fatalf("%dx%d offset %d", rows, c, offset)
 					}
 				}
+			}
+		}
+	})
+}
+
+// TestStatsZeroMax checks StatsOf's max on rows whose max is a zero of
+// either sign, among zeros of both signs and negative values at every
+// position of the lanes: the fallback's max is the first zero of the row.
+func TestStatsZeroMax(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(63, 64))
+		negZero := float32(math.Copysign(0, -1))
+		for _, n := range []int{1, 2, 15, 16, 17, 33, 64, 65, 100, 300} {
+			for rep := 0; rep < 20; rep++ {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = []float32{-1, -3, 0, negZero}[rng.IntN(4)]
+				}
+				x[rng.IntN(n)] = []float32{0, negZero}[rng.IntN(2)]
+				compareStats(t, fmt.Sprintf("n=%d %v", n, x), im.StatsOf(x), fallback.StatsOf(x))
+			}
+			if t.Failed() {
+				return
 			}
 		}
 	})
