@@ -179,6 +179,25 @@ func (z *zin) restore(g *gen, f Mem) {
 	}
 }
 
+// scaleIn512 emits the load of the parameter scale into every lane of a
+// zmm register, and returns the zin of a kernel without a mask.
+func scaleIn512(g *gen) *zin {
+	sc, zs := g.XMM(), g.ZMM()
+	g.Load(g.Param("scale"), sc)
+	g.VBROADCASTSS(sc, zs)
+	return &zin{scale: zs}
+}
+
+// scaleIn256 is scaleIn512 for AVX2: scale goes to the 32 bytes of the
+// frame at f.
+func scaleIn256(g *gen, f Mem) *zin {
+	sc, y := g.XMM(), g.YMM()
+	g.Load(g.Param("scale"), sc)
+	g.VBROADCASTSS(sc, y)
+	g.VMOVUPS(y, f)
+	return &zin{scale: f}
+}
+
 // scaledSignature is the Go signature of the kernels with a mask and
 // without one.
 func scaledSignature(masked bool) string {
@@ -268,11 +287,7 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	g.function(k.name("AVX512"), scaledSignature(k.masked),
 		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, k.doc()...)
 	s := newSM512(g, c, "ss512")
-	sc := g.XMM()
-	g.Load(g.Param("scale"), sc)
-	zs := g.ZMM()
-	g.VBROADCASTSS(sc, zs)
-	s.z = &zin{scale: zs}
+	s.z = scaleIn512(g)
 	if k.masked {
 		s.z.moff = g.GP64()
 		s.hooks = maskRows(g, g.AllocLocal(16), s.z.moff, s.rowSrc)
@@ -291,12 +306,7 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	)
 	s := newSM256(g, c, "ss256")
 	f := g.AllocLocal(48)
-	sc := g.XMM()
-	g.Load(g.Param("scale"), sc)
-	y := g.YMM()
-	g.VBROADCASTSS(sc, y)
-	g.VMOVUPS(y, f)
-	s.z = &zin{scale: f.Offset(0)}
+	s.z = scaleIn256(g, f)
 	if k.masked {
 		s.z.moff = g.GP64()
 		s.hooks = maskRows(g, f.Offset(32), s.z.moff, s.rowSrc)
@@ -394,11 +404,7 @@ func causalAVX512(g *gen, c *constTable) {
 	)
 	s := newSM512(g, c, "cs512")
 	s.keepU = true
-	sc := g.XMM()
-	g.Load(g.Param("scale"), sc)
-	zs := g.ZMM()
-	g.VBROADCASTSS(sc, zs)
-	s.z = &zin{scale: zs}
+	s.z = scaleIn512(g)
 	z := g.ZMM()
 	g.VPXORD(z, z, z)
 	s.hooks = causalHooks(g, s, func(m Mem) { g.VMOVUPS(z, m) })
@@ -412,13 +418,7 @@ func causalAVX2(g *gen, c *constTable) {
 	)
 	s := newSM256(g, c, "cs256")
 	s.keepU = true
-	f := g.AllocLocal(32)
-	sc := g.XMM()
-	g.Load(g.Param("scale"), sc)
-	y := g.YMM()
-	g.VBROADCASTSS(sc, y)
-	g.VMOVUPS(y, f)
-	s.z = &zin{scale: f}
+	s.z = scaleIn256(g, g.AllocLocal(32))
 	s.hooks = causalHooks(g, s, func(m Mem) {
 		z := g.YMM()
 		g.VXORPS(z, z, z)
