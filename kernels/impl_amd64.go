@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-softmax/softmax/fallback"
 	"github.com/go-softmax/softmax/internal/asm"
+	"github.com/go-softmax/softmax/internal/check"
 	"github.com/klauspost/cpuid/v2"
 )
 
@@ -45,6 +46,7 @@ var avx512 = &Implementation{
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX512, asm.ScaledLogSoftmaxRowsNoMaskAVX512),
 		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX512),
 		statsOf:              statsKernel(asm.StatsOfAVX512),
+		softmaxWithStats:     withStatsKernel(asm.CoveredAVX512, asm.SoftmaxWithStatsAVX512),
 	}),
 }
 
@@ -65,6 +67,7 @@ var avx2 = &Implementation{
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX2, asm.ScaledLogSoftmaxRowsNoMaskAVX2),
 		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX2),
 		statsOf:              statsKernel(asm.StatsOfAVX2),
+		softmaxWithStats:     withStatsKernel(asm.CoveredAVX2, asm.SoftmaxWithStatsAVX2),
 	}),
 }
 
@@ -173,6 +176,44 @@ func statsKernel(f func(src []float32) (float32, float64)) func(src []float32) f
 			}
 		}
 		return fallback.Stats{Max: m, Sum: s}
+	}
+}
+
+// withStatsKernel adapts a pair of assembly kernels, the coverage check
+// and pass 3 for finite statistics, to SoftmaxWithStats: the special
+// statistics fill dst here, as fallback.SoftmaxWithStats does, and
+// statistics that do not cover src panic with its message, before dst is
+// written. Statistics that StatsOf and Merge do not make (an infinite or
+// NaN max with a finite sum) go to the generic code.
+func withStatsKernel(covered func(src []float32, max float32) bool,
+	out func(dst, src []float32, max float32, sum float64)) func(dst, src []float32, s fallback.Stats) {
+	return func(dst, src []float32, s fallback.Stats) {
+		if s.Sum != s.Sum || math.IsInf(s.Sum, 1) {
+			nan := math.Float32frombits(0x7fc00000)
+			for i := range dst {
+				dst[i] = nan
+			}
+			return
+		}
+		m := s.Max
+		if s.Sum == 0 {
+			m = float32(math.Inf(-1))
+		}
+		if !covered(src, m) {
+			srcMax, srcNaN := float32(math.Inf(-1)), false
+			for _, v := range src {
+				srcMax, srcNaN = max(srcMax, v), srcNaN || v != v
+			}
+			check.Covered(srcMax, srcNaN, m)
+		}
+		switch {
+		case s.Sum == 0:
+			clear(dst)
+		case math.IsInf(float64(m), 0) || m != m:
+			generic.k.softmaxWithStats(dst, src, s)
+		default:
+			out(dst, src, m, s.Sum)
+		}
 	}
 }
 

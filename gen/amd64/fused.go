@@ -221,6 +221,10 @@ func generateFused(g *gen) {
 	causalAVX2(g, c)
 	statsOf(g, c, "AVX512", func() statsRow { return newSM512(g, c, "st512") })
 	statsOf(g, c, "AVX2", func() statsRow { return newSM256(g, c, "st256") })
+	coveredAVX512(g, c)
+	coveredAVX2(g, c)
+	withStatsAVX512(g, c)
+	withStatsAVX2(g, c)
 }
 
 // maskRows emits the set-up of a kernel with a mask: the mask's address
@@ -505,4 +509,170 @@ func statsOf(g *gen, c *constTable, isa string, newRow func() statsRow) {
 	}
 	g.VZEROUPPER()
 	g.RET()
+}
+
+// The kernels of SoftmaxWithStats (fallback/stats.go): Covered, the check
+// that the statistics cover the chunk, which package kernels runs before
+// anything is written, and pass 3 of the row algorithm for a finite
+// maximum and sum, with u recomputed (the in-place pass 3 of
+// SoftmaxRows): c and bias from the maximum as pass 1 sets them, 1/S from
+// the sum. The special statistics (NaN, +Inf, a sum of 0) are filled in
+// Go.
+
+// cmpNotGE is the VCMPPS predicate NGE_UQ: true where the first source
+// (in Go's order, the second operand) is not greater than or equal to the
+// second (the first operand), or either is NaN. With max first, it is
+// true for an element x > max or NaN.
+const cmpNotGE = 0x19
+
+func coveredAVX512(g *gen, c *constTable) {
+	g.function("CoveredAVX512", "func(src []float32, max float32) bool",
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"CoveredAVX512 reports whether src holds no NaN and no element above max.",
+		"It requires AVX-512F.",
+	)
+	s := newSM512(g, c, "cov512")
+	src, n, p := g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	s.setCols(n)
+	m, mv := g.XMM(), g.ZMM()
+	g.Load(g.Param("max"), m)
+	g.VBROADCASTSS(m, mv)
+	acc, k := g.K(), g.K()
+	g.KXORW(acc, acc, acc)
+	g.MOVQ(src, p)
+	g.Label(s.label("16"))
+	g.CMPQ(n, U32(16))
+	g.JB(LabelRef(s.label("tail")))
+	g.VCMPPS(U8(cmpNotGE), Mem{Base: p}, mv, k) // x > max, or NaN
+	g.KORW(k, acc, acc)
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), n)
+	g.JMP(LabelRef(s.label("16")))
+	g.Label(s.label("tail"))
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(s.label("done")))
+	x := g.ZMM()
+	g.VMOVUPS_Z(Mem{Base: p}, s.km, x)
+	g.VCMPPS(U8(cmpNotGE), x, mv, s.km, k)
+	g.KORW(k, acc, acc)
+	g.Label(s.label("done"))
+	ok := g.GP8()
+	g.KORTESTW(acc, acc)
+	g.SETEQ(ok)
+	g.Store(ok, g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+func coveredAVX2(g *gen, c *constTable) {
+	g.function("CoveredAVX2", "func(src []float32, max float32) bool",
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"CoveredAVX2 is CoveredAVX512 for AVX2.",
+	)
+	s := newSM256(g, c, "cov256")
+	src, n, p := g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	s.setCols(n)
+	m, mv := g.XMM(), g.YMM()
+	g.Load(g.Param("max"), m)
+	g.VBROADCASTSS(m, mv)
+	acc := g.YMM()
+	g.VXORPS(acc, acc, acc)
+	g.MOVQ(src, p)
+	g.Label(s.label("16"))
+	g.CMPQ(n, U32(16))
+	g.JB(LabelRef(s.label("tail")))
+	for h := 0; h < 2; h++ {
+		x := g.YMM()
+		g.VCMPPS(U8(cmpNotGE), Mem{Base: p, Disp: 32 * h}, mv, x) // x > max, or NaN
+		g.VORPS(x, acc, acc)
+	}
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), n)
+	g.JMP(LabelRef(s.label("16")))
+	g.Label(s.label("tail"))
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(s.label("done")))
+	msk := s.masks()
+	for h, x := range s.load(Mem{Base: p}, msk) {
+		g.VCMPPS(U8(cmpNotGE), x, mv, x)
+		g.VANDPS(msk[h], x, x) // lanes past the row are zeros
+		g.VORPS(x, acc, acc)
+	}
+	g.Label(s.label("done"))
+	ok := g.GP8()
+	g.VTESTPS(acc, acc)
+	g.SETEQ(ok)
+	g.Store(ok, g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// withStatsSignature is the Go signature of the SoftmaxWithStats kernels.
+const withStatsSignature = "func(dst, src []float32, max float32, sum float64)"
+
+// withStatsRow is what the SoftmaxWithStats kernels need of sm512 and
+// sm256: their pass 3, and setting the row.
+type withStatsRow interface {
+	rowPasses
+	softmaxOut(after string) func(sum reg.VecVirtual)
+	setRow(dst reg.GPVirtual)
+	paramsOf(m reg.VecVirtual)
+}
+
+// setRow sets the row's dst, not nil, and makes pass 3 recompute u: dst
+// serves as the nonzero inPlace.
+func (s *sm512) setRow(dst reg.GPVirtual) { s.dst, s.inPlace = dst, dst }
+func (s *sm256) setRow(dst reg.GPVirtual) { s.dst, s.inPlace = dst, dst }
+
+func (s *sm512) paramsOf(m reg.VecVirtual) {
+	a := s.g.ZMM()
+	s.g.VBROADCASTSS(m, a)
+	s.params(m, a)
+}
+
+func (s *sm256) paramsOf(m reg.VecVirtual) { s.params(m) }
+
+// softmaxWithStats emits the body of a SoftmaxWithStats kernel: pass 3
+// over src into dst for the finite max and sum of the statistics.
+func softmaxWithStats(g *gen, s withStatsRow) {
+	dst, src, n := g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	s.setSrc(src)
+	s.setCols(n)
+	s.setRow(dst) // dst is not nil: inPlace nonzero
+	m, sum := g.XMM(), g.XMM()
+	g.Load(g.Param("max"), m)
+	s.paramsOf(m)
+	g.Load(g.Param("sum"), sum)
+	s.softmaxOut(s.label("ret"))(sum)
+	g.Label(s.label("ret"))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+func withStatsAVX512(g *gen, c *constTable) {
+	g.function("SoftmaxWithStatsAVX512", withStatsSignature,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"SoftmaxWithStatsAVX512 sets dst to pass 3 of the row algorithm over",
+		"src for a row of the finite maximum max and sum S, with the bits of",
+		"fallback.SoftmaxWithStats for statistics that cover src, with",
+		"a finite Max and a finite Sum above 0. The caller checks the",
+		"arguments: len(dst) = len(src) > 0, dst is src or does not overlap",
+		"it. It requires AVX-512F.",
+	)
+	softmaxWithStats(g, newSM512(g, c, "ws512"))
+}
+
+func withStatsAVX2(g *gen, c *constTable) {
+	g.function("SoftmaxWithStatsAVX2", withStatsSignature,
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"SoftmaxWithStatsAVX2 is SoftmaxWithStatsAVX512 for AVX2 and FMA3.",
+	)
+	softmaxWithStats(g, newSM256(g, c, "ws256"))
 }

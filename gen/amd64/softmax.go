@@ -393,6 +393,13 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.VUCOMISS(c.scalar("negInf"), m)
 	g.JE(LabelRef(onNegInf))
 
+	s.params(m, a)
+}
+
+// params emits the row's c and bias (cv, biasv) for its finite max m, a
+// float32 in the low lane of m and in every lane of a.
+func (s *sm512) params(m reg.Register, a reg.VecVirtual) {
+	g, c := s.g, s.c
 	g.Comment("c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).")
 	large, params := s.label("large"), s.label("params")
 	g.jumpIfLarge(m, large)
@@ -1312,6 +1319,12 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g.UCOMISS(c.scalar("negInf"), m)
 	g.JE(LabelRef(onNegInf))
 
+	s.params(m)
+}
+
+// params is sm512.params for AVX2, m in the low lane of an xmm register.
+func (s *sm256) params(m reg.VecVirtual) {
+	g, c := s.g, s.c
 	g.Comment("c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).")
 	large, params := s.label("large"), s.label("params")
 	g.jumpIfLarge(m, large)

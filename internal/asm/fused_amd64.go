@@ -78,3 +78,29 @@ func StatsOfAVX512(src []float32) (max float32, sum float64)
 //
 //go:noescape
 func StatsOfAVX2(src []float32) (max float32, sum float64)
+
+// CoveredAVX512 reports whether src holds no NaN and no element above max.
+// It requires AVX-512F.
+//
+//go:noescape
+func CoveredAVX512(src []float32, max float32) bool
+
+// CoveredAVX2 is CoveredAVX512 for AVX2.
+//
+//go:noescape
+func CoveredAVX2(src []float32, max float32) bool
+
+// SoftmaxWithStatsAVX512 sets dst to pass 3 of the row algorithm over
+// src for a row of the finite maximum max and sum S, with the bits of
+// fallback.SoftmaxWithStats for statistics that cover src, with
+// a finite Max and a finite Sum above 0. The caller checks the
+// arguments: len(dst) = len(src) > 0, dst is src or does not overlap
+// it. It requires AVX-512F.
+//
+//go:noescape
+func SoftmaxWithStatsAVX512(dst []float32, src []float32, max float32, sum float64)
+
+// SoftmaxWithStatsAVX2 is SoftmaxWithStatsAVX512 for AVX2 and FMA3.
+//
+//go:noescape
+func SoftmaxWithStatsAVX2(dst []float32, src []float32, max float32, sum float64)

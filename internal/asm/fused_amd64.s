@@ -12367,3 +12367,759 @@ st256_ret:
 	VMOVSD X1, sum+32(FP)
 	VZEROUPPER
 	RET
+
+// func CoveredAVX512(src []float32, max float32) bool
+// Requires: AVX, AVX512F, SSE
+TEXT ·CoveredAVX512(SB), NOSPLIT, $0-33
+	VBROADCASTSS fusedconst<>+0(SB), Z0
+	VBROADCASTSS fusedconst<>+32(SB), Z0
+	VBROADCASTSS fusedconst<>+64(SB), Z0
+	VBROADCASTSS fusedconst<>+96(SB), Z0
+	VBROADCASTSS fusedconst<>+288(SB), Z0
+	VPXORD       Z1, Z1, Z1
+	MOVQ         src_base+0(FP), AX
+	MOVQ         src_len+8(FP), CX
+	MOVQ         CX, DX
+	ANDQ         $0x0000000f, DX
+	LEAQ         tailmask16<>+0(SB), BX
+	KMOVW        (BX)(DX*2), K1
+	MOVSS        max+24(FP), X0
+	VBROADCASTSS X0, Z0
+	KXORW        K2, K2, K2
+
+cov512_16:
+	CMPQ   CX, $0x00000010
+	JB     cov512_tail
+	VCMPPS $0x19, (AX), Z0, K3
+	KORW   K3, K2, K2
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, CX
+	JMP    cov512_16
+
+cov512_tail:
+	TESTQ     CX, CX
+	JZ        cov512_done
+	VMOVUPS.Z (AX), K1, Z1
+	VCMPPS    $0x19, Z1, Z0, K1, K3
+	KORW      K3, K2, K2
+
+cov512_done:
+	KORTESTW K2, K2
+	SETEQ    AL
+	MOVB     AL, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func CoveredAVX2(src []float32, max float32) bool
+// Requires: AVX, AVX2, SSE
+TEXT ·CoveredAVX2(SB), NOSPLIT, $256-33
+	MOVQ         src_base+0(FP), AX
+	MOVQ         src_len+8(FP), CX
+	MOVQ         CX, BX
+	ANDQ         $0x0000000f, BX
+	MOVQ         $0x00000010, SI
+	SUBQ         BX, SI
+	LEAQ         tailmask8<>+0(SB), DX
+	LEAQ         (DX)(SI*4), DX
+	MOVSS        max+24(FP), X0
+	VBROADCASTSS X0, Y0
+	VXORPS       Y1, Y1, Y1
+
+cov256_16:
+	CMPQ   CX, $0x00000010
+	JB     cov256_tail
+	VCMPPS $0x19, (AX), Y0, Y2
+	VORPS  Y2, Y1, Y1
+	VCMPPS $0x19, 32(AX), Y0, Y2
+	VORPS  Y2, Y1, Y1
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, CX
+	JMP    cov256_16
+
+cov256_tail:
+	TESTQ      CX, CX
+	JZ         cov256_done
+	VMOVDQU    (DX), Y2
+	VMOVDQU    32(DX), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cov256_tailcopy_1
+	VMASKMOVPS (AX), Y2, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        cov256_tailloaded_1
+
+cov256_tailcopy_1:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, BX
+	JZ      cov256_copy_1_8
+	VMOVUPS (AX)(CX*1), Y4
+	VMOVUPS Y4, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cov256_copy_1_8:
+	TESTQ   $0x00000004, BX
+	JZ      cov256_copy_1_4
+	VMOVUPS (AX)(CX*1), X4
+	VMOVUPS X4, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cov256_copy_1_4:
+	TESTQ $0x00000002, BX
+	JZ    cov256_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cov256_copy_1_2:
+	TESTQ $0x00000001, BX
+	JZ    cov256_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cov256_copy_1_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+cov256_tailloaded_1:
+	VCMPPS $0x19, Y4, Y0, Y4
+	VANDPS Y2, Y4, Y4
+	VORPS  Y4, Y1, Y1
+	VCMPPS $0x19, Y5, Y0, Y5
+	VANDPS Y3, Y5, Y5
+	VORPS  Y5, Y1, Y1
+
+cov256_done:
+	VTESTPS Y1, Y1
+	SETEQ   AL
+	MOVB    AL, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func SoftmaxWithStatsAVX512(dst []float32, src []float32, max float32, sum float64)
+// Requires: AVX, AVX512F, SSE, SSE2
+TEXT ·SoftmaxWithStatsAVX512(SB), NOSPLIT, $0-64
+	VBROADCASTSS fusedconst<>+0(SB), Z0
+	VBROADCASTSS fusedconst<>+32(SB), Z1
+	VBROADCASTSS fusedconst<>+64(SB), Z2
+	VBROADCASTSS fusedconst<>+96(SB), Z3
+	VBROADCASTSS fusedconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	MOVQ         dst_base+0(FP), CX
+	MOVQ         src_base+24(FP), AX
+	MOVQ         src_len+32(FP), DX
+	MOVQ         DX, BX
+	ANDQ         $0x0000000f, BX
+	LEAQ         tailmask16<>+0(SB), SI
+	KMOVW        (SI)(BX*2), K1
+	MOVSS        max+48(FP), X6
+	VBROADCASTSS X6, Z7
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD       X6, BX
+	ANDL        $0x7fffffff, BX
+	CMPL        BX, $0x43500000
+	JHI         ws512_large
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z8
+	VFMADD231PS Z0, Z7, Z8
+	JMP         ws512_params
+
+ws512_large:
+	VMOVAPS Z7, Z6
+	VMOVAPS Z1, Z8
+
+ws512_params:
+	VPBROADCASTD fusedconst<>+448(SB), Z7
+	VPSUBD       Z8, Z7, Z7
+	MOVSD        sum+56(FP), X8
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    fusedconst<>+384(SB), X9, X9
+	VDIVSD       X8, X9, X9
+	VCVTSD2SS    X9, X9, X8
+	VCVTSS2SD    X8, X8, X10
+	VSUBSD       X10, X9, X9
+	VCVTSD2SS    X9, X9, X9
+	VBROADCASTSS X8, Z8
+	VBROADCASTSS X9, Z9
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ CX, CX
+	JNZ   ws512_re
+	MOVQ  CX, CX
+
+ws512_out64:
+	CMPQ        DX, $0x00000040
+	JB          ws512_out16
+	VMOVUPS     (AX), Z2
+	VMOVUPS     64(AX), Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z10
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z10
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z10, Z10
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z10, Z10
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z10, Z10
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z9, Z12
+	VFMADD213PS Z9, Z2, Z12
+	VMOVAPS     Z9, Z13
+	VFMADD213PS Z9, Z3, Z13
+	VFMADD132PS Z8, Z12, Z2
+	VFMADD132PS Z8, Z13, Z3
+	VADDPS      Z8, Z2, Z2
+	VADDPS      Z8, Z3, Z3
+	VMULPS      Z10, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VMOVUPS     192(AX), Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z10
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z10
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z10, Z10
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z10, Z10
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z10, Z10
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z9, Z12
+	VFMADD213PS Z9, Z2, Z12
+	VMOVAPS     Z9, Z13
+	VFMADD213PS Z9, Z3, Z13
+	VFMADD132PS Z8, Z12, Z2
+	VFMADD132PS Z8, Z13, Z3
+	VADDPS      Z8, Z2, Z2
+	VADDPS      Z8, Z3, Z3
+	VMULPS      Z10, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ws512_out64
+
+ws512_out16:
+	CMPQ        DX, $0x00000010
+	JB          ws512_outtail
+	VMOVUPS     (AX), Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z9, Z10
+	VFMADD213PS Z9, Z2, Z10
+	VFMADD132PS Z8, Z10, Z2
+	VADDPS      Z8, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ws512_out16
+
+ws512_outtail:
+	TESTQ       DX, DX
+	JZ          ws512_ret
+	VMOVUPS.Z   (AX), K1, Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z9, Z2
+	VFMADD213PS Z9, Z0, Z2
+	VFMADD132PS Z8, Z2, Z0
+	VADDPS      Z8, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         ws512_ret
+
+ws512_re:
+	MOVQ CX, CX
+
+ws512_re64:
+	CMPQ             DX, $0x00000040
+	JB               ws512_re16
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z10
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z9, Z14
+	VFMADD213PS      Z9, Z10, Z14
+	VMOVAPS          Z9, Z15
+	VFMADD213PS      Z9, Z11, Z15
+	VFMADD132PS      Z8, Z14, Z10
+	VFMADD132PS      Z8, Z15, Z11
+	VADDPS           Z8, Z10, Z10
+	VADDPS           Z8, Z11, Z11
+	VMULPS           Z12, Z10, Z10
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z10, (CX)
+	VMOVUPS          Z11, 64(CX)
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z10
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z9, Z14
+	VFMADD213PS      Z9, Z10, Z14
+	VMOVAPS          Z9, Z15
+	VFMADD213PS      Z9, Z11, Z15
+	VFMADD132PS      Z8, Z14, Z10
+	VFMADD132PS      Z8, Z15, Z11
+	VADDPS           Z8, Z10, Z10
+	VADDPS           Z8, Z11, Z11
+	VMULPS           Z12, Z10, Z10
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z10, 128(CX)
+	VMOVUPS          Z11, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ws512_re64
+
+ws512_re16:
+	CMPQ             DX, $0x00000010
+	JB               ws512_retail
+	VMOVUPS          (AX), Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z10, Z11
+	VSUBPS           Z1, Z11, Z12
+	VFMADD231PS      Z2, Z12, Z10
+	VFMADD231PS      Z3, Z12, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z12
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z12
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z12
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z12
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z12
+	VMULPS           Z10, Z10, Z13
+	VFMADD231PS      Z12, Z13, Z10
+	VPADDD           Z7, Z11, Z11
+	VPMAXSD          Z5, Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VMOVAPS          Z9, Z12
+	VFMADD213PS      Z9, Z10, Z12
+	VFMADD132PS      Z8, Z12, Z10
+	VADDPS           Z8, Z10, Z10
+	VMULPS           Z11, Z10, Z10
+	VMOVUPS          Z10, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ws512_re16
+
+ws512_retail:
+	TESTQ            DX, DX
+	JZ               ws512_ret
+	VMOVUPS.Z        (AX), K1, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z10, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z0
+	VMULPS           Z10, Z10, Z1
+	VFMADD231PS      Z0, Z1, Z10
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z9, Z0
+	VFMADD213PS      Z9, Z10, Z0
+	VFMADD132PS      Z8, Z0, Z10
+	VADDPS           Z8, Z10, Z10
+	VMULPS           Z4, Z10, Z10
+	VMOVUPS          Z10, K1, (CX)
+
+ws512_ret:
+	VZEROUPPER
+	RET
+
+// func SoftmaxWithStatsAVX2(dst []float32, src []float32, max float32, sum float64)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·SoftmaxWithStatsAVX2(SB), NOSPLIT, $320-64
+	MOVQ  dst_base+0(FP), BX
+	MOVQ  src_base+24(FP), AX
+	MOVQ  src_len+32(FP), DX
+	MOVQ  DX, DI
+	ANDQ  $0x0000000f, DI
+	MOVQ  $0x00000010, CX
+	SUBQ  DI, CX
+	LEAQ  tailmask8<>+0(SB), SI
+	LEAQ  (SI)(CX*4), SI
+	MOVSS max+48(FP), X0
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X0, CX
+	ANDL         $0x7fffffff, CX
+	CMPL         CX, $0x43500000
+	JHI          ws256_large
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      fusedconst<>+32(SB), Y0
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y0
+	JMP          ws256_params
+
+ws256_large:
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      fusedconst<>+32(SB), Y0
+
+ws256_params:
+	VMOVDQU fusedconst<>+448(SB), Y1
+	VPSUBD  Y0, Y1, Y1
+	VMOVDQU Y1, 32(SP)
+	MOVSD   sum+56(FP), X0
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    fusedconst<>+384(SB), X2, X2
+	VDIVSD       X0, X2, X0
+	VCVTSD2SS    X0, X0, X1
+	VCVTSS2SD    X1, X1, X2
+	VSUBSD       X2, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X1, Y1
+	VMOVUPS      Y1, 256(SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, 288(SP)
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s.
+	MOVQ BX, CX
+
+ws256_out16:
+	CMPQ        DX, $0x00000010
+	JB          ws256_outtail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       BX, BX
+	JNZ         ws256_recompute_1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         ws256_haveu_1
+
+ws256_recompute_1:
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+ws256_haveu_1:
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ws256_out16
+
+ws256_outtail:
+	TESTQ      DX, DX
+	JZ         ws256_ret
+	VMOVDQU    (SI), Y0
+	VMOVDQU    32(SI), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ws256_tailcopy_1
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        ws256_tailloaded_1
+
+ws256_tailcopy_1:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, DI
+	JZ      ws256_copy_1_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ws256_copy_1_8:
+	TESTQ   $0x00000004, DI
+	JZ      ws256_copy_1_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ws256_copy_1_4:
+	TESTQ $0x00000002, DI
+	JZ    ws256_copy_1_2
+	MOVQ  (AX)(DX*1), SI
+	MOVQ  SI, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ws256_copy_1_2:
+	TESTQ $0x00000001, DI
+	JZ    ws256_copy_1_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ws256_copy_1_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+ws256_tailloaded_1:
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	TESTQ       BX, BX
+	JNZ         ws256_recompute_2
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ws256_tailcopy_2
+	VMASKMOVPS  (CX), Y0, Y2
+	VMASKMOVPS  32(CX), Y1, Y3
+	JMP         ws256_tailloaded_2
+
+ws256_tailcopy_2:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, DI
+	JZ      ws256_copy_2_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ws256_copy_2_8:
+	TESTQ   $0x00000004, DI
+	JZ      ws256_copy_2_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ws256_copy_2_4:
+	TESTQ $0x00000002, DI
+	JZ    ws256_copy_2_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ws256_copy_2_2:
+	TESTQ $0x00000001, DI
+	JZ    ws256_copy_2_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ws256_copy_2_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+ws256_tailloaded_2:
+	VMOVAPS Y2, Y2
+	VMOVAPS Y3, Y3
+	JMP     ws256_haveu_2
+
+ws256_recompute_2:
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+
+ws256_haveu_2:
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     288(SP), Y6
+	VFMADD213PS 288(SP), Y2, Y6
+	VMOVUPS     288(SP), Y7
+	VFMADD213PS 288(SP), Y3, Y7
+	VFMADD132PS 256(SP), Y6, Y2
+	VFMADD132PS 256(SP), Y7, Y3
+	VADDPS      256(SP), Y2, Y2
+	VADDPS      256(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+ws256_ret:
+	VZEROUPPER
+	RET
