@@ -30,6 +30,11 @@ import (
 // LogSoftmaxRows), the pending row's mask offset is kept in the frame with
 // its other parameters; for ScaledSoftmaxRowsAVX512 that measured 0.9x
 // the time of running pass 3 at once, at 100 columns.
+//
+// The file also holds the other kernels of fallback/fused.go and
+// fallback/stats.go that run on the same passes, each described above its
+// generator: CausalSoftmaxRows, StatsOf, and SoftmaxWithStats with its
+// coverage check.
 
 // zin is what the passes need to compute z.
 type zin struct {
