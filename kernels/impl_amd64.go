@@ -46,7 +46,8 @@ var avx512 = &Implementation{
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX512, asm.ScaledLogSoftmaxRowsNoMaskAVX512),
 		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX512),
 		statsOf:              statsKernel(asm.StatsOfAVX512),
-		softmaxWithStats:     withStatsKernel(asm.CoveredAVX512, asm.SoftmaxWithStatsAVX512),
+		softmaxWithStats:     withStatsKernel(asm.CoveredAVX512, asm.SoftmaxWithStatsAVX512, 0, generic.k.softmaxWithStats),
+		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX512, asm.LogSoftmaxWithStatsAVX512, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
 	}),
 }
 
@@ -67,7 +68,8 @@ var avx2 = &Implementation{
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX2, asm.ScaledLogSoftmaxRowsNoMaskAVX2),
 		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX2),
 		statsOf:              statsKernel(asm.StatsOfAVX2),
-		softmaxWithStats:     withStatsKernel(asm.CoveredAVX2, asm.SoftmaxWithStatsAVX2),
+		softmaxWithStats:     withStatsKernel(asm.CoveredAVX2, asm.SoftmaxWithStatsAVX2, 0, generic.k.softmaxWithStats),
+		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX2, asm.LogSoftmaxWithStatsAVX2, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
 	}),
 }
 
@@ -180,13 +182,15 @@ func statsKernel(f func(src []float32) (float32, float64)) func(src []float32) f
 }
 
 // withStatsKernel adapts a pair of assembly kernels, the coverage check
-// and pass 3 for finite statistics, to SoftmaxWithStats: the special
-// statistics fill dst here, as fallback.SoftmaxWithStats does, and
+// and pass 3 for finite statistics, to SoftmaxWithStats or
+// LogSoftmaxWithStats: the special statistics fill dst here, as the
+// fallback does (masked is the value of a fully masked row), and
 // statistics that do not cover src panic with its message, before dst is
 // written. Statistics that StatsOf and Merge do not make (an infinite or
-// NaN max with a finite sum) go to the generic code.
+// NaN max with a finite sum) go to the generic kernel gen.
 func withStatsKernel(covered func(src []float32, max float32) bool,
-	out func(dst, src []float32, max float32, sum float64)) func(dst, src []float32, s fallback.Stats) {
+	out func(dst, src []float32, max float32, sum float64),
+	masked float32, gen func(dst, src []float32, s fallback.Stats)) func(dst, src []float32, s fallback.Stats) {
 	return func(dst, src []float32, s fallback.Stats) {
 		if s.Sum != s.Sum || math.IsInf(s.Sum, 1) {
 			nan := math.Float32frombits(0x7fc00000)
@@ -208,9 +212,11 @@ func withStatsKernel(covered func(src []float32, max float32) bool,
 		}
 		switch {
 		case s.Sum == 0:
-			clear(dst)
+			for i := range dst {
+				dst[i] = masked
+			}
 		case math.IsInf(float64(m), 0) || m != m:
-			generic.k.softmaxWithStats(dst, src, s)
+			gen(dst, src, s)
 		default:
 			out(dst, src, m, s.Sum)
 		}

@@ -33,8 +33,8 @@ import (
 //
 // The file also holds the other kernels of fallback/fused.go and
 // fallback/stats.go that run on the same passes, each described above its
-// generator: CausalSoftmaxRows, StatsOf, and SoftmaxWithStats with its
-// coverage check.
+// generator: CausalSoftmaxRows, StatsOf, and SoftmaxWithStats and
+// LogSoftmaxWithStats with their coverage check.
 
 // zin is what the passes need to compute z.
 type zin struct {
@@ -230,6 +230,8 @@ func generateFused(g *gen) {
 	coveredAVX2(g, c)
 	withStatsAVX512(g, c)
 	withStatsAVX2(g, c)
+	logWithStatsAVX512(g, c, t)
+	logWithStatsAVX2(g, c, t)
 }
 
 // maskRows emits the set-up of a kernel with a mask: the mask's address
@@ -302,7 +304,7 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 		s.hooks = maskRows(g, g.AllocLocal(16), s.z.moff, s.rowSrc)
 	}
 	if k.log {
-		logSoftmax512(g, s, c, t)
+		logSoftmax512(g, s, c, t, logSoftmaxRows)
 		return
 	}
 	s.softmaxRows()
@@ -321,7 +323,7 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 		s.hooks = maskRows(g, f.Offset(32), s.z.moff, s.rowSrc)
 	}
 	if k.log {
-		logSoftmax256(g, s, c, t)
+		logSoftmax256(g, s, c, t, logSoftmaxRows)
 		return
 	}
 	s.keepU = true
@@ -516,7 +518,8 @@ func statsOf(g *gen, c *constTable, isa string, newRow func() statsRow) {
 	g.RET()
 }
 
-// The kernels of SoftmaxWithStats (fallback/stats.go): Covered, the check
+// The kernels of SoftmaxWithStats and LogSoftmaxWithStats
+// (fallback/stats.go; LogSoftmax's below): Covered, the check
 // that the statistics cover the chunk, which package kernels runs before
 // anything is written, and pass 3 of the row algorithm for a finite
 // maximum and sum, with u recomputed (the in-place pass 3 of
@@ -680,4 +683,46 @@ func withStatsAVX2(g *gen, c *constTable) {
 		"SoftmaxWithStatsAVX2 is SoftmaxWithStatsAVX512 for AVX2 and FMA3.",
 	)
 	softmaxWithStats(g, newSM256(g, c, "ws256"))
+}
+
+// logWithStats is a logRowsFunc: the body of a LogSoftmaxWithStats kernel,
+// LogSoftmaxRows's pass 3 over src into dst for the finite max and sum of
+// the statistics, with l and c as its rows get them.
+func logWithStats(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
+	_ func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string)) {
+	dst, src, n := g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	s.setSrc(src)
+	s.setCols(n)
+	m, sum := g.XMM(), g.XMM()
+	g.Load(g.Param("max"), m)
+	s.(withStatsRow).paramsOf(m)
+	g.Load(g.Param("sum"), sum)
+	g.Comment("l = float64(nm)*ln2 + log64(S).")
+	l := g.logSum(t, s.bias(), sum)
+	g.VBROADCASTSD(l, lv)
+	g.VBROADCASTSD(s.c64(), cv64)
+	pass3("out", src, dst, s.label("ret"))
+	g.Label(s.label("ret"))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+func logWithStatsAVX512(g *gen, c *constTable, t *log64Table) {
+	g.function("LogSoftmaxWithStatsAVX512", withStatsSignature,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"LogSoftmaxWithStatsAVX512 is SoftmaxWithStatsAVX512 for LogSoftmax,",
+		"with the bits of fallback.LogSoftmaxWithStats.",
+	)
+	logSoftmax512(g, newSM512(g, c, "lws512"), c, t, logWithStats)
+}
+
+func logWithStatsAVX2(g *gen, c *constTable, t *log64Table) {
+	g.function("LogSoftmaxWithStatsAVX2", withStatsSignature,
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"LogSoftmaxWithStatsAVX2 is LogSoftmaxWithStatsAVX512 for AVX2 and FMA3.",
+	)
+	logSoftmax256(g, newSM256(g, c, "lws256"), c, t, logWithStats)
 }

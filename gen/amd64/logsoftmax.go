@@ -196,12 +196,13 @@ func logSoftmaxAVX512(g *gen, c *constTable, t *log64Table) {
 		"elements in each slice, cols > 0, and dst is src or does not overlap",
 		"it. It requires AVX-512F.",
 	)
-	logSoftmax512(g, newSM512(g, c, "lsm512"), c, t)
+	logSoftmax512(g, newSM512(g, c, "lsm512"), c, t, logSoftmaxRows)
 }
 
 // logSoftmax512 emits the body of LogSoftmaxRowsAVX512 and of the scaled
-// kernels (fused.go), which read z where this reads x.
-func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table) {
+// kernels (fused.go), which read z where this reads x: rows, with its pass
+// 3, is logSoftmaxRows, or LogSoftmaxWithStats's body (fused.go).
+func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table, rows logRowsFunc) {
 	cv64, lv := g.ZMM(), g.ZMM() // float64(c) and l, every lane
 
 	// out is pass 3 for n vectors: each half of 8 lanes in float64.
@@ -249,7 +250,7 @@ func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table) {
 		}
 	}
 
-	logSoftmaxRows(g, s, t, lv, cv64,
+	rows(g, s, t, lv, cv64,
 		func(v reg.VecVirtual) { g.VBROADCASTSS(c.scalar("negInf"), v) },
 		func(name string, src, dst Op, after string) { s.pass3(name, src, dst, after, out) })
 }
@@ -259,11 +260,11 @@ func logSoftmaxAVX2(g *gen, c *constTable, t *log64Table) {
 		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
 		"LogSoftmaxRowsAVX2 is LogSoftmaxRowsAVX512 for AVX2 and FMA3.",
 	)
-	logSoftmax256(g, newSM256(g, c, "lsm256"), c, t)
+	logSoftmax256(g, newSM256(g, c, "lsm256"), c, t, logSoftmaxRows)
 }
 
 // logSoftmax256 is logSoftmax512 for AVX2.
-func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table) {
+func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsFunc) {
 	cv64, lv := g.YMM(), g.YMM() // float64(c) and l, every lane
 
 	// out is pass 3 for the 16 lanes at p: four quarters in float64.
@@ -306,10 +307,14 @@ func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table) {
 		s.store(y, q, m)
 	}
 
-	logSoftmaxRows(g, s, t, lv, cv64,
+	rows(g, s, t, lv, cv64,
 		func(v reg.VecVirtual) { g.VMOVUPS(c.ymm("negInf"), v) },
 		func(name string, src, dst Op, after string) { s.pass3(name, src, dst, after, out) })
 }
+
+// logRowsFunc is the form of logSoftmaxRows.
+type logRowsFunc func(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
+	masked func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string))
 
 // logSoftmaxRows emits the loop over the rows of a LogSoftmax kernel:
 // passes 1 and 2 and l for each row, with pass3 (which uses lv and cv64,

@@ -104,3 +104,14 @@ func SoftmaxWithStatsAVX512(dst []float32, src []float32, max float32, sum float
 //
 //go:noescape
 func SoftmaxWithStatsAVX2(dst []float32, src []float32, max float32, sum float64)
+
+// LogSoftmaxWithStatsAVX512 is SoftmaxWithStatsAVX512 for LogSoftmax,
+// with the bits of fallback.LogSoftmaxWithStats.
+//
+//go:noescape
+func LogSoftmaxWithStatsAVX512(dst []float32, src []float32, max float32, sum float64)
+
+// LogSoftmaxWithStatsAVX2 is LogSoftmaxWithStatsAVX512 for AVX2 and FMA3.
+//
+//go:noescape
+func LogSoftmaxWithStatsAVX2(dst []float32, src []float32, max float32, sum float64)

@@ -13123,3 +13123,415 @@ ws256_haveu_2:
 ws256_ret:
 	VZEROUPPER
 	RET
+
+// func LogSoftmaxWithStatsAVX512(dst []float32, src []float32, max float32, sum float64)
+// Requires: AVX, AVX512F, CMOV, SSE, SSE2
+TEXT ·LogSoftmaxWithStatsAVX512(SB), NOSPLIT, $0-64
+	VBROADCASTSS fusedconst<>+0(SB), Z0
+	VBROADCASTSS fusedconst<>+32(SB), Z1
+	VBROADCASTSS fusedconst<>+64(SB), Z2
+	VBROADCASTSS fusedconst<>+96(SB), Z2
+	VBROADCASTSS fusedconst<>+288(SB), Z2
+	VPXORD       Z3, Z3, Z3
+	MOVQ         dst_base+0(FP), CX
+	MOVQ         src_base+24(FP), AX
+	MOVQ         src_len+32(FP), DX
+	MOVQ         DX, BX
+	ANDQ         $0x0000000f, BX
+	LEAQ         tailmask16<>+0(SB), SI
+	KMOVW        (SI)(BX*2), K1
+	MOVSS        max+48(FP), X4
+	VBROADCASTSS X4, Z2
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD       X4, BX
+	ANDL        $0x7fffffff, BX
+	CMPL        BX, $0x43500000
+	JHI         lws512_large
+	VMOVAPS     Z3, Z3
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	JMP         lws512_params
+
+lws512_large:
+	VMOVAPS Z2, Z3
+	VMOVAPS Z1, Z1
+
+lws512_params:
+	VPBROADCASTD fusedconst<>+448(SB), Z0
+	VPSUBD       Z1, Z0, Z0
+	MOVSD        sum+56(FP), X1
+
+	// l = float64(nm)*ln2 + log64(S).
+	VMOVD        X0, BX
+	NEGL         BX
+	SUBL         $0x4b3fff81, BX
+	VCVTSI2SDL   BX, X1, X0
+	VMULSD       log64const<>+16(SB), X0, X0
+	VMOVQ        X1, BX
+	MOVQ         BX, SI
+	SHRQ         $0x34, SI
+	SUBQ         $0x000003ff, SI
+	MOVQ         $0x000fffffffffffff, DI
+	ANDQ         DI, BX
+	MOVQ         $0x3ff0000000000000, DI
+	ORQ          DI, BX
+	VMOVQ        BX, X1
+	MOVQ         BX, DI
+	BTCQ         $0x34, DI
+	LEAQ         1(SI), R8
+	VUCOMISD     log64const<>+0(SB), X1
+	CMOVQHI      DI, BX
+	CMOVQHI      R8, SI
+	VMOVQ        BX, X1
+	VSUBSD       log64const<>+8(SB), X1, X2
+	VADDSD       log64const<>+8(SB), X1, X4
+	VDIVSD       X4, X2, X2
+	VMULSD       X2, X2, X4
+	VMOVSD       log64const<>+24(SB), X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+32(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+40(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+48(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+56(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+64(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+72(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+80(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+88(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+96(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+104(SB), X5, X5
+	VMULSD       X4, X5, X5
+	VADDSD       log64const<>+112(SB), X5, X5
+	VMULSD       X2, X5, X5
+	VADDSD       X5, X5, X5
+	VCVTSI2SDQ   SI, X1, X1
+	VMULSD       log64const<>+16(SB), X1, X1
+	VADDSD       X5, X1, X1
+	VADDSD       X1, X0, X0
+	VBROADCASTSD X0, Z0
+	VCVTSS2SD    X3, X3, X1
+	VBROADCASTSD X1, Z1
+	MOVQ         CX, CX
+
+lws512_out64:
+	CMPQ         DX, $0x00000040
+	JB           lws512_out16
+	VCVTPS2PD    (AX), Z2
+	VCVTPS2PD    32(AX), Z3
+	VCVTPS2PD    64(AX), Z6
+	VCVTPS2PD    96(AX), Z7
+	VSUBPD       Z1, Z2, Z2
+	VSUBPD       Z1, Z3, Z3
+	VSUBPD       Z1, Z6, Z6
+	VSUBPD       Z1, Z7, Z7
+	VSUBPD       Z0, Z2, Z2
+	VSUBPD       Z0, Z3, Z3
+	VSUBPD       Z0, Z6, Z6
+	VSUBPD       Z0, Z7, Z7
+	VPSUBQ       Z8, Z8, Z8
+	VMINPD       Z2, Z8, Z2
+	VMINPD       Z3, Z8, Z3
+	VMINPD       Z6, Z8, Z6
+	VMINPD       Z7, Z8, Z7
+	VCVTPD2PS    Z2, Y4
+	VCVTPD2PS    Z3, Y2
+	VCVTPD2PS    Z6, Y5
+	VCVTPD2PS    Z7, Y3
+	VINSERTF64X4 $0x01, Y2, Z4, Z2
+	VMOVUPS      Z2, (CX)
+	VINSERTF64X4 $0x01, Y3, Z5, Z2
+	VMOVUPS      Z2, 64(CX)
+	VCVTPS2PD    128(AX), Z2
+	VCVTPS2PD    160(AX), Z3
+	VCVTPS2PD    192(AX), Z6
+	VCVTPS2PD    224(AX), Z7
+	VSUBPD       Z1, Z2, Z2
+	VSUBPD       Z1, Z3, Z3
+	VSUBPD       Z1, Z6, Z6
+	VSUBPD       Z1, Z7, Z7
+	VSUBPD       Z0, Z2, Z2
+	VSUBPD       Z0, Z3, Z3
+	VSUBPD       Z0, Z6, Z6
+	VSUBPD       Z0, Z7, Z7
+	VPSUBQ       Z8, Z8, Z8
+	VMINPD       Z2, Z8, Z2
+	VMINPD       Z3, Z8, Z3
+	VMINPD       Z6, Z8, Z6
+	VMINPD       Z7, Z8, Z7
+	VCVTPD2PS    Z2, Y4
+	VCVTPD2PS    Z3, Y2
+	VCVTPD2PS    Z6, Y5
+	VCVTPD2PS    Z7, Y3
+	VINSERTF64X4 $0x01, Y2, Z4, Z2
+	VMOVUPS      Z2, 128(CX)
+	VINSERTF64X4 $0x01, Y3, Z5, Z2
+	VMOVUPS      Z2, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          lws512_out64
+
+lws512_out16:
+	CMPQ         DX, $0x00000010
+	JB           lws512_outtail
+	VCVTPS2PD    (AX), Z2
+	VCVTPS2PD    32(AX), Z3
+	VSUBPD       Z1, Z2, Z2
+	VSUBPD       Z1, Z3, Z3
+	VSUBPD       Z0, Z2, Z2
+	VSUBPD       Z0, Z3, Z3
+	VPSUBQ       Z5, Z5, Z5
+	VMINPD       Z2, Z5, Z2
+	VMINPD       Z3, Z5, Z3
+	VCVTPD2PS    Z2, Y4
+	VCVTPD2PS    Z3, Y2
+	VINSERTF64X4 $0x01, Y2, Z4, Z2
+	VMOVUPS      Z2, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          lws512_out16
+
+lws512_outtail:
+	TESTQ         DX, DX
+	JZ            lws512_ret
+	VMOVUPS.Z     (AX), K1, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z1, Z2, Z2
+	VSUBPD        Z1, Z3, Z3
+	VSUBPD        Z0, Z2, Z2
+	VSUBPD        Z0, Z3, Z3
+	VPSUBQ        Z0, Z0, Z0
+	VMINPD        Z2, Z0, Z2
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z2, Y4
+	VCVTPD2PS     Z3, Y0
+	VINSERTF64X4  $0x01, Y0, Z4, Z0
+	VMOVUPS       Z0, K1, (CX)
+
+lws512_ret:
+	VZEROUPPER
+	RET
+
+// func LogSoftmaxWithStatsAVX2(dst []float32, src []float32, max float32, sum float64)
+// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
+TEXT ·LogSoftmaxWithStatsAVX2(SB), NOSPLIT, $256-64
+	MOVQ  dst_base+0(FP), CX
+	MOVQ  src_base+24(FP), AX
+	MOVQ  src_len+32(FP), DX
+	MOVQ  DX, SI
+	ANDQ  $0x0000000f, SI
+	MOVQ  $0x00000010, DI
+	SUBQ  SI, DI
+	LEAQ  tailmask8<>+0(SB), BX
+	LEAQ  (BX)(DI*4), BX
+	MOVSS max+48(FP), X1
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X1, DI
+	ANDL         $0x7fffffff, DI
+	CMPL         DI, $0x43500000
+	JHI          lws256_large
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      Y0, (SP)
+	VBROADCASTSS X1, Y0
+	VMOVUPS      fusedconst<>+32(SB), Y1
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y1
+	JMP          lws256_params
+
+lws256_large:
+	VBROADCASTSS X1, Y0
+	VMOVUPS      Y0, (SP)
+	VMOVUPS      fusedconst<>+32(SB), Y1
+
+lws256_params:
+	VMOVDQU fusedconst<>+448(SB), Y0
+	VPSUBD  Y1, Y0, Y0
+	VMOVDQU Y0, 32(SP)
+	MOVSD   sum+56(FP), X0
+
+	// l = float64(nm)*ln2 + log64(S).
+	MOVL         32(SP), DI
+	NEGL         DI
+	SUBL         $0x4b3fff81, DI
+	VCVTSI2SDL   DI, X0, X1
+	VMULSD       log64const<>+16(SB), X1, X1
+	VMOVQ        X0, DI
+	MOVQ         DI, R8
+	SHRQ         $0x34, R8
+	SUBQ         $0x000003ff, R8
+	MOVQ         $0x000fffffffffffff, R9
+	ANDQ         R9, DI
+	MOVQ         $0x3ff0000000000000, R9
+	ORQ          R9, DI
+	VMOVQ        DI, X0
+	MOVQ         DI, R9
+	BTCQ         $0x34, R9
+	LEAQ         1(R8), R10
+	VUCOMISD     log64const<>+0(SB), X0
+	CMOVQHI      R9, DI
+	CMOVQHI      R10, R8
+	VMOVQ        DI, X0
+	VSUBSD       log64const<>+8(SB), X0, X2
+	VADDSD       log64const<>+8(SB), X0, X3
+	VDIVSD       X3, X2, X2
+	VMULSD       X2, X2, X3
+	VMOVSD       log64const<>+24(SB), X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+32(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+40(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+48(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+56(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+64(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+72(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+80(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+88(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+96(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+104(SB), X4, X4
+	VMULSD       X3, X4, X4
+	VADDSD       log64const<>+112(SB), X4, X4
+	VMULSD       X2, X4, X4
+	VADDSD       X4, X4, X4
+	VCVTSI2SDQ   R8, X0, X0
+	VMULSD       log64const<>+16(SB), X0, X0
+	VADDSD       X4, X0, X0
+	VADDSD       X0, X1, X1
+	VBROADCASTSD X1, Y1
+	VMOVSS       (SP), X0
+	VCVTSS2SD    X0, X0, X0
+	VBROADCASTSD X0, Y0
+	MOVQ         CX, CX
+
+lws256_out16:
+	CMPQ        DX, $0x00000010
+	JB          lws256_outtail
+	VCVTPS2PD   (AX), Y2
+	VCVTPS2PD   16(AX), Y3
+	VCVTPS2PD   32(AX), Y4
+	VCVTPS2PD   48(AX), Y5
+	VSUBPD      Y0, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y1, Y2, Y2
+	VSUBPD      Y1, Y3, Y3
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VXORPD      Y6, Y6, Y6
+	VMINPD      Y2, Y6, Y2
+	VMINPD      Y3, Y6, Y3
+	VMINPD      Y4, Y6, Y4
+	VMINPD      Y5, Y6, Y5
+	VCVTPD2PSY  Y2, X7
+	VCVTPD2PSY  Y3, X2
+	VINSERTF128 $0x01, X2, Y7, Y2
+	VCVTPD2PSY  Y4, X7
+	VCVTPD2PSY  Y5, X3
+	VINSERTF128 $0x01, X3, Y7, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         lws256_out16
+
+lws256_outtail:
+	TESTQ      DX, DX
+	JZ         lws256_ret
+	VMOVDQU    (BX), Y2
+	VMOVDQU    32(BX), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lws256_tailcopy_1
+	VMASKMOVPS (AX), Y2, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        lws256_tailloaded_1
+
+lws256_tailcopy_1:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, SI
+	JZ      lws256_copy_1_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lws256_copy_1_8:
+	TESTQ   $0x00000004, SI
+	JZ      lws256_copy_1_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lws256_copy_1_4:
+	TESTQ $0x00000002, SI
+	JZ    lws256_copy_1_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lws256_copy_1_2:
+	TESTQ $0x00000001, SI
+	JZ    lws256_copy_1_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lws256_copy_1_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+lws256_tailloaded_1:
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y8
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y6, Y0, Y6
+	VMINPD       Y4, Y0, Y4
+	VMINPD       Y8, Y0, Y8
+	VMINPD       Y5, Y0, Y5
+	VCVTPD2PSY   Y6, X7
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y7, Y0
+	VCVTPD2PSY   Y8, X7
+	VCVTPD2PSY   Y5, X1
+	VINSERTF128  $0x01, X1, Y7, Y1
+	VMASKMOVPS   Y0, Y2, (CX)
+	VMASKMOVPS   Y1, Y3, 32(CX)
+
+lws256_ret:
+	VZEROUPPER
+	RET
