@@ -381,13 +381,7 @@ func causalHooks(g *gen, s causalRows, zero64 func(m Mem)) rowHooks {
 			g.LEAQ(Mem{Base: s.rowDst(), Index: k, Scale: 4}, q)
 			g.MOVQ(cols, i)
 			g.SUBQ(k, i)
-			g.Label(s.label("zero16"))
-			g.CMPQ(i, U32(16))
-			g.JB(LabelRef(s.label("zero1")))
-			zero64(Mem{Base: q})
-			g.ADDQ(U32(64), q)
-			g.SUBQ(U32(16), i)
-			g.JMP(LabelRef(s.label("zero16")))
+			each16(g, s.label("zero"), q, i, zero64)
 			g.Label(s.label("zero1"))
 			g.TESTQ(i, i)
 			g.JZ(LabelRef(s.label("next")))
@@ -533,6 +527,44 @@ func statsOf(g *gen, c *constTable, isa string, newRow func() statsRow) {
 // true for an element x > max or NaN.
 const cmpNotGE = 0x19
 
+// each16 emits a loop that runs whole(p) while n >= 16, stepping p by 16
+// elements and n by 16: name labels the loop.
+func each16(g *gen, name string, p, n reg.GPVirtual, whole func(p Mem)) {
+	g.Label(name + "16")
+	g.CMPQ(n, U32(16))
+	g.JB(LabelRef(name + "rest"))
+	whole(Mem{Base: p})
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), n)
+	g.JMP(LabelRef(name + "16"))
+	g.Label(name + "rest")
+}
+
+// coveredLoop emits the body of a Covered kernel: the parameter max into
+// m, then set(), then whole(p) for each whole vector of src at p, and
+// tail(p) for the last len(src)%16 elements; then test(), which sets ZF
+// if no element was flagged, and the return of ZF.
+func coveredLoop(g *gen, s rowPasses, m reg.VecVirtual, set func(), whole, tail func(p Mem), test func()) {
+	src, n, p := g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	s.setCols(n)
+	g.Load(g.Param("max"), m)
+	set()
+	g.MOVQ(src, p)
+	each16(g, s.label("cover"), p, n, whole)
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(s.label("done")))
+	tail(Mem{Base: p})
+	g.Label(s.label("done"))
+	ok := g.GP8()
+	test()
+	g.SETEQ(ok)
+	g.Store(ok, g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
+
 func coveredAVX512(g *gen, c *constTable) {
 	g.function("CoveredAVX512", "func(src []float32, max float32) bool",
 		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
@@ -540,38 +572,18 @@ func coveredAVX512(g *gen, c *constTable) {
 		"It requires AVX-512F.",
 	)
 	s := newSM512(g, c, "cov512")
-	src, n, p := g.GP64(), g.GP64(), g.GP64()
-	g.Load(g.Param("src").Base(), src)
-	g.Load(g.Param("src").Len(), n)
-	s.setCols(n)
 	m, mv := g.XMM(), g.ZMM()
-	g.Load(g.Param("max"), m)
-	g.VBROADCASTSS(m, mv)
 	acc, k := g.K(), g.K()
 	g.KXORW(acc, acc, acc)
-	g.MOVQ(src, p)
-	g.Label(s.label("16"))
-	g.CMPQ(n, U32(16))
-	g.JB(LabelRef(s.label("tail")))
-	g.VCMPPS(U8(cmpNotGE), Mem{Base: p}, mv, k) // x > max, or NaN
-	g.KORW(k, acc, acc)
-	g.ADDQ(U32(64), p)
-	g.SUBQ(U32(16), n)
-	g.JMP(LabelRef(s.label("16")))
-	g.Label(s.label("tail"))
-	g.TESTQ(n, n)
-	g.JZ(LabelRef(s.label("done")))
-	x := g.ZMM()
-	g.VMOVUPS_Z(Mem{Base: p}, s.km, x)
-	g.VCMPPS(U8(cmpNotGE), x, mv, s.km, k)
-	g.KORW(k, acc, acc)
-	g.Label(s.label("done"))
-	ok := g.GP8()
-	g.KORTESTW(acc, acc)
-	g.SETEQ(ok)
-	g.Store(ok, g.ReturnIndex(0))
-	g.VZEROUPPER()
-	g.RET()
+	coveredLoop(g, s, m, func() { g.VBROADCASTSS(m, mv) }, func(p Mem) {
+		g.VCMPPS(U8(cmpNotGE), p, mv, k) // x > max, or NaN
+		g.KORW(k, acc, acc)
+	}, func(p Mem) {
+		x := g.ZMM()
+		g.VMOVUPS_Z(p, s.km, x)
+		g.VCMPPS(U8(cmpNotGE), x, mv, s.km, k)
+		g.KORW(k, acc, acc)
+	}, func() { g.KORTESTW(acc, acc) })
 }
 
 func coveredAVX2(g *gen, c *constTable) {
@@ -580,43 +592,23 @@ func coveredAVX2(g *gen, c *constTable) {
 		"CoveredAVX2 is CoveredAVX512 for AVX2.",
 	)
 	s := newSM256(g, c, "cov256")
-	src, n, p := g.GP64(), g.GP64(), g.GP64()
-	g.Load(g.Param("src").Base(), src)
-	g.Load(g.Param("src").Len(), n)
-	s.setCols(n)
 	m, mv := g.XMM(), g.YMM()
-	g.Load(g.Param("max"), m)
-	g.VBROADCASTSS(m, mv)
 	acc := g.YMM()
 	g.VXORPS(acc, acc, acc)
-	g.MOVQ(src, p)
-	g.Label(s.label("16"))
-	g.CMPQ(n, U32(16))
-	g.JB(LabelRef(s.label("tail")))
-	for h := 0; h < 2; h++ {
-		x := g.YMM()
-		g.VCMPPS(U8(cmpNotGE), Mem{Base: p, Disp: 32 * h}, mv, x) // x > max, or NaN
-		g.VORPS(x, acc, acc)
-	}
-	g.ADDQ(U32(64), p)
-	g.SUBQ(U32(16), n)
-	g.JMP(LabelRef(s.label("16")))
-	g.Label(s.label("tail"))
-	g.TESTQ(n, n)
-	g.JZ(LabelRef(s.label("done")))
-	msk := s.masks()
-	for h, x := range s.load(Mem{Base: p}, msk) {
-		g.VCMPPS(U8(cmpNotGE), x, mv, x)
-		g.VANDPS(msk[h], x, x) // lanes past the row are zeros
-		g.VORPS(x, acc, acc)
-	}
-	g.Label(s.label("done"))
-	ok := g.GP8()
-	g.VTESTPS(acc, acc)
-	g.SETEQ(ok)
-	g.Store(ok, g.ReturnIndex(0))
-	g.VZEROUPPER()
-	g.RET()
+	coveredLoop(g, s, m, func() { g.VBROADCASTSS(m, mv) }, func(p Mem) {
+		for h := 0; h < 2; h++ {
+			x := g.YMM()
+			g.VCMPPS(U8(cmpNotGE), p.Offset(32*h), mv, x) // x > max, or NaN
+			g.VORPS(x, acc, acc)
+		}
+	}, func(p Mem) {
+		msk := s.masks()
+		for h, x := range s.load(p, msk) {
+			g.VCMPPS(U8(cmpNotGE), x, mv, x)
+			g.VANDPS(msk[h], x, x) // lanes past the row are zeros
+			g.VORPS(x, acc, acc)
+		}
+	}, func() { g.VTESTPS(acc, acc) })
 }
 
 // withStatsSignature is the Go signature of the SoftmaxWithStats kernels.

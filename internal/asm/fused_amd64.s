@@ -9967,12 +9967,13 @@ cs512_filled:
 
 cs512_zero16:
 	CMPQ    CX, $0x00000010
-	JB      cs512_zero1
+	JB      cs512_zerorest
 	VMOVUPS Z9, (AX)
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, CX
 	JMP     cs512_zero16
 
+cs512_zerorest:
 cs512_zero1:
 	TESTQ CX, CX
 	JZ    cs512_next
@@ -11061,7 +11062,7 @@ cs256_filled:
 
 cs256_zero16:
 	CMPQ    CX, $0x00000010
-	JB      cs256_zero1
+	JB      cs256_zerorest
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y0, 32(AX)
@@ -11069,6 +11070,7 @@ cs256_zero16:
 	SUBQ    $0x00000010, CX
 	JMP     cs256_zero16
 
+cs256_zerorest:
 cs256_zero1:
 	TESTQ CX, CX
 	JZ    cs256_next
@@ -12377,34 +12379,34 @@ TEXT ·CoveredAVX512(SB), NOSPLIT, $0-33
 	VBROADCASTSS fusedconst<>+96(SB), Z0
 	VBROADCASTSS fusedconst<>+288(SB), Z0
 	VPXORD       Z1, Z1, Z1
+	KXORW        K1, K1, K1
 	MOVQ         src_base+0(FP), AX
 	MOVQ         src_len+8(FP), CX
 	MOVQ         CX, DX
 	ANDQ         $0x0000000f, DX
 	LEAQ         tailmask16<>+0(SB), BX
-	KMOVW        (BX)(DX*2), K1
+	KMOVW        (BX)(DX*2), K3
 	MOVSS        max+24(FP), X0
 	VBROADCASTSS X0, Z0
-	KXORW        K2, K2, K2
 
-cov512_16:
+cov512_cover16:
 	CMPQ   CX, $0x00000010
-	JB     cov512_tail
-	VCMPPS $0x19, (AX), Z0, K3
-	KORW   K3, K2, K2
+	JB     cov512_coverrest
+	VCMPPS $0x19, (AX), Z0, K2
+	KORW   K2, K1, K1
 	ADDQ   $0x00000040, AX
 	SUBQ   $0x00000010, CX
-	JMP    cov512_16
+	JMP    cov512_cover16
 
-cov512_tail:
+cov512_coverrest:
 	TESTQ     CX, CX
 	JZ        cov512_done
-	VMOVUPS.Z (AX), K1, Z1
-	VCMPPS    $0x19, Z1, Z0, K1, K3
-	KORW      K3, K2, K2
+	VMOVUPS.Z (AX), K3, Z1
+	VCMPPS    $0x19, Z1, Z0, K3, K2
+	KORW      K2, K1, K1
 
 cov512_done:
-	KORTESTW K2, K2
+	KORTESTW K1, K1
 	SETEQ    AL
 	MOVB     AL, ret+32(FP)
 	VZEROUPPER
@@ -12413,6 +12415,7 @@ cov512_done:
 // func CoveredAVX2(src []float32, max float32) bool
 // Requires: AVX, AVX2, SSE
 TEXT ·CoveredAVX2(SB), NOSPLIT, $256-33
+	VXORPS       Y1, Y1, Y1
 	MOVQ         src_base+0(FP), AX
 	MOVQ         src_len+8(FP), CX
 	MOVQ         CX, BX
@@ -12423,20 +12426,19 @@ TEXT ·CoveredAVX2(SB), NOSPLIT, $256-33
 	LEAQ         (DX)(SI*4), DX
 	MOVSS        max+24(FP), X0
 	VBROADCASTSS X0, Y0
-	VXORPS       Y1, Y1, Y1
 
-cov256_16:
+cov256_cover16:
 	CMPQ   CX, $0x00000010
-	JB     cov256_tail
+	JB     cov256_coverrest
 	VCMPPS $0x19, (AX), Y0, Y2
 	VORPS  Y2, Y1, Y1
 	VCMPPS $0x19, 32(AX), Y0, Y2
 	VORPS  Y2, Y1, Y1
 	ADDQ   $0x00000040, AX
 	SUBQ   $0x00000010, CX
-	JMP    cov256_16
+	JMP    cov256_cover16
 
-cov256_tail:
+cov256_coverrest:
 	TESTQ      CX, CX
 	JZ         cov256_done
 	VMOVDQU    (DX), Y2
