@@ -160,6 +160,7 @@ func randomBatches(seed uint64) (batches [][]float32, cols []int, groups []strin
 }
 
 func TestAccuracyScaled(t *testing.T) {
+	skipAccuracyIfShort(t)
 	batches, cols, groups := randomBatches(41)
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		var a fusedAcc
@@ -431,6 +432,7 @@ func column(x []float32, o, j, axis, inner int) []float32 {
 // against the reference, and counts the outputs that differ from Softmax
 // of the column copied out as a row (they may, in the last bit).
 func TestAccuracyAxis(t *testing.T) {
+	skipAccuracyIfShort(t)
 	shapes := axisShapes()
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		var a fusedAcc
@@ -594,6 +596,7 @@ func chunkedSoftmax(rng *rand.Rand, im *Implementation, x []float32, cuts []int)
 // -Inf, NaN or +Inf; that one chunk gives Softmax's bits; and it counts
 // the outputs that differ from the one-shot kernel.
 func TestAccuracyStats(t *testing.T) {
+	skipAccuracyIfShort(t)
 	cases := randomCases(43)
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		var a fusedAcc
