@@ -40,6 +40,8 @@ var avx512 = &Implementation{
 		logSoftmaxBackward: asm.LogSoftmaxBackwardAVX512,
 		crossEntropy:       crossEntropyKernel(asm.CrossEntropyRowsAVX512),
 		crossEntropyRows:   crossEntropyRowsKernel(asm.CrossEntropyRowsAVX512),
+		softmaxAxis:        asm.SoftmaxAxisAVX512,
+		logSoftmaxAxis:     asm.LogSoftmaxAxisAVX512,
 	}),
 }
 

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"slices"
+
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The axis kernels: SoftmaxAxis and LogSoftmaxAxis with inner > 1, bit for
+// bit fallback.SoftmaxAxis and fallback.LogSoftmaxAxis (fallback/axis.go).
+// The tensor is [outer, axis, inner], contiguous; a column is the axis
+// elements at one (o, j), inner*4 bytes apart. The kernels vectorize
+// across inner: lane l of a vector is column j+l, for groups of 16
+// columns j = 0, 16, ... of each slab o (an [axis, inner] matrix); the
+// last group of a slab, inner%16 columns wide, is read and written under
+// an opmask, so no byte outside the slices is touched. Each lane runs the
+// row algorithm on its column, with its own plan and sum:
+//
+//   - pass 1: m = max(x_k), NaN skipped as rowMax does (VMAXPS with the
+//     running max as the source it returns on a NaN), and a mask of the
+//     lanes that saw a NaN. Then, lane-wise, planMax: c = m where
+//     |m| > largeMax (else 0), t_m = fma(m - c, log2e, 1.5*2^23), bias =
+//     127 - bits(t_m).
+//   - pass 2: the terms u*s + s in float64, added to two zmm accumulators
+//     (lanes 0-7 and 8-15) in the order k = 0, 1, ..., axis-1, from +0:
+//     the fallback's one accumulator per column, with sm512's exponential
+//     and conversions (softmax.go).
+//   - pass 3: Softmax: y = (1 + u) * (hi + lo) * s with each lane's 1/S
+//     split into hi + lo, u recomputed from x (the fallback's in-place
+//     route; its out-of-place route keeps u in dst, with the same bits).
+//     LogSoftmax: y = float32((float64(x) - float64(c)) - l), with l =
+//     float64(nm)*ln2 + log64(S) per lane, the vector log64 of
+//     lossBatch (crossentropy.go).
+//
+// Special columns are decided per lane, with opmasks, and filled in pass
+// 3 by masked moves over the computed vector: a column whose max is +Inf,
+// that holds a NaN, or whose S is NaN gets the canonical NaN; a column of
+// -Inf (with no NaN) gets 0 (Softmax) or -Inf (LogSoftmax). Their lanes
+// compute garbage (c may be infinite) that is never stored.
+//
+// The whole tensor is one call: loops over the slabs, the groups of a
+// slab, and the axis within a group.
+
+// axisConsts are the kernels' float32 constants: softmaxConsts (sm512's
+// helpers take theirs from the same table) and the two of the plan.
+var axisConsts = slices.Concat(softmaxConsts, []constant{
+	{"absMask", 0x7fffffff},
+	{"largeMax", largeMaxBits},
+})
+
+// cmpEQOQ is the VCMPPS predicate "equal, ordered, quiet".
+const cmpEQOQ = 0x00
+
+func generateAxis(g *gen) {
+	c := g.constTable("axisconst", axisConsts)
+	t := &ceTables{g.log64Table(), g.log64VecTable()}
+	axisAVX512(g, c, t, false)
+	axisAVX512(g, c, t, true)
+}
+
+// axisSignature is the kernels' Go signature.
+const axisSignature = "func(dst, src []float32, outer, axis, inner int)"
+
+// axisArgs holds a kernel's arguments and the loop registers around a
+// group of 16 columns.
+type axisArgs struct {
+	dst, src     reg.GPVirtual // the current slab
+	outer, axis  reg.GPVirtual
+	stride, slab reg.GPVirtual // inner*4 and axis*inner*4 bytes
+	cs, cd       reg.GPVirtual // the current group's first elements
+	rem          reg.GPVirtual // the columns of the slab from cs on
+}
+
+// loadAxisArgs loads the arguments and emits a jump to done for an empty
+// tensor.
+func loadAxisArgs(g *gen, done string) *axisArgs {
+	a := &axisArgs{}
+	for _, r := range []*reg.GPVirtual{&a.dst, &a.src, &a.outer, &a.axis, &a.stride, &a.slab, &a.cs, &a.cd, &a.rem} {
+		*r = g.GP64()
+	}
+	g.Load(g.Param("dst").Base(), a.dst)
+	g.Load(g.Param("src").Base(), a.src)
+	g.Load(g.Param("outer"), a.outer)
+	g.Load(g.Param("axis"), a.axis)
+	g.Load(g.Param("inner"), a.stride)
+	g.SHLQ(U8(2), a.stride)
+	g.MOVQ(a.stride, a.slab)
+	g.IMULQ(a.axis, a.slab)
+	g.TESTQ(a.slab, a.slab)
+	g.JZ(LabelRef(done))
+	g.TESTQ(a.outer, a.outer)
+	g.JZ(LabelRef(done))
+	return a
+}
+
+// loops emits the loops over the slabs and their groups of columns around
+// group, which is emitted once; group runs over the columns at cs and cd
+// (each advancing by the stride) under its lanes' mask.
+func (a *axisArgs) loops(g *gen, name string, setMask func(rem reg.GPVirtual), group func()) {
+	g.Label(name + "_slab")
+	g.MOVQ(a.src, a.cs)
+	g.MOVQ(a.dst, a.cd)
+	g.MOVQ(a.stride, a.rem)
+	g.SHRQ(U8(2), a.rem) // inner
+	g.Label(name + "_group")
+	setMask(a.rem)
+	group()
+	g.ADDQ(U32(64), a.cs)
+	g.ADDQ(U32(64), a.cd)
+	g.SUBQ(U32(16), a.rem)
+	g.JG(LabelRef(name + "_group"))
+	g.ADDQ(a.slab, a.src)
+	g.ADDQ(a.slab, a.dst)
+	g.DECQ(a.outer)
+	g.JNZ(LabelRef(name + "_slab"))
+}
+
+// axisLoop emits a loop of axis steps over the group, with p at cs and q
+// at cd, each advancing by the stride.
+func (a *axisArgs) axisLoop(g *gen, label string, p, q, i reg.GPVirtual, body func(p, q Mem)) {
+	g.MOVQ(a.cs, p)
+	if q != nil {
+		g.MOVQ(a.cd, q)
+	}
+	g.MOVQ(a.axis, i)
+	g.Label(label)
+	body(Mem{Base: p}, Mem{Base: q})
+	g.ADDQ(a.stride, p)
+	if q != nil {
+		g.ADDQ(a.stride, q)
+	}
+	g.DECQ(i)
+	g.JNZ(LabelRef(label))
+}
+
+func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
+	name, doc := "SoftmaxAxisAVX512", "Softmax"
+	if log {
+		name, doc = "LogSoftmaxAxisAVX512", "LogSoftmax"
+	}
+	g.function(name, axisSignature,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		name+" applies "+doc+" along the middle axis of the contiguous",
+		"[outer, axis, inner] tensor src, with the bits of fallback."+doc+"Axis",
+		"for inner > 1. The caller checks the arguments: outer*axis*inner",
+		"elements in each slice, and dst is src or does not overlap it. It",
+		"requires AVX-512F.",
+	)
+	label := "ax512"
+	if log {
+		label = "lax512"
+	}
+	done := label + "_done"
+	a := loadAxisArgs(g, done)
+	s := newSM512(g, c, label)
+	bcast := func(n string) reg.VecVirtual {
+		v := g.ZMM()
+		g.VBROADCASTSS(c.scalar(n), v)
+		return v
+	}
+	negInf, posInf, nan := bcast("negInf"), bcast("posInf"), bcast("nan")
+	km := g.K() // the group's lanes
+
+	a.loops(g, label, func(rem reg.GPVirtual) {
+		g.Comment("The group's mask: 16 lanes, or the slab's last inner%16.")
+		bits := g.GP32()
+		g.MOVL(U32(0xffff), bits)
+		g.CMPQ(rem, U32(16))
+		g.JAE(LabelRef(label + "_full"))
+		tbl := g.GP64()
+		g.LEAQ(g.tailMask16(), tbl)
+		g.MOVWLZX(Mem{Base: tbl, Index: rem, Scale: 2}, bits)
+		g.Label(label + "_full")
+		g.KMOVW(bits, km)
+	}, func() {
+		g.Comment("Pass 1: each lane's max, NaN skipped, and its NaNs.")
+		mx := g.ZMM()
+		g.VMOVAPS(negInf, mx)
+		kn := g.K()
+		g.KXORW(kn, kn, kn)
+		a.axisLoop(g, label+"_max", s.p, nil, s.i, func(p, _ Mem) {
+			x := g.ZMM()
+			g.VMOVUPS_Z(p, km, x)
+			g.VMAXPS(mx, x, mx) // Intel's src2 is mx: a NaN x leaves it
+			kt := g.K()
+			g.VCMPPS(U8(cmpUnord), x, x, kt)
+			g.KORW(kt, kn, kn)
+		})
+
+		g.Comment("The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).")
+		absm := g.ZMM()
+		g.VPANDD_BCST(c.scalar("absMask"), mx, absm)
+		kl := g.K()
+		g.VCMPPS_BCST(U8(cmpGTOQ), c.scalar("largeMax"), absm, kl) // |m| > largeMax
+		g.VPXORD(s.cv, s.cv, s.cv)
+		g.VMOVAPS(mx, kl, s.cv)
+		d := g.ZMM()
+		g.VSUBPS(s.cv, mx, d)
+		tm := s.roundT([]reg.VecVirtual{d})[0]
+		g.VPBROADCASTD(c.scalar("bias127"), s.biasv)
+		g.VPSUBD(tm, s.biasv, s.biasv)
+		var nm reg.VecVirtual
+		if log {
+			nm = g.ZMM()
+			g.VPSUBD(s.k["magic"], tm, nm) // nm = bits(t_m) - bits(1.5*2^23)
+		}
+		g.Comment("Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.")
+		knan, kmasked, kt := g.K(), g.K(), g.K()
+		g.VCMPPS(U8(cmpEQOQ), posInf, mx, kt)
+		g.KORW(kt, kn, knan)
+		g.VCMPPS(U8(cmpEQOQ), negInf, mx, kt)
+		g.KNOTW(kn, kn)
+		g.KANDW(kn, kt, kmasked)
+
+		g.Comment("Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.")
+		accLo, accHi := g.ZMM(), g.ZMM()
+		g.VPXORQ(accLo, accLo, accLo)
+		g.VPXORQ(accHi, accHi, accHi)
+		a.axisLoop(g, label+"_sum", s.p, nil, s.i, func(p, _ Mem) {
+			x := g.ZMM()
+			g.VMOVUPS_Z(p, km, x)
+			xs := []reg.VecVirtual{x}
+			s.reduce(xs)
+			ts := s.expU(xs)
+			s.scale(ts, nil)
+			s.addTerms(xs, ts, accLo, accHi)
+		})
+		g.Comment("A NaN S makes its lane NaN.")
+		ka, kb := g.K(), g.K()
+		g.VCMPPD(U8(cmpUnord), accLo, accLo, ka)
+		g.VCMPPD(U8(cmpUnord), accHi, accHi, kb)
+		g.KUNPCKBW(ka, kb, kt) // lanes 0-7 from ka, 8-15 from kb
+		g.KORW(kt, knan, knan)
+
+		// The masked lanes' S is NaN too (their c is -Inf), hence the
+		// order: NaN first, then the masked lanes, which saw no NaN.
+		fill := func(y reg.VecVirtual, masked reg.VecVirtual) {
+			g.VMOVAPS(nan, knan, y)
+			g.VMOVAPS(masked, kmasked, y)
+		}
+		if log {
+			logAxis512(g, c, t, s, a, label, km, nm, accLo, accHi, func(y reg.VecVirtual) { fill(y, negInf) })
+		} else {
+			softmaxAxis512(g, c, t, s, a, label, km, accLo, accHi, func(y reg.VecVirtual) { fill(y, s.zero) })
+		}
+	})
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// softmaxAxis512 emits pass 3 of SoftmaxAxisAVX512 for the group: 1/S per
+// lane, split, and the outputs, filled by fill in the special lanes.
+func softmaxAxis512(g *gen, c *constTable, t *ceTables, s *sm512, a *axisArgs, label string,
+	km reg.Register, accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
+	g.Comment("1/S per lane as float32 hi + lo.")
+	one := g.ZMM()
+	g.VBROADCASTSD(t.one(), one)
+	var hi, lo [2]reg.VecVirtual
+	for i, acc := range []reg.VecVirtual{accLo, accHi} {
+		inv := g.ZMM()
+		g.VDIVPD(acc, one, inv)
+		hi[i], lo[i] = g.YMM(), g.YMM()
+		g.VCVTPD2PS(inv, hi[i])
+		hi64 := g.ZMM()
+		g.VCVTPS2PD(hi[i], hi64)
+		g.VSUBPD(hi64, inv, inv)
+		g.VCVTPD2PS(inv, lo[i])
+	}
+	hiv, lov := joinY(g, hi), joinY(g, lo)
+	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.")
+	a.axisLoop(g, label+"_out", s.p, s.q, s.i, func(p, q Mem) {
+		x := g.ZMM()
+		g.VMOVUPS_Z(p, km, x)
+		xs := []reg.VecVirtual{x}
+		s.reduce(xs)
+		ts := s.expU(xs)
+		s.scale(ts, nil)
+		s.normalize(xs, ts, hiv, lov)
+		fill(x)
+		g.VMOVUPS(x, km, q)
+	})
+}
+
+// logAxis512 emits pass 3 of LogSoftmaxAxisAVX512 for the group: l =
+// float64(nm)*ln2 + log64(S) per lane, and the outputs, filled by fill in
+// the special lanes.
+func logAxis512(g *gen, c *constTable, t *ceTables, s *sm512, a *axisArgs, label string,
+	km reg.Register, nm, accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
+	g.Comment("l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.")
+	lb := &lossBatch{g: g, t: t, wide: true}
+	ln2 := lb.bcast(t.ln2())
+	var l, c64 [2]reg.VecVirtual
+	for i, acc := range []reg.VecVirtual{accLo, accHi} {
+		nmh, ch := halfY(g, nm, i), halfY(g, s.cv, i)
+		l[i], c64[i] = g.ZMM(), g.ZMM()
+		g.VCVTDQ2PD(nmh, l[i])
+		g.VMULPD(ln2, l[i], l[i])
+		g.VADDPD(lb.log64(acc), l[i], l[i])
+		g.VCVTPS2PD(ch, c64[i])
+	}
+	g.Comment("Pass 3: y = float32((float64(x) - float64(c)) - l).")
+	a.axisLoop(g, label+"_out", s.p, s.q, s.i, func(p, q Mem) {
+		x := g.ZMM()
+		g.VMOVUPS_Z(p, km, x)
+		var h [2]reg.VecVirtual
+		for i := range h {
+			x64 := g.ZMM()
+			g.VCVTPS2PD(halfY(g, x, i), x64)
+			g.VSUBPD(c64[i], x64, x64)
+			g.VSUBPD(l[i], x64, x64)
+			h[i] = g.YMM()
+			g.VCVTPD2PS(x64, h[i])
+		}
+		y := joinY(g, h)
+		fill(y)
+		g.VMOVUPS(y, km, q)
+	})
+}
+
+// halfY returns lanes 0-7 (i = 0) or 8-15 (i = 1) of the zmm v as a ymm
+// register, extracting the upper half into a new one.
+func halfY(g *gen, v reg.VecVirtual, i int) reg.Register {
+	if i == 0 {
+		return v.AsY()
+	}
+	y := g.YMM()
+	g.VEXTRACTF64X4(U8(1), v, y)
+	return y
+}
+
+// joinY returns a new zmm register holding h[0] in lanes 0-7 and h[1] in
+// lanes 8-15.
+func joinY(g *gen, h [2]reg.VecVirtual) reg.VecVirtual {
+	z := g.ZMM()
+	g.VINSERTF64X4(U8(1), h[1], h[0].AsZ(), z)
+	return z
+}
