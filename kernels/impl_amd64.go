@@ -58,6 +58,8 @@ var avx2 = &Implementation{
 		logSoftmaxBackward: asm.LogSoftmaxBackwardAVX2,
 		crossEntropy:       crossEntropyKernel(asm.CrossEntropyRowsAVX2),
 		crossEntropyRows:   crossEntropyRowsKernel(asm.CrossEntropyRowsAVX2),
+		softmaxAxis:        asm.SoftmaxAxisAVX2,
+		logSoftmaxAxis:     asm.LogSoftmaxAxisAVX2,
 	}),
 }
 

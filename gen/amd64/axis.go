@@ -57,6 +57,8 @@ func generateAxis(g *gen) {
 	t := &ceTables{g.log64Table(), g.log64VecTable()}
 	axisAVX512(g, c, t, false)
 	axisAVX512(g, c, t, true)
+	axisAVX2(g, c, t, false)
+	axisAVX2(g, c, t, true)
 }
 
 // axisSignature is the kernels' Go signature.
@@ -70,12 +72,13 @@ type axisArgs struct {
 	stride, slab reg.GPVirtual // inner*4 and axis*inner*4 bytes
 	cs, cd       reg.GPVirtual // the current group's first elements
 	rem          reg.GPVirtual // the columns of the slab from cs on
+	width        int           // the columns of a group: 16, or 8 for AVX2
 }
 
 // loadAxisArgs loads the arguments and emits a jump to done for an empty
 // tensor.
-func loadAxisArgs(g *gen, done string) *axisArgs {
-	a := &axisArgs{}
+func loadAxisArgs(g *gen, done string, width int) *axisArgs {
+	a := &axisArgs{width: width}
 	for _, r := range []*reg.GPVirtual{&a.dst, &a.src, &a.outer, &a.axis, &a.stride, &a.slab, &a.cs, &a.cd, &a.rem} {
 		*r = g.GP64()
 	}
@@ -106,9 +109,9 @@ func (a *axisArgs) loops(g *gen, name string, setMask func(rem reg.GPVirtual), g
 	g.Label(name + "_group")
 	setMask(a.rem)
 	group()
-	g.ADDQ(U32(64), a.cs)
-	g.ADDQ(U32(64), a.cd)
-	g.SUBQ(U32(16), a.rem)
+	g.ADDQ(U32(4*a.width), a.cs)
+	g.ADDQ(U32(4*a.width), a.cd)
+	g.SUBQ(U32(a.width), a.rem)
 	g.JG(LabelRef(name + "_group"))
 	g.ADDQ(a.slab, a.src)
 	g.ADDQ(a.slab, a.dst)
@@ -152,7 +155,7 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		label = "lax512"
 	}
 	done := label + "_done"
-	a := loadAxisArgs(g, done)
+	a := loadAxisArgs(g, done, 16)
 	s := newSM512(g, c, label)
 	bcast := func(n string) reg.VecVirtual {
 		v := g.ZMM()
@@ -336,4 +339,283 @@ func joinY(g *gen, h [2]reg.VecVirtual) reg.VecVirtual {
 	z := g.ZMM()
 	g.VINSERTF64X4(U8(1), h[1], h[0].AsZ(), z)
 	return z
+}
+
+// The AVX2 kernels take 8 columns a group, one ymm register: each lane's
+// result depends on its column alone, so the width of a group changes no
+// bits, and with 16 ymm registers one vector per step leaves the
+// registers for the exponential. A group's per-lane values (c, bias, the
+// special lanes, 1/S or l) live in the frame, where sm256's helpers take
+// c and bias from. The slab's last inner%8 columns are read with
+// VMASKMOVPS, or through the stack where the 32 bytes read would cross a
+// page (see elementwise256 in lib.go), and written with VMASKMOVPS.
+
+// ax256 is the state of an AVX2 axis kernel.
+type ax256 struct {
+	*sm256
+	a    *axisArgs
+	mptr reg.GPVirtual // the VMASKMOVPS mask of the last group's lanes
+
+	nan, masked Mem    // the special lanes, -1 where they are, 8 int32s
+	hi, lo      Mem    // Softmax: 1/S split, 8 float32s
+	nm          Mem    // LogSoftmax: nm, 8 int32s
+	l, c64      [2]Mem // LogSoftmax: l and float64(c), lanes 0-3 and 4-7
+}
+
+// load returns the group's 8 lanes at p; a tail group's other lanes are 0.
+func (x *ax256) load(p Mem, tail bool) reg.VecVirtual {
+	g := x.g
+	v := g.YMM()
+	if !tail {
+		g.VMOVUPS(p, v)
+		return v
+	}
+	viaStack, loaded := uniqueLabel(x.label("tailcopy")), uniqueLabel(x.label("tailloaded"))
+	page := g.GP64()
+	g.LEAQ(p, page)
+	g.ANDQ(U32(4095), page)
+	g.CMPQ(page, U32(4096-32))
+	g.JA(LabelRef(viaStack))
+	m := g.YMM()
+	g.VMOVDQU(Mem{Base: x.mptr}, m)
+	g.VMASKMOVPS(p, m, v)
+	g.JMP(LabelRef(loaded))
+	g.Label(viaStack)
+	g.VXORPS(v, v, v)
+	g.VMOVUPS(v, x.buf)
+	g.copyTail(uniqueLabel(x.label("copy")), x.buf, p, x.a.rem)
+	g.VMOVUPS(x.buf, v)
+	g.Label(loaded)
+	return v
+}
+
+// store stores the group's lanes of v at q.
+func (x *ax256) store(v reg.VecVirtual, q Mem, tail bool) {
+	g := x.g
+	if !tail {
+		g.VMOVUPS(v, q)
+		return
+	}
+	m := g.YMM()
+	g.VMOVDQU(Mem{Base: x.mptr}, m)
+	g.VMASKMOVPS(v, m, q)
+}
+
+// fill writes the canonical NaN and masked (a constant's name) into the
+// special lanes of y.
+func (x *ax256) fill(y reg.VecVirtual, masked string) {
+	g := x.g
+	for _, f := range []struct {
+		lanes Mem
+		value string
+	}{{x.nan, "nan"}, {x.masked, masked}} { // NaN first: see axisAVX512
+		m := g.YMM()
+		g.VMOVDQU(f.lanes, m)
+		g.VBLENDVPS(m, x.c.ymm(f.value), y, y)
+	}
+}
+
+func axisAVX2(g *gen, c *constTable, t *ceTables, log bool) {
+	name, doc := "SoftmaxAxisAVX2", "SoftmaxAxisAVX512"
+	if log {
+		name, doc = "LogSoftmaxAxisAVX2", "LogSoftmaxAxisAVX512"
+	}
+	g.function(name, axisSignature,
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		name+" is "+doc+" for AVX2 and FMA3.",
+	)
+	label := "ax256"
+	if log {
+		label = "lax256"
+	}
+	done := label + "_done"
+	a := loadAxisArgs(g, done, 8)
+	x := &ax256{sm256: newSM256(g, c, label), a: a, mptr: g.GP64()}
+	frame := g.AllocLocal(32 * 8)
+	x.nan, x.masked = frame, frame.Offset(32)
+	x.hi, x.lo, x.nm = frame.Offset(64), frame.Offset(96), frame.Offset(64)
+	x.l = [2]Mem{frame.Offset(128), frame.Offset(160)}
+	x.c64 = [2]Mem{frame.Offset(192), frame.Offset(224)}
+
+	a.loops(g, label, func(rem reg.GPVirtual) {}, func() {
+		g.CMPQ(a.rem, U32(8))
+		g.JB(LabelRef(label + "_tail"))
+		x.group(t, log, false)
+		g.JMP(LabelRef(label + "_next"))
+		g.Label(label + "_tail")
+		g.Comment("The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.")
+		off := g.GP64()
+		g.MOVQ(U32(16), off)
+		g.SUBQ(a.rem, off)
+		g.LEAQ(g.tailMask8(), x.mptr)
+		g.LEAQ(Mem{Base: x.mptr, Index: off, Scale: 4}, x.mptr)
+		x.group(t, log, true)
+		g.Label(label + "_next")
+	})
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// group emits the three passes over a group of 8 columns, or of the
+// slab's last inner%8 if tail.
+func (x *ax256) group(t *ceTables, log, tail bool) {
+	g, c, a := x.g, x.c, x.a
+	label := func(n string) string {
+		if tail {
+			n += "_tail"
+		}
+		return x.label(n)
+	}
+	g.Comment("Pass 1: each lane's max, NaN skipped, and its NaNs.")
+	mx, nan := g.YMM(), g.YMM()
+	g.VMOVUPS(c.ymm("negInf"), mx)
+	g.VXORPS(nan, nan, nan)
+	a.axisLoop(g, label("max"), x.p, nil, x.i, func(p, _ Mem) {
+		v := x.load(p, tail)
+		g.VMAXPS(mx, v, mx) // Intel's src2 is mx: a NaN v leaves it
+		g.VCMPPS(U8(cmpUnord), v, v, v)
+		g.VORPS(v, nan, nan)
+	})
+	g.Comment("The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).")
+	cv := g.YMM()
+	g.VANDPS(c.ymm("absMask"), mx, cv)
+	g.VCMPPS(U8(cmpGTOQ), c.ymm("largeMax"), cv, cv) // |m| > largeMax
+	g.VANDPS(mx, cv, cv)
+	g.VMOVUPS(cv, x.cv)
+	tm := g.YMM()
+	g.VSUBPS(cv, mx, tm)
+	tm = x.roundT([]reg.VecVirtual{tm})[0]
+	bias := g.YMM()
+	g.VMOVDQU(c.ymm("bias127"), bias)
+	g.VPSUBD(tm, bias, bias)
+	g.VMOVDQU(bias, x.biasv)
+	if log {
+		g.VPSUBD(c.ymm("magic"), tm, tm) // nm = bits(t_m) - bits(1.5*2^23)
+		g.VMOVDQU(tm, x.nm)
+	}
+	g.Comment("Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.")
+	eq := g.YMM()
+	g.VCMPPS(U8(cmpEQOQ), c.ymm("negInf"), mx, eq)
+	g.VANDNPS(eq, nan, eq) // -Inf and no NaN
+	g.VMOVUPS(eq, x.masked)
+	g.VCMPPS(U8(cmpEQOQ), c.ymm("posInf"), mx, mx)
+	g.VORPS(mx, nan, nan)
+
+	g.Comment("Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.")
+	acc := [2]reg.VecVirtual{g.YMM(), g.YMM()}
+	for _, v := range acc {
+		g.VXORPD(v, v, v)
+	}
+	a.axisLoop(g, label("sum"), x.p, nil, x.i, func(p, _ Mem) {
+		v := []reg.VecVirtual{x.load(p, tail)}
+		x.reduce(v)
+		ts := x.expU(v)
+		x.scale(ts, nil)
+		for h := range acc {
+			u, sc := v[0].AsX(), ts[0].AsX()
+			if h == 1 {
+				u, sc = g.XMM(), g.XMM()
+				g.VEXTRACTF128(U8(1), v[0], u)
+				g.VEXTRACTF128(U8(1), ts[0], sc)
+			}
+			ud, sd := g.YMM(), g.YMM()
+			g.VCVTPS2PD(u, ud)
+			g.VCVTPS2PD(sc, sd)
+			g.VFMADD213PD(sd, sd, ud) // ud = sd*ud + sd
+			g.VADDPD(ud, acc[h], acc[h])
+		}
+	})
+	g.Comment("A NaN S makes its lane NaN.")
+	s32 := x.join(func(h int, dst reg.VecVirtual) { g.VCVTPD2PSY(acc[h], dst) })
+	g.VCMPPS(U8(cmpUnord), s32, s32, s32)
+	g.VORPS(s32, nan, nan)
+	g.VMOVUPS(nan, x.nan)
+
+	if log {
+		x.logOut(t, acc, label, tail)
+	} else {
+		x.softmaxOut(t, acc, label, tail)
+	}
+}
+
+// join returns a new ymm register whose lanes 0-3 and 4-7 half(0, X) and
+// half(1, X) set in the xmm register X they are given.
+func (x *ax256) join(half func(h int, dst reg.VecVirtual)) reg.VecVirtual {
+	g := x.g
+	lo, hi := g.XMM(), g.XMM()
+	half(0, lo)
+	half(1, hi)
+	y := g.YMM()
+	g.VINSERTF128(U8(1), hi, lo.AsY(), y)
+	return y
+}
+
+// softmaxOut emits pass 3 of SoftmaxAxisAVX2: 1/S split, then the
+// outputs.
+func (x *ax256) softmaxOut(t *ceTables, acc [2]reg.VecVirtual, label func(string) string, tail bool) {
+	g := x.g
+	g.Comment("1/S per lane as float32 hi + lo.")
+	one := g.YMM()
+	g.VBROADCASTSD(t.one(), one)
+	var inv [2]reg.VecVirtual
+	for h := range acc {
+		inv[h] = g.YMM()
+		g.VDIVPD(acc[h], one, inv[h])
+	}
+	hi := x.join(func(h int, dst reg.VecVirtual) { g.VCVTPD2PSY(inv[h], dst) })
+	g.VMOVUPS(hi, x.hi)
+	lo := x.join(func(h int, dst reg.VecVirtual) {
+		hi64 := g.YMM()
+		g.VCVTPS2PD(x.hi.Offset(16*h), hi64)
+		g.VSUBPD(hi64, inv[h], hi64)
+		g.VCVTPD2PSY(hi64, dst)
+	})
+	g.VMOVUPS(lo, x.lo)
+	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.")
+	x.a.axisLoop(g, label("out"), x.p, x.q, x.i, func(p, q Mem) {
+		v := []reg.VecVirtual{x.load(p, tail)}
+		x.reduce(v)
+		ts := x.expU(v)
+		x.scale(ts, nil)
+		x.normalize(v, ts, x.hi, x.lo)
+		x.fill(v[0], "zero")
+		x.store(v[0], q, tail)
+	})
+}
+
+// logOut emits pass 3 of LogSoftmaxAxisAVX2: l = float64(nm)*ln2 +
+// log64(S), then the outputs.
+func (x *ax256) logOut(t *ceTables, acc [2]reg.VecVirtual, label func(string) string, tail bool) {
+	g := x.g
+	g.Comment("l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.")
+	lb := &lossBatch{g: g, t: t}
+	for h := range acc {
+		l := g.YMM()
+		g.VCVTDQ2PD(x.nm.Offset(16*h), l)
+		g.VMULPD(lb.bcast(t.ln2()), l, l)
+		g.VADDPD(lb.log64(acc[h]), l, l)
+		g.VMOVUPD(l, x.l[h])
+		g.VCVTPS2PD(x.cv.Offset(16*h), l)
+		g.VMOVUPD(l, x.c64[h])
+	}
+	g.Comment("Pass 3: y = float32((float64(x) - float64(c)) - l).")
+	x.a.axisLoop(g, label("out"), x.p, x.q, x.i, func(p, q Mem) {
+		v := x.load(p, tail)
+		y := x.join(func(h int, dst reg.VecVirtual) {
+			v64 := g.YMM()
+			if h == 0 {
+				g.VCVTPS2PD(v.AsX(), v64)
+			} else {
+				vh := g.XMM()
+				g.VEXTRACTF128(U8(1), v, vh)
+				g.VCVTPS2PD(vh, v64)
+			}
+			g.VSUBPD(x.c64[h], v64, v64)
+			g.VSUBPD(x.l[h], v64, v64)
+			g.VCVTPD2PSY(v64, dst)
+		})
+		x.fill(y, "negInf")
+		x.store(y, q, tail)
+	})
 }

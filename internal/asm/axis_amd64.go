@@ -21,3 +21,13 @@ func SoftmaxAxisAVX512(dst []float32, src []float32, outer int, axis int, inner 
 //
 //go:noescape
 func LogSoftmaxAxisAVX512(dst []float32, src []float32, outer int, axis int, inner int)
+
+// SoftmaxAxisAVX2 is SoftmaxAxisAVX512 for AVX2 and FMA3.
+//
+//go:noescape
+func SoftmaxAxisAVX2(dst []float32, src []float32, outer int, axis int, inner int)
+
+// LogSoftmaxAxisAVX2 is LogSoftmaxAxisAVX512 for AVX2 and FMA3.
+//
+//go:noescape
+func LogSoftmaxAxisAVX2(dst []float32, src []float32, outer int, axis int, inner int)

@@ -665,3 +665,1149 @@ lax512_out:
 lax512_done:
 	VZEROUPPER
 	RET
+
+// func SoftmaxAxisAVX2(dst []float32, src []float32, outer int, axis int, inner int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·SoftmaxAxisAVX2(SB), NOSPLIT, $512-72
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  outer+48(FP), DX
+	MOVQ  axis+56(FP), BX
+	MOVQ  inner+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  SI, DI
+	IMULQ BX, DI
+	TESTQ DI, DI
+	JZ    ax256_done
+	TESTQ DX, DX
+	JZ    ax256_done
+
+ax256_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+	MOVQ SI, R10
+	SHRQ $0x02, R10
+
+ax256_group:
+	CMPQ R10, $0x00000008
+	JB   ax256_tail
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    BX, R13
+
+ax256_max:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    SI, R11
+	DECQ    R13
+	JNZ     ax256_max
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   BX, R13
+
+ax256_sum:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         SI, R11
+	DECQ         R13
+	JNZ          ax256_sum
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ BX, R13
+
+ax256_out:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        SI, R11
+	ADDQ        SI, R12
+	DECQ        R13
+	JNZ         ax256_out
+	JMP         ax256_next
+
+ax256_tail:
+	// The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.
+	MOVQ $0x00000010, R11
+	SUBQ R10, R11
+	LEAQ tailmask8<>+0(SB), R14
+	LEAQ (R14)(R11*4), R14
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    BX, R13
+
+ax256_max_tail:
+	LEAQ       (R11), R12
+	ANDQ       $0x00000fff, R12
+	CMPQ       R12, $0x00000fe0
+	JA         ax256_tailcopy_1
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        ax256_tailloaded_1
+
+ax256_tailcopy_1:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    R12, R12
+	TESTQ   $0x00000008, R10
+	JZ      ax256_copy_1_8
+	VMOVUPS (R11)(R12*1), Y2
+	VMOVUPS Y2, 192(SP)(R12*1)
+	ADDQ    $0x00000020, R12
+
+ax256_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      ax256_copy_1_4
+	VMOVUPS (R11)(R12*1), X2
+	VMOVUPS X2, 192(SP)(R12*1)
+	ADDQ    $0x00000010, R12
+
+ax256_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    ax256_copy_1_2
+	MOVQ  (R11)(R12*1), R15
+	MOVQ  R15, 192(SP)(R12*1)
+	ADDQ  $0x00000008, R12
+
+ax256_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    ax256_copy_1_1
+	MOVL  (R11)(R12*1), R15
+	MOVL  R15, 192(SP)(R12*1)
+
+ax256_copy_1_1:
+	VMOVUPS 192(SP), Y2
+
+ax256_tailloaded_1:
+	VMAXPS Y0, Y2, Y0
+	VCMPPS $0x03, Y2, Y2, Y2
+	VORPS  Y2, Y1, Y1
+	ADDQ   SI, R11
+	DECQ   R13
+	JNZ    ax256_max_tail
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   BX, R13
+
+ax256_sum_tail:
+	LEAQ       (R11), R12
+	ANDQ       $0x00000fff, R12
+	CMPQ       R12, $0x00000fe0
+	JA         ax256_tailcopy_2
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        ax256_tailloaded_2
+
+ax256_tailcopy_2:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    R12, R12
+	TESTQ   $0x00000008, R10
+	JZ      ax256_copy_2_8
+	VMOVUPS (R11)(R12*1), Y4
+	VMOVUPS Y4, 192(SP)(R12*1)
+	ADDQ    $0x00000020, R12
+
+ax256_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      ax256_copy_2_4
+	VMOVUPS (R11)(R12*1), X3
+	VMOVUPS X3, 192(SP)(R12*1)
+	ADDQ    $0x00000010, R12
+
+ax256_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    ax256_copy_2_2
+	MOVQ  (R11)(R12*1), R15
+	MOVQ  R15, 192(SP)(R12*1)
+	ADDQ  $0x00000008, R12
+
+ax256_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    ax256_copy_2_1
+	MOVL  (R11)(R12*1), R15
+	MOVL  R15, 192(SP)(R12*1)
+
+ax256_copy_2_1:
+	VMOVUPS 192(SP), Y4
+
+ax256_tailloaded_2:
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         SI, R11
+	DECQ         R13
+	JNZ          ax256_sum_tail
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ BX, R13
+
+ax256_out_tail:
+	LEAQ       (R11), R15
+	ANDQ       $0x00000fff, R15
+	CMPQ       R15, $0x00000fe0
+	JA         ax256_tailcopy_3
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        ax256_tailloaded_3
+
+ax256_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    R15, R15
+	TESTQ   $0x00000008, R10
+	JZ      ax256_copy_3_8
+	VMOVUPS (R11)(R15*1), Y0
+	VMOVUPS Y0, 192(SP)(R15*1)
+	ADDQ    $0x00000020, R15
+
+ax256_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      ax256_copy_3_4
+	VMOVUPS (R11)(R15*1), X0
+	VMOVUPS X0, 192(SP)(R15*1)
+	ADDQ    $0x00000010, R15
+
+ax256_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    ax256_copy_3_2
+	MOVQ  (R11)(R15*1), BP
+	MOVQ  BP, 192(SP)(R15*1)
+	ADDQ  $0x00000008, R15
+
+ax256_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    ax256_copy_3_1
+	MOVL  (R11)(R15*1), BP
+	MOVL  BP, 192(SP)(R15*1)
+
+ax256_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+ax256_tailloaded_3:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+	ADDQ        SI, R11
+	ADDQ        SI, R12
+	DECQ        R13
+	JNZ         ax256_out_tail
+
+ax256_next:
+	ADDQ $0x00000020, R8
+	ADDQ $0x00000020, R9
+	SUBQ $0x00000008, R10
+	JG   ax256_group
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  ax256_slab
+
+ax256_done:
+	VZEROUPPER
+	RET
+
+DATA tailmask8<>+0(SB)/4, $0xffffffff
+DATA tailmask8<>+4(SB)/4, $0xffffffff
+DATA tailmask8<>+8(SB)/4, $0xffffffff
+DATA tailmask8<>+12(SB)/4, $0xffffffff
+DATA tailmask8<>+16(SB)/4, $0xffffffff
+DATA tailmask8<>+20(SB)/4, $0xffffffff
+DATA tailmask8<>+24(SB)/4, $0xffffffff
+DATA tailmask8<>+28(SB)/4, $0xffffffff
+DATA tailmask8<>+32(SB)/4, $0xffffffff
+DATA tailmask8<>+36(SB)/4, $0xffffffff
+DATA tailmask8<>+40(SB)/4, $0xffffffff
+DATA tailmask8<>+44(SB)/4, $0xffffffff
+DATA tailmask8<>+48(SB)/4, $0xffffffff
+DATA tailmask8<>+52(SB)/4, $0xffffffff
+DATA tailmask8<>+56(SB)/4, $0xffffffff
+DATA tailmask8<>+60(SB)/4, $0xffffffff
+DATA tailmask8<>+64(SB)/4, $0x00000000
+DATA tailmask8<>+68(SB)/4, $0x00000000
+DATA tailmask8<>+72(SB)/4, $0x00000000
+DATA tailmask8<>+76(SB)/4, $0x00000000
+DATA tailmask8<>+80(SB)/4, $0x00000000
+DATA tailmask8<>+84(SB)/4, $0x00000000
+DATA tailmask8<>+88(SB)/4, $0x00000000
+DATA tailmask8<>+92(SB)/4, $0x00000000
+DATA tailmask8<>+96(SB)/4, $0x00000000
+DATA tailmask8<>+100(SB)/4, $0x00000000
+DATA tailmask8<>+104(SB)/4, $0x00000000
+DATA tailmask8<>+108(SB)/4, $0x00000000
+DATA tailmask8<>+112(SB)/4, $0x00000000
+DATA tailmask8<>+116(SB)/4, $0x00000000
+DATA tailmask8<>+120(SB)/4, $0x00000000
+DATA tailmask8<>+124(SB)/4, $0x00000000
+GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
+
+// func LogSoftmaxAxisAVX2(dst []float32, src []float32, outer int, axis int, inner int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·LogSoftmaxAxisAVX2(SB), NOSPLIT, $512-72
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  outer+48(FP), DX
+	MOVQ  axis+56(FP), BX
+	MOVQ  inner+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  SI, DI
+	IMULQ BX, DI
+	TESTQ DI, DI
+	JZ    lax256_done
+	TESTQ DX, DX
+	JZ    lax256_done
+
+lax256_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+	MOVQ SI, R10
+	SHRQ $0x02, R10
+
+lax256_group:
+	CMPQ R10, $0x00000008
+	JB   lax256_tail
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    BX, R13
+
+lax256_max:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    SI, R11
+	DECQ    R13
+	JNZ     lax256_max
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   BX, R13
+
+lax256_sum:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         SI, R11
+	DECQ         R13
+	JNZ          lax256_sum
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32((float64(x) - float64(c)) - l).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ BX, R13
+
+lax256_out:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      Y0, (R12)
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          lax256_out
+	JMP          lax256_next
+
+lax256_tail:
+	// The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.
+	MOVQ $0x00000010, R11
+	SUBQ R10, R11
+	LEAQ tailmask8<>+0(SB), R14
+	LEAQ (R14)(R11*4), R14
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    BX, R13
+
+lax256_max_tail:
+	LEAQ       (R11), R12
+	ANDQ       $0x00000fff, R12
+	CMPQ       R12, $0x00000fe0
+	JA         lax256_tailcopy_1
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        lax256_tailloaded_1
+
+lax256_tailcopy_1:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    R12, R12
+	TESTQ   $0x00000008, R10
+	JZ      lax256_copy_1_8
+	VMOVUPS (R11)(R12*1), Y2
+	VMOVUPS Y2, 192(SP)(R12*1)
+	ADDQ    $0x00000020, R12
+
+lax256_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      lax256_copy_1_4
+	VMOVUPS (R11)(R12*1), X2
+	VMOVUPS X2, 192(SP)(R12*1)
+	ADDQ    $0x00000010, R12
+
+lax256_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    lax256_copy_1_2
+	MOVQ  (R11)(R12*1), R15
+	MOVQ  R15, 192(SP)(R12*1)
+	ADDQ  $0x00000008, R12
+
+lax256_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    lax256_copy_1_1
+	MOVL  (R11)(R12*1), R15
+	MOVL  R15, 192(SP)(R12*1)
+
+lax256_copy_1_1:
+	VMOVUPS 192(SP), Y2
+
+lax256_tailloaded_1:
+	VMAXPS Y0, Y2, Y0
+	VCMPPS $0x03, Y2, Y2, Y2
+	VORPS  Y2, Y1, Y1
+	ADDQ   SI, R11
+	DECQ   R13
+	JNZ    lax256_max_tail
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   BX, R13
+
+lax256_sum_tail:
+	LEAQ       (R11), R12
+	ANDQ       $0x00000fff, R12
+	CMPQ       R12, $0x00000fe0
+	JA         lax256_tailcopy_2
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        lax256_tailloaded_2
+
+lax256_tailcopy_2:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    R12, R12
+	TESTQ   $0x00000008, R10
+	JZ      lax256_copy_2_8
+	VMOVUPS (R11)(R12*1), Y4
+	VMOVUPS Y4, 192(SP)(R12*1)
+	ADDQ    $0x00000020, R12
+
+lax256_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      lax256_copy_2_4
+	VMOVUPS (R11)(R12*1), X3
+	VMOVUPS X3, 192(SP)(R12*1)
+	ADDQ    $0x00000010, R12
+
+lax256_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    lax256_copy_2_2
+	MOVQ  (R11)(R12*1), R15
+	MOVQ  R15, 192(SP)(R12*1)
+	ADDQ  $0x00000008, R12
+
+lax256_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    lax256_copy_2_1
+	MOVL  (R11)(R12*1), R15
+	MOVL  R15, 192(SP)(R12*1)
+
+lax256_copy_2_1:
+	VMOVUPS 192(SP), Y4
+
+lax256_tailloaded_2:
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         SI, R11
+	DECQ         R13
+	JNZ          lax256_sum_tail
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32((float64(x) - float64(c)) - l).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ BX, R13
+
+lax256_out_tail:
+	LEAQ       (R11), R15
+	ANDQ       $0x00000fff, R15
+	CMPQ       R15, $0x00000fe0
+	JA         lax256_tailcopy_3
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        lax256_tailloaded_3
+
+lax256_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    R15, R15
+	TESTQ   $0x00000008, R10
+	JZ      lax256_copy_3_8
+	VMOVUPS (R11)(R15*1), Y0
+	VMOVUPS Y0, 192(SP)(R15*1)
+	ADDQ    $0x00000020, R15
+
+lax256_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      lax256_copy_3_4
+	VMOVUPS (R11)(R15*1), X0
+	VMOVUPS X0, 192(SP)(R15*1)
+	ADDQ    $0x00000010, R15
+
+lax256_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    lax256_copy_3_2
+	MOVQ  (R11)(R15*1), BP
+	MOVQ  BP, 192(SP)(R15*1)
+	ADDQ  $0x00000008, R15
+
+lax256_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    lax256_copy_3_1
+	MOVL  (R11)(R15*1), BP
+	MOVL  BP, 192(SP)(R15*1)
+
+lax256_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+lax256_tailloaded_3:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+	ADDQ         SI, R11
+	ADDQ         SI, R12
+	DECQ         R13
+	JNZ          lax256_out_tail
+
+lax256_next:
+	ADDQ $0x00000020, R8
+	ADDQ $0x00000020, R9
+	SUBQ $0x00000008, R10
+	JG   lax256_group
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  lax256_slab
+
+lax256_done:
+	VZEROUPPER
+	RET
