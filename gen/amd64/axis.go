@@ -137,11 +137,19 @@ func (a *axisArgs) axisLoop(g *gen, label string, p, q, i reg.GPVirtual, body fu
 	g.JNZ(LabelRef(label))
 }
 
-func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
-	name, doc := "SoftmaxAxisAVX512", "Softmax"
+// axisKernel returns the name of an axis kernel for the given form and
+// instruction set, the fallback form it repeats (Softmax, LogSoftmax),
+// and the prefix of its labels.
+func axisKernel(log bool, isa string) (name, form, label string) {
+	form, label = "Softmax", "ax"
 	if log {
-		name, doc = "LogSoftmaxAxisAVX512", "LogSoftmax"
+		form, label = "LogSoftmax", "lax"
 	}
+	return form + "Axis" + isa, form, label + isa
+}
+
+func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
+	name, doc, label := axisKernel(log, "AVX512")
 	g.function(name, axisSignature,
 		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
 		name+" applies "+doc+" along the middle axis of the contiguous",
@@ -150,10 +158,6 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		"elements in each slice, and dst is src or does not overlap it. It",
 		"requires AVX-512F.",
 	)
-	label := "ax512"
-	if log {
-		label = "lax512"
-	}
 	done := label + "_done"
 	a := loadAxisArgs(g, done, 16)
 	s := newSM512(g, c, label)
@@ -416,18 +420,11 @@ func (x *ax256) fill(y reg.VecVirtual, masked string) {
 }
 
 func axisAVX2(g *gen, c *constTable, t *ceTables, log bool) {
-	name, doc := "SoftmaxAxisAVX2", "SoftmaxAxisAVX512"
-	if log {
-		name, doc = "LogSoftmaxAxisAVX2", "LogSoftmaxAxisAVX512"
-	}
+	name, form, label := axisKernel(log, "AVX2")
 	g.function(name, axisSignature,
 		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
-		name+" is "+doc+" for AVX2 and FMA3.",
+		name+" is "+form+"AxisAVX512 for AVX2 and FMA3.",
 	)
-	label := "ax256"
-	if log {
-		label = "lax256"
-	}
 	done := label + "_done"
 	a := loadAxisArgs(g, done, 8)
 	x := &ax256{sm256: newSM256(g, c, label), a: a, mptr: g.GP64()}

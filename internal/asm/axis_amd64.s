@@ -187,9 +187,9 @@ TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $0-72
 	MOVQ         SI, DI
 	IMULQ        BX, DI
 	TESTQ        DI, DI
-	JZ           ax512_done
+	JZ           axAVX512_done
 	TESTQ        DX, DX
-	JZ           ax512_done
+	JZ           axAVX512_done
 	VBROADCASTSS axisconst<>+0(SB), Z0
 	VBROADCASTSS axisconst<>+32(SB), Z1
 	VBROADCASTSS axisconst<>+64(SB), Z2
@@ -200,21 +200,21 @@ TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
 
-ax512_slab:
+axAVX512_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
 	MOVQ SI, R10
 	SHRQ $0x02, R10
 
-ax512_group:
+axAVX512_group:
 	// The group's mask: 16 lanes, or the slab's last inner%16.
 	MOVL    $0x0000ffff, R11
 	CMPQ    R10, $0x00000010
-	JAE     ax512_full
+	JAE     axAVX512_full
 	LEAQ    tailmask16<>+0(SB), R11
 	MOVWLZX (R11)(R10*2), R11
 
-ax512_full:
+axAVX512_full:
 	KMOVW R11, K1
 
 	// Pass 1: each lane's max, NaN skipped, and its NaNs.
@@ -223,14 +223,14 @@ ax512_full:
 	MOVQ    R8, R11
 	MOVQ    BX, R13
 
-ax512_max:
+axAVX512_max:
 	VMOVUPS.Z (R11), K1, Z7
 	VMAXPS    Z11, Z7, Z11
 	VCMPPS    $0x03, Z7, Z7, K3
 	KORW      K3, K2, K2
 	ADDQ      SI, R11
 	DECQ      R13
-	JNZ       ax512_max
+	JNZ       axAVX512_max
 
 	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
 	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
@@ -256,7 +256,7 @@ ax512_max:
 	MOVQ   R8, R11
 	MOVQ   BX, R13
 
-ax512_sum:
+axAVX512_sum:
 	VMOVUPS.Z        (R11), K1, Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
@@ -287,7 +287,7 @@ ax512_sum:
 	VADDPD           Z11, Z14, Z14
 	ADDQ             SI, R11
 	DECQ             R13
-	JNZ              ax512_sum
+	JNZ              axAVX512_sum
 
 	// A NaN S makes its lane NaN.
 	VCMPPD   $0x03, Z13, Z13, K5
@@ -315,7 +315,7 @@ ax512_sum:
 	MOVQ R9, R12
 	MOVQ BX, R13
 
-ax512_out:
+axAVX512_out:
 	VMOVUPS.Z        (R11), K1, Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
@@ -345,17 +345,17 @@ ax512_out:
 	ADDQ             SI, R11
 	ADDQ             SI, R12
 	DECQ             R13
-	JNZ              ax512_out
+	JNZ              axAVX512_out
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, R9
 	SUBQ             $0x00000010, R10
-	JG               ax512_group
+	JG               axAVX512_group
 	ADDQ             DI, CX
 	ADDQ             DI, AX
 	DECQ             DX
-	JNZ              ax512_slab
+	JNZ              axAVX512_slab
 
-ax512_done:
+axAVX512_done:
 	VZEROUPPER
 	RET
 
@@ -389,9 +389,9 @@ TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $0-72
 	MOVQ         SI, DI
 	IMULQ        BX, DI
 	TESTQ        DI, DI
-	JZ           lax512_done
+	JZ           laxAVX512_done
 	TESTQ        DX, DX
-	JZ           lax512_done
+	JZ           laxAVX512_done
 	VBROADCASTSS axisconst<>+0(SB), Z0
 	VBROADCASTSS axisconst<>+32(SB), Z1
 	VBROADCASTSS axisconst<>+64(SB), Z2
@@ -402,21 +402,21 @@ TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
 
-lax512_slab:
+laxAVX512_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
 	MOVQ SI, R10
 	SHRQ $0x02, R10
 
-lax512_group:
+laxAVX512_group:
 	// The group's mask: 16 lanes, or the slab's last inner%16.
 	MOVL    $0x0000ffff, R11
 	CMPQ    R10, $0x00000010
-	JAE     lax512_full
+	JAE     laxAVX512_full
 	LEAQ    tailmask16<>+0(SB), R11
 	MOVWLZX (R11)(R10*2), R11
 
-lax512_full:
+laxAVX512_full:
 	KMOVW R11, K1
 
 	// Pass 1: each lane's max, NaN skipped, and its NaNs.
@@ -425,14 +425,14 @@ lax512_full:
 	MOVQ    R8, R11
 	MOVQ    BX, R13
 
-lax512_max:
+laxAVX512_max:
 	VMOVUPS.Z (R11), K1, Z7
 	VMAXPS    Z11, Z7, Z11
 	VCMPPS    $0x03, Z7, Z7, K3
 	KORW      K3, K2, K2
 	ADDQ      SI, R11
 	DECQ      R13
-	JNZ       lax512_max
+	JNZ       laxAVX512_max
 
 	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
 	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
@@ -459,7 +459,7 @@ lax512_max:
 	MOVQ   R8, R11
 	MOVQ   BX, R13
 
-lax512_sum:
+laxAVX512_sum:
 	VMOVUPS.Z        (R11), K1, Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
@@ -490,7 +490,7 @@ lax512_sum:
 	VADDPD           Z11, Z14, Z14
 	ADDQ             SI, R11
 	DECQ             R13
-	JNZ              lax512_sum
+	JNZ              laxAVX512_sum
 
 	// A NaN S makes its lane NaN.
 	VCMPPD   $0x03, Z13, Z13, K5
@@ -634,7 +634,7 @@ lax512_sum:
 	MOVQ R9, R12
 	MOVQ BX, R13
 
-lax512_out:
+laxAVX512_out:
 	VMOVUPS.Z     (R11), K1, Z17
 	VCVTPS2PD     Y17, Z18
 	VSUBPD        Z16, Z18, Z18
@@ -652,17 +652,17 @@ lax512_out:
 	ADDQ          SI, R11
 	ADDQ          SI, R12
 	DECQ          R13
-	JNZ           lax512_out
+	JNZ           laxAVX512_out
 	ADDQ          $0x00000040, R8
 	ADDQ          $0x00000040, R9
 	SUBQ          $0x00000010, R10
-	JG            lax512_group
+	JG            laxAVX512_group
 	ADDQ          DI, CX
 	ADDQ          DI, AX
 	DECQ          DX
-	JNZ           lax512_slab
+	JNZ           laxAVX512_slab
 
-lax512_done:
+laxAVX512_done:
 	VZEROUPPER
 	RET
 
@@ -678,19 +678,19 @@ TEXT ·SoftmaxAxisAVX2(SB), NOSPLIT, $512-72
 	MOVQ  SI, DI
 	IMULQ BX, DI
 	TESTQ DI, DI
-	JZ    ax256_done
+	JZ    axAVX2_done
 	TESTQ DX, DX
-	JZ    ax256_done
+	JZ    axAVX2_done
 
-ax256_slab:
+axAVX2_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
 	MOVQ SI, R10
 	SHRQ $0x02, R10
 
-ax256_group:
+axAVX2_group:
 	CMPQ R10, $0x00000008
-	JB   ax256_tail
+	JB   axAVX2_tail
 
 	// Pass 1: each lane's max, NaN skipped, and its NaNs.
 	VMOVUPS axisconst<>+320(SB), Y0
@@ -698,14 +698,14 @@ ax256_group:
 	MOVQ    R8, R11
 	MOVQ    BX, R13
 
-ax256_max:
+axAVX2_max:
 	VMOVUPS (R11), Y2
 	VMAXPS  Y0, Y2, Y0
 	VCMPPS  $0x03, Y2, Y2, Y2
 	VORPS   Y2, Y1, Y1
 	ADDQ    SI, R11
 	DECQ    R13
-	JNZ     ax256_max
+	JNZ     axAVX2_max
 
 	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
 	VANDPS      axisconst<>+512(SB), Y0, Y2
@@ -732,7 +732,7 @@ ax256_max:
 	MOVQ   R8, R11
 	MOVQ   BX, R13
 
-ax256_sum:
+axAVX2_sum:
 	VMOVUPS      (R11), Y4
 	VSUBPS       (SP), Y4, Y4
 	VMOVUPS      axisconst<>+288(SB), Y5
@@ -764,7 +764,7 @@ ax256_sum:
 	VADDPD       Y5, Y2, Y2
 	ADDQ         SI, R11
 	DECQ         R13
-	JNZ          ax256_sum
+	JNZ          axAVX2_sum
 
 	// A NaN S makes its lane NaN.
 	VCVTPD2PSY  Y0, X3
@@ -796,7 +796,7 @@ ax256_sum:
 	MOVQ R9, R12
 	MOVQ BX, R13
 
-ax256_out:
+axAVX2_out:
 	VMOVUPS     (R11), Y0
 	VSUBPS      (SP), Y0, Y0
 	VMOVUPS     axisconst<>+288(SB), Y1
@@ -829,10 +829,10 @@ ax256_out:
 	ADDQ        SI, R11
 	ADDQ        SI, R12
 	DECQ        R13
-	JNZ         ax256_out
-	JMP         ax256_next
+	JNZ         axAVX2_out
+	JMP         axAVX2_next
 
-ax256_tail:
+axAVX2_tail:
 	// The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.
 	MOVQ $0x00000010, R11
 	SUBQ R10, R11
@@ -845,55 +845,55 @@ ax256_tail:
 	MOVQ    R8, R11
 	MOVQ    BX, R13
 
-ax256_max_tail:
+axAVX2_max_tail:
 	LEAQ       (R11), R12
 	ANDQ       $0x00000fff, R12
 	CMPQ       R12, $0x00000fe0
-	JA         ax256_tailcopy_1
+	JA         axAVX2_tailcopy_1
 	VMOVDQU    (R14), Y2
 	VMASKMOVPS (R11), Y2, Y2
-	JMP        ax256_tailloaded_1
+	JMP        axAVX2_tailloaded_1
 
-ax256_tailcopy_1:
+axAVX2_tailcopy_1:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	XORQ    R12, R12
 	TESTQ   $0x00000008, R10
-	JZ      ax256_copy_1_8
+	JZ      axAVX2_copy_1_8
 	VMOVUPS (R11)(R12*1), Y2
 	VMOVUPS Y2, 192(SP)(R12*1)
 	ADDQ    $0x00000020, R12
 
-ax256_copy_1_8:
+axAVX2_copy_1_8:
 	TESTQ   $0x00000004, R10
-	JZ      ax256_copy_1_4
+	JZ      axAVX2_copy_1_4
 	VMOVUPS (R11)(R12*1), X2
 	VMOVUPS X2, 192(SP)(R12*1)
 	ADDQ    $0x00000010, R12
 
-ax256_copy_1_4:
+axAVX2_copy_1_4:
 	TESTQ $0x00000002, R10
-	JZ    ax256_copy_1_2
+	JZ    axAVX2_copy_1_2
 	MOVQ  (R11)(R12*1), R15
 	MOVQ  R15, 192(SP)(R12*1)
 	ADDQ  $0x00000008, R12
 
-ax256_copy_1_2:
+axAVX2_copy_1_2:
 	TESTQ $0x00000001, R10
-	JZ    ax256_copy_1_1
+	JZ    axAVX2_copy_1_1
 	MOVL  (R11)(R12*1), R15
 	MOVL  R15, 192(SP)(R12*1)
 
-ax256_copy_1_1:
+axAVX2_copy_1_1:
 	VMOVUPS 192(SP), Y2
 
-ax256_tailloaded_1:
+axAVX2_tailloaded_1:
 	VMAXPS Y0, Y2, Y0
 	VCMPPS $0x03, Y2, Y2, Y2
 	VORPS  Y2, Y1, Y1
 	ADDQ   SI, R11
 	DECQ   R13
-	JNZ    ax256_max_tail
+	JNZ    axAVX2_max_tail
 
 	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
 	VANDPS      axisconst<>+512(SB), Y0, Y2
@@ -920,49 +920,49 @@ ax256_tailloaded_1:
 	MOVQ   R8, R11
 	MOVQ   BX, R13
 
-ax256_sum_tail:
+axAVX2_sum_tail:
 	LEAQ       (R11), R12
 	ANDQ       $0x00000fff, R12
 	CMPQ       R12, $0x00000fe0
-	JA         ax256_tailcopy_2
+	JA         axAVX2_tailcopy_2
 	VMOVDQU    (R14), Y4
 	VMASKMOVPS (R11), Y4, Y4
-	JMP        ax256_tailloaded_2
+	JMP        axAVX2_tailloaded_2
 
-ax256_tailcopy_2:
+axAVX2_tailcopy_2:
 	VXORPS  Y4, Y4, Y4
 	VMOVUPS Y4, 192(SP)
 	XORQ    R12, R12
 	TESTQ   $0x00000008, R10
-	JZ      ax256_copy_2_8
+	JZ      axAVX2_copy_2_8
 	VMOVUPS (R11)(R12*1), Y4
 	VMOVUPS Y4, 192(SP)(R12*1)
 	ADDQ    $0x00000020, R12
 
-ax256_copy_2_8:
+axAVX2_copy_2_8:
 	TESTQ   $0x00000004, R10
-	JZ      ax256_copy_2_4
+	JZ      axAVX2_copy_2_4
 	VMOVUPS (R11)(R12*1), X3
 	VMOVUPS X3, 192(SP)(R12*1)
 	ADDQ    $0x00000010, R12
 
-ax256_copy_2_4:
+axAVX2_copy_2_4:
 	TESTQ $0x00000002, R10
-	JZ    ax256_copy_2_2
+	JZ    axAVX2_copy_2_2
 	MOVQ  (R11)(R12*1), R15
 	MOVQ  R15, 192(SP)(R12*1)
 	ADDQ  $0x00000008, R12
 
-ax256_copy_2_2:
+axAVX2_copy_2_2:
 	TESTQ $0x00000001, R10
-	JZ    ax256_copy_2_1
+	JZ    axAVX2_copy_2_1
 	MOVL  (R11)(R12*1), R15
 	MOVL  R15, 192(SP)(R12*1)
 
-ax256_copy_2_1:
+axAVX2_copy_2_1:
 	VMOVUPS 192(SP), Y4
 
-ax256_tailloaded_2:
+axAVX2_tailloaded_2:
 	VSUBPS       (SP), Y4, Y4
 	VMOVUPS      axisconst<>+288(SB), Y5
 	VMAXPS       Y4, Y5, Y4
@@ -993,7 +993,7 @@ ax256_tailloaded_2:
 	VADDPD       Y5, Y2, Y2
 	ADDQ         SI, R11
 	DECQ         R13
-	JNZ          ax256_sum_tail
+	JNZ          axAVX2_sum_tail
 
 	// A NaN S makes its lane NaN.
 	VCVTPD2PSY  Y0, X3
@@ -1025,49 +1025,49 @@ ax256_tailloaded_2:
 	MOVQ R9, R12
 	MOVQ BX, R13
 
-ax256_out_tail:
+axAVX2_out_tail:
 	LEAQ       (R11), R15
 	ANDQ       $0x00000fff, R15
 	CMPQ       R15, $0x00000fe0
-	JA         ax256_tailcopy_3
+	JA         axAVX2_tailcopy_3
 	VMOVDQU    (R14), Y0
 	VMASKMOVPS (R11), Y0, Y0
-	JMP        ax256_tailloaded_3
+	JMP        axAVX2_tailloaded_3
 
-ax256_tailcopy_3:
+axAVX2_tailcopy_3:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    R15, R15
 	TESTQ   $0x00000008, R10
-	JZ      ax256_copy_3_8
+	JZ      axAVX2_copy_3_8
 	VMOVUPS (R11)(R15*1), Y0
 	VMOVUPS Y0, 192(SP)(R15*1)
 	ADDQ    $0x00000020, R15
 
-ax256_copy_3_8:
+axAVX2_copy_3_8:
 	TESTQ   $0x00000004, R10
-	JZ      ax256_copy_3_4
+	JZ      axAVX2_copy_3_4
 	VMOVUPS (R11)(R15*1), X0
 	VMOVUPS X0, 192(SP)(R15*1)
 	ADDQ    $0x00000010, R15
 
-ax256_copy_3_4:
+axAVX2_copy_3_4:
 	TESTQ $0x00000002, R10
-	JZ    ax256_copy_3_2
+	JZ    axAVX2_copy_3_2
 	MOVQ  (R11)(R15*1), BP
 	MOVQ  BP, 192(SP)(R15*1)
 	ADDQ  $0x00000008, R15
 
-ax256_copy_3_2:
+axAVX2_copy_3_2:
 	TESTQ $0x00000001, R10
-	JZ    ax256_copy_3_1
+	JZ    axAVX2_copy_3_1
 	MOVL  (R11)(R15*1), BP
 	MOVL  BP, 192(SP)(R15*1)
 
-ax256_copy_3_1:
+axAVX2_copy_3_1:
 	VMOVUPS 192(SP), Y0
 
-ax256_tailloaded_3:
+axAVX2_tailloaded_3:
 	VSUBPS      (SP), Y0, Y0
 	VMOVUPS     axisconst<>+288(SB), Y1
 	VMAXPS      Y0, Y1, Y0
@@ -1100,19 +1100,19 @@ ax256_tailloaded_3:
 	ADDQ        SI, R11
 	ADDQ        SI, R12
 	DECQ        R13
-	JNZ         ax256_out_tail
+	JNZ         axAVX2_out_tail
 
-ax256_next:
+axAVX2_next:
 	ADDQ $0x00000020, R8
 	ADDQ $0x00000020, R9
 	SUBQ $0x00000008, R10
-	JG   ax256_group
+	JG   axAVX2_group
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
-	JNZ  ax256_slab
+	JNZ  axAVX2_slab
 
-ax256_done:
+axAVX2_done:
 	VZEROUPPER
 	RET
 
@@ -1162,19 +1162,19 @@ TEXT ·LogSoftmaxAxisAVX2(SB), NOSPLIT, $512-72
 	MOVQ  SI, DI
 	IMULQ BX, DI
 	TESTQ DI, DI
-	JZ    lax256_done
+	JZ    laxAVX2_done
 	TESTQ DX, DX
-	JZ    lax256_done
+	JZ    laxAVX2_done
 
-lax256_slab:
+laxAVX2_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
 	MOVQ SI, R10
 	SHRQ $0x02, R10
 
-lax256_group:
+laxAVX2_group:
 	CMPQ R10, $0x00000008
-	JB   lax256_tail
+	JB   laxAVX2_tail
 
 	// Pass 1: each lane's max, NaN skipped, and its NaNs.
 	VMOVUPS axisconst<>+320(SB), Y0
@@ -1182,14 +1182,14 @@ lax256_group:
 	MOVQ    R8, R11
 	MOVQ    BX, R13
 
-lax256_max:
+laxAVX2_max:
 	VMOVUPS (R11), Y2
 	VMAXPS  Y0, Y2, Y0
 	VCMPPS  $0x03, Y2, Y2, Y2
 	VORPS   Y2, Y1, Y1
 	ADDQ    SI, R11
 	DECQ    R13
-	JNZ     lax256_max
+	JNZ     laxAVX2_max
 
 	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
 	VANDPS      axisconst<>+512(SB), Y0, Y2
@@ -1218,7 +1218,7 @@ lax256_max:
 	MOVQ   R8, R11
 	MOVQ   BX, R13
 
-lax256_sum:
+laxAVX2_sum:
 	VMOVUPS      (R11), Y4
 	VSUBPS       (SP), Y4, Y4
 	VMOVUPS      axisconst<>+288(SB), Y5
@@ -1250,7 +1250,7 @@ lax256_sum:
 	VADDPD       Y5, Y2, Y2
 	ADDQ         SI, R11
 	DECQ         R13
-	JNZ          lax256_sum
+	JNZ          laxAVX2_sum
 
 	// A NaN S makes its lane NaN.
 	VCVTPD2PSY  Y0, X3
@@ -1399,7 +1399,7 @@ lax256_sum:
 	MOVQ R9, R12
 	MOVQ BX, R13
 
-lax256_out:
+laxAVX2_out:
 	VMOVUPS      (R11), Y0
 	VCVTPS2PD    X0, Y1
 	VSUBPD       448(SP), Y1, Y1
@@ -1419,10 +1419,10 @@ lax256_out:
 	ADDQ         SI, R11
 	ADDQ         SI, R12
 	DECQ         R13
-	JNZ          lax256_out
-	JMP          lax256_next
+	JNZ          laxAVX2_out
+	JMP          laxAVX2_next
 
-lax256_tail:
+laxAVX2_tail:
 	// The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.
 	MOVQ $0x00000010, R11
 	SUBQ R10, R11
@@ -1435,55 +1435,55 @@ lax256_tail:
 	MOVQ    R8, R11
 	MOVQ    BX, R13
 
-lax256_max_tail:
+laxAVX2_max_tail:
 	LEAQ       (R11), R12
 	ANDQ       $0x00000fff, R12
 	CMPQ       R12, $0x00000fe0
-	JA         lax256_tailcopy_1
+	JA         laxAVX2_tailcopy_1
 	VMOVDQU    (R14), Y2
 	VMASKMOVPS (R11), Y2, Y2
-	JMP        lax256_tailloaded_1
+	JMP        laxAVX2_tailloaded_1
 
-lax256_tailcopy_1:
+laxAVX2_tailcopy_1:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	XORQ    R12, R12
 	TESTQ   $0x00000008, R10
-	JZ      lax256_copy_1_8
+	JZ      laxAVX2_copy_1_8
 	VMOVUPS (R11)(R12*1), Y2
 	VMOVUPS Y2, 192(SP)(R12*1)
 	ADDQ    $0x00000020, R12
 
-lax256_copy_1_8:
+laxAVX2_copy_1_8:
 	TESTQ   $0x00000004, R10
-	JZ      lax256_copy_1_4
+	JZ      laxAVX2_copy_1_4
 	VMOVUPS (R11)(R12*1), X2
 	VMOVUPS X2, 192(SP)(R12*1)
 	ADDQ    $0x00000010, R12
 
-lax256_copy_1_4:
+laxAVX2_copy_1_4:
 	TESTQ $0x00000002, R10
-	JZ    lax256_copy_1_2
+	JZ    laxAVX2_copy_1_2
 	MOVQ  (R11)(R12*1), R15
 	MOVQ  R15, 192(SP)(R12*1)
 	ADDQ  $0x00000008, R12
 
-lax256_copy_1_2:
+laxAVX2_copy_1_2:
 	TESTQ $0x00000001, R10
-	JZ    lax256_copy_1_1
+	JZ    laxAVX2_copy_1_1
 	MOVL  (R11)(R12*1), R15
 	MOVL  R15, 192(SP)(R12*1)
 
-lax256_copy_1_1:
+laxAVX2_copy_1_1:
 	VMOVUPS 192(SP), Y2
 
-lax256_tailloaded_1:
+laxAVX2_tailloaded_1:
 	VMAXPS Y0, Y2, Y0
 	VCMPPS $0x03, Y2, Y2, Y2
 	VORPS  Y2, Y1, Y1
 	ADDQ   SI, R11
 	DECQ   R13
-	JNZ    lax256_max_tail
+	JNZ    laxAVX2_max_tail
 
 	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
 	VANDPS      axisconst<>+512(SB), Y0, Y2
@@ -1512,49 +1512,49 @@ lax256_tailloaded_1:
 	MOVQ   R8, R11
 	MOVQ   BX, R13
 
-lax256_sum_tail:
+laxAVX2_sum_tail:
 	LEAQ       (R11), R12
 	ANDQ       $0x00000fff, R12
 	CMPQ       R12, $0x00000fe0
-	JA         lax256_tailcopy_2
+	JA         laxAVX2_tailcopy_2
 	VMOVDQU    (R14), Y4
 	VMASKMOVPS (R11), Y4, Y4
-	JMP        lax256_tailloaded_2
+	JMP        laxAVX2_tailloaded_2
 
-lax256_tailcopy_2:
+laxAVX2_tailcopy_2:
 	VXORPS  Y4, Y4, Y4
 	VMOVUPS Y4, 192(SP)
 	XORQ    R12, R12
 	TESTQ   $0x00000008, R10
-	JZ      lax256_copy_2_8
+	JZ      laxAVX2_copy_2_8
 	VMOVUPS (R11)(R12*1), Y4
 	VMOVUPS Y4, 192(SP)(R12*1)
 	ADDQ    $0x00000020, R12
 
-lax256_copy_2_8:
+laxAVX2_copy_2_8:
 	TESTQ   $0x00000004, R10
-	JZ      lax256_copy_2_4
+	JZ      laxAVX2_copy_2_4
 	VMOVUPS (R11)(R12*1), X3
 	VMOVUPS X3, 192(SP)(R12*1)
 	ADDQ    $0x00000010, R12
 
-lax256_copy_2_4:
+laxAVX2_copy_2_4:
 	TESTQ $0x00000002, R10
-	JZ    lax256_copy_2_2
+	JZ    laxAVX2_copy_2_2
 	MOVQ  (R11)(R12*1), R15
 	MOVQ  R15, 192(SP)(R12*1)
 	ADDQ  $0x00000008, R12
 
-lax256_copy_2_2:
+laxAVX2_copy_2_2:
 	TESTQ $0x00000001, R10
-	JZ    lax256_copy_2_1
+	JZ    laxAVX2_copy_2_1
 	MOVL  (R11)(R12*1), R15
 	MOVL  R15, 192(SP)(R12*1)
 
-lax256_copy_2_1:
+laxAVX2_copy_2_1:
 	VMOVUPS 192(SP), Y4
 
-lax256_tailloaded_2:
+laxAVX2_tailloaded_2:
 	VSUBPS       (SP), Y4, Y4
 	VMOVUPS      axisconst<>+288(SB), Y5
 	VMAXPS       Y4, Y5, Y4
@@ -1585,7 +1585,7 @@ lax256_tailloaded_2:
 	VADDPD       Y5, Y2, Y2
 	ADDQ         SI, R11
 	DECQ         R13
-	JNZ          lax256_sum_tail
+	JNZ          laxAVX2_sum_tail
 
 	// A NaN S makes its lane NaN.
 	VCVTPD2PSY  Y0, X3
@@ -1734,49 +1734,49 @@ lax256_tailloaded_2:
 	MOVQ R9, R12
 	MOVQ BX, R13
 
-lax256_out_tail:
+laxAVX2_out_tail:
 	LEAQ       (R11), R15
 	ANDQ       $0x00000fff, R15
 	CMPQ       R15, $0x00000fe0
-	JA         lax256_tailcopy_3
+	JA         laxAVX2_tailcopy_3
 	VMOVDQU    (R14), Y0
 	VMASKMOVPS (R11), Y0, Y0
-	JMP        lax256_tailloaded_3
+	JMP        laxAVX2_tailloaded_3
 
-lax256_tailcopy_3:
+laxAVX2_tailcopy_3:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    R15, R15
 	TESTQ   $0x00000008, R10
-	JZ      lax256_copy_3_8
+	JZ      laxAVX2_copy_3_8
 	VMOVUPS (R11)(R15*1), Y0
 	VMOVUPS Y0, 192(SP)(R15*1)
 	ADDQ    $0x00000020, R15
 
-lax256_copy_3_8:
+laxAVX2_copy_3_8:
 	TESTQ   $0x00000004, R10
-	JZ      lax256_copy_3_4
+	JZ      laxAVX2_copy_3_4
 	VMOVUPS (R11)(R15*1), X0
 	VMOVUPS X0, 192(SP)(R15*1)
 	ADDQ    $0x00000010, R15
 
-lax256_copy_3_4:
+laxAVX2_copy_3_4:
 	TESTQ $0x00000002, R10
-	JZ    lax256_copy_3_2
+	JZ    laxAVX2_copy_3_2
 	MOVQ  (R11)(R15*1), BP
 	MOVQ  BP, 192(SP)(R15*1)
 	ADDQ  $0x00000008, R15
 
-lax256_copy_3_2:
+laxAVX2_copy_3_2:
 	TESTQ $0x00000001, R10
-	JZ    lax256_copy_3_1
+	JZ    laxAVX2_copy_3_1
 	MOVL  (R11)(R15*1), BP
 	MOVL  BP, 192(SP)(R15*1)
 
-lax256_copy_3_1:
+laxAVX2_copy_3_1:
 	VMOVUPS 192(SP), Y0
 
-lax256_tailloaded_3:
+laxAVX2_tailloaded_3:
 	VCVTPS2PD    X0, Y1
 	VSUBPD       448(SP), Y1, Y1
 	VSUBPD       384(SP), Y1, Y1
@@ -1796,18 +1796,18 @@ lax256_tailloaded_3:
 	ADDQ         SI, R11
 	ADDQ         SI, R12
 	DECQ         R13
-	JNZ          lax256_out_tail
+	JNZ          laxAVX2_out_tail
 
-lax256_next:
+laxAVX2_next:
 	ADDQ $0x00000020, R8
 	ADDQ $0x00000020, R9
 	SUBQ $0x00000008, R10
-	JG   lax256_group
+	JG   laxAVX2_group
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
-	JNZ  lax256_slab
+	JNZ  laxAVX2_slab
 
-lax256_done:
+laxAVX2_done:
 	VZEROUPPER
 	RET
