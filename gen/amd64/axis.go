@@ -174,27 +174,24 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 	}
 	negInf, posInf, nan := bcast("negInf"), bcast("posInf"), bcast("nan")
 	km := g.K() // the group's lanes
+	contiguous := laneIO{
+		label: label,
+		load: func(p Mem) reg.VecVirtual {
+			x := g.ZMM()
+			g.VMOVUPS_Z(p, km, x)
+			return x
+		},
+		store: func(v reg.VecVirtual, q Mem) { g.VMOVUPS(v, km, q) },
+	}
 
-	a.loops(g, label, func(rem reg.GPVirtual) {
-		g.Comment("The group's mask: 16 lanes, or the slab's last inner%16.")
-		bits := g.GP32()
-		g.MOVL(U32(0xffff), bits)
-		g.CMPQ(rem, U32(16))
-		g.JAE(LabelRef(label + "_full"))
-		tbl := g.GP64()
-		g.LEAQ(g.tailMask16(), tbl)
-		g.MOVWLZX(Mem{Base: tbl, Index: rem, Scale: 2}, bits)
-		g.Label(label + "_full")
-		g.KMOVW(bits, km)
-	}, func() {
+	group := func(io laneIO) {
 		g.Comment("Pass 1: each lane's max, NaN skipped, and its NaNs.")
 		mx := g.ZMM()
 		g.VMOVAPS(negInf, mx)
 		kn := g.K()
 		g.KXORW(kn, kn, kn)
-		a.axisLoop(g, label+"_max", s.p, nil, s.i, func(p, _ Mem) {
-			x := g.ZMM()
-			g.VMOVUPS_Z(p, km, x)
+		a.axisLoop(g, io.label+"_max", s.p, nil, s.i, func(p, _ Mem) {
+			x := io.load(p)
 			g.VMAXPS(mx, x, mx) // Intel's src2 is mx: a NaN x leaves it
 			kt := g.K()
 			g.VCMPPS(U8(cmpUnord), x, x, kt)
@@ -230,9 +227,8 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		accLo, accHi := g.ZMM(), g.ZMM()
 		g.VPXORQ(accLo, accLo, accLo)
 		g.VPXORQ(accHi, accHi, accHi)
-		a.axisLoop(g, label+"_sum", s.p, nil, s.i, func(p, _ Mem) {
-			x := g.ZMM()
-			g.VMOVUPS_Z(p, km, x)
+		a.axisLoop(g, io.label+"_sum", s.p, nil, s.i, func(p, _ Mem) {
+			x := io.load(p)
 			xs := []reg.VecVirtual{x}
 			s.reduce(xs)
 			ts := s.expU(xs)
@@ -253,20 +249,42 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 			g.VMOVAPS(masked, kmasked, y)
 		}
 		if log {
-			logAxis512(g, c, t, s, a, label, km, nm, accLo, accHi, func(y reg.VecVirtual) { fill(y, negInf) })
+			logAxis512(g, t, s, a, io, nm, accLo, accHi, func(y reg.VecVirtual) { fill(y, negInf) })
 		} else {
-			softmaxAxis512(g, c, t, s, a, label, km, accLo, accHi, func(y reg.VecVirtual) { fill(y, s.zero) })
+			softmaxAxis512(g, t, s, a, io, accLo, accHi, func(y reg.VecVirtual) { fill(y, s.zero) })
 		}
-	})
+	}
+	a.loops(g, label, func(rem reg.GPVirtual) {
+		g.Comment("The group's mask: 16 lanes, or the slab's last inner%16.")
+		bits := g.GP32()
+		g.MOVL(U32(0xffff), bits)
+		g.CMPQ(rem, U32(16))
+		g.JAE(LabelRef(label + "_full"))
+		tbl := g.GP64()
+		g.LEAQ(g.tailMask16(), tbl)
+		g.MOVWLZX(Mem{Base: tbl, Index: rem, Scale: 2}, bits)
+		g.Label(label + "_full")
+		g.KMOVW(bits, km)
+	}, func() { group(contiguous) })
+	g.JMP(LabelRef(done))
+
 	g.Label(done)
 	g.VZEROUPPER()
 	g.RET()
 }
 
+// laneIO is how an AVX-512 axis kernel reads and writes the lanes of a
+// group of columns.
+type laneIO struct {
+	label string                        // the prefix of the group's labels
+	load  func(p Mem) reg.VecVirtual    // the group's lanes at p, zeros in the others
+	store func(v reg.VecVirtual, q Mem) // the group's lanes of v at q
+}
+
 // softmaxAxis512 emits pass 3 of SoftmaxAxisAVX512 for the group: 1/S per
 // lane, split, and the outputs, filled by fill in the special lanes.
-func softmaxAxis512(g *gen, c *constTable, t *ceTables, s *sm512, a *axisArgs, label string,
-	km reg.Register, accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
+func softmaxAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
+	accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
 	g.Comment("1/S per lane as float32 hi + lo.")
 	one := g.ZMM()
 	g.VBROADCASTSD(t.one(), one)
@@ -283,24 +301,23 @@ func softmaxAxis512(g *gen, c *constTable, t *ceTables, s *sm512, a *axisArgs, l
 	}
 	hiv, lov := joinY(g, hi), joinY(g, lo)
 	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.")
-	a.axisLoop(g, label+"_out", s.p, s.q, s.i, func(p, q Mem) {
-		x := g.ZMM()
-		g.VMOVUPS_Z(p, km, x)
+	a.axisLoop(g, io.label+"_out", s.p, s.q, s.i, func(p, q Mem) {
+		x := io.load(p)
 		xs := []reg.VecVirtual{x}
 		s.reduce(xs)
 		ts := s.expU(xs)
 		s.scale(ts, nil)
 		s.normalize(xs, ts, hiv, lov)
 		fill(x)
-		g.VMOVUPS(x, km, q)
+		io.store(x, q)
 	})
 }
 
 // logAxis512 emits pass 3 of LogSoftmaxAxisAVX512 for the group: l =
 // float64(nm)*ln2 + log64(S) per lane, and the outputs, filled by fill in
 // the special lanes.
-func logAxis512(g *gen, c *constTable, t *ceTables, s *sm512, a *axisArgs, label string,
-	km reg.Register, nm, accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
+func logAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
+	nm, accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
 	g.Comment("l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.")
 	lb := &lossBatch{g: g, t: t, wide: true}
 	ln2 := lb.bcast(t.ln2())
@@ -314,9 +331,8 @@ func logAxis512(g *gen, c *constTable, t *ceTables, s *sm512, a *axisArgs, label
 		g.VCVTPS2PD(ch, c64[i])
 	}
 	g.Comment("Pass 3: y = float32((float64(x) - float64(c)) - l).")
-	a.axisLoop(g, label+"_out", s.p, s.q, s.i, func(p, q Mem) {
-		x := g.ZMM()
-		g.VMOVUPS_Z(p, km, x)
+	a.axisLoop(g, io.label+"_out", s.p, s.q, s.i, func(p, q Mem) {
+		x := io.load(p)
 		var h [2]reg.VecVirtual
 		for i := range h {
 			x64 := g.ZMM()
@@ -328,7 +344,7 @@ func logAxis512(g *gen, c *constTable, t *ceTables, s *sm512, a *axisArgs, label
 		}
 		y := joinY(g, h)
 		fill(y)
-		g.VMOVUPS(y, km, q)
+		io.store(y, q)
 	})
 }
 
