@@ -176,8 +176,8 @@ DATA log64vecconst<>+40(SB)/8, $0xc1d2cfffe0400000
 GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
 
 // func SoftmaxAxisAVX512(dst []float32, src []float32, outer int, axis int, inner int)
-// Requires: AVX, AVX512F
-TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $0-72
+// Requires: AVX, AVX512F, CMOV
+TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         outer+48(FP), DX
@@ -199,7 +199,12 @@ TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS axisconst<>+320(SB), Z8
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
+	CMPQ         SI, $0x00000020
+	JA           axAVX512_wide
+	CMPQ         DI, $0x20000000
+	JB           axAVX512_gather
 
+axAVX512_wide:
 axAVX512_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
@@ -210,11 +215,11 @@ axAVX512_group:
 	// The group's mask: 16 lanes, or the slab's last inner%16.
 	MOVL    $0x0000ffff, R11
 	CMPQ    R10, $0x00000010
-	JAE     axAVX512_full
+	JAE     axAVX512_full_1
 	LEAQ    tailmask16<>+0(SB), R11
 	MOVWLZX (R11)(R10*2), R11
 
-axAVX512_full:
+axAVX512_full_1:
 	KMOVW R11, K1
 
 	// Pass 1: each lane's max, NaN skipped, and its NaNs.
@@ -354,6 +359,338 @@ axAVX512_out:
 	ADDQ             DI, AX
 	DECQ             DX
 	JNZ              axAVX512_slab
+	JMP              axAVX512_done
+
+axAVX512_gather:
+	// per = 16/inner slabs a group, of per*axis*inner*4 bytes.
+	MOVQ SI, R8
+	SHRQ $0x02, R8
+	XORQ R9, R9
+	MOVQ R8, R10
+
+axAVX512_per:
+	CMPQ R10, $0x00000010
+	JA   axAVX512_perdone
+	INCQ R9
+	ADDQ R8, R10
+	JMP  axAVX512_per
+
+axAVX512_perdone:
+	MOVQ  R9, 64(SP)
+	MOVQ  DI, R10
+	IMULQ R9, R10
+	MOVQ  R10, 72(SP)
+
+	// The lanes' indices, in elements: v = (l/inner)*axis*inner + l%inner.
+	XORQ R9, R9
+	XORQ R10, R10
+	SHRQ $0x02, DI
+	SUBQ R8, DI
+	MOVL R9, (SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_1
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_1:
+	MOVL R9, 4(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_2
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_2:
+	MOVL R9, 8(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_3
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_3:
+	MOVL R9, 12(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_4
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_4:
+	MOVL R9, 16(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_5
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_5:
+	MOVL R9, 20(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_6
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_6:
+	MOVL R9, 24(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_7
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_7:
+	MOVL R9, 28(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_8
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_8:
+	MOVL R9, 32(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_9
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_9:
+	MOVL R9, 36(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_10
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_10:
+	MOVL R9, 40(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_11
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_11:
+	MOVL R9, 44(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_12
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_12:
+	MOVL R9, 48(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_13
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_13:
+	MOVL R9, 52(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_14
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_14:
+	MOVL R9, 56(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_15
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_15:
+	MOVL R9, 60(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  axAVX512_idx_16
+	XORQ R10, R10
+	ADDQ DI, R9
+
+axAVX512_idx_16:
+	VMOVDQU32 (SP), Z11
+	MOVQ      DX, R10
+
+axAVX512_gslab:
+	// The group's mask: per*inner lanes, or inner for each slab left.
+	MOVQ    64(SP), DX
+	CMPQ    R10, DX
+	CMOVQLT R10, DX
+	IMULQ   SI, DX
+	SHRQ    $0x02, DX
+	MOVL    $0x0000ffff, DI
+	CMPQ    DX, $0x00000010
+	JAE     axAVX512_full_2
+	LEAQ    tailmask16<>+0(SB), DI
+	MOVWLZX (DI)(DX*2), DI
+
+axAVX512_full_2:
+	KMOVW DI, K1
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z12
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    BX, R13
+
+axAVX512g_max:
+	KMOVW      K1, K3
+	VPXORD     Z13, Z13, Z13
+	VGATHERDPS (R11)(Z11*4), K3, Z13
+	VMAXPS     Z12, Z13, Z12
+	VCMPPS     $0x03, Z13, Z13, K3
+	KORW       K3, K2, K2
+	ADDQ       SI, R11
+	DECQ       R13
+	JNZ        axAVX512g_max
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z12, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K3
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z12, K3, Z6
+	VSUBPS       Z6, Z12, Z7
+	VMOVAPS      Z1, Z14
+	VFMADD231PS  Z0, Z7, Z14
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z14, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z12, K5
+	KORW   K5, K2, K3
+	VCMPPS $0x00, Z8, Z12, K5
+	KNOTW  K2, K2
+	KANDW  K2, K5, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   R8, R11
+	MOVQ   BX, R13
+
+axAVX512g_sum:
+	KMOVW            K1, K5
+	VPXORD           Z17, Z17, Z17
+	VGATHERDPS       (R11)(Z11*4), K5, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z17, Z12
+	VSUBPS           Z1, Z12, Z14
+	VFMADD231PS      Z2, Z14, Z17
+	VFMADD231PS      Z3, Z14, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z14
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z14
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z14
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z14
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z14
+	VMULPS           Z17, Z17, Z21
+	VFMADD231PS      Z14, Z21, Z17
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y18
+	VCVTPS2PD        Y18, Z21
+	VCVTPS2PD        Y12, Z22
+	VEXTRACTF64X4    $0x01, Z12, Y12
+	VCVTPS2PD        Y12, Z12
+	VFMADD213PD      Z22, Z22, Z14
+	VFMADD213PD      Z12, Z12, Z21
+	VADDPD           Z14, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	ADDQ             SI, R11
+	DECQ             R13
+	JNZ              axAVX512g_sum
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z15, Z15, K5
+	VCMPPD   $0x03, Z16, Z16, K6
+	KUNPCKBW K5, K6, K5
+	KORW     K5, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z12
+	VDIVPD       Z15, Z12, Z14
+	VCVTPD2PS    Z14, Y18
+	VCVTPS2PD    Y18, Z21
+	VSUBPD       Z21, Z14, Z14
+	VCVTPD2PS    Z14, Y19
+	VDIVPD       Z16, Z12, Z12
+	VCVTPD2PS    Z12, Y14
+	VCVTPS2PD    Y14, Z21
+	VSUBPD       Z21, Z12, Z12
+	VCVTPD2PS    Z12, Y12
+	VINSERTF64X4 $0x01, Y14, Z18, Z14
+	VINSERTF64X4 $0x01, Y12, Z19, Z12
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ BX, R13
+
+axAVX512g_out:
+	KMOVW            K1, K5
+	VPXORD           Z20, Z20, Z20
+	VGATHERDPS       (R11)(Z11*4), K5, Z20
+	VSUBPS           Z6, Z20, Z20
+	VMAXPS           Z20, Z4, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z20, Z21
+	VSUBPS           Z1, Z21, Z22
+	VFMADD231PS      Z2, Z22, Z20
+	VFMADD231PS      Z3, Z22, Z20
+	VBROADCASTSS     axisconst<>+128(SB), Z22
+	VFMADD213PS.BCST axisconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST axisconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST axisconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST axisconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z12, Z22
+	VFMADD213PS      Z12, Z20, Z22
+	VFMADD132PS      Z14, Z22, Z20
+	VADDPS           Z14, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVAPS          Z10, K3, Z20
+	VMOVAPS          Z5, K4, Z20
+	KMOVW            K1, K5
+	VSCATTERDPS      Z20, K5, (R12)(Z11*4)
+	ADDQ             SI, R11
+	ADDQ             SI, R12
+	DECQ             R13
+	JNZ              axAVX512g_out
+	ADDQ             72(SP), CX
+	ADDQ             72(SP), AX
+	SUBQ             64(SP), R10
+	JG               axAVX512_gslab
 
 axAVX512_done:
 	VZEROUPPER
@@ -378,8 +715,8 @@ DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func LogSoftmaxAxisAVX512(dst []float32, src []float32, outer int, axis int, inner int)
-// Requires: AVX, AVX512F
-TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $0-72
+// Requires: AVX, AVX512F, CMOV
+TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         outer+48(FP), DX
@@ -401,7 +738,12 @@ TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS axisconst<>+320(SB), Z8
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
+	CMPQ         SI, $0x00000020
+	JA           laxAVX512_wide
+	CMPQ         DI, $0x20000000
+	JB           laxAVX512_gather
 
+laxAVX512_wide:
 laxAVX512_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
@@ -412,11 +754,11 @@ laxAVX512_group:
 	// The group's mask: 16 lanes, or the slab's last inner%16.
 	MOVL    $0x0000ffff, R11
 	CMPQ    R10, $0x00000010
-	JAE     laxAVX512_full
+	JAE     laxAVX512_full_1
 	LEAQ    tailmask16<>+0(SB), R11
 	MOVWLZX (R11)(R10*2), R11
 
-laxAVX512_full:
+laxAVX512_full_1:
 	KMOVW R11, K1
 
 	// Pass 1: each lane's max, NaN skipped, and its NaNs.
@@ -661,6 +1003,443 @@ laxAVX512_out:
 	ADDQ          DI, AX
 	DECQ          DX
 	JNZ           laxAVX512_slab
+	JMP           laxAVX512_done
+
+laxAVX512_gather:
+	// per = 16/inner slabs a group, of per*axis*inner*4 bytes.
+	MOVQ SI, R8
+	SHRQ $0x02, R8
+	XORQ R9, R9
+	MOVQ R8, R10
+
+laxAVX512_per:
+	CMPQ R10, $0x00000010
+	JA   laxAVX512_perdone
+	INCQ R9
+	ADDQ R8, R10
+	JMP  laxAVX512_per
+
+laxAVX512_perdone:
+	MOVQ  R9, 64(SP)
+	MOVQ  DI, R10
+	IMULQ R9, R10
+	MOVQ  R10, 72(SP)
+
+	// The lanes' indices, in elements: v = (l/inner)*axis*inner + l%inner.
+	XORQ R9, R9
+	XORQ R10, R10
+	SHRQ $0x02, DI
+	SUBQ R8, DI
+	MOVL R9, (SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_1
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_1:
+	MOVL R9, 4(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_2
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_2:
+	MOVL R9, 8(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_3
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_3:
+	MOVL R9, 12(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_4
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_4:
+	MOVL R9, 16(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_5
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_5:
+	MOVL R9, 20(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_6
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_6:
+	MOVL R9, 24(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_7
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_7:
+	MOVL R9, 28(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_8
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_8:
+	MOVL R9, 32(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_9
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_9:
+	MOVL R9, 36(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_10
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_10:
+	MOVL R9, 40(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_11
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_11:
+	MOVL R9, 44(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_12
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_12:
+	MOVL R9, 48(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_13
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_13:
+	MOVL R9, 52(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_14
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_14:
+	MOVL R9, 56(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_15
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_15:
+	MOVL R9, 60(SP)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JNE  laxAVX512_idx_16
+	XORQ R10, R10
+	ADDQ DI, R9
+
+laxAVX512_idx_16:
+	VMOVDQU32 (SP), Z11
+	MOVQ      DX, R10
+
+laxAVX512_gslab:
+	// The group's mask: per*inner lanes, or inner for each slab left.
+	MOVQ    64(SP), DX
+	CMPQ    R10, DX
+	CMOVQLT R10, DX
+	IMULQ   SI, DX
+	SHRQ    $0x02, DX
+	MOVL    $0x0000ffff, DI
+	CMPQ    DX, $0x00000010
+	JAE     laxAVX512_full_2
+	LEAQ    tailmask16<>+0(SB), DI
+	MOVWLZX (DI)(DX*2), DI
+
+laxAVX512_full_2:
+	KMOVW DI, K1
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z12
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    BX, R13
+
+laxAVX512g_max:
+	KMOVW      K1, K3
+	VPXORD     Z13, Z13, Z13
+	VGATHERDPS (R11)(Z11*4), K3, Z13
+	VMAXPS     Z12, Z13, Z12
+	VCMPPS     $0x03, Z13, Z13, K3
+	KORW       K3, K2, K2
+	ADDQ       SI, R11
+	DECQ       R13
+	JNZ        laxAVX512g_max
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z12, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K3
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z12, K3, Z6
+	VSUBPS       Z6, Z12, Z7
+	VMOVAPS      Z1, Z14
+	VFMADD231PS  Z0, Z7, Z14
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z14, Z7, Z7
+	VPSUBD       Z1, Z14, Z14
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z12, K5
+	KORW   K5, K2, K3
+	VCMPPS $0x00, Z8, Z12, K5
+	KNOTW  K2, K2
+	KANDW  K2, K5, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   R8, R11
+	MOVQ   BX, R13
+
+laxAVX512g_sum:
+	KMOVW            K1, K5
+	VPXORD           Z17, Z17, Z17
+	VGATHERDPS       (R11)(Z11*4), K5, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z17, Z12
+	VSUBPS           Z1, Z12, Z20
+	VFMADD231PS      Z2, Z20, Z17
+	VFMADD231PS      Z3, Z20, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z20
+	VMULPS           Z17, Z17, Z21
+	VFMADD231PS      Z20, Z21, Z17
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y17, Z20
+	VEXTRACTF64X4    $0x01, Z17, Y19
+	VCVTPS2PD        Y19, Z21
+	VCVTPS2PD        Y12, Z22
+	VEXTRACTF64X4    $0x01, Z12, Y12
+	VCVTPS2PD        Y12, Z12
+	VFMADD213PD      Z22, Z22, Z20
+	VFMADD213PD      Z12, Z12, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	ADDQ             SI, R11
+	DECQ             R13
+	JNZ              laxAVX512g_sum
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z15, Z15, K5
+	VCMPPD   $0x03, Z16, Z16, K6
+	KUNPCKBW K5, K6, K5
+	KORW     K5, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VCVTDQ2PD     Y14, Z12
+	VMULPD        Z7, Z12, Z12
+	VPSRLQ        $0x34, Z15, Z20
+	VBROADCASTSD  log64vecconst<>+0(SB), Z21
+	VPANDQ        Z21, Z15, Z21
+	VBROADCASTSD  log64const<>+8(SB), Z22
+	VPORQ         Z22, Z21, Z21
+	VBROADCASTSD  log64const<>+0(SB), Z22
+	VBROADCASTSD  log64vecconst<>+8(SB), Z23
+	VCMPPD        $0x1e, Z22, Z21, K5
+	VPXORQ        Z23, Z21, K5, Z21
+	VBROADCASTSD  log64vecconst<>+16(SB), Z22
+	VPADDQ        Z22, Z20, K5, Z20
+	VBROADCASTSD  log64const<>+8(SB), Z22
+	VSUBPD        Z22, Z21, Z23
+	VADDPD        Z22, Z21, Z21
+	VDIVPD        Z21, Z23, Z21
+	VMULPD        Z21, Z21, Z22
+	VBROADCASTSD  log64const<>+24(SB), Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+32(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+40(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+48(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+56(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+64(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+72(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+80(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+88(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+96(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+104(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+112(SB), Z22
+	VADDPD        Z22, Z23, Z23
+	VMULPD        Z21, Z23, Z23
+	VADDPD        Z23, Z23, Z23
+	VBROADCASTSD  log64vecconst<>+24(SB), Z21
+	VBROADCASTSD  log64vecconst<>+32(SB), Z22
+	VPADDQ        Z22, Z20, Z20
+	VSUBPD        Z21, Z20, Z20
+	VBROADCASTSD  log64const<>+16(SB), Z21
+	VMULPD        Z21, Z20, Z20
+	VADDPD        Z23, Z20, Z20
+	VADDPD        Z20, Z12, Z12
+	VCVTPS2PD     Y6, Z20
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VEXTRACTF64X4 $0x01, Z6, Y19
+	VCVTDQ2PD     Y14, Z14
+	VMULPD        Z7, Z14, Z14
+	VPSRLQ        $0x34, Z16, Z7
+	VBROADCASTSD  log64vecconst<>+0(SB), Z21
+	VPANDQ        Z21, Z16, Z21
+	VBROADCASTSD  log64const<>+8(SB), Z22
+	VPORQ         Z22, Z21, Z21
+	VBROADCASTSD  log64const<>+0(SB), Z22
+	VBROADCASTSD  log64vecconst<>+8(SB), Z23
+	VCMPPD        $0x1e, Z22, Z21, K5
+	VPXORQ        Z23, Z21, K5, Z21
+	VBROADCASTSD  log64vecconst<>+16(SB), Z22
+	VPADDQ        Z22, Z7, K5, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z22
+	VSUBPD        Z22, Z21, Z23
+	VADDPD        Z22, Z21, Z21
+	VDIVPD        Z21, Z23, Z21
+	VMULPD        Z21, Z21, Z22
+	VBROADCASTSD  log64const<>+24(SB), Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+32(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+40(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+48(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+56(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+64(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+72(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+80(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+88(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+96(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+104(SB), Z24
+	VADDPD        Z24, Z23, Z23
+	VMULPD        Z22, Z23, Z23
+	VBROADCASTSD  log64const<>+112(SB), Z22
+	VADDPD        Z22, Z23, Z23
+	VMULPD        Z21, Z23, Z23
+	VADDPD        Z23, Z23, Z23
+	VBROADCASTSD  log64vecconst<>+24(SB), Z21
+	VBROADCASTSD  log64vecconst<>+32(SB), Z22
+	VPADDQ        Z22, Z7, Z7
+	VSUBPD        Z21, Z7, Z7
+	VBROADCASTSD  log64const<>+16(SB), Z21
+	VMULPD        Z21, Z7, Z7
+	VADDPD        Z23, Z7, Z7
+	VADDPD        Z7, Z14, Z14
+	VCVTPS2PD     Y19, Z7
+
+	// Pass 3: y = float32((float64(x) - float64(c)) - l).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ BX, R13
+
+laxAVX512g_out:
+	KMOVW         K1, K5
+	VPXORD        Z18, Z18, Z18
+	VGATHERDPS    (R11)(Z11*4), K5, Z18
+	VCVTPS2PD     Y18, Z21
+	VSUBPD        Z20, Z21, Z21
+	VSUBPD        Z12, Z21, Z21
+	VCVTPD2PS     Z21, Y19
+	VEXTRACTF64X4 $0x01, Z18, Y21
+	VCVTPS2PD     Y21, Z21
+	VSUBPD        Z7, Z21, Z21
+	VSUBPD        Z14, Z21, Z21
+	VCVTPD2PS     Z21, Y21
+	VINSERTF64X4  $0x01, Y21, Z19, Z21
+	VMOVAPS       Z10, K3, Z21
+	VMOVAPS       Z8, K4, Z21
+	KMOVW         K1, K5
+	VSCATTERDPS   Z21, K5, (R12)(Z11*4)
+	ADDQ          SI, R11
+	ADDQ          SI, R12
+	DECQ          R13
+	JNZ           laxAVX512g_out
+	ADDQ          72(SP), CX
+	ADDQ          72(SP), AX
+	SUBQ          64(SP), R10
+	JG            laxAVX512_gslab
 
 laxAVX512_done:
 	VZEROUPPER
