@@ -199,7 +199,7 @@ TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+320(SB), Z8
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
-	CMPQ         SI, $0x00000020
+	CMPQ         SI, $0x00000010
 	JA           axAVX512_wide
 	CMPQ         DI, $0x20000000
 	JB           axAVX512_gather
@@ -738,7 +738,7 @@ TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+320(SB), Z8
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
-	CMPQ         SI, $0x00000020
+	CMPQ         SI, $0x00000010
 	JA           laxAVX512_wide
 	CMPQ         DI, $0x20000000
 	JB           laxAVX512_gather
