@@ -229,11 +229,7 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		g.VPXORQ(accLo, accLo, accLo)
 		g.VPXORQ(accHi, accHi, accHi)
 		a.axisLoop(g, io.label+"_sum", s.p, nil, s.i, func(p, _ Mem) {
-			x := io.load(p)
-			xs := []reg.VecVirtual{x}
-			s.reduce(xs)
-			ts := s.expU(xs)
-			s.scale(ts, nil)
+			xs, ts := terms512(s, io, p)
 			s.addTerms(xs, ts, accLo, accHi)
 		})
 		g.Comment("A NaN S makes its lane NaN.")
@@ -392,6 +388,16 @@ type laneIO struct {
 	store func(v reg.VecVirtual, q Mem) // the group's lanes of v at q
 }
 
+// terms512 loads the group's lanes at p and returns their u and s (as
+// one-vector slices), the exponential of passes 2 and 3.
+func terms512(s *sm512, io laneIO, p Mem) (us, ss []reg.VecVirtual) {
+	us = []reg.VecVirtual{io.load(p)}
+	s.reduce(us)
+	ss = s.expU(us)
+	s.scale(ss, nil)
+	return us, ss
+}
+
 // softmaxAxis512 emits pass 3 of SoftmaxAxisAVX512 for the group: 1/S per
 // lane, split, and the outputs, filled by fill in the special lanes.
 func softmaxAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
@@ -413,14 +419,10 @@ func softmaxAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
 	hiv, lov := joinY(g, hi), joinY(g, lo)
 	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.")
 	a.axisLoop(g, io.label+"_out", s.p, s.q, s.i, func(p, q Mem) {
-		x := io.load(p)
-		xs := []reg.VecVirtual{x}
-		s.reduce(xs)
-		ts := s.expU(xs)
-		s.scale(ts, nil)
+		xs, ts := terms512(s, io, p)
 		s.normalize(xs, ts, hiv, lov)
-		fill(x)
-		io.store(x, q)
+		fill(xs[0])
+		io.store(xs[0], q)
 	})
 }
 
@@ -524,6 +526,15 @@ func (x *ax256) load(p Mem, tail bool) reg.VecVirtual {
 	g.VMOVUPS(x.buf, v)
 	g.Label(loaded)
 	return v
+}
+
+// terms is terms512 for AVX2.
+func (x *ax256) terms(p Mem, tail bool) (us, ss []reg.VecVirtual) {
+	us = []reg.VecVirtual{x.load(p, tail)}
+	x.reduce(us)
+	ss = x.expU(us)
+	x.scale(ss, nil)
+	return us, ss
 }
 
 // store stores the group's lanes of v at q.
@@ -638,10 +649,7 @@ func (x *ax256) group(t *ceTables, log, tail bool) {
 		g.VXORPD(v, v, v)
 	}
 	a.axisLoop(g, label("sum"), x.p, nil, x.i, func(p, _ Mem) {
-		v := []reg.VecVirtual{x.load(p, tail)}
-		x.reduce(v)
-		ts := x.expU(v)
-		x.scale(ts, nil)
+		v, ts := x.terms(p, tail)
 		for h := range acc {
 			u, sc := v[0].AsX(), ts[0].AsX()
 			if h == 1 {
@@ -704,10 +712,7 @@ func (x *ax256) softmaxOut(t *ceTables, acc [2]reg.VecVirtual, label func(string
 	g.VMOVUPS(lo, x.lo)
 	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.")
 	x.a.axisLoop(g, label("out"), x.p, x.q, x.i, func(p, q Mem) {
-		v := []reg.VecVirtual{x.load(p, tail)}
-		x.reduce(v)
-		ts := x.expU(v)
-		x.scale(ts, nil)
+		v, ts := x.terms(p, tail)
 		x.normalize(v, ts, x.hi, x.lo)
 		x.fill(v[0], "zero")
 		x.store(v[0], q, tail)
