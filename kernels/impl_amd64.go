@@ -40,6 +40,8 @@ var avx512 = &Implementation{
 		logSoftmaxBackward: asm.LogSoftmaxBackwardAVX512,
 		crossEntropy:       crossEntropyKernel(asm.CrossEntropyRowsAVX512),
 		crossEntropyRows:   crossEntropyRowsKernel(asm.CrossEntropyRowsAVX512),
+		softmaxAxis:        asm.SoftmaxAxisAVX512,
+		logSoftmaxAxis:     asm.LogSoftmaxAxisAVX512,
 	}),
 }
 
@@ -56,6 +58,8 @@ var avx2 = &Implementation{
 		logSoftmaxBackward: asm.LogSoftmaxBackwardAVX2,
 		crossEntropy:       crossEntropyKernel(asm.CrossEntropyRowsAVX2),
 		crossEntropyRows:   crossEntropyRowsKernel(asm.CrossEntropyRowsAVX2),
+		softmaxAxis:        asm.SoftmaxAxisAVX2,
+		logSoftmaxAxis:     asm.LogSoftmaxAxisAVX2,
 	}),
 }
 
