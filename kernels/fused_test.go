@@ -890,3 +890,25 @@ func TestConcurrentFused(t *testing.T) {
 		}
 	})
 }
+
+// TestLogSoftmaxAxisNotPositive checks that LogSoftmaxAxis, like
+// LogSoftmax, never returns more than 0: for the largest element of a
+// column, (x - c) - l can round to just above 0 (8.3e-9 for this column)
+// unless it is clamped.
+func TestLogSoftmaxAxisNotPositive(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		for _, inner := range []int{1, 2, 3, 16, 17} {
+			src := make([]float32, 2*inner)
+			for j := 0; j < inner; j++ {
+				src[j], src[inner+j] = 3.794455, -29.252619
+			}
+			dst := make([]float32, len(src))
+			im.LogSoftmaxAxis(dst, src, 1, 2, inner)
+			for i, y := range dst {
+				if !(y <= 0) {
+					t.Fatalf("inner %d: y[%d] = %g (%#08x), want <= 0", inner, i, y, math.Float32bits(y))
+				}
+			}
+		}
+	})
+}

@@ -443,7 +443,9 @@ func logAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
 		g.VADDPD(lb.log64(acc), l[i], l[i])
 		g.VCVTPS2PD(ch, c64[i])
 	}
-	g.Comment("Pass 3: y = float32((float64(x) - float64(c)) - l).")
+	g.Comment("Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).")
+	zero := g.ZMM()
+	g.VPSUBQ(zero, zero, zero) // a zeroing idiom avo knows, in AVX-512F
 	a.axisLoop(g, io.label+"_out", s.p, s.q, s.i, func(p, q Mem) {
 		x := io.load(p)
 		var h [2]reg.VecVirtual
@@ -452,6 +454,7 @@ func logAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
 			g.VCVTPS2PD(halfY(g, x, i), x64)
 			g.VSUBPD(c64[i], x64, x64)
 			g.VSUBPD(l[i], x64, x64)
+			g.VMINPD(x64, zero, x64) // never above 0, -0 and NaN kept (fallback.logProb)
 			h[i] = g.YMM()
 			g.VCVTPD2PS(x64, h[i])
 		}
@@ -734,7 +737,7 @@ func (x *ax256) logOut(t *ceTables, acc [2]reg.VecVirtual, label func(string) st
 		g.VCVTPS2PD(x.cv.Offset(16*h), l)
 		g.VMOVUPD(l, x.c64[h])
 	}
-	g.Comment("Pass 3: y = float32((float64(x) - float64(c)) - l).")
+	g.Comment("Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).")
 	x.a.axisLoop(g, label("out"), x.p, x.q, x.i, func(p, q Mem) {
 		v := x.load(p, tail)
 		y := x.join(func(h int, dst reg.VecVirtual) {
@@ -748,6 +751,9 @@ func (x *ax256) logOut(t *ceTables, acc [2]reg.VecVirtual, label func(string) st
 			}
 			g.VSUBPD(x.c64[h], v64, v64)
 			g.VSUBPD(x.l[h], v64, v64)
+			zero := g.YMM()
+			g.VXORPD(zero, zero, zero)
+			g.VMINPD(v64, zero, v64) // never above 0, -0 and NaN kept (fallback.logProb)
 			g.VCVTPD2PSY(v64, dst)
 		})
 		x.fill(y, "negInf")

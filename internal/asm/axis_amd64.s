@@ -971,26 +971,29 @@ laxAVX512_sum:
 	VADDPD        Z7, Z12, Z12
 	VCVTPS2PD     Y15, Z7
 
-	// Pass 3: y = float32((float64(x) - float64(c)) - l).
-	MOVQ R8, R11
-	MOVQ R9, R12
-	MOVQ BX, R13
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z17, Z17, Z17
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   BX, R13
 
 laxAVX512_out:
-	VMOVUPS.Z     (R11), K1, Z17
-	VCVTPS2PD     Y17, Z18
-	VSUBPD        Z16, Z18, Z18
-	VSUBPD        Z11, Z18, Z18
-	VCVTPD2PS     Z18, Y15
-	VEXTRACTF64X4 $0x01, Z17, Y17
-	VCVTPS2PD     Y17, Z17
-	VSUBPD        Z7, Z17, Z17
-	VSUBPD        Z12, Z17, Z17
-	VCVTPD2PS     Z17, Y17
-	VINSERTF64X4  $0x01, Y17, Z15, Z17
-	VMOVAPS       Z10, K3, Z17
-	VMOVAPS       Z8, K4, Z17
-	VMOVUPS       Z17, K1, (R12)
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z16, Z19, Z19
+	VSUBPD        Z11, Z19, Z19
+	VMINPD        Z19, Z17, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VSUBPD        Z7, Z18, Z18
+	VSUBPD        Z12, Z18, Z18
+	VMINPD        Z18, Z17, Z18
+	VCVTPD2PS     Z18, Y18
+	VINSERTF64X4  $0x01, Y18, Z15, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z8, K4, Z18
+	VMOVUPS       Z18, K1, (R12)
 	ADDQ          SI, R11
 	ADDQ          SI, R12
 	DECQ          R13
@@ -1409,29 +1412,32 @@ laxAVX512g_sum:
 	VADDPD        Z7, Z14, Z14
 	VCVTPS2PD     Y19, Z7
 
-	// Pass 3: y = float32((float64(x) - float64(c)) - l).
-	MOVQ R8, R11
-	MOVQ R9, R12
-	MOVQ BX, R13
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z21, Z21, Z21
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   BX, R13
 
 laxAVX512g_out:
 	KMOVW         K1, K5
 	VPXORD        Z18, Z18, Z18
 	VGATHERDPS    (R11)(Z11*4), K5, Z18
-	VCVTPS2PD     Y18, Z21
-	VSUBPD        Z20, Z21, Z21
-	VSUBPD        Z12, Z21, Z21
-	VCVTPD2PS     Z21, Y19
-	VEXTRACTF64X4 $0x01, Z18, Y21
-	VCVTPS2PD     Y21, Z21
-	VSUBPD        Z7, Z21, Z21
-	VSUBPD        Z14, Z21, Z21
-	VCVTPD2PS     Z21, Y21
-	VINSERTF64X4  $0x01, Y21, Z19, Z21
-	VMOVAPS       Z10, K3, Z21
-	VMOVAPS       Z8, K4, Z21
+	VCVTPS2PD     Y18, Z22
+	VSUBPD        Z20, Z22, Z22
+	VSUBPD        Z12, Z22, Z22
+	VMINPD        Z22, Z21, Z22
+	VCVTPD2PS     Z22, Y19
+	VEXTRACTF64X4 $0x01, Z18, Y22
+	VCVTPS2PD     Y22, Z22
+	VSUBPD        Z7, Z22, Z22
+	VSUBPD        Z14, Z22, Z22
+	VMINPD        Z22, Z21, Z22
+	VCVTPD2PS     Z22, Y22
+	VINSERTF64X4  $0x01, Y22, Z19, Z22
+	VMOVAPS       Z10, K3, Z22
+	VMOVAPS       Z8, K4, Z22
 	KMOVW         K1, K5
-	VSCATTERDPS   Z21, K5, (R12)(Z11*4)
+	VSCATTERDPS   Z22, K5, (R12)(Z11*4)
 	ADDQ          SI, R11
 	ADDQ          SI, R12
 	DECQ          R13
@@ -2173,7 +2179,7 @@ laxAVX2_sum:
 	VCVTPS2PD    16(SP), Y0
 	VMOVUPD      Y0, 480(SP)
 
-	// Pass 3: y = float32((float64(x) - float64(c)) - l).
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
 	MOVQ R8, R11
 	MOVQ R9, R12
 	MOVQ BX, R13
@@ -2183,11 +2189,15 @@ laxAVX2_out:
 	VCVTPS2PD    X0, Y1
 	VSUBPD       448(SP), Y1, Y1
 	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
 	VCVTPD2PSY   Y1, X3
 	VEXTRACTF128 $0x01, Y0, X0
 	VCVTPS2PD    X0, Y0
 	VSUBPD       480(SP), Y0, Y0
 	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
 	VCVTPD2PSY   Y0, X0
 	VINSERTF128  $0x01, X0, Y3, Y0
 	VMOVDQU      256(SP), Y1
@@ -2508,7 +2518,7 @@ laxAVX2_tailloaded_2:
 	VCVTPS2PD    16(SP), Y0
 	VMOVUPD      Y0, 480(SP)
 
-	// Pass 3: y = float32((float64(x) - float64(c)) - l).
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
 	MOVQ R8, R11
 	MOVQ R9, R12
 	MOVQ BX, R13
@@ -2559,11 +2569,15 @@ laxAVX2_tailloaded_3:
 	VCVTPS2PD    X0, Y1
 	VSUBPD       448(SP), Y1, Y1
 	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
 	VCVTPD2PSY   Y1, X3
 	VEXTRACTF128 $0x01, Y0, X0
 	VCVTPS2PD    X0, Y0
 	VSUBPD       480(SP), Y0, Y0
 	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
 	VCVTPD2PSY   Y0, X0
 	VINSERTF128  $0x01, X0, Y3, Y0
 	VMOVDQU      256(SP), Y1
