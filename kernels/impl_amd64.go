@@ -32,7 +32,7 @@ var avx512 = &Implementation{
 	name:      "avx512",
 	supported: func() bool { return cpuid.CPU.Supports(features["avx512"]...) },
 	k: withFallback(kernelSet{
-		softmaxRows:        rowsKernel(asm.SoftmaxRowsAVX512),
+		softmaxRows:        softmaxRowsAVX512,
 		exp:                asm.ExpAVX512,
 		logSoftmaxRows:     rowsKernel(asm.LogSoftmaxRowsAVX512),
 		logSumExp:          asm.LogSumExpAVX512,
@@ -118,6 +118,32 @@ func withFallback(k kernelSet) kernelSet {
 // to the kernel set's form.
 func rowsKernel(f func(dst, src []float32, rows, cols int)) func(dst, src []float32, cols int) {
 	return func(dst, src []float32, cols int) { f(dst, src, len(src)/cols, cols) }
+}
+
+// shortCols is the longest row that SoftmaxRowsAVX512 leaves to
+// SoftmaxShortRowsAVX512, which runs such rows eight at a time.
+const shortCols = 16
+
+// softmaxRowsAVX512 runs batches of rows of at most shortCols elements
+// through SoftmaxShortRowsAVX512, and the groups of eight rows it leaves
+// (a row with a NaN, an infinity or a max beyond 208 in magnitude; the
+// last rows%8 rows) through SoftmaxRowsAVX512, eight rows at a time so
+// that the short kernel takes over again after them.
+func softmaxRowsAVX512(dst, src []float32, cols int) {
+	rows := len(src) / cols
+	if cols > shortCols || rows < 8 {
+		asm.SoftmaxRowsAVX512(dst, src, rows, cols)
+		return
+	}
+	for done := 0; done < rows; {
+		done += asm.SoftmaxShortRowsAVX512(dst[done*cols:], src[done*cols:], rows-done, cols)
+		if done == rows {
+			break
+		}
+		n := min(8, rows-done)
+		asm.SoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], n, cols)
+		done += n
+	}
 }
 
 // ceRowsFunc is an assembly cross-entropy kernel: it returns the sum of the

@@ -44,6 +44,7 @@ var files = []kernelFile{
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
+	{"short", generateShort},
 }
 
 // gen is the state of one file being generated: avo's build context, and

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"slices"
+
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The short-row Softmax kernel: SoftmaxShortRowsAVX512 runs the rows of a
+// batch of at most 16 columns eight at a time, bit for bit
+// fallback.SoftmaxRows, with each row in one zmm register from its load
+// to its store.
+//
+// Why: SoftmaxRowsAVX512 runs one row at a time, and a short row is a
+// chain of some 130 cycles of dependent operations (the max and its
+// reduction tree, the float64 sum and its halving reduction, the
+// division, the split of 1/S) wrapped in about 150 instructions of loop
+// control, of which the CPU keeps about three rows in flight: 1.57 ns per
+// element at 10 columns. Here the eight rows of a group go through each
+// step side by side, so that their chains overlap, and the horizontal
+// steps are shared:
+//
+//   - the maxima of the eight rows are folded together, by swapping
+//     halves of pairs of rows (VSHUFF32X4), then quarters, then pairs of
+//     lanes (VUNPCKLPD, VUNPCKHPD) and neighbours: 7 shuffles and 8 maxes
+//     give every row's max, where one tree per row takes 32 of each;
+//   - one check covers the group: every max finite with |max| <= 208
+//     (then c = 0, and x - c is x), and later every S not NaN (a NaN in a
+//     row with a finite max). A group that fails it is left to
+//     SoftmaxRowsAVX512 (the kernel returns, and the caller runs that
+//     group there before calling this kernel again for the rest); so are
+//     the last rows%8 rows. Nothing of a group is stored before both
+//     checks have passed;
+//   - the float64 sums reduce as the fallback's lanes do (lane i += lane
+//     i+8, then i+4, i+2, i+1), for two rows at a time in the first steps
+//     and eight in the last: shuffles move the lanes to add into place, and
+//     the additions are the fallback's, pair by pair;
+//   - 1/S for the eight rows is one VDIVPD, and its hi + lo split is done
+//     on the eight at once; each row's hi and lo are then broadcast from a
+//     copy on the stack, which costs loads rather than shuffles.
+//
+// Lanes past the end of a row are loaded as -Inf, which leaves the max
+// alone and reduces to -320, so that their s is 0 (n - nm < -126 for every
+// |max| <= 208) and their u finite: they add +0 to the sums. They are
+// never stored.
+//
+// The group's rows are read before any of them is written, so dst may be
+// src.
+
+// shortGroup is the number of rows the short kernel runs at once: eight
+// rows make one float64 zmm of sums for the single division, and their
+// u and s (16 registers) fit in the 32 zmm registers with what the passes
+// need.
+const shortGroup = 8
+
+// The VCMPPS predicates "less or equal" and "greater or equal", ordered
+// and quiet: false where either operand is NaN.
+const (
+	cmpLEOQ = 0x12
+	cmpGEOQ = 0x1d
+)
+
+func generateShort(g *gen) {
+	c := g.constTable("shortconst", slices.Concat(softmaxConsts, []constant{
+		{"largeMax", largeMaxBits},
+		{"negLargeMax", largeMaxBits | 0x80000000},
+	}))
+	shortAVX512(g, c)
+}
+
+// shortSumPos and shortMaxPos are where row r's sum and max end up in the
+// reduction trees below: the sums in float64 lane shortSumPos(r), the max
+// in float32 lanes shortMaxPos(r) and the one after it.
+func shortSumPos(r int) int { return 2*(r%4) + r/4 }
+func shortMaxPos(r int) int { return 4*(r%4) + 2*(r/4) }
+
+func shortAVX512(g *gen, c *constTable) {
+	g.function("SoftmaxShortRowsAVX512", "func(dst, src []float32, rows, cols int) int",
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"SoftmaxShortRowsAVX512 sets rows of cols elements of dst to the softmax",
+		"of the same rows of src, with the bits of fallback.SoftmaxRows, eight",
+		"rows at a time, from the first, for as long as eight rows remain whose",
+		"maxima are finite, at most 208 in magnitude, and whose rows hold no",
+		"NaN. It returns the number of rows done, a multiple of eight; the",
+		"caller runs the next rows with SoftmaxRowsAVX512. The caller checks",
+		"the arguments: rows*cols elements in each slice, 1 <= cols <= 16, and",
+		"dst is src or does not overlap it. It requires AVX-512F.",
+	)
+	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("rows"), rows)
+	g.Load(g.Param("cols"), cols)
+	done := g.GP64()
+	g.XORQ(done, done)
+
+	g.Comment("km selects a row's cols lanes: the table's entry cols%16, or all 16.")
+	km := g.K()
+	{
+		tail, tbl, w, all := g.GP64(), g.GP64(), g.GP32(), g.GP32()
+		g.MOVQ(cols, tail)
+		g.ANDQ(U32(15), tail)
+		g.LEAQ(g.tailMask16(), tbl)
+		g.MOVWLZX(Mem{Base: tbl, Index: tail, Scale: 2}, w)
+		g.MOVL(U32(0xffff), all)
+		g.TESTQ(tail, tail)
+		g.CMOVLEQ(all, w)
+		g.KMOVW(w, km)
+	}
+	stride, stride3 := g.GP64(), g.GP64()
+	g.MOVQ(cols, stride)
+	g.SHLQ(U8(2), stride)                                       // 4*cols, a row's bytes
+	g.LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, stride3) // 3 rows
+
+	negInf, reduceLo := g.ZMM(), g.ZMM()
+	g.VBROADCASTSS(c.scalar("negInf"), negInf)
+	g.VBROADCASTSS(c.scalar("reduceLo"), reduceLo)
+
+	// The frame holds the group's biases (16 int32 lanes, in the order of
+	// the max tree), then its hi (8 float32) and lo (8 float32) in the order
+	// of the sum tree.
+	frame := g.AllocLocal(128)
+	biasAt := func(r int) Mem { return frame.Offset(4 * shortMaxPos(r)) }
+	hiAt := func(r int) Mem { return frame.Offset(64 + 4*shortSumPos(r)) }
+	loAt := func(r int) Mem { return frame.Offset(96 + 4*shortSumPos(r)) }
+
+	g.Label("short_group")
+	g.CMPQ(rows, U32(shortGroup))
+	g.JB(LabelRef("short_ret"))
+
+	// The rows' addresses: row r at p + (r%4)*stride, with p = base for
+	// r < 4 and base + 4*stride after.
+	src4, dst4 := g.GP64(), g.GP64()
+	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src4)
+	g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst4)
+	rowAt := func(base, base4 reg.GPVirtual, r int) Mem {
+		b := base
+		if r >= 4 {
+			b = base4
+		}
+		switch r % 4 {
+		case 0:
+			return Mem{Base: b}
+		case 1:
+			return Mem{Base: b, Index: stride, Scale: 1}
+		case 2:
+			return Mem{Base: b, Index: stride, Scale: 2}
+		}
+		return Mem{Base: b, Index: stride3, Scale: 1}
+	}
+
+	g.Comment("Pass 1: the eight rows, -Inf past cols, and their maxima.")
+	x := make([]reg.VecVirtual, shortGroup)
+	for r := range x {
+		x[r] = g.ZMM()
+		g.VMOVAPS(negInf, x[r])
+		g.VMOVUPS(rowAt(src, src4, r), km, x[r])
+	}
+	// Rows r and r+1 are folded: their low halves (lanes 0-7) into one
+	// register, their high halves into another, and the max of the two
+	// holds each row's lanes i and i+8 in lane i of its half. The same
+	// with quarters of pairs of pairs, then pairs of lanes, then
+	// neighbours: every max only ever meets maxima of the same row.
+	fold := func(a, b reg.VecVirtual, immLo, immHi uint8) reg.VecVirtual {
+		l, h := g.ZMM(), g.ZMM()
+		g.VSHUFF32X4(U8(immLo), b, a, l)
+		g.VSHUFF32X4(U8(immHi), b, a, h)
+		g.VMAXPS(h, l, l)
+		return l
+	}
+	var m2 [4]reg.VecVirtual
+	for i := range m2 {
+		m2[i] = fold(x[2*i], x[2*i+1], 0x44, 0xee) // [a0 a1 b0 b1], [a2 a3 b2 b3] (quarters)
+	}
+	m4 := [2]reg.VecVirtual{
+		fold(m2[0], m2[1], 0x88, 0xdd), // rows 0-3, a quarter (4 lanes) each
+		fold(m2[2], m2[3], 0x88, 0xdd), // rows 4-7
+	}
+	mv := g.ZMM()
+	{
+		h := g.ZMM()
+		g.VUNPCKLPD(m4[1], m4[0], mv) // per quarter: lanes 0,1 of row r, of row r+4
+		g.VUNPCKHPD(m4[1], m4[0], h)  // lanes 2,3
+		g.VMAXPS(h, mv, mv)
+		g.VPERMILPS(U8(0xb1), mv, h) // swap neighbours
+		g.VMAXPS(h, mv, mv)          // row r's max in lanes shortMaxPos(r), +1
+	}
+
+	g.Comment("The group's check: every max finite, |max| <= 208. Else the caller runs it.")
+	{
+		lim, k1, k2 := g.ZMM(), g.K(), g.K()
+		g.VBROADCASTSS(c.scalar("largeMax"), lim)
+		g.VCMPPS(U8(cmpLEOQ), lim, mv, k1) // mv <= 208, false for NaN
+		g.VBROADCASTSS(c.scalar("negLargeMax"), lim)
+		g.VCMPPS(U8(cmpGEOQ), lim, mv, k2) // mv >= -208
+		g.KANDW(k1, k2, k1)
+		g.KORTESTW(k1, k1)
+		g.JCC(LabelRef("short_ret")) // CF clear: not every lane passed
+	}
+	g.Comment("bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.")
+	{
+		tm, b := g.ZMM(), g.ZMM()
+		g.VBROADCASTSS(c.scalar("magic"), tm)
+		g.VFMADD231PS_BCST(c.scalar("log2e"), mv, tm)
+		g.VPBROADCASTD(c.scalar("bias127"), b)
+		g.VPSUBD(tm, b, b)
+		g.VMOVUPS(b, frame)
+	}
+
+	g.Comment("Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).")
+	u := make([]reg.VecVirtual, shortGroup)
+	sc := make([]reg.VecVirtual, shortGroup)
+	var s2 [4]reg.VecVirtual
+	fold64 := func(p, q reg.VecVirtual, immLo, immHi uint8) reg.VecVirtual {
+		l, h := g.ZMM(), g.ZMM()
+		g.VSHUFF64X2(U8(immLo), q, p, l)
+		g.VSHUFF64X2(U8(immHi), q, p, h)
+		g.VADDPD(h, l, l)
+		return l
+	}
+	var prev reg.VecVirtual
+	for r := range x {
+		d := x[r]
+		g.VMAXPS(d, reduceLo, d) // d = max(x, -320), NaN kept (c = 0)
+		t, nf := g.ZMM(), g.ZMM()
+		g.VBROADCASTSS(c.scalar("magic"), t)
+		g.VFMADD231PS_BCST(c.scalar("log2e"), d, t) // t = fma(d, log2e, magic)
+		g.VSUBPS_BCST(c.scalar("magic"), t, nf)     // nf = t - magic, exact
+		g.VFMADD231PS_BCST(c.scalar("negLn2Hi"), nf, d)
+		g.VFMADD231PS_BCST(c.scalar("negLn2Lo"), nf, d) // d = r
+		q := nf
+		g.VBROADCASTSS(c.scalar("c6"), q)
+		for _, ci := range []string{"c5", "c4", "c3", "c2"} {
+			g.VFMADD213PS_BCST(c.scalar(ci), d, q) // q = r*q + ci
+		}
+		r2 := g.ZMM()
+		g.VMULPS(d, d, r2)
+		g.VFMADD231PS(q, r2, d) // d = r2*q + r = u
+		u[r] = d
+		b := g.ZMM()
+		g.VPBROADCASTD(biasAt(r), b)
+		g.VPADDD(b, t, t)
+		g.VPMAXSD_BCST(c.scalar("zero"), t, t)
+		g.VPSLLD(U8(23), t, t) // s = 2^(n - nm), or 0
+		sc[r] = t
+		ul, uh, sl, sh := g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
+		y := g.YMM()
+		g.VCVTPS2PD(d.AsY(), ul)
+		g.VEXTRACTF64X4(U8(1), d, y)
+		g.VCVTPS2PD(y, uh)
+		g.VCVTPS2PD(t.AsY(), sl)
+		y2 := g.YMM()
+		g.VEXTRACTF64X4(U8(1), t, y2)
+		g.VCVTPS2PD(y2, sh)
+		g.VFMADD213PD(sl, sl, ul) // u*s + s, lanes 0-7
+		g.VFMADD213PD(sh, sh, uh) // lanes 8-15
+		g.VADDPD(uh, ul, ul)      // lane i += lane i+8
+		// Each pair of rows is folded as soon as it is summed, which
+		// keeps 4 registers of sums live rather than 8.
+		if r%2 == 0 {
+			prev = ul
+			continue
+		}
+		s2[r/2] = fold64(prev, ul, 0x44, 0xee) // lane i += i+4, rows r-1, r
+	}
+	g.Comment("The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.")
+	s4 := [2]reg.VecVirtual{
+		fold64(s2[0], s2[1], 0x88, 0xdd), // lane i += i+2, rows 0-3
+		fold64(s2[2], s2[3], 0x88, 0xdd), // rows 4-7
+	}
+	sum := g.ZMM()
+	{
+		h := g.ZMM()
+		g.VUNPCKLPD(s4[1], s4[0], sum)
+		g.VUNPCKHPD(s4[1], s4[0], h)
+		g.VADDPD(h, sum, sum) // lane 0 += lane 1: row r's S in lane shortSumPos(r)
+	}
+	g.Comment("A NaN S: a row with a NaN. The caller runs the group.")
+	{
+		kn := g.K()
+		g.VCMPPD(U8(cmpUnord), sum, sum, kn)
+		g.KORTESTW(kn, kn)
+		g.JNZ(LabelRef("short_ret"))
+	}
+	g.Comment("1/S for the eight rows, split into float32 hi + lo, to the frame.")
+	{
+		one, inv, hi64, lo := g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
+		hi := g.ZMM()
+		g.VBROADCASTSS(c.scalar("one"), one)
+		g.VCVTPS2PD(one.AsY(), one)
+		g.VDIVPD(sum, one, inv)
+		g.VCVTPD2PS(inv, hi.AsY())
+		g.VCVTPS2PD(hi.AsY(), hi64)
+		g.VSUBPD(hi64, inv, inv)
+		g.VCVTPD2PS(inv, lo.AsY())
+		g.VINSERTF64X4(U8(1), lo.AsY(), hi, hi) // [hi x8, lo x8]
+		g.VMOVUPS(hi, frame.Offset(64))
+	}
+	g.Comment("Pass 3: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, stored under km.")
+	for r := range u {
+		hiv, w := g.ZMM(), g.ZMM()
+		g.VBROADCASTSS(hiAt(r), hiv)
+		g.VBROADCASTSS(loAt(r), w)
+		g.VFMADD213PS(w, u[r], w)   // w = u*lo + lo
+		g.VFMADD132PS(hiv, w, u[r]) // u = u*hi + w
+		g.VADDPS(hiv, u[r], u[r])
+		g.VMULPS(sc[r], u[r], u[r])
+		g.VMOVUPS(u[r], km, rowAt(dst, dst4, r))
+	}
+	g.LEAQ(Mem{Base: src4, Index: stride, Scale: 4}, src)
+	g.LEAQ(Mem{Base: dst4, Index: stride, Scale: 4}, dst)
+	g.ADDQ(U32(shortGroup), done)
+	g.SUBQ(U32(shortGroup), rows)
+	g.JMP(LabelRef("short_group"))
+
+	g.Label("short_ret")
+	g.Store(done, g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
