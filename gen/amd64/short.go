@@ -121,10 +121,18 @@ func shortAVX512(g *gen, c *constTable) {
 	// order of the max tree), then the pending group's hi (8 float32) and
 	// lo (8 float32) in the order of the sum tree, and its s (8 vectors);
 	// its u are kept in its rows of dst (which, in place, are the rows of
-	// src that passes 1 and 2 are done with). A frame of both u and s
-	// would exceed what a NOSPLIT function may use. pdst is the pending
-	// group's dst, 0 when no group is pending.
-	frame := g.AllocLocal(128 + 64*shortGroup)
+	// src that passes 1 and 2 are done with), but for the last row's, kept
+	// in the frame after the s. A frame of every u and s would exceed what
+	// a NOSPLIT function may use. pdst is the pending group's dst, 0 when
+	// no group is pending.
+	//
+	// The last row's u stays out of dst because, in place, the next
+	// group's first row is loaded from the 64 bytes that the masked store
+	// of that u spans when cols < 16, and such a load waits for the store
+	// to retire: at 10 columns in place, 1.0 ns per element with that u in
+	// dst.
+	frame := g.AllocLocal(128 + 64*shortGroup + 64)
+	lastU := frame.Offset(128 + 64*shortGroup)
 	biasAt := func(r int) Mem { return frame.Offset(4 * shortMaxPos(r)) }
 	hiAt := func(r int) Mem { return frame.Offset(64 + 4*shortSumPos(r)) }
 	loAt := func(r int) Mem { return frame.Offset(96 + 4*shortSumPos(r)) }
@@ -323,6 +331,10 @@ func shortAVX512(g *gen, c *constTable) {
 		ys := make([]reg.VecVirtual, shortGroup)
 		for r := range ys {
 			ys[r] = g.ZMM()
+			if r == shortGroup-1 {
+				g.VMOVUPS(lastU, ys[r])
+				continue
+			}
 			g.VMOVUPS_Z(rowAt(pdst, pdst4, r), km, ys[r]) // u
 		}
 		for r, y := range ys {
@@ -345,7 +357,11 @@ func shortAVX512(g *gen, c *constTable) {
 	g.Comment("This group is now pending: its hi, lo and s to the frame, its u to dst.")
 	g.VMOVUPS(hi, frame.Offset(64))
 	for r := range shortGroup {
-		g.VMOVUPS(u[r], km, rowAt(dst, dst4, r))
+		if r == shortGroup-1 {
+			g.VMOVUPS(u[r], lastU)
+		} else {
+			g.VMOVUPS(u[r], km, rowAt(dst, dst4, r))
+		}
 		g.VMOVUPS(sc[r], sAt(r))
 	}
 	g.MOVQ(dst, pdst)

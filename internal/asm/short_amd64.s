@@ -152,7 +152,7 @@ GLOBL shortconst<>(SB), RODATA|NOPTR, $576
 
 // func SoftmaxShortRowsAVX512(dst []float32, src []float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV
-TEXT ·SoftmaxShortRowsAVX512(SB), NOSPLIT, $640-72
+TEXT ·SoftmaxShortRowsAVX512(SB), NOSPLIT, $704-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+48(FP), DX
@@ -496,7 +496,7 @@ short_group:
 	VMOVUPS.Z    (CX), K1, Z23
 	VMOVUPS.Z    (CX)(BX*1), K1, Z24
 	VMOVUPS.Z    (CX)(BX*2), K1, Z25
-	VMOVUPS.Z    (CX)(DI*1), K1, Z26
+	VMOVUPS      640(SP), Z26
 	VBROADCASTSS 64(SP), Z27
 	VBROADCASTSS 96(SP), Z28
 	VFMADD213PS  Z28, Z15, Z28
@@ -572,7 +572,7 @@ short_stash:
 	VMOVUPS Z19, 448(SP)
 	VMOVUPS Z8, K1, (R10)(BX*2)
 	VMOVUPS Z17, 512(SP)
-	VMOVUPS Z9, K1, (R10)(DI*1)
+	VMOVUPS Z9, 640(SP)
 	VMOVUPS Z22, 576(SP)
 	MOVQ    AX, R8
 	LEAQ    (R9)(BX*4), CX
@@ -591,7 +591,7 @@ short_drain:
 	VMOVUPS.Z    (AX), K1, Z4
 	VMOVUPS.Z    (AX)(BX*1), K1, Z5
 	VMOVUPS.Z    (AX)(BX*2), K1, Z6
-	VMOVUPS.Z    (AX)(DI*1), K1, Z7
+	VMOVUPS      640(SP), Z7
 	VBROADCASTSS 64(SP), Z8
 	VBROADCASTSS 96(SP), Z9
 	VFMADD213PS  Z9, Z0, Z9
