@@ -15,3 +15,16 @@ package asm
 //
 //go:noescape
 func SoftmaxShortRowsAVX512(dst []float32, src []float32, rows int, cols int) int
+
+// SoftmaxMediumRowsAVX512 sets rows of cols elements of dst to the
+// softmax of the same rows of src, with the bits of
+// fallback.SoftmaxRows, four rows at a time, from the first, for as long
+// as four rows remain whose maxima are finite, at most 208 in magnitude,
+// and whose rows hold no NaN. It returns the number of rows done, a
+// multiple of four; the caller runs the next rows with
+// SoftmaxRowsAVX512, which rewrites the dst of a group this kernel left.
+// The caller checks the arguments: rows*cols elements in each slice,
+// 16 < cols <= 128, and dst does not overlap src. It requires AVX-512F.
+//
+//go:noescape
+func SoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int

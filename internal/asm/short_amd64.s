@@ -672,3 +672,374 @@ DATA tailmask16<>+26(SB)/2, $0x1fff
 DATA tailmask16<>+28(SB)/2, $0x3fff
 DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
+
+// func SoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV
+TEXT ·SoftmaxMediumRowsAVX512(SB), NOSPLIT, $128-72
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         rows+48(FP), DX
+	MOVQ         cols+56(FP), BX
+	XORQ         SI, SI
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortconst<>+320(SB), Z0
+	VBROADCASTSS shortconst<>+288(SB), Z1
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_ret
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z5
+	MOVQ    CX, R10
+	MOVQ    AX, R11
+	MOVQ    BX, R12
+
+medium_max:
+	MOVL       DI, R13
+	MOVL       $0x0000ffff, R14
+	CMPQ       R12, $0x00000010
+	CMOVLGT    R14, R13
+	KMOVW      R13, K1
+	VMOVUPS.Z  (R10), K1, Z6
+	VMAXPS     Z6, Z2, K1, Z2
+	VMOVUPS.Z  (R10)(R8*1), K1, Z6
+	VMAXPS     Z6, Z3, K1, Z3
+	VMOVUPS.Z  (R10)(R8*2), K1, Z6
+	VMAXPS     Z6, Z4, K1, Z4
+	VMOVUPS.Z  (R10)(R9*1), K1, Z6
+	VMAXPS     Z6, Z5, K1, Z5
+	ADDQ       $0x00000040, R10
+	ADDQ       $0x00000040, R11
+	SUBQ       $0x00000010, R12
+	JG         medium_max
+	VSHUFF32X4 $0x44, Z3, Z2, Z6
+	VSHUFF32X4 $0xee, Z3, Z2, Z2
+	VMAXPS     Z2, Z6, Z6
+	VSHUFF32X4 $0x44, Z5, Z4, Z2
+	VSHUFF32X4 $0xee, Z5, Z4, Z3
+	VMAXPS     Z3, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z6, Z3
+	VSHUFF32X4 $0xdd, Z2, Z6, Z2
+	VMAXPS     Z2, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z2
+	VMAXPS     Z2, Z3, Z3
+	VPERMILPS  $0xb1, Z3, Z2
+	VMAXPS     Z2, Z3, Z3
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS     shortconst<>+512(SB), Z2
+	VCMPPS           $0x12, Z2, Z3, K1
+	VBROADCASTSS     shortconst<>+544(SB), Z2
+	VCMPPS           $0x1d, Z2, Z3, K2
+	KANDW            K1, K2, K1
+	KORTESTW         K1, K1
+	JCC              medium_ret
+	VBROADCASTSS     shortconst<>+32(SB), Z2
+	VFMADD231PS.BCST shortconst<>+0(SB), Z3, Z2
+	VPBROADCASTD     shortconst<>+448(SB), Z3
+	VPSUBD           Z2, Z3, Z3
+	VMOVUPS          Z3, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	VPXORQ Z19, Z19, Z19
+	VPXORQ Z20, Z20, Z20
+	MOVQ   CX, R10
+	MOVQ   AX, R11
+	MOVQ   BX, R12
+
+medium_block:
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	VPXORQ Z21, Z21, Z21
+	VPXORQ Z22, Z22, Z22
+	MOVQ   $0x00000004, R13
+
+medium_vec:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VBROADCASTSS     shortconst<>+320(SB), Z2
+	VMOVUPS          (R10), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z3
+	VSUBPS.BCST      shortconst<>+32(SB), Z3, Z4
+	VFMADD231PS.BCST shortconst<>+64(SB), Z4, Z2
+	VFMADD231PS.BCST shortconst<>+96(SB), Z4, Z2
+	VBROADCASTSS     shortconst<>+128(SB), Z4
+	VFMADD213PS.BCST shortconst<>+160(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+192(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+224(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+256(SB), Z2, Z4
+	VMULPS           Z2, Z2, Z5
+	VFMADD231PS      Z4, Z5, Z2
+	VMOVUPS          Z2, K1, (R11)
+	VPADDD.BCST      (SP), Z3, Z3
+	VPMAXSD.BCST     shortconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VCVTPS2PD        Y2, Z4
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y3, Z5
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z5, Z5, Z4
+	VFMADD213PD      Z3, Z3, Z2
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z2, Z10, Z10
+	VBROADCASTSS     shortconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R8*1), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z3
+	VSUBPS.BCST      shortconst<>+32(SB), Z3, Z4
+	VFMADD231PS.BCST shortconst<>+64(SB), Z4, Z2
+	VFMADD231PS.BCST shortconst<>+96(SB), Z4, Z2
+	VBROADCASTSS     shortconst<>+128(SB), Z4
+	VFMADD213PS.BCST shortconst<>+160(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+192(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+224(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+256(SB), Z2, Z4
+	VMULPS           Z2, Z2, Z5
+	VFMADD231PS      Z4, Z5, Z2
+	VMOVUPS          Z2, K1, (R11)(R8*1)
+	VPADDD.BCST      16(SP), Z3, Z3
+	VPMAXSD.BCST     shortconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VCVTPS2PD        Y2, Z4
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y3, Z5
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z5, Z5, Z4
+	VFMADD213PD      Z3, Z3, Z2
+	VADDPD           Z4, Z13, Z13
+	VADDPD           Z2, Z14, Z14
+	VBROADCASTSS     shortconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R8*2), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z3
+	VSUBPS.BCST      shortconst<>+32(SB), Z3, Z4
+	VFMADD231PS.BCST shortconst<>+64(SB), Z4, Z2
+	VFMADD231PS.BCST shortconst<>+96(SB), Z4, Z2
+	VBROADCASTSS     shortconst<>+128(SB), Z4
+	VFMADD213PS.BCST shortconst<>+160(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+192(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+224(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+256(SB), Z2, Z4
+	VMULPS           Z2, Z2, Z5
+	VFMADD231PS      Z4, Z5, Z2
+	VMOVUPS          Z2, K1, (R11)(R8*2)
+	VPADDD.BCST      32(SP), Z3, Z3
+	VPMAXSD.BCST     shortconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VCVTPS2PD        Y2, Z4
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y3, Z5
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z5, Z5, Z4
+	VFMADD213PD      Z3, Z3, Z2
+	VADDPD           Z4, Z17, Z17
+	VADDPD           Z2, Z18, Z18
+	VBROADCASTSS     shortconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R9*1), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z3
+	VSUBPS.BCST      shortconst<>+32(SB), Z3, Z4
+	VFMADD231PS.BCST shortconst<>+64(SB), Z4, Z2
+	VFMADD231PS.BCST shortconst<>+96(SB), Z4, Z2
+	VBROADCASTSS     shortconst<>+128(SB), Z4
+	VFMADD213PS.BCST shortconst<>+160(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+192(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+224(SB), Z2, Z4
+	VFMADD213PS.BCST shortconst<>+256(SB), Z2, Z4
+	VMULPS           Z2, Z2, Z5
+	VFMADD231PS      Z4, Z5, Z2
+	VMOVUPS          Z2, K1, (R11)(R9*1)
+	VPADDD.BCST      48(SP), Z3, Z3
+	VPMAXSD.BCST     shortconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VCVTPS2PD        Y2, Z4
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y3, Z5
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z5, Z5, Z4
+	VFMADD213PD      Z3, Z3, Z2
+	VADDPD           Z4, Z21, Z21
+	VADDPD           Z2, Z22, Z22
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JLE              medium_lastblock
+	DECQ             R13
+	JNZ              medium_vec
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z22, Z20, Z20
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z9, Z7, Z7
+	VADDPD Z10, Z8, Z8
+	VADDPD Z8, Z7, Z7
+	VADDPD Z13, Z11, Z11
+	VADDPD Z14, Z12, Z12
+	VADDPD Z12, Z11, Z11
+	VADDPD Z17, Z15, Z15
+	VADDPD Z18, Z16, Z16
+	VADDPD Z16, Z15, Z15
+	VADDPD Z21, Z19, Z19
+	VADDPD Z22, Z20, Z20
+	VADDPD Z20, Z19, Z19
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2   $0x44, Z11, Z7, Z2
+	VSHUFF64X2   $0xee, Z11, Z7, Z3
+	VADDPD       Z3, Z2, Z2
+	VSHUFF64X2   $0x44, Z19, Z15, Z3
+	VSHUFF64X2   $0xee, Z19, Z15, Z4
+	VADDPD       Z4, Z3, Z3
+	VSHUFF64X2   $0x88, Z3, Z2, Z4
+	VSHUFF64X2   $0xdd, Z3, Z2, Z2
+	VADDPD       Z2, Z4, Z4
+	VPERMILPD    $0x55, Z4, Z2
+	VADDPD       Z2, Z4, Z2
+	VCMPPD       $0x03, Z2, Z2, K1
+	KORTESTW     K1, K1
+	JNZ          medium_ret
+	VBROADCASTSS shortconst<>+384(SB), Z3
+	VCVTPS2PD    Y3, Z3
+	VDIVPD       Z2, Z3, Z2
+	VCVTPD2PS    Z2, Y23
+	VCVTPS2PD    Y23, Z3
+	VSUBPD       Z3, Z2, Z2
+	VCVTPD2PS    Z2, Y2
+	VINSERTF64X4 $0x01, Y2, Z23, Z23
+	VMOVUPS      Z23, 64(SP)
+	VBROADCASTSS 64(SP), Z2
+	VBROADCASTSS 96(SP), Z3
+	VBROADCASTSS 72(SP), Z4
+	VBROADCASTSS 104(SP), Z5
+	VBROADCASTSS 80(SP), Z6
+	VBROADCASTSS 112(SP), Z24
+	VBROADCASTSS 88(SP), Z25
+	VBROADCASTSS 120(SP), Z26
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ CX, R10
+	MOVQ AX, R11
+	MOVQ BX, R12
+
+medium_out:
+	MOVL             DI, R13
+	MOVL             $0x0000ffff, R14
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R14, R13
+	KMOVW            R13, K1
+	VMOVUPS.Z        (R10), K1, Z27
+	VMOVUPS.Z        (R11), K1, Z28
+	VMAXPS           Z27, Z1, Z27
+	VBROADCASTSS     shortconst<>+32(SB), Z29
+	VFMADD231PS.BCST shortconst<>+0(SB), Z27, Z29
+	VPADDD.BCST      (SP), Z29, Z29
+	VPMAXSD.BCST     shortconst<>+480(SB), Z29, Z29
+	VPSLLD           $0x17, Z29, Z29
+	VMOVAPS          Z3, Z27
+	VFMADD213PS      Z3, Z28, Z27
+	VFMADD132PS      Z2, Z27, Z28
+	VADDPS           Z2, Z28, Z28
+	VMULPS           Z29, Z28, Z28
+	VMOVUPS          Z28, K1, (R11)
+	VMOVUPS.Z        (R10)(R8*1), K1, Z27
+	VMOVUPS.Z        (R11)(R8*1), K1, Z28
+	VMAXPS           Z27, Z1, Z27
+	VBROADCASTSS     shortconst<>+32(SB), Z29
+	VFMADD231PS.BCST shortconst<>+0(SB), Z27, Z29
+	VPADDD.BCST      16(SP), Z29, Z29
+	VPMAXSD.BCST     shortconst<>+480(SB), Z29, Z29
+	VPSLLD           $0x17, Z29, Z29
+	VMOVAPS          Z5, Z27
+	VFMADD213PS      Z5, Z28, Z27
+	VFMADD132PS      Z4, Z27, Z28
+	VADDPS           Z4, Z28, Z28
+	VMULPS           Z29, Z28, Z28
+	VMOVUPS          Z28, K1, (R11)(R8*1)
+	VMOVUPS.Z        (R10)(R8*2), K1, Z27
+	VMOVUPS.Z        (R11)(R8*2), K1, Z28
+	VMAXPS           Z27, Z1, Z27
+	VBROADCASTSS     shortconst<>+32(SB), Z29
+	VFMADD231PS.BCST shortconst<>+0(SB), Z27, Z29
+	VPADDD.BCST      32(SP), Z29, Z29
+	VPMAXSD.BCST     shortconst<>+480(SB), Z29, Z29
+	VPSLLD           $0x17, Z29, Z29
+	VMOVAPS          Z24, Z27
+	VFMADD213PS      Z24, Z28, Z27
+	VFMADD132PS      Z6, Z27, Z28
+	VADDPS           Z6, Z28, Z28
+	VMULPS           Z29, Z28, Z28
+	VMOVUPS          Z28, K1, (R11)(R8*2)
+	VMOVUPS.Z        (R10)(R9*1), K1, Z27
+	VMOVUPS.Z        (R11)(R9*1), K1, Z28
+	VMAXPS           Z27, Z1, Z27
+	VBROADCASTSS     shortconst<>+32(SB), Z29
+	VFMADD231PS.BCST shortconst<>+0(SB), Z27, Z29
+	VPADDD.BCST      48(SP), Z29, Z29
+	VPMAXSD.BCST     shortconst<>+480(SB), Z29, Z29
+	VPSLLD           $0x17, Z29, Z29
+	VMOVAPS          Z26, Z27
+	VFMADD213PS      Z26, Z28, Z27
+	VFMADD132PS      Z25, Z27, Z28
+	VADDPS           Z25, Z28, Z28
+	VMULPS           Z29, Z28, Z28
+	VMOVUPS          Z28, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JG               medium_out
+	LEAQ             (CX)(R8*4), CX
+	LEAQ             (AX)(R8*4), AX
+	ADDQ             $0x00000004, SI
+	SUBQ             $0x00000004, DX
+	JMP              medium_group
+
+medium_ret:
+	MOVQ SI, ret+64(FP)
+	VZEROUPPER
+	RET
