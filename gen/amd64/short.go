@@ -76,6 +76,159 @@ func generateShort(g *gen) {
 func shortSumPos(r int) int { return 2*(r%4) + r/4 }
 func shortMaxPos(r int) int { return 4*(r%4) + 2*(r/4) }
 
+// groupArgs are the arguments and loop registers that the short and
+// medium kernels share.
+type groupArgs struct {
+	dst, src, rows, cols, done reg.GPVirtual
+	kmw                        reg.GPVirtual // the row's last lanes: cols%16, or all 16
+	stride, stride3            reg.GPVirtual // one row's bytes, three rows'
+}
+
+// loadGroupArgs loads a kernel's dst, src, rows and cols, zeroes done, and
+// computes kmw, stride and stride3.
+func (g *gen) loadGroupArgs() groupArgs {
+	a := groupArgs{dst: g.GP64(), src: g.GP64(), rows: g.GP64(), cols: g.GP64(), done: g.GP64()}
+	g.Load(g.Param("dst").Base(), a.dst)
+	g.Load(g.Param("src").Base(), a.src)
+	g.Load(g.Param("rows"), a.rows)
+	g.Load(g.Param("cols"), a.cols)
+	g.XORQ(a.done, a.done)
+	g.Comment("kmw selects a row's last lanes: the table's entry cols%16, or all 16.")
+	a.kmw = g.GP32()
+	tail, tbl, all := g.GP64(), g.GP64(), g.GP32()
+	g.MOVQ(a.cols, tail)
+	g.ANDQ(U32(15), tail)
+	g.LEAQ(g.tailMask16(), tbl)
+	g.MOVWLZX(Mem{Base: tbl, Index: tail, Scale: 2}, a.kmw)
+	g.MOVL(U32(0xffff), all)
+	g.TESTQ(tail, tail)
+	g.CMOVLEQ(all, a.kmw)
+	a.stride, a.stride3 = g.GP64(), g.GP64()
+	g.MOVQ(a.cols, a.stride)
+	g.SHLQ(U8(2), a.stride)                                           // 4*cols, a row's bytes
+	g.LEAQ(Mem{Base: a.stride, Index: a.stride, Scale: 2}, a.stride3) // 3 rows
+	return a
+}
+
+// foldMax returns the lanes of a and b folded by the VSHUFF32X4 patterns
+// immLo and immHi, maxed: the max trees of the group kernels.
+func (g *gen) foldMax(a, b reg.VecVirtual, immLo, immHi uint8) reg.VecVirtual {
+	l, h := g.ZMM(), g.ZMM()
+	g.VSHUFF32X4(U8(immLo), b, a, l)
+	g.VSHUFF32X4(U8(immHi), b, a, h)
+	g.VMAXPS(h, l, l)
+	return l
+}
+
+// foldSum is foldMax for float64 sums (VSHUFF64X2, VADDPD).
+func (g *gen) foldSum(a, b reg.VecVirtual, immLo, immHi uint8) reg.VecVirtual {
+	l, h := g.ZMM(), g.ZMM()
+	g.VSHUFF64X2(U8(immLo), b, a, l)
+	g.VSHUFF64X2(U8(immHi), b, a, h)
+	g.VADDPD(h, l, l)
+	return l
+}
+
+// checkMaxima emits a jump to fail unless every lane of mv is finite and
+// at most 208 in magnitude; else it stores the bias of each lane, 127 -
+// bits(fma(max, log2e, magic)) (c = 0), to the 64 bytes at biases.
+func (g *gen) checkMaxima(c *constTable, mv reg.VecVirtual, fail string, biases Mem) {
+	g.Comment("The group's check: every max finite, |max| <= 208. Else the caller runs it.")
+	lim, k1, k2 := g.ZMM(), g.K(), g.K()
+	g.VBROADCASTSS(c.scalar("largeMax"), lim)
+	g.VCMPPS(U8(cmpLEOQ), lim, mv, k1) // mv <= 208, false for NaN
+	g.VBROADCASTSS(c.scalar("negLargeMax"), lim)
+	g.VCMPPS(U8(cmpGEOQ), lim, mv, k2) // mv >= -208
+	g.KANDW(k1, k2, k1)
+	g.KORTESTW(k1, k1)
+	g.JCC(LabelRef(fail)) // CF clear: not every lane passed
+	g.Comment("bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.")
+	tm, b := g.ZMM(), g.ZMM()
+	g.VBROADCASTSS(c.scalar("magic"), tm)
+	g.VFMADD231PS_BCST(c.scalar("log2e"), mv, tm)
+	g.VPBROADCASTD(c.scalar("bias127"), b)
+	g.VPSUBD(tm, b, b)
+	g.VMOVUPS(b, biases)
+}
+
+// splitInverse emits a jump to fail if a lane of the float64 sums is NaN
+// (a row with a NaN), and returns 1/S of every lane split into float32 hi
+// (lanes 0-7) and lo (lanes 8-15), in one register.
+func (g *gen) splitInverse(c *constTable, sum reg.VecVirtual, fail string) reg.VecVirtual {
+	g.Comment("A NaN S: a row with a NaN. The caller runs the group.")
+	kn := g.K()
+	g.VCMPPD(U8(cmpUnord), sum, sum, kn)
+	g.KORTESTW(kn, kn)
+	g.JNZ(LabelRef(fail))
+	g.Comment("1/S for every row at once, split into float32 hi + lo.")
+	one, inv, hi64, lo, hi := g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
+	g.VBROADCASTSS(c.scalar("one"), one)
+	g.VCVTPS2PD(one.AsY(), one)
+	g.VDIVPD(sum, one, inv)
+	g.VCVTPD2PS(inv, hi.AsY())
+	g.VCVTPS2PD(hi.AsY(), hi64)
+	g.VSUBPD(hi64, inv, inv)
+	g.VCVTPD2PS(inv, lo.AsY())
+	g.VINSERTF64X4(U8(1), lo.AsY(), hi, hi) // [hi x8, lo x8]
+	return hi
+}
+
+// expU emits the exponential of pass 2 for d = max(x, -320) (c = 0): d
+// holds u on exit; the returned register holds t. The constants are
+// broadcast from memory, which leaves registers for the group's rows.
+func (g *gen) expU(c *constTable, d reg.VecVirtual) reg.VecVirtual {
+	t, nf := g.ZMM(), g.ZMM()
+	g.VBROADCASTSS(c.scalar("magic"), t)
+	g.VFMADD231PS_BCST(c.scalar("log2e"), d, t) // t = fma(d, log2e, magic)
+	g.VSUBPS_BCST(c.scalar("magic"), t, nf)     // nf = t - magic, exact
+	g.VFMADD231PS_BCST(c.scalar("negLn2Hi"), nf, d)
+	g.VFMADD231PS_BCST(c.scalar("negLn2Lo"), nf, d) // d = r
+	q := nf
+	g.VBROADCASTSS(c.scalar("c6"), q)
+	for _, ci := range []string{"c5", "c4", "c3", "c2"} {
+		g.VFMADD213PS_BCST(c.scalar(ci), d, q) // q = r*q + ci
+	}
+	r2 := g.ZMM()
+	g.VMULPS(d, d, r2)
+	g.VFMADD231PS(q, r2, d) // d = r2*q + r = u
+	return t
+}
+
+// scaleBias emits s = 2^(n - nm), or 0, from t in place, with the row's
+// bias at b (a 32-bit memory operand, broadcast).
+func (g *gen) scaleBias(c *constTable, t reg.VecVirtual, b Mem) {
+	g.VPADDD_BCST(b, t, t)
+	g.VPMAXSD_BCST(c.scalar("zero"), t, t)
+	g.VPSLLD(U8(23), t, t) // s = 2^(n - nm), or 0
+}
+
+// terms returns u*s + s of the vector's lanes 0-7 and 8-15 in float64.
+func (g *gen) terms(u, s reg.VecVirtual) (lo, hi reg.VecVirtual) {
+	ul, uh, sl, sh := g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
+	y, y2 := g.YMM(), g.YMM()
+	g.VCVTPS2PD(u.AsY(), ul)
+	g.VEXTRACTF64X4(U8(1), u, y)
+	g.VCVTPS2PD(y, uh)
+	g.VCVTPS2PD(s.AsY(), sl)
+	g.VEXTRACTF64X4(U8(1), s, y2)
+	g.VCVTPS2PD(y2, sh)
+	g.VFMADD213PD(sl, sl, ul) // u*s + s, lanes 0-7
+	g.VFMADD213PD(sh, sh, uh) // lanes 8-15
+	return ul, uh
+}
+
+// normalizeRow emits y = (hi + fma(u, hi, fma(u, lo, lo))) * s in u, with
+// hi and lo broadcast from memory.
+func (g *gen) normalizeRow(u reg.VecVirtual, s Op, hi, lo Mem) {
+	hiv, w := g.ZMM(), g.ZMM()
+	g.VBROADCASTSS(hi, hiv)
+	g.VBROADCASTSS(lo, w)
+	g.VFMADD213PS(w, u, w)   // w = u*lo + lo
+	g.VFMADD132PS(hiv, w, u) // u = u*hi + w
+	g.VADDPS(hiv, u, u)
+	g.VMULPS(s, u, u)
+}
+
 func shortAVX512(g *gen, c *constTable) {
 	g.function("SoftmaxShortRowsAVX512", "func(dst, src []float32, rows, cols int) int",
 		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
@@ -88,31 +241,10 @@ func shortAVX512(g *gen, c *constTable) {
 		"the arguments: rows*cols elements in each slice, 1 <= cols <= 16, and",
 		"dst is src or does not overlap it. It requires AVX-512F.",
 	)
-	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
-	g.Load(g.Param("dst").Base(), dst)
-	g.Load(g.Param("src").Base(), src)
-	g.Load(g.Param("rows"), rows)
-	g.Load(g.Param("cols"), cols)
-	done := g.GP64()
-	g.XORQ(done, done)
-
-	g.Comment("km selects a row's cols lanes: the table's entry cols%16, or all 16.")
-	km := g.K()
-	{
-		tail, tbl, w, all := g.GP64(), g.GP64(), g.GP32(), g.GP32()
-		g.MOVQ(cols, tail)
-		g.ANDQ(U32(15), tail)
-		g.LEAQ(g.tailMask16(), tbl)
-		g.MOVWLZX(Mem{Base: tbl, Index: tail, Scale: 2}, w)
-		g.MOVL(U32(0xffff), all)
-		g.TESTQ(tail, tail)
-		g.CMOVLEQ(all, w)
-		g.KMOVW(w, km)
-	}
-	stride, stride3 := g.GP64(), g.GP64()
-	g.MOVQ(cols, stride)
-	g.SHLQ(U8(2), stride)                                       // 4*cols, a row's bytes
-	g.LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, stride3) // 3 rows
+	a := g.loadGroupArgs()
+	dst, src, rows, done, stride, stride3 := a.dst, a.src, a.rows, a.done, a.stride, a.stride3
+	km := g.K() // a row's cols lanes
+	g.KMOVW(a.kmw, km)
 
 	negInf, reduceLo := g.ZMM(), g.ZMM()
 	g.VBROADCASTSS(c.scalar("negInf"), negInf)
@@ -178,13 +310,7 @@ func shortAVX512(g *gen, c *constTable) {
 	// holds each row's lanes i and i+8 in lane i of its half. The same
 	// with quarters of pairs of pairs, then pairs of lanes, then
 	// neighbours: every max only ever meets maxima of the same row.
-	fold := func(a, b reg.VecVirtual, immLo, immHi uint8) reg.VecVirtual {
-		l, h := g.ZMM(), g.ZMM()
-		g.VSHUFF32X4(U8(immLo), b, a, l)
-		g.VSHUFF32X4(U8(immHi), b, a, h)
-		g.VMAXPS(h, l, l)
-		return l
-	}
+	fold := g.foldMax
 	var m2 [4]reg.VecVirtual
 	for i := range m2 {
 		m2[i] = fold(x[2*i], x[2*i+1], 0x44, 0xee) // [a0 a1 b0 b1], [a2 a3 b2 b3] (quarters)
@@ -203,75 +329,23 @@ func shortAVX512(g *gen, c *constTable) {
 		g.VMAXPS(h, mv, mv)          // row r's max in lanes shortMaxPos(r), +1
 	}
 
-	g.Comment("The group's check: every max finite, |max| <= 208. Else the caller runs it.")
-	{
-		lim, k1, k2 := g.ZMM(), g.K(), g.K()
-		g.VBROADCASTSS(c.scalar("largeMax"), lim)
-		g.VCMPPS(U8(cmpLEOQ), lim, mv, k1) // mv <= 208, false for NaN
-		g.VBROADCASTSS(c.scalar("negLargeMax"), lim)
-		g.VCMPPS(U8(cmpGEOQ), lim, mv, k2) // mv >= -208
-		g.KANDW(k1, k2, k1)
-		g.KORTESTW(k1, k1)
-		g.JCC(LabelRef("short_drain")) // CF clear: not every lane passed
-	}
-	g.Comment("bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.")
-	{
-		tm, b := g.ZMM(), g.ZMM()
-		g.VBROADCASTSS(c.scalar("magic"), tm)
-		g.VFMADD231PS_BCST(c.scalar("log2e"), mv, tm)
-		g.VPBROADCASTD(c.scalar("bias127"), b)
-		g.VPSUBD(tm, b, b)
-		g.VMOVUPS(b, frame)
-	}
+	g.checkMaxima(c, mv, "short_drain", frame)
 
 	g.Comment("Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).")
 	u := make([]reg.VecVirtual, shortGroup)
 	sc := make([]reg.VecVirtual, shortGroup)
 	var s2 [4]reg.VecVirtual
-	fold64 := func(p, q reg.VecVirtual, immLo, immHi uint8) reg.VecVirtual {
-		l, h := g.ZMM(), g.ZMM()
-		g.VSHUFF64X2(U8(immLo), q, p, l)
-		g.VSHUFF64X2(U8(immHi), q, p, h)
-		g.VADDPD(h, l, l)
-		return l
-	}
+	fold64 := g.foldSum
 	var prev reg.VecVirtual
 	for r := range x {
 		d := x[r]
 		g.VMAXPS(d, reduceLo, d) // d = max(x, -320), NaN kept (c = 0)
-		t, nf := g.ZMM(), g.ZMM()
-		g.VBROADCASTSS(c.scalar("magic"), t)
-		g.VFMADD231PS_BCST(c.scalar("log2e"), d, t) // t = fma(d, log2e, magic)
-		g.VSUBPS_BCST(c.scalar("magic"), t, nf)     // nf = t - magic, exact
-		g.VFMADD231PS_BCST(c.scalar("negLn2Hi"), nf, d)
-		g.VFMADD231PS_BCST(c.scalar("negLn2Lo"), nf, d) // d = r
-		q := nf
-		g.VBROADCASTSS(c.scalar("c6"), q)
-		for _, ci := range []string{"c5", "c4", "c3", "c2"} {
-			g.VFMADD213PS_BCST(c.scalar(ci), d, q) // q = r*q + ci
-		}
-		r2 := g.ZMM()
-		g.VMULPS(d, d, r2)
-		g.VFMADD231PS(q, r2, d) // d = r2*q + r = u
+		t := g.expU(c, d)
 		u[r] = d
-		b := g.ZMM()
-		g.VPBROADCASTD(biasAt(r), b)
-		g.VPADDD(b, t, t)
-		g.VPMAXSD_BCST(c.scalar("zero"), t, t)
-		g.VPSLLD(U8(23), t, t) // s = 2^(n - nm), or 0
+		g.scaleBias(c, t, biasAt(r))
 		sc[r] = t
-		ul, uh, sl, sh := g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
-		y := g.YMM()
-		g.VCVTPS2PD(d.AsY(), ul)
-		g.VEXTRACTF64X4(U8(1), d, y)
-		g.VCVTPS2PD(y, uh)
-		g.VCVTPS2PD(t.AsY(), sl)
-		y2 := g.YMM()
-		g.VEXTRACTF64X4(U8(1), t, y2)
-		g.VCVTPS2PD(y2, sh)
-		g.VFMADD213PD(sl, sl, ul) // u*s + s, lanes 0-7
-		g.VFMADD213PD(sh, sh, uh) // lanes 8-15
-		g.VADDPD(uh, ul, ul)      // lane i += lane i+8
+		ul, uh := g.terms(d, t)
+		g.VADDPD(uh, ul, ul) // lane i += lane i+8
 		// Each pair of rows is folded as soon as it is summed, which
 		// keeps 4 registers of sums live rather than 8.
 		if r%2 == 0 {
@@ -292,26 +366,7 @@ func shortAVX512(g *gen, c *constTable) {
 		g.VUNPCKHPD(s4[1], s4[0], h)
 		g.VADDPD(h, sum, sum) // lane 0 += lane 1: row r's S in lane shortSumPos(r)
 	}
-	g.Comment("A NaN S: a row with a NaN. The caller runs the group.")
-	{
-		kn := g.K()
-		g.VCMPPD(U8(cmpUnord), sum, sum, kn)
-		g.KORTESTW(kn, kn)
-		g.JNZ(LabelRef("short_drain"))
-	}
-	g.Comment("1/S for the eight rows, split into float32 hi + lo.")
-	hi := g.ZMM()
-	{
-		one, inv, hi64, lo := g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
-		g.VBROADCASTSS(c.scalar("one"), one)
-		g.VCVTPS2PD(one.AsY(), one)
-		g.VDIVPD(sum, one, inv)
-		g.VCVTPD2PS(inv, hi.AsY())
-		g.VCVTPS2PD(hi.AsY(), hi64)
-		g.VSUBPD(hi64, inv, inv)
-		g.VCVTPD2PS(inv, lo.AsY())
-		g.VINSERTF64X4(U8(1), lo.AsY(), hi, hi) // [hi x8, lo x8]
-	}
+	hi := g.splitInverse(c, sum, "short_drain")
 
 	// Pass 3 runs a group late: the pending group's, from the frame, after
 	// passes 1 and 2 of the current one. It waits on the end of a long
@@ -339,13 +394,7 @@ func shortAVX512(g *gen, c *constTable) {
 			g.VMOVUPS_Z(rowAt(pdst, pdst4, r), km, ys[r]) // u
 		}
 		for r, y := range ys {
-			hiv, w := g.ZMM(), g.ZMM()
-			g.VBROADCASTSS(hiAt(r), hiv)
-			g.VBROADCASTSS(loAt(r), w)
-			g.VFMADD213PS(w, y, w)   // w = u*lo + lo
-			g.VFMADD132PS(hiv, w, y) // y = u*hi + w
-			g.VADDPS(hiv, y, y)
-			g.VMULPS(sAt(r), y, y)
+			g.normalizeRow(y, sAt(r), hiAt(r), loAt(r))
 			g.VMOVUPS(y, km, rowAt(pdst, pdst4, r))
 		}
 		g.ADDQ(U32(shortGroup), done)
@@ -424,28 +473,9 @@ func mediumAVX512(g *gen, c *constTable) {
 		"The caller checks the arguments: rows*cols elements in each slice,",
 		"16 < cols <= 128, and dst does not overlap src. It requires AVX-512F.",
 	)
-	dst, src, rows, cols := g.GP64(), g.GP64(), g.GP64(), g.GP64()
-	g.Load(g.Param("dst").Base(), dst)
-	g.Load(g.Param("src").Base(), src)
-	g.Load(g.Param("rows"), rows)
-	g.Load(g.Param("cols"), cols)
-	done := g.GP64()
-	g.XORQ(done, done)
-	kmw := g.GP32() // the mask of the last vector's lanes, cols%16 or all
-	{
-		tail, tbl, all := g.GP64(), g.GP64(), g.GP32()
-		g.MOVQ(cols, tail)
-		g.ANDQ(U32(15), tail)
-		g.LEAQ(g.tailMask16(), tbl)
-		g.MOVWLZX(Mem{Base: tbl, Index: tail, Scale: 2}, kmw)
-		g.MOVL(U32(0xffff), all)
-		g.TESTQ(tail, tail)
-		g.CMOVLEQ(all, kmw)
-	}
-	stride, stride3 := g.GP64(), g.GP64()
-	g.MOVQ(cols, stride)
-	g.SHLQ(U8(2), stride)
-	g.LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, stride3)
+	a := g.loadGroupArgs()
+	dst, src, rows, cols, done := a.dst, a.src, a.rows, a.cols, a.done
+	kmw, stride, stride3 := a.kmw, a.stride, a.stride3
 	negInf, reduceLo := g.ZMM(), g.ZMM()
 	g.VBROADCASTSS(c.scalar("negInf"), negInf)
 	g.VBROADCASTSS(c.scalar("reduceLo"), reduceLo)
@@ -505,13 +535,7 @@ func mediumAVX512(g *gen, c *constTable) {
 			g.VMAXPS(x, acc[r], k, acc[r]) // lanes past the row keep acc
 		}
 	})
-	fold := func(a, b reg.VecVirtual, immLo, immHi uint8) reg.VecVirtual {
-		l, h := g.ZMM(), g.ZMM()
-		g.VSHUFF32X4(U8(immLo), b, a, l)
-		g.VSHUFF32X4(U8(immHi), b, a, h)
-		g.VMAXPS(h, l, l)
-		return l
-	}
+	fold := g.foldMax
 	mv := fold(fold(acc[0], acc[1], 0x44, 0xee), fold(acc[2], acc[3], 0x44, 0xee), 0x88, 0xdd)
 	{
 		h := g.ZMM()
@@ -520,33 +544,11 @@ func mediumAVX512(g *gen, c *constTable) {
 		g.VPERMILPS(U8(0xb1), mv, h) // swap neighbours
 		g.VMAXPS(h, mv, mv)          // row r's max in lanes 4r to 4r+3
 	}
-	g.Comment("The group's check: every max finite, |max| <= 208. Else the caller runs it.")
-	{
-		lim, k1, k2 := g.ZMM(), g.K(), g.K()
-		g.VBROADCASTSS(c.scalar("largeMax"), lim)
-		g.VCMPPS(U8(cmpLEOQ), lim, mv, k1)
-		g.VBROADCASTSS(c.scalar("negLargeMax"), lim)
-		g.VCMPPS(U8(cmpGEOQ), lim, mv, k2)
-		g.KANDW(k1, k2, k1)
-		g.KORTESTW(k1, k1)
-		g.JCC(LabelRef("medium_ret"))
-	}
-	{
-		tm, b := g.ZMM(), g.ZMM()
-		g.VBROADCASTSS(c.scalar("magic"), tm)
-		g.VFMADD231PS_BCST(c.scalar("log2e"), mv, tm)
-		g.VPBROADCASTD(c.scalar("bias127"), b)
-		g.VPSUBD(tm, b, b)
-		g.VMOVUPS(b, frame)
-	}
+	g.checkMaxima(c, mv, "medium_ret", frame)
 	// scaleOf emits s = 2^(n - nm), or 0, from t in place, for row r. The
 	// biases are broadcast from the frame, which keeps registers for the
 	// partials.
-	scaleOf := func(t reg.VecVirtual, r int) {
-		g.VPADDD_BCST(frame.Offset(4*mediumMaxPos(r)), t, t)
-		g.VPMAXSD_BCST(c.scalar("zero"), t, t)
-		g.VPSLLD(U8(23), t, t)
-	}
+	scaleOf := func(t reg.VecVirtual, r int) { g.scaleBias(c, t, frame.Offset(4*mediumMaxPos(r))) }
 
 	g.Comment("Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.")
 	accLo, accHi := make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
@@ -575,32 +577,10 @@ func mediumAVX512(g *gen, c *constTable) {
 			g.VBROADCASTSS(c.scalar("negInf"), d)
 			g.VMOVUPS(rowAt(ps, r), k, d) // -Inf past the row: s = 0
 			g.VMAXPS(d, reduceLo, d)
-			t, nf := g.ZMM(), g.ZMM()
-			g.VBROADCASTSS(c.scalar("magic"), t)
-			g.VFMADD231PS_BCST(c.scalar("log2e"), d, t)
-			g.VSUBPS_BCST(c.scalar("magic"), t, nf)
-			g.VFMADD231PS_BCST(c.scalar("negLn2Hi"), nf, d)
-			g.VFMADD231PS_BCST(c.scalar("negLn2Lo"), nf, d)
-			q := nf
-			g.VBROADCASTSS(c.scalar("c6"), q)
-			for _, ci := range []string{"c5", "c4", "c3", "c2"} {
-				g.VFMADD213PS_BCST(c.scalar(ci), d, q)
-			}
-			r2 := g.ZMM()
-			g.VMULPS(d, d, r2)
-			g.VFMADD231PS(q, r2, d) // u
-			g.VMOVUPS(d, k, rowAt(pd, r))
+			t := g.expU(c, d)
+			g.VMOVUPS(d, k, rowAt(pd, r)) // u
 			scaleOf(t, r)
-			ul, uh, sl, sh := g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
-			y, y2 := g.YMM(), g.YMM()
-			g.VCVTPS2PD(d.AsY(), ul)
-			g.VEXTRACTF64X4(U8(1), d, y)
-			g.VCVTPS2PD(y, uh)
-			g.VCVTPS2PD(t.AsY(), sl)
-			g.VEXTRACTF64X4(U8(1), t, y2)
-			g.VCVTPS2PD(y2, sh)
-			g.VFMADD213PD(sl, sl, ul)
-			g.VFMADD213PD(sh, sh, uh)
+			ul, uh := g.terms(d, t)
 			g.VADDPD(ul, partLo[r], partLo[r])
 			g.VADDPD(uh, partHi[r], partHi[r])
 		}
@@ -623,13 +603,7 @@ func mediumAVX512(g *gen, c *constTable) {
 		g.VADDPD(accHi[r], accLo[r], accLo[r]) // lane i += lane i+8
 	}
 	g.Comment("The four sums: lane i += lane i+4, i+2, i+1, side by side.")
-	fold64 := func(p, q reg.VecVirtual, immLo, immHi uint8) reg.VecVirtual {
-		l, h := g.ZMM(), g.ZMM()
-		g.VSHUFF64X2(U8(immLo), q, p, l)
-		g.VSHUFF64X2(U8(immHi), q, p, h)
-		g.VADDPD(h, l, l)
-		return l
-	}
+	fold64 := g.foldSum
 	s4 := fold64(fold64(accLo[0], accLo[1], 0x44, 0xee), fold64(accLo[2], accLo[3], 0x44, 0xee), 0x88, 0xdd)
 	sum := g.ZMM()
 	{
@@ -637,34 +611,11 @@ func mediumAVX512(g *gen, c *constTable) {
 		g.VPERMILPD(U8(0x55), s4, h) // swap the lanes of each pair
 		g.VADDPD(h, s4, sum)         // row r's S in lanes 2r, 2r+1
 	}
-	{
-		kn := g.K()
-		g.VCMPPD(U8(cmpUnord), sum, sum, kn)
-		g.KORTESTW(kn, kn)
-		g.JNZ(LabelRef("medium_ret"))
-	}
-	hiv, lov := make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
-	{
-		one, inv, hi64, lo, hi := g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
-		g.VBROADCASTSS(c.scalar("one"), one)
-		g.VCVTPS2PD(one.AsY(), one)
-		g.VDIVPD(sum, one, inv)
-		g.VCVTPD2PS(inv, hi.AsY())
-		g.VCVTPS2PD(hi.AsY(), hi64)
-		g.VSUBPD(hi64, inv, inv)
-		g.VCVTPD2PS(inv, lo.AsY())
-		g.VINSERTF64X4(U8(1), lo.AsY(), hi, hi)
-		g.VMOVUPS(hi, frame.Offset(64))
-		for r := range hiv {
-			hiv[r], lov[r] = g.ZMM(), g.ZMM()
-			g.VBROADCASTSS(frame.Offset(64+4*mediumSumPos(r)), hiv[r])
-			g.VBROADCASTSS(frame.Offset(96+4*mediumSumPos(r)), lov[r])
-		}
-	}
+	g.VMOVUPS(g.splitInverse(c, sum, "medium_ret"), frame.Offset(64))
 	g.Comment("Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.")
 	loop("medium_out", func(k reg.Register) {
 		for r := range mediumGroup {
-			x, u, w := g.ZMM(), g.ZMM(), g.ZMM()
+			x, u := g.ZMM(), g.ZMM()
 			g.VMOVUPS_Z(rowAt(ps, r), k, x)
 			g.VMOVUPS_Z(rowAt(pd, r), k, u)
 			g.VMAXPS(x, reduceLo, x)
@@ -672,11 +623,7 @@ func mediumAVX512(g *gen, c *constTable) {
 			g.VBROADCASTSS(c.scalar("magic"), t)
 			g.VFMADD231PS_BCST(c.scalar("log2e"), x, t)
 			scaleOf(t, r)
-			g.VMOVAPS(lov[r], w)
-			g.VFMADD213PS(lov[r], u, w)
-			g.VFMADD132PS(hiv[r], w, u)
-			g.VADDPS(hiv[r], u, u)
-			g.VMULPS(t, u, u)
+			g.normalizeRow(u, t, frame.Offset(64+4*mediumSumPos(r)), frame.Offset(96+4*mediumSumPos(r)))
 			g.VMOVUPS(u, k, rowAt(pd, r))
 		}
 	})

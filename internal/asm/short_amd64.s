@@ -159,20 +159,20 @@ TEXT ·SoftmaxShortRowsAVX512(SB), NOSPLIT, $704-72
 	MOVQ cols+56(FP), BX
 	XORQ SI, SI
 
-	// km selects a row's cols lanes: the table's entry cols%16, or all 16.
-	MOVQ         BX, DI
-	ANDQ         $0x0000000f, DI
-	LEAQ         tailmask16<>+0(SB), R8
-	MOVWLZX      (R8)(DI*2), R8
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
 	MOVL         $0x0000ffff, R9
-	TESTQ        DI, DI
-	CMOVLEQ      R9, R8
-	KMOVW        R8, K1
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
 	SHLQ         $0x02, BX
-	LEAQ         (BX)(BX*2), DI
+	LEAQ         (BX)(BX*2), R8
+	KMOVW        DI, K1
 	VBROADCASTSS shortconst<>+320(SB), Z0
 	VBROADCASTSS shortconst<>+288(SB), Z1
-	XORQ         R8, R8
+	XORQ         DI, DI
 
 short_group:
 	CMPQ DX, $0x00000008
@@ -188,7 +188,7 @@ short_group:
 	VMOVAPS    Z0, Z4
 	VMOVUPS    (CX)(BX*2), K1, Z4
 	VMOVAPS    Z0, Z5
-	VMOVUPS    (CX)(DI*1), K1, Z5
+	VMOVUPS    (CX)(R8*1), K1, Z5
 	VMOVAPS    Z0, Z6
 	VMOVUPS    (R9), K1, Z6
 	VMOVAPS    Z0, Z7
@@ -196,7 +196,7 @@ short_group:
 	VMOVAPS    Z0, Z8
 	VMOVUPS    (R9)(BX*2), K1, Z8
 	VMOVAPS    Z0, Z9
-	VMOVUPS    (R9)(DI*1), K1, Z9
+	VMOVUPS    (R9)(R8*1), K1, Z9
 	VSHUFF32X4 $0x44, Z3, Z2, Z10
 	VSHUFF32X4 $0xee, Z3, Z2, Z11
 	VMAXPS     Z11, Z10, Z10
@@ -251,8 +251,7 @@ short_group:
 	VFMADD213PS.BCST shortconst<>+256(SB), Z2, Z11
 	VMULPS           Z2, Z2, Z13
 	VFMADD231PS      Z11, Z13, Z2
-	VPBROADCASTD     (SP), Z11
-	VPADDD           Z11, Z10, Z10
+	VPADDD.BCST      (SP), Z10, Z10
 	VPMAXSD.BCST     shortconst<>+480(SB), Z10, Z10
 	VPSLLD           $0x17, Z10, Z10
 	VCVTPS2PD        Y2, Z11
@@ -277,8 +276,7 @@ short_group:
 	VFMADD213PS.BCST shortconst<>+256(SB), Z3, Z14
 	VMULPS           Z3, Z3, Z15
 	VFMADD231PS      Z14, Z15, Z3
-	VPBROADCASTD     16(SP), Z14
-	VPADDD           Z14, Z13, Z13
+	VPADDD.BCST      16(SP), Z13, Z13
 	VPMAXSD.BCST     shortconst<>+480(SB), Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
 	VCVTPS2PD        Y3, Z14
@@ -306,8 +304,7 @@ short_group:
 	VFMADD213PS.BCST shortconst<>+256(SB), Z4, Z14
 	VMULPS           Z4, Z4, Z16
 	VFMADD231PS      Z14, Z16, Z4
-	VPBROADCASTD     32(SP), Z14
-	VPADDD           Z14, Z11, Z11
+	VPADDD.BCST      32(SP), Z11, Z11
 	VPMAXSD.BCST     shortconst<>+480(SB), Z11, Z11
 	VPSLLD           $0x17, Z11, Z11
 	VCVTPS2PD        Y4, Z14
@@ -332,8 +329,7 @@ short_group:
 	VFMADD213PS.BCST shortconst<>+256(SB), Z5, Z17
 	VMULPS           Z5, Z5, Z18
 	VFMADD231PS      Z17, Z18, Z5
-	VPBROADCASTD     48(SP), Z17
-	VPADDD           Z17, Z16, Z16
+	VPADDD.BCST      48(SP), Z16, Z16
 	VPMAXSD.BCST     shortconst<>+480(SB), Z16, Z16
 	VPSLLD           $0x17, Z16, Z16
 	VCVTPS2PD        Y5, Z17
@@ -361,8 +357,7 @@ short_group:
 	VFMADD213PS.BCST shortconst<>+256(SB), Z6, Z17
 	VMULPS           Z6, Z6, Z19
 	VFMADD231PS      Z17, Z19, Z6
-	VPBROADCASTD     8(SP), Z17
-	VPADDD           Z17, Z14, Z14
+	VPADDD.BCST      8(SP), Z14, Z14
 	VPMAXSD.BCST     shortconst<>+480(SB), Z14, Z14
 	VPSLLD           $0x17, Z14, Z14
 	VCVTPS2PD        Y6, Z17
@@ -387,8 +382,7 @@ short_group:
 	VFMADD213PS.BCST shortconst<>+256(SB), Z7, Z20
 	VMULPS           Z7, Z7, Z21
 	VFMADD231PS      Z20, Z21, Z7
-	VPBROADCASTD     24(SP), Z20
-	VPADDD           Z20, Z19, Z19
+	VPADDD.BCST      24(SP), Z19, Z19
 	VPMAXSD.BCST     shortconst<>+480(SB), Z19, Z19
 	VPSLLD           $0x17, Z19, Z19
 	VCVTPS2PD        Y7, Z20
@@ -416,8 +410,7 @@ short_group:
 	VFMADD213PS.BCST shortconst<>+256(SB), Z8, Z20
 	VMULPS           Z8, Z8, Z22
 	VFMADD231PS      Z20, Z22, Z8
-	VPBROADCASTD     40(SP), Z20
-	VPADDD           Z20, Z17, Z17
+	VPADDD.BCST      40(SP), Z17, Z17
 	VPMAXSD.BCST     shortconst<>+480(SB), Z17, Z17
 	VPSLLD           $0x17, Z17, Z17
 	VCVTPS2PD        Y8, Z20
@@ -442,8 +435,7 @@ short_group:
 	VFMADD213PS.BCST shortconst<>+256(SB), Z9, Z23
 	VMULPS           Z9, Z9, Z24
 	VFMADD231PS      Z23, Z24, Z9
-	VPBROADCASTD     56(SP), Z23
-	VPADDD           Z23, Z22, Z22
+	VPADDD.BCST      56(SP), Z22, Z22
 	VPMAXSD.BCST     shortconst<>+480(SB), Z22, Z22
 	VPSLLD           $0x17, Z22, Z22
 	VCVTPS2PD        Y9, Z23
@@ -475,7 +467,7 @@ short_group:
 	KORTESTW K2, K2
 	JNZ      short_drain
 
-	// 1/S for the eight rows, split into float32 hi + lo.
+	// 1/S for every row at once, split into float32 hi + lo.
 	VBROADCASTSS shortconst<>+384(SB), Z15
 	VCVTPS2PD    Y15, Z15
 	VDIVPD       Z18, Z15, Z15
@@ -486,13 +478,13 @@ short_group:
 	VINSERTF64X4 $0x01, Y15, Z12, Z12
 
 	// Pass 3 of the pending group: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, under km.
-	TESTQ        R8, R8
+	TESTQ        DI, DI
 	JZ           short_stash
-	LEAQ         (R8)(BX*4), CX
-	VMOVUPS.Z    (R8), K1, Z15
-	VMOVUPS.Z    (R8)(BX*1), K1, Z18
-	VMOVUPS.Z    (R8)(BX*2), K1, Z20
-	VMOVUPS.Z    (R8)(DI*1), K1, Z21
+	LEAQ         (DI)(BX*4), CX
+	VMOVUPS.Z    (DI), K1, Z15
+	VMOVUPS.Z    (DI)(BX*1), K1, Z18
+	VMOVUPS.Z    (DI)(BX*2), K1, Z20
+	VMOVUPS.Z    (DI)(R8*1), K1, Z21
 	VMOVUPS.Z    (CX), K1, Z23
 	VMOVUPS.Z    (CX)(BX*1), K1, Z24
 	VMOVUPS.Z    (CX)(BX*2), K1, Z25
@@ -503,28 +495,28 @@ short_group:
 	VFMADD132PS  Z27, Z28, Z15
 	VADDPS       Z27, Z15, Z15
 	VMULPS       128(SP), Z15, Z15
-	VMOVUPS      Z15, K1, (R8)
+	VMOVUPS      Z15, K1, (DI)
 	VBROADCASTSS 72(SP), Z15
 	VBROADCASTSS 104(SP), Z27
 	VFMADD213PS  Z27, Z18, Z27
 	VFMADD132PS  Z15, Z27, Z18
 	VADDPS       Z15, Z18, Z18
 	VMULPS       192(SP), Z18, Z18
-	VMOVUPS      Z18, K1, (R8)(BX*1)
+	VMOVUPS      Z18, K1, (DI)(BX*1)
 	VBROADCASTSS 80(SP), Z15
 	VBROADCASTSS 112(SP), Z18
 	VFMADD213PS  Z18, Z20, Z18
 	VFMADD132PS  Z15, Z18, Z20
 	VADDPS       Z15, Z20, Z20
 	VMULPS       256(SP), Z20, Z20
-	VMOVUPS      Z20, K1, (R8)(BX*2)
+	VMOVUPS      Z20, K1, (DI)(BX*2)
 	VBROADCASTSS 88(SP), Z15
 	VBROADCASTSS 120(SP), Z18
 	VFMADD213PS  Z18, Z21, Z18
 	VFMADD132PS  Z15, Z18, Z21
 	VADDPS       Z15, Z21, Z21
 	VMULPS       320(SP), Z21, Z21
-	VMOVUPS      Z21, K1, (R8)(DI*1)
+	VMOVUPS      Z21, K1, (DI)(R8*1)
 	VBROADCASTSS 68(SP), Z15
 	VBROADCASTSS 100(SP), Z18
 	VFMADD213PS  Z18, Z23, Z18
@@ -552,7 +544,7 @@ short_group:
 	VFMADD132PS  Z15, Z18, Z26
 	VADDPS       Z15, Z26, Z26
 	VMULPS       576(SP), Z26, Z26
-	VMOVUPS      Z26, K1, (CX)(DI*1)
+	VMOVUPS      Z26, K1, (CX)(R8*1)
 	ADDQ         $0x00000008, SI
 
 short_stash:
@@ -564,7 +556,7 @@ short_stash:
 	VMOVUPS Z13, 192(SP)
 	VMOVUPS Z4, K1, (AX)(BX*2)
 	VMOVUPS Z11, 256(SP)
-	VMOVUPS Z5, K1, (AX)(DI*1)
+	VMOVUPS Z5, K1, (AX)(R8*1)
 	VMOVUPS Z16, 320(SP)
 	VMOVUPS Z6, K1, (R10)
 	VMOVUPS Z14, 384(SP)
@@ -574,20 +566,20 @@ short_stash:
 	VMOVUPS Z17, 512(SP)
 	VMOVUPS Z9, 640(SP)
 	VMOVUPS Z22, 576(SP)
-	MOVQ    AX, R8
+	MOVQ    AX, DI
 	LEAQ    (R9)(BX*4), CX
 	LEAQ    (R10)(BX*4), AX
 	SUBQ    $0x00000008, DX
 	JMP     short_group
 
 short_drain:
-	TESTQ        R8, R8
+	TESTQ        DI, DI
 	JZ           short_ret
-	LEAQ         (R8)(BX*4), AX
-	VMOVUPS.Z    (R8), K1, Z0
-	VMOVUPS.Z    (R8)(BX*1), K1, Z1
-	VMOVUPS.Z    (R8)(BX*2), K1, Z2
-	VMOVUPS.Z    (R8)(DI*1), K1, Z3
+	LEAQ         (DI)(BX*4), AX
+	VMOVUPS.Z    (DI), K1, Z0
+	VMOVUPS.Z    (DI)(BX*1), K1, Z1
+	VMOVUPS.Z    (DI)(BX*2), K1, Z2
+	VMOVUPS.Z    (DI)(R8*1), K1, Z3
 	VMOVUPS.Z    (AX), K1, Z4
 	VMOVUPS.Z    (AX)(BX*1), K1, Z5
 	VMOVUPS.Z    (AX)(BX*2), K1, Z6
@@ -598,28 +590,28 @@ short_drain:
 	VFMADD132PS  Z8, Z9, Z0
 	VADDPS       Z8, Z0, Z0
 	VMULPS       128(SP), Z0, Z0
-	VMOVUPS      Z0, K1, (R8)
+	VMOVUPS      Z0, K1, (DI)
 	VBROADCASTSS 72(SP), Z0
 	VBROADCASTSS 104(SP), Z8
 	VFMADD213PS  Z8, Z1, Z8
 	VFMADD132PS  Z0, Z8, Z1
 	VADDPS       Z0, Z1, Z1
 	VMULPS       192(SP), Z1, Z1
-	VMOVUPS      Z1, K1, (R8)(BX*1)
+	VMOVUPS      Z1, K1, (DI)(BX*1)
 	VBROADCASTSS 80(SP), Z0
 	VBROADCASTSS 112(SP), Z1
 	VFMADD213PS  Z1, Z2, Z1
 	VFMADD132PS  Z0, Z1, Z2
 	VADDPS       Z0, Z2, Z2
 	VMULPS       256(SP), Z2, Z2
-	VMOVUPS      Z2, K1, (R8)(BX*2)
+	VMOVUPS      Z2, K1, (DI)(BX*2)
 	VBROADCASTSS 88(SP), Z0
 	VBROADCASTSS 120(SP), Z1
 	VFMADD213PS  Z1, Z3, Z1
 	VFMADD132PS  Z0, Z1, Z3
 	VADDPS       Z0, Z3, Z3
 	VMULPS       320(SP), Z3, Z3
-	VMOVUPS      Z3, K1, (R8)(DI*1)
+	VMOVUPS      Z3, K1, (DI)(R8*1)
 	VBROADCASTSS 68(SP), Z0
 	VBROADCASTSS 100(SP), Z1
 	VFMADD213PS  Z1, Z4, Z1
@@ -647,7 +639,7 @@ short_drain:
 	VFMADD132PS  Z0, Z1, Z7
 	VADDPS       Z0, Z7, Z7
 	VMULPS       576(SP), Z7, Z7
-	VMOVUPS      Z7, K1, (AX)(DI*1)
+	VMOVUPS      Z7, K1, (AX)(R8*1)
 	ADDQ         $0x00000008, SI
 
 short_ret:
@@ -676,11 +668,13 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 // func SoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV
 TEXT ·SoftmaxMediumRowsAVX512(SB), NOSPLIT, $128-72
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         src_base+24(FP), CX
-	MOVQ         rows+48(FP), DX
-	MOVQ         cols+56(FP), BX
-	XORQ         SI, SI
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+48(FP), DX
+	MOVQ cols+56(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
 	MOVQ         BX, R8
 	ANDQ         $0x0000000f, R8
 	LEAQ         tailmask16<>+0(SB), DI
@@ -740,13 +734,15 @@ medium_max:
 	VMAXPS     Z2, Z3, Z3
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VBROADCASTSS     shortconst<>+512(SB), Z2
-	VCMPPS           $0x12, Z2, Z3, K1
-	VBROADCASTSS     shortconst<>+544(SB), Z2
-	VCMPPS           $0x1d, Z2, Z3, K2
-	KANDW            K1, K2, K1
-	KORTESTW         K1, K1
-	JCC              medium_ret
+	VBROADCASTSS shortconst<>+512(SB), Z2
+	VCMPPS       $0x12, Z2, Z3, K1
+	VBROADCASTSS shortconst<>+544(SB), Z2
+	VCMPPS       $0x1d, Z2, Z3, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_ret
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VBROADCASTSS     shortconst<>+32(SB), Z2
 	VFMADD231PS.BCST shortconst<>+0(SB), Z3, Z2
 	VPBROADCASTD     shortconst<>+448(SB), Z3
@@ -930,20 +926,24 @@ medium_lastblock:
 	VADDPD Z20, Z19, Z19
 
 	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
-	VSHUFF64X2   $0x44, Z11, Z7, Z2
-	VSHUFF64X2   $0xee, Z11, Z7, Z3
-	VADDPD       Z3, Z2, Z2
-	VSHUFF64X2   $0x44, Z19, Z15, Z3
-	VSHUFF64X2   $0xee, Z19, Z15, Z4
-	VADDPD       Z4, Z3, Z3
-	VSHUFF64X2   $0x88, Z3, Z2, Z4
-	VSHUFF64X2   $0xdd, Z3, Z2, Z2
-	VADDPD       Z2, Z4, Z4
-	VPERMILPD    $0x55, Z4, Z2
-	VADDPD       Z2, Z4, Z2
-	VCMPPD       $0x03, Z2, Z2, K1
-	KORTESTW     K1, K1
-	JNZ          medium_ret
+	VSHUFF64X2 $0x44, Z11, Z7, Z2
+	VSHUFF64X2 $0xee, Z11, Z7, Z3
+	VADDPD     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z19, Z15, Z3
+	VSHUFF64X2 $0xee, Z19, Z15, Z4
+	VADDPD     Z4, Z3, Z3
+	VSHUFF64X2 $0x88, Z3, Z2, Z4
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VADDPD     Z2, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z2
+	VADDPD     Z2, Z4, Z2
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z2, Z2, K1
+	KORTESTW K1, K1
+	JNZ      medium_ret
+
+	// 1/S for every row at once, split into float32 hi + lo.
 	VBROADCASTSS shortconst<>+384(SB), Z3
 	VCVTPS2PD    Y3, Z3
 	VDIVPD       Z2, Z3, Z2
@@ -953,14 +953,6 @@ medium_lastblock:
 	VCVTPD2PS    Z2, Y2
 	VINSERTF64X4 $0x01, Y2, Z23, Z23
 	VMOVUPS      Z23, 64(SP)
-	VBROADCASTSS 64(SP), Z2
-	VBROADCASTSS 96(SP), Z3
-	VBROADCASTSS 72(SP), Z4
-	VBROADCASTSS 104(SP), Z5
-	VBROADCASTSS 80(SP), Z6
-	VBROADCASTSS 112(SP), Z24
-	VBROADCASTSS 88(SP), Z25
-	VBROADCASTSS 120(SP), Z26
 
 	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
 	MOVQ CX, R10
@@ -973,62 +965,66 @@ medium_out:
 	CMPQ             R12, $0x00000010
 	CMOVLGT          R14, R13
 	KMOVW            R13, K1
-	VMOVUPS.Z        (R10), K1, Z27
-	VMOVUPS.Z        (R11), K1, Z28
-	VMAXPS           Z27, Z1, Z27
-	VBROADCASTSS     shortconst<>+32(SB), Z29
-	VFMADD231PS.BCST shortconst<>+0(SB), Z27, Z29
-	VPADDD.BCST      (SP), Z29, Z29
-	VPMAXSD.BCST     shortconst<>+480(SB), Z29, Z29
-	VPSLLD           $0x17, Z29, Z29
-	VMOVAPS          Z3, Z27
-	VFMADD213PS      Z3, Z28, Z27
-	VFMADD132PS      Z2, Z27, Z28
-	VADDPS           Z2, Z28, Z28
-	VMULPS           Z29, Z28, Z28
-	VMOVUPS          Z28, K1, (R11)
-	VMOVUPS.Z        (R10)(R8*1), K1, Z27
-	VMOVUPS.Z        (R11)(R8*1), K1, Z28
-	VMAXPS           Z27, Z1, Z27
-	VBROADCASTSS     shortconst<>+32(SB), Z29
-	VFMADD231PS.BCST shortconst<>+0(SB), Z27, Z29
-	VPADDD.BCST      16(SP), Z29, Z29
-	VPMAXSD.BCST     shortconst<>+480(SB), Z29, Z29
-	VPSLLD           $0x17, Z29, Z29
-	VMOVAPS          Z5, Z27
-	VFMADD213PS      Z5, Z28, Z27
-	VFMADD132PS      Z4, Z27, Z28
-	VADDPS           Z4, Z28, Z28
-	VMULPS           Z29, Z28, Z28
-	VMOVUPS          Z28, K1, (R11)(R8*1)
-	VMOVUPS.Z        (R10)(R8*2), K1, Z27
-	VMOVUPS.Z        (R11)(R8*2), K1, Z28
-	VMAXPS           Z27, Z1, Z27
-	VBROADCASTSS     shortconst<>+32(SB), Z29
-	VFMADD231PS.BCST shortconst<>+0(SB), Z27, Z29
-	VPADDD.BCST      32(SP), Z29, Z29
-	VPMAXSD.BCST     shortconst<>+480(SB), Z29, Z29
-	VPSLLD           $0x17, Z29, Z29
-	VMOVAPS          Z24, Z27
-	VFMADD213PS      Z24, Z28, Z27
-	VFMADD132PS      Z6, Z27, Z28
-	VADDPS           Z6, Z28, Z28
-	VMULPS           Z29, Z28, Z28
-	VMOVUPS          Z28, K1, (R11)(R8*2)
-	VMOVUPS.Z        (R10)(R9*1), K1, Z27
-	VMOVUPS.Z        (R11)(R9*1), K1, Z28
-	VMAXPS           Z27, Z1, Z27
-	VBROADCASTSS     shortconst<>+32(SB), Z29
-	VFMADD231PS.BCST shortconst<>+0(SB), Z27, Z29
-	VPADDD.BCST      48(SP), Z29, Z29
-	VPMAXSD.BCST     shortconst<>+480(SB), Z29, Z29
-	VPSLLD           $0x17, Z29, Z29
-	VMOVAPS          Z26, Z27
-	VFMADD213PS      Z26, Z28, Z27
-	VFMADD132PS      Z25, Z27, Z28
-	VADDPS           Z25, Z28, Z28
-	VMULPS           Z29, Z28, Z28
-	VMOVUPS          Z28, K1, (R11)(R9*1)
+	VMOVUPS.Z        (R10), K1, Z2
+	VMOVUPS.Z        (R11), K1, Z3
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z4
+	VPADDD.BCST      (SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     64(SP), Z2
+	VBROADCASTSS     96(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z2, Z5, Z3
+	VADDPS           Z2, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)
+	VMOVUPS.Z        (R10)(R8*1), K1, Z2
+	VMOVUPS.Z        (R11)(R8*1), K1, Z3
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z4
+	VPADDD.BCST      16(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     72(SP), Z2
+	VBROADCASTSS     104(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z2, Z5, Z3
+	VADDPS           Z2, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)(R8*1)
+	VMOVUPS.Z        (R10)(R8*2), K1, Z2
+	VMOVUPS.Z        (R11)(R8*2), K1, Z3
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z4
+	VPADDD.BCST      32(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     80(SP), Z2
+	VBROADCASTSS     112(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z2, Z5, Z3
+	VADDPS           Z2, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)(R8*2)
+	VMOVUPS.Z        (R10)(R9*1), K1, Z2
+	VMOVUPS.Z        (R11)(R9*1), K1, Z3
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z4
+	VPADDD.BCST      48(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     88(SP), Z2
+	VBROADCASTSS     120(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z2, Z5, Z3
+	VADDPS           Z2, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)(R9*1)
 	ADDQ             $0x00000040, R10
 	ADDQ             $0x00000040, R11
 	SUBQ             $0x00000010, R12
