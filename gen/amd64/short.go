@@ -479,7 +479,13 @@ func mediumAVX512(g *gen, c *constTable) {
 	negInf, reduceLo := g.ZMM(), g.ZMM()
 	g.VBROADCASTSS(c.scalar("negInf"), negInf)
 	g.VBROADCASTSS(c.scalar("reduceLo"), reduceLo)
-	frame := g.AllocLocal(128) // biases (16 int32), then hi (8) and lo (8)
+	// The frame holds the current group's biases (16 int32), then the
+	// pending group's biases, its hi (8 float32) and lo (8), and its src
+	// and dst (dst 0 when no group is pending).
+	frame := g.AllocLocal(208)
+	pend := frame.Offset(64)
+	pendSrc, pendDst := frame.Offset(192), frame.Offset(200)
+	g.MOVQ(U32(0), pendDst)
 	ps, pd, i := g.GP64(), g.GP64(), g.GP64()
 	rowAt := func(p reg.GPVirtual, r int) Mem {
 		switch r {
@@ -504,9 +510,9 @@ func mediumAVX512(g *gen, c *constTable) {
 	}
 	// loop emits a loop over the vectors of the group's rows: body(k)
 	// for the vector at ps, pd under mask k.
-	loop := func(name string, body func(k reg.Register)) {
-		g.MOVQ(src, ps)
-		g.MOVQ(dst, pd)
+	loop := func(name string, from, to Op, body func(k reg.Register)) {
+		g.MOVQ(from, ps)
+		g.MOVQ(to, pd)
 		g.MOVQ(cols, i)
 		g.Label(name)
 		k := g.K()
@@ -520,7 +526,7 @@ func mediumAVX512(g *gen, c *constTable) {
 
 	g.Label("medium_group")
 	g.CMPQ(rows, U32(mediumGroup))
-	g.JB(LabelRef("medium_ret"))
+	g.JB(LabelRef("medium_drain"))
 
 	g.Comment("Pass 1: the four rows' maxima.")
 	acc := make([]reg.VecVirtual, mediumGroup)
@@ -528,7 +534,7 @@ func mediumAVX512(g *gen, c *constTable) {
 		acc[r] = g.ZMM()
 		g.VMOVAPS(negInf, acc[r])
 	}
-	loop("medium_max", func(k reg.Register) {
+	loop("medium_max", src, dst, func(k reg.Register) {
 		for r := range acc {
 			x := g.ZMM()
 			g.VMOVUPS_Z(rowAt(ps, r), k, x)
@@ -544,7 +550,7 @@ func mediumAVX512(g *gen, c *constTable) {
 		g.VPERMILPS(U8(0xb1), mv, h) // swap neighbours
 		g.VMAXPS(h, mv, mv)          // row r's max in lanes 4r to 4r+3
 	}
-	g.checkMaxima(c, mv, "medium_ret", frame)
+	g.checkMaxima(c, mv, "medium_drain", frame)
 	// scaleOf emits s = 2^(n - nm), or 0, from t in place, for row r. The
 	// biases are broadcast from the frame, which keeps registers for the
 	// partials.
@@ -611,27 +617,53 @@ func mediumAVX512(g *gen, c *constTable) {
 		g.VPERMILPD(U8(0x55), s4, h) // swap the lanes of each pair
 		g.VADDPD(h, s4, sum)         // row r's S in lanes 2r, 2r+1
 	}
-	g.VMOVUPS(g.splitInverse(c, sum, "medium_ret"), frame.Offset(64))
-	g.Comment("Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.")
-	loop("medium_out", func(k reg.Register) {
-		for r := range mediumGroup {
-			x, u := g.ZMM(), g.ZMM()
-			g.VMOVUPS_Z(rowAt(ps, r), k, x)
-			g.VMOVUPS_Z(rowAt(pd, r), k, u)
-			g.VMAXPS(x, reduceLo, x)
-			t := g.ZMM()
-			g.VBROADCASTSS(c.scalar("magic"), t)
-			g.VFMADD231PS_BCST(c.scalar("log2e"), x, t)
-			scaleOf(t, r)
-			g.normalizeRow(u, t, frame.Offset(64+4*mediumSumPos(r)), frame.Offset(96+4*mediumSumPos(r)))
-			g.VMOVUPS(u, k, rowAt(pd, r))
-		}
-	})
+	hilo := g.splitInverse(c, sum, "medium_drain")
+
+	// Pass 3 runs a group late, as SoftmaxShortRowsAVX512's does: the
+	// pending group's after passes 1 and 2 of the current one, whose chain
+	// through the trees and the division the CPU then overlaps with it.
+	// Measured: 0.85 against 0.92 ns per element at 17 columns, 0.45
+	// against 0.49 at 32, 0.44 against 0.46 at 48.
+	pass3 := func(name string) {
+		g.Comment("Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.")
+		loop(name, pendSrc, pendDst, func(k reg.Register) {
+			for r := range mediumGroup {
+				x, u := g.ZMM(), g.ZMM()
+				g.VMOVUPS_Z(rowAt(ps, r), k, x)
+				g.VMOVUPS_Z(rowAt(pd, r), k, u)
+				g.VMAXPS(x, reduceLo, x)
+				t := g.ZMM()
+				g.VBROADCASTSS(c.scalar("magic"), t)
+				g.VFMADD231PS_BCST(c.scalar("log2e"), x, t)
+				g.scaleBias(c, t, pend.Offset(4*mediumMaxPos(r)))
+				g.normalizeRow(u, t, pend.Offset(64+4*mediumSumPos(r)), pend.Offset(96+4*mediumSumPos(r)))
+				g.VMOVUPS(u, k, rowAt(pd, r))
+			}
+		})
+		g.ADDQ(U32(mediumGroup), done)
+	}
+	g.CMPQ(pendDst, U32(0))
+	g.JE(LabelRef("medium_stash"))
+	pass3("medium_out")
+	g.Label("medium_stash")
+	g.Comment("This group is now pending: its biases, hi and lo, src and dst to the frame.")
+	{
+		b := g.ZMM()
+		g.VMOVUPS(frame, b)
+		g.VMOVUPS(b, pend)
+	}
+	g.VMOVUPS(hilo, pend.Offset(64))
+	g.MOVQ(src, pendSrc)
+	g.MOVQ(dst, pendDst)
 	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
 	g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst)
-	g.ADDQ(U32(mediumGroup), done)
 	g.SUBQ(U32(mediumGroup), rows)
 	g.JMP(LabelRef("medium_group"))
+
+	g.Label("medium_drain")
+	g.CMPQ(pendDst, U32(0))
+	g.JE(LabelRef("medium_ret"))
+	pass3("medium_outlast")
 
 	g.Label("medium_ret")
 	g.Store(done, g.ReturnIndex(0))

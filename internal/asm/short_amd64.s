@@ -667,7 +667,7 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func SoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV
-TEXT ·SoftmaxMediumRowsAVX512(SB), NOSPLIT, $128-72
+TEXT ·SoftmaxMediumRowsAVX512(SB), NOSPLIT, $208-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+48(FP), DX
@@ -687,10 +687,11 @@ TEXT ·SoftmaxMediumRowsAVX512(SB), NOSPLIT, $128-72
 	LEAQ         (R8)(R8*2), R9
 	VBROADCASTSS shortconst<>+320(SB), Z0
 	VBROADCASTSS shortconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 200(SP)
 
 medium_group:
 	CMPQ DX, $0x00000004
-	JB   medium_ret
+	JB   medium_drain
 
 	// Pass 1: the four rows' maxima.
 	VMOVAPS Z0, Z2
@@ -740,7 +741,7 @@ medium_max:
 	VCMPPS       $0x1d, Z2, Z3, K2
 	KANDW        K1, K2, K1
 	KORTESTW     K1, K1
-	JCC          medium_ret
+	JCC          medium_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VBROADCASTSS     shortconst<>+32(SB), Z2
@@ -941,7 +942,7 @@ medium_lastblock:
 	// A NaN S: a row with a NaN. The caller runs the group.
 	VCMPPD   $0x03, Z2, Z2, K1
 	KORTESTW K1, K1
-	JNZ      medium_ret
+	JNZ      medium_drain
 
 	// 1/S for every row at once, split into float32 hi + lo.
 	VBROADCASTSS shortconst<>+384(SB), Z3
@@ -952,11 +953,12 @@ medium_lastblock:
 	VSUBPD       Z3, Z2, Z2
 	VCVTPD2PS    Z2, Y2
 	VINSERTF64X4 $0x01, Y2, Z23, Z23
-	VMOVUPS      Z23, 64(SP)
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
 
 	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
-	MOVQ CX, R10
-	MOVQ AX, R11
+	MOVQ 192(SP), R10
+	MOVQ 200(SP), R11
 	MOVQ BX, R12
 
 medium_out:
@@ -970,11 +972,11 @@ medium_out:
 	VMAXPS           Z2, Z1, Z2
 	VBROADCASTSS     shortconst<>+32(SB), Z4
 	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z4
-	VPADDD.BCST      (SP), Z4, Z4
+	VPADDD.BCST      64(SP), Z4, Z4
 	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
 	VPSLLD           $0x17, Z4, Z4
-	VBROADCASTSS     64(SP), Z2
-	VBROADCASTSS     96(SP), Z5
+	VBROADCASTSS     128(SP), Z2
+	VBROADCASTSS     160(SP), Z5
 	VFMADD213PS      Z5, Z3, Z5
 	VFMADD132PS      Z2, Z5, Z3
 	VADDPS           Z2, Z3, Z3
@@ -985,11 +987,11 @@ medium_out:
 	VMAXPS           Z2, Z1, Z2
 	VBROADCASTSS     shortconst<>+32(SB), Z4
 	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z4
-	VPADDD.BCST      16(SP), Z4, Z4
+	VPADDD.BCST      80(SP), Z4, Z4
 	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
 	VPSLLD           $0x17, Z4, Z4
-	VBROADCASTSS     72(SP), Z2
-	VBROADCASTSS     104(SP), Z5
+	VBROADCASTSS     136(SP), Z2
+	VBROADCASTSS     168(SP), Z5
 	VFMADD213PS      Z5, Z3, Z5
 	VFMADD132PS      Z2, Z5, Z3
 	VADDPS           Z2, Z3, Z3
@@ -1000,11 +1002,11 @@ medium_out:
 	VMAXPS           Z2, Z1, Z2
 	VBROADCASTSS     shortconst<>+32(SB), Z4
 	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z4
-	VPADDD.BCST      32(SP), Z4, Z4
+	VPADDD.BCST      96(SP), Z4, Z4
 	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
 	VPSLLD           $0x17, Z4, Z4
-	VBROADCASTSS     80(SP), Z2
-	VBROADCASTSS     112(SP), Z5
+	VBROADCASTSS     144(SP), Z2
+	VBROADCASTSS     176(SP), Z5
 	VFMADD213PS      Z5, Z3, Z5
 	VFMADD132PS      Z2, Z5, Z3
 	VADDPS           Z2, Z3, Z3
@@ -1015,11 +1017,11 @@ medium_out:
 	VMAXPS           Z2, Z1, Z2
 	VBROADCASTSS     shortconst<>+32(SB), Z4
 	VFMADD231PS.BCST shortconst<>+0(SB), Z2, Z4
-	VPADDD.BCST      48(SP), Z4, Z4
+	VPADDD.BCST      112(SP), Z4, Z4
 	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
 	VPSLLD           $0x17, Z4, Z4
-	VBROADCASTSS     88(SP), Z2
-	VBROADCASTSS     120(SP), Z5
+	VBROADCASTSS     152(SP), Z2
+	VBROADCASTSS     184(SP), Z5
 	VFMADD213PS      Z5, Z3, Z5
 	VFMADD132PS      Z2, Z5, Z3
 	VADDPS           Z2, Z3, Z3
@@ -1029,11 +1031,100 @@ medium_out:
 	ADDQ             $0x00000040, R11
 	SUBQ             $0x00000010, R12
 	JG               medium_out
-	LEAQ             (CX)(R8*4), CX
-	LEAQ             (AX)(R8*4), AX
 	ADDQ             $0x00000004, SI
-	SUBQ             $0x00000004, DX
-	JMP              medium_group
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src and dst to the frame.
+	VMOVUPS (SP), Z2
+	VMOVUPS Z2, 64(SP)
+	VMOVUPS Z23, 128(SP)
+	MOVQ    CX, 192(SP)
+	MOVQ    AX, 200(SP)
+	LEAQ    (CX)(R8*4), CX
+	LEAQ    (AX)(R8*4), AX
+	SUBQ    $0x00000004, DX
+	JMP     medium_group
+
+medium_drain:
+	CMPQ 200(SP), $0x00000000
+	JE   medium_ret
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R10
+	MOVQ 200(SP), R11
+	MOVQ BX, R12
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R12, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VMOVUPS.Z        (R10), K1, Z0
+	VMOVUPS.Z        (R11), K1, Z2
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z3
+	VPADDD.BCST      64(SP), Z3, Z3
+	VPMAXSD.BCST     shortconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     128(SP), Z0
+	VBROADCASTSS     160(SP), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z0, Z4, Z2
+	VADDPS           Z0, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VMOVUPS          Z2, K1, (R11)
+	VMOVUPS.Z        (R10)(R8*1), K1, Z0
+	VMOVUPS.Z        (R11)(R8*1), K1, Z2
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z3
+	VPADDD.BCST      80(SP), Z3, Z3
+	VPMAXSD.BCST     shortconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     136(SP), Z0
+	VBROADCASTSS     168(SP), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z0, Z4, Z2
+	VADDPS           Z0, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VMOVUPS          Z2, K1, (R11)(R8*1)
+	VMOVUPS.Z        (R10)(R8*2), K1, Z0
+	VMOVUPS.Z        (R11)(R8*2), K1, Z2
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z3
+	VPADDD.BCST      96(SP), Z3, Z3
+	VPMAXSD.BCST     shortconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     144(SP), Z0
+	VBROADCASTSS     176(SP), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z0, Z4, Z2
+	VADDPS           Z0, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VMOVUPS          Z2, K1, (R11)(R8*2)
+	VMOVUPS.Z        (R10)(R9*1), K1, Z0
+	VMOVUPS.Z        (R11)(R9*1), K1, Z2
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z3
+	VPADDD.BCST      112(SP), Z3, Z3
+	VPMAXSD.BCST     shortconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     152(SP), Z0
+	VBROADCASTSS     184(SP), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z0, Z4, Z2
+	VADDPS           Z0, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VMOVUPS          Z2, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
 
 medium_ret:
 	MOVQ SI, ret+64(FP)
