@@ -141,7 +141,7 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 	group := 8
 	if cols > shortCols {
 		group = 4
-		if cols > mediumCols || &dst[0] == &src[0] {
+		if cols > mediumCols || (rows > 0 && &dst[0] == &src[0]) {
 			rows = 0 // the medium kernel runs out of place only
 		}
 	}
