@@ -41,10 +41,10 @@ type kernelFile struct {
 var files = []kernelFile{
 	{"exp", generateExp},
 	{"softmax", generateSoftmax},
+	{"short", generateShort},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
-	{"short", generateShort},
 }
 
 // gen is the state of one file being generated: avo's build context, and
