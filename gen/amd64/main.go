@@ -41,6 +41,7 @@ type kernelFile struct {
 var files = []kernelFile{
 	{"exp", generateExp},
 	{"softmax", generateSoftmax},
+	{"short", generateShort},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
