@@ -292,13 +292,6 @@ func (c *fuzzCase) runElementwise(t *testing.T, what string, x, want []float32, 
 	compareBits(t, what+": src written", x, x, src.s)
 }
 
-// forEachFuzzImpl runs f for every implementation this CPU runs.
-func forEachFuzzImpl(f func(im *Implementation)) {
-	for _, im := range Implementations() {
-		f(im)
-	}
-}
-
 // rowClass classifies a row as the documentation does.
 type rowClass int
 
@@ -428,73 +421,89 @@ func compareScalar(t *testing.T, what string, want, got float32) {
 	}
 }
 
-func FuzzSoftmax(f *testing.F) {
+// fuzzRow is the body of the fuzz target of a one-row kernel: ref is
+// package fallback's, check checks its output, and kernel returns an
+// implementation's.
+func fuzzRow(f *testing.F, name string, ref func(dst, src []float32), check func(t *testing.T, what string, x, y []float32),
+	kernel func(im *Implementation) func(dst, src []float32)) {
 	addRowSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := decodeFuzz(data)
 		x := c.row()
 		want := make([]float32, len(x))
-		fallback.Softmax(want, x)
-		checkSoftmaxRow(t, "fallback.Softmax", x, want)
-		forEachFuzzImpl(func(im *Implementation) {
-			c.runElementwise(t, im.Name()+" Softmax", x, want, im.Softmax)
-		})
+		ref(want, x)
+		check(t, "fallback."+name, x, want)
+		for _, im := range Implementations() {
+			c.runElementwise(t, im.Name()+" "+name, x, want, kernel(im))
+		}
 	})
+}
+
+// fuzzBatch is the body of the fuzz target of a batched kernel: ref is
+// package fallback's, which must give each row refRow's bits, the one-row
+// kernel's, which check checks; kernel returns an implementation's.
+func fuzzBatch(f *testing.F, name string, ref func(dst, src []float32, cols int), refRow func(dst, src []float32),
+	check func(t *testing.T, what string, x, y []float32), kernel func(im *Implementation) func(dst, src []float32, cols int)) {
+	addRowSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := decodeFuzz(data)
+		x, cols := c.batch()
+		want := make([]float32, len(x))
+		ref(want, x, cols)
+		row := make([]float32, cols)
+		for r := 0; r < len(x); r += cols {
+			what := fmt.Sprintf("fallback.%s, cols %d, row %d", name, cols, r/cols)
+			refRow(row, x[r:r+cols])
+			compareBits(t, what+" against the one-row kernel", x[r:r+cols], row, want[r:r+cols])
+			check(t, what, x[r:r+cols], want[r:r+cols])
+		}
+		for _, im := range Implementations() {
+			k := kernel(im)
+			c.runElementwise(t, fmt.Sprintf("%s %s cols %d", im.Name(), name, cols), x, want,
+				func(dst, src []float32) { k(dst, src, cols) })
+		}
+	})
+}
+
+func FuzzSoftmax(f *testing.F) {
+	fuzzRow(f, "Softmax", fallback.Softmax, checkSoftmaxRow,
+		func(im *Implementation) func(dst, src []float32) { return im.Softmax })
 }
 
 func FuzzSoftmaxRows(f *testing.F) {
-	addRowSeeds(f)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c := decodeFuzz(data)
-		x, cols := c.batch()
-		want := make([]float32, len(x))
-		fallback.SoftmaxRows(want, x, cols)
-		for r := 0; r < len(x); r += cols {
-			what := fmt.Sprintf("fallback.SoftmaxRows, cols %d, row %d", cols, r/cols)
-			row := make([]float32, cols)
-			fallback.Softmax(row, x[r:r+cols])
-			compareBits(t, what+" against fallback.Softmax", x[r:r+cols], row, want[r:r+cols])
-			checkSoftmaxRow(t, what, x[r:r+cols], want[r:r+cols])
-		}
-		forEachFuzzImpl(func(im *Implementation) {
-			c.runElementwise(t, fmt.Sprintf("%s SoftmaxRows cols %d", im.Name(), cols), x, want,
-				func(dst, src []float32) { im.SoftmaxRows(dst, src, cols) })
-		})
-	})
+	fuzzBatch(f, "SoftmaxRows", fallback.SoftmaxRows, fallback.Softmax, checkSoftmaxRow,
+		func(im *Implementation) func(dst, src []float32, cols int) { return im.SoftmaxRows })
 }
 
 func FuzzLogSoftmax(f *testing.F) {
-	addRowSeeds(f)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c := decodeFuzz(data)
-		x := c.row()
-		want := make([]float32, len(x))
-		fallback.LogSoftmax(want, x)
-		checkLogSoftmaxRow(t, "fallback.LogSoftmax", x, want)
-		forEachFuzzImpl(func(im *Implementation) {
-			c.runElementwise(t, im.Name()+" LogSoftmax", x, want, im.LogSoftmax)
-		})
-	})
+	fuzzRow(f, "LogSoftmax", fallback.LogSoftmax, checkLogSoftmaxRow,
+		func(im *Implementation) func(dst, src []float32) { return im.LogSoftmax })
 }
 
 func FuzzLogSoftmaxRows(f *testing.F) {
-	addRowSeeds(f)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c := decodeFuzz(data)
-		x, cols := c.batch()
-		want := make([]float32, len(x))
-		fallback.LogSoftmaxRows(want, x, cols)
-		for r := 0; r < len(x); r += cols {
-			what := fmt.Sprintf("fallback.LogSoftmaxRows, cols %d, row %d", cols, r/cols)
-			row := make([]float32, cols)
-			fallback.LogSoftmax(row, x[r:r+cols])
-			compareBits(t, what+" against fallback.LogSoftmax", x[r:r+cols], row, want[r:r+cols])
-			checkLogSoftmaxRow(t, what, x[r:r+cols], want[r:r+cols])
+	fuzzBatch(f, "LogSoftmaxRows", fallback.LogSoftmaxRows, fallback.LogSoftmax, checkLogSoftmaxRow,
+		func(im *Implementation) func(dst, src []float32, cols int) { return im.LogSoftmaxRows })
+}
+
+func FuzzExp(f *testing.F) {
+	fuzzRow(f, "Exp", fallback.Exp, checkExp,
+		func(im *Implementation) func(dst, src []float32) { return im.Exp })
+}
+
+// checkExp checks Exp's output against math.Exp: the canonical NaN for a
+// NaN, +Inf or MaxFloat32 beyond the float32 range, else within expMaxULP
+// (for every result, gradual underflow included) and never -0.
+func checkExp(t *testing.T, what string, x, y []float32) {
+	t.Helper()
+	checkAll(t, what+", against math.Exp", x, y, func(x, y float32) bool {
+		e := math.Exp(float64(x))
+		switch {
+		case x != x:
+			return isCanonicalNaN(y)
+		case e >= math.MaxFloat32:
+			return y == inf || y == math.MaxFloat32
 		}
-		forEachFuzzImpl(func(im *Implementation) {
-			c.runElementwise(t, fmt.Sprintf("%s LogSoftmaxRows cols %d", im.Name(), cols), x, want,
-				func(dst, src []float32) { im.LogSoftmaxRows(dst, src, cols) })
-		})
+		return !math.Signbit(float64(y)) && ref.ULPErr(y, e) <= expMaxULP
 	})
 }
 
@@ -526,34 +535,11 @@ func FuzzLogSumExp(f *testing.F) {
 		x := c.row()
 		want := fallback.LogSumExp(x)
 		checkLogSumExp(t, "fallback.LogSumExp", x, want)
-		forEachFuzzImpl(func(im *Implementation) {
+		for _, im := range Implementations() {
 			src := newSlot(x, len(x), c.off[0])
 			compareScalar(t, fmt.Sprintf("%s LogSumExp (%v)", im.Name(), c), want, im.LogSumExp(src.s))
 			compareBits(t, im.Name()+" LogSumExp: src written", x, x, src.s)
-		})
-	})
-}
-
-func FuzzExp(f *testing.F) {
-	addRowSeeds(f)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c := decodeFuzz(data)
-		x := c.row()
-		want := make([]float32, len(x))
-		fallback.Exp(want, x)
-		checkAll(t, "fallback.Exp, against math.Exp", x, want, func(x, y float32) bool {
-			e := math.Exp(float64(x))
-			switch {
-			case x != x:
-				return isCanonicalNaN(y)
-			case e >= math.MaxFloat32:
-				return y == inf || y == math.MaxFloat32
-			}
-			return !math.Signbit(float64(y)) && ref.ULPErr(y, e) <= expMaxULP
-		})
-		forEachFuzzImpl(func(im *Implementation) {
-			c.runElementwise(t, im.Name()+" Exp", x, want, im.Exp)
-		})
+		}
 	})
 }
 
@@ -669,9 +655,9 @@ func FuzzSoftmaxBackward(f *testing.F) {
 		checkBackwardBounds(t, "fallback.SoftmaxBackward", y, dy, want, anyNaN(y) || anyNaN(dy), w, func(i int) float64 {
 			return math.Abs(float64(y[i])) * (math.Abs(float64(dy[i])) + abs)
 		})
-		forEachFuzzImpl(func(im *Implementation) {
+		for _, im := range Implementations() {
 			c.runBackward(t, im.Name()+" SoftmaxBackward", y, dy, want, im.SoftmaxBackward)
-		})
+		}
 	})
 }
 
@@ -696,13 +682,13 @@ func FuzzLogSoftmaxBackward(f *testing.F) {
 			}
 			return math.Abs(float64(dy[i])) + math.Max(math.Exp(float64(y[i])), 0x1p-126)*abs
 		})
-		forEachFuzzImpl(func(im *Implementation) {
+		for _, im := range Implementations() {
 			c.runBackward(t, im.Name()+" LogSoftmaxBackward", y, dy, want, im.LogSoftmaxBackward)
-		})
+		}
 	})
 }
 
-// checkCrossEntropy checks CrossEntropy's loss and gradient of a row
+// checkCrossEntropySemantics checks CrossEntropy's loss and gradient of a row
 // against the documentation and the other kernels: NaNs for a row with a
 // NaN or +Inf; otherwise a gradient that is Softmax's output, bit for bit,
 // less 1 at the target, and a loss that is +Inf for a -Inf target, else
@@ -749,7 +735,7 @@ func FuzzCrossEntropy(f *testing.F) {
 		loss := fallback.CrossEntropy(grad, x, target)
 		compareScalar(t, "fallback.CrossEntropy without grad", loss, fallback.CrossEntropy(nil, x, target))
 		checkCrossEntropySemantics(t, fmt.Sprintf("fallback.CrossEntropy, target %d", target), x, target, grad, loss)
-		forEachFuzzImpl(func(im *Implementation) {
+		for _, im := range Implementations() {
 			what := fmt.Sprintf("%s CrossEntropy target %d", im.Name(), target)
 			var got float32
 			c.runElementwise(t, what, x, grad, func(g, l []float32) {
@@ -760,7 +746,7 @@ func FuzzCrossEntropy(f *testing.F) {
 				src := newSlot(x, len(x), c.off[0])
 				compareScalar(t, what+" without grad", loss, im.CrossEntropy(nil, src.s, target))
 			}
-		})
+		}
 	})
 }
 
@@ -775,7 +761,7 @@ func FuzzCrossEntropyRows(f *testing.F) {
 		loss := fallback.CrossEntropyRows(grad, x, tg, cols)
 		compareScalar(t, "fallback.CrossEntropyRows without grad", loss, fallback.CrossEntropyRows(nil, x, tg, cols))
 		checkCrossEntropyRowsSemantics(t, fmt.Sprintf("fallback.CrossEntropyRows, cols %d", cols), x, tg, cols, grad, loss)
-		forEachFuzzImpl(func(im *Implementation) {
+		for _, im := range Implementations() {
 			what := fmt.Sprintf("%s CrossEntropyRows cols %d", im.Name(), cols)
 			var got float32
 			c.runElementwise(t, what, x, grad, func(g, l []float32) {
@@ -786,11 +772,11 @@ func FuzzCrossEntropyRows(f *testing.F) {
 				src := newSlot(x, len(x), c.off[0])
 				compareScalar(t, what+" without grad", loss, im.CrossEntropyRows(nil, src.s, tg, cols))
 			}
-		})
+		}
 	})
 }
 
-// checkCrossEntropyRows checks a batch's gradient against CrossEntropy's,
+// checkCrossEntropyRowsSemantics checks a batch's gradient against CrossEntropy's,
 // row by row, bit for bit, and its mean loss: 0 for no rows, NaN if a row
 // has a NaN or +Inf, else +Inf if a target is -Inf, else within logBound
 // (of the mean of the rows' max(1, |loss|)) of the reference mean: each
