@@ -19,6 +19,7 @@ var neon = &Implementation{
 	name:      "neon",
 	supported: func() bool { return cpu.ARM64.HasASIMD && cpu.ARM64.HasFP },
 	k: withFallback(kernelSet{
-		exp: asm.ExpNEON,
+		softmaxRows: rowsKernel(asm.SoftmaxRowsNEON),
+		exp:         asm.ExpNEON,
 	}),
 }

@@ -42,6 +42,7 @@ type kernelFile struct {
 // files lists every generated file pair.
 var files = []kernelFile{
 	{"exp", generateExp},
+	{"softmax", generateSoftmax},
 }
 
 // file is one file pair being generated: the assembly text, its data,
