@@ -43,6 +43,7 @@ type kernelFile struct {
 var files = []kernelFile{
 	{"exp", generateExp},
 	{"softmax", generateSoftmax},
+	{"logsoftmax", generateLogSoftmax},
 }
 
 // file is one file pair being generated: the assembly text, its data,
