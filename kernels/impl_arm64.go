@@ -19,9 +19,11 @@ var neon = &Implementation{
 	name:      "neon",
 	supported: func() bool { return cpu.ARM64.HasASIMD && cpu.ARM64.HasFP },
 	k: withFallback(kernelSet{
-		softmaxRows:    rowsKernel(asm.SoftmaxRowsNEON),
-		exp:            asm.ExpNEON,
-		logSoftmaxRows: rowsKernel(asm.LogSoftmaxRowsNEON),
-		logSumExp:      asm.LogSumExpNEON,
+		softmaxRows:        rowsKernel(asm.SoftmaxRowsNEON),
+		exp:                asm.ExpNEON,
+		logSoftmaxRows:     rowsKernel(asm.LogSoftmaxRowsNEON),
+		logSumExp:          asm.LogSumExpNEON,
+		softmaxBackward:    asm.SoftmaxBackwardNEON,
+		logSoftmaxBackward: asm.LogSoftmaxBackwardNEON,
 	}),
 }

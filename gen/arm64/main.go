@@ -44,6 +44,7 @@ var files = []kernelFile{
 	{"exp", generateExp},
 	{"softmax", generateSoftmax},
 	{"logsoftmax", generateLogSoftmax},
+	{"backward", generateBackward},
 }
 
 // file is one file pair being generated: the assembly text, its data,
