@@ -130,34 +130,8 @@ func (b *bw) pass1() {
 		b.movR(rQ, rDy)
 	}
 	b.movR(rI, rN)
-	b.label(b.l("sum64"))
-	b.cmpI(rI, 64)
-	b.bcond(LO, b.l("sumtail"))
-	zeroParts()
-	for v := 0; v < 4; v++ {
-		b.terms(false)
-	}
-	addParts()
-	b.subI(rI, rI, 64)
-	b.b(b.l("sum64"))
+	b.blockSum(b.l("sum"), rI, zeroParts, addParts, b.terms)
 
-	b.label(b.l("sumtail"))
-	b.comment("The last block: 0..3 whole vectors, then 0..15 lanes.")
-	b.cbz(rI, b.l("sumred"))
-	zeroParts()
-	b.label(b.l("sum16"))
-	b.cmpI(rI, 16)
-	b.bcond(LO, b.l("sumlast"))
-	b.terms(false)
-	b.subI(rI, rI, 16)
-	b.b(b.l("sum16"))
-	b.label(b.l("sumlast"))
-	b.cbz(rI, b.l("sumblock"))
-	b.terms(true)
-	b.label(b.l("sumblock"))
-	addParts()
-
-	b.label(b.l("sumred"))
 	b.comment("Lane i += lane i+8, i+4, i+2, i+1.")
 	each(func(j int) { b.fadd(D2, acc(j), acc(j), acc(j+4)) })
 	b.fadd(D2, acc(0), acc(0), acc(2))
@@ -286,18 +260,13 @@ func backward(f *file, t *table, bk backwardKernel) {
 		t.load(nan, rTbl, "nan")
 	}
 	f.movR(rI, rN)
-	f.label(b.l("loop"))
-	f.cmpI(rI, 16)
-	f.bcond(LO, b.l("tail"))
-	b.out(false, k, nan)
-	f.subI(rI, rI, 16)
-	f.b(b.l("loop"))
-	f.label(b.l("tail"))
-	f.comment("The last 1..15 elements, through the buffers.")
-	f.cbz(rI, b.l("done"))
-	b.tailToBuf(rY, 0, 0)
-	b.tailToBuf(rDy, 64, 0)
-	b.out(true, k, nan)
-	f.label(b.l("done"))
+	f.vectors(b.l("out"), rI, "", func(tail bool) {
+		if tail {
+			f.comment("The last 1..15 elements, through the buffers.")
+			b.tailToBuf(rY, 0, 0)
+			b.tailToBuf(rDy, 64, 0)
+		}
+		b.out(tail, k, nan)
+	})
 	f.ret()
 }

@@ -120,6 +120,58 @@ func (f *file) minLen(n, m R) {
 	f.csel(HI, n, m, n)
 }
 
+// vectors emits a loop over the count elements at the kernel's pointers:
+// body(false) for each 16 of them, then body(true) once for the last
+// 1..15, if any; body advances the pointers, the loop counts count down
+// (to count%16). It then jumps to after, or falls through to a label of
+// its own if after is empty.
+func (f *file) vectors(prefix string, count R, after string, body func(tail bool)) {
+	end := after
+	if end == "" {
+		end = prefix + "_end"
+	}
+	f.label(prefix + "16")
+	f.cmpI(count, 16)
+	f.bcond(LO, prefix+"tail")
+	body(false)
+	f.subI(count, count, 16)
+	f.b(prefix + "16")
+	f.label(prefix + "tail")
+	f.cbz(count, end)
+	body(true)
+	if after == "" {
+		f.label(end)
+	} else {
+		f.b(after)
+	}
+}
+
+// blockSum emits the loop of a float64 row sum in the canonical lane
+// order over the count elements at the kernel's pointers: for each block
+// of 64 elements, zero clears the block partials, vector(false) adds the
+// terms of each of its 4 vectors, and flush adds the partials to the lane
+// accumulators; then the row's last block: 0..3 whole vectors, and
+// vector(true) for the last 1..15 lanes, if any.
+func (f *file) blockSum(prefix string, count R, zero, flush func(), vector func(tail bool)) {
+	f.label(prefix + "64")
+	f.cmpI(count, 64)
+	f.bcond(LO, prefix+"last")
+	zero()
+	for v := 0; v < 4; v++ {
+		vector(false)
+	}
+	flush()
+	f.subI(count, count, 64)
+	f.b(prefix + "64")
+	f.label(prefix + "last")
+	f.comment("The last block: 0..3 whole vectors, then 0..15 lanes.")
+	f.cbz(count, prefix+"done")
+	zero()
+	f.vectors(prefix, count, "", vector)
+	flush()
+	f.label(prefix + "done")
+}
+
 // elementwise emits the body of a func(dst, src []float32) kernel that
 // maps each 16-lane vector of src to dst: body transforms the vector in
 // x (V0-V3) in place and may use V4-V23. The last n%16 elements are
@@ -135,26 +187,22 @@ func (f *file) elementwise(label string, body func(x vec)) {
 	f.loadArg(n, "src_len+32")
 	f.loadArg(m, "dst_len+8")
 	f.minLen(n, m)
-	f.label(label + "_loop")
-	f.cmpI(n, 16)
-	f.bcond(LO, label+"_tail")
-	f.ld1(S4, x[0], 4, src, true)
-	body(x)
-	f.st1(S4, x[0], 4, dst, true)
-	f.subI(n, n, 16)
-	f.b(label + "_loop")
-
-	f.label(label + "_tail")
-	f.comment("The last 1..15 elements, through the buffer.")
-	f.cbz(n, label+"_done")
-	f.addSP(buf, 8)
-	f.movR(p, buf)
-	f.copyTail(label+"_in", p, src, n, x[0], tmp)
-	f.ld1(S4, x[0], 4, buf, false)
-	body(x)
-	f.st1(S4, x[0], 4, buf, false)
-	f.copyTail(label+"_out", dst, buf, n, x[0], tmp)
-	f.label(label + "_done")
+	f.vectors(label, n, "", func(tail bool) {
+		if !tail {
+			f.ld1(S4, x[0], 4, src, true)
+			body(x)
+			f.st1(S4, x[0], 4, dst, true)
+			return
+		}
+		f.comment("The last 1..15 elements, through the buffer.")
+		f.addSP(buf, 8)
+		f.movR(p, buf)
+		f.copyTail(label+"_in", p, src, n, x[0], tmp)
+		f.ld1(S4, x[0], 4, buf, false)
+		body(x)
+		f.st1(S4, x[0], 4, buf, false)
+		f.copyTail(label+"_out", dst, buf, n, x[0], tmp)
+	})
 	f.ret()
 }
 

@@ -302,34 +302,8 @@ func (s *rows) pass2() V {
 		s.movR(rQ, rDst)
 	}
 	s.movR(rI, rCols)
-	s.label(s.l("sum64"))
-	s.cmpI(rI, 64)
-	s.bcond(LO, s.l("sumtail"))
-	s.zeroParts()
-	for v := 0; v < 4; v++ {
-		s.sumVector(false)
-	}
-	s.flush()
-	s.subI(rI, rI, 64)
-	s.b(s.l("sum64"))
+	s.blockSum(s.l("sum"), rI, s.zeroParts, s.flush, s.sumVector)
 
-	s.label(s.l("sumtail"))
-	s.comment("The row's last block: 0..3 whole vectors, then 0..15 lanes.")
-	s.cbz(rI, s.l("sumred"))
-	s.zeroParts()
-	s.label(s.l("sum16"))
-	s.cmpI(rI, 16)
-	s.bcond(LO, s.l("sumlast"))
-	s.sumVector(false)
-	s.subI(rI, rI, 16)
-	s.b(s.l("sum16"))
-	s.label(s.l("sumlast"))
-	s.cbz(rI, s.l("sumblock"))
-	s.sumVector(true)
-	s.label(s.l("sumblock"))
-	s.flush()
-
-	s.label(s.l("sumred"))
 	s.comment("S: lane i += lane i+8, i+4, i+2, i+1.")
 	s.accumulators(false, func() {
 		each(func(j int) { s.fadd(D2, V(j), V(j), V(j+4)) })
@@ -348,16 +322,7 @@ func (s *rows) pass3(name, after string, out func(tail bool)) {
 	s.movR(rP, rSrc)
 	s.movR(rQ, rDst)
 	s.movR(rI, rCols)
-	s.label(s.l(name + "16"))
-	s.cmpI(rI, 16)
-	s.bcond(LO, s.l(name+"tail"))
-	out(false)
-	s.subI(rI, rI, 16)
-	s.b(s.l(name + "16"))
-	s.label(s.l(name + "tail"))
-	s.cbz(rI, after)
-	out(true)
-	s.b(after)
+	s.vectors(s.l(name), rI, after, out)
 }
 
 // rowsKernel emits the body of a func(dst, src []float32, rows, cols int)

@@ -66,7 +66,7 @@ TEXT ·SoftmaxBackwardNEON(SB), NOSPLIT, $128-72
 	MOVD R3, R6
 sb_sum64:
 	CMP $64, R6
-	BLO sb_sumtail
+	BLO sb_sumlast
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -189,9 +189,9 @@ sb_sum64:
 	WORD $0x4e77d7ff // fadd v31.2d, v31.2d, v23.2d
 	SUB $64, R6, R6
 	B sb_sum64
-sb_sumtail:
+sb_sumlast:
 	// The last block: 0..3 whole vectors, then 0..15 lanes.
-	CBZ R6, sb_sumred
+	CBZ R6, sb_sumdone
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -202,7 +202,7 @@ sb_sumtail:
 	VEOR V23.B16, V23.B16, V23.B16
 sb_sum16:
 	CMP $16, R6
-	BLO sb_sumlast
+	BLO sb_sumtail
 	VLD1.P 64(R4), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 64(R5), [V4.S4, V5.S4, V6.S4, V7.S4]
 	WORD $0x0e617808 // fcvtl v8.2d, v0.2s
@@ -231,8 +231,8 @@ sb_sum16:
 	VFMLA V7.D2, V3.D2, V23.D2
 	SUB $16, R6, R6
 	B sb_sum16
-sb_sumlast:
-	CBZ R6, sb_sumblock
+sb_sumtail:
+	CBZ R6, sb_sum_end
 	VEOR V0.B16, V0.B16, V0.B16
 	VEOR V1.B16, V1.B16, V1.B16
 	VEOR V2.B16, V2.B16, V2.B16
@@ -305,7 +305,7 @@ sb_in_2_done:
 	VFMLA V6.D2, V2.D2, V21.D2
 	VFMLA V15.D2, V11.D2, V22.D2
 	VFMLA V7.D2, V3.D2, V23.D2
-sb_sumblock:
+sb_sum_end:
 	WORD $0x4e70d718 // fadd v24.2d, v24.2d, v16.2d
 	WORD $0x4e71d739 // fadd v25.2d, v25.2d, v17.2d
 	WORD $0x4e72d75a // fadd v26.2d, v26.2d, v18.2d
@@ -314,7 +314,7 @@ sb_sumblock:
 	WORD $0x4e75d7bd // fadd v29.2d, v29.2d, v21.2d
 	WORD $0x4e76d7de // fadd v30.2d, v30.2d, v22.2d
 	WORD $0x4e77d7ff // fadd v31.2d, v31.2d, v23.2d
-sb_sumred:
+sb_sumdone:
 	// Lane i += lane i+8, i+4, i+2, i+1.
 	WORD $0x4e7cd718 // fadd v24.2d, v24.2d, v28.2d
 	WORD $0x4e7dd739 // fadd v25.2d, v25.2d, v29.2d
@@ -328,9 +328,9 @@ sb_sumred:
 	// Pass 2: dx.
 	FMOVQ 96(R8), F17
 	MOVD R3, R6
-sb_loop:
+sb_out16:
 	CMP $16, R6
-	BLO sb_tail
+	BLO sb_outtail
 	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 64(R2), [V4.S4, V5.S4, V6.S4, V7.S4]
 	// dx = y * (dy - dot) in float64.
@@ -385,10 +385,10 @@ sb_loop:
 	VBIF V11.B16, V17.B16, V15.B16
 	VST1.P [V12.S4, V13.S4, V14.S4, V15.S4], 64(R0)
 	SUB $16, R6, R6
-	B sb_loop
-sb_tail:
+	B sb_out16
+sb_outtail:
+	CBZ R6, sb_out_end
 	// The last 1..15 elements, through the buffers.
-	CBZ R6, sb_done
 	MOVD R1, R12
 	ADD $0, R9, R10
 	TBZ $3, R6, sb_in_3_4
@@ -497,7 +497,7 @@ sb_out_1_1:
 	MOVWU.P 4(R10), R11
 	MOVW.P R11, 4(R0)
 sb_out_1_done:
-sb_done:
+sb_out_end:
 	RET
 
 // (dx, y, dy []float32)
@@ -527,7 +527,7 @@ TEXT ·LogSoftmaxBackwardNEON(SB), NOSPLIT, $128-72
 	MOVD R3, R6
 lsb_sum64:
 	CMP $64, R6
-	BLO lsb_sumtail
+	BLO lsb_sumlast
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -614,9 +614,9 @@ lsb_sum64:
 	WORD $0x4e77d7ff // fadd v31.2d, v31.2d, v23.2d
 	SUB $64, R6, R6
 	B lsb_sum64
-lsb_sumtail:
+lsb_sumlast:
 	// The last block: 0..3 whole vectors, then 0..15 lanes.
-	CBZ R6, lsb_sumred
+	CBZ R6, lsb_sumdone
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -627,7 +627,7 @@ lsb_sumtail:
 	VEOR V23.B16, V23.B16, V23.B16
 lsb_sum16:
 	CMP $16, R6
-	BLO lsb_sumlast
+	BLO lsb_sumtail
 	VLD1.P 64(R4), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD $0x0e617808 // fcvtl v8.2d, v0.2s
 	WORD $0x0e617829 // fcvtl v9.2d, v1.2s
@@ -647,8 +647,8 @@ lsb_sum16:
 	WORD $0x4e63d6f7 // fadd v23.2d, v23.2d, v3.2d
 	SUB $16, R6, R6
 	B lsb_sum16
-lsb_sumlast:
-	CBZ R6, lsb_sumblock
+lsb_sumtail:
+	CBZ R6, lsb_sum_end
 	VEOR V0.B16, V0.B16, V0.B16
 	VEOR V1.B16, V1.B16, V1.B16
 	VEOR V2.B16, V2.B16, V2.B16
@@ -693,7 +693,7 @@ lsb_in_1_done:
 	WORD $0x4e62d6b5 // fadd v21.2d, v21.2d, v2.2d
 	WORD $0x4e6bd6d6 // fadd v22.2d, v22.2d, v11.2d
 	WORD $0x4e63d6f7 // fadd v23.2d, v23.2d, v3.2d
-lsb_sumblock:
+lsb_sum_end:
 	WORD $0x4e70d718 // fadd v24.2d, v24.2d, v16.2d
 	WORD $0x4e71d739 // fadd v25.2d, v25.2d, v17.2d
 	WORD $0x4e72d75a // fadd v26.2d, v26.2d, v18.2d
@@ -702,7 +702,7 @@ lsb_sumblock:
 	WORD $0x4e75d7bd // fadd v29.2d, v29.2d, v21.2d
 	WORD $0x4e76d7de // fadd v30.2d, v30.2d, v22.2d
 	WORD $0x4e77d7ff // fadd v31.2d, v31.2d, v23.2d
-lsb_sumred:
+lsb_sumdone:
 	// Lane i += lane i+8, i+4, i+2, i+1.
 	WORD $0x4e7cd718 // fadd v24.2d, v24.2d, v28.2d
 	WORD $0x4e7dd739 // fadd v25.2d, v25.2d, v29.2d
@@ -723,9 +723,9 @@ lsb_sumred:
 	FMOVQ 96(R8), F30
 	FMOVQ 112(R8), F31
 	MOVD R3, R6
-lsb_loop:
+lsb_out16:
 	CMP $16, R6
-	BLO lsb_tail
+	BLO lsb_outtail
 	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
 	// e = exp(y), the Exp kernel's.
 	// d = min(max(x, expLo), expHi).
@@ -907,10 +907,10 @@ lsb_loop:
 	VBIF V11.B16, V30.B16, V15.B16
 	VST1.P [V12.S4, V13.S4, V14.S4, V15.S4], 64(R0)
 	SUB $16, R6, R6
-	B lsb_loop
-lsb_tail:
+	B lsb_out16
+lsb_outtail:
+	CBZ R6, lsb_out_end
 	// The last 1..15 elements, through the buffers.
-	CBZ R6, lsb_done
 	MOVD R1, R12
 	ADD $0, R9, R10
 	TBZ $3, R6, lsb_in_2_4
@@ -1146,5 +1146,5 @@ lsb_out_1_1:
 	MOVWU.P 4(R10), R11
 	MOVW.P R11, 4(R0)
 lsb_out_1_done:
-lsb_done:
+lsb_out_end:
 	RET

@@ -55,9 +55,9 @@ TEXT ·ExpNEON(SB), NOSPLIT, $64-48
 	MOVD dst_len+8(FP), R3
 	CMP R3, R2
 	CSEL HI, R3, R2, R2
-exp_loop:
+exp16:
 	CMP $16, R2
-	BLO exp_tail
+	BLO exptail
 	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
 	// d = min(max(x, expLo), expHi).
 	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
@@ -187,10 +187,10 @@ exp_loop:
 	VBIF V11.B16, V30.B16, V3.B16
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
 	SUB $16, R2, R2
-	B exp_loop
-exp_tail:
+	B exp16
+exptail:
+	CBZ R2, exp_end
 	// The last 1..15 elements, through the buffer.
-	CBZ R2, exp_done
 	ADD $8, RSP, R9
 	MOVD R9, R10
 	TBZ $3, R2, exp_in_1_4
@@ -353,5 +353,5 @@ exp_out_1_1:
 	MOVWU.P 4(R9), R11
 	MOVW.P R11, 4(R0)
 exp_out_1_done:
-exp_done:
+exp_end:
 	RET

@@ -169,7 +169,7 @@ lsm_params:
 	MOVD R3, R6
 lsm_sum64:
 	CMP $64, R6
-	BLO lsm_sumtail
+	BLO lsm_sumlast
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -634,9 +634,9 @@ lsm_sum64:
 	VST1 [V4.D2, V5.D2, V6.D2, V7.D2], (R10)
 	SUB $64, R6, R6
 	B lsm_sum64
-lsm_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	CBZ R6, lsm_sumred
+lsm_sumlast:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	CBZ R6, lsm_sumdone
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -647,7 +647,7 @@ lsm_sumtail:
 	VEOR V23.B16, V23.B16, V23.B16
 lsm_sum16:
 	CMP $16, R6
-	BLO lsm_sumlast
+	BLO lsm_sumtail
 	VLD1.P 64(R4), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
 	WORD $0x4ebcd421 // fsub v1.4s, v1.4s, v28.4s
@@ -760,8 +760,8 @@ lsm_sum16:
 	WORD $0x4e67d6f7 // fadd v23.2d, v23.2d, v7.2d
 	SUB $16, R6, R6
 	B lsm_sum16
-lsm_sumlast:
-	CBZ R6, lsm_sumblock
+lsm_sumtail:
+	CBZ R6, lsm_sum_end
 	// The row's last 1..15 lanes, -Inf after them.
 	VMOV V30.B16, V0.B16
 	VMOV V30.B16, V1.B16
@@ -898,7 +898,7 @@ lsm_in_1_done:
 	WORD $0x4e66d6b5 // fadd v21.2d, v21.2d, v6.2d
 	WORD $0x4e6fd6d6 // fadd v22.2d, v22.2d, v15.2d
 	WORD $0x4e67d6f7 // fadd v23.2d, v23.2d, v7.2d
-lsm_sumblock:
+lsm_sum_end:
 	MOVD R9, R10
 	VLD1.P 64(R10), [V0.D2, V1.D2, V2.D2, V3.D2]
 	VLD1 (R10), [V4.D2, V5.D2, V6.D2, V7.D2]
@@ -913,7 +913,7 @@ lsm_sumblock:
 	MOVD R9, R10
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R10)
 	VST1 [V4.D2, V5.D2, V6.D2, V7.D2], (R10)
-lsm_sumred:
+lsm_sumdone:
 	// S: lane i += lane i+8, i+4, i+2, i+1.
 	MOVD R9, R10
 	VLD1.P 64(R10), [V0.D2, V1.D2, V2.D2, V3.D2]
@@ -1261,7 +1261,7 @@ lse_params:
 	MOVD R3, R6
 lse_sum64:
 	CMP $64, R6
-	BLO lse_sumtail
+	BLO lse_sumlast
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -1726,9 +1726,9 @@ lse_sum64:
 	VST1 [V4.D2, V5.D2, V6.D2, V7.D2], (R10)
 	SUB $64, R6, R6
 	B lse_sum64
-lse_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	CBZ R6, lse_sumred
+lse_sumlast:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	CBZ R6, lse_sumdone
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -1739,7 +1739,7 @@ lse_sumtail:
 	VEOR V23.B16, V23.B16, V23.B16
 lse_sum16:
 	CMP $16, R6
-	BLO lse_sumlast
+	BLO lse_sumtail
 	VLD1.P 64(R4), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
 	WORD $0x4ebcd421 // fsub v1.4s, v1.4s, v28.4s
@@ -1852,8 +1852,8 @@ lse_sum16:
 	WORD $0x4e67d6f7 // fadd v23.2d, v23.2d, v7.2d
 	SUB $16, R6, R6
 	B lse_sum16
-lse_sumlast:
-	CBZ R6, lse_sumblock
+lse_sumtail:
+	CBZ R6, lse_sum_end
 	// The row's last 1..15 lanes, -Inf after them.
 	VMOV V30.B16, V0.B16
 	VMOV V30.B16, V1.B16
@@ -1990,7 +1990,7 @@ lse_in_1_done:
 	WORD $0x4e66d6b5 // fadd v21.2d, v21.2d, v6.2d
 	WORD $0x4e6fd6d6 // fadd v22.2d, v22.2d, v15.2d
 	WORD $0x4e67d6f7 // fadd v23.2d, v23.2d, v7.2d
-lse_sumblock:
+lse_sum_end:
 	MOVD R9, R10
 	VLD1.P 64(R10), [V0.D2, V1.D2, V2.D2, V3.D2]
 	VLD1 (R10), [V4.D2, V5.D2, V6.D2, V7.D2]
@@ -2005,7 +2005,7 @@ lse_sumblock:
 	MOVD R9, R10
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R10)
 	VST1 [V4.D2, V5.D2, V6.D2, V7.D2], (R10)
-lse_sumred:
+lse_sumdone:
 	// S: lane i += lane i+8, i+4, i+2, i+1.
 	MOVD R9, R10
 	VLD1.P 64(R10), [V0.D2, V1.D2, V2.D2, V3.D2]

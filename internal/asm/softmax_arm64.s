@@ -142,7 +142,7 @@ sm_params:
 	MOVD R3, R6
 sm_sum64:
 	CMP $64, R6
-	BLO sm_sumtail
+	BLO sm_sumlast
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -619,9 +619,9 @@ sm_nostore_4:
 	VST1 [V4.D2, V5.D2, V6.D2, V7.D2], (R10)
 	SUB $64, R6, R6
 	B sm_sum64
-sm_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	CBZ R6, sm_sumred
+sm_sumlast:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	CBZ R6, sm_sumdone
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -632,7 +632,7 @@ sm_sumtail:
 	VEOR V23.B16, V23.B16, V23.B16
 sm_sum16:
 	CMP $16, R6
-	BLO sm_sumlast
+	BLO sm_sumtail
 	VLD1.P 64(R4), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
 	WORD $0x4ebcd421 // fsub v1.4s, v1.4s, v28.4s
@@ -748,8 +748,8 @@ sm_nostore_5:
 	WORD $0x4e67d6f7 // fadd v23.2d, v23.2d, v7.2d
 	SUB $16, R6, R6
 	B sm_sum16
-sm_sumlast:
-	CBZ R6, sm_sumblock
+sm_sumtail:
+	CBZ R6, sm_sum_end
 	// The row's last 1..15 lanes, -Inf after them.
 	VMOV V30.B16, V0.B16
 	VMOV V30.B16, V1.B16
@@ -906,7 +906,7 @@ sm_nostore_6:
 	WORD $0x4e66d6b5 // fadd v21.2d, v21.2d, v6.2d
 	WORD $0x4e6fd6d6 // fadd v22.2d, v22.2d, v15.2d
 	WORD $0x4e67d6f7 // fadd v23.2d, v23.2d, v7.2d
-sm_sumblock:
+sm_sum_end:
 	MOVD R9, R10
 	VLD1.P 64(R10), [V0.D2, V1.D2, V2.D2, V3.D2]
 	VLD1 (R10), [V4.D2, V5.D2, V6.D2, V7.D2]
@@ -921,7 +921,7 @@ sm_sumblock:
 	MOVD R9, R10
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R10)
 	VST1 [V4.D2, V5.D2, V6.D2, V7.D2], (R10)
-sm_sumred:
+sm_sumdone:
 	// S: lane i += lane i+8, i+4, i+2, i+1.
 	MOVD R9, R10
 	VLD1.P 64(R10), [V0.D2, V1.D2, V2.D2, V3.D2]
