@@ -278,6 +278,7 @@ func (a *asm) fsubD(d, n, m V) { a.fpScalar("FSUBD", "fsub", true, d, n, m) }
 func (a *asm) fmulD(d, n, m V) { a.fpScalar("FMULD", "fmul", true, d, n, m) }
 func (a *asm) fdivD(d, n, m V) { a.fpScalar("FDIVD", "fdiv", true, d, n, m) }
 func (a *asm) fmaxS(d, n, m V) { a.fpScalar("FMAXS", "fmax", false, d, n, m) }
+func (a *asm) fsubS(d, n, m V) { a.fpScalar("FSUBS", "fsub", false, d, n, m) }
 
 // fmaddS is d = acc + n*m in float32, fused.
 func (a *asm) fmaddS(d, n, m, acc V) {
@@ -300,13 +301,18 @@ func (a *asm) fcmpD(n, m V) {
 }
 
 // fmovToW copies the bits of the float32 n to r; fmovToX those of the
-// float64 n; fmovFromX the bits of r to the float64 d.
+// float64 n; fmovFromW and fmovFromX the bits of r to the float32 or
+// float64 d.
 func (a *asm) fmovToW(r R, n V) {
 	a.goInst("fmov w s", fmt.Sprintf("FMOVS %s, %s", n.f(), r.g()), fmt.Sprintf("fmov %s, %s", r.w(), n.s()))
 }
 
 func (a *asm) fmovToX(r R, n V) {
 	a.goInst("fmov x d", fmt.Sprintf("FMOVD %s, %s", n.f(), r.g()), fmt.Sprintf("fmov %s, %s", r.x(), n.d()))
+}
+
+func (a *asm) fmovFromW(d V, r R) {
+	a.goInst("fmov s w", fmt.Sprintf("FMOVS %s, %s", r.g(), d.f()), fmt.Sprintf("fmov %s, %s", d.s(), r.w()))
 }
 
 func (a *asm) fmovFromX(d V, r R) {
@@ -319,6 +325,11 @@ func (a *asm) fmovDImm(d V, v float64) {
 		panic("fmovDImm: value not supported")
 	}
 	a.goInst("fmov d imm", fmt.Sprintf("FMOVD $(%v), %s", strconvFloat(v), d.f()), fmt.Sprintf("fmov %s, #%s", d.d(), strconvFloat(v)))
+}
+
+// fmovSOne sets the float32 d to 1.
+func (a *asm) fmovSOne(d V) {
+	a.goInst("fmov s imm", fmt.Sprintf("FMOVS $(1.0), %s", d.f()), fmt.Sprintf("fmov %s, #1.0", d.s()))
 }
 
 func strconvFloat(v float64) string {
@@ -341,6 +352,15 @@ func (a *asm) scvtfW(d V, r R) {
 // ldrD loads the float64 at off(base).
 func (a *asm) ldrD(d V, base R, off int) {
 	a.goInst("ldr d", fmt.Sprintf("FMOVD %d(%s), %s", off, base.g(), d.f()), fmt.Sprintf("ldr %s, [%s, #%d]", d.d(), base.x(), off))
+}
+
+// ldrS loads the float32 at (base); strS stores n there.
+func (a *asm) ldrS(d V, base R) {
+	a.goInst("ldr s", fmt.Sprintf("FMOVS (%s), %s", base.g(), d.f()), fmt.Sprintf("ldr %s, [%s]", d.s(), base.x()))
+}
+
+func (a *asm) strS(n V, base R) {
+	a.goInst("str s", fmt.Sprintf("FMOVS %s, (%s)", n.f(), base.g()), fmt.Sprintf("str %s, [%s]", n.s(), base.x()))
 }
 
 // ldrSPost loads the float32 at (base) and advances base by 4.
@@ -466,6 +486,11 @@ func (a *asm) strXPost(n, base R) {
 	a.goInst("str x post", fmt.Sprintf("MOVD.P %s, 8(%s)", n.g(), base.g()), fmt.Sprintf("str %s, [%s], #8", n.x(), base.x()))
 }
 
+// ldrW loads the uint32 at (base) into d.
+func (a *asm) ldrW(d, base R) {
+	a.goInst("ldr w", fmt.Sprintf("MOVWU (%s), %s", base.g(), d.g()), fmt.Sprintf("ldr %s, [%s]", d.w(), base.x()))
+}
+
 func (a *asm) ldrWPost(d, base R) {
 	a.goInst("ldr w post", fmt.Sprintf("MOVWU.P 4(%s), %s", base.g(), d.g()), fmt.Sprintf("ldr %s, [%s], #4", d.w(), base.x()))
 }
@@ -515,6 +540,9 @@ func (a *asm) loadArg(d R, name string) { a.pseudo(fmt.Sprintf("MOVD %s(FP), %s"
 
 // storeRetS stores the float32 n as the result name.
 func (a *asm) storeRetS(n V, name string) { a.pseudo(fmt.Sprintf("FMOVS %s, %s(FP)", n.f(), name)) }
+
+// storeRetD stores the float64 n as the result name.
+func (a *asm) storeRetD(n V, name string) { a.pseudo(fmt.Sprintf("FMOVD %s, %s(FP)", n.f(), name)) }
 
 // addr sets d to the address of the file's symbol sym.
 func (a *asm) addr(d R, sym string) { a.pseudo(fmt.Sprintf("MOVD $%s<>(SB), %s", sym, d.g())) }

@@ -45,6 +45,7 @@ var files = []kernelFile{
 	{"softmax", generateSoftmax},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
+	{"crossentropy", generateCrossEntropy},
 }
 
 // file is one file pair being generated: the assembly text, its data,

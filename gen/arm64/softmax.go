@@ -350,36 +350,47 @@ func (s *rows) rowsKernel(masked func(v V), out func(sum V)) {
 	out(sum)
 
 	s.comment("A row of -Inf, or of NaN.")
-	fill := vecAt(0)
+	fill := V(0)
 	s.label(s.l("masked"))
-	masked(fill[0])
+	masked(fill)
 	s.b(s.l("fill"))
 	s.label(nanrow)
-	s.t.load(fill[0], rTbl, "nan")
+	s.t.load(fill, rTbl, "nan")
 	s.label(s.l("fill"))
+	s.fillRow(fill, s.l("next"))
+
+	s.label(s.l("next"))
+	s.nextRow()
+	s.label(s.l("ret"))
+	s.ret()
+}
+
+// fillRow writes the value in every lane of v over the row at rDst, and
+// jumps to after.
+func (s *rows) fillRow(v V, after string) {
+	fill := vecAt(v)
 	for j := 1; j < 4; j++ {
 		s.mov(fill[j], fill[0])
 	}
 	s.movR(rQ, rDst)
 	s.movR(rI, rCols)
-	s.label(s.l("fill16"))
-	s.cmpI(rI, 16)
-	s.bcond(LO, s.l("filltail"))
-	s.st1(S4, fill[0], 4, rQ, true)
-	s.subI(rI, rI, 16)
-	s.b(s.l("fill16"))
-	s.label(s.l("filltail"))
-	s.cbz(rI, s.l("next"))
-	s.storeTail(fill, rQ, bufOff, 4)
+	s.vectors(s.uniqueLabel(s.l("fill")), rI, after, func(tail bool) {
+		if tail {
+			s.storeTail(fill, rQ, bufOff, fill[0]+4)
+		} else {
+			s.st1(S4, fill[0], 4, rQ, true)
+		}
+	})
+}
 
-	s.label(s.l("next"))
+// nextRow advances rSrc and rDst by a row and loops to the label
+// s.l("row") while rRows, which it counts down, is not zero.
+func (s *rows) nextRow() {
 	s.lslI(R(10), rCols, 2)
 	s.addR(rSrc, rSrc, R(10))
 	s.addR(rDst, rDst, R(10))
 	s.subI(rRows, rRows, 1)
 	s.cbnz(rRows, s.l("row"))
-	s.label(s.l("ret"))
-	s.ret()
 }
 
 // normalize emits y = (hi + fma(u, hi, fma(u, lo, lo))) * s for the
@@ -393,21 +404,30 @@ func (s *rows) normalize(u, sc, w vec, hi, lo V) {
 	each(func(j int) { s.fmul(S4, u[j], u[j], sc[j]) })
 }
 
-func generateSoftmax(f *file) {
-	t := f.newTable("softmaxconst")
-	rowTables(t)
-	t.end()
-	f.function("SoftmaxRowsNEON", "func(dst, src []float32, rows, cols int)", rowFrame, 64,
-		"SoftmaxRowsNEON sets each of the rows rows of cols elements of dst to",
-		"the softmax of the same row of src, with the bits of",
-		"fallback.SoftmaxRows. The caller checks the arguments: rows*cols",
-		"elements in each slice, cols > 0, and dst is src or does not overlap",
-		"it. It requires ASIMD (NEON).",
-	)
-	s := newRows(f, t, "sm")
-	s.keepU = true
-	hi, lo := V(16), V(17) // the row's 1/S, split, in every lane
+// The registers of the row's 1/S, split into float32 hi + lo, in every
+// lane, for pass 3.
+const hiReg, loReg = V(16), V(17)
 
+// recip emits 1/S as float32 hi + lo (fallback's recip) for the sum S in
+// the low lane of sum, into hiReg and loReg.
+func (s *rows) recip(sum V) {
+	s.comment("1/S as float32 hi + lo.")
+	inv, h, l := V(1), V(2), V(3)
+	s.fmovDImm(inv, 1)
+	s.fdivD(inv, inv, sum)
+	s.fcvtDS(h, inv)
+	s.fcvtSD(l, h)
+	s.fsubD(l, inv, l)
+	s.fcvtDS(l, l)
+	s.dupElem(S4, hiReg, h, 0)
+	s.dupElem(S4, loReg, l, 0)
+}
+
+// softmaxPass3 emits pass 3 of SoftmaxRows, y = (1 + u) * (hi + lo) * s,
+// over the row at rSrc into rDst, with u read from dst, or recomputed if
+// rInPlace is not zero; then a jump to after. recip must have run.
+func (s *rows) softmaxPass3(after string) {
+	hi, lo := hiReg, loReg
 	// load loads x for pass 3.
 	load := func(x vec, tail bool) {
 		if tail {
@@ -450,22 +470,28 @@ func generateSoftmax(f *file) {
 		s.normalize(x, t, a, hi, lo)
 		store(x, tail, a[0])
 	}
+	s.comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
+	s.cbnz(rInPlace, s.l("re"))
+	s.pass3("out", after, outStored)
+	s.label(s.l("re"))
+	s.pass3("re", after, outRecompute)
+}
 
+func generateSoftmax(f *file) {
+	t := f.newTable("softmaxconst")
+	rowTables(t)
+	t.end()
+	f.function("SoftmaxRowsNEON", "func(dst, src []float32, rows, cols int)", rowFrame, 64,
+		"SoftmaxRowsNEON sets each of the rows rows of cols elements of dst to",
+		"the softmax of the same row of src, with the bits of",
+		"fallback.SoftmaxRows. The caller checks the arguments: rows*cols",
+		"elements in each slice, cols > 0, and dst is src or does not overlap",
+		"it. It requires ASIMD (NEON).",
+	)
+	s := newRows(f, t, "sm")
+	s.keepU = true
 	s.rowsKernel(func(v V) { s.zero(v) }, func(sum V) {
-		s.comment("1/S as float32 hi + lo.")
-		inv, h, l := V(1), V(2), V(3)
-		s.fmovDImm(inv, 1)
-		s.fdivD(inv, inv, sum)
-		s.fcvtDS(h, inv)
-		s.fcvtSD(l, h)
-		s.fsubD(l, inv, l)
-		s.fcvtDS(l, l)
-		s.dupElem(S4, hi, h, 0)
-		s.dupElem(S4, lo, l, 0)
-		s.comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
-		s.cbnz(rInPlace, s.l("re"))
-		s.pass3("out", s.l("next"), outStored)
-		s.label(s.l("re"))
-		s.pass3("re", s.l("next"), outRecompute)
+		s.recip(sum)
+		s.softmaxPass3(s.l("next"))
 	})
 }

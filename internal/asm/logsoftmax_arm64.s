@@ -1124,13 +1124,13 @@ lsm_fill:
 	VMOV V0.B16, V3.B16
 	MOVD R0, R5
 	MOVD R3, R6
-lsm_fill16:
+lsm_fill_116:
 	CMP $16, R6
-	BLO lsm_filltail
+	BLO lsm_fill_1tail
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R5)
 	SUB $16, R6, R6
-	B lsm_fill16
-lsm_filltail:
+	B lsm_fill_116
+lsm_fill_1tail:
 	CBZ R6, lsm_next
 	ADD $128, R9, R10
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R10)
@@ -1150,6 +1150,7 @@ lsm_out_2_1:
 	MOVWU.P 4(R10), R11
 	MOVW.P R11, 4(R5)
 lsm_out_2_done:
+	B lsm_next
 lsm_next:
 	LSL $2, R3, R10
 	ADD R10, R1, R1

@@ -1363,13 +1363,13 @@ sm_fill:
 	VMOV V0.B16, V3.B16
 	MOVD R0, R5
 	MOVD R3, R6
-sm_fill16:
+sm_fill_116:
 	CMP $16, R6
-	BLO sm_filltail
+	BLO sm_fill_1tail
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R5)
 	SUB $16, R6, R6
-	B sm_fill16
-sm_filltail:
+	B sm_fill_116
+sm_fill_1tail:
 	CBZ R6, sm_next
 	ADD $128, R9, R10
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R10)
@@ -1389,6 +1389,7 @@ sm_out_4_1:
 	MOVWU.P 4(R10), R11
 	MOVW.P R11, 4(R5)
 sm_out_4_done:
+	B sm_next
 sm_next:
 	LSL $2, R3, R10
 	ADD R10, R1, R1
