@@ -32,8 +32,13 @@ var neon = &Implementation{
 	}),
 }
 
-// crossEntropyNEON is CrossEntropy on the NEON kernel: one row.
+// crossEntropyNEON is CrossEntropy on the NEON kernel: one row. A target
+// beyond the int32 range (a row of 2^31 logits or more) goes to the
+// generic code, which gives the same bits.
 func crossEntropyNEON(grad, logits []float32, target int) float32 {
+	if target > math.MaxInt32 {
+		return generic.k.crossEntropy(grad, logits, target)
+	}
 	t := [1]int32{int32(target)}
 	return lossF32(asm.CrossEntropyRowsNEON(grad, logits, t[:], 1, len(logits)))
 }
