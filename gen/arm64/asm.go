@@ -278,6 +278,7 @@ func (a *asm) fsubD(d, n, m V) { a.fpScalar("FSUBD", "fsub", true, d, n, m) }
 func (a *asm) fmulD(d, n, m V) { a.fpScalar("FMULD", "fmul", true, d, n, m) }
 func (a *asm) fdivD(d, n, m V) { a.fpScalar("FDIVD", "fdiv", true, d, n, m) }
 func (a *asm) fmaxS(d, n, m V) { a.fpScalar("FMAXS", "fmax", false, d, n, m) }
+func (a *asm) fmaxD(d, n, m V) { a.fpScalar("FMAXD", "fmax", true, d, n, m) }
 func (a *asm) fsubS(d, n, m V) { a.fpScalar("FSUBS", "fsub", false, d, n, m) }
 
 // fmaddS is d = acc + n*m in float32, fused.

@@ -72,6 +72,7 @@ func sweep(a *asm, i int) {
 	a.fmulD(v(23), v(24), v(25))
 	a.fdivD(v(24), v(25), v(26))
 	a.fmaxS(v(25), v(26), v(27))
+	a.fmaxD(v(24), v(25), v(26))
 	a.fsubS(v(26), v(27), v(28))
 	a.fmovSOne(v(27))
 	a.fmovFromW(v(28), r(9))

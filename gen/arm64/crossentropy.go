@@ -75,7 +75,7 @@ func generateCrossEntropy(f *file) {
 	s.fcmpD(sum, sum)
 	s.bcond(VS, nanrow)
 
-	s.comment("loss = l - (float64(xt) - float64(c)), or +Inf if xt is -Inf.")
+	s.comment("loss = max(l - (float64(xt) - float64(c)), 0), or +Inf if xt is -Inf.")
 	s.movW(R(10), negInfBits)
 	s.cmpW(rXt, R(10))
 	s.bcond(EQ, s.l("infloss"))
@@ -86,6 +86,8 @@ func generateCrossEntropy(f *file) {
 	s.fcvtSD(c, s.cv)
 	s.fsubD(xt, xt, c)
 	s.fsubD(l, l, xt)
+	s.zero(c)
+	s.fmaxD(l, l, c) // never below 0 (fallback.crossEntropyRow); l is not -0
 	s.faddD(total, total, l)
 	s.b(s.l("lossdone"))
 	s.label(s.l("infloss"))

@@ -13,8 +13,9 @@ import "math"
 // the fallback's logarithm, repeated operation by operation (see log64
 // below). Then
 //
-//	LogSoftmax  y = float32((float64(x) - float64(c)) - l), per element:
-//	            two float64 subtractions, then one rounding
+//	LogSoftmax  y = float32(min((float64(x) - float64(c)) - l, 0)), per element:
+//	            two float64 subtractions, an FMIN with 0 that keeps -0
+//	            (fallback.logProb), then one rounding
 //	LogSumExp   float32(l + float64(c))
 //
 // Special rows, as in the fallback: LogSoftmax writes the canonical NaN
@@ -145,6 +146,12 @@ func logSoftmaxRows(f *file, t *table) {
 				s.fsub(D2, x[j], x[j], v)
 			})
 		}
+		zero := V(8)
+		s.zero(zero)
+		each(func(j int) { // never above 0, -0 kept (fallback.logProb)
+			s.fmin(D2, y[j], y[j], zero)
+			s.fmin(D2, x[j], x[j], zero)
+		})
 		each(func(j int) { s.fcvtn(y[j], y[j]) })
 		each(func(j int) { s.fcvtn2(y[j], x[j]) })
 		if tail {
@@ -160,7 +167,7 @@ func logSoftmaxRows(f *file, t *table) {
 		s.dupElem(D2, lv, l, 0)
 		s.fcvtSD(cv64, s.cv)
 		s.dupElem(D2, cv64, cv64, 0)
-		s.comment("Pass 3: y = float32((float64(x) - float64(c)) - l).")
+		s.comment("Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).")
 		s.pass3("out", s.l("next"), out)
 	})
 }

@@ -981,7 +981,7 @@ ce_sumdone:
 	WORD $0x7e70d800 // faddp d0, v0.2d
 	FCMPD F0, F0
 	BVS ce_nanrow
-	// loss = l - (float64(xt) - float64(c)), or +Inf if xt is -Inf.
+	// loss = max(l - (float64(xt) - float64(c)), 0), or +Inf if xt is -Inf.
 	MOVW $0xff800000, R10
 	CMPW R10, R16
 	BEQ ce_infloss
@@ -1054,6 +1054,8 @@ ce_sumdone:
 	FCVTSD F28, F6
 	FSUBD F6, F5, F5
 	FSUBD F5, F4, F4
+	VEOR V6.B16, V6.B16, V6.B16
+	FMAXD F6, F4, F4
 	FADDD F4, F31, F31
 	B ce_lossdone
 ce_infloss:

@@ -996,7 +996,7 @@ lsm_sumdone:
 	VDUP V4.D[0], V18.D2
 	FCVTSD F28, F19
 	VDUP V19.D[0], V19.D2
-	// Pass 3: y = float32((float64(x) - float64(c)) - l).
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
 	MOVD R1, R4
 	MOVD R0, R5
 	MOVD R3, R6
@@ -1028,6 +1028,15 @@ lsm_out16:
 	WORD $0x4ef2d442 // fsub v2.2d, v2.2d, v18.2d
 	WORD $0x4ef2d4e7 // fsub v7.2d, v7.2d, v18.2d
 	WORD $0x4ef2d463 // fsub v3.2d, v3.2d, v18.2d
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x4ee8f484 // fmin v4.2d, v4.2d, v8.2d
+	WORD $0x4ee8f400 // fmin v0.2d, v0.2d, v8.2d
+	WORD $0x4ee8f4a5 // fmin v5.2d, v5.2d, v8.2d
+	WORD $0x4ee8f421 // fmin v1.2d, v1.2d, v8.2d
+	WORD $0x4ee8f4c6 // fmin v6.2d, v6.2d, v8.2d
+	WORD $0x4ee8f442 // fmin v2.2d, v2.2d, v8.2d
+	WORD $0x4ee8f4e7 // fmin v7.2d, v7.2d, v8.2d
+	WORD $0x4ee8f463 // fmin v3.2d, v3.2d, v8.2d
 	WORD $0x0e616884 // fcvtn v4.2s, v4.2d
 	WORD $0x0e6168a5 // fcvtn v5.2s, v5.2d
 	WORD $0x0e6168c6 // fcvtn v6.2s, v6.2d
@@ -1085,6 +1094,15 @@ lsm_in_2_done:
 	WORD $0x4ef2d442 // fsub v2.2d, v2.2d, v18.2d
 	WORD $0x4ef2d4e7 // fsub v7.2d, v7.2d, v18.2d
 	WORD $0x4ef2d463 // fsub v3.2d, v3.2d, v18.2d
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x4ee8f484 // fmin v4.2d, v4.2d, v8.2d
+	WORD $0x4ee8f400 // fmin v0.2d, v0.2d, v8.2d
+	WORD $0x4ee8f4a5 // fmin v5.2d, v5.2d, v8.2d
+	WORD $0x4ee8f421 // fmin v1.2d, v1.2d, v8.2d
+	WORD $0x4ee8f4c6 // fmin v6.2d, v6.2d, v8.2d
+	WORD $0x4ee8f442 // fmin v2.2d, v2.2d, v8.2d
+	WORD $0x4ee8f4e7 // fmin v7.2d, v7.2d, v8.2d
+	WORD $0x4ee8f463 // fmin v3.2d, v3.2d, v8.2d
 	WORD $0x0e616884 // fcvtn v4.2s, v4.2d
 	WORD $0x0e6168a5 // fcvtn v5.2s, v5.2d
 	WORD $0x0e6168c6 // fcvtn v6.2s, v6.2d
