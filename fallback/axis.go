@@ -169,7 +169,7 @@ func logColumns(dst, src []float32, inner, j, w int, p *[lanes]rowPlan, acc *[la
 				dst[k+l] = fillValue(p[l].kind, float32(math.Inf(-1)))
 				continue
 			}
-			dst[k+l] = float32((float64(x) - float64(p[l].c)) - ls[l])
+			dst[k+l] = float32(logProb(float64(x)-float64(p[l].c), ls[l]))
 		}
 	}
 }

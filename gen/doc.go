@@ -15,8 +15,14 @@
 //	amd64/   avo generators for internal/asm/*_amd64.s and their Go
 //	         declarations (AVX-512 and AVX2 kernels), one file per kernel:
 //	         amd64/exp.go writes internal/asm/exp_amd64.{s,go}
+//	arm64/   the NEON kernels, internal/asm/*_arm64.s and their Go
+//	         declarations, one file per kernel as for amd64, written by a
+//	         small emitter of its own (avo has no arm64 backend); its test
+//	         checks every instruction encoding against GNU binutils when
+//	         SOFTMAX_CHECK_ENCODINGS is set
 //	sollya/  the Sollya scripts that fit the polynomial coefficients; run
 //	         by hand (see sollya/README.md), not by go generate
 package gen
 
 //go:generate go run -C amd64 . -out ../../internal/asm
+//go:generate go run -C arm64 . -out ../../internal/asm

@@ -241,6 +241,17 @@ func TestAccuracyRandom(t *testing.T) {
 	})
 }
 
+// skipAccuracyIfShort skips a long accuracy test in -short mode, which CI
+// uses under emulation (qemu) to check dispatch and bits on other CPUs:
+// there the bit-exact tests show every implementation returns the
+// fallback's bits, whose accuracy the full native run measures.
+func skipAccuracyIfShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the bit-exact tests cover this implementation; accuracy is measured in the full run")
+	}
+}
+
 // TestAccuracyMillion checks rows of 2^20 elements, generated here with
 // their reference: the length where float32 sums drift the most.
 func TestAccuracyMillion(t *testing.T) {

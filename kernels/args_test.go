@@ -1,11 +1,14 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -344,6 +347,13 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
+// qemuArch maps GOARCH to the name of QEMU's user-mode emulator for it,
+// qemu-NAME.
+var qemuArch = map[string]string{
+	"amd64": "x86_64", "arm64": "aarch64", "386": "i386", "riscv64": "riscv64",
+	"ppc64le": "ppc64le", "s390x": "s390x", "loong64": "loongarch64",
+}
+
 // TestForcedImpl runs this test binary again with SOFTMAX_IMPL set: to each
 // implementation this CPU runs (the child reports it in use), and to an
 // unknown name (the child panics at init, listing the names it can run).
@@ -358,11 +368,27 @@ func TestForcedImpl(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
+	emu := "" // the emulator the binary needs, if any
 	child := func(impl string) (string, error) {
-		cmd := exec.Command(exe, "-test.run=^TestDispatch$", "-test.v")
+		name, args := exe, []string{"-test.run=^TestDispatch$", "-test.v"}
+		if emu != "" {
+			name, args = emu, append([]string{exe}, args...)
+		}
+		cmd := exec.Command(name, args...)
 		cmd.Env = append(os.Environ(), EnvVar+"="+impl, "SOFTMAX_CHILD=1", "SOFTMAX_EXPECT_IMPL="+impl)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
+	}
+	if _, err := child("generic"); errors.Is(err, syscall.ENOEXEC) {
+		// This binary runs under a user-mode emulator (go test -exec
+		// qemu-aarch64) and the system cannot start it by itself: start
+		// the child under the same emulator.
+		name := "qemu-" + qemuArch[runtime.GOARCH]
+		path, lookErr := exec.LookPath(name)
+		if lookErr != nil {
+			t.Skipf("cannot run the test binary (%v), and no %s: %v", err, name, lookErr)
+		}
+		emu = path
 	}
 	for _, im := range Implementations() {
 		out, err := child(im.Name())

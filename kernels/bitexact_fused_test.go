@@ -221,9 +221,9 @@ func axisTensor(rng *rand.Rand, outer, axis, inner int) []float32 {
 }
 
 // TestBitExactAxis runs tensors with every inner size up to 40 (every
-// lane count of the last group of columns, after full groups), axis
-// lengths around the vector and block sizes, long axes, out of place and
-// in place.
+// lane count of the last group of columns, after full groups) and wider
+// ones, axis lengths 0 to 20 and around the vector and block sizes, long
+// axes, one to three slabs, out of place and in place.
 func TestBitExactAxis(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(61, 62))
@@ -233,7 +233,22 @@ func TestBitExactAxis(t *testing.T) {
 				shapes = append(shapes, [3]int{1 + rng.IntN(3), axis, inner})
 			}
 		}
-		shapes = append(shapes, [3]int{1, 1000, 16}, [3]int{2, 300, 33}, [3]int{1, 4096, 5}, [3]int{1, 1 << 15, 2})
+		for axis := 0; axis <= 20; axis++ {
+			for _, inner := range []int{2, 17} {
+				shapes = append(shapes, [3]int{1 + rng.IntN(3), axis, inner})
+			}
+		}
+		for _, inner := range []int{48, 64, 100, 257} {
+			for _, axis := range []int{1, 3, 20} {
+				shapes = append(shapes, [3]int{1 + rng.IntN(3), axis, inner})
+			}
+		}
+		shapes = append(shapes, [3]int{1, 1000, 16}, [3]int{2, 300, 33}, [3]int{1, 4096, 5}, [3]int{1, 1 << 15, 2},
+			[3]int{2, 1500, 3}, [3]int{1, 1200, 31})
+		// Many slabs of few columns, which the AVX-512 kernels take
+		// several to a group (every group full, or the last one not).
+		shapes = append(shapes, [3]int{20, 5, 3}, [3]int{11, 9, 7}, [3]int{33, 2, 2}, [3]int{17, 40, 8},
+			[3]int{9, 3, 5}, [3]int{40, 1, 4}, [3]int{5, 300, 6})
 		for _, k := range axisKernels {
 			for _, sh := range shapes {
 				x := axisTensor(rng, sh[0], sh[1], sh[2])
@@ -256,7 +271,7 @@ func TestBitExactAxisOffsets(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(63, 64))
 		for _, k := range axisKernels {
-			for _, sh := range [][3]int{{1, 1, 3}, {2, 5, 7}, {1, 3, 17}, {1, 2, 33}, {3, 4, 16}, {1, 10, 30}} {
+			for _, sh := range [][3]int{{1, 1, 3}, {2, 5, 7}, {1, 3, 17}, {1, 2, 33}, {3, 4, 16}, {1, 10, 30}, {2, 3, 45}, {7, 3, 3}, {5, 2, 8}} {
 				x := axisTensor(rng, sh[0], sh[1], sh[2])
 				want := make([]float32, len(x))
 				k.want(want, x, sh[0], sh[1], sh[2])

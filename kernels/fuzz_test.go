@@ -507,6 +507,27 @@ func checkExp(t *testing.T, what string, x, y []float32) {
 	})
 }
 
+// FuzzSoftmaxAxis runs SoftmaxAxis and LogSoftmaxAxis with inner > 1 on
+// a tensor of the input's elements: inner = 2 + (cols field) % 47, axis =
+// 1 + t0 % 64, and as many slabs as the n elements fill (at least one).
+func FuzzSoftmaxAxis(f *testing.F) {
+	addRowSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := decodeFuzz(data)
+		inner, axis := 2+c.colsSel%47, 1+c.t0%64
+		outer := max(1, c.n/(axis*inner))
+		x := c.values(outer * axis * inner)
+		for _, k := range axisKernels {
+			want := make([]float32, len(x))
+			k.want(want, x, outer, axis, inner)
+			for _, im := range Implementations() {
+				c.runElementwise(t, fmt.Sprintf("%s %s [%d %d %d]", im.Name(), k.name, outer, axis, inner), x, want,
+					func(dst, src []float32) { k.call(im, dst, src, outer, axis, inner) })
+			}
+		}
+	})
+}
+
 func FuzzLogSumExp(f *testing.F) {
 	addRowSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {

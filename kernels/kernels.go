@@ -117,8 +117,8 @@ func SoftmaxBackward(dx, y, dy []float32) { active.SoftmaxBackward(dx, y, dy) }
 func LogSoftmaxBackward(dx, y, dy []float32) { active.LogSoftmaxBackward(dx, y, dy) }
 
 // CrossEntropy returns the loss -ln(Softmax(logits)[target]) and, when grad
-// is not nil, sets grad = Softmax(logits) - onehot(target), in one pass
-// over the row. grad may be logits. The loss is +Inf when logits[target]
+// is not nil, sets grad = Softmax(logits) - onehot(target), in one call
+// (the row is read three times, as Softmax reads it). grad may be logits. The loss is +Inf when logits[target]
 // is -Inf (so also for a fully masked row) and NaN when the row holds a NaN
 // or +Inf, in which case grad is all NaN. It panics unless
 // 0 <= target < len(logits).

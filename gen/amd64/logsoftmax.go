@@ -143,6 +143,7 @@ type rowPasses interface {
 	c64() reg.VecVirtual   // float64(c), in a new xmm register
 	rowSrc() reg.GPVirtual // the current row
 	rowDst() reg.GPVirtual
+	zIn() *zin // what the passes read: nil for x, or z (fused.go)
 }
 
 func (s *sm512) setSrc(src reg.GPVirtual) { s.src = src }
@@ -195,7 +196,13 @@ func logSoftmaxAVX512(g *gen, c *constTable, t *log64Table) {
 		"elements in each slice, cols > 0, and dst is src or does not overlap",
 		"it. It requires AVX-512F.",
 	)
-	s := newSM512(g, c, "lsm512")
+	logSoftmax512(g, newSM512(g, c, "lsm512"), c, t, logSoftmaxRows)
+}
+
+// logSoftmax512 emits the body of LogSoftmaxRowsAVX512 and of the scaled
+// kernels (fused.go), which read z where this reads x: rows, with its pass
+// 3, is logSoftmaxRows, or LogSoftmaxWithStats's body (fused.go).
+func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table, rows logRowsFunc) {
 	cv64, lv := g.ZMM(), g.ZMM() // float64(c) and l, every lane
 
 	// out is pass 3 for n vectors: each half of 8 lanes in float64.
@@ -203,12 +210,12 @@ func logSoftmaxAVX512(g *gen, c *constTable, t *log64Table) {
 		var d []reg.VecVirtual // lanes 0-7 and 8-15 of each vector
 		for j := 0; j < n; j++ {
 			lo, hi := g.ZMM(), g.ZMM()
-			if mask == nil {
+			if mask == nil && s.z == nil {
 				g.VCVTPS2PD(p.Offset(64*j), lo)
 				g.VCVTPS2PD(p.Offset(64*j+32), hi)
 			} else {
 				x := g.ZMM()
-				g.VMOVUPS_Z(p.Offset(64*j), mask, x)
+				s.loadIn(p.Offset(64*j), mask, x)
 				g.VCVTPS2PD(x.AsY(), lo)
 				y := g.YMM()
 				g.VEXTRACTF64X4(U8(1), x, y)
@@ -243,7 +250,7 @@ func logSoftmaxAVX512(g *gen, c *constTable, t *log64Table) {
 		}
 	}
 
-	logSoftmaxRows(g, s, t, lv, cv64,
+	rows(g, s, t, lv, cv64,
 		func(v reg.VecVirtual) { g.VBROADCASTSS(c.scalar("negInf"), v) },
 		func(name string, src, dst Op, after string) { s.pass3(name, src, dst, after, out) })
 }
@@ -253,19 +260,23 @@ func logSoftmaxAVX2(g *gen, c *constTable, t *log64Table) {
 		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
 		"LogSoftmaxRowsAVX2 is LogSoftmaxRowsAVX512 for AVX2 and FMA3.",
 	)
-	s := newSM256(g, c, "lsm256")
+	logSoftmax256(g, newSM256(g, c, "lsm256"), c, t, logSoftmaxRows)
+}
+
+// logSoftmax256 is logSoftmax512 for AVX2.
+func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsFunc) {
 	cv64, lv := g.YMM(), g.YMM() // float64(c) and l, every lane
 
 	// out is pass 3 for the 16 lanes at p: four quarters in float64.
 	out := func(p, q Mem, m []reg.VecVirtual) {
 		d := make([]reg.VecVirtual, 4)
-		if m == nil {
+		if m == nil && s.z == nil {
 			for j := range d {
 				d[j] = g.YMM()
 				g.VCVTPS2PD(p.Offset(16*j), d[j])
 			}
 		} else {
-			x := s.load(p, m)
+			x := s.loadX(p, m)
 			for h, v := range x {
 				d[2*h], d[2*h+1] = g.YMM(), g.YMM()
 				g.VCVTPS2PD(v.AsX(), d[2*h])
@@ -296,10 +307,14 @@ func logSoftmaxAVX2(g *gen, c *constTable, t *log64Table) {
 		s.store(y, q, m)
 	}
 
-	logSoftmaxRows(g, s, t, lv, cv64,
+	rows(g, s, t, lv, cv64,
 		func(v reg.VecVirtual) { g.VMOVUPS(c.ymm("negInf"), v) },
 		func(name string, src, dst Op, after string) { s.pass3(name, src, dst, after, out) })
 }
+
+// logRowsFunc is the form of logSoftmaxRows.
+type logRowsFunc func(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
+	masked func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string))
 
 // logSoftmaxRows emits the loop over the rows of a LogSoftmax kernel:
 // passes 1 and 2 and l for each row, with pass3 (which uses lv and cv64,
@@ -308,10 +323,16 @@ func logSoftmaxAVX2(g *gen, c *constTable, t *log64Table) {
 func logSoftmaxRows(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
 	masked func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string)) {
 	p := newPending(g)
+	z := s.zIn()
+	var moffs Mem // the current row's mask offset, then the pending one's
+	if z.frameSize() > 0 {
+		moffs = g.AllocLocal(z.frameSize())
+	}
 	late := func(name, after string) {
 		p.run(after, func(after string) {
 			g.VBROADCASTSD(p.l, lv)
 			g.VBROADCASTSD(p.c, cv64)
+			z.restore(g, moffs.Offset(8))
 			pass3(name, p.src, p.dst, after)
 		})
 	}
@@ -320,8 +341,10 @@ func logSoftmaxRows(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
 		l := g.logSum(t, s.bias(), sum)
 		c64 := s.c64()
 		g.Comment("Pass 3 of the previous finite row, while l is computed.")
+		z.save(g, moffs)
 		late("out", s.label("prev"))
 		p.set(l, c64, s.rowSrc(), s.rowDst())
+		z.pend(g, moffs, g.GP64())
 		g.JMP(LabelRef(s.label("next")))
 	}, func() {
 		g.Comment("Pass 3 of the last finite row.")

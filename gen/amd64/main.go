@@ -41,9 +41,12 @@ type kernelFile struct {
 var files = []kernelFile{
 	{"exp", generateExp},
 	{"softmax", generateSoftmax},
+	{"short", generateShort},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
+	{"fused", generateFused},
+	{"axis", generateAxis},
 }
 
 // gen is the state of one file being generated: avo's build context, and

@@ -111,7 +111,9 @@ type sm512 struct {
 	// nonzero; also when hooks.nilDst and dst is nil).
 	keepU   bool
 	inPlace reg.GPVirtual
-	hooks   rowHooks // what rowsKernel adds to its loop for the kernel
+	hooks   rowHooks     // what rowsKernel adds to its loop for the kernel
+	z       *zin         // if not nil, the passes read z where they read x (fused.go)
+	m       reg.Register // after pass 1, the row's max in the low lane (StatsOf)
 
 	dst, src reg.GPVirtual // the current row (dst unused by LogSumExp)
 	cols     reg.GPVirtual // the row's length
@@ -293,7 +295,12 @@ func (s *sm512) sumVectors(p, q Mem, n int, mask reg.Register, lo, hi reg.VecVir
 	g := s.g
 	var x []reg.VecVirtual
 	if mask == nil {
-		x = s.load(p, n, nil)
+		x = s.loadX(p, n, nil)
+	} else if s.z != nil {
+		x = s.loadX(p, n, mask)
+		for i := range x {
+			g.VBLENDMPS(x[i], s.cv, mask, x[i]) // c past the row
+		}
 	} else {
 		x = make([]reg.VecVirtual, n)
 		for i := range x {
@@ -339,7 +346,7 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.CMPQ(i, U32(64))
 	g.JB(LabelRef(s.label("max16")))
 	for j, a := range acc {
-		g.VMAXPS(Mem{Base: p, Disp: 64 * j}, a, a)
+		g.VMAXPS(s.in(Mem{Base: p, Disp: 64 * j}), a, a)
 	}
 	g.ADDQ(U32(256), p)
 	g.SUBQ(U32(64), i)
@@ -347,7 +354,7 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.Label(s.label("max16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(s.label("maxtail")))
-	g.VMAXPS(Mem{Base: p}, acc[0], acc[0])
+	g.VMAXPS(s.in(Mem{Base: p}), acc[0], acc[0])
 	g.ADDQ(U32(64), p)
 	g.SUBQ(U32(16), i)
 	g.JMP(LabelRef(s.label("max16")))
@@ -356,7 +363,7 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.JZ(LabelRef(s.label("maxred")))
 	{
 		x := g.ZMM()
-		g.VMOVUPS_Z(Mem{Base: p}, km, x)
+		s.loadIn(Mem{Base: p}, km, x)
 		g.VMAXPS(x, acc[1], km, acc[1]) // lanes past the row keep acc
 	}
 	g.Label(s.label("maxred"))
@@ -376,6 +383,7 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.VPERMILPS(U8(0xb1), a, x)
 	g.VMAXPS(x, a, a)
 	m := a.AsX()
+	s.m = m
 
 	g.Comment("The row's kind: NaN, +Inf, -Inf or finite max.")
 	g.VUCOMISS(m, m)
@@ -385,6 +393,13 @@ func (s *sm512) pass1(onNaN, onPosInf, onNegInf string) {
 	g.VUCOMISS(c.scalar("negInf"), m)
 	g.JE(LabelRef(onNegInf))
 
+	s.params(m, a)
+}
+
+// params emits the row's c and bias (cv, biasv) for its finite max m, a
+// float32 in the low lane of m and in every lane of a.
+func (s *sm512) params(m reg.Register, a reg.VecVirtual) {
+	g, c := s.g, s.c
 	g.Comment("c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).")
 	large, params := s.label("large"), s.label("params")
 	g.jumpIfLarge(m, large)
@@ -446,7 +461,7 @@ func (s *sm512) pipeA(p Mem, r, t [2]reg.VecVirtual) {
 	g, k := s.g, s.k
 	nf := [2]reg.VecVirtual{g.ZMM(), g.ZMM()}
 	for i := range r {
-		g.VMOVUPS(p.Offset(64*i), r[i])
+		s.loadIn(p.Offset(64*i), nil, r[i])
 	}
 	s.reduce(r[:])
 	for i := range r {
@@ -638,7 +653,7 @@ func (s *sm512) scanNaN(onNaN string) {
 	g.Label(name + "_16")
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(name + "_tail"))
-	g.VMOVUPS(Mem{Base: p}, x)
+	s.loadIn(Mem{Base: p}, nil, x)
 	g.VCMPPS(U8(cmpUnord), x, x, kn)
 	g.KORTESTW(kn, kn)
 	g.JNZ(LabelRef(onNaN))
@@ -648,8 +663,12 @@ func (s *sm512) scanNaN(onNaN string) {
 	g.Label(name + "_tail")
 	g.TESTQ(i, i)
 	g.JZ(LabelRef(name + "_done"))
-	g.VMOVUPS_Z(Mem{Base: p}, s.km, x)
-	g.VCMPPS(U8(cmpUnord), x, x, kn)
+	s.loadIn(Mem{Base: p}, s.km, x)
+	if s.z != nil {
+		g.VCMPPS(U8(cmpUnord), x, x, s.km, kn) // z past the row may be NaN
+	} else {
+		g.VCMPPS(U8(cmpUnord), x, x, kn)
+	}
 	g.KORTESTW(kn, kn)
 	g.JNZ(LabelRef(onNaN))
 	g.Label(name + "_done")
@@ -786,7 +805,7 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	g.Label(s.label("fill"))
 	filled := s.hooks.fillStart(g, dst, s.label)
 	g.MOVQ(dst, s.q)
-	g.MOVQ(cols, s.i)
+	g.MOVQ(s.cols, s.i) // the row's length: cols but in causal kernels (fused.go)
 	g.Label(s.label("fill16"))
 	g.CMPQ(s.i, U32(16))
 	g.JB(LabelRef(s.label("filltail")))
@@ -847,7 +866,13 @@ func softmaxAVX512(g *gen, c *constTable) {
 		"elements in each slice, cols > 0, and dst is src or does not overlap",
 		"it. It requires AVX-512F.",
 	)
-	s := newSM512(g, c, "sm512")
+	newSM512(g, c, "sm512").softmaxRows()
+}
+
+// softmaxRows emits the body of SoftmaxRowsAVX512, and of the scaled
+// kernels (fused.go), which also keep the pending row's mask offset.
+func (s *sm512) softmaxRows() {
+	g := s.g
 	s.keepU = true
 	hiv, lov := g.ZMM(), g.ZMM() // the row's 1/S, split
 	outStored, outRecompute := s.outPasses(hiv, lov)
@@ -864,9 +889,10 @@ func softmaxAVX512(g *gen, c *constTable) {
 	// lo, c and bias are kept in the frame at pend (16 bytes), then its
 	// src and dst (dst 0 when no row is pending); cur holds the current
 	// row's while the pending one runs.
-	frame := g.AllocLocal(48)
+	frame := g.AllocLocal(48 + s.z.frameSize())
 	pend, cur := frame, frame.Offset(32)
 	g.MOVQ(U32(0), pend.Offset(24))
+	moffs := frame.Offset(48) // the current row's mask offset, then the pending one's
 	late := func(name, after string) {
 		g.CMPQ(pend.Offset(24), U32(0))
 		g.JE(LabelRef(after))
@@ -874,6 +900,7 @@ func softmaxAVX512(g *gen, c *constTable) {
 		g.VBROADCASTSS(pend.Offset(4), lov)
 		g.VBROADCASTSS(pend.Offset(8), s.cv)
 		g.VPBROADCASTD(pend.Offset(12), s.biasv)
+		s.z.restore(g, moffs.Offset(8))
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		g.TESTQ(s.inPlace, s.inPlace)
 		g.JNZ(LabelRef(s.label(name + "re")))
@@ -890,12 +917,14 @@ func softmaxAVX512(g *gen, c *constTable) {
 		g.VMOVSS(lo, cur.Offset(4))
 		g.VMOVSS(s.cv.AsX(), cur.Offset(8))
 		g.VMOVD(s.biasv.AsX(), cur.Offset(12))
+		s.z.save(g, moffs)
 		late("out", s.label("prev"))
 		w := g.GP64()
 		g.MOVQ(cur, w)
 		g.MOVQ(w, pend)
 		g.MOVQ(cur.Offset(8), w)
 		g.MOVQ(w, pend.Offset(8))
+		s.z.pend(g, moffs, w)
 		g.MOVQ(s.src, pend.Offset(16))
 		g.MOVQ(s.dst, pend.Offset(24))
 		g.JMP(LabelRef(s.label("next")))
@@ -911,7 +940,7 @@ func softmaxAVX512(g *gen, c *constTable) {
 // recomputed from x.
 func (s *sm512) outPasses(hiv, lov reg.VecVirtual) (outStored, outRecompute func(p, q Mem, n int, mask reg.Register)) {
 	outStored = func(p, q Mem, n int, mask reg.Register) {
-		x := s.load(p, n, mask)
+		x := s.loadX(p, n, mask)
 		s.reduce(x)
 		t := s.roundT(x)
 		s.scale(t, nil)
@@ -920,7 +949,7 @@ func (s *sm512) outPasses(hiv, lov reg.VecVirtual) (outStored, outRecompute func
 		s.store(u, q, mask)
 	}
 	outRecompute = func(p, q Mem, n int, mask reg.Register) {
-		x := s.load(p, n, mask)
+		x := s.loadX(p, n, mask)
 		s.reduce(x)
 		t := s.expU(x)
 		s.scale(t, nil)
@@ -999,6 +1028,8 @@ type sm256 struct {
 	keepU   bool // as sm512's
 	inPlace reg.GPVirtual
 	hooks   rowHooks
+	z       *zin
+	m       reg.Register
 
 	dst, src, cols reg.GPVirtual // as sm512's
 	tailN          reg.GPVirtual // cols % 16: the lanes of a row's last vector
@@ -1202,7 +1233,7 @@ func (s *sm256) store(v []reg.VecVirtual, q Mem, m []reg.VecVirtual) {
 // finite: their s is 0, and u*0 + 0 must not be NaN.
 func (s *sm256) sumVector(p, q Mem, m []reg.VecVirtual, part []reg.VecVirtual) {
 	g := s.g
-	x := s.load(p, m)
+	x := s.loadX(p, m)
 	if m != nil {
 		cv := g.YMM()
 		g.VMOVUPS(s.cv, cv)
@@ -1237,7 +1268,7 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g.CMPQ(i, U32(32))
 	g.JB(LabelRef(s.label("max16")))
 	for j, a := range acc {
-		g.VMAXPS(Mem{Base: p, Disp: 32 * j}, a, a)
+		g.VMAXPS(s.in(Mem{Base: p, Disp: 32 * j}), a, a)
 	}
 	g.ADDQ(U32(128), p)
 	g.SUBQ(U32(32), i)
@@ -1245,8 +1276,8 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g.Label(s.label("max16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(s.label("maxtail")))
-	g.VMAXPS(Mem{Base: p}, acc[0], acc[0])
-	g.VMAXPS(Mem{Base: p, Disp: 32}, acc[1], acc[1])
+	g.VMAXPS(s.in(Mem{Base: p}), acc[0], acc[0])
+	g.VMAXPS(s.in(Mem{Base: p, Disp: 32}), acc[1], acc[1])
 	g.ADDQ(U32(64), p)
 	g.SUBQ(U32(16), i)
 	g.Label(s.label("maxtail"))
@@ -1254,7 +1285,7 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g.JZ(LabelRef(s.label("maxred")))
 	{
 		m := s.masks()
-		x := s.load(Mem{Base: p}, m)
+		x := s.loadX(Mem{Base: p}, m)
 		for h := 0; h < 2; h++ {
 			ni := g.YMM()
 			g.VMOVUPS(c.ymm("negInf"), ni)
@@ -1278,6 +1309,8 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 		g.VMAXPS(x2, x, m)
 	}
 
+	s.m = m
+
 	g.Comment("The row's kind: NaN, +Inf, -Inf or finite max.")
 	g.UCOMISS(m, m)
 	g.JP(LabelRef(onNaN))
@@ -1286,6 +1319,12 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g.UCOMISS(c.scalar("negInf"), m)
 	g.JE(LabelRef(onNegInf))
 
+	s.params(m)
+}
+
+// params is sm512.params for AVX2, m in the low lane of an xmm register.
+func (s *sm256) params(m reg.VecVirtual) {
+	g, c := s.g, s.c
 	g.Comment("c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).")
 	large, params := s.label("large"), s.label("params")
 	g.jumpIfLarge(m, large)
@@ -1404,8 +1443,7 @@ func (s *sm256) scanNaN(onNaN string) {
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(name + "_tail"))
 	for h := 0; h < 2; h++ {
-		x := g.YMM()
-		g.VMOVUPS(Mem{Base: p, Disp: 32 * h}, x)
+		x := s.inReg(Mem{Base: p, Disp: 32 * h})
 		g.VCMPPS(U8(cmpUnord), x, x, x)
 		g.VTESTPS(x, x)
 		g.JNZ(LabelRef(onNaN))
@@ -1416,8 +1454,12 @@ func (s *sm256) scanNaN(onNaN string) {
 	g.Label(name + "_tail")
 	g.TESTQ(i, i)
 	g.JZ(LabelRef(name + "_done"))
-	for _, x := range s.load(Mem{Base: p}, s.masks()) {
+	m := s.masks()
+	for h, x := range s.loadX(Mem{Base: p}, m) {
 		g.VCMPPS(U8(cmpUnord), x, x, x)
+		if s.z != nil {
+			g.VANDPS(m[h], x, x) // z past the row may be NaN
+		}
 		g.VTESTPS(x, x)
 		g.JNZ(LabelRef(onNaN))
 	}
@@ -1493,7 +1535,7 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	g.Label(s.label("fill"))
 	filled := s.hooks.fillStart(g, dst, s.label)
 	g.MOVQ(dst, s.q)
-	g.MOVQ(cols, s.i)
+	g.MOVQ(s.cols, s.i) // the row's length: cols but in causal kernels (fused.go)
 	g.Label(s.label("fill16"))
 	g.CMPQ(s.i, U32(16))
 	g.JB(LabelRef(s.label("filltail")))
@@ -1566,7 +1608,7 @@ func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 	// out is pass 3 for the 16 lanes at p, storing at q; u comes from q,
 	// or is recomputed if dst is src.
 	out := func(p, q Mem, m []reg.VecVirtual) {
-		x := s.load(p, m)
+		x := s.loadX(p, m)
 		s.reduce(x)
 		u := []reg.VecVirtual{g.YMM(), g.YMM()}
 		t := []reg.VecVirtual{g.YMM(), g.YMM()}

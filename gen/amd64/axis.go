@@ -1,0 +1,762 @@
+package main
+
+import (
+	"slices"
+
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The axis kernels: SoftmaxAxis and LogSoftmaxAxis with inner > 1, bit for
+// bit fallback.SoftmaxAxis and fallback.LogSoftmaxAxis (fallback/axis.go).
+// The tensor is [outer, axis, inner], contiguous; a column is the axis
+// elements at one (o, j), inner*4 bytes apart. The kernels vectorize
+// across inner: lane l of a vector is column j+l, for groups of 16
+// columns j = 0, 16, ... of each slab o (an [axis, inner] matrix); the
+// last group of a slab, inner%16 columns wide, is read and written under
+// an opmask, so no byte outside the slices is touched. Each lane runs the
+// row algorithm on its column, with its own plan and sum:
+//
+//   - pass 1: m = max(x_k), NaN skipped as rowMax does (VMAXPS with the
+//     running max as the source it returns on a NaN), and a mask of the
+//     lanes that saw a NaN. Then, lane-wise, planMax: c = m where
+//     |m| > largeMax (else 0), t_m = fma(m - c, log2e, 1.5*2^23), bias =
+//     127 - bits(t_m).
+//   - pass 2: the terms u*s + s in float64, added to two zmm accumulators
+//     (lanes 0-7 and 8-15) in the order k = 0, 1, ..., axis-1, from +0:
+//     the fallback's one accumulator per column, with sm512's exponential
+//     and conversions (softmax.go).
+//   - pass 3: Softmax: y = (1 + u) * (hi + lo) * s with each lane's 1/S
+//     split into hi + lo, u recomputed from x (the fallback's in-place
+//     route; its out-of-place route keeps u in dst, with the same bits).
+//     Keeping u in dst, as SoftmaxRows does, measured mixed on AVX-512:
+//     about 0.8x the time on [1, 1000, 64], but 1.3x on [16, 21, 1024]
+//     and 1.8x with inner = 2, where each step stores and reloads the
+//     same few lanes under a mask.
+//     LogSoftmax: y = float32((float64(x) - float64(c)) - l), with l =
+//     float64(nm)*ln2 + log64(S) per lane, the vector log64 of
+//     lossBatch (crossentropy.go).
+//
+// Special columns are decided per lane, with opmasks, and filled in pass
+// 3 by masked moves over the computed vector: a column whose max is +Inf,
+// that holds a NaN, or whose S is NaN gets the canonical NaN; a column of
+// -Inf (with no NaN) gets 0 (Softmax) or -Inf (LogSoftmax). Their lanes
+// compute garbage (c may be infinite) that is never stored.
+//
+// The whole tensor is one call: loops over the slabs, the groups of a
+// slab, and the axis within a group. A small inner would leave most
+// lanes idle (inner = 2 fills 2 of 16): the AVX-512 kernels gather such
+// tensors several slabs to a group (see gatherInner), which made [2000,
+// 64, 2] 2.4x faster; the AVX2 kernels, with 8 lanes, do not.
+
+// axisConsts are the kernels' float32 constants: softmaxConsts (sm512's
+// helpers take theirs from the same table) and the two of the plan.
+var axisConsts = slices.Concat(softmaxConsts, []constant{
+	{"absMask", 0x7fffffff},
+	{"largeMax", largeMaxBits},
+})
+
+// cmpEQOQ is the VCMPPS predicate "equal, ordered, quiet".
+const cmpEQOQ = 0x00
+
+func generateAxis(g *gen) {
+	c := g.constTable("axisconst", axisConsts)
+	t := &ceTables{g.log64Table(), g.log64VecTable()}
+	axisAVX512(g, c, t, false)
+	axisAVX512(g, c, t, true)
+	axisAVX2(g, c, t, false)
+	axisAVX2(g, c, t, true)
+}
+
+// axisSignature is the kernels' Go signature.
+const axisSignature = "func(dst, src []float32, outer, axis, inner int)"
+
+// axisArgs holds a kernel's arguments and the loop registers around a
+// group of 16 columns.
+type axisArgs struct {
+	dst, src     reg.GPVirtual // the current slab
+	outer, axis  reg.GPVirtual
+	stride, slab reg.GPVirtual // inner*4 and axis*inner*4 bytes
+	cs, cd       reg.GPVirtual // the current group's first elements
+	rem          reg.GPVirtual // the columns of the slab from cs on
+	width        int           // the columns of a group: 16, or 8 for AVX2
+}
+
+// loadAxisArgs loads the arguments and emits a jump to done for an empty
+// tensor.
+func loadAxisArgs(g *gen, done string, width int) *axisArgs {
+	a := &axisArgs{width: width}
+	for _, r := range []*reg.GPVirtual{&a.dst, &a.src, &a.outer, &a.axis, &a.stride, &a.slab, &a.cs, &a.cd, &a.rem} {
+		*r = g.GP64()
+	}
+	g.Load(g.Param("dst").Base(), a.dst)
+	g.Load(g.Param("src").Base(), a.src)
+	g.Load(g.Param("outer"), a.outer)
+	g.Load(g.Param("axis"), a.axis)
+	g.Load(g.Param("inner"), a.stride)
+	g.SHLQ(U8(2), a.stride)
+	g.MOVQ(a.stride, a.slab)
+	g.IMULQ(a.axis, a.slab)
+	g.TESTQ(a.slab, a.slab)
+	g.JZ(LabelRef(done))
+	g.TESTQ(a.outer, a.outer)
+	g.JZ(LabelRef(done))
+	return a
+}
+
+// loops emits the loops over the slabs and their groups of columns around
+// group, which is emitted once; group runs over the columns at cs and cd
+// (each advancing by the stride) under its lanes' mask.
+func (a *axisArgs) loops(g *gen, name string, setMask func(rem reg.GPVirtual), group func()) {
+	g.Label(name + "_slab")
+	g.MOVQ(a.src, a.cs)
+	g.MOVQ(a.dst, a.cd)
+	g.MOVQ(a.stride, a.rem)
+	g.SHRQ(U8(2), a.rem) // inner
+	g.Label(name + "_group")
+	setMask(a.rem)
+	group()
+	g.ADDQ(U32(4*a.width), a.cs)
+	g.ADDQ(U32(4*a.width), a.cd)
+	g.SUBQ(U32(a.width), a.rem)
+	g.JG(LabelRef(name + "_group"))
+	g.ADDQ(a.slab, a.src)
+	g.ADDQ(a.slab, a.dst)
+	g.DECQ(a.outer)
+	g.JNZ(LabelRef(name + "_slab"))
+}
+
+// axisLoop emits a loop of axis steps over the group, with p at cs and q
+// at cd, each advancing by the stride.
+func (a *axisArgs) axisLoop(g *gen, label string, p, q, i reg.GPVirtual, body func(p, q Mem)) {
+	g.MOVQ(a.cs, p)
+	if q != nil {
+		g.MOVQ(a.cd, q)
+	}
+	g.MOVQ(a.axis, i)
+	g.Label(label)
+	body(Mem{Base: p}, Mem{Base: q})
+	g.ADDQ(a.stride, p)
+	if q != nil {
+		g.ADDQ(a.stride, q)
+	}
+	g.DECQ(i)
+	g.JNZ(LabelRef(label))
+}
+
+// axisKernel returns the name of an axis kernel for the given form and
+// instruction set, the fallback form it repeats (Softmax, LogSoftmax),
+// and the prefix of its labels.
+func axisKernel(log bool, isa string) (name, form, label string) {
+	form, label = "Softmax", "ax"
+	if log {
+		form, label = "LogSoftmax", "lax"
+	}
+	return form + "Axis" + isa, form, label + isa
+}
+
+func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
+	name, doc, label := axisKernel(log, "AVX512")
+	g.function(name, axisSignature,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		name+" applies "+doc+" along the middle axis of the contiguous",
+		"[outer, axis, inner] tensor src, with the bits of fallback."+doc+"Axis",
+		"for inner > 1. The caller checks the arguments: outer*axis*inner",
+		"elements in each slice, and dst is src or does not overlap it. It",
+		"requires AVX-512F.",
+	)
+	done := label + "_done"
+	a := loadAxisArgs(g, done, 16)
+	s := newSM512(g, c, label)
+	bcast := func(n string) reg.VecVirtual {
+		v := g.ZMM()
+		g.VBROADCASTSS(c.scalar(n), v)
+		return v
+	}
+	negInf, posInf, nan := bcast("negInf"), bcast("posInf"), bcast("nan")
+	km := g.K() // the group's lanes
+	contiguous := laneIO{
+		label: label,
+		load: func(p Mem) reg.VecVirtual {
+			x := g.ZMM()
+			g.VMOVUPS_Z(p, km, x)
+			return x
+		},
+		store: func(v reg.VecVirtual, q Mem) { g.VMOVUPS(v, km, q) },
+	}
+
+	group := func(io laneIO) {
+		g.Comment("Pass 1: each lane's max, NaN skipped, and its NaNs.")
+		mx := g.ZMM()
+		g.VMOVAPS(negInf, mx)
+		kn := g.K()
+		g.KXORW(kn, kn, kn)
+		a.axisLoop(g, io.label+"_max", s.p, nil, s.i, func(p, _ Mem) {
+			x := io.load(p)
+			g.VMAXPS(mx, x, mx) // Intel's src2 is mx: a NaN x leaves it
+			kt := g.K()
+			g.VCMPPS(U8(cmpUnord), x, x, kt)
+			g.KORW(kt, kn, kn)
+		})
+
+		g.Comment("The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).")
+		absm := g.ZMM()
+		g.VPANDD_BCST(c.scalar("absMask"), mx, absm)
+		kl := g.K()
+		g.VCMPPS_BCST(U8(cmpGTOQ), c.scalar("largeMax"), absm, kl) // |m| > largeMax
+		g.VPXORD(s.cv, s.cv, s.cv)
+		g.VMOVAPS(mx, kl, s.cv)
+		d := g.ZMM()
+		g.VSUBPS(s.cv, mx, d)
+		tm := s.roundT([]reg.VecVirtual{d})[0]
+		g.VPBROADCASTD(c.scalar("bias127"), s.biasv)
+		g.VPSUBD(tm, s.biasv, s.biasv)
+		var nm reg.VecVirtual
+		if log {
+			nm = g.ZMM()
+			g.VPSUBD(s.k["magic"], tm, nm) // nm = bits(t_m) - bits(1.5*2^23)
+		}
+		g.Comment("Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.")
+		knan, kmasked, kt := g.K(), g.K(), g.K()
+		g.VCMPPS(U8(cmpEQOQ), posInf, mx, kt)
+		g.KORW(kt, kn, knan)
+		g.VCMPPS(U8(cmpEQOQ), negInf, mx, kt)
+		g.KNOTW(kn, kn)
+		g.KANDW(kn, kt, kmasked)
+
+		g.Comment("Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.")
+		accLo, accHi := g.ZMM(), g.ZMM()
+		g.VPXORQ(accLo, accLo, accLo)
+		g.VPXORQ(accHi, accHi, accHi)
+		a.axisLoop(g, io.label+"_sum", s.p, nil, s.i, func(p, _ Mem) {
+			xs, ts := terms512(s, io, p)
+			s.addTerms(xs, ts, accLo, accHi)
+		})
+		g.Comment("A NaN S makes its lane NaN.")
+		ka, kb := g.K(), g.K()
+		g.VCMPPD(U8(cmpUnord), accLo, accLo, ka)
+		g.VCMPPD(U8(cmpUnord), accHi, accHi, kb)
+		g.KUNPCKBW(ka, kb, kt) // lanes 0-7 from ka, 8-15 from kb
+		g.KORW(kt, knan, knan)
+
+		// The masked lanes' S is NaN too (their c is -Inf), hence the
+		// order: NaN first, then the masked lanes, which saw no NaN.
+		fill := func(y reg.VecVirtual, masked reg.VecVirtual) {
+			g.VMOVAPS(nan, knan, y)
+			g.VMOVAPS(masked, kmasked, y)
+		}
+		if log {
+			logAxis512(g, t, s, a, io, nm, accLo, accHi, func(y reg.VecVirtual) { fill(y, negInf) })
+		} else {
+			softmaxAxis512(g, t, s, a, io, accLo, accHi, func(y reg.VecVirtual) { fill(y, s.zero) })
+		}
+	}
+	// setMask sets km to the first min(n, 16) lanes.
+	setMask := func(n reg.GPVirtual) {
+		full := uniqueLabel(label + "_full")
+		bits := g.GP32()
+		g.MOVL(U32(0xffff), bits)
+		g.CMPQ(n, U32(16))
+		g.JAE(LabelRef(full))
+		tbl := g.GP64()
+		g.LEAQ(g.tailMask16(), tbl)
+		g.MOVWLZX(Mem{Base: tbl, Index: n, Scale: 2}, bits)
+		g.Label(full)
+		g.KMOVW(bits, km)
+	}
+
+	g.CMPQ(a.stride, U32(4*gatherInner))
+	g.JA(LabelRef(label + "_wide"))
+	g.CMPQ(a.slab, U32(gatherSlab))
+	g.JB(LabelRef(label + "_gather"))
+	g.Label(label + "_wide")
+	a.loops(g, label, func(rem reg.GPVirtual) {
+		g.Comment("The group's mask: 16 lanes, or the slab's last inner%16.")
+		setMask(rem)
+	}, func() { group(contiguous) })
+	g.JMP(LabelRef(done))
+
+	g.Label(label + "_gather")
+	gatherSlabs(g, a, label, setMask, km, group)
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// A narrow tensor, inner <= gatherInner, would leave most lanes of a
+// group of columns idle, so the AVX-512 kernels take such a tensor
+// per = 16/inner whole slabs a group instead: lane l is column l%inner
+// of slab l/inner, and the group's elements at step k are gathered
+// (VGATHERDPS) and pass 3's results scattered (VSCATTERDPS) with the
+// indices (l/inner)*axis*inner + l%inner from the group's first element.
+// The lanes are independent, so this changes no bits. The indices are
+// int32s: the path is taken while a slab is below gatherSlab bytes, which
+// keeps them below 16 * gatherSlab/4 = 2^31.
+//
+// Gathers and scatters are slow (on Zen 5 the gathered kernel ran at
+// about 1.9 ns per element whatever inner), so the path pays only where
+// few lanes would be used: measured on [n, 64, inner], 2.0 against 4.3
+// ns per element at inner = 2, 1.9 against 2.1 at 4, but 2.4 against 1.4
+// at 6 and 1.8 against 1.0 at 8.
+const (
+	gatherInner = 4
+	gatherSlab  = 1 << 29
+)
+
+// gatherSlabs emits the loop over the groups of whole slabs of a narrow
+// tensor, with group(io) the group's passes; setMask sets km to the
+// first n lanes.
+func gatherSlabs(g *gen, a *axisArgs, label string, setMask func(n reg.GPVirtual), km reg.Register, group func(io laneIO)) {
+	frame := g.AllocLocal(64 + 16)
+	idx, perSlabs, groupBytes := frame, frame.Offset(64), frame.Offset(72)
+	g.Comment("per = 16/inner slabs a group, of per*axis*inner*4 bytes.")
+	inner, per, n := g.GP64(), g.GP64(), g.GP64()
+	g.MOVQ(a.stride, inner)
+	g.SHRQ(U8(2), inner)
+	g.XORQ(per, per)
+	g.MOVQ(inner, n)
+	g.Label(label + "_per")
+	g.CMPQ(n, U32(16))
+	g.JA(LabelRef(label + "_perdone"))
+	g.INCQ(per)
+	g.ADDQ(inner, n)
+	g.JMP(LabelRef(label + "_per"))
+	g.Label(label + "_perdone")
+	g.MOVQ(per, perSlabs)
+	g.MOVQ(a.slab, n)
+	g.IMULQ(per, n)
+	g.MOVQ(n, groupBytes)
+	g.Comment("The lanes' indices, in elements: v = (l/inner)*axis*inner + l%inner.")
+	v, j, jump := g.GP64(), g.GP64(), g.GP64()
+	g.XORQ(v, v)
+	g.XORQ(j, j)
+	g.MOVQ(a.slab, jump)
+	g.SHRQ(U8(2), jump)
+	g.SUBQ(inner, jump) // from the end of a slab's columns to the next slab's
+	for l := range 16 {
+		next := uniqueLabel(label + "_idx")
+		g.MOVL(v.As32(), idx.Offset(4*l))
+		g.INCQ(v)
+		g.INCQ(j)
+		g.CMPQ(j, inner)
+		g.JNE(LabelRef(next))
+		g.XORQ(j, j)
+		g.ADDQ(jump, v)
+		g.Label(next)
+	}
+	idxv := g.ZMM()
+	g.VMOVDQU32(idx, idxv)
+	gathered := laneIO{
+		label: label + "g",
+		load: func(p Mem) reg.VecVirtual {
+			k, x := g.K(), g.ZMM()
+			g.KMOVW(km, k) // the gather clears its mask
+			g.VPXORD(x, x, x)
+			g.VGATHERDPS(Mem{Base: p.Base, Index: idxv, Scale: 4}, k, x)
+			return x
+		},
+		store: func(x reg.VecVirtual, q Mem) {
+			k := g.K()
+			g.KMOVW(km, k)
+			g.VSCATTERDPS(x, k, Mem{Base: q.Base, Index: idxv, Scale: 4})
+		},
+	}
+	g.MOVQ(a.outer, a.rem) // slabs left
+	g.Label(label + "_gslab")
+	g.Comment("The group's mask: per*inner lanes, or inner for each slab left.")
+	lanes := g.GP64()
+	g.MOVQ(perSlabs, lanes)
+	g.CMPQ(a.rem, lanes)
+	g.CMOVQLT(a.rem, lanes)
+	g.IMULQ(a.stride, lanes)
+	g.SHRQ(U8(2), lanes)
+	setMask(lanes)
+	g.MOVQ(a.src, a.cs)
+	g.MOVQ(a.dst, a.cd)
+	group(gathered)
+	g.ADDQ(groupBytes, a.src)
+	g.ADDQ(groupBytes, a.dst)
+	g.SUBQ(perSlabs, a.rem)
+	g.JG(LabelRef(label + "_gslab"))
+}
+
+// laneIO is how an AVX-512 axis kernel reads and writes the lanes of a
+// group of columns.
+type laneIO struct {
+	label string                        // the prefix of the group's labels
+	load  func(p Mem) reg.VecVirtual    // the group's lanes at p, zeros in the others
+	store func(v reg.VecVirtual, q Mem) // the group's lanes of v at q
+}
+
+// terms512 loads the group's lanes at p and returns their u and s (as
+// one-vector slices), the exponential of passes 2 and 3.
+func terms512(s *sm512, io laneIO, p Mem) (us, ss []reg.VecVirtual) {
+	us = []reg.VecVirtual{io.load(p)}
+	s.reduce(us)
+	ss = s.expU(us)
+	s.scale(ss, nil)
+	return us, ss
+}
+
+// softmaxAxis512 emits pass 3 of SoftmaxAxisAVX512 for the group: 1/S per
+// lane, split, and the outputs, filled by fill in the special lanes.
+func softmaxAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
+	accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
+	g.Comment("1/S per lane as float32 hi + lo.")
+	one := g.ZMM()
+	g.VBROADCASTSD(t.one(), one)
+	var hi, lo [2]reg.VecVirtual
+	for i, acc := range []reg.VecVirtual{accLo, accHi} {
+		inv := g.ZMM()
+		g.VDIVPD(acc, one, inv)
+		hi[i], lo[i] = g.YMM(), g.YMM()
+		g.VCVTPD2PS(inv, hi[i])
+		hi64 := g.ZMM()
+		g.VCVTPS2PD(hi[i], hi64)
+		g.VSUBPD(hi64, inv, inv)
+		g.VCVTPD2PS(inv, lo[i])
+	}
+	hiv, lov := joinY(g, hi), joinY(g, lo)
+	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.")
+	a.axisLoop(g, io.label+"_out", s.p, s.q, s.i, func(p, q Mem) {
+		xs, ts := terms512(s, io, p)
+		s.normalize(xs, ts, hiv, lov)
+		fill(xs[0])
+		io.store(xs[0], q)
+	})
+}
+
+// logAxis512 emits pass 3 of LogSoftmaxAxisAVX512 for the group: l =
+// float64(nm)*ln2 + log64(S) per lane, and the outputs, filled by fill in
+// the special lanes.
+func logAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
+	nm, accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
+	g.Comment("l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.")
+	lb := &lossBatch{g: g, t: t, wide: true}
+	ln2 := lb.bcast(t.ln2())
+	var l, c64 [2]reg.VecVirtual
+	for i, acc := range []reg.VecVirtual{accLo, accHi} {
+		nmh, ch := halfY(g, nm, i), halfY(g, s.cv, i)
+		l[i], c64[i] = g.ZMM(), g.ZMM()
+		g.VCVTDQ2PD(nmh, l[i])
+		g.VMULPD(ln2, l[i], l[i])
+		g.VADDPD(lb.log64(acc), l[i], l[i])
+		g.VCVTPS2PD(ch, c64[i])
+	}
+	g.Comment("Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).")
+	zero := g.ZMM()
+	g.VPSUBQ(zero, zero, zero) // a zeroing idiom avo knows, in AVX-512F
+	a.axisLoop(g, io.label+"_out", s.p, s.q, s.i, func(p, q Mem) {
+		x := io.load(p)
+		var h [2]reg.VecVirtual
+		for i := range h {
+			x64 := g.ZMM()
+			g.VCVTPS2PD(halfY(g, x, i), x64)
+			g.VSUBPD(c64[i], x64, x64)
+			g.VSUBPD(l[i], x64, x64)
+			g.VMINPD(x64, zero, x64) // never above 0, -0 and NaN kept (fallback.logProb)
+			h[i] = g.YMM()
+			g.VCVTPD2PS(x64, h[i])
+		}
+		y := joinY(g, h)
+		fill(y)
+		io.store(y, q)
+	})
+}
+
+// halfY returns lanes 0-7 (i = 0) or 8-15 (i = 1) of the zmm v as a ymm
+// register, extracting the upper half into a new one.
+func halfY(g *gen, v reg.VecVirtual, i int) reg.Register {
+	if i == 0 {
+		return v.AsY()
+	}
+	y := g.YMM()
+	g.VEXTRACTF64X4(U8(1), v, y)
+	return y
+}
+
+// joinY returns a new zmm register holding h[0] in lanes 0-7 and h[1] in
+// lanes 8-15.
+func joinY(g *gen, h [2]reg.VecVirtual) reg.VecVirtual {
+	z := g.ZMM()
+	g.VINSERTF64X4(U8(1), h[1], h[0].AsZ(), z)
+	return z
+}
+
+// The AVX2 kernels take 8 columns a group, one ymm register: each lane's
+// result depends on its column alone, so the width of a group changes no
+// bits, and with 16 ymm registers one vector per step leaves the
+// registers for the exponential. A group's per-lane values (c, bias, the
+// special lanes, 1/S or l) live in the frame, where sm256's helpers take
+// c and bias from. The slab's last inner%8 columns are read with
+// VMASKMOVPS, or through the stack where the 32 bytes read would cross a
+// page (see elementwise256 in lib.go), and written with VMASKMOVPS.
+
+// ax256 is the state of an AVX2 axis kernel.
+type ax256 struct {
+	*sm256
+	a    *axisArgs
+	mptr reg.GPVirtual // the VMASKMOVPS mask of the last group's lanes
+
+	nan, masked Mem    // the special lanes, -1 where they are, 8 int32s
+	hi, lo      Mem    // Softmax: 1/S split, 8 float32s
+	nm          Mem    // LogSoftmax: nm, 8 int32s
+	l, c64      [2]Mem // LogSoftmax: l and float64(c), lanes 0-3 and 4-7
+}
+
+// load returns the group's 8 lanes at p; a tail group's other lanes are 0.
+func (x *ax256) load(p Mem, tail bool) reg.VecVirtual {
+	g := x.g
+	v := g.YMM()
+	if !tail {
+		g.VMOVUPS(p, v)
+		return v
+	}
+	viaStack, loaded := uniqueLabel(x.label("tailcopy")), uniqueLabel(x.label("tailloaded"))
+	page := g.GP64()
+	g.LEAQ(p, page)
+	g.ANDQ(U32(4095), page)
+	g.CMPQ(page, U32(4096-32))
+	g.JA(LabelRef(viaStack))
+	m := g.YMM()
+	g.VMOVDQU(Mem{Base: x.mptr}, m)
+	g.VMASKMOVPS(p, m, v)
+	g.JMP(LabelRef(loaded))
+	g.Label(viaStack)
+	g.VXORPS(v, v, v)
+	g.VMOVUPS(v, x.buf)
+	g.copyTail(uniqueLabel(x.label("copy")), x.buf, p, x.a.rem)
+	g.VMOVUPS(x.buf, v)
+	g.Label(loaded)
+	return v
+}
+
+// terms is terms512 for AVX2.
+func (x *ax256) terms(p Mem, tail bool) (us, ss []reg.VecVirtual) {
+	us = []reg.VecVirtual{x.load(p, tail)}
+	x.reduce(us)
+	ss = x.expU(us)
+	x.scale(ss, nil)
+	return us, ss
+}
+
+// store stores the group's lanes of v at q.
+func (x *ax256) store(v reg.VecVirtual, q Mem, tail bool) {
+	g := x.g
+	if !tail {
+		g.VMOVUPS(v, q)
+		return
+	}
+	m := g.YMM()
+	g.VMOVDQU(Mem{Base: x.mptr}, m)
+	g.VMASKMOVPS(v, m, q)
+}
+
+// fill writes the canonical NaN and masked (a constant's name) into the
+// special lanes of y.
+func (x *ax256) fill(y reg.VecVirtual, masked string) {
+	g := x.g
+	for _, f := range []struct {
+		lanes Mem
+		value string
+	}{{x.nan, "nan"}, {x.masked, masked}} { // NaN first: see axisAVX512
+		m := g.YMM()
+		g.VMOVDQU(f.lanes, m)
+		g.VBLENDVPS(m, x.c.ymm(f.value), y, y)
+	}
+}
+
+func axisAVX2(g *gen, c *constTable, t *ceTables, log bool) {
+	name, form, label := axisKernel(log, "AVX2")
+	g.function(name, axisSignature,
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		name+" is "+form+"AxisAVX512 for AVX2 and FMA3.",
+	)
+	done := label + "_done"
+	a := loadAxisArgs(g, done, 8)
+	x := &ax256{sm256: newSM256(g, c, label), a: a, mptr: g.GP64()}
+	frame := g.AllocLocal(32 * 8)
+	x.nan, x.masked = frame, frame.Offset(32)
+	x.hi, x.lo, x.nm = frame.Offset(64), frame.Offset(96), frame.Offset(64)
+	x.l = [2]Mem{frame.Offset(128), frame.Offset(160)}
+	x.c64 = [2]Mem{frame.Offset(192), frame.Offset(224)}
+
+	a.loops(g, label, func(rem reg.GPVirtual) {}, func() {
+		g.CMPQ(a.rem, U32(8))
+		g.JB(LabelRef(label + "_tail"))
+		x.group(t, log, false)
+		g.JMP(LabelRef(label + "_next"))
+		g.Label(label + "_tail")
+		g.Comment("The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.")
+		off := g.GP64()
+		g.MOVQ(U32(16), off)
+		g.SUBQ(a.rem, off)
+		g.LEAQ(g.tailMask8(), x.mptr)
+		g.LEAQ(Mem{Base: x.mptr, Index: off, Scale: 4}, x.mptr)
+		x.group(t, log, true)
+		g.Label(label + "_next")
+	})
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// group emits the three passes over a group of 8 columns, or of the
+// slab's last inner%8 if tail.
+func (x *ax256) group(t *ceTables, log, tail bool) {
+	g, c, a := x.g, x.c, x.a
+	label := func(n string) string {
+		if tail {
+			n += "_tail"
+		}
+		return x.label(n)
+	}
+	g.Comment("Pass 1: each lane's max, NaN skipped, and its NaNs.")
+	mx, nan := g.YMM(), g.YMM()
+	g.VMOVUPS(c.ymm("negInf"), mx)
+	g.VXORPS(nan, nan, nan)
+	a.axisLoop(g, label("max"), x.p, nil, x.i, func(p, _ Mem) {
+		v := x.load(p, tail)
+		g.VMAXPS(mx, v, mx) // Intel's src2 is mx: a NaN v leaves it
+		g.VCMPPS(U8(cmpUnord), v, v, v)
+		g.VORPS(v, nan, nan)
+	})
+	g.Comment("The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).")
+	cv := g.YMM()
+	g.VANDPS(c.ymm("absMask"), mx, cv)
+	g.VCMPPS(U8(cmpGTOQ), c.ymm("largeMax"), cv, cv) // |m| > largeMax
+	g.VANDPS(mx, cv, cv)
+	g.VMOVUPS(cv, x.cv)
+	tm := g.YMM()
+	g.VSUBPS(cv, mx, tm)
+	tm = x.roundT([]reg.VecVirtual{tm})[0]
+	bias := g.YMM()
+	g.VMOVDQU(c.ymm("bias127"), bias)
+	g.VPSUBD(tm, bias, bias)
+	g.VMOVDQU(bias, x.biasv)
+	if log {
+		g.VPSUBD(c.ymm("magic"), tm, tm) // nm = bits(t_m) - bits(1.5*2^23)
+		g.VMOVDQU(tm, x.nm)
+	}
+	g.Comment("Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.")
+	eq := g.YMM()
+	g.VCMPPS(U8(cmpEQOQ), c.ymm("negInf"), mx, eq)
+	g.VANDNPS(eq, nan, eq) // -Inf and no NaN
+	g.VMOVUPS(eq, x.masked)
+	g.VCMPPS(U8(cmpEQOQ), c.ymm("posInf"), mx, mx)
+	g.VORPS(mx, nan, nan)
+
+	g.Comment("Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.")
+	acc := [2]reg.VecVirtual{g.YMM(), g.YMM()}
+	for _, v := range acc {
+		g.VXORPD(v, v, v)
+	}
+	a.axisLoop(g, label("sum"), x.p, nil, x.i, func(p, _ Mem) {
+		v, ts := x.terms(p, tail)
+		for h := range acc {
+			u, sc := v[0].AsX(), ts[0].AsX()
+			if h == 1 {
+				u, sc = g.XMM(), g.XMM()
+				g.VEXTRACTF128(U8(1), v[0], u)
+				g.VEXTRACTF128(U8(1), ts[0], sc)
+			}
+			ud, sd := g.YMM(), g.YMM()
+			g.VCVTPS2PD(u, ud)
+			g.VCVTPS2PD(sc, sd)
+			g.VFMADD213PD(sd, sd, ud) // ud = sd*ud + sd
+			g.VADDPD(ud, acc[h], acc[h])
+		}
+	})
+	g.Comment("A NaN S makes its lane NaN.")
+	s32 := x.join(func(h int, dst reg.VecVirtual) { g.VCVTPD2PSY(acc[h], dst) })
+	g.VCMPPS(U8(cmpUnord), s32, s32, s32)
+	g.VORPS(s32, nan, nan)
+	g.VMOVUPS(nan, x.nan)
+
+	if log {
+		x.logOut(t, acc, label, tail)
+	} else {
+		x.softmaxOut(t, acc, label, tail)
+	}
+}
+
+// join returns a new ymm register whose lanes 0-3 and 4-7 half(0, X) and
+// half(1, X) set in the xmm register X they are given.
+func (x *ax256) join(half func(h int, dst reg.VecVirtual)) reg.VecVirtual {
+	g := x.g
+	lo, hi := g.XMM(), g.XMM()
+	half(0, lo)
+	half(1, hi)
+	y := g.YMM()
+	g.VINSERTF128(U8(1), hi, lo.AsY(), y)
+	return y
+}
+
+// softmaxOut emits pass 3 of SoftmaxAxisAVX2: 1/S split, then the
+// outputs.
+func (x *ax256) softmaxOut(t *ceTables, acc [2]reg.VecVirtual, label func(string) string, tail bool) {
+	g := x.g
+	g.Comment("1/S per lane as float32 hi + lo.")
+	one := g.YMM()
+	g.VBROADCASTSD(t.one(), one)
+	var inv [2]reg.VecVirtual
+	for h := range acc {
+		inv[h] = g.YMM()
+		g.VDIVPD(acc[h], one, inv[h])
+	}
+	hi := x.join(func(h int, dst reg.VecVirtual) { g.VCVTPD2PSY(inv[h], dst) })
+	g.VMOVUPS(hi, x.hi)
+	lo := x.join(func(h int, dst reg.VecVirtual) {
+		hi64 := g.YMM()
+		g.VCVTPS2PD(x.hi.Offset(16*h), hi64)
+		g.VSUBPD(hi64, inv[h], hi64)
+		g.VCVTPD2PSY(hi64, dst)
+	})
+	g.VMOVUPS(lo, x.lo)
+	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.")
+	x.a.axisLoop(g, label("out"), x.p, x.q, x.i, func(p, q Mem) {
+		v, ts := x.terms(p, tail)
+		x.normalize(v, ts, x.hi, x.lo)
+		x.fill(v[0], "zero")
+		x.store(v[0], q, tail)
+	})
+}
+
+// logOut emits pass 3 of LogSoftmaxAxisAVX2: l = float64(nm)*ln2 +
+// log64(S), then the outputs.
+func (x *ax256) logOut(t *ceTables, acc [2]reg.VecVirtual, label func(string) string, tail bool) {
+	g := x.g
+	g.Comment("l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.")
+	lb := &lossBatch{g: g, t: t}
+	for h := range acc {
+		l := g.YMM()
+		g.VCVTDQ2PD(x.nm.Offset(16*h), l)
+		g.VMULPD(lb.bcast(t.ln2()), l, l)
+		g.VADDPD(lb.log64(acc[h]), l, l)
+		g.VMOVUPD(l, x.l[h])
+		g.VCVTPS2PD(x.cv.Offset(16*h), l)
+		g.VMOVUPD(l, x.c64[h])
+	}
+	g.Comment("Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).")
+	x.a.axisLoop(g, label("out"), x.p, x.q, x.i, func(p, q Mem) {
+		v := x.load(p, tail)
+		y := x.join(func(h int, dst reg.VecVirtual) {
+			v64 := g.YMM()
+			if h == 0 {
+				g.VCVTPS2PD(v.AsX(), v64)
+			} else {
+				vh := g.XMM()
+				g.VEXTRACTF128(U8(1), v, vh)
+				g.VCVTPS2PD(vh, v64)
+			}
+			g.VSUBPD(x.c64[h], v64, v64)
+			g.VSUBPD(x.l[h], v64, v64)
+			zero := g.YMM()
+			g.VXORPD(zero, zero, zero)
+			g.VMINPD(v64, zero, v64) // never above 0, -0 and NaN kept (fallback.logProb)
+			g.VCVTPD2PSY(v64, dst)
+		})
+		x.fill(y, "negInf")
+		x.store(y, q, tail)
+	})
+}

@@ -1,0 +1,720 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The fused kernels: ScaledSoftmaxRows and ScaledLogSoftmaxRows, bit for
+// bit fallback.ScaledSoftmaxRows and fallback.ScaledLogSoftmaxRows
+// (fallback/fused.go). The fallback runs the row algorithm on
+// z = fma(scale, x, mask), rounded once (scale*x, one multiply, without a
+// mask); these kernels are SoftmaxRows's (softmax.go) and
+// LogSoftmaxRows's (logsoftmax.go) with every load of x replaced by the
+// computation of z (zin below): in pass 1, pass 2, pass 3 and the NaN
+// scan of a row of -Inf. z is never stored; Softmax's pass 2 keeps u in
+// dst as for SoftmaxRows, and pass 3 recomputes z from src and the mask.
+//
+// The mask is one row for every row, or one row per row; there is one
+// kernel with a mask and one without, each for AVX-512 and AVX2. The mask's
+// address is kept as its offset from src's (moff, reset at the start of
+// each row), so that every loop addresses it from the same pointer p as x.
+//
+// Lanes past the end of a row: where SoftmaxRows loads them as zeros, z is
+// computed from those zeros, scale*0 + 0, which is NaN for an infinite or
+// NaN scale. The passes that read such lanes do not let them through:
+// pass 1 takes the max under the row's mask, pass 2 replaces them by c as
+// before, pass 3 does not store them, and the NaN scan ignores them.
+//
+// Where the unfused kernel runs pass 3 a row late (SoftmaxRowsAVX512, and
+// LogSoftmaxRows), the pending row's mask offset is kept in the frame with
+// its other parameters; for ScaledSoftmaxRowsAVX512 that measured 0.9x
+// the time of running pass 3 at once, at 100 columns.
+//
+// The file also holds the other kernels of fallback/fused.go and
+// fallback/stats.go that run on the same passes, each described above its
+// generator: CausalSoftmaxRows, StatsOf, and SoftmaxWithStats and
+// LogSoftmaxWithStats with their coverage check.
+
+// zin is what the passes need to compute z.
+type zin struct {
+	scale Op            // scale in every lane: a zmm register, or 32 bytes of the frame
+	moff  reg.GPVirtual // the mask's address minus src's in the current row; nil without a mask
+}
+
+// maskAt returns the address of the mask's elements that go with the x at
+// p, an address without an index.
+func (z *zin) maskAt(p Mem) Mem {
+	p.Index, p.Scale = z.moff, 1
+	return p
+}
+
+func (s *sm512) zIn() *zin { return s.z }
+func (s *sm256) zIn() *zin { return s.z }
+
+// loadIn loads the kernel's input at p into v: x, zero-masked under mask
+// if not nil, or z. Under mask, lanes of z past the row are unspecified.
+func (s *sm512) loadIn(p Mem, mask reg.Register, v reg.VecVirtual) {
+	g := s.g
+	if mask == nil {
+		g.VMOVUPS(p, v)
+	} else {
+		g.VMOVUPS_Z(p, mask, v)
+	}
+	switch {
+	case s.z == nil:
+	case s.z.moff == nil:
+		g.VMULPS(s.z.scale, v, v)
+	case mask == nil:
+		g.VFMADD213PS(s.z.maskAt(p), s.z.scale, v) // v = scale*x + mask
+	default:
+		mv := g.ZMM()
+		g.VMOVUPS_Z(s.z.maskAt(p), mask, mv)
+		g.VFMADD213PS(mv, s.z.scale, v)
+	}
+}
+
+// loadX is load for the kernel's input: n vectors loaded with loadIn.
+func (s *sm512) loadX(p Mem, n int, mask reg.Register) []reg.VecVirtual {
+	if s.z == nil {
+		return s.load(p, n, mask)
+	}
+	v := make([]reg.VecVirtual, n)
+	for i := range v {
+		v[i] = s.g.ZMM()
+		s.loadIn(p.Offset(64*i), mask, v[i])
+	}
+	return v
+}
+
+// in returns the kernel's input at p, a whole vector, as an operand: p
+// itself for x, or a register holding z.
+func (s *sm512) in(p Mem) Op {
+	if s.z == nil {
+		return p
+	}
+	v := s.g.ZMM()
+	s.loadIn(p, nil, v)
+	return v
+}
+
+// inReg returns the kernel's input at p, 8 lanes, in a new register.
+func (s *sm256) inReg(p Mem) reg.VecVirtual {
+	g := s.g
+	v := g.YMM()
+	switch {
+	case s.z == nil:
+		g.VMOVUPS(p, v)
+	case s.z.moff == nil:
+		g.VMOVUPS(p, v)
+		g.VMULPS(s.z.scale, v, v)
+	default:
+		x := g.YMM()
+		g.VMOVUPS(s.z.maskAt(p), v)
+		g.VMOVUPS(p, x)
+		g.VFMADD231PS(s.z.scale, x, v) // v = x*scale + mask
+	}
+	return v
+}
+
+// in is inReg as an operand: p itself for x.
+func (s *sm256) in(p Mem) Op {
+	if s.z == nil {
+		return p
+	}
+	return s.inReg(p)
+}
+
+// loadX is load for the kernel's input: x, or z. With masks m, lanes of z
+// past the row are unspecified.
+func (s *sm256) loadX(p Mem, m []reg.VecVirtual) []reg.VecVirtual {
+	g := s.g
+	x := s.load(p, m)
+	switch {
+	case s.z == nil:
+		return x
+	case s.z.moff == nil:
+		for _, v := range x {
+			g.VMULPS(s.z.scale, v, v)
+		}
+		return x
+	}
+	// load's copy through the stack indexes its own address: the mask's
+	// gets a register of its own.
+	mp := g.GP64()
+	g.LEAQ(s.z.maskAt(p), mp)
+	mv := s.load(Mem{Base: mp}, m)
+	for h, v := range x {
+		g.VFMADD231PS(s.z.scale, v, mv[h]) // mask = x*scale + mask
+	}
+	return mv
+}
+
+// frameSize returns the bytes SoftmaxRows's late pass 3 needs in its
+// frame for the mask offsets of the current and the pending row: none
+// without a mask.
+func (z *zin) frameSize() int {
+	if z == nil || z.moff == nil {
+		return 0
+	}
+	return 16
+}
+
+// save emits the store of the current row's mask offset at f, if any.
+func (z *zin) save(g *gen, f Mem) {
+	if z.frameSize() > 0 {
+		g.MOVQ(z.moff, f)
+	}
+}
+
+// pend emits the copy of the mask offset saved at f to the pending row's
+// slot, f+8, through the register w.
+func (z *zin) pend(g *gen, f Mem, w reg.GPVirtual) {
+	if z.frameSize() > 0 {
+		g.MOVQ(f, w)
+		g.MOVQ(w, f.Offset(8))
+	}
+}
+
+// restore emits the load of the pending row's mask offset from f into
+// moff, which pass 3 of that row then uses.
+func (z *zin) restore(g *gen, f Mem) {
+	if z.frameSize() > 0 {
+		g.MOVQ(f, z.moff)
+	}
+}
+
+// scaleIn512 emits the load of the parameter scale into every lane of a
+// zmm register, and returns the zin of a kernel without a mask.
+func scaleIn512(g *gen) *zin {
+	sc, zs := g.XMM(), g.ZMM()
+	g.Load(g.Param("scale"), sc)
+	g.VBROADCASTSS(sc, zs)
+	return &zin{scale: zs}
+}
+
+// scaleIn256 is scaleIn512 for AVX2: scale goes to the 32 bytes of the
+// frame at f.
+func scaleIn256(g *gen, f Mem) *zin {
+	sc, y := g.XMM(), g.YMM()
+	g.Load(g.Param("scale"), sc)
+	g.VBROADCASTSS(sc, y)
+	g.VMOVUPS(y, f)
+	return &zin{scale: f}
+}
+
+// scaledSignature is the Go signature of the kernels with a mask and
+// without one.
+func scaledSignature(masked bool) string {
+	if masked {
+		return "func(dst, src, mask []float32, scale float32, rows, cols int)"
+	}
+	return "func(dst, src []float32, scale float32, rows, cols int)"
+}
+
+func generateFused(g *gen) {
+	c := g.constTable("fusedconst", softmaxConsts)
+	t := g.log64Table()
+	for _, log := range []bool{false, true} {
+		for _, masked := range []bool{true, false} {
+			k := scaledKind{log, masked}
+			scaledAVX512(g, c, t, k)
+			scaledAVX2(g, c, t, k)
+		}
+	}
+	causalAVX512(g, c)
+	causalAVX2(g, c)
+	statsOf(g, c, "AVX512", func() statsRow { return newSM512(g, c, "st512") })
+	statsOf(g, c, "AVX2", func() statsRow { return newSM256(g, c, "st256") })
+	coveredAVX512(g, c)
+	coveredAVX2(g, c)
+	withStatsAVX512(g, c)
+	withStatsAVX2(g, c)
+	logWithStatsAVX512(g, c, t)
+	logWithStatsAVX2(g, c, t)
+}
+
+// maskRows emits the set-up of a kernel with a mask: the mask's address
+// and its step per row (0 for one row for every row, 4*cols for one row
+// per row) in the 16 bytes of the frame at f, and returns the row hook
+// that sets moff to the mask's offset from src and steps the mask on.
+func maskRows(g *gen, f Mem, moff reg.GPVirtual, src func() reg.GPVirtual) rowHooks {
+	mp, n, step, zero := g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("mask").Base(), mp)
+	g.MOVQ(mp, f)
+	g.Load(g.Param("mask").Len(), n)
+	g.Load(g.Param("cols"), step)
+	g.SHLQ(U8(2), n)
+	g.SHLQ(U8(2), step) // 4*cols
+	g.XORQ(zero, zero)
+	g.CMPQ(n, step)
+	g.CMOVQEQ(zero, step)
+	g.MOVQ(step, f.Offset(8))
+	return rowHooks{begin: func() {
+		g.MOVQ(f, moff)
+		g.SUBQ(src(), moff)
+		t := g.GP64()
+		g.MOVQ(f.Offset(8), t)
+		g.ADDQ(t, f)
+	}}
+}
+
+// scaledKind tells the fused kernels apart: Softmax or LogSoftmax, with a
+// mask or without one.
+type scaledKind struct{ log, masked bool }
+
+// name returns the kernel's name for the instruction set isa.
+func (k scaledKind) name(isa string) string {
+	n := "ScaledSoftmaxRows"
+	if k.log {
+		n = "ScaledLogSoftmaxRows"
+	}
+	if !k.masked {
+		n += "NoMask"
+	}
+	return n + isa
+}
+
+// doc returns the AVX-512 kernel's documentation.
+func (k scaledKind) doc() []string {
+	name := k.name("AVX512")
+	switch {
+	case !k.masked:
+		return []string{name + " is " + scaledKind{k.log, true}.name("AVX512") + " without a mask: z = scale*x."}
+	case k.log:
+		return []string{name + " is ScaledSoftmaxRowsAVX512 for LogSoftmax,",
+			"with the bits of fallback.ScaledLogSoftmaxRows."}
+	}
+	return []string{name + " sets each of the rows rows of cols elements of dst to the",
+		"softmax of z = fma(scale, x, m) for the same row x of src, and m the",
+		"row of mask, with the bits of fallback.ScaledSoftmaxRows: mask holds",
+		"one row, added to every row, or rows rows. The caller checks the",
+		"arguments: rows*cols elements in dst and src, cols > 0, dst is src",
+		"or does not overlap it, and mask does not overlap dst. It requires",
+		"AVX-512F."}
+}
+
+func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
+	g.function(k.name("AVX512"), scaledSignature(k.masked),
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, k.doc()...)
+	s := newSM512(g, c, "ss512")
+	s.z = scaleIn512(g)
+	if k.masked {
+		s.z.moff = g.GP64()
+		s.hooks = maskRows(g, g.AllocLocal(16), s.z.moff, s.rowSrc)
+	}
+	if k.log {
+		logSoftmax512(g, s, c, t, logSoftmaxRows)
+		return
+	}
+	s.softmaxRows()
+}
+
+func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
+	g.function(k.name("AVX2"), scaledSignature(k.masked),
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		k.name("AVX2")+" is "+k.name("AVX512")+" for AVX2 and FMA3.",
+	)
+	s := newSM256(g, c, "ss256")
+	f := g.AllocLocal(48)
+	s.z = scaleIn256(g, f)
+	if k.masked {
+		s.z.moff = g.GP64()
+		s.hooks = maskRows(g, f.Offset(32), s.z.moff, s.rowSrc)
+	}
+	if k.log {
+		logSoftmax256(g, s, c, t, logSoftmaxRows)
+		return
+	}
+	s.keepU = true
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
+}
+
+// The causal kernels, CausalSoftmaxRows: row r of the batch is the
+// ScaledSoftmaxRows row without a mask of its first k = offset+r+1
+// elements (clamped to [0, cols]), followed by cols-k zeros. They are the
+// kernels without a mask whose row length is k: a row hook sets k, and
+// the mask of its last k%16 lanes, at the start of each row, so that every
+// pass reads and writes only the first k elements; a row of k = 0 skips
+// the passes. After the row, as after a filled row, the special hook
+// zeros the rest. The caller clamps offset to [-rows-1, cols], which
+// changes no k and keeps offset+r+1 from overflowing. Pass 3 runs at once
+// on AVX-512 too: the late pass would need the pending row's k and mask.
+
+// causalRows is what the causal kernels need of sm512 and sm256.
+type causalRows interface {
+	rowPasses
+	setHooks(h rowHooks)
+	softmaxOut(after string) func(sum reg.VecVirtual)
+}
+
+// causalHooks emits the set-up of a causal kernel (the next row's
+// offset+r+1, in the frame) and returns its row hooks. zero64 stores 16
+// zeros at an address.
+func causalHooks(g *gen, s causalRows, zero64 func(m Mem)) rowHooks {
+	next := g.AllocLocal(8)
+	o := g.GP64()
+	g.Load(g.Param("offset"), o)
+	g.INCQ(o)
+	g.MOVQ(o, next)
+	var cols, k reg.GPVirtual
+	return rowHooks{
+		begin: func() {
+			g.Comment("k = clamp(offset+r+1, 0, cols), this row's length.")
+			cols, k = g.GP64(), g.GP64()
+			g.Load(g.Param("cols"), cols)
+			zero := g.GP64()
+			g.XORQ(zero, zero)
+			g.MOVQ(next, k)
+			g.INCQ(next)
+			g.TESTQ(k, k)
+			g.CMOVQLT(zero, k)
+			g.CMPQ(k, cols)
+			g.CMOVQGT(cols, k)
+			g.TESTQ(k, k)
+			g.JZ(LabelRef(s.label("filled")))
+			s.setCols(k)
+		},
+		special: func(reg.VecVirtual) {
+			g.Comment("Zeros after the row's first k elements.")
+			q, i := g.GP64(), g.GP64()
+			g.LEAQ(Mem{Base: s.rowDst(), Index: k, Scale: 4}, q)
+			g.MOVQ(cols, i)
+			g.SUBQ(k, i)
+			each16(g, s.label("zero"), q, i, zero64)
+			g.Label(s.label("zero1"))
+			g.TESTQ(i, i)
+			g.JZ(LabelRef(s.label("next")))
+			g.MOVL(U32(0), Mem{Base: q})
+			g.ADDQ(U32(4), q)
+			g.DECQ(i)
+			g.JMP(LabelRef(s.label("zero1")))
+		},
+	}
+}
+
+// causalSignature is the causal kernels' Go signature.
+const causalSignature = "func(dst, src []float32, scale float32, rows, cols, offset int)"
+
+func causalAVX512(g *gen, c *constTable) {
+	g.function("CausalSoftmaxRowsAVX512", causalSignature,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"CausalSoftmaxRowsAVX512 sets row r of the rows rows of cols elements",
+		"of dst to the softmax of scale*x over the first k elements of row r",
+		"of src, k = offset+r+1 clamped to [0, cols], and its other elements",
+		"to 0, with the bits of fallback.CausalSoftmaxRows. The caller checks",
+		"the arguments (rows*cols elements in each slice, cols > 0, dst is",
+		"src or does not overlap it) and clamps offset to [-rows-1, cols].",
+		"It requires AVX-512F.",
+	)
+	s := newSM512(g, c, "cs512")
+	s.keepU = true
+	s.z = scaleIn512(g)
+	z := g.ZMM()
+	g.VPXORD(z, z, z)
+	s.hooks = causalHooks(g, s, func(m Mem) { g.VMOVUPS(z, m) })
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, s.softmaxOut(s.label("filled")), nil)
+}
+
+func causalAVX2(g *gen, c *constTable) {
+	g.function("CausalSoftmaxRowsAVX2", causalSignature,
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"CausalSoftmaxRowsAVX2 is CausalSoftmaxRowsAVX512 for AVX2 and FMA3.",
+	)
+	s := newSM256(g, c, "cs256")
+	s.keepU = true
+	s.z = scaleIn256(g, g.AllocLocal(32))
+	s.hooks = causalHooks(g, s, func(m Mem) {
+		z := g.YMM()
+		g.VXORPS(z, z, z)
+		g.VMOVUPS(z, m)
+		g.VMOVUPS(z, m.Offset(32))
+	})
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("filled")), nil)
+}
+
+// statsRow is what StatsOf needs of sm512 and sm256.
+type statsRow interface {
+	rowPasses
+	rowMax() reg.Register
+}
+
+func (s *sm512) rowMax() reg.Register { return s.m }
+func (s *sm256) rowMax() reg.Register { return s.m }
+
+// statsOf emits StatsOf, passes 1 and 2 of a single row, with its
+// function header: it returns the row's max and S for a finite max (S
+// NaN if the row holds a NaN), (+Inf, +Inf) for a +Inf max without a NaN,
+// (-Inf, 0) for an empty row or one of -Inf, and a NaN S for a row with a
+// NaN. The caller turns a NaN S into the canonical NaN statistics, and
+// gives a max of zero the sign of the row's first zero, as
+// fallback.StatsOf's max has (VMAXPS keeps the sign of the zero in its
+// second operand, and the lanes see the zeros in another order).
+//
+// newRow makes the passes' generator, which emits code: it runs after the
+// function header.
+func statsOf(g *gen, c *constTable, isa string, newRow func() statsRow) {
+	name := "StatsOf" + isa
+	doc := []string{name + " returns the max and S of passes 1 and 2 of the row",
+		"algorithm over src, from which package kernels builds",
+		"fallback.StatsOf's statistics. It requires AVX-512F."}
+	features := []string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}
+	if isa == "AVX2" {
+		doc = []string{name + " is StatsOfAVX512 for AVX2 and FMA3."}
+		features = []string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"}
+	}
+	g.function(name, "func(src []float32) (max float32, sum float64)", features, doc...)
+	s := newRow()
+	src, n := g.GP64(), g.GP64()
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	m, sum := g.XMM(), g.XMM()
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(s.label("neginf")))
+	s.setSrc(src)
+	s.setCols(n)
+	nan := s.label("nan")
+	s.pass1(nan, s.label("posinf"), s.label("masked"))
+	g.VMOVAPS(s.rowMax(), m)
+	g.VMOVAPD(s.pass2(), sum)
+	g.JMP(LabelRef(s.label("ret")))
+
+	g.Comment("+Inf max: (+Inf, +Inf), or NaN if the row also holds a NaN.")
+	g.Label(s.label("posinf"))
+	s.scanNaN(nan)
+	g.VMOVSS(c.scalar("posInf"), m)
+	g.VCVTSS2SD(m, m, sum)
+	g.JMP(LabelRef(s.label("ret")))
+
+	g.Comment("-Inf max: (-Inf, 0), or NaN if the row also holds a NaN; empty: (-Inf, 0).")
+	g.Label(s.label("masked"))
+	s.scanNaN(nan)
+	g.Label(s.label("neginf"))
+	g.VMOVSS(c.scalar("negInf"), m)
+	g.VXORPD(sum, sum, sum)
+	g.JMP(LabelRef(s.label("ret")))
+
+	g.Label(nan)
+	g.VMOVSS(c.scalar("nan"), m)
+	g.VCVTSS2SD(m, m, sum)
+	g.Label(s.label("ret"))
+	for i, v := range []struct {
+		x   reg.VecVirtual
+		mov func(x reg.VecVirtual, m Mem)
+	}{{m, func(x reg.VecVirtual, m Mem) { g.VMOVSS(x, m) }}, {sum, func(x reg.VecVirtual, m Mem) { g.VMOVSD(x, m) }}} {
+		ret, err := g.ReturnIndex(i).Resolve()
+		if err != nil {
+			panic(err)
+		}
+		v.mov(v.x, ret.Addr) // not Store's MOVSS, which cannot reach X16-X31
+	}
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// The kernels of SoftmaxWithStats and LogSoftmaxWithStats
+// (fallback/stats.go; LogSoftmax's below): Covered, the check
+// that the statistics cover the chunk, which package kernels runs before
+// anything is written, and pass 3 of the row algorithm for a finite
+// maximum and sum, with u recomputed (the in-place pass 3 of
+// SoftmaxRows): c and bias from the maximum as pass 1 sets them, 1/S from
+// the sum. The special statistics (NaN, +Inf, a sum of 0) are filled in
+// Go.
+
+// cmpNotGE is the VCMPPS predicate NGE_UQ: true where the first source
+// (in Go's order, the second operand) is not greater than or equal to the
+// second (the first operand), or either is NaN. With max first, it is
+// true for an element x > max or NaN.
+const cmpNotGE = 0x19
+
+// each16 emits a loop that runs whole(p) while n >= 16, stepping p by 16
+// elements and n by 16: name labels the loop.
+func each16(g *gen, name string, p, n reg.GPVirtual, whole func(p Mem)) {
+	g.Label(name + "16")
+	g.CMPQ(n, U32(16))
+	g.JB(LabelRef(name + "rest"))
+	whole(Mem{Base: p})
+	g.ADDQ(U32(64), p)
+	g.SUBQ(U32(16), n)
+	g.JMP(LabelRef(name + "16"))
+	g.Label(name + "rest")
+}
+
+// coveredLoop emits the body of a Covered kernel: the parameter max into
+// m, then set(), then whole(p) for each whole vector of src at p, and
+// tail(p) for the last len(src)%16 elements; then test(), which sets ZF
+// if no element was flagged, and the return of ZF.
+func coveredLoop(g *gen, s rowPasses, m reg.VecVirtual, set func(), whole, tail func(p Mem), test func()) {
+	src, n, p := g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	s.setCols(n)
+	g.Load(g.Param("max"), m)
+	set()
+	g.MOVQ(src, p)
+	each16(g, s.label("cover"), p, n, whole)
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(s.label("done")))
+	tail(Mem{Base: p})
+	g.Label(s.label("done"))
+	ok := g.GP8()
+	test()
+	g.SETEQ(ok)
+	g.Store(ok, g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+func coveredAVX512(g *gen, c *constTable) {
+	g.function("CoveredAVX512", "func(src []float32, max float32) bool",
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"CoveredAVX512 reports whether src holds no NaN and no element above max.",
+		"It requires AVX-512F.",
+	)
+	s := newSM512(g, c, "cov512")
+	m, mv := g.XMM(), g.ZMM()
+	acc, k := g.K(), g.K()
+	g.KXORW(acc, acc, acc)
+	coveredLoop(g, s, m, func() { g.VBROADCASTSS(m, mv) }, func(p Mem) {
+		g.VCMPPS(U8(cmpNotGE), p, mv, k) // x > max, or NaN
+		g.KORW(k, acc, acc)
+	}, func(p Mem) {
+		x := g.ZMM()
+		g.VMOVUPS_Z(p, s.km, x)
+		g.VCMPPS(U8(cmpNotGE), x, mv, s.km, k)
+		g.KORW(k, acc, acc)
+	}, func() { g.KORTESTW(acc, acc) })
+}
+
+func coveredAVX2(g *gen, c *constTable) {
+	g.function("CoveredAVX2", "func(src []float32, max float32) bool",
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"CoveredAVX2 is CoveredAVX512 for AVX2.",
+	)
+	s := newSM256(g, c, "cov256")
+	m, mv := g.XMM(), g.YMM()
+	acc := g.YMM()
+	g.VXORPS(acc, acc, acc)
+	coveredLoop(g, s, m, func() { g.VBROADCASTSS(m, mv) }, func(p Mem) {
+		for h := 0; h < 2; h++ {
+			x := g.YMM()
+			g.VCMPPS(U8(cmpNotGE), p.Offset(32*h), mv, x) // x > max, or NaN
+			g.VORPS(x, acc, acc)
+		}
+	}, func(p Mem) {
+		msk := s.masks()
+		for h, x := range s.load(p, msk) {
+			g.VCMPPS(U8(cmpNotGE), x, mv, x)
+			g.VANDPS(msk[h], x, x) // lanes past the row are zeros
+			g.VORPS(x, acc, acc)
+		}
+	}, func() { g.VTESTPS(acc, acc) })
+}
+
+// withStatsSignature is the Go signature of the SoftmaxWithStats kernels.
+const withStatsSignature = "func(dst, src []float32, max float32, sum float64)"
+
+// withStatsRow is what the SoftmaxWithStats kernels need of sm512 and
+// sm256: their pass 3, and setting the row.
+type withStatsRow interface {
+	rowPasses
+	softmaxOut(after string) func(sum reg.VecVirtual)
+	setRow(dst reg.GPVirtual)
+	paramsOf(m reg.VecVirtual)
+}
+
+// setRow sets the row's dst, not nil, and makes pass 3 recompute u: dst
+// serves as the nonzero inPlace.
+func (s *sm512) setRow(dst reg.GPVirtual) { s.dst, s.inPlace = dst, dst }
+func (s *sm256) setRow(dst reg.GPVirtual) { s.dst, s.inPlace = dst, dst }
+
+func (s *sm512) paramsOf(m reg.VecVirtual) {
+	a := s.g.ZMM()
+	s.g.VBROADCASTSS(m, a)
+	s.params(m, a)
+}
+
+func (s *sm256) paramsOf(m reg.VecVirtual) { s.params(m) }
+
+// softmaxWithStats emits the body of a SoftmaxWithStats kernel: pass 3
+// over src into dst for the finite max and sum of the statistics.
+func softmaxWithStats(g *gen, s withStatsRow) {
+	dst, src, n := g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	s.setSrc(src)
+	s.setCols(n)
+	s.setRow(dst) // dst is not nil: inPlace nonzero
+	m, sum := g.XMM(), g.XMM()
+	g.Load(g.Param("max"), m)
+	s.paramsOf(m)
+	g.Load(g.Param("sum"), sum)
+	s.softmaxOut(s.label("ret"))(sum)
+	g.Label(s.label("ret"))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+func withStatsAVX512(g *gen, c *constTable) {
+	g.function("SoftmaxWithStatsAVX512", withStatsSignature,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"SoftmaxWithStatsAVX512 sets dst to pass 3 of the row algorithm over",
+		"src for a row of the finite maximum max and sum S, with the bits of",
+		"fallback.SoftmaxWithStats for statistics that cover src, with",
+		"a finite Max and a finite Sum above 0. The caller checks the",
+		"arguments: len(dst) = len(src) > 0, dst is src or does not overlap",
+		"it. It requires AVX-512F.",
+	)
+	softmaxWithStats(g, newSM512(g, c, "ws512"))
+}
+
+func withStatsAVX2(g *gen, c *constTable) {
+	g.function("SoftmaxWithStatsAVX2", withStatsSignature,
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"SoftmaxWithStatsAVX2 is SoftmaxWithStatsAVX512 for AVX2 and FMA3.",
+	)
+	softmaxWithStats(g, newSM256(g, c, "ws256"))
+}
+
+// logWithStats is a logRowsFunc: the body of a LogSoftmaxWithStats kernel,
+// LogSoftmaxRows's pass 3 over src into dst for the finite max and sum of
+// the statistics, with l and c as its rows get them.
+func logWithStats(g *gen, s rowPasses, t *log64Table, lv, cv64 reg.VecVirtual,
+	_ func(v reg.VecVirtual), pass3 func(name string, src, dst Op, after string)) {
+	dst, src, n := g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("src").Len(), n)
+	s.setSrc(src)
+	s.setCols(n)
+	m, sum := g.XMM(), g.XMM()
+	g.Load(g.Param("max"), m)
+	s.(withStatsRow).paramsOf(m)
+	g.Load(g.Param("sum"), sum)
+	g.Comment("l = float64(nm)*ln2 + log64(S).")
+	l := g.logSum(t, s.bias(), sum)
+	g.VBROADCASTSD(l, lv)
+	g.VBROADCASTSD(s.c64(), cv64)
+	pass3("out", src, dst, s.label("ret"))
+	g.Label(s.label("ret"))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+func logWithStatsAVX512(g *gen, c *constTable, t *log64Table) {
+	g.function("LogSoftmaxWithStatsAVX512", withStatsSignature,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		"LogSoftmaxWithStatsAVX512 is SoftmaxWithStatsAVX512 for LogSoftmax,",
+		"with the bits of fallback.LogSoftmaxWithStats.",
+	)
+	logSoftmax512(g, newSM512(g, c, "lws512"), c, t, logWithStats)
+}
+
+func logWithStatsAVX2(g *gen, c *constTable, t *log64Table) {
+	g.function("LogSoftmaxWithStatsAVX2", withStatsSignature,
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"LogSoftmaxWithStatsAVX2 is LogSoftmaxWithStatsAVX512 for AVX2 and FMA3.",
+	)
+	logSoftmax256(g, newSM256(g, c, "lws256"), c, t, logWithStats)
+}

@@ -1,0 +1,31 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"github.com/go-softmax/softmax/internal/asm"
+	"golang.org/x/sys/cpu"
+)
+
+// archImplementations returns the arm64 SIMD implementations, best first.
+// Kernels without an assembly version yet run the fallback's code.
+func archImplementations() []*Implementation { return []*Implementation{neon} }
+
+// neon runs 16 lanes in four 128-bit NEON registers. Advanced SIMD and
+// floating point are part of every arm64 CPU that Go runs on; they are
+// checked all the same, as golang.org/x/sys/cpu reports them (on systems
+// where it cannot read the CPU's registers, it reports both as present).
+var neon = &Implementation{
+	name:      "neon",
+	supported: func() bool { return cpu.ARM64.HasASIMD && cpu.ARM64.HasFP },
+	k: withFallback(kernelSet{
+		softmaxRows:        rowsKernel(asm.SoftmaxRowsNEON),
+		exp:                asm.ExpNEON,
+		logSoftmaxRows:     rowsKernel(asm.LogSoftmaxRowsNEON),
+		logSumExp:          asm.LogSumExpNEON,
+		softmaxBackward:    asm.SoftmaxBackwardNEON,
+		logSoftmaxBackward: asm.LogSoftmaxBackwardNEON,
+		crossEntropy:       crossEntropyKernel(asm.CrossEntropyRowsNEON),
+		crossEntropyRows:   crossEntropyRowsKernel(asm.CrossEntropyRowsNEON),
+	}),
+}
