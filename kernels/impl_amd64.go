@@ -5,9 +5,7 @@ package kernels
 import (
 	"math"
 
-	"github.com/go-softmax/softmax/fallback"
 	"github.com/go-softmax/softmax/internal/asm"
-	"github.com/go-softmax/softmax/internal/check"
 	"github.com/klauspost/cpuid/v2"
 )
 
@@ -75,95 +73,6 @@ var avx2 = &Implementation{
 		softmaxWithStats:     withStatsKernel(asm.CoveredAVX2, asm.SoftmaxWithStatsAVX2, 0, generic.k.softmaxWithStats),
 		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX2, asm.LogSoftmaxWithStatsAVX2, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
 	}),
-}
-
-// scaledRowsKernel adapts a pair of assembly scaled kernels, with a mask
-// and without one, to the kernel set's form.
-func scaledRowsKernel(masked func(dst, src, mask []float32, scale float32, rows, cols int),
-	plain func(dst, src []float32, scale float32, rows, cols int)) func(dst, src, mask []float32, scale float32, cols int) {
-	return func(dst, src, mask []float32, scale float32, cols int) {
-		if len(mask) == 0 {
-			plain(dst, src, scale, len(src)/cols, cols)
-			return
-		}
-		masked(dst, src, mask, scale, len(src)/cols, cols)
-	}
-}
-
-// causalKernel adapts an assembly causal kernel to the kernel set's form.
-// It clamps offset to [-rows-1, cols], which leaves every row's length
-// offset+r+1, clamped to [0, cols], as it is, and keeps the kernel's
-// offset+r+1 from overflowing.
-func causalKernel(f func(dst, src []float32, scale float32, rows, cols, offset int)) func(dst, src []float32, scale float32, cols, offset int) {
-	return func(dst, src []float32, scale float32, cols, offset int) {
-		rows := len(src) / cols
-		f(dst, src, scale, rows, cols, min(max(offset, -rows-1), cols))
-	}
-}
-
-// statsKernel adapts an assembly StatsOf kernel, which returns the max
-// and sum of passes 1 and 2, to the kernel set's form: a NaN sum gives the
-// NaN statistics, and a max of zero the sign of the first zero of src, as
-// fallback.StatsOf's max (the first element above all before it) has; the
-// kernel's lanes meet the zeros in another order.
-func statsKernel(f func(src []float32) (float32, float64)) func(src []float32) fallback.Stats {
-	return func(src []float32) fallback.Stats {
-		m, s := f(src)
-		switch {
-		case s != s:
-			return fallback.Stats{Max: math.Float32frombits(0x7fc00000), Sum: math.NaN()}
-		case m == 0:
-			for _, v := range src {
-				if v == 0 {
-					m = v
-					break
-				}
-			}
-		}
-		return fallback.Stats{Max: m, Sum: s}
-	}
-}
-
-// withStatsKernel adapts a pair of assembly kernels, the coverage check
-// and pass 3 for finite statistics, to SoftmaxWithStats or
-// LogSoftmaxWithStats: the special statistics fill dst here, as the
-// fallback does (masked is the value of a fully masked row), and
-// statistics that do not cover src panic with its message, before dst is
-// written. Statistics that StatsOf and Merge do not make (an infinite or
-// NaN max with a finite sum) go to the generic kernel gen.
-func withStatsKernel(covered func(src []float32, max float32) bool,
-	out func(dst, src []float32, max float32, sum float64),
-	masked float32, gen func(dst, src []float32, s fallback.Stats)) func(dst, src []float32, s fallback.Stats) {
-	return func(dst, src []float32, s fallback.Stats) {
-		if s.Sum != s.Sum || math.IsInf(s.Sum, 1) {
-			nan := math.Float32frombits(0x7fc00000)
-			for i := range dst {
-				dst[i] = nan
-			}
-			return
-		}
-		m := s.Max
-		if s.Sum == 0 {
-			m = float32(math.Inf(-1))
-		}
-		if !covered(src, m) {
-			srcMax, srcNaN := float32(math.Inf(-1)), false
-			for _, v := range src {
-				srcMax, srcNaN = max(srcMax, v), srcNaN || v != v
-			}
-			check.Covered(srcMax, srcNaN, m)
-		}
-		switch {
-		case s.Sum == 0:
-			for i := range dst {
-				dst[i] = masked
-			}
-		case math.IsInf(float64(m), 0) || m != m:
-			gen(dst, src, s)
-		default:
-			out(dst, src, m, s.Sum)
-		}
-	}
 }
 
 // shortCols is the longest row that SoftmaxRowsAVX512 leaves to
