@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/go-softmax/softmax/kernels"
 )
@@ -85,5 +87,28 @@ func TestReport(t *testing.T) {
 	report(&sb, []string{"Softmax", "Exp", "ScaledSoftmax", "SoftmaxAxis"}, []impl{fromImplementation(kernels.Default()), unfused(kernels.Default()), naive}, 0)
 	if !sb.contains("Softmax") || !sb.contains("128256") || !sb.contains("+loop") || !sb.contains("SoftmaxAxis") {
 		t.Errorf("report lacks its rows:\n%s", sb.String())
+	}
+}
+
+// TestThreadClock checks that -clock thread measures: the thread's CPU
+// time advances over a busy loop, and measure reports a positive time per
+// call with it.
+func TestThreadClock(t *testing.T) {
+	if !threadClockAvailable {
+		t.Skip("no thread clock on this OS")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	saved := timer
+	defer func() { timer = saved }()
+	timer = threadTimer
+	x := make([]float32, 4096)
+	t0 := threadNow()
+	ns := measure(func() { kernels.Exp(x, x) }, 5*time.Millisecond)
+	if used := threadNow() - t0; used < int64(time.Millisecond) {
+		t.Errorf("the thread clock advanced %d ns over measurements of 5 ms", used)
+	}
+	if !(ns > 0) {
+		t.Errorf("measure with the thread clock: %v ns per call", ns)
 	}
 }

@@ -5,6 +5,12 @@
 //
 //	go run ./bench                      # every kernel, rows of 10 to 128256
 //	go run ./bench -kernels Softmax -time 200ms
+//	go run ./bench -clock thread          # the thread's CPU time (Linux)
+//
+// By default the time is wall-clock time, the median of 3 measurements.
+// With -clock thread it is the CPU time of the measuring thread, the least
+// of 5: on a machine shared with other work, that leaves out the time the
+// thread waited for a CPU (not the slowdown from sharing caches and cores).
 //
 // For statistics over repeated runs, use the benchmarks in this directory:
 //
@@ -31,8 +37,17 @@ func main() {
 		only    = flag.String("kernels", "", "comma-separated kernels to report (default all): "+strings.Join(kernelNames, ","))
 		budget  = flag.Duration("time", 60*time.Millisecond, "time spent on each measurement; the median of 3 is reported")
 		noNaive = flag.Bool("nonaive", false, "skip the naive Go loop (the speedup column is then empty)")
+		clock   = flag.String("clock", "wall", "what to time: wall (wall-clock time) or thread (the thread's CPU time, Linux only)")
 	)
 	flag.Parse()
+	switch {
+	case *clock == "thread" && threadClockAvailable:
+		runtime.LockOSThread()
+		timer = threadTimer
+	case *clock != "wall":
+		fmt.Fprintf(os.Stderr, "bench: -clock %q: want wall or thread (Linux only)\n", *clock)
+		os.Exit(2)
+	}
 	names := kernelNames
 	if *only != "" {
 		names = strings.Split(*only, ",")
@@ -59,8 +74,8 @@ func report(w io.Writer, names []string, impls []impl, budget time.Duration) {
 		avail = append(avail, im.Name())
 	}
 	fmt.Fprintf(w, "go-softmax: implementation in use %q (this CPU runs: %s)\n", kernels.Impl(), strings.Join(avail, ", "))
-	fmt.Fprintf(w, "%s/%s, %s, GOMAXPROCS %d; one thread; inputs N(0, 4), about 1 MiB per batch\n\n",
-		runtime.GOOS, runtime.GOARCH, cpuName(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "%s/%s, %s, GOMAXPROCS %d; one thread; inputs N(0, 4), about 1 MiB per batch; %s\n\n",
+		runtime.GOOS, runtime.GOARCH, cpuName(), runtime.GOMAXPROCS(0), timer.what)
 	for _, name := range names {
 		fmt.Fprintf(w, "%s (error: %s)\n", name, errUnit(name))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -113,32 +128,56 @@ func errUnit(name string) string {
 	return "2^-24 * the gradient's scale"
 }
 
-// measure returns the median time of f over three measurements of about
-// budget each.
+// A timer is what measure reads: a clock in nanoseconds, and how many
+// measurements it takes and which it reports.
+type clockTimer struct {
+	now   func() int64
+	reps  int
+	least bool // the least of reps, else the median
+	what  string
+}
+
+var (
+	wallTimer = clockTimer{
+		now:  func() int64 { return time.Now().UnixNano() },
+		reps: 3, what: "wall-clock time, median of 3",
+	}
+	threadTimer = clockTimer{
+		now:  threadNow,
+		reps: 5, least: true, what: "the thread's CPU time, least of 5",
+	}
+	timer = wallTimer
+)
+
+// measure returns the time of one call of f, measured as timer says, each
+// measurement running f for about budget.
 func measure(f func(), budget time.Duration) float64 {
 	f() // warm up
 	n := 1
 	for {
-		start := time.Now()
+		start := timer.now()
 		for i := 0; i < n; i++ {
 			f()
 		}
-		if d := time.Since(start); d >= budget/10 {
+		if d := time.Duration(timer.now() - start); d >= budget/10 {
 			n = max(1, int(float64(n)*float64(budget)/float64(d)))
 			break
 		}
 		n *= 4
 	}
 	var ts []float64
-	for rep := 0; rep < 3; rep++ {
-		start := time.Now()
+	for rep := 0; rep < timer.reps; rep++ {
+		start := timer.now()
 		for i := 0; i < n; i++ {
 			f()
 		}
-		ts = append(ts, float64(time.Since(start).Nanoseconds())/float64(n))
+		ts = append(ts, float64(timer.now()-start)/float64(n))
 	}
 	sort.Float64s(ts)
-	return ts[1]
+	if timer.least {
+		return ts[0]
+	}
+	return ts[len(ts)/2]
 }
 
 // cpuName returns the CPU model from /proc/cpuinfo, where there is one.
