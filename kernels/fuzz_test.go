@@ -872,18 +872,15 @@ func (c *fusedCase) String() string {
 	return fmt.Sprintf("%v mode=%d scale=%v (%#08x)", c.fuzzCase, c.mode, c.scale, math.Float32bits(c.scale))
 }
 
-// fusedSeed encodes an input of a fused kernel's target: base is
-// fuzzSeed's header (without elements), then the second header, then x.
-func fusedSeed(base []byte, mode, maskFill byte, scale float32, s fallback.Stats, x ...float32) []byte {
+// fusedSeed encodes an input of a fused kernel's target: base, what
+// fuzzSeed encodes, with the second header inserted before its elements.
+func fusedSeed(base []byte, mode, maskFill byte, scale float32, s fallback.Stats) []byte {
 	b := append([]byte(nil), base[:fuzzHeader]...)
 	b = append(b, mode, maskFill)
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(scale))
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(s.Max))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.Sum))
-	for _, v := range x {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-	}
-	return b
+	return append(b, base[fuzzHeader:]...)
 }
 
 // rand returns a generator seeded with the input's hash and salt.
