@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -972,7 +973,7 @@ func fuzzScaled(f *testing.F, k scaledKernel, rowRef func(dst, src []float32), c
 		k.want(want, x, mask, c.scale, cols)
 		row := make([]float32, cols)
 		for r := 0; r < rows; r++ {
-			w := fmt.Sprintf("fallback.%s, row %d", what, r)
+			w := "fallback." + what + ", row " + strconv.Itoa(r) // cheap: a batch may have 4096 rows
 			z := scaledZ(x[r*cols:(r+1)*cols], maskOfRow(mask, r, cols), c.scale)
 			rowRef(row, z)
 			compareBits(t, w+" against the one-row kernel on z", z, row, want[r*cols:(r+1)*cols])
@@ -1080,7 +1081,7 @@ func FuzzCausalSoftmaxRows(f *testing.F) {
 		rng := c.rand(2)
 		for r := 0; r < rows; r++ {
 			k := causalLen(r, cols, offset)
-			w := fmt.Sprintf("fallback.%s, row %d, prefix %d", what, r, k)
+			w := "fallback." + what + ", row " + strconv.Itoa(r) + ", prefix " + strconv.Itoa(k)
 			xr, yr := x[r*cols:(r+1)*cols], want[r*cols:(r+1)*cols]
 			if k > 0 {
 				one := make([]float32, k)
