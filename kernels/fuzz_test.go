@@ -826,9 +826,9 @@ func checkCrossEntropyRowsSemantics(t *testing.T, what string, x []float32, tg [
 //
 //	[12]     the mode: the mask kind of the scaled kernels (mod 3: none,
 //	         one broadcast row, one row per row); how the causal kernel's
-//	         offset is made (fuzzOffset); the statistics of FuzzWithStats
-//	         (fuzzStatsModes); one chunk (0) or a random chunking for
-//	         FuzzStats
+//	         offset is made (fusedCase.offset); the statistics of
+//	         FuzzWithStats (fuzzStatsModes); one chunk (0 mod 4) or a
+//	         random chunking for FuzzStats
 //	[13]     bits 0-2: how the mask is made (fuzzMaskFill)
 //	[14:18]  the scale, as float32 bits
 //	[18:30]  statistics in MarshalBinary's encoding (FuzzWithStats)
@@ -1043,7 +1043,7 @@ func FuzzScaledLogSoftmaxRows(f *testing.F) {
 	fuzzScaled(f, scaledKernels[1], fallback.LogSoftmax, checkLogSoftmaxRow)
 }
 
-// fuzzOffset returns the offset of FuzzCausalSoftmaxRows for a batch of
+// offset returns the offset of FuzzCausalSoftmaxRows for a batch of
 // rows rows of cols elements, made as the mode says (mod 5), with the
 // t0 and t1 fields: small and signed, around a KV cache's cols - rows,
 // near the extremes of int, or any 32-bit value.
