@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/go-softmax/softmax/fallback"
@@ -815,4 +818,515 @@ func checkCrossEntropyRowsSemantics(t *testing.T, what string, x []float32, tg [
 			t.Fatalf("%s: loss %v, reference %v: error %.3f > %g", what, loss, mean, e, logBound)
 		}
 	}
+}
+
+// The fused kernels' targets (scaled, causal, chunk statistics) read a
+// second header of fuzzFusedHeader bytes after the first, then the
+// elements:
+//
+//	[12]     the mode: the mask kind of the scaled kernels (mod 3: none,
+//	         one broadcast row, one row per row); how the causal kernel's
+//	         offset is made (fusedCase.offset); the statistics of
+//	         FuzzWithStats (fuzzStatsModes); one chunk (0 mod 4) or a
+//	         random chunking for FuzzStats
+//	[13]     bits 0-2: how the mask is made (fuzzMaskFill)
+//	[14:18]  the scale, as float32 bits
+//	[18:30]  statistics in MarshalBinary's encoding (FuzzWithStats)
+//
+// The place field of the first header runs the scaled kernels out of
+// place (0), in place (1), or with the mask being src (2, where the mask
+// is as long as src). A random chunking and merge order are drawn from a
+// generator seeded with the input's hash.
+const fuzzFusedHeader = 18
+
+// fusedCase is a decoded input of a fused kernel's target.
+type fusedCase struct {
+	*fuzzCase
+	mode, maskFill byte
+	scale          float32
+	stats          fallback.Stats
+}
+
+func decodeFused(b []byte) *fusedCase {
+	var h [fuzzFusedHeader]byte
+	if len(b) > fuzzHeader {
+		copy(h[:], b[fuzzHeader:])
+	}
+	c := &fusedCase{
+		fuzzCase: decodeFuzz(b),
+		mode:     h[0],
+		maskFill: h[1] & 7,
+		scale:    math.Float32frombits(binary.LittleEndian.Uint32(h[2:])),
+		stats: fallback.Stats{
+			Max: math.Float32frombits(binary.LittleEndian.Uint32(h[6:])),
+			Sum: math.Float64frombits(binary.LittleEndian.Uint64(h[10:])),
+		},
+	}
+	c.data = nil
+	if len(b) > fuzzHeader+fuzzFusedHeader {
+		c.data = b[fuzzHeader+fuzzFusedHeader:]
+	}
+	return c
+}
+
+func (c *fusedCase) String() string {
+	return fmt.Sprintf("%v mode=%d scale=%v (%#08x)", c.fuzzCase, c.mode, c.scale, math.Float32bits(c.scale))
+}
+
+// fusedSeed encodes an input of a fused kernel's target: base, what
+// fuzzSeed encodes, with the second header inserted before its elements.
+func fusedSeed(base []byte, mode, maskFill byte, scale float32, s fallback.Stats) []byte {
+	b := append([]byte(nil), base[:fuzzHeader]...)
+	b = append(b, mode, maskFill)
+	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(scale))
+	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(s.Max))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.Sum))
+	return append(b, base[fuzzHeader:]...)
+}
+
+// rand returns a generator seeded with the input's hash and salt.
+func (c *fusedCase) rand(salt uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(c.seed, salt))
+}
+
+// fuzzMaskFill names the ways the mask of the scaled kernels is made.
+var fuzzMaskFill = [8]string{
+	"the elements after src's",
+	"N(0, 1), -Inf one in six",
+	"all -Inf",
+	"special values",
+	"random bit patterns",
+	"zeros of both signs",
+	"causal: 0 up to the row's index, -Inf after",
+	"N(0, 1), some rows all -Inf",
+}
+
+// mask returns the mask of a batch of rows rows of cols elements: none
+// (kind 0), one row of cols elements (1), or one per row (2).
+func (c *fusedCase) mask(rows, cols int) []float32 {
+	var n int
+	switch c.mode % 3 {
+	case 0:
+		return nil
+	case 1:
+		n = cols
+	default:
+		n = rows * cols
+	}
+	if c.maskFill == 0 {
+		return c.values(rows*cols + n)[rows*cols:]
+	}
+	rng := c.rand(1)
+	m := make([]float32, n)
+	for i := range m {
+		var v float32
+		switch c.maskFill {
+		case 1, 7:
+			v = float32(rng.NormFloat64())
+			if c.maskFill == 1 && rng.IntN(6) == 0 {
+				v = ninf
+			}
+		case 2:
+			v = ninf
+		case 3:
+			v = expSpecials[rng.IntN(len(expSpecials))]
+		case 4:
+			v = math.Float32frombits(rng.Uint32())
+		case 5:
+			v = float32(math.Copysign(0, float64(rng.IntN(2)*2-1)))
+		case 6:
+			if i%cols > i/cols {
+				v = ninf
+			}
+		}
+		m[i] = v
+	}
+	if c.maskFill == 7 {
+		for r := 0; r < n/cols; r++ {
+			if rng.IntN(3) == 0 {
+				for i := range m[r*cols : (r+1)*cols] {
+					m[r*cols+i] = ninf
+				}
+			}
+		}
+	}
+	return m
+}
+
+// fuzzScaled is the body of the target of a scaled kernel: rowRef is the
+// fallback's one-row kernel, which must give each row's bits for the row
+// of z = scale*x + mask computed by the reference, and check checks them
+// against z.
+func fuzzScaled(f *testing.F, k scaledKernel, rowRef func(dst, src []float32), check func(t *testing.T, what string, x, y []float32)) {
+	addFusedSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := decodeFused(data)
+		x, cols := c.batch()
+		rows := len(x) / cols
+		mask := c.mask(rows, cols)
+		aliased := c.place == 2 && len(x) > 0 && len(mask) == len(x)
+		if aliased {
+			mask = x
+		}
+		what := fmt.Sprintf("%s (%v, cols %d, len(mask) %d, mask %q)", k.name, c, cols, len(mask), fuzzMaskFill[c.maskFill])
+		want := make([]float32, len(x))
+		k.want(want, x, mask, c.scale, cols)
+		row := make([]float32, cols)
+		for r := 0; r < rows; r++ {
+			w := "fallback." + what + ", row " + strconv.Itoa(r) // cheap: a batch may have 4096 rows
+			z := scaledZ(x[r*cols:(r+1)*cols], maskOfRow(mask, r, cols), c.scale)
+			rowRef(row, z)
+			compareBits(t, w+" against the one-row kernel on z", z, row, want[r*cols:(r+1)*cols])
+			check(t, w, z, want[r*cols:(r+1)*cols])
+		}
+		for _, im := range Implementations() {
+			w := im.Name() + " " + what
+			src := newSlot(x, len(x), c.off[0])
+			var ms *fuzzSlot
+			m := mask
+			switch {
+			case aliased:
+				m = src.s
+			case mask != nil:
+				ms = newSlot(mask, len(mask), c.off[2])
+				m = ms.s
+			}
+			if c.place == 1 {
+				k.call(im, src.s, src.s, m, c.scale, cols)
+				compareBits(t, w+", in place", x, want, src.s)
+				src.intact(t, w)
+			} else {
+				dst := newSlot(nil, len(x), c.off[1])
+				k.call(im, dst.s, src.s, m, c.scale, cols)
+				compareBits(t, w, x, want, dst.s)
+				dst.intact(t, w)
+				compareBits(t, w+": src written", x, x, src.s)
+			}
+			if ms != nil {
+				compareBits(t, w+": mask written", mask, mask, ms.s)
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+// addFusedSeeds adds the seeds shared by the fused kernels' targets: each
+// mode, mask and special scale, on short and long batches.
+func addFusedSeeds(f *testing.F) {
+	var none fallback.Stats
+	negZero := float32(math.Copysign(0, -1))
+	for _, s := range [][]byte{
+		fusedSeed(fuzzSeed(0, 0, 0, 0, 0, 0, 0), 0, 0, 1, none),
+		fusedSeed(fuzzSeed(fillRandom, 0x31, 100, 9, 3, 1, 1), 1, 1, 0.125, none),
+		fusedSeed(fuzzSeed(fillRandom|1, 0x17, 1024, 63, 7, 0, 2), 2, 7, 0.088388346, none),
+		fusedSeed(fuzzSeed(fillRandom|2, 0x25, 64, 7, 2, 0, 0), 2, 0, -1, none),
+		fusedSeed(fuzzSeed(fillRandom, 0x10, 17, 16, 0, 0, 0), 1, 2, 2, none),
+		fusedSeed(fuzzSeed(fillSpecial, 0x44, 79, 15, 3, 3, 0), 2, 3, 0, none),
+		fusedSeed(fuzzSeed(fillRandom, 0x00, 33, 32, 0, 0, 3), 0, 0, negZero, none),
+		fusedSeed(fuzzSeed(fillRandom, 0x9a, 129, 42, 1, 2, 4), 3, 4, inf, none),
+		fusedSeed(fuzzSeed(fillRandom, 0x62, 200, 19, 9, 4, 0), 4, 5, nan, none),
+		fusedSeed(fuzzSeed(fillRandom, 0x08, 48, 47, 0, 1, 0), 1, 6, 0x1p-149, none),
+		fusedSeed(fuzzSeed(fillUnder, 0x21, 300, 29, 7, 11, 0), 2, 1, 1e30, none),
+		fusedSeed(fuzzSeed(fillBits, 0x07, 65, 64, 5, 0, 0), 1, 1, ninf, none),
+	} {
+		f.Add(s)
+	}
+}
+
+func FuzzScaledSoftmaxRows(f *testing.F) {
+	fuzzScaled(f, scaledKernels[0], fallback.Softmax, checkSoftmaxRow)
+}
+
+func FuzzScaledLogSoftmaxRows(f *testing.F) {
+	fuzzScaled(f, scaledKernels[1], fallback.LogSoftmax, checkLogSoftmaxRow)
+}
+
+// offset returns the offset of FuzzCausalSoftmaxRows for a batch of
+// rows rows of cols elements, made as the mode says (mod 5), with the
+// t0 and t1 fields: small and signed, around a KV cache's cols - rows,
+// near the extremes of int, or any 32-bit value.
+func (c *fusedCase) offset(rows, cols int) int {
+	switch c.mode % 5 {
+	case 0:
+		return int(int16(c.t0))
+	case 1:
+		return cols - rows + int(int16(c.t0))
+	case 2:
+		return math.MaxInt - c.t0
+	case 3:
+		return math.MinInt + c.t0
+	}
+	return int(int32(uint32(c.t0) | uint32(c.t1)<<16))
+}
+
+// FuzzCausalSoftmaxRows checks CausalSoftmaxRows: every row is the
+// fallback's ScaledSoftmaxRows of its first k elements, bit for bit,
+// within Softmax's bounds of the reference on z, and zeros after; the
+// elements after are not read (replacing them changes nothing); every
+// implementation returns the fallback's bits.
+func FuzzCausalSoftmaxRows(f *testing.F) {
+	addFusedSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := decodeFused(data)
+		x, cols := c.batch()
+		rows := len(x) / cols
+		offset := c.offset(rows, cols)
+		what := fmt.Sprintf("CausalSoftmaxRows (%v, cols %d, offset %d)", c, cols, offset)
+		want := make([]float32, len(x))
+		fallback.CausalSoftmaxRows(want, x, c.scale, cols, offset)
+		// x2 holds other values after each row's prefix.
+		x2 := append([]float32(nil), x...)
+		rng := c.rand(2)
+		for r := 0; r < rows; r++ {
+			k := causalLen(r, cols, offset)
+			w := "fallback." + what + ", row " + strconv.Itoa(r) + ", prefix " + strconv.Itoa(k)
+			xr, yr := x[r*cols:(r+1)*cols], want[r*cols:(r+1)*cols]
+			if k > 0 {
+				one := make([]float32, k)
+				fallback.ScaledSoftmaxRows(one, xr[:k], nil, c.scale, k)
+				compareBits(t, w+" against ScaledSoftmaxRows of the prefix", xr, one, yr[:k])
+			}
+			checkAll(t, w+": want +0 after the prefix", xr[k:], yr[k:], func(_, y float32) bool { return isPosZero(y) })
+			checkSoftmaxRow(t, w, scaledZ(xr[:k], nil, c.scale), yr[:k])
+			for i := k; i < cols; i++ {
+				x2[r*cols+i] = []float32{nan, inf, ninf, 1e30, math.Float32frombits(rng.Uint32())}[rng.IntN(5)]
+			}
+		}
+		got := make([]float32, len(x))
+		fallback.CausalSoftmaxRows(got, x2, c.scale, cols, offset)
+		compareBits(t, "fallback."+what+", other values after the prefixes", x2, want, got)
+		for _, im := range Implementations() {
+			w := im.Name() + " " + what
+			c.runElementwise(t, w, x, want, func(dst, src []float32) { im.CausalSoftmaxRows(dst, src, c.scale, cols, offset) })
+			im.CausalSoftmaxRows(got, x2, c.scale, cols, offset)
+			compareBits(t, w+", other values after the prefixes", x2, want, got)
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+// fuzzMerge merges st in an order and grouping drawn from rng, checking
+// that each merge is commutative and that merging the zero Stats changes
+// nothing, bit for bit (see sameStats). It returns the zero Stats for no
+// chunks.
+func fuzzMerge(t *testing.T, what string, rng *rand.Rand, st []Stats) Stats {
+	t.Helper()
+	var zero Stats
+	rng.Shuffle(len(st), func(i, j int) { st[i], st[j] = st[j], st[i] })
+	for len(st) > 1 {
+		i := rng.IntN(len(st) - 1)
+		a, b := st[i], st[i+1]
+		m := a.Merge(b)
+		if !sameStats(m, b.Merge(a)) || !sameStats(a.Merge(zero), a) || !sameStats(zero.Merge(a), a) {
+			t.Fatalf("%s: Merge of %v and %v: %v, swapped %v, with the zero Stats %v %v", what, a.s, b.s, m.s, b.Merge(a).s, a.Merge(zero).s, zero.Merge(a).s)
+		}
+		st[i] = m
+		st = append(st[:i+1], st[i+2:]...)
+	}
+	if len(st) == 0 {
+		return zero
+	}
+	return st[0]
+}
+
+// sameBits reports whether a and b hold the same bits.
+func sameBits(a, b Stats) bool {
+	return math.Float32bits(a.s.Max) == math.Float32bits(b.s.Max) && math.Float64bits(a.s.Sum) == math.Float64bits(b.s.Sum)
+}
+
+// sameStats reports whether a and b are the same statistics: the same
+// bits, or both of an empty chunk, whose Max is any value (the zero Stats
+// has 0, StatsOf -Inf).
+func sameStats(a, b Stats) bool {
+	return a.s.Sum == 0 && b.s.Sum == 0 && !math.Signbit(a.s.Sum) && !math.Signbit(b.s.Sum) || sameBits(a, b)
+}
+
+// FuzzStats checks StatsOf, Merge, LogSumExp, Max, the binary encoding,
+// SoftmaxWithStats and LogSoftmaxWithStats on a row split into chunks:
+// one chunk (mode 0 mod 4), or a random chunking (empty chunks and single
+// elements among them) merged in a random order. Every implementation's
+// StatsOf and outputs must be the fallback's bits; one chunk must give
+// Softmax's, LogSoftmax's and LogSumExp's bits; any chunking must keep
+// their semantics and accuracy bounds.
+func FuzzStats(f *testing.F) {
+	addFusedSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := decodeFused(data)
+		x := c.row()
+		n := len(x)
+		rng := c.rand(3)
+		cuts := []int{0, n}
+		if c.mode%4 != 0 {
+			cuts = chunking(rng, n)
+		}
+		what := fmt.Sprintf("(%v, chunks %v)", c, cuts)
+		if len(cuts) > 12 {
+			what = fmt.Sprintf("(%v, %d chunks)", c, len(cuts)-1)
+		}
+		var st []Stats
+		for i := 1; i < len(cuts); i++ {
+			chunk := x[cuts[i-1]:cuts[i]]
+			s := Stats{fallback.StatsOf(chunk)}
+			for _, im := range Implementations() {
+				src := newSlot(chunk, len(chunk), c.off[0])
+				compareStats(t, fmt.Sprintf("%s StatsOf %s chunk %d", im.Name(), what, i-1), im.StatsOf(src.s), s.s)
+				compareBits(t, im.Name()+" StatsOf: src written", chunk, chunk, src.s)
+			}
+			st = append(st, s)
+		}
+		s := fuzzMerge(t, what, rng, st)
+		// The binary encoding carries the statistics exactly.
+		var u Stats
+		if b, err := s.MarshalBinary(); err != nil {
+			t.Fatalf("%s: MarshalBinary: %v", what, err)
+		} else if err := u.UnmarshalBinary(b); err != nil || !sameBits(u, s) {
+			t.Fatalf("%s: UnmarshalBinary of %v: %v, %v", what, s.s, u.s, err)
+		}
+		lse := s.LogSumExp()
+		checkLogSumExp(t, "LogSumExp of the merged statistics "+what, x, lse)
+		wantMax := float32(math.Inf(-1))
+		for _, v := range x {
+			wantMax = max(wantMax, v)
+		}
+		if gotMax := s.Max(); math.IsNaN(float64(wantMax)) != math.IsNaN(float64(gotMax)) || wantMax == wantMax && gotMax != wantMax {
+			t.Fatalf("%s: Max %v, want %v", what, gotMax, wantMax)
+		}
+		want, lwant := make([]float32, n), make([]float32, n)
+		for i := 1; i < len(cuts); i++ {
+			a, b := cuts[i-1], cuts[i]
+			fallback.SoftmaxWithStats(want[a:b], x[a:b], s.s)
+			fallback.LogSoftmaxWithStats(lwant[a:b], x[a:b], s.s)
+		}
+		if len(cuts) == 2 {
+			one := make([]float32, n)
+			fallback.Softmax(one, x)
+			compareBits(t, "fallback.SoftmaxWithStats, one chunk, against Softmax "+what, x, one, want)
+			fallback.LogSoftmax(one, x)
+			compareBits(t, "fallback.LogSoftmaxWithStats, one chunk, against LogSoftmax "+what, x, one, lwant)
+			compareScalar(t, "LogSumExp of one chunk's statistics, against LogSumExp "+what, fallback.LogSumExp(x), lse)
+		}
+		checkSoftmaxRow(t, "fallback.SoftmaxWithStats "+what, x, want)
+		checkLogSoftmaxRow(t, "fallback.LogSoftmaxWithStats "+what, x, lwant)
+		for _, im := range Implementations() {
+			for _, k := range []struct {
+				name string
+				f    func(dst, src []float32, s Stats)
+				want []float32
+			}{
+				{"SoftmaxWithStats", im.SoftmaxWithStats, want},
+				{"LogSoftmaxWithStats", im.LogSoftmaxWithStats, lwant},
+			} {
+				c.runElementwise(t, im.Name()+" "+k.name+" "+what, x, k.want, func(dst, src []float32) {
+					for i := 1; i < len(cuts); i++ {
+						a, b := cuts[i-1], cuts[i]
+						k.f(dst[a:b], src[a:b], s)
+					}
+				})
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+// fuzzStatsModes names the statistics FuzzWithStats normalizes with (the
+// mode, mod 4).
+var fuzzStatsModes = [4]string{
+	"the input's bits: any, valid or not",
+	"StatsOf a prefix of src, t0 % (n+1) elements",
+	"StatsOf a prefix merged with the input's bits",
+	"StatsOf other elements, t1 % 64 after src's",
+}
+
+// FuzzWithStats runs SoftmaxWithStats and LogSoftmaxWithStats with
+// statistics that need not describe a row that src is part of, nor be
+// any that StatsOf and Merge make. Every implementation must do what the
+// fallback does: panic with the same "softmax:" message, before writing
+// dst, or return the same bits. Stats' methods must not panic.
+func FuzzWithStats(f *testing.F) {
+	addFusedSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := decodeFused(data)
+		x := c.row()
+		n := len(x)
+		var s Stats
+		switch c.mode % 4 {
+		case 0:
+			s = Stats{c.stats}
+		case 1:
+			s = Stats{fallback.StatsOf(x[:c.t0%(n+1)])}
+		case 2:
+			s = Stats{fallback.StatsOf(x[:c.t0%(n+1)]).Merge(c.stats)}
+		case 3:
+			s = Stats{fallback.StatsOf(c.values(n + c.t1%64)[n:])}
+		}
+		what := fmt.Sprintf("(%v, statistics %q {%v %v} (%#08x %#016x))", c, fuzzStatsModes[c.mode%4], s.s.Max, s.s.Sum,
+			math.Float32bits(s.s.Max), math.Float64bits(s.s.Sum))
+		// Stats' methods take any statistics.
+		_, _ = s.LogSumExp(), s.Max()
+		_ = s.Merge(StatsOf(x[:min(n, 3)]))
+		if b, err := s.MarshalBinary(); err != nil {
+			t.Fatalf("%s: MarshalBinary: %v", what, err)
+		} else if u := (Stats{}); u.UnmarshalBinary(b) == nil && !sameBits(u, s) {
+			t.Fatalf("%s: UnmarshalBinary accepted %v as %v", what, s.s, u.s)
+		}
+		for _, k := range []struct {
+			name string
+			want func(dst, src []float32, s fallback.Stats)
+			call func(im *Implementation, dst, src []float32, s Stats)
+		}{
+			{"SoftmaxWithStats", fallback.SoftmaxWithStats, (*Implementation).SoftmaxWithStats},
+			{"LogSoftmaxWithStats", fallback.LogSoftmaxWithStats, (*Implementation).LogSoftmaxWithStats},
+		} {
+			want := make([]float32, n)
+			wantPanic := catchPanic(func() { k.want(want, x, s.s) })
+			if wantPanic != "" && !strings.HasPrefix(wantPanic, "softmax: ") {
+				t.Fatalf("fallback.%s %s: panic %q, want a softmax: message", k.name, what, wantPanic)
+			}
+			for _, im := range Implementations() {
+				w := fmt.Sprintf("%s %s %s", im.Name(), k.name, what)
+				src := newSlot(x, n, c.off[0])
+				dst := src
+				if c.place != 1 {
+					dst = newSlot(nil, n, c.off[1])
+				}
+				before := append([]float32(nil), dst.s...)
+				got := catchPanic(func() { k.call(im, dst.s, src.s, s) })
+				switch {
+				case got != wantPanic:
+					t.Fatalf("%s: panic %q, fallback %q", w, got, wantPanic)
+				case got != "":
+					compareBits(t, w+": dst written before the panic", x, before, dst.s)
+				default:
+					compareBits(t, w, x, want, dst.s)
+				}
+				dst.intact(t, w)
+				if dst != src {
+					compareBits(t, w+": src written", x, x, src.s)
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		}
+	})
+}
+
+// catchPanic runs f and returns its panic's message, or "" if it returns.
+func catchPanic(f func()) (msg string) {
+	defer func() {
+		if e := recover(); e != nil {
+			msg = fmt.Sprint(e)
+			if msg == "" {
+				msg = "(an empty panic)"
+			}
+		}
+	}()
+	f()
+	return ""
 }

@@ -177,9 +177,15 @@ func withStatsKernel(covered func(src []float32, max float32) bool,
 			m = float32(math.Inf(-1))
 		}
 		if !covered(src, m) {
+			// The maximum as the fallback takes it, for the same
+			// message: the first element above all before it (the
+			// builtin max would prefer +0 to an earlier -0).
 			srcMax, srcNaN := float32(math.Inf(-1)), false
 			for _, v := range src {
-				srcMax, srcNaN = max(srcMax, v), srcNaN || v != v
+				if v > srcMax {
+					srcMax = v
+				}
+				srcNaN = srcNaN || v != v
 			}
 			check.Covered(srcMax, srcNaN, m)
 		}
