@@ -60,9 +60,12 @@ func StatsOf(src []float32) Stats {
 // groupings of the same chunks may differ in the last bits of Sum, which
 // moves an output of SoftmaxWithStats by one float32 ULP only in rare
 // ties. A NaN chunk makes the result NaN; a +Inf chunk (and no NaN) makes
-// it +Inf; an empty chunk leaves the other unchanged.
+// it +Inf; an empty chunk leaves the other unchanged, and two empty chunks
+// give the statistics StatsOf gives for one (Max -Inf), whatever their Max.
 func (s Stats) Merge(t Stats) Stats {
 	switch {
+	case s.Sum == 0 && t.Sum == 0:
+		return Stats{Max: float32(math.Inf(-1))}
 	case s.Sum != s.Sum || t.Sum != t.Sum:
 		return Stats{Max: canonicalNaN, Sum: math.NaN()}
 	case math.IsInf(s.Sum, 1) || math.IsInf(t.Sum, 1):

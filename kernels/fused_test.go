@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/go-softmax/softmax/fallback"
 	"github.com/go-softmax/softmax/internal/ref"
 )
 
@@ -674,6 +675,16 @@ func TestSemanticsStats(t *testing.T) {
 		for _, e := range []Stats{zero, im.StatsOf(nil), im.StatsOf([]float32{ninf, ninf})} {
 			if s.Merge(e) != s || e.Merge(s) != s {
 				t.Errorf("merging an empty chunk changed %v: %v %v", s, s.Merge(e), e.Merge(s))
+			}
+		}
+		// Two empty chunks merge to StatsOf's empty statistics, in either
+		// order, bit for bit.
+		empties := []Stats{zero, im.StatsOf(nil), im.StatsOf([]float32{ninf}), {fallback.Stats{Max: 7}}}
+		for _, a := range empties {
+			for _, b := range empties {
+				if m := a.Merge(b); m != im.StatsOf(nil) {
+					t.Errorf("%v.Merge(%v) = %v, want %v", a, b, m, im.StatsOf(nil))
+				}
 			}
 		}
 		if s.Max() != 3 {
