@@ -42,7 +42,7 @@ var avx512 = &Implementation{
 		crossEntropyRows:     crossEntropyRowsKernel(asm.CrossEntropyRowsAVX512),
 		softmaxAxis:          asm.SoftmaxAxisAVX512,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX512,
-		scaledSoftmaxRows:    scaledRowsKernel(asm.ScaledSoftmaxRowsAVX512, asm.ScaledSoftmaxRowsNoMaskAVX512),
+		scaledSoftmaxRows:    scaledSoftmaxRowsAVX512,
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX512, asm.ScaledLogSoftmaxRowsNoMaskAVX512),
 		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX512),
 		statsOf:              statsKernel(asm.StatsOfAVX512),
@@ -119,4 +119,49 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 		asm.SoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], n, cols)
 		done += n
 	}
+}
+
+// scaledSoftmaxRowsAVX512 is softmaxRowsAVX512 for ScaledSoftmaxRows:
+// batches of rows of at most shortCols elements go through the short
+// kernel of their mask's kind (none, one row per row, one row for every
+// row), and the groups of rows it leaves through ScaledSoftmaxRowsAVX512
+// or its form without a mask, a group at a time.
+func scaledSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols int) {
+	rows := len(src) / cols
+	if cols > shortCols || rows < 8 {
+		scaledRowsAVX512(dst, src, mask, scale, rows, cols)
+		return
+	}
+	bcast := len(mask) == cols
+	for done := 0; done < rows; {
+		d, s := dst[done*cols:], src[done*cols:]
+		switch {
+		case len(mask) == 0:
+			done += asm.ScaledSoftmaxShortRowsNoMaskAVX512(d, s, scale, rows-done, cols)
+		case bcast:
+			done += asm.ScaledSoftmaxShortRowsBcastAVX512(d, s, mask, scale, rows-done, cols)
+		default:
+			done += asm.ScaledSoftmaxShortRowsAVX512(d, s, mask[done*cols:], scale, rows-done, cols)
+		}
+		if done == rows {
+			break
+		}
+		n := min(8, rows-done)
+		m := mask
+		if len(mask) > 0 && !bcast {
+			m = mask[done*cols : (done+n)*cols]
+		}
+		scaledRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], m, scale, n, cols)
+		done += n
+	}
+}
+
+// scaledRowsAVX512 runs rows rows of ScaledSoftmaxRows through the
+// AVX-512 row kernel, with the mask mask or without one.
+func scaledRowsAVX512(dst, src, mask []float32, scale float32, rows, cols int) {
+	if len(mask) == 0 {
+		asm.ScaledSoftmaxRowsNoMaskAVX512(dst, src, scale, rows, cols)
+		return
+	}
+	asm.ScaledSoftmaxRowsAVX512(dst, src, mask, scale, rows, cols)
 }

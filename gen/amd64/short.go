@@ -76,8 +76,72 @@ func generateShort(g *gen) {
 		{"largeMax", largeMaxBits},
 		{"negLargeMax", largeMaxBits | 0x80000000},
 	}))
-	shortAVX512(g, c)
+	shortAVX512(g, c, inX)
 	mediumAVX512(g, c)
+	for _, in := range []groupIn{inMaskRows, inMaskBcast, inScaled} {
+		shortAVX512(g, c, in)
+	}
+}
+
+// groupIn is the input of a group kernel: the rows x of src for
+// SoftmaxRows, or for ScaledSoftmaxRows the rows z of fallback/fused.go,
+// scale*x without a mask, or fma(scale, x, m) with m the row's row of the
+// mask (one row per row) or its one row (the same for every row). z is
+// computed as the rows are loaded, under the mask of a row's lanes: the
+// lanes past the row keep the -Inf they are loaded as, where scale*(-Inf)
+// would be NaN for a zero or NaN scale.
+type groupIn int
+
+const (
+	inX groupIn = iota
+	inMaskRows
+	inMaskBcast
+	inScaled
+)
+
+// name returns the name of the group kernel of the given kind ("Short"
+// or "Medium") for this input.
+func (in groupIn) name(kind string) string {
+	switch in {
+	case inMaskRows:
+		return "ScaledSoftmax" + kind + "RowsAVX512"
+	case inMaskBcast:
+		return "ScaledSoftmax" + kind + "RowsBcastAVX512"
+	case inScaled:
+		return "ScaledSoftmax" + kind + "RowsNoMaskAVX512"
+	}
+	return "Softmax" + kind + "RowsAVX512"
+}
+
+// signature returns the Go signature of a group kernel for this input.
+func (in groupIn) signature() string {
+	switch in {
+	case inMaskRows, inMaskBcast:
+		return "func(dst, src, mask []float32, scale float32, rows, cols int) int"
+	case inScaled:
+		return "func(dst, src []float32, scale float32, rows, cols int) int"
+	}
+	return "func(dst, src []float32, rows, cols int) int"
+}
+
+// doc returns the documentation of a scaled group kernel whose unscaled
+// form is plain.
+func (in groupIn) doc(kind string) []string {
+	name, plain := in.name(kind), inX.name(kind)
+	switch in {
+	case inMaskRows:
+		return []string{name + " is " + plain + " for",
+			"fallback.ScaledSoftmaxRows with a mask of one row per row: it runs",
+			"the rows z = fma(scale, x, m), m the row of mask, with the same",
+			"checks on z and the same result. The caller checks the arguments as",
+			"for " + plain + ", and rows*cols elements in mask, which does not",
+			"overlap dst."}
+	case inMaskBcast:
+		return []string{name + " is " + inMaskRows.name(kind),
+			"with a mask of one row, cols elements, added to every row."}
+	}
+	return []string{name + " is " + inMaskRows.name(kind),
+		"without a mask: z = scale*x."}
 }
 
 // shortSumPos and shortMaxPos are where row r's sum and max end up in the
@@ -118,6 +182,55 @@ func (g *gen) loadGroupArgs() groupArgs {
 	g.SHLQ(U8(2), a.stride)                                           // 4*cols, a row's bytes
 	g.LEAQ(Mem{Base: a.stride, Index: a.stride, Scale: 2}, a.stride3) // 3 rows
 	return a
+}
+
+// groupZ is what a group kernel needs to compute z.
+type groupZ struct {
+	g     *gen
+	in    groupIn
+	scale reg.VecVirtual // scale in every lane
+	mrow  reg.VecVirtual // inMaskBcast: the mask's row, zero past cols
+	mask  reg.GPVirtual  // inMaskRows: the current group's first row of mask
+}
+
+// groupZ emits the set-up of z for the input in of a kernel whose rows'
+// lanes are selected by km: scale broadcast, and the mask's address, or
+// its row loaded. For inX it emits nothing.
+func (g *gen) groupZ(in groupIn, km reg.Register) *groupZ {
+	z := &groupZ{g: g, in: in}
+	if in == inX {
+		return z
+	}
+	sc := g.XMM()
+	z.scale = g.ZMM()
+	g.Load(g.Param("scale"), sc)
+	g.VBROADCASTSS(sc, z.scale)
+	switch in {
+	case inMaskRows:
+		z.mask = g.GP64()
+		g.Load(g.Param("mask").Base(), z.mask)
+	case inMaskBcast:
+		p := g.GP64()
+		g.Load(g.Param("mask").Base(), p)
+		z.mrow = g.ZMM()
+		g.VMOVUPS_Z(Mem{Base: p}, km, z.mrow)
+	}
+	return z
+}
+
+// apply emits the computation of z from the x in v, under the lanes of k:
+// the other lanes of v are left as they are. m is the row of the mask for
+// inMaskRows, a memory operand.
+func (z *groupZ) apply(v reg.VecVirtual, k reg.Register, m Op) {
+	g := z.g
+	switch z.in {
+	case inScaled:
+		g.VMULPS(z.scale, v, k, v) // z = scale*x
+	case inMaskBcast:
+		g.VFMADD213PS(z.mrow, z.scale, k, v) // z = scale*x + m
+	case inMaskRows:
+		g.VFMADD213PS(m, z.scale, k, v)
+	}
 }
 
 // foldMax returns the lanes of a and b folded by the VSHUFF32X4 patterns
@@ -239,9 +352,8 @@ func (g *gen) normalizeRow(u reg.VecVirtual, s Op, hi, lo Mem) {
 	g.VMULPS(s, u, u)
 }
 
-func shortAVX512(g *gen, c *constTable) {
-	g.function("SoftmaxShortRowsAVX512", "func(dst, src []float32, rows, cols int) int",
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+func shortAVX512(g *gen, c *constTable, in groupIn) {
+	doc := []string{
 		"SoftmaxShortRowsAVX512 sets rows of cols elements of dst to the softmax",
 		"of the same rows of src, with the bits of fallback.SoftmaxRows, eight",
 		"rows at a time, from the first, for as long as eight rows remain whose",
@@ -250,11 +362,17 @@ func shortAVX512(g *gen, c *constTable) {
 		"caller runs the next rows with SoftmaxRowsAVX512. The caller checks",
 		"the arguments: rows*cols elements in each slice, 1 <= cols <= 16, and",
 		"dst is src or does not overlap it. It requires AVX-512F.",
-	)
+	}
+	if in != inX {
+		doc = in.doc("Short")
+	}
+	g.function(in.name("Short"), in.signature(),
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, doc...)
 	a := g.loadGroupArgs()
 	dst, src, rows, done, stride, stride3 := a.dst, a.src, a.rows, a.done, a.stride, a.stride3
 	km := g.K() // a row's cols lanes
 	g.KMOVW(a.kmw, km)
+	z := g.groupZ(in, km)
 
 	negInf, reduceLo := g.ZMM(), g.ZMM()
 	g.VBROADCASTSS(c.scalar("negInf"), negInf)
@@ -310,10 +428,20 @@ func shortAVX512(g *gen, c *constTable) {
 
 	g.Comment("Pass 1: the eight rows, -Inf past cols, and their maxima.")
 	x := make([]reg.VecVirtual, shortGroup)
+	var mask4 reg.GPVirtual
+	if in == inMaskRows {
+		mask4 = g.GP64()
+		g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 4}, mask4)
+	}
 	for r := range x {
 		x[r] = g.ZMM()
 		g.VMOVAPS(negInf, x[r])
 		g.VMOVUPS(rowAt(src, src4, r), km, x[r])
+		var m Op
+		if in == inMaskRows {
+			m = rowAt(z.mask, mask4, r)
+		}
+		z.apply(x[r], km, m)
 	}
 	// Rows r and r+1 are folded: their low halves (lanes 0-7) into one
 	// register, their high halves into another, and the max of the two
@@ -425,6 +553,9 @@ func shortAVX512(g *gen, c *constTable) {
 		g.VMOVUPS(sc[r], sAt(r))
 	}
 	g.MOVQ(dst, pdst)
+	if in == inMaskRows {
+		g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 8}, z.mask)
+	}
 	g.LEAQ(Mem{Base: src4, Index: stride, Scale: 4}, src)
 	g.LEAQ(Mem{Base: dst4, Index: stride, Scale: 4}, dst)
 	g.SUBQ(U32(shortGroup), rows)

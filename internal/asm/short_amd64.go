@@ -28,3 +28,25 @@ func SoftmaxShortRowsAVX512(dst []float32, src []float32, rows int, cols int) in
 //
 //go:noescape
 func SoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int
+
+// ScaledSoftmaxShortRowsAVX512 is SoftmaxShortRowsAVX512 for
+// fallback.ScaledSoftmaxRows with a mask of one row per row: it runs
+// the rows z = fma(scale, x, m), m the row of mask, with the same
+// checks on z and the same result. The caller checks the arguments as
+// for SoftmaxShortRowsAVX512, and rows*cols elements in mask, which does not
+// overlap dst.
+//
+//go:noescape
+func ScaledSoftmaxShortRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxShortRowsBcastAVX512 is ScaledSoftmaxShortRowsAVX512
+// with a mask of one row, cols elements, added to every row.
+//
+//go:noescape
+func ScaledSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxShortRowsNoMaskAVX512 is ScaledSoftmaxShortRowsAVX512
+// without a mask: z = scale*x.
+//
+//go:noescape
+func ScaledSoftmaxShortRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
