@@ -124,30 +124,49 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 // scaledSoftmaxRowsAVX512 is softmaxRowsAVX512 for ScaledSoftmaxRows:
 // batches of rows of at most shortCols elements go through the short
 // kernel of their mask's kind (none, one row per row, one row for every
-// row), and the groups of rows it leaves through ScaledSoftmaxRowsAVX512
-// or its form without a mask, a group at a time.
+// row), batches of at most mediumCols out of place through the medium
+// kernel of that kind, and the groups of rows they leave through
+// ScaledSoftmaxRowsAVX512 or its form without a mask, a group at a time.
 func scaledSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols int) {
 	rows := len(src) / cols
-	if cols > shortCols || rows < 8 {
-		scaledRowsAVX512(dst, src, mask, scale, rows, cols)
+	group := 8
+	if cols > shortCols {
+		group = 4
+		if cols > mediumCols || (rows > 0 && &dst[0] == &src[0]) {
+			rows = 0 // the medium kernel runs out of place only
+		}
+	}
+	if rows < group {
+		scaledRowsAVX512(dst, src, mask, scale, len(src)/cols, cols)
 		return
 	}
 	bcast := len(mask) == cols
 	for done := 0; done < rows; {
 		d, s := dst[done*cols:], src[done*cols:]
+		m := mask
+		if len(mask) > 0 && !bcast {
+			m = mask[done*cols:]
+		}
+		// Direct calls, as in softmaxRowsAVX512.
 		switch {
-		case len(mask) == 0:
+		case group == 8 && len(mask) == 0:
 			done += asm.ScaledSoftmaxShortRowsNoMaskAVX512(d, s, scale, rows-done, cols)
+		case group == 8 && bcast:
+			done += asm.ScaledSoftmaxShortRowsBcastAVX512(d, s, m, scale, rows-done, cols)
+		case group == 8:
+			done += asm.ScaledSoftmaxShortRowsAVX512(d, s, m, scale, rows-done, cols)
+		case len(mask) == 0:
+			done += asm.ScaledSoftmaxMediumRowsNoMaskAVX512(d, s, scale, rows-done, cols)
 		case bcast:
-			done += asm.ScaledSoftmaxShortRowsBcastAVX512(d, s, mask, scale, rows-done, cols)
+			done += asm.ScaledSoftmaxMediumRowsBcastAVX512(d, s, m, scale, rows-done, cols)
 		default:
-			done += asm.ScaledSoftmaxShortRowsAVX512(d, s, mask[done*cols:], scale, rows-done, cols)
+			done += asm.ScaledSoftmaxMediumRowsAVX512(d, s, m, scale, rows-done, cols)
 		}
 		if done == rows {
 			break
 		}
-		n := min(8, rows-done)
-		m := mask
+		n := min(group, rows-done)
+		m = mask
 		if len(mask) > 0 && !bcast {
 			m = mask[done*cols : (done+n)*cols]
 		}

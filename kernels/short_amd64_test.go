@@ -48,10 +48,11 @@ func TestBitExactMediumKernel(t *testing.T) {
 }
 
 // scaledGroupCols are the row lengths that ScaledSoftmaxRows runs through
-// the group kernels on AVX-512.
+// the group kernels on AVX-512: the short ones, and out of place the
+// medium ones.
 func scaledGroupCols() []int {
 	var cs []int
-	for c := 1; c <= shortCols; c++ {
+	for c := 1; c <= mediumCols; c++ {
 		cs = append(cs, c)
 	}
 	return cs
@@ -95,8 +96,8 @@ func scaledGroupMask(rng *rand.Rand, kind, rows, cols int, full bool) []float32 
 	return m
 }
 
-// TestBitExactScaledShortKernels runs the scaled short-row kernels
-// directly on batches of ordinary rows, with every mask kind and scales
+// TestBitExactScaledShortKernels runs the scaled short-row and
+// medium-row kernels directly on batches of ordinary rows, with every mask kind and scales
 // that keep z ordinary (0 among them: z is the mask, and a lane past the
 // row that were computed as 0*(-Inf) would be NaN): every whole group must
 // be done, with the bits of fallback.ScaledSoftmaxRows, in place too.
@@ -121,16 +122,29 @@ func TestBitExactScaledShortKernels(t *testing.T) {
 						copy(got, x)
 						src = got
 					}
-					var done int
-					switch kind {
-					case 0:
-						done = asm.ScaledSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
-					case 1:
-						done = asm.ScaledSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
-					default:
-						done = asm.ScaledSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
+					group := 8
+					if cols > shortCols {
+						if inPlace {
+							continue // the medium kernel runs out of place only
+						}
+						group = 4
 					}
-					if done != rows/8*8 {
+					var done int
+					switch {
+					case group == 8 && kind == 0:
+						done = asm.ScaledSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
+					case group == 8 && kind == 1:
+						done = asm.ScaledSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
+					case group == 8:
+						done = asm.ScaledSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
+					case kind == 0:
+						done = asm.ScaledSoftmaxMediumRowsNoMaskAVX512(got, src, scale, rows, cols)
+					case kind == 1:
+						done = asm.ScaledSoftmaxMediumRowsBcastAVX512(got, src, mask, scale, rows, cols)
+					default:
+						done = asm.ScaledSoftmaxMediumRowsAVX512(got, src, mask, scale, rows, cols)
+					}
+					if done != rows/group*group {
 						t.Fatalf("%s: %d rows done", what, done)
 					}
 					compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])

@@ -77,9 +77,10 @@ func generateShort(g *gen) {
 		{"negLargeMax", largeMaxBits | 0x80000000},
 	}))
 	shortAVX512(g, c, inX)
-	mediumAVX512(g, c)
+	mediumAVX512(g, c, inX)
 	for _, in := range []groupIn{inMaskRows, inMaskBcast, inScaled} {
 		shortAVX512(g, c, in)
+		mediumAVX512(g, c, in)
 	}
 }
 
@@ -190,12 +191,12 @@ type groupZ struct {
 	in    groupIn
 	scale reg.VecVirtual // scale in every lane
 	mrow  reg.VecVirtual // inMaskBcast: the mask's row, zero past cols
-	mask  reg.GPVirtual  // inMaskRows: the current group's first row of mask
+	mask  reg.GPVirtual  // the mask's address, where mrow is not loaded
 }
 
 // groupZ emits the set-up of z for the input in of a kernel whose rows'
 // lanes are selected by km: scale broadcast, and the mask's address, or
-// its row loaded. For inX it emits nothing.
+// its row loaded if km is not nil. For inX it emits nothing.
 func (g *gen) groupZ(in groupIn, km reg.Register) *groupZ {
 	z := &groupZ{g: g, in: in}
 	if in == inX {
@@ -212,24 +213,41 @@ func (g *gen) groupZ(in groupIn, km reg.Register) *groupZ {
 	case inMaskBcast:
 		p := g.GP64()
 		g.Load(g.Param("mask").Base(), p)
+		if km == nil {
+			z.mask = p
+			break
+		}
 		z.mrow = g.ZMM()
 		g.VMOVUPS_Z(Mem{Base: p}, km, z.mrow)
 	}
 	return z
 }
 
+// masked reports whether the kernel has a mask.
+func (z *groupZ) masked() bool { return z.in == inMaskRows || z.in == inMaskBcast }
+
+// mediumFrame returns the bytes the medium kernel's frame needs for the
+// mask's addresses: none without a mask.
+func (in groupIn) mediumFrame() int {
+	if in == inMaskRows || in == inMaskBcast {
+		return 16
+	}
+	return 0
+}
+
 // apply emits the computation of z from the x in v, under the lanes of k:
-// the other lanes of v are left as they are. m is the row of the mask for
-// inMaskRows, a memory operand.
+// the other lanes of v are left as they are. m is the mask's vector, a
+// memory operand, or nil for the loaded row mrow.
 func (z *groupZ) apply(v reg.VecVirtual, k reg.Register, m Op) {
 	g := z.g
 	switch z.in {
 	case inScaled:
 		g.VMULPS(z.scale, v, k, v) // z = scale*x
-	case inMaskBcast:
-		g.VFMADD213PS(z.mrow, z.scale, k, v) // z = scale*x + m
-	case inMaskRows:
-		g.VFMADD213PS(m, z.scale, k, v)
+	case inMaskBcast, inMaskRows:
+		if m == nil {
+			m = z.mrow
+		}
+		g.VFMADD213PS(m, z.scale, k, v) // z = scale*x + m
 	}
 }
 
@@ -601,9 +619,8 @@ const mediumGroup = 4
 func mediumMaxPos(r int) int { return 4 * r }
 func mediumSumPos(r int) int { return 2 * r }
 
-func mediumAVX512(g *gen, c *constTable) {
-	g.function("SoftmaxMediumRowsAVX512", "func(dst, src []float32, rows, cols int) int",
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+func mediumAVX512(g *gen, c *constTable, in groupIn) {
+	doc := []string{
 		"SoftmaxMediumRowsAVX512 sets rows of cols elements of dst to the",
 		"softmax of the same rows of src, with the bits of",
 		"fallback.SoftmaxRows, four rows at a time, from the first, for as long",
@@ -613,7 +630,12 @@ func mediumAVX512(g *gen, c *constTable) {
 		"SoftmaxRowsAVX512, which rewrites the dst of a group this kernel left.",
 		"The caller checks the arguments: rows*cols elements in each slice,",
 		"16 < cols <= 128, and dst does not overlap src. It requires AVX-512F.",
-	)
+	}
+	if in != inX {
+		doc = in.doc("Medium")
+	}
+	g.function(in.name("Medium"), in.signature(),
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, doc...)
 	a := g.loadGroupArgs()
 	dst, src, rows, cols, done := a.dst, a.src, a.rows, a.cols, a.done
 	kmw, stride, stride3 := a.kmw, a.stride, a.stride3
@@ -623,10 +645,20 @@ func mediumAVX512(g *gen, c *constTable) {
 	// The frame holds the current group's biases (16 int32), then the
 	// pending group's biases, its hi (8 float32) and lo (8), and its src
 	// and dst (dst 0 when no group is pending).
-	frame := g.AllocLocal(208)
+	frame := g.AllocLocal(208 + in.mediumFrame())
 	pend := frame.Offset(64)
 	pendSrc, pendDst := frame.Offset(192), frame.Offset(200)
 	g.MOVQ(U32(0), pendDst)
+	// With a mask, the frame also holds the current group's first row of
+	// the mask and the pending group's, and pm walks the group's mask
+	// rows (or the one row) beside ps.
+	z := g.groupZ(in, nil)
+	maskCur, pendMask := frame.Offset(208), frame.Offset(216)
+	var pm reg.GPVirtual
+	if z.masked() {
+		g.MOVQ(z.mask, maskCur)
+		pm = g.GP64()
+	}
 	ps, pd, i := g.GP64(), g.GP64(), g.GP64()
 	rowAt := func(p reg.GPVirtual, r int) Mem {
 		switch r {
@@ -651,9 +683,22 @@ func mediumAVX512(g *gen, c *constTable) {
 	}
 	// loop emits a loop over the vectors of the group's rows: body(k)
 	// for the vector at ps, pd under mask k.
-	loop := func(name string, from, to Op, body func(k reg.Register)) {
+	// maskOf returns the mask's vector for the vector of row r at pm.
+	maskOf := func(r int) Op {
+		switch in {
+		case inMaskRows:
+			return rowAt(pm, r)
+		case inMaskBcast:
+			return Mem{Base: pm}
+		}
+		return nil
+	}
+	loop := func(name string, from, to, mfrom Op, body func(k reg.Register)) {
 		g.MOVQ(from, ps)
 		g.MOVQ(to, pd)
+		if z.masked() {
+			g.MOVQ(mfrom, pm)
+		}
 		g.MOVQ(cols, i)
 		g.Label(name)
 		k := g.K()
@@ -661,6 +706,9 @@ func mediumAVX512(g *gen, c *constTable) {
 		body(k)
 		g.ADDQ(U32(64), ps)
 		g.ADDQ(U32(64), pd)
+		if z.masked() {
+			g.ADDQ(U32(64), pm)
+		}
 		g.SUBQ(U32(16), i)
 		g.JG(LabelRef(name))
 	}
@@ -675,10 +723,11 @@ func mediumAVX512(g *gen, c *constTable) {
 		acc[r] = g.ZMM()
 		g.VMOVAPS(negInf, acc[r])
 	}
-	loop("medium_max", src, dst, func(k reg.Register) {
+	loop("medium_max", src, dst, maskCur, func(k reg.Register) {
 		for r := range acc {
 			x := g.ZMM()
 			g.VMOVUPS_Z(rowAt(ps, r), k, x)
+			z.apply(x, k, maskOf(r))
 			g.VMAXPS(x, acc[r], k, acc[r]) // lanes past the row keep acc
 		}
 	})
@@ -708,6 +757,9 @@ func mediumAVX512(g *gen, c *constTable) {
 	nv := g.GP64()
 	g.MOVQ(src, ps)
 	g.MOVQ(dst, pd)
+	if z.masked() {
+		g.MOVQ(maskCur, pm)
+	}
 	g.MOVQ(cols, i)
 	g.Label("medium_block")
 	for r := range partLo {
@@ -723,6 +775,7 @@ func mediumAVX512(g *gen, c *constTable) {
 			d := g.ZMM()
 			g.VBROADCASTSS(c.scalar("negInf"), d)
 			g.VMOVUPS(rowAt(ps, r), k, d) // -Inf past the row: s = 0
+			z.apply(d, k, maskOf(r))
 			g.VMAXPS(d, reduceLo, d)
 			t := g.expU(c, d)
 			g.VMOVUPS(d, k, rowAt(pd, r)) // u
@@ -733,6 +786,9 @@ func mediumAVX512(g *gen, c *constTable) {
 		}
 		g.ADDQ(U32(64), ps)
 		g.ADDQ(U32(64), pd)
+		if z.masked() {
+			g.ADDQ(U32(64), pm)
+		}
 		g.SUBQ(U32(16), i)
 		g.JLE(LabelRef("medium_lastblock"))
 		g.DECQ(nv)
@@ -767,10 +823,11 @@ func mediumAVX512(g *gen, c *constTable) {
 	// against 0.49 at 32, 0.44 against 0.46 at 48.
 	pass3 := func(name string) {
 		g.Comment("Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.")
-		loop(name, pendSrc, pendDst, func(k reg.Register) {
+		loop(name, pendSrc, pendDst, pendMask, func(k reg.Register) {
 			for r := range mediumGroup {
 				x, u := g.ZMM(), g.ZMM()
 				g.VMOVUPS_Z(rowAt(ps, r), k, x)
+				z.apply(x, k, maskOf(r)) // lanes past the row not stored
 				g.VMOVUPS_Z(rowAt(pd, r), k, u)
 				g.VMAXPS(x, reduceLo, x)
 				t := g.ZMM()
@@ -796,6 +853,15 @@ func mediumAVX512(g *gen, c *constTable) {
 	g.VMOVUPS(hilo, pend.Offset(64))
 	g.MOVQ(src, pendSrc)
 	g.MOVQ(dst, pendDst)
+	if z.masked() {
+		t := g.GP64()
+		g.MOVQ(maskCur, t)
+		g.MOVQ(t, pendMask)
+		if in == inMaskRows {
+			g.LEAQ(Mem{Base: t, Index: stride, Scale: 4}, t)
+			g.MOVQ(t, maskCur)
+		}
+	}
 	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
 	g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst)
 	g.SUBQ(U32(mediumGroup), rows)

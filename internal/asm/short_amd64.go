@@ -39,14 +39,36 @@ func SoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) i
 //go:noescape
 func ScaledSoftmaxShortRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 
+// ScaledSoftmaxMediumRowsAVX512 is SoftmaxMediumRowsAVX512 for
+// fallback.ScaledSoftmaxRows with a mask of one row per row: it runs
+// the rows z = fma(scale, x, m), m the row of mask, with the same
+// checks on z and the same result. The caller checks the arguments as
+// for SoftmaxMediumRowsAVX512, and rows*cols elements in mask, which does not
+// overlap dst.
+//
+//go:noescape
+func ScaledSoftmaxMediumRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
 // ScaledSoftmaxShortRowsBcastAVX512 is ScaledSoftmaxShortRowsAVX512
 // with a mask of one row, cols elements, added to every row.
 //
 //go:noescape
 func ScaledSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 
+// ScaledSoftmaxMediumRowsBcastAVX512 is ScaledSoftmaxMediumRowsAVX512
+// with a mask of one row, cols elements, added to every row.
+//
+//go:noescape
+func ScaledSoftmaxMediumRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
 // ScaledSoftmaxShortRowsNoMaskAVX512 is ScaledSoftmaxShortRowsAVX512
 // without a mask: z = scale*x.
 //
 //go:noescape
 func ScaledSoftmaxShortRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxMediumRowsNoMaskAVX512 is ScaledSoftmaxMediumRowsAVX512
+// without a mask: z = scale*x.
+//
+//go:noescape
+func ScaledSoftmaxMediumRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int

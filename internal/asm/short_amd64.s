@@ -1641,6 +1641,504 @@ short_ret:
 	VZEROUPPER
 	RET
 
+// func ScaledSoftmaxMediumRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledSoftmaxMediumRowsAVX512(SB), NOSPLIT, $224-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortconst<>+320(SB), Z0
+	VBROADCASTSS shortconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 200(SP)
+	MOVSS        scale+72(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         mask_base+48(FP), R10
+	MOVQ         R10, 208(SP)
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_drain
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z20
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	MOVQ    CX, R11
+	MOVQ    AX, R12
+	MOVQ    208(SP), R10
+	MOVQ    BX, R13
+
+medium_max:
+	MOVL        DI, R14
+	MOVL        $0x0000ffff, R15
+	CMPQ        R13, $0x00000010
+	CMOVLGT     R15, R14
+	KMOVW       R14, K1
+	VMOVUPS.Z   (R11), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z19, K1, Z19
+	VMOVUPS.Z   (R11)(R8*1), K1, Z23
+	VFMADD213PS (R10)(R8*1), Z2, K1, Z23
+	VMAXPS      Z23, Z20, K1, Z20
+	VMOVUPS.Z   (R11)(R8*2), K1, Z23
+	VFMADD213PS (R10)(R8*2), Z2, K1, Z23
+	VMAXPS      Z23, Z21, K1, Z21
+	VMOVUPS.Z   (R11)(R9*1), K1, Z23
+	VFMADD213PS (R10)(R9*1), Z2, K1, Z23
+	VMAXPS      Z23, Z22, K1, Z22
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R10
+	SUBQ        $0x00000010, R13
+	JG          medium_max
+	VSHUFF32X4  $0x44, Z20, Z19, Z23
+	VSHUFF32X4  $0xee, Z20, Z19, Z19
+	VMAXPS      Z19, Z23, Z23
+	VSHUFF32X4  $0x44, Z22, Z21, Z19
+	VSHUFF32X4  $0xee, Z22, Z21, Z20
+	VMAXPS      Z20, Z19, Z19
+	VSHUFF32X4  $0x88, Z19, Z23, Z20
+	VSHUFF32X4  $0xdd, Z19, Z23, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0x4e, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0xb1, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z20, K1
+	VBROADCASTSS shortconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z20, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z19
+	VPBROADCASTD     shortconst<>+448(SB), Z20
+	VPSUBD           Z19, Z20, Z20
+	VMOVUPS          Z20, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R11
+	MOVQ   AX, R12
+	MOVQ   208(SP), R10
+	MOVQ   BX, R13
+
+medium_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R14
+
+medium_vec:
+	MOVL             DI, R15
+	MOVL             $0x0000ffff, BP
+	CMPQ             R13, $0x00000010
+	CMOVLGT          BP, R15
+	KMOVW            R15, K1
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)
+	VPADDD.BCST      (SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z5, Z5
+	VADDPD           Z19, Z6, Z6
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10)(R8*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R8*1)
+	VPADDD.BCST      16(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z9, Z9
+	VADDPD           Z19, Z10, Z10
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10)(R8*2), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R8*2)
+	VPADDD.BCST      32(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10)(R9*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R9*1)
+	VPADDD.BCST      48(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z19, Z18, Z18
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JLE              medium_lastblock
+	DECQ             R14
+	JNZ              medium_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VADDPD Z9, Z7, Z7
+	VADDPD Z10, Z8, Z8
+	VADDPD Z8, Z7, Z7
+	VADDPD Z13, Z11, Z11
+	VADDPD Z14, Z12, Z12
+	VADDPD Z12, Z11, Z11
+	VADDPD Z17, Z15, Z15
+	VADDPD Z18, Z16, Z16
+	VADDPD Z16, Z15, Z15
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z20
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z20
+	VSHUFF64X2 $0xee, Z15, Z11, Z21
+	VADDPD     Z21, Z20, Z20
+	VSHUFF64X2 $0x88, Z20, Z19, Z21
+	VSHUFF64X2 $0xdd, Z20, Z19, Z19
+	VADDPD     Z19, Z21, Z21
+	VPERMILPD  $0x55, Z21, Z19
+	VADDPD     Z19, Z21, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medium_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z20
+	VCVTPS2PD    Y20, Z20
+	VDIVPD       Z19, Z20, Z19
+	VCVTPD2PS    Z19, Y24
+	VCVTPS2PD    Y24, Z20
+	VSUBPD       Z20, Z19, Z19
+	VCVTPD2PS    Z19, Y19
+	VINSERTF64X4 $0x01, Y19, Z24, Z24
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R11
+	MOVQ 200(SP), R12
+	MOVQ 216(SP), R10
+	MOVQ BX, R13
+
+medium_out:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VMOVUPS.Z        (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      64(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     128(SP), Z19
+	VBROADCASTSS     160(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10)(R8*1), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R8*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      80(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     136(SP), Z19
+	VBROADCASTSS     168(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10)(R8*2), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R8*2), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      96(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     144(SP), Z19
+	VBROADCASTSS     176(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10)(R9*1), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R9*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      112(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     152(SP), Z19
+	VBROADCASTSS     184(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JG               medium_out
+	ADDQ             $0x00000004, SI
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src and dst to the frame.
+	VMOVUPS (SP), Z19
+	VMOVUPS Z19, 64(SP)
+	VMOVUPS Z24, 128(SP)
+	MOVQ    CX, 192(SP)
+	MOVQ    AX, 200(SP)
+	MOVQ    208(SP), R10
+	MOVQ    R10, 216(SP)
+	LEAQ    (R10)(R8*4), R10
+	MOVQ    R10, 208(SP)
+	LEAQ    (CX)(R8*4), CX
+	LEAQ    (AX)(R8*4), AX
+	SUBQ    $0x00000004, DX
+	JMP     medium_group
+
+medium_drain:
+	CMPQ 200(SP), $0x00000000
+	JE   medium_ret
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R11
+	MOVQ 200(SP), R12
+	MOVQ 216(SP), R10
+	MOVQ BX, R13
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R13, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VMOVUPS.Z        (R11), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      64(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     128(SP), Z0
+	VBROADCASTSS     160(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z0
+	VFMADD213PS      (R10)(R8*1), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R8*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      80(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     136(SP), Z0
+	VBROADCASTSS     168(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z0
+	VFMADD213PS      (R10)(R8*2), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R8*2), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      96(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     144(SP), Z0
+	VBROADCASTSS     176(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z0
+	VFMADD213PS      (R10)(R9*1), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R9*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      112(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     152(SP), Z0
+	VBROADCASTSS     184(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
+
+medium_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
 // func ScaledSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV, SSE
 TEXT ·ScaledSoftmaxShortRowsBcastAVX512(SB), NOSPLIT, $704-104
@@ -2150,6 +2648,502 @@ short_ret:
 	VZEROUPPER
 	RET
 
+// func ScaledSoftmaxMediumRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledSoftmaxMediumRowsBcastAVX512(SB), NOSPLIT, $224-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortconst<>+320(SB), Z0
+	VBROADCASTSS shortconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 200(SP)
+	MOVSS        scale+72(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         mask_base+48(FP), R10
+	MOVQ         R10, 208(SP)
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_drain
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z20
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	MOVQ    CX, R11
+	MOVQ    AX, R12
+	MOVQ    208(SP), R10
+	MOVQ    BX, R13
+
+medium_max:
+	MOVL        DI, R14
+	MOVL        $0x0000ffff, R15
+	CMPQ        R13, $0x00000010
+	CMOVLGT     R15, R14
+	KMOVW       R14, K1
+	VMOVUPS.Z   (R11), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z19, K1, Z19
+	VMOVUPS.Z   (R11)(R8*1), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z20, K1, Z20
+	VMOVUPS.Z   (R11)(R8*2), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z21, K1, Z21
+	VMOVUPS.Z   (R11)(R9*1), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z22, K1, Z22
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R10
+	SUBQ        $0x00000010, R13
+	JG          medium_max
+	VSHUFF32X4  $0x44, Z20, Z19, Z23
+	VSHUFF32X4  $0xee, Z20, Z19, Z19
+	VMAXPS      Z19, Z23, Z23
+	VSHUFF32X4  $0x44, Z22, Z21, Z19
+	VSHUFF32X4  $0xee, Z22, Z21, Z20
+	VMAXPS      Z20, Z19, Z19
+	VSHUFF32X4  $0x88, Z19, Z23, Z20
+	VSHUFF32X4  $0xdd, Z19, Z23, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0x4e, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0xb1, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z20, K1
+	VBROADCASTSS shortconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z20, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z19
+	VPBROADCASTD     shortconst<>+448(SB), Z20
+	VPSUBD           Z19, Z20, Z20
+	VMOVUPS          Z20, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R11
+	MOVQ   AX, R12
+	MOVQ   208(SP), R10
+	MOVQ   BX, R13
+
+medium_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R14
+
+medium_vec:
+	MOVL             DI, R15
+	MOVL             $0x0000ffff, BP
+	CMPQ             R13, $0x00000010
+	CMOVLGT          BP, R15
+	KMOVW            R15, K1
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)
+	VPADDD.BCST      (SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z5, Z5
+	VADDPD           Z19, Z6, Z6
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R8*1)
+	VPADDD.BCST      16(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z9, Z9
+	VADDPD           Z19, Z10, Z10
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R8*2)
+	VPADDD.BCST      32(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R9*1)
+	VPADDD.BCST      48(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z19, Z18, Z18
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JLE              medium_lastblock
+	DECQ             R14
+	JNZ              medium_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VADDPD Z9, Z7, Z7
+	VADDPD Z10, Z8, Z8
+	VADDPD Z8, Z7, Z7
+	VADDPD Z13, Z11, Z11
+	VADDPD Z14, Z12, Z12
+	VADDPD Z12, Z11, Z11
+	VADDPD Z17, Z15, Z15
+	VADDPD Z18, Z16, Z16
+	VADDPD Z16, Z15, Z15
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z20
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z20
+	VSHUFF64X2 $0xee, Z15, Z11, Z21
+	VADDPD     Z21, Z20, Z20
+	VSHUFF64X2 $0x88, Z20, Z19, Z21
+	VSHUFF64X2 $0xdd, Z20, Z19, Z19
+	VADDPD     Z19, Z21, Z21
+	VPERMILPD  $0x55, Z21, Z19
+	VADDPD     Z19, Z21, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medium_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z20
+	VCVTPS2PD    Y20, Z20
+	VDIVPD       Z19, Z20, Z19
+	VCVTPD2PS    Z19, Y24
+	VCVTPS2PD    Y24, Z20
+	VSUBPD       Z20, Z19, Z19
+	VCVTPD2PS    Z19, Y19
+	VINSERTF64X4 $0x01, Y19, Z24, Z24
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R11
+	MOVQ 200(SP), R12
+	MOVQ 216(SP), R10
+	MOVQ BX, R13
+
+medium_out:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VMOVUPS.Z        (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      64(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     128(SP), Z19
+	VBROADCASTSS     160(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R8*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      80(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     136(SP), Z19
+	VBROADCASTSS     168(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R8*2), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      96(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     144(SP), Z19
+	VBROADCASTSS     176(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R9*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      112(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     152(SP), Z19
+	VBROADCASTSS     184(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JG               medium_out
+	ADDQ             $0x00000004, SI
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src and dst to the frame.
+	VMOVUPS (SP), Z19
+	VMOVUPS Z19, 64(SP)
+	VMOVUPS Z24, 128(SP)
+	MOVQ    CX, 192(SP)
+	MOVQ    AX, 200(SP)
+	MOVQ    208(SP), R10
+	MOVQ    R10, 216(SP)
+	LEAQ    (CX)(R8*4), CX
+	LEAQ    (AX)(R8*4), AX
+	SUBQ    $0x00000004, DX
+	JMP     medium_group
+
+medium_drain:
+	CMPQ 200(SP), $0x00000000
+	JE   medium_ret
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R11
+	MOVQ 200(SP), R12
+	MOVQ 216(SP), R10
+	MOVQ BX, R13
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R13, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VMOVUPS.Z        (R11), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      64(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     128(SP), Z0
+	VBROADCASTSS     160(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R8*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      80(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     136(SP), Z0
+	VBROADCASTSS     168(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R8*2), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      96(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     144(SP), Z0
+	VBROADCASTSS     176(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R9*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      112(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     152(SP), Z0
+	VBROADCASTSS     184(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
+
+medium_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
 // func ScaledSoftmaxShortRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV, SSE
 TEXT ·ScaledSoftmaxShortRowsNoMaskAVX512(SB), NOSPLIT, $704-80
@@ -2653,6 +3647,490 @@ short_drain:
 	ADDQ         $0x00000008, SI
 
 short_ret:
+	MOVQ SI, ret+72(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledSoftmaxMediumRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledSoftmaxMediumRowsNoMaskAVX512(SB), NOSPLIT, $208-80
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+56(FP), DX
+	MOVQ cols+64(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortconst<>+320(SB), Z0
+	VBROADCASTSS shortconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 200(SP)
+	MOVSS        scale+48(FP), X2
+	VBROADCASTSS X2, Z2
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_drain
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z20
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	MOVQ    CX, R10
+	MOVQ    AX, R11
+	MOVQ    BX, R12
+
+medium_max:
+	MOVL       DI, R13
+	MOVL       $0x0000ffff, R14
+	CMPQ       R12, $0x00000010
+	CMOVLGT    R14, R13
+	KMOVW      R13, K1
+	VMOVUPS.Z  (R10), K1, Z23
+	VMULPS     Z2, Z23, K1, Z23
+	VMAXPS     Z23, Z19, K1, Z19
+	VMOVUPS.Z  (R10)(R8*1), K1, Z23
+	VMULPS     Z2, Z23, K1, Z23
+	VMAXPS     Z23, Z20, K1, Z20
+	VMOVUPS.Z  (R10)(R8*2), K1, Z23
+	VMULPS     Z2, Z23, K1, Z23
+	VMAXPS     Z23, Z21, K1, Z21
+	VMOVUPS.Z  (R10)(R9*1), K1, Z23
+	VMULPS     Z2, Z23, K1, Z23
+	VMAXPS     Z23, Z22, K1, Z22
+	ADDQ       $0x00000040, R10
+	ADDQ       $0x00000040, R11
+	SUBQ       $0x00000010, R12
+	JG         medium_max
+	VSHUFF32X4 $0x44, Z20, Z19, Z23
+	VSHUFF32X4 $0xee, Z20, Z19, Z19
+	VMAXPS     Z19, Z23, Z23
+	VSHUFF32X4 $0x44, Z22, Z21, Z19
+	VSHUFF32X4 $0xee, Z22, Z21, Z20
+	VMAXPS     Z20, Z19, Z19
+	VSHUFF32X4 $0x88, Z19, Z23, Z20
+	VSHUFF32X4 $0xdd, Z19, Z23, Z19
+	VMAXPS     Z19, Z20, Z20
+	VPERMILPS  $0x4e, Z20, Z19
+	VMAXPS     Z19, Z20, Z20
+	VPERMILPS  $0xb1, Z20, Z19
+	VMAXPS     Z19, Z20, Z20
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z20, K1
+	VBROADCASTSS shortconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z20, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z19
+	VPBROADCASTD     shortconst<>+448(SB), Z20
+	VPSUBD           Z19, Z20, Z20
+	VMOVUPS          Z20, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R10
+	MOVQ   AX, R11
+	MOVQ   BX, R12
+
+medium_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R13
+
+medium_vec:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R10), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R11)
+	VPADDD.BCST      (SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z5, Z5
+	VADDPD           Z19, Z6, Z6
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R11)(R8*1)
+	VPADDD.BCST      16(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z9, Z9
+	VADDPD           Z19, Z10, Z10
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*2), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R11)(R8*2)
+	VPADDD.BCST      32(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R9*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R11)(R9*1)
+	VPADDD.BCST      48(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z19, Z18, Z18
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JLE              medium_lastblock
+	DECQ             R13
+	JNZ              medium_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VADDPD Z9, Z7, Z7
+	VADDPD Z10, Z8, Z8
+	VADDPD Z8, Z7, Z7
+	VADDPD Z13, Z11, Z11
+	VADDPD Z14, Z12, Z12
+	VADDPD Z12, Z11, Z11
+	VADDPD Z17, Z15, Z15
+	VADDPD Z18, Z16, Z16
+	VADDPD Z16, Z15, Z15
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z20
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z20
+	VSHUFF64X2 $0xee, Z15, Z11, Z21
+	VADDPD     Z21, Z20, Z20
+	VSHUFF64X2 $0x88, Z20, Z19, Z21
+	VSHUFF64X2 $0xdd, Z20, Z19, Z19
+	VADDPD     Z19, Z21, Z21
+	VPERMILPD  $0x55, Z21, Z19
+	VADDPD     Z19, Z21, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medium_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z20
+	VCVTPS2PD    Y20, Z20
+	VDIVPD       Z19, Z20, Z19
+	VCVTPD2PS    Z19, Y24
+	VCVTPS2PD    Y24, Z20
+	VSUBPD       Z20, Z19, Z19
+	VCVTPD2PS    Z19, Y19
+	VINSERTF64X4 $0x01, Y19, Z24, Z24
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R10
+	MOVQ 200(SP), R11
+	MOVQ BX, R12
+
+medium_out:
+	MOVL             DI, R13
+	MOVL             $0x0000ffff, R14
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R14, R13
+	KMOVW            R13, K1
+	VMOVUPS.Z        (R10), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMOVUPS.Z        (R11), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      64(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     128(SP), Z19
+	VBROADCASTSS     160(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R11)
+	VMOVUPS.Z        (R10)(R8*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMOVUPS.Z        (R11)(R8*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      80(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     136(SP), Z19
+	VBROADCASTSS     168(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R11)(R8*1)
+	VMOVUPS.Z        (R10)(R8*2), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMOVUPS.Z        (R11)(R8*2), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      96(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     144(SP), Z19
+	VBROADCASTSS     176(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R11)(R8*2)
+	VMOVUPS.Z        (R10)(R9*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMOVUPS.Z        (R11)(R9*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      112(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     152(SP), Z19
+	VBROADCASTSS     184(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JG               medium_out
+	ADDQ             $0x00000004, SI
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src and dst to the frame.
+	VMOVUPS (SP), Z19
+	VMOVUPS Z19, 64(SP)
+	VMOVUPS Z24, 128(SP)
+	MOVQ    CX, 192(SP)
+	MOVQ    AX, 200(SP)
+	LEAQ    (CX)(R8*4), CX
+	LEAQ    (AX)(R8*4), AX
+	SUBQ    $0x00000004, DX
+	JMP     medium_group
+
+medium_drain:
+	CMPQ 200(SP), $0x00000000
+	JE   medium_ret
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R10
+	MOVQ 200(SP), R11
+	MOVQ BX, R12
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R12, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VMOVUPS.Z        (R10), K1, Z0
+	VMULPS           Z2, Z0, K1, Z0
+	VMOVUPS.Z        (R11), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      64(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     128(SP), Z0
+	VBROADCASTSS     160(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)
+	VMOVUPS.Z        (R10)(R8*1), K1, Z0
+	VMULPS           Z2, Z0, K1, Z0
+	VMOVUPS.Z        (R11)(R8*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      80(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     136(SP), Z0
+	VBROADCASTSS     168(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)(R8*1)
+	VMOVUPS.Z        (R10)(R8*2), K1, Z0
+	VMULPS           Z2, Z0, K1, Z0
+	VMOVUPS.Z        (R11)(R8*2), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      96(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     144(SP), Z0
+	VBROADCASTSS     176(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)(R8*2)
+	VMOVUPS.Z        (R10)(R9*1), K1, Z0
+	VMULPS           Z2, Z0, K1, Z0
+	VMOVUPS.Z        (R11)(R9*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      112(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     152(SP), Z0
+	VBROADCASTSS     184(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
+
+medium_ret:
 	MOVQ SI, ret+72(FP)
 	VZEROUPPER
 	RET
