@@ -31,6 +31,10 @@ import (
 // its other parameters; for ScaledSoftmaxRowsAVX512 that measured 0.9x
 // the time of running pass 3 at once, at 100 columns.
 //
+// On AVX-512, package kernels runs ScaledSoftmaxRows on rows of at most
+// 48 columns through the group kernels of short.go, which compute z as
+// these do, and the groups they leave through these kernels.
+//
 // The file also holds the other kernels of fallback/fused.go and
 // fallback/stats.go that run on the same passes, each described above its
 // generator: CausalSoftmaxRows, StatsOf, and SoftmaxWithStats and
