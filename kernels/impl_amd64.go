@@ -44,7 +44,7 @@ var avx512 = &Implementation{
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX512,
 		scaledSoftmaxRows:    scaledSoftmaxRowsAVX512,
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX512, asm.ScaledLogSoftmaxRowsNoMaskAVX512),
-		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX512),
+		causalSoftmaxRows:    causalSoftmaxRowsAVX512,
 		statsOf:              statsKernel(asm.StatsOfAVX512),
 		softmaxWithStats:     withStatsKernel(asm.CoveredAVX512, asm.SoftmaxWithStatsAVX512, 0, generic.k.softmaxWithStats),
 		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX512, asm.LogSoftmaxWithStatsAVX512, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
@@ -183,4 +183,29 @@ func scaledRowsAVX512(dst, src, mask []float32, scale float32, rows, cols int) {
 		return
 	}
 	asm.ScaledSoftmaxRowsAVX512(dst, src, mask, scale, rows, cols)
+}
+
+// causalSoftmaxRowsAVX512 is softmaxRowsAVX512 for CausalSoftmaxRows:
+// batches of rows of at most shortCols elements go through
+// CausalSoftmaxShortRowsAVX512, and the groups of rows it leaves (a row
+// with a NaN or an infinity among its first k elements, or with k = 0)
+// through CausalSoftmaxRowsAVX512, a group at a time. offset is clamped
+// as in causalKernel.
+func causalSoftmaxRowsAVX512(dst, src []float32, scale float32, cols, offset int) {
+	rows := len(src) / cols
+	offset = min(max(offset, -rows-1), cols)
+	if cols > shortCols || rows < 8 {
+		asm.CausalSoftmaxRowsAVX512(dst, src, scale, rows, cols, offset)
+		return
+	}
+	for done := 0; done < rows; {
+		done += asm.CausalSoftmaxShortRowsAVX512(dst[done*cols:], src[done*cols:], scale, rows-done, cols, offset+done)
+		if done == rows {
+			break
+		}
+		n := min(8, rows-done)
+		o := min(max(offset+done, -n-1), cols)
+		asm.CausalSoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], scale, n, cols, o)
+		done += n
+	}
 }

@@ -211,3 +211,72 @@ func TestGuardScaledShortRows(t *testing.T) {
 		}
 	}
 }
+
+// TestBitExactCausalShortRows runs CausalSoftmaxRows on AVX-512 on
+// batches of short rows: ordinary rows with offsets that leave every k at
+// 1 or more, where CausalSoftmaxShortRowsAVX512, called directly, must do
+// every whole group; then, through the implementation, with offsets that
+// leave rows empty, partial and full, special rows among ordinary ones,
+// special scales, out of place and in place, against
+// fallback.CausalSoftmaxRows.
+func TestBitExactCausalShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(65, 66))
+	for cols := 1; cols <= shortCols; cols++ {
+		for _, rows := range []int{8, 13, 16, 23, 40} {
+			x := normalRow(rng, rows*cols, 4, 0)
+			scale := []float32{1, 0.125, -1, 0, 0x1p-149}[rng.IntN(5)]
+			offset := rng.IntN(cols + 2)
+			want, got := make([]float32, len(x)), make([]float32, len(x))
+			fallback.CausalSoftmaxRows(want, x, scale, cols, offset)
+			done := asm.CausalSoftmaxShortRowsAVX512(got, x, scale, rows, cols, offset)
+			what := fmt.Sprintf("%dx%d offset %d scale %v", rows, cols, offset, scale)
+			if done != rows/8*8 {
+				t.Fatalf("%s: %d rows done", what, done)
+			}
+			compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+		}
+		for rows := 1; rows <= 40; rows++ {
+			x := shortBatch(rng, rows, cols)
+			for range rng.IntN(3) {
+				copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+			}
+			scale := float32(0.125)
+			if rng.IntN(3) == 0 {
+				scale = fusedScales[rng.IntN(len(fusedScales))]
+			}
+			offset := []int{0, cols - rows, -1 - rng.IntN(rows+1), rng.IntN(cols + 2), -rng.IntN(10), math.MaxInt, math.MinInt}[rng.IntN(7)]
+			want, got := make([]float32, len(x)), make([]float32, len(x))
+			fallback.CausalSoftmaxRows(want, x, scale, cols, offset)
+			avx512.CausalSoftmaxRows(got, x, scale, cols, offset)
+			what := fmt.Sprintf("%dx%d offset %d scale %v", rows, cols, offset, scale)
+			compareBits(t, what, x, want, got)
+			in := append([]float32(nil), x...)
+			avx512.CausalSoftmaxRows(in, in, scale, cols, offset)
+			compareBits(t, what+", in place", x, want, in)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestGuardCausalShortRows places batches of short rows against
+// inaccessible pages, for CausalSoftmaxRows on AVX-512.
+func TestGuardCausalShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(67, 68))
+	for cols := 1; cols <= shortCols; cols++ {
+		for _, rows := range []int{8, 16, 19} {
+			x := normalRow(rng, rows*cols, 4, 0)
+			offset := rng.IntN(cols+4) - 2
+			want := make([]float32, len(x))
+			fallback.CausalSoftmaxRows(want, x, 0.5, cols, offset)
+			checkGuards(t, x, want, func(dst, src []float32) { avx512.CausalSoftmaxRows(dst, src, 0.5, cols, offset) }, nil)
+		}
+	}
+}
