@@ -187,23 +187,37 @@ func scaledRowsAVX512(dst, src, mask []float32, scale float32, rows, cols int) {
 
 // causalSoftmaxRowsAVX512 is softmaxRowsAVX512 for CausalSoftmaxRows:
 // batches of rows of at most shortCols elements go through
-// CausalSoftmaxShortRowsAVX512, and the groups of rows it leaves (a row
-// with a NaN or an infinity among its first k elements, or with k = 0)
-// through CausalSoftmaxRowsAVX512, a group at a time. offset is clamped
-// as in causalKernel.
+// CausalSoftmaxShortRowsAVX512, batches of at most mediumCols out of place
+// through CausalSoftmaxMediumRowsAVX512, and the groups of rows they leave
+// (a row with a NaN or an infinity among its first k elements, or with
+// k = 0) through CausalSoftmaxRowsAVX512, a group at a time. offset is
+// clamped as in causalKernel.
 func causalSoftmaxRowsAVX512(dst, src []float32, scale float32, cols, offset int) {
 	rows := len(src) / cols
 	offset = min(max(offset, -rows-1), cols)
-	if cols > shortCols || rows < 8 {
+	n := rows
+	group := 8
+	if cols > shortCols {
+		group = 4
+		if cols > mediumCols || (rows > 0 && &dst[0] == &src[0]) {
+			n = 0 // the medium kernel runs out of place only
+		}
+	}
+	if n < group {
 		asm.CausalSoftmaxRowsAVX512(dst, src, scale, rows, cols, offset)
 		return
 	}
 	for done := 0; done < rows; {
-		done += asm.CausalSoftmaxShortRowsAVX512(dst[done*cols:], src[done*cols:], scale, rows-done, cols, offset+done)
+		d, s := dst[done*cols:], src[done*cols:]
+		if group == 8 {
+			done += asm.CausalSoftmaxShortRowsAVX512(d, s, scale, rows-done, cols, offset+done)
+		} else {
+			done += asm.CausalSoftmaxMediumRowsAVX512(d, s, scale, rows-done, cols, offset+done)
+		}
 		if done == rows {
 			break
 		}
-		n := min(8, rows-done)
+		n := min(group, rows-done)
 		o := min(max(offset+done, -n-1), cols)
 		asm.CausalSoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], scale, n, cols, o)
 		done += n

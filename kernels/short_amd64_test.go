@@ -213,9 +213,10 @@ func TestGuardScaledShortRows(t *testing.T) {
 }
 
 // TestBitExactCausalShortRows runs CausalSoftmaxRows on AVX-512 on
-// batches of short rows: ordinary rows with offsets that leave every k at
-// 1 or more, where CausalSoftmaxShortRowsAVX512, called directly, must do
-// every whole group; then, through the implementation, with offsets that
+// batches of short and medium rows: ordinary rows with offsets that leave
+// every k at 1 or more, where CausalSoftmaxShortRowsAVX512 or
+// CausalSoftmaxMediumRowsAVX512, called directly, must do every whole
+// group; then, through the implementation, with offsets that
 // leave rows empty, partial and full, special rows among ordinary ones,
 // special scales, out of place and in place, against
 // fallback.CausalSoftmaxRows.
@@ -224,16 +225,23 @@ func TestBitExactCausalShortRows(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(65, 66))
-	for cols := 1; cols <= shortCols; cols++ {
+	for cols := 1; cols <= mediumCols; cols++ {
 		for _, rows := range []int{8, 13, 16, 23, 40} {
 			x := normalRow(rng, rows*cols, 4, 0)
 			scale := []float32{1, 0.125, -1, 0, 0x1p-149}[rng.IntN(5)]
 			offset := rng.IntN(cols + 2)
 			want, got := make([]float32, len(x)), make([]float32, len(x))
 			fallback.CausalSoftmaxRows(want, x, scale, cols, offset)
-			done := asm.CausalSoftmaxShortRowsAVX512(got, x, scale, rows, cols, offset)
+			group := 8
+			var done int
+			if cols <= shortCols {
+				done = asm.CausalSoftmaxShortRowsAVX512(got, x, scale, rows, cols, offset)
+			} else {
+				group = 4
+				done = asm.CausalSoftmaxMediumRowsAVX512(got, x, scale, rows, cols, offset)
+			}
 			what := fmt.Sprintf("%dx%d offset %d scale %v", rows, cols, offset, scale)
-			if done != rows/8*8 {
+			if done != rows/group*group {
 				t.Fatalf("%s: %d rows done", what, done)
 			}
 			compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
@@ -270,7 +278,7 @@ func TestGuardCausalShortRows(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(67, 68))
-	for cols := 1; cols <= shortCols; cols++ {
+	for cols := 1; cols <= mediumCols; cols++ {
 		for _, rows := range []int{8, 16, 19} {
 			x := normalRow(rng, rows*cols, 4, 0)
 			offset := rng.IntN(cols+4) - 2

@@ -77,6 +77,11 @@ import (
 // fallback writes there. A row of k = 0 is fully masked, which leaves
 // its group to CausalSoftmaxRowsAVX512. Full rows: 1.11x SoftmaxRows at
 // 10 columns, 1.14x at 16 (3.0x and 2.7x through CausalSoftmaxRowsAVX512).
+// CausalSoftmaxMediumRowsAVX512 is its form for 17 to 48 columns, out of
+// place: each pass compares the lanes' indices in the row (a vector that
+// steps by 16) with each row's k, kept in the frame, for the mask of the
+// lanes to compute z in. Full rows: 1.11-1.27x SoftmaxRows from 17 to 48
+// columns (1.35-1.45x through CausalSoftmaxRowsAVX512).
 
 // shortGroup is the number of rows the short kernel runs at once: eight
 // rows make one float64 zmm of sums for the single division, and their
@@ -103,7 +108,18 @@ func generateShort(g *gen) {
 		mediumAVX512(g, c, in)
 	}
 	shortAVX512(g, c, inCausal)
+	lanes := g.StaticGlobal("causallanes")
+	g.DataAttributes(rodata)
+	for i := range 32 {
+		g.AppendDatum(U32(min(i, 16))) // 0 to 15, then 16 sixteens
+	}
+	causalLanesAt = lanes
+	mediumAVX512(g, c, inCausal)
 }
+
+// causalLanesAt is the table of the causal medium kernel: the lane
+// indices 0 to 15, then 16 in every lane.
+var causalLanesAt Mem
 
 // groupIn is the input of a group kernel: the rows x of src for
 // SoftmaxRows, or for ScaledSoftmaxRows the rows z of fallback/fused.go,
@@ -262,8 +278,11 @@ func (z *groupZ) masked() bool { return z.in == inMaskRows || z.in == inMaskBcas
 // mediumFrame returns the bytes the medium kernel's frame needs for the
 // mask's addresses: none without a mask.
 func (in groupIn) mediumFrame() int {
-	if in == inMaskRows || in == inMaskBcast {
+	switch in {
+	case inMaskRows, inMaskBcast:
 		return 16
+	case inCausal:
+		return 48
 	}
 	return 0
 }
@@ -737,6 +756,24 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 	// rows (or the one row) beside ps.
 	z := g.groupZ(in, nil)
 	maskCur, pendMask := frame.Offset(208), frame.Offset(216)
+	// The causal kernel's frame holds the current group's four k (int32),
+	// the pending group's, and the next group's first k before clamping.
+	curK, pendK, nextK := frame.Offset(208), frame.Offset(224), frame.Offset(240)
+	if in == inCausal {
+		o := g.GP64()
+		g.Load(g.Param("offset"), o)
+		g.INCQ(o)
+		g.MOVQ(o, nextK)
+	}
+	// lane holds, in a causal kernel's loops, the index in the row of each
+	// lane of the vector at ps; rowLanes returns the mask of the lanes of
+	// row r below its k, at ks.
+	var lane reg.VecVirtual
+	rowLanes := func(ks Mem, r int) reg.Register {
+		kk := g.K()
+		g.VPCMPD_BCST(U8(1), ks.Offset(4*r), lane, kk) // lane < k
+		return kk
+	}
 	var pm reg.GPVirtual
 	if z.masked() {
 		g.MOVQ(z.mask, maskCur)
@@ -783,6 +820,10 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 			g.MOVQ(mfrom, pm)
 		}
 		g.MOVQ(cols, i)
+		if in == inCausal {
+			lane = g.ZMM()
+			g.VMOVDQU32(causalLanesAt, lane)
+		}
 		g.Label(name)
 		k := g.K()
 		vecMask(k)
@@ -792,6 +833,9 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 		if z.masked() {
 			g.ADDQ(U32(64), pm)
 		}
+		if in == inCausal {
+			g.VPADDD(causalLanesAt.Offset(64), lane, lane)
+		}
 		g.SUBQ(U32(16), i)
 		g.JG(LabelRef(name))
 	}
@@ -799,6 +843,22 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 	g.Label("medium_group")
 	g.CMPQ(rows, U32(mediumGroup))
 	g.JB(LabelRef("medium_drain"))
+	if in == inCausal {
+		g.Comment("The four rows' k = clamp(offset+r+1, 0, cols).")
+		for r := range mediumGroup {
+			k, zero := g.GP64(), g.GP64()
+			g.MOVQ(nextK, k)
+			if r > 0 {
+				g.ADDQ(U32(r), k)
+			}
+			g.XORQ(zero, zero)
+			g.TESTQ(k, k)
+			g.CMOVQLT(zero, k)
+			g.CMPQ(k, cols)
+			g.CMOVQGT(cols, k)
+			g.MOVL(k.As32(), curK.Offset(4*r))
+		}
+	}
 
 	g.Comment("Pass 1: the four rows' maxima.")
 	acc := make([]reg.VecVirtual, mediumGroup)
@@ -809,9 +869,13 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 	loop("medium_max", src, dst, maskCur, func(k reg.Register) {
 		for r := range acc {
 			x := g.ZMM()
-			g.VMOVUPS_Z(rowAt(ps, r), k, x)
-			z.apply(x, k, maskOf(r))
-			g.VMAXPS(x, acc[r], k, acc[r]) // lanes past the row keep acc
+			kx := k
+			if in == inCausal {
+				kx = rowLanes(curK, r)
+			}
+			g.VMOVUPS_Z(rowAt(ps, r), kx, x)
+			z.apply(x, kx, maskOf(r))
+			g.VMAXPS(x, acc[r], kx, acc[r]) // lanes past the row keep acc
 		}
 	})
 	fold := g.foldMax
@@ -844,6 +908,10 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 		g.MOVQ(maskCur, pm)
 	}
 	g.MOVQ(cols, i)
+	if in == inCausal {
+		lane = g.ZMM()
+		g.VMOVDQU32(causalLanesAt, lane)
+	}
 	g.Label("medium_block")
 	for r := range partLo {
 		g.VPXORQ(partLo[r], partLo[r], partLo[r])
@@ -856,9 +924,13 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 		vecMask(k)
 		for r := range mediumGroup {
 			d := g.ZMM()
+			var kx reg.Register = k
+			if in == inCausal {
+				kx = rowLanes(curK, r) // -Inf past k too
+			}
 			g.VBROADCASTSS(c.scalar("negInf"), d)
-			g.VMOVUPS(rowAt(ps, r), k, d) // -Inf past the row: s = 0
-			z.apply(d, k, maskOf(r))
+			g.VMOVUPS(rowAt(ps, r), kx, d) // -Inf past the row: s = 0
+			z.apply(d, kx, maskOf(r))
 			g.VMAXPS(d, reduceLo, d)
 			t := g.expU(c, d)
 			g.VMOVUPS(d, k, rowAt(pd, r)) // u
@@ -871,6 +943,9 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 		g.ADDQ(U32(64), pd)
 		if z.masked() {
 			g.ADDQ(U32(64), pm)
+		}
+		if in == inCausal {
+			g.VPADDD(causalLanesAt.Offset(64), lane, lane)
 		}
 		g.SUBQ(U32(16), i)
 		g.JLE(LabelRef("medium_lastblock"))
@@ -909,8 +984,16 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 		loop(name, pendSrc, pendDst, pendMask, func(k reg.Register) {
 			for r := range mediumGroup {
 				x, u := g.ZMM(), g.ZMM()
-				g.VMOVUPS_Z(rowAt(ps, r), k, x)
-				z.apply(x, k, maskOf(r)) // lanes past the row not stored
+				if in == inCausal {
+					// -Inf past k, whose s is 0: y is stored there as +0.
+					kx := rowLanes(pendK, r)
+					g.VMOVAPS(negInf, x)
+					g.VMOVUPS(rowAt(ps, r), kx, x)
+					z.apply(x, kx, nil)
+				} else {
+					g.VMOVUPS_Z(rowAt(ps, r), k, x)
+					z.apply(x, k, maskOf(r)) // lanes past the row not stored
+				}
 				g.VMOVUPS_Z(rowAt(pd, r), k, u)
 				g.VMAXPS(x, reduceLo, x)
 				t := g.ZMM()
@@ -936,6 +1019,14 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 	g.VMOVUPS(hilo, pend.Offset(64))
 	g.MOVQ(src, pendSrc)
 	g.MOVQ(dst, pendDst)
+	if in == inCausal {
+		t := g.GP64()
+		g.MOVQ(curK, t)
+		g.MOVQ(t, pendK)
+		g.MOVQ(curK.Offset(8), t)
+		g.MOVQ(t, pendK.Offset(8))
+		g.ADDQ(U32(mediumGroup), nextK)
+	}
 	if z.masked() {
 		t := g.GP64()
 		g.MOVQ(maskCur, t)

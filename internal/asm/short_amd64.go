@@ -82,3 +82,13 @@ func ScaledSoftmaxMediumRowsNoMaskAVX512(dst []float32, src []float32, scale flo
 //
 //go:noescape
 func CausalSoftmaxShortRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int
+
+// CausalSoftmaxMediumRowsAVX512 is SoftmaxMediumRowsAVX512 for
+// fallback.CausalSoftmaxRows: row r of the batch is the softmax of
+// z = scale*x over its first k = offset+r+1 elements (clamped to
+// [0, cols]), its other elements 0. The caller checks the arguments as
+// for SoftmaxMediumRowsAVX512 and clamps offset to [-rows-1, cols]; it runs a
+// group left with CausalSoftmaxRowsAVX512.
+//
+//go:noescape
+func CausalSoftmaxMediumRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int

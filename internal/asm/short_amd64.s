@@ -4766,3 +4766,594 @@ short_ret:
 	MOVQ SI, ret+80(FP)
 	VZEROUPPER
 	RET
+
+DATA causallanes<>+0(SB)/4, $0x00000000
+DATA causallanes<>+4(SB)/4, $0x00000001
+DATA causallanes<>+8(SB)/4, $0x00000002
+DATA causallanes<>+12(SB)/4, $0x00000003
+DATA causallanes<>+16(SB)/4, $0x00000004
+DATA causallanes<>+20(SB)/4, $0x00000005
+DATA causallanes<>+24(SB)/4, $0x00000006
+DATA causallanes<>+28(SB)/4, $0x00000007
+DATA causallanes<>+32(SB)/4, $0x00000008
+DATA causallanes<>+36(SB)/4, $0x00000009
+DATA causallanes<>+40(SB)/4, $0x0000000a
+DATA causallanes<>+44(SB)/4, $0x0000000b
+DATA causallanes<>+48(SB)/4, $0x0000000c
+DATA causallanes<>+52(SB)/4, $0x0000000d
+DATA causallanes<>+56(SB)/4, $0x0000000e
+DATA causallanes<>+60(SB)/4, $0x0000000f
+DATA causallanes<>+64(SB)/4, $0x00000010
+DATA causallanes<>+68(SB)/4, $0x00000010
+DATA causallanes<>+72(SB)/4, $0x00000010
+DATA causallanes<>+76(SB)/4, $0x00000010
+DATA causallanes<>+80(SB)/4, $0x00000010
+DATA causallanes<>+84(SB)/4, $0x00000010
+DATA causallanes<>+88(SB)/4, $0x00000010
+DATA causallanes<>+92(SB)/4, $0x00000010
+DATA causallanes<>+96(SB)/4, $0x00000010
+DATA causallanes<>+100(SB)/4, $0x00000010
+DATA causallanes<>+104(SB)/4, $0x00000010
+DATA causallanes<>+108(SB)/4, $0x00000010
+DATA causallanes<>+112(SB)/4, $0x00000010
+DATA causallanes<>+116(SB)/4, $0x00000010
+DATA causallanes<>+120(SB)/4, $0x00000010
+DATA causallanes<>+124(SB)/4, $0x00000010
+GLOBL causallanes<>(SB), RODATA|NOPTR, $128
+
+// func CausalSoftmaxMediumRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·CausalSoftmaxMediumRowsAVX512(SB), NOSPLIT, $256-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+56(FP), DX
+	MOVQ cols+64(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortconst<>+320(SB), Z0
+	VBROADCASTSS shortconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 200(SP)
+	MOVSS        scale+48(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         offset+72(FP), R10
+	INCQ         R10
+	MOVQ         R10, 240(SP)
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_drain
+
+	// The four rows' k = clamp(offset+r+1, 0, cols).
+	MOVQ    240(SP), R10
+	XORQ    R11, R11
+	TESTQ   R10, R10
+	CMOVQLT R11, R10
+	CMPQ    R10, BX
+	CMOVQGT BX, R10
+	MOVL    R10, 208(SP)
+	MOVQ    240(SP), R10
+	ADDQ    $0x00000001, R10
+	XORQ    R11, R11
+	TESTQ   R10, R10
+	CMOVQLT R11, R10
+	CMPQ    R10, BX
+	CMOVQGT BX, R10
+	MOVL    R10, 212(SP)
+	MOVQ    240(SP), R10
+	ADDQ    $0x00000002, R10
+	XORQ    R11, R11
+	TESTQ   R10, R10
+	CMOVQLT R11, R10
+	CMPQ    R10, BX
+	CMOVQGT BX, R10
+	MOVL    R10, 216(SP)
+	MOVQ    240(SP), R10
+	ADDQ    $0x00000003, R10
+	XORQ    R11, R11
+	TESTQ   R10, R10
+	CMOVQLT R11, R10
+	CMPQ    R10, BX
+	CMOVQGT BX, R10
+	MOVL    R10, 220(SP)
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS   Z0, Z19
+	VMOVAPS   Z0, Z20
+	VMOVAPS   Z0, Z21
+	VMOVAPS   Z0, Z22
+	MOVQ      CX, R10
+	MOVQ      AX, R11
+	MOVQ      BX, R12
+	VMOVDQU32 causallanes<>+0(SB), Z23
+
+medium_max:
+	MOVL        DI, R13
+	MOVL        $0x0000ffff, R14
+	CMPQ        R12, $0x00000010
+	CMOVLGT     R14, R13
+	KMOVW       R13, K1
+	VPCMPD.BCST $0x01, 208(SP), Z23, K1
+	VMOVUPS.Z   (R10), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMAXPS      Z24, Z19, K1, Z19
+	VPCMPD.BCST $0x01, 212(SP), Z23, K1
+	VMOVUPS.Z   (R10)(R8*1), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMAXPS      Z24, Z20, K1, Z20
+	VPCMPD.BCST $0x01, 216(SP), Z23, K1
+	VMOVUPS.Z   (R10)(R8*2), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMAXPS      Z24, Z21, K1, Z21
+	VPCMPD.BCST $0x01, 220(SP), Z23, K1
+	VMOVUPS.Z   (R10)(R9*1), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMAXPS      Z24, Z22, K1, Z22
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	VPADDD      causallanes<>+64(SB), Z23, Z23
+	SUBQ        $0x00000010, R12
+	JG          medium_max
+	VSHUFF32X4  $0x44, Z20, Z19, Z23
+	VSHUFF32X4  $0xee, Z20, Z19, Z19
+	VMAXPS      Z19, Z23, Z23
+	VSHUFF32X4  $0x44, Z22, Z21, Z19
+	VSHUFF32X4  $0xee, Z22, Z21, Z20
+	VMAXPS      Z20, Z19, Z19
+	VSHUFF32X4  $0x88, Z19, Z23, Z20
+	VSHUFF32X4  $0xdd, Z19, Z23, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0x4e, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0xb1, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z20, K1
+	VBROADCASTSS shortconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z20, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z19
+	VPBROADCASTD     shortconst<>+448(SB), Z20
+	VPSUBD           Z19, Z20, Z20
+	VMOVUPS          Z20, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ    Z3, Z3, Z3
+	VPXORQ    Z4, Z4, Z4
+	VPXORQ    Z7, Z7, Z7
+	VPXORQ    Z8, Z8, Z8
+	VPXORQ    Z11, Z11, Z11
+	VPXORQ    Z12, Z12, Z12
+	VPXORQ    Z15, Z15, Z15
+	VPXORQ    Z16, Z16, Z16
+	MOVQ      CX, R10
+	MOVQ      AX, R11
+	MOVQ      BX, R12
+	VMOVDQU32 causallanes<>+0(SB), Z19
+
+medium_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R13
+
+medium_vec:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VPCMPD.BCST      $0x01, 208(SP), Z19, K2
+	VBROADCASTSS     shortconst<>+320(SB), Z20
+	VMOVUPS          (R10), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z21
+	VSUBPS.BCST      shortconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z20
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z20
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VMOVUPS          Z20, K1, (R11)
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z20
+	VADDPD           Z22, Z5, Z5
+	VADDPD           Z20, Z6, Z6
+	VPCMPD.BCST      $0x01, 212(SP), Z19, K2
+	VBROADCASTSS     shortconst<>+320(SB), Z20
+	VMOVUPS          (R10)(R8*1), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z21
+	VSUBPS.BCST      shortconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z20
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z20
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VMOVUPS          Z20, K1, (R11)(R8*1)
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z20
+	VADDPD           Z22, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VPCMPD.BCST      $0x01, 216(SP), Z19, K2
+	VBROADCASTSS     shortconst<>+320(SB), Z20
+	VMOVUPS          (R10)(R8*2), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z21
+	VSUBPS.BCST      shortconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z20
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z20
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VMOVUPS          Z20, K1, (R11)(R8*2)
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z20
+	VADDPD           Z22, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VPCMPD.BCST      $0x01, 220(SP), Z19, K2
+	VBROADCASTSS     shortconst<>+320(SB), Z20
+	VMOVUPS          (R10)(R9*1), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z21
+	VSUBPS.BCST      shortconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z20
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z20
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VMOVUPS          Z20, K1, (R11)(R9*1)
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z20
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	VPADDD           causallanes<>+64(SB), Z19, Z19
+	SUBQ             $0x00000010, R12
+	JLE              medium_lastblock
+	DECQ             R13
+	JNZ              medium_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VADDPD Z9, Z7, Z7
+	VADDPD Z10, Z8, Z8
+	VADDPD Z8, Z7, Z7
+	VADDPD Z13, Z11, Z11
+	VADDPD Z14, Z12, Z12
+	VADDPD Z12, Z11, Z11
+	VADDPD Z17, Z15, Z15
+	VADDPD Z18, Z16, Z16
+	VADDPD Z16, Z15, Z15
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z20
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z20
+	VSHUFF64X2 $0xee, Z15, Z11, Z21
+	VADDPD     Z21, Z20, Z20
+	VSHUFF64X2 $0x88, Z20, Z19, Z21
+	VSHUFF64X2 $0xdd, Z20, Z19, Z19
+	VADDPD     Z19, Z21, Z21
+	VPERMILPD  $0x55, Z21, Z19
+	VADDPD     Z19, Z21, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medium_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z20
+	VCVTPS2PD    Y20, Z20
+	VDIVPD       Z19, Z20, Z19
+	VCVTPD2PS    Z19, Y25
+	VCVTPS2PD    Y25, Z20
+	VSUBPD       Z20, Z19, Z19
+	VCVTPD2PS    Z19, Y19
+	VINSERTF64X4 $0x01, Y19, Z25, Z25
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ      192(SP), R10
+	MOVQ      200(SP), R11
+	MOVQ      BX, R12
+	VMOVDQU32 causallanes<>+0(SB), Z19
+
+medium_out:
+	MOVL             DI, R13
+	MOVL             $0x0000ffff, R14
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R14, R13
+	KMOVW            R13, K1
+	VPCMPD.BCST      $0x01, 224(SP), Z19, K2
+	VMOVAPS          Z0, Z20
+	VMOVUPS          (R10), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMOVUPS.Z        (R11), K1, Z21
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z22
+	VPADDD.BCST      64(SP), Z22, Z22
+	VPMAXSD.BCST     shortconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VBROADCASTSS     128(SP), Z20
+	VBROADCASTSS     160(SP), Z23
+	VFMADD213PS      Z23, Z21, Z23
+	VFMADD132PS      Z20, Z23, Z21
+	VADDPS           Z20, Z21, Z21
+	VMULPS           Z22, Z21, Z21
+	VMOVUPS          Z21, K1, (R11)
+	VPCMPD.BCST      $0x01, 228(SP), Z19, K2
+	VMOVAPS          Z0, Z20
+	VMOVUPS          (R10)(R8*1), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMOVUPS.Z        (R11)(R8*1), K1, Z21
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z22
+	VPADDD.BCST      80(SP), Z22, Z22
+	VPMAXSD.BCST     shortconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VBROADCASTSS     136(SP), Z20
+	VBROADCASTSS     168(SP), Z23
+	VFMADD213PS      Z23, Z21, Z23
+	VFMADD132PS      Z20, Z23, Z21
+	VADDPS           Z20, Z21, Z21
+	VMULPS           Z22, Z21, Z21
+	VMOVUPS          Z21, K1, (R11)(R8*1)
+	VPCMPD.BCST      $0x01, 232(SP), Z19, K2
+	VMOVAPS          Z0, Z20
+	VMOVUPS          (R10)(R8*2), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMOVUPS.Z        (R11)(R8*2), K1, Z21
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z22
+	VPADDD.BCST      96(SP), Z22, Z22
+	VPMAXSD.BCST     shortconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VBROADCASTSS     144(SP), Z20
+	VBROADCASTSS     176(SP), Z23
+	VFMADD213PS      Z23, Z21, Z23
+	VFMADD132PS      Z20, Z23, Z21
+	VADDPS           Z20, Z21, Z21
+	VMULPS           Z22, Z21, Z21
+	VMOVUPS          Z21, K1, (R11)(R8*2)
+	VPCMPD.BCST      $0x01, 236(SP), Z19, K2
+	VMOVAPS          Z0, Z20
+	VMOVUPS          (R10)(R9*1), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMOVUPS.Z        (R11)(R9*1), K1, Z21
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z22
+	VPADDD.BCST      112(SP), Z22, Z22
+	VPMAXSD.BCST     shortconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VBROADCASTSS     152(SP), Z20
+	VBROADCASTSS     184(SP), Z23
+	VFMADD213PS      Z23, Z21, Z23
+	VFMADD132PS      Z20, Z23, Z21
+	VADDPS           Z20, Z21, Z21
+	VMULPS           Z22, Z21, Z21
+	VMOVUPS          Z21, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	VPADDD           causallanes<>+64(SB), Z19, Z19
+	SUBQ             $0x00000010, R12
+	JG               medium_out
+	ADDQ             $0x00000004, SI
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src and dst to the frame.
+	VMOVUPS (SP), Z19
+	VMOVUPS Z19, 64(SP)
+	VMOVUPS Z25, 128(SP)
+	MOVQ    CX, 192(SP)
+	MOVQ    AX, 200(SP)
+	MOVQ    208(SP), R10
+	MOVQ    R10, 224(SP)
+	MOVQ    216(SP), R10
+	MOVQ    R10, 232(SP)
+	ADDQ    $0x00000004, 240(SP)
+	LEAQ    (CX)(R8*4), CX
+	LEAQ    (AX)(R8*4), AX
+	SUBQ    $0x00000004, DX
+	JMP     medium_group
+
+medium_drain:
+	CMPQ 200(SP), $0x00000000
+	JE   medium_ret
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ      192(SP), R10
+	MOVQ      200(SP), R11
+	MOVQ      BX, R12
+	VMOVDQU32 causallanes<>+0(SB), Z3
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R12, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VPCMPD.BCST      $0x01, 224(SP), Z3, K2
+	VMOVAPS          Z0, Z4
+	VMOVUPS          (R10), K2, Z4
+	VMULPS           Z2, Z4, K2, Z4
+	VMOVUPS.Z        (R11), K1, Z5
+	VMAXPS           Z4, Z1, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z6
+	VPADDD.BCST      64(SP), Z6, Z6
+	VPMAXSD.BCST     shortconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VBROADCASTSS     128(SP), Z4
+	VBROADCASTSS     160(SP), Z7
+	VFMADD213PS      Z7, Z5, Z7
+	VFMADD132PS      Z4, Z7, Z5
+	VADDPS           Z4, Z5, Z5
+	VMULPS           Z6, Z5, Z5
+	VMOVUPS          Z5, K1, (R11)
+	VPCMPD.BCST      $0x01, 228(SP), Z3, K2
+	VMOVAPS          Z0, Z4
+	VMOVUPS          (R10)(R8*1), K2, Z4
+	VMULPS           Z2, Z4, K2, Z4
+	VMOVUPS.Z        (R11)(R8*1), K1, Z5
+	VMAXPS           Z4, Z1, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z6
+	VPADDD.BCST      80(SP), Z6, Z6
+	VPMAXSD.BCST     shortconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VBROADCASTSS     136(SP), Z4
+	VBROADCASTSS     168(SP), Z7
+	VFMADD213PS      Z7, Z5, Z7
+	VFMADD132PS      Z4, Z7, Z5
+	VADDPS           Z4, Z5, Z5
+	VMULPS           Z6, Z5, Z5
+	VMOVUPS          Z5, K1, (R11)(R8*1)
+	VPCMPD.BCST      $0x01, 232(SP), Z3, K2
+	VMOVAPS          Z0, Z4
+	VMOVUPS          (R10)(R8*2), K2, Z4
+	VMULPS           Z2, Z4, K2, Z4
+	VMOVUPS.Z        (R11)(R8*2), K1, Z5
+	VMAXPS           Z4, Z1, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z6
+	VPADDD.BCST      96(SP), Z6, Z6
+	VPMAXSD.BCST     shortconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VBROADCASTSS     144(SP), Z4
+	VBROADCASTSS     176(SP), Z7
+	VFMADD213PS      Z7, Z5, Z7
+	VFMADD132PS      Z4, Z7, Z5
+	VADDPS           Z4, Z5, Z5
+	VMULPS           Z6, Z5, Z5
+	VMOVUPS          Z5, K1, (R11)(R8*2)
+	VPCMPD.BCST      $0x01, 236(SP), Z3, K2
+	VMOVAPS          Z0, Z4
+	VMOVUPS          (R10)(R9*1), K2, Z4
+	VMULPS           Z2, Z4, K2, Z4
+	VMOVUPS.Z        (R11)(R9*1), K1, Z5
+	VMAXPS           Z4, Z1, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z6
+	VPADDD.BCST      112(SP), Z6, Z6
+	VPMAXSD.BCST     shortconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VBROADCASTSS     152(SP), Z4
+	VBROADCASTSS     184(SP), Z7
+	VFMADD213PS      Z7, Z5, Z7
+	VFMADD132PS      Z4, Z7, Z5
+	VADDPS           Z4, Z5, Z5
+	VMULPS           Z6, Z5, Z5
+	VMOVUPS          Z5, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	VPADDD           causallanes<>+64(SB), Z3, Z3
+	SUBQ             $0x00000010, R12
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
+
+medium_ret:
+	MOVQ SI, ret+80(FP)
+	VZEROUPPER
+	RET
