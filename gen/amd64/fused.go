@@ -379,7 +379,9 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 // full rows (thread CPU time, against the same kernel running pass 3 at
 // once): 0.88x the time at 100 columns, 0.95-1.0x at 1024, the same
 // within the noise at 10 and 30. On AVX2 pass 3 runs at once, as
-// SoftmaxRowsAVX2's does.
+// SoftmaxRowsAVX2's does. On AVX-512, package kernels runs rows of at
+// most 48 columns through the causal group kernels of short.go, and the
+// groups they leave through CausalSoftmaxRowsAVX512.
 
 // causalRows is what the causal kernels need of sm512 and sm256.
 type causalRows interface {
