@@ -42,9 +42,9 @@ var avx512 = &Implementation{
 		crossEntropyRows:     crossEntropyRowsKernel(asm.CrossEntropyRowsAVX512),
 		softmaxAxis:          asm.SoftmaxAxisAVX512,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX512,
-		scaledSoftmaxRows:    scaledRowsKernel(asm.ScaledSoftmaxRowsAVX512, asm.ScaledSoftmaxRowsNoMaskAVX512),
+		scaledSoftmaxRows:    scaledSoftmaxRowsAVX512,
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX512, asm.ScaledLogSoftmaxRowsNoMaskAVX512),
-		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX512),
+		causalSoftmaxRows:    causalSoftmaxRowsAVX512,
 		statsOf:              statsKernel(asm.StatsOfAVX512),
 		softmaxWithStats:     withStatsKernel(asm.CoveredAVX512, asm.SoftmaxWithStatsAVX512, 0, generic.k.softmaxWithStats),
 		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX512, asm.LogSoftmaxWithStatsAVX512, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
@@ -117,6 +117,109 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 		}
 		n := min(group, rows-done)
 		asm.SoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], n, cols)
+		done += n
+	}
+}
+
+// scaledSoftmaxRowsAVX512 is softmaxRowsAVX512 for ScaledSoftmaxRows:
+// batches of rows of at most shortCols elements go through the short
+// kernel of their mask's kind (none, one row per row, one row for every
+// row), batches of at most mediumCols out of place through the medium
+// kernel of that kind, and the groups of rows they leave through
+// ScaledSoftmaxRowsAVX512 or its form without a mask, a group at a time.
+func scaledSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols int) {
+	rows := len(src) / cols
+	group := 8
+	if cols > shortCols {
+		group = 4
+		if cols > mediumCols || (rows > 0 && &dst[0] == &src[0]) {
+			rows = 0 // the medium kernel runs out of place only
+		}
+	}
+	if rows < group {
+		scaledRowsAVX512(dst, src, mask, scale, len(src)/cols, cols)
+		return
+	}
+	bcast := len(mask) == cols
+	for done := 0; done < rows; {
+		d, s := dst[done*cols:], src[done*cols:]
+		m := mask
+		if len(mask) > 0 && !bcast {
+			m = mask[done*cols:]
+		}
+		// Direct calls, as in softmaxRowsAVX512.
+		switch {
+		case group == 8 && len(mask) == 0:
+			done += asm.ScaledSoftmaxShortRowsNoMaskAVX512(d, s, scale, rows-done, cols)
+		case group == 8 && bcast:
+			done += asm.ScaledSoftmaxShortRowsBcastAVX512(d, s, m, scale, rows-done, cols)
+		case group == 8:
+			done += asm.ScaledSoftmaxShortRowsAVX512(d, s, m, scale, rows-done, cols)
+		case len(mask) == 0:
+			done += asm.ScaledSoftmaxMediumRowsNoMaskAVX512(d, s, scale, rows-done, cols)
+		case bcast:
+			done += asm.ScaledSoftmaxMediumRowsBcastAVX512(d, s, m, scale, rows-done, cols)
+		default:
+			done += asm.ScaledSoftmaxMediumRowsAVX512(d, s, m, scale, rows-done, cols)
+		}
+		if done == rows {
+			break
+		}
+		n := min(group, rows-done)
+		m = mask
+		if len(mask) > 0 && !bcast {
+			m = mask[done*cols : (done+n)*cols]
+		}
+		scaledRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], m, scale, n, cols)
+		done += n
+	}
+}
+
+// scaledRowsAVX512 runs rows rows of ScaledSoftmaxRows through the
+// AVX-512 row kernel, with the mask mask or without one.
+func scaledRowsAVX512(dst, src, mask []float32, scale float32, rows, cols int) {
+	if len(mask) == 0 {
+		asm.ScaledSoftmaxRowsNoMaskAVX512(dst, src, scale, rows, cols)
+		return
+	}
+	asm.ScaledSoftmaxRowsAVX512(dst, src, mask, scale, rows, cols)
+}
+
+// causalSoftmaxRowsAVX512 is softmaxRowsAVX512 for CausalSoftmaxRows:
+// batches of rows of at most shortCols elements go through
+// CausalSoftmaxShortRowsAVX512, batches of at most mediumCols out of place
+// through CausalSoftmaxMediumRowsAVX512, and the groups of rows they leave
+// (a row with a NaN or an infinity among its first k elements, or with
+// k = 0) through CausalSoftmaxRowsAVX512, a group at a time. offset is
+// clamped as in causalKernel.
+func causalSoftmaxRowsAVX512(dst, src []float32, scale float32, cols, offset int) {
+	rows := len(src) / cols
+	offset = min(max(offset, -rows-1), cols)
+	n := rows
+	group := 8
+	if cols > shortCols {
+		group = 4
+		if cols > mediumCols || (rows > 0 && &dst[0] == &src[0]) {
+			n = 0 // the medium kernel runs out of place only
+		}
+	}
+	if n < group {
+		asm.CausalSoftmaxRowsAVX512(dst, src, scale, rows, cols, offset)
+		return
+	}
+	for done := 0; done < rows; {
+		d, s := dst[done*cols:], src[done*cols:]
+		if group == 8 {
+			done += asm.CausalSoftmaxShortRowsAVX512(d, s, scale, rows-done, cols, offset+done)
+		} else {
+			done += asm.CausalSoftmaxMediumRowsAVX512(d, s, scale, rows-done, cols, offset+done)
+		}
+		if done == rows {
+			break
+		}
+		n := min(group, rows-done)
+		o := min(max(offset+done, -n-1), cols)
+		asm.CausalSoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], scale, n, cols, o)
 		done += n
 	}
 }

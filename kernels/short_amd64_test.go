@@ -4,9 +4,11 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/go-softmax/softmax/fallback"
 	"github.com/go-softmax/softmax/internal/asm"
 )
 
@@ -41,6 +43,248 @@ func TestBitExactMediumKernel(t *testing.T) {
 		}
 		if t.Failed() {
 			return
+		}
+	}
+}
+
+// scaledGroupCols are the row lengths that ScaledSoftmaxRows runs through
+// the group kernels on AVX-512: the short ones, and out of place the
+// medium ones.
+func scaledGroupCols() []int {
+	var cs []int
+	for c := 1; c <= mediumCols; c++ {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// scaledGroupMask returns a mask of kind 0 (none), 1 (one row for every
+// row) or 2 (one row per row) for rows of cols elements: normal, with
+// -Inf now and then, and with fully masked rows if full; else every row
+// has a finite element.
+func scaledGroupMask(rng *rand.Rand, kind, rows, cols int, full bool) []float32 {
+	var m []float32
+	switch kind {
+	case 0:
+		return nil
+	case 1:
+		m = normalRow(rng, cols, 1, 0)
+	default:
+		m = normalRow(rng, rows*cols, 1, 0)
+	}
+	for i := range m {
+		if rng.IntN(5) == 0 {
+			m[i] = ninf
+		}
+	}
+	if !full {
+		for r := range len(m) / cols {
+			m[r*cols+rng.IntN(cols)] = float32(rng.NormFloat64())
+		}
+	}
+	if full && kind == 1 && rng.IntN(4) == 0 {
+		for i := range m {
+			m[i] = ninf
+		}
+	}
+	if full && kind == 2 {
+		r := rng.IntN(rows)
+		for i := range m[r*cols : (r+1)*cols] {
+			m[r*cols+i] = ninf
+		}
+	}
+	return m
+}
+
+// TestBitExactScaledShortKernels runs the scaled short-row and
+// medium-row kernels directly on batches of ordinary rows, with every mask kind and scales
+// that keep z ordinary (0 among them: z is the mask, and a lane past the
+// row that were computed as 0*(-Inf) would be NaN): every whole group must
+// be done, with the bits of fallback.ScaledSoftmaxRows, in place too.
+func TestBitExactScaledShortKernels(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(59, 60))
+	for _, cols := range scaledGroupCols() {
+		for _, rows := range []int{8, 13, 16, 23, 40} {
+			for kind := range 3 {
+				scale := []float32{1, 0.125, -1, 2, 0, float32(math.Copysign(0, -1)), 0x1p-149}[rng.IntN(7)]
+				x := normalRow(rng, rows*cols, 4, 0)
+				mask := scaledGroupMask(rng, kind, rows, cols, false)
+				want := make([]float32, len(x))
+				fallback.ScaledSoftmaxRows(want, x, mask, scale, cols)
+				what := fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale)
+				for _, inPlace := range []bool{false, true} {
+					got := make([]float32, len(x))
+					src := x
+					if inPlace {
+						copy(got, x)
+						src = got
+					}
+					group := 8
+					if cols > shortCols {
+						if inPlace {
+							continue // the medium kernel runs out of place only
+						}
+						group = 4
+					}
+					var done int
+					switch {
+					case group == 8 && kind == 0:
+						done = asm.ScaledSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
+					case group == 8 && kind == 1:
+						done = asm.ScaledSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
+					case group == 8:
+						done = asm.ScaledSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
+					case kind == 0:
+						done = asm.ScaledSoftmaxMediumRowsNoMaskAVX512(got, src, scale, rows, cols)
+					case kind == 1:
+						done = asm.ScaledSoftmaxMediumRowsBcastAVX512(got, src, mask, scale, rows, cols)
+					default:
+						done = asm.ScaledSoftmaxMediumRowsAVX512(got, src, mask, scale, rows, cols)
+					}
+					if done != rows/group*group {
+						t.Fatalf("%s: %d rows done", what, done)
+					}
+					compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+				}
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestBitExactScaledShortRows runs ScaledSoftmaxRows on AVX-512 on batches
+// of short rows with special rows (NaN, infinities, maxima beyond 208, a
+// fully masked row) at random positions, so that groups fall back to the
+// row kernel between groups that do not, special scales, every mask kind,
+// out of place and in place, against fallback.ScaledSoftmaxRows.
+func TestBitExactScaledShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(61, 62))
+	for _, cols := range scaledGroupCols() {
+		for rows := 1; rows <= 40; rows++ {
+			for kind := range 3 {
+				x := shortBatch(rng, rows, cols)
+				for range rng.IntN(3) {
+					copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+				}
+				scale := float32(0.125)
+				if rng.IntN(3) == 0 {
+					scale = fusedScales[rng.IntN(len(fusedScales))]
+				}
+				mask := scaledGroupMask(rng, kind, rows, cols, true)
+				checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), avx512, scaledKernels[0], x, mask, scale, cols)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestGuardScaledShortRows places batches of short rows, and their masks,
+// against inaccessible pages, for ScaledSoftmaxRows on AVX-512.
+func TestGuardScaledShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(63, 64))
+	for _, cols := range scaledGroupCols() {
+		for _, rows := range []int{8, 16, 19} {
+			for kind := 1; kind < 3; kind++ {
+				x := normalRow(rng, rows*cols, 4, 0)
+				m := scaledGroupMask(rng, kind, rows, cols, false)
+				want := make([]float32, len(x))
+				fallback.ScaledSoftmaxRows(want, x, m, 0.5, cols)
+				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+					mask := place(t, len(m))
+					copy(mask, m)
+					checkGuards(t, x, want, func(dst, src []float32) { avx512.ScaledSoftmaxRows(dst, src, mask, 0.5, cols) }, nil)
+				}
+			}
+		}
+	}
+}
+
+// TestBitExactCausalShortRows runs CausalSoftmaxRows on AVX-512 on
+// batches of short and medium rows: ordinary rows with offsets that leave
+// every k at 1 or more, where CausalSoftmaxShortRowsAVX512 or
+// CausalSoftmaxMediumRowsAVX512, called directly, must do every whole
+// group; then, through the implementation, with offsets that
+// leave rows empty, partial and full, special rows among ordinary ones,
+// special scales, out of place and in place, against
+// fallback.CausalSoftmaxRows.
+func TestBitExactCausalShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(65, 66))
+	for cols := 1; cols <= mediumCols; cols++ {
+		for _, rows := range []int{8, 13, 16, 23, 40} {
+			x := normalRow(rng, rows*cols, 4, 0)
+			scale := []float32{1, 0.125, -1, 0, 0x1p-149}[rng.IntN(5)]
+			offset := rng.IntN(cols + 2)
+			want, got := make([]float32, len(x)), make([]float32, len(x))
+			fallback.CausalSoftmaxRows(want, x, scale, cols, offset)
+			group := 8
+			var done int
+			if cols <= shortCols {
+				done = asm.CausalSoftmaxShortRowsAVX512(got, x, scale, rows, cols, offset)
+			} else {
+				group = 4
+				done = asm.CausalSoftmaxMediumRowsAVX512(got, x, scale, rows, cols, offset)
+			}
+			what := fmt.Sprintf("%dx%d offset %d scale %v", rows, cols, offset, scale)
+			if done != rows/group*group {
+				t.Fatalf("%s: %d rows done", what, done)
+			}
+			compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+		}
+		for rows := 1; rows <= 40; rows++ {
+			x := shortBatch(rng, rows, cols)
+			for range rng.IntN(3) {
+				copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+			}
+			scale := float32(0.125)
+			if rng.IntN(3) == 0 {
+				scale = fusedScales[rng.IntN(len(fusedScales))]
+			}
+			offset := []int{0, cols - rows, -1 - rng.IntN(rows+1), rng.IntN(cols + 2), -rng.IntN(10), math.MaxInt, math.MinInt}[rng.IntN(7)]
+			want, got := make([]float32, len(x)), make([]float32, len(x))
+			fallback.CausalSoftmaxRows(want, x, scale, cols, offset)
+			avx512.CausalSoftmaxRows(got, x, scale, cols, offset)
+			what := fmt.Sprintf("%dx%d offset %d scale %v", rows, cols, offset, scale)
+			compareBits(t, what, x, want, got)
+			in := append([]float32(nil), x...)
+			avx512.CausalSoftmaxRows(in, in, scale, cols, offset)
+			compareBits(t, what+", in place", x, want, in)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestGuardCausalShortRows places batches of short rows against
+// inaccessible pages, for CausalSoftmaxRows on AVX-512.
+func TestGuardCausalShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(67, 68))
+	for cols := 1; cols <= mediumCols; cols++ {
+		for _, rows := range []int{8, 16, 19} {
+			x := normalRow(rng, rows*cols, 4, 0)
+			offset := rng.IntN(cols+4) - 2
+			want := make([]float32, len(x))
+			fallback.CausalSoftmaxRows(want, x, 0.5, cols, offset)
+			checkGuards(t, x, want, func(dst, src []float32) { avx512.CausalSoftmaxRows(dst, src, 0.5, cols, offset) }, nil)
 		}
 	}
 }

@@ -31,6 +31,10 @@ import (
 // its other parameters; for ScaledSoftmaxRowsAVX512 that measured 0.9x
 // the time of running pass 3 at once, at 100 columns.
 //
+// On AVX-512, package kernels runs ScaledSoftmaxRows on rows of at most
+// 48 columns through the group kernels of short.go, which compute z as
+// these do, and the groups they leave through these kernels.
+//
 // The file also holds the other kernels of fallback/fused.go and
 // fallback/stats.go that run on the same passes, each described above its
 // generator: CausalSoftmaxRows, StatsOf, and SoftmaxWithStats and
@@ -40,6 +44,17 @@ import (
 type zin struct {
 	scale Op            // scale in every lane: a zmm register, or 32 bytes of the frame
 	moff  reg.GPVirtual // the mask's address minus src's in the current row; nil without a mask
+	rows  *causalLate   // the causal kernel's row length, kept for its late pass 3
+}
+
+// causalLate is what CausalSoftmaxRowsAVX512's late pass 3 keeps of a
+// row besides what SoftmaxRowsAVX512 keeps: its length k (s.cols, with the
+// mask of its last k%16 lanes, s.km). zeros emits the zeros after the
+// current row's first k elements, which are stored at once, before the
+// row's late pass 3 (which, in place, reads only the first k).
+type causalLate struct {
+	s     *sm512
+	zeros func()
 }
 
 // maskAt returns the address of the mask's elements that go with the x at
@@ -154,16 +169,23 @@ func (s *sm256) loadX(p Mem, m []reg.VecVirtual) []reg.VecVirtual {
 // frame for the mask offsets of the current and the pending row: none
 // without a mask.
 func (z *zin) frameSize() int {
-	if z == nil || z.moff == nil {
+	if z == nil || (z.moff == nil && z.rows == nil) {
 		return 0
 	}
 	return 16
 }
 
-// save emits the store of the current row's mask offset at f, if any.
+// save emits the store of the current row's mask offset at f, if any;
+// for the causal kernel, the zeros after the row's first k elements and
+// the store of k.
 func (z *zin) save(g *gen, f Mem) {
-	if z.frameSize() > 0 {
+	switch {
+	case z == nil:
+	case z.moff != nil:
 		g.MOVQ(z.moff, f)
+	case z.rows != nil:
+		z.rows.zeros()
+		g.MOVQ(z.rows.s.cols, f)
 	}
 }
 
@@ -177,10 +199,21 @@ func (z *zin) pend(g *gen, f Mem, w reg.GPVirtual) {
 }
 
 // restore emits the load of the pending row's mask offset from f into
-// moff, which pass 3 of that row then uses.
+// moff, which pass 3 of that row then uses; for the causal kernel, of its
+// k into s.cols, and of the mask of its last k%16 lanes into s.km.
 func (z *zin) restore(g *gen, f Mem) {
-	if z.frameSize() > 0 {
+	switch {
+	case z == nil:
+	case z.moff != nil:
 		g.MOVQ(f, z.moff)
+	case z.rows != nil:
+		s := z.rows.s
+		g.MOVQ(f, s.cols)
+		tail, tbl := g.GP64(), g.GP64()
+		g.MOVQ(s.cols, tail)
+		g.ANDQ(U32(15), tail)
+		g.LEAQ(g.tailMask16(), tbl)
+		g.KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, s.km)
 	}
 }
 
@@ -336,10 +369,19 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 // kernels without a mask whose row length is k: a row hook sets k, and
 // the mask of its last k%16 lanes, at the start of each row, so that every
 // pass reads and writes only the first k elements; a row of k = 0 skips
-// the passes. After the row, as after a filled row, the special hook
-// zeros the rest. The caller clamps offset to [-rows-1, cols], which
-// changes no k and keeps offset+r+1 from overflowing. Pass 3 runs at once
-// on AVX-512 too: the late pass would need the pending row's k and mask.
+// the passes. After a filled row the special hook zeros the rest. The
+// caller clamps offset to [-rows-1, cols], which changes no k and keeps
+// offset+r+1 from overflowing.
+//
+// On AVX-512, pass 3 runs a row late, as SoftmaxRowsAVX512's does: the
+// row's k is kept with the pending row's other parameters (causalLate),
+// and the zeros after its first k elements are stored before that. With
+// full rows (thread CPU time, against the same kernel running pass 3 at
+// once): 0.88x the time at 100 columns, 0.95-1.0x at 1024, the same
+// within the noise at 10 and 30. On AVX2 pass 3 runs at once, as
+// SoftmaxRowsAVX2's does. On AVX-512, package kernels runs rows of at
+// most 48 columns through the causal group kernels of short.go, and the
+// groups they leave through CausalSoftmaxRowsAVX512.
 
 // causalRows is what the causal kernels need of sm512 and sm256.
 type causalRows interface {
@@ -352,45 +394,62 @@ type causalRows interface {
 // offset+r+1, in the frame) and returns its row hooks. zero64 stores 16
 // zeros at an address.
 func causalHooks(g *gen, s causalRows, zero64 func(m Mem)) rowHooks {
+	h, _ := causalHooksZeros(g, s, zero64)
+	return h
+}
+
+// causalHooksZeros is causalHooks, and also returns a function that emits
+// the zeros after the current row's first k elements, falling through at
+// the end.
+func causalHooksZeros(g *gen, s causalRows, zero64 func(m Mem)) (rowHooks, func()) {
 	next := g.AllocLocal(8)
 	o := g.GP64()
 	g.Load(g.Param("offset"), o)
 	g.INCQ(o)
 	g.MOVQ(o, next)
 	var cols, k reg.GPVirtual
-	return rowHooks{
-		begin: func() {
-			g.Comment("k = clamp(offset+r+1, 0, cols), this row's length.")
-			cols, k = g.GP64(), g.GP64()
-			g.Load(g.Param("cols"), cols)
-			zero := g.GP64()
-			g.XORQ(zero, zero)
-			g.MOVQ(next, k)
-			g.INCQ(next)
-			g.TESTQ(k, k)
-			g.CMOVQLT(zero, k)
-			g.CMPQ(k, cols)
-			g.CMOVQGT(cols, k)
-			g.TESTQ(k, k)
-			g.JZ(LabelRef(s.label("filled")))
-			s.setCols(k)
-		},
-		special: func(reg.VecVirtual) {
-			g.Comment("Zeros after the row's first k elements.")
-			q, i := g.GP64(), g.GP64()
-			g.LEAQ(Mem{Base: s.rowDst(), Index: k, Scale: 4}, q)
-			g.MOVQ(cols, i)
-			g.SUBQ(k, i)
-			each16(g, s.label("zero"), q, i, zero64)
-			g.Label(s.label("zero1"))
-			g.TESTQ(i, i)
-			g.JZ(LabelRef(s.label("next")))
-			g.MOVL(U32(0), Mem{Base: q})
-			g.ADDQ(U32(4), q)
-			g.DECQ(i)
-			g.JMP(LabelRef(s.label("zero1")))
-		},
+	// zeros emits the zeros after the row's first k elements, with labels
+	// prefixed by name, ending with a jump to done.
+	zeros := func(name, done string) {
+		q, i := g.GP64(), g.GP64()
+		g.LEAQ(Mem{Base: s.rowDst(), Index: k, Scale: 4}, q)
+		g.MOVQ(cols, i)
+		g.SUBQ(k, i)
+		each16(g, s.label(name), q, i, zero64)
+		g.Label(s.label(name + "1"))
+		g.TESTQ(i, i)
+		g.JZ(LabelRef(done))
+		g.MOVL(U32(0), Mem{Base: q})
+		g.ADDQ(U32(4), q)
+		g.DECQ(i)
+		g.JMP(LabelRef(s.label(name + "1")))
 	}
+	return rowHooks{
+			begin: func() {
+				g.Comment("k = clamp(offset+r+1, 0, cols), this row's length.")
+				cols, k = g.GP64(), g.GP64()
+				g.Load(g.Param("cols"), cols)
+				zero := g.GP64()
+				g.XORQ(zero, zero)
+				g.MOVQ(next, k)
+				g.INCQ(next)
+				g.TESTQ(k, k)
+				g.CMOVQLT(zero, k)
+				g.CMPQ(k, cols)
+				g.CMOVQGT(cols, k)
+				g.TESTQ(k, k)
+				g.JZ(LabelRef(s.label("filled")))
+				s.setCols(k)
+			},
+			special: func(reg.VecVirtual) {
+				g.Comment("Zeros after the row's first k elements.")
+				zeros("zero", s.label("next"))
+			},
+		}, func() {
+			g.Comment("Zeros after the row's first k elements, before its late pass 3.")
+			zeros("zerofin", s.label("zeroed"))
+			g.Label(s.label("zeroed"))
+		}
 }
 
 // causalSignature is the causal kernels' Go signature.
@@ -408,12 +467,13 @@ func causalAVX512(g *gen, c *constTable) {
 		"It requires AVX-512F.",
 	)
 	s := newSM512(g, c, "cs512")
-	s.keepU = true
 	s.z = scaleIn512(g)
 	z := g.ZMM()
 	g.VPXORD(z, z, z)
-	s.hooks = causalHooks(g, s, func(m Mem) { g.VMOVUPS(z, m) })
-	s.rowsKernel(func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, s.softmaxOut(s.label("filled")), nil)
+	var zeros func()
+	s.hooks, zeros = causalHooksZeros(g, s, func(m Mem) { g.VMOVUPS(z, m) })
+	s.z.rows = &causalLate{s: s, zeros: zeros}
+	s.softmaxRows()
 }
 
 func causalAVX2(g *gen, c *constTable) {

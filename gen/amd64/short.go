@@ -58,6 +58,31 @@ import (
 // four 512-bit pipes once each VCVTPS2PD counts twice (the float64 terms
 // take 6 conversions a row), against about 160 cycles a group measured.
 
+// The scaled forms: ScaledSoftmaxShortRowsAVX512 and the medium kernel's
+// run ScaledSoftmaxRows's rows z (fused.go) in the same groups, bit for
+// bit fallback.ScaledSoftmaxRows, with a mask of one row per row, one row
+// for every row (Bcast: in a register in the short kernel) or none
+// (NoMask). z is computed where the unscaled kernels load x (groupIn
+// below), and the checks are made on z: a row that z makes special (a
+// fully masked row, a NaN or infinite scale) leaves its group to
+// ScaledSoftmaxRowsAVX512. Measured as above, against SoftmaxRows on the
+// same rows, scale 1/8: 1.0-1.15x at 10 columns with a mask per row (2.9x
+// through ScaledSoftmaxRowsAVX512), 1.01x with one mask row, 1.0-1.03x
+// without; from 17 to 48 columns, out of place, 1.14-1.17x (1.4-1.7x).
+//
+// CausalSoftmaxShortRowsAVX512 runs CausalSoftmaxRows's rows of at most
+// 16 columns the same way: row r's z = scale*x is computed in its first
+// k lanes only (inCausal, with the mask of those lanes), and its other
+// lanes stay -Inf, whose s is 0: they are stored as the +0 that the
+// fallback writes there. A row of k = 0 is fully masked, which leaves
+// its group to CausalSoftmaxRowsAVX512. Full rows: 1.11x SoftmaxRows at
+// 10 columns, 1.14x at 16 (3.0x and 2.7x through CausalSoftmaxRowsAVX512).
+// CausalSoftmaxMediumRowsAVX512 is its form for 17 to 48 columns, out of
+// place: each pass compares the lanes' indices in the row (a vector that
+// steps by 16) with each row's k, kept in the frame, for the mask of the
+// lanes to compute z in. Full rows: 1.11-1.27x SoftmaxRows from 17 to 48
+// columns (1.35-1.45x through CausalSoftmaxRowsAVX512).
+
 // shortGroup is the number of rows the short kernel runs at once: eight
 // rows make one float64 zmm of sums for the single division, and their
 // u and s (16 registers) fit in the 32 zmm registers with what the passes
@@ -76,8 +101,97 @@ func generateShort(g *gen) {
 		{"largeMax", largeMaxBits},
 		{"negLargeMax", largeMaxBits | 0x80000000},
 	}))
-	shortAVX512(g, c)
-	mediumAVX512(g, c)
+	shortAVX512(g, c, inX)
+	mediumAVX512(g, c, inX)
+	for _, in := range []groupIn{inMaskRows, inMaskBcast, inScaled} {
+		shortAVX512(g, c, in)
+		mediumAVX512(g, c, in)
+	}
+	shortAVX512(g, c, inCausal)
+	lanes := g.StaticGlobal("causallanes")
+	g.DataAttributes(rodata)
+	for i := range 32 {
+		g.AppendDatum(U32(min(i, 16))) // 0 to 15, then 16 sixteens
+	}
+	causalLanesAt = lanes
+	mediumAVX512(g, c, inCausal)
+}
+
+// causalLanesAt is the table of the causal medium kernel: the lane
+// indices 0 to 15, then 16 in every lane.
+var causalLanesAt Mem
+
+// groupIn is the input of a group kernel: the rows x of src for
+// SoftmaxRows, or for ScaledSoftmaxRows the rows z of fallback/fused.go,
+// scale*x without a mask, or fma(scale, x, m) with m the row's row of the
+// mask (one row per row) or its one row (the same for every row). z is
+// computed as the rows are loaded, under the mask of a row's lanes: the
+// lanes past the row keep the -Inf they are loaded as, where scale*(-Inf)
+// would be NaN for a zero or NaN scale.
+type groupIn int
+
+const (
+	inX groupIn = iota
+	inMaskRows
+	inMaskBcast
+	inScaled
+	inCausal // CausalSoftmaxRows: z = scale*x in a row's first k lanes, -Inf after
+)
+
+// name returns the name of the group kernel of the given kind ("Short"
+// or "Medium") for this input.
+func (in groupIn) name(kind string) string {
+	switch in {
+	case inMaskRows:
+		return "ScaledSoftmax" + kind + "RowsAVX512"
+	case inMaskBcast:
+		return "ScaledSoftmax" + kind + "RowsBcastAVX512"
+	case inScaled:
+		return "ScaledSoftmax" + kind + "RowsNoMaskAVX512"
+	case inCausal:
+		return "CausalSoftmax" + kind + "RowsAVX512"
+	}
+	return "Softmax" + kind + "RowsAVX512"
+}
+
+// signature returns the Go signature of a group kernel for this input.
+func (in groupIn) signature() string {
+	switch in {
+	case inMaskRows, inMaskBcast:
+		return "func(dst, src, mask []float32, scale float32, rows, cols int) int"
+	case inScaled:
+		return "func(dst, src []float32, scale float32, rows, cols int) int"
+	case inCausal:
+		return "func(dst, src []float32, scale float32, rows, cols, offset int) int"
+	}
+	return "func(dst, src []float32, rows, cols int) int"
+}
+
+// doc returns the documentation of a scaled group kernel whose unscaled
+// form is plain.
+func (in groupIn) doc(kind string) []string {
+	name, plain := in.name(kind), inX.name(kind)
+	switch in {
+	case inMaskRows:
+		return []string{name + " is " + plain + " for",
+			"fallback.ScaledSoftmaxRows with a mask of one row per row: it runs",
+			"the rows z = fma(scale, x, m), m the row of mask, with the same",
+			"checks on z and the same result. The caller checks the arguments as",
+			"for " + plain + ", and rows*cols elements in mask, which does not",
+			"overlap dst."}
+	case inMaskBcast:
+		return []string{name + " is " + inMaskRows.name(kind),
+			"with a mask of one row, cols elements, added to every row."}
+	case inCausal:
+		return []string{name + " is " + plain + " for",
+			"fallback.CausalSoftmaxRows: row r of the batch is the softmax of",
+			"z = scale*x over its first k = offset+r+1 elements (clamped to",
+			"[0, cols]), its other elements 0. The caller checks the arguments as",
+			"for " + plain + " and clamps offset to [-rows-1, cols]; it runs a",
+			"group left with CausalSoftmaxRowsAVX512."}
+	}
+	return []string{name + " is " + inMaskRows.name(kind),
+		"without a mask: z = scale*x."}
 }
 
 // shortSumPos and shortMaxPos are where row r's sum and max end up in the
@@ -118,6 +232,101 @@ func (g *gen) loadGroupArgs() groupArgs {
 	g.SHLQ(U8(2), a.stride)                                           // 4*cols, a row's bytes
 	g.LEAQ(Mem{Base: a.stride, Index: a.stride, Scale: 2}, a.stride3) // 3 rows
 	return a
+}
+
+// groupZ is what a group kernel needs to compute z.
+type groupZ struct {
+	g     *gen
+	in    groupIn
+	scale reg.VecVirtual // scale in every lane
+	mrow  reg.VecVirtual // inMaskBcast: the mask's row, zero past cols
+	mask  reg.GPVirtual  // the mask's address, where mrow is not loaded
+}
+
+// groupZ emits the set-up of z for the input in of a kernel whose rows'
+// lanes are selected by km: scale broadcast, and the mask's address, or
+// its row loaded if km is not nil. For inX it emits nothing.
+func (g *gen) groupZ(in groupIn, km reg.Register) *groupZ {
+	z := &groupZ{g: g, in: in}
+	if in == inX {
+		return z
+	}
+	sc := g.XMM()
+	z.scale = g.ZMM()
+	g.Load(g.Param("scale"), sc)
+	g.VBROADCASTSS(sc, z.scale)
+	switch in {
+	case inMaskRows:
+		z.mask = g.GP64()
+		g.Load(g.Param("mask").Base(), z.mask)
+	case inMaskBcast:
+		p := g.GP64()
+		g.Load(g.Param("mask").Base(), p)
+		if km == nil {
+			z.mask = p
+			break
+		}
+		z.mrow = g.ZMM()
+		g.VMOVUPS_Z(Mem{Base: p}, km, z.mrow)
+	}
+	return z
+}
+
+// masked reports whether the kernel has a mask.
+func (z *groupZ) masked() bool { return z.in == inMaskRows || z.in == inMaskBcast }
+
+// mediumFrame returns the bytes the medium kernel's frame needs for the
+// mask's addresses: none without a mask.
+func (in groupIn) mediumFrame() int {
+	switch in {
+	case inMaskRows, inMaskBcast:
+		return 16
+	case inCausal:
+		return 48
+	}
+	return 0
+}
+
+// apply emits the computation of z from the x in v, under the lanes of k:
+// the other lanes of v are left as they are. m is the mask's vector, a
+// memory operand, or nil for the loaded row mrow.
+func (z *groupZ) apply(v reg.VecVirtual, k reg.Register, m Op) {
+	g := z.g
+	switch z.in {
+	case inScaled, inCausal:
+		g.VMULPS(z.scale, v, k, v) // z = scale*x
+	case inMaskBcast, inMaskRows:
+		if m == nil {
+			m = z.mrow
+		}
+		g.VFMADD213PS(m, z.scale, k, v) // z = scale*x + m
+	}
+}
+
+// causalLanes emits the mask of the first k lanes of row r of a causal
+// group, k = clamp(next+r, 0, cols) with next and cols at the given
+// addresses, and returns it.
+func causalLanes(g *gen, next, cols Mem, r int) reg.Register {
+	k, zero, t, tbl, w, all := g.GP64(), g.GP64(), g.GP64(), g.GP64(), g.GP32(), g.GP32()
+	g.MOVQ(next, k)
+	if r > 0 {
+		g.ADDQ(U32(r), k)
+	}
+	g.XORQ(zero, zero)
+	g.TESTQ(k, k)
+	g.CMOVQLT(zero, k)
+	g.CMPQ(k, cols)
+	g.CMOVQGT(cols, k) // k <= cols <= 16
+	g.MOVQ(k, t)
+	g.ANDQ(U32(15), t)
+	g.LEAQ(g.tailMask16(), tbl)
+	g.MOVWLZX(Mem{Base: tbl, Index: t, Scale: 2}, w)
+	g.MOVL(U32(0xffff), all)
+	g.CMPQ(k, U32(16))
+	g.CMOVLEQ(all, w)
+	kr := g.K()
+	g.KMOVW(w, kr)
+	return kr
 }
 
 // foldMax returns the lanes of a and b folded by the VSHUFF32X4 patterns
@@ -239,9 +448,8 @@ func (g *gen) normalizeRow(u reg.VecVirtual, s Op, hi, lo Mem) {
 	g.VMULPS(s, u, u)
 }
 
-func shortAVX512(g *gen, c *constTable) {
-	g.function("SoftmaxShortRowsAVX512", "func(dst, src []float32, rows, cols int) int",
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+func shortAVX512(g *gen, c *constTable, in groupIn) {
+	doc := []string{
 		"SoftmaxShortRowsAVX512 sets rows of cols elements of dst to the softmax",
 		"of the same rows of src, with the bits of fallback.SoftmaxRows, eight",
 		"rows at a time, from the first, for as long as eight rows remain whose",
@@ -250,11 +458,17 @@ func shortAVX512(g *gen, c *constTable) {
 		"caller runs the next rows with SoftmaxRowsAVX512. The caller checks",
 		"the arguments: rows*cols elements in each slice, 1 <= cols <= 16, and",
 		"dst is src or does not overlap it. It requires AVX-512F.",
-	)
+	}
+	if in != inX {
+		doc = in.doc("Short")
+	}
+	g.function(in.name("Short"), in.signature(),
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, doc...)
 	a := g.loadGroupArgs()
 	dst, src, rows, done, stride, stride3 := a.dst, a.src, a.rows, a.done, a.stride, a.stride3
 	km := g.K() // a row's cols lanes
 	g.KMOVW(a.kmw, km)
+	z := g.groupZ(in, km)
 
 	negInf, reduceLo := g.ZMM(), g.ZMM()
 	g.VBROADCASTSS(c.scalar("negInf"), negInf)
@@ -274,8 +488,23 @@ func shortAVX512(g *gen, c *constTable) {
 	// of that u spans when cols < 16, and such a load waits for the store
 	// to retire: at 10 columns in place, 1.0 ns per element with that u in
 	// dst.
-	frame := g.AllocLocal(128 + 64*shortGroup + 64)
+	causalFrame := 0
+	if in == inCausal {
+		causalFrame = 16
+	}
+	frame := g.AllocLocal(128 + 64*shortGroup + 64 + causalFrame)
 	lastU := frame.Offset(128 + 64*shortGroup)
+	// The causal kernel keeps the first row's k of the current group,
+	// before clamping (offset+1, then up by 8 a group), and cols.
+	nextK, colsAt := frame.Offset(128+64*shortGroup+64), frame.Offset(128+64*shortGroup+72)
+	if in == inCausal {
+		o := g.GP64()
+		g.Load(g.Param("offset"), o)
+		g.INCQ(o)
+		g.MOVQ(o, nextK)
+		g.Load(g.Param("cols"), o)
+		g.MOVQ(o, colsAt)
+	}
 	biasAt := func(r int) Mem { return frame.Offset(4 * shortMaxPos(r)) }
 	hiAt := func(r int) Mem { return frame.Offset(64 + 4*shortSumPos(r)) }
 	loAt := func(r int) Mem { return frame.Offset(96 + 4*shortSumPos(r)) }
@@ -310,10 +539,26 @@ func shortAVX512(g *gen, c *constTable) {
 
 	g.Comment("Pass 1: the eight rows, -Inf past cols, and their maxima.")
 	x := make([]reg.VecVirtual, shortGroup)
+	var mask4 reg.GPVirtual
+	if in == inMaskRows {
+		mask4 = g.GP64()
+		g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 4}, mask4)
+	}
 	for r := range x {
 		x[r] = g.ZMM()
 		g.VMOVAPS(negInf, x[r])
+		if in == inCausal {
+			kr := causalLanes(g, nextK, colsAt, r)
+			g.VMOVUPS(rowAt(src, src4, r), kr, x[r])
+			z.apply(x[r], kr, nil)
+			continue
+		}
 		g.VMOVUPS(rowAt(src, src4, r), km, x[r])
+		var m Op
+		if in == inMaskRows {
+			m = rowAt(z.mask, mask4, r)
+		}
+		z.apply(x[r], km, m)
 	}
 	// Rows r and r+1 are folded: their low halves (lanes 0-7) into one
 	// register, their high halves into another, and the max of the two
@@ -425,8 +670,14 @@ func shortAVX512(g *gen, c *constTable) {
 		g.VMOVUPS(sc[r], sAt(r))
 	}
 	g.MOVQ(dst, pdst)
+	if in == inMaskRows {
+		g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 8}, z.mask)
+	}
 	g.LEAQ(Mem{Base: src4, Index: stride, Scale: 4}, src)
 	g.LEAQ(Mem{Base: dst4, Index: stride, Scale: 4}, dst)
+	if in == inCausal {
+		g.ADDQ(U32(shortGroup), nextK)
+	}
 	g.SUBQ(U32(shortGroup), rows)
 	g.JMP(LabelRef("short_group"))
 
@@ -470,9 +721,8 @@ const mediumGroup = 4
 func mediumMaxPos(r int) int { return 4 * r }
 func mediumSumPos(r int) int { return 2 * r }
 
-func mediumAVX512(g *gen, c *constTable) {
-	g.function("SoftmaxMediumRowsAVX512", "func(dst, src []float32, rows, cols int) int",
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+func mediumAVX512(g *gen, c *constTable, in groupIn) {
+	doc := []string{
 		"SoftmaxMediumRowsAVX512 sets rows of cols elements of dst to the",
 		"softmax of the same rows of src, with the bits of",
 		"fallback.SoftmaxRows, four rows at a time, from the first, for as long",
@@ -482,7 +732,12 @@ func mediumAVX512(g *gen, c *constTable) {
 		"SoftmaxRowsAVX512, which rewrites the dst of a group this kernel left.",
 		"The caller checks the arguments: rows*cols elements in each slice,",
 		"16 < cols <= 128, and dst does not overlap src. It requires AVX-512F.",
-	)
+	}
+	if in != inX {
+		doc = in.doc("Medium")
+	}
+	g.function(in.name("Medium"), in.signature(),
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, doc...)
 	a := g.loadGroupArgs()
 	dst, src, rows, cols, done := a.dst, a.src, a.rows, a.cols, a.done
 	kmw, stride, stride3 := a.kmw, a.stride, a.stride3
@@ -492,10 +747,38 @@ func mediumAVX512(g *gen, c *constTable) {
 	// The frame holds the current group's biases (16 int32), then the
 	// pending group's biases, its hi (8 float32) and lo (8), and its src
 	// and dst (dst 0 when no group is pending).
-	frame := g.AllocLocal(208)
+	frame := g.AllocLocal(208 + in.mediumFrame())
 	pend := frame.Offset(64)
 	pendSrc, pendDst := frame.Offset(192), frame.Offset(200)
 	g.MOVQ(U32(0), pendDst)
+	// With a mask, the frame also holds the current group's first row of
+	// the mask and the pending group's, and pm walks the group's mask
+	// rows (or the one row) beside ps.
+	z := g.groupZ(in, nil)
+	maskCur, pendMask := frame.Offset(208), frame.Offset(216)
+	// The causal kernel's frame holds the current group's four k (int32),
+	// the pending group's, and the next group's first k before clamping.
+	curK, pendK, nextK := frame.Offset(208), frame.Offset(224), frame.Offset(240)
+	if in == inCausal {
+		o := g.GP64()
+		g.Load(g.Param("offset"), o)
+		g.INCQ(o)
+		g.MOVQ(o, nextK)
+	}
+	// lane holds, in a causal kernel's loops, the index in the row of each
+	// lane of the vector at ps; rowLanes returns the mask of the lanes of
+	// row r below its k, at ks.
+	var lane reg.VecVirtual
+	rowLanes := func(ks Mem, r int) reg.Register {
+		kk := g.K()
+		g.VPCMPD_BCST(U8(1), ks.Offset(4*r), lane, kk) // lane < k
+		return kk
+	}
+	var pm reg.GPVirtual
+	if z.masked() {
+		g.MOVQ(z.mask, maskCur)
+		pm = g.GP64()
+	}
 	ps, pd, i := g.GP64(), g.GP64(), g.GP64()
 	rowAt := func(p reg.GPVirtual, r int) Mem {
 		switch r {
@@ -520,16 +803,39 @@ func mediumAVX512(g *gen, c *constTable) {
 	}
 	// loop emits a loop over the vectors of the group's rows: body(k)
 	// for the vector at ps, pd under mask k.
-	loop := func(name string, from, to Op, body func(k reg.Register)) {
+	// maskOf returns the mask's vector for the vector of row r at pm.
+	maskOf := func(r int) Op {
+		switch in {
+		case inMaskRows:
+			return rowAt(pm, r)
+		case inMaskBcast:
+			return Mem{Base: pm}
+		}
+		return nil
+	}
+	loop := func(name string, from, to, mfrom Op, body func(k reg.Register)) {
 		g.MOVQ(from, ps)
 		g.MOVQ(to, pd)
+		if z.masked() {
+			g.MOVQ(mfrom, pm)
+		}
 		g.MOVQ(cols, i)
+		if in == inCausal {
+			lane = g.ZMM()
+			g.VMOVDQU32(causalLanesAt, lane)
+		}
 		g.Label(name)
 		k := g.K()
 		vecMask(k)
 		body(k)
 		g.ADDQ(U32(64), ps)
 		g.ADDQ(U32(64), pd)
+		if z.masked() {
+			g.ADDQ(U32(64), pm)
+		}
+		if in == inCausal {
+			g.VPADDD(causalLanesAt.Offset(64), lane, lane)
+		}
 		g.SUBQ(U32(16), i)
 		g.JG(LabelRef(name))
 	}
@@ -537,6 +843,22 @@ func mediumAVX512(g *gen, c *constTable) {
 	g.Label("medium_group")
 	g.CMPQ(rows, U32(mediumGroup))
 	g.JB(LabelRef("medium_drain"))
+	if in == inCausal {
+		g.Comment("The four rows' k = clamp(offset+r+1, 0, cols).")
+		for r := range mediumGroup {
+			k, zero := g.GP64(), g.GP64()
+			g.MOVQ(nextK, k)
+			if r > 0 {
+				g.ADDQ(U32(r), k)
+			}
+			g.XORQ(zero, zero)
+			g.TESTQ(k, k)
+			g.CMOVQLT(zero, k)
+			g.CMPQ(k, cols)
+			g.CMOVQGT(cols, k)
+			g.MOVL(k.As32(), curK.Offset(4*r))
+		}
+	}
 
 	g.Comment("Pass 1: the four rows' maxima.")
 	acc := make([]reg.VecVirtual, mediumGroup)
@@ -544,11 +866,16 @@ func mediumAVX512(g *gen, c *constTable) {
 		acc[r] = g.ZMM()
 		g.VMOVAPS(negInf, acc[r])
 	}
-	loop("medium_max", src, dst, func(k reg.Register) {
+	loop("medium_max", src, dst, maskCur, func(k reg.Register) {
 		for r := range acc {
 			x := g.ZMM()
-			g.VMOVUPS_Z(rowAt(ps, r), k, x)
-			g.VMAXPS(x, acc[r], k, acc[r]) // lanes past the row keep acc
+			kx := k
+			if in == inCausal {
+				kx = rowLanes(curK, r)
+			}
+			g.VMOVUPS_Z(rowAt(ps, r), kx, x)
+			z.apply(x, kx, maskOf(r))
+			g.VMAXPS(x, acc[r], kx, acc[r]) // lanes past the row keep acc
 		}
 	})
 	fold := g.foldMax
@@ -577,7 +904,14 @@ func mediumAVX512(g *gen, c *constTable) {
 	nv := g.GP64()
 	g.MOVQ(src, ps)
 	g.MOVQ(dst, pd)
+	if z.masked() {
+		g.MOVQ(maskCur, pm)
+	}
 	g.MOVQ(cols, i)
+	if in == inCausal {
+		lane = g.ZMM()
+		g.VMOVDQU32(causalLanesAt, lane)
+	}
 	g.Label("medium_block")
 	for r := range partLo {
 		g.VPXORQ(partLo[r], partLo[r], partLo[r])
@@ -590,8 +924,13 @@ func mediumAVX512(g *gen, c *constTable) {
 		vecMask(k)
 		for r := range mediumGroup {
 			d := g.ZMM()
+			var kx reg.Register = k
+			if in == inCausal {
+				kx = rowLanes(curK, r) // -Inf past k too
+			}
 			g.VBROADCASTSS(c.scalar("negInf"), d)
-			g.VMOVUPS(rowAt(ps, r), k, d) // -Inf past the row: s = 0
+			g.VMOVUPS(rowAt(ps, r), kx, d) // -Inf past the row: s = 0
+			z.apply(d, kx, maskOf(r))
 			g.VMAXPS(d, reduceLo, d)
 			t := g.expU(c, d)
 			g.VMOVUPS(d, k, rowAt(pd, r)) // u
@@ -602,6 +941,12 @@ func mediumAVX512(g *gen, c *constTable) {
 		}
 		g.ADDQ(U32(64), ps)
 		g.ADDQ(U32(64), pd)
+		if z.masked() {
+			g.ADDQ(U32(64), pm)
+		}
+		if in == inCausal {
+			g.VPADDD(causalLanesAt.Offset(64), lane, lane)
+		}
 		g.SUBQ(U32(16), i)
 		g.JLE(LabelRef("medium_lastblock"))
 		g.DECQ(nv)
@@ -636,10 +981,19 @@ func mediumAVX512(g *gen, c *constTable) {
 	// against 0.49 at 32, 0.44 against 0.46 at 48.
 	pass3 := func(name string) {
 		g.Comment("Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.")
-		loop(name, pendSrc, pendDst, func(k reg.Register) {
+		loop(name, pendSrc, pendDst, pendMask, func(k reg.Register) {
 			for r := range mediumGroup {
 				x, u := g.ZMM(), g.ZMM()
-				g.VMOVUPS_Z(rowAt(ps, r), k, x)
+				if in == inCausal {
+					// -Inf past k, whose s is 0: y is stored there as +0.
+					kx := rowLanes(pendK, r)
+					g.VMOVAPS(negInf, x)
+					g.VMOVUPS(rowAt(ps, r), kx, x)
+					z.apply(x, kx, nil)
+				} else {
+					g.VMOVUPS_Z(rowAt(ps, r), k, x)
+					z.apply(x, k, maskOf(r)) // lanes past the row not stored
+				}
 				g.VMOVUPS_Z(rowAt(pd, r), k, u)
 				g.VMAXPS(x, reduceLo, x)
 				t := g.ZMM()
@@ -665,6 +1019,23 @@ func mediumAVX512(g *gen, c *constTable) {
 	g.VMOVUPS(hilo, pend.Offset(64))
 	g.MOVQ(src, pendSrc)
 	g.MOVQ(dst, pendDst)
+	if in == inCausal {
+		t := g.GP64()
+		g.MOVQ(curK, t)
+		g.MOVQ(t, pendK)
+		g.MOVQ(curK.Offset(8), t)
+		g.MOVQ(t, pendK.Offset(8))
+		g.ADDQ(U32(mediumGroup), nextK)
+	}
+	if z.masked() {
+		t := g.GP64()
+		g.MOVQ(maskCur, t)
+		g.MOVQ(t, pendMask)
+		if in == inMaskRows {
+			g.LEAQ(Mem{Base: t, Index: stride, Scale: 4}, t)
+			g.MOVQ(t, maskCur)
+		}
+	}
 	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
 	g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst)
 	g.SUBQ(U32(mediumGroup), rows)

@@ -9078,7 +9078,7 @@ ss256_ret:
 
 // func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
 // Requires: AVX, AVX512F, CMOV, SSE
-TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $8-80
+TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
 	VBROADCASTSS fusedconst<>+64(SB), Z2
@@ -9091,6 +9091,7 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $8-80
 	MOVQ         offset+72(FP), AX
 	INCQ         AX
 	MOVQ         AX, (SP)
+	MOVQ         $0x00000000, 32(SP)
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
 	MOVQ         rows+56(FP), DI
@@ -9600,20 +9601,60 @@ cs512_sumred:
 	JP         cs512_nanrow
 
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD    fusedconst<>+384(SB), X18, X18
-	VDIVSD       X10, X18, X11
-	VCVTSD2SS    X11, X11, X10
-	VCVTSS2SD    X10, X10, X19
-	VSUBSD       X19, X11, X11
-	VCVTSD2SS    X11, X11, X11
-	VBROADCASTSS X10, Z10
-	VBROADCASTSS X11, Z11
+	VCVTSS2SD fusedconst<>+384(SB), X18, X18
+	VDIVSD    X10, X18, X10
+	VCVTSD2SS X10, X10, X11
+	VCVTSS2SD X11, X11, X19
+	VSUBSD    X19, X10, X10
+	VCVTSD2SS X10, X10, X10
+
+	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
+	VMOVSS X11, 40(SP)
+	VMOVSS X10, 44(SP)
+	VMOVSS X6, 48(SP)
+	VMOVD  X7, 52(SP)
+
+	// Zeros after the row's first k elements, before its late pass 3.
+	LEAQ (BX)(R11*4), AX
+	MOVQ R10, CX
+	SUBQ R11, CX
+
+cs512_zerofin16:
+	CMPQ    CX, $0x00000010
+	JB      cs512_zerofinrest
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     cs512_zerofin16
+
+cs512_zerofinrest:
+cs512_zerofin1:
+	TESTQ CX, CX
+	JZ    cs512_zeroed
+	MOVL  $0x00000000, (AX)
+	ADDQ  $0x00000004, AX
+	DECQ  CX
+	JMP   cs512_zerofin1
+
+cs512_zeroed:
+	MOVQ         R11, 56(SP)
+	CMPQ         32(SP), $0x00000000
+	JE           cs512_prev
+	VBROADCASTSS 8(SP), Z10
+	VBROADCASTSS 12(SP), Z11
+	VBROADCASTSS 16(SP), Z6
+	VPBROADCASTD 20(SP), Z7
+	MOVQ         64(SP), R11
+	MOVQ         R11, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
 	TESTQ R9, R9
-	JNZ   cs512_re
-	MOVQ  SI, AX
-	MOVQ  BX, CX
+	JNZ   cs512_outre
+	MOVQ  24(SP), AX
+	MOVQ  32(SP), CX
 	MOVQ  R11, DX
 
 cs512_out64:
@@ -9714,7 +9755,7 @@ cs512_out16:
 
 cs512_outtail:
 	TESTQ       DX, DX
-	JZ          cs512_filled
+	JZ          cs512_prev
 	VMOVUPS.Z   (AX), K1, Z19
 	VMULPS      Z8, Z19, Z19
 	VSUBPS      Z6, Z19, Z19
@@ -9731,16 +9772,16 @@ cs512_outtail:
 	VADDPS      Z10, Z7, Z7
 	VMULPS      Z6, Z7, Z7
 	VMOVUPS     Z7, K1, (CX)
-	JMP         cs512_filled
+	JMP         cs512_prev
 
-cs512_re:
-	MOVQ SI, AX
-	MOVQ BX, CX
+cs512_outre:
+	MOVQ 24(SP), AX
+	MOVQ 32(SP), CX
 	MOVQ R11, DX
 
-cs512_re64:
+cs512_outre64:
 	CMPQ             DX, $0x00000040
-	JB               cs512_re16
+	JB               cs512_outre16
 	VMOVUPS          (AX), Z19
 	VMULPS           Z8, Z19, Z19
 	VMOVUPS          64(AX), Z20
@@ -9844,11 +9885,11 @@ cs512_re64:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	JMP              cs512_re64
+	JMP              cs512_outre64
 
-cs512_re16:
+cs512_outre16:
 	CMPQ             DX, $0x00000010
-	JB               cs512_retail
+	JB               cs512_outretail
 	VMOVUPS          (AX), Z19
 	VMULPS           Z8, Z19, Z19
 	VSUBPS           Z6, Z19, Z19
@@ -9877,11 +9918,11 @@ cs512_re16:
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
-	JMP              cs512_re16
+	JMP              cs512_outre16
 
-cs512_retail:
+cs512_outretail:
 	TESTQ            DX, DX
-	JZ               cs512_filled
+	JZ               cs512_prev
 	VMOVUPS.Z        (AX), K1, Z19
 	VMULPS           Z8, Z19, Z19
 	VSUBPS           Z6, Z19, Z19
@@ -9907,7 +9948,17 @@ cs512_retail:
 	VADDPS           Z10, Z19, Z19
 	VMULPS           Z6, Z19, Z19
 	VMOVUPS          Z19, K1, (CX)
-	JMP              cs512_filled
+
+cs512_prev:
+	MOVQ 40(SP), AX
+	MOVQ AX, 8(SP)
+	MOVQ 48(SP), AX
+	MOVQ AX, 16(SP)
+	MOVQ 56(SP), AX
+	MOVQ AX, 64(SP)
+	MOVQ SI, 24(SP)
+	MOVQ BX, 32(SP)
+	JMP  cs512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 cs512_masked:
@@ -9990,6 +10041,319 @@ cs512_next:
 	DECQ DI
 	JNZ  cs512_row
 
+	// Pass 3 of the last finite row.
+	CMPQ         32(SP), $0x00000000
+	JE           cs512_flushed
+	VBROADCASTSS 8(SP), Z10
+	VBROADCASTSS 12(SP), Z11
+	VBROADCASTSS 16(SP), Z6
+	VPBROADCASTD 20(SP), Z7
+	MOVQ         64(SP), R11
+	MOVQ         R11, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ R9, R9
+	JNZ   cs512_lastre
+	MOVQ  24(SP), AX
+	MOVQ  32(SP), CX
+	MOVQ  R11, DX
+
+cs512_last64:
+	CMPQ        DX, $0x00000040
+	JB          cs512_last16
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     64(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z9
+	VMOVAPS     Z1, Z12
+	VFMADD231PS Z0, Z2, Z9
+	VFMADD231PS Z0, Z3, Z12
+	VPADDD      Z7, Z9, Z9
+	VPADDD      Z7, Z12, Z12
+	VPMAXSD     Z5, Z9, Z9
+	VPMAXSD     Z5, Z12, Z12
+	VPSLLD      $0x17, Z9, Z9
+	VPSLLD      $0x17, Z12, Z12
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z11, Z13
+	VFMADD213PS Z11, Z2, Z13
+	VMOVAPS     Z11, Z14
+	VFMADD213PS Z11, Z3, Z14
+	VFMADD132PS Z10, Z13, Z2
+	VFMADD132PS Z10, Z14, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z9, Z2, Z2
+	VMULPS      Z12, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     192(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VSUBPS      Z6, Z2, Z2
+	VSUBPS      Z6, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z9
+	VMOVAPS     Z1, Z12
+	VFMADD231PS Z0, Z2, Z9
+	VFMADD231PS Z0, Z3, Z12
+	VPADDD      Z7, Z9, Z9
+	VPADDD      Z7, Z12, Z12
+	VPMAXSD     Z5, Z9, Z9
+	VPMAXSD     Z5, Z12, Z12
+	VPSLLD      $0x17, Z9, Z9
+	VPSLLD      $0x17, Z12, Z12
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z11, Z13
+	VFMADD213PS Z11, Z2, Z13
+	VMOVAPS     Z11, Z14
+	VFMADD213PS Z11, Z3, Z14
+	VFMADD132PS Z10, Z13, Z2
+	VFMADD132PS Z10, Z14, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z9, Z2, Z2
+	VMULPS      Z12, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512_last64
+
+cs512_last16:
+	CMPQ        DX, $0x00000010
+	JB          cs512_lasttail
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z11, Z9
+	VFMADD213PS Z11, Z2, Z9
+	VFMADD132PS Z10, Z9, Z2
+	VADDPS      Z10, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512_last16
+
+cs512_lasttail:
+	TESTQ       DX, DX
+	JZ          cs512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMULPS      Z8, Z2, Z2
+	VSUBPS      Z6, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z0, Z2
+	VFMADD132PS Z10, Z2, Z0
+	VADDPS      Z10, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         cs512_flushed
+
+cs512_lastre:
+	MOVQ 24(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R11, DX
+
+cs512_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               cs512_lastre16
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z12
+	VMULPS           Z8, Z12, Z12
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z9, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z9
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z9
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z9, Z9, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD231PS      Z15, Z17, Z9
+	VFMADD231PS      Z16, Z18, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z9, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z9
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z9, Z9
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z9, Z9
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z9, (CX)
+	VMOVUPS          Z12, 64(CX)
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          192(AX), Z12
+	VMULPS           Z8, Z12, Z12
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z9, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z9
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z9
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z16
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z12, Z16
+	VMULPS           Z9, Z9, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD231PS      Z15, Z17, Z9
+	VFMADD231PS      Z16, Z18, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z9, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z9
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z9, Z9
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z9, Z9
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z9, 128(CX)
+	VMOVUPS          Z12, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cs512_lastre64
+
+cs512_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               cs512_lastretail
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z9, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z9
+	VFMADD231PS      Z3, Z13, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z13
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z13
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z13
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z13
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z13
+	VMULPS           Z9, Z9, Z14
+	VFMADD231PS      Z13, Z14, Z9
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z13
+	VFMADD213PS      Z11, Z9, Z13
+	VFMADD132PS      Z10, Z13, Z9
+	VADDPS           Z10, Z9, Z9
+	VMULPS           Z12, Z9, Z9
+	VMOVUPS          Z9, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cs512_lastre16
+
+cs512_lastretail:
+	TESTQ            DX, DX
+	JZ               cs512_flushed
+	VMOVUPS.Z        (AX), K1, Z9
+	VMULPS           Z8, Z9, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z9, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z9
+	VFMADD231PS      Z3, Z0, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z0
+	VMULPS           Z9, Z9, Z1
+	VFMADD231PS      Z0, Z1, Z9
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z11, Z0
+	VFMADD213PS      Z11, Z9, Z0
+	VFMADD132PS      Z10, Z0, Z9
+	VADDPS           Z10, Z9, Z9
+	VMULPS           Z4, Z9, Z9
+	VMOVUPS          Z9, K1, (CX)
+
+cs512_flushed:
 cs512_ret:
 	VZEROUPPER
 	RET

@@ -28,3 +28,67 @@ func SoftmaxShortRowsAVX512(dst []float32, src []float32, rows int, cols int) in
 //
 //go:noescape
 func SoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int
+
+// ScaledSoftmaxShortRowsAVX512 is SoftmaxShortRowsAVX512 for
+// fallback.ScaledSoftmaxRows with a mask of one row per row: it runs
+// the rows z = fma(scale, x, m), m the row of mask, with the same
+// checks on z and the same result. The caller checks the arguments as
+// for SoftmaxShortRowsAVX512, and rows*cols elements in mask, which does not
+// overlap dst.
+//
+//go:noescape
+func ScaledSoftmaxShortRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxMediumRowsAVX512 is SoftmaxMediumRowsAVX512 for
+// fallback.ScaledSoftmaxRows with a mask of one row per row: it runs
+// the rows z = fma(scale, x, m), m the row of mask, with the same
+// checks on z and the same result. The caller checks the arguments as
+// for SoftmaxMediumRowsAVX512, and rows*cols elements in mask, which does not
+// overlap dst.
+//
+//go:noescape
+func ScaledSoftmaxMediumRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxShortRowsBcastAVX512 is ScaledSoftmaxShortRowsAVX512
+// with a mask of one row, cols elements, added to every row.
+//
+//go:noescape
+func ScaledSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxMediumRowsBcastAVX512 is ScaledSoftmaxMediumRowsAVX512
+// with a mask of one row, cols elements, added to every row.
+//
+//go:noescape
+func ScaledSoftmaxMediumRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxShortRowsNoMaskAVX512 is ScaledSoftmaxShortRowsAVX512
+// without a mask: z = scale*x.
+//
+//go:noescape
+func ScaledSoftmaxShortRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxMediumRowsNoMaskAVX512 is ScaledSoftmaxMediumRowsAVX512
+// without a mask: z = scale*x.
+//
+//go:noescape
+func ScaledSoftmaxMediumRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
+
+// CausalSoftmaxShortRowsAVX512 is SoftmaxShortRowsAVX512 for
+// fallback.CausalSoftmaxRows: row r of the batch is the softmax of
+// z = scale*x over its first k = offset+r+1 elements (clamped to
+// [0, cols]), its other elements 0. The caller checks the arguments as
+// for SoftmaxShortRowsAVX512 and clamps offset to [-rows-1, cols]; it runs a
+// group left with CausalSoftmaxRowsAVX512.
+//
+//go:noescape
+func CausalSoftmaxShortRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int
+
+// CausalSoftmaxMediumRowsAVX512 is SoftmaxMediumRowsAVX512 for
+// fallback.CausalSoftmaxRows: row r of the batch is the softmax of
+// z = scale*x over its first k = offset+r+1 elements (clamped to
+// [0, cols]), its other elements 0. The caller checks the arguments as
+// for SoftmaxMediumRowsAVX512 and clamps offset to [-rows-1, cols]; it runs a
+// group left with CausalSoftmaxRowsAVX512.
+//
+//go:noescape
+func CausalSoftmaxMediumRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int

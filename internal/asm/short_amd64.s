@@ -1130,3 +1130,4230 @@ medium_ret:
 	MOVQ SI, ret+64(FP)
 	VZEROUPPER
 	RET
+
+// func ScaledSoftmaxShortRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledSoftmaxShortRowsAVX512(SB), NOSPLIT, $704-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), R8
+	KMOVW        DI, K1
+	MOVSS        scale+72(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVQ         mask_base+48(FP), DI
+	VBROADCASTSS shortconst<>+320(SB), Z1
+	VBROADCASTSS shortconst<>+288(SB), Z2
+	XORQ         R9, R9
+
+short_group:
+	CMPQ DX, $0x00000008
+	JB   short_drain
+	LEAQ (CX)(BX*4), R10
+	LEAQ (AX)(BX*4), R11
+
+	// Pass 1: the eight rows, -Inf past cols, and their maxima.
+	LEAQ        (DI)(BX*4), R12
+	VMOVAPS     Z1, Z3
+	VMOVUPS     (CX), K1, Z3
+	VFMADD213PS (DI), Z0, K1, Z3
+	VMOVAPS     Z1, Z4
+	VMOVUPS     (CX)(BX*1), K1, Z4
+	VFMADD213PS (DI)(BX*1), Z0, K1, Z4
+	VMOVAPS     Z1, Z5
+	VMOVUPS     (CX)(BX*2), K1, Z5
+	VFMADD213PS (DI)(BX*2), Z0, K1, Z5
+	VMOVAPS     Z1, Z6
+	VMOVUPS     (CX)(R8*1), K1, Z6
+	VFMADD213PS (DI)(R8*1), Z0, K1, Z6
+	VMOVAPS     Z1, Z7
+	VMOVUPS     (R10), K1, Z7
+	VFMADD213PS (R12), Z0, K1, Z7
+	VMOVAPS     Z1, Z8
+	VMOVUPS     (R10)(BX*1), K1, Z8
+	VFMADD213PS (R12)(BX*1), Z0, K1, Z8
+	VMOVAPS     Z1, Z9
+	VMOVUPS     (R10)(BX*2), K1, Z9
+	VFMADD213PS (R12)(BX*2), Z0, K1, Z9
+	VMOVAPS     Z1, Z10
+	VMOVUPS     (R10)(R8*1), K1, Z10
+	VFMADD213PS (R12)(R8*1), Z0, K1, Z10
+	VSHUFF32X4  $0x44, Z4, Z3, Z11
+	VSHUFF32X4  $0xee, Z4, Z3, Z12
+	VMAXPS      Z12, Z11, Z11
+	VSHUFF32X4  $0x44, Z6, Z5, Z12
+	VSHUFF32X4  $0xee, Z6, Z5, Z14
+	VMAXPS      Z14, Z12, Z12
+	VSHUFF32X4  $0x44, Z8, Z7, Z14
+	VSHUFF32X4  $0xee, Z8, Z7, Z15
+	VMAXPS      Z15, Z14, Z14
+	VSHUFF32X4  $0x44, Z10, Z9, Z15
+	VSHUFF32X4  $0xee, Z10, Z9, Z16
+	VMAXPS      Z16, Z15, Z15
+	VSHUFF32X4  $0x88, Z12, Z11, Z16
+	VSHUFF32X4  $0xdd, Z12, Z11, Z11
+	VMAXPS      Z11, Z16, Z16
+	VSHUFF32X4  $0x88, Z15, Z14, Z11
+	VSHUFF32X4  $0xdd, Z15, Z14, Z12
+	VMAXPS      Z12, Z11, Z11
+	VUNPCKLPD   Z11, Z16, Z12
+	VUNPCKHPD   Z11, Z16, Z11
+	VMAXPS      Z11, Z12, Z12
+	VPERMILPS   $0xb1, Z12, Z11
+	VMAXPS      Z11, Z12, Z12
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z11
+	VCMPPS       $0x12, Z11, Z12, K2
+	VBROADCASTSS shortconst<>+544(SB), Z11
+	VCMPPS       $0x1d, Z11, Z12, K3
+	KANDW        K2, K3, K2
+	KORTESTW     K2, K2
+	JCC          short_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z11
+	VFMADD231PS.BCST shortconst<>+0(SB), Z12, Z11
+	VPBROADCASTD     shortconst<>+448(SB), Z12
+	VPSUBD           Z11, Z12, Z12
+	VMOVUPS          Z12, (SP)
+
+	// Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).
+	VMAXPS           Z3, Z2, Z3
+	VBROADCASTSS     shortconst<>+32(SB), Z11
+	VFMADD231PS.BCST shortconst<>+0(SB), Z3, Z11
+	VSUBPS.BCST      shortconst<>+32(SB), Z11, Z12
+	VFMADD231PS.BCST shortconst<>+64(SB), Z12, Z3
+	VFMADD231PS.BCST shortconst<>+96(SB), Z12, Z3
+	VBROADCASTSS     shortconst<>+128(SB), Z12
+	VFMADD213PS.BCST shortconst<>+160(SB), Z3, Z12
+	VFMADD213PS.BCST shortconst<>+192(SB), Z3, Z12
+	VFMADD213PS.BCST shortconst<>+224(SB), Z3, Z12
+	VFMADD213PS.BCST shortconst<>+256(SB), Z3, Z12
+	VMULPS           Z3, Z3, Z14
+	VFMADD231PS      Z12, Z14, Z3
+	VPADDD.BCST      (SP), Z11, Z11
+	VPMAXSD.BCST     shortconst<>+480(SB), Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VCVTPS2PD        Y3, Z12
+	VEXTRACTF64X4    $0x01, Z3, Y13
+	VCVTPS2PD        Y13, Z14
+	VCVTPS2PD        Y11, Z15
+	VEXTRACTF64X4    $0x01, Z11, Y13
+	VCVTPS2PD        Y13, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z14, Z12, Z12
+	VMAXPS           Z4, Z2, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z14
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z14
+	VSUBPS.BCST      shortconst<>+32(SB), Z14, Z15
+	VFMADD231PS.BCST shortconst<>+64(SB), Z15, Z4
+	VFMADD231PS.BCST shortconst<>+96(SB), Z15, Z4
+	VBROADCASTSS     shortconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortconst<>+160(SB), Z4, Z15
+	VFMADD213PS.BCST shortconst<>+192(SB), Z4, Z15
+	VFMADD213PS.BCST shortconst<>+224(SB), Z4, Z15
+	VFMADD213PS.BCST shortconst<>+256(SB), Z4, Z15
+	VMULPS           Z4, Z4, Z16
+	VFMADD231PS      Z15, Z16, Z4
+	VPADDD.BCST      16(SP), Z14, Z14
+	VPMAXSD.BCST     shortconst<>+480(SB), Z14, Z14
+	VPSLLD           $0x17, Z14, Z14
+	VCVTPS2PD        Y4, Z15
+	VEXTRACTF64X4    $0x01, Z4, Y13
+	VCVTPS2PD        Y13, Z16
+	VCVTPS2PD        Y14, Z17
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z16, Z15, Z15
+	VSHUFF64X2       $0x44, Z15, Z12, Z16
+	VSHUFF64X2       $0xee, Z15, Z12, Z12
+	VADDPD           Z12, Z16, Z16
+	VMAXPS           Z5, Z2, Z5
+	VBROADCASTSS     shortconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortconst<>+0(SB), Z5, Z12
+	VSUBPS.BCST      shortconst<>+32(SB), Z12, Z15
+	VFMADD231PS.BCST shortconst<>+64(SB), Z15, Z5
+	VFMADD231PS.BCST shortconst<>+96(SB), Z15, Z5
+	VBROADCASTSS     shortconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortconst<>+160(SB), Z5, Z15
+	VFMADD213PS.BCST shortconst<>+192(SB), Z5, Z15
+	VFMADD213PS.BCST shortconst<>+224(SB), Z5, Z15
+	VFMADD213PS.BCST shortconst<>+256(SB), Z5, Z15
+	VMULPS           Z5, Z5, Z17
+	VFMADD231PS      Z15, Z17, Z5
+	VPADDD.BCST      32(SP), Z12, Z12
+	VPMAXSD.BCST     shortconst<>+480(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y5, Z15
+	VEXTRACTF64X4    $0x01, Z5, Y13
+	VCVTPS2PD        Y13, Z17
+	VCVTPS2PD        Y12, Z18
+	VEXTRACTF64X4    $0x01, Z12, Y13
+	VCVTPS2PD        Y13, Z19
+	VFMADD213PD      Z18, Z18, Z15
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z17, Z15, Z15
+	VMAXPS           Z6, Z2, Z6
+	VBROADCASTSS     shortconst<>+32(SB), Z17
+	VFMADD231PS.BCST shortconst<>+0(SB), Z6, Z17
+	VSUBPS.BCST      shortconst<>+32(SB), Z17, Z18
+	VFMADD231PS.BCST shortconst<>+64(SB), Z18, Z6
+	VFMADD231PS.BCST shortconst<>+96(SB), Z18, Z6
+	VBROADCASTSS     shortconst<>+128(SB), Z18
+	VFMADD213PS.BCST shortconst<>+160(SB), Z6, Z18
+	VFMADD213PS.BCST shortconst<>+192(SB), Z6, Z18
+	VFMADD213PS.BCST shortconst<>+224(SB), Z6, Z18
+	VFMADD213PS.BCST shortconst<>+256(SB), Z6, Z18
+	VMULPS           Z6, Z6, Z19
+	VFMADD231PS      Z18, Z19, Z6
+	VPADDD.BCST      48(SP), Z17, Z17
+	VPMAXSD.BCST     shortconst<>+480(SB), Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y6, Z18
+	VEXTRACTF64X4    $0x01, Z6, Y13
+	VCVTPS2PD        Y13, Z19
+	VCVTPS2PD        Y17, Z20
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z21
+	VFMADD213PD      Z20, Z20, Z18
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z18, Z18
+	VSHUFF64X2       $0x44, Z18, Z15, Z19
+	VSHUFF64X2       $0xee, Z18, Z15, Z15
+	VADDPD           Z15, Z19, Z19
+	VMAXPS           Z7, Z2, Z7
+	VBROADCASTSS     shortconst<>+32(SB), Z15
+	VFMADD231PS.BCST shortconst<>+0(SB), Z7, Z15
+	VSUBPS.BCST      shortconst<>+32(SB), Z15, Z18
+	VFMADD231PS.BCST shortconst<>+64(SB), Z18, Z7
+	VFMADD231PS.BCST shortconst<>+96(SB), Z18, Z7
+	VBROADCASTSS     shortconst<>+128(SB), Z18
+	VFMADD213PS.BCST shortconst<>+160(SB), Z7, Z18
+	VFMADD213PS.BCST shortconst<>+192(SB), Z7, Z18
+	VFMADD213PS.BCST shortconst<>+224(SB), Z7, Z18
+	VFMADD213PS.BCST shortconst<>+256(SB), Z7, Z18
+	VMULPS           Z7, Z7, Z20
+	VFMADD231PS      Z18, Z20, Z7
+	VPADDD.BCST      8(SP), Z15, Z15
+	VPMAXSD.BCST     shortconst<>+480(SB), Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y7, Z18
+	VEXTRACTF64X4    $0x01, Z7, Y13
+	VCVTPS2PD        Y13, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z22
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z20, Z18, Z18
+	VMAXPS           Z8, Z2, Z8
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z8, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z8
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z8
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z8, Z21
+	VMULPS           Z8, Z8, Z22
+	VFMADD231PS      Z21, Z22, Z8
+	VPADDD.BCST      24(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y8, Z21
+	VEXTRACTF64X4    $0x01, Z8, Y13
+	VCVTPS2PD        Y13, Z22
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y13
+	VCVTPS2PD        Y13, Z24
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z24, Z24, Z22
+	VADDPD           Z22, Z21, Z21
+	VSHUFF64X2       $0x44, Z21, Z18, Z22
+	VSHUFF64X2       $0xee, Z21, Z18, Z18
+	VADDPD           Z18, Z22, Z22
+	VMAXPS           Z9, Z2, Z9
+	VBROADCASTSS     shortconst<>+32(SB), Z18
+	VFMADD231PS.BCST shortconst<>+0(SB), Z9, Z18
+	VSUBPS.BCST      shortconst<>+32(SB), Z18, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z9
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z9
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z9, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z9, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z9, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z9, Z21
+	VMULPS           Z9, Z9, Z23
+	VFMADD231PS      Z21, Z23, Z9
+	VPADDD.BCST      40(SP), Z18, Z18
+	VPMAXSD.BCST     shortconst<>+480(SB), Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y9, Z21
+	VEXTRACTF64X4    $0x01, Z9, Y13
+	VCVTPS2PD        Y13, Z23
+	VCVTPS2PD        Y18, Z24
+	VEXTRACTF64X4    $0x01, Z18, Y13
+	VCVTPS2PD        Y13, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z23
+	VADDPD           Z23, Z21, Z21
+	VMAXPS           Z10, Z2, Z10
+	VBROADCASTSS     shortconst<>+32(SB), Z23
+	VFMADD231PS.BCST shortconst<>+0(SB), Z10, Z23
+	VSUBPS.BCST      shortconst<>+32(SB), Z23, Z24
+	VFMADD231PS.BCST shortconst<>+64(SB), Z24, Z10
+	VFMADD231PS.BCST shortconst<>+96(SB), Z24, Z10
+	VBROADCASTSS     shortconst<>+128(SB), Z24
+	VFMADD213PS.BCST shortconst<>+160(SB), Z10, Z24
+	VFMADD213PS.BCST shortconst<>+192(SB), Z10, Z24
+	VFMADD213PS.BCST shortconst<>+224(SB), Z10, Z24
+	VFMADD213PS.BCST shortconst<>+256(SB), Z10, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD231PS      Z24, Z25, Z10
+	VPADDD.BCST      56(SP), Z23, Z23
+	VPMAXSD.BCST     shortconst<>+480(SB), Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	VCVTPS2PD        Y10, Z24
+	VEXTRACTF64X4    $0x01, Z10, Y13
+	VCVTPS2PD        Y13, Z25
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y13
+	VCVTPS2PD        Y13, Z27
+	VFMADD213PD      Z26, Z26, Z24
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z25, Z24, Z24
+	VSHUFF64X2       $0x44, Z24, Z21, Z25
+	VSHUFF64X2       $0xee, Z24, Z21, Z21
+	VADDPD           Z21, Z25, Z25
+
+	// The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.
+	VSHUFF64X2 $0x88, Z19, Z16, Z21
+	VSHUFF64X2 $0xdd, Z19, Z16, Z16
+	VADDPD     Z16, Z21, Z21
+	VSHUFF64X2 $0x88, Z25, Z22, Z16
+	VSHUFF64X2 $0xdd, Z25, Z22, Z19
+	VADDPD     Z19, Z16, Z16
+	VUNPCKLPD  Z16, Z21, Z19
+	VUNPCKHPD  Z16, Z21, Z16
+	VADDPD     Z16, Z19, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K2
+	KORTESTW K2, K2
+	JNZ      short_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z16
+	VCVTPS2PD    Y16, Z16
+	VDIVPD       Z19, Z16, Z16
+	VCVTPD2PS    Z16, Y13
+	VCVTPS2PD    Y13, Z19
+	VSUBPD       Z19, Z16, Z16
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z13, Z13
+
+	// Pass 3 of the pending group: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, under km.
+	TESTQ        R9, R9
+	JZ           short_stash
+	LEAQ         (R9)(BX*4), CX
+	VMOVUPS.Z    (R9), K1, Z16
+	VMOVUPS.Z    (R9)(BX*1), K1, Z19
+	VMOVUPS.Z    (R9)(BX*2), K1, Z21
+	VMOVUPS.Z    (R9)(R8*1), K1, Z22
+	VMOVUPS.Z    (CX), K1, Z24
+	VMOVUPS.Z    (CX)(BX*1), K1, Z25
+	VMOVUPS.Z    (CX)(BX*2), K1, Z26
+	VMOVUPS      640(SP), Z27
+	VBROADCASTSS 64(SP), Z28
+	VBROADCASTSS 96(SP), Z29
+	VFMADD213PS  Z29, Z16, Z29
+	VFMADD132PS  Z28, Z29, Z16
+	VADDPS       Z28, Z16, Z16
+	VMULPS       128(SP), Z16, Z16
+	VMOVUPS      Z16, K1, (R9)
+	VBROADCASTSS 72(SP), Z16
+	VBROADCASTSS 104(SP), Z28
+	VFMADD213PS  Z28, Z19, Z28
+	VFMADD132PS  Z16, Z28, Z19
+	VADDPS       Z16, Z19, Z19
+	VMULPS       192(SP), Z19, Z19
+	VMOVUPS      Z19, K1, (R9)(BX*1)
+	VBROADCASTSS 80(SP), Z16
+	VBROADCASTSS 112(SP), Z19
+	VFMADD213PS  Z19, Z21, Z19
+	VFMADD132PS  Z16, Z19, Z21
+	VADDPS       Z16, Z21, Z21
+	VMULPS       256(SP), Z21, Z21
+	VMOVUPS      Z21, K1, (R9)(BX*2)
+	VBROADCASTSS 88(SP), Z16
+	VBROADCASTSS 120(SP), Z19
+	VFMADD213PS  Z19, Z22, Z19
+	VFMADD132PS  Z16, Z19, Z22
+	VADDPS       Z16, Z22, Z22
+	VMULPS       320(SP), Z22, Z22
+	VMOVUPS      Z22, K1, (R9)(R8*1)
+	VBROADCASTSS 68(SP), Z16
+	VBROADCASTSS 100(SP), Z19
+	VFMADD213PS  Z19, Z24, Z19
+	VFMADD132PS  Z16, Z19, Z24
+	VADDPS       Z16, Z24, Z24
+	VMULPS       384(SP), Z24, Z24
+	VMOVUPS      Z24, K1, (CX)
+	VBROADCASTSS 76(SP), Z16
+	VBROADCASTSS 108(SP), Z19
+	VFMADD213PS  Z19, Z25, Z19
+	VFMADD132PS  Z16, Z19, Z25
+	VADDPS       Z16, Z25, Z25
+	VMULPS       448(SP), Z25, Z25
+	VMOVUPS      Z25, K1, (CX)(BX*1)
+	VBROADCASTSS 84(SP), Z16
+	VBROADCASTSS 116(SP), Z19
+	VFMADD213PS  Z19, Z26, Z19
+	VFMADD132PS  Z16, Z19, Z26
+	VADDPS       Z16, Z26, Z26
+	VMULPS       512(SP), Z26, Z26
+	VMOVUPS      Z26, K1, (CX)(BX*2)
+	VBROADCASTSS 92(SP), Z16
+	VBROADCASTSS 124(SP), Z19
+	VFMADD213PS  Z19, Z27, Z19
+	VFMADD132PS  Z16, Z19, Z27
+	VADDPS       Z16, Z27, Z27
+	VMULPS       576(SP), Z27, Z27
+	VMOVUPS      Z27, K1, (CX)(R8*1)
+	ADDQ         $0x00000008, SI
+
+short_stash:
+	// This group is now pending: its hi, lo and s to the frame, its u to dst.
+	VMOVUPS Z13, 64(SP)
+	VMOVUPS Z3, K1, (AX)
+	VMOVUPS Z11, 128(SP)
+	VMOVUPS Z4, K1, (AX)(BX*1)
+	VMOVUPS Z14, 192(SP)
+	VMOVUPS Z5, K1, (AX)(BX*2)
+	VMOVUPS Z12, 256(SP)
+	VMOVUPS Z6, K1, (AX)(R8*1)
+	VMOVUPS Z17, 320(SP)
+	VMOVUPS Z7, K1, (R11)
+	VMOVUPS Z15, 384(SP)
+	VMOVUPS Z8, K1, (R11)(BX*1)
+	VMOVUPS Z20, 448(SP)
+	VMOVUPS Z9, K1, (R11)(BX*2)
+	VMOVUPS Z18, 512(SP)
+	VMOVUPS Z10, 640(SP)
+	VMOVUPS Z23, 576(SP)
+	MOVQ    AX, R9
+	LEAQ    (DI)(BX*8), DI
+	LEAQ    (R10)(BX*4), CX
+	LEAQ    (R11)(BX*4), AX
+	SUBQ    $0x00000008, DX
+	JMP     short_group
+
+short_drain:
+	TESTQ        R9, R9
+	JZ           short_ret
+	LEAQ         (R9)(BX*4), AX
+	VMOVUPS.Z    (R9), K1, Z0
+	VMOVUPS.Z    (R9)(BX*1), K1, Z1
+	VMOVUPS.Z    (R9)(BX*2), K1, Z2
+	VMOVUPS.Z    (R9)(R8*1), K1, Z3
+	VMOVUPS.Z    (AX), K1, Z4
+	VMOVUPS.Z    (AX)(BX*1), K1, Z5
+	VMOVUPS.Z    (AX)(BX*2), K1, Z6
+	VMOVUPS      640(SP), Z7
+	VBROADCASTSS 64(SP), Z8
+	VBROADCASTSS 96(SP), Z9
+	VFMADD213PS  Z9, Z0, Z9
+	VFMADD132PS  Z8, Z9, Z0
+	VADDPS       Z8, Z0, Z0
+	VMULPS       128(SP), Z0, Z0
+	VMOVUPS      Z0, K1, (R9)
+	VBROADCASTSS 72(SP), Z0
+	VBROADCASTSS 104(SP), Z8
+	VFMADD213PS  Z8, Z1, Z8
+	VFMADD132PS  Z0, Z8, Z1
+	VADDPS       Z0, Z1, Z1
+	VMULPS       192(SP), Z1, Z1
+	VMOVUPS      Z1, K1, (R9)(BX*1)
+	VBROADCASTSS 80(SP), Z0
+	VBROADCASTSS 112(SP), Z1
+	VFMADD213PS  Z1, Z2, Z1
+	VFMADD132PS  Z0, Z1, Z2
+	VADDPS       Z0, Z2, Z2
+	VMULPS       256(SP), Z2, Z2
+	VMOVUPS      Z2, K1, (R9)(BX*2)
+	VBROADCASTSS 88(SP), Z0
+	VBROADCASTSS 120(SP), Z1
+	VFMADD213PS  Z1, Z3, Z1
+	VFMADD132PS  Z0, Z1, Z3
+	VADDPS       Z0, Z3, Z3
+	VMULPS       320(SP), Z3, Z3
+	VMOVUPS      Z3, K1, (R9)(R8*1)
+	VBROADCASTSS 68(SP), Z0
+	VBROADCASTSS 100(SP), Z1
+	VFMADD213PS  Z1, Z4, Z1
+	VFMADD132PS  Z0, Z1, Z4
+	VADDPS       Z0, Z4, Z4
+	VMULPS       384(SP), Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	VBROADCASTSS 76(SP), Z0
+	VBROADCASTSS 108(SP), Z1
+	VFMADD213PS  Z1, Z5, Z1
+	VFMADD132PS  Z0, Z1, Z5
+	VADDPS       Z0, Z5, Z5
+	VMULPS       448(SP), Z5, Z5
+	VMOVUPS      Z5, K1, (AX)(BX*1)
+	VBROADCASTSS 84(SP), Z0
+	VBROADCASTSS 116(SP), Z1
+	VFMADD213PS  Z1, Z6, Z1
+	VFMADD132PS  Z0, Z1, Z6
+	VADDPS       Z0, Z6, Z6
+	VMULPS       512(SP), Z6, Z6
+	VMOVUPS      Z6, K1, (AX)(BX*2)
+	VBROADCASTSS 92(SP), Z0
+	VBROADCASTSS 124(SP), Z1
+	VFMADD213PS  Z1, Z7, Z1
+	VFMADD132PS  Z0, Z1, Z7
+	VADDPS       Z0, Z7, Z7
+	VMULPS       576(SP), Z7, Z7
+	VMOVUPS      Z7, K1, (AX)(R8*1)
+	ADDQ         $0x00000008, SI
+
+short_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledSoftmaxMediumRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledSoftmaxMediumRowsAVX512(SB), NOSPLIT, $224-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortconst<>+320(SB), Z0
+	VBROADCASTSS shortconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 200(SP)
+	MOVSS        scale+72(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         mask_base+48(FP), R10
+	MOVQ         R10, 208(SP)
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_drain
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z20
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	MOVQ    CX, R11
+	MOVQ    AX, R12
+	MOVQ    208(SP), R10
+	MOVQ    BX, R13
+
+medium_max:
+	MOVL        DI, R14
+	MOVL        $0x0000ffff, R15
+	CMPQ        R13, $0x00000010
+	CMOVLGT     R15, R14
+	KMOVW       R14, K1
+	VMOVUPS.Z   (R11), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z19, K1, Z19
+	VMOVUPS.Z   (R11)(R8*1), K1, Z23
+	VFMADD213PS (R10)(R8*1), Z2, K1, Z23
+	VMAXPS      Z23, Z20, K1, Z20
+	VMOVUPS.Z   (R11)(R8*2), K1, Z23
+	VFMADD213PS (R10)(R8*2), Z2, K1, Z23
+	VMAXPS      Z23, Z21, K1, Z21
+	VMOVUPS.Z   (R11)(R9*1), K1, Z23
+	VFMADD213PS (R10)(R9*1), Z2, K1, Z23
+	VMAXPS      Z23, Z22, K1, Z22
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R10
+	SUBQ        $0x00000010, R13
+	JG          medium_max
+	VSHUFF32X4  $0x44, Z20, Z19, Z23
+	VSHUFF32X4  $0xee, Z20, Z19, Z19
+	VMAXPS      Z19, Z23, Z23
+	VSHUFF32X4  $0x44, Z22, Z21, Z19
+	VSHUFF32X4  $0xee, Z22, Z21, Z20
+	VMAXPS      Z20, Z19, Z19
+	VSHUFF32X4  $0x88, Z19, Z23, Z20
+	VSHUFF32X4  $0xdd, Z19, Z23, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0x4e, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0xb1, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z20, K1
+	VBROADCASTSS shortconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z20, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z19
+	VPBROADCASTD     shortconst<>+448(SB), Z20
+	VPSUBD           Z19, Z20, Z20
+	VMOVUPS          Z20, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R11
+	MOVQ   AX, R12
+	MOVQ   208(SP), R10
+	MOVQ   BX, R13
+
+medium_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R14
+
+medium_vec:
+	MOVL             DI, R15
+	MOVL             $0x0000ffff, BP
+	CMPQ             R13, $0x00000010
+	CMOVLGT          BP, R15
+	KMOVW            R15, K1
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)
+	VPADDD.BCST      (SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z5, Z5
+	VADDPD           Z19, Z6, Z6
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10)(R8*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R8*1)
+	VPADDD.BCST      16(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z9, Z9
+	VADDPD           Z19, Z10, Z10
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10)(R8*2), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R8*2)
+	VPADDD.BCST      32(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10)(R9*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R9*1)
+	VPADDD.BCST      48(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z19, Z18, Z18
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JLE              medium_lastblock
+	DECQ             R14
+	JNZ              medium_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VADDPD Z9, Z7, Z7
+	VADDPD Z10, Z8, Z8
+	VADDPD Z8, Z7, Z7
+	VADDPD Z13, Z11, Z11
+	VADDPD Z14, Z12, Z12
+	VADDPD Z12, Z11, Z11
+	VADDPD Z17, Z15, Z15
+	VADDPD Z18, Z16, Z16
+	VADDPD Z16, Z15, Z15
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z20
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z20
+	VSHUFF64X2 $0xee, Z15, Z11, Z21
+	VADDPD     Z21, Z20, Z20
+	VSHUFF64X2 $0x88, Z20, Z19, Z21
+	VSHUFF64X2 $0xdd, Z20, Z19, Z19
+	VADDPD     Z19, Z21, Z21
+	VPERMILPD  $0x55, Z21, Z19
+	VADDPD     Z19, Z21, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medium_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z20
+	VCVTPS2PD    Y20, Z20
+	VDIVPD       Z19, Z20, Z19
+	VCVTPD2PS    Z19, Y24
+	VCVTPS2PD    Y24, Z20
+	VSUBPD       Z20, Z19, Z19
+	VCVTPD2PS    Z19, Y19
+	VINSERTF64X4 $0x01, Y19, Z24, Z24
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R11
+	MOVQ 200(SP), R12
+	MOVQ 216(SP), R10
+	MOVQ BX, R13
+
+medium_out:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VMOVUPS.Z        (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      64(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     128(SP), Z19
+	VBROADCASTSS     160(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10)(R8*1), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R8*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      80(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     136(SP), Z19
+	VBROADCASTSS     168(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10)(R8*2), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R8*2), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      96(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     144(SP), Z19
+	VBROADCASTSS     176(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10)(R9*1), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R9*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      112(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     152(SP), Z19
+	VBROADCASTSS     184(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JG               medium_out
+	ADDQ             $0x00000004, SI
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src and dst to the frame.
+	VMOVUPS (SP), Z19
+	VMOVUPS Z19, 64(SP)
+	VMOVUPS Z24, 128(SP)
+	MOVQ    CX, 192(SP)
+	MOVQ    AX, 200(SP)
+	MOVQ    208(SP), R10
+	MOVQ    R10, 216(SP)
+	LEAQ    (R10)(R8*4), R10
+	MOVQ    R10, 208(SP)
+	LEAQ    (CX)(R8*4), CX
+	LEAQ    (AX)(R8*4), AX
+	SUBQ    $0x00000004, DX
+	JMP     medium_group
+
+medium_drain:
+	CMPQ 200(SP), $0x00000000
+	JE   medium_ret
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R11
+	MOVQ 200(SP), R12
+	MOVQ 216(SP), R10
+	MOVQ BX, R13
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R13, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VMOVUPS.Z        (R11), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      64(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     128(SP), Z0
+	VBROADCASTSS     160(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z0
+	VFMADD213PS      (R10)(R8*1), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R8*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      80(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     136(SP), Z0
+	VBROADCASTSS     168(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z0
+	VFMADD213PS      (R10)(R8*2), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R8*2), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      96(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     144(SP), Z0
+	VBROADCASTSS     176(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z0
+	VFMADD213PS      (R10)(R9*1), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R9*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      112(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     152(SP), Z0
+	VBROADCASTSS     184(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
+
+medium_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledSoftmaxShortRowsBcastAVX512(SB), NOSPLIT, $704-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), R8
+	KMOVW        DI, K1
+	MOVSS        scale+72(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVQ         mask_base+48(FP), DI
+	VMOVUPS.Z    (DI), K1, Z1
+	VBROADCASTSS shortconst<>+320(SB), Z2
+	VBROADCASTSS shortconst<>+288(SB), Z3
+	XORQ         DI, DI
+
+short_group:
+	CMPQ DX, $0x00000008
+	JB   short_drain
+	LEAQ (CX)(BX*4), R9
+	LEAQ (AX)(BX*4), R10
+
+	// Pass 1: the eight rows, -Inf past cols, and their maxima.
+	VMOVAPS     Z2, Z4
+	VMOVUPS     (CX), K1, Z4
+	VFMADD213PS Z1, Z0, K1, Z4
+	VMOVAPS     Z2, Z5
+	VMOVUPS     (CX)(BX*1), K1, Z5
+	VFMADD213PS Z1, Z0, K1, Z5
+	VMOVAPS     Z2, Z6
+	VMOVUPS     (CX)(BX*2), K1, Z6
+	VFMADD213PS Z1, Z0, K1, Z6
+	VMOVAPS     Z2, Z7
+	VMOVUPS     (CX)(R8*1), K1, Z7
+	VFMADD213PS Z1, Z0, K1, Z7
+	VMOVAPS     Z2, Z8
+	VMOVUPS     (R9), K1, Z8
+	VFMADD213PS Z1, Z0, K1, Z8
+	VMOVAPS     Z2, Z9
+	VMOVUPS     (R9)(BX*1), K1, Z9
+	VFMADD213PS Z1, Z0, K1, Z9
+	VMOVAPS     Z2, Z10
+	VMOVUPS     (R9)(BX*2), K1, Z10
+	VFMADD213PS Z1, Z0, K1, Z10
+	VMOVAPS     Z2, Z11
+	VMOVUPS     (R9)(R8*1), K1, Z11
+	VFMADD213PS Z1, Z0, K1, Z11
+	VSHUFF32X4  $0x44, Z5, Z4, Z12
+	VSHUFF32X4  $0xee, Z5, Z4, Z13
+	VMAXPS      Z13, Z12, Z12
+	VSHUFF32X4  $0x44, Z7, Z6, Z13
+	VSHUFF32X4  $0xee, Z7, Z6, Z15
+	VMAXPS      Z15, Z13, Z13
+	VSHUFF32X4  $0x44, Z9, Z8, Z15
+	VSHUFF32X4  $0xee, Z9, Z8, Z16
+	VMAXPS      Z16, Z15, Z15
+	VSHUFF32X4  $0x44, Z11, Z10, Z16
+	VSHUFF32X4  $0xee, Z11, Z10, Z17
+	VMAXPS      Z17, Z16, Z16
+	VSHUFF32X4  $0x88, Z13, Z12, Z17
+	VSHUFF32X4  $0xdd, Z13, Z12, Z12
+	VMAXPS      Z12, Z17, Z17
+	VSHUFF32X4  $0x88, Z16, Z15, Z12
+	VSHUFF32X4  $0xdd, Z16, Z15, Z13
+	VMAXPS      Z13, Z12, Z12
+	VUNPCKLPD   Z12, Z17, Z13
+	VUNPCKHPD   Z12, Z17, Z12
+	VMAXPS      Z12, Z13, Z13
+	VPERMILPS   $0xb1, Z13, Z12
+	VMAXPS      Z12, Z13, Z13
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z12
+	VCMPPS       $0x12, Z12, Z13, K2
+	VBROADCASTSS shortconst<>+544(SB), Z12
+	VCMPPS       $0x1d, Z12, Z13, K3
+	KANDW        K2, K3, K2
+	KORTESTW     K2, K2
+	JCC          short_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortconst<>+0(SB), Z13, Z12
+	VPBROADCASTD     shortconst<>+448(SB), Z13
+	VPSUBD           Z12, Z13, Z13
+	VMOVUPS          Z13, (SP)
+
+	// Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).
+	VMAXPS           Z4, Z3, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z12
+	VSUBPS.BCST      shortconst<>+32(SB), Z12, Z13
+	VFMADD231PS.BCST shortconst<>+64(SB), Z13, Z4
+	VFMADD231PS.BCST shortconst<>+96(SB), Z13, Z4
+	VBROADCASTSS     shortconst<>+128(SB), Z13
+	VFMADD213PS.BCST shortconst<>+160(SB), Z4, Z13
+	VFMADD213PS.BCST shortconst<>+192(SB), Z4, Z13
+	VFMADD213PS.BCST shortconst<>+224(SB), Z4, Z13
+	VFMADD213PS.BCST shortconst<>+256(SB), Z4, Z13
+	VMULPS           Z4, Z4, Z15
+	VFMADD231PS      Z13, Z15, Z4
+	VPADDD.BCST      (SP), Z12, Z12
+	VPMAXSD.BCST     shortconst<>+480(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y4, Z13
+	VEXTRACTF64X4    $0x01, Z4, Y14
+	VCVTPS2PD        Y14, Z15
+	VCVTPS2PD        Y12, Z16
+	VEXTRACTF64X4    $0x01, Z12, Y14
+	VCVTPS2PD        Y14, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z15, Z13, Z13
+	VMAXPS           Z5, Z3, Z5
+	VBROADCASTSS     shortconst<>+32(SB), Z15
+	VFMADD231PS.BCST shortconst<>+0(SB), Z5, Z15
+	VSUBPS.BCST      shortconst<>+32(SB), Z15, Z16
+	VFMADD231PS.BCST shortconst<>+64(SB), Z16, Z5
+	VFMADD231PS.BCST shortconst<>+96(SB), Z16, Z5
+	VBROADCASTSS     shortconst<>+128(SB), Z16
+	VFMADD213PS.BCST shortconst<>+160(SB), Z5, Z16
+	VFMADD213PS.BCST shortconst<>+192(SB), Z5, Z16
+	VFMADD213PS.BCST shortconst<>+224(SB), Z5, Z16
+	VFMADD213PS.BCST shortconst<>+256(SB), Z5, Z16
+	VMULPS           Z5, Z5, Z17
+	VFMADD231PS      Z16, Z17, Z5
+	VPADDD.BCST      16(SP), Z15, Z15
+	VPMAXSD.BCST     shortconst<>+480(SB), Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y5, Z16
+	VEXTRACTF64X4    $0x01, Z5, Y14
+	VCVTPS2PD        Y14, Z17
+	VCVTPS2PD        Y15, Z18
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z17, Z16, Z16
+	VSHUFF64X2       $0x44, Z16, Z13, Z17
+	VSHUFF64X2       $0xee, Z16, Z13, Z13
+	VADDPD           Z13, Z17, Z17
+	VMAXPS           Z6, Z3, Z6
+	VBROADCASTSS     shortconst<>+32(SB), Z13
+	VFMADD231PS.BCST shortconst<>+0(SB), Z6, Z13
+	VSUBPS.BCST      shortconst<>+32(SB), Z13, Z16
+	VFMADD231PS.BCST shortconst<>+64(SB), Z16, Z6
+	VFMADD231PS.BCST shortconst<>+96(SB), Z16, Z6
+	VBROADCASTSS     shortconst<>+128(SB), Z16
+	VFMADD213PS.BCST shortconst<>+160(SB), Z6, Z16
+	VFMADD213PS.BCST shortconst<>+192(SB), Z6, Z16
+	VFMADD213PS.BCST shortconst<>+224(SB), Z6, Z16
+	VFMADD213PS.BCST shortconst<>+256(SB), Z6, Z16
+	VMULPS           Z6, Z6, Z18
+	VFMADD231PS      Z16, Z18, Z6
+	VPADDD.BCST      32(SP), Z13, Z13
+	VPMAXSD.BCST     shortconst<>+480(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y6, Z16
+	VEXTRACTF64X4    $0x01, Z6, Y14
+	VCVTPS2PD        Y14, Z18
+	VCVTPS2PD        Y13, Z19
+	VEXTRACTF64X4    $0x01, Z13, Y14
+	VCVTPS2PD        Y14, Z20
+	VFMADD213PD      Z19, Z19, Z16
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z18, Z16, Z16
+	VMAXPS           Z7, Z3, Z7
+	VBROADCASTSS     shortconst<>+32(SB), Z18
+	VFMADD231PS.BCST shortconst<>+0(SB), Z7, Z18
+	VSUBPS.BCST      shortconst<>+32(SB), Z18, Z19
+	VFMADD231PS.BCST shortconst<>+64(SB), Z19, Z7
+	VFMADD231PS.BCST shortconst<>+96(SB), Z19, Z7
+	VBROADCASTSS     shortconst<>+128(SB), Z19
+	VFMADD213PS.BCST shortconst<>+160(SB), Z7, Z19
+	VFMADD213PS.BCST shortconst<>+192(SB), Z7, Z19
+	VFMADD213PS.BCST shortconst<>+224(SB), Z7, Z19
+	VFMADD213PS.BCST shortconst<>+256(SB), Z7, Z19
+	VMULPS           Z7, Z7, Z20
+	VFMADD231PS      Z19, Z20, Z7
+	VPADDD.BCST      48(SP), Z18, Z18
+	VPMAXSD.BCST     shortconst<>+480(SB), Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y7, Z19
+	VEXTRACTF64X4    $0x01, Z7, Y14
+	VCVTPS2PD        Y14, Z20
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z20, Z19, Z19
+	VSHUFF64X2       $0x44, Z19, Z16, Z20
+	VSHUFF64X2       $0xee, Z19, Z16, Z16
+	VADDPD           Z16, Z20, Z20
+	VMAXPS           Z8, Z3, Z8
+	VBROADCASTSS     shortconst<>+32(SB), Z16
+	VFMADD231PS.BCST shortconst<>+0(SB), Z8, Z16
+	VSUBPS.BCST      shortconst<>+32(SB), Z16, Z19
+	VFMADD231PS.BCST shortconst<>+64(SB), Z19, Z8
+	VFMADD231PS.BCST shortconst<>+96(SB), Z19, Z8
+	VBROADCASTSS     shortconst<>+128(SB), Z19
+	VFMADD213PS.BCST shortconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST shortconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST shortconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST shortconst<>+256(SB), Z8, Z19
+	VMULPS           Z8, Z8, Z21
+	VFMADD231PS      Z19, Z21, Z8
+	VPADDD.BCST      8(SP), Z16, Z16
+	VPMAXSD.BCST     shortconst<>+480(SB), Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y8, Z19
+	VEXTRACTF64X4    $0x01, Z8, Y14
+	VCVTPS2PD        Y14, Z21
+	VCVTPS2PD        Y16, Z22
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z23
+	VFMADD213PD      Z22, Z22, Z19
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z21, Z19, Z19
+	VMAXPS           Z9, Z3, Z9
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z9, Z21
+	VSUBPS.BCST      shortconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z9
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z9
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z9, Z22
+	VMULPS           Z9, Z9, Z23
+	VFMADD231PS      Z22, Z23, Z9
+	VPADDD.BCST      24(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y9, Z22
+	VEXTRACTF64X4    $0x01, Z9, Y14
+	VCVTPS2PD        Y14, Z23
+	VCVTPS2PD        Y21, Z24
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z25
+	VFMADD213PD      Z24, Z24, Z22
+	VFMADD213PD      Z25, Z25, Z23
+	VADDPD           Z23, Z22, Z22
+	VSHUFF64X2       $0x44, Z22, Z19, Z23
+	VSHUFF64X2       $0xee, Z22, Z19, Z19
+	VADDPD           Z19, Z23, Z23
+	VMAXPS           Z10, Z3, Z10
+	VBROADCASTSS     shortconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortconst<>+0(SB), Z10, Z19
+	VSUBPS.BCST      shortconst<>+32(SB), Z19, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z10
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z10
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z10, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z10, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z10, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z10, Z22
+	VMULPS           Z10, Z10, Z24
+	VFMADD231PS      Z22, Z24, Z10
+	VPADDD.BCST      40(SP), Z19, Z19
+	VPMAXSD.BCST     shortconst<>+480(SB), Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y10, Z22
+	VEXTRACTF64X4    $0x01, Z10, Y14
+	VCVTPS2PD        Y14, Z24
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y14
+	VCVTPS2PD        Y14, Z26
+	VFMADD213PD      Z25, Z25, Z22
+	VFMADD213PD      Z26, Z26, Z24
+	VADDPD           Z24, Z22, Z22
+	VMAXPS           Z11, Z3, Z11
+	VBROADCASTSS     shortconst<>+32(SB), Z24
+	VFMADD231PS.BCST shortconst<>+0(SB), Z11, Z24
+	VSUBPS.BCST      shortconst<>+32(SB), Z24, Z25
+	VFMADD231PS.BCST shortconst<>+64(SB), Z25, Z11
+	VFMADD231PS.BCST shortconst<>+96(SB), Z25, Z11
+	VBROADCASTSS     shortconst<>+128(SB), Z25
+	VFMADD213PS.BCST shortconst<>+160(SB), Z11, Z25
+	VFMADD213PS.BCST shortconst<>+192(SB), Z11, Z25
+	VFMADD213PS.BCST shortconst<>+224(SB), Z11, Z25
+	VFMADD213PS.BCST shortconst<>+256(SB), Z11, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD231PS      Z25, Z26, Z11
+	VPADDD.BCST      56(SP), Z24, Z24
+	VPMAXSD.BCST     shortconst<>+480(SB), Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	VCVTPS2PD        Y11, Z25
+	VEXTRACTF64X4    $0x01, Z11, Y14
+	VCVTPS2PD        Y14, Z26
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y14
+	VCVTPS2PD        Y14, Z28
+	VFMADD213PD      Z27, Z27, Z25
+	VFMADD213PD      Z28, Z28, Z26
+	VADDPD           Z26, Z25, Z25
+	VSHUFF64X2       $0x44, Z25, Z22, Z26
+	VSHUFF64X2       $0xee, Z25, Z22, Z22
+	VADDPD           Z22, Z26, Z26
+
+	// The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.
+	VSHUFF64X2 $0x88, Z20, Z17, Z22
+	VSHUFF64X2 $0xdd, Z20, Z17, Z17
+	VADDPD     Z17, Z22, Z22
+	VSHUFF64X2 $0x88, Z26, Z23, Z17
+	VSHUFF64X2 $0xdd, Z26, Z23, Z20
+	VADDPD     Z20, Z17, Z17
+	VUNPCKLPD  Z17, Z22, Z20
+	VUNPCKHPD  Z17, Z22, Z17
+	VADDPD     Z17, Z20, Z20
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z20, Z20, K2
+	KORTESTW K2, K2
+	JNZ      short_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z17
+	VCVTPS2PD    Y17, Z17
+	VDIVPD       Z20, Z17, Z17
+	VCVTPD2PS    Z17, Y14
+	VCVTPS2PD    Y14, Z20
+	VSUBPD       Z20, Z17, Z17
+	VCVTPD2PS    Z17, Y17
+	VINSERTF64X4 $0x01, Y17, Z14, Z14
+
+	// Pass 3 of the pending group: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, under km.
+	TESTQ        DI, DI
+	JZ           short_stash
+	LEAQ         (DI)(BX*4), CX
+	VMOVUPS.Z    (DI), K1, Z17
+	VMOVUPS.Z    (DI)(BX*1), K1, Z20
+	VMOVUPS.Z    (DI)(BX*2), K1, Z22
+	VMOVUPS.Z    (DI)(R8*1), K1, Z23
+	VMOVUPS.Z    (CX), K1, Z25
+	VMOVUPS.Z    (CX)(BX*1), K1, Z26
+	VMOVUPS.Z    (CX)(BX*2), K1, Z27
+	VMOVUPS      640(SP), Z28
+	VBROADCASTSS 64(SP), Z29
+	VBROADCASTSS 96(SP), Z30
+	VFMADD213PS  Z30, Z17, Z30
+	VFMADD132PS  Z29, Z30, Z17
+	VADDPS       Z29, Z17, Z17
+	VMULPS       128(SP), Z17, Z17
+	VMOVUPS      Z17, K1, (DI)
+	VBROADCASTSS 72(SP), Z17
+	VBROADCASTSS 104(SP), Z29
+	VFMADD213PS  Z29, Z20, Z29
+	VFMADD132PS  Z17, Z29, Z20
+	VADDPS       Z17, Z20, Z20
+	VMULPS       192(SP), Z20, Z20
+	VMOVUPS      Z20, K1, (DI)(BX*1)
+	VBROADCASTSS 80(SP), Z17
+	VBROADCASTSS 112(SP), Z20
+	VFMADD213PS  Z20, Z22, Z20
+	VFMADD132PS  Z17, Z20, Z22
+	VADDPS       Z17, Z22, Z22
+	VMULPS       256(SP), Z22, Z22
+	VMOVUPS      Z22, K1, (DI)(BX*2)
+	VBROADCASTSS 88(SP), Z17
+	VBROADCASTSS 120(SP), Z20
+	VFMADD213PS  Z20, Z23, Z20
+	VFMADD132PS  Z17, Z20, Z23
+	VADDPS       Z17, Z23, Z23
+	VMULPS       320(SP), Z23, Z23
+	VMOVUPS      Z23, K1, (DI)(R8*1)
+	VBROADCASTSS 68(SP), Z17
+	VBROADCASTSS 100(SP), Z20
+	VFMADD213PS  Z20, Z25, Z20
+	VFMADD132PS  Z17, Z20, Z25
+	VADDPS       Z17, Z25, Z25
+	VMULPS       384(SP), Z25, Z25
+	VMOVUPS      Z25, K1, (CX)
+	VBROADCASTSS 76(SP), Z17
+	VBROADCASTSS 108(SP), Z20
+	VFMADD213PS  Z20, Z26, Z20
+	VFMADD132PS  Z17, Z20, Z26
+	VADDPS       Z17, Z26, Z26
+	VMULPS       448(SP), Z26, Z26
+	VMOVUPS      Z26, K1, (CX)(BX*1)
+	VBROADCASTSS 84(SP), Z17
+	VBROADCASTSS 116(SP), Z20
+	VFMADD213PS  Z20, Z27, Z20
+	VFMADD132PS  Z17, Z20, Z27
+	VADDPS       Z17, Z27, Z27
+	VMULPS       512(SP), Z27, Z27
+	VMOVUPS      Z27, K1, (CX)(BX*2)
+	VBROADCASTSS 92(SP), Z17
+	VBROADCASTSS 124(SP), Z20
+	VFMADD213PS  Z20, Z28, Z20
+	VFMADD132PS  Z17, Z20, Z28
+	VADDPS       Z17, Z28, Z28
+	VMULPS       576(SP), Z28, Z28
+	VMOVUPS      Z28, K1, (CX)(R8*1)
+	ADDQ         $0x00000008, SI
+
+short_stash:
+	// This group is now pending: its hi, lo and s to the frame, its u to dst.
+	VMOVUPS Z14, 64(SP)
+	VMOVUPS Z4, K1, (AX)
+	VMOVUPS Z12, 128(SP)
+	VMOVUPS Z5, K1, (AX)(BX*1)
+	VMOVUPS Z15, 192(SP)
+	VMOVUPS Z6, K1, (AX)(BX*2)
+	VMOVUPS Z13, 256(SP)
+	VMOVUPS Z7, K1, (AX)(R8*1)
+	VMOVUPS Z18, 320(SP)
+	VMOVUPS Z8, K1, (R10)
+	VMOVUPS Z16, 384(SP)
+	VMOVUPS Z9, K1, (R10)(BX*1)
+	VMOVUPS Z21, 448(SP)
+	VMOVUPS Z10, K1, (R10)(BX*2)
+	VMOVUPS Z19, 512(SP)
+	VMOVUPS Z11, 640(SP)
+	VMOVUPS Z24, 576(SP)
+	MOVQ    AX, DI
+	LEAQ    (R9)(BX*4), CX
+	LEAQ    (R10)(BX*4), AX
+	SUBQ    $0x00000008, DX
+	JMP     short_group
+
+short_drain:
+	TESTQ        DI, DI
+	JZ           short_ret
+	LEAQ         (DI)(BX*4), AX
+	VMOVUPS.Z    (DI), K1, Z0
+	VMOVUPS.Z    (DI)(BX*1), K1, Z1
+	VMOVUPS.Z    (DI)(BX*2), K1, Z2
+	VMOVUPS.Z    (DI)(R8*1), K1, Z3
+	VMOVUPS.Z    (AX), K1, Z4
+	VMOVUPS.Z    (AX)(BX*1), K1, Z5
+	VMOVUPS.Z    (AX)(BX*2), K1, Z6
+	VMOVUPS      640(SP), Z7
+	VBROADCASTSS 64(SP), Z8
+	VBROADCASTSS 96(SP), Z9
+	VFMADD213PS  Z9, Z0, Z9
+	VFMADD132PS  Z8, Z9, Z0
+	VADDPS       Z8, Z0, Z0
+	VMULPS       128(SP), Z0, Z0
+	VMOVUPS      Z0, K1, (DI)
+	VBROADCASTSS 72(SP), Z0
+	VBROADCASTSS 104(SP), Z8
+	VFMADD213PS  Z8, Z1, Z8
+	VFMADD132PS  Z0, Z8, Z1
+	VADDPS       Z0, Z1, Z1
+	VMULPS       192(SP), Z1, Z1
+	VMOVUPS      Z1, K1, (DI)(BX*1)
+	VBROADCASTSS 80(SP), Z0
+	VBROADCASTSS 112(SP), Z1
+	VFMADD213PS  Z1, Z2, Z1
+	VFMADD132PS  Z0, Z1, Z2
+	VADDPS       Z0, Z2, Z2
+	VMULPS       256(SP), Z2, Z2
+	VMOVUPS      Z2, K1, (DI)(BX*2)
+	VBROADCASTSS 88(SP), Z0
+	VBROADCASTSS 120(SP), Z1
+	VFMADD213PS  Z1, Z3, Z1
+	VFMADD132PS  Z0, Z1, Z3
+	VADDPS       Z0, Z3, Z3
+	VMULPS       320(SP), Z3, Z3
+	VMOVUPS      Z3, K1, (DI)(R8*1)
+	VBROADCASTSS 68(SP), Z0
+	VBROADCASTSS 100(SP), Z1
+	VFMADD213PS  Z1, Z4, Z1
+	VFMADD132PS  Z0, Z1, Z4
+	VADDPS       Z0, Z4, Z4
+	VMULPS       384(SP), Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	VBROADCASTSS 76(SP), Z0
+	VBROADCASTSS 108(SP), Z1
+	VFMADD213PS  Z1, Z5, Z1
+	VFMADD132PS  Z0, Z1, Z5
+	VADDPS       Z0, Z5, Z5
+	VMULPS       448(SP), Z5, Z5
+	VMOVUPS      Z5, K1, (AX)(BX*1)
+	VBROADCASTSS 84(SP), Z0
+	VBROADCASTSS 116(SP), Z1
+	VFMADD213PS  Z1, Z6, Z1
+	VFMADD132PS  Z0, Z1, Z6
+	VADDPS       Z0, Z6, Z6
+	VMULPS       512(SP), Z6, Z6
+	VMOVUPS      Z6, K1, (AX)(BX*2)
+	VBROADCASTSS 92(SP), Z0
+	VBROADCASTSS 124(SP), Z1
+	VFMADD213PS  Z1, Z7, Z1
+	VFMADD132PS  Z0, Z1, Z7
+	VADDPS       Z0, Z7, Z7
+	VMULPS       576(SP), Z7, Z7
+	VMOVUPS      Z7, K1, (AX)(R8*1)
+	ADDQ         $0x00000008, SI
+
+short_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledSoftmaxMediumRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledSoftmaxMediumRowsBcastAVX512(SB), NOSPLIT, $224-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortconst<>+320(SB), Z0
+	VBROADCASTSS shortconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 200(SP)
+	MOVSS        scale+72(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         mask_base+48(FP), R10
+	MOVQ         R10, 208(SP)
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_drain
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z20
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	MOVQ    CX, R11
+	MOVQ    AX, R12
+	MOVQ    208(SP), R10
+	MOVQ    BX, R13
+
+medium_max:
+	MOVL        DI, R14
+	MOVL        $0x0000ffff, R15
+	CMPQ        R13, $0x00000010
+	CMOVLGT     R15, R14
+	KMOVW       R14, K1
+	VMOVUPS.Z   (R11), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z19, K1, Z19
+	VMOVUPS.Z   (R11)(R8*1), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z20, K1, Z20
+	VMOVUPS.Z   (R11)(R8*2), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z21, K1, Z21
+	VMOVUPS.Z   (R11)(R9*1), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMAXPS      Z23, Z22, K1, Z22
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R10
+	SUBQ        $0x00000010, R13
+	JG          medium_max
+	VSHUFF32X4  $0x44, Z20, Z19, Z23
+	VSHUFF32X4  $0xee, Z20, Z19, Z19
+	VMAXPS      Z19, Z23, Z23
+	VSHUFF32X4  $0x44, Z22, Z21, Z19
+	VSHUFF32X4  $0xee, Z22, Z21, Z20
+	VMAXPS      Z20, Z19, Z19
+	VSHUFF32X4  $0x88, Z19, Z23, Z20
+	VSHUFF32X4  $0xdd, Z19, Z23, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0x4e, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0xb1, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z20, K1
+	VBROADCASTSS shortconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z20, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z19
+	VPBROADCASTD     shortconst<>+448(SB), Z20
+	VPSUBD           Z19, Z20, Z20
+	VMOVUPS          Z20, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R11
+	MOVQ   AX, R12
+	MOVQ   208(SP), R10
+	MOVQ   BX, R13
+
+medium_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R14
+
+medium_vec:
+	MOVL             DI, R15
+	MOVL             $0x0000ffff, BP
+	CMPQ             R13, $0x00000010
+	CMOVLGT          BP, R15
+	KMOVW            R15, K1
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)
+	VPADDD.BCST      (SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z5, Z5
+	VADDPD           Z19, Z6, Z6
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R8*1)
+	VPADDD.BCST      16(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z9, Z9
+	VADDPD           Z19, Z10, Z10
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R8*2)
+	VPADDD.BCST      32(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R12)(R9*1)
+	VPADDD.BCST      48(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z19, Z18, Z18
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JLE              medium_lastblock
+	DECQ             R14
+	JNZ              medium_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VADDPD Z9, Z7, Z7
+	VADDPD Z10, Z8, Z8
+	VADDPD Z8, Z7, Z7
+	VADDPD Z13, Z11, Z11
+	VADDPD Z14, Z12, Z12
+	VADDPD Z12, Z11, Z11
+	VADDPD Z17, Z15, Z15
+	VADDPD Z18, Z16, Z16
+	VADDPD Z16, Z15, Z15
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z20
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z20
+	VSHUFF64X2 $0xee, Z15, Z11, Z21
+	VADDPD     Z21, Z20, Z20
+	VSHUFF64X2 $0x88, Z20, Z19, Z21
+	VSHUFF64X2 $0xdd, Z20, Z19, Z19
+	VADDPD     Z19, Z21, Z21
+	VPERMILPD  $0x55, Z21, Z19
+	VADDPD     Z19, Z21, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medium_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z20
+	VCVTPS2PD    Y20, Z20
+	VDIVPD       Z19, Z20, Z19
+	VCVTPD2PS    Z19, Y24
+	VCVTPS2PD    Y24, Z20
+	VSUBPD       Z20, Z19, Z19
+	VCVTPD2PS    Z19, Y19
+	VINSERTF64X4 $0x01, Y19, Z24, Z24
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R11
+	MOVQ 200(SP), R12
+	MOVQ 216(SP), R10
+	MOVQ BX, R13
+
+medium_out:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VMOVUPS.Z        (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      64(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     128(SP), Z19
+	VBROADCASTSS     160(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R8*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      80(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     136(SP), Z19
+	VBROADCASTSS     168(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R8*2), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      96(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     144(SP), Z19
+	VBROADCASTSS     176(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMOVUPS.Z        (R12)(R9*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      112(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     152(SP), Z19
+	VBROADCASTSS     184(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JG               medium_out
+	ADDQ             $0x00000004, SI
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src and dst to the frame.
+	VMOVUPS (SP), Z19
+	VMOVUPS Z19, 64(SP)
+	VMOVUPS Z24, 128(SP)
+	MOVQ    CX, 192(SP)
+	MOVQ    AX, 200(SP)
+	MOVQ    208(SP), R10
+	MOVQ    R10, 216(SP)
+	LEAQ    (CX)(R8*4), CX
+	LEAQ    (AX)(R8*4), AX
+	SUBQ    $0x00000004, DX
+	JMP     medium_group
+
+medium_drain:
+	CMPQ 200(SP), $0x00000000
+	JE   medium_ret
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R11
+	MOVQ 200(SP), R12
+	MOVQ 216(SP), R10
+	MOVQ BX, R13
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R13, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VMOVUPS.Z        (R11), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      64(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     128(SP), Z0
+	VBROADCASTSS     160(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R8*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      80(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     136(SP), Z0
+	VBROADCASTSS     168(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R8*2), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      96(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     144(SP), Z0
+	VBROADCASTSS     176(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z0
+	VFMADD213PS      (R10), Z2, K1, Z0
+	VMOVUPS.Z        (R12)(R9*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      112(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     152(SP), Z0
+	VBROADCASTSS     184(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
+
+medium_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledSoftmaxShortRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledSoftmaxShortRowsNoMaskAVX512(SB), NOSPLIT, $704-80
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+56(FP), DX
+	MOVQ cols+64(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), R8
+	KMOVW        DI, K1
+	MOVSS        scale+48(FP), X0
+	VBROADCASTSS X0, Z0
+	VBROADCASTSS shortconst<>+320(SB), Z1
+	VBROADCASTSS shortconst<>+288(SB), Z2
+	XORQ         DI, DI
+
+short_group:
+	CMPQ DX, $0x00000008
+	JB   short_drain
+	LEAQ (CX)(BX*4), R9
+	LEAQ (AX)(BX*4), R10
+
+	// Pass 1: the eight rows, -Inf past cols, and their maxima.
+	VMOVAPS    Z1, Z3
+	VMOVUPS    (CX), K1, Z3
+	VMULPS     Z0, Z3, K1, Z3
+	VMOVAPS    Z1, Z4
+	VMOVUPS    (CX)(BX*1), K1, Z4
+	VMULPS     Z0, Z4, K1, Z4
+	VMOVAPS    Z1, Z5
+	VMOVUPS    (CX)(BX*2), K1, Z5
+	VMULPS     Z0, Z5, K1, Z5
+	VMOVAPS    Z1, Z6
+	VMOVUPS    (CX)(R8*1), K1, Z6
+	VMULPS     Z0, Z6, K1, Z6
+	VMOVAPS    Z1, Z7
+	VMOVUPS    (R9), K1, Z7
+	VMULPS     Z0, Z7, K1, Z7
+	VMOVAPS    Z1, Z8
+	VMOVUPS    (R9)(BX*1), K1, Z8
+	VMULPS     Z0, Z8, K1, Z8
+	VMOVAPS    Z1, Z9
+	VMOVUPS    (R9)(BX*2), K1, Z9
+	VMULPS     Z0, Z9, K1, Z9
+	VMOVAPS    Z1, Z10
+	VMOVUPS    (R9)(R8*1), K1, Z10
+	VMULPS     Z0, Z10, K1, Z10
+	VSHUFF32X4 $0x44, Z4, Z3, Z11
+	VSHUFF32X4 $0xee, Z4, Z3, Z12
+	VMAXPS     Z12, Z11, Z11
+	VSHUFF32X4 $0x44, Z6, Z5, Z12
+	VSHUFF32X4 $0xee, Z6, Z5, Z14
+	VMAXPS     Z14, Z12, Z12
+	VSHUFF32X4 $0x44, Z8, Z7, Z14
+	VSHUFF32X4 $0xee, Z8, Z7, Z15
+	VMAXPS     Z15, Z14, Z14
+	VSHUFF32X4 $0x44, Z10, Z9, Z15
+	VSHUFF32X4 $0xee, Z10, Z9, Z16
+	VMAXPS     Z16, Z15, Z15
+	VSHUFF32X4 $0x88, Z12, Z11, Z16
+	VSHUFF32X4 $0xdd, Z12, Z11, Z11
+	VMAXPS     Z11, Z16, Z16
+	VSHUFF32X4 $0x88, Z15, Z14, Z11
+	VSHUFF32X4 $0xdd, Z15, Z14, Z12
+	VMAXPS     Z12, Z11, Z11
+	VUNPCKLPD  Z11, Z16, Z12
+	VUNPCKHPD  Z11, Z16, Z11
+	VMAXPS     Z11, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z11
+	VMAXPS     Z11, Z12, Z12
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z11
+	VCMPPS       $0x12, Z11, Z12, K2
+	VBROADCASTSS shortconst<>+544(SB), Z11
+	VCMPPS       $0x1d, Z11, Z12, K3
+	KANDW        K2, K3, K2
+	KORTESTW     K2, K2
+	JCC          short_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z11
+	VFMADD231PS.BCST shortconst<>+0(SB), Z12, Z11
+	VPBROADCASTD     shortconst<>+448(SB), Z12
+	VPSUBD           Z11, Z12, Z12
+	VMOVUPS          Z12, (SP)
+
+	// Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).
+	VMAXPS           Z3, Z2, Z3
+	VBROADCASTSS     shortconst<>+32(SB), Z11
+	VFMADD231PS.BCST shortconst<>+0(SB), Z3, Z11
+	VSUBPS.BCST      shortconst<>+32(SB), Z11, Z12
+	VFMADD231PS.BCST shortconst<>+64(SB), Z12, Z3
+	VFMADD231PS.BCST shortconst<>+96(SB), Z12, Z3
+	VBROADCASTSS     shortconst<>+128(SB), Z12
+	VFMADD213PS.BCST shortconst<>+160(SB), Z3, Z12
+	VFMADD213PS.BCST shortconst<>+192(SB), Z3, Z12
+	VFMADD213PS.BCST shortconst<>+224(SB), Z3, Z12
+	VFMADD213PS.BCST shortconst<>+256(SB), Z3, Z12
+	VMULPS           Z3, Z3, Z14
+	VFMADD231PS      Z12, Z14, Z3
+	VPADDD.BCST      (SP), Z11, Z11
+	VPMAXSD.BCST     shortconst<>+480(SB), Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VCVTPS2PD        Y3, Z12
+	VEXTRACTF64X4    $0x01, Z3, Y13
+	VCVTPS2PD        Y13, Z14
+	VCVTPS2PD        Y11, Z15
+	VEXTRACTF64X4    $0x01, Z11, Y13
+	VCVTPS2PD        Y13, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z14, Z12, Z12
+	VMAXPS           Z4, Z2, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z14
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z14
+	VSUBPS.BCST      shortconst<>+32(SB), Z14, Z15
+	VFMADD231PS.BCST shortconst<>+64(SB), Z15, Z4
+	VFMADD231PS.BCST shortconst<>+96(SB), Z15, Z4
+	VBROADCASTSS     shortconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortconst<>+160(SB), Z4, Z15
+	VFMADD213PS.BCST shortconst<>+192(SB), Z4, Z15
+	VFMADD213PS.BCST shortconst<>+224(SB), Z4, Z15
+	VFMADD213PS.BCST shortconst<>+256(SB), Z4, Z15
+	VMULPS           Z4, Z4, Z16
+	VFMADD231PS      Z15, Z16, Z4
+	VPADDD.BCST      16(SP), Z14, Z14
+	VPMAXSD.BCST     shortconst<>+480(SB), Z14, Z14
+	VPSLLD           $0x17, Z14, Z14
+	VCVTPS2PD        Y4, Z15
+	VEXTRACTF64X4    $0x01, Z4, Y13
+	VCVTPS2PD        Y13, Z16
+	VCVTPS2PD        Y14, Z17
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z16, Z15, Z15
+	VSHUFF64X2       $0x44, Z15, Z12, Z16
+	VSHUFF64X2       $0xee, Z15, Z12, Z12
+	VADDPD           Z12, Z16, Z16
+	VMAXPS           Z5, Z2, Z5
+	VBROADCASTSS     shortconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortconst<>+0(SB), Z5, Z12
+	VSUBPS.BCST      shortconst<>+32(SB), Z12, Z15
+	VFMADD231PS.BCST shortconst<>+64(SB), Z15, Z5
+	VFMADD231PS.BCST shortconst<>+96(SB), Z15, Z5
+	VBROADCASTSS     shortconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortconst<>+160(SB), Z5, Z15
+	VFMADD213PS.BCST shortconst<>+192(SB), Z5, Z15
+	VFMADD213PS.BCST shortconst<>+224(SB), Z5, Z15
+	VFMADD213PS.BCST shortconst<>+256(SB), Z5, Z15
+	VMULPS           Z5, Z5, Z17
+	VFMADD231PS      Z15, Z17, Z5
+	VPADDD.BCST      32(SP), Z12, Z12
+	VPMAXSD.BCST     shortconst<>+480(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y5, Z15
+	VEXTRACTF64X4    $0x01, Z5, Y13
+	VCVTPS2PD        Y13, Z17
+	VCVTPS2PD        Y12, Z18
+	VEXTRACTF64X4    $0x01, Z12, Y13
+	VCVTPS2PD        Y13, Z19
+	VFMADD213PD      Z18, Z18, Z15
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z17, Z15, Z15
+	VMAXPS           Z6, Z2, Z6
+	VBROADCASTSS     shortconst<>+32(SB), Z17
+	VFMADD231PS.BCST shortconst<>+0(SB), Z6, Z17
+	VSUBPS.BCST      shortconst<>+32(SB), Z17, Z18
+	VFMADD231PS.BCST shortconst<>+64(SB), Z18, Z6
+	VFMADD231PS.BCST shortconst<>+96(SB), Z18, Z6
+	VBROADCASTSS     shortconst<>+128(SB), Z18
+	VFMADD213PS.BCST shortconst<>+160(SB), Z6, Z18
+	VFMADD213PS.BCST shortconst<>+192(SB), Z6, Z18
+	VFMADD213PS.BCST shortconst<>+224(SB), Z6, Z18
+	VFMADD213PS.BCST shortconst<>+256(SB), Z6, Z18
+	VMULPS           Z6, Z6, Z19
+	VFMADD231PS      Z18, Z19, Z6
+	VPADDD.BCST      48(SP), Z17, Z17
+	VPMAXSD.BCST     shortconst<>+480(SB), Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y6, Z18
+	VEXTRACTF64X4    $0x01, Z6, Y13
+	VCVTPS2PD        Y13, Z19
+	VCVTPS2PD        Y17, Z20
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z21
+	VFMADD213PD      Z20, Z20, Z18
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z18, Z18
+	VSHUFF64X2       $0x44, Z18, Z15, Z19
+	VSHUFF64X2       $0xee, Z18, Z15, Z15
+	VADDPD           Z15, Z19, Z19
+	VMAXPS           Z7, Z2, Z7
+	VBROADCASTSS     shortconst<>+32(SB), Z15
+	VFMADD231PS.BCST shortconst<>+0(SB), Z7, Z15
+	VSUBPS.BCST      shortconst<>+32(SB), Z15, Z18
+	VFMADD231PS.BCST shortconst<>+64(SB), Z18, Z7
+	VFMADD231PS.BCST shortconst<>+96(SB), Z18, Z7
+	VBROADCASTSS     shortconst<>+128(SB), Z18
+	VFMADD213PS.BCST shortconst<>+160(SB), Z7, Z18
+	VFMADD213PS.BCST shortconst<>+192(SB), Z7, Z18
+	VFMADD213PS.BCST shortconst<>+224(SB), Z7, Z18
+	VFMADD213PS.BCST shortconst<>+256(SB), Z7, Z18
+	VMULPS           Z7, Z7, Z20
+	VFMADD231PS      Z18, Z20, Z7
+	VPADDD.BCST      8(SP), Z15, Z15
+	VPMAXSD.BCST     shortconst<>+480(SB), Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y7, Z18
+	VEXTRACTF64X4    $0x01, Z7, Y13
+	VCVTPS2PD        Y13, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z22
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z20, Z18, Z18
+	VMAXPS           Z8, Z2, Z8
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z8, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z8
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z8
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z8, Z21
+	VMULPS           Z8, Z8, Z22
+	VFMADD231PS      Z21, Z22, Z8
+	VPADDD.BCST      24(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y8, Z21
+	VEXTRACTF64X4    $0x01, Z8, Y13
+	VCVTPS2PD        Y13, Z22
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y13
+	VCVTPS2PD        Y13, Z24
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z24, Z24, Z22
+	VADDPD           Z22, Z21, Z21
+	VSHUFF64X2       $0x44, Z21, Z18, Z22
+	VSHUFF64X2       $0xee, Z21, Z18, Z18
+	VADDPD           Z18, Z22, Z22
+	VMAXPS           Z9, Z2, Z9
+	VBROADCASTSS     shortconst<>+32(SB), Z18
+	VFMADD231PS.BCST shortconst<>+0(SB), Z9, Z18
+	VSUBPS.BCST      shortconst<>+32(SB), Z18, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z9
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z9
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z9, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z9, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z9, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z9, Z21
+	VMULPS           Z9, Z9, Z23
+	VFMADD231PS      Z21, Z23, Z9
+	VPADDD.BCST      40(SP), Z18, Z18
+	VPMAXSD.BCST     shortconst<>+480(SB), Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y9, Z21
+	VEXTRACTF64X4    $0x01, Z9, Y13
+	VCVTPS2PD        Y13, Z23
+	VCVTPS2PD        Y18, Z24
+	VEXTRACTF64X4    $0x01, Z18, Y13
+	VCVTPS2PD        Y13, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z23
+	VADDPD           Z23, Z21, Z21
+	VMAXPS           Z10, Z2, Z10
+	VBROADCASTSS     shortconst<>+32(SB), Z23
+	VFMADD231PS.BCST shortconst<>+0(SB), Z10, Z23
+	VSUBPS.BCST      shortconst<>+32(SB), Z23, Z24
+	VFMADD231PS.BCST shortconst<>+64(SB), Z24, Z10
+	VFMADD231PS.BCST shortconst<>+96(SB), Z24, Z10
+	VBROADCASTSS     shortconst<>+128(SB), Z24
+	VFMADD213PS.BCST shortconst<>+160(SB), Z10, Z24
+	VFMADD213PS.BCST shortconst<>+192(SB), Z10, Z24
+	VFMADD213PS.BCST shortconst<>+224(SB), Z10, Z24
+	VFMADD213PS.BCST shortconst<>+256(SB), Z10, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD231PS      Z24, Z25, Z10
+	VPADDD.BCST      56(SP), Z23, Z23
+	VPMAXSD.BCST     shortconst<>+480(SB), Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	VCVTPS2PD        Y10, Z24
+	VEXTRACTF64X4    $0x01, Z10, Y13
+	VCVTPS2PD        Y13, Z25
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y13
+	VCVTPS2PD        Y13, Z27
+	VFMADD213PD      Z26, Z26, Z24
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z25, Z24, Z24
+	VSHUFF64X2       $0x44, Z24, Z21, Z25
+	VSHUFF64X2       $0xee, Z24, Z21, Z21
+	VADDPD           Z21, Z25, Z25
+
+	// The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.
+	VSHUFF64X2 $0x88, Z19, Z16, Z21
+	VSHUFF64X2 $0xdd, Z19, Z16, Z16
+	VADDPD     Z16, Z21, Z21
+	VSHUFF64X2 $0x88, Z25, Z22, Z16
+	VSHUFF64X2 $0xdd, Z25, Z22, Z19
+	VADDPD     Z19, Z16, Z16
+	VUNPCKLPD  Z16, Z21, Z19
+	VUNPCKHPD  Z16, Z21, Z16
+	VADDPD     Z16, Z19, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K2
+	KORTESTW K2, K2
+	JNZ      short_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z16
+	VCVTPS2PD    Y16, Z16
+	VDIVPD       Z19, Z16, Z16
+	VCVTPD2PS    Z16, Y13
+	VCVTPS2PD    Y13, Z19
+	VSUBPD       Z19, Z16, Z16
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z13, Z13
+
+	// Pass 3 of the pending group: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, under km.
+	TESTQ        DI, DI
+	JZ           short_stash
+	LEAQ         (DI)(BX*4), CX
+	VMOVUPS.Z    (DI), K1, Z16
+	VMOVUPS.Z    (DI)(BX*1), K1, Z19
+	VMOVUPS.Z    (DI)(BX*2), K1, Z21
+	VMOVUPS.Z    (DI)(R8*1), K1, Z22
+	VMOVUPS.Z    (CX), K1, Z24
+	VMOVUPS.Z    (CX)(BX*1), K1, Z25
+	VMOVUPS.Z    (CX)(BX*2), K1, Z26
+	VMOVUPS      640(SP), Z27
+	VBROADCASTSS 64(SP), Z28
+	VBROADCASTSS 96(SP), Z29
+	VFMADD213PS  Z29, Z16, Z29
+	VFMADD132PS  Z28, Z29, Z16
+	VADDPS       Z28, Z16, Z16
+	VMULPS       128(SP), Z16, Z16
+	VMOVUPS      Z16, K1, (DI)
+	VBROADCASTSS 72(SP), Z16
+	VBROADCASTSS 104(SP), Z28
+	VFMADD213PS  Z28, Z19, Z28
+	VFMADD132PS  Z16, Z28, Z19
+	VADDPS       Z16, Z19, Z19
+	VMULPS       192(SP), Z19, Z19
+	VMOVUPS      Z19, K1, (DI)(BX*1)
+	VBROADCASTSS 80(SP), Z16
+	VBROADCASTSS 112(SP), Z19
+	VFMADD213PS  Z19, Z21, Z19
+	VFMADD132PS  Z16, Z19, Z21
+	VADDPS       Z16, Z21, Z21
+	VMULPS       256(SP), Z21, Z21
+	VMOVUPS      Z21, K1, (DI)(BX*2)
+	VBROADCASTSS 88(SP), Z16
+	VBROADCASTSS 120(SP), Z19
+	VFMADD213PS  Z19, Z22, Z19
+	VFMADD132PS  Z16, Z19, Z22
+	VADDPS       Z16, Z22, Z22
+	VMULPS       320(SP), Z22, Z22
+	VMOVUPS      Z22, K1, (DI)(R8*1)
+	VBROADCASTSS 68(SP), Z16
+	VBROADCASTSS 100(SP), Z19
+	VFMADD213PS  Z19, Z24, Z19
+	VFMADD132PS  Z16, Z19, Z24
+	VADDPS       Z16, Z24, Z24
+	VMULPS       384(SP), Z24, Z24
+	VMOVUPS      Z24, K1, (CX)
+	VBROADCASTSS 76(SP), Z16
+	VBROADCASTSS 108(SP), Z19
+	VFMADD213PS  Z19, Z25, Z19
+	VFMADD132PS  Z16, Z19, Z25
+	VADDPS       Z16, Z25, Z25
+	VMULPS       448(SP), Z25, Z25
+	VMOVUPS      Z25, K1, (CX)(BX*1)
+	VBROADCASTSS 84(SP), Z16
+	VBROADCASTSS 116(SP), Z19
+	VFMADD213PS  Z19, Z26, Z19
+	VFMADD132PS  Z16, Z19, Z26
+	VADDPS       Z16, Z26, Z26
+	VMULPS       512(SP), Z26, Z26
+	VMOVUPS      Z26, K1, (CX)(BX*2)
+	VBROADCASTSS 92(SP), Z16
+	VBROADCASTSS 124(SP), Z19
+	VFMADD213PS  Z19, Z27, Z19
+	VFMADD132PS  Z16, Z19, Z27
+	VADDPS       Z16, Z27, Z27
+	VMULPS       576(SP), Z27, Z27
+	VMOVUPS      Z27, K1, (CX)(R8*1)
+	ADDQ         $0x00000008, SI
+
+short_stash:
+	// This group is now pending: its hi, lo and s to the frame, its u to dst.
+	VMOVUPS Z13, 64(SP)
+	VMOVUPS Z3, K1, (AX)
+	VMOVUPS Z11, 128(SP)
+	VMOVUPS Z4, K1, (AX)(BX*1)
+	VMOVUPS Z14, 192(SP)
+	VMOVUPS Z5, K1, (AX)(BX*2)
+	VMOVUPS Z12, 256(SP)
+	VMOVUPS Z6, K1, (AX)(R8*1)
+	VMOVUPS Z17, 320(SP)
+	VMOVUPS Z7, K1, (R10)
+	VMOVUPS Z15, 384(SP)
+	VMOVUPS Z8, K1, (R10)(BX*1)
+	VMOVUPS Z20, 448(SP)
+	VMOVUPS Z9, K1, (R10)(BX*2)
+	VMOVUPS Z18, 512(SP)
+	VMOVUPS Z10, 640(SP)
+	VMOVUPS Z23, 576(SP)
+	MOVQ    AX, DI
+	LEAQ    (R9)(BX*4), CX
+	LEAQ    (R10)(BX*4), AX
+	SUBQ    $0x00000008, DX
+	JMP     short_group
+
+short_drain:
+	TESTQ        DI, DI
+	JZ           short_ret
+	LEAQ         (DI)(BX*4), AX
+	VMOVUPS.Z    (DI), K1, Z0
+	VMOVUPS.Z    (DI)(BX*1), K1, Z1
+	VMOVUPS.Z    (DI)(BX*2), K1, Z2
+	VMOVUPS.Z    (DI)(R8*1), K1, Z3
+	VMOVUPS.Z    (AX), K1, Z4
+	VMOVUPS.Z    (AX)(BX*1), K1, Z5
+	VMOVUPS.Z    (AX)(BX*2), K1, Z6
+	VMOVUPS      640(SP), Z7
+	VBROADCASTSS 64(SP), Z8
+	VBROADCASTSS 96(SP), Z9
+	VFMADD213PS  Z9, Z0, Z9
+	VFMADD132PS  Z8, Z9, Z0
+	VADDPS       Z8, Z0, Z0
+	VMULPS       128(SP), Z0, Z0
+	VMOVUPS      Z0, K1, (DI)
+	VBROADCASTSS 72(SP), Z0
+	VBROADCASTSS 104(SP), Z8
+	VFMADD213PS  Z8, Z1, Z8
+	VFMADD132PS  Z0, Z8, Z1
+	VADDPS       Z0, Z1, Z1
+	VMULPS       192(SP), Z1, Z1
+	VMOVUPS      Z1, K1, (DI)(BX*1)
+	VBROADCASTSS 80(SP), Z0
+	VBROADCASTSS 112(SP), Z1
+	VFMADD213PS  Z1, Z2, Z1
+	VFMADD132PS  Z0, Z1, Z2
+	VADDPS       Z0, Z2, Z2
+	VMULPS       256(SP), Z2, Z2
+	VMOVUPS      Z2, K1, (DI)(BX*2)
+	VBROADCASTSS 88(SP), Z0
+	VBROADCASTSS 120(SP), Z1
+	VFMADD213PS  Z1, Z3, Z1
+	VFMADD132PS  Z0, Z1, Z3
+	VADDPS       Z0, Z3, Z3
+	VMULPS       320(SP), Z3, Z3
+	VMOVUPS      Z3, K1, (DI)(R8*1)
+	VBROADCASTSS 68(SP), Z0
+	VBROADCASTSS 100(SP), Z1
+	VFMADD213PS  Z1, Z4, Z1
+	VFMADD132PS  Z0, Z1, Z4
+	VADDPS       Z0, Z4, Z4
+	VMULPS       384(SP), Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	VBROADCASTSS 76(SP), Z0
+	VBROADCASTSS 108(SP), Z1
+	VFMADD213PS  Z1, Z5, Z1
+	VFMADD132PS  Z0, Z1, Z5
+	VADDPS       Z0, Z5, Z5
+	VMULPS       448(SP), Z5, Z5
+	VMOVUPS      Z5, K1, (AX)(BX*1)
+	VBROADCASTSS 84(SP), Z0
+	VBROADCASTSS 116(SP), Z1
+	VFMADD213PS  Z1, Z6, Z1
+	VFMADD132PS  Z0, Z1, Z6
+	VADDPS       Z0, Z6, Z6
+	VMULPS       512(SP), Z6, Z6
+	VMOVUPS      Z6, K1, (AX)(BX*2)
+	VBROADCASTSS 92(SP), Z0
+	VBROADCASTSS 124(SP), Z1
+	VFMADD213PS  Z1, Z7, Z1
+	VFMADD132PS  Z0, Z1, Z7
+	VADDPS       Z0, Z7, Z7
+	VMULPS       576(SP), Z7, Z7
+	VMOVUPS      Z7, K1, (AX)(R8*1)
+	ADDQ         $0x00000008, SI
+
+short_ret:
+	MOVQ SI, ret+72(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledSoftmaxMediumRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledSoftmaxMediumRowsNoMaskAVX512(SB), NOSPLIT, $208-80
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+56(FP), DX
+	MOVQ cols+64(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortconst<>+320(SB), Z0
+	VBROADCASTSS shortconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 200(SP)
+	MOVSS        scale+48(FP), X2
+	VBROADCASTSS X2, Z2
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_drain
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z20
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	MOVQ    CX, R10
+	MOVQ    AX, R11
+	MOVQ    BX, R12
+
+medium_max:
+	MOVL       DI, R13
+	MOVL       $0x0000ffff, R14
+	CMPQ       R12, $0x00000010
+	CMOVLGT    R14, R13
+	KMOVW      R13, K1
+	VMOVUPS.Z  (R10), K1, Z23
+	VMULPS     Z2, Z23, K1, Z23
+	VMAXPS     Z23, Z19, K1, Z19
+	VMOVUPS.Z  (R10)(R8*1), K1, Z23
+	VMULPS     Z2, Z23, K1, Z23
+	VMAXPS     Z23, Z20, K1, Z20
+	VMOVUPS.Z  (R10)(R8*2), K1, Z23
+	VMULPS     Z2, Z23, K1, Z23
+	VMAXPS     Z23, Z21, K1, Z21
+	VMOVUPS.Z  (R10)(R9*1), K1, Z23
+	VMULPS     Z2, Z23, K1, Z23
+	VMAXPS     Z23, Z22, K1, Z22
+	ADDQ       $0x00000040, R10
+	ADDQ       $0x00000040, R11
+	SUBQ       $0x00000010, R12
+	JG         medium_max
+	VSHUFF32X4 $0x44, Z20, Z19, Z23
+	VSHUFF32X4 $0xee, Z20, Z19, Z19
+	VMAXPS     Z19, Z23, Z23
+	VSHUFF32X4 $0x44, Z22, Z21, Z19
+	VSHUFF32X4 $0xee, Z22, Z21, Z20
+	VMAXPS     Z20, Z19, Z19
+	VSHUFF32X4 $0x88, Z19, Z23, Z20
+	VSHUFF32X4 $0xdd, Z19, Z23, Z19
+	VMAXPS     Z19, Z20, Z20
+	VPERMILPS  $0x4e, Z20, Z19
+	VMAXPS     Z19, Z20, Z20
+	VPERMILPS  $0xb1, Z20, Z19
+	VMAXPS     Z19, Z20, Z20
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z20, K1
+	VBROADCASTSS shortconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z20, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z19
+	VPBROADCASTD     shortconst<>+448(SB), Z20
+	VPSUBD           Z19, Z20, Z20
+	VMOVUPS          Z20, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R10
+	MOVQ   AX, R11
+	MOVQ   BX, R12
+
+medium_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R13
+
+medium_vec:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R10), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R11)
+	VPADDD.BCST      (SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z5, Z5
+	VADDPD           Z19, Z6, Z6
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R11)(R8*1)
+	VPADDD.BCST      16(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z9, Z9
+	VADDPD           Z19, Z10, Z10
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*2), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R11)(R8*2)
+	VPADDD.BCST      32(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     shortconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R9*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z19
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z19
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z19, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z19, Z21
+	VMULPS           Z19, Z19, Z22
+	VFMADD231PS      Z21, Z22, Z19
+	VMOVUPS          Z19, K1, (R11)(R9*1)
+	VPADDD.BCST      48(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y19, Z21
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z19
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z19, Z18, Z18
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JLE              medium_lastblock
+	DECQ             R13
+	JNZ              medium_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VADDPD Z9, Z7, Z7
+	VADDPD Z10, Z8, Z8
+	VADDPD Z8, Z7, Z7
+	VADDPD Z13, Z11, Z11
+	VADDPD Z14, Z12, Z12
+	VADDPD Z12, Z11, Z11
+	VADDPD Z17, Z15, Z15
+	VADDPD Z18, Z16, Z16
+	VADDPD Z16, Z15, Z15
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z20
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z20
+	VSHUFF64X2 $0xee, Z15, Z11, Z21
+	VADDPD     Z21, Z20, Z20
+	VSHUFF64X2 $0x88, Z20, Z19, Z21
+	VSHUFF64X2 $0xdd, Z20, Z19, Z19
+	VADDPD     Z19, Z21, Z21
+	VPERMILPD  $0x55, Z21, Z19
+	VADDPD     Z19, Z21, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medium_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z20
+	VCVTPS2PD    Y20, Z20
+	VDIVPD       Z19, Z20, Z19
+	VCVTPD2PS    Z19, Y24
+	VCVTPS2PD    Y24, Z20
+	VSUBPD       Z20, Z19, Z19
+	VCVTPD2PS    Z19, Y19
+	VINSERTF64X4 $0x01, Y19, Z24, Z24
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R10
+	MOVQ 200(SP), R11
+	MOVQ BX, R12
+
+medium_out:
+	MOVL             DI, R13
+	MOVL             $0x0000ffff, R14
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R14, R13
+	KMOVW            R13, K1
+	VMOVUPS.Z        (R10), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMOVUPS.Z        (R11), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      64(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     128(SP), Z19
+	VBROADCASTSS     160(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R11)
+	VMOVUPS.Z        (R10)(R8*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMOVUPS.Z        (R11)(R8*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      80(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     136(SP), Z19
+	VBROADCASTSS     168(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R11)(R8*1)
+	VMOVUPS.Z        (R10)(R8*2), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMOVUPS.Z        (R11)(R8*2), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      96(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     144(SP), Z19
+	VBROADCASTSS     176(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R11)(R8*2)
+	VMOVUPS.Z        (R10)(R9*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMOVUPS.Z        (R11)(R9*1), K1, Z20
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z19, Z21
+	VPADDD.BCST      112(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     152(SP), Z19
+	VBROADCASTSS     184(SP), Z22
+	VFMADD213PS      Z22, Z20, Z22
+	VFMADD132PS      Z19, Z22, Z20
+	VADDPS           Z19, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JG               medium_out
+	ADDQ             $0x00000004, SI
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src and dst to the frame.
+	VMOVUPS (SP), Z19
+	VMOVUPS Z19, 64(SP)
+	VMOVUPS Z24, 128(SP)
+	MOVQ    CX, 192(SP)
+	MOVQ    AX, 200(SP)
+	LEAQ    (CX)(R8*4), CX
+	LEAQ    (AX)(R8*4), AX
+	SUBQ    $0x00000004, DX
+	JMP     medium_group
+
+medium_drain:
+	CMPQ 200(SP), $0x00000000
+	JE   medium_ret
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ 192(SP), R10
+	MOVQ 200(SP), R11
+	MOVQ BX, R12
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R12, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VMOVUPS.Z        (R10), K1, Z0
+	VMULPS           Z2, Z0, K1, Z0
+	VMOVUPS.Z        (R11), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      64(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     128(SP), Z0
+	VBROADCASTSS     160(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)
+	VMOVUPS.Z        (R10)(R8*1), K1, Z0
+	VMULPS           Z2, Z0, K1, Z0
+	VMOVUPS.Z        (R11)(R8*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      80(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     136(SP), Z0
+	VBROADCASTSS     168(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)(R8*1)
+	VMOVUPS.Z        (R10)(R8*2), K1, Z0
+	VMULPS           Z2, Z0, K1, Z0
+	VMOVUPS.Z        (R11)(R8*2), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      96(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     144(SP), Z0
+	VBROADCASTSS     176(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)(R8*2)
+	VMOVUPS.Z        (R10)(R9*1), K1, Z0
+	VMULPS           Z2, Z0, K1, Z0
+	VMOVUPS.Z        (R11)(R9*1), K1, Z3
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     shortconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortconst<>+0(SB), Z0, Z4
+	VPADDD.BCST      112(SP), Z4, Z4
+	VPMAXSD.BCST     shortconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VBROADCASTSS     152(SP), Z0
+	VBROADCASTSS     184(SP), Z5
+	VFMADD213PS      Z5, Z3, Z5
+	VFMADD132PS      Z0, Z5, Z3
+	VADDPS           Z0, Z3, Z3
+	VMULPS           Z4, Z3, Z3
+	VMOVUPS          Z3, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
+
+medium_ret:
+	MOVQ SI, ret+72(FP)
+	VZEROUPPER
+	RET
+
+// func CausalSoftmaxShortRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·CausalSoftmaxShortRowsAVX512(SB), NOSPLIT, $720-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+56(FP), DX
+	MOVQ cols+64(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), R8
+	KMOVW        DI, K1
+	MOVSS        scale+48(FP), X0
+	VBROADCASTSS X0, Z0
+	VBROADCASTSS shortconst<>+320(SB), Z1
+	VBROADCASTSS shortconst<>+288(SB), Z2
+	MOVQ         offset+72(FP), DI
+	INCQ         DI
+	MOVQ         DI, 704(SP)
+	MOVQ         cols+64(FP), DI
+	MOVQ         DI, 712(SP)
+	XORQ         DI, DI
+
+short_group:
+	CMPQ DX, $0x00000008
+	JB   short_drain
+	LEAQ (CX)(BX*4), R9
+	LEAQ (AX)(BX*4), R10
+
+	// Pass 1: the eight rows, -Inf past cols, and their maxima.
+	VMOVAPS    Z1, Z3
+	MOVQ       704(SP), R11
+	XORQ       R12, R12
+	TESTQ      R11, R11
+	CMOVQLT    R12, R11
+	CMPQ       R11, 712(SP)
+	CMOVQGT    712(SP), R11
+	MOVQ       R11, R12
+	ANDQ       $0x0000000f, R12
+	LEAQ       tailmask16<>+0(SB), R13
+	MOVWLZX    (R13)(R12*2), R12
+	MOVL       $0x0000ffff, R13
+	CMPQ       R11, $0x00000010
+	CMOVLEQ    R13, R12
+	KMOVW      R12, K2
+	VMOVUPS    (CX), K2, Z3
+	VMULPS     Z0, Z3, K2, Z3
+	VMOVAPS    Z1, Z4
+	MOVQ       704(SP), R11
+	ADDQ       $0x00000001, R11
+	XORQ       R12, R12
+	TESTQ      R11, R11
+	CMOVQLT    R12, R11
+	CMPQ       R11, 712(SP)
+	CMOVQGT    712(SP), R11
+	MOVQ       R11, R12
+	ANDQ       $0x0000000f, R12
+	LEAQ       tailmask16<>+0(SB), R13
+	MOVWLZX    (R13)(R12*2), R12
+	MOVL       $0x0000ffff, R13
+	CMPQ       R11, $0x00000010
+	CMOVLEQ    R13, R12
+	KMOVW      R12, K2
+	VMOVUPS    (CX)(BX*1), K2, Z4
+	VMULPS     Z0, Z4, K2, Z4
+	VMOVAPS    Z1, Z5
+	MOVQ       704(SP), R11
+	ADDQ       $0x00000002, R11
+	XORQ       R12, R12
+	TESTQ      R11, R11
+	CMOVQLT    R12, R11
+	CMPQ       R11, 712(SP)
+	CMOVQGT    712(SP), R11
+	MOVQ       R11, R12
+	ANDQ       $0x0000000f, R12
+	LEAQ       tailmask16<>+0(SB), R13
+	MOVWLZX    (R13)(R12*2), R12
+	MOVL       $0x0000ffff, R13
+	CMPQ       R11, $0x00000010
+	CMOVLEQ    R13, R12
+	KMOVW      R12, K2
+	VMOVUPS    (CX)(BX*2), K2, Z5
+	VMULPS     Z0, Z5, K2, Z5
+	VMOVAPS    Z1, Z6
+	MOVQ       704(SP), R11
+	ADDQ       $0x00000003, R11
+	XORQ       R12, R12
+	TESTQ      R11, R11
+	CMOVQLT    R12, R11
+	CMPQ       R11, 712(SP)
+	CMOVQGT    712(SP), R11
+	MOVQ       R11, R12
+	ANDQ       $0x0000000f, R12
+	LEAQ       tailmask16<>+0(SB), R13
+	MOVWLZX    (R13)(R12*2), R12
+	MOVL       $0x0000ffff, R13
+	CMPQ       R11, $0x00000010
+	CMOVLEQ    R13, R12
+	KMOVW      R12, K2
+	VMOVUPS    (CX)(R8*1), K2, Z6
+	VMULPS     Z0, Z6, K2, Z6
+	VMOVAPS    Z1, Z7
+	MOVQ       704(SP), CX
+	ADDQ       $0x00000004, CX
+	XORQ       R11, R11
+	TESTQ      CX, CX
+	CMOVQLT    R11, CX
+	CMPQ       CX, 712(SP)
+	CMOVQGT    712(SP), CX
+	MOVQ       CX, R11
+	ANDQ       $0x0000000f, R11
+	LEAQ       tailmask16<>+0(SB), R12
+	MOVWLZX    (R12)(R11*2), R11
+	MOVL       $0x0000ffff, R12
+	CMPQ       CX, $0x00000010
+	CMOVLEQ    R12, R11
+	KMOVW      R11, K2
+	VMOVUPS    (R9), K2, Z7
+	VMULPS     Z0, Z7, K2, Z7
+	VMOVAPS    Z1, Z8
+	MOVQ       704(SP), CX
+	ADDQ       $0x00000005, CX
+	XORQ       R11, R11
+	TESTQ      CX, CX
+	CMOVQLT    R11, CX
+	CMPQ       CX, 712(SP)
+	CMOVQGT    712(SP), CX
+	MOVQ       CX, R11
+	ANDQ       $0x0000000f, R11
+	LEAQ       tailmask16<>+0(SB), R12
+	MOVWLZX    (R12)(R11*2), R11
+	MOVL       $0x0000ffff, R12
+	CMPQ       CX, $0x00000010
+	CMOVLEQ    R12, R11
+	KMOVW      R11, K2
+	VMOVUPS    (R9)(BX*1), K2, Z8
+	VMULPS     Z0, Z8, K2, Z8
+	VMOVAPS    Z1, Z9
+	MOVQ       704(SP), CX
+	ADDQ       $0x00000006, CX
+	XORQ       R11, R11
+	TESTQ      CX, CX
+	CMOVQLT    R11, CX
+	CMPQ       CX, 712(SP)
+	CMOVQGT    712(SP), CX
+	MOVQ       CX, R11
+	ANDQ       $0x0000000f, R11
+	LEAQ       tailmask16<>+0(SB), R12
+	MOVWLZX    (R12)(R11*2), R11
+	MOVL       $0x0000ffff, R12
+	CMPQ       CX, $0x00000010
+	CMOVLEQ    R12, R11
+	KMOVW      R11, K2
+	VMOVUPS    (R9)(BX*2), K2, Z9
+	VMULPS     Z0, Z9, K2, Z9
+	VMOVAPS    Z1, Z10
+	MOVQ       704(SP), CX
+	ADDQ       $0x00000007, CX
+	XORQ       R11, R11
+	TESTQ      CX, CX
+	CMOVQLT    R11, CX
+	CMPQ       CX, 712(SP)
+	CMOVQGT    712(SP), CX
+	MOVQ       CX, R11
+	ANDQ       $0x0000000f, R11
+	LEAQ       tailmask16<>+0(SB), R12
+	MOVWLZX    (R12)(R11*2), R11
+	MOVL       $0x0000ffff, R12
+	CMPQ       CX, $0x00000010
+	CMOVLEQ    R12, R11
+	KMOVW      R11, K2
+	VMOVUPS    (R9)(R8*1), K2, Z10
+	VMULPS     Z0, Z10, K2, Z10
+	VSHUFF32X4 $0x44, Z4, Z3, Z11
+	VSHUFF32X4 $0xee, Z4, Z3, Z12
+	VMAXPS     Z12, Z11, Z11
+	VSHUFF32X4 $0x44, Z6, Z5, Z12
+	VSHUFF32X4 $0xee, Z6, Z5, Z14
+	VMAXPS     Z14, Z12, Z12
+	VSHUFF32X4 $0x44, Z8, Z7, Z14
+	VSHUFF32X4 $0xee, Z8, Z7, Z15
+	VMAXPS     Z15, Z14, Z14
+	VSHUFF32X4 $0x44, Z10, Z9, Z15
+	VSHUFF32X4 $0xee, Z10, Z9, Z16
+	VMAXPS     Z16, Z15, Z15
+	VSHUFF32X4 $0x88, Z12, Z11, Z16
+	VSHUFF32X4 $0xdd, Z12, Z11, Z11
+	VMAXPS     Z11, Z16, Z16
+	VSHUFF32X4 $0x88, Z15, Z14, Z11
+	VSHUFF32X4 $0xdd, Z15, Z14, Z12
+	VMAXPS     Z12, Z11, Z11
+	VUNPCKLPD  Z11, Z16, Z12
+	VUNPCKHPD  Z11, Z16, Z11
+	VMAXPS     Z11, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z11
+	VMAXPS     Z11, Z12, Z12
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z11
+	VCMPPS       $0x12, Z11, Z12, K2
+	VBROADCASTSS shortconst<>+544(SB), Z11
+	VCMPPS       $0x1d, Z11, Z12, K3
+	KANDW        K2, K3, K2
+	KORTESTW     K2, K2
+	JCC          short_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z11
+	VFMADD231PS.BCST shortconst<>+0(SB), Z12, Z11
+	VPBROADCASTD     shortconst<>+448(SB), Z12
+	VPSUBD           Z11, Z12, Z12
+	VMOVUPS          Z12, (SP)
+
+	// Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).
+	VMAXPS           Z3, Z2, Z3
+	VBROADCASTSS     shortconst<>+32(SB), Z11
+	VFMADD231PS.BCST shortconst<>+0(SB), Z3, Z11
+	VSUBPS.BCST      shortconst<>+32(SB), Z11, Z12
+	VFMADD231PS.BCST shortconst<>+64(SB), Z12, Z3
+	VFMADD231PS.BCST shortconst<>+96(SB), Z12, Z3
+	VBROADCASTSS     shortconst<>+128(SB), Z12
+	VFMADD213PS.BCST shortconst<>+160(SB), Z3, Z12
+	VFMADD213PS.BCST shortconst<>+192(SB), Z3, Z12
+	VFMADD213PS.BCST shortconst<>+224(SB), Z3, Z12
+	VFMADD213PS.BCST shortconst<>+256(SB), Z3, Z12
+	VMULPS           Z3, Z3, Z14
+	VFMADD231PS      Z12, Z14, Z3
+	VPADDD.BCST      (SP), Z11, Z11
+	VPMAXSD.BCST     shortconst<>+480(SB), Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VCVTPS2PD        Y3, Z12
+	VEXTRACTF64X4    $0x01, Z3, Y13
+	VCVTPS2PD        Y13, Z14
+	VCVTPS2PD        Y11, Z15
+	VEXTRACTF64X4    $0x01, Z11, Y13
+	VCVTPS2PD        Y13, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z14, Z12, Z12
+	VMAXPS           Z4, Z2, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z14
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z14
+	VSUBPS.BCST      shortconst<>+32(SB), Z14, Z15
+	VFMADD231PS.BCST shortconst<>+64(SB), Z15, Z4
+	VFMADD231PS.BCST shortconst<>+96(SB), Z15, Z4
+	VBROADCASTSS     shortconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortconst<>+160(SB), Z4, Z15
+	VFMADD213PS.BCST shortconst<>+192(SB), Z4, Z15
+	VFMADD213PS.BCST shortconst<>+224(SB), Z4, Z15
+	VFMADD213PS.BCST shortconst<>+256(SB), Z4, Z15
+	VMULPS           Z4, Z4, Z16
+	VFMADD231PS      Z15, Z16, Z4
+	VPADDD.BCST      16(SP), Z14, Z14
+	VPMAXSD.BCST     shortconst<>+480(SB), Z14, Z14
+	VPSLLD           $0x17, Z14, Z14
+	VCVTPS2PD        Y4, Z15
+	VEXTRACTF64X4    $0x01, Z4, Y13
+	VCVTPS2PD        Y13, Z16
+	VCVTPS2PD        Y14, Z17
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z16, Z15, Z15
+	VSHUFF64X2       $0x44, Z15, Z12, Z16
+	VSHUFF64X2       $0xee, Z15, Z12, Z12
+	VADDPD           Z12, Z16, Z16
+	VMAXPS           Z5, Z2, Z5
+	VBROADCASTSS     shortconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortconst<>+0(SB), Z5, Z12
+	VSUBPS.BCST      shortconst<>+32(SB), Z12, Z15
+	VFMADD231PS.BCST shortconst<>+64(SB), Z15, Z5
+	VFMADD231PS.BCST shortconst<>+96(SB), Z15, Z5
+	VBROADCASTSS     shortconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortconst<>+160(SB), Z5, Z15
+	VFMADD213PS.BCST shortconst<>+192(SB), Z5, Z15
+	VFMADD213PS.BCST shortconst<>+224(SB), Z5, Z15
+	VFMADD213PS.BCST shortconst<>+256(SB), Z5, Z15
+	VMULPS           Z5, Z5, Z17
+	VFMADD231PS      Z15, Z17, Z5
+	VPADDD.BCST      32(SP), Z12, Z12
+	VPMAXSD.BCST     shortconst<>+480(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y5, Z15
+	VEXTRACTF64X4    $0x01, Z5, Y13
+	VCVTPS2PD        Y13, Z17
+	VCVTPS2PD        Y12, Z18
+	VEXTRACTF64X4    $0x01, Z12, Y13
+	VCVTPS2PD        Y13, Z19
+	VFMADD213PD      Z18, Z18, Z15
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z17, Z15, Z15
+	VMAXPS           Z6, Z2, Z6
+	VBROADCASTSS     shortconst<>+32(SB), Z17
+	VFMADD231PS.BCST shortconst<>+0(SB), Z6, Z17
+	VSUBPS.BCST      shortconst<>+32(SB), Z17, Z18
+	VFMADD231PS.BCST shortconst<>+64(SB), Z18, Z6
+	VFMADD231PS.BCST shortconst<>+96(SB), Z18, Z6
+	VBROADCASTSS     shortconst<>+128(SB), Z18
+	VFMADD213PS.BCST shortconst<>+160(SB), Z6, Z18
+	VFMADD213PS.BCST shortconst<>+192(SB), Z6, Z18
+	VFMADD213PS.BCST shortconst<>+224(SB), Z6, Z18
+	VFMADD213PS.BCST shortconst<>+256(SB), Z6, Z18
+	VMULPS           Z6, Z6, Z19
+	VFMADD231PS      Z18, Z19, Z6
+	VPADDD.BCST      48(SP), Z17, Z17
+	VPMAXSD.BCST     shortconst<>+480(SB), Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y6, Z18
+	VEXTRACTF64X4    $0x01, Z6, Y13
+	VCVTPS2PD        Y13, Z19
+	VCVTPS2PD        Y17, Z20
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z21
+	VFMADD213PD      Z20, Z20, Z18
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z18, Z18
+	VSHUFF64X2       $0x44, Z18, Z15, Z19
+	VSHUFF64X2       $0xee, Z18, Z15, Z15
+	VADDPD           Z15, Z19, Z19
+	VMAXPS           Z7, Z2, Z7
+	VBROADCASTSS     shortconst<>+32(SB), Z15
+	VFMADD231PS.BCST shortconst<>+0(SB), Z7, Z15
+	VSUBPS.BCST      shortconst<>+32(SB), Z15, Z18
+	VFMADD231PS.BCST shortconst<>+64(SB), Z18, Z7
+	VFMADD231PS.BCST shortconst<>+96(SB), Z18, Z7
+	VBROADCASTSS     shortconst<>+128(SB), Z18
+	VFMADD213PS.BCST shortconst<>+160(SB), Z7, Z18
+	VFMADD213PS.BCST shortconst<>+192(SB), Z7, Z18
+	VFMADD213PS.BCST shortconst<>+224(SB), Z7, Z18
+	VFMADD213PS.BCST shortconst<>+256(SB), Z7, Z18
+	VMULPS           Z7, Z7, Z20
+	VFMADD231PS      Z18, Z20, Z7
+	VPADDD.BCST      8(SP), Z15, Z15
+	VPMAXSD.BCST     shortconst<>+480(SB), Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y7, Z18
+	VEXTRACTF64X4    $0x01, Z7, Y13
+	VCVTPS2PD        Y13, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z22
+	VFMADD213PD      Z21, Z21, Z18
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z20, Z18, Z18
+	VMAXPS           Z8, Z2, Z8
+	VBROADCASTSS     shortconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortconst<>+0(SB), Z8, Z20
+	VSUBPS.BCST      shortconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z8
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z8
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z8, Z21
+	VMULPS           Z8, Z8, Z22
+	VFMADD231PS      Z21, Z22, Z8
+	VPADDD.BCST      24(SP), Z20, Z20
+	VPMAXSD.BCST     shortconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y8, Z21
+	VEXTRACTF64X4    $0x01, Z8, Y13
+	VCVTPS2PD        Y13, Z22
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y13
+	VCVTPS2PD        Y13, Z24
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z24, Z24, Z22
+	VADDPD           Z22, Z21, Z21
+	VSHUFF64X2       $0x44, Z21, Z18, Z22
+	VSHUFF64X2       $0xee, Z21, Z18, Z18
+	VADDPD           Z18, Z22, Z22
+	VMAXPS           Z9, Z2, Z9
+	VBROADCASTSS     shortconst<>+32(SB), Z18
+	VFMADD231PS.BCST shortconst<>+0(SB), Z9, Z18
+	VSUBPS.BCST      shortconst<>+32(SB), Z18, Z21
+	VFMADD231PS.BCST shortconst<>+64(SB), Z21, Z9
+	VFMADD231PS.BCST shortconst<>+96(SB), Z21, Z9
+	VBROADCASTSS     shortconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortconst<>+160(SB), Z9, Z21
+	VFMADD213PS.BCST shortconst<>+192(SB), Z9, Z21
+	VFMADD213PS.BCST shortconst<>+224(SB), Z9, Z21
+	VFMADD213PS.BCST shortconst<>+256(SB), Z9, Z21
+	VMULPS           Z9, Z9, Z23
+	VFMADD231PS      Z21, Z23, Z9
+	VPADDD.BCST      40(SP), Z18, Z18
+	VPMAXSD.BCST     shortconst<>+480(SB), Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y9, Z21
+	VEXTRACTF64X4    $0x01, Z9, Y13
+	VCVTPS2PD        Y13, Z23
+	VCVTPS2PD        Y18, Z24
+	VEXTRACTF64X4    $0x01, Z18, Y13
+	VCVTPS2PD        Y13, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z23
+	VADDPD           Z23, Z21, Z21
+	VMAXPS           Z10, Z2, Z10
+	VBROADCASTSS     shortconst<>+32(SB), Z23
+	VFMADD231PS.BCST shortconst<>+0(SB), Z10, Z23
+	VSUBPS.BCST      shortconst<>+32(SB), Z23, Z24
+	VFMADD231PS.BCST shortconst<>+64(SB), Z24, Z10
+	VFMADD231PS.BCST shortconst<>+96(SB), Z24, Z10
+	VBROADCASTSS     shortconst<>+128(SB), Z24
+	VFMADD213PS.BCST shortconst<>+160(SB), Z10, Z24
+	VFMADD213PS.BCST shortconst<>+192(SB), Z10, Z24
+	VFMADD213PS.BCST shortconst<>+224(SB), Z10, Z24
+	VFMADD213PS.BCST shortconst<>+256(SB), Z10, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD231PS      Z24, Z25, Z10
+	VPADDD.BCST      56(SP), Z23, Z23
+	VPMAXSD.BCST     shortconst<>+480(SB), Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	VCVTPS2PD        Y10, Z24
+	VEXTRACTF64X4    $0x01, Z10, Y13
+	VCVTPS2PD        Y13, Z25
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y13
+	VCVTPS2PD        Y13, Z27
+	VFMADD213PD      Z26, Z26, Z24
+	VFMADD213PD      Z27, Z27, Z25
+	VADDPD           Z25, Z24, Z24
+	VSHUFF64X2       $0x44, Z24, Z21, Z25
+	VSHUFF64X2       $0xee, Z24, Z21, Z21
+	VADDPD           Z21, Z25, Z25
+
+	// The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.
+	VSHUFF64X2 $0x88, Z19, Z16, Z21
+	VSHUFF64X2 $0xdd, Z19, Z16, Z16
+	VADDPD     Z16, Z21, Z21
+	VSHUFF64X2 $0x88, Z25, Z22, Z16
+	VSHUFF64X2 $0xdd, Z25, Z22, Z19
+	VADDPD     Z19, Z16, Z16
+	VUNPCKLPD  Z16, Z21, Z19
+	VUNPCKHPD  Z16, Z21, Z16
+	VADDPD     Z16, Z19, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K2
+	KORTESTW K2, K2
+	JNZ      short_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z16
+	VCVTPS2PD    Y16, Z16
+	VDIVPD       Z19, Z16, Z16
+	VCVTPD2PS    Z16, Y13
+	VCVTPS2PD    Y13, Z19
+	VSUBPD       Z19, Z16, Z16
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z13, Z13
+
+	// Pass 3 of the pending group: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, under km.
+	TESTQ        DI, DI
+	JZ           short_stash
+	LEAQ         (DI)(BX*4), CX
+	VMOVUPS.Z    (DI), K1, Z16
+	VMOVUPS.Z    (DI)(BX*1), K1, Z19
+	VMOVUPS.Z    (DI)(BX*2), K1, Z21
+	VMOVUPS.Z    (DI)(R8*1), K1, Z22
+	VMOVUPS.Z    (CX), K1, Z24
+	VMOVUPS.Z    (CX)(BX*1), K1, Z25
+	VMOVUPS.Z    (CX)(BX*2), K1, Z26
+	VMOVUPS      640(SP), Z27
+	VBROADCASTSS 64(SP), Z28
+	VBROADCASTSS 96(SP), Z29
+	VFMADD213PS  Z29, Z16, Z29
+	VFMADD132PS  Z28, Z29, Z16
+	VADDPS       Z28, Z16, Z16
+	VMULPS       128(SP), Z16, Z16
+	VMOVUPS      Z16, K1, (DI)
+	VBROADCASTSS 72(SP), Z16
+	VBROADCASTSS 104(SP), Z28
+	VFMADD213PS  Z28, Z19, Z28
+	VFMADD132PS  Z16, Z28, Z19
+	VADDPS       Z16, Z19, Z19
+	VMULPS       192(SP), Z19, Z19
+	VMOVUPS      Z19, K1, (DI)(BX*1)
+	VBROADCASTSS 80(SP), Z16
+	VBROADCASTSS 112(SP), Z19
+	VFMADD213PS  Z19, Z21, Z19
+	VFMADD132PS  Z16, Z19, Z21
+	VADDPS       Z16, Z21, Z21
+	VMULPS       256(SP), Z21, Z21
+	VMOVUPS      Z21, K1, (DI)(BX*2)
+	VBROADCASTSS 88(SP), Z16
+	VBROADCASTSS 120(SP), Z19
+	VFMADD213PS  Z19, Z22, Z19
+	VFMADD132PS  Z16, Z19, Z22
+	VADDPS       Z16, Z22, Z22
+	VMULPS       320(SP), Z22, Z22
+	VMOVUPS      Z22, K1, (DI)(R8*1)
+	VBROADCASTSS 68(SP), Z16
+	VBROADCASTSS 100(SP), Z19
+	VFMADD213PS  Z19, Z24, Z19
+	VFMADD132PS  Z16, Z19, Z24
+	VADDPS       Z16, Z24, Z24
+	VMULPS       384(SP), Z24, Z24
+	VMOVUPS      Z24, K1, (CX)
+	VBROADCASTSS 76(SP), Z16
+	VBROADCASTSS 108(SP), Z19
+	VFMADD213PS  Z19, Z25, Z19
+	VFMADD132PS  Z16, Z19, Z25
+	VADDPS       Z16, Z25, Z25
+	VMULPS       448(SP), Z25, Z25
+	VMOVUPS      Z25, K1, (CX)(BX*1)
+	VBROADCASTSS 84(SP), Z16
+	VBROADCASTSS 116(SP), Z19
+	VFMADD213PS  Z19, Z26, Z19
+	VFMADD132PS  Z16, Z19, Z26
+	VADDPS       Z16, Z26, Z26
+	VMULPS       512(SP), Z26, Z26
+	VMOVUPS      Z26, K1, (CX)(BX*2)
+	VBROADCASTSS 92(SP), Z16
+	VBROADCASTSS 124(SP), Z19
+	VFMADD213PS  Z19, Z27, Z19
+	VFMADD132PS  Z16, Z19, Z27
+	VADDPS       Z16, Z27, Z27
+	VMULPS       576(SP), Z27, Z27
+	VMOVUPS      Z27, K1, (CX)(R8*1)
+	ADDQ         $0x00000008, SI
+
+short_stash:
+	// This group is now pending: its hi, lo and s to the frame, its u to dst.
+	VMOVUPS Z13, 64(SP)
+	VMOVUPS Z3, K1, (AX)
+	VMOVUPS Z11, 128(SP)
+	VMOVUPS Z4, K1, (AX)(BX*1)
+	VMOVUPS Z14, 192(SP)
+	VMOVUPS Z5, K1, (AX)(BX*2)
+	VMOVUPS Z12, 256(SP)
+	VMOVUPS Z6, K1, (AX)(R8*1)
+	VMOVUPS Z17, 320(SP)
+	VMOVUPS Z7, K1, (R10)
+	VMOVUPS Z15, 384(SP)
+	VMOVUPS Z8, K1, (R10)(BX*1)
+	VMOVUPS Z20, 448(SP)
+	VMOVUPS Z9, K1, (R10)(BX*2)
+	VMOVUPS Z18, 512(SP)
+	VMOVUPS Z10, 640(SP)
+	VMOVUPS Z23, 576(SP)
+	MOVQ    AX, DI
+	LEAQ    (R9)(BX*4), CX
+	LEAQ    (R10)(BX*4), AX
+	ADDQ    $0x00000008, 704(SP)
+	SUBQ    $0x00000008, DX
+	JMP     short_group
+
+short_drain:
+	TESTQ        DI, DI
+	JZ           short_ret
+	LEAQ         (DI)(BX*4), AX
+	VMOVUPS.Z    (DI), K1, Z0
+	VMOVUPS.Z    (DI)(BX*1), K1, Z1
+	VMOVUPS.Z    (DI)(BX*2), K1, Z2
+	VMOVUPS.Z    (DI)(R8*1), K1, Z3
+	VMOVUPS.Z    (AX), K1, Z4
+	VMOVUPS.Z    (AX)(BX*1), K1, Z5
+	VMOVUPS.Z    (AX)(BX*2), K1, Z6
+	VMOVUPS      640(SP), Z7
+	VBROADCASTSS 64(SP), Z8
+	VBROADCASTSS 96(SP), Z9
+	VFMADD213PS  Z9, Z0, Z9
+	VFMADD132PS  Z8, Z9, Z0
+	VADDPS       Z8, Z0, Z0
+	VMULPS       128(SP), Z0, Z0
+	VMOVUPS      Z0, K1, (DI)
+	VBROADCASTSS 72(SP), Z0
+	VBROADCASTSS 104(SP), Z8
+	VFMADD213PS  Z8, Z1, Z8
+	VFMADD132PS  Z0, Z8, Z1
+	VADDPS       Z0, Z1, Z1
+	VMULPS       192(SP), Z1, Z1
+	VMOVUPS      Z1, K1, (DI)(BX*1)
+	VBROADCASTSS 80(SP), Z0
+	VBROADCASTSS 112(SP), Z1
+	VFMADD213PS  Z1, Z2, Z1
+	VFMADD132PS  Z0, Z1, Z2
+	VADDPS       Z0, Z2, Z2
+	VMULPS       256(SP), Z2, Z2
+	VMOVUPS      Z2, K1, (DI)(BX*2)
+	VBROADCASTSS 88(SP), Z0
+	VBROADCASTSS 120(SP), Z1
+	VFMADD213PS  Z1, Z3, Z1
+	VFMADD132PS  Z0, Z1, Z3
+	VADDPS       Z0, Z3, Z3
+	VMULPS       320(SP), Z3, Z3
+	VMOVUPS      Z3, K1, (DI)(R8*1)
+	VBROADCASTSS 68(SP), Z0
+	VBROADCASTSS 100(SP), Z1
+	VFMADD213PS  Z1, Z4, Z1
+	VFMADD132PS  Z0, Z1, Z4
+	VADDPS       Z0, Z4, Z4
+	VMULPS       384(SP), Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
+	VBROADCASTSS 76(SP), Z0
+	VBROADCASTSS 108(SP), Z1
+	VFMADD213PS  Z1, Z5, Z1
+	VFMADD132PS  Z0, Z1, Z5
+	VADDPS       Z0, Z5, Z5
+	VMULPS       448(SP), Z5, Z5
+	VMOVUPS      Z5, K1, (AX)(BX*1)
+	VBROADCASTSS 84(SP), Z0
+	VBROADCASTSS 116(SP), Z1
+	VFMADD213PS  Z1, Z6, Z1
+	VFMADD132PS  Z0, Z1, Z6
+	VADDPS       Z0, Z6, Z6
+	VMULPS       512(SP), Z6, Z6
+	VMOVUPS      Z6, K1, (AX)(BX*2)
+	VBROADCASTSS 92(SP), Z0
+	VBROADCASTSS 124(SP), Z1
+	VFMADD213PS  Z1, Z7, Z1
+	VFMADD132PS  Z0, Z1, Z7
+	VADDPS       Z0, Z7, Z7
+	VMULPS       576(SP), Z7, Z7
+	VMOVUPS      Z7, K1, (AX)(R8*1)
+	ADDQ         $0x00000008, SI
+
+short_ret:
+	MOVQ SI, ret+80(FP)
+	VZEROUPPER
+	RET
+
+DATA causallanes<>+0(SB)/4, $0x00000000
+DATA causallanes<>+4(SB)/4, $0x00000001
+DATA causallanes<>+8(SB)/4, $0x00000002
+DATA causallanes<>+12(SB)/4, $0x00000003
+DATA causallanes<>+16(SB)/4, $0x00000004
+DATA causallanes<>+20(SB)/4, $0x00000005
+DATA causallanes<>+24(SB)/4, $0x00000006
+DATA causallanes<>+28(SB)/4, $0x00000007
+DATA causallanes<>+32(SB)/4, $0x00000008
+DATA causallanes<>+36(SB)/4, $0x00000009
+DATA causallanes<>+40(SB)/4, $0x0000000a
+DATA causallanes<>+44(SB)/4, $0x0000000b
+DATA causallanes<>+48(SB)/4, $0x0000000c
+DATA causallanes<>+52(SB)/4, $0x0000000d
+DATA causallanes<>+56(SB)/4, $0x0000000e
+DATA causallanes<>+60(SB)/4, $0x0000000f
+DATA causallanes<>+64(SB)/4, $0x00000010
+DATA causallanes<>+68(SB)/4, $0x00000010
+DATA causallanes<>+72(SB)/4, $0x00000010
+DATA causallanes<>+76(SB)/4, $0x00000010
+DATA causallanes<>+80(SB)/4, $0x00000010
+DATA causallanes<>+84(SB)/4, $0x00000010
+DATA causallanes<>+88(SB)/4, $0x00000010
+DATA causallanes<>+92(SB)/4, $0x00000010
+DATA causallanes<>+96(SB)/4, $0x00000010
+DATA causallanes<>+100(SB)/4, $0x00000010
+DATA causallanes<>+104(SB)/4, $0x00000010
+DATA causallanes<>+108(SB)/4, $0x00000010
+DATA causallanes<>+112(SB)/4, $0x00000010
+DATA causallanes<>+116(SB)/4, $0x00000010
+DATA causallanes<>+120(SB)/4, $0x00000010
+DATA causallanes<>+124(SB)/4, $0x00000010
+GLOBL causallanes<>(SB), RODATA|NOPTR, $128
+
+// func CausalSoftmaxMediumRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·CausalSoftmaxMediumRowsAVX512(SB), NOSPLIT, $256-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+56(FP), DX
+	MOVQ cols+64(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortconst<>+320(SB), Z0
+	VBROADCASTSS shortconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 200(SP)
+	MOVSS        scale+48(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         offset+72(FP), R10
+	INCQ         R10
+	MOVQ         R10, 240(SP)
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_drain
+
+	// The four rows' k = clamp(offset+r+1, 0, cols).
+	MOVQ    240(SP), R10
+	XORQ    R11, R11
+	TESTQ   R10, R10
+	CMOVQLT R11, R10
+	CMPQ    R10, BX
+	CMOVQGT BX, R10
+	MOVL    R10, 208(SP)
+	MOVQ    240(SP), R10
+	ADDQ    $0x00000001, R10
+	XORQ    R11, R11
+	TESTQ   R10, R10
+	CMOVQLT R11, R10
+	CMPQ    R10, BX
+	CMOVQGT BX, R10
+	MOVL    R10, 212(SP)
+	MOVQ    240(SP), R10
+	ADDQ    $0x00000002, R10
+	XORQ    R11, R11
+	TESTQ   R10, R10
+	CMOVQLT R11, R10
+	CMPQ    R10, BX
+	CMOVQGT BX, R10
+	MOVL    R10, 216(SP)
+	MOVQ    240(SP), R10
+	ADDQ    $0x00000003, R10
+	XORQ    R11, R11
+	TESTQ   R10, R10
+	CMOVQLT R11, R10
+	CMPQ    R10, BX
+	CMOVQGT BX, R10
+	MOVL    R10, 220(SP)
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS   Z0, Z19
+	VMOVAPS   Z0, Z20
+	VMOVAPS   Z0, Z21
+	VMOVAPS   Z0, Z22
+	MOVQ      CX, R10
+	MOVQ      AX, R11
+	MOVQ      BX, R12
+	VMOVDQU32 causallanes<>+0(SB), Z23
+
+medium_max:
+	MOVL        DI, R13
+	MOVL        $0x0000ffff, R14
+	CMPQ        R12, $0x00000010
+	CMOVLGT     R14, R13
+	KMOVW       R13, K1
+	VPCMPD.BCST $0x01, 208(SP), Z23, K1
+	VMOVUPS.Z   (R10), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMAXPS      Z24, Z19, K1, Z19
+	VPCMPD.BCST $0x01, 212(SP), Z23, K1
+	VMOVUPS.Z   (R10)(R8*1), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMAXPS      Z24, Z20, K1, Z20
+	VPCMPD.BCST $0x01, 216(SP), Z23, K1
+	VMOVUPS.Z   (R10)(R8*2), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMAXPS      Z24, Z21, K1, Z21
+	VPCMPD.BCST $0x01, 220(SP), Z23, K1
+	VMOVUPS.Z   (R10)(R9*1), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMAXPS      Z24, Z22, K1, Z22
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	VPADDD      causallanes<>+64(SB), Z23, Z23
+	SUBQ        $0x00000010, R12
+	JG          medium_max
+	VSHUFF32X4  $0x44, Z20, Z19, Z23
+	VSHUFF32X4  $0xee, Z20, Z19, Z19
+	VMAXPS      Z19, Z23, Z23
+	VSHUFF32X4  $0x44, Z22, Z21, Z19
+	VSHUFF32X4  $0xee, Z22, Z21, Z20
+	VMAXPS      Z20, Z19, Z19
+	VSHUFF32X4  $0x88, Z19, Z23, Z20
+	VSHUFF32X4  $0xdd, Z19, Z23, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0x4e, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+	VPERMILPS   $0xb1, Z20, Z19
+	VMAXPS      Z19, Z20, Z20
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z20, K1
+	VBROADCASTSS shortconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z20, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z19
+	VPBROADCASTD     shortconst<>+448(SB), Z20
+	VPSUBD           Z19, Z20, Z20
+	VMOVUPS          Z20, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ    Z3, Z3, Z3
+	VPXORQ    Z4, Z4, Z4
+	VPXORQ    Z7, Z7, Z7
+	VPXORQ    Z8, Z8, Z8
+	VPXORQ    Z11, Z11, Z11
+	VPXORQ    Z12, Z12, Z12
+	VPXORQ    Z15, Z15, Z15
+	VPXORQ    Z16, Z16, Z16
+	MOVQ      CX, R10
+	MOVQ      AX, R11
+	MOVQ      BX, R12
+	VMOVDQU32 causallanes<>+0(SB), Z19
+
+medium_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R13
+
+medium_vec:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VPCMPD.BCST      $0x01, 208(SP), Z19, K2
+	VBROADCASTSS     shortconst<>+320(SB), Z20
+	VMOVUPS          (R10), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z21
+	VSUBPS.BCST      shortconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z20
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z20
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VMOVUPS          Z20, K1, (R11)
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z20
+	VADDPD           Z22, Z5, Z5
+	VADDPD           Z20, Z6, Z6
+	VPCMPD.BCST      $0x01, 212(SP), Z19, K2
+	VBROADCASTSS     shortconst<>+320(SB), Z20
+	VMOVUPS          (R10)(R8*1), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z21
+	VSUBPS.BCST      shortconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z20
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z20
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VMOVUPS          Z20, K1, (R11)(R8*1)
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z20
+	VADDPD           Z22, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VPCMPD.BCST      $0x01, 216(SP), Z19, K2
+	VBROADCASTSS     shortconst<>+320(SB), Z20
+	VMOVUPS          (R10)(R8*2), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z21
+	VSUBPS.BCST      shortconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z20
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z20
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VMOVUPS          Z20, K1, (R11)(R8*2)
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z20
+	VADDPD           Z22, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VPCMPD.BCST      $0x01, 220(SP), Z19, K2
+	VBROADCASTSS     shortconst<>+320(SB), Z20
+	VMOVUPS          (R10)(R9*1), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z21
+	VSUBPS.BCST      shortconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortconst<>+64(SB), Z22, Z20
+	VFMADD231PS.BCST shortconst<>+96(SB), Z22, Z20
+	VBROADCASTSS     shortconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST shortconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VMOVUPS          Z20, K1, (R11)(R9*1)
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z20
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	VPADDD           causallanes<>+64(SB), Z19, Z19
+	SUBQ             $0x00000010, R12
+	JLE              medium_lastblock
+	DECQ             R13
+	JNZ              medium_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z5, Z3, Z3
+	VADDPD Z6, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VADDPD Z9, Z7, Z7
+	VADDPD Z10, Z8, Z8
+	VADDPD Z8, Z7, Z7
+	VADDPD Z13, Z11, Z11
+	VADDPD Z14, Z12, Z12
+	VADDPD Z12, Z11, Z11
+	VADDPD Z17, Z15, Z15
+	VADDPD Z18, Z16, Z16
+	VADDPD Z16, Z15, Z15
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z20
+	VADDPD     Z20, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z20
+	VSHUFF64X2 $0xee, Z15, Z11, Z21
+	VADDPD     Z21, Z20, Z20
+	VSHUFF64X2 $0x88, Z20, Z19, Z21
+	VSHUFF64X2 $0xdd, Z20, Z19, Z19
+	VADDPD     Z19, Z21, Z21
+	VPERMILPD  $0x55, Z21, Z19
+	VADDPD     Z19, Z21, Z19
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medium_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortconst<>+384(SB), Z20
+	VCVTPS2PD    Y20, Z20
+	VDIVPD       Z19, Z20, Z19
+	VCVTPD2PS    Z19, Y25
+	VCVTPS2PD    Y25, Z20
+	VSUBPD       Z20, Z19, Z19
+	VCVTPD2PS    Z19, Y19
+	VINSERTF64X4 $0x01, Y19, Z25, Z25
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ      192(SP), R10
+	MOVQ      200(SP), R11
+	MOVQ      BX, R12
+	VMOVDQU32 causallanes<>+0(SB), Z19
+
+medium_out:
+	MOVL             DI, R13
+	MOVL             $0x0000ffff, R14
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R14, R13
+	KMOVW            R13, K1
+	VPCMPD.BCST      $0x01, 224(SP), Z19, K2
+	VMOVAPS          Z0, Z20
+	VMOVUPS          (R10), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMOVUPS.Z        (R11), K1, Z21
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z22
+	VPADDD.BCST      64(SP), Z22, Z22
+	VPMAXSD.BCST     shortconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VBROADCASTSS     128(SP), Z20
+	VBROADCASTSS     160(SP), Z23
+	VFMADD213PS      Z23, Z21, Z23
+	VFMADD132PS      Z20, Z23, Z21
+	VADDPS           Z20, Z21, Z21
+	VMULPS           Z22, Z21, Z21
+	VMOVUPS          Z21, K1, (R11)
+	VPCMPD.BCST      $0x01, 228(SP), Z19, K2
+	VMOVAPS          Z0, Z20
+	VMOVUPS          (R10)(R8*1), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMOVUPS.Z        (R11)(R8*1), K1, Z21
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z22
+	VPADDD.BCST      80(SP), Z22, Z22
+	VPMAXSD.BCST     shortconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VBROADCASTSS     136(SP), Z20
+	VBROADCASTSS     168(SP), Z23
+	VFMADD213PS      Z23, Z21, Z23
+	VFMADD132PS      Z20, Z23, Z21
+	VADDPS           Z20, Z21, Z21
+	VMULPS           Z22, Z21, Z21
+	VMOVUPS          Z21, K1, (R11)(R8*1)
+	VPCMPD.BCST      $0x01, 232(SP), Z19, K2
+	VMOVAPS          Z0, Z20
+	VMOVUPS          (R10)(R8*2), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMOVUPS.Z        (R11)(R8*2), K1, Z21
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z22
+	VPADDD.BCST      96(SP), Z22, Z22
+	VPMAXSD.BCST     shortconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VBROADCASTSS     144(SP), Z20
+	VBROADCASTSS     176(SP), Z23
+	VFMADD213PS      Z23, Z21, Z23
+	VFMADD132PS      Z20, Z23, Z21
+	VADDPS           Z20, Z21, Z21
+	VMULPS           Z22, Z21, Z21
+	VMOVUPS          Z21, K1, (R11)(R8*2)
+	VPCMPD.BCST      $0x01, 236(SP), Z19, K2
+	VMOVAPS          Z0, Z20
+	VMOVUPS          (R10)(R9*1), K2, Z20
+	VMULPS           Z2, Z20, K2, Z20
+	VMOVUPS.Z        (R11)(R9*1), K1, Z21
+	VMAXPS           Z20, Z1, Z20
+	VBROADCASTSS     shortconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortconst<>+0(SB), Z20, Z22
+	VPADDD.BCST      112(SP), Z22, Z22
+	VPMAXSD.BCST     shortconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VBROADCASTSS     152(SP), Z20
+	VBROADCASTSS     184(SP), Z23
+	VFMADD213PS      Z23, Z21, Z23
+	VFMADD132PS      Z20, Z23, Z21
+	VADDPS           Z20, Z21, Z21
+	VMULPS           Z22, Z21, Z21
+	VMOVUPS          Z21, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	VPADDD           causallanes<>+64(SB), Z19, Z19
+	SUBQ             $0x00000010, R12
+	JG               medium_out
+	ADDQ             $0x00000004, SI
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src and dst to the frame.
+	VMOVUPS (SP), Z19
+	VMOVUPS Z19, 64(SP)
+	VMOVUPS Z25, 128(SP)
+	MOVQ    CX, 192(SP)
+	MOVQ    AX, 200(SP)
+	MOVQ    208(SP), R10
+	MOVQ    R10, 224(SP)
+	MOVQ    216(SP), R10
+	MOVQ    R10, 232(SP)
+	ADDQ    $0x00000004, 240(SP)
+	LEAQ    (CX)(R8*4), CX
+	LEAQ    (AX)(R8*4), AX
+	SUBQ    $0x00000004, DX
+	JMP     medium_group
+
+medium_drain:
+	CMPQ 200(SP), $0x00000000
+	JE   medium_ret
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s.
+	MOVQ      192(SP), R10
+	MOVQ      200(SP), R11
+	MOVQ      BX, R12
+	VMOVDQU32 causallanes<>+0(SB), Z3
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R12, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VPCMPD.BCST      $0x01, 224(SP), Z3, K2
+	VMOVAPS          Z0, Z4
+	VMOVUPS          (R10), K2, Z4
+	VMULPS           Z2, Z4, K2, Z4
+	VMOVUPS.Z        (R11), K1, Z5
+	VMAXPS           Z4, Z1, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z6
+	VPADDD.BCST      64(SP), Z6, Z6
+	VPMAXSD.BCST     shortconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VBROADCASTSS     128(SP), Z4
+	VBROADCASTSS     160(SP), Z7
+	VFMADD213PS      Z7, Z5, Z7
+	VFMADD132PS      Z4, Z7, Z5
+	VADDPS           Z4, Z5, Z5
+	VMULPS           Z6, Z5, Z5
+	VMOVUPS          Z5, K1, (R11)
+	VPCMPD.BCST      $0x01, 228(SP), Z3, K2
+	VMOVAPS          Z0, Z4
+	VMOVUPS          (R10)(R8*1), K2, Z4
+	VMULPS           Z2, Z4, K2, Z4
+	VMOVUPS.Z        (R11)(R8*1), K1, Z5
+	VMAXPS           Z4, Z1, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z6
+	VPADDD.BCST      80(SP), Z6, Z6
+	VPMAXSD.BCST     shortconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VBROADCASTSS     136(SP), Z4
+	VBROADCASTSS     168(SP), Z7
+	VFMADD213PS      Z7, Z5, Z7
+	VFMADD132PS      Z4, Z7, Z5
+	VADDPS           Z4, Z5, Z5
+	VMULPS           Z6, Z5, Z5
+	VMOVUPS          Z5, K1, (R11)(R8*1)
+	VPCMPD.BCST      $0x01, 232(SP), Z3, K2
+	VMOVAPS          Z0, Z4
+	VMOVUPS          (R10)(R8*2), K2, Z4
+	VMULPS           Z2, Z4, K2, Z4
+	VMOVUPS.Z        (R11)(R8*2), K1, Z5
+	VMAXPS           Z4, Z1, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z6
+	VPADDD.BCST      96(SP), Z6, Z6
+	VPMAXSD.BCST     shortconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VBROADCASTSS     144(SP), Z4
+	VBROADCASTSS     176(SP), Z7
+	VFMADD213PS      Z7, Z5, Z7
+	VFMADD132PS      Z4, Z7, Z5
+	VADDPS           Z4, Z5, Z5
+	VMULPS           Z6, Z5, Z5
+	VMOVUPS          Z5, K1, (R11)(R8*2)
+	VPCMPD.BCST      $0x01, 236(SP), Z3, K2
+	VMOVAPS          Z0, Z4
+	VMOVUPS          (R10)(R9*1), K2, Z4
+	VMULPS           Z2, Z4, K2, Z4
+	VMOVUPS.Z        (R11)(R9*1), K1, Z5
+	VMAXPS           Z4, Z1, Z4
+	VBROADCASTSS     shortconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortconst<>+0(SB), Z4, Z6
+	VPADDD.BCST      112(SP), Z6, Z6
+	VPMAXSD.BCST     shortconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VBROADCASTSS     152(SP), Z4
+	VBROADCASTSS     184(SP), Z7
+	VFMADD213PS      Z7, Z5, Z7
+	VFMADD132PS      Z4, Z7, Z5
+	VADDPS           Z4, Z5, Z5
+	VMULPS           Z6, Z5, Z5
+	VMOVUPS          Z5, K1, (R11)(R9*1)
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	VPADDD           causallanes<>+64(SB), Z3, Z3
+	SUBQ             $0x00000010, R12
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
+
+medium_ret:
+	MOVQ SI, ret+80(FP)
+	VZEROUPPER
+	RET
