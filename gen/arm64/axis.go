@@ -301,7 +301,7 @@ func (k *axisK) group(narrow bool) {
 		each2(func(j int) { k.fmax(S4, m[j], m[j], x[j]) })
 	})
 
-	k.comment("The special lanes: ok where m is finite; the fill is -Inf's value where m is -Inf, NaN elsewhere.")
+	k.comment("The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.")
 	inf, masked := V(8), pairAt(10)
 	k.t.load(inf, axTbl, "posInf")
 	each2(func(j int) { k.facgt(S4, axOK[j], inf, m[j]) })

@@ -149,7 +149,7 @@ ax_max:
 	ADD R4, R10, R10
 	SUB $1, R12, R12
 	CBNZ R12, ax_max
-	// The special lanes: ok where m is finite; the fill is -Inf's value where m is -Inf, NaN elsewhere.
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
 	FMOVQ 80(R8), F8
 	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
 	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
@@ -362,7 +362,7 @@ ax_ld_1_0:
 	ADD R4, R10, R10
 	SUB $1, R12, R12
 	CBNZ R12, ax_max_narrow
-	// The special lanes: ok where m is finite; the fill is -Inf's value where m is -Inf, NaN elsewhere.
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
 	FMOVQ 80(R8), F8
 	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
 	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
@@ -617,7 +617,7 @@ lax_max:
 	ADD R4, R10, R10
 	SUB $1, R12, R12
 	CBNZ R12, lax_max
-	// The special lanes: ok where m is finite; the fill is -Inf's value where m is -Inf, NaN elsewhere.
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
 	FMOVQ 80(R8), F8
 	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
 	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
@@ -996,7 +996,7 @@ lax_ld_1_0:
 	ADD R4, R10, R10
 	SUB $1, R12, R12
 	CBNZ R12, lax_max_narrow
-	// The special lanes: ok where m is finite; the fill is -Inf's value where m is -Inf, NaN elsewhere.
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
 	FMOVQ 80(R8), F8
 	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
 	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
