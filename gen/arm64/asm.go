@@ -610,3 +610,13 @@ func (a *asm) ld1Lane(d V, i int, base R) {
 func (a *asm) st1Lane(n V, i int, base R) {
 	a.goInst("st1 s lane", fmt.Sprintf("VST1 V%d.S[%d], (%s)", n, i, base.g()), fmt.Sprintf("st1 {v%d.s}[%d], [%s]", n, i, base.x()))
 }
+
+// ld1LaneD loads the 8 bytes at (base) into 64-bit lane i of d; st1LaneD
+// stores 64-bit lane i of n there.
+func (a *asm) ld1LaneD(d V, i int, base R) {
+	a.goInst("ld1 d lane", fmt.Sprintf("VLD1 (%s), V%d.D[%d]", base.g(), d, i), fmt.Sprintf("ld1 {v%d.d}[%d], [%s]", d, i, base.x()))
+}
+
+func (a *asm) st1LaneD(n V, i int, base R) {
+	a.goInst("st1 d lane", fmt.Sprintf("VST1 V%d.D[%d], (%s)", n, i, base.g()), fmt.Sprintf("st1 {v%d.d}[%d], [%s]", n, i, base.x()))
+}

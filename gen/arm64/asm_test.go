@@ -375,4 +375,6 @@ func sweepAxis(a *asm, i int, v func(int) V, r func(int) R) {
 	a.strDPost(v(25), r(6))
 	a.ld1Lane(v(26), i%4, r(7))
 	a.st1Lane(v(27), (i+1)%4, r(8))
+	a.ld1LaneD(v(28), i%2, r(9))
+	a.st1LaneD(v(29), (i+1)%2, r(10))
 }

@@ -130,6 +130,697 @@ TEXT ·SoftmaxAxisNEON(SB), NOSPLIT, $0-72
 	FMOVQ 16(R8), F25
 	FMOVQ 32(R8), F26
 	FMOVQ 48(R8), F27
+	LSR $2, R4, R9
+	CMP $2, R9
+	BLO ax_slab
+	CMP $4, R9
+	BHI ax_slab
+	// inner 2 to 4: whole slabs a group while there are enough.
+	CMP $3, R9
+	BLO ax_pk2
+	BEQ ax_pk3
+ax_pk4:
+	CMP $2, R2
+	BLO ax_rest
+	MOVD R1, R6
+	MOVD R0, R7
+	// Pass 1: m = max(x) per lane, NaN if the column holds one.
+	FMOVQ 64(R8), F16
+	VMOV V16.B16, V17.B16
+	MOVD R6, R10
+	MOVD R3, R12
+ax_max_p4:
+	FMOVQ 0(R10), F0
+	ADD R5, R10, R14
+	FMOVQ 0(R14), F1
+	WORD $0x4e20f610 // fmax v16.4s, v16.4s, v0.4s
+	WORD $0x4e21f631 // fmax v17.4s, v17.4s, v1.4s
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, ax_max_p4
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
+	FMOVQ 80(R8), F8
+	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
+	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
+	FMOVQ 64(R8), F8
+	WORD $0x4e28e60a // fcmeq v10.4s, v16.4s, v8.4s
+	WORD $0x4e28e62b // fcmeq v11.4s, v17.4s, v8.4s
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	FMOVQ 96(R8), F9
+	VBIF V10.B16, V9.B16, V22.B16
+	VBIF V11.B16, V9.B16, V23.B16
+	// The plan: c = m where |m| > 208, else 0; t_m = fma(m - c, log2e, 1.5*2^23).
+	FMOVQ 112(R8), F9
+	WORD $0x6ea9ee1c // facgt v28.4s, v16.4s, v9.4s
+	WORD $0x6ea9ee3d // facgt v29.4s, v17.4s, v9.4s
+	VAND V16.B16, V28.B16, V28.B16
+	VAND V17.B16, V29.B16, V29.B16
+	WORD $0x4ebcd60a // fsub v10.4s, v16.4s, v28.4s
+	WORD $0x4ebdd62b // fsub v11.4s, v17.4s, v29.4s
+	VMOV V24.B16, V12.B16
+	VMOV V24.B16, V13.B16
+	WORD $0x4f99114c // fmla v12.4s, v10.4s, v25.s[0]
+	WORD $0x4f99116d // fmla v13.4s, v11.4s, v25.s[0]
+	FMOVQ 128(R8), F9
+	VSUB V9.S4, V12.S4, V30.S4
+	VSUB V9.S4, V13.S4, V31.S4
+	// Pass 2: S = sum of u*s + s in float64 per lane, in axis order.
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD R6, R10
+	MOVD R3, R12
+ax_sum_p4:
+	FMOVQ 0(R10), F0
+	ADD R5, R10, R14
+	FMOVQ 0(R14), F1
+	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
+	WORD $0x4ebdd421 // fsub v1.4s, v1.4s, v29.4s
+	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bf421 // fmax v1.4s, v1.4s, v27.4s
+	VMOV V24.B16, V2.B16
+	VMOV V24.B16, V3.B16
+	WORD $0x4f991002 // fmla v2.4s, v0.4s, v25.s[0]
+	WORD $0x4f991023 // fmla v3.4s, v1.4s, v25.s[0]
+	WORD $0x4eb8d444 // fsub v4.4s, v2.4s, v24.4s
+	WORD $0x4eb8d465 // fsub v5.4s, v3.4s, v24.4s
+	WORD $0x4fb91080 // fmla v0.4s, v4.4s, v25.s[1]
+	WORD $0x4fb910a1 // fmla v1.4s, v5.4s, v25.s[1]
+	WORD $0x4f991880 // fmla v0.4s, v4.4s, v25.s[2]
+	WORD $0x4f9918a1 // fmla v1.4s, v5.4s, v25.s[2]
+	VDUP V26.S[0], V4.S4
+	VDUP V26.S[0], V5.S4
+	WORD $0x4fb91804 // fmla v4.4s, v0.4s, v25.s[3]
+	WORD $0x4fb91825 // fmla v5.4s, v1.4s, v25.s[3]
+	VDUP V26.S[1], V6.S4
+	VDUP V26.S[1], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	VDUP V26.S[2], V4.S4
+	VDUP V26.S[2], V5.S4
+	VFMLA V0.S4, V6.S4, V4.S4
+	VFMLA V1.S4, V7.S4, V5.S4
+	VDUP V26.S[3], V6.S4
+	VDUP V26.S[3], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V4.S4, V0.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x6ebe2c42 // uqsub v2.4s, v2.4s, v30.4s
+	WORD $0x6ebf2c63 // uqsub v3.4s, v3.4s, v31.4s
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V3.S4, V3.S4
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x0e617825 // fcvtl v5.2d, v1.2s
+	WORD $0x4e617800 // fcvtl2 v0.2d, v0.4s
+	WORD $0x4e617821 // fcvtl2 v1.2d, v1.4s
+	WORD $0x0e617846 // fcvtl v6.2d, v2.2s
+	WORD $0x0e617867 // fcvtl v7.2d, v3.2s
+	WORD $0x4e617842 // fcvtl2 v2.2d, v2.4s
+	WORD $0x4e617863 // fcvtl2 v3.2d, v3.4s
+	VFMLA V6.D2, V4.D2, V6.D2
+	VFMLA V7.D2, V5.D2, V7.D2
+	VFMLA V2.D2, V0.D2, V2.D2
+	VFMLA V3.D2, V1.D2, V3.D2
+	WORD $0x4e66d610 // fadd v16.2d, v16.2d, v6.2d
+	WORD $0x4e62d631 // fadd v17.2d, v17.2d, v2.2d
+	WORD $0x4e67d652 // fadd v18.2d, v18.2d, v7.2d
+	WORD $0x4e63d673 // fadd v19.2d, v19.2d, v3.2d
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, ax_sum_p4
+	// A NaN S makes its lane NaN.
+	WORD $0x0e616a08 // fcvtn v8.2s, v16.2d
+	WORD $0x4e616a28 // fcvtn2 v8.4s, v17.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V20.B16, V20.B16
+	WORD $0x0e616a48 // fcvtn v8.2s, v18.2d
+	WORD $0x4e616a68 // fcvtn2 v8.4s, v19.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V21.B16, V21.B16
+	// 1/S per lane as float32 hi + lo.
+	FMOVQ 144(R8), F12
+	WORD $0x6e70fd90 // fdiv v16.2d, v12.2d, v16.2d
+	WORD $0x6e71fd91 // fdiv v17.2d, v12.2d, v17.2d
+	WORD $0x6e72fd92 // fdiv v18.2d, v12.2d, v18.2d
+	WORD $0x6e73fd93 // fdiv v19.2d, v12.2d, v19.2d
+	WORD $0x0e616a08 // fcvtn v8.2s, v16.2d
+	WORD $0x4e616a28 // fcvtn2 v8.4s, v17.2d
+	WORD $0x0e61790c // fcvtl v12.2d, v8.2s
+	WORD $0x4e61790d // fcvtl2 v13.2d, v8.4s
+	WORD $0x4eecd610 // fsub v16.2d, v16.2d, v12.2d
+	WORD $0x4eedd631 // fsub v17.2d, v17.2d, v13.2d
+	WORD $0x0e616a0a // fcvtn v10.2s, v16.2d
+	WORD $0x4e616a2a // fcvtn2 v10.4s, v17.2d
+	WORD $0x0e616a49 // fcvtn v9.2s, v18.2d
+	WORD $0x4e616a69 // fcvtn2 v9.4s, v19.2d
+	WORD $0x0e61792c // fcvtl v12.2d, v9.2s
+	WORD $0x4e61792d // fcvtl2 v13.2d, v9.4s
+	WORD $0x4eecd652 // fsub v18.2d, v18.2d, v12.2d
+	WORD $0x4eedd673 // fsub v19.2d, v19.2d, v13.2d
+	WORD $0x0e616a4b // fcvtn v11.2s, v18.2d
+	WORD $0x4e616a6b // fcvtn2 v11.4s, v19.2d
+	// Pass 3: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, u recomputed.
+	MOVD R6, R10
+	MOVD R7, R11
+	MOVD R3, R12
+ax_out_p4:
+	FMOVQ 0(R10), F0
+	ADD R5, R10, R14
+	FMOVQ 0(R14), F1
+	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
+	WORD $0x4ebdd421 // fsub v1.4s, v1.4s, v29.4s
+	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bf421 // fmax v1.4s, v1.4s, v27.4s
+	VMOV V24.B16, V2.B16
+	VMOV V24.B16, V3.B16
+	WORD $0x4f991002 // fmla v2.4s, v0.4s, v25.s[0]
+	WORD $0x4f991023 // fmla v3.4s, v1.4s, v25.s[0]
+	WORD $0x4eb8d444 // fsub v4.4s, v2.4s, v24.4s
+	WORD $0x4eb8d465 // fsub v5.4s, v3.4s, v24.4s
+	WORD $0x4fb91080 // fmla v0.4s, v4.4s, v25.s[1]
+	WORD $0x4fb910a1 // fmla v1.4s, v5.4s, v25.s[1]
+	WORD $0x4f991880 // fmla v0.4s, v4.4s, v25.s[2]
+	WORD $0x4f9918a1 // fmla v1.4s, v5.4s, v25.s[2]
+	VDUP V26.S[0], V4.S4
+	VDUP V26.S[0], V5.S4
+	WORD $0x4fb91804 // fmla v4.4s, v0.4s, v25.s[3]
+	WORD $0x4fb91825 // fmla v5.4s, v1.4s, v25.s[3]
+	VDUP V26.S[1], V6.S4
+	VDUP V26.S[1], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	VDUP V26.S[2], V4.S4
+	VDUP V26.S[2], V5.S4
+	VFMLA V0.S4, V6.S4, V4.S4
+	VFMLA V1.S4, V7.S4, V5.S4
+	VDUP V26.S[3], V6.S4
+	VDUP V26.S[3], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V4.S4, V0.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x6ebe2c42 // uqsub v2.4s, v2.4s, v30.4s
+	WORD $0x6ebf2c63 // uqsub v3.4s, v3.4s, v31.4s
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V3.S4, V3.S4
+	VMOV V10.B16, V4.B16
+	VMOV V11.B16, V5.B16
+	VFMLA V10.S4, V0.S4, V4.S4
+	VFMLA V11.S4, V1.S4, V5.S4
+	VFMLA V8.S4, V0.S4, V4.S4
+	VFMLA V9.S4, V1.S4, V5.S4
+	WORD $0x4e28d480 // fadd v0.4s, v4.4s, v8.4s
+	WORD $0x4e29d4a1 // fadd v1.4s, v5.4s, v9.4s
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	WORD $0x6e23dc21 // fmul v1.4s, v1.4s, v3.4s
+	VBIF V20.B16, V22.B16, V0.B16
+	VBIF V21.B16, V23.B16, V1.B16
+	VST1 [V0.S4], (R11)
+	ADD R5, R11, R15
+	VST1 [V1.S4], (R15)
+	ADD R4, R10, R10
+	ADD R4, R11, R11
+	SUB $1, R12, R12
+	CBNZ R12, ax_out_p4
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	SUB $2, R2, R2
+	B ax_pk4
+ax_pk2:
+	CMP $4, R2
+	BLO ax_rest
+	MOVD R1, R6
+	MOVD R0, R7
+	// Pass 1: m = max(x) per lane, NaN if the column holds one.
+	FMOVQ 64(R8), F16
+	VMOV V16.B16, V17.B16
+	MOVD R6, R10
+	MOVD R3, R12
+ax_max_p2:
+	FMOVD 0(R10), F0
+	ADD R5, R10, R14
+	VLD1 (R14), V0.D[1]
+	ADD R5, R14, R14
+	FMOVD 0(R14), F1
+	ADD R5, R14, R14
+	VLD1 (R14), V1.D[1]
+	WORD $0x4e20f610 // fmax v16.4s, v16.4s, v0.4s
+	WORD $0x4e21f631 // fmax v17.4s, v17.4s, v1.4s
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, ax_max_p2
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
+	FMOVQ 80(R8), F8
+	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
+	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
+	FMOVQ 64(R8), F8
+	WORD $0x4e28e60a // fcmeq v10.4s, v16.4s, v8.4s
+	WORD $0x4e28e62b // fcmeq v11.4s, v17.4s, v8.4s
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	FMOVQ 96(R8), F9
+	VBIF V10.B16, V9.B16, V22.B16
+	VBIF V11.B16, V9.B16, V23.B16
+	// The plan: c = m where |m| > 208, else 0; t_m = fma(m - c, log2e, 1.5*2^23).
+	FMOVQ 112(R8), F9
+	WORD $0x6ea9ee1c // facgt v28.4s, v16.4s, v9.4s
+	WORD $0x6ea9ee3d // facgt v29.4s, v17.4s, v9.4s
+	VAND V16.B16, V28.B16, V28.B16
+	VAND V17.B16, V29.B16, V29.B16
+	WORD $0x4ebcd60a // fsub v10.4s, v16.4s, v28.4s
+	WORD $0x4ebdd62b // fsub v11.4s, v17.4s, v29.4s
+	VMOV V24.B16, V12.B16
+	VMOV V24.B16, V13.B16
+	WORD $0x4f99114c // fmla v12.4s, v10.4s, v25.s[0]
+	WORD $0x4f99116d // fmla v13.4s, v11.4s, v25.s[0]
+	FMOVQ 128(R8), F9
+	VSUB V9.S4, V12.S4, V30.S4
+	VSUB V9.S4, V13.S4, V31.S4
+	// Pass 2: S = sum of u*s + s in float64 per lane, in axis order.
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD R6, R10
+	MOVD R3, R12
+ax_sum_p2:
+	FMOVD 0(R10), F0
+	ADD R5, R10, R14
+	VLD1 (R14), V0.D[1]
+	ADD R5, R14, R14
+	FMOVD 0(R14), F1
+	ADD R5, R14, R14
+	VLD1 (R14), V1.D[1]
+	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
+	WORD $0x4ebdd421 // fsub v1.4s, v1.4s, v29.4s
+	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bf421 // fmax v1.4s, v1.4s, v27.4s
+	VMOV V24.B16, V2.B16
+	VMOV V24.B16, V3.B16
+	WORD $0x4f991002 // fmla v2.4s, v0.4s, v25.s[0]
+	WORD $0x4f991023 // fmla v3.4s, v1.4s, v25.s[0]
+	WORD $0x4eb8d444 // fsub v4.4s, v2.4s, v24.4s
+	WORD $0x4eb8d465 // fsub v5.4s, v3.4s, v24.4s
+	WORD $0x4fb91080 // fmla v0.4s, v4.4s, v25.s[1]
+	WORD $0x4fb910a1 // fmla v1.4s, v5.4s, v25.s[1]
+	WORD $0x4f991880 // fmla v0.4s, v4.4s, v25.s[2]
+	WORD $0x4f9918a1 // fmla v1.4s, v5.4s, v25.s[2]
+	VDUP V26.S[0], V4.S4
+	VDUP V26.S[0], V5.S4
+	WORD $0x4fb91804 // fmla v4.4s, v0.4s, v25.s[3]
+	WORD $0x4fb91825 // fmla v5.4s, v1.4s, v25.s[3]
+	VDUP V26.S[1], V6.S4
+	VDUP V26.S[1], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	VDUP V26.S[2], V4.S4
+	VDUP V26.S[2], V5.S4
+	VFMLA V0.S4, V6.S4, V4.S4
+	VFMLA V1.S4, V7.S4, V5.S4
+	VDUP V26.S[3], V6.S4
+	VDUP V26.S[3], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V4.S4, V0.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x6ebe2c42 // uqsub v2.4s, v2.4s, v30.4s
+	WORD $0x6ebf2c63 // uqsub v3.4s, v3.4s, v31.4s
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V3.S4, V3.S4
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x0e617825 // fcvtl v5.2d, v1.2s
+	WORD $0x4e617800 // fcvtl2 v0.2d, v0.4s
+	WORD $0x4e617821 // fcvtl2 v1.2d, v1.4s
+	WORD $0x0e617846 // fcvtl v6.2d, v2.2s
+	WORD $0x0e617867 // fcvtl v7.2d, v3.2s
+	WORD $0x4e617842 // fcvtl2 v2.2d, v2.4s
+	WORD $0x4e617863 // fcvtl2 v3.2d, v3.4s
+	VFMLA V6.D2, V4.D2, V6.D2
+	VFMLA V7.D2, V5.D2, V7.D2
+	VFMLA V2.D2, V0.D2, V2.D2
+	VFMLA V3.D2, V1.D2, V3.D2
+	WORD $0x4e66d610 // fadd v16.2d, v16.2d, v6.2d
+	WORD $0x4e62d631 // fadd v17.2d, v17.2d, v2.2d
+	WORD $0x4e67d652 // fadd v18.2d, v18.2d, v7.2d
+	WORD $0x4e63d673 // fadd v19.2d, v19.2d, v3.2d
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, ax_sum_p2
+	// A NaN S makes its lane NaN.
+	WORD $0x0e616a08 // fcvtn v8.2s, v16.2d
+	WORD $0x4e616a28 // fcvtn2 v8.4s, v17.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V20.B16, V20.B16
+	WORD $0x0e616a48 // fcvtn v8.2s, v18.2d
+	WORD $0x4e616a68 // fcvtn2 v8.4s, v19.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V21.B16, V21.B16
+	// 1/S per lane as float32 hi + lo.
+	FMOVQ 144(R8), F12
+	WORD $0x6e70fd90 // fdiv v16.2d, v12.2d, v16.2d
+	WORD $0x6e71fd91 // fdiv v17.2d, v12.2d, v17.2d
+	WORD $0x6e72fd92 // fdiv v18.2d, v12.2d, v18.2d
+	WORD $0x6e73fd93 // fdiv v19.2d, v12.2d, v19.2d
+	WORD $0x0e616a08 // fcvtn v8.2s, v16.2d
+	WORD $0x4e616a28 // fcvtn2 v8.4s, v17.2d
+	WORD $0x0e61790c // fcvtl v12.2d, v8.2s
+	WORD $0x4e61790d // fcvtl2 v13.2d, v8.4s
+	WORD $0x4eecd610 // fsub v16.2d, v16.2d, v12.2d
+	WORD $0x4eedd631 // fsub v17.2d, v17.2d, v13.2d
+	WORD $0x0e616a0a // fcvtn v10.2s, v16.2d
+	WORD $0x4e616a2a // fcvtn2 v10.4s, v17.2d
+	WORD $0x0e616a49 // fcvtn v9.2s, v18.2d
+	WORD $0x4e616a69 // fcvtn2 v9.4s, v19.2d
+	WORD $0x0e61792c // fcvtl v12.2d, v9.2s
+	WORD $0x4e61792d // fcvtl2 v13.2d, v9.4s
+	WORD $0x4eecd652 // fsub v18.2d, v18.2d, v12.2d
+	WORD $0x4eedd673 // fsub v19.2d, v19.2d, v13.2d
+	WORD $0x0e616a4b // fcvtn v11.2s, v18.2d
+	WORD $0x4e616a6b // fcvtn2 v11.4s, v19.2d
+	// Pass 3: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, u recomputed.
+	MOVD R6, R10
+	MOVD R7, R11
+	MOVD R3, R12
+ax_out_p2:
+	FMOVD 0(R10), F0
+	ADD R5, R10, R14
+	VLD1 (R14), V0.D[1]
+	ADD R5, R14, R14
+	FMOVD 0(R14), F1
+	ADD R5, R14, R14
+	VLD1 (R14), V1.D[1]
+	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
+	WORD $0x4ebdd421 // fsub v1.4s, v1.4s, v29.4s
+	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bf421 // fmax v1.4s, v1.4s, v27.4s
+	VMOV V24.B16, V2.B16
+	VMOV V24.B16, V3.B16
+	WORD $0x4f991002 // fmla v2.4s, v0.4s, v25.s[0]
+	WORD $0x4f991023 // fmla v3.4s, v1.4s, v25.s[0]
+	WORD $0x4eb8d444 // fsub v4.4s, v2.4s, v24.4s
+	WORD $0x4eb8d465 // fsub v5.4s, v3.4s, v24.4s
+	WORD $0x4fb91080 // fmla v0.4s, v4.4s, v25.s[1]
+	WORD $0x4fb910a1 // fmla v1.4s, v5.4s, v25.s[1]
+	WORD $0x4f991880 // fmla v0.4s, v4.4s, v25.s[2]
+	WORD $0x4f9918a1 // fmla v1.4s, v5.4s, v25.s[2]
+	VDUP V26.S[0], V4.S4
+	VDUP V26.S[0], V5.S4
+	WORD $0x4fb91804 // fmla v4.4s, v0.4s, v25.s[3]
+	WORD $0x4fb91825 // fmla v5.4s, v1.4s, v25.s[3]
+	VDUP V26.S[1], V6.S4
+	VDUP V26.S[1], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	VDUP V26.S[2], V4.S4
+	VDUP V26.S[2], V5.S4
+	VFMLA V0.S4, V6.S4, V4.S4
+	VFMLA V1.S4, V7.S4, V5.S4
+	VDUP V26.S[3], V6.S4
+	VDUP V26.S[3], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V4.S4, V0.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x6ebe2c42 // uqsub v2.4s, v2.4s, v30.4s
+	WORD $0x6ebf2c63 // uqsub v3.4s, v3.4s, v31.4s
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V3.S4, V3.S4
+	VMOV V10.B16, V4.B16
+	VMOV V11.B16, V5.B16
+	VFMLA V10.S4, V0.S4, V4.S4
+	VFMLA V11.S4, V1.S4, V5.S4
+	VFMLA V8.S4, V0.S4, V4.S4
+	VFMLA V9.S4, V1.S4, V5.S4
+	WORD $0x4e28d480 // fadd v0.4s, v4.4s, v8.4s
+	WORD $0x4e29d4a1 // fadd v1.4s, v5.4s, v9.4s
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	WORD $0x6e23dc21 // fmul v1.4s, v1.4s, v3.4s
+	VBIF V20.B16, V22.B16, V0.B16
+	VBIF V21.B16, V23.B16, V1.B16
+	VST1 V0.D[0], (R11)
+	ADD R5, R11, R15
+	VST1 V0.D[1], (R15)
+	ADD R5, R15, R15
+	VST1 V1.D[0], (R15)
+	ADD R5, R15, R15
+	VST1 V1.D[1], (R15)
+	ADD R4, R10, R10
+	ADD R4, R11, R11
+	SUB $1, R12, R12
+	CBNZ R12, ax_out_p2
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	SUB $4, R2, R2
+	B ax_pk2
+ax_pk3:
+	CMP $2, R2
+	BLO ax_rest
+	MOVD R1, R6
+	MOVD R0, R7
+	// Pass 1: m = max(x) per lane, NaN if the column holds one.
+	FMOVQ 64(R8), F16
+	VMOV V16.B16, V17.B16
+	MOVD R6, R10
+	MOVD R3, R12
+ax_max_p3:
+	MOVD R10, R14
+	FMOVD.P 8(R14), F0
+	VLD1 (R14), V0.S[2]
+	ADD R5, R10, R14
+	FMOVD.P 8(R14), F1
+	VLD1 (R14), V1.S[2]
+	WORD $0x4e20f610 // fmax v16.4s, v16.4s, v0.4s
+	WORD $0x4e21f631 // fmax v17.4s, v17.4s, v1.4s
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, ax_max_p3
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
+	FMOVQ 80(R8), F8
+	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
+	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
+	FMOVQ 64(R8), F8
+	WORD $0x4e28e60a // fcmeq v10.4s, v16.4s, v8.4s
+	WORD $0x4e28e62b // fcmeq v11.4s, v17.4s, v8.4s
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	FMOVQ 96(R8), F9
+	VBIF V10.B16, V9.B16, V22.B16
+	VBIF V11.B16, V9.B16, V23.B16
+	// The plan: c = m where |m| > 208, else 0; t_m = fma(m - c, log2e, 1.5*2^23).
+	FMOVQ 112(R8), F9
+	WORD $0x6ea9ee1c // facgt v28.4s, v16.4s, v9.4s
+	WORD $0x6ea9ee3d // facgt v29.4s, v17.4s, v9.4s
+	VAND V16.B16, V28.B16, V28.B16
+	VAND V17.B16, V29.B16, V29.B16
+	WORD $0x4ebcd60a // fsub v10.4s, v16.4s, v28.4s
+	WORD $0x4ebdd62b // fsub v11.4s, v17.4s, v29.4s
+	VMOV V24.B16, V12.B16
+	VMOV V24.B16, V13.B16
+	WORD $0x4f99114c // fmla v12.4s, v10.4s, v25.s[0]
+	WORD $0x4f99116d // fmla v13.4s, v11.4s, v25.s[0]
+	FMOVQ 128(R8), F9
+	VSUB V9.S4, V12.S4, V30.S4
+	VSUB V9.S4, V13.S4, V31.S4
+	// Pass 2: S = sum of u*s + s in float64 per lane, in axis order.
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD R6, R10
+	MOVD R3, R12
+ax_sum_p3:
+	MOVD R10, R14
+	FMOVD.P 8(R14), F0
+	VLD1 (R14), V0.S[2]
+	ADD R5, R10, R14
+	FMOVD.P 8(R14), F1
+	VLD1 (R14), V1.S[2]
+	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
+	WORD $0x4ebdd421 // fsub v1.4s, v1.4s, v29.4s
+	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bf421 // fmax v1.4s, v1.4s, v27.4s
+	VMOV V24.B16, V2.B16
+	VMOV V24.B16, V3.B16
+	WORD $0x4f991002 // fmla v2.4s, v0.4s, v25.s[0]
+	WORD $0x4f991023 // fmla v3.4s, v1.4s, v25.s[0]
+	WORD $0x4eb8d444 // fsub v4.4s, v2.4s, v24.4s
+	WORD $0x4eb8d465 // fsub v5.4s, v3.4s, v24.4s
+	WORD $0x4fb91080 // fmla v0.4s, v4.4s, v25.s[1]
+	WORD $0x4fb910a1 // fmla v1.4s, v5.4s, v25.s[1]
+	WORD $0x4f991880 // fmla v0.4s, v4.4s, v25.s[2]
+	WORD $0x4f9918a1 // fmla v1.4s, v5.4s, v25.s[2]
+	VDUP V26.S[0], V4.S4
+	VDUP V26.S[0], V5.S4
+	WORD $0x4fb91804 // fmla v4.4s, v0.4s, v25.s[3]
+	WORD $0x4fb91825 // fmla v5.4s, v1.4s, v25.s[3]
+	VDUP V26.S[1], V6.S4
+	VDUP V26.S[1], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	VDUP V26.S[2], V4.S4
+	VDUP V26.S[2], V5.S4
+	VFMLA V0.S4, V6.S4, V4.S4
+	VFMLA V1.S4, V7.S4, V5.S4
+	VDUP V26.S[3], V6.S4
+	VDUP V26.S[3], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V4.S4, V0.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x6ebe2c42 // uqsub v2.4s, v2.4s, v30.4s
+	WORD $0x6ebf2c63 // uqsub v3.4s, v3.4s, v31.4s
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V3.S4, V3.S4
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x0e617825 // fcvtl v5.2d, v1.2s
+	WORD $0x4e617800 // fcvtl2 v0.2d, v0.4s
+	WORD $0x4e617821 // fcvtl2 v1.2d, v1.4s
+	WORD $0x0e617846 // fcvtl v6.2d, v2.2s
+	WORD $0x0e617867 // fcvtl v7.2d, v3.2s
+	WORD $0x4e617842 // fcvtl2 v2.2d, v2.4s
+	WORD $0x4e617863 // fcvtl2 v3.2d, v3.4s
+	VFMLA V6.D2, V4.D2, V6.D2
+	VFMLA V7.D2, V5.D2, V7.D2
+	VFMLA V2.D2, V0.D2, V2.D2
+	VFMLA V3.D2, V1.D2, V3.D2
+	WORD $0x4e66d610 // fadd v16.2d, v16.2d, v6.2d
+	WORD $0x4e62d631 // fadd v17.2d, v17.2d, v2.2d
+	WORD $0x4e67d652 // fadd v18.2d, v18.2d, v7.2d
+	WORD $0x4e63d673 // fadd v19.2d, v19.2d, v3.2d
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, ax_sum_p3
+	// A NaN S makes its lane NaN.
+	WORD $0x0e616a08 // fcvtn v8.2s, v16.2d
+	WORD $0x4e616a28 // fcvtn2 v8.4s, v17.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V20.B16, V20.B16
+	WORD $0x0e616a48 // fcvtn v8.2s, v18.2d
+	WORD $0x4e616a68 // fcvtn2 v8.4s, v19.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V21.B16, V21.B16
+	// 1/S per lane as float32 hi + lo.
+	FMOVQ 144(R8), F12
+	WORD $0x6e70fd90 // fdiv v16.2d, v12.2d, v16.2d
+	WORD $0x6e71fd91 // fdiv v17.2d, v12.2d, v17.2d
+	WORD $0x6e72fd92 // fdiv v18.2d, v12.2d, v18.2d
+	WORD $0x6e73fd93 // fdiv v19.2d, v12.2d, v19.2d
+	WORD $0x0e616a08 // fcvtn v8.2s, v16.2d
+	WORD $0x4e616a28 // fcvtn2 v8.4s, v17.2d
+	WORD $0x0e61790c // fcvtl v12.2d, v8.2s
+	WORD $0x4e61790d // fcvtl2 v13.2d, v8.4s
+	WORD $0x4eecd610 // fsub v16.2d, v16.2d, v12.2d
+	WORD $0x4eedd631 // fsub v17.2d, v17.2d, v13.2d
+	WORD $0x0e616a0a // fcvtn v10.2s, v16.2d
+	WORD $0x4e616a2a // fcvtn2 v10.4s, v17.2d
+	WORD $0x0e616a49 // fcvtn v9.2s, v18.2d
+	WORD $0x4e616a69 // fcvtn2 v9.4s, v19.2d
+	WORD $0x0e61792c // fcvtl v12.2d, v9.2s
+	WORD $0x4e61792d // fcvtl2 v13.2d, v9.4s
+	WORD $0x4eecd652 // fsub v18.2d, v18.2d, v12.2d
+	WORD $0x4eedd673 // fsub v19.2d, v19.2d, v13.2d
+	WORD $0x0e616a4b // fcvtn v11.2s, v18.2d
+	WORD $0x4e616a6b // fcvtn2 v11.4s, v19.2d
+	// Pass 3: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, u recomputed.
+	MOVD R6, R10
+	MOVD R7, R11
+	MOVD R3, R12
+ax_out_p3:
+	MOVD R10, R14
+	FMOVD.P 8(R14), F0
+	VLD1 (R14), V0.S[2]
+	ADD R5, R10, R14
+	FMOVD.P 8(R14), F1
+	VLD1 (R14), V1.S[2]
+	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
+	WORD $0x4ebdd421 // fsub v1.4s, v1.4s, v29.4s
+	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bf421 // fmax v1.4s, v1.4s, v27.4s
+	VMOV V24.B16, V2.B16
+	VMOV V24.B16, V3.B16
+	WORD $0x4f991002 // fmla v2.4s, v0.4s, v25.s[0]
+	WORD $0x4f991023 // fmla v3.4s, v1.4s, v25.s[0]
+	WORD $0x4eb8d444 // fsub v4.4s, v2.4s, v24.4s
+	WORD $0x4eb8d465 // fsub v5.4s, v3.4s, v24.4s
+	WORD $0x4fb91080 // fmla v0.4s, v4.4s, v25.s[1]
+	WORD $0x4fb910a1 // fmla v1.4s, v5.4s, v25.s[1]
+	WORD $0x4f991880 // fmla v0.4s, v4.4s, v25.s[2]
+	WORD $0x4f9918a1 // fmla v1.4s, v5.4s, v25.s[2]
+	VDUP V26.S[0], V4.S4
+	VDUP V26.S[0], V5.S4
+	WORD $0x4fb91804 // fmla v4.4s, v0.4s, v25.s[3]
+	WORD $0x4fb91825 // fmla v5.4s, v1.4s, v25.s[3]
+	VDUP V26.S[1], V6.S4
+	VDUP V26.S[1], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	VDUP V26.S[2], V4.S4
+	VDUP V26.S[2], V5.S4
+	VFMLA V0.S4, V6.S4, V4.S4
+	VFMLA V1.S4, V7.S4, V5.S4
+	VDUP V26.S[3], V6.S4
+	VDUP V26.S[3], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V4.S4, V0.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x6ebe2c42 // uqsub v2.4s, v2.4s, v30.4s
+	WORD $0x6ebf2c63 // uqsub v3.4s, v3.4s, v31.4s
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V3.S4, V3.S4
+	VMOV V10.B16, V4.B16
+	VMOV V11.B16, V5.B16
+	VFMLA V10.S4, V0.S4, V4.S4
+	VFMLA V11.S4, V1.S4, V5.S4
+	VFMLA V8.S4, V0.S4, V4.S4
+	VFMLA V9.S4, V1.S4, V5.S4
+	WORD $0x4e28d480 // fadd v0.4s, v4.4s, v8.4s
+	WORD $0x4e29d4a1 // fadd v1.4s, v5.4s, v9.4s
+	WORD $0x6e22dc00 // fmul v0.4s, v0.4s, v2.4s
+	WORD $0x6e23dc21 // fmul v1.4s, v1.4s, v3.4s
+	VBIF V20.B16, V22.B16, V0.B16
+	VBIF V21.B16, V23.B16, V1.B16
+	MOVD R11, R15
+	FMOVD.P F0, 8(R15)
+	VST1 V0.S[2], (R15)
+	ADD R5, R11, R15
+	FMOVD.P F1, 8(R15)
+	VST1 V1.S[2], (R15)
+	ADD R4, R10, R10
+	ADD R4, R11, R11
+	SUB $1, R12, R12
+	CBNZ R12, ax_out_p3
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	SUB $2, R2, R2
+	B ax_pk3
+ax_rest:
+	CBZ R2, ax_ret
 ax_slab:
 	MOVD R1, R6
 	MOVD R0, R7
@@ -598,6 +1289,1195 @@ TEXT ·LogSoftmaxAxisNEON(SB), NOSPLIT, $0-72
 	FMOVQ 16(R8), F25
 	FMOVQ 32(R8), F26
 	FMOVQ 48(R8), F27
+	LSR $2, R4, R9
+	CMP $2, R9
+	BLO lax_slab
+	CMP $4, R9
+	BHI lax_slab
+	// inner 2 to 4: whole slabs a group while there are enough.
+	CMP $3, R9
+	BLO lax_pk2
+	BEQ lax_pk3
+lax_pk4:
+	CMP $2, R2
+	BLO lax_rest
+	MOVD R1, R6
+	MOVD R0, R7
+	// Pass 1: m = max(x) per lane, NaN if the column holds one.
+	FMOVQ 64(R8), F16
+	VMOV V16.B16, V17.B16
+	MOVD R6, R10
+	MOVD R3, R12
+lax_max_p4:
+	FMOVQ 0(R10), F0
+	ADD R5, R10, R14
+	FMOVQ 0(R14), F1
+	WORD $0x4e20f610 // fmax v16.4s, v16.4s, v0.4s
+	WORD $0x4e21f631 // fmax v17.4s, v17.4s, v1.4s
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, lax_max_p4
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
+	FMOVQ 80(R8), F8
+	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
+	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
+	FMOVQ 64(R8), F8
+	WORD $0x4e28e60a // fcmeq v10.4s, v16.4s, v8.4s
+	WORD $0x4e28e62b // fcmeq v11.4s, v17.4s, v8.4s
+	VMOV V8.B16, V22.B16
+	VMOV V8.B16, V23.B16
+	FMOVQ 96(R8), F9
+	VBIF V10.B16, V9.B16, V22.B16
+	VBIF V11.B16, V9.B16, V23.B16
+	// The plan: c = m where |m| > 208, else 0; t_m = fma(m - c, log2e, 1.5*2^23).
+	FMOVQ 112(R8), F9
+	WORD $0x6ea9ee1c // facgt v28.4s, v16.4s, v9.4s
+	WORD $0x6ea9ee3d // facgt v29.4s, v17.4s, v9.4s
+	VAND V16.B16, V28.B16, V28.B16
+	VAND V17.B16, V29.B16, V29.B16
+	WORD $0x4ebcd60a // fsub v10.4s, v16.4s, v28.4s
+	WORD $0x4ebdd62b // fsub v11.4s, v17.4s, v29.4s
+	VMOV V24.B16, V12.B16
+	VMOV V24.B16, V13.B16
+	WORD $0x4f99114c // fmla v12.4s, v10.4s, v25.s[0]
+	WORD $0x4f99116d // fmla v13.4s, v11.4s, v25.s[0]
+	FMOVQ 128(R8), F9
+	VSUB V9.S4, V12.S4, V30.S4
+	VSUB V9.S4, V13.S4, V31.S4
+	WORD $0x4eb8d58e // fsub v14.4s, v12.4s, v24.4s
+	WORD $0x4eb8d5af // fsub v15.4s, v13.4s, v24.4s
+	// Pass 2: S = sum of u*s + s in float64 per lane, in axis order.
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD R6, R10
+	MOVD R3, R12
+lax_sum_p4:
+	FMOVQ 0(R10), F0
+	ADD R5, R10, R14
+	FMOVQ 0(R14), F1
+	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
+	WORD $0x4ebdd421 // fsub v1.4s, v1.4s, v29.4s
+	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bf421 // fmax v1.4s, v1.4s, v27.4s
+	VMOV V24.B16, V2.B16
+	VMOV V24.B16, V3.B16
+	WORD $0x4f991002 // fmla v2.4s, v0.4s, v25.s[0]
+	WORD $0x4f991023 // fmla v3.4s, v1.4s, v25.s[0]
+	WORD $0x4eb8d444 // fsub v4.4s, v2.4s, v24.4s
+	WORD $0x4eb8d465 // fsub v5.4s, v3.4s, v24.4s
+	WORD $0x4fb91080 // fmla v0.4s, v4.4s, v25.s[1]
+	WORD $0x4fb910a1 // fmla v1.4s, v5.4s, v25.s[1]
+	WORD $0x4f991880 // fmla v0.4s, v4.4s, v25.s[2]
+	WORD $0x4f9918a1 // fmla v1.4s, v5.4s, v25.s[2]
+	VDUP V26.S[0], V4.S4
+	VDUP V26.S[0], V5.S4
+	WORD $0x4fb91804 // fmla v4.4s, v0.4s, v25.s[3]
+	WORD $0x4fb91825 // fmla v5.4s, v1.4s, v25.s[3]
+	VDUP V26.S[1], V6.S4
+	VDUP V26.S[1], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	VDUP V26.S[2], V4.S4
+	VDUP V26.S[2], V5.S4
+	VFMLA V0.S4, V6.S4, V4.S4
+	VFMLA V1.S4, V7.S4, V5.S4
+	VDUP V26.S[3], V6.S4
+	VDUP V26.S[3], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V4.S4, V0.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x6ebe2c42 // uqsub v2.4s, v2.4s, v30.4s
+	WORD $0x6ebf2c63 // uqsub v3.4s, v3.4s, v31.4s
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V3.S4, V3.S4
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x0e617825 // fcvtl v5.2d, v1.2s
+	WORD $0x4e617800 // fcvtl2 v0.2d, v0.4s
+	WORD $0x4e617821 // fcvtl2 v1.2d, v1.4s
+	WORD $0x0e617846 // fcvtl v6.2d, v2.2s
+	WORD $0x0e617867 // fcvtl v7.2d, v3.2s
+	WORD $0x4e617842 // fcvtl2 v2.2d, v2.4s
+	WORD $0x4e617863 // fcvtl2 v3.2d, v3.4s
+	VFMLA V6.D2, V4.D2, V6.D2
+	VFMLA V7.D2, V5.D2, V7.D2
+	VFMLA V2.D2, V0.D2, V2.D2
+	VFMLA V3.D2, V1.D2, V3.D2
+	WORD $0x4e66d610 // fadd v16.2d, v16.2d, v6.2d
+	WORD $0x4e62d631 // fadd v17.2d, v17.2d, v2.2d
+	WORD $0x4e67d652 // fadd v18.2d, v18.2d, v7.2d
+	WORD $0x4e63d673 // fadd v19.2d, v19.2d, v3.2d
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, lax_sum_p4
+	// A NaN S makes its lane NaN.
+	WORD $0x0e616a08 // fcvtn v8.2s, v16.2d
+	WORD $0x4e616a28 // fcvtn2 v8.4s, v17.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V20.B16, V20.B16
+	WORD $0x0e616a48 // fcvtn v8.2s, v18.2d
+	WORD $0x4e616a68 // fcvtn2 v8.4s, v19.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V21.B16, V21.B16
+	// l = float64(nm)*ln2 + log64(S) per lane, lanes 0-3 then 4-7.
+	VUSHR $52, V16.D2, V0.D2
+	VUSHR $52, V17.D2, V1.D2
+	FMOVQ 224(R8), F12
+	VSUB V12.D2, V0.D2, V0.D2
+	VSUB V12.D2, V1.D2, V1.D2
+	FMOVQ 192(R8), F12
+	VAND V12.B16, V16.B16, V16.B16
+	VAND V12.B16, V17.B16, V17.B16
+	FMOVQ 144(R8), F13
+	VORR V13.B16, V16.B16, V16.B16
+	VORR V13.B16, V17.B16, V17.B16
+	FMOVQ 160(R8), F12
+	WORD $0x6eece602 // fcmgt v2.2d, v16.2d, v12.2d
+	WORD $0x6eece623 // fcmgt v3.2d, v17.2d, v12.2d
+	VSUB V2.D2, V0.D2, V0.D2
+	VSUB V3.D2, V1.D2, V1.D2
+	FMOVQ 208(R8), F12
+	VAND V12.B16, V2.B16, V2.B16
+	VAND V12.B16, V3.B16, V3.B16
+	VEOR V2.B16, V16.B16, V16.B16
+	VEOR V3.B16, V17.B16, V17.B16
+	WORD $0x4eedd604 // fsub v4.2d, v16.2d, v13.2d
+	WORD $0x4eedd625 // fsub v5.2d, v17.2d, v13.2d
+	WORD $0x4e6dd606 // fadd v6.2d, v16.2d, v13.2d
+	WORD $0x4e6dd627 // fadd v7.2d, v17.2d, v13.2d
+	WORD $0x6e66fc84 // fdiv v4.2d, v4.2d, v6.2d
+	WORD $0x6e67fca5 // fdiv v5.2d, v5.2d, v7.2d
+	WORD $0x6e64dc86 // fmul v6.2d, v4.2d, v4.2d
+	WORD $0x6e65dca7 // fmul v7.2d, v5.2d, v5.2d
+	FMOVQ 240(R8), F8
+	VMOV V8.B16, V9.B16
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 256(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 272(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 288(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 304(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 320(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 336(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 352(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 368(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 384(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 400(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 416(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e68dc88 // fmul v8.2d, v4.2d, v8.2d
+	WORD $0x6e69dca9 // fmul v9.2d, v5.2d, v9.2d
+	WORD $0x4e68d508 // fadd v8.2d, v8.2d, v8.2d
+	WORD $0x4e69d529 // fadd v9.2d, v9.2d, v9.2d
+	WORD $0x4e61d800 // scvtf v0.2d, v0.2d
+	WORD $0x4e61d821 // scvtf v1.2d, v1.2d
+	FMOVQ 176(R8), F12
+	WORD $0x6e6cdc00 // fmul v0.2d, v0.2d, v12.2d
+	WORD $0x6e6cdc21 // fmul v1.2d, v1.2d, v12.2d
+	WORD $0x4e68d408 // fadd v8.2d, v0.2d, v8.2d
+	WORD $0x4e69d429 // fadd v9.2d, v1.2d, v9.2d
+	WORD $0x0e6179cc // fcvtl v12.2d, v14.2s
+	WORD $0x4e6179cd // fcvtl2 v13.2d, v14.4s
+	FMOVQ 176(R8), F0
+	WORD $0x6e60dd8c // fmul v12.2d, v12.2d, v0.2d
+	WORD $0x6e60ddad // fmul v13.2d, v13.2d, v0.2d
+	WORD $0x4e68d588 // fadd v8.2d, v12.2d, v8.2d
+	WORD $0x4e69d5a9 // fadd v9.2d, v13.2d, v9.2d
+	VUSHR $52, V18.D2, V0.D2
+	VUSHR $52, V19.D2, V1.D2
+	FMOVQ 224(R8), F12
+	VSUB V12.D2, V0.D2, V0.D2
+	VSUB V12.D2, V1.D2, V1.D2
+	FMOVQ 192(R8), F12
+	VAND V12.B16, V18.B16, V18.B16
+	VAND V12.B16, V19.B16, V19.B16
+	FMOVQ 144(R8), F13
+	VORR V13.B16, V18.B16, V18.B16
+	VORR V13.B16, V19.B16, V19.B16
+	FMOVQ 160(R8), F12
+	WORD $0x6eece642 // fcmgt v2.2d, v18.2d, v12.2d
+	WORD $0x6eece663 // fcmgt v3.2d, v19.2d, v12.2d
+	VSUB V2.D2, V0.D2, V0.D2
+	VSUB V3.D2, V1.D2, V1.D2
+	FMOVQ 208(R8), F12
+	VAND V12.B16, V2.B16, V2.B16
+	VAND V12.B16, V3.B16, V3.B16
+	VEOR V2.B16, V18.B16, V18.B16
+	VEOR V3.B16, V19.B16, V19.B16
+	WORD $0x4eedd644 // fsub v4.2d, v18.2d, v13.2d
+	WORD $0x4eedd665 // fsub v5.2d, v19.2d, v13.2d
+	WORD $0x4e6dd646 // fadd v6.2d, v18.2d, v13.2d
+	WORD $0x4e6dd667 // fadd v7.2d, v19.2d, v13.2d
+	WORD $0x6e66fc84 // fdiv v4.2d, v4.2d, v6.2d
+	WORD $0x6e67fca5 // fdiv v5.2d, v5.2d, v7.2d
+	WORD $0x6e64dc86 // fmul v6.2d, v4.2d, v4.2d
+	WORD $0x6e65dca7 // fmul v7.2d, v5.2d, v5.2d
+	FMOVQ 240(R8), F10
+	VMOV V10.B16, V11.B16
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 256(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 272(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 288(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 304(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 320(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 336(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 352(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 368(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 384(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 400(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 416(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e6adc8a // fmul v10.2d, v4.2d, v10.2d
+	WORD $0x6e6bdcab // fmul v11.2d, v5.2d, v11.2d
+	WORD $0x4e6ad54a // fadd v10.2d, v10.2d, v10.2d
+	WORD $0x4e6bd56b // fadd v11.2d, v11.2d, v11.2d
+	WORD $0x4e61d800 // scvtf v0.2d, v0.2d
+	WORD $0x4e61d821 // scvtf v1.2d, v1.2d
+	FMOVQ 176(R8), F12
+	WORD $0x6e6cdc00 // fmul v0.2d, v0.2d, v12.2d
+	WORD $0x6e6cdc21 // fmul v1.2d, v1.2d, v12.2d
+	WORD $0x4e6ad40a // fadd v10.2d, v0.2d, v10.2d
+	WORD $0x4e6bd42b // fadd v11.2d, v1.2d, v11.2d
+	WORD $0x0e6179ec // fcvtl v12.2d, v15.2s
+	WORD $0x4e6179ed // fcvtl2 v13.2d, v15.4s
+	FMOVQ 176(R8), F0
+	WORD $0x6e60dd8c // fmul v12.2d, v12.2d, v0.2d
+	WORD $0x6e60ddad // fmul v13.2d, v13.2d, v0.2d
+	WORD $0x4e6ad58a // fadd v10.2d, v12.2d, v10.2d
+	WORD $0x4e6bd5ab // fadd v11.2d, v13.2d, v11.2d
+	WORD $0x0e617b8c // fcvtl v12.2d, v28.2s
+	WORD $0x4e617b8d // fcvtl2 v13.2d, v28.4s
+	WORD $0x0e617bae // fcvtl v14.2d, v29.2s
+	WORD $0x4e617baf // fcvtl2 v15.2d, v29.4s
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VEOR V6.B16, V6.B16, V6.B16
+	MOVD R6, R10
+	MOVD R7, R11
+	MOVD R3, R12
+lax_out_p4:
+	FMOVQ 0(R10), F0
+	ADD R5, R10, R14
+	FMOVQ 0(R14), F1
+	WORD $0x0e617802 // fcvtl v2.2d, v0.2s
+	WORD $0x4e617803 // fcvtl2 v3.2d, v0.4s
+	WORD $0x0e617824 // fcvtl v4.2d, v1.2s
+	WORD $0x4e617825 // fcvtl2 v5.2d, v1.4s
+	WORD $0x4eecd442 // fsub v2.2d, v2.2d, v12.2d
+	WORD $0x4eedd463 // fsub v3.2d, v3.2d, v13.2d
+	WORD $0x4eeed484 // fsub v4.2d, v4.2d, v14.2d
+	WORD $0x4eefd4a5 // fsub v5.2d, v5.2d, v15.2d
+	WORD $0x4ee8d442 // fsub v2.2d, v2.2d, v8.2d
+	WORD $0x4ee9d463 // fsub v3.2d, v3.2d, v9.2d
+	WORD $0x4eead484 // fsub v4.2d, v4.2d, v10.2d
+	WORD $0x4eebd4a5 // fsub v5.2d, v5.2d, v11.2d
+	WORD $0x4ee6f442 // fmin v2.2d, v2.2d, v6.2d
+	WORD $0x4ee6f463 // fmin v3.2d, v3.2d, v6.2d
+	WORD $0x4ee6f484 // fmin v4.2d, v4.2d, v6.2d
+	WORD $0x4ee6f4a5 // fmin v5.2d, v5.2d, v6.2d
+	WORD $0x0e616840 // fcvtn v0.2s, v2.2d
+	WORD $0x4e616860 // fcvtn2 v0.4s, v3.2d
+	WORD $0x0e616881 // fcvtn v1.2s, v4.2d
+	WORD $0x4e6168a1 // fcvtn2 v1.4s, v5.2d
+	VBIF V20.B16, V22.B16, V0.B16
+	VBIF V21.B16, V23.B16, V1.B16
+	VST1 [V0.S4], (R11)
+	ADD R5, R11, R15
+	VST1 [V1.S4], (R15)
+	ADD R4, R10, R10
+	ADD R4, R11, R11
+	SUB $1, R12, R12
+	CBNZ R12, lax_out_p4
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	SUB $2, R2, R2
+	B lax_pk4
+lax_pk2:
+	CMP $4, R2
+	BLO lax_rest
+	MOVD R1, R6
+	MOVD R0, R7
+	// Pass 1: m = max(x) per lane, NaN if the column holds one.
+	FMOVQ 64(R8), F16
+	VMOV V16.B16, V17.B16
+	MOVD R6, R10
+	MOVD R3, R12
+lax_max_p2:
+	FMOVD 0(R10), F0
+	ADD R5, R10, R14
+	VLD1 (R14), V0.D[1]
+	ADD R5, R14, R14
+	FMOVD 0(R14), F1
+	ADD R5, R14, R14
+	VLD1 (R14), V1.D[1]
+	WORD $0x4e20f610 // fmax v16.4s, v16.4s, v0.4s
+	WORD $0x4e21f631 // fmax v17.4s, v17.4s, v1.4s
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, lax_max_p2
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
+	FMOVQ 80(R8), F8
+	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
+	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
+	FMOVQ 64(R8), F8
+	WORD $0x4e28e60a // fcmeq v10.4s, v16.4s, v8.4s
+	WORD $0x4e28e62b // fcmeq v11.4s, v17.4s, v8.4s
+	VMOV V8.B16, V22.B16
+	VMOV V8.B16, V23.B16
+	FMOVQ 96(R8), F9
+	VBIF V10.B16, V9.B16, V22.B16
+	VBIF V11.B16, V9.B16, V23.B16
+	// The plan: c = m where |m| > 208, else 0; t_m = fma(m - c, log2e, 1.5*2^23).
+	FMOVQ 112(R8), F9
+	WORD $0x6ea9ee1c // facgt v28.4s, v16.4s, v9.4s
+	WORD $0x6ea9ee3d // facgt v29.4s, v17.4s, v9.4s
+	VAND V16.B16, V28.B16, V28.B16
+	VAND V17.B16, V29.B16, V29.B16
+	WORD $0x4ebcd60a // fsub v10.4s, v16.4s, v28.4s
+	WORD $0x4ebdd62b // fsub v11.4s, v17.4s, v29.4s
+	VMOV V24.B16, V12.B16
+	VMOV V24.B16, V13.B16
+	WORD $0x4f99114c // fmla v12.4s, v10.4s, v25.s[0]
+	WORD $0x4f99116d // fmla v13.4s, v11.4s, v25.s[0]
+	FMOVQ 128(R8), F9
+	VSUB V9.S4, V12.S4, V30.S4
+	VSUB V9.S4, V13.S4, V31.S4
+	WORD $0x4eb8d58e // fsub v14.4s, v12.4s, v24.4s
+	WORD $0x4eb8d5af // fsub v15.4s, v13.4s, v24.4s
+	// Pass 2: S = sum of u*s + s in float64 per lane, in axis order.
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD R6, R10
+	MOVD R3, R12
+lax_sum_p2:
+	FMOVD 0(R10), F0
+	ADD R5, R10, R14
+	VLD1 (R14), V0.D[1]
+	ADD R5, R14, R14
+	FMOVD 0(R14), F1
+	ADD R5, R14, R14
+	VLD1 (R14), V1.D[1]
+	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
+	WORD $0x4ebdd421 // fsub v1.4s, v1.4s, v29.4s
+	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bf421 // fmax v1.4s, v1.4s, v27.4s
+	VMOV V24.B16, V2.B16
+	VMOV V24.B16, V3.B16
+	WORD $0x4f991002 // fmla v2.4s, v0.4s, v25.s[0]
+	WORD $0x4f991023 // fmla v3.4s, v1.4s, v25.s[0]
+	WORD $0x4eb8d444 // fsub v4.4s, v2.4s, v24.4s
+	WORD $0x4eb8d465 // fsub v5.4s, v3.4s, v24.4s
+	WORD $0x4fb91080 // fmla v0.4s, v4.4s, v25.s[1]
+	WORD $0x4fb910a1 // fmla v1.4s, v5.4s, v25.s[1]
+	WORD $0x4f991880 // fmla v0.4s, v4.4s, v25.s[2]
+	WORD $0x4f9918a1 // fmla v1.4s, v5.4s, v25.s[2]
+	VDUP V26.S[0], V4.S4
+	VDUP V26.S[0], V5.S4
+	WORD $0x4fb91804 // fmla v4.4s, v0.4s, v25.s[3]
+	WORD $0x4fb91825 // fmla v5.4s, v1.4s, v25.s[3]
+	VDUP V26.S[1], V6.S4
+	VDUP V26.S[1], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	VDUP V26.S[2], V4.S4
+	VDUP V26.S[2], V5.S4
+	VFMLA V0.S4, V6.S4, V4.S4
+	VFMLA V1.S4, V7.S4, V5.S4
+	VDUP V26.S[3], V6.S4
+	VDUP V26.S[3], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V4.S4, V0.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x6ebe2c42 // uqsub v2.4s, v2.4s, v30.4s
+	WORD $0x6ebf2c63 // uqsub v3.4s, v3.4s, v31.4s
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V3.S4, V3.S4
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x0e617825 // fcvtl v5.2d, v1.2s
+	WORD $0x4e617800 // fcvtl2 v0.2d, v0.4s
+	WORD $0x4e617821 // fcvtl2 v1.2d, v1.4s
+	WORD $0x0e617846 // fcvtl v6.2d, v2.2s
+	WORD $0x0e617867 // fcvtl v7.2d, v3.2s
+	WORD $0x4e617842 // fcvtl2 v2.2d, v2.4s
+	WORD $0x4e617863 // fcvtl2 v3.2d, v3.4s
+	VFMLA V6.D2, V4.D2, V6.D2
+	VFMLA V7.D2, V5.D2, V7.D2
+	VFMLA V2.D2, V0.D2, V2.D2
+	VFMLA V3.D2, V1.D2, V3.D2
+	WORD $0x4e66d610 // fadd v16.2d, v16.2d, v6.2d
+	WORD $0x4e62d631 // fadd v17.2d, v17.2d, v2.2d
+	WORD $0x4e67d652 // fadd v18.2d, v18.2d, v7.2d
+	WORD $0x4e63d673 // fadd v19.2d, v19.2d, v3.2d
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, lax_sum_p2
+	// A NaN S makes its lane NaN.
+	WORD $0x0e616a08 // fcvtn v8.2s, v16.2d
+	WORD $0x4e616a28 // fcvtn2 v8.4s, v17.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V20.B16, V20.B16
+	WORD $0x0e616a48 // fcvtn v8.2s, v18.2d
+	WORD $0x4e616a68 // fcvtn2 v8.4s, v19.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V21.B16, V21.B16
+	// l = float64(nm)*ln2 + log64(S) per lane, lanes 0-3 then 4-7.
+	VUSHR $52, V16.D2, V0.D2
+	VUSHR $52, V17.D2, V1.D2
+	FMOVQ 224(R8), F12
+	VSUB V12.D2, V0.D2, V0.D2
+	VSUB V12.D2, V1.D2, V1.D2
+	FMOVQ 192(R8), F12
+	VAND V12.B16, V16.B16, V16.B16
+	VAND V12.B16, V17.B16, V17.B16
+	FMOVQ 144(R8), F13
+	VORR V13.B16, V16.B16, V16.B16
+	VORR V13.B16, V17.B16, V17.B16
+	FMOVQ 160(R8), F12
+	WORD $0x6eece602 // fcmgt v2.2d, v16.2d, v12.2d
+	WORD $0x6eece623 // fcmgt v3.2d, v17.2d, v12.2d
+	VSUB V2.D2, V0.D2, V0.D2
+	VSUB V3.D2, V1.D2, V1.D2
+	FMOVQ 208(R8), F12
+	VAND V12.B16, V2.B16, V2.B16
+	VAND V12.B16, V3.B16, V3.B16
+	VEOR V2.B16, V16.B16, V16.B16
+	VEOR V3.B16, V17.B16, V17.B16
+	WORD $0x4eedd604 // fsub v4.2d, v16.2d, v13.2d
+	WORD $0x4eedd625 // fsub v5.2d, v17.2d, v13.2d
+	WORD $0x4e6dd606 // fadd v6.2d, v16.2d, v13.2d
+	WORD $0x4e6dd627 // fadd v7.2d, v17.2d, v13.2d
+	WORD $0x6e66fc84 // fdiv v4.2d, v4.2d, v6.2d
+	WORD $0x6e67fca5 // fdiv v5.2d, v5.2d, v7.2d
+	WORD $0x6e64dc86 // fmul v6.2d, v4.2d, v4.2d
+	WORD $0x6e65dca7 // fmul v7.2d, v5.2d, v5.2d
+	FMOVQ 240(R8), F8
+	VMOV V8.B16, V9.B16
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 256(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 272(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 288(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 304(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 320(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 336(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 352(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 368(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 384(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 400(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 416(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e68dc88 // fmul v8.2d, v4.2d, v8.2d
+	WORD $0x6e69dca9 // fmul v9.2d, v5.2d, v9.2d
+	WORD $0x4e68d508 // fadd v8.2d, v8.2d, v8.2d
+	WORD $0x4e69d529 // fadd v9.2d, v9.2d, v9.2d
+	WORD $0x4e61d800 // scvtf v0.2d, v0.2d
+	WORD $0x4e61d821 // scvtf v1.2d, v1.2d
+	FMOVQ 176(R8), F12
+	WORD $0x6e6cdc00 // fmul v0.2d, v0.2d, v12.2d
+	WORD $0x6e6cdc21 // fmul v1.2d, v1.2d, v12.2d
+	WORD $0x4e68d408 // fadd v8.2d, v0.2d, v8.2d
+	WORD $0x4e69d429 // fadd v9.2d, v1.2d, v9.2d
+	WORD $0x0e6179cc // fcvtl v12.2d, v14.2s
+	WORD $0x4e6179cd // fcvtl2 v13.2d, v14.4s
+	FMOVQ 176(R8), F0
+	WORD $0x6e60dd8c // fmul v12.2d, v12.2d, v0.2d
+	WORD $0x6e60ddad // fmul v13.2d, v13.2d, v0.2d
+	WORD $0x4e68d588 // fadd v8.2d, v12.2d, v8.2d
+	WORD $0x4e69d5a9 // fadd v9.2d, v13.2d, v9.2d
+	VUSHR $52, V18.D2, V0.D2
+	VUSHR $52, V19.D2, V1.D2
+	FMOVQ 224(R8), F12
+	VSUB V12.D2, V0.D2, V0.D2
+	VSUB V12.D2, V1.D2, V1.D2
+	FMOVQ 192(R8), F12
+	VAND V12.B16, V18.B16, V18.B16
+	VAND V12.B16, V19.B16, V19.B16
+	FMOVQ 144(R8), F13
+	VORR V13.B16, V18.B16, V18.B16
+	VORR V13.B16, V19.B16, V19.B16
+	FMOVQ 160(R8), F12
+	WORD $0x6eece642 // fcmgt v2.2d, v18.2d, v12.2d
+	WORD $0x6eece663 // fcmgt v3.2d, v19.2d, v12.2d
+	VSUB V2.D2, V0.D2, V0.D2
+	VSUB V3.D2, V1.D2, V1.D2
+	FMOVQ 208(R8), F12
+	VAND V12.B16, V2.B16, V2.B16
+	VAND V12.B16, V3.B16, V3.B16
+	VEOR V2.B16, V18.B16, V18.B16
+	VEOR V3.B16, V19.B16, V19.B16
+	WORD $0x4eedd644 // fsub v4.2d, v18.2d, v13.2d
+	WORD $0x4eedd665 // fsub v5.2d, v19.2d, v13.2d
+	WORD $0x4e6dd646 // fadd v6.2d, v18.2d, v13.2d
+	WORD $0x4e6dd667 // fadd v7.2d, v19.2d, v13.2d
+	WORD $0x6e66fc84 // fdiv v4.2d, v4.2d, v6.2d
+	WORD $0x6e67fca5 // fdiv v5.2d, v5.2d, v7.2d
+	WORD $0x6e64dc86 // fmul v6.2d, v4.2d, v4.2d
+	WORD $0x6e65dca7 // fmul v7.2d, v5.2d, v5.2d
+	FMOVQ 240(R8), F10
+	VMOV V10.B16, V11.B16
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 256(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 272(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 288(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 304(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 320(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 336(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 352(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 368(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 384(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 400(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 416(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e6adc8a // fmul v10.2d, v4.2d, v10.2d
+	WORD $0x6e6bdcab // fmul v11.2d, v5.2d, v11.2d
+	WORD $0x4e6ad54a // fadd v10.2d, v10.2d, v10.2d
+	WORD $0x4e6bd56b // fadd v11.2d, v11.2d, v11.2d
+	WORD $0x4e61d800 // scvtf v0.2d, v0.2d
+	WORD $0x4e61d821 // scvtf v1.2d, v1.2d
+	FMOVQ 176(R8), F12
+	WORD $0x6e6cdc00 // fmul v0.2d, v0.2d, v12.2d
+	WORD $0x6e6cdc21 // fmul v1.2d, v1.2d, v12.2d
+	WORD $0x4e6ad40a // fadd v10.2d, v0.2d, v10.2d
+	WORD $0x4e6bd42b // fadd v11.2d, v1.2d, v11.2d
+	WORD $0x0e6179ec // fcvtl v12.2d, v15.2s
+	WORD $0x4e6179ed // fcvtl2 v13.2d, v15.4s
+	FMOVQ 176(R8), F0
+	WORD $0x6e60dd8c // fmul v12.2d, v12.2d, v0.2d
+	WORD $0x6e60ddad // fmul v13.2d, v13.2d, v0.2d
+	WORD $0x4e6ad58a // fadd v10.2d, v12.2d, v10.2d
+	WORD $0x4e6bd5ab // fadd v11.2d, v13.2d, v11.2d
+	WORD $0x0e617b8c // fcvtl v12.2d, v28.2s
+	WORD $0x4e617b8d // fcvtl2 v13.2d, v28.4s
+	WORD $0x0e617bae // fcvtl v14.2d, v29.2s
+	WORD $0x4e617baf // fcvtl2 v15.2d, v29.4s
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VEOR V6.B16, V6.B16, V6.B16
+	MOVD R6, R10
+	MOVD R7, R11
+	MOVD R3, R12
+lax_out_p2:
+	FMOVD 0(R10), F0
+	ADD R5, R10, R14
+	VLD1 (R14), V0.D[1]
+	ADD R5, R14, R14
+	FMOVD 0(R14), F1
+	ADD R5, R14, R14
+	VLD1 (R14), V1.D[1]
+	WORD $0x0e617802 // fcvtl v2.2d, v0.2s
+	WORD $0x4e617803 // fcvtl2 v3.2d, v0.4s
+	WORD $0x0e617824 // fcvtl v4.2d, v1.2s
+	WORD $0x4e617825 // fcvtl2 v5.2d, v1.4s
+	WORD $0x4eecd442 // fsub v2.2d, v2.2d, v12.2d
+	WORD $0x4eedd463 // fsub v3.2d, v3.2d, v13.2d
+	WORD $0x4eeed484 // fsub v4.2d, v4.2d, v14.2d
+	WORD $0x4eefd4a5 // fsub v5.2d, v5.2d, v15.2d
+	WORD $0x4ee8d442 // fsub v2.2d, v2.2d, v8.2d
+	WORD $0x4ee9d463 // fsub v3.2d, v3.2d, v9.2d
+	WORD $0x4eead484 // fsub v4.2d, v4.2d, v10.2d
+	WORD $0x4eebd4a5 // fsub v5.2d, v5.2d, v11.2d
+	WORD $0x4ee6f442 // fmin v2.2d, v2.2d, v6.2d
+	WORD $0x4ee6f463 // fmin v3.2d, v3.2d, v6.2d
+	WORD $0x4ee6f484 // fmin v4.2d, v4.2d, v6.2d
+	WORD $0x4ee6f4a5 // fmin v5.2d, v5.2d, v6.2d
+	WORD $0x0e616840 // fcvtn v0.2s, v2.2d
+	WORD $0x4e616860 // fcvtn2 v0.4s, v3.2d
+	WORD $0x0e616881 // fcvtn v1.2s, v4.2d
+	WORD $0x4e6168a1 // fcvtn2 v1.4s, v5.2d
+	VBIF V20.B16, V22.B16, V0.B16
+	VBIF V21.B16, V23.B16, V1.B16
+	VST1 V0.D[0], (R11)
+	ADD R5, R11, R15
+	VST1 V0.D[1], (R15)
+	ADD R5, R15, R15
+	VST1 V1.D[0], (R15)
+	ADD R5, R15, R15
+	VST1 V1.D[1], (R15)
+	ADD R4, R10, R10
+	ADD R4, R11, R11
+	SUB $1, R12, R12
+	CBNZ R12, lax_out_p2
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	SUB $4, R2, R2
+	B lax_pk2
+lax_pk3:
+	CMP $2, R2
+	BLO lax_rest
+	MOVD R1, R6
+	MOVD R0, R7
+	// Pass 1: m = max(x) per lane, NaN if the column holds one.
+	FMOVQ 64(R8), F16
+	VMOV V16.B16, V17.B16
+	MOVD R6, R10
+	MOVD R3, R12
+lax_max_p3:
+	MOVD R10, R14
+	FMOVD.P 8(R14), F0
+	VLD1 (R14), V0.S[2]
+	ADD R5, R10, R14
+	FMOVD.P 8(R14), F1
+	VLD1 (R14), V1.S[2]
+	WORD $0x4e20f610 // fmax v16.4s, v16.4s, v0.4s
+	WORD $0x4e21f631 // fmax v17.4s, v17.4s, v1.4s
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, lax_max_p3
+	// The special lanes: ok where m is finite; the fill is a masked column's value where m is -Inf, NaN elsewhere.
+	FMOVQ 80(R8), F8
+	WORD $0x6eb0ed14 // facgt v20.4s, v8.4s, v16.4s
+	WORD $0x6eb1ed15 // facgt v21.4s, v8.4s, v17.4s
+	FMOVQ 64(R8), F8
+	WORD $0x4e28e60a // fcmeq v10.4s, v16.4s, v8.4s
+	WORD $0x4e28e62b // fcmeq v11.4s, v17.4s, v8.4s
+	VMOV V8.B16, V22.B16
+	VMOV V8.B16, V23.B16
+	FMOVQ 96(R8), F9
+	VBIF V10.B16, V9.B16, V22.B16
+	VBIF V11.B16, V9.B16, V23.B16
+	// The plan: c = m where |m| > 208, else 0; t_m = fma(m - c, log2e, 1.5*2^23).
+	FMOVQ 112(R8), F9
+	WORD $0x6ea9ee1c // facgt v28.4s, v16.4s, v9.4s
+	WORD $0x6ea9ee3d // facgt v29.4s, v17.4s, v9.4s
+	VAND V16.B16, V28.B16, V28.B16
+	VAND V17.B16, V29.B16, V29.B16
+	WORD $0x4ebcd60a // fsub v10.4s, v16.4s, v28.4s
+	WORD $0x4ebdd62b // fsub v11.4s, v17.4s, v29.4s
+	VMOV V24.B16, V12.B16
+	VMOV V24.B16, V13.B16
+	WORD $0x4f99114c // fmla v12.4s, v10.4s, v25.s[0]
+	WORD $0x4f99116d // fmla v13.4s, v11.4s, v25.s[0]
+	FMOVQ 128(R8), F9
+	VSUB V9.S4, V12.S4, V30.S4
+	VSUB V9.S4, V13.S4, V31.S4
+	WORD $0x4eb8d58e // fsub v14.4s, v12.4s, v24.4s
+	WORD $0x4eb8d5af // fsub v15.4s, v13.4s, v24.4s
+	// Pass 2: S = sum of u*s + s in float64 per lane, in axis order.
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	MOVD R6, R10
+	MOVD R3, R12
+lax_sum_p3:
+	MOVD R10, R14
+	FMOVD.P 8(R14), F0
+	VLD1 (R14), V0.S[2]
+	ADD R5, R10, R14
+	FMOVD.P 8(R14), F1
+	VLD1 (R14), V1.S[2]
+	WORD $0x4ebcd400 // fsub v0.4s, v0.4s, v28.4s
+	WORD $0x4ebdd421 // fsub v1.4s, v1.4s, v29.4s
+	WORD $0x4e3bf400 // fmax v0.4s, v0.4s, v27.4s
+	WORD $0x4e3bf421 // fmax v1.4s, v1.4s, v27.4s
+	VMOV V24.B16, V2.B16
+	VMOV V24.B16, V3.B16
+	WORD $0x4f991002 // fmla v2.4s, v0.4s, v25.s[0]
+	WORD $0x4f991023 // fmla v3.4s, v1.4s, v25.s[0]
+	WORD $0x4eb8d444 // fsub v4.4s, v2.4s, v24.4s
+	WORD $0x4eb8d465 // fsub v5.4s, v3.4s, v24.4s
+	WORD $0x4fb91080 // fmla v0.4s, v4.4s, v25.s[1]
+	WORD $0x4fb910a1 // fmla v1.4s, v5.4s, v25.s[1]
+	WORD $0x4f991880 // fmla v0.4s, v4.4s, v25.s[2]
+	WORD $0x4f9918a1 // fmla v1.4s, v5.4s, v25.s[2]
+	VDUP V26.S[0], V4.S4
+	VDUP V26.S[0], V5.S4
+	WORD $0x4fb91804 // fmla v4.4s, v0.4s, v25.s[3]
+	WORD $0x4fb91825 // fmla v5.4s, v1.4s, v25.s[3]
+	VDUP V26.S[1], V6.S4
+	VDUP V26.S[1], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	VDUP V26.S[2], V4.S4
+	VDUP V26.S[2], V5.S4
+	VFMLA V0.S4, V6.S4, V4.S4
+	VFMLA V1.S4, V7.S4, V5.S4
+	VDUP V26.S[3], V6.S4
+	VDUP V26.S[3], V7.S4
+	VFMLA V0.S4, V4.S4, V6.S4
+	VFMLA V1.S4, V5.S4, V7.S4
+	WORD $0x6e20dc04 // fmul v4.4s, v0.4s, v0.4s
+	WORD $0x6e21dc25 // fmul v5.4s, v1.4s, v1.4s
+	VFMLA V6.S4, V4.S4, V0.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x6ebe2c42 // uqsub v2.4s, v2.4s, v30.4s
+	WORD $0x6ebf2c63 // uqsub v3.4s, v3.4s, v31.4s
+	VSHL $23, V2.S4, V2.S4
+	VSHL $23, V3.S4, V3.S4
+	WORD $0x0e617804 // fcvtl v4.2d, v0.2s
+	WORD $0x0e617825 // fcvtl v5.2d, v1.2s
+	WORD $0x4e617800 // fcvtl2 v0.2d, v0.4s
+	WORD $0x4e617821 // fcvtl2 v1.2d, v1.4s
+	WORD $0x0e617846 // fcvtl v6.2d, v2.2s
+	WORD $0x0e617867 // fcvtl v7.2d, v3.2s
+	WORD $0x4e617842 // fcvtl2 v2.2d, v2.4s
+	WORD $0x4e617863 // fcvtl2 v3.2d, v3.4s
+	VFMLA V6.D2, V4.D2, V6.D2
+	VFMLA V7.D2, V5.D2, V7.D2
+	VFMLA V2.D2, V0.D2, V2.D2
+	VFMLA V3.D2, V1.D2, V3.D2
+	WORD $0x4e66d610 // fadd v16.2d, v16.2d, v6.2d
+	WORD $0x4e62d631 // fadd v17.2d, v17.2d, v2.2d
+	WORD $0x4e67d652 // fadd v18.2d, v18.2d, v7.2d
+	WORD $0x4e63d673 // fadd v19.2d, v19.2d, v3.2d
+	ADD R4, R10, R10
+	SUB $1, R12, R12
+	CBNZ R12, lax_sum_p3
+	// A NaN S makes its lane NaN.
+	WORD $0x0e616a08 // fcvtn v8.2s, v16.2d
+	WORD $0x4e616a28 // fcvtn2 v8.4s, v17.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V20.B16, V20.B16
+	WORD $0x0e616a48 // fcvtn v8.2s, v18.2d
+	WORD $0x4e616a68 // fcvtn2 v8.4s, v19.2d
+	WORD $0x4e28e508 // fcmeq v8.4s, v8.4s, v8.4s
+	VAND V8.B16, V21.B16, V21.B16
+	// l = float64(nm)*ln2 + log64(S) per lane, lanes 0-3 then 4-7.
+	VUSHR $52, V16.D2, V0.D2
+	VUSHR $52, V17.D2, V1.D2
+	FMOVQ 224(R8), F12
+	VSUB V12.D2, V0.D2, V0.D2
+	VSUB V12.D2, V1.D2, V1.D2
+	FMOVQ 192(R8), F12
+	VAND V12.B16, V16.B16, V16.B16
+	VAND V12.B16, V17.B16, V17.B16
+	FMOVQ 144(R8), F13
+	VORR V13.B16, V16.B16, V16.B16
+	VORR V13.B16, V17.B16, V17.B16
+	FMOVQ 160(R8), F12
+	WORD $0x6eece602 // fcmgt v2.2d, v16.2d, v12.2d
+	WORD $0x6eece623 // fcmgt v3.2d, v17.2d, v12.2d
+	VSUB V2.D2, V0.D2, V0.D2
+	VSUB V3.D2, V1.D2, V1.D2
+	FMOVQ 208(R8), F12
+	VAND V12.B16, V2.B16, V2.B16
+	VAND V12.B16, V3.B16, V3.B16
+	VEOR V2.B16, V16.B16, V16.B16
+	VEOR V3.B16, V17.B16, V17.B16
+	WORD $0x4eedd604 // fsub v4.2d, v16.2d, v13.2d
+	WORD $0x4eedd625 // fsub v5.2d, v17.2d, v13.2d
+	WORD $0x4e6dd606 // fadd v6.2d, v16.2d, v13.2d
+	WORD $0x4e6dd627 // fadd v7.2d, v17.2d, v13.2d
+	WORD $0x6e66fc84 // fdiv v4.2d, v4.2d, v6.2d
+	WORD $0x6e67fca5 // fdiv v5.2d, v5.2d, v7.2d
+	WORD $0x6e64dc86 // fmul v6.2d, v4.2d, v4.2d
+	WORD $0x6e65dca7 // fmul v7.2d, v5.2d, v5.2d
+	FMOVQ 240(R8), F8
+	VMOV V8.B16, V9.B16
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 256(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 272(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 288(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 304(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 320(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 336(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 352(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 368(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 384(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 400(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e66dd08 // fmul v8.2d, v8.2d, v6.2d
+	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
+	FMOVQ 416(R8), F12
+	WORD $0x4e6cd508 // fadd v8.2d, v8.2d, v12.2d
+	WORD $0x4e6cd529 // fadd v9.2d, v9.2d, v12.2d
+	WORD $0x6e68dc88 // fmul v8.2d, v4.2d, v8.2d
+	WORD $0x6e69dca9 // fmul v9.2d, v5.2d, v9.2d
+	WORD $0x4e68d508 // fadd v8.2d, v8.2d, v8.2d
+	WORD $0x4e69d529 // fadd v9.2d, v9.2d, v9.2d
+	WORD $0x4e61d800 // scvtf v0.2d, v0.2d
+	WORD $0x4e61d821 // scvtf v1.2d, v1.2d
+	FMOVQ 176(R8), F12
+	WORD $0x6e6cdc00 // fmul v0.2d, v0.2d, v12.2d
+	WORD $0x6e6cdc21 // fmul v1.2d, v1.2d, v12.2d
+	WORD $0x4e68d408 // fadd v8.2d, v0.2d, v8.2d
+	WORD $0x4e69d429 // fadd v9.2d, v1.2d, v9.2d
+	WORD $0x0e6179cc // fcvtl v12.2d, v14.2s
+	WORD $0x4e6179cd // fcvtl2 v13.2d, v14.4s
+	FMOVQ 176(R8), F0
+	WORD $0x6e60dd8c // fmul v12.2d, v12.2d, v0.2d
+	WORD $0x6e60ddad // fmul v13.2d, v13.2d, v0.2d
+	WORD $0x4e68d588 // fadd v8.2d, v12.2d, v8.2d
+	WORD $0x4e69d5a9 // fadd v9.2d, v13.2d, v9.2d
+	VUSHR $52, V18.D2, V0.D2
+	VUSHR $52, V19.D2, V1.D2
+	FMOVQ 224(R8), F12
+	VSUB V12.D2, V0.D2, V0.D2
+	VSUB V12.D2, V1.D2, V1.D2
+	FMOVQ 192(R8), F12
+	VAND V12.B16, V18.B16, V18.B16
+	VAND V12.B16, V19.B16, V19.B16
+	FMOVQ 144(R8), F13
+	VORR V13.B16, V18.B16, V18.B16
+	VORR V13.B16, V19.B16, V19.B16
+	FMOVQ 160(R8), F12
+	WORD $0x6eece642 // fcmgt v2.2d, v18.2d, v12.2d
+	WORD $0x6eece663 // fcmgt v3.2d, v19.2d, v12.2d
+	VSUB V2.D2, V0.D2, V0.D2
+	VSUB V3.D2, V1.D2, V1.D2
+	FMOVQ 208(R8), F12
+	VAND V12.B16, V2.B16, V2.B16
+	VAND V12.B16, V3.B16, V3.B16
+	VEOR V2.B16, V18.B16, V18.B16
+	VEOR V3.B16, V19.B16, V19.B16
+	WORD $0x4eedd644 // fsub v4.2d, v18.2d, v13.2d
+	WORD $0x4eedd665 // fsub v5.2d, v19.2d, v13.2d
+	WORD $0x4e6dd646 // fadd v6.2d, v18.2d, v13.2d
+	WORD $0x4e6dd667 // fadd v7.2d, v19.2d, v13.2d
+	WORD $0x6e66fc84 // fdiv v4.2d, v4.2d, v6.2d
+	WORD $0x6e67fca5 // fdiv v5.2d, v5.2d, v7.2d
+	WORD $0x6e64dc86 // fmul v6.2d, v4.2d, v4.2d
+	WORD $0x6e65dca7 // fmul v7.2d, v5.2d, v5.2d
+	FMOVQ 240(R8), F10
+	VMOV V10.B16, V11.B16
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 256(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 272(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 288(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 304(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 320(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 336(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 352(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 368(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 384(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 400(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e66dd4a // fmul v10.2d, v10.2d, v6.2d
+	WORD $0x6e67dd6b // fmul v11.2d, v11.2d, v7.2d
+	FMOVQ 416(R8), F12
+	WORD $0x4e6cd54a // fadd v10.2d, v10.2d, v12.2d
+	WORD $0x4e6cd56b // fadd v11.2d, v11.2d, v12.2d
+	WORD $0x6e6adc8a // fmul v10.2d, v4.2d, v10.2d
+	WORD $0x6e6bdcab // fmul v11.2d, v5.2d, v11.2d
+	WORD $0x4e6ad54a // fadd v10.2d, v10.2d, v10.2d
+	WORD $0x4e6bd56b // fadd v11.2d, v11.2d, v11.2d
+	WORD $0x4e61d800 // scvtf v0.2d, v0.2d
+	WORD $0x4e61d821 // scvtf v1.2d, v1.2d
+	FMOVQ 176(R8), F12
+	WORD $0x6e6cdc00 // fmul v0.2d, v0.2d, v12.2d
+	WORD $0x6e6cdc21 // fmul v1.2d, v1.2d, v12.2d
+	WORD $0x4e6ad40a // fadd v10.2d, v0.2d, v10.2d
+	WORD $0x4e6bd42b // fadd v11.2d, v1.2d, v11.2d
+	WORD $0x0e6179ec // fcvtl v12.2d, v15.2s
+	WORD $0x4e6179ed // fcvtl2 v13.2d, v15.4s
+	FMOVQ 176(R8), F0
+	WORD $0x6e60dd8c // fmul v12.2d, v12.2d, v0.2d
+	WORD $0x6e60ddad // fmul v13.2d, v13.2d, v0.2d
+	WORD $0x4e6ad58a // fadd v10.2d, v12.2d, v10.2d
+	WORD $0x4e6bd5ab // fadd v11.2d, v13.2d, v11.2d
+	WORD $0x0e617b8c // fcvtl v12.2d, v28.2s
+	WORD $0x4e617b8d // fcvtl2 v13.2d, v28.4s
+	WORD $0x0e617bae // fcvtl v14.2d, v29.2s
+	WORD $0x4e617baf // fcvtl2 v15.2d, v29.4s
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VEOR V6.B16, V6.B16, V6.B16
+	MOVD R6, R10
+	MOVD R7, R11
+	MOVD R3, R12
+lax_out_p3:
+	MOVD R10, R14
+	FMOVD.P 8(R14), F0
+	VLD1 (R14), V0.S[2]
+	ADD R5, R10, R14
+	FMOVD.P 8(R14), F1
+	VLD1 (R14), V1.S[2]
+	WORD $0x0e617802 // fcvtl v2.2d, v0.2s
+	WORD $0x4e617803 // fcvtl2 v3.2d, v0.4s
+	WORD $0x0e617824 // fcvtl v4.2d, v1.2s
+	WORD $0x4e617825 // fcvtl2 v5.2d, v1.4s
+	WORD $0x4eecd442 // fsub v2.2d, v2.2d, v12.2d
+	WORD $0x4eedd463 // fsub v3.2d, v3.2d, v13.2d
+	WORD $0x4eeed484 // fsub v4.2d, v4.2d, v14.2d
+	WORD $0x4eefd4a5 // fsub v5.2d, v5.2d, v15.2d
+	WORD $0x4ee8d442 // fsub v2.2d, v2.2d, v8.2d
+	WORD $0x4ee9d463 // fsub v3.2d, v3.2d, v9.2d
+	WORD $0x4eead484 // fsub v4.2d, v4.2d, v10.2d
+	WORD $0x4eebd4a5 // fsub v5.2d, v5.2d, v11.2d
+	WORD $0x4ee6f442 // fmin v2.2d, v2.2d, v6.2d
+	WORD $0x4ee6f463 // fmin v3.2d, v3.2d, v6.2d
+	WORD $0x4ee6f484 // fmin v4.2d, v4.2d, v6.2d
+	WORD $0x4ee6f4a5 // fmin v5.2d, v5.2d, v6.2d
+	WORD $0x0e616840 // fcvtn v0.2s, v2.2d
+	WORD $0x4e616860 // fcvtn2 v0.4s, v3.2d
+	WORD $0x0e616881 // fcvtn v1.2s, v4.2d
+	WORD $0x4e6168a1 // fcvtn2 v1.4s, v5.2d
+	VBIF V20.B16, V22.B16, V0.B16
+	VBIF V21.B16, V23.B16, V1.B16
+	MOVD R11, R15
+	FMOVD.P F0, 8(R15)
+	VST1 V0.S[2], (R15)
+	ADD R5, R11, R15
+	FMOVD.P F1, 8(R15)
+	VST1 V1.S[2], (R15)
+	ADD R4, R10, R10
+	ADD R4, R11, R11
+	SUB $1, R12, R12
+	CBNZ R12, lax_out_p3
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	SUB $2, R2, R2
+	B lax_pk3
+lax_rest:
+	CBZ R2, lax_ret
 lax_slab:
 	MOVD R1, R6
 	MOVD R0, R7
