@@ -27,5 +27,7 @@ var neon = &Implementation{
 		logSoftmaxBackward: asm.LogSoftmaxBackwardNEON,
 		crossEntropy:       crossEntropyKernel(asm.CrossEntropyRowsNEON),
 		crossEntropyRows:   crossEntropyRowsKernel(asm.CrossEntropyRowsNEON),
+		softmaxAxis:        asm.SoftmaxAxisNEON,
+		logSoftmaxAxis:     asm.LogSoftmaxAxisNEON,
 	}),
 }

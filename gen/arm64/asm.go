@@ -550,3 +550,73 @@ func (a *asm) addr(d R, sym string) { a.pseudo(fmt.Sprintf("MOVD $%s<>(SB), %s",
 
 // f32bits returns the bits of v as a float32.
 func f32bits(v float32) uint32 { return math.Float32bits(v) }
+
+// Forms of the axis kernels (axis.go).
+
+// fdiv is d = n / m on each lane.
+func (a *asm) fdiv(t arr, d, n, m V) { a.fp3("fdiv", 1, 0, 0b11111, t, d, n, m) }
+
+// fcmgt sets each lane of d to all ones where n > m, else to zero.
+func (a *asm) fcmgt(t arr, d, n, m V) { a.fp3("fcmgt", 1, 1, 0b11100, t, d, n, m) }
+
+// facgt sets each lane of d to all ones where |n| > |m|, else to zero (a
+// NaN compares false).
+func (a *asm) facgt(t arr, d, n, m V) { a.fp3("facgt", 1, 1, 0b11101, t, d, n, m) }
+
+// scvtf converts each signed integer lane of n to floating point.
+func (a *asm) scvtf(t arr, d, n V) {
+	a.word("scvtf "+t.gnu, twoRegMisc(t.q, 0, t.sz(), 0b11101, n, d), fmt.Sprintf("scvtf %s, %s", d.n(t), n.n(t)))
+}
+
+// orr is the bitwise or.
+func (a *asm) orr(d, n, m V) { a.vec3("VORR", "orr", B16, d, n, m) }
+
+// ushrD shifts each 64-bit lane right, logically.
+func (a *asm) ushrD(d, n V, shift int) {
+	a.goInst("ushr 2d", fmt.Sprintf("VUSHR $%d, %s, %s", shift, n.g(D2), d.g(D2)),
+		fmt.Sprintf("ushr %s, %s, #%d", d.n(D2), n.n(D2), shift))
+}
+
+// mulR is d = n * m.
+func (a *asm) mulR(d, n, m R) {
+	a.goInst("mul x", fmt.Sprintf("MUL %s, %s, %s", m.g(), n.g(), d.g()), fmt.Sprintf("mul %s, %s, %s", d.x(), n.x(), m.x()))
+}
+
+// ldrQPost loads 16 bytes at (base) into d and advances base by 16;
+// ldrDPost loads 8 bytes (clearing the high half of d) and advances by 8.
+func (a *asm) ldrQPost(d V, base R) {
+	a.goInst("ldr q post", fmt.Sprintf("FMOVQ.P 16(%s), %s", base.g(), d.f()), fmt.Sprintf("ldr %s, [%s], #16", d.q(), base.x()))
+}
+
+func (a *asm) ldrDPost(d V, base R) {
+	a.goInst("ldr d post", fmt.Sprintf("FMOVD.P 8(%s), %s", base.g(), d.f()), fmt.Sprintf("ldr %s, [%s], #8", d.d(), base.x()))
+}
+
+// strQPost and strDPost store as ldrQPost and ldrDPost load.
+func (a *asm) strQPost(n V, base R) {
+	a.goInst("str q post", fmt.Sprintf("FMOVQ.P %s, 16(%s)", n.f(), base.g()), fmt.Sprintf("str %s, [%s], #16", n.q(), base.x()))
+}
+
+func (a *asm) strDPost(n V, base R) {
+	a.goInst("str d post", fmt.Sprintf("FMOVD.P %s, 8(%s)", n.f(), base.g()), fmt.Sprintf("str %s, [%s], #8", n.d(), base.x()))
+}
+
+// ld1Lane loads the float32 at (base) into lane i of d; st1Lane stores
+// lane i of n there.
+func (a *asm) ld1Lane(d V, i int, base R) {
+	a.goInst("ld1 s lane", fmt.Sprintf("VLD1 (%s), V%d.S[%d]", base.g(), d, i), fmt.Sprintf("ld1 {v%d.s}[%d], [%s]", d, i, base.x()))
+}
+
+func (a *asm) st1Lane(n V, i int, base R) {
+	a.goInst("st1 s lane", fmt.Sprintf("VST1 V%d.S[%d], (%s)", n, i, base.g()), fmt.Sprintf("st1 {v%d.s}[%d], [%s]", n, i, base.x()))
+}
+
+// ld1LaneD loads the 8 bytes at (base) into 64-bit lane i of d; st1LaneD
+// stores 64-bit lane i of n there.
+func (a *asm) ld1LaneD(d V, i int, base R) {
+	a.goInst("ld1 d lane", fmt.Sprintf("VLD1 (%s), V%d.D[%d]", base.g(), d, i), fmt.Sprintf("ld1 {v%d.d}[%d], [%s]", d, i, base.x()))
+}
+
+func (a *asm) st1LaneD(n V, i int, base R) {
+	a.goInst("st1 d lane", fmt.Sprintf("VST1 V%d.D[%d], (%s)", n, i, base.g()), fmt.Sprintf("st1 {v%d.d}[%d], [%s]", n, i, base.x()))
+}

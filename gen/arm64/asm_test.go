@@ -125,6 +125,7 @@ func sweep(a *asm, i int) {
 	a.tbz(i, r(1), "next")
 	a.tbnz(31-i, r(2), "next")
 	a.ret()
+	sweepAxis(a, i, v, r)
 }
 
 // generated returns the instructions of every generated file.
@@ -353,4 +354,27 @@ func goWords(t *testing.T, dir string, list []inst) []uint32 {
 		}
 	}
 	return words
+}
+
+// sweepAxis calls the instruction methods added for the axis kernels.
+func sweepAxis(a *asm, i int, v func(int) V, r func(int) R) {
+	for _, t := range []arr{S4, D2} {
+		a.fdiv(t, v(0), v(1), v(2))
+		a.fcmgt(t, v(3), v(4), v(5))
+		a.facgt(t, v(6), v(7), v(8))
+		a.scvtf(t, v(9), v(10))
+		a.add(t, v(11), v(12), v(13))
+		a.sub(t, v(14), v(15), v(16))
+	}
+	a.orr(v(17), v(18), v(19))
+	a.ushrD(v(20), v(21), 1+i%64)
+	a.mulR(r(0), r(1), r(2))
+	a.ldrQPost(v(22), r(3))
+	a.ldrDPost(v(23), r(4))
+	a.strQPost(v(24), r(5))
+	a.strDPost(v(25), r(6))
+	a.ld1Lane(v(26), i%4, r(7))
+	a.st1Lane(v(27), (i+1)%4, r(8))
+	a.ld1LaneD(v(28), i%2, r(9))
+	a.st1LaneD(v(29), (i+1)%2, r(10))
 }
