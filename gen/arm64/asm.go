@@ -550,3 +550,8 @@ func (a *asm) addr(d R, sym string) { a.pseudo(fmt.Sprintf("MOVD $%s<>(SB), %s",
 
 // f32bits returns the bits of v as a float32.
 func f32bits(v float32) uint32 { return math.Float32bits(v) }
+
+// subR is d = n - m.
+func (a *asm) subR(d, n, m R) {
+	a.goInst("sub x", fmt.Sprintf("SUB %s, %s, %s", m.g(), n.g(), d.g()), fmt.Sprintf("sub %s, %s, %s", d.x(), n.x(), m.x()))
+}

@@ -125,6 +125,7 @@ func sweep(a *asm, i int) {
 	a.tbz(i, r(1), "next")
 	a.tbnz(31-i, r(2), "next")
 	a.ret()
+	sweepMore(a, i, r)
 }
 
 // generated returns the instructions of every generated file.
@@ -353,4 +354,10 @@ func goWords(t *testing.T, dir string, list []inst) []uint32 {
 		}
 	}
 	return words
+}
+
+// sweepMore is the sweep of the instruction forms added last, with r the
+// sweep's general registers.
+func sweepMore(a *asm, i int, r func(k int) R) {
+	a.subR(r(3), r(4), r(5+i))
 }
