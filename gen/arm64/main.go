@@ -46,6 +46,7 @@ var files = []kernelFile{
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
+	{"fused", generateFused},
 }
 
 // file is one file pair being generated: the assembly text, its data,
