@@ -34,7 +34,9 @@ package main
 // float64 block partials (two lanes each), V24-V30 the constants and the
 // row's c and bias. The float64 lane accumulators live in the frame,
 // touched once per block of 64 elements. Passes 1 and 2 are shared with
-// LogSoftmaxRows and LogSumExp (logsoftmax.go).
+// LogSoftmaxRows and LogSumExp (logsoftmax.go), and all three passes with
+// the fused kernels (fused.go), whose input z the passes compute where
+// they load x (loadIn, scalarIn and loadTailIn).
 
 // General registers of the row kernels.
 const (
