@@ -3,6 +3,8 @@
 package kernels
 
 import (
+	"math"
+
 	"github.com/go-softmax/softmax/internal/asm"
 	"golang.org/x/sys/cpu"
 )
@@ -19,15 +21,21 @@ var neon = &Implementation{
 	name:      "neon",
 	supported: func() bool { return cpu.ARM64.HasASIMD && cpu.ARM64.HasFP },
 	k: withFallback(kernelSet{
-		softmaxRows:        rowsKernel(asm.SoftmaxRowsNEON),
-		exp:                asm.ExpNEON,
-		logSoftmaxRows:     rowsKernel(asm.LogSoftmaxRowsNEON),
-		logSumExp:          asm.LogSumExpNEON,
-		softmaxBackward:    asm.SoftmaxBackwardNEON,
-		logSoftmaxBackward: asm.LogSoftmaxBackwardNEON,
-		crossEntropy:       crossEntropyKernel(asm.CrossEntropyRowsNEON),
-		crossEntropyRows:   crossEntropyRowsKernel(asm.CrossEntropyRowsNEON),
-		softmaxAxis:        asm.SoftmaxAxisNEON,
-		logSoftmaxAxis:     asm.LogSoftmaxAxisNEON,
+		softmaxRows:          rowsKernel(asm.SoftmaxRowsNEON),
+		exp:                  asm.ExpNEON,
+		logSoftmaxRows:       rowsKernel(asm.LogSoftmaxRowsNEON),
+		logSumExp:            asm.LogSumExpNEON,
+		softmaxBackward:      asm.SoftmaxBackwardNEON,
+		logSoftmaxBackward:   asm.LogSoftmaxBackwardNEON,
+		crossEntropy:         crossEntropyKernel(asm.CrossEntropyRowsNEON),
+		crossEntropyRows:     crossEntropyRowsKernel(asm.CrossEntropyRowsNEON),
+		scaledSoftmaxRows:    scaledRowsKernel(asm.ScaledSoftmaxRowsNEON, asm.ScaledSoftmaxRowsNoMaskNEON),
+		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsNEON, asm.ScaledLogSoftmaxRowsNoMaskNEON),
+		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsNEON),
+		statsOf:              statsKernel(asm.StatsOfNEON),
+		softmaxWithStats:     withStatsKernel(asm.CoveredNEON, asm.SoftmaxWithStatsNEON, 0, generic.k.softmaxWithStats),
+		logSoftmaxWithStats:  withStatsKernel(asm.CoveredNEON, asm.LogSoftmaxWithStatsNEON, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
+		softmaxAxis:          asm.SoftmaxAxisNEON,
+		logSoftmaxAxis:       asm.LogSoftmaxAxisNEON,
 	}),
 }

@@ -620,3 +620,8 @@ func (a *asm) ld1LaneD(d V, i int, base R) {
 func (a *asm) st1LaneD(n V, i int, base R) {
 	a.goInst("st1 d lane", fmt.Sprintf("VST1 V%d.D[%d], (%s)", n, i, base.g()), fmt.Sprintf("st1 {v%d.d}[%d], [%s]", n, i, base.x()))
 }
+
+// subR is d = n - m.
+func (a *asm) subR(d, n, m R) {
+	a.goInst("sub x", fmt.Sprintf("SUB %s, %s, %s", m.g(), n.g(), d.g()), fmt.Sprintf("sub %s, %s, %s", d.x(), n.x(), m.x()))
+}

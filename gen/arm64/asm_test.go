@@ -126,6 +126,7 @@ func sweep(a *asm, i int) {
 	a.tbnz(31-i, r(2), "next")
 	a.ret()
 	sweepAxis(a, i, v, r)
+	sweepMore(a, i, r)
 }
 
 // generated returns the instructions of every generated file.
@@ -377,4 +378,10 @@ func sweepAxis(a *asm, i int, v func(int) V, r func(int) R) {
 	a.st1Lane(v(27), (i+1)%4, r(8))
 	a.ld1LaneD(v(28), i%2, r(9))
 	a.st1LaneD(v(29), (i+1)%2, r(10))
+}
+
+// sweepMore is the sweep of the instruction forms added last, with r the
+// sweep's general registers.
+func sweepMore(a *asm, i int, r func(k int) R) {
+	a.subR(r(3), r(4), r(5+i))
 }

@@ -127,40 +127,50 @@ func logSoftmaxRows(f *file, t *table) {
 		"elements in each slice, cols > 0, and dst is src or does not overlap",
 		"it. It requires ASIMD (NEON).",
 	)
-	s := newRows(f, t, "lsm")
-	lv, cv64 := V(18), V(19) // l and float64(c), both lanes
+	newRows(f, t, "lsm").logRows()
+}
 
-	// out is pass 3 for a vector: each half of the registers in float64.
-	out := func(tail bool) {
-		x, y := vecAt(0), vecAt(4)
-		if tail {
-			s.loadTail(x, rP, bufOff)
-		} else {
-			s.ld1(S4, x[0], 4, rP, true)
-		}
-		each(func(j int) { s.fcvtl(y[j], x[j]) })
-		each(func(j int) { s.fcvtl2(x[j], x[j]) })
-		for _, v := range []V{cv64, lv} { // (x - c) - l
-			each(func(j int) {
-				s.fsub(D2, y[j], y[j], v)
-				s.fsub(D2, x[j], x[j], v)
-			})
-		}
-		zero := V(8)
-		s.zero(zero)
-		each(func(j int) { // never above 0, -0 kept (fallback.logProb)
-			s.fmin(D2, y[j], y[j], zero)
-			s.fmin(D2, x[j], x[j], zero)
-		})
-		each(func(j int) { s.fcvtn(y[j], y[j]) })
-		each(func(j int) { s.fcvtn2(y[j], x[j]) })
-		if tail {
-			s.storeTail(y, rQ, buf2Off, 8)
-		} else {
-			s.st1(S4, y[0], 4, rQ, true)
-		}
+// The registers of the row's l and float64(c), in both lanes, for
+// LogSoftmax's pass 3.
+const lReg, c64Reg = V(18), V(19)
+
+// logOut is LogSoftmax's pass 3 for a vector, y = float32(min((float64(x)
+// - float64(c)) - l, 0)), each half of the registers in float64, with l
+// and float64(c) in lReg and c64Reg.
+func (s *rows) logOut(tail bool) {
+	lv, cv64 := lReg, c64Reg
+	x, y := vecAt(0), vecAt(4)
+	if tail {
+		s.loadTailIn(x, bufOff)
+	} else {
+		s.loadIn(x, y)
 	}
+	each(func(j int) { s.fcvtl(y[j], x[j]) })
+	each(func(j int) { s.fcvtl2(x[j], x[j]) })
+	for _, v := range []V{cv64, lv} { // (x - c) - l
+		each(func(j int) {
+			s.fsub(D2, y[j], y[j], v)
+			s.fsub(D2, x[j], x[j], v)
+		})
+	}
+	zero := V(8)
+	s.zero(zero)
+	each(func(j int) { // never above 0, -0 kept (fallback.logProb)
+		s.fmin(D2, y[j], y[j], zero)
+		s.fmin(D2, x[j], x[j], zero)
+	})
+	each(func(j int) { s.fcvtn(y[j], y[j]) })
+	each(func(j int) { s.fcvtn2(y[j], x[j]) })
+	if tail {
+		s.storeTail(y, rQ, buf2Off, 8)
+	} else {
+		s.st1(S4, y[0], 4, rQ, true)
+	}
+}
 
+// logRows emits the body of a LogSoftmaxRows kernel.
+func (s *rows) logRows() {
+	lv, cv64 := lReg, c64Reg
 	s.rowsKernel(func(v V) { s.mov(v, s.negInf) }, func(sum V) {
 		s.comment("l = float64(nm)*ln2 + log64(S).")
 		l := s.logSum(sum)
@@ -168,7 +178,7 @@ func logSoftmaxRows(f *file, t *table) {
 		s.fcvtSD(cv64, s.cv)
 		s.dupElem(D2, cv64, cv64, 0)
 		s.comment("Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).")
-		s.pass3("out", s.l("next"), out)
+		s.pass3("out", s.l("next"), s.logOut)
 	})
 }
 

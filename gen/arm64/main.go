@@ -47,6 +47,7 @@ var files = []kernelFile{
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
 	{"axis", generateAxis},
+	{"fused", generateFused},
 }
 
 // file is one file pair being generated: the assembly text, its data,

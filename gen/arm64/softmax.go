@@ -34,7 +34,9 @@ package main
 // float64 block partials (two lanes each), V24-V30 the constants and the
 // row's c and bias. The float64 lane accumulators live in the frame,
 // touched once per block of 64 elements. Passes 1 and 2 are shared with
-// LogSoftmaxRows and LogSumExp (logsoftmax.go).
+// LogSoftmaxRows and LogSumExp (logsoftmax.go), and all three passes with
+// the fused kernels (fused.go), whose input z the passes compute where
+// they load x (loadIn, scalarIn and loadTailIn).
 
 // General registers of the row kernels.
 const (
@@ -74,6 +76,11 @@ type rows struct {
 	t     *table
 	name  string // the prefix of the function's labels
 	keepU bool   // pass 2 stores u in dst, unless dst is src
+	z     *zin   // the fused kernels' input z (fused.go); nil for x
+	args  func() // loads the arguments of rowsKernel; nil for func(dst, src []float32, rows, cols int)
+	begin func() // emitted at the start of each row in rowsKernel, if not nil
+	end   func() // emitted after each row in rowsKernel, before the next, if not nil
+	rStep R      // the distance between rows, in elements: rCols unless set
 
 	k                          expK
 	reduceLo, cv, bias, negInf V // -320; the row's c and bits(t_m) - 127; -Inf
@@ -82,7 +89,7 @@ type rows struct {
 // newRows loads the constants from t and the frame's address.
 func newRows(f *file, t *table, name string) *rows {
 	s := &rows{file: f, t: t, name: name, k: expK{magic: 24, k: 25, c: 26},
-		reduceLo: 27, cv: 28, bias: 29, negInf: 30}
+		reduceLo: 27, cv: 28, bias: 29, negInf: 30, rStep: rCols}
 	f.addr(rTbl, t.sym)
 	for _, e := range []struct {
 		name string
@@ -147,29 +154,45 @@ func (s *rows) scale(t vec) {
 // bits(t_m) - 127 (bias). It jumps to onNaN if m is NaN, to onPosInf if
 // m is +Inf, to onNegInf if m is -Inf, and falls through for a finite m.
 func (s *rows) pass1(onNaN, onPosInf, onNegInf string) {
+	m := s.rowMax()
+	s.label(s.l("kind"))
+	s.kind(m, V(21), onNaN, onPosInf, onNegInf)
+}
+
+// rowMax emits the max of pass 1 over the row at rSrc of rCols elements,
+// NaN if the row holds one, -Inf for an empty row, and returns its
+// register, V20. It ends with a branch to the label s.l("kind"), which
+// follows it.
+func (s *rows) rowMax() V {
 	x := func(j int) V { return V(j) }
 	acc := func(j int) V { return V(16 + j) }
-	m, tm := V(20), V(21)
+	m := V(20)
 	s.comment("Pass 1: m = max(x), NaN if the row holds one.")
 	s.movR(rP, rSrc)
+	s.startIn()
 	s.movR(rI, rCols)
 	each(func(j int) { s.mov(acc(j), s.negInf) })
-	s.label(s.l("max64"))
-	s.cmpI(rI, 64)
-	s.bcond(LO, s.l("max16"))
-	for b := 0; b < 4; b++ {
-		s.ld1(S4, x(4*b), 4, rP, true)
+	if !s.z.masked() { // with a mask, 16 lanes at a time: z needs scratch registers
+		s.label(s.l("max64"))
+		s.cmpI(rI, 64)
+		s.bcond(LO, s.l("max16"))
+		for b := 0; b < 4; b++ {
+			s.ld1(S4, x(4*b), 4, rP, true)
+		}
+		for b := 0; b < 4 && s.z != nil; b++ {
+			each(func(j int) { s.fmul(S4, x(4*b+j), x(4*b+j), scaleReg) })
+		}
+		each(func(j int) { s.fmax(S4, x(j), x(j), x(j+4)) })
+		each(func(j int) { s.fmax(S4, x(j+8), x(j+8), x(j+12)) })
+		each(func(j int) { s.fmax(S4, x(j), x(j), x(j+8)) })
+		each(func(j int) { s.fmax(S4, acc(j), acc(j), x(j)) })
+		s.subI(rI, rI, 64)
+		s.b(s.l("max64"))
 	}
-	each(func(j int) { s.fmax(S4, x(j), x(j), x(j+4)) })
-	each(func(j int) { s.fmax(S4, x(j+8), x(j+8), x(j+12)) })
-	each(func(j int) { s.fmax(S4, x(j), x(j), x(j+8)) })
-	each(func(j int) { s.fmax(S4, acc(j), acc(j), x(j)) })
-	s.subI(rI, rI, 64)
-	s.b(s.l("max64"))
 	s.label(s.l("max16"))
 	s.cmpI(rI, 16)
 	s.bcond(LO, s.l("maxred"))
-	s.ld1(S4, x(0), 4, rP, true)
+	s.loadIn(vecAt(x(0)), vecAt(x(4)))
 	each(func(j int) { s.fmax(S4, acc(j), acc(j), x(j)) })
 	s.subI(rI, rI, 16)
 	s.b(s.l("max16"))
@@ -180,12 +203,18 @@ func (s *rows) pass1(onNaN, onPosInf, onNegInf string) {
 	s.fmaxv(m, acc(0))
 	s.label(s.l("maxtail"))
 	s.cbz(rI, s.l("kind"))
-	s.ldrSPost(x(0), rP)
+	s.scalarIn(x(0), x(1), rP, rMaskP)
 	s.fmaxS(m, m, x(0))
 	s.subI(rI, rI, 1)
 	s.b(s.l("maxtail"))
+	return m
+}
 
-	s.label(s.l("kind"))
+// kind emits the branches on the kind of the row of max m: to onNaN if m
+// is NaN, to onPosInf if m is +Inf, to onNegInf if m is -Inf; for a
+// finite m it falls through with its c (cv), bits(t_m) (rTm) and
+// bits(t_m) - 127 (bias). tm is scratch.
+func (s *rows) kind(m, tm V, onNaN, onPosInf, onNegInf string) {
 	s.comment("The row's kind, from the bits of m: NaN, ±Inf, or finite.")
 	bits, abs, lim := R(10), R(11), R(12)
 	s.fmovToW(bits, m)
@@ -223,9 +252,9 @@ func (s *rows) sumVector(tail bool) {
 		each(func(j int) { s.mov(x[j], s.negInf) })
 		s.addI(R(10), rFrame, bufOff)
 		s.st1(S4, x[0], 4, R(10), false)
-		s.loadTail(x, rP, bufOff)
+		s.loadTailIn(x, bufOff)
 	} else {
-		s.ld1(S4, x[0], 4, rP, true)
+		s.loadIn(x, t)
 	}
 	s.reduce(x)
 	s.expU(x, t, a, b)
@@ -298,6 +327,7 @@ func (s *rows) pass2() V {
 	s.st1(D2, 0, 4, R(10), true)
 	s.st1(D2, 0, 4, R(10), false)
 	s.movR(rP, rSrc)
+	s.startIn()
 	if s.keepU {
 		s.movR(rQ, rDst)
 	}
@@ -320,6 +350,7 @@ func (s *rows) pass2() V {
 // lanes with tail set. It ends with a jump to the label after.
 func (s *rows) pass3(name, after string, out func(tail bool)) {
 	s.movR(rP, rSrc)
+	s.startIn()
 	s.movR(rQ, rDst)
 	s.movR(rI, rCols)
 	s.vectors(s.l(name), rI, after, out)
@@ -332,10 +363,14 @@ func (s *rows) pass3(name, after string, out func(tail bool)) {
 // filled with the canonical NaN; a row whose max is -Inf with masked(v)'s
 // vector.
 func (s *rows) rowsKernel(masked func(v V), out func(sum V)) {
-	s.loadArg(rDst, "dst_base+0")
-	s.loadArg(rSrc, "src_base+24")
-	s.loadArg(rRows, "rows+48")
-	s.loadArg(rCols, "cols+56")
+	if s.args != nil {
+		s.args()
+	} else {
+		s.loadArg(rDst, "dst_base+0")
+		s.loadArg(rSrc, "src_base+24")
+		s.loadArg(rRows, "rows+48")
+		s.loadArg(rCols, "cols+56")
+	}
 	s.cbz(rRows, s.l("ret"))
 	if s.keepU {
 		s.cmpR(rDst, rSrc)
@@ -343,6 +378,9 @@ func (s *rows) rowsKernel(masked func(v V), out func(sum V)) {
 	}
 	nanrow := s.l("nanrow")
 	s.label(s.l("row"))
+	if s.begin != nil {
+		s.begin()
+	}
 	s.pass1(nanrow, nanrow, s.l("masked"))
 	sum := s.pass2()
 	s.fcmpD(sum, sum)
@@ -360,6 +398,9 @@ func (s *rows) rowsKernel(masked func(v V), out func(sum V)) {
 	s.fillRow(fill, s.l("next"))
 
 	s.label(s.l("next"))
+	if s.end != nil {
+		s.end()
+	}
 	s.nextRow()
 	s.label(s.l("ret"))
 	s.ret()
@@ -368,12 +409,20 @@ func (s *rows) rowsKernel(masked func(v V), out func(sum V)) {
 // fillRow writes the value in every lane of v over the row at rDst, and
 // jumps to after.
 func (s *rows) fillRow(v V, after string) {
+	s.fill(v, after, func() {
+		s.movR(rQ, rDst)
+		s.movR(rI, rCols)
+	})
+}
+
+// fill writes the value in every lane of v over the rI elements at rQ,
+// which set sets, and jumps to after.
+func (s *rows) fill(v V, after string, set func()) {
 	fill := vecAt(v)
 	for j := 1; j < 4; j++ {
 		s.mov(fill[j], fill[0])
 	}
-	s.movR(rQ, rDst)
-	s.movR(rI, rCols)
+	set()
 	s.vectors(s.uniqueLabel(s.l("fill")), rI, after, func(tail bool) {
 		if tail {
 			s.storeTail(fill, rQ, bufOff, fill[0]+4)
@@ -386,9 +435,10 @@ func (s *rows) fillRow(v V, after string) {
 // nextRow advances rSrc and rDst by a row and loops to the label
 // s.l("row") while rRows, which it counts down, is not zero.
 func (s *rows) nextRow() {
-	s.lslI(R(10), rCols, 2)
+	s.lslI(R(10), s.rStep, 2)
 	s.addR(rSrc, rSrc, R(10))
 	s.addR(rDst, rDst, R(10))
+	s.z.nextRow(s)
 	s.subI(rRows, rRows, 1)
 	s.cbnz(rRows, s.l("row"))
 }
@@ -429,11 +479,11 @@ func (s *rows) recip(sum V) {
 func (s *rows) softmaxPass3(after string) {
 	hi, lo := hiReg, loReg
 	// load loads x for pass 3.
-	load := func(x vec, tail bool) {
+	load := func(x, tmp vec, tail bool) {
 		if tail {
-			s.loadTail(x, rP, bufOff)
+			s.loadTailIn(x, bufOff)
 		} else {
-			s.ld1(S4, x[0], 4, rP, true)
+			s.loadIn(x, tmp)
 		}
 	}
 	// store stores y at rQ.
@@ -447,7 +497,7 @@ func (s *rows) softmaxPass3(after string) {
 	// outStored is pass 3 for a vector whose u pass 2 left in dst.
 	outStored := func(tail bool) {
 		x, t, u, w := vecAt(0), vecAt(4), vecAt(8), vecAt(12)
-		load(x, tail)
+		load(x, t, tail)
 		s.reduce(x)
 		s.roundT(x, t)
 		s.scale(t)
@@ -463,7 +513,7 @@ func (s *rows) softmaxPass3(after string) {
 	// recomputed from x.
 	outRecompute := func(tail bool) {
 		x, t, a, b := vecAt(0), vecAt(4), vecAt(8), vecAt(12)
-		load(x, tail)
+		load(x, t, tail)
 		s.reduce(x)
 		s.expU(x, t, a, b)
 		s.scale(t)
