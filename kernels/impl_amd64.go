@@ -56,7 +56,7 @@ var avx2 = &Implementation{
 	name:      "avx2",
 	supported: func() bool { return cpuid.CPU.Supports(features["avx2"]...) },
 	k: withFallback(kernelSet{
-		softmaxRows:          rowsKernel(asm.SoftmaxRowsAVX2),
+		softmaxRows:          softmaxRowsAVX2,
 		exp:                  asm.ExpAVX2,
 		logSoftmaxRows:       rowsKernel(asm.LogSoftmaxRowsAVX2),
 		logSumExp:            asm.LogSumExpAVX2,
@@ -118,5 +118,41 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 		n := min(group, rows-done)
 		asm.SoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], n, cols)
 		done += n
+	}
+}
+
+// softmaxRowsAVX2 runs batches of at least 8 rows of at most shortCols
+// elements through SoftmaxShortRowsAVX2, eight at a time; the groups it
+// leaves (a row with a NaN, an infinity or a max beyond 208 in magnitude)
+// and the last rows%8 rows go through SoftmaxRowsAVX2. A last group whose
+// loads would read past src runs on a copy in a buffer with room after it.
+func softmaxRowsAVX2(dst, src []float32, cols int) {
+	rows := len(src) / cols
+	if cols > shortCols || rows < 8 {
+		asm.SoftmaxRowsAVX2(dst, src, rows, cols)
+		return
+	}
+	var buf [8*shortCols + shortCols]float32
+	full := rows / 8 * 8
+	for done := 0; done < full; {
+		done += asm.SoftmaxShortRowsAVX2(dst[done*cols:], src[done*cols:], full-done, cols)
+		if done == full {
+			break
+		}
+		d, s := dst[done*cols:(done+8)*cols], src[done*cols:(done+8)*cols]
+		if len(src)-done*cols < 7*cols+shortCols {
+			b := buf[:8*cols+shortCols]
+			copy(b, s)
+			if asm.SoftmaxShortRowsAVX2(b, b, 8, cols) == 8 {
+				copy(d, b)
+				done += 8
+				continue
+			}
+		}
+		asm.SoftmaxRowsAVX2(d, s, 8, cols)
+		done += 8
+	}
+	if full < rows {
+		asm.SoftmaxRowsAVX2(dst[full*cols:], src[full*cols:], rows-full, cols)
 	}
 }
