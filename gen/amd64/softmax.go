@@ -1594,20 +1594,28 @@ func softmaxAVX2(g *gen, c *constTable) {
 		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
 		"SoftmaxRowsAVX2 is SoftmaxRowsAVX512 for AVX2 and FMA3.",
 	)
-	s := newSM256(g, c, "sm256")
-	s.keepU = true
-	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
+	newSM256(g, c, "sm256").softmaxRows()
 }
 
-// softmaxOut is sm512.softmaxOut for SoftmaxRowsAVX2.
+// softmaxOut is sm512.softmaxOut for SoftmaxRowsAVX2's passes.
 func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
-	g, c := s.g, s.c
+	g := s.g
 	hl := g.AllocLocal(64)
 	hiv, lov := hl.Offset(0), hl.Offset(32) // the row's 1/S, split
+	out := s.outPass(hiv, lov)
+	return func(sum reg.VecVirtual) {
+		s.invSplit(sum, hiv, lov)
+		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s.")
+		s.pass3("out", s.src, s.dst, after, out)
+	}
+}
 
-	// out is pass 3 for the 16 lanes at p, storing at q; u comes from q,
-	// or is recomputed if dst is src.
-	out := func(p, q Mem, m []reg.VecVirtual) {
+// outPass returns pass 3 for the 16 lanes at p, storing at q, for the
+// row's 1/S split into hiv + lov (8 lanes each, in memory); u comes from
+// q, or is recomputed if dst is src.
+func (s *sm256) outPass(hiv, lov Mem) func(p, q Mem, m []reg.VecVirtual) {
+	g, c := s.g, s.c
+	return func(p, q Mem, m []reg.VecVirtual) {
 		x := s.loadX(p, m)
 		s.reduce(x)
 		u := []reg.VecVirtual{g.YMM(), g.YMM()}
@@ -1634,28 +1642,69 @@ func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 		s.normalize(u, t, hiv, lov)
 		s.store(u, q, m)
 	}
+}
 
-	return func(sum reg.VecVirtual) {
-		g.Comment("1/S as float32 hi + lo.")
-		one := g.XMM()
-		g.VCVTSS2SD(c.scalar("one"), one, one)
-		inv := g.XMM()
-		g.VDIVSD(sum, one, inv)
-		hi := g.XMM()
-		g.VCVTSD2SS(inv, inv, hi)
-		hi64 := g.XMM()
-		g.VCVTSS2SD(hi, hi, hi64)
-		d := g.XMM()
-		g.VSUBSD(hi64, inv, d)
-		lo := g.XMM()
-		g.VCVTSD2SS(d, d, lo)
-		y := g.YMM()
-		g.VBROADCASTSS(hi, y)
-		g.VMOVUPS(y, hiv)
-		g.VBROADCASTSS(lo, y)
-		g.VMOVUPS(y, lov)
+// invSplit emits 1/S for the float64 sum S in the low lane of sum, split
+// into float32 hi + lo, each broadcast to the 8 lanes at hiv and lov.
+func (s *sm256) invSplit(sum reg.VecVirtual, hiv, lov Mem) {
+	g, c := s.g, s.c
+	g.Comment("1/S as float32 hi + lo.")
+	one := g.XMM()
+	g.VCVTSS2SD(c.scalar("one"), one, one)
+	inv := g.XMM()
+	g.VDIVSD(sum, one, inv)
+	hi := g.XMM()
+	g.VCVTSD2SS(inv, inv, hi)
+	hi64 := g.XMM()
+	g.VCVTSS2SD(hi, hi, hi64)
+	d := g.XMM()
+	g.VSUBSD(hi64, inv, d)
+	lo := g.XMM()
+	g.VCVTSD2SS(d, d, lo)
+	y := g.YMM()
+	g.VBROADCASTSS(hi, y)
+	g.VMOVUPS(y, hiv)
+	g.VBROADCASTSS(lo, y)
+	g.VMOVUPS(y, lov)
+}
 
-		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s.")
-		s.pass3("out", s.src, s.dst, after, out)
+// softmaxRows emits the body of SoftmaxRowsAVX2, whose pass 3 runs a row
+// late, as SoftmaxRowsAVX512's does (see sm512.softmaxRows): the pending
+// row's hi, lo, c and bias (8 lanes each) are kept in the frame at pend,
+// then its src and dst (dst 0 when no row is pending); the current row's
+// hi and lo wait at cur while the pending row runs.
+func (s *sm256) softmaxRows() {
+	g := s.g
+	s.keepU = true
+	frame := g.AllocLocal(64 + 128 + 16)
+	cur, pend := frame, frame.Offset(64)
+	pendSrc, pendDst := pend.Offset(128), pend.Offset(136)
+	g.MOVQ(U32(0), pendDst)
+	out := s.outPass(pend, pend.Offset(32))
+	late := func(name, after string) {
+		g.CMPQ(pendDst, U32(0))
+		g.JE(LabelRef(after))
+		g.Comment("Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s.")
+		cv, biasv := s.cv, s.biasv
+		s.cv, s.biasv = pend.Offset(64), pend.Offset(96)
+		s.pass3(name, pendSrc, pendDst, after, out)
+		s.cv, s.biasv = cv, biasv
+		g.Label(after)
 	}
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, func(sum reg.VecVirtual) {
+		s.invSplit(sum, cur, cur.Offset(32))
+		late("out", s.label("prev"))
+		g.Comment("This row is now pending: its hi, lo, c, bias, src and dst.")
+		for i, from := range []Mem{cur, cur.Offset(32), s.cv, s.biasv} {
+			y := g.YMM()
+			g.VMOVUPS(from, y)
+			g.VMOVUPS(y, pend.Offset(32*i))
+		}
+		g.MOVQ(s.src, pendSrc)
+		g.MOVQ(s.dst, pendDst)
+		g.JMP(LabelRef(s.label("next")))
+	}, func() {
+		g.Comment("Pass 3 of the last finite row.")
+		late("last", s.label("flushed"))
+	})
 }

@@ -1307,7 +1307,8 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func SoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·SoftmaxRowsAVX2(SB), NOSPLIT, $320-64
+TEXT ·SoftmaxRowsAVX2(SB), NOSPLIT, $464-64
+	MOVQ  $0x00000000, 456(SP)
 	MOVQ  dst_base+0(FP), BX
 	MOVQ  src_base+24(FP), SI
 	MOVQ  rows+48(FP), DI
@@ -1960,10 +1961,12 @@ sm256_sumred:
 	VMOVUPS      Y1, 256(SP)
 	VBROADCASTSS X0, Y1
 	VMOVUPS      Y1, 288(SP)
+	CMPQ         456(SP), $0x00000000
+	JE           sm256_prev
 
-	// Pass 3: y = (1 + u) * (hi + lo) * s.
-	MOVQ SI, AX
-	MOVQ BX, CX
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s.
+	MOVQ 448(SP), AX
+	MOVQ 456(SP), CX
 	MOVQ R8, DX
 
 sm256_out16:
@@ -1971,8 +1974,8 @@ sm256_out16:
 	JB          sm256_outtail
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y1, Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
@@ -2019,20 +2022,20 @@ sm256_recompute_1:
 	VMOVAPS     Y3, Y3
 
 sm256_haveu_1:
-	VPADDD      32(SP), Y2, Y2
-	VPADDD      32(SP), Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
 	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
 	VPSLLD      $0x17, Y2, Y2
 	VPSLLD      $0x17, Y3, Y3
-	VMOVUPS     288(SP), Y4
-	VFMADD213PS 288(SP), Y0, Y4
-	VMOVUPS     288(SP), Y5
-	VFMADD213PS 288(SP), Y1, Y5
-	VFMADD132PS 256(SP), Y4, Y0
-	VFMADD132PS 256(SP), Y5, Y1
-	VADDPS      256(SP), Y0, Y0
-	VADDPS      256(SP), Y1, Y1
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
 	VMULPS      Y2, Y0, Y0
 	VMULPS      Y3, Y1, Y1
 	VMOVUPS     Y0, (CX)
@@ -2044,7 +2047,7 @@ sm256_haveu_1:
 
 sm256_outtail:
 	TESTQ      DX, DX
-	JZ         sm256_next
+	JZ         sm256_prev
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y1
 	LEAQ       (AX), DX
@@ -2091,8 +2094,8 @@ sm256_copy_3_1:
 	VMOVUPS 224(SP), Y3
 
 sm256_tailloaded_3:
-	VSUBPS      (SP), Y2, Y2
-	VSUBPS      (SP), Y3, Y3
+	VSUBPS      384(SP), Y2, Y2
+	VSUBPS      384(SP), Y3, Y3
 	VMOVUPS     softmaxconst<>+288(SB), Y4
 	VMAXPS      Y2, Y4, Y2
 	VMAXPS      Y3, Y4, Y3
@@ -2181,25 +2184,38 @@ sm256_recompute_2:
 	VMOVAPS     Y5, Y5
 
 sm256_haveu_2:
-	VPADDD      32(SP), Y4, Y4
-	VPADDD      32(SP), Y5, Y5
+	VPADDD      416(SP), Y4, Y4
+	VPADDD      416(SP), Y5, Y5
 	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
 	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
 	VPSLLD      $0x17, Y4, Y4
 	VPSLLD      $0x17, Y5, Y5
-	VMOVUPS     288(SP), Y6
-	VFMADD213PS 288(SP), Y2, Y6
-	VMOVUPS     288(SP), Y7
-	VFMADD213PS 288(SP), Y3, Y7
-	VFMADD132PS 256(SP), Y6, Y2
-	VFMADD132PS 256(SP), Y7, Y3
-	VADDPS      256(SP), Y2, Y2
-	VADDPS      256(SP), Y3, Y3
+	VMOVUPS     352(SP), Y6
+	VFMADD213PS 352(SP), Y2, Y6
+	VMOVUPS     352(SP), Y7
+	VFMADD213PS 352(SP), Y3, Y7
+	VFMADD132PS 320(SP), Y6, Y2
+	VFMADD132PS 320(SP), Y7, Y3
+	VADDPS      320(SP), Y2, Y2
+	VADDPS      320(SP), Y3, Y3
 	VMULPS      Y4, Y2, Y2
 	VMULPS      Y5, Y3, Y3
 	VMASKMOVPS  Y2, Y0, (CX)
 	VMASKMOVPS  Y3, Y1, 32(CX)
-	JMP         sm256_next
+
+sm256_prev:
+	// This row is now pending: its hi, lo, c, bias, src and dst.
+	VMOVUPS 256(SP), Y0
+	VMOVUPS Y0, 320(SP)
+	VMOVUPS 288(SP), Y0
+	VMOVUPS Y0, 352(SP)
+	VMOVUPS (SP), Y0
+	VMOVUPS Y0, 384(SP)
+	VMOVUPS 32(SP), Y0
+	VMOVUPS Y0, 416(SP)
+	MOVQ    SI, 448(SP)
+	MOVQ    BX, 456(SP)
+	JMP     sm256_next
 
 	// A row of -Inf, or of -Inf and NaN.
 sm256_masked:
@@ -2313,6 +2329,250 @@ sm256_next:
 	DECQ DI
 	JNZ  sm256_row
 
+	// Pass 3 of the last finite row.
+	CMPQ 456(SP), $0x00000000
+	JE   sm256_flushed
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s.
+	MOVQ 448(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
+
+sm256_last16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_lasttail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_3
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         sm256_haveu_3
+
+sm256_recompute_3:
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+sm256_haveu_3:
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_last16
+
+sm256_lasttail:
+	TESTQ      DX, DX
+	JZ         sm256_flushed
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_6
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        sm256_tailloaded_6
+
+sm256_tailcopy_6:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_6_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_6_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_6_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_6_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_6_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+sm256_tailloaded_6:
+	VSUBPS      384(SP), Y2, Y2
+	VSUBPS      384(SP), Y3, Y3
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_4
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          sm256_tailcopy_7
+	VMASKMOVPS  (CX), Y0, Y2
+	VMASKMOVPS  32(CX), Y1, Y3
+	JMP         sm256_tailloaded_7
+
+sm256_tailcopy_7:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_7_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+sm256_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_7_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+sm256_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_7_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+sm256_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_7_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+sm256_copy_7_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+sm256_tailloaded_7:
+	VMOVAPS Y2, Y2
+	VMOVAPS Y3, Y3
+	JMP     sm256_haveu_4
+
+sm256_recompute_4:
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+
+sm256_haveu_4:
+	VPADDD      416(SP), Y4, Y4
+	VPADDD      416(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     352(SP), Y6
+	VFMADD213PS 352(SP), Y2, Y6
+	VMOVUPS     352(SP), Y7
+	VFMADD213PS 352(SP), Y3, Y7
+	VFMADD132PS 320(SP), Y6, Y2
+	VFMADD132PS 320(SP), Y7, Y3
+	VADDPS      320(SP), Y2, Y2
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+sm256_flushed:
 sm256_ret:
 	VZEROUPPER
 	RET
