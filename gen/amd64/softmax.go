@@ -1386,18 +1386,7 @@ func (s *sm256) pass2() reg.VecVirtual {
 			g.VMOVUPD(v, s.acc.Offset(32*j))
 		}
 	}
-	g.Label(s.label("sum64"))
-	g.CMPQ(i, U32(64))
-	g.JB(LabelRef(s.label("sumtail")))
-	{
-		part := newPart()
-		for j := 0; j < 4; j++ {
-			s.sumVector(Mem{Base: p, Disp: 64 * j}, Mem{Base: q, Disp: 64 * j}, nil, part)
-		}
-		flush(part)
-	}
-	next(64)
-	g.JMP(LabelRef(s.label("sum64")))
+	s.pipeline2(newPart, flush)
 	g.Label(s.label("sumtail"))
 	g.TESTQ(i, i)
 	g.JZ(LabelRef(s.label("sumred")))
@@ -1433,6 +1422,142 @@ func (s *sm256) pass2() reg.VecVirtual {
 	return sum
 }
 
+// Pass 2 of the AVX2 kernels is software-pipelined as the AVX-512
+// kernels' is (see pipeA above), in the same three stages, each on one
+// vector (two ymm registers) rather than two: step j of the pipeline runs
+// C on vector j-2, B on vector j-1 and A on vector j. The registers
+// carried from step to step are A's r and t, B's u and s, and the block
+// partials: all 16 ymm registers while stage C runs. A block's partials
+// are flushed after C of its last vector, half a block after its A, so
+// the loop body, one block of A, starts with C of the previous block's
+// last two vectors.
+
+// pipeA emits stage A for the vector at p: r and t into the registers
+// given.
+func (s *sm256) pipeA(p Mem, r, t []reg.VecVirtual) {
+	g, c := s.g, s.c
+	x := s.loadX(p, nil)
+	s.reduce(x)
+	for h := range t {
+		g.VMOVUPS(c.ymm("magic"), t[h])
+	}
+	for h := range t {
+		g.VFMADD231PS(c.ymm("log2e"), x[h], t[h]) // t = fma(d, log2e, magic)
+	}
+	nf := []reg.VecVirtual{g.YMM(), g.YMM()}
+	for h := range nf {
+		g.VSUBPS(c.ymm("magic"), t[h], nf[h]) // nf = t - magic, exact
+	}
+	for h := range nf {
+		g.VFMADD231PS(c.ymm("negLn2Hi"), nf[h], x[h])
+	}
+	for h := range nf {
+		g.VFMADD231PS(c.ymm("negLn2Lo"), nf[h], x[h]) // r
+	}
+	for h := range r {
+		g.VMOVAPS(x[h], r[h])
+	}
+}
+
+// pipeB emits stage B: from A's r and t, u and s into u and sc; u is
+// stored at q unless dst is src.
+func (s *sm256) pipeB(q Mem, r, t, u, sc []reg.VecVirtual) {
+	g, c := s.g, s.c
+	for h := range u {
+		g.VMOVUPS(c.ymm("c6"), u[h]) // q, computed in u's register
+	}
+	for _, ci := range []string{"c5", "c4", "c3", "c2"} {
+		for h := range u {
+			g.VFMADD213PS(c.ymm(ci), r[h], u[h]) // q = r*q + ci
+		}
+	}
+	r2 := []reg.VecVirtual{g.YMM(), g.YMM()}
+	for h := range r {
+		g.VMULPS(r[h], r[h], r2[h])
+	}
+	for h := range u {
+		g.VFMADD213PS(r[h], r2[h], u[h]) // u = r2*q + r
+	}
+	for h := range t {
+		g.VPADDD(s.biasv, t[h], sc[h])
+	}
+	for h := range sc {
+		g.VPMAXSD(c.ymm("zero"), sc[h], sc[h])
+	}
+	for h := range sc {
+		g.VPSLLD(U8(23), sc[h], sc[h]) // s = 2^(n - nm), or 0
+	}
+	if s.keepU {
+		skip := uniqueLabel(s.label("nostore"))
+		g.TESTQ(s.inPlace, s.inPlace)
+		g.JNZ(LabelRef(skip))
+		s.store(u, q, nil)
+		g.Label(skip)
+	}
+}
+
+// pipeline2 emits the pipelined part of pass 2: the row's whole blocks,
+// if it has any, added to the lane accumulators with flush. It leaves p, q
+// and i at the rest of the row, as the plain loop would.
+func (s *sm256) pipeline2(newPart func() []reg.VecVirtual, flush func(part []reg.VecVirtual)) {
+	g, p, q, i := s.g, s.p, s.q, s.i
+	r, t := []reg.VecVirtual{g.YMM(), g.YMM()}, []reg.VecVirtual{g.YMM(), g.YMM()}
+	u, sc := []reg.VecVirtual{g.YMM(), g.YMM()}, []reg.VecVirtual{g.YMM(), g.YMM()}
+	var part []reg.VecVirtual
+	a := func(j int) { s.pipeA(Mem{Base: p, Disp: 64 * j}, r, t) }
+	b := func(j int) { s.pipeB(Mem{Base: q, Disp: 64 * j}, r, t, u, sc) }
+	c := func() { s.addTerms(u, sc, part) }
+	next := func() {
+		g.ADDQ(U32(256), p)
+		if s.keepU {
+			g.ADDQ(U32(256), q)
+		}
+		g.SUBQ(U32(64), i)
+	}
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef(s.label("sumtail")))
+	g.Comment("Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.")
+	part = newPart()
+	a(0)
+	b(0)
+	a(1)
+	c()
+	b(1)
+	a(2)
+	c()
+	b(2)
+	a(3)
+	next()
+	g.Label(s.label("sum64"))
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef(s.label("drain")))
+	g.Comment("One block: C of the previous block's last two vectors, B and A a vector behind each other.")
+	c()
+	b(-1)
+	a(0)
+	c()
+	flush(part)
+	for _, v := range part {
+		g.VXORPD(v, v, v)
+	}
+	b(0)
+	a(1)
+	c()
+	b(1)
+	a(2)
+	c()
+	b(2)
+	a(3)
+	next()
+	g.JMP(LabelRef(s.label("sum64")))
+	g.Label(s.label("drain"))
+	g.Comment("Pipeline epilogue: the last block's last vectors through stages B and C.")
+	c()
+	b(-1)
+	c()
+	flush(part)
+}
+
 // scanNaN is sm512.scanNaN for AVX2.
 func (s *sm256) scanNaN(onNaN string) {
 	g, p, i := s.g, s.p, s.i
@@ -1466,13 +1591,24 @@ func (s *sm256) scanNaN(onNaN string) {
 	g.Label(name + "_done")
 }
 
-// pass3 is sm512.pass3 for AVX2, one vector at a time: out(p, q, m) gets
-// the masks m of the row's last lanes, or nil for a whole vector.
+// pass3 is sm512.pass3 for AVX2, four vectors per iteration, then one at
+// a time: out(p, q, m) gets the masks m of the row's last lanes, or nil
+// for a whole vector.
 func (s *sm256) pass3(name string, src, dst Op, after string, out func(p, q Mem, m []reg.VecVirtual)) {
 	g, p, q, i := s.g, s.p, s.q, s.i
 	g.MOVQ(src, p)
 	g.MOVQ(dst, q)
 	g.MOVQ(s.cols, i)
+	g.Label(s.label(name + "64"))
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef(s.label(name + "16")))
+	for j := range 4 {
+		out(Mem{Base: p, Disp: 64 * j}, Mem{Base: q, Disp: 64 * j}, nil)
+	}
+	g.ADDQ(U32(256), p)
+	g.ADDQ(U32(256), q)
+	g.SUBQ(U32(64), i)
+	g.JMP(LabelRef(s.label(name + "64")))
 	g.Label(s.label(name + "16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(s.label(name + "tail")))

@@ -1459,278 +1459,570 @@ sm256_params:
 	MOVQ    SI, AX
 	MOVQ    BX, CX
 	MOVQ    R8, DX
+	CMPQ    DX, $0x00000040
+	JB      sm256_sumtail
 
-sm256_sum64:
-	CMPQ        DX, $0x00000040
-	JB          sm256_sumtail
-	VXORPD      Y0, Y0, Y0
-	VXORPD      Y1, Y1, Y1
-	VXORPD      Y2, Y2, Y2
-	VXORPD      Y3, Y3, Y3
-	VMOVUPS     (AX), Y4
-	VMOVUPS     32(AX), Y5
-	VSUBPS      (SP), Y4, Y4
-	VSUBPS      (SP), Y5, Y5
-	VMOVUPS     softmaxconst<>+288(SB), Y6
-	VMAXPS      Y4, Y6, Y4
-	VMAXPS      Y5, Y6, Y5
-	VMOVUPS     softmaxconst<>+32(SB), Y6
-	VMOVUPS     softmaxconst<>+32(SB), Y7
-	VFMADD231PS softmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS softmaxconst<>+0(SB), Y5, Y7
-	VSUBPS      softmaxconst<>+32(SB), Y6, Y8
-	VSUBPS      softmaxconst<>+32(SB), Y7, Y10
-	VFMADD231PS softmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS softmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS softmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS softmaxconst<>+96(SB), Y10, Y5
-	VMOVUPS     softmaxconst<>+128(SB), Y8
-	VMOVUPS     softmaxconst<>+128(SB), Y10
-	VFMADD213PS softmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS softmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS softmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS softmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+256(SB), Y5, Y10
-	VMULPS      Y4, Y4, Y11
-	VMULPS      Y5, Y5, Y12
-	VFMADD231PS Y8, Y11, Y4
-	VFMADD231PS Y10, Y12, Y5
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_1
 	VMOVUPS     Y4, (CX)
 	VMOVUPS     Y5, 32(CX)
 
 sm256_nostore_1:
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y10
-	VFMADD213PD  Y10, Y10, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y10, Y10
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y11, Y11
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      64(AX), Y4
-	VMOVUPS      96(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      softmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      softmaxconst<>+32(SB), Y6
-	VMOVUPS      softmaxconst<>+32(SB), Y7
-	VFMADD231PS  softmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  softmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       softmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       softmaxconst<>+32(SB), Y7, Y10
-	VFMADD231PS  softmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  softmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+96(SB), Y10, Y5
-	VMOVUPS      softmaxconst<>+128(SB), Y8
-	VMOVUPS      softmaxconst<>+128(SB), Y10
-	VFMADD213PS  softmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+256(SB), Y5, Y10
-	VMULPS       Y4, Y4, Y11
-	VMULPS       Y5, Y5, Y12
-	VFMADD231PS  Y8, Y11, Y4
-	VFMADD231PS  Y10, Y12, Y5
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_2
 	VMOVUPS      Y4, 64(CX)
 	VMOVUPS      Y5, 96(CX)
 
 sm256_nostore_2:
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y10
-	VFMADD213PD  Y10, Y10, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y10, Y10
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y11, Y11
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      128(AX), Y4
-	VMOVUPS      160(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      softmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      softmaxconst<>+32(SB), Y6
-	VMOVUPS      softmaxconst<>+32(SB), Y7
-	VFMADD231PS  softmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  softmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       softmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       softmaxconst<>+32(SB), Y7, Y10
-	VFMADD231PS  softmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  softmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+96(SB), Y10, Y5
-	VMOVUPS      softmaxconst<>+128(SB), Y8
-	VMOVUPS      softmaxconst<>+128(SB), Y10
-	VFMADD213PS  softmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+256(SB), Y5, Y10
-	VMULPS       Y4, Y4, Y11
-	VMULPS       Y5, Y5, Y12
-	VFMADD231PS  Y8, Y11, Y4
-	VFMADD231PS  Y10, Y12, Y5
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_3
 	VMOVUPS      Y4, 128(CX)
 	VMOVUPS      Y5, 160(CX)
 
 sm256_nostore_3:
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y10
-	VFMADD213PD  Y10, Y10, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+sm256_sum64:
+	CMPQ DX, $0x00000040
+	JB   sm256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y10, Y10
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y11, Y11
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      192(AX), Y4
-	VMOVUPS      224(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      softmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      softmaxconst<>+32(SB), Y6
-	VMOVUPS      softmaxconst<>+32(SB), Y7
-	VFMADD231PS  softmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  softmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       softmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       softmaxconst<>+32(SB), Y7, Y10
-	VFMADD231PS  softmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  softmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+96(SB), Y10, Y5
-	VMOVUPS      softmaxconst<>+128(SB), Y8
-	VMOVUPS      softmaxconst<>+128(SB), Y10
-	VFMADD213PS  softmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+256(SB), Y5, Y10
-	VMULPS       Y4, Y4, Y11
-	VMULPS       Y5, Y5, Y12
-	VFMADD231PS  Y8, Y11, Y4
-	VFMADD231PS  Y10, Y12, Y5
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_4
-	VMOVUPS      Y4, 192(CX)
-	VMOVUPS      Y5, 224(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 sm256_nostore_4:
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y10
-	VFMADD213PD  Y10, Y10, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y10, Y10
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y11, Y11
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y1, Y1
-	VMOVUPD      Y1, 96(SP)
-	VADDPD       128(SP), Y2, Y2
-	VMOVUPD      Y2, 128(SP)
-	VADDPD       160(SP), Y3, Y3
-	VMOVUPD      Y3, 160(SP)
-	ADDQ         $0x00000100, AX
-	ADDQ         $0x00000100, CX
-	SUBQ         $0x00000040, DX
-	JMP          sm256_sum64
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_5
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_5:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_6
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_6:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_7
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_7:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_sum64
+
+sm256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_8
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_8:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 sm256_sumtail:
 	TESTQ  DX, DX
@@ -1775,11 +2067,11 @@ sm256_sum16:
 	VFMADD231PS Y8, Y11, Y4
 	VFMADD231PS Y10, Y12, Y5
 	TESTQ       R11, R11
-	JNZ         sm256_nostore_5
+	JNZ         sm256_nostore_9
 	VMOVUPS     Y4, (CX)
 	VMOVUPS     Y5, 32(CX)
 
-sm256_nostore_5:
+sm256_nostore_9:
 	VPADDD       32(SP), Y6, Y6
 	VPADDD       32(SP), Y7, Y7
 	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
@@ -1893,11 +2185,11 @@ sm256_tailloaded_2:
 	VFMADD231PS Y11, Y13, Y6
 	VFMADD231PS Y12, Y14, Y7
 	TESTQ       R11, R11
-	JNZ         sm256_nostore_6
+	JNZ         sm256_nostore_10
 	VMASKMOVPS  Y6, Y4, (CX)
 	VMASKMOVPS  Y7, Y5, 32(CX)
 
-sm256_nostore_6:
+sm256_nostore_10:
 	VPADDD       32(SP), Y8, Y8
 	VPADDD       32(SP), Y10, Y10
 	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
@@ -1969,9 +2261,9 @@ sm256_sumred:
 	MOVQ 456(SP), CX
 	MOVQ R8, DX
 
-sm256_out16:
-	CMPQ        DX, $0x00000010
-	JB          sm256_outtail
+sm256_out64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_out16
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y1
 	VSUBPS      384(SP), Y0, Y0
@@ -2022,6 +2314,286 @@ sm256_recompute_1:
 	VMOVAPS     Y3, Y3
 
 sm256_haveu_1:
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_2
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VMOVUPS     64(CX), Y0
+	VMOVUPS     96(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         sm256_haveu_2
+
+sm256_recompute_2:
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+sm256_haveu_2:
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_3
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VMOVUPS     128(CX), Y0
+	VMOVUPS     160(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         sm256_haveu_3
+
+sm256_recompute_3:
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+sm256_haveu_3:
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_4
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VMOVUPS     192(CX), Y0
+	VMOVUPS     224(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         sm256_haveu_4
+
+sm256_recompute_4:
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+sm256_haveu_4:
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_out64
+
+sm256_out16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_outtail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_5
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         sm256_haveu_5
+
+sm256_recompute_5:
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+sm256_haveu_5:
 	VPADDD      416(SP), Y2, Y2
 	VPADDD      416(SP), Y3, Y3
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
@@ -2100,7 +2672,7 @@ sm256_tailloaded_3:
 	VMAXPS      Y2, Y4, Y2
 	VMAXPS      Y3, Y4, Y3
 	TESTQ       R11, R11
-	JNZ         sm256_recompute_2
+	JNZ         sm256_recompute_6
 	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VMOVUPS     softmaxconst<>+32(SB), Y5
@@ -2151,9 +2723,9 @@ sm256_copy_4_1:
 sm256_tailloaded_4:
 	VMOVAPS Y2, Y2
 	VMOVAPS Y3, Y3
-	JMP     sm256_haveu_2
+	JMP     sm256_haveu_6
 
-sm256_recompute_2:
+sm256_recompute_6:
 	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VMOVUPS     softmaxconst<>+32(SB), Y5
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
@@ -2183,7 +2755,7 @@ sm256_recompute_2:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y5, Y5
 
-sm256_haveu_2:
+sm256_haveu_6:
 	VPADDD      416(SP), Y4, Y4
 	VPADDD      416(SP), Y5, Y5
 	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
@@ -2338,9 +2910,9 @@ sm256_next:
 	MOVQ 456(SP), CX
 	MOVQ R8, DX
 
-sm256_last16:
-	CMPQ        DX, $0x00000010
-	JB          sm256_lasttail
+sm256_last64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_last16
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y1
 	VSUBPS      384(SP), Y0, Y0
@@ -2349,7 +2921,7 @@ sm256_last16:
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
 	TESTQ       R11, R11
-	JNZ         sm256_recompute_3
+	JNZ         sm256_recompute_7
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
@@ -2358,9 +2930,9 @@ sm256_last16:
 	VMOVUPS     32(CX), Y1
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_3
+	JMP         sm256_haveu_7
 
-sm256_recompute_3:
+sm256_recompute_7:
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
@@ -2390,7 +2962,287 @@ sm256_recompute_3:
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
 
-sm256_haveu_3:
+sm256_haveu_7:
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_8
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VMOVUPS     64(CX), Y0
+	VMOVUPS     96(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         sm256_haveu_8
+
+sm256_recompute_8:
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+sm256_haveu_8:
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_9
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VMOVUPS     128(CX), Y0
+	VMOVUPS     160(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         sm256_haveu_9
+
+sm256_recompute_9:
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+sm256_haveu_9:
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_10
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VMOVUPS     192(CX), Y0
+	VMOVUPS     224(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         sm256_haveu_10
+
+sm256_recompute_10:
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+sm256_haveu_10:
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_last64
+
+sm256_last16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_lasttail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       R11, R11
+	JNZ         sm256_recompute_11
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         sm256_haveu_11
+
+sm256_recompute_11:
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+sm256_haveu_11:
 	VPADDD      416(SP), Y2, Y2
 	VPADDD      416(SP), Y3, Y3
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
@@ -2469,7 +3321,7 @@ sm256_tailloaded_6:
 	VMAXPS      Y2, Y4, Y2
 	VMAXPS      Y3, Y4, Y3
 	TESTQ       R11, R11
-	JNZ         sm256_recompute_4
+	JNZ         sm256_recompute_12
 	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
 	VMOVUPS     softmaxconst<>+32(SB), Y5
@@ -2520,9 +3372,9 @@ sm256_copy_7_1:
 sm256_tailloaded_7:
 	VMOVAPS Y2, Y2
 	VMOVAPS Y3, Y3
-	JMP     sm256_haveu_4
+	JMP     sm256_haveu_12
 
-sm256_recompute_4:
+sm256_recompute_12:
 	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VMOVUPS     softmaxconst<>+32(SB), Y5
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
@@ -2552,7 +3404,7 @@ sm256_recompute_4:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y5, Y5
 
-sm256_haveu_4:
+sm256_haveu_12:
 	VPADDD      416(SP), Y4, Y4
 	VPADDD      416(SP), Y5, Y5
 	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
