@@ -1750,6 +1750,19 @@ func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 // row's 1/S split into hiv + lov (8 lanes each, in memory); u comes from
 // q, or is recomputed if dst is src.
 func (s *sm256) outPass(hiv, lov Mem) func(p, q Mem, m []reg.VecVirtual) {
+	return s.outPassOf(hiv, lov, uEither)
+}
+
+// Where pass 3 gets u: from q or recomputed as inPlace says, from q, or
+// recomputed.
+const (
+	uEither = iota
+	uStored
+	uRecompute
+)
+
+// outPassOf is outPass with u from where from says.
+func (s *sm256) outPassOf(hiv, lov Mem, from int) func(p, q Mem, m []reg.VecVirtual) {
 	g, c := s.g, s.c
 	return func(p, q Mem, m []reg.VecVirtual) {
 		x := s.loadX(p, m)
@@ -1758,22 +1771,32 @@ func (s *sm256) outPass(hiv, lov Mem) func(p, q Mem, m []reg.VecVirtual) {
 		t := []reg.VecVirtual{g.YMM(), g.YMM()}
 		recompute := uniqueLabel(s.label("recompute"))
 		done := uniqueLabel(s.label("haveu"))
-		g.TESTQ(s.inPlace, s.inPlace)
-		g.JNZ(LabelRef(recompute))
-		for h := range t {
-			g.VMOVUPS(c.ymm("magic"), t[h])
-			g.VFMADD231PS(c.ymm("log2e"), x[h], t[h])
+		if from == uEither {
+			g.TESTQ(s.inPlace, s.inPlace)
+			g.JNZ(LabelRef(recompute))
 		}
-		for h, v := range s.load(q, m) {
-			g.VMOVAPS(v, u[h])
+		if from != uRecompute {
+			for h := range t {
+				g.VMOVUPS(c.ymm("magic"), t[h])
+				g.VFMADD231PS(c.ymm("log2e"), x[h], t[h])
+			}
+			for h, v := range s.load(q, m) {
+				g.VMOVAPS(v, u[h])
+			}
 		}
-		g.JMP(LabelRef(done))
-		g.Label(recompute)
-		for h, v := range s.expU(x) {
-			g.VMOVAPS(x[h], u[h])
-			g.VMOVAPS(v, t[h])
+		if from == uEither {
+			g.JMP(LabelRef(done))
+			g.Label(recompute)
 		}
-		g.Label(done)
+		if from != uStored {
+			for h, v := range s.expU(x) {
+				g.VMOVAPS(x[h], u[h])
+				g.VMOVAPS(v, t[h])
+			}
+		}
+		if from == uEither {
+			g.Label(done)
+		}
 		s.scale(t, nil)
 		s.normalize(u, t, hiv, lov)
 		s.store(u, q, m)
@@ -1816,14 +1839,19 @@ func (s *sm256) softmaxRows() {
 	cur, pend := frame, frame.Offset(64)
 	pendSrc, pendDst := pend.Offset(128), pend.Offset(136)
 	g.MOVQ(U32(0), pendDst)
-	out := s.outPass(pend, pend.Offset(32))
+	outStored := s.outPassOf(pend, pend.Offset(32), uStored)
+	outRecompute := s.outPassOf(pend, pend.Offset(32), uRecompute)
 	late := func(name, after string) {
 		g.CMPQ(pendDst, U32(0))
 		g.JE(LabelRef(after))
-		g.Comment("Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s.")
+		g.Comment("Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		cv, biasv := s.cv, s.biasv
 		s.cv, s.biasv = pend.Offset(64), pend.Offset(96)
-		s.pass3(name, pendSrc, pendDst, after, out)
+		g.TESTQ(s.inPlace, s.inPlace)
+		g.JNZ(LabelRef(s.label(name + "re")))
+		s.pass3(name, pendSrc, pendDst, after, outStored)
+		g.Label(s.label(name + "re"))
+		s.pass3(name+"re", pendSrc, pendDst, after, outRecompute)
 		s.cv, s.biasv = cv, biasv
 		g.Label(after)
 	}

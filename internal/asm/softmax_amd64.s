@@ -2256,10 +2256,12 @@ sm256_sumred:
 	CMPQ         456(SP), $0x00000000
 	JE           sm256_prev
 
-	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s.
-	MOVQ 448(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ R11, R11
+	JNZ   sm256_outre
+	MOVQ  448(SP), AX
+	MOVQ  456(SP), CX
+	MOVQ  R8, DX
 
 sm256_out64:
 	CMPQ        DX, $0x00000040
@@ -2271,67 +2273,32 @@ sm256_out64:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_1
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_1
-
-sm256_recompute_1:
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
-	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
-	VMULPS      Y1, Y1, Y7
-	VFMADD231PS Y4, Y6, Y0
-	VFMADD231PS Y5, Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     (CX), Y1
+	VMOVUPS     32(CX), Y3
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_1:
 	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y3, Y3
+	VPADDD      416(SP), Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y0, Y0
 	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y0, Y4
+	VFMADD213PS 352(SP), Y1, Y4
 	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y1, Y5
-	VFMADD132PS 320(SP), Y4, Y0
-	VFMADD132PS 320(SP), Y5, Y1
-	VADDPS      320(SP), Y0, Y0
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
 	VADDPS      320(SP), Y1, Y1
-	VMULPS      Y2, Y0, Y0
-	VMULPS      Y3, Y1, Y1
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y1, 32(CX)
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, (CX)
+	VMOVUPS     Y3, 32(CX)
 	VMOVUPS     64(AX), Y0
 	VMOVUPS     96(AX), Y1
 	VSUBPS      384(SP), Y0, Y0
@@ -2339,67 +2306,32 @@ sm256_haveu_1:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_2
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     64(CX), Y0
-	VMOVUPS     96(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_2
-
-sm256_recompute_2:
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
-	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
-	VMULPS      Y1, Y1, Y7
-	VFMADD231PS Y4, Y6, Y0
-	VFMADD231PS Y5, Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     64(CX), Y1
+	VMOVUPS     96(CX), Y3
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_2:
 	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y3, Y3
+	VPADDD      416(SP), Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y0, Y0
 	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y0, Y4
+	VFMADD213PS 352(SP), Y1, Y4
 	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y1, Y5
-	VFMADD132PS 320(SP), Y4, Y0
-	VFMADD132PS 320(SP), Y5, Y1
-	VADDPS      320(SP), Y0, Y0
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
 	VADDPS      320(SP), Y1, Y1
-	VMULPS      Y2, Y0, Y0
-	VMULPS      Y3, Y1, Y1
-	VMOVUPS     Y0, 64(CX)
-	VMOVUPS     Y1, 96(CX)
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, 64(CX)
+	VMOVUPS     Y3, 96(CX)
 	VMOVUPS     128(AX), Y0
 	VMOVUPS     160(AX), Y1
 	VSUBPS      384(SP), Y0, Y0
@@ -2407,67 +2339,32 @@ sm256_haveu_2:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_3
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     128(CX), Y0
-	VMOVUPS     160(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_3
-
-sm256_recompute_3:
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
-	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
-	VMULPS      Y1, Y1, Y7
-	VFMADD231PS Y4, Y6, Y0
-	VFMADD231PS Y5, Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     128(CX), Y1
+	VMOVUPS     160(CX), Y3
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_3:
 	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y3, Y3
+	VPADDD      416(SP), Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y0, Y0
 	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y0, Y4
+	VFMADD213PS 352(SP), Y1, Y4
 	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y1, Y5
-	VFMADD132PS 320(SP), Y4, Y0
-	VFMADD132PS 320(SP), Y5, Y1
-	VADDPS      320(SP), Y0, Y0
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
 	VADDPS      320(SP), Y1, Y1
-	VMULPS      Y2, Y0, Y0
-	VMULPS      Y3, Y1, Y1
-	VMOVUPS     Y0, 128(CX)
-	VMOVUPS     Y1, 160(CX)
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, 128(CX)
+	VMOVUPS     Y3, 160(CX)
 	VMOVUPS     192(AX), Y0
 	VMOVUPS     224(AX), Y1
 	VSUBPS      384(SP), Y0, Y0
@@ -2475,67 +2372,32 @@ sm256_haveu_3:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_4
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     192(CX), Y0
-	VMOVUPS     224(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_4
-
-sm256_recompute_4:
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
-	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
-	VMULPS      Y1, Y1, Y7
-	VFMADD231PS Y4, Y6, Y0
-	VFMADD231PS Y5, Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     192(CX), Y1
+	VMOVUPS     224(CX), Y3
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_4:
 	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y3, Y3
+	VPADDD      416(SP), Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y0, Y0
 	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y0, Y4
+	VFMADD213PS 352(SP), Y1, Y4
 	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y1, Y5
-	VFMADD132PS 320(SP), Y4, Y0
-	VFMADD132PS 320(SP), Y5, Y1
-	VADDPS      320(SP), Y0, Y0
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
 	VADDPS      320(SP), Y1, Y1
-	VMULPS      Y2, Y0, Y0
-	VMULPS      Y3, Y1, Y1
-	VMOVUPS     Y0, 192(CX)
-	VMOVUPS     Y1, 224(CX)
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, 192(CX)
+	VMOVUPS     Y3, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2551,67 +2413,32 @@ sm256_out16:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_5
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_5
-
-sm256_recompute_5:
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
-	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
-	VMULPS      Y1, Y1, Y7
-	VFMADD231PS Y4, Y6, Y0
-	VFMADD231PS Y5, Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     (CX), Y1
+	VMOVUPS     32(CX), Y3
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_5:
 	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y3, Y3
+	VPADDD      416(SP), Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y0, Y0
 	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y0, Y4
+	VFMADD213PS 352(SP), Y1, Y4
 	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y1, Y5
-	VFMADD132PS 320(SP), Y4, Y0
-	VFMADD132PS 320(SP), Y5, Y1
-	VADDPS      320(SP), Y0, Y0
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
 	VADDPS      320(SP), Y1, Y1
-	VMULPS      Y2, Y0, Y0
-	VMULPS      Y3, Y1, Y1
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y1, 32(CX)
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, (CX)
+	VMOVUPS     Y3, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -2671,36 +2498,34 @@ sm256_tailloaded_3:
 	VMOVUPS     softmaxconst<>+288(SB), Y4
 	VMAXPS      Y2, Y4, Y2
 	VMAXPS      Y3, Y4, Y3
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_6
 	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VMOVUPS     softmaxconst<>+32(SB), Y5
-	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y2
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
 	JA          sm256_tailcopy_4
-	VMASKMOVPS  (CX), Y0, Y2
-	VMASKMOVPS  32(CX), Y1, Y3
+	VMASKMOVPS  (CX), Y0, Y3
+	VMASKMOVPS  32(CX), Y1, Y5
 	JMP         sm256_tailloaded_4
 
 sm256_tailcopy_4:
-	VXORPS  Y2, Y2, Y2
-	VMOVUPS Y2, 192(SP)
-	VMOVUPS Y2, 224(SP)
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_4_8
-	VMOVUPS (CX)(AX*1), Y2
-	VMOVUPS Y2, 192(SP)(AX*1)
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
 sm256_copy_4_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_4_4
-	VMOVUPS (CX)(AX*1), X2
-	VMOVUPS X2, 192(SP)(AX*1)
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
 sm256_copy_4_4:
@@ -2717,15 +2542,372 @@ sm256_copy_4_2:
 	MOVL  DX, 192(SP)(AX*1)
 
 sm256_copy_4_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y5
+
+sm256_tailloaded_4:
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      416(SP), Y4, Y4
+	VPADDD      416(SP), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y2, Y2
+	VMOVUPS     352(SP), Y6
+	VFMADD213PS 352(SP), Y3, Y6
+	VMOVUPS     352(SP), Y7
+	VFMADD213PS 352(SP), Y5, Y7
+	VFMADD132PS 320(SP), Y6, Y3
+	VFMADD132PS 320(SP), Y7, Y5
+	VADDPS      320(SP), Y3, Y3
+	VADDPS      320(SP), Y5, Y5
+	VMULPS      Y4, Y3, Y3
+	VMULPS      Y2, Y5, Y5
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMASKMOVPS  Y5, Y1, 32(CX)
+	JMP         sm256_prev
+
+sm256_outre:
+	MOVQ 448(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
+
+sm256_outre64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_outre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_outre64
+
+sm256_outre16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_outretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_outre16
+
+sm256_outretail:
+	TESTQ      DX, DX
+	JZ         sm256_prev
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_5
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        sm256_tailloaded_5
+
+sm256_tailcopy_5:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_5_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_5_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_5_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_5_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_5_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_4:
-	VMOVAPS Y2, Y2
-	VMOVAPS Y3, Y3
-	JMP     sm256_haveu_6
-
-sm256_recompute_6:
+sm256_tailloaded_5:
+	VSUBPS      384(SP), Y2, Y2
+	VSUBPS      384(SP), Y3, Y3
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
 	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VMOVUPS     softmaxconst<>+32(SB), Y5
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
@@ -2754,8 +2936,6 @@ sm256_recompute_6:
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y5, Y5
-
-sm256_haveu_6:
 	VPADDD      416(SP), Y4, Y4
 	VPADDD      416(SP), Y5, Y5
 	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
@@ -2817,47 +2997,47 @@ sm256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         sm256_tailcopy_5
+	JA         sm256_tailcopy_6
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        sm256_tailloaded_5
+	JMP        sm256_tailloaded_6
 
-sm256_tailcopy_5:
+sm256_tailcopy_6:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_5_8
+	JZ      sm256_copy_6_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-sm256_copy_5_8:
+sm256_copy_6_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_5_4
+	JZ      sm256_copy_6_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-sm256_copy_5_4:
+sm256_copy_6_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_5_2
+	JZ    sm256_copy_6_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-sm256_copy_5_2:
+sm256_copy_6_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_5_1
+	JZ    sm256_copy_6_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-sm256_copy_5_1:
+sm256_copy_6_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-sm256_tailloaded_5:
+sm256_tailloaded_6:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     sm256_nanrow
@@ -2905,10 +3085,12 @@ sm256_next:
 	CMPQ 456(SP), $0x00000000
 	JE   sm256_flushed
 
-	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s.
-	MOVQ 448(SP), AX
-	MOVQ 456(SP), CX
-	MOVQ R8, DX
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ R11, R11
+	JNZ   sm256_lastre
+	MOVQ  448(SP), AX
+	MOVQ  456(SP), CX
+	MOVQ  R8, DX
 
 sm256_last64:
 	CMPQ        DX, $0x00000040
@@ -2920,19 +3102,316 @@ sm256_last64:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_7
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y1
-	VMOVAPS     Y0, Y0
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     (CX), Y1
+	VMOVUPS     32(CX), Y3
 	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_7
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y0, Y0
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y1, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
+	VADDPS      320(SP), Y1, Y1
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     64(CX), Y1
+	VMOVUPS     96(CX), Y3
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y0, Y0
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y1, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
+	VADDPS      320(SP), Y1, Y1
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     128(CX), Y1
+	VMOVUPS     160(CX), Y3
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y0, Y0
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y1, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
+	VADDPS      320(SP), Y1, Y1
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     192(CX), Y1
+	VMOVUPS     224(CX), Y3
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y0, Y0
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y1, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
+	VADDPS      320(SP), Y1, Y1
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_last64
 
-sm256_recompute_7:
+sm256_last16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_lasttail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y0
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
+	VMOVUPS     (CX), Y1
+	VMOVUPS     32(CX), Y3
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y0, Y0
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y1, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y3, Y5
+	VFMADD132PS 320(SP), Y4, Y1
+	VFMADD132PS 320(SP), Y5, Y3
+	VADDPS      320(SP), Y1, Y1
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y2, Y1, Y1
+	VMULPS      Y0, Y3, Y3
+	VMOVUPS     Y1, (CX)
+	VMOVUPS     Y3, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_last16
+
+sm256_lasttail:
+	TESTQ      DX, DX
+	JZ         sm256_flushed
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_7
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        sm256_tailloaded_7
+
+sm256_tailcopy_7:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_7_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_7_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_7_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_7_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_7_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+sm256_tailloaded_7:
+	VSUBPS      384(SP), Y2, Y2
+	VSUBPS      384(SP), Y3, Y3
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          sm256_tailcopy_8
+	VMASKMOVPS  (CX), Y0, Y3
+	VMASKMOVPS  32(CX), Y1, Y5
+	JMP         sm256_tailloaded_8
+
+sm256_tailcopy_8:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_8_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+sm256_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_8_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+sm256_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_8_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+sm256_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_8_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+sm256_copy_8_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y5
+
+sm256_tailloaded_8:
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      416(SP), Y4, Y4
+	VPADDD      416(SP), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y2, Y2
+	VMOVUPS     352(SP), Y6
+	VFMADD213PS 352(SP), Y3, Y6
+	VMOVUPS     352(SP), Y7
+	VFMADD213PS 352(SP), Y5, Y7
+	VFMADD132PS 320(SP), Y6, Y3
+	VFMADD132PS 320(SP), Y7, Y5
+	VADDPS      320(SP), Y3, Y3
+	VADDPS      320(SP), Y5, Y5
+	VMULPS      Y4, Y3, Y3
+	VMULPS      Y2, Y5, Y5
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMASKMOVPS  Y5, Y1, 32(CX)
+	JMP         sm256_flushed
+
+sm256_lastre:
+	MOVQ 448(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
+
+sm256_lastre64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_lastre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
@@ -2961,8 +3440,6 @@ sm256_recompute_7:
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_7:
 	VPADDD      416(SP), Y2, Y2
 	VPADDD      416(SP), Y3, Y3
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
@@ -2988,19 +3465,6 @@ sm256_haveu_7:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_8
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     64(CX), Y0
-	VMOVUPS     96(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_8
-
-sm256_recompute_8:
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
@@ -3029,8 +3493,6 @@ sm256_recompute_8:
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_8:
 	VPADDD      416(SP), Y2, Y2
 	VPADDD      416(SP), Y3, Y3
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
@@ -3056,19 +3518,6 @@ sm256_haveu_8:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_9
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     128(CX), Y0
-	VMOVUPS     160(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_9
-
-sm256_recompute_9:
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
@@ -3097,8 +3546,6 @@ sm256_recompute_9:
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_9:
 	VPADDD      416(SP), Y2, Y2
 	VPADDD      416(SP), Y3, Y3
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
@@ -3124,19 +3571,6 @@ sm256_haveu_9:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_10
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     192(CX), Y0
-	VMOVUPS     224(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_10
-
-sm256_recompute_10:
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
@@ -3165,8 +3599,6 @@ sm256_recompute_10:
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_10:
 	VPADDD      416(SP), Y2, Y2
 	VPADDD      416(SP), Y3, Y3
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
@@ -3188,11 +3620,11 @@ sm256_haveu_10:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	JMP         sm256_last64
+	JMP         sm256_lastre64
 
-sm256_last16:
+sm256_lastre16:
 	CMPQ        DX, $0x00000010
-	JB          sm256_lasttail
+	JB          sm256_lastretail
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y1
 	VSUBPS      384(SP), Y0, Y0
@@ -3200,19 +3632,6 @@ sm256_last16:
 	VMOVUPS     softmaxconst<>+288(SB), Y2
 	VMAXPS      Y0, Y2, Y0
 	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_11
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_11
-
-sm256_recompute_11:
 	VMOVUPS     softmaxconst<>+32(SB), Y2
 	VMOVUPS     softmaxconst<>+32(SB), Y3
 	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
@@ -3241,8 +3660,6 @@ sm256_recompute_11:
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y1, Y1
 	VMOVAPS     Y3, Y3
-
-sm256_haveu_11:
 	VPADDD      416(SP), Y2, Y2
 	VPADDD      416(SP), Y3, Y3
 	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
@@ -3264,9 +3681,9 @@ sm256_haveu_11:
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
-	JMP         sm256_last16
+	JMP         sm256_lastre16
 
-sm256_lasttail:
+sm256_lastretail:
 	TESTQ      DX, DX
 	JZ         sm256_flushed
 	VMOVDQU    (R9), Y0
@@ -3274,107 +3691,52 @@ sm256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_6
+	JA         sm256_tailcopy_9
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        sm256_tailloaded_6
+	JMP        sm256_tailloaded_9
 
-sm256_tailcopy_6:
+sm256_tailcopy_9:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_6_8
+	JZ      sm256_copy_9_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_6_8:
+sm256_copy_9_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_6_4
+	JZ      sm256_copy_9_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_6_4:
+sm256_copy_9_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_6_2
+	JZ    sm256_copy_9_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_6_2:
+sm256_copy_9_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_6_1
+	JZ    sm256_copy_9_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_6_1:
+sm256_copy_9_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_6:
+sm256_tailloaded_9:
 	VSUBPS      384(SP), Y2, Y2
 	VSUBPS      384(SP), Y3, Y3
 	VMOVUPS     softmaxconst<>+288(SB), Y4
 	VMAXPS      Y2, Y4, Y2
 	VMAXPS      Y3, Y4, Y3
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_12
-	VMOVUPS     softmaxconst<>+32(SB), Y4
-	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VMOVUPS     softmaxconst<>+32(SB), Y5
-	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
-	LEAQ        (CX), AX
-	ANDQ        $0x00000fff, AX
-	CMPQ        AX, $0x00000fc0
-	JA          sm256_tailcopy_7
-	VMASKMOVPS  (CX), Y0, Y2
-	VMASKMOVPS  32(CX), Y1, Y3
-	JMP         sm256_tailloaded_7
-
-sm256_tailcopy_7:
-	VXORPS  Y2, Y2, Y2
-	VMOVUPS Y2, 192(SP)
-	VMOVUPS Y2, 224(SP)
-	XORQ    AX, AX
-	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_7_8
-	VMOVUPS (CX)(AX*1), Y2
-	VMOVUPS Y2, 192(SP)(AX*1)
-	ADDQ    $0x00000020, AX
-
-sm256_copy_7_8:
-	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_7_4
-	VMOVUPS (CX)(AX*1), X2
-	VMOVUPS X2, 192(SP)(AX*1)
-	ADDQ    $0x00000010, AX
-
-sm256_copy_7_4:
-	TESTQ $0x00000002, R10
-	JZ    sm256_copy_7_2
-	MOVQ  (CX)(AX*1), DX
-	MOVQ  DX, 192(SP)(AX*1)
-	ADDQ  $0x00000008, AX
-
-sm256_copy_7_2:
-	TESTQ $0x00000001, R10
-	JZ    sm256_copy_7_1
-	MOVL  (CX)(AX*1), DX
-	MOVL  DX, 192(SP)(AX*1)
-
-sm256_copy_7_1:
-	VMOVUPS 192(SP), Y2
-	VMOVUPS 224(SP), Y3
-
-sm256_tailloaded_7:
-	VMOVAPS Y2, Y2
-	VMOVAPS Y3, Y3
-	JMP     sm256_haveu_12
-
-sm256_recompute_12:
 	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VMOVUPS     softmaxconst<>+32(SB), Y5
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
@@ -3403,8 +3765,6 @@ sm256_recompute_12:
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y5, Y5
-
-sm256_haveu_12:
 	VPADDD      416(SP), Y4, Y4
 	VPADDD      416(SP), Y5, Y5
 	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
