@@ -1839,8 +1839,40 @@ func (s *sm256) softmaxRows() {
 	cur, pend := frame, frame.Offset(64)
 	pendSrc, pendDst := pend.Offset(128), pend.Offset(136)
 	g.MOVQ(U32(0), pendDst)
-	outStored := s.outPassOf(pend, pend.Offset(32), uStored)
 	outRecompute := s.outPassOf(pend, pend.Offset(32), uRecompute)
+	// outStored keeps its constants in registers, loaded before the loop
+	// (see late): loads of memory operands measured as much of pass 3's
+	// time as its arithmetic.
+	var kc, klo, kmagic, klog2e, kbias, khi, klov reg.VecVirtual
+	outStored := func(p, q Mem, m []reg.VecVirtual) {
+		x := s.loadX(p, m)
+		for _, v := range x {
+			g.VSUBPS(kc, v, v)
+		}
+		for _, v := range x {
+			g.VMAXPS(v, klo, v) // NaN kept
+		}
+		t := []reg.VecVirtual{g.YMM(), g.YMM()}
+		for h := range t {
+			g.VMOVAPS(kmagic, t[h])
+			g.VFMADD231PS(klog2e, x[h], t[h]) // t = fma(d, log2e, magic)
+		}
+		u := s.load(q, m)
+		for h := range t {
+			g.VPADDD(kbias, t[h], t[h])
+			g.VPMAXSD(s.c.ymm("zero"), t[h], t[h])
+			g.VPSLLD(U8(23), t[h], t[h]) // s
+		}
+		for h := range u {
+			w := g.YMM()
+			g.VMOVAPS(klov, w)
+			g.VFMADD213PS(klov, u[h], w) // w = u*lo + lo
+			g.VFMADD132PS(khi, w, u[h])  // u = u*hi + w
+			g.VADDPS(khi, u[h], u[h])
+			g.VMULPS(t[h], u[h], u[h])
+		}
+		s.store(u, q, m)
+	}
 	late := func(name, after string) {
 		g.CMPQ(pendDst, U32(0))
 		g.JE(LabelRef(after))
@@ -1849,6 +1881,14 @@ func (s *sm256) softmaxRows() {
 		s.cv, s.biasv = pend.Offset(64), pend.Offset(96)
 		g.TESTQ(s.inPlace, s.inPlace)
 		g.JNZ(LabelRef(s.label(name + "re")))
+		kc, klo, kmagic, klog2e, kbias, khi, klov = g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM()
+		for _, k := range []struct {
+			r reg.VecVirtual
+			m Mem
+		}{{kc, s.cv}, {klo, s.c.ymm("reduceLo")}, {kmagic, s.c.ymm("magic")}, {klog2e, s.c.ymm("log2e")},
+			{kbias, s.biasv}, {khi, pend}, {klov, pend.Offset(32)}} {
+			g.VMOVUPS(k.m, k.r)
+		}
 		s.pass3(name, pendSrc, pendDst, after, outStored)
 		g.Label(s.label(name + "re"))
 		s.pass3(name+"re", pendSrc, pendDst, after, outRecompute)

@@ -2257,147 +2257,142 @@ sm256_sumred:
 	JE           sm256_prev
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	TESTQ R11, R11
-	JNZ   sm256_outre
-	MOVQ  448(SP), AX
-	MOVQ  456(SP), CX
-	MOVQ  R8, DX
+	TESTQ   R11, R11
+	JNZ     sm256_outre
+	VMOVUPS 384(SP), Y0
+	VMOVUPS softmaxconst<>+288(SB), Y1
+	VMOVUPS softmaxconst<>+32(SB), Y2
+	VMOVUPS softmaxconst<>+0(SB), Y3
+	VMOVUPS 416(SP), Y4
+	VMOVUPS 320(SP), Y5
+	VMOVUPS 352(SP), Y6
+	MOVQ    448(SP), AX
+	MOVQ    456(SP), CX
+	MOVQ    R8, DX
 
 sm256_out64:
 	CMPQ        DX, $0x00000040
 	JB          sm256_out16
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     (CX), Y1
-	VMOVUPS     32(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, (CX)
-	VMOVUPS     Y3, 32(CX)
-	VMOVUPS     64(AX), Y0
-	VMOVUPS     96(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     64(CX), Y1
-	VMOVUPS     96(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, 64(CX)
-	VMOVUPS     Y3, 96(CX)
-	VMOVUPS     128(AX), Y0
-	VMOVUPS     160(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     128(CX), Y1
-	VMOVUPS     160(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, 128(CX)
-	VMOVUPS     Y3, 160(CX)
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     192(CX), Y1
-	VMOVUPS     224(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, 192(CX)
-	VMOVUPS     Y3, 224(CX)
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y7
+	VMOVUPS     96(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     64(CX), Y8
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y7
+	VMOVUPS     160(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     128(CX), Y8
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y7
+	VMOVUPS     224(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     192(CX), Y8
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, 192(CX)
+	VMOVUPS     Y11, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2406,39 +2401,36 @@ sm256_out64:
 sm256_out16:
 	CMPQ        DX, $0x00000010
 	JB          sm256_outtail
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     (CX), Y1
-	VMOVUPS     32(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, (CX)
-	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y11, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -2447,32 +2439,32 @@ sm256_out16:
 sm256_outtail:
 	TESTQ      DX, DX
 	JZ         sm256_prev
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y7
+	VMOVDQU    32(R9), Y8
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_3
-	VMASKMOVPS (AX), Y0, Y2
-	VMASKMOVPS 32(AX), Y1, Y3
+	VMASKMOVPS (AX), Y7, Y10
+	VMASKMOVPS 32(AX), Y8, Y11
 	JMP        sm256_tailloaded_3
 
 sm256_tailcopy_3:
-	VXORPS  Y2, Y2, Y2
-	VMOVUPS Y2, 192(SP)
-	VMOVUPS Y2, 224(SP)
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_3_8
-	VMOVUPS (AX)(DX*1), Y2
-	VMOVUPS Y2, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_3_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_3_4
-	VMOVUPS (AX)(DX*1), X2
-	VMOVUPS X2, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_3_4:
@@ -2489,43 +2481,42 @@ sm256_copy_3_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_3_1:
-	VMOVUPS 192(SP), Y2
-	VMOVUPS 224(SP), Y3
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
 
 sm256_tailloaded_3:
-	VSUBPS      384(SP), Y2, Y2
-	VSUBPS      384(SP), Y3, Y3
-	VMOVUPS     softmaxconst<>+288(SB), Y4
-	VMAXPS      Y2, Y4, Y2
-	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
-	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y3, Y2
+	VSUBPS      Y0, Y10, Y10
+	VSUBPS      Y0, Y11, Y11
+	VMAXPS      Y10, Y1, Y10
+	VMAXPS      Y11, Y1, Y11
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y10, Y0
+	VMOVAPS     Y2, Y1
+	VFMADD231PS Y3, Y11, Y1
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
 	JA          sm256_tailcopy_4
-	VMASKMOVPS  (CX), Y0, Y3
-	VMASKMOVPS  32(CX), Y1, Y5
+	VMASKMOVPS  (CX), Y7, Y2
+	VMASKMOVPS  32(CX), Y8, Y3
 	JMP         sm256_tailloaded_4
 
 sm256_tailcopy_4:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_4_8
-	VMOVUPS (CX)(AX*1), Y3
-	VMOVUPS Y3, 192(SP)(AX*1)
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
 sm256_copy_4_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_4_4
-	VMOVUPS (CX)(AX*1), X3
-	VMOVUPS X3, 192(SP)(AX*1)
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
 sm256_copy_4_4:
@@ -2542,30 +2533,28 @@ sm256_copy_4_2:
 	MOVL  DX, 192(SP)(AX*1)
 
 sm256_copy_4_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y5
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
 
 sm256_tailloaded_4:
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y5, Y5
-	VPADDD      416(SP), Y4, Y4
-	VPADDD      416(SP), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPSLLD      $0x17, Y4, Y4
-	VPSLLD      $0x17, Y2, Y2
-	VMOVUPS     352(SP), Y6
-	VFMADD213PS 352(SP), Y3, Y6
-	VMOVUPS     352(SP), Y7
-	VFMADD213PS 352(SP), Y5, Y7
-	VFMADD132PS 320(SP), Y6, Y3
-	VFMADD132PS 320(SP), Y7, Y5
-	VADDPS      320(SP), Y3, Y3
-	VADDPS      320(SP), Y5, Y5
-	VMULPS      Y4, Y3, Y3
-	VMULPS      Y2, Y5, Y5
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMASKMOVPS  Y5, Y1, 32(CX)
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y1, Y1
+	VPMAXSD     softmaxconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y2, Y4
+	VFMADD132PS Y5, Y4, Y2
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y3, Y0
+	VFMADD132PS Y5, Y0, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VMASKMOVPS  Y2, Y7, (CX)
+	VMASKMOVPS  Y3, Y8, 32(CX)
 	JMP         sm256_prev
 
 sm256_outre:
@@ -3086,147 +3075,142 @@ sm256_next:
 	JE   sm256_flushed
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	TESTQ R11, R11
-	JNZ   sm256_lastre
-	MOVQ  448(SP), AX
-	MOVQ  456(SP), CX
-	MOVQ  R8, DX
+	TESTQ   R11, R11
+	JNZ     sm256_lastre
+	VMOVUPS 384(SP), Y0
+	VMOVUPS softmaxconst<>+288(SB), Y1
+	VMOVUPS softmaxconst<>+32(SB), Y2
+	VMOVUPS softmaxconst<>+0(SB), Y3
+	VMOVUPS 416(SP), Y4
+	VMOVUPS 320(SP), Y5
+	VMOVUPS 352(SP), Y6
+	MOVQ    448(SP), AX
+	MOVQ    456(SP), CX
+	MOVQ    R8, DX
 
 sm256_last64:
 	CMPQ        DX, $0x00000040
 	JB          sm256_last16
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     (CX), Y1
-	VMOVUPS     32(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, (CX)
-	VMOVUPS     Y3, 32(CX)
-	VMOVUPS     64(AX), Y0
-	VMOVUPS     96(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     64(CX), Y1
-	VMOVUPS     96(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, 64(CX)
-	VMOVUPS     Y3, 96(CX)
-	VMOVUPS     128(AX), Y0
-	VMOVUPS     160(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     128(CX), Y1
-	VMOVUPS     160(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, 128(CX)
-	VMOVUPS     Y3, 160(CX)
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     192(CX), Y1
-	VMOVUPS     224(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, 192(CX)
-	VMOVUPS     Y3, 224(CX)
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     64(AX), Y7
+	VMOVUPS     96(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     64(CX), Y8
+	VMOVUPS     96(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 64(CX)
+	VMOVUPS     Y10, 96(CX)
+	VMOVUPS     128(AX), Y7
+	VMOVUPS     160(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     128(CX), Y8
+	VMOVUPS     160(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 128(CX)
+	VMOVUPS     Y10, 160(CX)
+	VMOVUPS     192(AX), Y7
+	VMOVUPS     224(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     192(CX), Y8
+	VMOVUPS     224(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 192(CX)
+	VMOVUPS     Y10, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -3235,39 +3219,36 @@ sm256_last64:
 sm256_last16:
 	CMPQ        DX, $0x00000010
 	JB          sm256_lasttail
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      384(SP), Y0, Y0
-	VSUBPS      384(SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y0
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y0
-	VMOVUPS     (CX), Y1
-	VMOVUPS     32(CX), Y3
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-	VPADDD      416(SP), Y2, Y2
-	VPADDD      416(SP), Y0, Y0
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VMOVUPS     352(SP), Y4
-	VFMADD213PS 352(SP), Y1, Y4
-	VMOVUPS     352(SP), Y5
-	VFMADD213PS 352(SP), Y3, Y5
-	VFMADD132PS 320(SP), Y4, Y1
-	VFMADD132PS 320(SP), Y5, Y3
-	VADDPS      320(SP), Y1, Y1
-	VADDPS      320(SP), Y3, Y3
-	VMULPS      Y2, Y1, Y1
-	VMULPS      Y0, Y3, Y3
-	VMOVUPS     Y1, (CX)
-	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -3276,32 +3257,32 @@ sm256_last16:
 sm256_lasttail:
 	TESTQ      DX, DX
 	JZ         sm256_flushed
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
+	VMOVDQU    (R9), Y7
+	VMOVDQU    32(R9), Y8
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_7
-	VMASKMOVPS (AX), Y0, Y2
-	VMASKMOVPS 32(AX), Y1, Y3
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
 	JMP        sm256_tailloaded_7
 
 sm256_tailcopy_7:
-	VXORPS  Y2, Y2, Y2
-	VMOVUPS Y2, 192(SP)
-	VMOVUPS Y2, 224(SP)
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_7_8
-	VMOVUPS (AX)(DX*1), Y2
-	VMOVUPS Y2, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_7_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_7_4
-	VMOVUPS (AX)(DX*1), X2
-	VMOVUPS X2, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_7_4:
@@ -3318,43 +3299,42 @@ sm256_copy_7_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_7_1:
-	VMOVUPS 192(SP), Y2
-	VMOVUPS 224(SP), Y3
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
 
 sm256_tailloaded_7:
-	VSUBPS      384(SP), Y2, Y2
-	VSUBPS      384(SP), Y3, Y3
-	VMOVUPS     softmaxconst<>+288(SB), Y4
-	VMAXPS      Y2, Y4, Y2
-	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     softmaxconst<>+32(SB), Y4
-	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y3, Y2
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMAXPS      Y10, Y1, Y10
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y9, Y0
+	VMOVAPS     Y2, Y1
+	VFMADD231PS Y3, Y10, Y1
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
 	JA          sm256_tailcopy_8
-	VMASKMOVPS  (CX), Y0, Y3
-	VMASKMOVPS  32(CX), Y1, Y5
+	VMASKMOVPS  (CX), Y7, Y2
+	VMASKMOVPS  32(CX), Y8, Y3
 	JMP         sm256_tailloaded_8
 
 sm256_tailcopy_8:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_8_8
-	VMOVUPS (CX)(AX*1), Y3
-	VMOVUPS Y3, 192(SP)(AX*1)
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
 sm256_copy_8_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_8_4
-	VMOVUPS (CX)(AX*1), X3
-	VMOVUPS X3, 192(SP)(AX*1)
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
 sm256_copy_8_4:
@@ -3371,30 +3351,28 @@ sm256_copy_8_2:
 	MOVL  DX, 192(SP)(AX*1)
 
 sm256_copy_8_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y5
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
 
 sm256_tailloaded_8:
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y5, Y5
-	VPADDD      416(SP), Y4, Y4
-	VPADDD      416(SP), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPSLLD      $0x17, Y4, Y4
-	VPSLLD      $0x17, Y2, Y2
-	VMOVUPS     352(SP), Y6
-	VFMADD213PS 352(SP), Y3, Y6
-	VMOVUPS     352(SP), Y7
-	VFMADD213PS 352(SP), Y5, Y7
-	VFMADD132PS 320(SP), Y6, Y3
-	VFMADD132PS 320(SP), Y7, Y5
-	VADDPS      320(SP), Y3, Y3
-	VADDPS      320(SP), Y5, Y5
-	VMULPS      Y4, Y3, Y3
-	VMULPS      Y2, Y5, Y5
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMASKMOVPS  Y5, Y1, 32(CX)
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y1, Y1
+	VPMAXSD     softmaxconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y2, Y4
+	VFMADD132PS Y5, Y4, Y2
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y3, Y0
+	VFMADD132PS Y5, Y0, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VMASKMOVPS  Y2, Y7, (CX)
+	VMASKMOVPS  Y3, Y8, 32(CX)
 	JMP         sm256_flushed
 
 sm256_lastre:
