@@ -59,6 +59,14 @@ import (
 // the kernel runs a group only if they stay within len(src). The caller
 // runs a last group whose loads would not through a buffer with room
 // after it.
+//
+// Measured on Zen 5 (ns per element, batches of 2^18 elements of N(0, 4),
+// the thread's CPU time, the least of interleaved runs): 1.13 against
+// 2.37 with SoftmaxRowsAVX2 alone at 10 columns, 0.71 at 16 (avx512 0.60
+// and 0.40). A group of 9 to 16 columns is about 800 vector
+// instructions, 600 of them arithmetic, against about 360 in
+// SoftmaxShortRowsAVX512's: each row is two ymm registers where it is one
+// zmm, and without opmasks or broadcast operands.
 
 // shortAVX2Group is the number of rows the kernel runs at once: eight rows
 // make two float64 ymm of sums for two divisions, and their maxima one

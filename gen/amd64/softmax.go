@@ -1430,7 +1430,8 @@ func (s *sm256) pass2() reg.VecVirtual {
 // partials: all 16 ymm registers while stage C runs. A block's partials
 // are flushed after C of its last vector, half a block after its A, so
 // the loop body, one block of A, starts with C of the previous block's
-// last two vectors.
+// last two vectors. Measured on Zen 5 (SoftmaxRowsAVX2, rows of 1024 and
+// 4096 in cache): about 0.95x the time of the plain loop.
 
 // pipeA emits stage A for the vector at p: r and t into the registers
 // given.
@@ -1841,8 +1842,9 @@ func (s *sm256) softmaxRows() {
 	g.MOVQ(U32(0), pendDst)
 	outRecompute := s.outPassOf(pend, pend.Offset(32), uRecompute)
 	// outStored keeps its constants in registers, loaded before the loop
-	// (see late): loads of memory operands measured as much of pass 3's
-	// time as its arithmetic.
+	// (see late), where outPass takes them as memory operands: that took
+	// SoftmaxRowsAVX2 from 0.70 to 0.53 ns per element at 1024 and 4096
+	// columns, and from 0.99 to 0.76 at 100, on Zen 5.
 	var kc, klo, kmagic, klog2e, kbias, khi, klov reg.VecVirtual
 	outStored := func(p, q Mem, m []reg.VecVirtual) {
 		x := s.loadX(p, m)
