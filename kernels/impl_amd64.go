@@ -132,7 +132,6 @@ func softmaxRowsAVX2(dst, src []float32, cols int) {
 		asm.SoftmaxRowsAVX2(dst, src, rows, cols)
 		return
 	}
-	var buf [8*shortCols + shortCols]float32
 	full := rows / 8 * 8
 	for done := 0; done < full; {
 		done += asm.SoftmaxShortRowsAVX2(dst[done*cols:], src[done*cols:], full-done, cols)
@@ -140,19 +139,26 @@ func softmaxRowsAVX2(dst, src []float32, cols int) {
 			break
 		}
 		d, s := dst[done*cols:(done+8)*cols], src[done*cols:(done+8)*cols]
-		if len(src)-done*cols < 7*cols+shortCols {
-			b := buf[:8*cols+shortCols]
-			copy(b, s)
-			if asm.SoftmaxShortRowsAVX2(b, b, 8, cols) == 8 {
-				copy(d, b)
-				done += 8
-				continue
-			}
+		if len(src)-done*cols >= 7*cols+shortCols || !shortGroupCopyAVX2(d, s, cols) {
+			asm.SoftmaxRowsAVX2(d, s, 8, cols)
 		}
-		asm.SoftmaxRowsAVX2(d, s, 8, cols)
 		done += 8
 	}
 	if full < rows {
 		asm.SoftmaxRowsAVX2(dst[full*cols:], src[full*cols:], rows-full, cols)
 	}
+}
+
+// shortGroupCopyAVX2 runs the 8 rows of src into dst with
+// SoftmaxShortRowsAVX2 on a copy with room after it, and reports whether
+// the kernel took them.
+func shortGroupCopyAVX2(dst, src []float32, cols int) bool {
+	var buf [8*shortCols + shortCols]float32
+	b := buf[:8*cols+shortCols]
+	copy(b, src)
+	if asm.SoftmaxShortRowsAVX2(b, b, 8, cols) != 8 {
+		return false
+	}
+	copy(dst, b[:8*cols])
+	return true
 }
