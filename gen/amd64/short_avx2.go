@@ -61,8 +61,8 @@ import (
 // after it.
 //
 // Measured on Zen 5 (ns per element, batches of 2^18 elements of N(0, 4),
-// the thread's CPU time, the least of interleaved runs): 1.13 against
-// 2.37 with SoftmaxRowsAVX2 alone at 10 columns, 0.71 at 16 (avx512 0.60
+// the thread's CPU time, the least of interleaved runs): 1.10 against
+// 2.37 with SoftmaxRowsAVX2 alone at 10 columns, 0.69 at 16 (avx512 0.60
 // and 0.40). A group of 9 to 16 columns is about 800 vector
 // instructions, 600 of them arithmetic, against about 360 in
 // SoftmaxShortRowsAVX512's: each row is two ymm registers where it is one
@@ -322,14 +322,19 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 		terms := make([]reg.VecVirtual, 0, 2*halves)
 		for h := range d {
 			for q := range 2 {
-				ux, sx := d[h].AsX(), t[h].AsX()
+				ud, sd := g.YMM(), g.YMM()
+				sx := t[h].AsX()
 				if q == 1 {
-					ux, sx = g.XMM(), g.XMM()
-					g.VEXTRACTF128(U8(1), d[h], ux)
+					sx = g.XMM()
 					g.VEXTRACTF128(U8(1), t[h], sx)
 				}
-				ud, sd := g.YMM(), g.YMM()
-				g.VCVTPS2PD(ux, ud)
+				// u's upper lanes from the frame: a load, not a
+				// VEXTRACTF128.
+				if q == 1 {
+					g.VCVTPS2PD(uAt(r, h).Offset(16), ud)
+				} else {
+					g.VCVTPS2PD(d[h].AsX(), ud)
+				}
 				g.VCVTPS2PD(sx, sd)
 				g.VFMADD213PD(sd, sd, ud) // u*s + s
 				terms = append(terms, ud)
