@@ -61,8 +61,8 @@ import (
 // after it.
 //
 // Measured on Zen 5 (ns per element, batches of 2^18 elements of N(0, 4),
-// the thread's CPU time, the least of interleaved runs): 1.10 against
-// 2.37 with SoftmaxRowsAVX2 alone at 10 columns, 0.69 at 16 (avx512 0.60
+// the thread's CPU time, the least of interleaved runs): 1.08 against
+// 2.31 with SoftmaxRowsAVX2 alone at 10 columns, 0.69 at 16 (avx512 0.60
 // and 0.40). A group of 9 to 16 columns is about 800 vector
 // instructions, 600 of them arithmetic, against about 360 in
 // SoftmaxShortRowsAVX512's: each row is two ymm registers where it is one
