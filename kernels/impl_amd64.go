@@ -56,7 +56,7 @@ var avx2 = &Implementation{
 	name:      "avx2",
 	supported: func() bool { return cpuid.CPU.Supports(features["avx2"]...) },
 	k: withFallback(kernelSet{
-		softmaxRows:          rowsKernel(asm.SoftmaxRowsAVX2),
+		softmaxRows:          softmaxRowsAVX2,
 		exp:                  asm.ExpAVX2,
 		logSoftmaxRows:       rowsKernel(asm.LogSoftmaxRowsAVX2),
 		logSumExp:            asm.LogSumExpAVX2,
@@ -222,4 +222,46 @@ func causalSoftmaxRowsAVX512(dst, src []float32, scale float32, cols, offset int
 		asm.CausalSoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], scale, n, cols, o)
 		done += n
 	}
+}
+
+// softmaxRowsAVX2 runs batches of at least 8 rows of at most shortCols
+// elements through SoftmaxShortRowsAVX2, eight at a time; the groups it
+// leaves (a row with a NaN, an infinity or a max beyond 208 in magnitude)
+// and the last rows%8 rows go through SoftmaxRowsAVX2. A last group whose
+// loads would read past src runs on a copy in a buffer with room after it.
+func softmaxRowsAVX2(dst, src []float32, cols int) {
+	rows := len(src) / cols
+	if cols > shortCols || rows < 8 {
+		asm.SoftmaxRowsAVX2(dst, src, rows, cols)
+		return
+	}
+	full := rows / 8 * 8
+	for done := 0; done < full; {
+		done += asm.SoftmaxShortRowsAVX2(dst[done*cols:], src[done*cols:], full-done, cols)
+		if done == full {
+			break
+		}
+		d, s := dst[done*cols:(done+8)*cols], src[done*cols:(done+8)*cols]
+		if len(src)-done*cols >= 7*cols+shortCols || !shortGroupCopyAVX2(d, s, cols) {
+			asm.SoftmaxRowsAVX2(d, s, 8, cols)
+		}
+		done += 8
+	}
+	if full < rows {
+		asm.SoftmaxRowsAVX2(dst[full*cols:], src[full*cols:], rows-full, cols)
+	}
+}
+
+// shortGroupCopyAVX2 runs the 8 rows of src into dst with
+// SoftmaxShortRowsAVX2 on a copy with room after it, and reports whether
+// the kernel took them.
+func shortGroupCopyAVX2(dst, src []float32, cols int) bool {
+	var buf [8*shortCols + shortCols]float32
+	b := buf[:8*cols+shortCols]
+	copy(b, src)
+	if asm.SoftmaxShortRowsAVX2(b, b, 8, cols) != 8 {
+		return false
+	}
+	copy(dst, b[:8*cols])
+	return true
 }

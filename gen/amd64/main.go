@@ -42,6 +42,7 @@ var files = []kernelFile{
 	{"exp", generateExp},
 	{"softmax", generateSoftmax},
 	{"short", generateShort},
+	{"short_avx2", generateShortAVX2},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},

@@ -1611,278 +1611,570 @@ ce256_params:
 	MOVQ    DI, AX
 	MOVQ    SI, CX
 	MOVQ    R9, DX
+	CMPQ    DX, $0x00000040
+	JB      ce256_sumtail
 
-ce256_sum64:
-	CMPQ        DX, $0x00000040
-	JB          ce256_sumtail
-	VXORPD      Y0, Y0, Y0
-	VXORPD      Y2, Y2, Y2
-	VXORPD      Y3, Y3, Y3
-	VXORPD      Y4, Y4, Y4
-	VMOVUPS     (AX), Y5
-	VMOVUPS     32(AX), Y6
-	VSUBPS      (SP), Y5, Y5
-	VSUBPS      (SP), Y6, Y6
-	VMOVUPS     crossentropyconst<>+288(SB), Y7
-	VMAXPS      Y5, Y7, Y5
-	VMAXPS      Y6, Y7, Y6
-	VMOVUPS     crossentropyconst<>+32(SB), Y7
-	VMOVUPS     crossentropyconst<>+32(SB), Y8
-	VFMADD231PS crossentropyconst<>+0(SB), Y5, Y7
-	VFMADD231PS crossentropyconst<>+0(SB), Y6, Y8
-	VSUBPS      crossentropyconst<>+32(SB), Y7, Y9
-	VSUBPS      crossentropyconst<>+32(SB), Y8, Y10
-	VFMADD231PS crossentropyconst<>+64(SB), Y9, Y5
-	VFMADD231PS crossentropyconst<>+64(SB), Y10, Y6
-	VFMADD231PS crossentropyconst<>+96(SB), Y9, Y5
-	VFMADD231PS crossentropyconst<>+96(SB), Y10, Y6
-	VMOVUPS     crossentropyconst<>+128(SB), Y9
-	VMOVUPS     crossentropyconst<>+128(SB), Y10
-	VFMADD213PS crossentropyconst<>+160(SB), Y5, Y9
-	VFMADD213PS crossentropyconst<>+160(SB), Y6, Y10
-	VFMADD213PS crossentropyconst<>+192(SB), Y5, Y9
-	VFMADD213PS crossentropyconst<>+192(SB), Y6, Y10
-	VFMADD213PS crossentropyconst<>+224(SB), Y5, Y9
-	VFMADD213PS crossentropyconst<>+224(SB), Y6, Y10
-	VFMADD213PS crossentropyconst<>+256(SB), Y5, Y9
-	VFMADD213PS crossentropyconst<>+256(SB), Y6, Y10
-	VMULPS      Y5, Y5, Y11
-	VMULPS      Y6, Y6, Y12
-	VFMADD231PS Y9, Y11, Y5
-	VFMADD231PS Y10, Y12, Y6
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ce256_nostore_1
 	VMOVUPS     Y5, (CX)
 	VMOVUPS     Y6, 32(CX)
 
 ce256_nostore_1:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      64(AX), Y5
-	VMOVUPS      96(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      crossentropyconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      crossentropyconst<>+32(SB), Y7
-	VMOVUPS      crossentropyconst<>+32(SB), Y8
-	VFMADD231PS  crossentropyconst<>+0(SB), Y5, Y7
-	VFMADD231PS  crossentropyconst<>+0(SB), Y6, Y8
-	VSUBPS       crossentropyconst<>+32(SB), Y7, Y9
-	VSUBPS       crossentropyconst<>+32(SB), Y8, Y10
-	VFMADD231PS  crossentropyconst<>+64(SB), Y9, Y5
-	VFMADD231PS  crossentropyconst<>+64(SB), Y10, Y6
-	VFMADD231PS  crossentropyconst<>+96(SB), Y9, Y5
-	VFMADD231PS  crossentropyconst<>+96(SB), Y10, Y6
-	VMOVUPS      crossentropyconst<>+128(SB), Y9
-	VMOVUPS      crossentropyconst<>+128(SB), Y10
-	VFMADD213PS  crossentropyconst<>+160(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+160(SB), Y6, Y10
-	VFMADD213PS  crossentropyconst<>+192(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+192(SB), Y6, Y10
-	VFMADD213PS  crossentropyconst<>+224(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+224(SB), Y6, Y10
-	VFMADD213PS  crossentropyconst<>+256(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_2
 	VMOVUPS      Y5, 64(CX)
 	VMOVUPS      Y6, 96(CX)
 
 ce256_nostore_2:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      128(AX), Y5
-	VMOVUPS      160(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      crossentropyconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      crossentropyconst<>+32(SB), Y7
-	VMOVUPS      crossentropyconst<>+32(SB), Y8
-	VFMADD231PS  crossentropyconst<>+0(SB), Y5, Y7
-	VFMADD231PS  crossentropyconst<>+0(SB), Y6, Y8
-	VSUBPS       crossentropyconst<>+32(SB), Y7, Y9
-	VSUBPS       crossentropyconst<>+32(SB), Y8, Y10
-	VFMADD231PS  crossentropyconst<>+64(SB), Y9, Y5
-	VFMADD231PS  crossentropyconst<>+64(SB), Y10, Y6
-	VFMADD231PS  crossentropyconst<>+96(SB), Y9, Y5
-	VFMADD231PS  crossentropyconst<>+96(SB), Y10, Y6
-	VMOVUPS      crossentropyconst<>+128(SB), Y9
-	VMOVUPS      crossentropyconst<>+128(SB), Y10
-	VFMADD213PS  crossentropyconst<>+160(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+160(SB), Y6, Y10
-	VFMADD213PS  crossentropyconst<>+192(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+192(SB), Y6, Y10
-	VFMADD213PS  crossentropyconst<>+224(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+224(SB), Y6, Y10
-	VFMADD213PS  crossentropyconst<>+256(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_3
 	VMOVUPS      Y5, 128(CX)
 	VMOVUPS      Y6, 160(CX)
 
 ce256_nostore_3:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+ce256_sum64:
+	CMPQ DX, $0x00000040
+	JB   ce256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      192(AX), Y5
-	VMOVUPS      224(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      crossentropyconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      crossentropyconst<>+32(SB), Y7
-	VMOVUPS      crossentropyconst<>+32(SB), Y8
-	VFMADD231PS  crossentropyconst<>+0(SB), Y5, Y7
-	VFMADD231PS  crossentropyconst<>+0(SB), Y6, Y8
-	VSUBPS       crossentropyconst<>+32(SB), Y7, Y9
-	VSUBPS       crossentropyconst<>+32(SB), Y8, Y10
-	VFMADD231PS  crossentropyconst<>+64(SB), Y9, Y5
-	VFMADD231PS  crossentropyconst<>+64(SB), Y10, Y6
-	VFMADD231PS  crossentropyconst<>+96(SB), Y9, Y5
-	VFMADD231PS  crossentropyconst<>+96(SB), Y10, Y6
-	VMOVUPS      crossentropyconst<>+128(SB), Y9
-	VMOVUPS      crossentropyconst<>+128(SB), Y10
-	VFMADD213PS  crossentropyconst<>+160(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+160(SB), Y6, Y10
-	VFMADD213PS  crossentropyconst<>+192(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+192(SB), Y6, Y10
-	VFMADD213PS  crossentropyconst<>+224(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+224(SB), Y6, Y10
-	VFMADD213PS  crossentropyconst<>+256(SB), Y5, Y9
-	VFMADD213PS  crossentropyconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ce256_nostore_4
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
 
 ce256_nostore_4:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y2, Y2
-	VMOVUPD      Y2, 96(SP)
-	VADDPD       128(SP), Y3, Y3
-	VMOVUPD      Y3, 128(SP)
-	VADDPD       160(SP), Y4, Y4
-	VMOVUPD      Y4, 160(SP)
-	ADDQ         $0x00000100, AX
-	ADDQ         $0x00000100, CX
-	SUBQ         $0x00000040, DX
-	JMP          ce256_sum64
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_5
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_5:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_6:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_7
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256_nostore_7:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256_sum64
+
+ce256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_8:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 ce256_sumtail:
 	TESTQ  DX, DX
@@ -1927,11 +2219,11 @@ ce256_sum16:
 	VFMADD231PS Y9, Y11, Y5
 	VFMADD231PS Y10, Y12, Y6
 	TESTQ       R12, R12
-	JNZ         ce256_nostore_5
+	JNZ         ce256_nostore_9
 	VMOVUPS     Y5, (CX)
 	VMOVUPS     Y6, 32(CX)
 
-ce256_nostore_5:
+ce256_nostore_9:
 	VPADDD       32(SP), Y7, Y7
 	VPADDD       32(SP), Y8, Y8
 	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
@@ -2045,11 +2337,11 @@ ce256_tailloaded_2:
 	VFMADD231PS Y11, Y13, Y7
 	VFMADD231PS Y12, Y14, Y8
 	TESTQ       R12, R12
-	JNZ         ce256_nostore_6
+	JNZ         ce256_nostore_10
 	VMASKMOVPS  Y7, Y5, (CX)
 	VMASKMOVPS  Y8, Y6, 32(CX)
 
-ce256_nostore_6:
+ce256_nostore_10:
 	VPADDD       32(SP), Y9, Y9
 	VPADDD       32(SP), Y10, Y10
 	VPMAXSD      crossentropyconst<>+480(SB), Y9, Y9
@@ -2136,9 +2428,9 @@ ce256_sumred:
 	MOVQ SI, CX
 	MOVQ R9, DX
 
-ce256_out16:
-	CMPQ        DX, $0x00000010
-	JB          ce256_outtail
+ce256_out64:
+	CMPQ        DX, $0x00000040
+	JB          ce256_out16
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
 	VSUBPS      (SP), Y0, Y0
@@ -2189,6 +2481,286 @@ ce256_recompute_1:
 	VMOVAPS     Y4, Y4
 
 ce256_haveu_1:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R12, R12
+	JNZ         ce256_recompute_2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VMOVUPS     64(CX), Y0
+	VMOVUPS     96(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         ce256_haveu_2
+
+ce256_recompute_2:
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+ce256_haveu_2:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R12, R12
+	JNZ         ce256_recompute_3
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VMOVUPS     128(CX), Y0
+	VMOVUPS     160(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         ce256_haveu_3
+
+ce256_recompute_3:
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+ce256_haveu_3:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R12, R12
+	JNZ         ce256_recompute_4
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VMOVUPS     192(CX), Y0
+	VMOVUPS     224(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         ce256_haveu_4
+
+ce256_recompute_4:
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+ce256_haveu_4:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256_out64
+
+ce256_out16:
+	CMPQ        DX, $0x00000010
+	JB          ce256_outtail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R12, R12
+	JNZ         ce256_recompute_5
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         ce256_haveu_5
+
+ce256_recompute_5:
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+ce256_haveu_5:
 	VPADDD      32(SP), Y3, Y3
 	VPADDD      32(SP), Y4, Y4
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
@@ -2267,7 +2839,7 @@ ce256_tailloaded_3:
 	VMAXPS      Y3, Y5, Y3
 	VMAXPS      Y4, Y5, Y4
 	TESTQ       R12, R12
-	JNZ         ce256_recompute_2
+	JNZ         ce256_recompute_6
 	VMOVUPS     crossentropyconst<>+32(SB), Y5
 	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
 	VMOVUPS     crossentropyconst<>+32(SB), Y6
@@ -2318,9 +2890,9 @@ ce256_copy_4_1:
 ce256_tailloaded_4:
 	VMOVAPS Y3, Y3
 	VMOVAPS Y4, Y4
-	JMP     ce256_haveu_2
+	JMP     ce256_haveu_6
 
-ce256_recompute_2:
+ce256_recompute_6:
 	VMOVUPS     crossentropyconst<>+32(SB), Y5
 	VMOVUPS     crossentropyconst<>+32(SB), Y6
 	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
@@ -2350,7 +2922,7 @@ ce256_recompute_2:
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y6, Y6
 
-ce256_haveu_2:
+ce256_haveu_6:
 	VPADDD      32(SP), Y5, Y5
 	VPADDD      32(SP), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5

@@ -1634,298 +1634,610 @@ ss256_params:
 	MOVQ    DI, AX
 	MOVQ    SI, CX
 	MOVQ    R9, DX
+	CMPQ    DX, $0x00000040
+	JB      ss256_sumtail
 
-ss256_sum64:
-	CMPQ        DX, $0x00000040
-	JB          ss256_sumtail
-	VXORPD      Y0, Y0, Y0
-	VXORPD      Y2, Y2, Y2
-	VXORPD      Y3, Y3, Y3
-	VXORPD      Y4, Y4, Y4
-	VMOVUPS     (AX), Y5
-	VMOVUPS     32(AX), Y6
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y3
+	VMOVUPS     32(AX), Y4
 	LEAQ        (AX)(BX*1), R13
-	VMOVUPS     (R13), Y7
-	VMOVUPS     32(R13), Y8
-	VFMADD231PS 256(SP), Y5, Y7
-	VFMADD231PS 256(SP), Y6, Y8
-	VSUBPS      (SP), Y7, Y7
-	VSUBPS      (SP), Y8, Y8
-	VMOVUPS     fusedconst<>+288(SB), Y5
-	VMAXPS      Y7, Y5, Y7
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     fusedconst<>+32(SB), Y5
-	VMOVUPS     fusedconst<>+32(SB), Y6
-	VFMADD231PS fusedconst<>+0(SB), Y7, Y5
-	VFMADD231PS fusedconst<>+0(SB), Y8, Y6
-	VSUBPS      fusedconst<>+32(SB), Y5, Y9
-	VSUBPS      fusedconst<>+32(SB), Y6, Y10
-	VFMADD231PS fusedconst<>+64(SB), Y9, Y7
-	VFMADD231PS fusedconst<>+64(SB), Y10, Y8
-	VFMADD231PS fusedconst<>+96(SB), Y9, Y7
-	VFMADD231PS fusedconst<>+96(SB), Y10, Y8
-	VMOVUPS     fusedconst<>+128(SB), Y9
-	VMOVUPS     fusedconst<>+128(SB), Y10
-	VFMADD213PS fusedconst<>+160(SB), Y7, Y9
-	VFMADD213PS fusedconst<>+160(SB), Y8, Y10
-	VFMADD213PS fusedconst<>+192(SB), Y7, Y9
-	VFMADD213PS fusedconst<>+192(SB), Y8, Y10
-	VFMADD213PS fusedconst<>+224(SB), Y7, Y9
-	VFMADD213PS fusedconst<>+224(SB), Y8, Y10
-	VFMADD213PS fusedconst<>+256(SB), Y7, Y9
-	VFMADD213PS fusedconst<>+256(SB), Y8, Y10
-	VMULPS      Y7, Y7, Y11
-	VMULPS      Y8, Y8, Y12
-	VFMADD231PS Y9, Y11, Y7
-	VFMADD231PS Y10, Y12, Y8
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_1
-	VMOVUPS     Y7, (CX)
-	VMOVUPS     Y8, 32(CX)
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
 
 ss256_nostore_1:
-	VPADDD       32(SP), Y5, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
-	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X7, Y9
-	VCVTPS2PD    X5, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X7
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
-	VCVTPS2PD    X7, Y7
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X6, Y7
+	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X5
-	VEXTRACTF128 $0x01, Y6, X6
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      64(AX), Y5
-	VMOVUPS      96(AX), Y6
-	LEAQ         64(AX)(BX*1), R13
-	VMOVUPS      (R13), Y7
-	VMOVUPS      32(R13), Y8
-	VFMADD231PS  256(SP), Y5, Y7
-	VFMADD231PS  256(SP), Y6, Y8
-	VSUBPS       (SP), Y7, Y7
-	VSUBPS       (SP), Y8, Y8
-	VMOVUPS      fusedconst<>+288(SB), Y5
-	VMAXPS       Y7, Y5, Y7
-	VMAXPS       Y8, Y5, Y8
-	VMOVUPS      fusedconst<>+32(SB), Y5
-	VMOVUPS      fusedconst<>+32(SB), Y6
-	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
-	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
-	VSUBPS       fusedconst<>+32(SB), Y5, Y9
-	VSUBPS       fusedconst<>+32(SB), Y6, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
-	VMULPS       Y7, Y7, Y11
-	VMULPS       Y8, Y8, Y12
-	VFMADD231PS  Y9, Y11, Y7
-	VFMADD231PS  Y10, Y12, Y8
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_2
-	VMOVUPS      Y7, 64(CX)
-	VMOVUPS      Y8, 96(CX)
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
 
 ss256_nostore_2:
-	VPADDD       32(SP), Y5, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
-	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X7, Y9
-	VCVTPS2PD    X5, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X7
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
-	VCVTPS2PD    X7, Y7
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X6, Y7
+	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X5
-	VEXTRACTF128 $0x01, Y6, X6
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      128(AX), Y5
-	VMOVUPS      160(AX), Y6
-	LEAQ         128(AX)(BX*1), R13
-	VMOVUPS      (R13), Y7
-	VMOVUPS      32(R13), Y8
-	VFMADD231PS  256(SP), Y5, Y7
-	VFMADD231PS  256(SP), Y6, Y8
-	VSUBPS       (SP), Y7, Y7
-	VSUBPS       (SP), Y8, Y8
-	VMOVUPS      fusedconst<>+288(SB), Y5
-	VMAXPS       Y7, Y5, Y7
-	VMAXPS       Y8, Y5, Y8
-	VMOVUPS      fusedconst<>+32(SB), Y5
-	VMOVUPS      fusedconst<>+32(SB), Y6
-	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
-	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
-	VSUBPS       fusedconst<>+32(SB), Y5, Y9
-	VSUBPS       fusedconst<>+32(SB), Y6, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
-	VMULPS       Y7, Y7, Y11
-	VMULPS       Y8, Y8, Y12
-	VFMADD231PS  Y9, Y11, Y7
-	VFMADD231PS  Y10, Y12, Y8
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_3
-	VMOVUPS      Y7, 128(CX)
-	VMOVUPS      Y8, 160(CX)
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
 
 ss256_nostore_3:
-	VPADDD       32(SP), Y5, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
-	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X7, Y9
-	VCVTPS2PD    X5, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X7
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	LEAQ        192(AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+ss256_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
-	VCVTPS2PD    X7, Y7
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X6, Y7
+	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X5
-	VEXTRACTF128 $0x01, Y6, X6
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      192(AX), Y5
-	VMOVUPS      224(AX), Y6
-	LEAQ         192(AX)(BX*1), R13
-	VMOVUPS      (R13), Y7
-	VMOVUPS      32(R13), Y8
-	VFMADD231PS  256(SP), Y5, Y7
-	VFMADD231PS  256(SP), Y6, Y8
-	VSUBPS       (SP), Y7, Y7
-	VSUBPS       (SP), Y8, Y8
-	VMOVUPS      fusedconst<>+288(SB), Y5
-	VMAXPS       Y7, Y5, Y7
-	VMAXPS       Y8, Y5, Y8
-	VMOVUPS      fusedconst<>+32(SB), Y5
-	VMOVUPS      fusedconst<>+32(SB), Y6
-	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
-	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
-	VSUBPS       fusedconst<>+32(SB), Y5, Y9
-	VSUBPS       fusedconst<>+32(SB), Y6, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
-	VMULPS       Y7, Y7, Y11
-	VMULPS       Y8, Y8, Y12
-	VFMADD231PS  Y9, Y11, Y7
-	VFMADD231PS  Y10, Y12, Y8
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R12, R12
 	JNZ          ss256_nostore_4
-	VMOVUPS      Y7, 192(CX)
-	VMOVUPS      Y8, 224(CX)
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
 
 ss256_nostore_4:
-	VPADDD       32(SP), Y5, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
-	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X7, Y9
-	VCVTPS2PD    X5, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X7
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
-	VCVTPS2PD    X7, Y7
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X6, Y7
+	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X5
-	VEXTRACTF128 $0x01, Y6, X6
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y2, Y2
-	VMOVUPD      Y2, 96(SP)
-	VADDPD       128(SP), Y3, Y3
-	VMOVUPD      Y3, 128(SP)
-	VADDPD       160(SP), Y4, Y4
-	VMOVUPD      Y4, 160(SP)
-	ADDQ         $0x00000100, AX
-	ADDQ         $0x00000100, CX
-	SUBQ         $0x00000040, DX
-	JMP          ss256_sum64
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_5
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_5:
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_6:
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), R13
+	VMOVUPS      (R13), Y0
+	VMOVUPS      32(R13), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_7
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_7:
+	VMOVUPS     192(AX), Y3
+	VMOVUPS     224(AX), Y4
+	LEAQ        192(AX)(BX*1), R13
+	VMOVUPS     (R13), Y0
+	VMOVUPS     32(R13), Y2
+	VFMADD231PS 256(SP), Y3, Y0
+	VFMADD231PS 256(SP), Y4, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_sum64
+
+ss256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ss256_nostore_8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_8:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 ss256_sumtail:
 	TESTQ  DX, DX
@@ -1975,11 +2287,11 @@ ss256_sum16:
 	VFMADD231PS Y9, Y11, Y7
 	VFMADD231PS Y10, Y12, Y8
 	TESTQ       R12, R12
-	JNZ         ss256_nostore_5
+	JNZ         ss256_nostore_9
 	VMOVUPS     Y7, (CX)
 	VMOVUPS     Y8, 32(CX)
 
-ss256_nostore_5:
+ss256_nostore_9:
 	VPADDD       32(SP), Y5, Y5
 	VPADDD       32(SP), Y6, Y6
 	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
@@ -2140,11 +2452,11 @@ ss256_tailloaded_4:
 	VFMADD231PS Y11, Y13, Y9
 	VFMADD231PS Y12, Y14, Y10
 	TESTQ       R12, R12
-	JNZ         ss256_nostore_6
+	JNZ         ss256_nostore_10
 	VMASKMOVPS  Y9, Y5, (CX)
 	VMASKMOVPS  Y10, Y6, 32(CX)
 
-ss256_nostore_6:
+ss256_nostore_10:
 	VPADDD       32(SP), Y7, Y7
 	VPADDD       32(SP), Y8, Y8
 	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
@@ -2214,9 +2526,9 @@ ss256_sumred:
 	MOVQ SI, CX
 	MOVQ R9, DX
 
-ss256_out16:
-	CMPQ        DX, $0x00000010
-	JB          ss256_outtail
+ss256_out64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_out16
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
 	LEAQ        (AX)(BX*1), R13
@@ -2272,6 +2584,306 @@ ss256_recompute_1:
 	VMOVAPS     Y2, Y2
 
 ss256_haveu_1:
+	VPADDD      32(SP), Y0, Y0
+	VPADDD      32(SP), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y0, Y0
+	VPSLLD      $0x17, Y2, Y2
+	VMOVUPS     336(SP), Y5
+	VFMADD213PS 336(SP), Y3, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y4, Y6
+	VFMADD132PS 304(SP), Y5, Y3
+	VFMADD132PS 304(SP), Y6, Y4
+	VADDPS      304(SP), Y3, Y3
+	VADDPS      304(SP), Y4, Y4
+	VMULPS      Y0, Y3, Y3
+	VMULPS      Y2, Y4, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	LEAQ        64(AX)(BX*1), R13
+	VMOVUPS     (R13), Y3
+	VMOVUPS     32(R13), Y4
+	VFMADD231PS 256(SP), Y0, Y3
+	VFMADD231PS 256(SP), Y2, Y4
+	VSUBPS      (SP), Y3, Y3
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     fusedconst<>+288(SB), Y0
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	TESTQ       R12, R12
+	JNZ         ss256_recompute_2
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
+	VMOVUPS     64(CX), Y3
+	VMOVUPS     96(CX), Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y4, Y4
+	JMP         ss256_haveu_2
+
+ss256_recompute_2:
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
+	VSUBPS      fusedconst<>+32(SB), Y0, Y5
+	VSUBPS      fusedconst<>+32(SB), Y2, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y3
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y4
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y4, Y6
+	VMULPS      Y3, Y3, Y7
+	VMULPS      Y4, Y4, Y8
+	VFMADD231PS Y5, Y7, Y3
+	VFMADD231PS Y6, Y8, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y2, Y2
+
+ss256_haveu_2:
+	VPADDD      32(SP), Y0, Y0
+	VPADDD      32(SP), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y0, Y0
+	VPSLLD      $0x17, Y2, Y2
+	VMOVUPS     336(SP), Y5
+	VFMADD213PS 336(SP), Y3, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y4, Y6
+	VFMADD132PS 304(SP), Y5, Y3
+	VFMADD132PS 304(SP), Y6, Y4
+	VADDPS      304(SP), Y3, Y3
+	VADDPS      304(SP), Y4, Y4
+	VMULPS      Y0, Y3, Y3
+	VMULPS      Y2, Y4, Y4
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     Y4, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	LEAQ        128(AX)(BX*1), R13
+	VMOVUPS     (R13), Y3
+	VMOVUPS     32(R13), Y4
+	VFMADD231PS 256(SP), Y0, Y3
+	VFMADD231PS 256(SP), Y2, Y4
+	VSUBPS      (SP), Y3, Y3
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     fusedconst<>+288(SB), Y0
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	TESTQ       R12, R12
+	JNZ         ss256_recompute_3
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
+	VMOVUPS     128(CX), Y3
+	VMOVUPS     160(CX), Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y4, Y4
+	JMP         ss256_haveu_3
+
+ss256_recompute_3:
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
+	VSUBPS      fusedconst<>+32(SB), Y0, Y5
+	VSUBPS      fusedconst<>+32(SB), Y2, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y3
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y4
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y4, Y6
+	VMULPS      Y3, Y3, Y7
+	VMULPS      Y4, Y4, Y8
+	VFMADD231PS Y5, Y7, Y3
+	VFMADD231PS Y6, Y8, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y2, Y2
+
+ss256_haveu_3:
+	VPADDD      32(SP), Y0, Y0
+	VPADDD      32(SP), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y0, Y0
+	VPSLLD      $0x17, Y2, Y2
+	VMOVUPS     336(SP), Y5
+	VFMADD213PS 336(SP), Y3, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y4, Y6
+	VFMADD132PS 304(SP), Y5, Y3
+	VFMADD132PS 304(SP), Y6, Y4
+	VADDPS      304(SP), Y3, Y3
+	VADDPS      304(SP), Y4, Y4
+	VMULPS      Y0, Y3, Y3
+	VMULPS      Y2, Y4, Y4
+	VMOVUPS     Y3, 128(CX)
+	VMOVUPS     Y4, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	LEAQ        192(AX)(BX*1), R13
+	VMOVUPS     (R13), Y3
+	VMOVUPS     32(R13), Y4
+	VFMADD231PS 256(SP), Y0, Y3
+	VFMADD231PS 256(SP), Y2, Y4
+	VSUBPS      (SP), Y3, Y3
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     fusedconst<>+288(SB), Y0
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	TESTQ       R12, R12
+	JNZ         ss256_recompute_4
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
+	VMOVUPS     192(CX), Y3
+	VMOVUPS     224(CX), Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y4, Y4
+	JMP         ss256_haveu_4
+
+ss256_recompute_4:
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
+	VSUBPS      fusedconst<>+32(SB), Y0, Y5
+	VSUBPS      fusedconst<>+32(SB), Y2, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y3
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y4
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y4, Y6
+	VMULPS      Y3, Y3, Y7
+	VMULPS      Y4, Y4, Y8
+	VFMADD231PS Y5, Y7, Y3
+	VFMADD231PS Y6, Y8, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y2, Y2
+
+ss256_haveu_4:
+	VPADDD      32(SP), Y0, Y0
+	VPADDD      32(SP), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y0, Y0
+	VPSLLD      $0x17, Y2, Y2
+	VMOVUPS     336(SP), Y5
+	VFMADD213PS 336(SP), Y3, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y4, Y6
+	VFMADD132PS 304(SP), Y5, Y3
+	VFMADD132PS 304(SP), Y6, Y4
+	VADDPS      304(SP), Y3, Y3
+	VADDPS      304(SP), Y4, Y4
+	VMULPS      Y0, Y3, Y3
+	VMULPS      Y2, Y4, Y4
+	VMOVUPS     Y3, 192(CX)
+	VMOVUPS     Y4, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_out64
+
+ss256_out16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_outtail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	LEAQ        (AX)(BX*1), R13
+	VMOVUPS     (R13), Y3
+	VMOVUPS     32(R13), Y4
+	VFMADD231PS 256(SP), Y0, Y3
+	VFMADD231PS 256(SP), Y2, Y4
+	VSUBPS      (SP), Y3, Y3
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     fusedconst<>+288(SB), Y0
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	TESTQ       R12, R12
+	JNZ         ss256_recompute_5
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
+	VMOVUPS     (CX), Y3
+	VMOVUPS     32(CX), Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y4, Y4
+	JMP         ss256_haveu_5
+
+ss256_recompute_5:
+	VMOVUPS     fusedconst<>+32(SB), Y0
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
+	VSUBPS      fusedconst<>+32(SB), Y0, Y5
+	VSUBPS      fusedconst<>+32(SB), Y2, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y3
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y4
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y4, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y4, Y6
+	VMULPS      Y3, Y3, Y7
+	VMULPS      Y4, Y4, Y8
+	VFMADD231PS Y5, Y7, Y3
+	VFMADD231PS Y6, Y8, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y2, Y2
+
+ss256_haveu_5:
 	VPADDD      32(SP), Y0, Y0
 	VPADDD      32(SP), Y2, Y2
 	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
@@ -2397,7 +3009,7 @@ ss256_tailloaded_6:
 	VMAXPS      Y5, Y3, Y5
 	VMAXPS      Y6, Y3, Y6
 	TESTQ       R12, R12
-	JNZ         ss256_recompute_2
+	JNZ         ss256_recompute_6
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VFMADD231PS fusedconst<>+0(SB), Y5, Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
@@ -2448,9 +3060,9 @@ ss256_copy_7_1:
 ss256_tailloaded_7:
 	VMOVAPS Y5, Y5
 	VMOVAPS Y6, Y6
-	JMP     ss256_haveu_2
+	JMP     ss256_haveu_6
 
-ss256_recompute_2:
+ss256_recompute_6:
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VFMADD231PS fusedconst<>+0(SB), Y5, Y3
@@ -2480,7 +3092,7 @@ ss256_recompute_2:
 	VMOVAPS     Y6, Y6
 	VMOVAPS     Y4, Y4
 
-ss256_haveu_2:
+ss256_haveu_6:
 	VPADDD      32(SP), Y3, Y3
 	VPADDD      32(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
@@ -4076,286 +4688,586 @@ ss256_params:
 	MOVQ    SI, AX
 	MOVQ    BX, CX
 	MOVQ    R8, DX
+	CMPQ    DX, $0x00000040
+	JB      ss256_sumtail
 
-ss256_sum64:
-	CMPQ        DX, $0x00000040
-	JB          ss256_sumtail
-	VXORPD      Y0, Y0, Y0
-	VXORPD      Y2, Y2, Y2
-	VXORPD      Y3, Y3, Y3
-	VXORPD      Y4, Y4, Y4
-	VMOVUPS     (AX), Y5
-	VMOVUPS     32(AX), Y6
-	VMULPS      256(SP), Y5, Y5
-	VMULPS      256(SP), Y6, Y6
-	VSUBPS      (SP), Y5, Y5
-	VSUBPS      (SP), Y6, Y6
-	VMOVUPS     fusedconst<>+288(SB), Y7
-	VMAXPS      Y5, Y7, Y5
-	VMAXPS      Y6, Y7, Y6
-	VMOVUPS     fusedconst<>+32(SB), Y7
-	VMOVUPS     fusedconst<>+32(SB), Y8
-	VFMADD231PS fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS fusedconst<>+0(SB), Y6, Y8
-	VSUBPS      fusedconst<>+32(SB), Y7, Y9
-	VSUBPS      fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS     fusedconst<>+128(SB), Y9
-	VMOVUPS     fusedconst<>+128(SB), Y10
-	VFMADD213PS fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+256(SB), Y6, Y10
-	VMULPS      Y5, Y5, Y11
-	VMULPS      Y6, Y6, Y12
-	VFMADD231PS Y9, Y11, Y5
-	VFMADD231PS Y10, Y12, Y6
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R11, R11
-	JNZ         ss256_nostore_7
+	JNZ         ss256_nostore_11
 	VMOVUPS     Y5, (CX)
 	VMOVUPS     Y6, 32(CX)
 
-ss256_nostore_7:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+ss256_nostore_11:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      64(AX), Y5
-	VMOVUPS      96(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
-	JNZ          ss256_nostore_8
+	JNZ          ss256_nostore_12
 	VMOVUPS      Y5, 64(CX)
 	VMOVUPS      Y6, 96(CX)
 
-ss256_nostore_8:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+ss256_nostore_12:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      128(AX), Y5
-	VMOVUPS      160(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R11, R11
-	JNZ          ss256_nostore_9
+	JNZ          ss256_nostore_13
 	VMOVUPS      Y5, 128(CX)
 	VMOVUPS      Y6, 160(CX)
 
-ss256_nostore_9:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y5, X5
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y6, X5
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      192(AX), Y5
-	VMOVUPS      224(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
-	TESTQ        R11, R11
-	JNZ          ss256_nostore_10
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+ss256_nostore_13:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
 
-ss256_nostore_10:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+ss256_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y2, Y2
-	VMOVUPD      Y2, 96(SP)
-	VADDPD       128(SP), Y3, Y3
-	VMOVUPD      Y3, 128(SP)
-	VADDPD       160(SP), Y4, Y4
-	VMOVUPD      Y4, 160(SP)
-	ADDQ         $0x00000100, AX
-	ADDQ         $0x00000100, CX
-	SUBQ         $0x00000040, DX
-	JMP          ss256_sum64
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_14:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ss256_nostore_15:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ss256_nostore_16:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_17
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ss256_nostore_17:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_sum64
+
+ss256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R11, R11
+	JNZ          ss256_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ss256_nostore_18:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 ss256_sumtail:
 	TESTQ  DX, DX
@@ -4402,11 +5314,11 @@ ss256_sum16:
 	VFMADD231PS Y9, Y11, Y5
 	VFMADD231PS Y10, Y12, Y6
 	TESTQ       R11, R11
-	JNZ         ss256_nostore_11
+	JNZ         ss256_nostore_19
 	VMOVUPS     Y5, (CX)
 	VMOVUPS     Y6, 32(CX)
 
-ss256_nostore_11:
+ss256_nostore_19:
 	VPADDD       32(SP), Y7, Y7
 	VPADDD       32(SP), Y8, Y8
 	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
@@ -4522,11 +5434,11 @@ ss256_tailloaded_11:
 	VFMADD231PS Y11, Y13, Y7
 	VFMADD231PS Y12, Y14, Y8
 	TESTQ       R11, R11
-	JNZ         ss256_nostore_12
+	JNZ         ss256_nostore_20
 	VMASKMOVPS  Y7, Y5, (CX)
 	VMASKMOVPS  Y8, Y6, 32(CX)
 
-ss256_nostore_12:
+ss256_nostore_20:
 	VPADDD       32(SP), Y9, Y9
 	VPADDD       32(SP), Y10, Y10
 	VPMAXSD      fusedconst<>+480(SB), Y9, Y9
@@ -4596,9 +5508,9 @@ ss256_sumred:
 	MOVQ BX, CX
 	MOVQ R8, DX
 
-ss256_out16:
-	CMPQ        DX, $0x00000010
-	JB          ss256_outtail
+ss256_out64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_out16
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
 	VMULPS      256(SP), Y0, Y0
@@ -4609,7 +5521,7 @@ ss256_out16:
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
 	TESTQ       R11, R11
-	JNZ         ss256_recompute_3
+	JNZ         ss256_recompute_7
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
@@ -4618,9 +5530,9 @@ ss256_out16:
 	VMOVUPS     32(CX), Y2
 	VMOVAPS     Y0, Y0
 	VMOVAPS     Y2, Y2
-	JMP         ss256_haveu_3
+	JMP         ss256_haveu_7
 
-ss256_recompute_3:
+ss256_recompute_7:
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
@@ -4650,7 +5562,295 @@ ss256_recompute_3:
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
 
-ss256_haveu_3:
+ss256_haveu_7:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     336(SP), Y5
+	VFMADD213PS 336(SP), Y0, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VFMADD132PS 304(SP), Y5, Y0
+	VFMADD132PS 304(SP), Y6, Y2
+	VADDPS      304(SP), Y0, Y0
+	VADDPS      304(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R11, R11
+	JNZ         ss256_recompute_8
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     64(CX), Y0
+	VMOVUPS     96(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         ss256_haveu_8
+
+ss256_recompute_8:
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+ss256_haveu_8:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     336(SP), Y5
+	VFMADD213PS 336(SP), Y0, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VFMADD132PS 304(SP), Y5, Y0
+	VFMADD132PS 304(SP), Y6, Y2
+	VADDPS      304(SP), Y0, Y0
+	VADDPS      304(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R11, R11
+	JNZ         ss256_recompute_9
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     128(CX), Y0
+	VMOVUPS     160(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         ss256_haveu_9
+
+ss256_recompute_9:
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+ss256_haveu_9:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     336(SP), Y5
+	VFMADD213PS 336(SP), Y0, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VFMADD132PS 304(SP), Y5, Y0
+	VFMADD132PS 304(SP), Y6, Y2
+	VADDPS      304(SP), Y0, Y0
+	VADDPS      304(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R11, R11
+	JNZ         ss256_recompute_10
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     192(CX), Y0
+	VMOVUPS     224(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         ss256_haveu_10
+
+ss256_recompute_10:
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+ss256_haveu_10:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     336(SP), Y5
+	VFMADD213PS 336(SP), Y0, Y5
+	VMOVUPS     336(SP), Y6
+	VFMADD213PS 336(SP), Y2, Y6
+	VFMADD132PS 304(SP), Y5, Y0
+	VFMADD132PS 304(SP), Y6, Y2
+	VADDPS      304(SP), Y0, Y0
+	VADDPS      304(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_out64
+
+ss256_out16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_outtail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R11, R11
+	JNZ         ss256_recompute_11
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         ss256_haveu_11
+
+ss256_recompute_11:
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+ss256_haveu_11:
 	VPADDD      32(SP), Y3, Y3
 	VPADDD      32(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
@@ -4731,7 +5931,7 @@ ss256_tailloaded_12:
 	VMAXPS      Y3, Y5, Y3
 	VMAXPS      Y4, Y5, Y4
 	TESTQ       R11, R11
-	JNZ         ss256_recompute_4
+	JNZ         ss256_recompute_12
 	VMOVUPS     fusedconst<>+32(SB), Y5
 	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
 	VMOVUPS     fusedconst<>+32(SB), Y6
@@ -4782,9 +5982,9 @@ ss256_copy_13_1:
 ss256_tailloaded_13:
 	VMOVAPS Y3, Y3
 	VMOVAPS Y4, Y4
-	JMP     ss256_haveu_4
+	JMP     ss256_haveu_12
 
-ss256_recompute_4:
+ss256_recompute_12:
 	VMOVUPS     fusedconst<>+32(SB), Y5
 	VMOVUPS     fusedconst<>+32(SB), Y6
 	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
@@ -4814,7 +6014,7 @@ ss256_recompute_4:
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y6, Y6
 
-ss256_haveu_4:
+ss256_haveu_12:
 	VPADDD      32(SP), Y5, Y5
 	VPADDD      32(SP), Y6, Y6
 	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
@@ -6051,273 +7251,560 @@ ss256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    DI, AX
 	MOVQ    R9, DX
+	CMPQ    DX, $0x00000040
+	JB      ss256_sumtail
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), CX
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(CX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y5
+	VSUBPS       fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS  fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), CX
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(CX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), CX
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(CX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
+	LEAQ         192(AX)(BX*1), CX
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(CX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
 
 ss256_sum64:
-	CMPQ         DX, $0x00000040
-	JB           ss256_sumtail
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y2, Y2, Y2
-	VXORPD       Y3, Y3, Y3
-	VXORPD       Y4, Y4, Y4
-	VMOVUPS      (AX), Y5
-	VMOVUPS      32(AX), Y6
+	CMPQ DX, $0x00000040
+	JB   ss256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
 	LEAQ         (AX)(BX*1), CX
-	VMOVUPS      (CX), Y7
-	VMOVUPS      32(CX), Y8
-	VFMADD231PS  256(SP), Y5, Y7
-	VFMADD231PS  256(SP), Y6, Y8
-	VSUBPS       (SP), Y7, Y7
-	VSUBPS       (SP), Y8, Y8
-	VMOVUPS      fusedconst<>+288(SB), Y5
-	VMAXPS       Y7, Y5, Y7
-	VMAXPS       Y8, Y5, Y8
-	VMOVUPS      fusedconst<>+32(SB), Y5
-	VMOVUPS      fusedconst<>+32(SB), Y6
-	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
-	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
-	VSUBPS       fusedconst<>+32(SB), Y5, Y9
-	VSUBPS       fusedconst<>+32(SB), Y6, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
-	VMULPS       Y7, Y7, Y11
-	VMULPS       Y8, Y8, Y12
-	VFMADD231PS  Y9, Y11, Y7
-	VFMADD231PS  Y10, Y12, Y8
-	VPADDD       32(SP), Y5, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
-	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X7, Y9
-	VCVTPS2PD    X5, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X1
-	VEXTRACTF128 $0x01, Y5, X5
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(CX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X1, Y7
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X6, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X1
-	VEXTRACTF128 $0x01, Y6, X5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
 	VCVTPS2PD    X1, Y6
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPS      64(AX), Y5
-	VMOVUPS      96(AX), Y6
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
 	LEAQ         64(AX)(BX*1), CX
-	VMOVUPS      (CX), Y7
-	VMOVUPS      32(CX), Y8
-	VFMADD231PS  256(SP), Y5, Y7
-	VFMADD231PS  256(SP), Y6, Y8
-	VSUBPS       (SP), Y7, Y7
-	VSUBPS       (SP), Y8, Y8
-	VMOVUPS      fusedconst<>+288(SB), Y5
-	VMAXPS       Y7, Y5, Y7
-	VMAXPS       Y8, Y5, Y8
-	VMOVUPS      fusedconst<>+32(SB), Y5
-	VMOVUPS      fusedconst<>+32(SB), Y6
-	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
-	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
-	VSUBPS       fusedconst<>+32(SB), Y5, Y9
-	VSUBPS       fusedconst<>+32(SB), Y6, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
-	VMULPS       Y7, Y7, Y11
-	VMULPS       Y8, Y8, Y12
-	VFMADD231PS  Y9, Y11, Y7
-	VFMADD231PS  Y10, Y12, Y8
-	VPADDD       32(SP), Y5, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
-	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X7, Y9
-	VCVTPS2PD    X5, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X1
-	VEXTRACTF128 $0x01, Y5, X5
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(CX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X1, Y7
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X6, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X1
-	VEXTRACTF128 $0x01, Y6, X5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
 	VCVTPS2PD    X1, Y6
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPS      128(AX), Y5
-	VMOVUPS      160(AX), Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
 	LEAQ         128(AX)(BX*1), CX
-	VMOVUPS      (CX), Y7
-	VMOVUPS      32(CX), Y8
-	VFMADD231PS  256(SP), Y5, Y7
-	VFMADD231PS  256(SP), Y6, Y8
-	VSUBPS       (SP), Y7, Y7
-	VSUBPS       (SP), Y8, Y8
-	VMOVUPS      fusedconst<>+288(SB), Y5
-	VMAXPS       Y7, Y5, Y7
-	VMAXPS       Y8, Y5, Y8
-	VMOVUPS      fusedconst<>+32(SB), Y5
-	VMOVUPS      fusedconst<>+32(SB), Y6
-	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
-	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
-	VSUBPS       fusedconst<>+32(SB), Y5, Y9
-	VSUBPS       fusedconst<>+32(SB), Y6, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
-	VMULPS       Y7, Y7, Y11
-	VMULPS       Y8, Y8, Y12
-	VFMADD231PS  Y9, Y11, Y7
-	VFMADD231PS  Y10, Y12, Y8
-	VPADDD       32(SP), Y5, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
-	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X7, Y9
-	VCVTPS2PD    X5, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X1
-	VEXTRACTF128 $0x01, Y5, X5
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(CX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X1, Y7
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X6, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X1
-	VEXTRACTF128 $0x01, Y6, X5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
 	VCVTPS2PD    X1, Y6
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPS      192(AX), Y5
-	VMOVUPS      224(AX), Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
 	LEAQ         192(AX)(BX*1), CX
-	VMOVUPS      (CX), Y7
-	VMOVUPS      32(CX), Y8
-	VFMADD231PS  256(SP), Y5, Y7
-	VFMADD231PS  256(SP), Y6, Y8
-	VSUBPS       (SP), Y7, Y7
-	VSUBPS       (SP), Y8, Y8
-	VMOVUPS      fusedconst<>+288(SB), Y5
-	VMAXPS       Y7, Y5, Y7
-	VMAXPS       Y8, Y5, Y8
-	VMOVUPS      fusedconst<>+32(SB), Y5
-	VMOVUPS      fusedconst<>+32(SB), Y6
-	VFMADD231PS  fusedconst<>+0(SB), Y7, Y5
-	VFMADD231PS  fusedconst<>+0(SB), Y8, Y6
-	VSUBPS       fusedconst<>+32(SB), Y5, Y9
-	VSUBPS       fusedconst<>+32(SB), Y6, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y8
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y7
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y8
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y8, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y7, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y8, Y10
-	VMULPS       Y7, Y7, Y11
-	VMULPS       Y8, Y8, Y12
-	VFMADD231PS  Y9, Y11, Y7
-	VFMADD231PS  Y10, Y12, Y8
-	VPADDD       32(SP), Y5, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
-	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X7, Y9
-	VCVTPS2PD    X5, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X1
-	VEXTRACTF128 $0x01, Y5, X5
-	VCVTPS2PD    X1, Y7
-	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X6, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X1
-	VEXTRACTF128 $0x01, Y6, X5
-	VCVTPS2PD    X1, Y6
-	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y2, Y2
-	VMOVUPD      Y2, 96(SP)
-	VADDPD       128(SP), Y3, Y3
-	VMOVUPD      Y3, 128(SP)
-	VADDPD       160(SP), Y4, Y4
-	VMOVUPD      Y4, 160(SP)
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(CX), Y2
+	VFMADD231PS  256(SP), Y3, Y0
+	VFMADD231PS  256(SP), Y4, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, DX
 	JMP          ss256_sum64
+
+ss256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 ss256_sumtail:
 	TESTQ  DX, DX
@@ -6644,6 +8131,150 @@ ss256_sumred:
 	MOVQ         320(SP), AX
 	MOVQ         328(SP), CX
 	MOVQ         R9, DX
+
+ss256_out64:
+	CMPQ         DX, $0x00000040
+	JB           ss256_out16
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	LEAQ         (AX)(BX*1), R12
+	VMOVUPS      (R12), Y7
+	VMOVUPS      32(R12), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VCVTPS2PD    X7, Y5
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X8, Y7
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X1, Y8
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y6, Y9, Y6
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y8, Y9, Y8
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y8, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      64(AX), Y5
+	VMOVUPS      96(AX), Y6
+	LEAQ         64(AX)(BX*1), R12
+	VMOVUPS      (R12), Y7
+	VMOVUPS      32(R12), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VCVTPS2PD    X7, Y5
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X8, Y7
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X1, Y8
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y6, Y9, Y6
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y8, Y9, Y8
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y8, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      128(AX), Y5
+	VMOVUPS      160(AX), Y6
+	LEAQ         128(AX)(BX*1), R12
+	VMOVUPS      (R12), Y7
+	VMOVUPS      32(R12), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VCVTPS2PD    X7, Y5
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X8, Y7
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X1, Y8
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y6, Y9, Y6
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y8, Y9, Y8
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y8, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      192(AX), Y5
+	VMOVUPS      224(AX), Y6
+	LEAQ         192(AX)(BX*1), R12
+	VMOVUPS      (R12), Y7
+	VMOVUPS      32(R12), Y8
+	VFMADD231PS  256(SP), Y5, Y7
+	VFMADD231PS  256(SP), Y6, Y8
+	VCVTPS2PD    X7, Y5
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X8, Y7
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X1, Y8
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y6, Y9, Y6
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y8, Y9, Y8
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y8, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          ss256_out64
 
 ss256_out16:
 	CMPQ         DX, $0x00000010
@@ -6994,6 +8625,150 @@ ss256_next:
 	MOVQ         320(SP), AX
 	MOVQ         328(SP), CX
 	MOVQ         R9, DX
+
+ss256_last64:
+	CMPQ         DX, $0x00000040
+	JB           ss256_last16
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	LEAQ         (AX)(BX*1), SI
+	VMOVUPS      (SI), Y5
+	VMOVUPS      32(SI), Y6
+	VFMADD231PS  256(SP), Y3, Y5
+	VFMADD231PS  256(SP), Y4, Y6
+	VCVTPS2PD    X5, Y3
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y4
+	VCVTPS2PD    X6, Y5
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y4, Y7, Y4
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y6, Y7, Y6
+	VCVTPD2PSY   Y3, X1
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      Y4, 32(CX)
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	LEAQ         64(AX)(BX*1), SI
+	VMOVUPS      (SI), Y5
+	VMOVUPS      32(SI), Y6
+	VFMADD231PS  256(SP), Y3, Y5
+	VFMADD231PS  256(SP), Y4, Y6
+	VCVTPS2PD    X5, Y3
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y4
+	VCVTPS2PD    X6, Y5
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y4, Y7, Y4
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y6, Y7, Y6
+	VCVTPD2PSY   Y3, X1
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, 64(CX)
+	VMOVUPS      Y4, 96(CX)
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	LEAQ         128(AX)(BX*1), SI
+	VMOVUPS      (SI), Y5
+	VMOVUPS      32(SI), Y6
+	VFMADD231PS  256(SP), Y3, Y5
+	VFMADD231PS  256(SP), Y4, Y6
+	VCVTPS2PD    X5, Y3
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y4
+	VCVTPS2PD    X6, Y5
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y4, Y7, Y4
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y6, Y7, Y6
+	VCVTPD2PSY   Y3, X1
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, 128(CX)
+	VMOVUPS      Y4, 160(CX)
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
+	LEAQ         192(AX)(BX*1), SI
+	VMOVUPS      (SI), Y5
+	VMOVUPS      32(SI), Y6
+	VFMADD231PS  256(SP), Y3, Y5
+	VFMADD231PS  256(SP), Y4, Y6
+	VCVTPS2PD    X5, Y3
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y4
+	VCVTPS2PD    X6, Y5
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y4, Y7, Y4
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y6, Y7, Y6
+	VCVTPD2PSY   Y3, X1
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, 192(CX)
+	VMOVUPS      Y4, 224(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          ss256_last64
 
 ss256_last16:
 	CMPQ         DX, $0x00000010
@@ -8169,261 +9944,536 @@ ss256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    SI, AX
 	MOVQ    R8, DX
+	CMPQ    DX, $0x00000040
+	JB      ss256_sumtail
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y5
+	VSUBPS       fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS  fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
 
 ss256_sum64:
-	CMPQ         DX, $0x00000040
-	JB           ss256_sumtail
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y2, Y2, Y2
-	VXORPD       Y3, Y3, Y3
-	VXORPD       Y4, Y4, Y4
-	VMOVUPS      (AX), Y5
-	VMOVUPS      32(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	CMPQ DX, $0x00000040
+	JB   ss256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X1, Y7
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
+	VADDPD       Y7, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X5
 	VCVTPS2PD    X1, Y6
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPS      64(AX), Y5
-	VMOVUPS      96(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X1, Y7
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
+	VADDPD       Y7, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X5
 	VCVTPS2PD    X1, Y6
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPS      128(AX), Y5
-	VMOVUPS      160(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
+	VADDPD       Y6, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X1, Y7
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
+	VADDPD       Y7, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X5
 	VCVTPS2PD    X1, Y6
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPS      192(AX), Y5
-	VMOVUPS      224(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X1
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X1, Y7
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
+	VADDPD       Y7, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X5
 	VCVTPS2PD    X1, Y6
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y6
-	VADDPD       Y6, Y4, Y4
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y2, Y2
-	VMOVUPD      Y2, 96(SP)
-	VADDPD       128(SP), Y3, Y3
-	VMOVUPD      Y3, 128(SP)
-	VADDPD       160(SP), Y4, Y4
-	VMOVUPD      Y4, 160(SP)
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, DX
 	JMP          ss256_sum64
+
+ss256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X1, Y7
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y7
+	VADDPD       Y7, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y6
+	VADDPD       Y6, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 ss256_sumtail:
 	TESTQ  DX, DX
@@ -8701,6 +10751,138 @@ ss256_sumred:
 	MOVQ         328(SP), CX
 	MOVQ         R8, DX
 
+ss256_out64:
+	CMPQ         DX, $0x00000040
+	JB           ss256_out16
+	VMOVUPS      (AX), Y5
+	VMOVUPS      32(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y8, Y8
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y8, Y9, Y8
+	VMINPD       Y6, Y9, Y6
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y5, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y8, X1
+	VCVTPD2PSY   Y6, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+	VMOVUPS      64(AX), Y5
+	VMOVUPS      96(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y8, Y8
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y8, Y9, Y8
+	VMINPD       Y6, Y9, Y6
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y5, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y8, X1
+	VCVTPD2PSY   Y6, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+	VMOVUPS      128(AX), Y5
+	VMOVUPS      160(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y8, Y8
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y8, Y9, Y8
+	VMINPD       Y6, Y9, Y6
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y5, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y8, X1
+	VCVTPD2PSY   Y6, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+	VMOVUPS      192(AX), Y5
+	VMOVUPS      224(AX), Y6
+	VMULPS       256(SP), Y5, Y5
+	VMULPS       256(SP), Y6, Y6
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y5
+	VCVTPS2PD    X6, Y8
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y2, Y7, Y7
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y8, Y8
+	VSUBPD       Y2, Y6, Y6
+	VXORPD       Y9, Y9, Y9
+	VMINPD       Y7, Y9, Y7
+	VMINPD       Y5, Y9, Y5
+	VMINPD       Y8, Y9, Y8
+	VMINPD       Y6, Y9, Y6
+	VCVTPD2PSY   Y7, X1
+	VCVTPD2PSY   Y5, X5
+	VINSERTF128  $0x01, X5, Y1, Y5
+	VCVTPD2PSY   Y8, X1
+	VCVTPD2PSY   Y6, X6
+	VINSERTF128  $0x01, X6, Y1, Y6
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          ss256_out64
+
 ss256_out16:
 	CMPQ         DX, $0x00000010
 	JB           ss256_outtail
@@ -8952,6 +11134,138 @@ ss256_next:
 	MOVQ         320(SP), AX
 	MOVQ         328(SP), CX
 	MOVQ         R8, DX
+
+ss256_last64:
+	CMPQ         DX, $0x00000040
+	JB           ss256_last16
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	VMULPS       256(SP), Y3, Y3
+	VMULPS       256(SP), Y4, Y4
+	VCVTPS2PD    X3, Y5
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X1, Y3
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y4, Y4
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y6, Y7, Y6
+	VMINPD       Y4, Y7, Y4
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y6, X1
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      Y4, 32(CX)
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      96(AX), Y4
+	VMULPS       256(SP), Y3, Y3
+	VMULPS       256(SP), Y4, Y4
+	VCVTPS2PD    X3, Y5
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X1, Y3
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y4, Y4
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y6, Y7, Y6
+	VMINPD       Y4, Y7, Y4
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y6, X1
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, 64(CX)
+	VMOVUPS      Y4, 96(CX)
+	VMOVUPS      128(AX), Y3
+	VMOVUPS      160(AX), Y4
+	VMULPS       256(SP), Y3, Y3
+	VMULPS       256(SP), Y4, Y4
+	VCVTPS2PD    X3, Y5
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X1, Y3
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y4, Y4
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y6, Y7, Y6
+	VMINPD       Y4, Y7, Y4
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y6, X1
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, 128(CX)
+	VMOVUPS      Y4, 160(CX)
+	VMOVUPS      192(AX), Y3
+	VMOVUPS      224(AX), Y4
+	VMULPS       256(SP), Y3, Y3
+	VMULPS       256(SP), Y4, Y4
+	VCVTPS2PD    X3, Y5
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X1, Y3
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y3, Y3
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y2, Y5, Y5
+	VSUBPD       Y2, Y3, Y3
+	VSUBPD       Y2, Y6, Y6
+	VSUBPD       Y2, Y4, Y4
+	VXORPD       Y7, Y7, Y7
+	VMINPD       Y5, Y7, Y5
+	VMINPD       Y3, Y7, Y3
+	VMINPD       Y6, Y7, Y6
+	VMINPD       Y4, Y7, Y4
+	VCVTPD2PSY   Y5, X1
+	VCVTPD2PSY   Y3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VCVTPD2PSY   Y6, X1
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y3, 192(CX)
+	VMOVUPS      Y4, 224(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          ss256_last64
 
 ss256_last16:
 	CMPQ         DX, $0x00000010
@@ -10549,286 +12863,586 @@ cs256_params:
 	MOVQ    SI, AX
 	MOVQ    BX, CX
 	MOVQ    R11, DX
+	CMPQ    DX, $0x00000040
+	JB      cs256_sumtail
 
-cs256_sum64:
-	CMPQ        DX, $0x00000040
-	JB          cs256_sumtail
-	VXORPD      Y0, Y0, Y0
-	VXORPD      Y2, Y2, Y2
-	VXORPD      Y3, Y3, Y3
-	VXORPD      Y4, Y4, Y4
-	VMOVUPS     (AX), Y5
-	VMOVUPS     32(AX), Y6
-	VMULPS      256(SP), Y5, Y5
-	VMULPS      256(SP), Y6, Y6
-	VSUBPS      (SP), Y5, Y5
-	VSUBPS      (SP), Y6, Y6
-	VMOVUPS     fusedconst<>+288(SB), Y7
-	VMAXPS      Y5, Y7, Y5
-	VMAXPS      Y6, Y7, Y6
-	VMOVUPS     fusedconst<>+32(SB), Y7
-	VMOVUPS     fusedconst<>+32(SB), Y8
-	VFMADD231PS fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS fusedconst<>+0(SB), Y6, Y8
-	VSUBPS      fusedconst<>+32(SB), Y7, Y9
-	VSUBPS      fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS     fusedconst<>+128(SB), Y9
-	VMOVUPS     fusedconst<>+128(SB), Y10
-	VFMADD213PS fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS fusedconst<>+256(SB), Y6, Y10
-	VMULPS      Y5, Y5, Y11
-	VMULPS      Y6, Y6, Y12
-	VFMADD231PS Y9, Y11, Y5
-	VFMADD231PS Y10, Y12, Y6
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
 	TESTQ       R9, R9
 	JNZ         cs256_nostore_1
 	VMOVUPS     Y5, (CX)
 	VMOVUPS     Y6, 32(CX)
 
 cs256_nostore_1:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      64(AX), Y5
-	VMOVUPS      96(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R9, R9
 	JNZ          cs256_nostore_2
 	VMOVUPS      Y5, 64(CX)
 	VMOVUPS      Y6, 96(CX)
 
 cs256_nostore_2:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      128(AX), Y5
-	VMOVUPS      160(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R9, R9
 	JNZ          cs256_nostore_3
 	VMOVUPS      Y5, 128(CX)
 	VMOVUPS      Y6, 160(CX)
 
 cs256_nostore_3:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+cs256_sum64:
+	CMPQ DX, $0x00000040
+	JB   cs256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      192(AX), Y5
-	VMOVUPS      224(AX), Y6
-	VMULPS       256(SP), Y5, Y5
-	VMULPS       256(SP), Y6, Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
 	TESTQ        R9, R9
 	JNZ          cs256_nostore_4
-	VMOVUPS      Y5, 192(CX)
-	VMOVUPS      Y6, 224(CX)
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
 
 cs256_nostore_4:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y2, Y2
-	VMOVUPD      Y2, 96(SP)
-	VADDPD       128(SP), Y3, Y3
-	VMOVUPD      Y3, 128(SP)
-	VADDPD       160(SP), Y4, Y4
-	VMOVUPD      Y4, 160(SP)
-	ADDQ         $0x00000100, AX
-	ADDQ         $0x00000100, CX
-	SUBQ         $0x00000040, DX
-	JMP          cs256_sum64
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R9, R9
+	JNZ          cs256_nostore_5
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+cs256_nostore_5:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R9, R9
+	JNZ          cs256_nostore_6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+cs256_nostore_6:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMULPS       256(SP), Y0, Y0
+	VMULPS       256(SP), Y2, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R9, R9
+	JNZ          cs256_nostore_7
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+cs256_nostore_7:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y13
+	VSUBPS      fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS fusedconst<>+64(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y13, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256_sum64
+
+cs256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R9, R9
+	JNZ          cs256_nostore_8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+cs256_nostore_8:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 cs256_sumtail:
 	TESTQ  DX, DX
@@ -10875,11 +13489,11 @@ cs256_sum16:
 	VFMADD231PS Y9, Y11, Y5
 	VFMADD231PS Y10, Y12, Y6
 	TESTQ       R9, R9
-	JNZ         cs256_nostore_5
+	JNZ         cs256_nostore_9
 	VMOVUPS     Y5, (CX)
 	VMOVUPS     Y6, 32(CX)
 
-cs256_nostore_5:
+cs256_nostore_9:
 	VPADDD       32(SP), Y7, Y7
 	VPADDD       32(SP), Y8, Y8
 	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
@@ -10995,11 +13609,11 @@ cs256_tailloaded_2:
 	VFMADD231PS Y11, Y13, Y7
 	VFMADD231PS Y12, Y14, Y8
 	TESTQ       R9, R9
-	JNZ         cs256_nostore_6
+	JNZ         cs256_nostore_10
 	VMASKMOVPS  Y7, Y5, (CX)
 	VMASKMOVPS  Y8, Y6, 32(CX)
 
-cs256_nostore_6:
+cs256_nostore_10:
 	VPADDD       32(SP), Y9, Y9
 	VPADDD       32(SP), Y10, Y10
 	VPMAXSD      fusedconst<>+480(SB), Y9, Y9
@@ -11069,9 +13683,9 @@ cs256_sumred:
 	MOVQ BX, CX
 	MOVQ R11, DX
 
-cs256_out16:
-	CMPQ        DX, $0x00000010
-	JB          cs256_outtail
+cs256_out64:
+	CMPQ        DX, $0x00000040
+	JB          cs256_out16
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
 	VMULPS      256(SP), Y0, Y0
@@ -11124,6 +13738,294 @@ cs256_recompute_1:
 	VMOVAPS     Y4, Y4
 
 cs256_haveu_1:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     328(SP), Y5
+	VFMADD213PS 328(SP), Y0, Y5
+	VMOVUPS     328(SP), Y6
+	VFMADD213PS 328(SP), Y2, Y6
+	VFMADD132PS 296(SP), Y5, Y0
+	VFMADD132PS 296(SP), Y6, Y2
+	VADDPS      296(SP), Y0, Y0
+	VADDPS      296(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R9, R9
+	JNZ         cs256_recompute_2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     64(CX), Y0
+	VMOVUPS     96(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         cs256_haveu_2
+
+cs256_recompute_2:
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+cs256_haveu_2:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     328(SP), Y5
+	VFMADD213PS 328(SP), Y0, Y5
+	VMOVUPS     328(SP), Y6
+	VFMADD213PS 328(SP), Y2, Y6
+	VFMADD132PS 296(SP), Y5, Y0
+	VFMADD132PS 296(SP), Y6, Y2
+	VADDPS      296(SP), Y0, Y0
+	VADDPS      296(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R9, R9
+	JNZ         cs256_recompute_3
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     128(CX), Y0
+	VMOVUPS     160(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         cs256_haveu_3
+
+cs256_recompute_3:
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+cs256_haveu_3:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     328(SP), Y5
+	VFMADD213PS 328(SP), Y0, Y5
+	VMOVUPS     328(SP), Y6
+	VFMADD213PS 328(SP), Y2, Y6
+	VFMADD132PS 296(SP), Y5, Y0
+	VFMADD132PS 296(SP), Y6, Y2
+	VADDPS      296(SP), Y0, Y0
+	VADDPS      296(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R9, R9
+	JNZ         cs256_recompute_4
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     192(CX), Y0
+	VMOVUPS     224(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         cs256_haveu_4
+
+cs256_recompute_4:
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+cs256_haveu_4:
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     328(SP), Y5
+	VFMADD213PS 328(SP), Y0, Y5
+	VMOVUPS     328(SP), Y6
+	VFMADD213PS 328(SP), Y2, Y6
+	VFMADD132PS 296(SP), Y5, Y0
+	VFMADD132PS 296(SP), Y6, Y2
+	VADDPS      296(SP), Y0, Y0
+	VADDPS      296(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs256_out64
+
+cs256_out16:
+	CMPQ        DX, $0x00000010
+	JB          cs256_outtail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMULPS      256(SP), Y0, Y0
+	VMULPS      256(SP), Y2, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	TESTQ       R9, R9
+	JNZ         cs256_recompute_5
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	JMP         cs256_haveu_5
+
+cs256_recompute_5:
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+
+cs256_haveu_5:
 	VPADDD      32(SP), Y3, Y3
 	VPADDD      32(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
@@ -11204,7 +14106,7 @@ cs256_tailloaded_3:
 	VMAXPS      Y3, Y5, Y3
 	VMAXPS      Y4, Y5, Y4
 	TESTQ       R9, R9
-	JNZ         cs256_recompute_2
+	JNZ         cs256_recompute_6
 	VMOVUPS     fusedconst<>+32(SB), Y5
 	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
 	VMOVUPS     fusedconst<>+32(SB), Y6
@@ -11255,9 +14157,9 @@ cs256_copy_4_1:
 cs256_tailloaded_4:
 	VMOVAPS Y3, Y3
 	VMOVAPS Y4, Y4
-	JMP     cs256_haveu_2
+	JMP     cs256_haveu_6
 
-cs256_recompute_2:
+cs256_recompute_6:
 	VMOVUPS     fusedconst<>+32(SB), Y5
 	VMOVUPS     fusedconst<>+32(SB), Y6
 	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
@@ -11287,7 +14189,7 @@ cs256_recompute_2:
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y6, Y6
 
-cs256_haveu_2:
+cs256_haveu_6:
 	VPADDD      32(SP), Y5, Y5
 	VPADDD      32(SP), Y6, Y6
 	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
@@ -12108,253 +15010,520 @@ st256_params:
 	VMOVUPD Y1, 160(SP)
 	MOVQ    DX, AX
 	MOVQ    BX, CX
+	CMPQ    CX, $0x00000040
+	JB      st256_sumtail
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y5
+	VSUBPS       fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS  fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS  fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y5, Y1
+	VFMADD231PS  fusedconst<>+96(SB), Y6, Y2
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y2, Y2
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y1
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y2, Y2
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, CX
 
 st256_sum64:
-	CMPQ         CX, $0x00000040
-	JB           st256_sumtail
-	VXORPD       Y1, Y1, Y1
-	VXORPD       Y2, Y2, Y2
-	VXORPD       Y3, Y3, Y3
-	VXORPD       Y4, Y4, Y4
-	VMOVUPS      (AX), Y5
-	VMOVUPS      32(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y1, Y1
+	CMPQ CX, $0x00000040
+	JB   st256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      64(AX), Y5
-	VMOVUPS      96(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y1, Y1
+	VMOVUPS      (AX), Y1
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      128(AX), Y5
-	VMOVUPS      160(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y1, Y1
+	VMOVUPS      64(AX), Y1
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      192(AX), Y5
-	VMOVUPS      224(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      fusedconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      fusedconst<>+32(SB), Y7
-	VMOVUPS      fusedconst<>+32(SB), Y8
-	VFMADD231PS  fusedconst<>+0(SB), Y5, Y7
-	VFMADD231PS  fusedconst<>+0(SB), Y6, Y8
-	VSUBPS       fusedconst<>+32(SB), Y7, Y9
-	VSUBPS       fusedconst<>+32(SB), Y8, Y10
-	VFMADD231PS  fusedconst<>+64(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+64(SB), Y10, Y6
-	VFMADD231PS  fusedconst<>+96(SB), Y9, Y5
-	VFMADD231PS  fusedconst<>+96(SB), Y10, Y6
-	VMOVUPS      fusedconst<>+128(SB), Y9
-	VMOVUPS      fusedconst<>+128(SB), Y10
-	VFMADD213PS  fusedconst<>+160(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+160(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+192(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+192(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+224(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+224(SB), Y6, Y10
-	VFMADD213PS  fusedconst<>+256(SB), Y5, Y9
-	VFMADD213PS  fusedconst<>+256(SB), Y6, Y10
-	VMULPS       Y5, Y5, Y11
-	VMULPS       Y6, Y6, Y12
-	VFMADD231PS  Y9, Y11, Y5
-	VFMADD231PS  Y10, Y12, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
 	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y1, Y1
+	VMOVUPS      128(AX), Y1
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VADDPD       64(SP), Y1, Y1
-	VMOVUPD      Y1, 64(SP)
-	VADDPD       96(SP), Y2, Y2
-	VMOVUPD      Y2, 96(SP)
-	VADDPD       128(SP), Y3, Y3
-	VMOVUPD      Y3, 128(SP)
-	VADDPD       160(SP), Y4, Y4
-	VMOVUPD      Y4, 160(SP)
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y1
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y1, Y1
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      fusedconst<>+288(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      fusedconst<>+32(SB), Y3
+	VMOVUPS      fusedconst<>+32(SB), Y4
+	VFMADD231PS  fusedconst<>+0(SB), Y1, Y3
+	VFMADD231PS  fusedconst<>+0(SB), Y2, Y4
+	VSUBPS       fusedconst<>+32(SB), Y3, Y13
+	VSUBPS       fusedconst<>+32(SB), Y4, Y14
+	VFMADD231PS  fusedconst<>+64(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+64(SB), Y14, Y2
+	VFMADD231PS  fusedconst<>+96(SB), Y13, Y1
+	VFMADD231PS  fusedconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y1, Y1
+	VMOVAPS      Y2, Y2
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, CX
 	JMP          st256_sum64
+
+st256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      fusedconst<>+128(SB), Y5
+	VMOVUPS      fusedconst<>+128(SB), Y6
+	VFMADD213PS  fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS  fusedconst<>+256(SB), Y1, Y5
+	VFMADD213PS  fusedconst<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y1, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y1
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 st256_sumtail:
 	TESTQ  CX, CX
@@ -13252,9 +16421,9 @@ ws256_params:
 	// Pass 3: y = (1 + u) * (hi + lo) * s.
 	MOVQ BX, CX
 
-ws256_out16:
-	CMPQ        DX, $0x00000010
-	JB          ws256_outtail
+ws256_out64:
+	CMPQ        DX, $0x00000040
+	JB          ws256_out16
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y1
 	VSUBPS      (SP), Y0, Y0
@@ -13305,6 +16474,286 @@ ws256_recompute_1:
 	VMOVAPS     Y3, Y3
 
 ws256_haveu_1:
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       BX, BX
+	JNZ         ws256_recompute_2
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VMOVUPS     64(CX), Y0
+	VMOVUPS     96(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         ws256_haveu_2
+
+ws256_recompute_2:
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+ws256_haveu_2:
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       BX, BX
+	JNZ         ws256_recompute_3
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VMOVUPS     128(CX), Y0
+	VMOVUPS     160(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         ws256_haveu_3
+
+ws256_recompute_3:
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+ws256_haveu_3:
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       BX, BX
+	JNZ         ws256_recompute_4
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VMOVUPS     192(CX), Y0
+	VMOVUPS     224(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         ws256_haveu_4
+
+ws256_recompute_4:
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+ws256_haveu_4:
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     288(SP), Y4
+	VFMADD213PS 288(SP), Y0, Y4
+	VMOVUPS     288(SP), Y5
+	VFMADD213PS 288(SP), Y1, Y5
+	VFMADD132PS 256(SP), Y4, Y0
+	VFMADD132PS 256(SP), Y5, Y1
+	VADDPS      256(SP), Y0, Y0
+	VADDPS      256(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ws256_out64
+
+ws256_out16:
+	CMPQ        DX, $0x00000010
+	JB          ws256_outtail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	TESTQ       BX, BX
+	JNZ         ws256_recompute_5
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VMOVUPS     (CX), Y0
+	VMOVUPS     32(CX), Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	JMP         ws256_haveu_5
+
+ws256_recompute_5:
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+
+ws256_haveu_5:
 	VPADDD      32(SP), Y2, Y2
 	VPADDD      32(SP), Y3, Y3
 	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
@@ -13383,7 +16832,7 @@ ws256_tailloaded_1:
 	VMAXPS      Y2, Y4, Y2
 	VMAXPS      Y3, Y4, Y3
 	TESTQ       BX, BX
-	JNZ         ws256_recompute_2
+	JNZ         ws256_recompute_6
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
 	VMOVUPS     fusedconst<>+32(SB), Y5
@@ -13434,9 +16883,9 @@ ws256_copy_2_1:
 ws256_tailloaded_2:
 	VMOVAPS Y2, Y2
 	VMOVAPS Y3, Y3
-	JMP     ws256_haveu_2
+	JMP     ws256_haveu_6
 
-ws256_recompute_2:
+ws256_recompute_6:
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VMOVUPS     fusedconst<>+32(SB), Y5
 	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
@@ -13466,7 +16915,7 @@ ws256_recompute_2:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y5, Y5
 
-ws256_haveu_2:
+ws256_haveu_6:
 	VPADDD      32(SP), Y4, Y4
 	VPADDD      32(SP), Y5, Y5
 	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
@@ -13787,6 +17236,114 @@ lws256_params:
 	VCVTSS2SD    X0, X0, X0
 	VBROADCASTSD X0, Y0
 	MOVQ         CX, CX
+
+lws256_out64:
+	CMPQ        DX, $0x00000040
+	JB          lws256_out16
+	VCVTPS2PD   (AX), Y2
+	VCVTPS2PD   16(AX), Y3
+	VCVTPS2PD   32(AX), Y4
+	VCVTPS2PD   48(AX), Y5
+	VSUBPD      Y0, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y1, Y2, Y2
+	VSUBPD      Y1, Y3, Y3
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VXORPD      Y6, Y6, Y6
+	VMINPD      Y2, Y6, Y2
+	VMINPD      Y3, Y6, Y3
+	VMINPD      Y4, Y6, Y4
+	VMINPD      Y5, Y6, Y5
+	VCVTPD2PSY  Y2, X7
+	VCVTPD2PSY  Y3, X2
+	VINSERTF128 $0x01, X2, Y7, Y2
+	VCVTPD2PSY  Y4, X7
+	VCVTPD2PSY  Y5, X3
+	VINSERTF128 $0x01, X3, Y7, Y3
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     Y3, 32(CX)
+	VCVTPS2PD   64(AX), Y2
+	VCVTPS2PD   80(AX), Y3
+	VCVTPS2PD   96(AX), Y4
+	VCVTPS2PD   112(AX), Y5
+	VSUBPD      Y0, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y1, Y2, Y2
+	VSUBPD      Y1, Y3, Y3
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VXORPD      Y6, Y6, Y6
+	VMINPD      Y2, Y6, Y2
+	VMINPD      Y3, Y6, Y3
+	VMINPD      Y4, Y6, Y4
+	VMINPD      Y5, Y6, Y5
+	VCVTPD2PSY  Y2, X7
+	VCVTPD2PSY  Y3, X2
+	VINSERTF128 $0x01, X2, Y7, Y2
+	VCVTPD2PSY  Y4, X7
+	VCVTPD2PSY  Y5, X3
+	VINSERTF128 $0x01, X3, Y7, Y3
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     Y3, 96(CX)
+	VCVTPS2PD   128(AX), Y2
+	VCVTPS2PD   144(AX), Y3
+	VCVTPS2PD   160(AX), Y4
+	VCVTPS2PD   176(AX), Y5
+	VSUBPD      Y0, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y1, Y2, Y2
+	VSUBPD      Y1, Y3, Y3
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VXORPD      Y6, Y6, Y6
+	VMINPD      Y2, Y6, Y2
+	VMINPD      Y3, Y6, Y3
+	VMINPD      Y4, Y6, Y4
+	VMINPD      Y5, Y6, Y5
+	VCVTPD2PSY  Y2, X7
+	VCVTPD2PSY  Y3, X2
+	VINSERTF128 $0x01, X2, Y7, Y2
+	VCVTPD2PSY  Y4, X7
+	VCVTPD2PSY  Y5, X3
+	VINSERTF128 $0x01, X3, Y7, Y3
+	VMOVUPS     Y2, 128(CX)
+	VMOVUPS     Y3, 160(CX)
+	VCVTPS2PD   192(AX), Y2
+	VCVTPS2PD   208(AX), Y3
+	VCVTPS2PD   224(AX), Y4
+	VCVTPS2PD   240(AX), Y5
+	VSUBPD      Y0, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y1, Y2, Y2
+	VSUBPD      Y1, Y3, Y3
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VXORPD      Y6, Y6, Y6
+	VMINPD      Y2, Y6, Y2
+	VMINPD      Y3, Y6, Y3
+	VMINPD      Y4, Y6, Y4
+	VMINPD      Y5, Y6, Y5
+	VCVTPD2PSY  Y2, X7
+	VCVTPD2PSY  Y3, X2
+	VINSERTF128 $0x01, X2, Y7, Y2
+	VCVTPD2PSY  Y4, X7
+	VCVTPD2PSY  Y5, X3
+	VINSERTF128 $0x01, X3, Y7, Y3
+	VMOVUPS     Y2, 192(CX)
+	VMOVUPS     Y3, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         lws256_out64
 
 lws256_out16:
 	CMPQ        DX, $0x00000010

@@ -1098,253 +1098,520 @@ lsm256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    SI, AX
 	MOVQ    R8, DX
+	CMPQ    DX, $0x00000040
+	JB      lsm256_sumtail
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
 
 lsm256_sum64:
-	CMPQ         DX, $0x00000040
-	JB           lsm256_sumtail
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y1, Y1, Y1
-	VXORPD       Y3, Y3, Y3
-	VXORPD       Y4, Y4, Y4
-	VMOVUPS      (AX), Y5
-	VMOVUPS      32(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y11, Y6
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y10
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y11
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y6, Y11
-	VMULPS       Y5, Y5, Y12
-	VMULPS       Y6, Y6, Y13
-	VFMADD231PS  Y10, Y12, Y5
-	VFMADD231PS  Y11, Y13, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y10
-	VCVTPS2PD    X7, Y11
-	VFMADD213PD  Y11, Y11, Y10
-	VADDPD       Y10, Y0, Y0
+	CMPQ DX, $0x00000040
+	JB   lsm256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y1, Y1
+	VADDPD       Y5, Y11, Y11
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      64(AX), Y5
-	VMOVUPS      96(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y11, Y6
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y10
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y11
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y6, Y11
-	VMULPS       Y5, Y5, Y12
-	VMULPS       Y6, Y6, Y13
-	VFMADD231PS  Y10, Y12, Y5
-	VFMADD231PS  Y11, Y13, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
+	VADDPD       Y5, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y10
-	VCVTPS2PD    X7, Y11
-	VFMADD213PD  Y11, Y11, Y10
-	VADDPD       Y10, Y0, Y0
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y1, Y1
+	VADDPD       Y5, Y11, Y11
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      128(AX), Y5
-	VMOVUPS      160(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y11, Y6
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y10
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y11
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y6, Y11
-	VMULPS       Y5, Y5, Y12
-	VMULPS       Y6, Y6, Y13
-	VFMADD231PS  Y10, Y12, Y5
-	VFMADD231PS  Y11, Y13, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
+	VADDPD       Y5, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y10
-	VCVTPS2PD    X7, Y11
-	VFMADD213PD  Y11, Y11, Y10
-	VADDPD       Y10, Y0, Y0
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y1, Y1
+	VADDPD       Y5, Y11, Y11
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      192(AX), Y5
-	VMOVUPS      224(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y11, Y6
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y10
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y11
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y6, Y11
-	VMULPS       Y5, Y5, Y12
-	VMULPS       Y6, Y6, Y13
-	VFMADD231PS  Y10, Y12, Y5
-	VFMADD231PS  Y11, Y13, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
+	VADDPD       Y5, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y10
-	VCVTPS2PD    X7, Y11
-	VFMADD213PD  Y11, Y11, Y10
-	VADDPD       Y10, Y0, Y0
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X2
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y1, Y1
+	VADDPD       Y5, Y11, Y11
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y1, Y1
-	VMOVUPD      Y1, 96(SP)
-	VADDPD       128(SP), Y3, Y3
-	VMOVUPD      Y3, 128(SP)
-	VADDPD       160(SP), Y4, Y4
-	VMOVUPD      Y4, 160(SP)
+	VADDPD       Y5, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, DX
 	JMP          lsm256_sum64
+
+lsm256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y14
+	VCVTPS2PD    X7, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y1, Y1, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y1, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 
 lsm256_sumtail:
 	TESTQ  DX, DX
@@ -1618,6 +1885,114 @@ lsm256_sumred:
 	MOVQ         280(SP), CX
 	MOVQ         R8, DX
 
+lsm256_out64:
+	CMPQ        DX, $0x00000040
+	JB          lsm256_out16
+	VCVTPS2PD   (AX), Y4
+	VCVTPS2PD   16(AX), Y5
+	VCVTPS2PD   32(AX), Y6
+	VCVTPS2PD   48(AX), Y7
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VSUBPD      Y0, Y7, Y7
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VSUBPD      Y1, Y6, Y6
+	VSUBPD      Y1, Y7, Y7
+	VXORPD      Y8, Y8, Y8
+	VMINPD      Y4, Y8, Y4
+	VMINPD      Y5, Y8, Y5
+	VMINPD      Y6, Y8, Y6
+	VMINPD      Y7, Y8, Y7
+	VCVTPD2PSY  Y4, X9
+	VCVTPD2PSY  Y5, X4
+	VINSERTF128 $0x01, X4, Y9, Y4
+	VCVTPD2PSY  Y6, X9
+	VCVTPD2PSY  Y7, X5
+	VINSERTF128 $0x01, X5, Y9, Y5
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+	VCVTPS2PD   64(AX), Y4
+	VCVTPS2PD   80(AX), Y5
+	VCVTPS2PD   96(AX), Y6
+	VCVTPS2PD   112(AX), Y7
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VSUBPD      Y0, Y7, Y7
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VSUBPD      Y1, Y6, Y6
+	VSUBPD      Y1, Y7, Y7
+	VXORPD      Y8, Y8, Y8
+	VMINPD      Y4, Y8, Y4
+	VMINPD      Y5, Y8, Y5
+	VMINPD      Y6, Y8, Y6
+	VMINPD      Y7, Y8, Y7
+	VCVTPD2PSY  Y4, X9
+	VCVTPD2PSY  Y5, X4
+	VINSERTF128 $0x01, X4, Y9, Y4
+	VCVTPD2PSY  Y6, X9
+	VCVTPD2PSY  Y7, X5
+	VINSERTF128 $0x01, X5, Y9, Y5
+	VMOVUPS     Y4, 64(CX)
+	VMOVUPS     Y5, 96(CX)
+	VCVTPS2PD   128(AX), Y4
+	VCVTPS2PD   144(AX), Y5
+	VCVTPS2PD   160(AX), Y6
+	VCVTPS2PD   176(AX), Y7
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VSUBPD      Y0, Y7, Y7
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VSUBPD      Y1, Y6, Y6
+	VSUBPD      Y1, Y7, Y7
+	VXORPD      Y8, Y8, Y8
+	VMINPD      Y4, Y8, Y4
+	VMINPD      Y5, Y8, Y5
+	VMINPD      Y6, Y8, Y6
+	VMINPD      Y7, Y8, Y7
+	VCVTPD2PSY  Y4, X9
+	VCVTPD2PSY  Y5, X4
+	VINSERTF128 $0x01, X4, Y9, Y4
+	VCVTPD2PSY  Y6, X9
+	VCVTPD2PSY  Y7, X5
+	VINSERTF128 $0x01, X5, Y9, Y5
+	VMOVUPS     Y4, 128(CX)
+	VMOVUPS     Y5, 160(CX)
+	VCVTPS2PD   192(AX), Y4
+	VCVTPS2PD   208(AX), Y5
+	VCVTPS2PD   224(AX), Y6
+	VCVTPS2PD   240(AX), Y7
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VSUBPD      Y0, Y7, Y7
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VSUBPD      Y1, Y6, Y6
+	VSUBPD      Y1, Y7, Y7
+	VXORPD      Y8, Y8, Y8
+	VMINPD      Y4, Y8, Y4
+	VMINPD      Y5, Y8, Y5
+	VMINPD      Y6, Y8, Y6
+	VMINPD      Y7, Y8, Y7
+	VCVTPD2PSY  Y4, X9
+	VCVTPD2PSY  Y5, X4
+	VINSERTF128 $0x01, X4, Y9, Y4
+	VCVTPD2PSY  Y6, X9
+	VCVTPD2PSY  Y7, X5
+	VINSERTF128 $0x01, X5, Y9, Y5
+	VMOVUPS     Y4, 192(CX)
+	VMOVUPS     Y5, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         lsm256_out64
+
 lsm256_out16:
 	CMPQ        DX, $0x00000010
 	JB          lsm256_outtail
@@ -1855,6 +2230,114 @@ lsm256_next:
 	MOVQ         272(SP), AX
 	MOVQ         280(SP), CX
 	MOVQ         R8, DX
+
+lsm256_last64:
+	CMPQ        DX, $0x00000040
+	JB          lsm256_last16
+	VCVTPS2PD   (AX), Y3
+	VCVTPS2PD   16(AX), Y4
+	VCVTPS2PD   32(AX), Y5
+	VCVTPS2PD   48(AX), Y6
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VSUBPD      Y1, Y3, Y3
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VSUBPD      Y1, Y6, Y6
+	VXORPD      Y7, Y7, Y7
+	VMINPD      Y3, Y7, Y3
+	VMINPD      Y4, Y7, Y4
+	VMINPD      Y5, Y7, Y5
+	VMINPD      Y6, Y7, Y6
+	VCVTPD2PSY  Y3, X2
+	VCVTPD2PSY  Y4, X3
+	VINSERTF128 $0x01, X3, Y2, Y3
+	VCVTPD2PSY  Y5, X2
+	VCVTPD2PSY  Y6, X4
+	VINSERTF128 $0x01, X4, Y2, Y4
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     Y4, 32(CX)
+	VCVTPS2PD   64(AX), Y3
+	VCVTPS2PD   80(AX), Y4
+	VCVTPS2PD   96(AX), Y5
+	VCVTPS2PD   112(AX), Y6
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VSUBPD      Y1, Y3, Y3
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VSUBPD      Y1, Y6, Y6
+	VXORPD      Y7, Y7, Y7
+	VMINPD      Y3, Y7, Y3
+	VMINPD      Y4, Y7, Y4
+	VMINPD      Y5, Y7, Y5
+	VMINPD      Y6, Y7, Y6
+	VCVTPD2PSY  Y3, X2
+	VCVTPD2PSY  Y4, X3
+	VINSERTF128 $0x01, X3, Y2, Y3
+	VCVTPD2PSY  Y5, X2
+	VCVTPD2PSY  Y6, X4
+	VINSERTF128 $0x01, X4, Y2, Y4
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     Y4, 96(CX)
+	VCVTPS2PD   128(AX), Y3
+	VCVTPS2PD   144(AX), Y4
+	VCVTPS2PD   160(AX), Y5
+	VCVTPS2PD   176(AX), Y6
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VSUBPD      Y1, Y3, Y3
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VSUBPD      Y1, Y6, Y6
+	VXORPD      Y7, Y7, Y7
+	VMINPD      Y3, Y7, Y3
+	VMINPD      Y4, Y7, Y4
+	VMINPD      Y5, Y7, Y5
+	VMINPD      Y6, Y7, Y6
+	VCVTPD2PSY  Y3, X2
+	VCVTPD2PSY  Y4, X3
+	VINSERTF128 $0x01, X3, Y2, Y3
+	VCVTPD2PSY  Y5, X2
+	VCVTPD2PSY  Y6, X4
+	VINSERTF128 $0x01, X4, Y2, Y4
+	VMOVUPS     Y3, 128(CX)
+	VMOVUPS     Y4, 160(CX)
+	VCVTPS2PD   192(AX), Y3
+	VCVTPS2PD   208(AX), Y4
+	VCVTPS2PD   224(AX), Y5
+	VCVTPS2PD   240(AX), Y6
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VSUBPD      Y1, Y3, Y3
+	VSUBPD      Y1, Y4, Y4
+	VSUBPD      Y1, Y5, Y5
+	VSUBPD      Y1, Y6, Y6
+	VXORPD      Y7, Y7, Y7
+	VMINPD      Y3, Y7, Y3
+	VMINPD      Y4, Y7, Y4
+	VMINPD      Y5, Y7, Y5
+	VMINPD      Y6, Y7, Y6
+	VCVTPD2PSY  Y3, X2
+	VCVTPD2PSY  Y4, X3
+	VINSERTF128 $0x01, X3, Y2, Y3
+	VCVTPD2PSY  Y5, X2
+	VCVTPD2PSY  Y6, X4
+	VINSERTF128 $0x01, X4, Y2, Y4
+	VMOVUPS     Y3, 192(CX)
+	VMOVUPS     Y4, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         lsm256_last64
 
 lsm256_last16:
 	CMPQ        DX, $0x00000010
@@ -2714,253 +3197,520 @@ lse256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    DX, AX
 	MOVQ    BX, CX
+	CMPQ    CX, $0x00000040
+	JB      lse256_sumtail
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, CX
 
 lse256_sum64:
-	CMPQ         CX, $0x00000040
-	JB           lse256_sumtail
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y1, Y1, Y1
-	VXORPD       Y2, Y2, Y2
-	VXORPD       Y3, Y3, Y3
-	VMOVUPS      (AX), Y4
-	VMOVUPS      32(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       logsoftmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y9
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y9, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y9, Y5
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y8
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y9
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y9
-	VMULPS       Y4, Y4, Y10
-	VMULPS       Y5, Y5, Y11
-	VFMADD231PS  Y8, Y10, Y4
-	VFMADD231PS  Y9, Y11, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y9
-	VFMADD213PD  Y9, Y9, Y8
-	VADDPD       Y8, Y0, Y0
+	CMPQ CX, $0x00000040
+	JB   lse256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y9, Y9
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      64(AX), Y4
-	VMOVUPS      96(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       logsoftmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y9
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y9, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y9, Y5
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y8
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y9
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y9
-	VMULPS       Y4, Y4, Y10
-	VMULPS       Y5, Y5, Y11
-	VFMADD231PS  Y8, Y10, Y4
-	VFMADD231PS  Y9, Y11, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y9
-	VFMADD213PD  Y9, Y9, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y9, Y9
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      128(AX), Y4
-	VMOVUPS      160(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       logsoftmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y9
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y9, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y9, Y5
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y8
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y9
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y9
-	VMULPS       Y4, Y4, Y10
-	VMULPS       Y5, Y5, Y11
-	VFMADD231PS  Y8, Y10, Y4
-	VFMADD231PS  Y9, Y11, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y9
-	VFMADD213PD  Y9, Y9, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y9, Y9
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      192(AX), Y4
-	VMOVUPS      224(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       logsoftmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y9
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y9, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y9, Y5
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y8
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y9
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y9
-	VMULPS       Y4, Y4, Y10
-	VMULPS       Y5, Y5, Y11
-	VFMADD231PS  Y8, Y10, Y4
-	VFMADD231PS  Y9, Y11, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y9
-	VFMADD213PD  Y9, Y9, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y9, Y9
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y1, Y1
-	VMOVUPD      Y1, 96(SP)
-	VADDPD       128(SP), Y2, Y2
-	VMOVUPD      Y2, 128(SP)
-	VADDPD       160(SP), Y3, Y3
-	VMOVUPD      Y3, 160(SP)
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, CX
 	JMP          lse256_sum64
+
+lse256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 
 lse256_sumtail:
 	TESTQ  CX, CX

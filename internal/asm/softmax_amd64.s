@@ -1307,7 +1307,8 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func SoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·SoftmaxRowsAVX2(SB), NOSPLIT, $320-64
+TEXT ·SoftmaxRowsAVX2(SB), NOSPLIT, $464-64
+	MOVQ  $0x00000000, 456(SP)
 	MOVQ  dst_base+0(FP), BX
 	MOVQ  src_base+24(FP), SI
 	MOVQ  rows+48(FP), DI
@@ -1458,278 +1459,570 @@ sm256_params:
 	MOVQ    SI, AX
 	MOVQ    BX, CX
 	MOVQ    R8, DX
+	CMPQ    DX, $0x00000040
+	JB      sm256_sumtail
 
-sm256_sum64:
-	CMPQ        DX, $0x00000040
-	JB          sm256_sumtail
-	VXORPD      Y0, Y0, Y0
-	VXORPD      Y1, Y1, Y1
-	VXORPD      Y2, Y2, Y2
-	VXORPD      Y3, Y3, Y3
-	VMOVUPS     (AX), Y4
-	VMOVUPS     32(AX), Y5
-	VSUBPS      (SP), Y4, Y4
-	VSUBPS      (SP), Y5, Y5
-	VMOVUPS     softmaxconst<>+288(SB), Y6
-	VMAXPS      Y4, Y6, Y4
-	VMAXPS      Y5, Y6, Y5
-	VMOVUPS     softmaxconst<>+32(SB), Y6
-	VMOVUPS     softmaxconst<>+32(SB), Y7
-	VFMADD231PS softmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS softmaxconst<>+0(SB), Y5, Y7
-	VSUBPS      softmaxconst<>+32(SB), Y6, Y8
-	VSUBPS      softmaxconst<>+32(SB), Y7, Y10
-	VFMADD231PS softmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS softmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS softmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS softmaxconst<>+96(SB), Y10, Y5
-	VMOVUPS     softmaxconst<>+128(SB), Y8
-	VMOVUPS     softmaxconst<>+128(SB), Y10
-	VFMADD213PS softmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS softmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS softmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS softmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+256(SB), Y5, Y10
-	VMULPS      Y4, Y4, Y11
-	VMULPS      Y5, Y5, Y12
-	VFMADD231PS Y8, Y11, Y4
-	VFMADD231PS Y10, Y12, Y5
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
 	TESTQ       R11, R11
 	JNZ         sm256_nostore_1
 	VMOVUPS     Y4, (CX)
 	VMOVUPS     Y5, 32(CX)
 
 sm256_nostore_1:
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y10
-	VFMADD213PD  Y10, Y10, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y10, Y10
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y11, Y11
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      64(AX), Y4
-	VMOVUPS      96(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      softmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      softmaxconst<>+32(SB), Y6
-	VMOVUPS      softmaxconst<>+32(SB), Y7
-	VFMADD231PS  softmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  softmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       softmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       softmaxconst<>+32(SB), Y7, Y10
-	VFMADD231PS  softmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  softmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+96(SB), Y10, Y5
-	VMOVUPS      softmaxconst<>+128(SB), Y8
-	VMOVUPS      softmaxconst<>+128(SB), Y10
-	VFMADD213PS  softmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+256(SB), Y5, Y10
-	VMULPS       Y4, Y4, Y11
-	VMULPS       Y5, Y5, Y12
-	VFMADD231PS  Y8, Y11, Y4
-	VFMADD231PS  Y10, Y12, Y5
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_2
 	VMOVUPS      Y4, 64(CX)
 	VMOVUPS      Y5, 96(CX)
 
 sm256_nostore_2:
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y10
-	VFMADD213PD  Y10, Y10, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y10, Y10
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y11, Y11
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      128(AX), Y4
-	VMOVUPS      160(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      softmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      softmaxconst<>+32(SB), Y6
-	VMOVUPS      softmaxconst<>+32(SB), Y7
-	VFMADD231PS  softmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  softmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       softmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       softmaxconst<>+32(SB), Y7, Y10
-	VFMADD231PS  softmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  softmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+96(SB), Y10, Y5
-	VMOVUPS      softmaxconst<>+128(SB), Y8
-	VMOVUPS      softmaxconst<>+128(SB), Y10
-	VFMADD213PS  softmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+256(SB), Y5, Y10
-	VMULPS       Y4, Y4, Y11
-	VMULPS       Y5, Y5, Y12
-	VFMADD231PS  Y8, Y11, Y4
-	VFMADD231PS  Y10, Y12, Y5
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_3
 	VMOVUPS      Y4, 128(CX)
 	VMOVUPS      Y5, 160(CX)
 
 sm256_nostore_3:
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y10
-	VFMADD213PD  Y10, Y10, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+sm256_sum64:
+	CMPQ DX, $0x00000040
+	JB   sm256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y10, Y10
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y11, Y11
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      192(AX), Y4
-	VMOVUPS      224(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      softmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      softmaxconst<>+32(SB), Y6
-	VMOVUPS      softmaxconst<>+32(SB), Y7
-	VFMADD231PS  softmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  softmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       softmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       softmaxconst<>+32(SB), Y7, Y10
-	VFMADD231PS  softmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  softmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  softmaxconst<>+96(SB), Y10, Y5
-	VMOVUPS      softmaxconst<>+128(SB), Y8
-	VMOVUPS      softmaxconst<>+128(SB), Y10
-	VFMADD213PS  softmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  softmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  softmaxconst<>+256(SB), Y5, Y10
-	VMULPS       Y4, Y4, Y11
-	VMULPS       Y5, Y5, Y12
-	VFMADD231PS  Y8, Y11, Y4
-	VFMADD231PS  Y10, Y12, Y5
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
 	TESTQ        R11, R11
 	JNZ          sm256_nostore_4
-	VMOVUPS      Y4, 192(CX)
-	VMOVUPS      Y5, 224(CX)
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
 sm256_nostore_4:
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y10
-	VFMADD213PD  Y10, Y10, Y8
-	VADDPD       Y8, Y0, Y0
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y10, Y10
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y11, Y11
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	VADDPD       64(SP), Y0, Y0
-	VMOVUPD      Y0, 64(SP)
-	VADDPD       96(SP), Y1, Y1
-	VMOVUPD      Y1, 96(SP)
-	VADDPD       128(SP), Y2, Y2
-	VMOVUPD      Y2, 128(SP)
-	VADDPD       160(SP), Y3, Y3
-	VMOVUPD      Y3, 160(SP)
-	ADDQ         $0x00000100, AX
-	ADDQ         $0x00000100, CX
-	SUBQ         $0x00000040, DX
-	JMP          sm256_sum64
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_5
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_5:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_6
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_6:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_7
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_7:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_sum64
+
+sm256_drain:
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_8
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_8:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 sm256_sumtail:
 	TESTQ  DX, DX
@@ -1774,11 +2067,11 @@ sm256_sum16:
 	VFMADD231PS Y8, Y11, Y4
 	VFMADD231PS Y10, Y12, Y5
 	TESTQ       R11, R11
-	JNZ         sm256_nostore_5
+	JNZ         sm256_nostore_9
 	VMOVUPS     Y4, (CX)
 	VMOVUPS     Y5, 32(CX)
 
-sm256_nostore_5:
+sm256_nostore_9:
 	VPADDD       32(SP), Y6, Y6
 	VPADDD       32(SP), Y7, Y7
 	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
@@ -1892,11 +2185,11 @@ sm256_tailloaded_2:
 	VFMADD231PS Y11, Y13, Y6
 	VFMADD231PS Y12, Y14, Y7
 	TESTQ       R11, R11
-	JNZ         sm256_nostore_6
+	JNZ         sm256_nostore_10
 	VMASKMOVPS  Y6, Y4, (CX)
 	VMASKMOVPS  Y7, Y5, 32(CX)
 
-sm256_nostore_6:
+sm256_nostore_10:
 	VPADDD       32(SP), Y8, Y8
 	VPADDD       32(SP), Y10, Y10
 	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
@@ -1960,83 +2253,184 @@ sm256_sumred:
 	VMOVUPS      Y1, 256(SP)
 	VBROADCASTSS X0, Y1
 	VMOVUPS      Y1, 288(SP)
+	CMPQ         456(SP), $0x00000000
+	JE           sm256_prev
 
-	// Pass 3: y = (1 + u) * (hi + lo) * s.
-	MOVQ SI, AX
-	MOVQ BX, CX
-	MOVQ R8, DX
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ   R11, R11
+	JNZ     sm256_outre
+	VMOVUPS 384(SP), Y0
+	VMOVUPS softmaxconst<>+288(SB), Y1
+	VMOVUPS softmaxconst<>+32(SB), Y2
+	VMOVUPS softmaxconst<>+0(SB), Y3
+	VMOVUPS 416(SP), Y4
+	VMOVUPS 320(SP), Y5
+	VMOVUPS 352(SP), Y6
+	MOVQ    448(SP), AX
+	MOVQ    456(SP), CX
+	MOVQ    R8, DX
+
+sm256_out64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_out16
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y7
+	VMOVUPS     96(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     64(CX), Y8
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y7
+	VMOVUPS     160(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     128(CX), Y8
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y7
+	VMOVUPS     224(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     192(CX), Y8
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, 192(CX)
+	VMOVUPS     Y11, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_out64
 
 sm256_out16:
 	CMPQ        DX, $0x00000010
 	JB          sm256_outtail
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y1
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y1, Y1
-	VMOVUPS     softmaxconst<>+288(SB), Y2
-	VMAXPS      Y0, Y2, Y0
-	VMAXPS      Y1, Y2, Y1
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_1
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y1, Y1
-	JMP         sm256_haveu_1
-
-sm256_recompute_1:
-	VMOVUPS     softmaxconst<>+32(SB), Y2
-	VMOVUPS     softmaxconst<>+32(SB), Y3
-	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
-	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
-	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
-	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
-	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
-	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
-	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
-	VMOVUPS     softmaxconst<>+128(SB), Y4
-	VMOVUPS     softmaxconst<>+128(SB), Y5
-	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
-	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
-	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
-	VMULPS      Y0, Y0, Y6
-	VMULPS      Y1, Y1, Y7
-	VFMADD231PS Y4, Y6, Y0
-	VFMADD231PS Y5, Y7, Y1
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y1, Y1
-	VMOVAPS     Y3, Y3
-
-sm256_haveu_1:
-	VPADDD      32(SP), Y2, Y2
-	VPADDD      32(SP), Y3, Y3
-	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
-	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
-	VPSLLD      $0x17, Y2, Y2
-	VPSLLD      $0x17, Y3, Y3
-	VMOVUPS     288(SP), Y4
-	VFMADD213PS 288(SP), Y0, Y4
-	VMOVUPS     288(SP), Y5
-	VFMADD213PS 288(SP), Y1, Y5
-	VFMADD132PS 256(SP), Y4, Y0
-	VFMADD132PS 256(SP), Y5, Y1
-	VADDPS      256(SP), Y0, Y0
-	VADDPS      256(SP), Y1, Y1
-	VMULPS      Y2, Y0, Y0
-	VMULPS      Y3, Y1, Y1
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y7, Y10
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     softmaxconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y8, Y12
+	VFMADD132PS Y5, Y12, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y7, Y11, Y11
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y11, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -2044,33 +2438,33 @@ sm256_haveu_1:
 
 sm256_outtail:
 	TESTQ      DX, DX
-	JZ         sm256_next
-	VMOVDQU    (R9), Y0
-	VMOVDQU    32(R9), Y1
+	JZ         sm256_prev
+	VMOVDQU    (R9), Y7
+	VMOVDQU    32(R9), Y8
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_3
-	VMASKMOVPS (AX), Y0, Y2
-	VMASKMOVPS 32(AX), Y1, Y3
+	VMASKMOVPS (AX), Y7, Y10
+	VMASKMOVPS 32(AX), Y8, Y11
 	JMP        sm256_tailloaded_3
 
 sm256_tailcopy_3:
-	VXORPS  Y2, Y2, Y2
-	VMOVUPS Y2, 192(SP)
-	VMOVUPS Y2, 224(SP)
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_3_8
-	VMOVUPS (AX)(DX*1), Y2
-	VMOVUPS Y2, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_3_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_3_4
-	VMOVUPS (AX)(DX*1), X2
-	VMOVUPS X2, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_3_4:
@@ -2087,27 +2481,24 @@ sm256_copy_3_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_3_1:
-	VMOVUPS 192(SP), Y2
-	VMOVUPS 224(SP), Y3
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
 
 sm256_tailloaded_3:
-	VSUBPS      (SP), Y2, Y2
-	VSUBPS      (SP), Y3, Y3
-	VMOVUPS     softmaxconst<>+288(SB), Y4
-	VMAXPS      Y2, Y4, Y2
-	VMAXPS      Y3, Y4, Y3
-	TESTQ       R11, R11
-	JNZ         sm256_recompute_2
-	VMOVUPS     softmaxconst<>+32(SB), Y4
-	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
-	VMOVUPS     softmaxconst<>+32(SB), Y5
-	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      Y0, Y10, Y10
+	VSUBPS      Y0, Y11, Y11
+	VMAXPS      Y10, Y1, Y10
+	VMAXPS      Y11, Y1, Y11
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y10, Y0
+	VMOVAPS     Y2, Y1
+	VFMADD231PS Y3, Y11, Y1
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
 	JA          sm256_tailcopy_4
-	VMASKMOVPS  (CX), Y0, Y2
-	VMASKMOVPS  32(CX), Y1, Y3
+	VMASKMOVPS  (CX), Y7, Y2
+	VMASKMOVPS  32(CX), Y8, Y3
 	JMP         sm256_tailloaded_4
 
 sm256_tailcopy_4:
@@ -2146,11 +2537,366 @@ sm256_copy_4_1:
 	VMOVUPS 224(SP), Y3
 
 sm256_tailloaded_4:
-	VMOVAPS Y2, Y2
-	VMOVAPS Y3, Y3
-	JMP     sm256_haveu_2
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y1, Y1
+	VPMAXSD     softmaxconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y2, Y4
+	VFMADD132PS Y5, Y4, Y2
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y3, Y0
+	VFMADD132PS Y5, Y0, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VMASKMOVPS  Y2, Y7, (CX)
+	VMASKMOVPS  Y3, Y8, 32(CX)
+	JMP         sm256_prev
 
-sm256_recompute_2:
+sm256_outre:
+	MOVQ 448(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
+
+sm256_outre64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_outre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_outre64
+
+sm256_outre16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_outretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_outre16
+
+sm256_outretail:
+	TESTQ      DX, DX
+	JZ         sm256_prev
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_5
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        sm256_tailloaded_5
+
+sm256_tailcopy_5:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_5_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_5_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_5_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_5_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_5_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+sm256_tailloaded_5:
+	VSUBPS      384(SP), Y2, Y2
+	VSUBPS      384(SP), Y3, Y3
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
 	VMOVUPS     softmaxconst<>+32(SB), Y4
 	VMOVUPS     softmaxconst<>+32(SB), Y5
 	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
@@ -2179,27 +2925,38 @@ sm256_recompute_2:
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y5, Y5
-
-sm256_haveu_2:
-	VPADDD      32(SP), Y4, Y4
-	VPADDD      32(SP), Y5, Y5
+	VPADDD      416(SP), Y4, Y4
+	VPADDD      416(SP), Y5, Y5
 	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
 	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
 	VPSLLD      $0x17, Y4, Y4
 	VPSLLD      $0x17, Y5, Y5
-	VMOVUPS     288(SP), Y6
-	VFMADD213PS 288(SP), Y2, Y6
-	VMOVUPS     288(SP), Y7
-	VFMADD213PS 288(SP), Y3, Y7
-	VFMADD132PS 256(SP), Y6, Y2
-	VFMADD132PS 256(SP), Y7, Y3
-	VADDPS      256(SP), Y2, Y2
-	VADDPS      256(SP), Y3, Y3
+	VMOVUPS     352(SP), Y6
+	VFMADD213PS 352(SP), Y2, Y6
+	VMOVUPS     352(SP), Y7
+	VFMADD213PS 352(SP), Y3, Y7
+	VFMADD132PS 320(SP), Y6, Y2
+	VFMADD132PS 320(SP), Y7, Y3
+	VADDPS      320(SP), Y2, Y2
+	VADDPS      320(SP), Y3, Y3
 	VMULPS      Y4, Y2, Y2
 	VMULPS      Y5, Y3, Y3
 	VMASKMOVPS  Y2, Y0, (CX)
 	VMASKMOVPS  Y3, Y1, 32(CX)
-	JMP         sm256_next
+
+sm256_prev:
+	// This row is now pending: its hi, lo, c, bias, src and dst.
+	VMOVUPS 256(SP), Y0
+	VMOVUPS Y0, 320(SP)
+	VMOVUPS 288(SP), Y0
+	VMOVUPS Y0, 352(SP)
+	VMOVUPS (SP), Y0
+	VMOVUPS Y0, 384(SP)
+	VMOVUPS 32(SP), Y0
+	VMOVUPS Y0, 416(SP)
+	MOVQ    SI, 448(SP)
+	MOVQ    BX, 456(SP)
+	JMP     sm256_next
 
 	// A row of -Inf, or of -Inf and NaN.
 sm256_masked:
@@ -2229,47 +2986,47 @@ sm256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         sm256_tailcopy_5
+	JA         sm256_tailcopy_6
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        sm256_tailloaded_5
+	JMP        sm256_tailloaded_6
 
-sm256_tailcopy_5:
+sm256_tailcopy_6:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_5_8
+	JZ      sm256_copy_6_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-sm256_copy_5_8:
+sm256_copy_6_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_5_4
+	JZ      sm256_copy_6_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-sm256_copy_5_4:
+sm256_copy_6_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_5_2
+	JZ    sm256_copy_6_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-sm256_copy_5_2:
+sm256_copy_6_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_5_1
+	JZ    sm256_copy_6_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-sm256_copy_5_1:
+sm256_copy_6_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-sm256_tailloaded_5:
+sm256_tailloaded_6:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     sm256_nanrow
@@ -2313,6 +3070,699 @@ sm256_next:
 	DECQ DI
 	JNZ  sm256_row
 
+	// Pass 3 of the last finite row.
+	CMPQ 456(SP), $0x00000000
+	JE   sm256_flushed
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ   R11, R11
+	JNZ     sm256_lastre
+	VMOVUPS 384(SP), Y0
+	VMOVUPS softmaxconst<>+288(SB), Y1
+	VMOVUPS softmaxconst<>+32(SB), Y2
+	VMOVUPS softmaxconst<>+0(SB), Y3
+	VMOVUPS 416(SP), Y4
+	VMOVUPS 320(SP), Y5
+	VMOVUPS 352(SP), Y6
+	MOVQ    448(SP), AX
+	MOVQ    456(SP), CX
+	MOVQ    R8, DX
+
+sm256_last64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_last16
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     64(AX), Y7
+	VMOVUPS     96(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     64(CX), Y8
+	VMOVUPS     96(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 64(CX)
+	VMOVUPS     Y10, 96(CX)
+	VMOVUPS     128(AX), Y7
+	VMOVUPS     160(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     128(CX), Y8
+	VMOVUPS     160(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 128(CX)
+	VMOVUPS     Y10, 160(CX)
+	VMOVUPS     192(AX), Y7
+	VMOVUPS     224(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     192(CX), Y8
+	VMOVUPS     224(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 192(CX)
+	VMOVUPS     Y10, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_last64
+
+sm256_last16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_lasttail
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y0, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMAXPS      Y7, Y1, Y7
+	VMAXPS      Y8, Y1, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     softmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_last16
+
+sm256_lasttail:
+	TESTQ      DX, DX
+	JZ         sm256_flushed
+	VMOVDQU    (R9), Y7
+	VMOVDQU    32(R9), Y8
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_7
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
+	JMP        sm256_tailloaded_7
+
+sm256_tailcopy_7:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_7_8
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_7_4
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_7_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_7_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_7_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+sm256_tailloaded_7:
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMAXPS      Y10, Y1, Y10
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y9, Y0
+	VMOVAPS     Y2, Y1
+	VFMADD231PS Y3, Y10, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          sm256_tailcopy_8
+	VMASKMOVPS  (CX), Y7, Y2
+	VMASKMOVPS  32(CX), Y8, Y3
+	JMP         sm256_tailloaded_8
+
+sm256_tailcopy_8:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_8_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+sm256_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_8_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+sm256_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_8_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+sm256_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_8_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+sm256_copy_8_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+sm256_tailloaded_8:
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y1, Y1
+	VPMAXSD     softmaxconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y2, Y4
+	VFMADD132PS Y5, Y4, Y2
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y3, Y0
+	VFMADD132PS Y5, Y0, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VMASKMOVPS  Y2, Y7, (CX)
+	VMASKMOVPS  Y3, Y8, 32(CX)
+	JMP         sm256_flushed
+
+sm256_lastre:
+	MOVQ 448(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
+
+sm256_lastre64:
+	CMPQ        DX, $0x00000040
+	JB          sm256_lastre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256_lastre64
+
+sm256_lastre16:
+	CMPQ        DX, $0x00000010
+	JB          sm256_lastretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      384(SP), Y0, Y0
+	VSUBPS      384(SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256_lastre16
+
+sm256_lastretail:
+	TESTQ      DX, DX
+	JZ         sm256_flushed
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_9
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        sm256_tailloaded_9
+
+sm256_tailcopy_9:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_9_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_9_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_9_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_9_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_9_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+sm256_tailloaded_9:
+	VSUBPS      384(SP), Y2, Y2
+	VSUBPS      384(SP), Y3, Y3
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      416(SP), Y4, Y4
+	VPADDD      416(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     352(SP), Y6
+	VFMADD213PS 352(SP), Y2, Y6
+	VMOVUPS     352(SP), Y7
+	VFMADD213PS 352(SP), Y3, Y7
+	VFMADD132PS 320(SP), Y6, Y2
+	VFMADD132PS 320(SP), Y7, Y3
+	VADDPS      320(SP), Y2, Y2
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+sm256_flushed:
 sm256_ret:
 	VZEROUPPER
 	RET

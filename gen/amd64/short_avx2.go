@@ -1,0 +1,428 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The short-row Softmax kernel for AVX2: SoftmaxShortRowsAVX2 runs the rows
+// of a batch of at most 16 columns eight at a time, bit for bit
+// fallback.SoftmaxRows, as SoftmaxShortRowsAVX512 does (short.go) with
+// ymm registers: a row is one ymm register (lanes 0-7) when cols <= 8,
+// two (lanes 0-7 and 8-15) when 8 < cols <= 16, and the kernel has one
+// loop for each.
+//
+// Why: SoftmaxRowsAVX2 runs one row at a time, and a short row is a long
+// chain of dependent operations (the max and its reduction, the float64
+// sum and its reduction, the division, the split of 1/S) wrapped in loop
+// control for vectors the row does not have. Here the eight rows of a
+// group go through each step side by side, and the horizontal steps are
+// shared:
+//
+//   - the rows' maxima are folded together, 128-bit halves of pairs of
+//     rows (VPERM2F128), then pairs of lanes and neighbours (VSHUFPS):
+//     14 shuffles and 7 maxes give the eight maxima in one register;
+//   - one check covers the group: every max finite with |max| <= 208
+//     (then c = 0, and x - c is x), and later every S not NaN (a NaN in a
+//     row with a finite max). A group that fails it is left to
+//     SoftmaxRowsAVX2; nothing of a group is stored before both checks
+//     have passed;
+//   - each row's float64 terms are folded as the fallback's lanes are
+//     (lane i += lane i+8, then i+4) in its own registers, and the last
+//     two steps (i+2, i+1) are shared by pairs of rows (VPERM2F128, then
+//     VUNPCKLPD and VUNPCKHPD): two registers hold the eight sums;
+//   - 1/S of the eight rows is two VDIVPDs, and its hi + lo split is done
+//     on four rows at once; each row's hi, lo and bias are then broadcast
+//     from the frame.
+//
+// Lanes past the end of a row are read from the next row (or past the
+// group), and replaced by -Inf for the max and by -320 for pass 2, which
+// makes their s 0 (n - nm < -126 for every |max| <= 208) and their u
+// finite: they add +0 to the sums. Pass 3 computes garbage in them, which
+// is never stored to dst.
+//
+// Pass 2 keeps each row's u in the frame; pass 3 reloads x to recompute s
+// (the frame has no room for the eight rows' s as well: a NOSPLIT
+// function's frame is limited), and writes its rows, 64 bytes each (32
+// when cols <= 8), to the same frame at 4*cols bytes apart, in row order:
+// each row's lanes past cols land on the next row's place, which that
+// row's store then overwrites, and never on a u not yet loaded. The
+// group's 8*cols elements, cols ymm vectors, are then copied to dst in
+// whole vectors. So dst is written by whole unmasked stores of exactly
+// the group's elements, after every load of the group from src: dst may
+// be src.
+//
+// The loads of a group reach 16 elements past the start of its last row;
+// the kernel runs a group only if they stay within len(src). The caller
+// runs a last group whose loads would not through a buffer with room
+// after it.
+//
+// Measured on Zen 5 (ns per element, batches of 2^18 elements of N(0, 4),
+// the thread's CPU time, the least of interleaved runs): 1.08 against
+// 2.31 with SoftmaxRowsAVX2 alone at 10 columns, 0.69 at 16 (avx512 0.60
+// and 0.40). A group of 9 to 16 columns is about 800 vector
+// instructions, 600 of them arithmetic, against about 360 in
+// SoftmaxShortRowsAVX512's: each row is two ymm registers where it is one
+// zmm, and without opmasks or broadcast operands.
+
+// shortAVX2Group is the number of rows the kernel runs at once: eight rows
+// make two float64 ymm of sums for two divisions, and their maxima one
+// float32 ymm.
+const shortAVX2Group = 8
+
+// short256MaxPos and short256SumPos are where row r's max (a float32 lane
+// of one ymm) and S (a float64 lane of two ymm, numbered 0-7) end up in the
+// reduction trees below.
+func short256MaxPos(r int) int { return 4*(r%2) + r/2 }
+func short256SumPos(r int) int { return 4*(r/4) + []int{0, 2, 1, 3}[r%4] }
+
+func generateShortAVX2(g *gen) {
+	c := g.constTable("short256const", slices.Concat(softmaxConsts, []constant{
+		{"largeMax", largeMaxBits},
+		{"negLargeMax", largeMaxBits | 0x80000000},
+	}))
+	shortRowsAVX2(g, c)
+}
+
+func shortRowsAVX2(g *gen, c *constTable) {
+	g.function("SoftmaxShortRowsAVX2", "func(dst, src []float32, rows, cols int) int",
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
+		"SoftmaxShortRowsAVX2 sets rows of cols elements of dst to the softmax",
+		"of the same rows of src, with the bits of fallback.SoftmaxRows, eight",
+		"rows at a time, from the first, for as long as eight rows remain whose",
+		"maxima are finite, at most 208 in magnitude, whose rows hold no NaN,",
+		"and whose loads, which reach 16 elements past the start of the last",
+		"row, stay within len(src). It returns the number of rows done, a",
+		"multiple of eight; the caller runs the next rows with",
+		"SoftmaxRowsAVX2. The caller checks the arguments: rows*cols elements",
+		"in each slice, 1 <= cols <= 16, and dst is src or does not overlap",
+		"it. It requires AVX2 and FMA3.",
+	)
+	dst, src, rows, cols, done := g.GP64(), g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dst").Base(), dst)
+	g.Load(g.Param("src").Base(), src)
+	g.Load(g.Param("rows"), rows)
+	g.Load(g.Param("cols"), cols)
+	g.XORQ(done, done)
+	avail := g.GP64() // elements of src from the group's first row on
+	g.Load(g.Param("src").Len(), avail)
+	need := g.GP64() // 7*cols + 16: what a group's loads reach
+	g.LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, need)
+	g.LEAQ(Mem{Base: cols, Index: need, Scale: 2, Disp: 16}, need)
+	stride, stride3 := g.GP64(), g.GP64()
+	g.MOVQ(cols, stride)
+	g.SHLQ(U8(2), stride)                                       // 4*cols, a row's bytes
+	g.LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, stride3) // 3 rows
+	// mtab: the VMASKMOVPS-style masks of a row's first cols lanes, the
+	// low half at mtab and the high half at mtab+32 (see tailMask8).
+	mtab, off := g.GP64(), g.GP64()
+	g.MOVQ(U32(16), off)
+	g.SUBQ(cols, off)
+	g.LEAQ(g.tailMask8(), mtab)
+	g.LEAQ(Mem{Base: mtab, Index: off, Scale: 4}, mtab)
+
+	// The frame: each row's u (64 bytes; then the rows of y, 4*cols bytes
+	// apart), the biases (8 int32, in the order of the max tree), hi and
+	// lo (8 float32 each, in the order of the sum tree).
+	frame := g.AllocLocal(64*shortAVX2Group + 96)
+	uAt := func(r, h int) Mem { return frame.Offset(64*r + 32*h) }
+	biasAt := func(r int) Mem { return frame.Offset(512 + 4*short256MaxPos(r)) }
+	hiAt := func(r int) Mem { return frame.Offset(544 + 4*short256SumPos(r)) }
+	loAt := func(r int) Mem { return frame.Offset(576 + 4*short256SumPos(r)) }
+
+	g.CMPQ(cols, U32(8))
+	g.JA(LabelRef("s256_two"))
+	for _, halves := range []int{1, 2} {
+		name := fmt.Sprintf("s256_%d", halves)
+		if halves == 2 {
+			g.Label("s256_two")
+		}
+		g.Label(name + "_group")
+		g.CMPQ(rows, U32(shortAVX2Group))
+		g.JB(LabelRef("s256_ret"))
+		g.CMPQ(avail, need)
+		g.JB(LabelRef("s256_ret"))
+		shortGroupAVX2(g, c, halves, name, groupRegs{
+			dst: dst, src: src, stride: stride, stride3: stride3, mtab: mtab,
+		}, frame, uAt, biasAt, hiAt, loAt)
+		g.Comment("The group's rows, cols vectors, from the frame to dst.")
+		{
+			i, p := g.GP64(), g.GP64()
+			g.MOVQ(cols, i)
+			g.XORQ(p, p)
+			g.Label(name + "_copy")
+			y := g.YMM()
+			g.VMOVUPS(frame.Idx(p, 1), y)
+			g.VMOVUPS(y, Mem{Base: dst, Index: p, Scale: 1})
+			g.ADDQ(U32(32), p)
+			g.DECQ(i)
+			g.JNZ(LabelRef(name + "_copy"))
+		}
+		g.LEAQ(Mem{Base: src, Index: stride, Scale: 8}, src)
+		g.LEAQ(Mem{Base: dst, Index: stride, Scale: 8}, dst)
+		g.ADDQ(U32(shortAVX2Group), done)
+		g.SUBQ(U32(shortAVX2Group), rows)
+		{
+			n := g.GP64()
+			g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, n)
+			g.SHLQ(U8(2), n) // 8*cols
+			g.SUBQ(n, avail)
+		}
+		g.JMP(LabelRef(name + "_group"))
+	}
+
+	g.Label("s256_ret")
+	g.Store(done, g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// groupRegs are the registers a group of SoftmaxShortRowsAVX2 works from.
+type groupRegs struct {
+	dst, src        reg.GPVirtual
+	stride, stride3 reg.GPVirtual // one row's bytes, three rows'
+	mtab            reg.GPVirtual // the masks of a row's first cols lanes
+}
+
+// shortGroupAVX2 emits the three passes of one group of rows of halves ymm
+// registers each, from src; y goes to the frame from its start, row r at
+// 4*cols*r bytes. It jumps to s256_ret if the group fails a check.
+func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
+	frame Mem, uAt func(r, h int) Mem, biasAt, hiAt, loAt func(r int) Mem) {
+	src, stride, stride3 := a.src, a.stride, a.stride3
+	src4 := g.GP64()
+	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src4)
+	rowAt := func(base, base4 reg.GPVirtual, r, h int) Mem {
+		b := base
+		if r >= 4 {
+			b = base4
+		}
+		m := Mem{Base: b, Disp: 32 * h}
+		switch r % 4 {
+		case 1:
+			m.Index, m.Scale = stride, 1
+		case 2:
+			m.Index, m.Scale = stride, 2
+		case 3:
+			m.Index, m.Scale = stride3, 1
+		}
+		return m
+	}
+	last := halves - 1                             // the half that holds the row's last lanes
+	lastMask := Mem{Base: a.mtab, Disp: 32 * last} // its lanes within the row
+
+	g.Comment("Pass 1: the eight rows' maxima, -Inf past cols.")
+	mx := make([]reg.VecVirtual, shortAVX2Group)
+	for r := range mx {
+		mk, ni := g.YMM(), g.YMM()
+		g.VMOVUPS(lastMask, mk)
+		g.VMOVUPS(c.ymm("negInf"), ni)
+		mx[r] = g.YMM()
+		g.VBLENDVPS(mk, rowAt(src, src4, r, last), ni, mx[r])
+		if halves == 2 {
+			g.VMAXPS(rowAt(src, src4, r, 0), mx[r], mx[r])
+		}
+	}
+	// Rows r and r+1: their low 128-bit halves into one register, their
+	// high halves into another, and the max of the two holds each row's
+	// lanes i and i+4 in lane i of its half. Then pairs of lanes and
+	// neighbours, as short.go's tree does: every max only ever meets
+	// maxima of the same row.
+	var m2 [4]reg.VecVirtual
+	for i := range m2 {
+		l, h := g.YMM(), g.YMM()
+		g.VPERM2F128(U8(0x20), mx[2*i+1], mx[2*i], l) // [a0-3, b0-3]
+		g.VPERM2F128(U8(0x31), mx[2*i+1], mx[2*i], h) // [a4-7, b4-7]
+		g.VMAXPS(h, l, l)
+		m2[i] = l
+	}
+	var m4 [2]reg.VecVirtual
+	for i := range m4 {
+		l, h := g.YMM(), g.YMM()
+		g.VSHUFPS(U8(0x44), m2[2*i+1], m2[2*i], l) // lanes 0, 1 of each
+		g.VSHUFPS(U8(0xee), m2[2*i+1], m2[2*i], h) // lanes 2, 3
+		g.VMAXPS(h, l, l)
+		m4[i] = l
+	}
+	mv := g.YMM()
+	{
+		h := g.YMM()
+		g.VSHUFPS(U8(0x88), m4[1], m4[0], mv) // even lanes
+		g.VSHUFPS(U8(0xdd), m4[1], m4[0], h)  // odd lanes
+		g.VMAXPS(h, mv, mv)                   // row r's max in lane short256MaxPos(r)
+	}
+
+	g.Comment("The group's check: every max finite, |max| <= 208. Else the caller runs it.")
+	{
+		k1, k2 := g.YMM(), g.YMM()
+		g.VCMPPS(U8(cmpLEOQ), c.ymm("largeMax"), mv, k1) // false for NaN
+		g.VCMPPS(U8(cmpGEOQ), c.ymm("negLargeMax"), mv, k2)
+		g.VANDPS(k2, k1, k1)
+		bits := g.GP32()
+		g.VMOVMSKPS(k1, bits)
+		g.CMPL(bits, U32(0xff))
+		g.JNE(LabelRef("s256_ret"))
+	}
+	g.Comment("bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.")
+	{
+		tm, b := g.YMM(), g.YMM()
+		g.VMOVUPS(c.ymm("magic"), tm)
+		g.VFMADD231PS(c.ymm("log2e"), mv, tm)
+		g.VMOVDQU(c.ymm("bias127"), b)
+		g.VPSUBD(tm, b, b)
+		g.VMOVDQU(b, frame.Offset(512))
+	}
+
+	// loadD loads row r's d = max(x, -320), -320 past cols when blend.
+	loadD := func(r int, blend bool) []reg.VecVirtual {
+		d := make([]reg.VecVirtual, halves)
+		lo := g.YMM()
+		g.VMOVUPS(c.ymm("reduceLo"), lo)
+		for h := range d {
+			d[h] = g.YMM()
+			g.VMAXPS(rowAt(src, src4, r, h), lo, d[h]) // NaN kept
+		}
+		if blend {
+			mk := g.YMM()
+			g.VMOVUPS(lastMask, mk)
+			g.VBLENDVPS(mk, d[last], lo, d[last])
+		}
+		return d
+	}
+	// scale emits s = 2^(n - nm), or 0, from t in place.
+	scale := func(ts []reg.VecVirtual, b reg.VecVirtual) {
+		for _, t := range ts {
+			g.VPADDD(b, t, t)
+		}
+		for _, t := range ts {
+			g.VPMAXSD(c.ymm("zero"), t, t)
+		}
+		for _, t := range ts {
+			g.VPSLLD(U8(23), t, t)
+		}
+	}
+	exp := &sm256{g: g, c: c}
+
+	g.Comment("Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).")
+	var s2 [4]reg.VecVirtual
+	var prev reg.VecVirtual
+	for r := range shortAVX2Group {
+		d := loadD(r, true)
+		t := exp.expU(d)
+		for h := range d {
+			g.VMOVUPS(d[h], uAt(r, h))
+		}
+		b := g.YMM()
+		g.VPBROADCASTD(biasAt(r), b)
+		scale(t, b)
+		// The terms u*s + s of lanes 0-3, 4-7 (and 8-11, 12-15).
+		terms := make([]reg.VecVirtual, 0, 2*halves)
+		for h := range d {
+			for q := range 2 {
+				ud, sd := g.YMM(), g.YMM()
+				sx := t[h].AsX()
+				if q == 1 {
+					sx = g.XMM()
+					g.VEXTRACTF128(U8(1), t[h], sx)
+				}
+				// u's upper lanes from the frame: a load, not a
+				// VEXTRACTF128.
+				if q == 1 {
+					g.VCVTPS2PD(uAt(r, h).Offset(16), ud)
+				} else {
+					g.VCVTPS2PD(d[h].AsX(), ud)
+				}
+				g.VCVTPS2PD(sx, sd)
+				g.VFMADD213PD(sd, sd, ud) // u*s + s
+				terms = append(terms, ud)
+			}
+		}
+		if halves == 2 {
+			g.VADDPD(terms[2], terms[0], terms[0]) // lane i += lane i+8
+			g.VADDPD(terms[3], terms[1], terms[1])
+		}
+		g.VADDPD(terms[1], terms[0], terms[0]) // lane i += lane i+4
+		// Each pair of rows is folded as soon as it is summed: lane i +=
+		// lane i+2, rows r-1 and r side by side.
+		if r%2 == 0 {
+			prev = terms[0]
+			continue
+		}
+		l, h := g.YMM(), g.YMM()
+		g.VPERM2F128(U8(0x20), terms[0], prev, l) // [a0 a1, b0 b1]
+		g.VPERM2F128(U8(0x31), terms[0], prev, h) // [a2 a3, b2 b3]
+		g.VADDPD(h, l, l)
+		s2[r/2] = l
+	}
+	g.Comment("The sums of the eight rows: lane 0 += lane 1, four rows side by side.")
+	var sums [2]reg.VecVirtual
+	for i := range sums {
+		l, h := g.YMM(), g.YMM()
+		g.VUNPCKLPD(s2[2*i+1], s2[2*i], l)
+		g.VUNPCKHPD(s2[2*i+1], s2[2*i], h)
+		g.VADDPD(h, l, l) // row r's S in lane short256SumPos(r) - 4*i
+		sums[i] = l
+	}
+	g.Comment("A NaN S: a row with a NaN. The caller runs the group.")
+	{
+		n0, n1 := g.YMM(), g.YMM()
+		g.VCMPPD(U8(cmpUnord), sums[0], sums[0], n0)
+		g.VCMPPD(U8(cmpUnord), sums[1], sums[1], n1)
+		g.VORPD(n1, n0, n0)
+		g.VTESTPD(n0, n0)
+		g.JNZ(LabelRef("s256_ret"))
+	}
+	g.Comment("1/S for every row, split into float32 hi + lo, to the frame.")
+	for i, sum := range sums {
+		one, inv, hi64 := g.YMM(), g.YMM(), g.YMM()
+		hi, lo := g.XMM(), g.XMM()
+		g.VCVTPS2PD(c.ymm("one"), one)
+		g.VDIVPD(sum, one, inv)
+		g.VCVTPD2PSY(inv, hi)
+		g.VCVTPS2PD(hi, hi64)
+		g.VSUBPD(hi64, inv, inv)
+		g.VCVTPD2PSY(inv, lo)
+		g.VMOVUPS(hi, frame.Offset(544+16*i))
+		g.VMOVUPS(lo, frame.Offset(576+16*i))
+	}
+
+	g.Comment("Pass 3: s recomputed from x; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, row r to the frame at 4*cols*r.")
+	fb := g.GP64()
+	g.LEAQ(frame, fb)
+	fb4 := g.GP64()
+	g.LEAQ(Mem{Base: fb, Index: stride, Scale: 4}, fb4)
+	for r := range shortAVX2Group {
+		d := loadD(r, false) // lanes past cols are never stored
+		ts := make([]reg.VecVirtual, halves)
+		for h := range d {
+			ts[h] = g.YMM()
+			g.VMOVUPS(c.ymm("magic"), ts[h])
+			g.VFMADD231PS(c.ymm("log2e"), d[h], ts[h])
+		}
+		b := g.YMM()
+		g.VPBROADCASTD(biasAt(r), b)
+		scale(ts, b)
+		hiv, lov := g.YMM(), g.YMM()
+		g.VBROADCASTSS(hiAt(r), hiv)
+		g.VBROADCASTSS(loAt(r), lov)
+		us := make([]reg.VecVirtual, halves)
+		for h := range us {
+			us[h] = g.YMM()
+			g.VMOVUPS(uAt(r, h), us[h])
+		}
+		for h, u := range us {
+			w := g.YMM()
+			g.VMOVAPS(lov, w)
+			g.VFMADD213PS(lov, u, w) // w = u*lo + lo
+			g.VFMADD132PS(hiv, w, u) // u = u*hi + w
+			g.VADDPS(hiv, u, u)
+			g.VMULPS(ts[h], u, u)
+		}
+		for h, u := range us {
+			g.VMOVUPS(u, rowAt(fb, fb4, r, h))
+		}
+	}
+}
