@@ -39,7 +39,7 @@ var avx512 = &Implementation{
 		softmaxBackward:      asm.SoftmaxBackwardAVX512,
 		logSoftmaxBackward:   asm.LogSoftmaxBackwardAVX512,
 		crossEntropy:         crossEntropyKernel(asm.CrossEntropyRowsAVX512),
-		crossEntropyRows:     crossEntropyRowsKernel(asm.CrossEntropyRowsAVX512),
+		crossEntropyRows:     crossEntropyRowsAVX512,
 		softmaxAxis:          asm.SoftmaxAxisAVX512,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX512,
 		scaledSoftmaxRows:    scaledSoftmaxRowsAVX512,
@@ -222,4 +222,35 @@ func causalSoftmaxRowsAVX512(dst, src []float32, scale float32, cols, offset int
 		asm.CausalSoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], scale, n, cols, o)
 		done += n
 	}
+}
+
+// crossEntropyRowsAVX512 runs batches of rows of at most shortCols
+// elements through CrossEntropyShortRowsAVX512, eight rows at a time, and
+// the rows it leaves (a group with a NaN, an infinity or a max beyond 208
+// in magnitude; the last rows of a batch) through CrossEntropyRowsAVX512
+// one row at a time, whose total from +0 is the row's loss: the losses
+// are added to one float64 total in row order, as the fallback adds them.
+// Other batches go through CrossEntropyRowsAVX512 whole.
+func crossEntropyRowsAVX512(grad, logits []float32, targets []int32, cols int) float32 {
+	rows := len(logits) / cols
+	if cols > shortCols || rows < 8 {
+		return roundLoss(asm.CrossEntropyRowsAVX512(grad, logits, targets, rows, cols) / float64(rows))
+	}
+	var total float64
+	for done := 0; done < rows; {
+		var g []float32
+		if grad != nil {
+			g = grad[done*cols:]
+		}
+		n, t := asm.CrossEntropyShortRowsAVX512(g, logits[done*cols:], targets[done:], rows-done, cols, total)
+		done, total = done+n, t
+		for end := min(done+8, rows); done < end; done++ {
+			g = nil
+			if grad != nil {
+				g = grad[done*cols : (done+1)*cols]
+			}
+			total += asm.CrossEntropyRowsAVX512(g, logits[done*cols:(done+1)*cols], targets[done:done+1], 1, cols)
+		}
+	}
+	return roundLoss(total / float64(rows))
 }
