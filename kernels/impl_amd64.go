@@ -225,7 +225,8 @@ func causalSoftmaxRowsAVX512(dst, src []float32, scale float32, cols, offset int
 }
 
 // crossEntropyRowsAVX512 runs batches of rows of at most shortCols
-// elements through CrossEntropyShortRowsAVX512, eight rows at a time, and
+// elements through CrossEntropyShortRowsAVX512 (or its form without a
+// gradient), eight rows at a time, and
 // the rows it leaves (a group with a NaN, an infinity or a max beyond 208
 // in magnitude; the last rows of a batch) through CrossEntropyRowsAVX512
 // one row at a time, whose total from +0 is the row's loss: the losses
@@ -238,14 +239,16 @@ func crossEntropyRowsAVX512(grad, logits []float32, targets []int32, cols int) f
 	}
 	var total float64
 	for done := 0; done < rows; {
-		var g []float32
-		if grad != nil {
-			g = grad[done*cols:]
+		// Direct calls, as in softmaxRowsAVX512.
+		var n int
+		if grad == nil {
+			n, total = asm.CrossEntropyShortRowsNoGradAVX512(nil, logits[done*cols:], targets[done:], rows-done, cols, total)
+		} else {
+			n, total = asm.CrossEntropyShortRowsAVX512(grad[done*cols:], logits[done*cols:], targets[done:], rows-done, cols, total)
 		}
-		n, t := asm.CrossEntropyShortRowsAVX512(g, logits[done*cols:], targets[done:], rows-done, cols, total)
-		done, total = done+n, t
+		done += n
 		for end := min(done+8, rows); done < end; done++ {
-			g = nil
+			var g []float32
 			if grad != nil {
 				g = grad[done*cols : (done+1)*cols]
 			}

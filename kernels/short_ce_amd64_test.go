@@ -43,7 +43,7 @@ func shortCEDone(x []float32, cols int) int {
 }
 
 // checkShortCE runs CrossEntropyShortRowsAVX512 on the batch x with the
-// gradient out of place, in place and nil, from the running total total0,
+// gradient out of place and in place, and CrossEntropyShortRowsNoGradAVX512, from the running total total0,
 // and checks that it does the rows shortCEDone says, and want of them
 // unless want < 0, that the gradient of those rows has generic's bits and the rest is
 // untouched, and that the total is total0 plus each row's loss in row
@@ -94,7 +94,7 @@ func checkShortCE(t *testing.T, what string, x []float32, targets []int32, cols,
 	y := append([]float32(nil), x...)
 	done, total = asm.CrossEntropyShortRowsAVX512(y, y, targets, rows, cols, total0)
 	check("in place", y, x, done, total)
-	done, total = asm.CrossEntropyShortRowsAVX512(nil, x, targets, rows, cols, total0)
+	done, total = asm.CrossEntropyShortRowsNoGradAVX512(nil, x, targets, rows, cols, total0)
 	check("nil grad", nil, nil, done, total)
 }
 
@@ -211,6 +211,7 @@ func TestShortCrossEntropyKernelGuard(t *testing.T) {
 				copy(src, x)
 				catchFault(t, what, func() {
 					checkShortCE(t, what, src, targets, cols, -1, 0)
+					asm.CrossEntropyShortRowsNoGradAVX512(nil, src, targets, rows, cols, 0)
 					asm.CrossEntropyShortRowsAVX512(dst, src, targets, rows, cols, 0)
 					asm.CrossEntropyShortRowsAVX512(src, src, targets, rows, cols, 0)
 				})

@@ -16,3 +16,9 @@ package asm
 //
 //go:noescape
 func CrossEntropyShortRowsAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
+
+// CrossEntropyShortRowsNoGradAVX512 is CrossEntropyShortRowsAVX512 with
+// a nil gradient: dst is not used.
+//
+//go:noescape
+func CrossEntropyShortRowsNoGradAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)

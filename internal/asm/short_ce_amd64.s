@@ -177,7 +177,7 @@ GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
 
 // func CrossEntropyShortRowsAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
 // Requires: AVX, AVX512F, CMOV, SSE2
-TEXT ·CrossEntropyShortRowsAVX512(SB), NOSPLIT, $744-112
+TEXT ·CrossEntropyShortRowsAVX512(SB), NOSPLIT, $616-112
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+72(FP), DX
@@ -198,575 +198,674 @@ TEXT ·CrossEntropyShortRowsAVX512(SB), NOSPLIT, $744-112
 	MOVQ         targets_base+48(FP), DI
 	MOVSD        total+88(FP), X0
 	VMOVSD       X0, ret1+104(FP)
-	VBROADCASTSS shortceconst<>+320(SB), Z0
-	VBROADCASTSS shortceconst<>+288(SB), Z2
-	TESTQ        AX, AX
-	JZ           ce_nograd
 	XORQ         R9, R9
+	VBROADCASTSS shortceconst<>+288(SB), Z0
 
-ce_grad_group:
+ce_group:
 	CMPQ DX, $0x00000008
-	JB   ce_grad_drain
+	JB   ce_drain
 	LEAQ (CX)(BX*4), R10
 	LEAQ (AX)(BX*4), R11
 
 	// Pass 1: each row's x_t to the frame; the eight rows, -Inf past cols, and their maxima.
-	MOVLQSX    (DI), R12
-	LEAQ       (CX), R13
-	MOVL       (R13)(R12*4), R12
-	MOVL       R12, 704(SP)
-	MOVLQSX    4(DI), R12
-	LEAQ       (CX)(BX*1), R13
-	MOVL       (R13)(R12*4), R12
-	MOVL       R12, 712(SP)
-	MOVLQSX    8(DI), R12
-	LEAQ       (CX)(BX*2), R13
-	MOVL       (R13)(R12*4), R12
-	MOVL       R12, 720(SP)
-	MOVLQSX    12(DI), R12
-	LEAQ       (CX)(R8*1), R13
-	MOVL       (R13)(R12*4), R12
-	MOVL       R12, 728(SP)
-	MOVLQSX    16(DI), R12
-	LEAQ       (R10), R13
-	MOVL       (R13)(R12*4), R12
-	MOVL       R12, 708(SP)
-	MOVLQSX    20(DI), R12
-	LEAQ       (R10)(BX*1), R13
-	MOVL       (R13)(R12*4), R12
-	MOVL       R12, 716(SP)
-	MOVLQSX    24(DI), R12
-	LEAQ       (R10)(BX*2), R13
-	MOVL       (R13)(R12*4), R12
-	MOVL       R12, 724(SP)
-	MOVLQSX    28(DI), R12
-	LEAQ       (R10)(R8*1), R13
-	MOVL       (R13)(R12*4), R12
-	MOVL       R12, 732(SP)
-	VMOVAPS    Z0, Z3
-	VMOVUPS    (CX), K1, Z3
-	VMOVAPS    Z0, Z4
-	VMOVUPS    (CX)(BX*1), K1, Z4
-	VMOVAPS    Z0, Z5
-	VMOVUPS    (CX)(BX*2), K1, Z5
-	VMOVAPS    Z0, Z6
-	VMOVUPS    (CX)(R8*1), K1, Z6
-	VMOVAPS    Z0, Z7
-	VMOVUPS    (R10), K1, Z7
-	VMOVAPS    Z0, Z8
-	VMOVUPS    (R10)(BX*1), K1, Z8
-	VMOVAPS    Z0, Z9
-	VMOVUPS    (R10)(BX*2), K1, Z9
-	VMOVAPS    Z0, Z10
-	VMOVUPS    (R10)(R8*1), K1, Z10
-	VSHUFF32X4 $0x44, Z4, Z3, Z11
-	VSHUFF32X4 $0xee, Z4, Z3, Z12
-	VMAXPS     Z12, Z11, Z11
-	VSHUFF32X4 $0x44, Z6, Z5, Z12
-	VSHUFF32X4 $0xee, Z6, Z5, Z14
-	VMAXPS     Z14, Z12, Z12
-	VSHUFF32X4 $0x44, Z8, Z7, Z14
-	VSHUFF32X4 $0xee, Z8, Z7, Z15
-	VMAXPS     Z15, Z14, Z14
-	VSHUFF32X4 $0x44, Z10, Z9, Z15
-	VSHUFF32X4 $0xee, Z10, Z9, Z16
-	VMAXPS     Z16, Z15, Z15
-	VSHUFF32X4 $0x88, Z12, Z11, Z16
-	VSHUFF32X4 $0xdd, Z12, Z11, Z11
-	VMAXPS     Z11, Z16, Z16
-	VSHUFF32X4 $0x88, Z15, Z14, Z11
-	VSHUFF32X4 $0xdd, Z15, Z14, Z12
-	VMAXPS     Z12, Z11, Z11
-	VUNPCKLPD  Z11, Z16, Z12
-	VUNPCKHPD  Z11, Z16, Z11
-	VMAXPS     Z11, Z12, Z12
-	VPERMILPS  $0xb1, Z12, Z11
-	VMAXPS     Z11, Z12, Z12
+	MOVLQSX      (DI), R12
+	LEAQ         (CX), R13
+	MOVL         (R13)(R12*4), R12
+	MOVL         R12, 320(SP)
+	MOVLQSX      4(DI), R12
+	LEAQ         (CX)(BX*1), R13
+	MOVL         (R13)(R12*4), R12
+	MOVL         R12, 328(SP)
+	MOVLQSX      8(DI), R12
+	LEAQ         (CX)(BX*2), R13
+	MOVL         (R13)(R12*4), R12
+	MOVL         R12, 336(SP)
+	MOVLQSX      12(DI), R12
+	LEAQ         (CX)(R8*1), R13
+	MOVL         (R13)(R12*4), R12
+	MOVL         R12, 344(SP)
+	MOVLQSX      16(DI), R12
+	LEAQ         (R10), R13
+	MOVL         (R13)(R12*4), R12
+	MOVL         R12, 324(SP)
+	MOVLQSX      20(DI), R12
+	LEAQ         (R10)(BX*1), R13
+	MOVL         (R13)(R12*4), R12
+	MOVL         R12, 332(SP)
+	MOVLQSX      24(DI), R12
+	LEAQ         (R10)(BX*2), R13
+	MOVL         (R13)(R12*4), R12
+	MOVL         R12, 340(SP)
+	MOVLQSX      28(DI), R12
+	LEAQ         (R10)(R8*1), R13
+	MOVL         (R13)(R12*4), R12
+	MOVL         R12, 348(SP)
+	VBROADCASTSS shortceconst<>+320(SB), Z4
+	VMOVUPS      (CX), K1, Z4
+	VBROADCASTSS shortceconst<>+320(SB), Z5
+	VMOVUPS      (CX)(BX*1), K1, Z5
+	VBROADCASTSS shortceconst<>+320(SB), Z6
+	VMOVUPS      (CX)(BX*2), K1, Z6
+	VBROADCASTSS shortceconst<>+320(SB), Z7
+	VMOVUPS      (CX)(R8*1), K1, Z7
+	VBROADCASTSS shortceconst<>+320(SB), Z8
+	VMOVUPS      (R10), K1, Z8
+	VBROADCASTSS shortceconst<>+320(SB), Z9
+	VMOVUPS      (R10)(BX*1), K1, Z9
+	VBROADCASTSS shortceconst<>+320(SB), Z10
+	VMOVUPS      (R10)(BX*2), K1, Z10
+	VBROADCASTSS shortceconst<>+320(SB), Z11
+	VMOVUPS      (R10)(R8*1), K1, Z11
+	VSHUFF32X4   $0x44, Z5, Z4, Z12
+	VSHUFF32X4   $0xee, Z5, Z4, Z13
+	VMAXPS       Z13, Z12, Z12
+	VSHUFF32X4   $0x44, Z7, Z6, Z13
+	VSHUFF32X4   $0xee, Z7, Z6, Z15
+	VMAXPS       Z15, Z13, Z13
+	VSHUFF32X4   $0x44, Z9, Z8, Z15
+	VSHUFF32X4   $0xee, Z9, Z8, Z16
+	VMAXPS       Z16, Z15, Z15
+	VSHUFF32X4   $0x44, Z11, Z10, Z16
+	VSHUFF32X4   $0xee, Z11, Z10, Z17
+	VMAXPS       Z17, Z16, Z16
+	VSHUFF32X4   $0x88, Z13, Z12, Z17
+	VSHUFF32X4   $0xdd, Z13, Z12, Z12
+	VMAXPS       Z12, Z17, Z17
+	VSHUFF32X4   $0x88, Z16, Z15, Z12
+	VSHUFF32X4   $0xdd, Z16, Z15, Z13
+	VMAXPS       Z13, Z12, Z12
+	VUNPCKLPD    Z12, Z17, Z13
+	VUNPCKHPD    Z12, Z17, Z12
+	VMAXPS       Z12, Z13, Z13
+	VPERMILPS    $0xb1, Z13, Z12
+	VMAXPS       Z12, Z13, Z13
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VBROADCASTSS shortceconst<>+512(SB), Z11
-	VCMPPS       $0x12, Z11, Z12, K2
-	VBROADCASTSS shortceconst<>+544(SB), Z11
-	VCMPPS       $0x1d, Z11, Z12, K3
+	VBROADCASTSS shortceconst<>+512(SB), Z12
+	VCMPPS       $0x12, Z12, Z13, K2
+	VBROADCASTSS shortceconst<>+544(SB), Z12
+	VCMPPS       $0x1d, Z12, Z13, K3
 	KANDW        K2, K3, K2
 	KORTESTW     K2, K2
-	JCC          ce_grad_drain
+	JCC          ce_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
-	VBROADCASTSS     shortceconst<>+32(SB), Z11
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z12, Z11
-	VPBROADCASTD     shortceconst<>+448(SB), Z12
-	VPSUBD           Z11, Z12, Z12
-	VMOVUPS          Z12, (SP)
+	VBROADCASTSS     shortceconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z13, Z12
+	VPBROADCASTD     shortceconst<>+448(SB), Z13
+	VPSUBD           Z12, Z13, Z13
+	VMOVUPS          Z13, (SP)
 
 	// Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).
-	VMAXPS           Z3, Z2, Z3
-	VBROADCASTSS     shortceconst<>+32(SB), Z11
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z3, Z11
-	VSUBPS.BCST      shortceconst<>+32(SB), Z11, Z12
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z12, Z3
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z12, Z3
-	VBROADCASTSS     shortceconst<>+128(SB), Z12
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z3, Z12
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z3, Z12
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z3, Z12
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z3, Z12
-	VMULPS           Z3, Z3, Z14
-	VFMADD231PS      Z12, Z14, Z3
-	VPADDD.BCST      (SP), Z11, Z11
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z11, Z11
-	VPSLLD           $0x17, Z11, Z11
-	VCVTPS2PD        Y3, Z12
-	VEXTRACTF64X4    $0x01, Z3, Y13
-	VCVTPS2PD        Y13, Z14
-	VCVTPS2PD        Y11, Z15
-	VEXTRACTF64X4    $0x01, Z11, Y13
-	VCVTPS2PD        Y13, Z16
-	VFMADD213PD      Z15, Z15, Z12
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z14, Z12, Z12
-	VMAXPS           Z4, Z2, Z4
-	VBROADCASTSS     shortceconst<>+32(SB), Z14
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z4, Z14
-	VSUBPS.BCST      shortceconst<>+32(SB), Z14, Z15
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z15, Z4
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z15, Z4
-	VBROADCASTSS     shortceconst<>+128(SB), Z15
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z4, Z15
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z4, Z15
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z4, Z15
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z4, Z15
-	VMULPS           Z4, Z4, Z16
-	VFMADD231PS      Z15, Z16, Z4
-	VPADDD.BCST      16(SP), Z14, Z14
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z14, Z14
-	VPSLLD           $0x17, Z14, Z14
-	VCVTPS2PD        Y4, Z15
-	VEXTRACTF64X4    $0x01, Z4, Y13
-	VCVTPS2PD        Y13, Z16
-	VCVTPS2PD        Y14, Z17
-	VEXTRACTF64X4    $0x01, Z14, Y13
-	VCVTPS2PD        Y13, Z18
-	VFMADD213PD      Z17, Z17, Z15
-	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z16, Z15, Z15
-	VSHUFF64X2       $0x44, Z15, Z12, Z16
-	VSHUFF64X2       $0xee, Z15, Z12, Z12
-	VADDPD           Z12, Z16, Z16
-	VMAXPS           Z5, Z2, Z5
+	VMAXPS           Z4, Z0, Z4
 	VBROADCASTSS     shortceconst<>+32(SB), Z12
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z5, Z12
-	VSUBPS.BCST      shortceconst<>+32(SB), Z12, Z15
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z15, Z5
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z15, Z5
-	VBROADCASTSS     shortceconst<>+128(SB), Z15
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z5, Z15
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z5, Z15
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z5, Z15
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z5, Z15
-	VMULPS           Z5, Z5, Z17
-	VFMADD231PS      Z15, Z17, Z5
-	VPADDD.BCST      32(SP), Z12, Z12
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z4, Z12
+	VSUBPS.BCST      shortceconst<>+32(SB), Z12, Z13
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z13, Z4
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z13, Z4
+	VBROADCASTSS     shortceconst<>+128(SB), Z13
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z4, Z13
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z4, Z13
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z4, Z13
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z4, Z13
+	VMULPS           Z4, Z4, Z15
+	VFMADD231PS      Z13, Z15, Z4
+	VPADDD.BCST      (SP), Z12, Z12
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z12, Z12
-	VPSLLD           $0x17, Z12, Z12
-	VCVTPS2PD        Y5, Z15
-	VEXTRACTF64X4    $0x01, Z5, Y13
+	VPSLLD           $0x17, Z12, Z13
+	VCVTPS2PD        Y4, Z15
+	VEXTRACTF64X4    $0x01, Z4, Y14
+	VCVTPS2PD        Y14, Z16
 	VCVTPS2PD        Y13, Z17
-	VCVTPS2PD        Y12, Z18
-	VEXTRACTF64X4    $0x01, Z12, Y13
-	VCVTPS2PD        Y13, Z19
-	VFMADD213PD      Z18, Z18, Z15
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z13, Z13, Z16
+	VADDPD           Z16, Z15, Z15
+	VMAXPS           Z5, Z0, Z5
+	VBROADCASTSS     shortceconst<>+32(SB), Z13
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z5, Z13
+	VSUBPS.BCST      shortceconst<>+32(SB), Z13, Z16
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z16, Z5
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z16, Z5
+	VBROADCASTSS     shortceconst<>+128(SB), Z16
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z5, Z16
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z5, Z16
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z5, Z16
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z5, Z16
+	VMULPS           Z5, Z5, Z17
+	VFMADD231PS      Z16, Z17, Z5
+	VPADDD.BCST      16(SP), Z13, Z13
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z16
+	VCVTPS2PD        Y5, Z17
+	VEXTRACTF64X4    $0x01, Z5, Y14
+	VCVTPS2PD        Y14, Z18
+	VCVTPS2PD        Y16, Z19
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z16
 	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z17, Z15, Z15
-	VMAXPS           Z6, Z2, Z6
+	VFMADD213PD      Z16, Z16, Z18
+	VADDPD           Z18, Z17, Z17
+	VSHUFF64X2       $0x44, Z17, Z15, Z16
+	VSHUFF64X2       $0xee, Z17, Z15, Z15
+	VADDPD           Z15, Z16, Z16
+	VMAXPS           Z6, Z0, Z6
+	VBROADCASTSS     shortceconst<>+32(SB), Z15
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z6, Z15
+	VSUBPS.BCST      shortceconst<>+32(SB), Z15, Z17
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z17, Z6
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z17, Z6
+	VBROADCASTSS     shortceconst<>+128(SB), Z17
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z6, Z17
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z6, Z17
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z6, Z17
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z6, Z17
+	VMULPS           Z6, Z6, Z18
+	VFMADD231PS      Z17, Z18, Z6
+	VPADDD.BCST      32(SP), Z15, Z15
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z15, Z15
+	VPSLLD           $0x17, Z15, Z17
+	VCVTPS2PD        Y6, Z18
+	VEXTRACTF64X4    $0x01, Z6, Y14
+	VCVTPS2PD        Y14, Z19
+	VCVTPS2PD        Y17, Z20
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z17
+	VFMADD213PD      Z20, Z20, Z18
+	VFMADD213PD      Z17, Z17, Z19
+	VADDPD           Z19, Z18, Z18
+	VMAXPS           Z7, Z0, Z7
 	VBROADCASTSS     shortceconst<>+32(SB), Z17
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z6, Z17
-	VSUBPS.BCST      shortceconst<>+32(SB), Z17, Z18
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z18, Z6
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z18, Z6
-	VBROADCASTSS     shortceconst<>+128(SB), Z18
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z6, Z18
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z6, Z18
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z6, Z18
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z6, Z18
-	VMULPS           Z6, Z6, Z19
-	VFMADD231PS      Z18, Z19, Z6
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z7, Z17
+	VSUBPS.BCST      shortceconst<>+32(SB), Z17, Z19
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z19, Z7
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z19, Z7
+	VBROADCASTSS     shortceconst<>+128(SB), Z19
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z7, Z19
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z7, Z19
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z7, Z19
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z7, Z19
+	VMULPS           Z7, Z7, Z20
+	VFMADD231PS      Z19, Z20, Z7
 	VPADDD.BCST      48(SP), Z17, Z17
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y6, Z18
-	VEXTRACTF64X4    $0x01, Z6, Y13
-	VCVTPS2PD        Y13, Z19
-	VCVTPS2PD        Y17, Z20
-	VEXTRACTF64X4    $0x01, Z17, Y13
-	VCVTPS2PD        Y13, Z21
-	VFMADD213PD      Z20, Z20, Z18
-	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z19, Z18, Z18
-	VSHUFF64X2       $0x44, Z18, Z15, Z19
-	VSHUFF64X2       $0xee, Z18, Z15, Z15
-	VADDPD           Z15, Z19, Z19
-	VMAXPS           Z7, Z2, Z7
-	VBROADCASTSS     shortceconst<>+32(SB), Z15
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z7, Z15
-	VSUBPS.BCST      shortceconst<>+32(SB), Z15, Z18
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z18, Z7
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z18, Z7
-	VBROADCASTSS     shortceconst<>+128(SB), Z18
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z7, Z18
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z7, Z18
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z7, Z18
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z7, Z18
-	VMULPS           Z7, Z7, Z20
-	VFMADD231PS      Z18, Z20, Z7
-	VPADDD.BCST      8(SP), Z15, Z15
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z15, Z15
-	VPSLLD           $0x17, Z15, Z15
-	VCVTPS2PD        Y7, Z18
-	VEXTRACTF64X4    $0x01, Z7, Y13
-	VCVTPS2PD        Y13, Z20
-	VCVTPS2PD        Y15, Z21
-	VEXTRACTF64X4    $0x01, Z15, Y13
-	VCVTPS2PD        Y13, Z22
-	VFMADD213PD      Z21, Z21, Z18
+	VPSLLD           $0x17, Z17, Z19
+	VCVTPS2PD        Y7, Z20
+	VEXTRACTF64X4    $0x01, Z7, Y14
+	VCVTPS2PD        Y14, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y14
+	VCVTPS2PD        Y14, Z19
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z20, Z18, Z18
-	VMAXPS           Z8, Z2, Z8
+	VFMADD213PD      Z19, Z19, Z21
+	VADDPD           Z21, Z20, Z20
+	VSHUFF64X2       $0x44, Z20, Z18, Z19
+	VSHUFF64X2       $0xee, Z20, Z18, Z18
+	VADDPD           Z18, Z19, Z19
+	VMAXPS           Z8, Z0, Z8
+	VBROADCASTSS     shortceconst<>+32(SB), Z18
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z8, Z18
+	VSUBPS.BCST      shortceconst<>+32(SB), Z18, Z20
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z20, Z8
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z20, Z8
+	VBROADCASTSS     shortceconst<>+128(SB), Z20
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z8, Z20
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z8, Z20
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z8, Z20
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z8, Z20
+	VMULPS           Z8, Z8, Z21
+	VFMADD231PS      Z20, Z21, Z8
+	VPADDD.BCST      8(SP), Z18, Z18
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z18, Z18
+	VPSLLD           $0x17, Z18, Z20
+	VCVTPS2PD        Y8, Z21
+	VEXTRACTF64X4    $0x01, Z8, Y14
+	VCVTPS2PD        Y14, Z22
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z20
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z20, Z20, Z22
+	VADDPD           Z22, Z21, Z21
+	VMAXPS           Z9, Z0, Z9
 	VBROADCASTSS     shortceconst<>+32(SB), Z20
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z8, Z20
-	VSUBPS.BCST      shortceconst<>+32(SB), Z20, Z21
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z21, Z8
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z21, Z8
-	VBROADCASTSS     shortceconst<>+128(SB), Z21
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z8, Z21
-	VMULPS           Z8, Z8, Z22
-	VFMADD231PS      Z21, Z22, Z8
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z9, Z20
+	VSUBPS.BCST      shortceconst<>+32(SB), Z20, Z22
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z22, Z9
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z22, Z9
+	VBROADCASTSS     shortceconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z9, Z22
+	VMULPS           Z9, Z9, Z23
+	VFMADD231PS      Z22, Z23, Z9
 	VPADDD.BCST      24(SP), Z20, Z20
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z20, Z20
-	VPSLLD           $0x17, Z20, Z20
-	VCVTPS2PD        Y8, Z21
-	VEXTRACTF64X4    $0x01, Z8, Y13
-	VCVTPS2PD        Y13, Z22
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y13
-	VCVTPS2PD        Y13, Z24
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z24, Z24, Z22
-	VADDPD           Z22, Z21, Z21
-	VSHUFF64X2       $0x44, Z21, Z18, Z22
-	VSHUFF64X2       $0xee, Z21, Z18, Z18
-	VADDPD           Z18, Z22, Z22
-	VMAXPS           Z9, Z2, Z9
-	VBROADCASTSS     shortceconst<>+32(SB), Z18
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z9, Z18
-	VSUBPS.BCST      shortceconst<>+32(SB), Z18, Z21
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z21, Z9
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z21, Z9
-	VBROADCASTSS     shortceconst<>+128(SB), Z21
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z9, Z21
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z9, Z21
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z9, Z21
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z9, Z21
-	VMULPS           Z9, Z9, Z23
-	VFMADD231PS      Z21, Z23, Z9
-	VPADDD.BCST      40(SP), Z18, Z18
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z18, Z18
-	VPSLLD           $0x17, Z18, Z18
-	VCVTPS2PD        Y9, Z21
-	VEXTRACTF64X4    $0x01, Z9, Y13
-	VCVTPS2PD        Y13, Z23
-	VCVTPS2PD        Y18, Z24
-	VEXTRACTF64X4    $0x01, Z18, Y13
-	VCVTPS2PD        Y13, Z25
-	VFMADD213PD      Z24, Z24, Z21
+	VPSLLD           $0x17, Z20, Z22
+	VCVTPS2PD        Y9, Z23
+	VEXTRACTF64X4    $0x01, Z9, Y14
+	VCVTPS2PD        Y14, Z24
+	VCVTPS2PD        Y22, Z25
+	VEXTRACTF64X4    $0x01, Z22, Y14
+	VCVTPS2PD        Y14, Z22
 	VFMADD213PD      Z25, Z25, Z23
-	VADDPD           Z23, Z21, Z21
-	VMAXPS           Z10, Z2, Z10
+	VFMADD213PD      Z22, Z22, Z24
+	VADDPD           Z24, Z23, Z23
+	VSHUFF64X2       $0x44, Z23, Z21, Z22
+	VSHUFF64X2       $0xee, Z23, Z21, Z21
+	VADDPD           Z21, Z22, Z22
+	VMAXPS           Z10, Z0, Z10
+	VBROADCASTSS     shortceconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z10, Z21
+	VSUBPS.BCST      shortceconst<>+32(SB), Z21, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z10
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z10
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z10, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z10, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z10, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z10, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD231PS      Z23, Z24, Z10
+	VPADDD.BCST      40(SP), Z21, Z21
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z23
+	VCVTPS2PD        Y10, Z24
+	VEXTRACTF64X4    $0x01, Z10, Y14
+	VCVTPS2PD        Y14, Z25
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y14
+	VCVTPS2PD        Y14, Z23
+	VFMADD213PD      Z26, Z26, Z24
+	VFMADD213PD      Z23, Z23, Z25
+	VADDPD           Z25, Z24, Z24
+	VMAXPS           Z11, Z0, Z11
 	VBROADCASTSS     shortceconst<>+32(SB), Z23
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z10, Z23
-	VSUBPS.BCST      shortceconst<>+32(SB), Z23, Z24
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z24, Z10
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z24, Z10
-	VBROADCASTSS     shortceconst<>+128(SB), Z24
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z10, Z24
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z10, Z24
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z10, Z24
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z10, Z24
-	VMULPS           Z10, Z10, Z25
-	VFMADD231PS      Z24, Z25, Z10
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z11, Z23
+	VSUBPS.BCST      shortceconst<>+32(SB), Z23, Z25
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z25, Z11
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z25, Z11
+	VBROADCASTSS     shortceconst<>+128(SB), Z25
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z11, Z25
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z11, Z25
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z11, Z25
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z11, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD231PS      Z25, Z26, Z11
 	VPADDD.BCST      56(SP), Z23, Z23
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
-	VCVTPS2PD        Y10, Z24
-	VEXTRACTF64X4    $0x01, Z10, Y13
-	VCVTPS2PD        Y13, Z25
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y13
-	VCVTPS2PD        Y13, Z27
-	VFMADD213PD      Z26, Z26, Z24
-	VFMADD213PD      Z27, Z27, Z25
-	VADDPD           Z25, Z24, Z24
-	VSHUFF64X2       $0x44, Z24, Z21, Z25
-	VSHUFF64X2       $0xee, Z24, Z21, Z21
-	VADDPD           Z21, Z25, Z25
+	VPSLLD           $0x17, Z23, Z25
+	VCVTPS2PD        Y11, Z26
+	VEXTRACTF64X4    $0x01, Z11, Y14
+	VCVTPS2PD        Y14, Z27
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y14
+	VCVTPS2PD        Y14, Z25
+	VFMADD213PD      Z28, Z28, Z26
+	VFMADD213PD      Z25, Z25, Z27
+	VADDPD           Z27, Z26, Z26
+	VSHUFF64X2       $0x44, Z26, Z24, Z25
+	VSHUFF64X2       $0xee, Z26, Z24, Z24
+	VADDPD           Z24, Z25, Z25
 
 	// The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.
-	VSHUFF64X2 $0x88, Z19, Z16, Z21
+	VSHUFF64X2 $0x88, Z19, Z16, Z24
 	VSHUFF64X2 $0xdd, Z19, Z16, Z16
-	VADDPD     Z16, Z21, Z21
+	VADDPD     Z16, Z24, Z24
 	VSHUFF64X2 $0x88, Z25, Z22, Z16
 	VSHUFF64X2 $0xdd, Z25, Z22, Z19
 	VADDPD     Z19, Z16, Z16
-	VUNPCKLPD  Z16, Z21, Z19
-	VUNPCKHPD  Z16, Z21, Z16
+	VUNPCKLPD  Z16, Z24, Z19
+	VUNPCKHPD  Z16, Z24, Z16
 	VADDPD     Z16, Z19, Z19
+	VMOVUPD    Z19, 552(SP)
 
 	// A NaN S: a row with a NaN. The caller runs the group.
 	VCMPPD   $0x03, Z19, Z19, K2
 	KORTESTW K2, K2
-	JNZ      ce_grad_drain
+	JNZ      ce_drain
 
 	// 1/S for every row at once, split into float32 hi + lo.
 	VBROADCASTSS shortceconst<>+384(SB), Z16
 	VCVTPS2PD    Y16, Z16
 	VDIVPD       Z19, Z16, Z16
-	VCVTPD2PS    Z16, Y13
-	VCVTPS2PD    Y13, Z21
-	VSUBPD       Z21, Z16, Z16
-	VCVTPD2PS    Z16, Y16
-	VINSERTF64X4 $0x01, Y16, Z13, Z13
-
-	// The eight losses, max((nm*ln2 + log64(S)) - (x_t - 0), 0), added to the total in row order.
-	VPSRLQ       $0x34, Z19, Z16
-	VBROADCASTSD log64vecconst<>+0(SB), Z21
-	VPANDQ       Z21, Z19, Z19
-	VBROADCASTSD log64const<>+8(SB), Z21
-	VPORQ        Z21, Z19, Z19
-	VBROADCASTSD log64const<>+0(SB), Z21
-	VBROADCASTSD log64vecconst<>+8(SB), Z22
-	VCMPPD       $0x1e, Z21, Z19, K2
-	VPXORQ       Z22, Z19, K2, Z19
-	VBROADCASTSD log64vecconst<>+16(SB), Z21
-	VPADDQ       Z21, Z16, K2, Z16
-	VBROADCASTSD log64const<>+8(SB), Z21
-	VSUBPD       Z21, Z19, Z22
-	VADDPD       Z21, Z19, Z19
-	VDIVPD       Z19, Z22, Z19
-	VMULPD       Z19, Z19, Z21
-	VBROADCASTSD log64const<>+24(SB), Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+32(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+40(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+48(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+56(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+64(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+72(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+80(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+88(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+96(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+104(SB), Z24
-	VADDPD       Z24, Z22, Z22
-	VMULPD       Z21, Z22, Z22
-	VBROADCASTSD log64const<>+112(SB), Z21
-	VADDPD       Z21, Z22, Z22
-	VMULPD       Z19, Z22, Z22
-	VADDPD       Z22, Z22, Z22
-	VBROADCASTSD log64vecconst<>+24(SB), Z19
-	VBROADCASTSD log64vecconst<>+32(SB), Z21
-	VPADDQ       Z21, Z16, Z16
+	VCVTPD2PS    Z16, Y14
+	VCVTPS2PD    Y14, Z19
 	VSUBPD       Z19, Z16, Z16
-	VBROADCASTSD log64const<>+16(SB), Z19
-	VMULPD       Z19, Z16, Z16
-	VADDPD       Z22, Z16, Z16
-	VMOVDQU32    (SP), Z19
-	VPMOVQD      Z19, Y19
-	VCVTDQ2PD    Y19, Z19
-	VBROADCASTSD log64vecconst<>+40(SB), Z21
-	VSUBPD       Z19, Z21, Z19
-	VBROADCASTSD log64const<>+16(SB), Z21
-	VMULPD       Z21, Z19, Z19
-	VADDPD       Z16, Z19, Z19
-	VCVTPS2PD    704(SP), Z16
-	VPXORQ       Z1, Z1, Z1
-	VSUBPD       Z1, Z16, Z16
-	VSUBPD       Z16, Z19, Z19
-	VMAXPD       Z19, Z1, Z19
-	VMOVUPD      Z19, (SP)
-	VMOVSD       ret1+104(FP), X16
-	VADDSD       (SP), X16, X16
-	VADDSD       16(SP), X16, X16
-	VADDSD       32(SP), X16, X16
-	VADDSD       48(SP), X16, X16
-	VADDSD       8(SP), X16, X16
-	VADDSD       24(SP), X16, X16
-	VADDSD       40(SP), X16, X16
-	VADDSD       56(SP), X16, X16
-	VMOVSD       X16, ret1+104(FP)
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z14, Z14
 
 	// Pass 3 of the pending group: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, y[t] - 1, under km.
 	TESTQ        R9, R9
-	JZ           ce_grad_stash
+	JZ           ce_stash
 	LEAQ         (R9)(BX*4), CX
-	MOVQ         736(SP), R12
+	MOVQ         352(SP), R12
 	VMOVUPS.Z    (R9), K1, Z16
 	VMOVUPS.Z    (R9)(BX*1), K1, Z19
-	VMOVUPS.Z    (R9)(BX*2), K1, Z21
-	VMOVUPS.Z    (R9)(R8*1), K1, Z22
-	VMOVUPS.Z    (CX), K1, Z24
-	VMOVUPS.Z    (CX)(BX*1), K1, Z25
-	VMOVUPS.Z    (CX)(BX*2), K1, Z26
-	VMOVUPS      640(SP), Z27
-	VBROADCASTSS 64(SP), Z28
-	VBROADCASTSS 96(SP), Z29
-	VFMADD213PS  Z29, Z16, Z29
-	VFMADD132PS  Z28, Z29, Z16
-	VADDPS       Z28, Z16, Z16
-	VMULPS       128(SP), Z16, Z16
+	VMOVUPS.Z    (R9)(BX*2), K1, Z22
+	VMOVUPS.Z    (R9)(R8*1), K1, Z24
+	VMOVUPS.Z    (CX), K1, Z25
+	VMOVUPS.Z    (CX)(BX*1), K1, Z26
+	VMOVUPS.Z    (CX)(BX*2), K1, Z27
+	VMOVUPS      256(SP), Z28
+	VPMOVZXBD    128(SP), Z29
+	VPSLLD       $0x17, Z29, Z29
+	VBROADCASTSS 64(SP), Z30
+	VBROADCASTSS 96(SP), Z31
+	VFMADD213PS  Z31, Z16, Z31
+	VFMADD132PS  Z30, Z31, Z16
+	VADDPS       Z30, Z16, Z16
+	VMULPS       Z29, Z16, Z16
 	MOVL         (R12), R13
 	XORL         R14, R14
 	BTSL         R13, R14
 	KMOVW        R14, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z16, K2, Z16
 	VMOVUPS      Z16, K1, (R9)
-	VBROADCASTSS 72(SP), Z16
-	VBROADCASTSS 104(SP), Z28
-	VFMADD213PS  Z28, Z19, Z28
-	VFMADD132PS  Z16, Z28, Z19
-	VADDPS       Z16, Z19, Z19
-	VMULPS       192(SP), Z19, Z19
+	VPMOVZXBD    144(SP), Z16
+	VPSLLD       $0x17, Z16, Z16
+	VBROADCASTSS 72(SP), Z29
+	VBROADCASTSS 104(SP), Z30
+	VFMADD213PS  Z30, Z19, Z30
+	VFMADD132PS  Z29, Z30, Z19
+	VADDPS       Z29, Z19, Z19
+	VMULPS       Z16, Z19, Z19
 	MOVL         4(R12), R13
 	XORL         R14, R14
 	BTSL         R13, R14
 	KMOVW        R14, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z19, K2, Z19
 	VMOVUPS      Z19, K1, (R9)(BX*1)
-	VBROADCASTSS 80(SP), Z16
-	VBROADCASTSS 112(SP), Z19
-	VFMADD213PS  Z19, Z21, Z19
-	VFMADD132PS  Z16, Z19, Z21
-	VADDPS       Z16, Z21, Z21
-	VMULPS       256(SP), Z21, Z21
+	VPMOVZXBD    160(SP), Z16
+	VPSLLD       $0x17, Z16, Z16
+	VBROADCASTSS 80(SP), Z19
+	VBROADCASTSS 112(SP), Z29
+	VFMADD213PS  Z29, Z22, Z29
+	VFMADD132PS  Z19, Z29, Z22
+	VADDPS       Z19, Z22, Z22
+	VMULPS       Z16, Z22, Z22
 	MOVL         8(R12), R13
 	XORL         R14, R14
 	BTSL         R13, R14
 	KMOVW        R14, K2
-	VSUBPS.BCST  shortceconst<>+384(SB), Z21, K2, Z21
-	VMOVUPS      Z21, K1, (R9)(BX*2)
-	VBROADCASTSS 88(SP), Z16
-	VBROADCASTSS 120(SP), Z19
-	VFMADD213PS  Z19, Z22, Z19
-	VFMADD132PS  Z16, Z19, Z22
-	VADDPS       Z16, Z22, Z22
-	VMULPS       320(SP), Z22, Z22
+	VSUBPS.BCST  shortceconst<>+384(SB), Z22, K2, Z22
+	VMOVUPS      Z22, K1, (R9)(BX*2)
+	VPMOVZXBD    176(SP), Z16
+	VPSLLD       $0x17, Z16, Z16
+	VBROADCASTSS 88(SP), Z19
+	VBROADCASTSS 120(SP), Z22
+	VFMADD213PS  Z22, Z24, Z22
+	VFMADD132PS  Z19, Z22, Z24
+	VADDPS       Z19, Z24, Z24
+	VMULPS       Z16, Z24, Z24
 	MOVL         12(R12), R13
 	XORL         R14, R14
 	BTSL         R13, R14
 	KMOVW        R14, K2
-	VSUBPS.BCST  shortceconst<>+384(SB), Z22, K2, Z22
-	VMOVUPS      Z22, K1, (R9)(R8*1)
-	VBROADCASTSS 68(SP), Z16
-	VBROADCASTSS 100(SP), Z19
-	VFMADD213PS  Z19, Z24, Z19
-	VFMADD132PS  Z16, Z19, Z24
-	VADDPS       Z16, Z24, Z24
-	VMULPS       384(SP), Z24, Z24
-	MOVL         16(R12), R9
-	XORL         R13, R13
-	BTSL         R9, R13
-	KMOVW        R13, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z24, K2, Z24
-	VMOVUPS      Z24, K1, (CX)
-	VBROADCASTSS 76(SP), Z16
-	VBROADCASTSS 108(SP), Z19
-	VFMADD213PS  Z19, Z25, Z19
-	VFMADD132PS  Z16, Z19, Z25
-	VADDPS       Z16, Z25, Z25
-	VMULPS       448(SP), Z25, Z25
-	MOVL         20(R12), R9
-	XORL         R13, R13
-	BTSL         R9, R13
-	KMOVW        R13, K2
+	VMOVUPS      Z24, K1, (R9)(R8*1)
+	VPMOVZXBD    192(SP), Z16
+	VPSLLD       $0x17, Z16, Z16
+	VBROADCASTSS 68(SP), Z19
+	VBROADCASTSS 100(SP), Z22
+	VFMADD213PS  Z22, Z25, Z22
+	VFMADD132PS  Z19, Z22, Z25
+	VADDPS       Z19, Z25, Z25
+	VMULPS       Z16, Z25, Z25
+	MOVL         16(R12), R13
+	XORL         R14, R14
+	BTSL         R13, R14
+	KMOVW        R14, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z25, K2, Z25
-	VMOVUPS      Z25, K1, (CX)(BX*1)
-	VBROADCASTSS 84(SP), Z16
-	VBROADCASTSS 116(SP), Z19
-	VFMADD213PS  Z19, Z26, Z19
-	VFMADD132PS  Z16, Z19, Z26
-	VADDPS       Z16, Z26, Z26
-	VMULPS       512(SP), Z26, Z26
-	MOVL         24(R12), R9
-	XORL         R13, R13
-	BTSL         R9, R13
-	KMOVW        R13, K2
+	VMOVUPS      Z25, K1, (CX)
+	VPMOVZXBD    208(SP), Z16
+	VPSLLD       $0x17, Z16, Z16
+	VBROADCASTSS 76(SP), Z19
+	VBROADCASTSS 108(SP), Z22
+	VFMADD213PS  Z22, Z26, Z22
+	VFMADD132PS  Z19, Z22, Z26
+	VADDPS       Z19, Z26, Z26
+	VMULPS       Z16, Z26, Z26
+	MOVL         20(R12), R13
+	XORL         R14, R14
+	BTSL         R13, R14
+	KMOVW        R14, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z26, K2, Z26
-	VMOVUPS      Z26, K1, (CX)(BX*2)
-	VBROADCASTSS 92(SP), Z16
-	VBROADCASTSS 124(SP), Z19
-	VFMADD213PS  Z19, Z27, Z19
-	VFMADD132PS  Z16, Z19, Z27
-	VADDPS       Z16, Z27, Z27
-	VMULPS       576(SP), Z27, Z27
-	MOVL         28(R12), R9
-	XORL         R12, R12
-	BTSL         R9, R12
-	KMOVW        R12, K2
+	VMOVUPS      Z26, K1, (CX)(BX*1)
+	VPMOVZXBD    224(SP), Z16
+	VPSLLD       $0x17, Z16, Z16
+	VBROADCASTSS 84(SP), Z19
+	VBROADCASTSS 116(SP), Z22
+	VFMADD213PS  Z22, Z27, Z22
+	VFMADD132PS  Z19, Z22, Z27
+	VADDPS       Z19, Z27, Z27
+	VMULPS       Z16, Z27, Z27
+	MOVL         24(R12), R13
+	XORL         R14, R14
+	BTSL         R13, R14
+	KMOVW        R14, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z27, K2, Z27
-	VMOVUPS      Z27, K1, (CX)(R8*1)
+	VMOVUPS      Z27, K1, (CX)(BX*2)
+	VPMOVZXBD    240(SP), Z16
+	VPSLLD       $0x17, Z16, Z16
+	VBROADCASTSS 92(SP), Z19
+	VBROADCASTSS 124(SP), Z22
+	VFMADD213PS  Z22, Z28, Z22
+	VFMADD132PS  Z19, Z22, Z28
+	VADDPS       Z19, Z28, Z28
+	VMULPS       Z16, Z28, Z28
+	MOVL         28(R12), R12
+	XORL         R13, R13
+	BTSL         R12, R13
+	KMOVW        R13, K2
+	VSUBPS.BCST  shortceconst<>+384(SB), Z28, K2, Z28
+	VMOVUPS      Z28, K1, (CX)(R8*1)
 	ADDQ         $0x00000008, SI
 
-ce_grad_stash:
+ce_stash:
 	// This group is now pending: its hi, lo, s and targets to the frame, its u to dst.
-	VMOVUPS Z13, 64(SP)
-	VMOVUPS Z3, K1, (AX)
-	VMOVUPS Z11, 128(SP)
-	VMOVUPS Z4, K1, (AX)(BX*1)
-	VMOVUPS Z14, 192(SP)
-	VMOVUPS Z5, K1, (AX)(BX*2)
-	VMOVUPS Z12, 256(SP)
-	VMOVUPS Z6, K1, (AX)(R8*1)
-	VMOVUPS Z17, 320(SP)
-	VMOVUPS Z7, K1, (R11)
-	VMOVUPS Z15, 384(SP)
-	VMOVUPS Z8, K1, (R11)(BX*1)
-	VMOVUPS Z20, 448(SP)
-	VMOVUPS Z9, K1, (R11)(BX*2)
-	VMOVUPS Z18, 512(SP)
-	VMOVUPS Z10, 640(SP)
-	VMOVUPS Z23, 576(SP)
-	MOVQ    DI, 736(SP)
-	MOVQ    AX, R9
-	LEAQ    (R10)(BX*4), CX
-	LEAQ    (R11)(BX*4), AX
-	ADDQ    $0x00000020, DI
-	SUBQ    $0x00000008, DX
-	JMP     ce_grad_group
+	VMOVUPS Z14, 64(SP)
+	VMOVUPS Z4, K1, (AX)
+	VPMOVDB Z12, 128(SP)
+	VMOVUPS Z5, K1, (AX)(BX*1)
+	VPMOVDB Z13, 144(SP)
+	VMOVUPS Z6, K1, (AX)(BX*2)
+	VPMOVDB Z15, 160(SP)
+	VMOVUPS Z7, K1, (AX)(R8*1)
+	VPMOVDB Z17, 176(SP)
+	VMOVUPS Z8, K1, (R11)
+	VPMOVDB Z18, 192(SP)
+	VMOVUPS Z9, K1, (R11)(BX*1)
+	VPMOVDB Z20, 208(SP)
+	VMOVUPS Z10, K1, (R11)(BX*2)
+	VPMOVDB Z21, 224(SP)
+	VMOVUPS Z11, 256(SP)
+	VPMOVDB Z23, 240(SP)
+	MOVQ    DI, 352(SP)
 
-ce_grad_drain:
+	// The pending group's losses, then this group's loss inputs to the frame.
+	TESTQ        R9, R9
+	JZ           ce_inputs
+	VMOVUPD      360(SP), Z4
+	VPSRLQ       $0x34, Z4, Z5
+	VBROADCASTSD log64vecconst<>+0(SB), Z6
+	VPANDQ       Z6, Z4, Z4
+	VBROADCASTSD log64const<>+8(SB), Z6
+	VPORQ        Z6, Z4, Z4
+	VBROADCASTSD log64const<>+0(SB), Z6
+	VBROADCASTSD log64vecconst<>+8(SB), Z7
+	VCMPPD       $0x1e, Z6, Z4, K2
+	VPXORQ       Z7, Z4, K2, Z4
+	VBROADCASTSD log64vecconst<>+16(SB), Z6
+	VPADDQ       Z6, Z5, K2, Z5
+	VBROADCASTSD log64const<>+8(SB), Z6
+	VSUBPD       Z6, Z4, Z7
+	VADDPD       Z6, Z4, Z4
+	VDIVPD       Z4, Z7, Z4
+	VMULPD       Z4, Z4, Z6
+	VBROADCASTSD log64const<>+24(SB), Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+32(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+40(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+48(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+56(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+64(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+72(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+80(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+88(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+96(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+104(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+112(SB), Z6
+	VADDPD       Z6, Z7, Z7
+	VMULPD       Z4, Z7, Z7
+	VADDPD       Z7, Z7, Z7
+	VBROADCASTSD log64vecconst<>+24(SB), Z4
+	VBROADCASTSD log64vecconst<>+32(SB), Z6
+	VPADDQ       Z6, Z5, Z5
+	VSUBPD       Z4, Z5, Z5
+	VBROADCASTSD log64const<>+16(SB), Z4
+	VMULPD       Z4, Z5, Z5
+	VADDPD       Z7, Z5, Z5
+	VADDPD       424(SP), Z5, Z5
+	VSUBPD       488(SP), Z5, Z5
+	VPXORQ       Z1, Z1, Z1
+	VMAXPD       Z5, Z1, Z5
+	VMOVUPD      Z5, 360(SP)
+	VMOVSD       ret1+104(FP), X4
+	VADDSD       360(SP), X4, X4
+	VADDSD       376(SP), X4, X4
+	VADDSD       392(SP), X4, X4
+	VADDSD       408(SP), X4, X4
+	VADDSD       368(SP), X4, X4
+	VADDSD       384(SP), X4, X4
+	VADDSD       400(SP), X4, X4
+	VADDSD       416(SP), X4, X4
+	VMOVSD       X4, ret1+104(FP)
+
+ce_inputs:
+	VMOVUPD      552(SP), Z4
+	VMOVUPD      Z4, 360(SP)
+	VMOVDQU32    (SP), Z4
+	VPMOVQD      Z4, Y4
+	VCVTDQ2PD    Y4, Z4
+	VBROADCASTSD log64vecconst<>+40(SB), Z5
+	VSUBPD       Z4, Z5, Z4
+	VBROADCASTSD log64const<>+16(SB), Z5
+	VMULPD       Z5, Z4, Z4
+	VMOVUPD      Z4, 424(SP)
+	VCVTPS2PD    320(SP), Z4
+	VPXORQ       Z2, Z2, Z2
+	VSUBPD       Z2, Z4, Z4
+	VMOVUPD      Z4, 488(SP)
+	MOVQ         AX, R9
+	LEAQ         (R10)(BX*4), CX
+	LEAQ         (R11)(BX*4), AX
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000008, DX
+	JMP          ce_group
+
+ce_drain:
 	TESTQ        R9, R9
 	JZ           ce_ret
+	VMOVUPD      360(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VBROADCASTSD log64vecconst<>+0(SB), Z2
+	VPANDQ       Z2, Z0, Z0
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VPORQ        Z2, Z0, Z0
+	VBROADCASTSD log64const<>+0(SB), Z2
+	VBROADCASTSD log64vecconst<>+8(SB), Z4
+	VCMPPD       $0x1e, Z2, Z0, K2
+	VPXORQ       Z4, Z0, K2, Z0
+	VBROADCASTSD log64vecconst<>+16(SB), Z2
+	VPADDQ       Z2, Z1, K2, Z1
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VSUBPD       Z2, Z0, Z4
+	VADDPD       Z2, Z0, Z0
+	VDIVPD       Z0, Z4, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+32(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+40(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+48(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+56(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+64(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+72(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+80(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+88(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+96(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+104(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+112(SB), Z2
+	VADDPD       Z2, Z4, Z4
+	VMULPD       Z0, Z4, Z4
+	VADDPD       Z4, Z4, Z4
+	VBROADCASTSD log64vecconst<>+24(SB), Z0
+	VBROADCASTSD log64vecconst<>+32(SB), Z2
+	VPADDQ       Z2, Z1, Z1
+	VSUBPD       Z0, Z1, Z1
+	VBROADCASTSD log64const<>+16(SB), Z0
+	VMULPD       Z0, Z1, Z1
+	VADDPD       Z4, Z1, Z1
+	VADDPD       424(SP), Z1, Z1
+	VSUBPD       488(SP), Z1, Z1
+	VPXORQ       Z3, Z3, Z3
+	VMAXPD       Z1, Z3, Z1
+	VMOVUPD      Z1, 360(SP)
+	VMOVSD       ret1+104(FP), X0
+	VADDSD       360(SP), X0, X0
+	VADDSD       376(SP), X0, X0
+	VADDSD       392(SP), X0, X0
+	VADDSD       408(SP), X0, X0
+	VADDSD       368(SP), X0, X0
+	VADDSD       384(SP), X0, X0
+	VADDSD       400(SP), X0, X0
+	VADDSD       416(SP), X0, X0
+	VMOVSD       X0, ret1+104(FP)
 	LEAQ         (R9)(BX*4), AX
-	MOVQ         736(SP), CX
+	MOVQ         352(SP), CX
 	VMOVUPS.Z    (R9), K1, Z0
 	VMOVUPS.Z    (R9)(BX*1), K1, Z1
 	VMOVUPS.Z    (R9)(BX*2), K1, Z2
@@ -774,97 +873,113 @@ ce_grad_drain:
 	VMOVUPS.Z    (AX), K1, Z4
 	VMOVUPS.Z    (AX)(BX*1), K1, Z5
 	VMOVUPS.Z    (AX)(BX*2), K1, Z6
-	VMOVUPS      640(SP), Z7
-	VBROADCASTSS 64(SP), Z8
-	VBROADCASTSS 96(SP), Z9
-	VFMADD213PS  Z9, Z0, Z9
-	VFMADD132PS  Z8, Z9, Z0
-	VADDPS       Z8, Z0, Z0
-	VMULPS       128(SP), Z0, Z0
+	VMOVUPS      256(SP), Z7
+	VPMOVZXBD    128(SP), Z8
+	VPSLLD       $0x17, Z8, Z8
+	VBROADCASTSS 64(SP), Z9
+	VBROADCASTSS 96(SP), Z10
+	VFMADD213PS  Z10, Z0, Z10
+	VFMADD132PS  Z9, Z10, Z0
+	VADDPS       Z9, Z0, Z0
+	VMULPS       Z8, Z0, Z0
 	MOVL         (CX), DX
 	XORL         DI, DI
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z0, K2, Z0
 	VMOVUPS      Z0, K1, (R9)
-	VBROADCASTSS 72(SP), Z0
-	VBROADCASTSS 104(SP), Z8
-	VFMADD213PS  Z8, Z1, Z8
-	VFMADD132PS  Z0, Z8, Z1
-	VADDPS       Z0, Z1, Z1
-	VMULPS       192(SP), Z1, Z1
+	VPMOVZXBD    144(SP), Z0
+	VPSLLD       $0x17, Z0, Z0
+	VBROADCASTSS 72(SP), Z8
+	VBROADCASTSS 104(SP), Z9
+	VFMADD213PS  Z9, Z1, Z9
+	VFMADD132PS  Z8, Z9, Z1
+	VADDPS       Z8, Z1, Z1
+	VMULPS       Z0, Z1, Z1
 	MOVL         4(CX), DX
 	XORL         DI, DI
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z1, K2, Z1
 	VMOVUPS      Z1, K1, (R9)(BX*1)
-	VBROADCASTSS 80(SP), Z0
-	VBROADCASTSS 112(SP), Z1
-	VFMADD213PS  Z1, Z2, Z1
-	VFMADD132PS  Z0, Z1, Z2
-	VADDPS       Z0, Z2, Z2
-	VMULPS       256(SP), Z2, Z2
+	VPMOVZXBD    160(SP), Z0
+	VPSLLD       $0x17, Z0, Z0
+	VBROADCASTSS 80(SP), Z1
+	VBROADCASTSS 112(SP), Z8
+	VFMADD213PS  Z8, Z2, Z8
+	VFMADD132PS  Z1, Z8, Z2
+	VADDPS       Z1, Z2, Z2
+	VMULPS       Z0, Z2, Z2
 	MOVL         8(CX), DX
 	XORL         DI, DI
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z2, K2, Z2
 	VMOVUPS      Z2, K1, (R9)(BX*2)
-	VBROADCASTSS 88(SP), Z0
-	VBROADCASTSS 120(SP), Z1
-	VFMADD213PS  Z1, Z3, Z1
-	VFMADD132PS  Z0, Z1, Z3
-	VADDPS       Z0, Z3, Z3
-	VMULPS       320(SP), Z3, Z3
+	VPMOVZXBD    176(SP), Z0
+	VPSLLD       $0x17, Z0, Z0
+	VBROADCASTSS 88(SP), Z1
+	VBROADCASTSS 120(SP), Z2
+	VFMADD213PS  Z2, Z3, Z2
+	VFMADD132PS  Z1, Z2, Z3
+	VADDPS       Z1, Z3, Z3
+	VMULPS       Z0, Z3, Z3
 	MOVL         12(CX), DX
 	XORL         DI, DI
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z3, K2, Z3
 	VMOVUPS      Z3, K1, (R9)(R8*1)
-	VBROADCASTSS 68(SP), Z0
-	VBROADCASTSS 100(SP), Z1
-	VFMADD213PS  Z1, Z4, Z1
-	VFMADD132PS  Z0, Z1, Z4
-	VADDPS       Z0, Z4, Z4
-	VMULPS       384(SP), Z4, Z4
+	VPMOVZXBD    192(SP), Z0
+	VPSLLD       $0x17, Z0, Z0
+	VBROADCASTSS 68(SP), Z1
+	VBROADCASTSS 100(SP), Z2
+	VFMADD213PS  Z2, Z4, Z2
+	VFMADD132PS  Z1, Z2, Z4
+	VADDPS       Z1, Z4, Z4
+	VMULPS       Z0, Z4, Z4
 	MOVL         16(CX), DX
 	XORL         DI, DI
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z4, K2, Z4
 	VMOVUPS      Z4, K1, (AX)
-	VBROADCASTSS 76(SP), Z0
-	VBROADCASTSS 108(SP), Z1
-	VFMADD213PS  Z1, Z5, Z1
-	VFMADD132PS  Z0, Z1, Z5
-	VADDPS       Z0, Z5, Z5
-	VMULPS       448(SP), Z5, Z5
+	VPMOVZXBD    208(SP), Z0
+	VPSLLD       $0x17, Z0, Z0
+	VBROADCASTSS 76(SP), Z1
+	VBROADCASTSS 108(SP), Z2
+	VFMADD213PS  Z2, Z5, Z2
+	VFMADD132PS  Z1, Z2, Z5
+	VADDPS       Z1, Z5, Z5
+	VMULPS       Z0, Z5, Z5
 	MOVL         20(CX), DX
 	XORL         DI, DI
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z5, K2, Z5
 	VMOVUPS      Z5, K1, (AX)(BX*1)
-	VBROADCASTSS 84(SP), Z0
-	VBROADCASTSS 116(SP), Z1
-	VFMADD213PS  Z1, Z6, Z1
-	VFMADD132PS  Z0, Z1, Z6
-	VADDPS       Z0, Z6, Z6
-	VMULPS       512(SP), Z6, Z6
+	VPMOVZXBD    224(SP), Z0
+	VPSLLD       $0x17, Z0, Z0
+	VBROADCASTSS 84(SP), Z1
+	VBROADCASTSS 116(SP), Z2
+	VFMADD213PS  Z2, Z6, Z2
+	VFMADD132PS  Z1, Z2, Z6
+	VADDPS       Z1, Z6, Z6
+	VMULPS       Z0, Z6, Z6
 	MOVL         24(CX), DX
 	XORL         DI, DI
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z6, K2, Z6
 	VMOVUPS      Z6, K1, (AX)(BX*2)
-	VBROADCASTSS 92(SP), Z0
-	VBROADCASTSS 124(SP), Z1
-	VFMADD213PS  Z1, Z7, Z1
-	VFMADD132PS  Z0, Z1, Z7
-	VADDPS       Z0, Z7, Z7
-	VMULPS       576(SP), Z7, Z7
+	VPMOVZXBD    240(SP), Z0
+	VPSLLD       $0x17, Z0, Z0
+	VBROADCASTSS 92(SP), Z1
+	VBROADCASTSS 124(SP), Z2
+	VFMADD213PS  Z2, Z7, Z2
+	VFMADD132PS  Z1, Z2, Z7
+	VADDPS       Z1, Z7, Z7
+	VMULPS       Z0, Z7, Z7
 	MOVL         28(CX), CX
 	XORL         DX, DX
 	BTSL         CX, DX
@@ -872,424 +987,7 @@ ce_grad_drain:
 	VSUBPS.BCST  shortceconst<>+384(SB), Z7, K2, Z7
 	VMOVUPS      Z7, K1, (AX)(R8*1)
 	ADDQ         $0x00000008, SI
-	JMP          ce_ret
 
-ce_nograd:
-ce_loss_group:
-	CMPQ DX, $0x00000008
-	JB   ce_loss_drain
-	LEAQ (CX)(BX*4), AX
-
-	// Pass 1: each row's x_t to the frame; the eight rows, -Inf past cols, and their maxima.
-	MOVLQSX    (DI), R9
-	LEAQ       (CX), R10
-	MOVL       (R10)(R9*4), R9
-	MOVL       R9, 704(SP)
-	MOVLQSX    4(DI), R9
-	LEAQ       (CX)(BX*1), R10
-	MOVL       (R10)(R9*4), R9
-	MOVL       R9, 712(SP)
-	MOVLQSX    8(DI), R9
-	LEAQ       (CX)(BX*2), R10
-	MOVL       (R10)(R9*4), R9
-	MOVL       R9, 720(SP)
-	MOVLQSX    12(DI), R9
-	LEAQ       (CX)(R8*1), R10
-	MOVL       (R10)(R9*4), R9
-	MOVL       R9, 728(SP)
-	MOVLQSX    16(DI), R9
-	LEAQ       (AX), R10
-	MOVL       (R10)(R9*4), R9
-	MOVL       R9, 708(SP)
-	MOVLQSX    20(DI), R9
-	LEAQ       (AX)(BX*1), R10
-	MOVL       (R10)(R9*4), R9
-	MOVL       R9, 716(SP)
-	MOVLQSX    24(DI), R9
-	LEAQ       (AX)(BX*2), R10
-	MOVL       (R10)(R9*4), R9
-	MOVL       R9, 724(SP)
-	MOVLQSX    28(DI), R9
-	LEAQ       (AX)(R8*1), R10
-	MOVL       (R10)(R9*4), R9
-	MOVL       R9, 732(SP)
-	VMOVAPS    Z0, Z1
-	VMOVUPS    (CX), K1, Z1
-	VMOVAPS    Z0, Z3
-	VMOVUPS    (CX)(BX*1), K1, Z3
-	VMOVAPS    Z0, Z4
-	VMOVUPS    (CX)(BX*2), K1, Z4
-	VMOVAPS    Z0, Z5
-	VMOVUPS    (CX)(R8*1), K1, Z5
-	VMOVAPS    Z0, Z6
-	VMOVUPS    (AX), K1, Z6
-	VMOVAPS    Z0, Z7
-	VMOVUPS    (AX)(BX*1), K1, Z7
-	VMOVAPS    Z0, Z8
-	VMOVUPS    (AX)(BX*2), K1, Z8
-	VMOVAPS    Z0, Z9
-	VMOVUPS    (AX)(R8*1), K1, Z9
-	VSHUFF32X4 $0x44, Z3, Z1, Z10
-	VSHUFF32X4 $0xee, Z3, Z1, Z11
-	VMAXPS     Z11, Z10, Z10
-	VSHUFF32X4 $0x44, Z5, Z4, Z11
-	VSHUFF32X4 $0xee, Z5, Z4, Z13
-	VMAXPS     Z13, Z11, Z11
-	VSHUFF32X4 $0x44, Z7, Z6, Z13
-	VSHUFF32X4 $0xee, Z7, Z6, Z14
-	VMAXPS     Z14, Z13, Z13
-	VSHUFF32X4 $0x44, Z9, Z8, Z14
-	VSHUFF32X4 $0xee, Z9, Z8, Z15
-	VMAXPS     Z15, Z14, Z14
-	VSHUFF32X4 $0x88, Z11, Z10, Z15
-	VSHUFF32X4 $0xdd, Z11, Z10, Z10
-	VMAXPS     Z10, Z15, Z15
-	VSHUFF32X4 $0x88, Z14, Z13, Z10
-	VSHUFF32X4 $0xdd, Z14, Z13, Z11
-	VMAXPS     Z11, Z10, Z10
-	VUNPCKLPD  Z10, Z15, Z11
-	VUNPCKHPD  Z10, Z15, Z10
-	VMAXPS     Z10, Z11, Z11
-	VPERMILPS  $0xb1, Z11, Z10
-	VMAXPS     Z10, Z11, Z11
-
-	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VBROADCASTSS shortceconst<>+512(SB), Z10
-	VCMPPS       $0x12, Z10, Z11, K2
-	VBROADCASTSS shortceconst<>+544(SB), Z10
-	VCMPPS       $0x1d, Z10, Z11, K3
-	KANDW        K2, K3, K2
-	KORTESTW     K2, K2
-	JCC          ce_loss_drain
-
-	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
-	VBROADCASTSS     shortceconst<>+32(SB), Z10
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z11, Z10
-	VPBROADCASTD     shortceconst<>+448(SB), Z11
-	VPSUBD           Z10, Z11, Z11
-	VMOVUPS          Z11, (SP)
-
-	// Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).
-	VMAXPS           Z1, Z2, Z1
-	VBROADCASTSS     shortceconst<>+32(SB), Z10
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z10
-	VSUBPS.BCST      shortceconst<>+32(SB), Z10, Z11
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z11, Z1
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z11, Z1
-	VBROADCASTSS     shortceconst<>+128(SB), Z11
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z1, Z11
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z1, Z11
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z1, Z11
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z1, Z11
-	VMULPS           Z1, Z1, Z13
-	VFMADD231PS      Z11, Z13, Z1
-	VPADDD.BCST      (SP), Z10, Z10
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z10, Z10
-	VPSLLD           $0x17, Z10, Z10
-	VCVTPS2PD        Y1, Z11
-	VEXTRACTF64X4    $0x01, Z1, Y1
-	VCVTPS2PD        Y1, Z1
-	VCVTPS2PD        Y10, Z13
-	VEXTRACTF64X4    $0x01, Z10, Y10
-	VCVTPS2PD        Y10, Z10
-	VFMADD213PD      Z13, Z13, Z11
-	VFMADD213PD      Z10, Z10, Z1
-	VADDPD           Z1, Z11, Z11
-	VMAXPS           Z3, Z2, Z3
-	VBROADCASTSS     shortceconst<>+32(SB), Z1
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z3, Z1
-	VSUBPS.BCST      shortceconst<>+32(SB), Z1, Z10
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z10, Z3
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z10, Z3
-	VBROADCASTSS     shortceconst<>+128(SB), Z10
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z3, Z10
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z3, Z10
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z3, Z10
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z3, Z10
-	VMULPS           Z3, Z3, Z13
-	VFMADD231PS      Z10, Z13, Z3
-	VPADDD.BCST      16(SP), Z1, Z1
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z1, Z1
-	VPSLLD           $0x17, Z1, Z1
-	VCVTPS2PD        Y3, Z10
-	VEXTRACTF64X4    $0x01, Z3, Y3
-	VCVTPS2PD        Y3, Z3
-	VCVTPS2PD        Y1, Z13
-	VEXTRACTF64X4    $0x01, Z1, Y1
-	VCVTPS2PD        Y1, Z1
-	VFMADD213PD      Z13, Z13, Z10
-	VFMADD213PD      Z1, Z1, Z3
-	VADDPD           Z3, Z10, Z10
-	VSHUFF64X2       $0x44, Z10, Z11, Z1
-	VSHUFF64X2       $0xee, Z10, Z11, Z3
-	VADDPD           Z3, Z1, Z1
-	VMAXPS           Z4, Z2, Z4
-	VBROADCASTSS     shortceconst<>+32(SB), Z3
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z4, Z3
-	VSUBPS.BCST      shortceconst<>+32(SB), Z3, Z10
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z10, Z4
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z10, Z4
-	VBROADCASTSS     shortceconst<>+128(SB), Z10
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z4, Z10
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z4, Z10
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z4, Z10
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z4, Z10
-	VMULPS           Z4, Z4, Z11
-	VFMADD231PS      Z10, Z11, Z4
-	VPADDD.BCST      32(SP), Z3, Z3
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
-	VPSLLD           $0x17, Z3, Z3
-	VCVTPS2PD        Y4, Z10
-	VEXTRACTF64X4    $0x01, Z4, Y4
-	VCVTPS2PD        Y4, Z4
-	VCVTPS2PD        Y3, Z11
-	VEXTRACTF64X4    $0x01, Z3, Y3
-	VCVTPS2PD        Y3, Z3
-	VFMADD213PD      Z11, Z11, Z10
-	VFMADD213PD      Z3, Z3, Z4
-	VADDPD           Z4, Z10, Z10
-	VMAXPS           Z5, Z2, Z5
-	VBROADCASTSS     shortceconst<>+32(SB), Z3
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z5, Z3
-	VSUBPS.BCST      shortceconst<>+32(SB), Z3, Z4
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z4, Z5
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z4, Z5
-	VBROADCASTSS     shortceconst<>+128(SB), Z4
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z5, Z4
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z5, Z4
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z5, Z4
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z5, Z4
-	VMULPS           Z5, Z5, Z11
-	VFMADD231PS      Z4, Z11, Z5
-	VPADDD.BCST      48(SP), Z3, Z3
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
-	VPSLLD           $0x17, Z3, Z3
-	VCVTPS2PD        Y5, Z4
-	VEXTRACTF64X4    $0x01, Z5, Y5
-	VCVTPS2PD        Y5, Z5
-	VCVTPS2PD        Y3, Z11
-	VEXTRACTF64X4    $0x01, Z3, Y3
-	VCVTPS2PD        Y3, Z3
-	VFMADD213PD      Z11, Z11, Z4
-	VFMADD213PD      Z3, Z3, Z5
-	VADDPD           Z5, Z4, Z4
-	VSHUFF64X2       $0x44, Z4, Z10, Z3
-	VSHUFF64X2       $0xee, Z4, Z10, Z4
-	VADDPD           Z4, Z3, Z3
-	VMAXPS           Z6, Z2, Z6
-	VBROADCASTSS     shortceconst<>+32(SB), Z4
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z6, Z4
-	VSUBPS.BCST      shortceconst<>+32(SB), Z4, Z5
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z5, Z6
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z5, Z6
-	VBROADCASTSS     shortceconst<>+128(SB), Z5
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z6, Z5
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z6, Z5
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z6, Z5
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z6, Z5
-	VMULPS           Z6, Z6, Z10
-	VFMADD231PS      Z5, Z10, Z6
-	VPADDD.BCST      8(SP), Z4, Z4
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z4, Z4
-	VPSLLD           $0x17, Z4, Z4
-	VCVTPS2PD        Y6, Z5
-	VEXTRACTF64X4    $0x01, Z6, Y6
-	VCVTPS2PD        Y6, Z6
-	VCVTPS2PD        Y4, Z10
-	VEXTRACTF64X4    $0x01, Z4, Y4
-	VCVTPS2PD        Y4, Z4
-	VFMADD213PD      Z10, Z10, Z5
-	VFMADD213PD      Z4, Z4, Z6
-	VADDPD           Z6, Z5, Z5
-	VMAXPS           Z7, Z2, Z7
-	VBROADCASTSS     shortceconst<>+32(SB), Z4
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z7, Z4
-	VSUBPS.BCST      shortceconst<>+32(SB), Z4, Z6
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z6, Z7
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z6, Z7
-	VBROADCASTSS     shortceconst<>+128(SB), Z6
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z7, Z6
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z7, Z6
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z7, Z6
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z7, Z6
-	VMULPS           Z7, Z7, Z10
-	VFMADD231PS      Z6, Z10, Z7
-	VPADDD.BCST      24(SP), Z4, Z4
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z4, Z4
-	VPSLLD           $0x17, Z4, Z4
-	VCVTPS2PD        Y7, Z6
-	VEXTRACTF64X4    $0x01, Z7, Y7
-	VCVTPS2PD        Y7, Z7
-	VCVTPS2PD        Y4, Z10
-	VEXTRACTF64X4    $0x01, Z4, Y4
-	VCVTPS2PD        Y4, Z4
-	VFMADD213PD      Z10, Z10, Z6
-	VFMADD213PD      Z4, Z4, Z7
-	VADDPD           Z7, Z6, Z6
-	VSHUFF64X2       $0x44, Z6, Z5, Z4
-	VSHUFF64X2       $0xee, Z6, Z5, Z5
-	VADDPD           Z5, Z4, Z4
-	VMAXPS           Z8, Z2, Z8
-	VBROADCASTSS     shortceconst<>+32(SB), Z5
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z8, Z5
-	VSUBPS.BCST      shortceconst<>+32(SB), Z5, Z6
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z6, Z8
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z6, Z8
-	VBROADCASTSS     shortceconst<>+128(SB), Z6
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z8, Z6
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z8, Z6
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z8, Z6
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z8, Z6
-	VMULPS           Z8, Z8, Z7
-	VFMADD231PS      Z6, Z7, Z8
-	VPADDD.BCST      40(SP), Z5, Z5
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z5, Z5
-	VPSLLD           $0x17, Z5, Z5
-	VCVTPS2PD        Y8, Z6
-	VEXTRACTF64X4    $0x01, Z8, Y7
-	VCVTPS2PD        Y7, Z7
-	VCVTPS2PD        Y5, Z8
-	VEXTRACTF64X4    $0x01, Z5, Y5
-	VCVTPS2PD        Y5, Z5
-	VFMADD213PD      Z8, Z8, Z6
-	VFMADD213PD      Z5, Z5, Z7
-	VADDPD           Z7, Z6, Z6
-	VMAXPS           Z9, Z2, Z9
-	VBROADCASTSS     shortceconst<>+32(SB), Z5
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z9, Z5
-	VSUBPS.BCST      shortceconst<>+32(SB), Z5, Z7
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z7, Z9
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z7, Z9
-	VBROADCASTSS     shortceconst<>+128(SB), Z7
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z9, Z7
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z9, Z7
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z9, Z7
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z9, Z7
-	VMULPS           Z9, Z9, Z8
-	VFMADD231PS      Z7, Z8, Z9
-	VPADDD.BCST      56(SP), Z5, Z5
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z5, Z5
-	VPSLLD           $0x17, Z5, Z5
-	VCVTPS2PD        Y9, Z7
-	VEXTRACTF64X4    $0x01, Z9, Y8
-	VCVTPS2PD        Y8, Z8
-	VCVTPS2PD        Y5, Z9
-	VEXTRACTF64X4    $0x01, Z5, Y5
-	VCVTPS2PD        Y5, Z5
-	VFMADD213PD      Z9, Z9, Z7
-	VFMADD213PD      Z5, Z5, Z8
-	VADDPD           Z8, Z7, Z7
-	VSHUFF64X2       $0x44, Z7, Z6, Z5
-	VSHUFF64X2       $0xee, Z7, Z6, Z6
-	VADDPD           Z6, Z5, Z5
-
-	// The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.
-	VSHUFF64X2 $0x88, Z3, Z1, Z6
-	VSHUFF64X2 $0xdd, Z3, Z1, Z1
-	VADDPD     Z1, Z6, Z6
-	VSHUFF64X2 $0x88, Z5, Z4, Z1
-	VSHUFF64X2 $0xdd, Z5, Z4, Z3
-	VADDPD     Z3, Z1, Z1
-	VUNPCKLPD  Z1, Z6, Z3
-	VUNPCKHPD  Z1, Z6, Z1
-	VADDPD     Z1, Z3, Z3
-
-	// A NaN S: a row with a NaN. The caller runs the group.
-	VCMPPD   $0x03, Z3, Z3, K2
-	KORTESTW K2, K2
-	JNZ      ce_loss_drain
-
-	// The eight losses, max((nm*ln2 + log64(S)) - (x_t - 0), 0), added to the total in row order.
-	VPSRLQ       $0x34, Z3, Z1
-	VBROADCASTSD log64vecconst<>+0(SB), Z4
-	VPANDQ       Z4, Z3, Z3
-	VBROADCASTSD log64const<>+8(SB), Z4
-	VPORQ        Z4, Z3, Z3
-	VBROADCASTSD log64const<>+0(SB), Z4
-	VBROADCASTSD log64vecconst<>+8(SB), Z5
-	VCMPPD       $0x1e, Z4, Z3, K2
-	VPXORQ       Z5, Z3, K2, Z3
-	VBROADCASTSD log64vecconst<>+16(SB), Z4
-	VPADDQ       Z4, Z1, K2, Z1
-	VBROADCASTSD log64const<>+8(SB), Z4
-	VSUBPD       Z4, Z3, Z5
-	VADDPD       Z4, Z3, Z3
-	VDIVPD       Z3, Z5, Z3
-	VMULPD       Z3, Z3, Z4
-	VBROADCASTSD log64const<>+24(SB), Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+32(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+40(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+48(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+56(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+64(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+72(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+80(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+88(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+96(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+104(SB), Z6
-	VADDPD       Z6, Z5, Z5
-	VMULPD       Z4, Z5, Z5
-	VBROADCASTSD log64const<>+112(SB), Z4
-	VADDPD       Z4, Z5, Z5
-	VMULPD       Z3, Z5, Z5
-	VADDPD       Z5, Z5, Z5
-	VBROADCASTSD log64vecconst<>+24(SB), Z3
-	VBROADCASTSD log64vecconst<>+32(SB), Z4
-	VPADDQ       Z4, Z1, Z1
-	VSUBPD       Z3, Z1, Z1
-	VBROADCASTSD log64const<>+16(SB), Z3
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z5, Z1, Z1
-	VMOVDQU32    (SP), Z3
-	VPMOVQD      Z3, Y3
-	VCVTDQ2PD    Y3, Z3
-	VBROADCASTSD log64vecconst<>+40(SB), Z4
-	VSUBPD       Z3, Z4, Z3
-	VBROADCASTSD log64const<>+16(SB), Z4
-	VMULPD       Z4, Z3, Z3
-	VADDPD       Z1, Z3, Z3
-	VCVTPS2PD    704(SP), Z1
-	VPXORQ       Z12, Z12, Z12
-	VSUBPD       Z12, Z1, Z1
-	VSUBPD       Z1, Z3, Z3
-	VMAXPD       Z3, Z12, Z3
-	VMOVUPD      Z3, (SP)
-	VMOVSD       ret1+104(FP), X1
-	VADDSD       (SP), X1, X1
-	VADDSD       16(SP), X1, X1
-	VADDSD       32(SP), X1, X1
-	VADDSD       48(SP), X1, X1
-	VADDSD       8(SP), X1, X1
-	VADDSD       24(SP), X1, X1
-	VADDSD       40(SP), X1, X1
-	VADDSD       56(SP), X1, X1
-	VMOVSD       X1, ret1+104(FP)
-	ADDQ         $0x00000008, SI
-	LEAQ         (AX)(BX*4), CX
-	ADDQ         $0x00000020, DI
-	SUBQ         $0x00000008, DX
-	JMP          ce_loss_group
-
-ce_loss_drain:
 ce_ret:
 	MOVQ SI, ret+96(FP)
 	VZEROUPPER
@@ -1312,3 +1010,540 @@ DATA tailmask16<>+26(SB)/2, $0x1fff
 DATA tailmask16<>+28(SB)/2, $0x3fff
 DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
+
+// func CrossEntropyShortRowsNoGradAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
+// Requires: AVX, AVX512F, CMOV, SSE2
+TEXT ·CrossEntropyShortRowsNoGradAVX512(SB), NOSPLIT, $616-112
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), AX
+	MOVQ rows+72(FP), CX
+	MOVQ cols+80(FP), DX
+	XORQ BX, BX
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         DX, DI
+	ANDQ         $0x0000000f, DI
+	LEAQ         tailmask16<>+0(SB), SI
+	MOVWLZX      (SI)(DI*2), SI
+	MOVL         $0x0000ffff, R8
+	TESTQ        DI, DI
+	CMOVLEQ      R8, SI
+	SHLQ         $0x02, DX
+	LEAQ         (DX)(DX*2), DI
+	KMOVW        SI, K1
+	MOVQ         targets_base+48(FP), SI
+	MOVSD        total+88(FP), X0
+	VMOVSD       X0, ret1+104(FP)
+	XORQ         R8, R8
+	VBROADCASTSS shortceconst<>+288(SB), Z0
+
+ce_group:
+	CMPQ CX, $0x00000008
+	JB   ce_drain
+	LEAQ (AX)(DX*4), R9
+
+	// Pass 1: each row's x_t to the frame; the eight rows, -Inf past cols, and their maxima.
+	MOVLQSX      (SI), R10
+	LEAQ         (AX), R11
+	MOVL         (R11)(R10*4), R10
+	MOVL         R10, 320(SP)
+	MOVLQSX      4(SI), R10
+	LEAQ         (AX)(DX*1), R11
+	MOVL         (R11)(R10*4), R10
+	MOVL         R10, 328(SP)
+	MOVLQSX      8(SI), R10
+	LEAQ         (AX)(DX*2), R11
+	MOVL         (R11)(R10*4), R10
+	MOVL         R10, 336(SP)
+	MOVLQSX      12(SI), R10
+	LEAQ         (AX)(DI*1), R11
+	MOVL         (R11)(R10*4), R10
+	MOVL         R10, 344(SP)
+	MOVLQSX      16(SI), R10
+	LEAQ         (R9), R11
+	MOVL         (R11)(R10*4), R10
+	MOVL         R10, 324(SP)
+	MOVLQSX      20(SI), R10
+	LEAQ         (R9)(DX*1), R11
+	MOVL         (R11)(R10*4), R10
+	MOVL         R10, 332(SP)
+	MOVLQSX      24(SI), R10
+	LEAQ         (R9)(DX*2), R11
+	MOVL         (R11)(R10*4), R10
+	MOVL         R10, 340(SP)
+	MOVLQSX      28(SI), R10
+	LEAQ         (R9)(DI*1), R11
+	MOVL         (R11)(R10*4), R10
+	MOVL         R10, 348(SP)
+	VBROADCASTSS shortceconst<>+320(SB), Z4
+	VMOVUPS      (AX), K1, Z4
+	VBROADCASTSS shortceconst<>+320(SB), Z5
+	VMOVUPS      (AX)(DX*1), K1, Z5
+	VBROADCASTSS shortceconst<>+320(SB), Z6
+	VMOVUPS      (AX)(DX*2), K1, Z6
+	VBROADCASTSS shortceconst<>+320(SB), Z7
+	VMOVUPS      (AX)(DI*1), K1, Z7
+	VBROADCASTSS shortceconst<>+320(SB), Z8
+	VMOVUPS      (R9), K1, Z8
+	VBROADCASTSS shortceconst<>+320(SB), Z9
+	VMOVUPS      (R9)(DX*1), K1, Z9
+	VBROADCASTSS shortceconst<>+320(SB), Z10
+	VMOVUPS      (R9)(DX*2), K1, Z10
+	VBROADCASTSS shortceconst<>+320(SB), Z11
+	VMOVUPS      (R9)(DI*1), K1, Z11
+	VSHUFF32X4   $0x44, Z5, Z4, Z12
+	VSHUFF32X4   $0xee, Z5, Z4, Z13
+	VMAXPS       Z13, Z12, Z12
+	VSHUFF32X4   $0x44, Z7, Z6, Z13
+	VSHUFF32X4   $0xee, Z7, Z6, Z14
+	VMAXPS       Z14, Z13, Z13
+	VSHUFF32X4   $0x44, Z9, Z8, Z14
+	VSHUFF32X4   $0xee, Z9, Z8, Z15
+	VMAXPS       Z15, Z14, Z14
+	VSHUFF32X4   $0x44, Z11, Z10, Z15
+	VSHUFF32X4   $0xee, Z11, Z10, Z16
+	VMAXPS       Z16, Z15, Z15
+	VSHUFF32X4   $0x88, Z13, Z12, Z16
+	VSHUFF32X4   $0xdd, Z13, Z12, Z12
+	VMAXPS       Z12, Z16, Z16
+	VSHUFF32X4   $0x88, Z15, Z14, Z12
+	VSHUFF32X4   $0xdd, Z15, Z14, Z13
+	VMAXPS       Z13, Z12, Z12
+	VUNPCKLPD    Z12, Z16, Z13
+	VUNPCKHPD    Z12, Z16, Z12
+	VMAXPS       Z12, Z13, Z13
+	VPERMILPS    $0xb1, Z13, Z12
+	VMAXPS       Z12, Z13, Z13
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortceconst<>+512(SB), Z12
+	VCMPPS       $0x12, Z12, Z13, K2
+	VBROADCASTSS shortceconst<>+544(SB), Z12
+	VCMPPS       $0x1d, Z12, Z13, K3
+	KANDW        K2, K3, K2
+	KORTESTW     K2, K2
+	JCC          ce_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortceconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z13, Z12
+	VPBROADCASTD     shortceconst<>+448(SB), Z13
+	VPSUBD           Z12, Z13, Z13
+	VMOVUPS          Z13, (SP)
+
+	// Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).
+	VMAXPS           Z4, Z0, Z4
+	VBROADCASTSS     shortceconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z4, Z12
+	VSUBPS.BCST      shortceconst<>+32(SB), Z12, Z13
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z13, Z4
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z13, Z4
+	VBROADCASTSS     shortceconst<>+128(SB), Z13
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z4, Z13
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z4, Z13
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z4, Z13
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z4, Z13
+	VMULPS           Z4, Z4, Z14
+	VFMADD231PS      Z13, Z14, Z4
+	VPADDD.BCST      (SP), Z12, Z12
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y4, Z13
+	VEXTRACTF64X4    $0x01, Z4, Y4
+	VCVTPS2PD        Y4, Z4
+	VCVTPS2PD        Y12, Z14
+	VEXTRACTF64X4    $0x01, Z12, Y12
+	VCVTPS2PD        Y12, Z12
+	VFMADD213PD      Z14, Z14, Z13
+	VFMADD213PD      Z12, Z12, Z4
+	VADDPD           Z4, Z13, Z13
+	VMAXPS           Z5, Z0, Z5
+	VBROADCASTSS     shortceconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z5, Z4
+	VSUBPS.BCST      shortceconst<>+32(SB), Z4, Z12
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z12, Z5
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z12, Z5
+	VBROADCASTSS     shortceconst<>+128(SB), Z12
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z5, Z12
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z5, Z12
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z5, Z12
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z5, Z12
+	VMULPS           Z5, Z5, Z14
+	VFMADD231PS      Z12, Z14, Z5
+	VPADDD.BCST      16(SP), Z4, Z4
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VCVTPS2PD        Y5, Z12
+	VEXTRACTF64X4    $0x01, Z5, Y5
+	VCVTPS2PD        Y5, Z5
+	VCVTPS2PD        Y4, Z14
+	VEXTRACTF64X4    $0x01, Z4, Y4
+	VCVTPS2PD        Y4, Z4
+	VFMADD213PD      Z14, Z14, Z12
+	VFMADD213PD      Z4, Z4, Z5
+	VADDPD           Z5, Z12, Z12
+	VSHUFF64X2       $0x44, Z12, Z13, Z4
+	VSHUFF64X2       $0xee, Z12, Z13, Z5
+	VADDPD           Z5, Z4, Z4
+	VMAXPS           Z6, Z0, Z6
+	VBROADCASTSS     shortceconst<>+32(SB), Z5
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z6, Z5
+	VSUBPS.BCST      shortceconst<>+32(SB), Z5, Z12
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z12, Z6
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z12, Z6
+	VBROADCASTSS     shortceconst<>+128(SB), Z12
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z6, Z12
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z6, Z12
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z6, Z12
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VFMADD231PS      Z12, Z13, Z6
+	VPADDD.BCST      32(SP), Z5, Z5
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z5, Z5
+	VPSLLD           $0x17, Z5, Z5
+	VCVTPS2PD        Y6, Z12
+	VEXTRACTF64X4    $0x01, Z6, Y6
+	VCVTPS2PD        Y6, Z6
+	VCVTPS2PD        Y5, Z13
+	VEXTRACTF64X4    $0x01, Z5, Y5
+	VCVTPS2PD        Y5, Z5
+	VFMADD213PD      Z13, Z13, Z12
+	VFMADD213PD      Z5, Z5, Z6
+	VADDPD           Z6, Z12, Z12
+	VMAXPS           Z7, Z0, Z7
+	VBROADCASTSS     shortceconst<>+32(SB), Z5
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z7, Z5
+	VSUBPS.BCST      shortceconst<>+32(SB), Z5, Z6
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z6, Z7
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z6, Z7
+	VBROADCASTSS     shortceconst<>+128(SB), Z6
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z7, Z6
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z7, Z6
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z7, Z6
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z7, Z6
+	VMULPS           Z7, Z7, Z13
+	VFMADD231PS      Z6, Z13, Z7
+	VPADDD.BCST      48(SP), Z5, Z5
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z5, Z5
+	VPSLLD           $0x17, Z5, Z5
+	VCVTPS2PD        Y7, Z6
+	VEXTRACTF64X4    $0x01, Z7, Y7
+	VCVTPS2PD        Y7, Z7
+	VCVTPS2PD        Y5, Z13
+	VEXTRACTF64X4    $0x01, Z5, Y5
+	VCVTPS2PD        Y5, Z5
+	VFMADD213PD      Z13, Z13, Z6
+	VFMADD213PD      Z5, Z5, Z7
+	VADDPD           Z7, Z6, Z6
+	VSHUFF64X2       $0x44, Z6, Z12, Z5
+	VSHUFF64X2       $0xee, Z6, Z12, Z6
+	VADDPD           Z6, Z5, Z5
+	VMAXPS           Z8, Z0, Z8
+	VBROADCASTSS     shortceconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z8, Z6
+	VSUBPS.BCST      shortceconst<>+32(SB), Z6, Z7
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z7, Z8
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z7, Z8
+	VBROADCASTSS     shortceconst<>+128(SB), Z7
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z8, Z7
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z8, Z7
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z8, Z7
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z8, Z7
+	VMULPS           Z8, Z8, Z12
+	VFMADD231PS      Z7, Z12, Z8
+	VPADDD.BCST      8(SP), Z6, Z6
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VCVTPS2PD        Y8, Z7
+	VEXTRACTF64X4    $0x01, Z8, Y8
+	VCVTPS2PD        Y8, Z8
+	VCVTPS2PD        Y6, Z12
+	VEXTRACTF64X4    $0x01, Z6, Y6
+	VCVTPS2PD        Y6, Z6
+	VFMADD213PD      Z12, Z12, Z7
+	VFMADD213PD      Z6, Z6, Z8
+	VADDPD           Z8, Z7, Z7
+	VMAXPS           Z9, Z0, Z9
+	VBROADCASTSS     shortceconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z9, Z6
+	VSUBPS.BCST      shortceconst<>+32(SB), Z6, Z8
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z8, Z9
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z8, Z9
+	VBROADCASTSS     shortceconst<>+128(SB), Z8
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z9, Z8
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z9, Z8
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z9, Z8
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z9, Z8
+	VMULPS           Z9, Z9, Z12
+	VFMADD231PS      Z8, Z12, Z9
+	VPADDD.BCST      24(SP), Z6, Z6
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VCVTPS2PD        Y9, Z8
+	VEXTRACTF64X4    $0x01, Z9, Y9
+	VCVTPS2PD        Y9, Z9
+	VCVTPS2PD        Y6, Z12
+	VEXTRACTF64X4    $0x01, Z6, Y6
+	VCVTPS2PD        Y6, Z6
+	VFMADD213PD      Z12, Z12, Z8
+	VFMADD213PD      Z6, Z6, Z9
+	VADDPD           Z9, Z8, Z8
+	VSHUFF64X2       $0x44, Z8, Z7, Z6
+	VSHUFF64X2       $0xee, Z8, Z7, Z7
+	VADDPD           Z7, Z6, Z6
+	VMAXPS           Z10, Z0, Z10
+	VBROADCASTSS     shortceconst<>+32(SB), Z7
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z10, Z7
+	VSUBPS.BCST      shortceconst<>+32(SB), Z7, Z8
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z8, Z10
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z8, Z10
+	VBROADCASTSS     shortceconst<>+128(SB), Z8
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z10, Z8
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z10, Z8
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z10, Z8
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z10, Z8
+	VMULPS           Z10, Z10, Z9
+	VFMADD231PS      Z8, Z9, Z10
+	VPADDD.BCST      40(SP), Z7, Z7
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z7, Z7
+	VPSLLD           $0x17, Z7, Z7
+	VCVTPS2PD        Y10, Z8
+	VEXTRACTF64X4    $0x01, Z10, Y9
+	VCVTPS2PD        Y9, Z9
+	VCVTPS2PD        Y7, Z10
+	VEXTRACTF64X4    $0x01, Z7, Y7
+	VCVTPS2PD        Y7, Z7
+	VFMADD213PD      Z10, Z10, Z8
+	VFMADD213PD      Z7, Z7, Z9
+	VADDPD           Z9, Z8, Z8
+	VMAXPS           Z11, Z0, Z11
+	VBROADCASTSS     shortceconst<>+32(SB), Z7
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z11, Z7
+	VSUBPS.BCST      shortceconst<>+32(SB), Z7, Z9
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z9, Z11
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z9, Z11
+	VBROADCASTSS     shortceconst<>+128(SB), Z9
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z11, Z9
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z11, Z9
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z11, Z9
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z11, Z9
+	VMULPS           Z11, Z11, Z10
+	VFMADD231PS      Z9, Z10, Z11
+	VPADDD.BCST      56(SP), Z7, Z7
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z7, Z7
+	VPSLLD           $0x17, Z7, Z7
+	VCVTPS2PD        Y11, Z9
+	VEXTRACTF64X4    $0x01, Z11, Y10
+	VCVTPS2PD        Y10, Z10
+	VCVTPS2PD        Y7, Z11
+	VEXTRACTF64X4    $0x01, Z7, Y7
+	VCVTPS2PD        Y7, Z7
+	VFMADD213PD      Z11, Z11, Z9
+	VFMADD213PD      Z7, Z7, Z10
+	VADDPD           Z10, Z9, Z9
+	VSHUFF64X2       $0x44, Z9, Z8, Z7
+	VSHUFF64X2       $0xee, Z9, Z8, Z8
+	VADDPD           Z8, Z7, Z7
+
+	// The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.
+	VSHUFF64X2 $0x88, Z5, Z4, Z8
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VADDPD     Z4, Z8, Z8
+	VSHUFF64X2 $0x88, Z7, Z6, Z4
+	VSHUFF64X2 $0xdd, Z7, Z6, Z5
+	VADDPD     Z5, Z4, Z4
+	VUNPCKLPD  Z4, Z8, Z5
+	VUNPCKHPD  Z4, Z8, Z4
+	VADDPD     Z4, Z5, Z5
+	VMOVUPD    Z5, 552(SP)
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z5, Z5, K2
+	KORTESTW K2, K2
+	JNZ      ce_drain
+
+	// The pending group's losses, then this group's loss inputs to the frame.
+	TESTQ        R8, R8
+	JZ           ce_inputs
+	VMOVUPD      360(SP), Z4
+	VPSRLQ       $0x34, Z4, Z5
+	VBROADCASTSD log64vecconst<>+0(SB), Z6
+	VPANDQ       Z6, Z4, Z4
+	VBROADCASTSD log64const<>+8(SB), Z6
+	VPORQ        Z6, Z4, Z4
+	VBROADCASTSD log64const<>+0(SB), Z6
+	VBROADCASTSD log64vecconst<>+8(SB), Z7
+	VCMPPD       $0x1e, Z6, Z4, K2
+	VPXORQ       Z7, Z4, K2, Z4
+	VBROADCASTSD log64vecconst<>+16(SB), Z6
+	VPADDQ       Z6, Z5, K2, Z5
+	VBROADCASTSD log64const<>+8(SB), Z6
+	VSUBPD       Z6, Z4, Z7
+	VADDPD       Z6, Z4, Z4
+	VDIVPD       Z4, Z7, Z4
+	VMULPD       Z4, Z4, Z6
+	VBROADCASTSD log64const<>+24(SB), Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+32(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+40(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+48(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+56(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+64(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+72(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+80(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+88(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+96(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+104(SB), Z8
+	VADDPD       Z8, Z7, Z7
+	VMULPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+112(SB), Z6
+	VADDPD       Z6, Z7, Z7
+	VMULPD       Z4, Z7, Z7
+	VADDPD       Z7, Z7, Z7
+	VBROADCASTSD log64vecconst<>+24(SB), Z4
+	VBROADCASTSD log64vecconst<>+32(SB), Z6
+	VPADDQ       Z6, Z5, Z5
+	VSUBPD       Z4, Z5, Z5
+	VBROADCASTSD log64const<>+16(SB), Z4
+	VMULPD       Z4, Z5, Z5
+	VADDPD       Z7, Z5, Z5
+	VADDPD       424(SP), Z5, Z5
+	VSUBPD       488(SP), Z5, Z5
+	VPXORQ       Z1, Z1, Z1
+	VMAXPD       Z5, Z1, Z5
+	VMOVUPD      Z5, 360(SP)
+	VMOVSD       ret1+104(FP), X4
+	VADDSD       360(SP), X4, X4
+	VADDSD       376(SP), X4, X4
+	VADDSD       392(SP), X4, X4
+	VADDSD       408(SP), X4, X4
+	VADDSD       368(SP), X4, X4
+	VADDSD       384(SP), X4, X4
+	VADDSD       400(SP), X4, X4
+	VADDSD       416(SP), X4, X4
+	VMOVSD       X4, ret1+104(FP)
+	ADDQ         $0x00000008, BX
+
+ce_inputs:
+	VMOVUPD      552(SP), Z4
+	VMOVUPD      Z4, 360(SP)
+	VMOVDQU32    (SP), Z4
+	VPMOVQD      Z4, Y4
+	VCVTDQ2PD    Y4, Z4
+	VBROADCASTSD log64vecconst<>+40(SB), Z5
+	VSUBPD       Z4, Z5, Z4
+	VBROADCASTSD log64const<>+16(SB), Z5
+	VMULPD       Z5, Z4, Z4
+	VMOVUPD      Z4, 424(SP)
+	VCVTPS2PD    320(SP), Z4
+	VPXORQ       Z2, Z2, Z2
+	VSUBPD       Z2, Z4, Z4
+	VMOVUPD      Z4, 488(SP)
+	MOVQ         $0x00000001, R8
+	LEAQ         (R9)(DX*4), AX
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, CX
+	JMP          ce_group
+
+ce_drain:
+	TESTQ        R8, R8
+	JZ           ce_ret
+	VMOVUPD      360(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VBROADCASTSD log64vecconst<>+0(SB), Z2
+	VPANDQ       Z2, Z0, Z0
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VPORQ        Z2, Z0, Z0
+	VBROADCASTSD log64const<>+0(SB), Z2
+	VBROADCASTSD log64vecconst<>+8(SB), Z4
+	VCMPPD       $0x1e, Z2, Z0, K1
+	VPXORQ       Z4, Z0, K1, Z0
+	VBROADCASTSD log64vecconst<>+16(SB), Z2
+	VPADDQ       Z2, Z1, K1, Z1
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VSUBPD       Z2, Z0, Z4
+	VADDPD       Z2, Z0, Z0
+	VDIVPD       Z0, Z4, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+32(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+40(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+48(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+56(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+64(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+72(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+80(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+88(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+96(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+104(SB), Z5
+	VADDPD       Z5, Z4, Z4
+	VMULPD       Z2, Z4, Z4
+	VBROADCASTSD log64const<>+112(SB), Z2
+	VADDPD       Z2, Z4, Z4
+	VMULPD       Z0, Z4, Z4
+	VADDPD       Z4, Z4, Z4
+	VBROADCASTSD log64vecconst<>+24(SB), Z0
+	VBROADCASTSD log64vecconst<>+32(SB), Z2
+	VPADDQ       Z2, Z1, Z1
+	VSUBPD       Z0, Z1, Z1
+	VBROADCASTSD log64const<>+16(SB), Z0
+	VMULPD       Z0, Z1, Z1
+	VADDPD       Z4, Z1, Z1
+	VADDPD       424(SP), Z1, Z1
+	VSUBPD       488(SP), Z1, Z1
+	VPXORQ       Z3, Z3, Z3
+	VMAXPD       Z1, Z3, Z1
+	VMOVUPD      Z1, 360(SP)
+	VMOVSD       ret1+104(FP), X0
+	VADDSD       360(SP), X0, X0
+	VADDSD       376(SP), X0, X0
+	VADDSD       392(SP), X0, X0
+	VADDSD       408(SP), X0, X0
+	VADDSD       368(SP), X0, X0
+	VADDSD       384(SP), X0, X0
+	VADDSD       400(SP), X0, X0
+	VADDSD       416(SP), X0, X0
+	VMOVSD       X0, ret1+104(FP)
+	ADDQ         $0x00000008, BX
+
+ce_ret:
+	MOVQ BX, ret+96(FP)
+	VZEROUPPER
+	RET
