@@ -225,29 +225,41 @@ func causalSoftmaxRowsAVX512(dst, src []float32, scale float32, cols, offset int
 }
 
 // crossEntropyRowsAVX512 runs batches of rows of at most shortCols
-// elements through CrossEntropyShortRowsAVX512 (or its form without a
-// gradient), eight rows at a time, and
-// the rows it leaves (a group with a NaN, an infinity or a max beyond 208
-// in magnitude; the last rows of a batch) through CrossEntropyRowsAVX512
-// one row at a time, whose total from +0 is the row's loss: the losses
-// are added to one float64 total in row order, as the fallback adds them.
-// Other batches go through CrossEntropyRowsAVX512 whole.
+// elements through CrossEntropyShortRowsAVX512, eight rows at a time, and
+// batches of at most mediumCols, out of place or without a gradient,
+// through CrossEntropyMediumRowsAVX512, four at a time (or the forms of
+// the two without a gradient); the rows they leave (a group with a NaN,
+// an infinity or a max beyond 208 in magnitude; the last rows of a
+// batch) go through CrossEntropyRowsAVX512 one row at a time, whose total
+// from +0 is the row's loss: the losses are added to one float64 total in
+// row order, as the fallback adds them. Other batches go through
+// CrossEntropyRowsAVX512 whole.
 func crossEntropyRowsAVX512(grad, logits []float32, targets []int32, cols int) float32 {
 	rows := len(logits) / cols
-	if cols > shortCols || rows < 8 {
+	group := 8
+	if cols > shortCols {
+		group = 4
+	}
+	if rows < group || cols > mediumCols || (group == 4 && grad != nil && &grad[0] == &logits[0]) {
 		return roundLoss(asm.CrossEntropyRowsAVX512(grad, logits, targets, rows, cols) / float64(rows))
 	}
 	var total float64
 	for done := 0; done < rows; {
 		// Direct calls, as in softmaxRowsAVX512.
 		var n int
-		if grad == nil {
-			n, total = asm.CrossEntropyShortRowsNoGradAVX512(nil, logits[done*cols:], targets[done:], rows-done, cols, total)
-		} else {
-			n, total = asm.CrossEntropyShortRowsAVX512(grad[done*cols:], logits[done*cols:], targets[done:], rows-done, cols, total)
+		x, ts := logits[done*cols:], targets[done:]
+		switch {
+		case group == 8 && grad == nil:
+			n, total = asm.CrossEntropyShortRowsNoGradAVX512(nil, x, ts, rows-done, cols, total)
+		case group == 8:
+			n, total = asm.CrossEntropyShortRowsAVX512(grad[done*cols:], x, ts, rows-done, cols, total)
+		case grad == nil:
+			n, total = asm.CrossEntropyMediumRowsNoGradAVX512(nil, x, ts, rows-done, cols, total)
+		default:
+			n, total = asm.CrossEntropyMediumRowsAVX512(grad[done*cols:], x, ts, rows-done, cols, total)
 		}
 		done += n
-		for end := min(done+8, rows); done < end; done++ {
+		for end := min(done+group, rows); done < end; done++ {
 			var g []float32
 			if grad != nil {
 				g = grad[done*cols : (done+1)*cols]

@@ -22,28 +22,41 @@ func ceRowLosses(x []float32, targets []int32, cols int) []float64 {
 	return l
 }
 
-// shortCEDone returns the number of rows CrossEntropyShortRowsAVX512 must
-// do: the whole groups of eight rows before the first that holds a row
-// with a NaN or whose max is infinite or beyond 208 in magnitude.
+// ceGroup returns the rows of a group of the short or medium kernel for
+// rows of cols elements.
+func ceGroup(cols int) int {
+	if cols > shortCols {
+		return 4
+	}
+	return 8
+}
+
+// shortCEDone returns the number of rows CrossEntropyShortRowsAVX512 or
+// CrossEntropyMediumRowsAVX512 must do: the whole groups before the first
+// that holds a row with a NaN or whose max is infinite or beyond 208 in
+// magnitude.
 func shortCEDone(x []float32, cols int) int {
 	rows := len(x) / cols
-	for r := 0; r < rows/8*8; r++ {
+	n := ceGroup(cols)
+	for r := 0; r < rows/n*n; r++ {
 		m := float32(math.Inf(-1))
 		for _, v := range x[r*cols : (r+1)*cols] {
 			if v != v {
-				return r / 8 * 8
+				return r / n * n
 			}
 			m = max(m, v)
 		}
 		if !(m <= 208 && m >= -208) {
-			return r / 8 * 8
+			return r / n * n
 		}
 	}
-	return rows / 8 * 8
+	return rows / n * n
 }
 
-// checkShortCE runs CrossEntropyShortRowsAVX512 on the batch x with the
-// gradient out of place and in place, and CrossEntropyShortRowsNoGradAVX512, from the running total total0,
+// checkShortCE runs CrossEntropyShortRowsAVX512 (or for cols > 16
+// CrossEntropyMediumRowsAVX512) on the batch x with the gradient out of
+// place and, for the short kernel, in place, and the form without a
+// gradient, from the running total total0,
 // and checks that it does the rows shortCEDone says, and want of them
 // unless want < 0, that the gradient of those rows has generic's bits and the rest is
 // untouched, and that the total is total0 plus each row's loss in row
@@ -84,18 +97,47 @@ func checkShortCE(t *testing.T, what string, x []float32, targets []int32, cols,
 		compareBits(t, w, x[:done*cols], ref[:done*cols], got[:done*cols])
 		compareBits(t, w+", rows not done", x[done*cols:], sentinel[done*cols:], got[done*cols:])
 	}
+	kernel := func(dst, src []float32, targets []int32, rows, cols int, total float64) (int, float64) {
+		return groupCE(dst, src, targets, rows, cols, total, true)
+	}
+	noGrad := func(dst, src []float32, targets []int32, rows, cols int, total float64) (int, float64) {
+		return groupCE(dst, src, targets, rows, cols, total, false)
+	}
 	got := make([]float32, len(x))
 	for i := range got {
 		got[i] = 12345
 	}
 	sentinel := append([]float32(nil), got...)
-	done, total := asm.CrossEntropyShortRowsAVX512(got, x, targets, rows, cols, total0)
+	done, total := kernel(got, x, targets, rows, cols, total0)
+	if cols > shortCols && done < rows/4*4 {
+		// The medium kernel has written u into the group it left.
+		n := done + 4
+		sentinel = append(append([]float32(nil), ref[:n*cols]...), sentinel[n*cols:]...)
+		copy(got[done*cols:n*cols], ref[done*cols:n*cols])
+	}
 	check("out of place", got, sentinel, done, total)
-	y := append([]float32(nil), x...)
-	done, total = asm.CrossEntropyShortRowsAVX512(y, y, targets, rows, cols, total0)
-	check("in place", y, x, done, total)
-	done, total = asm.CrossEntropyShortRowsNoGradAVX512(nil, x, targets, rows, cols, total0)
+	if cols <= shortCols {
+		y := append([]float32(nil), x...)
+		done, total = kernel(y, y, targets, rows, cols, total0)
+		check("in place", y, x, done, total)
+	}
+	done, total = noGrad(nil, x, targets, rows, cols, total0)
 	check("nil grad", nil, nil, done, total)
+}
+
+// groupCE calls the short or medium kernel for cols, with a gradient or
+// without one. The calls are direct: through a func value, a wrapper's
+// frame would be added to the kernels' NOSPLIT stack.
+func groupCE(dst, src []float32, targets []int32, rows, cols int, total float64, grad bool) (int, float64) {
+	switch {
+	case cols <= shortCols && grad:
+		return asm.CrossEntropyShortRowsAVX512(dst, src, targets, rows, cols, total)
+	case cols <= shortCols:
+		return asm.CrossEntropyShortRowsNoGradAVX512(dst, src, targets, rows, cols, total)
+	case grad:
+		return asm.CrossEntropyMediumRowsAVX512(dst, src, targets, rows, cols, total)
+	}
+	return asm.CrossEntropyMediumRowsNoGradAVX512(dst, src, targets, rows, cols, total)
 }
 
 // shortCEBatch returns rows rows of cols ordinary logits, whose maxima are
@@ -120,7 +162,8 @@ func shortCEBatch(rng *rand.Rand, rows, cols int) ([]float32, []int32) {
 }
 
 // TestBitExactShortCrossEntropyKernel runs CrossEntropyShortRowsAVX512
-// directly on every row length it handles, with whole groups, tails of
+// and CrossEntropyMediumRowsAVX512 directly on every row length they
+// handle, with whole groups, tails of
 // rows%8 rows, groups it must leave (a special row), targets on a -Inf
 // logit (loss +Inf) and maxima at the edge of 208.
 func TestBitExactShortCrossEntropyKernel(t *testing.T) {
@@ -128,8 +171,8 @@ func TestBitExactShortCrossEntropyKernel(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(51, 52))
-	for cols := 1; cols <= shortCols; cols++ {
-		for _, rows := range []int{0, 5, 8, 13, 16, 24, 31} {
+	for cols := 1; cols <= mediumCols; cols++ {
+		for _, rows := range []int{0, 3, 4, 5, 8, 13, 16, 24, 31} {
 			x, targets := shortCEBatch(rng, rows, cols)
 			what := fmt.Sprintf("%dx%d", rows, cols)
 			checkShortCE(t, what, x, targets, cols, -1, 0)
@@ -138,12 +181,13 @@ func TestBitExactShortCrossEntropyKernel(t *testing.T) {
 		// A special row in the third group: the first two are done.
 		for _, sp := range shortSpecials {
 			x, targets := shortCEBatch(rng, 32, cols)
-			r := 16 + rng.IntN(8)
+			n := ceGroup(cols)
+			r := 2*n + rng.IntN(n)
 			copy(x[r*cols:], sp.row(rng, cols))
 			want := -1 // as shortCEDone says: the group may stay in the kernel
 			switch sp.name {
 			case "NaN", "NaN with a payload", "+Inf", "all -Inf", "all -Inf and NaN", "max > 208", "max < -208", "max 1e30":
-				want = 16
+				want = 2 * n
 			}
 			checkShortCE(t, fmt.Sprintf("32x%d, %s at row %d", cols, sp.name, r), x, targets, cols, want, 0)
 		}
@@ -172,7 +216,7 @@ func TestBitExactShortCrossEntropyKernel(t *testing.T) {
 				x[r*cols+cols-1] = 0
 			}
 			checkShortCE(t, fmt.Sprintf("16x%d, huge", cols), x, targets, cols, 0, 0)
-			checkShortCE(t, fmt.Sprintf("8x%d, huge, finite max", cols), x[8*cols:], targets[8:], cols, -1, 0)
+			checkShortCE(t, fmt.Sprintf("8x%d, huge, finite max", cols), x[8*cols:], targets[8:], cols, 8, 0)
 		}
 		if t.Failed() {
 			return
@@ -191,7 +235,7 @@ func slicesHaveNoFinite(x []float32) bool {
 	return true
 }
 
-// TestShortCrossEntropyKernelGuard runs CrossEntropyShortRowsAVX512 on
+// TestShortCrossEntropyKernelGuard runs the short and medium kernels on
 // batches whose logits and gradient end right before, or start right
 // after, an inaccessible page.
 func TestShortCrossEntropyKernelGuard(t *testing.T) {
@@ -199,7 +243,7 @@ func TestShortCrossEntropyKernelGuard(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(53, 54))
-	for cols := 1; cols <= shortCols; cols++ {
+	for cols := 1; cols <= mediumCols; cols++ {
 		for _, rows := range []int{8, 16, 21} {
 			x, targets := shortCEBatch(rng, rows, cols)
 			for _, place := range []struct {
@@ -211,9 +255,11 @@ func TestShortCrossEntropyKernelGuard(t *testing.T) {
 				copy(src, x)
 				catchFault(t, what, func() {
 					checkShortCE(t, what, src, targets, cols, -1, 0)
-					asm.CrossEntropyShortRowsNoGradAVX512(nil, src, targets, rows, cols, 0)
-					asm.CrossEntropyShortRowsAVX512(dst, src, targets, rows, cols, 0)
-					asm.CrossEntropyShortRowsAVX512(src, src, targets, rows, cols, 0)
+					groupCE(nil, src, targets, rows, cols, 0, false)
+					groupCE(dst, src, targets, rows, cols, 0, true)
+					if cols <= shortCols {
+						groupCE(src, src, targets, rows, cols, 0, true)
+					}
 				})
 			}
 		}

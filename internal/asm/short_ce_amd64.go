@@ -22,3 +22,20 @@ func CrossEntropyShortRowsAVX512(dst []float32, src []float32, targets []int32, 
 //
 //go:noescape
 func CrossEntropyShortRowsNoGradAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
+
+// CrossEntropyMediumRowsAVX512 is CrossEntropyShortRowsAVX512 for rows
+// of 17 to 48 columns, four rows at a time: it returns the number of
+// rows done, a multiple of four, and the total. The caller checks the
+// arguments as for CrossEntropyShortRowsAVX512 but 16 < cols <= 48
+// and dst does not overlap src; the caller runs the next rows with
+// CrossEntropyRowsAVX512, which rewrites the dst of a group this
+// kernel left.
+//
+//go:noescape
+func CrossEntropyMediumRowsAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
+
+// CrossEntropyMediumRowsNoGradAVX512 is CrossEntropyMediumRowsAVX512
+// with a nil gradient: dst is not used.
+//
+//go:noescape
+func CrossEntropyMediumRowsNoGradAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)

@@ -177,7 +177,7 @@ GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
 
 // func CrossEntropyShortRowsAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
 // Requires: AVX, AVX512F, CMOV, SSE2
-TEXT ·CrossEntropyShortRowsAVX512(SB), NOSPLIT, $616-112
+TEXT ·CrossEntropyShortRowsAVX512(SB), NOSPLIT, $672-112
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+72(FP), DX
@@ -198,48 +198,50 @@ TEXT ·CrossEntropyShortRowsAVX512(SB), NOSPLIT, $616-112
 	MOVQ         targets_base+48(FP), DI
 	MOVSD        total+88(FP), X0
 	VMOVSD       X0, ret1+104(FP)
-	XORQ         R9, R9
+	LEAQ         56(SP), R9
+	ANDQ         $-64, R9
+	XORQ         R10, R10
 	VBROADCASTSS shortceconst<>+288(SB), Z0
 
 ce_group:
 	CMPQ DX, $0x00000008
 	JB   ce_drain
-	LEAQ (CX)(BX*4), R10
-	LEAQ (AX)(BX*4), R11
+	LEAQ (CX)(BX*4), R11
+	LEAQ (AX)(BX*4), R12
 
 	// Pass 1: each row's x_t to the frame; the eight rows, -Inf past cols, and their maxima.
-	MOVLQSX      (DI), R12
-	LEAQ         (CX), R13
-	MOVL         (R13)(R12*4), R12
-	MOVL         R12, 320(SP)
-	MOVLQSX      4(DI), R12
-	LEAQ         (CX)(BX*1), R13
-	MOVL         (R13)(R12*4), R12
-	MOVL         R12, 328(SP)
-	MOVLQSX      8(DI), R12
-	LEAQ         (CX)(BX*2), R13
-	MOVL         (R13)(R12*4), R12
-	MOVL         R12, 336(SP)
-	MOVLQSX      12(DI), R12
-	LEAQ         (CX)(R8*1), R13
-	MOVL         (R13)(R12*4), R12
-	MOVL         R12, 344(SP)
-	MOVLQSX      16(DI), R12
-	LEAQ         (R10), R13
-	MOVL         (R13)(R12*4), R12
-	MOVL         R12, 324(SP)
-	MOVLQSX      20(DI), R12
-	LEAQ         (R10)(BX*1), R13
-	MOVL         (R13)(R12*4), R12
-	MOVL         R12, 332(SP)
-	MOVLQSX      24(DI), R12
-	LEAQ         (R10)(BX*2), R13
-	MOVL         (R13)(R12*4), R12
-	MOVL         R12, 340(SP)
-	MOVLQSX      28(DI), R12
-	LEAQ         (R10)(R8*1), R13
-	MOVL         (R13)(R12*4), R12
-	MOVL         R12, 348(SP)
+	MOVLQSX      (DI), R13
+	LEAQ         (CX), R14
+	MOVL         (R14)(R13*4), R13
+	MOVL         R13, 320(R9)
+	MOVLQSX      4(DI), R13
+	LEAQ         (CX)(BX*1), R14
+	MOVL         (R14)(R13*4), R13
+	MOVL         R13, 328(R9)
+	MOVLQSX      8(DI), R13
+	LEAQ         (CX)(BX*2), R14
+	MOVL         (R14)(R13*4), R13
+	MOVL         R13, 336(R9)
+	MOVLQSX      12(DI), R13
+	LEAQ         (CX)(R8*1), R14
+	MOVL         (R14)(R13*4), R13
+	MOVL         R13, 344(R9)
+	MOVLQSX      16(DI), R13
+	LEAQ         (R11), R14
+	MOVL         (R14)(R13*4), R13
+	MOVL         R13, 324(R9)
+	MOVLQSX      20(DI), R13
+	LEAQ         (R11)(BX*1), R14
+	MOVL         (R14)(R13*4), R13
+	MOVL         R13, 332(R9)
+	MOVLQSX      24(DI), R13
+	LEAQ         (R11)(BX*2), R14
+	MOVL         (R14)(R13*4), R13
+	MOVL         R13, 340(R9)
+	MOVLQSX      28(DI), R13
+	LEAQ         (R11)(R8*1), R14
+	MOVL         (R14)(R13*4), R13
+	MOVL         R13, 348(R9)
 	VBROADCASTSS shortceconst<>+320(SB), Z4
 	VMOVUPS      (CX), K1, Z4
 	VBROADCASTSS shortceconst<>+320(SB), Z5
@@ -249,13 +251,13 @@ ce_group:
 	VBROADCASTSS shortceconst<>+320(SB), Z7
 	VMOVUPS      (CX)(R8*1), K1, Z7
 	VBROADCASTSS shortceconst<>+320(SB), Z8
-	VMOVUPS      (R10), K1, Z8
+	VMOVUPS      (R11), K1, Z8
 	VBROADCASTSS shortceconst<>+320(SB), Z9
-	VMOVUPS      (R10)(BX*1), K1, Z9
+	VMOVUPS      (R11)(BX*1), K1, Z9
 	VBROADCASTSS shortceconst<>+320(SB), Z10
-	VMOVUPS      (R10)(BX*2), K1, Z10
+	VMOVUPS      (R11)(BX*2), K1, Z10
 	VBROADCASTSS shortceconst<>+320(SB), Z11
-	VMOVUPS      (R10)(R8*1), K1, Z11
+	VMOVUPS      (R11)(R8*1), K1, Z11
 	VSHUFF32X4   $0x44, Z5, Z4, Z12
 	VSHUFF32X4   $0xee, Z5, Z4, Z13
 	VMAXPS       Z13, Z12, Z12
@@ -294,7 +296,7 @@ ce_group:
 	VFMADD231PS.BCST shortceconst<>+0(SB), Z13, Z12
 	VPBROADCASTD     shortceconst<>+448(SB), Z13
 	VPSUBD           Z12, Z13, Z13
-	VMOVUPS          Z13, (SP)
+	VMOVUPS          Z13, (R9)
 
 	// Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).
 	VMAXPS           Z4, Z0, Z4
@@ -310,7 +312,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z4, Z13
 	VMULPS           Z4, Z4, Z15
 	VFMADD231PS      Z13, Z15, Z4
-	VPADDD.BCST      (SP), Z12, Z12
+	VPADDD.BCST      (R9), Z12, Z12
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z12, Z12
 	VPSLLD           $0x17, Z12, Z13
 	VCVTPS2PD        Y4, Z15
@@ -335,7 +337,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z5, Z16
 	VMULPS           Z5, Z5, Z17
 	VFMADD231PS      Z16, Z17, Z5
-	VPADDD.BCST      16(SP), Z13, Z13
+	VPADDD.BCST      16(R9), Z13, Z13
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z13, Z13
 	VPSLLD           $0x17, Z13, Z16
 	VCVTPS2PD        Y5, Z17
@@ -363,7 +365,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z6, Z17
 	VMULPS           Z6, Z6, Z18
 	VFMADD231PS      Z17, Z18, Z6
-	VPADDD.BCST      32(SP), Z15, Z15
+	VPADDD.BCST      32(R9), Z15, Z15
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z15, Z15
 	VPSLLD           $0x17, Z15, Z17
 	VCVTPS2PD        Y6, Z18
@@ -388,7 +390,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z7, Z19
 	VMULPS           Z7, Z7, Z20
 	VFMADD231PS      Z19, Z20, Z7
-	VPADDD.BCST      48(SP), Z17, Z17
+	VPADDD.BCST      48(R9), Z17, Z17
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z17, Z17
 	VPSLLD           $0x17, Z17, Z19
 	VCVTPS2PD        Y7, Z20
@@ -416,7 +418,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z8, Z20
 	VMULPS           Z8, Z8, Z21
 	VFMADD231PS      Z20, Z21, Z8
-	VPADDD.BCST      8(SP), Z18, Z18
+	VPADDD.BCST      8(R9), Z18, Z18
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z18, Z18
 	VPSLLD           $0x17, Z18, Z20
 	VCVTPS2PD        Y8, Z21
@@ -441,7 +443,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z9, Z22
 	VMULPS           Z9, Z9, Z23
 	VFMADD231PS      Z22, Z23, Z9
-	VPADDD.BCST      24(SP), Z20, Z20
+	VPADDD.BCST      24(R9), Z20, Z20
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z20, Z20
 	VPSLLD           $0x17, Z20, Z22
 	VCVTPS2PD        Y9, Z23
@@ -469,7 +471,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z10, Z23
 	VMULPS           Z10, Z10, Z24
 	VFMADD231PS      Z23, Z24, Z10
-	VPADDD.BCST      40(SP), Z21, Z21
+	VPADDD.BCST      40(R9), Z21, Z21
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z21, Z21
 	VPSLLD           $0x17, Z21, Z23
 	VCVTPS2PD        Y10, Z24
@@ -494,7 +496,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z11, Z25
 	VMULPS           Z11, Z11, Z26
 	VFMADD231PS      Z25, Z26, Z11
-	VPADDD.BCST      56(SP), Z23, Z23
+	VPADDD.BCST      56(R9), Z23, Z23
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z23, Z23
 	VPSLLD           $0x17, Z23, Z25
 	VCVTPS2PD        Y11, Z26
@@ -520,7 +522,7 @@ ce_group:
 	VUNPCKLPD  Z16, Z24, Z19
 	VUNPCKHPD  Z16, Z24, Z16
 	VADDPD     Z16, Z19, Z19
-	VMOVUPD    Z19, 552(SP)
+	VMOVUPD    Z19, 552(R9)
 
 	// A NaN S: a row with a NaN. The caller runs the group.
 	VCMPPD   $0x03, Z19, Z19, K2
@@ -538,157 +540,157 @@ ce_group:
 	VINSERTF64X4 $0x01, Y16, Z14, Z14
 
 	// Pass 3 of the pending group: y = (hi + fma(u, hi, fma(u, lo, lo))) * s, y[t] - 1, under km.
-	TESTQ        R9, R9
+	TESTQ        R10, R10
 	JZ           ce_stash
-	LEAQ         (R9)(BX*4), CX
-	MOVQ         352(SP), R12
-	VMOVUPS.Z    (R9), K1, Z16
-	VMOVUPS.Z    (R9)(BX*1), K1, Z19
-	VMOVUPS.Z    (R9)(BX*2), K1, Z22
-	VMOVUPS.Z    (R9)(R8*1), K1, Z24
+	LEAQ         (R10)(BX*4), CX
+	MOVQ         352(R9), R13
+	VMOVUPS.Z    (R10), K1, Z16
+	VMOVUPS.Z    (R10)(BX*1), K1, Z19
+	VMOVUPS.Z    (R10)(BX*2), K1, Z22
+	VMOVUPS.Z    (R10)(R8*1), K1, Z24
 	VMOVUPS.Z    (CX), K1, Z25
 	VMOVUPS.Z    (CX)(BX*1), K1, Z26
 	VMOVUPS.Z    (CX)(BX*2), K1, Z27
-	VMOVUPS      256(SP), Z28
-	VPMOVZXBD    128(SP), Z29
+	VMOVUPS      256(R9), Z28
+	VPMOVZXBD    128(R9), Z29
 	VPSLLD       $0x17, Z29, Z29
-	VBROADCASTSS 64(SP), Z30
-	VBROADCASTSS 96(SP), Z31
+	VBROADCASTSS 64(R9), Z30
+	VBROADCASTSS 96(R9), Z31
 	VFMADD213PS  Z31, Z16, Z31
 	VFMADD132PS  Z30, Z31, Z16
 	VADDPS       Z30, Z16, Z16
 	VMULPS       Z29, Z16, Z16
-	MOVL         (R12), R13
-	XORL         R14, R14
-	BTSL         R13, R14
-	KMOVW        R14, K2
+	MOVL         (R13), R14
+	XORL         R15, R15
+	BTSL         R14, R15
+	KMOVW        R15, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z16, K2, Z16
-	VMOVUPS      Z16, K1, (R9)
-	VPMOVZXBD    144(SP), Z16
+	VMOVUPS      Z16, K1, (R10)
+	VPMOVZXBD    144(R9), Z16
 	VPSLLD       $0x17, Z16, Z16
-	VBROADCASTSS 72(SP), Z29
-	VBROADCASTSS 104(SP), Z30
+	VBROADCASTSS 72(R9), Z29
+	VBROADCASTSS 104(R9), Z30
 	VFMADD213PS  Z30, Z19, Z30
 	VFMADD132PS  Z29, Z30, Z19
 	VADDPS       Z29, Z19, Z19
 	VMULPS       Z16, Z19, Z19
-	MOVL         4(R12), R13
-	XORL         R14, R14
-	BTSL         R13, R14
-	KMOVW        R14, K2
+	MOVL         4(R13), R14
+	XORL         R15, R15
+	BTSL         R14, R15
+	KMOVW        R15, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z19, K2, Z19
-	VMOVUPS      Z19, K1, (R9)(BX*1)
-	VPMOVZXBD    160(SP), Z16
+	VMOVUPS      Z19, K1, (R10)(BX*1)
+	VPMOVZXBD    160(R9), Z16
 	VPSLLD       $0x17, Z16, Z16
-	VBROADCASTSS 80(SP), Z19
-	VBROADCASTSS 112(SP), Z29
+	VBROADCASTSS 80(R9), Z19
+	VBROADCASTSS 112(R9), Z29
 	VFMADD213PS  Z29, Z22, Z29
 	VFMADD132PS  Z19, Z29, Z22
 	VADDPS       Z19, Z22, Z22
 	VMULPS       Z16, Z22, Z22
-	MOVL         8(R12), R13
-	XORL         R14, R14
-	BTSL         R13, R14
-	KMOVW        R14, K2
+	MOVL         8(R13), R14
+	XORL         R15, R15
+	BTSL         R14, R15
+	KMOVW        R15, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z22, K2, Z22
-	VMOVUPS      Z22, K1, (R9)(BX*2)
-	VPMOVZXBD    176(SP), Z16
+	VMOVUPS      Z22, K1, (R10)(BX*2)
+	VPMOVZXBD    176(R9), Z16
 	VPSLLD       $0x17, Z16, Z16
-	VBROADCASTSS 88(SP), Z19
-	VBROADCASTSS 120(SP), Z22
+	VBROADCASTSS 88(R9), Z19
+	VBROADCASTSS 120(R9), Z22
 	VFMADD213PS  Z22, Z24, Z22
 	VFMADD132PS  Z19, Z22, Z24
 	VADDPS       Z19, Z24, Z24
 	VMULPS       Z16, Z24, Z24
-	MOVL         12(R12), R13
-	XORL         R14, R14
-	BTSL         R13, R14
-	KMOVW        R14, K2
+	MOVL         12(R13), R14
+	XORL         R15, R15
+	BTSL         R14, R15
+	KMOVW        R15, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z24, K2, Z24
-	VMOVUPS      Z24, K1, (R9)(R8*1)
-	VPMOVZXBD    192(SP), Z16
+	VMOVUPS      Z24, K1, (R10)(R8*1)
+	VPMOVZXBD    192(R9), Z16
 	VPSLLD       $0x17, Z16, Z16
-	VBROADCASTSS 68(SP), Z19
-	VBROADCASTSS 100(SP), Z22
+	VBROADCASTSS 68(R9), Z19
+	VBROADCASTSS 100(R9), Z22
 	VFMADD213PS  Z22, Z25, Z22
 	VFMADD132PS  Z19, Z22, Z25
 	VADDPS       Z19, Z25, Z25
 	VMULPS       Z16, Z25, Z25
-	MOVL         16(R12), R13
-	XORL         R14, R14
-	BTSL         R13, R14
-	KMOVW        R14, K2
+	MOVL         16(R13), R14
+	XORL         R15, R15
+	BTSL         R14, R15
+	KMOVW        R15, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z25, K2, Z25
 	VMOVUPS      Z25, K1, (CX)
-	VPMOVZXBD    208(SP), Z16
+	VPMOVZXBD    208(R9), Z16
 	VPSLLD       $0x17, Z16, Z16
-	VBROADCASTSS 76(SP), Z19
-	VBROADCASTSS 108(SP), Z22
+	VBROADCASTSS 76(R9), Z19
+	VBROADCASTSS 108(R9), Z22
 	VFMADD213PS  Z22, Z26, Z22
 	VFMADD132PS  Z19, Z22, Z26
 	VADDPS       Z19, Z26, Z26
 	VMULPS       Z16, Z26, Z26
-	MOVL         20(R12), R13
-	XORL         R14, R14
-	BTSL         R13, R14
-	KMOVW        R14, K2
+	MOVL         20(R13), R14
+	XORL         R15, R15
+	BTSL         R14, R15
+	KMOVW        R15, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z26, K2, Z26
 	VMOVUPS      Z26, K1, (CX)(BX*1)
-	VPMOVZXBD    224(SP), Z16
+	VPMOVZXBD    224(R9), Z16
 	VPSLLD       $0x17, Z16, Z16
-	VBROADCASTSS 84(SP), Z19
-	VBROADCASTSS 116(SP), Z22
+	VBROADCASTSS 84(R9), Z19
+	VBROADCASTSS 116(R9), Z22
 	VFMADD213PS  Z22, Z27, Z22
 	VFMADD132PS  Z19, Z22, Z27
 	VADDPS       Z19, Z27, Z27
 	VMULPS       Z16, Z27, Z27
-	MOVL         24(R12), R13
-	XORL         R14, R14
-	BTSL         R13, R14
-	KMOVW        R14, K2
+	MOVL         24(R13), R14
+	XORL         R15, R15
+	BTSL         R14, R15
+	KMOVW        R15, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z27, K2, Z27
 	VMOVUPS      Z27, K1, (CX)(BX*2)
-	VPMOVZXBD    240(SP), Z16
+	VPMOVZXBD    240(R9), Z16
 	VPSLLD       $0x17, Z16, Z16
-	VBROADCASTSS 92(SP), Z19
-	VBROADCASTSS 124(SP), Z22
+	VBROADCASTSS 92(R9), Z19
+	VBROADCASTSS 124(R9), Z22
 	VFMADD213PS  Z22, Z28, Z22
 	VFMADD132PS  Z19, Z22, Z28
 	VADDPS       Z19, Z28, Z28
 	VMULPS       Z16, Z28, Z28
-	MOVL         28(R12), R12
-	XORL         R13, R13
-	BTSL         R12, R13
-	KMOVW        R13, K2
+	MOVL         28(R13), R13
+	XORL         R14, R14
+	BTSL         R13, R14
+	KMOVW        R14, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z28, K2, Z28
 	VMOVUPS      Z28, K1, (CX)(R8*1)
 	ADDQ         $0x00000008, SI
 
 ce_stash:
 	// This group is now pending: its hi, lo, s and targets to the frame, its u to dst.
-	VMOVUPS Z14, 64(SP)
+	VMOVUPS Z14, 64(R9)
 	VMOVUPS Z4, K1, (AX)
-	VPMOVDB Z12, 128(SP)
+	VPMOVDB Z12, 128(R9)
 	VMOVUPS Z5, K1, (AX)(BX*1)
-	VPMOVDB Z13, 144(SP)
+	VPMOVDB Z13, 144(R9)
 	VMOVUPS Z6, K1, (AX)(BX*2)
-	VPMOVDB Z15, 160(SP)
+	VPMOVDB Z15, 160(R9)
 	VMOVUPS Z7, K1, (AX)(R8*1)
-	VPMOVDB Z17, 176(SP)
-	VMOVUPS Z8, K1, (R11)
-	VPMOVDB Z18, 192(SP)
-	VMOVUPS Z9, K1, (R11)(BX*1)
-	VPMOVDB Z20, 208(SP)
-	VMOVUPS Z10, K1, (R11)(BX*2)
-	VPMOVDB Z21, 224(SP)
-	VMOVUPS Z11, 256(SP)
-	VPMOVDB Z23, 240(SP)
-	MOVQ    DI, 352(SP)
+	VPMOVDB Z17, 176(R9)
+	VMOVUPS Z8, K1, (R12)
+	VPMOVDB Z18, 192(R9)
+	VMOVUPS Z9, K1, (R12)(BX*1)
+	VPMOVDB Z20, 208(R9)
+	VMOVUPS Z10, K1, (R12)(BX*2)
+	VPMOVDB Z21, 224(R9)
+	VMOVUPS Z11, 256(R9)
+	VPMOVDB Z23, 240(R9)
+	MOVQ    DI, 352(R9)
 
 	// The pending group's losses, then this group's loss inputs to the frame.
-	TESTQ        R9, R9
+	TESTQ        R10, R10
 	JZ           ce_inputs
-	VMOVUPD      360(SP), Z4
+	VMOVUPD      360(R9), Z4
 	VPSRLQ       $0x34, Z4, Z5
 	VBROADCASTSD log64vecconst<>+0(SB), Z6
 	VPANDQ       Z6, Z4, Z4
@@ -748,48 +750,48 @@ ce_stash:
 	VBROADCASTSD log64const<>+16(SB), Z4
 	VMULPD       Z4, Z5, Z5
 	VADDPD       Z7, Z5, Z5
-	VADDPD       424(SP), Z5, Z5
-	VSUBPD       488(SP), Z5, Z5
+	VADDPD       424(R9), Z5, Z5
+	VSUBPD       488(R9), Z5, Z5
 	VPXORQ       Z1, Z1, Z1
 	VMAXPD       Z5, Z1, Z5
-	VMOVUPD      Z5, 360(SP)
+	VMOVUPD      Z5, 360(R9)
 	VMOVSD       ret1+104(FP), X4
-	VADDSD       360(SP), X4, X4
-	VADDSD       376(SP), X4, X4
-	VADDSD       392(SP), X4, X4
-	VADDSD       408(SP), X4, X4
-	VADDSD       368(SP), X4, X4
-	VADDSD       384(SP), X4, X4
-	VADDSD       400(SP), X4, X4
-	VADDSD       416(SP), X4, X4
+	VADDSD       360(R9), X4, X4
+	VADDSD       376(R9), X4, X4
+	VADDSD       392(R9), X4, X4
+	VADDSD       408(R9), X4, X4
+	VADDSD       368(R9), X4, X4
+	VADDSD       384(R9), X4, X4
+	VADDSD       400(R9), X4, X4
+	VADDSD       416(R9), X4, X4
 	VMOVSD       X4, ret1+104(FP)
 
 ce_inputs:
-	VMOVUPD      552(SP), Z4
-	VMOVUPD      Z4, 360(SP)
-	VMOVDQU32    (SP), Z4
+	VMOVUPD      552(R9), Z4
+	VMOVUPD      Z4, 360(R9)
+	VMOVDQU32    (R9), Z4
 	VPMOVQD      Z4, Y4
 	VCVTDQ2PD    Y4, Z4
 	VBROADCASTSD log64vecconst<>+40(SB), Z5
 	VSUBPD       Z4, Z5, Z4
 	VBROADCASTSD log64const<>+16(SB), Z5
 	VMULPD       Z5, Z4, Z4
-	VMOVUPD      Z4, 424(SP)
-	VCVTPS2PD    320(SP), Z4
+	VMOVUPD      Z4, 424(R9)
+	VCVTPS2PD    320(R9), Z4
 	VPXORQ       Z2, Z2, Z2
 	VSUBPD       Z2, Z4, Z4
-	VMOVUPD      Z4, 488(SP)
-	MOVQ         AX, R9
-	LEAQ         (R10)(BX*4), CX
-	LEAQ         (R11)(BX*4), AX
+	VMOVUPD      Z4, 488(R9)
+	MOVQ         AX, R10
+	LEAQ         (R11)(BX*4), CX
+	LEAQ         (R12)(BX*4), AX
 	ADDQ         $0x00000020, DI
 	SUBQ         $0x00000008, DX
 	JMP          ce_group
 
 ce_drain:
-	TESTQ        R9, R9
+	TESTQ        R10, R10
 	JZ           ce_ret
-	VMOVUPD      360(SP), Z0
+	VMOVUPD      360(R9), Z0
 	VPSRLQ       $0x34, Z0, Z1
 	VBROADCASTSD log64vecconst<>+0(SB), Z2
 	VPANDQ       Z2, Z0, Z0
@@ -849,35 +851,35 @@ ce_drain:
 	VBROADCASTSD log64const<>+16(SB), Z0
 	VMULPD       Z0, Z1, Z1
 	VADDPD       Z4, Z1, Z1
-	VADDPD       424(SP), Z1, Z1
-	VSUBPD       488(SP), Z1, Z1
+	VADDPD       424(R9), Z1, Z1
+	VSUBPD       488(R9), Z1, Z1
 	VPXORQ       Z3, Z3, Z3
 	VMAXPD       Z1, Z3, Z1
-	VMOVUPD      Z1, 360(SP)
+	VMOVUPD      Z1, 360(R9)
 	VMOVSD       ret1+104(FP), X0
-	VADDSD       360(SP), X0, X0
-	VADDSD       376(SP), X0, X0
-	VADDSD       392(SP), X0, X0
-	VADDSD       408(SP), X0, X0
-	VADDSD       368(SP), X0, X0
-	VADDSD       384(SP), X0, X0
-	VADDSD       400(SP), X0, X0
-	VADDSD       416(SP), X0, X0
+	VADDSD       360(R9), X0, X0
+	VADDSD       376(R9), X0, X0
+	VADDSD       392(R9), X0, X0
+	VADDSD       408(R9), X0, X0
+	VADDSD       368(R9), X0, X0
+	VADDSD       384(R9), X0, X0
+	VADDSD       400(R9), X0, X0
+	VADDSD       416(R9), X0, X0
 	VMOVSD       X0, ret1+104(FP)
-	LEAQ         (R9)(BX*4), AX
-	MOVQ         352(SP), CX
-	VMOVUPS.Z    (R9), K1, Z0
-	VMOVUPS.Z    (R9)(BX*1), K1, Z1
-	VMOVUPS.Z    (R9)(BX*2), K1, Z2
-	VMOVUPS.Z    (R9)(R8*1), K1, Z3
+	LEAQ         (R10)(BX*4), AX
+	MOVQ         352(R9), CX
+	VMOVUPS.Z    (R10), K1, Z0
+	VMOVUPS.Z    (R10)(BX*1), K1, Z1
+	VMOVUPS.Z    (R10)(BX*2), K1, Z2
+	VMOVUPS.Z    (R10)(R8*1), K1, Z3
 	VMOVUPS.Z    (AX), K1, Z4
 	VMOVUPS.Z    (AX)(BX*1), K1, Z5
 	VMOVUPS.Z    (AX)(BX*2), K1, Z6
-	VMOVUPS      256(SP), Z7
-	VPMOVZXBD    128(SP), Z8
+	VMOVUPS      256(R9), Z7
+	VPMOVZXBD    128(R9), Z8
 	VPSLLD       $0x17, Z8, Z8
-	VBROADCASTSS 64(SP), Z9
-	VBROADCASTSS 96(SP), Z10
+	VBROADCASTSS 64(R9), Z9
+	VBROADCASTSS 96(R9), Z10
 	VFMADD213PS  Z10, Z0, Z10
 	VFMADD132PS  Z9, Z10, Z0
 	VADDPS       Z9, Z0, Z0
@@ -887,11 +889,11 @@ ce_drain:
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z0, K2, Z0
-	VMOVUPS      Z0, K1, (R9)
-	VPMOVZXBD    144(SP), Z0
+	VMOVUPS      Z0, K1, (R10)
+	VPMOVZXBD    144(R9), Z0
 	VPSLLD       $0x17, Z0, Z0
-	VBROADCASTSS 72(SP), Z8
-	VBROADCASTSS 104(SP), Z9
+	VBROADCASTSS 72(R9), Z8
+	VBROADCASTSS 104(R9), Z9
 	VFMADD213PS  Z9, Z1, Z9
 	VFMADD132PS  Z8, Z9, Z1
 	VADDPS       Z8, Z1, Z1
@@ -901,11 +903,11 @@ ce_drain:
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z1, K2, Z1
-	VMOVUPS      Z1, K1, (R9)(BX*1)
-	VPMOVZXBD    160(SP), Z0
+	VMOVUPS      Z1, K1, (R10)(BX*1)
+	VPMOVZXBD    160(R9), Z0
 	VPSLLD       $0x17, Z0, Z0
-	VBROADCASTSS 80(SP), Z1
-	VBROADCASTSS 112(SP), Z8
+	VBROADCASTSS 80(R9), Z1
+	VBROADCASTSS 112(R9), Z8
 	VFMADD213PS  Z8, Z2, Z8
 	VFMADD132PS  Z1, Z8, Z2
 	VADDPS       Z1, Z2, Z2
@@ -915,11 +917,11 @@ ce_drain:
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z2, K2, Z2
-	VMOVUPS      Z2, K1, (R9)(BX*2)
-	VPMOVZXBD    176(SP), Z0
+	VMOVUPS      Z2, K1, (R10)(BX*2)
+	VPMOVZXBD    176(R9), Z0
 	VPSLLD       $0x17, Z0, Z0
-	VBROADCASTSS 88(SP), Z1
-	VBROADCASTSS 120(SP), Z2
+	VBROADCASTSS 88(R9), Z1
+	VBROADCASTSS 120(R9), Z2
 	VFMADD213PS  Z2, Z3, Z2
 	VFMADD132PS  Z1, Z2, Z3
 	VADDPS       Z1, Z3, Z3
@@ -929,11 +931,11 @@ ce_drain:
 	BTSL         DX, DI
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z3, K2, Z3
-	VMOVUPS      Z3, K1, (R9)(R8*1)
-	VPMOVZXBD    192(SP), Z0
+	VMOVUPS      Z3, K1, (R10)(R8*1)
+	VPMOVZXBD    192(R9), Z0
 	VPSLLD       $0x17, Z0, Z0
-	VBROADCASTSS 68(SP), Z1
-	VBROADCASTSS 100(SP), Z2
+	VBROADCASTSS 68(R9), Z1
+	VBROADCASTSS 100(R9), Z2
 	VFMADD213PS  Z2, Z4, Z2
 	VFMADD132PS  Z1, Z2, Z4
 	VADDPS       Z1, Z4, Z4
@@ -944,10 +946,10 @@ ce_drain:
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z4, K2, Z4
 	VMOVUPS      Z4, K1, (AX)
-	VPMOVZXBD    208(SP), Z0
+	VPMOVZXBD    208(R9), Z0
 	VPSLLD       $0x17, Z0, Z0
-	VBROADCASTSS 76(SP), Z1
-	VBROADCASTSS 108(SP), Z2
+	VBROADCASTSS 76(R9), Z1
+	VBROADCASTSS 108(R9), Z2
 	VFMADD213PS  Z2, Z5, Z2
 	VFMADD132PS  Z1, Z2, Z5
 	VADDPS       Z1, Z5, Z5
@@ -958,10 +960,10 @@ ce_drain:
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z5, K2, Z5
 	VMOVUPS      Z5, K1, (AX)(BX*1)
-	VPMOVZXBD    224(SP), Z0
+	VPMOVZXBD    224(R9), Z0
 	VPSLLD       $0x17, Z0, Z0
-	VBROADCASTSS 84(SP), Z1
-	VBROADCASTSS 116(SP), Z2
+	VBROADCASTSS 84(R9), Z1
+	VBROADCASTSS 116(R9), Z2
 	VFMADD213PS  Z2, Z6, Z2
 	VFMADD132PS  Z1, Z2, Z6
 	VADDPS       Z1, Z6, Z6
@@ -972,10 +974,10 @@ ce_drain:
 	KMOVW        DI, K2
 	VSUBPS.BCST  shortceconst<>+384(SB), Z6, K2, Z6
 	VMOVUPS      Z6, K1, (AX)(BX*2)
-	VPMOVZXBD    240(SP), Z0
+	VPMOVZXBD    240(R9), Z0
 	VPSLLD       $0x17, Z0, Z0
-	VBROADCASTSS 92(SP), Z1
-	VBROADCASTSS 124(SP), Z2
+	VBROADCASTSS 92(R9), Z1
+	VBROADCASTSS 124(R9), Z2
 	VFMADD213PS  Z2, Z7, Z2
 	VFMADD132PS  Z1, Z2, Z7
 	VADDPS       Z1, Z7, Z7
@@ -1013,7 +1015,7 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func CrossEntropyShortRowsNoGradAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
 // Requires: AVX, AVX512F, CMOV, SSE2
-TEXT ·CrossEntropyShortRowsNoGradAVX512(SB), NOSPLIT, $616-112
+TEXT ·CrossEntropyShortRowsNoGradAVX512(SB), NOSPLIT, $672-112
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), AX
 	MOVQ rows+72(FP), CX
@@ -1034,47 +1036,49 @@ TEXT ·CrossEntropyShortRowsNoGradAVX512(SB), NOSPLIT, $616-112
 	MOVQ         targets_base+48(FP), SI
 	MOVSD        total+88(FP), X0
 	VMOVSD       X0, ret1+104(FP)
-	XORQ         R8, R8
+	LEAQ         56(SP), R8
+	ANDQ         $-64, R8
+	XORQ         R9, R9
 	VBROADCASTSS shortceconst<>+288(SB), Z0
 
 ce_group:
 	CMPQ CX, $0x00000008
 	JB   ce_drain
-	LEAQ (AX)(DX*4), R9
+	LEAQ (AX)(DX*4), R10
 
 	// Pass 1: each row's x_t to the frame; the eight rows, -Inf past cols, and their maxima.
-	MOVLQSX      (SI), R10
-	LEAQ         (AX), R11
-	MOVL         (R11)(R10*4), R10
-	MOVL         R10, 320(SP)
-	MOVLQSX      4(SI), R10
-	LEAQ         (AX)(DX*1), R11
-	MOVL         (R11)(R10*4), R10
-	MOVL         R10, 328(SP)
-	MOVLQSX      8(SI), R10
-	LEAQ         (AX)(DX*2), R11
-	MOVL         (R11)(R10*4), R10
-	MOVL         R10, 336(SP)
-	MOVLQSX      12(SI), R10
-	LEAQ         (AX)(DI*1), R11
-	MOVL         (R11)(R10*4), R10
-	MOVL         R10, 344(SP)
-	MOVLQSX      16(SI), R10
-	LEAQ         (R9), R11
-	MOVL         (R11)(R10*4), R10
-	MOVL         R10, 324(SP)
-	MOVLQSX      20(SI), R10
-	LEAQ         (R9)(DX*1), R11
-	MOVL         (R11)(R10*4), R10
-	MOVL         R10, 332(SP)
-	MOVLQSX      24(SI), R10
-	LEAQ         (R9)(DX*2), R11
-	MOVL         (R11)(R10*4), R10
-	MOVL         R10, 340(SP)
-	MOVLQSX      28(SI), R10
-	LEAQ         (R9)(DI*1), R11
-	MOVL         (R11)(R10*4), R10
-	MOVL         R10, 348(SP)
+	MOVLQSX      (SI), R11
+	LEAQ         (AX), R12
+	MOVL         (R12)(R11*4), R11
+	MOVL         R11, 320(R8)
+	MOVLQSX      4(SI), R11
+	LEAQ         (AX)(DX*1), R12
+	MOVL         (R12)(R11*4), R11
+	MOVL         R11, 328(R8)
+	MOVLQSX      8(SI), R11
+	LEAQ         (AX)(DX*2), R12
+	MOVL         (R12)(R11*4), R11
+	MOVL         R11, 336(R8)
+	MOVLQSX      12(SI), R11
+	LEAQ         (AX)(DI*1), R12
+	MOVL         (R12)(R11*4), R11
+	MOVL         R11, 344(R8)
+	MOVLQSX      16(SI), R11
+	LEAQ         (R10), R12
+	MOVL         (R12)(R11*4), R11
+	MOVL         R11, 324(R8)
+	MOVLQSX      20(SI), R11
+	LEAQ         (R10)(DX*1), R12
+	MOVL         (R12)(R11*4), R11
+	MOVL         R11, 332(R8)
+	MOVLQSX      24(SI), R11
+	LEAQ         (R10)(DX*2), R12
+	MOVL         (R12)(R11*4), R11
+	MOVL         R11, 340(R8)
+	MOVLQSX      28(SI), R11
+	LEAQ         (R10)(DI*1), R12
+	MOVL         (R12)(R11*4), R11
+	MOVL         R11, 348(R8)
 	VBROADCASTSS shortceconst<>+320(SB), Z4
 	VMOVUPS      (AX), K1, Z4
 	VBROADCASTSS shortceconst<>+320(SB), Z5
@@ -1084,13 +1088,13 @@ ce_group:
 	VBROADCASTSS shortceconst<>+320(SB), Z7
 	VMOVUPS      (AX)(DI*1), K1, Z7
 	VBROADCASTSS shortceconst<>+320(SB), Z8
-	VMOVUPS      (R9), K1, Z8
+	VMOVUPS      (R10), K1, Z8
 	VBROADCASTSS shortceconst<>+320(SB), Z9
-	VMOVUPS      (R9)(DX*1), K1, Z9
+	VMOVUPS      (R10)(DX*1), K1, Z9
 	VBROADCASTSS shortceconst<>+320(SB), Z10
-	VMOVUPS      (R9)(DX*2), K1, Z10
+	VMOVUPS      (R10)(DX*2), K1, Z10
 	VBROADCASTSS shortceconst<>+320(SB), Z11
-	VMOVUPS      (R9)(DI*1), K1, Z11
+	VMOVUPS      (R10)(DI*1), K1, Z11
 	VSHUFF32X4   $0x44, Z5, Z4, Z12
 	VSHUFF32X4   $0xee, Z5, Z4, Z13
 	VMAXPS       Z13, Z12, Z12
@@ -1129,7 +1133,7 @@ ce_group:
 	VFMADD231PS.BCST shortceconst<>+0(SB), Z13, Z12
 	VPBROADCASTD     shortceconst<>+448(SB), Z13
 	VPSUBD           Z12, Z13, Z13
-	VMOVUPS          Z13, (SP)
+	VMOVUPS          Z13, (R8)
 
 	// Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).
 	VMAXPS           Z4, Z0, Z4
@@ -1145,7 +1149,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z4, Z13
 	VMULPS           Z4, Z4, Z14
 	VFMADD231PS      Z13, Z14, Z4
-	VPADDD.BCST      (SP), Z12, Z12
+	VPADDD.BCST      (R8), Z12, Z12
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z12, Z12
 	VPSLLD           $0x17, Z12, Z12
 	VCVTPS2PD        Y4, Z13
@@ -1170,7 +1174,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z5, Z12
 	VMULPS           Z5, Z5, Z14
 	VFMADD231PS      Z12, Z14, Z5
-	VPADDD.BCST      16(SP), Z4, Z4
+	VPADDD.BCST      16(R8), Z4, Z4
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z4, Z4
 	VPSLLD           $0x17, Z4, Z4
 	VCVTPS2PD        Y5, Z12
@@ -1198,7 +1202,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z6, Z12
 	VMULPS           Z6, Z6, Z13
 	VFMADD231PS      Z12, Z13, Z6
-	VPADDD.BCST      32(SP), Z5, Z5
+	VPADDD.BCST      32(R8), Z5, Z5
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z5, Z5
 	VPSLLD           $0x17, Z5, Z5
 	VCVTPS2PD        Y6, Z12
@@ -1223,7 +1227,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z7, Z6
 	VMULPS           Z7, Z7, Z13
 	VFMADD231PS      Z6, Z13, Z7
-	VPADDD.BCST      48(SP), Z5, Z5
+	VPADDD.BCST      48(R8), Z5, Z5
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z5, Z5
 	VPSLLD           $0x17, Z5, Z5
 	VCVTPS2PD        Y7, Z6
@@ -1251,7 +1255,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z8, Z7
 	VMULPS           Z8, Z8, Z12
 	VFMADD231PS      Z7, Z12, Z8
-	VPADDD.BCST      8(SP), Z6, Z6
+	VPADDD.BCST      8(R8), Z6, Z6
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z6, Z6
 	VPSLLD           $0x17, Z6, Z6
 	VCVTPS2PD        Y8, Z7
@@ -1276,7 +1280,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z9, Z8
 	VMULPS           Z9, Z9, Z12
 	VFMADD231PS      Z8, Z12, Z9
-	VPADDD.BCST      24(SP), Z6, Z6
+	VPADDD.BCST      24(R8), Z6, Z6
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z6, Z6
 	VPSLLD           $0x17, Z6, Z6
 	VCVTPS2PD        Y9, Z8
@@ -1304,7 +1308,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z10, Z8
 	VMULPS           Z10, Z10, Z9
 	VFMADD231PS      Z8, Z9, Z10
-	VPADDD.BCST      40(SP), Z7, Z7
+	VPADDD.BCST      40(R8), Z7, Z7
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z7, Z7
 	VPSLLD           $0x17, Z7, Z7
 	VCVTPS2PD        Y10, Z8
@@ -1329,7 +1333,7 @@ ce_group:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z11, Z9
 	VMULPS           Z11, Z11, Z10
 	VFMADD231PS      Z9, Z10, Z11
-	VPADDD.BCST      56(SP), Z7, Z7
+	VPADDD.BCST      56(R8), Z7, Z7
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z7, Z7
 	VPSLLD           $0x17, Z7, Z7
 	VCVTPS2PD        Y11, Z9
@@ -1355,7 +1359,7 @@ ce_group:
 	VUNPCKLPD  Z4, Z8, Z5
 	VUNPCKHPD  Z4, Z8, Z4
 	VADDPD     Z4, Z5, Z5
-	VMOVUPD    Z5, 552(SP)
+	VMOVUPD    Z5, 552(R8)
 
 	// A NaN S: a row with a NaN. The caller runs the group.
 	VCMPPD   $0x03, Z5, Z5, K2
@@ -1363,9 +1367,9 @@ ce_group:
 	JNZ      ce_drain
 
 	// The pending group's losses, then this group's loss inputs to the frame.
-	TESTQ        R8, R8
+	TESTQ        R9, R9
 	JZ           ce_inputs
-	VMOVUPD      360(SP), Z4
+	VMOVUPD      360(R8), Z4
 	VPSRLQ       $0x34, Z4, Z5
 	VBROADCASTSD log64vecconst<>+0(SB), Z6
 	VPANDQ       Z6, Z4, Z4
@@ -1425,48 +1429,48 @@ ce_group:
 	VBROADCASTSD log64const<>+16(SB), Z4
 	VMULPD       Z4, Z5, Z5
 	VADDPD       Z7, Z5, Z5
-	VADDPD       424(SP), Z5, Z5
-	VSUBPD       488(SP), Z5, Z5
+	VADDPD       424(R8), Z5, Z5
+	VSUBPD       488(R8), Z5, Z5
 	VPXORQ       Z1, Z1, Z1
 	VMAXPD       Z5, Z1, Z5
-	VMOVUPD      Z5, 360(SP)
+	VMOVUPD      Z5, 360(R8)
 	VMOVSD       ret1+104(FP), X4
-	VADDSD       360(SP), X4, X4
-	VADDSD       376(SP), X4, X4
-	VADDSD       392(SP), X4, X4
-	VADDSD       408(SP), X4, X4
-	VADDSD       368(SP), X4, X4
-	VADDSD       384(SP), X4, X4
-	VADDSD       400(SP), X4, X4
-	VADDSD       416(SP), X4, X4
+	VADDSD       360(R8), X4, X4
+	VADDSD       376(R8), X4, X4
+	VADDSD       392(R8), X4, X4
+	VADDSD       408(R8), X4, X4
+	VADDSD       368(R8), X4, X4
+	VADDSD       384(R8), X4, X4
+	VADDSD       400(R8), X4, X4
+	VADDSD       416(R8), X4, X4
 	VMOVSD       X4, ret1+104(FP)
 	ADDQ         $0x00000008, BX
 
 ce_inputs:
-	VMOVUPD      552(SP), Z4
-	VMOVUPD      Z4, 360(SP)
-	VMOVDQU32    (SP), Z4
+	VMOVUPD      552(R8), Z4
+	VMOVUPD      Z4, 360(R8)
+	VMOVDQU32    (R8), Z4
 	VPMOVQD      Z4, Y4
 	VCVTDQ2PD    Y4, Z4
 	VBROADCASTSD log64vecconst<>+40(SB), Z5
 	VSUBPD       Z4, Z5, Z4
 	VBROADCASTSD log64const<>+16(SB), Z5
 	VMULPD       Z5, Z4, Z4
-	VMOVUPD      Z4, 424(SP)
-	VCVTPS2PD    320(SP), Z4
+	VMOVUPD      Z4, 424(R8)
+	VCVTPS2PD    320(R8), Z4
 	VPXORQ       Z2, Z2, Z2
 	VSUBPD       Z2, Z4, Z4
-	VMOVUPD      Z4, 488(SP)
-	MOVQ         $0x00000001, R8
-	LEAQ         (R9)(DX*4), AX
+	VMOVUPD      Z4, 488(R8)
+	MOVQ         $0x00000001, R9
+	LEAQ         (R10)(DX*4), AX
 	ADDQ         $0x00000020, SI
 	SUBQ         $0x00000008, CX
 	JMP          ce_group
 
 ce_drain:
-	TESTQ        R8, R8
+	TESTQ        R9, R9
 	JZ           ce_ret
-	VMOVUPD      360(SP), Z0
+	VMOVUPD      360(R8), Z0
 	VPSRLQ       $0x34, Z0, Z1
 	VBROADCASTSD log64vecconst<>+0(SB), Z2
 	VPANDQ       Z2, Z0, Z0
@@ -1526,24 +1530,1208 @@ ce_drain:
 	VBROADCASTSD log64const<>+16(SB), Z0
 	VMULPD       Z0, Z1, Z1
 	VADDPD       Z4, Z1, Z1
-	VADDPD       424(SP), Z1, Z1
-	VSUBPD       488(SP), Z1, Z1
+	VADDPD       424(R8), Z1, Z1
+	VSUBPD       488(R8), Z1, Z1
 	VPXORQ       Z3, Z3, Z3
 	VMAXPD       Z1, Z3, Z1
-	VMOVUPD      Z1, 360(SP)
+	VMOVUPD      Z1, 360(R8)
 	VMOVSD       ret1+104(FP), X0
-	VADDSD       360(SP), X0, X0
-	VADDSD       376(SP), X0, X0
-	VADDSD       392(SP), X0, X0
-	VADDSD       408(SP), X0, X0
-	VADDSD       368(SP), X0, X0
-	VADDSD       384(SP), X0, X0
-	VADDSD       400(SP), X0, X0
-	VADDSD       416(SP), X0, X0
+	VADDSD       360(R8), X0, X0
+	VADDSD       376(R8), X0, X0
+	VADDSD       392(R8), X0, X0
+	VADDSD       408(R8), X0, X0
+	VADDSD       368(R8), X0, X0
+	VADDSD       384(R8), X0, X0
+	VADDSD       400(R8), X0, X0
+	VADDSD       416(R8), X0, X0
 	VMOVSD       X0, ret1+104(FP)
 	ADDQ         $0x00000008, BX
 
 ce_ret:
+	MOVQ BX, ret+96(FP)
+	VZEROUPPER
+	RET
+
+DATA celanes<>+0(SB)/4, $0x00000000
+DATA celanes<>+4(SB)/4, $0x00000001
+DATA celanes<>+8(SB)/4, $0x00000002
+DATA celanes<>+12(SB)/4, $0x00000003
+DATA celanes<>+16(SB)/4, $0x00000004
+DATA celanes<>+20(SB)/4, $0x00000005
+DATA celanes<>+24(SB)/4, $0x00000006
+DATA celanes<>+28(SB)/4, $0x00000007
+DATA celanes<>+32(SB)/4, $0x00000008
+DATA celanes<>+36(SB)/4, $0x00000009
+DATA celanes<>+40(SB)/4, $0x0000000a
+DATA celanes<>+44(SB)/4, $0x0000000b
+DATA celanes<>+48(SB)/4, $0x0000000c
+DATA celanes<>+52(SB)/4, $0x0000000d
+DATA celanes<>+56(SB)/4, $0x0000000e
+DATA celanes<>+60(SB)/4, $0x0000000f
+DATA celanes<>+64(SB)/4, $0x00000010
+DATA celanes<>+68(SB)/4, $0x00000010
+DATA celanes<>+72(SB)/4, $0x00000010
+DATA celanes<>+76(SB)/4, $0x00000010
+DATA celanes<>+80(SB)/4, $0x00000010
+DATA celanes<>+84(SB)/4, $0x00000010
+DATA celanes<>+88(SB)/4, $0x00000010
+DATA celanes<>+92(SB)/4, $0x00000010
+DATA celanes<>+96(SB)/4, $0x00000010
+DATA celanes<>+100(SB)/4, $0x00000010
+DATA celanes<>+104(SB)/4, $0x00000010
+DATA celanes<>+108(SB)/4, $0x00000010
+DATA celanes<>+112(SB)/4, $0x00000010
+DATA celanes<>+116(SB)/4, $0x00000010
+DATA celanes<>+120(SB)/4, $0x00000010
+DATA celanes<>+124(SB)/4, $0x00000010
+GLOBL celanes<>(SB), RODATA|NOPTR, $128
+
+// func CrossEntropyMediumRowsAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
+// Requires: AVX, AVX512F, CMOV, SSE2
+TEXT ·CrossEntropyMediumRowsAVX512(SB), NOSPLIT, $512-112
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+72(FP), DX
+	MOVQ cols+80(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	MOVQ         targets_base+48(FP), R10
+	MOVSD        total+88(FP), X0
+	VMOVSD       X0, ret1+104(FP)
+	VBROADCASTSS shortceconst<>+320(SB), Z0
+	VBROADCASTSS shortceconst<>+288(SB), Z20
+	MOVQ         $0x00000000, 200(SP)
+
+medium_group:
+	CMPQ DX, $0x00000004
+	JB   medium_drain
+
+	// Each row's x_t to the frame, in float32 lanes 2r and 2r+1.
+	MOVLQSX (R10), R11
+	LEAQ    (CX), R12
+	MOVL    (R12)(R11*4), R11
+	MOVL    R11, 208(SP)
+	MOVL    R11, 212(SP)
+	MOVLQSX 4(R10), R11
+	LEAQ    (CX)(R8*1), R12
+	MOVL    (R12)(R11*4), R11
+	MOVL    R11, 216(SP)
+	MOVL    R11, 220(SP)
+	MOVLQSX 8(R10), R11
+	LEAQ    (CX)(R8*2), R12
+	MOVL    (R12)(R11*4), R11
+	MOVL    R11, 224(SP)
+	MOVL    R11, 228(SP)
+	MOVLQSX 12(R10), R11
+	LEAQ    (CX)(R9*1), R12
+	MOVL    (R12)(R11*4), R11
+	MOVL    R11, 232(SP)
+	MOVL    R11, 236(SP)
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	VMOVAPS Z0, Z23
+	VMOVAPS Z0, Z24
+	MOVQ    CX, R11
+	MOVQ    BX, R13
+
+medium_max:
+	MOVL       DI, R12
+	MOVL       $0x0000ffff, R14
+	CMPQ       R13, $0x00000010
+	CMOVLGT    R14, R12
+	KMOVW      R12, K1
+	VMOVUPS.Z  (R11), K1, Z25
+	VMAXPS     Z25, Z21, K1, Z21
+	VMOVUPS.Z  (R11)(R8*1), K1, Z25
+	VMAXPS     Z25, Z22, K1, Z22
+	VMOVUPS.Z  (R11)(R8*2), K1, Z25
+	VMAXPS     Z25, Z23, K1, Z23
+	VMOVUPS.Z  (R11)(R9*1), K1, Z25
+	VMAXPS     Z25, Z24, K1, Z24
+	ADDQ       $0x00000040, R11
+	SUBQ       $0x00000010, R13
+	JG         medium_max
+	VSHUFF32X4 $0x44, Z22, Z21, Z25
+	VSHUFF32X4 $0xee, Z22, Z21, Z21
+	VMAXPS     Z21, Z25, Z25
+	VSHUFF32X4 $0x44, Z24, Z23, Z21
+	VSHUFF32X4 $0xee, Z24, Z23, Z22
+	VMAXPS     Z22, Z21, Z21
+	VSHUFF32X4 $0x88, Z21, Z25, Z22
+	VSHUFF32X4 $0xdd, Z21, Z25, Z21
+	VMAXPS     Z21, Z22, Z22
+	VPERMILPS  $0x4e, Z22, Z21
+	VMAXPS     Z21, Z22, Z22
+	VPERMILPS  $0xb1, Z22, Z21
+	VMAXPS     Z21, Z22, Z22
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortceconst<>+512(SB), Z21
+	VCMPPS       $0x12, Z21, Z22, K1
+	VBROADCASTSS shortceconst<>+544(SB), Z21
+	VCMPPS       $0x1d, Z21, Z22, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortceconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z21
+	VPBROADCASTD     shortceconst<>+448(SB), Z22
+	VPSUBD           Z21, Z22, Z22
+	VMOVUPS          Z22, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   CX, R11
+	MOVQ   AX, R12
+	MOVQ   BX, R13
+
+medium_block:
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   $0x00000004, R14
+
+medium_vec:
+	MOVL             DI, R15
+	MOVL             $0x0000ffff, BP
+	CMPQ             R13, $0x00000010
+	CMOVLGT          BP, R15
+	KMOVW            R15, K1
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R11), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VMOVUPS          Z21, K1, (R12)
+	VPADDD.BCST      (SP), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z3, Z3
+	VADDPD           Z21, Z4, Z4
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R11)(R8*1), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VMOVUPS          Z21, K1, (R12)(R8*1)
+	VPADDD.BCST      16(SP), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z7, Z7
+	VADDPD           Z21, Z8, Z8
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R11)(R8*2), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VMOVUPS          Z21, K1, (R12)(R8*2)
+	VPADDD.BCST      32(SP), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z11, Z11
+	VADDPD           Z21, Z12, Z12
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R11)(R9*1), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VMOVUPS          Z21, K1, (R12)(R9*1)
+	VPADDD.BCST      48(SP), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	SUBQ             $0x00000010, R13
+	JLE              medium_lastblock
+	DECQ             R14
+	JNZ              medium_vec
+	VADDPD           Z3, Z1, Z1
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z5, Z5
+	VADDPD           Z8, Z6, Z6
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z12, Z10, Z10
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z3, Z1, Z1
+	VADDPD Z4, Z2, Z2
+	VADDPD Z2, Z1, Z1
+	VADDPD Z7, Z5, Z5
+	VADDPD Z8, Z6, Z6
+	VADDPD Z6, Z5, Z5
+	VADDPD Z11, Z9, Z9
+	VADDPD Z12, Z10, Z10
+	VADDPD Z10, Z9, Z9
+	VADDPD Z15, Z13, Z13
+	VADDPD Z16, Z14, Z14
+	VADDPD Z14, Z13, Z13
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z5, Z1, Z21
+	VSHUFF64X2 $0xee, Z5, Z1, Z22
+	VADDPD     Z22, Z21, Z21
+	VSHUFF64X2 $0x44, Z13, Z9, Z22
+	VSHUFF64X2 $0xee, Z13, Z9, Z23
+	VADDPD     Z23, Z22, Z22
+	VSHUFF64X2 $0x88, Z22, Z21, Z23
+	VSHUFF64X2 $0xdd, Z22, Z21, Z21
+	VADDPD     Z21, Z23, Z23
+	VPERMILPD  $0x55, Z23, Z21
+	VADDPD     Z21, Z23, Z21
+	VMOVUPD    Z21, 256(SP)
+
+	// A NaN S: a row with a NaN. The caller runs the group.
+	VCMPPD   $0x03, Z21, Z21, K1
+	KORTESTW K1, K1
+	JNZ      medium_drain
+
+	// 1/S for every row at once, split into float32 hi + lo.
+	VBROADCASTSS shortceconst<>+384(SB), Z22
+	VCVTPS2PD    Y22, Z22
+	VDIVPD       Z21, Z22, Z21
+	VCVTPD2PS    Z21, Y26
+	VCVTPS2PD    Y26, Z22
+	VSUBPD       Z22, Z21, Z21
+	VCVTPD2PS    Z21, Y21
+	VINSERTF64X4 $0x01, Y21, Z26, Z26
+	CMPQ         200(SP), $0x00000000
+	JE           medium_stash
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, y[t] - 1.
+	MOVQ      192(SP), R11
+	MOVQ      200(SP), R12
+	MOVQ      BX, R13
+	VMOVDQU32 celanes<>+0(SB), Z21
+
+medium_out:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VMOVUPS.Z        (R11), K1, Z22
+	VMOVUPS.Z        (R12), K1, Z23
+	VMAXPS           Z22, Z20, Z22
+	VBROADCASTSS     shortceconst<>+32(SB), Z24
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
+	VPADDD.BCST      64(SP), Z24, Z24
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     128(SP), Z22
+	VBROADCASTSS     160(SP), Z25
+	VFMADD213PS      Z25, Z23, Z25
+	VFMADD132PS      Z22, Z25, Z23
+	VADDPS           Z22, Z23, Z23
+	VMULPS           Z24, Z23, Z23
+	VPCMPEQD.BCST    240(SP), Z21, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
+	VMOVUPS          Z23, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z22
+	VMOVUPS.Z        (R12)(R8*1), K1, Z23
+	VMAXPS           Z22, Z20, Z22
+	VBROADCASTSS     shortceconst<>+32(SB), Z24
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
+	VPADDD.BCST      80(SP), Z24, Z24
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     136(SP), Z22
+	VBROADCASTSS     168(SP), Z25
+	VFMADD213PS      Z25, Z23, Z25
+	VFMADD132PS      Z22, Z25, Z23
+	VADDPS           Z22, Z23, Z23
+	VMULPS           Z24, Z23, Z23
+	VPCMPEQD.BCST    244(SP), Z21, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
+	VMOVUPS          Z23, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z22
+	VMOVUPS.Z        (R12)(R8*2), K1, Z23
+	VMAXPS           Z22, Z20, Z22
+	VBROADCASTSS     shortceconst<>+32(SB), Z24
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
+	VPADDD.BCST      96(SP), Z24, Z24
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     144(SP), Z22
+	VBROADCASTSS     176(SP), Z25
+	VFMADD213PS      Z25, Z23, Z25
+	VFMADD132PS      Z22, Z25, Z23
+	VADDPS           Z22, Z23, Z23
+	VMULPS           Z24, Z23, Z23
+	VPCMPEQD.BCST    248(SP), Z21, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
+	VMOVUPS          Z23, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z22
+	VMOVUPS.Z        (R12)(R9*1), K1, Z23
+	VMAXPS           Z22, Z20, Z22
+	VBROADCASTSS     shortceconst<>+32(SB), Z24
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
+	VPADDD.BCST      112(SP), Z24, Z24
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     152(SP), Z22
+	VBROADCASTSS     184(SP), Z25
+	VFMADD213PS      Z25, Z23, Z25
+	VFMADD132PS      Z22, Z25, Z23
+	VADDPS           Z22, Z23, Z23
+	VMULPS           Z24, Z23, Z23
+	VPCMPEQD.BCST    252(SP), Z21, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
+	VMOVUPS          Z23, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	VPADDD           celanes<>+64(SB), Z21, Z21
+	SUBQ             $0x00000010, R13
+	JG               medium_out
+	ADDQ             $0x00000004, SI
+
+medium_stash:
+	// This group is now pending: its biases, hi and lo, src, dst and targets to the frame.
+	VMOVUPS (SP), Z21
+	VMOVUPS Z21, 64(SP)
+	VMOVUPS Z26, 128(SP)
+
+	// The pending group's losses, then this group's loss inputs to the frame.
+	CMPQ         200(SP), $0x00000000
+	JE           medium_inputs
+	VMOVUPD      320(SP), Z21
+	VPSRLQ       $0x34, Z21, Z22
+	VBROADCASTSD log64vecconst<>+0(SB), Z23
+	VPANDQ       Z23, Z21, Z21
+	VBROADCASTSD log64const<>+8(SB), Z23
+	VPORQ        Z23, Z21, Z21
+	VBROADCASTSD log64const<>+0(SB), Z23
+	VBROADCASTSD log64vecconst<>+8(SB), Z24
+	VCMPPD       $0x1e, Z23, Z21, K1
+	VPXORQ       Z24, Z21, K1, Z21
+	VBROADCASTSD log64vecconst<>+16(SB), Z23
+	VPADDQ       Z23, Z22, K1, Z22
+	VBROADCASTSD log64const<>+8(SB), Z23
+	VSUBPD       Z23, Z21, Z24
+	VADDPD       Z23, Z21, Z21
+	VDIVPD       Z21, Z24, Z21
+	VMULPD       Z21, Z21, Z23
+	VBROADCASTSD log64const<>+24(SB), Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+32(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+40(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+48(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+56(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+64(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+72(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+80(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+88(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+96(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+104(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+112(SB), Z23
+	VADDPD       Z23, Z24, Z24
+	VMULPD       Z21, Z24, Z24
+	VADDPD       Z24, Z24, Z24
+	VBROADCASTSD log64vecconst<>+24(SB), Z21
+	VBROADCASTSD log64vecconst<>+32(SB), Z23
+	VPADDQ       Z23, Z22, Z22
+	VSUBPD       Z21, Z22, Z22
+	VBROADCASTSD log64const<>+16(SB), Z21
+	VMULPD       Z21, Z22, Z22
+	VADDPD       Z24, Z22, Z22
+	VADDPD       384(SP), Z22, Z22
+	VSUBPD       448(SP), Z22, Z22
+	VPXORQ       Z17, Z17, Z17
+	VMAXPD       Z22, Z17, Z22
+	VMOVUPD      Z22, 320(SP)
+	VMOVSD       ret1+104(FP), X21
+	VADDSD       320(SP), X21, X21
+	VADDSD       336(SP), X21, X21
+	VADDSD       352(SP), X21, X21
+	VADDSD       368(SP), X21, X21
+	VMOVSD       X21, ret1+104(FP)
+
+medium_inputs:
+	VMOVUPD      256(SP), Z21
+	VMOVUPD      Z21, 320(SP)
+	VMOVDQU32    (SP), Z21
+	VPMOVQD      Z21, Y21
+	VCVTDQ2PD    Y21, Z21
+	VBROADCASTSD log64vecconst<>+40(SB), Z22
+	VSUBPD       Z21, Z22, Z21
+	VBROADCASTSD log64const<>+16(SB), Z22
+	VMULPD       Z22, Z21, Z21
+	VMOVUPD      Z21, 384(SP)
+	VCVTPS2PD    208(SP), Z21
+	VPXORQ       Z18, Z18, Z18
+	VSUBPD       Z18, Z21, Z21
+	VMOVUPD      Z21, 448(SP)
+	MOVQ         CX, 192(SP)
+	MOVQ         AX, 200(SP)
+	MOVQ         (R10), R11
+	MOVQ         R11, 240(SP)
+	MOVQ         8(R10), R11
+	MOVQ         R11, 248(SP)
+	LEAQ         (CX)(R8*4), CX
+	LEAQ         (AX)(R8*4), AX
+	ADDQ         $0x00000010, R10
+	SUBQ         $0x00000004, DX
+	JMP          medium_group
+
+medium_drain:
+	CMPQ         200(SP), $0x00000000
+	JE           medium_ret
+	VMOVUPD      320(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VBROADCASTSD log64vecconst<>+0(SB), Z2
+	VPANDQ       Z2, Z0, Z0
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VPORQ        Z2, Z0, Z0
+	VBROADCASTSD log64const<>+0(SB), Z2
+	VBROADCASTSD log64vecconst<>+8(SB), Z3
+	VCMPPD       $0x1e, Z2, Z0, K1
+	VPXORQ       Z3, Z0, K1, Z0
+	VBROADCASTSD log64vecconst<>+16(SB), Z2
+	VPADDQ       Z2, Z1, K1, Z1
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VSUBPD       Z2, Z0, Z3
+	VADDPD       Z2, Z0, Z0
+	VDIVPD       Z0, Z3, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+32(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+40(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+48(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+56(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+64(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+72(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+80(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+88(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+96(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+104(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+112(SB), Z2
+	VADDPD       Z2, Z3, Z3
+	VMULPD       Z0, Z3, Z3
+	VADDPD       Z3, Z3, Z3
+	VBROADCASTSD log64vecconst<>+24(SB), Z0
+	VBROADCASTSD log64vecconst<>+32(SB), Z2
+	VPADDQ       Z2, Z1, Z1
+	VSUBPD       Z0, Z1, Z1
+	VBROADCASTSD log64const<>+16(SB), Z0
+	VMULPD       Z0, Z1, Z1
+	VADDPD       Z3, Z1, Z1
+	VADDPD       384(SP), Z1, Z1
+	VSUBPD       448(SP), Z1, Z1
+	VPXORQ       Z19, Z19, Z19
+	VMAXPD       Z1, Z19, Z1
+	VMOVUPD      Z1, 320(SP)
+	VMOVSD       ret1+104(FP), X0
+	VADDSD       320(SP), X0, X0
+	VADDSD       336(SP), X0, X0
+	VADDSD       352(SP), X0, X0
+	VADDSD       368(SP), X0, X0
+	VMOVSD       X0, ret1+104(FP)
+
+	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, y[t] - 1.
+	MOVQ      192(SP), R11
+	MOVQ      200(SP), R12
+	MOVQ      BX, R13
+	VMOVDQU32 celanes<>+0(SB), Z0
+
+medium_outlast:
+	MOVL             DI, AX
+	MOVL             $0x0000ffff, CX
+	CMPQ             R13, $0x00000010
+	CMOVLGT          CX, AX
+	KMOVW            AX, K1
+	VMOVUPS.Z        (R11), K1, Z1
+	VMOVUPS.Z        (R12), K1, Z2
+	VMAXPS           Z1, Z20, Z1
+	VBROADCASTSS     shortceconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
+	VPADDD.BCST      64(SP), Z3, Z3
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     128(SP), Z1
+	VBROADCASTSS     160(SP), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z1, Z4, Z2
+	VADDPS           Z1, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VPCMPEQD.BCST    240(SP), Z0, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
+	VMOVUPS          Z2, K1, (R12)
+	VMOVUPS.Z        (R11)(R8*1), K1, Z1
+	VMOVUPS.Z        (R12)(R8*1), K1, Z2
+	VMAXPS           Z1, Z20, Z1
+	VBROADCASTSS     shortceconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
+	VPADDD.BCST      80(SP), Z3, Z3
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     136(SP), Z1
+	VBROADCASTSS     168(SP), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z1, Z4, Z2
+	VADDPS           Z1, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VPCMPEQD.BCST    244(SP), Z0, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
+	VMOVUPS          Z2, K1, (R12)(R8*1)
+	VMOVUPS.Z        (R11)(R8*2), K1, Z1
+	VMOVUPS.Z        (R12)(R8*2), K1, Z2
+	VMAXPS           Z1, Z20, Z1
+	VBROADCASTSS     shortceconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
+	VPADDD.BCST      96(SP), Z3, Z3
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     144(SP), Z1
+	VBROADCASTSS     176(SP), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z1, Z4, Z2
+	VADDPS           Z1, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VPCMPEQD.BCST    248(SP), Z0, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
+	VMOVUPS          Z2, K1, (R12)(R8*2)
+	VMOVUPS.Z        (R11)(R9*1), K1, Z1
+	VMOVUPS.Z        (R12)(R9*1), K1, Z2
+	VMAXPS           Z1, Z20, Z1
+	VBROADCASTSS     shortceconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
+	VPADDD.BCST      112(SP), Z3, Z3
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     152(SP), Z1
+	VBROADCASTSS     184(SP), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z1, Z4, Z2
+	VADDPS           Z1, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VPCMPEQD.BCST    252(SP), Z0, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
+	VMOVUPS          Z2, K1, (R12)(R9*1)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	VPADDD           celanes<>+64(SB), Z0, Z0
+	SUBQ             $0x00000010, R13
+	JG               medium_outlast
+	ADDQ             $0x00000004, SI
+
+medium_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
+// func CrossEntropyMediumRowsNoGradAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
+// Requires: AVX, AVX512F, CMOV, SSE2
+TEXT ·CrossEntropyMediumRowsNoGradAVX512(SB), NOSPLIT, $512-112
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), AX
+	MOVQ rows+72(FP), CX
+	MOVQ cols+80(FP), DX
+	XORQ BX, BX
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         DX, DI
+	ANDQ         $0x0000000f, DI
+	LEAQ         tailmask16<>+0(SB), SI
+	MOVWLZX      (SI)(DI*2), SI
+	MOVL         $0x0000ffff, R8
+	TESTQ        DI, DI
+	CMOVLEQ      R8, SI
+	MOVQ         DX, DI
+	SHLQ         $0x02, DI
+	LEAQ         (DI)(DI*2), R8
+	MOVQ         targets_base+48(FP), R9
+	MOVSD        total+88(FP), X0
+	VMOVSD       X0, ret1+104(FP)
+	VBROADCASTSS shortceconst<>+320(SB), Z0
+	VBROADCASTSS shortceconst<>+288(SB), Z20
+	MOVQ         $0x00000000, 200(SP)
+
+medium_group:
+	CMPQ CX, $0x00000004
+	JB   medium_drain
+
+	// Each row's x_t to the frame, in float32 lanes 2r and 2r+1.
+	MOVLQSX (R9), R10
+	LEAQ    (AX), R11
+	MOVL    (R11)(R10*4), R10
+	MOVL    R10, 208(SP)
+	MOVL    R10, 212(SP)
+	MOVLQSX 4(R9), R10
+	LEAQ    (AX)(DI*1), R11
+	MOVL    (R11)(R10*4), R10
+	MOVL    R10, 216(SP)
+	MOVL    R10, 220(SP)
+	MOVLQSX 8(R9), R10
+	LEAQ    (AX)(DI*2), R11
+	MOVL    (R11)(R10*4), R10
+	MOVL    R10, 224(SP)
+	MOVL    R10, 228(SP)
+	MOVLQSX 12(R9), R10
+	LEAQ    (AX)(R8*1), R11
+	MOVL    (R11)(R10*4), R10
+	MOVL    R10, 232(SP)
+	MOVL    R10, 236(SP)
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	VMOVAPS Z0, Z23
+	VMOVAPS Z0, Z24
+	MOVQ    AX, R10
+	MOVQ    DX, R11
+
+medium_max:
+	MOVL       SI, R12
+	MOVL       $0x0000ffff, R13
+	CMPQ       R11, $0x00000010
+	CMOVLGT    R13, R12
+	KMOVW      R12, K1
+	VMOVUPS.Z  (R10), K1, Z25
+	VMAXPS     Z25, Z21, K1, Z21
+	VMOVUPS.Z  (R10)(DI*1), K1, Z25
+	VMAXPS     Z25, Z22, K1, Z22
+	VMOVUPS.Z  (R10)(DI*2), K1, Z25
+	VMAXPS     Z25, Z23, K1, Z23
+	VMOVUPS.Z  (R10)(R8*1), K1, Z25
+	VMAXPS     Z25, Z24, K1, Z24
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000010, R11
+	JG         medium_max
+	VSHUFF32X4 $0x44, Z22, Z21, Z25
+	VSHUFF32X4 $0xee, Z22, Z21, Z21
+	VMAXPS     Z21, Z25, Z25
+	VSHUFF32X4 $0x44, Z24, Z23, Z21
+	VSHUFF32X4 $0xee, Z24, Z23, Z22
+	VMAXPS     Z22, Z21, Z21
+	VSHUFF32X4 $0x88, Z21, Z25, Z22
+	VSHUFF32X4 $0xdd, Z21, Z25, Z21
+	VMAXPS     Z21, Z22, Z22
+	VPERMILPS  $0x4e, Z22, Z21
+	VMAXPS     Z21, Z22, Z22
+	VPERMILPS  $0xb1, Z22, Z21
+	VMAXPS     Z21, Z22, Z22
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortceconst<>+512(SB), Z21
+	VCMPPS       $0x12, Z21, Z22, K1
+	VBROADCASTSS shortceconst<>+544(SB), Z21
+	VCMPPS       $0x1d, Z21, Z22, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medium_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortceconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z21
+	VPBROADCASTD     shortceconst<>+448(SB), Z22
+	VPSUBD           Z21, Z22, Z22
+	VMOVUPS          Z22, (SP)
+
+	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   AX, R10
+	MOVQ   DX, R11
+
+medium_block:
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   $0x00000004, R12
+
+medium_vec:
+	MOVL             SI, R13
+	MOVL             $0x0000ffff, R14
+	CMPQ             R11, $0x00000010
+	CMOVLGT          R14, R13
+	KMOVW            R13, K1
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R10), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VPADDD.BCST      (SP), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z3, Z3
+	VADDPD           Z21, Z4, Z4
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R10)(DI*1), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VPADDD.BCST      16(SP), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z7, Z7
+	VADDPD           Z21, Z8, Z8
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R10)(DI*2), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VPADDD.BCST      32(SP), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z11, Z11
+	VADDPD           Z21, Z12, Z12
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R10)(R8*1), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VPADDD.BCST      48(SP), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R11
+	JLE              medium_lastblock
+	DECQ             R12
+	JNZ              medium_vec
+	VADDPD           Z3, Z1, Z1
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z5, Z5
+	VADDPD           Z8, Z6, Z6
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z12, Z10, Z10
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	JMP              medium_block
+
+medium_lastblock:
+	VADDPD Z3, Z1, Z1
+	VADDPD Z4, Z2, Z2
+	VADDPD Z2, Z1, Z1
+	VADDPD Z7, Z5, Z5
+	VADDPD Z8, Z6, Z6
+	VADDPD Z6, Z5, Z5
+	VADDPD Z11, Z9, Z9
+	VADDPD Z12, Z10, Z10
+	VADDPD Z10, Z9, Z9
+	VADDPD Z15, Z13, Z13
+	VADDPD Z16, Z14, Z14
+	VADDPD Z14, Z13, Z13
+
+	// The four sums: lane i += lane i+4, i+2, i+1, side by side.
+	VSHUFF64X2 $0x44, Z5, Z1, Z21
+	VSHUFF64X2 $0xee, Z5, Z1, Z22
+	VADDPD     Z22, Z21, Z21
+	VSHUFF64X2 $0x44, Z13, Z9, Z22
+	VSHUFF64X2 $0xee, Z13, Z9, Z23
+	VADDPD     Z23, Z22, Z22
+	VSHUFF64X2 $0x88, Z22, Z21, Z23
+	VSHUFF64X2 $0xdd, Z22, Z21, Z21
+	VADDPD     Z21, Z23, Z23
+	VPERMILPD  $0x55, Z23, Z21
+	VADDPD     Z21, Z23, Z21
+	VMOVUPD    Z21, 256(SP)
+	VCMPPD     $0x03, Z21, Z21, K1
+	KORTESTW   K1, K1
+	JNZ        medium_drain
+
+	// The pending group's losses, then this group's loss inputs to the frame.
+	CMPQ         200(SP), $0x00000000
+	JE           medium_inputs
+	VMOVUPD      320(SP), Z21
+	VPSRLQ       $0x34, Z21, Z22
+	VBROADCASTSD log64vecconst<>+0(SB), Z23
+	VPANDQ       Z23, Z21, Z21
+	VBROADCASTSD log64const<>+8(SB), Z23
+	VPORQ        Z23, Z21, Z21
+	VBROADCASTSD log64const<>+0(SB), Z23
+	VBROADCASTSD log64vecconst<>+8(SB), Z24
+	VCMPPD       $0x1e, Z23, Z21, K1
+	VPXORQ       Z24, Z21, K1, Z21
+	VBROADCASTSD log64vecconst<>+16(SB), Z23
+	VPADDQ       Z23, Z22, K1, Z22
+	VBROADCASTSD log64const<>+8(SB), Z23
+	VSUBPD       Z23, Z21, Z24
+	VADDPD       Z23, Z21, Z21
+	VDIVPD       Z21, Z24, Z21
+	VMULPD       Z21, Z21, Z23
+	VBROADCASTSD log64const<>+24(SB), Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+32(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+40(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+48(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+56(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+64(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+72(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+80(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+88(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+96(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+104(SB), Z25
+	VADDPD       Z25, Z24, Z24
+	VMULPD       Z23, Z24, Z24
+	VBROADCASTSD log64const<>+112(SB), Z23
+	VADDPD       Z23, Z24, Z24
+	VMULPD       Z21, Z24, Z24
+	VADDPD       Z24, Z24, Z24
+	VBROADCASTSD log64vecconst<>+24(SB), Z21
+	VBROADCASTSD log64vecconst<>+32(SB), Z23
+	VPADDQ       Z23, Z22, Z22
+	VSUBPD       Z21, Z22, Z22
+	VBROADCASTSD log64const<>+16(SB), Z21
+	VMULPD       Z21, Z22, Z22
+	VADDPD       Z24, Z22, Z22
+	VADDPD       384(SP), Z22, Z22
+	VSUBPD       448(SP), Z22, Z22
+	VPXORQ       Z17, Z17, Z17
+	VMAXPD       Z22, Z17, Z22
+	VMOVUPD      Z22, 320(SP)
+	VMOVSD       ret1+104(FP), X21
+	VADDSD       320(SP), X21, X21
+	VADDSD       336(SP), X21, X21
+	VADDSD       352(SP), X21, X21
+	VADDSD       368(SP), X21, X21
+	VMOVSD       X21, ret1+104(FP)
+	ADDQ         $0x00000004, BX
+
+medium_inputs:
+	VMOVUPD      256(SP), Z21
+	VMOVUPD      Z21, 320(SP)
+	VMOVDQU32    (SP), Z21
+	VPMOVQD      Z21, Y21
+	VCVTDQ2PD    Y21, Z21
+	VBROADCASTSD log64vecconst<>+40(SB), Z22
+	VSUBPD       Z21, Z22, Z21
+	VBROADCASTSD log64const<>+16(SB), Z22
+	VMULPD       Z22, Z21, Z21
+	VMOVUPD      Z21, 384(SP)
+	VCVTPS2PD    208(SP), Z21
+	VPXORQ       Z18, Z18, Z18
+	VSUBPD       Z18, Z21, Z21
+	VMOVUPD      Z21, 448(SP)
+	MOVQ         $0x00000001, 200(SP)
+	LEAQ         (AX)(DI*4), AX
+	ADDQ         $0x00000010, R9
+	SUBQ         $0x00000004, CX
+	JMP          medium_group
+
+medium_drain:
+	CMPQ         200(SP), $0x00000000
+	JE           medium_ret
+	VMOVUPD      320(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VBROADCASTSD log64vecconst<>+0(SB), Z2
+	VPANDQ       Z2, Z0, Z0
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VPORQ        Z2, Z0, Z0
+	VBROADCASTSD log64const<>+0(SB), Z2
+	VBROADCASTSD log64vecconst<>+8(SB), Z3
+	VCMPPD       $0x1e, Z2, Z0, K1
+	VPXORQ       Z3, Z0, K1, Z0
+	VBROADCASTSD log64vecconst<>+16(SB), Z2
+	VPADDQ       Z2, Z1, K1, Z1
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VSUBPD       Z2, Z0, Z3
+	VADDPD       Z2, Z0, Z0
+	VDIVPD       Z0, Z3, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+32(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+40(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+48(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+56(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+64(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+72(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+80(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+88(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+96(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+104(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+112(SB), Z2
+	VADDPD       Z2, Z3, Z3
+	VMULPD       Z0, Z3, Z3
+	VADDPD       Z3, Z3, Z3
+	VBROADCASTSD log64vecconst<>+24(SB), Z0
+	VBROADCASTSD log64vecconst<>+32(SB), Z2
+	VPADDQ       Z2, Z1, Z1
+	VSUBPD       Z0, Z1, Z1
+	VBROADCASTSD log64const<>+16(SB), Z0
+	VMULPD       Z0, Z1, Z1
+	VADDPD       Z3, Z1, Z1
+	VADDPD       384(SP), Z1, Z1
+	VSUBPD       448(SP), Z1, Z1
+	VPXORQ       Z19, Z19, Z19
+	VMAXPD       Z1, Z19, Z1
+	VMOVUPD      Z1, 320(SP)
+	VMOVSD       ret1+104(FP), X0
+	VADDSD       320(SP), X0, X0
+	VADDSD       336(SP), X0, X0
+	VADDSD       352(SP), X0, X0
+	VADDSD       368(SP), X0, X0
+	VMOVSD       X0, ret1+104(FP)
+	ADDQ         $0x00000004, BX
+
+medium_ret:
 	MOVQ BX, ret+96(FP)
 	VZEROUPPER
 	RET
