@@ -152,45 +152,10 @@ func shortCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	loAt := func(r int) Mem { return frame.Offset(96 + 4*shortSumPos(r)) }
 	eAt := func(r int) Mem { return frame.Offset(128 + 16*r) }
 
-	// lossInputs emits the stores of the current group's loss inputs,
-	// from its S (at sumAt), its biases and its x_t, to the pending slots.
-	lossInputs := func() {
-		b := &lossBatch{g: g, c: c, t: t, wide: true}
-		sum := g.ZMM()
-		g.VMOVUPD(sumAt, sum)
-		g.VMOVUPD(sum, sumP)
-		bv, by, nm := g.ZMM(), g.YMM(), g.ZMM()
-		g.VMOVDQU32(frame, bv)
-		g.VPMOVQD(bv, by) // the even lanes: row r's bias in lane shortSumPos(r)
-		g.VCVTDQ2PD(by, nm)
-		g.VSUBPD(nm, b.bcast(t.vec.nmBase()), nm) // nm = -bias - (0x4b400000 - 127)
-		g.VMULPD(b.bcast(t.ln2()), nm, nm)
-		g.VMOVUPD(nm, nmP)
-		d, zero := g.ZMM(), g.ZMM()
-		g.VCVTPS2PD(xtAt, d)
-		g.VPXORQ(zero, zero, zero)
-		g.VSUBPD(zero, d, d) // x_t - c, c = 0
-		g.VMOVUPD(d, dP)
-	}
-	// losses emits the pending group's losses, max((nm*ln2 + log64(S)) -
-	// (x_t - 0), 0), added to the total in row order.
-	losses := func() {
-		b := &lossBatch{g: g, c: c, t: t, wide: true}
-		sv := g.ZMM()
-		g.VMOVUPD(sumP, sv)
-		l := b.log64(sv)
-		g.VADDPD(nmP, l, l) // nm*ln2 + log64(S)
-		g.VSUBPD(dP, l, l)
-		zero := g.ZMM()
-		g.VPXORQ(zero, zero, zero)
-		g.VMAXPD(l, zero, l) // never below 0, NaN kept
-		g.VMOVUPD(l, sumP)
-		tot := g.XMM()
-		g.VMOVSD(total, tot)
-		for r := range shortGroup {
-			g.VADDSD(sumP.Offset(8*shortSumPos(r)), tot, tot)
-		}
-		g.VMOVSD(tot, total)
+	l := &ceGroupLoss{g: g, c: c, t: t, total: total, bias: frame, xt: xtAt,
+		sum: sumAt, sumP: sumP, nmP: nmP, dP: dP}
+	for r := range shortGroup {
+		l.rows = append(l.rows, shortSumPos(r))
 	}
 
 	// body emits the loop over the groups, with a gradient or without; p
@@ -315,12 +280,12 @@ func shortCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 			g.Comment("The pending group's losses, then this group's loss inputs to the frame.")
 			g.TESTQ(pdst, pdst)
 			g.JZ(LabelRef(p + "_inputs"))
-			losses()
+			l.losses()
 			if !grad {
 				g.ADDQ(U32(shortGroup), done)
 			}
 			g.Label(p + "_inputs")
-			lossInputs()
+			l.inputs()
 		}
 		if !grad {
 			lossesAndInputs()
@@ -332,7 +297,7 @@ func shortCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 			g.Label(p + "_drain")
 			g.TESTQ(pdst, pdst)
 			g.JZ(LabelRef("ce_ret"))
-			losses()
+			l.losses()
 			g.ADDQ(U32(shortGroup), done)
 			g.JMP(LabelRef("ce_ret"))
 			return
@@ -396,7 +361,7 @@ func shortCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 		g.Label(p + "_drain")
 		g.TESTQ(pdst, pdst)
 		g.JZ(LabelRef("ce_ret"))
-		losses()
+		l.losses()
 		pass3()
 		g.JMP(LabelRef("ce_ret"))
 	}
