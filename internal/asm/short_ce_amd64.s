@@ -1588,7 +1588,7 @@ GLOBL celanes<>(SB), RODATA|NOPTR, $128
 
 // func CrossEntropyMediumRowsAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
 // Requires: AVX, AVX512F, CMOV, SSE2
-TEXT ·CrossEntropyMediumRowsAVX512(SB), NOSPLIT, $512-112
+TEXT ·CrossEntropyMediumRowsAVX512(SB), NOSPLIT, $568-112
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+72(FP), DX
@@ -1603,41 +1603,42 @@ TEXT ·CrossEntropyMediumRowsAVX512(SB), NOSPLIT, $512-112
 	MOVL         $0x0000ffff, R9
 	TESTQ        R8, R8
 	CMOVLEQ      R9, DI
-	MOVQ         BX, R8
-	SHLQ         $0x02, R8
-	LEAQ         (R8)(R8*2), R9
-	MOVQ         targets_base+48(FP), R10
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), R8
+	MOVQ         targets_base+48(FP), R9
 	MOVSD        total+88(FP), X0
 	VMOVSD       X0, ret1+104(FP)
 	VBROADCASTSS shortceconst<>+320(SB), Z0
 	VBROADCASTSS shortceconst<>+288(SB), Z20
-	MOVQ         $0x00000000, 200(SP)
+	LEAQ         56(SP), R10
+	ANDQ         $-64, R10
+	MOVQ         $0x00000000, 200(R10)
 
 medium_group:
 	CMPQ DX, $0x00000004
 	JB   medium_drain
 
 	// Each row's x_t to the frame, in float32 lanes 2r and 2r+1.
-	MOVLQSX (R10), R11
+	MOVLQSX (R9), R11
 	LEAQ    (CX), R12
 	MOVL    (R12)(R11*4), R11
-	MOVL    R11, 208(SP)
-	MOVL    R11, 212(SP)
-	MOVLQSX 4(R10), R11
+	MOVL    R11, 208(R10)
+	MOVL    R11, 212(R10)
+	MOVLQSX 4(R9), R11
+	LEAQ    (CX)(BX*1), R12
+	MOVL    (R12)(R11*4), R11
+	MOVL    R11, 216(R10)
+	MOVL    R11, 220(R10)
+	MOVLQSX 8(R9), R11
+	LEAQ    (CX)(BX*2), R12
+	MOVL    (R12)(R11*4), R11
+	MOVL    R11, 224(R10)
+	MOVL    R11, 228(R10)
+	MOVLQSX 12(R9), R11
 	LEAQ    (CX)(R8*1), R12
 	MOVL    (R12)(R11*4), R11
-	MOVL    R11, 216(SP)
-	MOVL    R11, 220(SP)
-	MOVLQSX 8(R10), R11
-	LEAQ    (CX)(R8*2), R12
-	MOVL    (R12)(R11*4), R11
-	MOVL    R11, 224(SP)
-	MOVL    R11, 228(SP)
-	MOVLQSX 12(R10), R11
-	LEAQ    (CX)(R9*1), R12
-	MOVL    (R12)(R11*4), R11
-	MOVL    R11, 232(SP)
-	MOVL    R11, 236(SP)
+	MOVL    R11, 232(R10)
+	MOVL    R11, 236(R10)
 
 	// Pass 1: the four rows' maxima.
 	VMOVAPS Z0, Z21
@@ -1645,7 +1646,7 @@ medium_group:
 	VMOVAPS Z0, Z23
 	VMOVAPS Z0, Z24
 	MOVQ    CX, R11
-	MOVQ    BX, R13
+	MOVQ    cols+80(FP), R13
 
 medium_max:
 	MOVL       DI, R12
@@ -1655,11 +1656,11 @@ medium_max:
 	KMOVW      R12, K1
 	VMOVUPS.Z  (R11), K1, Z25
 	VMAXPS     Z25, Z21, K1, Z21
-	VMOVUPS.Z  (R11)(R8*1), K1, Z25
+	VMOVUPS.Z  (R11)(BX*1), K1, Z25
 	VMAXPS     Z25, Z22, K1, Z22
-	VMOVUPS.Z  (R11)(R8*2), K1, Z25
+	VMOVUPS.Z  (R11)(BX*2), K1, Z25
 	VMAXPS     Z25, Z23, K1, Z23
-	VMOVUPS.Z  (R11)(R9*1), K1, Z25
+	VMOVUPS.Z  (R11)(R8*1), K1, Z25
 	VMAXPS     Z25, Z24, K1, Z24
 	ADDQ       $0x00000040, R11
 	SUBQ       $0x00000010, R13
@@ -1692,7 +1693,7 @@ medium_max:
 	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z21
 	VPBROADCASTD     shortceconst<>+448(SB), Z22
 	VPSUBD           Z21, Z22, Z22
-	VMOVUPS          Z22, (SP)
+	VMOVUPS          Z22, (R10)
 
 	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
 	VPXORQ Z1, Z1, Z1
@@ -1705,7 +1706,7 @@ medium_max:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   CX, R11
 	MOVQ   AX, R12
-	MOVQ   BX, R13
+	MOVQ   cols+80(FP), R13
 
 medium_block:
 	VPXORQ Z3, Z3, Z3
@@ -1740,7 +1741,7 @@ medium_vec:
 	VMULPS           Z21, Z21, Z24
 	VFMADD231PS      Z23, Z24, Z21
 	VMOVUPS          Z21, K1, (R12)
-	VPADDD.BCST      (SP), Z22, Z22
+	VPADDD.BCST      (R10), Z22, Z22
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
 	VPSLLD           $0x17, Z22, Z22
 	VCVTPS2PD        Y21, Z23
@@ -1753,6 +1754,64 @@ medium_vec:
 	VFMADD213PD      Z22, Z22, Z21
 	VADDPD           Z23, Z3, Z3
 	VADDPD           Z21, Z4, Z4
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R11)(BX*1), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VMOVUPS          Z21, K1, (R12)(BX*1)
+	VPADDD.BCST      16(R10), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z7, Z7
+	VADDPD           Z21, Z8, Z8
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R11)(BX*2), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VMOVUPS          Z21, K1, (R12)(BX*2)
+	VPADDD.BCST      32(R10), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z11, Z11
+	VADDPD           Z21, Z12, Z12
 	VBROADCASTSS     shortceconst<>+320(SB), Z21
 	VMOVUPS          (R11)(R8*1), K1, Z21
 	VMAXPS           Z21, Z20, Z21
@@ -1769,65 +1828,7 @@ medium_vec:
 	VMULPS           Z21, Z21, Z24
 	VFMADD231PS      Z23, Z24, Z21
 	VMOVUPS          Z21, K1, (R12)(R8*1)
-	VPADDD.BCST      16(SP), Z22, Z22
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
-	VPSLLD           $0x17, Z22, Z22
-	VCVTPS2PD        Y21, Z23
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y22, Z24
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z22, Z22, Z21
-	VADDPD           Z23, Z7, Z7
-	VADDPD           Z21, Z8, Z8
-	VBROADCASTSS     shortceconst<>+320(SB), Z21
-	VMOVUPS          (R11)(R8*2), K1, Z21
-	VMAXPS           Z21, Z20, Z21
-	VBROADCASTSS     shortceconst<>+32(SB), Z22
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
-	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
-	VBROADCASTSS     shortceconst<>+128(SB), Z23
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
-	VMULPS           Z21, Z21, Z24
-	VFMADD231PS      Z23, Z24, Z21
-	VMOVUPS          Z21, K1, (R12)(R8*2)
-	VPADDD.BCST      32(SP), Z22, Z22
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
-	VPSLLD           $0x17, Z22, Z22
-	VCVTPS2PD        Y21, Z23
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y22, Z24
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z22, Z22, Z21
-	VADDPD           Z23, Z11, Z11
-	VADDPD           Z21, Z12, Z12
-	VBROADCASTSS     shortceconst<>+320(SB), Z21
-	VMOVUPS          (R11)(R9*1), K1, Z21
-	VMAXPS           Z21, Z20, Z21
-	VBROADCASTSS     shortceconst<>+32(SB), Z22
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
-	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
-	VBROADCASTSS     shortceconst<>+128(SB), Z23
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
-	VMULPS           Z21, Z21, Z24
-	VFMADD231PS      Z23, Z24, Z21
-	VMOVUPS          Z21, K1, (R12)(R9*1)
-	VPADDD.BCST      48(SP), Z22, Z22
+	VPADDD.BCST      48(R10), Z22, Z22
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
 	VPSLLD           $0x17, Z22, Z22
 	VCVTPS2PD        Y21, Z23
@@ -1882,7 +1883,7 @@ medium_lastblock:
 	VADDPD     Z21, Z23, Z23
 	VPERMILPD  $0x55, Z23, Z21
 	VADDPD     Z21, Z23, Z21
-	VMOVUPD    Z21, 256(SP)
+	VMOVUPD    Z21, 256(R10)
 
 	// A NaN S: a row with a NaN. The caller runs the group.
 	VCMPPD   $0x03, Z21, Z21, K1
@@ -1898,13 +1899,13 @@ medium_lastblock:
 	VSUBPD       Z22, Z21, Z21
 	VCVTPD2PS    Z21, Y21
 	VINSERTF64X4 $0x01, Y21, Z26, Z26
-	CMPQ         200(SP), $0x00000000
+	CMPQ         200(R10), $0x00000000
 	JE           medium_stash
 
 	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, y[t] - 1.
-	MOVQ      192(SP), R11
-	MOVQ      200(SP), R12
-	MOVQ      BX, R13
+	MOVQ      192(R10), R11
+	MOVQ      200(R10), R12
+	MOVQ      cols+80(FP), R13
 	VMOVDQU32 celanes<>+0(SB), Z21
 
 medium_out:
@@ -1918,69 +1919,69 @@ medium_out:
 	VMAXPS           Z22, Z20, Z22
 	VBROADCASTSS     shortceconst<>+32(SB), Z24
 	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
-	VPADDD.BCST      64(SP), Z24, Z24
+	VPADDD.BCST      64(R10), Z24, Z24
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
 	VPSLLD           $0x17, Z24, Z24
-	VBROADCASTSS     128(SP), Z22
-	VBROADCASTSS     160(SP), Z25
+	VBROADCASTSS     128(R10), Z22
+	VBROADCASTSS     160(R10), Z25
 	VFMADD213PS      Z25, Z23, Z25
 	VFMADD132PS      Z22, Z25, Z23
 	VADDPS           Z22, Z23, Z23
 	VMULPS           Z24, Z23, Z23
-	VPCMPEQD.BCST    240(SP), Z21, K2
+	VPCMPEQD.BCST    240(R10), Z21, K2
 	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
 	VMOVUPS          Z23, K1, (R12)
+	VMOVUPS.Z        (R11)(BX*1), K1, Z22
+	VMOVUPS.Z        (R12)(BX*1), K1, Z23
+	VMAXPS           Z22, Z20, Z22
+	VBROADCASTSS     shortceconst<>+32(SB), Z24
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
+	VPADDD.BCST      80(R10), Z24, Z24
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     136(R10), Z22
+	VBROADCASTSS     168(R10), Z25
+	VFMADD213PS      Z25, Z23, Z25
+	VFMADD132PS      Z22, Z25, Z23
+	VADDPS           Z22, Z23, Z23
+	VMULPS           Z24, Z23, Z23
+	VPCMPEQD.BCST    244(R10), Z21, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
+	VMOVUPS          Z23, K1, (R12)(BX*1)
+	VMOVUPS.Z        (R11)(BX*2), K1, Z22
+	VMOVUPS.Z        (R12)(BX*2), K1, Z23
+	VMAXPS           Z22, Z20, Z22
+	VBROADCASTSS     shortceconst<>+32(SB), Z24
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
+	VPADDD.BCST      96(R10), Z24, Z24
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	VBROADCASTSS     144(R10), Z22
+	VBROADCASTSS     176(R10), Z25
+	VFMADD213PS      Z25, Z23, Z25
+	VFMADD132PS      Z22, Z25, Z23
+	VADDPS           Z22, Z23, Z23
+	VMULPS           Z24, Z23, Z23
+	VPCMPEQD.BCST    248(R10), Z21, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
+	VMOVUPS          Z23, K1, (R12)(BX*2)
 	VMOVUPS.Z        (R11)(R8*1), K1, Z22
 	VMOVUPS.Z        (R12)(R8*1), K1, Z23
 	VMAXPS           Z22, Z20, Z22
 	VBROADCASTSS     shortceconst<>+32(SB), Z24
 	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
-	VPADDD.BCST      80(SP), Z24, Z24
+	VPADDD.BCST      112(R10), Z24, Z24
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
 	VPSLLD           $0x17, Z24, Z24
-	VBROADCASTSS     136(SP), Z22
-	VBROADCASTSS     168(SP), Z25
+	VBROADCASTSS     152(R10), Z22
+	VBROADCASTSS     184(R10), Z25
 	VFMADD213PS      Z25, Z23, Z25
 	VFMADD132PS      Z22, Z25, Z23
 	VADDPS           Z22, Z23, Z23
 	VMULPS           Z24, Z23, Z23
-	VPCMPEQD.BCST    244(SP), Z21, K2
+	VPCMPEQD.BCST    252(R10), Z21, K2
 	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
 	VMOVUPS          Z23, K1, (R12)(R8*1)
-	VMOVUPS.Z        (R11)(R8*2), K1, Z22
-	VMOVUPS.Z        (R12)(R8*2), K1, Z23
-	VMAXPS           Z22, Z20, Z22
-	VBROADCASTSS     shortceconst<>+32(SB), Z24
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
-	VPADDD.BCST      96(SP), Z24, Z24
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	VBROADCASTSS     144(SP), Z22
-	VBROADCASTSS     176(SP), Z25
-	VFMADD213PS      Z25, Z23, Z25
-	VFMADD132PS      Z22, Z25, Z23
-	VADDPS           Z22, Z23, Z23
-	VMULPS           Z24, Z23, Z23
-	VPCMPEQD.BCST    248(SP), Z21, K2
-	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
-	VMOVUPS          Z23, K1, (R12)(R8*2)
-	VMOVUPS.Z        (R11)(R9*1), K1, Z22
-	VMOVUPS.Z        (R12)(R9*1), K1, Z23
-	VMAXPS           Z22, Z20, Z22
-	VBROADCASTSS     shortceconst<>+32(SB), Z24
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z24
-	VPADDD.BCST      112(SP), Z24, Z24
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	VBROADCASTSS     152(SP), Z22
-	VBROADCASTSS     184(SP), Z25
-	VFMADD213PS      Z25, Z23, Z25
-	VFMADD132PS      Z22, Z25, Z23
-	VADDPS           Z22, Z23, Z23
-	VMULPS           Z24, Z23, Z23
-	VPCMPEQD.BCST    252(SP), Z21, K2
-	VSUBPS.BCST      shortceconst<>+384(SB), Z23, K2, Z23
-	VMOVUPS          Z23, K1, (R12)(R9*1)
 	ADDQ             $0x00000040, R11
 	ADDQ             $0x00000040, R12
 	VPADDD           celanes<>+64(SB), Z21, Z21
@@ -1990,14 +1991,14 @@ medium_out:
 
 medium_stash:
 	// This group is now pending: its biases, hi and lo, src, dst and targets to the frame.
-	VMOVUPS (SP), Z21
-	VMOVUPS Z21, 64(SP)
-	VMOVUPS Z26, 128(SP)
+	VMOVUPS (R10), Z21
+	VMOVUPS Z21, 64(R10)
+	VMOVUPS Z26, 128(R10)
 
 	// The pending group's losses, then this group's loss inputs to the frame.
-	CMPQ         200(SP), $0x00000000
+	CMPQ         200(R10), $0x00000000
 	JE           medium_inputs
-	VMOVUPD      320(SP), Z21
+	VMOVUPD      320(R10), Z21
 	VPSRLQ       $0x34, Z21, Z22
 	VBROADCASTSD log64vecconst<>+0(SB), Z23
 	VPANDQ       Z23, Z21, Z21
@@ -2057,49 +2058,49 @@ medium_stash:
 	VBROADCASTSD log64const<>+16(SB), Z21
 	VMULPD       Z21, Z22, Z22
 	VADDPD       Z24, Z22, Z22
-	VADDPD       384(SP), Z22, Z22
-	VSUBPD       448(SP), Z22, Z22
+	VADDPD       384(R10), Z22, Z22
+	VSUBPD       448(R10), Z22, Z22
 	VPXORQ       Z17, Z17, Z17
 	VMAXPD       Z22, Z17, Z22
-	VMOVUPD      Z22, 320(SP)
+	VMOVUPD      Z22, 320(R10)
 	VMOVSD       ret1+104(FP), X21
-	VADDSD       320(SP), X21, X21
-	VADDSD       336(SP), X21, X21
-	VADDSD       352(SP), X21, X21
-	VADDSD       368(SP), X21, X21
+	VADDSD       320(R10), X21, X21
+	VADDSD       336(R10), X21, X21
+	VADDSD       352(R10), X21, X21
+	VADDSD       368(R10), X21, X21
 	VMOVSD       X21, ret1+104(FP)
 
 medium_inputs:
-	VMOVUPD      256(SP), Z21
-	VMOVUPD      Z21, 320(SP)
-	VMOVDQU32    (SP), Z21
+	VMOVUPD      256(R10), Z21
+	VMOVUPD      Z21, 320(R10)
+	VMOVDQU32    (R10), Z21
 	VPMOVQD      Z21, Y21
 	VCVTDQ2PD    Y21, Z21
 	VBROADCASTSD log64vecconst<>+40(SB), Z22
 	VSUBPD       Z21, Z22, Z21
 	VBROADCASTSD log64const<>+16(SB), Z22
 	VMULPD       Z22, Z21, Z21
-	VMOVUPD      Z21, 384(SP)
-	VCVTPS2PD    208(SP), Z21
+	VMOVUPD      Z21, 384(R10)
+	VCVTPS2PD    208(R10), Z21
 	VPXORQ       Z18, Z18, Z18
 	VSUBPD       Z18, Z21, Z21
-	VMOVUPD      Z21, 448(SP)
-	MOVQ         CX, 192(SP)
-	MOVQ         AX, 200(SP)
-	MOVQ         (R10), R11
-	MOVQ         R11, 240(SP)
-	MOVQ         8(R10), R11
-	MOVQ         R11, 248(SP)
-	LEAQ         (CX)(R8*4), CX
-	LEAQ         (AX)(R8*4), AX
-	ADDQ         $0x00000010, R10
+	VMOVUPD      Z21, 448(R10)
+	MOVQ         CX, 192(R10)
+	MOVQ         AX, 200(R10)
+	MOVQ         (R9), R11
+	MOVQ         R11, 240(R10)
+	MOVQ         8(R9), R11
+	MOVQ         R11, 248(R10)
+	LEAQ         (CX)(BX*4), CX
+	LEAQ         (AX)(BX*4), AX
+	ADDQ         $0x00000010, R9
 	SUBQ         $0x00000004, DX
 	JMP          medium_group
 
 medium_drain:
-	CMPQ         200(SP), $0x00000000
+	CMPQ         200(R10), $0x00000000
 	JE           medium_ret
-	VMOVUPD      320(SP), Z0
+	VMOVUPD      320(R10), Z0
 	VPSRLQ       $0x34, Z0, Z1
 	VBROADCASTSD log64vecconst<>+0(SB), Z2
 	VPANDQ       Z2, Z0, Z0
@@ -2159,22 +2160,22 @@ medium_drain:
 	VBROADCASTSD log64const<>+16(SB), Z0
 	VMULPD       Z0, Z1, Z1
 	VADDPD       Z3, Z1, Z1
-	VADDPD       384(SP), Z1, Z1
-	VSUBPD       448(SP), Z1, Z1
+	VADDPD       384(R10), Z1, Z1
+	VSUBPD       448(R10), Z1, Z1
 	VPXORQ       Z19, Z19, Z19
 	VMAXPD       Z1, Z19, Z1
-	VMOVUPD      Z1, 320(SP)
+	VMOVUPD      Z1, 320(R10)
 	VMOVSD       ret1+104(FP), X0
-	VADDSD       320(SP), X0, X0
-	VADDSD       336(SP), X0, X0
-	VADDSD       352(SP), X0, X0
-	VADDSD       368(SP), X0, X0
+	VADDSD       320(R10), X0, X0
+	VADDSD       336(R10), X0, X0
+	VADDSD       352(R10), X0, X0
+	VADDSD       368(R10), X0, X0
 	VMOVSD       X0, ret1+104(FP)
 
 	// Pass 3: u from dst, s recomputed from src; y = (hi + fma(u, hi, fma(u, lo, lo))) * s, y[t] - 1.
-	MOVQ      192(SP), R11
-	MOVQ      200(SP), R12
-	MOVQ      BX, R13
+	MOVQ      192(R10), R11
+	MOVQ      200(R10), R12
+	MOVQ      cols+80(FP), R13
 	VMOVDQU32 celanes<>+0(SB), Z0
 
 medium_outlast:
@@ -2188,69 +2189,69 @@ medium_outlast:
 	VMAXPS           Z1, Z20, Z1
 	VBROADCASTSS     shortceconst<>+32(SB), Z3
 	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
-	VPADDD.BCST      64(SP), Z3, Z3
+	VPADDD.BCST      64(R10), Z3, Z3
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
 	VPSLLD           $0x17, Z3, Z3
-	VBROADCASTSS     128(SP), Z1
-	VBROADCASTSS     160(SP), Z4
+	VBROADCASTSS     128(R10), Z1
+	VBROADCASTSS     160(R10), Z4
 	VFMADD213PS      Z4, Z2, Z4
 	VFMADD132PS      Z1, Z4, Z2
 	VADDPS           Z1, Z2, Z2
 	VMULPS           Z3, Z2, Z2
-	VPCMPEQD.BCST    240(SP), Z0, K2
+	VPCMPEQD.BCST    240(R10), Z0, K2
 	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
 	VMOVUPS          Z2, K1, (R12)
+	VMOVUPS.Z        (R11)(BX*1), K1, Z1
+	VMOVUPS.Z        (R12)(BX*1), K1, Z2
+	VMAXPS           Z1, Z20, Z1
+	VBROADCASTSS     shortceconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
+	VPADDD.BCST      80(R10), Z3, Z3
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     136(R10), Z1
+	VBROADCASTSS     168(R10), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z1, Z4, Z2
+	VADDPS           Z1, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VPCMPEQD.BCST    244(R10), Z0, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
+	VMOVUPS          Z2, K1, (R12)(BX*1)
+	VMOVUPS.Z        (R11)(BX*2), K1, Z1
+	VMOVUPS.Z        (R12)(BX*2), K1, Z2
+	VMAXPS           Z1, Z20, Z1
+	VBROADCASTSS     shortceconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
+	VPADDD.BCST      96(R10), Z3, Z3
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VBROADCASTSS     144(R10), Z1
+	VBROADCASTSS     176(R10), Z4
+	VFMADD213PS      Z4, Z2, Z4
+	VFMADD132PS      Z1, Z4, Z2
+	VADDPS           Z1, Z2, Z2
+	VMULPS           Z3, Z2, Z2
+	VPCMPEQD.BCST    248(R10), Z0, K2
+	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
+	VMOVUPS          Z2, K1, (R12)(BX*2)
 	VMOVUPS.Z        (R11)(R8*1), K1, Z1
 	VMOVUPS.Z        (R12)(R8*1), K1, Z2
 	VMAXPS           Z1, Z20, Z1
 	VBROADCASTSS     shortceconst<>+32(SB), Z3
 	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
-	VPADDD.BCST      80(SP), Z3, Z3
+	VPADDD.BCST      112(R10), Z3, Z3
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
 	VPSLLD           $0x17, Z3, Z3
-	VBROADCASTSS     136(SP), Z1
-	VBROADCASTSS     168(SP), Z4
+	VBROADCASTSS     152(R10), Z1
+	VBROADCASTSS     184(R10), Z4
 	VFMADD213PS      Z4, Z2, Z4
 	VFMADD132PS      Z1, Z4, Z2
 	VADDPS           Z1, Z2, Z2
 	VMULPS           Z3, Z2, Z2
-	VPCMPEQD.BCST    244(SP), Z0, K2
+	VPCMPEQD.BCST    252(R10), Z0, K2
 	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
 	VMOVUPS          Z2, K1, (R12)(R8*1)
-	VMOVUPS.Z        (R11)(R8*2), K1, Z1
-	VMOVUPS.Z        (R12)(R8*2), K1, Z2
-	VMAXPS           Z1, Z20, Z1
-	VBROADCASTSS     shortceconst<>+32(SB), Z3
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
-	VPADDD.BCST      96(SP), Z3, Z3
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
-	VPSLLD           $0x17, Z3, Z3
-	VBROADCASTSS     144(SP), Z1
-	VBROADCASTSS     176(SP), Z4
-	VFMADD213PS      Z4, Z2, Z4
-	VFMADD132PS      Z1, Z4, Z2
-	VADDPS           Z1, Z2, Z2
-	VMULPS           Z3, Z2, Z2
-	VPCMPEQD.BCST    248(SP), Z0, K2
-	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
-	VMOVUPS          Z2, K1, (R12)(R8*2)
-	VMOVUPS.Z        (R11)(R9*1), K1, Z1
-	VMOVUPS.Z        (R12)(R9*1), K1, Z2
-	VMAXPS           Z1, Z20, Z1
-	VBROADCASTSS     shortceconst<>+32(SB), Z3
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z1, Z3
-	VPADDD.BCST      112(SP), Z3, Z3
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z3, Z3
-	VPSLLD           $0x17, Z3, Z3
-	VBROADCASTSS     152(SP), Z1
-	VBROADCASTSS     184(SP), Z4
-	VFMADD213PS      Z4, Z2, Z4
-	VFMADD132PS      Z1, Z4, Z2
-	VADDPS           Z1, Z2, Z2
-	VMULPS           Z3, Z2, Z2
-	VPCMPEQD.BCST    252(SP), Z0, K2
-	VSUBPS.BCST      shortceconst<>+384(SB), Z2, K2, Z2
-	VMOVUPS          Z2, K1, (R12)(R9*1)
 	ADDQ             $0x00000040, R11
 	ADDQ             $0x00000040, R12
 	VPADDD           celanes<>+64(SB), Z0, Z0
@@ -2265,7 +2266,7 @@ medium_ret:
 
 // func CrossEntropyMediumRowsNoGradAVX512(dst []float32, src []float32, targets []int32, rows int, cols int, total float64) (int, float64)
 // Requires: AVX, AVX512F, CMOV, SSE2
-TEXT ·CrossEntropyMediumRowsNoGradAVX512(SB), NOSPLIT, $512-112
+TEXT ·CrossEntropyMediumRowsNoGradAVX512(SB), NOSPLIT, $568-112
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), AX
 	MOVQ rows+72(FP), CX
@@ -2280,41 +2281,42 @@ TEXT ·CrossEntropyMediumRowsNoGradAVX512(SB), NOSPLIT, $512-112
 	MOVL         $0x0000ffff, R8
 	TESTQ        DI, DI
 	CMOVLEQ      R8, SI
-	MOVQ         DX, DI
-	SHLQ         $0x02, DI
-	LEAQ         (DI)(DI*2), R8
-	MOVQ         targets_base+48(FP), R9
+	SHLQ         $0x02, DX
+	LEAQ         (DX)(DX*2), DI
+	MOVQ         targets_base+48(FP), R8
 	MOVSD        total+88(FP), X0
 	VMOVSD       X0, ret1+104(FP)
 	VBROADCASTSS shortceconst<>+320(SB), Z0
 	VBROADCASTSS shortceconst<>+288(SB), Z20
-	MOVQ         $0x00000000, 200(SP)
+	LEAQ         56(SP), R9
+	ANDQ         $-64, R9
+	MOVQ         $0x00000000, 200(R9)
 
 medium_group:
 	CMPQ CX, $0x00000004
 	JB   medium_drain
 
 	// Each row's x_t to the frame, in float32 lanes 2r and 2r+1.
-	MOVLQSX (R9), R10
+	MOVLQSX (R8), R10
 	LEAQ    (AX), R11
 	MOVL    (R11)(R10*4), R10
-	MOVL    R10, 208(SP)
-	MOVL    R10, 212(SP)
-	MOVLQSX 4(R9), R10
+	MOVL    R10, 208(R9)
+	MOVL    R10, 212(R9)
+	MOVLQSX 4(R8), R10
+	LEAQ    (AX)(DX*1), R11
+	MOVL    (R11)(R10*4), R10
+	MOVL    R10, 216(R9)
+	MOVL    R10, 220(R9)
+	MOVLQSX 8(R8), R10
+	LEAQ    (AX)(DX*2), R11
+	MOVL    (R11)(R10*4), R10
+	MOVL    R10, 224(R9)
+	MOVL    R10, 228(R9)
+	MOVLQSX 12(R8), R10
 	LEAQ    (AX)(DI*1), R11
 	MOVL    (R11)(R10*4), R10
-	MOVL    R10, 216(SP)
-	MOVL    R10, 220(SP)
-	MOVLQSX 8(R9), R10
-	LEAQ    (AX)(DI*2), R11
-	MOVL    (R11)(R10*4), R10
-	MOVL    R10, 224(SP)
-	MOVL    R10, 228(SP)
-	MOVLQSX 12(R9), R10
-	LEAQ    (AX)(R8*1), R11
-	MOVL    (R11)(R10*4), R10
-	MOVL    R10, 232(SP)
-	MOVL    R10, 236(SP)
+	MOVL    R10, 232(R9)
+	MOVL    R10, 236(R9)
 
 	// Pass 1: the four rows' maxima.
 	VMOVAPS Z0, Z21
@@ -2322,7 +2324,7 @@ medium_group:
 	VMOVAPS Z0, Z23
 	VMOVAPS Z0, Z24
 	MOVQ    AX, R10
-	MOVQ    DX, R11
+	MOVQ    cols+80(FP), R11
 
 medium_max:
 	MOVL       SI, R12
@@ -2332,11 +2334,11 @@ medium_max:
 	KMOVW      R12, K1
 	VMOVUPS.Z  (R10), K1, Z25
 	VMAXPS     Z25, Z21, K1, Z21
-	VMOVUPS.Z  (R10)(DI*1), K1, Z25
+	VMOVUPS.Z  (R10)(DX*1), K1, Z25
 	VMAXPS     Z25, Z22, K1, Z22
-	VMOVUPS.Z  (R10)(DI*2), K1, Z25
+	VMOVUPS.Z  (R10)(DX*2), K1, Z25
 	VMAXPS     Z25, Z23, K1, Z23
-	VMOVUPS.Z  (R10)(R8*1), K1, Z25
+	VMOVUPS.Z  (R10)(DI*1), K1, Z25
 	VMAXPS     Z25, Z24, K1, Z24
 	ADDQ       $0x00000040, R10
 	SUBQ       $0x00000010, R11
@@ -2369,7 +2371,7 @@ medium_max:
 	VFMADD231PS.BCST shortceconst<>+0(SB), Z22, Z21
 	VPBROADCASTD     shortceconst<>+448(SB), Z22
 	VPSUBD           Z21, Z22, Z22
-	VMOVUPS          Z22, (SP)
+	VMOVUPS          Z22, (R9)
 
 	// Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.
 	VPXORQ Z1, Z1, Z1
@@ -2381,7 +2383,7 @@ medium_max:
 	VPXORQ Z13, Z13, Z13
 	VPXORQ Z14, Z14, Z14
 	MOVQ   AX, R10
-	MOVQ   DX, R11
+	MOVQ   cols+80(FP), R11
 
 medium_block:
 	VPXORQ Z3, Z3, Z3
@@ -2415,7 +2417,7 @@ medium_vec:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
 	VMULPS           Z21, Z21, Z24
 	VFMADD231PS      Z23, Z24, Z21
-	VPADDD.BCST      (SP), Z22, Z22
+	VPADDD.BCST      (R9), Z22, Z22
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
 	VPSLLD           $0x17, Z22, Z22
 	VCVTPS2PD        Y21, Z23
@@ -2428,6 +2430,62 @@ medium_vec:
 	VFMADD213PD      Z22, Z22, Z21
 	VADDPD           Z23, Z3, Z3
 	VADDPD           Z21, Z4, Z4
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R10)(DX*1), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VPADDD.BCST      16(R9), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z7, Z7
+	VADDPD           Z21, Z8, Z8
+	VBROADCASTSS     shortceconst<>+320(SB), Z21
+	VMOVUPS          (R10)(DX*2), K1, Z21
+	VMAXPS           Z21, Z20, Z21
+	VBROADCASTSS     shortceconst<>+32(SB), Z22
+	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
+	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
+	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
+	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
+	VBROADCASTSS     shortceconst<>+128(SB), Z23
+	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
+	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
+	VMULPS           Z21, Z21, Z24
+	VFMADD231PS      Z23, Z24, Z21
+	VPADDD.BCST      32(R9), Z22, Z22
+	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
+	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y22, Z24
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z22, Z22, Z21
+	VADDPD           Z23, Z11, Z11
+	VADDPD           Z21, Z12, Z12
 	VBROADCASTSS     shortceconst<>+320(SB), Z21
 	VMOVUPS          (R10)(DI*1), K1, Z21
 	VMAXPS           Z21, Z20, Z21
@@ -2443,63 +2501,7 @@ medium_vec:
 	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
 	VMULPS           Z21, Z21, Z24
 	VFMADD231PS      Z23, Z24, Z21
-	VPADDD.BCST      16(SP), Z22, Z22
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
-	VPSLLD           $0x17, Z22, Z22
-	VCVTPS2PD        Y21, Z23
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y22, Z24
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z22, Z22, Z21
-	VADDPD           Z23, Z7, Z7
-	VADDPD           Z21, Z8, Z8
-	VBROADCASTSS     shortceconst<>+320(SB), Z21
-	VMOVUPS          (R10)(DI*2), K1, Z21
-	VMAXPS           Z21, Z20, Z21
-	VBROADCASTSS     shortceconst<>+32(SB), Z22
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
-	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
-	VBROADCASTSS     shortceconst<>+128(SB), Z23
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
-	VMULPS           Z21, Z21, Z24
-	VFMADD231PS      Z23, Z24, Z21
-	VPADDD.BCST      32(SP), Z22, Z22
-	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
-	VPSLLD           $0x17, Z22, Z22
-	VCVTPS2PD        Y21, Z23
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y22, Z24
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z22, Z22, Z21
-	VADDPD           Z23, Z11, Z11
-	VADDPD           Z21, Z12, Z12
-	VBROADCASTSS     shortceconst<>+320(SB), Z21
-	VMOVUPS          (R10)(R8*1), K1, Z21
-	VMAXPS           Z21, Z20, Z21
-	VBROADCASTSS     shortceconst<>+32(SB), Z22
-	VFMADD231PS.BCST shortceconst<>+0(SB), Z21, Z22
-	VSUBPS.BCST      shortceconst<>+32(SB), Z22, Z23
-	VFMADD231PS.BCST shortceconst<>+64(SB), Z23, Z21
-	VFMADD231PS.BCST shortceconst<>+96(SB), Z23, Z21
-	VBROADCASTSS     shortceconst<>+128(SB), Z23
-	VFMADD213PS.BCST shortceconst<>+160(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+192(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+224(SB), Z21, Z23
-	VFMADD213PS.BCST shortceconst<>+256(SB), Z21, Z23
-	VMULPS           Z21, Z21, Z24
-	VFMADD231PS      Z23, Z24, Z21
-	VPADDD.BCST      48(SP), Z22, Z22
+	VPADDD.BCST      48(R9), Z22, Z22
 	VPMAXSD.BCST     shortceconst<>+480(SB), Z22, Z22
 	VPSLLD           $0x17, Z22, Z22
 	VCVTPS2PD        Y21, Z23
@@ -2553,15 +2555,15 @@ medium_lastblock:
 	VADDPD     Z21, Z23, Z23
 	VPERMILPD  $0x55, Z23, Z21
 	VADDPD     Z21, Z23, Z21
-	VMOVUPD    Z21, 256(SP)
+	VMOVUPD    Z21, 256(R9)
 	VCMPPD     $0x03, Z21, Z21, K1
 	KORTESTW   K1, K1
 	JNZ        medium_drain
 
 	// The pending group's losses, then this group's loss inputs to the frame.
-	CMPQ         200(SP), $0x00000000
+	CMPQ         200(R9), $0x00000000
 	JE           medium_inputs
-	VMOVUPD      320(SP), Z21
+	VMOVUPD      320(R9), Z21
 	VPSRLQ       $0x34, Z21, Z22
 	VBROADCASTSD log64vecconst<>+0(SB), Z23
 	VPANDQ       Z23, Z21, Z21
@@ -2621,44 +2623,44 @@ medium_lastblock:
 	VBROADCASTSD log64const<>+16(SB), Z21
 	VMULPD       Z21, Z22, Z22
 	VADDPD       Z24, Z22, Z22
-	VADDPD       384(SP), Z22, Z22
-	VSUBPD       448(SP), Z22, Z22
+	VADDPD       384(R9), Z22, Z22
+	VSUBPD       448(R9), Z22, Z22
 	VPXORQ       Z17, Z17, Z17
 	VMAXPD       Z22, Z17, Z22
-	VMOVUPD      Z22, 320(SP)
+	VMOVUPD      Z22, 320(R9)
 	VMOVSD       ret1+104(FP), X21
-	VADDSD       320(SP), X21, X21
-	VADDSD       336(SP), X21, X21
-	VADDSD       352(SP), X21, X21
-	VADDSD       368(SP), X21, X21
+	VADDSD       320(R9), X21, X21
+	VADDSD       336(R9), X21, X21
+	VADDSD       352(R9), X21, X21
+	VADDSD       368(R9), X21, X21
 	VMOVSD       X21, ret1+104(FP)
 	ADDQ         $0x00000004, BX
 
 medium_inputs:
-	VMOVUPD      256(SP), Z21
-	VMOVUPD      Z21, 320(SP)
-	VMOVDQU32    (SP), Z21
+	VMOVUPD      256(R9), Z21
+	VMOVUPD      Z21, 320(R9)
+	VMOVDQU32    (R9), Z21
 	VPMOVQD      Z21, Y21
 	VCVTDQ2PD    Y21, Z21
 	VBROADCASTSD log64vecconst<>+40(SB), Z22
 	VSUBPD       Z21, Z22, Z21
 	VBROADCASTSD log64const<>+16(SB), Z22
 	VMULPD       Z22, Z21, Z21
-	VMOVUPD      Z21, 384(SP)
-	VCVTPS2PD    208(SP), Z21
+	VMOVUPD      Z21, 384(R9)
+	VCVTPS2PD    208(R9), Z21
 	VPXORQ       Z18, Z18, Z18
 	VSUBPD       Z18, Z21, Z21
-	VMOVUPD      Z21, 448(SP)
-	MOVQ         $0x00000001, 200(SP)
-	LEAQ         (AX)(DI*4), AX
-	ADDQ         $0x00000010, R9
+	VMOVUPD      Z21, 448(R9)
+	MOVQ         $0x00000001, 200(R9)
+	LEAQ         (AX)(DX*4), AX
+	ADDQ         $0x00000010, R8
 	SUBQ         $0x00000004, CX
 	JMP          medium_group
 
 medium_drain:
-	CMPQ         200(SP), $0x00000000
+	CMPQ         200(R9), $0x00000000
 	JE           medium_ret
-	VMOVUPD      320(SP), Z0
+	VMOVUPD      320(R9), Z0
 	VPSRLQ       $0x34, Z0, Z1
 	VBROADCASTSD log64vecconst<>+0(SB), Z2
 	VPANDQ       Z2, Z0, Z0
@@ -2718,16 +2720,16 @@ medium_drain:
 	VBROADCASTSD log64const<>+16(SB), Z0
 	VMULPD       Z0, Z1, Z1
 	VADDPD       Z3, Z1, Z1
-	VADDPD       384(SP), Z1, Z1
-	VSUBPD       448(SP), Z1, Z1
+	VADDPD       384(R9), Z1, Z1
+	VSUBPD       448(R9), Z1, Z1
 	VPXORQ       Z19, Z19, Z19
 	VMAXPD       Z1, Z19, Z1
-	VMOVUPD      Z1, 320(SP)
+	VMOVUPD      Z1, 320(R9)
 	VMOVSD       ret1+104(FP), X0
-	VADDSD       320(SP), X0, X0
-	VADDSD       336(SP), X0, X0
-	VADDSD       352(SP), X0, X0
-	VADDSD       368(SP), X0, X0
+	VADDSD       320(R9), X0, X0
+	VADDSD       336(R9), X0, X0
+	VADDSD       352(R9), X0, X0
+	VADDSD       368(R9), X0, X0
 	VMOVSD       X0, ret1+104(FP)
 	ADDQ         $0x00000004, BX
 
