@@ -39,7 +39,7 @@ var avx512 = &Implementation{
 		softmaxBackward:      asm.SoftmaxBackwardAVX512,
 		logSoftmaxBackward:   asm.LogSoftmaxBackwardAVX512,
 		crossEntropy:         crossEntropyKernel(asm.CrossEntropyRowsAVX512),
-		crossEntropyRows:     crossEntropyRowsKernel(asm.CrossEntropyRowsAVX512),
+		crossEntropyRows:     crossEntropyRowsAVX512,
 		softmaxAxis:          asm.SoftmaxAxisAVX512,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX512,
 		scaledSoftmaxRows:    scaledSoftmaxRowsAVX512,
@@ -264,4 +264,50 @@ func shortGroupCopyAVX2(dst, src []float32, cols int) bool {
 	}
 	copy(dst, b[:8*cols])
 	return true
+}
+
+// crossEntropyRowsAVX512 runs batches of rows of at most shortCols
+// elements through CrossEntropyShortRowsAVX512, eight rows at a time, and
+// batches of at most mediumCols, out of place or without a gradient,
+// through CrossEntropyMediumRowsAVX512, four at a time (or the forms of
+// the two without a gradient); the rows they leave (a group with a NaN,
+// an infinity or a max beyond 208 in magnitude; the last rows of a
+// batch) go through CrossEntropyRowsAVX512 one row at a time, whose total
+// from +0 is the row's loss: the losses are added to one float64 total in
+// row order, as the fallback adds them. Other batches go through
+// CrossEntropyRowsAVX512 whole.
+func crossEntropyRowsAVX512(grad, logits []float32, targets []int32, cols int) float32 {
+	rows := len(logits) / cols
+	group := 8
+	if cols > shortCols {
+		group = 4
+	}
+	if rows < group || cols > mediumCols || (group == 4 && grad != nil && &grad[0] == &logits[0]) {
+		return roundLoss(asm.CrossEntropyRowsAVX512(grad, logits, targets, rows, cols) / float64(rows))
+	}
+	var total float64
+	for done := 0; done < rows; {
+		// Direct calls, as in softmaxRowsAVX512.
+		var n int
+		x, ts := logits[done*cols:], targets[done:]
+		switch {
+		case group == 8 && grad == nil:
+			n, total = asm.CrossEntropyShortRowsNoGradAVX512(nil, x, ts, rows-done, cols, total)
+		case group == 8:
+			n, total = asm.CrossEntropyShortRowsAVX512(grad[done*cols:], x, ts, rows-done, cols, total)
+		case grad == nil:
+			n, total = asm.CrossEntropyMediumRowsNoGradAVX512(nil, x, ts, rows-done, cols, total)
+		default:
+			n, total = asm.CrossEntropyMediumRowsAVX512(grad[done*cols:], x, ts, rows-done, cols, total)
+		}
+		done += n
+		for end := min(done+group, rows); done < end; done++ {
+			var g []float32
+			if grad != nil {
+				g = grad[done*cols : (done+1)*cols]
+			}
+			total += asm.CrossEntropyRowsAVX512(g, logits[done*cols:(done+1)*cols], targets[done:done+1], 1, cols)
+		}
+	}
+	return roundLoss(total / float64(rows))
 }

@@ -43,6 +43,7 @@ var files = []kernelFile{
 	{"softmax", generateSoftmax},
 	{"short", generateShort},
 	{"short_avx2", generateShortAVX2},
+	{"short_ce", generateShortCE},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},

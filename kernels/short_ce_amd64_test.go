@@ -1,0 +1,267 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/go-softmax/softmax/internal/asm"
+)
+
+// ceRowLosses returns the float64 loss of each row of x, from
+// CrossEntropyRowsAVX512 one row at a time (a total from +0 is the row's
+// loss), whose losses the bit-exact tests hold to the fallback's.
+func ceRowLosses(x []float32, targets []int32, cols int) []float64 {
+	l := make([]float64, len(targets))
+	for r := range l {
+		l[r] = asm.CrossEntropyRowsAVX512(nil, x[r*cols:(r+1)*cols], targets[r:r+1], 1, cols)
+	}
+	return l
+}
+
+// ceGroup returns the rows of a group of the short or medium kernel for
+// rows of cols elements.
+func ceGroup(cols int) int {
+	if cols > shortCols {
+		return 4
+	}
+	return 8
+}
+
+// shortCEDone returns the number of rows CrossEntropyShortRowsAVX512 or
+// CrossEntropyMediumRowsAVX512 must do: the whole groups before the first
+// that holds a row with a NaN or whose max is infinite or beyond 208 in
+// magnitude.
+func shortCEDone(x []float32, cols int) int {
+	rows := len(x) / cols
+	n := ceGroup(cols)
+	for r := 0; r < rows/n*n; r++ {
+		m := float32(math.Inf(-1))
+		for _, v := range x[r*cols : (r+1)*cols] {
+			if v != v {
+				return r / n * n
+			}
+			m = max(m, v)
+		}
+		if !(m <= 208 && m >= -208) {
+			return r / n * n
+		}
+	}
+	return rows / n * n
+}
+
+// checkShortCE runs CrossEntropyShortRowsAVX512 (or for cols > 16
+// CrossEntropyMediumRowsAVX512) on the batch x with the gradient out of
+// place and, for the short kernel, in place, and the form without a
+// gradient, from the running total total0,
+// and checks that it does the rows shortCEDone says, and want of them
+// unless want < 0, that the gradient of those rows has generic's bits and the rest is
+// untouched, and that the total is total0 plus each row's loss in row
+// order, whose mean is generic's.
+func checkShortCE(t *testing.T, what string, x []float32, targets []int32, cols, want int, total0 float64) {
+	t.Helper()
+	rows := len(targets)
+	if w := shortCEDone(x, cols); want < 0 {
+		want = w
+	} else if w != want {
+		t.Fatalf("%s: the test expects %d rows done, the rule %d", what, want, w)
+	}
+	ref := make([]float32, len(x))
+	wantMean := generic.CrossEntropyRows(ref, x, targets, cols)
+	wantTotal := total0
+	for _, l := range ceRowLosses(x[:want*cols], targets[:want], cols) {
+		wantTotal += l
+	}
+	check := func(how string, got []float32, sentinel []float32, done int, total float64) {
+		t.Helper()
+		w := fmt.Sprintf("%s, %s", what, how)
+		if done != want {
+			t.Fatalf("%s: %d rows done, want %d", w, done, want)
+		}
+		if math.Float64bits(total) != math.Float64bits(wantTotal) && !(total != total && wantTotal != wantTotal) {
+			t.Errorf("%s: total %v (%#x), want %v (%#x)", w, total, math.Float64bits(total), wantTotal, math.Float64bits(wantTotal))
+		}
+		if total0 == 0 && done > 0 {
+			m := generic.CrossEntropyRows(nil, x[:done*cols], targets[:done], cols)
+			compareLoss(t, w+", mean", roundLoss(total/float64(done)), m)
+			if done == rows {
+				compareLoss(t, w+", mean of all", roundLoss(total/float64(done)), wantMean)
+			}
+		}
+		if got == nil {
+			return
+		}
+		compareBits(t, w, x[:done*cols], ref[:done*cols], got[:done*cols])
+		compareBits(t, w+", rows not done", x[done*cols:], sentinel[done*cols:], got[done*cols:])
+	}
+	kernel := func(dst, src []float32, targets []int32, rows, cols int, total float64) (int, float64) {
+		return groupCE(dst, src, targets, rows, cols, total, true)
+	}
+	noGrad := func(dst, src []float32, targets []int32, rows, cols int, total float64) (int, float64) {
+		return groupCE(dst, src, targets, rows, cols, total, false)
+	}
+	got := make([]float32, len(x))
+	for i := range got {
+		got[i] = 12345
+	}
+	sentinel := append([]float32(nil), got...)
+	done, total := kernel(got, x, targets, rows, cols, total0)
+	if cols > shortCols && done < rows/4*4 {
+		// The medium kernel has written u into the group it left.
+		n := done + 4
+		sentinel = append(append([]float32(nil), ref[:n*cols]...), sentinel[n*cols:]...)
+		copy(got[done*cols:n*cols], ref[done*cols:n*cols])
+	}
+	check("out of place", got, sentinel, done, total)
+	if cols <= shortCols {
+		y := append([]float32(nil), x...)
+		done, total = kernel(y, y, targets, rows, cols, total0)
+		check("in place", y, x, done, total)
+	}
+	done, total = noGrad(nil, x, targets, rows, cols, total0)
+	check("nil grad", nil, nil, done, total)
+}
+
+// groupCE calls the short or medium kernel for cols, with a gradient or
+// without one. The calls are direct: through a func value, a wrapper's
+// frame would be added to the kernels' NOSPLIT stack.
+func groupCE(dst, src []float32, targets []int32, rows, cols int, total float64, grad bool) (int, float64) {
+	switch {
+	case cols <= shortCols && grad:
+		return asm.CrossEntropyShortRowsAVX512(dst, src, targets, rows, cols, total)
+	case cols <= shortCols:
+		return asm.CrossEntropyShortRowsNoGradAVX512(dst, src, targets, rows, cols, total)
+	case grad:
+		return asm.CrossEntropyMediumRowsAVX512(dst, src, targets, rows, cols, total)
+	}
+	return asm.CrossEntropyMediumRowsNoGradAVX512(dst, src, targets, rows, cols, total)
+}
+
+// shortCEBatch returns rows rows of cols ordinary logits, whose maxima are
+// well within 208, and their targets, a third at the first or last
+// element.
+func shortCEBatch(rng *rand.Rand, rows, cols int) ([]float32, []int32) {
+	x := make([]float32, 0, rows*cols)
+	targets := make([]int32, rows)
+	for r := range targets {
+		std := []float64{0.1, 1, 4, 16}[rng.IntN(4)]
+		off := []float64{0, 0, 3, -50, 100, -120}[rng.IntN(6)]
+		x = append(x, normalRow(rng, cols, std, off)...)
+		targets[r] = int32(rng.IntN(cols))
+		switch rng.IntN(6) {
+		case 0:
+			targets[r] = 0
+		case 1:
+			targets[r] = int32(cols - 1)
+		}
+	}
+	return x, targets
+}
+
+// TestBitExactShortCrossEntropyKernel runs CrossEntropyShortRowsAVX512
+// and CrossEntropyMediumRowsAVX512 directly on every row length they
+// handle, with whole groups, tails of
+// rows%8 rows, groups it must leave (a special row), targets on a -Inf
+// logit (loss +Inf) and maxima at the edge of 208.
+func TestBitExactShortCrossEntropyKernel(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(51, 52))
+	for cols := 1; cols <= mediumCols; cols++ {
+		for _, rows := range []int{0, 3, 4, 5, 8, 13, 16, 24, 31} {
+			x, targets := shortCEBatch(rng, rows, cols)
+			what := fmt.Sprintf("%dx%d", rows, cols)
+			checkShortCE(t, what, x, targets, cols, -1, 0)
+			checkShortCE(t, what+", total 0.1", x, targets, cols, -1, 0.1)
+		}
+		// A special row in the third group: the first two are done.
+		for _, sp := range shortSpecials {
+			x, targets := shortCEBatch(rng, 32, cols)
+			n := ceGroup(cols)
+			r := 2*n + rng.IntN(n)
+			copy(x[r*cols:], sp.row(rng, cols))
+			want := -1 // as shortCEDone says: the group may stay in the kernel
+			switch sp.name {
+			case "NaN", "NaN with a payload", "+Inf", "all -Inf", "all -Inf and NaN", "max > 208", "max < -208", "max 1e30":
+				want = 2 * n
+			}
+			checkShortCE(t, fmt.Sprintf("32x%d, %s at row %d", cols, sp.name, r), x, targets, cols, want, 0)
+		}
+		// Targets on a -Inf logit in rows with a finite max: loss +Inf.
+		if cols > 1 {
+			x, targets := shortCEBatch(rng, 16, cols)
+			for r := 0; r < 16; r += 3 {
+				x[r*cols+int(targets[r])] = ninf
+				if m := x[r*cols : (r+1)*cols]; slicesHaveNoFinite(m) {
+					m[(int(targets[r])+1)%cols] = 1
+				}
+			}
+			checkShortCE(t, fmt.Sprintf("16x%d, targets on -Inf", cols), x, targets, cols, -1, 0)
+		}
+		// Huge logits: beyond 208 the group is left, and with no max
+		// that far but big negative logits elsewhere the group is done.
+		{
+			x, targets := shortCEBatch(rng, 16, cols)
+			for i := range x[:8*cols] {
+				x[i] = float32(rng.NormFloat64()*1e30 - 3e38)
+			}
+			for i := 8 * cols; i < 16*cols; i += 2 {
+				x[i] = -3e38
+			}
+			for r := 8; r < 16; r++ {
+				x[r*cols+cols-1] = 0
+			}
+			checkShortCE(t, fmt.Sprintf("16x%d, huge", cols), x, targets, cols, 0, 0)
+			checkShortCE(t, fmt.Sprintf("8x%d, huge, finite max", cols), x[8*cols:], targets[8:], cols, 8, 0)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// slicesHaveNoFinite reports whether every element of x is infinite or
+// NaN.
+func slicesHaveNoFinite(x []float32) bool {
+	for _, v := range x {
+		if !math.IsInf(float64(v), 0) && v == v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestShortCrossEntropyKernelGuard runs the short and medium kernels on
+// batches whose logits and gradient end right before, or start right
+// after, an inaccessible page.
+func TestShortCrossEntropyKernelGuard(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(53, 54))
+	for cols := 1; cols <= mediumCols; cols++ {
+		for _, rows := range []int{8, 16, 21} {
+			x, targets := shortCEBatch(rng, rows, cols)
+			for _, place := range []struct {
+				name string
+				at   func(testing.TB, int) []float32
+			}{{"end", endAtGuard}, {"start", startAfterGuard}} {
+				what := fmt.Sprintf("%dx%d, %s at guard", rows, cols, place.name)
+				src, dst := place.at(t, len(x)), place.at(t, len(x))
+				copy(src, x)
+				catchFault(t, what, func() {
+					checkShortCE(t, what, src, targets, cols, -1, 0)
+					groupCE(nil, src, targets, rows, cols, 0, false)
+					groupCE(dst, src, targets, rows, cols, 0, true)
+					if cols <= shortCols {
+						groupCE(src, src, targets, rows, cols, 0, true)
+					}
+				})
+			}
+		}
+	}
+}
