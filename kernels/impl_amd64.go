@@ -34,7 +34,7 @@ var avx512 = &Implementation{
 	k: withFallback(kernelSet{
 		softmaxRows:          softmaxRowsAVX512,
 		exp:                  asm.ExpAVX512,
-		logSoftmaxRows:       rowsKernel(asm.LogSoftmaxRowsAVX512),
+		logSoftmaxRows:       logSoftmaxRowsAVX512,
 		logSumExp:            asm.LogSumExpAVX512,
 		softmaxBackward:      asm.SoftmaxBackwardAVX512,
 		logSoftmaxBackward:   asm.LogSoftmaxBackwardAVX512,
@@ -117,6 +117,30 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 		}
 		n := min(group, rows-done)
 		asm.SoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], n, cols)
+		done += n
+	}
+}
+
+// logSoftmaxRowsAVX512 is softmaxRowsAVX512 for LogSoftmaxRows: batches
+// of rows of at most shortCols elements go through
+// LogSoftmaxShortRowsAVX512, eight rows at a time, and the groups of rows
+// it leaves (a row with a NaN, an infinity or a max beyond 208 in
+// magnitude; the last rows of a batch) through LogSoftmaxRowsAVX512, a
+// group at a time.
+func logSoftmaxRowsAVX512(dst, src []float32, cols int) {
+	rows := len(src) / cols
+	const group = 8
+	if cols > shortCols || rows < group {
+		asm.LogSoftmaxRowsAVX512(dst, src, rows, cols)
+		return
+	}
+	for done := 0; done < rows; {
+		done += asm.LogSoftmaxShortRowsAVX512(dst[done*cols:], src[done*cols:], rows-done, cols)
+		if done == rows {
+			break
+		}
+		n := min(group, rows-done)
+		asm.LogSoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], n, cols)
 		done += n
 	}
 }

@@ -288,3 +288,165 @@ func TestGuardCausalShortRows(t *testing.T) {
 		}
 	}
 }
+
+// logGroupCols are the row lengths that LogSoftmaxRows runs through the
+// LogSoftmax group kernels on AVX-512.
+func logGroupCols() []int {
+	var cs []int
+	for c := 1; c <= shortCols; c++ {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// logGroupKernel calls the LogSoftmax group kernel for rows of cols
+// elements and returns the rows it did and its group size.
+func logGroupKernel(dst, src []float32, rows, cols int) (done, group int) {
+	return asm.LogSoftmaxShortRowsAVX512(dst, src, rows, cols), 8
+}
+
+// groupsDone returns the rows that a group kernel must do on the batch
+// x: its groups of group rows up to the first that holds a row with a
+// NaN, or whose max is infinite or beyond 208 in magnitude.
+func groupsDone(x []float32, rows, cols, group int) int {
+	for r := range rows / group * group {
+		row := x[r*cols : (r+1)*cols]
+		m := float32(math.Inf(-1))
+		for _, v := range row {
+			if v != v {
+				return r / group * group
+			}
+			m = max(m, v)
+		}
+		if !(m >= -208 && m <= 208) {
+			return r / group * group
+		}
+	}
+	return rows / group * group
+}
+
+// TestBitExactLogShortKernel runs the LogSoftmax group kernel directly on
+// batches of ordinary rows, out of place and in place: it must do every
+// whole group up to the first with a special row (see groupsDone), with
+// the bits of fallback.LogSoftmaxRows, and write nothing past them: not
+// the rows%8 last rows, nor a group it left. Special rows are put in
+// the second of three groups.
+func TestBitExactLogShortKernel(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(69, 70))
+	for _, cols := range logGroupCols() {
+		for _, rows := range []int{8, 13, 16, 23, 40} {
+			x := shortBatch(rng, rows, cols)
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			for _, inPlace := range []bool{false, true} {
+				what := fmt.Sprintf("%dx%d in place %v", rows, cols, inPlace)
+				got := make([]float32, len(x))
+				for i := range got {
+					got[i] = 12345
+				}
+				src := x
+				if inPlace {
+					copy(got, x)
+					src = got
+				}
+				done, group := logGroupKernel(got, src, rows, cols)
+				if done != groupsDone(x, rows, cols, group) {
+					t.Fatalf("%s: %d rows done", what, done)
+				}
+				compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+				for i := done * cols; i < len(got); i++ {
+					if g := got[i]; (inPlace && math.Float32bits(g) != math.Float32bits(x[i])) || (!inPlace && g != 12345) {
+						t.Fatalf("%s: [%d] written past the rows done: %v", what, i, g)
+					}
+				}
+			}
+		}
+		// A special row in group 1 of 3: group 0 done, the rest left.
+		for _, sp := range shortSpecials {
+			rows := 24
+			x := shortBatch(rng, rows, cols)
+			pos := 8 + rng.IntN(8)
+			copy(x[pos*cols:], sp.row(rng, cols))
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			got := append([]float32(nil), x...)
+			done, group := logGroupKernel(got, got, rows, cols)
+			what := fmt.Sprintf("%dx%d, %s row at %d", rows, cols, sp.name, pos)
+			if done != groupsDone(x, rows, cols, group) {
+				t.Fatalf("%s: %d rows done", what, done)
+			}
+			compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+			if _, ok := bitsEqual(got[done*cols:], x[done*cols:]); !ok {
+				t.Fatalf("%s: a group left was written", what)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// checkLogRows compares im.LogSoftmaxRows, out of place and in place, with
+// fallback.LogSoftmaxRows.
+func checkLogRows(t *testing.T, im *Implementation, what string, x []float32, cols int) {
+	t.Helper()
+	want := make([]float32, len(x))
+	fallback.LogSoftmaxRows(want, x, cols)
+	got := make([]float32, len(x))
+	im.LogSoftmaxRows(got, x, cols)
+	compareBits(t, what, x, want, got)
+	y := append([]float32(nil), x...)
+	im.LogSoftmaxRows(y, y, cols)
+	compareBits(t, what+" in place", x, want, y)
+}
+
+// TestBitExactLogShortRows runs LogSoftmaxRows on AVX-512 on batches of
+// 1..40 short rows, ordinary, then with one or two special rows at random
+// positions, so that groups fall back to the row kernel between groups
+// that do not.
+func TestBitExactLogShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(71, 72))
+	for _, cols := range append(logGroupCols(), 17, 24, 32, 48, 49, 64) {
+		for rows := 1; rows <= 40; rows++ {
+			x := shortBatch(rng, rows, cols)
+			checkLogRows(t, avx512, fmt.Sprintf("%dx%d", rows, cols), x, cols)
+			what := fmt.Sprintf("%dx%d", rows, cols)
+			for range 1 + rng.IntN(2) {
+				sp := shortSpecials[rng.IntN(len(shortSpecials))]
+				pos := rng.IntN(rows)
+				copy(x[pos*cols:], sp.row(rng, cols))
+				what += fmt.Sprintf(", %s row at %d", sp.name, pos)
+			}
+			checkLogRows(t, avx512, what, x, cols)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestGuardLogShortRows places batches of short rows against
+// inaccessible pages, for LogSoftmaxRows on AVX-512.
+func TestGuardLogShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(73, 74))
+	for _, cols := range append(logGroupCols(), 17, 31, 48) {
+		for _, rows := range []int{8, 9, 16, 23} {
+			x := shortBatch(rng, rows, cols)
+			if rows == 23 {
+				copy(x[3*cols:], shortSpecials[6].row(rng, cols)) // max > 208
+			}
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			checkGuards(t, x, want, func(dst, src []float32) { avx512.LogSoftmaxRows(dst, src, cols) }, nil)
+		}
+	}
+}

@@ -42,6 +42,7 @@ var files = []kernelFile{
 	{"exp", generateExp},
 	{"softmax", generateSoftmax},
 	{"short", generateShort},
+	{"short_log", generateShortLog},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
