@@ -364,6 +364,28 @@ func TestBitExactLogShortKernel(t *testing.T) {
 				}
 			}
 		}
+		// Rows of signed zeros among ordinary rows: a row of one -0 has
+		// l = +0 and y = -0, which the clamp at 0 must keep.
+		{
+			rows := 16
+			x := normalRow(rng, rows*cols, 4, 0)
+			for r := range rows {
+				if rng.IntN(2) == 0 {
+					for i := range cols {
+						x[r*cols+i] = float32(math.Copysign(0, float64(rng.IntN(2)*2-1)))
+					}
+				}
+			}
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			got := append([]float32(nil), x...)
+			done, group := logGroupKernel(got, got, rows, cols)
+			what := fmt.Sprintf("%dx%d, signed zeros", rows, cols)
+			if done != rows/group*group {
+				t.Fatalf("%s: %d rows done", what, done)
+			}
+			compareBits(t, what, x, want, got)
+		}
 		// A special row in group 1 of 3: group 0 done, the rest left.
 		for _, sp := range shortSpecials {
 			rows := 24

@@ -177,7 +177,7 @@ GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
 
 // func LogSoftmaxShortRowsAVX512(dst []float32, src []float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV
-TEXT ·LogSoftmaxShortRowsAVX512(SB), NOSPLIT, $128-72
+TEXT ·LogSoftmaxShortRowsAVX512(SB), NOSPLIT, $256-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+48(FP), DX
@@ -197,463 +197,613 @@ TEXT ·LogSoftmaxShortRowsAVX512(SB), NOSPLIT, $128-72
 	KMOVW        DI, K1
 	VBROADCASTSS shortlogconst<>+320(SB), Z0
 	VBROADCASTSS shortlogconst<>+288(SB), Z1
+	XORQ         DI, DI
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VMOVUPD      Z2, 128(SP)
+	VPXORQ       Z2, Z2, Z2
+	VMOVUPD      Z2, 192(SP)
 
 shortlog_group:
 	CMPQ DX, $0x00000008
-	JB   shortlog_ret
-	LEAQ (CX)(BX*4), DI
-	LEAQ (AX)(BX*4), R9
+	JB   shortlog_drain
+	LEAQ (CX)(BX*4), R9
+	LEAQ (AX)(BX*4), R11
 
 	// Pass 1: the eight rows, -Inf past cols, and their maxima.
 	VMOVAPS    Z0, Z2
 	VMOVUPS    (CX), K1, Z2
-	VMOVAPS    Z0, Z3
-	VMOVUPS    (CX)(BX*1), K1, Z3
 	VMOVAPS    Z0, Z4
-	VMOVUPS    (CX)(BX*2), K1, Z4
+	VMOVUPS    (CX)(BX*1), K1, Z4
 	VMOVAPS    Z0, Z5
-	VMOVUPS    (CX)(R8*1), K1, Z5
+	VMOVUPS    (CX)(BX*2), K1, Z5
 	VMOVAPS    Z0, Z6
-	VMOVUPS    (DI), K1, Z6
+	VMOVUPS    (CX)(R8*1), K1, Z6
 	VMOVAPS    Z0, Z7
-	VMOVUPS    (DI)(BX*1), K1, Z7
+	VMOVUPS    (R9), K1, Z7
 	VMOVAPS    Z0, Z8
-	VMOVUPS    (DI)(BX*2), K1, Z8
+	VMOVUPS    (R9)(BX*1), K1, Z8
 	VMOVAPS    Z0, Z9
-	VMOVUPS    (DI)(R8*1), K1, Z9
-	VSHUFF32X4 $0x44, Z3, Z2, Z10
-	VSHUFF32X4 $0xee, Z3, Z2, Z11
-	VMAXPS     Z11, Z10, Z10
-	VSHUFF32X4 $0x44, Z5, Z4, Z11
-	VSHUFF32X4 $0xee, Z5, Z4, Z13
-	VMAXPS     Z13, Z11, Z11
-	VSHUFF32X4 $0x44, Z7, Z6, Z13
-	VSHUFF32X4 $0xee, Z7, Z6, Z14
+	VMOVUPS    (R9)(BX*2), K1, Z9
+	VMOVAPS    Z0, Z10
+	VMOVUPS    (R9)(R8*1), K1, Z10
+	VSHUFF32X4 $0x44, Z4, Z2, Z11
+	VSHUFF32X4 $0xee, Z4, Z2, Z12
+	VMAXPS     Z12, Z11, Z11
+	VSHUFF32X4 $0x44, Z6, Z5, Z12
+	VSHUFF32X4 $0xee, Z6, Z5, Z13
+	VMAXPS     Z13, Z12, Z12
+	VSHUFF32X4 $0x44, Z8, Z7, Z13
+	VSHUFF32X4 $0xee, Z8, Z7, Z14
 	VMAXPS     Z14, Z13, Z13
-	VSHUFF32X4 $0x44, Z9, Z8, Z14
-	VSHUFF32X4 $0xee, Z9, Z8, Z15
+	VSHUFF32X4 $0x44, Z10, Z9, Z14
+	VSHUFF32X4 $0xee, Z10, Z9, Z15
 	VMAXPS     Z15, Z14, Z14
-	VSHUFF32X4 $0x88, Z11, Z10, Z15
-	VSHUFF32X4 $0xdd, Z11, Z10, Z10
-	VMAXPS     Z10, Z15, Z15
-	VSHUFF32X4 $0x88, Z14, Z13, Z10
-	VSHUFF32X4 $0xdd, Z14, Z13, Z11
-	VMAXPS     Z11, Z10, Z10
-	VUNPCKLPD  Z10, Z15, Z11
-	VUNPCKHPD  Z10, Z15, Z10
-	VMAXPS     Z10, Z11, Z11
-	VPERMILPS  $0xb1, Z11, Z10
-	VMAXPS     Z10, Z11, Z11
+	VSHUFF32X4 $0x88, Z12, Z11, Z15
+	VSHUFF32X4 $0xdd, Z12, Z11, Z11
+	VMAXPS     Z11, Z15, Z15
+	VSHUFF32X4 $0x88, Z14, Z13, Z11
+	VSHUFF32X4 $0xdd, Z14, Z13, Z12
+	VMAXPS     Z12, Z11, Z11
+	VUNPCKLPD  Z11, Z15, Z12
+	VUNPCKHPD  Z11, Z15, Z11
+	VMAXPS     Z11, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z11
+	VMAXPS     Z11, Z12, Z12
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
-	VBROADCASTSS shortlogconst<>+512(SB), Z10
-	VCMPPS       $0x12, Z10, Z11, K2
-	VBROADCASTSS shortlogconst<>+544(SB), Z10
-	VCMPPS       $0x1d, Z10, Z11, K3
+	VBROADCASTSS shortlogconst<>+512(SB), Z11
+	VCMPPS       $0x12, Z11, Z12, K2
+	VBROADCASTSS shortlogconst<>+544(SB), Z11
+	VCMPPS       $0x1d, Z11, Z12, K3
 	KANDW        K2, K3, K2
 	KORTESTW     K2, K2
-	JCC          shortlog_ret
+	JCC          shortlog_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
-	VBROADCASTSS     shortlogconst<>+32(SB), Z10
-	VFMADD231PS.BCST shortlogconst<>+0(SB), Z11, Z10
-	VPBROADCASTD     shortlogconst<>+448(SB), Z11
-	VPSUBD           Z10, Z11, Z11
-	VMOVUPS          Z11, (SP)
+	VBROADCASTSS     shortlogconst<>+32(SB), Z11
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z12, Z11
+	VPBROADCASTD     shortlogconst<>+448(SB), Z12
+	VPSUBD           Z11, Z12, Z12
+	VMOVUPS          Z12, (SP)
 
-	// Pass 2: the sums, on copies of the rows: d = max(x, -320), its 16 float64 terms folded to 8.
-	VMAXPS           Z2, Z1, Z10
-	VBROADCASTSS     shortlogconst<>+32(SB), Z11
-	VFMADD231PS.BCST shortlogconst<>+0(SB), Z10, Z11
-	VSUBPS.BCST      shortlogconst<>+32(SB), Z11, Z13
-	VFMADD231PS.BCST shortlogconst<>+64(SB), Z13, Z10
-	VFMADD231PS.BCST shortlogconst<>+96(SB), Z13, Z10
-	VBROADCASTSS     shortlogconst<>+128(SB), Z13
-	VFMADD213PS.BCST shortlogconst<>+160(SB), Z10, Z13
-	VFMADD213PS.BCST shortlogconst<>+192(SB), Z10, Z13
-	VFMADD213PS.BCST shortlogconst<>+224(SB), Z10, Z13
-	VFMADD213PS.BCST shortlogconst<>+256(SB), Z10, Z13
-	VMULPS           Z10, Z10, Z14
-	VFMADD231PS      Z13, Z14, Z10
-	VPADDD.BCST      (SP), Z11, Z11
-	VPMAXSD.BCST     shortlogconst<>+480(SB), Z11, Z11
-	VPSLLD           $0x17, Z11, Z11
-	VCVTPS2PD        Y10, Z13
-	VEXTRACTF64X4    $0x01, Z10, Y10
-	VCVTPS2PD        Y10, Z10
-	VCVTPS2PD        Y11, Z14
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VFMADD213PD      Z14, Z14, Z13
-	VFMADD213PD      Z11, Z11, Z10
-	VADDPD           Z10, Z13, Z13
-	VMAXPS           Z3, Z1, Z10
-	VBROADCASTSS     shortlogconst<>+32(SB), Z11
-	VFMADD231PS.BCST shortlogconst<>+0(SB), Z10, Z11
-	VSUBPS.BCST      shortlogconst<>+32(SB), Z11, Z14
-	VFMADD231PS.BCST shortlogconst<>+64(SB), Z14, Z10
-	VFMADD231PS.BCST shortlogconst<>+96(SB), Z14, Z10
+	// Pass 2: u and s of each row, its 16 float64 terms folded to 8; the pending group's l.
+	VMOVUPD          128(SP), Z11
+	VPSRLQ           $0x34, Z11, Z12
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z13
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z13
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z13, Z14
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z14, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z14, Z2
 	VBROADCASTSS     shortlogconst<>+128(SB), Z14
-	VFMADD213PS.BCST shortlogconst<>+160(SB), Z10, Z14
-	VFMADD213PS.BCST shortlogconst<>+192(SB), Z10, Z14
-	VFMADD213PS.BCST shortlogconst<>+224(SB), Z10, Z14
-	VFMADD213PS.BCST shortlogconst<>+256(SB), Z10, Z14
-	VMULPS           Z10, Z10, Z15
-	VFMADD231PS      Z14, Z15, Z10
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z14
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z14
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z14
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z14
+	VMULPS           Z2, Z2, Z15
+	VFMADD231PS      Z14, Z15, Z2
+	VPADDD.BCST      (SP), Z13, Z13
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y2, Z14
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y13, Z15
+	VEXTRACTF64X4    $0x01, Z13, Y3
+	VCVTPS2PD        Y3, Z13
+	VFMADD213PD      Z15, Z15, Z14
+	VFMADD213PD      Z13, Z13, Z2
+	VADDPD           Z2, Z14, Z14
+	VPANDQ.BCST      log64vecconst<>+0(SB), Z11, Z2
+	VPORQ.BCST       log64const<>+8(SB), Z2, Z2
+	VCMPPD.BCST      $0x1e, log64const<>+0(SB), Z2, K2
+	VPXORQ.BCST      log64vecconst<>+8(SB), Z2, K2, Z2
+	VPADDQ.BCST      log64vecconst<>+16(SB), Z12, K2, Z12
+	VMAXPS           Z4, Z1, Z4
+	VBROADCASTSS     shortlogconst<>+32(SB), Z11
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z4, Z11
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z11, Z13
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z13, Z4
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z13, Z4
+	VBROADCASTSS     shortlogconst<>+128(SB), Z13
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z4, Z13
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z4, Z13
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z4, Z13
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z4, Z13
+	VMULPS           Z4, Z4, Z15
+	VFMADD231PS      Z13, Z15, Z4
 	VPADDD.BCST      16(SP), Z11, Z11
 	VPMAXSD.BCST     shortlogconst<>+480(SB), Z11, Z11
 	VPSLLD           $0x17, Z11, Z11
-	VCVTPS2PD        Y10, Z14
-	VEXTRACTF64X4    $0x01, Z10, Y10
-	VCVTPS2PD        Y10, Z10
+	VCVTPS2PD        Y4, Z13
+	VEXTRACTF64X4    $0x01, Z4, Y3
+	VCVTPS2PD        Y3, Z4
 	VCVTPS2PD        Y11, Z15
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VFMADD213PD      Z15, Z15, Z14
-	VFMADD213PD      Z11, Z11, Z10
-	VADDPD           Z10, Z14, Z14
-	VSHUFF64X2       $0x44, Z14, Z13, Z10
-	VSHUFF64X2       $0xee, Z14, Z13, Z11
-	VADDPD           Z11, Z10, Z10
-	VMAXPS           Z4, Z1, Z11
-	VBROADCASTSS     shortlogconst<>+32(SB), Z13
-	VFMADD231PS.BCST shortlogconst<>+0(SB), Z11, Z13
-	VSUBPS.BCST      shortlogconst<>+32(SB), Z13, Z14
-	VFMADD231PS.BCST shortlogconst<>+64(SB), Z14, Z11
-	VFMADD231PS.BCST shortlogconst<>+96(SB), Z14, Z11
-	VBROADCASTSS     shortlogconst<>+128(SB), Z14
-	VFMADD213PS.BCST shortlogconst<>+160(SB), Z11, Z14
-	VFMADD213PS.BCST shortlogconst<>+192(SB), Z11, Z14
-	VFMADD213PS.BCST shortlogconst<>+224(SB), Z11, Z14
-	VFMADD213PS.BCST shortlogconst<>+256(SB), Z11, Z14
-	VMULPS           Z11, Z11, Z15
-	VFMADD231PS      Z14, Z15, Z11
-	VPADDD.BCST      32(SP), Z13, Z13
-	VPMAXSD.BCST     shortlogconst<>+480(SB), Z13, Z13
-	VPSLLD           $0x17, Z13, Z13
-	VCVTPS2PD        Y11, Z14
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z15
-	VEXTRACTF64X4    $0x01, Z13, Y12
-	VCVTPS2PD        Y12, Z13
-	VFMADD213PD      Z15, Z15, Z14
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z11, Z14, Z14
-	VMAXPS           Z5, Z1, Z11
-	VBROADCASTSS     shortlogconst<>+32(SB), Z13
-	VFMADD231PS.BCST shortlogconst<>+0(SB), Z11, Z13
-	VSUBPS.BCST      shortlogconst<>+32(SB), Z13, Z15
-	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z11
-	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z11
-	VBROADCASTSS     shortlogconst<>+128(SB), Z15
-	VFMADD213PS.BCST shortlogconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST shortlogconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST shortlogconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST shortlogconst<>+256(SB), Z11, Z15
-	VMULPS           Z11, Z11, Z16
-	VFMADD231PS      Z15, Z16, Z11
-	VPADDD.BCST      48(SP), Z13, Z13
-	VPMAXSD.BCST     shortlogconst<>+480(SB), Z13, Z13
-	VPSLLD           $0x17, Z13, Z13
-	VCVTPS2PD        Y11, Z15
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z16
-	VEXTRACTF64X4    $0x01, Z13, Y12
-	VCVTPS2PD        Y12, Z13
-	VFMADD213PD      Z16, Z16, Z15
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z11, Z15, Z15
-	VSHUFF64X2       $0x44, Z15, Z14, Z11
-	VSHUFF64X2       $0xee, Z15, Z14, Z13
-	VADDPD           Z13, Z11, Z11
-	VMAXPS           Z6, Z1, Z13
+	VEXTRACTF64X4    $0x01, Z11, Y3
+	VCVTPS2PD        Y3, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VFMADD213PD      Z11, Z11, Z4
+	VADDPD           Z4, Z13, Z13
+	VSHUFF64X2       $0x44, Z13, Z14, Z4
+	VSHUFF64X2       $0xee, Z13, Z14, Z11
+	VADDPD           Z11, Z4, Z4
+	VSUBPD.BCST      log64const<>+8(SB), Z2, Z11
+	VADDPD.BCST      log64const<>+8(SB), Z2, Z2
+	VDIVPD           Z2, Z11, Z2
+	VMULPD           Z2, Z2, Z11
+	VBROADCASTSD     log64const<>+24(SB), Z13
+	VMAXPS           Z5, Z1, Z5
 	VBROADCASTSS     shortlogconst<>+32(SB), Z14
-	VFMADD231PS.BCST shortlogconst<>+0(SB), Z13, Z14
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z5, Z14
 	VSUBPS.BCST      shortlogconst<>+32(SB), Z14, Z15
-	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z13
-	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z13
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z5
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z5
 	VBROADCASTSS     shortlogconst<>+128(SB), Z15
-	VFMADD213PS.BCST shortlogconst<>+160(SB), Z13, Z15
-	VFMADD213PS.BCST shortlogconst<>+192(SB), Z13, Z15
-	VFMADD213PS.BCST shortlogconst<>+224(SB), Z13, Z15
-	VFMADD213PS.BCST shortlogconst<>+256(SB), Z13, Z15
-	VMULPS           Z13, Z13, Z16
-	VFMADD231PS      Z15, Z16, Z13
-	VPADDD.BCST      8(SP), Z14, Z14
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z5, Z15
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z5, Z15
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z5, Z15
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z5, Z15
+	VMULPS           Z5, Z5, Z16
+	VFMADD231PS      Z15, Z16, Z5
+	VPADDD.BCST      32(SP), Z14, Z14
 	VPMAXSD.BCST     shortlogconst<>+480(SB), Z14, Z14
 	VPSLLD           $0x17, Z14, Z14
-	VCVTPS2PD        Y13, Z15
-	VEXTRACTF64X4    $0x01, Z13, Y12
-	VCVTPS2PD        Y12, Z13
+	VCVTPS2PD        Y5, Z15
+	VEXTRACTF64X4    $0x01, Z5, Y3
+	VCVTPS2PD        Y3, Z5
 	VCVTPS2PD        Y14, Z16
-	VEXTRACTF64X4    $0x01, Z14, Y12
-	VCVTPS2PD        Y12, Z14
+	VEXTRACTF64X4    $0x01, Z14, Y3
+	VCVTPS2PD        Y3, Z14
 	VFMADD213PD      Z16, Z16, Z15
-	VFMADD213PD      Z14, Z14, Z13
-	VADDPD           Z13, Z15, Z15
-	VMAXPS           Z7, Z1, Z13
-	VBROADCASTSS     shortlogconst<>+32(SB), Z14
-	VFMADD231PS.BCST shortlogconst<>+0(SB), Z13, Z14
-	VSUBPS.BCST      shortlogconst<>+32(SB), Z14, Z16
-	VFMADD231PS.BCST shortlogconst<>+64(SB), Z16, Z13
-	VFMADD231PS.BCST shortlogconst<>+96(SB), Z16, Z13
-	VBROADCASTSS     shortlogconst<>+128(SB), Z16
-	VFMADD213PS.BCST shortlogconst<>+160(SB), Z13, Z16
-	VFMADD213PS.BCST shortlogconst<>+192(SB), Z13, Z16
-	VFMADD213PS.BCST shortlogconst<>+224(SB), Z13, Z16
-	VFMADD213PS.BCST shortlogconst<>+256(SB), Z13, Z16
-	VMULPS           Z13, Z13, Z17
-	VFMADD231PS      Z16, Z17, Z13
-	VPADDD.BCST      24(SP), Z14, Z14
-	VPMAXSD.BCST     shortlogconst<>+480(SB), Z14, Z14
-	VPSLLD           $0x17, Z14, Z14
-	VCVTPS2PD        Y13, Z16
-	VEXTRACTF64X4    $0x01, Z13, Y12
-	VCVTPS2PD        Y12, Z13
-	VCVTPS2PD        Y14, Z17
-	VEXTRACTF64X4    $0x01, Z14, Y12
-	VCVTPS2PD        Y12, Z14
-	VFMADD213PD      Z17, Z17, Z16
-	VFMADD213PD      Z14, Z14, Z13
-	VADDPD           Z13, Z16, Z16
-	VSHUFF64X2       $0x44, Z16, Z15, Z13
-	VSHUFF64X2       $0xee, Z16, Z15, Z14
-	VADDPD           Z14, Z13, Z13
-	VMAXPS           Z8, Z1, Z14
-	VBROADCASTSS     shortlogconst<>+32(SB), Z15
-	VFMADD231PS.BCST shortlogconst<>+0(SB), Z14, Z15
-	VSUBPS.BCST      shortlogconst<>+32(SB), Z15, Z16
-	VFMADD231PS.BCST shortlogconst<>+64(SB), Z16, Z14
-	VFMADD231PS.BCST shortlogconst<>+96(SB), Z16, Z14
-	VBROADCASTSS     shortlogconst<>+128(SB), Z16
-	VFMADD213PS.BCST shortlogconst<>+160(SB), Z14, Z16
-	VFMADD213PS.BCST shortlogconst<>+192(SB), Z14, Z16
-	VFMADD213PS.BCST shortlogconst<>+224(SB), Z14, Z16
-	VFMADD213PS.BCST shortlogconst<>+256(SB), Z14, Z16
-	VMULPS           Z14, Z14, Z17
-	VFMADD231PS      Z16, Z17, Z14
-	VPADDD.BCST      40(SP), Z15, Z15
-	VPMAXSD.BCST     shortlogconst<>+480(SB), Z15, Z15
-	VPSLLD           $0x17, Z15, Z15
-	VCVTPS2PD        Y14, Z16
-	VEXTRACTF64X4    $0x01, Z14, Y12
-	VCVTPS2PD        Y12, Z14
-	VCVTPS2PD        Y15, Z17
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z15
-	VFMADD213PD      Z17, Z17, Z16
+	VFMADD213PD      Z14, Z14, Z5
+	VADDPD           Z5, Z15, Z15
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+32(SB), Z13, Z13
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+40(SB), Z13, Z13
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+48(SB), Z13, Z13
+	VMAXPS           Z6, Z1, Z6
+	VBROADCASTSS     shortlogconst<>+32(SB), Z5
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z6, Z5
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z5, Z14
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z14, Z6
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z14, Z6
+	VBROADCASTSS     shortlogconst<>+128(SB), Z14
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z6, Z14
+	VMULPS           Z6, Z6, Z16
+	VFMADD231PS      Z14, Z16, Z6
+	VPADDD.BCST      48(SP), Z5, Z5
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z5, Z5
+	VPSLLD           $0x17, Z5, Z5
+	VCVTPS2PD        Y6, Z14
+	VEXTRACTF64X4    $0x01, Z6, Y3
+	VCVTPS2PD        Y3, Z6
+	VCVTPS2PD        Y5, Z16
+	VEXTRACTF64X4    $0x01, Z5, Y3
+	VCVTPS2PD        Y3, Z5
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z5, Z5, Z6
+	VADDPD           Z6, Z14, Z14
+	VSHUFF64X2       $0x44, Z14, Z15, Z5
+	VSHUFF64X2       $0xee, Z14, Z15, Z6
+	VADDPD           Z6, Z5, Z5
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+56(SB), Z13, Z13
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+64(SB), Z13, Z13
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+72(SB), Z13, Z13
+	VMAXPS           Z7, Z1, Z7
+	VBROADCASTSS     shortlogconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z7, Z6
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z6, Z14
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z14, Z7
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z14, Z7
+	VBROADCASTSS     shortlogconst<>+128(SB), Z14
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z7, Z14
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z7, Z14
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z7, Z14
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z7, Z14
+	VMULPS           Z7, Z7, Z15
+	VFMADD231PS      Z14, Z15, Z7
+	VPADDD.BCST      8(SP), Z6, Z6
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VCVTPS2PD        Y7, Z14
+	VEXTRACTF64X4    $0x01, Z7, Y3
+	VCVTPS2PD        Y3, Z7
+	VCVTPS2PD        Y6, Z15
+	VEXTRACTF64X4    $0x01, Z6, Y3
+	VCVTPS2PD        Y3, Z6
 	VFMADD213PD      Z15, Z15, Z14
-	VADDPD           Z14, Z16, Z16
-	VMAXPS           Z9, Z1, Z14
-	VBROADCASTSS     shortlogconst<>+32(SB), Z15
-	VFMADD231PS.BCST shortlogconst<>+0(SB), Z14, Z15
-	VSUBPS.BCST      shortlogconst<>+32(SB), Z15, Z17
-	VFMADD231PS.BCST shortlogconst<>+64(SB), Z17, Z14
-	VFMADD231PS.BCST shortlogconst<>+96(SB), Z17, Z14
-	VBROADCASTSS     shortlogconst<>+128(SB), Z17
-	VFMADD213PS.BCST shortlogconst<>+160(SB), Z14, Z17
-	VFMADD213PS.BCST shortlogconst<>+192(SB), Z14, Z17
-	VFMADD213PS.BCST shortlogconst<>+224(SB), Z14, Z17
-	VFMADD213PS.BCST shortlogconst<>+256(SB), Z14, Z17
-	VMULPS           Z14, Z14, Z18
-	VFMADD231PS      Z17, Z18, Z14
-	VPADDD.BCST      56(SP), Z15, Z15
-	VPMAXSD.BCST     shortlogconst<>+480(SB), Z15, Z15
-	VPSLLD           $0x17, Z15, Z15
-	VCVTPS2PD        Y14, Z17
-	VEXTRACTF64X4    $0x01, Z14, Y12
-	VCVTPS2PD        Y12, Z14
-	VCVTPS2PD        Y15, Z18
-	VEXTRACTF64X4    $0x01, Z15, Y12
-	VCVTPS2PD        Y12, Z15
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z15, Z15, Z14
-	VADDPD           Z14, Z17, Z17
-	VSHUFF64X2       $0x44, Z17, Z16, Z14
-	VSHUFF64X2       $0xee, Z17, Z16, Z15
-	VADDPD           Z15, Z14, Z14
-	VSHUFF64X2       $0x88, Z11, Z10, Z15
-	VSHUFF64X2       $0xdd, Z11, Z10, Z10
-	VADDPD           Z10, Z15, Z15
-	VSHUFF64X2       $0x88, Z14, Z13, Z10
-	VSHUFF64X2       $0xdd, Z14, Z13, Z11
-	VADDPD           Z11, Z10, Z10
-	VUNPCKLPD        Z10, Z15, Z11
-	VUNPCKHPD        Z10, Z15, Z10
-	VADDPD           Z10, Z11, Z11
+	VFMADD213PD      Z6, Z6, Z7
+	VADDPD           Z7, Z14, Z14
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+80(SB), Z13, Z13
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+88(SB), Z13, Z13
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+96(SB), Z13, Z13
+	VMAXPS           Z8, Z1, Z8
+	VBROADCASTSS     shortlogconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z8, Z6
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z6, Z7
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z7, Z8
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z7, Z8
+	VBROADCASTSS     shortlogconst<>+128(SB), Z7
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z8, Z7
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z8, Z7
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z8, Z7
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z8, Z7
+	VMULPS           Z8, Z8, Z15
+	VFMADD231PS      Z7, Z15, Z8
+	VPADDD.BCST      24(SP), Z6, Z6
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VCVTPS2PD        Y8, Z7
+	VEXTRACTF64X4    $0x01, Z8, Y3
+	VCVTPS2PD        Y3, Z8
+	VCVTPS2PD        Y6, Z15
+	VEXTRACTF64X4    $0x01, Z6, Y3
+	VCVTPS2PD        Y3, Z6
+	VFMADD213PD      Z15, Z15, Z7
+	VFMADD213PD      Z6, Z6, Z8
+	VADDPD           Z8, Z7, Z7
+	VSHUFF64X2       $0x44, Z7, Z14, Z6
+	VSHUFF64X2       $0xee, Z7, Z14, Z7
+	VADDPD           Z7, Z6, Z6
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+104(SB), Z13, Z13
+	VMULPD           Z11, Z13, Z13
+	VADDPD.BCST      log64const<>+112(SB), Z13, Z13
+	VMULPD           Z2, Z13, Z13
+	VADDPD           Z13, Z13, Z13
+	VMAXPS           Z9, Z1, Z9
+	VBROADCASTSS     shortlogconst<>+32(SB), Z2
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z9, Z2
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z2, Z7
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z7, Z9
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z7, Z9
+	VBROADCASTSS     shortlogconst<>+128(SB), Z7
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z9, Z7
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z9, Z7
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z9, Z7
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z9, Z7
+	VMULPS           Z9, Z9, Z8
+	VFMADD231PS      Z7, Z8, Z9
+	VPADDD.BCST      40(SP), Z2, Z2
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z2, Z2
+	VPSLLD           $0x17, Z2, Z2
+	VCVTPS2PD        Y9, Z7
+	VEXTRACTF64X4    $0x01, Z9, Y3
+	VCVTPS2PD        Y3, Z8
+	VCVTPS2PD        Y2, Z9
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VFMADD213PD      Z9, Z9, Z7
+	VFMADD213PD      Z2, Z2, Z8
+	VADDPD           Z8, Z7, Z7
+	VPADDQ.BCST      log64vecconst<>+32(SB), Z12, Z12
+	VSUBPD.BCST      log64vecconst<>+24(SB), Z12, Z12
+	VMULPD.BCST      log64const<>+16(SB), Z12, Z12
+	VADDPD           Z13, Z12, Z12
+	VADDPD           192(SP), Z12, Z12
+	VMOVUPD          Z12, 64(SP)
+	VMAXPS           Z10, Z1, Z10
+	VBROADCASTSS     shortlogconst<>+32(SB), Z2
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z10, Z2
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z2, Z8
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z8, Z10
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z8, Z10
+	VBROADCASTSS     shortlogconst<>+128(SB), Z8
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z10, Z8
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z10, Z8
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z10, Z8
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z10, Z8
+	VMULPS           Z10, Z10, Z9
+	VFMADD231PS      Z8, Z9, Z10
+	VPADDD.BCST      56(SP), Z2, Z2
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z2, Z2
+	VPSLLD           $0x17, Z2, Z2
+	VCVTPS2PD        Y10, Z8
+	VEXTRACTF64X4    $0x01, Z10, Y3
+	VCVTPS2PD        Y3, Z9
+	VCVTPS2PD        Y2, Z10
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VFMADD213PD      Z10, Z10, Z8
+	VFMADD213PD      Z2, Z2, Z9
+	VADDPD           Z9, Z8, Z8
+	VSHUFF64X2       $0x44, Z8, Z7, Z2
+	VSHUFF64X2       $0xee, Z8, Z7, Z7
+	VADDPD           Z7, Z2, Z2
+	VSHUFF64X2       $0x88, Z5, Z4, Z7
+	VSHUFF64X2       $0xdd, Z5, Z4, Z4
+	VADDPD           Z4, Z7, Z7
+	VSHUFF64X2       $0x88, Z2, Z6, Z4
+	VSHUFF64X2       $0xdd, Z2, Z6, Z2
+	VADDPD           Z2, Z4, Z4
+	VUNPCKLPD        Z4, Z7, Z2
+	VUNPCKHPD        Z4, Z7, Z4
+	VADDPD           Z4, Z2, Z2
 
 	// The group's second check: no S is NaN. Else the caller runs it.
-	VCMPPD   $0x03, Z11, Z11, K2
+	VCMPPD   $0x03, Z2, Z2, K2
 	KORTESTW K2, K2
-	JNZ      shortlog_ret
+	JNZ      shortlog_drain
 
-	// l = float64(nm)*ln2 + log64(S) for the eight rows, nm = -bias - (0x4b400000 - 127).
-	VPSRLQ       $0x34, Z11, Z10
-	VBROADCASTSD log64vecconst<>+0(SB), Z13
-	VPANDQ       Z13, Z11, Z11
-	VBROADCASTSD log64const<>+8(SB), Z13
-	VPORQ        Z13, Z11, Z11
-	VBROADCASTSD log64const<>+0(SB), Z13
-	VBROADCASTSD log64vecconst<>+8(SB), Z14
-	VCMPPD       $0x1e, Z13, Z11, K2
-	VPXORQ       Z14, Z11, K2, Z11
-	VBROADCASTSD log64vecconst<>+16(SB), Z13
-	VPADDQ       Z13, Z10, K2, Z10
-	VBROADCASTSD log64const<>+8(SB), Z13
-	VSUBPD       Z13, Z11, Z14
-	VADDPD       Z13, Z11, Z11
-	VDIVPD       Z11, Z14, Z11
-	VMULPD       Z11, Z11, Z13
-	VBROADCASTSD log64const<>+24(SB), Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+32(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+40(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+48(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+56(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+64(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+72(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+80(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+88(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+96(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+104(SB), Z15
-	VADDPD       Z15, Z14, Z14
-	VMULPD       Z13, Z14, Z14
-	VBROADCASTSD log64const<>+112(SB), Z13
-	VADDPD       Z13, Z14, Z14
-	VMULPD       Z11, Z14, Z14
-	VADDPD       Z14, Z14, Z14
-	VBROADCASTSD log64vecconst<>+24(SB), Z11
-	VBROADCASTSD log64vecconst<>+32(SB), Z13
-	VPADDQ       Z13, Z10, Z10
-	VSUBPD       Z11, Z10, Z10
-	VBROADCASTSD log64const<>+16(SB), Z11
-	VMULPD       Z11, Z10, Z10
-	VADDPD       Z14, Z10, Z10
-	VMOVDQU32    (SP), Z11
-	VPMOVQD      Z11, Y11
-	VCVTDQ2PD    Y11, Z11
-	VBROADCASTSD log64vecconst<>+40(SB), Z13
-	VSUBPD       Z11, Z13, Z11
-	VBROADCASTSD log64const<>+16(SB), Z13
-	VMULPD       Z13, Z11, Z11
-	VADDPD       Z10, Z11, Z11
-	VMOVUPD      Z11, 64(SP)
-
-	// Pass 3: y = float32(min(float64(x) - l, 0)), under km.
-	VPSUBQ        Z10, Z10, Z10
-	VCVTPS2PD     Y2, Z11
-	VEXTRACTF64X4 $0x01, Z2, Y2
-	VCVTPS2PD     Y2, Z2
-	VSUBPD.BCST   64(SP), Z11, Z11
-	VSUBPD.BCST   64(SP), Z2, Z2
-	VMINPD        Z11, Z10, Z11
-	VMINPD        Z2, Z10, Z2
-	VCVTPD2PS     Z11, Y12
-	VCVTPD2PS     Z2, Y2
-	VINSERTF64X4  $0x01, Y2, Z12, Z2
-	VMOVUPS       Z2, K1, (AX)
-	VCVTPS2PD     Y3, Z2
-	VEXTRACTF64X4 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD.BCST   80(SP), Z2, Z2
-	VSUBPD.BCST   80(SP), Z3, Z3
-	VMINPD        Z2, Z10, Z2
-	VMINPD        Z3, Z10, Z3
-	VCVTPD2PS     Z2, Y12
-	VCVTPD2PS     Z3, Y2
-	VINSERTF64X4  $0x01, Y2, Z12, Z2
-	VMOVUPS       Z2, K1, (AX)(BX*1)
-	VCVTPS2PD     Y4, Z2
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)), under km.
+	TESTQ         DI, DI
+	JZ            shortlog_stash
+	LEAQ          (R10)(BX*4), R12
+	LEAQ          (DI)(BX*4), R13
+	VMOVUPS.Z     (R10), K1, Z4
+	VMOVUPS.Z     (R10)(BX*1), K1, Z5
+	VMOVUPS.Z     (R10)(BX*2), K1, Z6
+	VMOVUPS.Z     (R10)(R8*1), K1, Z7
+	VMOVUPS.Z     (R12), K1, Z8
+	VMOVUPS.Z     (R12)(BX*1), K1, Z9
+	VMOVUPS.Z     (R12)(BX*2), K1, Z10
+	VMOVUPS.Z     (R12)(R8*1), K1, Z11
+	VPSUBQ        Z12, Z12, Z12
+	VCVTPS2PD     Y4, Z13
 	VEXTRACTF64X4 $0x01, Z4, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD.BCST   96(SP), Z2, Z2
-	VSUBPD.BCST   96(SP), Z3, Z3
-	VMINPD        Z2, Z10, Z2
-	VMINPD        Z3, Z10, Z3
-	VCVTPD2PS     Z2, Y12
-	VCVTPD2PS     Z3, Y2
-	VINSERTF64X4  $0x01, Y2, Z12, Z2
-	VMOVUPS       Z2, K1, (AX)(BX*2)
-	VCVTPS2PD     Y5, Z2
+	VCVTPS2PD     Y3, Z4
+	VSUBPD.BCST   64(SP), Z13, Z13
+	VSUBPD.BCST   64(SP), Z4, Z4
+	VMINPD        Z13, Z12, Z13
+	VMINPD        Z4, Z12, Z4
+	VCVTPD2PS     Z13, Y3
+	VCVTPD2PS     Z4, Y4
+	VINSERTF64X4  $0x01, Y4, Z3, Z4
+	VMOVUPS       Z4, K1, (DI)
+	VCVTPS2PD     Y5, Z4
 	VEXTRACTF64X4 $0x01, Z5, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD.BCST   112(SP), Z2, Z2
-	VSUBPD.BCST   112(SP), Z3, Z3
-	VMINPD        Z2, Z10, Z2
-	VMINPD        Z3, Z10, Z3
-	VCVTPD2PS     Z2, Y12
-	VCVTPD2PS     Z3, Y2
-	VINSERTF64X4  $0x01, Y2, Z12, Z2
-	VMOVUPS       Z2, K1, (AX)(R8*1)
-	VCVTPS2PD     Y6, Z2
+	VCVTPS2PD     Y3, Z5
+	VSUBPD.BCST   80(SP), Z4, Z4
+	VSUBPD.BCST   80(SP), Z5, Z5
+	VMINPD        Z4, Z12, Z4
+	VMINPD        Z5, Z12, Z5
+	VCVTPD2PS     Z4, Y3
+	VCVTPD2PS     Z5, Y4
+	VINSERTF64X4  $0x01, Y4, Z3, Z4
+	VMOVUPS       Z4, K1, (DI)(BX*1)
+	VCVTPS2PD     Y6, Z4
 	VEXTRACTF64X4 $0x01, Z6, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD.BCST   72(SP), Z2, Z2
-	VSUBPD.BCST   72(SP), Z3, Z3
-	VMINPD        Z2, Z10, Z2
-	VMINPD        Z3, Z10, Z3
-	VCVTPD2PS     Z2, Y12
-	VCVTPD2PS     Z3, Y2
-	VINSERTF64X4  $0x01, Y2, Z12, Z2
-	VMOVUPS       Z2, K1, (R9)
-	VCVTPS2PD     Y7, Z2
+	VCVTPS2PD     Y3, Z5
+	VSUBPD.BCST   96(SP), Z4, Z4
+	VSUBPD.BCST   96(SP), Z5, Z5
+	VMINPD        Z4, Z12, Z4
+	VMINPD        Z5, Z12, Z5
+	VCVTPD2PS     Z4, Y3
+	VCVTPD2PS     Z5, Y4
+	VINSERTF64X4  $0x01, Y4, Z3, Z4
+	VMOVUPS       Z4, K1, (DI)(BX*2)
+	VCVTPS2PD     Y7, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD.BCST   88(SP), Z2, Z2
-	VSUBPD.BCST   88(SP), Z3, Z3
-	VMINPD        Z2, Z10, Z2
-	VMINPD        Z3, Z10, Z3
-	VCVTPD2PS     Z2, Y12
-	VCVTPD2PS     Z3, Y2
-	VINSERTF64X4  $0x01, Y2, Z12, Z2
-	VMOVUPS       Z2, K1, (R9)(BX*1)
-	VCVTPS2PD     Y8, Z2
+	VCVTPS2PD     Y3, Z5
+	VSUBPD.BCST   112(SP), Z4, Z4
+	VSUBPD.BCST   112(SP), Z5, Z5
+	VMINPD        Z4, Z12, Z4
+	VMINPD        Z5, Z12, Z5
+	VCVTPD2PS     Z4, Y3
+	VCVTPD2PS     Z5, Y4
+	VINSERTF64X4  $0x01, Y4, Z3, Z4
+	VMOVUPS       Z4, K1, (DI)(R8*1)
+	VCVTPS2PD     Y8, Z4
 	VEXTRACTF64X4 $0x01, Z8, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD.BCST   104(SP), Z2, Z2
-	VSUBPD.BCST   104(SP), Z3, Z3
-	VMINPD        Z2, Z10, Z2
-	VMINPD        Z3, Z10, Z3
-	VCVTPD2PS     Z2, Y12
-	VCVTPD2PS     Z3, Y2
-	VINSERTF64X4  $0x01, Y2, Z12, Z2
-	VMOVUPS       Z2, K1, (R9)(BX*2)
-	VCVTPS2PD     Y9, Z2
+	VCVTPS2PD     Y3, Z5
+	VSUBPD.BCST   72(SP), Z4, Z4
+	VSUBPD.BCST   72(SP), Z5, Z5
+	VMINPD        Z4, Z12, Z4
+	VMINPD        Z5, Z12, Z5
+	VCVTPD2PS     Z4, Y3
+	VCVTPD2PS     Z5, Y4
+	VINSERTF64X4  $0x01, Y4, Z3, Z4
+	VMOVUPS       Z4, K1, (R13)
+	VCVTPS2PD     Y9, Z4
 	VEXTRACTF64X4 $0x01, Z9, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD.BCST   120(SP), Z2, Z2
-	VSUBPD.BCST   120(SP), Z3, Z3
-	VMINPD        Z2, Z10, Z2
-	VMINPD        Z3, Z10, Z3
-	VCVTPD2PS     Z2, Y12
-	VCVTPD2PS     Z3, Y2
-	VINSERTF64X4  $0x01, Y2, Z12, Z2
-	VMOVUPS       Z2, K1, (R9)(R8*1)
+	VCVTPS2PD     Y3, Z5
+	VSUBPD.BCST   88(SP), Z4, Z4
+	VSUBPD.BCST   88(SP), Z5, Z5
+	VMINPD        Z4, Z12, Z4
+	VMINPD        Z5, Z12, Z5
+	VCVTPD2PS     Z4, Y3
+	VCVTPD2PS     Z5, Y4
+	VINSERTF64X4  $0x01, Y4, Z3, Z4
+	VMOVUPS       Z4, K1, (R13)(BX*1)
+	VCVTPS2PD     Y10, Z4
+	VEXTRACTF64X4 $0x01, Z10, Y3
+	VCVTPS2PD     Y3, Z5
+	VSUBPD.BCST   104(SP), Z4, Z4
+	VSUBPD.BCST   104(SP), Z5, Z5
+	VMINPD        Z4, Z12, Z4
+	VMINPD        Z5, Z12, Z5
+	VCVTPD2PS     Z4, Y3
+	VCVTPD2PS     Z5, Y4
+	VINSERTF64X4  $0x01, Y4, Z3, Z4
+	VMOVUPS       Z4, K1, (R13)(BX*2)
+	VCVTPS2PD     Y11, Z4
+	VEXTRACTF64X4 $0x01, Z11, Y3
+	VCVTPS2PD     Y3, Z5
+	VSUBPD.BCST   120(SP), Z4, Z4
+	VSUBPD.BCST   120(SP), Z5, Z5
+	VMINPD        Z4, Z12, Z4
+	VMINPD        Z5, Z12, Z5
+	VCVTPD2PS     Z4, Y3
+	VCVTPD2PS     Z5, Y4
+	VINSERTF64X4  $0x01, Y4, Z3, Z4
+	VMOVUPS       Z4, K1, (R13)(R8*1)
 	ADDQ          $0x00000008, SI
+
+shortlog_stash:
+	// This group is now pending: its S and float64(nm)*ln2 to the frame, nm = -bias - (0x4b400000 - 127).
+	VMOVUPD      Z2, 128(SP)
+	VMOVDQU32    (SP), Z2
+	VPMOVQD      Z2, Y2
+	VCVTDQ2PD    Y2, Z2
+	VBROADCASTSD log64vecconst<>+40(SB), Z4
+	VSUBPD       Z2, Z4, Z2
+	VMULPD.BCST  log64const<>+16(SB), Z2, Z2
+	VMOVUPD      Z2, 192(SP)
+	MOVQ         CX, R10
+	MOVQ         AX, DI
+	MOVQ         R9, CX
+	MOVQ         R11, AX
+	LEAQ         (CX)(BX*4), CX
+	LEAQ         (AX)(BX*4), AX
+	SUBQ         $0x00000008, DX
+	JMP          shortlog_group
+
+shortlog_drain:
+	TESTQ         DI, DI
+	JZ            shortlog_ret
+	VMOVUPD       128(SP), Z0
+	VPSRLQ        $0x34, Z0, Z1
+	VPANDQ.BCST   log64vecconst<>+0(SB), Z0, Z0
+	VPORQ.BCST    log64const<>+8(SB), Z0, Z0
+	VCMPPD.BCST   $0x1e, log64const<>+0(SB), Z0, K2
+	VPXORQ.BCST   log64vecconst<>+8(SB), Z0, K2, Z0
+	VPADDQ.BCST   log64vecconst<>+16(SB), Z1, K2, Z1
+	VSUBPD.BCST   log64const<>+8(SB), Z0, Z2
+	VADDPD.BCST   log64const<>+8(SB), Z0, Z0
+	VDIVPD        Z0, Z2, Z0
+	VMULPD        Z0, Z0, Z2
+	VBROADCASTSD  log64const<>+24(SB), Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+32(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+40(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+48(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+56(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+64(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+72(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+80(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+88(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+96(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+104(SB), Z4, Z4
+	VMULPD        Z2, Z4, Z4
+	VADDPD.BCST   log64const<>+112(SB), Z4, Z4
+	VMULPD        Z0, Z4, Z4
+	VADDPD        Z4, Z4, Z4
+	VPADDQ.BCST   log64vecconst<>+32(SB), Z1, Z1
+	VSUBPD.BCST   log64vecconst<>+24(SB), Z1, Z1
+	VMULPD.BCST   log64const<>+16(SB), Z1, Z1
+	VADDPD        Z4, Z1, Z1
+	VADDPD        192(SP), Z1, Z1
+	VMOVUPD       Z1, 64(SP)
+	LEAQ          (R10)(BX*4), AX
 	LEAQ          (DI)(BX*4), CX
-	LEAQ          (R9)(BX*4), AX
-	SUBQ          $0x00000008, DX
-	JMP           shortlog_group
+	VMOVUPS.Z     (R10), K1, Z0
+	VMOVUPS.Z     (R10)(BX*1), K1, Z1
+	VMOVUPS.Z     (R10)(BX*2), K1, Z2
+	VMOVUPS.Z     (R10)(R8*1), K1, Z4
+	VMOVUPS.Z     (AX), K1, Z5
+	VMOVUPS.Z     (AX)(BX*1), K1, Z6
+	VMOVUPS.Z     (AX)(BX*2), K1, Z7
+	VMOVUPS.Z     (AX)(R8*1), K1, Z8
+	VPSUBQ        Z9, Z9, Z9
+	VCVTPS2PD     Y0, Z10
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VSUBPD.BCST   64(SP), Z10, Z10
+	VSUBPD.BCST   64(SP), Z0, Z0
+	VMINPD        Z10, Z9, Z10
+	VMINPD        Z0, Z9, Z0
+	VCVTPD2PS     Z10, Y3
+	VCVTPD2PS     Z0, Y0
+	VINSERTF64X4  $0x01, Y0, Z3, Z0
+	VMOVUPS       Z0, K1, (DI)
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   80(SP), Z0, Z0
+	VSUBPD.BCST   80(SP), Z1, Z1
+	VMINPD        Z0, Z9, Z0
+	VMINPD        Z1, Z9, Z1
+	VCVTPD2PS     Z0, Y3
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z3, Z0
+	VMOVUPS       Z0, K1, (DI)(BX*1)
+	VCVTPS2PD     Y2, Z0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   96(SP), Z0, Z0
+	VSUBPD.BCST   96(SP), Z1, Z1
+	VMINPD        Z0, Z9, Z0
+	VMINPD        Z1, Z9, Z1
+	VCVTPD2PS     Z0, Y3
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z3, Z0
+	VMOVUPS       Z0, K1, (DI)(BX*2)
+	VCVTPS2PD     Y4, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   112(SP), Z0, Z0
+	VSUBPD.BCST   112(SP), Z1, Z1
+	VMINPD        Z0, Z9, Z0
+	VMINPD        Z1, Z9, Z1
+	VCVTPD2PS     Z0, Y3
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z3, Z0
+	VMOVUPS       Z0, K1, (DI)(R8*1)
+	VCVTPS2PD     Y5, Z0
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   72(SP), Z0, Z0
+	VSUBPD.BCST   72(SP), Z1, Z1
+	VMINPD        Z0, Z9, Z0
+	VMINPD        Z1, Z9, Z1
+	VCVTPD2PS     Z0, Y3
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z3, Z0
+	VMOVUPS       Z0, K1, (CX)
+	VCVTPS2PD     Y6, Z0
+	VEXTRACTF64X4 $0x01, Z6, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   88(SP), Z0, Z0
+	VSUBPD.BCST   88(SP), Z1, Z1
+	VMINPD        Z0, Z9, Z0
+	VMINPD        Z1, Z9, Z1
+	VCVTPD2PS     Z0, Y3
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z3, Z0
+	VMOVUPS       Z0, K1, (CX)(BX*1)
+	VCVTPS2PD     Y7, Z0
+	VEXTRACTF64X4 $0x01, Z7, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   104(SP), Z0, Z0
+	VSUBPD.BCST   104(SP), Z1, Z1
+	VMINPD        Z0, Z9, Z0
+	VMINPD        Z1, Z9, Z1
+	VCVTPD2PS     Z0, Y3
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z3, Z0
+	VMOVUPS       Z0, K1, (CX)(BX*2)
+	VCVTPS2PD     Y8, Z0
+	VEXTRACTF64X4 $0x01, Z8, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   120(SP), Z0, Z0
+	VSUBPD.BCST   120(SP), Z1, Z1
+	VMINPD        Z0, Z9, Z0
+	VMINPD        Z1, Z9, Z1
+	VCVTPD2PS     Z0, Y3
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z3, Z0
+	VMOVUPS       Z0, K1, (CX)(R8*1)
+	ADDQ          $0x00000008, SI
 
 shortlog_ret:
 	MOVQ SI, ret+64(FP)
