@@ -123,19 +123,35 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 
 // logSoftmaxRowsAVX512 is softmaxRowsAVX512 for LogSoftmaxRows: batches
 // of rows of at most shortCols elements go through
-// LogSoftmaxShortRowsAVX512, eight rows at a time, and the groups of rows
-// it leaves (a row with a NaN, an infinity or a max beyond 208 in
-// magnitude; the last rows of a batch) through LogSoftmaxRowsAVX512, a
-// group at a time.
+// LogSoftmaxShortRowsAVX512, eight rows at a time, batches of up to 128
+// elements out of place, or mediumCols in place, through
+// LogSoftmaxMediumRowsAVX512, four at a time, and the groups of rows they
+// leave (a row with a NaN, an infinity or a max beyond 208 in magnitude;
+// the last rows of a batch) through LogSoftmaxRowsAVX512, a group at a
+// time. Unlike Softmax's, the medium kernel beats the row kernel up to
+// 128 columns (ns per element, thread CPU time: 0.46 against 0.58 at 64,
+// 0.47 against 0.64 at 100, 0.42 against 0.47 at 128), but in place at 64
+// and 128 it measured 1.18 and 0.80.
 func logSoftmaxRowsAVX512(dst, src []float32, cols int) {
 	rows := len(src) / cols
-	const group = 8
-	if cols > shortCols || rows < group {
-		asm.LogSoftmaxRowsAVX512(dst, src, rows, cols)
+	group := 8
+	if cols > shortCols {
+		group = 4
+		if cols > 128 || (cols > mediumCols && rows > 0 && &dst[0] == &src[0]) {
+			rows = 0
+		}
+	}
+	if rows < group {
+		asm.LogSoftmaxRowsAVX512(dst, src, len(src)/cols, cols)
 		return
 	}
 	for done := 0; done < rows; {
-		done += asm.LogSoftmaxShortRowsAVX512(dst[done*cols:], src[done*cols:], rows-done, cols)
+		// Direct calls, as in softmaxRowsAVX512.
+		if group == 8 {
+			done += asm.LogSoftmaxShortRowsAVX512(dst[done*cols:], src[done*cols:], rows-done, cols)
+		} else {
+			done += asm.LogSoftmaxMediumRowsAVX512(dst[done*cols:], src[done*cols:], rows-done, cols)
+		}
 		if done == rows {
 			break
 		}

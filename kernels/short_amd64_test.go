@@ -290,10 +290,11 @@ func TestGuardCausalShortRows(t *testing.T) {
 }
 
 // logGroupCols are the row lengths that LogSoftmaxRows runs through the
-// LogSoftmax group kernels on AVX-512.
+// LogSoftmax group kernels on AVX-512 in place and out of place (out of
+// place up to 128).
 func logGroupCols() []int {
 	var cs []int
-	for c := 1; c <= shortCols; c++ {
+	for c := 1; c <= mediumCols; c++ {
 		cs = append(cs, c)
 	}
 	return cs
@@ -302,6 +303,9 @@ func logGroupCols() []int {
 // logGroupKernel calls the LogSoftmax group kernel for rows of cols
 // elements and returns the rows it did and its group size.
 func logGroupKernel(dst, src []float32, rows, cols int) (done, group int) {
+	if cols > shortCols {
+		return asm.LogSoftmaxMediumRowsAVX512(dst, src, rows, cols), 4
+	}
 	return asm.LogSoftmaxShortRowsAVX512(dst, src, rows, cols), 8
 }
 
@@ -336,7 +340,7 @@ func TestBitExactLogShortKernel(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(69, 70))
-	for _, cols := range logGroupCols() {
+	for _, cols := range append(logGroupCols(), 64, 100, 127, 128) {
 		for _, rows := range []int{8, 13, 16, 23, 40} {
 			x := shortBatch(rng, rows, cols)
 			want := make([]float32, len(x))
@@ -434,7 +438,7 @@ func TestBitExactLogShortRows(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(71, 72))
-	for _, cols := range append(logGroupCols(), 17, 24, 32, 48, 49, 64) {
+	for _, cols := range append(logGroupCols(), 49, 63, 64, 65, 100, 127, 128, 129) {
 		for rows := 1; rows <= 40; rows++ {
 			x := shortBatch(rng, rows, cols)
 			checkLogRows(t, avx512, fmt.Sprintf("%dx%d", rows, cols), x, cols)
@@ -460,7 +464,7 @@ func TestGuardLogShortRows(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(73, 74))
-	for _, cols := range append(logGroupCols(), 17, 31, 48) {
+	for _, cols := range append(logGroupCols(), 64, 100, 128) {
 		for _, rows := range []int{8, 9, 16, 23} {
 			x := shortBatch(rng, rows, cols)
 			if rows == 23 {

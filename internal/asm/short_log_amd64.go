@@ -16,3 +16,16 @@ package asm
 //
 //go:noescape
 func LogSoftmaxShortRowsAVX512(dst []float32, src []float32, rows int, cols int) int
+
+// LogSoftmaxMediumRowsAVX512 sets rows of cols elements of dst to the
+// log-softmax of the same rows of src, with the bits of
+// fallback.LogSoftmaxRows, four rows at a time, from the first, for as
+// long as four rows remain whose maxima are finite, at most 208 in
+// magnitude, and whose rows hold no NaN. It returns the number of rows
+// done, a multiple of four; the caller runs the next rows with
+// LogSoftmaxRowsAVX512. The caller checks the arguments: rows*cols
+// elements in each slice, 16 < cols <= 128, and dst is src or does not
+// overlap it. It requires AVX-512F.
+//
+//go:noescape
+func LogSoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int

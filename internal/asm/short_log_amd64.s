@@ -827,3 +827,522 @@ DATA tailmask16<>+26(SB)/2, $0x1fff
 DATA tailmask16<>+28(SB)/2, $0x3fff
 DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
+
+// func LogSoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV
+TEXT ·LogSoftmaxMediumRowsAVX512(SB), NOSPLIT, $272-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+48(FP), DX
+	MOVQ cols+56(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortlogconst<>+320(SB), Z0
+	VBROADCASTSS shortlogconst<>+288(SB), Z1
+	MOVQ         $0x00000000, 264(SP)
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VMOVUPD      Z2, 128(SP)
+	VPXORQ       Z2, Z2, Z2
+	VMOVUPD      Z2, 192(SP)
+
+medlog_group:
+	CMPQ DX, $0x00000004
+	JB   medlog_drain
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), beside passes 1 and 2.
+	VMOVUPD      128(SP), Z2
+	VPSRLQ       $0x34, Z2, Z20
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z2, Z2
+	VPORQ.BCST   log64const<>+8(SB), Z2, Z2
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z2, K1
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z2, K1, Z2
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z20, K1, Z20
+	VSUBPD.BCST  log64const<>+8(SB), Z2, Z21
+	VADDPD.BCST  log64const<>+8(SB), Z2, Z2
+	VDIVPD       Z2, Z21, Z2
+	VMULPD       Z2, Z2, Z21
+	VBROADCASTSD log64const<>+24(SB), Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+32(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+40(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+48(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+56(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+64(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+72(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+80(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+88(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+96(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+104(SB), Z22, Z22
+	VMULPD       Z21, Z22, Z22
+	VADDPD.BCST  log64const<>+112(SB), Z22, Z22
+	VMULPD       Z2, Z22, Z22
+	VADDPD       Z22, Z22, Z22
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z20, Z20
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z20, Z20
+	VMULPD.BCST  log64const<>+16(SB), Z20, Z20
+	VADDPD       Z22, Z20, Z20
+	VADDPD       192(SP), Z20, Z20
+	VMOVUPD      Z20, 64(SP)
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z20
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	MOVQ    CX, R10
+	MOVQ    BX, R12
+
+medlog_max:
+	MOVL       DI, R11
+	MOVL       $0x0000ffff, R13
+	CMPQ       R12, $0x00000010
+	CMOVLGT    R13, R11
+	KMOVW      R11, K1
+	VMOVUPS.Z  (R10), K1, Z23
+	VMAXPS     Z23, Z2, K1, Z2
+	VMOVUPS.Z  (R10)(R8*1), K1, Z23
+	VMAXPS     Z23, Z20, K1, Z20
+	VMOVUPS.Z  (R10)(R8*2), K1, Z23
+	VMAXPS     Z23, Z21, K1, Z21
+	VMOVUPS.Z  (R10)(R9*1), K1, Z23
+	VMAXPS     Z23, Z22, K1, Z22
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000010, R12
+	JG         medlog_max
+	VSHUFF32X4 $0x44, Z20, Z2, Z23
+	VSHUFF32X4 $0xee, Z20, Z2, Z2
+	VMAXPS     Z2, Z23, Z23
+	VSHUFF32X4 $0x44, Z22, Z21, Z2
+	VSHUFF32X4 $0xee, Z22, Z21, Z20
+	VMAXPS     Z20, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z23, Z20
+	VSHUFF32X4 $0xdd, Z2, Z23, Z2
+	VMAXPS     Z2, Z20, Z20
+	VPERMILPS  $0x4e, Z20, Z2
+	VMAXPS     Z2, Z20, Z20
+	VPERMILPS  $0xb1, Z20, Z2
+	VMAXPS     Z2, Z20, Z20
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortlogconst<>+512(SB), Z2
+	VCMPPS       $0x12, Z2, Z20, K1
+	VBROADCASTSS shortlogconst<>+544(SB), Z2
+	VCMPPS       $0x1d, Z2, Z20, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medlog_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortlogconst<>+32(SB), Z2
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z20, Z2
+	VPBROADCASTD     shortlogconst<>+448(SB), Z20
+	VPSUBD           Z2, Z20, Z20
+	VMOVUPS          Z20, (SP)
+
+	// Pass 2: S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R10
+	MOVQ   BX, R12
+
+medlog_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R11
+
+medlog_vec:
+	MOVL             DI, R13
+	MOVL             $0x0000ffff, R14
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R14, R13
+	KMOVW            R13, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      (SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z21
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z21, Z5, Z5
+	VADDPD           Z2, Z6, Z6
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R8*1), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      16(SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z21
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z21, Z9, Z9
+	VADDPD           Z2, Z10, Z10
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R8*2), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      32(SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z21
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z21, Z13, Z13
+	VADDPD           Z2, Z14, Z14
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R9*1), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      48(SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z21
+	VEXTRACTF64X4    $0x01, Z2, Y2
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z22
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z20
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z2, Z18, Z18
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R12
+	JLE              medlog_lastblock
+	DECQ             R11
+	JNZ              medlog_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medlog_block
+
+medlog_lastblock:
+	VADDPD     Z5, Z3, Z3
+	VADDPD     Z6, Z4, Z4
+	VADDPD     Z4, Z3, Z3
+	VADDPD     Z9, Z7, Z7
+	VADDPD     Z10, Z8, Z8
+	VADDPD     Z8, Z7, Z7
+	VADDPD     Z13, Z11, Z11
+	VADDPD     Z14, Z12, Z12
+	VADDPD     Z12, Z11, Z11
+	VADDPD     Z17, Z15, Z15
+	VADDPD     Z18, Z16, Z16
+	VADDPD     Z16, Z15, Z15
+	VSHUFF64X2 $0x44, Z7, Z3, Z2
+	VSHUFF64X2 $0xee, Z7, Z3, Z20
+	VADDPD     Z20, Z2, Z2
+	VSHUFF64X2 $0x44, Z15, Z11, Z20
+	VSHUFF64X2 $0xee, Z15, Z11, Z21
+	VADDPD     Z21, Z20, Z20
+	VSHUFF64X2 $0x88, Z20, Z2, Z21
+	VSHUFF64X2 $0xdd, Z20, Z2, Z2
+	VADDPD     Z2, Z21, Z21
+	VPERMILPD  $0x55, Z21, Z2
+	VADDPD     Z2, Z21, Z2
+
+	// The group's second check: no S is NaN. Else the caller runs it.
+	VCMPPD   $0x03, Z2, Z2, K1
+	KORTESTW K1, K1
+	JNZ      medlog_drain
+	CMPQ     264(SP), $0x00000000
+	JE       medlog_stash
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)).
+	VPSUBQ Z20, Z20, Z20
+	MOVQ   256(SP), R10
+	MOVQ   264(SP), R11
+	MOVQ   BX, R12
+
+medlog_out:
+	MOVL          DI, R13
+	MOVL          $0x0000ffff, R14
+	CMPQ          R12, $0x00000010
+	CMOVLGT       R14, R13
+	KMOVW         R13, K1
+	VMOVUPS.Z     (R10), K1, Z21
+	VMOVUPS.Z     (R10)(R8*1), K1, Z22
+	VMOVUPS.Z     (R10)(R8*2), K1, Z23
+	VMOVUPS.Z     (R10)(R9*1), K1, Z24
+	VCVTPS2PD     Y21, Z25
+	VEXTRACTF64X4 $0x01, Z21, Y19
+	VCVTPS2PD     Y19, Z21
+	VSUBPD.BCST   64(SP), Z25, Z25
+	VSUBPD.BCST   64(SP), Z21, Z21
+	VMINPD        Z25, Z20, Z25
+	VMINPD        Z21, Z20, Z21
+	VCVTPD2PS     Z25, Y19
+	VCVTPD2PS     Z21, Y21
+	VINSERTF64X4  $0x01, Y21, Z19, Z21
+	VMOVUPS       Z21, K1, (R11)
+	VCVTPS2PD     Y22, Z21
+	VEXTRACTF64X4 $0x01, Z22, Y19
+	VCVTPS2PD     Y19, Z22
+	VSUBPD.BCST   80(SP), Z21, Z21
+	VSUBPD.BCST   80(SP), Z22, Z22
+	VMINPD        Z21, Z20, Z21
+	VMINPD        Z22, Z20, Z22
+	VCVTPD2PS     Z21, Y19
+	VCVTPD2PS     Z22, Y21
+	VINSERTF64X4  $0x01, Y21, Z19, Z21
+	VMOVUPS       Z21, K1, (R11)(R8*1)
+	VCVTPS2PD     Y23, Z21
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z22
+	VSUBPD.BCST   96(SP), Z21, Z21
+	VSUBPD.BCST   96(SP), Z22, Z22
+	VMINPD        Z21, Z20, Z21
+	VMINPD        Z22, Z20, Z22
+	VCVTPD2PS     Z21, Y19
+	VCVTPD2PS     Z22, Y21
+	VINSERTF64X4  $0x01, Y21, Z19, Z21
+	VMOVUPS       Z21, K1, (R11)(R8*2)
+	VCVTPS2PD     Y24, Z21
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z22
+	VSUBPD.BCST   112(SP), Z21, Z21
+	VSUBPD.BCST   112(SP), Z22, Z22
+	VMINPD        Z21, Z20, Z21
+	VMINPD        Z22, Z20, Z22
+	VCVTPD2PS     Z21, Y19
+	VCVTPD2PS     Z22, Y21
+	VINSERTF64X4  $0x01, Y21, Z19, Z21
+	VMOVUPS       Z21, K1, (R11)(R9*1)
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R12
+	JG            medlog_out
+	ADDQ          $0x00000004, SI
+
+medlog_stash:
+	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
+	VMOVUPD      Z2, 128(SP)
+	VMOVDQU32    (SP), Z2
+	VPMOVQD      Z2, Y2
+	VCVTDQ2PD    Y2, Z2
+	VBROADCASTSD log64vecconst<>+40(SB), Z20
+	VSUBPD       Z2, Z20, Z2
+	VMULPD.BCST  log64const<>+16(SB), Z2, Z2
+	VMOVUPD      Z2, 192(SP)
+	MOVQ         CX, 256(SP)
+	MOVQ         AX, 264(SP)
+	LEAQ         (CX)(R8*4), CX
+	LEAQ         (AX)(R8*4), AX
+	SUBQ         $0x00000004, DX
+	JMP          medlog_group
+
+medlog_drain:
+	CMPQ         264(SP), $0x00000000
+	JE           medlog_ret
+	VMOVUPD      128(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z0, Z0
+	VPORQ.BCST   log64const<>+8(SB), Z0, Z0
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z0, K1
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z0, K1, Z0
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z1, K1, Z1
+	VSUBPD.BCST  log64const<>+8(SB), Z0, Z2
+	VADDPD.BCST  log64const<>+8(SB), Z0, Z0
+	VDIVPD       Z0, Z2, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+32(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+40(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+48(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+56(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+64(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+72(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+80(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+88(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+96(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+104(SB), Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VADDPD.BCST  log64const<>+112(SB), Z3, Z3
+	VMULPD       Z0, Z3, Z3
+	VADDPD       Z3, Z3, Z3
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z1, Z1
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z1, Z1
+	VMULPD.BCST  log64const<>+16(SB), Z1, Z1
+	VADDPD       Z3, Z1, Z1
+	VADDPD       192(SP), Z1, Z1
+	VMOVUPD      Z1, 64(SP)
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)).
+	VPSUBQ Z0, Z0, Z0
+	MOVQ   256(SP), R10
+	MOVQ   264(SP), R11
+	MOVQ   BX, R12
+
+medlog_outlast:
+	MOVL          DI, AX
+	MOVL          $0x0000ffff, CX
+	CMPQ          R12, $0x00000010
+	CMOVLGT       CX, AX
+	KMOVW         AX, K1
+	VMOVUPS.Z     (R10), K1, Z1
+	VMOVUPS.Z     (R10)(R8*1), K1, Z2
+	VMOVUPS.Z     (R10)(R8*2), K1, Z3
+	VMOVUPS.Z     (R10)(R9*1), K1, Z4
+	VCVTPS2PD     Y1, Z5
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   64(SP), Z5, Z5
+	VSUBPD.BCST   64(SP), Z1, Z1
+	VMINPD        Z5, Z0, Z5
+	VMINPD        Z1, Z0, Z1
+	VCVTPD2PS     Z5, Y19
+	VCVTPD2PS     Z1, Y1
+	VINSERTF64X4  $0x01, Y1, Z19, Z1
+	VMOVUPS       Z1, K1, (R11)
+	VCVTPS2PD     Y2, Z1
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   80(SP), Z1, Z1
+	VSUBPD.BCST   80(SP), Z2, Z2
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z2, Z0, Z2
+	VCVTPD2PS     Z1, Y19
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z19, Z1
+	VMOVUPS       Z1, K1, (R11)(R8*1)
+	VCVTPS2PD     Y3, Z1
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   96(SP), Z1, Z1
+	VSUBPD.BCST   96(SP), Z2, Z2
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z2, Z0, Z2
+	VCVTPD2PS     Z1, Y19
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z19, Z1
+	VMOVUPS       Z1, K1, (R11)(R8*2)
+	VCVTPS2PD     Y4, Z1
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   112(SP), Z1, Z1
+	VSUBPD.BCST   112(SP), Z2, Z2
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z2, Z0, Z2
+	VCVTPD2PS     Z1, Y19
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z19, Z1
+	VMOVUPS       Z1, K1, (R11)(R9*1)
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R12
+	JG            medlog_outlast
+	ADDQ          $0x00000004, SI
+
+medlog_ret:
+	MOVQ SI, ret+64(FP)
+	VZEROUPPER
+	RET
