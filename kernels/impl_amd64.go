@@ -43,7 +43,7 @@ var avx512 = &Implementation{
 		softmaxAxis:          asm.SoftmaxAxisAVX512,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX512,
 		scaledSoftmaxRows:    scaledSoftmaxRowsAVX512,
-		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX512, asm.ScaledLogSoftmaxRowsNoMaskAVX512),
+		scaledLogSoftmaxRows: scaledLogSoftmaxRowsAVX512,
 		causalSoftmaxRows:    causalSoftmaxRowsAVX512,
 		statsOf:              statsKernel(asm.StatsOfAVX512),
 		softmaxWithStats:     withStatsKernel(asm.CoveredAVX512, asm.SoftmaxWithStatsAVX512, 0, generic.k.softmaxWithStats),
@@ -159,6 +159,58 @@ func logSoftmaxRowsAVX512(dst, src []float32, cols int) {
 		asm.LogSoftmaxRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], n, cols)
 		done += n
 	}
+}
+
+// scaledLogSoftmaxRowsAVX512 is logSoftmaxRowsAVX512 for
+// ScaledLogSoftmaxRows: batches of rows of at most shortCols elements go
+// through the short kernel of their mask's kind (none, one row per row,
+// one row for every row), and the groups of rows it leaves through
+// ScaledLogSoftmaxRowsAVX512 or its form without a mask, a group at a
+// time; longer rows go through those row kernels alone.
+func scaledLogSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols int) {
+	rows := len(src) / cols
+	const group = 8
+	if cols > shortCols || rows < group {
+		scaledLogRowsAVX512(dst, src, mask, scale, rows, cols)
+		return
+	}
+	bcast := len(mask) == cols
+	for done := 0; done < rows; {
+		d, s := dst[done*cols:], src[done*cols:]
+		m := mask
+		if len(mask) > 0 && !bcast {
+			m = mask[done*cols:]
+		}
+		// Direct calls, as in softmaxRowsAVX512.
+		switch {
+		case len(mask) == 0:
+			done += asm.ScaledLogSoftmaxShortRowsNoMaskAVX512(d, s, scale, rows-done, cols)
+		case bcast:
+			done += asm.ScaledLogSoftmaxShortRowsBcastAVX512(d, s, m, scale, rows-done, cols)
+		default:
+			done += asm.ScaledLogSoftmaxShortRowsAVX512(d, s, m, scale, rows-done, cols)
+		}
+		if done == rows {
+			break
+		}
+		n := min(group, rows-done)
+		m = mask
+		if len(mask) > 0 && !bcast {
+			m = mask[done*cols : (done+n)*cols]
+		}
+		scaledLogRowsAVX512(dst[done*cols:(done+n)*cols], src[done*cols:(done+n)*cols], m, scale, n, cols)
+		done += n
+	}
+}
+
+// scaledLogRowsAVX512 runs rows rows of ScaledLogSoftmaxRows through the
+// AVX-512 row kernel, with the mask mask or without one.
+func scaledLogRowsAVX512(dst, src, mask []float32, scale float32, rows, cols int) {
+	if len(mask) == 0 {
+		asm.ScaledLogSoftmaxRowsNoMaskAVX512(dst, src, scale, rows, cols)
+		return
+	}
+	asm.ScaledLogSoftmaxRowsAVX512(dst, src, mask, scale, rows, cols)
 }
 
 // scaledSoftmaxRowsAVX512 is softmaxRowsAVX512 for ScaledSoftmaxRows:

@@ -476,3 +476,102 @@ func TestGuardLogShortRows(t *testing.T) {
 		}
 	}
 }
+
+// TestBitExactScaledLogShortKernels runs the scaled LogSoftmax short-row
+// kernels directly on batches of ordinary rows, with every mask kind and
+// scales that keep z ordinary: every whole group must be done, with the
+// bits of fallback.ScaledLogSoftmaxRows, in place too, and nothing past
+// them written.
+func TestBitExactScaledLogShortKernels(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(75, 76))
+	for cols := 1; cols <= shortCols; cols++ {
+		for _, rows := range []int{8, 13, 16, 23, 40} {
+			for kind := range 3 {
+				scale := []float32{1, 0.125, -1, 2, 0, float32(math.Copysign(0, -1)), 0x1p-149}[rng.IntN(7)]
+				x := normalRow(rng, rows*cols, 4, 0)
+				mask := scaledGroupMask(rng, kind, rows, cols, false)
+				want := make([]float32, len(x))
+				fallback.ScaledLogSoftmaxRows(want, x, mask, scale, cols)
+				what := fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale)
+				for _, inPlace := range []bool{false, true} {
+					got := make([]float32, len(x))
+					src := x
+					if inPlace {
+						copy(got, x)
+						src = got
+					}
+					var done int
+					switch kind {
+					case 0:
+						done = asm.ScaledLogSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
+					case 1:
+						done = asm.ScaledLogSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
+					default:
+						done = asm.ScaledLogSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
+					}
+					if done != rows/8*8 {
+						t.Fatalf("%s: %d rows done", what, done)
+					}
+					compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+					for i := done * cols; i < len(got); i++ {
+						if g := got[i]; (inPlace && math.Float32bits(g) != math.Float32bits(x[i])) || (!inPlace && g != 0) {
+							t.Fatalf("%s: [%d] written past the rows done: %v", what, i, g)
+						}
+					}
+				}
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestBitExactScaledLogShortRows runs ScaledLogSoftmaxRows on AVX-512 on
+// batches of short rows with special rows (NaN, infinities, maxima beyond
+// 208, a fully masked row) at random positions, special scales, every
+// mask kind, out of place and in place, against
+// fallback.ScaledLogSoftmaxRows; and against guard pages.
+func TestBitExactScaledLogShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(77, 78))
+	for cols := 1; cols <= shortCols+1; cols++ {
+		for rows := 1; rows <= 40; rows++ {
+			for kind := range 3 {
+				x := shortBatch(rng, rows, cols)
+				for range rng.IntN(3) {
+					copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+				}
+				scale := float32(0.125)
+				if rng.IntN(3) == 0 {
+					scale = fusedScales[rng.IntN(len(fusedScales))]
+				}
+				mask := scaledGroupMask(rng, kind, rows, cols, true)
+				checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), avx512, scaledKernels[1], x, mask, scale, cols)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	for cols := 1; cols <= shortCols; cols++ {
+		for _, rows := range []int{8, 16, 19} {
+			for kind := 1; kind < 3; kind++ {
+				x := normalRow(rng, rows*cols, 4, 0)
+				m := scaledGroupMask(rng, kind, rows, cols, false)
+				want := make([]float32, len(x))
+				fallback.ScaledLogSoftmaxRows(want, x, m, 0.5, cols)
+				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+					mask := place(t, len(m))
+					copy(mask, m)
+					checkGuards(t, x, want, func(dst, src []float32) { avx512.ScaledLogSoftmaxRows(dst, src, mask, 0.5, cols) }, nil)
+				}
+			}
+		}
+	}
+}

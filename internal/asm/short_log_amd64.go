@@ -29,3 +29,27 @@ func LogSoftmaxShortRowsAVX512(dst []float32, src []float32, rows int, cols int)
 //
 //go:noescape
 func LogSoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int
+
+// ScaledLogSoftmaxShortRowsAVX512 is LogSoftmaxShortRowsAVX512 for
+// fallback.ScaledLogSoftmaxRows with a mask of one row per row: it runs
+// the rows z = fma(scale, x, m), m the row of mask, with the same
+// checks on z and the same result; the caller runs the rows it leaves
+// with ScaledLogSoftmaxRowsAVX512. The caller checks the arguments as
+// for LogSoftmaxShortRowsAVX512, and rows*cols elements in mask, which does not
+// overlap dst.
+//
+//go:noescape
+func ScaledLogSoftmaxShortRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledLogSoftmaxShortRowsBcastAVX512 is ScaledLogSoftmaxShortRowsAVX512
+// with a mask of one row, cols elements, added to every row.
+//
+//go:noescape
+func ScaledLogSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledLogSoftmaxShortRowsNoMaskAVX512 is ScaledLogSoftmaxShortRowsAVX512
+// without a mask: z = scale*x; the caller runs the rows it leaves with
+// ScaledLogSoftmaxRowsNoMaskAVX512.
+//
+//go:noescape
+func ScaledLogSoftmaxShortRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int

@@ -177,7 +177,7 @@ GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
 
 // func LogSoftmaxShortRowsAVX512(dst []float32, src []float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV
-TEXT ·LogSoftmaxShortRowsAVX512(SB), NOSPLIT, $256-72
+TEXT ·LogSoftmaxShortRowsAVX512(SB), NOSPLIT, $272-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+48(FP), DX
@@ -207,7 +207,6 @@ shortlog_group:
 	CMPQ DX, $0x00000008
 	JB   shortlog_drain
 	LEAQ (CX)(BX*4), R9
-	LEAQ (AX)(BX*4), R11
 
 	// Pass 1: the eight rows, -Inf past cols, and their maxima.
 	VMOVAPS    Z0, Z2
@@ -539,16 +538,17 @@ shortlog_group:
 	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)), under km.
 	TESTQ         DI, DI
 	JZ            shortlog_stash
-	LEAQ          (R10)(BX*4), R12
-	LEAQ          (DI)(BX*4), R13
-	VMOVUPS.Z     (R10), K1, Z4
-	VMOVUPS.Z     (R10)(BX*1), K1, Z5
-	VMOVUPS.Z     (R10)(BX*2), K1, Z6
-	VMOVUPS.Z     (R10)(R8*1), K1, Z7
-	VMOVUPS.Z     (R12), K1, Z8
-	VMOVUPS.Z     (R12)(BX*1), K1, Z9
-	VMOVUPS.Z     (R12)(BX*2), K1, Z10
-	VMOVUPS.Z     (R12)(R8*1), K1, Z11
+	MOVQ          256(SP), R9
+	LEAQ          (R9)(BX*4), R10
+	LEAQ          (DI)(BX*4), R11
+	VMOVUPS.Z     (R9), K1, Z4
+	VMOVUPS.Z     (R9)(BX*1), K1, Z5
+	VMOVUPS.Z     (R9)(BX*2), K1, Z6
+	VMOVUPS.Z     (R9)(R8*1), K1, Z7
+	VMOVUPS.Z     (R10), K1, Z8
+	VMOVUPS.Z     (R10)(BX*1), K1, Z9
+	VMOVUPS.Z     (R10)(BX*2), K1, Z10
+	VMOVUPS.Z     (R10)(R8*1), K1, Z11
 	VPSUBQ        Z12, Z12, Z12
 	VCVTPS2PD     Y4, Z13
 	VEXTRACTF64X4 $0x01, Z4, Y3
@@ -604,7 +604,7 @@ shortlog_group:
 	VCVTPD2PS     Z4, Y3
 	VCVTPD2PS     Z5, Y4
 	VINSERTF64X4  $0x01, Y4, Z3, Z4
-	VMOVUPS       Z4, K1, (R13)
+	VMOVUPS       Z4, K1, (R11)
 	VCVTPS2PD     Y9, Z4
 	VEXTRACTF64X4 $0x01, Z9, Y3
 	VCVTPS2PD     Y3, Z5
@@ -615,7 +615,7 @@ shortlog_group:
 	VCVTPD2PS     Z4, Y3
 	VCVTPD2PS     Z5, Y4
 	VINSERTF64X4  $0x01, Y4, Z3, Z4
-	VMOVUPS       Z4, K1, (R13)(BX*1)
+	VMOVUPS       Z4, K1, (R11)(BX*1)
 	VCVTPS2PD     Y10, Z4
 	VEXTRACTF64X4 $0x01, Z10, Y3
 	VCVTPS2PD     Y3, Z5
@@ -626,7 +626,7 @@ shortlog_group:
 	VCVTPD2PS     Z4, Y3
 	VCVTPD2PS     Z5, Y4
 	VINSERTF64X4  $0x01, Y4, Z3, Z4
-	VMOVUPS       Z4, K1, (R13)(BX*2)
+	VMOVUPS       Z4, K1, (R11)(BX*2)
 	VCVTPS2PD     Y11, Z4
 	VEXTRACTF64X4 $0x01, Z11, Y3
 	VCVTPS2PD     Y3, Z5
@@ -637,7 +637,7 @@ shortlog_group:
 	VCVTPD2PS     Z4, Y3
 	VCVTPD2PS     Z5, Y4
 	VINSERTF64X4  $0x01, Y4, Z3, Z4
-	VMOVUPS       Z4, K1, (R13)(R8*1)
+	VMOVUPS       Z4, K1, (R11)(R8*1)
 	ADDQ          $0x00000008, SI
 
 shortlog_stash:
@@ -650,12 +650,10 @@ shortlog_stash:
 	VSUBPD       Z2, Z4, Z2
 	VMULPD.BCST  log64const<>+16(SB), Z2, Z2
 	VMOVUPD      Z2, 192(SP)
-	MOVQ         CX, R10
+	MOVQ         CX, 256(SP)
 	MOVQ         AX, DI
-	MOVQ         R9, CX
-	MOVQ         R11, AX
-	LEAQ         (CX)(BX*4), CX
-	LEAQ         (AX)(BX*4), AX
+	LEAQ         (CX)(BX*8), CX
+	LEAQ         (AX)(BX*8), AX
 	SUBQ         $0x00000008, DX
 	JMP          shortlog_group
 
@@ -704,16 +702,17 @@ shortlog_drain:
 	VADDPD        Z4, Z1, Z1
 	VADDPD        192(SP), Z1, Z1
 	VMOVUPD       Z1, 64(SP)
-	LEAQ          (R10)(BX*4), AX
-	LEAQ          (DI)(BX*4), CX
-	VMOVUPS.Z     (R10), K1, Z0
-	VMOVUPS.Z     (R10)(BX*1), K1, Z1
-	VMOVUPS.Z     (R10)(BX*2), K1, Z2
-	VMOVUPS.Z     (R10)(R8*1), K1, Z4
-	VMOVUPS.Z     (AX), K1, Z5
-	VMOVUPS.Z     (AX)(BX*1), K1, Z6
-	VMOVUPS.Z     (AX)(BX*2), K1, Z7
-	VMOVUPS.Z     (AX)(R8*1), K1, Z8
+	MOVQ          256(SP), AX
+	LEAQ          (AX)(BX*4), CX
+	LEAQ          (DI)(BX*4), DX
+	VMOVUPS.Z     (AX), K1, Z0
+	VMOVUPS.Z     (AX)(BX*1), K1, Z1
+	VMOVUPS.Z     (AX)(BX*2), K1, Z2
+	VMOVUPS.Z     (AX)(R8*1), K1, Z4
+	VMOVUPS.Z     (CX), K1, Z5
+	VMOVUPS.Z     (CX)(BX*1), K1, Z6
+	VMOVUPS.Z     (CX)(BX*2), K1, Z7
+	VMOVUPS.Z     (CX)(R8*1), K1, Z8
 	VPSUBQ        Z9, Z9, Z9
 	VCVTPS2PD     Y0, Z10
 	VEXTRACTF64X4 $0x01, Z0, Y0
@@ -769,7 +768,7 @@ shortlog_drain:
 	VCVTPD2PS     Z0, Y3
 	VCVTPD2PS     Z1, Y0
 	VINSERTF64X4  $0x01, Y0, Z3, Z0
-	VMOVUPS       Z0, K1, (CX)
+	VMOVUPS       Z0, K1, (DX)
 	VCVTPS2PD     Y6, Z0
 	VEXTRACTF64X4 $0x01, Z6, Y1
 	VCVTPS2PD     Y1, Z1
@@ -780,7 +779,7 @@ shortlog_drain:
 	VCVTPD2PS     Z0, Y3
 	VCVTPD2PS     Z1, Y0
 	VINSERTF64X4  $0x01, Y0, Z3, Z0
-	VMOVUPS       Z0, K1, (CX)(BX*1)
+	VMOVUPS       Z0, K1, (DX)(BX*1)
 	VCVTPS2PD     Y7, Z0
 	VEXTRACTF64X4 $0x01, Z7, Y1
 	VCVTPS2PD     Y1, Z1
@@ -791,7 +790,7 @@ shortlog_drain:
 	VCVTPD2PS     Z0, Y3
 	VCVTPD2PS     Z1, Y0
 	VINSERTF64X4  $0x01, Y0, Z3, Z0
-	VMOVUPS       Z0, K1, (CX)(BX*2)
+	VMOVUPS       Z0, K1, (DX)(BX*2)
 	VCVTPS2PD     Y8, Z0
 	VEXTRACTF64X4 $0x01, Z8, Y1
 	VCVTPS2PD     Y1, Z1
@@ -802,7 +801,7 @@ shortlog_drain:
 	VCVTPD2PS     Z0, Y3
 	VCVTPD2PS     Z1, Y0
 	VINSERTF64X4  $0x01, Y0, Z3, Z0
-	VMOVUPS       Z0, K1, (CX)(R8*1)
+	VMOVUPS       Z0, K1, (DX)(R8*1)
 	ADDQ          $0x00000008, SI
 
 shortlog_ret:
@@ -1344,5 +1343,1995 @@ medlog_outlast:
 
 medlog_ret:
 	MOVQ SI, ret+64(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledLogSoftmaxShortRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledLogSoftmaxShortRowsAVX512(SB), NOSPLIT, $272-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), R8
+	KMOVW        DI, K1
+	MOVSS        scale+72(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVQ         mask_base+48(FP), DI
+	VBROADCASTSS shortlogconst<>+320(SB), Z1
+	VBROADCASTSS shortlogconst<>+288(SB), Z2
+	XORQ         R9, R9
+	VBROADCASTSD log64const<>+8(SB), Z3
+	VMOVUPD      Z3, 128(SP)
+	VPXORQ       Z3, Z3, Z3
+	VMOVUPD      Z3, 192(SP)
+
+shortlog_group:
+	CMPQ DX, $0x00000008
+	JB   shortlog_drain
+	LEAQ (CX)(BX*4), R10
+
+	// Pass 1: the eight rows, -Inf past cols, and their maxima.
+	LEAQ        (DI)(BX*4), R11
+	VMOVAPS     Z1, Z3
+	VMOVUPS     (CX), K1, Z3
+	VFMADD213PS (DI), Z0, K1, Z3
+	VMOVAPS     Z1, Z5
+	VMOVUPS     (CX)(BX*1), K1, Z5
+	VFMADD213PS (DI)(BX*1), Z0, K1, Z5
+	VMOVAPS     Z1, Z6
+	VMOVUPS     (CX)(BX*2), K1, Z6
+	VFMADD213PS (DI)(BX*2), Z0, K1, Z6
+	VMOVAPS     Z1, Z7
+	VMOVUPS     (CX)(R8*1), K1, Z7
+	VFMADD213PS (DI)(R8*1), Z0, K1, Z7
+	VMOVAPS     Z1, Z8
+	VMOVUPS     (R10), K1, Z8
+	VFMADD213PS (R11), Z0, K1, Z8
+	VMOVAPS     Z1, Z9
+	VMOVUPS     (R10)(BX*1), K1, Z9
+	VFMADD213PS (R11)(BX*1), Z0, K1, Z9
+	VMOVAPS     Z1, Z10
+	VMOVUPS     (R10)(BX*2), K1, Z10
+	VFMADD213PS (R11)(BX*2), Z0, K1, Z10
+	VMOVAPS     Z1, Z11
+	VMOVUPS     (R10)(R8*1), K1, Z11
+	VFMADD213PS (R11)(R8*1), Z0, K1, Z11
+	VSHUFF32X4  $0x44, Z5, Z3, Z12
+	VSHUFF32X4  $0xee, Z5, Z3, Z13
+	VMAXPS      Z13, Z12, Z12
+	VSHUFF32X4  $0x44, Z7, Z6, Z13
+	VSHUFF32X4  $0xee, Z7, Z6, Z14
+	VMAXPS      Z14, Z13, Z13
+	VSHUFF32X4  $0x44, Z9, Z8, Z14
+	VSHUFF32X4  $0xee, Z9, Z8, Z15
+	VMAXPS      Z15, Z14, Z14
+	VSHUFF32X4  $0x44, Z11, Z10, Z15
+	VSHUFF32X4  $0xee, Z11, Z10, Z16
+	VMAXPS      Z16, Z15, Z15
+	VSHUFF32X4  $0x88, Z13, Z12, Z16
+	VSHUFF32X4  $0xdd, Z13, Z12, Z12
+	VMAXPS      Z12, Z16, Z16
+	VSHUFF32X4  $0x88, Z15, Z14, Z12
+	VSHUFF32X4  $0xdd, Z15, Z14, Z13
+	VMAXPS      Z13, Z12, Z12
+	VUNPCKLPD   Z12, Z16, Z13
+	VUNPCKHPD   Z12, Z16, Z12
+	VMAXPS      Z12, Z13, Z13
+	VPERMILPS   $0xb1, Z13, Z12
+	VMAXPS      Z12, Z13, Z13
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortlogconst<>+512(SB), Z12
+	VCMPPS       $0x12, Z12, Z13, K2
+	VBROADCASTSS shortlogconst<>+544(SB), Z12
+	VCMPPS       $0x1d, Z12, Z13, K3
+	KANDW        K2, K3, K2
+	KORTESTW     K2, K2
+	JCC          shortlog_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortlogconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z13, Z12
+	VPBROADCASTD     shortlogconst<>+448(SB), Z13
+	VPSUBD           Z12, Z13, Z13
+	VMOVUPS          Z13, (SP)
+
+	// Pass 2: u and s of each row, its 16 float64 terms folded to 8; the pending group's l.
+	VMOVUPD          128(SP), Z12
+	VPSRLQ           $0x34, Z12, Z13
+	VMAXPS           Z3, Z2, Z3
+	VBROADCASTSS     shortlogconst<>+32(SB), Z14
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z3, Z14
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z14, Z15
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z3
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z3
+	VBROADCASTSS     shortlogconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z3, Z15
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z3, Z15
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z3, Z15
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z3, Z15
+	VMULPS           Z3, Z3, Z16
+	VFMADD231PS      Z15, Z16, Z3
+	VPADDD.BCST      (SP), Z14, Z14
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z14, Z14
+	VPSLLD           $0x17, Z14, Z14
+	VCVTPS2PD        Y3, Z15
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VCVTPS2PD        Y14, Z16
+	VEXTRACTF64X4    $0x01, Z14, Y4
+	VCVTPS2PD        Y4, Z14
+	VFMADD213PD      Z16, Z16, Z15
+	VFMADD213PD      Z14, Z14, Z3
+	VADDPD           Z3, Z15, Z15
+	VPANDQ.BCST      log64vecconst<>+0(SB), Z12, Z3
+	VPORQ.BCST       log64const<>+8(SB), Z3, Z3
+	VCMPPD.BCST      $0x1e, log64const<>+0(SB), Z3, K2
+	VPXORQ.BCST      log64vecconst<>+8(SB), Z3, K2, Z3
+	VPADDQ.BCST      log64vecconst<>+16(SB), Z13, K2, Z13
+	VMAXPS           Z5, Z2, Z5
+	VBROADCASTSS     shortlogconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z5, Z12
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z12, Z14
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z14, Z5
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z14, Z5
+	VBROADCASTSS     shortlogconst<>+128(SB), Z14
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z5, Z14
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z5, Z14
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z5, Z14
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z5, Z14
+	VMULPS           Z5, Z5, Z16
+	VFMADD231PS      Z14, Z16, Z5
+	VPADDD.BCST      16(SP), Z12, Z12
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y5, Z14
+	VEXTRACTF64X4    $0x01, Z5, Y4
+	VCVTPS2PD        Y4, Z5
+	VCVTPS2PD        Y12, Z16
+	VEXTRACTF64X4    $0x01, Z12, Y4
+	VCVTPS2PD        Y4, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z12, Z12, Z5
+	VADDPD           Z5, Z14, Z14
+	VSHUFF64X2       $0x44, Z14, Z15, Z5
+	VSHUFF64X2       $0xee, Z14, Z15, Z12
+	VADDPD           Z12, Z5, Z5
+	VSUBPD.BCST      log64const<>+8(SB), Z3, Z12
+	VADDPD.BCST      log64const<>+8(SB), Z3, Z3
+	VDIVPD           Z3, Z12, Z3
+	VMULPD           Z3, Z3, Z12
+	VBROADCASTSD     log64const<>+24(SB), Z14
+	VMAXPS           Z6, Z2, Z6
+	VBROADCASTSS     shortlogconst<>+32(SB), Z15
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z6, Z15
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z15, Z16
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z16, Z6
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z16, Z6
+	VBROADCASTSS     shortlogconst<>+128(SB), Z16
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z6, Z16
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z6, Z16
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z6, Z16
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z6, Z16
+	VMULPS           Z6, Z6, Z17
+	VFMADD231PS      Z16, Z17, Z6
+	VPADDD.BCST      32(SP), Z15, Z15
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y6, Z16
+	VEXTRACTF64X4    $0x01, Z6, Y4
+	VCVTPS2PD        Y4, Z6
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y4
+	VCVTPS2PD        Y4, Z15
+	VFMADD213PD      Z17, Z17, Z16
+	VFMADD213PD      Z15, Z15, Z6
+	VADDPD           Z6, Z16, Z16
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+32(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+40(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+48(SB), Z14, Z14
+	VMAXPS           Z7, Z2, Z7
+	VBROADCASTSS     shortlogconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z7, Z6
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z6, Z15
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z7
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z7
+	VBROADCASTSS     shortlogconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z7, Z15
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z7, Z15
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z7, Z15
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z7, Z15
+	VMULPS           Z7, Z7, Z17
+	VFMADD231PS      Z15, Z17, Z7
+	VPADDD.BCST      48(SP), Z6, Z6
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VCVTPS2PD        Y7, Z15
+	VEXTRACTF64X4    $0x01, Z7, Y4
+	VCVTPS2PD        Y4, Z7
+	VCVTPS2PD        Y6, Z17
+	VEXTRACTF64X4    $0x01, Z6, Y4
+	VCVTPS2PD        Y4, Z6
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z6, Z6, Z7
+	VADDPD           Z7, Z15, Z15
+	VSHUFF64X2       $0x44, Z15, Z16, Z6
+	VSHUFF64X2       $0xee, Z15, Z16, Z7
+	VADDPD           Z7, Z6, Z6
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+56(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+64(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+72(SB), Z14, Z14
+	VMAXPS           Z8, Z2, Z8
+	VBROADCASTSS     shortlogconst<>+32(SB), Z7
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z8, Z7
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z7, Z15
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z8
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z8
+	VBROADCASTSS     shortlogconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z8, Z15
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z8, Z15
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z8, Z15
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z8, Z15
+	VMULPS           Z8, Z8, Z16
+	VFMADD231PS      Z15, Z16, Z8
+	VPADDD.BCST      8(SP), Z7, Z7
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z7, Z7
+	VPSLLD           $0x17, Z7, Z7
+	VCVTPS2PD        Y8, Z15
+	VEXTRACTF64X4    $0x01, Z8, Y4
+	VCVTPS2PD        Y4, Z8
+	VCVTPS2PD        Y7, Z16
+	VEXTRACTF64X4    $0x01, Z7, Y4
+	VCVTPS2PD        Y4, Z7
+	VFMADD213PD      Z16, Z16, Z15
+	VFMADD213PD      Z7, Z7, Z8
+	VADDPD           Z8, Z15, Z15
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+80(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+88(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+96(SB), Z14, Z14
+	VMAXPS           Z9, Z2, Z9
+	VBROADCASTSS     shortlogconst<>+32(SB), Z7
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z9, Z7
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z7, Z8
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z8, Z9
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z8, Z9
+	VBROADCASTSS     shortlogconst<>+128(SB), Z8
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z9, Z8
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z9, Z8
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z9, Z8
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z9, Z8
+	VMULPS           Z9, Z9, Z16
+	VFMADD231PS      Z8, Z16, Z9
+	VPADDD.BCST      24(SP), Z7, Z7
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z7, Z7
+	VPSLLD           $0x17, Z7, Z7
+	VCVTPS2PD        Y9, Z8
+	VEXTRACTF64X4    $0x01, Z9, Y4
+	VCVTPS2PD        Y4, Z9
+	VCVTPS2PD        Y7, Z16
+	VEXTRACTF64X4    $0x01, Z7, Y4
+	VCVTPS2PD        Y4, Z7
+	VFMADD213PD      Z16, Z16, Z8
+	VFMADD213PD      Z7, Z7, Z9
+	VADDPD           Z9, Z8, Z8
+	VSHUFF64X2       $0x44, Z8, Z15, Z7
+	VSHUFF64X2       $0xee, Z8, Z15, Z8
+	VADDPD           Z8, Z7, Z7
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+104(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+112(SB), Z14, Z14
+	VMULPD           Z3, Z14, Z14
+	VADDPD           Z14, Z14, Z14
+	VMAXPS           Z10, Z2, Z10
+	VBROADCASTSS     shortlogconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z10, Z3
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z3, Z8
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z8, Z10
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z8, Z10
+	VBROADCASTSS     shortlogconst<>+128(SB), Z8
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z10, Z8
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z10, Z8
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z10, Z8
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z10, Z8
+	VMULPS           Z10, Z10, Z9
+	VFMADD231PS      Z8, Z9, Z10
+	VPADDD.BCST      40(SP), Z3, Z3
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VCVTPS2PD        Y10, Z8
+	VEXTRACTF64X4    $0x01, Z10, Y4
+	VCVTPS2PD        Y4, Z9
+	VCVTPS2PD        Y3, Z10
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z10, Z10, Z8
+	VFMADD213PD      Z3, Z3, Z9
+	VADDPD           Z9, Z8, Z8
+	VPADDQ.BCST      log64vecconst<>+32(SB), Z13, Z13
+	VSUBPD.BCST      log64vecconst<>+24(SB), Z13, Z13
+	VMULPD.BCST      log64const<>+16(SB), Z13, Z13
+	VADDPD           Z14, Z13, Z13
+	VADDPD           192(SP), Z13, Z13
+	VMOVUPD          Z13, 64(SP)
+	VMAXPS           Z11, Z2, Z11
+	VBROADCASTSS     shortlogconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z11, Z3
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z3, Z9
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z9, Z11
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z9, Z11
+	VBROADCASTSS     shortlogconst<>+128(SB), Z9
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z11, Z9
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z11, Z9
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z11, Z9
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z11, Z9
+	VMULPS           Z11, Z11, Z10
+	VFMADD231PS      Z9, Z10, Z11
+	VPADDD.BCST      56(SP), Z3, Z3
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VCVTPS2PD        Y11, Z9
+	VEXTRACTF64X4    $0x01, Z11, Y4
+	VCVTPS2PD        Y4, Z10
+	VCVTPS2PD        Y3, Z11
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z11, Z11, Z9
+	VFMADD213PD      Z3, Z3, Z10
+	VADDPD           Z10, Z9, Z9
+	VSHUFF64X2       $0x44, Z9, Z8, Z3
+	VSHUFF64X2       $0xee, Z9, Z8, Z8
+	VADDPD           Z8, Z3, Z3
+	VSHUFF64X2       $0x88, Z6, Z5, Z8
+	VSHUFF64X2       $0xdd, Z6, Z5, Z5
+	VADDPD           Z5, Z8, Z8
+	VSHUFF64X2       $0x88, Z3, Z7, Z5
+	VSHUFF64X2       $0xdd, Z3, Z7, Z3
+	VADDPD           Z3, Z5, Z5
+	VUNPCKLPD        Z5, Z8, Z3
+	VUNPCKHPD        Z5, Z8, Z5
+	VADDPD           Z5, Z3, Z3
+
+	// The group's second check: no S is NaN. Else the caller runs it.
+	VCMPPD   $0x03, Z3, Z3, K2
+	KORTESTW K2, K2
+	JNZ      shortlog_drain
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)), under km.
+	TESTQ         R9, R9
+	JZ            shortlog_stash
+	MOVQ          256(SP), R10
+	LEAQ          (R10)(BX*4), R11
+	LEAQ          (R9)(BX*4), R12
+	MOVQ          264(SP), R13
+	LEAQ          (R13)(BX*4), R14
+	VMOVUPS.Z     (R10), K1, Z5
+	VMOVUPS.Z     (R10)(BX*1), K1, Z6
+	VMOVUPS.Z     (R10)(BX*2), K1, Z7
+	VMOVUPS.Z     (R10)(R8*1), K1, Z8
+	VMOVUPS.Z     (R11), K1, Z9
+	VMOVUPS.Z     (R11)(BX*1), K1, Z10
+	VMOVUPS.Z     (R11)(BX*2), K1, Z11
+	VMOVUPS.Z     (R11)(R8*1), K1, Z12
+	VPSUBQ        Z13, Z13, Z13
+	VFMADD213PS   (R13), Z0, K1, Z5
+	VCVTPS2PD     Y5, Z14
+	VEXTRACTF64X4 $0x01, Z5, Y4
+	VCVTPS2PD     Y4, Z5
+	VSUBPD.BCST   64(SP), Z14, Z14
+	VSUBPD.BCST   64(SP), Z5, Z5
+	VMINPD        Z14, Z13, Z14
+	VMINPD        Z5, Z13, Z5
+	VCVTPD2PS     Z14, Y4
+	VCVTPD2PS     Z5, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R9)
+	VFMADD213PS   (R13)(BX*1), Z0, K1, Z6
+	VCVTPS2PD     Y6, Z5
+	VEXTRACTF64X4 $0x01, Z6, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   80(SP), Z5, Z5
+	VSUBPD.BCST   80(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R9)(BX*1)
+	VFMADD213PS   (R13)(BX*2), Z0, K1, Z7
+	VCVTPS2PD     Y7, Z5
+	VEXTRACTF64X4 $0x01, Z7, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   96(SP), Z5, Z5
+	VSUBPD.BCST   96(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R9)(BX*2)
+	VFMADD213PS   (R13)(R8*1), Z0, K1, Z8
+	VCVTPS2PD     Y8, Z5
+	VEXTRACTF64X4 $0x01, Z8, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   112(SP), Z5, Z5
+	VSUBPD.BCST   112(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R9)(R8*1)
+	VFMADD213PS   (R14), Z0, K1, Z9
+	VCVTPS2PD     Y9, Z5
+	VEXTRACTF64X4 $0x01, Z9, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   72(SP), Z5, Z5
+	VSUBPD.BCST   72(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R12)
+	VFMADD213PS   (R14)(BX*1), Z0, K1, Z10
+	VCVTPS2PD     Y10, Z5
+	VEXTRACTF64X4 $0x01, Z10, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   88(SP), Z5, Z5
+	VSUBPD.BCST   88(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R12)(BX*1)
+	VFMADD213PS   (R14)(BX*2), Z0, K1, Z11
+	VCVTPS2PD     Y11, Z5
+	VEXTRACTF64X4 $0x01, Z11, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   104(SP), Z5, Z5
+	VSUBPD.BCST   104(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R12)(BX*2)
+	VFMADD213PS   (R14)(R8*1), Z0, K1, Z12
+	VCVTPS2PD     Y12, Z5
+	VEXTRACTF64X4 $0x01, Z12, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   120(SP), Z5, Z5
+	VSUBPD.BCST   120(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R12)(R8*1)
+	ADDQ          $0x00000008, SI
+
+shortlog_stash:
+	// This group is now pending: its S and float64(nm)*ln2 to the frame, nm = -bias - (0x4b400000 - 127).
+	VMOVUPD      Z3, 128(SP)
+	VMOVDQU32    (SP), Z3
+	VPMOVQD      Z3, Y3
+	VCVTDQ2PD    Y3, Z3
+	VBROADCASTSD log64vecconst<>+40(SB), Z5
+	VSUBPD       Z3, Z5, Z3
+	VMULPD.BCST  log64const<>+16(SB), Z3, Z3
+	VMOVUPD      Z3, 192(SP)
+	MOVQ         CX, 256(SP)
+	MOVQ         AX, R9
+	MOVQ         DI, 264(SP)
+	LEAQ         (DI)(BX*8), DI
+	LEAQ         (CX)(BX*8), CX
+	LEAQ         (AX)(BX*8), AX
+	SUBQ         $0x00000008, DX
+	JMP          shortlog_group
+
+shortlog_drain:
+	TESTQ         R9, R9
+	JZ            shortlog_ret
+	VMOVUPD       128(SP), Z1
+	VPSRLQ        $0x34, Z1, Z2
+	VPANDQ.BCST   log64vecconst<>+0(SB), Z1, Z1
+	VPORQ.BCST    log64const<>+8(SB), Z1, Z1
+	VCMPPD.BCST   $0x1e, log64const<>+0(SB), Z1, K2
+	VPXORQ.BCST   log64vecconst<>+8(SB), Z1, K2, Z1
+	VPADDQ.BCST   log64vecconst<>+16(SB), Z2, K2, Z2
+	VSUBPD.BCST   log64const<>+8(SB), Z1, Z3
+	VADDPD.BCST   log64const<>+8(SB), Z1, Z1
+	VDIVPD        Z1, Z3, Z1
+	VMULPD        Z1, Z1, Z3
+	VBROADCASTSD  log64const<>+24(SB), Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+32(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+40(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+48(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+56(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+64(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+72(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+80(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+88(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+96(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+104(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+112(SB), Z5, Z5
+	VMULPD        Z1, Z5, Z5
+	VADDPD        Z5, Z5, Z5
+	VPADDQ.BCST   log64vecconst<>+32(SB), Z2, Z2
+	VSUBPD.BCST   log64vecconst<>+24(SB), Z2, Z2
+	VMULPD.BCST   log64const<>+16(SB), Z2, Z2
+	VADDPD        Z5, Z2, Z2
+	VADDPD        192(SP), Z2, Z2
+	VMOVUPD       Z2, 64(SP)
+	MOVQ          256(SP), AX
+	LEAQ          (AX)(BX*4), CX
+	LEAQ          (R9)(BX*4), DX
+	MOVQ          264(SP), DI
+	LEAQ          (DI)(BX*4), R10
+	VMOVUPS.Z     (AX), K1, Z1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z2
+	VMOVUPS.Z     (AX)(BX*2), K1, Z3
+	VMOVUPS.Z     (AX)(R8*1), K1, Z5
+	VMOVUPS.Z     (CX), K1, Z6
+	VMOVUPS.Z     (CX)(BX*1), K1, Z7
+	VMOVUPS.Z     (CX)(BX*2), K1, Z8
+	VMOVUPS.Z     (CX)(R8*1), K1, Z9
+	VPSUBQ        Z10, Z10, Z10
+	VFMADD213PS   (DI), Z0, K1, Z1
+	VCVTPS2PD     Y1, Z11
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   64(SP), Z11, Z11
+	VSUBPD.BCST   64(SP), Z1, Z1
+	VMINPD        Z11, Z10, Z11
+	VMINPD        Z1, Z10, Z1
+	VCVTPD2PS     Z11, Y4
+	VCVTPD2PS     Z1, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (R9)
+	VFMADD213PS   (DI)(BX*1), Z0, K1, Z2
+	VCVTPS2PD     Y2, Z1
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   80(SP), Z1, Z1
+	VSUBPD.BCST   80(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (R9)(BX*1)
+	VFMADD213PS   (DI)(BX*2), Z0, K1, Z3
+	VCVTPS2PD     Y3, Z1
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   96(SP), Z1, Z1
+	VSUBPD.BCST   96(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (R9)(BX*2)
+	VFMADD213PS   (DI)(R8*1), Z0, K1, Z5
+	VCVTPS2PD     Y5, Z1
+	VEXTRACTF64X4 $0x01, Z5, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   112(SP), Z1, Z1
+	VSUBPD.BCST   112(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (R9)(R8*1)
+	VFMADD213PS   (R10), Z0, K1, Z6
+	VCVTPS2PD     Y6, Z1
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   72(SP), Z1, Z1
+	VSUBPD.BCST   72(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DX)
+	VFMADD213PS   (R10)(BX*1), Z0, K1, Z7
+	VCVTPS2PD     Y7, Z1
+	VEXTRACTF64X4 $0x01, Z7, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   88(SP), Z1, Z1
+	VSUBPD.BCST   88(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DX)(BX*1)
+	VFMADD213PS   (R10)(BX*2), Z0, K1, Z8
+	VCVTPS2PD     Y8, Z1
+	VEXTRACTF64X4 $0x01, Z8, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   104(SP), Z1, Z1
+	VSUBPD.BCST   104(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DX)(BX*2)
+	VFMADD213PS   (R10)(R8*1), Z0, K1, Z9
+	VCVTPS2PD     Y9, Z0
+	VEXTRACTF64X4 $0x01, Z9, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   120(SP), Z0, Z0
+	VSUBPD.BCST   120(SP), Z1, Z1
+	VMINPD        Z0, Z10, Z0
+	VMINPD        Z1, Z10, Z1
+	VCVTPD2PS     Z0, Y4
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z4, Z0
+	VMOVUPS       Z0, K1, (DX)(R8*1)
+	ADDQ          $0x00000008, SI
+
+shortlog_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledLogSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledLogSoftmaxShortRowsBcastAVX512(SB), NOSPLIT, $272-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), R8
+	KMOVW        DI, K1
+	MOVSS        scale+72(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVQ         mask_base+48(FP), DI
+	VMOVUPS.Z    (DI), K1, Z1
+	VBROADCASTSS shortlogconst<>+320(SB), Z2
+	VBROADCASTSS shortlogconst<>+288(SB), Z3
+	XORQ         DI, DI
+	VBROADCASTSD log64const<>+8(SB), Z4
+	VMOVUPD      Z4, 128(SP)
+	VPXORQ       Z4, Z4, Z4
+	VMOVUPD      Z4, 192(SP)
+
+shortlog_group:
+	CMPQ DX, $0x00000008
+	JB   shortlog_drain
+	LEAQ (CX)(BX*4), R9
+
+	// Pass 1: the eight rows, -Inf past cols, and their maxima.
+	VMOVAPS     Z2, Z4
+	VMOVUPS     (CX), K1, Z4
+	VFMADD213PS Z1, Z0, K1, Z4
+	VMOVAPS     Z2, Z6
+	VMOVUPS     (CX)(BX*1), K1, Z6
+	VFMADD213PS Z1, Z0, K1, Z6
+	VMOVAPS     Z2, Z7
+	VMOVUPS     (CX)(BX*2), K1, Z7
+	VFMADD213PS Z1, Z0, K1, Z7
+	VMOVAPS     Z2, Z8
+	VMOVUPS     (CX)(R8*1), K1, Z8
+	VFMADD213PS Z1, Z0, K1, Z8
+	VMOVAPS     Z2, Z9
+	VMOVUPS     (R9), K1, Z9
+	VFMADD213PS Z1, Z0, K1, Z9
+	VMOVAPS     Z2, Z10
+	VMOVUPS     (R9)(BX*1), K1, Z10
+	VFMADD213PS Z1, Z0, K1, Z10
+	VMOVAPS     Z2, Z11
+	VMOVUPS     (R9)(BX*2), K1, Z11
+	VFMADD213PS Z1, Z0, K1, Z11
+	VMOVAPS     Z2, Z12
+	VMOVUPS     (R9)(R8*1), K1, Z12
+	VFMADD213PS Z1, Z0, K1, Z12
+	VSHUFF32X4  $0x44, Z6, Z4, Z13
+	VSHUFF32X4  $0xee, Z6, Z4, Z14
+	VMAXPS      Z14, Z13, Z13
+	VSHUFF32X4  $0x44, Z8, Z7, Z14
+	VSHUFF32X4  $0xee, Z8, Z7, Z15
+	VMAXPS      Z15, Z14, Z14
+	VSHUFF32X4  $0x44, Z10, Z9, Z15
+	VSHUFF32X4  $0xee, Z10, Z9, Z16
+	VMAXPS      Z16, Z15, Z15
+	VSHUFF32X4  $0x44, Z12, Z11, Z16
+	VSHUFF32X4  $0xee, Z12, Z11, Z17
+	VMAXPS      Z17, Z16, Z16
+	VSHUFF32X4  $0x88, Z14, Z13, Z17
+	VSHUFF32X4  $0xdd, Z14, Z13, Z13
+	VMAXPS      Z13, Z17, Z17
+	VSHUFF32X4  $0x88, Z16, Z15, Z13
+	VSHUFF32X4  $0xdd, Z16, Z15, Z14
+	VMAXPS      Z14, Z13, Z13
+	VUNPCKLPD   Z13, Z17, Z14
+	VUNPCKHPD   Z13, Z17, Z13
+	VMAXPS      Z13, Z14, Z14
+	VPERMILPS   $0xb1, Z14, Z13
+	VMAXPS      Z13, Z14, Z14
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortlogconst<>+512(SB), Z13
+	VCMPPS       $0x12, Z13, Z14, K2
+	VBROADCASTSS shortlogconst<>+544(SB), Z13
+	VCMPPS       $0x1d, Z13, Z14, K3
+	KANDW        K2, K3, K2
+	KORTESTW     K2, K2
+	JCC          shortlog_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortlogconst<>+32(SB), Z13
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z14, Z13
+	VPBROADCASTD     shortlogconst<>+448(SB), Z14
+	VPSUBD           Z13, Z14, Z14
+	VMOVUPS          Z14, (SP)
+
+	// Pass 2: u and s of each row, its 16 float64 terms folded to 8; the pending group's l.
+	VMOVUPD          128(SP), Z13
+	VPSRLQ           $0x34, Z13, Z14
+	VMAXPS           Z4, Z3, Z4
+	VBROADCASTSS     shortlogconst<>+32(SB), Z15
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z4, Z15
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z15, Z16
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z16, Z4
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z16, Z4
+	VBROADCASTSS     shortlogconst<>+128(SB), Z16
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z4, Z16
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z4, Z16
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z4, Z16
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z4, Z16
+	VMULPS           Z4, Z4, Z17
+	VFMADD231PS      Z16, Z17, Z4
+	VPADDD.BCST      (SP), Z15, Z15
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y4, Z16
+	VEXTRACTF64X4    $0x01, Z4, Y4
+	VCVTPS2PD        Y4, Z4
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y5
+	VCVTPS2PD        Y5, Z15
+	VFMADD213PD      Z17, Z17, Z16
+	VFMADD213PD      Z15, Z15, Z4
+	VADDPD           Z4, Z16, Z16
+	VPANDQ.BCST      log64vecconst<>+0(SB), Z13, Z4
+	VPORQ.BCST       log64const<>+8(SB), Z4, Z4
+	VCMPPD.BCST      $0x1e, log64const<>+0(SB), Z4, K2
+	VPXORQ.BCST      log64vecconst<>+8(SB), Z4, K2, Z4
+	VPADDQ.BCST      log64vecconst<>+16(SB), Z14, K2, Z14
+	VMAXPS           Z6, Z3, Z6
+	VBROADCASTSS     shortlogconst<>+32(SB), Z13
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z6, Z13
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z13, Z15
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z6
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z6
+	VBROADCASTSS     shortlogconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z6, Z15
+	VMULPS           Z6, Z6, Z17
+	VFMADD231PS      Z15, Z17, Z6
+	VPADDD.BCST      16(SP), Z13, Z13
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y6, Z15
+	VEXTRACTF64X4    $0x01, Z6, Y5
+	VCVTPS2PD        Y5, Z6
+	VCVTPS2PD        Y13, Z17
+	VEXTRACTF64X4    $0x01, Z13, Y5
+	VCVTPS2PD        Y5, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z13, Z13, Z6
+	VADDPD           Z6, Z15, Z15
+	VSHUFF64X2       $0x44, Z15, Z16, Z6
+	VSHUFF64X2       $0xee, Z15, Z16, Z13
+	VADDPD           Z13, Z6, Z6
+	VSUBPD.BCST      log64const<>+8(SB), Z4, Z13
+	VADDPD.BCST      log64const<>+8(SB), Z4, Z4
+	VDIVPD           Z4, Z13, Z4
+	VMULPD           Z4, Z4, Z13
+	VBROADCASTSD     log64const<>+24(SB), Z15
+	VMAXPS           Z7, Z3, Z7
+	VBROADCASTSS     shortlogconst<>+32(SB), Z16
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z7, Z16
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z16, Z17
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z17, Z7
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z17, Z7
+	VBROADCASTSS     shortlogconst<>+128(SB), Z17
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z7, Z17
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z7, Z17
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z7, Z17
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z7, Z17
+	VMULPS           Z7, Z7, Z18
+	VFMADD231PS      Z17, Z18, Z7
+	VPADDD.BCST      32(SP), Z16, Z16
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y7, Z17
+	VEXTRACTF64X4    $0x01, Z7, Y5
+	VCVTPS2PD        Y5, Z7
+	VCVTPS2PD        Y16, Z18
+	VEXTRACTF64X4    $0x01, Z16, Y5
+	VCVTPS2PD        Y5, Z16
+	VFMADD213PD      Z18, Z18, Z17
+	VFMADD213PD      Z16, Z16, Z7
+	VADDPD           Z7, Z17, Z17
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+32(SB), Z15, Z15
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+40(SB), Z15, Z15
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+48(SB), Z15, Z15
+	VMAXPS           Z8, Z3, Z8
+	VBROADCASTSS     shortlogconst<>+32(SB), Z7
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z8, Z7
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z7, Z16
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z16, Z8
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z16, Z8
+	VBROADCASTSS     shortlogconst<>+128(SB), Z16
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z8, Z16
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z8, Z16
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z8, Z16
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z8, Z16
+	VMULPS           Z8, Z8, Z18
+	VFMADD231PS      Z16, Z18, Z8
+	VPADDD.BCST      48(SP), Z7, Z7
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z7, Z7
+	VPSLLD           $0x17, Z7, Z7
+	VCVTPS2PD        Y8, Z16
+	VEXTRACTF64X4    $0x01, Z8, Y5
+	VCVTPS2PD        Y5, Z8
+	VCVTPS2PD        Y7, Z18
+	VEXTRACTF64X4    $0x01, Z7, Y5
+	VCVTPS2PD        Y5, Z7
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z7, Z7, Z8
+	VADDPD           Z8, Z16, Z16
+	VSHUFF64X2       $0x44, Z16, Z17, Z7
+	VSHUFF64X2       $0xee, Z16, Z17, Z8
+	VADDPD           Z8, Z7, Z7
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+56(SB), Z15, Z15
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+64(SB), Z15, Z15
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+72(SB), Z15, Z15
+	VMAXPS           Z9, Z3, Z9
+	VBROADCASTSS     shortlogconst<>+32(SB), Z8
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z9, Z8
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z8, Z16
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z16, Z9
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z16, Z9
+	VBROADCASTSS     shortlogconst<>+128(SB), Z16
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z9, Z16
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z9, Z16
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z9, Z16
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z9, Z16
+	VMULPS           Z9, Z9, Z17
+	VFMADD231PS      Z16, Z17, Z9
+	VPADDD.BCST      8(SP), Z8, Z8
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z8, Z8
+	VPSLLD           $0x17, Z8, Z8
+	VCVTPS2PD        Y9, Z16
+	VEXTRACTF64X4    $0x01, Z9, Y5
+	VCVTPS2PD        Y5, Z9
+	VCVTPS2PD        Y8, Z17
+	VEXTRACTF64X4    $0x01, Z8, Y5
+	VCVTPS2PD        Y5, Z8
+	VFMADD213PD      Z17, Z17, Z16
+	VFMADD213PD      Z8, Z8, Z9
+	VADDPD           Z9, Z16, Z16
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+80(SB), Z15, Z15
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+88(SB), Z15, Z15
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+96(SB), Z15, Z15
+	VMAXPS           Z10, Z3, Z10
+	VBROADCASTSS     shortlogconst<>+32(SB), Z8
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z10, Z8
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z8, Z9
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z9, Z10
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z9, Z10
+	VBROADCASTSS     shortlogconst<>+128(SB), Z9
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z10, Z9
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z10, Z9
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z10, Z9
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z10, Z9
+	VMULPS           Z10, Z10, Z17
+	VFMADD231PS      Z9, Z17, Z10
+	VPADDD.BCST      24(SP), Z8, Z8
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z8, Z8
+	VPSLLD           $0x17, Z8, Z8
+	VCVTPS2PD        Y10, Z9
+	VEXTRACTF64X4    $0x01, Z10, Y5
+	VCVTPS2PD        Y5, Z10
+	VCVTPS2PD        Y8, Z17
+	VEXTRACTF64X4    $0x01, Z8, Y5
+	VCVTPS2PD        Y5, Z8
+	VFMADD213PD      Z17, Z17, Z9
+	VFMADD213PD      Z8, Z8, Z10
+	VADDPD           Z10, Z9, Z9
+	VSHUFF64X2       $0x44, Z9, Z16, Z8
+	VSHUFF64X2       $0xee, Z9, Z16, Z9
+	VADDPD           Z9, Z8, Z8
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+104(SB), Z15, Z15
+	VMULPD           Z13, Z15, Z15
+	VADDPD.BCST      log64const<>+112(SB), Z15, Z15
+	VMULPD           Z4, Z15, Z15
+	VADDPD           Z15, Z15, Z15
+	VMAXPS           Z11, Z3, Z11
+	VBROADCASTSS     shortlogconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z11, Z4
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z4, Z9
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z9, Z11
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z9, Z11
+	VBROADCASTSS     shortlogconst<>+128(SB), Z9
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z11, Z9
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z11, Z9
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z11, Z9
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z11, Z9
+	VMULPS           Z11, Z11, Z10
+	VFMADD231PS      Z9, Z10, Z11
+	VPADDD.BCST      40(SP), Z4, Z4
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VCVTPS2PD        Y11, Z9
+	VEXTRACTF64X4    $0x01, Z11, Y5
+	VCVTPS2PD        Y5, Z10
+	VCVTPS2PD        Y4, Z11
+	VEXTRACTF64X4    $0x01, Z4, Y4
+	VCVTPS2PD        Y4, Z4
+	VFMADD213PD      Z11, Z11, Z9
+	VFMADD213PD      Z4, Z4, Z10
+	VADDPD           Z10, Z9, Z9
+	VPADDQ.BCST      log64vecconst<>+32(SB), Z14, Z14
+	VSUBPD.BCST      log64vecconst<>+24(SB), Z14, Z14
+	VMULPD.BCST      log64const<>+16(SB), Z14, Z14
+	VADDPD           Z15, Z14, Z14
+	VADDPD           192(SP), Z14, Z14
+	VMOVUPD          Z14, 64(SP)
+	VMAXPS           Z12, Z3, Z12
+	VBROADCASTSS     shortlogconst<>+32(SB), Z4
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z12, Z4
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z4, Z10
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z10, Z12
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z10, Z12
+	VBROADCASTSS     shortlogconst<>+128(SB), Z10
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z12, Z10
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z12, Z10
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z12, Z10
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z12, Z10
+	VMULPS           Z12, Z12, Z11
+	VFMADD231PS      Z10, Z11, Z12
+	VPADDD.BCST      56(SP), Z4, Z4
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VCVTPS2PD        Y12, Z10
+	VEXTRACTF64X4    $0x01, Z12, Y5
+	VCVTPS2PD        Y5, Z11
+	VCVTPS2PD        Y4, Z12
+	VEXTRACTF64X4    $0x01, Z4, Y4
+	VCVTPS2PD        Y4, Z4
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z4, Z4, Z11
+	VADDPD           Z11, Z10, Z10
+	VSHUFF64X2       $0x44, Z10, Z9, Z4
+	VSHUFF64X2       $0xee, Z10, Z9, Z9
+	VADDPD           Z9, Z4, Z4
+	VSHUFF64X2       $0x88, Z7, Z6, Z9
+	VSHUFF64X2       $0xdd, Z7, Z6, Z6
+	VADDPD           Z6, Z9, Z9
+	VSHUFF64X2       $0x88, Z4, Z8, Z6
+	VSHUFF64X2       $0xdd, Z4, Z8, Z4
+	VADDPD           Z4, Z6, Z6
+	VUNPCKLPD        Z6, Z9, Z4
+	VUNPCKHPD        Z6, Z9, Z6
+	VADDPD           Z6, Z4, Z4
+
+	// The group's second check: no S is NaN. Else the caller runs it.
+	VCMPPD   $0x03, Z4, Z4, K2
+	KORTESTW K2, K2
+	JNZ      shortlog_drain
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)), under km.
+	TESTQ         DI, DI
+	JZ            shortlog_stash
+	MOVQ          256(SP), R9
+	LEAQ          (R9)(BX*4), R10
+	LEAQ          (DI)(BX*4), R11
+	VMOVUPS.Z     (R9), K1, Z6
+	VMOVUPS.Z     (R9)(BX*1), K1, Z7
+	VMOVUPS.Z     (R9)(BX*2), K1, Z8
+	VMOVUPS.Z     (R9)(R8*1), K1, Z9
+	VMOVUPS.Z     (R10), K1, Z10
+	VMOVUPS.Z     (R10)(BX*1), K1, Z11
+	VMOVUPS.Z     (R10)(BX*2), K1, Z12
+	VMOVUPS.Z     (R10)(R8*1), K1, Z13
+	VPSUBQ        Z14, Z14, Z14
+	VFMADD213PS   Z1, Z0, K1, Z6
+	VCVTPS2PD     Y6, Z15
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z6
+	VSUBPD.BCST   64(SP), Z15, Z15
+	VSUBPD.BCST   64(SP), Z6, Z6
+	VMINPD        Z15, Z14, Z15
+	VMINPD        Z6, Z14, Z6
+	VCVTPD2PS     Z15, Y5
+	VCVTPD2PS     Z6, Y6
+	VINSERTF64X4  $0x01, Y6, Z5, Z6
+	VMOVUPS       Z6, K1, (DI)
+	VFMADD213PS   Z1, Z0, K1, Z7
+	VCVTPS2PD     Y7, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y5
+	VCVTPS2PD     Y5, Z7
+	VSUBPD.BCST   80(SP), Z6, Z6
+	VSUBPD.BCST   80(SP), Z7, Z7
+	VMINPD        Z6, Z14, Z6
+	VMINPD        Z7, Z14, Z7
+	VCVTPD2PS     Z6, Y5
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z5, Z6
+	VMOVUPS       Z6, K1, (DI)(BX*1)
+	VFMADD213PS   Z1, Z0, K1, Z8
+	VCVTPS2PD     Y8, Z6
+	VEXTRACTF64X4 $0x01, Z8, Y5
+	VCVTPS2PD     Y5, Z7
+	VSUBPD.BCST   96(SP), Z6, Z6
+	VSUBPD.BCST   96(SP), Z7, Z7
+	VMINPD        Z6, Z14, Z6
+	VMINPD        Z7, Z14, Z7
+	VCVTPD2PS     Z6, Y5
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z5, Z6
+	VMOVUPS       Z6, K1, (DI)(BX*2)
+	VFMADD213PS   Z1, Z0, K1, Z9
+	VCVTPS2PD     Y9, Z6
+	VEXTRACTF64X4 $0x01, Z9, Y5
+	VCVTPS2PD     Y5, Z7
+	VSUBPD.BCST   112(SP), Z6, Z6
+	VSUBPD.BCST   112(SP), Z7, Z7
+	VMINPD        Z6, Z14, Z6
+	VMINPD        Z7, Z14, Z7
+	VCVTPD2PS     Z6, Y5
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z5, Z6
+	VMOVUPS       Z6, K1, (DI)(R8*1)
+	VFMADD213PS   Z1, Z0, K1, Z10
+	VCVTPS2PD     Y10, Z6
+	VEXTRACTF64X4 $0x01, Z10, Y5
+	VCVTPS2PD     Y5, Z7
+	VSUBPD.BCST   72(SP), Z6, Z6
+	VSUBPD.BCST   72(SP), Z7, Z7
+	VMINPD        Z6, Z14, Z6
+	VMINPD        Z7, Z14, Z7
+	VCVTPD2PS     Z6, Y5
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z5, Z6
+	VMOVUPS       Z6, K1, (R11)
+	VFMADD213PS   Z1, Z0, K1, Z11
+	VCVTPS2PD     Y11, Z6
+	VEXTRACTF64X4 $0x01, Z11, Y5
+	VCVTPS2PD     Y5, Z7
+	VSUBPD.BCST   88(SP), Z6, Z6
+	VSUBPD.BCST   88(SP), Z7, Z7
+	VMINPD        Z6, Z14, Z6
+	VMINPD        Z7, Z14, Z7
+	VCVTPD2PS     Z6, Y5
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z5, Z6
+	VMOVUPS       Z6, K1, (R11)(BX*1)
+	VFMADD213PS   Z1, Z0, K1, Z12
+	VCVTPS2PD     Y12, Z6
+	VEXTRACTF64X4 $0x01, Z12, Y5
+	VCVTPS2PD     Y5, Z7
+	VSUBPD.BCST   104(SP), Z6, Z6
+	VSUBPD.BCST   104(SP), Z7, Z7
+	VMINPD        Z6, Z14, Z6
+	VMINPD        Z7, Z14, Z7
+	VCVTPD2PS     Z6, Y5
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z5, Z6
+	VMOVUPS       Z6, K1, (R11)(BX*2)
+	VFMADD213PS   Z1, Z0, K1, Z13
+	VCVTPS2PD     Y13, Z6
+	VEXTRACTF64X4 $0x01, Z13, Y5
+	VCVTPS2PD     Y5, Z7
+	VSUBPD.BCST   120(SP), Z6, Z6
+	VSUBPD.BCST   120(SP), Z7, Z7
+	VMINPD        Z6, Z14, Z6
+	VMINPD        Z7, Z14, Z7
+	VCVTPD2PS     Z6, Y5
+	VCVTPD2PS     Z7, Y6
+	VINSERTF64X4  $0x01, Y6, Z5, Z6
+	VMOVUPS       Z6, K1, (R11)(R8*1)
+	ADDQ          $0x00000008, SI
+
+shortlog_stash:
+	// This group is now pending: its S and float64(nm)*ln2 to the frame, nm = -bias - (0x4b400000 - 127).
+	VMOVUPD      Z4, 128(SP)
+	VMOVDQU32    (SP), Z4
+	VPMOVQD      Z4, Y4
+	VCVTDQ2PD    Y4, Z4
+	VBROADCASTSD log64vecconst<>+40(SB), Z6
+	VSUBPD       Z4, Z6, Z4
+	VMULPD.BCST  log64const<>+16(SB), Z4, Z4
+	VMOVUPD      Z4, 192(SP)
+	MOVQ         CX, 256(SP)
+	MOVQ         AX, DI
+	LEAQ         (CX)(BX*8), CX
+	LEAQ         (AX)(BX*8), AX
+	SUBQ         $0x00000008, DX
+	JMP          shortlog_group
+
+shortlog_drain:
+	TESTQ         DI, DI
+	JZ            shortlog_ret
+	VMOVUPD       128(SP), Z2
+	VPSRLQ        $0x34, Z2, Z3
+	VPANDQ.BCST   log64vecconst<>+0(SB), Z2, Z2
+	VPORQ.BCST    log64const<>+8(SB), Z2, Z2
+	VCMPPD.BCST   $0x1e, log64const<>+0(SB), Z2, K2
+	VPXORQ.BCST   log64vecconst<>+8(SB), Z2, K2, Z2
+	VPADDQ.BCST   log64vecconst<>+16(SB), Z3, K2, Z3
+	VSUBPD.BCST   log64const<>+8(SB), Z2, Z4
+	VADDPD.BCST   log64const<>+8(SB), Z2, Z2
+	VDIVPD        Z2, Z4, Z2
+	VMULPD        Z2, Z2, Z4
+	VBROADCASTSD  log64const<>+24(SB), Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+32(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+40(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+48(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+56(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+64(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+72(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+80(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+88(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+96(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+104(SB), Z6, Z6
+	VMULPD        Z4, Z6, Z6
+	VADDPD.BCST   log64const<>+112(SB), Z6, Z6
+	VMULPD        Z2, Z6, Z6
+	VADDPD        Z6, Z6, Z6
+	VPADDQ.BCST   log64vecconst<>+32(SB), Z3, Z3
+	VSUBPD.BCST   log64vecconst<>+24(SB), Z3, Z3
+	VMULPD.BCST   log64const<>+16(SB), Z3, Z3
+	VADDPD        Z6, Z3, Z3
+	VADDPD        192(SP), Z3, Z3
+	VMOVUPD       Z3, 64(SP)
+	MOVQ          256(SP), AX
+	LEAQ          (AX)(BX*4), CX
+	LEAQ          (DI)(BX*4), DX
+	VMOVUPS.Z     (AX), K1, Z2
+	VMOVUPS.Z     (AX)(BX*1), K1, Z3
+	VMOVUPS.Z     (AX)(BX*2), K1, Z4
+	VMOVUPS.Z     (AX)(R8*1), K1, Z6
+	VMOVUPS.Z     (CX), K1, Z7
+	VMOVUPS.Z     (CX)(BX*1), K1, Z8
+	VMOVUPS.Z     (CX)(BX*2), K1, Z9
+	VMOVUPS.Z     (CX)(R8*1), K1, Z10
+	VPSUBQ        Z11, Z11, Z11
+	VFMADD213PS   Z1, Z0, K1, Z2
+	VCVTPS2PD     Y2, Z12
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   64(SP), Z12, Z12
+	VSUBPD.BCST   64(SP), Z2, Z2
+	VMINPD        Z12, Z11, Z12
+	VMINPD        Z2, Z11, Z2
+	VCVTPD2PS     Z12, Y5
+	VCVTPD2PS     Z2, Y2
+	VINSERTF64X4  $0x01, Y2, Z5, Z2
+	VMOVUPS       Z2, K1, (DI)
+	VFMADD213PS   Z1, Z0, K1, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   80(SP), Z2, Z2
+	VSUBPD.BCST   80(SP), Z3, Z3
+	VMINPD        Z2, Z11, Z2
+	VMINPD        Z3, Z11, Z3
+	VCVTPD2PS     Z2, Y5
+	VCVTPD2PS     Z3, Y2
+	VINSERTF64X4  $0x01, Y2, Z5, Z2
+	VMOVUPS       Z2, K1, (DI)(BX*1)
+	VFMADD213PS   Z1, Z0, K1, Z4
+	VCVTPS2PD     Y4, Z2
+	VEXTRACTF64X4 $0x01, Z4, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   96(SP), Z2, Z2
+	VSUBPD.BCST   96(SP), Z3, Z3
+	VMINPD        Z2, Z11, Z2
+	VMINPD        Z3, Z11, Z3
+	VCVTPD2PS     Z2, Y5
+	VCVTPD2PS     Z3, Y2
+	VINSERTF64X4  $0x01, Y2, Z5, Z2
+	VMOVUPS       Z2, K1, (DI)(BX*2)
+	VFMADD213PS   Z1, Z0, K1, Z6
+	VCVTPS2PD     Y6, Z2
+	VEXTRACTF64X4 $0x01, Z6, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   112(SP), Z2, Z2
+	VSUBPD.BCST   112(SP), Z3, Z3
+	VMINPD        Z2, Z11, Z2
+	VMINPD        Z3, Z11, Z3
+	VCVTPD2PS     Z2, Y5
+	VCVTPD2PS     Z3, Y2
+	VINSERTF64X4  $0x01, Y2, Z5, Z2
+	VMOVUPS       Z2, K1, (DI)(R8*1)
+	VFMADD213PS   Z1, Z0, K1, Z7
+	VCVTPS2PD     Y7, Z2
+	VEXTRACTF64X4 $0x01, Z7, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   72(SP), Z2, Z2
+	VSUBPD.BCST   72(SP), Z3, Z3
+	VMINPD        Z2, Z11, Z2
+	VMINPD        Z3, Z11, Z3
+	VCVTPD2PS     Z2, Y5
+	VCVTPD2PS     Z3, Y2
+	VINSERTF64X4  $0x01, Y2, Z5, Z2
+	VMOVUPS       Z2, K1, (DX)
+	VFMADD213PS   Z1, Z0, K1, Z8
+	VCVTPS2PD     Y8, Z2
+	VEXTRACTF64X4 $0x01, Z8, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   88(SP), Z2, Z2
+	VSUBPD.BCST   88(SP), Z3, Z3
+	VMINPD        Z2, Z11, Z2
+	VMINPD        Z3, Z11, Z3
+	VCVTPD2PS     Z2, Y5
+	VCVTPD2PS     Z3, Y2
+	VINSERTF64X4  $0x01, Y2, Z5, Z2
+	VMOVUPS       Z2, K1, (DX)(BX*1)
+	VFMADD213PS   Z1, Z0, K1, Z9
+	VCVTPS2PD     Y9, Z2
+	VEXTRACTF64X4 $0x01, Z9, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   104(SP), Z2, Z2
+	VSUBPD.BCST   104(SP), Z3, Z3
+	VMINPD        Z2, Z11, Z2
+	VMINPD        Z3, Z11, Z3
+	VCVTPD2PS     Z2, Y5
+	VCVTPD2PS     Z3, Y2
+	VINSERTF64X4  $0x01, Y2, Z5, Z2
+	VMOVUPS       Z2, K1, (DX)(BX*2)
+	VFMADD213PS   Z1, Z0, K1, Z10
+	VCVTPS2PD     Y10, Z0
+	VEXTRACTF64X4 $0x01, Z10, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   120(SP), Z0, Z0
+	VSUBPD.BCST   120(SP), Z1, Z1
+	VMINPD        Z0, Z11, Z0
+	VMINPD        Z1, Z11, Z1
+	VCVTPD2PS     Z0, Y5
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z5, Z0
+	VMOVUPS       Z0, K1, (DX)(R8*1)
+	ADDQ          $0x00000008, SI
+
+shortlog_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledLogSoftmaxShortRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledLogSoftmaxShortRowsNoMaskAVX512(SB), NOSPLIT, $272-80
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+56(FP), DX
+	MOVQ cols+64(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), R8
+	KMOVW        DI, K1
+	MOVSS        scale+48(FP), X0
+	VBROADCASTSS X0, Z0
+	VBROADCASTSS shortlogconst<>+320(SB), Z1
+	VBROADCASTSS shortlogconst<>+288(SB), Z2
+	XORQ         DI, DI
+	VBROADCASTSD log64const<>+8(SB), Z3
+	VMOVUPD      Z3, 128(SP)
+	VPXORQ       Z3, Z3, Z3
+	VMOVUPD      Z3, 192(SP)
+
+shortlog_group:
+	CMPQ DX, $0x00000008
+	JB   shortlog_drain
+	LEAQ (CX)(BX*4), R9
+
+	// Pass 1: the eight rows, -Inf past cols, and their maxima.
+	VMOVAPS    Z1, Z3
+	VMOVUPS    (CX), K1, Z3
+	VMULPS     Z0, Z3, K1, Z3
+	VMOVAPS    Z1, Z5
+	VMOVUPS    (CX)(BX*1), K1, Z5
+	VMULPS     Z0, Z5, K1, Z5
+	VMOVAPS    Z1, Z6
+	VMOVUPS    (CX)(BX*2), K1, Z6
+	VMULPS     Z0, Z6, K1, Z6
+	VMOVAPS    Z1, Z7
+	VMOVUPS    (CX)(R8*1), K1, Z7
+	VMULPS     Z0, Z7, K1, Z7
+	VMOVAPS    Z1, Z8
+	VMOVUPS    (R9), K1, Z8
+	VMULPS     Z0, Z8, K1, Z8
+	VMOVAPS    Z1, Z9
+	VMOVUPS    (R9)(BX*1), K1, Z9
+	VMULPS     Z0, Z9, K1, Z9
+	VMOVAPS    Z1, Z10
+	VMOVUPS    (R9)(BX*2), K1, Z10
+	VMULPS     Z0, Z10, K1, Z10
+	VMOVAPS    Z1, Z11
+	VMOVUPS    (R9)(R8*1), K1, Z11
+	VMULPS     Z0, Z11, K1, Z11
+	VSHUFF32X4 $0x44, Z5, Z3, Z12
+	VSHUFF32X4 $0xee, Z5, Z3, Z13
+	VMAXPS     Z13, Z12, Z12
+	VSHUFF32X4 $0x44, Z7, Z6, Z13
+	VSHUFF32X4 $0xee, Z7, Z6, Z14
+	VMAXPS     Z14, Z13, Z13
+	VSHUFF32X4 $0x44, Z9, Z8, Z14
+	VSHUFF32X4 $0xee, Z9, Z8, Z15
+	VMAXPS     Z15, Z14, Z14
+	VSHUFF32X4 $0x44, Z11, Z10, Z15
+	VSHUFF32X4 $0xee, Z11, Z10, Z16
+	VMAXPS     Z16, Z15, Z15
+	VSHUFF32X4 $0x88, Z13, Z12, Z16
+	VSHUFF32X4 $0xdd, Z13, Z12, Z12
+	VMAXPS     Z12, Z16, Z16
+	VSHUFF32X4 $0x88, Z15, Z14, Z12
+	VSHUFF32X4 $0xdd, Z15, Z14, Z13
+	VMAXPS     Z13, Z12, Z12
+	VUNPCKLPD  Z12, Z16, Z13
+	VUNPCKHPD  Z12, Z16, Z12
+	VMAXPS     Z12, Z13, Z13
+	VPERMILPS  $0xb1, Z13, Z12
+	VMAXPS     Z12, Z13, Z13
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortlogconst<>+512(SB), Z12
+	VCMPPS       $0x12, Z12, Z13, K2
+	VBROADCASTSS shortlogconst<>+544(SB), Z12
+	VCMPPS       $0x1d, Z12, Z13, K3
+	KANDW        K2, K3, K2
+	KORTESTW     K2, K2
+	JCC          shortlog_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortlogconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z13, Z12
+	VPBROADCASTD     shortlogconst<>+448(SB), Z13
+	VPSUBD           Z12, Z13, Z13
+	VMOVUPS          Z13, (SP)
+
+	// Pass 2: u and s of each row, its 16 float64 terms folded to 8; the pending group's l.
+	VMOVUPD          128(SP), Z12
+	VPSRLQ           $0x34, Z12, Z13
+	VMAXPS           Z3, Z2, Z3
+	VBROADCASTSS     shortlogconst<>+32(SB), Z14
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z3, Z14
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z14, Z15
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z3
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z3
+	VBROADCASTSS     shortlogconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z3, Z15
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z3, Z15
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z3, Z15
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z3, Z15
+	VMULPS           Z3, Z3, Z16
+	VFMADD231PS      Z15, Z16, Z3
+	VPADDD.BCST      (SP), Z14, Z14
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z14, Z14
+	VPSLLD           $0x17, Z14, Z14
+	VCVTPS2PD        Y3, Z15
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VCVTPS2PD        Y14, Z16
+	VEXTRACTF64X4    $0x01, Z14, Y4
+	VCVTPS2PD        Y4, Z14
+	VFMADD213PD      Z16, Z16, Z15
+	VFMADD213PD      Z14, Z14, Z3
+	VADDPD           Z3, Z15, Z15
+	VPANDQ.BCST      log64vecconst<>+0(SB), Z12, Z3
+	VPORQ.BCST       log64const<>+8(SB), Z3, Z3
+	VCMPPD.BCST      $0x1e, log64const<>+0(SB), Z3, K2
+	VPXORQ.BCST      log64vecconst<>+8(SB), Z3, K2, Z3
+	VPADDQ.BCST      log64vecconst<>+16(SB), Z13, K2, Z13
+	VMAXPS           Z5, Z2, Z5
+	VBROADCASTSS     shortlogconst<>+32(SB), Z12
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z5, Z12
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z12, Z14
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z14, Z5
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z14, Z5
+	VBROADCASTSS     shortlogconst<>+128(SB), Z14
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z5, Z14
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z5, Z14
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z5, Z14
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z5, Z14
+	VMULPS           Z5, Z5, Z16
+	VFMADD231PS      Z14, Z16, Z5
+	VPADDD.BCST      16(SP), Z12, Z12
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VCVTPS2PD        Y5, Z14
+	VEXTRACTF64X4    $0x01, Z5, Y4
+	VCVTPS2PD        Y4, Z5
+	VCVTPS2PD        Y12, Z16
+	VEXTRACTF64X4    $0x01, Z12, Y4
+	VCVTPS2PD        Y4, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z12, Z12, Z5
+	VADDPD           Z5, Z14, Z14
+	VSHUFF64X2       $0x44, Z14, Z15, Z5
+	VSHUFF64X2       $0xee, Z14, Z15, Z12
+	VADDPD           Z12, Z5, Z5
+	VSUBPD.BCST      log64const<>+8(SB), Z3, Z12
+	VADDPD.BCST      log64const<>+8(SB), Z3, Z3
+	VDIVPD           Z3, Z12, Z3
+	VMULPD           Z3, Z3, Z12
+	VBROADCASTSD     log64const<>+24(SB), Z14
+	VMAXPS           Z6, Z2, Z6
+	VBROADCASTSS     shortlogconst<>+32(SB), Z15
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z6, Z15
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z15, Z16
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z16, Z6
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z16, Z6
+	VBROADCASTSS     shortlogconst<>+128(SB), Z16
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z6, Z16
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z6, Z16
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z6, Z16
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z6, Z16
+	VMULPS           Z6, Z6, Z17
+	VFMADD231PS      Z16, Z17, Z6
+	VPADDD.BCST      32(SP), Z15, Z15
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y6, Z16
+	VEXTRACTF64X4    $0x01, Z6, Y4
+	VCVTPS2PD        Y4, Z6
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y4
+	VCVTPS2PD        Y4, Z15
+	VFMADD213PD      Z17, Z17, Z16
+	VFMADD213PD      Z15, Z15, Z6
+	VADDPD           Z6, Z16, Z16
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+32(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+40(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+48(SB), Z14, Z14
+	VMAXPS           Z7, Z2, Z7
+	VBROADCASTSS     shortlogconst<>+32(SB), Z6
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z7, Z6
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z6, Z15
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z7
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z7
+	VBROADCASTSS     shortlogconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z7, Z15
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z7, Z15
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z7, Z15
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z7, Z15
+	VMULPS           Z7, Z7, Z17
+	VFMADD231PS      Z15, Z17, Z7
+	VPADDD.BCST      48(SP), Z6, Z6
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VCVTPS2PD        Y7, Z15
+	VEXTRACTF64X4    $0x01, Z7, Y4
+	VCVTPS2PD        Y4, Z7
+	VCVTPS2PD        Y6, Z17
+	VEXTRACTF64X4    $0x01, Z6, Y4
+	VCVTPS2PD        Y4, Z6
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z6, Z6, Z7
+	VADDPD           Z7, Z15, Z15
+	VSHUFF64X2       $0x44, Z15, Z16, Z6
+	VSHUFF64X2       $0xee, Z15, Z16, Z7
+	VADDPD           Z7, Z6, Z6
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+56(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+64(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+72(SB), Z14, Z14
+	VMAXPS           Z8, Z2, Z8
+	VBROADCASTSS     shortlogconst<>+32(SB), Z7
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z8, Z7
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z7, Z15
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z15, Z8
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z15, Z8
+	VBROADCASTSS     shortlogconst<>+128(SB), Z15
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z8, Z15
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z8, Z15
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z8, Z15
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z8, Z15
+	VMULPS           Z8, Z8, Z16
+	VFMADD231PS      Z15, Z16, Z8
+	VPADDD.BCST      8(SP), Z7, Z7
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z7, Z7
+	VPSLLD           $0x17, Z7, Z7
+	VCVTPS2PD        Y8, Z15
+	VEXTRACTF64X4    $0x01, Z8, Y4
+	VCVTPS2PD        Y4, Z8
+	VCVTPS2PD        Y7, Z16
+	VEXTRACTF64X4    $0x01, Z7, Y4
+	VCVTPS2PD        Y4, Z7
+	VFMADD213PD      Z16, Z16, Z15
+	VFMADD213PD      Z7, Z7, Z8
+	VADDPD           Z8, Z15, Z15
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+80(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+88(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+96(SB), Z14, Z14
+	VMAXPS           Z9, Z2, Z9
+	VBROADCASTSS     shortlogconst<>+32(SB), Z7
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z9, Z7
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z7, Z8
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z8, Z9
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z8, Z9
+	VBROADCASTSS     shortlogconst<>+128(SB), Z8
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z9, Z8
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z9, Z8
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z9, Z8
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z9, Z8
+	VMULPS           Z9, Z9, Z16
+	VFMADD231PS      Z8, Z16, Z9
+	VPADDD.BCST      24(SP), Z7, Z7
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z7, Z7
+	VPSLLD           $0x17, Z7, Z7
+	VCVTPS2PD        Y9, Z8
+	VEXTRACTF64X4    $0x01, Z9, Y4
+	VCVTPS2PD        Y4, Z9
+	VCVTPS2PD        Y7, Z16
+	VEXTRACTF64X4    $0x01, Z7, Y4
+	VCVTPS2PD        Y4, Z7
+	VFMADD213PD      Z16, Z16, Z8
+	VFMADD213PD      Z7, Z7, Z9
+	VADDPD           Z9, Z8, Z8
+	VSHUFF64X2       $0x44, Z8, Z15, Z7
+	VSHUFF64X2       $0xee, Z8, Z15, Z8
+	VADDPD           Z8, Z7, Z7
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+104(SB), Z14, Z14
+	VMULPD           Z12, Z14, Z14
+	VADDPD.BCST      log64const<>+112(SB), Z14, Z14
+	VMULPD           Z3, Z14, Z14
+	VADDPD           Z14, Z14, Z14
+	VMAXPS           Z10, Z2, Z10
+	VBROADCASTSS     shortlogconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z10, Z3
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z3, Z8
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z8, Z10
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z8, Z10
+	VBROADCASTSS     shortlogconst<>+128(SB), Z8
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z10, Z8
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z10, Z8
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z10, Z8
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z10, Z8
+	VMULPS           Z10, Z10, Z9
+	VFMADD231PS      Z8, Z9, Z10
+	VPADDD.BCST      40(SP), Z3, Z3
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VCVTPS2PD        Y10, Z8
+	VEXTRACTF64X4    $0x01, Z10, Y4
+	VCVTPS2PD        Y4, Z9
+	VCVTPS2PD        Y3, Z10
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z10, Z10, Z8
+	VFMADD213PD      Z3, Z3, Z9
+	VADDPD           Z9, Z8, Z8
+	VPADDQ.BCST      log64vecconst<>+32(SB), Z13, Z13
+	VSUBPD.BCST      log64vecconst<>+24(SB), Z13, Z13
+	VMULPD.BCST      log64const<>+16(SB), Z13, Z13
+	VADDPD           Z14, Z13, Z13
+	VADDPD           192(SP), Z13, Z13
+	VMOVUPD          Z13, 64(SP)
+	VMAXPS           Z11, Z2, Z11
+	VBROADCASTSS     shortlogconst<>+32(SB), Z3
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z11, Z3
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z3, Z9
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z9, Z11
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z9, Z11
+	VBROADCASTSS     shortlogconst<>+128(SB), Z9
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z11, Z9
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z11, Z9
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z11, Z9
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z11, Z9
+	VMULPS           Z11, Z11, Z10
+	VFMADD231PS      Z9, Z10, Z11
+	VPADDD.BCST      56(SP), Z3, Z3
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z3, Z3
+	VPSLLD           $0x17, Z3, Z3
+	VCVTPS2PD        Y11, Z9
+	VEXTRACTF64X4    $0x01, Z11, Y4
+	VCVTPS2PD        Y4, Z10
+	VCVTPS2PD        Y3, Z11
+	VEXTRACTF64X4    $0x01, Z3, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z11, Z11, Z9
+	VFMADD213PD      Z3, Z3, Z10
+	VADDPD           Z10, Z9, Z9
+	VSHUFF64X2       $0x44, Z9, Z8, Z3
+	VSHUFF64X2       $0xee, Z9, Z8, Z8
+	VADDPD           Z8, Z3, Z3
+	VSHUFF64X2       $0x88, Z6, Z5, Z8
+	VSHUFF64X2       $0xdd, Z6, Z5, Z5
+	VADDPD           Z5, Z8, Z8
+	VSHUFF64X2       $0x88, Z3, Z7, Z5
+	VSHUFF64X2       $0xdd, Z3, Z7, Z3
+	VADDPD           Z3, Z5, Z5
+	VUNPCKLPD        Z5, Z8, Z3
+	VUNPCKHPD        Z5, Z8, Z5
+	VADDPD           Z5, Z3, Z3
+
+	// The group's second check: no S is NaN. Else the caller runs it.
+	VCMPPD   $0x03, Z3, Z3, K2
+	KORTESTW K2, K2
+	JNZ      shortlog_drain
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)), under km.
+	TESTQ         DI, DI
+	JZ            shortlog_stash
+	MOVQ          256(SP), R9
+	LEAQ          (R9)(BX*4), R10
+	LEAQ          (DI)(BX*4), R11
+	VMOVUPS.Z     (R9), K1, Z5
+	VMOVUPS.Z     (R9)(BX*1), K1, Z6
+	VMOVUPS.Z     (R9)(BX*2), K1, Z7
+	VMOVUPS.Z     (R9)(R8*1), K1, Z8
+	VMOVUPS.Z     (R10), K1, Z9
+	VMOVUPS.Z     (R10)(BX*1), K1, Z10
+	VMOVUPS.Z     (R10)(BX*2), K1, Z11
+	VMOVUPS.Z     (R10)(R8*1), K1, Z12
+	VPSUBQ        Z13, Z13, Z13
+	VMULPS        Z0, Z5, K1, Z5
+	VCVTPS2PD     Y5, Z14
+	VEXTRACTF64X4 $0x01, Z5, Y4
+	VCVTPS2PD     Y4, Z5
+	VSUBPD.BCST   64(SP), Z14, Z14
+	VSUBPD.BCST   64(SP), Z5, Z5
+	VMINPD        Z14, Z13, Z14
+	VMINPD        Z5, Z13, Z5
+	VCVTPD2PS     Z14, Y4
+	VCVTPD2PS     Z5, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (DI)
+	VMULPS        Z0, Z6, K1, Z6
+	VCVTPS2PD     Y6, Z5
+	VEXTRACTF64X4 $0x01, Z6, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   80(SP), Z5, Z5
+	VSUBPD.BCST   80(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (DI)(BX*1)
+	VMULPS        Z0, Z7, K1, Z7
+	VCVTPS2PD     Y7, Z5
+	VEXTRACTF64X4 $0x01, Z7, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   96(SP), Z5, Z5
+	VSUBPD.BCST   96(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (DI)(BX*2)
+	VMULPS        Z0, Z8, K1, Z8
+	VCVTPS2PD     Y8, Z5
+	VEXTRACTF64X4 $0x01, Z8, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   112(SP), Z5, Z5
+	VSUBPD.BCST   112(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (DI)(R8*1)
+	VMULPS        Z0, Z9, K1, Z9
+	VCVTPS2PD     Y9, Z5
+	VEXTRACTF64X4 $0x01, Z9, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   72(SP), Z5, Z5
+	VSUBPD.BCST   72(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R11)
+	VMULPS        Z0, Z10, K1, Z10
+	VCVTPS2PD     Y10, Z5
+	VEXTRACTF64X4 $0x01, Z10, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   88(SP), Z5, Z5
+	VSUBPD.BCST   88(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R11)(BX*1)
+	VMULPS        Z0, Z11, K1, Z11
+	VCVTPS2PD     Y11, Z5
+	VEXTRACTF64X4 $0x01, Z11, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   104(SP), Z5, Z5
+	VSUBPD.BCST   104(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R11)(BX*2)
+	VMULPS        Z0, Z12, K1, Z12
+	VCVTPS2PD     Y12, Z5
+	VEXTRACTF64X4 $0x01, Z12, Y4
+	VCVTPS2PD     Y4, Z6
+	VSUBPD.BCST   120(SP), Z5, Z5
+	VSUBPD.BCST   120(SP), Z6, Z6
+	VMINPD        Z5, Z13, Z5
+	VMINPD        Z6, Z13, Z6
+	VCVTPD2PS     Z5, Y4
+	VCVTPD2PS     Z6, Y5
+	VINSERTF64X4  $0x01, Y5, Z4, Z5
+	VMOVUPS       Z5, K1, (R11)(R8*1)
+	ADDQ          $0x00000008, SI
+
+shortlog_stash:
+	// This group is now pending: its S and float64(nm)*ln2 to the frame, nm = -bias - (0x4b400000 - 127).
+	VMOVUPD      Z3, 128(SP)
+	VMOVDQU32    (SP), Z3
+	VPMOVQD      Z3, Y3
+	VCVTDQ2PD    Y3, Z3
+	VBROADCASTSD log64vecconst<>+40(SB), Z5
+	VSUBPD       Z3, Z5, Z3
+	VMULPD.BCST  log64const<>+16(SB), Z3, Z3
+	VMOVUPD      Z3, 192(SP)
+	MOVQ         CX, 256(SP)
+	MOVQ         AX, DI
+	LEAQ         (CX)(BX*8), CX
+	LEAQ         (AX)(BX*8), AX
+	SUBQ         $0x00000008, DX
+	JMP          shortlog_group
+
+shortlog_drain:
+	TESTQ         DI, DI
+	JZ            shortlog_ret
+	VMOVUPD       128(SP), Z1
+	VPSRLQ        $0x34, Z1, Z2
+	VPANDQ.BCST   log64vecconst<>+0(SB), Z1, Z1
+	VPORQ.BCST    log64const<>+8(SB), Z1, Z1
+	VCMPPD.BCST   $0x1e, log64const<>+0(SB), Z1, K2
+	VPXORQ.BCST   log64vecconst<>+8(SB), Z1, K2, Z1
+	VPADDQ.BCST   log64vecconst<>+16(SB), Z2, K2, Z2
+	VSUBPD.BCST   log64const<>+8(SB), Z1, Z3
+	VADDPD.BCST   log64const<>+8(SB), Z1, Z1
+	VDIVPD        Z1, Z3, Z1
+	VMULPD        Z1, Z1, Z3
+	VBROADCASTSD  log64const<>+24(SB), Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+32(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+40(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+48(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+56(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+64(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+72(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+80(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+88(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+96(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+104(SB), Z5, Z5
+	VMULPD        Z3, Z5, Z5
+	VADDPD.BCST   log64const<>+112(SB), Z5, Z5
+	VMULPD        Z1, Z5, Z5
+	VADDPD        Z5, Z5, Z5
+	VPADDQ.BCST   log64vecconst<>+32(SB), Z2, Z2
+	VSUBPD.BCST   log64vecconst<>+24(SB), Z2, Z2
+	VMULPD.BCST   log64const<>+16(SB), Z2, Z2
+	VADDPD        Z5, Z2, Z2
+	VADDPD        192(SP), Z2, Z2
+	VMOVUPD       Z2, 64(SP)
+	MOVQ          256(SP), AX
+	LEAQ          (AX)(BX*4), CX
+	LEAQ          (DI)(BX*4), DX
+	VMOVUPS.Z     (AX), K1, Z1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z2
+	VMOVUPS.Z     (AX)(BX*2), K1, Z3
+	VMOVUPS.Z     (AX)(R8*1), K1, Z5
+	VMOVUPS.Z     (CX), K1, Z6
+	VMOVUPS.Z     (CX)(BX*1), K1, Z7
+	VMOVUPS.Z     (CX)(BX*2), K1, Z8
+	VMOVUPS.Z     (CX)(R8*1), K1, Z9
+	VPSUBQ        Z10, Z10, Z10
+	VMULPS        Z0, Z1, K1, Z1
+	VCVTPS2PD     Y1, Z11
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   64(SP), Z11, Z11
+	VSUBPD.BCST   64(SP), Z1, Z1
+	VMINPD        Z11, Z10, Z11
+	VMINPD        Z1, Z10, Z1
+	VCVTPD2PS     Z11, Y4
+	VCVTPD2PS     Z1, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DI)
+	VMULPS        Z0, Z2, K1, Z2
+	VCVTPS2PD     Y2, Z1
+	VEXTRACTF64X4 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   80(SP), Z1, Z1
+	VSUBPD.BCST   80(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DI)(BX*1)
+	VMULPS        Z0, Z3, K1, Z3
+	VCVTPS2PD     Y3, Z1
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   96(SP), Z1, Z1
+	VSUBPD.BCST   96(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DI)(BX*2)
+	VMULPS        Z0, Z5, K1, Z5
+	VCVTPS2PD     Y5, Z1
+	VEXTRACTF64X4 $0x01, Z5, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   112(SP), Z1, Z1
+	VSUBPD.BCST   112(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DI)(R8*1)
+	VMULPS        Z0, Z6, K1, Z6
+	VCVTPS2PD     Y6, Z1
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   72(SP), Z1, Z1
+	VSUBPD.BCST   72(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DX)
+	VMULPS        Z0, Z7, K1, Z7
+	VCVTPS2PD     Y7, Z1
+	VEXTRACTF64X4 $0x01, Z7, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   88(SP), Z1, Z1
+	VSUBPD.BCST   88(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DX)(BX*1)
+	VMULPS        Z0, Z8, K1, Z8
+	VCVTPS2PD     Y8, Z1
+	VEXTRACTF64X4 $0x01, Z8, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD.BCST   104(SP), Z1, Z1
+	VSUBPD.BCST   104(SP), Z2, Z2
+	VMINPD        Z1, Z10, Z1
+	VMINPD        Z2, Z10, Z2
+	VCVTPD2PS     Z1, Y4
+	VCVTPD2PS     Z2, Y1
+	VINSERTF64X4  $0x01, Y1, Z4, Z1
+	VMOVUPS       Z1, K1, (DX)(BX*2)
+	VMULPS        Z0, Z9, K1, Z9
+	VCVTPS2PD     Y9, Z0
+	VEXTRACTF64X4 $0x01, Z9, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   120(SP), Z0, Z0
+	VSUBPD.BCST   120(SP), Z1, Z1
+	VMINPD        Z0, Z10, Z0
+	VMINPD        Z1, Z10, Z1
+	VCVTPD2PS     Z0, Y4
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z4, Z0
+	VMOVUPS       Z0, K1, (DX)(R8*1)
+	ADDQ          $0x00000008, SI
+
+shortlog_ret:
+	MOVQ SI, ret+72(FP)
 	VZEROUPPER
 	RET
