@@ -164,14 +164,21 @@ func logSoftmaxRowsAVX512(dst, src []float32, cols int) {
 // scaledLogSoftmaxRowsAVX512 is logSoftmaxRowsAVX512 for
 // ScaledLogSoftmaxRows: batches of rows of at most shortCols elements go
 // through the short kernel of their mask's kind (none, one row per row,
-// one row for every row), and the groups of rows it leaves through
-// ScaledLogSoftmaxRowsAVX512 or its form without a mask, a group at a
-// time; longer rows go through those row kernels alone.
+// one row for every row), batches of up to 128 out of place, or
+// mediumCols in place, through the medium kernel of that kind, and the
+// groups of rows they leave through ScaledLogSoftmaxRowsAVX512 or its
+// form without a mask, a group at a time.
 func scaledLogSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols int) {
 	rows := len(src) / cols
-	const group = 8
-	if cols > shortCols || rows < group {
-		scaledLogRowsAVX512(dst, src, mask, scale, rows, cols)
+	group := 8
+	if cols > shortCols {
+		group = 4
+		if cols > 128 || (cols > mediumCols && rows > 0 && &dst[0] == &src[0]) {
+			rows = 0
+		}
+	}
+	if rows < group {
+		scaledLogRowsAVX512(dst, src, mask, scale, len(src)/cols, cols)
 		return
 	}
 	bcast := len(mask) == cols
@@ -183,12 +190,18 @@ func scaledLogSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols in
 		}
 		// Direct calls, as in softmaxRowsAVX512.
 		switch {
-		case len(mask) == 0:
+		case group == 8 && len(mask) == 0:
 			done += asm.ScaledLogSoftmaxShortRowsNoMaskAVX512(d, s, scale, rows-done, cols)
-		case bcast:
+		case group == 8 && bcast:
 			done += asm.ScaledLogSoftmaxShortRowsBcastAVX512(d, s, m, scale, rows-done, cols)
-		default:
+		case group == 8:
 			done += asm.ScaledLogSoftmaxShortRowsAVX512(d, s, m, scale, rows-done, cols)
+		case len(mask) == 0:
+			done += asm.ScaledLogSoftmaxMediumRowsNoMaskAVX512(d, s, scale, rows-done, cols)
+		case bcast:
+			done += asm.ScaledLogSoftmaxMediumRowsBcastAVX512(d, s, m, scale, rows-done, cols)
+		default:
+			done += asm.ScaledLogSoftmaxMediumRowsAVX512(d, s, m, scale, rows-done, cols)
 		}
 		if done == rows {
 			break

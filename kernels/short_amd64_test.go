@@ -478,7 +478,7 @@ func TestGuardLogShortRows(t *testing.T) {
 }
 
 // TestBitExactScaledLogShortKernels runs the scaled LogSoftmax short-row
-// kernels directly on batches of ordinary rows, with every mask kind and
+// and medium-row kernels directly on batches of ordinary rows, with every mask kind and
 // scales that keep z ordinary: every whole group must be done, with the
 // bits of fallback.ScaledLogSoftmaxRows, in place too, and nothing past
 // them written.
@@ -487,7 +487,7 @@ func TestBitExactScaledLogShortKernels(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(75, 76))
-	for cols := 1; cols <= shortCols; cols++ {
+	for _, cols := range append(logGroupCols(), 64, 100, 128) {
 		for _, rows := range []int{8, 13, 16, 23, 40} {
 			for kind := range 3 {
 				scale := []float32{1, 0.125, -1, 2, 0, float32(math.Copysign(0, -1)), 0x1p-149}[rng.IntN(7)]
@@ -503,16 +503,26 @@ func TestBitExactScaledLogShortKernels(t *testing.T) {
 						copy(got, x)
 						src = got
 					}
-					var done int
-					switch kind {
-					case 0:
-						done = asm.ScaledLogSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
-					case 1:
-						done = asm.ScaledLogSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
-					default:
-						done = asm.ScaledLogSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
+					group := 8
+					if cols > shortCols {
+						group = 4
 					}
-					if done != rows/8*8 {
+					var done int
+					switch {
+					case group == 8 && kind == 0:
+						done = asm.ScaledLogSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
+					case group == 8 && kind == 1:
+						done = asm.ScaledLogSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
+					case group == 8:
+						done = asm.ScaledLogSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
+					case kind == 0:
+						done = asm.ScaledLogSoftmaxMediumRowsNoMaskAVX512(got, src, scale, rows, cols)
+					case kind == 1:
+						done = asm.ScaledLogSoftmaxMediumRowsBcastAVX512(got, src, mask, scale, rows, cols)
+					default:
+						done = asm.ScaledLogSoftmaxMediumRowsAVX512(got, src, mask, scale, rows, cols)
+					}
+					if done != rows/group*group {
 						t.Fatalf("%s: %d rows done", what, done)
 					}
 					compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
@@ -540,7 +550,7 @@ func TestBitExactScaledLogShortRows(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(77, 78))
-	for cols := 1; cols <= shortCols+1; cols++ {
+	for _, cols := range append(logGroupCols(), 49, 64, 100, 128, 129) {
 		for rows := 1; rows <= 40; rows++ {
 			for kind := range 3 {
 				x := shortBatch(rng, rows, cols)
@@ -559,7 +569,7 @@ func TestBitExactScaledLogShortRows(t *testing.T) {
 			return
 		}
 	}
-	for cols := 1; cols <= shortCols; cols++ {
+	for _, cols := range append(logGroupCols(), 64, 100, 128) {
 		for _, rows := range []int{8, 16, 19} {
 			for kind := 1; kind < 3; kind++ {
 				x := normalRow(rng, rows*cols, 4, 0)

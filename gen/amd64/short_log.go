@@ -60,7 +60,13 @@ import (
 // Measured as above, against SoftmaxRows on the same rows, scale 1/8:
 // 1.38x at 10 columns with a mask per row (5.6x through
 // ScaledLogSoftmaxRowsAVX512), 1.17x with one mask row, 1.12x without;
-// 1.44x, 1.10x and 1.09x at 16.
+// 1.44x, 1.10x and 1.09x at 16. The medium kernel's scaled forms walk the
+// mask rows beside the rows in each pass, as SoftmaxMediumRowsAVX512's
+// do; with a mask per row, whose rows each pass reads again, they
+// measured 1.26 against 1.92 ns per element through the row kernel at 24
+// columns, 1.10 against 1.51 at 32, 0.78 against 1.41 at 48, 0.86 against
+// 1.01 at 100 (ScaledSoftmaxRows: 1.04, 0.70, 0.71, 0.69), and 1.0-1.2x
+// SoftmaxRows with one mask row or none.
 
 func generateShortLog(g *gen) {
 	c := g.constTable("shortlogconst", slices.Concat(softmaxConsts, []constant{
@@ -69,9 +75,10 @@ func generateShortLog(g *gen) {
 	}))
 	t := &ceTables{g.log64Table(), g.log64VecTable()}
 	shortLogAVX512(g, c, t, inX)
-	mediumLogAVX512(g, c, t)
+	mediumLogAVX512(g, c, t, inX)
 	for _, in := range []groupIn{inMaskRows, inMaskBcast, inScaled} {
 		shortLogAVX512(g, c, t, in)
+		mediumLogAVX512(g, c, t, in)
 	}
 }
 
@@ -428,9 +435,8 @@ func logSteps(g *gen, t *ceTables, s, nm, l Mem) []func() {
 // 0.48 against 0.41 at 100 (0.64), 0.42 against 0.31 at 128 (0.47). In
 // place, 32, 64 and 128 columns measured 1.13, 1.18 and 0.80; package
 // kernels runs it in place up to 48 columns only.
-func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
-	g.function("LogSoftmaxMediumRowsAVX512", "func(dst, src []float32, rows, cols int) int",
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
+	doc := []string{
 		"LogSoftmaxMediumRowsAVX512 sets rows of cols elements of dst to the",
 		"log-softmax of the same rows of src, with the bits of",
 		"fallback.LogSoftmaxRows, four rows at a time, from the first, for as",
@@ -440,7 +446,13 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 		"LogSoftmaxRowsAVX512. The caller checks the arguments: rows*cols",
 		"elements in each slice, 16 < cols <= 128, and dst is src or does not",
 		"overlap it. It requires AVX-512F.",
-	)
+	}
+	sig := "func(dst, src []float32, rows, cols int) int"
+	if in != inX {
+		doc, sig = logDoc(in, "Medium"), in.signature()
+	}
+	g.function(logName(in, "Medium"), sig,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, doc...)
 	a := g.loadGroupArgs()
 	dst, src, rows, cols, done := a.dst, a.src, a.rows, a.cols, a.done
 	kmw, stride, stride3 := a.kmw, a.stride, a.stride3
@@ -449,8 +461,19 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 	g.VBROADCASTSS(c.scalar("reduceLo"), reduceLo)
 	// The frame holds the current group's biases (16 int32), then the
 	// pending group's l, S and nm*ln2 (8 float64 each: row r's in lanes
-	// 2r and 2r+1), its src and dst (dst 0 when no group is pending).
-	frame := g.AllocLocal(272)
+	// 2r and 2r+1), its src and dst (dst 0 when no group is pending). With
+	// a mask, the frame also holds the current group's first row of the
+	// mask and the pending group's, and pm walks the group's mask rows (or
+	// the one row) beside ps.
+	frame := g.AllocLocal(288)
+	maskCur, pendMask := frame.Offset(272), frame.Offset(280)
+	z := g.groupZ(in, nil)
+	var pm reg.GPVirtual
+	if z.masked() {
+		g.MOVQ(z.mask, maskCur)
+		pm = g.GP64()
+	}
+
 	lAt := func(r int) Mem { return frame.Offset(64 + 16*r) }
 	pendS, pendNm := frame.Offset(128), frame.Offset(192)
 	pendSrc, pendDst := frame.Offset(256), frame.Offset(264)
@@ -474,6 +497,16 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 		}
 		return Mem{Base: p, Index: stride3, Scale: 1}
 	}
+	// maskOf returns the mask's vector for the vector of row r at pm.
+	maskOf := func(r int) Op {
+		switch in {
+		case inMaskRows:
+			return rowAt(pm, r)
+		case inMaskBcast:
+			return Mem{Base: pm}
+		}
+		return nil
+	}
 	// vecMask sets k to the lanes of the vector at i remaining elements.
 	vecMask := func(k reg.Register) {
 		w, all := g.GP32(), g.GP32()
@@ -485,10 +518,13 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 	}
 	// loop emits a loop over the vectors of the group's rows at from (and
 	// to): body(k) for the vector at ps (and pd) under mask k.
-	loop := func(name string, from, to Op, body func(k reg.Register)) {
+	loop := func(name string, from, to, mfrom Op, body func(k reg.Register)) {
 		g.MOVQ(from, ps)
 		if to != nil {
 			g.MOVQ(to, pd)
+		}
+		if z.masked() {
+			g.MOVQ(mfrom, pm)
 		}
 		g.MOVQ(cols, i)
 		g.Label(name)
@@ -498,6 +534,9 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 		g.ADDQ(U32(64), ps)
 		if to != nil {
 			g.ADDQ(U32(64), pd)
+		}
+		if z.masked() {
+			g.ADDQ(U32(64), pm)
 		}
 		g.SUBQ(U32(16), i)
 		g.JG(LabelRef(name))
@@ -511,11 +550,12 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 		g.Comment("Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)).")
 		zero := g.ZMM()
 		g.VPSUBQ(zero, zero, zero) // a zeroing idiom avo knows, in AVX-512F
-		loop(name, pendSrc, pendDst, func(k reg.Register) {
+		loop(name, pendSrc, pendDst, pendMask, func(k reg.Register) {
 			xs := make([]reg.VecVirtual, mediumGroup)
 			for r := range xs {
 				xs[r] = g.ZMM()
 				g.VMOVUPS_Z(rowAt(ps, r), k, xs[r])
+				z.apply(xs[r], k, maskOf(r)) // z again; lanes past the row not stored
 			}
 			for r, x := range xs {
 				lo, hi, yh := g.ZMM(), g.ZMM(), g.YMM()
@@ -549,10 +589,11 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 		acc[r] = g.ZMM()
 		g.VMOVAPS(negInf, acc[r])
 	}
-	loop("medlog_max", src, nil, func(k reg.Register) {
+	loop("medlog_max", src, nil, maskCur, func(k reg.Register) {
 		for r := range acc {
 			x := g.ZMM()
 			g.VMOVUPS_Z(rowAt(ps, r), k, x)
+			z.apply(x, k, maskOf(r))
 			g.VMAXPS(x, acc[r], k, acc[r]) // lanes past the row keep acc
 		}
 	})
@@ -577,6 +618,9 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 	}
 	nv := g.GP64()
 	g.MOVQ(src, ps)
+	if z.masked() {
+		g.MOVQ(maskCur, pm)
+	}
 	g.MOVQ(cols, i)
 	g.Label("medlog_block")
 	for r := range partLo {
@@ -592,6 +636,7 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 			d := g.ZMM()
 			g.VBROADCASTSS(c.scalar("negInf"), d)
 			g.VMOVUPS(rowAt(ps, r), k, d) // -Inf past the row: s = 0
+			z.apply(d, k, maskOf(r))
 			g.VMAXPS(d, reduceLo, d)
 			t := g.expU(c, d)
 			g.scaleBias(c, t, frame.Offset(4*mediumMaxPos(r)))
@@ -600,6 +645,9 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 			g.VADDPD(uh, partHi[r], partHi[r])
 		}
 		g.ADDQ(U32(64), ps)
+		if z.masked() {
+			g.ADDQ(U32(64), pm)
+		}
 		g.SUBQ(U32(16), i)
 		g.JLE(LabelRef("medlog_lastblock"))
 		g.DECQ(nv)
@@ -650,6 +698,15 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables) {
 	}
 	g.MOVQ(src, pendSrc)
 	g.MOVQ(dst, pendDst)
+	if z.masked() {
+		m := g.GP64()
+		g.MOVQ(maskCur, m)
+		g.MOVQ(m, pendMask)
+		if in == inMaskRows {
+			g.LEAQ(Mem{Base: m, Index: stride, Scale: 4}, m)
+			g.MOVQ(m, maskCur)
+		}
+	}
 	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
 	g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst)
 	g.SUBQ(U32(mediumGroup), rows)

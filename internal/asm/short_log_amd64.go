@@ -41,11 +41,28 @@ func LogSoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int
 //go:noescape
 func ScaledLogSoftmaxShortRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 
+// ScaledLogSoftmaxMediumRowsAVX512 is LogSoftmaxMediumRowsAVX512 for
+// fallback.ScaledLogSoftmaxRows with a mask of one row per row: it runs
+// the rows z = fma(scale, x, m), m the row of mask, with the same
+// checks on z and the same result; the caller runs the rows it leaves
+// with ScaledLogSoftmaxRowsAVX512. The caller checks the arguments as
+// for LogSoftmaxMediumRowsAVX512, and rows*cols elements in mask, which does not
+// overlap dst.
+//
+//go:noescape
+func ScaledLogSoftmaxMediumRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
 // ScaledLogSoftmaxShortRowsBcastAVX512 is ScaledLogSoftmaxShortRowsAVX512
 // with a mask of one row, cols elements, added to every row.
 //
 //go:noescape
 func ScaledLogSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledLogSoftmaxMediumRowsBcastAVX512 is ScaledLogSoftmaxMediumRowsAVX512
+// with a mask of one row, cols elements, added to every row.
+//
+//go:noescape
+func ScaledLogSoftmaxMediumRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 
 // ScaledLogSoftmaxShortRowsNoMaskAVX512 is ScaledLogSoftmaxShortRowsAVX512
 // without a mask: z = scale*x; the caller runs the rows it leaves with
@@ -53,3 +70,10 @@ func ScaledLogSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []f
 //
 //go:noescape
 func ScaledLogSoftmaxShortRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
+
+// ScaledLogSoftmaxMediumRowsNoMaskAVX512 is ScaledLogSoftmaxMediumRowsAVX512
+// without a mask: z = scale*x; the caller runs the rows it leaves with
+// ScaledLogSoftmaxRowsNoMaskAVX512.
+//
+//go:noescape
+func ScaledLogSoftmaxMediumRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int

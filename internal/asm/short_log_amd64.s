@@ -829,7 +829,7 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func LogSoftmaxMediumRowsAVX512(dst []float32, src []float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV
-TEXT ·LogSoftmaxMediumRowsAVX512(SB), NOSPLIT, $272-72
+TEXT ·LogSoftmaxMediumRowsAVX512(SB), NOSPLIT, $288-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+48(FP), DX
@@ -2014,6 +2014,557 @@ shortlog_ret:
 	VZEROUPPER
 	RET
 
+// func ScaledLogSoftmaxMediumRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledLogSoftmaxMediumRowsAVX512(SB), NOSPLIT, $288-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortlogconst<>+320(SB), Z0
+	VBROADCASTSS shortlogconst<>+288(SB), Z1
+	MOVSS        scale+72(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         mask_base+48(FP), R10
+	MOVQ         R10, 272(SP)
+	MOVQ         $0x00000000, 264(SP)
+	VBROADCASTSD log64const<>+8(SB), Z19
+	VMOVUPD      Z19, 128(SP)
+	VPXORQ       Z19, Z19, Z19
+	VMOVUPD      Z19, 192(SP)
+
+medlog_group:
+	CMPQ DX, $0x00000004
+	JB   medlog_drain
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), beside passes 1 and 2.
+	VMOVUPD      128(SP), Z19
+	VPSRLQ       $0x34, Z19, Z21
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z19, Z19
+	VPORQ.BCST   log64const<>+8(SB), Z19, Z19
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z19, K1
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z19, K1, Z19
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z21, K1, Z21
+	VSUBPD.BCST  log64const<>+8(SB), Z19, Z22
+	VADDPD.BCST  log64const<>+8(SB), Z19, Z19
+	VDIVPD       Z19, Z22, Z19
+	VMULPD       Z19, Z19, Z22
+	VBROADCASTSD log64const<>+24(SB), Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+32(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+40(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+48(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+56(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+64(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+72(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+80(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+88(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+96(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+104(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+112(SB), Z23, Z23
+	VMULPD       Z19, Z23, Z23
+	VADDPD       Z23, Z23, Z23
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z21, Z21
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z21, Z21
+	VMULPD.BCST  log64const<>+16(SB), Z21, Z21
+	VADDPD       Z23, Z21, Z21
+	VADDPD       192(SP), Z21, Z21
+	VMOVUPD      Z21, 64(SP)
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	VMOVAPS Z0, Z23
+	MOVQ    CX, R11
+	MOVQ    272(SP), R10
+	MOVQ    BX, R13
+
+medlog_max:
+	MOVL        DI, R12
+	MOVL        $0x0000ffff, R14
+	CMPQ        R13, $0x00000010
+	CMOVLGT     R14, R12
+	KMOVW       R12, K1
+	VMOVUPS.Z   (R11), K1, Z24
+	VFMADD213PS (R10), Z2, K1, Z24
+	VMAXPS      Z24, Z19, K1, Z19
+	VMOVUPS.Z   (R11)(R8*1), K1, Z24
+	VFMADD213PS (R10)(R8*1), Z2, K1, Z24
+	VMAXPS      Z24, Z21, K1, Z21
+	VMOVUPS.Z   (R11)(R8*2), K1, Z24
+	VFMADD213PS (R10)(R8*2), Z2, K1, Z24
+	VMAXPS      Z24, Z22, K1, Z22
+	VMOVUPS.Z   (R11)(R9*1), K1, Z24
+	VFMADD213PS (R10)(R9*1), Z2, K1, Z24
+	VMAXPS      Z24, Z23, K1, Z23
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R10
+	SUBQ        $0x00000010, R13
+	JG          medlog_max
+	VSHUFF32X4  $0x44, Z21, Z19, Z24
+	VSHUFF32X4  $0xee, Z21, Z19, Z19
+	VMAXPS      Z19, Z24, Z24
+	VSHUFF32X4  $0x44, Z23, Z22, Z19
+	VSHUFF32X4  $0xee, Z23, Z22, Z21
+	VMAXPS      Z21, Z19, Z19
+	VSHUFF32X4  $0x88, Z19, Z24, Z21
+	VSHUFF32X4  $0xdd, Z19, Z24, Z19
+	VMAXPS      Z19, Z21, Z21
+	VPERMILPS   $0x4e, Z21, Z19
+	VMAXPS      Z19, Z21, Z21
+	VPERMILPS   $0xb1, Z21, Z19
+	VMAXPS      Z19, Z21, Z21
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortlogconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z21, K1
+	VBROADCASTSS shortlogconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z21, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medlog_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortlogconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z21, Z19
+	VPBROADCASTD     shortlogconst<>+448(SB), Z21
+	VPSUBD           Z19, Z21, Z21
+	VMOVUPS          Z21, (SP)
+
+	// Pass 2: S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R11
+	MOVQ   272(SP), R10
+	MOVQ   BX, R13
+
+medlog_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R12
+
+medlog_vec:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z5, Z5
+	VADDPD           Z19, Z6, Z6
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10)(R8*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z9, Z9
+	VADDPD           Z19, Z10, Z10
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10)(R8*2), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10)(R9*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z19, Z18, Z18
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JLE              medlog_lastblock
+	DECQ             R12
+	JNZ              medlog_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medlog_block
+
+medlog_lastblock:
+	VADDPD     Z5, Z3, Z3
+	VADDPD     Z6, Z4, Z4
+	VADDPD     Z4, Z3, Z3
+	VADDPD     Z9, Z7, Z7
+	VADDPD     Z10, Z8, Z8
+	VADDPD     Z8, Z7, Z7
+	VADDPD     Z13, Z11, Z11
+	VADDPD     Z14, Z12, Z12
+	VADDPD     Z12, Z11, Z11
+	VADDPD     Z17, Z15, Z15
+	VADDPD     Z18, Z16, Z16
+	VADDPD     Z16, Z15, Z15
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z21
+	VADDPD     Z21, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z21
+	VSHUFF64X2 $0xee, Z15, Z11, Z22
+	VADDPD     Z22, Z21, Z21
+	VSHUFF64X2 $0x88, Z21, Z19, Z22
+	VSHUFF64X2 $0xdd, Z21, Z19, Z19
+	VADDPD     Z19, Z22, Z22
+	VPERMILPD  $0x55, Z22, Z19
+	VADDPD     Z19, Z22, Z19
+
+	// The group's second check: no S is NaN. Else the caller runs it.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medlog_drain
+	CMPQ     264(SP), $0x00000000
+	JE       medlog_stash
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)).
+	VPSUBQ Z21, Z21, Z21
+	MOVQ   256(SP), R11
+	MOVQ   264(SP), R12
+	MOVQ   280(SP), R10
+	MOVQ   BX, R13
+
+medlog_out:
+	MOVL          DI, R14
+	MOVL          $0x0000ffff, R15
+	CMPQ          R13, $0x00000010
+	CMOVLGT       R15, R14
+	KMOVW         R14, K1
+	VMOVUPS.Z     (R11), K1, Z22
+	VFMADD213PS   (R10), Z2, K1, Z22
+	VMOVUPS.Z     (R11)(R8*1), K1, Z23
+	VFMADD213PS   (R10)(R8*1), Z2, K1, Z23
+	VMOVUPS.Z     (R11)(R8*2), K1, Z24
+	VFMADD213PS   (R10)(R8*2), Z2, K1, Z24
+	VMOVUPS.Z     (R11)(R9*1), K1, Z25
+	VFMADD213PS   (R10)(R9*1), Z2, K1, Z25
+	VCVTPS2PD     Y22, Z26
+	VEXTRACTF64X4 $0x01, Z22, Y20
+	VCVTPS2PD     Y20, Z22
+	VSUBPD.BCST   64(SP), Z26, Z26
+	VSUBPD.BCST   64(SP), Z22, Z22
+	VMINPD        Z26, Z21, Z26
+	VMINPD        Z22, Z21, Z22
+	VCVTPD2PS     Z26, Y20
+	VCVTPD2PS     Z22, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R12)
+	VCVTPS2PD     Y23, Z22
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z23
+	VSUBPD.BCST   80(SP), Z22, Z22
+	VSUBPD.BCST   80(SP), Z23, Z23
+	VMINPD        Z22, Z21, Z22
+	VMINPD        Z23, Z21, Z23
+	VCVTPD2PS     Z22, Y20
+	VCVTPD2PS     Z23, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R12)(R8*1)
+	VCVTPS2PD     Y24, Z22
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z23
+	VSUBPD.BCST   96(SP), Z22, Z22
+	VSUBPD.BCST   96(SP), Z23, Z23
+	VMINPD        Z22, Z21, Z22
+	VMINPD        Z23, Z21, Z23
+	VCVTPD2PS     Z22, Y20
+	VCVTPD2PS     Z23, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R12)(R8*2)
+	VCVTPS2PD     Y25, Z22
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z23
+	VSUBPD.BCST   112(SP), Z22, Z22
+	VSUBPD.BCST   112(SP), Z23, Z23
+	VMINPD        Z22, Z21, Z22
+	VMINPD        Z23, Z21, Z23
+	VCVTPD2PS     Z22, Y20
+	VCVTPD2PS     Z23, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R12)(R9*1)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, R13
+	JG            medlog_out
+	ADDQ          $0x00000004, SI
+
+medlog_stash:
+	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
+	VMOVUPD      Z19, 128(SP)
+	VMOVDQU32    (SP), Z19
+	VPMOVQD      Z19, Y19
+	VCVTDQ2PD    Y19, Z19
+	VBROADCASTSD log64vecconst<>+40(SB), Z21
+	VSUBPD       Z19, Z21, Z19
+	VMULPD.BCST  log64const<>+16(SB), Z19, Z19
+	VMOVUPD      Z19, 192(SP)
+	MOVQ         CX, 256(SP)
+	MOVQ         AX, 264(SP)
+	MOVQ         272(SP), R10
+	MOVQ         R10, 280(SP)
+	LEAQ         (R10)(R8*4), R10
+	MOVQ         R10, 272(SP)
+	LEAQ         (CX)(R8*4), CX
+	LEAQ         (AX)(R8*4), AX
+	SUBQ         $0x00000004, DX
+	JMP          medlog_group
+
+medlog_drain:
+	CMPQ         264(SP), $0x00000000
+	JE           medlog_ret
+	VMOVUPD      128(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z0, Z0
+	VPORQ.BCST   log64const<>+8(SB), Z0, Z0
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z0, K1
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z0, K1, Z0
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z1, K1, Z1
+	VSUBPD.BCST  log64const<>+8(SB), Z0, Z3
+	VADDPD.BCST  log64const<>+8(SB), Z0, Z0
+	VDIVPD       Z0, Z3, Z0
+	VMULPD       Z0, Z0, Z3
+	VBROADCASTSD log64const<>+24(SB), Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+32(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+40(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+48(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+56(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+64(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+72(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+80(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+88(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+96(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+104(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+112(SB), Z4, Z4
+	VMULPD       Z0, Z4, Z4
+	VADDPD       Z4, Z4, Z4
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z1, Z1
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z1, Z1
+	VMULPD.BCST  log64const<>+16(SB), Z1, Z1
+	VADDPD       Z4, Z1, Z1
+	VADDPD       192(SP), Z1, Z1
+	VMOVUPD      Z1, 64(SP)
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)).
+	VPSUBQ Z0, Z0, Z0
+	MOVQ   256(SP), R11
+	MOVQ   264(SP), R12
+	MOVQ   280(SP), R10
+	MOVQ   BX, R13
+
+medlog_outlast:
+	MOVL          DI, AX
+	MOVL          $0x0000ffff, CX
+	CMPQ          R13, $0x00000010
+	CMOVLGT       CX, AX
+	KMOVW         AX, K1
+	VMOVUPS.Z     (R11), K1, Z1
+	VFMADD213PS   (R10), Z2, K1, Z1
+	VMOVUPS.Z     (R11)(R8*1), K1, Z3
+	VFMADD213PS   (R10)(R8*1), Z2, K1, Z3
+	VMOVUPS.Z     (R11)(R8*2), K1, Z4
+	VFMADD213PS   (R10)(R8*2), Z2, K1, Z4
+	VMOVUPS.Z     (R11)(R9*1), K1, Z5
+	VFMADD213PS   (R10)(R9*1), Z2, K1, Z5
+	VCVTPS2PD     Y1, Z6
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   64(SP), Z6, Z6
+	VSUBPD.BCST   64(SP), Z1, Z1
+	VMINPD        Z6, Z0, Z6
+	VMINPD        Z1, Z0, Z1
+	VCVTPD2PS     Z6, Y20
+	VCVTPD2PS     Z1, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R12)
+	VCVTPS2PD     Y3, Z1
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   80(SP), Z1, Z1
+	VSUBPD.BCST   80(SP), Z3, Z3
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z1, Y20
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R12)(R8*1)
+	VCVTPS2PD     Y4, Z1
+	VEXTRACTF64X4 $0x01, Z4, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   96(SP), Z1, Z1
+	VSUBPD.BCST   96(SP), Z3, Z3
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z1, Y20
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R12)(R8*2)
+	VCVTPS2PD     Y5, Z1
+	VEXTRACTF64X4 $0x01, Z5, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   112(SP), Z1, Z1
+	VSUBPD.BCST   112(SP), Z3, Z3
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z1, Y20
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R12)(R9*1)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, R13
+	JG            medlog_outlast
+	ADDQ          $0x00000004, SI
+
+medlog_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
 // func ScaledLogSoftmaxShortRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV, SSE
 TEXT ·ScaledLogSoftmaxShortRowsBcastAVX512(SB), NOSPLIT, $272-104
@@ -2676,6 +3227,555 @@ shortlog_ret:
 	VZEROUPPER
 	RET
 
+// func ScaledLogSoftmaxMediumRowsBcastAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledLogSoftmaxMediumRowsBcastAVX512(SB), NOSPLIT, $288-104
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+80(FP), DX
+	MOVQ cols+88(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortlogconst<>+320(SB), Z0
+	VBROADCASTSS shortlogconst<>+288(SB), Z1
+	MOVSS        scale+72(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         mask_base+48(FP), R10
+	MOVQ         R10, 272(SP)
+	MOVQ         $0x00000000, 264(SP)
+	VBROADCASTSD log64const<>+8(SB), Z19
+	VMOVUPD      Z19, 128(SP)
+	VPXORQ       Z19, Z19, Z19
+	VMOVUPD      Z19, 192(SP)
+
+medlog_group:
+	CMPQ DX, $0x00000004
+	JB   medlog_drain
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), beside passes 1 and 2.
+	VMOVUPD      128(SP), Z19
+	VPSRLQ       $0x34, Z19, Z21
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z19, Z19
+	VPORQ.BCST   log64const<>+8(SB), Z19, Z19
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z19, K1
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z19, K1, Z19
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z21, K1, Z21
+	VSUBPD.BCST  log64const<>+8(SB), Z19, Z22
+	VADDPD.BCST  log64const<>+8(SB), Z19, Z19
+	VDIVPD       Z19, Z22, Z19
+	VMULPD       Z19, Z19, Z22
+	VBROADCASTSD log64const<>+24(SB), Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+32(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+40(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+48(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+56(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+64(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+72(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+80(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+88(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+96(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+104(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+112(SB), Z23, Z23
+	VMULPD       Z19, Z23, Z23
+	VADDPD       Z23, Z23, Z23
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z21, Z21
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z21, Z21
+	VMULPD.BCST  log64const<>+16(SB), Z21, Z21
+	VADDPD       Z23, Z21, Z21
+	VADDPD       192(SP), Z21, Z21
+	VMOVUPD      Z21, 64(SP)
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	VMOVAPS Z0, Z23
+	MOVQ    CX, R11
+	MOVQ    272(SP), R10
+	MOVQ    BX, R13
+
+medlog_max:
+	MOVL        DI, R12
+	MOVL        $0x0000ffff, R14
+	CMPQ        R13, $0x00000010
+	CMOVLGT     R14, R12
+	KMOVW       R12, K1
+	VMOVUPS.Z   (R11), K1, Z24
+	VFMADD213PS (R10), Z2, K1, Z24
+	VMAXPS      Z24, Z19, K1, Z19
+	VMOVUPS.Z   (R11)(R8*1), K1, Z24
+	VFMADD213PS (R10), Z2, K1, Z24
+	VMAXPS      Z24, Z21, K1, Z21
+	VMOVUPS.Z   (R11)(R8*2), K1, Z24
+	VFMADD213PS (R10), Z2, K1, Z24
+	VMAXPS      Z24, Z22, K1, Z22
+	VMOVUPS.Z   (R11)(R9*1), K1, Z24
+	VFMADD213PS (R10), Z2, K1, Z24
+	VMAXPS      Z24, Z23, K1, Z23
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R10
+	SUBQ        $0x00000010, R13
+	JG          medlog_max
+	VSHUFF32X4  $0x44, Z21, Z19, Z24
+	VSHUFF32X4  $0xee, Z21, Z19, Z19
+	VMAXPS      Z19, Z24, Z24
+	VSHUFF32X4  $0x44, Z23, Z22, Z19
+	VSHUFF32X4  $0xee, Z23, Z22, Z21
+	VMAXPS      Z21, Z19, Z19
+	VSHUFF32X4  $0x88, Z19, Z24, Z21
+	VSHUFF32X4  $0xdd, Z19, Z24, Z19
+	VMAXPS      Z19, Z21, Z21
+	VPERMILPS   $0x4e, Z21, Z19
+	VMAXPS      Z19, Z21, Z21
+	VPERMILPS   $0xb1, Z21, Z19
+	VMAXPS      Z19, Z21, Z21
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortlogconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z21, K1
+	VBROADCASTSS shortlogconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z21, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medlog_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortlogconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z21, Z19
+	VPBROADCASTD     shortlogconst<>+448(SB), Z21
+	VPSUBD           Z19, Z21, Z21
+	VMOVUPS          Z21, (SP)
+
+	// Pass 2: S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R11
+	MOVQ   272(SP), R10
+	MOVQ   BX, R13
+
+medlog_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R12
+
+medlog_vec:
+	MOVL             DI, R14
+	MOVL             $0x0000ffff, R15
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R15, R14
+	KMOVW            R14, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z5, Z5
+	VADDPD           Z19, Z6, Z6
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z9, Z9
+	VADDPD           Z19, Z10, Z10
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z19, Z18, Z18
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R13
+	JLE              medlog_lastblock
+	DECQ             R12
+	JNZ              medlog_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medlog_block
+
+medlog_lastblock:
+	VADDPD     Z5, Z3, Z3
+	VADDPD     Z6, Z4, Z4
+	VADDPD     Z4, Z3, Z3
+	VADDPD     Z9, Z7, Z7
+	VADDPD     Z10, Z8, Z8
+	VADDPD     Z8, Z7, Z7
+	VADDPD     Z13, Z11, Z11
+	VADDPD     Z14, Z12, Z12
+	VADDPD     Z12, Z11, Z11
+	VADDPD     Z17, Z15, Z15
+	VADDPD     Z18, Z16, Z16
+	VADDPD     Z16, Z15, Z15
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z21
+	VADDPD     Z21, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z21
+	VSHUFF64X2 $0xee, Z15, Z11, Z22
+	VADDPD     Z22, Z21, Z21
+	VSHUFF64X2 $0x88, Z21, Z19, Z22
+	VSHUFF64X2 $0xdd, Z21, Z19, Z19
+	VADDPD     Z19, Z22, Z22
+	VPERMILPD  $0x55, Z22, Z19
+	VADDPD     Z19, Z22, Z19
+
+	// The group's second check: no S is NaN. Else the caller runs it.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medlog_drain
+	CMPQ     264(SP), $0x00000000
+	JE       medlog_stash
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)).
+	VPSUBQ Z21, Z21, Z21
+	MOVQ   256(SP), R11
+	MOVQ   264(SP), R12
+	MOVQ   280(SP), R10
+	MOVQ   BX, R13
+
+medlog_out:
+	MOVL          DI, R14
+	MOVL          $0x0000ffff, R15
+	CMPQ          R13, $0x00000010
+	CMOVLGT       R15, R14
+	KMOVW         R14, K1
+	VMOVUPS.Z     (R11), K1, Z22
+	VFMADD213PS   (R10), Z2, K1, Z22
+	VMOVUPS.Z     (R11)(R8*1), K1, Z23
+	VFMADD213PS   (R10), Z2, K1, Z23
+	VMOVUPS.Z     (R11)(R8*2), K1, Z24
+	VFMADD213PS   (R10), Z2, K1, Z24
+	VMOVUPS.Z     (R11)(R9*1), K1, Z25
+	VFMADD213PS   (R10), Z2, K1, Z25
+	VCVTPS2PD     Y22, Z26
+	VEXTRACTF64X4 $0x01, Z22, Y20
+	VCVTPS2PD     Y20, Z22
+	VSUBPD.BCST   64(SP), Z26, Z26
+	VSUBPD.BCST   64(SP), Z22, Z22
+	VMINPD        Z26, Z21, Z26
+	VMINPD        Z22, Z21, Z22
+	VCVTPD2PS     Z26, Y20
+	VCVTPD2PS     Z22, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R12)
+	VCVTPS2PD     Y23, Z22
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z23
+	VSUBPD.BCST   80(SP), Z22, Z22
+	VSUBPD.BCST   80(SP), Z23, Z23
+	VMINPD        Z22, Z21, Z22
+	VMINPD        Z23, Z21, Z23
+	VCVTPD2PS     Z22, Y20
+	VCVTPD2PS     Z23, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R12)(R8*1)
+	VCVTPS2PD     Y24, Z22
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z23
+	VSUBPD.BCST   96(SP), Z22, Z22
+	VSUBPD.BCST   96(SP), Z23, Z23
+	VMINPD        Z22, Z21, Z22
+	VMINPD        Z23, Z21, Z23
+	VCVTPD2PS     Z22, Y20
+	VCVTPD2PS     Z23, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R12)(R8*2)
+	VCVTPS2PD     Y25, Z22
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z23
+	VSUBPD.BCST   112(SP), Z22, Z22
+	VSUBPD.BCST   112(SP), Z23, Z23
+	VMINPD        Z22, Z21, Z22
+	VMINPD        Z23, Z21, Z23
+	VCVTPD2PS     Z22, Y20
+	VCVTPD2PS     Z23, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R12)(R9*1)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, R13
+	JG            medlog_out
+	ADDQ          $0x00000004, SI
+
+medlog_stash:
+	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
+	VMOVUPD      Z19, 128(SP)
+	VMOVDQU32    (SP), Z19
+	VPMOVQD      Z19, Y19
+	VCVTDQ2PD    Y19, Z19
+	VBROADCASTSD log64vecconst<>+40(SB), Z21
+	VSUBPD       Z19, Z21, Z19
+	VMULPD.BCST  log64const<>+16(SB), Z19, Z19
+	VMOVUPD      Z19, 192(SP)
+	MOVQ         CX, 256(SP)
+	MOVQ         AX, 264(SP)
+	MOVQ         272(SP), R10
+	MOVQ         R10, 280(SP)
+	LEAQ         (CX)(R8*4), CX
+	LEAQ         (AX)(R8*4), AX
+	SUBQ         $0x00000004, DX
+	JMP          medlog_group
+
+medlog_drain:
+	CMPQ         264(SP), $0x00000000
+	JE           medlog_ret
+	VMOVUPD      128(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z0, Z0
+	VPORQ.BCST   log64const<>+8(SB), Z0, Z0
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z0, K1
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z0, K1, Z0
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z1, K1, Z1
+	VSUBPD.BCST  log64const<>+8(SB), Z0, Z3
+	VADDPD.BCST  log64const<>+8(SB), Z0, Z0
+	VDIVPD       Z0, Z3, Z0
+	VMULPD       Z0, Z0, Z3
+	VBROADCASTSD log64const<>+24(SB), Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+32(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+40(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+48(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+56(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+64(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+72(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+80(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+88(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+96(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+104(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+112(SB), Z4, Z4
+	VMULPD       Z0, Z4, Z4
+	VADDPD       Z4, Z4, Z4
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z1, Z1
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z1, Z1
+	VMULPD.BCST  log64const<>+16(SB), Z1, Z1
+	VADDPD       Z4, Z1, Z1
+	VADDPD       192(SP), Z1, Z1
+	VMOVUPD      Z1, 64(SP)
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)).
+	VPSUBQ Z0, Z0, Z0
+	MOVQ   256(SP), R11
+	MOVQ   264(SP), R12
+	MOVQ   280(SP), R10
+	MOVQ   BX, R13
+
+medlog_outlast:
+	MOVL          DI, AX
+	MOVL          $0x0000ffff, CX
+	CMPQ          R13, $0x00000010
+	CMOVLGT       CX, AX
+	KMOVW         AX, K1
+	VMOVUPS.Z     (R11), K1, Z1
+	VFMADD213PS   (R10), Z2, K1, Z1
+	VMOVUPS.Z     (R11)(R8*1), K1, Z3
+	VFMADD213PS   (R10), Z2, K1, Z3
+	VMOVUPS.Z     (R11)(R8*2), K1, Z4
+	VFMADD213PS   (R10), Z2, K1, Z4
+	VMOVUPS.Z     (R11)(R9*1), K1, Z5
+	VFMADD213PS   (R10), Z2, K1, Z5
+	VCVTPS2PD     Y1, Z6
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   64(SP), Z6, Z6
+	VSUBPD.BCST   64(SP), Z1, Z1
+	VMINPD        Z6, Z0, Z6
+	VMINPD        Z1, Z0, Z1
+	VCVTPD2PS     Z6, Y20
+	VCVTPD2PS     Z1, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R12)
+	VCVTPS2PD     Y3, Z1
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   80(SP), Z1, Z1
+	VSUBPD.BCST   80(SP), Z3, Z3
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z1, Y20
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R12)(R8*1)
+	VCVTPS2PD     Y4, Z1
+	VEXTRACTF64X4 $0x01, Z4, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   96(SP), Z1, Z1
+	VSUBPD.BCST   96(SP), Z3, Z3
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z1, Y20
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R12)(R8*2)
+	VCVTPS2PD     Y5, Z1
+	VEXTRACTF64X4 $0x01, Z5, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   112(SP), Z1, Z1
+	VSUBPD.BCST   112(SP), Z3, Z3
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z1, Y20
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R12)(R9*1)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, R13
+	JG            medlog_outlast
+	ADDQ          $0x00000004, SI
+
+medlog_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
 // func ScaledLogSoftmaxShortRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX512F, CMOV, SSE
 TEXT ·ScaledLogSoftmaxShortRowsNoMaskAVX512(SB), NOSPLIT, $272-80
@@ -3332,6 +4432,543 @@ shortlog_drain:
 	ADDQ          $0x00000008, SI
 
 shortlog_ret:
+	MOVQ SI, ret+72(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledLogSoftmaxMediumRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·ScaledLogSoftmaxMediumRowsNoMaskAVX512(SB), NOSPLIT, $288-80
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ rows+56(FP), DX
+	MOVQ cols+64(FP), BX
+	XORQ SI, SI
+
+	// kmw selects a row's last lanes: the table's entry cols%16, or all 16.
+	MOVQ         BX, R8
+	ANDQ         $0x0000000f, R8
+	LEAQ         tailmask16<>+0(SB), DI
+	MOVWLZX      (DI)(R8*2), DI
+	MOVL         $0x0000ffff, R9
+	TESTQ        R8, R8
+	CMOVLEQ      R9, DI
+	MOVQ         BX, R8
+	SHLQ         $0x02, R8
+	LEAQ         (R8)(R8*2), R9
+	VBROADCASTSS shortlogconst<>+320(SB), Z0
+	VBROADCASTSS shortlogconst<>+288(SB), Z1
+	MOVSS        scale+48(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         $0x00000000, 264(SP)
+	VBROADCASTSD log64const<>+8(SB), Z19
+	VMOVUPD      Z19, 128(SP)
+	VPXORQ       Z19, Z19, Z19
+	VMOVUPD      Z19, 192(SP)
+
+medlog_group:
+	CMPQ DX, $0x00000004
+	JB   medlog_drain
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), beside passes 1 and 2.
+	VMOVUPD      128(SP), Z19
+	VPSRLQ       $0x34, Z19, Z21
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z19, Z19
+	VPORQ.BCST   log64const<>+8(SB), Z19, Z19
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z19, K1
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z19, K1, Z19
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z21, K1, Z21
+	VSUBPD.BCST  log64const<>+8(SB), Z19, Z22
+	VADDPD.BCST  log64const<>+8(SB), Z19, Z19
+	VDIVPD       Z19, Z22, Z19
+	VMULPD       Z19, Z19, Z22
+	VBROADCASTSD log64const<>+24(SB), Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+32(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+40(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+48(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+56(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+64(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+72(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+80(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+88(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+96(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+104(SB), Z23, Z23
+	VMULPD       Z22, Z23, Z23
+	VADDPD.BCST  log64const<>+112(SB), Z23, Z23
+	VMULPD       Z19, Z23, Z23
+	VADDPD       Z23, Z23, Z23
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z21, Z21
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z21, Z21
+	VMULPD.BCST  log64const<>+16(SB), Z21, Z21
+	VADDPD       Z23, Z21, Z21
+	VADDPD       192(SP), Z21, Z21
+	VMOVUPD      Z21, 64(SP)
+
+	// Pass 1: the four rows' maxima.
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	VMOVAPS Z0, Z23
+	MOVQ    CX, R10
+	MOVQ    BX, R12
+
+medlog_max:
+	MOVL       DI, R11
+	MOVL       $0x0000ffff, R13
+	CMPQ       R12, $0x00000010
+	CMOVLGT    R13, R11
+	KMOVW      R11, K1
+	VMOVUPS.Z  (R10), K1, Z24
+	VMULPS     Z2, Z24, K1, Z24
+	VMAXPS     Z24, Z19, K1, Z19
+	VMOVUPS.Z  (R10)(R8*1), K1, Z24
+	VMULPS     Z2, Z24, K1, Z24
+	VMAXPS     Z24, Z21, K1, Z21
+	VMOVUPS.Z  (R10)(R8*2), K1, Z24
+	VMULPS     Z2, Z24, K1, Z24
+	VMAXPS     Z24, Z22, K1, Z22
+	VMOVUPS.Z  (R10)(R9*1), K1, Z24
+	VMULPS     Z2, Z24, K1, Z24
+	VMAXPS     Z24, Z23, K1, Z23
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000010, R12
+	JG         medlog_max
+	VSHUFF32X4 $0x44, Z21, Z19, Z24
+	VSHUFF32X4 $0xee, Z21, Z19, Z19
+	VMAXPS     Z19, Z24, Z24
+	VSHUFF32X4 $0x44, Z23, Z22, Z19
+	VSHUFF32X4 $0xee, Z23, Z22, Z21
+	VMAXPS     Z21, Z19, Z19
+	VSHUFF32X4 $0x88, Z19, Z24, Z21
+	VSHUFF32X4 $0xdd, Z19, Z24, Z19
+	VMAXPS     Z19, Z21, Z21
+	VPERMILPS  $0x4e, Z21, Z19
+	VMAXPS     Z19, Z21, Z21
+	VPERMILPS  $0xb1, Z21, Z19
+	VMAXPS     Z19, Z21, Z21
+
+	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
+	VBROADCASTSS shortlogconst<>+512(SB), Z19
+	VCMPPS       $0x12, Z19, Z21, K1
+	VBROADCASTSS shortlogconst<>+544(SB), Z19
+	VCMPPS       $0x1d, Z19, Z21, K2
+	KANDW        K1, K2, K1
+	KORTESTW     K1, K1
+	JCC          medlog_drain
+
+	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
+	VBROADCASTSS     shortlogconst<>+32(SB), Z19
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z21, Z19
+	VPBROADCASTD     shortlogconst<>+448(SB), Z21
+	VPSUBD           Z19, Z21, Z21
+	VMOVUPS          Z21, (SP)
+
+	// Pass 2: S in the fallback's lanes and blocks of 4 vectors.
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z16, Z16, Z16
+	MOVQ   CX, R10
+	MOVQ   BX, R12
+
+medlog_block:
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	MOVQ   $0x00000004, R11
+
+medlog_vec:
+	MOVL             DI, R13
+	MOVL             $0x0000ffff, R14
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R14, R13
+	KMOVW            R13, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z5, Z5
+	VADDPD           Z19, Z6, Z6
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z9, Z9
+	VADDPD           Z19, Z10, Z10
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*2), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R9*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z22
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z23
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z21
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z19, Z18, Z18
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R12
+	JLE              medlog_lastblock
+	DECQ             R11
+	JNZ              medlog_vec
+	VADDPD           Z5, Z3, Z3
+	VADDPD           Z6, Z4, Z4
+	VADDPD           Z9, Z7, Z7
+	VADDPD           Z10, Z8, Z8
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z17, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	JMP              medlog_block
+
+medlog_lastblock:
+	VADDPD     Z5, Z3, Z3
+	VADDPD     Z6, Z4, Z4
+	VADDPD     Z4, Z3, Z3
+	VADDPD     Z9, Z7, Z7
+	VADDPD     Z10, Z8, Z8
+	VADDPD     Z8, Z7, Z7
+	VADDPD     Z13, Z11, Z11
+	VADDPD     Z14, Z12, Z12
+	VADDPD     Z12, Z11, Z11
+	VADDPD     Z17, Z15, Z15
+	VADDPD     Z18, Z16, Z16
+	VADDPD     Z16, Z15, Z15
+	VSHUFF64X2 $0x44, Z7, Z3, Z19
+	VSHUFF64X2 $0xee, Z7, Z3, Z21
+	VADDPD     Z21, Z19, Z19
+	VSHUFF64X2 $0x44, Z15, Z11, Z21
+	VSHUFF64X2 $0xee, Z15, Z11, Z22
+	VADDPD     Z22, Z21, Z21
+	VSHUFF64X2 $0x88, Z21, Z19, Z22
+	VSHUFF64X2 $0xdd, Z21, Z19, Z19
+	VADDPD     Z19, Z22, Z22
+	VPERMILPD  $0x55, Z22, Z19
+	VADDPD     Z19, Z22, Z19
+
+	// The group's second check: no S is NaN. Else the caller runs it.
+	VCMPPD   $0x03, Z19, Z19, K1
+	KORTESTW K1, K1
+	JNZ      medlog_drain
+	CMPQ     264(SP), $0x00000000
+	JE       medlog_stash
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)).
+	VPSUBQ Z21, Z21, Z21
+	MOVQ   256(SP), R10
+	MOVQ   264(SP), R11
+	MOVQ   BX, R12
+
+medlog_out:
+	MOVL          DI, R13
+	MOVL          $0x0000ffff, R14
+	CMPQ          R12, $0x00000010
+	CMOVLGT       R14, R13
+	KMOVW         R13, K1
+	VMOVUPS.Z     (R10), K1, Z22
+	VMULPS        Z2, Z22, K1, Z22
+	VMOVUPS.Z     (R10)(R8*1), K1, Z23
+	VMULPS        Z2, Z23, K1, Z23
+	VMOVUPS.Z     (R10)(R8*2), K1, Z24
+	VMULPS        Z2, Z24, K1, Z24
+	VMOVUPS.Z     (R10)(R9*1), K1, Z25
+	VMULPS        Z2, Z25, K1, Z25
+	VCVTPS2PD     Y22, Z26
+	VEXTRACTF64X4 $0x01, Z22, Y20
+	VCVTPS2PD     Y20, Z22
+	VSUBPD.BCST   64(SP), Z26, Z26
+	VSUBPD.BCST   64(SP), Z22, Z22
+	VMINPD        Z26, Z21, Z26
+	VMINPD        Z22, Z21, Z22
+	VCVTPD2PS     Z26, Y20
+	VCVTPD2PS     Z22, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R11)
+	VCVTPS2PD     Y23, Z22
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z23
+	VSUBPD.BCST   80(SP), Z22, Z22
+	VSUBPD.BCST   80(SP), Z23, Z23
+	VMINPD        Z22, Z21, Z22
+	VMINPD        Z23, Z21, Z23
+	VCVTPD2PS     Z22, Y20
+	VCVTPD2PS     Z23, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R11)(R8*1)
+	VCVTPS2PD     Y24, Z22
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z23
+	VSUBPD.BCST   96(SP), Z22, Z22
+	VSUBPD.BCST   96(SP), Z23, Z23
+	VMINPD        Z22, Z21, Z22
+	VMINPD        Z23, Z21, Z23
+	VCVTPD2PS     Z22, Y20
+	VCVTPD2PS     Z23, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R11)(R8*2)
+	VCVTPS2PD     Y25, Z22
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z23
+	VSUBPD.BCST   112(SP), Z22, Z22
+	VSUBPD.BCST   112(SP), Z23, Z23
+	VMINPD        Z22, Z21, Z22
+	VMINPD        Z23, Z21, Z23
+	VCVTPD2PS     Z22, Y20
+	VCVTPD2PS     Z23, Y22
+	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMOVUPS       Z22, K1, (R11)(R9*1)
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R12
+	JG            medlog_out
+	ADDQ          $0x00000004, SI
+
+medlog_stash:
+	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
+	VMOVUPD      Z19, 128(SP)
+	VMOVDQU32    (SP), Z19
+	VPMOVQD      Z19, Y19
+	VCVTDQ2PD    Y19, Z19
+	VBROADCASTSD log64vecconst<>+40(SB), Z21
+	VSUBPD       Z19, Z21, Z19
+	VMULPD.BCST  log64const<>+16(SB), Z19, Z19
+	VMOVUPD      Z19, 192(SP)
+	MOVQ         CX, 256(SP)
+	MOVQ         AX, 264(SP)
+	LEAQ         (CX)(R8*4), CX
+	LEAQ         (AX)(R8*4), AX
+	SUBQ         $0x00000004, DX
+	JMP          medlog_group
+
+medlog_drain:
+	CMPQ         264(SP), $0x00000000
+	JE           medlog_ret
+	VMOVUPD      128(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VPANDQ.BCST  log64vecconst<>+0(SB), Z0, Z0
+	VPORQ.BCST   log64const<>+8(SB), Z0, Z0
+	VCMPPD.BCST  $0x1e, log64const<>+0(SB), Z0, K1
+	VPXORQ.BCST  log64vecconst<>+8(SB), Z0, K1, Z0
+	VPADDQ.BCST  log64vecconst<>+16(SB), Z1, K1, Z1
+	VSUBPD.BCST  log64const<>+8(SB), Z0, Z3
+	VADDPD.BCST  log64const<>+8(SB), Z0, Z0
+	VDIVPD       Z0, Z3, Z0
+	VMULPD       Z0, Z0, Z3
+	VBROADCASTSD log64const<>+24(SB), Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+32(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+40(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+48(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+56(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+64(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+72(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+80(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+88(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+96(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+104(SB), Z4, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD.BCST  log64const<>+112(SB), Z4, Z4
+	VMULPD       Z0, Z4, Z4
+	VADDPD       Z4, Z4, Z4
+	VPADDQ.BCST  log64vecconst<>+32(SB), Z1, Z1
+	VSUBPD.BCST  log64vecconst<>+24(SB), Z1, Z1
+	VMULPD.BCST  log64const<>+16(SB), Z1, Z1
+	VADDPD       Z4, Z1, Z1
+	VADDPD       192(SP), Z1, Z1
+	VMOVUPD      Z1, 64(SP)
+
+	// Pass 3 of the pending group: y = float32(min(float64(x) - l, 0)).
+	VPSUBQ Z0, Z0, Z0
+	MOVQ   256(SP), R10
+	MOVQ   264(SP), R11
+	MOVQ   BX, R12
+
+medlog_outlast:
+	MOVL          DI, AX
+	MOVL          $0x0000ffff, CX
+	CMPQ          R12, $0x00000010
+	CMOVLGT       CX, AX
+	KMOVW         AX, K1
+	VMOVUPS.Z     (R10), K1, Z1
+	VMULPS        Z2, Z1, K1, Z1
+	VMOVUPS.Z     (R10)(R8*1), K1, Z3
+	VMULPS        Z2, Z3, K1, Z3
+	VMOVUPS.Z     (R10)(R8*2), K1, Z4
+	VMULPS        Z2, Z4, K1, Z4
+	VMOVUPS.Z     (R10)(R9*1), K1, Z5
+	VMULPS        Z2, Z5, K1, Z5
+	VCVTPS2PD     Y1, Z6
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD.BCST   64(SP), Z6, Z6
+	VSUBPD.BCST   64(SP), Z1, Z1
+	VMINPD        Z6, Z0, Z6
+	VMINPD        Z1, Z0, Z1
+	VCVTPD2PS     Z6, Y20
+	VCVTPD2PS     Z1, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R11)
+	VCVTPS2PD     Y3, Z1
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   80(SP), Z1, Z1
+	VSUBPD.BCST   80(SP), Z3, Z3
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z1, Y20
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R11)(R8*1)
+	VCVTPS2PD     Y4, Z1
+	VEXTRACTF64X4 $0x01, Z4, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   96(SP), Z1, Z1
+	VSUBPD.BCST   96(SP), Z3, Z3
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z1, Y20
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R11)(R8*2)
+	VCVTPS2PD     Y5, Z1
+	VEXTRACTF64X4 $0x01, Z5, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD.BCST   112(SP), Z1, Z1
+	VSUBPD.BCST   112(SP), Z3, Z3
+	VMINPD        Z1, Z0, Z1
+	VMINPD        Z3, Z0, Z3
+	VCVTPD2PS     Z1, Y20
+	VCVTPD2PS     Z3, Y1
+	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMOVUPS       Z1, K1, (R11)(R9*1)
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R12
+	JG            medlog_outlast
+	ADDQ          $0x00000004, SI
+
+medlog_ret:
 	MOVQ SI, ret+72(FP)
 	VZEROUPPER
 	RET
