@@ -585,3 +585,30 @@ func TestBitExactScaledLogShortRows(t *testing.T) {
 		}
 	}
 }
+
+// TestBitExactLogShortRowsOffsets runs batches of short and medium rows
+// through LogSoftmaxRows and ScaledLogSoftmaxRows on AVX-512 at every
+// offset of src and dst, and checks that nothing around dst is written.
+func TestBitExactLogShortRowsOffsets(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(79, 80))
+	for _, cols := range []int{1, 3, 7, 8, 9, 10, 15, 16, 17, 31, 32, 48, 100} {
+		for _, rows := range []int{8, 17, 24} {
+			x := shortBatch(rng, rows, cols)
+			if rows == 17 {
+				copy(x[9*cols:], shortSpecials[0].row(rng, cols))
+			}
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			checkOffsets(t, x, want, func(dst, src []float32) { avx512.LogSoftmaxRows(dst, src, cols) }, nil)
+			mask := scaledGroupMask(rng, 2, rows, cols, false)
+			fallback.ScaledLogSoftmaxRows(want, x, mask, 0.25, cols)
+			checkOffsets(t, x, want, func(dst, src []float32) { avx512.ScaledLogSoftmaxRows(dst, src, mask, 0.25, cols) }, nil)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
