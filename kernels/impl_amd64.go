@@ -123,21 +123,22 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 
 // logSoftmaxRowsAVX512 is softmaxRowsAVX512 for LogSoftmaxRows: batches
 // of rows of at most shortCols elements go through
-// LogSoftmaxShortRowsAVX512, eight rows at a time, batches of up to 128
+// LogSoftmaxShortRowsAVX512, eight rows at a time, batches of up to 192
 // elements out of place, or mediumCols in place, through
 // LogSoftmaxMediumRowsAVX512, four at a time, and the groups of rows they
 // leave (a row with a NaN, an infinity or a max beyond 208 in magnitude;
 // the last rows of a batch) through LogSoftmaxRowsAVX512, a group at a
 // time. Unlike Softmax's, the medium kernel beats the row kernel up to
-// 128 columns (ns per element, thread CPU time: 0.46 against 0.58 at 64,
-// 0.47 against 0.64 at 100, 0.42 against 0.47 at 128), but in place at 64
-// and 128 it measured 1.18 and 0.80.
+// 192 columns out of place (ns per element, thread CPU time: 0.46 against
+// 0.58 at 64, 0.47 against 0.64 at 100, 0.47 against 0.56 at 129, 0.41
+// against 0.46 at 176, 0.41 for both at 192; 0.41 against 0.39 at 256),
+// but in place at 64 and 128 it measured 1.18 and 0.80 (0.62 and 0.52).
 func logSoftmaxRowsAVX512(dst, src []float32, cols int) {
 	rows := len(src) / cols
 	group := 8
 	if cols > shortCols {
 		group = 4
-		if cols > 128 || (cols > mediumCols && rows > 0 && &dst[0] == &src[0]) {
+		if cols > 192 || (cols > mediumCols && rows > 0 && &dst[0] == &src[0]) {
 			rows = 0
 		}
 	}

@@ -291,7 +291,7 @@ func TestGuardCausalShortRows(t *testing.T) {
 
 // logGroupCols are the row lengths that LogSoftmaxRows runs through the
 // LogSoftmax group kernels on AVX-512 in place and out of place (out of
-// place up to 128).
+// place up to 192).
 func logGroupCols() []int {
 	var cs []int
 	for c := 1; c <= mediumCols; c++ {
@@ -340,7 +340,7 @@ func TestBitExactLogShortKernel(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(69, 70))
-	for _, cols := range append(logGroupCols(), 64, 100, 127, 128) {
+	for _, cols := range append(logGroupCols(), 64, 100, 127, 128, 129, 192, 300) {
 		for _, rows := range []int{8, 13, 16, 23, 40} {
 			x := shortBatch(rng, rows, cols)
 			want := make([]float32, len(x))
@@ -438,7 +438,7 @@ func TestBitExactLogShortRows(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(71, 72))
-	for _, cols := range append(logGroupCols(), 49, 63, 64, 65, 100, 127, 128, 129) {
+	for _, cols := range append(logGroupCols(), 49, 63, 64, 65, 100, 127, 128, 129, 192, 193) {
 		for rows := 1; rows <= 40; rows++ {
 			x := shortBatch(rng, rows, cols)
 			checkLogRows(t, avx512, fmt.Sprintf("%dx%d", rows, cols), x, cols)

@@ -412,7 +412,7 @@ func logSteps(g *gen, t *ceTables, s, nm, l Mem) []func() {
 }
 
 // The medium-row LogSoftmax kernel: LogSoftmaxMediumRowsAVX512 runs rows
-// of 17 to 128 columns four at a time, bit for bit
+// of more than 16 columns four at a time, bit for bit
 // fallback.LogSoftmaxRows. Its passes 1 and 2 are
 // SoftmaxMediumRowsAVX512's (short.go), each a loop over the vectors of
 // the rows with the four rows' work side by side in its body, with one max
@@ -432,9 +432,11 @@ func logSteps(g *gen, t *ceTables, s, nm, l Mem) []func() {
 // against SoftmaxRows in the same run; LogSoftmaxRowsAVX512 alone before):
 // 1.0 against 0.90 at 17 columns (1.6 before), 0.51 against 0.44 at 32
 // (1.1), 0.47 against 0.42 at 48 (0.87), 0.46 against 0.38 at 64 (0.58),
-// 0.48 against 0.41 at 100 (0.64), 0.42 against 0.31 at 128 (0.47). In
-// place, 32, 64 and 128 columns measured 1.13, 1.18 and 0.80; package
-// kernels runs it in place up to 48 columns only.
+// 0.48 against 0.41 at 100 (0.64), 0.42 against 0.31 at 128 (0.47), 0.47
+// against 0.37 at 129 (0.56), 0.41 against 0.30 at 192 (0.41), 0.41
+// against 0.30 at 256 (0.39). In place, 32, 64 and 128 columns measured
+// 1.13, 1.18 and 0.80; package kernels runs it out of place up to 192
+// columns, and in place up to 48.
 func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 	doc := []string{
 		"LogSoftmaxMediumRowsAVX512 sets rows of cols elements of dst to the",
@@ -444,7 +446,7 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 		"magnitude, and whose rows hold no NaN. It returns the number of rows",
 		"done, a multiple of four; the caller runs the next rows with",
 		"LogSoftmaxRowsAVX512. The caller checks the arguments: rows*cols",
-		"elements in each slice, 16 < cols <= 128, and dst is src or does not",
+		"elements in each slice, cols > 16, and dst is src or does not",
 		"overlap it. It requires AVX-512F.",
 	}
 	sig := "func(dst, src []float32, rows, cols int) int"

@@ -24,7 +24,7 @@ func LogSoftmaxShortRowsAVX512(dst []float32, src []float32, rows int, cols int)
 // magnitude, and whose rows hold no NaN. It returns the number of rows
 // done, a multiple of four; the caller runs the next rows with
 // LogSoftmaxRowsAVX512. The caller checks the arguments: rows*cols
-// elements in each slice, 16 < cols <= 128, and dst is src or does not
+// elements in each slice, cols > 16, and dst is src or does not
 // overlap it. It requires AVX-512F.
 //
 //go:noescape
