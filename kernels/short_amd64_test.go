@@ -288,3 +288,327 @@ func TestGuardCausalShortRows(t *testing.T) {
 		}
 	}
 }
+
+// logGroupCols are the row lengths that LogSoftmaxRows runs through the
+// LogSoftmax group kernels on AVX-512 in place and out of place (out of
+// place up to 192).
+func logGroupCols() []int {
+	var cs []int
+	for c := 1; c <= mediumCols; c++ {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// logGroupKernel calls the LogSoftmax group kernel for rows of cols
+// elements and returns the rows it did and its group size.
+func logGroupKernel(dst, src []float32, rows, cols int) (done, group int) {
+	if cols > shortCols {
+		return asm.LogSoftmaxMediumRowsAVX512(dst, src, rows, cols), 4
+	}
+	return asm.LogSoftmaxShortRowsAVX512(dst, src, rows, cols), 8
+}
+
+// groupsDone returns the rows that a group kernel must do on the batch
+// x: its groups of group rows up to the first that holds a row with a
+// NaN, or whose max is infinite or beyond 208 in magnitude.
+func groupsDone(x []float32, rows, cols, group int) int {
+	for r := range rows / group * group {
+		row := x[r*cols : (r+1)*cols]
+		m := float32(math.Inf(-1))
+		for _, v := range row {
+			if v != v {
+				return r / group * group
+			}
+			m = max(m, v)
+		}
+		if !(m >= -208 && m <= 208) {
+			return r / group * group
+		}
+	}
+	return rows / group * group
+}
+
+// TestBitExactLogShortKernel runs the LogSoftmax group kernel directly on
+// batches of ordinary rows, out of place and in place: it must do every
+// whole group up to the first with a special row (see groupsDone), with
+// the bits of fallback.LogSoftmaxRows, and write nothing past them: not
+// the rows%8 last rows, nor a group it left. Special rows are put in
+// the second of three groups.
+func TestBitExactLogShortKernel(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(69, 70))
+	for _, cols := range append(logGroupCols(), 64, 100, 127, 128, 129, 192, 300) {
+		for _, rows := range []int{8, 13, 16, 23, 40} {
+			x := shortBatch(rng, rows, cols)
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			for _, inPlace := range []bool{false, true} {
+				what := fmt.Sprintf("%dx%d in place %v", rows, cols, inPlace)
+				got := make([]float32, len(x))
+				for i := range got {
+					got[i] = 12345
+				}
+				src := x
+				if inPlace {
+					copy(got, x)
+					src = got
+				}
+				done, group := logGroupKernel(got, src, rows, cols)
+				if done != groupsDone(x, rows, cols, group) {
+					t.Fatalf("%s: %d rows done", what, done)
+				}
+				compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+				for i := done * cols; i < len(got); i++ {
+					if g := got[i]; (inPlace && math.Float32bits(g) != math.Float32bits(x[i])) || (!inPlace && g != 12345) {
+						t.Fatalf("%s: [%d] written past the rows done: %v", what, i, g)
+					}
+				}
+			}
+		}
+		// Rows of signed zeros among ordinary rows: a row of one -0 has
+		// l = +0 and y = -0, which the clamp at 0 must keep.
+		{
+			rows := 16
+			x := normalRow(rng, rows*cols, 4, 0)
+			for r := range rows {
+				if rng.IntN(2) == 0 {
+					for i := range cols {
+						x[r*cols+i] = float32(math.Copysign(0, float64(rng.IntN(2)*2-1)))
+					}
+				}
+			}
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			got := append([]float32(nil), x...)
+			done, group := logGroupKernel(got, got, rows, cols)
+			what := fmt.Sprintf("%dx%d, signed zeros", rows, cols)
+			if done != rows/group*group {
+				t.Fatalf("%s: %d rows done", what, done)
+			}
+			compareBits(t, what, x, want, got)
+		}
+		// A special row in group 1 of 3: group 0 done, the rest left.
+		for _, sp := range shortSpecials {
+			rows := 24
+			x := shortBatch(rng, rows, cols)
+			pos := 8 + rng.IntN(8)
+			copy(x[pos*cols:], sp.row(rng, cols))
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			got := append([]float32(nil), x...)
+			done, group := logGroupKernel(got, got, rows, cols)
+			what := fmt.Sprintf("%dx%d, %s row at %d", rows, cols, sp.name, pos)
+			if done != groupsDone(x, rows, cols, group) {
+				t.Fatalf("%s: %d rows done", what, done)
+			}
+			compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+			if _, ok := bitsEqual(got[done*cols:], x[done*cols:]); !ok {
+				t.Fatalf("%s: a group left was written", what)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// checkLogRows compares im.LogSoftmaxRows, out of place and in place, with
+// fallback.LogSoftmaxRows.
+func checkLogRows(t *testing.T, im *Implementation, what string, x []float32, cols int) {
+	t.Helper()
+	want := make([]float32, len(x))
+	fallback.LogSoftmaxRows(want, x, cols)
+	got := make([]float32, len(x))
+	im.LogSoftmaxRows(got, x, cols)
+	compareBits(t, what, x, want, got)
+	y := append([]float32(nil), x...)
+	im.LogSoftmaxRows(y, y, cols)
+	compareBits(t, what+" in place", x, want, y)
+}
+
+// TestBitExactLogShortRows runs LogSoftmaxRows on AVX-512 on batches of
+// 1..40 short rows, ordinary, then with one or two special rows at random
+// positions, so that groups fall back to the row kernel between groups
+// that do not.
+func TestBitExactLogShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(71, 72))
+	for _, cols := range append(logGroupCols(), 49, 63, 64, 65, 100, 127, 128, 129, 192, 193) {
+		for rows := 1; rows <= 40; rows++ {
+			x := shortBatch(rng, rows, cols)
+			checkLogRows(t, avx512, fmt.Sprintf("%dx%d", rows, cols), x, cols)
+			what := fmt.Sprintf("%dx%d", rows, cols)
+			for range 1 + rng.IntN(2) {
+				sp := shortSpecials[rng.IntN(len(shortSpecials))]
+				pos := rng.IntN(rows)
+				copy(x[pos*cols:], sp.row(rng, cols))
+				what += fmt.Sprintf(", %s row at %d", sp.name, pos)
+			}
+			checkLogRows(t, avx512, what, x, cols)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestGuardLogShortRows places batches of short rows against
+// inaccessible pages, for LogSoftmaxRows on AVX-512.
+func TestGuardLogShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(73, 74))
+	for _, cols := range append(logGroupCols(), 64, 100, 128) {
+		for _, rows := range []int{8, 9, 16, 23} {
+			x := shortBatch(rng, rows, cols)
+			if rows == 23 {
+				copy(x[3*cols:], shortSpecials[6].row(rng, cols)) // max > 208
+			}
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			checkGuards(t, x, want, func(dst, src []float32) { avx512.LogSoftmaxRows(dst, src, cols) }, nil)
+		}
+	}
+}
+
+// TestBitExactScaledLogShortKernels runs the scaled LogSoftmax short-row
+// and medium-row kernels directly on batches of ordinary rows, with every mask kind and
+// scales that keep z ordinary: every whole group must be done, with the
+// bits of fallback.ScaledLogSoftmaxRows, in place too, and nothing past
+// them written.
+func TestBitExactScaledLogShortKernels(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(75, 76))
+	for _, cols := range append(logGroupCols(), 64, 100, 128) {
+		for _, rows := range []int{8, 13, 16, 23, 40} {
+			for kind := range 3 {
+				scale := []float32{1, 0.125, -1, 2, 0, float32(math.Copysign(0, -1)), 0x1p-149}[rng.IntN(7)]
+				x := normalRow(rng, rows*cols, 4, 0)
+				mask := scaledGroupMask(rng, kind, rows, cols, false)
+				want := make([]float32, len(x))
+				fallback.ScaledLogSoftmaxRows(want, x, mask, scale, cols)
+				what := fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale)
+				for _, inPlace := range []bool{false, true} {
+					got := make([]float32, len(x))
+					src := x
+					if inPlace {
+						copy(got, x)
+						src = got
+					}
+					group := 8
+					if cols > shortCols {
+						group = 4
+					}
+					var done int
+					switch {
+					case group == 8 && kind == 0:
+						done = asm.ScaledLogSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
+					case group == 8 && kind == 1:
+						done = asm.ScaledLogSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
+					case group == 8:
+						done = asm.ScaledLogSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
+					case kind == 0:
+						done = asm.ScaledLogSoftmaxMediumRowsNoMaskAVX512(got, src, scale, rows, cols)
+					case kind == 1:
+						done = asm.ScaledLogSoftmaxMediumRowsBcastAVX512(got, src, mask, scale, rows, cols)
+					default:
+						done = asm.ScaledLogSoftmaxMediumRowsAVX512(got, src, mask, scale, rows, cols)
+					}
+					if done != rows/group*group {
+						t.Fatalf("%s: %d rows done", what, done)
+					}
+					compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+					for i := done * cols; i < len(got); i++ {
+						if g := got[i]; (inPlace && math.Float32bits(g) != math.Float32bits(x[i])) || (!inPlace && g != 0) {
+							t.Fatalf("%s: [%d] written past the rows done: %v", what, i, g)
+						}
+					}
+				}
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestBitExactScaledLogShortRows runs ScaledLogSoftmaxRows on AVX-512 on
+// batches of short rows with special rows (NaN, infinities, maxima beyond
+// 208, a fully masked row) at random positions, special scales, every
+// mask kind, out of place and in place, against
+// fallback.ScaledLogSoftmaxRows; and against guard pages.
+func TestBitExactScaledLogShortRows(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(77, 78))
+	for _, cols := range append(logGroupCols(), 49, 64, 100, 128, 129) {
+		for rows := 1; rows <= 40; rows++ {
+			for kind := range 3 {
+				x := shortBatch(rng, rows, cols)
+				for range rng.IntN(3) {
+					copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+				}
+				scale := float32(0.125)
+				if rng.IntN(3) == 0 {
+					scale = fusedScales[rng.IntN(len(fusedScales))]
+				}
+				mask := scaledGroupMask(rng, kind, rows, cols, true)
+				checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), avx512, scaledKernels[1], x, mask, scale, cols)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	for _, cols := range append(logGroupCols(), 64, 100, 128) {
+		for _, rows := range []int{8, 16, 19} {
+			for kind := 1; kind < 3; kind++ {
+				x := normalRow(rng, rows*cols, 4, 0)
+				m := scaledGroupMask(rng, kind, rows, cols, false)
+				want := make([]float32, len(x))
+				fallback.ScaledLogSoftmaxRows(want, x, m, 0.5, cols)
+				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+					mask := place(t, len(m))
+					copy(mask, m)
+					checkGuards(t, x, want, func(dst, src []float32) { avx512.ScaledLogSoftmaxRows(dst, src, mask, 0.5, cols) }, nil)
+				}
+			}
+		}
+	}
+}
+
+// TestBitExactLogShortRowsOffsets runs batches of short and medium rows
+// through LogSoftmaxRows and ScaledLogSoftmaxRows on AVX-512 at every
+// offset of src and dst, and checks that nothing around dst is written.
+func TestBitExactLogShortRowsOffsets(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(79, 80))
+	for _, cols := range []int{1, 3, 7, 8, 9, 10, 15, 16, 17, 31, 32, 48, 100} {
+		for _, rows := range []int{8, 17, 24} {
+			x := shortBatch(rng, rows, cols)
+			if rows == 17 {
+				copy(x[9*cols:], shortSpecials[0].row(rng, cols))
+			}
+			want := make([]float32, len(x))
+			fallback.LogSoftmaxRows(want, x, cols)
+			checkOffsets(t, x, want, func(dst, src []float32) { avx512.LogSoftmaxRows(dst, src, cols) }, nil)
+			mask := scaledGroupMask(rng, 2, rows, cols, false)
+			fallback.ScaledLogSoftmaxRows(want, x, mask, 0.25, cols)
+			checkOffsets(t, x, want, func(dst, src []float32) { avx512.ScaledLogSoftmaxRows(dst, src, mask, 0.25, cols) }, nil)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}

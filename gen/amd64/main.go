@@ -44,6 +44,7 @@ var files = []kernelFile{
 	{"short", generateShort},
 	{"short_avx2", generateShortAVX2},
 	{"short_ce", generateShortCE},
+	{"short_log", generateShortLog},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
