@@ -28,6 +28,12 @@ func withFallback(k kernelSet) kernelSet {
 	if k.logSoftmaxBackward == nil {
 		k.logSoftmaxBackward = g.logSoftmaxBackward
 	}
+	if k.softmaxBackwardRows == nil {
+		k.softmaxBackwardRows = g.softmaxBackwardRows
+	}
+	if k.logSoftmaxBackwardRows == nil {
+		k.logSoftmaxBackwardRows = g.logSoftmaxBackwardRows
+	}
 	if k.crossEntropy == nil {
 		k.crossEntropy = g.crossEntropy
 	}
@@ -68,6 +74,22 @@ func withFallback(k kernelSet) kernelSet {
 // to the kernel set's form.
 func rowsKernel(f func(dst, src []float32, rows, cols int)) func(dst, src []float32, cols int) {
 	return func(dst, src []float32, cols int) { f(dst, src, len(src)/cols, cols) }
+}
+
+// backwardRowsLoop adapts a one-row assembly backward kernel to the kernel
+// set's batched form: a Go loop, one call per row.
+func backwardRowsLoop(f func(dx, y, dy []float32)) func(dx, y, dy []float32, cols int) {
+	return func(dx, y, dy []float32, cols int) {
+		for r := 0; r < len(dx); r += cols {
+			f(dx[r:r+cols], y[r:r+cols], dy[r:r+cols])
+		}
+	}
+}
+
+// backwardRowsKernel adapts an assembly backward kernel that takes the
+// number of rows to the kernel set's form.
+func backwardRowsKernel(f func(dx, y, dy []float32, rows, cols int)) func(dx, y, dy []float32, cols int) {
+	return func(dx, y, dy []float32, cols int) { f(dx, y, dy, len(dx)/cols, cols) }
 }
 
 // ceRowsFunc is an assembly cross-entropy kernel: it returns the sum of the
