@@ -72,8 +72,8 @@ func backwardBatch(rng *rand.Rand, rows, cols int, log bool) (y, dy []float32) {
 	return y, dy
 }
 
-// TestBitExactBackwardRows runs the batched kernels on batches of 1 to 5
-// rows of every length 1..300 (and some longer ones), on every
+// TestBitExactBackwardRows runs the batched kernels on batches of 1 to 17
+// rows (groups of eight and what is left of them) of every length 1..300 (and some longer ones), on every
 // implementation, out of place and in place (dx = y, dx = dy), against
 // the one-row generic kernel on each row.
 func TestBitExactBackwardRows(t *testing.T) {
@@ -86,7 +86,7 @@ func TestBitExactBackwardRows(t *testing.T) {
 					cols = append(cols, n)
 				}
 				for _, c := range cols {
-					for _, rows := range []int{1, 2, 3, 5} {
+					for _, rows := range []int{1, 2, 3, 5, 8, 17} {
 						y, dy := backwardBatch(rng, rows, c, k.log)
 						want := genericBackwardRows(k.backwardKernel, y, dy, c)
 						what := fmt.Sprintf("cols=%d rows=%d", c, rows)
@@ -119,7 +119,7 @@ func TestBitExactBackwardRowsOffsets(t *testing.T) {
 			const pad = 16
 			sentinel := math.Float32frombits(0x7fa5a5a5)
 			for _, c := range []int{1, 3, 10, 15, 16, 17, 33, 65, 129} {
-				const rows = 3
+				const rows = 9 // a group of eight, and one more
 				n := rows * c
 				y, dy := backwardBatch(rng, rows, c, k.log)
 				want := genericBackwardRows(k.backwardKernel, y, dy, c)
@@ -456,7 +456,7 @@ func TestGuardBackward(t *testing.T) {
 	})
 }
 
-// TestGuardBackwardRows places batches of 3 rows of y, dy and dx against
+// TestGuardBackwardRows places batches of 9 rows of y, dy and dx against
 // inaccessible pages, each at the end of one or at the start of one (every
 // combination), for every cols 1..100, on every implementation.
 func TestGuardBackwardRows(t *testing.T) {
@@ -468,7 +468,7 @@ func TestGuardBackwardRows(t *testing.T) {
 		for _, k := range backwardRowsKernels {
 			rng := rand.New(rand.NewPCG(35, 36))
 			for c := 1; c <= 100; c++ {
-				const rows = 3
+				const rows = 9 // a group of eight, and one more
 				n := rows * c
 				y, dy := backwardBatch(rng, rows, c, k.log)
 				want := genericBackwardRows(k.backwardKernel, y, dy, c)

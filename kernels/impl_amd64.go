@@ -49,8 +49,8 @@ var avx512 = &Implementation{
 		softmaxWithStats:     withStatsKernel(asm.CoveredAVX512, asm.SoftmaxWithStatsAVX512, 0, generic.k.softmaxWithStats),
 		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX512, asm.LogSoftmaxWithStatsAVX512, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
 
-		softmaxBackwardRows:    backwardRowsKernel(asm.SoftmaxBackwardRowsAVX512),
-		logSoftmaxBackwardRows: backwardRowsKernel(asm.LogSoftmaxBackwardRowsAVX512),
+		softmaxBackwardRows:    backwardRowsAVX512(asm.SoftmaxBackwardShortRowsAVX512, asm.SoftmaxBackwardRowsAVX512),
+		logSoftmaxBackwardRows: backwardRowsAVX512(asm.LogSoftmaxBackwardShortRowsAVX512, asm.LogSoftmaxBackwardRowsAVX512),
 	}),
 }
 

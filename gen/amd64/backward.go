@@ -68,6 +68,9 @@ func generateBackward(g *gen) {
 			backwardAVX2(g, c, bk, rows)
 		}
 	}
+	for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
+		shortBackwardAVX512(g, c, bk) // short_backward.go
+	}
 }
 
 // backwardRowsSignature is the signature of the batched kernels.

@@ -71,3 +71,21 @@ func SoftmaxBackwardRowsAVX2(dx []float32, y []float32, dy []float32, rows int, 
 //
 //go:noescape
 func LogSoftmaxBackwardRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// SoftmaxBackwardShortRowsAVX512 applies SoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.SoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows a positive
+// multiple of 8 and 1 <= cols <= 16; dx may be y or dy; any other overlap
+// gives unspecified results. It requires AVX-512F.
+//
+//go:noescape
+func SoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// LogSoftmaxBackwardShortRowsAVX512 applies LogSoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.LogSoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows a positive
+// multiple of 8 and 1 <= cols <= 16; dx may be y or dy; any other overlap
+// gives unspecified results. It requires AVX-512F.
+//
+//go:noescape
+func LogSoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
