@@ -2,6 +2,12 @@
 
 package kernels
 
+// backwardRowsKernel adapts an assembly backward kernel that takes the
+// number of rows to the kernel set's form.
+func backwardRowsKernel(f func(dx, y, dy []float32, rows, cols int)) func(dx, y, dy []float32, cols int) {
+	return func(dx, y, dy []float32, cols int) { f(dx, y, dy, len(dx)/cols, cols) }
+}
+
 // shortBackwardRows is the longest row that the short backward kernels
 // (SoftmaxBackwardShortRowsAVX512, LogSoftmaxBackwardShortRowsAVX512) run.
 const shortBackwardRows = 16

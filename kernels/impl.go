@@ -36,6 +36,7 @@ type kernelSet struct {
 	softmaxWithStats     func(dst, src []float32, s fallback.Stats)
 	logSoftmaxWithStats  func(dst, src []float32, s fallback.Stats)
 
+	// The batched backward kernels are called with len(dx) > 0.
 	softmaxBackwardRows    func(dx, y, dy []float32, cols int)
 	logSoftmaxBackwardRows func(dx, y, dy []float32, cols int)
 }

@@ -76,22 +76,6 @@ func rowsKernel(f func(dst, src []float32, rows, cols int)) func(dst, src []floa
 	return func(dst, src []float32, cols int) { f(dst, src, len(src)/cols, cols) }
 }
 
-// backwardRowsLoop adapts a one-row assembly backward kernel to the kernel
-// set's batched form: a Go loop, one call per row.
-func backwardRowsLoop(f func(dx, y, dy []float32)) func(dx, y, dy []float32, cols int) {
-	return func(dx, y, dy []float32, cols int) {
-		for r := 0; r < len(dx); r += cols {
-			f(dx[r:r+cols], y[r:r+cols], dy[r:r+cols])
-		}
-	}
-}
-
-// backwardRowsKernel adapts an assembly backward kernel that takes the
-// number of rows to the kernel set's form.
-func backwardRowsKernel(f func(dx, y, dy []float32, rows, cols int)) func(dx, y, dy []float32, cols int) {
-	return func(dx, y, dy []float32, cols int) { f(dx, y, dy, len(dx)/cols, cols) }
-}
-
 // ceRowsFunc is an assembly cross-entropy kernel: it returns the sum of the
 // rows' losses in float64, added in row order, and fills grad unless it is
 // nil.
