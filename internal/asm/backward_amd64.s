@@ -3764,7 +3764,7 @@ lsb256_done:
 
 // func SoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
 // Requires: AVX, AVX512F
-TEXT ·SoftmaxBackwardShortRowsAVX512(SB), NOSPLIT, $64-88
+TEXT ·SoftmaxBackwardShortRowsAVX512(SB), NOSPLIT, $128-88
 	VBROADCASTSS backwardconst<>+384(SB), Z0
 	MOVQ         dx_base+0(FP), AX
 	MOVQ         y_base+24(FP), CX
@@ -3781,33 +3781,33 @@ TEXT ·SoftmaxBackwardShortRowsAVX512(SB), NOSPLIT, $64-88
 	KMOVW    DI, K1
 	KSHIFTRW $0x08, K1, K2
 	SHLQ     $0x02, SI
+	XORQ     DI, DI
+	MOVQ     CX, R9
+	MOVQ     DX, R10
 
-group:
 	// Pass 1: each row's float64 terms, lanes 0-7 plus lanes 8-15.
-	MOVQ        CX, DI
-	MOVQ        DX, R8
 	VPSUBQ      Z1, Z1, Z1
 	VPSUBQ      Z2, Z2, Z2
-	VCVTPS2PD.Z (DI), K1, Z3
-	VCVTPS2PD.Z (R8), K1, Z4
+	VCVTPS2PD.Z (R9), K1, Z3
+	VCVTPS2PD.Z (R10), K1, Z4
 	VFMADD231PD Z3, Z4, Z1
-	VCVTPS2PD.Z 32(DI), K2, Z3
-	VCVTPS2PD.Z 32(R8), K2, Z4
+	VCVTPS2PD.Z 32(R9), K2, Z3
+	VCVTPS2PD.Z 32(R10), K2, Z4
 	VFMADD231PD Z3, Z4, Z2
 	VADDPD      Z2, Z1, Z1
-	ADDQ        SI, DI
-	ADDQ        SI, R8
+	ADDQ        SI, R9
+	ADDQ        SI, R10
 	VPSUBQ      Z2, Z2, Z2
 	VPSUBQ      Z3, Z3, Z3
-	VCVTPS2PD.Z (DI), K1, Z4
-	VCVTPS2PD.Z (R8), K1, Z5
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
 	VFMADD231PD Z4, Z5, Z2
-	VCVTPS2PD.Z 32(DI), K2, Z4
-	VCVTPS2PD.Z 32(R8), K2, Z5
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
 	VFMADD231PD Z4, Z5, Z3
 	VADDPD      Z3, Z2, Z2
-	ADDQ        SI, DI
-	ADDQ        SI, R8
+	ADDQ        SI, R9
+	ADDQ        SI, R10
 
 	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
 	VSHUFF64X2  $0x44, Z2, Z1, Z3
@@ -3815,26 +3815,26 @@ group:
 	VADDPD      Z1, Z3, Z3
 	VPSUBQ      Z1, Z1, Z1
 	VPSUBQ      Z2, Z2, Z2
-	VCVTPS2PD.Z (DI), K1, Z4
-	VCVTPS2PD.Z (R8), K1, Z5
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
 	VFMADD231PD Z4, Z5, Z1
-	VCVTPS2PD.Z 32(DI), K2, Z4
-	VCVTPS2PD.Z 32(R8), K2, Z5
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
 	VFMADD231PD Z4, Z5, Z2
 	VADDPD      Z2, Z1, Z1
-	ADDQ        SI, DI
-	ADDQ        SI, R8
+	ADDQ        SI, R9
+	ADDQ        SI, R10
 	VPSUBQ      Z2, Z2, Z2
 	VPSUBQ      Z4, Z4, Z4
-	VCVTPS2PD.Z (DI), K1, Z5
-	VCVTPS2PD.Z (R8), K1, Z6
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
 	VFMADD231PD Z5, Z6, Z2
-	VCVTPS2PD.Z 32(DI), K2, Z5
-	VCVTPS2PD.Z 32(R8), K2, Z6
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
 	VFMADD231PD Z5, Z6, Z4
 	VADDPD      Z4, Z2, Z2
-	ADDQ        SI, DI
-	ADDQ        SI, R8
+	ADDQ        SI, R9
+	ADDQ        SI, R10
 
 	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
 	VSHUFF64X2 $0x44, Z2, Z1, Z4
@@ -3847,26 +3847,26 @@ group:
 	VADDPD      Z2, Z1, Z1
 	VPSUBQ      Z2, Z2, Z2
 	VPSUBQ      Z3, Z3, Z3
-	VCVTPS2PD.Z (DI), K1, Z4
-	VCVTPS2PD.Z (R8), K1, Z5
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
 	VFMADD231PD Z4, Z5, Z2
-	VCVTPS2PD.Z 32(DI), K2, Z4
-	VCVTPS2PD.Z 32(R8), K2, Z5
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
 	VFMADD231PD Z4, Z5, Z3
 	VADDPD      Z3, Z2, Z2
-	ADDQ        SI, DI
-	ADDQ        SI, R8
+	ADDQ        SI, R9
+	ADDQ        SI, R10
 	VPSUBQ      Z3, Z3, Z3
 	VPSUBQ      Z4, Z4, Z4
-	VCVTPS2PD.Z (DI), K1, Z5
-	VCVTPS2PD.Z (R8), K1, Z6
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
 	VFMADD231PD Z5, Z6, Z3
-	VCVTPS2PD.Z 32(DI), K2, Z5
-	VCVTPS2PD.Z 32(R8), K2, Z6
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
 	VFMADD231PD Z5, Z6, Z4
 	VADDPD      Z4, Z3, Z3
-	ADDQ        SI, DI
-	ADDQ        SI, R8
+	ADDQ        SI, R9
+	ADDQ        SI, R10
 
 	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
 	VSHUFF64X2  $0x44, Z3, Z2, Z4
@@ -3874,26 +3874,26 @@ group:
 	VADDPD      Z2, Z4, Z4
 	VPSUBQ      Z2, Z2, Z2
 	VPSUBQ      Z3, Z3, Z3
-	VCVTPS2PD.Z (DI), K1, Z5
-	VCVTPS2PD.Z (R8), K1, Z6
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
 	VFMADD231PD Z5, Z6, Z2
-	VCVTPS2PD.Z 32(DI), K2, Z5
-	VCVTPS2PD.Z 32(R8), K2, Z6
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
 	VFMADD231PD Z5, Z6, Z3
 	VADDPD      Z3, Z2, Z2
-	ADDQ        SI, DI
-	ADDQ        SI, R8
+	ADDQ        SI, R9
+	ADDQ        SI, R10
 	VPSUBQ      Z3, Z3, Z3
 	VPSUBQ      Z5, Z5, Z5
-	VCVTPS2PD.Z (DI), K1, Z6
-	VCVTPS2PD.Z (R8), K1, Z7
+	VCVTPS2PD.Z (R9), K1, Z6
+	VCVTPS2PD.Z (R10), K1, Z7
 	VFMADD231PD Z6, Z7, Z3
-	VCVTPS2PD.Z 32(DI), K2, Z6
-	VCVTPS2PD.Z 32(R8), K2, Z7
+	VCVTPS2PD.Z 32(R9), K2, Z6
+	VCVTPS2PD.Z 32(R10), K2, Z7
 	VFMADD231PD Z6, Z7, Z5
 	VADDPD      Z5, Z3, Z3
-	ADDQ        SI, DI
-	ADDQ        SI, R8
+	ADDQ        SI, R9
+	ADDQ        SI, R10
 
 	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
 	VSHUFF64X2 $0x44, Z3, Z2, Z5
@@ -3909,10 +3909,148 @@ group:
 	VUNPCKLPD Z2, Z1, Z3
 	VUNPCKHPD Z2, Z1, Z1
 	VADDPD    Z1, Z3, Z3
-	VMOVUPD   Z3, (SP)
+	VMOVUPD   Z3, (SP)(DI*1)
+	MOVQ      DI, R8
+	XORQ      $0x00000040, DI
+
+group:
+	SUBQ $0x00000008, BX
+	JZ   last
+
+	// Pass 1 of the next group, then pass 2 of this one: their chains
+	// overlap.
+	MOVQ R8, R11
+
+	// Pass 1: each row's float64 terms, lanes 0-7 plus lanes 8-15.
+	VPSUBQ      Z1, Z1, Z1
+	VPSUBQ      Z2, Z2, Z2
+	VCVTPS2PD.Z (R9), K1, Z3
+	VCVTPS2PD.Z (R10), K1, Z4
+	VFMADD231PD Z3, Z4, Z1
+	VCVTPS2PD.Z 32(R9), K2, Z3
+	VCVTPS2PD.Z 32(R10), K2, Z4
+	VFMADD231PD Z3, Z4, Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z3, Z3, Z3
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
+	VFMADD231PD Z4, Z5, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
+	VFMADD231PD Z4, Z5, Z3
+	VADDPD      Z3, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z2, Z1, Z3
+	VSHUFF64X2  $0xee, Z2, Z1, Z1
+	VADDPD      Z1, Z3, Z3
+	VPSUBQ      Z1, Z1, Z1
+	VPSUBQ      Z2, Z2, Z2
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
+	VFMADD231PD Z4, Z5, Z1
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
+	VFMADD231PD Z4, Z5, Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z4, Z4, Z4
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
+	VFMADD231PD Z5, Z6, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
+	VFMADD231PD Z5, Z6, Z4
+	VADDPD      Z4, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z2, Z1, Z4
+	VSHUFF64X2 $0xee, Z2, Z1, Z1
+	VADDPD     Z1, Z4, Z4
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2  $0x88, Z4, Z3, Z1
+	VSHUFF64X2  $0xdd, Z4, Z3, Z2
+	VADDPD      Z2, Z1, Z1
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z3, Z3, Z3
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
+	VFMADD231PD Z4, Z5, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
+	VFMADD231PD Z4, Z5, Z3
+	VADDPD      Z3, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z3, Z3, Z3
+	VPSUBQ      Z4, Z4, Z4
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
+	VFMADD231PD Z5, Z6, Z4
+	VADDPD      Z4, Z3, Z3
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z3, Z2, Z4
+	VSHUFF64X2  $0xee, Z3, Z2, Z2
+	VADDPD      Z2, Z4, Z4
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z3, Z3, Z3
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
+	VFMADD231PD Z5, Z6, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
+	VFMADD231PD Z5, Z6, Z3
+	VADDPD      Z3, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z3, Z3, Z3
+	VPSUBQ      Z5, Z5, Z5
+	VCVTPS2PD.Z (R9), K1, Z6
+	VCVTPS2PD.Z (R10), K1, Z7
+	VFMADD231PD Z6, Z7, Z3
+	VCVTPS2PD.Z 32(R9), K2, Z6
+	VCVTPS2PD.Z 32(R10), K2, Z7
+	VFMADD231PD Z6, Z7, Z5
+	VADDPD      Z5, Z3, Z3
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z3, Z2, Z5
+	VSHUFF64X2 $0xee, Z3, Z2, Z2
+	VADDPD     Z2, Z5, Z5
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2 $0x88, Z5, Z4, Z2
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VADDPD     Z3, Z2, Z2
+
+	// Lane 0 += lane 1: the sums of rows 0, 4, 1, 5, 2, 6, 3, 7.
+	VUNPCKLPD Z2, Z1, Z3
+	VUNPCKHPD Z2, Z1, Z1
+	VADDPD    Z1, Z3, Z3
+	VMOVUPD   Z3, (SP)(DI*1)
+	MOVQ      DI, R8
+	XORQ      $0x00000040, DI
 
 	// Pass 2: dx, a row at a time.
-	VBROADCASTSD (SP), Z1
+	VBROADCASTSD (SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -3934,7 +4072,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 16(SP), Z1
+	VBROADCASTSD 16(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -3956,7 +4094,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 32(SP), Z1
+	VBROADCASTSD 32(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -3978,7 +4116,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 48(SP), Z1
+	VBROADCASTSD 48(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4000,7 +4138,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 8(SP), Z1
+	VBROADCASTSD 8(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4022,7 +4160,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 24(SP), Z1
+	VBROADCASTSD 24(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4044,7 +4182,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 40(SP), Z1
+	VBROADCASTSD 40(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4066,7 +4204,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 56(SP), Z1
+	VBROADCASTSD 56(SP)(R11*1), Z1
 
 	// dx = y * (dy - dot) in float64.
 	VCVTPS2PD.Z (DX), K1, Z2
@@ -4088,14 +4226,192 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	SUBQ         $0x00000008, BX
-	JNZ          group
+	JMP          group
+
+last:
+	// Pass 2: dx, a row at a time.
+	VBROADCASTSD (SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 16(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 32(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 48(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 8(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 24(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 40(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 56(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K2
+	VMOVAPS      Z0, K2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
 	VZEROUPPER
 	RET
 
 // func LogSoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
 // Requires: AVX, AVX512F
-TEXT ·LogSoftmaxBackwardShortRowsAVX512(SB), NOSPLIT, $64-88
+TEXT ·LogSoftmaxBackwardShortRowsAVX512(SB), NOSPLIT, $128-88
 	VBROADCASTSS backwardconst<>+0(SB), Z0
 	VBROADCASTSS backwardconst<>+32(SB), Z1
 	VBROADCASTSS backwardconst<>+64(SB), Z2
@@ -4124,26 +4440,26 @@ TEXT ·LogSoftmaxBackwardShortRowsAVX512(SB), NOSPLIT, $64-88
 	KMOVW    DI, K1
 	KSHIFTRW $0x08, K1, K2
 	SHLQ     $0x02, SI
+	XORQ     DI, DI
+	MOVQ     DX, R9
 
-group:
 	// Pass 1: each row's float64 terms, lanes 0-7 plus lanes 8-15.
-	MOVQ        DX, DI
 	VPSUBQ      Z13, Z13, Z13
 	VPSUBQ      Z14, Z14, Z14
-	VCVTPS2PD.Z (DI), K1, Z15
+	VCVTPS2PD.Z (R9), K1, Z15
 	VADDPD      Z15, Z13, Z13
-	VCVTPS2PD.Z 32(DI), K2, Z15
+	VCVTPS2PD.Z 32(R9), K2, Z15
 	VADDPD      Z15, Z14, Z14
 	VADDPD      Z14, Z13, Z13
-	ADDQ        SI, DI
+	ADDQ        SI, R9
 	VPSUBQ      Z14, Z14, Z14
 	VPSUBQ      Z15, Z15, Z15
-	VCVTPS2PD.Z (DI), K1, Z16
+	VCVTPS2PD.Z (R9), K1, Z16
 	VADDPD      Z16, Z14, Z14
-	VCVTPS2PD.Z 32(DI), K2, Z16
+	VCVTPS2PD.Z 32(R9), K2, Z16
 	VADDPD      Z16, Z15, Z15
 	VADDPD      Z15, Z14, Z14
-	ADDQ        SI, DI
+	ADDQ        SI, R9
 
 	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
 	VSHUFF64X2  $0x44, Z14, Z13, Z15
@@ -4151,20 +4467,20 @@ group:
 	VADDPD      Z13, Z15, Z15
 	VPSUBQ      Z13, Z13, Z13
 	VPSUBQ      Z14, Z14, Z14
-	VCVTPS2PD.Z (DI), K1, Z16
+	VCVTPS2PD.Z (R9), K1, Z16
 	VADDPD      Z16, Z13, Z13
-	VCVTPS2PD.Z 32(DI), K2, Z16
+	VCVTPS2PD.Z 32(R9), K2, Z16
 	VADDPD      Z16, Z14, Z14
 	VADDPD      Z14, Z13, Z13
-	ADDQ        SI, DI
+	ADDQ        SI, R9
 	VPSUBQ      Z14, Z14, Z14
 	VPSUBQ      Z16, Z16, Z16
-	VCVTPS2PD.Z (DI), K1, Z17
+	VCVTPS2PD.Z (R9), K1, Z17
 	VADDPD      Z17, Z14, Z14
-	VCVTPS2PD.Z 32(DI), K2, Z17
+	VCVTPS2PD.Z 32(R9), K2, Z17
 	VADDPD      Z17, Z16, Z16
 	VADDPD      Z16, Z14, Z14
-	ADDQ        SI, DI
+	ADDQ        SI, R9
 
 	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
 	VSHUFF64X2 $0x44, Z14, Z13, Z16
@@ -4177,20 +4493,20 @@ group:
 	VADDPD      Z14, Z13, Z13
 	VPSUBQ      Z14, Z14, Z14
 	VPSUBQ      Z15, Z15, Z15
-	VCVTPS2PD.Z (DI), K1, Z16
+	VCVTPS2PD.Z (R9), K1, Z16
 	VADDPD      Z16, Z14, Z14
-	VCVTPS2PD.Z 32(DI), K2, Z16
+	VCVTPS2PD.Z 32(R9), K2, Z16
 	VADDPD      Z16, Z15, Z15
 	VADDPD      Z15, Z14, Z14
-	ADDQ        SI, DI
+	ADDQ        SI, R9
 	VPSUBQ      Z15, Z15, Z15
 	VPSUBQ      Z16, Z16, Z16
-	VCVTPS2PD.Z (DI), K1, Z17
+	VCVTPS2PD.Z (R9), K1, Z17
 	VADDPD      Z17, Z15, Z15
-	VCVTPS2PD.Z 32(DI), K2, Z17
+	VCVTPS2PD.Z 32(R9), K2, Z17
 	VADDPD      Z17, Z16, Z16
 	VADDPD      Z16, Z15, Z15
-	ADDQ        SI, DI
+	ADDQ        SI, R9
 
 	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
 	VSHUFF64X2  $0x44, Z15, Z14, Z16
@@ -4198,20 +4514,20 @@ group:
 	VADDPD      Z14, Z16, Z16
 	VPSUBQ      Z14, Z14, Z14
 	VPSUBQ      Z15, Z15, Z15
-	VCVTPS2PD.Z (DI), K1, Z17
+	VCVTPS2PD.Z (R9), K1, Z17
 	VADDPD      Z17, Z14, Z14
-	VCVTPS2PD.Z 32(DI), K2, Z17
+	VCVTPS2PD.Z 32(R9), K2, Z17
 	VADDPD      Z17, Z15, Z15
 	VADDPD      Z15, Z14, Z14
-	ADDQ        SI, DI
+	ADDQ        SI, R9
 	VPSUBQ      Z15, Z15, Z15
 	VPSUBQ      Z17, Z17, Z17
-	VCVTPS2PD.Z (DI), K1, Z18
+	VCVTPS2PD.Z (R9), K1, Z18
 	VADDPD      Z18, Z15, Z15
-	VCVTPS2PD.Z 32(DI), K2, Z18
+	VCVTPS2PD.Z 32(R9), K2, Z18
 	VADDPD      Z18, Z17, Z17
 	VADDPD      Z17, Z15, Z15
-	ADDQ        SI, DI
+	ADDQ        SI, R9
 
 	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
 	VSHUFF64X2 $0x44, Z15, Z14, Z17
@@ -4227,10 +4543,124 @@ group:
 	VUNPCKLPD Z14, Z13, Z15
 	VUNPCKHPD Z14, Z13, Z13
 	VADDPD    Z13, Z15, Z15
-	VMOVUPD   Z15, (SP)
+	VMOVUPD   Z15, (SP)(DI*1)
+	MOVQ      DI, R8
+	XORQ      $0x00000040, DI
+
+group:
+	SUBQ $0x00000008, BX
+	JZ   last
+
+	// Pass 1 of the next group, then pass 2 of this one: their chains
+	// overlap.
+	MOVQ R8, R10
+
+	// Pass 1: each row's float64 terms, lanes 0-7 plus lanes 8-15.
+	VPSUBQ      Z13, Z13, Z13
+	VPSUBQ      Z14, Z14, Z14
+	VCVTPS2PD.Z (R9), K1, Z15
+	VADDPD      Z15, Z13, Z13
+	VCVTPS2PD.Z 32(R9), K2, Z15
+	VADDPD      Z15, Z14, Z14
+	VADDPD      Z14, Z13, Z13
+	ADDQ        SI, R9
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z15, Z15, Z15
+	VCVTPS2PD.Z (R9), K1, Z16
+	VADDPD      Z16, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z16
+	VADDPD      Z16, Z15, Z15
+	VADDPD      Z15, Z14, Z14
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z14, Z13, Z15
+	VSHUFF64X2  $0xee, Z14, Z13, Z13
+	VADDPD      Z13, Z15, Z15
+	VPSUBQ      Z13, Z13, Z13
+	VPSUBQ      Z14, Z14, Z14
+	VCVTPS2PD.Z (R9), K1, Z16
+	VADDPD      Z16, Z13, Z13
+	VCVTPS2PD.Z 32(R9), K2, Z16
+	VADDPD      Z16, Z14, Z14
+	VADDPD      Z14, Z13, Z13
+	ADDQ        SI, R9
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z16, Z16, Z16
+	VCVTPS2PD.Z (R9), K1, Z17
+	VADDPD      Z17, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z17
+	VADDPD      Z17, Z16, Z16
+	VADDPD      Z16, Z14, Z14
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z14, Z13, Z16
+	VSHUFF64X2 $0xee, Z14, Z13, Z13
+	VADDPD     Z13, Z16, Z16
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2  $0x88, Z16, Z15, Z13
+	VSHUFF64X2  $0xdd, Z16, Z15, Z14
+	VADDPD      Z14, Z13, Z13
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z15, Z15, Z15
+	VCVTPS2PD.Z (R9), K1, Z16
+	VADDPD      Z16, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z16
+	VADDPD      Z16, Z15, Z15
+	VADDPD      Z15, Z14, Z14
+	ADDQ        SI, R9
+	VPSUBQ      Z15, Z15, Z15
+	VPSUBQ      Z16, Z16, Z16
+	VCVTPS2PD.Z (R9), K1, Z17
+	VADDPD      Z17, Z15, Z15
+	VCVTPS2PD.Z 32(R9), K2, Z17
+	VADDPD      Z17, Z16, Z16
+	VADDPD      Z16, Z15, Z15
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z15, Z14, Z16
+	VSHUFF64X2  $0xee, Z15, Z14, Z14
+	VADDPD      Z14, Z16, Z16
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z15, Z15, Z15
+	VCVTPS2PD.Z (R9), K1, Z17
+	VADDPD      Z17, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z17
+	VADDPD      Z17, Z15, Z15
+	VADDPD      Z15, Z14, Z14
+	ADDQ        SI, R9
+	VPSUBQ      Z15, Z15, Z15
+	VPSUBQ      Z17, Z17, Z17
+	VCVTPS2PD.Z (R9), K1, Z18
+	VADDPD      Z18, Z15, Z15
+	VCVTPS2PD.Z 32(R9), K2, Z18
+	VADDPD      Z18, Z17, Z17
+	VADDPD      Z17, Z15, Z15
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z15, Z14, Z17
+	VSHUFF64X2 $0xee, Z15, Z14, Z14
+	VADDPD     Z14, Z17, Z17
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2 $0x88, Z17, Z16, Z14
+	VSHUFF64X2 $0xdd, Z17, Z16, Z15
+	VADDPD     Z15, Z14, Z14
+
+	// Lane 0 += lane 1: the sums of rows 0, 4, 1, 5, 2, 6, 3, 7.
+	VUNPCKLPD Z14, Z13, Z15
+	VUNPCKHPD Z14, Z13, Z13
+	VADDPD    Z13, Z15, Z15
+	VMOVUPD   Z15, (SP)(DI*1)
+	MOVQ      DI, R8
+	XORQ      $0x00000040, DI
 
 	// Pass 2: dx, a row at a time.
-	VBROADCASTSD (SP), Z13
+	VBROADCASTSD (SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's.
@@ -4286,7 +4716,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 16(SP), Z13
+	VBROADCASTSD 16(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's.
@@ -4342,7 +4772,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 32(SP), Z13
+	VBROADCASTSD 32(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's.
@@ -4398,7 +4828,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 48(SP), Z13
+	VBROADCASTSD 48(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's.
@@ -4454,7 +4884,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 8(SP), Z13
+	VBROADCASTSD 8(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's.
@@ -4510,7 +4940,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 24(SP), Z13
+	VBROADCASTSD 24(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's.
@@ -4566,7 +4996,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 40(SP), Z13
+	VBROADCASTSD 40(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's.
@@ -4622,7 +5052,7 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	VBROADCASTSD 56(SP), Z13
+	VBROADCASTSD 56(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
 	// e = exp(y), the Exp kernel's.
@@ -4678,7 +5108,457 @@ group:
 	ADDQ         SI, CX
 	ADDQ         SI, DX
 	ADDQ         SI, AX
-	SUBQ         $0x00000008, BX
-	JNZ          group
+	JMP          group
+
+last:
+	// Pass 2: dx, a row at a time.
+	VBROADCASTSD (SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 16(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 32(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 48(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 8(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 24(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 40(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 56(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z0
+	VFMADD231PS Z2, Z14, Z0
+	VSUBPS      Z3, Z0, Z0
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z0, Z14
+	VFMADD231PS Z5, Z0, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z1
+	VFMADD213PS Z7, Z14, Z1
+	VFMADD213PS Z8, Z14, Z1
+	VFMADD213PS Z9, Z14, Z1
+	VFMADD213PS Z10, Z14, Z1
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z1
+	VFMADD213PS Z11, Z14, Z1
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z0, Z1, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y0
+	VCVTPS2PD     Y14, Z1
+	VMULPD        Z13, Z1, Z1
+	VCVTPS2PD.Z   (DX), K1, Z2
+	VSUBPD        Z1, Z2, Z2
+	VCVTPS2PD     Y0, Z0
+	VMULPD        Z13, Z0, Z0
+	VCVTPS2PD.Z   32(DX), K2, Z1
+	VSUBPD        Z0, Z1, Z1
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z1, Y1
+	VINSERTF64X4 $0x01, Y1, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K2
+	VMOVAPS      Z12, K2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
 	VZEROUPPER
 	RET
