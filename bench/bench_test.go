@@ -17,7 +17,9 @@ import (
 // (float64 math.Exp); impl=copy is copy(dst, src) over the same bytes, the
 // floor any kernel that reads and writes every element has to pay. Inputs
 // are about 1 MiB per batch, plus one out-of-cache shape of 8 rows of
-// 4,194,304 elements (128 MiB in, 128 MiB out).
+// 4,194,304 elements (128 MiB in, 128 MiB out). The row kernels of package
+// kernels run as one call of their batched form per batch (SoftmaxRows,
+// SoftmaxBackwardRows and so on; see batchedForm in main.go).
 
 func BenchmarkSoftmax(b *testing.B)            { benchKernel(b, "Softmax") }
 func BenchmarkLogSoftmax(b *testing.B)         { benchKernel(b, "LogSoftmax") }
@@ -84,8 +86,9 @@ var copyImpl = func() impl {
 // covers the program that go run ./bench runs.
 func TestReport(t *testing.T) {
 	var sb stringsBuilder
-	report(&sb, []string{"Softmax", "Exp", "ScaledSoftmax", "SoftmaxAxis"}, []impl{fromImplementation(kernels.Default()), unfused(kernels.Default()), naive}, 0)
-	if !sb.contains("Softmax") || !sb.contains("128256") || !sb.contains("+loop") || !sb.contains("SoftmaxAxis") {
+	report(&sb, []string{"Softmax", "Exp", "ScaledSoftmax", "SoftmaxAxis", "LogSoftmaxBackward"}, []impl{fromImplementation(kernels.Default()), unfused(kernels.Default()), naive}, 0)
+	if !sb.contains("Softmax") || !sb.contains("128256") || !sb.contains("+loop") || !sb.contains("SoftmaxAxis") ||
+		!sb.contains("one LogSoftmaxBackwardRows call per batch") {
 		t.Errorf("report lacks its rows:\n%s", sb.String())
 	}
 }

@@ -77,7 +77,11 @@ func report(w io.Writer, names []string, impls []impl, budget time.Duration) {
 	fmt.Fprintf(w, "%s/%s, %s, GOMAXPROCS %d; one thread; inputs N(0, 4), about 1 MiB per batch; %s\n\n",
 		runtime.GOOS, runtime.GOARCH, cpuName(), runtime.GOMAXPROCS(0), timer.what)
 	for _, name := range names {
-		fmt.Fprintf(w, "%s (error: %s)\n", name, errUnit(name))
+		how := ""
+		if f, ok := batchedForm[name]; ok {
+			how = fmt.Sprintf("; one %s call per batch", f)
+		}
+		fmt.Fprintf(w, "%s (error: %s%s)\n", name, errUnit(name), how)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "cols\timpl\tns/elem\tGB/s\tvs naive\tmax err\tmean err\t")
 		for _, cols := range shapes {
@@ -116,6 +120,16 @@ func report(w io.Writer, names []string, impls []impl, budget time.Duration) {
 		tw.Flush()
 		fmt.Fprintln(w)
 	}
+}
+
+// batchedForm names the batched function that times each row kernel of
+// package kernels: one call for the whole batch, not one per row.
+var batchedForm = map[string]string{
+	"Softmax":            "SoftmaxRows",
+	"LogSoftmax":         "LogSoftmaxRows",
+	"CrossEntropy":       "CrossEntropyRows",
+	"SoftmaxBackward":    "SoftmaxBackwardRows",
+	"LogSoftmaxBackward": "LogSoftmaxBackwardRows",
 }
 
 func errUnit(name string) string {

@@ -112,19 +112,11 @@ func fromImplementation(im *kernels.Implementation) impl {
 				b.out[r] = im.LogSumExp(b.row(b.x, r))
 			}
 		},
-		exp: func(b *batch) { im.Exp(b.out, b.x) },
-		softmaxBackward: func(b *batch) {
-			for r := 0; r < b.rows(); r++ {
-				im.SoftmaxBackward(b.row(b.out, r), b.row(b.y, r), b.row(b.dy, r))
-			}
-		},
-		logSoftmaxBackward: func(b *batch) {
-			for r := 0; r < b.rows(); r++ {
-				im.LogSoftmaxBackward(b.row(b.out, r), b.row(b.ly, r), b.row(b.dy, r))
-			}
-		},
-		crossEntropy: func(b *batch) { sink = im.CrossEntropyRows(b.out, b.x, b.targets, b.cols) },
-		fused:        fusedFuncs(im),
+		exp:                func(b *batch) { im.Exp(b.out, b.x) },
+		softmaxBackward:    func(b *batch) { im.SoftmaxBackwardRows(b.out, b.y, b.dy, b.cols) },
+		logSoftmaxBackward: func(b *batch) { im.LogSoftmaxBackwardRows(b.out, b.ly, b.dy, b.cols) },
+		crossEntropy:       func(b *batch) { sink = im.CrossEntropyRows(b.out, b.x, b.targets, b.cols) },
+		fused:              fusedFuncs(im),
 	}}
 }
 

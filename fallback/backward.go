@@ -34,6 +34,24 @@ func LogSoftmaxBackward(dx, y, dy []float32) {
 	}
 }
 
+// SoftmaxBackwardRows applies SoftmaxBackward to each row of cols
+// consecutive elements.
+func SoftmaxBackwardRows(dx, y, dy []float32, cols int) {
+	check.BackwardRows(dx, y, dy, cols)
+	for r := 0; r < len(dx); r += cols {
+		SoftmaxBackward(dx[r:r+cols], y[r:r+cols], dy[r:r+cols])
+	}
+}
+
+// LogSoftmaxBackwardRows applies LogSoftmaxBackward to each row of cols
+// consecutive elements.
+func LogSoftmaxBackwardRows(dx, y, dy []float32, cols int) {
+	check.BackwardRows(dx, y, dy, cols)
+	for r := 0; r < len(dx); r += cols {
+		LogSoftmaxBackward(dx[r:r+cols], y[r:r+cols], dy[r:r+cols])
+	}
+}
+
 // dot64 returns <a, b> (or the sum of a, when b is nil) with exact float64
 // products, summed in the canonical lane order: per lane in element order
 // within a block, then the block partials into float64 lane accumulators,

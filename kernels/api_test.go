@@ -18,6 +18,8 @@ type api struct {
 	SoftmaxBackward, LogSoftmaxBackward func(dx, y, dy []float32)
 	CrossEntropy                        func(grad, logits []float32, target int) float32
 	CrossEntropyRows                    func(grad, logits []float32, targets []int32, cols int) float32
+
+	SoftmaxBackwardRows, LogSoftmaxBackwardRows func(dx, y, dy []float32, cols int)
 }
 
 func implAPI(im *Implementation) api {
@@ -33,6 +35,9 @@ func implAPI(im *Implementation) api {
 		LogSoftmaxBackward: im.LogSoftmaxBackward,
 		CrossEntropy:       im.CrossEntropy,
 		CrossEntropyRows:   im.CrossEntropyRows,
+
+		SoftmaxBackwardRows:    im.SoftmaxBackwardRows,
+		LogSoftmaxBackwardRows: im.LogSoftmaxBackwardRows,
 	}
 }
 
@@ -48,6 +53,9 @@ var packageAPI = api{
 	LogSoftmaxBackward: LogSoftmaxBackward,
 	CrossEntropy:       CrossEntropy,
 	CrossEntropyRows:   CrossEntropyRows,
+
+	SoftmaxBackwardRows:    SoftmaxBackwardRows,
+	LogSoftmaxBackwardRows: LogSoftmaxBackwardRows,
 }
 
 var fallbackAPI = api{
@@ -62,6 +70,9 @@ var fallbackAPI = api{
 	LogSoftmaxBackward: fallback.LogSoftmaxBackward,
 	CrossEntropy:       fallback.CrossEntropy,
 	CrossEntropyRows:   fallback.CrossEntropyRows,
+
+	SoftmaxBackwardRows:    fallback.SoftmaxBackwardRows,
+	LogSoftmaxBackwardRows: fallback.LogSoftmaxBackwardRows,
 }
 
 // allAPIs returns every implementation this CPU runs, the package-level

@@ -117,6 +117,37 @@ func badCalls() []badCall {
 		}
 	}
 
+	for _, e := range []struct {
+		name string
+		f    func(k api) func(dx, y, dy []float32, cols int)
+	}{
+		{"SoftmaxBackwardRows", func(k api) func(dx, y, dy []float32, cols int) { return k.SoftmaxBackwardRows }},
+		{"LogSoftmaxBackwardRows", func(k api) func(dx, y, dy []float32, cols int) { return k.LogSoftmaxBackwardRows }},
+	} {
+		add(e.name+" y", "len(dx) 12 != len(y) 10", func(k api, m []float32) { e.f(k)(m[:12], m[32:42], m[16:28], 2) })
+		add(e.name+" dy", "len(dx) 12 != len(dy) 10", func(k api, m []float32) { e.f(k)(m[:12], m[16:28], m[32:42], 2) })
+		add(e.name+" nil dx", "len(dx) 0 != len(y) 12", func(k api, m []float32) { e.f(k)(nil, m[:12], m[16:28], 3) })
+		add(e.name+" nil y", "len(dx) 12 != len(y) 0", func(k api, m []float32) { e.f(k)(m[:12], nil, m[16:28], 3) })
+		add(e.name+" nil dy", "len(dx) 12 != len(dy) 0", func(k api, m []float32) { e.f(k)(m[:12], m[16:28], nil, 3) })
+		for _, cols := range []int{0, -1, -12, math.MinInt} {
+			add(fmt.Sprintf("%s cols %d", e.name, cols), fmt.Sprintf("cols %d must be positive", cols),
+				func(k api, m []float32) { e.f(k)(m[:12], m[16:28], m[32:44], cols) })
+		}
+		add(e.name+" empty, cols 0", "cols 0 must be positive", func(k api, m []float32) { e.f(k)(nil, nil, nil, 0) })
+		add(e.name+" multiple", "len(y) 12 is not a multiple of cols 5", func(k api, m []float32) { e.f(k)(m[:12], m[16:28], m[32:44], 5) })
+		add(e.name+" cols > len", "len(y) 12 is not a multiple of cols 13", func(k api, m []float32) { e.f(k)(m[:12], m[16:28], m[32:44], 13) })
+		for _, o := range []int{1, -1, 11, -11} {
+			add(fmt.Sprintf("%s overlap dx y %+d", e.name, o), "dx partially overlaps y",
+				func(k api, m []float32) { e.f(k)(m[20:32], m[20+o:32+o], m[40:52], 4) })
+			add(fmt.Sprintf("%s overlap dx dy %+d", e.name, o), "dx partially overlaps dy",
+				func(k api, m []float32) { e.f(k)(m[20:32], m[40:52], m[20+o:32+o], 4) })
+			add(fmt.Sprintf("%s dx = y, overlap dy %+d", e.name, o), "dx partially overlaps dy",
+				func(k api, m []float32) { e.f(k)(m[20:32], m[20:32], m[20+o:32+o], 4) })
+			add(fmt.Sprintf("%s dx = dy, overlap y %+d", e.name, o), "dx partially overlaps y",
+				func(k api, m []float32) { e.f(k)(m[20:32], m[20+o:32+o], m[20:32], 4) })
+		}
+	}
+
 	// CrossEntropy.
 	for _, tg := range []int{10, 11, -1, math.MaxInt, math.MinInt} {
 		want := fmt.Sprintf("target %d out of range [0, 10)", tg)
@@ -291,6 +322,12 @@ func TestAllocs(t *testing.T) {
 				{"LogSoftmaxBackward", func() { k.LogSoftmaxBackward(g, y, x) }},
 				{"LogSoftmaxBackward dx = y", func() { k.LogSoftmaxBackward(y, y, x) }},
 				{"LogSoftmaxBackward dx = dy", func() { k.LogSoftmaxBackward(g, y, g) }},
+				{"SoftmaxBackwardRows", func() { k.SoftmaxBackwardRows(g, y, x, cols) }},
+				{"SoftmaxBackwardRows dx = y", func() { k.SoftmaxBackwardRows(y, y, x, cols) }},
+				{"SoftmaxBackwardRows dx = dy", func() { k.SoftmaxBackwardRows(g, y, g, cols) }},
+				{"LogSoftmaxBackwardRows", func() { k.LogSoftmaxBackwardRows(g, y, x, cols) }},
+				{"LogSoftmaxBackwardRows dx = y", func() { k.LogSoftmaxBackwardRows(y, y, x, cols) }},
+				{"LogSoftmaxBackwardRows dx = dy", func() { k.LogSoftmaxBackwardRows(g, y, g, cols) }},
 				{"CrossEntropy", func() {
 					if n > 0 {
 						k.CrossEntropy(g, x, n-1)

@@ -27,6 +27,133 @@ type backwardKernel struct {
 var backwardKernels = []backwardKernel{
 	{"SoftmaxBackward", (*Implementation).SoftmaxBackward, false},
 	{"LogSoftmaxBackward", (*Implementation).LogSoftmaxBackward, true},
+	{"SoftmaxBackwardRows", oneRow((*Implementation).SoftmaxBackwardRows), false},
+	{"LogSoftmaxBackwardRows", oneRow((*Implementation).LogSoftmaxBackwardRows), true},
+}
+
+// backwardRowsFunc is a batched backward kernel.
+type backwardRowsFunc func(im *Implementation, dx, y, dy []float32, cols int)
+
+// backwardRowsKernels pairs each batched kernel with the one-row kernel
+// whose bits it must give every row.
+var backwardRowsKernels = []struct {
+	backwardKernel
+	rows backwardRowsFunc
+}{
+	{backwardKernels[0], (*Implementation).SoftmaxBackwardRows},
+	{backwardKernels[1], (*Implementation).LogSoftmaxBackwardRows},
+}
+
+// oneRow runs a batched backward kernel on a batch of one row, the whole
+// slice (a batch of no rows for an empty one), so that every test of the
+// one-row kernels covers the batched ones too.
+func oneRow(f backwardRowsFunc) func(im *Implementation, dx, y, dy []float32) {
+	return func(im *Implementation, dx, y, dy []float32) { f(im, dx, y, dy, max(len(dx), 1)) }
+}
+
+// genericBackwardRows returns generic's one-row kernel's result for each
+// row of cols elements of y and dy.
+func genericBackwardRows(k backwardKernel, y, dy []float32, cols int) []float32 {
+	dx := make([]float32, len(y))
+	for r := 0; r < len(y); r += cols {
+		k.call(generic, dx[r:r+cols], y[r:r+cols], dy[r:r+cols])
+	}
+	return dx
+}
+
+// backwardBatch returns y and dy for rows rows of cols elements, each row
+// drawn on its own (so some rows hold NaN, ±Inf or huge values, next to
+// ordinary ones).
+func backwardBatch(rng *rand.Rand, rows, cols int, log bool) (y, dy []float32) {
+	for range rows {
+		ry, rdy := backwardYDY(rng, cols, log)
+		y, dy = append(y, ry...), append(dy, rdy...)
+	}
+	return y, dy
+}
+
+// TestBitExactBackwardRows runs the batched kernels on batches of 1 to 17
+// rows (groups of eight and what is left of them) of every length 1..300 (and some longer ones), on every
+// implementation, out of place and in place (dx = y, dx = dy), against
+// the one-row generic kernel on each row.
+func TestBitExactBackwardRows(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		for _, k := range backwardRowsKernels {
+			t.Run(k.name+"Rows", func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(31, 32))
+				cols := []int{1000, 4097}
+				for n := 1; n <= 300; n++ {
+					cols = append(cols, n)
+				}
+				for _, c := range cols {
+					for _, rows := range []int{1, 2, 3, 5, 8, 17} {
+						y, dy := backwardBatch(rng, rows, c, k.log)
+						want := genericBackwardRows(k.backwardKernel, y, dy, c)
+						what := fmt.Sprintf("cols=%d rows=%d", c, rows)
+						got := make([]float32, len(y))
+						k.rows(im, got, y, dy, c)
+						compareBits(t, what, y, want, got)
+						in := append([]float32(nil), y...)
+						k.rows(im, in, in, dy, c)
+						compareBits(t, what+", dx = y", y, want, in)
+						in = append(in[:0], dy...)
+						k.rows(im, in, y, in, c)
+						compareBits(t, what+", dx = dy", y, want, in)
+					}
+					if t.Failed() {
+						return
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestBitExactBackwardRowsOffsets runs the batched kernels on batches at
+// every offset within 64 bytes (y, dy and dx apart, then in place), and
+// checks that nothing around dx is written.
+func TestBitExactBackwardRowsOffsets(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		for _, k := range backwardRowsKernels {
+			rng := rand.New(rand.NewPCG(33, 34))
+			const pad = 16
+			sentinel := math.Float32frombits(0x7fa5a5a5)
+			for _, c := range []int{1, 3, 10, 15, 16, 17, 33, 65, 129} {
+				const rows = 9 // a group of eight, and one more
+				n := rows * c
+				y, dy := backwardBatch(rng, rows, c, k.log)
+				want := genericBackwardRows(k.backwardKernel, y, dy, c)
+				for o := 0; o < 16; o++ {
+					ys := aligned64(n + 16)[o : o+n]
+					copy(ys, y)
+					dys := aligned64(n + 16)[15-o : 15-o+n]
+					copy(dys, dy)
+					buf := aligned64(n + 16 + 2*pad)
+					for i := range buf {
+						buf[i] = sentinel
+					}
+					do := (o * 7) % 16
+					dx := buf[pad+do : pad+do+n]
+					what := fmt.Sprintf("%sRows cols=%d offsets y %d dy %d dx %d", k.name, c, o, 15-o, do)
+					k.rows(im, dx, ys, dys, c)
+					compareBits(t, what, y, want, dx)
+					for i, v := range buf {
+						if (i < pad+do || i >= pad+do+n) && math.Float32bits(v) != math.Float32bits(sentinel) {
+							t.Fatalf("%s: wrote element %d outside dx", what, i-pad-do)
+						}
+					}
+					k.rows(im, ys, ys, dys, c)
+					compareBits(t, what+", dx = y", y, want, ys)
+					copy(ys, y)
+					k.rows(im, dys, ys, dys, c)
+					compareBits(t, what+", dx = dy", y, want, dys)
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		}
+	})
 }
 
 // forEachBackward runs f for every SIMD implementation and backward kernel.
@@ -320,6 +447,40 @@ func TestGuardBackward(t *testing.T) {
 					copy(ys, y)
 					catchFault(t, what+", dx = dy", func() { k.call(im, dys, ys, dys) })
 					compareBits(t, what+", dx = dy", y, want, dys)
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		}
+	})
+}
+
+// TestGuardBackwardRows places batches of 9 rows of y, dy and dx against
+// inaccessible pages, each at the end of one or at the start of one (every
+// combination), for every cols 1..100, on every implementation.
+func TestGuardBackwardRows(t *testing.T) {
+	places := []struct {
+		name string
+		row  func(testing.TB, int) []float32
+	}{{"end", endAtGuard}, {"start", startAfterGuard}}
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		for _, k := range backwardRowsKernels {
+			rng := rand.New(rand.NewPCG(35, 36))
+			for c := 1; c <= 100; c++ {
+				const rows = 9 // a group of eight, and one more
+				n := rows * c
+				y, dy := backwardBatch(rng, rows, c, k.log)
+				want := genericBackwardRows(k.backwardKernel, y, dy, c)
+				for p := 0; p < 8; p++ {
+					py, pdy, pdx := places[p&1], places[p>>1&1], places[p>>2]
+					ys, dys, dx := py.row(t, n), pdy.row(t, n), pdx.row(t, n)
+					copy(ys, y)
+					copy(dys, dy)
+					what := fmt.Sprintf("%sRows cols=%d, y at %s, dy at %s, dx at %s of a page",
+						k.name, c, py.name, pdy.name, pdx.name)
+					catchFault(t, what, func() { k.rows(im, dx, ys, dys, c) })
+					compareBits(t, what, y, want, dx)
 				}
 				if t.Failed() {
 					return

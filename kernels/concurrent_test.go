@@ -66,6 +66,16 @@ func TestConcurrent(t *testing.T) {
 				k.LogSoftmaxBackward(out, out, ldy)
 				return 0
 			})
+			m := len(x) // rows of cols
+			add("SoftmaxBackwardRows", func(out []float32) float32 {
+				k.SoftmaxBackwardRows(out[:m], y[:m], dy[:m], cols)
+				return 0
+			})
+			add("LogSoftmaxBackwardRows dx = dy", func(out []float32) float32 {
+				copy(out, ldy[:m])
+				k.LogSoftmaxBackwardRows(out[:m], ly[:m], out[:m], cols)
+				return 0
+			})
 			if n > 0 {
 				add("CrossEntropy", func(out []float32) float32 { return k.CrossEntropy(out[:len(x)], x, target%len(x)) })
 				add("CrossEntropy nil grad", func([]float32) float32 { return k.CrossEntropy(nil, x, target%len(x)) })

@@ -75,6 +75,39 @@ func ExampleLogSoftmaxBackward() {
 	// Output: [-0.7500 0.7500]
 }
 
+func ExampleSoftmaxBackwardRows() {
+	// Two rows of 3: the softmax outputs and the gradients with respect
+	// to them, in one call for the batch.
+	y := []float32{
+		0.25, 0.25, 0.5,
+		0.5, 0.25, 0.25,
+	}
+	dy := []float32{
+		1, 0, 0,
+		0, 0, 1,
+	}
+	dx := make([]float32, len(y))
+	kernels.SoftmaxBackwardRows(dx, y, dy, 3)
+	fmt.Println(dx[:3], dx[3:])
+	// Output: [0.1875 -0.0625 -0.125] [-0.125 -0.0625 0.1875]
+}
+
+func ExampleLogSoftmaxBackwardRows() {
+	// A batch of two rows of log-probabilities; dy is the gradient of
+	// -log p[target] for targets 0 and 1, so dx = p - onehot(target).
+	y := []float32{
+		float32(math.Log(0.25)), float32(math.Log(0.75)),
+		float32(math.Log(0.5)), float32(math.Log(0.5)),
+	}
+	dy := []float32{
+		-1, 0,
+		0, -1,
+	}
+	kernels.LogSoftmaxBackwardRows(dy, y, dy, 2) // in place
+	fmt.Printf("%.4f %.4f\n", dy[:2], dy[2:])
+	// Output: [-0.7500 0.7500] [0.5000 -0.5000]
+}
+
 func ExampleExp() {
 	x := []float32{0, 1, -1, 100, float32(math.Inf(-1))}
 	kernels.Exp(x, x)

@@ -613,6 +613,28 @@ func (c *fuzzCase) runBackward(t *testing.T, what string, y, dy, want []float32,
 	}
 }
 
+// runBackwardRows runs a batched backward kernel on every implementation,
+// on y and dy cut to whole rows of the fuzz case's cols, and compares each
+// row with the one-row fallback kernel's.
+func (c *fuzzCase) runBackwardRows(t *testing.T, name string, y, dy []float32, row func(dx, y, dy []float32),
+	rows func(im *Implementation, dx, y, dy []float32, cols int)) {
+	t.Helper()
+	if len(y) == 0 {
+		return
+	}
+	cols := 1 + c.colsSel%len(y)
+	m := len(y) / cols * cols
+	y, dy = y[:m], dy[:m]
+	want := make([]float32, m)
+	for r := 0; r < m; r += cols {
+		row(want[r:r+cols], y[r:r+cols], dy[r:r+cols])
+	}
+	for _, im := range Implementations() {
+		c.runBackward(t, fmt.Sprintf("%s %s cols=%d", im.Name(), name, cols), y, dy, want,
+			func(dx, y, dy []float32) { rows(im, dx, y, dy, cols) })
+	}
+}
+
 // checkBackwardBounds checks a backward kernel's output dx of y and dy:
 // every NaN canonical, every output NaN when nanAll, and, where the inputs
 // are finite, each output within backwardBound (in units of 2^-24 *
@@ -661,6 +683,7 @@ func FuzzSoftmaxBackward(f *testing.F) {
 		for _, im := range Implementations() {
 			c.runBackward(t, im.Name()+" SoftmaxBackward", y, dy, want, im.SoftmaxBackward)
 		}
+		c.runBackwardRows(t, "SoftmaxBackwardRows", y, dy, fallback.SoftmaxBackward, (*Implementation).SoftmaxBackwardRows)
 	})
 }
 
@@ -688,6 +711,7 @@ func FuzzLogSoftmaxBackward(f *testing.F) {
 		for _, im := range Implementations() {
 			c.runBackward(t, im.Name()+" LogSoftmaxBackward", y, dy, want, im.LogSoftmaxBackward)
 		}
+		c.runBackwardRows(t, "LogSoftmaxBackwardRows", y, dy, fallback.LogSoftmaxBackward, (*Implementation).LogSoftmaxBackwardRows)
 	})
 }
 

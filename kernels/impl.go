@@ -35,6 +35,10 @@ type kernelSet struct {
 	statsOf              func(src []float32) fallback.Stats
 	softmaxWithStats     func(dst, src []float32, s fallback.Stats)
 	logSoftmaxWithStats  func(dst, src []float32, s fallback.Stats)
+
+	// The batched backward kernels are called with len(dx) > 0.
+	softmaxBackwardRows    func(dx, y, dy []float32, cols int)
+	logSoftmaxBackwardRows func(dx, y, dy []float32, cols int)
 }
 
 // An Implementation is one complete set of kernels: "generic" (pure Go,
@@ -170,6 +174,24 @@ func (im *Implementation) SoftmaxBackward(dx, y, dy []float32) {
 func (im *Implementation) LogSoftmaxBackward(dx, y, dy []float32) {
 	check.Backward(dx, y, dy)
 	im.k.logSoftmaxBackward(dx, y, dy)
+}
+
+// SoftmaxBackwardRows is the package-level SoftmaxBackwardRows on this
+// implementation.
+func (im *Implementation) SoftmaxBackwardRows(dx, y, dy []float32, cols int) {
+	check.BackwardRows(dx, y, dy, cols)
+	if len(dx) > 0 {
+		im.k.softmaxBackwardRows(dx, y, dy, cols)
+	}
+}
+
+// LogSoftmaxBackwardRows is the package-level LogSoftmaxBackwardRows on
+// this implementation.
+func (im *Implementation) LogSoftmaxBackwardRows(dx, y, dy []float32, cols int) {
+	check.BackwardRows(dx, y, dy, cols)
+	if len(dx) > 0 {
+		im.k.logSoftmaxBackwardRows(dx, y, dy, cols)
+	}
 }
 
 // CrossEntropy is the package-level CrossEntropy on this implementation.

@@ -48,6 +48,9 @@ var avx512 = &Implementation{
 		statsOf:              statsKernel(asm.StatsOfAVX512),
 		softmaxWithStats:     withStatsKernel(asm.CoveredAVX512, asm.SoftmaxWithStatsAVX512, 0, generic.k.softmaxWithStats),
 		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX512, asm.LogSoftmaxWithStatsAVX512, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
+
+		softmaxBackwardRows:    backwardRowsAVX512(asm.SoftmaxBackwardShortRowsAVX512, asm.SoftmaxBackwardRowsAVX512),
+		logSoftmaxBackwardRows: backwardRowsAVX512(asm.LogSoftmaxBackwardShortRowsAVX512, asm.LogSoftmaxBackwardRowsAVX512),
 	}),
 }
 
@@ -72,6 +75,9 @@ var avx2 = &Implementation{
 		statsOf:              statsKernel(asm.StatsOfAVX2),
 		softmaxWithStats:     withStatsKernel(asm.CoveredAVX2, asm.SoftmaxWithStatsAVX2, 0, generic.k.softmaxWithStats),
 		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX2, asm.LogSoftmaxWithStatsAVX2, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
+
+		softmaxBackwardRows:    backwardRowsKernel(asm.SoftmaxBackwardRowsAVX2),
+		logSoftmaxBackwardRows: backwardRowsKernel(asm.LogSoftmaxBackwardRowsAVX2),
 	}),
 }
 

@@ -37,5 +37,9 @@ var neon = &Implementation{
 		logSoftmaxWithStats:  withStatsKernel(asm.CoveredNEON, asm.LogSoftmaxWithStatsNEON, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
 		softmaxAxis:          asm.SoftmaxAxisNEON,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisNEON,
+
+		// A Go loop over the one-row NEON kernels.
+		softmaxBackwardRows:    backwardRowsLoop(asm.SoftmaxBackwardNEON),
+		logSoftmaxBackwardRows: backwardRowsLoop(asm.LogSoftmaxBackwardNEON),
 	}),
 }

@@ -28,6 +28,12 @@ func withFallback(k kernelSet) kernelSet {
 	if k.logSoftmaxBackward == nil {
 		k.logSoftmaxBackward = g.logSoftmaxBackward
 	}
+	if k.softmaxBackwardRows == nil {
+		k.softmaxBackwardRows = g.softmaxBackwardRows
+	}
+	if k.logSoftmaxBackwardRows == nil {
+		k.logSoftmaxBackwardRows = g.logSoftmaxBackwardRows
+	}
 	if k.crossEntropy == nil {
 		k.crossEntropy = g.crossEntropy
 	}

@@ -24,5 +24,8 @@ var generic = &Implementation{
 		statsOf:              fallback.StatsOf,
 		softmaxWithStats:     fallback.SoftmaxWithStats,
 		logSoftmaxWithStats:  fallback.LogSoftmaxWithStats,
+
+		softmaxBackwardRows:    fallback.SoftmaxBackwardRows,
+		logSoftmaxBackwardRows: fallback.LogSoftmaxBackwardRows,
 	},
 }

@@ -9,6 +9,7 @@
 //	kernels.LogSoftmax(dst, src)            // and LogSoftmaxRows
 //	lse := kernels.LogSumExp(src)
 //	kernels.SoftmaxBackward(dx, y, dy)      // and LogSoftmaxBackward
+//	kernels.SoftmaxBackwardRows(dx, y, dy, cols) // a batch; and LogSoftmaxBackwardRows
 //	loss := kernels.CrossEntropy(grad, logits, target)
 //	kernels.Exp(dst, src)
 //
@@ -115,6 +116,22 @@ func SoftmaxBackward(dx, y, dy []float32) { active.SoftmaxBackward(dx, y, dy) }
 // LogSoftmax(x) and the gradient dy with respect to y, dx is the gradient
 // with respect to x. dx may be y or dy.
 func LogSoftmaxBackward(dx, y, dy []float32) { active.LogSoftmaxBackward(dx, y, dy) }
+
+// SoftmaxBackwardRows applies SoftmaxBackward to each row of cols
+// consecutive elements, every row with the bits SoftmaxBackward gives it,
+// in one call for the batch. dx may be y or dy. It panics if the lengths
+// of dx, y and dy differ, cols <= 0, or cols does not divide them.
+func SoftmaxBackwardRows(dx, y, dy []float32, cols int) {
+	active.SoftmaxBackwardRows(dx, y, dy, cols)
+}
+
+// LogSoftmaxBackwardRows applies LogSoftmaxBackward to each row of cols
+// consecutive elements, every row with the bits LogSoftmaxBackward gives
+// it, in one call for the batch. dx may be y or dy. It panics if the
+// lengths of dx, y and dy differ, cols <= 0, or cols does not divide them.
+func LogSoftmaxBackwardRows(dx, y, dy []float32, cols int) {
+	active.LogSoftmaxBackwardRows(dx, y, dy, cols)
+}
 
 // CrossEntropy returns the loss -ln(Softmax(logits)[target]) and, when grad
 // is not nil, sets grad = Softmax(logits) - onehot(target), in one call

@@ -37,6 +37,12 @@ import (
 // buffers on the stack, zeros after them (VMASKMOVPS, or copyTail where
 // the 64 bytes cross a page), runs the vector code on the buffers, and
 // stores dx with VMASKMOVPS. Neither reads or writes outside the slices.
+//
+// The batched kernels (SoftmaxBackwardRows, LogSoftmaxBackwardRows) run
+// the same body in a loop over the rows, in one call: pass 2 leaves the
+// pointers at the row's tail, which they then step over. Constants are
+// loaded once, and so are AVX-512's tail masks, the same for every row.
+// The one-row kernels keep their own entry points, without the loop.
 
 // backwardKernel describes one of the two kernels.
 type backwardKernel struct {
@@ -54,12 +60,54 @@ func generateBackward(g *gen) {
 	// The exponential's constants (exp512 and exp256 read them by name);
 	// "nan" is the only other one the kernels need.
 	c := g.constTable("backwardconst", expConsts)
-	for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
-		backwardAVX512(g, c, bk)
+	for _, rows := range []bool{false, true} {
+		for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
+			backwardAVX512(g, c, bk, rows)
+		}
+		for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
+			backwardAVX2(g, c, bk, rows)
+		}
 	}
 	for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
-		backwardAVX2(g, c, bk)
+		shortBackwardAVX512(g, c, bk) // short_backward.go
 	}
+}
+
+// backwardRowsSignature is the signature of the batched kernels.
+const backwardRowsSignature = "func(dx, y, dy []float32, rows, cols int)"
+
+// backwardRowsDoc returns the documentation of a batched backward kernel.
+func backwardRowsDoc(bk backwardKernel, fn, requires string) []string {
+	return []string{
+		fmt.Sprintf("%s applies %s to each of the rows rows", fn, bk.name),
+		fmt.Sprintf("of cols elements, with the bits of fallback.%sRows. The caller", bk.name),
+		"checks the arguments: rows*cols elements in each slice, rows and cols > 0;",
+		"dx may be y or dy; any other overlap gives unspecified results.",
+		"It requires " + requires + ".",
+	}
+}
+
+// backwardRowsArgs loads the arguments of a backwardRowsSignature kernel:
+// the three base pointers, rows and cols.
+func (g *gen) backwardRowsArgs() (dx, y, dy, rows, cols reg.GPVirtual) {
+	dx, y, dy, rows, cols = g.GP64(), g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.Load(g.Param("dx").Base(), dx)
+	g.Load(g.Param("y").Base(), y)
+	g.Load(g.Param("dy").Base(), dy)
+	g.Load(g.Param("rows"), rows)
+	g.Load(g.Param("cols"), cols)
+	return dx, y, dy, rows, cols
+}
+
+// nextRow ends a row of a batched kernel: pass 2 leaves y, dy and dx at the
+// row's tail of n elements (n is 0 without a tail), so they move on by n
+// to the next row; then it loops back to the label top while rows remain.
+func (g *gen) nextRow(dx, y, dy, n, rows reg.GPVirtual, top string) {
+	for _, r := range []reg.GPVirtual{y, dy, dx} {
+		g.LEAQ(Mem{Base: r, Index: n, Scale: 4}, r)
+	}
+	g.DECQ(rows)
+	g.JNZ(LabelRef(top))
 }
 
 // backwardDoc returns the documentation of a backward kernel.
@@ -211,11 +259,14 @@ func (b *bw512) pass1(p, q, n reg.GPVirtual) {
 
 	g.Label(b.label("sumred"))
 	g.VADDPD(acc[1], acc[0], acc[0]) // lane i += lane i+8
-	y := g.YMM()
-	g.VEXTRACTF64X4(U8(1), acc[0], y)
-	g.VADDPD(y, acc[0].AsY(), y) // lane i += lane i+4
+	// The folds stay in zmm registers, every one fully written: in the
+	// batched kernels the allocator may give them Z16-Z31, which
+	// VEXTRACTF128 (VEX only) cannot name.
+	y := g.ZMM()
+	g.VSHUFF64X2(U8(0xee), acc[0], acc[0], y) // lanes 4-7 to 0-3
+	g.VADDPD(y, acc[0], y)                    // lane i += lane i+4
 	x := g.XMM()
-	g.VEXTRACTF128(U8(1), y, x)
+	g.VEXTRACTF32X4(U8(1), y, x)
 	g.VADDPD(x, y.AsX(), x) // lane i += lane i+2
 	x2 := g.XMM()
 	g.VPERMILPD(U8(1), x, x2)
@@ -285,10 +336,17 @@ func (b *bw512) out(p, q, d Mem, u int, tail bool) {
 	}
 }
 
-func backwardAVX512(g *gen, c *constTable, bk backwardKernel) {
-	fn := bk.name + "AVX512"
+// backwardAVX512 emits the one-row kernel, or the batched one if rows: the
+// same body in a loop over the rows, with the tail masks set once.
+func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	isa := []string{"AVX", "AVX512F", "CMOV"}
-	g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX-512F")...)
+	if rows {
+		fn := bk.name + "RowsAVX512"
+		g.function(fn, backwardRowsSignature, isa, backwardRowsDoc(bk, fn, "AVX-512F")...)
+	} else {
+		fn := bk.name + "AVX512"
+		g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX-512F")...)
+	}
 	b := &bw512{g: g, bk: bk}
 	if bk.log {
 		b.k = expRegs512(g, c)
@@ -296,8 +354,18 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel) {
 		b.k = map[string]reg.VecVirtual{"nan": g.ZMM()}
 		g.VBROADCASTSS(c.scalar("nan"), b.k["nan"])
 	}
-	dx, y, dy, n := g.backwardArgs()
-	b.tailMasks(n)
+	var dx, y, dy, n, nrows reg.GPVirtual
+	if rows {
+		var cols reg.GPVirtual
+		dx, y, dy, nrows, cols = g.backwardRowsArgs()
+		b.tailMasks(cols)
+		n = g.GP64()
+		g.Label(b.label("row"))
+		g.MOVQ(cols, n)
+	} else {
+		dx, y, dy, n = g.backwardArgs()
+		b.tailMasks(n)
+	}
 	p, q, i := g.GP64(), g.GP64(), g.GP64()
 
 	g.Comment("Pass 1: the float64 sum.")
@@ -334,6 +402,9 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel) {
 	b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, 1, true)
 
 	g.Label(b.label("done"))
+	if rows {
+		g.nextRow(dx, y, dy, n, nrows, b.label("row"))
+	}
 	g.VZEROUPPER()
 	g.RET()
 }
@@ -553,10 +624,17 @@ func (b *bw256) out(p, q, d Mem, u int, masks []reg.VecVirtual) {
 	}
 }
 
-func backwardAVX2(g *gen, c *constTable, bk backwardKernel) {
-	fn := bk.name + "AVX2"
+// backwardAVX2 emits the one-row kernel, or the batched one if rows: the
+// same body in a loop over the rows.
+func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	isa := []string{"AVX", "AVX2", "CMOV", "FMA3"}
-	g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX2 and FMA3")...)
+	if rows {
+		fn := bk.name + "RowsAVX2"
+		g.function(fn, backwardRowsSignature, isa, backwardRowsDoc(bk, fn, "AVX2 and FMA3")...)
+	} else {
+		fn := bk.name + "AVX2"
+		g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX2 and FMA3")...)
+	}
 	b := &bw256{g: g, c: c, bk: bk}
 	frame := g.AllocLocal(128)
 	b.bufs = []Mem{frame, frame.Offset(64)}
@@ -565,7 +643,16 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel) {
 		g.VMOVUPS(c.ymm("lo"), b.lo)
 		g.VMOVUPS(c.ymm("hi"), b.hi)
 	}
-	dx, y, dy, n := g.backwardArgs()
+	var dx, y, dy, n, nrows reg.GPVirtual
+	if rows {
+		var cols reg.GPVirtual
+		dx, y, dy, nrows, cols = g.backwardRowsArgs()
+		n = g.GP64()
+		g.Label(b.label("row"))
+		g.MOVQ(cols, n)
+	} else {
+		dx, y, dy, n = g.backwardArgs()
+	}
 	p, q, i := g.GP64(), g.GP64(), g.GP64()
 
 	g.Comment("Pass 1: the float64 sum.")
@@ -606,6 +693,9 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel) {
 	b.out(b.bufs[0], b.bufs[1], Mem{Base: dx}, 1, b.masks)
 
 	g.Label(b.label("done"))
+	if rows {
+		g.nextRow(dx, y, dy, n, nrows, b.label("row"))
+	}
 	g.VZEROUPPER()
 	g.RET()
 }

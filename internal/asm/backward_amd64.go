@@ -35,3 +35,57 @@ func SoftmaxBackwardAVX2(dx []float32, y []float32, dy []float32)
 //
 //go:noescape
 func LogSoftmaxBackwardAVX2(dx []float32, y []float32, dy []float32)
+
+// SoftmaxBackwardRowsAVX512 applies SoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.SoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows and cols > 0;
+// dx may be y or dy; any other overlap gives unspecified results.
+// It requires AVX-512F.
+//
+//go:noescape
+func SoftmaxBackwardRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// LogSoftmaxBackwardRowsAVX512 applies LogSoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.LogSoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows and cols > 0;
+// dx may be y or dy; any other overlap gives unspecified results.
+// It requires AVX-512F.
+//
+//go:noescape
+func LogSoftmaxBackwardRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// SoftmaxBackwardRowsAVX2 applies SoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.SoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows and cols > 0;
+// dx may be y or dy; any other overlap gives unspecified results.
+// It requires AVX2 and FMA3.
+//
+//go:noescape
+func SoftmaxBackwardRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// LogSoftmaxBackwardRowsAVX2 applies LogSoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.LogSoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows and cols > 0;
+// dx may be y or dy; any other overlap gives unspecified results.
+// It requires AVX2 and FMA3.
+//
+//go:noescape
+func LogSoftmaxBackwardRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// SoftmaxBackwardShortRowsAVX512 applies SoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.SoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows a positive
+// multiple of 8 and 1 <= cols <= 16; dx may be y or dy; any other overlap
+// gives unspecified results. It requires AVX-512F.
+//
+//go:noescape
+func SoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// LogSoftmaxBackwardShortRowsAVX512 applies LogSoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.LogSoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows a positive
+// multiple of 8 and 1 <= cols <= 16; dx may be y or dy; any other overlap
+// gives unspecified results. It requires AVX-512F.
+//
+//go:noescape
+func LogSoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)

@@ -218,9 +218,9 @@ sb512_sumblock:
 
 sb512_sumred:
 	VADDPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VADDPD        Y2, Y1, Y2
-	VEXTRACTF128  $0x01, Y2, X1
+	VSHUFF64X2    $0xee, Z1, Z1, Z2
+	VADDPD        Z2, Z1, Z2
+	VEXTRACTF32X4 $0x01, Z2, X1
 	VADDPD        X1, X2, X1
 	VPERMILPD     $0x01, X1, X2
 	VADDSD        X2, X1, X1
@@ -466,9 +466,9 @@ lsb512_sumblock:
 
 lsb512_sumred:
 	VADDPD        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VADDPD        Y14, Y13, Y14
-	VEXTRACTF128  $0x01, Y14, X13
+	VSHUFF64X2    $0xee, Z13, Z13, Z14
+	VADDPD        Z14, Z13, Z14
+	VEXTRACTF32X4 $0x01, Z14, X13
 	VADDPD        X13, X14, X13
 	VPERMILPD     $0x01, X13, X14
 	VADDSD        X14, X13, X13
@@ -1957,5 +1957,3608 @@ lsb256_tailloaded_3:
 	VMASKMOVPS  Y7, Y4, 32(AX)
 
 lsb256_done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX512F
+TEXT ·SoftmaxBackwardRowsAVX512(SB), NOSPLIT, $0-88
+	VBROADCASTSS backwardconst<>+384(SB), Z0
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         rows+72(FP), BX
+	MOVQ         cols+80(FP), SI
+	MOVQ         SI, DI
+	ANDQ         $0x0000000f, DI
+	LEAQ         tailmask16<>+0(SB), R8
+	KMOVW        (R8)(DI*2), K1
+	KSHIFTRW     $0x08, K1, K2
+
+sb512_row:
+	MOVQ SI, DI
+
+	// Pass 1: the float64 sum.
+	MOVQ   CX, R8
+	MOVQ   DX, R9
+	MOVQ   DI, R10
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+
+sb512_sum64:
+	CMPQ        R10, $0x00000040
+	JB          sb512_sumtail
+	VPXORQ      Z3, Z3, Z3
+	VPXORQ      Z4, Z4, Z4
+	VCVTPS2PD   (R8), Z5
+	VCVTPS2PD   (R9), Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD   32(R8), Z5
+	VCVTPS2PD   32(R9), Z6
+	VFMADD231PD Z5, Z6, Z4
+	VCVTPS2PD   64(R8), Z5
+	VCVTPS2PD   64(R9), Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD   96(R8), Z5
+	VCVTPS2PD   96(R9), Z6
+	VFMADD231PD Z5, Z6, Z4
+	VCVTPS2PD   128(R8), Z5
+	VCVTPS2PD   128(R9), Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD   160(R8), Z5
+	VCVTPS2PD   160(R9), Z6
+	VFMADD231PD Z5, Z6, Z4
+	VCVTPS2PD   192(R8), Z5
+	VCVTPS2PD   192(R9), Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD   224(R8), Z5
+	VCVTPS2PD   224(R9), Z6
+	VFMADD231PD Z5, Z6, Z4
+	VADDPD      Z3, Z1, Z1
+	VADDPD      Z4, Z2, Z2
+	ADDQ        $0x00000100, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, R10
+	JMP         sb512_sum64
+
+sb512_sumtail:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  R10, R10
+	JZ     sb512_sumred
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+
+sb512_sum16:
+	CMPQ        R10, $0x00000010
+	JB          sb512_sumlast
+	VCVTPS2PD   (R8), Z5
+	VCVTPS2PD   (R9), Z6
+	VFMADD231PD Z5, Z6, Z7
+	VCVTPS2PD   32(R8), Z5
+	VCVTPS2PD   32(R9), Z6
+	VFMADD231PD Z5, Z6, Z8
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R10
+	JMP         sb512_sum16
+
+sb512_sumlast:
+	TESTQ       R10, R10
+	JZ          sb512_sumblock
+	VCVTPS2PD.Z (R8), K1, Z5
+	VCVTPS2PD.Z (R9), K1, Z6
+	VFMADD231PD Z5, Z6, Z7
+	VCVTPS2PD.Z 32(R8), K2, Z5
+	VCVTPS2PD.Z 32(R9), K2, Z6
+	VFMADD231PD Z5, Z6, Z8
+
+sb512_sumblock:
+	VADDPD Z7, Z1, Z1
+	VADDPD Z8, Z2, Z2
+
+sb512_sumred:
+	VADDPD        Z2, Z1, Z1
+	VSHUFF64X2    $0xee, Z1, Z1, Z5
+	VADDPD        Z5, Z1, Z5
+	VEXTRACTF32X4 $0x01, Z5, X6
+	VADDPD        X6, X5, X6
+	VPERMILPD     $0x01, X6, X5
+	VADDSD        X5, X6, X6
+	VBROADCASTSD  X6, Z5
+
+	// Pass 2: dx.
+sb512_loop4:
+	CMPQ DI, $0x00000040
+	JB   sb512_loop4_end
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (DX), Z6
+	VSUBPD    Z5, Z6, Z6
+	VCVTPS2PD (CX), Z9
+	VMULPD    Z9, Z6, Z6
+	VCVTPS2PD 32(DX), Z9
+	VSUBPD    Z5, Z9, Z9
+	VCVTPS2PD 32(CX), Z10
+	VMULPD    Z10, Z9, Z9
+	VCVTPS2PD 64(DX), Z10
+	VSUBPD    Z5, Z10, Z10
+	VCVTPS2PD 64(CX), Z11
+	VMULPD    Z11, Z10, Z10
+	VCVTPS2PD 96(DX), Z11
+	VSUBPD    Z5, Z11, Z11
+	VCVTPS2PD 96(CX), Z12
+	VMULPD    Z12, Z11, Z11
+	VCVTPS2PD 128(DX), Z12
+	VSUBPD    Z5, Z12, Z12
+	VCVTPS2PD 128(CX), Z13
+	VMULPD    Z13, Z12, Z12
+	VCVTPS2PD 160(DX), Z13
+	VSUBPD    Z5, Z13, Z13
+	VCVTPS2PD 160(CX), Z14
+	VMULPD    Z14, Z13, Z13
+	VCVTPS2PD 192(DX), Z14
+	VSUBPD    Z5, Z14, Z14
+	VCVTPS2PD 192(CX), Z15
+	VMULPD    Z15, Z14, Z14
+	VCVTPS2PD 224(DX), Z15
+	VSUBPD    Z5, Z15, Z15
+	VCVTPS2PD 224(CX), Z16
+	VMULPD    Z16, Z15, Z15
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z6, Y6
+	VCVTPD2PS    Z9, Y9
+	VINSERTF64X4 $0x01, Y9, Z6, Z6
+	VCMPPS       $0x03, Z6, Z6, K3
+	VMOVAPS      Z0, K3, Z6
+	VMOVUPS      Z6, (AX)
+	VCVTPD2PS    Z10, Y10
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y11, Z10, Z10
+	VCMPPS       $0x03, Z10, Z10, K3
+	VMOVAPS      Z0, K3, Z10
+	VMOVUPS      Z10, 64(AX)
+	VCVTPD2PS    Z12, Y12
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z12, Z12
+	VCMPPS       $0x03, Z12, Z12, K3
+	VMOVAPS      Z0, K3, Z12
+	VMOVUPS      Z12, 128(AX)
+	VCVTPD2PS    Z14, Y14
+	VCVTPD2PS    Z15, Y15
+	VINSERTF64X4 $0x01, Y15, Z14, Z14
+	VCMPPS       $0x03, Z14, Z14, K3
+	VMOVAPS      Z0, K3, Z14
+	VMOVUPS      Z14, 192(AX)
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DI
+	JMP          sb512_loop4
+
+sb512_loop4_end:
+sb512_loop1:
+	CMPQ DI, $0x00000010
+	JB   sb512_loop1_end
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (DX), Z6
+	VSUBPD    Z5, Z6, Z6
+	VCVTPS2PD (CX), Z9
+	VMULPD    Z9, Z6, Z6
+	VCVTPS2PD 32(DX), Z9
+	VSUBPD    Z5, Z9, Z9
+	VCVTPS2PD 32(CX), Z10
+	VMULPD    Z10, Z9, Z9
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z6, Y6
+	VCVTPD2PS    Z9, Y9
+	VINSERTF64X4 $0x01, Y9, Z6, Z6
+	VCMPPS       $0x03, Z6, Z6, K3
+	VMOVAPS      Z0, K3, Z6
+	VMOVUPS      Z6, (AX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, DI
+	JMP          sb512_loop1
+
+sb512_loop1_end:
+	// Tail: the last 0..15 elements, masked.
+	TESTQ DI, DI
+	JZ    sb512_done
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z6
+	VSUBPD      Z5, Z6, Z6
+	VCVTPS2PD.Z (CX), K1, Z9
+	VMULPD      Z9, Z6, Z6
+	VCVTPS2PD.Z 32(DX), K2, Z9
+	VSUBPD      Z5, Z9, Z9
+	VCVTPS2PD.Z 32(CX), K2, Z5
+	VMULPD      Z5, Z9, Z9
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z6, Y6
+	VCVTPD2PS    Z9, Y9
+	VINSERTF64X4 $0x01, Y9, Z6, Z6
+	VCMPPS       $0x03, Z6, Z6, K3
+	VMOVAPS      Z0, K3, Z6
+	VMOVUPS      Z6, K1, (AX)
+
+sb512_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (AX)(DI*4), AX
+	DECQ BX
+	JNZ  sb512_row
+	VZEROUPPER
+	RET
+
+// func LogSoftmaxBackwardRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX512F
+TEXT ·LogSoftmaxBackwardRowsAVX512(SB), NOSPLIT, $0-88
+	VBROADCASTSS backwardconst<>+0(SB), Z0
+	VBROADCASTSS backwardconst<>+32(SB), Z1
+	VBROADCASTSS backwardconst<>+64(SB), Z2
+	VBROADCASTSS backwardconst<>+96(SB), Z3
+	VBROADCASTSS backwardconst<>+128(SB), Z4
+	VBROADCASTSS backwardconst<>+160(SB), Z5
+	VBROADCASTSS backwardconst<>+192(SB), Z6
+	VBROADCASTSS backwardconst<>+224(SB), Z7
+	VBROADCASTSS backwardconst<>+256(SB), Z8
+	VBROADCASTSS backwardconst<>+288(SB), Z9
+	VBROADCASTSS backwardconst<>+320(SB), Z10
+	VBROADCASTSS backwardconst<>+352(SB), Z11
+	VBROADCASTSS backwardconst<>+384(SB), Z12
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         rows+72(FP), BX
+	MOVQ         cols+80(FP), SI
+	MOVQ         SI, DI
+	ANDQ         $0x0000000f, DI
+	LEAQ         tailmask16<>+0(SB), R8
+	KMOVW        (R8)(DI*2), K1
+	KSHIFTRW     $0x08, K1, K2
+
+lsb512_row:
+	MOVQ SI, DI
+
+	// Pass 1: the float64 sum.
+	MOVQ   DX, R8
+	MOVQ   DI, R9
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+
+lsb512_sum64:
+	CMPQ      R9, $0x00000040
+	JB        lsb512_sumtail
+	VPXORQ    Z15, Z15, Z15
+	VPXORQ    Z16, Z16, Z16
+	VCVTPS2PD (R8), Z17
+	VADDPD    Z17, Z15, Z15
+	VCVTPS2PD 32(R8), Z17
+	VADDPD    Z17, Z16, Z16
+	VCVTPS2PD 64(R8), Z17
+	VADDPD    Z17, Z15, Z15
+	VCVTPS2PD 96(R8), Z17
+	VADDPD    Z17, Z16, Z16
+	VCVTPS2PD 128(R8), Z17
+	VADDPD    Z17, Z15, Z15
+	VCVTPS2PD 160(R8), Z17
+	VADDPD    Z17, Z16, Z16
+	VCVTPS2PD 192(R8), Z17
+	VADDPD    Z17, Z15, Z15
+	VCVTPS2PD 224(R8), Z17
+	VADDPD    Z17, Z16, Z16
+	VADDPD    Z15, Z13, Z13
+	VADDPD    Z16, Z14, Z14
+	ADDQ      $0x00000100, R8
+	SUBQ      $0x00000040, R9
+	JMP       lsb512_sum64
+
+lsb512_sumtail:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  R9, R9
+	JZ     lsb512_sumred
+	VPXORQ Z18, Z18, Z18
+	VPXORQ Z19, Z19, Z19
+
+lsb512_sum16:
+	CMPQ      R9, $0x00000010
+	JB        lsb512_sumlast
+	VCVTPS2PD (R8), Z17
+	VADDPD    Z17, Z18, Z18
+	VCVTPS2PD 32(R8), Z17
+	VADDPD    Z17, Z19, Z19
+	ADDQ      $0x00000040, R8
+	SUBQ      $0x00000010, R9
+	JMP       lsb512_sum16
+
+lsb512_sumlast:
+	TESTQ       R9, R9
+	JZ          lsb512_sumblock
+	VCVTPS2PD.Z (R8), K1, Z17
+	VADDPD      Z17, Z18, Z18
+	VCVTPS2PD.Z 32(R8), K2, Z17
+	VADDPD      Z17, Z19, Z19
+
+lsb512_sumblock:
+	VADDPD Z18, Z13, Z13
+	VADDPD Z19, Z14, Z14
+
+lsb512_sumred:
+	VADDPD        Z14, Z13, Z13
+	VSHUFF64X2    $0xee, Z13, Z13, Z17
+	VADDPD        Z17, Z13, Z17
+	VEXTRACTF32X4 $0x01, Z17, X20
+	VADDPD        X20, X17, X20
+	VPERMILPD     $0x01, X20, X17
+	VADDSD        X17, X20, X20
+	VBROADCASTSD  X20, Z17
+
+	// Pass 2: dx.
+lsb512_loop4:
+	CMPQ    DI, $0x00000040
+	JB      lsb512_loop4_end
+	VMOVUPS (CX), Z20
+	VMOVUPS 64(CX), Z21
+	VMOVUPS 128(CX), Z22
+	VMOVUPS 192(CX), Z23
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z20, Z0, Z20
+	VMAXPS Z21, Z0, Z21
+	VMAXPS Z22, Z0, Z22
+	VMAXPS Z23, Z0, Z23
+	VMINPS Z20, Z1, Z20
+	VMINPS Z21, Z1, Z21
+	VMINPS Z22, Z1, Z22
+	VMINPS Z23, Z1, Z23
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z24
+	VMOVAPS     Z3, Z25
+	VMOVAPS     Z3, Z26
+	VMOVAPS     Z3, Z27
+	VFMADD231PS Z2, Z20, Z24
+	VFMADD231PS Z2, Z21, Z25
+	VFMADD231PS Z2, Z22, Z26
+	VFMADD231PS Z2, Z23, Z27
+	VSUBPS      Z3, Z24, Z24
+	VSUBPS      Z3, Z25, Z25
+	VSUBPS      Z3, Z26, Z26
+	VSUBPS      Z3, Z27, Z27
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z24, Z20
+	VFMADD231PS Z4, Z25, Z21
+	VFMADD231PS Z4, Z26, Z22
+	VFMADD231PS Z4, Z27, Z23
+	VFMADD231PS Z5, Z24, Z20
+	VFMADD231PS Z5, Z25, Z21
+	VFMADD231PS Z5, Z26, Z22
+	VFMADD231PS Z5, Z27, Z23
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z28
+	VMOVAPS     Z6, Z29
+	VMOVAPS     Z6, Z30
+	VMOVAPS     Z6, Z31
+	VFMADD213PS Z7, Z20, Z28
+	VFMADD213PS Z7, Z21, Z29
+	VFMADD213PS Z7, Z22, Z30
+	VFMADD213PS Z7, Z23, Z31
+	VFMADD213PS Z8, Z20, Z28
+	VFMADD213PS Z8, Z21, Z29
+	VFMADD213PS Z8, Z22, Z30
+	VFMADD213PS Z8, Z23, Z31
+	VFMADD213PS Z9, Z20, Z28
+	VFMADD213PS Z9, Z21, Z29
+	VFMADD213PS Z9, Z22, Z30
+	VFMADD213PS Z9, Z23, Z31
+	VFMADD213PS Z10, Z20, Z28
+	VFMADD213PS Z10, Z21, Z29
+	VFMADD213PS Z10, Z22, Z30
+	VFMADD213PS Z10, Z23, Z31
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z20, Z28
+	VFMADD213PS Z11, Z21, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+	VFMADD213PS Z11, Z20, Z28
+	VFMADD213PS Z11, Z21, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z24, Z28, Z20
+	VSCALEFPS Z25, Z29, Z21
+	VSCALEFPS Z26, Z30, Z22
+	VSCALEFPS Z27, Z31, Z23
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z20, Z20, K3
+	VMOVAPS Z12, K3, Z20
+	VCMPPS  $0x03, Z21, Z21, K3
+	VMOVAPS Z12, K3, Z21
+	VCMPPS  $0x03, Z22, Z22, K3
+	VMOVAPS Z12, K3, Z22
+	VCMPPS  $0x03, Z23, Z23, K3
+	VMOVAPS Z12, K3, Z23
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z20, Y24
+	VCVTPS2PD     Y20, Z20
+	VMULPD        Z17, Z20, Z20
+	VCVTPS2PD     (DX), Z25
+	VSUBPD        Z20, Z25, Z25
+	VCVTPS2PD     Y24, Z20
+	VMULPD        Z17, Z20, Z20
+	VCVTPS2PD     32(DX), Z24
+	VSUBPD        Z20, Z24, Z24
+	VEXTRACTF64X4 $0x01, Z21, Y20
+	VCVTPS2PD     Y21, Z21
+	VMULPD        Z17, Z21, Z21
+	VCVTPS2PD     64(DX), Z26
+	VSUBPD        Z21, Z26, Z26
+	VCVTPS2PD     Y20, Z20
+	VMULPD        Z17, Z20, Z20
+	VCVTPS2PD     96(DX), Z21
+	VSUBPD        Z20, Z21, Z21
+	VEXTRACTF64X4 $0x01, Z22, Y20
+	VCVTPS2PD     Y22, Z22
+	VMULPD        Z17, Z22, Z22
+	VCVTPS2PD     128(DX), Z27
+	VSUBPD        Z22, Z27, Z27
+	VCVTPS2PD     Y20, Z20
+	VMULPD        Z17, Z20, Z20
+	VCVTPS2PD     160(DX), Z22
+	VSUBPD        Z20, Z22, Z22
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y23, Z23
+	VMULPD        Z17, Z23, Z23
+	VCVTPS2PD     192(DX), Z28
+	VSUBPD        Z23, Z28, Z28
+	VCVTPS2PD     Y20, Z20
+	VMULPD        Z17, Z20, Z20
+	VCVTPS2PD     224(DX), Z23
+	VSUBPD        Z20, Z23, Z23
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z25, Y25
+	VCVTPD2PS    Z24, Y24
+	VINSERTF64X4 $0x01, Y24, Z25, Z25
+	VCMPPS       $0x03, Z25, Z25, K3
+	VMOVAPS      Z12, K3, Z25
+	VMOVUPS      Z25, (AX)
+	VCVTPD2PS    Z26, Y26
+	VCVTPD2PS    Z21, Y21
+	VINSERTF64X4 $0x01, Y21, Z26, Z26
+	VCMPPS       $0x03, Z26, Z26, K3
+	VMOVAPS      Z12, K3, Z26
+	VMOVUPS      Z26, 64(AX)
+	VCVTPD2PS    Z27, Y27
+	VCVTPD2PS    Z22, Y22
+	VINSERTF64X4 $0x01, Y22, Z27, Z27
+	VCMPPS       $0x03, Z27, Z27, K3
+	VMOVAPS      Z12, K3, Z27
+	VMOVUPS      Z27, 128(AX)
+	VCVTPD2PS    Z28, Y28
+	VCVTPD2PS    Z23, Y23
+	VINSERTF64X4 $0x01, Y23, Z28, Z28
+	VCMPPS       $0x03, Z28, Z28, K3
+	VMOVAPS      Z12, K3, Z28
+	VMOVUPS      Z28, 192(AX)
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DI
+	JMP          lsb512_loop4
+
+lsb512_loop4_end:
+lsb512_loop1:
+	CMPQ    DI, $0x00000010
+	JB      lsb512_loop1_end
+	VMOVUPS (CX), Z20
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z20, Z0, Z20
+	VMINPS Z20, Z1, Z20
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z21
+	VFMADD231PS Z2, Z20, Z21
+	VSUBPS      Z3, Z21, Z21
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z21, Z20
+	VFMADD231PS Z5, Z21, Z20
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z22
+	VFMADD213PS Z7, Z20, Z22
+	VFMADD213PS Z8, Z20, Z22
+	VFMADD213PS Z9, Z20, Z22
+	VFMADD213PS Z10, Z20, Z22
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z20, Z22
+	VFMADD213PS Z11, Z20, Z22
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z21, Z22, Z20
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z20, Z20, K3
+	VMOVAPS Z12, K3, Z20
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z20, Y21
+	VCVTPS2PD     Y20, Z20
+	VMULPD        Z17, Z20, Z20
+	VCVTPS2PD     (DX), Z22
+	VSUBPD        Z20, Z22, Z22
+	VCVTPS2PD     Y21, Z20
+	VMULPD        Z17, Z20, Z20
+	VCVTPS2PD     32(DX), Z21
+	VSUBPD        Z20, Z21, Z21
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z22, Y22
+	VCVTPD2PS    Z21, Y21
+	VINSERTF64X4 $0x01, Y21, Z22, Z22
+	VCMPPS       $0x03, Z22, Z22, K3
+	VMOVAPS      Z12, K3, Z22
+	VMOVUPS      Z22, (AX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, DI
+	JMP          lsb512_loop1
+
+lsb512_loop1_end:
+	// Tail: the last 0..15 elements, masked.
+	TESTQ     DI, DI
+	JZ        lsb512_done
+	VMOVUPS.Z (CX), K1, Z20
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z20, Z0, Z20
+	VMINPS Z20, Z1, Z20
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z21
+	VFMADD231PS Z2, Z20, Z21
+	VSUBPS      Z3, Z21, Z21
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z21, Z20
+	VFMADD231PS Z5, Z21, Z20
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z22
+	VFMADD213PS Z7, Z20, Z22
+	VFMADD213PS Z8, Z20, Z22
+	VFMADD213PS Z9, Z20, Z22
+	VFMADD213PS Z10, Z20, Z22
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z20, Z22
+	VFMADD213PS Z11, Z20, Z22
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z21, Z22, Z20
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z20, Z20, K3
+	VMOVAPS Z12, K3, Z20
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z20, Y21
+	VCVTPS2PD     Y20, Z20
+	VMULPD        Z17, Z20, Z20
+	VCVTPS2PD.Z   (DX), K1, Z22
+	VSUBPD        Z20, Z22, Z22
+	VCVTPS2PD     Y21, Z20
+	VMULPD        Z17, Z20, Z20
+	VCVTPS2PD.Z   32(DX), K2, Z17
+	VSUBPD        Z20, Z17, Z17
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z22, Y22
+	VCVTPD2PS    Z17, Y17
+	VINSERTF64X4 $0x01, Y17, Z22, Z22
+	VCMPPS       $0x03, Z22, Z22, K3
+	VMOVAPS      Z12, K3, Z22
+	VMOVUPS      Z22, K1, (AX)
+
+lsb512_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (AX)(DI*4), AX
+	DECQ BX
+	JNZ  lsb512_row
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·SoftmaxBackwardRowsAVX2(SB), NOSPLIT, $128-88
+	MOVQ dx_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ rows+72(FP), BX
+	MOVQ cols+80(FP), SI
+
+sb256_row:
+	MOVQ SI, DI
+
+	// Pass 1: the float64 sum.
+	MOVQ   CX, R8
+	MOVQ   DX, R9
+	MOVQ   DI, R10
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+sb256_sum64:
+	CMPQ        R10, $0x00000040
+	JB          sb256_sumtail
+	VXORPD      Y4, Y4, Y4
+	VXORPD      Y5, Y5, Y5
+	VXORPD      Y6, Y6, Y6
+	VXORPD      Y7, Y7, Y7
+	VCVTPS2PD   (R8), Y8
+	VCVTPS2PD   (R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   16(R8), Y8
+	VCVTPS2PD   16(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   32(R8), Y8
+	VCVTPS2PD   32(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   48(R8), Y8
+	VCVTPS2PD   48(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	VCVTPS2PD   64(R8), Y8
+	VCVTPS2PD   64(R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   80(R8), Y8
+	VCVTPS2PD   80(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   96(R8), Y8
+	VCVTPS2PD   96(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   112(R8), Y8
+	VCVTPS2PD   112(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	VCVTPS2PD   128(R8), Y8
+	VCVTPS2PD   128(R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   144(R8), Y8
+	VCVTPS2PD   144(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   160(R8), Y8
+	VCVTPS2PD   160(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   176(R8), Y8
+	VCVTPS2PD   176(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	VCVTPS2PD   192(R8), Y8
+	VCVTPS2PD   192(R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   208(R8), Y8
+	VCVTPS2PD   208(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   224(R8), Y8
+	VCVTPS2PD   224(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   240(R8), Y8
+	VCVTPS2PD   240(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y5, Y1, Y1
+	VADDPD      Y6, Y2, Y2
+	VADDPD      Y7, Y3, Y3
+	ADDQ        $0x00000100, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, R10
+	JMP         sb256_sum64
+
+sb256_sumtail:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  R10, R10
+	JZ     sb256_sumred
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+
+sb256_sum16:
+	CMPQ        R10, $0x00000010
+	JB          sb256_sumlast
+	VCVTPS2PD   (R8), Y8
+	VCVTPS2PD   (R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   16(R8), Y8
+	VCVTPS2PD   16(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   32(R8), Y8
+	VCVTPS2PD   32(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   48(R8), Y8
+	VCVTPS2PD   48(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R10
+	JMP         sb256_sum16
+
+sb256_sumlast:
+	TESTQ R10, R10
+	JZ    sb256_sumblock
+
+	// The last 1..15 lanes, through the stack, zeros after them.
+	LEAQ       tailmask8<>+0(SB), R11
+	MOVQ       $0x00000010, R12
+	SUBQ       R10, R12
+	VMOVDQU    (R11)(R12*4), Y8
+	VMOVDQU    32(R11)(R12*4), Y9
+	LEAQ       (R8), R11
+	ANDQ       $0x00000fff, R11
+	CMPQ       R11, $0x00000fc0
+	JA         sb256_tailcopy_5
+	VMASKMOVPS (R8), Y8, Y10
+	VMOVUPS    Y10, (SP)
+	VMASKMOVPS 32(R8), Y9, Y10
+	VMOVUPS    Y10, 32(SP)
+	JMP        sb256_tailloaded_5
+
+sb256_tailcopy_5:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, (SP)
+	VMOVUPS Y10, 32(SP)
+	XORQ    R11, R11
+	TESTQ   $0x00000008, R10
+	JZ      sb256_copy_5_8
+	VMOVUPS (R8)(R11*1), Y10
+	VMOVUPS Y10, (SP)(R11*1)
+	ADDQ    $0x00000020, R11
+
+sb256_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      sb256_copy_5_4
+	VMOVUPS (R8)(R11*1), X10
+	VMOVUPS X10, (SP)(R11*1)
+	ADDQ    $0x00000010, R11
+
+sb256_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    sb256_copy_5_2
+	MOVQ  (R8)(R11*1), R12
+	MOVQ  R12, (SP)(R11*1)
+	ADDQ  $0x00000008, R11
+
+sb256_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    sb256_copy_5_1
+	MOVL  (R8)(R11*1), R8
+	MOVL  R8, (SP)(R11*1)
+
+sb256_copy_5_1:
+sb256_tailloaded_5:
+	LEAQ       (R9), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         sb256_tailcopy_6
+	VMASKMOVPS (R9), Y8, Y8
+	VMOVUPS    Y8, 64(SP)
+	VMASKMOVPS 32(R9), Y9, Y8
+	VMOVUPS    Y8, 96(SP)
+	JMP        sb256_tailloaded_6
+
+sb256_tailcopy_6:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 64(SP)
+	VMOVUPS Y8, 96(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R10
+	JZ      sb256_copy_6_8
+	VMOVUPS (R9)(R8*1), Y8
+	VMOVUPS Y8, 64(SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+sb256_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      sb256_copy_6_4
+	VMOVUPS (R9)(R8*1), X8
+	VMOVUPS X8, 64(SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+sb256_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    sb256_copy_6_2
+	MOVQ  (R9)(R8*1), R11
+	MOVQ  R11, 64(SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+sb256_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    sb256_copy_6_1
+	MOVL  (R9)(R8*1), R9
+	MOVL  R9, 64(SP)(R8*1)
+
+sb256_copy_6_1:
+sb256_tailloaded_6:
+	VCVTPS2PD   (SP), Y8
+	VCVTPS2PD   64(SP), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   16(SP), Y8
+	VCVTPS2PD   80(SP), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   32(SP), Y8
+	VCVTPS2PD   96(SP), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   48(SP), Y8
+	VCVTPS2PD   112(SP), Y9
+	VFMADD231PD Y8, Y9, Y7
+
+sb256_sumblock:
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+sb256_sumred:
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VBROADCASTSD X1, Y0
+
+	// Pass 2: dx.
+sb256_loop2:
+	CMPQ DI, $0x00000020
+	JB   sb256_loop2_end
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (DX), Y1
+	VSUBPD    Y0, Y1, Y1
+	VCVTPS2PD (CX), Y2
+	VMULPD    Y2, Y1, Y1
+	VCVTPS2PD 16(DX), Y2
+	VSUBPD    Y0, Y2, Y2
+	VCVTPS2PD 16(CX), Y3
+	VMULPD    Y3, Y2, Y2
+	VCVTPS2PD 32(DX), Y3
+	VSUBPD    Y0, Y3, Y3
+	VCVTPS2PD 32(CX), Y4
+	VMULPD    Y4, Y3, Y3
+	VCVTPS2PD 48(DX), Y4
+	VSUBPD    Y0, Y4, Y4
+	VCVTPS2PD 48(CX), Y5
+	VMULPD    Y5, Y4, Y4
+	VCVTPS2PD 64(DX), Y5
+	VSUBPD    Y0, Y5, Y5
+	VCVTPS2PD 64(CX), Y6
+	VMULPD    Y6, Y5, Y5
+	VCVTPS2PD 80(DX), Y6
+	VSUBPD    Y0, Y6, Y6
+	VCVTPS2PD 80(CX), Y7
+	VMULPD    Y7, Y6, Y6
+	VCVTPS2PD 96(DX), Y7
+	VSUBPD    Y0, Y7, Y7
+	VCVTPS2PD 96(CX), Y8
+	VMULPD    Y8, Y7, Y7
+	VCVTPS2PD 112(DX), Y8
+	VSUBPD    Y0, Y8, Y8
+	VCVTPS2PD 112(CX), Y9
+	VMULPD    Y9, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y1, X1
+	VCVTPD2PSY  Y2, X2
+	VINSERTF128 $0x01, X2, Y1, Y1
+	VCMPPS      $0x03, Y1, Y1, Y2
+	VBLENDVPS   Y2, backwardconst<>+384(SB), Y1, Y1
+	VMOVUPS     Y1, (AX)
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, 32(AX)
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, 64(AX)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y7, Y7
+	VMOVUPS     Y7, 96(AX)
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, AX
+	SUBQ        $0x00000020, DI
+	JMP         sb256_loop2
+
+sb256_loop2_end:
+sb256_loop1:
+	CMPQ DI, $0x00000010
+	JB   sb256_loop1_end
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (DX), Y1
+	VSUBPD    Y0, Y1, Y1
+	VCVTPS2PD (CX), Y2
+	VMULPD    Y2, Y1, Y1
+	VCVTPS2PD 16(DX), Y2
+	VSUBPD    Y0, Y2, Y2
+	VCVTPS2PD 16(CX), Y3
+	VMULPD    Y3, Y2, Y2
+	VCVTPS2PD 32(DX), Y3
+	VSUBPD    Y0, Y3, Y3
+	VCVTPS2PD 32(CX), Y4
+	VMULPD    Y4, Y3, Y3
+	VCVTPS2PD 48(DX), Y4
+	VSUBPD    Y0, Y4, Y4
+	VCVTPS2PD 48(CX), Y5
+	VMULPD    Y5, Y4, Y4
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y1, X1
+	VCVTPD2PSY  Y2, X2
+	VINSERTF128 $0x01, X2, Y1, Y1
+	VCMPPS      $0x03, Y1, Y1, Y2
+	VBLENDVPS   Y2, backwardconst<>+384(SB), Y1, Y1
+	VMOVUPS     Y1, (AX)
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, 32(AX)
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DI
+	JMP         sb256_loop1
+
+sb256_loop1_end:
+	// Tail: the last 0..15 elements, through the stack, stored masked.
+	TESTQ      DI, DI
+	JZ         sb256_done
+	LEAQ       tailmask8<>+0(SB), R8
+	MOVQ       $0x00000010, R9
+	SUBQ       DI, R9
+	VMOVDQU    (R8)(R9*4), Y1
+	VMOVDQU    32(R8)(R9*4), Y2
+	LEAQ       (CX), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         sb256_tailcopy_7
+	VMASKMOVPS (CX), Y1, Y3
+	VMOVUPS    Y3, (SP)
+	VMASKMOVPS 32(CX), Y2, Y3
+	VMOVUPS    Y3, 32(SP)
+	JMP        sb256_tailloaded_7
+
+sb256_tailcopy_7:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, (SP)
+	VMOVUPS Y3, 32(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, DI
+	JZ      sb256_copy_7_8
+	VMOVUPS (CX)(R8*1), Y3
+	VMOVUPS Y3, (SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+sb256_copy_7_8:
+	TESTQ   $0x00000004, DI
+	JZ      sb256_copy_7_4
+	VMOVUPS (CX)(R8*1), X3
+	VMOVUPS X3, (SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+sb256_copy_7_4:
+	TESTQ $0x00000002, DI
+	JZ    sb256_copy_7_2
+	MOVQ  (CX)(R8*1), R9
+	MOVQ  R9, (SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+sb256_copy_7_2:
+	TESTQ $0x00000001, DI
+	JZ    sb256_copy_7_1
+	MOVL  (CX)(R8*1), R9
+	MOVL  R9, (SP)(R8*1)
+
+sb256_copy_7_1:
+sb256_tailloaded_7:
+	LEAQ       (DX), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         sb256_tailcopy_8
+	VMASKMOVPS (DX), Y1, Y3
+	VMOVUPS    Y3, 64(SP)
+	VMASKMOVPS 32(DX), Y2, Y3
+	VMOVUPS    Y3, 96(SP)
+	JMP        sb256_tailloaded_8
+
+sb256_tailcopy_8:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 64(SP)
+	VMOVUPS Y3, 96(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, DI
+	JZ      sb256_copy_8_8
+	VMOVUPS (DX)(R8*1), Y3
+	VMOVUPS Y3, 64(SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+sb256_copy_8_8:
+	TESTQ   $0x00000004, DI
+	JZ      sb256_copy_8_4
+	VMOVUPS (DX)(R8*1), X3
+	VMOVUPS X3, 64(SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+sb256_copy_8_4:
+	TESTQ $0x00000002, DI
+	JZ    sb256_copy_8_2
+	MOVQ  (DX)(R8*1), R9
+	MOVQ  R9, 64(SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+sb256_copy_8_2:
+	TESTQ $0x00000001, DI
+	JZ    sb256_copy_8_1
+	MOVL  (DX)(R8*1), R9
+	MOVL  R9, 64(SP)(R8*1)
+
+sb256_copy_8_1:
+sb256_tailloaded_8:
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD 64(SP), Y3
+	VSUBPD    Y0, Y3, Y3
+	VCVTPS2PD (SP), Y4
+	VMULPD    Y4, Y3, Y3
+	VCVTPS2PD 80(SP), Y4
+	VSUBPD    Y0, Y4, Y4
+	VCVTPS2PD 16(SP), Y5
+	VMULPD    Y5, Y4, Y4
+	VCVTPS2PD 96(SP), Y5
+	VSUBPD    Y0, Y5, Y5
+	VCVTPS2PD 32(SP), Y6
+	VMULPD    Y6, Y5, Y5
+	VCVTPS2PD 112(SP), Y6
+	VSUBPD    Y0, Y6, Y6
+	VCVTPS2PD 48(SP), Y0
+	VMULPD    Y0, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y0
+	VBLENDVPS   Y0, backwardconst<>+384(SB), Y3, Y3
+	VMASKMOVPS  Y3, Y1, (AX)
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y0
+	VBLENDVPS   Y0, backwardconst<>+384(SB), Y5, Y5
+	VMASKMOVPS  Y5, Y2, 32(AX)
+
+sb256_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (AX)(DI*4), AX
+	DECQ BX
+	JNZ  sb256_row
+	VZEROUPPER
+	RET
+
+// func LogSoftmaxBackwardRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·LogSoftmaxBackwardRowsAVX2(SB), NOSPLIT, $128-88
+	VMOVUPS backwardconst<>+0(SB), Y0
+	VMOVUPS backwardconst<>+32(SB), Y1
+	MOVQ    dx_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    dy_base+48(FP), DX
+	MOVQ    rows+72(FP), BX
+	MOVQ    cols+80(FP), SI
+
+lsb256_row:
+	MOVQ SI, DI
+
+	// Pass 1: the float64 sum.
+	MOVQ   DX, R8
+	MOVQ   DI, R9
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+
+lsb256_sum64:
+	CMPQ      R9, $0x00000040
+	JB        lsb256_sumtail
+	VXORPD    Y6, Y6, Y6
+	VXORPD    Y7, Y7, Y7
+	VXORPD    Y8, Y8, Y8
+	VXORPD    Y9, Y9, Y9
+	VCVTPS2PD (R8), Y10
+	VADDPD    Y10, Y6, Y6
+	VCVTPS2PD 16(R8), Y10
+	VADDPD    Y10, Y7, Y7
+	VCVTPS2PD 32(R8), Y10
+	VADDPD    Y10, Y8, Y8
+	VCVTPS2PD 48(R8), Y10
+	VADDPD    Y10, Y9, Y9
+	VCVTPS2PD 64(R8), Y10
+	VADDPD    Y10, Y6, Y6
+	VCVTPS2PD 80(R8), Y10
+	VADDPD    Y10, Y7, Y7
+	VCVTPS2PD 96(R8), Y10
+	VADDPD    Y10, Y8, Y8
+	VCVTPS2PD 112(R8), Y10
+	VADDPD    Y10, Y9, Y9
+	VCVTPS2PD 128(R8), Y10
+	VADDPD    Y10, Y6, Y6
+	VCVTPS2PD 144(R8), Y10
+	VADDPD    Y10, Y7, Y7
+	VCVTPS2PD 160(R8), Y10
+	VADDPD    Y10, Y8, Y8
+	VCVTPS2PD 176(R8), Y10
+	VADDPD    Y10, Y9, Y9
+	VCVTPS2PD 192(R8), Y10
+	VADDPD    Y10, Y6, Y6
+	VCVTPS2PD 208(R8), Y10
+	VADDPD    Y10, Y7, Y7
+	VCVTPS2PD 224(R8), Y10
+	VADDPD    Y10, Y8, Y8
+	VCVTPS2PD 240(R8), Y10
+	VADDPD    Y10, Y9, Y9
+	VADDPD    Y6, Y2, Y2
+	VADDPD    Y7, Y3, Y3
+	VADDPD    Y8, Y4, Y4
+	VADDPD    Y9, Y5, Y5
+	ADDQ      $0x00000100, R8
+	SUBQ      $0x00000040, R9
+	JMP       lsb256_sum64
+
+lsb256_sumtail:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  R9, R9
+	JZ     lsb256_sumred
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+
+lsb256_sum16:
+	CMPQ      R9, $0x00000010
+	JB        lsb256_sumlast
+	VCVTPS2PD (R8), Y10
+	VADDPD    Y10, Y6, Y6
+	VCVTPS2PD 16(R8), Y10
+	VADDPD    Y10, Y7, Y7
+	VCVTPS2PD 32(R8), Y10
+	VADDPD    Y10, Y8, Y8
+	VCVTPS2PD 48(R8), Y10
+	VADDPD    Y10, Y9, Y9
+	ADDQ      $0x00000040, R8
+	SUBQ      $0x00000010, R9
+	JMP       lsb256_sum16
+
+lsb256_sumlast:
+	TESTQ R9, R9
+	JZ    lsb256_sumblock
+
+	// The last 1..15 lanes, through the stack, zeros after them.
+	LEAQ       tailmask8<>+0(SB), R10
+	MOVQ       $0x00000010, R11
+	SUBQ       R9, R11
+	VMOVDQU    (R10)(R11*4), Y10
+	VMOVDQU    32(R10)(R11*4), Y11
+	LEAQ       (R8), R10
+	ANDQ       $0x00000fff, R10
+	CMPQ       R10, $0x00000fc0
+	JA         lsb256_tailcopy_4
+	VMASKMOVPS (R8), Y10, Y10
+	VMOVUPS    Y10, (SP)
+	VMASKMOVPS 32(R8), Y11, Y10
+	VMOVUPS    Y10, 32(SP)
+	JMP        lsb256_tailloaded_4
+
+lsb256_tailcopy_4:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, (SP)
+	VMOVUPS Y10, 32(SP)
+	XORQ    R10, R10
+	TESTQ   $0x00000008, R9
+	JZ      lsb256_copy_4_8
+	VMOVUPS (R8)(R10*1), Y10
+	VMOVUPS Y10, (SP)(R10*1)
+	ADDQ    $0x00000020, R10
+
+lsb256_copy_4_8:
+	TESTQ   $0x00000004, R9
+	JZ      lsb256_copy_4_4
+	VMOVUPS (R8)(R10*1), X10
+	VMOVUPS X10, (SP)(R10*1)
+	ADDQ    $0x00000010, R10
+
+lsb256_copy_4_4:
+	TESTQ $0x00000002, R9
+	JZ    lsb256_copy_4_2
+	MOVQ  (R8)(R10*1), R11
+	MOVQ  R11, (SP)(R10*1)
+	ADDQ  $0x00000008, R10
+
+lsb256_copy_4_2:
+	TESTQ $0x00000001, R9
+	JZ    lsb256_copy_4_1
+	MOVL  (R8)(R10*1), R8
+	MOVL  R8, (SP)(R10*1)
+
+lsb256_copy_4_1:
+lsb256_tailloaded_4:
+	VCVTPS2PD (SP), Y10
+	VADDPD    Y10, Y6, Y6
+	VCVTPS2PD 16(SP), Y10
+	VADDPD    Y10, Y7, Y7
+	VCVTPS2PD 32(SP), Y10
+	VADDPD    Y10, Y8, Y8
+	VCVTPS2PD 48(SP), Y10
+	VADDPD    Y10, Y9, Y9
+
+lsb256_sumblock:
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	VADDPD Y8, Y4, Y4
+	VADDPD Y9, Y5, Y5
+
+lsb256_sumred:
+	VADDPD       Y4, Y2, Y2
+	VADDPD       Y5, Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X3, X2, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+	VBROADCASTSD X3, Y2
+
+	// Pass 2: dx.
+lsb256_loop2:
+	CMPQ    DI, $0x00000020
+	JB      lsb256_loop2_end
+	VMOVUPS (CX), Y3
+	VMOVUPS 32(CX), Y4
+	VMOVUPS 64(CX), Y5
+	VMOVUPS 96(CX), Y6
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y3, Y0, Y3
+	VMAXPS Y4, Y0, Y4
+	VMAXPS Y5, Y0, Y5
+	VMAXPS Y6, Y0, Y6
+	VMINPS Y3, Y1, Y3
+	VMINPS Y4, Y1, Y4
+	VMINPS Y5, Y1, Y5
+	VMINPS Y6, Y1, Y6
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     backwardconst<>+96(SB), Y7
+	VMOVUPS     backwardconst<>+96(SB), Y8
+	VMOVUPS     backwardconst<>+96(SB), Y9
+	VMOVUPS     backwardconst<>+96(SB), Y10
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y7
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y8
+	VFMADD231PS backwardconst<>+64(SB), Y5, Y9
+	VFMADD231PS backwardconst<>+64(SB), Y6, Y10
+	VSUBPS      backwardconst<>+96(SB), Y7, Y11
+	VSUBPS      backwardconst<>+96(SB), Y8, Y12
+	VSUBPS      backwardconst<>+96(SB), Y9, Y13
+	VSUBPS      backwardconst<>+96(SB), Y10, Y14
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS backwardconst<>+128(SB), Y11, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y12, Y4
+	VFMADD231PS backwardconst<>+128(SB), Y13, Y5
+	VFMADD231PS backwardconst<>+128(SB), Y14, Y6
+	VFMADD231PS backwardconst<>+160(SB), Y11, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y12, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y13, Y5
+	VFMADD231PS backwardconst<>+160(SB), Y14, Y6
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     backwardconst<>+192(SB), Y11
+	VMOVUPS     backwardconst<>+192(SB), Y12
+	VMOVUPS     backwardconst<>+192(SB), Y13
+	VMOVUPS     backwardconst<>+192(SB), Y14
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+224(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+224(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+256(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+256(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+288(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+288(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+320(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+320(SB), Y6, Y14
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y14
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD backwardconst<>+96(SB), Y7, Y7
+	VPSUBD backwardconst<>+96(SB), Y8, Y8
+	VPSUBD backwardconst<>+96(SB), Y9, Y9
+	VPSUBD backwardconst<>+96(SB), Y10, Y10
+	VPSRAD $0x01, Y7, Y3
+	VPSRAD $0x01, Y8, Y4
+	VPSRAD $0x01, Y9, Y5
+	VPSRAD $0x01, Y10, Y6
+	VPSUBD Y3, Y7, Y7
+	VPSUBD Y4, Y8, Y8
+	VPSUBD Y5, Y9, Y9
+	VPSUBD Y6, Y10, Y10
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD backwardconst<>+416(SB), Y3, Y3
+	VPADDD backwardconst<>+416(SB), Y4, Y4
+	VPADDD backwardconst<>+416(SB), Y5, Y5
+	VPADDD backwardconst<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y3, Y3
+	VPSLLD $0x17, Y4, Y4
+	VPSLLD $0x17, Y5, Y5
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y3, Y11, Y11
+	VMULPS Y4, Y12, Y12
+	VMULPS Y5, Y13, Y13
+	VMULPS Y6, Y14, Y14
+	VPADDD backwardconst<>+416(SB), Y7, Y7
+	VPADDD backwardconst<>+416(SB), Y8, Y8
+	VPADDD backwardconst<>+416(SB), Y9, Y9
+	VPADDD backwardconst<>+416(SB), Y10, Y10
+	VPSLLD $0x17, Y7, Y7
+	VPSLLD $0x17, Y8, Y8
+	VPSLLD $0x17, Y9, Y9
+	VPSLLD $0x17, Y10, Y10
+	VMULPS Y7, Y11, Y3
+	VMULPS Y8, Y12, Y4
+	VMULPS Y9, Y13, Y5
+	VMULPS Y10, Y14, Y6
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS    $0x03, Y3, Y3, Y7
+	VCMPPS    $0x03, Y4, Y4, Y8
+	VCMPPS    $0x03, Y5, Y5, Y9
+	VCMPPS    $0x03, Y6, Y6, Y10
+	VBLENDVPS Y7, backwardconst<>+384(SB), Y3, Y3
+	VBLENDVPS Y8, backwardconst<>+384(SB), Y4, Y4
+	VBLENDVPS Y9, backwardconst<>+384(SB), Y5, Y5
+	VBLENDVPS Y10, backwardconst<>+384(SB), Y6, Y6
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    (DX), Y8
+	VSUBPD       Y3, Y8, Y8
+	VCVTPS2PD    X7, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    16(DX), Y7
+	VSUBPD       Y3, Y7, Y7
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    32(DX), Y9
+	VSUBPD       Y4, Y9, Y9
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    48(DX), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    64(DX), Y10
+	VSUBPD       Y5, Y10, Y10
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    80(DX), Y5
+	VSUBPD       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X6, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    96(DX), Y11
+	VSUBPD       Y6, Y11, Y11
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    112(DX), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y8, X8
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y8, Y8
+	VCMPPS      $0x03, Y8, Y8, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y8, Y8
+	VMOVUPS     Y8, (AX)
+	VCVTPD2PSY  Y9, X9
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y9, Y9
+	VCMPPS      $0x03, Y9, Y9, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y9, Y9
+	VMOVUPS     Y9, 32(AX)
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y5, X5
+	VINSERTF128 $0x01, X5, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y10, Y10
+	VMOVUPS     Y10, 64(AX)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y11, Y11
+	VMOVUPS     Y11, 96(AX)
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, AX
+	SUBQ        $0x00000020, DI
+	JMP         lsb256_loop2
+
+lsb256_loop2_end:
+lsb256_loop1:
+	CMPQ    DI, $0x00000010
+	JB      lsb256_loop1_end
+	VMOVUPS (CX), Y3
+	VMOVUPS 32(CX), Y4
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y3, Y0, Y3
+	VMAXPS Y4, Y0, Y4
+	VMINPS Y3, Y1, Y3
+	VMINPS Y4, Y1, Y4
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD backwardconst<>+96(SB), Y5, Y5
+	VPSUBD backwardconst<>+96(SB), Y6, Y6
+	VPSRAD $0x01, Y5, Y3
+	VPSRAD $0x01, Y6, Y4
+	VPSUBD Y3, Y5, Y5
+	VPSUBD Y4, Y6, Y6
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD backwardconst<>+416(SB), Y3, Y3
+	VPADDD backwardconst<>+416(SB), Y4, Y4
+	VPSLLD $0x17, Y3, Y3
+	VPSLLD $0x17, Y4, Y4
+	VMULPS Y3, Y7, Y7
+	VMULPS Y4, Y8, Y8
+	VPADDD backwardconst<>+416(SB), Y5, Y5
+	VPADDD backwardconst<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y5, Y5
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y5, Y7, Y3
+	VMULPS Y6, Y8, Y4
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VCMPPS    $0x03, Y4, Y4, Y6
+	VBLENDVPS Y5, backwardconst<>+384(SB), Y3, Y3
+	VBLENDVPS Y6, backwardconst<>+384(SB), Y4, Y4
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    (DX), Y6
+	VSUBPD       Y3, Y6, Y6
+	VCVTPS2PD    X5, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    16(DX), Y5
+	VSUBPD       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    32(DX), Y7
+	VSUBPD       Y4, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    48(DX), Y4
+	VSUBPD       Y3, Y4, Y4
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y6, X6
+	VCVTPD2PSY  Y5, X5
+	VINSERTF128 $0x01, X5, Y6, Y6
+	VCMPPS      $0x03, Y6, Y6, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y6, Y6
+	VMOVUPS     Y6, (AX)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y7, Y7
+	VMOVUPS     Y7, 32(AX)
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DI
+	JMP         lsb256_loop1
+
+lsb256_loop1_end:
+	// Tail: the last 0..15 elements, through the stack, stored masked.
+	TESTQ      DI, DI
+	JZ         lsb256_done
+	LEAQ       tailmask8<>+0(SB), R8
+	MOVQ       $0x00000010, R9
+	SUBQ       DI, R9
+	VMOVDQU    (R8)(R9*4), Y3
+	VMOVDQU    32(R8)(R9*4), Y4
+	LEAQ       (CX), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         lsb256_tailcopy_5
+	VMASKMOVPS (CX), Y3, Y5
+	VMOVUPS    Y5, (SP)
+	VMASKMOVPS 32(CX), Y4, Y5
+	VMOVUPS    Y5, 32(SP)
+	JMP        lsb256_tailloaded_5
+
+lsb256_tailcopy_5:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, (SP)
+	VMOVUPS Y5, 32(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, DI
+	JZ      lsb256_copy_5_8
+	VMOVUPS (CX)(R8*1), Y5
+	VMOVUPS Y5, (SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+lsb256_copy_5_8:
+	TESTQ   $0x00000004, DI
+	JZ      lsb256_copy_5_4
+	VMOVUPS (CX)(R8*1), X5
+	VMOVUPS X5, (SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+lsb256_copy_5_4:
+	TESTQ $0x00000002, DI
+	JZ    lsb256_copy_5_2
+	MOVQ  (CX)(R8*1), R9
+	MOVQ  R9, (SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+lsb256_copy_5_2:
+	TESTQ $0x00000001, DI
+	JZ    lsb256_copy_5_1
+	MOVL  (CX)(R8*1), R9
+	MOVL  R9, (SP)(R8*1)
+
+lsb256_copy_5_1:
+lsb256_tailloaded_5:
+	LEAQ       (DX), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         lsb256_tailcopy_6
+	VMASKMOVPS (DX), Y3, Y5
+	VMOVUPS    Y5, 64(SP)
+	VMASKMOVPS 32(DX), Y4, Y5
+	VMOVUPS    Y5, 96(SP)
+	JMP        lsb256_tailloaded_6
+
+lsb256_tailcopy_6:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 64(SP)
+	VMOVUPS Y5, 96(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, DI
+	JZ      lsb256_copy_6_8
+	VMOVUPS (DX)(R8*1), Y5
+	VMOVUPS Y5, 64(SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+lsb256_copy_6_8:
+	TESTQ   $0x00000004, DI
+	JZ      lsb256_copy_6_4
+	VMOVUPS (DX)(R8*1), X5
+	VMOVUPS X5, 64(SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+lsb256_copy_6_4:
+	TESTQ $0x00000002, DI
+	JZ    lsb256_copy_6_2
+	MOVQ  (DX)(R8*1), R9
+	MOVQ  R9, 64(SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+lsb256_copy_6_2:
+	TESTQ $0x00000001, DI
+	JZ    lsb256_copy_6_1
+	MOVL  (DX)(R8*1), R9
+	MOVL  R9, 64(SP)(R8*1)
+
+lsb256_copy_6_1:
+lsb256_tailloaded_6:
+	VMOVUPS (SP), Y5
+	VMOVUPS 32(SP), Y6
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y5, Y0, Y5
+	VMAXPS Y6, Y0, Y6
+	VMINPS Y5, Y1, Y5
+	VMINPS Y6, Y1, Y6
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     backwardconst<>+96(SB), Y7
+	VMOVUPS     backwardconst<>+96(SB), Y8
+	VFMADD231PS backwardconst<>+64(SB), Y5, Y7
+	VFMADD231PS backwardconst<>+64(SB), Y6, Y8
+	VSUBPS      backwardconst<>+96(SB), Y7, Y9
+	VSUBPS      backwardconst<>+96(SB), Y8, Y10
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y5
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y6
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y5
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y6
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     backwardconst<>+192(SB), Y9
+	VMOVUPS     backwardconst<>+192(SB), Y10
+	VFMADD213PS backwardconst<>+224(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+224(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+256(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+256(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+288(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+288(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+320(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+320(SB), Y6, Y10
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y10
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD backwardconst<>+96(SB), Y7, Y7
+	VPSUBD backwardconst<>+96(SB), Y8, Y8
+	VPSRAD $0x01, Y7, Y5
+	VPSRAD $0x01, Y8, Y6
+	VPSUBD Y5, Y7, Y7
+	VPSUBD Y6, Y8, Y8
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD backwardconst<>+416(SB), Y5, Y5
+	VPADDD backwardconst<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y5, Y5
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y5, Y9, Y9
+	VMULPS Y6, Y10, Y10
+	VPADDD backwardconst<>+416(SB), Y7, Y7
+	VPADDD backwardconst<>+416(SB), Y8, Y8
+	VPSLLD $0x17, Y7, Y7
+	VPSLLD $0x17, Y8, Y8
+	VMULPS Y7, Y9, Y5
+	VMULPS Y8, Y10, Y6
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS    $0x03, Y5, Y5, Y7
+	VCMPPS    $0x03, Y6, Y6, Y8
+	VBLENDVPS Y7, backwardconst<>+384(SB), Y5, Y5
+	VBLENDVPS Y8, backwardconst<>+384(SB), Y6, Y6
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    64(SP), Y8
+	VSUBPD       Y5, Y8, Y8
+	VCVTPS2PD    X7, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    80(SP), Y7
+	VSUBPD       Y5, Y7, Y7
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X6, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    96(SP), Y9
+	VSUBPD       Y6, Y9, Y9
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    112(SP), Y2
+	VSUBPD       Y5, Y2, Y2
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y8, X8
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y8, Y8
+	VCMPPS      $0x03, Y8, Y8, Y5
+	VBLENDVPS   Y5, backwardconst<>+384(SB), Y8, Y8
+	VMASKMOVPS  Y8, Y3, (AX)
+	VCVTPD2PSY  Y9, X9
+	VCVTPD2PSY  Y2, X2
+	VINSERTF128 $0x01, X2, Y9, Y9
+	VCMPPS      $0x03, Y9, Y9, Y2
+	VBLENDVPS   Y2, backwardconst<>+384(SB), Y9, Y9
+	VMASKMOVPS  Y9, Y4, 32(AX)
+
+lsb256_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (AX)(DI*4), AX
+	DECQ BX
+	JNZ  lsb256_row
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX512F
+TEXT ·SoftmaxBackwardShortRowsAVX512(SB), NOSPLIT, $128-88
+	VBROADCASTSS backwardconst<>+384(SB), Z0
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         rows+72(FP), BX
+	MOVQ         cols+80(FP), SI
+
+	// The mask of a row's lanes: 2*m+1, m the mask of cols-1 lanes.
+	MOVQ     SI, DI
+	DECQ     DI
+	LEAQ     tailmask16<>+0(SB), R8
+	MOVWQZX  (R8)(DI*2), DI
+	LEAQ     1(DI)(DI*1), DI
+	KMOVW    DI, K1
+	KSHIFTRW $0x08, K1, K2
+	SHLQ     $0x02, SI
+	XORQ     DI, DI
+	MOVQ     CX, R9
+	MOVQ     DX, R10
+
+	// Pass 1: each row's float64 terms, lanes 0-7 plus lanes 8-15.
+	VPSUBQ      Z1, Z1, Z1
+	VPSUBQ      Z2, Z2, Z2
+	VCVTPS2PD.Z (R9), K1, Z3
+	VCVTPS2PD.Z (R10), K1, Z4
+	VFMADD231PD Z3, Z4, Z1
+	VCVTPS2PD.Z 32(R9), K2, Z3
+	VCVTPS2PD.Z 32(R10), K2, Z4
+	VFMADD231PD Z3, Z4, Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z3, Z3, Z3
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
+	VFMADD231PD Z4, Z5, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
+	VFMADD231PD Z4, Z5, Z3
+	VADDPD      Z3, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z2, Z1, Z3
+	VSHUFF64X2  $0xee, Z2, Z1, Z1
+	VADDPD      Z1, Z3, Z3
+	VPSUBQ      Z1, Z1, Z1
+	VPSUBQ      Z2, Z2, Z2
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
+	VFMADD231PD Z4, Z5, Z1
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
+	VFMADD231PD Z4, Z5, Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z4, Z4, Z4
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
+	VFMADD231PD Z5, Z6, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
+	VFMADD231PD Z5, Z6, Z4
+	VADDPD      Z4, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z2, Z1, Z4
+	VSHUFF64X2 $0xee, Z2, Z1, Z1
+	VADDPD     Z1, Z4, Z4
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2  $0x88, Z4, Z3, Z1
+	VSHUFF64X2  $0xdd, Z4, Z3, Z2
+	VADDPD      Z2, Z1, Z1
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z3, Z3, Z3
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
+	VFMADD231PD Z4, Z5, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
+	VFMADD231PD Z4, Z5, Z3
+	VADDPD      Z3, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z3, Z3, Z3
+	VPSUBQ      Z4, Z4, Z4
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
+	VFMADD231PD Z5, Z6, Z4
+	VADDPD      Z4, Z3, Z3
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z3, Z2, Z4
+	VSHUFF64X2  $0xee, Z3, Z2, Z2
+	VADDPD      Z2, Z4, Z4
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z3, Z3, Z3
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
+	VFMADD231PD Z5, Z6, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
+	VFMADD231PD Z5, Z6, Z3
+	VADDPD      Z3, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z3, Z3, Z3
+	VPSUBQ      Z5, Z5, Z5
+	VCVTPS2PD.Z (R9), K1, Z6
+	VCVTPS2PD.Z (R10), K1, Z7
+	VFMADD231PD Z6, Z7, Z3
+	VCVTPS2PD.Z 32(R9), K2, Z6
+	VCVTPS2PD.Z 32(R10), K2, Z7
+	VFMADD231PD Z6, Z7, Z5
+	VADDPD      Z5, Z3, Z3
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z3, Z2, Z5
+	VSHUFF64X2 $0xee, Z3, Z2, Z2
+	VADDPD     Z2, Z5, Z5
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2 $0x88, Z5, Z4, Z2
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VADDPD     Z3, Z2, Z2
+
+	// Lane 0 += lane 1: the sums of rows 0, 4, 1, 5, 2, 6, 3, 7.
+	VUNPCKLPD Z2, Z1, Z3
+	VUNPCKHPD Z2, Z1, Z1
+	VADDPD    Z1, Z3, Z3
+	VMOVUPD   Z3, (SP)(DI*1)
+	MOVQ      DI, R8
+	XORQ      $0x00000040, DI
+
+group:
+	SUBQ $0x00000008, BX
+	JZ   last
+
+	// Pass 1 of the next group, then pass 2 of this one: their chains
+	// overlap.
+	MOVQ R8, R11
+
+	// Pass 1: each row's float64 terms, lanes 0-7 plus lanes 8-15.
+	VPSUBQ      Z1, Z1, Z1
+	VPSUBQ      Z2, Z2, Z2
+	VCVTPS2PD.Z (R9), K1, Z3
+	VCVTPS2PD.Z (R10), K1, Z4
+	VFMADD231PD Z3, Z4, Z1
+	VCVTPS2PD.Z 32(R9), K2, Z3
+	VCVTPS2PD.Z 32(R10), K2, Z4
+	VFMADD231PD Z3, Z4, Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z3, Z3, Z3
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
+	VFMADD231PD Z4, Z5, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
+	VFMADD231PD Z4, Z5, Z3
+	VADDPD      Z3, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z2, Z1, Z3
+	VSHUFF64X2  $0xee, Z2, Z1, Z1
+	VADDPD      Z1, Z3, Z3
+	VPSUBQ      Z1, Z1, Z1
+	VPSUBQ      Z2, Z2, Z2
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
+	VFMADD231PD Z4, Z5, Z1
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
+	VFMADD231PD Z4, Z5, Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z4, Z4, Z4
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
+	VFMADD231PD Z5, Z6, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
+	VFMADD231PD Z5, Z6, Z4
+	VADDPD      Z4, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z2, Z1, Z4
+	VSHUFF64X2 $0xee, Z2, Z1, Z1
+	VADDPD     Z1, Z4, Z4
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2  $0x88, Z4, Z3, Z1
+	VSHUFF64X2  $0xdd, Z4, Z3, Z2
+	VADDPD      Z2, Z1, Z1
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z3, Z3, Z3
+	VCVTPS2PD.Z (R9), K1, Z4
+	VCVTPS2PD.Z (R10), K1, Z5
+	VFMADD231PD Z4, Z5, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z4
+	VCVTPS2PD.Z 32(R10), K2, Z5
+	VFMADD231PD Z4, Z5, Z3
+	VADDPD      Z3, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z3, Z3, Z3
+	VPSUBQ      Z4, Z4, Z4
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
+	VFMADD231PD Z5, Z6, Z4
+	VADDPD      Z4, Z3, Z3
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z3, Z2, Z4
+	VSHUFF64X2  $0xee, Z3, Z2, Z2
+	VADDPD      Z2, Z4, Z4
+	VPSUBQ      Z2, Z2, Z2
+	VPSUBQ      Z3, Z3, Z3
+	VCVTPS2PD.Z (R9), K1, Z5
+	VCVTPS2PD.Z (R10), K1, Z6
+	VFMADD231PD Z5, Z6, Z2
+	VCVTPS2PD.Z 32(R9), K2, Z5
+	VCVTPS2PD.Z 32(R10), K2, Z6
+	VFMADD231PD Z5, Z6, Z3
+	VADDPD      Z3, Z2, Z2
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+	VPSUBQ      Z3, Z3, Z3
+	VPSUBQ      Z5, Z5, Z5
+	VCVTPS2PD.Z (R9), K1, Z6
+	VCVTPS2PD.Z (R10), K1, Z7
+	VFMADD231PD Z6, Z7, Z3
+	VCVTPS2PD.Z 32(R9), K2, Z6
+	VCVTPS2PD.Z 32(R10), K2, Z7
+	VFMADD231PD Z6, Z7, Z5
+	VADDPD      Z5, Z3, Z3
+	ADDQ        SI, R9
+	ADDQ        SI, R10
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z3, Z2, Z5
+	VSHUFF64X2 $0xee, Z3, Z2, Z2
+	VADDPD     Z2, Z5, Z5
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2 $0x88, Z5, Z4, Z2
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VADDPD     Z3, Z2, Z2
+
+	// Lane 0 += lane 1: the sums of rows 0, 4, 1, 5, 2, 6, 3, 7.
+	VUNPCKLPD Z2, Z1, Z3
+	VUNPCKHPD Z2, Z1, Z1
+	VADDPD    Z1, Z3, Z3
+	VMOVUPD   Z3, (SP)(DI*1)
+	MOVQ      DI, R8
+	XORQ      $0x00000040, DI
+
+	// Pass 2: dx, a row at a time.
+	VBROADCASTSD (SP)(R11*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 16(SP)(R11*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 32(SP)(R11*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 48(SP)(R11*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 8(SP)(R11*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 24(SP)(R11*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 40(SP)(R11*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 56(SP)(R11*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	JMP          group
+
+last:
+	// Pass 2: dx, a row at a time.
+	VBROADCASTSD (SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 16(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 32(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 48(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 8(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 24(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 40(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K3
+	VMOVAPS      Z0, K3, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 56(SP)(R8*1), Z1
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (DX), K1, Z2
+	VSUBPD      Z1, Z2, Z2
+	VCVTPS2PD.Z (CX), K1, Z3
+	VMULPD      Z3, Z2, Z2
+	VCVTPS2PD.Z 32(DX), K2, Z3
+	VSUBPD      Z1, Z3, Z3
+	VCVTPS2PD.Z 32(CX), K2, Z1
+	VMULPD      Z1, Z3, Z3
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z3, Y3
+	VINSERTF64X4 $0x01, Y3, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K2
+	VMOVAPS      Z0, K2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VZEROUPPER
+	RET
+
+// func LogSoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX512F
+TEXT ·LogSoftmaxBackwardShortRowsAVX512(SB), NOSPLIT, $128-88
+	VBROADCASTSS backwardconst<>+0(SB), Z0
+	VBROADCASTSS backwardconst<>+32(SB), Z1
+	VBROADCASTSS backwardconst<>+64(SB), Z2
+	VBROADCASTSS backwardconst<>+96(SB), Z3
+	VBROADCASTSS backwardconst<>+128(SB), Z4
+	VBROADCASTSS backwardconst<>+160(SB), Z5
+	VBROADCASTSS backwardconst<>+192(SB), Z6
+	VBROADCASTSS backwardconst<>+224(SB), Z7
+	VBROADCASTSS backwardconst<>+256(SB), Z8
+	VBROADCASTSS backwardconst<>+288(SB), Z9
+	VBROADCASTSS backwardconst<>+320(SB), Z10
+	VBROADCASTSS backwardconst<>+352(SB), Z11
+	VBROADCASTSS backwardconst<>+384(SB), Z12
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         rows+72(FP), BX
+	MOVQ         cols+80(FP), SI
+
+	// The mask of a row's lanes: 2*m+1, m the mask of cols-1 lanes.
+	MOVQ     SI, DI
+	DECQ     DI
+	LEAQ     tailmask16<>+0(SB), R8
+	MOVWQZX  (R8)(DI*2), DI
+	LEAQ     1(DI)(DI*1), DI
+	KMOVW    DI, K1
+	KSHIFTRW $0x08, K1, K2
+	SHLQ     $0x02, SI
+	XORQ     DI, DI
+	MOVQ     DX, R9
+
+	// Pass 1: each row's float64 terms, lanes 0-7 plus lanes 8-15.
+	VPSUBQ      Z13, Z13, Z13
+	VPSUBQ      Z14, Z14, Z14
+	VCVTPS2PD.Z (R9), K1, Z15
+	VADDPD      Z15, Z13, Z13
+	VCVTPS2PD.Z 32(R9), K2, Z15
+	VADDPD      Z15, Z14, Z14
+	VADDPD      Z14, Z13, Z13
+	ADDQ        SI, R9
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z15, Z15, Z15
+	VCVTPS2PD.Z (R9), K1, Z16
+	VADDPD      Z16, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z16
+	VADDPD      Z16, Z15, Z15
+	VADDPD      Z15, Z14, Z14
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z14, Z13, Z15
+	VSHUFF64X2  $0xee, Z14, Z13, Z13
+	VADDPD      Z13, Z15, Z15
+	VPSUBQ      Z13, Z13, Z13
+	VPSUBQ      Z14, Z14, Z14
+	VCVTPS2PD.Z (R9), K1, Z16
+	VADDPD      Z16, Z13, Z13
+	VCVTPS2PD.Z 32(R9), K2, Z16
+	VADDPD      Z16, Z14, Z14
+	VADDPD      Z14, Z13, Z13
+	ADDQ        SI, R9
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z16, Z16, Z16
+	VCVTPS2PD.Z (R9), K1, Z17
+	VADDPD      Z17, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z17
+	VADDPD      Z17, Z16, Z16
+	VADDPD      Z16, Z14, Z14
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z14, Z13, Z16
+	VSHUFF64X2 $0xee, Z14, Z13, Z13
+	VADDPD     Z13, Z16, Z16
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2  $0x88, Z16, Z15, Z13
+	VSHUFF64X2  $0xdd, Z16, Z15, Z14
+	VADDPD      Z14, Z13, Z13
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z15, Z15, Z15
+	VCVTPS2PD.Z (R9), K1, Z16
+	VADDPD      Z16, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z16
+	VADDPD      Z16, Z15, Z15
+	VADDPD      Z15, Z14, Z14
+	ADDQ        SI, R9
+	VPSUBQ      Z15, Z15, Z15
+	VPSUBQ      Z16, Z16, Z16
+	VCVTPS2PD.Z (R9), K1, Z17
+	VADDPD      Z17, Z15, Z15
+	VCVTPS2PD.Z 32(R9), K2, Z17
+	VADDPD      Z17, Z16, Z16
+	VADDPD      Z16, Z15, Z15
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z15, Z14, Z16
+	VSHUFF64X2  $0xee, Z15, Z14, Z14
+	VADDPD      Z14, Z16, Z16
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z15, Z15, Z15
+	VCVTPS2PD.Z (R9), K1, Z17
+	VADDPD      Z17, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z17
+	VADDPD      Z17, Z15, Z15
+	VADDPD      Z15, Z14, Z14
+	ADDQ        SI, R9
+	VPSUBQ      Z15, Z15, Z15
+	VPSUBQ      Z17, Z17, Z17
+	VCVTPS2PD.Z (R9), K1, Z18
+	VADDPD      Z18, Z15, Z15
+	VCVTPS2PD.Z 32(R9), K2, Z18
+	VADDPD      Z18, Z17, Z17
+	VADDPD      Z17, Z15, Z15
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z15, Z14, Z17
+	VSHUFF64X2 $0xee, Z15, Z14, Z14
+	VADDPD     Z14, Z17, Z17
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2 $0x88, Z17, Z16, Z14
+	VSHUFF64X2 $0xdd, Z17, Z16, Z15
+	VADDPD     Z15, Z14, Z14
+
+	// Lane 0 += lane 1: the sums of rows 0, 4, 1, 5, 2, 6, 3, 7.
+	VUNPCKLPD Z14, Z13, Z15
+	VUNPCKHPD Z14, Z13, Z13
+	VADDPD    Z13, Z15, Z15
+	VMOVUPD   Z15, (SP)(DI*1)
+	MOVQ      DI, R8
+	XORQ      $0x00000040, DI
+
+group:
+	SUBQ $0x00000008, BX
+	JZ   last
+
+	// Pass 1 of the next group, then pass 2 of this one: their chains
+	// overlap.
+	MOVQ R8, R10
+
+	// Pass 1: each row's float64 terms, lanes 0-7 plus lanes 8-15.
+	VPSUBQ      Z13, Z13, Z13
+	VPSUBQ      Z14, Z14, Z14
+	VCVTPS2PD.Z (R9), K1, Z15
+	VADDPD      Z15, Z13, Z13
+	VCVTPS2PD.Z 32(R9), K2, Z15
+	VADDPD      Z15, Z14, Z14
+	VADDPD      Z14, Z13, Z13
+	ADDQ        SI, R9
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z15, Z15, Z15
+	VCVTPS2PD.Z (R9), K1, Z16
+	VADDPD      Z16, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z16
+	VADDPD      Z16, Z15, Z15
+	VADDPD      Z15, Z14, Z14
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z14, Z13, Z15
+	VSHUFF64X2  $0xee, Z14, Z13, Z13
+	VADDPD      Z13, Z15, Z15
+	VPSUBQ      Z13, Z13, Z13
+	VPSUBQ      Z14, Z14, Z14
+	VCVTPS2PD.Z (R9), K1, Z16
+	VADDPD      Z16, Z13, Z13
+	VCVTPS2PD.Z 32(R9), K2, Z16
+	VADDPD      Z16, Z14, Z14
+	VADDPD      Z14, Z13, Z13
+	ADDQ        SI, R9
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z16, Z16, Z16
+	VCVTPS2PD.Z (R9), K1, Z17
+	VADDPD      Z17, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z17
+	VADDPD      Z17, Z16, Z16
+	VADDPD      Z16, Z14, Z14
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z14, Z13, Z16
+	VSHUFF64X2 $0xee, Z14, Z13, Z13
+	VADDPD     Z13, Z16, Z16
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2  $0x88, Z16, Z15, Z13
+	VSHUFF64X2  $0xdd, Z16, Z15, Z14
+	VADDPD      Z14, Z13, Z13
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z15, Z15, Z15
+	VCVTPS2PD.Z (R9), K1, Z16
+	VADDPD      Z16, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z16
+	VADDPD      Z16, Z15, Z15
+	VADDPD      Z15, Z14, Z14
+	ADDQ        SI, R9
+	VPSUBQ      Z15, Z15, Z15
+	VPSUBQ      Z16, Z16, Z16
+	VCVTPS2PD.Z (R9), K1, Z17
+	VADDPD      Z17, Z15, Z15
+	VCVTPS2PD.Z 32(R9), K2, Z17
+	VADDPD      Z17, Z16, Z16
+	VADDPD      Z16, Z15, Z15
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2  $0x44, Z15, Z14, Z16
+	VSHUFF64X2  $0xee, Z15, Z14, Z14
+	VADDPD      Z14, Z16, Z16
+	VPSUBQ      Z14, Z14, Z14
+	VPSUBQ      Z15, Z15, Z15
+	VCVTPS2PD.Z (R9), K1, Z17
+	VADDPD      Z17, Z14, Z14
+	VCVTPS2PD.Z 32(R9), K2, Z17
+	VADDPD      Z17, Z15, Z15
+	VADDPD      Z15, Z14, Z14
+	ADDQ        SI, R9
+	VPSUBQ      Z15, Z15, Z15
+	VPSUBQ      Z17, Z17, Z17
+	VCVTPS2PD.Z (R9), K1, Z18
+	VADDPD      Z18, Z15, Z15
+	VCVTPS2PD.Z 32(R9), K2, Z18
+	VADDPD      Z18, Z17, Z17
+	VADDPD      Z17, Z15, Z15
+	ADDQ        SI, R9
+
+	// Lane i += lane i+4, two rows a register: lanes 0-3 of r, r+1.
+	VSHUFF64X2 $0x44, Z15, Z14, Z17
+	VSHUFF64X2 $0xee, Z15, Z14, Z14
+	VADDPD     Z14, Z17, Z17
+
+	// Lane i += lane i+2, four rows a register: lanes 0-1 of each.
+	VSHUFF64X2 $0x88, Z17, Z16, Z14
+	VSHUFF64X2 $0xdd, Z17, Z16, Z15
+	VADDPD     Z15, Z14, Z14
+
+	// Lane 0 += lane 1: the sums of rows 0, 4, 1, 5, 2, 6, 3, 7.
+	VUNPCKLPD Z14, Z13, Z15
+	VUNPCKHPD Z14, Z13, Z13
+	VADDPD    Z13, Z15, Z15
+	VMOVUPD   Z15, (SP)(DI*1)
+	MOVQ      DI, R8
+	XORQ      $0x00000040, DI
+
+	// Pass 2: dx, a row at a time.
+	VBROADCASTSD (SP)(R10*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 16(SP)(R10*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 32(SP)(R10*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 48(SP)(R10*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 8(SP)(R10*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 24(SP)(R10*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 40(SP)(R10*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 56(SP)(R10*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	JMP          group
+
+last:
+	// Pass 2: dx, a row at a time.
+	VBROADCASTSD (SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 16(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 32(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 48(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 8(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 24(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 40(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z15
+	VFMADD231PS Z2, Z14, Z15
+	VSUBPS      Z3, Z15, Z15
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z15, Z14
+	VFMADD231PS Z5, Z15, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z16
+	VFMADD213PS Z7, Z14, Z16
+	VFMADD213PS Z8, Z14, Z16
+	VFMADD213PS Z9, Z14, Z16
+	VFMADD213PS Z10, Z14, Z16
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z16
+	VFMADD213PS Z11, Z14, Z16
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z15, Z16, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y14, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   (DX), K1, Z16
+	VSUBPD        Z14, Z16, Z16
+	VCVTPS2PD     Y15, Z14
+	VMULPD        Z13, Z14, Z14
+	VCVTPS2PD.Z   32(DX), K2, Z13
+	VSUBPD        Z14, Z13, Z13
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z16, Y16
+	VCVTPD2PS    Z13, Y13
+	VINSERTF64X4 $0x01, Y13, Z16, Z16
+	VCMPPS       $0x03, Z16, Z16, K3
+	VMOVAPS      Z12, K3, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
+	VBROADCASTSD 56(SP)(R8*1), Z13
+	VMOVUPS.Z    (CX), K1, Z14
+
+	// e = exp(y), the Exp kernel's.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z14, Z0, Z14
+	VMINPS Z14, Z1, Z14
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z0
+	VFMADD231PS Z2, Z14, Z0
+	VSUBPS      Z3, Z0, Z0
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z0, Z14
+	VFMADD231PS Z5, Z0, Z14
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z1
+	VFMADD213PS Z7, Z14, Z1
+	VFMADD213PS Z8, Z14, Z1
+	VFMADD213PS Z9, Z14, Z1
+	VFMADD213PS Z10, Z14, Z1
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z14, Z1
+	VFMADD213PS Z11, Z14, Z1
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z0, Z1, Z14
+
+	// NaN lanes get the canonical NaN.
+	VCMPPS  $0x03, Z14, Z14, K3
+	VMOVAPS Z12, K3, Z14
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z14, Y0
+	VCVTPS2PD     Y14, Z1
+	VMULPD        Z13, Z1, Z1
+	VCVTPS2PD.Z   (DX), K1, Z2
+	VSUBPD        Z1, Z2, Z2
+	VCVTPS2PD     Y0, Z0
+	VMULPD        Z13, Z0, Z0
+	VCVTPS2PD.Z   32(DX), K2, Z1
+	VSUBPD        Z0, Z1, Z1
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z1, Y1
+	VINSERTF64X4 $0x01, Y1, Z2, Z2
+	VCMPPS       $0x03, Z2, Z2, K2
+	VMOVAPS      Z12, K2, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         SI, CX
+	ADDQ         SI, DX
+	ADDQ         SI, AX
 	VZEROUPPER
 	RET

@@ -85,6 +85,16 @@ func Backward(dx, y, dy []float32) {
 	Overlap("dx", dx, "dy", dy)
 }
 
+// BackwardRows checks the arguments of a batched backward kernel: those
+// of Backward, and cols > 0 dividing the length.
+func BackwardRows(dx, y, dy []float32, cols int) {
+	SameLen("dx", dx, "y", y)
+	SameLen("dx", dx, "dy", dy)
+	Rows("y", len(y), cols)
+	Overlap("dx", dx, "y", y)
+	Overlap("dx", dx, "dy", dy)
+}
+
 // CrossEntropy checks the arguments of a one-row cross-entropy; grad may be
 // nil.
 func CrossEntropy(grad, logits []float32, target int) {
