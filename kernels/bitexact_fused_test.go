@@ -249,6 +249,9 @@ func TestBitExactAxis(t *testing.T) {
 		// several to a group (every group full, or the last one not).
 		shapes = append(shapes, [3]int{20, 5, 3}, [3]int{11, 9, 7}, [3]int{33, 2, 2}, [3]int{17, 40, 8},
 			[3]int{9, 3, 5}, [3]int{40, 1, 4}, [3]int{5, 300, 6})
+		// Either side of the fewest columns (outer*inner = 8) for which
+		// they gather: 6 and 4 columns run one slab a group, 8 gathered.
+		shapes = append(shapes, [3]int{3, 100, 2}, [3]int{1, 100, 4}, [3]int{4, 100, 2}, [3]int{2, 100, 4})
 		for _, k := range axisKernels {
 			for _, sh := range shapes {
 				x := axisTensor(rng, sh[0], sh[1], sh[2])

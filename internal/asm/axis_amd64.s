@@ -201,8 +201,14 @@ TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+416(SB), Z10
 	CMPQ         SI, $0x00000010
 	JA           axAVX512_wide
-	CMPQ         DI, $0x20000000
-	JB           axAVX512_gather
+
+	// Gather only where a group's lanes would hold 8 columns or more.
+	MOVQ  DX, R8
+	IMULQ SI, R8
+	CMPQ  R8, $0x00000020
+	JB    axAVX512_wide
+	CMPQ  DI, $0x20000000
+	JB    axAVX512_gather
 
 axAVX512_wide:
 axAVX512_slab:
@@ -740,8 +746,14 @@ TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+416(SB), Z10
 	CMPQ         SI, $0x00000010
 	JA           laxAVX512_wide
-	CMPQ         DI, $0x20000000
-	JB           laxAVX512_gather
+
+	// Gather only where a group's lanes would hold 8 columns or more.
+	MOVQ  DX, R8
+	IMULQ SI, R8
+	CMPQ  R8, $0x00000020
+	JB    laxAVX512_wide
+	CMPQ  DI, $0x20000000
+	JB    laxAVX512_gather
 
 laxAVX512_wide:
 laxAVX512_slab:
