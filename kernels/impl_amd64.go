@@ -69,7 +69,7 @@ var avx2 = &Implementation{
 		crossEntropyRows:     crossEntropyRowsKernel(asm.CrossEntropyRowsAVX2),
 		softmaxAxis:          asm.SoftmaxAxisAVX2,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX2,
-		scaledSoftmaxRows:    scaledRowsKernel(asm.ScaledSoftmaxRowsAVX2, asm.ScaledSoftmaxRowsNoMaskAVX2),
+		scaledSoftmaxRows:    scaledSoftmaxRowsAVX2,
 		scaledLogSoftmaxRows: scaledRowsKernel(asm.ScaledLogSoftmaxRowsAVX2, asm.ScaledLogSoftmaxRowsNoMaskAVX2),
 		causalSoftmaxRows:    causalKernel(asm.CausalSoftmaxRowsAVX2),
 		statsOf:              statsKernel(asm.StatsOfAVX2),
@@ -376,6 +376,95 @@ func shortGroupCopyAVX2(dst, src []float32, cols int) bool {
 	}
 	copy(dst, b[:8*cols])
 	return true
+}
+
+// scaledSoftmaxRowsAVX2 is softmaxRowsAVX2 for ScaledSoftmaxRows: batches
+// of at least 8 rows of at most shortCols elements go through the short
+// kernel of their mask's kind (none, one row per row, one row for every
+// row), eight rows at a time; the groups it leaves (a row whose z has a
+// NaN, an infinity or a max beyond 208 in magnitude, or is fully masked)
+// and the last rows%8 rows go through ScaledSoftmaxRowsAVX2 or its form
+// without a mask. A last group whose loads would read past src, or past a
+// mask of one row per row, runs on copies in buffers with room after them.
+func scaledSoftmaxRowsAVX2(dst, src, mask []float32, scale float32, cols int) {
+	rows := len(src) / cols
+	if cols > shortCols || rows < 8 {
+		scaledRowsAVX2(dst, src, mask, scale, rows, cols)
+		return
+	}
+	bcast := len(mask) == cols
+	full := rows / 8 * 8
+	for done := 0; done < full; {
+		d, s := dst[done*cols:], src[done*cols:]
+		m := mask
+		if len(mask) > 0 && !bcast {
+			m = mask[done*cols:]
+		}
+		// Direct calls, as in softmaxRowsAVX512.
+		switch {
+		case len(mask) == 0:
+			done += asm.ScaledSoftmaxShortRowsNoMaskAVX2(d, s, scale, full-done, cols)
+		case bcast:
+			done += asm.ScaledSoftmaxShortRowsBcastAVX2(d, s, m, scale, full-done, cols)
+		default:
+			done += asm.ScaledSoftmaxShortRowsAVX2(d, s, m, scale, full-done, cols)
+		}
+		if done == full {
+			break
+		}
+		d, s = dst[done*cols:(done+8)*cols], src[done*cols:(done+8)*cols]
+		m = mask
+		if len(mask) > 0 && !bcast {
+			m = mask[done*cols : (done+8)*cols]
+		}
+		if len(src)-done*cols >= 7*cols+shortCols || !scaledGroupCopyAVX2(d, s, m, scale, cols) {
+			scaledRowsAVX2(d, s, m, scale, 8, cols)
+		}
+		done += 8
+	}
+	if full < rows {
+		m := mask
+		if len(mask) > 0 && !bcast {
+			m = mask[full*cols:]
+		}
+		scaledRowsAVX2(dst[full*cols:], src[full*cols:], m, scale, rows-full, cols)
+	}
+}
+
+// scaledGroupCopyAVX2 is shortGroupCopyAVX2 for ScaledSoftmaxRows: the 8
+// rows of src, and of mask if it holds one row per row, are copied to
+// buffers with room after them. A mask of one row is read in place: its
+// short kernel reads only its cols elements.
+func scaledGroupCopyAVX2(dst, src, mask []float32, scale float32, cols int) bool {
+	var buf, mbuf [8*shortCols + shortCols]float32
+	b := buf[:8*cols+shortCols]
+	copy(b, src)
+	var n int
+	switch {
+	case len(mask) == 0:
+		n = asm.ScaledSoftmaxShortRowsNoMaskAVX2(b, b, scale, 8, cols)
+	case len(mask) == cols:
+		n = asm.ScaledSoftmaxShortRowsBcastAVX2(b, b, mask, scale, 8, cols)
+	default:
+		mb := mbuf[:8*cols+shortCols]
+		copy(mb, mask)
+		n = asm.ScaledSoftmaxShortRowsAVX2(b, b, mb, scale, 8, cols)
+	}
+	if n != 8 {
+		return false
+	}
+	copy(dst, b[:8*cols])
+	return true
+}
+
+// scaledRowsAVX2 runs rows rows of ScaledSoftmaxRows through the AVX2 row
+// kernel, with the mask mask or without one.
+func scaledRowsAVX2(dst, src, mask []float32, scale float32, rows, cols int) {
+	if len(mask) == 0 {
+		asm.ScaledSoftmaxRowsNoMaskAVX2(dst, src, scale, rows, cols)
+		return
+	}
+	asm.ScaledSoftmaxRowsAVX2(dst, src, mask, scale, rows, cols)
 }
 
 // crossEntropyRowsAVX512 runs batches of rows of at most shortCols

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/go-softmax/softmax/fallback"
 	"github.com/go-softmax/softmax/internal/asm"
 )
 
@@ -85,4 +86,220 @@ func plainRows(x []float32, cols int) bool {
 		}
 	}
 	return true
+}
+
+// scaledShortAVX2 calls the AVX2 short kernel of mask kind kind (0: none,
+// 1: one row for every row, 2: one row per row).
+func scaledShortAVX2(kind int, dst, src, mask []float32, scale float32, rows, cols int) int {
+	switch kind {
+	case 0:
+		return asm.ScaledSoftmaxShortRowsNoMaskAVX2(dst, src, scale, rows, cols)
+	case 1:
+		return asm.ScaledSoftmaxShortRowsBcastAVX2(dst, src, mask, scale, rows, cols)
+	}
+	return asm.ScaledSoftmaxShortRowsAVX2(dst, src, mask, scale, rows, cols)
+}
+
+// scaledZ256 returns the rows z = scale*x + m of x (close enough to
+// fallback's rounding to tell the rows the short kernels run).
+func scaledZ256(x, mask []float32, scale float32, cols int) []float32 {
+	z := make([]float32, len(x))
+	for i, v := range x {
+		m := 0.0
+		switch len(mask) {
+		case 0:
+		case cols:
+			m = float64(mask[i%cols])
+		default:
+			m = float64(mask[i])
+		}
+		if len(mask) == 0 {
+			z[i] = scale * v
+		} else {
+			z[i] = float32(float64(scale)*float64(v) + m)
+		}
+	}
+	return z
+}
+
+// scaledFit returns the rows the AVX2 scaled short kernel must do: the
+// groups before the first whose z holds a special row (fully masked
+// among them) or whose loads, 16 elements past the start of its last
+// row, would pass n, the elements of src (and of a mask per row).
+func scaledFit(z []float32, rows, cols, n int) int {
+	fit := 0
+	for fit+8 <= rows && n-fit*cols >= 7*cols+16 && plainRows(z[fit*cols:(fit+8)*cols], cols) {
+		fit += 8
+	}
+	return fit
+}
+
+// TestBitExactScaledShortKernelsAVX2 runs the scaled AVX2 short kernels
+// directly on every row length they handle, 1..16, every mask kind,
+// special rows, fully masked rows and the scales 0, -0, Inf, -Inf and
+// NaN among ordinary ones, out of place and in place: the rows done must
+// have fallback.ScaledSoftmaxRows's bits, the kernel must stop at the
+// first group with a special z row, at the last rows%8 and at a group
+// whose loads would pass the end of src, and write nothing past the rows
+// done.
+func TestBitExactScaledShortKernelsAVX2(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(53, 54))
+	scales := []float32{0.125, 1, -1, 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), nan, 0x1p-149}
+	for cols := 1; cols <= shortCols; cols++ {
+		total := 0
+		for _, rows := range []int{8, 13, 16, 20, 24, 40} {
+			for kind := range 3 {
+				for si, scale := range scales {
+					if si > 1 && rng.IntN(3) != 0 {
+						continue
+					}
+					x := shortBatch(rng, rows, cols)
+					if rows == 20 || rows == 40 {
+						copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+					}
+					mask := scaledGroupMask(rng, kind, rows, cols, rows == 24)
+					want := make([]float32, len(x))
+					fallback.ScaledSoftmaxRows(want, x, mask, scale, cols)
+					fit := scaledFit(scaledZ256(x, mask, scale, cols), rows, cols, len(x))
+					for _, inPlace := range []bool{false, true} {
+						const sentinel = 12345
+						got := make([]float32, len(x))
+						src := x
+						if inPlace {
+							copy(got, x)
+							src = got
+						} else {
+							for i := range got {
+								got[i] = sentinel
+							}
+						}
+						done := scaledShortAVX2(kind, got, src, mask, scale, rows, cols)
+						what := fmt.Sprintf("%dx%d mask kind %d scale %v, in place %v", rows, cols, kind, scale, inPlace)
+						if done != fit {
+							t.Fatalf("%s: %d rows done, want %d", what, done, fit)
+						}
+						total += done
+						compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+						for i := done * cols; i < len(got); i++ {
+							if w := map[bool]float32{false: sentinel, true: x[i]}[inPlace]; math.Float32bits(got[i]) != math.Float32bits(w) {
+								t.Fatalf("%s: element %d written past the %d rows done", what, i, done)
+							}
+						}
+					}
+				}
+			}
+		}
+		if total == 0 {
+			t.Errorf("%d columns: no group done", cols)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestGuardScaledShortKernelsAVX2 places src, dst and the mask of the
+// scaled AVX2 short kernels against inaccessible pages, before and
+// after: the kernels must not touch them, and must stop at a group whose
+// loads would pass the end of src or of a mask per row.
+func TestGuardScaledShortKernelsAVX2(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(55, 56))
+	for cols := 1; cols <= shortCols; cols++ {
+		for _, rows := range []int{8, 16, 19} {
+			for kind := range 3 {
+				x0 := normalRow(rng, rows*cols, 4, 0)
+				m0 := scaledGroupMask(rng, kind, rows, cols, false)
+				want := make([]float32, len(x0))
+				fallback.ScaledSoftmaxRows(want, x0, m0, 0.5, cols)
+				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+					for _, inPlace := range []bool{false, true} {
+						x, dst := place(t, len(x0)), place(t, len(x0))
+						copy(x, x0)
+						if inPlace {
+							dst = x
+						}
+						mask := m0
+						if kind > 0 {
+							mask = place(t, len(m0))
+							copy(mask, m0)
+						}
+						what := fmt.Sprintf("%dx%d mask kind %d, in place %v", rows, cols, kind, inPlace)
+						var done int
+						catchFault(t, what, func() { done = scaledShortAVX2(kind, dst, x, mask, 0.5, rows, cols) })
+						if fit := scaledFit(scaledZ256(x0, m0, 0.5, cols), rows, cols, len(x0)); done != fit {
+							t.Fatalf("%s: %d rows done, want %d", what, done, fit)
+						}
+						compareBits(t, what, x0[:done*cols], want[:done*cols], dst[:done*cols])
+					}
+				}
+				// A mask per row shorter than its loads: the kernel
+				// must stop where the mask would be passed.
+				if kind == 2 {
+					x := append(append([]float32(nil), x0...), normalRow(rng, 16*cols, 4, 0)...)
+					mask := endAtGuard(t, len(m0))
+					copy(mask, m0)
+					dst := make([]float32, len(x))
+					var done int
+					catchFault(t, "short mask", func() { done = asm.ScaledSoftmaxShortRowsAVX2(dst, x, mask, 0.5, rows+16, cols) })
+					if fit := scaledFit(scaledZ256(x0, m0, 0.5, cols), rows, cols, len(m0)); done != fit {
+						t.Fatalf("%dx%d: %d rows done with a mask of %d rows, want %d", rows, cols, done, rows, fit)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBitExactScaledShortRowsAVX2 runs ScaledSoftmaxRows on AVX2 on
+// batches of up to 40 short rows with special rows at random positions,
+// so that groups fall back to the row kernel between groups that do not,
+// special scales and every mask kind, out of place and in place, against
+// fallback.ScaledSoftmaxRows; and with src, dst and the mask against
+// inaccessible pages.
+func TestBitExactScaledShortRowsAVX2(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(57, 58))
+	for cols := 1; cols <= shortCols; cols++ {
+		for rows := 1; rows <= 40; rows++ {
+			for kind := range 3 {
+				x := shortBatch(rng, rows, cols)
+				for range rng.IntN(3) {
+					copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+				}
+				scale := float32(0.125)
+				if rng.IntN(3) == 0 {
+					scale = fusedScales[rng.IntN(len(fusedScales))]
+				}
+				mask := scaledGroupMask(rng, kind, rows, cols, true)
+				checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), avx2, scaledKernels[0], x, mask, scale, cols)
+			}
+		}
+		for _, rows := range []int{8, 16, 19} {
+			for kind := range 3 {
+				x := normalRow(rng, rows*cols, 4, 0)
+				m := scaledGroupMask(rng, kind, rows, cols, false)
+				want := make([]float32, len(x))
+				fallback.ScaledSoftmaxRows(want, x, m, 0.5, cols)
+				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+					mask := m
+					if kind > 0 {
+						mask = place(t, len(m))
+						copy(mask, m)
+					}
+					checkGuards(t, x, want, func(dst, src []float32) { avx2.ScaledSoftmaxRows(dst, src, mask, 0.5, cols) }, nil)
+				}
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
 }

@@ -84,13 +84,39 @@ func generateShortAVX2(g *gen) {
 		{"largeMax", largeMaxBits},
 		{"negLargeMax", largeMaxBits | 0x80000000},
 	}))
-	shortRowsAVX2(g, c)
+	shortRowsAVX2(g, c, inX)
+	for _, in := range []groupIn{inMaskRows, inMaskBcast, inScaled} {
+		shortRowsAVX2(g, c, in)
+	}
 }
 
-func shortRowsAVX2(g *gen, c *constTable) {
-	g.function("SoftmaxShortRowsAVX2", "func(dst, src []float32, rows, cols int) int",
-		[]string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"},
-		"SoftmaxShortRowsAVX2 sets rows of cols elements of dst to the softmax",
+// name256 is groupIn's name for the AVX2 short kernels.
+func (in groupIn) name256() string {
+	n := in.name("Short")
+	return n[:len(n)-len("AVX512")] + "AVX2"
+}
+
+// doc256 returns the documentation of an AVX2 short kernel.
+func (in groupIn) doc256() []string {
+	name, plain := in.name256(), inX.name256()
+	switch in {
+	case inMaskRows:
+		return []string{name + " is " + plain + " for",
+			"fallback.ScaledSoftmaxRows with a mask of one row per row: it runs",
+			"the rows z = fma(scale, x, m), m the row of mask, with the same",
+			"checks on z and the same result; its loads of mask reach as far",
+			"as those of src, and stay within len(mask). The caller checks the",
+			"arguments as for " + plain + ", and rows*cols elements in mask,",
+			"which does not overlap dst."}
+	case inMaskBcast:
+		return []string{name + " is " + inMaskRows.name256(),
+			"with a mask of one row, cols elements, added to every row; it",
+			"reads only those."}
+	case inScaled:
+		return []string{name + " is " + inMaskRows.name256(),
+			"without a mask: z = scale*x."}
+	}
+	return []string{plain + " sets rows of cols elements of dst to the softmax",
 		"of the same rows of src, with the bits of fallback.SoftmaxRows, eight",
 		"rows at a time, from the first, for as long as eight rows remain whose",
 		"maxima are finite, at most 208 in magnitude, whose rows hold no NaN,",
@@ -99,16 +125,35 @@ func shortRowsAVX2(g *gen, c *constTable) {
 		"multiple of eight; the caller runs the next rows with",
 		"SoftmaxRowsAVX2. The caller checks the arguments: rows*cols elements",
 		"in each slice, 1 <= cols <= 16, and dst is src or does not overlap",
-		"it. It requires AVX2 and FMA3.",
-	)
+		"it. It requires AVX2 and FMA3."}
+}
+
+// z256 is what an AVX2 short kernel needs to compute z: scale in the
+// frame, and the mask's row (inMaskBcast, in the frame, zero past cols)
+// or its group's first row (inMaskRows).
+type z256 struct {
+	in          groupIn
+	scale, mrow Mem
+	mask, mask4 reg.GPVirtual // mask4: the group's fifth row of the mask
+}
+
+func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
+	sig := in.signature()
+	g.function(in.name256(), sig, []string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"}, in.doc256()...)
 	dst, src, rows, cols, done := g.GP64(), g.GP64(), g.GP64(), g.GP64(), g.GP64()
 	g.Load(g.Param("dst").Base(), dst)
 	g.Load(g.Param("src").Base(), src)
 	g.Load(g.Param("rows"), rows)
 	g.Load(g.Param("cols"), cols)
 	g.XORQ(done, done)
-	avail := g.GP64() // elements of src from the group's first row on
+	avail := g.GP64() // elements of src (and mask) from the group's first row on
 	g.Load(g.Param("src").Len(), avail)
+	if in == inMaskRows {
+		n := g.GP64()
+		g.Load(g.Param("mask").Len(), n)
+		g.CMPQ(n, avail)
+		g.CMOVQLT(n, avail)
+	}
 	need := g.GP64() // 7*cols + 16: what a group's loads reach
 	g.LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, need)
 	g.LEAQ(Mem{Base: cols, Index: need, Scale: 2, Disp: 16}, need)
@@ -127,11 +172,50 @@ func shortRowsAVX2(g *gen, c *constTable) {
 	// The frame: each row's u (64 bytes; then the rows of y, 4*cols bytes
 	// apart), the biases (8 int32, in the order of the max tree), hi and
 	// lo (8 float32 each, in the order of the sum tree).
-	frame := g.AllocLocal(64*shortAVX2Group + 96)
+	fsize := 64*shortAVX2Group + 96
+	if in != inX {
+		fsize += 32 // scale
+	}
+	if in == inMaskBcast {
+		fsize += 64 // the mask's row
+	}
+	frame := g.AllocLocal(fsize)
 	uAt := func(r, h int) Mem { return frame.Offset(64*r + 32*h) }
 	biasAt := func(r int) Mem { return frame.Offset(512 + 4*short256MaxPos(r)) }
 	hiAt := func(r int) Mem { return frame.Offset(544 + 4*short256SumPos(r)) }
 	loAt := func(r int) Mem { return frame.Offset(576 + 4*short256SumPos(r)) }
+	z := &z256{in: in}
+	if in != inX {
+		z.scale = scaleIn256(g, frame.Offset(608)).scale.(Mem)
+	}
+	switch in {
+	case inMaskRows:
+		z.mask = g.GP64()
+		g.Load(g.Param("mask").Base(), z.mask)
+	case inMaskBcast:
+		// The mask's cols elements, zeros after them, copied to the
+		// frame by moves that read none past them (VMASKMOVPS would
+		// not either, but it faults on a page its lanes leave out under
+		// some emulators).
+		p := g.GP64()
+		g.Load(g.Param("mask").Base(), p)
+		z.mrow = frame.Offset(640)
+		zero := g.YMM()
+		g.VXORPS(zero, zero, zero)
+		g.VMOVUPS(zero, z.mrow)
+		g.VMOVUPS(zero, z.mrow.Offset(32))
+		g.CMPQ(cols, U32(16))
+		g.JB(LabelRef("s256_mtail"))
+		for h := range 2 {
+			v := g.YMM()
+			g.VMOVUPS(Mem{Base: p, Disp: 32 * h}, v)
+			g.VMOVUPS(v, z.mrow.Offset(32*h))
+		}
+		g.JMP(LabelRef("s256_mdone"))
+		g.Label("s256_mtail")
+		g.copyTail("s256_mcopy", z.mrow, Mem{Base: p}, cols)
+		g.Label("s256_mdone")
+	}
 
 	g.CMPQ(cols, U32(8))
 	g.JA(LabelRef("s256_two"))
@@ -147,7 +231,7 @@ func shortRowsAVX2(g *gen, c *constTable) {
 		g.JB(LabelRef("s256_ret"))
 		shortGroupAVX2(g, c, halves, name, groupRegs{
 			dst: dst, src: src, stride: stride, stride3: stride3, mtab: mtab,
-		}, frame, uAt, biasAt, hiAt, loAt)
+		}, z, frame, uAt, biasAt, hiAt, loAt)
 		g.Comment("The group's rows, cols vectors, from the frame to dst.")
 		{
 			i, p := g.GP64(), g.GP64()
@@ -163,6 +247,9 @@ func shortRowsAVX2(g *gen, c *constTable) {
 		}
 		g.LEAQ(Mem{Base: src, Index: stride, Scale: 8}, src)
 		g.LEAQ(Mem{Base: dst, Index: stride, Scale: 8}, dst)
+		if in == inMaskRows {
+			g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 8}, z.mask)
+		}
 		g.ADDQ(U32(shortAVX2Group), done)
 		g.SUBQ(U32(shortAVX2Group), rows)
 		{
@@ -190,7 +277,7 @@ type groupRegs struct {
 // shortGroupAVX2 emits the three passes of one group of rows of halves ymm
 // registers each, from src; y goes to the frame from its start, row r at
 // 4*cols*r bytes. It jumps to s256_ret if the group fails a check.
-func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
+func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs, z *z256,
 	frame Mem, uAt func(r, h int) Mem, biasAt, hiAt, loAt func(r int) Mem) {
 	src, stride, stride3 := a.src, a.stride, a.stride3
 	src4 := g.GP64()
@@ -211,6 +298,35 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 		}
 		return m
 	}
+	// zAt returns half h of row r's input: x itself, a memory operand,
+	// or z in a new register, computed in every lane (those past cols
+	// are never let through: the passes blend them away or do not store
+	// them).
+	zAt := func(r, h int) Op {
+		p := rowAt(src, src4, r, h)
+		if z.in == inX {
+			return p
+		}
+		v := g.YMM()
+		if z.in == inScaled {
+			g.VMOVUPS(p, v)
+			g.VMULPS(z.scale, v, v) // z = x*scale
+			return v
+		}
+		m := z.mrow.Offset(32 * h)
+		if z.in == inMaskRows {
+			m = rowAt(z.mask, z.mask4, r, h)
+		}
+		x := g.YMM()
+		g.VMOVUPS(p, x)
+		g.VMOVUPS(m, v)
+		g.VFMADD231PS(z.scale, x, v) // z = x*scale + m
+		return v
+	}
+	if z.in == inMaskRows {
+		z.mask4 = g.GP64()
+		g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 4}, z.mask4)
+	}
 	last := halves - 1                             // the half that holds the row's last lanes
 	lastMask := Mem{Base: a.mtab, Disp: 32 * last} // its lanes within the row
 
@@ -221,9 +337,9 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 		g.VMOVUPS(lastMask, mk)
 		g.VMOVUPS(c.ymm("negInf"), ni)
 		mx[r] = g.YMM()
-		g.VBLENDVPS(mk, rowAt(src, src4, r, last), ni, mx[r])
+		g.VBLENDVPS(mk, zAt(r, last), ni, mx[r])
 		if halves == 2 {
-			g.VMAXPS(rowAt(src, src4, r, 0), mx[r], mx[r])
+			g.VMAXPS(zAt(r, 0), mx[r], mx[r])
 		}
 	}
 	// Rows r and r+1: their low 128-bit halves into one register, their
@@ -283,7 +399,7 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 		g.VMOVUPS(c.ymm("reduceLo"), lo)
 		for h := range d {
 			d[h] = g.YMM()
-			g.VMAXPS(rowAt(src, src4, r, h), lo, d[h]) // NaN kept
+			g.VMAXPS(zAt(r, h), lo, d[h]) // NaN kept
 		}
 		if blend {
 			mk := g.YMM()

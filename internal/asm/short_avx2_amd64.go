@@ -17,3 +17,27 @@ package asm
 //
 //go:noescape
 func SoftmaxShortRowsAVX2(dst []float32, src []float32, rows int, cols int) int
+
+// ScaledSoftmaxShortRowsAVX2 is SoftmaxShortRowsAVX2 for
+// fallback.ScaledSoftmaxRows with a mask of one row per row: it runs
+// the rows z = fma(scale, x, m), m the row of mask, with the same
+// checks on z and the same result; its loads of mask reach as far
+// as those of src, and stay within len(mask). The caller checks the
+// arguments as for SoftmaxShortRowsAVX2, and rows*cols elements in mask,
+// which does not overlap dst.
+//
+//go:noescape
+func ScaledSoftmaxShortRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxShortRowsBcastAVX2 is ScaledSoftmaxShortRowsAVX2
+// with a mask of one row, cols elements, added to every row; it
+// reads only those.
+//
+//go:noescape
+func ScaledSoftmaxShortRowsBcastAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
+
+// ScaledSoftmaxShortRowsNoMaskAVX2 is ScaledSoftmaxShortRowsAVX2
+// without a mask: z = scale*x.
+//
+//go:noescape
+func ScaledSoftmaxShortRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int) int
