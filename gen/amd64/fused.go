@@ -32,7 +32,8 @@ import (
 // the time of running pass 3 at once, at 100 columns.
 //
 // On AVX-512, package kernels runs ScaledSoftmaxRows on rows of at most
-// 48 columns through the group kernels of short.go, which compute z as
+// 48 columns through the group kernels of short.go, and on AVX2 on rows of
+// at most 16 columns through those of short_avx2.go, which compute z as
 // these do, and the groups they leave through these kernels.
 //
 // The file also holds the other kernels of fallback/fused.go and
