@@ -521,21 +521,7 @@ func shortAVX512(g *gen, c *constTable, in groupIn) {
 	src4, dst4 := g.GP64(), g.GP64()
 	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src4)
 	g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst4)
-	rowAt := func(base, base4 reg.GPVirtual, r int) Mem {
-		b := base
-		if r >= 4 {
-			b = base4
-		}
-		switch r % 4 {
-		case 0:
-			return Mem{Base: b}
-		case 1:
-			return Mem{Base: b, Index: stride, Scale: 1}
-		case 2:
-			return Mem{Base: b, Index: stride, Scale: 2}
-		}
-		return Mem{Base: b, Index: stride3, Scale: 1}
-	}
+	rowAt := func(base, base4 reg.GPVirtual, r int) Mem { return groupRow(base, base4, stride, stride3, r) }
 
 	g.Comment("Pass 1: the eight rows, -Inf past cols, and their maxima.")
 	x := make([]reg.VecVirtual, shortGroup)
@@ -780,17 +766,7 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 		pm = g.GP64()
 	}
 	ps, pd, i := g.GP64(), g.GP64(), g.GP64()
-	rowAt := func(p reg.GPVirtual, r int) Mem {
-		switch r {
-		case 0:
-			return Mem{Base: p}
-		case 1:
-			return Mem{Base: p, Index: stride, Scale: 1}
-		case 2:
-			return Mem{Base: p, Index: stride, Scale: 2}
-		}
-		return Mem{Base: p, Index: stride3, Scale: 1}
-	}
+	rowAt := func(p reg.GPVirtual, r int) Mem { return quadRow(p, stride, stride3, r) }
 	// vecMask sets k to the lanes of the vector at i remaining elements:
 	// all 16, or the row's last cols%16.
 	vecMask := func(k reg.Register) {
@@ -1050,4 +1026,27 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 	g.Store(done, g.ReturnIndex(0))
 	g.VZEROUPPER()
 	g.RET()
+}
+
+// quadRow returns the address of row r (0 to 3) of four rows stride bytes
+// apart from p; stride3 holds 3*stride.
+func quadRow(p, stride, stride3 reg.GPVirtual, r int) Mem {
+	switch r {
+	case 0:
+		return Mem{Base: p}
+	case 1:
+		return Mem{Base: p, Index: stride, Scale: 1}
+	case 2:
+		return Mem{Base: p, Index: stride, Scale: 2}
+	}
+	return Mem{Base: p, Index: stride3, Scale: 1}
+}
+
+// groupRow returns the address of row r (0 to 7) of a group of eight rows
+// stride bytes apart from base, with base4 = base + 4*stride.
+func groupRow(base, base4, stride, stride3 reg.GPVirtual, r int) Mem {
+	if r >= 4 {
+		return quadRow(base4, stride, stride3, r-4)
+	}
+	return quadRow(base, stride, stride3, r)
 }

@@ -176,21 +176,7 @@ func shortCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 		if grad {
 			g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst4)
 		}
-		rowAt := func(base, base4 reg.GPVirtual, r int) Mem {
-			b := base
-			if r >= 4 {
-				b = base4
-			}
-			switch r % 4 {
-			case 0:
-				return Mem{Base: b}
-			case 1:
-				return Mem{Base: b, Index: stride, Scale: 1}
-			case 2:
-				return Mem{Base: b, Index: stride, Scale: 2}
-			}
-			return Mem{Base: b, Index: stride3, Scale: 1}
-		}
+		rowAt := func(base, base4 reg.GPVirtual, r int) Mem { return groupRow(base, base4, stride, stride3, r) }
 
 		g.Comment("Pass 1: each row's x_t to the frame; the eight rows, -Inf past cols, and their maxima.")
 		for r := range shortGroup {
@@ -520,17 +506,7 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	g.MOVQ(U32(0), pendDst)
 
 	ps, pd, i := g.GP64(), g.GP64(), g.GP64()
-	rowAt := func(p reg.GPVirtual, r int) Mem {
-		switch r {
-		case 0:
-			return Mem{Base: p}
-		case 1:
-			return Mem{Base: p, Index: stride, Scale: 1}
-		case 2:
-			return Mem{Base: p, Index: stride, Scale: 2}
-		}
-		return Mem{Base: p, Index: stride3, Scale: 1}
-	}
+	rowAt := func(p reg.GPVirtual, r int) Mem { return quadRow(p, stride, stride3, r) }
 	vecMask := func(k reg.Register) {
 		w, all := g.GP32(), g.GP32()
 		g.MOVL(kmw, w)

@@ -175,21 +175,7 @@ func shortLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 
 	src4 := g.GP64()
 	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src4)
-	rowAt := func(base, base4 reg.GPVirtual, r int) Mem {
-		b := base
-		if r >= 4 {
-			b = base4
-		}
-		switch r % 4 {
-		case 0:
-			return Mem{Base: b}
-		case 1:
-			return Mem{Base: b, Index: stride, Scale: 1}
-		case 2:
-			return Mem{Base: b, Index: stride, Scale: 2}
-		}
-		return Mem{Base: b, Index: stride3, Scale: 1}
-	}
+	rowAt := func(base, base4 reg.GPVirtual, r int) Mem { return groupRow(base, base4, stride, stride3, r) }
 
 	g.Comment("Pass 1: the eight rows, -Inf past cols, and their maxima.")
 	x := make([]reg.VecVirtual, shortGroup)
@@ -488,17 +474,7 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 		g.VMOVUPD(v, pendNm)
 	}
 	ps, pd, i := g.GP64(), g.GP64(), g.GP64()
-	rowAt := func(p reg.GPVirtual, r int) Mem {
-		switch r {
-		case 0:
-			return Mem{Base: p}
-		case 1:
-			return Mem{Base: p, Index: stride, Scale: 1}
-		case 2:
-			return Mem{Base: p, Index: stride, Scale: 2}
-		}
-		return Mem{Base: p, Index: stride3, Scale: 1}
-	}
+	rowAt := func(p reg.GPVirtual, r int) Mem { return quadRow(p, stride, stride3, r) }
 	// maskOf returns the mask's vector for the vector of row r at pm.
 	maskOf := func(r int) Op {
 		switch in {
