@@ -103,11 +103,12 @@ func TestBitExactSoftmaxRows(t *testing.T) {
 }
 
 // TestBitExactSoftmaxSpecials puts a special value at every position of
-// rows of lengths around the vector and block sizes.
+// rows of lengths around the vector and block sizes, among them rows whose
+// last block has 1 to 4 vectors.
 func TestBitExactSoftmaxSpecials(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(15, 16))
-		for _, n := range []int{1, 5, 16, 17, 64, 65, 79} {
+		for _, n := range []int{1, 5, 16, 17, 50, 64, 65, 79, 100, 127} {
 			for _, s := range []float32{nan, inf, ninf, -0.0, math.MaxFloat32, -math.MaxFloat32, 1e30, -1e30} {
 				for pos := 0; pos < n; pos++ {
 					x := softmaxInput(rng, n)

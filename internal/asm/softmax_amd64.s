@@ -135,7 +135,7 @@ DATA softmaxconst<>+508(SB)/4, $0x00000000
 GLOBL softmaxconst<>(SB), RODATA|NOPTR, $512
 
 // func SoftmaxRowsAVX512(dst []float32, src []float32, rows int, cols int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·SoftmaxRowsAVX512(SB), NOSPLIT, $48-64
 	VBROADCASTSS softmaxconst<>+0(SB), Z0
 	VBROADCASTSS softmaxconst<>+32(SB), Z1
@@ -154,6 +154,11 @@ TEXT ·SoftmaxRowsAVX512(SB), NOSPLIT, $48-64
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
 	XORQ         R9, R9
 	CMPQ         BX, SI
 	SETEQ        R9
@@ -189,8 +194,8 @@ sm512_max16:
 sm512_maxtail:
 	TESTQ     DX, DX
 	JZ        sm512_maxred
-	VMOVUPS.Z (AX), K1, Z17
-	VMAXPS    Z17, Z6, K1, Z6
+	VMOVUPS.Z (AX), K1, Z15
+	VMAXPS    Z15, Z6, K1, Z6
 
 sm512_maxred:
 	VMAXPS     Z6, Z7, Z7
@@ -238,7 +243,7 @@ sm512_params:
 	MOVQ   BX, CX
 	MOVQ   R8, DX
 	CMPQ   DX, $0x00000040
-	JB     sm512_sumtail
+	JB     sm512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z8
@@ -247,40 +252,40 @@ sm512_params:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z19
-	VSUBPS           Z1, Z18, Z20
-	VFMADD231PS      Z2, Z19, Z8
-	VFMADD231PS      Z2, Z20, Z9
-	VFMADD231PS      Z3, Z19, Z8
-	VFMADD231PS      Z3, Z20, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z22
-	VMULPS           Z9, Z9, Z23
-	VFMADD213PS      Z8, Z22, Z19
-	VFMADD213PS      Z9, Z23, Z20
-	VPADDD           Z7, Z17, Z22
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z22, Z22
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z22, Z22
-	VPSLLD           $0x17, Z23, Z23
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z8
+	VFMADD231PS      Z2, Z18, Z9
+	VFMADD231PS      Z3, Z17, Z8
+	VFMADD231PS      Z3, Z18, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_1
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	VMOVUPS          Z17, (CX)
+	VMOVUPS          Z18, 64(CX)
 
 sm512_nostore_1:
 	VMOVUPS     128(AX), Z8
@@ -289,16 +294,16 @@ sm512_nostore_1:
 	VSUBPS      Z6, Z9, Z9
 	VMAXPS      Z8, Z4, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z17
-	VMOVAPS     Z1, Z18
-	VFMADD231PS Z0, Z8, Z17
-	VFMADD231PS Z0, Z9, Z18
-	VSUBPS      Z1, Z17, Z24
-	VSUBPS      Z1, Z18, Z25
-	VFMADD231PS Z2, Z24, Z8
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z3, Z24, Z8
-	VFMADD231PS Z3, Z25, Z9
+	VMOVAPS     Z1, Z15
+	VMOVAPS     Z1, Z16
+	VFMADD231PS Z0, Z8, Z15
+	VFMADD231PS Z0, Z9, Z16
+	VSUBPS      Z1, Z15, Z22
+	VSUBPS      Z1, Z16, Z23
+	VFMADD231PS Z2, Z22, Z8
+	VFMADD231PS Z2, Z23, Z9
+	VFMADD231PS Z3, Z22, Z8
+	VFMADD231PS Z3, Z23, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -310,50 +315,50 @@ sm512_sum64:
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y22, Z25
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z25, Z25, Z24
-	VFMADD213PD      Z22, Z22, Z19
-	VADDPD           Z24, Z12, Z12
-	VADDPD           Z19, Z13, Z13
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z22
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z22, Z22, Z19
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z19, Z12, Z12
-	VADDPD           Z20, Z13, Z13
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z22
-	VMULPS           Z9, Z9, Z23
-	VFMADD213PS      Z8, Z22, Z19
-	VFMADD213PS      Z9, Z23, Z20
-	VPADDD           Z7, Z17, Z22
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z22, Z22
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z22, Z22
-	VPSLLD           $0x17, Z23, Z23
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_2
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	VMOVUPS          Z17, -128(CX)
+	VMOVUPS          Z18, -64(CX)
 
 sm512_nostore_2:
 	VMOVUPS          (AX), Z8
@@ -362,62 +367,62 @@ sm512_nostore_2:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z17
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z8, Z17
-	VFMADD231PS      Z0, Z9, Z18
-	VSUBPS           Z1, Z17, Z24
-	VSUBPS           Z1, Z18, Z25
-	VFMADD231PS      Z2, Z24, Z8
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z3, Z24, Z8
-	VFMADD231PS      Z3, Z25, Z9
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y22, Z25
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z25, Z25, Z24
-	VFMADD213PD      Z22, Z22, Z19
-	VADDPD           Z24, Z12, Z12
-	VADDPD           Z19, Z13, Z13
-	VCVTPS2PD        Y20, Z19
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z22
+	VSUBPS           Z1, Z16, Z23
+	VFMADD231PS      Z2, Z22, Z8
+	VFMADD231PS      Z2, Z23, Z9
+	VFMADD231PS      Z3, Z22, Z8
+	VFMADD231PS      Z3, Z23, Z9
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z22
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z22, Z22, Z19
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z19, Z12, Z12
-	VADDPD           Z20, Z13, Z13
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
 	VADDPD           Z12, Z10, Z10
 	VADDPD           Z13, Z11, Z11
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z22
-	VMULPS           Z9, Z9, Z23
-	VFMADD213PS      Z8, Z22, Z19
-	VFMADD213PS      Z9, Z23, Z20
-	VPADDD           Z7, Z17, Z22
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z22, Z22
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z22, Z22
-	VPSLLD           $0x17, Z23, Z23
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_3
-	VMOVUPS          Z19, (CX)
-	VMOVUPS          Z20, 64(CX)
+	VMOVUPS          Z17, (CX)
+	VMOVUPS          Z18, 64(CX)
 
 sm512_nostore_3:
 	VMOVUPS     128(AX), Z8
@@ -426,183 +431,1117 @@ sm512_nostore_3:
 	VSUBPS      Z6, Z9, Z9
 	VMAXPS      Z8, Z4, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z17
-	VMOVAPS     Z1, Z18
-	VFMADD231PS Z0, Z8, Z17
-	VFMADD231PS Z0, Z9, Z18
-	VSUBPS      Z1, Z17, Z24
-	VSUBPS      Z1, Z18, Z25
-	VFMADD231PS Z2, Z24, Z8
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z3, Z24, Z8
-	VFMADD231PS Z3, Z25, Z9
+	VMOVAPS     Z1, Z15
+	VMOVAPS     Z1, Z16
+	VFMADD231PS Z0, Z8, Z15
+	VFMADD231PS Z0, Z9, Z16
+	VSUBPS      Z1, Z15, Z22
+	VSUBPS      Z1, Z16, Z23
+	VFMADD231PS Z2, Z22, Z8
+	VFMADD231PS Z2, Z23, Z9
+	VFMADD231PS Z3, Z22, Z8
+	VFMADD231PS Z3, Z23, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
 	JMP         sm512_sum64
 
 sm512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
+	TESTQ DX, DX
+	JZ    sm512_drainwhole
+	CMPQ  DX, $0x00000010
+	JA    sm512_tail2
+
+	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y22, Z25
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z25, Z25, Z24
-	VFMADD213PD      Z22, Z22, Z19
-	VADDPD           Z24, Z12, Z12
-	VADDPD           Z19, Z13, Z13
-	VCVTPS2PD        Y20, Z19
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z22
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z22, Z22, Z19
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z19, Z12, Z12
-	VADDPD           Z20, Z13, Z13
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
-	VMULPS           Z8, Z8, Z22
-	VMULPS           Z9, Z9, Z23
-	VFMADD213PS      Z8, Z22, Z19
-	VFMADD213PS      Z9, Z23, Z20
-	VPADDD           Z7, Z17, Z22
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z22, Z22
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z22, Z22
-	VPSLLD           $0x17, Z23, Z23
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_4
-	VMOVUPS          Z19, -128(CX)
-	VMOVUPS          Z20, -64(CX)
+	VMOVUPS          Z17, -128(CX)
+	VMOVUPS          Z18, -64(CX)
 
 sm512_nostore_4:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          (AX), K2, Z8
+	VSUBPS           Z6, Z8, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z8, Z15
+	VSUBPS           Z1, Z15, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	VCVTPS2PD        Y17, Z9
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z17, Z17, Z9
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z9, Z12, Z12
+	VADDPD           Z16, Z13, Z13
+	VCVTPS2PD        Y18, Z9
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y21, Z17
+	VEXTRACTF64X4    $0x01, Z21, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z9
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z9, Z12, Z12
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z12, Z10, Z10
+	VADDPD           Z13, Z11, Z11
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z17
+	VPADDD           Z7, Z15, Z20
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_5
+	VMOVUPS          Z17, K2, (CX)
+
+sm512_nostore_5:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z12, Z12, Z12
+	VPXORQ        Z13, Z13, Z13
+	VCVTPS2PD     Y17, Z8
+	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y22, Z17
-	VEXTRACTF64X4 $0x01, Z22, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
-	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z17
-	VEXTRACTF64X4 $0x01, Z23, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y20, Z15
+	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
 	VADDPD        Z8, Z12, Z12
 	VADDPD        Z9, Z13, Z13
 	VADDPD        Z12, Z10, Z10
 	VADDPD        Z13, Z11, Z11
+	JMP           sm512_sumred
 
-sm512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     sm512_sumred
-	VPXORQ Z14, Z14, Z14
-	VPXORQ Z15, Z15, Z15
+sm512_tail2:
+	CMPQ DX, $0x00000020
+	JA   sm512_tail3
 
-sm512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               sm512_sumlast
-	VMOVUPS          (AX), Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z9
-	VFMADD231PS      Z0, Z8, Z9
-	VSUBPS           Z1, Z9, Z17
-	VFMADD231PS      Z2, Z17, Z8
-	VFMADD231PS      Z3, Z17, Z8
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z12, Z12, Z12
+	VPXORQ           Z13, Z13, Z13
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VMULPS           Z8, Z8, Z18
-	VFMADD231PS      Z17, Z18, Z8
-	TESTQ            R9, R9
-	JNZ              sm512_nostore_5
-	VMOVUPS          Z8, (CX)
-
-sm512_nostore_5:
-	VPADDD        Z7, Z9, Z9
-	VPMAXSD       Z5, Z9, Z9
-	VPSLLD        $0x17, Z9, Z9
-	VCVTPS2PD     Y8, Z17
-	VEXTRACTF64X4 $0x01, Z8, Y8
-	VCVTPS2PD     Y8, Z8
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VFMADD213PD   Z18, Z18, Z17
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z17, Z14, Z14
-	VADDPD        Z8, Z15, Z15
-	ADDQ          $0x00000040, AX
-	ADDQ          $0x00000040, CX
-	SUBQ          $0x00000010, DX
-	JMP           sm512_sum16
-
-sm512_sumlast:
-	TESTQ            DX, DX
-	JZ               sm512_sumblock
-	VMOVAPS          Z6, Z8
-	VMOVUPS          (AX), K1, Z8
-	VSUBPS           Z6, Z8, Z8
-	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z9
-	VFMADD231PS      Z0, Z8, Z9
-	VSUBPS           Z1, Z9, Z17
-	VFMADD231PS      Z2, Z17, Z8
-	VFMADD231PS      Z3, Z17, Z8
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VMULPS           Z8, Z8, Z18
-	VFMADD231PS      Z17, Z18, Z8
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_6
-	VMOVUPS          Z8, K1, (CX)
+	VMOVUPS          Z17, -128(CX)
+	VMOVUPS          Z18, -64(CX)
 
 sm512_nostore_6:
-	VPADDD        Z7, Z9, Z9
-	VPMAXSD       Z5, Z9, Z9
-	VPSLLD.Z      $0x17, Z9, K1, Z9
-	VCVTPS2PD     Y8, Z17
-	VEXTRACTF64X4 $0x01, Z8, Y8
-	VCVTPS2PD     Y8, Z8
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VFMADD213PD   Z18, Z18, Z17
-	VFMADD213PD   Z9, Z9, Z8
-	VADDPD        Z17, Z14, Z14
-	VADDPD        Z8, Z15, Z15
+	VMOVUPS          (AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          64(AX), K2, Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z22
+	VSUBPS           Z1, Z16, Z23
+	VFMADD231PS      Z2, Z22, Z8
+	VFMADD231PS      Z2, Z23, Z9
+	VFMADD231PS      Z3, Z22, Z8
+	VFMADD231PS      Z3, Z23, Z9
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VADDPD           Z12, Z10, Z10
+	VADDPD           Z13, Z11, Z11
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_7
+	VMOVUPS          Z17, (CX)
+	VMOVUPS          Z18, K2, 64(CX)
 
-sm512_sumblock:
-	VADDPD Z14, Z10, Z10
-	VADDPD Z15, Z11, Z11
+sm512_nostore_7:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z12, Z12, Z12
+	VPXORQ        Z13, Z13, Z13
+	VCVTPS2PD     Y17, Z8
+	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y20, Z15
+	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VCVTPS2PD     Y18, Z8
+	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y21, Z15
+	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z13, Z11, Z11
+	JMP           sm512_sumred
+
+sm512_tail3:
+	CMPQ DX, $0x00000030
+	JA   sm512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z12, Z12, Z12
+	VPXORQ           Z13, Z13, Z13
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_8
+	VMOVUPS          Z17, -128(CX)
+	VMOVUPS          Z18, -64(CX)
+
+sm512_nostore_8:
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z22
+	VSUBPS           Z1, Z16, Z23
+	VFMADD231PS      Z2, Z22, Z8
+	VFMADD231PS      Z2, Z23, Z9
+	VFMADD231PS      Z3, Z22, Z8
+	VFMADD231PS      Z3, Z23, Z9
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VADDPD           Z12, Z10, Z10
+	VADDPD           Z13, Z11, Z11
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_9
+	VMOVUPS          Z17, (CX)
+	VMOVUPS          Z18, 64(CX)
+
+sm512_nostore_9:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          128(AX), K2, Z8
+	VSUBPS           Z6, Z8, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z8, Z15
+	VSUBPS           Z1, Z15, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z12, Z12, Z12
+	VPXORQ           Z13, Z13, Z13
+	VCVTPS2PD        Y17, Z9
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z17, Z17, Z9
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z9, Z12, Z12
+	VADDPD           Z16, Z13, Z13
+	VCVTPS2PD        Y18, Z9
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y21, Z17
+	VEXTRACTF64X4    $0x01, Z21, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z9
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z9, Z12, Z12
+	VADDPD           Z16, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z17
+	VPADDD           Z7, Z15, Z20
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_10
+	VMOVUPS          Z17, K2, -128(CX)
+
+sm512_nostore_10:
+	VCVTPS2PD     Y17, Z8
+	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y20, Z15
+	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z13, Z11, Z11
+	JMP           sm512_sumred
+
+sm512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z12, Z12, Z12
+	VPXORQ           Z13, Z13, Z13
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_11
+	VMOVUPS          Z17, -128(CX)
+	VMOVUPS          Z18, -64(CX)
+
+sm512_nostore_11:
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z22
+	VSUBPS           Z1, Z16, Z23
+	VFMADD231PS      Z2, Z22, Z8
+	VFMADD231PS      Z2, Z23, Z9
+	VFMADD231PS      Z3, Z22, Z8
+	VFMADD231PS      Z3, Z23, Z9
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VADDPD           Z12, Z10, Z10
+	VADDPD           Z13, Z11, Z11
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_12
+	VMOVUPS          Z17, (CX)
+	VMOVUPS          Z18, 64(CX)
+
+sm512_nostore_12:
+	VMOVUPS          128(AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          192(AX), K2, Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z22
+	VSUBPS           Z1, Z16, Z23
+	VFMADD231PS      Z2, Z22, Z8
+	VFMADD231PS      Z2, Z23, Z9
+	VFMADD231PS      Z3, Z22, Z8
+	VFMADD231PS      Z3, Z23, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z12, Z12, Z12
+	VPXORQ           Z13, Z13, Z13
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_13
+	VMOVUPS          Z17, -128(CX)
+	VMOVUPS          Z18, K2, -64(CX)
+
+sm512_nostore_13:
+	VCVTPS2PD     Y17, Z8
+	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y20, Z15
+	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VCVTPS2PD     Y18, Z8
+	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y21, Z15
+	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z13, Z11, Z11
+	JMP           sm512_sumred
+
+sm512_tailfirst:
+	CMPQ DX, $0x00000010
+	JA   sm512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          (AX), K2, Z8
+	VSUBPS           Z6, Z8, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z8, Z15
+	VSUBPS           Z1, Z15, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z17
+	VPADDD           Z7, Z15, Z20
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_14
+	VMOVUPS          Z17, K2, (CX)
+
+sm512_nostore_14:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z12, Z12, Z12
+	VPXORQ        Z13, Z13, Z13
+	VCVTPS2PD     Y17, Z8
+	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y20, Z15
+	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z13, Z11, Z11
+	JMP           sm512_sumred
+
+sm512_first2:
+	CMPQ DX, $0x00000020
+	JA   sm512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          64(AX), K2, Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z8
+	VFMADD231PS      Z2, Z18, Z9
+	VFMADD231PS      Z3, Z17, Z8
+	VFMADD231PS      Z3, Z18, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_15
+	VMOVUPS          Z17, (CX)
+	VMOVUPS          Z18, K2, 64(CX)
+
+sm512_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z12, Z12, Z12
+	VPXORQ        Z13, Z13, Z13
+	VCVTPS2PD     Y17, Z8
+	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y20, Z15
+	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VCVTPS2PD     Y18, Z8
+	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y21, Z15
+	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z13, Z11, Z11
+	JMP           sm512_sumred
+
+sm512_first3:
+	CMPQ DX, $0x00000030
+	JA   sm512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z8
+	VFMADD231PS      Z2, Z18, Z9
+	VFMADD231PS      Z3, Z17, Z8
+	VFMADD231PS      Z3, Z18, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_16
+	VMOVUPS          Z17, (CX)
+	VMOVUPS          Z18, 64(CX)
+
+sm512_nostore_16:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          128(AX), K2, Z8
+	VSUBPS           Z6, Z8, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z8, Z15
+	VSUBPS           Z1, Z15, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z12, Z12, Z12
+	VPXORQ           Z13, Z13, Z13
+	VCVTPS2PD        Y17, Z9
+	VEXTRACTF64X4    $0x01, Z17, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z17
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z17, Z17, Z9
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z9, Z12, Z12
+	VADDPD           Z16, Z13, Z13
+	VCVTPS2PD        Y18, Z9
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y21, Z17
+	VEXTRACTF64X4    $0x01, Z21, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z9
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z9, Z12, Z12
+	VADDPD           Z16, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z17
+	VPADDD           Z7, Z15, Z20
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_17
+	VMOVUPS          Z17, K2, -128(CX)
+
+sm512_nostore_17:
+	VCVTPS2PD     Y17, Z8
+	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y20, Z15
+	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z13, Z11, Z11
+	JMP           sm512_sumred
+
+sm512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z17
+	VSUBPS           Z1, Z16, Z18
+	VFMADD231PS      Z2, Z17, Z8
+	VFMADD231PS      Z2, Z18, Z9
+	VFMADD231PS      Z3, Z17, Z8
+	VFMADD231PS      Z3, Z18, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_18
+	VMOVUPS          Z17, (CX)
+	VMOVUPS          Z18, 64(CX)
+
+sm512_nostore_18:
+	VMOVUPS          128(AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          192(AX), K2, Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z8, Z15
+	VFMADD231PS      Z0, Z9, Z16
+	VSUBPS           Z1, Z15, Z22
+	VSUBPS           Z1, Z16, Z23
+	VFMADD231PS      Z2, Z22, Z8
+	VFMADD231PS      Z2, Z23, Z9
+	VFMADD231PS      Z3, Z22, Z8
+	VFMADD231PS      Z3, Z23, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z12, Z12, Z12
+	VPXORQ           Z13, Z13, Z13
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_19
+	VMOVUPS          Z17, -128(CX)
+	VMOVUPS          Z18, K2, -64(CX)
+
+sm512_nostore_19:
+	VCVTPS2PD     Y17, Z8
+	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y20, Z15
+	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VCVTPS2PD     Y18, Z8
+	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y21, Z15
+	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z13, Z11, Z11
+	JMP           sm512_sumred
+
+sm512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z12, Z12, Z12
+	VPXORQ           Z13, Z13, Z13
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y20, Z23
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z23, Z23, Z22
+	VFMADD213PD      Z20, Z20, Z17
+	VADDPD           Z22, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z17
+	VFMADD213PD      Z21, Z21, Z18
+	VADDPD           Z17, Z12, Z12
+	VADDPD           Z18, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
+	VMULPS           Z8, Z8, Z20
+	VMULPS           Z9, Z9, Z21
+	VFMADD213PS      Z8, Z20, Z17
+	VFMADD213PS      Z9, Z21, Z18
+	VPADDD           Z7, Z15, Z20
+	VPADDD           Z7, Z16, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_20
+	VMOVUPS          Z17, -128(CX)
+	VMOVUPS          Z18, -64(CX)
+
+sm512_nostore_20:
+	VCVTPS2PD     Y17, Z8
+	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y20, Z15
+	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VCVTPS2PD     Y18, Z8
+	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y21, Z15
+	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y16, Z16
+	VFMADD213PD   Z15, Z15, Z8
+	VFMADD213PD   Z16, Z16, Z9
+	VADDPD        Z8, Z12, Z12
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z12, Z10, Z10
+	VADDPD        Z13, Z11, Z11
 
 sm512_sumred:
 	VADDPD     Z11, Z10, Z10
@@ -616,11 +1555,11 @@ sm512_sumred:
 	JP         sm512_nanrow
 
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD softmaxconst<>+384(SB), X16, X16
-	VDIVSD    X8, X16, X8
+	VCVTSS2SD softmaxconst<>+384(SB), X14, X14
+	VDIVSD    X8, X14, X8
 	VCVTSD2SS X8, X8, X9
-	VCVTSS2SD X9, X9, X17
-	VSUBSD    X17, X8, X8
+	VCVTSS2SD X9, X9, X15
+	VSUBSD    X15, X8, X8
 	VCVTSD2SS X8, X8, X8
 
 	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
@@ -645,66 +1584,66 @@ sm512_sumred:
 sm512_out64:
 	CMPQ        DX, $0x00000040
 	JB          sm512_out16
-	VMOVUPS     (AX), Z17
-	VMOVUPS     64(AX), Z18
-	VSUBPS      Z6, Z17, Z17
-	VSUBPS      Z6, Z18, Z18
-	VMAXPS      Z17, Z4, Z17
-	VMAXPS      Z18, Z4, Z18
-	VMOVAPS     Z1, Z19
-	VMOVAPS     Z1, Z20
-	VFMADD231PS Z0, Z17, Z19
-	VFMADD231PS Z0, Z18, Z20
-	VPADDD      Z7, Z19, Z19
-	VPADDD      Z7, Z20, Z20
-	VPMAXSD     Z5, Z19, Z19
-	VPMAXSD     Z5, Z20, Z20
-	VPSLLD      $0x17, Z19, Z19
-	VPSLLD      $0x17, Z20, Z20
-	VMOVUPS     (CX), Z17
-	VMOVUPS     64(CX), Z18
-	VMOVAPS     Z9, Z22
-	VFMADD213PS Z9, Z17, Z22
-	VMOVAPS     Z9, Z23
-	VFMADD213PS Z9, Z18, Z23
-	VFMADD132PS Z8, Z22, Z17
-	VFMADD132PS Z8, Z23, Z18
-	VADDPS      Z8, Z17, Z17
-	VADDPS      Z8, Z18, Z18
-	VMULPS      Z19, Z17, Z17
-	VMULPS      Z20, Z18, Z18
-	VMOVUPS     Z17, (CX)
-	VMOVUPS     Z18, 64(CX)
-	VMOVUPS     128(AX), Z17
-	VMOVUPS     192(AX), Z18
-	VSUBPS      Z6, Z17, Z17
-	VSUBPS      Z6, Z18, Z18
-	VMAXPS      Z17, Z4, Z17
-	VMAXPS      Z18, Z4, Z18
-	VMOVAPS     Z1, Z19
-	VMOVAPS     Z1, Z20
-	VFMADD231PS Z0, Z17, Z19
-	VFMADD231PS Z0, Z18, Z20
-	VPADDD      Z7, Z19, Z19
-	VPADDD      Z7, Z20, Z20
-	VPMAXSD     Z5, Z19, Z19
-	VPMAXSD     Z5, Z20, Z20
-	VPSLLD      $0x17, Z19, Z19
-	VPSLLD      $0x17, Z20, Z20
-	VMOVUPS     128(CX), Z17
-	VMOVUPS     192(CX), Z18
-	VMOVAPS     Z9, Z22
-	VFMADD213PS Z9, Z17, Z22
-	VMOVAPS     Z9, Z23
-	VFMADD213PS Z9, Z18, Z23
-	VFMADD132PS Z8, Z22, Z17
-	VFMADD132PS Z8, Z23, Z18
-	VADDPS      Z8, Z17, Z17
-	VADDPS      Z8, Z18, Z18
-	VMULPS      Z19, Z17, Z17
-	VMULPS      Z20, Z18, Z18
-	VMOVUPS     Z17, 128(CX)
-	VMOVUPS     Z18, 192(CX)
+	VMOVUPS     (AX), Z15
+	VMOVUPS     64(AX), Z16
+	VSUBPS      Z6, Z15, Z15
+	VSUBPS      Z6, Z16, Z16
+	VMAXPS      Z15, Z4, Z15
+	VMAXPS      Z16, Z4, Z16
+	VMOVAPS     Z1, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z15, Z17
+	VFMADD231PS Z0, Z16, Z18
+	VPADDD      Z7, Z17, Z17
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z17, Z17
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z17, Z17
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (CX), Z15
+	VMOVUPS     64(CX), Z16
+	VMOVAPS     Z9, Z20
+	VFMADD213PS Z9, Z15, Z20
+	VMOVAPS     Z9, Z21
+	VFMADD213PS Z9, Z16, Z21
+	VFMADD132PS Z8, Z20, Z15
+	VFMADD132PS Z8, Z21, Z16
+	VADDPS      Z8, Z15, Z15
+	VADDPS      Z8, Z16, Z16
+	VMULPS      Z17, Z15, Z15
+	VMULPS      Z18, Z16, Z16
+	VMOVUPS     Z15, (CX)
+	VMOVUPS     Z16, 64(CX)
+	VMOVUPS     128(AX), Z15
+	VMOVUPS     192(AX), Z16
+	VSUBPS      Z6, Z15, Z15
+	VSUBPS      Z6, Z16, Z16
+	VMAXPS      Z15, Z4, Z15
+	VMAXPS      Z16, Z4, Z16
+	VMOVAPS     Z1, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z15, Z17
+	VFMADD231PS Z0, Z16, Z18
+	VPADDD      Z7, Z17, Z17
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z17, Z17
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z17, Z17
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     128(CX), Z15
+	VMOVUPS     192(CX), Z16
+	VMOVAPS     Z9, Z20
+	VFMADD213PS Z9, Z15, Z20
+	VMOVAPS     Z9, Z21
+	VFMADD213PS Z9, Z16, Z21
+	VFMADD132PS Z8, Z20, Z15
+	VFMADD132PS Z8, Z21, Z16
+	VADDPS      Z8, Z15, Z15
+	VADDPS      Z8, Z16, Z16
+	VMULPS      Z17, Z15, Z15
+	VMULPS      Z18, Z16, Z16
+	VMOVUPS     Z15, 128(CX)
+	VMOVUPS     Z16, 192(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -713,21 +1652,21 @@ sm512_out64:
 sm512_out16:
 	CMPQ        DX, $0x00000010
 	JB          sm512_outtail
-	VMOVUPS     (AX), Z17
-	VSUBPS      Z6, Z17, Z17
-	VMAXPS      Z17, Z4, Z17
-	VMOVAPS     Z1, Z18
-	VFMADD231PS Z0, Z17, Z18
-	VPADDD      Z7, Z18, Z18
-	VPMAXSD     Z5, Z18, Z18
-	VPSLLD      $0x17, Z18, Z18
-	VMOVUPS     (CX), Z17
-	VMOVAPS     Z9, Z19
-	VFMADD213PS Z9, Z17, Z19
-	VFMADD132PS Z8, Z19, Z17
-	VADDPS      Z8, Z17, Z17
-	VMULPS      Z18, Z17, Z17
-	VMOVUPS     Z17, (CX)
+	VMOVUPS     (AX), Z15
+	VSUBPS      Z6, Z15, Z15
+	VMAXPS      Z15, Z4, Z15
+	VMOVAPS     Z1, Z16
+	VFMADD231PS Z0, Z15, Z16
+	VPADDD      Z7, Z16, Z16
+	VPMAXSD     Z5, Z16, Z16
+	VPSLLD      $0x17, Z16, Z16
+	VMOVUPS     (CX), Z15
+	VMOVAPS     Z9, Z17
+	VFMADD213PS Z9, Z15, Z17
+	VFMADD132PS Z8, Z17, Z15
+	VADDPS      Z8, Z15, Z15
+	VMULPS      Z16, Z15, Z15
+	VMOVUPS     Z15, (CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -736,18 +1675,18 @@ sm512_out16:
 sm512_outtail:
 	TESTQ       DX, DX
 	JZ          sm512_prev
-	VMOVUPS.Z   (AX), K1, Z17
-	VSUBPS      Z6, Z17, Z17
-	VMAXPS      Z17, Z4, Z17
+	VMOVUPS.Z   (AX), K1, Z15
+	VSUBPS      Z6, Z15, Z15
+	VMAXPS      Z15, Z4, Z15
 	VMOVAPS     Z1, Z6
-	VFMADD231PS Z0, Z17, Z6
+	VFMADD231PS Z0, Z15, Z6
 	VPADDD      Z7, Z6, Z6
 	VPMAXSD     Z5, Z6, Z6
 	VPSLLD      $0x17, Z6, Z6
 	VMOVUPS.Z   (CX), K1, Z7
-	VMOVAPS     Z9, Z17
-	VFMADD213PS Z9, Z7, Z17
-	VFMADD132PS Z8, Z17, Z7
+	VMOVAPS     Z9, Z15
+	VFMADD213PS Z9, Z7, Z15
+	VFMADD132PS Z8, Z15, Z7
 	VADDPS      Z8, Z7, Z7
 	VMULPS      Z6, Z7, Z7
 	VMOVUPS     Z7, K1, (CX)
@@ -761,102 +1700,102 @@ sm512_outre:
 sm512_outre64:
 	CMPQ             DX, $0x00000040
 	JB               sm512_outre16
-	VMOVUPS          (AX), Z17
-	VMOVUPS          64(AX), Z18
-	VSUBPS           Z6, Z17, Z17
-	VSUBPS           Z6, Z18, Z18
-	VMAXPS           Z17, Z4, Z17
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z19
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z17, Z19
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z19, Z22
-	VSUBPS           Z1, Z20, Z23
-	VFMADD231PS      Z2, Z22, Z17
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z3, Z22, Z17
-	VFMADD231PS      Z3, Z23, Z18
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VBROADCASTSS     softmaxconst<>+128(SB), Z23
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z18, Z23
-	VMULPS           Z17, Z17, Z24
-	VMULPS           Z18, Z18, Z25
-	VFMADD231PS      Z22, Z24, Z17
-	VFMADD231PS      Z23, Z25, Z18
-	VPADDD           Z7, Z19, Z19
-	VPADDD           Z7, Z20, Z20
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z20, Z20
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z20, Z20
-	VMOVAPS          Z9, Z22
-	VFMADD213PS      Z9, Z17, Z22
-	VMOVAPS          Z9, Z23
-	VFMADD213PS      Z9, Z18, Z23
-	VFMADD132PS      Z8, Z22, Z17
-	VFMADD132PS      Z8, Z23, Z18
-	VADDPS           Z8, Z17, Z17
-	VADDPS           Z8, Z18, Z18
-	VMULPS           Z19, Z17, Z17
-	VMULPS           Z20, Z18, Z18
-	VMOVUPS          Z17, (CX)
-	VMOVUPS          Z18, 64(CX)
-	VMOVUPS          128(AX), Z17
-	VMOVUPS          192(AX), Z18
-	VSUBPS           Z6, Z17, Z17
-	VSUBPS           Z6, Z18, Z18
-	VMAXPS           Z17, Z4, Z17
-	VMAXPS           Z18, Z4, Z18
-	VMOVAPS          Z1, Z19
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z17, Z19
-	VFMADD231PS      Z0, Z18, Z20
-	VSUBPS           Z1, Z19, Z22
-	VSUBPS           Z1, Z20, Z23
-	VFMADD231PS      Z2, Z22, Z17
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z3, Z22, Z17
-	VFMADD231PS      Z3, Z23, Z18
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VBROADCASTSS     softmaxconst<>+128(SB), Z23
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z18, Z23
-	VMULPS           Z17, Z17, Z24
-	VMULPS           Z18, Z18, Z25
-	VFMADD231PS      Z22, Z24, Z17
-	VFMADD231PS      Z23, Z25, Z18
-	VPADDD           Z7, Z19, Z19
-	VPADDD           Z7, Z20, Z20
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z20, Z20
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z20, Z20
-	VMOVAPS          Z9, Z22
-	VFMADD213PS      Z9, Z17, Z22
-	VMOVAPS          Z9, Z23
-	VFMADD213PS      Z9, Z18, Z23
-	VFMADD132PS      Z8, Z22, Z17
-	VFMADD132PS      Z8, Z23, Z18
-	VADDPS           Z8, Z17, Z17
-	VADDPS           Z8, Z18, Z18
-	VMULPS           Z19, Z17, Z17
-	VMULPS           Z20, Z18, Z18
-	VMOVUPS          Z17, 128(CX)
-	VMOVUPS          Z18, 192(CX)
+	VMOVUPS          (AX), Z15
+	VMOVUPS          64(AX), Z16
+	VSUBPS           Z6, Z15, Z15
+	VSUBPS           Z6, Z16, Z16
+	VMAXPS           Z15, Z4, Z15
+	VMAXPS           Z16, Z4, Z16
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z15, Z17
+	VFMADD231PS      Z0, Z16, Z18
+	VSUBPS           Z1, Z17, Z20
+	VSUBPS           Z1, Z18, Z21
+	VFMADD231PS      Z2, Z20, Z15
+	VFMADD231PS      Z2, Z21, Z16
+	VFMADD231PS      Z3, Z20, Z15
+	VFMADD231PS      Z3, Z21, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z15, Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z15, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z15, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z15, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z21
+	VMULPS           Z15, Z15, Z22
+	VMULPS           Z16, Z16, Z23
+	VFMADD231PS      Z20, Z22, Z15
+	VFMADD231PS      Z21, Z23, Z16
+	VPADDD           Z7, Z17, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z9, Z20
+	VFMADD213PS      Z9, Z15, Z20
+	VMOVAPS          Z9, Z21
+	VFMADD213PS      Z9, Z16, Z21
+	VFMADD132PS      Z8, Z20, Z15
+	VFMADD132PS      Z8, Z21, Z16
+	VADDPS           Z8, Z15, Z15
+	VADDPS           Z8, Z16, Z16
+	VMULPS           Z17, Z15, Z15
+	VMULPS           Z18, Z16, Z16
+	VMOVUPS          Z15, (CX)
+	VMOVUPS          Z16, 64(CX)
+	VMOVUPS          128(AX), Z15
+	VMOVUPS          192(AX), Z16
+	VSUBPS           Z6, Z15, Z15
+	VSUBPS           Z6, Z16, Z16
+	VMAXPS           Z15, Z4, Z15
+	VMAXPS           Z16, Z4, Z16
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z15, Z17
+	VFMADD231PS      Z0, Z16, Z18
+	VSUBPS           Z1, Z17, Z20
+	VSUBPS           Z1, Z18, Z21
+	VFMADD231PS      Z2, Z20, Z15
+	VFMADD231PS      Z2, Z21, Z16
+	VFMADD231PS      Z3, Z20, Z15
+	VFMADD231PS      Z3, Z21, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z15, Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z15, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z15, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z15, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z21
+	VMULPS           Z15, Z15, Z22
+	VMULPS           Z16, Z16, Z23
+	VFMADD231PS      Z20, Z22, Z15
+	VFMADD231PS      Z21, Z23, Z16
+	VPADDD           Z7, Z17, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z9, Z20
+	VFMADD213PS      Z9, Z15, Z20
+	VMOVAPS          Z9, Z21
+	VFMADD213PS      Z9, Z16, Z21
+	VFMADD132PS      Z8, Z20, Z15
+	VFMADD132PS      Z8, Z21, Z16
+	VADDPS           Z8, Z15, Z15
+	VADDPS           Z8, Z16, Z16
+	VMULPS           Z17, Z15, Z15
+	VMULPS           Z18, Z16, Z16
+	VMOVUPS          Z15, 128(CX)
+	VMOVUPS          Z16, 192(CX)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -865,30 +1804,30 @@ sm512_outre64:
 sm512_outre16:
 	CMPQ             DX, $0x00000010
 	JB               sm512_outretail
-	VMOVUPS          (AX), Z17
-	VSUBPS           Z6, Z17, Z17
-	VMAXPS           Z17, Z4, Z17
-	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z17, Z18
-	VSUBPS           Z1, Z18, Z19
-	VFMADD231PS      Z2, Z19, Z17
-	VFMADD231PS      Z3, Z19, Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z19
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z19
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z19
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z19
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z19
-	VMULPS           Z17, Z17, Z20
-	VFMADD231PS      Z19, Z20, Z17
-	VPADDD           Z7, Z18, Z18
-	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z18, Z18
-	VMOVAPS          Z9, Z19
-	VFMADD213PS      Z9, Z17, Z19
-	VFMADD132PS      Z8, Z19, Z17
-	VADDPS           Z8, Z17, Z17
-	VMULPS           Z18, Z17, Z17
-	VMOVUPS          Z17, (CX)
+	VMOVUPS          (AX), Z15
+	VSUBPS           Z6, Z15, Z15
+	VMAXPS           Z15, Z4, Z15
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z15, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z15
+	VFMADD231PS      Z3, Z17, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z15, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z15, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z15, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z15, Z17
+	VMULPS           Z15, Z15, Z18
+	VFMADD231PS      Z17, Z18, Z15
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VMOVAPS          Z9, Z17
+	VFMADD213PS      Z9, Z15, Z17
+	VFMADD132PS      Z8, Z17, Z15
+	VADDPS           Z8, Z15, Z15
+	VMULPS           Z16, Z15, Z15
+	VMOVUPS          Z15, (CX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
@@ -897,30 +1836,30 @@ sm512_outre16:
 sm512_outretail:
 	TESTQ            DX, DX
 	JZ               sm512_prev
-	VMOVUPS.Z        (AX), K1, Z17
-	VSUBPS           Z6, Z17, Z17
-	VMAXPS           Z17, Z4, Z17
+	VMOVUPS.Z        (AX), K1, Z15
+	VSUBPS           Z6, Z15, Z15
+	VMAXPS           Z15, Z4, Z15
 	VMOVAPS          Z1, Z6
-	VFMADD231PS      Z0, Z17, Z6
-	VSUBPS           Z1, Z6, Z18
-	VFMADD231PS      Z2, Z18, Z17
-	VFMADD231PS      Z3, Z18, Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z18
-	VMULPS           Z17, Z17, Z19
-	VFMADD231PS      Z18, Z19, Z17
+	VFMADD231PS      Z0, Z15, Z6
+	VSUBPS           Z1, Z6, Z16
+	VFMADD231PS      Z2, Z16, Z15
+	VFMADD231PS      Z3, Z16, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z15, Z16
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z15, Z16
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z15, Z16
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z15, Z16
+	VMULPS           Z15, Z15, Z17
+	VFMADD231PS      Z16, Z17, Z15
 	VPADDD           Z7, Z6, Z6
 	VPMAXSD          Z5, Z6, Z6
 	VPSLLD           $0x17, Z6, Z6
 	VMOVAPS          Z9, Z7
-	VFMADD213PS      Z9, Z17, Z7
-	VFMADD132PS      Z8, Z7, Z17
-	VADDPS           Z8, Z17, Z17
-	VMULPS           Z6, Z17, Z17
-	VMOVUPS          Z17, K1, (CX)
+	VFMADD213PS      Z9, Z15, Z7
+	VFMADD132PS      Z8, Z7, Z15
+	VADDPS           Z8, Z15, Z15
+	VMULPS           Z6, Z15, Z15
+	VMOVUPS          Z15, K1, (CX)
 
 sm512_prev:
 	MOVQ 32(SP), AX
@@ -940,8 +1879,8 @@ sm512_scan_1_16:
 	CMPQ     DX, $0x00000010
 	JB       sm512_scan_1_tail
 	VMOVUPS  (AX), Z6
-	VCMPPS   $0x03, Z6, Z6, K2
-	KORTESTW K2, K2
+	VCMPPS   $0x03, Z6, Z6, K3
+	KORTESTW K3, K3
 	JNZ      sm512_nanrow
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
@@ -951,16 +1890,16 @@ sm512_scan_1_tail:
 	TESTQ     DX, DX
 	JZ        sm512_scan_1_done
 	VMOVUPS.Z (AX), K1, Z6
-	VCMPPS    $0x03, Z6, Z6, K2
-	KORTESTW  K2, K2
+	VCMPPS    $0x03, Z6, Z6, K3
+	KORTESTW  K3, K3
 	JNZ       sm512_nanrow
 
 sm512_scan_1_done:
-	VPXORD Z21, Z21, Z21
+	VPXORD Z19, Z19, Z19
 	JMP    sm512_fill
 
 sm512_nanrow:
-	VBROADCASTSS softmaxconst<>+416(SB), Z21
+	VBROADCASTSS softmaxconst<>+416(SB), Z19
 
 sm512_fill:
 	MOVQ BX, CX
@@ -969,7 +1908,7 @@ sm512_fill:
 sm512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      sm512_filltail
-	VMOVUPS Z21, (CX)
+	VMOVUPS Z19, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     sm512_fill16
@@ -977,7 +1916,7 @@ sm512_fill16:
 sm512_filltail:
 	TESTQ   DX, DX
 	JZ      sm512_next
-	VMOVUPS Z21, K1, (CX)
+	VMOVUPS Z19, K1, (CX)
 
 sm512_next:
 	LEAQ (R8)(R8*1), AX
