@@ -162,83 +162,85 @@ TEXT ·SoftmaxRowsAVX512(SB), NOSPLIT, $48-64
 	XORQ         R9, R9
 	CMPQ         BX, SI
 	SETEQ        R9
+	LEAQ         (R8)(R8*1), R10
+	SHLQ         $0x01, R10
 
-sm512_row:
 	// Pass 1: m = max(x).
-	VBROADCASTSS softmaxconst<>+320(SB), Z7
+	VBROADCASTSS softmaxconst<>+320(SB), Z10
 	VBROADCASTSS softmaxconst<>+320(SB), Z6
+	VBROADCASTSS softmaxconst<>+320(SB), Z7
 	VBROADCASTSS softmaxconst<>+320(SB), Z8
-	VBROADCASTSS softmaxconst<>+320(SB), Z9
 	MOVQ         SI, AX
 	MOVQ         R8, DX
 
-sm512_max64:
+sm512_max64first:
 	CMPQ   DX, $0x00000040
-	JB     sm512_max16
-	VMAXPS (AX), Z7, Z7
+	JB     sm512_max16first
+	VMAXPS (AX), Z10, Z10
 	VMAXPS 64(AX), Z6, Z6
-	VMAXPS 128(AX), Z8, Z8
-	VMAXPS 192(AX), Z9, Z9
+	VMAXPS 128(AX), Z7, Z7
+	VMAXPS 192(AX), Z8, Z8
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, DX
-	JMP    sm512_max64
+	JMP    sm512_max64first
 
-sm512_max16:
+sm512_max16first:
 	CMPQ   DX, $0x00000010
-	JB     sm512_maxtail
-	VMAXPS (AX), Z7, Z7
+	JB     sm512_maxtailfirst
+	VMAXPS (AX), Z10, Z10
 	ADDQ   $0x00000040, AX
 	SUBQ   $0x00000010, DX
-	JMP    sm512_max16
+	JMP    sm512_max16first
 
-sm512_maxtail:
+sm512_maxtailfirst:
 	TESTQ     DX, DX
-	JZ        sm512_maxred
-	VMOVUPS.Z (AX), K1, Z15
-	VMAXPS    Z15, Z6, K1, Z6
+	JZ        sm512_maxredfirst
+	VMOVUPS.Z (AX), K1, Z9
+	VMAXPS    Z9, Z6, K1, Z6
 
-sm512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z9, Z8, Z8
+sm512_maxredfirst:
+	VMAXPS     Z6, Z10, Z10
 	VMAXPS     Z8, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z7, Z10, Z10
+	VSHUFF32X4 $0x4e, Z10, Z10, Z6
+	VMAXPS     Z6, Z10, Z10
+	VSHUFF32X4 $0xb1, Z10, Z10, Z6
+	VMAXPS     Z6, Z10, Z10
+	VPERMILPS  $0x4e, Z10, Z6
+	VMAXPS     Z6, Z10, Z10
+	VPERMILPS  $0xb1, Z10, Z6
+	VMAXPS     Z6, Z10, Z10
 
+sm512_row:
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       sm512_nanrow
-	VUCOMISS softmaxconst<>+352(SB), X7
-	JE       sm512_nanrow
-	VUCOMISS softmaxconst<>+320(SB), X7
+	VUCOMISS X10, X10
+	JP       sm512_nanearly
+	VUCOMISS softmaxconst<>+352(SB), X10
+	JE       sm512_nanearly
+	VUCOMISS softmaxconst<>+320(SB), X10
 	JE       sm512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X10, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         sm512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z8
-	VFMADD231PS Z0, Z7, Z8
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z10, Z7
 	JMP         sm512_params
 
 sm512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z8
+	VMOVAPS Z10, Z6
+	VMOVAPS Z1, Z7
 
 sm512_params:
-	VPBROADCASTD softmaxconst<>+448(SB), Z7
-	VPSUBD       Z8, Z7, Z7
+	VPBROADCASTD softmaxconst<>+448(SB), Z8
+	VPSUBD       Z7, Z8, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
-	VPXORQ Z10, Z10, Z10
 	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R8, DX
@@ -272,16 +274,16 @@ sm512_params:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_1
 	VMOVUPS          Z17, (CX)
@@ -298,12 +300,12 @@ sm512_nostore_1:
 	VMOVAPS     Z1, Z16
 	VFMADD231PS Z0, Z8, Z15
 	VFMADD231PS Z0, Z9, Z16
-	VSUBPS      Z1, Z15, Z22
-	VSUBPS      Z1, Z16, Z23
-	VFMADD231PS Z2, Z22, Z8
-	VFMADD231PS Z2, Z23, Z9
-	VFMADD231PS Z3, Z22, Z8
-	VFMADD231PS Z3, Z23, Z9
+	VSUBPS      Z1, Z15, Z23
+	VSUBPS      Z1, Z16, Z24
+	VFMADD231PS Z2, Z23, Z8
+	VFMADD231PS Z2, Z24, Z9
+	VFMADD231PS Z3, Z23, Z8
+	VFMADD231PS Z3, Z24, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -313,28 +315,28 @@ sm512_sum64:
 	JB   sm512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -345,16 +347,16 @@ sm512_sum64:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_2
 	VMOVUPS          Z17, -128(CX)
@@ -371,34 +373,34 @@ sm512_nostore_2:
 	VMOVAPS          Z1, Z16
 	VFMADD231PS      Z0, Z8, Z15
 	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z22
-	VSUBPS           Z1, Z16, Z23
-	VFMADD231PS      Z2, Z22, Z8
-	VFMADD231PS      Z2, Z23, Z9
-	VFMADD231PS      Z3, Z22, Z8
-	VFMADD231PS      Z3, Z23, Z9
-	VCVTPS2PD        Y17, Z22
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z8
+	VFMADD231PS      Z2, Z24, Z9
+	VFMADD231PS      Z3, Z23, Z8
+	VFMADD231PS      Z3, Z24, Z9
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
-	VADDPD           Z12, Z10, Z10
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -409,16 +411,16 @@ sm512_nostore_2:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_3
 	VMOVUPS          Z17, (CX)
@@ -435,12 +437,12 @@ sm512_nostore_3:
 	VMOVAPS     Z1, Z16
 	VFMADD231PS Z0, Z8, Z15
 	VFMADD231PS Z0, Z9, Z16
-	VSUBPS      Z1, Z15, Z22
-	VSUBPS      Z1, Z16, Z23
-	VFMADD231PS Z2, Z22, Z8
-	VFMADD231PS Z2, Z23, Z9
-	VFMADD231PS Z3, Z22, Z8
-	VFMADD231PS Z3, Z23, Z9
+	VSUBPS      Z1, Z15, Z23
+	VSUBPS      Z1, Z16, Z24
+	VFMADD231PS Z2, Z23, Z8
+	VFMADD231PS Z2, Z24, Z9
+	VFMADD231PS Z3, Z23, Z8
+	VFMADD231PS Z3, Z24, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -453,28 +455,28 @@ sm512_drain:
 	JA    sm512_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -485,16 +487,16 @@ sm512_drain:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_4
 	VMOVUPS          Z17, -128(CX)
@@ -513,25 +515,25 @@ sm512_nostore_4:
 	VCVTPS2PD        Y17, Z9
 	VEXTRACTF64X4    $0x01, Z17, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y20, Z17
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
 	VFMADD213PD      Z17, Z17, Z9
-	VFMADD213PD      Z20, Z20, Z16
-	VADDPD           Z9, Z12, Z12
-	VADDPD           Z16, Z13, Z13
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VCVTPS2PD        Y18, Z9
 	VEXTRACTF64X4    $0x01, Z18, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y21, Z17
-	VEXTRACTF64X4    $0x01, Z21, Y18
+	VCVTPS2PD        Y22, Z17
+	VEXTRACTF64X4    $0x01, Z22, Y18
 	VCVTPS2PD        Y18, Z18
 	VFMADD213PD      Z17, Z17, Z9
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z9, Z12, Z12
-	VADDPD           Z16, Z13, Z13
-	VADDPD           Z12, Z10, Z10
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
@@ -539,9 +541,9 @@ sm512_nostore_4:
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VMULPS           Z8, Z8, Z9
 	VFMADD213PS      Z8, Z9, Z17
-	VPADDD           Z7, Z15, Z20
-	VPMAXSD          Z5, Z20, Z20
-	VPSLLD           $0x17, Z20, Z20
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_5
 	VMOVUPS          Z17, K2, (CX)
@@ -550,20 +552,20 @@ sm512_nostore_5:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z12, Z12, Z12
 	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
 	VCVTPS2PD     Y17, Z8
 	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y20, Z15
-	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y19, Z15
+	VEXTRACTF64X4 $0x01, Z19, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z12, Z10, Z10
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_tail2:
@@ -571,28 +573,28 @@ sm512_tail2:
 	JA   sm512_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -603,16 +605,16 @@ sm512_tail2:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_6
 	VMOVUPS          Z17, -128(CX)
@@ -630,34 +632,34 @@ sm512_nostore_6:
 	VMOVAPS          Z1, Z16
 	VFMADD231PS      Z0, Z8, Z15
 	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z22
-	VSUBPS           Z1, Z16, Z23
-	VFMADD231PS      Z2, Z22, Z8
-	VFMADD231PS      Z2, Z23, Z9
-	VFMADD231PS      Z3, Z22, Z8
-	VFMADD231PS      Z3, Z23, Z9
-	VCVTPS2PD        Y17, Z22
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z8
+	VFMADD231PS      Z2, Z24, Z9
+	VFMADD231PS      Z3, Z23, Z8
+	VFMADD231PS      Z3, Z24, Z9
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
-	VADDPD           Z12, Z10, Z10
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -668,16 +670,16 @@ sm512_nostore_6:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_7
 	VMOVUPS          Z17, (CX)
@@ -687,30 +689,30 @@ sm512_nostore_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z12, Z12, Z12
 	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
 	VCVTPS2PD     Y17, Z8
 	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y20, Z15
-	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y19, Z15
+	VEXTRACTF64X4 $0x01, Z19, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VCVTPS2PD     Y18, Z8
 	VEXTRACTF64X4 $0x01, Z18, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y21, Z15
-	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y22, Z15
+	VEXTRACTF64X4 $0x01, Z22, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z12, Z10, Z10
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_tail3:
@@ -718,28 +720,28 @@ sm512_tail3:
 	JA   sm512_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -750,16 +752,16 @@ sm512_tail3:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_8
 	VMOVUPS          Z17, -128(CX)
@@ -776,34 +778,34 @@ sm512_nostore_8:
 	VMOVAPS          Z1, Z16
 	VFMADD231PS      Z0, Z8, Z15
 	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z22
-	VSUBPS           Z1, Z16, Z23
-	VFMADD231PS      Z2, Z22, Z8
-	VFMADD231PS      Z2, Z23, Z9
-	VFMADD231PS      Z3, Z22, Z8
-	VFMADD231PS      Z3, Z23, Z9
-	VCVTPS2PD        Y17, Z22
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z8
+	VFMADD231PS      Z2, Z24, Z9
+	VFMADD231PS      Z3, Z23, Z8
+	VFMADD231PS      Z3, Z24, Z9
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
-	VADDPD           Z12, Z10, Z10
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -814,16 +816,16 @@ sm512_nostore_8:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_9
 	VMOVUPS          Z17, (CX)
@@ -842,28 +844,28 @@ sm512_nostore_9:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
 	VCVTPS2PD        Y17, Z9
 	VEXTRACTF64X4    $0x01, Z17, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y20, Z17
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
 	VFMADD213PD      Z17, Z17, Z9
-	VFMADD213PD      Z20, Z20, Z16
-	VADDPD           Z9, Z12, Z12
-	VADDPD           Z16, Z13, Z13
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VCVTPS2PD        Y18, Z9
 	VEXTRACTF64X4    $0x01, Z18, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y21, Z17
-	VEXTRACTF64X4    $0x01, Z21, Y18
+	VCVTPS2PD        Y22, Z17
+	VEXTRACTF64X4    $0x01, Z22, Y18
 	VCVTPS2PD        Y18, Z18
 	VFMADD213PD      Z17, Z17, Z9
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z9, Z12, Z12
-	VADDPD           Z16, Z13, Z13
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
@@ -871,9 +873,9 @@ sm512_nostore_9:
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VMULPS           Z8, Z8, Z9
 	VFMADD213PS      Z8, Z9, Z17
-	VPADDD           Z7, Z15, Z20
-	VPMAXSD          Z5, Z20, Z20
-	VPSLLD           $0x17, Z20, Z20
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_10
 	VMOVUPS          Z17, K2, -128(CX)
@@ -882,41 +884,41 @@ sm512_nostore_10:
 	VCVTPS2PD     Y17, Z8
 	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y20, Z15
-	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y19, Z15
+	VEXTRACTF64X4 $0x01, Z19, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z12, Z10, Z10
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -927,16 +929,16 @@ sm512_tail4:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_11
 	VMOVUPS          Z17, -128(CX)
@@ -953,34 +955,34 @@ sm512_nostore_11:
 	VMOVAPS          Z1, Z16
 	VFMADD231PS      Z0, Z8, Z15
 	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z22
-	VSUBPS           Z1, Z16, Z23
-	VFMADD231PS      Z2, Z22, Z8
-	VFMADD231PS      Z2, Z23, Z9
-	VFMADD231PS      Z3, Z22, Z8
-	VFMADD231PS      Z3, Z23, Z9
-	VCVTPS2PD        Y17, Z22
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z8
+	VFMADD231PS      Z2, Z24, Z9
+	VFMADD231PS      Z3, Z23, Z8
+	VFMADD231PS      Z3, Z24, Z9
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
-	VADDPD           Z12, Z10, Z10
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -991,16 +993,16 @@ sm512_nostore_11:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_12
 	VMOVUPS          Z17, (CX)
@@ -1018,37 +1020,37 @@ sm512_nostore_12:
 	VMOVAPS          Z1, Z16
 	VFMADD231PS      Z0, Z8, Z15
 	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z22
-	VSUBPS           Z1, Z16, Z23
-	VFMADD231PS      Z2, Z22, Z8
-	VFMADD231PS      Z2, Z23, Z9
-	VFMADD231PS      Z3, Z22, Z8
-	VFMADD231PS      Z3, Z23, Z9
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z8
+	VFMADD231PS      Z2, Z24, Z9
+	VFMADD231PS      Z3, Z23, Z8
+	VFMADD231PS      Z3, Z24, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -1059,16 +1061,16 @@ sm512_nostore_12:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_13
 	VMOVUPS          Z17, -128(CX)
@@ -1078,25 +1080,25 @@ sm512_nostore_13:
 	VCVTPS2PD     Y17, Z8
 	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y20, Z15
-	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y19, Z15
+	VEXTRACTF64X4 $0x01, Z19, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VCVTPS2PD     Y18, Z8
 	VEXTRACTF64X4 $0x01, Z18, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y21, Z15
-	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y22, Z15
+	VEXTRACTF64X4 $0x01, Z22, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z12, Z10, Z10
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_tailfirst:
@@ -1120,9 +1122,9 @@ sm512_tailfirst:
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VMULPS           Z8, Z8, Z9
 	VFMADD213PS      Z8, Z9, Z17
-	VPADDD           Z7, Z15, Z20
-	VPMAXSD          Z5, Z20, Z20
-	VPSLLD           $0x17, Z20, Z20
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_14
 	VMOVUPS          Z17, K2, (CX)
@@ -1131,20 +1133,20 @@ sm512_nostore_14:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z12, Z12, Z12
 	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
 	VCVTPS2PD     Y17, Z8
 	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y20, Z15
-	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y19, Z15
+	VEXTRACTF64X4 $0x01, Z19, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z12, Z10, Z10
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_first2:
@@ -1179,16 +1181,16 @@ sm512_first2:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_15
 	VMOVUPS          Z17, (CX)
@@ -1198,30 +1200,30 @@ sm512_nostore_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z12, Z12, Z12
 	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
 	VCVTPS2PD     Y17, Z8
 	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y20, Z15
-	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y19, Z15
+	VEXTRACTF64X4 $0x01, Z19, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VCVTPS2PD     Y18, Z8
 	VEXTRACTF64X4 $0x01, Z18, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y21, Z15
-	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y22, Z15
+	VEXTRACTF64X4 $0x01, Z22, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z12, Z10, Z10
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_first3:
@@ -1255,16 +1257,16 @@ sm512_first3:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_16
 	VMOVUPS          Z17, (CX)
@@ -1283,28 +1285,28 @@ sm512_nostore_16:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
 	VCVTPS2PD        Y17, Z9
 	VEXTRACTF64X4    $0x01, Z17, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y20, Z17
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y19, Z17
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
 	VFMADD213PD      Z17, Z17, Z9
-	VFMADD213PD      Z20, Z20, Z16
-	VADDPD           Z9, Z12, Z12
-	VADDPD           Z16, Z13, Z13
+	VFMADD213PD      Z19, Z19, Z16
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VCVTPS2PD        Y18, Z9
 	VEXTRACTF64X4    $0x01, Z18, Y16
 	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y21, Z17
-	VEXTRACTF64X4    $0x01, Z21, Y18
+	VCVTPS2PD        Y22, Z17
+	VEXTRACTF64X4    $0x01, Z22, Y18
 	VCVTPS2PD        Y18, Z18
 	VFMADD213PD      Z17, Z17, Z9
 	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z9, Z12, Z12
-	VADDPD           Z16, Z13, Z13
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
@@ -1312,9 +1314,9 @@ sm512_nostore_16:
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VMULPS           Z8, Z8, Z9
 	VFMADD213PS      Z8, Z9, Z17
-	VPADDD           Z7, Z15, Z20
-	VPMAXSD          Z5, Z20, Z20
-	VPSLLD           $0x17, Z20, Z20
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_17
 	VMOVUPS          Z17, K2, -128(CX)
@@ -1323,15 +1325,15 @@ sm512_nostore_17:
 	VCVTPS2PD     Y17, Z8
 	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y20, Z15
-	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y19, Z15
+	VEXTRACTF64X4 $0x01, Z19, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z12, Z10, Z10
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_first4:
@@ -1362,16 +1364,16 @@ sm512_first4:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_18
 	VMOVUPS          Z17, (CX)
@@ -1389,37 +1391,37 @@ sm512_nostore_18:
 	VMOVAPS          Z1, Z16
 	VFMADD231PS      Z0, Z8, Z15
 	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z22
-	VSUBPS           Z1, Z16, Z23
-	VFMADD231PS      Z2, Z22, Z8
-	VFMADD231PS      Z2, Z23, Z9
-	VFMADD231PS      Z3, Z22, Z8
-	VFMADD231PS      Z3, Z23, Z9
+	VSUBPS           Z1, Z15, Z23
+	VSUBPS           Z1, Z16, Z24
+	VFMADD231PS      Z2, Z23, Z8
+	VFMADD231PS      Z2, Z24, Z9
+	VFMADD231PS      Z3, Z23, Z8
+	VFMADD231PS      Z3, Z24, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -1430,16 +1432,16 @@ sm512_nostore_18:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_19
 	VMOVUPS          Z17, -128(CX)
@@ -1449,51 +1451,51 @@ sm512_nostore_19:
 	VCVTPS2PD     Y17, Z8
 	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y20, Z15
-	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y19, Z15
+	VEXTRACTF64X4 $0x01, Z19, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VCVTPS2PD     Y18, Z8
 	VEXTRACTF64X4 $0x01, Z18, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y21, Z15
-	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y22, Z15
+	VEXTRACTF64X4 $0x01, Z22, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z12, Z10, Z10
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z12, Z12, Z12
 	VPXORQ           Z13, Z13, Z13
-	VCVTPS2PD        Y17, Z22
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y17, Z23
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y20, Z23
-	VEXTRACTF64X4    $0x01, Z20, Y20
-	VCVTPS2PD        Y20, Z20
-	VFMADD213PD      Z23, Z23, Z22
-	VFMADD213PD      Z20, Z20, Z17
-	VADDPD           Z22, Z12, Z12
-	VADDPD           Z17, Z13, Z13
+	VCVTPS2PD        Y19, Z24
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z24, Z24, Z23
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z23, Z13, Z13
+	VADDPD           Z17, Z14, Z14
 	VCVTPS2PD        Y18, Z17
 	VEXTRACTF64X4    $0x01, Z18, Y18
 	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y21, Z20
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VFMADD213PD      Z20, Z20, Z17
-	VFMADD213PD      Z21, Z21, Z18
-	VADDPD           Z17, Z12, Z12
-	VADDPD           Z18, Z13, Z13
+	VCVTPS2PD        Y22, Z19
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z19, Z19, Z17
+	VFMADD213PD      Z22, Z22, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     softmaxconst<>+128(SB), Z17
 	VBROADCASTSS     softmaxconst<>+128(SB), Z18
 	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
@@ -1504,16 +1506,16 @@ sm512_drainwhole:
 	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
 	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z20
-	VMULPS           Z9, Z9, Z21
-	VFMADD213PS      Z8, Z20, Z17
-	VFMADD213PS      Z9, Z21, Z18
-	VPADDD           Z7, Z15, Z20
-	VPADDD           Z7, Z16, Z21
-	VPMAXSD          Z5, Z20, Z20
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z20, Z20
-	VPSLLD           $0x17, Z21, Z21
+	VMULPS           Z8, Z8, Z19
+	VMULPS           Z9, Z9, Z22
+	VFMADD213PS      Z8, Z19, Z17
+	VFMADD213PS      Z9, Z22, Z18
+	VPADDD           Z7, Z15, Z19
+	VPADDD           Z7, Z16, Z22
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z22, Z22
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_20
 	VMOVUPS          Z17, -128(CX)
@@ -1523,48 +1525,88 @@ sm512_nostore_20:
 	VCVTPS2PD     Y17, Z8
 	VEXTRACTF64X4 $0x01, Z17, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y20, Z15
-	VEXTRACTF64X4 $0x01, Z20, Y16
+	VCVTPS2PD     Y19, Z15
+	VEXTRACTF64X4 $0x01, Z19, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VCVTPS2PD     Y18, Z8
 	VEXTRACTF64X4 $0x01, Z18, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y21, Z15
-	VEXTRACTF64X4 $0x01, Z21, Y16
+	VCVTPS2PD     Y22, Z15
+	VEXTRACTF64X4 $0x01, Z22, Y16
 	VCVTPS2PD     Y16, Z16
 	VFMADD213PD   Z15, Z15, Z8
 	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z12, Z12
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z12, Z10, Z10
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
 
 sm512_sumred:
-	VADDPD     Z11, Z10, Z10
-	VSHUFF64X2 $0xee, Z10, Z10, Z8
-	VADDPD     Z8, Z10, Z10
-	VSHUFF64X2 $0x01, Z10, Z10, Z8
-	VADDPD     Z8, Z10, Z10
-	VPERMILPD  $0x01, Z10, Z8
-	VADDSD     X8, X10, X8
-	VUCOMISD   X8, X8
-	JP         sm512_nanrow
+	VADDPD     Z12, Z11, Z11
+	VSHUFF64X2 $0xee, Z11, Z11, Z8
+	VADDPD     Z8, Z11, Z11
+	VSHUFF64X2 $0x01, Z11, Z11, Z8
+	VADDPD     Z8, Z11, Z11
+	VPERMILPD  $0x01, Z11, Z8
+	VADDSD     X8, X11, X15
+	CMPQ       DI, $0x00000001
+	JE         sm512_ahead
+	LEAQ       (SI)(R10*1), AX
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD softmaxconst<>+384(SB), X14, X14
-	VDIVSD    X8, X14, X8
-	VCVTSD2SS X8, X8, X9
-	VCVTSS2SD X9, X9, X15
-	VSUBSD    X15, X8, X8
-	VCVTSD2SS X8, X8, X8
+	// Pass 1: m = max(x).
+	VBROADCASTSS softmaxconst<>+320(SB), Z10
+	VBROADCASTSS softmaxconst<>+320(SB), Z8
+	VBROADCASTSS softmaxconst<>+320(SB), Z9
+	VBROADCASTSS softmaxconst<>+320(SB), Z16
+	MOVQ         R8, DX
 
-	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
-	VMOVSS       X9, 32(SP)
-	VMOVSS       X8, 36(SP)
+sm512_max64ahead:
+	CMPQ   DX, $0x00000040
+	JB     sm512_max16ahead
+	VMAXPS (AX), Z10, Z10
+	VMAXPS 64(AX), Z8, Z8
+	VMAXPS 128(AX), Z9, Z9
+	VMAXPS 192(AX), Z16, Z16
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, DX
+	JMP    sm512_max64ahead
+
+sm512_max16ahead:
+	CMPQ   DX, $0x00000010
+	JB     sm512_maxtailahead
+	VMAXPS (AX), Z10, Z10
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+	JMP    sm512_max16ahead
+
+sm512_maxtailahead:
+	TESTQ     DX, DX
+	JZ        sm512_maxredahead
+	VMOVUPS.Z (AX), K1, Z17
+	VMAXPS    Z17, Z8, K1, Z8
+
+sm512_maxredahead:
+	VMAXPS     Z8, Z10, Z10
+	VMAXPS     Z16, Z9, Z9
+	VMAXPS     Z9, Z10, Z10
+	VSHUFF32X4 $0x4e, Z10, Z10, Z8
+	VMAXPS     Z8, Z10, Z10
+	VSHUFF32X4 $0xb1, Z10, Z10, Z8
+	VMAXPS     Z8, Z10, Z10
+	VPERMILPS  $0x4e, Z10, Z8
+	VMAXPS     Z8, Z10, Z10
+	VPERMILPS  $0xb1, Z10, Z8
+	VMAXPS     Z8, Z10, Z10
+
+sm512_ahead:
+	VUCOMISD X15, X15
+	JP       sm512_nanrow
+
+	// Keep this row's c and bias; pass 3 runs a row late.
 	VMOVSS       X6, 40(SP)
 	VMOVD        X7, 44(SP)
 	CMPQ         24(SP), $0x00000000
@@ -1584,66 +1626,66 @@ sm512_sumred:
 sm512_out64:
 	CMPQ        DX, $0x00000040
 	JB          sm512_out16
-	VMOVUPS     (AX), Z15
-	VMOVUPS     64(AX), Z16
-	VSUBPS      Z6, Z15, Z15
+	VMOVUPS     (AX), Z16
+	VMOVUPS     64(AX), Z17
 	VSUBPS      Z6, Z16, Z16
-	VMAXPS      Z15, Z4, Z15
+	VSUBPS      Z6, Z17, Z17
 	VMAXPS      Z16, Z4, Z16
-	VMOVAPS     Z1, Z17
+	VMAXPS      Z17, Z4, Z17
 	VMOVAPS     Z1, Z18
-	VFMADD231PS Z0, Z15, Z17
+	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z16, Z18
-	VPADDD      Z7, Z17, Z17
+	VFMADD231PS Z0, Z17, Z19
 	VPADDD      Z7, Z18, Z18
-	VPMAXSD     Z5, Z17, Z17
+	VPADDD      Z7, Z19, Z19
 	VPMAXSD     Z5, Z18, Z18
-	VPSLLD      $0x17, Z17, Z17
+	VPMAXSD     Z5, Z19, Z19
 	VPSLLD      $0x17, Z18, Z18
-	VMOVUPS     (CX), Z15
-	VMOVUPS     64(CX), Z16
-	VMOVAPS     Z9, Z20
-	VFMADD213PS Z9, Z15, Z20
-	VMOVAPS     Z9, Z21
-	VFMADD213PS Z9, Z16, Z21
-	VFMADD132PS Z8, Z20, Z15
-	VFMADD132PS Z8, Z21, Z16
-	VADDPS      Z8, Z15, Z15
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     (CX), Z16
+	VMOVUPS     64(CX), Z17
+	VMOVAPS     Z9, Z22
+	VFMADD213PS Z9, Z16, Z22
+	VMOVAPS     Z9, Z23
+	VFMADD213PS Z9, Z17, Z23
+	VFMADD132PS Z8, Z22, Z16
+	VFMADD132PS Z8, Z23, Z17
 	VADDPS      Z8, Z16, Z16
-	VMULPS      Z17, Z15, Z15
+	VADDPS      Z8, Z17, Z17
 	VMULPS      Z18, Z16, Z16
-	VMOVUPS     Z15, (CX)
-	VMOVUPS     Z16, 64(CX)
-	VMOVUPS     128(AX), Z15
-	VMOVUPS     192(AX), Z16
-	VSUBPS      Z6, Z15, Z15
+	VMULPS      Z19, Z17, Z17
+	VMOVUPS     Z16, (CX)
+	VMOVUPS     Z17, 64(CX)
+	VMOVUPS     128(AX), Z16
+	VMOVUPS     192(AX), Z17
 	VSUBPS      Z6, Z16, Z16
-	VMAXPS      Z15, Z4, Z15
+	VSUBPS      Z6, Z17, Z17
 	VMAXPS      Z16, Z4, Z16
-	VMOVAPS     Z1, Z17
+	VMAXPS      Z17, Z4, Z17
 	VMOVAPS     Z1, Z18
-	VFMADD231PS Z0, Z15, Z17
+	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z16, Z18
-	VPADDD      Z7, Z17, Z17
+	VFMADD231PS Z0, Z17, Z19
 	VPADDD      Z7, Z18, Z18
-	VPMAXSD     Z5, Z17, Z17
+	VPADDD      Z7, Z19, Z19
 	VPMAXSD     Z5, Z18, Z18
-	VPSLLD      $0x17, Z17, Z17
+	VPMAXSD     Z5, Z19, Z19
 	VPSLLD      $0x17, Z18, Z18
-	VMOVUPS     128(CX), Z15
-	VMOVUPS     192(CX), Z16
-	VMOVAPS     Z9, Z20
-	VFMADD213PS Z9, Z15, Z20
-	VMOVAPS     Z9, Z21
-	VFMADD213PS Z9, Z16, Z21
-	VFMADD132PS Z8, Z20, Z15
-	VFMADD132PS Z8, Z21, Z16
-	VADDPS      Z8, Z15, Z15
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     128(CX), Z16
+	VMOVUPS     192(CX), Z17
+	VMOVAPS     Z9, Z22
+	VFMADD213PS Z9, Z16, Z22
+	VMOVAPS     Z9, Z23
+	VFMADD213PS Z9, Z17, Z23
+	VFMADD132PS Z8, Z22, Z16
+	VFMADD132PS Z8, Z23, Z17
 	VADDPS      Z8, Z16, Z16
-	VMULPS      Z17, Z15, Z15
+	VADDPS      Z8, Z17, Z17
 	VMULPS      Z18, Z16, Z16
-	VMOVUPS     Z15, 128(CX)
-	VMOVUPS     Z16, 192(CX)
+	VMULPS      Z19, Z17, Z17
+	VMOVUPS     Z16, 128(CX)
+	VMOVUPS     Z17, 192(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -1652,21 +1694,21 @@ sm512_out64:
 sm512_out16:
 	CMPQ        DX, $0x00000010
 	JB          sm512_outtail
-	VMOVUPS     (AX), Z15
-	VSUBPS      Z6, Z15, Z15
-	VMAXPS      Z15, Z4, Z15
-	VMOVAPS     Z1, Z16
-	VFMADD231PS Z0, Z15, Z16
-	VPADDD      Z7, Z16, Z16
-	VPMAXSD     Z5, Z16, Z16
-	VPSLLD      $0x17, Z16, Z16
-	VMOVUPS     (CX), Z15
-	VMOVAPS     Z9, Z17
-	VFMADD213PS Z9, Z15, Z17
-	VFMADD132PS Z8, Z17, Z15
-	VADDPS      Z8, Z15, Z15
-	VMULPS      Z16, Z15, Z15
-	VMOVUPS     Z15, (CX)
+	VMOVUPS     (AX), Z16
+	VSUBPS      Z6, Z16, Z16
+	VMAXPS      Z16, Z4, Z16
+	VMOVAPS     Z1, Z17
+	VFMADD231PS Z0, Z16, Z17
+	VPADDD      Z7, Z17, Z17
+	VPMAXSD     Z5, Z17, Z17
+	VPSLLD      $0x17, Z17, Z17
+	VMOVUPS     (CX), Z16
+	VMOVAPS     Z9, Z18
+	VFMADD213PS Z9, Z16, Z18
+	VFMADD132PS Z8, Z18, Z16
+	VADDPS      Z8, Z16, Z16
+	VMULPS      Z17, Z16, Z16
+	VMOVUPS     Z16, (CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -1675,18 +1717,18 @@ sm512_out16:
 sm512_outtail:
 	TESTQ       DX, DX
 	JZ          sm512_prev
-	VMOVUPS.Z   (AX), K1, Z15
-	VSUBPS      Z6, Z15, Z15
-	VMAXPS      Z15, Z4, Z15
+	VMOVUPS.Z   (AX), K1, Z16
+	VSUBPS      Z6, Z16, Z16
+	VMAXPS      Z16, Z4, Z16
 	VMOVAPS     Z1, Z6
-	VFMADD231PS Z0, Z15, Z6
+	VFMADD231PS Z0, Z16, Z6
 	VPADDD      Z7, Z6, Z6
 	VPMAXSD     Z5, Z6, Z6
 	VPSLLD      $0x17, Z6, Z6
 	VMOVUPS.Z   (CX), K1, Z7
-	VMOVAPS     Z9, Z15
-	VFMADD213PS Z9, Z7, Z15
-	VFMADD132PS Z8, Z15, Z7
+	VMOVAPS     Z9, Z16
+	VFMADD213PS Z9, Z7, Z16
+	VFMADD132PS Z8, Z16, Z7
 	VADDPS      Z8, Z7, Z7
 	VMULPS      Z6, Z7, Z7
 	VMOVUPS     Z7, K1, (CX)
@@ -1700,102 +1742,102 @@ sm512_outre:
 sm512_outre64:
 	CMPQ             DX, $0x00000040
 	JB               sm512_outre16
-	VMOVUPS          (AX), Z15
-	VMOVUPS          64(AX), Z16
-	VSUBPS           Z6, Z15, Z15
+	VMOVUPS          (AX), Z16
+	VMOVUPS          64(AX), Z17
 	VSUBPS           Z6, Z16, Z16
-	VMAXPS           Z15, Z4, Z15
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z16, Z4, Z16
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z15, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z16, Z18
-	VSUBPS           Z1, Z17, Z20
-	VSUBPS           Z1, Z18, Z21
-	VFMADD231PS      Z2, Z20, Z15
-	VFMADD231PS      Z2, Z21, Z16
-	VFMADD231PS      Z3, Z20, Z15
-	VFMADD231PS      Z3, Z21, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z15, Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z15, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z15, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z15, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z21
-	VMULPS           Z15, Z15, Z22
-	VMULPS           Z16, Z16, Z23
-	VFMADD231PS      Z20, Z22, Z15
-	VFMADD231PS      Z21, Z23, Z16
-	VPADDD           Z7, Z17, Z17
+	VFMADD231PS      Z0, Z17, Z19
+	VSUBPS           Z1, Z18, Z22
+	VSUBPS           Z1, Z19, Z23
+	VFMADD231PS      Z2, Z22, Z16
+	VFMADD231PS      Z2, Z23, Z17
+	VFMADD231PS      Z3, Z22, Z16
+	VFMADD231PS      Z3, Z23, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VBROADCASTSS     softmaxconst<>+128(SB), Z23
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z23
+	VMULPS           Z16, Z16, Z24
+	VMULPS           Z17, Z17, Z25
+	VFMADD231PS      Z22, Z24, Z16
+	VFMADD231PS      Z23, Z25, Z17
 	VPADDD           Z7, Z18, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z19, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVAPS          Z9, Z20
-	VFMADD213PS      Z9, Z15, Z20
-	VMOVAPS          Z9, Z21
-	VFMADD213PS      Z9, Z16, Z21
-	VFMADD132PS      Z8, Z20, Z15
-	VFMADD132PS      Z8, Z21, Z16
-	VADDPS           Z8, Z15, Z15
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z9, Z22
+	VFMADD213PS      Z9, Z16, Z22
+	VMOVAPS          Z9, Z23
+	VFMADD213PS      Z9, Z17, Z23
+	VFMADD132PS      Z8, Z22, Z16
+	VFMADD132PS      Z8, Z23, Z17
 	VADDPS           Z8, Z16, Z16
-	VMULPS           Z17, Z15, Z15
+	VADDPS           Z8, Z17, Z17
 	VMULPS           Z18, Z16, Z16
-	VMOVUPS          Z15, (CX)
-	VMOVUPS          Z16, 64(CX)
-	VMOVUPS          128(AX), Z15
-	VMOVUPS          192(AX), Z16
-	VSUBPS           Z6, Z15, Z15
+	VMULPS           Z19, Z17, Z17
+	VMOVUPS          Z16, (CX)
+	VMOVUPS          Z17, 64(CX)
+	VMOVUPS          128(AX), Z16
+	VMOVUPS          192(AX), Z17
 	VSUBPS           Z6, Z16, Z16
-	VMAXPS           Z15, Z4, Z15
+	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z16, Z4, Z16
-	VMOVAPS          Z1, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
-	VFMADD231PS      Z0, Z15, Z17
+	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z16, Z18
-	VSUBPS           Z1, Z17, Z20
-	VSUBPS           Z1, Z18, Z21
-	VFMADD231PS      Z2, Z20, Z15
-	VFMADD231PS      Z2, Z21, Z16
-	VFMADD231PS      Z3, Z20, Z15
-	VFMADD231PS      Z3, Z21, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z20
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z15, Z20
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z15, Z20
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z15, Z20
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z15, Z20
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z21
-	VMULPS           Z15, Z15, Z22
-	VMULPS           Z16, Z16, Z23
-	VFMADD231PS      Z20, Z22, Z15
-	VFMADD231PS      Z21, Z23, Z16
-	VPADDD           Z7, Z17, Z17
+	VFMADD231PS      Z0, Z17, Z19
+	VSUBPS           Z1, Z18, Z22
+	VSUBPS           Z1, Z19, Z23
+	VFMADD231PS      Z2, Z22, Z16
+	VFMADD231PS      Z2, Z23, Z17
+	VFMADD231PS      Z3, Z22, Z16
+	VFMADD231PS      Z3, Z23, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VBROADCASTSS     softmaxconst<>+128(SB), Z23
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z23
+	VMULPS           Z16, Z16, Z24
+	VMULPS           Z17, Z17, Z25
+	VFMADD231PS      Z22, Z24, Z16
+	VFMADD231PS      Z23, Z25, Z17
 	VPADDD           Z7, Z18, Z18
-	VPMAXSD          Z5, Z17, Z17
+	VPADDD           Z7, Z19, Z19
 	VPMAXSD          Z5, Z18, Z18
-	VPSLLD           $0x17, Z17, Z17
+	VPMAXSD          Z5, Z19, Z19
 	VPSLLD           $0x17, Z18, Z18
-	VMOVAPS          Z9, Z20
-	VFMADD213PS      Z9, Z15, Z20
-	VMOVAPS          Z9, Z21
-	VFMADD213PS      Z9, Z16, Z21
-	VFMADD132PS      Z8, Z20, Z15
-	VFMADD132PS      Z8, Z21, Z16
-	VADDPS           Z8, Z15, Z15
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z9, Z22
+	VFMADD213PS      Z9, Z16, Z22
+	VMOVAPS          Z9, Z23
+	VFMADD213PS      Z9, Z17, Z23
+	VFMADD132PS      Z8, Z22, Z16
+	VFMADD132PS      Z8, Z23, Z17
 	VADDPS           Z8, Z16, Z16
-	VMULPS           Z17, Z15, Z15
+	VADDPS           Z8, Z17, Z17
 	VMULPS           Z18, Z16, Z16
-	VMOVUPS          Z15, 128(CX)
-	VMOVUPS          Z16, 192(CX)
+	VMULPS           Z19, Z17, Z17
+	VMOVUPS          Z16, 128(CX)
+	VMOVUPS          Z17, 192(CX)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -1804,30 +1846,30 @@ sm512_outre64:
 sm512_outre16:
 	CMPQ             DX, $0x00000010
 	JB               sm512_outretail
-	VMOVUPS          (AX), Z15
-	VSUBPS           Z6, Z15, Z15
-	VMAXPS           Z15, Z4, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z15, Z16
-	VSUBPS           Z1, Z16, Z17
-	VFMADD231PS      Z2, Z17, Z15
-	VFMADD231PS      Z3, Z17, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z15, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z15, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z15, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z15, Z17
-	VMULPS           Z15, Z15, Z18
-	VFMADD231PS      Z17, Z18, Z15
-	VPADDD           Z7, Z16, Z16
-	VPMAXSD          Z5, Z16, Z16
-	VPSLLD           $0x17, Z16, Z16
-	VMOVAPS          Z9, Z17
-	VFMADD213PS      Z9, Z15, Z17
-	VFMADD132PS      Z8, Z17, Z15
-	VADDPS           Z8, Z15, Z15
-	VMULPS           Z16, Z15, Z15
-	VMOVUPS          Z15, (CX)
+	VMOVUPS          (AX), Z16
+	VSUBPS           Z6, Z16, Z16
+	VMAXPS           Z16, Z4, Z16
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z16, Z17
+	VSUBPS           Z1, Z17, Z18
+	VFMADD231PS      Z2, Z18, Z16
+	VFMADD231PS      Z3, Z18, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z18
+	VMULPS           Z16, Z16, Z19
+	VFMADD231PS      Z18, Z19, Z16
+	VPADDD           Z7, Z17, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VMOVAPS          Z9, Z18
+	VFMADD213PS      Z9, Z16, Z18
+	VFMADD132PS      Z8, Z18, Z16
+	VADDPS           Z8, Z16, Z16
+	VMULPS           Z17, Z16, Z16
+	VMOVUPS          Z16, (CX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
@@ -1836,39 +1878,47 @@ sm512_outre16:
 sm512_outretail:
 	TESTQ            DX, DX
 	JZ               sm512_prev
-	VMOVUPS.Z        (AX), K1, Z15
-	VSUBPS           Z6, Z15, Z15
-	VMAXPS           Z15, Z4, Z15
+	VMOVUPS.Z        (AX), K1, Z16
+	VSUBPS           Z6, Z16, Z16
+	VMAXPS           Z16, Z4, Z16
 	VMOVAPS          Z1, Z6
-	VFMADD231PS      Z0, Z15, Z6
-	VSUBPS           Z1, Z6, Z16
-	VFMADD231PS      Z2, Z16, Z15
-	VFMADD231PS      Z3, Z16, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z16
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z15, Z16
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z15, Z16
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z15, Z16
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z15, Z16
-	VMULPS           Z15, Z15, Z17
-	VFMADD231PS      Z16, Z17, Z15
+	VFMADD231PS      Z0, Z16, Z6
+	VSUBPS           Z1, Z6, Z17
+	VFMADD231PS      Z2, Z17, Z16
+	VFMADD231PS      Z3, Z17, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z17
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z17
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z17
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z17
+	VMULPS           Z16, Z16, Z18
+	VFMADD231PS      Z17, Z18, Z16
 	VPADDD           Z7, Z6, Z6
 	VPMAXSD          Z5, Z6, Z6
 	VPSLLD           $0x17, Z6, Z6
 	VMOVAPS          Z9, Z7
-	VFMADD213PS      Z9, Z15, Z7
-	VFMADD132PS      Z8, Z7, Z15
-	VADDPS           Z8, Z15, Z15
-	VMULPS           Z6, Z15, Z15
-	VMOVUPS          Z15, K1, (CX)
+	VFMADD213PS      Z9, Z16, Z7
+	VFMADD132PS      Z8, Z7, Z16
+	VADDPS           Z8, Z16, Z16
+	VMULPS           Z6, Z16, Z16
+	VMOVUPS          Z16, K1, (CX)
 
 sm512_prev:
-	MOVQ 32(SP), AX
-	MOVQ AX, (SP)
-	MOVQ 40(SP), AX
-	MOVQ AX, 8(SP)
-	MOVQ SI, 16(SP)
-	MOVQ BX, 24(SP)
-	JMP  sm512_next
+	// This row's hi and lo, split after the pending row's pass 3.
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD softmaxconst<>+384(SB), X20, X20
+	VDIVSD    X15, X20, X6
+	VCVTSD2SS X6, X6, X7
+	VCVTSS2SD X7, X7, X8
+	VSUBSD    X8, X6, X6
+	VCVTSD2SS X6, X6, X6
+	VMOVSS    X7, (SP)
+	VMOVSS    X6, 4(SP)
+	MOVQ      40(SP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      SI, 16(SP)
+	MOVQ      BX, 24(SP)
+	JMP       sm512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 sm512_masked:
@@ -1881,7 +1931,7 @@ sm512_scan_1_16:
 	VMOVUPS  (AX), Z6
 	VCMPPS   $0x03, Z6, Z6, K3
 	KORTESTW K3, K3
-	JNZ      sm512_nanrow
+	JNZ      sm512_nanearly
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
 	JMP      sm512_scan_1_16
@@ -1892,14 +1942,70 @@ sm512_scan_1_tail:
 	VMOVUPS.Z (AX), K1, Z6
 	VCMPPS    $0x03, Z6, Z6, K3
 	KORTESTW  K3, K3
-	JNZ       sm512_nanrow
+	JNZ       sm512_nanearly
 
 sm512_scan_1_done:
-	VPXORD Z19, Z19, Z19
-	JMP    sm512_fill
+	VPXORD Z21, Z21, Z21
+	JMP    sm512_fillahead
+
+sm512_nanearly:
+	VBROADCASTSS softmaxconst<>+416(SB), Z21
+
+sm512_fillahead:
+	CMPQ DI, $0x00000001
+	JE   sm512_aheadfill
+	LEAQ (SI)(R10*1), AX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS softmaxconst<>+320(SB), Z10
+	VBROADCASTSS softmaxconst<>+320(SB), Z6
+	VBROADCASTSS softmaxconst<>+320(SB), Z7
+	VBROADCASTSS softmaxconst<>+320(SB), Z8
+	MOVQ         R8, DX
+
+sm512_max64aheadfill:
+	CMPQ   DX, $0x00000040
+	JB     sm512_max16aheadfill
+	VMAXPS (AX), Z10, Z10
+	VMAXPS 64(AX), Z6, Z6
+	VMAXPS 128(AX), Z7, Z7
+	VMAXPS 192(AX), Z8, Z8
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, DX
+	JMP    sm512_max64aheadfill
+
+sm512_max16aheadfill:
+	CMPQ   DX, $0x00000010
+	JB     sm512_maxtailaheadfill
+	VMAXPS (AX), Z10, Z10
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+	JMP    sm512_max16aheadfill
+
+sm512_maxtailaheadfill:
+	TESTQ     DX, DX
+	JZ        sm512_maxredaheadfill
+	VMOVUPS.Z (AX), K1, Z9
+	VMAXPS    Z9, Z6, K1, Z6
+
+sm512_maxredaheadfill:
+	VMAXPS     Z6, Z10, Z10
+	VMAXPS     Z8, Z7, Z7
+	VMAXPS     Z7, Z10, Z10
+	VSHUFF32X4 $0x4e, Z10, Z10, Z6
+	VMAXPS     Z6, Z10, Z10
+	VSHUFF32X4 $0xb1, Z10, Z10, Z6
+	VMAXPS     Z6, Z10, Z10
+	VPERMILPS  $0x4e, Z10, Z6
+	VMAXPS     Z6, Z10, Z10
+	VPERMILPS  $0xb1, Z10, Z6
+	VMAXPS     Z6, Z10, Z10
+
+sm512_aheadfill:
+	JMP sm512_fill
 
 sm512_nanrow:
-	VBROADCASTSS softmaxconst<>+416(SB), Z19
+	VBROADCASTSS softmaxconst<>+416(SB), Z21
 
 sm512_fill:
 	MOVQ BX, CX
@@ -1908,7 +2014,7 @@ sm512_fill:
 sm512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      sm512_filltail
-	VMOVUPS Z19, (CX)
+	VMOVUPS Z21, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     sm512_fill16
@@ -1916,13 +2022,11 @@ sm512_fill16:
 sm512_filltail:
 	TESTQ   DX, DX
 	JZ      sm512_next
-	VMOVUPS Z19, K1, (CX)
+	VMOVUPS Z21, K1, (CX)
 
 sm512_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R10, SI
+	ADDQ R10, BX
 	DECQ DI
 	JNZ  sm512_row
 
