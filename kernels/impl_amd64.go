@@ -83,26 +83,39 @@ var avx2 = &Implementation{
 
 // shortCols is the longest row that SoftmaxRowsAVX512 leaves to
 // SoftmaxShortRowsAVX512, which runs such rows eight at a time, and
-// mediumCols the longest it leaves to SoftmaxMediumRowsAVX512, four at a
-// time, out of place. The medium kernel handles up to 128 columns, but
-// from 64 on SoftmaxRowsAVX512, whose pass 2 is software-pipelined,
-// measured faster (0.40 against 0.47 ns per element at 64 columns, 0.43
-// against 0.52 at 100); at 48, 0.49 against 0.53, and at 24, 0.69 against
-// 0.88.
-const shortCols, mediumCols = 16, 48
+// mediumCols the longest that the dispatch of ScaledSoftmaxRows,
+// CausalSoftmaxRows and CrossEntropyRows leaves to their medium kernels,
+// four rows at a time (in the cases their comments give), and that of
+// LogSoftmaxRows and ScaledLogSoftmaxRows in place. The medium kernels
+// handle up to 128 columns; SoftmaxMediumRowsAVX512 measured faster than
+// SoftmaxRowsAVX512 as it then was up to 48 columns (0.49 against 0.53
+// ns per element at 48, 0.69 against 0.88 at 24) and slower from 64 on
+// (0.47 against 0.40 at 64, 0.52 against 0.43 at 100).
+//
+// softmaxMediumCols is the longest row that SoftmaxRows leaves to
+// SoftmaxMediumRowsAVX512 (out of place), now that SoftmaxRowsAVX512
+// pipelines a row's last block and finds each row's max a row ahead.
+// Measured (ns per element, thread CPU time, the least of 200 runs,
+// batches of 1 MiB, SoftmaxRowsAVX512 against the medium kernel): 1.02
+// against 0.92 at 17 columns, 0.74 against 0.66 at 24, 0.54 against 0.47
+// at 32; within 2% of each other from 33 to 40 (0.57 and 0.57-0.58 at
+// 40); then 0.54 against 0.56 at 42, 0.44 against 0.46 at 48, 0.45
+// against 0.54 at 52, 0.35-0.38 against 0.45-0.48 at 64.
+const shortCols, mediumCols, softmaxMediumCols = 16, 48, 32
 
 // softmaxRowsAVX512 runs batches of rows of at most shortCols elements
-// through SoftmaxShortRowsAVX512, and batches of at most mediumCols out of
-// place through SoftmaxMediumRowsAVX512; the groups of rows they leave (a
-// row with a NaN, an infinity or a max beyond 208 in magnitude; the last
-// rows of a batch) go through SoftmaxRowsAVX512, a group at a time so
-// that the short or medium kernel takes over again after them.
+// through SoftmaxShortRowsAVX512, and batches of at most
+// softmaxMediumCols out of place through SoftmaxMediumRowsAVX512; the
+// groups of rows they leave (a row with a NaN, an infinity or a max
+// beyond 208 in magnitude; the last rows of a batch) go through
+// SoftmaxRowsAVX512, a group at a time so that the short or medium
+// kernel takes over again after them.
 func softmaxRowsAVX512(dst, src []float32, cols int) {
 	rows := len(src) / cols
 	group := 8
 	if cols > shortCols {
 		group = 4
-		if cols > mediumCols || (rows > 0 && &dst[0] == &src[0]) {
+		if cols > softmaxMediumCols || (rows > 0 && &dst[0] == &src[0]) {
 			rows = 0 // the medium kernel runs out of place only
 		}
 	}
@@ -244,7 +257,7 @@ func scaledSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols int) 
 	group := 8
 	if cols > shortCols {
 		group = 4
-		if cols > mediumCols || (rows > 0 && &dst[0] == &src[0]) {
+		if cols > softmaxMediumCols || (rows > 0 && &dst[0] == &src[0]) {
 			rows = 0 // the medium kernel runs out of place only
 		}
 	}

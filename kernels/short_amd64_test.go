@@ -13,11 +13,11 @@ import (
 )
 
 // TestBitExactMediumKernel runs SoftmaxMediumRowsAVX512 directly on every
-// row length it handles, 17..128, including those past mediumCols that
-// SoftmaxRows does not send it (two blocks of 4 vectors from 65 columns
-// on): the rows it reports done must have generic's bits, and the rest of
-// dst must be untouched unless the kernel left a group (a special row)
-// after writing to it.
+// row length it handles, 17..128, including those past softmaxMediumCols
+// that SoftmaxRows does not send it (two blocks of 4 vectors from 65
+// columns on): the rows it reports done must have generic's bits, and
+// the rest of dst must be untouched unless the kernel left a group (a
+// special row) after writing to it.
 func TestBitExactMediumKernel(t *testing.T) {
 	if !avx512.supported() {
 		t.Skip("no AVX-512")

@@ -699,7 +699,8 @@ func shortAVX512(g *gen, c *constTable, in groupIn) {
 // software pipeline of SoftmaxRowsAVX512's pass 2 wins over running four
 // rows side by side, whose vectors each go through the exponential's
 // whole chain within an iteration. package kernels uses this kernel up to
-// 48 columns.
+// 32 columns for SoftmaxRows (softmaxMediumCols), since SoftmaxRowsAVX512
+// runs a row's last block through that pipeline and pass 1 a row ahead.
 const mediumGroup = 4
 
 // mediumMaxPos and mediumSumPos are where row r's max (float32 lane) and
