@@ -126,6 +126,17 @@ type sm512 struct {
 	tailPipe bool
 	kl       reg.Register
 
+	// zeroC emits passes 2 and 3 twice, and runs the copy without the
+	// subtraction of c when c is 0: for a row whose max is at most 208
+	// in magnitude, the common case, x - c is x (-0 and NaN included).
+	// noSub is set while reduce emits that copy. Pass 2 is bound by its
+	// operations (see pipeA), and one fewer a vector measured (ns per
+	// element, thread CPU time, the least of 300 runs, batches of 1 MiB)
+	// 0.35 against 0.37 at 100 columns, 0.35 against 0.36 at 64, 0.29
+	// against 0.31 at 128 and at 200, 0.50 against 0.52 at 50, 0.28-0.30
+	// against 0.30-0.31 at 1024.
+	zeroC, noSub bool
+
 	// ahead runs pass 1 a row ahead (see rowsKernel), and SoftmaxRows's
 	// pass 3 of the pending row before the current row's 1/S (see
 	// softmaxRows). It needs a kernel without hooks.
@@ -185,7 +196,9 @@ func (s *sm512) setCols(cols reg.GPVirtual) {
 // source of VMAXPS, which it returns when either source is NaN).
 func (s *sm512) reduce(ds []reg.VecVirtual) {
 	for _, d := range ds {
-		s.g.VSUBPS(s.cv, d, d)
+		if !s.noSub {
+			s.g.VSUBPS(s.cv, d, d)
+		}
 	}
 	for _, d := range ds {
 		s.g.VMAXPS(d, s.k["reduceLo"], d)
@@ -722,6 +735,36 @@ func (s *sm512) lastBlock(name, after string, emit func(nv int)) {
 // (in the low float64 of an xmm register): NaN exactly when the row holds a
 // NaN. With keepU it stores u in dst, unless dst is src.
 func (s *sm512) pass2() reg.VecVirtual {
+	if !s.zeroC {
+		return s.pass2Into(nil)
+	}
+	sum := s.g.XMM()
+	s.ifZeroC("sum", func() { s.pass2Into(sum) })
+	return sum
+}
+
+// ifZeroC emits emit twice, after a branch on c: once with noSub and its
+// labels renamed, for c = 0, and once as is; name names the labels of
+// the branch.
+func (s *sm512) ifZeroC(name string, emit func()) {
+	g := s.g
+	w := g.GP32()
+	g.VMOVD(s.cv.AsX(), w) // c's bits: 0 unless |max| > 208
+	g.TESTL(w, w)
+	g.JNZ(LabelRef(s.label(name + "c")))
+	prefix := s.name
+	s.name, s.noSub = prefix+"z", true
+	emit()
+	s.name, s.noSub = prefix, false
+	g.JMP(LabelRef(s.label(name + "done")))
+	g.Label(s.label(name + "c"))
+	emit()
+	g.Label(s.label(name + "done"))
+}
+
+// pass2Into emits pass 2 with S into sum, a new register if nil, and
+// returns it.
+func (s *sm512) pass2Into(sum reg.VecVirtual) reg.VecVirtual {
 	g, p, q, i := s.g, s.p, s.q, s.i
 	if s.keepU {
 		g.Comment("Pass 2: S, and u kept in dst unless dst is src.")
@@ -741,7 +784,6 @@ func (s *sm512) pass2() reg.VecVirtual {
 		s.sumTail(accLo, accHi)
 	}
 	g.Label(s.label("sumred"))
-	sum := g.XMM()
 	g.VADDPD(accHi, accLo, accLo) // lane i += lane i+8
 	x := g.ZMM()
 	g.VSHUFF64X2(U8(0xee), accLo, accLo, x)
@@ -749,6 +791,9 @@ func (s *sm512) pass2() reg.VecVirtual {
 	g.VSHUFF64X2(U8(0x01), accLo, accLo, x)
 	g.VADDPD(x, accLo, accLo) // lane i += lane i+2
 	g.VPERMILPD(U8(0x01), accLo, x)
+	if sum == nil {
+		sum = g.XMM()
+	}
 	g.VADDSD(x.AsX(), accLo.AsX(), sum) // lane 0 += lane 1
 	return sum
 }
@@ -1067,7 +1112,7 @@ func softmaxAVX512(g *gen, c *constTable) {
 		"it. It requires AVX-512F.",
 	)
 	s := newSM512(g, c, "sm512")
-	s.tailPipe, s.ahead = true, true
+	s.tailPipe, s.ahead, s.zeroC = true, true, true
 	s.softmaxRows()
 }
 
@@ -1113,11 +1158,18 @@ func (s *sm512) softmaxRows() {
 		g.VPBROADCASTD(pend.Offset(12), s.biasv)
 		s.z.restore(g, moffs.Offset(8))
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
-		g.TESTQ(s.inPlace, s.inPlace)
-		g.JNZ(LabelRef(s.label(name + "re")))
-		s.pass3(name, pend.Offset(16), pend.Offset(24), after, outStored)
-		g.Label(s.label(name + "re"))
-		s.pass3(name+"re", pend.Offset(16), pend.Offset(24), after, outRecompute)
+		pass3 := func() {
+			g.TESTQ(s.inPlace, s.inPlace)
+			g.JNZ(LabelRef(s.label(name + "re")))
+			s.pass3(name, pend.Offset(16), pend.Offset(24), after, outStored)
+			g.Label(s.label(name + "re"))
+			s.pass3(name+"re", pend.Offset(16), pend.Offset(24), after, outRecompute)
+		}
+		if s.zeroC {
+			s.ifZeroC(name, pass3)
+		} else {
+			pass3()
+		}
 		g.Label(after)
 	}
 

@@ -237,10 +237,1303 @@ sm512_large:
 sm512_params:
 	VPBROADCASTD softmaxconst<>+448(SB), Z8
 	VPSUBD       Z7, Z8, Z7
+	VMOVD        X6, AX
+	TESTL        AX, AX
+	JNZ          sm512_sumc
 
 	// Pass 2: S, and u kept in dst unless dst is src.
-	VPXORQ Z11, Z11, Z11
 	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
+	MOVQ   SI, AX
+	MOVQ   BX, CX
+	MOVQ   R8, DX
+	CMPQ   DX, $0x00000040
+	JB     sm512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z8
+	VFMADD231PS      Z2, Z22, Z9
+	VFMADD231PS      Z3, Z21, Z8
+	VFMADD231PS      Z3, Z22, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_1
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+sm512z_nostore_1:
+	VMOVUPS     128(AX), Z8
+	VMOVUPS     192(AX), Z9
+	VMAXPS      Z8, Z4, Z8
+	VMAXPS      Z9, Z4, Z9
+	VMOVAPS     Z1, Z11
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z8, Z11
+	VFMADD231PS Z0, Z9, Z20
+	VSUBPS      Z1, Z11, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z8
+	VFMADD231PS Z2, Z28, Z9
+	VFMADD231PS Z3, Z27, Z8
+	VFMADD231PS Z3, Z28, Z9
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+sm512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   sm512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_2
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+sm512z_nostore_2:
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_3
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+sm512z_nostore_3:
+	VMOVUPS     128(AX), Z8
+	VMOVUPS     192(AX), Z9
+	VMAXPS      Z8, Z4, Z8
+	VMAXPS      Z9, Z4, Z9
+	VMOVAPS     Z1, Z11
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z8, Z11
+	VFMADD231PS Z0, Z9, Z20
+	VSUBPS      Z1, Z11, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z8
+	VFMADD231PS Z2, Z28, Z9
+	VFMADD231PS Z3, Z27, Z8
+	VFMADD231PS Z3, Z28, Z9
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm512z_sum64
+
+sm512z_drain:
+	TESTQ DX, DX
+	JZ    sm512z_drainwhole
+	CMPQ  DX, $0x00000010
+	JA    sm512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_4
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+sm512z_nostore_4:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          (AX), K2, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z8, Z11
+	VSUBPS           Z1, Z11, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	VCVTPS2PD        Y21, Z9
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z21
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z9, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y22, Z9
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z9, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z21
+	VPADDD           Z7, Z11, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_5
+	VMOVUPS          Z21, K2, (CX)
+
+sm512z_nostore_5:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           sm512z_sumred
+
+sm512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   sm512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_6
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+sm512z_nostore_6:
+	VMOVUPS          (AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          64(AX), K2, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_7
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+sm512z_nostore_7:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           sm512z_sumred
+
+sm512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   sm512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_8
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+sm512z_nostore_8:
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_9
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+sm512z_nostore_9:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          128(AX), K2, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z8, Z11
+	VSUBPS           Z1, Z11, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z9
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z21
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z9, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y22, Z9
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z9, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z21
+	VPADDD           Z7, Z11, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_10
+	VMOVUPS          Z21, K2, -128(CX)
+
+sm512z_nostore_10:
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           sm512z_sumred
+
+sm512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_11
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+sm512z_nostore_11:
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_12
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+sm512z_nostore_12:
+	VMOVUPS          128(AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          192(AX), K2, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_13
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+sm512z_nostore_13:
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           sm512z_sumred
+
+sm512z_tailfirst:
+	CMPQ DX, $0x00000010
+	JA   sm512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          (AX), K2, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z8, Z11
+	VSUBPS           Z1, Z11, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z21
+	VPADDD           Z7, Z11, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_14
+	VMOVUPS          Z21, K2, (CX)
+
+sm512z_nostore_14:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           sm512z_sumred
+
+sm512z_first2:
+	CMPQ DX, $0x00000020
+	JA   sm512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          64(AX), K2, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z8
+	VFMADD231PS      Z2, Z22, Z9
+	VFMADD231PS      Z3, Z21, Z8
+	VFMADD231PS      Z3, Z22, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_15
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+sm512z_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           sm512z_sumred
+
+sm512z_first3:
+	CMPQ DX, $0x00000030
+	JA   sm512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z8
+	VFMADD231PS      Z2, Z22, Z9
+	VFMADD231PS      Z3, Z21, Z8
+	VFMADD231PS      Z3, Z22, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_16
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+sm512z_nostore_16:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          128(AX), K2, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z8, Z11
+	VSUBPS           Z1, Z11, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z9
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z21
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z9, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y22, Z9
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z9, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z21
+	VPADDD           Z7, Z11, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_17
+	VMOVUPS          Z21, K2, -128(CX)
+
+sm512z_nostore_17:
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           sm512z_sumred
+
+sm512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z8
+	VFMADD231PS      Z2, Z22, Z9
+	VFMADD231PS      Z3, Z21, Z8
+	VFMADD231PS      Z3, Z22, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_18
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+sm512z_nostore_18:
+	VMOVUPS          128(AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          192(AX), K2, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_19
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+sm512z_nostore_19:
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           sm512z_sumred
+
+sm512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_20
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+sm512z_nostore_20:
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+
+sm512z_sumred:
+	VADDPD     Z13, Z12, Z12
+	VSHUFF64X2 $0xee, Z12, Z12, Z8
+	VADDPD     Z8, Z12, Z12
+	VSHUFF64X2 $0x01, Z12, Z12, Z8
+	VADDPD     Z8, Z12, Z12
+	VPERMILPD  $0x01, Z12, Z8
+	VADDSD     X8, X12, X11
+	JMP        sm512_sumdone
+
+sm512_sumc:
+	// Pass 2: S, and u kept in dst unless dst is src.
+	VPXORQ Z16, Z16, Z16
+	VPXORQ Z17, Z17, Z17
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R8, DX
@@ -254,40 +1547,40 @@ sm512_params:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z17
-	VSUBPS           Z1, Z16, Z18
-	VFMADD231PS      Z2, Z17, Z8
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z17, Z8
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z8
+	VFMADD231PS      Z2, Z22, Z9
+	VFMADD231PS      Z3, Z21, Z8
+	VFMADD231PS      Z3, Z22, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_1
-	VMOVUPS          Z17, (CX)
-	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
 
 sm512_nostore_1:
 	VMOVUPS     128(AX), Z8
@@ -296,16 +1589,16 @@ sm512_nostore_1:
 	VSUBPS      Z6, Z9, Z9
 	VMAXPS      Z8, Z4, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z15
-	VMOVAPS     Z1, Z16
-	VFMADD231PS Z0, Z8, Z15
-	VFMADD231PS Z0, Z9, Z16
-	VSUBPS      Z1, Z15, Z23
-	VSUBPS      Z1, Z16, Z24
-	VFMADD231PS Z2, Z23, Z8
-	VFMADD231PS Z2, Z24, Z9
-	VFMADD231PS Z3, Z23, Z8
-	VFMADD231PS Z3, Z24, Z9
+	VMOVAPS     Z1, Z11
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z8, Z11
+	VFMADD231PS Z0, Z9, Z20
+	VSUBPS      Z1, Z11, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z8
+	VFMADD231PS Z2, Z28, Z9
+	VFMADD231PS Z3, Z27, Z8
+	VFMADD231PS Z3, Z28, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -315,52 +1608,52 @@ sm512_sum64:
 	JB   sm512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_2
-	VMOVUPS          Z17, -128(CX)
-	VMOVUPS          Z18, -64(CX)
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
 
 sm512_nostore_2:
 	VMOVUPS          (AX), Z8
@@ -369,62 +1662,62 @@ sm512_nostore_2:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z23
-	VSUBPS           Z1, Z16, Z24
-	VFMADD231PS      Z2, Z23, Z8
-	VFMADD231PS      Z2, Z24, Z9
-	VFMADD231PS      Z3, Z23, Z8
-	VFMADD231PS      Z3, Z24, Z9
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z13, Z11, Z11
-	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_3
-	VMOVUPS          Z17, (CX)
-	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
 
 sm512_nostore_3:
 	VMOVUPS     128(AX), Z8
@@ -433,16 +1726,16 @@ sm512_nostore_3:
 	VSUBPS      Z6, Z9, Z9
 	VMAXPS      Z8, Z4, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z15
-	VMOVAPS     Z1, Z16
-	VFMADD231PS Z0, Z8, Z15
-	VFMADD231PS Z0, Z9, Z16
-	VSUBPS      Z1, Z15, Z23
-	VSUBPS      Z1, Z16, Z24
-	VFMADD231PS Z2, Z23, Z8
-	VFMADD231PS Z2, Z24, Z9
-	VFMADD231PS Z3, Z23, Z8
-	VFMADD231PS Z3, Z24, Z9
+	VMOVAPS     Z1, Z11
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z8, Z11
+	VFMADD231PS Z0, Z9, Z20
+	VSUBPS      Z1, Z11, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z8
+	VFMADD231PS Z2, Z28, Z9
+	VFMADD231PS Z3, Z27, Z8
+	VFMADD231PS Z3, Z28, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -455,117 +1748,117 @@ sm512_drain:
 	JA    sm512_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_4
-	VMOVUPS          Z17, -128(CX)
-	VMOVUPS          Z18, -64(CX)
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
 
 sm512_nostore_4:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          (AX), K2, Z8
 	VSUBPS           Z6, Z8, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z15
-	VFMADD231PS      Z0, Z8, Z15
-	VSUBPS           Z1, Z15, Z9
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z8, Z11
+	VSUBPS           Z1, Z11, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
-	VCVTPS2PD        Y17, Z9
-	VEXTRACTF64X4    $0x01, Z17, Y16
-	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y19, Z17
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z17, Z17, Z9
-	VFMADD213PD      Z19, Z19, Z16
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z16, Z14, Z14
-	VCVTPS2PD        Y18, Z9
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y22, Z17
-	VEXTRACTF64X4    $0x01, Z22, Y18
-	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z9
-	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z16, Z14, Z14
-	VADDPD           Z13, Z11, Z11
-	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VCVTPS2PD        Y21, Z9
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z21
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z9, Z18, Z18
+	VADDPD           Z20, Z19, Z19
+	VCVTPS2PD        Y22, Z9
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z9, Z18, Z18
+	VADDPD           Z20, Z19, Z19
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z17
-	VPADDD           Z7, Z15, Z19
-	VPMAXSD          Z5, Z19, Z19
-	VPSLLD           $0x17, Z19, Z19
+	VFMADD213PS      Z8, Z9, Z21
+	VPADDD           Z7, Z11, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_5
-	VMOVUPS          Z17, K2, (CX)
+	VMOVUPS          Z21, K2, (CX)
 
 sm512_nostore_5:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
-	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y17, Z8
-	VEXTRACTF64X4 $0x01, Z17, Y9
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y19, Z15
-	VEXTRACTF64X4 $0x01, Z19, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z19, Z17, Z17
 	JMP           sm512_sumred
 
 sm512_tail2:
@@ -573,52 +1866,52 @@ sm512_tail2:
 	JA   sm512_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_6
-	VMOVUPS          Z17, -128(CX)
-	VMOVUPS          Z18, -64(CX)
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
 
 sm512_nostore_6:
 	VMOVUPS          (AX), Z8
@@ -628,91 +1921,91 @@ sm512_nostore_6:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z23
-	VSUBPS           Z1, Z16, Z24
-	VFMADD231PS      Z2, Z23, Z8
-	VFMADD231PS      Z2, Z24, Z9
-	VFMADD231PS      Z3, Z23, Z8
-	VFMADD231PS      Z3, Z24, Z9
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z13, Z11, Z11
-	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_7
-	VMOVUPS          Z17, (CX)
-	VMOVUPS          Z18, K2, 64(CX)
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
 
 sm512_nostore_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
-	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y17, Z8
-	VEXTRACTF64X4 $0x01, Z17, Y9
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y19, Z15
-	VEXTRACTF64X4 $0x01, Z19, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y18, Z8
-	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y22, Z15
-	VEXTRACTF64X4 $0x01, Z22, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z19, Z17, Z17
 	JMP           sm512_sumred
 
 sm512_tail3:
@@ -720,52 +2013,52 @@ sm512_tail3:
 	JA   sm512_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_8
-	VMOVUPS          Z17, -128(CX)
-	VMOVUPS          Z18, -64(CX)
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
 
 sm512_nostore_8:
 	VMOVUPS          (AX), Z8
@@ -774,175 +2067,175 @@ sm512_nostore_8:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z23
-	VSUBPS           Z1, Z16, Z24
-	VFMADD231PS      Z2, Z23, Z8
-	VFMADD231PS      Z2, Z24, Z9
-	VFMADD231PS      Z3, Z23, Z8
-	VFMADD231PS      Z3, Z24, Z9
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z13, Z11, Z11
-	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_9
-	VMOVUPS          Z17, (CX)
-	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
 
 sm512_nostore_9:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          128(AX), K2, Z8
 	VSUBPS           Z6, Z8, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z15
-	VFMADD231PS      Z0, Z8, Z15
-	VSUBPS           Z1, Z15, Z9
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z8, Z11
+	VSUBPS           Z1, Z11, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z9
-	VEXTRACTF64X4    $0x01, Z17, Y16
-	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y19, Z17
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z17, Z17, Z9
-	VFMADD213PD      Z19, Z19, Z16
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z16, Z14, Z14
-	VCVTPS2PD        Y18, Z9
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y22, Z17
-	VEXTRACTF64X4    $0x01, Z22, Y18
-	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z9
-	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z16, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z9
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z21
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z9, Z18, Z18
+	VADDPD           Z20, Z19, Z19
+	VCVTPS2PD        Y22, Z9
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z9, Z18, Z18
+	VADDPD           Z20, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z17
-	VPADDD           Z7, Z15, Z19
-	VPMAXSD          Z5, Z19, Z19
-	VPSLLD           $0x17, Z19, Z19
+	VFMADD213PS      Z8, Z9, Z21
+	VPADDD           Z7, Z11, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_10
-	VMOVUPS          Z17, K2, -128(CX)
+	VMOVUPS          Z21, K2, -128(CX)
 
 sm512_nostore_10:
-	VCVTPS2PD     Y17, Z8
-	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y19, Z15
-	VEXTRACTF64X4 $0x01, Z19, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z19, Z17, Z17
 	JMP           sm512_sumred
 
 sm512_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_11
-	VMOVUPS          Z17, -128(CX)
-	VMOVUPS          Z18, -64(CX)
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
 
 sm512_nostore_11:
 	VMOVUPS          (AX), Z8
@@ -951,62 +2244,62 @@ sm512_nostore_11:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z23
-	VSUBPS           Z1, Z16, Z24
-	VFMADD231PS      Z2, Z23, Z8
-	VFMADD231PS      Z2, Z24, Z9
-	VFMADD231PS      Z3, Z23, Z8
-	VFMADD231PS      Z3, Z24, Z9
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z13, Z11, Z11
-	VADDPD           Z14, Z12, Z12
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_12
-	VMOVUPS          Z17, (CX)
-	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
 
 sm512_nostore_12:
 	VMOVUPS          128(AX), Z8
@@ -1016,89 +2309,89 @@ sm512_nostore_12:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z23
-	VSUBPS           Z1, Z16, Z24
-	VFMADD231PS      Z2, Z23, Z8
-	VFMADD231PS      Z2, Z24, Z9
-	VFMADD231PS      Z3, Z23, Z8
-	VFMADD231PS      Z3, Z24, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_13
-	VMOVUPS          Z17, -128(CX)
-	VMOVUPS          Z18, K2, -64(CX)
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
 
 sm512_nostore_13:
-	VCVTPS2PD     Y17, Z8
-	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y19, Z15
-	VEXTRACTF64X4 $0x01, Z19, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y18, Z8
-	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y22, Z15
-	VEXTRACTF64X4 $0x01, Z22, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z19, Z17, Z17
 	JMP           sm512_sumred
 
 sm512_tailfirst:
@@ -1110,43 +2403,43 @@ sm512_tailfirst:
 	VMOVUPS          (AX), K2, Z8
 	VSUBPS           Z6, Z8, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z15
-	VFMADD231PS      Z0, Z8, Z15
-	VSUBPS           Z1, Z15, Z9
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z8, Z11
+	VSUBPS           Z1, Z11, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z17
-	VPADDD           Z7, Z15, Z19
-	VPMAXSD          Z5, Z19, Z19
-	VPSLLD           $0x17, Z19, Z19
+	VFMADD213PS      Z8, Z9, Z21
+	VPADDD           Z7, Z11, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_14
-	VMOVUPS          Z17, K2, (CX)
+	VMOVUPS          Z21, K2, (CX)
 
 sm512_nostore_14:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
-	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y17, Z8
-	VEXTRACTF64X4 $0x01, Z17, Y9
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y19, Z15
-	VEXTRACTF64X4 $0x01, Z19, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z19, Z17, Z17
 	JMP           sm512_sumred
 
 sm512_first2:
@@ -1161,69 +2454,69 @@ sm512_first2:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z17
-	VSUBPS           Z1, Z16, Z18
-	VFMADD231PS      Z2, Z17, Z8
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z17, Z8
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z8
+	VFMADD231PS      Z2, Z22, Z9
+	VFMADD231PS      Z3, Z21, Z8
+	VFMADD231PS      Z3, Z22, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_15
-	VMOVUPS          Z17, (CX)
-	VMOVUPS          Z18, K2, 64(CX)
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
 
 sm512_nostore_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
-	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y17, Z8
-	VEXTRACTF64X4 $0x01, Z17, Y9
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y19, Z15
-	VEXTRACTF64X4 $0x01, Z19, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y18, Z8
-	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y22, Z15
-	VEXTRACTF64X4 $0x01, Z22, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z19, Z17, Z17
 	JMP           sm512_sumred
 
 sm512_first3:
@@ -1237,103 +2530,103 @@ sm512_first3:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z17
-	VSUBPS           Z1, Z16, Z18
-	VFMADD231PS      Z2, Z17, Z8
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z17, Z8
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z8
+	VFMADD231PS      Z2, Z22, Z9
+	VFMADD231PS      Z3, Z21, Z8
+	VFMADD231PS      Z3, Z22, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_16
-	VMOVUPS          Z17, (CX)
-	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
 
 sm512_nostore_16:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          128(AX), K2, Z8
 	VSUBPS           Z6, Z8, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z15
-	VFMADD231PS      Z0, Z8, Z15
-	VSUBPS           Z1, Z15, Z9
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z8, Z11
+	VSUBPS           Z1, Z11, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z9
-	VEXTRACTF64X4    $0x01, Z17, Y16
-	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y19, Z17
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z17, Z17, Z9
-	VFMADD213PD      Z19, Z19, Z16
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z16, Z14, Z14
-	VCVTPS2PD        Y18, Z9
-	VEXTRACTF64X4    $0x01, Z18, Y16
-	VCVTPS2PD        Y16, Z16
-	VCVTPS2PD        Y22, Z17
-	VEXTRACTF64X4    $0x01, Z22, Y18
-	VCVTPS2PD        Y18, Z18
-	VFMADD213PD      Z17, Z17, Z9
-	VFMADD213PD      Z18, Z18, Z16
-	VADDPD           Z9, Z13, Z13
-	VADDPD           Z16, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z9
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z21
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z9, Z18, Z18
+	VADDPD           Z20, Z19, Z19
+	VCVTPS2PD        Y22, Z9
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z9
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z9, Z18, Z18
+	VADDPD           Z20, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z17
-	VPADDD           Z7, Z15, Z19
-	VPMAXSD          Z5, Z19, Z19
-	VPSLLD           $0x17, Z19, Z19
+	VFMADD213PS      Z8, Z9, Z21
+	VPADDD           Z7, Z11, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_17
-	VMOVUPS          Z17, K2, -128(CX)
+	VMOVUPS          Z21, K2, -128(CX)
 
 sm512_nostore_17:
-	VCVTPS2PD     Y17, Z8
-	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y19, Z15
-	VEXTRACTF64X4 $0x01, Z19, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z19, Z17, Z17
 	JMP           sm512_sumred
 
 sm512_first4:
@@ -1344,40 +2637,40 @@ sm512_first4:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z17
-	VSUBPS           Z1, Z16, Z18
-	VFMADD231PS      Z2, Z17, Z8
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z17, Z8
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z8
+	VFMADD231PS      Z2, Z22, Z9
+	VFMADD231PS      Z3, Z21, Z8
+	VFMADD231PS      Z3, Z22, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_18
-	VMOVUPS          Z17, (CX)
-	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
 
 sm512_nostore_18:
 	VMOVUPS          128(AX), Z8
@@ -1387,181 +2680,183 @@ sm512_nostore_18:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z15
-	VMOVAPS          Z1, Z16
-	VFMADD231PS      Z0, Z8, Z15
-	VFMADD231PS      Z0, Z9, Z16
-	VSUBPS           Z1, Z15, Z23
-	VSUBPS           Z1, Z16, Z24
-	VFMADD231PS      Z2, Z23, Z8
-	VFMADD231PS      Z2, Z24, Z9
-	VFMADD231PS      Z3, Z23, Z8
-	VFMADD231PS      Z3, Z24, Z9
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z8, Z11
+	VFMADD231PS      Z0, Z9, Z20
+	VSUBPS           Z1, Z11, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z8
+	VFMADD231PS      Z2, Z28, Z9
+	VFMADD231PS      Z3, Z27, Z8
+	VFMADD231PS      Z3, Z28, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_19
-	VMOVUPS          Z17, -128(CX)
-	VMOVUPS          Z18, K2, -64(CX)
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
 
 sm512_nostore_19:
-	VCVTPS2PD     Y17, Z8
-	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y19, Z15
-	VEXTRACTF64X4 $0x01, Z19, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y18, Z8
-	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y22, Z15
-	VEXTRACTF64X4 $0x01, Z22, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z19, Z17, Z17
 	JMP           sm512_sumred
 
 sm512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y17, Z23
-	VEXTRACTF64X4    $0x01, Z17, Y17
-	VCVTPS2PD        Y17, Z17
-	VCVTPS2PD        Y19, Z24
-	VEXTRACTF64X4    $0x01, Z19, Y19
-	VCVTPS2PD        Y19, Z19
-	VFMADD213PD      Z24, Z24, Z23
-	VFMADD213PD      Z19, Z19, Z17
-	VADDPD           Z23, Z13, Z13
-	VADDPD           Z17, Z14, Z14
-	VCVTPS2PD        Y18, Z17
-	VEXTRACTF64X4    $0x01, Z18, Y18
-	VCVTPS2PD        Y18, Z18
-	VCVTPS2PD        Y22, Z19
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y23, Z28
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z23, Z23, Z21
+	VADDPD           Z27, Z18, Z18
+	VADDPD           Z21, Z19, Z19
+	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z19, Z19, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z18
-	VMULPS           Z8, Z8, Z19
-	VMULPS           Z9, Z9, Z22
-	VFMADD213PS      Z8, Z19, Z17
-	VFMADD213PS      Z9, Z22, Z18
-	VPADDD           Z7, Z15, Z19
-	VPADDD           Z7, Z16, Z22
-	VPMAXSD          Z5, Z19, Z19
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z19, Z19
-	VPSLLD           $0x17, Z22, Z22
+	VCVTPS2PD        Y26, Z23
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z23, Z23, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z18, Z18
+	VADDPD           Z22, Z19, Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z26
+	VFMADD213PS      Z8, Z23, Z21
+	VFMADD213PS      Z9, Z26, Z22
+	VPADDD           Z7, Z11, Z23
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z26, Z26
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_20
-	VMOVUPS          Z17, -128(CX)
-	VMOVUPS          Z18, -64(CX)
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
 
 sm512_nostore_20:
-	VCVTPS2PD     Y17, Z8
-	VEXTRACTF64X4 $0x01, Z17, Y9
+	VCVTPS2PD     Y21, Z8
+	VEXTRACTF64X4 $0x01, Z21, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y19, Z15
-	VEXTRACTF64X4 $0x01, Z19, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VCVTPS2PD     Y18, Z8
-	VEXTRACTF64X4 $0x01, Z18, Y9
+	VCVTPS2PD     Y23, Z11
+	VEXTRACTF64X4 $0x01, Z23, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VCVTPS2PD     Y22, Z8
+	VEXTRACTF64X4 $0x01, Z22, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y22, Z15
-	VEXTRACTF64X4 $0x01, Z22, Y16
-	VCVTPS2PD     Y16, Z16
-	VFMADD213PD   Z15, Z15, Z8
-	VFMADD213PD   Z16, Z16, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VCVTPS2PD     Y26, Z11
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z11, Z11, Z8
+	VFMADD213PD   Z20, Z20, Z9
+	VADDPD        Z8, Z18, Z18
+	VADDPD        Z9, Z19, Z19
+	VADDPD        Z18, Z16, Z16
+	VADDPD        Z19, Z17, Z17
 
 sm512_sumred:
-	VADDPD     Z12, Z11, Z11
-	VSHUFF64X2 $0xee, Z11, Z11, Z8
-	VADDPD     Z8, Z11, Z11
-	VSHUFF64X2 $0x01, Z11, Z11, Z8
-	VADDPD     Z8, Z11, Z11
-	VPERMILPD  $0x01, Z11, Z8
-	VADDSD     X8, X11, X15
-	CMPQ       DI, $0x00000001
-	JE         sm512_ahead
-	LEAQ       (SI)(R10*1), AX
+	VADDPD     Z17, Z16, Z16
+	VSHUFF64X2 $0xee, Z16, Z16, Z8
+	VADDPD     Z8, Z16, Z16
+	VSHUFF64X2 $0x01, Z16, Z16, Z8
+	VADDPD     Z8, Z16, Z16
+	VPERMILPD  $0x01, Z16, Z8
+	VADDSD     X8, X16, X11
+
+sm512_sumdone:
+	CMPQ DI, $0x00000001
+	JE   sm512_ahead
+	LEAQ (SI)(R10*1), AX
 
 	// Pass 1: m = max(x).
 	VBROADCASTSS softmaxconst<>+320(SB), Z10
 	VBROADCASTSS softmaxconst<>+320(SB), Z8
 	VBROADCASTSS softmaxconst<>+320(SB), Z9
-	VBROADCASTSS softmaxconst<>+320(SB), Z16
+	VBROADCASTSS softmaxconst<>+320(SB), Z20
 	MOVQ         R8, DX
 
 sm512_max64ahead:
@@ -1570,7 +2865,7 @@ sm512_max64ahead:
 	VMAXPS (AX), Z10, Z10
 	VMAXPS 64(AX), Z8, Z8
 	VMAXPS 128(AX), Z9, Z9
-	VMAXPS 192(AX), Z16, Z16
+	VMAXPS 192(AX), Z20, Z20
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, DX
 	JMP    sm512_max64ahead
@@ -1586,12 +2881,12 @@ sm512_max16ahead:
 sm512_maxtailahead:
 	TESTQ     DX, DX
 	JZ        sm512_maxredahead
-	VMOVUPS.Z (AX), K1, Z17
-	VMAXPS    Z17, Z8, K1, Z8
+	VMOVUPS.Z (AX), K1, Z21
+	VMAXPS    Z21, Z8, K1, Z8
 
 sm512_maxredahead:
 	VMAXPS     Z8, Z10, Z10
-	VMAXPS     Z16, Z9, Z9
+	VMAXPS     Z20, Z9, Z9
 	VMAXPS     Z9, Z10, Z10
 	VSHUFF32X4 $0x4e, Z10, Z10, Z8
 	VMAXPS     Z8, Z10, Z10
@@ -1603,7 +2898,7 @@ sm512_maxredahead:
 	VMAXPS     Z8, Z10, Z10
 
 sm512_ahead:
-	VUCOMISD X15, X15
+	VUCOMISD X11, X11
 	JP       sm512_nanrow
 
 	// Keep this row's c and bias; pass 3 runs a row late.
@@ -1617,6 +2912,286 @@ sm512_ahead:
 	VPBROADCASTD 12(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   sm512_outc
+	TESTQ R9, R9
+	JNZ   sm512z_outre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
+	MOVQ  R8, DX
+
+sm512z_out64:
+	CMPQ        DX, $0x00000040
+	JB          sm512z_out16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z20
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z20, Z4, Z20
+	VMOVAPS     Z1, Z21
+	VMOVAPS     Z1, Z22
+	VFMADD231PS Z0, Z6, Z21
+	VFMADD231PS Z0, Z20, Z22
+	VPADDD      Z7, Z21, Z21
+	VPADDD      Z7, Z22, Z22
+	VPMAXSD     Z5, Z21, Z21
+	VPMAXSD     Z5, Z22, Z22
+	VPSLLD      $0x17, Z21, Z21
+	VPSLLD      $0x17, Z22, Z22
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z20
+	VMOVAPS     Z9, Z23
+	VFMADD213PS Z9, Z6, Z23
+	VMOVAPS     Z9, Z26
+	VFMADD213PS Z9, Z20, Z26
+	VFMADD132PS Z8, Z23, Z6
+	VFMADD132PS Z8, Z26, Z20
+	VADDPS      Z8, Z6, Z6
+	VADDPS      Z8, Z20, Z20
+	VMULPS      Z21, Z6, Z6
+	VMULPS      Z22, Z20, Z20
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z20, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z20
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z20, Z4, Z20
+	VMOVAPS     Z1, Z21
+	VMOVAPS     Z1, Z22
+	VFMADD231PS Z0, Z6, Z21
+	VFMADD231PS Z0, Z20, Z22
+	VPADDD      Z7, Z21, Z21
+	VPADDD      Z7, Z22, Z22
+	VPMAXSD     Z5, Z21, Z21
+	VPMAXSD     Z5, Z22, Z22
+	VPSLLD      $0x17, Z21, Z21
+	VPSLLD      $0x17, Z22, Z22
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z20
+	VMOVAPS     Z9, Z23
+	VFMADD213PS Z9, Z6, Z23
+	VMOVAPS     Z9, Z26
+	VFMADD213PS Z9, Z20, Z26
+	VFMADD132PS Z8, Z23, Z6
+	VFMADD132PS Z8, Z26, Z20
+	VADDPS      Z8, Z6, Z6
+	VADDPS      Z8, Z20, Z20
+	VMULPS      Z21, Z6, Z6
+	VMULPS      Z22, Z20, Z20
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z20, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm512z_out64
+
+sm512z_out16:
+	CMPQ        DX, $0x00000010
+	JB          sm512z_outtail
+	VMOVUPS     (AX), Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z20
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z9, Z21
+	VFMADD213PS Z9, Z6, Z21
+	VFMADD132PS Z8, Z21, Z6
+	VADDPS      Z8, Z6, Z6
+	VMULPS      Z20, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm512z_out16
+
+sm512z_outtail:
+	TESTQ       DX, DX
+	JZ          sm512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z20
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z9, Z7
+	VFMADD213PS Z9, Z6, Z7
+	VFMADD132PS Z8, Z7, Z6
+	VADDPS      Z8, Z6, Z6
+	VMULPS      Z20, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         sm512_prev
+
+sm512z_outre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+sm512z_outre64:
+	CMPQ             DX, $0x00000040
+	JB               sm512z_outre16
+	VMOVUPS          (AX), Z6
+	VMOVUPS          64(AX), Z20
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z20, Z4, Z20
+	VMOVAPS          Z1, Z21
+	VMOVAPS          Z1, Z22
+	VFMADD231PS      Z0, Z6, Z21
+	VFMADD231PS      Z0, Z20, Z22
+	VSUBPS           Z1, Z21, Z23
+	VSUBPS           Z1, Z22, Z26
+	VFMADD231PS      Z2, Z23, Z6
+	VFMADD231PS      Z2, Z26, Z20
+	VFMADD231PS      Z3, Z23, Z6
+	VFMADD231PS      Z3, Z26, Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z23
+	VBROADCASTSS     softmaxconst<>+128(SB), Z26
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z23
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z23
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z23
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z23
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z26
+	VMULPS           Z6, Z6, Z27
+	VMULPS           Z20, Z20, Z28
+	VFMADD231PS      Z23, Z27, Z6
+	VFMADD231PS      Z26, Z28, Z20
+	VPADDD           Z7, Z21, Z21
+	VPADDD           Z7, Z22, Z22
+	VPMAXSD          Z5, Z21, Z21
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z21, Z21
+	VPSLLD           $0x17, Z22, Z22
+	VMOVAPS          Z9, Z23
+	VFMADD213PS      Z9, Z6, Z23
+	VMOVAPS          Z9, Z26
+	VFMADD213PS      Z9, Z20, Z26
+	VFMADD132PS      Z8, Z23, Z6
+	VFMADD132PS      Z8, Z26, Z20
+	VADDPS           Z8, Z6, Z6
+	VADDPS           Z8, Z20, Z20
+	VMULPS           Z21, Z6, Z6
+	VMULPS           Z22, Z20, Z20
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z20, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMOVUPS          192(AX), Z20
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z20, Z4, Z20
+	VMOVAPS          Z1, Z21
+	VMOVAPS          Z1, Z22
+	VFMADD231PS      Z0, Z6, Z21
+	VFMADD231PS      Z0, Z20, Z22
+	VSUBPS           Z1, Z21, Z23
+	VSUBPS           Z1, Z22, Z26
+	VFMADD231PS      Z2, Z23, Z6
+	VFMADD231PS      Z2, Z26, Z20
+	VFMADD231PS      Z3, Z23, Z6
+	VFMADD231PS      Z3, Z26, Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z23
+	VBROADCASTSS     softmaxconst<>+128(SB), Z26
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z23
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z23
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z23
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z23
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z26
+	VMULPS           Z6, Z6, Z27
+	VMULPS           Z20, Z20, Z28
+	VFMADD231PS      Z23, Z27, Z6
+	VFMADD231PS      Z26, Z28, Z20
+	VPADDD           Z7, Z21, Z21
+	VPADDD           Z7, Z22, Z22
+	VPMAXSD          Z5, Z21, Z21
+	VPMAXSD          Z5, Z22, Z22
+	VPSLLD           $0x17, Z21, Z21
+	VPSLLD           $0x17, Z22, Z22
+	VMOVAPS          Z9, Z23
+	VFMADD213PS      Z9, Z6, Z23
+	VMOVAPS          Z9, Z26
+	VFMADD213PS      Z9, Z20, Z26
+	VFMADD132PS      Z8, Z23, Z6
+	VFMADD132PS      Z8, Z26, Z20
+	VADDPS           Z8, Z6, Z6
+	VADDPS           Z8, Z20, Z20
+	VMULPS           Z21, Z6, Z6
+	VMULPS           Z22, Z20, Z20
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z20, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              sm512z_outre64
+
+sm512z_outre16:
+	CMPQ             DX, $0x00000010
+	JB               sm512z_outretail
+	VMOVUPS          (AX), Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z20
+	VSUBPS           Z1, Z20, Z21
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z3, Z21, Z6
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z21
+	VMULPS           Z6, Z6, Z22
+	VFMADD231PS      Z21, Z22, Z6
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z9, Z21
+	VFMADD213PS      Z9, Z6, Z21
+	VFMADD132PS      Z8, Z21, Z6
+	VADDPS           Z8, Z6, Z6
+	VMULPS           Z20, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              sm512z_outre16
+
+sm512z_outretail:
+	TESTQ            DX, DX
+	JZ               sm512_prev
+	VMOVUPS.Z        (AX), K1, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z20
+	VSUBPS           Z1, Z20, Z21
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z3, Z21, Z6
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z21
+	VMULPS           Z6, Z6, Z22
+	VFMADD231PS      Z21, Z22, Z6
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z9, Z7
+	VFMADD213PS      Z9, Z6, Z7
+	VFMADD132PS      Z8, Z7, Z6
+	VADDPS           Z8, Z6, Z6
+	VMULPS           Z20, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              sm512_prev
+	JMP sm512_outdone
+
+sm512_outc:
 	TESTQ R9, R9
 	JNZ   sm512_outre
 	MOVQ  16(SP), AX
@@ -1626,66 +3201,66 @@ sm512_ahead:
 sm512_out64:
 	CMPQ        DX, $0x00000040
 	JB          sm512_out16
-	VMOVUPS     (AX), Z16
-	VMOVUPS     64(AX), Z17
-	VSUBPS      Z6, Z16, Z16
-	VSUBPS      Z6, Z17, Z17
-	VMAXPS      Z16, Z4, Z16
-	VMAXPS      Z17, Z4, Z17
-	VMOVAPS     Z1, Z18
-	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z16, Z18
-	VFMADD231PS Z0, Z17, Z19
-	VPADDD      Z7, Z18, Z18
-	VPADDD      Z7, Z19, Z19
-	VPMAXSD     Z5, Z18, Z18
-	VPMAXSD     Z5, Z19, Z19
-	VPSLLD      $0x17, Z18, Z18
-	VPSLLD      $0x17, Z19, Z19
-	VMOVUPS     (CX), Z16
-	VMOVUPS     64(CX), Z17
-	VMOVAPS     Z9, Z22
-	VFMADD213PS Z9, Z16, Z22
-	VMOVAPS     Z9, Z23
-	VFMADD213PS Z9, Z17, Z23
-	VFMADD132PS Z8, Z22, Z16
-	VFMADD132PS Z8, Z23, Z17
-	VADDPS      Z8, Z16, Z16
-	VADDPS      Z8, Z17, Z17
-	VMULPS      Z18, Z16, Z16
-	VMULPS      Z19, Z17, Z17
-	VMOVUPS     Z16, (CX)
-	VMOVUPS     Z17, 64(CX)
-	VMOVUPS     128(AX), Z16
-	VMOVUPS     192(AX), Z17
-	VSUBPS      Z6, Z16, Z16
-	VSUBPS      Z6, Z17, Z17
-	VMAXPS      Z16, Z4, Z16
-	VMAXPS      Z17, Z4, Z17
-	VMOVAPS     Z1, Z18
-	VMOVAPS     Z1, Z19
-	VFMADD231PS Z0, Z16, Z18
-	VFMADD231PS Z0, Z17, Z19
-	VPADDD      Z7, Z18, Z18
-	VPADDD      Z7, Z19, Z19
-	VPMAXSD     Z5, Z18, Z18
-	VPMAXSD     Z5, Z19, Z19
-	VPSLLD      $0x17, Z18, Z18
-	VPSLLD      $0x17, Z19, Z19
-	VMOVUPS     128(CX), Z16
-	VMOVUPS     192(CX), Z17
-	VMOVAPS     Z9, Z22
-	VFMADD213PS Z9, Z16, Z22
-	VMOVAPS     Z9, Z23
-	VFMADD213PS Z9, Z17, Z23
-	VFMADD132PS Z8, Z22, Z16
-	VFMADD132PS Z8, Z23, Z17
-	VADDPS      Z8, Z16, Z16
-	VADDPS      Z8, Z17, Z17
-	VMULPS      Z18, Z16, Z16
-	VMULPS      Z19, Z17, Z17
-	VMOVUPS     Z16, 128(CX)
-	VMOVUPS     Z17, 192(CX)
+	VMOVUPS     (AX), Z20
+	VMOVUPS     64(AX), Z21
+	VSUBPS      Z6, Z20, Z20
+	VSUBPS      Z6, Z21, Z21
+	VMAXPS      Z20, Z4, Z20
+	VMAXPS      Z21, Z4, Z21
+	VMOVAPS     Z1, Z22
+	VMOVAPS     Z1, Z23
+	VFMADD231PS Z0, Z20, Z22
+	VFMADD231PS Z0, Z21, Z23
+	VPADDD      Z7, Z22, Z22
+	VPADDD      Z7, Z23, Z23
+	VPMAXSD     Z5, Z22, Z22
+	VPMAXSD     Z5, Z23, Z23
+	VPSLLD      $0x17, Z22, Z22
+	VPSLLD      $0x17, Z23, Z23
+	VMOVUPS     (CX), Z20
+	VMOVUPS     64(CX), Z21
+	VMOVAPS     Z9, Z26
+	VFMADD213PS Z9, Z20, Z26
+	VMOVAPS     Z9, Z27
+	VFMADD213PS Z9, Z21, Z27
+	VFMADD132PS Z8, Z26, Z20
+	VFMADD132PS Z8, Z27, Z21
+	VADDPS      Z8, Z20, Z20
+	VADDPS      Z8, Z21, Z21
+	VMULPS      Z22, Z20, Z20
+	VMULPS      Z23, Z21, Z21
+	VMOVUPS     Z20, (CX)
+	VMOVUPS     Z21, 64(CX)
+	VMOVUPS     128(AX), Z20
+	VMOVUPS     192(AX), Z21
+	VSUBPS      Z6, Z20, Z20
+	VSUBPS      Z6, Z21, Z21
+	VMAXPS      Z20, Z4, Z20
+	VMAXPS      Z21, Z4, Z21
+	VMOVAPS     Z1, Z22
+	VMOVAPS     Z1, Z23
+	VFMADD231PS Z0, Z20, Z22
+	VFMADD231PS Z0, Z21, Z23
+	VPADDD      Z7, Z22, Z22
+	VPADDD      Z7, Z23, Z23
+	VPMAXSD     Z5, Z22, Z22
+	VPMAXSD     Z5, Z23, Z23
+	VPSLLD      $0x17, Z22, Z22
+	VPSLLD      $0x17, Z23, Z23
+	VMOVUPS     128(CX), Z20
+	VMOVUPS     192(CX), Z21
+	VMOVAPS     Z9, Z26
+	VFMADD213PS Z9, Z20, Z26
+	VMOVAPS     Z9, Z27
+	VFMADD213PS Z9, Z21, Z27
+	VFMADD132PS Z8, Z26, Z20
+	VFMADD132PS Z8, Z27, Z21
+	VADDPS      Z8, Z20, Z20
+	VADDPS      Z8, Z21, Z21
+	VMULPS      Z22, Z20, Z20
+	VMULPS      Z23, Z21, Z21
+	VMOVUPS     Z20, 128(CX)
+	VMOVUPS     Z21, 192(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -1694,21 +3269,21 @@ sm512_out64:
 sm512_out16:
 	CMPQ        DX, $0x00000010
 	JB          sm512_outtail
-	VMOVUPS     (AX), Z16
-	VSUBPS      Z6, Z16, Z16
-	VMAXPS      Z16, Z4, Z16
-	VMOVAPS     Z1, Z17
-	VFMADD231PS Z0, Z16, Z17
-	VPADDD      Z7, Z17, Z17
-	VPMAXSD     Z5, Z17, Z17
-	VPSLLD      $0x17, Z17, Z17
-	VMOVUPS     (CX), Z16
-	VMOVAPS     Z9, Z18
-	VFMADD213PS Z9, Z16, Z18
-	VFMADD132PS Z8, Z18, Z16
-	VADDPS      Z8, Z16, Z16
-	VMULPS      Z17, Z16, Z16
-	VMOVUPS     Z16, (CX)
+	VMOVUPS     (AX), Z20
+	VSUBPS      Z6, Z20, Z20
+	VMAXPS      Z20, Z4, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z20, Z21
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     (CX), Z20
+	VMOVAPS     Z9, Z22
+	VFMADD213PS Z9, Z20, Z22
+	VFMADD132PS Z8, Z22, Z20
+	VADDPS      Z8, Z20, Z20
+	VMULPS      Z21, Z20, Z20
+	VMOVUPS     Z20, (CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -1717,18 +3292,18 @@ sm512_out16:
 sm512_outtail:
 	TESTQ       DX, DX
 	JZ          sm512_prev
-	VMOVUPS.Z   (AX), K1, Z16
-	VSUBPS      Z6, Z16, Z16
-	VMAXPS      Z16, Z4, Z16
+	VMOVUPS.Z   (AX), K1, Z20
+	VSUBPS      Z6, Z20, Z20
+	VMAXPS      Z20, Z4, Z20
 	VMOVAPS     Z1, Z6
-	VFMADD231PS Z0, Z16, Z6
+	VFMADD231PS Z0, Z20, Z6
 	VPADDD      Z7, Z6, Z6
 	VPMAXSD     Z5, Z6, Z6
 	VPSLLD      $0x17, Z6, Z6
 	VMOVUPS.Z   (CX), K1, Z7
-	VMOVAPS     Z9, Z16
-	VFMADD213PS Z9, Z7, Z16
-	VFMADD132PS Z8, Z16, Z7
+	VMOVAPS     Z9, Z20
+	VFMADD213PS Z9, Z7, Z20
+	VFMADD132PS Z8, Z20, Z7
 	VADDPS      Z8, Z7, Z7
 	VMULPS      Z6, Z7, Z7
 	VMOVUPS     Z7, K1, (CX)
@@ -1742,102 +3317,102 @@ sm512_outre:
 sm512_outre64:
 	CMPQ             DX, $0x00000040
 	JB               sm512_outre16
-	VMOVUPS          (AX), Z16
-	VMOVUPS          64(AX), Z17
-	VSUBPS           Z6, Z16, Z16
-	VSUBPS           Z6, Z17, Z17
-	VMAXPS           Z16, Z4, Z16
-	VMAXPS           Z17, Z4, Z17
-	VMOVAPS          Z1, Z18
-	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z16, Z18
-	VFMADD231PS      Z0, Z17, Z19
-	VSUBPS           Z1, Z18, Z22
-	VSUBPS           Z1, Z19, Z23
-	VFMADD231PS      Z2, Z22, Z16
-	VFMADD231PS      Z2, Z23, Z17
-	VFMADD231PS      Z3, Z22, Z16
-	VFMADD231PS      Z3, Z23, Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VBROADCASTSS     softmaxconst<>+128(SB), Z23
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z23
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z23
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z23
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z23
-	VMULPS           Z16, Z16, Z24
-	VMULPS           Z17, Z17, Z25
-	VFMADD231PS      Z22, Z24, Z16
-	VFMADD231PS      Z23, Z25, Z17
-	VPADDD           Z7, Z18, Z18
-	VPADDD           Z7, Z19, Z19
-	VPMAXSD          Z5, Z18, Z18
-	VPMAXSD          Z5, Z19, Z19
-	VPSLLD           $0x17, Z18, Z18
-	VPSLLD           $0x17, Z19, Z19
-	VMOVAPS          Z9, Z22
-	VFMADD213PS      Z9, Z16, Z22
-	VMOVAPS          Z9, Z23
-	VFMADD213PS      Z9, Z17, Z23
-	VFMADD132PS      Z8, Z22, Z16
-	VFMADD132PS      Z8, Z23, Z17
-	VADDPS           Z8, Z16, Z16
-	VADDPS           Z8, Z17, Z17
-	VMULPS           Z18, Z16, Z16
-	VMULPS           Z19, Z17, Z17
-	VMOVUPS          Z16, (CX)
-	VMOVUPS          Z17, 64(CX)
-	VMOVUPS          128(AX), Z16
-	VMOVUPS          192(AX), Z17
-	VSUBPS           Z6, Z16, Z16
-	VSUBPS           Z6, Z17, Z17
-	VMAXPS           Z16, Z4, Z16
-	VMAXPS           Z17, Z4, Z17
-	VMOVAPS          Z1, Z18
-	VMOVAPS          Z1, Z19
-	VFMADD231PS      Z0, Z16, Z18
-	VFMADD231PS      Z0, Z17, Z19
-	VSUBPS           Z1, Z18, Z22
-	VSUBPS           Z1, Z19, Z23
-	VFMADD231PS      Z2, Z22, Z16
-	VFMADD231PS      Z2, Z23, Z17
-	VFMADD231PS      Z3, Z22, Z16
-	VFMADD231PS      Z3, Z23, Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VBROADCASTSS     softmaxconst<>+128(SB), Z23
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z23
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z23
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z23
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z23
-	VMULPS           Z16, Z16, Z24
-	VMULPS           Z17, Z17, Z25
-	VFMADD231PS      Z22, Z24, Z16
-	VFMADD231PS      Z23, Z25, Z17
-	VPADDD           Z7, Z18, Z18
-	VPADDD           Z7, Z19, Z19
-	VPMAXSD          Z5, Z18, Z18
-	VPMAXSD          Z5, Z19, Z19
-	VPSLLD           $0x17, Z18, Z18
-	VPSLLD           $0x17, Z19, Z19
-	VMOVAPS          Z9, Z22
-	VFMADD213PS      Z9, Z16, Z22
-	VMOVAPS          Z9, Z23
-	VFMADD213PS      Z9, Z17, Z23
-	VFMADD132PS      Z8, Z22, Z16
-	VFMADD132PS      Z8, Z23, Z17
-	VADDPS           Z8, Z16, Z16
-	VADDPS           Z8, Z17, Z17
-	VMULPS           Z18, Z16, Z16
-	VMULPS           Z19, Z17, Z17
-	VMOVUPS          Z16, 128(CX)
-	VMOVUPS          Z17, 192(CX)
+	VMOVUPS          (AX), Z20
+	VMOVUPS          64(AX), Z21
+	VSUBPS           Z6, Z20, Z20
+	VSUBPS           Z6, Z21, Z21
+	VMAXPS           Z20, Z4, Z20
+	VMAXPS           Z21, Z4, Z21
+	VMOVAPS          Z1, Z22
+	VMOVAPS          Z1, Z23
+	VFMADD231PS      Z0, Z20, Z22
+	VFMADD231PS      Z0, Z21, Z23
+	VSUBPS           Z1, Z22, Z26
+	VSUBPS           Z1, Z23, Z27
+	VFMADD231PS      Z2, Z26, Z20
+	VFMADD231PS      Z2, Z27, Z21
+	VFMADD231PS      Z3, Z26, Z20
+	VFMADD231PS      Z3, Z27, Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z26
+	VBROADCASTSS     softmaxconst<>+128(SB), Z27
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z21, Z27
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z21, Z27
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z21, Z27
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z21, Z27
+	VMULPS           Z20, Z20, Z28
+	VMULPS           Z21, Z21, Z29
+	VFMADD231PS      Z26, Z28, Z20
+	VFMADD231PS      Z27, Z29, Z21
+	VPADDD           Z7, Z22, Z22
+	VPADDD           Z7, Z23, Z23
+	VPMAXSD          Z5, Z22, Z22
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z22, Z22
+	VPSLLD           $0x17, Z23, Z23
+	VMOVAPS          Z9, Z26
+	VFMADD213PS      Z9, Z20, Z26
+	VMOVAPS          Z9, Z27
+	VFMADD213PS      Z9, Z21, Z27
+	VFMADD132PS      Z8, Z26, Z20
+	VFMADD132PS      Z8, Z27, Z21
+	VADDPS           Z8, Z20, Z20
+	VADDPS           Z8, Z21, Z21
+	VMULPS           Z22, Z20, Z20
+	VMULPS           Z23, Z21, Z21
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+	VMOVUPS          128(AX), Z20
+	VMOVUPS          192(AX), Z21
+	VSUBPS           Z6, Z20, Z20
+	VSUBPS           Z6, Z21, Z21
+	VMAXPS           Z20, Z4, Z20
+	VMAXPS           Z21, Z4, Z21
+	VMOVAPS          Z1, Z22
+	VMOVAPS          Z1, Z23
+	VFMADD231PS      Z0, Z20, Z22
+	VFMADD231PS      Z0, Z21, Z23
+	VSUBPS           Z1, Z22, Z26
+	VSUBPS           Z1, Z23, Z27
+	VFMADD231PS      Z2, Z26, Z20
+	VFMADD231PS      Z2, Z27, Z21
+	VFMADD231PS      Z3, Z26, Z20
+	VFMADD231PS      Z3, Z27, Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z26
+	VBROADCASTSS     softmaxconst<>+128(SB), Z27
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z21, Z27
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z21, Z27
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z21, Z27
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z26
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z21, Z27
+	VMULPS           Z20, Z20, Z28
+	VMULPS           Z21, Z21, Z29
+	VFMADD231PS      Z26, Z28, Z20
+	VFMADD231PS      Z27, Z29, Z21
+	VPADDD           Z7, Z22, Z22
+	VPADDD           Z7, Z23, Z23
+	VPMAXSD          Z5, Z22, Z22
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z22, Z22
+	VPSLLD           $0x17, Z23, Z23
+	VMOVAPS          Z9, Z26
+	VFMADD213PS      Z9, Z20, Z26
+	VMOVAPS          Z9, Z27
+	VFMADD213PS      Z9, Z21, Z27
+	VFMADD132PS      Z8, Z26, Z20
+	VFMADD132PS      Z8, Z27, Z21
+	VADDPS           Z8, Z20, Z20
+	VADDPS           Z8, Z21, Z21
+	VMULPS           Z22, Z20, Z20
+	VMULPS           Z23, Z21, Z21
+	VMOVUPS          Z20, 128(CX)
+	VMOVUPS          Z21, 192(CX)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -1846,30 +3421,30 @@ sm512_outre64:
 sm512_outre16:
 	CMPQ             DX, $0x00000010
 	JB               sm512_outretail
-	VMOVUPS          (AX), Z16
-	VSUBPS           Z6, Z16, Z16
-	VMAXPS           Z16, Z4, Z16
-	VMOVAPS          Z1, Z17
-	VFMADD231PS      Z0, Z16, Z17
-	VSUBPS           Z1, Z17, Z18
-	VFMADD231PS      Z2, Z18, Z16
-	VFMADD231PS      Z3, Z18, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z18
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z18
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z18
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z18
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z18
-	VMULPS           Z16, Z16, Z19
-	VFMADD231PS      Z18, Z19, Z16
-	VPADDD           Z7, Z17, Z17
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z17, Z17
-	VMOVAPS          Z9, Z18
-	VFMADD213PS      Z9, Z16, Z18
-	VFMADD132PS      Z8, Z18, Z16
-	VADDPS           Z8, Z16, Z16
-	VMULPS           Z17, Z16, Z16
-	VMOVUPS          Z16, (CX)
+	VMOVUPS          (AX), Z20
+	VSUBPS           Z6, Z20, Z20
+	VMAXPS           Z20, Z4, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z20, Z21
+	VSUBPS           Z1, Z21, Z22
+	VFMADD231PS      Z2, Z22, Z20
+	VFMADD231PS      Z3, Z22, Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z22
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z22
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z22
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z22
+	VMULPS           Z20, Z20, Z23
+	VFMADD231PS      Z22, Z23, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z9, Z22
+	VFMADD213PS      Z9, Z20, Z22
+	VFMADD132PS      Z8, Z22, Z20
+	VADDPS           Z8, Z20, Z20
+	VMULPS           Z21, Z20, Z20
+	VMOVUPS          Z20, (CX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
@@ -1878,36 +3453,38 @@ sm512_outre16:
 sm512_outretail:
 	TESTQ            DX, DX
 	JZ               sm512_prev
-	VMOVUPS.Z        (AX), K1, Z16
-	VSUBPS           Z6, Z16, Z16
-	VMAXPS           Z16, Z4, Z16
+	VMOVUPS.Z        (AX), K1, Z20
+	VSUBPS           Z6, Z20, Z20
+	VMAXPS           Z20, Z4, Z20
 	VMOVAPS          Z1, Z6
-	VFMADD231PS      Z0, Z16, Z6
-	VSUBPS           Z1, Z6, Z17
-	VFMADD231PS      Z2, Z17, Z16
-	VFMADD231PS      Z3, Z17, Z16
-	VBROADCASTSS     softmaxconst<>+128(SB), Z17
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z16, Z17
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z16, Z17
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z16, Z17
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z16, Z17
-	VMULPS           Z16, Z16, Z18
-	VFMADD231PS      Z17, Z18, Z16
+	VFMADD231PS      Z0, Z20, Z6
+	VSUBPS           Z1, Z6, Z21
+	VFMADD231PS      Z2, Z21, Z20
+	VFMADD231PS      Z3, Z21, Z20
+	VBROADCASTSS     softmaxconst<>+128(SB), Z21
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z21
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z21
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z21
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z21
+	VMULPS           Z20, Z20, Z22
+	VFMADD231PS      Z21, Z22, Z20
 	VPADDD           Z7, Z6, Z6
 	VPMAXSD          Z5, Z6, Z6
 	VPSLLD           $0x17, Z6, Z6
 	VMOVAPS          Z9, Z7
-	VFMADD213PS      Z9, Z16, Z7
-	VFMADD132PS      Z8, Z7, Z16
-	VADDPS           Z8, Z16, Z16
-	VMULPS           Z6, Z16, Z16
-	VMOVUPS          Z16, K1, (CX)
+	VFMADD213PS      Z9, Z20, Z7
+	VFMADD132PS      Z8, Z7, Z20
+	VADDPS           Z8, Z20, Z20
+	VMULPS           Z6, Z20, Z20
+	VMOVUPS          Z20, K1, (CX)
+	JMP              sm512_prev
 
+sm512_outdone:
 sm512_prev:
 	// This row's hi and lo, split after the pending row's pass 3.
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD softmaxconst<>+384(SB), X20, X20
-	VDIVSD    X15, X20, X6
+	VCVTSS2SD softmaxconst<>+384(SB), X24, X24
+	VDIVSD    X11, X24, X6
 	VCVTSD2SS X6, X6, X7
 	VCVTSS2SD X7, X7, X8
 	VSUBSD    X8, X6, X6
@@ -1945,11 +3522,11 @@ sm512_scan_1_tail:
 	JNZ       sm512_nanearly
 
 sm512_scan_1_done:
-	VPXORD Z21, Z21, Z21
+	VPXORD Z25, Z25, Z25
 	JMP    sm512_fillahead
 
 sm512_nanearly:
-	VBROADCASTSS softmaxconst<>+416(SB), Z21
+	VBROADCASTSS softmaxconst<>+416(SB), Z25
 
 sm512_fillahead:
 	CMPQ DI, $0x00000001
@@ -2005,7 +3582,7 @@ sm512_aheadfill:
 	JMP sm512_fill
 
 sm512_nanrow:
-	VBROADCASTSS softmaxconst<>+416(SB), Z21
+	VBROADCASTSS softmaxconst<>+416(SB), Z25
 
 sm512_fill:
 	MOVQ BX, CX
@@ -2014,7 +3591,7 @@ sm512_fill:
 sm512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      sm512_filltail
-	VMOVUPS Z21, (CX)
+	VMOVUPS Z25, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     sm512_fill16
@@ -2022,7 +3599,7 @@ sm512_fill16:
 sm512_filltail:
 	TESTQ   DX, DX
 	JZ      sm512_next
-	VMOVUPS Z21, K1, (CX)
+	VMOVUPS Z25, K1, (CX)
 
 sm512_next:
 	ADDQ R10, SI
@@ -2039,6 +3616,286 @@ sm512_next:
 	VPBROADCASTD 12(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   sm512_lastc
+	TESTQ R9, R9
+	JNZ   sm512z_lastre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
+	MOVQ  R8, DX
+
+sm512z_last64:
+	CMPQ        DX, $0x00000040
+	JB          sm512z_last16
+	VMOVUPS     (AX), Z2
+	VMOVUPS     64(AX), Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z10
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z10
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z10, Z10
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z10, Z10
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z10, Z10
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z9, Z11
+	VFMADD213PS Z9, Z2, Z11
+	VMOVAPS     Z9, Z12
+	VFMADD213PS Z9, Z3, Z12
+	VFMADD132PS Z8, Z11, Z2
+	VFMADD132PS Z8, Z12, Z3
+	VADDPS      Z8, Z2, Z2
+	VADDPS      Z8, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z10, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VMOVUPS     192(AX), Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z10
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z10
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z10, Z10
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z10, Z10
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z10, Z10
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z9, Z11
+	VFMADD213PS Z9, Z2, Z11
+	VMOVAPS     Z9, Z12
+	VFMADD213PS Z9, Z3, Z12
+	VFMADD132PS Z8, Z11, Z2
+	VFMADD132PS Z8, Z12, Z3
+	VADDPS      Z8, Z2, Z2
+	VADDPS      Z8, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z10, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm512z_last64
+
+sm512z_last16:
+	CMPQ        DX, $0x00000010
+	JB          sm512z_lasttail
+	VMOVUPS     (AX), Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z9, Z6
+	VFMADD213PS Z9, Z2, Z6
+	VFMADD132PS Z8, Z6, Z2
+	VADDPS      Z8, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm512z_last16
+
+sm512z_lasttail:
+	TESTQ       DX, DX
+	JZ          sm512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z9, Z2
+	VFMADD213PS Z9, Z0, Z2
+	VFMADD132PS Z8, Z2, Z0
+	VADDPS      Z8, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         sm512_flushed
+
+sm512z_lastre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+sm512z_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               sm512z_lastre16
+	VMOVUPS          (AX), Z6
+	VMOVUPS          64(AX), Z10
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z11
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z3, Z13, Z6
+	VFMADD231PS      Z3, Z14, Z10
+	VBROADCASTSS     softmaxconst<>+128(SB), Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z13
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z6, Z6, Z15
+	VMULPS           Z10, Z10, Z16
+	VFMADD231PS      Z13, Z15, Z6
+	VFMADD231PS      Z14, Z16, Z10
+	VPADDD           Z7, Z11, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z11, Z11
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z11, Z11
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z9, Z13
+	VFMADD213PS      Z9, Z6, Z13
+	VMOVAPS          Z9, Z14
+	VFMADD213PS      Z9, Z10, Z14
+	VFMADD132PS      Z8, Z13, Z6
+	VFMADD132PS      Z8, Z14, Z10
+	VADDPS           Z8, Z6, Z6
+	VADDPS           Z8, Z10, Z10
+	VMULPS           Z11, Z6, Z6
+	VMULPS           Z12, Z10, Z10
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z10, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMOVUPS          192(AX), Z10
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z11
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z3, Z13, Z6
+	VFMADD231PS      Z3, Z14, Z10
+	VBROADCASTSS     softmaxconst<>+128(SB), Z13
+	VBROADCASTSS     softmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z13
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z6, Z6, Z15
+	VMULPS           Z10, Z10, Z16
+	VFMADD231PS      Z13, Z15, Z6
+	VFMADD231PS      Z14, Z16, Z10
+	VPADDD           Z7, Z11, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z11, Z11
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z11, Z11
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z9, Z13
+	VFMADD213PS      Z9, Z6, Z13
+	VMOVAPS          Z9, Z14
+	VFMADD213PS      Z9, Z10, Z14
+	VFMADD132PS      Z8, Z13, Z6
+	VFMADD132PS      Z8, Z14, Z10
+	VADDPS           Z8, Z6, Z6
+	VADDPS           Z8, Z10, Z10
+	VMULPS           Z11, Z6, Z6
+	VMULPS           Z12, Z10, Z10
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z10, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              sm512z_lastre64
+
+sm512z_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               sm512z_lastretail
+	VMOVUPS          (AX), Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z10
+	VFMADD231PS      Z0, Z6, Z10
+	VSUBPS           Z1, Z10, Z11
+	VFMADD231PS      Z2, Z11, Z6
+	VFMADD231PS      Z3, Z11, Z6
+	VBROADCASTSS     softmaxconst<>+128(SB), Z11
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z11
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z11
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z11
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z11
+	VMULPS           Z6, Z6, Z12
+	VFMADD231PS      Z11, Z12, Z6
+	VPADDD           Z7, Z10, Z10
+	VPMAXSD          Z5, Z10, Z10
+	VPSLLD           $0x17, Z10, Z10
+	VMOVAPS          Z9, Z11
+	VFMADD213PS      Z9, Z6, Z11
+	VFMADD132PS      Z8, Z11, Z6
+	VADDPS           Z8, Z6, Z6
+	VMULPS           Z10, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              sm512z_lastre16
+
+sm512z_lastretail:
+	TESTQ            DX, DX
+	JZ               sm512_flushed
+	VMOVUPS.Z        (AX), K1, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z6, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z6
+	VFMADD231PS      Z3, Z0, Z6
+	VBROADCASTSS     softmaxconst<>+128(SB), Z0
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z0
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z0
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z0
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z0
+	VMULPS           Z6, Z6, Z1
+	VFMADD231PS      Z0, Z1, Z6
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z9, Z0
+	VFMADD213PS      Z9, Z6, Z0
+	VFMADD132PS      Z8, Z0, Z6
+	VADDPS           Z8, Z6, Z6
+	VMULPS           Z4, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              sm512_flushed
+	JMP sm512_lastdone
+
+sm512_lastc:
 	TESTQ R9, R9
 	JNZ   sm512_lastre
 	MOVQ  16(SP), AX
@@ -2324,7 +4181,9 @@ sm512_lastretail:
 	VADDPS           Z8, Z10, Z10
 	VMULPS           Z4, Z10, Z10
 	VMOVUPS          Z10, K1, (CX)
+	JMP              sm512_flushed
 
+sm512_lastdone:
 sm512_flushed:
 sm512_ret:
 	VZEROUPPER
