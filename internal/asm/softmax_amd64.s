@@ -237,13 +237,13 @@ sm512_large:
 sm512_params:
 	VPBROADCASTD softmaxconst<>+448(SB), Z8
 	VPSUBD       Z7, Z8, Z7
-	VMOVD        X6, AX
-	TESTL        AX, AX
-	JNZ          sm512_sumc
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    sm512_sumc
+	VPXORQ Z11, Z11, Z11
 	VPXORQ Z12, Z12, Z12
-	VPXORQ Z13, Z13, Z13
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R8, DX
@@ -255,56 +255,56 @@ sm512_params:
 	VMOVUPS          64(AX), Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z21
-	VSUBPS           Z1, Z20, Z22
-	VFMADD231PS      Z2, Z21, Z8
-	VFMADD231PS      Z2, Z22, Z9
-	VFMADD231PS      Z3, Z21, Z8
-	VFMADD231PS      Z3, Z22, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_1
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512z_nostore_1:
 	VMOVUPS     128(AX), Z8
 	VMOVUPS     192(AX), Z9
 	VMAXPS      Z8, Z4, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z11
-	VMOVAPS     Z1, Z20
-	VFMADD231PS Z0, Z8, Z11
-	VFMADD231PS Z0, Z9, Z20
-	VSUBPS      Z1, Z11, Z27
-	VSUBPS      Z1, Z20, Z28
-	VFMADD231PS Z2, Z27, Z8
-	VFMADD231PS Z2, Z28, Z9
-	VFMADD231PS Z3, Z27, Z8
-	VFMADD231PS Z3, Z28, Z9
+	VMOVAPS     Z1, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z8, Z17
+	VFMADD231PS Z0, Z9, Z18
+	VSUBPS      Z1, Z17, Z25
+	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z2, Z25, Z8
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z3, Z25, Z8
+	VFMADD231PS Z3, Z26, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -314,130 +314,130 @@ sm512z_sum64:
 	JB   sm512z_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_2
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512z_nostore_2:
 	VMOVUPS          (AX), Z8
 	VMOVUPS          64(AX), Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_3
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512z_nostore_3:
 	VMOVUPS     128(AX), Z8
 	VMOVUPS     192(AX), Z9
 	VMAXPS      Z8, Z4, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z11
-	VMOVAPS     Z1, Z20
-	VFMADD231PS Z0, Z8, Z11
-	VFMADD231PS Z0, Z9, Z20
-	VSUBPS      Z1, Z11, Z27
-	VSUBPS      Z1, Z20, Z28
-	VFMADD231PS Z2, Z27, Z8
-	VFMADD231PS Z2, Z28, Z9
-	VFMADD231PS Z3, Z27, Z8
-	VFMADD231PS Z3, Z28, Z9
+	VMOVAPS     Z1, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z8, Z17
+	VFMADD231PS Z0, Z9, Z18
+	VSUBPS      Z1, Z17, Z25
+	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z2, Z25, Z8
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z3, Z25, Z8
+	VFMADD231PS Z3, Z26, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -450,116 +450,116 @@ sm512z_drain:
 	JA    sm512z_tail2
 
 	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_4
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512z_nostore_4:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          (AX), K2, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z8, Z11
-	VSUBPS           Z1, Z11, Z9
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
-	VCVTPS2PD        Y21, Z9
-	VEXTRACTF64X4    $0x01, Z21, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z21
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z9, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y22, Z9
-	VEXTRACTF64X4    $0x01, Z22, Y20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z21
-	VEXTRACTF64X4    $0x01, Z26, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z9, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z21
-	VPADDD           Z7, Z11, Z23
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_5
-	VMOVUPS          Z21, K2, (CX)
+	VMOVUPS          Z19, K2, (CX)
 
 sm512z_nostore_5:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
 	JMP           sm512z_sumred
 
 sm512z_tail2:
@@ -567,52 +567,52 @@ sm512z_tail2:
 	JA   sm512z_tail3
 
 	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_6
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512z_nostore_6:
 	VMOVUPS          (AX), Z8
@@ -620,91 +620,91 @@ sm512z_nostore_6:
 	VMOVUPS          64(AX), K2, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_7
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, K2, 64(CX)
 
 sm512z_nostore_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
 	JMP           sm512z_sumred
 
 sm512z_tail3:
@@ -712,288 +712,288 @@ sm512z_tail3:
 	JA   sm512z_tail4
 
 	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_8
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512z_nostore_8:
 	VMOVUPS          (AX), Z8
 	VMOVUPS          64(AX), Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_9
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512z_nostore_9:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          128(AX), K2, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z8, Z11
-	VSUBPS           Z1, Z11, Z9
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z9
-	VEXTRACTF64X4    $0x01, Z21, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z21
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z9, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y22, Z9
-	VEXTRACTF64X4    $0x01, Z22, Y20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z21
-	VEXTRACTF64X4    $0x01, Z26, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z9, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z21
-	VPADDD           Z7, Z11, Z23
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_10
-	VMOVUPS          Z21, K2, -128(CX)
+	VMOVUPS          Z19, K2, -128(CX)
 
 sm512z_nostore_10:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
 	JMP           sm512z_sumred
 
 sm512z_tail4:
 	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_11
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512z_nostore_11:
 	VMOVUPS          (AX), Z8
 	VMOVUPS          64(AX), Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z13, Z11, Z11
 	VADDPD           Z14, Z12, Z12
-	VADDPD           Z15, Z13, Z13
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_12
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512z_nostore_12:
 	VMOVUPS          128(AX), Z8
@@ -1001,89 +1001,89 @@ sm512z_nostore_12:
 	VMOVUPS          192(AX), K2, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_13
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, K2, -64(CX)
 
 sm512z_nostore_13:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
 	JMP           sm512z_sumred
 
 sm512z_tailfirst:
@@ -1094,43 +1094,43 @@ sm512z_tailfirst:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          (AX), K2, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z8, Z11
-	VSUBPS           Z1, Z11, Z9
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z21
-	VPADDD           Z7, Z11, Z23
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_14
-	VMOVUPS          Z21, K2, (CX)
+	VMOVUPS          Z19, K2, (CX)
 
 sm512z_nostore_14:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
 	JMP           sm512z_sumred
 
 sm512z_first2:
@@ -1143,69 +1143,69 @@ sm512z_first2:
 	VMOVUPS          64(AX), K2, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z21
-	VSUBPS           Z1, Z20, Z22
-	VFMADD231PS      Z2, Z21, Z8
-	VFMADD231PS      Z2, Z22, Z9
-	VFMADD231PS      Z3, Z21, Z8
-	VFMADD231PS      Z3, Z22, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_15
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, K2, 64(CX)
 
 sm512z_nostore_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
-	VPXORQ        Z15, Z15, Z15
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
 	JMP           sm512z_sumred
 
 sm512z_first3:
@@ -1217,102 +1217,102 @@ sm512z_first3:
 	VMOVUPS          64(AX), Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z21
-	VSUBPS           Z1, Z20, Z22
-	VFMADD231PS      Z2, Z21, Z8
-	VFMADD231PS      Z2, Z22, Z9
-	VFMADD231PS      Z3, Z21, Z8
-	VFMADD231PS      Z3, Z22, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_16
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512z_nostore_16:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          128(AX), K2, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z8, Z11
-	VSUBPS           Z1, Z11, Z9
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z9
-	VEXTRACTF64X4    $0x01, Z21, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z21
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z9, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VCVTPS2PD        Y22, Z9
-	VEXTRACTF64X4    $0x01, Z22, Y20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z21
-	VEXTRACTF64X4    $0x01, Z26, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z9, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z21
-	VPADDD           Z7, Z11, Z23
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_17
-	VMOVUPS          Z21, K2, -128(CX)
+	VMOVUPS          Z19, K2, -128(CX)
 
 sm512z_nostore_17:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
 	JMP           sm512z_sumred
 
 sm512z_first4:
@@ -1321,40 +1321,40 @@ sm512z_first4:
 	VMOVUPS          64(AX), Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z21
-	VSUBPS           Z1, Z20, Z22
-	VFMADD231PS      Z2, Z21, Z8
-	VFMADD231PS      Z2, Z22, Z9
-	VFMADD231PS      Z3, Z21, Z8
-	VFMADD231PS      Z3, Z22, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_18
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512z_nostore_18:
 	VMOVUPS          128(AX), Z8
@@ -1362,178 +1362,170 @@ sm512z_nostore_18:
 	VMOVUPS          192(AX), K2, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_19
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, K2, -64(CX)
 
 sm512z_nostore_19:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
 	JMP           sm512z_sumred
 
 sm512z_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z14, Z14
-	VADDPD           Z21, Z15, Z15
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512z_nostore_20
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512z_nostore_20:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z14, Z14
-	VADDPD        Z9, Z15, Z15
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
 
 sm512z_sumred:
-	VADDPD     Z13, Z12, Z12
-	VSHUFF64X2 $0xee, Z12, Z12, Z8
-	VADDPD     Z8, Z12, Z12
-	VSHUFF64X2 $0x01, Z12, Z12, Z8
-	VADDPD     Z8, Z12, Z12
-	VPERMILPD  $0x01, Z12, Z8
-	VADDSD     X8, X12, X11
-	JMP        sm512_sumdone
+	JMP sm512_sumdone
 
 sm512_sumc:
-	// Pass 2: S, and u kept in dst unless dst is src.
-	VPXORQ Z16, Z16, Z16
-	VPXORQ Z17, Z17, Z17
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R8, DX
@@ -1547,40 +1539,40 @@ sm512_sumc:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z21
-	VSUBPS           Z1, Z20, Z22
-	VFMADD231PS      Z2, Z21, Z8
-	VFMADD231PS      Z2, Z22, Z9
-	VFMADD231PS      Z3, Z21, Z8
-	VFMADD231PS      Z3, Z22, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_1
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512_nostore_1:
 	VMOVUPS     128(AX), Z8
@@ -1589,16 +1581,16 @@ sm512_nostore_1:
 	VSUBPS      Z6, Z9, Z9
 	VMAXPS      Z8, Z4, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z11
-	VMOVAPS     Z1, Z20
-	VFMADD231PS Z0, Z8, Z11
-	VFMADD231PS Z0, Z9, Z20
-	VSUBPS      Z1, Z11, Z27
-	VSUBPS      Z1, Z20, Z28
-	VFMADD231PS Z2, Z27, Z8
-	VFMADD231PS Z2, Z28, Z9
-	VFMADD231PS Z3, Z27, Z8
-	VFMADD231PS Z3, Z28, Z9
+	VMOVAPS     Z1, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z8, Z17
+	VFMADD231PS Z0, Z9, Z18
+	VSUBPS      Z1, Z17, Z25
+	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z2, Z25, Z8
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z3, Z25, Z8
+	VFMADD231PS Z3, Z26, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -1608,52 +1600,52 @@ sm512_sum64:
 	JB   sm512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_2
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512_nostore_2:
 	VMOVUPS          (AX), Z8
@@ -1662,62 +1654,62 @@ sm512_nostore_2:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z18, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_3
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512_nostore_3:
 	VMOVUPS     128(AX), Z8
@@ -1726,16 +1718,16 @@ sm512_nostore_3:
 	VSUBPS      Z6, Z9, Z9
 	VMAXPS      Z8, Z4, Z8
 	VMAXPS      Z9, Z4, Z9
-	VMOVAPS     Z1, Z11
-	VMOVAPS     Z1, Z20
-	VFMADD231PS Z0, Z8, Z11
-	VFMADD231PS Z0, Z9, Z20
-	VSUBPS      Z1, Z11, Z27
-	VSUBPS      Z1, Z20, Z28
-	VFMADD231PS Z2, Z27, Z8
-	VFMADD231PS Z2, Z28, Z9
-	VFMADD231PS Z3, Z27, Z8
-	VFMADD231PS Z3, Z28, Z9
+	VMOVAPS     Z1, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z8, Z17
+	VFMADD231PS Z0, Z9, Z18
+	VSUBPS      Z1, Z17, Z25
+	VSUBPS      Z1, Z18, Z26
+	VFMADD231PS Z2, Z25, Z8
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z3, Z25, Z8
+	VFMADD231PS Z3, Z26, Z9
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -1748,117 +1740,117 @@ sm512_drain:
 	JA    sm512_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_4
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512_nostore_4:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          (AX), K2, Z8
 	VSUBPS           Z6, Z8, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z8, Z11
-	VSUBPS           Z1, Z11, Z9
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
-	VCVTPS2PD        Y21, Z9
-	VEXTRACTF64X4    $0x01, Z21, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z21
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VCVTPS2PD        Y22, Z9
-	VEXTRACTF64X4    $0x01, Z22, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z21
-	VEXTRACTF64X4    $0x01, Z26, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z15, Z15
 	VADDPD           Z18, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z21
-	VPADDD           Z7, Z11, Z23
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_5
-	VMOVUPS          Z21, K2, (CX)
+	VMOVUPS          Z19, K2, (CX)
 
 sm512_nostore_5:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z18, Z18, Z18
-	VPXORQ        Z19, Z19, Z19
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z19, Z17, Z17
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_tail2:
@@ -1866,52 +1858,52 @@ sm512_tail2:
 	JA   sm512_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_6
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512_nostore_6:
 	VMOVUPS          (AX), Z8
@@ -1921,91 +1913,91 @@ sm512_nostore_6:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z18, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_7
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, K2, 64(CX)
 
 sm512_nostore_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z18, Z18, Z18
-	VPXORQ        Z19, Z19, Z19
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z19, Z17, Z17
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_tail3:
@@ -2013,52 +2005,52 @@ sm512_tail3:
 	JA   sm512_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_8
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512_nostore_8:
 	VMOVUPS          (AX), Z8
@@ -2067,175 +2059,175 @@ sm512_nostore_8:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z18, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_9
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512_nostore_9:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          128(AX), K2, Z8
 	VSUBPS           Z6, Z8, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z8, Z11
-	VSUBPS           Z1, Z11, Z9
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z9
-	VEXTRACTF64X4    $0x01, Z21, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z21
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VCVTPS2PD        Y22, Z9
-	VEXTRACTF64X4    $0x01, Z22, Y20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z21
-	VEXTRACTF64X4    $0x01, Z26, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z21
-	VPADDD           Z7, Z11, Z23
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_10
-	VMOVUPS          Z21, K2, -128(CX)
+	VMOVUPS          Z19, K2, -128(CX)
 
 sm512_nostore_10:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z19, Z17, Z17
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_11
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512_nostore_11:
 	VMOVUPS          (AX), Z8
@@ -2244,62 +2236,62 @@ sm512_nostore_11:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z18, Z16, Z16
-	VADDPD           Z19, Z17, Z17
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_12
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512_nostore_12:
 	VMOVUPS          128(AX), Z8
@@ -2309,89 +2301,89 @@ sm512_nostore_12:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_13
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, K2, -64(CX)
 
 sm512_nostore_13:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z19, Z17, Z17
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_tailfirst:
@@ -2403,43 +2395,43 @@ sm512_tailfirst:
 	VMOVUPS          (AX), K2, Z8
 	VSUBPS           Z6, Z8, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z8, Z11
-	VSUBPS           Z1, Z11, Z9
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z21
-	VPADDD           Z7, Z11, Z23
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_14
-	VMOVUPS          Z21, K2, (CX)
+	VMOVUPS          Z19, K2, (CX)
 
 sm512_nostore_14:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z18, Z18, Z18
-	VPXORQ        Z19, Z19, Z19
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z19, Z17, Z17
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_first2:
@@ -2454,69 +2446,69 @@ sm512_first2:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z21
-	VSUBPS           Z1, Z20, Z22
-	VFMADD231PS      Z2, Z21, Z8
-	VFMADD231PS      Z2, Z22, Z9
-	VFMADD231PS      Z3, Z21, Z8
-	VFMADD231PS      Z3, Z22, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_15
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, K2, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, K2, 64(CX)
 
 sm512_nostore_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z18, Z18, Z18
-	VPXORQ        Z19, Z19, Z19
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z19, Z17, Z17
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_first3:
@@ -2530,103 +2522,103 @@ sm512_first3:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z21
-	VSUBPS           Z1, Z20, Z22
-	VFMADD231PS      Z2, Z21, Z8
-	VFMADD231PS      Z2, Z22, Z9
-	VFMADD231PS      Z3, Z21, Z8
-	VFMADD231PS      Z3, Z22, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_16
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512_nostore_16:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          128(AX), K2, Z8
 	VSUBPS           Z6, Z8, Z8
 	VMAXPS           Z8, Z4, Z8
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z8, Z11
-	VSUBPS           Z1, Z11, Z9
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
 	VFMADD231PS      Z2, Z9, Z8
 	VFMADD231PS      Z3, Z9, Z8
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z9
-	VEXTRACTF64X4    $0x01, Z21, Y20
-	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z21
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VCVTPS2PD        Y22, Z9
-	VEXTRACTF64X4    $0x01, Z22, Y20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y26, Z21
-	VEXTRACTF64X4    $0x01, Z26, Y22
-	VCVTPS2PD        Y22, Z22
-	VFMADD213PD      Z21, Z21, Z9
-	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
 	VMULPS           Z8, Z8, Z9
-	VFMADD213PS      Z8, Z9, Z21
-	VPADDD           Z7, Z11, Z23
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_17
-	VMOVUPS          Z21, K2, -128(CX)
+	VMOVUPS          Z19, K2, -128(CX)
 
 sm512_nostore_17:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z19, Z17, Z17
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_first4:
@@ -2637,40 +2629,40 @@ sm512_first4:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z21
-	VSUBPS           Z1, Z20, Z22
-	VFMADD231PS      Z2, Z21, Z8
-	VFMADD231PS      Z2, Z22, Z9
-	VFMADD231PS      Z3, Z21, Z8
-	VFMADD231PS      Z3, Z22, Z9
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_18
-	VMOVUPS          Z21, (CX)
-	VMOVUPS          Z22, 64(CX)
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
 
 sm512_nostore_18:
 	VMOVUPS          128(AX), Z8
@@ -2680,173 +2672,165 @@ sm512_nostore_18:
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z8, Z4, Z8
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z11
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z8, Z11
-	VFMADD231PS      Z0, Z9, Z20
-	VSUBPS           Z1, Z11, Z27
-	VSUBPS           Z1, Z20, Z28
-	VFMADD231PS      Z2, Z27, Z8
-	VFMADD231PS      Z2, Z28, Z9
-	VFMADD231PS      Z3, Z27, Z8
-	VFMADD231PS      Z3, Z28, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_19
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, K2, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, K2, -64(CX)
 
 sm512_nostore_19:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z19, Z17, Z17
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
 sm512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y21, Z27
-	VEXTRACTF64X4    $0x01, Z21, Y21
-	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y23, Z28
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
 	VEXTRACTF64X4    $0x01, Z23, Y23
 	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z28, Z28, Z27
-	VFMADD213PD      Z23, Z23, Z21
-	VADDPD           Z27, Z18, Z18
-	VADDPD           Z21, Z19, Z19
-	VCVTPS2PD        Y22, Z21
-	VEXTRACTF64X4    $0x01, Z22, Y22
-	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y26, Z23
-	VEXTRACTF64X4    $0x01, Z26, Y26
-	VCVTPS2PD        Y26, Z26
-	VFMADD213PD      Z23, Z23, Z21
-	VFMADD213PD      Z26, Z26, Z22
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z22
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
 	VMULPS           Z8, Z8, Z23
-	VMULPS           Z9, Z9, Z26
-	VFMADD213PS      Z8, Z23, Z21
-	VFMADD213PS      Z9, Z26, Z22
-	VPADDD           Z7, Z11, Z23
-	VPADDD           Z7, Z20, Z26
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
 	VPMAXSD          Z5, Z23, Z23
-	VPMAXSD          Z5, Z26, Z26
+	VPMAXSD          Z5, Z24, Z24
 	VPSLLD           $0x17, Z23, Z23
-	VPSLLD           $0x17, Z26, Z26
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              sm512_nostore_20
-	VMOVUPS          Z21, -128(CX)
-	VMOVUPS          Z22, -64(CX)
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
 
 sm512_nostore_20:
-	VCVTPS2PD     Y21, Z8
-	VEXTRACTF64X4 $0x01, Z21, Y9
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z11
-	VEXTRACTF64X4 $0x01, Z23, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VCVTPS2PD     Y22, Z8
-	VEXTRACTF64X4 $0x01, Z22, Y9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y26, Z11
-	VEXTRACTF64X4 $0x01, Z26, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z11, Z11, Z8
-	VFMADD213PD   Z20, Z20, Z9
-	VADDPD        Z8, Z18, Z18
-	VADDPD        Z9, Z19, Z19
-	VADDPD        Z18, Z16, Z16
-	VADDPD        Z19, Z17, Z17
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 
 sm512_sumred:
-	VADDPD     Z17, Z16, Z16
-	VSHUFF64X2 $0xee, Z16, Z16, Z8
-	VADDPD     Z8, Z16, Z16
-	VSHUFF64X2 $0x01, Z16, Z16, Z8
-	VADDPD     Z8, Z16, Z16
-	VPERMILPD  $0x01, Z16, Z8
-	VADDSD     X8, X16, X11
-
 sm512_sumdone:
 	CMPQ DI, $0x00000001
 	JE   sm512_ahead
@@ -2856,7 +2840,7 @@ sm512_sumdone:
 	VBROADCASTSS softmaxconst<>+320(SB), Z10
 	VBROADCASTSS softmaxconst<>+320(SB), Z8
 	VBROADCASTSS softmaxconst<>+320(SB), Z9
-	VBROADCASTSS softmaxconst<>+320(SB), Z20
+	VBROADCASTSS softmaxconst<>+320(SB), Z17
 	MOVQ         R8, DX
 
 sm512_max64ahead:
@@ -2865,7 +2849,7 @@ sm512_max64ahead:
 	VMAXPS (AX), Z10, Z10
 	VMAXPS 64(AX), Z8, Z8
 	VMAXPS 128(AX), Z9, Z9
-	VMAXPS 192(AX), Z20, Z20
+	VMAXPS 192(AX), Z17, Z17
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, DX
 	JMP    sm512_max64ahead
@@ -2881,12 +2865,12 @@ sm512_max16ahead:
 sm512_maxtailahead:
 	TESTQ     DX, DX
 	JZ        sm512_maxredahead
-	VMOVUPS.Z (AX), K1, Z21
-	VMAXPS    Z21, Z8, K1, Z8
+	VMOVUPS.Z (AX), K1, Z18
+	VMAXPS    Z18, Z8, K1, Z8
 
 sm512_maxredahead:
 	VMAXPS     Z8, Z10, Z10
-	VMAXPS     Z20, Z9, Z9
+	VMAXPS     Z17, Z9, Z9
 	VMAXPS     Z9, Z10, Z10
 	VSHUFF32X4 $0x4e, Z10, Z10, Z8
 	VMAXPS     Z8, Z10, Z10
@@ -2898,9 +2882,6 @@ sm512_maxredahead:
 	VMAXPS     Z8, Z10, Z10
 
 sm512_ahead:
-	VUCOMISD X11, X11
-	JP       sm512_nanrow
-
 	// Keep this row's c and bias; pass 3 runs a row late.
 	VMOVSS       X6, 40(SP)
 	VMOVD        X7, 44(SP)
@@ -2925,61 +2906,61 @@ sm512z_out64:
 	CMPQ        DX, $0x00000040
 	JB          sm512z_out16
 	VMOVUPS     (AX), Z6
-	VMOVUPS     64(AX), Z20
+	VMOVUPS     64(AX), Z17
 	VMAXPS      Z6, Z4, Z6
-	VMAXPS      Z20, Z4, Z20
-	VMOVAPS     Z1, Z21
-	VMOVAPS     Z1, Z22
-	VFMADD231PS Z0, Z6, Z21
-	VFMADD231PS Z0, Z20, Z22
-	VPADDD      Z7, Z21, Z21
-	VPADDD      Z7, Z22, Z22
-	VPMAXSD     Z5, Z21, Z21
-	VPMAXSD     Z5, Z22, Z22
-	VPSLLD      $0x17, Z21, Z21
-	VPSLLD      $0x17, Z22, Z22
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z6, Z18
+	VFMADD231PS Z0, Z17, Z19
+	VPADDD      Z7, Z18, Z18
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z18, Z18
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z18, Z18
+	VPSLLD      $0x17, Z19, Z19
 	VMOVUPS     (CX), Z6
-	VMOVUPS     64(CX), Z20
+	VMOVUPS     64(CX), Z17
+	VMOVAPS     Z9, Z20
+	VFMADD213PS Z9, Z6, Z20
 	VMOVAPS     Z9, Z23
-	VFMADD213PS Z9, Z6, Z23
-	VMOVAPS     Z9, Z26
-	VFMADD213PS Z9, Z20, Z26
-	VFMADD132PS Z8, Z23, Z6
-	VFMADD132PS Z8, Z26, Z20
+	VFMADD213PS Z9, Z17, Z23
+	VFMADD132PS Z8, Z20, Z6
+	VFMADD132PS Z8, Z23, Z17
 	VADDPS      Z8, Z6, Z6
-	VADDPS      Z8, Z20, Z20
-	VMULPS      Z21, Z6, Z6
-	VMULPS      Z22, Z20, Z20
+	VADDPS      Z8, Z17, Z17
+	VMULPS      Z18, Z6, Z6
+	VMULPS      Z19, Z17, Z17
 	VMOVUPS     Z6, (CX)
-	VMOVUPS     Z20, 64(CX)
+	VMOVUPS     Z17, 64(CX)
 	VMOVUPS     128(AX), Z6
-	VMOVUPS     192(AX), Z20
+	VMOVUPS     192(AX), Z17
 	VMAXPS      Z6, Z4, Z6
-	VMAXPS      Z20, Z4, Z20
-	VMOVAPS     Z1, Z21
-	VMOVAPS     Z1, Z22
-	VFMADD231PS Z0, Z6, Z21
-	VFMADD231PS Z0, Z20, Z22
-	VPADDD      Z7, Z21, Z21
-	VPADDD      Z7, Z22, Z22
-	VPMAXSD     Z5, Z21, Z21
-	VPMAXSD     Z5, Z22, Z22
-	VPSLLD      $0x17, Z21, Z21
-	VPSLLD      $0x17, Z22, Z22
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z6, Z18
+	VFMADD231PS Z0, Z17, Z19
+	VPADDD      Z7, Z18, Z18
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z18, Z18
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z18, Z18
+	VPSLLD      $0x17, Z19, Z19
 	VMOVUPS     128(CX), Z6
-	VMOVUPS     192(CX), Z20
+	VMOVUPS     192(CX), Z17
+	VMOVAPS     Z9, Z20
+	VFMADD213PS Z9, Z6, Z20
 	VMOVAPS     Z9, Z23
-	VFMADD213PS Z9, Z6, Z23
-	VMOVAPS     Z9, Z26
-	VFMADD213PS Z9, Z20, Z26
-	VFMADD132PS Z8, Z23, Z6
-	VFMADD132PS Z8, Z26, Z20
+	VFMADD213PS Z9, Z17, Z23
+	VFMADD132PS Z8, Z20, Z6
+	VFMADD132PS Z8, Z23, Z17
 	VADDPS      Z8, Z6, Z6
-	VADDPS      Z8, Z20, Z20
-	VMULPS      Z21, Z6, Z6
-	VMULPS      Z22, Z20, Z20
+	VADDPS      Z8, Z17, Z17
+	VMULPS      Z18, Z6, Z6
+	VMULPS      Z19, Z17, Z17
 	VMOVUPS     Z6, 128(CX)
-	VMOVUPS     Z20, 192(CX)
+	VMOVUPS     Z17, 192(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2990,17 +2971,17 @@ sm512z_out16:
 	JB          sm512z_outtail
 	VMOVUPS     (AX), Z6
 	VMAXPS      Z6, Z4, Z6
-	VMOVAPS     Z1, Z20
-	VFMADD231PS Z0, Z6, Z20
-	VPADDD      Z7, Z20, Z20
-	VPMAXSD     Z5, Z20, Z20
-	VPSLLD      $0x17, Z20, Z20
+	VMOVAPS     Z1, Z17
+	VFMADD231PS Z0, Z6, Z17
+	VPADDD      Z7, Z17, Z17
+	VPMAXSD     Z5, Z17, Z17
+	VPSLLD      $0x17, Z17, Z17
 	VMOVUPS     (CX), Z6
-	VMOVAPS     Z9, Z21
-	VFMADD213PS Z9, Z6, Z21
-	VFMADD132PS Z8, Z21, Z6
+	VMOVAPS     Z9, Z18
+	VFMADD213PS Z9, Z6, Z18
+	VFMADD132PS Z8, Z18, Z6
 	VADDPS      Z8, Z6, Z6
-	VMULPS      Z20, Z6, Z6
+	VMULPS      Z17, Z6, Z6
 	VMOVUPS     Z6, (CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
@@ -3012,17 +2993,17 @@ sm512z_outtail:
 	JZ          sm512_prev
 	VMOVUPS.Z   (AX), K1, Z6
 	VMAXPS      Z6, Z4, Z6
-	VMOVAPS     Z1, Z20
-	VFMADD231PS Z0, Z6, Z20
-	VPADDD      Z7, Z20, Z20
-	VPMAXSD     Z5, Z20, Z20
-	VPSLLD      $0x17, Z20, Z20
+	VMOVAPS     Z1, Z17
+	VFMADD231PS Z0, Z6, Z17
+	VPADDD      Z7, Z17, Z17
+	VPMAXSD     Z5, Z17, Z17
+	VPSLLD      $0x17, Z17, Z17
 	VMOVUPS.Z   (CX), K1, Z6
 	VMOVAPS     Z9, Z7
 	VFMADD213PS Z9, Z6, Z7
 	VFMADD132PS Z8, Z7, Z6
 	VADDPS      Z8, Z6, Z6
-	VMULPS      Z20, Z6, Z6
+	VMULPS      Z17, Z6, Z6
 	VMOVUPS     Z6, K1, (CX)
 	JMP         sm512_prev
 
@@ -3035,97 +3016,97 @@ sm512z_outre64:
 	CMPQ             DX, $0x00000040
 	JB               sm512z_outre16
 	VMOVUPS          (AX), Z6
-	VMOVUPS          64(AX), Z20
+	VMOVUPS          64(AX), Z17
 	VMAXPS           Z6, Z4, Z6
-	VMAXPS           Z20, Z4, Z20
-	VMOVAPS          Z1, Z21
-	VMOVAPS          Z1, Z22
-	VFMADD231PS      Z0, Z6, Z21
-	VFMADD231PS      Z0, Z20, Z22
-	VSUBPS           Z1, Z21, Z23
-	VSUBPS           Z1, Z22, Z26
-	VFMADD231PS      Z2, Z23, Z6
-	VFMADD231PS      Z2, Z26, Z20
-	VFMADD231PS      Z3, Z23, Z6
-	VFMADD231PS      Z3, Z26, Z20
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z6, Z18
+	VFMADD231PS      Z0, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z23
+	VFMADD231PS      Z2, Z20, Z6
+	VFMADD231PS      Z2, Z23, Z17
+	VFMADD231PS      Z3, Z20, Z6
+	VFMADD231PS      Z3, Z23, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
 	VBROADCASTSS     softmaxconst<>+128(SB), Z23
-	VBROADCASTSS     softmaxconst<>+128(SB), Z26
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z23
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z23
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z23
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z23
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z26
-	VMULPS           Z6, Z6, Z27
-	VMULPS           Z20, Z20, Z28
-	VFMADD231PS      Z23, Z27, Z6
-	VFMADD231PS      Z26, Z28, Z20
-	VPADDD           Z7, Z21, Z21
-	VPADDD           Z7, Z22, Z22
-	VPMAXSD          Z5, Z21, Z21
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z21, Z21
-	VPSLLD           $0x17, Z22, Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z23
+	VMULPS           Z6, Z6, Z24
+	VMULPS           Z17, Z17, Z25
+	VFMADD231PS      Z20, Z24, Z6
+	VFMADD231PS      Z23, Z25, Z17
+	VPADDD           Z7, Z18, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z9, Z20
+	VFMADD213PS      Z9, Z6, Z20
 	VMOVAPS          Z9, Z23
-	VFMADD213PS      Z9, Z6, Z23
-	VMOVAPS          Z9, Z26
-	VFMADD213PS      Z9, Z20, Z26
-	VFMADD132PS      Z8, Z23, Z6
-	VFMADD132PS      Z8, Z26, Z20
+	VFMADD213PS      Z9, Z17, Z23
+	VFMADD132PS      Z8, Z20, Z6
+	VFMADD132PS      Z8, Z23, Z17
 	VADDPS           Z8, Z6, Z6
-	VADDPS           Z8, Z20, Z20
-	VMULPS           Z21, Z6, Z6
-	VMULPS           Z22, Z20, Z20
+	VADDPS           Z8, Z17, Z17
+	VMULPS           Z18, Z6, Z6
+	VMULPS           Z19, Z17, Z17
 	VMOVUPS          Z6, (CX)
-	VMOVUPS          Z20, 64(CX)
+	VMOVUPS          Z17, 64(CX)
 	VMOVUPS          128(AX), Z6
-	VMOVUPS          192(AX), Z20
+	VMOVUPS          192(AX), Z17
 	VMAXPS           Z6, Z4, Z6
-	VMAXPS           Z20, Z4, Z20
-	VMOVAPS          Z1, Z21
-	VMOVAPS          Z1, Z22
-	VFMADD231PS      Z0, Z6, Z21
-	VFMADD231PS      Z0, Z20, Z22
-	VSUBPS           Z1, Z21, Z23
-	VSUBPS           Z1, Z22, Z26
-	VFMADD231PS      Z2, Z23, Z6
-	VFMADD231PS      Z2, Z26, Z20
-	VFMADD231PS      Z3, Z23, Z6
-	VFMADD231PS      Z3, Z26, Z20
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z6, Z18
+	VFMADD231PS      Z0, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z23
+	VFMADD231PS      Z2, Z20, Z6
+	VFMADD231PS      Z2, Z23, Z17
+	VFMADD231PS      Z3, Z20, Z6
+	VFMADD231PS      Z3, Z23, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
 	VBROADCASTSS     softmaxconst<>+128(SB), Z23
-	VBROADCASTSS     softmaxconst<>+128(SB), Z26
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z23
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z23
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z23
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z23
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z26
-	VMULPS           Z6, Z6, Z27
-	VMULPS           Z20, Z20, Z28
-	VFMADD231PS      Z23, Z27, Z6
-	VFMADD231PS      Z26, Z28, Z20
-	VPADDD           Z7, Z21, Z21
-	VPADDD           Z7, Z22, Z22
-	VPMAXSD          Z5, Z21, Z21
-	VPMAXSD          Z5, Z22, Z22
-	VPSLLD           $0x17, Z21, Z21
-	VPSLLD           $0x17, Z22, Z22
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z23
+	VMULPS           Z6, Z6, Z24
+	VMULPS           Z17, Z17, Z25
+	VFMADD231PS      Z20, Z24, Z6
+	VFMADD231PS      Z23, Z25, Z17
+	VPADDD           Z7, Z18, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z9, Z20
+	VFMADD213PS      Z9, Z6, Z20
 	VMOVAPS          Z9, Z23
-	VFMADD213PS      Z9, Z6, Z23
-	VMOVAPS          Z9, Z26
-	VFMADD213PS      Z9, Z20, Z26
-	VFMADD132PS      Z8, Z23, Z6
-	VFMADD132PS      Z8, Z26, Z20
+	VFMADD213PS      Z9, Z17, Z23
+	VFMADD132PS      Z8, Z20, Z6
+	VFMADD132PS      Z8, Z23, Z17
 	VADDPS           Z8, Z6, Z6
-	VADDPS           Z8, Z20, Z20
-	VMULPS           Z21, Z6, Z6
-	VMULPS           Z22, Z20, Z20
+	VADDPS           Z8, Z17, Z17
+	VMULPS           Z18, Z6, Z6
+	VMULPS           Z19, Z17, Z17
 	VMOVUPS          Z6, 128(CX)
-	VMOVUPS          Z20, 192(CX)
+	VMOVUPS          Z17, 192(CX)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -3136,26 +3117,26 @@ sm512z_outre16:
 	JB               sm512z_outretail
 	VMOVUPS          (AX), Z6
 	VMAXPS           Z6, Z4, Z6
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z6, Z20
-	VSUBPS           Z1, Z20, Z21
-	VFMADD231PS      Z2, Z21, Z6
-	VFMADD231PS      Z3, Z21, Z6
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z21
-	VMULPS           Z6, Z6, Z22
-	VFMADD231PS      Z21, Z22, Z6
-	VPADDD           Z7, Z20, Z20
-	VPMAXSD          Z5, Z20, Z20
-	VPSLLD           $0x17, Z20, Z20
-	VMOVAPS          Z9, Z21
-	VFMADD213PS      Z9, Z6, Z21
-	VFMADD132PS      Z8, Z21, Z6
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z6, Z17
+	VSUBPS           Z1, Z17, Z18
+	VFMADD231PS      Z2, Z18, Z6
+	VFMADD231PS      Z3, Z18, Z6
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z18
+	VMULPS           Z6, Z6, Z19
+	VFMADD231PS      Z18, Z19, Z6
+	VPADDD           Z7, Z17, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VMOVAPS          Z9, Z18
+	VFMADD213PS      Z9, Z6, Z18
+	VFMADD132PS      Z8, Z18, Z6
 	VADDPS           Z8, Z6, Z6
-	VMULPS           Z20, Z6, Z6
+	VMULPS           Z17, Z6, Z6
 	VMOVUPS          Z6, (CX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
@@ -3167,26 +3148,26 @@ sm512z_outretail:
 	JZ               sm512_prev
 	VMOVUPS.Z        (AX), K1, Z6
 	VMAXPS           Z6, Z4, Z6
-	VMOVAPS          Z1, Z20
-	VFMADD231PS      Z0, Z6, Z20
-	VSUBPS           Z1, Z20, Z21
-	VFMADD231PS      Z2, Z21, Z6
-	VFMADD231PS      Z3, Z21, Z6
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z21
-	VMULPS           Z6, Z6, Z22
-	VFMADD231PS      Z21, Z22, Z6
-	VPADDD           Z7, Z20, Z20
-	VPMAXSD          Z5, Z20, Z20
-	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z6, Z17
+	VSUBPS           Z1, Z17, Z18
+	VFMADD231PS      Z2, Z18, Z6
+	VFMADD231PS      Z3, Z18, Z6
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z6, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z6, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z6, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z6, Z18
+	VMULPS           Z6, Z6, Z19
+	VFMADD231PS      Z18, Z19, Z6
+	VPADDD           Z7, Z17, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
 	VMOVAPS          Z9, Z7
 	VFMADD213PS      Z9, Z6, Z7
 	VFMADD132PS      Z8, Z7, Z6
 	VADDPS           Z8, Z6, Z6
-	VMULPS           Z20, Z6, Z6
+	VMULPS           Z17, Z6, Z6
 	VMOVUPS          Z6, K1, (CX)
 	JMP              sm512_prev
 	JMP sm512_outdone
@@ -3201,66 +3182,66 @@ sm512_outc:
 sm512_out64:
 	CMPQ        DX, $0x00000040
 	JB          sm512_out16
-	VMOVUPS     (AX), Z20
-	VMOVUPS     64(AX), Z21
-	VSUBPS      Z6, Z20, Z20
-	VSUBPS      Z6, Z21, Z21
-	VMAXPS      Z20, Z4, Z20
-	VMAXPS      Z21, Z4, Z21
-	VMOVAPS     Z1, Z22
-	VMOVAPS     Z1, Z23
-	VFMADD231PS Z0, Z20, Z22
-	VFMADD231PS Z0, Z21, Z23
-	VPADDD      Z7, Z22, Z22
-	VPADDD      Z7, Z23, Z23
-	VPMAXSD     Z5, Z22, Z22
-	VPMAXSD     Z5, Z23, Z23
-	VPSLLD      $0x17, Z22, Z22
-	VPSLLD      $0x17, Z23, Z23
-	VMOVUPS     (CX), Z20
-	VMOVUPS     64(CX), Z21
-	VMOVAPS     Z9, Z26
-	VFMADD213PS Z9, Z20, Z26
-	VMOVAPS     Z9, Z27
-	VFMADD213PS Z9, Z21, Z27
-	VFMADD132PS Z8, Z26, Z20
-	VFMADD132PS Z8, Z27, Z21
-	VADDPS      Z8, Z20, Z20
-	VADDPS      Z8, Z21, Z21
-	VMULPS      Z22, Z20, Z20
-	VMULPS      Z23, Z21, Z21
-	VMOVUPS     Z20, (CX)
-	VMOVUPS     Z21, 64(CX)
-	VMOVUPS     128(AX), Z20
-	VMOVUPS     192(AX), Z21
-	VSUBPS      Z6, Z20, Z20
-	VSUBPS      Z6, Z21, Z21
-	VMAXPS      Z20, Z4, Z20
-	VMAXPS      Z21, Z4, Z21
-	VMOVAPS     Z1, Z22
-	VMOVAPS     Z1, Z23
-	VFMADD231PS Z0, Z20, Z22
-	VFMADD231PS Z0, Z21, Z23
-	VPADDD      Z7, Z22, Z22
-	VPADDD      Z7, Z23, Z23
-	VPMAXSD     Z5, Z22, Z22
-	VPMAXSD     Z5, Z23, Z23
-	VPSLLD      $0x17, Z22, Z22
-	VPSLLD      $0x17, Z23, Z23
-	VMOVUPS     128(CX), Z20
-	VMOVUPS     192(CX), Z21
-	VMOVAPS     Z9, Z26
-	VFMADD213PS Z9, Z20, Z26
-	VMOVAPS     Z9, Z27
-	VFMADD213PS Z9, Z21, Z27
-	VFMADD132PS Z8, Z26, Z20
-	VFMADD132PS Z8, Z27, Z21
-	VADDPS      Z8, Z20, Z20
-	VADDPS      Z8, Z21, Z21
-	VMULPS      Z22, Z20, Z20
-	VMULPS      Z23, Z21, Z21
-	VMOVUPS     Z20, 128(CX)
-	VMOVUPS     Z21, 192(CX)
+	VMOVUPS     (AX), Z17
+	VMOVUPS     64(AX), Z18
+	VSUBPS      Z6, Z17, Z17
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z17, Z4, Z17
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z17, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z17
+	VMOVUPS     64(CX), Z18
+	VMOVAPS     Z9, Z23
+	VFMADD213PS Z9, Z17, Z23
+	VMOVAPS     Z9, Z24
+	VFMADD213PS Z9, Z18, Z24
+	VFMADD132PS Z8, Z23, Z17
+	VFMADD132PS Z8, Z24, Z18
+	VADDPS      Z8, Z17, Z17
+	VADDPS      Z8, Z18, Z18
+	VMULPS      Z19, Z17, Z17
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z17, (CX)
+	VMOVUPS     Z18, 64(CX)
+	VMOVUPS     128(AX), Z17
+	VMOVUPS     192(AX), Z18
+	VSUBPS      Z6, Z17, Z17
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z17, Z4, Z17
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z17, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     128(CX), Z17
+	VMOVUPS     192(CX), Z18
+	VMOVAPS     Z9, Z23
+	VFMADD213PS Z9, Z17, Z23
+	VMOVAPS     Z9, Z24
+	VFMADD213PS Z9, Z18, Z24
+	VFMADD132PS Z8, Z23, Z17
+	VFMADD132PS Z8, Z24, Z18
+	VADDPS      Z8, Z17, Z17
+	VADDPS      Z8, Z18, Z18
+	VMULPS      Z19, Z17, Z17
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z17, 128(CX)
+	VMOVUPS     Z18, 192(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -3269,21 +3250,21 @@ sm512_out64:
 sm512_out16:
 	CMPQ        DX, $0x00000010
 	JB          sm512_outtail
-	VMOVUPS     (AX), Z20
-	VSUBPS      Z6, Z20, Z20
-	VMAXPS      Z20, Z4, Z20
-	VMOVAPS     Z1, Z21
-	VFMADD231PS Z0, Z20, Z21
-	VPADDD      Z7, Z21, Z21
-	VPMAXSD     Z5, Z21, Z21
-	VPSLLD      $0x17, Z21, Z21
-	VMOVUPS     (CX), Z20
-	VMOVAPS     Z9, Z22
-	VFMADD213PS Z9, Z20, Z22
-	VFMADD132PS Z8, Z22, Z20
-	VADDPS      Z8, Z20, Z20
-	VMULPS      Z21, Z20, Z20
-	VMOVUPS     Z20, (CX)
+	VMOVUPS     (AX), Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (CX), Z17
+	VMOVAPS     Z9, Z19
+	VFMADD213PS Z9, Z17, Z19
+	VFMADD132PS Z8, Z19, Z17
+	VADDPS      Z8, Z17, Z17
+	VMULPS      Z18, Z17, Z17
+	VMOVUPS     Z17, (CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -3292,18 +3273,18 @@ sm512_out16:
 sm512_outtail:
 	TESTQ       DX, DX
 	JZ          sm512_prev
-	VMOVUPS.Z   (AX), K1, Z20
-	VSUBPS      Z6, Z20, Z20
-	VMAXPS      Z20, Z4, Z20
+	VMOVUPS.Z   (AX), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
 	VMOVAPS     Z1, Z6
-	VFMADD231PS Z0, Z20, Z6
+	VFMADD231PS Z0, Z17, Z6
 	VPADDD      Z7, Z6, Z6
 	VPMAXSD     Z5, Z6, Z6
 	VPSLLD      $0x17, Z6, Z6
 	VMOVUPS.Z   (CX), K1, Z7
-	VMOVAPS     Z9, Z20
-	VFMADD213PS Z9, Z7, Z20
-	VFMADD132PS Z8, Z20, Z7
+	VMOVAPS     Z9, Z17
+	VFMADD213PS Z9, Z7, Z17
+	VFMADD132PS Z8, Z17, Z7
 	VADDPS      Z8, Z7, Z7
 	VMULPS      Z6, Z7, Z7
 	VMOVUPS     Z7, K1, (CX)
@@ -3317,102 +3298,102 @@ sm512_outre:
 sm512_outre64:
 	CMPQ             DX, $0x00000040
 	JB               sm512_outre16
-	VMOVUPS          (AX), Z20
-	VMOVUPS          64(AX), Z21
-	VSUBPS           Z6, Z20, Z20
-	VSUBPS           Z6, Z21, Z21
-	VMAXPS           Z20, Z4, Z20
-	VMAXPS           Z21, Z4, Z21
-	VMOVAPS          Z1, Z22
-	VMOVAPS          Z1, Z23
-	VFMADD231PS      Z0, Z20, Z22
-	VFMADD231PS      Z0, Z21, Z23
-	VSUBPS           Z1, Z22, Z26
-	VSUBPS           Z1, Z23, Z27
-	VFMADD231PS      Z2, Z26, Z20
-	VFMADD231PS      Z2, Z27, Z21
-	VFMADD231PS      Z3, Z26, Z20
-	VFMADD231PS      Z3, Z27, Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z26
-	VBROADCASTSS     softmaxconst<>+128(SB), Z27
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z21, Z27
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z21, Z27
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z21, Z27
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z21, Z27
-	VMULPS           Z20, Z20, Z28
-	VMULPS           Z21, Z21, Z29
-	VFMADD231PS      Z26, Z28, Z20
-	VFMADD231PS      Z27, Z29, Z21
-	VPADDD           Z7, Z22, Z22
-	VPADDD           Z7, Z23, Z23
-	VPMAXSD          Z5, Z22, Z22
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z22, Z22
-	VPSLLD           $0x17, Z23, Z23
-	VMOVAPS          Z9, Z26
-	VFMADD213PS      Z9, Z20, Z26
-	VMOVAPS          Z9, Z27
-	VFMADD213PS      Z9, Z21, Z27
-	VFMADD132PS      Z8, Z26, Z20
-	VFMADD132PS      Z8, Z27, Z21
-	VADDPS           Z8, Z20, Z20
-	VADDPS           Z8, Z21, Z21
-	VMULPS           Z22, Z20, Z20
-	VMULPS           Z23, Z21, Z21
-	VMOVUPS          Z20, (CX)
-	VMOVUPS          Z21, 64(CX)
-	VMOVUPS          128(AX), Z20
-	VMOVUPS          192(AX), Z21
-	VSUBPS           Z6, Z20, Z20
-	VSUBPS           Z6, Z21, Z21
-	VMAXPS           Z20, Z4, Z20
-	VMAXPS           Z21, Z4, Z21
-	VMOVAPS          Z1, Z22
-	VMOVAPS          Z1, Z23
-	VFMADD231PS      Z0, Z20, Z22
-	VFMADD231PS      Z0, Z21, Z23
-	VSUBPS           Z1, Z22, Z26
-	VSUBPS           Z1, Z23, Z27
-	VFMADD231PS      Z2, Z26, Z20
-	VFMADD231PS      Z2, Z27, Z21
-	VFMADD231PS      Z3, Z26, Z20
-	VFMADD231PS      Z3, Z27, Z21
-	VBROADCASTSS     softmaxconst<>+128(SB), Z26
-	VBROADCASTSS     softmaxconst<>+128(SB), Z27
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z21, Z27
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z21, Z27
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z21, Z27
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z26
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z21, Z27
-	VMULPS           Z20, Z20, Z28
-	VMULPS           Z21, Z21, Z29
-	VFMADD231PS      Z26, Z28, Z20
-	VFMADD231PS      Z27, Z29, Z21
-	VPADDD           Z7, Z22, Z22
-	VPADDD           Z7, Z23, Z23
-	VPMAXSD          Z5, Z22, Z22
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z22, Z22
-	VPSLLD           $0x17, Z23, Z23
-	VMOVAPS          Z9, Z26
-	VFMADD213PS      Z9, Z20, Z26
-	VMOVAPS          Z9, Z27
-	VFMADD213PS      Z9, Z21, Z27
-	VFMADD132PS      Z8, Z26, Z20
-	VFMADD132PS      Z8, Z27, Z21
-	VADDPS           Z8, Z20, Z20
-	VADDPS           Z8, Z21, Z21
-	VMULPS           Z22, Z20, Z20
-	VMULPS           Z23, Z21, Z21
-	VMOVUPS          Z20, 128(CX)
-	VMOVUPS          Z21, 192(CX)
+	VMOVUPS          (AX), Z17
+	VMOVUPS          64(AX), Z18
+	VSUBPS           Z6, Z17, Z17
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z17, Z4, Z17
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z17, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z23
+	VSUBPS           Z1, Z20, Z24
+	VFMADD231PS      Z2, Z23, Z17
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z3, Z23, Z17
+	VFMADD231PS      Z3, Z24, Z18
+	VBROADCASTSS     softmaxconst<>+128(SB), Z23
+	VBROADCASTSS     softmaxconst<>+128(SB), Z24
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z18, Z24
+	VMULPS           Z17, Z17, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z23, Z25, Z17
+	VFMADD231PS      Z24, Z26, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z9, Z23
+	VFMADD213PS      Z9, Z17, Z23
+	VMOVAPS          Z9, Z24
+	VFMADD213PS      Z9, Z18, Z24
+	VFMADD132PS      Z8, Z23, Z17
+	VFMADD132PS      Z8, Z24, Z18
+	VADDPS           Z8, Z17, Z17
+	VADDPS           Z8, Z18, Z18
+	VMULPS           Z19, Z17, Z17
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z17, (CX)
+	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          128(AX), Z17
+	VMOVUPS          192(AX), Z18
+	VSUBPS           Z6, Z17, Z17
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z17, Z4, Z17
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z17, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z23
+	VSUBPS           Z1, Z20, Z24
+	VFMADD231PS      Z2, Z23, Z17
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z3, Z23, Z17
+	VFMADD231PS      Z3, Z24, Z18
+	VBROADCASTSS     softmaxconst<>+128(SB), Z23
+	VBROADCASTSS     softmaxconst<>+128(SB), Z24
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z23
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z18, Z24
+	VMULPS           Z17, Z17, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z23, Z25, Z17
+	VFMADD231PS      Z24, Z26, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z9, Z23
+	VFMADD213PS      Z9, Z17, Z23
+	VMOVAPS          Z9, Z24
+	VFMADD213PS      Z9, Z18, Z24
+	VFMADD132PS      Z8, Z23, Z17
+	VFMADD132PS      Z8, Z24, Z18
+	VADDPS           Z8, Z17, Z17
+	VADDPS           Z8, Z18, Z18
+	VMULPS           Z19, Z17, Z17
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z17, 128(CX)
+	VMOVUPS          Z18, 192(CX)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -3421,30 +3402,30 @@ sm512_outre64:
 sm512_outre16:
 	CMPQ             DX, $0x00000010
 	JB               sm512_outretail
-	VMOVUPS          (AX), Z20
-	VSUBPS           Z6, Z20, Z20
-	VMAXPS           Z20, Z4, Z20
-	VMOVAPS          Z1, Z21
-	VFMADD231PS      Z0, Z20, Z21
-	VSUBPS           Z1, Z21, Z22
-	VFMADD231PS      Z2, Z22, Z20
-	VFMADD231PS      Z3, Z22, Z20
-	VBROADCASTSS     softmaxconst<>+128(SB), Z22
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z22
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z22
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z22
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z22
-	VMULPS           Z20, Z20, Z23
-	VFMADD231PS      Z22, Z23, Z20
-	VPADDD           Z7, Z21, Z21
-	VPMAXSD          Z5, Z21, Z21
-	VPSLLD           $0x17, Z21, Z21
-	VMOVAPS          Z9, Z22
-	VFMADD213PS      Z9, Z20, Z22
-	VFMADD132PS      Z8, Z22, Z20
-	VADDPS           Z8, Z20, Z20
-	VMULPS           Z21, Z20, Z20
-	VMOVUPS          Z20, (CX)
+	VMOVUPS          (AX), Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z9, Z19
+	VFMADD213PS      Z9, Z17, Z19
+	VFMADD132PS      Z8, Z19, Z17
+	VADDPS           Z8, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVUPS          Z17, (CX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
@@ -3453,38 +3434,49 @@ sm512_outre16:
 sm512_outretail:
 	TESTQ            DX, DX
 	JZ               sm512_prev
-	VMOVUPS.Z        (AX), K1, Z20
-	VSUBPS           Z6, Z20, Z20
-	VMAXPS           Z20, Z4, Z20
+	VMOVUPS.Z        (AX), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z6
-	VFMADD231PS      Z0, Z20, Z6
-	VSUBPS           Z1, Z6, Z21
-	VFMADD231PS      Z2, Z21, Z20
-	VFMADD231PS      Z3, Z21, Z20
-	VBROADCASTSS     softmaxconst<>+128(SB), Z21
-	VFMADD213PS.BCST softmaxconst<>+160(SB), Z20, Z21
-	VFMADD213PS.BCST softmaxconst<>+192(SB), Z20, Z21
-	VFMADD213PS.BCST softmaxconst<>+224(SB), Z20, Z21
-	VFMADD213PS.BCST softmaxconst<>+256(SB), Z20, Z21
-	VMULPS           Z20, Z20, Z22
-	VFMADD231PS      Z21, Z22, Z20
+	VFMADD231PS      Z0, Z17, Z6
+	VSUBPS           Z1, Z6, Z18
+	VFMADD231PS      Z2, Z18, Z17
+	VFMADD231PS      Z3, Z18, Z17
+	VBROADCASTSS     softmaxconst<>+128(SB), Z18
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z17, Z18
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z17, Z18
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z17, Z18
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z17, Z18
+	VMULPS           Z17, Z17, Z19
+	VFMADD231PS      Z18, Z19, Z17
 	VPADDD           Z7, Z6, Z6
 	VPMAXSD          Z5, Z6, Z6
 	VPSLLD           $0x17, Z6, Z6
 	VMOVAPS          Z9, Z7
-	VFMADD213PS      Z9, Z20, Z7
-	VFMADD132PS      Z8, Z7, Z20
-	VADDPS           Z8, Z20, Z20
-	VMULPS           Z6, Z20, Z20
-	VMOVUPS          Z20, K1, (CX)
+	VFMADD213PS      Z9, Z17, Z7
+	VFMADD132PS      Z8, Z7, Z17
+	VADDPS           Z8, Z17, Z17
+	VMULPS           Z6, Z17, Z17
+	VMOVUPS          Z17, K1, (CX)
 	JMP              sm512_prev
 
 sm512_outdone:
 sm512_prev:
-	// This row's hi and lo, split after the pending row's pass 3.
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VADDPD     Z12, Z11, Z11
+	VSHUFF64X2 $0xee, Z11, Z11, Z6
+	VADDPD     Z6, Z11, Z11
+	VSHUFF64X2 $0x01, Z11, Z11, Z6
+	VADDPD     Z6, Z11, Z11
+	VPERMILPD  $0x01, Z11, Z6
+	VADDSD     X6, X11, X6
+	MOVQ       $0x00000000, 24(SP)
+	VUCOMISD   X6, X6
+	JP         sm512_nanrow
+
 	// 1/S as float32 hi + lo.
-	VCVTSS2SD softmaxconst<>+384(SB), X24, X24
-	VDIVSD    X11, X24, X6
+	VCVTSS2SD softmaxconst<>+384(SB), X21, X21
+	VDIVSD    X6, X21, X6
 	VCVTSD2SS X6, X6, X7
 	VCVTSS2SD X7, X7, X8
 	VSUBSD    X8, X6, X6
@@ -3522,11 +3514,11 @@ sm512_scan_1_tail:
 	JNZ       sm512_nanearly
 
 sm512_scan_1_done:
-	VPXORD Z25, Z25, Z25
+	VPXORD Z22, Z22, Z22
 	JMP    sm512_fillahead
 
 sm512_nanearly:
-	VBROADCASTSS softmaxconst<>+416(SB), Z25
+	VBROADCASTSS softmaxconst<>+416(SB), Z22
 
 sm512_fillahead:
 	CMPQ DI, $0x00000001
@@ -3582,7 +3574,7 @@ sm512_aheadfill:
 	JMP sm512_fill
 
 sm512_nanrow:
-	VBROADCASTSS softmaxconst<>+416(SB), Z25
+	VBROADCASTSS softmaxconst<>+416(SB), Z22
 
 sm512_fill:
 	MOVQ BX, CX
@@ -3591,7 +3583,7 @@ sm512_fill:
 sm512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      sm512_filltail
-	VMOVUPS Z25, (CX)
+	VMOVUPS Z22, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     sm512_fill16
@@ -3599,7 +3591,7 @@ sm512_fill16:
 sm512_filltail:
 	TESTQ   DX, DX
 	JZ      sm512_next
-	VMOVUPS Z25, K1, (CX)
+	VMOVUPS Z22, K1, (CX)
 
 sm512_next:
 	ADDQ R10, SI
