@@ -446,8 +446,12 @@ sm512z_nostore_3:
 sm512z_drain:
 	TESTQ DX, DX
 	JZ    sm512z_drainwhole
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
+	JAE   sm512z_tailwhole
 	CMPQ  DX, $0x00000010
-	JA    sm512z_tail2
+	JA    sm512z_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
@@ -543,28 +547,22 @@ sm512z_nostore_4:
 	VMOVUPS          Z19, K2, (CX)
 
 sm512z_nostore_5:
-	ADDQ          $0x00000100, AX
-	ADDQ          $0x00000100, CX
-	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
-	VPXORQ        Z14, Z14, Z14
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z17
-	VEXTRACTF64X4 $0x01, Z23, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
-	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
-	JMP           sm512z_sumred
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z13, Z13, Z13
+	VPXORQ      Z14, Z14, Z14
+	VCVTPS2PD   Y19, Z8
+	VCVTPS2PD   Y23, Z9
+	VFMADD213PD Z9, Z9, Z8
+	VADDPD      Z8, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         sm512z_sumred
 
-sm512z_tail2:
+sm512z_tailhalf2:
 	CMPQ DX, $0x00000020
-	JA   sm512z_tail3
+	JA   sm512z_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
@@ -694,22 +692,16 @@ sm512z_nostore_7:
 	VADDPD        Z8, Z13, Z13
 	VADDPD        Z9, Z14, Z14
 	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y24, Z17
-	VEXTRACTF64X4 $0x01, Z24, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y24, Z9
+	VFMADD213PD   Z9, Z9, Z8
 	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 	JMP           sm512z_sumred
 
-sm512z_tail3:
+sm512z_tailhalf3:
 	CMPQ DX, $0x00000030
-	JA   sm512z_tail4
+	JA   sm512z_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
@@ -870,21 +862,15 @@ sm512z_nostore_9:
 	VMOVUPS          Z19, K2, -128(CX)
 
 sm512z_nostore_10:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z17
-	VEXTRACTF64X4 $0x01, Z23, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
-	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z13, Z13
-	VADDPD        Z9, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
-	JMP           sm512z_sumred
+	VCVTPS2PD   Y19, Z8
+	VCVTPS2PD   Y23, Z9
+	VFMADD213PD Z9, Z9, Z8
+	VADDPD      Z8, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         sm512z_sumred
 
-sm512z_tail4:
+sm512z_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
@@ -1073,6 +1059,641 @@ sm512z_nostore_13:
 	VADDPD        Z8, Z13, Z13
 	VADDPD        Z9, Z14, Z14
 	VCVTPS2PD     Y20, Z8
+	VCVTPS2PD     Y24, Z9
+	VFMADD213PD   Z9, Z9, Z8
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sm512z_sumred
+
+sm512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   sm512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_14
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
+
+sm512z_nostore_14:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          (AX), K2, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_15
+	VMOVUPS          Z19, K2, (CX)
+
+sm512z_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sm512z_sumred
+
+sm512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   sm512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_16
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
+
+sm512z_nostore_16:
+	VMOVUPS          (AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          64(AX), K2, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_17
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, K2, 64(CX)
+
+sm512z_nostore_17:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sm512z_sumred
+
+sm512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   sm512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_18
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
+
+sm512z_nostore_18:
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_19
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
+
+sm512z_nostore_19:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          128(AX), K2, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_20
+	VMOVUPS          Z19, K2, -128(CX)
+
+sm512z_nostore_20:
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sm512z_sumred
+
+sm512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_21
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
+
+sm512z_nostore_21:
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_22
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
+
+sm512z_nostore_22:
+	VMOVUPS          128(AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          192(AX), K2, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_23
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, K2, -64(CX)
+
+sm512z_nostore_23:
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VCVTPS2PD     Y20, Z8
 	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y24, Z17
@@ -1087,6 +1708,347 @@ sm512z_nostore_13:
 	JMP           sm512z_sumred
 
 sm512z_tailfirst:
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
+	JAE  sm512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   sm512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          (AX), K2, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_24
+	VMOVUPS          Z19, K2, (CX)
+
+sm512z_nostore_24:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z13, Z13, Z13
+	VPXORQ      Z14, Z14, Z14
+	VCVTPS2PD   Y19, Z8
+	VCVTPS2PD   Y23, Z9
+	VFMADD213PD Z9, Z9, Z8
+	VADDPD      Z8, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         sm512z_sumred
+
+sm512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   sm512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          64(AX), K2, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_25
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, K2, 64(CX)
+
+sm512z_nostore_25:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VCVTPS2PD     Y20, Z8
+	VCVTPS2PD     Y24, Z9
+	VFMADD213PD   Z9, Z9, Z8
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sm512z_sumred
+
+sm512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   sm512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_26
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
+
+sm512z_nostore_26:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          128(AX), K2, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_27
+	VMOVUPS          Z19, K2, -128(CX)
+
+sm512z_nostore_27:
+	VCVTPS2PD   Y19, Z8
+	VCVTPS2PD   Y23, Z9
+	VFMADD213PD Z9, Z9, Z8
+	VADDPD      Z8, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         sm512z_sumred
+
+sm512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_28
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
+
+sm512z_nostore_28:
+	VMOVUPS          128(AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          192(AX), K2, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512z_nostore_29
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, K2, -64(CX)
+
+sm512z_nostore_29:
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z9, Z14, Z14
+	VCVTPS2PD     Y20, Z8
+	VCVTPS2PD     Y24, Z9
+	VFMADD213PD   Z9, Z9, Z8
+	VADDPD        Z8, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sm512z_sumred
+
+sm512z_firstwhole:
 	CMPQ DX, $0x00000010
 	JA   sm512z_first2
 
@@ -1110,10 +2072,10 @@ sm512z_tailfirst:
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
-	JNZ              sm512z_nostore_14
+	JNZ              sm512z_nostore_30
 	VMOVUPS          Z19, K2, (CX)
 
-sm512z_nostore_14:
+sm512z_nostore_30:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -1174,11 +2136,11 @@ sm512z_first2:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512z_nostore_15
+	JNZ              sm512z_nostore_31
 	VMOVUPS          Z19, (CX)
 	VMOVUPS          Z20, K2, 64(CX)
 
-sm512z_nostore_15:
+sm512z_nostore_31:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -1248,11 +2210,11 @@ sm512z_first3:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512z_nostore_16
+	JNZ              sm512z_nostore_32
 	VMOVUPS          Z19, (CX)
 	VMOVUPS          Z20, 64(CX)
 
-sm512z_nostore_16:
+sm512z_nostore_32:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          128(AX), K2, Z8
 	VMAXPS           Z8, Z4, Z8
@@ -1297,10 +2259,10 @@ sm512z_nostore_16:
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
-	JNZ              sm512z_nostore_17
+	JNZ              sm512z_nostore_33
 	VMOVUPS          Z19, K2, -128(CX)
 
-sm512z_nostore_17:
+sm512z_nostore_33:
 	VCVTPS2PD     Y19, Z8
 	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
@@ -1352,11 +2314,11 @@ sm512z_first4:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512z_nostore_18
+	JNZ              sm512z_nostore_34
 	VMOVUPS          Z19, (CX)
 	VMOVUPS          Z20, 64(CX)
 
-sm512z_nostore_18:
+sm512z_nostore_34:
 	VMOVUPS          128(AX), Z8
 	VBROADCASTSS     softmaxconst<>+320(SB), Z9
 	VMOVUPS          192(AX), K2, Z9
@@ -1418,11 +2380,11 @@ sm512z_nostore_18:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512z_nostore_19
+	JNZ              sm512z_nostore_35
 	VMOVUPS          Z19, -128(CX)
 	VMOVUPS          Z20, K2, -64(CX)
 
-sm512z_nostore_19:
+sm512z_nostore_35:
 	VCVTPS2PD     Y19, Z8
 	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
@@ -1492,11 +2454,11 @@ sm512z_drainwhole:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512z_nostore_20
+	JNZ              sm512z_nostore_36
 	VMOVUPS          Z19, -128(CX)
 	VMOVUPS          Z20, -64(CX)
 
-sm512z_nostore_20:
+sm512z_nostore_36:
 	VCVTPS2PD     Y19, Z8
 	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
@@ -1736,8 +2698,12 @@ sm512_nostore_3:
 sm512_drain:
 	TESTQ DX, DX
 	JZ    sm512_drainwhole
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
+	JAE   sm512_tailwhole
 	CMPQ  DX, $0x00000010
-	JA    sm512_tail2
+	JA    sm512_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
@@ -1834,28 +2800,22 @@ sm512_nostore_4:
 	VMOVUPS          Z19, K2, (CX)
 
 sm512_nostore_5:
-	ADDQ          $0x00000100, AX
-	ADDQ          $0x00000100, CX
-	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
-	VPXORQ        Z16, Z16, Z16
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z17
-	VEXTRACTF64X4 $0x01, Z23, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
-	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z15, Z11, Z11
-	VADDPD        Z16, Z12, Z12
-	JMP           sm512_sumred
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y19, Z8
+	VCVTPS2PD   Y23, Z9
+	VFMADD213PD Z9, Z9, Z8
+	VADDPD      Z8, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         sm512_sumred
 
-sm512_tail2:
+sm512_tailhalf2:
 	CMPQ DX, $0x00000020
-	JA   sm512_tail3
+	JA   sm512_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
@@ -1987,22 +2947,16 @@ sm512_nostore_7:
 	VADDPD        Z8, Z15, Z15
 	VADDPD        Z9, Z16, Z16
 	VCVTPS2PD     Y20, Z8
-	VEXTRACTF64X4 $0x01, Z20, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y24, Z17
-	VEXTRACTF64X4 $0x01, Z24, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
-	VFMADD213PD   Z18, Z18, Z9
+	VCVTPS2PD     Y24, Z9
+	VFMADD213PD   Z9, Z9, Z8
 	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
 	VADDPD        Z15, Z11, Z11
 	VADDPD        Z16, Z12, Z12
 	JMP           sm512_sumred
 
-sm512_tail3:
+sm512_tailhalf3:
 	CMPQ DX, $0x00000030
-	JA   sm512_tail4
+	JA   sm512_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
@@ -2166,21 +3120,15 @@ sm512_nostore_9:
 	VMOVUPS          Z19, K2, -128(CX)
 
 sm512_nostore_10:
-	VCVTPS2PD     Y19, Z8
-	VEXTRACTF64X4 $0x01, Z19, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y23, Z17
-	VEXTRACTF64X4 $0x01, Z23, Y18
-	VCVTPS2PD     Y18, Z18
-	VFMADD213PD   Z17, Z17, Z8
-	VFMADD213PD   Z18, Z18, Z9
-	VADDPD        Z8, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	VADDPD        Z15, Z11, Z11
-	VADDPD        Z16, Z12, Z12
-	JMP           sm512_sumred
+	VCVTPS2PD   Y19, Z8
+	VCVTPS2PD   Y23, Z9
+	VFMADD213PD Z9, Z9, Z8
+	VADDPD      Z8, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         sm512_sumred
 
-sm512_tail4:
+sm512_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
 	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
@@ -2373,6 +3321,651 @@ sm512_nostore_13:
 	VADDPD        Z8, Z15, Z15
 	VADDPD        Z9, Z16, Z16
 	VCVTPS2PD     Y20, Z8
+	VCVTPS2PD     Y24, Z9
+	VFMADD213PD   Z9, Z9, Z8
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sm512_sumred
+
+sm512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   sm512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_14
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
+
+sm512_nostore_14:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          (AX), K2, Z8
+	VSUBPS           Z6, Z8, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_15
+	VMOVUPS          Z19, K2, (CX)
+
+sm512_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sm512_sumred
+
+sm512_tail2:
+	CMPQ DX, $0x00000020
+	JA   sm512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_16
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
+
+sm512_nostore_16:
+	VMOVUPS          (AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          64(AX), K2, Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_17
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, K2, 64(CX)
+
+sm512_nostore_17:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VCVTPS2PD     Y20, Z8
+	VEXTRACTF64X4 $0x01, Z20, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y24, Z17
+	VEXTRACTF64X4 $0x01, Z24, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sm512_sumred
+
+sm512_tail3:
+	CMPQ DX, $0x00000030
+	JA   sm512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_18
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
+
+sm512_nostore_18:
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_19
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
+
+sm512_nostore_19:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          128(AX), K2, Z8
+	VSUBPS           Z6, Z8, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_20
+	VMOVUPS          Z19, K2, -128(CX)
+
+sm512_nostore_20:
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sm512_sumred
+
+sm512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_21
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, -64(CX)
+
+sm512_nostore_21:
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_22
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
+
+sm512_nostore_22:
+	VMOVUPS          128(AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          192(AX), K2, Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_23
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, K2, -64(CX)
+
+sm512_nostore_23:
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VCVTPS2PD     Y20, Z8
 	VEXTRACTF64X4 $0x01, Z20, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y24, Z17
@@ -2387,6 +3980,357 @@ sm512_nostore_13:
 	JMP           sm512_sumred
 
 sm512_tailfirst:
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
+	JAE  sm512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   sm512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          (AX), K2, Z8
+	VSUBPS           Z6, Z8, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_24
+	VMOVUPS          Z19, K2, (CX)
+
+sm512_nostore_24:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y19, Z8
+	VCVTPS2PD   Y23, Z9
+	VFMADD213PD Z9, Z9, Z8
+	VADDPD      Z8, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         sm512_sumred
+
+sm512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   sm512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          64(AX), K2, Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_25
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, K2, 64(CX)
+
+sm512_nostore_25:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VCVTPS2PD     Y20, Z8
+	VCVTPS2PD     Y24, Z9
+	VFMADD213PD   Z9, Z9, Z8
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sm512_sumred
+
+sm512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   sm512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_26
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
+
+sm512_nostore_26:
+	VBROADCASTSS     softmaxconst<>+320(SB), Z8
+	VMOVUPS          128(AX), K2, Z8
+	VSUBPS           Z6, Z8, Z8
+	VMAXPS           Z8, Z4, Z8
+	VMOVAPS          Z1, Z17
+	VFMADD231PS      Z0, Z8, Z17
+	VSUBPS           Z1, Z17, Z9
+	VFMADD231PS      Z2, Z9, Z8
+	VFMADD231PS      Z3, Z9, Z8
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z9
+	VEXTRACTF64X4    $0x01, Z19, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y23, Z19
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z23, Z23, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VCVTPS2PD        Y20, Z9
+	VEXTRACTF64X4    $0x01, Z20, Y18
+	VCVTPS2PD        Y18, Z18
+	VCVTPS2PD        Y24, Z19
+	VEXTRACTF64X4    $0x01, Z24, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z19, Z19, Z9
+	VFMADD213PD      Z20, Z20, Z18
+	VADDPD           Z9, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VMULPS           Z8, Z8, Z9
+	VFMADD213PS      Z8, Z9, Z19
+	VPADDD           Z7, Z17, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_27
+	VMOVUPS          Z19, K2, -128(CX)
+
+sm512_nostore_27:
+	VCVTPS2PD   Y19, Z8
+	VCVTPS2PD   Y23, Z9
+	VFMADD213PD Z9, Z9, Z8
+	VADDPD      Z8, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         sm512_sumred
+
+sm512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z8
+	VMOVUPS          64(AX), Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z19
+	VSUBPS           Z1, Z18, Z20
+	VFMADD231PS      Z2, Z19, Z8
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z3, Z19, Z8
+	VFMADD231PS      Z3, Z20, Z9
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_28
+	VMOVUPS          Z19, (CX)
+	VMOVUPS          Z20, 64(CX)
+
+sm512_nostore_28:
+	VMOVUPS          128(AX), Z8
+	VBROADCASTSS     softmaxconst<>+320(SB), Z9
+	VMOVUPS          192(AX), K2, Z9
+	VSUBPS           Z6, Z8, Z8
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z8, Z4, Z8
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z8, Z17
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z17, Z25
+	VSUBPS           Z1, Z18, Z26
+	VFMADD231PS      Z2, Z25, Z8
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z3, Z25, Z8
+	VFMADD231PS      Z3, Z26, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y19, Z25
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y20, Z19
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z19
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     softmaxconst<>+128(SB), Z19
+	VBROADCASTSS     softmaxconst<>+128(SB), Z20
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z8, Z19
+	VFMADD213PS.BCST softmaxconst<>+256(SB), Z9, Z20
+	VMULPS           Z8, Z8, Z23
+	VMULPS           Z9, Z9, Z24
+	VFMADD213PS      Z8, Z23, Z19
+	VFMADD213PS      Z9, Z24, Z20
+	VPADDD           Z7, Z17, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              sm512_nostore_29
+	VMOVUPS          Z19, -128(CX)
+	VMOVUPS          Z20, K2, -64(CX)
+
+sm512_nostore_29:
+	VCVTPS2PD     Y19, Z8
+	VEXTRACTF64X4 $0x01, Z19, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y23, Z17
+	VEXTRACTF64X4 $0x01, Z23, Y18
+	VCVTPS2PD     Y18, Z18
+	VFMADD213PD   Z17, Z17, Z8
+	VFMADD213PD   Z18, Z18, Z9
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z9, Z16, Z16
+	VCVTPS2PD     Y20, Z8
+	VCVTPS2PD     Y24, Z9
+	VFMADD213PD   Z9, Z9, Z8
+	VADDPD        Z8, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sm512_sumred
+
+sm512_firstwhole:
 	CMPQ DX, $0x00000010
 	JA   sm512_first2
 
@@ -2411,10 +4355,10 @@ sm512_tailfirst:
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
-	JNZ              sm512_nostore_14
+	JNZ              sm512_nostore_30
 	VMOVUPS          Z19, K2, (CX)
 
-sm512_nostore_14:
+sm512_nostore_30:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -2477,11 +4421,11 @@ sm512_first2:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512_nostore_15
+	JNZ              sm512_nostore_31
 	VMOVUPS          Z19, (CX)
 	VMOVUPS          Z20, K2, 64(CX)
 
-sm512_nostore_15:
+sm512_nostore_31:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -2553,11 +4497,11 @@ sm512_first3:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512_nostore_16
+	JNZ              sm512_nostore_32
 	VMOVUPS          Z19, (CX)
 	VMOVUPS          Z20, 64(CX)
 
-sm512_nostore_16:
+sm512_nostore_32:
 	VBROADCASTSS     softmaxconst<>+320(SB), Z8
 	VMOVUPS          128(AX), K2, Z8
 	VSUBPS           Z6, Z8, Z8
@@ -2603,10 +4547,10 @@ sm512_nostore_16:
 	VPMAXSD          Z5, Z23, Z23
 	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
-	JNZ              sm512_nostore_17
+	JNZ              sm512_nostore_33
 	VMOVUPS          Z19, K2, -128(CX)
 
-sm512_nostore_17:
+sm512_nostore_33:
 	VCVTPS2PD     Y19, Z8
 	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
@@ -2660,11 +4604,11 @@ sm512_first4:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512_nostore_18
+	JNZ              sm512_nostore_34
 	VMOVUPS          Z19, (CX)
 	VMOVUPS          Z20, 64(CX)
 
-sm512_nostore_18:
+sm512_nostore_34:
 	VMOVUPS          128(AX), Z8
 	VBROADCASTSS     softmaxconst<>+320(SB), Z9
 	VMOVUPS          192(AX), K2, Z9
@@ -2728,11 +4672,11 @@ sm512_nostore_18:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512_nostore_19
+	JNZ              sm512_nostore_35
 	VMOVUPS          Z19, -128(CX)
 	VMOVUPS          Z20, K2, -64(CX)
 
-sm512_nostore_19:
+sm512_nostore_35:
 	VCVTPS2PD     Y19, Z8
 	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
@@ -2802,11 +4746,11 @@ sm512_drainwhole:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              sm512_nostore_20
+	JNZ              sm512_nostore_36
 	VMOVUPS          Z19, -128(CX)
 	VMOVUPS          Z20, -64(CX)
 
-sm512_nostore_20:
+sm512_nostore_36:
 	VCVTPS2PD     Y19, Z8
 	VEXTRACTF64X4 $0x01, Z19, Y9
 	VCVTPS2PD     Y9, Z9
