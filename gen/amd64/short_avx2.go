@@ -102,9 +102,8 @@ func generateShortAVX2(g *gen) {
 		{"largeMax", largeMaxBits},
 		{"negLargeMax", largeMaxBits | 0x80000000},
 	}))
-	shortRowsAVX2(g, c, inX)
-	for _, in := range []groupIn{inMaskRows, inMaskBcast, inScaled} {
-		shortRowsAVX2(g, c, in)
+	for _, in := range []groupIn{inX, inMaskRows, inMaskBcast, inScaled} {
+		shortRowsAVX2(g, c, short256{in: in, name: in.name256(), doc: in.doc256(), out: softmaxOut256})
 	}
 }
 
@@ -146,6 +145,17 @@ func (in groupIn) doc256() []string {
 		"it. It requires AVX2 and FMA3."}
 }
 
+// A short256 is one AVX2 short kernel: its name, documentation and
+// input, and out, what it does with a group whose checks have passed,
+// given its sums (see group256.sums): the group's rows of y to the
+// frame, row r at 4*cols*r bytes from its start.
+type short256 struct {
+	in   groupIn
+	name string
+	doc  []string
+	out  func(q *group256, sums [2]reg.VecVirtual)
+}
+
 // z256 is what an AVX2 short kernel needs to compute z: scale in the
 // frame, and the mask's row (inMaskBcast, in the frame, zero past cols)
 // or its group's first row (inMaskRows).
@@ -155,9 +165,9 @@ type z256 struct {
 	mask, mask4 reg.GPVirtual // mask4: the group's fifth row of the mask
 }
 
-func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
-	sig := in.signature()
-	g.function(in.name256(), sig, []string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"}, in.doc256()...)
+func shortRowsAVX2(g *gen, c *constTable, k short256) {
+	in := k.in
+	g.function(k.name, in.signature(), []string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"}, k.doc...)
 	dst, src, rows, cols, done := g.GP64(), g.GP64(), g.GP64(), g.GP64(), g.GP64()
 	g.Load(g.Param("dst").Base(), dst)
 	g.Load(g.Param("src").Base(), src)
@@ -188,8 +198,9 @@ func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
 	g.LEAQ(Mem{Base: mtab, Index: off, Scale: 4}, mtab)
 
 	// The frame: each row's u (64 bytes; then the rows of y, 4*cols bytes
-	// apart), the biases (8 int32, in the order of the max tree), hi and
-	// lo (8 float32 each, in the order of the sum tree).
+	// apart), the biases (8 int32, in the order of the max tree), and 64
+	// bytes for out: hi and lo (8 float32 each, in the order of the sum
+	// tree) in SoftmaxShortRowsAVX2.
 	fsize := 64*shortAVX2Group + 96
 	if in != inX {
 		fsize += 32 // scale
@@ -198,10 +209,6 @@ func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
 		fsize += 64 // the mask's row
 	}
 	frame := g.AllocLocal(fsize)
-	uAt := func(r, h int) Mem { return frame.Offset(64*r + 32*h) }
-	biasAt := func(r int) Mem { return frame.Offset(512 + 4*short256MaxPos(r)) }
-	hiAt := func(r int) Mem { return frame.Offset(544 + 4*short256SumPos(r)) }
-	loAt := func(r int) Mem { return frame.Offset(576 + 4*short256SumPos(r)) }
 	z := &z256{in: in}
 	if in != inX {
 		z.scale = scaleIn256(g, frame.Offset(608)).scale.(Mem)
@@ -247,9 +254,11 @@ func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
 		g.JB(LabelRef("s256_ret"))
 		g.CMPQ(avail, need)
 		g.JB(LabelRef("s256_ret"))
-		shortGroupAVX2(g, c, halves, name, groupRegs{
+		q := newGroup256(g, c, halves, groupRegs{
 			dst: dst, src: src, stride: stride, stride3: stride3, mtab: mtab,
-		}, z, frame, uAt, biasAt, hiAt, loAt)
+		}, z, frame)
+		q.maxima()
+		k.out(q, q.sums())
 		g.Comment("The group's rows, cols vectors, from the frame to dst.")
 		{
 			i, p := g.GP64(), g.GP64()
@@ -292,62 +301,77 @@ type groupRegs struct {
 	mtab            reg.GPVirtual // the masks of a row's first cols lanes
 }
 
-// shortGroupAVX2 emits the three passes of one group of rows of halves ymm
-// registers each, from src; y goes to the frame from its start, row r at
-// 4*cols*r bytes. It jumps to s256_ret if the group fails a check.
-func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs, z *z256,
-	frame Mem, uAt func(r, h int) Mem, biasAt, hiAt, loAt func(r int) Mem) {
-	src, stride, stride3 := a.src, a.stride, a.stride3
-	src4 := g.GP64()
-	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src4)
-	rowAt := func(base, base4 reg.GPVirtual, r, h int) Mem {
-		b := base
-		if r >= 4 {
-			b = base4
-		}
-		m := Mem{Base: b, Disp: 32 * h}
-		switch r % 4 {
-		case 1:
-			m.Index, m.Scale = stride, 1
-		case 2:
-			m.Index, m.Scale = stride, 2
-		case 3:
-			m.Index, m.Scale = stride3, 1
-		}
-		return m
-	}
-	// zAt returns half h of row r's input: x itself, a memory operand,
-	// or z in a new register, computed in every lane (those past cols
-	// are never let through: the passes blend them away or do not store
-	// them).
-	zAt := func(r, h int) Op {
-		p := rowAt(src, src4, r, h)
-		if z.in == inX {
-			return p
-		}
-		v := g.YMM()
-		if z.in == inScaled {
-			g.VMOVUPS(p, v)
-			g.VMULPS(z.scale, v, v) // z = x*scale
-			return v
-		}
-		m := z.mrow.Offset(32 * h)
-		if z.in == inMaskRows {
-			m = rowAt(z.mask, z.mask4, r, h)
-		}
-		x := g.YMM()
-		g.VMOVUPS(p, x)
-		g.VMOVUPS(m, v)
-		g.VFMADD231PS(z.scale, x, v) // z = x*scale + m
-		return v
-	}
+// group256 emits the passes of one group of rows of halves ymm registers
+// each, from src; it jumps to s256_ret if the group fails a check.
+type group256 struct {
+	g        *gen
+	c        *constTable
+	halves   int
+	a        groupRegs
+	z        *z256
+	frame    Mem
+	src4     reg.GPVirtual // the group's fifth row
+	last     int           // the half that holds the row's last lanes
+	lastMask Mem           // its lanes within the row
+}
+
+// newGroup256 emits the group's row addresses.
+func newGroup256(g *gen, c *constTable, halves int, a groupRegs, z *z256, frame Mem) *group256 {
+	q := &group256{g: g, c: c, halves: halves, a: a, z: z, frame: frame, src4: g.GP64()}
+	g.LEAQ(Mem{Base: a.src, Index: a.stride, Scale: 4}, q.src4)
 	if z.in == inMaskRows {
 		z.mask4 = g.GP64()
-		g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 4}, z.mask4)
+		g.LEAQ(Mem{Base: z.mask, Index: a.stride, Scale: 4}, z.mask4)
 	}
-	last := halves - 1                             // the half that holds the row's last lanes
-	lastMask := Mem{Base: a.mtab, Disp: 32 * last} // its lanes within the row
+	q.last = halves - 1
+	q.lastMask = Mem{Base: a.mtab, Disp: 32 * q.last}
+	return q
+}
 
+// The frame: row r's u, then its y (uAt), its bias (biasAt), and hi and lo
+// of SoftmaxShortRowsAVX2 (hiAt, loAt).
+func (q *group256) uAt(r, h int) Mem { return q.frame.Offset(64*r + 32*h) }
+func (q *group256) biasAt(r int) Mem { return q.frame.Offset(512 + 4*short256MaxPos(r)) }
+func (q *group256) hiAt(r int) Mem   { return q.frame.Offset(544 + 4*short256SumPos(r)) }
+func (q *group256) loAt(r int) Mem   { return q.frame.Offset(576 + 4*short256SumPos(r)) }
+
+// rowAt returns half h of row r of the group at base, base4 four rows on.
+func (q *group256) rowAt(base, base4 reg.GPVirtual, r, h int) Mem {
+	m := groupRow(base, base4, q.a.stride, q.a.stride3, r)
+	m.Disp += 32 * h
+	return m
+}
+
+// zAt returns half h of row r's input: x itself, a memory operand, or z
+// in a new register, computed in every lane (those past cols are never
+// let through: the passes blend them away or do not store them).
+func (q *group256) zAt(r, h int) Op {
+	g, z := q.g, q.z
+	p := q.rowAt(q.a.src, q.src4, r, h)
+	if z.in == inX {
+		return p
+	}
+	v := g.YMM()
+	if z.in == inScaled {
+		g.VMOVUPS(p, v)
+		g.VMULPS(z.scale, v, v) // z = x*scale
+		return v
+	}
+	m := z.mrow.Offset(32 * h)
+	if z.in == inMaskRows {
+		m = q.rowAt(z.mask, z.mask4, r, h)
+	}
+	x := g.YMM()
+	g.VMOVUPS(p, x)
+	g.VMOVUPS(m, v)
+	g.VFMADD231PS(z.scale, x, v) // z = x*scale + m
+	return v
+}
+
+// maxima emits pass 1 and the group's first check, and leaves the rows'
+// biases in the frame.
+func (q *group256) maxima() {
+	g, c, halves, last, lastMask, zAt := q.g, q.c, q.halves, q.last, q.lastMask, q.zAt
 	g.Comment("Pass 1: the eight rows' maxima, -Inf past cols.")
 	mx := make([]reg.VecVirtual, shortAVX2Group)
 	for r := range mx {
@@ -407,37 +431,47 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 		g.VFMADD231PS(c.ymm("log2e"), mv, tm)
 		g.VMOVDQU(c.ymm("bias127"), b)
 		g.VPSUBD(tm, b, b)
-		g.VMOVDQU(b, frame.Offset(512))
+		g.VMOVDQU(b, q.frame.Offset(512))
 	}
+}
 
-	// loadD loads row r's d = max(x, -320), -320 past cols when blend.
-	loadD := func(r int, blend bool) []reg.VecVirtual {
-		d := make([]reg.VecVirtual, halves)
-		lo := g.YMM()
-		g.VMOVUPS(c.ymm("reduceLo"), lo)
-		for h := range d {
-			d[h] = g.YMM()
-			g.VMAXPS(zAt(r, h), lo, d[h]) // NaN kept
-		}
-		if blend {
-			mk := g.YMM()
-			g.VMOVUPS(lastMask, mk)
-			g.VBLENDVPS(mk, d[last], lo, d[last])
-		}
-		return d
+// loadD loads row r's d = max(x, -320), -320 past cols when blend.
+func (q *group256) loadD(r int, blend bool) []reg.VecVirtual {
+	g, c, last, lastMask, zAt := q.g, q.c, q.last, q.lastMask, q.zAt
+	d := make([]reg.VecVirtual, q.halves)
+	lo := g.YMM()
+	g.VMOVUPS(c.ymm("reduceLo"), lo)
+	for h := range d {
+		d[h] = g.YMM()
+		g.VMAXPS(zAt(r, h), lo, d[h]) // NaN kept
 	}
-	// scale emits s = 2^(n - nm), or 0, from t in place.
-	scale := func(ts []reg.VecVirtual, b reg.VecVirtual) {
-		for _, t := range ts {
-			g.VPADDD(b, t, t)
-		}
-		for _, t := range ts {
-			g.VPMAXSD(c.ymm("zero"), t, t)
-		}
-		for _, t := range ts {
-			g.VPSLLD(U8(23), t, t)
-		}
+	if blend {
+		mk := g.YMM()
+		g.VMOVUPS(lastMask, mk)
+		g.VBLENDVPS(mk, d[last], lo, d[last])
 	}
+	return d
+}
+
+// scale emits s = 2^(n - nm), or 0, from t in place, for the row's bias b.
+func (q *group256) scale(ts []reg.VecVirtual, b reg.VecVirtual) {
+	g, c := q.g, q.c
+	for _, t := range ts {
+		g.VPADDD(b, t, t)
+	}
+	for _, t := range ts {
+		g.VPMAXSD(c.ymm("zero"), t, t)
+	}
+	for _, t := range ts {
+		g.VPSLLD(U8(23), t, t)
+	}
+}
+
+// sums emits pass 2, each row's u to the frame, and the group's second
+// check, and returns the rows' S, row r's in float64 lane
+// short256SumPos(r) of the two registers.
+func (q *group256) sums() [2]reg.VecVirtual {
+	g, c, halves, uAt, biasAt, loadD, scale := q.g, q.c, q.halves, q.uAt, q.biasAt, q.loadD, q.scale
 	exp := &sm256{g: g, c: c}
 
 	g.Comment("Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).")
@@ -509,6 +543,14 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 		g.VTESTPD(n0, n0)
 		g.JNZ(LabelRef("s256_ret"))
 	}
+	return sums
+}
+
+// softmaxOut256 is SoftmaxShortRowsAVX2's out: 1/S split into hi + lo, then
+// pass 3.
+func softmaxOut256(q *group256, sums [2]reg.VecVirtual) {
+	g, c, halves, frame, a := q.g, q.c, q.halves, q.frame, q.a
+	stride, loadD, scale, hiAt, loAt, uAt := a.stride, q.loadD, q.scale, q.hiAt, q.loAt, q.uAt
 	g.Comment("1/S for every row, split into float32 hi + lo, to the frame.")
 	for i, sum := range sums {
 		one, inv, hi64 := g.YMM(), g.YMM(), g.YMM()
@@ -537,7 +579,7 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 			g.VFMADD231PS(c.ymm("log2e"), d[h], ts[h])
 		}
 		b := g.YMM()
-		g.VPBROADCASTD(biasAt(r), b)
+		g.VPBROADCASTD(q.biasAt(r), b)
 		scale(ts, b)
 		hiv, lov := g.YMM(), g.YMM()
 		g.VBROADCASTSS(hiAt(r), hiv)
@@ -556,7 +598,7 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 			g.VMULPS(ts[h], u, u)
 		}
 		for h, u := range us {
-			g.VMOVUPS(u, rowAt(fb, fb4, r, h))
+			g.VMOVUPS(u, q.rowAt(fb, fb4, r, h))
 		}
 	}
 }
