@@ -45,6 +45,7 @@ var files = []kernelFile{
 	{"short_avx2", generateShortAVX2},
 	{"short_ce", generateShortCE},
 	{"short_log", generateShortLog},
+	{"short_log_avx2", generateShortLogAVX2},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},

@@ -98,13 +98,18 @@ func short256MaxPos(r int) int { return 4*(r%2) + r/2 }
 func short256SumPos(r int) int { return 4*(r/4) + []int{0, 2, 1, 3}[r%4] }
 
 func generateShortAVX2(g *gen) {
-	c := g.constTable("short256const", slices.Concat(softmaxConsts, []constant{
-		{"largeMax", largeMaxBits},
-		{"negLargeMax", largeMaxBits | 0x80000000},
-	}))
+	c := g.constTable("short256const", short256Consts())
 	for _, in := range []groupIn{inX, inMaskRows, inMaskBcast, inScaled} {
 		shortRowsAVX2(g, c, short256{in: in, name: in.name256(), doc: in.doc256(), out: softmaxOut256})
 	}
+}
+
+// short256Consts are the constants of the AVX2 short kernels.
+func short256Consts() []constant {
+	return slices.Concat(softmaxConsts, []constant{
+		{"largeMax", largeMaxBits},
+		{"negLargeMax", largeMaxBits | 0x80000000},
+	})
 }
 
 // name256 is groupIn's name for the AVX2 short kernels.
