@@ -153,12 +153,14 @@ func (in groupIn) doc256() []string {
 // A short256 is one AVX2 short kernel: its name, documentation and
 // input, and out, what it does with a group whose checks have passed,
 // given its sums (see group256.sums): the group's rows of y to the
-// frame, row r at 4*cols*r bytes from its start.
+// frame, row r at 4*cols*r bytes from its start; or late, an out that
+// runs a group late.
 type short256 struct {
 	in   groupIn
 	name string
 	doc  []string
 	out  func(q *group256, sums [2]reg.VecVirtual)
+	late lateOut
 }
 
 // z256 is what an AVX2 short kernel needs to compute z: scale in the
@@ -213,7 +215,16 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	if in == inMaskBcast {
 		fsize += 64 // the mask's row
 	}
+	// A late out's pending group: its biases, and whether there is one.
+	pendAt := fsize
+	if k.late != nil {
+		fsize += 40
+	}
 	frame := g.AllocLocal(fsize)
+	pendBias, pendFlag := frame.Offset(pendAt), frame.Offset(pendAt+32)
+	if k.late != nil {
+		g.MOVQ(U32(0), pendFlag)
+	}
 	z := &z256{in: in}
 	if in != inX {
 		z.scale = scaleIn256(g, frame.Offset(608)).scale.(Mem)
@@ -254,35 +265,56 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 		if halves == 2 {
 			g.Label("s256_two")
 		}
+		// exit is where the loop leaves: with a late out, through its
+		// pending group's out.
+		exit := "s256_ret"
+		if k.late != nil {
+			exit = name + "_drain"
+		}
+		regs := groupRegs{dst: dst, src: src, stride: stride, stride3: stride3, mtab: mtab, cols: cols}
 		g.Label(name + "_group")
+		if k.late != nil {
+			skip := name + "_prepared"
+			g.CMPQ(pendFlag, U32(0))
+			g.JE(LabelRef(skip))
+			k.late.prepare(g, frame, pendBias)
+			g.Label(skip)
+		}
 		g.CMPQ(rows, U32(shortAVX2Group))
-		g.JB(LabelRef("s256_ret"))
+		g.JB(LabelRef(exit))
 		g.CMPQ(avail, need)
-		g.JB(LabelRef("s256_ret"))
-		q := newGroup256(g, c, halves, groupRegs{
-			dst: dst, src: src, stride: stride, stride3: stride3, mtab: mtab,
-		}, z, frame)
+		g.JB(LabelRef(exit))
+		q := newGroup256(g, c, halves, regs, z, frame)
+		q.fail = exit
 		q.maxima()
-		k.out(q, q.sums())
-		g.Comment("The group's rows, cols vectors, from the frame to dst.")
-		{
-			i, p := g.GP64(), g.GP64()
-			g.MOVQ(cols, i)
-			g.XORQ(p, p)
-			g.Label(name + "_copy")
-			y := g.YMM()
-			g.VMOVUPS(frame.Idx(p, 1), y)
-			g.VMOVUPS(y, Mem{Base: dst, Index: p, Scale: 1})
-			g.ADDQ(U32(32), p)
-			g.DECQ(i)
-			g.JNZ(LabelRef(name + "_copy"))
+		sums := q.sums()
+		if k.late == nil {
+			k.out(q, sums)
+			g.Comment("The group's rows, cols vectors, from the frame to dst.")
+			copyRows256(g, name+"_copy", frame, dst, cols)
+		} else {
+			stash := name + "_stash"
+			g.CMPQ(pendFlag, U32(0))
+			g.JE(LabelRef(stash))
+			runLateOut(k.late, name+"_out", q, halves, regs, done)
+			g.Label(stash)
+			g.Comment("This group is now pending: its S and biases to the frame.")
+			for i, sum := range sums {
+				g.VMOVUPD(sum, frame.Offset(544+32*i))
+			}
+			b := g.YMM()
+			g.VMOVDQU(frame.Offset(512), b)
+			g.VMOVDQU(b, pendBias)
+			g.MOVQ(U32(1), pendFlag)
 		}
 		g.LEAQ(Mem{Base: src, Index: stride, Scale: 8}, src)
 		g.LEAQ(Mem{Base: dst, Index: stride, Scale: 8}, dst)
 		if in == inMaskRows {
 			g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 8}, z.mask)
 		}
-		g.ADDQ(U32(shortAVX2Group), done)
+		if k.late == nil {
+			g.ADDQ(U32(shortAVX2Group), done)
+		}
 		g.SUBQ(U32(shortAVX2Group), rows)
 		{
 			n := g.GP64()
@@ -291,6 +323,13 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 			g.SUBQ(n, avail)
 		}
 		g.JMP(LabelRef(name + "_group"))
+		if k.late != nil {
+			g.Label(exit)
+			g.CMPQ(pendFlag, U32(0))
+			g.JE(LabelRef("s256_ret"))
+			runLateOut(k.late, name+"_last", q, halves, regs, done)
+			g.JMP(LabelRef("s256_ret"))
+		}
 	}
 
 	g.Label("s256_ret")
@@ -299,15 +338,75 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	g.RET()
 }
 
+// copyRows256 emits the copy of a group's rows, 8*cols elements, cols ymm
+// vectors, from the frame to dst.
+func copyRows256(g *gen, label string, frame Mem, dst, cols reg.GPVirtual) {
+	i, p := g.GP64(), g.GP64()
+	g.MOVQ(cols, i)
+	g.XORQ(p, p)
+	g.Label(label)
+	y := g.YMM()
+	g.VMOVUPS(frame.Idx(p, 1), y)
+	g.VMOVUPS(y, Mem{Base: dst, Index: p, Scale: 1})
+	g.ADDQ(U32(32), p)
+	g.DECQ(i)
+	g.JNZ(LabelRef(label))
+}
+
+// A lateOut is the out of a short kernel that runs it a group late
+// (LogSoftmaxShortRowsAVX2's): the group whose checks have passed is
+// left pending, its sums in the frame at 544 and its biases at pendBias,
+// while the next group runs its passes 1 and 2. prepare, emitted at the
+// start of that group, computes from them what out needs, in the frame;
+// out then writes the pending group q's rows of y to the frame, as
+// short256.out does.
+type lateOut interface {
+	prepare(g *gen, frame, pendBias Mem)
+	out(q *group256)
+}
+
+// runLateOut emits out for the pending group, the eight rows before those
+// of cur, a group with halves ymm registers per row, then its copy to dst,
+// and counts its rows done. src, dst (and the mask) are moved back to the
+// pending group's rows for it, and forward again after it: the kernel has
+// no registers to spare for the pending group's own.
+func runLateOut(l lateOut, label string, cur *group256, halves int, regs groupRegs, done reg.GPVirtual) {
+	g := cur.g
+	g.Comment("Out of the pending group, the eight rows before this group's.")
+	move := func(sub bool) {
+		n := g.GP64()
+		g.MOVQ(regs.stride, n)
+		g.SHLQ(U8(3), n) // 8 rows' bytes
+		ptrs := []reg.GPVirtual{regs.src, regs.dst}
+		if cur.z.in == inMaskRows {
+			ptrs = append(ptrs, cur.z.mask)
+		}
+		for _, p := range ptrs {
+			if sub {
+				g.SUBQ(n, p)
+			} else {
+				g.ADDQ(n, p)
+			}
+		}
+	}
+	move(true)
+	l.out(newGroup256(g, cur.c, halves, regs, cur.z, cur.frame))
+	copyRows256(g, label+"_copy", cur.frame, regs.dst, regs.cols)
+	move(false)
+	g.ADDQ(U32(shortAVX2Group), done)
+}
+
 // groupRegs are the registers a group of SoftmaxShortRowsAVX2 works from.
 type groupRegs struct {
 	dst, src        reg.GPVirtual
 	stride, stride3 reg.GPVirtual // one row's bytes, three rows'
 	mtab            reg.GPVirtual // the masks of a row's first cols lanes
+	cols            reg.GPVirtual
 }
 
 // group256 emits the passes of one group of rows of halves ymm registers
-// each, from src; it jumps to s256_ret if the group fails a check.
+// each, from src; it jumps to fail (s256_ret unless set) if the group
+// fails a check.
 type group256 struct {
 	g        *gen
 	c        *constTable
@@ -318,11 +417,12 @@ type group256 struct {
 	src4     reg.GPVirtual // the group's fifth row
 	last     int           // the half that holds the row's last lanes
 	lastMask Mem           // its lanes within the row
+	fail     string        // where a group that fails a check goes
 }
 
 // newGroup256 emits the group's row addresses.
 func newGroup256(g *gen, c *constTable, halves int, a groupRegs, z *z256, frame Mem) *group256 {
-	q := &group256{g: g, c: c, halves: halves, a: a, z: z, frame: frame, src4: g.GP64()}
+	q := &group256{g: g, c: c, halves: halves, a: a, z: z, frame: frame, src4: g.GP64(), fail: "s256_ret"}
 	g.LEAQ(Mem{Base: a.src, Index: a.stride, Scale: 4}, q.src4)
 	if z.in == inMaskRows {
 		z.mask4 = g.GP64()
@@ -427,7 +527,7 @@ func (q *group256) maxima() {
 		bits := g.GP32()
 		g.VMOVMSKPS(k1, bits)
 		g.CMPL(bits, U32(0xff))
-		g.JNE(LabelRef("s256_ret"))
+		g.JNE(LabelRef(q.fail))
 	}
 	g.Comment("bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.")
 	{
@@ -546,7 +646,7 @@ func (q *group256) sums() [2]reg.VecVirtual {
 		g.VCMPPD(U8(cmpUnord), sums[1], sums[1], n1)
 		g.VORPD(n1, n0, n0)
 		g.VTESTPD(n0, n0)
-		g.JNZ(LabelRef("s256_ret"))
+		g.JNZ(LabelRef(q.fail))
 	}
 	return sums
 }

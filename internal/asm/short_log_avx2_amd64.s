@@ -177,7 +177,7 @@ GLOBL log64vecconst<>(SB), RODATA|NOPTR, $48
 
 // func LogSoftmaxShortRowsAVX2(dst []float32, src []float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3
-TEXT ·LogSoftmaxShortRowsAVX2(SB), NOSPLIT, $608-72
+TEXT ·LogSoftmaxShortRowsAVX2(SB), NOSPLIT, $648-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ rows+48(FP), DX
@@ -193,14 +193,157 @@ TEXT ·LogSoftmaxShortRowsAVX2(SB), NOSPLIT, $608-72
 	SUBQ BX, R12
 	LEAQ tailmask8<>+0(SB), R11
 	LEAQ (R11)(R12*4), R11
+	MOVQ $0x00000000, 640(SP)
 	CMPQ BX, $0x00000008
 	JA   s256_two
 
 s256_1_group:
+	CMPQ 640(SP), $0x00000000
+	JE   s256_1_prepared
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), over its S, nm = -bias - (0x4b400000 - 127).
+	VCVTDQ2PD    608(SP), Y0
+	VCVTDQ2PD    624(SP), Y1
+	VMOVUPD      544(SP), Y3
+	VPERM2F128   $0x20, Y1, Y0, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y4
+	VSUBPD       Y2, Y4, Y2
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y2, Y2
+	VPSRLQ       $0x34, Y3, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y3, Y3
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y3, Y3
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y3, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y3, Y3
+	VPSUBQ       Y6, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y3, Y7
+	VADDPD       Y6, Y3, Y3
+	VDIVPD       Y3, Y7, Y3
+	VMULPD       Y3, Y3, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y3, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y4, Y4
+	VSUBPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y4, Y4
+	VADDPD       Y7, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VMOVUPD      Y2, 544(SP)
+	VMOVUPD      576(SP), Y2
+	VPERM2F128   $0x31, Y1, Y0, Y0
+	VBROADCASTSD log64vecconst<>+40(SB), Y1
+	VSUBPD       Y0, Y1, Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y3
+	VPAND        Y3, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VPOR         Y3, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y3
+	VBROADCASTSD log64vecconst<>+8(SB), Y4
+	VCMPPD       $0x1e, Y3, Y2, Y3
+	VPAND        Y3, Y4, Y4
+	VPXOR        Y4, Y2, Y2
+	VPSUBQ       Y3, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VSUBPD       Y3, Y2, Y4
+	VADDPD       Y3, Y2, Y2
+	VDIVPD       Y2, Y4, Y2
+	VMULPD       Y2, Y2, Y3
+	VBROADCASTSD log64const<>+24(SB), Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+112(SB), Y3
+	VADDPD       Y3, Y4, Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y4, Y4
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y3
+	VPADDQ       Y3, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 576(SP)
+
+s256_1_prepared:
 	CMPQ DX, $0x00000008
-	JB   s256_ret
+	JB   s256_1_drain
 	CMPQ DI, R8
-	JB   s256_ret
+	JB   s256_1_drain
 	LEAQ (CX)(R9*4), R12
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
@@ -208,17 +351,17 @@ s256_1_group:
 	VMOVUPS    shortlog256const<>+320(SB), Y1
 	VBLENDVPS  Y0, (CX), Y1, Y0
 	VMOVUPS    (R11), Y1
+	VMOVUPS    shortlog256const<>+320(SB), Y2
+	VBLENDVPS  Y1, (CX)(R9*1), Y2, Y1
+	VMOVUPS    (R11), Y2
 	VMOVUPS    shortlog256const<>+320(SB), Y3
-	VBLENDVPS  Y1, (CX)(R9*1), Y3, Y1
+	VBLENDVPS  Y2, (CX)(R9*2), Y3, Y2
 	VMOVUPS    (R11), Y3
 	VMOVUPS    shortlog256const<>+320(SB), Y4
-	VBLENDVPS  Y3, (CX)(R9*2), Y4, Y3
+	VBLENDVPS  Y3, (CX)(R10*1), Y4, Y3
 	VMOVUPS    (R11), Y4
-	VMOVUPS    shortlog256const<>+320(SB), Y5
-	VBLENDVPS  Y4, (CX)(R10*1), Y5, Y4
-	VMOVUPS    (R11), Y5
 	VMOVUPS    shortlog256const<>+320(SB), Y6
-	VBLENDVPS  Y5, (R12), Y6, Y5
+	VBLENDVPS  Y4, (R12), Y6, Y4
 	VMOVUPS    (R11), Y6
 	VMOVUPS    shortlog256const<>+320(SB), Y7
 	VBLENDVPS  Y6, (R12)(R9*1), Y7, Y6
@@ -231,32 +374,32 @@ s256_1_group:
 	VPERM2F128 $0x20, Y1, Y0, Y9
 	VPERM2F128 $0x31, Y1, Y0, Y0
 	VMAXPS     Y0, Y9, Y9
-	VPERM2F128 $0x20, Y4, Y3, Y0
-	VPERM2F128 $0x31, Y4, Y3, Y1
+	VPERM2F128 $0x20, Y3, Y2, Y0
+	VPERM2F128 $0x31, Y3, Y2, Y1
 	VMAXPS     Y1, Y0, Y0
-	VPERM2F128 $0x20, Y6, Y5, Y1
-	VPERM2F128 $0x31, Y6, Y5, Y3
-	VMAXPS     Y3, Y1, Y1
-	VPERM2F128 $0x20, Y8, Y7, Y3
-	VPERM2F128 $0x31, Y8, Y7, Y4
-	VMAXPS     Y4, Y3, Y3
-	VSHUFPS    $0x44, Y0, Y9, Y4
+	VPERM2F128 $0x20, Y6, Y4, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VMAXPS     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y8, Y7, Y2
+	VPERM2F128 $0x31, Y8, Y7, Y3
+	VMAXPS     Y3, Y2, Y2
+	VSHUFPS    $0x44, Y0, Y9, Y3
 	VSHUFPS    $0xee, Y0, Y9, Y0
-	VMAXPS     Y0, Y4, Y4
-	VSHUFPS    $0x44, Y3, Y1, Y0
-	VSHUFPS    $0xee, Y3, Y1, Y1
+	VMAXPS     Y0, Y3, Y3
+	VSHUFPS    $0x44, Y2, Y1, Y0
+	VSHUFPS    $0xee, Y2, Y1, Y1
 	VMAXPS     Y1, Y0, Y0
-	VSHUFPS    $0x88, Y0, Y4, Y1
-	VSHUFPS    $0xdd, Y0, Y4, Y0
+	VSHUFPS    $0x88, Y0, Y3, Y1
+	VSHUFPS    $0xdd, Y0, Y3, Y0
 	VMAXPS     Y0, Y1, Y1
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
 	VCMPPS    $0x12, shortlog256const<>+512(SB), Y1, Y0
-	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y1, Y3
-	VANDPS    Y3, Y0, Y0
+	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y1, Y2
+	VANDPS    Y2, Y0, Y0
 	VMOVMSKPS Y0, R13
 	CMPL      R13, $0x000000ff
-	JNE       s256_ret
+	JNE       s256_1_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
@@ -268,67 +411,96 @@ s256_1_group:
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      shortlog256const<>+288(SB), Y0
 	VMAXPS       (CX), Y0, Y1
-	VMOVUPS      (R11), Y3
-	VBLENDVPS    Y3, Y1, Y0, Y1
+	VMOVUPS      (R11), Y2
+	VBLENDVPS    Y2, Y1, Y0, Y1
 	VMOVUPS      shortlog256const<>+32(SB), Y0
 	VFMADD231PS  shortlog256const<>+0(SB), Y1, Y0
-	VSUBPS       shortlog256const<>+32(SB), Y0, Y3
-	VFMADD231PS  shortlog256const<>+64(SB), Y3, Y1
-	VFMADD231PS  shortlog256const<>+96(SB), Y3, Y1
-	VMOVUPS      shortlog256const<>+128(SB), Y3
-	VFMADD213PS  shortlog256const<>+160(SB), Y1, Y3
-	VFMADD213PS  shortlog256const<>+192(SB), Y1, Y3
-	VFMADD213PS  shortlog256const<>+224(SB), Y1, Y3
-	VFMADD213PS  shortlog256const<>+256(SB), Y1, Y3
-	VMULPS       Y1, Y1, Y4
-	VFMADD231PS  Y3, Y4, Y1
+	VSUBPS       shortlog256const<>+32(SB), Y0, Y2
+	VFMADD231PS  shortlog256const<>+64(SB), Y2, Y1
+	VFMADD231PS  shortlog256const<>+96(SB), Y2, Y1
+	VMOVUPS      shortlog256const<>+128(SB), Y2
+	VFMADD213PS  shortlog256const<>+160(SB), Y1, Y2
+	VFMADD213PS  shortlog256const<>+192(SB), Y1, Y2
+	VFMADD213PS  shortlog256const<>+224(SB), Y1, Y2
+	VFMADD213PS  shortlog256const<>+256(SB), Y1, Y2
+	VMULPS       Y1, Y1, Y3
+	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      Y1, (SP)
-	VPBROADCASTD 512(SP), Y3
-	VPADDD       Y3, Y0, Y0
+	VPBROADCASTD 512(SP), Y2
+	VPADDD       Y2, Y0, Y0
 	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
 	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X0, Y3
-	VFMADD213PD  Y3, Y3, Y1
+	VCVTPS2PD    X0, Y2
+	VFMADD213PD  Y2, Y2, Y1
 	VEXTRACTF128 $0x01, Y0, X2
 	VCVTPS2PD    16(SP), Y0
-	VCVTPS2PD    X2, Y3
-	VFMADD213PD  Y3, Y3, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
 	VADDPD       Y0, Y1, Y1
 	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*1), Y0, Y3
-	VMOVUPS      (R11), Y4
-	VBLENDVPS    Y4, Y3, Y0, Y3
+	VMAXPS       (CX)(R9*1), Y0, Y2
+	VMOVUPS      (R11), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
 	VMOVUPS      shortlog256const<>+32(SB), Y0
-	VFMADD231PS  shortlog256const<>+0(SB), Y3, Y0
-	VSUBPS       shortlog256const<>+32(SB), Y0, Y4
-	VFMADD231PS  shortlog256const<>+64(SB), Y4, Y3
-	VFMADD231PS  shortlog256const<>+96(SB), Y4, Y3
-	VMOVUPS      shortlog256const<>+128(SB), Y4
-	VFMADD213PS  shortlog256const<>+160(SB), Y3, Y4
-	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y4
-	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y4
-	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y4
-	VMULPS       Y3, Y3, Y5
-	VFMADD231PS  Y4, Y5, Y3
-	VMOVUPS      Y3, 64(SP)
-	VPBROADCASTD 528(SP), Y4
-	VPADDD       Y4, Y0, Y0
+	VFMADD231PS  shortlog256const<>+0(SB), Y2, Y0
+	VSUBPS       shortlog256const<>+32(SB), Y0, Y3
+	VFMADD231PS  shortlog256const<>+64(SB), Y3, Y2
+	VFMADD231PS  shortlog256const<>+96(SB), Y3, Y2
+	VMOVUPS      shortlog256const<>+128(SB), Y3
+	VFMADD213PS  shortlog256const<>+160(SB), Y2, Y3
+	VFMADD213PS  shortlog256const<>+192(SB), Y2, Y3
+	VFMADD213PS  shortlog256const<>+224(SB), Y2, Y3
+	VFMADD213PS  shortlog256const<>+256(SB), Y2, Y3
+	VMULPS       Y2, Y2, Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      Y2, 64(SP)
+	VPBROADCASTD 528(SP), Y3
+	VPADDD       Y3, Y0, Y0
 	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X0, Y4
-	VFMADD213PD  Y4, Y4, Y3
-	VEXTRACTF128 $0x01, Y0, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X0, Y3
+	VFMADD213PD  Y3, Y3, Y2
+	VEXTRACTF128 $0x01, Y0, X3
 	VCVTPS2PD    80(SP), Y0
-	VCVTPS2PD    X2, Y4
-	VFMADD213PD  Y4, Y4, Y0
-	VADDPD       Y0, Y3, Y3
-	VPERM2F128   $0x20, Y3, Y1, Y0
-	VPERM2F128   $0x31, Y3, Y1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y0
+	VADDPD       Y0, Y2, Y2
+	VPERM2F128   $0x20, Y2, Y1, Y0
+	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      shortlog256const<>+288(SB), Y1
-	VMAXPS       (CX)(R9*2), Y1, Y3
+	VMAXPS       (CX)(R9*2), Y1, Y2
+	VMOVUPS      (R11), Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VMOVUPS      shortlog256const<>+32(SB), Y1
+	VFMADD231PS  shortlog256const<>+0(SB), Y2, Y1
+	VSUBPS       shortlog256const<>+32(SB), Y1, Y3
+	VFMADD231PS  shortlog256const<>+64(SB), Y3, Y2
+	VFMADD231PS  shortlog256const<>+96(SB), Y3, Y2
+	VMOVUPS      shortlog256const<>+128(SB), Y3
+	VFMADD213PS  shortlog256const<>+160(SB), Y2, Y3
+	VFMADD213PS  shortlog256const<>+192(SB), Y2, Y3
+	VFMADD213PS  shortlog256const<>+224(SB), Y2, Y3
+	VFMADD213PS  shortlog256const<>+256(SB), Y2, Y3
+	VMULPS       Y2, Y2, Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      Y2, 128(SP)
+	VPBROADCASTD 516(SP), Y3
+	VPADDD       Y3, Y1, Y1
+	VPMAXSD      shortlog256const<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X1, Y3
+	VFMADD213PD  Y3, Y3, Y2
+	VEXTRACTF128 $0x01, Y1, X3
+	VCVTPS2PD    144(SP), Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y2, Y2
+	VMOVUPS      shortlog256const<>+288(SB), Y1
+	VMAXPS       (CX)(R10*1), Y1, Y3
 	VMOVUPS      (R11), Y4
 	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y1
@@ -341,150 +513,121 @@ s256_1_group:
 	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y4
 	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y4
 	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y4
-	VMULPS       Y3, Y3, Y5
-	VFMADD231PS  Y4, Y5, Y3
-	VMOVUPS      Y3, 128(SP)
-	VPBROADCASTD 516(SP), Y4
+	VMULPS       Y3, Y3, Y6
+	VFMADD231PS  Y4, Y6, Y3
+	VMOVUPS      Y3, 192(SP)
+	VPBROADCASTD 532(SP), Y4
 	VPADDD       Y4, Y1, Y1
 	VPMAXSD      shortlog256const<>+480(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y4
 	VFMADD213PD  Y4, Y4, Y3
-	VEXTRACTF128 $0x01, Y1, X2
-	VCVTPS2PD    144(SP), Y1
-	VCVTPS2PD    X2, Y4
+	VEXTRACTF128 $0x01, Y1, X4
+	VCVTPS2PD    208(SP), Y1
+	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y1
 	VADDPD       Y1, Y3, Y3
-	VMOVUPS      shortlog256const<>+288(SB), Y1
-	VMAXPS       (CX)(R10*1), Y1, Y4
-	VMOVUPS      (R11), Y5
-	VBLENDVPS    Y5, Y4, Y1, Y4
-	VMOVUPS      shortlog256const<>+32(SB), Y1
-	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y1
-	VSUBPS       shortlog256const<>+32(SB), Y1, Y5
-	VFMADD231PS  shortlog256const<>+64(SB), Y5, Y4
-	VFMADD231PS  shortlog256const<>+96(SB), Y5, Y4
-	VMOVUPS      shortlog256const<>+128(SB), Y5
-	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y5
-	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y5
-	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y5
-	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y5
-	VMULPS       Y4, Y4, Y6
-	VFMADD231PS  Y5, Y6, Y4
-	VMOVUPS      Y4, 192(SP)
-	VPBROADCASTD 532(SP), Y5
-	VPADDD       Y5, Y1, Y1
-	VPMAXSD      shortlog256const<>+480(SB), Y1, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VPERM2F128   $0x20, Y3, Y2, Y1
+	VPERM2F128   $0x31, Y3, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMOVUPS      shortlog256const<>+288(SB), Y2
+	VMAXPS       (R12), Y2, Y3
+	VMOVUPS      (R11), Y4
+	VBLENDVPS    Y4, Y3, Y2, Y3
+	VMOVUPS      shortlog256const<>+32(SB), Y2
+	VFMADD231PS  shortlog256const<>+0(SB), Y3, Y2
+	VSUBPS       shortlog256const<>+32(SB), Y2, Y4
+	VFMADD231PS  shortlog256const<>+64(SB), Y4, Y3
+	VFMADD231PS  shortlog256const<>+96(SB), Y4, Y3
+	VMOVUPS      shortlog256const<>+128(SB), Y4
+	VFMADD213PS  shortlog256const<>+160(SB), Y3, Y4
+	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y4
+	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y4
+	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y4
+	VMULPS       Y3, Y3, Y6
+	VFMADD231PS  Y4, Y6, Y3
+	VMOVUPS      Y3, 256(SP)
+	VPBROADCASTD 520(SP), Y4
+	VPADDD       Y4, Y2, Y2
+	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X2, Y4
+	VFMADD213PD  Y4, Y4, Y3
+	VEXTRACTF128 $0x01, Y2, X4
+	VCVTPS2PD    272(SP), Y2
 	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X1, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VEXTRACTF128 $0x01, Y1, X2
-	VCVTPS2PD    208(SP), Y1
-	VCVTPS2PD    X2, Y5
-	VFMADD213PD  Y5, Y5, Y1
-	VADDPD       Y1, Y4, Y4
-	VPERM2F128   $0x20, Y4, Y3, Y1
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y3, Y3
+	VMOVUPS      shortlog256const<>+288(SB), Y2
+	VMAXPS       (R12)(R9*1), Y2, Y4
+	VMOVUPS      (R11), Y6
+	VBLENDVPS    Y6, Y4, Y2, Y4
+	VMOVUPS      shortlog256const<>+32(SB), Y2
+	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y2
+	VSUBPS       shortlog256const<>+32(SB), Y2, Y6
+	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y4
+	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y4
+	VMOVUPS      shortlog256const<>+128(SB), Y6
+	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y6
+	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y6
+	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y6
+	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VMOVUPS      Y4, 320(SP)
+	VPBROADCASTD 536(SP), Y6
+	VPADDD       Y6, Y2, Y2
+	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X2, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    336(SP), Y2
+	VCVTPS2PD    X5, Y6
+	VFMADD213PD  Y6, Y6, Y2
+	VADDPD       Y2, Y4, Y4
+	VPERM2F128   $0x20, Y4, Y3, Y2
 	VPERM2F128   $0x31, Y4, Y3, Y3
-	VADDPD       Y3, Y1, Y1
+	VADDPD       Y3, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMAXPS       (R12), Y3, Y4
-	VMOVUPS      (R11), Y5
-	VBLENDVPS    Y5, Y4, Y3, Y4
+	VMAXPS       (R12)(R9*2), Y3, Y4
+	VMOVUPS      (R11), Y6
+	VBLENDVPS    Y6, Y4, Y3, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y3
 	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y3
-	VSUBPS       shortlog256const<>+32(SB), Y3, Y5
-	VFMADD231PS  shortlog256const<>+64(SB), Y5, Y4
-	VFMADD231PS  shortlog256const<>+96(SB), Y5, Y4
-	VMOVUPS      shortlog256const<>+128(SB), Y5
-	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y5
-	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y5
-	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y5
-	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y5
-	VMULPS       Y4, Y4, Y6
-	VFMADD231PS  Y5, Y6, Y4
-	VMOVUPS      Y4, 256(SP)
-	VPBROADCASTD 520(SP), Y5
-	VPADDD       Y5, Y3, Y3
-	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VEXTRACTF128 $0x01, Y3, X2
-	VCVTPS2PD    272(SP), Y3
-	VCVTPS2PD    X2, Y5
-	VFMADD213PD  Y5, Y5, Y3
-	VADDPD       Y3, Y4, Y4
-	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMAXPS       (R12)(R9*1), Y3, Y5
-	VMOVUPS      (R11), Y6
-	VBLENDVPS    Y6, Y5, Y3, Y5
-	VMOVUPS      shortlog256const<>+32(SB), Y3
-	VFMADD231PS  shortlog256const<>+0(SB), Y5, Y3
 	VSUBPS       shortlog256const<>+32(SB), Y3, Y6
-	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y5
-	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y5
+	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y4
+	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y4
 	VMOVUPS      shortlog256const<>+128(SB), Y6
-	VFMADD213PS  shortlog256const<>+160(SB), Y5, Y6
-	VFMADD213PS  shortlog256const<>+192(SB), Y5, Y6
-	VFMADD213PS  shortlog256const<>+224(SB), Y5, Y6
-	VFMADD213PS  shortlog256const<>+256(SB), Y5, Y6
-	VMULPS       Y5, Y5, Y7
-	VFMADD231PS  Y6, Y7, Y5
-	VMOVUPS      Y5, 320(SP)
-	VPBROADCASTD 536(SP), Y6
+	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y6
+	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y6
+	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y6
+	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VMOVUPS      Y4, 384(SP)
+	VPBROADCASTD 524(SP), Y6
 	VPADDD       Y6, Y3, Y3
 	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
-	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VEXTRACTF128 $0x01, Y3, X2
-	VCVTPS2PD    336(SP), Y3
-	VCVTPS2PD    X2, Y6
-	VFMADD213PD  Y6, Y6, Y3
-	VADDPD       Y3, Y5, Y5
-	VPERM2F128   $0x20, Y5, Y4, Y3
-	VPERM2F128   $0x31, Y5, Y4, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMAXPS       (R12)(R9*2), Y4, Y5
-	VMOVUPS      (R11), Y6
-	VBLENDVPS    Y6, Y5, Y4, Y5
-	VMOVUPS      shortlog256const<>+32(SB), Y4
-	VFMADD231PS  shortlog256const<>+0(SB), Y5, Y4
-	VSUBPS       shortlog256const<>+32(SB), Y4, Y6
-	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y5
-	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y5
-	VMOVUPS      shortlog256const<>+128(SB), Y6
-	VFMADD213PS  shortlog256const<>+160(SB), Y5, Y6
-	VFMADD213PS  shortlog256const<>+192(SB), Y5, Y6
-	VFMADD213PS  shortlog256const<>+224(SB), Y5, Y6
-	VFMADD213PS  shortlog256const<>+256(SB), Y5, Y6
-	VMULPS       Y5, Y5, Y7
-	VFMADD231PS  Y6, Y7, Y5
-	VMOVUPS      Y5, 384(SP)
-	VPBROADCASTD 524(SP), Y6
-	VPADDD       Y6, Y4, Y4
-	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VEXTRACTF128 $0x01, Y4, X2
-	VCVTPS2PD    400(SP), Y4
-	VCVTPS2PD    X2, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y5, Y5
-	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMAXPS       (R12)(R10*1), Y4, Y6
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    400(SP), Y3
+	VCVTPS2PD    X5, Y6
+	VFMADD213PD  Y6, Y6, Y3
+	VADDPD       Y3, Y4, Y4
+	VMOVUPS      shortlog256const<>+288(SB), Y3
+	VMAXPS       (R12)(R10*1), Y3, Y6
 	VMOVUPS      (R11), Y7
-	VBLENDVPS    Y7, Y6, Y4, Y6
-	VMOVUPS      shortlog256const<>+32(SB), Y4
-	VFMADD231PS  shortlog256const<>+0(SB), Y6, Y4
-	VSUBPS       shortlog256const<>+32(SB), Y4, Y7
+	VBLENDVPS    Y7, Y6, Y3, Y6
+	VMOVUPS      shortlog256const<>+32(SB), Y3
+	VFMADD231PS  shortlog256const<>+0(SB), Y6, Y3
+	VSUBPS       shortlog256const<>+32(SB), Y3, Y7
 	VFMADD231PS  shortlog256const<>+64(SB), Y7, Y6
 	VFMADD231PS  shortlog256const<>+96(SB), Y7, Y6
 	VMOVUPS      shortlog256const<>+128(SB), Y7
@@ -496,290 +639,434 @@ s256_1_group:
 	VFMADD231PS  Y7, Y8, Y6
 	VMOVUPS      Y6, 448(SP)
 	VPBROADCASTD 540(SP), Y7
-	VPADDD       Y7, Y4, Y4
-	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VPADDD       Y7, Y3, Y3
+	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
 	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X4, Y7
+	VCVTPS2PD    X3, Y7
 	VFMADD213PD  Y7, Y7, Y6
-	VEXTRACTF128 $0x01, Y4, X2
-	VCVTPS2PD    464(SP), Y4
-	VCVTPS2PD    X2, Y7
-	VFMADD213PD  Y7, Y7, Y4
-	VADDPD       Y4, Y6, Y6
-	VPERM2F128   $0x20, Y6, Y5, Y4
-	VPERM2F128   $0x31, Y6, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    464(SP), Y3
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y3
+	VADDPD       Y3, Y6, Y6
+	VPERM2F128   $0x20, Y6, Y4, Y3
+	VPERM2F128   $0x31, Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 
 	// The sums of the eight rows: lane 0 += lane 1, four rows side by side.
-	VUNPCKLPD Y1, Y0, Y5
+	VUNPCKLPD Y1, Y0, Y4
 	VUNPCKHPD Y1, Y0, Y0
-	VADDPD    Y0, Y5, Y5
-	VUNPCKLPD Y4, Y3, Y0
-	VUNPCKHPD Y4, Y3, Y1
+	VADDPD    Y0, Y4, Y4
+	VUNPCKLPD Y3, Y2, Y0
+	VUNPCKHPD Y3, Y2, Y1
 	VADDPD    Y1, Y0, Y0
 
 	// A NaN S: a row with a NaN. The caller runs the group.
-	VCMPPD  $0x03, Y5, Y5, Y1
-	VCMPPD  $0x03, Y0, Y0, Y3
-	VORPD   Y3, Y1, Y1
+	VCMPPD  $0x03, Y4, Y4, Y1
+	VCMPPD  $0x03, Y0, Y0, Y2
+	VORPD   Y2, Y1, Y1
 	VTESTPD Y1, Y1
-	JNZ     s256_ret
+	JNZ     s256_1_drain
+	CMPQ    640(SP), $0x00000000
+	JE      s256_1_stash
 
-	// l = float64(nm)*ln2 + log64(S) of each row, in the order of the sum tree, to the frame.
-	VCVTDQ2PD    512(SP), Y1
-	VCVTDQ2PD    528(SP), Y3
-	VPERM2F128   $0x20, Y3, Y1, Y4
-	VBROADCASTSD log64vecconst<>+40(SB), Y6
-	VSUBPD       Y4, Y6, Y4
-	VBROADCASTSD log64const<>+16(SB), Y6
-	VMULPD       Y6, Y4, Y4
-	VPSRLQ       $0x34, Y5, Y6
-	VBROADCASTSD log64vecconst<>+0(SB), Y7
-	VPAND        Y7, Y5, Y5
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VPOR         Y7, Y5, Y5
-	VBROADCASTSD log64const<>+0(SB), Y7
-	VBROADCASTSD log64vecconst<>+8(SB), Y8
-	VCMPPD       $0x1e, Y7, Y5, Y7
-	VPAND        Y7, Y8, Y8
-	VPXOR        Y8, Y5, Y5
-	VPSUBQ       Y7, Y6, Y6
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VSUBPD       Y7, Y5, Y8
-	VADDPD       Y7, Y5, Y5
-	VDIVPD       Y5, Y8, Y5
-	VMULPD       Y5, Y5, Y7
-	VBROADCASTSD log64const<>+24(SB), Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+32(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+40(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+48(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+56(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+64(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+72(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+80(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+88(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+96(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+104(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+112(SB), Y7
-	VADDPD       Y7, Y8, Y8
-	VMULPD       Y5, Y8, Y8
-	VADDPD       Y8, Y8, Y8
-	VBROADCASTSD log64vecconst<>+24(SB), Y5
-	VBROADCASTSD log64vecconst<>+32(SB), Y7
-	VPADDQ       Y7, Y6, Y6
-	VSUBPD       Y5, Y6, Y6
-	VBROADCASTSD log64const<>+16(SB), Y5
-	VMULPD       Y5, Y6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPD      Y4, 544(SP)
-	VPERM2F128   $0x31, Y3, Y1, Y1
-	VBROADCASTSD log64vecconst<>+40(SB), Y3
-	VSUBPD       Y1, Y3, Y1
-	VBROADCASTSD log64const<>+16(SB), Y3
-	VMULPD       Y3, Y1, Y1
-	VPSRLQ       $0x34, Y0, Y3
-	VBROADCASTSD log64vecconst<>+0(SB), Y4
-	VPAND        Y4, Y0, Y0
-	VBROADCASTSD log64const<>+8(SB), Y4
-	VPOR         Y4, Y0, Y0
-	VBROADCASTSD log64const<>+0(SB), Y4
-	VBROADCASTSD log64vecconst<>+8(SB), Y5
-	VCMPPD       $0x1e, Y4, Y0, Y4
-	VPAND        Y4, Y5, Y5
-	VPXOR        Y5, Y0, Y0
-	VPSUBQ       Y4, Y3, Y3
-	VBROADCASTSD log64const<>+8(SB), Y4
-	VSUBPD       Y4, Y0, Y5
-	VADDPD       Y4, Y0, Y0
-	VDIVPD       Y0, Y5, Y0
-	VMULPD       Y0, Y0, Y4
-	VBROADCASTSD log64const<>+24(SB), Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+32(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+40(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+48(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+56(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+64(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+72(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+80(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+88(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+96(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+104(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+112(SB), Y4
-	VADDPD       Y4, Y5, Y5
-	VMULPD       Y0, Y5, Y5
-	VADDPD       Y5, Y5, Y5
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
-	VBROADCASTSD log64vecconst<>+32(SB), Y4
-	VPADDQ       Y4, Y3, Y3
-	VSUBPD       Y0, Y3, Y3
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y3, Y3
-	VADDPD       Y5, Y3, Y3
-	VADDPD       Y3, Y1, Y1
-	VMOVUPD      Y1, 576(SP)
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, R12
+	SHLQ $0x03, R12
+	SUBQ R12, CX
+	SUBQ R12, AX
+	LEAQ (CX)(R9*4), R12
 
 	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
 	LEAQ         (SP), R13
 	LEAQ         (R13)(R9*4), R14
-	VXORPD       Y0, Y0, Y0
-	VBROADCASTSD 544(SP), Y1
+	VXORPD       Y1, Y1, Y1
+	VBROADCASTSD 544(SP), Y2
 	VCVTPS2PD    (CX), Y3
-	VCVTPS2PD    16(CX), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, (R13)
-	VBROADCASTSD 560(SP), Y1
+	VCVTPS2PD    16(CX), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R13)
+	VBROADCASTSD 560(SP), Y2
 	VCVTPS2PD    (CX)(R9*1), Y3
-	VCVTPS2PD    16(CX)(R9*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, (R13)(R9*1)
-	VBROADCASTSD 552(SP), Y1
+	VCVTPS2PD    16(CX)(R9*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R13)(R9*1)
+	VBROADCASTSD 552(SP), Y2
 	VCVTPS2PD    (CX)(R9*2), Y3
-	VCVTPS2PD    16(CX)(R9*2), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, (R13)(R9*2)
-	VBROADCASTSD 568(SP), Y1
+	VCVTPS2PD    16(CX)(R9*2), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R13)(R9*2)
+	VBROADCASTSD 568(SP), Y2
 	VCVTPS2PD    (CX)(R10*1), Y3
-	VCVTPS2PD    16(CX)(R10*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, (R13)(R10*1)
-	VBROADCASTSD 576(SP), Y1
+	VCVTPS2PD    16(CX)(R10*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R13)(R10*1)
+	VBROADCASTSD 576(SP), Y2
 	VCVTPS2PD    (R12), Y3
-	VCVTPS2PD    16(R12), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, (R14)
-	VBROADCASTSD 592(SP), Y1
+	VCVTPS2PD    16(R12), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R14)
+	VBROADCASTSD 592(SP), Y2
 	VCVTPS2PD    (R12)(R9*1), Y3
-	VCVTPS2PD    16(R12)(R9*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, (R14)(R9*1)
-	VBROADCASTSD 584(SP), Y1
+	VCVTPS2PD    16(R12)(R9*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R14)(R9*1)
+	VBROADCASTSD 584(SP), Y2
 	VCVTPS2PD    (R12)(R9*2), Y3
-	VCVTPS2PD    16(R12)(R9*2), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, (R14)(R9*2)
-	VBROADCASTSD 600(SP), Y1
+	VCVTPS2PD    16(R12)(R9*2), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R14)(R9*2)
+	VBROADCASTSD 600(SP), Y2
 	VCVTPS2PD    (R12)(R10*1), Y3
-	VCVTPS2PD    16(R12)(R10*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X0
-	VINSERTF128  $0x01, X0, Y2, Y0
-	VMOVUPS      Y0, (R14)(R10*1)
+	VCVTPS2PD    16(R12)(R10*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, (R14)(R10*1)
+	MOVQ         BX, R12
+	XORQ         R13, R13
 
-	// The group's rows, cols vectors, from the frame to dst.
-	MOVQ BX, R12
-	XORQ R13, R13
-
-s256_1_copy:
-	VMOVUPS (SP)(R13*1), Y0
-	VMOVUPS Y0, (AX)(R13*1)
+s256_1_out_copy:
+	VMOVUPS (SP)(R13*1), Y1
+	VMOVUPS Y1, (AX)(R13*1)
 	ADDQ    $0x00000020, R13
 	DECQ    R12
-	JNZ     s256_1_copy
+	JNZ     s256_1_out_copy
+	MOVQ    R9, R12
+	SHLQ    $0x03, R12
+	ADDQ    R12, CX
+	ADDQ    R12, AX
+	ADDQ    $0x00000008, SI
+
+s256_1_stash:
+	// This group is now pending: its S and biases to the frame.
+	VMOVUPD Y4, 544(SP)
+	VMOVUPD Y0, 576(SP)
+	VMOVDQU 512(SP), Y0
+	VMOVDQU Y0, 608(SP)
+	MOVQ    $0x00000001, 640(SP)
 	LEAQ    (CX)(R9*8), CX
 	LEAQ    (AX)(R9*8), AX
-	ADDQ    $0x00000008, SI
 	SUBQ    $0x00000008, DX
 	LEAQ    (BX)(BX*1), R12
 	SHLQ    $0x02, R12
 	SUBQ    R12, DI
 	JMP     s256_1_group
 
+s256_1_drain:
+	CMPQ 640(SP), $0x00000000
+	JE   s256_ret
+
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, DX
+	SHLQ $0x03, DX
+	SUBQ DX, CX
+	SUBQ DX, AX
+	LEAQ (CX)(R9*4), DX
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), DI
+	LEAQ         (DI)(R9*4), R8
+	VXORPD       Y0, Y0, Y0
+	VBROADCASTSD 544(SP), Y1
+	VCVTPS2PD    (CX), Y2
+	VCVTPS2PD    16(CX), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, (DI)
+	VBROADCASTSD 560(SP), Y1
+	VCVTPS2PD    (CX)(R9*1), Y2
+	VCVTPS2PD    16(CX)(R9*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, (DI)(R9*1)
+	VBROADCASTSD 552(SP), Y1
+	VCVTPS2PD    (CX)(R9*2), Y2
+	VCVTPS2PD    16(CX)(R9*2), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, (DI)(R9*2)
+	VBROADCASTSD 568(SP), Y1
+	VCVTPS2PD    (CX)(R10*1), Y2
+	VCVTPS2PD    16(CX)(R10*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, (DI)(R10*1)
+	VBROADCASTSD 576(SP), Y1
+	VCVTPS2PD    (DX), Y2
+	VCVTPS2PD    16(DX), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, (R8)
+	VBROADCASTSD 592(SP), Y1
+	VCVTPS2PD    (DX)(R9*1), Y2
+	VCVTPS2PD    16(DX)(R9*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, (R8)(R9*1)
+	VBROADCASTSD 584(SP), Y1
+	VCVTPS2PD    (DX)(R9*2), Y2
+	VCVTPS2PD    16(DX)(R9*2), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, (R8)(R9*2)
+	VBROADCASTSD 600(SP), Y1
+	VCVTPS2PD    (DX)(R10*1), Y2
+	VCVTPS2PD    16(DX)(R10*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X0
+	VINSERTF128  $0x01, X0, Y5, Y0
+	VMOVUPS      Y0, (R8)(R10*1)
+	MOVQ         BX, DX
+	XORQ         BX, BX
+
+s256_1_last_copy:
+	VMOVUPS (SP)(BX*1), Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	DECQ    DX
+	JNZ     s256_1_last_copy
+	MOVQ    R9, DX
+	SHLQ    $0x03, DX
+	ADDQ    DX, CX
+	ADDQ    DX, AX
+	ADDQ    $0x00000008, SI
+	JMP     s256_ret
+
 s256_two:
 s256_2_group:
+	CMPQ 640(SP), $0x00000000
+	JE   s256_2_prepared
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), over its S, nm = -bias - (0x4b400000 - 127).
+	VCVTDQ2PD    608(SP), Y0
+	VCVTDQ2PD    624(SP), Y1
+	VMOVUPD      544(SP), Y3
+	VPERM2F128   $0x20, Y1, Y0, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y4
+	VSUBPD       Y2, Y4, Y2
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y2, Y2
+	VPSRLQ       $0x34, Y3, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y3, Y3
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y3, Y3
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y3, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y3, Y3
+	VPSUBQ       Y6, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y3, Y7
+	VADDPD       Y6, Y3, Y3
+	VDIVPD       Y3, Y7, Y3
+	VMULPD       Y3, Y3, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y3, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y4, Y4
+	VSUBPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y4, Y4
+	VADDPD       Y7, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	VMOVUPD      Y2, 544(SP)
+	VMOVUPD      576(SP), Y2
+	VPERM2F128   $0x31, Y1, Y0, Y0
+	VBROADCASTSD log64vecconst<>+40(SB), Y1
+	VSUBPD       Y0, Y1, Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y3
+	VPAND        Y3, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VPOR         Y3, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y3
+	VBROADCASTSD log64vecconst<>+8(SB), Y4
+	VCMPPD       $0x1e, Y3, Y2, Y3
+	VPAND        Y3, Y4, Y4
+	VPXOR        Y4, Y2, Y2
+	VPSUBQ       Y3, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y3
+	VSUBPD       Y3, Y2, Y4
+	VADDPD       Y3, Y2, Y2
+	VDIVPD       Y2, Y4, Y2
+	VMULPD       Y2, Y2, Y3
+	VBROADCASTSD log64const<>+24(SB), Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y4, Y4
+	VMULPD       Y3, Y4, Y4
+	VBROADCASTSD log64const<>+112(SB), Y3
+	VADDPD       Y3, Y4, Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y4, Y4
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y3
+	VPADDQ       Y3, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 576(SP)
+
+s256_2_prepared:
 	CMPQ DX, $0x00000008
-	JB   s256_ret
+	JB   s256_2_drain
 	CMPQ DI, R8
-	JB   s256_ret
+	JB   s256_2_drain
 	LEAQ (CX)(R9*4), R12
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
@@ -788,21 +1075,21 @@ s256_2_group:
 	VBLENDVPS  Y0, 32(CX), Y1, Y0
 	VMAXPS     (CX), Y0, Y0
 	VMOVUPS    32(R11), Y1
-	VMOVUPS    shortlog256const<>+320(SB), Y3
-	VBLENDVPS  Y1, 32(CX)(R9*1), Y3, Y1
+	VMOVUPS    shortlog256const<>+320(SB), Y2
+	VBLENDVPS  Y1, 32(CX)(R9*1), Y2, Y1
 	VMAXPS     (CX)(R9*1), Y1, Y1
+	VMOVUPS    32(R11), Y2
+	VMOVUPS    shortlog256const<>+320(SB), Y3
+	VBLENDVPS  Y2, 32(CX)(R9*2), Y3, Y2
+	VMAXPS     (CX)(R9*2), Y2, Y2
 	VMOVUPS    32(R11), Y3
 	VMOVUPS    shortlog256const<>+320(SB), Y4
-	VBLENDVPS  Y3, 32(CX)(R9*2), Y4, Y3
-	VMAXPS     (CX)(R9*2), Y3, Y3
+	VBLENDVPS  Y3, 32(CX)(R10*1), Y4, Y3
+	VMAXPS     (CX)(R10*1), Y3, Y3
 	VMOVUPS    32(R11), Y4
-	VMOVUPS    shortlog256const<>+320(SB), Y5
-	VBLENDVPS  Y4, 32(CX)(R10*1), Y5, Y4
-	VMAXPS     (CX)(R10*1), Y4, Y4
-	VMOVUPS    32(R11), Y5
 	VMOVUPS    shortlog256const<>+320(SB), Y6
-	VBLENDVPS  Y5, 32(R12), Y6, Y5
-	VMAXPS     (R12), Y5, Y5
+	VBLENDVPS  Y4, 32(R12), Y6, Y4
+	VMAXPS     (R12), Y4, Y4
 	VMOVUPS    32(R11), Y6
 	VMOVUPS    shortlog256const<>+320(SB), Y7
 	VBLENDVPS  Y6, 32(R12)(R9*1), Y7, Y6
@@ -818,32 +1105,32 @@ s256_2_group:
 	VPERM2F128 $0x20, Y1, Y0, Y9
 	VPERM2F128 $0x31, Y1, Y0, Y0
 	VMAXPS     Y0, Y9, Y9
-	VPERM2F128 $0x20, Y4, Y3, Y0
-	VPERM2F128 $0x31, Y4, Y3, Y1
+	VPERM2F128 $0x20, Y3, Y2, Y0
+	VPERM2F128 $0x31, Y3, Y2, Y1
 	VMAXPS     Y1, Y0, Y0
-	VPERM2F128 $0x20, Y6, Y5, Y1
-	VPERM2F128 $0x31, Y6, Y5, Y3
-	VMAXPS     Y3, Y1, Y1
-	VPERM2F128 $0x20, Y8, Y7, Y3
-	VPERM2F128 $0x31, Y8, Y7, Y4
-	VMAXPS     Y4, Y3, Y3
-	VSHUFPS    $0x44, Y0, Y9, Y4
+	VPERM2F128 $0x20, Y6, Y4, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VMAXPS     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y8, Y7, Y2
+	VPERM2F128 $0x31, Y8, Y7, Y3
+	VMAXPS     Y3, Y2, Y2
+	VSHUFPS    $0x44, Y0, Y9, Y3
 	VSHUFPS    $0xee, Y0, Y9, Y0
-	VMAXPS     Y0, Y4, Y4
-	VSHUFPS    $0x44, Y3, Y1, Y0
-	VSHUFPS    $0xee, Y3, Y1, Y1
+	VMAXPS     Y0, Y3, Y3
+	VSHUFPS    $0x44, Y2, Y1, Y0
+	VSHUFPS    $0xee, Y2, Y1, Y1
 	VMAXPS     Y1, Y0, Y0
-	VSHUFPS    $0x88, Y0, Y4, Y1
-	VSHUFPS    $0xdd, Y0, Y4, Y0
+	VSHUFPS    $0x88, Y0, Y3, Y1
+	VSHUFPS    $0xdd, Y0, Y3, Y0
 	VMAXPS     Y0, Y1, Y1
 
 	// The group's check: every max finite, |max| <= 208. Else the caller runs it.
 	VCMPPS    $0x12, shortlog256const<>+512(SB), Y1, Y0
-	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y1, Y3
-	VANDPS    Y3, Y0, Y0
+	VCMPPS    $0x1d, shortlog256const<>+544(SB), Y1, Y2
+	VANDPS    Y2, Y0, Y0
 	VMOVMSKPS Y0, R13
 	CMPL      R13, $0x000000ff
-	JNE       s256_ret
+	JNE       s256_2_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
@@ -855,203 +1142,203 @@ s256_2_group:
 	// Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).
 	VMOVUPS      shortlog256const<>+288(SB), Y0
 	VMAXPS       (CX), Y0, Y1
-	VMAXPS       32(CX), Y0, Y3
+	VMAXPS       32(CX), Y0, Y2
+	VMOVUPS      32(R11), Y3
+	VBLENDVPS    Y3, Y2, Y0, Y2
+	VMOVUPS      shortlog256const<>+32(SB), Y0
+	VMOVUPS      shortlog256const<>+32(SB), Y3
+	VFMADD231PS  shortlog256const<>+0(SB), Y1, Y0
+	VFMADD231PS  shortlog256const<>+0(SB), Y2, Y3
+	VSUBPS       shortlog256const<>+32(SB), Y0, Y4
+	VSUBPS       shortlog256const<>+32(SB), Y3, Y6
+	VFMADD231PS  shortlog256const<>+64(SB), Y4, Y1
+	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y2
+	VFMADD231PS  shortlog256const<>+96(SB), Y4, Y1
+	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y2
+	VMOVUPS      shortlog256const<>+128(SB), Y4
+	VMOVUPS      shortlog256const<>+128(SB), Y6
+	VFMADD213PS  shortlog256const<>+160(SB), Y1, Y4
+	VFMADD213PS  shortlog256const<>+160(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+192(SB), Y1, Y4
+	VFMADD213PS  shortlog256const<>+192(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+224(SB), Y1, Y4
+	VFMADD213PS  shortlog256const<>+224(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+256(SB), Y1, Y4
+	VFMADD213PS  shortlog256const<>+256(SB), Y2, Y6
+	VMULPS       Y1, Y1, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD231PS  Y4, Y7, Y1
+	VFMADD231PS  Y6, Y8, Y2
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      Y2, 32(SP)
+	VPBROADCASTD 512(SP), Y4
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y4, Y3, Y3
+	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
+	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y3, Y3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X0, Y4
+	VFMADD213PD  Y4, Y4, Y1
+	VEXTRACTF128 $0x01, Y0, X4
+	VCVTPS2PD    16(SP), Y0
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y0
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    48(SP), Y3
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y3
+	VADDPD       Y2, Y1, Y1
+	VADDPD       Y3, Y0, Y0
+	VADDPD       Y0, Y1, Y1
+	VMOVUPS      shortlog256const<>+288(SB), Y0
+	VMAXPS       (CX)(R9*1), Y0, Y2
+	VMAXPS       32(CX)(R9*1), Y0, Y3
 	VMOVUPS      32(R11), Y4
 	VBLENDVPS    Y4, Y3, Y0, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y0
 	VMOVUPS      shortlog256const<>+32(SB), Y4
-	VFMADD231PS  shortlog256const<>+0(SB), Y1, Y0
+	VFMADD231PS  shortlog256const<>+0(SB), Y2, Y0
 	VFMADD231PS  shortlog256const<>+0(SB), Y3, Y4
-	VSUBPS       shortlog256const<>+32(SB), Y0, Y5
-	VSUBPS       shortlog256const<>+32(SB), Y4, Y6
-	VFMADD231PS  shortlog256const<>+64(SB), Y5, Y1
-	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y3
-	VFMADD231PS  shortlog256const<>+96(SB), Y5, Y1
-	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y3
-	VMOVUPS      shortlog256const<>+128(SB), Y5
+	VSUBPS       shortlog256const<>+32(SB), Y0, Y6
+	VSUBPS       shortlog256const<>+32(SB), Y4, Y7
+	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y2
+	VFMADD231PS  shortlog256const<>+64(SB), Y7, Y3
+	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y2
+	VFMADD231PS  shortlog256const<>+96(SB), Y7, Y3
 	VMOVUPS      shortlog256const<>+128(SB), Y6
-	VFMADD213PS  shortlog256const<>+160(SB), Y1, Y5
-	VFMADD213PS  shortlog256const<>+160(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+192(SB), Y1, Y5
-	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+224(SB), Y1, Y5
-	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+256(SB), Y1, Y5
-	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y6
-	VMULPS       Y1, Y1, Y7
-	VMULPS       Y3, Y3, Y8
-	VFMADD231PS  Y5, Y7, Y1
-	VFMADD231PS  Y6, Y8, Y3
-	VMOVUPS      Y1, (SP)
-	VMOVUPS      Y3, 32(SP)
-	VPBROADCASTD 512(SP), Y5
-	VPADDD       Y5, Y0, Y0
-	VPADDD       Y5, Y4, Y4
+	VMOVUPS      shortlog256const<>+128(SB), Y7
+	VFMADD213PS  shortlog256const<>+160(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+160(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+192(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+224(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+256(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y7
+	VMULPS       Y2, Y2, Y8
+	VMULPS       Y3, Y3, Y9
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y9, Y3
+	VMOVUPS      Y2, 64(SP)
+	VMOVUPS      Y3, 96(SP)
+	VPBROADCASTD 528(SP), Y6
+	VPADDD       Y6, Y0, Y0
+	VPADDD       Y6, Y4, Y4
 	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
 	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
 	VPSLLD       $0x17, Y4, Y4
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X0, Y5
-	VFMADD213PD  Y5, Y5, Y1
-	VEXTRACTF128 $0x01, Y0, X2
-	VCVTPS2PD    16(SP), Y0
-	VCVTPS2PD    X2, Y5
-	VFMADD213PD  Y5, Y5, Y0
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y5
-	VFMADD213PD  Y5, Y5, Y3
-	VEXTRACTF128 $0x01, Y4, X2
-	VCVTPS2PD    48(SP), Y4
-	VCVTPS2PD    X2, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y0, Y1, Y1
-	VMOVUPS      shortlog256const<>+288(SB), Y0
-	VMAXPS       (CX)(R9*1), Y0, Y3
-	VMAXPS       32(CX)(R9*1), Y0, Y4
-	VMOVUPS      32(R11), Y5
-	VBLENDVPS    Y5, Y4, Y0, Y4
-	VMOVUPS      shortlog256const<>+32(SB), Y0
-	VMOVUPS      shortlog256const<>+32(SB), Y5
-	VFMADD231PS  shortlog256const<>+0(SB), Y3, Y0
-	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y5
-	VSUBPS       shortlog256const<>+32(SB), Y0, Y6
-	VSUBPS       shortlog256const<>+32(SB), Y5, Y7
-	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y3
-	VFMADD231PS  shortlog256const<>+64(SB), Y7, Y4
-	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y3
-	VFMADD231PS  shortlog256const<>+96(SB), Y7, Y4
-	VMOVUPS      shortlog256const<>+128(SB), Y6
-	VMOVUPS      shortlog256const<>+128(SB), Y7
-	VFMADD213PS  shortlog256const<>+160(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y7
-	VMULPS       Y3, Y3, Y8
-	VMULPS       Y4, Y4, Y9
-	VFMADD231PS  Y6, Y8, Y3
-	VFMADD231PS  Y7, Y9, Y4
-	VMOVUPS      Y3, 64(SP)
-	VMOVUPS      Y4, 96(SP)
-	VPBROADCASTD 528(SP), Y6
-	VPADDD       Y6, Y0, Y0
-	VPADDD       Y6, Y5, Y5
-	VPMAXSD      shortlog256const<>+480(SB), Y0, Y0
-	VPMAXSD      shortlog256const<>+480(SB), Y5, Y5
-	VPSLLD       $0x17, Y0, Y0
-	VPSLLD       $0x17, Y5, Y5
-	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X0, Y6
-	VFMADD213PD  Y6, Y6, Y3
-	VEXTRACTF128 $0x01, Y0, X2
+	VFMADD213PD  Y6, Y6, Y2
+	VEXTRACTF128 $0x01, Y0, X5
 	VCVTPS2PD    80(SP), Y0
-	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y6
 	VFMADD213PD  Y6, Y6, Y0
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y3
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    112(SP), Y4
 	VCVTPS2PD    X5, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    112(SP), Y5
-	VCVTPS2PD    X2, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y4, Y3, Y3
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y0, Y3, Y3
-	VPERM2F128   $0x20, Y3, Y1, Y0
-	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y0, Y2, Y2
+	VPERM2F128   $0x20, Y2, Y1, Y0
+	VPERM2F128   $0x31, Y2, Y1, Y1
 	VADDPD       Y1, Y0, Y0
 	VMOVUPS      shortlog256const<>+288(SB), Y1
-	VMAXPS       (CX)(R9*2), Y1, Y3
-	VMAXPS       32(CX)(R9*2), Y1, Y4
-	VMOVUPS      32(R11), Y5
-	VBLENDVPS    Y5, Y4, Y1, Y4
+	VMAXPS       (CX)(R9*2), Y1, Y2
+	VMAXPS       32(CX)(R9*2), Y1, Y3
+	VMOVUPS      32(R11), Y4
+	VBLENDVPS    Y4, Y3, Y1, Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y1
-	VMOVUPS      shortlog256const<>+32(SB), Y5
-	VFMADD231PS  shortlog256const<>+0(SB), Y3, Y1
-	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y5
+	VMOVUPS      shortlog256const<>+32(SB), Y4
+	VFMADD231PS  shortlog256const<>+0(SB), Y2, Y1
+	VFMADD231PS  shortlog256const<>+0(SB), Y3, Y4
 	VSUBPS       shortlog256const<>+32(SB), Y1, Y6
-	VSUBPS       shortlog256const<>+32(SB), Y5, Y7
-	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y3
-	VFMADD231PS  shortlog256const<>+64(SB), Y7, Y4
-	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y3
-	VFMADD231PS  shortlog256const<>+96(SB), Y7, Y4
+	VSUBPS       shortlog256const<>+32(SB), Y4, Y7
+	VFMADD231PS  shortlog256const<>+64(SB), Y6, Y2
+	VFMADD231PS  shortlog256const<>+64(SB), Y7, Y3
+	VFMADD231PS  shortlog256const<>+96(SB), Y6, Y2
+	VFMADD231PS  shortlog256const<>+96(SB), Y7, Y3
 	VMOVUPS      shortlog256const<>+128(SB), Y6
 	VMOVUPS      shortlog256const<>+128(SB), Y7
-	VFMADD213PS  shortlog256const<>+160(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y6
-	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y7
-	VMULPS       Y3, Y3, Y8
-	VMULPS       Y4, Y4, Y9
-	VFMADD231PS  Y6, Y8, Y3
-	VFMADD231PS  Y7, Y9, Y4
-	VMOVUPS      Y3, 128(SP)
-	VMOVUPS      Y4, 160(SP)
+	VFMADD213PS  shortlog256const<>+160(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+160(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+192(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+224(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+256(SB), Y2, Y6
+	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y7
+	VMULPS       Y2, Y2, Y8
+	VMULPS       Y3, Y3, Y9
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y9, Y3
+	VMOVUPS      Y2, 128(SP)
+	VMOVUPS      Y3, 160(SP)
 	VPBROADCASTD 516(SP), Y6
 	VPADDD       Y6, Y1, Y1
-	VPADDD       Y6, Y5, Y5
+	VPADDD       Y6, Y4, Y4
 	VPMAXSD      shortlog256const<>+480(SB), Y1, Y1
-	VPMAXSD      shortlog256const<>+480(SB), Y5, Y5
+	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
 	VPSLLD       $0x17, Y1, Y1
-	VPSLLD       $0x17, Y5, Y5
-	VCVTPS2PD    X3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X1, Y6
-	VFMADD213PD  Y6, Y6, Y3
-	VEXTRACTF128 $0x01, Y1, X2
+	VFMADD213PD  Y6, Y6, Y2
+	VEXTRACTF128 $0x01, Y1, X5
 	VCVTPS2PD    144(SP), Y1
-	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X5, Y6
 	VFMADD213PD  Y6, Y6, Y1
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y3
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    176(SP), Y4
 	VCVTPS2PD    X5, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    176(SP), Y5
-	VCVTPS2PD    X2, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y4, Y3, Y3
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y1, Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y1
-	VMAXPS       (CX)(R10*1), Y1, Y4
-	VMAXPS       32(CX)(R10*1), Y1, Y5
+	VMAXPS       (CX)(R10*1), Y1, Y3
+	VMAXPS       32(CX)(R10*1), Y1, Y4
 	VMOVUPS      32(R11), Y6
-	VBLENDVPS    Y6, Y5, Y1, Y5
+	VBLENDVPS    Y6, Y4, Y1, Y4
 	VMOVUPS      shortlog256const<>+32(SB), Y1
 	VMOVUPS      shortlog256const<>+32(SB), Y6
-	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y1
-	VFMADD231PS  shortlog256const<>+0(SB), Y5, Y6
+	VFMADD231PS  shortlog256const<>+0(SB), Y3, Y1
+	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y6
 	VSUBPS       shortlog256const<>+32(SB), Y1, Y7
 	VSUBPS       shortlog256const<>+32(SB), Y6, Y8
-	VFMADD231PS  shortlog256const<>+64(SB), Y7, Y4
-	VFMADD231PS  shortlog256const<>+64(SB), Y8, Y5
-	VFMADD231PS  shortlog256const<>+96(SB), Y7, Y4
-	VFMADD231PS  shortlog256const<>+96(SB), Y8, Y5
+	VFMADD231PS  shortlog256const<>+64(SB), Y7, Y3
+	VFMADD231PS  shortlog256const<>+64(SB), Y8, Y4
+	VFMADD231PS  shortlog256const<>+96(SB), Y7, Y3
+	VFMADD231PS  shortlog256const<>+96(SB), Y8, Y4
 	VMOVUPS      shortlog256const<>+128(SB), Y7
 	VMOVUPS      shortlog256const<>+128(SB), Y8
-	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+160(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+192(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+224(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+256(SB), Y5, Y8
-	VMULPS       Y4, Y4, Y9
-	VMULPS       Y5, Y5, Y10
-	VFMADD231PS  Y7, Y9, Y4
-	VFMADD231PS  Y8, Y10, Y5
-	VMOVUPS      Y4, 192(SP)
-	VMOVUPS      Y5, 224(SP)
+	VFMADD213PS  shortlog256const<>+160(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y8
+	VMULPS       Y3, Y3, Y9
+	VMULPS       Y4, Y4, Y10
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y10, Y4
+	VMOVUPS      Y3, 192(SP)
+	VMOVUPS      Y4, 224(SP)
 	VPBROADCASTD 532(SP), Y7
 	VPADDD       Y7, Y1, Y1
 	VPADDD       Y7, Y6, Y6
@@ -1059,204 +1346,204 @@ s256_2_group:
 	VPMAXSD      shortlog256const<>+480(SB), Y6, Y6
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y7
-	VFMADD213PD  Y7, Y7, Y4
-	VEXTRACTF128 $0x01, Y1, X2
+	VFMADD213PD  Y7, Y7, Y3
+	VEXTRACTF128 $0x01, Y1, X5
 	VCVTPS2PD    208(SP), Y1
-	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y7
 	VFMADD213PD  Y7, Y7, Y1
-	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VEXTRACTF128 $0x01, Y6, X2
+	VFMADD213PD  Y7, Y7, Y4
+	VEXTRACTF128 $0x01, Y6, X5
 	VCVTPS2PD    240(SP), Y6
-	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y7
 	VFMADD213PD  Y7, Y7, Y6
-	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	VADDPD       Y6, Y1, Y1
-	VADDPD       Y1, Y4, Y4
-	VPERM2F128   $0x20, Y4, Y3, Y1
-	VPERM2F128   $0x31, Y4, Y3, Y3
-	VADDPD       Y3, Y1, Y1
-	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMAXPS       (R12), Y3, Y4
-	VMAXPS       32(R12), Y3, Y5
+	VADDPD       Y1, Y3, Y3
+	VPERM2F128   $0x20, Y3, Y2, Y1
+	VPERM2F128   $0x31, Y3, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMOVUPS      shortlog256const<>+288(SB), Y2
+	VMAXPS       (R12), Y2, Y3
+	VMAXPS       32(R12), Y2, Y4
 	VMOVUPS      32(R11), Y6
-	VBLENDVPS    Y6, Y5, Y3, Y5
-	VMOVUPS      shortlog256const<>+32(SB), Y3
+	VBLENDVPS    Y6, Y4, Y2, Y4
+	VMOVUPS      shortlog256const<>+32(SB), Y2
 	VMOVUPS      shortlog256const<>+32(SB), Y6
-	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y3
-	VFMADD231PS  shortlog256const<>+0(SB), Y5, Y6
-	VSUBPS       shortlog256const<>+32(SB), Y3, Y7
+	VFMADD231PS  shortlog256const<>+0(SB), Y3, Y2
+	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y6
+	VSUBPS       shortlog256const<>+32(SB), Y2, Y7
 	VSUBPS       shortlog256const<>+32(SB), Y6, Y8
-	VFMADD231PS  shortlog256const<>+64(SB), Y7, Y4
-	VFMADD231PS  shortlog256const<>+64(SB), Y8, Y5
-	VFMADD231PS  shortlog256const<>+96(SB), Y7, Y4
-	VFMADD231PS  shortlog256const<>+96(SB), Y8, Y5
+	VFMADD231PS  shortlog256const<>+64(SB), Y7, Y3
+	VFMADD231PS  shortlog256const<>+64(SB), Y8, Y4
+	VFMADD231PS  shortlog256const<>+96(SB), Y7, Y3
+	VFMADD231PS  shortlog256const<>+96(SB), Y8, Y4
 	VMOVUPS      shortlog256const<>+128(SB), Y7
 	VMOVUPS      shortlog256const<>+128(SB), Y8
-	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+160(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+192(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+224(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y7
-	VFMADD213PS  shortlog256const<>+256(SB), Y5, Y8
-	VMULPS       Y4, Y4, Y9
-	VMULPS       Y5, Y5, Y10
-	VFMADD231PS  Y7, Y9, Y4
-	VFMADD231PS  Y8, Y10, Y5
-	VMOVUPS      Y4, 256(SP)
-	VMOVUPS      Y5, 288(SP)
+	VFMADD213PS  shortlog256const<>+160(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+192(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+224(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+256(SB), Y3, Y7
+	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y8
+	VMULPS       Y3, Y3, Y9
+	VMULPS       Y4, Y4, Y10
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y10, Y4
+	VMOVUPS      Y3, 256(SP)
+	VMOVUPS      Y4, 288(SP)
 	VPBROADCASTD 520(SP), Y7
-	VPADDD       Y7, Y3, Y3
+	VPADDD       Y7, Y2, Y2
 	VPADDD       Y7, Y6, Y6
-	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
+	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
 	VPMAXSD      shortlog256const<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y7
-	VFMADD213PD  Y7, Y7, Y4
-	VEXTRACTF128 $0x01, Y3, X2
-	VCVTPS2PD    272(SP), Y3
+	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X2, Y7
 	VFMADD213PD  Y7, Y7, Y3
-	VCVTPS2PD    X5, Y5
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    272(SP), Y2
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y2
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VEXTRACTF128 $0x01, Y6, X2
+	VFMADD213PD  Y7, Y7, Y4
+	VEXTRACTF128 $0x01, Y6, X5
 	VCVTPS2PD    304(SP), Y6
-	VCVTPS2PD    X2, Y7
+	VCVTPS2PD    X5, Y7
 	VFMADD213PD  Y7, Y7, Y6
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y6, Y3, Y3
-	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VMOVUPS      shortlog256const<>+288(SB), Y2
+	VMAXPS       (R12)(R9*1), Y2, Y4
+	VMAXPS       32(R12)(R9*1), Y2, Y6
+	VMOVUPS      32(R11), Y7
+	VBLENDVPS    Y7, Y6, Y2, Y6
+	VMOVUPS      shortlog256const<>+32(SB), Y2
+	VMOVUPS      shortlog256const<>+32(SB), Y7
+	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y2
+	VFMADD231PS  shortlog256const<>+0(SB), Y6, Y7
+	VSUBPS       shortlog256const<>+32(SB), Y2, Y8
+	VSUBPS       shortlog256const<>+32(SB), Y7, Y9
+	VFMADD231PS  shortlog256const<>+64(SB), Y8, Y4
+	VFMADD231PS  shortlog256const<>+64(SB), Y9, Y6
+	VFMADD231PS  shortlog256const<>+96(SB), Y8, Y4
+	VFMADD231PS  shortlog256const<>+96(SB), Y9, Y6
+	VMOVUPS      shortlog256const<>+128(SB), Y8
+	VMOVUPS      shortlog256const<>+128(SB), Y9
+	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+160(SB), Y6, Y9
+	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+192(SB), Y6, Y9
+	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+224(SB), Y6, Y9
+	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y8
+	VFMADD213PS  shortlog256const<>+256(SB), Y6, Y9
+	VMULPS       Y4, Y4, Y10
+	VMULPS       Y6, Y6, Y11
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y11, Y6
+	VMOVUPS      Y4, 320(SP)
+	VMOVUPS      Y6, 352(SP)
+	VPBROADCASTD 536(SP), Y8
+	VPADDD       Y8, Y2, Y2
+	VPADDD       Y8, Y7, Y7
+	VPMAXSD      shortlog256const<>+480(SB), Y2, Y2
+	VPMAXSD      shortlog256const<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X2, Y8
+	VFMADD213PD  Y8, Y8, Y4
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    336(SP), Y2
+	VCVTPS2PD    X5, Y8
+	VFMADD213PD  Y8, Y8, Y2
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    368(SP), Y7
+	VCVTPS2PD    X5, Y8
+	VFMADD213PD  Y8, Y8, Y7
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+	VPERM2F128   $0x20, Y4, Y3, Y2
+	VPERM2F128   $0x31, Y4, Y3, Y3
+	VADDPD       Y3, Y2, Y2
 	VMOVUPS      shortlog256const<>+288(SB), Y3
-	VMAXPS       (R12)(R9*1), Y3, Y5
-	VMAXPS       32(R12)(R9*1), Y3, Y6
+	VMAXPS       (R12)(R9*2), Y3, Y4
+	VMAXPS       32(R12)(R9*2), Y3, Y6
 	VMOVUPS      32(R11), Y7
 	VBLENDVPS    Y7, Y6, Y3, Y6
 	VMOVUPS      shortlog256const<>+32(SB), Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y7
-	VFMADD231PS  shortlog256const<>+0(SB), Y5, Y3
+	VFMADD231PS  shortlog256const<>+0(SB), Y4, Y3
 	VFMADD231PS  shortlog256const<>+0(SB), Y6, Y7
 	VSUBPS       shortlog256const<>+32(SB), Y3, Y8
 	VSUBPS       shortlog256const<>+32(SB), Y7, Y9
-	VFMADD231PS  shortlog256const<>+64(SB), Y8, Y5
+	VFMADD231PS  shortlog256const<>+64(SB), Y8, Y4
 	VFMADD231PS  shortlog256const<>+64(SB), Y9, Y6
-	VFMADD231PS  shortlog256const<>+96(SB), Y8, Y5
+	VFMADD231PS  shortlog256const<>+96(SB), Y8, Y4
 	VFMADD231PS  shortlog256const<>+96(SB), Y9, Y6
 	VMOVUPS      shortlog256const<>+128(SB), Y8
 	VMOVUPS      shortlog256const<>+128(SB), Y9
-	VFMADD213PS  shortlog256const<>+160(SB), Y5, Y8
+	VFMADD213PS  shortlog256const<>+160(SB), Y4, Y8
 	VFMADD213PS  shortlog256const<>+160(SB), Y6, Y9
-	VFMADD213PS  shortlog256const<>+192(SB), Y5, Y8
+	VFMADD213PS  shortlog256const<>+192(SB), Y4, Y8
 	VFMADD213PS  shortlog256const<>+192(SB), Y6, Y9
-	VFMADD213PS  shortlog256const<>+224(SB), Y5, Y8
+	VFMADD213PS  shortlog256const<>+224(SB), Y4, Y8
 	VFMADD213PS  shortlog256const<>+224(SB), Y6, Y9
-	VFMADD213PS  shortlog256const<>+256(SB), Y5, Y8
+	VFMADD213PS  shortlog256const<>+256(SB), Y4, Y8
 	VFMADD213PS  shortlog256const<>+256(SB), Y6, Y9
-	VMULPS       Y5, Y5, Y10
+	VMULPS       Y4, Y4, Y10
 	VMULPS       Y6, Y6, Y11
-	VFMADD231PS  Y8, Y10, Y5
+	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y11, Y6
-	VMOVUPS      Y5, 320(SP)
-	VMOVUPS      Y6, 352(SP)
-	VPBROADCASTD 536(SP), Y8
+	VMOVUPS      Y4, 384(SP)
+	VMOVUPS      Y6, 416(SP)
+	VPBROADCASTD 524(SP), Y8
 	VPADDD       Y8, Y3, Y3
 	VPADDD       Y8, Y7, Y7
 	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
 	VPMAXSD      shortlog256const<>+480(SB), Y7, Y7
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y8
-	VFMADD213PD  Y8, Y8, Y5
-	VEXTRACTF128 $0x01, Y3, X2
-	VCVTPS2PD    336(SP), Y3
-	VCVTPS2PD    X2, Y8
+	VFMADD213PD  Y8, Y8, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    400(SP), Y3
+	VCVTPS2PD    X5, Y8
 	VFMADD213PD  Y8, Y8, Y3
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X7, Y8
 	VFMADD213PD  Y8, Y8, Y6
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    368(SP), Y7
-	VCVTPS2PD    X2, Y8
-	VFMADD213PD  Y8, Y8, Y7
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y3, Y5, Y5
-	VPERM2F128   $0x20, Y5, Y4, Y3
-	VPERM2F128   $0x31, Y5, Y4, Y4
-	VADDPD       Y4, Y3, Y3
-	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMAXPS       (R12)(R9*2), Y4, Y5
-	VMAXPS       32(R12)(R9*2), Y4, Y6
-	VMOVUPS      32(R11), Y7
-	VBLENDVPS    Y7, Y6, Y4, Y6
-	VMOVUPS      shortlog256const<>+32(SB), Y4
-	VMOVUPS      shortlog256const<>+32(SB), Y7
-	VFMADD231PS  shortlog256const<>+0(SB), Y5, Y4
-	VFMADD231PS  shortlog256const<>+0(SB), Y6, Y7
-	VSUBPS       shortlog256const<>+32(SB), Y4, Y8
-	VSUBPS       shortlog256const<>+32(SB), Y7, Y9
-	VFMADD231PS  shortlog256const<>+64(SB), Y8, Y5
-	VFMADD231PS  shortlog256const<>+64(SB), Y9, Y6
-	VFMADD231PS  shortlog256const<>+96(SB), Y8, Y5
-	VFMADD231PS  shortlog256const<>+96(SB), Y9, Y6
-	VMOVUPS      shortlog256const<>+128(SB), Y8
-	VMOVUPS      shortlog256const<>+128(SB), Y9
-	VFMADD213PS  shortlog256const<>+160(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+160(SB), Y6, Y9
-	VFMADD213PS  shortlog256const<>+192(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+192(SB), Y6, Y9
-	VFMADD213PS  shortlog256const<>+224(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+224(SB), Y6, Y9
-	VFMADD213PS  shortlog256const<>+256(SB), Y5, Y8
-	VFMADD213PS  shortlog256const<>+256(SB), Y6, Y9
-	VMULPS       Y5, Y5, Y10
-	VMULPS       Y6, Y6, Y11
-	VFMADD231PS  Y8, Y10, Y5
-	VFMADD231PS  Y9, Y11, Y6
-	VMOVUPS      Y5, 384(SP)
-	VMOVUPS      Y6, 416(SP)
-	VPBROADCASTD 524(SP), Y8
-	VPADDD       Y8, Y4, Y4
-	VPADDD       Y8, Y7, Y7
-	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
-	VPMAXSD      shortlog256const<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y8
-	VFMADD213PD  Y8, Y8, Y5
-	VEXTRACTF128 $0x01, Y4, X2
-	VCVTPS2PD    400(SP), Y4
-	VCVTPS2PD    X2, Y8
-	VFMADD213PD  Y8, Y8, Y4
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X7, Y8
-	VFMADD213PD  Y8, Y8, Y6
-	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    432(SP), Y7
-	VCVTPS2PD    X2, Y8
+	VCVTPS2PD    X5, Y8
 	VFMADD213PD  Y8, Y8, Y7
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y7, Y4, Y4
-	VADDPD       Y4, Y5, Y5
-	VMOVUPS      shortlog256const<>+288(SB), Y4
-	VMAXPS       (R12)(R10*1), Y4, Y6
-	VMAXPS       32(R12)(R10*1), Y4, Y7
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y3, Y4, Y4
+	VMOVUPS      shortlog256const<>+288(SB), Y3
+	VMAXPS       (R12)(R10*1), Y3, Y6
+	VMAXPS       32(R12)(R10*1), Y3, Y7
 	VMOVUPS      32(R11), Y8
-	VBLENDVPS    Y8, Y7, Y4, Y7
-	VMOVUPS      shortlog256const<>+32(SB), Y4
+	VBLENDVPS    Y8, Y7, Y3, Y7
+	VMOVUPS      shortlog256const<>+32(SB), Y3
 	VMOVUPS      shortlog256const<>+32(SB), Y8
-	VFMADD231PS  shortlog256const<>+0(SB), Y6, Y4
+	VFMADD231PS  shortlog256const<>+0(SB), Y6, Y3
 	VFMADD231PS  shortlog256const<>+0(SB), Y7, Y8
-	VSUBPS       shortlog256const<>+32(SB), Y4, Y9
+	VSUBPS       shortlog256const<>+32(SB), Y3, Y9
 	VSUBPS       shortlog256const<>+32(SB), Y8, Y10
 	VFMADD231PS  shortlog256const<>+64(SB), Y9, Y6
 	VFMADD231PS  shortlog256const<>+64(SB), Y10, Y7
@@ -1279,375 +1566,456 @@ s256_2_group:
 	VMOVUPS      Y6, 448(SP)
 	VMOVUPS      Y7, 480(SP)
 	VPBROADCASTD 540(SP), Y9
-	VPADDD       Y9, Y4, Y4
+	VPADDD       Y9, Y3, Y3
 	VPADDD       Y9, Y8, Y8
-	VPMAXSD      shortlog256const<>+480(SB), Y4, Y4
+	VPMAXSD      shortlog256const<>+480(SB), Y3, Y3
 	VPMAXSD      shortlog256const<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y8, Y8
 	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X4, Y9
+	VCVTPS2PD    X3, Y9
 	VFMADD213PD  Y9, Y9, Y6
-	VEXTRACTF128 $0x01, Y4, X2
-	VCVTPS2PD    464(SP), Y4
-	VCVTPS2PD    X2, Y9
-	VFMADD213PD  Y9, Y9, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    464(SP), Y3
+	VCVTPS2PD    X5, Y9
+	VFMADD213PD  Y9, Y9, Y3
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X8, Y9
 	VFMADD213PD  Y9, Y9, Y7
-	VEXTRACTF128 $0x01, Y8, X2
+	VEXTRACTF128 $0x01, Y8, X5
 	VCVTPS2PD    496(SP), Y8
-	VCVTPS2PD    X2, Y9
+	VCVTPS2PD    X5, Y9
 	VFMADD213PD  Y9, Y9, Y8
 	VADDPD       Y7, Y6, Y6
-	VADDPD       Y8, Y4, Y4
-	VADDPD       Y4, Y6, Y6
-	VPERM2F128   $0x20, Y6, Y5, Y4
-	VPERM2F128   $0x31, Y6, Y5, Y5
-	VADDPD       Y5, Y4, Y4
+	VADDPD       Y8, Y3, Y3
+	VADDPD       Y3, Y6, Y6
+	VPERM2F128   $0x20, Y6, Y4, Y3
+	VPERM2F128   $0x31, Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 
 	// The sums of the eight rows: lane 0 += lane 1, four rows side by side.
-	VUNPCKLPD Y1, Y0, Y5
+	VUNPCKLPD Y1, Y0, Y4
 	VUNPCKHPD Y1, Y0, Y0
-	VADDPD    Y0, Y5, Y5
-	VUNPCKLPD Y4, Y3, Y0
-	VUNPCKHPD Y4, Y3, Y1
+	VADDPD    Y0, Y4, Y4
+	VUNPCKLPD Y3, Y2, Y0
+	VUNPCKHPD Y3, Y2, Y1
 	VADDPD    Y1, Y0, Y0
 
 	// A NaN S: a row with a NaN. The caller runs the group.
-	VCMPPD  $0x03, Y5, Y5, Y1
-	VCMPPD  $0x03, Y0, Y0, Y3
-	VORPD   Y3, Y1, Y1
+	VCMPPD  $0x03, Y4, Y4, Y1
+	VCMPPD  $0x03, Y0, Y0, Y2
+	VORPD   Y2, Y1, Y1
 	VTESTPD Y1, Y1
-	JNZ     s256_ret
+	JNZ     s256_2_drain
+	CMPQ    640(SP), $0x00000000
+	JE      s256_2_stash
 
-	// l = float64(nm)*ln2 + log64(S) of each row, in the order of the sum tree, to the frame.
-	VCVTDQ2PD    512(SP), Y1
-	VCVTDQ2PD    528(SP), Y3
-	VPERM2F128   $0x20, Y3, Y1, Y4
-	VBROADCASTSD log64vecconst<>+40(SB), Y6
-	VSUBPD       Y4, Y6, Y4
-	VBROADCASTSD log64const<>+16(SB), Y6
-	VMULPD       Y6, Y4, Y4
-	VPSRLQ       $0x34, Y5, Y6
-	VBROADCASTSD log64vecconst<>+0(SB), Y7
-	VPAND        Y7, Y5, Y5
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VPOR         Y7, Y5, Y5
-	VBROADCASTSD log64const<>+0(SB), Y7
-	VBROADCASTSD log64vecconst<>+8(SB), Y8
-	VCMPPD       $0x1e, Y7, Y5, Y7
-	VPAND        Y7, Y8, Y8
-	VPXOR        Y8, Y5, Y5
-	VPSUBQ       Y7, Y6, Y6
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VSUBPD       Y7, Y5, Y8
-	VADDPD       Y7, Y5, Y5
-	VDIVPD       Y5, Y8, Y5
-	VMULPD       Y5, Y5, Y7
-	VBROADCASTSD log64const<>+24(SB), Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+32(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+40(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+48(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+56(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+64(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+72(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+80(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+88(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+96(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+104(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+112(SB), Y7
-	VADDPD       Y7, Y8, Y8
-	VMULPD       Y5, Y8, Y8
-	VADDPD       Y8, Y8, Y8
-	VBROADCASTSD log64vecconst<>+24(SB), Y5
-	VBROADCASTSD log64vecconst<>+32(SB), Y7
-	VPADDQ       Y7, Y6, Y6
-	VSUBPD       Y5, Y6, Y6
-	VBROADCASTSD log64const<>+16(SB), Y5
-	VMULPD       Y5, Y6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPD      Y4, 544(SP)
-	VPERM2F128   $0x31, Y3, Y1, Y1
-	VBROADCASTSD log64vecconst<>+40(SB), Y3
-	VSUBPD       Y1, Y3, Y1
-	VBROADCASTSD log64const<>+16(SB), Y3
-	VMULPD       Y3, Y1, Y1
-	VPSRLQ       $0x34, Y0, Y3
-	VBROADCASTSD log64vecconst<>+0(SB), Y4
-	VPAND        Y4, Y0, Y0
-	VBROADCASTSD log64const<>+8(SB), Y4
-	VPOR         Y4, Y0, Y0
-	VBROADCASTSD log64const<>+0(SB), Y4
-	VBROADCASTSD log64vecconst<>+8(SB), Y5
-	VCMPPD       $0x1e, Y4, Y0, Y4
-	VPAND        Y4, Y5, Y5
-	VPXOR        Y5, Y0, Y0
-	VPSUBQ       Y4, Y3, Y3
-	VBROADCASTSD log64const<>+8(SB), Y4
-	VSUBPD       Y4, Y0, Y5
-	VADDPD       Y4, Y0, Y0
-	VDIVPD       Y0, Y5, Y0
-	VMULPD       Y0, Y0, Y4
-	VBROADCASTSD log64const<>+24(SB), Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+32(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+40(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+48(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+56(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+64(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+72(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+80(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+88(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+96(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+104(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+112(SB), Y4
-	VADDPD       Y4, Y5, Y5
-	VMULPD       Y0, Y5, Y5
-	VADDPD       Y5, Y5, Y5
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
-	VBROADCASTSD log64vecconst<>+32(SB), Y4
-	VPADDQ       Y4, Y3, Y3
-	VSUBPD       Y0, Y3, Y3
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y3, Y3
-	VADDPD       Y5, Y3, Y3
-	VADDPD       Y3, Y1, Y1
-	VMOVUPD      Y1, 576(SP)
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, R12
+	SHLQ $0x03, R12
+	SUBQ R12, CX
+	SUBQ R12, AX
+	LEAQ (CX)(R9*4), R12
 
 	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
 	LEAQ         (SP), R13
 	LEAQ         (R13)(R9*4), R14
-	VXORPD       Y0, Y0, Y0
-	VBROADCASTSD 544(SP), Y1
+	VXORPD       Y1, Y1, Y1
+	VBROADCASTSD 544(SP), Y2
 	VCVTPS2PD    (CX), Y3
-	VCVTPS2PD    16(CX), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y2, Y3
+	VCVTPS2PD    16(CX), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y5, Y3
 	VMOVUPS      Y3, (R13)
 	VCVTPS2PD    32(CX), Y3
-	VCVTPS2PD    48(CX), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, 32(R13)
-	VBROADCASTSD 560(SP), Y1
+	VCVTPS2PD    48(CX), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, 32(R13)
+	VBROADCASTSD 560(SP), Y2
 	VCVTPS2PD    (CX)(R9*1), Y3
-	VCVTPS2PD    16(CX)(R9*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y2, Y3
+	VCVTPS2PD    16(CX)(R9*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y5, Y3
 	VMOVUPS      Y3, (R13)(R9*1)
 	VCVTPS2PD    32(CX)(R9*1), Y3
-	VCVTPS2PD    48(CX)(R9*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, 32(R13)(R9*1)
-	VBROADCASTSD 552(SP), Y1
+	VCVTPS2PD    48(CX)(R9*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, 32(R13)(R9*1)
+	VBROADCASTSD 552(SP), Y2
 	VCVTPS2PD    (CX)(R9*2), Y3
-	VCVTPS2PD    16(CX)(R9*2), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y2, Y3
+	VCVTPS2PD    16(CX)(R9*2), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y5, Y3
 	VMOVUPS      Y3, (R13)(R9*2)
 	VCVTPS2PD    32(CX)(R9*2), Y3
-	VCVTPS2PD    48(CX)(R9*2), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, 32(R13)(R9*2)
-	VBROADCASTSD 568(SP), Y1
+	VCVTPS2PD    48(CX)(R9*2), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, 32(R13)(R9*2)
+	VBROADCASTSD 568(SP), Y2
 	VCVTPS2PD    (CX)(R10*1), Y3
-	VCVTPS2PD    16(CX)(R10*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y2, Y3
+	VCVTPS2PD    16(CX)(R10*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y5, Y3
 	VMOVUPS      Y3, (R13)(R10*1)
 	VCVTPS2PD    32(CX)(R10*1), Y3
-	VCVTPS2PD    48(CX)(R10*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, 32(R13)(R10*1)
-	VBROADCASTSD 576(SP), Y1
+	VCVTPS2PD    48(CX)(R10*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, 32(R13)(R10*1)
+	VBROADCASTSD 576(SP), Y2
 	VCVTPS2PD    (R12), Y3
-	VCVTPS2PD    16(R12), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y2, Y3
+	VCVTPS2PD    16(R12), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y5, Y3
 	VMOVUPS      Y3, (R14)
 	VCVTPS2PD    32(R12), Y3
-	VCVTPS2PD    48(R12), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, 32(R14)
-	VBROADCASTSD 592(SP), Y1
+	VCVTPS2PD    48(R12), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, 32(R14)
+	VBROADCASTSD 592(SP), Y2
 	VCVTPS2PD    (R12)(R9*1), Y3
-	VCVTPS2PD    16(R12)(R9*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y2, Y3
+	VCVTPS2PD    16(R12)(R9*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y5, Y3
 	VMOVUPS      Y3, (R14)(R9*1)
 	VCVTPS2PD    32(R12)(R9*1), Y3
-	VCVTPS2PD    48(R12)(R9*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, 32(R14)(R9*1)
-	VBROADCASTSD 584(SP), Y1
+	VCVTPS2PD    48(R12)(R9*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, 32(R14)(R9*1)
+	VBROADCASTSD 584(SP), Y2
 	VCVTPS2PD    (R12)(R9*2), Y3
-	VCVTPS2PD    16(R12)(R9*2), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y2, Y3
+	VCVTPS2PD    16(R12)(R9*2), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y5, Y3
 	VMOVUPS      Y3, (R14)(R9*2)
 	VCVTPS2PD    32(R12)(R9*2), Y3
-	VCVTPS2PD    48(R12)(R9*2), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X1
-	VINSERTF128  $0x01, X1, Y2, Y1
-	VMOVUPS      Y1, 32(R14)(R9*2)
-	VBROADCASTSD 600(SP), Y1
+	VCVTPS2PD    48(R12)(R9*2), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, 32(R14)(R9*2)
+	VBROADCASTSD 600(SP), Y2
 	VCVTPS2PD    (R12)(R10*1), Y3
-	VCVTPS2PD    16(R12)(R10*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y2, Y3
+	VCVTPS2PD    16(R12)(R10*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y5, Y3
 	VMOVUPS      Y3, (R14)(R10*1)
 	VCVTPS2PD    32(R12)(R10*1), Y3
-	VCVTPS2PD    48(R12)(R10*1), Y4
-	VSUBPD       Y1, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X2
-	VSUBPD       Y1, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X0
-	VINSERTF128  $0x01, X0, Y2, Y0
-	VMOVUPS      Y0, 32(R14)(R10*1)
+	VCVTPS2PD    48(R12)(R10*1), Y6
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X5
+	VSUBPD       Y2, Y6, Y6
+	VMINPD       Y6, Y1, Y6
+	VCVTPD2PSY   Y6, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, 32(R14)(R10*1)
+	MOVQ         BX, R12
+	XORQ         R13, R13
 
-	// The group's rows, cols vectors, from the frame to dst.
-	MOVQ BX, R12
-	XORQ R13, R13
-
-s256_2_copy:
-	VMOVUPS (SP)(R13*1), Y0
-	VMOVUPS Y0, (AX)(R13*1)
+s256_2_out_copy:
+	VMOVUPS (SP)(R13*1), Y1
+	VMOVUPS Y1, (AX)(R13*1)
 	ADDQ    $0x00000020, R13
 	DECQ    R12
-	JNZ     s256_2_copy
+	JNZ     s256_2_out_copy
+	MOVQ    R9, R12
+	SHLQ    $0x03, R12
+	ADDQ    R12, CX
+	ADDQ    R12, AX
+	ADDQ    $0x00000008, SI
+
+s256_2_stash:
+	// This group is now pending: its S and biases to the frame.
+	VMOVUPD Y4, 544(SP)
+	VMOVUPD Y0, 576(SP)
+	VMOVDQU 512(SP), Y0
+	VMOVDQU Y0, 608(SP)
+	MOVQ    $0x00000001, 640(SP)
 	LEAQ    (CX)(R9*8), CX
 	LEAQ    (AX)(R9*8), AX
-	ADDQ    $0x00000008, SI
 	SUBQ    $0x00000008, DX
 	LEAQ    (BX)(BX*1), R12
 	SHLQ    $0x02, R12
 	SUBQ    R12, DI
 	JMP     s256_2_group
+
+s256_2_drain:
+	CMPQ 640(SP), $0x00000000
+	JE   s256_ret
+
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, DX
+	SHLQ $0x03, DX
+	SUBQ DX, CX
+	SUBQ DX, AX
+	LEAQ (CX)(R9*4), DX
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), DI
+	LEAQ         (DI)(R9*4), R8
+	VXORPD       Y0, Y0, Y0
+	VBROADCASTSD 544(SP), Y1
+	VCVTPS2PD    (CX), Y2
+	VCVTPS2PD    16(CX), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (DI)
+	VCVTPS2PD    32(CX), Y2
+	VCVTPS2PD    48(CX), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, 32(DI)
+	VBROADCASTSD 560(SP), Y1
+	VCVTPS2PD    (CX)(R9*1), Y2
+	VCVTPS2PD    16(CX)(R9*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (DI)(R9*1)
+	VCVTPS2PD    32(CX)(R9*1), Y2
+	VCVTPS2PD    48(CX)(R9*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, 32(DI)(R9*1)
+	VBROADCASTSD 552(SP), Y1
+	VCVTPS2PD    (CX)(R9*2), Y2
+	VCVTPS2PD    16(CX)(R9*2), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (DI)(R9*2)
+	VCVTPS2PD    32(CX)(R9*2), Y2
+	VCVTPS2PD    48(CX)(R9*2), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, 32(DI)(R9*2)
+	VBROADCASTSD 568(SP), Y1
+	VCVTPS2PD    (CX)(R10*1), Y2
+	VCVTPS2PD    16(CX)(R10*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (DI)(R10*1)
+	VCVTPS2PD    32(CX)(R10*1), Y2
+	VCVTPS2PD    48(CX)(R10*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, 32(DI)(R10*1)
+	VBROADCASTSD 576(SP), Y1
+	VCVTPS2PD    (DX), Y2
+	VCVTPS2PD    16(DX), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R8)
+	VCVTPS2PD    32(DX), Y2
+	VCVTPS2PD    48(DX), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, 32(R8)
+	VBROADCASTSD 592(SP), Y1
+	VCVTPS2PD    (DX)(R9*1), Y2
+	VCVTPS2PD    16(DX)(R9*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R8)(R9*1)
+	VCVTPS2PD    32(DX)(R9*1), Y2
+	VCVTPS2PD    48(DX)(R9*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, 32(R8)(R9*1)
+	VBROADCASTSD 584(SP), Y1
+	VCVTPS2PD    (DX)(R9*2), Y2
+	VCVTPS2PD    16(DX)(R9*2), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R8)(R9*2)
+	VCVTPS2PD    32(DX)(R9*2), Y2
+	VCVTPS2PD    48(DX)(R9*2), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y5, Y1
+	VMOVUPS      Y1, 32(R8)(R9*2)
+	VBROADCASTSD 600(SP), Y1
+	VCVTPS2PD    (DX)(R10*1), Y2
+	VCVTPS2PD    16(DX)(R10*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X2
+	VINSERTF128  $0x01, X2, Y5, Y2
+	VMOVUPS      Y2, (R8)(R10*1)
+	VCVTPS2PD    32(DX)(R10*1), Y2
+	VCVTPS2PD    48(DX)(R10*1), Y3
+	VSUBPD       Y1, Y2, Y2
+	VMINPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X5
+	VSUBPD       Y1, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X0
+	VINSERTF128  $0x01, X0, Y5, Y0
+	VMOVUPS      Y0, 32(R8)(R10*1)
+	MOVQ         BX, DX
+	XORQ         BX, BX
+
+s256_2_last_copy:
+	VMOVUPS (SP)(BX*1), Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	DECQ    DX
+	JNZ     s256_2_last_copy
+	MOVQ    R9, DX
+	SHLQ    $0x03, DX
+	ADDQ    DX, CX
+	ADDQ    DX, AX
+	ADDQ    $0x00000008, SI
 
 s256_ret:
 	MOVQ SI, ret+64(FP)
@@ -1690,7 +2058,7 @@ GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledLogSoftmaxShortRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, CMOV, FMA3, SSE
-TEXT ·ScaledLogSoftmaxShortRowsAVX2(SB), NOSPLIT, $640-104
+TEXT ·ScaledLogSoftmaxShortRowsAVX2(SB), NOSPLIT, $680-104
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+80(FP), DX
@@ -1709,6 +2077,7 @@ TEXT ·ScaledLogSoftmaxShortRowsAVX2(SB), NOSPLIT, $640-104
 	SUBQ         BX, R12
 	LEAQ         tailmask8<>+0(SB), R11
 	LEAQ         (R11)(R12*4), R11
+	MOVQ         $0x00000000, 672(SP)
 	MOVSS        scale+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 608(SP)
@@ -1717,10 +2086,152 @@ TEXT ·ScaledLogSoftmaxShortRowsAVX2(SB), NOSPLIT, $640-104
 	JA           s256_two
 
 s256_1_group:
+	CMPQ 672(SP), $0x00000000
+	JE   s256_1_prepared
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), over its S, nm = -bias - (0x4b400000 - 127).
+	VCVTDQ2PD    640(SP), Y0
+	VCVTDQ2PD    656(SP), Y2
+	VMOVUPD      544(SP), Y4
+	VPERM2F128   $0x20, Y2, Y0, Y3
+	VBROADCASTSD log64vecconst<>+40(SB), Y5
+	VSUBPD       Y3, Y5, Y3
+	VBROADCASTSD log64const<>+16(SB), Y5
+	VMULPD       Y5, Y3, Y3
+	VPSRLQ       $0x34, Y4, Y5
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y4, Y4
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y4, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y4, Y4
+	VPSUBQ       Y6, Y5, Y5
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y4, Y7
+	VADDPD       Y6, Y4, Y4
+	VDIVPD       Y4, Y7, Y4
+	VMULPD       Y4, Y4, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y4
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y5, Y5
+	VSUBPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VMOVUPD      Y3, 544(SP)
+	VMOVUPD      576(SP), Y3
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VBROADCASTSD log64vecconst<>+40(SB), Y2
+	VSUBPD       Y0, Y2, Y0
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y0, Y0
+	VPSRLQ       $0x34, Y3, Y2
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y3, Y3
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y3, Y3
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y3, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y3, Y3
+	VPSUBQ       Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y3, Y5
+	VADDPD       Y4, Y3, Y3
+	VDIVPD       Y3, Y5, Y3
+	VMULPD       Y3, Y3, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y2, Y2
+	VSUBPD       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y2, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VMOVUPD      Y0, 576(SP)
+
+s256_1_prepared:
 	CMPQ DX, $0x00000008
-	JB   s256_ret
+	JB   s256_1_drain
 	CMPQ DI, R8
-	JB   s256_ret
+	JB   s256_1_drain
 	LEAQ (CX)(R9*4), R13
 	LEAQ (R12)(R9*4), R14
 
@@ -1801,7 +2312,7 @@ s256_1_group:
 	VANDPS    Y3, Y0, Y0
 	VMOVMSKPS Y0, R15
 	CMPL      R15, $0x000000ff
-	JNE       s256_ret
+	JNE       s256_1_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
@@ -2093,98 +2604,426 @@ s256_1_group:
 	VCMPPD  $0x03, Y0, Y0, Y3
 	VORPD   Y3, Y2, Y2
 	VTESTPD Y2, Y2
-	JNZ     s256_ret
+	JNZ     s256_1_drain
+	CMPQ    672(SP), $0x00000000
+	JE      s256_1_stash
 
-	// l = float64(nm)*ln2 + log64(S) of each row, in the order of the sum tree, to the frame.
-	VCVTDQ2PD    512(SP), Y2
-	VCVTDQ2PD    528(SP), Y3
-	VPERM2F128   $0x20, Y3, Y2, Y4
-	VBROADCASTSD log64vecconst<>+40(SB), Y6
-	VSUBPD       Y4, Y6, Y4
-	VBROADCASTSD log64const<>+16(SB), Y6
-	VMULPD       Y6, Y4, Y4
-	VPSRLQ       $0x34, Y5, Y6
-	VBROADCASTSD log64vecconst<>+0(SB), Y7
-	VPAND        Y7, Y5, Y5
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VPOR         Y7, Y5, Y5
-	VBROADCASTSD log64const<>+0(SB), Y7
-	VBROADCASTSD log64vecconst<>+8(SB), Y8
-	VCMPPD       $0x1e, Y7, Y5, Y7
-	VPAND        Y7, Y8, Y8
-	VPXOR        Y8, Y5, Y5
-	VPSUBQ       Y7, Y6, Y6
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VSUBPD       Y7, Y5, Y8
-	VADDPD       Y7, Y5, Y5
-	VDIVPD       Y5, Y8, Y5
-	VMULPD       Y5, Y5, Y7
-	VBROADCASTSD log64const<>+24(SB), Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+32(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+40(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+48(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+56(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+64(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+72(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+80(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+88(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+96(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+104(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+112(SB), Y7
-	VADDPD       Y7, Y8, Y8
-	VMULPD       Y5, Y8, Y8
-	VADDPD       Y8, Y8, Y8
-	VBROADCASTSD log64vecconst<>+24(SB), Y5
-	VBROADCASTSD log64vecconst<>+32(SB), Y7
-	VPADDQ       Y7, Y6, Y6
-	VSUBPD       Y5, Y6, Y6
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, R13
+	SHLQ $0x03, R13
+	SUBQ R13, CX
+	SUBQ R13, AX
+	SUBQ R13, R12
+	LEAQ (CX)(R9*4), R13
+	LEAQ (R12)(R9*4), R14
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), R15
+	LEAQ         (R15)(R9*4), BP
+	VXORPD       Y2, Y2, Y2
+	VBROADCASTSD 544(SP), Y3
+	VMOVUPS      (CX), Y4
+	VMOVUPS      (R12), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R15)
+	VBROADCASTSD 560(SP), Y3
+	VMOVUPS      (CX)(R9*1), Y4
+	VMOVUPS      (R12)(R9*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R15)(R9*1)
+	VBROADCASTSD 552(SP), Y3
+	VMOVUPS      (CX)(R9*2), Y4
+	VMOVUPS      (R12)(R9*2), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R15)(R9*2)
+	VBROADCASTSD 568(SP), Y3
+	VMOVUPS      (CX)(R10*1), Y4
+	VMOVUPS      (R12)(R10*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R15)(R10*1)
+	VBROADCASTSD 576(SP), Y3
+	VMOVUPS      (R13), Y4
+	VMOVUPS      (R14), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (BP)
+	VBROADCASTSD 592(SP), Y3
+	VMOVUPS      (R13)(R9*1), Y4
+	VMOVUPS      (R14)(R9*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (BP)(R9*1)
+	VBROADCASTSD 584(SP), Y3
+	VMOVUPS      (R13)(R9*2), Y4
+	VMOVUPS      (R14)(R9*2), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (BP)(R9*2)
+	VBROADCASTSD 600(SP), Y3
+	VMOVUPS      (R13)(R10*1), Y4
+	VMOVUPS      (R14)(R10*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (BP)(R10*1)
+	MOVQ         BX, R13
+	XORQ         R14, R14
+
+s256_1_out_copy:
+	VMOVUPS (SP)(R14*1), Y2
+	VMOVUPS Y2, (AX)(R14*1)
+	ADDQ    $0x00000020, R14
+	DECQ    R13
+	JNZ     s256_1_out_copy
+	MOVQ    R9, R13
+	SHLQ    $0x03, R13
+	ADDQ    R13, CX
+	ADDQ    R13, AX
+	ADDQ    R13, R12
+	ADDQ    $0x00000008, SI
+
+s256_1_stash:
+	// This group is now pending: its S and biases to the frame.
+	VMOVUPD Y5, 544(SP)
+	VMOVUPD Y0, 576(SP)
+	VMOVDQU 512(SP), Y0
+	VMOVDQU Y0, 640(SP)
+	MOVQ    $0x00000001, 672(SP)
+	LEAQ    (CX)(R9*8), CX
+	LEAQ    (AX)(R9*8), AX
+	LEAQ    (R12)(R9*8), R12
+	SUBQ    $0x00000008, DX
+	LEAQ    (BX)(BX*1), R13
+	SHLQ    $0x02, R13
+	SUBQ    R13, DI
+	JMP     s256_1_group
+
+s256_1_drain:
+	CMPQ 672(SP), $0x00000000
+	JE   s256_ret
+
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, DX
+	SHLQ $0x03, DX
+	SUBQ DX, CX
+	SUBQ DX, AX
+	SUBQ DX, R12
+	LEAQ (CX)(R9*4), DX
+	LEAQ (R12)(R9*4), DI
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), R8
+	LEAQ         (R8)(R9*4), R11
+	VXORPD       Y0, Y0, Y0
+	VBROADCASTSD 544(SP), Y2
+	VMOVUPS      (CX), Y3
+	VMOVUPS      (R12), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)
+	VBROADCASTSD 560(SP), Y2
+	VMOVUPS      (CX)(R9*1), Y3
+	VMOVUPS      (R12)(R9*1), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)(R9*1)
+	VBROADCASTSD 552(SP), Y2
+	VMOVUPS      (CX)(R9*2), Y3
+	VMOVUPS      (R12)(R9*2), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)(R9*2)
+	VBROADCASTSD 568(SP), Y2
+	VMOVUPS      (CX)(R10*1), Y3
+	VMOVUPS      (R12)(R10*1), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)(R10*1)
+	VBROADCASTSD 576(SP), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      (DI), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R11)
+	VBROADCASTSD 592(SP), Y2
+	VMOVUPS      (DX)(R9*1), Y3
+	VMOVUPS      (DI)(R9*1), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R11)(R9*1)
+	VBROADCASTSD 584(SP), Y2
+	VMOVUPS      (DX)(R9*2), Y3
+	VMOVUPS      (DI)(R9*2), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R11)(R9*2)
+	VBROADCASTSD 600(SP), Y2
+	VMOVUPS      (DX)(R10*1), Y3
+	VMOVUPS      (DI)(R10*1), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VMOVUPS      Y0, (R11)(R10*1)
+	MOVQ         BX, DX
+	XORQ         BX, BX
+
+s256_1_last_copy:
+	VMOVUPS (SP)(BX*1), Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	DECQ    DX
+	JNZ     s256_1_last_copy
+	MOVQ    R9, DX
+	SHLQ    $0x03, DX
+	ADDQ    DX, CX
+	ADDQ    DX, AX
+	ADDQ    DX, R12
+	ADDQ    $0x00000008, SI
+	JMP     s256_ret
+
+s256_two:
+s256_2_group:
+	CMPQ 672(SP), $0x00000000
+	JE   s256_2_prepared
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), over its S, nm = -bias - (0x4b400000 - 127).
+	VCVTDQ2PD    640(SP), Y0
+	VCVTDQ2PD    656(SP), Y2
+	VMOVUPD      544(SP), Y4
+	VPERM2F128   $0x20, Y2, Y0, Y3
+	VBROADCASTSD log64vecconst<>+40(SB), Y5
+	VSUBPD       Y3, Y5, Y3
 	VBROADCASTSD log64const<>+16(SB), Y5
-	VMULPD       Y5, Y6, Y6
-	VADDPD       Y8, Y6, Y6
+	VMULPD       Y5, Y3, Y3
+	VPSRLQ       $0x34, Y4, Y5
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y4, Y4
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y4, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y4, Y4
+	VPSUBQ       Y6, Y5, Y5
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y4, Y7
 	VADDPD       Y6, Y4, Y4
-	VMOVUPD      Y4, 544(SP)
-	VPERM2F128   $0x31, Y3, Y2, Y2
-	VBROADCASTSD log64vecconst<>+40(SB), Y3
-	VSUBPD       Y2, Y3, Y2
-	VBROADCASTSD log64const<>+16(SB), Y3
-	VMULPD       Y3, Y2, Y2
-	VPSRLQ       $0x34, Y0, Y3
+	VDIVPD       Y4, Y7, Y4
+	VMULPD       Y4, Y4, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y4
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y5, Y5
+	VSUBPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VMOVUPD      Y3, 544(SP)
+	VMOVUPD      576(SP), Y3
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VBROADCASTSD log64vecconst<>+40(SB), Y2
+	VSUBPD       Y0, Y2, Y0
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y0, Y0
+	VPSRLQ       $0x34, Y3, Y2
 	VBROADCASTSD log64vecconst<>+0(SB), Y4
-	VPAND        Y4, Y0, Y0
+	VPAND        Y4, Y3, Y3
 	VBROADCASTSD log64const<>+8(SB), Y4
-	VPOR         Y4, Y0, Y0
+	VPOR         Y4, Y3, Y3
 	VBROADCASTSD log64const<>+0(SB), Y4
 	VBROADCASTSD log64vecconst<>+8(SB), Y5
-	VCMPPD       $0x1e, Y4, Y0, Y4
+	VCMPPD       $0x1e, Y4, Y3, Y4
 	VPAND        Y4, Y5, Y5
-	VPXOR        Y5, Y0, Y0
-	VPSUBQ       Y4, Y3, Y3
+	VPXOR        Y5, Y3, Y3
+	VPSUBQ       Y4, Y2, Y2
 	VBROADCASTSD log64const<>+8(SB), Y4
-	VSUBPD       Y4, Y0, Y5
-	VADDPD       Y4, Y0, Y0
-	VDIVPD       Y0, Y5, Y0
-	VMULPD       Y0, Y0, Y4
+	VSUBPD       Y4, Y3, Y5
+	VADDPD       Y4, Y3, Y3
+	VDIVPD       Y3, Y5, Y3
+	VMULPD       Y3, Y3, Y4
 	VBROADCASTSD log64const<>+24(SB), Y5
 	VMULPD       Y4, Y5, Y5
 	VBROADCASTSD log64const<>+32(SB), Y6
@@ -2219,169 +3058,23 @@ s256_1_group:
 	VMULPD       Y4, Y5, Y5
 	VBROADCASTSD log64const<>+112(SB), Y4
 	VADDPD       Y4, Y5, Y5
-	VMULPD       Y0, Y5, Y5
+	VMULPD       Y3, Y5, Y5
 	VADDPD       Y5, Y5, Y5
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
 	VBROADCASTSD log64vecconst<>+32(SB), Y4
-	VPADDQ       Y4, Y3, Y3
-	VSUBPD       Y0, Y3, Y3
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y3, Y3
-	VADDPD       Y5, Y3, Y3
-	VADDPD       Y3, Y2, Y2
-	VMOVUPD      Y2, 576(SP)
+	VPADDQ       Y4, Y2, Y2
+	VSUBPD       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y2, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VMOVUPD      Y0, 576(SP)
 
-	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
-	LEAQ         (SP), R15
-	LEAQ         (R15)(R9*4), BP
-	VXORPD       Y0, Y0, Y0
-	VBROADCASTSD 544(SP), Y2
-	VMOVUPS      (CX), Y3
-	VMOVUPS      (R12), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R15)
-	VBROADCASTSD 560(SP), Y2
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      (R12)(R9*1), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R15)(R9*1)
-	VBROADCASTSD 552(SP), Y2
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      (R12)(R9*2), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R15)(R9*2)
-	VBROADCASTSD 568(SP), Y2
-	VMOVUPS      (CX)(R10*1), Y3
-	VMOVUPS      (R12)(R10*1), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R15)(R10*1)
-	VBROADCASTSD 576(SP), Y2
-	VMOVUPS      (R13), Y3
-	VMOVUPS      (R14), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (BP)
-	VBROADCASTSD 592(SP), Y2
-	VMOVUPS      (R13)(R9*1), Y3
-	VMOVUPS      (R14)(R9*1), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (BP)(R9*1)
-	VBROADCASTSD 584(SP), Y2
-	VMOVUPS      (R13)(R9*2), Y3
-	VMOVUPS      (R14)(R9*2), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (BP)(R9*2)
-	VBROADCASTSD 600(SP), Y2
-	VMOVUPS      (R13)(R10*1), Y3
-	VMOVUPS      (R14)(R10*1), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X0
-	VINSERTF128  $0x01, X0, Y1, Y0
-	VMOVUPS      Y0, (BP)(R10*1)
-
-	// The group's rows, cols vectors, from the frame to dst.
-	MOVQ BX, R13
-	XORQ R14, R14
-
-s256_1_copy:
-	VMOVUPS (SP)(R14*1), Y0
-	VMOVUPS Y0, (AX)(R14*1)
-	ADDQ    $0x00000020, R14
-	DECQ    R13
-	JNZ     s256_1_copy
-	LEAQ    (CX)(R9*8), CX
-	LEAQ    (AX)(R9*8), AX
-	LEAQ    (R12)(R9*8), R12
-	ADDQ    $0x00000008, SI
-	SUBQ    $0x00000008, DX
-	LEAQ    (BX)(BX*1), R13
-	SHLQ    $0x02, R13
-	SUBQ    R13, DI
-	JMP     s256_1_group
-
-s256_two:
-s256_2_group:
+s256_2_prepared:
 	CMPQ DX, $0x00000008
-	JB   s256_ret
+	JB   s256_2_drain
 	CMPQ DI, R8
-	JB   s256_ret
+	JB   s256_2_drain
 	LEAQ (CX)(R9*4), R13
 	LEAQ (R12)(R9*4), R14
 
@@ -2494,7 +3187,7 @@ s256_2_group:
 	VANDPS    Y3, Y0, Y0
 	VMOVMSKPS Y0, R15
 	CMPL      R15, $0x000000ff
-	JNE       s256_ret
+	JNE       s256_2_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
@@ -3018,147 +3711,303 @@ s256_2_group:
 	VCMPPD  $0x03, Y0, Y0, Y3
 	VORPD   Y3, Y2, Y2
 	VTESTPD Y2, Y2
-	JNZ     s256_ret
+	JNZ     s256_2_drain
+	CMPQ    672(SP), $0x00000000
+	JE      s256_2_stash
 
-	// l = float64(nm)*ln2 + log64(S) of each row, in the order of the sum tree, to the frame.
-	VCVTDQ2PD    512(SP), Y2
-	VCVTDQ2PD    528(SP), Y3
-	VPERM2F128   $0x20, Y3, Y2, Y4
-	VBROADCASTSD log64vecconst<>+40(SB), Y6
-	VSUBPD       Y4, Y6, Y4
-	VBROADCASTSD log64const<>+16(SB), Y6
-	VMULPD       Y6, Y4, Y4
-	VPSRLQ       $0x34, Y5, Y6
-	VBROADCASTSD log64vecconst<>+0(SB), Y7
-	VPAND        Y7, Y5, Y5
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VPOR         Y7, Y5, Y5
-	VBROADCASTSD log64const<>+0(SB), Y7
-	VBROADCASTSD log64vecconst<>+8(SB), Y8
-	VCMPPD       $0x1e, Y7, Y5, Y7
-	VPAND        Y7, Y8, Y8
-	VPXOR        Y8, Y5, Y5
-	VPSUBQ       Y7, Y6, Y6
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VSUBPD       Y7, Y5, Y8
-	VADDPD       Y7, Y5, Y5
-	VDIVPD       Y5, Y8, Y5
-	VMULPD       Y5, Y5, Y7
-	VBROADCASTSD log64const<>+24(SB), Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+32(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+40(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+48(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+56(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+64(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+72(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+80(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+88(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+96(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+104(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+112(SB), Y7
-	VADDPD       Y7, Y8, Y8
-	VMULPD       Y5, Y8, Y8
-	VADDPD       Y8, Y8, Y8
-	VBROADCASTSD log64vecconst<>+24(SB), Y5
-	VBROADCASTSD log64vecconst<>+32(SB), Y7
-	VPADDQ       Y7, Y6, Y6
-	VSUBPD       Y5, Y6, Y6
-	VBROADCASTSD log64const<>+16(SB), Y5
-	VMULPD       Y5, Y6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPD      Y4, 544(SP)
-	VPERM2F128   $0x31, Y3, Y2, Y2
-	VBROADCASTSD log64vecconst<>+40(SB), Y3
-	VSUBPD       Y2, Y3, Y2
-	VBROADCASTSD log64const<>+16(SB), Y3
-	VMULPD       Y3, Y2, Y2
-	VPSRLQ       $0x34, Y0, Y3
-	VBROADCASTSD log64vecconst<>+0(SB), Y4
-	VPAND        Y4, Y0, Y0
-	VBROADCASTSD log64const<>+8(SB), Y4
-	VPOR         Y4, Y0, Y0
-	VBROADCASTSD log64const<>+0(SB), Y4
-	VBROADCASTSD log64vecconst<>+8(SB), Y5
-	VCMPPD       $0x1e, Y4, Y0, Y4
-	VPAND        Y4, Y5, Y5
-	VPXOR        Y5, Y0, Y0
-	VPSUBQ       Y4, Y3, Y3
-	VBROADCASTSD log64const<>+8(SB), Y4
-	VSUBPD       Y4, Y0, Y5
-	VADDPD       Y4, Y0, Y0
-	VDIVPD       Y0, Y5, Y0
-	VMULPD       Y0, Y0, Y4
-	VBROADCASTSD log64const<>+24(SB), Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+32(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+40(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+48(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+56(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+64(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+72(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+80(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+88(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+96(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+104(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+112(SB), Y4
-	VADDPD       Y4, Y5, Y5
-	VMULPD       Y0, Y5, Y5
-	VADDPD       Y5, Y5, Y5
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
-	VBROADCASTSD log64vecconst<>+32(SB), Y4
-	VPADDQ       Y4, Y3, Y3
-	VSUBPD       Y0, Y3, Y3
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y3, Y3
-	VADDPD       Y5, Y3, Y3
-	VADDPD       Y3, Y2, Y2
-	VMOVUPD      Y2, 576(SP)
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, R13
+	SHLQ $0x03, R13
+	SUBQ R13, CX
+	SUBQ R13, AX
+	SUBQ R13, R12
+	LEAQ (CX)(R9*4), R13
+	LEAQ (R12)(R9*4), R14
 
 	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
 	LEAQ         (SP), R15
 	LEAQ         (R15)(R9*4), BP
+	VXORPD       Y2, Y2, Y2
+	VBROADCASTSD 544(SP), Y3
+	VMOVUPS      (CX), Y4
+	VMOVUPS      (R12), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R15)
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(R12), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R15)
+	VBROADCASTSD 560(SP), Y3
+	VMOVUPS      (CX)(R9*1), Y4
+	VMOVUPS      (R12)(R9*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R15)(R9*1)
+	VMOVUPS      32(CX)(R9*1), Y4
+	VMOVUPS      32(R12)(R9*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R15)(R9*1)
+	VBROADCASTSD 552(SP), Y3
+	VMOVUPS      (CX)(R9*2), Y4
+	VMOVUPS      (R12)(R9*2), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R15)(R9*2)
+	VMOVUPS      32(CX)(R9*2), Y4
+	VMOVUPS      32(R12)(R9*2), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R15)(R9*2)
+	VBROADCASTSD 568(SP), Y3
+	VMOVUPS      (CX)(R10*1), Y4
+	VMOVUPS      (R12)(R10*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R15)(R10*1)
+	VMOVUPS      32(CX)(R10*1), Y4
+	VMOVUPS      32(R12)(R10*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R15)(R10*1)
+	VBROADCASTSD 576(SP), Y3
+	VMOVUPS      (R13), Y4
+	VMOVUPS      (R14), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (BP)
+	VMOVUPS      32(R13), Y4
+	VMOVUPS      32(R14), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(BP)
+	VBROADCASTSD 592(SP), Y3
+	VMOVUPS      (R13)(R9*1), Y4
+	VMOVUPS      (R14)(R9*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (BP)(R9*1)
+	VMOVUPS      32(R13)(R9*1), Y4
+	VMOVUPS      32(R14)(R9*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(BP)(R9*1)
+	VBROADCASTSD 584(SP), Y3
+	VMOVUPS      (R13)(R9*2), Y4
+	VMOVUPS      (R14)(R9*2), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (BP)(R9*2)
+	VMOVUPS      32(R13)(R9*2), Y4
+	VMOVUPS      32(R14)(R9*2), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(BP)(R9*2)
+	VBROADCASTSD 600(SP), Y3
+	VMOVUPS      (R13)(R10*1), Y4
+	VMOVUPS      (R14)(R10*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (BP)(R10*1)
+	VMOVUPS      32(R13)(R10*1), Y4
+	VMOVUPS      32(R14)(R10*1), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(BP)(R10*1)
+	MOVQ         BX, R13
+	XORQ         R14, R14
+
+s256_2_out_copy:
+	VMOVUPS (SP)(R14*1), Y2
+	VMOVUPS Y2, (AX)(R14*1)
+	ADDQ    $0x00000020, R14
+	DECQ    R13
+	JNZ     s256_2_out_copy
+	MOVQ    R9, R13
+	SHLQ    $0x03, R13
+	ADDQ    R13, CX
+	ADDQ    R13, AX
+	ADDQ    R13, R12
+	ADDQ    $0x00000008, SI
+
+s256_2_stash:
+	// This group is now pending: its S and biases to the frame.
+	VMOVUPD Y5, 544(SP)
+	VMOVUPD Y0, 576(SP)
+	VMOVDQU 512(SP), Y0
+	VMOVDQU Y0, 640(SP)
+	MOVQ    $0x00000001, 672(SP)
+	LEAQ    (CX)(R9*8), CX
+	LEAQ    (AX)(R9*8), AX
+	LEAQ    (R12)(R9*8), R12
+	SUBQ    $0x00000008, DX
+	LEAQ    (BX)(BX*1), R13
+	SHLQ    $0x02, R13
+	SUBQ    R13, DI
+	JMP     s256_2_group
+
+s256_2_drain:
+	CMPQ 672(SP), $0x00000000
+	JE   s256_ret
+
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, DX
+	SHLQ $0x03, DX
+	SUBQ DX, CX
+	SUBQ DX, AX
+	SUBQ DX, R12
+	LEAQ (CX)(R9*4), DX
+	LEAQ (R12)(R9*4), DI
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), R8
+	LEAQ         (R8)(R9*4), R11
 	VXORPD       Y0, Y0, Y0
 	VBROADCASTSD 544(SP), Y2
 	VMOVUPS      (CX), Y3
@@ -3174,7 +4023,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R15)
+	VMOVUPS      Y3, (R8)
 	VMOVUPS      32(CX), Y3
 	VMOVUPS      32(R12), Y4
 	VFMADD231PS  608(SP), Y3, Y4
@@ -3188,7 +4037,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R15)
+	VMOVUPS      Y2, 32(R8)
 	VBROADCASTSD 560(SP), Y2
 	VMOVUPS      (CX)(R9*1), Y3
 	VMOVUPS      (R12)(R9*1), Y4
@@ -3203,7 +4052,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R15)(R9*1)
+	VMOVUPS      Y3, (R8)(R9*1)
 	VMOVUPS      32(CX)(R9*1), Y3
 	VMOVUPS      32(R12)(R9*1), Y4
 	VFMADD231PS  608(SP), Y3, Y4
@@ -3217,7 +4066,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R15)(R9*1)
+	VMOVUPS      Y2, 32(R8)(R9*1)
 	VBROADCASTSD 552(SP), Y2
 	VMOVUPS      (CX)(R9*2), Y3
 	VMOVUPS      (R12)(R9*2), Y4
@@ -3232,7 +4081,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R15)(R9*2)
+	VMOVUPS      Y3, (R8)(R9*2)
 	VMOVUPS      32(CX)(R9*2), Y3
 	VMOVUPS      32(R12)(R9*2), Y4
 	VFMADD231PS  608(SP), Y3, Y4
@@ -3246,7 +4095,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R15)(R9*2)
+	VMOVUPS      Y2, 32(R8)(R9*2)
 	VBROADCASTSD 568(SP), Y2
 	VMOVUPS      (CX)(R10*1), Y3
 	VMOVUPS      (R12)(R10*1), Y4
@@ -3261,7 +4110,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R15)(R10*1)
+	VMOVUPS      Y3, (R8)(R10*1)
 	VMOVUPS      32(CX)(R10*1), Y3
 	VMOVUPS      32(R12)(R10*1), Y4
 	VFMADD231PS  608(SP), Y3, Y4
@@ -3275,10 +4124,10 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R15)(R10*1)
+	VMOVUPS      Y2, 32(R8)(R10*1)
 	VBROADCASTSD 576(SP), Y2
-	VMOVUPS      (R13), Y3
-	VMOVUPS      (R14), Y4
+	VMOVUPS      (DX), Y3
+	VMOVUPS      (DI), Y4
 	VFMADD231PS  608(SP), Y3, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -3290,9 +4139,9 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (BP)
-	VMOVUPS      32(R13), Y3
-	VMOVUPS      32(R14), Y4
+	VMOVUPS      Y3, (R11)
+	VMOVUPS      32(DX), Y3
+	VMOVUPS      32(DI), Y4
 	VFMADD231PS  608(SP), Y3, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -3304,10 +4153,10 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(BP)
+	VMOVUPS      Y2, 32(R11)
 	VBROADCASTSD 592(SP), Y2
-	VMOVUPS      (R13)(R9*1), Y3
-	VMOVUPS      (R14)(R9*1), Y4
+	VMOVUPS      (DX)(R9*1), Y3
+	VMOVUPS      (DI)(R9*1), Y4
 	VFMADD231PS  608(SP), Y3, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -3319,9 +4168,9 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (BP)(R9*1)
-	VMOVUPS      32(R13)(R9*1), Y3
-	VMOVUPS      32(R14)(R9*1), Y4
+	VMOVUPS      Y3, (R11)(R9*1)
+	VMOVUPS      32(DX)(R9*1), Y3
+	VMOVUPS      32(DI)(R9*1), Y4
 	VFMADD231PS  608(SP), Y3, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -3333,10 +4182,10 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(BP)(R9*1)
+	VMOVUPS      Y2, 32(R11)(R9*1)
 	VBROADCASTSD 584(SP), Y2
-	VMOVUPS      (R13)(R9*2), Y3
-	VMOVUPS      (R14)(R9*2), Y4
+	VMOVUPS      (DX)(R9*2), Y3
+	VMOVUPS      (DI)(R9*2), Y4
 	VFMADD231PS  608(SP), Y3, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -3348,9 +4197,9 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (BP)(R9*2)
-	VMOVUPS      32(R13)(R9*2), Y3
-	VMOVUPS      32(R14)(R9*2), Y4
+	VMOVUPS      Y3, (R11)(R9*2)
+	VMOVUPS      32(DX)(R9*2), Y3
+	VMOVUPS      32(DI)(R9*2), Y4
 	VFMADD231PS  608(SP), Y3, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -3362,10 +4211,10 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(BP)(R9*2)
+	VMOVUPS      Y2, 32(R11)(R9*2)
 	VBROADCASTSD 600(SP), Y2
-	VMOVUPS      (R13)(R10*1), Y3
-	VMOVUPS      (R14)(R10*1), Y4
+	VMOVUPS      (DX)(R10*1), Y3
+	VMOVUPS      (DI)(R10*1), Y4
 	VFMADD231PS  608(SP), Y3, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -3377,9 +4226,9 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (BP)(R10*1)
-	VMOVUPS      32(R13)(R10*1), Y3
-	VMOVUPS      32(R14)(R10*1), Y4
+	VMOVUPS      Y3, (R11)(R10*1)
+	VMOVUPS      32(DX)(R10*1), Y3
+	VMOVUPS      32(DI)(R10*1), Y4
 	VFMADD231PS  608(SP), Y3, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -3391,27 +4240,22 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X0
 	VINSERTF128  $0x01, X0, Y1, Y0
-	VMOVUPS      Y0, 32(BP)(R10*1)
+	VMOVUPS      Y0, 32(R11)(R10*1)
+	MOVQ         BX, DX
+	XORQ         BX, BX
 
-	// The group's rows, cols vectors, from the frame to dst.
-	MOVQ BX, R13
-	XORQ R14, R14
-
-s256_2_copy:
-	VMOVUPS (SP)(R14*1), Y0
-	VMOVUPS Y0, (AX)(R14*1)
-	ADDQ    $0x00000020, R14
-	DECQ    R13
-	JNZ     s256_2_copy
-	LEAQ    (CX)(R9*8), CX
-	LEAQ    (AX)(R9*8), AX
-	LEAQ    (R12)(R9*8), R12
+s256_2_last_copy:
+	VMOVUPS (SP)(BX*1), Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	DECQ    DX
+	JNZ     s256_2_last_copy
+	MOVQ    R9, DX
+	SHLQ    $0x03, DX
+	ADDQ    DX, CX
+	ADDQ    DX, AX
+	ADDQ    DX, R12
 	ADDQ    $0x00000008, SI
-	SUBQ    $0x00000008, DX
-	LEAQ    (BX)(BX*1), R13
-	SHLQ    $0x02, R13
-	SUBQ    R13, DI
-	JMP     s256_2_group
 
 s256_ret:
 	MOVQ SI, ret+96(FP)
@@ -3420,7 +4264,7 @@ s256_ret:
 
 // func ScaledLogSoftmaxShortRowsBcastAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int) int
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·ScaledLogSoftmaxShortRowsBcastAVX2(SB), NOSPLIT, $704-104
+TEXT ·ScaledLogSoftmaxShortRowsBcastAVX2(SB), NOSPLIT, $744-104
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
 	MOVQ         rows+80(FP), DX
@@ -3436,6 +4280,7 @@ TEXT ·ScaledLogSoftmaxShortRowsBcastAVX2(SB), NOSPLIT, $704-104
 	SUBQ         BX, R12
 	LEAQ         tailmask8<>+0(SB), R11
 	LEAQ         (R11)(R12*4), R11
+	MOVQ         $0x00000000, 736(SP)
 	MOVSS        scale+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 608(SP)
@@ -3485,10 +4330,152 @@ s256_mdone:
 	JA   s256_two
 
 s256_1_group:
+	CMPQ 736(SP), $0x00000000
+	JE   s256_1_prepared
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), over its S, nm = -bias - (0x4b400000 - 127).
+	VCVTDQ2PD    704(SP), Y0
+	VCVTDQ2PD    720(SP), Y2
+	VMOVUPD      544(SP), Y4
+	VPERM2F128   $0x20, Y2, Y0, Y3
+	VBROADCASTSD log64vecconst<>+40(SB), Y5
+	VSUBPD       Y3, Y5, Y3
+	VBROADCASTSD log64const<>+16(SB), Y5
+	VMULPD       Y5, Y3, Y3
+	VPSRLQ       $0x34, Y4, Y5
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y4, Y4
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y4, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y4, Y4
+	VPSUBQ       Y6, Y5, Y5
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y4, Y7
+	VADDPD       Y6, Y4, Y4
+	VDIVPD       Y4, Y7, Y4
+	VMULPD       Y4, Y4, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y4
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y5, Y5
+	VSUBPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VMOVUPD      Y3, 544(SP)
+	VMOVUPD      576(SP), Y3
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VBROADCASTSD log64vecconst<>+40(SB), Y2
+	VSUBPD       Y0, Y2, Y0
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y0, Y0
+	VPSRLQ       $0x34, Y3, Y2
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y3, Y3
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y3, Y3
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y3, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y3, Y3
+	VPSUBQ       Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y3, Y5
+	VADDPD       Y4, Y3, Y3
+	VDIVPD       Y3, Y5, Y3
+	VMULPD       Y3, Y3, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y2, Y2
+	VSUBPD       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y2, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VMOVUPD      Y0, 576(SP)
+
+s256_1_prepared:
 	CMPQ DX, $0x00000008
-	JB   s256_ret
+	JB   s256_1_drain
 	CMPQ DI, R8
-	JB   s256_ret
+	JB   s256_1_drain
 	LEAQ (CX)(R9*4), R12
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
@@ -3568,7 +4555,7 @@ s256_1_group:
 	VANDPS    Y3, Y0, Y0
 	VMOVMSKPS Y0, R13
 	CMPL      R13, $0x000000ff
-	JNE       s256_ret
+	JNE       s256_1_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
@@ -3860,98 +4847,419 @@ s256_1_group:
 	VCMPPD  $0x03, Y0, Y0, Y3
 	VORPD   Y3, Y2, Y2
 	VTESTPD Y2, Y2
-	JNZ     s256_ret
+	JNZ     s256_1_drain
+	CMPQ    736(SP), $0x00000000
+	JE      s256_1_stash
 
-	// l = float64(nm)*ln2 + log64(S) of each row, in the order of the sum tree, to the frame.
-	VCVTDQ2PD    512(SP), Y2
-	VCVTDQ2PD    528(SP), Y3
-	VPERM2F128   $0x20, Y3, Y2, Y4
-	VBROADCASTSD log64vecconst<>+40(SB), Y6
-	VSUBPD       Y4, Y6, Y4
-	VBROADCASTSD log64const<>+16(SB), Y6
-	VMULPD       Y6, Y4, Y4
-	VPSRLQ       $0x34, Y5, Y6
-	VBROADCASTSD log64vecconst<>+0(SB), Y7
-	VPAND        Y7, Y5, Y5
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VPOR         Y7, Y5, Y5
-	VBROADCASTSD log64const<>+0(SB), Y7
-	VBROADCASTSD log64vecconst<>+8(SB), Y8
-	VCMPPD       $0x1e, Y7, Y5, Y7
-	VPAND        Y7, Y8, Y8
-	VPXOR        Y8, Y5, Y5
-	VPSUBQ       Y7, Y6, Y6
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VSUBPD       Y7, Y5, Y8
-	VADDPD       Y7, Y5, Y5
-	VDIVPD       Y5, Y8, Y5
-	VMULPD       Y5, Y5, Y7
-	VBROADCASTSD log64const<>+24(SB), Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+32(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+40(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+48(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+56(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+64(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+72(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+80(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+88(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+96(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+104(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+112(SB), Y7
-	VADDPD       Y7, Y8, Y8
-	VMULPD       Y5, Y8, Y8
-	VADDPD       Y8, Y8, Y8
-	VBROADCASTSD log64vecconst<>+24(SB), Y5
-	VBROADCASTSD log64vecconst<>+32(SB), Y7
-	VPADDQ       Y7, Y6, Y6
-	VSUBPD       Y5, Y6, Y6
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, R12
+	SHLQ $0x03, R12
+	SUBQ R12, CX
+	SUBQ R12, AX
+	LEAQ (CX)(R9*4), R12
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R9*4), R14
+	VXORPD       Y2, Y2, Y2
+	VBROADCASTSD 544(SP), Y3
+	VMOVUPS      (CX), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R13)
+	VBROADCASTSD 560(SP), Y3
+	VMOVUPS      (CX)(R9*1), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R13)(R9*1)
+	VBROADCASTSD 552(SP), Y3
+	VMOVUPS      (CX)(R9*2), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R13)(R9*2)
+	VBROADCASTSD 568(SP), Y3
+	VMOVUPS      (CX)(R10*1), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R13)(R10*1)
+	VBROADCASTSD 576(SP), Y3
+	VMOVUPS      (R12), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R14)
+	VBROADCASTSD 592(SP), Y3
+	VMOVUPS      (R12)(R9*1), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R14)(R9*1)
+	VBROADCASTSD 584(SP), Y3
+	VMOVUPS      (R12)(R9*2), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R14)(R9*2)
+	VBROADCASTSD 600(SP), Y3
+	VMOVUPS      (R12)(R10*1), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R14)(R10*1)
+	MOVQ         BX, R12
+	XORQ         R13, R13
+
+s256_1_out_copy:
+	VMOVUPS (SP)(R13*1), Y2
+	VMOVUPS Y2, (AX)(R13*1)
+	ADDQ    $0x00000020, R13
+	DECQ    R12
+	JNZ     s256_1_out_copy
+	MOVQ    R9, R12
+	SHLQ    $0x03, R12
+	ADDQ    R12, CX
+	ADDQ    R12, AX
+	ADDQ    $0x00000008, SI
+
+s256_1_stash:
+	// This group is now pending: its S and biases to the frame.
+	VMOVUPD Y5, 544(SP)
+	VMOVUPD Y0, 576(SP)
+	VMOVDQU 512(SP), Y0
+	VMOVDQU Y0, 704(SP)
+	MOVQ    $0x00000001, 736(SP)
+	LEAQ    (CX)(R9*8), CX
+	LEAQ    (AX)(R9*8), AX
+	SUBQ    $0x00000008, DX
+	LEAQ    (BX)(BX*1), R12
+	SHLQ    $0x02, R12
+	SUBQ    R12, DI
+	JMP     s256_1_group
+
+s256_1_drain:
+	CMPQ 736(SP), $0x00000000
+	JE   s256_ret
+
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, DX
+	SHLQ $0x03, DX
+	SUBQ DX, CX
+	SUBQ DX, AX
+	LEAQ (CX)(R9*4), DX
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), DI
+	LEAQ         (DI)(R9*4), R8
+	VXORPD       Y0, Y0, Y0
+	VBROADCASTSD 544(SP), Y2
+	VMOVUPS      (CX), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (DI)
+	VBROADCASTSD 560(SP), Y2
+	VMOVUPS      (CX)(R9*1), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (DI)(R9*1)
+	VBROADCASTSD 552(SP), Y2
+	VMOVUPS      (CX)(R9*2), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (DI)(R9*2)
+	VBROADCASTSD 568(SP), Y2
+	VMOVUPS      (CX)(R10*1), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (DI)(R10*1)
+	VBROADCASTSD 576(SP), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)
+	VBROADCASTSD 592(SP), Y2
+	VMOVUPS      (DX)(R9*1), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)(R9*1)
+	VBROADCASTSD 584(SP), Y2
+	VMOVUPS      (DX)(R9*2), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)(R9*2)
+	VBROADCASTSD 600(SP), Y2
+	VMOVUPS      (DX)(R10*1), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VMOVUPS      Y0, (R8)(R10*1)
+	MOVQ         BX, DX
+	XORQ         BX, BX
+
+s256_1_last_copy:
+	VMOVUPS (SP)(BX*1), Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	DECQ    DX
+	JNZ     s256_1_last_copy
+	MOVQ    R9, DX
+	SHLQ    $0x03, DX
+	ADDQ    DX, CX
+	ADDQ    DX, AX
+	ADDQ    $0x00000008, SI
+	JMP     s256_ret
+
+s256_two:
+s256_2_group:
+	CMPQ 736(SP), $0x00000000
+	JE   s256_2_prepared
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), over its S, nm = -bias - (0x4b400000 - 127).
+	VCVTDQ2PD    704(SP), Y0
+	VCVTDQ2PD    720(SP), Y2
+	VMOVUPD      544(SP), Y4
+	VPERM2F128   $0x20, Y2, Y0, Y3
+	VBROADCASTSD log64vecconst<>+40(SB), Y5
+	VSUBPD       Y3, Y5, Y3
 	VBROADCASTSD log64const<>+16(SB), Y5
-	VMULPD       Y5, Y6, Y6
-	VADDPD       Y8, Y6, Y6
+	VMULPD       Y5, Y3, Y3
+	VPSRLQ       $0x34, Y4, Y5
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y4, Y4
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y4, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y4, Y4
+	VPSUBQ       Y6, Y5, Y5
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y4, Y7
 	VADDPD       Y6, Y4, Y4
-	VMOVUPD      Y4, 544(SP)
-	VPERM2F128   $0x31, Y3, Y2, Y2
-	VBROADCASTSD log64vecconst<>+40(SB), Y3
-	VSUBPD       Y2, Y3, Y2
-	VBROADCASTSD log64const<>+16(SB), Y3
-	VMULPD       Y3, Y2, Y2
-	VPSRLQ       $0x34, Y0, Y3
+	VDIVPD       Y4, Y7, Y4
+	VMULPD       Y4, Y4, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y4
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y5, Y5
+	VSUBPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VMOVUPD      Y3, 544(SP)
+	VMOVUPD      576(SP), Y3
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VBROADCASTSD log64vecconst<>+40(SB), Y2
+	VSUBPD       Y0, Y2, Y0
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y0, Y0
+	VPSRLQ       $0x34, Y3, Y2
 	VBROADCASTSD log64vecconst<>+0(SB), Y4
-	VPAND        Y4, Y0, Y0
+	VPAND        Y4, Y3, Y3
 	VBROADCASTSD log64const<>+8(SB), Y4
-	VPOR         Y4, Y0, Y0
+	VPOR         Y4, Y3, Y3
 	VBROADCASTSD log64const<>+0(SB), Y4
 	VBROADCASTSD log64vecconst<>+8(SB), Y5
-	VCMPPD       $0x1e, Y4, Y0, Y4
+	VCMPPD       $0x1e, Y4, Y3, Y4
 	VPAND        Y4, Y5, Y5
-	VPXOR        Y5, Y0, Y0
-	VPSUBQ       Y4, Y3, Y3
+	VPXOR        Y5, Y3, Y3
+	VPSUBQ       Y4, Y2, Y2
 	VBROADCASTSD log64const<>+8(SB), Y4
-	VSUBPD       Y4, Y0, Y5
-	VADDPD       Y4, Y0, Y0
-	VDIVPD       Y0, Y5, Y0
-	VMULPD       Y0, Y0, Y4
+	VSUBPD       Y4, Y3, Y5
+	VADDPD       Y4, Y3, Y3
+	VDIVPD       Y3, Y5, Y3
+	VMULPD       Y3, Y3, Y4
 	VBROADCASTSD log64const<>+24(SB), Y5
 	VMULPD       Y4, Y5, Y5
 	VBROADCASTSD log64const<>+32(SB), Y6
@@ -3986,168 +5294,23 @@ s256_1_group:
 	VMULPD       Y4, Y5, Y5
 	VBROADCASTSD log64const<>+112(SB), Y4
 	VADDPD       Y4, Y5, Y5
-	VMULPD       Y0, Y5, Y5
+	VMULPD       Y3, Y5, Y5
 	VADDPD       Y5, Y5, Y5
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
 	VBROADCASTSD log64vecconst<>+32(SB), Y4
-	VPADDQ       Y4, Y3, Y3
-	VSUBPD       Y0, Y3, Y3
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y3, Y3
-	VADDPD       Y5, Y3, Y3
-	VADDPD       Y3, Y2, Y2
-	VMOVUPD      Y2, 576(SP)
+	VPADDQ       Y4, Y2, Y2
+	VSUBPD       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y2, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VMOVUPD      Y0, 576(SP)
 
-	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VXORPD       Y0, Y0, Y0
-	VBROADCASTSD 544(SP), Y2
-	VMOVUPS      (CX), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R13)
-	VBROADCASTSD 560(SP), Y2
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R13)(R9*1)
-	VBROADCASTSD 552(SP), Y2
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R13)(R9*2)
-	VBROADCASTSD 568(SP), Y2
-	VMOVUPS      (CX)(R10*1), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R13)(R10*1)
-	VBROADCASTSD 576(SP), Y2
-	VMOVUPS      (R12), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R14)
-	VBROADCASTSD 592(SP), Y2
-	VMOVUPS      (R12)(R9*1), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R14)(R9*1)
-	VBROADCASTSD 584(SP), Y2
-	VMOVUPS      (R12)(R9*2), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R14)(R9*2)
-	VBROADCASTSD 600(SP), Y2
-	VMOVUPS      (R12)(R10*1), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X0
-	VINSERTF128  $0x01, X0, Y1, Y0
-	VMOVUPS      Y0, (R14)(R10*1)
-
-	// The group's rows, cols vectors, from the frame to dst.
-	MOVQ BX, R12
-	XORQ R13, R13
-
-s256_1_copy:
-	VMOVUPS (SP)(R13*1), Y0
-	VMOVUPS Y0, (AX)(R13*1)
-	ADDQ    $0x00000020, R13
-	DECQ    R12
-	JNZ     s256_1_copy
-	LEAQ    (CX)(R9*8), CX
-	LEAQ    (AX)(R9*8), AX
-	ADDQ    $0x00000008, SI
-	SUBQ    $0x00000008, DX
-	LEAQ    (BX)(BX*1), R12
-	SHLQ    $0x02, R12
-	SUBQ    R12, DI
-	JMP     s256_1_group
-
-s256_two:
-s256_2_group:
+s256_2_prepared:
 	CMPQ DX, $0x00000008
-	JB   s256_ret
+	JB   s256_2_drain
 	CMPQ DI, R8
-	JB   s256_ret
+	JB   s256_2_drain
 	LEAQ (CX)(R9*4), R12
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
@@ -4259,7 +5422,7 @@ s256_2_group:
 	VANDPS    Y3, Y0, Y0
 	VMOVMSKPS Y0, R13
 	CMPL      R13, $0x000000ff
-	JNE       s256_ret
+	JNE       s256_2_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
@@ -4783,98 +5946,671 @@ s256_2_group:
 	VCMPPD  $0x03, Y0, Y0, Y3
 	VORPD   Y3, Y2, Y2
 	VTESTPD Y2, Y2
-	JNZ     s256_ret
+	JNZ     s256_2_drain
+	CMPQ    736(SP), $0x00000000
+	JE      s256_2_stash
 
-	// l = float64(nm)*ln2 + log64(S) of each row, in the order of the sum tree, to the frame.
-	VCVTDQ2PD    512(SP), Y2
-	VCVTDQ2PD    528(SP), Y3
-	VPERM2F128   $0x20, Y3, Y2, Y4
-	VBROADCASTSD log64vecconst<>+40(SB), Y6
-	VSUBPD       Y4, Y6, Y4
-	VBROADCASTSD log64const<>+16(SB), Y6
-	VMULPD       Y6, Y4, Y4
-	VPSRLQ       $0x34, Y5, Y6
-	VBROADCASTSD log64vecconst<>+0(SB), Y7
-	VPAND        Y7, Y5, Y5
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VPOR         Y7, Y5, Y5
-	VBROADCASTSD log64const<>+0(SB), Y7
-	VBROADCASTSD log64vecconst<>+8(SB), Y8
-	VCMPPD       $0x1e, Y7, Y5, Y7
-	VPAND        Y7, Y8, Y8
-	VPXOR        Y8, Y5, Y5
-	VPSUBQ       Y7, Y6, Y6
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VSUBPD       Y7, Y5, Y8
-	VADDPD       Y7, Y5, Y5
-	VDIVPD       Y5, Y8, Y5
-	VMULPD       Y5, Y5, Y7
-	VBROADCASTSD log64const<>+24(SB), Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+32(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+40(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+48(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+56(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+64(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+72(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+80(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+88(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+96(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+104(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+112(SB), Y7
-	VADDPD       Y7, Y8, Y8
-	VMULPD       Y5, Y8, Y8
-	VADDPD       Y8, Y8, Y8
-	VBROADCASTSD log64vecconst<>+24(SB), Y5
-	VBROADCASTSD log64vecconst<>+32(SB), Y7
-	VPADDQ       Y7, Y6, Y6
-	VSUBPD       Y5, Y6, Y6
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, R12
+	SHLQ $0x03, R12
+	SUBQ R12, CX
+	SUBQ R12, AX
+	LEAQ (CX)(R9*4), R12
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R9*4), R14
+	VXORPD       Y2, Y2, Y2
+	VBROADCASTSD 544(SP), Y3
+	VMOVUPS      (CX), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R13)
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      672(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R13)
+	VBROADCASTSD 560(SP), Y3
+	VMOVUPS      (CX)(R9*1), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R13)(R9*1)
+	VMOVUPS      32(CX)(R9*1), Y4
+	VMOVUPS      672(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R13)(R9*1)
+	VBROADCASTSD 552(SP), Y3
+	VMOVUPS      (CX)(R9*2), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R13)(R9*2)
+	VMOVUPS      32(CX)(R9*2), Y4
+	VMOVUPS      672(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R13)(R9*2)
+	VBROADCASTSD 568(SP), Y3
+	VMOVUPS      (CX)(R10*1), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R13)(R10*1)
+	VMOVUPS      32(CX)(R10*1), Y4
+	VMOVUPS      672(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R13)(R10*1)
+	VBROADCASTSD 576(SP), Y3
+	VMOVUPS      (R12), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R14)
+	VMOVUPS      32(R12), Y4
+	VMOVUPS      672(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R14)
+	VBROADCASTSD 592(SP), Y3
+	VMOVUPS      (R12)(R9*1), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R14)(R9*1)
+	VMOVUPS      32(R12)(R9*1), Y4
+	VMOVUPS      672(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R14)(R9*1)
+	VBROADCASTSD 584(SP), Y3
+	VMOVUPS      (R12)(R9*2), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R14)(R9*2)
+	VMOVUPS      32(R12)(R9*2), Y4
+	VMOVUPS      672(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R14)(R9*2)
+	VBROADCASTSD 600(SP), Y3
+	VMOVUPS      (R12)(R10*1), Y4
+	VMOVUPS      640(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R14)(R10*1)
+	VMOVUPS      32(R12)(R10*1), Y4
+	VMOVUPS      672(SP), Y6
+	VFMADD231PS  608(SP), Y4, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(R14)(R10*1)
+	MOVQ         BX, R12
+	XORQ         R13, R13
+
+s256_2_out_copy:
+	VMOVUPS (SP)(R13*1), Y2
+	VMOVUPS Y2, (AX)(R13*1)
+	ADDQ    $0x00000020, R13
+	DECQ    R12
+	JNZ     s256_2_out_copy
+	MOVQ    R9, R12
+	SHLQ    $0x03, R12
+	ADDQ    R12, CX
+	ADDQ    R12, AX
+	ADDQ    $0x00000008, SI
+
+s256_2_stash:
+	// This group is now pending: its S and biases to the frame.
+	VMOVUPD Y5, 544(SP)
+	VMOVUPD Y0, 576(SP)
+	VMOVDQU 512(SP), Y0
+	VMOVDQU Y0, 704(SP)
+	MOVQ    $0x00000001, 736(SP)
+	LEAQ    (CX)(R9*8), CX
+	LEAQ    (AX)(R9*8), AX
+	SUBQ    $0x00000008, DX
+	LEAQ    (BX)(BX*1), R12
+	SHLQ    $0x02, R12
+	SUBQ    R12, DI
+	JMP     s256_2_group
+
+s256_2_drain:
+	CMPQ 736(SP), $0x00000000
+	JE   s256_ret
+
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, DX
+	SHLQ $0x03, DX
+	SUBQ DX, CX
+	SUBQ DX, AX
+	LEAQ (CX)(R9*4), DX
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), DI
+	LEAQ         (DI)(R9*4), R8
+	VXORPD       Y0, Y0, Y0
+	VBROADCASTSD 544(SP), Y2
+	VMOVUPS      (CX), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (DI)
+	VMOVUPS      32(CX), Y3
+	VMOVUPS      672(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(DI)
+	VBROADCASTSD 560(SP), Y2
+	VMOVUPS      (CX)(R9*1), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (DI)(R9*1)
+	VMOVUPS      32(CX)(R9*1), Y3
+	VMOVUPS      672(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(DI)(R9*1)
+	VBROADCASTSD 552(SP), Y2
+	VMOVUPS      (CX)(R9*2), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (DI)(R9*2)
+	VMOVUPS      32(CX)(R9*2), Y3
+	VMOVUPS      672(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(DI)(R9*2)
+	VBROADCASTSD 568(SP), Y2
+	VMOVUPS      (CX)(R10*1), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (DI)(R10*1)
+	VMOVUPS      32(CX)(R10*1), Y3
+	VMOVUPS      672(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(DI)(R10*1)
+	VBROADCASTSD 576(SP), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R8)
+	VMOVUPS      32(DX), Y3
+	VMOVUPS      672(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(R8)
+	VBROADCASTSD 592(SP), Y2
+	VMOVUPS      (DX)(R9*1), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R8)(R9*1)
+	VMOVUPS      32(DX)(R9*1), Y3
+	VMOVUPS      672(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(R8)(R9*1)
+	VBROADCASTSD 584(SP), Y2
+	VMOVUPS      (DX)(R9*2), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R8)(R9*2)
+	VMOVUPS      32(DX)(R9*2), Y3
+	VMOVUPS      672(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(R8)(R9*2)
+	VBROADCASTSD 600(SP), Y2
+	VMOVUPS      (DX)(R10*1), Y3
+	VMOVUPS      640(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R8)(R10*1)
+	VMOVUPS      32(DX)(R10*1), Y3
+	VMOVUPS      672(SP), Y4
+	VFMADD231PS  608(SP), Y3, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VMOVUPS      Y0, 32(R8)(R10*1)
+	MOVQ         BX, DX
+	XORQ         BX, BX
+
+s256_2_last_copy:
+	VMOVUPS (SP)(BX*1), Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	DECQ    DX
+	JNZ     s256_2_last_copy
+	MOVQ    R9, DX
+	SHLQ    $0x03, DX
+	ADDQ    DX, CX
+	ADDQ    DX, AX
+	ADDQ    $0x00000008, SI
+
+s256_ret:
+	MOVQ SI, ret+96(FP)
+	VZEROUPPER
+	RET
+
+// func ScaledLogSoftmaxShortRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int) int
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·ScaledLogSoftmaxShortRowsNoMaskAVX2(SB), NOSPLIT, $680-80
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         rows+56(FP), DX
+	MOVQ         cols+64(FP), BX
+	XORQ         SI, SI
+	MOVQ         src_len+32(FP), DI
+	LEAQ         (BX)(BX*2), R8
+	LEAQ         16(BX)(R8*2), R8
+	MOVQ         BX, R9
+	SHLQ         $0x02, R9
+	LEAQ         (R9)(R9*2), R10
+	MOVQ         $0x00000010, R12
+	SUBQ         BX, R12
+	LEAQ         tailmask8<>+0(SB), R11
+	LEAQ         (R11)(R12*4), R11
+	MOVQ         $0x00000000, 672(SP)
+	MOVSS        scale+48(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, 608(SP)
+	CMPQ         BX, $0x00000008
+	JA           s256_two
+
+s256_1_group:
+	CMPQ 672(SP), $0x00000000
+	JE   s256_1_prepared
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), over its S, nm = -bias - (0x4b400000 - 127).
+	VCVTDQ2PD    640(SP), Y0
+	VCVTDQ2PD    656(SP), Y2
+	VMOVUPD      544(SP), Y4
+	VPERM2F128   $0x20, Y2, Y0, Y3
+	VBROADCASTSD log64vecconst<>+40(SB), Y5
+	VSUBPD       Y3, Y5, Y3
 	VBROADCASTSD log64const<>+16(SB), Y5
-	VMULPD       Y5, Y6, Y6
-	VADDPD       Y8, Y6, Y6
+	VMULPD       Y5, Y3, Y3
+	VPSRLQ       $0x34, Y4, Y5
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y4, Y4
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y4, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y4, Y4
+	VPSUBQ       Y6, Y5, Y5
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y4, Y7
 	VADDPD       Y6, Y4, Y4
-	VMOVUPD      Y4, 544(SP)
-	VPERM2F128   $0x31, Y3, Y2, Y2
-	VBROADCASTSD log64vecconst<>+40(SB), Y3
-	VSUBPD       Y2, Y3, Y2
-	VBROADCASTSD log64const<>+16(SB), Y3
-	VMULPD       Y3, Y2, Y2
-	VPSRLQ       $0x34, Y0, Y3
+	VDIVPD       Y4, Y7, Y4
+	VMULPD       Y4, Y4, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y4
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y5, Y5
+	VSUBPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VMOVUPD      Y3, 544(SP)
+	VMOVUPD      576(SP), Y3
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VBROADCASTSD log64vecconst<>+40(SB), Y2
+	VSUBPD       Y0, Y2, Y0
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y0, Y0
+	VPSRLQ       $0x34, Y3, Y2
 	VBROADCASTSD log64vecconst<>+0(SB), Y4
-	VPAND        Y4, Y0, Y0
+	VPAND        Y4, Y3, Y3
 	VBROADCASTSD log64const<>+8(SB), Y4
-	VPOR         Y4, Y0, Y0
+	VPOR         Y4, Y3, Y3
 	VBROADCASTSD log64const<>+0(SB), Y4
 	VBROADCASTSD log64vecconst<>+8(SB), Y5
-	VCMPPD       $0x1e, Y4, Y0, Y4
+	VCMPPD       $0x1e, Y4, Y3, Y4
 	VPAND        Y4, Y5, Y5
-	VPXOR        Y5, Y0, Y0
-	VPSUBQ       Y4, Y3, Y3
+	VPXOR        Y5, Y3, Y3
+	VPSUBQ       Y4, Y2, Y2
 	VBROADCASTSD log64const<>+8(SB), Y4
-	VSUBPD       Y4, Y0, Y5
-	VADDPD       Y4, Y0, Y0
-	VDIVPD       Y0, Y5, Y0
-	VMULPD       Y0, Y0, Y4
+	VSUBPD       Y4, Y3, Y5
+	VADDPD       Y4, Y3, Y3
+	VDIVPD       Y3, Y5, Y3
+	VMULPD       Y3, Y3, Y4
 	VBROADCASTSD log64const<>+24(SB), Y5
 	VMULPD       Y4, Y5, Y5
 	VBROADCASTSD log64const<>+32(SB), Y6
@@ -4909,308 +6645,23 @@ s256_2_group:
 	VMULPD       Y4, Y5, Y5
 	VBROADCASTSD log64const<>+112(SB), Y4
 	VADDPD       Y4, Y5, Y5
-	VMULPD       Y0, Y5, Y5
+	VMULPD       Y3, Y5, Y5
 	VADDPD       Y5, Y5, Y5
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
 	VBROADCASTSD log64vecconst<>+32(SB), Y4
-	VPADDQ       Y4, Y3, Y3
-	VSUBPD       Y0, Y3, Y3
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y3, Y3
-	VADDPD       Y5, Y3, Y3
-	VADDPD       Y3, Y2, Y2
-	VMOVUPD      Y2, 576(SP)
+	VPADDQ       Y4, Y2, Y2
+	VSUBPD       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y2, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VMOVUPD      Y0, 576(SP)
 
-	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VXORPD       Y0, Y0, Y0
-	VBROADCASTSD 544(SP), Y2
-	VMOVUPS      (CX), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R13)
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R13)
-	VBROADCASTSD 560(SP), Y2
-	VMOVUPS      (CX)(R9*1), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
-	VMOVUPS      32(CX)(R9*1), Y3
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R13)(R9*1)
-	VBROADCASTSD 552(SP), Y2
-	VMOVUPS      (CX)(R9*2), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
-	VMOVUPS      32(CX)(R9*2), Y3
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R13)(R9*2)
-	VBROADCASTSD 568(SP), Y2
-	VMOVUPS      (CX)(R10*1), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
-	VMOVUPS      32(CX)(R10*1), Y3
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R13)(R10*1)
-	VBROADCASTSD 576(SP), Y2
-	VMOVUPS      (R12), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      32(R12), Y3
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R14)
-	VBROADCASTSD 592(SP), Y2
-	VMOVUPS      (R12)(R9*1), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      32(R12)(R9*1), Y3
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R14)(R9*1)
-	VBROADCASTSD 584(SP), Y2
-	VMOVUPS      (R12)(R9*2), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      32(R12)(R9*2), Y3
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R14)(R9*2)
-	VBROADCASTSD 600(SP), Y2
-	VMOVUPS      (R12)(R10*1), Y3
-	VMOVUPS      640(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X3
-	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
-	VMOVUPS      32(R12)(R10*1), Y3
-	VMOVUPS      672(SP), Y4
-	VFMADD231PS  608(SP), Y3, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X0
-	VINSERTF128  $0x01, X0, Y1, Y0
-	VMOVUPS      Y0, 32(R14)(R10*1)
-
-	// The group's rows, cols vectors, from the frame to dst.
-	MOVQ BX, R12
-	XORQ R13, R13
-
-s256_2_copy:
-	VMOVUPS (SP)(R13*1), Y0
-	VMOVUPS Y0, (AX)(R13*1)
-	ADDQ    $0x00000020, R13
-	DECQ    R12
-	JNZ     s256_2_copy
-	LEAQ    (CX)(R9*8), CX
-	LEAQ    (AX)(R9*8), AX
-	ADDQ    $0x00000008, SI
-	SUBQ    $0x00000008, DX
-	LEAQ    (BX)(BX*1), R12
-	SHLQ    $0x02, R12
-	SUBQ    R12, DI
-	JMP     s256_2_group
-
-s256_ret:
-	MOVQ SI, ret+96(FP)
-	VZEROUPPER
-	RET
-
-// func ScaledLogSoftmaxShortRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int) int
-// Requires: AVX, AVX2, FMA3, SSE
-TEXT ·ScaledLogSoftmaxShortRowsNoMaskAVX2(SB), NOSPLIT, $640-80
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         src_base+24(FP), CX
-	MOVQ         rows+56(FP), DX
-	MOVQ         cols+64(FP), BX
-	XORQ         SI, SI
-	MOVQ         src_len+32(FP), DI
-	LEAQ         (BX)(BX*2), R8
-	LEAQ         16(BX)(R8*2), R8
-	MOVQ         BX, R9
-	SHLQ         $0x02, R9
-	LEAQ         (R9)(R9*2), R10
-	MOVQ         $0x00000010, R12
-	SUBQ         BX, R12
-	LEAQ         tailmask8<>+0(SB), R11
-	LEAQ         (R11)(R12*4), R11
-	MOVSS        scale+48(FP), X0
-	VBROADCASTSS X0, Y0
-	VMOVUPS      Y0, 608(SP)
-	CMPQ         BX, $0x00000008
-	JA           s256_two
-
-s256_1_group:
+s256_1_prepared:
 	CMPQ DX, $0x00000008
-	JB   s256_ret
+	JB   s256_1_drain
 	CMPQ DI, R8
-	JB   s256_ret
+	JB   s256_1_drain
 	LEAQ (CX)(R9*4), R12
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
@@ -5282,7 +6733,7 @@ s256_1_group:
 	VANDPS    Y3, Y0, Y0
 	VMOVMSKPS Y0, R13
 	CMPL      R13, $0x000000ff
-	JNE       s256_ret
+	JNE       s256_1_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
@@ -5566,98 +7017,403 @@ s256_1_group:
 	VCMPPD  $0x03, Y0, Y0, Y3
 	VORPD   Y3, Y2, Y2
 	VTESTPD Y2, Y2
-	JNZ     s256_ret
+	JNZ     s256_1_drain
+	CMPQ    672(SP), $0x00000000
+	JE      s256_1_stash
 
-	// l = float64(nm)*ln2 + log64(S) of each row, in the order of the sum tree, to the frame.
-	VCVTDQ2PD    512(SP), Y2
-	VCVTDQ2PD    528(SP), Y3
-	VPERM2F128   $0x20, Y3, Y2, Y4
-	VBROADCASTSD log64vecconst<>+40(SB), Y6
-	VSUBPD       Y4, Y6, Y4
-	VBROADCASTSD log64const<>+16(SB), Y6
-	VMULPD       Y6, Y4, Y4
-	VPSRLQ       $0x34, Y5, Y6
-	VBROADCASTSD log64vecconst<>+0(SB), Y7
-	VPAND        Y7, Y5, Y5
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VPOR         Y7, Y5, Y5
-	VBROADCASTSD log64const<>+0(SB), Y7
-	VBROADCASTSD log64vecconst<>+8(SB), Y8
-	VCMPPD       $0x1e, Y7, Y5, Y7
-	VPAND        Y7, Y8, Y8
-	VPXOR        Y8, Y5, Y5
-	VPSUBQ       Y7, Y6, Y6
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VSUBPD       Y7, Y5, Y8
-	VADDPD       Y7, Y5, Y5
-	VDIVPD       Y5, Y8, Y5
-	VMULPD       Y5, Y5, Y7
-	VBROADCASTSD log64const<>+24(SB), Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+32(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+40(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+48(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+56(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+64(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+72(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+80(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+88(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+96(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+104(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+112(SB), Y7
-	VADDPD       Y7, Y8, Y8
-	VMULPD       Y5, Y8, Y8
-	VADDPD       Y8, Y8, Y8
-	VBROADCASTSD log64vecconst<>+24(SB), Y5
-	VBROADCASTSD log64vecconst<>+32(SB), Y7
-	VPADDQ       Y7, Y6, Y6
-	VSUBPD       Y5, Y6, Y6
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, R12
+	SHLQ $0x03, R12
+	SUBQ R12, CX
+	SUBQ R12, AX
+	LEAQ (CX)(R9*4), R12
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), R13
+	LEAQ         (R13)(R9*4), R14
+	VXORPD       Y2, Y2, Y2
+	VBROADCASTSD 544(SP), Y3
+	VMOVUPS      (CX), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R13)
+	VBROADCASTSD 560(SP), Y3
+	VMOVUPS      (CX)(R9*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R13)(R9*1)
+	VBROADCASTSD 552(SP), Y3
+	VMOVUPS      (CX)(R9*2), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R13)(R9*2)
+	VBROADCASTSD 568(SP), Y3
+	VMOVUPS      (CX)(R10*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R13)(R10*1)
+	VBROADCASTSD 576(SP), Y3
+	VMOVUPS      (R12), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R14)
+	VBROADCASTSD 592(SP), Y3
+	VMOVUPS      (R12)(R9*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R14)(R9*1)
+	VBROADCASTSD 584(SP), Y3
+	VMOVUPS      (R12)(R9*2), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, (R14)(R9*2)
+	VBROADCASTSD 600(SP), Y3
+	VMOVUPS      (R12)(R10*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R14)(R10*1)
+	MOVQ         BX, R12
+	XORQ         R13, R13
+
+s256_1_out_copy:
+	VMOVUPS (SP)(R13*1), Y2
+	VMOVUPS Y2, (AX)(R13*1)
+	ADDQ    $0x00000020, R13
+	DECQ    R12
+	JNZ     s256_1_out_copy
+	MOVQ    R9, R12
+	SHLQ    $0x03, R12
+	ADDQ    R12, CX
+	ADDQ    R12, AX
+	ADDQ    $0x00000008, SI
+
+s256_1_stash:
+	// This group is now pending: its S and biases to the frame.
+	VMOVUPD Y5, 544(SP)
+	VMOVUPD Y0, 576(SP)
+	VMOVDQU 512(SP), Y0
+	VMOVDQU Y0, 640(SP)
+	MOVQ    $0x00000001, 672(SP)
+	LEAQ    (CX)(R9*8), CX
+	LEAQ    (AX)(R9*8), AX
+	SUBQ    $0x00000008, DX
+	LEAQ    (BX)(BX*1), R12
+	SHLQ    $0x02, R12
+	SUBQ    R12, DI
+	JMP     s256_1_group
+
+s256_1_drain:
+	CMPQ 672(SP), $0x00000000
+	JE   s256_ret
+
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, DX
+	SHLQ $0x03, DX
+	SUBQ DX, CX
+	SUBQ DX, AX
+	LEAQ (CX)(R9*4), DX
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), DI
+	LEAQ         (DI)(R9*4), R8
+	VXORPD       Y0, Y0, Y0
+	VBROADCASTSD 544(SP), Y2
+	VMOVUPS      (CX), Y4
+	VMULPS       608(SP), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (DI)
+	VBROADCASTSD 560(SP), Y2
+	VMOVUPS      (CX)(R9*1), Y4
+	VMULPS       608(SP), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (DI)(R9*1)
+	VBROADCASTSD 552(SP), Y2
+	VMOVUPS      (CX)(R9*2), Y4
+	VMULPS       608(SP), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (DI)(R9*2)
+	VBROADCASTSD 568(SP), Y2
+	VMOVUPS      (CX)(R10*1), Y4
+	VMULPS       608(SP), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (DI)(R10*1)
+	VBROADCASTSD 576(SP), Y2
+	VMOVUPS      (DX), Y4
+	VMULPS       608(SP), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)
+	VBROADCASTSD 592(SP), Y2
+	VMOVUPS      (DX)(R9*1), Y4
+	VMULPS       608(SP), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)(R9*1)
+	VBROADCASTSD 584(SP), Y2
+	VMOVUPS      (DX)(R9*2), Y4
+	VMULPS       608(SP), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, (R8)(R9*2)
+	VBROADCASTSD 600(SP), Y2
+	VMOVUPS      (DX)(R10*1), Y4
+	VMULPS       608(SP), Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y4
+	VSUBPD       Y2, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VCVTPD2PSY   Y3, X1
+	VSUBPD       Y2, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VMOVUPS      Y0, (R8)(R10*1)
+	MOVQ         BX, DX
+	XORQ         BX, BX
+
+s256_1_last_copy:
+	VMOVUPS (SP)(BX*1), Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	DECQ    DX
+	JNZ     s256_1_last_copy
+	MOVQ    R9, DX
+	SHLQ    $0x03, DX
+	ADDQ    DX, CX
+	ADDQ    DX, AX
+	ADDQ    $0x00000008, SI
+	JMP     s256_ret
+
+s256_two:
+s256_2_group:
+	CMPQ 672(SP), $0x00000000
+	JE   s256_2_prepared
+
+	// The pending group's l = float64(nm)*ln2 + log64(S), over its S, nm = -bias - (0x4b400000 - 127).
+	VCVTDQ2PD    640(SP), Y0
+	VCVTDQ2PD    656(SP), Y2
+	VMOVUPD      544(SP), Y4
+	VPERM2F128   $0x20, Y2, Y0, Y3
+	VBROADCASTSD log64vecconst<>+40(SB), Y5
+	VSUBPD       Y3, Y5, Y3
 	VBROADCASTSD log64const<>+16(SB), Y5
-	VMULPD       Y5, Y6, Y6
-	VADDPD       Y8, Y6, Y6
+	VMULPD       Y5, Y3, Y3
+	VPSRLQ       $0x34, Y4, Y5
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y4, Y4
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y4, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y4, Y4
+	VPSUBQ       Y6, Y5, Y5
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y4, Y7
 	VADDPD       Y6, Y4, Y4
-	VMOVUPD      Y4, 544(SP)
-	VPERM2F128   $0x31, Y3, Y2, Y2
-	VBROADCASTSD log64vecconst<>+40(SB), Y3
-	VSUBPD       Y2, Y3, Y2
-	VBROADCASTSD log64const<>+16(SB), Y3
-	VMULPD       Y3, Y2, Y2
-	VPSRLQ       $0x34, Y0, Y3
+	VDIVPD       Y4, Y7, Y4
+	VMULPD       Y4, Y4, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y4
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y5, Y5
+	VSUBPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VMOVUPD      Y3, 544(SP)
+	VMOVUPD      576(SP), Y3
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VBROADCASTSD log64vecconst<>+40(SB), Y2
+	VSUBPD       Y0, Y2, Y0
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y0, Y0
+	VPSRLQ       $0x34, Y3, Y2
 	VBROADCASTSD log64vecconst<>+0(SB), Y4
-	VPAND        Y4, Y0, Y0
+	VPAND        Y4, Y3, Y3
 	VBROADCASTSD log64const<>+8(SB), Y4
-	VPOR         Y4, Y0, Y0
+	VPOR         Y4, Y3, Y3
 	VBROADCASTSD log64const<>+0(SB), Y4
 	VBROADCASTSD log64vecconst<>+8(SB), Y5
-	VCMPPD       $0x1e, Y4, Y0, Y4
+	VCMPPD       $0x1e, Y4, Y3, Y4
 	VPAND        Y4, Y5, Y5
-	VPXOR        Y5, Y0, Y0
-	VPSUBQ       Y4, Y3, Y3
+	VPXOR        Y5, Y3, Y3
+	VPSUBQ       Y4, Y2, Y2
 	VBROADCASTSD log64const<>+8(SB), Y4
-	VSUBPD       Y4, Y0, Y5
-	VADDPD       Y4, Y0, Y0
-	VDIVPD       Y0, Y5, Y0
-	VMULPD       Y0, Y0, Y4
+	VSUBPD       Y4, Y3, Y5
+	VADDPD       Y4, Y3, Y3
+	VDIVPD       Y3, Y5, Y3
+	VMULPD       Y3, Y3, Y4
 	VBROADCASTSD log64const<>+24(SB), Y5
 	VMULPD       Y4, Y5, Y5
 	VBROADCASTSD log64const<>+32(SB), Y6
@@ -5692,160 +7448,23 @@ s256_1_group:
 	VMULPD       Y4, Y5, Y5
 	VBROADCASTSD log64const<>+112(SB), Y4
 	VADDPD       Y4, Y5, Y5
-	VMULPD       Y0, Y5, Y5
+	VMULPD       Y3, Y5, Y5
 	VADDPD       Y5, Y5, Y5
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
 	VBROADCASTSD log64vecconst<>+32(SB), Y4
-	VPADDQ       Y4, Y3, Y3
-	VSUBPD       Y0, Y3, Y3
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y3, Y3
-	VADDPD       Y5, Y3, Y3
-	VADDPD       Y3, Y2, Y2
-	VMOVUPD      Y2, 576(SP)
+	VPADDQ       Y4, Y2, Y2
+	VSUBPD       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y2, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VMOVUPD      Y0, 576(SP)
 
-	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
-	LEAQ         (SP), R13
-	LEAQ         (R13)(R9*4), R14
-	VXORPD       Y0, Y0, Y0
-	VBROADCASTSD 544(SP), Y2
-	VMOVUPS      (CX), Y4
-	VMULPS       608(SP), Y4, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R13)
-	VBROADCASTSD 560(SP), Y2
-	VMOVUPS      (CX)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R13)(R9*1)
-	VBROADCASTSD 552(SP), Y2
-	VMOVUPS      (CX)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R13)(R9*2)
-	VBROADCASTSD 568(SP), Y2
-	VMOVUPS      (CX)(R10*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R13)(R10*1)
-	VBROADCASTSD 576(SP), Y2
-	VMOVUPS      (R12), Y4
-	VMULPS       608(SP), Y4, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R14)
-	VBROADCASTSD 592(SP), Y2
-	VMOVUPS      (R12)(R9*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R14)(R9*1)
-	VBROADCASTSD 584(SP), Y2
-	VMOVUPS      (R12)(R9*2), Y4
-	VMULPS       608(SP), Y4, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X2
-	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, (R14)(R9*2)
-	VBROADCASTSD 600(SP), Y2
-	VMOVUPS      (R12)(R10*1), Y4
-	VMULPS       608(SP), Y4, Y4
-	VCVTPS2PD    X4, Y3
-	VEXTRACTF128 $0x01, Y4, X1
-	VCVTPS2PD    X1, Y4
-	VSUBPD       Y2, Y3, Y3
-	VMINPD       Y3, Y0, Y3
-	VCVTPD2PSY   Y3, X1
-	VSUBPD       Y2, Y4, Y4
-	VMINPD       Y4, Y0, Y4
-	VCVTPD2PSY   Y4, X0
-	VINSERTF128  $0x01, X0, Y1, Y0
-	VMOVUPS      Y0, (R14)(R10*1)
-
-	// The group's rows, cols vectors, from the frame to dst.
-	MOVQ BX, R12
-	XORQ R13, R13
-
-s256_1_copy:
-	VMOVUPS (SP)(R13*1), Y0
-	VMOVUPS Y0, (AX)(R13*1)
-	ADDQ    $0x00000020, R13
-	DECQ    R12
-	JNZ     s256_1_copy
-	LEAQ    (CX)(R9*8), CX
-	LEAQ    (AX)(R9*8), AX
-	ADDQ    $0x00000008, SI
-	SUBQ    $0x00000008, DX
-	LEAQ    (BX)(BX*1), R12
-	SHLQ    $0x02, R12
-	SUBQ    R12, DI
-	JMP     s256_1_group
-
-s256_two:
-s256_2_group:
+s256_2_prepared:
 	CMPQ DX, $0x00000008
-	JB   s256_ret
+	JB   s256_2_drain
 	CMPQ DI, R8
-	JB   s256_ret
+	JB   s256_2_drain
 	LEAQ (CX)(R9*4), R12
 
 	// Pass 1: the eight rows' maxima, -Inf past cols.
@@ -5941,7 +7560,7 @@ s256_2_group:
 	VANDPS    Y3, Y0, Y0
 	VMOVMSKPS Y0, R13
 	CMPL      R13, $0x000000ff
-	JNE       s256_ret
+	JNE       s256_2_drain
 
 	// bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.
 	VMOVUPS     shortlog256const<>+32(SB), Y0
@@ -6449,147 +8068,281 @@ s256_2_group:
 	VCMPPD  $0x03, Y0, Y0, Y3
 	VORPD   Y3, Y2, Y2
 	VTESTPD Y2, Y2
-	JNZ     s256_ret
+	JNZ     s256_2_drain
+	CMPQ    672(SP), $0x00000000
+	JE      s256_2_stash
 
-	// l = float64(nm)*ln2 + log64(S) of each row, in the order of the sum tree, to the frame.
-	VCVTDQ2PD    512(SP), Y2
-	VCVTDQ2PD    528(SP), Y3
-	VPERM2F128   $0x20, Y3, Y2, Y4
-	VBROADCASTSD log64vecconst<>+40(SB), Y6
-	VSUBPD       Y4, Y6, Y4
-	VBROADCASTSD log64const<>+16(SB), Y6
-	VMULPD       Y6, Y4, Y4
-	VPSRLQ       $0x34, Y5, Y6
-	VBROADCASTSD log64vecconst<>+0(SB), Y7
-	VPAND        Y7, Y5, Y5
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VPOR         Y7, Y5, Y5
-	VBROADCASTSD log64const<>+0(SB), Y7
-	VBROADCASTSD log64vecconst<>+8(SB), Y8
-	VCMPPD       $0x1e, Y7, Y5, Y7
-	VPAND        Y7, Y8, Y8
-	VPXOR        Y8, Y5, Y5
-	VPSUBQ       Y7, Y6, Y6
-	VBROADCASTSD log64const<>+8(SB), Y7
-	VSUBPD       Y7, Y5, Y8
-	VADDPD       Y7, Y5, Y5
-	VDIVPD       Y5, Y8, Y5
-	VMULPD       Y5, Y5, Y7
-	VBROADCASTSD log64const<>+24(SB), Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+32(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+40(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+48(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+56(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+64(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+72(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+80(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+88(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+96(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+104(SB), Y9
-	VADDPD       Y9, Y8, Y8
-	VMULPD       Y7, Y8, Y8
-	VBROADCASTSD log64const<>+112(SB), Y7
-	VADDPD       Y7, Y8, Y8
-	VMULPD       Y5, Y8, Y8
-	VADDPD       Y8, Y8, Y8
-	VBROADCASTSD log64vecconst<>+24(SB), Y5
-	VBROADCASTSD log64vecconst<>+32(SB), Y7
-	VPADDQ       Y7, Y6, Y6
-	VSUBPD       Y5, Y6, Y6
-	VBROADCASTSD log64const<>+16(SB), Y5
-	VMULPD       Y5, Y6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VMOVUPD      Y4, 544(SP)
-	VPERM2F128   $0x31, Y3, Y2, Y2
-	VBROADCASTSD log64vecconst<>+40(SB), Y3
-	VSUBPD       Y2, Y3, Y2
-	VBROADCASTSD log64const<>+16(SB), Y3
-	VMULPD       Y3, Y2, Y2
-	VPSRLQ       $0x34, Y0, Y3
-	VBROADCASTSD log64vecconst<>+0(SB), Y4
-	VPAND        Y4, Y0, Y0
-	VBROADCASTSD log64const<>+8(SB), Y4
-	VPOR         Y4, Y0, Y0
-	VBROADCASTSD log64const<>+0(SB), Y4
-	VBROADCASTSD log64vecconst<>+8(SB), Y5
-	VCMPPD       $0x1e, Y4, Y0, Y4
-	VPAND        Y4, Y5, Y5
-	VPXOR        Y5, Y0, Y0
-	VPSUBQ       Y4, Y3, Y3
-	VBROADCASTSD log64const<>+8(SB), Y4
-	VSUBPD       Y4, Y0, Y5
-	VADDPD       Y4, Y0, Y0
-	VDIVPD       Y0, Y5, Y0
-	VMULPD       Y0, Y0, Y4
-	VBROADCASTSD log64const<>+24(SB), Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+32(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+40(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+48(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+56(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+64(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+72(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+80(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+88(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+96(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+104(SB), Y6
-	VADDPD       Y6, Y5, Y5
-	VMULPD       Y4, Y5, Y5
-	VBROADCASTSD log64const<>+112(SB), Y4
-	VADDPD       Y4, Y5, Y5
-	VMULPD       Y0, Y5, Y5
-	VADDPD       Y5, Y5, Y5
-	VBROADCASTSD log64vecconst<>+24(SB), Y0
-	VBROADCASTSD log64vecconst<>+32(SB), Y4
-	VPADDQ       Y4, Y3, Y3
-	VSUBPD       Y0, Y3, Y3
-	VBROADCASTSD log64const<>+16(SB), Y0
-	VMULPD       Y0, Y3, Y3
-	VADDPD       Y5, Y3, Y3
-	VADDPD       Y3, Y2, Y2
-	VMOVUPD      Y2, 576(SP)
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, R12
+	SHLQ $0x03, R12
+	SUBQ R12, CX
+	SUBQ R12, AX
+	LEAQ (CX)(R9*4), R12
 
 	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
 	LEAQ         (SP), R13
 	LEAQ         (R13)(R9*4), R14
+	VXORPD       Y2, Y2, Y2
+	VBROADCASTSD 544(SP), Y3
+	VMOVUPS      (CX), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R13)
+	VMOVUPS      32(CX), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R13)
+	VBROADCASTSD 560(SP), Y3
+	VMOVUPS      (CX)(R9*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R13)(R9*1)
+	VMOVUPS      32(CX)(R9*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R13)(R9*1)
+	VBROADCASTSD 552(SP), Y3
+	VMOVUPS      (CX)(R9*2), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R13)(R9*2)
+	VMOVUPS      32(CX)(R9*2), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R13)(R9*2)
+	VBROADCASTSD 568(SP), Y3
+	VMOVUPS      (CX)(R10*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R13)(R10*1)
+	VMOVUPS      32(CX)(R10*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R13)(R10*1)
+	VBROADCASTSD 576(SP), Y3
+	VMOVUPS      (R12), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R14)
+	VMOVUPS      32(R12), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R14)
+	VBROADCASTSD 592(SP), Y3
+	VMOVUPS      (R12)(R9*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R14)(R9*1)
+	VMOVUPS      32(R12)(R9*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R14)(R9*1)
+	VBROADCASTSD 584(SP), Y3
+	VMOVUPS      (R12)(R9*2), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R14)(R9*2)
+	VMOVUPS      32(R12)(R9*2), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMOVUPS      Y3, 32(R14)(R9*2)
+	VBROADCASTSD 600(SP), Y3
+	VMOVUPS      (R12)(R10*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMOVUPS      Y4, (R14)(R10*1)
+	VMOVUPS      32(R12)(R10*1), Y6
+	VMULPS       608(SP), Y6, Y6
+	VCVTPS2PD    X6, Y4
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y6
+	VSUBPD       Y3, Y4, Y4
+	VMINPD       Y4, Y2, Y4
+	VCVTPD2PSY   Y4, X1
+	VSUBPD       Y3, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VCVTPD2PSY   Y6, X2
+	VINSERTF128  $0x01, X2, Y1, Y2
+	VMOVUPS      Y2, 32(R14)(R10*1)
+	MOVQ         BX, R12
+	XORQ         R13, R13
+
+s256_2_out_copy:
+	VMOVUPS (SP)(R13*1), Y2
+	VMOVUPS Y2, (AX)(R13*1)
+	ADDQ    $0x00000020, R13
+	DECQ    R12
+	JNZ     s256_2_out_copy
+	MOVQ    R9, R12
+	SHLQ    $0x03, R12
+	ADDQ    R12, CX
+	ADDQ    R12, AX
+	ADDQ    $0x00000008, SI
+
+s256_2_stash:
+	// This group is now pending: its S and biases to the frame.
+	VMOVUPD Y5, 544(SP)
+	VMOVUPD Y0, 576(SP)
+	VMOVDQU 512(SP), Y0
+	VMOVDQU Y0, 640(SP)
+	MOVQ    $0x00000001, 672(SP)
+	LEAQ    (CX)(R9*8), CX
+	LEAQ    (AX)(R9*8), AX
+	SUBQ    $0x00000008, DX
+	LEAQ    (BX)(BX*1), R12
+	SHLQ    $0x02, R12
+	SUBQ    R12, DI
+	JMP     s256_2_group
+
+s256_2_drain:
+	CMPQ 672(SP), $0x00000000
+	JE   s256_ret
+
+	// Out of the pending group, the eight rows before this group's.
+	MOVQ R9, DX
+	SHLQ $0x03, DX
+	SUBQ DX, CX
+	SUBQ DX, AX
+	LEAQ (CX)(R9*4), DX
+
+	// Pass 3: y = float32(min(float64(x) - l, 0)), row r to the frame at 4*cols*r.
+	LEAQ         (SP), DI
+	LEAQ         (DI)(R9*4), R8
 	VXORPD       Y0, Y0, Y0
 	VBROADCASTSD 544(SP), Y2
 	VMOVUPS      (CX), Y4
@@ -6604,7 +8357,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R13)
+	VMOVUPS      Y3, (DI)
 	VMOVUPS      32(CX), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
@@ -6617,7 +8370,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R13)
+	VMOVUPS      Y2, 32(DI)
 	VBROADCASTSD 560(SP), Y2
 	VMOVUPS      (CX)(R9*1), Y4
 	VMULPS       608(SP), Y4, Y4
@@ -6631,7 +8384,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R13)(R9*1)
+	VMOVUPS      Y3, (DI)(R9*1)
 	VMOVUPS      32(CX)(R9*1), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
@@ -6644,7 +8397,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R13)(R9*1)
+	VMOVUPS      Y2, 32(DI)(R9*1)
 	VBROADCASTSD 552(SP), Y2
 	VMOVUPS      (CX)(R9*2), Y4
 	VMULPS       608(SP), Y4, Y4
@@ -6658,7 +8411,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R13)(R9*2)
+	VMOVUPS      Y3, (DI)(R9*2)
 	VMOVUPS      32(CX)(R9*2), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
@@ -6671,7 +8424,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R13)(R9*2)
+	VMOVUPS      Y2, 32(DI)(R9*2)
 	VBROADCASTSD 568(SP), Y2
 	VMOVUPS      (CX)(R10*1), Y4
 	VMULPS       608(SP), Y4, Y4
@@ -6685,7 +8438,7 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R13)(R10*1)
+	VMOVUPS      Y3, (DI)(R10*1)
 	VMOVUPS      32(CX)(R10*1), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
@@ -6698,9 +8451,9 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R13)(R10*1)
+	VMOVUPS      Y2, 32(DI)(R10*1)
 	VBROADCASTSD 576(SP), Y2
-	VMOVUPS      (R12), Y4
+	VMOVUPS      (DX), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -6712,8 +8465,8 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      32(R12), Y4
+	VMOVUPS      Y3, (R8)
+	VMOVUPS      32(DX), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -6725,9 +8478,9 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R14)
+	VMOVUPS      Y2, 32(R8)
 	VBROADCASTSD 592(SP), Y2
-	VMOVUPS      (R12)(R9*1), Y4
+	VMOVUPS      (DX)(R9*1), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -6739,8 +8492,8 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R14)(R9*1)
-	VMOVUPS      32(R12)(R9*1), Y4
+	VMOVUPS      Y3, (R8)(R9*1)
+	VMOVUPS      32(DX)(R9*1), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -6752,9 +8505,9 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R14)(R9*1)
+	VMOVUPS      Y2, 32(R8)(R9*1)
 	VBROADCASTSD 584(SP), Y2
-	VMOVUPS      (R12)(R9*2), Y4
+	VMOVUPS      (DX)(R9*2), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -6766,8 +8519,8 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R14)(R9*2)
-	VMOVUPS      32(R12)(R9*2), Y4
+	VMOVUPS      Y3, (R8)(R9*2)
+	VMOVUPS      32(DX)(R9*2), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -6779,9 +8532,9 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X2
 	VINSERTF128  $0x01, X2, Y1, Y2
-	VMOVUPS      Y2, 32(R14)(R9*2)
+	VMOVUPS      Y2, 32(R8)(R9*2)
 	VBROADCASTSD 600(SP), Y2
-	VMOVUPS      (R12)(R10*1), Y4
+	VMOVUPS      (DX)(R10*1), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -6793,8 +8546,8 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X3
 	VINSERTF128  $0x01, X3, Y1, Y3
-	VMOVUPS      Y3, (R14)(R10*1)
-	VMOVUPS      32(R12)(R10*1), Y4
+	VMOVUPS      Y3, (R8)(R10*1)
+	VMOVUPS      32(DX)(R10*1), Y4
 	VMULPS       608(SP), Y4, Y4
 	VCVTPS2PD    X4, Y3
 	VEXTRACTF128 $0x01, Y4, X1
@@ -6806,26 +8559,21 @@ s256_2_group:
 	VMINPD       Y4, Y0, Y4
 	VCVTPD2PSY   Y4, X0
 	VINSERTF128  $0x01, X0, Y1, Y0
-	VMOVUPS      Y0, 32(R14)(R10*1)
+	VMOVUPS      Y0, 32(R8)(R10*1)
+	MOVQ         BX, DX
+	XORQ         BX, BX
 
-	// The group's rows, cols vectors, from the frame to dst.
-	MOVQ BX, R12
-	XORQ R13, R13
-
-s256_2_copy:
-	VMOVUPS (SP)(R13*1), Y0
-	VMOVUPS Y0, (AX)(R13*1)
-	ADDQ    $0x00000020, R13
-	DECQ    R12
-	JNZ     s256_2_copy
-	LEAQ    (CX)(R9*8), CX
-	LEAQ    (AX)(R9*8), AX
+s256_2_last_copy:
+	VMOVUPS (SP)(BX*1), Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	DECQ    DX
+	JNZ     s256_2_last_copy
+	MOVQ    R9, DX
+	SHLQ    $0x03, DX
+	ADDQ    DX, CX
+	ADDQ    DX, AX
 	ADDQ    $0x00000008, SI
-	SUBQ    $0x00000008, DX
-	LEAQ    (BX)(BX*1), R12
-	SHLQ    $0x02, R12
-	SUBQ    R12, DI
-	JMP     s256_2_group
 
 s256_ret:
 	MOVQ SI, ret+72(FP)
