@@ -344,7 +344,11 @@ func causalSoftmaxRowsAVX512(dst, src []float32, scale float32, cols, offset int
 func softmaxRowsAVX2(dst, src []float32, cols int) { shortRowsAVX2(false, dst, src, cols) }
 
 // logSoftmaxRowsAVX2 is softmaxRowsAVX2 for LogSoftmaxRows, with
-// LogSoftmaxShortRowsAVX2 and LogSoftmaxRowsAVX2.
+// LogSoftmaxShortRowsAVX2 and LogSoftmaxRowsAVX2. Measured on Zen 5 (ns
+// per element, the thread's CPU time, batches of 2^18 elements of
+// N(0, 4), least of interleaved runs): 1.13 at 10 columns against 3.50
+// with LogSoftmaxRowsAVX2 alone (SoftmaxRows 1.08), 0.71 against 2.05 at
+// 16 (0.66), 0.92 against 4.49 at 8 (0.80).
 func logSoftmaxRowsAVX2(dst, src []float32, cols int) { shortRowsAVX2(true, dst, src, cols) }
 
 // shortRowsAVX2 is softmaxRowsAVX2, or logSoftmaxRowsAVX2 if log.
@@ -417,7 +421,13 @@ func scaledSoftmaxRowsAVX2(dst, src, mask []float32, scale float32, cols int) {
 
 // scaledLogSoftmaxRowsAVX2 is scaledSoftmaxRowsAVX2 for
 // ScaledLogSoftmaxRows, with the ScaledLogSoftmaxShortRows kernels and
-// ScaledLogSoftmaxRowsAVX2 or its form without a mask.
+// ScaledLogSoftmaxRowsAVX2 or its form without a mask. Measured as
+// logSoftmaxRowsAVX2, scale 1/8, a mask of N(0, 1/4) with one element in
+// 8 -Inf, at 10 columns: 1.35, 1.32 and 1.27 ns per element with a mask
+// per row, one mask row and none, against 4.04, 3.99 and 3.77 through the
+// row kernels alone (ScaledSoftmaxRows 1.36, 1.33 and 1.24); at 16
+// columns 0.85, 0.84 and 0.80 against 2.15, 2.12 and 2.09 (0.82, 0.83 and
+// 0.77).
 func scaledLogSoftmaxRowsAVX2(dst, src, mask []float32, scale float32, cols int) {
 	scaledShortRowsAVX2(true, dst, src, mask, scale, cols)
 }
