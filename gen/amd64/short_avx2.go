@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -113,10 +114,10 @@ func short256Consts() []constant {
 }
 
 // name256 is groupIn's name for the AVX2 short kernels.
-func (in groupIn) name256() string {
-	n := in.name("Short")
-	return n[:len(n)-len("AVX512")] + "AVX2"
-}
+func (in groupIn) name256() string { return avx2Name(in.name("Short")) }
+
+// avx2Name returns the name of the AVX2 form of the AVX-512 kernel name.
+func avx2Name(name string) string { return strings.TrimSuffix(name, "AVX512") + "AVX2" }
 
 // doc256 returns the documentation of an AVX2 short kernel.
 func (in groupIn) doc256() []string {

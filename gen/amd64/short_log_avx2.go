@@ -61,9 +61,7 @@ func generateShortLogAVX2(g *gen) {
 	c := g.constTable("shortlog256const", short256Consts())
 	t := &ceTables{g.log64Table(), g.log64VecTable()}
 	for _, in := range []groupIn{inX, inMaskRows, inMaskBcast, inScaled} {
-		name := logName(in, "Short")
-		name = name[:len(name)-len("AVX512")] + "AVX2"
-		shortRowsAVX2(g, c, short256{in: in, name: name, doc: logDoc256(in), late: logLate256{t}})
+		shortRowsAVX2(g, c, short256{in: in, name: avx2Name(logName(in, "Short")), doc: logDoc256(in), late: logLate256{t}})
 	}
 }
 
@@ -77,11 +75,9 @@ func logDoc256(in groupIn) []string {
 			"number of rows done; the caller runs the next rows with",
 			"LogSoftmaxRowsAVX2. It requires AVX2 and FMA3."}
 	}
-	scaled := inMaskRows.name256()
-	name := "ScaledLogSoftmaxShortRows" + map[groupIn]string{inMaskRows: "", inMaskBcast: "Bcast", inScaled: "NoMask"}[in] + "AVX2"
-	return []string{name + " is " + in.name256() + " for",
+	return []string{avx2Name(logName(in, "Short")) + " is " + in.name256() + " for",
 		"fallback.ScaledLogSoftmaxRows: the same rows z, checks and arguments",
-		"(see " + scaled + "), and the bits of",
+		"(see " + inMaskRows.name256() + "), and the bits of",
 		"fallback.ScaledLogSoftmaxRows; the caller runs the rows it leaves with",
 		"ScaledLogSoftmaxRowsAVX2, or its form without a mask."}
 }
