@@ -87,9 +87,9 @@ func logDoc256(in groupIn) []string {
 // pass 3 after that group's pass 2.
 type logLate256 struct{ t *ceTables }
 
-// lAt is where row r's l is in the frame, in the order of the sum tree:
+// lAt256 is where row r's l is in the frame, in the order of the sum tree:
 // over its S, which prepare reads first.
-func lAt(frame Mem, r int) Mem { return frame.Offset(544 + 8*short256SumPos(r)) }
+func lAt256(frame Mem, r int) Mem { return frame.Offset(544 + 8*short256SumPos(r)) }
 
 func (l logLate256) prepare(g *gen, frame, pendBias Mem) {
 	t := l.t
@@ -119,7 +119,7 @@ func (l logLate256) out(q *group256) {
 	g.VXORPD(zero, zero, zero)
 	for r := range shortAVX2Group {
 		lv := g.YMM()
-		g.VBROADCASTSD(lAt(frame, r), lv)
+		g.VBROADCASTSD(lAt256(frame, r), lv)
 		for h := range q.halves {
 			d := [2]reg.VecVirtual{g.YMM(), g.YMM()}
 			switch x := q.zAt(r, h).(type) {
