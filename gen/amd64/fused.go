@@ -360,8 +360,7 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 		logSoftmax256(g, s, c, t, logSoftmaxRows)
 		return
 	}
-	s.keepU = true
-	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
+	s.softmaxRows()
 }
 
 // The causal kernels, CausalSoftmaxRows: row r of the batch is the

@@ -1836,9 +1836,10 @@ func (s *sm256) invSplit(sum reg.VecVirtual, hiv, lov Mem) {
 func (s *sm256) softmaxRows() {
 	g := s.g
 	s.keepU = true
-	frame := g.AllocLocal(64 + 128 + 16)
+	frame := g.AllocLocal(64 + 128 + 16 + s.z.frameSize())
 	cur, pend := frame, frame.Offset(64)
 	pendSrc, pendDst := pend.Offset(128), pend.Offset(136)
+	moffs := frame.Offset(208) // the current row's mask offset, then the pending one's
 	g.MOVQ(U32(0), pendDst)
 	outRecompute := s.outPassOf(pend, pend.Offset(32), uRecompute)
 	// outStored keeps its constants in registers, loaded before the loop
@@ -1881,6 +1882,7 @@ func (s *sm256) softmaxRows() {
 		g.Comment("Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		cv, biasv := s.cv, s.biasv
 		s.cv, s.biasv = pend.Offset(64), pend.Offset(96)
+		s.z.restore(g, moffs.Offset(8))
 		g.TESTQ(s.inPlace, s.inPlace)
 		g.JNZ(LabelRef(s.label(name + "re")))
 		kc, klo, kmagic, klog2e, kbias, khi, klov = g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM()
@@ -1899,6 +1901,7 @@ func (s *sm256) softmaxRows() {
 	}
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, func(sum reg.VecVirtual) {
 		s.invSplit(sum, cur, cur.Offset(32))
+		s.z.save(g, moffs)
 		late("out", s.label("prev"))
 		g.Comment("This row is now pending: its hi, lo, c, bias, src and dst.")
 		for i, from := range []Mem{cur, cur.Offset(32), s.cv, s.biasv} {
@@ -1906,6 +1909,7 @@ func (s *sm256) softmaxRows() {
 			g.VMOVUPS(from, y)
 			g.VMOVUPS(y, pend.Offset(32*i))
 		}
+		s.z.pend(g, moffs, g.GP64())
 		g.MOVQ(s.src, pendSrc)
 		g.MOVQ(s.dst, pendDst)
 		g.JMP(LabelRef(s.label("next")))
