@@ -114,6 +114,31 @@ func (s *sm512) in(p Mem) Op {
 	return v
 }
 
+// scaleInReg emits the load of scale into a ymm register, from which the
+// code emitted until the returned function is called takes it, with the
+// mask as the memory operand of its FMA: in a pass with registers to
+// spare, that is two loads fewer per 16 lanes.
+func (s *sm256) scaleInReg() func() {
+	if s.z == nil {
+		return func() {}
+	}
+	f, ok := s.z.scale.(Mem)
+	if !ok {
+		return func() {}
+	}
+	y := s.g.YMM()
+	s.g.VMOVUPS(f, y)
+	s.z.scale = y
+	return func() { s.z.scale = f }
+}
+
+// scaleReg returns the register that holds scale, or nil if the kernel
+// takes it from its frame.
+func (z *zin) scaleReg() reg.VecVirtual {
+	y, _ := z.scale.(reg.VecVirtual)
+	return y
+}
+
 // inReg returns the kernel's input at p, 8 lanes, in a new register.
 func (s *sm256) inReg(p Mem) reg.VecVirtual {
 	g := s.g
@@ -124,6 +149,9 @@ func (s *sm256) inReg(p Mem) reg.VecVirtual {
 	case s.z.moff == nil:
 		g.VMOVUPS(p, v)
 		g.VMULPS(s.z.scale, v, v)
+	case s.z.scaleReg() != nil:
+		g.VMOVUPS(p, v)
+		g.VFMADD213PS(s.z.maskAt(p), s.z.scaleReg(), v) // v = scale*x + mask
 	default:
 		x := g.YMM()
 		g.VMOVUPS(s.z.maskAt(p), v)
@@ -152,6 +180,11 @@ func (s *sm256) loadX(p Mem, m []reg.VecVirtual) []reg.VecVirtual {
 	case s.z.moff == nil:
 		for _, v := range x {
 			g.VMULPS(s.z.scale, v, v)
+		}
+		return x
+	case m == nil && s.z.scaleReg() != nil:
+		for h, v := range x {
+			g.VFMADD213PS(s.z.maskAt(p.Offset(32*h)), s.z.scaleReg(), v) // v = scale*x + mask
 		}
 		return x
 	}
@@ -360,6 +393,7 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 		logSoftmax256(g, s, c, t, logSoftmaxRows)
 		return
 	}
+	s.zDst = true
 	s.softmaxRows()
 }
 

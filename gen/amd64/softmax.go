@@ -1029,6 +1029,7 @@ type sm256 struct {
 	inPlace reg.GPVirtual
 	hooks   rowHooks
 	z       *zin
+	zDst    bool // with z: pass 1 stores z in dst, where pass 2 and the NaN scan read it (fused.go)
 	m       reg.Register
 
 	dst, src, cols reg.GPVirtual // as sm512's
@@ -1262,30 +1263,53 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	for _, a := range acc {
 		g.VMOVUPS(c.ymm("negInf"), a)
 	}
+	zDst := s.z != nil && s.zDst
+	defer s.scaleInReg()()
+	// in returns the input at p+disp as an operand, and with zDst stores
+	// it at q+disp.
+	in := func(disp int) Op {
+		if !zDst {
+			return s.in(Mem{Base: p, Disp: disp})
+		}
+		v := s.inReg(Mem{Base: p, Disp: disp})
+		g.VMOVUPS(v, Mem{Base: s.q, Disp: disp})
+		return v
+	}
+	next := func(n int) {
+		g.ADDQ(U32(4*n), p)
+		if zDst {
+			g.ADDQ(U32(4*n), s.q)
+		}
+		g.SUBQ(U32(n), i)
+	}
 	g.MOVQ(s.src, p)
+	if zDst {
+		g.MOVQ(s.dst, s.q)
+	}
 	g.MOVQ(s.cols, i)
 	g.Label(s.label("max32"))
 	g.CMPQ(i, U32(32))
 	g.JB(LabelRef(s.label("max16")))
 	for j, a := range acc {
-		g.VMAXPS(s.in(Mem{Base: p, Disp: 32 * j}), a, a)
+		g.VMAXPS(in(32*j), a, a)
 	}
-	g.ADDQ(U32(128), p)
-	g.SUBQ(U32(32), i)
+	next(32)
 	g.JMP(LabelRef(s.label("max32")))
 	g.Label(s.label("max16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(s.label("maxtail")))
-	g.VMAXPS(s.in(Mem{Base: p}), acc[0], acc[0])
-	g.VMAXPS(s.in(Mem{Base: p, Disp: 32}), acc[1], acc[1])
-	g.ADDQ(U32(64), p)
-	g.SUBQ(U32(16), i)
+	g.VMAXPS(in(0), acc[0], acc[0])
+	g.VMAXPS(in(32), acc[1], acc[1])
+	next(16)
 	g.Label(s.label("maxtail"))
 	g.TESTQ(i, i)
 	g.JZ(LabelRef(s.label("maxred")))
 	{
 		m := s.masks()
 		x := s.loadX(Mem{Base: p}, m)
+		if zDst {
+			s.store(x, Mem{Base: s.q}, m)
+		}
 		for h := 0; h < 2; h++ {
 			ni := g.YMM()
 			g.VMOVUPS(c.ymm("negInf"), ni)
@@ -1655,14 +1679,18 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		s.hooks.begin()
 	}
 	s.pass1(nanrow, nanrow, s.label("masked"))
+	back := s.readZ()
 	sum := s.pass2()
+	back()
 	g.UCOMISD(sum, sum)
 	g.JP(LabelRef(nanrow))
 	out(sum)
 
 	g.Comment("A row of -Inf, or of -Inf and NaN.")
 	g.Label(s.label("masked"))
+	back = s.readZ()
 	s.scanNaN(nanrow)
+	back()
 	fill := g.YMM()
 	masked(fill)
 	g.JMP(LabelRef(s.label("fill")))
@@ -1704,6 +1732,18 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	g.Label(s.label("ret"))
 	g.VZEROUPPER()
 	g.RET()
+}
+
+// readZ makes the passes emitted next read the z that pass 1 stored in
+// dst, with zDst, as if dst were src and the row x; the function it
+// returns undoes that.
+func (s *sm256) readZ() func() {
+	if s.z == nil || !s.zDst {
+		return func() {}
+	}
+	src, z := s.src, s.z
+	s.src, s.z = s.dst, nil
+	return func() { s.src, s.z = src, z }
 }
 
 // normalize is sm512.normalize on ymm registers, with hi and lo in memory.
@@ -1893,9 +1933,13 @@ func (s *sm256) softmaxRows() {
 			{kbias, s.biasv}, {khi, pend}, {klov, pend.Offset(32)}} {
 			g.VMOVUPS(k.m, k.r)
 		}
+		back := s.scaleInReg()
 		s.pass3(name, pendSrc, pendDst, after, outStored)
+		back()
 		g.Label(s.label(name + "re"))
+		back = s.readZ() // in place, z is in dst, over x
 		s.pass3(name+"re", pendSrc, pendDst, after, outRecompute)
+		back()
 		s.cv, s.biasv = cv, biasv
 		g.Label(after)
 	}
