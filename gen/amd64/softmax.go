@@ -1256,6 +1256,8 @@ func (s *sm256) sumVector(p, q Mem, m []reg.VecVirtual, part []reg.VecVirtual) {
 }
 
 // pass1 is sm512.pass1 for AVX2: it leaves c and bias in cv and biasv.
+// With zDst it also stores z in dst; with z, it keeps scale in a register
+// (scaleInReg).
 func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g, c, p, i := s.g, s.c, s.p, s.i
 	g.Comment("Pass 1: m = max(x).")
@@ -1872,7 +1874,9 @@ func (s *sm256) invSplit(sum reg.VecVirtual, hiv, lov Mem) {
 // late, as SoftmaxRowsAVX512's does (see sm512.softmaxRows): the pending
 // row's hi, lo, c and bias (8 lanes each) are kept in the frame at pend,
 // then its src and dst (dst 0 when no row is pending); the current row's
-// hi and lo wait at cur while the pending row runs.
+// hi and lo wait at cur while the pending row runs. It is also the body
+// of ScaledSoftmaxRowsAVX2 and its NoMask form (fused.go), which keep the
+// pending row's mask offset as well, and store z in dst (zDst).
 func (s *sm256) softmaxRows() {
 	g := s.g
 	s.keepU = true
