@@ -1029,6 +1029,7 @@ type sm256 struct {
 	inPlace reg.GPVirtual
 	hooks   rowHooks
 	z       *zin
+	zDst    bool // with z: pass 1 stores z in dst, where pass 2 and the NaN scan read it (fused.go)
 	m       reg.Register
 
 	dst, src, cols reg.GPVirtual // as sm512's
@@ -1255,6 +1256,8 @@ func (s *sm256) sumVector(p, q Mem, m []reg.VecVirtual, part []reg.VecVirtual) {
 }
 
 // pass1 is sm512.pass1 for AVX2: it leaves c and bias in cv and biasv.
+// With zDst it also stores z in dst; with z, it keeps scale in a register
+// (scaleInReg).
 func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g, c, p, i := s.g, s.c, s.p, s.i
 	g.Comment("Pass 1: m = max(x).")
@@ -1262,30 +1265,53 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	for _, a := range acc {
 		g.VMOVUPS(c.ymm("negInf"), a)
 	}
+	zDst := s.z != nil && s.zDst
+	defer s.scaleInReg()()
+	// in returns the input at p+disp as an operand, and with zDst stores
+	// it at q+disp.
+	in := func(disp int) Op {
+		if !zDst {
+			return s.in(Mem{Base: p, Disp: disp})
+		}
+		v := s.inReg(Mem{Base: p, Disp: disp})
+		g.VMOVUPS(v, Mem{Base: s.q, Disp: disp})
+		return v
+	}
+	next := func(n int) {
+		g.ADDQ(U32(4*n), p)
+		if zDst {
+			g.ADDQ(U32(4*n), s.q)
+		}
+		g.SUBQ(U32(n), i)
+	}
 	g.MOVQ(s.src, p)
+	if zDst {
+		g.MOVQ(s.dst, s.q)
+	}
 	g.MOVQ(s.cols, i)
 	g.Label(s.label("max32"))
 	g.CMPQ(i, U32(32))
 	g.JB(LabelRef(s.label("max16")))
 	for j, a := range acc {
-		g.VMAXPS(s.in(Mem{Base: p, Disp: 32 * j}), a, a)
+		g.VMAXPS(in(32*j), a, a)
 	}
-	g.ADDQ(U32(128), p)
-	g.SUBQ(U32(32), i)
+	next(32)
 	g.JMP(LabelRef(s.label("max32")))
 	g.Label(s.label("max16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(s.label("maxtail")))
-	g.VMAXPS(s.in(Mem{Base: p}), acc[0], acc[0])
-	g.VMAXPS(s.in(Mem{Base: p, Disp: 32}), acc[1], acc[1])
-	g.ADDQ(U32(64), p)
-	g.SUBQ(U32(16), i)
+	g.VMAXPS(in(0), acc[0], acc[0])
+	g.VMAXPS(in(32), acc[1], acc[1])
+	next(16)
 	g.Label(s.label("maxtail"))
 	g.TESTQ(i, i)
 	g.JZ(LabelRef(s.label("maxred")))
 	{
 		m := s.masks()
 		x := s.loadX(Mem{Base: p}, m)
+		if zDst {
+			s.store(x, Mem{Base: s.q}, m)
+		}
 		for h := 0; h < 2; h++ {
 			ni := g.YMM()
 			g.VMOVUPS(c.ymm("negInf"), ni)
@@ -1655,14 +1681,18 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		s.hooks.begin()
 	}
 	s.pass1(nanrow, nanrow, s.label("masked"))
+	back := s.readZ()
 	sum := s.pass2()
+	back()
 	g.UCOMISD(sum, sum)
 	g.JP(LabelRef(nanrow))
 	out(sum)
 
 	g.Comment("A row of -Inf, or of -Inf and NaN.")
 	g.Label(s.label("masked"))
+	back = s.readZ()
 	s.scanNaN(nanrow)
+	back()
 	fill := g.YMM()
 	masked(fill)
 	g.JMP(LabelRef(s.label("fill")))
@@ -1704,6 +1734,18 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	g.Label(s.label("ret"))
 	g.VZEROUPPER()
 	g.RET()
+}
+
+// readZ makes the passes emitted next read the z that pass 1 stored in
+// dst, with zDst, as if dst were src and the row x; the function it
+// returns undoes that.
+func (s *sm256) readZ() func() {
+	if s.z == nil || !s.zDst {
+		return func() {}
+	}
+	src, z := s.src, s.z
+	s.src, s.z = s.dst, nil
+	return func() { s.src, s.z = src, z }
 }
 
 // normalize is sm512.normalize on ymm registers, with hi and lo in memory.
@@ -1832,13 +1874,16 @@ func (s *sm256) invSplit(sum reg.VecVirtual, hiv, lov Mem) {
 // late, as SoftmaxRowsAVX512's does (see sm512.softmaxRows): the pending
 // row's hi, lo, c and bias (8 lanes each) are kept in the frame at pend,
 // then its src and dst (dst 0 when no row is pending); the current row's
-// hi and lo wait at cur while the pending row runs.
+// hi and lo wait at cur while the pending row runs. It is also the body
+// of ScaledSoftmaxRowsAVX2 and its NoMask form (fused.go), which keep the
+// pending row's mask offset as well, and store z in dst (zDst).
 func (s *sm256) softmaxRows() {
 	g := s.g
 	s.keepU = true
-	frame := g.AllocLocal(64 + 128 + 16)
+	frame := g.AllocLocal(64 + 128 + 16 + s.z.frameSize())
 	cur, pend := frame, frame.Offset(64)
 	pendSrc, pendDst := pend.Offset(128), pend.Offset(136)
+	moffs := frame.Offset(208) // the current row's mask offset, then the pending one's
 	g.MOVQ(U32(0), pendDst)
 	outRecompute := s.outPassOf(pend, pend.Offset(32), uRecompute)
 	// outStored keeps its constants in registers, loaded before the loop
@@ -1881,6 +1926,7 @@ func (s *sm256) softmaxRows() {
 		g.Comment("Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		cv, biasv := s.cv, s.biasv
 		s.cv, s.biasv = pend.Offset(64), pend.Offset(96)
+		s.z.restore(g, moffs.Offset(8))
 		g.TESTQ(s.inPlace, s.inPlace)
 		g.JNZ(LabelRef(s.label(name + "re")))
 		kc, klo, kmagic, klog2e, kbias, khi, klov = g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM()
@@ -1891,14 +1937,19 @@ func (s *sm256) softmaxRows() {
 			{kbias, s.biasv}, {khi, pend}, {klov, pend.Offset(32)}} {
 			g.VMOVUPS(k.m, k.r)
 		}
+		back := s.scaleInReg()
 		s.pass3(name, pendSrc, pendDst, after, outStored)
+		back()
 		g.Label(s.label(name + "re"))
+		back = s.readZ() // in place, z is in dst, over x
 		s.pass3(name+"re", pendSrc, pendDst, after, outRecompute)
+		back()
 		s.cv, s.biasv = cv, biasv
 		g.Label(after)
 	}
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, func(sum reg.VecVirtual) {
 		s.invSplit(sum, cur, cur.Offset(32))
+		s.z.save(g, moffs)
 		late("out", s.label("prev"))
 		g.Comment("This row is now pending: its hi, lo, c, bias, src and dst.")
 		for i, from := range []Mem{cur, cur.Offset(32), s.cv, s.biasv} {
@@ -1906,6 +1957,7 @@ func (s *sm256) softmaxRows() {
 			g.VMOVUPS(from, y)
 			g.VMOVUPS(y, pend.Offset(32*i))
 		}
+		s.z.pend(g, moffs, g.GP64())
 		g.MOVQ(s.src, pendSrc)
 		g.MOVQ(s.dst, pendDst)
 		g.JMP(LabelRef(s.label("next")))
