@@ -278,13 +278,50 @@ func TestBitExactAxisOffsets(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(63, 64))
 		for _, k := range axisKernels {
-			for _, sh := range [][3]int{{1, 1, 3}, {2, 5, 7}, {1, 3, 17}, {1, 2, 33}, {3, 4, 16}, {1, 10, 30}, {2, 3, 45}, {7, 3, 3}, {5, 2, 8}, {2, 3, 4}, {1, 5, 2}, {2, 2, 12}, {5, 3, 2}, {3, 2, 4}, {9, 2, 2}} {
+			for _, sh := range [][3]int{{1, 1, 3}, {2, 5, 7}, {1, 3, 17}, {1, 2, 33}, {3, 4, 16}, {1, 10, 30}, {2, 3, 45}, {7, 3, 3}, {5, 2, 8}, {2, 3, 4}, {1, 5, 2}, {2, 2, 12}, {5, 3, 2}, {3, 2, 4}, {9, 2, 2},
+				// Packed steps, the last vector of each slab narrower.
+				{1, 9, 2}, {2, 13, 2}, {1, 7, 3}, {2, 6, 4}, {1, 5, 5}, {3, 4, 6}, {1, 3, 7}, {2, 3, 8}, {1, 41, 3}} {
 				x := axisTensor(rng, sh[0], sh[1], sh[2])
 				want := make([]float32, len(x))
 				k.want(want, x, sh[0], sh[1], sh[2])
 				f := func(dst, src []float32) { k.call(im, dst, src, sh[0], sh[1], sh[2]) }
 				checkOffsets(t, x, want, f, nil)
 				checkGuards(t, x, want, f, nil)
+				if t.Failed() {
+					return
+				}
+			}
+		}
+	})
+}
+
+// TestBitExactAxisPacked runs the narrow tensors whose slabs the AVX-512
+// and AVX2 kernels pack several axis steps to a vector (inner 2 to 8):
+// every axis length 0..300, so that the last vector of a slab holds every
+// number of steps, one to three slabs, and long axes, out of place and in
+// place. Each column is a row of softmaxInput's kinds, so NaN, +Inf,
+// fully masked and huge columns share vectors with ordinary ones.
+func TestBitExactAxisPacked(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(65, 66))
+		var shapes [][3]int
+		for inner := 2; inner <= 8; inner++ {
+			for axis := 0; axis <= 300; axis++ {
+				shapes = append(shapes, [3]int{1 + rng.IntN(3), axis, inner})
+			}
+			shapes = append(shapes, [3]int{1, 40000 + rng.IntN(16), inner}, [3]int{2, 5000 + rng.IntN(16), inner})
+		}
+		shapes = append(shapes, [3]int{1, 128256, 2}, [3]int{1, 32000, 8}, [3]int{40, 64, 2}, [3]int{9, 100, 4})
+		for _, k := range axisKernels {
+			for _, sh := range shapes {
+				x := axisTensor(rng, sh[0], sh[1], sh[2])
+				want, got := make([]float32, len(x)), make([]float32, len(x))
+				k.want(want, x, sh[0], sh[1], sh[2])
+				k.call(im, got, x, sh[0], sh[1], sh[2])
+				what := fmt.Sprintf("%s %v", k.name, sh)
+				compareBits(t, what, x, want, got)
+				k.call(im, x, x, sh[0], sh[1], sh[2])
+				compareBits(t, what+", in place", x, want, x)
 				if t.Failed() {
 					return
 				}

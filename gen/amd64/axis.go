@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 
 	. "github.com/mmcloughlin/avo/operand"
@@ -45,9 +46,9 @@ import (
 //
 // The whole tensor is one call: loops over the slabs, the groups of a
 // slab, and the axis within a group. A small inner would leave most
-// lanes idle (inner = 2 fills 2 of 16): the AVX-512 kernels gather such
-// tensors several slabs to a group (see gatherInner), which made [2000,
-// 64, 2] 2.4x faster; the AVX2 kernels, with 8 lanes, do not.
+// lanes idle (inner = 2 fills 2 of 16): the AVX-512 kernels pack several
+// axis steps of a slab into a vector for inner 2 to 8 (see packed512),
+// or for short slabs gather several slabs to a group (see gatherInner).
 
 // axisConsts are the kernels' float32 constants: softmaxConsts (sm512's
 // helpers take theirs from the same table) and the two of the plan.
@@ -185,19 +186,26 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		store: func(v reg.VecVirtual, q Mem) { g.VMOVUPS(v, km, q) },
 	}
 
-	group := func(io laneIO) {
+	group := func(io laneIO, steps stepLoop, pk *packed512) {
 		g.Comment("Pass 1: each lane's max, NaN skipped, and its NaNs.")
 		mx := g.ZMM()
 		g.VMOVAPS(negInf, mx)
 		kn := g.K()
 		g.KXORW(kn, kn, kn)
-		a.axisLoop(g, io.label+"_max", s.p, nil, s.i, func(p, _ Mem) {
+		steps(io.label+"_max", s.p, nil, func(p, _ Mem, tail bool) {
 			x := io.load(p)
-			g.VMAXPS(mx, x, mx) // Intel's src2 is mx: a NaN x leaves it
+			if tail {
+				g.VMAXPS(mx, x, km, mx) // the lanes past the tail keep -Inf
+			} else {
+				g.VMAXPS(mx, x, mx) // Intel's src2 is mx: a NaN x leaves it
+			}
 			kt := g.K()
 			g.VCMPPS(U8(cmpUnord), x, x, kt)
 			g.KORW(kt, kn, kn)
 		})
+		if pk != nil {
+			pk.fold(mx, kn)
+		}
 
 		g.Comment("The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).")
 		absm := g.ZMM()
@@ -227,11 +235,20 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		g.Comment("Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.")
 		accLo, accHi := g.ZMM(), g.ZMM()
 		g.VPXORQ(accLo, accLo, accLo)
-		g.VPXORQ(accHi, accHi, accHi)
-		a.axisLoop(g, io.label+"_sum", s.p, nil, s.i, func(p, _ Mem) {
+		if pk == nil {
+			g.VPXORQ(accHi, accHi, accHi)
+		}
+		steps(io.label+"_sum", s.p, nil, func(p, _ Mem, tail bool) {
 			xs, ts := terms512(s, io, p)
-			s.addTerms(xs, ts, accLo, accHi)
+			if pk == nil {
+				s.addTerms(xs, ts, accLo, accHi)
+			} else {
+				pk.addSteps(xs[0], ts[0], accLo, tail)
+			}
 		})
+		if pk != nil {
+			pk.spread(accLo, accHi)
+		}
 		g.Comment("A NaN S makes its lane NaN.")
 		ka, kb := g.K(), g.K()
 		g.VCMPPD(U8(cmpUnord), accLo, accLo, ka)
@@ -246,10 +263,14 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 			g.VMOVAPS(masked, kmasked, y)
 		}
 		if log {
-			logAxis512(g, t, s, a, io, nm, accLo, accHi, func(y reg.VecVirtual) { fill(y, negInf) })
+			logAxis512(g, t, s, steps, io, nm, accLo, accHi, func(y reg.VecVirtual) { fill(y, negInf) })
 		} else {
-			softmaxAxis512(g, t, s, a, io, accLo, accHi, func(y reg.VecVirtual) { fill(y, s.zero) })
+			softmaxAxis512(g, t, s, steps, io, accLo, accHi, func(y reg.VecVirtual) { fill(y, s.zero) })
 		}
+	}
+	// axisSteps runs a group's steps one column vector at a time.
+	axisSteps := func(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bool)) {
+		a.axisLoop(g, label, p, q, s.i, func(p, q Mem) { body(p, q, false) })
 	}
 	// setMask sets km to the first min(n, 16) lanes.
 	setMask := func(n reg.GPVirtual) {
@@ -265,25 +286,52 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		g.KMOVW(bits, km)
 	}
 
+	g.Comment("Gather short slabs (below 16 elements) of at most 4 columns where a group's lanes would hold 8 columns or more.")
 	g.CMPQ(a.stride, U32(4*gatherInner))
-	g.JA(LabelRef(label + "_wide"))
-	g.Comment("Gather only where a group's lanes would hold 8 columns or more.")
+	g.JA(LabelRef(label + "_pack"))
+	g.CMPQ(a.slab, U32(4*gatherMaxSlab))
+	g.JAE(LabelRef(label + "_pack"))
 	cols := g.GP64()
 	g.MOVQ(a.outer, cols)
 	g.IMULQ(a.stride, cols)
 	g.CMPQ(cols, U32(4*gatherMinCols))
-	g.JB(LabelRef(label + "_wide"))
-	g.CMPQ(a.slab, U32(gatherSlab))
-	g.JB(LabelRef(label + "_gather"))
+	g.JAE(LabelRef(label + "_gather"))
+	g.Label(label + "_pack")
+	for _, inner := range packedInners {
+		g.CMPQ(a.stride, U32(4*inner))
+		g.JE(LabelRef(fmt.Sprintf("%s_p%d", label, inner)))
+	}
 	g.Label(label + "_wide")
 	a.loops(g, label, func(rem reg.GPVirtual) {
 		g.Comment("The group's mask: 16 lanes, or the slab's last inner%16.")
 		setMask(rem)
-	}, func() { group(contiguous) })
+	}, func() { group(contiguous, axisSteps, nil) })
 	g.JMP(LabelRef(done))
 
 	g.Label(label + "_gather")
-	gatherSlabs(g, a, label, setMask, km, group)
+	gatherSlabs(g, a, label, setMask, km, func(io laneIO) { group(io, axisSteps, nil) })
+	g.JMP(LabelRef(done))
+
+	for _, inner := range packedInners {
+		pk := &packed512{g: g, a: a, km: km, inner: inner, per: 16 / inner,
+			pat: g.packTable().Offset(192 * (inner - 2))}
+		io := contiguous
+		io.label = fmt.Sprintf("%s_p%d", label, inner)
+		g.Label(io.label)
+		g.Label(io.label + "_slab")
+		g.MOVQ(a.src, a.cs)
+		g.MOVQ(a.dst, a.cd)
+		group(io, func(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bool)) {
+			pk.steps(label, p, q, s.i, body)
+		}, pk)
+		g.ADDQ(a.slab, a.src)
+		g.ADDQ(a.slab, a.dst)
+		g.DECQ(a.outer)
+		g.JNZ(LabelRef(io.label + "_slab"))
+		if inner != packedInners[len(packedInners)-1] {
+			g.JMP(LabelRef(done))
+		}
+	}
 	g.Label(done)
 	g.VZEROUPPER()
 	g.RET()
@@ -296,8 +344,8 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 // (VGATHERDPS) and pass 3's results scattered (VSCATTERDPS) with the
 // indices (l/inner)*axis*inner + l%inner from the group's first element.
 // The lanes are independent, so this changes no bits. The indices are
-// int32s: the path is taken while a slab is below gatherSlab bytes, which
-// keeps them below 16 * gatherSlab/4 = 2^31.
+// int32s, far from overflowing: the path is taken only for slabs below
+// gatherMaxSlab elements.
 //
 // Gathers and scatters are slow (on Zen 5 the gathered kernel ran at
 // about 1.9 ns per element whatever inner), so the path pays only where
@@ -307,10 +355,19 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 // its mask, so the path is taken only when the tensor has columns for at
 // least gatherMinCols lanes (outer*inner >= 8): [1, 32000, 2], with 2
 // lanes a gather, took 15 ns per element gathered and 4.2 without.
+//
+// Packing a slab's steps (packed512) beats gathering except on the
+// shortest slabs, where a group's fixed work (folding pass 1, the plan,
+// 1/S) is spread over few elements. Measured on [n, axis, inner] of 64k
+// elements, ns per element gathered against packed: inner 2, axis 2, 4,
+// 8, 16: 1.95 against 7.8, 1.78 against 4.5, 1.79 against 1.96, 1.73
+// against 1.34; inner 3, axis 4, 8: 1.93 against 2.12, 1.84 against 1.44;
+// inner 4, axis 2, 4: 1.92 against 3.14, 1.76 against 1.40. So slabs
+// below gatherMaxSlab = 16 elements are gathered, longer ones packed.
 const (
 	gatherInner   = 4
 	gatherMinCols = 8
-	gatherSlab    = 1 << 29
+	gatherMaxSlab = 16
 )
 
 // gatherSlabs emits the loop over the groups of whole slabs of a narrow
@@ -410,7 +467,7 @@ func terms512(s *sm512, io laneIO, p Mem) (us, ss []reg.VecVirtual) {
 
 // softmaxAxis512 emits pass 3 of SoftmaxAxisAVX512 for the group: 1/S per
 // lane, split, and the outputs, filled by fill in the special lanes.
-func softmaxAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
+func softmaxAxis512(g *gen, t *ceTables, s *sm512, steps stepLoop, io laneIO,
 	accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
 	g.Comment("1/S per lane as float32 hi + lo.")
 	one := g.ZMM()
@@ -428,7 +485,7 @@ func softmaxAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
 	}
 	hiv, lov := joinY(g, hi), joinY(g, lo)
 	g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.")
-	a.axisLoop(g, io.label+"_out", s.p, s.q, s.i, func(p, q Mem) {
+	steps(io.label+"_out", s.p, s.q, func(p, q Mem, _ bool) {
 		xs, ts := terms512(s, io, p)
 		s.normalize(xs, ts, hiv, lov)
 		fill(xs[0])
@@ -439,7 +496,7 @@ func softmaxAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
 // logAxis512 emits pass 3 of LogSoftmaxAxisAVX512 for the group: l =
 // float64(nm)*ln2 + log64(S) per lane, and the outputs, filled by fill in
 // the special lanes.
-func logAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
+func logAxis512(g *gen, t *ceTables, s *sm512, steps stepLoop, io laneIO,
 	nm, accLo, accHi reg.VecVirtual, fill func(y reg.VecVirtual)) {
 	g.Comment("l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.")
 	lb := &lossBatch{g: g, t: t, wide: true}
@@ -456,7 +513,7 @@ func logAxis512(g *gen, t *ceTables, s *sm512, a *axisArgs, io laneIO,
 	g.Comment("Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).")
 	zero := g.ZMM()
 	g.VPSUBQ(zero, zero, zero) // a zeroing idiom avo knows, in AVX-512F
-	a.axisLoop(g, io.label+"_out", s.p, s.q, s.i, func(p, q Mem) {
+	steps(io.label+"_out", s.p, s.q, func(p, q Mem, _ bool) {
 		x := io.load(p)
 		var h [2]reg.VecVirtual
 		for i := range h {
@@ -769,4 +826,181 @@ func (x *ax256) logOut(t *ceTables, acc [2]reg.VecVirtual, label func(string) st
 		x.fill(y, "negInf")
 		x.store(y, q, tail)
 	})
+}
+
+// stepLoop emits a loop over a group's axis steps: body runs on each
+// vector of the group, with p from cs and q (if not nil) from cd; tail
+// is set where body is emitted for the group's last vector, under a
+// narrower mask of its lanes in km.
+type stepLoop func(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bool))
+
+// A slab of few columns, with few slabs, would leave most lanes of a
+// group idle, and gathering it costs more than its lanes save (see
+// gatherSlabs). But a slab's rows are contiguous: per = 16/inner axis
+// steps fill a vector with one load, lane l holding column l%inner at
+// step k + l/inner, and pass 1 and 3 run lane-wise as before. The sum
+// of pass 2 is one serial chain per column, k = 0, 1, ..., so each
+// vector's terms, in float64, are added step after step: the columns of
+// step k + i are lanes i*inner to i*inner+inner-1, moved to lanes 0 to
+// inner-1 with one VALIGNQ and added to one accumulator, its first inner
+// lanes the columns' sums. The chain is then one add per step, per*inner
+// elements a step, where a group of columns takes one per step whatever
+// inner.
+//
+// The slab's last axis%per steps are a vector of fewer lanes, loaded and
+// stored under a mask; their pass 1 leaves the other lanes' max alone,
+// and pass 2 zeroes their terms, which adds +0 to each sum: the sums are
+// never -0, so that changes no bits.
+//
+// After pass 1, the lanes of each column are folded to its max and NaNs
+// in every lane (rotations by inner lanes, then VPERMPS with the pattern
+// l%inner), so that the plan and pass 3 run on pattern vectors; after
+// pass 2 the sums are spread to lanes 0-7 and 8-15 the same way.
+//
+// Every inner from 2 to 8 gains, as measured on Zen 5 (thread CPU time,
+// ns per element, one-slab groups against packed): [1, 128256, 2] 4.7
+// against 0.83, [1, 50000, 3] 3.2 against 0.83, [1, 65536, 4] 2.4
+// against 0.69, [1, 40000, 5..7] 1.85, 1.52 and 1.35 against 0.77-0.80,
+// [1, 32000, 8] 1.11 against 0.65, and with more slabs [512, 64, 2]
+// (gathered) 1.82 against 0.84, [128, 64, 8] 1.02 against 0.54. Inner 2
+// stays slower than the rest: its chain is 8 dependent adds a vector.
+
+// packedInners are the inner sizes that the AVX-512 kernels pack.
+var packedInners = []int{2, 3, 4, 5, 6, 7, 8}
+
+// packed512 emits the packed group of an AVX-512 axis kernel for one
+// inner.
+type packed512 struct {
+	g          *gen
+	a          *axisArgs
+	km         reg.Register // the lanes of the current vector
+	inner, per int          // the columns, and the steps a vector
+	pat        Mem          // 16 int32 l%inner, 8 int64 l%inner, 8 int64 (8+l)%inner
+}
+
+// packTable returns the address of the patterns of packed512, 192 bytes
+// an inner from 2 to 8.
+func (g *gen) packTable() Mem {
+	if g.packPat == nil {
+		m := g.StaticGlobal("axispattern")
+		g.DataAttributes(rodata)
+		for inner := 2; inner <= 8; inner++ {
+			for l := range 16 {
+				g.AppendDatum(U32(l % inner))
+			}
+			for l := range 16 {
+				g.AppendDatum(U64(l % inner))
+			}
+		}
+		g.packPat = &m
+	}
+	return *g.packPat
+}
+
+// steps is the packed group's stepLoop: the slab's axis*inner elements,
+// per*inner at a time, then the rest under a mask.
+func (pk *packed512) steps(label string, p, q, i reg.GPVirtual, body func(p, q Mem, tail bool)) {
+	g, a := pk.g, pk.a
+	n := pk.per * pk.inner
+	g.MOVQ(a.cs, p)
+	if q != nil {
+		g.MOVQ(a.cd, q)
+	}
+	bits := g.GP32()
+	g.MOVL(U32(1<<n-1), bits)
+	g.KMOVW(bits, pk.km)
+	g.MOVQ(a.slab, i)
+	g.SHRQ(U8(2), i) // the elements left
+	g.CMPQ(i, U32(n))
+	g.JB(LabelRef(label + "_last"))
+	g.Label(label)
+	body(Mem{Base: p}, Mem{Base: q}, false)
+	g.ADDQ(U32(4*n), p)
+	if q != nil {
+		g.ADDQ(U32(4*n), q)
+	}
+	g.SUBQ(U32(n), i)
+	g.CMPQ(i, U32(n))
+	g.JAE(LabelRef(label))
+	g.Label(label + "_last")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(label + "_end"))
+	tbl := g.GP64()
+	g.LEAQ(g.tailMask16(), tbl)
+	g.MOVWLZX(Mem{Base: tbl, Index: i, Scale: 2}, bits)
+	g.KMOVW(bits, pk.km)
+	body(Mem{Base: p}, Mem{Base: q}, true)
+	g.Label(label + "_end")
+}
+
+// fold sets every lane of mx to its column's max, and kn to the lanes of
+// the columns that saw a NaN.
+func (pk *packed512) fold(mx reg.VecVirtual, kn reg.Register) {
+	g := pk.g
+	g.Comment("Fold the steps: each column's max and NaNs, in all of its lanes.")
+	nv := g.ZMM()
+	g.VPTERNLOGD_Z(U8(0xff), nv, nv, kn, nv) // -1 where a NaN was seen
+	m, o := g.ZMM(), g.ZMM()
+	g.VMOVAPS(mx, m)
+	g.VMOVDQA32(nv, o)
+	for i := 1; i < pk.per; i++ {
+		r, ro := g.ZMM(), g.ZMM()
+		g.VALIGND(U8(i*pk.inner), mx, mx, r) // r_l = mx_(l + i*inner)
+		g.VMAXPS(r, m, m)                    // no lane of mx is NaN
+		g.VALIGND(U8(i*pk.inner), nv, nv, ro)
+		g.VPORD(ro, o, o)
+	}
+	idx := g.ZMM()
+	g.VMOVDQU32(pk.pat, idx)
+	g.VPERMPS(m, idx, mx)
+	g.VPERMD(o, idx, o)
+	g.VPTESTMD(o, o, kn)
+}
+
+// addSteps adds the terms u*s + s of one vector to the sums in the first
+// inner lanes of acc, step after step; a tail vector's lanes past km add
+// +0.
+func (pk *packed512) addSteps(u, sc, acc reg.VecVirtual, tail bool) {
+	g := pk.g
+	if tail {
+		g.VMOVAPS_Z(u, pk.km, u)
+		g.VMOVAPS_Z(sc, pk.km, sc)
+	}
+	var t [2]reg.VecVirtual
+	for h := range t {
+		uh, sh := halfY(g, u, h), halfY(g, sc, h)
+		t[h] = g.ZMM()
+		s64 := g.ZMM()
+		g.VCVTPS2PD(uh, t[h])
+		g.VCVTPS2PD(sh, s64)
+		g.VFMADD213PD(s64, s64, t[h]) // t = s*u + s
+	}
+	for i := range pk.per {
+		b := i * pk.inner
+		var v reg.VecVirtual
+		switch {
+		case b == 0:
+			v = t[0]
+		case b == 8:
+			v = t[1]
+		case b < 8:
+			v = g.ZMM()
+			g.VALIGNQ(U8(b), t[0], t[1], v) // lanes b.. of t[1]:t[0]
+		default:
+			v = g.ZMM()
+			g.VALIGNQ(U8(b-8), t[1], t[1], v)
+		}
+		g.VADDPD(v, acc, acc)
+	}
+}
+
+// spread sets lo and hi to the sums in the first inner lanes of lo, in
+// the pattern of lanes 0-7 and 8-15.
+func (pk *packed512) spread(lo, hi reg.VecVirtual) {
+	g := pk.g
+	idx := g.ZMM()
+	g.VMOVDQU64(pk.pat.Offset(128), idx)
+	g.VPERMPD(lo, idx, hi)
+	g.VMOVDQU64(pk.pat.Offset(64), idx)
+	g.VPERMPD(lo, idx, lo) // hi first: lo is its source
 }

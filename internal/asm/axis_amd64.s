@@ -199,18 +199,33 @@ TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+320(SB), Z8
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
-	CMPQ         SI, $0x00000010
-	JA           axAVX512_wide
 
-	// Gather only where a group's lanes would hold 8 columns or more.
+	// Gather short slabs (below 16 elements) of at most 4 columns where a group's lanes would hold 8 columns or more.
+	CMPQ  SI, $0x00000010
+	JA    axAVX512_pack
+	CMPQ  DI, $0x00000040
+	JAE   axAVX512_pack
 	MOVQ  DX, R8
 	IMULQ SI, R8
 	CMPQ  R8, $0x00000020
-	JB    axAVX512_wide
-	CMPQ  DI, $0x20000000
-	JB    axAVX512_gather
+	JAE   axAVX512_gather
 
-axAVX512_wide:
+axAVX512_pack:
+	CMPQ SI, $0x00000008
+	JE   axAVX512_p2
+	CMPQ SI, $0x0000000c
+	JE   axAVX512_p3
+	CMPQ SI, $0x00000010
+	JE   axAVX512_p4
+	CMPQ SI, $0x00000014
+	JE   axAVX512_p5
+	CMPQ SI, $0x00000018
+	JE   axAVX512_p6
+	CMPQ SI, $0x0000001c
+	JE   axAVX512_p7
+	CMPQ SI, $0x00000020
+	JE   axAVX512_p8
+
 axAVX512_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
@@ -697,6 +712,1930 @@ axAVX512g_out:
 	ADDQ             72(SP), AX
 	SUBQ             64(SP), R10
 	JG               axAVX512_gslab
+	JMP              axAVX512_done
+
+axAVX512_p2:
+axAVX512_p2_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x0000ffff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p2_max_last
+
+axAVX512_p2_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R13
+	CMPQ      R13, $0x00000010
+	JAE       axAVX512_p2_max
+
+axAVX512_p2_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p2_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p2_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x02, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x02, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x04, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x04, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x06, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x08, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0a, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x0a, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0e, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0e, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+0(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x0000ffff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p2_sum_last
+
+axAVX512_p2_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x02, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x04, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x06, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p2_sum
+
+axAVX512_p2_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p2_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z13, K1, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x02, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x04, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x06, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+
+axAVX512_p2_sum_end:
+	VMOVDQU64 axispattern<>+128(SB), Z13
+	VPERMPD   Z14, Z13, Z11
+	VMOVDQU64 axispattern<>+64(SB), Z13
+	VPERMPD   Z14, Z13, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z11, Z11, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z13
+	VDIVPD       Z14, Z13, Z17
+	VCVTPD2PS    Z17, Y15
+	VCVTPS2PD    Y15, Z18
+	VSUBPD       Z18, Z17, Z17
+	VCVTPD2PS    Z17, Y16
+	VDIVPD       Z11, Z13, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z15, Z13
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x0000ffff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x00000010
+	JB    axAVX512_p2_out_last
+
+axAVX512_p2_out:
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z13, Z19, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p2_out
+
+axAVX512_p2_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p2_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z13, Z7, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p2_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p2_slab
+	JMP  axAVX512_done
+
+axAVX512_p3:
+axAVX512_p3_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x00007fff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x0000000f
+	JB      axAVX512_p3_max_last
+
+axAVX512_p3_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x0000003c, R11
+	SUBQ      $0x0000000f, R13
+	CMPQ      R13, $0x0000000f
+	JAE       axAVX512_p3_max
+
+axAVX512_p3_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p3_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p3_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x03, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x03, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x06, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x09, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x09, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+192(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x00007fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000f
+	JB     axAVX512_p3_sum_last
+
+axAVX512_p3_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x03, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x01, Z11, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x0000003c, R11
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x0000000f
+	JAE              axAVX512_p3_sum
+
+axAVX512_p3_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p3_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z13, K1, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x03, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x01, Z11, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+
+axAVX512_p3_sum_end:
+	VMOVDQU64 axispattern<>+320(SB), Z13
+	VPERMPD   Z14, Z13, Z11
+	VMOVDQU64 axispattern<>+256(SB), Z13
+	VPERMPD   Z14, Z13, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z11, Z11, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z13
+	VDIVPD       Z14, Z13, Z17
+	VCVTPD2PS    Z17, Y15
+	VCVTPS2PD    Y15, Z18
+	VSUBPD       Z18, Z17, Z17
+	VCVTPD2PS    Z17, Y16
+	VDIVPD       Z11, Z13, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z15, Z13
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x00007fff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x0000000f
+	JB    axAVX512_p3_out_last
+
+axAVX512_p3_out:
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z13, Z19, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+	ADDQ             $0x0000003c, R11
+	ADDQ             $0x0000003c, R12
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x0000000f
+	JAE              axAVX512_p3_out
+
+axAVX512_p3_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p3_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z13, Z7, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p3_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p3_slab
+	JMP  axAVX512_done
+
+axAVX512_p4:
+axAVX512_p4_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x0000ffff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p4_max_last
+
+axAVX512_p4_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R13
+	CMPQ      R13, $0x00000010
+	JAE       axAVX512_p4_max
+
+axAVX512_p4_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p4_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p4_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x04, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x04, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x08, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+384(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x0000ffff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p4_sum_last
+
+axAVX512_p4_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x04, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p4_sum
+
+axAVX512_p4_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p4_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z13, K1, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x04, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+
+axAVX512_p4_sum_end:
+	VMOVDQU64 axispattern<>+512(SB), Z13
+	VPERMPD   Z14, Z13, Z11
+	VMOVDQU64 axispattern<>+448(SB), Z13
+	VPERMPD   Z14, Z13, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z11, Z11, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z13
+	VDIVPD       Z14, Z13, Z17
+	VCVTPD2PS    Z17, Y15
+	VCVTPS2PD    Y15, Z18
+	VSUBPD       Z18, Z17, Z17
+	VCVTPD2PS    Z17, Y16
+	VDIVPD       Z11, Z13, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z15, Z13
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x0000ffff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x00000010
+	JB    axAVX512_p4_out_last
+
+axAVX512_p4_out:
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z13, Z19, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p4_out
+
+axAVX512_p4_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p4_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z13, Z7, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p4_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p4_slab
+	JMP  axAVX512_done
+
+axAVX512_p5:
+axAVX512_p5_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x00007fff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x0000000f
+	JB      axAVX512_p5_max_last
+
+axAVX512_p5_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x0000003c, R11
+	SUBQ      $0x0000000f, R13
+	CMPQ      R13, $0x0000000f
+	JAE       axAVX512_p5_max
+
+axAVX512_p5_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p5_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p5_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x05, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x05, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0a, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0a, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+576(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x00007fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000f
+	JB     axAVX512_p5_sum_last
+
+axAVX512_p5_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x05, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x0000003c, R11
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x0000000f
+	JAE              axAVX512_p5_sum
+
+axAVX512_p5_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p5_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z13, K1, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x05, Z17, Z11, Z13
+	VADDPD           Z13, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+
+axAVX512_p5_sum_end:
+	VMOVDQU64 axispattern<>+704(SB), Z13
+	VPERMPD   Z14, Z13, Z11
+	VMOVDQU64 axispattern<>+640(SB), Z13
+	VPERMPD   Z14, Z13, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z11, Z11, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z13
+	VDIVPD       Z14, Z13, Z17
+	VCVTPD2PS    Z17, Y15
+	VCVTPS2PD    Y15, Z18
+	VSUBPD       Z18, Z17, Z17
+	VCVTPD2PS    Z17, Y16
+	VDIVPD       Z11, Z13, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z15, Z13
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x00007fff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x0000000f
+	JB    axAVX512_p5_out_last
+
+axAVX512_p5_out:
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z13, Z19, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+	ADDQ             $0x0000003c, R11
+	ADDQ             $0x0000003c, R12
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x0000000f
+	JAE              axAVX512_p5_out
+
+axAVX512_p5_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p5_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z13, Z7, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p5_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p5_slab
+	JMP  axAVX512_done
+
+axAVX512_p6:
+axAVX512_p6_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x00000fff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x0000000c
+	JB      axAVX512_p6_max_last
+
+axAVX512_p6_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000030, R11
+	SUBQ      $0x0000000c, R13
+	CMPQ      R13, $0x0000000c
+	JAE       axAVX512_p6_max
+
+axAVX512_p6_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p6_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p6_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x06, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+768(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x00000fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000c
+	JB     axAVX512_p6_sum_last
+
+axAVX512_p6_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000030, R11
+	SUBQ             $0x0000000c, R13
+	CMPQ             R13, $0x0000000c
+	JAE              axAVX512_p6_sum
+
+axAVX512_p6_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p6_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z13, K1, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+
+axAVX512_p6_sum_end:
+	VMOVDQU64 axispattern<>+896(SB), Z13
+	VPERMPD   Z14, Z13, Z11
+	VMOVDQU64 axispattern<>+832(SB), Z13
+	VPERMPD   Z14, Z13, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z11, Z11, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z13
+	VDIVPD       Z14, Z13, Z17
+	VCVTPD2PS    Z17, Y15
+	VCVTPS2PD    Y15, Z18
+	VSUBPD       Z18, Z17, Z17
+	VCVTPD2PS    Z17, Y16
+	VDIVPD       Z11, Z13, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z15, Z13
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x00000fff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x0000000c
+	JB    axAVX512_p6_out_last
+
+axAVX512_p6_out:
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z13, Z19, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+	ADDQ             $0x00000030, R11
+	ADDQ             $0x00000030, R12
+	SUBQ             $0x0000000c, R13
+	CMPQ             R13, $0x0000000c
+	JAE              axAVX512_p6_out
+
+axAVX512_p6_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p6_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z13, Z7, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p6_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p6_slab
+	JMP  axAVX512_done
+
+axAVX512_p7:
+axAVX512_p7_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x00003fff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x0000000e
+	JB      axAVX512_p7_max_last
+
+axAVX512_p7_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000038, R11
+	SUBQ      $0x0000000e, R13
+	CMPQ      R13, $0x0000000e
+	JAE       axAVX512_p7_max
+
+axAVX512_p7_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p7_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p7_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x07, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x07, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+960(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x00003fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000e
+	JB     axAVX512_p7_sum_last
+
+axAVX512_p7_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x07, Z17, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000038, R11
+	SUBQ             $0x0000000e, R13
+	CMPQ             R13, $0x0000000e
+	JAE              axAVX512_p7_sum
+
+axAVX512_p7_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p7_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z13, K1, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x07, Z17, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+
+axAVX512_p7_sum_end:
+	VMOVDQU64 axispattern<>+1088(SB), Z13
+	VPERMPD   Z14, Z13, Z11
+	VMOVDQU64 axispattern<>+1024(SB), Z13
+	VPERMPD   Z14, Z13, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z11, Z11, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z13
+	VDIVPD       Z14, Z13, Z17
+	VCVTPD2PS    Z17, Y15
+	VCVTPS2PD    Y15, Z18
+	VSUBPD       Z18, Z17, Z17
+	VCVTPD2PS    Z17, Y16
+	VDIVPD       Z11, Z13, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z15, Z13
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x00003fff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x0000000e
+	JB    axAVX512_p7_out_last
+
+axAVX512_p7_out:
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z13, Z19, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+	ADDQ             $0x00000038, R11
+	ADDQ             $0x00000038, R12
+	SUBQ             $0x0000000e, R13
+	CMPQ             R13, $0x0000000e
+	JAE              axAVX512_p7_out
+
+axAVX512_p7_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p7_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z13, Z7, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p7_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p7_slab
+	JMP  axAVX512_done
+
+axAVX512_p8:
+axAVX512_p8_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x0000ffff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p8_max_last
+
+axAVX512_p8_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R13
+	CMPQ      R13, $0x00000010
+	JAE       axAVX512_p8_max
+
+axAVX512_p8_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p8_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p8_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x08, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+1152(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x0000ffff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p8_sum_last
+
+axAVX512_p8_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p8_sum
+
+axAVX512_p8_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p8_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z13, K1, Z13
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y13, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z13, Y13
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+
+axAVX512_p8_sum_end:
+	VMOVDQU64 axispattern<>+1280(SB), Z13
+	VPERMPD   Z14, Z13, Z11
+	VMOVDQU64 axispattern<>+1216(SB), Z13
+	VPERMPD   Z14, Z13, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z11, Z11, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z13
+	VDIVPD       Z14, Z13, Z17
+	VCVTPD2PS    Z17, Y15
+	VCVTPS2PD    Y15, Z18
+	VSUBPD       Z18, Z17, Z17
+	VCVTPD2PS    Z17, Y16
+	VDIVPD       Z11, Z13, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z15, Z13
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x0000ffff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x00000010
+	JB    axAVX512_p8_out_last
+
+axAVX512_p8_out:
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z13, Z19, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p8_out
+
+axAVX512_p8_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p8_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z13, Z7, Z17
+	VADDPS           Z13, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p8_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p8_slab
 
 axAVX512_done:
 	VZEROUPPER
@@ -719,6 +2658,232 @@ DATA tailmask16<>+26(SB)/2, $0x1fff
 DATA tailmask16<>+28(SB)/2, $0x3fff
 DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
+
+DATA axispattern<>+0(SB)/4, $0x00000000
+DATA axispattern<>+4(SB)/4, $0x00000001
+DATA axispattern<>+8(SB)/4, $0x00000000
+DATA axispattern<>+12(SB)/4, $0x00000001
+DATA axispattern<>+16(SB)/4, $0x00000000
+DATA axispattern<>+20(SB)/4, $0x00000001
+DATA axispattern<>+24(SB)/4, $0x00000000
+DATA axispattern<>+28(SB)/4, $0x00000001
+DATA axispattern<>+32(SB)/4, $0x00000000
+DATA axispattern<>+36(SB)/4, $0x00000001
+DATA axispattern<>+40(SB)/4, $0x00000000
+DATA axispattern<>+44(SB)/4, $0x00000001
+DATA axispattern<>+48(SB)/4, $0x00000000
+DATA axispattern<>+52(SB)/4, $0x00000001
+DATA axispattern<>+56(SB)/4, $0x00000000
+DATA axispattern<>+60(SB)/4, $0x00000001
+DATA axispattern<>+64(SB)/8, $0x0000000000000000
+DATA axispattern<>+72(SB)/8, $0x0000000000000001
+DATA axispattern<>+80(SB)/8, $0x0000000000000000
+DATA axispattern<>+88(SB)/8, $0x0000000000000001
+DATA axispattern<>+96(SB)/8, $0x0000000000000000
+DATA axispattern<>+104(SB)/8, $0x0000000000000001
+DATA axispattern<>+112(SB)/8, $0x0000000000000000
+DATA axispattern<>+120(SB)/8, $0x0000000000000001
+DATA axispattern<>+128(SB)/8, $0x0000000000000000
+DATA axispattern<>+136(SB)/8, $0x0000000000000001
+DATA axispattern<>+144(SB)/8, $0x0000000000000000
+DATA axispattern<>+152(SB)/8, $0x0000000000000001
+DATA axispattern<>+160(SB)/8, $0x0000000000000000
+DATA axispattern<>+168(SB)/8, $0x0000000000000001
+DATA axispattern<>+176(SB)/8, $0x0000000000000000
+DATA axispattern<>+184(SB)/8, $0x0000000000000001
+DATA axispattern<>+192(SB)/4, $0x00000000
+DATA axispattern<>+196(SB)/4, $0x00000001
+DATA axispattern<>+200(SB)/4, $0x00000002
+DATA axispattern<>+204(SB)/4, $0x00000000
+DATA axispattern<>+208(SB)/4, $0x00000001
+DATA axispattern<>+212(SB)/4, $0x00000002
+DATA axispattern<>+216(SB)/4, $0x00000000
+DATA axispattern<>+220(SB)/4, $0x00000001
+DATA axispattern<>+224(SB)/4, $0x00000002
+DATA axispattern<>+228(SB)/4, $0x00000000
+DATA axispattern<>+232(SB)/4, $0x00000001
+DATA axispattern<>+236(SB)/4, $0x00000002
+DATA axispattern<>+240(SB)/4, $0x00000000
+DATA axispattern<>+244(SB)/4, $0x00000001
+DATA axispattern<>+248(SB)/4, $0x00000002
+DATA axispattern<>+252(SB)/4, $0x00000000
+DATA axispattern<>+256(SB)/8, $0x0000000000000000
+DATA axispattern<>+264(SB)/8, $0x0000000000000001
+DATA axispattern<>+272(SB)/8, $0x0000000000000002
+DATA axispattern<>+280(SB)/8, $0x0000000000000000
+DATA axispattern<>+288(SB)/8, $0x0000000000000001
+DATA axispattern<>+296(SB)/8, $0x0000000000000002
+DATA axispattern<>+304(SB)/8, $0x0000000000000000
+DATA axispattern<>+312(SB)/8, $0x0000000000000001
+DATA axispattern<>+320(SB)/8, $0x0000000000000002
+DATA axispattern<>+328(SB)/8, $0x0000000000000000
+DATA axispattern<>+336(SB)/8, $0x0000000000000001
+DATA axispattern<>+344(SB)/8, $0x0000000000000002
+DATA axispattern<>+352(SB)/8, $0x0000000000000000
+DATA axispattern<>+360(SB)/8, $0x0000000000000001
+DATA axispattern<>+368(SB)/8, $0x0000000000000002
+DATA axispattern<>+376(SB)/8, $0x0000000000000000
+DATA axispattern<>+384(SB)/4, $0x00000000
+DATA axispattern<>+388(SB)/4, $0x00000001
+DATA axispattern<>+392(SB)/4, $0x00000002
+DATA axispattern<>+396(SB)/4, $0x00000003
+DATA axispattern<>+400(SB)/4, $0x00000000
+DATA axispattern<>+404(SB)/4, $0x00000001
+DATA axispattern<>+408(SB)/4, $0x00000002
+DATA axispattern<>+412(SB)/4, $0x00000003
+DATA axispattern<>+416(SB)/4, $0x00000000
+DATA axispattern<>+420(SB)/4, $0x00000001
+DATA axispattern<>+424(SB)/4, $0x00000002
+DATA axispattern<>+428(SB)/4, $0x00000003
+DATA axispattern<>+432(SB)/4, $0x00000000
+DATA axispattern<>+436(SB)/4, $0x00000001
+DATA axispattern<>+440(SB)/4, $0x00000002
+DATA axispattern<>+444(SB)/4, $0x00000003
+DATA axispattern<>+448(SB)/8, $0x0000000000000000
+DATA axispattern<>+456(SB)/8, $0x0000000000000001
+DATA axispattern<>+464(SB)/8, $0x0000000000000002
+DATA axispattern<>+472(SB)/8, $0x0000000000000003
+DATA axispattern<>+480(SB)/8, $0x0000000000000000
+DATA axispattern<>+488(SB)/8, $0x0000000000000001
+DATA axispattern<>+496(SB)/8, $0x0000000000000002
+DATA axispattern<>+504(SB)/8, $0x0000000000000003
+DATA axispattern<>+512(SB)/8, $0x0000000000000000
+DATA axispattern<>+520(SB)/8, $0x0000000000000001
+DATA axispattern<>+528(SB)/8, $0x0000000000000002
+DATA axispattern<>+536(SB)/8, $0x0000000000000003
+DATA axispattern<>+544(SB)/8, $0x0000000000000000
+DATA axispattern<>+552(SB)/8, $0x0000000000000001
+DATA axispattern<>+560(SB)/8, $0x0000000000000002
+DATA axispattern<>+568(SB)/8, $0x0000000000000003
+DATA axispattern<>+576(SB)/4, $0x00000000
+DATA axispattern<>+580(SB)/4, $0x00000001
+DATA axispattern<>+584(SB)/4, $0x00000002
+DATA axispattern<>+588(SB)/4, $0x00000003
+DATA axispattern<>+592(SB)/4, $0x00000004
+DATA axispattern<>+596(SB)/4, $0x00000000
+DATA axispattern<>+600(SB)/4, $0x00000001
+DATA axispattern<>+604(SB)/4, $0x00000002
+DATA axispattern<>+608(SB)/4, $0x00000003
+DATA axispattern<>+612(SB)/4, $0x00000004
+DATA axispattern<>+616(SB)/4, $0x00000000
+DATA axispattern<>+620(SB)/4, $0x00000001
+DATA axispattern<>+624(SB)/4, $0x00000002
+DATA axispattern<>+628(SB)/4, $0x00000003
+DATA axispattern<>+632(SB)/4, $0x00000004
+DATA axispattern<>+636(SB)/4, $0x00000000
+DATA axispattern<>+640(SB)/8, $0x0000000000000000
+DATA axispattern<>+648(SB)/8, $0x0000000000000001
+DATA axispattern<>+656(SB)/8, $0x0000000000000002
+DATA axispattern<>+664(SB)/8, $0x0000000000000003
+DATA axispattern<>+672(SB)/8, $0x0000000000000004
+DATA axispattern<>+680(SB)/8, $0x0000000000000000
+DATA axispattern<>+688(SB)/8, $0x0000000000000001
+DATA axispattern<>+696(SB)/8, $0x0000000000000002
+DATA axispattern<>+704(SB)/8, $0x0000000000000003
+DATA axispattern<>+712(SB)/8, $0x0000000000000004
+DATA axispattern<>+720(SB)/8, $0x0000000000000000
+DATA axispattern<>+728(SB)/8, $0x0000000000000001
+DATA axispattern<>+736(SB)/8, $0x0000000000000002
+DATA axispattern<>+744(SB)/8, $0x0000000000000003
+DATA axispattern<>+752(SB)/8, $0x0000000000000004
+DATA axispattern<>+760(SB)/8, $0x0000000000000000
+DATA axispattern<>+768(SB)/4, $0x00000000
+DATA axispattern<>+772(SB)/4, $0x00000001
+DATA axispattern<>+776(SB)/4, $0x00000002
+DATA axispattern<>+780(SB)/4, $0x00000003
+DATA axispattern<>+784(SB)/4, $0x00000004
+DATA axispattern<>+788(SB)/4, $0x00000005
+DATA axispattern<>+792(SB)/4, $0x00000000
+DATA axispattern<>+796(SB)/4, $0x00000001
+DATA axispattern<>+800(SB)/4, $0x00000002
+DATA axispattern<>+804(SB)/4, $0x00000003
+DATA axispattern<>+808(SB)/4, $0x00000004
+DATA axispattern<>+812(SB)/4, $0x00000005
+DATA axispattern<>+816(SB)/4, $0x00000000
+DATA axispattern<>+820(SB)/4, $0x00000001
+DATA axispattern<>+824(SB)/4, $0x00000002
+DATA axispattern<>+828(SB)/4, $0x00000003
+DATA axispattern<>+832(SB)/8, $0x0000000000000000
+DATA axispattern<>+840(SB)/8, $0x0000000000000001
+DATA axispattern<>+848(SB)/8, $0x0000000000000002
+DATA axispattern<>+856(SB)/8, $0x0000000000000003
+DATA axispattern<>+864(SB)/8, $0x0000000000000004
+DATA axispattern<>+872(SB)/8, $0x0000000000000005
+DATA axispattern<>+880(SB)/8, $0x0000000000000000
+DATA axispattern<>+888(SB)/8, $0x0000000000000001
+DATA axispattern<>+896(SB)/8, $0x0000000000000002
+DATA axispattern<>+904(SB)/8, $0x0000000000000003
+DATA axispattern<>+912(SB)/8, $0x0000000000000004
+DATA axispattern<>+920(SB)/8, $0x0000000000000005
+DATA axispattern<>+928(SB)/8, $0x0000000000000000
+DATA axispattern<>+936(SB)/8, $0x0000000000000001
+DATA axispattern<>+944(SB)/8, $0x0000000000000002
+DATA axispattern<>+952(SB)/8, $0x0000000000000003
+DATA axispattern<>+960(SB)/4, $0x00000000
+DATA axispattern<>+964(SB)/4, $0x00000001
+DATA axispattern<>+968(SB)/4, $0x00000002
+DATA axispattern<>+972(SB)/4, $0x00000003
+DATA axispattern<>+976(SB)/4, $0x00000004
+DATA axispattern<>+980(SB)/4, $0x00000005
+DATA axispattern<>+984(SB)/4, $0x00000006
+DATA axispattern<>+988(SB)/4, $0x00000000
+DATA axispattern<>+992(SB)/4, $0x00000001
+DATA axispattern<>+996(SB)/4, $0x00000002
+DATA axispattern<>+1000(SB)/4, $0x00000003
+DATA axispattern<>+1004(SB)/4, $0x00000004
+DATA axispattern<>+1008(SB)/4, $0x00000005
+DATA axispattern<>+1012(SB)/4, $0x00000006
+DATA axispattern<>+1016(SB)/4, $0x00000000
+DATA axispattern<>+1020(SB)/4, $0x00000001
+DATA axispattern<>+1024(SB)/8, $0x0000000000000000
+DATA axispattern<>+1032(SB)/8, $0x0000000000000001
+DATA axispattern<>+1040(SB)/8, $0x0000000000000002
+DATA axispattern<>+1048(SB)/8, $0x0000000000000003
+DATA axispattern<>+1056(SB)/8, $0x0000000000000004
+DATA axispattern<>+1064(SB)/8, $0x0000000000000005
+DATA axispattern<>+1072(SB)/8, $0x0000000000000006
+DATA axispattern<>+1080(SB)/8, $0x0000000000000000
+DATA axispattern<>+1088(SB)/8, $0x0000000000000001
+DATA axispattern<>+1096(SB)/8, $0x0000000000000002
+DATA axispattern<>+1104(SB)/8, $0x0000000000000003
+DATA axispattern<>+1112(SB)/8, $0x0000000000000004
+DATA axispattern<>+1120(SB)/8, $0x0000000000000005
+DATA axispattern<>+1128(SB)/8, $0x0000000000000006
+DATA axispattern<>+1136(SB)/8, $0x0000000000000000
+DATA axispattern<>+1144(SB)/8, $0x0000000000000001
+DATA axispattern<>+1152(SB)/4, $0x00000000
+DATA axispattern<>+1156(SB)/4, $0x00000001
+DATA axispattern<>+1160(SB)/4, $0x00000002
+DATA axispattern<>+1164(SB)/4, $0x00000003
+DATA axispattern<>+1168(SB)/4, $0x00000004
+DATA axispattern<>+1172(SB)/4, $0x00000005
+DATA axispattern<>+1176(SB)/4, $0x00000006
+DATA axispattern<>+1180(SB)/4, $0x00000007
+DATA axispattern<>+1184(SB)/4, $0x00000000
+DATA axispattern<>+1188(SB)/4, $0x00000001
+DATA axispattern<>+1192(SB)/4, $0x00000002
+DATA axispattern<>+1196(SB)/4, $0x00000003
+DATA axispattern<>+1200(SB)/4, $0x00000004
+DATA axispattern<>+1204(SB)/4, $0x00000005
+DATA axispattern<>+1208(SB)/4, $0x00000006
+DATA axispattern<>+1212(SB)/4, $0x00000007
+DATA axispattern<>+1216(SB)/8, $0x0000000000000000
+DATA axispattern<>+1224(SB)/8, $0x0000000000000001
+DATA axispattern<>+1232(SB)/8, $0x0000000000000002
+DATA axispattern<>+1240(SB)/8, $0x0000000000000003
+DATA axispattern<>+1248(SB)/8, $0x0000000000000004
+DATA axispattern<>+1256(SB)/8, $0x0000000000000005
+DATA axispattern<>+1264(SB)/8, $0x0000000000000006
+DATA axispattern<>+1272(SB)/8, $0x0000000000000007
+DATA axispattern<>+1280(SB)/8, $0x0000000000000000
+DATA axispattern<>+1288(SB)/8, $0x0000000000000001
+DATA axispattern<>+1296(SB)/8, $0x0000000000000002
+DATA axispattern<>+1304(SB)/8, $0x0000000000000003
+DATA axispattern<>+1312(SB)/8, $0x0000000000000004
+DATA axispattern<>+1320(SB)/8, $0x0000000000000005
+DATA axispattern<>+1328(SB)/8, $0x0000000000000006
+DATA axispattern<>+1336(SB)/8, $0x0000000000000007
+GLOBL axispattern<>(SB), RODATA|NOPTR, $1344
 
 // func LogSoftmaxAxisAVX512(dst []float32, src []float32, outer int, axis int, inner int)
 // Requires: AVX, AVX512F, CMOV
@@ -744,18 +2909,33 @@ TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+320(SB), Z8
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
-	CMPQ         SI, $0x00000010
-	JA           laxAVX512_wide
 
-	// Gather only where a group's lanes would hold 8 columns or more.
+	// Gather short slabs (below 16 elements) of at most 4 columns where a group's lanes would hold 8 columns or more.
+	CMPQ  SI, $0x00000010
+	JA    laxAVX512_pack
+	CMPQ  DI, $0x00000040
+	JAE   laxAVX512_pack
 	MOVQ  DX, R8
 	IMULQ SI, R8
 	CMPQ  R8, $0x00000020
-	JB    laxAVX512_wide
-	CMPQ  DI, $0x20000000
-	JB    laxAVX512_gather
+	JAE   laxAVX512_gather
 
-laxAVX512_wide:
+laxAVX512_pack:
+	CMPQ SI, $0x00000008
+	JE   laxAVX512_p2
+	CMPQ SI, $0x0000000c
+	JE   laxAVX512_p3
+	CMPQ SI, $0x00000010
+	JE   laxAVX512_p4
+	CMPQ SI, $0x00000014
+	JE   laxAVX512_p5
+	CMPQ SI, $0x00000018
+	JE   laxAVX512_p6
+	CMPQ SI, $0x0000001c
+	JE   laxAVX512_p7
+	CMPQ SI, $0x00000020
+	JE   laxAVX512_p8
+
 laxAVX512_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
@@ -1458,6 +3638,2616 @@ laxAVX512g_out:
 	ADDQ          72(SP), AX
 	SUBQ          64(SP), R10
 	JG            laxAVX512_gslab
+	JMP           laxAVX512_done
+
+laxAVX512_p2:
+laxAVX512_p2_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x0000ffff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p2_max_last
+
+laxAVX512_p2_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R13
+	CMPQ      R13, $0x00000010
+	JAE       laxAVX512_p2_max
+
+laxAVX512_p2_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p2_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p2_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x02, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x02, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x04, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x04, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x06, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x08, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x0a, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x0a, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x0e, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0e, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+0(SB), Z16
+	VPERMPS      Z7, Z16, Z11
+	VPERMD       Z13, Z16, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x0000ffff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p2_sum_last
+
+laxAVX512_p2_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y16, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x02, Z17, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x04, Z17, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x06, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p2_sum
+
+laxAVX512_p2_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p2_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z16, K1, Z16
+	VCVTPS2PD        Y11, Z7
+	VCVTPS2PD        Y16, Z17
+	VFMADD213PD      Z17, Z17, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x02, Z7, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x04, Z7, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x06, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x06, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p2_sum_end:
+	VMOVDQU64 axispattern<>+128(SB), Z11
+	VPERMPD   Z14, Z11, Z7
+	VMOVDQU64 axispattern<>+64(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z7, Z7, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z11
+	VCVTDQ2PD     Y13, Z16
+	VMULPD        Z11, Z16, Z16
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z11, Z13, Z13
+	VPSRLQ        $0x34, Z7, Z11
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VPORQ         Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+0(SB), Z18
+	VBROADCASTSD  log64vecconst<>+8(SB), Z19
+	VCMPPD        $0x1e, Z18, Z7, K1
+	VPXORQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64vecconst<>+16(SB), Z18
+	VPADDQ        Z18, Z11, K1, Z11
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VSUBPD        Z18, Z7, Z19
+	VADDPD        Z18, Z7, Z7
+	VDIVPD        Z7, Z19, Z7
+	VMULPD        Z7, Z7, Z18
+	VBROADCASTSD  log64const<>+24(SB), Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+32(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+40(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+48(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+56(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+64(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+72(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+80(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+88(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+96(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+104(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+112(SB), Z18
+	VADDPD        Z18, Z19, Z19
+	VMULPD        Z7, Z19, Z19
+	VADDPD        Z19, Z19, Z19
+	VBROADCASTSD  log64vecconst<>+24(SB), Z7
+	VBROADCASTSD  log64vecconst<>+32(SB), Z18
+	VPADDQ        Z18, Z11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VMULPD        Z7, Z11, Z11
+	VADDPD        Z19, Z11, Z11
+	VADDPD        Z11, Z13, Z13
+	VCVTPS2PD     Y15, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z11, Z11, Z11
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVL   $0x0000ffff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p2_out_last
+
+laxAVX512_p2_out:
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VSUBPD        Z7, Z18, Z18
+	VSUBPD        Z13, Z18, Z18
+	VMINPD        Z18, Z11, Z18
+	VCVTPD2PS     Z18, Y18
+	VINSERTF64X4  $0x01, Y18, Z15, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z8, K4, Z18
+	VMOVUPS       Z18, K1, (R12)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p2_out
+
+laxAVX512_p2_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p2_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z7, Z16, Z16
+	VSUBPD        Z13, Z16, Z16
+	VMINPD        Z16, Z11, Z16
+	VCVTPD2PS     Z16, Y7
+	VINSERTF64X4  $0x01, Y7, Z15, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p2_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p2_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p3:
+laxAVX512_p3_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x00007fff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x0000000f
+	JB      laxAVX512_p3_max_last
+
+laxAVX512_p3_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x0000003c, R11
+	SUBQ      $0x0000000f, R13
+	CMPQ      R13, $0x0000000f
+	JAE       laxAVX512_p3_max
+
+laxAVX512_p3_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p3_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p3_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x03, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x03, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x06, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x09, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x09, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+192(SB), Z16
+	VPERMPS      Z7, Z16, Z11
+	VPERMD       Z13, Z16, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x00007fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000f
+	JB     laxAVX512_p3_sum_last
+
+laxAVX512_p3_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y16, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x03, Z17, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x01, Z11, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x0000003c, R11
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x0000000f
+	JAE              laxAVX512_p3_sum
+
+laxAVX512_p3_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p3_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z16, K1, Z16
+	VCVTPS2PD        Y11, Z7
+	VCVTPS2PD        Y16, Z17
+	VFMADD213PD      Z17, Z17, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x03, Z7, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x06, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x01, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p3_sum_end:
+	VMOVDQU64 axispattern<>+320(SB), Z11
+	VPERMPD   Z14, Z11, Z7
+	VMOVDQU64 axispattern<>+256(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z7, Z7, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z11
+	VCVTDQ2PD     Y13, Z16
+	VMULPD        Z11, Z16, Z16
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z11, Z13, Z13
+	VPSRLQ        $0x34, Z7, Z11
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VPORQ         Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+0(SB), Z18
+	VBROADCASTSD  log64vecconst<>+8(SB), Z19
+	VCMPPD        $0x1e, Z18, Z7, K1
+	VPXORQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64vecconst<>+16(SB), Z18
+	VPADDQ        Z18, Z11, K1, Z11
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VSUBPD        Z18, Z7, Z19
+	VADDPD        Z18, Z7, Z7
+	VDIVPD        Z7, Z19, Z7
+	VMULPD        Z7, Z7, Z18
+	VBROADCASTSD  log64const<>+24(SB), Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+32(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+40(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+48(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+56(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+64(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+72(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+80(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+88(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+96(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+104(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+112(SB), Z18
+	VADDPD        Z18, Z19, Z19
+	VMULPD        Z7, Z19, Z19
+	VADDPD        Z19, Z19, Z19
+	VBROADCASTSD  log64vecconst<>+24(SB), Z7
+	VBROADCASTSD  log64vecconst<>+32(SB), Z18
+	VPADDQ        Z18, Z11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VMULPD        Z7, Z11, Z11
+	VADDPD        Z19, Z11, Z11
+	VADDPD        Z11, Z13, Z13
+	VCVTPS2PD     Y15, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z11, Z11, Z11
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVL   $0x00007fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000f
+	JB     laxAVX512_p3_out_last
+
+laxAVX512_p3_out:
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VSUBPD        Z7, Z18, Z18
+	VSUBPD        Z13, Z18, Z18
+	VMINPD        Z18, Z11, Z18
+	VCVTPD2PS     Z18, Y18
+	VINSERTF64X4  $0x01, Y18, Z15, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z8, K4, Z18
+	VMOVUPS       Z18, K1, (R12)
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x0000000f
+	JAE           laxAVX512_p3_out
+
+laxAVX512_p3_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p3_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z7, Z16, Z16
+	VSUBPD        Z13, Z16, Z16
+	VMINPD        Z16, Z11, Z16
+	VCVTPD2PS     Z16, Y7
+	VINSERTF64X4  $0x01, Y7, Z15, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p3_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p3_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p4:
+laxAVX512_p4_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x0000ffff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p4_max_last
+
+laxAVX512_p4_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R13
+	CMPQ      R13, $0x00000010
+	JAE       laxAVX512_p4_max
+
+laxAVX512_p4_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p4_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p4_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x04, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x04, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x08, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+384(SB), Z16
+	VPERMPS      Z7, Z16, Z11
+	VPERMD       Z13, Z16, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x0000ffff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p4_sum_last
+
+laxAVX512_p4_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y16, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x04, Z17, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p4_sum
+
+laxAVX512_p4_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p4_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z16, K1, Z16
+	VCVTPS2PD        Y11, Z7
+	VCVTPS2PD        Y16, Z17
+	VFMADD213PD      Z17, Z17, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x04, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p4_sum_end:
+	VMOVDQU64 axispattern<>+512(SB), Z11
+	VPERMPD   Z14, Z11, Z7
+	VMOVDQU64 axispattern<>+448(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z7, Z7, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z11
+	VCVTDQ2PD     Y13, Z16
+	VMULPD        Z11, Z16, Z16
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z11, Z13, Z13
+	VPSRLQ        $0x34, Z7, Z11
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VPORQ         Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+0(SB), Z18
+	VBROADCASTSD  log64vecconst<>+8(SB), Z19
+	VCMPPD        $0x1e, Z18, Z7, K1
+	VPXORQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64vecconst<>+16(SB), Z18
+	VPADDQ        Z18, Z11, K1, Z11
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VSUBPD        Z18, Z7, Z19
+	VADDPD        Z18, Z7, Z7
+	VDIVPD        Z7, Z19, Z7
+	VMULPD        Z7, Z7, Z18
+	VBROADCASTSD  log64const<>+24(SB), Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+32(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+40(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+48(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+56(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+64(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+72(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+80(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+88(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+96(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+104(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+112(SB), Z18
+	VADDPD        Z18, Z19, Z19
+	VMULPD        Z7, Z19, Z19
+	VADDPD        Z19, Z19, Z19
+	VBROADCASTSD  log64vecconst<>+24(SB), Z7
+	VBROADCASTSD  log64vecconst<>+32(SB), Z18
+	VPADDQ        Z18, Z11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VMULPD        Z7, Z11, Z11
+	VADDPD        Z19, Z11, Z11
+	VADDPD        Z11, Z13, Z13
+	VCVTPS2PD     Y15, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z11, Z11, Z11
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVL   $0x0000ffff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p4_out_last
+
+laxAVX512_p4_out:
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VSUBPD        Z7, Z18, Z18
+	VSUBPD        Z13, Z18, Z18
+	VMINPD        Z18, Z11, Z18
+	VCVTPD2PS     Z18, Y18
+	VINSERTF64X4  $0x01, Y18, Z15, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z8, K4, Z18
+	VMOVUPS       Z18, K1, (R12)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p4_out
+
+laxAVX512_p4_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p4_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z7, Z16, Z16
+	VSUBPD        Z13, Z16, Z16
+	VMINPD        Z16, Z11, Z16
+	VCVTPD2PS     Z16, Y7
+	VINSERTF64X4  $0x01, Y7, Z15, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p4_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p4_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p5:
+laxAVX512_p5_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x00007fff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x0000000f
+	JB      laxAVX512_p5_max_last
+
+laxAVX512_p5_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x0000003c, R11
+	SUBQ      $0x0000000f, R13
+	CMPQ      R13, $0x0000000f
+	JAE       laxAVX512_p5_max
+
+laxAVX512_p5_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p5_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p5_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x05, Z11, Z11, Z16
+	VMAXPS       Z16, Z7, Z7
+	VALIGND      $0x05, Z12, Z12, Z16
+	VPORD        Z16, Z13, Z13
+	VALIGND      $0x0a, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0a, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+576(SB), Z16
+	VPERMPS      Z7, Z16, Z11
+	VPERMD       Z13, Z16, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x00007fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000f
+	JB     laxAVX512_p5_sum_last
+
+laxAVX512_p5_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y16, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x05, Z17, Z11, Z16
+	VADDPD           Z16, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x0000003c, R11
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x0000000f
+	JAE              laxAVX512_p5_sum
+
+laxAVX512_p5_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p5_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z16, K1, Z16
+	VCVTPS2PD        Y11, Z7
+	VCVTPS2PD        Y16, Z17
+	VFMADD213PD      Z17, Z17, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x05, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p5_sum_end:
+	VMOVDQU64 axispattern<>+704(SB), Z11
+	VPERMPD   Z14, Z11, Z7
+	VMOVDQU64 axispattern<>+640(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z7, Z7, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z11
+	VCVTDQ2PD     Y13, Z16
+	VMULPD        Z11, Z16, Z16
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z11, Z13, Z13
+	VPSRLQ        $0x34, Z7, Z11
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VPORQ         Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+0(SB), Z18
+	VBROADCASTSD  log64vecconst<>+8(SB), Z19
+	VCMPPD        $0x1e, Z18, Z7, K1
+	VPXORQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64vecconst<>+16(SB), Z18
+	VPADDQ        Z18, Z11, K1, Z11
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VSUBPD        Z18, Z7, Z19
+	VADDPD        Z18, Z7, Z7
+	VDIVPD        Z7, Z19, Z7
+	VMULPD        Z7, Z7, Z18
+	VBROADCASTSD  log64const<>+24(SB), Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+32(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+40(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+48(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+56(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+64(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+72(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+80(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+88(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+96(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+104(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+112(SB), Z18
+	VADDPD        Z18, Z19, Z19
+	VMULPD        Z7, Z19, Z19
+	VADDPD        Z19, Z19, Z19
+	VBROADCASTSD  log64vecconst<>+24(SB), Z7
+	VBROADCASTSD  log64vecconst<>+32(SB), Z18
+	VPADDQ        Z18, Z11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VMULPD        Z7, Z11, Z11
+	VADDPD        Z19, Z11, Z11
+	VADDPD        Z11, Z13, Z13
+	VCVTPS2PD     Y15, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z11, Z11, Z11
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVL   $0x00007fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000f
+	JB     laxAVX512_p5_out_last
+
+laxAVX512_p5_out:
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VSUBPD        Z7, Z18, Z18
+	VSUBPD        Z13, Z18, Z18
+	VMINPD        Z18, Z11, Z18
+	VCVTPD2PS     Z18, Y18
+	VINSERTF64X4  $0x01, Y18, Z15, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z8, K4, Z18
+	VMOVUPS       Z18, K1, (R12)
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x0000000f
+	JAE           laxAVX512_p5_out
+
+laxAVX512_p5_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p5_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z7, Z16, Z16
+	VSUBPD        Z13, Z16, Z16
+	VMINPD        Z16, Z11, Z16
+	VCVTPD2PS     Z16, Y7
+	VINSERTF64X4  $0x01, Y7, Z15, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p5_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p5_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p6:
+laxAVX512_p6_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x00000fff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x0000000c
+	JB      laxAVX512_p6_max_last
+
+laxAVX512_p6_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000030, R11
+	SUBQ      $0x0000000c, R13
+	CMPQ      R13, $0x0000000c
+	JAE       laxAVX512_p6_max
+
+laxAVX512_p6_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p6_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p6_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x06, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+768(SB), Z16
+	VPERMPS      Z7, Z16, Z11
+	VPERMD       Z13, Z16, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x00000fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000c
+	JB     laxAVX512_p6_sum_last
+
+laxAVX512_p6_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y16, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000030, R11
+	SUBQ             $0x0000000c, R13
+	CMPQ             R13, $0x0000000c
+	JAE              laxAVX512_p6_sum
+
+laxAVX512_p6_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p6_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z16, K1, Z16
+	VCVTPS2PD        Y11, Z7
+	VCVTPS2PD        Y16, Z17
+	VFMADD213PD      Z17, Z17, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x06, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p6_sum_end:
+	VMOVDQU64 axispattern<>+896(SB), Z11
+	VPERMPD   Z14, Z11, Z7
+	VMOVDQU64 axispattern<>+832(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z7, Z7, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z11
+	VCVTDQ2PD     Y13, Z16
+	VMULPD        Z11, Z16, Z16
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z11, Z13, Z13
+	VPSRLQ        $0x34, Z7, Z11
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VPORQ         Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+0(SB), Z18
+	VBROADCASTSD  log64vecconst<>+8(SB), Z19
+	VCMPPD        $0x1e, Z18, Z7, K1
+	VPXORQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64vecconst<>+16(SB), Z18
+	VPADDQ        Z18, Z11, K1, Z11
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VSUBPD        Z18, Z7, Z19
+	VADDPD        Z18, Z7, Z7
+	VDIVPD        Z7, Z19, Z7
+	VMULPD        Z7, Z7, Z18
+	VBROADCASTSD  log64const<>+24(SB), Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+32(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+40(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+48(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+56(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+64(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+72(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+80(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+88(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+96(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+104(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+112(SB), Z18
+	VADDPD        Z18, Z19, Z19
+	VMULPD        Z7, Z19, Z19
+	VADDPD        Z19, Z19, Z19
+	VBROADCASTSD  log64vecconst<>+24(SB), Z7
+	VBROADCASTSD  log64vecconst<>+32(SB), Z18
+	VPADDQ        Z18, Z11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VMULPD        Z7, Z11, Z11
+	VADDPD        Z19, Z11, Z11
+	VADDPD        Z11, Z13, Z13
+	VCVTPS2PD     Y15, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z11, Z11, Z11
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVL   $0x00000fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000c
+	JB     laxAVX512_p6_out_last
+
+laxAVX512_p6_out:
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VSUBPD        Z7, Z18, Z18
+	VSUBPD        Z13, Z18, Z18
+	VMINPD        Z18, Z11, Z18
+	VCVTPD2PS     Z18, Y18
+	VINSERTF64X4  $0x01, Y18, Z15, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z8, K4, Z18
+	VMOVUPS       Z18, K1, (R12)
+	ADDQ          $0x00000030, R11
+	ADDQ          $0x00000030, R12
+	SUBQ          $0x0000000c, R13
+	CMPQ          R13, $0x0000000c
+	JAE           laxAVX512_p6_out
+
+laxAVX512_p6_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p6_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z7, Z16, Z16
+	VSUBPD        Z13, Z16, Z16
+	VMINPD        Z16, Z11, Z16
+	VCVTPD2PS     Z16, Y7
+	VINSERTF64X4  $0x01, Y7, Z15, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p6_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p6_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p7:
+laxAVX512_p7_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x00003fff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x0000000e
+	JB      laxAVX512_p7_max_last
+
+laxAVX512_p7_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000038, R11
+	SUBQ      $0x0000000e, R13
+	CMPQ      R13, $0x0000000e
+	JAE       laxAVX512_p7_max
+
+laxAVX512_p7_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p7_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p7_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x07, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x07, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+960(SB), Z16
+	VPERMPS      Z7, Z16, Z11
+	VPERMD       Z13, Z16, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x00003fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000e
+	JB     laxAVX512_p7_sum_last
+
+laxAVX512_p7_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y16, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x07, Z17, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000038, R11
+	SUBQ             $0x0000000e, R13
+	CMPQ             R13, $0x0000000e
+	JAE              laxAVX512_p7_sum
+
+laxAVX512_p7_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p7_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z16, K1, Z16
+	VCVTPS2PD        Y11, Z7
+	VCVTPS2PD        Y16, Z17
+	VFMADD213PD      Z17, Z17, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x07, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p7_sum_end:
+	VMOVDQU64 axispattern<>+1088(SB), Z11
+	VPERMPD   Z14, Z11, Z7
+	VMOVDQU64 axispattern<>+1024(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z7, Z7, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z11
+	VCVTDQ2PD     Y13, Z16
+	VMULPD        Z11, Z16, Z16
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z11, Z13, Z13
+	VPSRLQ        $0x34, Z7, Z11
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VPORQ         Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+0(SB), Z18
+	VBROADCASTSD  log64vecconst<>+8(SB), Z19
+	VCMPPD        $0x1e, Z18, Z7, K1
+	VPXORQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64vecconst<>+16(SB), Z18
+	VPADDQ        Z18, Z11, K1, Z11
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VSUBPD        Z18, Z7, Z19
+	VADDPD        Z18, Z7, Z7
+	VDIVPD        Z7, Z19, Z7
+	VMULPD        Z7, Z7, Z18
+	VBROADCASTSD  log64const<>+24(SB), Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+32(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+40(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+48(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+56(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+64(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+72(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+80(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+88(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+96(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+104(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+112(SB), Z18
+	VADDPD        Z18, Z19, Z19
+	VMULPD        Z7, Z19, Z19
+	VADDPD        Z19, Z19, Z19
+	VBROADCASTSD  log64vecconst<>+24(SB), Z7
+	VBROADCASTSD  log64vecconst<>+32(SB), Z18
+	VPADDQ        Z18, Z11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VMULPD        Z7, Z11, Z11
+	VADDPD        Z19, Z11, Z11
+	VADDPD        Z11, Z13, Z13
+	VCVTPS2PD     Y15, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z11, Z11, Z11
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVL   $0x00003fff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x0000000e
+	JB     laxAVX512_p7_out_last
+
+laxAVX512_p7_out:
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VSUBPD        Z7, Z18, Z18
+	VSUBPD        Z13, Z18, Z18
+	VMINPD        Z18, Z11, Z18
+	VCVTPD2PS     Z18, Y18
+	VINSERTF64X4  $0x01, Y18, Z15, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z8, K4, Z18
+	VMOVUPS       Z18, K1, (R12)
+	ADDQ          $0x00000038, R11
+	ADDQ          $0x00000038, R12
+	SUBQ          $0x0000000e, R13
+	CMPQ          R13, $0x0000000e
+	JAE           laxAVX512_p7_out
+
+laxAVX512_p7_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p7_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z7, Z16, Z16
+	VSUBPD        Z13, Z16, Z16
+	VMINPD        Z16, Z11, Z16
+	VCVTPD2PS     Z16, Y7
+	VINSERTF64X4  $0x01, Y7, Z15, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p7_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p7_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p8:
+laxAVX512_p8_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVL    $0x0000ffff, BX
+	KMOVW   BX, K1
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p8_max_last
+
+laxAVX512_p8_max:
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, Z11
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R13
+	CMPQ      R13, $0x00000010
+	JAE       laxAVX512_p8_max
+
+laxAVX512_p8_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p8_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p8_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x08, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+1152(SB), Z16
+	VPERMPS      Z7, Z16, Z11
+	VPERMD       Z13, Z16, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVL   $0x0000ffff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p8_sum_last
+
+laxAVX512_p8_sum:
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y11, Z17
+	VCVTPS2PD        Y16, Z18
+	VFMADD213PD      Z18, Z18, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p8_sum
+
+laxAVX512_p8_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p8_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z16
+	VFMADD231PS      Z0, Z11, Z16
+	VSUBPS           Z1, Z16, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z16, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z16, K1, Z16
+	VCVTPS2PD        Y11, Z7
+	VCVTPS2PD        Y16, Z17
+	VFMADD213PD      Z17, Z17, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z16
+	VFMADD213PD      Z16, Z16, Z11
+	VADDPD           Z7, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+
+laxAVX512_p8_sum_end:
+	VMOVDQU64 axispattern<>+1280(SB), Z11
+	VPERMPD   Z14, Z11, Z7
+	VMOVDQU64 axispattern<>+1216(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z7, Z7, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z11
+	VCVTDQ2PD     Y13, Z16
+	VMULPD        Z11, Z16, Z16
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z16, Z16
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z11, Z13, Z13
+	VPSRLQ        $0x34, Z7, Z11
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VPORQ         Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+0(SB), Z18
+	VBROADCASTSD  log64vecconst<>+8(SB), Z19
+	VCMPPD        $0x1e, Z18, Z7, K1
+	VPXORQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64vecconst<>+16(SB), Z18
+	VPADDQ        Z18, Z11, K1, Z11
+	VBROADCASTSD  log64const<>+8(SB), Z18
+	VSUBPD        Z18, Z7, Z19
+	VADDPD        Z18, Z7, Z7
+	VDIVPD        Z7, Z19, Z7
+	VMULPD        Z7, Z7, Z18
+	VBROADCASTSD  log64const<>+24(SB), Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+32(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+40(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+48(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+56(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+64(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+72(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+80(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+88(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+96(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+104(SB), Z20
+	VADDPD        Z20, Z19, Z19
+	VMULPD        Z18, Z19, Z19
+	VBROADCASTSD  log64const<>+112(SB), Z18
+	VADDPD        Z18, Z19, Z19
+	VMULPD        Z7, Z19, Z19
+	VADDPD        Z19, Z19, Z19
+	VBROADCASTSD  log64vecconst<>+24(SB), Z7
+	VBROADCASTSD  log64vecconst<>+32(SB), Z18
+	VPADDQ        Z18, Z11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VMULPD        Z7, Z11, Z11
+	VADDPD        Z19, Z11, Z11
+	VADDPD        Z11, Z13, Z13
+	VCVTPS2PD     Y15, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z11, Z11, Z11
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVL   $0x0000ffff, BX
+	KMOVW  BX, K1
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p8_out_last
+
+laxAVX512_p8_out:
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y18
+	VCVTPS2PD     Y18, Z18
+	VSUBPD        Z7, Z18, Z18
+	VSUBPD        Z13, Z18, Z18
+	VMINPD        Z18, Z11, Z18
+	VCVTPD2PS     Z18, Y18
+	VINSERTF64X4  $0x01, Y18, Z15, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z8, K4, Z18
+	VMOVUPS       Z18, K1, (R12)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p8_out
+
+laxAVX512_p8_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p8_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z18
+	VCVTPS2PD     Y18, Z19
+	VSUBPD        Z17, Z19, Z19
+	VSUBPD        Z16, Z19, Z19
+	VMINPD        Z19, Z11, Z19
+	VCVTPD2PS     Z19, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y16
+	VCVTPS2PD     Y16, Z16
+	VSUBPD        Z7, Z16, Z16
+	VSUBPD        Z13, Z16, Z16
+	VMINPD        Z16, Z11, Z16
+	VCVTPD2PS     Z16, Y7
+	VINSERTF64X4  $0x01, Y7, Z15, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p8_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p8_slab
 
 laxAVX512_done:
 	VZEROUPPER
