@@ -252,22 +252,29 @@ func TestBitExactAxis(t *testing.T) {
 		// Either side of the fewest columns (outer*inner = 8) for which
 		// they gather: 6 and 4 columns run one slab a group, 8 gathered.
 		shapes = append(shapes, [3]int{3, 100, 2}, [3]int{1, 100, 4}, [3]int{4, 100, 2}, [3]int{2, 100, 4})
-		for _, k := range axisKernels {
-			for _, sh := range shapes {
-				x := axisTensor(rng, sh[0], sh[1], sh[2])
-				want, got := make([]float32, len(x)), make([]float32, len(x))
-				k.want(want, x, sh[0], sh[1], sh[2])
-				k.call(im, got, x, sh[0], sh[1], sh[2])
-				what := fmt.Sprintf("%s %v", k.name, sh)
-				compareBits(t, what, x, want, got)
-				k.call(im, x, x, sh[0], sh[1], sh[2])
-				compareBits(t, what+", in place", x, want, x)
-				if t.Failed() {
-					return
-				}
+		checkAxisShapes(t, im, rng, shapes)
+	})
+}
+
+// checkAxisShapes runs both axis kernels on im and on the fallback over
+// axisTensor tensors of the given shapes, out of place and in place.
+func checkAxisShapes(t *testing.T, im *Implementation, rng *rand.Rand, shapes [][3]int) {
+	t.Helper()
+	for _, k := range axisKernels {
+		for _, sh := range shapes {
+			x := axisTensor(rng, sh[0], sh[1], sh[2])
+			want, got := make([]float32, len(x)), make([]float32, len(x))
+			k.want(want, x, sh[0], sh[1], sh[2])
+			k.call(im, got, x, sh[0], sh[1], sh[2])
+			what := fmt.Sprintf("%s %v", k.name, sh)
+			compareBits(t, what, x, want, got)
+			k.call(im, x, x, sh[0], sh[1], sh[2])
+			compareBits(t, what+", in place", x, want, x)
+			if t.Failed() {
+				return
 			}
 		}
-	})
+	}
 }
 
 // TestBitExactAxisOffsets runs the axis kernels at every alignment offset
@@ -312,21 +319,7 @@ func TestBitExactAxisPacked(t *testing.T) {
 			shapes = append(shapes, [3]int{1, 40000 + rng.IntN(16), inner}, [3]int{2, 5000 + rng.IntN(16), inner})
 		}
 		shapes = append(shapes, [3]int{1, 128256, 2}, [3]int{1, 32000, 8}, [3]int{40, 64, 2}, [3]int{9, 100, 4})
-		for _, k := range axisKernels {
-			for _, sh := range shapes {
-				x := axisTensor(rng, sh[0], sh[1], sh[2])
-				want, got := make([]float32, len(x)), make([]float32, len(x))
-				k.want(want, x, sh[0], sh[1], sh[2])
-				k.call(im, got, x, sh[0], sh[1], sh[2])
-				what := fmt.Sprintf("%s %v", k.name, sh)
-				compareBits(t, what, x, want, got)
-				k.call(im, x, x, sh[0], sh[1], sh[2])
-				compareBits(t, what+", in place", x, want, x)
-				if t.Failed() {
-					return
-				}
-			}
-		}
+		checkAxisShapes(t, im, rng, shapes)
 	})
 }
 

@@ -313,7 +313,7 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 	g.JMP(LabelRef(done))
 
 	for _, inner := range packedInners {
-		pk := &packed512{g: g, a: a, km: km, inner: inner, per: 16 / inner,
+		pk := &packed512{g: g, s: s, a: a, km: km, inner: inner, per: 16 / inner,
 			pat: g.packTable().Offset(192 * (inner - 2))}
 		io := contiguous
 		io.label = fmt.Sprintf("%s_p%d", label, inner)
@@ -753,17 +753,7 @@ func (x *ax256) group(t *ceTables, log bool, suffix string, steps stepLoop, pk *
 			return
 		}
 		for h := range acc {
-			u, sc := v[0].AsX(), ts[0].AsX()
-			if h == 1 {
-				u, sc = g.XMM(), g.XMM()
-				g.VEXTRACTF128(U8(1), v[0], u)
-				g.VEXTRACTF128(U8(1), ts[0], sc)
-			}
-			ud, sd := g.YMM(), g.YMM()
-			g.VCVTPS2PD(u, ud)
-			g.VCVTPS2PD(sc, sd)
-			g.VFMADD213PD(sd, sd, ud) // ud = sd*ud + sd
-			g.VADDPD(ud, acc[h], acc[h])
+			g.VADDPD(terms256(g, v[0], ts[0], h), acc[h], acc[h])
 		}
 	})
 	if pk != nil {
@@ -907,6 +897,7 @@ var packedInners = []int{2, 3, 4, 5, 6, 7, 8}
 // inner.
 type packed512 struct {
 	g          *gen
+	s          *sm512
 	a          *axisArgs
 	km         reg.Register // the lanes of the current vector
 	inner, per int          // the columns, and the steps a vector
@@ -1002,14 +993,7 @@ func (pk *packed512) addSteps(u, sc, acc reg.VecVirtual, tail bool) {
 		g.VMOVAPS_Z(sc, pk.km, sc)
 	}
 	var t [2]reg.VecVirtual
-	for h := range t {
-		uh, sh := halfY(g, u, h), halfY(g, sc, h)
-		t[h] = g.ZMM()
-		s64 := g.ZMM()
-		g.VCVTPS2PD(uh, t[h])
-		g.VCVTPS2PD(sh, s64)
-		g.VFMADD213PD(s64, s64, t[h]) // t = s*u + s
-	}
+	t[0], t[1] = pk.s.terms64(u, sc)
 	for i := range pk.per {
 		b := i * pk.inner
 		var v reg.VecVirtual
@@ -1148,16 +1132,7 @@ func (pk *packed256) addSteps(u, sc, acc reg.VecVirtual, tail bool) {
 		g.VANDPS(m, sc, sc)
 	}
 	for h := range 2 {
-		uh, sh := u.AsX(), sc.AsX()
-		if h == 1 {
-			uh, sh = g.XMM(), g.XMM()
-			g.VEXTRACTF128(U8(1), u, uh)
-			g.VEXTRACTF128(U8(1), sc, sh)
-		}
-		t, s64 := g.YMM(), g.YMM()
-		g.VCVTPS2PD(uh, t)
-		g.VCVTPS2PD(sh, s64)
-		g.VFMADD213PD(s64, s64, t) // t = s*u + s
+		t := terms256(g, u, sc, h)
 		if pk.inner == 4 {
 			g.VADDPD(t, acc, acc)
 			continue
