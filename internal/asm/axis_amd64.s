@@ -731,14 +731,14 @@ axAVX512_p2_slab:
 	JB      axAVX512_p2_max_last
 
 axAVX512_p2_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000010, R13
-	CMPQ      R13, $0x00000010
-	JAE       axAVX512_p2_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p2_max
 
 axAVX512_p2_max_last:
 	TESTQ     R13, R13
@@ -810,6 +810,7 @@ axAVX512_p2_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
+	MOVQ   R9, R12
 	MOVL   $0x0000ffff, BX
 	KMOVW  BX, K1
 	MOVQ   DI, R13
@@ -818,7 +819,7 @@ axAVX512_p2_max_end:
 	JB     axAVX512_p2_sum_last
 
 axAVX512_p2_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z13
@@ -836,32 +837,38 @@ axAVX512_p2_sum:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x02, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x04, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x06, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VADDPD           Z11, Z14, Z14
-	VALIGNQ          $0x02, Z11, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x04, Z11, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x06, Z11, Z11, Z11
-	VADDPD           Z11, Z14, Z14
-	ADDQ             $0x00000040, R11
-	SUBQ             $0x00000010, R13
-	CMPQ             R13, $0x00000010
-	JAE              axAVX512_p2_sum
+	CMPQ             R8, R9
+	JE               axAVX512_p2_nostore_1
+	VMOVUPS          Z11, (R12)
+
+axAVX512_p2_nostore_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x02, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	VALIGNQ       $0x02, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p2_sum
 
 axAVX512_p2_sum_last:
 	TESTQ            R13, R13
@@ -887,30 +894,35 @@ axAVX512_p2_sum_last:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VMOVAPS.Z        Z11, K1, Z11
-	VMOVAPS.Z        Z13, K1, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x02, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x04, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x06, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VADDPD           Z11, Z14, Z14
-	VALIGNQ          $0x02, Z11, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x04, Z11, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x06, Z11, Z11, Z11
-	VADDPD           Z11, Z14, Z14
+	CMPQ             R8, R9
+	JE               axAVX512_p2_nostore_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p2_nostore_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x02, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	VALIGNQ       $0x02, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
 
 axAVX512_p2_sum_end:
 	VMOVDQU64 axispattern<>+128(SB), Z13
@@ -939,6 +951,70 @@ axAVX512_p2_sum_end:
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
 
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	CMPQ  R8, R9
+	JE    axAVX512_p2_outre
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x0000ffff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x00000010
+	JB    axAVX512_p2_outk_last
+
+axAVX512_p2_outk:
+	VMOVUPS     (R11), Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (R12), Z17
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z17, Z19
+	VFMADD132PS Z13, Z19, Z17
+	VADDPS      Z13, Z17, Z17
+	VMULPS      Z18, Z17, Z17
+	VMOVAPS     Z10, K3, Z17
+	VMOVAPS     Z5, K4, Z17
+	VMOVUPS     Z17, (R12)
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000010, R13
+	CMPQ        R13, $0x00000010
+	JAE         axAVX512_p2_outk
+
+axAVX512_p2_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p2_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z13, Z17, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p2_outk_end:
+	JMP axAVX512_p2_outend
+
+axAVX512_p2_outre:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
 	MOVQ  R8, R11
 	MOVQ  R9, R12
@@ -950,7 +1026,7 @@ axAVX512_p2_sum_end:
 	JB    axAVX512_p2_out_last
 
 axAVX512_p2_out:
-	VMOVUPS.Z        (R11), K1, Z17
+	VMOVUPS          (R11), Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
@@ -975,7 +1051,7 @@ axAVX512_p2_out:
 	VMULPS           Z18, Z17, Z17
 	VMOVAPS          Z10, K3, Z17
 	VMOVAPS          Z5, K4, Z17
-	VMOVUPS          Z17, K1, (R12)
+	VMOVUPS          Z17, (R12)
 	ADDQ             $0x00000040, R11
 	ADDQ             $0x00000040, R12
 	SUBQ             $0x00000010, R13
@@ -1016,6 +1092,7 @@ axAVX512_p2_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p2_out_end:
+axAVX512_p2_outend:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -1325,14 +1402,14 @@ axAVX512_p4_slab:
 	JB      axAVX512_p4_max_last
 
 axAVX512_p4_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000010, R13
-	CMPQ      R13, $0x00000010
-	JAE       axAVX512_p4_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p4_max
 
 axAVX512_p4_max_last:
 	TESTQ     R13, R13
@@ -1388,6 +1465,7 @@ axAVX512_p4_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
+	MOVQ   R9, R12
 	MOVL   $0x0000ffff, BX
 	KMOVW  BX, K1
 	MOVQ   DI, R13
@@ -1396,7 +1474,7 @@ axAVX512_p4_max_end:
 	JB     axAVX512_p4_sum_last
 
 axAVX512_p4_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z13
@@ -1414,24 +1492,30 @@ axAVX512_p4_sum:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x04, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VADDPD           Z11, Z14, Z14
-	VALIGNQ          $0x04, Z11, Z11, Z11
-	VADDPD           Z11, Z14, Z14
-	ADDQ             $0x00000040, R11
-	SUBQ             $0x00000010, R13
-	CMPQ             R13, $0x00000010
-	JAE              axAVX512_p4_sum
+	CMPQ             R8, R9
+	JE               axAVX512_p4_nostore_1
+	VMOVUPS          Z11, (R12)
+
+axAVX512_p4_nostore_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x04, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p4_sum
 
 axAVX512_p4_sum_last:
 	TESTQ            R13, R13
@@ -1457,22 +1541,27 @@ axAVX512_p4_sum_last:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VMOVAPS.Z        Z11, K1, Z11
-	VMOVAPS.Z        Z13, K1, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x04, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VADDPD           Z11, Z14, Z14
-	VALIGNQ          $0x04, Z11, Z11, Z11
-	VADDPD           Z11, Z14, Z14
+	CMPQ             R8, R9
+	JE               axAVX512_p4_nostore_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p4_nostore_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x04, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
 
 axAVX512_p4_sum_end:
 	VMOVDQU64 axispattern<>+512(SB), Z13
@@ -1501,6 +1590,70 @@ axAVX512_p4_sum_end:
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
 
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	CMPQ  R8, R9
+	JE    axAVX512_p4_outre
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x0000ffff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x00000010
+	JB    axAVX512_p4_outk_last
+
+axAVX512_p4_outk:
+	VMOVUPS     (R11), Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (R12), Z17
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z17, Z19
+	VFMADD132PS Z13, Z19, Z17
+	VADDPS      Z13, Z17, Z17
+	VMULPS      Z18, Z17, Z17
+	VMOVAPS     Z10, K3, Z17
+	VMOVAPS     Z5, K4, Z17
+	VMOVUPS     Z17, (R12)
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000010, R13
+	CMPQ        R13, $0x00000010
+	JAE         axAVX512_p4_outk
+
+axAVX512_p4_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p4_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z13, Z17, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p4_outk_end:
+	JMP axAVX512_p4_outend
+
+axAVX512_p4_outre:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
 	MOVQ  R8, R11
 	MOVQ  R9, R12
@@ -1512,7 +1665,7 @@ axAVX512_p4_sum_end:
 	JB    axAVX512_p4_out_last
 
 axAVX512_p4_out:
-	VMOVUPS.Z        (R11), K1, Z17
+	VMOVUPS          (R11), Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
@@ -1537,7 +1690,7 @@ axAVX512_p4_out:
 	VMULPS           Z18, Z17, Z17
 	VMOVAPS          Z10, K3, Z17
 	VMOVAPS          Z5, K4, Z17
-	VMOVUPS          Z17, K1, (R12)
+	VMOVUPS          Z17, (R12)
 	ADDQ             $0x00000040, R11
 	ADDQ             $0x00000040, R12
 	SUBQ             $0x00000010, R13
@@ -1578,6 +1731,7 @@ axAVX512_p4_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p4_out_end:
+axAVX512_p4_outend:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -2395,14 +2549,14 @@ axAVX512_p8_slab:
 	JB      axAVX512_p8_max_last
 
 axAVX512_p8_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000010, R13
-	CMPQ      R13, $0x00000010
-	JAE       axAVX512_p8_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p8_max
 
 axAVX512_p8_max_last:
 	TESTQ     R13, R13
@@ -2450,6 +2604,7 @@ axAVX512_p8_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
+	MOVQ   R9, R12
 	MOVL   $0x0000ffff, BX
 	KMOVW  BX, K1
 	MOVQ   DI, R13
@@ -2458,7 +2613,7 @@ axAVX512_p8_max_end:
 	JB     axAVX512_p8_sum_last
 
 axAVX512_p8_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z13
@@ -2476,20 +2631,26 @@ axAVX512_p8_sum:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VADDPD           Z11, Z14, Z14
-	ADDQ             $0x00000040, R11
-	SUBQ             $0x00000010, R13
-	CMPQ             R13, $0x00000010
-	JAE              axAVX512_p8_sum
+	CMPQ             R8, R9
+	JE               axAVX512_p8_nostore_1
+	VMOVUPS          Z11, (R12)
+
+axAVX512_p8_nostore_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p8_sum
 
 axAVX512_p8_sum_last:
 	TESTQ            R13, R13
@@ -2515,18 +2676,23 @@ axAVX512_p8_sum_last:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VMOVAPS.Z        Z11, K1, Z11
-	VMOVAPS.Z        Z13, K1, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VADDPD           Z11, Z14, Z14
+	CMPQ             R8, R9
+	JE               axAVX512_p8_nostore_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p8_nostore_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VADDPD        Z11, Z14, Z14
 
 axAVX512_p8_sum_end:
 	VMOVDQU64 axispattern<>+1280(SB), Z13
@@ -2555,6 +2721,70 @@ axAVX512_p8_sum_end:
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
 
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	CMPQ  R8, R9
+	JE    axAVX512_p8_outre
+	MOVQ  R8, R11
+	MOVQ  R9, R12
+	MOVL  $0x0000ffff, BX
+	KMOVW BX, K1
+	MOVQ  DI, R13
+	SHRQ  $0x02, R13
+	CMPQ  R13, $0x00000010
+	JB    axAVX512_p8_outk_last
+
+axAVX512_p8_outk:
+	VMOVUPS     (R11), Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (R12), Z17
+	VMOVAPS     Z11, Z19
+	VFMADD213PS Z11, Z17, Z19
+	VFMADD132PS Z13, Z19, Z17
+	VADDPS      Z13, Z17, Z17
+	VMULPS      Z18, Z17, Z17
+	VMOVAPS     Z10, K3, Z17
+	VMOVAPS     Z5, K4, Z17
+	VMOVUPS     Z17, (R12)
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000010, R13
+	CMPQ        R13, $0x00000010
+	JAE         axAVX512_p8_outk
+
+axAVX512_p8_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p8_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z13, Z17, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p8_outk_end:
+	JMP axAVX512_p8_outend
+
+axAVX512_p8_outre:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
 	MOVQ  R8, R11
 	MOVQ  R9, R12
@@ -2566,7 +2796,7 @@ axAVX512_p8_sum_end:
 	JB    axAVX512_p8_out_last
 
 axAVX512_p8_out:
-	VMOVUPS.Z        (R11), K1, Z17
+	VMOVUPS          (R11), Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
@@ -2591,7 +2821,7 @@ axAVX512_p8_out:
 	VMULPS           Z18, Z17, Z17
 	VMOVAPS          Z10, K3, Z17
 	VMOVAPS          Z5, K4, Z17
-	VMOVUPS          Z17, K1, (R12)
+	VMOVUPS          Z17, (R12)
 	ADDQ             $0x00000040, R11
 	ADDQ             $0x00000040, R12
 	SUBQ             $0x00000010, R13
@@ -2632,6 +2862,7 @@ axAVX512_p8_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p8_out_end:
+axAVX512_p8_outend:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -3657,14 +3888,14 @@ laxAVX512_p2_slab:
 	JB      laxAVX512_p2_max_last
 
 laxAVX512_p2_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000010, R13
-	CMPQ      R13, $0x00000010
-	JAE       laxAVX512_p2_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p2_max
 
 laxAVX512_p2_max_last:
 	TESTQ     R13, R13
@@ -3745,7 +3976,7 @@ laxAVX512_p2_max_end:
 	JB     laxAVX512_p2_sum_last
 
 laxAVX512_p2_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z16
@@ -3994,7 +4225,7 @@ laxAVX512_p2_sum_end:
 	JB     laxAVX512_p2_out_last
 
 laxAVX512_p2_out:
-	VMOVUPS.Z     (R11), K1, Z18
+	VMOVUPS       (R11), Z18
 	VCVTPS2PD     Y18, Z19
 	VSUBPD        Z17, Z19, Z19
 	VSUBPD        Z16, Z19, Z19
@@ -4009,7 +4240,7 @@ laxAVX512_p2_out:
 	VINSERTF64X4  $0x01, Y18, Z15, Z18
 	VMOVAPS       Z10, K3, Z18
 	VMOVAPS       Z8, K4, Z18
-	VMOVUPS       Z18, K1, (R12)
+	VMOVUPS       Z18, (R12)
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R13
@@ -4447,14 +4678,14 @@ laxAVX512_p4_slab:
 	JB      laxAVX512_p4_max_last
 
 laxAVX512_p4_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000010, R13
-	CMPQ      R13, $0x00000010
-	JAE       laxAVX512_p4_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p4_max
 
 laxAVX512_p4_max_last:
 	TESTQ     R13, R13
@@ -4519,7 +4750,7 @@ laxAVX512_p4_max_end:
 	JB     laxAVX512_p4_sum_last
 
 laxAVX512_p4_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z16
@@ -4752,7 +4983,7 @@ laxAVX512_p4_sum_end:
 	JB     laxAVX512_p4_out_last
 
 laxAVX512_p4_out:
-	VMOVUPS.Z     (R11), K1, Z18
+	VMOVUPS       (R11), Z18
 	VCVTPS2PD     Y18, Z19
 	VSUBPD        Z17, Z19, Z19
 	VSUBPD        Z16, Z19, Z19
@@ -4767,7 +4998,7 @@ laxAVX512_p4_out:
 	VINSERTF64X4  $0x01, Y18, Z15, Z18
 	VMOVAPS       Z10, K3, Z18
 	VMOVAPS       Z8, K4, Z18
-	VMOVUPS       Z18, K1, (R12)
+	VMOVUPS       Z18, (R12)
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R13
@@ -5909,14 +6140,14 @@ laxAVX512_p8_slab:
 	JB      laxAVX512_p8_max_last
 
 laxAVX512_p8_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000010, R13
-	CMPQ      R13, $0x00000010
-	JAE       laxAVX512_p8_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p8_max
 
 laxAVX512_p8_max_last:
 	TESTQ     R13, R13
@@ -5973,7 +6204,7 @@ laxAVX512_p8_max_end:
 	JB     laxAVX512_p8_sum_last
 
 laxAVX512_p8_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z16
@@ -6198,7 +6429,7 @@ laxAVX512_p8_sum_end:
 	JB     laxAVX512_p8_out_last
 
 laxAVX512_p8_out:
-	VMOVUPS.Z     (R11), K1, Z18
+	VMOVUPS       (R11), Z18
 	VCVTPS2PD     Y18, Z19
 	VSUBPD        Z17, Z19, Z19
 	VSUBPD        Z16, Z19, Z19
@@ -6213,7 +6444,7 @@ laxAVX512_p8_out:
 	VINSERTF64X4  $0x01, Y18, Z15, Z18
 	VMOVAPS       Z10, K3, Z18
 	VMOVAPS       Z8, K4, Z18
-	VMOVUPS       Z18, K1, (R12)
+	VMOVUPS       Z18, (R12)
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R13
