@@ -838,10 +838,10 @@ axAVX512_p2_sum:
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
 	CMPQ             R8, R9
-	JE               axAVX512_p2_nostore_1
+	JE               axAVX512_p2_inplace_1
 	VMOVUPS          Z11, (R12)
 
-axAVX512_p2_nostore_1:
+axAVX512_p2_inplace_1:
 	VCVTPS2PD     Y11, Z17
 	VEXTRACTF64X4 $0x01, Z11, Y11
 	VCVTPS2PD     Y11, Z11
@@ -895,10 +895,10 @@ axAVX512_p2_sum_last:
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
 	CMPQ             R8, R9
-	JE               axAVX512_p2_nostore_2
+	JE               axAVX512_p2_inplace_2
 	VMOVUPS          Z11, K1, (R12)
 
-axAVX512_p2_nostore_2:
+axAVX512_p2_inplace_2:
 	VMOVAPS.Z     Z11, K1, Z11
 	VMOVAPS.Z     Z13, K1, Z13
 	VCVTPS2PD     Y11, Z17
@@ -950,10 +950,10 @@ axAVX512_p2_sum_end:
 	VCVTPD2PS    Z11, Y11
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p2_out_inplace
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
-	CMPQ  R8, R9
-	JE    axAVX512_p2_outre
 	MOVQ  R8, R11
 	MOVQ  R9, R12
 	MOVL  $0x0000ffff, BX
@@ -1012,9 +1012,9 @@ axAVX512_p2_outk_last:
 	VMOVUPS     Z7, K1, (R12)
 
 axAVX512_p2_outk_end:
-	JMP axAVX512_p2_outend
+	JMP axAVX512_p2_out_placed
 
-axAVX512_p2_outre:
+axAVX512_p2_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
 	MOVQ  R8, R11
 	MOVQ  R9, R12
@@ -1092,7 +1092,7 @@ axAVX512_p2_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p2_out_end:
-axAVX512_p2_outend:
+axAVX512_p2_out_placed:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -1493,10 +1493,10 @@ axAVX512_p4_sum:
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
 	CMPQ             R8, R9
-	JE               axAVX512_p4_nostore_1
+	JE               axAVX512_p4_inplace_1
 	VMOVUPS          Z11, (R12)
 
-axAVX512_p4_nostore_1:
+axAVX512_p4_inplace_1:
 	VCVTPS2PD     Y11, Z17
 	VEXTRACTF64X4 $0x01, Z11, Y11
 	VCVTPS2PD     Y11, Z11
@@ -1542,10 +1542,10 @@ axAVX512_p4_sum_last:
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
 	CMPQ             R8, R9
-	JE               axAVX512_p4_nostore_2
+	JE               axAVX512_p4_inplace_2
 	VMOVUPS          Z11, K1, (R12)
 
-axAVX512_p4_nostore_2:
+axAVX512_p4_inplace_2:
 	VMOVAPS.Z     Z11, K1, Z11
 	VMOVAPS.Z     Z13, K1, Z13
 	VCVTPS2PD     Y11, Z17
@@ -1589,10 +1589,10 @@ axAVX512_p4_sum_end:
 	VCVTPD2PS    Z11, Y11
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p4_out_inplace
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
-	CMPQ  R8, R9
-	JE    axAVX512_p4_outre
 	MOVQ  R8, R11
 	MOVQ  R9, R12
 	MOVL  $0x0000ffff, BX
@@ -1651,9 +1651,9 @@ axAVX512_p4_outk_last:
 	VMOVUPS     Z7, K1, (R12)
 
 axAVX512_p4_outk_end:
-	JMP axAVX512_p4_outend
+	JMP axAVX512_p4_out_placed
 
-axAVX512_p4_outre:
+axAVX512_p4_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
 	MOVQ  R8, R11
 	MOVQ  R9, R12
@@ -1731,7 +1731,7 @@ axAVX512_p4_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p4_out_end:
-axAVX512_p4_outend:
+axAVX512_p4_out_placed:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -2632,10 +2632,10 @@ axAVX512_p8_sum:
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
 	CMPQ             R8, R9
-	JE               axAVX512_p8_nostore_1
+	JE               axAVX512_p8_inplace_1
 	VMOVUPS          Z11, (R12)
 
-axAVX512_p8_nostore_1:
+axAVX512_p8_inplace_1:
 	VCVTPS2PD     Y11, Z17
 	VEXTRACTF64X4 $0x01, Z11, Y11
 	VCVTPS2PD     Y11, Z11
@@ -2677,10 +2677,10 @@ axAVX512_p8_sum_last:
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
 	CMPQ             R8, R9
-	JE               axAVX512_p8_nostore_2
+	JE               axAVX512_p8_inplace_2
 	VMOVUPS          Z11, K1, (R12)
 
-axAVX512_p8_nostore_2:
+axAVX512_p8_inplace_2:
 	VMOVAPS.Z     Z11, K1, Z11
 	VMOVAPS.Z     Z13, K1, Z13
 	VCVTPS2PD     Y11, Z17
@@ -2720,10 +2720,10 @@ axAVX512_p8_sum_end:
 	VCVTPD2PS    Z11, Y11
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p8_out_inplace
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
-	CMPQ  R8, R9
-	JE    axAVX512_p8_outre
 	MOVQ  R8, R11
 	MOVQ  R9, R12
 	MOVL  $0x0000ffff, BX
@@ -2782,9 +2782,9 @@ axAVX512_p8_outk_last:
 	VMOVUPS     Z7, K1, (R12)
 
 axAVX512_p8_outk_end:
-	JMP axAVX512_p8_outend
+	JMP axAVX512_p8_out_placed
 
-axAVX512_p8_outre:
+axAVX512_p8_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
 	MOVQ  R8, R11
 	MOVQ  R9, R12
@@ -2862,7 +2862,7 @@ axAVX512_p8_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p8_out_end:
-axAVX512_p8_outend:
+axAVX512_p8_out_placed:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -7049,31 +7049,37 @@ axAVX2_max_p2_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
 	VXORPD Y0, Y0, Y0
 	MOVQ   R8, R11
+	MOVQ   R9, R12
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000008
 	JB     axAVX2_sum_p2_last
 
 axAVX2_sum_p2:
-	VMOVUPS      (R11), Y2
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      axisconst<>+288(SB), Y4
-	VMAXPS       Y2, Y4, Y2
-	VMOVUPS      axisconst<>+32(SB), Y4
-	VFMADD231PS  axisconst<>+0(SB), Y2, Y4
-	VSUBPS       axisconst<>+32(SB), Y4, Y5
-	VFMADD231PS  axisconst<>+64(SB), Y5, Y2
-	VFMADD231PS  axisconst<>+96(SB), Y5, Y2
-	VMOVUPS      axisconst<>+128(SB), Y5
-	VFMADD213PS  axisconst<>+160(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+192(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+224(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+256(SB), Y2, Y5
-	VMULPS       Y2, Y2, Y6
-	VFMADD231PS  Y5, Y6, Y2
-	VPADDD       32(SP), Y4, Y4
-	VPMAXSD      axisconst<>+480(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS     (R11), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     axisconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VSUBPS      axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS axisconst<>+96(SB), Y5, Y2
+	VMOVUPS     axisconst<>+128(SB), Y5
+	VFMADD213PS axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS axisconst<>+256(SB), Y2, Y5
+	VMULPS      Y2, Y2, Y6
+	VFMADD231PS Y5, Y6, Y2
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     axisconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p2_inplace_1
+	VMOVUPS     Y2, (R12)
+
+axAVX2_sum_p2_inplace_1:
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X4, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -7089,6 +7095,7 @@ axAVX2_sum_p2:
 	VADDPD       X2, X0, X0
 	VADDPD       X3, X0, X0
 	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
 	SUBQ         $0x00000008, R13
 	CMPQ         R13, $0x00000008
 	JAE          axAVX2_sum_p2
@@ -7143,24 +7150,30 @@ axAVX2_copy_5_1:
 	VMOVUPS 192(SP), Y2
 
 axAVX2_tailloaded_5:
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      axisconst<>+288(SB), Y4
-	VMAXPS       Y2, Y4, Y2
-	VMOVUPS      axisconst<>+32(SB), Y4
-	VFMADD231PS  axisconst<>+0(SB), Y2, Y4
-	VSUBPS       axisconst<>+32(SB), Y4, Y5
-	VFMADD231PS  axisconst<>+64(SB), Y5, Y2
-	VFMADD231PS  axisconst<>+96(SB), Y5, Y2
-	VMOVUPS      axisconst<>+128(SB), Y5
-	VFMADD213PS  axisconst<>+160(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+192(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+224(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+256(SB), Y2, Y5
-	VMULPS       Y2, Y2, Y6
-	VFMADD231PS  Y5, Y6, Y2
-	VPADDD       32(SP), Y4, Y4
-	VPMAXSD      axisconst<>+480(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     axisconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VSUBPS      axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS axisconst<>+96(SB), Y5, Y2
+	VMOVUPS     axisconst<>+128(SB), Y5
+	VFMADD213PS axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS axisconst<>+256(SB), Y2, Y5
+	VMULPS      Y2, Y2, Y6
+	VFMADD231PS Y5, Y6, Y2
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     axisconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p2_inplace_2
+	VMOVDQU     (R14), Y5
+	VMASKMOVPS  Y2, Y5, (R12)
+
+axAVX2_sum_p2_inplace_2:
 	VMOVDQU      (R14), Y5
 	VANDPS       Y5, Y2, Y2
 	VANDPS       Y5, Y4, Y4
@@ -7207,7 +7220,160 @@ axAVX2_sum_p2_end:
 	VCVTPD2PSY   Y0, X0
 	VINSERTF128  $0x01, X0, Y3, Y0
 	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p2_inplace
 
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p2_last
+
+axAVX2_outk_p2:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     (R12), Y0
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_outk_p2
+
+axAVX2_outk_p2_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p2_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_6
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_6
+
+axAVX2_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_6_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_6_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_6_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_6_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_6_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_6:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_7
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_7
+
+axAVX2_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_7_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_7_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_7_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_7_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_7_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_7:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p2_end:
+	JMP axAVX2_out_p2_placed
+
+axAVX2_out_p2_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
 	MOVQ R8, R11
 	MOVQ R9, R12
@@ -7263,45 +7429,45 @@ axAVX2_out_p2_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         axAVX2_tailcopy_6
+	JA         axAVX2_tailcopy_8
 	VMOVDQU    (R14), Y0
 	VMASKMOVPS (R11), Y0, Y0
-	JMP        axAVX2_tailloaded_6
+	JMP        axAVX2_tailloaded_8
 
-axAVX2_tailcopy_6:
+axAVX2_tailcopy_8:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_6_8
+	JZ      axAVX2_copy_8_8
 	VMOVUPS (R11)(BX*1), Y0
 	VMOVUPS Y0, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_6_8:
+axAVX2_copy_8_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_6_4
+	JZ      axAVX2_copy_8_4
 	VMOVUPS (R11)(BX*1), X0
 	VMOVUPS X0, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_6_4:
+axAVX2_copy_8_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_6_2
+	JZ    axAVX2_copy_8_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_6_2:
+axAVX2_copy_8_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_6_1
+	JZ    axAVX2_copy_8_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_6_1:
+axAVX2_copy_8_1:
 	VMOVUPS 192(SP), Y0
 
-axAVX2_tailloaded_6:
+axAVX2_tailloaded_8:
 	VSUBPS      (SP), Y0, Y0
 	VMOVUPS     axisconst<>+288(SB), Y1
 	VMAXPS      Y0, Y1, Y0
@@ -7333,6 +7499,7 @@ axAVX2_tailloaded_6:
 	VMASKMOVPS  Y0, Y1, (R12)
 
 axAVX2_out_p2_end:
+axAVX2_out_p2_placed:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -7374,45 +7541,45 @@ axAVX2_max_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         axAVX2_tailcopy_7
+	JA         axAVX2_tailcopy_9
 	VMOVDQU    (R14), Y2
 	VMASKMOVPS (R11), Y2, Y2
-	JMP        axAVX2_tailloaded_7
+	JMP        axAVX2_tailloaded_9
 
-axAVX2_tailcopy_7:
+axAVX2_tailcopy_9:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_7_8
+	JZ      axAVX2_copy_9_8
 	VMOVUPS (R11)(BX*1), Y2
 	VMOVUPS Y2, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_7_8:
+axAVX2_copy_9_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_7_4
+	JZ      axAVX2_copy_9_4
 	VMOVUPS (R11)(BX*1), X2
 	VMOVUPS X2, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_7_4:
+axAVX2_copy_9_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_7_2
+	JZ    axAVX2_copy_9_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_7_2:
+axAVX2_copy_9_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_7_1
+	JZ    axAVX2_copy_9_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_7_1:
+axAVX2_copy_9_1:
 	VMOVUPS 192(SP), Y2
 
-axAVX2_tailloaded_7:
+axAVX2_tailloaded_9:
 	VMOVUPS   axisconst<>+320(SB), Y4
 	VMOVDQU   (R14), Y5
 	VBLENDVPS Y5, Y2, Y4, Y2
@@ -7449,31 +7616,37 @@ axAVX2_max_p4_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
 	VXORPD Y0, Y0, Y0
 	MOVQ   R8, R11
+	MOVQ   R9, R12
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000008
 	JB     axAVX2_sum_p4_last
 
 axAVX2_sum_p4:
-	VMOVUPS      (R11), Y2
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      axisconst<>+288(SB), Y4
-	VMAXPS       Y2, Y4, Y2
-	VMOVUPS      axisconst<>+32(SB), Y4
-	VFMADD231PS  axisconst<>+0(SB), Y2, Y4
-	VSUBPS       axisconst<>+32(SB), Y4, Y5
-	VFMADD231PS  axisconst<>+64(SB), Y5, Y2
-	VFMADD231PS  axisconst<>+96(SB), Y5, Y2
-	VMOVUPS      axisconst<>+128(SB), Y5
-	VFMADD213PS  axisconst<>+160(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+192(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+224(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+256(SB), Y2, Y5
-	VMULPS       Y2, Y2, Y6
-	VFMADD231PS  Y5, Y6, Y2
-	VPADDD       32(SP), Y4, Y4
-	VPMAXSD      axisconst<>+480(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS     (R11), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     axisconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VSUBPS      axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS axisconst<>+96(SB), Y5, Y2
+	VMOVUPS     axisconst<>+128(SB), Y5
+	VFMADD213PS axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS axisconst<>+256(SB), Y2, Y5
+	VMULPS      Y2, Y2, Y6
+	VFMADD231PS Y5, Y6, Y2
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     axisconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p4_inplace_1
+	VMOVUPS     Y2, (R12)
+
+axAVX2_sum_p4_inplace_1:
 	VCVTPS2PD    X2, Y5
 	VCVTPS2PD    X4, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -7485,6 +7658,7 @@ axAVX2_sum_p4:
 	VFMADD213PD  Y4, Y4, Y2
 	VADDPD       Y2, Y0, Y0
 	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
 	SUBQ         $0x00000008, R13
 	CMPQ         R13, $0x00000008
 	JAE          axAVX2_sum_p4
@@ -7500,63 +7674,69 @@ axAVX2_sum_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         axAVX2_tailcopy_8
+	JA         axAVX2_tailcopy_10
 	VMOVDQU    (R14), Y2
 	VMASKMOVPS (R11), Y2, Y2
-	JMP        axAVX2_tailloaded_8
+	JMP        axAVX2_tailloaded_10
 
-axAVX2_tailcopy_8:
+axAVX2_tailcopy_10:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_8_8
+	JZ      axAVX2_copy_10_8
 	VMOVUPS (R11)(BX*1), Y2
 	VMOVUPS Y2, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_8_8:
+axAVX2_copy_10_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_8_4
+	JZ      axAVX2_copy_10_4
 	VMOVUPS (R11)(BX*1), X2
 	VMOVUPS X2, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_8_4:
+axAVX2_copy_10_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_8_2
+	JZ    axAVX2_copy_10_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_8_2:
+axAVX2_copy_10_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_8_1
+	JZ    axAVX2_copy_10_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_8_1:
+axAVX2_copy_10_1:
 	VMOVUPS 192(SP), Y2
 
-axAVX2_tailloaded_8:
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      axisconst<>+288(SB), Y4
-	VMAXPS       Y2, Y4, Y2
-	VMOVUPS      axisconst<>+32(SB), Y4
-	VFMADD231PS  axisconst<>+0(SB), Y2, Y4
-	VSUBPS       axisconst<>+32(SB), Y4, Y5
-	VFMADD231PS  axisconst<>+64(SB), Y5, Y2
-	VFMADD231PS  axisconst<>+96(SB), Y5, Y2
-	VMOVUPS      axisconst<>+128(SB), Y5
-	VFMADD213PS  axisconst<>+160(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+192(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+224(SB), Y2, Y5
-	VFMADD213PS  axisconst<>+256(SB), Y2, Y5
-	VMULPS       Y2, Y2, Y6
-	VFMADD231PS  Y5, Y6, Y2
-	VPADDD       32(SP), Y4, Y4
-	VPMAXSD      axisconst<>+480(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
+axAVX2_tailloaded_10:
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     axisconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VSUBPS      axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS axisconst<>+96(SB), Y5, Y2
+	VMOVUPS     axisconst<>+128(SB), Y5
+	VFMADD213PS axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS axisconst<>+256(SB), Y2, Y5
+	VMULPS      Y2, Y2, Y6
+	VFMADD231PS Y5, Y6, Y2
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     axisconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p4_inplace_2
+	VMOVDQU     (R14), Y5
+	VMASKMOVPS  Y2, Y5, (R12)
+
+axAVX2_sum_p4_inplace_2:
 	VMOVDQU      (R14), Y5
 	VANDPS       Y5, Y2, Y2
 	VANDPS       Y5, Y4, Y4
@@ -7598,7 +7778,160 @@ axAVX2_sum_p4_end:
 	VCVTPD2PSY   Y0, X0
 	VINSERTF128  $0x01, X0, Y3, Y0
 	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p4_inplace
 
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p4_last
+
+axAVX2_outk_p4:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     (R12), Y0
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_outk_p4
+
+axAVX2_outk_p4_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p4_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_11
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_11
+
+axAVX2_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_11_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_11_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_11_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_11_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_11:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_12
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_12
+
+axAVX2_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_12_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_12_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_12_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_12_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_12:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p4_end:
+	JMP axAVX2_out_p4_placed
+
+axAVX2_out_p4_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
 	MOVQ R8, R11
 	MOVQ R9, R12
@@ -7654,45 +7987,45 @@ axAVX2_out_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         axAVX2_tailcopy_9
+	JA         axAVX2_tailcopy_13
 	VMOVDQU    (R14), Y0
 	VMASKMOVPS (R11), Y0, Y0
-	JMP        axAVX2_tailloaded_9
+	JMP        axAVX2_tailloaded_13
 
-axAVX2_tailcopy_9:
+axAVX2_tailcopy_13:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_9_8
+	JZ      axAVX2_copy_13_8
 	VMOVUPS (R11)(BX*1), Y0
 	VMOVUPS Y0, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_9_8:
+axAVX2_copy_13_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_9_4
+	JZ      axAVX2_copy_13_4
 	VMOVUPS (R11)(BX*1), X0
 	VMOVUPS X0, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_9_4:
+axAVX2_copy_13_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_9_2
+	JZ    axAVX2_copy_13_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_9_2:
+axAVX2_copy_13_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_9_1
+	JZ    axAVX2_copy_13_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_9_1:
+axAVX2_copy_13_1:
 	VMOVUPS 192(SP), Y0
 
-axAVX2_tailloaded_9:
+axAVX2_tailloaded_13:
 	VSUBPS      (SP), Y0, Y0
 	VMOVUPS     axisconst<>+288(SB), Y1
 	VMAXPS      Y0, Y1, Y0
@@ -7724,6 +8057,7 @@ axAVX2_tailloaded_9:
 	VMASKMOVPS  Y0, Y1, (R12)
 
 axAVX2_out_p4_end:
+axAVX2_out_p4_placed:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
