@@ -606,7 +606,7 @@ func joinY(g *gen, h [2]reg.VecVirtual) reg.VecVirtual {
 // c and bias from. The slab's last inner%8 columns are read with
 // VMASKMOVPS, or through the stack where the 32 bytes read would cross a
 // page (see elementwise256 in lib.go), and written with VMASKMOVPS.
-// Slabs of 2 or 4 columns pack several axis steps a vector (packed256).
+// Slabs of 2 to 4 columns pack several axis steps a vector (packed256).
 
 // ax256 is the state of an AVX2 axis kernel.
 type ax256 struct {
@@ -618,6 +618,10 @@ type ax256 struct {
 	hi, lo      Mem    // Softmax: 1/S split, 8 float32s
 	nm          Mem    // LogSoftmax: nm, 8 int32s
 	l, c64      [2]Mem // LogSoftmax: l and float64(c), lanes 0-3 and 4-7
+
+	// six makes the stores of whole vectors write lanes 0-5 alone, for
+	// the packed groups of inner 3.
+	six bool
 }
 
 // load returns the group's 8 lanes at p; a tail group's other lanes are 0.
@@ -660,6 +664,13 @@ func (x *ax256) terms(p Mem, tail bool) (us, ss []reg.VecVirtual) {
 func (x *ax256) store(v reg.VecVirtual, q Mem, tail bool) {
 	g := x.g
 	if !tail {
+		if x.six {
+			g.VMOVUPS(v.AsX(), q)
+			h := g.XMM()
+			g.VEXTRACTF128(U8(1), v, h)
+			g.VMOVQ(h, q.Offset(16))
+			return
+		}
 		g.VMOVUPS(v, q)
 		return
 	}
@@ -725,9 +736,9 @@ func axisAVX2(g *gen, c *constTable, t *ceTables, log bool) {
 	})
 	for _, inner := range packedInners256 {
 		g.JMP(LabelRef(done))
-		pk := &packed256{x: x, inner: inner}
 		suffix := fmt.Sprintf("_p%d", inner)
 		g.Label(label + suffix)
+		pk := newPacked256(x, inner)
 		g.Label(label + suffix + "_slab")
 		g.MOVQ(a.src, a.cs)
 		g.MOVQ(a.dst, a.cd)
@@ -1138,35 +1149,74 @@ func (pk *packed512) spread(lo, hi reg.VecVirtual) {
 }
 
 // The AVX2 kernels pack a slab's steps as packed512 does, 8/inner steps
-// a vector, for the inner sizes that fill one: 2 and 4. The folds are
-// butterflies (a swap of the 64-bit pairs within each 128-bit half, then
-// of the halves), which leave each column's max and NaNs in all of its
-// lanes; pass 2 adds each step's columns, an xmm (inner 2) or ymm (4) of
-// float64 terms, to one accumulator of that width. A slab's last
-// vector, of fewer steps, is read as a group of the last columns is
-// (ax256.load), its other lanes set to -Inf for pass 1 and its terms
-// to +0 in pass 2.
+// a vector, for inner 2, 3 and 4. For 2 and 4 the folds are butterflies
+// (a swap of the 64-bit pairs within each 128-bit half, then of the
+// halves), which leave each column's max and NaNs in all of its lanes;
+// pass 2 adds each step's columns, an xmm (inner 2) or ymm (4) of
+// float64 terms, to one accumulator of that width. Inner 3 uses lanes 0-5
+// (two steps): its fold and its second step's terms move lanes 3-5 to
+// 0-2 with VPERMPS, and the fold ends with a VPERMPS to the pattern
+// l%3. A slab's last vector, of fewer steps, is read as a group of the
+// last columns is (ax256.load), its other lanes set to -Inf for pass 1
+// and its terms to +0 in pass 2.
+//
+// Inner 3's whole vectors load 8 lanes (while 8 elements are left) and
+// store 6, as an xmm and a 64-bit move: a 32-byte store with lanes 6-7
+// read back first (VBLENDPS from memory) took 3.0 ns per element on [1,
+// 50000, 3], against 1.45 with the two stores, as each load then spans
+// the previous store and its forwarding fails.
 //
 // Measured on Zen 5 (thread CPU time, ns per element, groups of columns
 // against packed): [1, 128256, 2] 5.8 against 1.22, [64, 64, 2] 5.5
-// against 1.33, [16384, 2, 2] 7.4 against 6.2; [1, 65536, 4] 2.7
-// against 1.11, [256, 64, 4] 2.7 against 1.21, [8192, 2, 4] 3.5 against
-// 2.4. Inner 3 would fill 6 lanes of 8, and 5 to 7 one step a vector,
-// as a group of columns does.
+// against 1.33, [16384, 2, 2] 7.4 against 6.2; [1, 50000, 3] 3.6 against
+// 1.45, [341, 64, 3] 4.1 against 1.6, [10922, 2, 3] 4.5 against 4.4
+// (noisy); [1, 65536, 4] 2.7 against 1.11, [256, 64, 4] 2.7 against 1.21,
+// [8192, 2, 4] 3.5 against 2.4. Inner 5 to 7 would take one step a
+// vector, as a group of columns does.
 //
 // As on AVX-512, Softmax out of place keeps u in dst: 1.41 against 1.23
 // ns per element on [1, 128256, 2], 1.24 against 1.07 on [1, 65536, 4],
 // 1.31 against 1.11 on [256, 64, 4].
-var packedInners256 = []int{2, 4}
+var packedInners256 = []int{2, 3, 4}
 
 // packed256 emits the packed group of an AVX2 axis kernel for one inner.
 type packed256 struct {
 	x     *ax256
 	inner int
+	n     int            // the lanes of a vector's steps: 8, or 6 for inner 3
+	rot   reg.VecVirtual // inner 3: the VPERMPS indices of lanes 3, 4, ... to 0, 1, ...
 }
 
-// steps is the packed group's stepLoop: the slab's axis*inner elements, 8
-// at a time, then the rest, with the mask pointer and a.rem set for them.
+// newPacked256 returns the packed group for inner; for inner 3 it loads
+// the rotation.
+func newPacked256(x *ax256, inner int) *packed256 {
+	pk := &packed256{x: x, inner: inner, n: 8 / inner * inner}
+	if inner == 3 {
+		pk.rot = x.g.YMM()
+		x.g.VMOVDQU(x.g.rot3Table(), pk.rot)
+	}
+	return pk
+}
+
+// rot3Table returns the address of 8 int32 indices l+3 mod 8, then 8 l%3.
+func (g *gen) rot3Table() Mem {
+	if g.rot3 == nil {
+		m := g.StaticGlobal("axisrot3")
+		g.DataAttributes(rodata)
+		for l := range 8 {
+			g.AppendDatum(U32((l + 3) % 8))
+		}
+		for l := range 8 {
+			g.AppendDatum(U32(l % 3))
+		}
+		g.rot3 = &m
+	}
+	return *g.rot3
+}
+
+// steps is the packed group's stepLoop: the slab's axis*inner elements, n
+// at a time while 8 are left, then the rest, with the mask pointer and
+// a.rem set for them.
 func (pk *packed256) steps(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bool)) {
 	x := pk.x
 	g, a := x.g, x.a
@@ -1180,12 +1230,14 @@ func (pk *packed256) steps(label string, p, q reg.GPVirtual, body func(p, q Mem,
 	g.CMPQ(i, U32(8))
 	g.JB(LabelRef(label + "_last"))
 	g.Label(label)
+	x.six = pk.n == 6
 	body(Mem{Base: p}, Mem{Base: q}, false)
-	g.ADDQ(U32(32), p)
+	x.six = false
+	g.ADDQ(U32(4*pk.n), p)
 	if q != nil {
-		g.ADDQ(U32(32), q)
+		g.ADDQ(U32(4*pk.n), q)
 	}
-	g.SUBQ(U32(8), i)
+	g.SUBQ(U32(pk.n), i)
 	g.CMPQ(i, U32(8))
 	g.JAE(LabelRef(label))
 	g.Label(label + "_last")
@@ -1221,6 +1273,21 @@ func (pk *packed256) pad(v reg.VecVirtual) {
 func (pk *packed256) fold(mx, nan reg.VecVirtual) {
 	g := pk.x.g
 	g.Comment("Fold the steps: each column's max and NaNs, in all of its lanes.")
+	if pk.inner == 3 {
+		pat := g.YMM()
+		g.VMOVDQU(g.rot3Table().Offset(32), pat)
+		for _, v := range []reg.VecVirtual{mx, nan} {
+			r := g.YMM()
+			g.VPERMPS(v, pk.rot, r)
+			if v == mx {
+				g.VMAXPS(r, v, v)
+			} else {
+				g.VORPS(r, v, v)
+			}
+			g.VPERMPS(v, pat, v)
+		}
+		return
+	}
 	for d := pk.inner; d < 8; d *= 2 {
 		for _, v := range []reg.VecVirtual{mx, nan} {
 			r := g.YMM()
@@ -1248,6 +1315,14 @@ func (pk *packed256) addSteps(u, sc, acc reg.VecVirtual, tail bool) {
 		g.VANDPS(m, u, u)
 		g.VANDPS(m, sc, sc)
 	}
+	if pk.inner == 3 {
+		g.VADDPD(terms256(g, u, sc, 0), acc, acc)
+		ur, sr := g.YMM(), g.YMM()
+		g.VPERMPS(u, pk.rot, ur)
+		g.VPERMPS(sc, pk.rot, sr)
+		g.VADDPD(terms256(g, ur, sr, 0), acc, acc)
+		return
+	}
 	for h := range 2 {
 		t := terms256(g, u, sc, h)
 		if pk.inner == 4 {
@@ -1265,8 +1340,13 @@ func (pk *packed256) addSteps(u, sc, acc reg.VecVirtual, tail bool) {
 // acc[0], in the pattern of the lanes.
 func (pk *packed256) spread(acc [2]reg.VecVirtual) {
 	g := pk.x.g
-	if pk.inner == 2 {
+	switch pk.inner {
+	case 2:
 		g.VINSERTF128(U8(1), acc[0].AsX(), acc[0], acc[0])
+	case 3:
+		g.VPERMPD(U8(0x49), acc[0], acc[1]) // columns 1, 2, 0, 1
+		g.VPERMPD(U8(0x24), acc[0], acc[0]) // 0, 1, 2, 0
+		return
 	}
 	g.VMOVAPD(acc[0], acc[1])
 }

@@ -59,7 +59,7 @@ type gen struct {
 	isa map[string][]string // function name -> allowed ISA extensions
 
 	mask16, mask8 *Mem // the tail-mask tables, once added (see lib.go)
-	packPat       *Mem // the patterns of the packed axis groups (axis.go)
+	packPat, rot3 *Mem // the patterns of the packed axis groups (axis.go)
 }
 
 // rodata marks read-only data without pointers.

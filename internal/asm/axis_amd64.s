@@ -6501,6 +6501,8 @@ TEXT ·SoftmaxAxisAVX2(SB), NOSPLIT, $512-72
 	JZ    axAVX2_done
 	CMPQ  SI, $0x00000008
 	JE    axAVX2_p2
+	CMPQ  SI, $0x0000000c
+	JE    axAVX2_p3
 	CMPQ  SI, $0x00000010
 	JE    axAVX2_p4
 
@@ -7506,6 +7508,576 @@ axAVX2_out_p2_placed:
 	JNZ  axAVX2_p2_slab
 	JMP  axAVX2_done
 
+axAVX2_p3:
+	VMOVDQU axisrot3<>+0(SB), Y0
+
+axAVX2_p3_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p3_last
+
+axAVX2_max_p3:
+	VMOVUPS (R11), Y3
+	VMAXPS  Y1, Y3, Y1
+	VCMPPS  $0x03, Y3, Y3, Y3
+	VORPS   Y3, Y2, Y2
+	ADDQ    $0x00000018, R11
+	SUBQ    $0x00000006, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p3
+
+axAVX2_max_p3_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_9
+	VMOVDQU    (R14), Y3
+	VMASKMOVPS (R11), Y3, Y3
+	JMP        axAVX2_tailloaded_9
+
+axAVX2_tailcopy_9:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_9_8
+	VMOVUPS (R11)(BX*1), Y3
+	VMOVUPS Y3, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_9_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_9_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_9_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_9_1:
+	VMOVUPS 192(SP), Y3
+
+axAVX2_tailloaded_9:
+	VMOVUPS   axisconst<>+320(SB), Y5
+	VMOVDQU   (R14), Y6
+	VBLENDVPS Y6, Y3, Y5, Y3
+	VMAXPS    Y1, Y3, Y1
+	VCMPPS    $0x03, Y3, Y3, Y3
+	VORPS     Y3, Y2, Y2
+
+axAVX2_max_p3_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VMOVDQU axisrot3<>+32(SB), Y3
+	VPERMPS Y1, Y0, Y5
+	VMAXPS  Y5, Y1, Y1
+	VPERMPS Y1, Y3, Y1
+	VPERMPS Y2, Y0, Y5
+	VORPS   Y5, Y2, Y2
+	VPERMPS Y2, Y3, Y2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y1, Y3
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y3, Y3
+	VANDPS      Y1, Y3, Y3
+	VMOVUPS     Y3, (SP)
+	VSUBPS      Y3, Y1, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VMOVDQU     axisconst<>+448(SB), Y3
+	VPSUBD      Y5, Y3, Y3
+	VMOVDQU     Y3, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y1, Y3
+	VANDNPS Y3, Y2, Y3
+	VMOVUPS Y3, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y1, Y1
+	VORPS   Y1, Y2, Y2
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y1, Y1, Y1
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p3_last
+
+axAVX2_sum_p3:
+	VMOVUPS      (R11), Y3
+	VSUBPS       (SP), Y3, Y3
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y3, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y3
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y3
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y3, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y3, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y3, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y3, Y6
+	VMULPS       Y3, Y3, Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	CMPQ         R8, R9
+	JE           axAVX2_sum_p3_inplace_1
+	VMOVUPS      X3, (R12)
+	VEXTRACTF128 $0x01, Y3, X4
+	VMOVQ        X4, 16(R12)
+
+axAVX2_sum_p3_inplace_1:
+	VCVTPS2PD   X3, Y6
+	VCVTPS2PD   X5, Y7
+	VFMADD213PD Y7, Y7, Y6
+	VADDPD      Y6, Y1, Y1
+	VPERMPS     Y3, Y0, Y3
+	VPERMPS     Y5, Y0, Y5
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X5, Y5
+	VFMADD213PD Y5, Y5, Y3
+	VADDPD      Y3, Y1, Y1
+	ADDQ        $0x00000018, R11
+	ADDQ        $0x00000018, R12
+	SUBQ        $0x00000006, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_sum_p3
+
+axAVX2_sum_p3_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_10
+	VMOVDQU    (R14), Y3
+	VMASKMOVPS (R11), Y3, Y3
+	JMP        axAVX2_tailloaded_10
+
+axAVX2_tailcopy_10:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_10_8
+	VMOVUPS (R11)(BX*1), Y3
+	VMOVUPS Y3, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_10_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_10_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_10_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_10_1:
+	VMOVUPS 192(SP), Y3
+
+axAVX2_tailloaded_10:
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y3
+	VFMADD231PS axisconst<>+96(SB), Y6, Y3
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y3, Y6
+	VFMADD213PS axisconst<>+192(SB), Y3, Y6
+	VFMADD213PS axisconst<>+224(SB), Y3, Y6
+	VFMADD213PS axisconst<>+256(SB), Y3, Y6
+	VMULPS      Y3, Y3, Y7
+	VFMADD231PS Y6, Y7, Y3
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p3_inplace_2
+	VMOVDQU     (R14), Y6
+	VMASKMOVPS  Y3, Y6, (R12)
+
+axAVX2_sum_p3_inplace_2:
+	VMOVDQU     (R14), Y6
+	VANDPS      Y6, Y3, Y3
+	VANDPS      Y6, Y5, Y5
+	VCVTPS2PD   X3, Y6
+	VCVTPS2PD   X5, Y7
+	VFMADD213PD Y7, Y7, Y6
+	VADDPD      Y6, Y1, Y1
+	VPERMPS     Y3, Y0, Y3
+	VPERMPS     Y5, Y0, Y5
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X5, Y5
+	VFMADD213PD Y5, Y5, Y3
+	VADDPD      Y3, Y1, Y1
+
+axAVX2_sum_p3_end:
+	VPERMPD $0x49, Y1, Y3
+	VPERMPD $0x24, Y1, Y1
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y1, X4
+	VCVTPD2PSY  Y3, X5
+	VINSERTF128 $0x01, X5, Y4, Y5
+	VCMPPS      $0x03, Y5, Y5, Y5
+	VORPS       Y5, Y2, Y2
+	VMOVUPS     Y2, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VDIVPD       Y1, Y2, Y1
+	VDIVPD       Y3, Y2, Y2
+	VCVTPD2PSY   Y1, X4
+	VCVTPD2PSY   Y2, X3
+	VINSERTF128  $0x01, X3, Y4, Y3
+	VMOVUPS      Y3, 320(SP)
+	VCVTPS2PD    320(SP), Y3
+	VSUBPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X4
+	VCVTPS2PD    336(SP), Y1
+	VSUBPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X1
+	VINSERTF128  $0x01, X1, Y4, Y1
+	VMOVUPS      Y1, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p3_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p3_last
+
+axAVX2_outk_p3:
+	VMOVUPS      (R11), Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      axisconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      axisconst<>+32(SB), Y2
+	VFMADD231PS  axisconst<>+0(SB), Y1, Y2
+	VPADDD       32(SP), Y2, Y2
+	VPMAXSD      axisconst<>+480(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      (R12), Y1
+	VMOVUPS      352(SP), Y3
+	VFMADD213PS  352(SP), Y1, Y3
+	VFMADD132PS  320(SP), Y3, Y1
+	VADDPS       320(SP), Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMOVDQU      256(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU      288(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+480(SB), Y1, Y1
+	VMOVUPS      X1, (R12)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_outk_p3
+
+axAVX2_outk_p3_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_11
+	VMOVDQU    (R14), Y1
+	VMASKMOVPS (R11), Y1, Y1
+	JMP        axAVX2_tailloaded_11
+
+axAVX2_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_11_8
+	VMOVUPS (R11)(BX*1), Y1
+	VMOVUPS Y1, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_11_4
+	VMOVUPS (R11)(BX*1), X1
+	VMOVUPS X1, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_11_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_11_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+axAVX2_tailloaded_11:
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     axisconst<>+288(SB), Y2
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     axisconst<>+32(SB), Y2
+	VFMADD231PS axisconst<>+0(SB), Y1, Y2
+	VPADDD      32(SP), Y2, Y2
+	VPMAXSD     axisconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_12
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  (R12), Y1, Y1
+	JMP         axAVX2_tailloaded_12
+
+axAVX2_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_12_8
+	VMOVUPS (R12)(BX*1), Y1
+	VMOVUPS Y1, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_12_4
+	VMOVUPS (R12)(BX*1), X1
+	VMOVUPS X1, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_12_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_12_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+axAVX2_tailloaded_12:
+	VMOVUPS     352(SP), Y3
+	VFMADD213PS 352(SP), Y1, Y3
+	VFMADD132PS 320(SP), Y3, Y1
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y1, Y1
+	VMOVDQU     256(SP), Y2
+	VBLENDVPS   Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU     288(SP), Y2
+	VBLENDVPS   Y2, axisconst<>+480(SB), Y1, Y1
+	VMOVDQU     (R14), Y2
+	VMASKMOVPS  Y1, Y2, (R12)
+
+axAVX2_outk_p3_end:
+	JMP axAVX2_out_p3_placed
+
+axAVX2_out_p3_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p3_last
+
+axAVX2_out_p3:
+	VMOVUPS      (R11), Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      axisconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      axisconst<>+32(SB), Y2
+	VFMADD231PS  axisconst<>+0(SB), Y1, Y2
+	VSUBPS       axisconst<>+32(SB), Y2, Y3
+	VFMADD231PS  axisconst<>+64(SB), Y3, Y1
+	VFMADD231PS  axisconst<>+96(SB), Y3, Y1
+	VMOVUPS      axisconst<>+128(SB), Y3
+	VFMADD213PS  axisconst<>+160(SB), Y1, Y3
+	VFMADD213PS  axisconst<>+192(SB), Y1, Y3
+	VFMADD213PS  axisconst<>+224(SB), Y1, Y3
+	VFMADD213PS  axisconst<>+256(SB), Y1, Y3
+	VMULPS       Y1, Y1, Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VPADDD       32(SP), Y2, Y2
+	VPMAXSD      axisconst<>+480(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      352(SP), Y3
+	VFMADD213PS  352(SP), Y1, Y3
+	VFMADD132PS  320(SP), Y3, Y1
+	VADDPS       320(SP), Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMOVDQU      256(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU      288(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+480(SB), Y1, Y1
+	VMOVUPS      X1, (R12)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_out_p3
+
+axAVX2_out_p3_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_13
+	VMOVDQU    (R14), Y1
+	VMASKMOVPS (R11), Y1, Y1
+	JMP        axAVX2_tailloaded_13
+
+axAVX2_tailcopy_13:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_13_8
+	VMOVUPS (R11)(BX*1), Y1
+	VMOVUPS Y1, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_13_4
+	VMOVUPS (R11)(BX*1), X1
+	VMOVUPS X1, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_13_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_13_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_13_1:
+	VMOVUPS 192(SP), Y1
+
+axAVX2_tailloaded_13:
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     axisconst<>+288(SB), Y2
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     axisconst<>+32(SB), Y2
+	VFMADD231PS axisconst<>+0(SB), Y1, Y2
+	VSUBPS      axisconst<>+32(SB), Y2, Y3
+	VFMADD231PS axisconst<>+64(SB), Y3, Y1
+	VFMADD231PS axisconst<>+96(SB), Y3, Y1
+	VMOVUPS     axisconst<>+128(SB), Y3
+	VFMADD213PS axisconst<>+160(SB), Y1, Y3
+	VFMADD213PS axisconst<>+192(SB), Y1, Y3
+	VFMADD213PS axisconst<>+224(SB), Y1, Y3
+	VFMADD213PS axisconst<>+256(SB), Y1, Y3
+	VMULPS      Y1, Y1, Y5
+	VFMADD231PS Y3, Y5, Y1
+	VPADDD      32(SP), Y2, Y2
+	VPMAXSD     axisconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVUPS     352(SP), Y3
+	VFMADD213PS 352(SP), Y1, Y3
+	VFMADD132PS 320(SP), Y3, Y1
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y1, Y1
+	VMOVDQU     256(SP), Y2
+	VBLENDVPS   Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU     288(SP), Y2
+	VBLENDVPS   Y2, axisconst<>+480(SB), Y1, Y1
+	VMOVDQU     (R14), Y2
+	VMASKMOVPS  Y1, Y2, (R12)
+
+axAVX2_out_p3_end:
+axAVX2_out_p3_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p3_slab
+	JMP  axAVX2_done
+
 axAVX2_p4:
 axAVX2_p4_slab:
 	MOVQ CX, R8
@@ -7541,45 +8113,45 @@ axAVX2_max_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         axAVX2_tailcopy_9
+	JA         axAVX2_tailcopy_14
 	VMOVDQU    (R14), Y2
 	VMASKMOVPS (R11), Y2, Y2
-	JMP        axAVX2_tailloaded_9
+	JMP        axAVX2_tailloaded_14
 
-axAVX2_tailcopy_9:
+axAVX2_tailcopy_14:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_9_8
+	JZ      axAVX2_copy_14_8
 	VMOVUPS (R11)(BX*1), Y2
 	VMOVUPS Y2, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_9_8:
+axAVX2_copy_14_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_9_4
+	JZ      axAVX2_copy_14_4
 	VMOVUPS (R11)(BX*1), X2
 	VMOVUPS X2, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_9_4:
+axAVX2_copy_14_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_9_2
+	JZ    axAVX2_copy_14_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_9_2:
+axAVX2_copy_14_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_9_1
+	JZ    axAVX2_copy_14_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_9_1:
+axAVX2_copy_14_1:
 	VMOVUPS 192(SP), Y2
 
-axAVX2_tailloaded_9:
+axAVX2_tailloaded_14:
 	VMOVUPS   axisconst<>+320(SB), Y4
 	VMOVDQU   (R14), Y5
 	VBLENDVPS Y5, Y2, Y4, Y2
@@ -7674,45 +8246,45 @@ axAVX2_sum_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         axAVX2_tailcopy_10
+	JA         axAVX2_tailcopy_15
 	VMOVDQU    (R14), Y2
 	VMASKMOVPS (R11), Y2, Y2
-	JMP        axAVX2_tailloaded_10
+	JMP        axAVX2_tailloaded_15
 
-axAVX2_tailcopy_10:
+axAVX2_tailcopy_15:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_10_8
+	JZ      axAVX2_copy_15_8
 	VMOVUPS (R11)(BX*1), Y2
 	VMOVUPS Y2, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_10_8:
+axAVX2_copy_15_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_10_4
+	JZ      axAVX2_copy_15_4
 	VMOVUPS (R11)(BX*1), X2
 	VMOVUPS X2, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_10_4:
+axAVX2_copy_15_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_10_2
+	JZ    axAVX2_copy_15_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_10_2:
+axAVX2_copy_15_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_10_1
+	JZ    axAVX2_copy_15_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_10_1:
+axAVX2_copy_15_1:
 	VMOVUPS 192(SP), Y2
 
-axAVX2_tailloaded_10:
+axAVX2_tailloaded_15:
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     axisconst<>+288(SB), Y4
 	VMAXPS      Y2, Y4, Y2
@@ -7827,45 +8399,45 @@ axAVX2_outk_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         axAVX2_tailcopy_11
+	JA         axAVX2_tailcopy_16
 	VMOVDQU    (R14), Y0
 	VMASKMOVPS (R11), Y0, Y0
-	JMP        axAVX2_tailloaded_11
+	JMP        axAVX2_tailloaded_16
 
-axAVX2_tailcopy_11:
+axAVX2_tailcopy_16:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_11_8
+	JZ      axAVX2_copy_16_8
 	VMOVUPS (R11)(BX*1), Y0
 	VMOVUPS Y0, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_11_8:
+axAVX2_copy_16_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_11_4
+	JZ      axAVX2_copy_16_4
 	VMOVUPS (R11)(BX*1), X0
 	VMOVUPS X0, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_11_4:
+axAVX2_copy_16_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_11_2
+	JZ    axAVX2_copy_16_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_11_2:
+axAVX2_copy_16_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_11_1
+	JZ    axAVX2_copy_16_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_11_1:
+axAVX2_copy_16_1:
 	VMOVUPS 192(SP), Y0
 
-axAVX2_tailloaded_11:
+axAVX2_tailloaded_16:
 	VSUBPS      (SP), Y0, Y0
 	VMOVUPS     axisconst<>+288(SB), Y1
 	VMAXPS      Y0, Y1, Y0
@@ -7877,45 +8449,45 @@ axAVX2_tailloaded_11:
 	LEAQ        (R12), BX
 	ANDQ        $0x00000fff, BX
 	CMPQ        BX, $0x00000fe0
-	JA          axAVX2_tailcopy_12
+	JA          axAVX2_tailcopy_17
 	VMOVDQU     (R14), Y0
 	VMASKMOVPS  (R12), Y0, Y0
-	JMP         axAVX2_tailloaded_12
+	JMP         axAVX2_tailloaded_17
 
-axAVX2_tailcopy_12:
+axAVX2_tailcopy_17:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_12_8
+	JZ      axAVX2_copy_17_8
 	VMOVUPS (R12)(BX*1), Y0
 	VMOVUPS Y0, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_12_8:
+axAVX2_copy_17_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_12_4
+	JZ      axAVX2_copy_17_4
 	VMOVUPS (R12)(BX*1), X0
 	VMOVUPS X0, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_12_4:
+axAVX2_copy_17_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_12_2
+	JZ    axAVX2_copy_17_2
 	MOVQ  (R12)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_12_2:
+axAVX2_copy_17_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_12_1
+	JZ    axAVX2_copy_17_1
 	MOVL  (R12)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_12_1:
+axAVX2_copy_17_1:
 	VMOVUPS 192(SP), Y0
 
-axAVX2_tailloaded_12:
+axAVX2_tailloaded_17:
 	VMOVUPS     352(SP), Y2
 	VFMADD213PS 352(SP), Y0, Y2
 	VFMADD132PS 320(SP), Y2, Y0
@@ -7987,45 +8559,45 @@ axAVX2_out_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         axAVX2_tailcopy_13
+	JA         axAVX2_tailcopy_18
 	VMOVDQU    (R14), Y0
 	VMASKMOVPS (R11), Y0, Y0
-	JMP        axAVX2_tailloaded_13
+	JMP        axAVX2_tailloaded_18
 
-axAVX2_tailcopy_13:
+axAVX2_tailcopy_18:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_13_8
+	JZ      axAVX2_copy_18_8
 	VMOVUPS (R11)(BX*1), Y0
 	VMOVUPS Y0, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_13_8:
+axAVX2_copy_18_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_13_4
+	JZ      axAVX2_copy_18_4
 	VMOVUPS (R11)(BX*1), X0
 	VMOVUPS X0, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_13_4:
+axAVX2_copy_18_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_13_2
+	JZ    axAVX2_copy_18_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_13_2:
+axAVX2_copy_18_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_13_1
+	JZ    axAVX2_copy_18_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_13_1:
+axAVX2_copy_18_1:
 	VMOVUPS 192(SP), Y0
 
-axAVX2_tailloaded_13:
+axAVX2_tailloaded_18:
 	VSUBPS      (SP), Y0, Y0
 	VMOVUPS     axisconst<>+288(SB), Y1
 	VMAXPS      Y0, Y1, Y0
@@ -8101,6 +8673,24 @@ DATA tailmask8<>+120(SB)/4, $0x00000000
 DATA tailmask8<>+124(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
+DATA axisrot3<>+0(SB)/4, $0x00000003
+DATA axisrot3<>+4(SB)/4, $0x00000004
+DATA axisrot3<>+8(SB)/4, $0x00000005
+DATA axisrot3<>+12(SB)/4, $0x00000006
+DATA axisrot3<>+16(SB)/4, $0x00000007
+DATA axisrot3<>+20(SB)/4, $0x00000000
+DATA axisrot3<>+24(SB)/4, $0x00000001
+DATA axisrot3<>+28(SB)/4, $0x00000002
+DATA axisrot3<>+32(SB)/4, $0x00000000
+DATA axisrot3<>+36(SB)/4, $0x00000001
+DATA axisrot3<>+40(SB)/4, $0x00000002
+DATA axisrot3<>+44(SB)/4, $0x00000000
+DATA axisrot3<>+48(SB)/4, $0x00000001
+DATA axisrot3<>+52(SB)/4, $0x00000002
+DATA axisrot3<>+56(SB)/4, $0x00000000
+DATA axisrot3<>+60(SB)/4, $0x00000001
+GLOBL axisrot3<>(SB), RODATA|NOPTR, $64
+
 // func LogSoftmaxAxisAVX2(dst []float32, src []float32, outer int, axis int, inner int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·LogSoftmaxAxisAVX2(SB), NOSPLIT, $512-72
@@ -8118,6 +8708,8 @@ TEXT ·LogSoftmaxAxisAVX2(SB), NOSPLIT, $512-72
 	JZ    laxAVX2_done
 	CMPQ  SI, $0x00000008
 	JE    laxAVX2_p2
+	CMPQ  SI, $0x0000000c
+	JE    laxAVX2_p3
 	CMPQ  SI, $0x00000010
 	JE    laxAVX2_p4
 
@@ -9277,6 +9869,506 @@ laxAVX2_out_p2_end:
 	JNZ  laxAVX2_p2_slab
 	JMP  laxAVX2_done
 
+laxAVX2_p3:
+	VMOVDQU axisrot3<>+0(SB), Y0
+
+laxAVX2_p3_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p3_last
+
+laxAVX2_max_p3:
+	VMOVUPS (R11), Y3
+	VMAXPS  Y1, Y3, Y1
+	VCMPPS  $0x03, Y3, Y3, Y3
+	VORPS   Y3, Y2, Y2
+	ADDQ    $0x00000018, R11
+	SUBQ    $0x00000006, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p3
+
+laxAVX2_max_p3_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_7
+	VMOVDQU    (R14), Y3
+	VMASKMOVPS (R11), Y3, Y3
+	JMP        laxAVX2_tailloaded_7
+
+laxAVX2_tailcopy_7:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_7_8
+	VMOVUPS (R11)(BX*1), Y3
+	VMOVUPS Y3, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_7_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_7_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_7_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_7_1:
+	VMOVUPS 192(SP), Y3
+
+laxAVX2_tailloaded_7:
+	VMOVUPS   axisconst<>+320(SB), Y5
+	VMOVDQU   (R14), Y6
+	VBLENDVPS Y6, Y3, Y5, Y3
+	VMAXPS    Y1, Y3, Y1
+	VCMPPS    $0x03, Y3, Y3, Y3
+	VORPS     Y3, Y2, Y2
+
+laxAVX2_max_p3_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VMOVDQU axisrot3<>+32(SB), Y3
+	VPERMPS Y1, Y0, Y5
+	VMAXPS  Y5, Y1, Y1
+	VPERMPS Y1, Y3, Y1
+	VPERMPS Y2, Y0, Y5
+	VORPS   Y5, Y2, Y2
+	VPERMPS Y2, Y3, Y2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y1, Y3
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y3, Y3
+	VANDPS      Y1, Y3, Y3
+	VMOVUPS     Y3, (SP)
+	VSUBPS      Y3, Y1, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VMOVDQU     axisconst<>+448(SB), Y3
+	VPSUBD      Y5, Y3, Y3
+	VMOVDQU     Y3, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y5, Y5
+	VMOVDQU     Y5, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y1, Y3
+	VANDNPS Y3, Y2, Y3
+	VMOVUPS Y3, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y1, Y1
+	VORPS   Y1, Y2, Y2
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y1, Y1, Y1
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p3_last
+
+laxAVX2_sum_p3:
+	VMOVUPS     (R11), Y3
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y3
+	VFMADD231PS axisconst<>+96(SB), Y6, Y3
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y3, Y6
+	VFMADD213PS axisconst<>+192(SB), Y3, Y6
+	VFMADD213PS axisconst<>+224(SB), Y3, Y6
+	VFMADD213PS axisconst<>+256(SB), Y3, Y6
+	VMULPS      Y3, Y3, Y7
+	VFMADD231PS Y6, Y7, Y3
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VCVTPS2PD   X3, Y6
+	VCVTPS2PD   X5, Y7
+	VFMADD213PD Y7, Y7, Y6
+	VADDPD      Y6, Y1, Y1
+	VPERMPS     Y3, Y0, Y3
+	VPERMPS     Y5, Y0, Y5
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X5, Y5
+	VFMADD213PD Y5, Y5, Y3
+	VADDPD      Y3, Y1, Y1
+	ADDQ        $0x00000018, R11
+	SUBQ        $0x00000006, R13
+	CMPQ        R13, $0x00000008
+	JAE         laxAVX2_sum_p3
+
+laxAVX2_sum_p3_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_8
+	VMOVDQU    (R14), Y3
+	VMASKMOVPS (R11), Y3, Y3
+	JMP        laxAVX2_tailloaded_8
+
+laxAVX2_tailcopy_8:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_8_8
+	VMOVUPS (R11)(BX*1), Y3
+	VMOVUPS Y3, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_8_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_8_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_8_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_8_1:
+	VMOVUPS 192(SP), Y3
+
+laxAVX2_tailloaded_8:
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y3
+	VFMADD231PS axisconst<>+96(SB), Y6, Y3
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y3, Y6
+	VFMADD213PS axisconst<>+192(SB), Y3, Y6
+	VFMADD213PS axisconst<>+224(SB), Y3, Y6
+	VFMADD213PS axisconst<>+256(SB), Y3, Y6
+	VMULPS      Y3, Y3, Y7
+	VFMADD231PS Y6, Y7, Y3
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VMOVDQU     (R14), Y6
+	VANDPS      Y6, Y3, Y3
+	VANDPS      Y6, Y5, Y5
+	VCVTPS2PD   X3, Y6
+	VCVTPS2PD   X5, Y7
+	VFMADD213PD Y7, Y7, Y6
+	VADDPD      Y6, Y1, Y1
+	VPERMPS     Y3, Y0, Y3
+	VPERMPS     Y5, Y0, Y5
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X5, Y5
+	VFMADD213PD Y5, Y5, Y3
+	VADDPD      Y3, Y1, Y1
+
+laxAVX2_sum_p3_end:
+	VPERMPD $0x49, Y1, Y3
+	VPERMPD $0x24, Y1, Y1
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y1, X4
+	VCVTPD2PSY  Y3, X5
+	VINSERTF128 $0x01, X5, Y4, Y5
+	VCMPPS      $0x03, Y5, Y5, Y5
+	VORPS       Y5, Y2, Y2
+	VMOVUPS     Y2, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y2
+	VBROADCASTSD log64const<>+16(SB), Y5
+	VMULPD       Y5, Y2, Y2
+	VPSRLQ       $0x34, Y1, Y5
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y1, Y1
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y1, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y1, Y1
+	VPSUBQ       Y6, Y5, Y5
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y1, Y7
+	VADDPD       Y6, Y1, Y1
+	VDIVPD       Y1, Y7, Y1
+	VMULPD       Y1, Y1, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y1, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y1
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y5, Y5
+	VSUBPD       Y1, Y5, Y5
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	VMOVUPD      Y2, 384(SP)
+	VCVTPS2PD    (SP), Y2
+	VMOVUPD      Y2, 448(SP)
+	VCVTDQ2PD    336(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VPSRLQ       $0x34, Y3, Y2
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y3, Y3
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y3, Y3
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y3, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y3, Y3
+	VPSUBQ       Y5, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y3, Y6
+	VADDPD       Y5, Y3, Y3
+	VDIVPD       Y3, Y6, Y3
+	VMULPD       Y3, Y3, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y3, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y2, Y2
+	VSUBPD       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y2, Y2
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMOVUPD      Y1, 416(SP)
+	VCVTPS2PD    16(SP), Y1
+	VMOVUPD      Y1, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p3_last
+
+laxAVX2_out_p3:
+	VMOVUPS      (R11), Y1
+	VCVTPS2PD    X1, Y2
+	VSUBPD       448(SP), Y2, Y2
+	VSUBPD       384(SP), Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VMINPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X4
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VSUBPD       480(SP), Y1, Y1
+	VSUBPD       416(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X1
+	VINSERTF128  $0x01, X1, Y4, Y1
+	VMOVDQU      256(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU      288(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+320(SB), Y1, Y1
+	VMOVUPS      X1, (R12)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p3
+
+laxAVX2_out_p3_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_9
+	VMOVDQU    (R14), Y1
+	VMASKMOVPS (R11), Y1, Y1
+	JMP        laxAVX2_tailloaded_9
+
+laxAVX2_tailcopy_9:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_9_8
+	VMOVUPS (R11)(BX*1), Y1
+	VMOVUPS Y1, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_9_4
+	VMOVUPS (R11)(BX*1), X1
+	VMOVUPS X1, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_9_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_9_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_9_1:
+	VMOVUPS 192(SP), Y1
+
+laxAVX2_tailloaded_9:
+	VCVTPS2PD    X1, Y2
+	VSUBPD       448(SP), Y2, Y2
+	VSUBPD       384(SP), Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VMINPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X4
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VSUBPD       480(SP), Y1, Y1
+	VSUBPD       416(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X1
+	VINSERTF128  $0x01, X1, Y4, Y1
+	VMOVDQU      256(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU      288(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+320(SB), Y1, Y1
+	VMOVDQU      (R14), Y2
+	VMASKMOVPS   Y1, Y2, (R12)
+
+laxAVX2_out_p3_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p3_slab
+	JMP  laxAVX2_done
+
 laxAVX2_p4:
 laxAVX2_p4_slab:
 	MOVQ CX, R8
@@ -9312,45 +10404,45 @@ laxAVX2_max_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         laxAVX2_tailcopy_7
+	JA         laxAVX2_tailcopy_10
 	VMOVDQU    (R14), Y2
 	VMASKMOVPS (R11), Y2, Y2
-	JMP        laxAVX2_tailloaded_7
+	JMP        laxAVX2_tailloaded_10
 
-laxAVX2_tailcopy_7:
+laxAVX2_tailcopy_10:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      laxAVX2_copy_7_8
+	JZ      laxAVX2_copy_10_8
 	VMOVUPS (R11)(BX*1), Y2
 	VMOVUPS Y2, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-laxAVX2_copy_7_8:
+laxAVX2_copy_10_8:
 	TESTQ   $0x00000004, R10
-	JZ      laxAVX2_copy_7_4
+	JZ      laxAVX2_copy_10_4
 	VMOVUPS (R11)(BX*1), X2
 	VMOVUPS X2, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-laxAVX2_copy_7_4:
+laxAVX2_copy_10_4:
 	TESTQ $0x00000002, R10
-	JZ    laxAVX2_copy_7_2
+	JZ    laxAVX2_copy_10_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-laxAVX2_copy_7_2:
+laxAVX2_copy_10_2:
 	TESTQ $0x00000001, R10
-	JZ    laxAVX2_copy_7_1
+	JZ    laxAVX2_copy_10_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-laxAVX2_copy_7_1:
+laxAVX2_copy_10_1:
 	VMOVUPS 192(SP), Y2
 
-laxAVX2_tailloaded_7:
+laxAVX2_tailloaded_10:
 	VMOVUPS   axisconst<>+320(SB), Y4
 	VMOVDQU   (R14), Y5
 	VBLENDVPS Y5, Y2, Y4, Y2
@@ -9440,45 +10532,45 @@ laxAVX2_sum_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         laxAVX2_tailcopy_8
+	JA         laxAVX2_tailcopy_11
 	VMOVDQU    (R14), Y2
 	VMASKMOVPS (R11), Y2, Y2
-	JMP        laxAVX2_tailloaded_8
+	JMP        laxAVX2_tailloaded_11
 
-laxAVX2_tailcopy_8:
+laxAVX2_tailcopy_11:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      laxAVX2_copy_8_8
+	JZ      laxAVX2_copy_11_8
 	VMOVUPS (R11)(BX*1), Y2
 	VMOVUPS Y2, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-laxAVX2_copy_8_8:
+laxAVX2_copy_11_8:
 	TESTQ   $0x00000004, R10
-	JZ      laxAVX2_copy_8_4
+	JZ      laxAVX2_copy_11_4
 	VMOVUPS (R11)(BX*1), X2
 	VMOVUPS X2, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-laxAVX2_copy_8_4:
+laxAVX2_copy_11_4:
 	TESTQ $0x00000002, R10
-	JZ    laxAVX2_copy_8_2
+	JZ    laxAVX2_copy_11_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-laxAVX2_copy_8_2:
+laxAVX2_copy_11_2:
 	TESTQ $0x00000001, R10
-	JZ    laxAVX2_copy_8_1
+	JZ    laxAVX2_copy_11_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-laxAVX2_copy_8_1:
+laxAVX2_copy_11_1:
 	VMOVUPS 192(SP), Y2
 
-laxAVX2_tailloaded_8:
+laxAVX2_tailloaded_11:
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      axisconst<>+288(SB), Y4
 	VMAXPS       Y2, Y4, Y2
@@ -9702,45 +10794,45 @@ laxAVX2_out_p4_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         laxAVX2_tailcopy_9
+	JA         laxAVX2_tailcopy_12
 	VMOVDQU    (R14), Y0
 	VMASKMOVPS (R11), Y0, Y0
-	JMP        laxAVX2_tailloaded_9
+	JMP        laxAVX2_tailloaded_12
 
-laxAVX2_tailcopy_9:
+laxAVX2_tailcopy_12:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      laxAVX2_copy_9_8
+	JZ      laxAVX2_copy_12_8
 	VMOVUPS (R11)(BX*1), Y0
 	VMOVUPS Y0, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-laxAVX2_copy_9_8:
+laxAVX2_copy_12_8:
 	TESTQ   $0x00000004, R10
-	JZ      laxAVX2_copy_9_4
+	JZ      laxAVX2_copy_12_4
 	VMOVUPS (R11)(BX*1), X0
 	VMOVUPS X0, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-laxAVX2_copy_9_4:
+laxAVX2_copy_12_4:
 	TESTQ $0x00000002, R10
-	JZ    laxAVX2_copy_9_2
+	JZ    laxAVX2_copy_12_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-laxAVX2_copy_9_2:
+laxAVX2_copy_12_2:
 	TESTQ $0x00000001, R10
-	JZ    laxAVX2_copy_9_1
+	JZ    laxAVX2_copy_12_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-laxAVX2_copy_9_1:
+laxAVX2_copy_12_1:
 	VMOVUPS 192(SP), Y0
 
-laxAVX2_tailloaded_9:
+laxAVX2_tailloaded_12:
 	VCVTPS2PD    X0, Y1
 	VSUBPD       448(SP), Y1, Y1
 	VSUBPD       384(SP), Y1, Y1
