@@ -146,6 +146,42 @@ func (a *axisArgs) axisLoop(g *gen, label string, p, q, i reg.GPVirtual, body fu
 	g.JNZ(LabelRef(label))
 }
 
+// packedLoop emits the loop over the steps of a packed group (see
+// packed512), with p from cs and q (if not nil) from cd: vectors of n
+// elements while width are left, so that a vector's whole load stays in
+// the slab, then the rest, fewer than width, as one last vector. whole
+// is called with true and false around the emission of the first
+// vectors' body, and last with the count of the last vector's elements,
+// before its body.
+func (a *axisArgs) packedLoop(g *gen, label string, p, q, i reg.GPVirtual, width, n int,
+	whole func(on bool), last func(i reg.GPVirtual), body func(p, q Mem, tail bool)) {
+	g.MOVQ(a.cs, p)
+	if q != nil {
+		g.MOVQ(a.cd, q)
+	}
+	g.MOVQ(a.slab, i)
+	g.SHRQ(U8(2), i) // the elements left
+	g.CMPQ(i, U32(width))
+	g.JB(LabelRef(label + "_last"))
+	g.Label(label)
+	whole(true)
+	body(Mem{Base: p}, Mem{Base: q}, false)
+	whole(false)
+	g.ADDQ(U32(4*n), p)
+	if q != nil {
+		g.ADDQ(U32(4*n), q)
+	}
+	g.SUBQ(U32(n), i)
+	g.CMPQ(i, U32(width))
+	g.JAE(LabelRef(label))
+	g.Label(label + "_last")
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(label + "_end"))
+	last(i)
+	body(Mem{Base: p}, Mem{Base: q}, true)
+	g.Label(label + "_end")
+}
+
 // outOfPlace emits f under a check that skips it where dst is src.
 func (a *axisArgs) outOfPlace(g *gen, label string, f func()) {
 	skip := uniqueLabel(label + "_inplace")
@@ -261,7 +297,7 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		}
 		var keep *axisArgs // where not nil, u is kept in dst unless dst is src
 		var q reg.GPVirtual
-		if pk != nil && !log && pk.whole() {
+		if pk != nil && !log {
 			keep, q = a, s.q
 		}
 		steps(io.label+"_sum", s.p, q, func(p, q Mem, tail bool) {
@@ -660,6 +696,17 @@ func (x *ax256) terms(p Mem, tail bool) (us, ss []reg.VecVirtual) {
 	return us, ss
 }
 
+// setTail points mptr at the VMASKMOVPS mask of the first n < 8 lanes:
+// lane 16 - n of tailmask8.
+func (x *ax256) setTail(n reg.GPVirtual) {
+	g := x.g
+	off := g.GP64()
+	g.MOVQ(U32(16), off)
+	g.SUBQ(n, off)
+	g.LEAQ(g.tailMask8(), x.mptr)
+	g.LEAQ(Mem{Base: x.mptr, Index: off, Scale: 4}, x.mptr)
+}
+
 // store stores the group's lanes of v at q.
 func (x *ax256) store(v reg.VecVirtual, q Mem, tail bool) {
 	g := x.g
@@ -725,12 +772,8 @@ func axisAVX2(g *gen, c *constTable, t *ceTables, log bool) {
 		x.group(t, log, "", columns(false), nil)
 		g.JMP(LabelRef(label + "_next"))
 		g.Label(label + "_tail")
-		g.Comment("The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.")
-		off := g.GP64()
-		g.MOVQ(U32(16), off)
-		g.SUBQ(a.rem, off)
-		g.LEAQ(g.tailMask8(), x.mptr)
-		g.LEAQ(Mem{Base: x.mptr, Index: off, Scale: 4}, x.mptr)
+		g.Comment("The slab's last inner%8 columns.")
+		x.setTail(a.rem)
 		x.group(t, log, "_tail", columns(true), nil)
 		g.Label(label + "_next")
 	})
@@ -958,7 +1001,7 @@ type stepLoop func(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bo
 // elements a step, where a group of columns takes one per step whatever
 // inner.
 //
-// The slab's last axis%per steps are a vector of fewer lanes, loaded and
+// The slab's last steps, fewer than 16 elements, are a vector loaded and
 // stored under a mask; their pass 1 leaves the other lanes' max alone,
 // and pass 2 zeroes their terms, which adds +0 to each sum: the sums are
 // never -0, so that changes no bits.
@@ -976,13 +1019,17 @@ type stepLoop func(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bo
 // (gathered) 1.82 against 0.84, [128, 64, 8] 1.02 against 0.54. Inner 2
 // stays slower than the rest: its chain is 8 dependent adds a vector.
 //
-// Where the steps fill all 16 lanes (inner 2, 4 and 8), the full vectors
-// are moved without a mask, and Softmax out of place keeps u in dst as
-// SoftmaxRows does, so that pass 3 recomputes only s: measured 0.78
-// against 0.59 ns per element on [1, 128256, 2], 0.58 against 0.44 on
-// [1, 65536, 4], 0.55 against 0.42 on [1, 32000, 8], 0.57 against 0.43
-// on [128, 64, 8]. With inner 3 or 6, where every vector is stored under
-// a mask, keeping u took 1.24 against 0.68 and 1.44 against 0.77.
+// Softmax out of place keeps u in dst as SoftmaxRows does, so that pass
+// 3 recomputes only s: measured 0.78 against 0.59 ns per element on [1,
+// 128256, 2], 0.58 against 0.44 on [1, 65536, 4], 0.55 against 0.42 on
+// [1, 32000, 8], 0.57 against 0.43 on [128, 64, 8]; 0.71 against 0.60 on
+// [1, 50000, 3], 0.65 against 0.55, 0.73 against 0.59 and 0.66 against
+// 0.56 on [1, 40000, 5..7]. That needs the vectors of whole steps (all
+// but a slab's last) loaded without a mask, 16 lanes while 16 elements
+// are left, and their per*inner lanes stored in moves of 8, 4, 2 and 1
+// lanes (storeSteps): with inner 3 or 6, storing under a mask, keeping u
+// took 1.24 against 0.68 and 1.44 against 0.77. Without keeping u, the
+// masks cost nothing measurable.
 
 // packedInners are the inner sizes that the AVX-512 kernels pack.
 var packedInners = []int{2, 3, 4, 5, 6, 7, 8}
@@ -996,14 +1043,11 @@ type packed512 struct {
 	km         reg.Register // the lanes of the current vector
 	inner, per int          // the columns, and the steps a vector
 	pat        Mem          // 16 int32 l%inner, 8 int64 l%inner, 8 int64 (8+l)%inner
-	full       bool         // while a vector of all 16 lanes is emitted
+	full       bool         // while a vector of whole steps is emitted
 }
 
-// whole reports whether the steps fill all 16 lanes of a vector.
-func (pk *packed512) whole() bool { return pk.per*pk.inner == 16 }
-
 // io returns the packed group's laneIO: masked's, but with plain moves
-// for the vectors of 16 lanes.
+// for the vectors of whole steps.
 func (pk *packed512) io(masked laneIO) laneIO {
 	g := pk.g
 	return laneIO{
@@ -1021,8 +1065,39 @@ func (pk *packed512) io(masked laneIO) laneIO {
 				masked.store(v, q)
 				return
 			}
-			g.VMOVUPS(v, q)
+			pk.storeSteps(v, q)
 		},
+	}
+}
+
+// storeSteps stores the first per*inner lanes of v at q, in moves of 8,
+// 4, 2 and 1 lanes by the bits of their count, each an AVX-512F form.
+func (pk *packed512) storeSteps(v reg.VecVirtual, q Mem) {
+	g := pk.g
+	n := pk.per * pk.inner
+	if n == 16 {
+		g.VMOVUPS(v, q)
+		return
+	}
+	if n&8 != 0 {
+		g.VEXTRACTF64X4(U8(0), v, q)
+	}
+	at := n &^ 7         // the next lane
+	var x reg.VecVirtual // its 128-bit block, where n&3 != 0
+	if n&4 != 0 {
+		g.VEXTRACTF32X4(U8(at/4), v, q.Offset(4*at))
+		at += 4
+	}
+	if n&3 != 0 {
+		x = g.XMM()
+		g.VEXTRACTF32X4(U8(at/4), v, x)
+	}
+	if n&2 != 0 {
+		g.VMOVQ(x, q.Offset(4*at))
+		at += 2
+	}
+	if n&1 != 0 {
+		g.VEXTRACTPS(U8(at%4), x, q.Offset(4*at))
 	}
 }
 
@@ -1045,42 +1120,16 @@ func (g *gen) packTable() Mem {
 	return *g.packPat
 }
 
-// steps is the packed group's stepLoop: the slab's axis*inner elements,
-// per*inner at a time, then the rest under a mask.
+// steps is the packed group's stepLoop (see packedLoop), with km set
+// for the last vector.
 func (pk *packed512) steps(label string, p, q, i reg.GPVirtual, body func(p, q Mem, tail bool)) {
-	g, a := pk.g, pk.a
-	n := pk.per * pk.inner
-	g.MOVQ(a.cs, p)
-	if q != nil {
-		g.MOVQ(a.cd, q)
-	}
-	bits := g.GP32()
-	g.MOVL(U32(1<<n-1), bits)
-	g.KMOVW(bits, pk.km)
-	g.MOVQ(a.slab, i)
-	g.SHRQ(U8(2), i) // the elements left
-	g.CMPQ(i, U32(n))
-	g.JB(LabelRef(label + "_last"))
-	g.Label(label)
-	pk.full = pk.whole()
-	body(Mem{Base: p}, Mem{Base: q}, false)
-	pk.full = false
-	g.ADDQ(U32(4*n), p)
-	if q != nil {
-		g.ADDQ(U32(4*n), q)
-	}
-	g.SUBQ(U32(n), i)
-	g.CMPQ(i, U32(n))
-	g.JAE(LabelRef(label))
-	g.Label(label + "_last")
-	g.TESTQ(i, i)
-	g.JZ(LabelRef(label + "_end"))
-	tbl := g.GP64()
-	g.LEAQ(g.tailMask16(), tbl)
-	g.MOVWLZX(Mem{Base: tbl, Index: i, Scale: 2}, bits)
-	g.KMOVW(bits, pk.km)
-	body(Mem{Base: p}, Mem{Base: q}, true)
-	g.Label(label + "_end")
+	g := pk.g
+	pk.a.packedLoop(g, label, p, q, i, 16, pk.per*pk.inner, func(on bool) { pk.full = on }, func(i reg.GPVirtual) {
+		tbl, bits := g.GP64(), g.GP32()
+		g.LEAQ(g.tailMask16(), tbl)
+		g.MOVWLZX(Mem{Base: tbl, Index: i, Scale: 2}, bits)
+		g.KMOVW(bits, pk.km)
+	}, body)
 }
 
 // fold sets every lane of mx to its column's max, and kn to the lanes of
@@ -1214,43 +1263,14 @@ func (g *gen) rot3Table() Mem {
 	return *g.rot3
 }
 
-// steps is the packed group's stepLoop: the slab's axis*inner elements, n
-// at a time while 8 are left, then the rest, with the mask pointer and
-// a.rem set for them.
+// steps is the packed group's stepLoop (see packedLoop), with the mask
+// pointer and a.rem set for the last vector.
 func (pk *packed256) steps(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bool)) {
 	x := pk.x
-	g, a := x.g, x.a
-	i := x.i
-	g.MOVQ(a.cs, p)
-	if q != nil {
-		g.MOVQ(a.cd, q)
-	}
-	g.MOVQ(a.slab, i)
-	g.SHRQ(U8(2), i) // the elements left
-	g.CMPQ(i, U32(8))
-	g.JB(LabelRef(label + "_last"))
-	g.Label(label)
-	x.six = pk.n == 6
-	body(Mem{Base: p}, Mem{Base: q}, false)
-	x.six = false
-	g.ADDQ(U32(4*pk.n), p)
-	if q != nil {
-		g.ADDQ(U32(4*pk.n), q)
-	}
-	g.SUBQ(U32(pk.n), i)
-	g.CMPQ(i, U32(8))
-	g.JAE(LabelRef(label))
-	g.Label(label + "_last")
-	g.TESTQ(i, i)
-	g.JZ(LabelRef(label + "_end"))
-	g.MOVQ(i, a.rem)
-	off := g.GP64()
-	g.MOVQ(U32(16), off)
-	g.SUBQ(i, off)
-	g.LEAQ(g.tailMask8(), x.mptr)
-	g.LEAQ(Mem{Base: x.mptr, Index: off, Scale: 4}, x.mptr)
-	body(Mem{Base: p}, Mem{Base: q}, true)
-	g.Label(label + "_end")
+	x.a.packedLoop(x.g, label, p, q, x.i, 8, pk.n, func(on bool) { x.six = on && pk.n == 6 }, func(i reg.GPVirtual) {
+		x.g.MOVQ(i, x.a.rem)
+		x.setTail(i)
+	}, body)
 }
 
 // tailLanes returns the lanes of the last vector, -1 each.

@@ -723,8 +723,6 @@ axAVX512_p2_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x0000ffff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
 	CMPQ    R13, $0x00000010
@@ -811,8 +809,6 @@ axAVX512_p2_max_end:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x0000ffff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000010
@@ -954,14 +950,12 @@ axAVX512_p2_sum_end:
 	JE           axAVX512_p2_out_inplace
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x0000ffff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x00000010
-	JB    axAVX512_p2_outk_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p2_outk_last
 
 axAVX512_p2_outk:
 	VMOVUPS     (R11), Z17
@@ -1016,14 +1010,12 @@ axAVX512_p2_outk_end:
 
 axAVX512_p2_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x0000ffff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x00000010
-	JB    axAVX512_p2_out_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p2_out_last
 
 axAVX512_p2_out:
 	VMOVUPS          (R11), Z17
@@ -1108,22 +1100,20 @@ axAVX512_p3_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x00007fff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
-	CMPQ    R13, $0x0000000f
+	CMPQ    R13, $0x00000010
 	JB      axAVX512_p3_max_last
 
 axAVX512_p3_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x0000003c, R11
-	SUBQ      $0x0000000f, R13
-	CMPQ      R13, $0x0000000f
-	JAE       axAVX512_p3_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000003c, R11
+	SUBQ    $0x0000000f, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p3_max
 
 axAVX512_p3_max_last:
 	TESTQ     R13, R13
@@ -1183,15 +1173,14 @@ axAVX512_p3_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x00007fff, BX
-	KMOVW  BX, K1
+	MOVQ   R9, R12
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000f
+	CMPQ   R13, $0x00000010
 	JB     axAVX512_p3_sum_last
 
 axAVX512_p3_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z13
@@ -1209,27 +1198,37 @@ axAVX512_p3_sum:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x03, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x06, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x01, Z11, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x04, Z11, Z11, Z11
-	VADDPD           Z11, Z14, Z14
-	ADDQ             $0x0000003c, R11
-	SUBQ             $0x0000000f, R13
-	CMPQ             R13, $0x0000000f
-	JAE              axAVX512_p3_sum
+	CMPQ             R8, R9
+	JE               axAVX512_p3_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+	VEXTRACTF32X4    $0x03, Z11, X15
+	VMOVQ            X15, 48(R12)
+	VEXTRACTPS       $0x02, X15, 56(R12)
+
+axAVX512_p3_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x03, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x01, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p3_sum
 
 axAVX512_p3_sum_last:
 	TESTQ            R13, R13
@@ -1255,25 +1254,30 @@ axAVX512_p3_sum_last:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VMOVAPS.Z        Z11, K1, Z11
-	VMOVAPS.Z        Z13, K1, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x03, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x06, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x01, Z11, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x04, Z11, Z11, Z11
-	VADDPD           Z11, Z14, Z14
+	CMPQ             R8, R9
+	JE               axAVX512_p3_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p3_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x03, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x01, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
 
 axAVX512_p3_sum_end:
 	VMOVDQU64 axispattern<>+320(SB), Z13
@@ -1301,19 +1305,83 @@ axAVX512_p3_sum_end:
 	VCVTPD2PS    Z11, Y11
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p3_out_inplace
 
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p3_outk_last
+
+axAVX512_p3_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z13, Z19, Z17
+	VADDPS        Z13, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, 32(R12)
+	VEXTRACTF32X4 $0x03, Z17, X15
+	VMOVQ         X15, 48(R12)
+	VEXTRACTPS    $0x02, X15, 56(R12)
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p3_outk
+
+axAVX512_p3_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p3_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z13, Z17, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p3_outk_end:
+	JMP axAVX512_p3_out_placed
+
+axAVX512_p3_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x00007fff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x0000000f
-	JB    axAVX512_p3_out_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p3_out_last
 
 axAVX512_p3_out:
-	VMOVUPS.Z        (R11), K1, Z17
+	VMOVUPS          (R11), Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
@@ -1338,11 +1406,15 @@ axAVX512_p3_out:
 	VMULPS           Z18, Z17, Z17
 	VMOVAPS          Z10, K3, Z17
 	VMOVAPS          Z5, K4, Z17
-	VMOVUPS          Z17, K1, (R12)
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, 32(R12)
+	VEXTRACTF32X4    $0x03, Z17, X15
+	VMOVQ            X15, 48(R12)
+	VEXTRACTPS       $0x02, X15, 56(R12)
 	ADDQ             $0x0000003c, R11
 	ADDQ             $0x0000003c, R12
 	SUBQ             $0x0000000f, R13
-	CMPQ             R13, $0x0000000f
+	CMPQ             R13, $0x00000010
 	JAE              axAVX512_p3_out
 
 axAVX512_p3_out_last:
@@ -1379,6 +1451,7 @@ axAVX512_p3_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p3_out_end:
+axAVX512_p3_out_placed:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -1394,8 +1467,6 @@ axAVX512_p4_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x0000ffff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
 	CMPQ    R13, $0x00000010
@@ -1466,8 +1537,6 @@ axAVX512_p4_max_end:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x0000ffff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000010
@@ -1593,14 +1662,12 @@ axAVX512_p4_sum_end:
 	JE           axAVX512_p4_out_inplace
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x0000ffff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x00000010
-	JB    axAVX512_p4_outk_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p4_outk_last
 
 axAVX512_p4_outk:
 	VMOVUPS     (R11), Z17
@@ -1655,14 +1722,12 @@ axAVX512_p4_outk_end:
 
 axAVX512_p4_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x0000ffff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x00000010
-	JB    axAVX512_p4_out_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p4_out_last
 
 axAVX512_p4_out:
 	VMOVUPS          (R11), Z17
@@ -1747,22 +1812,20 @@ axAVX512_p5_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x00007fff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
-	CMPQ    R13, $0x0000000f
+	CMPQ    R13, $0x00000010
 	JB      axAVX512_p5_max_last
 
 axAVX512_p5_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x0000003c, R11
-	SUBQ      $0x0000000f, R13
-	CMPQ      R13, $0x0000000f
-	JAE       axAVX512_p5_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000003c, R11
+	SUBQ    $0x0000000f, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p5_max
 
 axAVX512_p5_max_last:
 	TESTQ     R13, R13
@@ -1814,15 +1877,14 @@ axAVX512_p5_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x00007fff, BX
-	KMOVW  BX, K1
+	MOVQ   R9, R12
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000f
+	CMPQ   R13, $0x00000010
 	JB     axAVX512_p5_sum_last
 
 axAVX512_p5_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z13
@@ -1840,23 +1902,33 @@ axAVX512_p5_sum:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x05, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x02, Z11, Z11, Z11
-	VADDPD           Z11, Z14, Z14
-	ADDQ             $0x0000003c, R11
-	SUBQ             $0x0000000f, R13
-	CMPQ             R13, $0x0000000f
-	JAE              axAVX512_p5_sum
+	CMPQ             R8, R9
+	JE               axAVX512_p5_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+	VEXTRACTF32X4    $0x03, Z11, X15
+	VMOVQ            X15, 48(R12)
+	VEXTRACTPS       $0x02, X15, 56(R12)
+
+axAVX512_p5_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x05, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x02, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p5_sum
 
 axAVX512_p5_sum_last:
 	TESTQ            R13, R13
@@ -1882,21 +1954,26 @@ axAVX512_p5_sum_last:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VMOVAPS.Z        Z11, K1, Z11
-	VMOVAPS.Z        Z13, K1, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x05, Z17, Z11, Z13
-	VADDPD           Z13, Z14, Z14
-	VALIGNQ          $0x02, Z11, Z11, Z11
-	VADDPD           Z11, Z14, Z14
+	CMPQ             R8, R9
+	JE               axAVX512_p5_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p5_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x05, Z17, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x02, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
 
 axAVX512_p5_sum_end:
 	VMOVDQU64 axispattern<>+704(SB), Z13
@@ -1924,19 +2001,83 @@ axAVX512_p5_sum_end:
 	VCVTPD2PS    Z11, Y11
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p5_out_inplace
 
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p5_outk_last
+
+axAVX512_p5_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z13, Z19, Z17
+	VADDPS        Z13, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, 32(R12)
+	VEXTRACTF32X4 $0x03, Z17, X15
+	VMOVQ         X15, 48(R12)
+	VEXTRACTPS    $0x02, X15, 56(R12)
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p5_outk
+
+axAVX512_p5_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p5_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z13, Z17, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p5_outk_end:
+	JMP axAVX512_p5_out_placed
+
+axAVX512_p5_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x00007fff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x0000000f
-	JB    axAVX512_p5_out_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p5_out_last
 
 axAVX512_p5_out:
-	VMOVUPS.Z        (R11), K1, Z17
+	VMOVUPS          (R11), Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
@@ -1961,11 +2102,15 @@ axAVX512_p5_out:
 	VMULPS           Z18, Z17, Z17
 	VMOVAPS          Z10, K3, Z17
 	VMOVAPS          Z5, K4, Z17
-	VMOVUPS          Z17, K1, (R12)
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, 32(R12)
+	VEXTRACTF32X4    $0x03, Z17, X15
+	VMOVQ            X15, 48(R12)
+	VEXTRACTPS       $0x02, X15, 56(R12)
 	ADDQ             $0x0000003c, R11
 	ADDQ             $0x0000003c, R12
 	SUBQ             $0x0000000f, R13
-	CMPQ             R13, $0x0000000f
+	CMPQ             R13, $0x00000010
 	JAE              axAVX512_p5_out
 
 axAVX512_p5_out_last:
@@ -2002,6 +2147,7 @@ axAVX512_p5_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p5_out_end:
+axAVX512_p5_out_placed:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -2017,22 +2163,20 @@ axAVX512_p6_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x00000fff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
-	CMPQ    R13, $0x0000000c
+	CMPQ    R13, $0x00000010
 	JB      axAVX512_p6_max_last
 
 axAVX512_p6_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000030, R11
-	SUBQ      $0x0000000c, R13
-	CMPQ      R13, $0x0000000c
-	JAE       axAVX512_p6_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000030, R11
+	SUBQ    $0x0000000c, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p6_max
 
 axAVX512_p6_max_last:
 	TESTQ     R13, R13
@@ -2080,15 +2224,14 @@ axAVX512_p6_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x00000fff, BX
-	KMOVW  BX, K1
+	MOVQ   R9, R12
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000c
+	CMPQ   R13, $0x00000010
 	JB     axAVX512_p6_sum_last
 
 axAVX512_p6_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z13
@@ -2106,21 +2249,28 @@ axAVX512_p6_sum:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x06, Z17, Z11, Z11
-	VADDPD           Z11, Z14, Z14
-	ADDQ             $0x00000030, R11
-	SUBQ             $0x0000000c, R13
-	CMPQ             R13, $0x0000000c
-	JAE              axAVX512_p6_sum
+	CMPQ             R8, R9
+	JE               axAVX512_p6_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+
+axAVX512_p6_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x06, Z17, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000030, R11
+	ADDQ          $0x00000030, R12
+	SUBQ          $0x0000000c, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p6_sum
 
 axAVX512_p6_sum_last:
 	TESTQ            R13, R13
@@ -2146,19 +2296,24 @@ axAVX512_p6_sum_last:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VMOVAPS.Z        Z11, K1, Z11
-	VMOVAPS.Z        Z13, K1, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x06, Z17, Z11, Z11
-	VADDPD           Z11, Z14, Z14
+	CMPQ             R8, R9
+	JE               axAVX512_p6_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p6_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x06, Z17, Z11, Z11
+	VADDPD        Z11, Z14, Z14
 
 axAVX512_p6_sum_end:
 	VMOVDQU64 axispattern<>+896(SB), Z13
@@ -2186,19 +2341,80 @@ axAVX512_p6_sum_end:
 	VCVTPD2PS    Z11, Y11
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p6_out_inplace
 
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p6_outk_last
+
+axAVX512_p6_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z13, Z19, Z17
+	VADDPS        Z13, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, 32(R12)
+	ADDQ          $0x00000030, R11
+	ADDQ          $0x00000030, R12
+	SUBQ          $0x0000000c, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p6_outk
+
+axAVX512_p6_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p6_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z13, Z17, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p6_outk_end:
+	JMP axAVX512_p6_out_placed
+
+axAVX512_p6_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x00000fff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x0000000c
-	JB    axAVX512_p6_out_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p6_out_last
 
 axAVX512_p6_out:
-	VMOVUPS.Z        (R11), K1, Z17
+	VMOVUPS          (R11), Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
@@ -2223,11 +2439,12 @@ axAVX512_p6_out:
 	VMULPS           Z18, Z17, Z17
 	VMOVAPS          Z10, K3, Z17
 	VMOVAPS          Z5, K4, Z17
-	VMOVUPS          Z17, K1, (R12)
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, 32(R12)
 	ADDQ             $0x00000030, R11
 	ADDQ             $0x00000030, R12
 	SUBQ             $0x0000000c, R13
-	CMPQ             R13, $0x0000000c
+	CMPQ             R13, $0x00000010
 	JAE              axAVX512_p6_out
 
 axAVX512_p6_out_last:
@@ -2264,6 +2481,7 @@ axAVX512_p6_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p6_out_end:
+axAVX512_p6_out_placed:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -2279,22 +2497,20 @@ axAVX512_p7_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x00003fff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
-	CMPQ    R13, $0x0000000e
+	CMPQ    R13, $0x00000010
 	JB      axAVX512_p7_max_last
 
 axAVX512_p7_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000038, R11
-	SUBQ      $0x0000000e, R13
-	CMPQ      R13, $0x0000000e
-	JAE       axAVX512_p7_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000038, R11
+	SUBQ    $0x0000000e, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p7_max
 
 axAVX512_p7_max_last:
 	TESTQ     R13, R13
@@ -2342,15 +2558,14 @@ axAVX512_p7_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x00003fff, BX
-	KMOVW  BX, K1
+	MOVQ   R9, R12
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000e
+	CMPQ   R13, $0x00000010
 	JB     axAVX512_p7_sum_last
 
 axAVX512_p7_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z13
@@ -2368,21 +2583,30 @@ axAVX512_p7_sum:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x07, Z17, Z11, Z11
-	VADDPD           Z11, Z14, Z14
-	ADDQ             $0x00000038, R11
-	SUBQ             $0x0000000e, R13
-	CMPQ             R13, $0x0000000e
-	JAE              axAVX512_p7_sum
+	CMPQ             R8, R9
+	JE               axAVX512_p7_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+	VEXTRACTF32X4    $0x03, Z11, X15
+	VMOVQ            X15, 48(R12)
+
+axAVX512_p7_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x07, Z17, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000038, R11
+	ADDQ          $0x00000038, R12
+	SUBQ          $0x0000000e, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p7_sum
 
 axAVX512_p7_sum_last:
 	TESTQ            R13, R13
@@ -2408,19 +2632,24 @@ axAVX512_p7_sum_last:
 	VPADDD           Z7, Z13, Z13
 	VPMAXSD          Z5, Z13, Z13
 	VPSLLD           $0x17, Z13, Z13
-	VMOVAPS.Z        Z11, K1, Z11
-	VMOVAPS.Z        Z13, K1, Z13
-	VCVTPS2PD        Y11, Z17
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y13, Z18
-	VEXTRACTF64X4    $0x01, Z13, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z18, Z18, Z17
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z17, Z14, Z14
-	VALIGNQ          $0x07, Z17, Z11, Z11
-	VADDPD           Z11, Z14, Z14
+	CMPQ             R8, R9
+	JE               axAVX512_p7_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p7_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z17, Z14, Z14
+	VALIGNQ       $0x07, Z17, Z11, Z11
+	VADDPD        Z11, Z14, Z14
 
 axAVX512_p7_sum_end:
 	VMOVDQU64 axispattern<>+1088(SB), Z13
@@ -2448,19 +2677,82 @@ axAVX512_p7_sum_end:
 	VCVTPD2PS    Z11, Y11
 	VINSERTF64X4 $0x01, Y13, Z15, Z13
 	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p7_out_inplace
 
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p7_outk_last
+
+axAVX512_p7_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z13, Z19, Z17
+	VADDPS        Z13, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, 32(R12)
+	VEXTRACTF32X4 $0x03, Z17, X15
+	VMOVQ         X15, 48(R12)
+	ADDQ          $0x00000038, R11
+	ADDQ          $0x00000038, R12
+	SUBQ          $0x0000000e, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p7_outk
+
+axAVX512_p7_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p7_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z13, Z17, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p7_outk_end:
+	JMP axAVX512_p7_out_placed
+
+axAVX512_p7_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x00003fff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x0000000e
-	JB    axAVX512_p7_out_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p7_out_last
 
 axAVX512_p7_out:
-	VMOVUPS.Z        (R11), K1, Z17
+	VMOVUPS          (R11), Z17
 	VSUBPS           Z6, Z17, Z17
 	VMAXPS           Z17, Z4, Z17
 	VMOVAPS          Z1, Z18
@@ -2485,11 +2777,14 @@ axAVX512_p7_out:
 	VMULPS           Z18, Z17, Z17
 	VMOVAPS          Z10, K3, Z17
 	VMOVAPS          Z5, K4, Z17
-	VMOVUPS          Z17, K1, (R12)
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, 32(R12)
+	VEXTRACTF32X4    $0x03, Z17, X15
+	VMOVQ            X15, 48(R12)
 	ADDQ             $0x00000038, R11
 	ADDQ             $0x00000038, R12
 	SUBQ             $0x0000000e, R13
-	CMPQ             R13, $0x0000000e
+	CMPQ             R13, $0x00000010
 	JAE              axAVX512_p7_out
 
 axAVX512_p7_out_last:
@@ -2526,6 +2821,7 @@ axAVX512_p7_out_last:
 	VMOVUPS          Z17, K1, (R12)
 
 axAVX512_p7_out_end:
+axAVX512_p7_out_placed:
 	ADDQ DI, CX
 	ADDQ DI, AX
 	DECQ DX
@@ -2541,8 +2837,6 @@ axAVX512_p8_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x0000ffff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
 	CMPQ    R13, $0x00000010
@@ -2605,8 +2899,6 @@ axAVX512_p8_max_end:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x0000ffff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000010
@@ -2724,14 +3016,12 @@ axAVX512_p8_sum_end:
 	JE           axAVX512_p8_out_inplace
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x0000ffff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x00000010
-	JB    axAVX512_p8_outk_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p8_outk_last
 
 axAVX512_p8_outk:
 	VMOVUPS     (R11), Z17
@@ -2786,14 +3076,12 @@ axAVX512_p8_outk_end:
 
 axAVX512_p8_out_inplace:
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVL  $0x0000ffff, BX
-	KMOVW BX, K1
-	MOVQ  DI, R13
-	SHRQ  $0x02, R13
-	CMPQ  R13, $0x00000010
-	JB    axAVX512_p8_out_last
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p8_out_last
 
 axAVX512_p8_out:
 	VMOVUPS          (R11), Z17
@@ -3880,8 +4168,6 @@ laxAVX512_p2_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x0000ffff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
 	CMPQ    R13, $0x00000010
@@ -3968,8 +4254,6 @@ laxAVX512_p2_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x0000ffff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000010
@@ -4217,8 +4501,6 @@ laxAVX512_p2_sum_end:
 	VPSUBQ Z11, Z11, Z11
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x0000ffff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000010
@@ -4286,22 +4568,20 @@ laxAVX512_p3_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x00007fff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
-	CMPQ    R13, $0x0000000f
+	CMPQ    R13, $0x00000010
 	JB      laxAVX512_p3_max_last
 
 laxAVX512_p3_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x0000003c, R11
-	SUBQ      $0x0000000f, R13
-	CMPQ      R13, $0x0000000f
-	JAE       laxAVX512_p3_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000003c, R11
+	SUBQ    $0x0000000f, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p3_max
 
 laxAVX512_p3_max_last:
 	TESTQ     R13, R13
@@ -4362,15 +4642,13 @@ laxAVX512_p3_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x00007fff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000f
+	CMPQ   R13, $0x00000010
 	JB     laxAVX512_p3_sum_last
 
 laxAVX512_p3_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z16
@@ -4407,7 +4685,7 @@ laxAVX512_p3_sum:
 	VADDPD           Z11, Z14, Z14
 	ADDQ             $0x0000003c, R11
 	SUBQ             $0x0000000f, R13
-	CMPQ             R13, $0x0000000f
+	CMPQ             R13, $0x00000010
 	JAE              laxAVX512_p3_sum
 
 laxAVX512_p3_sum_last:
@@ -4601,15 +4879,13 @@ laxAVX512_p3_sum_end:
 	VPSUBQ Z11, Z11, Z11
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x00007fff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000f
+	CMPQ   R13, $0x00000010
 	JB     laxAVX512_p3_out_last
 
 laxAVX512_p3_out:
-	VMOVUPS.Z     (R11), K1, Z18
+	VMOVUPS       (R11), Z18
 	VCVTPS2PD     Y18, Z19
 	VSUBPD        Z17, Z19, Z19
 	VSUBPD        Z16, Z19, Z19
@@ -4624,11 +4900,15 @@ laxAVX512_p3_out:
 	VINSERTF64X4  $0x01, Y18, Z15, Z18
 	VMOVAPS       Z10, K3, Z18
 	VMOVAPS       Z8, K4, Z18
-	VMOVUPS       Z18, K1, (R12)
+	VEXTRACTF64X4 $0x00, Z18, (R12)
+	VEXTRACTF32X4 $0x02, Z18, 32(R12)
+	VEXTRACTF32X4 $0x03, Z18, X15
+	VMOVQ         X15, 48(R12)
+	VEXTRACTPS    $0x02, X15, 56(R12)
 	ADDQ          $0x0000003c, R11
 	ADDQ          $0x0000003c, R12
 	SUBQ          $0x0000000f, R13
-	CMPQ          R13, $0x0000000f
+	CMPQ          R13, $0x00000010
 	JAE           laxAVX512_p3_out
 
 laxAVX512_p3_out_last:
@@ -4670,8 +4950,6 @@ laxAVX512_p4_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x0000ffff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
 	CMPQ    R13, $0x00000010
@@ -4742,8 +5020,6 @@ laxAVX512_p4_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x0000ffff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000010
@@ -4975,8 +5251,6 @@ laxAVX512_p4_sum_end:
 	VPSUBQ Z11, Z11, Z11
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x0000ffff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000010
@@ -5044,22 +5318,20 @@ laxAVX512_p5_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x00007fff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
-	CMPQ    R13, $0x0000000f
+	CMPQ    R13, $0x00000010
 	JB      laxAVX512_p5_max_last
 
 laxAVX512_p5_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x0000003c, R11
-	SUBQ      $0x0000000f, R13
-	CMPQ      R13, $0x0000000f
-	JAE       laxAVX512_p5_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000003c, R11
+	SUBQ    $0x0000000f, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p5_max
 
 laxAVX512_p5_max_last:
 	TESTQ     R13, R13
@@ -5112,15 +5384,13 @@ laxAVX512_p5_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x00007fff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000f
+	CMPQ   R13, $0x00000010
 	JB     laxAVX512_p5_sum_last
 
 laxAVX512_p5_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z16
@@ -5153,7 +5423,7 @@ laxAVX512_p5_sum:
 	VADDPD           Z11, Z14, Z14
 	ADDQ             $0x0000003c, R11
 	SUBQ             $0x0000000f, R13
-	CMPQ             R13, $0x0000000f
+	CMPQ             R13, $0x00000010
 	JAE              laxAVX512_p5_sum
 
 laxAVX512_p5_sum_last:
@@ -5343,15 +5613,13 @@ laxAVX512_p5_sum_end:
 	VPSUBQ Z11, Z11, Z11
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x00007fff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000f
+	CMPQ   R13, $0x00000010
 	JB     laxAVX512_p5_out_last
 
 laxAVX512_p5_out:
-	VMOVUPS.Z     (R11), K1, Z18
+	VMOVUPS       (R11), Z18
 	VCVTPS2PD     Y18, Z19
 	VSUBPD        Z17, Z19, Z19
 	VSUBPD        Z16, Z19, Z19
@@ -5366,11 +5634,15 @@ laxAVX512_p5_out:
 	VINSERTF64X4  $0x01, Y18, Z15, Z18
 	VMOVAPS       Z10, K3, Z18
 	VMOVAPS       Z8, K4, Z18
-	VMOVUPS       Z18, K1, (R12)
+	VEXTRACTF64X4 $0x00, Z18, (R12)
+	VEXTRACTF32X4 $0x02, Z18, 32(R12)
+	VEXTRACTF32X4 $0x03, Z18, X15
+	VMOVQ         X15, 48(R12)
+	VEXTRACTPS    $0x02, X15, 56(R12)
 	ADDQ          $0x0000003c, R11
 	ADDQ          $0x0000003c, R12
 	SUBQ          $0x0000000f, R13
-	CMPQ          R13, $0x0000000f
+	CMPQ          R13, $0x00000010
 	JAE           laxAVX512_p5_out
 
 laxAVX512_p5_out_last:
@@ -5412,22 +5684,20 @@ laxAVX512_p6_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x00000fff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
-	CMPQ    R13, $0x0000000c
+	CMPQ    R13, $0x00000010
 	JB      laxAVX512_p6_max_last
 
 laxAVX512_p6_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000030, R11
-	SUBQ      $0x0000000c, R13
-	CMPQ      R13, $0x0000000c
-	JAE       laxAVX512_p6_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000030, R11
+	SUBQ    $0x0000000c, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p6_max
 
 laxAVX512_p6_max_last:
 	TESTQ     R13, R13
@@ -5476,15 +5746,13 @@ laxAVX512_p6_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x00000fff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000c
+	CMPQ   R13, $0x00000010
 	JB     laxAVX512_p6_sum_last
 
 laxAVX512_p6_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z16
@@ -5515,7 +5783,7 @@ laxAVX512_p6_sum:
 	VADDPD           Z11, Z14, Z14
 	ADDQ             $0x00000030, R11
 	SUBQ             $0x0000000c, R13
-	CMPQ             R13, $0x0000000c
+	CMPQ             R13, $0x00000010
 	JAE              laxAVX512_p6_sum
 
 laxAVX512_p6_sum_last:
@@ -5703,15 +5971,13 @@ laxAVX512_p6_sum_end:
 	VPSUBQ Z11, Z11, Z11
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x00000fff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000c
+	CMPQ   R13, $0x00000010
 	JB     laxAVX512_p6_out_last
 
 laxAVX512_p6_out:
-	VMOVUPS.Z     (R11), K1, Z18
+	VMOVUPS       (R11), Z18
 	VCVTPS2PD     Y18, Z19
 	VSUBPD        Z17, Z19, Z19
 	VSUBPD        Z16, Z19, Z19
@@ -5726,11 +5992,12 @@ laxAVX512_p6_out:
 	VINSERTF64X4  $0x01, Y18, Z15, Z18
 	VMOVAPS       Z10, K3, Z18
 	VMOVAPS       Z8, K4, Z18
-	VMOVUPS       Z18, K1, (R12)
+	VEXTRACTF64X4 $0x00, Z18, (R12)
+	VEXTRACTF32X4 $0x02, Z18, 32(R12)
 	ADDQ          $0x00000030, R11
 	ADDQ          $0x00000030, R12
 	SUBQ          $0x0000000c, R13
-	CMPQ          R13, $0x0000000c
+	CMPQ          R13, $0x00000010
 	JAE           laxAVX512_p6_out
 
 laxAVX512_p6_out_last:
@@ -5772,22 +6039,20 @@ laxAVX512_p7_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x00003fff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
-	CMPQ    R13, $0x0000000e
+	CMPQ    R13, $0x00000010
 	JB      laxAVX512_p7_max_last
 
 laxAVX512_p7_max:
-	VMOVUPS.Z (R11), K1, Z7
-	VMAXPS    Z11, Z7, Z11
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	ADDQ      $0x00000038, R11
-	SUBQ      $0x0000000e, R13
-	CMPQ      R13, $0x0000000e
-	JAE       laxAVX512_p7_max
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000038, R11
+	SUBQ    $0x0000000e, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p7_max
 
 laxAVX512_p7_max_last:
 	TESTQ     R13, R13
@@ -5836,15 +6101,13 @@ laxAVX512_p7_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x00003fff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000e
+	CMPQ   R13, $0x00000010
 	JB     laxAVX512_p7_sum_last
 
 laxAVX512_p7_sum:
-	VMOVUPS.Z        (R11), K1, Z11
+	VMOVUPS          (R11), Z11
 	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z16
@@ -5875,7 +6138,7 @@ laxAVX512_p7_sum:
 	VADDPD           Z11, Z14, Z14
 	ADDQ             $0x00000038, R11
 	SUBQ             $0x0000000e, R13
-	CMPQ             R13, $0x0000000e
+	CMPQ             R13, $0x00000010
 	JAE              laxAVX512_p7_sum
 
 laxAVX512_p7_sum_last:
@@ -6063,15 +6326,13 @@ laxAVX512_p7_sum_end:
 	VPSUBQ Z11, Z11, Z11
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x00003fff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
-	CMPQ   R13, $0x0000000e
+	CMPQ   R13, $0x00000010
 	JB     laxAVX512_p7_out_last
 
 laxAVX512_p7_out:
-	VMOVUPS.Z     (R11), K1, Z18
+	VMOVUPS       (R11), Z18
 	VCVTPS2PD     Y18, Z19
 	VSUBPD        Z17, Z19, Z19
 	VSUBPD        Z16, Z19, Z19
@@ -6086,11 +6347,14 @@ laxAVX512_p7_out:
 	VINSERTF64X4  $0x01, Y18, Z15, Z18
 	VMOVAPS       Z10, K3, Z18
 	VMOVAPS       Z8, K4, Z18
-	VMOVUPS       Z18, K1, (R12)
+	VEXTRACTF64X4 $0x00, Z18, (R12)
+	VEXTRACTF32X4 $0x02, Z18, 32(R12)
+	VEXTRACTF32X4 $0x03, Z18, X15
+	VMOVQ         X15, 48(R12)
 	ADDQ          $0x00000038, R11
 	ADDQ          $0x00000038, R12
 	SUBQ          $0x0000000e, R13
-	CMPQ          R13, $0x0000000e
+	CMPQ          R13, $0x00000010
 	JAE           laxAVX512_p7_out
 
 laxAVX512_p7_out_last:
@@ -6132,8 +6396,6 @@ laxAVX512_p8_slab:
 	VMOVAPS Z8, Z11
 	KXORW   K2, K2, K2
 	MOVQ    R8, R11
-	MOVL    $0x0000ffff, BX
-	KMOVW   BX, K1
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
 	CMPQ    R13, $0x00000010
@@ -6196,8 +6458,6 @@ laxAVX512_p8_max_end:
 	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
 	VPXORQ Z14, Z14, Z14
 	MOVQ   R8, R11
-	MOVL   $0x0000ffff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000010
@@ -6421,8 +6681,6 @@ laxAVX512_p8_sum_end:
 	VPSUBQ Z11, Z11, Z11
 	MOVQ   R8, R11
 	MOVQ   R9, R12
-	MOVL   $0x0000ffff, BX
-	KMOVW  BX, K1
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000010
@@ -6657,7 +6915,7 @@ axAVX2_out:
 	JMP         axAVX2_next
 
 axAVX2_tail:
-	// The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.
+	// The slab's last inner%8 columns.
 	MOVQ $0x00000010, R11
 	SUBQ R10, R11
 	LEAQ tailmask8<>+0(SB), R14
@@ -8974,7 +9232,7 @@ laxAVX2_out:
 	JMP          laxAVX2_next
 
 laxAVX2_tail:
-	// The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.
+	// The slab's last inner%8 columns.
 	MOVQ $0x00000010, R11
 	SUBQ R10, R11
 	LEAQ tailmask8<>+0(SB), R14
