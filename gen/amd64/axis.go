@@ -351,10 +351,14 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		g.KMOVW(bits, km)
 	}
 
-	g.Comment("Gather short slabs (below 16 elements) of at most 4 columns where a group's lanes would hold 8 columns or more.")
+	g.Comment("Gather short slabs of at most 4 columns where a group's lanes would hold 8 columns or more.")
 	g.CMPQ(a.stride, U32(4*gatherInner))
 	g.JA(LabelRef(label + "_pack"))
-	g.CMPQ(a.slab, U32(4*gatherMaxSlab))
+	maxSlab := gatherMaxSlab
+	if log {
+		maxSlab = gatherMaxSlabLog
+	}
+	g.CMPQ(a.slab, U32(4*maxSlab))
 	g.JAE(LabelRef(label + "_pack"))
 	cols := g.GP64()
 	g.MOVQ(a.outer, cols)
@@ -410,7 +414,7 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 // indices (l/inner)*axis*inner + l%inner from the group's first element.
 // The lanes are independent, so this changes no bits. The indices are
 // int32s, far from overflowing: the path is taken only for slabs below
-// gatherMaxSlab elements.
+// gatherMaxSlabLog elements.
 //
 // Gathers and scatters are slow (on Zen 5 the gathered kernel ran at
 // about 1.9 ns per element whatever inner), so the path pays only where
@@ -429,10 +433,17 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 // against 1.34; inner 3, axis 4, 8: 1.93 against 2.12, 1.84 against 1.44;
 // inner 4, axis 2, 4: 1.92 against 3.14, 1.76 against 1.40. So slabs
 // below gatherMaxSlab = 16 elements are gathered, longer ones packed.
+// LogSoftmax's fixed work is larger (log64 of the sums, per group), and
+// its crossing later: gathered against packed, inner 2, axis 8, 16, 32:
+// 2.0 against 3.1, 1.8 against 1.9, 1.8-2.3 against 1.3; inner 3, axis 8,
+// 16: 2.2-2.5 against 2.6-2.7, 1.8-2.3 against 1.8; inner 4, axis 4, 8:
+// 2.2-2.5 against 2.7-2.8, 1.9-2.2 against 1.6-1.9. So its slabs below
+// gatherMaxSlabLog = 32 elements are gathered.
 const (
-	gatherInner   = 4
-	gatherMinCols = 8
-	gatherMaxSlab = 16
+	gatherInner      = 4
+	gatherMinCols    = 8
+	gatherMaxSlab    = 16
+	gatherMaxSlabLog = 32
 )
 
 // gatherSlabs emits the loop over the groups of whole slabs of a narrow

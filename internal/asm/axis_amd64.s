@@ -200,7 +200,7 @@ TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
 
-	// Gather short slabs (below 16 elements) of at most 4 columns where a group's lanes would hold 8 columns or more.
+	// Gather short slabs of at most 4 columns where a group's lanes would hold 8 columns or more.
 	CMPQ  SI, $0x00000010
 	JA    axAVX512_pack
 	CMPQ  DI, $0x00000040
@@ -3429,10 +3429,10 @@ TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
 
-	// Gather short slabs (below 16 elements) of at most 4 columns where a group's lanes would hold 8 columns or more.
+	// Gather short slabs of at most 4 columns where a group's lanes would hold 8 columns or more.
 	CMPQ  SI, $0x00000010
 	JA    laxAVX512_pack
-	CMPQ  DI, $0x00000040
+	CMPQ  DI, $0x00000080
 	JAE   laxAVX512_pack
 	MOVQ  DX, R8
 	IMULQ SI, R8
