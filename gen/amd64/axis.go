@@ -654,7 +654,7 @@ func joinY(g *gen, h [2]reg.VecVirtual) reg.VecVirtual {
 // VMASKMOVPS, or through the stack where the 32 bytes read would cross a
 // page (see elementwise256 in lib.go), and written with VMASKMOVPS.
 // Slabs of 2 to 4 columns pack several axis steps a vector, and slabs of
-// 8 keep u in dst (packed256).
+// 5 to 8 run one step a vector the same way (packed256).
 
 // ax256 is the state of an AVX2 axis kernel.
 type ax256 struct {
@@ -667,9 +667,10 @@ type ax256 struct {
 	nm          Mem    // LogSoftmax: nm, 8 int32s
 	l, c64      [2]Mem // LogSoftmax: l and float64(c), lanes 0-3 and 4-7
 
-	// six makes the stores of whole vectors write lanes 0-5 alone, for
-	// the packed groups of inner 3.
-	six bool
+	// stepLanes, if not 0, makes the stores of whole vectors write that
+	// many lanes alone, for the packed groups (below 8 with inner 3, 5, 6
+	// and 7).
+	stepLanes int
 }
 
 // load returns the group's 8 lanes at p; a tail group's other lanes are 0.
@@ -723,11 +724,22 @@ func (x *ax256) setTail(n reg.GPVirtual) {
 func (x *ax256) store(v reg.VecVirtual, q Mem, tail bool) {
 	g := x.g
 	if !tail {
-		if x.six {
-			g.VMOVUPS(v.AsX(), q)
-			h := g.XMM()
-			g.VEXTRACTF128(U8(1), v, h)
-			g.VMOVQ(h, q.Offset(16))
+		if n := x.stepLanes; n != 0 && n < 8 {
+			// Moves of 4, 2 and 1 lanes by the bits of n.
+			h := v.AsX()
+			g.VMOVUPS(h, q)
+			if n > 4 {
+				h = g.XMM()
+				g.VEXTRACTF128(U8(1), v, h)
+			}
+			at := 4
+			if n&2 != 0 {
+				g.VMOVQ(h, q.Offset(4*at))
+				at += 2
+			}
+			if n&1 != 0 {
+				g.VEXTRACTPS(U8(at%4), h, q.Offset(4*at))
+			}
 			return
 		}
 		g.VMOVUPS(v, q)
@@ -869,7 +881,7 @@ func (x *ax256) group(t *ceTables, log bool, suffix string, steps stepLoop, pk *
 		if keep {
 			x.a.outOfPlace(g, label("sum"), func() { x.store(v[0], q, tail) })
 		}
-		if pk != nil && pk.inner != 8 { // inner 8: one step, as columns
+		if pk != nil && pk.n > pk.inner { // one step a vector: as columns
 			pk.addSteps(v[0], ts[0], acc[0], tail)
 			return
 		}
@@ -1209,7 +1221,7 @@ func (pk *packed512) spread(lo, hi reg.VecVirtual) {
 }
 
 // The AVX2 kernels pack a slab's steps as packed512 does, 8/inner steps
-// a vector, for inner 2, 3 and 4 (and 8, below). For 2 and 4 the folds are butterflies
+// a vector, for inner 2, 3 and 4 (and 5 to 8, below). For 2 and 4 the folds are butterflies
 // (a swap of the 64-bit pairs within each 128-bit half, then of the
 // halves), which leave each column's max and NaNs in all of its lanes;
 // pass 2 adds each step's columns, an xmm (inner 2) or ymm (4) of
@@ -1231,18 +1243,23 @@ func (pk *packed512) spread(lo, hi reg.VecVirtual) {
 // against 1.33, [16384, 2, 2] 7.4 against 6.2; [1, 50000, 3] 3.6 against
 // 1.45, [341, 64, 3] 4.1 against 1.6, [10922, 2, 3] 4.5 against 4.4
 // (noisy); [1, 65536, 4] 2.7 against 1.11, [256, 64, 4] 2.7 against 1.21,
-// [8192, 2, 4] 3.5 against 2.4. Inner 5 to 7 would take one step a
-// vector, as a group of columns does.
+// [8192, 2, 4] 3.5 against 2.4.
 //
-// Inner 8 fills a vector with one step, but takes the packed route too,
-// for keeping u (below): 1.11 against 0.98 ns per element on [1, 32000,
-// 8], 1.10 against 0.96 on [128, 64, 8], 1.55 against 1.42 on [4096, 2,
-// 8]. Its group is a group of columns, without folds.
+// Inner 5 to 8 take one step a vector, but the packed route too, for its
+// whole loads and for keeping u (below): their group is a group of
+// columns without folds, whose steps but the slab's last are loaded
+// without a mask or a page check, and stored (inner 5 to 7) in moves of
+// 4, 2 and 1 lanes. Groups of columns against packed, ns per element:
+// Softmax [1, 40000, 5..7] 2.06 against 1.65, 1.69 against 1.35, 1.46
+// against 1.20; [1, 32000, 8] 1.11 against 0.98, [128, 64, 8] 1.10
+// against 0.96, [4096, 2, 8] 1.55 against 1.42; LogSoftmax [1, 40000,
+// 5..7] 1.94 against 1.49, 1.54 against 1.20, 1.33 against 1.09, but
+// [6553, 2, 5] 5.5 against 5.9 and [4681, 2, 7] 3.3 against 3.5.
 //
 // As on AVX-512, Softmax out of place keeps u in dst: 1.41 against 1.23
 // ns per element on [1, 128256, 2], 1.24 against 1.07 on [1, 65536, 4],
 // 1.31 against 1.11 on [256, 64, 4].
-var packedInners256 = []int{2, 3, 4, 8}
+var packedInners256 = []int{2, 3, 4, 5, 6, 7, 8}
 
 // packed256 emits the packed group of an AVX2 axis kernel for one inner.
 type packed256 struct {
@@ -1283,7 +1300,12 @@ func (g *gen) rot3Table() Mem {
 // pointer and a.rem set for the last vector.
 func (pk *packed256) steps(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bool)) {
 	x := pk.x
-	x.a.packedLoop(x.g, label, p, q, x.i, 8, pk.n, func(on bool) { x.six = on && pk.n == 6 }, func(i reg.GPVirtual) {
+	x.a.packedLoop(x.g, label, p, q, x.i, 8, pk.n, func(on bool) {
+		x.stepLanes = 0
+		if on {
+			x.stepLanes = pk.n
+		}
+	}, func(i reg.GPVirtual) {
 		x.g.MOVQ(i, x.a.rem)
 		x.setTail(i)
 	}, body)
@@ -1308,6 +1330,9 @@ func (pk *packed256) pad(v reg.VecVirtual) {
 // fold sets every lane of mx and nan to its column's max and NaNs.
 func (pk *packed256) fold(mx, nan reg.VecVirtual) {
 	g := pk.x.g
+	if pk.n == pk.inner {
+		return // one step a vector
+	}
 	g.Comment("Fold the steps: each column's max and NaNs, in all of its lanes.")
 	if pk.inner == 3 {
 		pat := g.YMM()
@@ -1383,7 +1408,7 @@ func (pk *packed256) spread(acc [2]reg.VecVirtual) {
 		g.VPERMPD(U8(0x49), acc[0], acc[1]) // columns 1, 2, 0, 1
 		g.VPERMPD(U8(0x24), acc[0], acc[0]) // 0, 1, 2, 0
 		return
-	case 8:
+	case 5, 6, 7, 8:
 		return
 	}
 	g.VMOVAPD(acc[0], acc[1])

@@ -6763,6 +6763,12 @@ TEXT ·SoftmaxAxisAVX2(SB), NOSPLIT, $512-72
 	JE    axAVX2_p3
 	CMPQ  SI, $0x00000010
 	JE    axAVX2_p4
+	CMPQ  SI, $0x00000014
+	JE    axAVX2_p5
+	CMPQ  SI, $0x00000018
+	JE    axAVX2_p6
+	CMPQ  SI, $0x0000001c
+	JE    axAVX2_p7
 	CMPQ  SI, $0x00000020
 	JE    axAVX2_p8
 
@@ -8899,8 +8905,8 @@ axAVX2_out_p4_placed:
 	JNZ  axAVX2_p4_slab
 	JMP  axAVX2_done
 
-axAVX2_p8:
-axAVX2_p8_slab:
+axAVX2_p5:
+axAVX2_p5_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
 
@@ -8911,21 +8917,21 @@ axAVX2_p8_slab:
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
 	CMPQ    R13, $0x00000008
-	JB      axAVX2_max_p8_last
+	JB      axAVX2_max_p5_last
 
-axAVX2_max_p8:
+axAVX2_max_p5:
 	VMOVUPS (R11), Y2
 	VMAXPS  Y0, Y2, Y0
 	VCMPPS  $0x03, Y2, Y2, Y2
 	VORPS   Y2, Y1, Y1
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R13
+	ADDQ    $0x00000014, R11
+	SUBQ    $0x00000005, R13
 	CMPQ    R13, $0x00000008
-	JAE     axAVX2_max_p8
+	JAE     axAVX2_max_p5
 
-axAVX2_max_p8_last:
+axAVX2_max_p5_last:
 	TESTQ      R13, R13
-	JZ         axAVX2_max_p8_end
+	JZ         axAVX2_max_p5_end
 	MOVQ       R13, R10
 	MOVQ       $0x00000010, BX
 	SUBQ       R13, BX
@@ -8980,8 +8986,7 @@ axAVX2_tailloaded_19:
 	VCMPPS    $0x03, Y2, Y2, Y2
 	VORPS     Y2, Y1, Y1
 
-axAVX2_max_p8_end:
-	// Fold the steps: each column's max and NaNs, in all of its lanes.
+axAVX2_max_p5_end:
 	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
 	VANDPS      axisconst<>+512(SB), Y0, Y2
 	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
@@ -9009,33 +9014,35 @@ axAVX2_max_p8_end:
 	MOVQ   DI, R13
 	SHRQ   $0x02, R13
 	CMPQ   R13, $0x00000008
-	JB     axAVX2_sum_p8_last
+	JB     axAVX2_sum_p5_last
 
-axAVX2_sum_p8:
-	VMOVUPS     (R11), Y4
-	VSUBPS      (SP), Y4, Y4
-	VMOVUPS     axisconst<>+288(SB), Y5
-	VMAXPS      Y4, Y5, Y4
-	VMOVUPS     axisconst<>+32(SB), Y5
-	VFMADD231PS axisconst<>+0(SB), Y4, Y5
-	VSUBPS      axisconst<>+32(SB), Y5, Y6
-	VFMADD231PS axisconst<>+64(SB), Y6, Y4
-	VFMADD231PS axisconst<>+96(SB), Y6, Y4
-	VMOVUPS     axisconst<>+128(SB), Y6
-	VFMADD213PS axisconst<>+160(SB), Y4, Y6
-	VFMADD213PS axisconst<>+192(SB), Y4, Y6
-	VFMADD213PS axisconst<>+224(SB), Y4, Y6
-	VFMADD213PS axisconst<>+256(SB), Y4, Y6
-	VMULPS      Y4, Y4, Y7
-	VFMADD231PS Y6, Y7, Y4
-	VPADDD      32(SP), Y5, Y5
-	VPMAXSD     axisconst<>+480(SB), Y5, Y5
-	VPSLLD      $0x17, Y5, Y5
-	CMPQ        R8, R9
-	JE          axAVX2_sum_p8_inplace_1
-	VMOVUPS     Y4, (R12)
+axAVX2_sum_p5:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	CMPQ         R8, R9
+	JE           axAVX2_sum_p5_inplace_1
+	VMOVUPS      X4, (R12)
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTPS   $0x00, X3, 16(R12)
 
-axAVX2_sum_p8_inplace_1:
+axAVX2_sum_p5_inplace_1:
 	VCVTPS2PD    X4, Y6
 	VCVTPS2PD    X5, Y7
 	VFMADD213PD  Y7, Y7, Y6
@@ -9046,15 +9053,15 @@ axAVX2_sum_p8_inplace_1:
 	VCVTPS2PD    X4, Y4
 	VFMADD213PD  Y4, Y4, Y5
 	VADDPD       Y5, Y2, Y2
-	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R13
+	ADDQ         $0x00000014, R11
+	ADDQ         $0x00000014, R12
+	SUBQ         $0x00000005, R13
 	CMPQ         R13, $0x00000008
-	JAE          axAVX2_sum_p8
+	JAE          axAVX2_sum_p5
 
-axAVX2_sum_p8_last:
+axAVX2_sum_p5_last:
 	TESTQ      R13, R13
-	JZ         axAVX2_sum_p8_end
+	JZ         axAVX2_sum_p5_end
 	MOVQ       R13, R10
 	MOVQ       $0x00000010, BX
 	SUBQ       R13, BX
@@ -9121,11 +9128,11 @@ axAVX2_tailloaded_20:
 	VPMAXSD     axisconst<>+480(SB), Y5, Y5
 	VPSLLD      $0x17, Y5, Y5
 	CMPQ        R8, R9
-	JE          axAVX2_sum_p8_inplace_2
+	JE          axAVX2_sum_p5_inplace_2
 	VMOVDQU     (R14), Y6
 	VMASKMOVPS  Y4, Y6, (R12)
 
-axAVX2_sum_p8_inplace_2:
+axAVX2_sum_p5_inplace_2:
 	VCVTPS2PD    X4, Y6
 	VCVTPS2PD    X5, Y7
 	VFMADD213PD  Y7, Y7, Y6
@@ -9137,7 +9144,7 @@ axAVX2_sum_p8_inplace_2:
 	VFMADD213PD  Y4, Y4, Y5
 	VADDPD       Y5, Y2, Y2
 
-axAVX2_sum_p8_end:
+axAVX2_sum_p5_end:
 	// A NaN S makes its lane NaN.
 	VCVTPD2PSY  Y0, X3
 	VCVTPD2PSY  Y2, X4
@@ -9163,7 +9170,7 @@ axAVX2_sum_p8_end:
 	VINSERTF128  $0x01, X0, Y3, Y0
 	VMOVUPS      Y0, 352(SP)
 	CMPQ         R8, R9
-	JE           axAVX2_out_p8_inplace
+	JE           axAVX2_out_p5_inplace
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
 	MOVQ R8, R11
@@ -9171,38 +9178,40 @@ axAVX2_sum_p8_end:
 	MOVQ DI, R13
 	SHRQ $0x02, R13
 	CMPQ R13, $0x00000008
-	JB   axAVX2_outk_p8_last
+	JB   axAVX2_outk_p5_last
 
-axAVX2_outk_p8:
-	VMOVUPS     (R11), Y0
-	VSUBPS      (SP), Y0, Y0
-	VMOVUPS     axisconst<>+288(SB), Y1
-	VMAXPS      Y0, Y1, Y0
-	VMOVUPS     axisconst<>+32(SB), Y1
-	VFMADD231PS axisconst<>+0(SB), Y0, Y1
-	VPADDD      32(SP), Y1, Y1
-	VPMAXSD     axisconst<>+480(SB), Y1, Y1
-	VPSLLD      $0x17, Y1, Y1
-	VMOVUPS     (R12), Y0
-	VMOVUPS     352(SP), Y2
-	VFMADD213PS 352(SP), Y0, Y2
-	VFMADD132PS 320(SP), Y2, Y0
-	VADDPS      320(SP), Y0, Y0
-	VMULPS      Y1, Y0, Y0
-	VMOVDQU     256(SP), Y1
-	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
-	VMOVDQU     288(SP), Y1
-	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
-	VMOVUPS     Y0, (R12)
-	ADDQ        $0x00000020, R11
-	ADDQ        $0x00000020, R12
-	SUBQ        $0x00000008, R13
-	CMPQ        R13, $0x00000008
-	JAE         axAVX2_outk_p8
+axAVX2_outk_p5:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      (R12), Y0
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VEXTRACTPS   $0x00, X0, 16(R12)
+	ADDQ         $0x00000014, R11
+	ADDQ         $0x00000014, R12
+	SUBQ         $0x00000005, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_outk_p5
 
-axAVX2_outk_p8_last:
+axAVX2_outk_p5_last:
 	TESTQ      R13, R13
-	JZ         axAVX2_outk_p8_end
+	JZ         axAVX2_outk_p5_end
 	MOVQ       R13, R10
 	MOVQ       $0x00000010, BX
 	SUBQ       R13, BX
@@ -9312,6 +9321,1667 @@ axAVX2_tailloaded_22:
 	VMOVDQU     (R14), Y1
 	VMASKMOVPS  Y0, Y1, (R12)
 
+axAVX2_outk_p5_end:
+	JMP axAVX2_out_p5_placed
+
+axAVX2_out_p5_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p5_last
+
+axAVX2_out_p5:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VSUBPS       axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS  axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS  axisconst<>+96(SB), Y2, Y0
+	VMOVUPS      axisconst<>+128(SB), Y2
+	VFMADD213PS  axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+256(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VEXTRACTPS   $0x00, X0, 16(R12)
+	ADDQ         $0x00000014, R11
+	ADDQ         $0x00000014, R12
+	SUBQ         $0x00000005, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_out_p5
+
+axAVX2_out_p5_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_23
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_23
+
+axAVX2_tailcopy_23:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_23_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_23_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_23_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_23_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_23_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_23_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_23_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_23_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_23:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_out_p5_end:
+axAVX2_out_p5_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p5_slab
+	JMP  axAVX2_done
+
+axAVX2_p6:
+axAVX2_p6_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p6_last
+
+axAVX2_max_p6:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000018, R11
+	SUBQ    $0x00000006, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p6
+
+axAVX2_max_p6_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_24
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_24
+
+axAVX2_tailcopy_24:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_24_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_24_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_24_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_24_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_24_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_24_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_24_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_24_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_24:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+axAVX2_max_p6_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p6_last
+
+axAVX2_sum_p6:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	CMPQ         R8, R9
+	JE           axAVX2_sum_p6_inplace_1
+	VMOVUPS      X4, (R12)
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVQ        X3, 16(R12)
+
+axAVX2_sum_p6_inplace_1:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_sum_p6
+
+axAVX2_sum_p6_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_25
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        axAVX2_tailloaded_25
+
+axAVX2_tailcopy_25:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_25_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_25_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_25_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_25_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_25_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_25_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_25_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_25_1:
+	VMOVUPS 192(SP), Y4
+
+axAVX2_tailloaded_25:
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y4, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS axisconst<>+96(SB), Y6, Y4
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS axisconst<>+256(SB), Y4, Y6
+	VMULPS      Y4, Y4, Y7
+	VFMADD231PS Y6, Y7, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p6_inplace_2
+	VMOVDQU     (R14), Y6
+	VMASKMOVPS  Y4, Y6, (R12)
+
+axAVX2_sum_p6_inplace_2:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+axAVX2_sum_p6_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p6_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p6_last
+
+axAVX2_outk_p6:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      (R12), Y0
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_outk_p6
+
+axAVX2_outk_p6_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_26
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_26
+
+axAVX2_tailcopy_26:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_26_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_26_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_26_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_26_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_26_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_26_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_26_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_26_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_26:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_27
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_27
+
+axAVX2_tailcopy_27:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_27_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_27_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_27_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_27_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_27_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_27_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_27_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_27_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_27:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p6_end:
+	JMP axAVX2_out_p6_placed
+
+axAVX2_out_p6_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p6_last
+
+axAVX2_out_p6:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VSUBPS       axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS  axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS  axisconst<>+96(SB), Y2, Y0
+	VMOVUPS      axisconst<>+128(SB), Y2
+	VFMADD213PS  axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+256(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_out_p6
+
+axAVX2_out_p6_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_28
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_28
+
+axAVX2_tailcopy_28:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_28_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_28_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_28_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_28_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_28_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_28_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_28_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_28_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_28:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_out_p6_end:
+axAVX2_out_p6_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p6_slab
+	JMP  axAVX2_done
+
+axAVX2_p7:
+axAVX2_p7_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p7_last
+
+axAVX2_max_p7:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x0000001c, R11
+	SUBQ    $0x00000007, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p7
+
+axAVX2_max_p7_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_29
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_29
+
+axAVX2_tailcopy_29:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_29_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_29_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_29_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_29_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_29_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_29_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_29_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_29_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_29:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+axAVX2_max_p7_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p7_last
+
+axAVX2_sum_p7:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	CMPQ         R8, R9
+	JE           axAVX2_sum_p7_inplace_1
+	VMOVUPS      X4, (R12)
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVQ        X3, 16(R12)
+	VEXTRACTPS   $0x02, X3, 24(R12)
+
+axAVX2_sum_p7_inplace_1:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x0000001c, R11
+	ADDQ         $0x0000001c, R12
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_sum_p7
+
+axAVX2_sum_p7_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_30
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        axAVX2_tailloaded_30
+
+axAVX2_tailcopy_30:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_30_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_30_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_30_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_30_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_30_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_30_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_30_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_30_1:
+	VMOVUPS 192(SP), Y4
+
+axAVX2_tailloaded_30:
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y4, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS axisconst<>+96(SB), Y6, Y4
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS axisconst<>+256(SB), Y4, Y6
+	VMULPS      Y4, Y4, Y7
+	VFMADD231PS Y6, Y7, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p7_inplace_2
+	VMOVDQU     (R14), Y6
+	VMASKMOVPS  Y4, Y6, (R12)
+
+axAVX2_sum_p7_inplace_2:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+axAVX2_sum_p7_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p7_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p7_last
+
+axAVX2_outk_p7:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      (R12), Y0
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	VEXTRACTPS   $0x02, X0, 24(R12)
+	ADDQ         $0x0000001c, R11
+	ADDQ         $0x0000001c, R12
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_outk_p7
+
+axAVX2_outk_p7_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_31
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_31
+
+axAVX2_tailcopy_31:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_31_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_31_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_31_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_31_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_31_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_31_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_31_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_31_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_31:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_32
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_32
+
+axAVX2_tailcopy_32:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_32_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_32_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_32_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_32_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_32_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_32_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_32_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_32_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_32:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p7_end:
+	JMP axAVX2_out_p7_placed
+
+axAVX2_out_p7_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p7_last
+
+axAVX2_out_p7:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VSUBPS       axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS  axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS  axisconst<>+96(SB), Y2, Y0
+	VMOVUPS      axisconst<>+128(SB), Y2
+	VFMADD213PS  axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+256(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	VEXTRACTPS   $0x02, X0, 24(R12)
+	ADDQ         $0x0000001c, R11
+	ADDQ         $0x0000001c, R12
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_out_p7
+
+axAVX2_out_p7_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_33
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_33
+
+axAVX2_tailcopy_33:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_33_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_33_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_33_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_33_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_33_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_33_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_33_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_33_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_33:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_out_p7_end:
+axAVX2_out_p7_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p7_slab
+	JMP  axAVX2_done
+
+axAVX2_p8:
+axAVX2_p8_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p8_last
+
+axAVX2_max_p8:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p8
+
+axAVX2_max_p8_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_34
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_34
+
+axAVX2_tailcopy_34:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_34_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_34_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_34_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_34_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_34_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_34_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_34_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_34_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_34:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+axAVX2_max_p8_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p8_last
+
+axAVX2_sum_p8:
+	VMOVUPS     (R11), Y4
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y4, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS axisconst<>+96(SB), Y6, Y4
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS axisconst<>+256(SB), Y4, Y6
+	VMULPS      Y4, Y4, Y7
+	VFMADD231PS Y6, Y7, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p8_inplace_1
+	VMOVUPS     Y4, (R12)
+
+axAVX2_sum_p8_inplace_1:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_sum_p8
+
+axAVX2_sum_p8_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_35
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        axAVX2_tailloaded_35
+
+axAVX2_tailcopy_35:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_35_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_35_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_35_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_35_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_35_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_35_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_35_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_35_1:
+	VMOVUPS 192(SP), Y4
+
+axAVX2_tailloaded_35:
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y4, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS axisconst<>+96(SB), Y6, Y4
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS axisconst<>+256(SB), Y4, Y6
+	VMULPS      Y4, Y4, Y7
+	VFMADD231PS Y6, Y7, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p8_inplace_2
+	VMOVDQU     (R14), Y6
+	VMASKMOVPS  Y4, Y6, (R12)
+
+axAVX2_sum_p8_inplace_2:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+axAVX2_sum_p8_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p8_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p8_last
+
+axAVX2_outk_p8:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     (R12), Y0
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_outk_p8
+
+axAVX2_outk_p8_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_36
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_36
+
+axAVX2_tailcopy_36:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_36_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_36_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_36_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_36_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_36_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_36_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_36_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_36_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_36:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_37
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_37
+
+axAVX2_tailcopy_37:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_37_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_37_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_37_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_37_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_37_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_37_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_37_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_37_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_37:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
 axAVX2_outk_p8_end:
 	JMP axAVX2_out_p8_placed
 
@@ -9371,45 +11041,45 @@ axAVX2_out_p8_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         axAVX2_tailcopy_23
+	JA         axAVX2_tailcopy_38
 	VMOVDQU    (R14), Y0
 	VMASKMOVPS (R11), Y0, Y0
-	JMP        axAVX2_tailloaded_23
+	JMP        axAVX2_tailloaded_38
 
-axAVX2_tailcopy_23:
+axAVX2_tailcopy_38:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      axAVX2_copy_23_8
+	JZ      axAVX2_copy_38_8
 	VMOVUPS (R11)(BX*1), Y0
 	VMOVUPS Y0, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-axAVX2_copy_23_8:
+axAVX2_copy_38_8:
 	TESTQ   $0x00000004, R10
-	JZ      axAVX2_copy_23_4
+	JZ      axAVX2_copy_38_4
 	VMOVUPS (R11)(BX*1), X0
 	VMOVUPS X0, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-axAVX2_copy_23_4:
+axAVX2_copy_38_4:
 	TESTQ $0x00000002, R10
-	JZ    axAVX2_copy_23_2
+	JZ    axAVX2_copy_38_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-axAVX2_copy_23_2:
+axAVX2_copy_38_2:
 	TESTQ $0x00000001, R10
-	JZ    axAVX2_copy_23_1
+	JZ    axAVX2_copy_38_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-axAVX2_copy_23_1:
+axAVX2_copy_38_1:
 	VMOVUPS 192(SP), Y0
 
-axAVX2_tailloaded_23:
+axAVX2_tailloaded_38:
 	VSUBPS      (SP), Y0, Y0
 	VMOVUPS     axisconst<>+288(SB), Y1
 	VMAXPS      Y0, Y1, Y0
@@ -9524,6 +11194,12 @@ TEXT ·LogSoftmaxAxisAVX2(SB), NOSPLIT, $512-72
 	JE    laxAVX2_p3
 	CMPQ  SI, $0x00000010
 	JE    laxAVX2_p4
+	CMPQ  SI, $0x00000014
+	JE    laxAVX2_p5
+	CMPQ  SI, $0x00000018
+	JE    laxAVX2_p6
+	CMPQ  SI, $0x0000001c
+	JE    laxAVX2_p7
 	CMPQ  SI, $0x00000020
 	JE    laxAVX2_p8
 
@@ -11678,8 +13354,8 @@ laxAVX2_out_p4_end:
 	JNZ  laxAVX2_p4_slab
 	JMP  laxAVX2_done
 
-laxAVX2_p8:
-laxAVX2_p8_slab:
+laxAVX2_p5:
+laxAVX2_p5_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
 
@@ -11690,21 +13366,21 @@ laxAVX2_p8_slab:
 	MOVQ    DI, R13
 	SHRQ    $0x02, R13
 	CMPQ    R13, $0x00000008
-	JB      laxAVX2_max_p8_last
+	JB      laxAVX2_max_p5_last
 
-laxAVX2_max_p8:
+laxAVX2_max_p5:
 	VMOVUPS (R11), Y2
 	VMAXPS  Y0, Y2, Y0
 	VCMPPS  $0x03, Y2, Y2, Y2
 	VORPS   Y2, Y1, Y1
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R13
+	ADDQ    $0x00000014, R11
+	SUBQ    $0x00000005, R13
 	CMPQ    R13, $0x00000008
-	JAE     laxAVX2_max_p8
+	JAE     laxAVX2_max_p5
 
-laxAVX2_max_p8_last:
+laxAVX2_max_p5_last:
 	TESTQ      R13, R13
-	JZ         laxAVX2_max_p8_end
+	JZ         laxAVX2_max_p5_end
 	MOVQ       R13, R10
 	MOVQ       $0x00000010, BX
 	SUBQ       R13, BX
@@ -11759,8 +13435,1460 @@ laxAVX2_tailloaded_13:
 	VCMPPS    $0x03, Y2, Y2, Y2
 	VORPS     Y2, Y1, Y1
 
+laxAVX2_max_p5_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p5_last
+
+laxAVX2_sum_p5:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000014, R11
+	SUBQ         $0x00000005, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_sum_p5
+
+laxAVX2_sum_p5_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_14
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        laxAVX2_tailloaded_14
+
+laxAVX2_tailcopy_14:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_14_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_14_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_14_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_14_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_14_1:
+	VMOVUPS 192(SP), Y4
+
+laxAVX2_tailloaded_14:
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+laxAVX2_sum_p5_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p5_last
+
+laxAVX2_out_p5:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VEXTRACTPS   $0x00, X0, 16(R12)
+	ADDQ         $0x00000014, R11
+	ADDQ         $0x00000014, R12
+	SUBQ         $0x00000005, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p5
+
+laxAVX2_out_p5_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_15
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        laxAVX2_tailloaded_15
+
+laxAVX2_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_15_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_15_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_15_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_15_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_15_1:
+	VMOVUPS 192(SP), Y0
+
+laxAVX2_tailloaded_15:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+
+laxAVX2_out_p5_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p5_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p6:
+laxAVX2_p6_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p6_last
+
+laxAVX2_max_p6:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000018, R11
+	SUBQ    $0x00000006, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p6
+
+laxAVX2_max_p6_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_16
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_16
+
+laxAVX2_tailcopy_16:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_16_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_16_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_16_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_16_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_16_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_16:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+laxAVX2_max_p6_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p6_last
+
+laxAVX2_sum_p6:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000018, R11
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_sum_p6
+
+laxAVX2_sum_p6_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_17
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        laxAVX2_tailloaded_17
+
+laxAVX2_tailcopy_17:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_17_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_17_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_17_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_17_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_17_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_17_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_17_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_17_1:
+	VMOVUPS 192(SP), Y4
+
+laxAVX2_tailloaded_17:
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+laxAVX2_sum_p6_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p6_last
+
+laxAVX2_out_p6:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p6
+
+laxAVX2_out_p6_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_18
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        laxAVX2_tailloaded_18
+
+laxAVX2_tailcopy_18:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_18_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_18_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_18_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_18_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_18_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_18_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_18_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_18_1:
+	VMOVUPS 192(SP), Y0
+
+laxAVX2_tailloaded_18:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+
+laxAVX2_out_p6_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p6_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p7:
+laxAVX2_p7_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p7_last
+
+laxAVX2_max_p7:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x0000001c, R11
+	SUBQ    $0x00000007, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p7
+
+laxAVX2_max_p7_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_19
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_19
+
+laxAVX2_tailcopy_19:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_19_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_19_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_19_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_19_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_19_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_19:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+laxAVX2_max_p7_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p7_last
+
+laxAVX2_sum_p7:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x0000001c, R11
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_sum_p7
+
+laxAVX2_sum_p7_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_20
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        laxAVX2_tailloaded_20
+
+laxAVX2_tailcopy_20:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_20_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_20_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_20_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_20_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_20_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_20_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_20_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_20_1:
+	VMOVUPS 192(SP), Y4
+
+laxAVX2_tailloaded_20:
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+laxAVX2_sum_p7_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p7_last
+
+laxAVX2_out_p7:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	VEXTRACTPS   $0x02, X0, 24(R12)
+	ADDQ         $0x0000001c, R11
+	ADDQ         $0x0000001c, R12
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p7
+
+laxAVX2_out_p7_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_21
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        laxAVX2_tailloaded_21
+
+laxAVX2_tailcopy_21:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_21_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_21_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_21_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_21_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_21_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_21_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_21_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_21_1:
+	VMOVUPS 192(SP), Y0
+
+laxAVX2_tailloaded_21:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+
+laxAVX2_out_p7_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p7_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p8:
+laxAVX2_p8_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p8_last
+
+laxAVX2_max_p8:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p8
+
+laxAVX2_max_p8_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_22
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_22
+
+laxAVX2_tailcopy_22:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_22_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_22_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_22_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_22_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_22_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_22_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_22_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_22_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_22:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
 laxAVX2_max_p8_end:
-	// Fold the steps: each column's max and NaNs, in all of its lanes.
 	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
 	VANDPS      axisconst<>+512(SB), Y0, Y2
 	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
@@ -11837,45 +14965,45 @@ laxAVX2_sum_p8_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         laxAVX2_tailcopy_14
+	JA         laxAVX2_tailcopy_23
 	VMOVDQU    (R14), Y4
 	VMASKMOVPS (R11), Y4, Y4
-	JMP        laxAVX2_tailloaded_14
+	JMP        laxAVX2_tailloaded_23
 
-laxAVX2_tailcopy_14:
+laxAVX2_tailcopy_23:
 	VXORPS  Y4, Y4, Y4
 	VMOVUPS Y4, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      laxAVX2_copy_14_8
+	JZ      laxAVX2_copy_23_8
 	VMOVUPS (R11)(BX*1), Y4
 	VMOVUPS Y4, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-laxAVX2_copy_14_8:
+laxAVX2_copy_23_8:
 	TESTQ   $0x00000004, R10
-	JZ      laxAVX2_copy_14_4
+	JZ      laxAVX2_copy_23_4
 	VMOVUPS (R11)(BX*1), X3
 	VMOVUPS X3, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-laxAVX2_copy_14_4:
+laxAVX2_copy_23_4:
 	TESTQ $0x00000002, R10
-	JZ    laxAVX2_copy_14_2
+	JZ    laxAVX2_copy_23_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-laxAVX2_copy_14_2:
+laxAVX2_copy_23_2:
 	TESTQ $0x00000001, R10
-	JZ    laxAVX2_copy_14_1
+	JZ    laxAVX2_copy_23_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-laxAVX2_copy_14_1:
+laxAVX2_copy_23_1:
 	VMOVUPS 192(SP), Y4
 
-laxAVX2_tailloaded_14:
+laxAVX2_tailloaded_23:
 	VSUBPS       (SP), Y4, Y4
 	VMOVUPS      axisconst<>+288(SB), Y5
 	VMAXPS       Y4, Y5, Y4
@@ -12094,45 +15222,45 @@ laxAVX2_out_p8_last:
 	LEAQ       (R11), BX
 	ANDQ       $0x00000fff, BX
 	CMPQ       BX, $0x00000fe0
-	JA         laxAVX2_tailcopy_15
+	JA         laxAVX2_tailcopy_24
 	VMOVDQU    (R14), Y0
 	VMASKMOVPS (R11), Y0, Y0
-	JMP        laxAVX2_tailloaded_15
+	JMP        laxAVX2_tailloaded_24
 
-laxAVX2_tailcopy_15:
+laxAVX2_tailcopy_24:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	XORQ    BX, BX
 	TESTQ   $0x00000008, R10
-	JZ      laxAVX2_copy_15_8
+	JZ      laxAVX2_copy_24_8
 	VMOVUPS (R11)(BX*1), Y0
 	VMOVUPS Y0, 192(SP)(BX*1)
 	ADDQ    $0x00000020, BX
 
-laxAVX2_copy_15_8:
+laxAVX2_copy_24_8:
 	TESTQ   $0x00000004, R10
-	JZ      laxAVX2_copy_15_4
+	JZ      laxAVX2_copy_24_4
 	VMOVUPS (R11)(BX*1), X0
 	VMOVUPS X0, 192(SP)(BX*1)
 	ADDQ    $0x00000010, BX
 
-laxAVX2_copy_15_4:
+laxAVX2_copy_24_4:
 	TESTQ $0x00000002, R10
-	JZ    laxAVX2_copy_15_2
+	JZ    laxAVX2_copy_24_2
 	MOVQ  (R11)(BX*1), SI
 	MOVQ  SI, 192(SP)(BX*1)
 	ADDQ  $0x00000008, BX
 
-laxAVX2_copy_15_2:
+laxAVX2_copy_24_2:
 	TESTQ $0x00000001, R10
-	JZ    laxAVX2_copy_15_1
+	JZ    laxAVX2_copy_24_1
 	MOVL  (R11)(BX*1), SI
 	MOVL  SI, 192(SP)(BX*1)
 
-laxAVX2_copy_15_1:
+laxAVX2_copy_24_1:
 	VMOVUPS 192(SP), Y0
 
-laxAVX2_tailloaded_15:
+laxAVX2_tailloaded_24:
 	VCVTPS2PD    X0, Y1
 	VSUBPD       448(SP), Y1, Y1
 	VSUBPD       384(SP), Y1, Y1
