@@ -287,7 +287,8 @@ func TestBitExactAxisOffsets(t *testing.T) {
 		for _, k := range axisKernels {
 			for _, sh := range [][3]int{{1, 1, 3}, {2, 5, 7}, {1, 3, 17}, {1, 2, 33}, {3, 4, 16}, {1, 10, 30}, {2, 3, 45}, {7, 3, 3}, {5, 2, 8}, {2, 3, 4}, {1, 5, 2}, {2, 2, 12}, {5, 3, 2}, {3, 2, 4}, {9, 2, 2},
 				// Packed steps, the last vector of each slab narrower.
-				{1, 9, 2}, {2, 13, 2}, {1, 7, 3}, {2, 6, 4}, {1, 5, 5}, {3, 4, 6}, {1, 3, 7}, {2, 3, 8}, {1, 41, 3}} {
+				{1, 9, 2}, {2, 13, 2}, {1, 7, 3}, {2, 6, 4}, {1, 5, 5}, {3, 4, 6}, {1, 3, 7}, {2, 3, 8}, {1, 41, 3},
+				{1, 3, 9}, {2, 5, 11}, {1, 4, 13}, {2, 3, 14}, {1, 6, 15}} {
 				x := axisTensor(rng, sh[0], sh[1], sh[2])
 				want := make([]float32, len(x))
 				k.want(want, x, sh[0], sh[1], sh[2])
@@ -303,16 +304,16 @@ func TestBitExactAxisOffsets(t *testing.T) {
 }
 
 // TestBitExactAxisPacked runs the narrow tensors whose slabs the AVX-512
-// and AVX2 kernels pack several axis steps to a vector (inner 2 to 8):
-// every axis length 0..300, so that the last vector of a slab holds every
-// number of steps, one to three slabs, and long axes, out of place and in
-// place. Each column is a row of softmaxInput's kinds, so NaN, +Inf,
+// and AVX2 kernels pack several axis steps to a vector (inner 2 to 8), or
+// run one step a vector the same way (up to 15): every axis length
+// 0..300, so that the last vector of a slab holds every number of steps,
+// one to three slabs, and long axes, out of place and in place. Each column is a row of softmaxInput's kinds, so NaN, +Inf,
 // fully masked and huge columns share vectors with ordinary ones.
 func TestBitExactAxisPacked(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(65, 66))
 		var shapes [][3]int
-		for inner := 2; inner <= 8; inner++ {
+		for inner := 2; inner <= 15; inner++ {
 			for axis := 0; axis <= 300; axis++ {
 				shapes = append(shapes, [3]int{1 + rng.IntN(3), axis, inner})
 			}

@@ -260,7 +260,7 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 			g.VCMPPS(U8(cmpUnord), x, x, kt)
 			g.KORW(kt, kn, kn)
 		})
-		if pk != nil {
+		if pk != nil && pk.per > 1 {
 			pk.fold(mx, kn)
 		}
 
@@ -292,9 +292,7 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		g.Comment("Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.")
 		accLo, accHi := g.ZMM(), g.ZMM()
 		g.VPXORQ(accLo, accLo, accLo)
-		if pk == nil {
-			g.VPXORQ(accHi, accHi, accHi)
-		}
+		g.VPXORQ(accHi, accHi, accHi)
 		var keep *axisArgs // where not nil, u is kept in dst unless dst is src
 		var q reg.GPVirtual
 		if pk != nil && !log {
@@ -305,13 +303,13 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 			if keep != nil {
 				a.outOfPlace(g, io.label, func() { io.store(xs[0], q) })
 			}
-			if pk == nil {
+			if pk == nil || pk.per == 1 { // one step a vector: lanes are columns
 				s.addTerms(xs, ts, accLo, accHi)
 			} else {
 				pk.addSteps(xs[0], ts[0], accLo, tail)
 			}
 		})
-		if pk != nil {
+		if pk != nil && pk.per > 1 {
 			pk.spread(accLo, accHi)
 		}
 		g.Comment("A NaN S makes its lane NaN.")
@@ -366,7 +364,8 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 	g.CMPQ(cols, U32(4*gatherMinCols))
 	g.JAE(LabelRef(label + "_gather"))
 	g.Label(label + "_pack")
-	for _, inner := range packedInners {
+	inners := packedInners(log)
+	for _, inner := range inners {
 		g.CMPQ(a.stride, U32(4*inner))
 		g.JE(LabelRef(fmt.Sprintf("%s_p%d", label, inner)))
 	}
@@ -381,9 +380,9 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 	gatherSlabs(g, a, label, setMask, km, func(io laneIO) { group(io, axisSteps, nil) })
 	g.JMP(LabelRef(done))
 
-	for _, inner := range packedInners {
+	for _, inner := range inners {
 		pk := &packed512{g: g, s: s, a: a, km: km, inner: inner, per: 16 / inner,
-			pat: g.packTable().Offset(192 * (inner - 2))}
+			pat: g.packTable().Offset(192 * (min(inner, 8) - 2))}
 		io := pk.io(contiguous)
 		io.label = fmt.Sprintf("%s_p%d", label, inner)
 		g.Label(io.label)
@@ -397,7 +396,7 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 		g.ADDQ(a.slab, a.dst)
 		g.DECQ(a.outer)
 		g.JNZ(LabelRef(io.label + "_slab"))
-		if inner != packedInners[len(packedInners)-1] {
+		if inner != inners[len(inners)-1] {
 			g.JMP(LabelRef(done))
 		}
 	}
@@ -1053,9 +1052,26 @@ type stepLoop func(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bo
 // lanes (storeSteps): with inner 3 or 6, storing under a mask, keeping u
 // took 1.24 against 0.68 and 1.44 against 0.77. Without keeping u, the
 // masks cost nothing measurable.
+//
+// For the same reason Softmax takes inner 9 to 15 packed, one step a
+// vector: the group is then a group of columns (no folds, the sums in
+// lanes 0-7 and 8-15), with whole loads, stores by storeSteps and u
+// kept. Groups of columns against packed, ns per element: [1, 32000, 9]
+// 0.97-1.17 against 0.82-0.89, [1, 32000, 12] 0.73-0.90 against 0.59-0.61,
+// [1, 32000, 15] 0.62-0.72 against 0.54-0.55, [64, 64, 12] 0.72-0.81
+// against 0.57, [16, 256, 10] 0.85-0.95 against 0.65-0.67. LogSoftmax,
+// which keeps nothing, measured mixed ([1000, 2, 12] 1.88 against 2.11,
+// [16, 256, 10] 0.75 against 0.80), and does not.
 
-// packedInners are the inner sizes that the AVX-512 kernels pack.
-var packedInners = []int{2, 3, 4, 5, 6, 7, 8}
+// packedInners returns the inner sizes that the AVX-512 kernels take
+// packed: 2 to 8, and for Softmax 9 to 15 too, one step a vector, where
+// keeping u pays (above).
+func packedInners(log bool) []int {
+	if log {
+		return []int{2, 3, 4, 5, 6, 7, 8}
+	}
+	return []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+}
 
 // packed512 emits the packed group of an AVX-512 axis kernel for one
 // inner.
