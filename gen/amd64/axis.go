@@ -49,7 +49,8 @@ import (
 // slab, and the axis within a group. A small inner would leave most
 // lanes idle (inner = 2 fills 2 of 16): the AVX-512 kernels pack several
 // axis steps of a slab into a vector for inner 2 to 8 (see packed512),
-// or for short slabs gather several slabs to a group (see gatherInner).
+// or for short slabs gather several slabs to a group (see gatherInner);
+// the AVX2 kernels pack inner 2 to 4 (see packed256).
 
 // axisConsts are the kernels' float32 constants: softmaxConsts (sm512's
 // helpers take theirs from the same table) and the two of the plan.
@@ -381,8 +382,10 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 	g.JMP(LabelRef(done))
 
 	for _, inner := range inners {
-		pk := &packed512{g: g, s: s, a: a, km: km, inner: inner, per: 16 / inner,
-			pat: g.packTable().Offset(192 * (min(inner, 8) - 2))}
+		pk := &packed512{g: g, s: s, a: a, km: km, inner: inner, per: 16 / inner}
+		if pk.per > 1 {
+			pk.pat = g.packTable().Offset(192 * (inner - 2))
+		}
 		io := pk.io(contiguous)
 		io.label = fmt.Sprintf("%s_p%d", label, inner)
 		g.Label(io.label)
@@ -724,7 +727,7 @@ func (x *ax256) store(v reg.VecVirtual, q Mem, tail bool) {
 	g := x.g
 	if !tail {
 		if n := x.stepLanes; n != 0 && n < 8 {
-			// Moves of 4, 2 and 1 lanes by the bits of n.
+			// Moves of 4, 2 and 1 lanes by the bits of n, 5 to 7.
 			h := v.AsX()
 			g.VMOVUPS(h, q)
 			if n > 4 {
@@ -880,7 +883,7 @@ func (x *ax256) group(t *ceTables, log bool, suffix string, steps stepLoop, pk *
 		if keep {
 			x.a.outOfPlace(g, label("sum"), func() { x.store(v[0], q, tail) })
 		}
-		if pk != nil && pk.n > pk.inner { // one step a vector: as columns
+		if pk != nil && pk.n > pk.inner { // several steps a vector (one: columns)
 			pk.addSteps(v[0], ts[0], acc[0], tail)
 			return
 		}
@@ -1006,8 +1009,8 @@ func (x *ax256) logOut(t *ceTables, acc [2]reg.VecVirtual, label func(string) st
 
 // stepLoop emits a loop over a group's axis steps: body runs on each
 // vector of the group, with p from cs and q (if not nil) from cd; tail
-// is set where body is emitted for the group's last vector, under a
-// narrower mask of its lanes in km.
+// is set where body is emitted for the group's last vector, which is read
+// and written under a mask of its lanes.
 type stepLoop func(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bool))
 
 // A slab of few columns, with few slabs, would leave most lanes of a
@@ -1034,7 +1037,8 @@ type stepLoop func(label string, p, q reg.GPVirtual, body func(p, q Mem, tail bo
 // pass 2 the sums are spread to lanes 0-7 and 8-15 the same way.
 //
 // Every inner from 2 to 8 gains, as measured on Zen 5 (thread CPU time,
-// ns per element, one-slab groups against packed): [1, 128256, 2] 4.7
+// ns per element, one-slab groups against packed, before u was kept as
+// below): [1, 128256, 2] 4.7
 // against 0.83, [1, 50000, 3] 3.2 against 0.83, [1, 65536, 4] 2.4
 // against 0.69, [1, 40000, 5..7] 1.85, 1.52 and 1.35 against 0.77-0.80,
 // [1, 32000, 8] 1.11 against 0.65, and with more slabs [512, 64, 2]
@@ -1237,11 +1241,11 @@ func (pk *packed512) spread(lo, hi reg.VecVirtual) {
 }
 
 // The AVX2 kernels pack a slab's steps as packed512 does, 8/inner steps
-// a vector, for inner 2, 3 and 4 (and 5 to 8, below). For 2 and 4 the folds are butterflies
-// (a swap of the 64-bit pairs within each 128-bit half, then of the
-// halves), which leave each column's max and NaNs in all of its lanes;
-// pass 2 adds each step's columns, an xmm (inner 2) or ymm (4) of
-// float64 terms, to one accumulator of that width. Inner 3 uses lanes 0-5
+// a vector, for inner 2, 3 and 4 (and 5 to 8, below). For 2 and 4 the
+// folds are butterflies (a swap of the 64-bit pairs within each 128-bit
+// half, then of the halves), which leave each column's max and NaNs in
+// all of its lanes; pass 2 adds each step's columns, an xmm (inner 2) or
+// ymm (4) of float64 terms, to one accumulator of that width. Inner 3 uses lanes 0-5
 // (two steps): its fold and its second step's terms move lanes 3-5 to
 // 0-2 with VPERMPS, and the fold ends with a VPERMPS to the pattern
 // l%3. A slab's last vector, of fewer steps, is read as a group of the
@@ -1281,7 +1285,7 @@ var packedInners256 = []int{2, 3, 4, 5, 6, 7, 8}
 type packed256 struct {
 	x     *ax256
 	inner int
-	n     int            // the lanes of a vector's steps: 8, or 6 for inner 3
+	n     int            // the lanes of a vector's steps: 8/inner*inner
 	rot   reg.VecVirtual // inner 3: the VPERMPS indices of lanes 3, 4, ... to 0, 1, ...
 }
 
