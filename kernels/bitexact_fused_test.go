@@ -252,17 +252,18 @@ func TestBitExactAxis(t *testing.T) {
 		// Either side of the fewest columns (outer*inner = 8) for which
 		// they gather: 6 and 4 columns run one slab a group, 8 gathered.
 		shapes = append(shapes, [3]int{3, 100, 2}, [3]int{1, 100, 4}, [3]int{4, 100, 2}, [3]int{2, 100, 4})
-		checkAxisShapes(t, im, rng, shapes)
+		checkAxisShapes(t, im, rng, shapes, axisTensor)
 	})
 }
 
 // checkAxisShapes runs both axis kernels on im and on the fallback over
-// axisTensor tensors of the given shapes, out of place and in place.
-func checkAxisShapes(t *testing.T, im *Implementation, rng *rand.Rand, shapes [][3]int) {
+// tensors of the given shapes, out of place and in place.
+func checkAxisShapes(t *testing.T, im *Implementation, rng *rand.Rand, shapes [][3]int,
+	tensor func(rng *rand.Rand, outer, axis, inner int) []float32) {
 	t.Helper()
 	for _, k := range axisKernels {
 		for _, sh := range shapes {
-			x := axisTensor(rng, sh[0], sh[1], sh[2])
+			x := tensor(rng, sh[0], sh[1], sh[2])
 			want, got := make([]float32, len(x)), make([]float32, len(x))
 			k.want(want, x, sh[0], sh[1], sh[2])
 			k.call(im, got, x, sh[0], sh[1], sh[2])
@@ -325,8 +326,34 @@ func TestBitExactAxisPacked(t *testing.T) {
 		// LogSoftmax).
 		shapes = append(shapes, [3]int{9, 7, 2}, [3]int{9, 8, 2}, [3]int{8, 15, 2}, [3]int{8, 16, 2},
 			[3]int{5, 5, 3}, [3]int{5, 6, 3}, [3]int{3, 10, 3}, [3]int{3, 11, 3}, [3]int{4, 3, 4}, [3]int{4, 4, 4}, [3]int{2, 7, 4}, [3]int{2, 8, 4})
-		checkAxisShapes(t, im, rng, shapes)
+		checkAxisShapes(t, im, rng, shapes, axisTensor)
+		// Columns whose sum shows its order.
+		shapes = shapes[:0]
+		for inner := 2; inner <= 15; inner++ {
+			for _, axis := range []int{2, 3, 5, 8, 13, 16, 17, 31, 64, 100, 1000} {
+				shapes = append(shapes, [3]int{1 + rng.IntN(2), axis, inner})
+			}
+		}
+		checkAxisShapes(t, im, rng, shapes, sumOrderTensor)
 	})
+}
+
+// sumOrderTensor returns an [outer, axis, inner] tensor whose columns
+// each hold one element in [0, 1), at a random step, and the others in
+// [-30, -20). A column's S is then 1 + e, e about 1e-12 to 1e-9, and
+// LogSoftmax's output at the large element, about -e, keeps the last bits
+// of S: adding the terms in another order than the fallback's changes it.
+func sumOrderTensor(rng *rand.Rand, outer, axis, inner int) []float32 {
+	x := make([]float32, outer*axis*inner)
+	for i := range x {
+		x[i] = float32(-20 - 10*rng.Float64())
+	}
+	for o := 0; o < outer; o++ {
+		for j := 0; j < inner; j++ {
+			x[(o*axis+rng.IntN(axis))*inner+j] = float32(rng.Float64())
+		}
+	}
+	return x
 }
 
 // compareStats fails t unless got holds want's bits.
