@@ -436,16 +436,19 @@ func axisAVX512(g *gen, c *constTable, t *ceTables, log bool) {
 // inner 4, axis 2, 4: 1.92 against 3.14, 1.76 against 1.40. So slabs
 // below gatherMaxSlab = 16 elements are gathered, longer ones packed.
 // LogSoftmax's fixed work is larger (log64 of the sums, per group), and
-// its crossing later: gathered against packed, inner 2, axis 8, 16, 32:
-// 2.0 against 3.1, 1.8 against 1.9, 1.8-2.3 against 1.3; inner 3, axis 8,
-// 16: 2.2-2.5 against 2.6-2.7, 1.8-2.3 against 1.8; inner 4, axis 4, 8:
-// 2.2-2.5 against 2.7-2.8, 1.9-2.2 against 1.6-1.9. So its slabs below
-// gatherMaxSlabLog = 32 elements are gathered.
+// its crossing later: gathered against packed, inner 2, axis 8, 16, 24,
+// 32: 2.0 against 3.1, 1.61-1.70 against 1.82-1.87, 1.59-1.73 against
+// 1.45-1.49, 1.5-2.3 against 1.3; inner 3, axis 8, 11, 12, 16: 2.2-2.5
+// against 2.6-2.7, 1.77-1.84 against 2.09-2.14, 1.81-2.12 against
+// 1.93-1.99, 1.76-1.86 against 1.72-1.74; inner 4, axis 4, 8, 12: 2.2-2.5
+// against 2.7-2.8, 1.78-1.90 against 1.60-1.91, 1.70-1.87 against
+// 1.27-1.36. So its slabs below gatherMaxSlabLog = 48 elements are
+// gathered.
 const (
 	gatherInner      = 4
 	gatherMinCols    = 8
 	gatherMaxSlab    = 16
-	gatherMaxSlabLog = 32
+	gatherMaxSlabLog = 48
 )
 
 // gatherSlabs emits the loop over the groups of whole slabs of a narrow

@@ -5677,7 +5677,7 @@ TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	// Gather short slabs of at most 4 columns where a group's lanes would hold 8 columns or more.
 	CMPQ  SI, $0x00000010
 	JA    laxAVX512_pack
-	CMPQ  DI, $0x00000080
+	CMPQ  DI, $0x000000c0
 	JAE   laxAVX512_pack
 	MOVQ  DX, R8
 	IMULQ SI, R8
