@@ -1150,9 +1150,7 @@ func (pk *packed512) storeSteps(v reg.VecVirtual, q Mem) {
 // packTable returns the address of the patterns of packed512, 192 bytes
 // an inner from 2 to 8.
 func (g *gen) packTable() Mem {
-	if g.packPat == nil {
-		m := g.StaticGlobal("axispattern")
-		g.DataAttributes(rodata)
+	return g.table("axispattern", func() {
 		for inner := 2; inner <= 8; inner++ {
 			for l := range 16 {
 				g.AppendDatum(U32(l % inner))
@@ -1161,9 +1159,7 @@ func (g *gen) packTable() Mem {
 				g.AppendDatum(U64(l % inner))
 			}
 		}
-		g.packPat = &m
-	}
-	return *g.packPat
+	})
 }
 
 // steps is the packed group's stepLoop (see packedLoop), with km set
@@ -1305,18 +1301,14 @@ func newPacked256(x *ax256, inner int) *packed256 {
 
 // rot3Table returns the address of 8 int32 indices l+3 mod 8, then 8 l%3.
 func (g *gen) rot3Table() Mem {
-	if g.rot3 == nil {
-		m := g.StaticGlobal("axisrot3")
-		g.DataAttributes(rodata)
+	return g.table("axisrot3", func() {
 		for l := range 8 {
 			g.AppendDatum(U32((l + 3) % 8))
 		}
 		for l := range 8 {
 			g.AppendDatum(U32(l % 3))
 		}
-		g.rot3 = &m
-	}
-	return *g.rot3
+	})
 }
 
 // steps is the packed group's stepLoop (see packedLoop), with the mask
