@@ -33,8 +33,8 @@ import (
 //     Keeping u in dst, as SoftmaxRows does, measured mixed on AVX-512:
 //     about 0.8x the time on [1, 1000, 64], but 1.3x on [16, 21, 1024]
 //     and 1.8x with inner = 2, where each step stores and reloads the
-//     same few lanes under a mask. The packed groups of whole vectors
-//     keep it (see packed512).
+//     same few lanes under a mask. The packed groups, which store whole
+//     steps without a mask, keep it (see packed512).
 //     LogSoftmax: y = float32((float64(x) - float64(c)) - l), with l =
 //     float64(nm)*ln2 + log64(S) per lane, the vector log64 of
 //     lossBatch (crossentropy.go).
@@ -50,7 +50,8 @@ import (
 // lanes idle (inner = 2 fills 2 of 16): the AVX-512 kernels pack several
 // axis steps of a slab into a vector for inner 2 to 8 (see packed512),
 // or for short slabs gather several slabs to a group (see gatherInner);
-// the AVX2 kernels pack inner 2 to 4 (see packed256).
+// the AVX2 kernels pack inner 2 to 4 (see packed256). Both run some wider
+// slabs, one step a vector, the packed way too.
 
 // axisConsts are the kernels' float32 constants: softmaxConsts (sm512's
 // helpers take theirs from the same table) and the two of the plan.
