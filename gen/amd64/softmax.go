@@ -240,6 +240,16 @@ func (s *sm512) scale(ts []reg.VecVirtual, mask reg.Register) {
 // addTerms adds u*s + s in float64 to the block partials of lanes 0-7
 // (lo) and 8-15 (hi), vector after vector.
 func (s *sm512) addTerms(us, ss []reg.VecVirtual, lo, hi reg.VecVirtual) {
+	for i, u := range us {
+		ul, uh := s.terms64(u, ss[i])
+		s.g.VADDPD(ul, lo, lo)
+		s.g.VADDPD(uh, hi, hi)
+	}
+}
+
+// terms64 returns u*s + s in float64, lanes 0-7 and 8-15, for the u and s
+// of one vector.
+func (s *sm512) terms64(u, sc reg.VecVirtual) (lo, hi reg.VecVirtual) {
 	g := s.g
 	half := func(v reg.VecVirtual) (l, h reg.VecVirtual) {
 		l, h = g.ZMM(), g.ZMM()
@@ -249,14 +259,11 @@ func (s *sm512) addTerms(us, ss []reg.VecVirtual, lo, hi reg.VecVirtual) {
 		g.VCVTPS2PD(y, h)
 		return l, h
 	}
-	for i, u := range us {
-		ul, uh := half(u)
-		sl, sh := half(ss[i])
-		g.VFMADD213PD(sl, sl, ul) // ul = sl*ul + sl
-		g.VFMADD213PD(sh, sh, uh)
-		g.VADDPD(ul, lo, lo)
-		g.VADDPD(uh, hi, hi)
-	}
+	ul, uh := half(u)
+	sl, sh := half(sc)
+	g.VFMADD213PD(sl, sl, ul) // ul = sl*ul + sl
+	g.VFMADD213PD(sh, sh, uh)
+	return ul, uh
 }
 
 // load returns n vectors loaded from p, p+64, ..., zero-masked if mask is
@@ -1161,21 +1168,25 @@ func (s *sm256) scale(ts []reg.VecVirtual, masks []reg.VecVirtual) {
 // (float64 lanes 0-3, 4-7, 8-11, 12-15) from the halves us[0], us[1] of a
 // vector, in lane order.
 func (s *sm256) addTerms(us, ss []reg.VecVirtual, part []reg.VecVirtual) {
-	g := s.g
 	for h := 0; h < 4; h++ {
-		u, sc := us[h/2], ss[h/2]
-		ux, sx := u.AsX(), sc.AsX()
-		if h%2 == 1 {
-			ux, sx = g.XMM(), g.XMM()
-			g.VEXTRACTF128(U8(1), u, ux)
-			g.VEXTRACTF128(U8(1), sc, sx)
-		}
-		ud, sd := g.YMM(), g.YMM()
-		g.VCVTPS2PD(ux, ud)
-		g.VCVTPS2PD(sx, sd)
-		g.VFMADD213PD(sd, sd, ud) // ud = sd*ud + sd
-		g.VADDPD(ud, part[h], part[h])
+		s.g.VADDPD(terms256(s.g, us[h/2], ss[h/2], h%2), part[h], part[h])
 	}
+}
+
+// terms256 returns u*s + s in float64 for lanes 4h to 4h+3 of the ymm
+// registers u and sc.
+func terms256(g *gen, u, sc reg.VecVirtual, h int) reg.VecVirtual {
+	ux, sx := u.AsX(), sc.AsX()
+	if h == 1 {
+		ux, sx = g.XMM(), g.XMM()
+		g.VEXTRACTF128(U8(1), u, ux)
+		g.VEXTRACTF128(U8(1), sc, sx)
+	}
+	ud, sd := g.YMM(), g.YMM()
+	g.VCVTPS2PD(ux, ud)
+	g.VCVTPS2PD(sx, sd)
+	g.VFMADD213PD(sd, sd, ud) // ud = sd*ud + sd
+	return ud
 }
 
 // load returns the two halves of the vector at p. With masks m, it loads
