@@ -252,22 +252,30 @@ func TestBitExactAxis(t *testing.T) {
 		// Either side of the fewest columns (outer*inner = 8) for which
 		// they gather: 6 and 4 columns run one slab a group, 8 gathered.
 		shapes = append(shapes, [3]int{3, 100, 2}, [3]int{1, 100, 4}, [3]int{4, 100, 2}, [3]int{2, 100, 4})
-		for _, k := range axisKernels {
-			for _, sh := range shapes {
-				x := axisTensor(rng, sh[0], sh[1], sh[2])
-				want, got := make([]float32, len(x)), make([]float32, len(x))
-				k.want(want, x, sh[0], sh[1], sh[2])
-				k.call(im, got, x, sh[0], sh[1], sh[2])
-				what := fmt.Sprintf("%s %v", k.name, sh)
-				compareBits(t, what, x, want, got)
-				k.call(im, x, x, sh[0], sh[1], sh[2])
-				compareBits(t, what+", in place", x, want, x)
-				if t.Failed() {
-					return
-				}
+		checkAxisShapes(t, im, rng, shapes, axisTensor)
+	})
+}
+
+// checkAxisShapes runs both axis kernels on im and on the fallback over
+// tensors of the given shapes, out of place and in place.
+func checkAxisShapes(t *testing.T, im *Implementation, rng *rand.Rand, shapes [][3]int,
+	tensor func(rng *rand.Rand, outer, axis, inner int) []float32) {
+	t.Helper()
+	for _, k := range axisKernels {
+		for _, sh := range shapes {
+			x := tensor(rng, sh[0], sh[1], sh[2])
+			want, got := make([]float32, len(x)), make([]float32, len(x))
+			k.want(want, x, sh[0], sh[1], sh[2])
+			k.call(im, got, x, sh[0], sh[1], sh[2])
+			what := fmt.Sprintf("%s %v", k.name, sh)
+			compareBits(t, what, x, want, got)
+			k.call(im, x, x, sh[0], sh[1], sh[2])
+			compareBits(t, what+", in place", x, want, x)
+			if t.Failed() {
+				return
 			}
 		}
-	})
+	}
 }
 
 // TestBitExactAxisOffsets runs the axis kernels at every alignment offset
@@ -278,7 +286,10 @@ func TestBitExactAxisOffsets(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(63, 64))
 		for _, k := range axisKernels {
-			for _, sh := range [][3]int{{1, 1, 3}, {2, 5, 7}, {1, 3, 17}, {1, 2, 33}, {3, 4, 16}, {1, 10, 30}, {2, 3, 45}, {7, 3, 3}, {5, 2, 8}, {2, 3, 4}, {1, 5, 2}, {2, 2, 12}, {5, 3, 2}, {3, 2, 4}, {9, 2, 2}} {
+			for _, sh := range [][3]int{{1, 1, 3}, {2, 5, 7}, {1, 3, 17}, {1, 2, 33}, {3, 4, 16}, {1, 10, 30}, {2, 3, 45}, {7, 3, 3}, {5, 2, 8}, {2, 3, 4}, {1, 5, 2}, {2, 2, 12}, {5, 3, 2}, {3, 2, 4}, {9, 2, 2},
+				// Packed steps, the last vector of each slab narrower.
+				{1, 9, 2}, {2, 13, 2}, {1, 7, 3}, {2, 6, 4}, {1, 5, 5}, {3, 4, 6}, {1, 3, 7}, {2, 3, 8}, {1, 41, 3},
+				{1, 3, 9}, {2, 5, 11}, {1, 4, 13}, {2, 3, 14}, {1, 6, 15}} {
 				x := axisTensor(rng, sh[0], sh[1], sh[2])
 				want := make([]float32, len(x))
 				k.want(want, x, sh[0], sh[1], sh[2])
@@ -291,6 +302,58 @@ func TestBitExactAxisOffsets(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBitExactAxisPacked runs the narrow tensors whose slabs the AVX-512
+// and AVX2 kernels pack several axis steps to a vector (inner 2 to 8), or
+// run one step a vector the same way (up to 15): every axis length
+// 0..300, so that the last vector of a slab holds every number of steps,
+// one to three slabs, and long axes, out of place and in place. Each column is a row of softmaxInput's kinds, so NaN, +Inf,
+// fully masked and huge columns share vectors with ordinary ones.
+func TestBitExactAxisPacked(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(65, 66))
+		var shapes [][3]int
+		for inner := 2; inner <= 15; inner++ {
+			for axis := 0; axis <= 300; axis++ {
+				shapes = append(shapes, [3]int{1 + rng.IntN(3), axis, inner})
+			}
+			shapes = append(shapes, [3]int{1, 40000 + rng.IntN(16), inner}, [3]int{2, 5000 + rng.IntN(16), inner})
+		}
+		shapes = append(shapes, [3]int{1, 128256, 2}, [3]int{1, 32000, 8}, [3]int{40, 64, 2}, [3]int{9, 100, 4})
+		// Either side of the shortest slabs packed where the AVX-512
+		// kernels could gather (16 elements for Softmax, 48 for
+		// LogSoftmax).
+		shapes = append(shapes, [3]int{9, 7, 2}, [3]int{9, 8, 2}, [3]int{8, 23, 2}, [3]int{8, 24, 2},
+			[3]int{5, 5, 3}, [3]int{5, 6, 3}, [3]int{3, 15, 3}, [3]int{3, 16, 3}, [3]int{4, 3, 4}, [3]int{4, 4, 4}, [3]int{2, 11, 4}, [3]int{2, 12, 4})
+		checkAxisShapes(t, im, rng, shapes, axisTensor)
+		// Columns whose sum shows its order.
+		shapes = shapes[:0]
+		for inner := 2; inner <= 15; inner++ {
+			for _, axis := range []int{2, 3, 5, 8, 13, 16, 17, 31, 64, 100, 1000} {
+				shapes = append(shapes, [3]int{1 + rng.IntN(2), axis, inner})
+			}
+		}
+		checkAxisShapes(t, im, rng, shapes, sumOrderTensor)
+	})
+}
+
+// sumOrderTensor returns an [outer, axis, inner] tensor whose columns
+// each hold one element in [0, 1), at a random step, and the others in
+// [-30, -20). A column's S is then 1 + e, e about 1e-12 to 1e-9, and
+// LogSoftmax's output at the large element, about -e, keeps the last bits
+// of S: adding the terms in another order than the fallback's changes it.
+func sumOrderTensor(rng *rand.Rand, outer, axis, inner int) []float32 {
+	x := make([]float32, outer*axis*inner)
+	for i := range x {
+		x[i] = float32(-20 - 10*rng.Float64())
+	}
+	for o := 0; o < outer; o++ {
+		for j := 0; j < inner; j++ {
+			x[(o*axis+rng.IntN(axis))*inner+j] = float32(rng.Float64())
+		}
+	}
+	return x
 }
 
 // compareStats fails t unless got holds want's bits.

@@ -429,52 +429,50 @@ func checkLogRows(t *testing.T, im *Implementation, what string, x []float32, co
 	compareBits(t, what+" in place", x, want, y)
 }
 
-// TestBitExactLogShortRows runs LogSoftmaxRows on AVX-512 on batches of
+// TestBitExactLogShortRows runs LogSoftmaxRows on AVX-512 and AVX2 on batches of
 // 1..40 short rows, ordinary, then with one or two special rows at random
 // positions, so that groups fall back to the row kernel between groups
 // that do not.
 func TestBitExactLogShortRows(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
-	rng := rand.New(rand.NewPCG(71, 72))
-	for _, cols := range append(logGroupCols(), 49, 63, 64, 65, 100, 127, 128, 129, 192, 193) {
-		for rows := 1; rows <= 40; rows++ {
-			x := shortBatch(rng, rows, cols)
-			checkLogRows(t, avx512, fmt.Sprintf("%dx%d", rows, cols), x, cols)
-			what := fmt.Sprintf("%dx%d", rows, cols)
-			for range 1 + rng.IntN(2) {
-				sp := shortSpecials[rng.IntN(len(shortSpecials))]
-				pos := rng.IntN(rows)
-				copy(x[pos*cols:], sp.row(rng, cols))
-				what += fmt.Sprintf(", %s row at %d", sp.name, pos)
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(71, 72))
+		for _, cols := range append(logGroupCols(), 49, 63, 64, 65, 100, 127, 128, 129, 192, 193) {
+			for rows := 1; rows <= 40; rows++ {
+				x := shortBatch(rng, rows, cols)
+				checkLogRows(t, im, fmt.Sprintf("%dx%d", rows, cols), x, cols)
+				what := fmt.Sprintf("%dx%d", rows, cols)
+				for range 1 + rng.IntN(2) {
+					sp := shortSpecials[rng.IntN(len(shortSpecials))]
+					pos := rng.IntN(rows)
+					copy(x[pos*cols:], sp.row(rng, cols))
+					what += fmt.Sprintf(", %s row at %d", sp.name, pos)
+				}
+				checkLogRows(t, im, what, x, cols)
 			}
-			checkLogRows(t, avx512, what, x, cols)
+			if t.Failed() {
+				return
+			}
 		}
-		if t.Failed() {
-			return
-		}
-	}
+	})
 }
 
 // TestGuardLogShortRows places batches of short rows against
-// inaccessible pages, for LogSoftmaxRows on AVX-512.
+// inaccessible pages, for LogSoftmaxRows on AVX-512 and AVX2.
 func TestGuardLogShortRows(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
-	rng := rand.New(rand.NewPCG(73, 74))
-	for _, cols := range append(logGroupCols(), 64, 100, 128) {
-		for _, rows := range []int{8, 9, 16, 23} {
-			x := shortBatch(rng, rows, cols)
-			if rows == 23 {
-				copy(x[3*cols:], shortSpecials[6].row(rng, cols)) // max > 208
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(73, 74))
+		for _, cols := range append(logGroupCols(), 64, 100, 128) {
+			for _, rows := range []int{8, 9, 16, 23} {
+				x := shortBatch(rng, rows, cols)
+				if rows == 23 {
+					copy(x[3*cols:], shortSpecials[6].row(rng, cols)) // max > 208
+				}
+				want := make([]float32, len(x))
+				fallback.LogSoftmaxRows(want, x, cols)
+				checkGuards(t, x, want, func(dst, src []float32) { im.LogSoftmaxRows(dst, src, cols) }, nil)
 			}
-			want := make([]float32, len(x))
-			fallback.LogSoftmaxRows(want, x, cols)
-			checkGuards(t, x, want, func(dst, src []float32) { avx512.LogSoftmaxRows(dst, src, cols) }, nil)
 		}
-	}
+	})
 }
 
 // TestBitExactScaledLogShortKernels runs the scaled LogSoftmax short-row
@@ -540,75 +538,73 @@ func TestBitExactScaledLogShortKernels(t *testing.T) {
 	}
 }
 
-// TestBitExactScaledLogShortRows runs ScaledLogSoftmaxRows on AVX-512 on
+// TestBitExactScaledLogShortRows runs ScaledLogSoftmaxRows on AVX-512 and AVX2 on
 // batches of short rows with special rows (NaN, infinities, maxima beyond
 // 208, a fully masked row) at random positions, special scales, every
 // mask kind, out of place and in place, against
 // fallback.ScaledLogSoftmaxRows; and against guard pages.
 func TestBitExactScaledLogShortRows(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
-	rng := rand.New(rand.NewPCG(77, 78))
-	for _, cols := range append(logGroupCols(), 49, 64, 100, 128, 129) {
-		for rows := 1; rows <= 40; rows++ {
-			for kind := range 3 {
-				x := shortBatch(rng, rows, cols)
-				for range rng.IntN(3) {
-					copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
-				}
-				scale := float32(0.125)
-				if rng.IntN(3) == 0 {
-					scale = fusedScales[rng.IntN(len(fusedScales))]
-				}
-				mask := scaledGroupMask(rng, kind, rows, cols, true)
-				checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), avx512, scaledKernels[1], x, mask, scale, cols)
-			}
-		}
-		if t.Failed() {
-			return
-		}
-	}
-	for _, cols := range append(logGroupCols(), 64, 100, 128) {
-		for _, rows := range []int{8, 16, 19} {
-			for kind := 1; kind < 3; kind++ {
-				x := normalRow(rng, rows*cols, 4, 0)
-				m := scaledGroupMask(rng, kind, rows, cols, false)
-				want := make([]float32, len(x))
-				fallback.ScaledLogSoftmaxRows(want, x, m, 0.5, cols)
-				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
-					mask := place(t, len(m))
-					copy(mask, m)
-					checkGuards(t, x, want, func(dst, src []float32) { avx512.ScaledLogSoftmaxRows(dst, src, mask, 0.5, cols) }, nil)
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(77, 78))
+		for _, cols := range append(logGroupCols(), 49, 64, 100, 128, 129) {
+			for rows := 1; rows <= 40; rows++ {
+				for kind := range 3 {
+					x := shortBatch(rng, rows, cols)
+					for range rng.IntN(3) {
+						copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+					}
+					scale := float32(0.125)
+					if rng.IntN(3) == 0 {
+						scale = fusedScales[rng.IntN(len(fusedScales))]
+					}
+					mask := scaledGroupMask(rng, kind, rows, cols, true)
+					checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), im, scaledKernels[1], x, mask, scale, cols)
 				}
 			}
+			if t.Failed() {
+				return
+			}
 		}
-	}
+		for _, cols := range append(logGroupCols(), 64, 100, 128) {
+			for _, rows := range []int{8, 16, 19} {
+				for kind := 1; kind < 3; kind++ {
+					x := normalRow(rng, rows*cols, 4, 0)
+					m := scaledGroupMask(rng, kind, rows, cols, false)
+					want := make([]float32, len(x))
+					fallback.ScaledLogSoftmaxRows(want, x, m, 0.5, cols)
+					for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+						mask := place(t, len(m))
+						copy(mask, m)
+						checkGuards(t, x, want, func(dst, src []float32) { im.ScaledLogSoftmaxRows(dst, src, mask, 0.5, cols) }, nil)
+					}
+				}
+			}
+		}
+	})
 }
 
 // TestBitExactLogShortRowsOffsets runs batches of short and medium rows
-// through LogSoftmaxRows and ScaledLogSoftmaxRows on AVX-512 at every
+// through LogSoftmaxRows and ScaledLogSoftmaxRows on AVX-512 and AVX2 at every
 // offset of src and dst, and checks that nothing around dst is written.
 func TestBitExactLogShortRowsOffsets(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
-	rng := rand.New(rand.NewPCG(79, 80))
-	for _, cols := range []int{1, 3, 7, 8, 9, 10, 15, 16, 17, 31, 32, 48, 100} {
-		for _, rows := range []int{8, 17, 24} {
-			x := shortBatch(rng, rows, cols)
-			if rows == 17 {
-				copy(x[9*cols:], shortSpecials[0].row(rng, cols))
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(79, 80))
+		for _, cols := range []int{1, 3, 7, 8, 9, 10, 15, 16, 17, 31, 32, 48, 100} {
+			for _, rows := range []int{8, 17, 24} {
+				x := shortBatch(rng, rows, cols)
+				if rows == 17 {
+					copy(x[9*cols:], shortSpecials[0].row(rng, cols))
+				}
+				want := make([]float32, len(x))
+				fallback.LogSoftmaxRows(want, x, cols)
+				checkOffsets(t, x, want, func(dst, src []float32) { im.LogSoftmaxRows(dst, src, cols) }, nil)
+				mask := scaledGroupMask(rng, 2, rows, cols, false)
+				fallback.ScaledLogSoftmaxRows(want, x, mask, 0.25, cols)
+				checkOffsets(t, x, want, func(dst, src []float32) { im.ScaledLogSoftmaxRows(dst, src, mask, 0.25, cols) }, nil)
 			}
-			want := make([]float32, len(x))
-			fallback.LogSoftmaxRows(want, x, cols)
-			checkOffsets(t, x, want, func(dst, src []float32) { avx512.LogSoftmaxRows(dst, src, cols) }, nil)
-			mask := scaledGroupMask(rng, 2, rows, cols, false)
-			fallback.ScaledLogSoftmaxRows(want, x, mask, 0.25, cols)
-			checkOffsets(t, x, want, func(dst, src []float32) { avx512.ScaledLogSoftmaxRows(dst, src, mask, 0.25, cols) }, nil)
+			if t.Failed() {
+				return
+			}
 		}
-		if t.Failed() {
-			return
-		}
-	}
+	})
 }

@@ -12,59 +12,156 @@ import (
 	"github.com/go-softmax/softmax/internal/asm"
 )
 
-// TestBitExactShortKernelAVX2 runs SoftmaxShortRowsAVX2 directly on every
-// row length it handles, 1..16, out of place and in place: the rows it
-// reports done must have generic's bits, and it must stop at a group with
-// a special row, at the last rows%8, and at a group whose loads would
-// reach past len(src), writing nothing from there on.
+// shortKernelsAVX2 are the AVX2 short kernels of SoftmaxRows and
+// LogSoftmaxRows, with the fallback whose bits they must have.
+var shortKernelsAVX2 = []struct {
+	name string
+	run  func(dst, src []float32, rows, cols int) int
+	want func(dst, src []float32, cols int)
+}{
+	{"SoftmaxShortRowsAVX2", asm.SoftmaxShortRowsAVX2, fallback.SoftmaxRows},
+	{"LogSoftmaxShortRowsAVX2", asm.LogSoftmaxShortRowsAVX2, fallback.LogSoftmaxRows},
+}
+
+// TestBitExactShortKernelAVX2 runs SoftmaxShortRowsAVX2 and
+// LogSoftmaxShortRowsAVX2 directly on every row length they handle,
+// 1..16, out of place and in place: the rows they report done must have
+// the fallback's bits, and they must stop at a group with a special row,
+// at the last rows%8, and at a group whose loads would reach past
+// len(src), writing nothing from there on.
 func TestBitExactShortKernelAVX2(t *testing.T) {
 	if !avx2.supported() {
 		t.Skip("no AVX2")
 	}
 	rng := rand.New(rand.NewPCG(51, 52))
-	for cols := 1; cols <= shortCols; cols++ {
-		total := 0
-		for _, rows := range []int{8, 13, 16, 20, 24, 40} {
-			for _, inPlace := range []bool{false, true} {
+	for _, k := range shortKernelsAVX2 {
+		for cols := 1; cols <= shortCols; cols++ {
+			total := 0
+			// Ordinary batches, some with a special row at a random
+			// place; then each special row in the second of three
+			// groups; then rows of signed zeros (l = +0 and y = -0 in
+			// a row of one -0, which LogSoftmax's clamp at 0 must keep).
+			type batch struct {
+				what string
+				x    []float32
+			}
+			var batches []batch
+			for _, rows := range []int{7, 8, 13, 16, 20, 24, 40} {
 				x := shortBatch(rng, rows, cols)
+				what := fmt.Sprintf("%dx%d", rows, cols)
 				if rows == 20 || rows == 40 {
-					copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
+					sp := shortSpecials[rng.IntN(len(shortSpecials))]
+					pos := rng.IntN(rows)
+					copy(x[pos*cols:], sp.row(rng, cols))
+					what += fmt.Sprintf(", %s row at %d", sp.name, pos)
 				}
+				batches = append(batches, batch{what, x})
+			}
+			for _, sp := range shortSpecials {
+				x := shortBatch(rng, 24, cols)
+				pos := 8 + rng.IntN(8)
+				copy(x[pos*cols:], sp.row(rng, cols))
+				batches = append(batches, batch{fmt.Sprintf("24x%d, %s row at %d", cols, sp.name, pos), x})
+			}
+			{
+				x := normalRow(rng, 24*cols, 4, 0)
+				for r := range 24 {
+					if rng.IntN(2) == 0 {
+						for i := range cols {
+							x[r*cols+i] = float32(math.Copysign(0, float64(rng.IntN(2)*2-1)))
+						}
+					}
+				}
+				batches = append(batches, batch{fmt.Sprintf("24x%d, signed zeros", cols), x})
+			}
+			for _, b := range batches {
+				x := b.x
+				rows := len(x) / cols
 				want := make([]float32, len(x))
-				generic.SoftmaxRows(want, x, cols)
-				const sentinel = 12345
-				got := make([]float32, len(x))
-				for i := range got {
-					got[i] = sentinel
+				k.want(want, x, cols)
+				for _, inPlace := range []bool{false, true} {
+					const sentinel = 12345
+					got := make([]float32, len(x))
+					for i := range got {
+						got[i] = sentinel
+					}
+					if inPlace {
+						copy(got, x)
+					}
+					done := k.run(got, map[bool][]float32{false: x, true: got}[inPlace], rows, cols)
+					// The groups before the first that holds a special row
+					// or whose loads would reach past len(src).
+					fit := 0
+					for fit+8 <= rows && (rows-fit)*cols >= 7*cols+16 && plainRows(x[fit*cols:(fit+8)*cols], cols) {
+						fit += 8
+					}
+					what := fmt.Sprintf("%s %s, in place %v", k.name, b.what, inPlace)
+					checkGroupsDone(t, what, x, want, got, cols, done, fit, inPlace, sentinel)
+					total += done
 				}
-				if inPlace {
-					copy(got, x)
-				}
-				done := asm.SoftmaxShortRowsAVX2(got, map[bool][]float32{false: x, true: got}[inPlace], rows, cols)
-				// The groups before the first that holds a special row
-				// or whose loads would reach past len(src).
+			}
+			if total == 0 {
+				t.Errorf("%s, %d columns: no group done", k.name, cols)
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	}
+}
+
+// checkGroupsDone fails t unless a short kernel did fit rows (done), with
+// want's bits, and left got past them as it was: x in place, sentinel
+// otherwise.
+func checkGroupsDone(t *testing.T, what string, x, want, got []float32, cols, done, fit int, inPlace bool, sentinel float32) {
+	t.Helper()
+	if done != fit {
+		t.Fatalf("%s: %d rows done, want %d", what, done, fit)
+	}
+	compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+	for i := done * cols; i < len(got); i++ {
+		if w := map[bool]float32{false: sentinel, true: x[i]}[inPlace]; math.Float32bits(got[i]) != math.Float32bits(w) {
+			t.Fatalf("%s: element %d written past the %d rows done", what, i, done)
+		}
+	}
+}
+
+// TestGuardShortKernelsAVX2 places src and dst of SoftmaxShortRowsAVX2
+// and LogSoftmaxShortRowsAVX2 against inaccessible pages, before and
+// after, out of place and in place: the kernels must not touch them, and
+// must stop at a group whose loads would pass the end of src.
+func TestGuardShortKernelsAVX2(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(59, 60))
+	for _, k := range shortKernelsAVX2 {
+		for cols := 1; cols <= shortCols; cols++ {
+			for _, rows := range []int{8, 16, 19, 24} {
+				x0 := shortBatch(rng, rows, cols)
+				want := make([]float32, len(x0))
+				k.want(want, x0, cols)
 				fit := 0
-				for fit+8 <= rows && (rows-fit)*cols >= 7*cols+16 && plainRows(x[fit*cols:(fit+8)*cols], cols) {
+				for fit+8 <= rows && (rows-fit)*cols >= 7*cols+16 && plainRows(x0[fit*cols:(fit+8)*cols], cols) {
 					fit += 8
 				}
-				what := fmt.Sprintf("%dx%d, in place %v", rows, cols, inPlace)
-				if done != fit {
-					t.Fatalf("%s: %d rows done, want %d", what, done, fit)
-				}
-				total += done
-				compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
-				for i := done * cols; i < len(got); i++ {
-					if w := map[bool]float32{false: sentinel, true: x[i]}[inPlace]; math.Float32bits(got[i]) != math.Float32bits(w) {
-						t.Fatalf("%s: element %d written past the %d rows done", what, i, done)
+				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+					for _, inPlace := range []bool{false, true} {
+						x, dst := place(t, len(x0)), place(t, len(x0))
+						copy(x, x0)
+						if inPlace {
+							dst = x
+						}
+						what := fmt.Sprintf("%s %dx%d, in place %v", k.name, rows, cols, inPlace)
+						var done int
+						catchFault(t, what, func() { done = k.run(dst, x, rows, cols) })
+						if done != fit {
+							t.Fatalf("%s: %d rows done, want %d", what, done, fit)
+						}
+						compareBits(t, what, x0[:done*cols], want[:done*cols], dst[:done*cols])
 					}
 				}
 			}
-		}
-		if total == 0 {
-			t.Errorf("%d columns: no group done", cols)
-		}
-		if t.Failed() {
-			return
 		}
 	}
 }
@@ -86,18 +183,6 @@ func plainRows(x []float32, cols int) bool {
 		}
 	}
 	return true
-}
-
-// scaledShortAVX2 calls the AVX2 short kernel of mask kind kind (0: none,
-// 1: one row for every row, 2: one row per row).
-func scaledShortAVX2(kind int, dst, src, mask []float32, scale float32, rows, cols int) int {
-	switch kind {
-	case 0:
-		return asm.ScaledSoftmaxShortRowsNoMaskAVX2(dst, src, scale, rows, cols)
-	case 1:
-		return asm.ScaledSoftmaxShortRowsBcastAVX2(dst, src, mask, scale, rows, cols)
-	}
-	return asm.ScaledSoftmaxShortRowsAVX2(dst, src, mask, scale, rows, cols)
 }
 
 // scaledZ256 returns the rows z = scale*x + m of x (close enough to
@@ -135,74 +220,70 @@ func scaledFit(z []float32, rows, cols, n int) int {
 }
 
 // TestBitExactScaledShortKernelsAVX2 runs the scaled AVX2 short kernels
-// directly on every row length they handle, 1..16, every mask kind,
-// special rows, fully masked rows and the scales 0, -0, Inf, -Inf and
-// NaN among ordinary ones, out of place and in place: the rows done must
-// have fallback.ScaledSoftmaxRows's bits, the kernel must stop at the
-// first group with a special z row, at the last rows%8 and at a group
-// whose loads would pass the end of src, and write nothing past the rows
-// done.
+// of ScaledSoftmaxRows and ScaledLogSoftmaxRows directly on every row
+// length they handle, 1..16, every mask kind, special rows, fully masked
+// rows and the scales 0, -0, Inf, -Inf and NaN among ordinary ones, out
+// of place and in place: the rows done must have the fallback's bits,
+// the kernel must stop at the first group with a special z row, at the
+// last rows%8 and at a group whose loads would pass the end of src, and
+// write nothing past the rows done.
 func TestBitExactScaledShortKernelsAVX2(t *testing.T) {
 	if !avx2.supported() {
 		t.Skip("no AVX2")
 	}
 	rng := rand.New(rand.NewPCG(53, 54))
 	scales := []float32{0.125, 1, -1, 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), nan, 0x1p-149}
-	for cols := 1; cols <= shortCols; cols++ {
-		total := 0
-		for _, rows := range []int{8, 13, 16, 20, 24, 40} {
-			for kind := range 3 {
-				for si, scale := range scales {
-					if si > 1 && rng.IntN(3) != 0 {
-						continue
-					}
-					x := shortBatch(rng, rows, cols)
-					if rows == 20 || rows == 40 {
-						copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
-					}
-					mask := scaledGroupMask(rng, kind, rows, cols, rows == 24)
-					want := make([]float32, len(x))
-					fallback.ScaledSoftmaxRows(want, x, mask, scale, cols)
-					fit := scaledFit(scaledZ256(x, mask, scale, cols), rows, cols, len(x))
-					for _, inPlace := range []bool{false, true} {
-						const sentinel = 12345
-						got := make([]float32, len(x))
-						src := x
-						if inPlace {
-							copy(got, x)
-							src = got
-						} else {
-							for i := range got {
-								got[i] = sentinel
-							}
+	for _, k := range scaledKernels {
+		log := k.name == "ScaledLogSoftmaxRows"
+		for cols := 1; cols <= shortCols; cols++ {
+			total := 0
+			for _, rows := range []int{8, 13, 16, 20, 24, 40} {
+				for kind := range 3 {
+					for si, scale := range scales {
+						if si > 1 && rng.IntN(3) != 0 {
+							continue
 						}
-						done := scaledShortAVX2(kind, got, src, mask, scale, rows, cols)
-						what := fmt.Sprintf("%dx%d mask kind %d scale %v, in place %v", rows, cols, kind, scale, inPlace)
-						if done != fit {
-							t.Fatalf("%s: %d rows done, want %d", what, done, fit)
+						x := shortBatch(rng, rows, cols)
+						if rows == 20 || rows == 40 {
+							copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
 						}
-						total += done
-						compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
-						for i := done * cols; i < len(got); i++ {
-							if w := map[bool]float32{false: sentinel, true: x[i]}[inPlace]; math.Float32bits(got[i]) != math.Float32bits(w) {
-								t.Fatalf("%s: element %d written past the %d rows done", what, i, done)
+						mask := scaledGroupMask(rng, kind, rows, cols, rows == 24)
+						want := make([]float32, len(x))
+						k.want(want, x, mask, scale, cols)
+						fit := scaledFit(scaledZ256(x, mask, scale, cols), rows, cols, len(x))
+						for _, inPlace := range []bool{false, true} {
+							const sentinel = 12345
+							got := make([]float32, len(x))
+							src := x
+							if inPlace {
+								copy(got, x)
+								src = got
+							} else {
+								for i := range got {
+									got[i] = sentinel
+								}
 							}
+							done := scaledShortAVX2(log, got, src, mask, scale, rows, cols)
+							what := fmt.Sprintf("%s %dx%d mask kind %d scale %v, in place %v", k.name, rows, cols, kind, scale, inPlace)
+							checkGroupsDone(t, what, x, want, got, cols, done, fit, inPlace, sentinel)
+							total += done
 						}
 					}
 				}
 			}
-		}
-		if total == 0 {
-			t.Errorf("%d columns: no group done", cols)
-		}
-		if t.Failed() {
-			return
+			if total == 0 {
+				t.Errorf("%s, %d columns: no group done", k.name, cols)
+			}
+			if t.Failed() {
+				return
+			}
 		}
 	}
 }
 
 // TestGuardScaledShortKernelsAVX2 places src, dst and the mask of the
-// scaled AVX2 short kernels against inaccessible pages, before and
+// scaled AVX2 short kernels (ScaledSoftmaxRows's and
+// ScaledLogSoftmaxRows's) against inaccessible pages, before and
 // after: the kernels must not touch them, and must stop at a group whose
 // loads would pass the end of src or of a mask per row.
 func TestGuardScaledShortKernelsAVX2(t *testing.T) {
@@ -210,45 +291,48 @@ func TestGuardScaledShortKernelsAVX2(t *testing.T) {
 		t.Skip("no AVX2")
 	}
 	rng := rand.New(rand.NewPCG(55, 56))
-	for cols := 1; cols <= shortCols; cols++ {
-		for _, rows := range []int{8, 16, 19} {
-			for kind := range 3 {
-				x0 := normalRow(rng, rows*cols, 4, 0)
-				m0 := scaledGroupMask(rng, kind, rows, cols, false)
-				want := make([]float32, len(x0))
-				fallback.ScaledSoftmaxRows(want, x0, m0, 0.5, cols)
-				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
-					for _, inPlace := range []bool{false, true} {
-						x, dst := place(t, len(x0)), place(t, len(x0))
-						copy(x, x0)
-						if inPlace {
-							dst = x
+	for _, k := range scaledKernels {
+		log := k.name == "ScaledLogSoftmaxRows"
+		for cols := 1; cols <= shortCols; cols++ {
+			for _, rows := range []int{8, 16, 19} {
+				for kind := range 3 {
+					x0 := normalRow(rng, rows*cols, 4, 0)
+					m0 := scaledGroupMask(rng, kind, rows, cols, false)
+					want := make([]float32, len(x0))
+					k.want(want, x0, m0, 0.5, cols)
+					for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+						for _, inPlace := range []bool{false, true} {
+							x, dst := place(t, len(x0)), place(t, len(x0))
+							copy(x, x0)
+							if inPlace {
+								dst = x
+							}
+							mask := m0
+							if kind > 0 {
+								mask = place(t, len(m0))
+								copy(mask, m0)
+							}
+							what := fmt.Sprintf("%s %dx%d mask kind %d, in place %v", k.name, rows, cols, kind, inPlace)
+							var done int
+							catchFault(t, what, func() { done = scaledShortAVX2(log, dst, x, mask, 0.5, rows, cols) })
+							if fit := scaledFit(scaledZ256(x0, m0, 0.5, cols), rows, cols, len(x0)); done != fit {
+								t.Fatalf("%s: %d rows done, want %d", what, done, fit)
+							}
+							compareBits(t, what, x0[:done*cols], want[:done*cols], dst[:done*cols])
 						}
-						mask := m0
-						if kind > 0 {
-							mask = place(t, len(m0))
-							copy(mask, m0)
-						}
-						what := fmt.Sprintf("%dx%d mask kind %d, in place %v", rows, cols, kind, inPlace)
-						var done int
-						catchFault(t, what, func() { done = scaledShortAVX2(kind, dst, x, mask, 0.5, rows, cols) })
-						if fit := scaledFit(scaledZ256(x0, m0, 0.5, cols), rows, cols, len(x0)); done != fit {
-							t.Fatalf("%s: %d rows done, want %d", what, done, fit)
-						}
-						compareBits(t, what, x0[:done*cols], want[:done*cols], dst[:done*cols])
 					}
-				}
-				// A mask per row shorter than its loads: the kernel
-				// must stop where the mask would be passed.
-				if kind == 2 {
-					x := append(append([]float32(nil), x0...), normalRow(rng, 16*cols, 4, 0)...)
-					mask := endAtGuard(t, len(m0))
-					copy(mask, m0)
-					dst := make([]float32, len(x))
-					var done int
-					catchFault(t, "short mask", func() { done = asm.ScaledSoftmaxShortRowsAVX2(dst, x, mask, 0.5, rows+16, cols) })
-					if fit := scaledFit(scaledZ256(x0, m0, 0.5, cols), rows, cols, len(m0)); done != fit {
-						t.Fatalf("%dx%d: %d rows done with a mask of %d rows, want %d", rows, cols, done, rows, fit)
+					// A mask per row shorter than its loads: the kernel
+					// must stop where the mask would be passed.
+					if kind == 2 {
+						x := append(append([]float32(nil), x0...), normalRow(rng, 16*cols, 4, 0)...)
+						mask := endAtGuard(t, len(m0))
+						copy(mask, m0)
+						dst := make([]float32, len(x))
+						var done int
+						catchFault(t, "short mask", func() { done = scaledShortAVX2(log, dst, x, mask, 0.5, rows+16, cols) })
+						if fit := scaledFit(scaledZ256(x0, m0, 0.5, cols), rows, cols, len(m0)); done != fit {
+							t.Fatalf("%s %dx%d: %d rows done with a mask of %d rows, want %d", k.name, rows, cols, done, rows, fit)
+						}
 					}
 				}
 			}
@@ -256,50 +340,53 @@ func TestGuardScaledShortKernelsAVX2(t *testing.T) {
 	}
 }
 
-// TestBitExactScaledShortRowsAVX2 runs ScaledSoftmaxRows on AVX2 on
+// TestBitExactScaledShortRowsAVX2 runs ScaledSoftmaxRows and
+// ScaledLogSoftmaxRows on AVX2 on
 // batches of up to 40 short rows with special rows at random positions,
 // so that groups fall back to the row kernel between groups that do not,
 // special scales and every mask kind, out of place and in place, against
-// fallback.ScaledSoftmaxRows; and with src, dst and the mask against
+// the fallback; and with src, dst and the mask against
 // inaccessible pages.
 func TestBitExactScaledShortRowsAVX2(t *testing.T) {
 	if !avx2.supported() {
 		t.Skip("no AVX2")
 	}
 	rng := rand.New(rand.NewPCG(57, 58))
-	for cols := 1; cols <= shortCols; cols++ {
-		for rows := 1; rows <= 40; rows++ {
-			for kind := range 3 {
-				x := shortBatch(rng, rows, cols)
-				for range rng.IntN(3) {
-					copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
-				}
-				scale := float32(0.125)
-				if rng.IntN(3) == 0 {
-					scale = fusedScales[rng.IntN(len(fusedScales))]
-				}
-				mask := scaledGroupMask(rng, kind, rows, cols, true)
-				checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), avx2, scaledKernels[0], x, mask, scale, cols)
-			}
-		}
-		for _, rows := range []int{8, 16, 19} {
-			for kind := range 3 {
-				x := normalRow(rng, rows*cols, 4, 0)
-				m := scaledGroupMask(rng, kind, rows, cols, false)
-				want := make([]float32, len(x))
-				fallback.ScaledSoftmaxRows(want, x, m, 0.5, cols)
-				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
-					mask := m
-					if kind > 0 {
-						mask = place(t, len(m))
-						copy(mask, m)
+	for _, k := range scaledKernels {
+		for cols := 1; cols <= shortCols; cols++ {
+			for rows := 1; rows <= 40; rows++ {
+				for kind := range 3 {
+					x := shortBatch(rng, rows, cols)
+					for range rng.IntN(3) {
+						copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
 					}
-					checkGuards(t, x, want, func(dst, src []float32) { avx2.ScaledSoftmaxRows(dst, src, mask, 0.5, cols) }, nil)
+					scale := float32(0.125)
+					if rng.IntN(3) == 0 {
+						scale = fusedScales[rng.IntN(len(fusedScales))]
+					}
+					mask := scaledGroupMask(rng, kind, rows, cols, true)
+					checkScaled(t, fmt.Sprintf("%s %dx%d mask kind %d scale %v", k.name, rows, cols, kind, scale), avx2, k, x, mask, scale, cols)
 				}
 			}
-		}
-		if t.Failed() {
-			return
+			for _, rows := range []int{8, 16, 19} {
+				for kind := range 3 {
+					x := normalRow(rng, rows*cols, 4, 0)
+					m := scaledGroupMask(rng, kind, rows, cols, false)
+					want := make([]float32, len(x))
+					k.want(want, x, m, 0.5, cols)
+					for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
+						mask := m
+						if kind > 0 {
+							mask = place(t, len(m))
+							copy(mask, m)
+						}
+						checkGuards(t, x, want, func(dst, src []float32) { k.call(avx2, dst, src, mask, 0.5, cols) }, nil)
+					}
+				}
+			}
+			if t.Failed() {
+				return
+			}
 		}
 	}
 }

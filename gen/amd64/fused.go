@@ -12,8 +12,30 @@ import (
 // mask); these kernels are SoftmaxRows's (softmax.go) and
 // LogSoftmaxRows's (logsoftmax.go) with every load of x replaced by the
 // computation of z (zin below): in pass 1, pass 2, pass 3 and the NaN
-// scan of a row of -Inf. z is never stored; Softmax's pass 2 keeps u in
-// dst as for SoftmaxRows, and pass 3 recomputes z from src and the mask.
+// scan of a row of -Inf. z is never stored, but by
+// ScaledSoftmaxRowsAVX2 (below); Softmax's pass 2 keeps u in dst as for
+// SoftmaxRows, and pass 3 recomputes z from src and the mask.
+//
+// ScaledSoftmaxRowsAVX2 and its NoMask form store z in dst in pass 1
+// (sm256.zDst); pass 2 and the NaN scan then run SoftmaxRowsAVX2's code
+// on dst as if it held the row, pass 2 storing u over z. Out of place,
+// pass 3 recomputes z from src and the mask; in place, pass 1 stores z
+// over x, and pass 3 recomputes u from z, as SoftmaxRowsAVX2 does in
+// place. Pass 2's pipeline uses all 16 ymm registers, so z computed there
+// costs a load of scale and one of the mask besides the FMA, in the pass
+// that bounds the kernel; the store in pass 1 costs less. Pass 1 and
+// pass 3 have registers to spare: they keep scale in one and take the
+// mask as the FMA's memory operand. Thread CPU time against
+// SoftmaxRowsAVX2, the least of 8 alternating runs of 1 MiB batches,
+// scale 1/8, one mask row per row, at 100, 1024, 4096, 32000 and 128256
+// columns: 1.16, 1.15, 1.17, 1.19 and 1.25x; with z computed in every
+// pass instead, 1.23, 1.23, 1.24, 1.21 and 1.28x. One mask row for every
+// row: 1.15, 1.07, 1.11, 1.18 and 1.24x; no mask: 1.11, 1.08, 1.08, 1.09
+// and 1.12x. The rest is mostly the mask's traffic: in batches of 16384
+// elements, which stay in L2, it measured 1.04-1.13x at 100 to 4096
+// columns. Software prefetch (in pass 1, 512 to 2048 bytes ahead, or of
+// the next row during pass 3), and pass 3 at once and backwards for long
+// rows, measured no better.
 //
 // The mask is one row for every row, or one row per row; there is one
 // kernel with a mask and one without, each for AVX-512 and AVX2. The mask's
@@ -26,10 +48,14 @@ import (
 // pass 1 takes the max under the row's mask, pass 2 replaces them by c as
 // before, pass 3 does not store them, and the NaN scan ignores them.
 //
-// Where the unfused kernel runs pass 3 a row late (SoftmaxRowsAVX512, and
-// LogSoftmaxRows), the pending row's mask offset is kept in the frame with
-// its other parameters; for ScaledSoftmaxRowsAVX512 that measured 0.9x
-// the time of running pass 3 at once, at 100 columns.
+// Where the unfused kernel runs pass 3 a row late (SoftmaxRowsAVX512,
+// SoftmaxRowsAVX2, and LogSoftmaxRows), the pending row's mask offset is
+// kept in the frame with its other parameters; for
+// ScaledSoftmaxRowsAVX512 that measured 0.9x the time of running pass 3
+// at once, at 100 columns. For ScaledSoftmaxRowsAVX2, SoftmaxRowsAVX2's
+// late pass 3, with its constants in registers, took the kernel from
+// 1.48x to 1.19x SoftmaxRowsAVX2's time at 100 columns, and from 1.54x to
+// 1.21x at 1024 (z still computed in every pass).
 //
 // On AVX-512, package kernels runs ScaledSoftmaxRows on rows of at most
 // 48 columns through the group kernels of short.go, and on AVX2 on rows of
@@ -43,7 +69,7 @@ import (
 
 // zin is what the passes need to compute z.
 type zin struct {
-	scale Op            // scale in every lane: a zmm register, or 32 bytes of the frame
+	scale Op            // scale in every lane: a zmm register, or 32 bytes of the frame (a ymm register under scaleInReg)
 	moff  reg.GPVirtual // the mask's address minus src's in the current row; nil without a mask
 	rows  *causalLate   // the causal kernel's row length, kept for its late pass 3
 }
@@ -114,6 +140,31 @@ func (s *sm512) in(p Mem) Op {
 	return v
 }
 
+// scaleInReg emits the load of scale into a ymm register, from which the
+// code emitted until the returned function is called takes it, with the
+// mask as the memory operand of its FMA: in a pass with registers to
+// spare, that is two loads fewer per 16 lanes.
+func (s *sm256) scaleInReg() func() {
+	if s.z == nil {
+		return func() {}
+	}
+	f, ok := s.z.scale.(Mem)
+	if !ok {
+		return func() {}
+	}
+	y := s.g.YMM()
+	s.g.VMOVUPS(f, y)
+	s.z.scale = y
+	return func() { s.z.scale = f }
+}
+
+// scaleReg returns the register that holds scale, or nil if the kernel
+// takes it from its frame.
+func (z *zin) scaleReg() reg.VecVirtual {
+	y, _ := z.scale.(reg.VecVirtual)
+	return y
+}
+
 // inReg returns the kernel's input at p, 8 lanes, in a new register.
 func (s *sm256) inReg(p Mem) reg.VecVirtual {
 	g := s.g
@@ -124,6 +175,9 @@ func (s *sm256) inReg(p Mem) reg.VecVirtual {
 	case s.z.moff == nil:
 		g.VMOVUPS(p, v)
 		g.VMULPS(s.z.scale, v, v)
+	case s.z.scaleReg() != nil:
+		g.VMOVUPS(p, v)
+		g.VFMADD213PS(s.z.maskAt(p), s.z.scaleReg(), v) // v = scale*x + mask
 	default:
 		x := g.YMM()
 		g.VMOVUPS(s.z.maskAt(p), v)
@@ -152,6 +206,11 @@ func (s *sm256) loadX(p Mem, m []reg.VecVirtual) []reg.VecVirtual {
 	case s.z.moff == nil:
 		for _, v := range x {
 			g.VMULPS(s.z.scale, v, v)
+		}
+		return x
+	case m == nil && s.z.scaleReg() != nil:
+		for h, v := range x {
+			g.VFMADD213PS(s.z.maskAt(p.Offset(32*h)), s.z.scaleReg(), v) // v = scale*x + mask
 		}
 		return x
 	}
@@ -360,8 +419,8 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 		logSoftmax256(g, s, c, t, logSoftmaxRows)
 		return
 	}
-	s.keepU = true
-	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
+	s.zDst = true
+	s.softmaxRows()
 }
 
 // The causal kernels, CausalSoftmaxRows: row r of the batch is the

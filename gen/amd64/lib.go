@@ -62,15 +62,24 @@ func (t *constTable) lookup(name string) int {
 // having its n low bits set: KMOVW table(n*2) selects the first n lanes of
 // a zmm vector. The table is added to the file on first use.
 func (g *gen) tailMask16() Mem {
-	if g.mask16 == nil {
-		m := g.StaticGlobal("tailmask16")
-		g.DataAttributes(rodata)
+	return g.table("tailmask16", func() {
 		for n := range 16 {
 			g.AppendDatum(U16(1<<n - 1))
 		}
-		g.mask16 = &m
+	})
+}
+
+// table returns the address of the read-only table symbol, which fill
+// appends to the file the first time.
+func (g *gen) table(symbol string, fill func()) Mem {
+	if m, ok := g.tables[symbol]; ok {
+		return m
 	}
-	return *g.mask16
+	m := g.StaticGlobal(symbol)
+	g.DataAttributes(rodata)
+	fill()
+	g.tables[symbol] = m
+	return m
 }
 
 // tailMask8 returns the address of a table of 16 int32 -1s followed by 16
@@ -84,9 +93,7 @@ func (g *gen) tailMask16() Mem {
 // Intel's manual rules out for the hardware; see elementwise256 for the
 // way around it.
 func (g *gen) tailMask8() Mem {
-	if g.mask8 == nil {
-		m := g.StaticGlobal("tailmask8")
-		g.DataAttributes(rodata)
+	return g.table("tailmask8", func() {
 		for i := range 32 {
 			if i < 16 {
 				g.AppendDatum(U32(0xffffffff))
@@ -94,9 +101,7 @@ func (g *gen) tailMask8() Mem {
 				g.AppendDatum(U32(0))
 			}
 		}
-		g.mask8 = &m
-	}
-	return *g.mask8
+	})
 }
 
 // copyTail copies n < 16 float32s from src to dst, two memory operands

@@ -45,6 +45,7 @@ var files = []kernelFile{
 	{"short_avx2", generateShortAVX2},
 	{"short_ce", generateShortCE},
 	{"short_log", generateShortLog},
+	{"short_log_avx2", generateShortLogAVX2},
 	{"logsoftmax", generateLogSoftmax},
 	{"backward", generateBackward},
 	{"crossentropy", generateCrossEntropy},
@@ -58,7 +59,7 @@ type gen struct {
 	*build.Context
 	isa map[string][]string // function name -> allowed ISA extensions
 
-	mask16, mask8 *Mem // the tail-mask tables, once added (see lib.go)
+	tables map[string]Mem // the tables added on first use, by symbol (see table)
 }
 
 // rodata marks read-only data without pointers.
@@ -99,7 +100,7 @@ func main() {
 
 // writeFile generates one file pair and writes it to dir.
 func writeFile(dir string, kf kernelFile) error {
-	g := &gen{Context: build.NewContext(), isa: map[string][]string{}}
+	g := &gen{Context: build.NewContext(), isa: map[string][]string{}, tables: map[string]Mem{}}
 	g.ConstraintExpr("!purego")
 	kf.generate(g)
 	f, err := g.Result()

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -98,21 +99,25 @@ func short256MaxPos(r int) int { return 4*(r%2) + r/2 }
 func short256SumPos(r int) int { return 4*(r/4) + []int{0, 2, 1, 3}[r%4] }
 
 func generateShortAVX2(g *gen) {
-	c := g.constTable("short256const", slices.Concat(softmaxConsts, []constant{
-		{"largeMax", largeMaxBits},
-		{"negLargeMax", largeMaxBits | 0x80000000},
-	}))
-	shortRowsAVX2(g, c, inX)
-	for _, in := range []groupIn{inMaskRows, inMaskBcast, inScaled} {
-		shortRowsAVX2(g, c, in)
+	c := g.constTable("short256const", short256Consts())
+	for _, in := range []groupIn{inX, inMaskRows, inMaskBcast, inScaled} {
+		shortRowsAVX2(g, c, short256{in: in, name: in.name256(), doc: in.doc256(), out: softmaxOut256})
 	}
 }
 
-// name256 is groupIn's name for the AVX2 short kernels.
-func (in groupIn) name256() string {
-	n := in.name("Short")
-	return n[:len(n)-len("AVX512")] + "AVX2"
+// short256Consts are the constants of the AVX2 short kernels.
+func short256Consts() []constant {
+	return slices.Concat(softmaxConsts, []constant{
+		{"largeMax", largeMaxBits},
+		{"negLargeMax", largeMaxBits | 0x80000000},
+	})
 }
+
+// name256 is groupIn's name for the AVX2 short kernels.
+func (in groupIn) name256() string { return avx2Name(in.name("Short")) }
+
+// avx2Name returns the name of the AVX2 form of the AVX-512 kernel name.
+func avx2Name(name string) string { return strings.TrimSuffix(name, "AVX512") + "AVX2" }
 
 // doc256 returns the documentation of an AVX2 short kernel.
 func (in groupIn) doc256() []string {
@@ -146,6 +151,19 @@ func (in groupIn) doc256() []string {
 		"it. It requires AVX2 and FMA3."}
 }
 
+// A short256 is one AVX2 short kernel: its name, documentation and
+// input, and out, what it does with a group whose checks have passed,
+// given its sums (see group256.sums): the group's rows of y to the
+// frame, row r at 4*cols*r bytes from its start; or late, an out that
+// runs a group late.
+type short256 struct {
+	in   groupIn
+	name string
+	doc  []string
+	out  func(q *group256, sums [2]reg.VecVirtual)
+	late lateOut
+}
+
 // z256 is what an AVX2 short kernel needs to compute z: scale in the
 // frame, and the mask's row (inMaskBcast, in the frame, zero past cols)
 // or its group's first row (inMaskRows).
@@ -155,9 +173,9 @@ type z256 struct {
 	mask, mask4 reg.GPVirtual // mask4: the group's fifth row of the mask
 }
 
-func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
-	sig := in.signature()
-	g.function(in.name256(), sig, []string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"}, in.doc256()...)
+func shortRowsAVX2(g *gen, c *constTable, k short256) {
+	in := k.in
+	g.function(k.name, in.signature(), []string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"}, k.doc...)
 	dst, src, rows, cols, done := g.GP64(), g.GP64(), g.GP64(), g.GP64(), g.GP64()
 	g.Load(g.Param("dst").Base(), dst)
 	g.Load(g.Param("src").Base(), src)
@@ -188,8 +206,9 @@ func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
 	g.LEAQ(Mem{Base: mtab, Index: off, Scale: 4}, mtab)
 
 	// The frame: each row's u (64 bytes; then the rows of y, 4*cols bytes
-	// apart), the biases (8 int32, in the order of the max tree), hi and
-	// lo (8 float32 each, in the order of the sum tree).
+	// apart), the biases (8 int32, in the order of the max tree), and 64
+	// bytes for out: hi and lo (8 float32 each, in the order of the sum
+	// tree) in SoftmaxShortRowsAVX2.
 	fsize := 64*shortAVX2Group + 96
 	if in != inX {
 		fsize += 32 // scale
@@ -197,11 +216,16 @@ func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
 	if in == inMaskBcast {
 		fsize += 64 // the mask's row
 	}
+	// A late out's pending group: its biases, and whether there is one.
+	pendAt := fsize
+	if k.late != nil {
+		fsize += 40
+	}
 	frame := g.AllocLocal(fsize)
-	uAt := func(r, h int) Mem { return frame.Offset(64*r + 32*h) }
-	biasAt := func(r int) Mem { return frame.Offset(512 + 4*short256MaxPos(r)) }
-	hiAt := func(r int) Mem { return frame.Offset(544 + 4*short256SumPos(r)) }
-	loAt := func(r int) Mem { return frame.Offset(576 + 4*short256SumPos(r)) }
+	pendBias, pendFlag := frame.Offset(pendAt), frame.Offset(pendAt+32)
+	if k.late != nil {
+		g.MOVQ(U32(0), pendFlag)
+	}
 	z := &z256{in: in}
 	if in != inX {
 		z.scale = scaleIn256(g, frame.Offset(608)).scale.(Mem)
@@ -242,33 +266,56 @@ func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
 		if halves == 2 {
 			g.Label("s256_two")
 		}
+		// exit is where the loop leaves: with a late out, through its
+		// pending group's out.
+		exit := "s256_ret"
+		if k.late != nil {
+			exit = name + "_drain"
+		}
+		regs := groupRegs{dst: dst, src: src, stride: stride, stride3: stride3, mtab: mtab, cols: cols}
 		g.Label(name + "_group")
+		if k.late != nil {
+			skip := name + "_prepared"
+			g.CMPQ(pendFlag, U32(0))
+			g.JE(LabelRef(skip))
+			k.late.prepare(g, frame, pendBias)
+			g.Label(skip)
+		}
 		g.CMPQ(rows, U32(shortAVX2Group))
-		g.JB(LabelRef("s256_ret"))
+		g.JB(LabelRef(exit))
 		g.CMPQ(avail, need)
-		g.JB(LabelRef("s256_ret"))
-		shortGroupAVX2(g, c, halves, name, groupRegs{
-			dst: dst, src: src, stride: stride, stride3: stride3, mtab: mtab,
-		}, z, frame, uAt, biasAt, hiAt, loAt)
-		g.Comment("The group's rows, cols vectors, from the frame to dst.")
-		{
-			i, p := g.GP64(), g.GP64()
-			g.MOVQ(cols, i)
-			g.XORQ(p, p)
-			g.Label(name + "_copy")
-			y := g.YMM()
-			g.VMOVUPS(frame.Idx(p, 1), y)
-			g.VMOVUPS(y, Mem{Base: dst, Index: p, Scale: 1})
-			g.ADDQ(U32(32), p)
-			g.DECQ(i)
-			g.JNZ(LabelRef(name + "_copy"))
+		g.JB(LabelRef(exit))
+		q := newGroup256(g, c, halves, regs, z, frame)
+		q.fail = exit
+		q.maxima()
+		sums := q.sums()
+		if k.late == nil {
+			k.out(q, sums)
+			g.Comment("The group's rows, cols vectors, from the frame to dst.")
+			copyRows256(g, name+"_copy", frame, dst, cols)
+		} else {
+			stash := name + "_stash"
+			g.CMPQ(pendFlag, U32(0))
+			g.JE(LabelRef(stash))
+			runLateOut(k.late, name+"_out", q, halves, regs, done)
+			g.Label(stash)
+			g.Comment("This group is now pending: its S and biases to the frame.")
+			for i, sum := range sums {
+				g.VMOVUPD(sum, frame.Offset(544+32*i))
+			}
+			b := g.YMM()
+			g.VMOVDQU(frame.Offset(512), b)
+			g.VMOVDQU(b, pendBias)
+			g.MOVQ(U32(1), pendFlag)
 		}
 		g.LEAQ(Mem{Base: src, Index: stride, Scale: 8}, src)
 		g.LEAQ(Mem{Base: dst, Index: stride, Scale: 8}, dst)
 		if in == inMaskRows {
 			g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 8}, z.mask)
 		}
-		g.ADDQ(U32(shortAVX2Group), done)
+		if k.late == nil {
+			g.ADDQ(U32(shortAVX2Group), done)
+		}
 		g.SUBQ(U32(shortAVX2Group), rows)
 		{
 			n := g.GP64()
@@ -277,6 +324,13 @@ func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
 			g.SUBQ(n, avail)
 		}
 		g.JMP(LabelRef(name + "_group"))
+		if k.late != nil {
+			g.Label(exit)
+			g.CMPQ(pendFlag, U32(0))
+			g.JE(LabelRef("s256_ret"))
+			runLateOut(k.late, name+"_last", q, halves, regs, done)
+			g.JMP(LabelRef("s256_ret"))
+		}
 	}
 
 	g.Label("s256_ret")
@@ -285,69 +339,145 @@ func shortRowsAVX2(g *gen, c *constTable, in groupIn) {
 	g.RET()
 }
 
+// copyRows256 emits the copy of a group's rows, 8*cols elements, cols ymm
+// vectors, from the frame to dst.
+func copyRows256(g *gen, label string, frame Mem, dst, cols reg.GPVirtual) {
+	i, p := g.GP64(), g.GP64()
+	g.MOVQ(cols, i)
+	g.XORQ(p, p)
+	g.Label(label)
+	y := g.YMM()
+	g.VMOVUPS(frame.Idx(p, 1), y)
+	g.VMOVUPS(y, Mem{Base: dst, Index: p, Scale: 1})
+	g.ADDQ(U32(32), p)
+	g.DECQ(i)
+	g.JNZ(LabelRef(label))
+}
+
+// A lateOut is the out of a short kernel that runs it a group late
+// (LogSoftmaxShortRowsAVX2's): the group whose checks have passed is
+// left pending, its sums in the frame at 544 and its biases at pendBias,
+// while the next group runs its passes 1 and 2. prepare, emitted at the
+// start of that group, computes from them what out needs, in the frame;
+// out then writes the pending group q's rows of y to the frame, as
+// short256.out does.
+type lateOut interface {
+	prepare(g *gen, frame, pendBias Mem)
+	out(q *group256)
+}
+
+// runLateOut emits out for the pending group, the eight rows before those
+// of cur, a group with halves ymm registers per row, then its copy to dst,
+// and counts its rows done. src, dst (and the mask) are moved back to the
+// pending group's rows for it, and forward again after it: the kernel has
+// no registers to spare for the pending group's own.
+func runLateOut(l lateOut, label string, cur *group256, halves int, regs groupRegs, done reg.GPVirtual) {
+	g := cur.g
+	g.Comment("Out of the pending group, the eight rows before this group's.")
+	move := func(sub bool) {
+		n := g.GP64()
+		g.MOVQ(regs.stride, n)
+		g.SHLQ(U8(3), n) // 8 rows' bytes
+		ptrs := []reg.GPVirtual{regs.src, regs.dst}
+		if cur.z.in == inMaskRows {
+			ptrs = append(ptrs, cur.z.mask)
+		}
+		for _, p := range ptrs {
+			if sub {
+				g.SUBQ(n, p)
+			} else {
+				g.ADDQ(n, p)
+			}
+		}
+	}
+	move(true)
+	l.out(newGroup256(g, cur.c, halves, regs, cur.z, cur.frame))
+	copyRows256(g, label+"_copy", cur.frame, regs.dst, regs.cols)
+	move(false)
+	g.ADDQ(U32(shortAVX2Group), done)
+}
+
 // groupRegs are the registers a group of SoftmaxShortRowsAVX2 works from.
 type groupRegs struct {
 	dst, src        reg.GPVirtual
 	stride, stride3 reg.GPVirtual // one row's bytes, three rows'
 	mtab            reg.GPVirtual // the masks of a row's first cols lanes
+	cols            reg.GPVirtual
 }
 
-// shortGroupAVX2 emits the three passes of one group of rows of halves ymm
-// registers each, from src; y goes to the frame from its start, row r at
-// 4*cols*r bytes. It jumps to s256_ret if the group fails a check.
-func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs, z *z256,
-	frame Mem, uAt func(r, h int) Mem, biasAt, hiAt, loAt func(r int) Mem) {
-	src, stride, stride3 := a.src, a.stride, a.stride3
-	src4 := g.GP64()
-	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src4)
-	rowAt := func(base, base4 reg.GPVirtual, r, h int) Mem {
-		b := base
-		if r >= 4 {
-			b = base4
-		}
-		m := Mem{Base: b, Disp: 32 * h}
-		switch r % 4 {
-		case 1:
-			m.Index, m.Scale = stride, 1
-		case 2:
-			m.Index, m.Scale = stride, 2
-		case 3:
-			m.Index, m.Scale = stride3, 1
-		}
-		return m
-	}
-	// zAt returns half h of row r's input: x itself, a memory operand,
-	// or z in a new register, computed in every lane (those past cols
-	// are never let through: the passes blend them away or do not store
-	// them).
-	zAt := func(r, h int) Op {
-		p := rowAt(src, src4, r, h)
-		if z.in == inX {
-			return p
-		}
-		v := g.YMM()
-		if z.in == inScaled {
-			g.VMOVUPS(p, v)
-			g.VMULPS(z.scale, v, v) // z = x*scale
-			return v
-		}
-		m := z.mrow.Offset(32 * h)
-		if z.in == inMaskRows {
-			m = rowAt(z.mask, z.mask4, r, h)
-		}
-		x := g.YMM()
-		g.VMOVUPS(p, x)
-		g.VMOVUPS(m, v)
-		g.VFMADD231PS(z.scale, x, v) // z = x*scale + m
-		return v
-	}
+// group256 emits the passes of one group of rows of halves ymm registers
+// each, from src; it jumps to fail (s256_ret unless set) if the group
+// fails a check.
+type group256 struct {
+	g        *gen
+	c        *constTable
+	halves   int
+	a        groupRegs
+	z        *z256
+	frame    Mem
+	src4     reg.GPVirtual // the group's fifth row
+	last     int           // the half that holds the row's last lanes
+	lastMask Mem           // its lanes within the row
+	fail     string        // where a group that fails a check goes
+}
+
+// newGroup256 emits the group's row addresses.
+func newGroup256(g *gen, c *constTable, halves int, a groupRegs, z *z256, frame Mem) *group256 {
+	q := &group256{g: g, c: c, halves: halves, a: a, z: z, frame: frame, src4: g.GP64(), fail: "s256_ret"}
+	g.LEAQ(Mem{Base: a.src, Index: a.stride, Scale: 4}, q.src4)
 	if z.in == inMaskRows {
 		z.mask4 = g.GP64()
-		g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 4}, z.mask4)
+		g.LEAQ(Mem{Base: z.mask, Index: a.stride, Scale: 4}, z.mask4)
 	}
-	last := halves - 1                             // the half that holds the row's last lanes
-	lastMask := Mem{Base: a.mtab, Disp: 32 * last} // its lanes within the row
+	q.last = halves - 1
+	q.lastMask = Mem{Base: a.mtab, Disp: 32 * q.last}
+	return q
+}
 
+// The frame: row r's u, then its y (uAt), its bias (biasAt), and hi and lo
+// of SoftmaxShortRowsAVX2 (hiAt, loAt).
+func (q *group256) uAt(r, h int) Mem { return q.frame.Offset(64*r + 32*h) }
+func (q *group256) biasAt(r int) Mem { return q.frame.Offset(512 + 4*short256MaxPos(r)) }
+func (q *group256) hiAt(r int) Mem   { return q.frame.Offset(544 + 4*short256SumPos(r)) }
+func (q *group256) loAt(r int) Mem   { return q.frame.Offset(576 + 4*short256SumPos(r)) }
+
+// rowAt returns half h of row r of the group at base, base4 four rows on.
+func (q *group256) rowAt(base, base4 reg.GPVirtual, r, h int) Mem {
+	m := groupRow(base, base4, q.a.stride, q.a.stride3, r)
+	m.Disp += 32 * h
+	return m
+}
+
+// zAt returns half h of row r's input: x itself, a memory operand, or z
+// in a new register, computed in every lane (those past cols are never
+// let through: the passes blend them away or do not store them).
+func (q *group256) zAt(r, h int) Op {
+	g, z := q.g, q.z
+	p := q.rowAt(q.a.src, q.src4, r, h)
+	if z.in == inX {
+		return p
+	}
+	v := g.YMM()
+	if z.in == inScaled {
+		g.VMOVUPS(p, v)
+		g.VMULPS(z.scale, v, v) // z = x*scale
+		return v
+	}
+	m := z.mrow.Offset(32 * h)
+	if z.in == inMaskRows {
+		m = q.rowAt(z.mask, z.mask4, r, h)
+	}
+	x := g.YMM()
+	g.VMOVUPS(p, x)
+	g.VMOVUPS(m, v)
+	g.VFMADD231PS(z.scale, x, v) // z = x*scale + m
+	return v
+}
+
+// maxima emits pass 1 and the group's first check, and leaves the rows'
+// biases in the frame.
+func (q *group256) maxima() {
+	g, c, halves, last, lastMask, zAt := q.g, q.c, q.halves, q.last, q.lastMask, q.zAt
 	g.Comment("Pass 1: the eight rows' maxima, -Inf past cols.")
 	mx := make([]reg.VecVirtual, shortAVX2Group)
 	for r := range mx {
@@ -398,7 +528,7 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 		bits := g.GP32()
 		g.VMOVMSKPS(k1, bits)
 		g.CMPL(bits, U32(0xff))
-		g.JNE(LabelRef("s256_ret"))
+		g.JNE(LabelRef(q.fail))
 	}
 	g.Comment("bias = 127 - bits(fma(max, log2e, magic)), c = 0: to the frame.")
 	{
@@ -407,37 +537,47 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 		g.VFMADD231PS(c.ymm("log2e"), mv, tm)
 		g.VMOVDQU(c.ymm("bias127"), b)
 		g.VPSUBD(tm, b, b)
-		g.VMOVDQU(b, frame.Offset(512))
+		g.VMOVDQU(b, q.frame.Offset(512))
 	}
+}
 
-	// loadD loads row r's d = max(x, -320), -320 past cols when blend.
-	loadD := func(r int, blend bool) []reg.VecVirtual {
-		d := make([]reg.VecVirtual, halves)
-		lo := g.YMM()
-		g.VMOVUPS(c.ymm("reduceLo"), lo)
-		for h := range d {
-			d[h] = g.YMM()
-			g.VMAXPS(zAt(r, h), lo, d[h]) // NaN kept
-		}
-		if blend {
-			mk := g.YMM()
-			g.VMOVUPS(lastMask, mk)
-			g.VBLENDVPS(mk, d[last], lo, d[last])
-		}
-		return d
+// loadD loads row r's d = max(x, -320), -320 past cols when blend.
+func (q *group256) loadD(r int, blend bool) []reg.VecVirtual {
+	g, c, last, lastMask, zAt := q.g, q.c, q.last, q.lastMask, q.zAt
+	d := make([]reg.VecVirtual, q.halves)
+	lo := g.YMM()
+	g.VMOVUPS(c.ymm("reduceLo"), lo)
+	for h := range d {
+		d[h] = g.YMM()
+		g.VMAXPS(zAt(r, h), lo, d[h]) // NaN kept
 	}
-	// scale emits s = 2^(n - nm), or 0, from t in place.
-	scale := func(ts []reg.VecVirtual, b reg.VecVirtual) {
-		for _, t := range ts {
-			g.VPADDD(b, t, t)
-		}
-		for _, t := range ts {
-			g.VPMAXSD(c.ymm("zero"), t, t)
-		}
-		for _, t := range ts {
-			g.VPSLLD(U8(23), t, t)
-		}
+	if blend {
+		mk := g.YMM()
+		g.VMOVUPS(lastMask, mk)
+		g.VBLENDVPS(mk, d[last], lo, d[last])
 	}
+	return d
+}
+
+// scale emits s = 2^(n - nm), or 0, from t in place, for the row's bias b.
+func (q *group256) scale(ts []reg.VecVirtual, b reg.VecVirtual) {
+	g, c := q.g, q.c
+	for _, t := range ts {
+		g.VPADDD(b, t, t)
+	}
+	for _, t := range ts {
+		g.VPMAXSD(c.ymm("zero"), t, t)
+	}
+	for _, t := range ts {
+		g.VPSLLD(U8(23), t, t)
+	}
+}
+
+// sums emits pass 2, each row's u to the frame, and the group's second
+// check, and returns the rows' S, row r's in float64 lane
+// short256SumPos(r) of the two registers.
+func (q *group256) sums() [2]reg.VecVirtual {
+	g, c, halves, uAt, biasAt, loadD, scale := q.g, q.c, q.halves, q.uAt, q.biasAt, q.loadD, q.scale
 	exp := &sm256{g: g, c: c}
 
 	g.Comment("Pass 2: u of each row to the frame; its float64 terms folded to 4 lanes (i += i+8, i+4).")
@@ -507,8 +647,16 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 		g.VCMPPD(U8(cmpUnord), sums[1], sums[1], n1)
 		g.VORPD(n1, n0, n0)
 		g.VTESTPD(n0, n0)
-		g.JNZ(LabelRef("s256_ret"))
+		g.JNZ(LabelRef(q.fail))
 	}
+	return sums
+}
+
+// softmaxOut256 is SoftmaxShortRowsAVX2's out: 1/S split into hi + lo, then
+// pass 3.
+func softmaxOut256(q *group256, sums [2]reg.VecVirtual) {
+	g, c, halves, frame, a := q.g, q.c, q.halves, q.frame, q.a
+	stride, loadD, scale, hiAt, loAt, uAt := a.stride, q.loadD, q.scale, q.hiAt, q.loAt, q.uAt
 	g.Comment("1/S for every row, split into float32 hi + lo, to the frame.")
 	for i, sum := range sums {
 		one, inv, hi64 := g.YMM(), g.YMM(), g.YMM()
@@ -537,7 +685,7 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 			g.VFMADD231PS(c.ymm("log2e"), d[h], ts[h])
 		}
 		b := g.YMM()
-		g.VPBROADCASTD(biasAt(r), b)
+		g.VPBROADCASTD(q.biasAt(r), b)
 		scale(ts, b)
 		hiv, lov := g.YMM(), g.YMM()
 		g.VBROADCASTSS(hiAt(r), hiv)
@@ -556,7 +704,7 @@ func shortGroupAVX2(g *gen, c *constTable, halves int, name string, a groupRegs,
 			g.VMULPS(ts[h], u, u)
 		}
 		for h, u := range us {
-			g.VMOVUPS(u, rowAt(fb, fb4, r, h))
+			g.VMOVUPS(u, q.rowAt(fb, fb4, r, h))
 		}
 	}
 }

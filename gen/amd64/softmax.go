@@ -293,14 +293,6 @@ func (s *sm512) addTerms(us, ss []reg.VecVirtual, lo, hi reg.VecVirtual) {
 // halfLast: its lanes 8-15, past the row, would add +0 to hi.
 func (s *sm512) addTermsHalf(us, ss []reg.VecVirtual, lo, hi reg.VecVirtual, halfLast bool) {
 	g := s.g
-	half := func(v reg.VecVirtual) (l, h reg.VecVirtual) {
-		l, h = g.ZMM(), g.ZMM()
-		g.VCVTPS2PD(v.AsY(), l)
-		y := g.YMM()
-		g.VEXTRACTF64X4(U8(1), v, y)
-		g.VCVTPS2PD(y, h)
-		return l, h
-	}
 	for i, u := range us {
 		if halfLast && i == len(us)-1 {
 			ul, sl := g.ZMM(), g.ZMM()
@@ -310,13 +302,29 @@ func (s *sm512) addTermsHalf(us, ss []reg.VecVirtual, lo, hi reg.VecVirtual, hal
 			g.VADDPD(ul, lo, lo)
 			continue
 		}
-		ul, uh := half(u)
-		sl, sh := half(ss[i])
-		g.VFMADD213PD(sl, sl, ul) // ul = sl*ul + sl
-		g.VFMADD213PD(sh, sh, uh)
+		ul, uh := s.terms64(u, ss[i])
 		g.VADDPD(ul, lo, lo)
 		g.VADDPD(uh, hi, hi)
 	}
+}
+
+// terms64 returns u*s + s in float64, lanes 0-7 and 8-15, for the u and s
+// of one vector.
+func (s *sm512) terms64(u, sc reg.VecVirtual) (lo, hi reg.VecVirtual) {
+	g := s.g
+	half := func(v reg.VecVirtual) (l, h reg.VecVirtual) {
+		l, h = g.ZMM(), g.ZMM()
+		g.VCVTPS2PD(v.AsY(), l)
+		y := g.YMM()
+		g.VEXTRACTF64X4(U8(1), v, y)
+		g.VCVTPS2PD(y, h)
+		return l, h
+	}
+	ul, uh := half(u)
+	sl, sh := half(sc)
+	g.VFMADD213PD(sl, sl, ul) // ul = sl*ul + sl
+	g.VFMADD213PD(sh, sh, uh)
+	return ul, uh
 }
 
 // load returns n vectors loaded from p, p+64, ..., zero-masked if mask is
@@ -1384,6 +1392,7 @@ type sm256 struct {
 	inPlace reg.GPVirtual
 	hooks   rowHooks
 	z       *zin
+	zDst    bool // with z: pass 1 stores z in dst, where pass 2 and the NaN scan read it (fused.go)
 	m       reg.Register
 
 	dst, src, cols reg.GPVirtual // as sm512's
@@ -1515,21 +1524,25 @@ func (s *sm256) scale(ts []reg.VecVirtual, masks []reg.VecVirtual) {
 // (float64 lanes 0-3, 4-7, 8-11, 12-15) from the halves us[0], us[1] of a
 // vector, in lane order.
 func (s *sm256) addTerms(us, ss []reg.VecVirtual, part []reg.VecVirtual) {
-	g := s.g
 	for h := 0; h < 4; h++ {
-		u, sc := us[h/2], ss[h/2]
-		ux, sx := u.AsX(), sc.AsX()
-		if h%2 == 1 {
-			ux, sx = g.XMM(), g.XMM()
-			g.VEXTRACTF128(U8(1), u, ux)
-			g.VEXTRACTF128(U8(1), sc, sx)
-		}
-		ud, sd := g.YMM(), g.YMM()
-		g.VCVTPS2PD(ux, ud)
-		g.VCVTPS2PD(sx, sd)
-		g.VFMADD213PD(sd, sd, ud) // ud = sd*ud + sd
-		g.VADDPD(ud, part[h], part[h])
+		s.g.VADDPD(terms256(s.g, us[h/2], ss[h/2], h%2), part[h], part[h])
 	}
+}
+
+// terms256 returns u*s + s in float64 for lanes 4h to 4h+3 of the ymm
+// registers u and sc.
+func terms256(g *gen, u, sc reg.VecVirtual, h int) reg.VecVirtual {
+	ux, sx := u.AsX(), sc.AsX()
+	if h == 1 {
+		ux, sx = g.XMM(), g.XMM()
+		g.VEXTRACTF128(U8(1), u, ux)
+		g.VEXTRACTF128(U8(1), sc, sx)
+	}
+	ud, sd := g.YMM(), g.YMM()
+	g.VCVTPS2PD(ux, ud)
+	g.VCVTPS2PD(sx, sd)
+	g.VFMADD213PD(sd, sd, ud) // ud = sd*ud + sd
+	return ud
 }
 
 // load returns the two halves of the vector at p. With masks m, it loads
@@ -1610,6 +1623,8 @@ func (s *sm256) sumVector(p, q Mem, m []reg.VecVirtual, part []reg.VecVirtual) {
 }
 
 // pass1 is sm512.pass1 for AVX2: it leaves c and bias in cv and biasv.
+// With zDst it also stores z in dst; with z, it keeps scale in a register
+// (scaleInReg).
 func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	g, c, p, i := s.g, s.c, s.p, s.i
 	g.Comment("Pass 1: m = max(x).")
@@ -1617,30 +1632,53 @@ func (s *sm256) pass1(onNaN, onPosInf, onNegInf string) {
 	for _, a := range acc {
 		g.VMOVUPS(c.ymm("negInf"), a)
 	}
+	zDst := s.z != nil && s.zDst
+	defer s.scaleInReg()()
+	// in returns the input at p+disp as an operand, and with zDst stores
+	// it at q+disp.
+	in := func(disp int) Op {
+		if !zDst {
+			return s.in(Mem{Base: p, Disp: disp})
+		}
+		v := s.inReg(Mem{Base: p, Disp: disp})
+		g.VMOVUPS(v, Mem{Base: s.q, Disp: disp})
+		return v
+	}
+	next := func(n int) {
+		g.ADDQ(U32(4*n), p)
+		if zDst {
+			g.ADDQ(U32(4*n), s.q)
+		}
+		g.SUBQ(U32(n), i)
+	}
 	g.MOVQ(s.src, p)
+	if zDst {
+		g.MOVQ(s.dst, s.q)
+	}
 	g.MOVQ(s.cols, i)
 	g.Label(s.label("max32"))
 	g.CMPQ(i, U32(32))
 	g.JB(LabelRef(s.label("max16")))
 	for j, a := range acc {
-		g.VMAXPS(s.in(Mem{Base: p, Disp: 32 * j}), a, a)
+		g.VMAXPS(in(32*j), a, a)
 	}
-	g.ADDQ(U32(128), p)
-	g.SUBQ(U32(32), i)
+	next(32)
 	g.JMP(LabelRef(s.label("max32")))
 	g.Label(s.label("max16"))
 	g.CMPQ(i, U32(16))
 	g.JB(LabelRef(s.label("maxtail")))
-	g.VMAXPS(s.in(Mem{Base: p}), acc[0], acc[0])
-	g.VMAXPS(s.in(Mem{Base: p, Disp: 32}), acc[1], acc[1])
-	g.ADDQ(U32(64), p)
-	g.SUBQ(U32(16), i)
+	g.VMAXPS(in(0), acc[0], acc[0])
+	g.VMAXPS(in(32), acc[1], acc[1])
+	next(16)
 	g.Label(s.label("maxtail"))
 	g.TESTQ(i, i)
 	g.JZ(LabelRef(s.label("maxred")))
 	{
 		m := s.masks()
 		x := s.loadX(Mem{Base: p}, m)
+		if zDst {
+			s.store(x, Mem{Base: s.q}, m)
+		}
 		for h := 0; h < 2; h++ {
 			ni := g.YMM()
 			g.VMOVUPS(c.ymm("negInf"), ni)
@@ -2010,14 +2048,18 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		s.hooks.begin()
 	}
 	s.pass1(nanrow, nanrow, s.label("masked"))
+	back := s.readZ()
 	sum := s.pass2()
+	back()
 	g.UCOMISD(sum, sum)
 	g.JP(LabelRef(nanrow))
 	out(sum)
 
 	g.Comment("A row of -Inf, or of -Inf and NaN.")
 	g.Label(s.label("masked"))
+	back = s.readZ()
 	s.scanNaN(nanrow)
+	back()
 	fill := g.YMM()
 	masked(fill)
 	g.JMP(LabelRef(s.label("fill")))
@@ -2059,6 +2101,18 @@ func (s *sm256) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	g.Label(s.label("ret"))
 	g.VZEROUPPER()
 	g.RET()
+}
+
+// readZ makes the passes emitted next read the z that pass 1 stored in
+// dst, with zDst, as if dst were src and the row x; the function it
+// returns undoes that.
+func (s *sm256) readZ() func() {
+	if s.z == nil || !s.zDst {
+		return func() {}
+	}
+	src, z := s.src, s.z
+	s.src, s.z = s.dst, nil
+	return func() { s.src, s.z = src, z }
 }
 
 // normalize is sm512.normalize on ymm registers, with hi and lo in memory.
@@ -2187,13 +2241,16 @@ func (s *sm256) invSplit(sum reg.VecVirtual, hiv, lov Mem) {
 // late, as SoftmaxRowsAVX512's does (see sm512.softmaxRows): the pending
 // row's hi, lo, c and bias (8 lanes each) are kept in the frame at pend,
 // then its src and dst (dst 0 when no row is pending); the current row's
-// hi and lo wait at cur while the pending row runs.
+// hi and lo wait at cur while the pending row runs. It is also the body
+// of ScaledSoftmaxRowsAVX2 and its NoMask form (fused.go), which keep the
+// pending row's mask offset as well, and store z in dst (zDst).
 func (s *sm256) softmaxRows() {
 	g := s.g
 	s.keepU = true
-	frame := g.AllocLocal(64 + 128 + 16)
+	frame := g.AllocLocal(64 + 128 + 16 + s.z.frameSize())
 	cur, pend := frame, frame.Offset(64)
 	pendSrc, pendDst := pend.Offset(128), pend.Offset(136)
+	moffs := frame.Offset(208) // the current row's mask offset, then the pending one's
 	g.MOVQ(U32(0), pendDst)
 	outRecompute := s.outPassOf(pend, pend.Offset(32), uRecompute)
 	// outStored keeps its constants in registers, loaded before the loop
@@ -2236,6 +2293,7 @@ func (s *sm256) softmaxRows() {
 		g.Comment("Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		cv, biasv := s.cv, s.biasv
 		s.cv, s.biasv = pend.Offset(64), pend.Offset(96)
+		s.z.restore(g, moffs.Offset(8))
 		g.TESTQ(s.inPlace, s.inPlace)
 		g.JNZ(LabelRef(s.label(name + "re")))
 		kc, klo, kmagic, klog2e, kbias, khi, klov = g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM()
@@ -2246,14 +2304,19 @@ func (s *sm256) softmaxRows() {
 			{kbias, s.biasv}, {khi, pend}, {klov, pend.Offset(32)}} {
 			g.VMOVUPS(k.m, k.r)
 		}
+		back := s.scaleInReg()
 		s.pass3(name, pendSrc, pendDst, after, outStored)
+		back()
 		g.Label(s.label(name + "re"))
+		back = s.readZ() // in place, z is in dst, over x
 		s.pass3(name+"re", pendSrc, pendDst, after, outRecompute)
+		back()
 		s.cv, s.biasv = cv, biasv
 		g.Label(after)
 	}
 	s.rowsKernel(func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, func(sum reg.VecVirtual) {
 		s.invSplit(sum, cur, cur.Offset(32))
+		s.z.save(g, moffs)
 		late("out", s.label("prev"))
 		g.Comment("This row is now pending: its hi, lo, c, bias, src and dst.")
 		for i, from := range []Mem{cur, cur.Offset(32), s.cv, s.biasv} {
@@ -2261,6 +2324,7 @@ func (s *sm256) softmaxRows() {
 			g.VMOVUPS(from, y)
 			g.VMOVUPS(y, pend.Offset(32*i))
 		}
+		s.z.pend(g, moffs, g.GP64())
 		g.MOVQ(s.src, pendSrc)
 		g.MOVQ(s.dst, pendDst)
 		g.JMP(LabelRef(s.label("next")))

@@ -199,18 +199,47 @@ TEXT ·SoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+320(SB), Z8
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
-	CMPQ         SI, $0x00000010
-	JA           axAVX512_wide
 
-	// Gather only where a group's lanes would hold 8 columns or more.
+	// Gather short slabs of at most 4 columns where a group's lanes would hold 8 columns or more.
+	CMPQ  SI, $0x00000010
+	JA    axAVX512_pack
+	CMPQ  DI, $0x00000040
+	JAE   axAVX512_pack
 	MOVQ  DX, R8
 	IMULQ SI, R8
 	CMPQ  R8, $0x00000020
-	JB    axAVX512_wide
-	CMPQ  DI, $0x20000000
-	JB    axAVX512_gather
+	JAE   axAVX512_gather
 
-axAVX512_wide:
+axAVX512_pack:
+	CMPQ SI, $0x00000008
+	JE   axAVX512_p2
+	CMPQ SI, $0x0000000c
+	JE   axAVX512_p3
+	CMPQ SI, $0x00000010
+	JE   axAVX512_p4
+	CMPQ SI, $0x00000014
+	JE   axAVX512_p5
+	CMPQ SI, $0x00000018
+	JE   axAVX512_p6
+	CMPQ SI, $0x0000001c
+	JE   axAVX512_p7
+	CMPQ SI, $0x00000020
+	JE   axAVX512_p8
+	CMPQ SI, $0x00000024
+	JE   axAVX512_p9
+	CMPQ SI, $0x00000028
+	JE   axAVX512_p10
+	CMPQ SI, $0x0000002c
+	JE   axAVX512_p11
+	CMPQ SI, $0x00000030
+	JE   axAVX512_p12
+	CMPQ SI, $0x00000034
+	JE   axAVX512_p13
+	CMPQ SI, $0x00000038
+	JE   axAVX512_p14
+	CMPQ SI, $0x0000003c
+	JE   axAVX512_p15
+
 axAVX512_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
@@ -697,6 +726,4680 @@ axAVX512g_out:
 	ADDQ             72(SP), AX
 	SUBQ             64(SP), R10
 	JG               axAVX512_gslab
+	JMP              axAVX512_done
+
+axAVX512_p2:
+axAVX512_p2_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p2_max_last
+
+axAVX512_p2_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p2_max
+
+axAVX512_p2_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p2_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p2_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x02, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x02, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x04, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x04, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x06, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x08, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x0a, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x0a, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x0e, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0e, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+0(SB), Z18
+	VPERMPS      Z7, Z18, Z11
+	VPERMD       Z13, Z18, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p2_sum_last
+
+axAVX512_p2_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p2_inplace_1
+	VMOVUPS          Z11, (R12)
+
+axAVX512_p2_inplace_1:
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x02, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	VALIGNQ       $0x02, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p2_sum
+
+axAVX512_p2_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p2_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p2_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p2_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x02, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	VALIGNQ       $0x02, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p2_sum_end:
+	VMOVDQU64 axispattern<>+128(SB), Z11
+	VPERMPD   Z14, Z11, Z15
+	VMOVDQU64 axispattern<>+64(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z14, Z11, Z13
+	VCVTPD2PS    Z13, Y16
+	VCVTPS2PD    Y16, Z18
+	VSUBPD       Z18, Z13, Z13
+	VCVTPD2PS    Z13, Y17
+	VDIVPD       Z15, Z11, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z18
+	VSUBPD       Z18, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z16, Z13
+	VINSERTF64X4 $0x01, Y11, Z17, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p2_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p2_outk_last
+
+axAVX512_p2_outk:
+	VMOVUPS     (R11), Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     (R12), Z18
+	VMOVAPS     Z11, Z20
+	VFMADD213PS Z11, Z18, Z20
+	VFMADD132PS Z13, Z20, Z18
+	VADDPS      Z13, Z18, Z18
+	VMULPS      Z19, Z18, Z18
+	VMOVAPS     Z10, K3, Z18
+	VMOVAPS     Z5, K4, Z18
+	VMOVUPS     Z18, (R12)
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000010, R13
+	CMPQ        R13, $0x00000010
+	JAE         axAVX512_p2_outk
+
+axAVX512_p2_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p2_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z18
+	VFMADD213PS Z11, Z7, Z18
+	VFMADD132PS Z13, Z18, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z19, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p2_outk_end:
+	JMP axAVX512_p2_out_placed
+
+axAVX512_p2_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p2_out_last
+
+axAVX512_p2_out:
+	VMOVUPS          (R11), Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z11, Z18, Z20
+	VFMADD132PS      Z13, Z20, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, (R12)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p2_out
+
+axAVX512_p2_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p2_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z18, Z7
+	VFMADD132PS      Z13, Z7, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, K1, (R12)
+
+axAVX512_p2_out_end:
+axAVX512_p2_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p2_slab
+	JMP  axAVX512_done
+
+axAVX512_p3:
+axAVX512_p3_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p3_max_last
+
+axAVX512_p3_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000003c, R11
+	SUBQ    $0x0000000f, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p3_max
+
+axAVX512_p3_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p3_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p3_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x03, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x03, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x06, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x09, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x09, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+192(SB), Z18
+	VPERMPS      Z7, Z18, Z11
+	VPERMD       Z13, Z18, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p3_sum_last
+
+axAVX512_p3_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p3_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+	VEXTRACTF32X4    $0x03, Z11, X15
+	VMOVQ            X15, 48(R12)
+	VEXTRACTPS       $0x02, X15, 56(R12)
+
+axAVX512_p3_inplace_1:
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x03, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x01, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p3_sum
+
+axAVX512_p3_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p3_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p3_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p3_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x03, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x06, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x01, Z11, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p3_sum_end:
+	VMOVDQU64 axispattern<>+320(SB), Z11
+	VPERMPD   Z14, Z11, Z15
+	VMOVDQU64 axispattern<>+256(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z14, Z11, Z13
+	VCVTPD2PS    Z13, Y16
+	VCVTPS2PD    Y16, Z18
+	VSUBPD       Z18, Z13, Z13
+	VCVTPD2PS    Z13, Y17
+	VDIVPD       Z15, Z11, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z18
+	VSUBPD       Z18, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z16, Z13
+	VINSERTF64X4 $0x01, Y11, Z17, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p3_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p3_outk_last
+
+axAVX512_p3_outk:
+	VMOVUPS       (R11), Z18
+	VSUBPS        Z6, Z18, Z18
+	VMAXPS        Z18, Z4, Z18
+	VMOVAPS       Z1, Z19
+	VFMADD231PS   Z0, Z18, Z19
+	VPADDD        Z7, Z19, Z19
+	VPMAXSD       Z5, Z19, Z19
+	VPSLLD        $0x17, Z19, Z19
+	VMOVUPS       (R12), Z18
+	VMOVAPS       Z11, Z20
+	VFMADD213PS   Z11, Z18, Z20
+	VFMADD132PS   Z13, Z20, Z18
+	VADDPS        Z13, Z18, Z18
+	VMULPS        Z19, Z18, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z5, K4, Z18
+	VEXTRACTF64X4 $0x00, Z18, (R12)
+	VEXTRACTF32X4 $0x02, Z18, 32(R12)
+	VEXTRACTF32X4 $0x03, Z18, X16
+	VMOVQ         X16, 48(R12)
+	VEXTRACTPS    $0x02, X16, 56(R12)
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p3_outk
+
+axAVX512_p3_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p3_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z18
+	VFMADD213PS Z11, Z7, Z18
+	VFMADD132PS Z13, Z18, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z19, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p3_outk_end:
+	JMP axAVX512_p3_out_placed
+
+axAVX512_p3_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p3_out_last
+
+axAVX512_p3_out:
+	VMOVUPS          (R11), Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z11, Z18, Z20
+	VFMADD132PS      Z13, Z20, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VEXTRACTF64X4    $0x00, Z18, (R12)
+	VEXTRACTF32X4    $0x02, Z18, 32(R12)
+	VEXTRACTF32X4    $0x03, Z18, X16
+	VMOVQ            X16, 48(R12)
+	VEXTRACTPS       $0x02, X16, 56(R12)
+	ADDQ             $0x0000003c, R11
+	ADDQ             $0x0000003c, R12
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p3_out
+
+axAVX512_p3_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p3_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z18, Z7
+	VFMADD132PS      Z13, Z7, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, K1, (R12)
+
+axAVX512_p3_out_end:
+axAVX512_p3_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p3_slab
+	JMP  axAVX512_done
+
+axAVX512_p4:
+axAVX512_p4_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p4_max_last
+
+axAVX512_p4_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p4_max
+
+axAVX512_p4_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p4_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p4_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x04, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x04, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x08, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+384(SB), Z18
+	VPERMPS      Z7, Z18, Z11
+	VPERMD       Z13, Z18, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p4_sum_last
+
+axAVX512_p4_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p4_inplace_1
+	VMOVUPS          Z11, (R12)
+
+axAVX512_p4_inplace_1:
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x04, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p4_sum
+
+axAVX512_p4_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p4_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p4_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p4_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x04, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	VALIGNQ       $0x04, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p4_sum_end:
+	VMOVDQU64 axispattern<>+512(SB), Z11
+	VPERMPD   Z14, Z11, Z15
+	VMOVDQU64 axispattern<>+448(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z14, Z11, Z13
+	VCVTPD2PS    Z13, Y16
+	VCVTPS2PD    Y16, Z18
+	VSUBPD       Z18, Z13, Z13
+	VCVTPD2PS    Z13, Y17
+	VDIVPD       Z15, Z11, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z18
+	VSUBPD       Z18, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z16, Z13
+	VINSERTF64X4 $0x01, Y11, Z17, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p4_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p4_outk_last
+
+axAVX512_p4_outk:
+	VMOVUPS     (R11), Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     (R12), Z18
+	VMOVAPS     Z11, Z20
+	VFMADD213PS Z11, Z18, Z20
+	VFMADD132PS Z13, Z20, Z18
+	VADDPS      Z13, Z18, Z18
+	VMULPS      Z19, Z18, Z18
+	VMOVAPS     Z10, K3, Z18
+	VMOVAPS     Z5, K4, Z18
+	VMOVUPS     Z18, (R12)
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000010, R13
+	CMPQ        R13, $0x00000010
+	JAE         axAVX512_p4_outk
+
+axAVX512_p4_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p4_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z18
+	VFMADD213PS Z11, Z7, Z18
+	VFMADD132PS Z13, Z18, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z19, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p4_outk_end:
+	JMP axAVX512_p4_out_placed
+
+axAVX512_p4_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p4_out_last
+
+axAVX512_p4_out:
+	VMOVUPS          (R11), Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z11, Z18, Z20
+	VFMADD132PS      Z13, Z20, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, (R12)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p4_out
+
+axAVX512_p4_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p4_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z18, Z7
+	VFMADD132PS      Z13, Z7, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, K1, (R12)
+
+axAVX512_p4_out_end:
+axAVX512_p4_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p4_slab
+	JMP  axAVX512_done
+
+axAVX512_p5:
+axAVX512_p5_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p5_max_last
+
+axAVX512_p5_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000003c, R11
+	SUBQ    $0x0000000f, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p5_max
+
+axAVX512_p5_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p5_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p5_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x05, Z11, Z11, Z18
+	VMAXPS       Z18, Z7, Z7
+	VALIGND      $0x05, Z12, Z12, Z18
+	VPORD        Z18, Z13, Z13
+	VALIGND      $0x0a, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0a, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+576(SB), Z18
+	VPERMPS      Z7, Z18, Z11
+	VPERMD       Z13, Z18, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p5_sum_last
+
+axAVX512_p5_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p5_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+	VEXTRACTF32X4    $0x03, Z11, X15
+	VMOVQ            X15, 48(R12)
+	VEXTRACTPS       $0x02, X15, 56(R12)
+
+axAVX512_p5_inplace_1:
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x05, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x02, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p5_sum
+
+axAVX512_p5_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p5_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p5_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p5_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x05, Z15, Z11, Z13
+	VADDPD        Z13, Z14, Z14
+	VALIGNQ       $0x02, Z11, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p5_sum_end:
+	VMOVDQU64 axispattern<>+704(SB), Z11
+	VPERMPD   Z14, Z11, Z15
+	VMOVDQU64 axispattern<>+640(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z14, Z11, Z13
+	VCVTPD2PS    Z13, Y16
+	VCVTPS2PD    Y16, Z18
+	VSUBPD       Z18, Z13, Z13
+	VCVTPD2PS    Z13, Y17
+	VDIVPD       Z15, Z11, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z18
+	VSUBPD       Z18, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z16, Z13
+	VINSERTF64X4 $0x01, Y11, Z17, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p5_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p5_outk_last
+
+axAVX512_p5_outk:
+	VMOVUPS       (R11), Z18
+	VSUBPS        Z6, Z18, Z18
+	VMAXPS        Z18, Z4, Z18
+	VMOVAPS       Z1, Z19
+	VFMADD231PS   Z0, Z18, Z19
+	VPADDD        Z7, Z19, Z19
+	VPMAXSD       Z5, Z19, Z19
+	VPSLLD        $0x17, Z19, Z19
+	VMOVUPS       (R12), Z18
+	VMOVAPS       Z11, Z20
+	VFMADD213PS   Z11, Z18, Z20
+	VFMADD132PS   Z13, Z20, Z18
+	VADDPS        Z13, Z18, Z18
+	VMULPS        Z19, Z18, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z5, K4, Z18
+	VEXTRACTF64X4 $0x00, Z18, (R12)
+	VEXTRACTF32X4 $0x02, Z18, 32(R12)
+	VEXTRACTF32X4 $0x03, Z18, X16
+	VMOVQ         X16, 48(R12)
+	VEXTRACTPS    $0x02, X16, 56(R12)
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p5_outk
+
+axAVX512_p5_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p5_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z18
+	VFMADD213PS Z11, Z7, Z18
+	VFMADD132PS Z13, Z18, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z19, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p5_outk_end:
+	JMP axAVX512_p5_out_placed
+
+axAVX512_p5_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p5_out_last
+
+axAVX512_p5_out:
+	VMOVUPS          (R11), Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z11, Z18, Z20
+	VFMADD132PS      Z13, Z20, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VEXTRACTF64X4    $0x00, Z18, (R12)
+	VEXTRACTF32X4    $0x02, Z18, 32(R12)
+	VEXTRACTF32X4    $0x03, Z18, X16
+	VMOVQ            X16, 48(R12)
+	VEXTRACTPS       $0x02, X16, 56(R12)
+	ADDQ             $0x0000003c, R11
+	ADDQ             $0x0000003c, R12
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p5_out
+
+axAVX512_p5_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p5_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z18, Z7
+	VFMADD132PS      Z13, Z7, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, K1, (R12)
+
+axAVX512_p5_out_end:
+axAVX512_p5_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p5_slab
+	JMP  axAVX512_done
+
+axAVX512_p6:
+axAVX512_p6_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p6_max_last
+
+axAVX512_p6_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000030, R11
+	SUBQ    $0x0000000c, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p6_max
+
+axAVX512_p6_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p6_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p6_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x06, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+768(SB), Z18
+	VPERMPS      Z7, Z18, Z11
+	VPERMD       Z13, Z18, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p6_sum_last
+
+axAVX512_p6_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p6_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+
+axAVX512_p6_inplace_1:
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x06, Z15, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000030, R11
+	ADDQ          $0x00000030, R12
+	SUBQ          $0x0000000c, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p6_sum
+
+axAVX512_p6_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p6_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p6_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p6_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x06, Z15, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p6_sum_end:
+	VMOVDQU64 axispattern<>+896(SB), Z11
+	VPERMPD   Z14, Z11, Z15
+	VMOVDQU64 axispattern<>+832(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z14, Z11, Z13
+	VCVTPD2PS    Z13, Y16
+	VCVTPS2PD    Y16, Z18
+	VSUBPD       Z18, Z13, Z13
+	VCVTPD2PS    Z13, Y17
+	VDIVPD       Z15, Z11, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z18
+	VSUBPD       Z18, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z16, Z13
+	VINSERTF64X4 $0x01, Y11, Z17, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p6_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p6_outk_last
+
+axAVX512_p6_outk:
+	VMOVUPS       (R11), Z18
+	VSUBPS        Z6, Z18, Z18
+	VMAXPS        Z18, Z4, Z18
+	VMOVAPS       Z1, Z19
+	VFMADD231PS   Z0, Z18, Z19
+	VPADDD        Z7, Z19, Z19
+	VPMAXSD       Z5, Z19, Z19
+	VPSLLD        $0x17, Z19, Z19
+	VMOVUPS       (R12), Z18
+	VMOVAPS       Z11, Z20
+	VFMADD213PS   Z11, Z18, Z20
+	VFMADD132PS   Z13, Z20, Z18
+	VADDPS        Z13, Z18, Z18
+	VMULPS        Z19, Z18, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z5, K4, Z18
+	VEXTRACTF64X4 $0x00, Z18, (R12)
+	VEXTRACTF32X4 $0x02, Z18, 32(R12)
+	ADDQ          $0x00000030, R11
+	ADDQ          $0x00000030, R12
+	SUBQ          $0x0000000c, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p6_outk
+
+axAVX512_p6_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p6_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z18
+	VFMADD213PS Z11, Z7, Z18
+	VFMADD132PS Z13, Z18, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z19, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p6_outk_end:
+	JMP axAVX512_p6_out_placed
+
+axAVX512_p6_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p6_out_last
+
+axAVX512_p6_out:
+	VMOVUPS          (R11), Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z11, Z18, Z20
+	VFMADD132PS      Z13, Z20, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VEXTRACTF64X4    $0x00, Z18, (R12)
+	VEXTRACTF32X4    $0x02, Z18, 32(R12)
+	ADDQ             $0x00000030, R11
+	ADDQ             $0x00000030, R12
+	SUBQ             $0x0000000c, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p6_out
+
+axAVX512_p6_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p6_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z18, Z7
+	VFMADD132PS      Z13, Z7, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, K1, (R12)
+
+axAVX512_p6_out_end:
+axAVX512_p6_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p6_slab
+	JMP  axAVX512_done
+
+axAVX512_p7:
+axAVX512_p7_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p7_max_last
+
+axAVX512_p7_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000038, R11
+	SUBQ    $0x0000000e, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p7_max
+
+axAVX512_p7_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p7_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p7_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x07, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x07, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+960(SB), Z18
+	VPERMPS      Z7, Z18, Z11
+	VPERMD       Z13, Z18, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p7_sum_last
+
+axAVX512_p7_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p7_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+	VEXTRACTF32X4    $0x03, Z11, X15
+	VMOVQ            X15, 48(R12)
+
+axAVX512_p7_inplace_1:
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x07, Z15, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000038, R11
+	ADDQ          $0x00000038, R12
+	SUBQ          $0x0000000e, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p7_sum
+
+axAVX512_p7_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p7_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p7_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p7_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VALIGNQ       $0x07, Z15, Z11, Z11
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p7_sum_end:
+	VMOVDQU64 axispattern<>+1088(SB), Z11
+	VPERMPD   Z14, Z11, Z15
+	VMOVDQU64 axispattern<>+1024(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z14, Z11, Z13
+	VCVTPD2PS    Z13, Y16
+	VCVTPS2PD    Y16, Z18
+	VSUBPD       Z18, Z13, Z13
+	VCVTPD2PS    Z13, Y17
+	VDIVPD       Z15, Z11, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z18
+	VSUBPD       Z18, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z16, Z13
+	VINSERTF64X4 $0x01, Y11, Z17, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p7_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p7_outk_last
+
+axAVX512_p7_outk:
+	VMOVUPS       (R11), Z18
+	VSUBPS        Z6, Z18, Z18
+	VMAXPS        Z18, Z4, Z18
+	VMOVAPS       Z1, Z19
+	VFMADD231PS   Z0, Z18, Z19
+	VPADDD        Z7, Z19, Z19
+	VPMAXSD       Z5, Z19, Z19
+	VPSLLD        $0x17, Z19, Z19
+	VMOVUPS       (R12), Z18
+	VMOVAPS       Z11, Z20
+	VFMADD213PS   Z11, Z18, Z20
+	VFMADD132PS   Z13, Z20, Z18
+	VADDPS        Z13, Z18, Z18
+	VMULPS        Z19, Z18, Z18
+	VMOVAPS       Z10, K3, Z18
+	VMOVAPS       Z5, K4, Z18
+	VEXTRACTF64X4 $0x00, Z18, (R12)
+	VEXTRACTF32X4 $0x02, Z18, 32(R12)
+	VEXTRACTF32X4 $0x03, Z18, X16
+	VMOVQ         X16, 48(R12)
+	ADDQ          $0x00000038, R11
+	ADDQ          $0x00000038, R12
+	SUBQ          $0x0000000e, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p7_outk
+
+axAVX512_p7_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p7_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z18
+	VFMADD213PS Z11, Z7, Z18
+	VFMADD132PS Z13, Z18, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z19, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p7_outk_end:
+	JMP axAVX512_p7_out_placed
+
+axAVX512_p7_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p7_out_last
+
+axAVX512_p7_out:
+	VMOVUPS          (R11), Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z11, Z18, Z20
+	VFMADD132PS      Z13, Z20, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VEXTRACTF64X4    $0x00, Z18, (R12)
+	VEXTRACTF32X4    $0x02, Z18, 32(R12)
+	VEXTRACTF32X4    $0x03, Z18, X16
+	VMOVQ            X16, 48(R12)
+	ADDQ             $0x00000038, R11
+	ADDQ             $0x00000038, R12
+	SUBQ             $0x0000000e, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p7_out
+
+axAVX512_p7_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p7_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z18, Z7
+	VFMADD132PS      Z13, Z7, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, K1, (R12)
+
+axAVX512_p7_out_end:
+axAVX512_p7_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p7_slab
+	JMP  axAVX512_done
+
+axAVX512_p8:
+axAVX512_p8_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p8_max_last
+
+axAVX512_p8_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p8_max
+
+axAVX512_p8_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p8_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p8_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x08, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+1152(SB), Z18
+	VPERMPS      Z7, Z18, Z11
+	VPERMD       Z13, Z18, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p8_sum_last
+
+axAVX512_p8_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p8_inplace_1
+	VMOVUPS          Z11, (R12)
+
+axAVX512_p8_inplace_1:
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p8_sum
+
+axAVX512_p8_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p8_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z15
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z15, Z18, Z11
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	CMPQ             R8, R9
+	JE               axAVX512_p8_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p8_inplace_2:
+	VMOVAPS.Z     Z11, K1, Z11
+	VMOVAPS.Z     Z13, K1, Z13
+	VCVTPS2PD     Y11, Z15
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z18
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z18, Z18, Z15
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p8_sum_end:
+	VMOVDQU64 axispattern<>+1280(SB), Z11
+	VPERMPD   Z14, Z11, Z15
+	VMOVDQU64 axispattern<>+1216(SB), Z11
+	VPERMPD   Z14, Z11, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z14, Z11, Z13
+	VCVTPD2PS    Z13, Y16
+	VCVTPS2PD    Y16, Z18
+	VSUBPD       Z18, Z13, Z13
+	VCVTPD2PS    Z13, Y17
+	VDIVPD       Z15, Z11, Z11
+	VCVTPD2PS    Z11, Y13
+	VCVTPS2PD    Y13, Z18
+	VSUBPD       Z18, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y13, Z16, Z13
+	VINSERTF64X4 $0x01, Y11, Z17, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p8_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p8_outk_last
+
+axAVX512_p8_outk:
+	VMOVUPS     (R11), Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     (R12), Z18
+	VMOVAPS     Z11, Z20
+	VFMADD213PS Z11, Z18, Z20
+	VFMADD132PS Z13, Z20, Z18
+	VADDPS      Z13, Z18, Z18
+	VMULPS      Z19, Z18, Z18
+	VMOVAPS     Z10, K3, Z18
+	VMOVAPS     Z5, K4, Z18
+	VMOVUPS     Z18, (R12)
+	ADDQ        $0x00000040, R11
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000010, R13
+	CMPQ        R13, $0x00000010
+	JAE         axAVX512_p8_outk
+
+axAVX512_p8_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p8_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z18
+	VFMADD213PS Z11, Z7, Z18
+	VFMADD132PS Z13, Z18, Z7
+	VADDPS      Z13, Z7, Z7
+	VMULPS      Z19, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p8_outk_end:
+	JMP axAVX512_p8_out_placed
+
+axAVX512_p8_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p8_out_last
+
+axAVX512_p8_out:
+	VMOVUPS          (R11), Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z11, Z18, Z20
+	VFMADD132PS      Z13, Z20, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, (R12)
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p8_out
+
+axAVX512_p8_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p8_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     axisconst<>+128(SB), Z20
+	VFMADD213PS.BCST axisconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST axisconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z18, Z7
+	VFMADD132PS      Z13, Z7, Z18
+	VADDPS           Z13, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVAPS          Z10, K3, Z18
+	VMOVAPS          Z5, K4, Z18
+	VMOVUPS          Z18, K1, (R12)
+
+axAVX512_p8_out_end:
+axAVX512_p8_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p8_slab
+	JMP  axAVX512_done
+
+axAVX512_p9:
+axAVX512_p9_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p9_max_last
+
+axAVX512_p9_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000024, R11
+	SUBQ    $0x00000009, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p9_max
+
+axAVX512_p9_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p9_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p9_max_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z12
+	VFMADD231PS  Z0, Z7, Z12
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z12, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p9_sum_last
+
+axAVX512_p9_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p9_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, X15
+	VEXTRACTPS       $0x00, X15, 32(R12)
+
+axAVX512_p9_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000024, R11
+	ADDQ          $0x00000024, R12
+	SUBQ          $0x00000009, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p9_sum
+
+axAVX512_p9_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p9_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p9_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p9_inplace_2:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p9_sum_end:
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z13, Z13, K1
+	VCMPPD   $0x03, Z14, Z14, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z13, Z11, Z12
+	VCVTPD2PS    Z12, Y15
+	VCVTPS2PD    Y15, Z17
+	VSUBPD       Z17, Z12, Z12
+	VCVTPD2PS    Z12, Y16
+	VDIVPD       Z14, Z11, Z11
+	VCVTPD2PS    Z11, Y12
+	VCVTPS2PD    Y12, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y12, Z15, Z12
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p9_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p9_outk_last
+
+axAVX512_p9_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z12, Z19, Z17
+	VADDPS        Z12, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, X15
+	VEXTRACTPS    $0x00, X15, 32(R12)
+	ADDQ          $0x00000024, R11
+	ADDQ          $0x00000024, R12
+	SUBQ          $0x00000009, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p9_outk
+
+axAVX512_p9_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p9_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z12, Z17, Z7
+	VADDPS      Z12, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p9_outk_end:
+	JMP axAVX512_p9_out_placed
+
+axAVX512_p9_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p9_out_last
+
+axAVX512_p9_out:
+	VMOVUPS          (R11), Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z12, Z19, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, X15
+	VEXTRACTPS       $0x00, X15, 32(R12)
+	ADDQ             $0x00000024, R11
+	ADDQ             $0x00000024, R12
+	SUBQ             $0x00000009, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p9_out
+
+axAVX512_p9_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p9_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z12, Z7, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p9_out_end:
+axAVX512_p9_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p9_slab
+	JMP  axAVX512_done
+
+axAVX512_p10:
+axAVX512_p10_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p10_max_last
+
+axAVX512_p10_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000028, R11
+	SUBQ    $0x0000000a, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p10_max
+
+axAVX512_p10_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p10_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p10_max_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z12
+	VFMADD231PS  Z0, Z7, Z12
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z12, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p10_sum_last
+
+axAVX512_p10_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p10_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, X15
+	VMOVQ            X15, 32(R12)
+
+axAVX512_p10_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000028, R11
+	ADDQ          $0x00000028, R12
+	SUBQ          $0x0000000a, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p10_sum
+
+axAVX512_p10_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p10_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p10_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p10_inplace_2:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p10_sum_end:
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z13, Z13, K1
+	VCMPPD   $0x03, Z14, Z14, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z13, Z11, Z12
+	VCVTPD2PS    Z12, Y15
+	VCVTPS2PD    Y15, Z17
+	VSUBPD       Z17, Z12, Z12
+	VCVTPD2PS    Z12, Y16
+	VDIVPD       Z14, Z11, Z11
+	VCVTPD2PS    Z11, Y12
+	VCVTPS2PD    Y12, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y12, Z15, Z12
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p10_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p10_outk_last
+
+axAVX512_p10_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z12, Z19, Z17
+	VADDPS        Z12, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, X15
+	VMOVQ         X15, 32(R12)
+	ADDQ          $0x00000028, R11
+	ADDQ          $0x00000028, R12
+	SUBQ          $0x0000000a, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p10_outk
+
+axAVX512_p10_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p10_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z12, Z17, Z7
+	VADDPS      Z12, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p10_outk_end:
+	JMP axAVX512_p10_out_placed
+
+axAVX512_p10_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p10_out_last
+
+axAVX512_p10_out:
+	VMOVUPS          (R11), Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z12, Z19, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, X15
+	VMOVQ            X15, 32(R12)
+	ADDQ             $0x00000028, R11
+	ADDQ             $0x00000028, R12
+	SUBQ             $0x0000000a, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p10_out
+
+axAVX512_p10_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p10_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z12, Z7, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p10_out_end:
+axAVX512_p10_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p10_slab
+	JMP  axAVX512_done
+
+axAVX512_p11:
+axAVX512_p11_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p11_max_last
+
+axAVX512_p11_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000002c, R11
+	SUBQ    $0x0000000b, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p11_max
+
+axAVX512_p11_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p11_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p11_max_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z12
+	VFMADD231PS  Z0, Z7, Z12
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z12, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p11_sum_last
+
+axAVX512_p11_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p11_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, X15
+	VMOVQ            X15, 32(R12)
+	VEXTRACTPS       $0x02, X15, 40(R12)
+
+axAVX512_p11_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x0000002c, R11
+	ADDQ          $0x0000002c, R12
+	SUBQ          $0x0000000b, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p11_sum
+
+axAVX512_p11_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p11_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p11_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p11_inplace_2:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p11_sum_end:
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z13, Z13, K1
+	VCMPPD   $0x03, Z14, Z14, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z13, Z11, Z12
+	VCVTPD2PS    Z12, Y15
+	VCVTPS2PD    Y15, Z17
+	VSUBPD       Z17, Z12, Z12
+	VCVTPD2PS    Z12, Y16
+	VDIVPD       Z14, Z11, Z11
+	VCVTPD2PS    Z11, Y12
+	VCVTPS2PD    Y12, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y12, Z15, Z12
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p11_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p11_outk_last
+
+axAVX512_p11_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z12, Z19, Z17
+	VADDPS        Z12, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, X15
+	VMOVQ         X15, 32(R12)
+	VEXTRACTPS    $0x02, X15, 40(R12)
+	ADDQ          $0x0000002c, R11
+	ADDQ          $0x0000002c, R12
+	SUBQ          $0x0000000b, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p11_outk
+
+axAVX512_p11_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p11_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z12, Z17, Z7
+	VADDPS      Z12, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p11_outk_end:
+	JMP axAVX512_p11_out_placed
+
+axAVX512_p11_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p11_out_last
+
+axAVX512_p11_out:
+	VMOVUPS          (R11), Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z12, Z19, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, X15
+	VMOVQ            X15, 32(R12)
+	VEXTRACTPS       $0x02, X15, 40(R12)
+	ADDQ             $0x0000002c, R11
+	ADDQ             $0x0000002c, R12
+	SUBQ             $0x0000000b, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p11_out
+
+axAVX512_p11_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p11_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z12, Z7, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p11_out_end:
+axAVX512_p11_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p11_slab
+	JMP  axAVX512_done
+
+axAVX512_p12:
+axAVX512_p12_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p12_max_last
+
+axAVX512_p12_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000030, R11
+	SUBQ    $0x0000000c, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p12_max
+
+axAVX512_p12_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p12_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p12_max_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z12
+	VFMADD231PS  Z0, Z7, Z12
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z12, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p12_sum_last
+
+axAVX512_p12_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p12_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+
+axAVX512_p12_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000030, R11
+	ADDQ          $0x00000030, R12
+	SUBQ          $0x0000000c, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p12_sum
+
+axAVX512_p12_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p12_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p12_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p12_inplace_2:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p12_sum_end:
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z13, Z13, K1
+	VCMPPD   $0x03, Z14, Z14, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z13, Z11, Z12
+	VCVTPD2PS    Z12, Y15
+	VCVTPS2PD    Y15, Z17
+	VSUBPD       Z17, Z12, Z12
+	VCVTPD2PS    Z12, Y16
+	VDIVPD       Z14, Z11, Z11
+	VCVTPD2PS    Z11, Y12
+	VCVTPS2PD    Y12, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y12, Z15, Z12
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p12_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p12_outk_last
+
+axAVX512_p12_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z12, Z19, Z17
+	VADDPS        Z12, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, 32(R12)
+	ADDQ          $0x00000030, R11
+	ADDQ          $0x00000030, R12
+	SUBQ          $0x0000000c, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p12_outk
+
+axAVX512_p12_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p12_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z12, Z17, Z7
+	VADDPS      Z12, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p12_outk_end:
+	JMP axAVX512_p12_out_placed
+
+axAVX512_p12_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p12_out_last
+
+axAVX512_p12_out:
+	VMOVUPS          (R11), Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z12, Z19, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, 32(R12)
+	ADDQ             $0x00000030, R11
+	ADDQ             $0x00000030, R12
+	SUBQ             $0x0000000c, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p12_out
+
+axAVX512_p12_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p12_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z12, Z7, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p12_out_end:
+axAVX512_p12_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p12_slab
+	JMP  axAVX512_done
+
+axAVX512_p13:
+axAVX512_p13_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p13_max_last
+
+axAVX512_p13_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000034, R11
+	SUBQ    $0x0000000d, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p13_max
+
+axAVX512_p13_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p13_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p13_max_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z12
+	VFMADD231PS  Z0, Z7, Z12
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z12, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p13_sum_last
+
+axAVX512_p13_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p13_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+	VEXTRACTF32X4    $0x03, Z11, X15
+	VEXTRACTPS       $0x00, X15, 48(R12)
+
+axAVX512_p13_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000034, R11
+	ADDQ          $0x00000034, R12
+	SUBQ          $0x0000000d, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p13_sum
+
+axAVX512_p13_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p13_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p13_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p13_inplace_2:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p13_sum_end:
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z13, Z13, K1
+	VCMPPD   $0x03, Z14, Z14, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z13, Z11, Z12
+	VCVTPD2PS    Z12, Y15
+	VCVTPS2PD    Y15, Z17
+	VSUBPD       Z17, Z12, Z12
+	VCVTPD2PS    Z12, Y16
+	VDIVPD       Z14, Z11, Z11
+	VCVTPD2PS    Z11, Y12
+	VCVTPS2PD    Y12, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y12, Z15, Z12
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p13_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p13_outk_last
+
+axAVX512_p13_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z12, Z19, Z17
+	VADDPS        Z12, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, 32(R12)
+	VEXTRACTF32X4 $0x03, Z17, X15
+	VEXTRACTPS    $0x00, X15, 48(R12)
+	ADDQ          $0x00000034, R11
+	ADDQ          $0x00000034, R12
+	SUBQ          $0x0000000d, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p13_outk
+
+axAVX512_p13_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p13_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z12, Z17, Z7
+	VADDPS      Z12, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p13_outk_end:
+	JMP axAVX512_p13_out_placed
+
+axAVX512_p13_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p13_out_last
+
+axAVX512_p13_out:
+	VMOVUPS          (R11), Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z12, Z19, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, 32(R12)
+	VEXTRACTF32X4    $0x03, Z17, X15
+	VEXTRACTPS       $0x00, X15, 48(R12)
+	ADDQ             $0x00000034, R11
+	ADDQ             $0x00000034, R12
+	SUBQ             $0x0000000d, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p13_out
+
+axAVX512_p13_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p13_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z12, Z7, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p13_out_end:
+axAVX512_p13_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p13_slab
+	JMP  axAVX512_done
+
+axAVX512_p14:
+axAVX512_p14_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p14_max_last
+
+axAVX512_p14_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000038, R11
+	SUBQ    $0x0000000e, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p14_max
+
+axAVX512_p14_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p14_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p14_max_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z12
+	VFMADD231PS  Z0, Z7, Z12
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z12, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p14_sum_last
+
+axAVX512_p14_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p14_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+	VEXTRACTF32X4    $0x03, Z11, X15
+	VMOVQ            X15, 48(R12)
+
+axAVX512_p14_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x00000038, R11
+	ADDQ          $0x00000038, R12
+	SUBQ          $0x0000000e, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p14_sum
+
+axAVX512_p14_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p14_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p14_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p14_inplace_2:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p14_sum_end:
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z13, Z13, K1
+	VCMPPD   $0x03, Z14, Z14, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z13, Z11, Z12
+	VCVTPD2PS    Z12, Y15
+	VCVTPS2PD    Y15, Z17
+	VSUBPD       Z17, Z12, Z12
+	VCVTPD2PS    Z12, Y16
+	VDIVPD       Z14, Z11, Z11
+	VCVTPD2PS    Z11, Y12
+	VCVTPS2PD    Y12, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y12, Z15, Z12
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p14_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p14_outk_last
+
+axAVX512_p14_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z12, Z19, Z17
+	VADDPS        Z12, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, 32(R12)
+	VEXTRACTF32X4 $0x03, Z17, X15
+	VMOVQ         X15, 48(R12)
+	ADDQ          $0x00000038, R11
+	ADDQ          $0x00000038, R12
+	SUBQ          $0x0000000e, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p14_outk
+
+axAVX512_p14_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p14_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z12, Z17, Z7
+	VADDPS      Z12, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p14_outk_end:
+	JMP axAVX512_p14_out_placed
+
+axAVX512_p14_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p14_out_last
+
+axAVX512_p14_out:
+	VMOVUPS          (R11), Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z12, Z19, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, 32(R12)
+	VEXTRACTF32X4    $0x03, Z17, X15
+	VMOVQ            X15, 48(R12)
+	ADDQ             $0x00000038, R11
+	ADDQ             $0x00000038, R12
+	SUBQ             $0x0000000e, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p14_out
+
+axAVX512_p14_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p14_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z12, Z7, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p14_out_end:
+axAVX512_p14_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p14_slab
+	JMP  axAVX512_done
+
+axAVX512_p15:
+axAVX512_p15_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      axAVX512_p15_max_last
+
+axAVX512_p15_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000003c, R11
+	SUBQ    $0x0000000f, R13
+	CMPQ    R13, $0x00000010
+	JAE     axAVX512_p15_max
+
+axAVX512_p15_max_last:
+	TESTQ     R13, R13
+	JZ        axAVX512_p15_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+axAVX512_p15_max_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z12
+	VFMADD231PS  Z0, Z7, Z12
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z12, Z7, Z7
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     axAVX512_p15_sum_last
+
+axAVX512_p15_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p15_inplace_1
+	VEXTRACTF64X4    $0x00, Z11, (R12)
+	VEXTRACTF32X4    $0x02, Z11, 32(R12)
+	VEXTRACTF32X4    $0x03, Z11, X15
+	VMOVQ            X15, 48(R12)
+	VEXTRACTPS       $0x02, X15, 56(R12)
+
+axAVX512_p15_inplace_1:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p15_sum
+
+axAVX512_p15_sum_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p15_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z11, Z12
+	VSUBPS           Z1, Z12, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	CMPQ             R8, R9
+	JE               axAVX512_p15_inplace_2
+	VMOVUPS          Z11, K1, (R12)
+
+axAVX512_p15_inplace_2:
+	VCVTPS2PD     Y11, Z17
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z18
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD213PD   Z18, Z18, Z17
+	VFMADD213PD   Z12, Z12, Z11
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z11, Z14, Z14
+
+axAVX512_p15_sum_end:
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z13, Z13, K1
+	VCMPPD   $0x03, Z14, Z14, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Z11
+	VDIVPD       Z13, Z11, Z12
+	VCVTPD2PS    Z12, Y15
+	VCVTPS2PD    Y15, Z17
+	VSUBPD       Z17, Z12, Z12
+	VCVTPD2PS    Z12, Y16
+	VDIVPD       Z14, Z11, Z11
+	VCVTPD2PS    Z11, Y12
+	VCVTPS2PD    Y12, Z17
+	VSUBPD       Z17, Z11, Z11
+	VCVTPD2PS    Z11, Y11
+	VINSERTF64X4 $0x01, Y12, Z15, Z12
+	VINSERTF64X4 $0x01, Y11, Z16, Z11
+	CMPQ         R8, R9
+	JE           axAVX512_p15_out_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p15_outk_last
+
+axAVX512_p15_outk:
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMAXPS        Z17, Z4, Z17
+	VMOVAPS       Z1, Z18
+	VFMADD231PS   Z0, Z17, Z18
+	VPADDD        Z7, Z18, Z18
+	VPMAXSD       Z5, Z18, Z18
+	VPSLLD        $0x17, Z18, Z18
+	VMOVUPS       (R12), Z17
+	VMOVAPS       Z11, Z19
+	VFMADD213PS   Z11, Z17, Z19
+	VFMADD132PS   Z12, Z19, Z17
+	VADDPS        Z12, Z17, Z17
+	VMULPS        Z18, Z17, Z17
+	VMOVAPS       Z10, K3, Z17
+	VMOVAPS       Z5, K4, Z17
+	VEXTRACTF64X4 $0x00, Z17, (R12)
+	VEXTRACTF32X4 $0x02, Z17, 32(R12)
+	VEXTRACTF32X4 $0x03, Z17, X15
+	VMOVQ         X15, 48(R12)
+	VEXTRACTPS    $0x02, X15, 56(R12)
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           axAVX512_p15_outk
+
+axAVX512_p15_outk_last:
+	TESTQ       R13, R13
+	JZ          axAVX512_p15_outk_end
+	LEAQ        tailmask16<>+0(SB), BX
+	MOVWLZX     (BX)(R13*2), BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (R11), K1, Z17
+	VSUBPS      Z6, Z17, Z17
+	VMAXPS      Z17, Z4, Z17
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z17, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (R12), K1, Z7
+	VMOVAPS     Z11, Z17
+	VFMADD213PS Z11, Z7, Z17
+	VFMADD132PS Z12, Z17, Z7
+	VADDPS      Z12, Z7, Z7
+	VMULPS      Z18, Z7, Z7
+	VMOVAPS     Z10, K3, Z7
+	VMOVAPS     Z5, K4, Z7
+	VMOVUPS     Z7, K1, (R12)
+
+axAVX512_p15_outk_end:
+	JMP axAVX512_p15_out_placed
+
+axAVX512_p15_out_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000010
+	JB   axAVX512_p15_out_last
+
+axAVX512_p15_out:
+	VMOVUPS          (R11), Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z19
+	VFMADD213PS      Z11, Z17, Z19
+	VFMADD132PS      Z12, Z19, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VEXTRACTF64X4    $0x00, Z17, (R12)
+	VEXTRACTF32X4    $0x02, Z17, 32(R12)
+	VEXTRACTF32X4    $0x03, Z17, X15
+	VMOVQ            X15, 48(R12)
+	VEXTRACTPS       $0x02, X15, 56(R12)
+	ADDQ             $0x0000003c, R11
+	ADDQ             $0x0000003c, R12
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x00000010
+	JAE              axAVX512_p15_out
+
+axAVX512_p15_out_last:
+	TESTQ            R13, R13
+	JZ               axAVX512_p15_out_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z17
+	VSUBPS           Z6, Z17, Z17
+	VMAXPS           Z17, Z4, Z17
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z17, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z17
+	VFMADD231PS      Z3, Z19, Z17
+	VBROADCASTSS     axisconst<>+128(SB), Z19
+	VFMADD213PS.BCST axisconst<>+160(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+192(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+224(SB), Z17, Z19
+	VFMADD213PS.BCST axisconst<>+256(SB), Z17, Z19
+	VMULPS           Z17, Z17, Z20
+	VFMADD231PS      Z19, Z20, Z17
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z17, Z7
+	VFMADD132PS      Z12, Z7, Z17
+	VADDPS           Z12, Z17, Z17
+	VMULPS           Z18, Z17, Z17
+	VMOVAPS          Z10, K3, Z17
+	VMOVAPS          Z5, K4, Z17
+	VMOVUPS          Z17, K1, (R12)
+
+axAVX512_p15_out_end:
+axAVX512_p15_out_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX512_p15_slab
 
 axAVX512_done:
 	VZEROUPPER
@@ -719,6 +5422,232 @@ DATA tailmask16<>+26(SB)/2, $0x1fff
 DATA tailmask16<>+28(SB)/2, $0x3fff
 DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
+
+DATA axispattern<>+0(SB)/4, $0x00000000
+DATA axispattern<>+4(SB)/4, $0x00000001
+DATA axispattern<>+8(SB)/4, $0x00000000
+DATA axispattern<>+12(SB)/4, $0x00000001
+DATA axispattern<>+16(SB)/4, $0x00000000
+DATA axispattern<>+20(SB)/4, $0x00000001
+DATA axispattern<>+24(SB)/4, $0x00000000
+DATA axispattern<>+28(SB)/4, $0x00000001
+DATA axispattern<>+32(SB)/4, $0x00000000
+DATA axispattern<>+36(SB)/4, $0x00000001
+DATA axispattern<>+40(SB)/4, $0x00000000
+DATA axispattern<>+44(SB)/4, $0x00000001
+DATA axispattern<>+48(SB)/4, $0x00000000
+DATA axispattern<>+52(SB)/4, $0x00000001
+DATA axispattern<>+56(SB)/4, $0x00000000
+DATA axispattern<>+60(SB)/4, $0x00000001
+DATA axispattern<>+64(SB)/8, $0x0000000000000000
+DATA axispattern<>+72(SB)/8, $0x0000000000000001
+DATA axispattern<>+80(SB)/8, $0x0000000000000000
+DATA axispattern<>+88(SB)/8, $0x0000000000000001
+DATA axispattern<>+96(SB)/8, $0x0000000000000000
+DATA axispattern<>+104(SB)/8, $0x0000000000000001
+DATA axispattern<>+112(SB)/8, $0x0000000000000000
+DATA axispattern<>+120(SB)/8, $0x0000000000000001
+DATA axispattern<>+128(SB)/8, $0x0000000000000000
+DATA axispattern<>+136(SB)/8, $0x0000000000000001
+DATA axispattern<>+144(SB)/8, $0x0000000000000000
+DATA axispattern<>+152(SB)/8, $0x0000000000000001
+DATA axispattern<>+160(SB)/8, $0x0000000000000000
+DATA axispattern<>+168(SB)/8, $0x0000000000000001
+DATA axispattern<>+176(SB)/8, $0x0000000000000000
+DATA axispattern<>+184(SB)/8, $0x0000000000000001
+DATA axispattern<>+192(SB)/4, $0x00000000
+DATA axispattern<>+196(SB)/4, $0x00000001
+DATA axispattern<>+200(SB)/4, $0x00000002
+DATA axispattern<>+204(SB)/4, $0x00000000
+DATA axispattern<>+208(SB)/4, $0x00000001
+DATA axispattern<>+212(SB)/4, $0x00000002
+DATA axispattern<>+216(SB)/4, $0x00000000
+DATA axispattern<>+220(SB)/4, $0x00000001
+DATA axispattern<>+224(SB)/4, $0x00000002
+DATA axispattern<>+228(SB)/4, $0x00000000
+DATA axispattern<>+232(SB)/4, $0x00000001
+DATA axispattern<>+236(SB)/4, $0x00000002
+DATA axispattern<>+240(SB)/4, $0x00000000
+DATA axispattern<>+244(SB)/4, $0x00000001
+DATA axispattern<>+248(SB)/4, $0x00000002
+DATA axispattern<>+252(SB)/4, $0x00000000
+DATA axispattern<>+256(SB)/8, $0x0000000000000000
+DATA axispattern<>+264(SB)/8, $0x0000000000000001
+DATA axispattern<>+272(SB)/8, $0x0000000000000002
+DATA axispattern<>+280(SB)/8, $0x0000000000000000
+DATA axispattern<>+288(SB)/8, $0x0000000000000001
+DATA axispattern<>+296(SB)/8, $0x0000000000000002
+DATA axispattern<>+304(SB)/8, $0x0000000000000000
+DATA axispattern<>+312(SB)/8, $0x0000000000000001
+DATA axispattern<>+320(SB)/8, $0x0000000000000002
+DATA axispattern<>+328(SB)/8, $0x0000000000000000
+DATA axispattern<>+336(SB)/8, $0x0000000000000001
+DATA axispattern<>+344(SB)/8, $0x0000000000000002
+DATA axispattern<>+352(SB)/8, $0x0000000000000000
+DATA axispattern<>+360(SB)/8, $0x0000000000000001
+DATA axispattern<>+368(SB)/8, $0x0000000000000002
+DATA axispattern<>+376(SB)/8, $0x0000000000000000
+DATA axispattern<>+384(SB)/4, $0x00000000
+DATA axispattern<>+388(SB)/4, $0x00000001
+DATA axispattern<>+392(SB)/4, $0x00000002
+DATA axispattern<>+396(SB)/4, $0x00000003
+DATA axispattern<>+400(SB)/4, $0x00000000
+DATA axispattern<>+404(SB)/4, $0x00000001
+DATA axispattern<>+408(SB)/4, $0x00000002
+DATA axispattern<>+412(SB)/4, $0x00000003
+DATA axispattern<>+416(SB)/4, $0x00000000
+DATA axispattern<>+420(SB)/4, $0x00000001
+DATA axispattern<>+424(SB)/4, $0x00000002
+DATA axispattern<>+428(SB)/4, $0x00000003
+DATA axispattern<>+432(SB)/4, $0x00000000
+DATA axispattern<>+436(SB)/4, $0x00000001
+DATA axispattern<>+440(SB)/4, $0x00000002
+DATA axispattern<>+444(SB)/4, $0x00000003
+DATA axispattern<>+448(SB)/8, $0x0000000000000000
+DATA axispattern<>+456(SB)/8, $0x0000000000000001
+DATA axispattern<>+464(SB)/8, $0x0000000000000002
+DATA axispattern<>+472(SB)/8, $0x0000000000000003
+DATA axispattern<>+480(SB)/8, $0x0000000000000000
+DATA axispattern<>+488(SB)/8, $0x0000000000000001
+DATA axispattern<>+496(SB)/8, $0x0000000000000002
+DATA axispattern<>+504(SB)/8, $0x0000000000000003
+DATA axispattern<>+512(SB)/8, $0x0000000000000000
+DATA axispattern<>+520(SB)/8, $0x0000000000000001
+DATA axispattern<>+528(SB)/8, $0x0000000000000002
+DATA axispattern<>+536(SB)/8, $0x0000000000000003
+DATA axispattern<>+544(SB)/8, $0x0000000000000000
+DATA axispattern<>+552(SB)/8, $0x0000000000000001
+DATA axispattern<>+560(SB)/8, $0x0000000000000002
+DATA axispattern<>+568(SB)/8, $0x0000000000000003
+DATA axispattern<>+576(SB)/4, $0x00000000
+DATA axispattern<>+580(SB)/4, $0x00000001
+DATA axispattern<>+584(SB)/4, $0x00000002
+DATA axispattern<>+588(SB)/4, $0x00000003
+DATA axispattern<>+592(SB)/4, $0x00000004
+DATA axispattern<>+596(SB)/4, $0x00000000
+DATA axispattern<>+600(SB)/4, $0x00000001
+DATA axispattern<>+604(SB)/4, $0x00000002
+DATA axispattern<>+608(SB)/4, $0x00000003
+DATA axispattern<>+612(SB)/4, $0x00000004
+DATA axispattern<>+616(SB)/4, $0x00000000
+DATA axispattern<>+620(SB)/4, $0x00000001
+DATA axispattern<>+624(SB)/4, $0x00000002
+DATA axispattern<>+628(SB)/4, $0x00000003
+DATA axispattern<>+632(SB)/4, $0x00000004
+DATA axispattern<>+636(SB)/4, $0x00000000
+DATA axispattern<>+640(SB)/8, $0x0000000000000000
+DATA axispattern<>+648(SB)/8, $0x0000000000000001
+DATA axispattern<>+656(SB)/8, $0x0000000000000002
+DATA axispattern<>+664(SB)/8, $0x0000000000000003
+DATA axispattern<>+672(SB)/8, $0x0000000000000004
+DATA axispattern<>+680(SB)/8, $0x0000000000000000
+DATA axispattern<>+688(SB)/8, $0x0000000000000001
+DATA axispattern<>+696(SB)/8, $0x0000000000000002
+DATA axispattern<>+704(SB)/8, $0x0000000000000003
+DATA axispattern<>+712(SB)/8, $0x0000000000000004
+DATA axispattern<>+720(SB)/8, $0x0000000000000000
+DATA axispattern<>+728(SB)/8, $0x0000000000000001
+DATA axispattern<>+736(SB)/8, $0x0000000000000002
+DATA axispattern<>+744(SB)/8, $0x0000000000000003
+DATA axispattern<>+752(SB)/8, $0x0000000000000004
+DATA axispattern<>+760(SB)/8, $0x0000000000000000
+DATA axispattern<>+768(SB)/4, $0x00000000
+DATA axispattern<>+772(SB)/4, $0x00000001
+DATA axispattern<>+776(SB)/4, $0x00000002
+DATA axispattern<>+780(SB)/4, $0x00000003
+DATA axispattern<>+784(SB)/4, $0x00000004
+DATA axispattern<>+788(SB)/4, $0x00000005
+DATA axispattern<>+792(SB)/4, $0x00000000
+DATA axispattern<>+796(SB)/4, $0x00000001
+DATA axispattern<>+800(SB)/4, $0x00000002
+DATA axispattern<>+804(SB)/4, $0x00000003
+DATA axispattern<>+808(SB)/4, $0x00000004
+DATA axispattern<>+812(SB)/4, $0x00000005
+DATA axispattern<>+816(SB)/4, $0x00000000
+DATA axispattern<>+820(SB)/4, $0x00000001
+DATA axispattern<>+824(SB)/4, $0x00000002
+DATA axispattern<>+828(SB)/4, $0x00000003
+DATA axispattern<>+832(SB)/8, $0x0000000000000000
+DATA axispattern<>+840(SB)/8, $0x0000000000000001
+DATA axispattern<>+848(SB)/8, $0x0000000000000002
+DATA axispattern<>+856(SB)/8, $0x0000000000000003
+DATA axispattern<>+864(SB)/8, $0x0000000000000004
+DATA axispattern<>+872(SB)/8, $0x0000000000000005
+DATA axispattern<>+880(SB)/8, $0x0000000000000000
+DATA axispattern<>+888(SB)/8, $0x0000000000000001
+DATA axispattern<>+896(SB)/8, $0x0000000000000002
+DATA axispattern<>+904(SB)/8, $0x0000000000000003
+DATA axispattern<>+912(SB)/8, $0x0000000000000004
+DATA axispattern<>+920(SB)/8, $0x0000000000000005
+DATA axispattern<>+928(SB)/8, $0x0000000000000000
+DATA axispattern<>+936(SB)/8, $0x0000000000000001
+DATA axispattern<>+944(SB)/8, $0x0000000000000002
+DATA axispattern<>+952(SB)/8, $0x0000000000000003
+DATA axispattern<>+960(SB)/4, $0x00000000
+DATA axispattern<>+964(SB)/4, $0x00000001
+DATA axispattern<>+968(SB)/4, $0x00000002
+DATA axispattern<>+972(SB)/4, $0x00000003
+DATA axispattern<>+976(SB)/4, $0x00000004
+DATA axispattern<>+980(SB)/4, $0x00000005
+DATA axispattern<>+984(SB)/4, $0x00000006
+DATA axispattern<>+988(SB)/4, $0x00000000
+DATA axispattern<>+992(SB)/4, $0x00000001
+DATA axispattern<>+996(SB)/4, $0x00000002
+DATA axispattern<>+1000(SB)/4, $0x00000003
+DATA axispattern<>+1004(SB)/4, $0x00000004
+DATA axispattern<>+1008(SB)/4, $0x00000005
+DATA axispattern<>+1012(SB)/4, $0x00000006
+DATA axispattern<>+1016(SB)/4, $0x00000000
+DATA axispattern<>+1020(SB)/4, $0x00000001
+DATA axispattern<>+1024(SB)/8, $0x0000000000000000
+DATA axispattern<>+1032(SB)/8, $0x0000000000000001
+DATA axispattern<>+1040(SB)/8, $0x0000000000000002
+DATA axispattern<>+1048(SB)/8, $0x0000000000000003
+DATA axispattern<>+1056(SB)/8, $0x0000000000000004
+DATA axispattern<>+1064(SB)/8, $0x0000000000000005
+DATA axispattern<>+1072(SB)/8, $0x0000000000000006
+DATA axispattern<>+1080(SB)/8, $0x0000000000000000
+DATA axispattern<>+1088(SB)/8, $0x0000000000000001
+DATA axispattern<>+1096(SB)/8, $0x0000000000000002
+DATA axispattern<>+1104(SB)/8, $0x0000000000000003
+DATA axispattern<>+1112(SB)/8, $0x0000000000000004
+DATA axispattern<>+1120(SB)/8, $0x0000000000000005
+DATA axispattern<>+1128(SB)/8, $0x0000000000000006
+DATA axispattern<>+1136(SB)/8, $0x0000000000000000
+DATA axispattern<>+1144(SB)/8, $0x0000000000000001
+DATA axispattern<>+1152(SB)/4, $0x00000000
+DATA axispattern<>+1156(SB)/4, $0x00000001
+DATA axispattern<>+1160(SB)/4, $0x00000002
+DATA axispattern<>+1164(SB)/4, $0x00000003
+DATA axispattern<>+1168(SB)/4, $0x00000004
+DATA axispattern<>+1172(SB)/4, $0x00000005
+DATA axispattern<>+1176(SB)/4, $0x00000006
+DATA axispattern<>+1180(SB)/4, $0x00000007
+DATA axispattern<>+1184(SB)/4, $0x00000000
+DATA axispattern<>+1188(SB)/4, $0x00000001
+DATA axispattern<>+1192(SB)/4, $0x00000002
+DATA axispattern<>+1196(SB)/4, $0x00000003
+DATA axispattern<>+1200(SB)/4, $0x00000004
+DATA axispattern<>+1204(SB)/4, $0x00000005
+DATA axispattern<>+1208(SB)/4, $0x00000006
+DATA axispattern<>+1212(SB)/4, $0x00000007
+DATA axispattern<>+1216(SB)/8, $0x0000000000000000
+DATA axispattern<>+1224(SB)/8, $0x0000000000000001
+DATA axispattern<>+1232(SB)/8, $0x0000000000000002
+DATA axispattern<>+1240(SB)/8, $0x0000000000000003
+DATA axispattern<>+1248(SB)/8, $0x0000000000000004
+DATA axispattern<>+1256(SB)/8, $0x0000000000000005
+DATA axispattern<>+1264(SB)/8, $0x0000000000000006
+DATA axispattern<>+1272(SB)/8, $0x0000000000000007
+DATA axispattern<>+1280(SB)/8, $0x0000000000000000
+DATA axispattern<>+1288(SB)/8, $0x0000000000000001
+DATA axispattern<>+1296(SB)/8, $0x0000000000000002
+DATA axispattern<>+1304(SB)/8, $0x0000000000000003
+DATA axispattern<>+1312(SB)/8, $0x0000000000000004
+DATA axispattern<>+1320(SB)/8, $0x0000000000000005
+DATA axispattern<>+1328(SB)/8, $0x0000000000000006
+DATA axispattern<>+1336(SB)/8, $0x0000000000000007
+GLOBL axispattern<>(SB), RODATA|NOPTR, $1344
 
 // func LogSoftmaxAxisAVX512(dst []float32, src []float32, outer int, axis int, inner int)
 // Requires: AVX, AVX512F, CMOV
@@ -744,18 +5673,33 @@ TEXT ·LogSoftmaxAxisAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSS axisconst<>+320(SB), Z8
 	VBROADCASTSS axisconst<>+352(SB), Z9
 	VBROADCASTSS axisconst<>+416(SB), Z10
-	CMPQ         SI, $0x00000010
-	JA           laxAVX512_wide
 
-	// Gather only where a group's lanes would hold 8 columns or more.
+	// Gather short slabs of at most 4 columns where a group's lanes would hold 8 columns or more.
+	CMPQ  SI, $0x00000010
+	JA    laxAVX512_pack
+	CMPQ  DI, $0x000000c0
+	JAE   laxAVX512_pack
 	MOVQ  DX, R8
 	IMULQ SI, R8
 	CMPQ  R8, $0x00000020
-	JB    laxAVX512_wide
-	CMPQ  DI, $0x20000000
-	JB    laxAVX512_gather
+	JAE   laxAVX512_gather
 
-laxAVX512_wide:
+laxAVX512_pack:
+	CMPQ SI, $0x00000008
+	JE   laxAVX512_p2
+	CMPQ SI, $0x0000000c
+	JE   laxAVX512_p3
+	CMPQ SI, $0x00000010
+	JE   laxAVX512_p4
+	CMPQ SI, $0x00000014
+	JE   laxAVX512_p5
+	CMPQ SI, $0x00000018
+	JE   laxAVX512_p6
+	CMPQ SI, $0x0000001c
+	JE   laxAVX512_p7
+	CMPQ SI, $0x00000020
+	JE   laxAVX512_p8
+
 laxAVX512_slab:
 	MOVQ CX, R8
 	MOVQ AX, R9
@@ -1458,6 +6402,2593 @@ laxAVX512g_out:
 	ADDQ          72(SP), AX
 	SUBQ          64(SP), R10
 	JG            laxAVX512_gslab
+	JMP           laxAVX512_done
+
+laxAVX512_p2:
+laxAVX512_p2_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p2_max_last
+
+laxAVX512_p2_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p2_max
+
+laxAVX512_p2_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p2_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p2_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x02, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x02, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x04, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x04, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x06, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x08, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0a, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x0a, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0e, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0e, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+0(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p2_sum_last
+
+laxAVX512_p2_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y11, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z18
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z18, Z18, Z17
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x02, Z17, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x04, Z17, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x06, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p2_sum
+
+laxAVX512_p2_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p2_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z15, K1, Z15
+	VCVTPS2PD        Y11, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z17, Z17, Z7
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x02, Z7, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x04, Z7, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x06, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x06, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p2_sum_end:
+	VMOVDQU64 axispattern<>+128(SB), Z7
+	VPERMPD   Z14, Z7, Z15
+	VMOVDQU64 axispattern<>+64(SB), Z7
+	VPERMPD   Z14, Z7, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VCVTDQ2PD     Y13, Z11
+	VMULPD        Z7, Z11, Z11
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z11, Z11
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z7, Z13, Z13
+	VPSRLQ        $0x34, Z15, Z7
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z15, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z7, Z7
+	VSUBPD        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z7, Z7
+	VADDPD        Z20, Z7, Z7
+	VADDPD        Z7, Z13, Z13
+	VCVTPS2PD     Y16, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z18, Z18, Z18
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p2_out_last
+
+laxAVX512_p2_out:
+	VMOVUPS       (R11), Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VSUBPD        Z7, Z19, Z19
+	VSUBPD        Z13, Z19, Z19
+	VMINPD        Z19, Z18, Z19
+	VCVTPD2PS     Z19, Y19
+	VINSERTF64X4  $0x01, Y19, Z16, Z19
+	VMOVAPS       Z10, K3, Z19
+	VMOVAPS       Z8, K4, Z19
+	VMOVUPS       Z19, (R12)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p2_out
+
+laxAVX512_p2_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p2_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VSUBPD        Z13, Z11, Z11
+	VMINPD        Z11, Z18, Z11
+	VCVTPD2PS     Z11, Y7
+	VINSERTF64X4  $0x01, Y7, Z16, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p2_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p2_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p3:
+laxAVX512_p3_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p3_max_last
+
+laxAVX512_p3_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000003c, R11
+	SUBQ    $0x0000000f, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p3_max
+
+laxAVX512_p3_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p3_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p3_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x03, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x03, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x06, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x09, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x09, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+192(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p3_sum_last
+
+laxAVX512_p3_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y11, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z18
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z18, Z18, Z17
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x03, Z17, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x01, Z11, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x0000003c, R11
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p3_sum
+
+laxAVX512_p3_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p3_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z15, K1, Z15
+	VCVTPS2PD        Y11, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z17, Z17, Z7
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x03, Z7, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x06, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x01, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p3_sum_end:
+	VMOVDQU64 axispattern<>+320(SB), Z7
+	VPERMPD   Z14, Z7, Z15
+	VMOVDQU64 axispattern<>+256(SB), Z7
+	VPERMPD   Z14, Z7, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VCVTDQ2PD     Y13, Z11
+	VMULPD        Z7, Z11, Z11
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z11, Z11
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z7, Z13, Z13
+	VPSRLQ        $0x34, Z15, Z7
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z15, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z7, Z7
+	VSUBPD        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z7, Z7
+	VADDPD        Z20, Z7, Z7
+	VADDPD        Z7, Z13, Z13
+	VCVTPS2PD     Y16, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z18, Z18, Z18
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p3_out_last
+
+laxAVX512_p3_out:
+	VMOVUPS       (R11), Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VSUBPD        Z7, Z19, Z19
+	VSUBPD        Z13, Z19, Z19
+	VMINPD        Z19, Z18, Z19
+	VCVTPD2PS     Z19, Y19
+	VINSERTF64X4  $0x01, Y19, Z16, Z19
+	VMOVAPS       Z10, K3, Z19
+	VMOVAPS       Z8, K4, Z19
+	VEXTRACTF64X4 $0x00, Z19, (R12)
+	VEXTRACTF32X4 $0x02, Z19, 32(R12)
+	VEXTRACTF32X4 $0x03, Z19, X16
+	VMOVQ         X16, 48(R12)
+	VEXTRACTPS    $0x02, X16, 56(R12)
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p3_out
+
+laxAVX512_p3_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p3_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VSUBPD        Z13, Z11, Z11
+	VMINPD        Z11, Z18, Z11
+	VCVTPD2PS     Z11, Y7
+	VINSERTF64X4  $0x01, Y7, Z16, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p3_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p3_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p4:
+laxAVX512_p4_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p4_max_last
+
+laxAVX512_p4_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p4_max
+
+laxAVX512_p4_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p4_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p4_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x04, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x04, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x08, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0c, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0c, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+384(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p4_sum_last
+
+laxAVX512_p4_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y11, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z18
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z18, Z18, Z17
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x04, Z17, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p4_sum
+
+laxAVX512_p4_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p4_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z15, K1, Z15
+	VCVTPS2PD        Y11, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z17, Z17, Z7
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x04, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	VALIGNQ          $0x04, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p4_sum_end:
+	VMOVDQU64 axispattern<>+512(SB), Z7
+	VPERMPD   Z14, Z7, Z15
+	VMOVDQU64 axispattern<>+448(SB), Z7
+	VPERMPD   Z14, Z7, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VCVTDQ2PD     Y13, Z11
+	VMULPD        Z7, Z11, Z11
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z11, Z11
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z7, Z13, Z13
+	VPSRLQ        $0x34, Z15, Z7
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z15, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z7, Z7
+	VSUBPD        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z7, Z7
+	VADDPD        Z20, Z7, Z7
+	VADDPD        Z7, Z13, Z13
+	VCVTPS2PD     Y16, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z18, Z18, Z18
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p4_out_last
+
+laxAVX512_p4_out:
+	VMOVUPS       (R11), Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VSUBPD        Z7, Z19, Z19
+	VSUBPD        Z13, Z19, Z19
+	VMINPD        Z19, Z18, Z19
+	VCVTPD2PS     Z19, Y19
+	VINSERTF64X4  $0x01, Y19, Z16, Z19
+	VMOVAPS       Z10, K3, Z19
+	VMOVAPS       Z8, K4, Z19
+	VMOVUPS       Z19, (R12)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p4_out
+
+laxAVX512_p4_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p4_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VSUBPD        Z13, Z11, Z11
+	VMINPD        Z11, Z18, Z11
+	VCVTPD2PS     Z11, Y7
+	VINSERTF64X4  $0x01, Y7, Z16, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p4_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p4_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p5:
+laxAVX512_p5_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p5_max_last
+
+laxAVX512_p5_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x0000003c, R11
+	SUBQ    $0x0000000f, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p5_max
+
+laxAVX512_p5_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p5_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p5_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x05, Z11, Z11, Z17
+	VMAXPS       Z17, Z7, Z7
+	VALIGND      $0x05, Z12, Z12, Z17
+	VPORD        Z17, Z13, Z13
+	VALIGND      $0x0a, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x0a, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+576(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p5_sum_last
+
+laxAVX512_p5_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y11, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z18
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z18, Z18, Z17
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x05, Z17, Z11, Z15
+	VADDPD           Z15, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x0000003c, R11
+	SUBQ             $0x0000000f, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p5_sum
+
+laxAVX512_p5_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p5_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z15, K1, Z15
+	VCVTPS2PD        Y11, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z17, Z17, Z7
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x05, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x02, Z11, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p5_sum_end:
+	VMOVDQU64 axispattern<>+704(SB), Z7
+	VPERMPD   Z14, Z7, Z15
+	VMOVDQU64 axispattern<>+640(SB), Z7
+	VPERMPD   Z14, Z7, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VCVTDQ2PD     Y13, Z11
+	VMULPD        Z7, Z11, Z11
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z11, Z11
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z7, Z13, Z13
+	VPSRLQ        $0x34, Z15, Z7
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z15, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z7, Z7
+	VSUBPD        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z7, Z7
+	VADDPD        Z20, Z7, Z7
+	VADDPD        Z7, Z13, Z13
+	VCVTPS2PD     Y16, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z18, Z18, Z18
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p5_out_last
+
+laxAVX512_p5_out:
+	VMOVUPS       (R11), Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VSUBPD        Z7, Z19, Z19
+	VSUBPD        Z13, Z19, Z19
+	VMINPD        Z19, Z18, Z19
+	VCVTPD2PS     Z19, Y19
+	VINSERTF64X4  $0x01, Y19, Z16, Z19
+	VMOVAPS       Z10, K3, Z19
+	VMOVAPS       Z8, K4, Z19
+	VEXTRACTF64X4 $0x00, Z19, (R12)
+	VEXTRACTF32X4 $0x02, Z19, 32(R12)
+	VEXTRACTF32X4 $0x03, Z19, X16
+	VMOVQ         X16, 48(R12)
+	VEXTRACTPS    $0x02, X16, 56(R12)
+	ADDQ          $0x0000003c, R11
+	ADDQ          $0x0000003c, R12
+	SUBQ          $0x0000000f, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p5_out
+
+laxAVX512_p5_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p5_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VSUBPD        Z13, Z11, Z11
+	VMINPD        Z11, Z18, Z11
+	VCVTPD2PS     Z11, Y7
+	VINSERTF64X4  $0x01, Y7, Z16, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p5_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p5_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p6:
+laxAVX512_p6_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p6_max_last
+
+laxAVX512_p6_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000030, R11
+	SUBQ    $0x0000000c, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p6_max
+
+laxAVX512_p6_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p6_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p6_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x06, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x06, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+768(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p6_sum_last
+
+laxAVX512_p6_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y11, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z18
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z18, Z18, Z17
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x06, Z17, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000030, R11
+	SUBQ             $0x0000000c, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p6_sum
+
+laxAVX512_p6_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p6_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z15, K1, Z15
+	VCVTPS2PD        Y11, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z17, Z17, Z7
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x06, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p6_sum_end:
+	VMOVDQU64 axispattern<>+896(SB), Z7
+	VPERMPD   Z14, Z7, Z15
+	VMOVDQU64 axispattern<>+832(SB), Z7
+	VPERMPD   Z14, Z7, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VCVTDQ2PD     Y13, Z11
+	VMULPD        Z7, Z11, Z11
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z11, Z11
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z7, Z13, Z13
+	VPSRLQ        $0x34, Z15, Z7
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z15, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z7, Z7
+	VSUBPD        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z7, Z7
+	VADDPD        Z20, Z7, Z7
+	VADDPD        Z7, Z13, Z13
+	VCVTPS2PD     Y16, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z18, Z18, Z18
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p6_out_last
+
+laxAVX512_p6_out:
+	VMOVUPS       (R11), Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VSUBPD        Z7, Z19, Z19
+	VSUBPD        Z13, Z19, Z19
+	VMINPD        Z19, Z18, Z19
+	VCVTPD2PS     Z19, Y19
+	VINSERTF64X4  $0x01, Y19, Z16, Z19
+	VMOVAPS       Z10, K3, Z19
+	VMOVAPS       Z8, K4, Z19
+	VEXTRACTF64X4 $0x00, Z19, (R12)
+	VEXTRACTF32X4 $0x02, Z19, 32(R12)
+	ADDQ          $0x00000030, R11
+	ADDQ          $0x00000030, R12
+	SUBQ          $0x0000000c, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p6_out
+
+laxAVX512_p6_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p6_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VSUBPD        Z13, Z11, Z11
+	VMINPD        Z11, Z18, Z11
+	VCVTPD2PS     Z11, Y7
+	VINSERTF64X4  $0x01, Y7, Z16, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p6_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p6_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p7:
+laxAVX512_p7_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p7_max_last
+
+laxAVX512_p7_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000038, R11
+	SUBQ    $0x0000000e, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p7_max
+
+laxAVX512_p7_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p7_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p7_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x07, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x07, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+960(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p7_sum_last
+
+laxAVX512_p7_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y11, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z18
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z18, Z18, Z17
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z17, Z14, Z14
+	VALIGNQ          $0x07, Z17, Z11, Z11
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000038, R11
+	SUBQ             $0x0000000e, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p7_sum
+
+laxAVX512_p7_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p7_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z15, K1, Z15
+	VCVTPS2PD        Y11, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z17, Z17, Z7
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z7, Z14, Z14
+	VALIGNQ          $0x07, Z7, Z11, Z7
+	VADDPD           Z7, Z14, Z14
+
+laxAVX512_p7_sum_end:
+	VMOVDQU64 axispattern<>+1088(SB), Z7
+	VPERMPD   Z14, Z7, Z15
+	VMOVDQU64 axispattern<>+1024(SB), Z7
+	VPERMPD   Z14, Z7, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VCVTDQ2PD     Y13, Z11
+	VMULPD        Z7, Z11, Z11
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z11, Z11
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z7, Z13, Z13
+	VPSRLQ        $0x34, Z15, Z7
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z15, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z7, Z7
+	VSUBPD        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z7, Z7
+	VADDPD        Z20, Z7, Z7
+	VADDPD        Z7, Z13, Z13
+	VCVTPS2PD     Y16, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z18, Z18, Z18
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p7_out_last
+
+laxAVX512_p7_out:
+	VMOVUPS       (R11), Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VSUBPD        Z7, Z19, Z19
+	VSUBPD        Z13, Z19, Z19
+	VMINPD        Z19, Z18, Z19
+	VCVTPD2PS     Z19, Y19
+	VINSERTF64X4  $0x01, Y19, Z16, Z19
+	VMOVAPS       Z10, K3, Z19
+	VMOVAPS       Z8, K4, Z19
+	VEXTRACTF64X4 $0x00, Z19, (R12)
+	VEXTRACTF32X4 $0x02, Z19, 32(R12)
+	VEXTRACTF32X4 $0x03, Z19, X16
+	VMOVQ         X16, 48(R12)
+	ADDQ          $0x00000038, R11
+	ADDQ          $0x00000038, R12
+	SUBQ          $0x0000000e, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p7_out
+
+laxAVX512_p7_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p7_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VSUBPD        Z13, Z11, Z11
+	VMINPD        Z11, Z18, Z11
+	VCVTPD2PS     Z11, Y7
+	VINSERTF64X4  $0x01, Y7, Z16, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p7_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p7_slab
+	JMP  laxAVX512_done
+
+laxAVX512_p8:
+laxAVX512_p8_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVAPS Z8, Z11
+	KXORW   K2, K2, K2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000010
+	JB      laxAVX512_p8_max_last
+
+laxAVX512_p8_max:
+	VMOVUPS (R11), Z7
+	VMAXPS  Z11, Z7, Z11
+	VCMPPS  $0x03, Z7, Z7, K1
+	KORW    K1, K2, K2
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R13
+	CMPQ    R13, $0x00000010
+	JAE     laxAVX512_p8_max
+
+laxAVX512_p8_max_last:
+	TESTQ     R13, R13
+	JZ        laxAVX512_p8_max_end
+	LEAQ      tailmask16<>+0(SB), BX
+	MOVWLZX   (BX)(R13*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (R11), K1, Z7
+	VMAXPS    Z11, Z7, K1, Z11
+	VCMPPS    $0x03, Z7, Z7, K1
+	KORW      K1, K2, K2
+
+laxAVX512_p8_max_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPTERNLOGD.Z $0xff, Z12, Z12, K2, Z12
+	VMOVAPS      Z11, Z7
+	VMOVDQA32    Z12, Z13
+	VALIGND      $0x08, Z11, Z11, Z11
+	VMAXPS       Z11, Z7, Z7
+	VALIGND      $0x08, Z12, Z12, Z11
+	VPORD        Z11, Z13, Z13
+	VMOVDQU32    axispattern<>+1152(SB), Z17
+	VPERMPS      Z7, Z17, Z11
+	VPERMD       Z13, Z17, Z13
+	VPTESTMD     Z13, Z13, K2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VPANDD.BCST  axisconst<>+512(SB), Z11, Z7
+	VCMPPS.BCST  $0x1e, axisconst<>+544(SB), Z7, K1
+	VPXORD       Z6, Z6, Z6
+	VMOVAPS      Z11, K1, Z6
+	VSUBPS       Z6, Z11, Z7
+	VMOVAPS      Z1, Z13
+	VFMADD231PS  Z0, Z7, Z13
+	VPBROADCASTD axisconst<>+448(SB), Z7
+	VPSUBD       Z13, Z7, Z7
+	VPSUBD       Z1, Z13, Z13
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS $0x00, Z9, Z11, K1
+	KORW   K1, K2, K3
+	VCMPPS $0x00, Z8, Z11, K1
+	KNOTW  K2, K2
+	KANDW  K2, K1, K4
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-7 and 8-15, in axis order.
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p8_sum_last
+
+laxAVX512_p8_sum:
+	VMOVUPS          (R11), Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VCVTPS2PD        Y11, Z17
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z18
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z18, Z18, Z17
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R13
+	CMPQ             R13, $0x00000010
+	JAE              laxAVX512_p8_sum
+
+laxAVX512_p8_sum_last:
+	TESTQ            R13, R13
+	JZ               laxAVX512_p8_sum_end
+	LEAQ             tailmask16<>+0(SB), BX
+	MOVWLZX          (BX)(R13*2), BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (R11), K1, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     axisconst<>+128(SB), Z17
+	VFMADD213PS.BCST axisconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST axisconst<>+256(SB), Z11, Z17
+	VMULPS           Z11, Z11, Z18
+	VFMADD231PS      Z17, Z18, Z11
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS.Z        Z11, K1, Z11
+	VMOVAPS.Z        Z15, K1, Z15
+	VCVTPS2PD        Y11, Z7
+	VEXTRACTF64X4    $0x01, Z11, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y15, Z17
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z17, Z17, Z7
+	VFMADD213PD      Z15, Z15, Z11
+	VADDPD           Z7, Z14, Z14
+	VADDPD           Z11, Z14, Z14
+
+laxAVX512_p8_sum_end:
+	VMOVDQU64 axispattern<>+1280(SB), Z7
+	VPERMPD   Z14, Z7, Z15
+	VMOVDQU64 axispattern<>+1216(SB), Z7
+	VPERMPD   Z14, Z7, Z14
+
+	// A NaN S makes its lane NaN.
+	VCMPPD   $0x03, Z14, Z14, K1
+	VCMPPD   $0x03, Z15, Z15, K5
+	KUNPCKBW K1, K5, K1
+	KORW     K1, K3, K3
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-7 and 8-15.
+	VBROADCASTSD  log64const<>+16(SB), Z7
+	VCVTDQ2PD     Y13, Z11
+	VMULPD        Z7, Z11, Z11
+	VPSRLQ        $0x34, Z14, Z17
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z14, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z17, K1, Z17
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z17, Z17
+	VSUBPD        Z18, Z17, Z17
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPD        Z17, Z11, Z11
+	VCVTPS2PD     Y6, Z17
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VCVTDQ2PD     Y13, Z13
+	VMULPD        Z7, Z13, Z13
+	VPSRLQ        $0x34, Z15, Z7
+	VBROADCASTSD  log64vecconst<>+0(SB), Z18
+	VPANDQ        Z18, Z15, Z18
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VPORQ         Z19, Z18, Z18
+	VBROADCASTSD  log64const<>+0(SB), Z19
+	VBROADCASTSD  log64vecconst<>+8(SB), Z20
+	VCMPPD        $0x1e, Z19, Z18, K1
+	VPXORQ        Z20, Z18, K1, Z18
+	VBROADCASTSD  log64vecconst<>+16(SB), Z19
+	VPADDQ        Z19, Z7, K1, Z7
+	VBROADCASTSD  log64const<>+8(SB), Z19
+	VSUBPD        Z19, Z18, Z20
+	VADDPD        Z19, Z18, Z18
+	VDIVPD        Z18, Z20, Z18
+	VMULPD        Z18, Z18, Z19
+	VBROADCASTSD  log64const<>+24(SB), Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+32(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+40(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+48(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+56(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+64(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+72(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+80(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+88(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+96(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+104(SB), Z21
+	VADDPD        Z21, Z20, Z20
+	VMULPD        Z19, Z20, Z20
+	VBROADCASTSD  log64const<>+112(SB), Z19
+	VADDPD        Z19, Z20, Z20
+	VMULPD        Z18, Z20, Z20
+	VADDPD        Z20, Z20, Z20
+	VBROADCASTSD  log64vecconst<>+24(SB), Z18
+	VBROADCASTSD  log64vecconst<>+32(SB), Z19
+	VPADDQ        Z19, Z7, Z7
+	VSUBPD        Z18, Z7, Z7
+	VBROADCASTSD  log64const<>+16(SB), Z18
+	VMULPD        Z18, Z7, Z7
+	VADDPD        Z20, Z7, Z7
+	VADDPD        Z7, Z13, Z13
+	VCVTPS2PD     Y16, Z7
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	VPSUBQ Z18, Z18, Z18
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000010
+	JB     laxAVX512_p8_out_last
+
+laxAVX512_p8_out:
+	VMOVUPS       (R11), Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y19
+	VCVTPS2PD     Y19, Z19
+	VSUBPD        Z7, Z19, Z19
+	VSUBPD        Z13, Z19, Z19
+	VMINPD        Z19, Z18, Z19
+	VCVTPD2PS     Z19, Y19
+	VINSERTF64X4  $0x01, Y19, Z16, Z19
+	VMOVAPS       Z10, K3, Z19
+	VMOVAPS       Z8, K4, Z19
+	VMOVUPS       Z19, (R12)
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R13
+	CMPQ          R13, $0x00000010
+	JAE           laxAVX512_p8_out
+
+laxAVX512_p8_out_last:
+	TESTQ         R13, R13
+	JZ            laxAVX512_p8_out_end
+	LEAQ          tailmask16<>+0(SB), BX
+	MOVWLZX       (BX)(R13*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (R11), K1, Z19
+	VCVTPS2PD     Y19, Z20
+	VSUBPD        Z17, Z20, Z20
+	VSUBPD        Z11, Z20, Z20
+	VMINPD        Z20, Z18, Z20
+	VCVTPD2PS     Z20, Y16
+	VEXTRACTF64X4 $0x01, Z19, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z7, Z11, Z11
+	VSUBPD        Z13, Z11, Z11
+	VMINPD        Z11, Z18, Z11
+	VCVTPD2PS     Z11, Y7
+	VINSERTF64X4  $0x01, Y7, Z16, Z7
+	VMOVAPS       Z10, K3, Z7
+	VMOVAPS       Z8, K4, Z7
+	VMOVUPS       Z7, K1, (R12)
+
+laxAVX512_p8_out_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX512_p8_slab
 
 laxAVX512_done:
 	VZEROUPPER
@@ -1478,6 +9009,20 @@ TEXT ·SoftmaxAxisAVX2(SB), NOSPLIT, $512-72
 	JZ    axAVX2_done
 	TESTQ DX, DX
 	JZ    axAVX2_done
+	CMPQ  SI, $0x00000008
+	JE    axAVX2_p2
+	CMPQ  SI, $0x0000000c
+	JE    axAVX2_p3
+	CMPQ  SI, $0x00000010
+	JE    axAVX2_p4
+	CMPQ  SI, $0x00000014
+	JE    axAVX2_p5
+	CMPQ  SI, $0x00000018
+	JE    axAVX2_p6
+	CMPQ  SI, $0x0000001c
+	JE    axAVX2_p7
+	CMPQ  SI, $0x00000020
+	JE    axAVX2_p8
 
 axAVX2_slab:
 	MOVQ CX, R8
@@ -1630,7 +9175,7 @@ axAVX2_out:
 	JMP         axAVX2_next
 
 axAVX2_tail:
-	// The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.
+	// The slab's last inner%8 columns.
 	MOVQ $0x00000010, R11
 	SUBQ R10, R11
 	LEAQ tailmask8<>+0(SB), R14
@@ -1908,6 +9453,3921 @@ axAVX2_next:
 	ADDQ DI, AX
 	DECQ DX
 	JNZ  axAVX2_slab
+	JMP  axAVX2_done
+
+axAVX2_p2:
+axAVX2_p2_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p2_last
+
+axAVX2_max_p2:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p2
+
+axAVX2_max_p2_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p2_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_4
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_4
+
+axAVX2_tailcopy_4:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_4_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_4_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_4_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_4_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_4_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_4:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+axAVX2_max_p2_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPERMILPS  $0x4e, Y0, Y2
+	VMAXPS     Y2, Y0, Y0
+	VPERMILPS  $0x4e, Y1, Y2
+	VORPS      Y2, Y1, Y1
+	VPERM2F128 $0x01, Y0, Y0, Y2
+	VMAXPS     Y2, Y0, Y0
+	VPERM2F128 $0x01, Y1, Y1, Y2
+	VORPS      Y2, Y1, Y1
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p2_last
+
+axAVX2_sum_p2:
+	VMOVUPS     (R11), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     axisconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VSUBPS      axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS axisconst<>+96(SB), Y5, Y2
+	VMOVUPS     axisconst<>+128(SB), Y5
+	VFMADD213PS axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS axisconst<>+256(SB), Y2, Y5
+	VMULPS      Y2, Y2, Y6
+	VFMADD231PS Y5, Y6, Y2
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     axisconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p2_inplace_1
+	VMOVUPS     Y2, (R12)
+
+axAVX2_sum_p2_inplace_1:
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VADDPD       X5, X0, X0
+	VADDPD       X3, X0, X0
+	VEXTRACTF128 $0x01, Y2, X2
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X2, X0, X0
+	VADDPD       X3, X0, X0
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_sum_p2
+
+axAVX2_sum_p2_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p2_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_5
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_5
+
+axAVX2_tailcopy_5:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_5_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_5_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_5_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_5_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_5_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_5:
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     axisconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VSUBPS      axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS axisconst<>+96(SB), Y5, Y2
+	VMOVUPS     axisconst<>+128(SB), Y5
+	VFMADD213PS axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS axisconst<>+256(SB), Y2, Y5
+	VMULPS      Y2, Y2, Y6
+	VFMADD231PS Y5, Y6, Y2
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     axisconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p2_inplace_2
+	VMOVDQU     (R14), Y5
+	VMASKMOVPS  Y2, Y5, (R12)
+
+axAVX2_sum_p2_inplace_2:
+	VMOVDQU      (R14), Y5
+	VANDPS       Y5, Y2, Y2
+	VANDPS       Y5, Y4, Y4
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VADDPD       X5, X0, X0
+	VADDPD       X3, X0, X0
+	VEXTRACTF128 $0x01, Y2, X2
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X2, X0, X0
+	VADDPD       X3, X0, X0
+
+axAVX2_sum_p2_end:
+	VINSERTF128 $0x01, X0, Y0, Y0
+	VMOVAPD     Y0, Y2
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p2_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p2_last
+
+axAVX2_outk_p2:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     (R12), Y0
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_outk_p2
+
+axAVX2_outk_p2_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p2_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_6
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_6
+
+axAVX2_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_6_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_6_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_6_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_6_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_6_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_6:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_7
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_7
+
+axAVX2_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_7_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_7_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_7_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_7_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_7_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_7:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p2_end:
+	JMP axAVX2_out_p2_placed
+
+axAVX2_out_p2_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p2_last
+
+axAVX2_out_p2:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_out_p2
+
+axAVX2_out_p2_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p2_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_8
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_8
+
+axAVX2_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_8_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_8_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_8_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_8_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_8_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_8:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_out_p2_end:
+axAVX2_out_p2_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p2_slab
+	JMP  axAVX2_done
+
+axAVX2_p3:
+	VMOVDQU axisrot3<>+0(SB), Y0
+
+axAVX2_p3_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p3_last
+
+axAVX2_max_p3:
+	VMOVUPS (R11), Y3
+	VMAXPS  Y1, Y3, Y1
+	VCMPPS  $0x03, Y3, Y3, Y3
+	VORPS   Y3, Y2, Y2
+	ADDQ    $0x00000018, R11
+	SUBQ    $0x00000006, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p3
+
+axAVX2_max_p3_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_9
+	VMOVDQU    (R14), Y3
+	VMASKMOVPS (R11), Y3, Y3
+	JMP        axAVX2_tailloaded_9
+
+axAVX2_tailcopy_9:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_9_8
+	VMOVUPS (R11)(BX*1), Y3
+	VMOVUPS Y3, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_9_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_9_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_9_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_9_1:
+	VMOVUPS 192(SP), Y3
+
+axAVX2_tailloaded_9:
+	VMOVUPS   axisconst<>+320(SB), Y5
+	VMOVDQU   (R14), Y6
+	VBLENDVPS Y6, Y3, Y5, Y3
+	VMAXPS    Y1, Y3, Y1
+	VCMPPS    $0x03, Y3, Y3, Y3
+	VORPS     Y3, Y2, Y2
+
+axAVX2_max_p3_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VMOVDQU axisrot3<>+32(SB), Y3
+	VPERMPS Y1, Y0, Y5
+	VMAXPS  Y5, Y1, Y1
+	VPERMPS Y1, Y3, Y1
+	VPERMPS Y2, Y0, Y5
+	VORPS   Y5, Y2, Y2
+	VPERMPS Y2, Y3, Y2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y1, Y3
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y3, Y3
+	VANDPS      Y1, Y3, Y3
+	VMOVUPS     Y3, (SP)
+	VSUBPS      Y3, Y1, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VMOVDQU     axisconst<>+448(SB), Y3
+	VPSUBD      Y5, Y3, Y3
+	VMOVDQU     Y3, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y1, Y3
+	VANDNPS Y3, Y2, Y3
+	VMOVUPS Y3, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y1, Y1
+	VORPS   Y1, Y2, Y2
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y1, Y1, Y1
+	VXORPD Y3, Y3, Y3
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p3_last
+
+axAVX2_sum_p3:
+	VMOVUPS      (R11), Y3
+	VSUBPS       (SP), Y3, Y3
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y3, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y3
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y3
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y3, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y3, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y3, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y3, Y6
+	VMULPS       Y3, Y3, Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	CMPQ         R8, R9
+	JE           axAVX2_sum_p3_inplace_1
+	VMOVUPS      X3, (R12)
+	VEXTRACTF128 $0x01, Y3, X4
+	VMOVQ        X4, 16(R12)
+
+axAVX2_sum_p3_inplace_1:
+	VCVTPS2PD   X3, Y6
+	VCVTPS2PD   X5, Y7
+	VFMADD213PD Y7, Y7, Y6
+	VADDPD      Y6, Y1, Y1
+	VPERMPS     Y3, Y0, Y3
+	VPERMPS     Y5, Y0, Y5
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X5, Y5
+	VFMADD213PD Y5, Y5, Y3
+	VADDPD      Y3, Y1, Y1
+	ADDQ        $0x00000018, R11
+	ADDQ        $0x00000018, R12
+	SUBQ        $0x00000006, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_sum_p3
+
+axAVX2_sum_p3_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_10
+	VMOVDQU    (R14), Y3
+	VMASKMOVPS (R11), Y3, Y3
+	JMP        axAVX2_tailloaded_10
+
+axAVX2_tailcopy_10:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_10_8
+	VMOVUPS (R11)(BX*1), Y3
+	VMOVUPS Y3, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_10_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_10_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_10_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_10_1:
+	VMOVUPS 192(SP), Y3
+
+axAVX2_tailloaded_10:
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y3
+	VFMADD231PS axisconst<>+96(SB), Y6, Y3
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y3, Y6
+	VFMADD213PS axisconst<>+192(SB), Y3, Y6
+	VFMADD213PS axisconst<>+224(SB), Y3, Y6
+	VFMADD213PS axisconst<>+256(SB), Y3, Y6
+	VMULPS      Y3, Y3, Y7
+	VFMADD231PS Y6, Y7, Y3
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p3_inplace_2
+	VMOVDQU     (R14), Y6
+	VMASKMOVPS  Y3, Y6, (R12)
+
+axAVX2_sum_p3_inplace_2:
+	VMOVDQU     (R14), Y6
+	VANDPS      Y6, Y3, Y3
+	VANDPS      Y6, Y5, Y5
+	VCVTPS2PD   X3, Y6
+	VCVTPS2PD   X5, Y7
+	VFMADD213PD Y7, Y7, Y6
+	VADDPD      Y6, Y1, Y1
+	VPERMPS     Y3, Y0, Y3
+	VPERMPS     Y5, Y0, Y5
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X5, Y5
+	VFMADD213PD Y5, Y5, Y3
+	VADDPD      Y3, Y1, Y1
+
+axAVX2_sum_p3_end:
+	VPERMPD $0x49, Y1, Y3
+	VPERMPD $0x24, Y1, Y1
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y1, X4
+	VCVTPD2PSY  Y3, X5
+	VINSERTF128 $0x01, X5, Y4, Y5
+	VCMPPS      $0x03, Y5, Y5, Y5
+	VORPS       Y5, Y2, Y2
+	VMOVUPS     Y2, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VDIVPD       Y1, Y2, Y1
+	VDIVPD       Y3, Y2, Y2
+	VCVTPD2PSY   Y1, X4
+	VCVTPD2PSY   Y2, X3
+	VINSERTF128  $0x01, X3, Y4, Y3
+	VMOVUPS      Y3, 320(SP)
+	VCVTPS2PD    320(SP), Y3
+	VSUBPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y3, X4
+	VCVTPS2PD    336(SP), Y1
+	VSUBPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X1
+	VINSERTF128  $0x01, X1, Y4, Y1
+	VMOVUPS      Y1, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p3_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p3_last
+
+axAVX2_outk_p3:
+	VMOVUPS      (R11), Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      axisconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      axisconst<>+32(SB), Y2
+	VFMADD231PS  axisconst<>+0(SB), Y1, Y2
+	VPADDD       32(SP), Y2, Y2
+	VPMAXSD      axisconst<>+480(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      (R12), Y1
+	VMOVUPS      352(SP), Y3
+	VFMADD213PS  352(SP), Y1, Y3
+	VFMADD132PS  320(SP), Y3, Y1
+	VADDPS       320(SP), Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMOVDQU      256(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU      288(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+480(SB), Y1, Y1
+	VMOVUPS      X1, (R12)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_outk_p3
+
+axAVX2_outk_p3_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_11
+	VMOVDQU    (R14), Y1
+	VMASKMOVPS (R11), Y1, Y1
+	JMP        axAVX2_tailloaded_11
+
+axAVX2_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_11_8
+	VMOVUPS (R11)(BX*1), Y1
+	VMOVUPS Y1, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_11_4
+	VMOVUPS (R11)(BX*1), X1
+	VMOVUPS X1, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_11_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_11_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+axAVX2_tailloaded_11:
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     axisconst<>+288(SB), Y2
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     axisconst<>+32(SB), Y2
+	VFMADD231PS axisconst<>+0(SB), Y1, Y2
+	VPADDD      32(SP), Y2, Y2
+	VPMAXSD     axisconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_12
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  (R12), Y1, Y1
+	JMP         axAVX2_tailloaded_12
+
+axAVX2_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_12_8
+	VMOVUPS (R12)(BX*1), Y1
+	VMOVUPS Y1, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_12_4
+	VMOVUPS (R12)(BX*1), X1
+	VMOVUPS X1, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_12_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_12_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+axAVX2_tailloaded_12:
+	VMOVUPS     352(SP), Y3
+	VFMADD213PS 352(SP), Y1, Y3
+	VFMADD132PS 320(SP), Y3, Y1
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y1, Y1
+	VMOVDQU     256(SP), Y2
+	VBLENDVPS   Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU     288(SP), Y2
+	VBLENDVPS   Y2, axisconst<>+480(SB), Y1, Y1
+	VMOVDQU     (R14), Y2
+	VMASKMOVPS  Y1, Y2, (R12)
+
+axAVX2_outk_p3_end:
+	JMP axAVX2_out_p3_placed
+
+axAVX2_out_p3_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p3_last
+
+axAVX2_out_p3:
+	VMOVUPS      (R11), Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      axisconst<>+288(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      axisconst<>+32(SB), Y2
+	VFMADD231PS  axisconst<>+0(SB), Y1, Y2
+	VSUBPS       axisconst<>+32(SB), Y2, Y3
+	VFMADD231PS  axisconst<>+64(SB), Y3, Y1
+	VFMADD231PS  axisconst<>+96(SB), Y3, Y1
+	VMOVUPS      axisconst<>+128(SB), Y3
+	VFMADD213PS  axisconst<>+160(SB), Y1, Y3
+	VFMADD213PS  axisconst<>+192(SB), Y1, Y3
+	VFMADD213PS  axisconst<>+224(SB), Y1, Y3
+	VFMADD213PS  axisconst<>+256(SB), Y1, Y3
+	VMULPS       Y1, Y1, Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VPADDD       32(SP), Y2, Y2
+	VPMAXSD      axisconst<>+480(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      352(SP), Y3
+	VFMADD213PS  352(SP), Y1, Y3
+	VFMADD132PS  320(SP), Y3, Y1
+	VADDPS       320(SP), Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMOVDQU      256(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU      288(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+480(SB), Y1, Y1
+	VMOVUPS      X1, (R12)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_out_p3
+
+axAVX2_out_p3_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_13
+	VMOVDQU    (R14), Y1
+	VMASKMOVPS (R11), Y1, Y1
+	JMP        axAVX2_tailloaded_13
+
+axAVX2_tailcopy_13:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_13_8
+	VMOVUPS (R11)(BX*1), Y1
+	VMOVUPS Y1, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_13_4
+	VMOVUPS (R11)(BX*1), X1
+	VMOVUPS X1, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_13_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_13_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_13_1:
+	VMOVUPS 192(SP), Y1
+
+axAVX2_tailloaded_13:
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     axisconst<>+288(SB), Y2
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     axisconst<>+32(SB), Y2
+	VFMADD231PS axisconst<>+0(SB), Y1, Y2
+	VSUBPS      axisconst<>+32(SB), Y2, Y3
+	VFMADD231PS axisconst<>+64(SB), Y3, Y1
+	VFMADD231PS axisconst<>+96(SB), Y3, Y1
+	VMOVUPS     axisconst<>+128(SB), Y3
+	VFMADD213PS axisconst<>+160(SB), Y1, Y3
+	VFMADD213PS axisconst<>+192(SB), Y1, Y3
+	VFMADD213PS axisconst<>+224(SB), Y1, Y3
+	VFMADD213PS axisconst<>+256(SB), Y1, Y3
+	VMULPS      Y1, Y1, Y5
+	VFMADD231PS Y3, Y5, Y1
+	VPADDD      32(SP), Y2, Y2
+	VPMAXSD     axisconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVUPS     352(SP), Y3
+	VFMADD213PS 352(SP), Y1, Y3
+	VFMADD132PS 320(SP), Y3, Y1
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y1, Y1
+	VMOVDQU     256(SP), Y2
+	VBLENDVPS   Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU     288(SP), Y2
+	VBLENDVPS   Y2, axisconst<>+480(SB), Y1, Y1
+	VMOVDQU     (R14), Y2
+	VMASKMOVPS  Y1, Y2, (R12)
+
+axAVX2_out_p3_end:
+axAVX2_out_p3_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p3_slab
+	JMP  axAVX2_done
+
+axAVX2_p4:
+axAVX2_p4_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p4_last
+
+axAVX2_max_p4:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p4
+
+axAVX2_max_p4_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p4_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_14
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_14
+
+axAVX2_tailcopy_14:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_14_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_14_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_14_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_14_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_14_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_14:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+axAVX2_max_p4_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPERM2F128 $0x01, Y0, Y0, Y2
+	VMAXPS     Y2, Y0, Y0
+	VPERM2F128 $0x01, Y1, Y1, Y2
+	VORPS      Y2, Y1, Y1
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p4_last
+
+axAVX2_sum_p4:
+	VMOVUPS     (R11), Y2
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     axisconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VSUBPS      axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS axisconst<>+96(SB), Y5, Y2
+	VMOVUPS     axisconst<>+128(SB), Y5
+	VFMADD213PS axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS axisconst<>+256(SB), Y2, Y5
+	VMULPS      Y2, Y2, Y6
+	VFMADD231PS Y5, Y6, Y2
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     axisconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p4_inplace_1
+	VMOVUPS     Y2, (R12)
+
+axAVX2_sum_p4_inplace_1:
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y0, Y0
+	VEXTRACTF128 $0x01, Y2, X2
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y0, Y0
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_sum_p4
+
+axAVX2_sum_p4_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p4_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_15
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_15
+
+axAVX2_tailcopy_15:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_15_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_15_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_15_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_15_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_15_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_15:
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     axisconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VSUBPS      axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS axisconst<>+96(SB), Y5, Y2
+	VMOVUPS     axisconst<>+128(SB), Y5
+	VFMADD213PS axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS axisconst<>+256(SB), Y2, Y5
+	VMULPS      Y2, Y2, Y6
+	VFMADD231PS Y5, Y6, Y2
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     axisconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y4, Y4
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p4_inplace_2
+	VMOVDQU     (R14), Y5
+	VMASKMOVPS  Y2, Y5, (R12)
+
+axAVX2_sum_p4_inplace_2:
+	VMOVDQU      (R14), Y5
+	VANDPS       Y5, Y2, Y2
+	VANDPS       Y5, Y4, Y4
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y0, Y0
+	VEXTRACTF128 $0x01, Y2, X2
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y0, Y0
+
+axAVX2_sum_p4_end:
+	VMOVAPD Y0, Y2
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p4_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p4_last
+
+axAVX2_outk_p4:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     (R12), Y0
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_outk_p4
+
+axAVX2_outk_p4_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p4_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_16
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_16
+
+axAVX2_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_16_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_16_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_16_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_16_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_16_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_16:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_17
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_17
+
+axAVX2_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_17_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_17_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_17_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_17_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_17_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_17_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_17_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_17_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_17:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p4_end:
+	JMP axAVX2_out_p4_placed
+
+axAVX2_out_p4_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p4_last
+
+axAVX2_out_p4:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_out_p4
+
+axAVX2_out_p4_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p4_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_18
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_18
+
+axAVX2_tailcopy_18:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_18_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_18_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_18_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_18_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_18_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_18_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_18_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_18_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_18:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_out_p4_end:
+axAVX2_out_p4_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p4_slab
+	JMP  axAVX2_done
+
+axAVX2_p5:
+axAVX2_p5_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p5_last
+
+axAVX2_max_p5:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000014, R11
+	SUBQ    $0x00000005, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p5
+
+axAVX2_max_p5_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_19
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_19
+
+axAVX2_tailcopy_19:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_19_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_19_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_19_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_19_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_19_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_19:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+axAVX2_max_p5_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p5_last
+
+axAVX2_sum_p5:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	CMPQ         R8, R9
+	JE           axAVX2_sum_p5_inplace_1
+	VMOVUPS      X4, (R12)
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTPS   $0x00, X3, 16(R12)
+
+axAVX2_sum_p5_inplace_1:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000014, R11
+	ADDQ         $0x00000014, R12
+	SUBQ         $0x00000005, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_sum_p5
+
+axAVX2_sum_p5_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_20
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        axAVX2_tailloaded_20
+
+axAVX2_tailcopy_20:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_20_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_20_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_20_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_20_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_20_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_20_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_20_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_20_1:
+	VMOVUPS 192(SP), Y4
+
+axAVX2_tailloaded_20:
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y4, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS axisconst<>+96(SB), Y6, Y4
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS axisconst<>+256(SB), Y4, Y6
+	VMULPS      Y4, Y4, Y7
+	VFMADD231PS Y6, Y7, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p5_inplace_2
+	VMOVDQU     (R14), Y6
+	VMASKMOVPS  Y4, Y6, (R12)
+
+axAVX2_sum_p5_inplace_2:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+axAVX2_sum_p5_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p5_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p5_last
+
+axAVX2_outk_p5:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      (R12), Y0
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VEXTRACTPS   $0x00, X0, 16(R12)
+	ADDQ         $0x00000014, R11
+	ADDQ         $0x00000014, R12
+	SUBQ         $0x00000005, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_outk_p5
+
+axAVX2_outk_p5_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_21
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_21
+
+axAVX2_tailcopy_21:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_21_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_21_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_21_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_21_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_21_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_21_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_21_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_21_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_21:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_22
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_22
+
+axAVX2_tailcopy_22:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_22_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_22_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_22_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_22_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_22_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_22_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_22_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_22_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_22:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p5_end:
+	JMP axAVX2_out_p5_placed
+
+axAVX2_out_p5_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p5_last
+
+axAVX2_out_p5:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VSUBPS       axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS  axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS  axisconst<>+96(SB), Y2, Y0
+	VMOVUPS      axisconst<>+128(SB), Y2
+	VFMADD213PS  axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+256(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VEXTRACTPS   $0x00, X0, 16(R12)
+	ADDQ         $0x00000014, R11
+	ADDQ         $0x00000014, R12
+	SUBQ         $0x00000005, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_out_p5
+
+axAVX2_out_p5_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_23
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_23
+
+axAVX2_tailcopy_23:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_23_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_23_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_23_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_23_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_23_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_23_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_23_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_23_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_23:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_out_p5_end:
+axAVX2_out_p5_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p5_slab
+	JMP  axAVX2_done
+
+axAVX2_p6:
+axAVX2_p6_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p6_last
+
+axAVX2_max_p6:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000018, R11
+	SUBQ    $0x00000006, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p6
+
+axAVX2_max_p6_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_24
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_24
+
+axAVX2_tailcopy_24:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_24_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_24_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_24_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_24_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_24_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_24_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_24_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_24_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_24:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+axAVX2_max_p6_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p6_last
+
+axAVX2_sum_p6:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	CMPQ         R8, R9
+	JE           axAVX2_sum_p6_inplace_1
+	VMOVUPS      X4, (R12)
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVQ        X3, 16(R12)
+
+axAVX2_sum_p6_inplace_1:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_sum_p6
+
+axAVX2_sum_p6_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_25
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        axAVX2_tailloaded_25
+
+axAVX2_tailcopy_25:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_25_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_25_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_25_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_25_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_25_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_25_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_25_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_25_1:
+	VMOVUPS 192(SP), Y4
+
+axAVX2_tailloaded_25:
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y4, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS axisconst<>+96(SB), Y6, Y4
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS axisconst<>+256(SB), Y4, Y6
+	VMULPS      Y4, Y4, Y7
+	VFMADD231PS Y6, Y7, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p6_inplace_2
+	VMOVDQU     (R14), Y6
+	VMASKMOVPS  Y4, Y6, (R12)
+
+axAVX2_sum_p6_inplace_2:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+axAVX2_sum_p6_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p6_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p6_last
+
+axAVX2_outk_p6:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      (R12), Y0
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_outk_p6
+
+axAVX2_outk_p6_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_26
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_26
+
+axAVX2_tailcopy_26:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_26_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_26_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_26_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_26_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_26_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_26_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_26_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_26_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_26:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_27
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_27
+
+axAVX2_tailcopy_27:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_27_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_27_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_27_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_27_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_27_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_27_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_27_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_27_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_27:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p6_end:
+	JMP axAVX2_out_p6_placed
+
+axAVX2_out_p6_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p6_last
+
+axAVX2_out_p6:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VSUBPS       axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS  axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS  axisconst<>+96(SB), Y2, Y0
+	VMOVUPS      axisconst<>+128(SB), Y2
+	VFMADD213PS  axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+256(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_out_p6
+
+axAVX2_out_p6_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_28
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_28
+
+axAVX2_tailcopy_28:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_28_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_28_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_28_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_28_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_28_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_28_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_28_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_28_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_28:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_out_p6_end:
+axAVX2_out_p6_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p6_slab
+	JMP  axAVX2_done
+
+axAVX2_p7:
+axAVX2_p7_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p7_last
+
+axAVX2_max_p7:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x0000001c, R11
+	SUBQ    $0x00000007, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p7
+
+axAVX2_max_p7_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_29
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_29
+
+axAVX2_tailcopy_29:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_29_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_29_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_29_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_29_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_29_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_29_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_29_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_29_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_29:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+axAVX2_max_p7_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p7_last
+
+axAVX2_sum_p7:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	CMPQ         R8, R9
+	JE           axAVX2_sum_p7_inplace_1
+	VMOVUPS      X4, (R12)
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVQ        X3, 16(R12)
+	VEXTRACTPS   $0x02, X3, 24(R12)
+
+axAVX2_sum_p7_inplace_1:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x0000001c, R11
+	ADDQ         $0x0000001c, R12
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_sum_p7
+
+axAVX2_sum_p7_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_30
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        axAVX2_tailloaded_30
+
+axAVX2_tailcopy_30:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_30_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_30_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_30_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_30_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_30_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_30_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_30_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_30_1:
+	VMOVUPS 192(SP), Y4
+
+axAVX2_tailloaded_30:
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y4, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS axisconst<>+96(SB), Y6, Y4
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS axisconst<>+256(SB), Y4, Y6
+	VMULPS      Y4, Y4, Y7
+	VFMADD231PS Y6, Y7, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p7_inplace_2
+	VMOVDQU     (R14), Y6
+	VMASKMOVPS  Y4, Y6, (R12)
+
+axAVX2_sum_p7_inplace_2:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+axAVX2_sum_p7_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p7_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p7_last
+
+axAVX2_outk_p7:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      (R12), Y0
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	VEXTRACTPS   $0x02, X0, 24(R12)
+	ADDQ         $0x0000001c, R11
+	ADDQ         $0x0000001c, R12
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_outk_p7
+
+axAVX2_outk_p7_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_31
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_31
+
+axAVX2_tailcopy_31:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_31_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_31_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_31_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_31_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_31_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_31_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_31_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_31_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_31:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_32
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_32
+
+axAVX2_tailcopy_32:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_32_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_32_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_32_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_32_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_32_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_32_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_32_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_32_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_32:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p7_end:
+	JMP axAVX2_out_p7_placed
+
+axAVX2_out_p7_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p7_last
+
+axAVX2_out_p7:
+	VMOVUPS      (R11), Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      axisconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      axisconst<>+32(SB), Y1
+	VFMADD231PS  axisconst<>+0(SB), Y0, Y1
+	VSUBPS       axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS  axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS  axisconst<>+96(SB), Y2, Y0
+	VMOVUPS      axisconst<>+128(SB), Y2
+	VFMADD213PS  axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS  axisconst<>+256(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VPADDD       32(SP), Y1, Y1
+	VPMAXSD      axisconst<>+480(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      352(SP), Y2
+	VFMADD213PS  352(SP), Y0, Y2
+	VFMADD132PS  320(SP), Y2, Y0
+	VADDPS       320(SP), Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	VEXTRACTPS   $0x02, X0, 24(R12)
+	ADDQ         $0x0000001c, R11
+	ADDQ         $0x0000001c, R12
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_out_p7
+
+axAVX2_out_p7_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_33
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_33
+
+axAVX2_tailcopy_33:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_33_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_33_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_33_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_33_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_33_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_33_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_33_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_33_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_33:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_out_p7_end:
+axAVX2_out_p7_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p7_slab
+	JMP  axAVX2_done
+
+axAVX2_p8:
+axAVX2_p8_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      axAVX2_max_p8_last
+
+axAVX2_max_p8:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R13
+	CMPQ    R13, $0x00000008
+	JAE     axAVX2_max_p8
+
+axAVX2_max_p8_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_max_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_34
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        axAVX2_tailloaded_34
+
+axAVX2_tailcopy_34:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_34_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_34_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_34_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_34_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_34_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_34_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_34_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_34_1:
+	VMOVUPS 192(SP), Y2
+
+axAVX2_tailloaded_34:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+axAVX2_max_p8_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   R9, R12
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     axAVX2_sum_p8_last
+
+axAVX2_sum_p8:
+	VMOVUPS     (R11), Y4
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y4, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS axisconst<>+96(SB), Y6, Y4
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS axisconst<>+256(SB), Y4, Y6
+	VMULPS      Y4, Y4, Y7
+	VFMADD231PS Y6, Y7, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p8_inplace_1
+	VMOVUPS     Y4, (R12)
+
+axAVX2_sum_p8_inplace_1:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          axAVX2_sum_p8
+
+axAVX2_sum_p8_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_sum_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_35
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        axAVX2_tailloaded_35
+
+axAVX2_tailcopy_35:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_35_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_35_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_35_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_35_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_35_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_35_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_35_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_35_1:
+	VMOVUPS 192(SP), Y4
+
+axAVX2_tailloaded_35:
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y4, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS axisconst<>+96(SB), Y6, Y4
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS axisconst<>+256(SB), Y4, Y6
+	VMULPS      Y4, Y4, Y7
+	VFMADD231PS Y6, Y7, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	CMPQ        R8, R9
+	JE          axAVX2_sum_p8_inplace_2
+	VMOVDQU     (R14), Y6
+	VMASKMOVPS  Y4, Y6, (R12)
+
+axAVX2_sum_p8_inplace_2:
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+axAVX2_sum_p8_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// 1/S per lane as float32 hi + lo.
+	VBROADCASTSD log64const<>+8(SB), Y1
+	VDIVPD       Y0, Y1, Y0
+	VDIVPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y0, X3
+	VCVTPD2PSY   Y1, X2
+	VINSERTF128  $0x01, X2, Y3, Y2
+	VMOVUPS      Y2, 320(SP)
+	VCVTPS2PD    320(SP), Y2
+	VSUBPD       Y2, Y0, Y2
+	VCVTPD2PSY   Y2, X3
+	VCVTPS2PD    336(SP), Y0
+	VSUBPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVUPS      Y0, 352(SP)
+	CMPQ         R8, R9
+	JE           axAVX2_out_p8_inplace
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u from dst.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_outk_p8_last
+
+axAVX2_outk_p8:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     (R12), Y0
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_outk_p8
+
+axAVX2_outk_p8_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_outk_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_36
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_36
+
+axAVX2_tailcopy_36:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_36_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_36_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_36_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_36_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_36_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_36_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_36_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_36_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_36:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	LEAQ        (R12), BX
+	ANDQ        $0x00000fff, BX
+	CMPQ        BX, $0x00000fe0
+	JA          axAVX2_tailcopy_37
+	VMOVDQU     (R14), Y0
+	VMASKMOVPS  (R12), Y0, Y0
+	JMP         axAVX2_tailloaded_37
+
+axAVX2_tailcopy_37:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_37_8
+	VMOVUPS (R12)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_37_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_37_4
+	VMOVUPS (R12)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_37_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_37_2
+	MOVQ  (R12)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_37_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_37_1
+	MOVL  (R12)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_37_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_37:
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_outk_p8_end:
+	JMP axAVX2_out_p8_placed
+
+axAVX2_out_p8_inplace:
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed.
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   axAVX2_out_p8_last
+
+axAVX2_out_p8:
+	VMOVUPS     (R11), Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVUPS     Y0, (R12)
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	CMPQ        R13, $0x00000008
+	JAE         axAVX2_out_p8
+
+axAVX2_out_p8_last:
+	TESTQ      R13, R13
+	JZ         axAVX2_out_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         axAVX2_tailcopy_38
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        axAVX2_tailloaded_38
+
+axAVX2_tailcopy_38:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      axAVX2_copy_38_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+axAVX2_copy_38_8:
+	TESTQ   $0x00000004, R10
+	JZ      axAVX2_copy_38_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+axAVX2_copy_38_4:
+	TESTQ $0x00000002, R10
+	JZ    axAVX2_copy_38_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+axAVX2_copy_38_2:
+	TESTQ $0x00000001, R10
+	JZ    axAVX2_copy_38_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+axAVX2_copy_38_1:
+	VMOVUPS 192(SP), Y0
+
+axAVX2_tailloaded_38:
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     axisconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     axisconst<>+32(SB), Y1
+	VFMADD231PS axisconst<>+0(SB), Y0, Y1
+	VSUBPS      axisconst<>+32(SB), Y1, Y2
+	VFMADD231PS axisconst<>+64(SB), Y2, Y0
+	VFMADD231PS axisconst<>+96(SB), Y2, Y0
+	VMOVUPS     axisconst<>+128(SB), Y2
+	VFMADD213PS axisconst<>+160(SB), Y0, Y2
+	VFMADD213PS axisconst<>+192(SB), Y0, Y2
+	VFMADD213PS axisconst<>+224(SB), Y0, Y2
+	VFMADD213PS axisconst<>+256(SB), Y0, Y2
+	VMULPS      Y0, Y0, Y4
+	VFMADD231PS Y2, Y4, Y0
+	VPADDD      32(SP), Y1, Y1
+	VPMAXSD     axisconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVUPS     352(SP), Y2
+	VFMADD213PS 352(SP), Y0, Y2
+	VFMADD132PS 320(SP), Y2, Y0
+	VADDPS      320(SP), Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VMOVDQU     256(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU     288(SP), Y1
+	VBLENDVPS   Y1, axisconst<>+480(SB), Y0, Y0
+	VMOVDQU     (R14), Y1
+	VMASKMOVPS  Y0, Y1, (R12)
+
+axAVX2_out_p8_end:
+axAVX2_out_p8_placed:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  axAVX2_p8_slab
 
 axAVX2_done:
 	VZEROUPPER
@@ -1947,6 +13407,24 @@ DATA tailmask8<>+120(SB)/4, $0x00000000
 DATA tailmask8<>+124(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
+DATA axisrot3<>+0(SB)/4, $0x00000003
+DATA axisrot3<>+4(SB)/4, $0x00000004
+DATA axisrot3<>+8(SB)/4, $0x00000005
+DATA axisrot3<>+12(SB)/4, $0x00000006
+DATA axisrot3<>+16(SB)/4, $0x00000007
+DATA axisrot3<>+20(SB)/4, $0x00000000
+DATA axisrot3<>+24(SB)/4, $0x00000001
+DATA axisrot3<>+28(SB)/4, $0x00000002
+DATA axisrot3<>+32(SB)/4, $0x00000000
+DATA axisrot3<>+36(SB)/4, $0x00000001
+DATA axisrot3<>+40(SB)/4, $0x00000002
+DATA axisrot3<>+44(SB)/4, $0x00000000
+DATA axisrot3<>+48(SB)/4, $0x00000001
+DATA axisrot3<>+52(SB)/4, $0x00000002
+DATA axisrot3<>+56(SB)/4, $0x00000000
+DATA axisrot3<>+60(SB)/4, $0x00000001
+GLOBL axisrot3<>(SB), RODATA|NOPTR, $64
+
 // func LogSoftmaxAxisAVX2(dst []float32, src []float32, outer int, axis int, inner int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·LogSoftmaxAxisAVX2(SB), NOSPLIT, $512-72
@@ -1962,6 +13440,20 @@ TEXT ·LogSoftmaxAxisAVX2(SB), NOSPLIT, $512-72
 	JZ    laxAVX2_done
 	TESTQ DX, DX
 	JZ    laxAVX2_done
+	CMPQ  SI, $0x00000008
+	JE    laxAVX2_p2
+	CMPQ  SI, $0x0000000c
+	JE    laxAVX2_p3
+	CMPQ  SI, $0x00000010
+	JE    laxAVX2_p4
+	CMPQ  SI, $0x00000014
+	JE    laxAVX2_p5
+	CMPQ  SI, $0x00000018
+	JE    laxAVX2_p6
+	CMPQ  SI, $0x0000001c
+	JE    laxAVX2_p7
+	CMPQ  SI, $0x00000020
+	JE    laxAVX2_p8
 
 laxAVX2_slab:
 	MOVQ CX, R8
@@ -2224,7 +13716,7 @@ laxAVX2_out:
 	JMP          laxAVX2_next
 
 laxAVX2_tail:
-	// The slab's last inner%8 columns: masks at lane 16 - inner%8 of tailmask8.
+	// The slab's last inner%8 columns.
 	MOVQ $0x00000010, R11
 	SUBQ R10, R11
 	LEAQ tailmask8<>+0(SB), R14
@@ -2612,6 +14104,3441 @@ laxAVX2_next:
 	ADDQ DI, AX
 	DECQ DX
 	JNZ  laxAVX2_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p2:
+laxAVX2_p2_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p2_last
+
+laxAVX2_max_p2:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p2
+
+laxAVX2_max_p2_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p2_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_4
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_4
+
+laxAVX2_tailcopy_4:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_4_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_4_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_4_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_4_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_4_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_4:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+laxAVX2_max_p2_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPERMILPS  $0x4e, Y0, Y2
+	VMAXPS     Y2, Y0, Y0
+	VPERMILPS  $0x4e, Y1, Y2
+	VORPS      Y2, Y1, Y1
+	VPERM2F128 $0x01, Y0, Y0, Y2
+	VMAXPS     Y2, Y0, Y0
+	VPERM2F128 $0x01, Y1, Y1, Y2
+	VORPS      Y2, Y1, Y1
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p2_last
+
+laxAVX2_sum_p2:
+	VMOVUPS      (R11), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      axisconst<>+288(SB), Y4
+	VMAXPS       Y2, Y4, Y2
+	VMOVUPS      axisconst<>+32(SB), Y4
+	VFMADD231PS  axisconst<>+0(SB), Y2, Y4
+	VSUBPS       axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS  axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS  axisconst<>+96(SB), Y5, Y2
+	VMOVUPS      axisconst<>+128(SB), Y5
+	VFMADD213PS  axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+256(SB), Y2, Y5
+	VMULPS       Y2, Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VPADDD       32(SP), Y4, Y4
+	VPMAXSD      axisconst<>+480(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VADDPD       X5, X0, X0
+	VADDPD       X3, X0, X0
+	VEXTRACTF128 $0x01, Y2, X2
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X2, X0, X0
+	VADDPD       X3, X0, X0
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_sum_p2
+
+laxAVX2_sum_p2_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p2_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_5
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_5
+
+laxAVX2_tailcopy_5:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_5_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_5_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_5_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_5_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_5_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_5:
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      axisconst<>+288(SB), Y4
+	VMAXPS       Y2, Y4, Y2
+	VMOVUPS      axisconst<>+32(SB), Y4
+	VFMADD231PS  axisconst<>+0(SB), Y2, Y4
+	VSUBPS       axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS  axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS  axisconst<>+96(SB), Y5, Y2
+	VMOVUPS      axisconst<>+128(SB), Y5
+	VFMADD213PS  axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+256(SB), Y2, Y5
+	VMULPS       Y2, Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VPADDD       32(SP), Y4, Y4
+	VPMAXSD      axisconst<>+480(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMOVDQU      (R14), Y5
+	VANDPS       Y5, Y2, Y2
+	VANDPS       Y5, Y4, Y4
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VADDPD       X5, X0, X0
+	VADDPD       X3, X0, X0
+	VEXTRACTF128 $0x01, Y2, X2
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X2, X0, X0
+	VADDPD       X3, X0, X0
+
+laxAVX2_sum_p2_end:
+	VINSERTF128 $0x01, X0, Y0, Y0
+	VMOVAPD     Y0, Y2
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p2_last
+
+laxAVX2_out_p2:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      Y0, (R12)
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p2
+
+laxAVX2_out_p2_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p2_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_6
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        laxAVX2_tailloaded_6
+
+laxAVX2_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_6_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_6_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_6_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_6_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_6_1:
+	VMOVUPS 192(SP), Y0
+
+laxAVX2_tailloaded_6:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+
+laxAVX2_out_p2_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p2_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p3:
+	VMOVDQU axisrot3<>+0(SB), Y0
+
+laxAVX2_p3_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y1
+	VXORPS  Y2, Y2, Y2
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p3_last
+
+laxAVX2_max_p3:
+	VMOVUPS (R11), Y3
+	VMAXPS  Y1, Y3, Y1
+	VCMPPS  $0x03, Y3, Y3, Y3
+	VORPS   Y3, Y2, Y2
+	ADDQ    $0x00000018, R11
+	SUBQ    $0x00000006, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p3
+
+laxAVX2_max_p3_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_7
+	VMOVDQU    (R14), Y3
+	VMASKMOVPS (R11), Y3, Y3
+	JMP        laxAVX2_tailloaded_7
+
+laxAVX2_tailcopy_7:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_7_8
+	VMOVUPS (R11)(BX*1), Y3
+	VMOVUPS Y3, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_7_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_7_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_7_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_7_1:
+	VMOVUPS 192(SP), Y3
+
+laxAVX2_tailloaded_7:
+	VMOVUPS   axisconst<>+320(SB), Y5
+	VMOVDQU   (R14), Y6
+	VBLENDVPS Y6, Y3, Y5, Y3
+	VMAXPS    Y1, Y3, Y1
+	VCMPPS    $0x03, Y3, Y3, Y3
+	VORPS     Y3, Y2, Y2
+
+laxAVX2_max_p3_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VMOVDQU axisrot3<>+32(SB), Y3
+	VPERMPS Y1, Y0, Y5
+	VMAXPS  Y5, Y1, Y1
+	VPERMPS Y1, Y3, Y1
+	VPERMPS Y2, Y0, Y5
+	VORPS   Y5, Y2, Y2
+	VPERMPS Y2, Y3, Y2
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y1, Y3
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y3, Y3
+	VANDPS      Y1, Y3, Y3
+	VMOVUPS     Y3, (SP)
+	VSUBPS      Y3, Y1, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VMOVDQU     axisconst<>+448(SB), Y3
+	VPSUBD      Y5, Y3, Y3
+	VMOVDQU     Y3, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y5, Y5
+	VMOVDQU     Y5, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y1, Y3
+	VANDNPS Y3, Y2, Y3
+	VMOVUPS Y3, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y1, Y1
+	VORPS   Y1, Y2, Y2
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y1, Y1, Y1
+	VXORPD Y3, Y3, Y3
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p3_last
+
+laxAVX2_sum_p3:
+	VMOVUPS     (R11), Y3
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y3
+	VFMADD231PS axisconst<>+96(SB), Y6, Y3
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y3, Y6
+	VFMADD213PS axisconst<>+192(SB), Y3, Y6
+	VFMADD213PS axisconst<>+224(SB), Y3, Y6
+	VFMADD213PS axisconst<>+256(SB), Y3, Y6
+	VMULPS      Y3, Y3, Y7
+	VFMADD231PS Y6, Y7, Y3
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VCVTPS2PD   X3, Y6
+	VCVTPS2PD   X5, Y7
+	VFMADD213PD Y7, Y7, Y6
+	VADDPD      Y6, Y1, Y1
+	VPERMPS     Y3, Y0, Y3
+	VPERMPS     Y5, Y0, Y5
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X5, Y5
+	VFMADD213PD Y5, Y5, Y3
+	VADDPD      Y3, Y1, Y1
+	ADDQ        $0x00000018, R11
+	SUBQ        $0x00000006, R13
+	CMPQ        R13, $0x00000008
+	JAE         laxAVX2_sum_p3
+
+laxAVX2_sum_p3_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_8
+	VMOVDQU    (R14), Y3
+	VMASKMOVPS (R11), Y3, Y3
+	JMP        laxAVX2_tailloaded_8
+
+laxAVX2_tailcopy_8:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_8_8
+	VMOVUPS (R11)(BX*1), Y3
+	VMOVUPS Y3, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_8_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_8_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_8_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_8_1:
+	VMOVUPS 192(SP), Y3
+
+laxAVX2_tailloaded_8:
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     axisconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     axisconst<>+32(SB), Y5
+	VFMADD231PS axisconst<>+0(SB), Y3, Y5
+	VSUBPS      axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS axisconst<>+64(SB), Y6, Y3
+	VFMADD231PS axisconst<>+96(SB), Y6, Y3
+	VMOVUPS     axisconst<>+128(SB), Y6
+	VFMADD213PS axisconst<>+160(SB), Y3, Y6
+	VFMADD213PS axisconst<>+192(SB), Y3, Y6
+	VFMADD213PS axisconst<>+224(SB), Y3, Y6
+	VFMADD213PS axisconst<>+256(SB), Y3, Y6
+	VMULPS      Y3, Y3, Y7
+	VFMADD231PS Y6, Y7, Y3
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     axisconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y5, Y5
+	VMOVDQU     (R14), Y6
+	VANDPS      Y6, Y3, Y3
+	VANDPS      Y6, Y5, Y5
+	VCVTPS2PD   X3, Y6
+	VCVTPS2PD   X5, Y7
+	VFMADD213PD Y7, Y7, Y6
+	VADDPD      Y6, Y1, Y1
+	VPERMPS     Y3, Y0, Y3
+	VPERMPS     Y5, Y0, Y5
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X5, Y5
+	VFMADD213PD Y5, Y5, Y3
+	VADDPD      Y3, Y1, Y1
+
+laxAVX2_sum_p3_end:
+	VPERMPD $0x49, Y1, Y3
+	VPERMPD $0x24, Y1, Y1
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y1, X4
+	VCVTPD2PSY  Y3, X5
+	VINSERTF128 $0x01, X5, Y4, Y5
+	VCMPPS      $0x03, Y5, Y5, Y5
+	VORPS       Y5, Y2, Y2
+	VMOVUPS     Y2, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y2
+	VBROADCASTSD log64const<>+16(SB), Y5
+	VMULPD       Y5, Y2, Y2
+	VPSRLQ       $0x34, Y1, Y5
+	VBROADCASTSD log64vecconst<>+0(SB), Y6
+	VPAND        Y6, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VPOR         Y6, Y1, Y1
+	VBROADCASTSD log64const<>+0(SB), Y6
+	VBROADCASTSD log64vecconst<>+8(SB), Y7
+	VCMPPD       $0x1e, Y6, Y1, Y6
+	VPAND        Y6, Y7, Y7
+	VPXOR        Y7, Y1, Y1
+	VPSUBQ       Y6, Y5, Y5
+	VBROADCASTSD log64const<>+8(SB), Y6
+	VSUBPD       Y6, Y1, Y7
+	VADDPD       Y6, Y1, Y1
+	VDIVPD       Y1, Y7, Y1
+	VMULPD       Y1, Y1, Y6
+	VBROADCASTSD log64const<>+24(SB), Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+32(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+40(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+48(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+56(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+64(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+72(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+80(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+88(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+96(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+104(SB), Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VBROADCASTSD log64const<>+112(SB), Y6
+	VADDPD       Y6, Y7, Y7
+	VMULPD       Y1, Y7, Y7
+	VADDPD       Y7, Y7, Y7
+	VBROADCASTSD log64vecconst<>+24(SB), Y1
+	VBROADCASTSD log64vecconst<>+32(SB), Y6
+	VPADDQ       Y6, Y5, Y5
+	VSUBPD       Y1, Y5, Y5
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	VMOVUPD      Y2, 384(SP)
+	VCVTPS2PD    (SP), Y2
+	VMOVUPD      Y2, 448(SP)
+	VCVTDQ2PD    336(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VPSRLQ       $0x34, Y3, Y2
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y3, Y3
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y3, Y3
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y3, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y3, Y3
+	VPSUBQ       Y5, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y3, Y6
+	VADDPD       Y5, Y3, Y3
+	VDIVPD       Y3, Y6, Y3
+	VMULPD       Y3, Y3, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y3, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y3
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y2, Y2
+	VSUBPD       Y3, Y2, Y2
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y2, Y2
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMOVUPD      Y1, 416(SP)
+	VCVTPS2PD    16(SP), Y1
+	VMOVUPD      Y1, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p3_last
+
+laxAVX2_out_p3:
+	VMOVUPS      (R11), Y1
+	VCVTPS2PD    X1, Y2
+	VSUBPD       448(SP), Y2, Y2
+	VSUBPD       384(SP), Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VMINPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X4
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VSUBPD       480(SP), Y1, Y1
+	VSUBPD       416(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X1
+	VINSERTF128  $0x01, X1, Y4, Y1
+	VMOVDQU      256(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU      288(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+320(SB), Y1, Y1
+	VMOVUPS      X1, (R12)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p3
+
+laxAVX2_out_p3_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p3_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_9
+	VMOVDQU    (R14), Y1
+	VMASKMOVPS (R11), Y1, Y1
+	JMP        laxAVX2_tailloaded_9
+
+laxAVX2_tailcopy_9:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_9_8
+	VMOVUPS (R11)(BX*1), Y1
+	VMOVUPS Y1, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_9_4
+	VMOVUPS (R11)(BX*1), X1
+	VMOVUPS X1, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_9_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_9_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_9_1:
+	VMOVUPS 192(SP), Y1
+
+laxAVX2_tailloaded_9:
+	VCVTPS2PD    X1, Y2
+	VSUBPD       448(SP), Y2, Y2
+	VSUBPD       384(SP), Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VMINPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X4
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VSUBPD       480(SP), Y1, Y1
+	VSUBPD       416(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X1
+	VINSERTF128  $0x01, X1, Y4, Y1
+	VMOVDQU      256(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+416(SB), Y1, Y1
+	VMOVDQU      288(SP), Y2
+	VBLENDVPS    Y2, axisconst<>+320(SB), Y1, Y1
+	VMOVDQU      (R14), Y2
+	VMASKMOVPS   Y1, Y2, (R12)
+
+laxAVX2_out_p3_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p3_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p4:
+laxAVX2_p4_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p4_last
+
+laxAVX2_max_p4:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p4
+
+laxAVX2_max_p4_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p4_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_10
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_10
+
+laxAVX2_tailcopy_10:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_10_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_10_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_10_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_10_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_10_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_10:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+laxAVX2_max_p4_end:
+	// Fold the steps: each column's max and NaNs, in all of its lanes.
+	VPERM2F128 $0x01, Y0, Y0, Y2
+	VMAXPS     Y2, Y0, Y0
+	VPERM2F128 $0x01, Y1, Y1, Y2
+	VORPS      Y2, Y1, Y1
+
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p4_last
+
+laxAVX2_sum_p4:
+	VMOVUPS      (R11), Y2
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      axisconst<>+288(SB), Y4
+	VMAXPS       Y2, Y4, Y2
+	VMOVUPS      axisconst<>+32(SB), Y4
+	VFMADD231PS  axisconst<>+0(SB), Y2, Y4
+	VSUBPS       axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS  axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS  axisconst<>+96(SB), Y5, Y2
+	VMOVUPS      axisconst<>+128(SB), Y5
+	VFMADD213PS  axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+256(SB), Y2, Y5
+	VMULPS       Y2, Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VPADDD       32(SP), Y4, Y4
+	VPMAXSD      axisconst<>+480(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y0, Y0
+	VEXTRACTF128 $0x01, Y2, X2
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y0, Y0
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_sum_p4
+
+laxAVX2_sum_p4_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p4_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_11
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_11
+
+laxAVX2_tailcopy_11:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_11_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_11_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_11_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_11_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_11_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_11:
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      axisconst<>+288(SB), Y4
+	VMAXPS       Y2, Y4, Y2
+	VMOVUPS      axisconst<>+32(SB), Y4
+	VFMADD231PS  axisconst<>+0(SB), Y2, Y4
+	VSUBPS       axisconst<>+32(SB), Y4, Y5
+	VFMADD231PS  axisconst<>+64(SB), Y5, Y2
+	VFMADD231PS  axisconst<>+96(SB), Y5, Y2
+	VMOVUPS      axisconst<>+128(SB), Y5
+	VFMADD213PS  axisconst<>+160(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+192(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+224(SB), Y2, Y5
+	VFMADD213PS  axisconst<>+256(SB), Y2, Y5
+	VMULPS       Y2, Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VPADDD       32(SP), Y4, Y4
+	VPMAXSD      axisconst<>+480(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMOVDQU      (R14), Y5
+	VANDPS       Y5, Y2, Y2
+	VANDPS       Y5, Y4, Y4
+	VCVTPS2PD    X2, Y5
+	VCVTPS2PD    X4, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y0, Y0
+	VEXTRACTF128 $0x01, Y2, X2
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y0, Y0
+
+laxAVX2_sum_p4_end:
+	VMOVAPD Y0, Y2
+
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p4_last
+
+laxAVX2_out_p4:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      Y0, (R12)
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p4
+
+laxAVX2_out_p4_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p4_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_12
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        laxAVX2_tailloaded_12
+
+laxAVX2_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_12_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_12_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_12_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_12_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+laxAVX2_tailloaded_12:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+
+laxAVX2_out_p4_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p4_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p5:
+laxAVX2_p5_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p5_last
+
+laxAVX2_max_p5:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000014, R11
+	SUBQ    $0x00000005, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p5
+
+laxAVX2_max_p5_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_13
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_13
+
+laxAVX2_tailcopy_13:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_13_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_13_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_13_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_13_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_13_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_13:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+laxAVX2_max_p5_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p5_last
+
+laxAVX2_sum_p5:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000014, R11
+	SUBQ         $0x00000005, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_sum_p5
+
+laxAVX2_sum_p5_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_14
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        laxAVX2_tailloaded_14
+
+laxAVX2_tailcopy_14:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_14_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_14_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_14_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_14_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_14_1:
+	VMOVUPS 192(SP), Y4
+
+laxAVX2_tailloaded_14:
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+laxAVX2_sum_p5_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p5_last
+
+laxAVX2_out_p5:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VEXTRACTPS   $0x00, X0, 16(R12)
+	ADDQ         $0x00000014, R11
+	ADDQ         $0x00000014, R12
+	SUBQ         $0x00000005, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p5
+
+laxAVX2_out_p5_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p5_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_15
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        laxAVX2_tailloaded_15
+
+laxAVX2_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_15_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_15_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_15_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_15_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_15_1:
+	VMOVUPS 192(SP), Y0
+
+laxAVX2_tailloaded_15:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+
+laxAVX2_out_p5_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p5_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p6:
+laxAVX2_p6_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p6_last
+
+laxAVX2_max_p6:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000018, R11
+	SUBQ    $0x00000006, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p6
+
+laxAVX2_max_p6_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_16
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_16
+
+laxAVX2_tailcopy_16:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_16_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_16_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_16_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_16_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_16_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_16:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+laxAVX2_max_p6_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p6_last
+
+laxAVX2_sum_p6:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000018, R11
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_sum_p6
+
+laxAVX2_sum_p6_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_17
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        laxAVX2_tailloaded_17
+
+laxAVX2_tailcopy_17:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_17_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_17_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_17_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_17_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_17_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_17_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_17_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_17_1:
+	VMOVUPS 192(SP), Y4
+
+laxAVX2_tailloaded_17:
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+laxAVX2_sum_p6_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p6_last
+
+laxAVX2_out_p6:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	ADDQ         $0x00000018, R11
+	ADDQ         $0x00000018, R12
+	SUBQ         $0x00000006, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p6
+
+laxAVX2_out_p6_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p6_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_18
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        laxAVX2_tailloaded_18
+
+laxAVX2_tailcopy_18:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_18_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_18_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_18_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_18_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_18_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_18_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_18_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_18_1:
+	VMOVUPS 192(SP), Y0
+
+laxAVX2_tailloaded_18:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+
+laxAVX2_out_p6_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p6_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p7:
+laxAVX2_p7_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p7_last
+
+laxAVX2_max_p7:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x0000001c, R11
+	SUBQ    $0x00000007, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p7
+
+laxAVX2_max_p7_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_19
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_19
+
+laxAVX2_tailcopy_19:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_19_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_19_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_19_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_19_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_19_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_19:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+laxAVX2_max_p7_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p7_last
+
+laxAVX2_sum_p7:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x0000001c, R11
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_sum_p7
+
+laxAVX2_sum_p7_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_20
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        laxAVX2_tailloaded_20
+
+laxAVX2_tailcopy_20:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_20_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_20_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_20_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_20_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_20_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_20_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_20_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_20_1:
+	VMOVUPS 192(SP), Y4
+
+laxAVX2_tailloaded_20:
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+laxAVX2_sum_p7_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p7_last
+
+laxAVX2_out_p7:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      X0, (R12)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(R12)
+	VEXTRACTPS   $0x02, X0, 24(R12)
+	ADDQ         $0x0000001c, R11
+	ADDQ         $0x0000001c, R12
+	SUBQ         $0x00000007, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p7
+
+laxAVX2_out_p7_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p7_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_21
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        laxAVX2_tailloaded_21
+
+laxAVX2_tailcopy_21:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_21_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_21_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_21_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_21_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_21_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_21_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_21_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_21_1:
+	VMOVUPS 192(SP), Y0
+
+laxAVX2_tailloaded_21:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+
+laxAVX2_out_p7_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p7_slab
+	JMP  laxAVX2_done
+
+laxAVX2_p8:
+laxAVX2_p8_slab:
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// Pass 1: each lane's max, NaN skipped, and its NaNs.
+	VMOVUPS axisconst<>+320(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    R8, R11
+	MOVQ    DI, R13
+	SHRQ    $0x02, R13
+	CMPQ    R13, $0x00000008
+	JB      laxAVX2_max_p8_last
+
+laxAVX2_max_p8:
+	VMOVUPS (R11), Y2
+	VMAXPS  Y0, Y2, Y0
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VORPS   Y2, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R13
+	CMPQ    R13, $0x00000008
+	JAE     laxAVX2_max_p8
+
+laxAVX2_max_p8_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_max_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_22
+	VMOVDQU    (R14), Y2
+	VMASKMOVPS (R11), Y2, Y2
+	JMP        laxAVX2_tailloaded_22
+
+laxAVX2_tailcopy_22:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_22_8
+	VMOVUPS (R11)(BX*1), Y2
+	VMOVUPS Y2, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_22_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_22_4
+	VMOVUPS (R11)(BX*1), X2
+	VMOVUPS X2, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_22_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_22_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_22_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_22_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_22_1:
+	VMOVUPS 192(SP), Y2
+
+laxAVX2_tailloaded_22:
+	VMOVUPS   axisconst<>+320(SB), Y4
+	VMOVDQU   (R14), Y5
+	VBLENDVPS Y5, Y2, Y4, Y2
+	VMAXPS    Y0, Y2, Y0
+	VCMPPS    $0x03, Y2, Y2, Y2
+	VORPS     Y2, Y1, Y1
+
+laxAVX2_max_p8_end:
+	// The plan: c = m where |m| > largeMax, else 0; bias = 127 - bits(t_m).
+	VANDPS      axisconst<>+512(SB), Y0, Y2
+	VCMPPS      $0x1e, axisconst<>+544(SB), Y2, Y2
+	VANDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, (SP)
+	VSUBPS      Y2, Y0, Y2
+	VMOVUPS     axisconst<>+32(SB), Y4
+	VFMADD231PS axisconst<>+0(SB), Y2, Y4
+	VMOVDQU     axisconst<>+448(SB), Y2
+	VPSUBD      Y4, Y2, Y2
+	VMOVDQU     Y2, 32(SP)
+	VPSUBD      axisconst<>+32(SB), Y4, Y4
+	VMOVDQU     Y4, 320(SP)
+
+	// Special lanes: NaN where m is +Inf or a NaN was seen; masked where m is -Inf and none was.
+	VCMPPS  $0x00, axisconst<>+320(SB), Y0, Y2
+	VANDNPS Y2, Y1, Y2
+	VMOVUPS Y2, 288(SP)
+	VCMPPS  $0x00, axisconst<>+352(SB), Y0, Y0
+	VORPS   Y0, Y1, Y1
+
+	// Pass 2: S = sum of u*s + s in float64, lanes 0-3 and 4-7, in axis order.
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	MOVQ   R8, R11
+	MOVQ   DI, R13
+	SHRQ   $0x02, R13
+	CMPQ   R13, $0x00000008
+	JB     laxAVX2_sum_p8_last
+
+laxAVX2_sum_p8:
+	VMOVUPS      (R11), Y4
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_sum_p8
+
+laxAVX2_sum_p8_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_sum_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_23
+	VMOVDQU    (R14), Y4
+	VMASKMOVPS (R11), Y4, Y4
+	JMP        laxAVX2_tailloaded_23
+
+laxAVX2_tailcopy_23:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_23_8
+	VMOVUPS (R11)(BX*1), Y4
+	VMOVUPS Y4, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_23_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_23_4
+	VMOVUPS (R11)(BX*1), X3
+	VMOVUPS X3, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_23_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_23_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_23_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_23_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_23_1:
+	VMOVUPS 192(SP), Y4
+
+laxAVX2_tailloaded_23:
+	VSUBPS       (SP), Y4, Y4
+	VMOVUPS      axisconst<>+288(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      axisconst<>+32(SB), Y5
+	VFMADD231PS  axisconst<>+0(SB), Y4, Y5
+	VSUBPS       axisconst<>+32(SB), Y5, Y6
+	VFMADD231PS  axisconst<>+64(SB), Y6, Y4
+	VFMADD231PS  axisconst<>+96(SB), Y6, Y4
+	VMOVUPS      axisconst<>+128(SB), Y6
+	VFMADD213PS  axisconst<>+160(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+192(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+224(SB), Y4, Y6
+	VFMADD213PS  axisconst<>+256(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VPADDD       32(SP), Y5, Y5
+	VPMAXSD      axisconst<>+480(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X5, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X3, Y5
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y5
+	VADDPD       Y5, Y2, Y2
+
+laxAVX2_sum_p8_end:
+	// A NaN S makes its lane NaN.
+	VCVTPD2PSY  Y0, X3
+	VCVTPD2PSY  Y2, X4
+	VINSERTF128 $0x01, X4, Y3, Y4
+	VCMPPS      $0x03, Y4, Y4, Y4
+	VORPS       Y4, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+
+	// l = float64(nm)*ln2 + log64(S) and float64(c), lanes 0-3 and 4-7.
+	VCVTDQ2PD    320(SP), Y1
+	VBROADCASTSD log64const<>+16(SB), Y4
+	VMULPD       Y4, Y1, Y1
+	VPSRLQ       $0x34, Y0, Y4
+	VBROADCASTSD log64vecconst<>+0(SB), Y5
+	VPAND        Y5, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VPOR         Y5, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y5
+	VBROADCASTSD log64vecconst<>+8(SB), Y6
+	VCMPPD       $0x1e, Y5, Y0, Y5
+	VPAND        Y5, Y6, Y6
+	VPXOR        Y6, Y0, Y0
+	VPSUBQ       Y5, Y4, Y4
+	VBROADCASTSD log64const<>+8(SB), Y5
+	VSUBPD       Y5, Y0, Y6
+	VADDPD       Y5, Y0, Y0
+	VDIVPD       Y0, Y6, Y0
+	VMULPD       Y0, Y0, Y5
+	VBROADCASTSD log64const<>+24(SB), Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+32(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+40(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+48(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+56(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+64(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+72(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+80(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+88(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+96(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+104(SB), Y7
+	VADDPD       Y7, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VBROADCASTSD log64const<>+112(SB), Y5
+	VADDPD       Y5, Y6, Y6
+	VMULPD       Y0, Y6, Y6
+	VADDPD       Y6, Y6, Y6
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y5
+	VPADDQ       Y5, Y4, Y4
+	VSUBPD       Y0, Y4, Y4
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      Y1, 384(SP)
+	VCVTPS2PD    (SP), Y1
+	VMOVUPD      Y1, 448(SP)
+	VCVTDQ2PD    336(SP), Y0
+	VBROADCASTSD log64const<>+16(SB), Y1
+	VMULPD       Y1, Y0, Y0
+	VPSRLQ       $0x34, Y2, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y4
+	VPAND        Y4, Y2, Y2
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VPOR         Y4, Y2, Y2
+	VBROADCASTSD log64const<>+0(SB), Y4
+	VBROADCASTSD log64vecconst<>+8(SB), Y5
+	VCMPPD       $0x1e, Y4, Y2, Y4
+	VPAND        Y4, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSUBQ       Y4, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y4
+	VSUBPD       Y4, Y2, Y5
+	VADDPD       Y4, Y2, Y2
+	VDIVPD       Y2, Y5, Y2
+	VMULPD       Y2, Y2, Y4
+	VBROADCASTSD log64const<>+24(SB), Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+32(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+40(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+48(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+56(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+64(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+72(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+80(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+88(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+96(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+104(SB), Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y4, Y5, Y5
+	VBROADCASTSD log64const<>+112(SB), Y4
+	VADDPD       Y4, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VADDPD       Y5, Y5, Y5
+	VBROADCASTSD log64vecconst<>+24(SB), Y2
+	VBROADCASTSD log64vecconst<>+32(SB), Y4
+	VPADDQ       Y4, Y1, Y1
+	VSUBPD       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y2
+	VMULPD       Y2, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      Y0, 416(SP)
+	VCVTPS2PD    16(SP), Y0
+	VMOVUPD      Y0, 480(SP)
+
+	// Pass 3: y = float32(min((float64(x) - float64(c)) - l, 0)).
+	MOVQ R8, R11
+	MOVQ R9, R12
+	MOVQ DI, R13
+	SHRQ $0x02, R13
+	CMPQ R13, $0x00000008
+	JB   laxAVX2_out_p8_last
+
+laxAVX2_out_p8:
+	VMOVUPS      (R11), Y0
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVUPS      Y0, (R12)
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R13
+	CMPQ         R13, $0x00000008
+	JAE          laxAVX2_out_p8
+
+laxAVX2_out_p8_last:
+	TESTQ      R13, R13
+	JZ         laxAVX2_out_p8_end
+	MOVQ       R13, R10
+	MOVQ       $0x00000010, BX
+	SUBQ       R13, BX
+	LEAQ       tailmask8<>+0(SB), R14
+	LEAQ       (R14)(BX*4), R14
+	LEAQ       (R11), BX
+	ANDQ       $0x00000fff, BX
+	CMPQ       BX, $0x00000fe0
+	JA         laxAVX2_tailcopy_24
+	VMOVDQU    (R14), Y0
+	VMASKMOVPS (R11), Y0, Y0
+	JMP        laxAVX2_tailloaded_24
+
+laxAVX2_tailcopy_24:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	XORQ    BX, BX
+	TESTQ   $0x00000008, R10
+	JZ      laxAVX2_copy_24_8
+	VMOVUPS (R11)(BX*1), Y0
+	VMOVUPS Y0, 192(SP)(BX*1)
+	ADDQ    $0x00000020, BX
+
+laxAVX2_copy_24_8:
+	TESTQ   $0x00000004, R10
+	JZ      laxAVX2_copy_24_4
+	VMOVUPS (R11)(BX*1), X0
+	VMOVUPS X0, 192(SP)(BX*1)
+	ADDQ    $0x00000010, BX
+
+laxAVX2_copy_24_4:
+	TESTQ $0x00000002, R10
+	JZ    laxAVX2_copy_24_2
+	MOVQ  (R11)(BX*1), SI
+	MOVQ  SI, 192(SP)(BX*1)
+	ADDQ  $0x00000008, BX
+
+laxAVX2_copy_24_2:
+	TESTQ $0x00000001, R10
+	JZ    laxAVX2_copy_24_1
+	MOVL  (R11)(BX*1), SI
+	MOVL  SI, 192(SP)(BX*1)
+
+laxAVX2_copy_24_1:
+	VMOVUPS 192(SP), Y0
+
+laxAVX2_tailloaded_24:
+	VCVTPS2PD    X0, Y1
+	VSUBPD       448(SP), Y1, Y1
+	VSUBPD       384(SP), Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMINPD       Y1, Y2, Y1
+	VCVTPD2PSY   Y1, X3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       480(SP), Y0, Y0
+	VSUBPD       416(SP), Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y3, Y0
+	VMOVDQU      256(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+416(SB), Y0, Y0
+	VMOVDQU      288(SP), Y1
+	VBLENDVPS    Y1, axisconst<>+320(SB), Y0, Y0
+	VMOVDQU      (R14), Y1
+	VMASKMOVPS   Y0, Y1, (R12)
+
+laxAVX2_out_p8_end:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  laxAVX2_p8_slab
 
 laxAVX2_done:
 	VZEROUPPER

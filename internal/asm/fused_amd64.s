@@ -1400,7 +1400,7 @@ GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func ScaledSoftmaxRowsAVX2(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsAVX2(SB), NOSPLIT, $368-96
+TEXT ·ScaledSoftmaxRowsAVX2(SB), NOSPLIT, $528-96
 	MOVSS        scale+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
@@ -1414,6 +1414,7 @@ TEXT ·ScaledSoftmaxRowsAVX2(SB), NOSPLIT, $368-96
 	CMPQ         AX, CX
 	CMOVQEQ      DX, CX
 	MOVQ         CX, 296(SP)
+	MOVQ         $0x00000000, 504(SP)
 	MOVQ         dst_base+0(FP), SI
 	MOVQ         src_base+24(FP), DI
 	MOVQ         rows+80(FP), R8
@@ -1441,148 +1442,154 @@ ss256_row:
 	VMOVUPS fusedconst<>+320(SB), Y2
 	VMOVUPS fusedconst<>+320(SB), Y3
 	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
 	MOVQ    DI, AX
+	MOVQ    SI, CX
 	MOVQ    R9, DX
 
 ss256_max32:
 	CMPQ        DX, $0x00000020
 	JB          ss256_max16
-	VMOVUPS     (AX)(BX*1), Y5
 	VMOVUPS     (AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y0, Y0
-	VMOVUPS     32(AX)(BX*1), Y5
+	VFMADD213PS (AX)(BX*1), Y5, Y6
+	VMOVUPS     Y6, (CX)
+	VMAXPS      Y6, Y0, Y0
 	VMOVUPS     32(AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y2, Y2
-	VMOVUPS     64(AX)(BX*1), Y5
+	VFMADD213PS 32(AX)(BX*1), Y5, Y6
+	VMOVUPS     Y6, 32(CX)
+	VMAXPS      Y6, Y2, Y2
 	VMOVUPS     64(AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y3, Y3
-	VMOVUPS     96(AX)(BX*1), Y5
+	VFMADD213PS 64(AX)(BX*1), Y5, Y6
+	VMOVUPS     Y6, 64(CX)
+	VMAXPS      Y6, Y3, Y3
 	VMOVUPS     96(AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y4, Y4
+	VFMADD213PS 96(AX)(BX*1), Y5, Y6
+	VMOVUPS     Y6, 96(CX)
+	VMAXPS      Y6, Y4, Y4
 	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
 	SUBQ        $0x00000020, DX
 	JMP         ss256_max32
 
 ss256_max16:
 	CMPQ        DX, $0x00000010
 	JB          ss256_maxtail
-	VMOVUPS     (AX)(BX*1), Y5
 	VMOVUPS     (AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y0, Y0
-	VMOVUPS     32(AX)(BX*1), Y5
+	VFMADD213PS (AX)(BX*1), Y5, Y6
+	VMOVUPS     Y6, (CX)
+	VMAXPS      Y6, Y0, Y0
 	VMOVUPS     32(AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y2, Y2
+	VFMADD213PS 32(AX)(BX*1), Y5, Y6
+	VMOVUPS     Y6, 32(CX)
+	VMAXPS      Y6, Y2, Y2
 	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
 
 ss256_maxtail:
 	TESTQ      DX, DX
 	JZ         ss256_maxred
-	VMOVDQU    (R10), Y5
-	VMOVDQU    32(R10), Y6
-	LEAQ       (AX), CX
-	ANDQ       $0x00000fff, CX
-	CMPQ       CX, $0x00000fc0
+	VMOVDQU    (R10), Y6
+	VMOVDQU    32(R10), Y7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
 	JA         ss256_tailcopy_1
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
 	JMP        ss256_tailloaded_1
 
 ss256_tailcopy_1:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
-	XORQ    CX, CX
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ss256_copy_1_8
-	VMOVUPS (AX)(CX*1), Y7
-	VMOVUPS Y7, 192(SP)(CX*1)
-	ADDQ    $0x00000020, CX
+	VMOVUPS (AX)(DX*1), Y8
+	VMOVUPS Y8, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
 
 ss256_copy_1_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_1_4
-	VMOVUPS (AX)(CX*1), X7
-	VMOVUPS X7, 192(SP)(CX*1)
-	ADDQ    $0x00000010, CX
+	VMOVUPS (AX)(DX*1), X8
+	VMOVUPS X8, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
 
 ss256_copy_1_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_1_2
-	MOVQ  (AX)(CX*1), DX
-	MOVQ  DX, 192(SP)(CX*1)
-	ADDQ  $0x00000008, CX
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
 
 ss256_copy_1_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_1_1
-	MOVL  (AX)(CX*1), DX
-	MOVL  DX, 192(SP)(CX*1)
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
 
 ss256_copy_1_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 
 ss256_tailloaded_1:
 	LEAQ       (AX)(BX*1), AX
-	LEAQ       (AX), CX
-	ANDQ       $0x00000fff, CX
-	CMPQ       CX, $0x00000fc0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
 	JA         ss256_tailcopy_2
-	VMASKMOVPS (AX), Y5, Y9
-	VMASKMOVPS 32(AX), Y6, Y10
+	VMASKMOVPS (AX), Y6, Y10
+	VMASKMOVPS 32(AX), Y7, Y11
 	JMP        ss256_tailloaded_2
 
 ss256_tailcopy_2:
-	VXORPS  Y9, Y9, Y9
-	VMOVUPS Y9, 192(SP)
-	VMOVUPS Y9, 224(SP)
-	XORQ    CX, CX
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ss256_copy_2_8
-	VMOVUPS (AX)(CX*1), Y9
-	VMOVUPS Y9, 192(SP)(CX*1)
-	ADDQ    $0x00000020, CX
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
 
 ss256_copy_2_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_2_4
-	VMOVUPS (AX)(CX*1), X9
-	VMOVUPS X9, 192(SP)(CX*1)
-	ADDQ    $0x00000010, CX
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
 
 ss256_copy_2_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_2_2
-	MOVQ  (AX)(CX*1), DX
-	MOVQ  DX, 192(SP)(CX*1)
-	ADDQ  $0x00000008, CX
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
 
 ss256_copy_2_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_2_1
-	MOVL  (AX)(CX*1), AX
-	MOVL  AX, 192(SP)(CX*1)
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
 
 ss256_copy_2_1:
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y10
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
 
 ss256_tailloaded_2:
-	VFMADD231PS 256(SP), Y7, Y9
-	VFMADD231PS 256(SP), Y8, Y10
-	VMOVUPS     fusedconst<>+320(SB), Y7
-	VBLENDVPS   Y5, Y9, Y7, Y9
-	VMAXPS      Y9, Y3, Y3
+	VFMADD231PS Y5, Y8, Y10
+	VFMADD231PS Y5, Y9, Y11
+	VMASKMOVPS  Y10, Y6, (CX)
+	VMASKMOVPS  Y11, Y7, 32(CX)
 	VMOVUPS     fusedconst<>+320(SB), Y5
 	VBLENDVPS   Y6, Y10, Y5, Y10
-	VMAXPS      Y10, Y4, Y4
+	VMAXPS      Y10, Y3, Y3
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y7, Y11, Y5, Y11
+	VMAXPS      Y11, Y4, Y4
 
 ss256_maxred:
 	VMAXPS       Y2, Y0, Y0
@@ -1631,7 +1638,7 @@ ss256_params:
 	VMOVUPD Y0, 96(SP)
 	VMOVUPD Y0, 128(SP)
 	VMOVUPD Y0, 160(SP)
-	MOVQ    DI, AX
+	MOVQ    SI, AX
 	MOVQ    SI, CX
 	MOVQ    R9, DX
 	CMPQ    DX, $0x00000040
@@ -1642,13 +1649,8 @@ ss256_params:
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
 	VXORPD      Y12, Y12, Y12
-	VMOVUPS     (AX), Y3
-	VMOVUPS     32(AX), Y4
-	LEAQ        (AX)(BX*1), R13
-	VMOVUPS     (R13), Y0
-	VMOVUPS     32(R13), Y2
-	VFMADD231PS 256(SP), Y3, Y0
-	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
@@ -1692,13 +1694,8 @@ ss256_params:
 	VMOVUPS     Y6, 32(CX)
 
 ss256_nostore_1:
-	VMOVUPS      64(AX), Y3
-	VMOVUPS      96(AX), Y4
-	LEAQ         64(AX)(BX*1), R13
-	VMOVUPS      (R13), Y0
-	VMOVUPS      32(R13), Y2
-	VFMADD231PS  256(SP), Y3, Y0
-	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -1762,13 +1759,8 @@ ss256_nostore_1:
 	VMOVUPS      Y6, 96(CX)
 
 ss256_nostore_2:
-	VMOVUPS      128(AX), Y3
-	VMOVUPS      160(AX), Y4
-	LEAQ         128(AX)(BX*1), R13
-	VMOVUPS      (R13), Y0
-	VMOVUPS      32(R13), Y2
-	VFMADD231PS  256(SP), Y3, Y0
-	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -1832,13 +1824,8 @@ ss256_nostore_2:
 	VMOVUPS      Y6, 160(CX)
 
 ss256_nostore_3:
-	VMOVUPS     192(AX), Y3
-	VMOVUPS     224(AX), Y4
-	LEAQ        192(AX)(BX*1), R13
-	VMOVUPS     (R13), Y0
-	VMOVUPS     32(R13), Y2
-	VFMADD231PS 256(SP), Y3, Y0
-	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
@@ -1911,13 +1898,8 @@ ss256_sum64:
 	VMOVUPS      Y6, -32(CX)
 
 ss256_nostore_4:
-	VMOVUPS      (AX), Y3
-	VMOVUPS      32(AX), Y4
-	LEAQ         (AX)(BX*1), R13
-	VMOVUPS      (R13), Y0
-	VMOVUPS      32(R13), Y2
-	VFMADD231PS  256(SP), Y3, Y0
-	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -1993,13 +1975,8 @@ ss256_nostore_4:
 	VMOVUPS      Y6, 32(CX)
 
 ss256_nostore_5:
-	VMOVUPS      64(AX), Y3
-	VMOVUPS      96(AX), Y4
-	LEAQ         64(AX)(BX*1), R13
-	VMOVUPS      (R13), Y0
-	VMOVUPS      32(R13), Y2
-	VFMADD231PS  256(SP), Y3, Y0
-	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -2063,13 +2040,8 @@ ss256_nostore_5:
 	VMOVUPS      Y6, 96(CX)
 
 ss256_nostore_6:
-	VMOVUPS      128(AX), Y3
-	VMOVUPS      160(AX), Y4
-	LEAQ         128(AX)(BX*1), R13
-	VMOVUPS      (R13), Y0
-	VMOVUPS      32(R13), Y2
-	VFMADD231PS  256(SP), Y3, Y0
-	VFMADD231PS  256(SP), Y4, Y2
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -2133,13 +2105,8 @@ ss256_nostore_6:
 	VMOVUPS      Y6, 160(CX)
 
 ss256_nostore_7:
-	VMOVUPS     192(AX), Y3
-	VMOVUPS     224(AX), Y4
-	LEAQ        192(AX)(BX*1), R13
-	VMOVUPS     (R13), Y0
-	VMOVUPS     32(R13), Y2
-	VFMADD231PS 256(SP), Y3, Y0
-	VFMADD231PS 256(SP), Y4, Y2
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
@@ -2252,68 +2219,63 @@ ss256_sum16:
 	JB          ss256_sumlast
 	VMOVUPS     (AX), Y5
 	VMOVUPS     32(AX), Y6
-	LEAQ        (AX)(BX*1), R13
-	VMOVUPS     (R13), Y7
-	VMOVUPS     32(R13), Y8
-	VFMADD231PS 256(SP), Y5, Y7
-	VFMADD231PS 256(SP), Y6, Y8
-	VSUBPS      (SP), Y7, Y7
-	VSUBPS      (SP), Y8, Y8
-	VMOVUPS     fusedconst<>+288(SB), Y5
-	VMAXPS      Y7, Y5, Y7
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     fusedconst<>+32(SB), Y5
-	VMOVUPS     fusedconst<>+32(SB), Y6
-	VFMADD231PS fusedconst<>+0(SB), Y7, Y5
-	VFMADD231PS fusedconst<>+0(SB), Y8, Y6
-	VSUBPS      fusedconst<>+32(SB), Y5, Y9
-	VSUBPS      fusedconst<>+32(SB), Y6, Y10
-	VFMADD231PS fusedconst<>+64(SB), Y9, Y7
-	VFMADD231PS fusedconst<>+64(SB), Y10, Y8
-	VFMADD231PS fusedconst<>+96(SB), Y9, Y7
-	VFMADD231PS fusedconst<>+96(SB), Y10, Y8
+	VSUBPS      (SP), Y5, Y5
+	VSUBPS      (SP), Y6, Y6
+	VMOVUPS     fusedconst<>+288(SB), Y7
+	VMAXPS      Y5, Y7, Y5
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     fusedconst<>+32(SB), Y7
+	VMOVUPS     fusedconst<>+32(SB), Y8
+	VFMADD231PS fusedconst<>+0(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+0(SB), Y6, Y8
+	VSUBPS      fusedconst<>+32(SB), Y7, Y9
+	VSUBPS      fusedconst<>+32(SB), Y8, Y10
+	VFMADD231PS fusedconst<>+64(SB), Y9, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y10, Y6
+	VFMADD231PS fusedconst<>+96(SB), Y9, Y5
+	VFMADD231PS fusedconst<>+96(SB), Y10, Y6
 	VMOVUPS     fusedconst<>+128(SB), Y9
 	VMOVUPS     fusedconst<>+128(SB), Y10
-	VFMADD213PS fusedconst<>+160(SB), Y7, Y9
-	VFMADD213PS fusedconst<>+160(SB), Y8, Y10
-	VFMADD213PS fusedconst<>+192(SB), Y7, Y9
-	VFMADD213PS fusedconst<>+192(SB), Y8, Y10
-	VFMADD213PS fusedconst<>+224(SB), Y7, Y9
-	VFMADD213PS fusedconst<>+224(SB), Y8, Y10
-	VFMADD213PS fusedconst<>+256(SB), Y7, Y9
-	VFMADD213PS fusedconst<>+256(SB), Y8, Y10
-	VMULPS      Y7, Y7, Y11
-	VMULPS      Y8, Y8, Y12
-	VFMADD231PS Y9, Y11, Y7
-	VFMADD231PS Y10, Y12, Y8
+	VFMADD213PS fusedconst<>+160(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+160(SB), Y6, Y10
+	VFMADD213PS fusedconst<>+192(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+192(SB), Y6, Y10
+	VFMADD213PS fusedconst<>+224(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+224(SB), Y6, Y10
+	VFMADD213PS fusedconst<>+256(SB), Y5, Y9
+	VFMADD213PS fusedconst<>+256(SB), Y6, Y10
+	VMULPS      Y5, Y5, Y11
+	VMULPS      Y6, Y6, Y12
+	VFMADD231PS Y9, Y11, Y5
+	VFMADD231PS Y10, Y12, Y6
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_9
-	VMOVUPS     Y7, (CX)
-	VMOVUPS     Y8, 32(CX)
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
 
 ss256_nostore_9:
-	VPADDD       32(SP), Y5, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPMAXSD      fusedconst<>+480(SB), Y5, Y5
-	VPMAXSD      fusedconst<>+480(SB), Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y6, Y6
-	VCVTPS2PD    X7, Y9
-	VCVTPS2PD    X5, Y10
+	VPADDD       32(SP), Y7, Y7
+	VPADDD       32(SP), Y8, Y8
+	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
+	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X5, Y9
+	VCVTPS2PD    X7, Y10
 	VFMADD213PD  Y10, Y10, Y9
 	VADDPD       Y9, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X7
 	VEXTRACTF128 $0x01, Y5, X5
-	VCVTPS2PD    X7, Y7
+	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y7
-	VADDPD       Y7, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X6, Y7
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y2, Y2
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
 	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X5
-	VEXTRACTF128 $0x01, Y6, X6
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -2364,123 +2326,76 @@ ss256_copy_3_4:
 ss256_copy_3_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_3_1
-	MOVL  (AX)(DX*1), R13
-	MOVL  R13, 192(SP)(DX*1)
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
 
 ss256_copy_3_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
 ss256_tailloaded_3:
-	LEAQ       (AX)(BX*1), AX
-	LEAQ       (AX), DX
-	ANDQ       $0x00000fff, DX
-	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_4
-	VMASKMOVPS (AX), Y5, Y9
-	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_4
-
-ss256_tailcopy_4:
-	VXORPS  Y9, Y9, Y9
-	VMOVUPS Y9, 192(SP)
-	VMOVUPS Y9, 224(SP)
-	XORQ    DX, DX
-	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_4_8
-	VMOVUPS (AX)(DX*1), Y9
-	VMOVUPS Y9, 192(SP)(DX*1)
-	ADDQ    $0x00000020, DX
-
-ss256_copy_4_8:
-	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_4_4
-	VMOVUPS (AX)(DX*1), X9
-	VMOVUPS X9, 192(SP)(DX*1)
-	ADDQ    $0x00000010, DX
-
-ss256_copy_4_4:
-	TESTQ $0x00000002, R11
-	JZ    ss256_copy_4_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
-	ADDQ  $0x00000008, DX
-
-ss256_copy_4_2:
-	TESTQ $0x00000001, R11
-	JZ    ss256_copy_4_1
-	MOVL  (AX)(DX*1), AX
-	MOVL  AX, 192(SP)(DX*1)
-
-ss256_copy_4_1:
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y10
-
-ss256_tailloaded_4:
-	VFMADD231PS 256(SP), Y7, Y9
-	VFMADD231PS 256(SP), Y8, Y10
-	VMOVUPS     (SP), Y7
-	VBLENDVPS   Y5, Y9, Y7, Y9
-	VBLENDVPS   Y6, Y10, Y7, Y10
-	VSUBPS      (SP), Y9, Y9
-	VSUBPS      (SP), Y10, Y10
-	VMOVUPS     fusedconst<>+288(SB), Y7
-	VMAXPS      Y9, Y7, Y9
-	VMAXPS      Y10, Y7, Y10
-	VMOVUPS     fusedconst<>+32(SB), Y7
-	VMOVUPS     fusedconst<>+32(SB), Y8
-	VFMADD231PS fusedconst<>+0(SB), Y9, Y7
-	VFMADD231PS fusedconst<>+0(SB), Y10, Y8
-	VSUBPS      fusedconst<>+32(SB), Y7, Y11
-	VSUBPS      fusedconst<>+32(SB), Y8, Y12
-	VFMADD231PS fusedconst<>+64(SB), Y11, Y9
-	VFMADD231PS fusedconst<>+64(SB), Y12, Y10
-	VFMADD231PS fusedconst<>+96(SB), Y11, Y9
-	VFMADD231PS fusedconst<>+96(SB), Y12, Y10
+	VMOVUPS     (SP), Y9
+	VBLENDVPS   Y5, Y7, Y9, Y7
+	VBLENDVPS   Y6, Y8, Y9, Y8
+	VSUBPS      (SP), Y7, Y7
+	VSUBPS      (SP), Y8, Y8
+	VMOVUPS     fusedconst<>+288(SB), Y9
+	VMAXPS      Y7, Y9, Y7
+	VMAXPS      Y8, Y9, Y8
+	VMOVUPS     fusedconst<>+32(SB), Y9
+	VMOVUPS     fusedconst<>+32(SB), Y10
+	VFMADD231PS fusedconst<>+0(SB), Y7, Y9
+	VFMADD231PS fusedconst<>+0(SB), Y8, Y10
+	VSUBPS      fusedconst<>+32(SB), Y9, Y11
+	VSUBPS      fusedconst<>+32(SB), Y10, Y12
+	VFMADD231PS fusedconst<>+64(SB), Y11, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y12, Y8
+	VFMADD231PS fusedconst<>+96(SB), Y11, Y7
+	VFMADD231PS fusedconst<>+96(SB), Y12, Y8
 	VMOVUPS     fusedconst<>+128(SB), Y11
 	VMOVUPS     fusedconst<>+128(SB), Y12
-	VFMADD213PS fusedconst<>+160(SB), Y9, Y11
-	VFMADD213PS fusedconst<>+160(SB), Y10, Y12
-	VFMADD213PS fusedconst<>+192(SB), Y9, Y11
-	VFMADD213PS fusedconst<>+192(SB), Y10, Y12
-	VFMADD213PS fusedconst<>+224(SB), Y9, Y11
-	VFMADD213PS fusedconst<>+224(SB), Y10, Y12
-	VFMADD213PS fusedconst<>+256(SB), Y9, Y11
-	VFMADD213PS fusedconst<>+256(SB), Y10, Y12
-	VMULPS      Y9, Y9, Y13
-	VMULPS      Y10, Y10, Y14
-	VFMADD231PS Y11, Y13, Y9
-	VFMADD231PS Y12, Y14, Y10
+	VFMADD213PS fusedconst<>+160(SB), Y7, Y11
+	VFMADD213PS fusedconst<>+160(SB), Y8, Y12
+	VFMADD213PS fusedconst<>+192(SB), Y7, Y11
+	VFMADD213PS fusedconst<>+192(SB), Y8, Y12
+	VFMADD213PS fusedconst<>+224(SB), Y7, Y11
+	VFMADD213PS fusedconst<>+224(SB), Y8, Y12
+	VFMADD213PS fusedconst<>+256(SB), Y7, Y11
+	VFMADD213PS fusedconst<>+256(SB), Y8, Y12
+	VMULPS      Y7, Y7, Y13
+	VMULPS      Y8, Y8, Y14
+	VFMADD231PS Y11, Y13, Y7
+	VFMADD231PS Y12, Y14, Y8
 	TESTQ       R12, R12
 	JNZ         ss256_nostore_10
-	VMASKMOVPS  Y9, Y5, (CX)
-	VMASKMOVPS  Y10, Y6, 32(CX)
+	VMASKMOVPS  Y7, Y5, (CX)
+	VMASKMOVPS  Y8, Y6, 32(CX)
 
 ss256_nostore_10:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      fusedconst<>+480(SB), Y7, Y7
-	VPMAXSD      fusedconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VPAND        Y5, Y7, Y7
-	VPAND        Y6, Y8, Y8
-	VCVTPS2PD    X9, Y5
-	VCVTPS2PD    X7, Y6
+	VPADDD       32(SP), Y9, Y9
+	VPADDD       32(SP), Y10, Y10
+	VPMAXSD      fusedconst<>+480(SB), Y9, Y9
+	VPMAXSD      fusedconst<>+480(SB), Y10, Y10
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y10, Y10
+	VPAND        Y5, Y9, Y9
+	VPAND        Y6, Y10, Y10
+	VCVTPS2PD    X7, Y5
+	VCVTPS2PD    X9, Y6
 	VFMADD213PD  Y6, Y6, Y5
 	VADDPD       Y5, Y0, Y0
-	VEXTRACTF128 $0x01, Y9, X5
-	VEXTRACTF128 $0x01, Y7, X6
+	VEXTRACTF128 $0x01, Y7, X5
+	VEXTRACTF128 $0x01, Y9, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
 	VADDPD       Y5, Y2, Y2
-	VCVTPS2PD    X10, Y5
-	VCVTPS2PD    X8, Y6
+	VCVTPS2PD    X8, Y5
+	VCVTPS2PD    X10, Y6
 	VFMADD213PD  Y6, Y6, Y5
 	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y10, X5
-	VEXTRACTF128 $0x01, Y8, X6
+	VEXTRACTF128 $0x01, Y8, X5
+	VEXTRACTF128 $0x01, Y10, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
@@ -2520,307 +2435,157 @@ ss256_sumred:
 	VMOVUPS      Y2, 304(SP)
 	VBROADCASTSS X0, Y2
 	VMOVUPS      Y2, 336(SP)
+	MOVQ         BX, 512(SP)
+	CMPQ         504(SP), $0x00000000
+	JE           ss256_prev
 
-	// Pass 3: y = (1 + u) * (hi + lo) * s.
-	MOVQ DI, AX
-	MOVQ SI, CX
-	MOVQ R9, DX
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	MOVQ    520(SP), BX
+	TESTQ   R12, R12
+	JNZ     ss256_outre
+	VMOVUPS 432(SP), Y0
+	VMOVUPS fusedconst<>+288(SB), Y2
+	VMOVUPS fusedconst<>+32(SB), Y3
+	VMOVUPS fusedconst<>+0(SB), Y4
+	VMOVUPS 464(SP), Y5
+	VMOVUPS 368(SP), Y6
+	VMOVUPS 400(SP), Y7
+	VMOVUPS 256(SP), Y8
+	MOVQ    496(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R9, DX
 
 ss256_out64:
 	CMPQ        DX, $0x00000040
 	JB          ss256_out16
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	LEAQ        (AX)(BX*1), R13
-	VMOVUPS     (R13), Y3
-	VMOVUPS     32(R13), Y4
-	VFMADD231PS 256(SP), Y0, Y3
-	VFMADD231PS 256(SP), Y2, Y4
-	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
-	VMOVUPS     fusedconst<>+288(SB), Y0
-	VMAXPS      Y3, Y0, Y3
-	VMAXPS      Y4, Y0, Y4
-	TESTQ       R12, R12
-	JNZ         ss256_recompute_1
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VMOVUPS     (CX), Y3
-	VMOVUPS     32(CX), Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y4, Y4
-	JMP         ss256_haveu_1
-
-ss256_recompute_1:
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VSUBPS      fusedconst<>+32(SB), Y0, Y5
-	VSUBPS      fusedconst<>+32(SB), Y2, Y6
-	VFMADD231PS fusedconst<>+64(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+64(SB), Y6, Y4
-	VFMADD231PS fusedconst<>+96(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+96(SB), Y6, Y4
-	VMOVUPS     fusedconst<>+128(SB), Y5
-	VMOVUPS     fusedconst<>+128(SB), Y6
-	VFMADD213PS fusedconst<>+160(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+160(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+192(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+192(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+224(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+224(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+256(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+256(SB), Y4, Y6
-	VMULPS      Y3, Y3, Y7
-	VMULPS      Y4, Y4, Y8
-	VFMADD231PS Y5, Y7, Y3
-	VFMADD231PS Y6, Y8, Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y2, Y2
-
-ss256_haveu_1:
-	VPADDD      32(SP), Y0, Y0
-	VPADDD      32(SP), Y2, Y2
-	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
-	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y3, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y4, Y6
-	VFMADD132PS 304(SP), Y5, Y3
-	VFMADD132PS 304(SP), Y6, Y4
-	VADDPS      304(SP), Y3, Y3
-	VADDPS      304(SP), Y4, Y4
-	VMULPS      Y0, Y3, Y3
-	VMULPS      Y2, Y4, Y4
-	VMOVUPS     Y3, (CX)
-	VMOVUPS     Y4, 32(CX)
-	VMOVUPS     64(AX), Y0
-	VMOVUPS     96(AX), Y2
-	LEAQ        64(AX)(BX*1), R13
-	VMOVUPS     (R13), Y3
-	VMOVUPS     32(R13), Y4
-	VFMADD231PS 256(SP), Y0, Y3
-	VFMADD231PS 256(SP), Y2, Y4
-	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
-	VMOVUPS     fusedconst<>+288(SB), Y0
-	VMAXPS      Y3, Y0, Y3
-	VMAXPS      Y4, Y0, Y4
-	TESTQ       R12, R12
-	JNZ         ss256_recompute_2
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VMOVUPS     64(CX), Y3
-	VMOVUPS     96(CX), Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y4, Y4
-	JMP         ss256_haveu_2
-
-ss256_recompute_2:
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VSUBPS      fusedconst<>+32(SB), Y0, Y5
-	VSUBPS      fusedconst<>+32(SB), Y2, Y6
-	VFMADD231PS fusedconst<>+64(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+64(SB), Y6, Y4
-	VFMADD231PS fusedconst<>+96(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+96(SB), Y6, Y4
-	VMOVUPS     fusedconst<>+128(SB), Y5
-	VMOVUPS     fusedconst<>+128(SB), Y6
-	VFMADD213PS fusedconst<>+160(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+160(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+192(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+192(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+224(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+224(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+256(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+256(SB), Y4, Y6
-	VMULPS      Y3, Y3, Y7
-	VMULPS      Y4, Y4, Y8
-	VFMADD231PS Y5, Y7, Y3
-	VFMADD231PS Y6, Y8, Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y2, Y2
-
-ss256_haveu_2:
-	VPADDD      32(SP), Y0, Y0
-	VPADDD      32(SP), Y2, Y2
-	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
-	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y3, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y4, Y6
-	VFMADD132PS 304(SP), Y5, Y3
-	VFMADD132PS 304(SP), Y6, Y4
-	VADDPS      304(SP), Y3, Y3
-	VADDPS      304(SP), Y4, Y4
-	VMULPS      Y0, Y3, Y3
-	VMULPS      Y2, Y4, Y4
-	VMOVUPS     Y3, 64(CX)
-	VMOVUPS     Y4, 96(CX)
-	VMOVUPS     128(AX), Y0
-	VMOVUPS     160(AX), Y2
-	LEAQ        128(AX)(BX*1), R13
-	VMOVUPS     (R13), Y3
-	VMOVUPS     32(R13), Y4
-	VFMADD231PS 256(SP), Y0, Y3
-	VFMADD231PS 256(SP), Y2, Y4
-	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
-	VMOVUPS     fusedconst<>+288(SB), Y0
-	VMAXPS      Y3, Y0, Y3
-	VMAXPS      Y4, Y0, Y4
-	TESTQ       R12, R12
-	JNZ         ss256_recompute_3
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VMOVUPS     128(CX), Y3
-	VMOVUPS     160(CX), Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y4, Y4
-	JMP         ss256_haveu_3
-
-ss256_recompute_3:
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VSUBPS      fusedconst<>+32(SB), Y0, Y5
-	VSUBPS      fusedconst<>+32(SB), Y2, Y6
-	VFMADD231PS fusedconst<>+64(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+64(SB), Y6, Y4
-	VFMADD231PS fusedconst<>+96(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+96(SB), Y6, Y4
-	VMOVUPS     fusedconst<>+128(SB), Y5
-	VMOVUPS     fusedconst<>+128(SB), Y6
-	VFMADD213PS fusedconst<>+160(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+160(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+192(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+192(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+224(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+224(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+256(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+256(SB), Y4, Y6
-	VMULPS      Y3, Y3, Y7
-	VMULPS      Y4, Y4, Y8
-	VFMADD231PS Y5, Y7, Y3
-	VFMADD231PS Y6, Y8, Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y2, Y2
-
-ss256_haveu_3:
-	VPADDD      32(SP), Y0, Y0
-	VPADDD      32(SP), Y2, Y2
-	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
-	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y3, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y4, Y6
-	VFMADD132PS 304(SP), Y5, Y3
-	VFMADD132PS 304(SP), Y6, Y4
-	VADDPS      304(SP), Y3, Y3
-	VADDPS      304(SP), Y4, Y4
-	VMULPS      Y0, Y3, Y3
-	VMULPS      Y2, Y4, Y4
-	VMOVUPS     Y3, 128(CX)
-	VMOVUPS     Y4, 160(CX)
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
-	LEAQ        192(AX)(BX*1), R13
-	VMOVUPS     (R13), Y3
-	VMOVUPS     32(R13), Y4
-	VFMADD231PS 256(SP), Y0, Y3
-	VFMADD231PS 256(SP), Y2, Y4
-	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
-	VMOVUPS     fusedconst<>+288(SB), Y0
-	VMAXPS      Y3, Y0, Y3
-	VMAXPS      Y4, Y0, Y4
-	TESTQ       R12, R12
-	JNZ         ss256_recompute_4
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VMOVUPS     192(CX), Y3
-	VMOVUPS     224(CX), Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y4, Y4
-	JMP         ss256_haveu_4
-
-ss256_recompute_4:
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VSUBPS      fusedconst<>+32(SB), Y0, Y5
-	VSUBPS      fusedconst<>+32(SB), Y2, Y6
-	VFMADD231PS fusedconst<>+64(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+64(SB), Y6, Y4
-	VFMADD231PS fusedconst<>+96(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+96(SB), Y6, Y4
-	VMOVUPS     fusedconst<>+128(SB), Y5
-	VMOVUPS     fusedconst<>+128(SB), Y6
-	VFMADD213PS fusedconst<>+160(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+160(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+192(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+192(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+224(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+224(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+256(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+256(SB), Y4, Y6
-	VMULPS      Y3, Y3, Y7
-	VMULPS      Y4, Y4, Y8
-	VFMADD231PS Y5, Y7, Y3
-	VFMADD231PS Y6, Y8, Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y2, Y2
-
-ss256_haveu_4:
-	VPADDD      32(SP), Y0, Y0
-	VPADDD      32(SP), Y2, Y2
-	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
-	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y3, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y4, Y6
-	VFMADD132PS 304(SP), Y5, Y3
-	VFMADD132PS 304(SP), Y6, Y4
-	VADDPS      304(SP), Y3, Y3
-	VADDPS      304(SP), Y4, Y4
-	VMULPS      Y0, Y3, Y3
-	VMULPS      Y2, Y4, Y4
-	VMOVUPS     Y3, 192(CX)
-	VMOVUPS     Y4, 224(CX)
+	VMOVUPS     (AX), Y9
+	VMOVUPS     32(AX), Y10
+	VFMADD213PS (AX)(BX*1), Y8, Y9
+	VFMADD213PS 32(AX)(BX*1), Y8, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     (CX), Y10
+	VMOVUPS     32(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, (CX)
+	VMOVUPS     Y12, 32(CX)
+	VMOVUPS     64(AX), Y9
+	VMOVUPS     96(AX), Y10
+	VFMADD213PS 64(AX)(BX*1), Y8, Y9
+	VFMADD213PS 96(AX)(BX*1), Y8, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     64(CX), Y10
+	VMOVUPS     96(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 64(CX)
+	VMOVUPS     Y12, 96(CX)
+	VMOVUPS     128(AX), Y9
+	VMOVUPS     160(AX), Y10
+	VFMADD213PS 128(AX)(BX*1), Y8, Y9
+	VFMADD213PS 160(AX)(BX*1), Y8, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     128(CX), Y10
+	VMOVUPS     160(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 128(CX)
+	VMOVUPS     Y12, 160(CX)
+	VMOVUPS     192(AX), Y9
+	VMOVUPS     224(AX), Y10
+	VFMADD213PS 192(AX)(BX*1), Y8, Y9
+	VFMADD213PS 224(AX)(BX*1), Y8, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     192(CX), Y10
+	VMOVUPS     224(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 192(CX)
+	VMOVUPS     Y12, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2829,79 +2594,38 @@ ss256_haveu_4:
 ss256_out16:
 	CMPQ        DX, $0x00000010
 	JB          ss256_outtail
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	LEAQ        (AX)(BX*1), R13
-	VMOVUPS     (R13), Y3
-	VMOVUPS     32(R13), Y4
-	VFMADD231PS 256(SP), Y0, Y3
-	VFMADD231PS 256(SP), Y2, Y4
-	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
-	VMOVUPS     fusedconst<>+288(SB), Y0
-	VMAXPS      Y3, Y0, Y3
-	VMAXPS      Y4, Y0, Y4
-	TESTQ       R12, R12
-	JNZ         ss256_recompute_5
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VMOVUPS     (CX), Y3
-	VMOVUPS     32(CX), Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y4, Y4
-	JMP         ss256_haveu_5
-
-ss256_recompute_5:
-	VMOVUPS     fusedconst<>+32(SB), Y0
-	VMOVUPS     fusedconst<>+32(SB), Y2
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y0
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y2
-	VSUBPS      fusedconst<>+32(SB), Y0, Y5
-	VSUBPS      fusedconst<>+32(SB), Y2, Y6
-	VFMADD231PS fusedconst<>+64(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+64(SB), Y6, Y4
-	VFMADD231PS fusedconst<>+96(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+96(SB), Y6, Y4
-	VMOVUPS     fusedconst<>+128(SB), Y5
-	VMOVUPS     fusedconst<>+128(SB), Y6
-	VFMADD213PS fusedconst<>+160(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+160(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+192(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+192(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+224(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+224(SB), Y4, Y6
-	VFMADD213PS fusedconst<>+256(SB), Y3, Y5
-	VFMADD213PS fusedconst<>+256(SB), Y4, Y6
-	VMULPS      Y3, Y3, Y7
-	VMULPS      Y4, Y4, Y8
-	VFMADD231PS Y5, Y7, Y3
-	VFMADD231PS Y6, Y8, Y4
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y4, Y4
-	VMOVAPS     Y2, Y2
-
-ss256_haveu_5:
-	VPADDD      32(SP), Y0, Y0
-	VPADDD      32(SP), Y2, Y2
-	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
-	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
-	VPSLLD      $0x17, Y0, Y0
-	VPSLLD      $0x17, Y2, Y2
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y3, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y4, Y6
-	VFMADD132PS 304(SP), Y5, Y3
-	VFMADD132PS 304(SP), Y6, Y4
-	VADDPS      304(SP), Y3, Y3
-	VADDPS      304(SP), Y4, Y4
-	VMULPS      Y0, Y3, Y3
-	VMULPS      Y2, Y4, Y4
-	VMOVUPS     Y3, (CX)
-	VMOVUPS     Y4, 32(CX)
+	VMOVUPS     (AX), Y9
+	VMOVUPS     32(AX), Y10
+	VFMADD213PS (AX)(BX*1), Y8, Y9
+	VFMADD213PS 32(AX)(BX*1), Y8, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     (CX), Y10
+	VMOVUPS     32(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, (CX)
+	VMOVUPS     Y12, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -2909,233 +2633,594 @@ ss256_haveu_5:
 
 ss256_outtail:
 	TESTQ      DX, DX
-	JZ         ss256_next
-	VMOVDQU    (R10), Y0
-	VMOVDQU    32(R10), Y2
+	JZ         ss256_prev
+	VMOVDQU    (R10), Y9
+	VMOVDQU    32(R10), Y10
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_4
+	VMASKMOVPS (AX), Y9, Y11
+	VMASKMOVPS 32(AX), Y10, Y12
+	JMP        ss256_tailloaded_4
+
+ss256_tailcopy_4:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, 192(SP)
+	VMOVUPS Y11, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_4_8
+	VMOVUPS (AX)(DX*1), Y11
+	VMOVUPS Y11, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_4_4
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_4_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_4_1
+	MOVL  (AX)(DX*1), R13
+	MOVL  R13, 192(SP)(DX*1)
+
+ss256_copy_4_1:
+	VMOVUPS 192(SP), Y11
+	VMOVUPS 224(SP), Y12
+
+ss256_tailloaded_4:
+	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ss256_tailcopy_5
-	VMASKMOVPS (AX), Y0, Y3
-	VMASKMOVPS 32(AX), Y2, Y4
+	VMASKMOVPS (AX), Y9, Y13
+	VMASKMOVPS 32(AX), Y10, Y14
 	JMP        ss256_tailloaded_5
 
 ss256_tailcopy_5:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+	VXORPS  Y13, Y13, Y13
+	VMOVUPS Y13, 192(SP)
+	VMOVUPS Y13, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ss256_copy_5_8
-	VMOVUPS (AX)(DX*1), Y3
-	VMOVUPS Y3, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y13
+	VMOVUPS Y13, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ss256_copy_5_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_5_4
-	VMOVUPS (AX)(DX*1), X3
-	VMOVUPS X3, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X13
+	VMOVUPS X13, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ss256_copy_5_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_5_2
-	MOVQ  (AX)(DX*1), R13
-	MOVQ  R13, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 ss256_copy_5_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_5_1
-	MOVL  (AX)(DX*1), R13
-	MOVL  R13, 192(SP)(DX*1)
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
 
 ss256_copy_5_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 192(SP), Y13
+	VMOVUPS 224(SP), Y14
 
 ss256_tailloaded_5:
-	LEAQ       (AX)(BX*1), AX
-	LEAQ       (AX), DX
-	ANDQ       $0x00000fff, DX
-	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_6
-	VMASKMOVPS (AX), Y0, Y5
-	VMASKMOVPS 32(AX), Y2, Y6
-	JMP        ss256_tailloaded_6
+	VFMADD231PS Y8, Y11, Y13
+	VFMADD231PS Y8, Y12, Y14
+	VSUBPS      Y0, Y13, Y13
+	VSUBPS      Y0, Y14, Y14
+	VMAXPS      Y13, Y2, Y13
+	VMAXPS      Y14, Y2, Y14
+	VMOVAPS     Y3, Y0
+	VFMADD231PS Y4, Y13, Y0
+	VMOVAPS     Y3, Y2
+	VFMADD231PS Y4, Y14, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ss256_tailcopy_6
+	VMASKMOVPS  (CX), Y9, Y3
+	VMASKMOVPS  32(CX), Y10, Y4
+	JMP         ss256_tailloaded_6
 
 ss256_tailcopy_6:
-	VXORPS  Y5, Y5, Y5
-	VMOVUPS Y5, 192(SP)
-	VMOVUPS Y5, 224(SP)
-	XORQ    DX, DX
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
 	TESTQ   $0x00000008, R11
 	JZ      ss256_copy_6_8
-	VMOVUPS (AX)(DX*1), Y5
-	VMOVUPS Y5, 192(SP)(DX*1)
-	ADDQ    $0x00000020, DX
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
 
 ss256_copy_6_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_6_4
-	VMOVUPS (AX)(DX*1), X5
-	VMOVUPS X5, 192(SP)(DX*1)
-	ADDQ    $0x00000010, DX
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
 
 ss256_copy_6_4:
 	TESTQ $0x00000002, R11
 	JZ    ss256_copy_6_2
-	MOVQ  (AX)(DX*1), BX
-	MOVQ  BX, 192(SP)(DX*1)
-	ADDQ  $0x00000008, DX
-
-ss256_copy_6_2:
-	TESTQ $0x00000001, R11
-	JZ    ss256_copy_6_1
-	MOVL  (AX)(DX*1), AX
-	MOVL  AX, 192(SP)(DX*1)
-
-ss256_copy_6_1:
-	VMOVUPS 192(SP), Y5
-	VMOVUPS 224(SP), Y6
-
-ss256_tailloaded_6:
-	VFMADD231PS 256(SP), Y3, Y5
-	VFMADD231PS 256(SP), Y4, Y6
-	VSUBPS      (SP), Y5, Y5
-	VSUBPS      (SP), Y6, Y6
-	VMOVUPS     fusedconst<>+288(SB), Y3
-	VMAXPS      Y5, Y3, Y5
-	VMAXPS      Y6, Y3, Y6
-	TESTQ       R12, R12
-	JNZ         ss256_recompute_6
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y5, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y6, Y4
-	LEAQ        (CX), AX
-	ANDQ        $0x00000fff, AX
-	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_7
-	VMASKMOVPS  (CX), Y0, Y5
-	VMASKMOVPS  32(CX), Y2, Y6
-	JMP         ss256_tailloaded_7
-
-ss256_tailcopy_7:
-	VXORPS  Y5, Y5, Y5
-	VMOVUPS Y5, 192(SP)
-	VMOVUPS Y5, 224(SP)
-	XORQ    AX, AX
-	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_7_8
-	VMOVUPS (CX)(AX*1), Y5
-	VMOVUPS Y5, 192(SP)(AX*1)
-	ADDQ    $0x00000020, AX
-
-ss256_copy_7_8:
-	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_7_4
-	VMOVUPS (CX)(AX*1), X5
-	VMOVUPS X5, 192(SP)(AX*1)
-	ADDQ    $0x00000010, AX
-
-ss256_copy_7_4:
-	TESTQ $0x00000002, R11
-	JZ    ss256_copy_7_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-ss256_copy_7_2:
+ss256_copy_6_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_7_1
+	JZ    ss256_copy_6_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-ss256_copy_7_1:
-	VMOVUPS 192(SP), Y5
-	VMOVUPS 224(SP), Y6
+ss256_copy_6_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_7:
-	VMOVAPS Y5, Y5
-	VMOVAPS Y6, Y6
-	JMP     ss256_haveu_6
+ss256_tailloaded_6:
+	VPADDD      Y5, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y5, Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y7, Y5
+	VFMADD213PS Y7, Y3, Y5
+	VFMADD132PS Y6, Y5, Y3
+	VADDPS      Y6, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y7, Y0
+	VFMADD213PS Y7, Y4, Y0
+	VFMADD132PS Y6, Y0, Y4
+	VADDPS      Y6, Y4, Y4
+	VMULPS      Y2, Y4, Y4
+	VMASKMOVPS  Y3, Y9, (CX)
+	VMASKMOVPS  Y4, Y10, 32(CX)
+	JMP         ss256_prev
 
-ss256_recompute_6:
+ss256_outre:
+	MOVQ 496(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R9, DX
+
+ss256_outre64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_outre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y5, Y3
-	VFMADD231PS fusedconst<>+0(SB), Y6, Y4
-	VSUBPS      fusedconst<>+32(SB), Y3, Y7
-	VSUBPS      fusedconst<>+32(SB), Y4, Y8
-	VFMADD231PS fusedconst<>+64(SB), Y7, Y5
-	VFMADD231PS fusedconst<>+64(SB), Y8, Y6
-	VFMADD231PS fusedconst<>+96(SB), Y7, Y5
-	VFMADD231PS fusedconst<>+96(SB), Y8, Y6
-	VMOVUPS     fusedconst<>+128(SB), Y7
-	VMOVUPS     fusedconst<>+128(SB), Y8
-	VFMADD213PS fusedconst<>+160(SB), Y5, Y7
-	VFMADD213PS fusedconst<>+160(SB), Y6, Y8
-	VFMADD213PS fusedconst<>+192(SB), Y5, Y7
-	VFMADD213PS fusedconst<>+192(SB), Y6, Y8
-	VFMADD213PS fusedconst<>+224(SB), Y5, Y7
-	VFMADD213PS fusedconst<>+224(SB), Y6, Y8
-	VFMADD213PS fusedconst<>+256(SB), Y5, Y7
-	VFMADD213PS fusedconst<>+256(SB), Y6, Y8
-	VMULPS      Y5, Y5, Y9
-	VMULPS      Y6, Y6, Y10
-	VFMADD231PS Y7, Y9, Y5
-	VFMADD231PS Y8, Y10, Y6
-	VMOVAPS     Y5, Y5
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
 	VMOVAPS     Y3, Y3
-	VMOVAPS     Y6, Y6
+	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-ss256_haveu_6:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
 	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
 	VPSLLD      $0x17, Y3, Y3
 	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     336(SP), Y7
-	VFMADD213PS 336(SP), Y5, Y7
-	VMOVUPS     336(SP), Y8
-	VFMADD213PS 336(SP), Y6, Y8
-	VFMADD132PS 304(SP), Y7, Y5
-	VFMADD132PS 304(SP), Y8, Y6
-	VADDPS      304(SP), Y5, Y5
-	VADDPS      304(SP), Y6, Y6
-	VMULPS      Y3, Y5, Y5
-	VMULPS      Y4, Y6, Y6
-	VMASKMOVPS  Y5, Y0, (CX)
-	VMASKMOVPS  Y6, Y2, 32(CX)
-	JMP         ss256_next
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_outre64
+
+ss256_outre16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_outretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_outre16
+
+ss256_outretail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_7
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        ss256_tailloaded_7
+
+ss256_tailcopy_7:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_7_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_7_4
+	VMOVUPS (AX)(DX*1), X3
+	VMOVUPS X3, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_7_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_7_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_7_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ss256_tailloaded_7:
+	VSUBPS      432(SP), Y3, Y3
+	VSUBPS      432(SP), Y4, Y4
+	VMOVUPS     fusedconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VMOVUPS     fusedconst<>+32(SB), Y6
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+0(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VSUBPS      fusedconst<>+32(SB), Y6, Y8
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+64(SB), Y8, Y4
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y8, Y4
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VMOVUPS     fusedconst<>+128(SB), Y8
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+160(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y4, Y8
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y4, Y8
+	VMULPS      Y3, Y3, Y9
+	VMULPS      Y4, Y4, Y10
+	VFMADD231PS Y7, Y9, Y3
+	VFMADD231PS Y8, Y10, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y6, Y6
+	VPADDD      464(SP), Y5, Y5
+	VPADDD      464(SP), Y6, Y6
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMOVUPS     400(SP), Y7
+	VFMADD213PS 400(SP), Y3, Y7
+	VMOVUPS     400(SP), Y8
+	VFMADD213PS 400(SP), Y4, Y8
+	VFMADD132PS 368(SP), Y7, Y3
+	VFMADD132PS 368(SP), Y8, Y4
+	VADDPS      368(SP), Y3, Y3
+	VADDPS      368(SP), Y4, Y4
+	VMULPS      Y5, Y3, Y3
+	VMULPS      Y6, Y4, Y4
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMASKMOVPS  Y4, Y2, 32(CX)
+
+ss256_prev:
+	// This row is now pending: its hi, lo, c, bias, src and dst.
+	VMOVUPS 304(SP), Y0
+	VMOVUPS Y0, 368(SP)
+	VMOVUPS 336(SP), Y0
+	VMOVUPS Y0, 400(SP)
+	VMOVUPS (SP), Y0
+	VMOVUPS Y0, 432(SP)
+	VMOVUPS 32(SP), Y0
+	VMOVUPS Y0, 464(SP)
+	MOVQ    512(SP), AX
+	MOVQ    AX, 520(SP)
+	MOVQ    DI, 496(SP)
+	MOVQ    SI, 504(SP)
+	JMP     ss256_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss256_masked:
-	MOVQ DI, AX
+	MOVQ SI, AX
 	MOVQ R9, DX
 
 ss256_scan_1_16:
-	CMPQ        DX, $0x00000010
-	JB          ss256_scan_1_tail
-	VMOVUPS     (AX)(BX*1), Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS 256(SP), Y2, Y0
-	VCMPPS      $0x03, Y0, Y0, Y0
-	VTESTPS     Y0, Y0
-	JNZ         ss256_nanrow
-	VMOVUPS     32(AX)(BX*1), Y0
-	VMOVUPS     32(AX), Y2
-	VFMADD231PS 256(SP), Y2, Y0
-	VCMPPS      $0x03, Y0, Y0, Y0
-	VTESTPS     Y0, Y0
-	JNZ         ss256_nanrow
-	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DX
-	JMP         ss256_scan_1_16
+	CMPQ    DX, $0x00000010
+	JB      ss256_scan_1_tail
+	VMOVUPS (AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     ss256_nanrow
+	VMOVUPS 32(AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     ss256_nanrow
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     ss256_scan_1_16
 
 ss256_scan_1_tail:
 	TESTQ      DX, DX
@@ -3146,26 +3231,26 @@ ss256_scan_1_tail:
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         ss256_tailcopy_8
-	VMASKMOVPS (AX), Y0, Y3
-	VMASKMOVPS 32(AX), Y2, Y4
+	VMASKMOVPS (AX), Y0, Y0
+	VMASKMOVPS 32(AX), Y2, Y2
 	JMP        ss256_tailloaded_8
 
 ss256_tailcopy_8:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
 	JZ      ss256_copy_8_8
-	VMOVUPS (AX)(CX*1), Y3
-	VMOVUPS Y3, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 ss256_copy_8_8:
 	TESTQ   $0x00000004, R11
 	JZ      ss256_copy_8_4
-	VMOVUPS (AX)(CX*1), X3
-	VMOVUPS X3, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 ss256_copy_8_4:
@@ -3178,69 +3263,20 @@ ss256_copy_8_4:
 ss256_copy_8_2:
 	TESTQ $0x00000001, R11
 	JZ    ss256_copy_8_1
-	MOVL  (AX)(CX*1), DX
-	MOVL  DX, 192(SP)(CX*1)
-
-ss256_copy_8_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
-
-ss256_tailloaded_8:
-	LEAQ       (AX)(BX*1), AX
-	LEAQ       (AX), CX
-	ANDQ       $0x00000fff, CX
-	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_9
-	VMASKMOVPS (AX), Y0, Y5
-	VMASKMOVPS 32(AX), Y2, Y6
-	JMP        ss256_tailloaded_9
-
-ss256_tailcopy_9:
-	VXORPS  Y5, Y5, Y5
-	VMOVUPS Y5, 192(SP)
-	VMOVUPS Y5, 224(SP)
-	XORQ    CX, CX
-	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_9_8
-	VMOVUPS (AX)(CX*1), Y5
-	VMOVUPS Y5, 192(SP)(CX*1)
-	ADDQ    $0x00000020, CX
-
-ss256_copy_9_8:
-	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_9_4
-	VMOVUPS (AX)(CX*1), X5
-	VMOVUPS X5, 192(SP)(CX*1)
-	ADDQ    $0x00000010, CX
-
-ss256_copy_9_4:
-	TESTQ $0x00000002, R11
-	JZ    ss256_copy_9_2
-	MOVQ  (AX)(CX*1), DX
-	MOVQ  DX, 192(SP)(CX*1)
-	ADDQ  $0x00000008, CX
-
-ss256_copy_9_2:
-	TESTQ $0x00000001, R11
-	JZ    ss256_copy_9_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_9_1:
-	VMOVUPS 192(SP), Y5
-	VMOVUPS 224(SP), Y6
+ss256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_9:
-	VFMADD231PS 256(SP), Y3, Y5
-	VFMADD231PS 256(SP), Y4, Y6
-	VCMPPS      $0x03, Y5, Y5, Y5
-	VANDPS      Y0, Y5, Y5
-	VTESTPS     Y5, Y5
-	JNZ         ss256_nanrow
-	VCMPPS      $0x03, Y6, Y6, Y6
-	VANDPS      Y2, Y6, Y6
-	VTESTPS     Y6, Y6
-	JNZ         ss256_nanrow
+ss256_tailloaded_8:
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     ss256_nanrow
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VTESTPS Y2, Y2
+	JNZ     ss256_nanrow
 
 ss256_scan_1_done:
 	VXORPS Y0, Y0, Y0
@@ -3278,6 +3314,758 @@ ss256_next:
 	DECQ R8
 	JNZ  ss256_row
 
+	// Pass 3 of the last finite row.
+	CMPQ 504(SP), $0x00000000
+	JE   ss256_flushed
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	MOVQ    520(SP), BX
+	TESTQ   R12, R12
+	JNZ     ss256_lastre
+	VMOVUPS 432(SP), Y0
+	VMOVUPS fusedconst<>+288(SB), Y1
+	VMOVUPS fusedconst<>+32(SB), Y2
+	VMOVUPS fusedconst<>+0(SB), Y3
+	VMOVUPS 464(SP), Y4
+	VMOVUPS 368(SP), Y5
+	VMOVUPS 400(SP), Y6
+	VMOVUPS 256(SP), Y7
+	MOVQ    496(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R9, DX
+
+ss256_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_last16
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VFMADD213PS (AX)(BX*1), Y7, Y8
+	VFMADD213PS 32(AX)(BX*1), Y7, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     96(AX), Y9
+	VFMADD213PS 64(AX)(BX*1), Y7, Y8
+	VFMADD213PS 96(AX)(BX*1), Y7, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     160(AX), Y9
+	VFMADD213PS 128(AX)(BX*1), Y7, Y8
+	VFMADD213PS 160(AX)(BX*1), Y7, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     128(CX), Y9
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     224(AX), Y9
+	VFMADD213PS 192(AX)(BX*1), Y7, Y8
+	VFMADD213PS 224(AX)(BX*1), Y7, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     192(CX), Y9
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 192(CX)
+	VMOVUPS     Y11, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_last64
+
+ss256_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_lasttail
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VFMADD213PS (AX)(BX*1), Y7, Y8
+	VFMADD213PS 32(AX)(BX*1), Y7, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_last16
+
+ss256_lasttail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R10), Y8
+	VMOVDQU    32(R10), Y9
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_9
+	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS 32(AX), Y9, Y11
+	JMP        ss256_tailloaded_9
+
+ss256_tailcopy_9:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_9_8
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_9_4
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_9_2
+	MOVQ  (AX)(DX*1), SI
+	MOVQ  SI, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_9_1
+	MOVL  (AX)(DX*1), SI
+	MOVL  SI, 192(SP)(DX*1)
+
+ss256_copy_9_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+ss256_tailloaded_9:
+	LEAQ       (AX)(BX*1), AX
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_10
+	VMASKMOVPS (AX), Y8, Y12
+	VMASKMOVPS 32(AX), Y9, Y13
+	JMP        ss256_tailloaded_10
+
+ss256_tailcopy_10:
+	VXORPS  Y12, Y12, Y12
+	VMOVUPS Y12, 192(SP)
+	VMOVUPS Y12, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_10_8
+	VMOVUPS (AX)(DX*1), Y12
+	VMOVUPS Y12, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_10_4
+	VMOVUPS (AX)(DX*1), X12
+	VMOVUPS X12, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_10_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_10_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_10_1:
+	VMOVUPS 192(SP), Y12
+	VMOVUPS 224(SP), Y13
+
+ss256_tailloaded_10:
+	VFMADD231PS Y7, Y10, Y12
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y0, Y12, Y12
+	VSUBPS      Y0, Y13, Y13
+	VMAXPS      Y12, Y1, Y12
+	VMAXPS      Y13, Y1, Y13
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y12, Y0
+	VMOVAPS     Y2, Y1
+	VFMADD231PS Y3, Y13, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ss256_tailcopy_11
+	VMASKMOVPS  (CX), Y8, Y2
+	VMASKMOVPS  32(CX), Y9, Y3
+	JMP         ss256_tailloaded_11
+
+ss256_tailcopy_11:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_11_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ss256_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_11_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ss256_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_11_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ss256_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_11_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ss256_copy_11_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+ss256_tailloaded_11:
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y1, Y1
+	VPMAXSD     fusedconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y2, Y4
+	VFMADD132PS Y5, Y4, Y2
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y3, Y0
+	VFMADD132PS Y5, Y0, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VMASKMOVPS  Y2, Y8, (CX)
+	VMASKMOVPS  Y3, Y9, 32(CX)
+	JMP         ss256_flushed
+
+ss256_lastre:
+	MOVQ 496(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R9, DX
+
+ss256_lastre64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_lastre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_lastre64
+
+ss256_lastre16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_lastretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_lastre16
+
+ss256_lastretail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_12
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        ss256_tailloaded_12
+
+ss256_tailcopy_12:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ss256_copy_12_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      ss256_copy_12_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    ss256_copy_12_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    ss256_copy_12_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_12_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+ss256_tailloaded_12:
+	VSUBPS      432(SP), Y2, Y2
+	VSUBPS      432(SP), Y3, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      464(SP), Y4, Y4
+	VPADDD      464(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VMOVUPS     400(SP), Y7
+	VFMADD213PS 400(SP), Y3, Y7
+	VFMADD132PS 368(SP), Y6, Y2
+	VFMADD132PS 368(SP), Y7, Y3
+	VADDPS      368(SP), Y2, Y2
+	VADDPS      368(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+ss256_flushed:
 ss256_ret:
 	VZEROUPPER
 	RET
@@ -4520,10 +5308,11 @@ ss512_ret:
 
 // func ScaledSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), NOSPLIT, $368-72
+TEXT ·ScaledSoftmaxRowsNoMaskAVX2(SB), NOSPLIT, $512-72
 	MOVSS        scale+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPS      Y0, 256(SP)
+	MOVQ         $0x00000000, 504(SP)
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
 	MOVQ         rows+56(FP), DI
@@ -4546,97 +5335,109 @@ ss256_row:
 	VMOVUPS fusedconst<>+320(SB), Y2
 	VMOVUPS fusedconst<>+320(SB), Y3
 	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
 	MOVQ    SI, AX
+	MOVQ    BX, CX
 	MOVQ    R8, DX
 
 ss256_max32:
 	CMPQ    DX, $0x00000020
 	JB      ss256_max16
-	VMOVUPS (AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y0, Y0
-	VMOVUPS 32(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y2, Y2
-	VMOVUPS 64(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y3, Y3
-	VMOVUPS 96(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y4, Y4
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (CX)
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 32(CX)
+	VMAXPS  Y6, Y2, Y2
+	VMOVUPS 64(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 64(CX)
+	VMAXPS  Y6, Y3, Y3
+	VMOVUPS 96(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 96(CX)
+	VMAXPS  Y6, Y4, Y4
 	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
 	JMP     ss256_max32
 
 ss256_max16:
 	CMPQ    DX, $0x00000010
 	JB      ss256_maxtail
-	VMOVUPS (AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y0, Y0
-	VMOVUPS 32(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y2, Y2
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (CX)
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, 32(CX)
+	VMAXPS  Y6, Y2, Y2
 	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 
 ss256_maxtail:
 	TESTQ      DX, DX
 	JZ         ss256_maxred
-	VMOVDQU    (R9), Y5
-	VMOVDQU    32(R9), Y6
-	LEAQ       (AX), CX
-	ANDQ       $0x00000fff, CX
-	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_10
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_10
+	VMOVDQU    (R9), Y6
+	VMOVDQU    32(R9), Y7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_13
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        ss256_tailloaded_13
 
-ss256_tailcopy_10:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
-	XORQ    CX, CX
+ss256_tailcopy_13:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_10_8
-	VMOVUPS (AX)(CX*1), Y7
-	VMOVUPS Y7, 192(SP)(CX*1)
-	ADDQ    $0x00000020, CX
+	JZ      ss256_copy_13_8
+	VMOVUPS (AX)(DX*1), Y8
+	VMOVUPS Y8, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
 
-ss256_copy_10_8:
+ss256_copy_13_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_10_4
-	VMOVUPS (AX)(CX*1), X7
-	VMOVUPS X7, 192(SP)(CX*1)
-	ADDQ    $0x00000010, CX
+	JZ      ss256_copy_13_4
+	VMOVUPS (AX)(DX*1), X8
+	VMOVUPS X8, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
 
-ss256_copy_10_4:
+ss256_copy_13_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_10_2
-	MOVQ  (AX)(CX*1), DX
-	MOVQ  DX, 192(SP)(CX*1)
-	ADDQ  $0x00000008, CX
+	JZ    ss256_copy_13_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
 
-ss256_copy_10_2:
+ss256_copy_13_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_10_1
-	MOVL  (AX)(CX*1), AX
-	MOVL  AX, 192(SP)(CX*1)
+	JZ    ss256_copy_13_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_10_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+ss256_copy_13_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_10:
-	VMULPS    256(SP), Y7, Y7
-	VMULPS    256(SP), Y8, Y8
-	VMOVUPS   fusedconst<>+320(SB), Y9
-	VBLENDVPS Y5, Y7, Y9, Y7
-	VMAXPS    Y7, Y3, Y3
-	VMOVUPS   fusedconst<>+320(SB), Y5
-	VBLENDVPS Y6, Y8, Y5, Y8
-	VMAXPS    Y8, Y4, Y4
+ss256_tailloaded_13:
+	VMULPS     Y5, Y8, Y8
+	VMULPS     Y5, Y9, Y9
+	VMASKMOVPS Y8, Y6, (CX)
+	VMASKMOVPS Y9, Y7, 32(CX)
+	VMOVUPS    fusedconst<>+320(SB), Y5
+	VBLENDVPS  Y6, Y8, Y5, Y8
+	VMAXPS     Y8, Y3, Y3
+	VMOVUPS    fusedconst<>+320(SB), Y5
+	VBLENDVPS  Y7, Y9, Y5, Y9
+	VMAXPS     Y9, Y4, Y4
 
 ss256_maxred:
 	VMAXPS       Y2, Y0, Y0
@@ -4685,7 +5486,7 @@ ss256_params:
 	VMOVUPD Y0, 96(SP)
 	VMOVUPD Y0, 128(SP)
 	VMOVUPD Y0, 160(SP)
-	MOVQ    SI, AX
+	MOVQ    BX, AX
 	MOVQ    BX, CX
 	MOVQ    R8, DX
 	CMPQ    DX, $0x00000040
@@ -4698,8 +5499,6 @@ ss256_params:
 	VXORPD      Y12, Y12, Y12
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
@@ -4745,8 +5544,6 @@ ss256_params:
 ss256_nostore_11:
 	VMOVUPS      64(AX), Y0
 	VMOVUPS      96(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -4812,8 +5609,6 @@ ss256_nostore_11:
 ss256_nostore_12:
 	VMOVUPS      128(AX), Y0
 	VMOVUPS      160(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -4879,8 +5674,6 @@ ss256_nostore_12:
 ss256_nostore_13:
 	VMOVUPS     192(AX), Y0
 	VMOVUPS     224(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
@@ -4955,8 +5748,6 @@ ss256_sum64:
 ss256_nostore_14:
 	VMOVUPS      (AX), Y0
 	VMOVUPS      32(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -5034,8 +5825,6 @@ ss256_nostore_14:
 ss256_nostore_15:
 	VMOVUPS      64(AX), Y0
 	VMOVUPS      96(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -5101,8 +5890,6 @@ ss256_nostore_15:
 ss256_nostore_16:
 	VMOVUPS      128(AX), Y0
 	VMOVUPS      160(AX), Y2
-	VMULPS       256(SP), Y0, Y0
-	VMULPS       256(SP), Y2, Y2
 	VSUBPS       (SP), Y0, Y0
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      fusedconst<>+288(SB), Y3
@@ -5168,8 +5955,6 @@ ss256_nostore_16:
 ss256_nostore_17:
 	VMOVUPS     192(AX), Y0
 	VMOVUPS     224(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
 	VSUBPS      (SP), Y0, Y0
 	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
@@ -5282,8 +6067,6 @@ ss256_sum16:
 	JB          ss256_sumlast
 	VMOVUPS     (AX), Y5
 	VMOVUPS     32(AX), Y6
-	VMULPS      256(SP), Y5, Y5
-	VMULPS      256(SP), Y6, Y6
 	VSUBPS      (SP), Y5, Y5
 	VSUBPS      (SP), Y6, Y6
 	VMOVUPS     fusedconst<>+288(SB), Y7
@@ -5358,49 +6141,47 @@ ss256_sumlast:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_11
+	JA         ss256_tailcopy_14
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_11
+	JMP        ss256_tailloaded_14
 
-ss256_tailcopy_11:
+ss256_tailcopy_14:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_11_8
+	JZ      ss256_copy_14_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_11_8:
+ss256_copy_14_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_11_4
+	JZ      ss256_copy_14_4
 	VMOVUPS (AX)(DX*1), X7
 	VMOVUPS X7, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_11_4:
+ss256_copy_14_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_11_2
+	JZ    ss256_copy_14_2
 	MOVQ  (AX)(DX*1), R12
 	MOVQ  R12, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_11_2:
+ss256_copy_14_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_11_1
+	JZ    ss256_copy_14_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_11_1:
+ss256_copy_14_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_11:
-	VMULPS      256(SP), Y7, Y7
-	VMULPS      256(SP), Y8, Y8
+ss256_tailloaded_14:
 	VMOVUPS     (SP), Y9
 	VBLENDVPS   Y5, Y7, Y9, Y7
 	VBLENDVPS   Y6, Y8, Y9, Y8
@@ -5502,295 +6283,155 @@ ss256_sumred:
 	VMOVUPS      Y2, 304(SP)
 	VBROADCASTSS X0, Y2
 	VMOVUPS      Y2, 336(SP)
+	CMPQ         504(SP), $0x00000000
+	JE           ss256_prev
 
-	// Pass 3: y = (1 + u) * (hi + lo) * s.
-	MOVQ SI, AX
-	MOVQ BX, CX
-	MOVQ R8, DX
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ   R11, R11
+	JNZ     ss256_outre
+	VMOVUPS 432(SP), Y0
+	VMOVUPS fusedconst<>+288(SB), Y2
+	VMOVUPS fusedconst<>+32(SB), Y3
+	VMOVUPS fusedconst<>+0(SB), Y4
+	VMOVUPS 464(SP), Y5
+	VMOVUPS 368(SP), Y6
+	VMOVUPS 400(SP), Y7
+	VMOVUPS 256(SP), Y8
+	MOVQ    496(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R8, DX
 
 ss256_out64:
 	CMPQ        DX, $0x00000040
 	JB          ss256_out16
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     fusedconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R11, R11
-	JNZ         ss256_recompute_7
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ss256_haveu_7
-
-ss256_recompute_7:
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VSUBPS      fusedconst<>+32(SB), Y3, Y5
-	VSUBPS      fusedconst<>+32(SB), Y4, Y6
-	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
-	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
-	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
-	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
-	VMOVUPS     fusedconst<>+128(SB), Y5
-	VMOVUPS     fusedconst<>+128(SB), Y6
-	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ss256_haveu_7:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
-	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y0, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y2, Y6
-	VFMADD132PS 304(SP), Y5, Y0
-	VFMADD132PS 304(SP), Y6, Y2
-	VADDPS      304(SP), Y0, Y0
-	VADDPS      304(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y2, 32(CX)
-	VMOVUPS     64(AX), Y0
-	VMOVUPS     96(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     fusedconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R11, R11
-	JNZ         ss256_recompute_8
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     64(CX), Y0
-	VMOVUPS     96(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ss256_haveu_8
-
-ss256_recompute_8:
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VSUBPS      fusedconst<>+32(SB), Y3, Y5
-	VSUBPS      fusedconst<>+32(SB), Y4, Y6
-	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
-	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
-	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
-	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
-	VMOVUPS     fusedconst<>+128(SB), Y5
-	VMOVUPS     fusedconst<>+128(SB), Y6
-	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ss256_haveu_8:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
-	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y0, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y2, Y6
-	VFMADD132PS 304(SP), Y5, Y0
-	VFMADD132PS 304(SP), Y6, Y2
-	VADDPS      304(SP), Y0, Y0
-	VADDPS      304(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 64(CX)
-	VMOVUPS     Y2, 96(CX)
-	VMOVUPS     128(AX), Y0
-	VMOVUPS     160(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     fusedconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R11, R11
-	JNZ         ss256_recompute_9
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     128(CX), Y0
-	VMOVUPS     160(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ss256_haveu_9
-
-ss256_recompute_9:
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VSUBPS      fusedconst<>+32(SB), Y3, Y5
-	VSUBPS      fusedconst<>+32(SB), Y4, Y6
-	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
-	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
-	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
-	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
-	VMOVUPS     fusedconst<>+128(SB), Y5
-	VMOVUPS     fusedconst<>+128(SB), Y6
-	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ss256_haveu_9:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
-	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y0, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y2, Y6
-	VFMADD132PS 304(SP), Y5, Y0
-	VFMADD132PS 304(SP), Y6, Y2
-	VADDPS      304(SP), Y0, Y0
-	VADDPS      304(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 128(CX)
-	VMOVUPS     Y2, 160(CX)
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     fusedconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R11, R11
-	JNZ         ss256_recompute_10
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     192(CX), Y0
-	VMOVUPS     224(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ss256_haveu_10
-
-ss256_recompute_10:
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VSUBPS      fusedconst<>+32(SB), Y3, Y5
-	VSUBPS      fusedconst<>+32(SB), Y4, Y6
-	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
-	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
-	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
-	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
-	VMOVUPS     fusedconst<>+128(SB), Y5
-	VMOVUPS     fusedconst<>+128(SB), Y6
-	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
-	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
-	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ss256_haveu_10:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
-	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y0, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y2, Y6
-	VFMADD132PS 304(SP), Y5, Y0
-	VFMADD132PS 304(SP), Y6, Y2
-	VADDPS      304(SP), Y0, Y0
-	VADDPS      304(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 192(CX)
-	VMOVUPS     Y2, 224(CX)
+	VMOVUPS     (AX), Y9
+	VMOVUPS     32(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     (CX), Y10
+	VMOVUPS     32(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, (CX)
+	VMOVUPS     Y12, 32(CX)
+	VMOVUPS     64(AX), Y9
+	VMOVUPS     96(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     64(CX), Y10
+	VMOVUPS     96(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 64(CX)
+	VMOVUPS     Y12, 96(CX)
+	VMOVUPS     128(AX), Y9
+	VMOVUPS     160(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     128(CX), Y10
+	VMOVUPS     160(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 128(CX)
+	VMOVUPS     Y12, 160(CX)
+	VMOVUPS     192(AX), Y9
+	VMOVUPS     224(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     192(CX), Y10
+	VMOVUPS     224(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, 192(CX)
+	VMOVUPS     Y12, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -5799,28 +6440,181 @@ ss256_haveu_10:
 ss256_out16:
 	CMPQ        DX, $0x00000010
 	JB          ss256_outtail
+	VMOVUPS     (AX), Y9
+	VMOVUPS     32(AX), Y10
+	VMULPS      Y8, Y9, Y9
+	VMULPS      Y8, Y10, Y10
+	VSUBPS      Y0, Y9, Y9
+	VSUBPS      Y0, Y10, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y10, Y2, Y10
+	VMOVAPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VMOVAPS     Y3, Y9
+	VFMADD231PS Y4, Y10, Y9
+	VMOVUPS     (CX), Y10
+	VMOVUPS     32(CX), Y12
+	VPADDD      Y5, Y11, Y11
+	VPMAXSD     fusedconst<>+480(SB), Y11, Y11
+	VPSLLD      $0x17, Y11, Y11
+	VPADDD      Y5, Y9, Y9
+	VPMAXSD     fusedconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VMOVAPS     Y7, Y13
+	VFMADD213PS Y7, Y10, Y13
+	VFMADD132PS Y6, Y13, Y10
+	VADDPS      Y6, Y10, Y10
+	VMULPS      Y11, Y10, Y10
+	VMOVAPS     Y7, Y11
+	VFMADD213PS Y7, Y12, Y11
+	VFMADD132PS Y6, Y11, Y12
+	VADDPS      Y6, Y12, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y10, (CX)
+	VMOVUPS     Y12, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_out16
+
+ss256_outtail:
+	TESTQ      DX, DX
+	JZ         ss256_prev
+	VMOVDQU    (R9), Y9
+	VMOVDQU    32(R9), Y10
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_15
+	VMASKMOVPS (AX), Y9, Y11
+	VMASKMOVPS 32(AX), Y10, Y12
+	JMP        ss256_tailloaded_15
+
+ss256_tailcopy_15:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, 192(SP)
+	VMOVUPS Y11, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_15_8
+	VMOVUPS (AX)(DX*1), Y11
+	VMOVUPS Y11, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_15_4
+	VMOVUPS (AX)(DX*1), X11
+	VMOVUPS X11, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_15_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_15_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_15_1:
+	VMOVUPS 192(SP), Y11
+	VMOVUPS 224(SP), Y12
+
+ss256_tailloaded_15:
+	VMULPS      Y8, Y11, Y11
+	VMULPS      Y8, Y12, Y12
+	VSUBPS      Y0, Y11, Y11
+	VSUBPS      Y0, Y12, Y12
+	VMAXPS      Y11, Y2, Y11
+	VMAXPS      Y12, Y2, Y12
+	VMOVAPS     Y3, Y0
+	VFMADD231PS Y4, Y11, Y0
+	VMOVAPS     Y3, Y2
+	VFMADD231PS Y4, Y12, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ss256_tailcopy_16
+	VMASKMOVPS  (CX), Y9, Y3
+	VMASKMOVPS  32(CX), Y10, Y4
+	JMP         ss256_tailloaded_16
+
+ss256_tailcopy_16:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_16_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ss256_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_16_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ss256_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_16_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ss256_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_16_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ss256_copy_16_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ss256_tailloaded_16:
+	VPADDD      Y5, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y5, Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y7, Y5
+	VFMADD213PS Y7, Y3, Y5
+	VFMADD132PS Y6, Y5, Y3
+	VADDPS      Y6, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y7, Y0
+	VFMADD213PS Y7, Y4, Y0
+	VFMADD132PS Y6, Y0, Y4
+	VADDPS      Y6, Y4, Y4
+	VMULPS      Y2, Y4, Y4
+	VMASKMOVPS  Y3, Y9, (CX)
+	VMASKMOVPS  Y4, Y10, 32(CX)
+	JMP         ss256_prev
+
+ss256_outre:
+	MOVQ 496(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R8, DX
+
+ss256_outre64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_outre16
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
-	VMULPS      256(SP), Y0, Y0
-	VMULPS      256(SP), Y2, Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
 	VMOVUPS     fusedconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R11, R11
-	JNZ         ss256_recompute_11
-	VMOVUPS     fusedconst<>+32(SB), Y3
-	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
-	VMOVUPS     fusedconst<>+32(SB), Y4
-	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ss256_haveu_11
-
-ss256_recompute_11:
 	VMOVUPS     fusedconst<>+32(SB), Y3
 	VMOVUPS     fusedconst<>+32(SB), Y4
 	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
@@ -5849,22 +6643,240 @@ ss256_recompute_11:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-ss256_haveu_11:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
 	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
 	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
 	VPSLLD      $0x17, Y3, Y3
 	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     336(SP), Y5
-	VFMADD213PS 336(SP), Y0, Y5
-	VMOVUPS     336(SP), Y6
-	VFMADD213PS 336(SP), Y2, Y6
-	VFMADD132PS 304(SP), Y5, Y0
-	VFMADD132PS 304(SP), Y6, Y2
-	VADDPS      304(SP), Y0, Y0
-	VADDPS      304(SP), Y2, Y2
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_outre64
+
+ss256_outre16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_outretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y2, Y2
+	VMOVUPS     fusedconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y3
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      464(SP), Y3, Y3
+	VPADDD      464(SP), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y0, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VFMADD132PS 368(SP), Y5, Y0
+	VFMADD132PS 368(SP), Y6, Y2
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y2, Y2
 	VMULPS      Y3, Y0, Y0
 	VMULPS      Y4, Y2, Y2
 	VMOVUPS     Y0, (CX)
@@ -5872,119 +6884,62 @@ ss256_haveu_11:
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
-	JMP         ss256_out16
+	JMP         ss256_outre16
 
-ss256_outtail:
+ss256_outretail:
 	TESTQ      DX, DX
-	JZ         ss256_next
+	JZ         ss256_prev
 	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y2
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_12
+	JA         ss256_tailcopy_17
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_12
+	JMP        ss256_tailloaded_17
 
-ss256_tailcopy_12:
+ss256_tailcopy_17:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_12_8
+	JZ      ss256_copy_17_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_12_8:
+ss256_copy_17_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_12_4
+	JZ      ss256_copy_17_4
 	VMOVUPS (AX)(DX*1), X3
 	VMOVUPS X3, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_12_4:
+ss256_copy_17_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_12_2
+	JZ    ss256_copy_17_2
 	MOVQ  (AX)(DX*1), R12
 	MOVQ  R12, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_12_2:
+ss256_copy_17_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_12_1
+	JZ    ss256_copy_17_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_12_1:
+ss256_copy_17_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_12:
-	VMULPS      256(SP), Y3, Y3
-	VMULPS      256(SP), Y4, Y4
-	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
+ss256_tailloaded_17:
+	VSUBPS      432(SP), Y3, Y3
+	VSUBPS      432(SP), Y4, Y4
 	VMOVUPS     fusedconst<>+288(SB), Y5
 	VMAXPS      Y3, Y5, Y3
 	VMAXPS      Y4, Y5, Y4
-	TESTQ       R11, R11
-	JNZ         ss256_recompute_12
-	VMOVUPS     fusedconst<>+32(SB), Y5
-	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
-	VMOVUPS     fusedconst<>+32(SB), Y6
-	VFMADD231PS fusedconst<>+0(SB), Y4, Y6
-	LEAQ        (CX), AX
-	ANDQ        $0x00000fff, AX
-	CMPQ        AX, $0x00000fc0
-	JA          ss256_tailcopy_13
-	VMASKMOVPS  (CX), Y0, Y3
-	VMASKMOVPS  32(CX), Y2, Y4
-	JMP         ss256_tailloaded_13
-
-ss256_tailcopy_13:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
-	XORQ    AX, AX
-	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_13_8
-	VMOVUPS (CX)(AX*1), Y3
-	VMOVUPS Y3, 192(SP)(AX*1)
-	ADDQ    $0x00000020, AX
-
-ss256_copy_13_8:
-	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_13_4
-	VMOVUPS (CX)(AX*1), X3
-	VMOVUPS X3, 192(SP)(AX*1)
-	ADDQ    $0x00000010, AX
-
-ss256_copy_13_4:
-	TESTQ $0x00000002, R10
-	JZ    ss256_copy_13_2
-	MOVQ  (CX)(AX*1), DX
-	MOVQ  DX, 192(SP)(AX*1)
-	ADDQ  $0x00000008, AX
-
-ss256_copy_13_2:
-	TESTQ $0x00000001, R10
-	JZ    ss256_copy_13_1
-	MOVL  (CX)(AX*1), DX
-	MOVL  DX, 192(SP)(AX*1)
-
-ss256_copy_13_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
-
-ss256_tailloaded_13:
-	VMOVAPS Y3, Y3
-	VMOVAPS Y4, Y4
-	JMP     ss256_haveu_12
-
-ss256_recompute_12:
 	VMOVUPS     fusedconst<>+32(SB), Y5
 	VMOVUPS     fusedconst<>+32(SB), Y6
 	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
@@ -6013,43 +6968,52 @@ ss256_recompute_12:
 	VMOVAPS     Y5, Y5
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y6, Y6
-
-ss256_haveu_12:
-	VPADDD      32(SP), Y5, Y5
-	VPADDD      32(SP), Y6, Y6
+	VPADDD      464(SP), Y5, Y5
+	VPADDD      464(SP), Y6, Y6
 	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
 	VPMAXSD     fusedconst<>+480(SB), Y6, Y6
 	VPSLLD      $0x17, Y5, Y5
 	VPSLLD      $0x17, Y6, Y6
-	VMOVUPS     336(SP), Y7
-	VFMADD213PS 336(SP), Y3, Y7
-	VMOVUPS     336(SP), Y8
-	VFMADD213PS 336(SP), Y4, Y8
-	VFMADD132PS 304(SP), Y7, Y3
-	VFMADD132PS 304(SP), Y8, Y4
-	VADDPS      304(SP), Y3, Y3
-	VADDPS      304(SP), Y4, Y4
+	VMOVUPS     400(SP), Y7
+	VFMADD213PS 400(SP), Y3, Y7
+	VMOVUPS     400(SP), Y8
+	VFMADD213PS 400(SP), Y4, Y8
+	VFMADD132PS 368(SP), Y7, Y3
+	VFMADD132PS 368(SP), Y8, Y4
+	VADDPS      368(SP), Y3, Y3
+	VADDPS      368(SP), Y4, Y4
 	VMULPS      Y5, Y3, Y3
 	VMULPS      Y6, Y4, Y4
 	VMASKMOVPS  Y3, Y0, (CX)
 	VMASKMOVPS  Y4, Y2, 32(CX)
-	JMP         ss256_next
+
+ss256_prev:
+	// This row is now pending: its hi, lo, c, bias, src and dst.
+	VMOVUPS 304(SP), Y0
+	VMOVUPS Y0, 368(SP)
+	VMOVUPS 336(SP), Y0
+	VMOVUPS Y0, 400(SP)
+	VMOVUPS (SP), Y0
+	VMOVUPS Y0, 432(SP)
+	VMOVUPS 32(SP), Y0
+	VMOVUPS Y0, 464(SP)
+	MOVQ    SI, 496(SP)
+	MOVQ    BX, 504(SP)
+	JMP     ss256_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss256_masked:
-	MOVQ SI, AX
+	MOVQ BX, AX
 	MOVQ R8, DX
 
 ss256_scan_2_16:
 	CMPQ    DX, $0x00000010
 	JB      ss256_scan_2_tail
 	VMOVUPS (AX), Y0
-	VMULPS  256(SP), Y0, Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     ss256_nanrow
 	VMOVUPS 32(AX), Y0
-	VMULPS  256(SP), Y0, Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     ss256_nanrow
@@ -6065,56 +7029,52 @@ ss256_scan_2_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_14
-	VMASKMOVPS (AX), Y0, Y3
-	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_14
+	JA         ss256_tailcopy_18
+	VMASKMOVPS (AX), Y0, Y0
+	VMASKMOVPS 32(AX), Y2, Y2
+	JMP        ss256_tailloaded_18
 
-ss256_tailcopy_14:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+ss256_tailcopy_18:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_14_8
-	VMOVUPS (AX)(CX*1), Y3
-	VMOVUPS Y3, 192(SP)(CX*1)
+	JZ      ss256_copy_18_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_14_8:
+ss256_copy_18_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_14_4
-	VMOVUPS (AX)(CX*1), X3
-	VMOVUPS X3, 192(SP)(CX*1)
+	JZ      ss256_copy_18_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_14_4:
+ss256_copy_18_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_14_2
+	JZ    ss256_copy_18_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_14_2:
+ss256_copy_18_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_14_1
+	JZ    ss256_copy_18_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_14_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
+ss256_copy_18_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
 
-ss256_tailloaded_14:
-	VMULPS  256(SP), Y3, Y3
-	VMULPS  256(SP), Y4, Y4
-	VCMPPS  $0x03, Y3, Y3, Y3
-	VANDPS  Y0, Y3, Y3
-	VTESTPS Y3, Y3
+ss256_tailloaded_18:
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
 	JNZ     ss256_nanrow
-	VCMPPS  $0x03, Y4, Y4, Y4
-	VANDPS  Y2, Y4, Y4
-	VTESTPS Y4, Y4
+	VCMPPS  $0x03, Y2, Y2, Y2
+	VTESTPS Y2, Y2
 	JNZ     ss256_nanrow
 
 ss256_scan_2_done:
@@ -6153,6 +7113,712 @@ ss256_next:
 	DECQ DI
 	JNZ  ss256_row
 
+	// Pass 3 of the last finite row.
+	CMPQ 504(SP), $0x00000000
+	JE   ss256_flushed
+
+	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	TESTQ   R11, R11
+	JNZ     ss256_lastre
+	VMOVUPS 432(SP), Y0
+	VMOVUPS fusedconst<>+288(SB), Y1
+	VMOVUPS fusedconst<>+32(SB), Y2
+	VMOVUPS fusedconst<>+0(SB), Y3
+	VMOVUPS 464(SP), Y4
+	VMOVUPS 368(SP), Y5
+	VMOVUPS 400(SP), Y6
+	VMOVUPS 256(SP), Y7
+	MOVQ    496(SP), AX
+	MOVQ    504(SP), CX
+	MOVQ    R8, DX
+
+ss256_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_last16
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     96(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     160(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     128(CX), Y9
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     224(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     192(CX), Y9
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 192(CX)
+	VMOVUPS     Y11, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_last64
+
+ss256_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_lasttail
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMULPS      Y7, Y8, Y8
+	VMULPS      Y7, Y9, Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y1, Y8
+	VMAXPS      Y9, Y1, Y9
+	VMOVAPS     Y2, Y10
+	VFMADD231PS Y3, Y8, Y10
+	VMOVAPS     Y2, Y8
+	VFMADD231PS Y3, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y4, Y10, Y10
+	VPMAXSD     fusedconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y4, Y8, Y8
+	VPMAXSD     fusedconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y6, Y12
+	VFMADD213PS Y6, Y9, Y12
+	VFMADD132PS Y5, Y12, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y6, Y10
+	VFMADD213PS Y6, Y11, Y10
+	VFMADD132PS Y5, Y10, Y11
+	VADDPS      Y5, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_last16
+
+ss256_lasttail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R9), Y8
+	VMOVDQU    32(R9), Y9
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_19
+	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS 32(AX), Y9, Y11
+	JMP        ss256_tailloaded_19
+
+ss256_tailcopy_19:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_19_8
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_19_4
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_19_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_19_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_19_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+ss256_tailloaded_19:
+	VMULPS      Y7, Y10, Y10
+	VMULPS      Y7, Y11, Y11
+	VSUBPS      Y0, Y10, Y10
+	VSUBPS      Y0, Y11, Y11
+	VMAXPS      Y10, Y1, Y10
+	VMAXPS      Y11, Y1, Y11
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y10, Y0
+	VMOVAPS     Y2, Y1
+	VFMADD231PS Y3, Y11, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ss256_tailcopy_20
+	VMASKMOVPS  (CX), Y8, Y2
+	VMASKMOVPS  32(CX), Y9, Y3
+	JMP         ss256_tailloaded_20
+
+ss256_tailcopy_20:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_20_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ss256_copy_20_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_20_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ss256_copy_20_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_20_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ss256_copy_20_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_20_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ss256_copy_20_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+ss256_tailloaded_20:
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     fusedconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y1, Y1
+	VPMAXSD     fusedconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y2, Y4
+	VFMADD132PS Y5, Y4, Y2
+	VADDPS      Y5, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y3, Y0
+	VFMADD132PS Y5, Y0, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VMASKMOVPS  Y2, Y8, (CX)
+	VMASKMOVPS  Y3, Y9, 32(CX)
+	JMP         ss256_flushed
+
+ss256_lastre:
+	MOVQ 496(SP), AX
+	MOVQ 504(SP), CX
+	MOVQ R8, DX
+
+ss256_lastre64:
+	CMPQ        DX, $0x00000040
+	JB          ss256_lastre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss256_lastre64
+
+ss256_lastre16:
+	CMPQ        DX, $0x00000010
+	JB          ss256_lastretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      432(SP), Y0, Y0
+	VSUBPS      432(SP), Y1, Y1
+	VMOVUPS     fusedconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     fusedconst<>+32(SB), Y2
+	VMOVUPS     fusedconst<>+32(SB), Y3
+	VFMADD231PS fusedconst<>+0(SB), Y0, Y2
+	VFMADD231PS fusedconst<>+0(SB), Y1, Y3
+	VSUBPS      fusedconst<>+32(SB), Y2, Y4
+	VSUBPS      fusedconst<>+32(SB), Y3, Y5
+	VFMADD231PS fusedconst<>+64(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+64(SB), Y5, Y1
+	VFMADD231PS fusedconst<>+96(SB), Y4, Y0
+	VFMADD231PS fusedconst<>+96(SB), Y5, Y1
+	VMOVUPS     fusedconst<>+128(SB), Y4
+	VMOVUPS     fusedconst<>+128(SB), Y5
+	VFMADD213PS fusedconst<>+160(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+160(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+192(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+192(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+224(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+224(SB), Y1, Y5
+	VFMADD213PS fusedconst<>+256(SB), Y0, Y4
+	VFMADD213PS fusedconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      464(SP), Y2, Y2
+	VPADDD      464(SP), Y3, Y3
+	VPMAXSD     fusedconst<>+480(SB), Y2, Y2
+	VPMAXSD     fusedconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     400(SP), Y4
+	VFMADD213PS 400(SP), Y0, Y4
+	VMOVUPS     400(SP), Y5
+	VFMADD213PS 400(SP), Y1, Y5
+	VFMADD132PS 368(SP), Y4, Y0
+	VFMADD132PS 368(SP), Y5, Y1
+	VADDPS      368(SP), Y0, Y0
+	VADDPS      368(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss256_lastre16
+
+ss256_lastretail:
+	TESTQ      DX, DX
+	JZ         ss256_flushed
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ss256_tailcopy_21
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        ss256_tailloaded_21
+
+ss256_tailcopy_21:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      ss256_copy_21_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ss256_copy_21_8:
+	TESTQ   $0x00000004, R10
+	JZ      ss256_copy_21_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ss256_copy_21_4:
+	TESTQ $0x00000002, R10
+	JZ    ss256_copy_21_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ss256_copy_21_2:
+	TESTQ $0x00000001, R10
+	JZ    ss256_copy_21_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ss256_copy_21_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+ss256_tailloaded_21:
+	VSUBPS      432(SP), Y2, Y2
+	VSUBPS      432(SP), Y3, Y3
+	VMOVUPS     fusedconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     fusedconst<>+32(SB), Y4
+	VMOVUPS     fusedconst<>+32(SB), Y5
+	VFMADD231PS fusedconst<>+0(SB), Y2, Y4
+	VFMADD231PS fusedconst<>+0(SB), Y3, Y5
+	VSUBPS      fusedconst<>+32(SB), Y4, Y6
+	VSUBPS      fusedconst<>+32(SB), Y5, Y7
+	VFMADD231PS fusedconst<>+64(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+64(SB), Y7, Y3
+	VFMADD231PS fusedconst<>+96(SB), Y6, Y2
+	VFMADD231PS fusedconst<>+96(SB), Y7, Y3
+	VMOVUPS     fusedconst<>+128(SB), Y6
+	VMOVUPS     fusedconst<>+128(SB), Y7
+	VFMADD213PS fusedconst<>+160(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+160(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+192(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+192(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+224(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+224(SB), Y3, Y7
+	VFMADD213PS fusedconst<>+256(SB), Y2, Y6
+	VFMADD213PS fusedconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      464(SP), Y4, Y4
+	VPADDD      464(SP), Y5, Y5
+	VPMAXSD     fusedconst<>+480(SB), Y4, Y4
+	VPMAXSD     fusedconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     400(SP), Y6
+	VFMADD213PS 400(SP), Y2, Y6
+	VMOVUPS     400(SP), Y7
+	VFMADD213PS 400(SP), Y3, Y7
+	VFMADD132PS 368(SP), Y6, Y2
+	VFMADD132PS 368(SP), Y7, Y3
+	VADDPS      368(SP), Y2, Y2
+	VADDPS      368(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+ss256_flushed:
 ss256_ret:
 	VZEROUPPER
 	RET
@@ -7059,28 +8725,25 @@ ss256_row:
 	VMOVUPS fusedconst<>+320(SB), Y2
 	VMOVUPS fusedconst<>+320(SB), Y3
 	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
 	MOVQ    DI, AX
 	MOVQ    R9, DX
 
 ss256_max32:
 	CMPQ        DX, $0x00000020
 	JB          ss256_max16
-	VMOVUPS     (AX)(BX*1), Y5
 	VMOVUPS     (AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y0, Y0
-	VMOVUPS     32(AX)(BX*1), Y5
+	VFMADD213PS (AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y0, Y0
 	VMOVUPS     32(AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y2, Y2
-	VMOVUPS     64(AX)(BX*1), Y5
+	VFMADD213PS 32(AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y2, Y2
 	VMOVUPS     64(AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y3, Y3
-	VMOVUPS     96(AX)(BX*1), Y5
+	VFMADD213PS 64(AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y3, Y3
 	VMOVUPS     96(AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y4, Y4
+	VFMADD213PS 96(AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y4, Y4
 	ADDQ        $0x00000080, AX
 	SUBQ        $0x00000020, DX
 	JMP         ss256_max32
@@ -7088,119 +8751,117 @@ ss256_max32:
 ss256_max16:
 	CMPQ        DX, $0x00000010
 	JB          ss256_maxtail
-	VMOVUPS     (AX)(BX*1), Y5
 	VMOVUPS     (AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y0, Y0
-	VMOVUPS     32(AX)(BX*1), Y5
+	VFMADD213PS (AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y0, Y0
 	VMOVUPS     32(AX), Y6
-	VFMADD231PS 256(SP), Y6, Y5
-	VMAXPS      Y5, Y2, Y2
+	VFMADD213PS 32(AX)(BX*1), Y5, Y6
+	VMAXPS      Y6, Y2, Y2
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
 
 ss256_maxtail:
 	TESTQ      DX, DX
 	JZ         ss256_maxred
-	VMOVDQU    (R10), Y5
-	VMOVDQU    32(R10), Y6
+	VMOVDQU    (R10), Y6
+	VMOVDQU    32(R10), Y7
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_15
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_15
+	JA         ss256_tailcopy_22
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        ss256_tailloaded_22
 
-ss256_tailcopy_15:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+ss256_tailcopy_22:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_15_8
-	VMOVUPS (AX)(CX*1), Y7
-	VMOVUPS Y7, 192(SP)(CX*1)
+	JZ      ss256_copy_22_8
+	VMOVUPS (AX)(CX*1), Y8
+	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_15_8:
+ss256_copy_22_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_15_4
+	JZ      ss256_copy_22_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_15_4:
+ss256_copy_22_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_15_2
+	JZ    ss256_copy_22_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_15_2:
+ss256_copy_22_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_15_1
+	JZ    ss256_copy_22_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_15_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+ss256_copy_22_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_15:
+ss256_tailloaded_22:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_16
-	VMASKMOVPS (AX), Y5, Y9
-	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_16
+	JA         ss256_tailcopy_23
+	VMASKMOVPS (AX), Y6, Y10
+	VMASKMOVPS 32(AX), Y7, Y11
+	JMP        ss256_tailloaded_23
 
-ss256_tailcopy_16:
-	VXORPS  Y9, Y9, Y9
-	VMOVUPS Y9, 192(SP)
-	VMOVUPS Y9, 224(SP)
+ss256_tailcopy_23:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_16_8
-	VMOVUPS (AX)(CX*1), Y9
-	VMOVUPS Y9, 192(SP)(CX*1)
+	JZ      ss256_copy_23_8
+	VMOVUPS (AX)(CX*1), Y10
+	VMOVUPS Y10, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_16_8:
+ss256_copy_23_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_16_4
+	JZ      ss256_copy_23_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_16_4:
+ss256_copy_23_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_16_2
+	JZ    ss256_copy_23_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_16_2:
+ss256_copy_23_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_16_1
+	JZ    ss256_copy_23_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_16_1:
-	VMOVUPS 192(SP), Y9
-	VMOVUPS 224(SP), Y10
+ss256_copy_23_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
 
-ss256_tailloaded_16:
-	VFMADD231PS 256(SP), Y7, Y9
-	VFMADD231PS 256(SP), Y8, Y10
-	VMOVUPS     fusedconst<>+320(SB), Y7
-	VBLENDVPS   Y5, Y9, Y7, Y9
-	VMAXPS      Y9, Y3, Y3
+ss256_tailloaded_23:
+	VFMADD231PS Y5, Y8, Y10
+	VFMADD231PS Y5, Y9, Y11
 	VMOVUPS     fusedconst<>+320(SB), Y5
 	VBLENDVPS   Y6, Y10, Y5, Y10
-	VMAXPS      Y10, Y4, Y4
+	VMAXPS      Y10, Y3, Y3
+	VMOVUPS     fusedconst<>+320(SB), Y5
+	VBLENDVPS   Y7, Y11, Y5, Y11
+	VMAXPS      Y11, Y4, Y4
 
 ss256_maxred:
 	VMAXPS       Y2, Y0, Y0
@@ -7891,92 +9552,92 @@ ss256_sumlast:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_17
+	JA         ss256_tailcopy_24
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_17
+	JMP        ss256_tailloaded_24
 
-ss256_tailcopy_17:
+ss256_tailcopy_24:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_17_8
+	JZ      ss256_copy_24_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_17_8:
+ss256_copy_24_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_17_4
+	JZ      ss256_copy_24_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_17_4:
+ss256_copy_24_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_17_2
+	JZ    ss256_copy_24_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_17_2:
+ss256_copy_24_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_17_1
+	JZ    ss256_copy_24_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_17_1:
+ss256_copy_24_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_17:
+ss256_tailloaded_24:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_18
+	JA         ss256_tailcopy_25
 	VMASKMOVPS (AX), Y5, Y9
 	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_18
+	JMP        ss256_tailloaded_25
 
-ss256_tailcopy_18:
+ss256_tailcopy_25:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_18_8
+	JZ      ss256_copy_25_8
 	VMOVUPS (AX)(CX*1), Y9
 	VMOVUPS Y9, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_18_8:
+ss256_copy_25_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_18_4
+	JZ      ss256_copy_25_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_18_4:
+ss256_copy_25_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_18_2
+	JZ    ss256_copy_25_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_18_2:
+ss256_copy_25_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_18_1
+	JZ    ss256_copy_25_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_18_1:
+ss256_copy_25_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_18:
+ss256_tailloaded_25:
 	VFMADD231PS  256(SP), Y7, Y9
 	VFMADD231PS  256(SP), Y8, Y10
 	VMOVUPS      (SP), Y7
@@ -8326,92 +9987,92 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_19
+	JA         ss256_tailcopy_26
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_19
+	JMP        ss256_tailloaded_26
 
-ss256_tailcopy_19:
+ss256_tailcopy_26:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_19_8
+	JZ      ss256_copy_26_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_19_8:
+ss256_copy_26_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_19_4
+	JZ      ss256_copy_26_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_19_4:
+ss256_copy_26_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_19_2
+	JZ    ss256_copy_26_2
 	MOVQ  (AX)(DX*1), R12
 	MOVQ  R12, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_19_2:
+ss256_copy_26_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_19_1
+	JZ    ss256_copy_26_1
 	MOVL  (AX)(DX*1), R12
 	MOVL  R12, 192(SP)(DX*1)
 
-ss256_copy_19_1:
+ss256_copy_26_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_19:
+ss256_tailloaded_26:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_20
+	JA         ss256_tailcopy_27
 	VMASKMOVPS (AX), Y5, Y9
 	VMASKMOVPS 32(AX), Y6, Y10
-	JMP        ss256_tailloaded_20
+	JMP        ss256_tailloaded_27
 
-ss256_tailcopy_20:
+ss256_tailcopy_27:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_20_8
+	JZ      ss256_copy_27_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_20_8:
+ss256_copy_27_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_20_4
+	JZ      ss256_copy_27_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_20_4:
+ss256_copy_27_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_20_2
+	JZ    ss256_copy_27_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_20_2:
+ss256_copy_27_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_20_1
+	JZ    ss256_copy_27_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_20_1:
+ss256_copy_27_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-ss256_tailloaded_20:
+ss256_tailloaded_27:
 	VFMADD231PS  256(SP), Y7, Y9
 	VFMADD231PS  256(SP), Y8, Y10
 	VCVTPS2PD    X9, Y7
@@ -8483,92 +10144,92 @@ ss256_scan_3_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_21
+	JA         ss256_tailcopy_28
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_21
+	JMP        ss256_tailloaded_28
 
-ss256_tailcopy_21:
+ss256_tailcopy_28:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_21_8
+	JZ      ss256_copy_28_8
 	VMOVUPS (AX)(CX*1), Y3
 	VMOVUPS Y3, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_21_8:
+ss256_copy_28_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_21_4
+	JZ      ss256_copy_28_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_21_4:
+ss256_copy_28_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_21_2
+	JZ    ss256_copy_28_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_21_2:
+ss256_copy_28_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_21_1
+	JZ    ss256_copy_28_1
 	MOVL  (AX)(CX*1), DX
 	MOVL  DX, 192(SP)(CX*1)
 
-ss256_copy_21_1:
+ss256_copy_28_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_21:
+ss256_tailloaded_28:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_22
+	JA         ss256_tailcopy_29
 	VMASKMOVPS (AX), Y0, Y5
 	VMASKMOVPS 32(AX), Y2, Y6
-	JMP        ss256_tailloaded_22
+	JMP        ss256_tailloaded_29
 
-ss256_tailcopy_22:
+ss256_tailcopy_29:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_22_8
+	JZ      ss256_copy_29_8
 	VMOVUPS (AX)(CX*1), Y5
 	VMOVUPS Y5, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_22_8:
+ss256_copy_29_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_22_4
+	JZ      ss256_copy_29_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_22_4:
+ss256_copy_29_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_22_2
+	JZ    ss256_copy_29_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_22_2:
+ss256_copy_29_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_22_1
+	JZ    ss256_copy_29_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_22_1:
+ss256_copy_29_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_22:
+ss256_tailloaded_29:
 	VFMADD231PS 256(SP), Y3, Y5
 	VFMADD231PS 256(SP), Y4, Y6
 	VCMPPS      $0x03, Y5, Y5, Y5
@@ -8820,92 +10481,92 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_23
+	JA         ss256_tailcopy_30
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        ss256_tailloaded_23
+	JMP        ss256_tailloaded_30
 
-ss256_tailcopy_23:
+ss256_tailcopy_30:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_23_8
+	JZ      ss256_copy_30_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_23_8:
+ss256_copy_30_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_23_4
+	JZ      ss256_copy_30_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_23_4:
+ss256_copy_30_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_23_2
+	JZ    ss256_copy_30_2
 	MOVQ  (AX)(DX*1), SI
 	MOVQ  SI, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_23_2:
+ss256_copy_30_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_23_1
+	JZ    ss256_copy_30_1
 	MOVL  (AX)(DX*1), SI
 	MOVL  SI, 192(SP)(DX*1)
 
-ss256_copy_23_1:
+ss256_copy_30_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_23:
+ss256_tailloaded_30:
 	LEAQ       (AX)(BX*1), AX
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_24
+	JA         ss256_tailcopy_31
 	VMASKMOVPS (AX), Y3, Y7
 	VMASKMOVPS 32(AX), Y4, Y8
-	JMP        ss256_tailloaded_24
+	JMP        ss256_tailloaded_31
 
-ss256_tailcopy_24:
+ss256_tailcopy_31:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ss256_copy_24_8
+	JZ      ss256_copy_31_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_24_8:
+ss256_copy_31_8:
 	TESTQ   $0x00000004, R11
-	JZ      ss256_copy_24_4
+	JZ      ss256_copy_31_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_24_4:
+ss256_copy_31_4:
 	TESTQ $0x00000002, R11
-	JZ    ss256_copy_24_2
+	JZ    ss256_copy_31_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_24_2:
+ss256_copy_31_2:
 	TESTQ $0x00000001, R11
-	JZ    ss256_copy_24_1
+	JZ    ss256_copy_31_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_24_1:
+ss256_copy_31_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_24:
+ss256_tailloaded_31:
 	VFMADD231PS  256(SP), Y5, Y7
 	VFMADD231PS  256(SP), Y6, Y8
 	VCVTPS2PD    X7, Y5
@@ -9803,24 +11464,25 @@ ss256_row:
 	VMOVUPS fusedconst<>+320(SB), Y2
 	VMOVUPS fusedconst<>+320(SB), Y3
 	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
 	MOVQ    SI, AX
 	MOVQ    R8, DX
 
 ss256_max32:
 	CMPQ    DX, $0x00000020
 	JB      ss256_max16
-	VMOVUPS (AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y0, Y0
-	VMOVUPS 32(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y2, Y2
-	VMOVUPS 64(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y3, Y3
-	VMOVUPS 96(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y4, Y4
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y2, Y2
+	VMOVUPS 64(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y3, Y3
+	VMOVUPS 96(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y4, Y4
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000020, DX
 	JMP     ss256_max32
@@ -9828,72 +11490,72 @@ ss256_max32:
 ss256_max16:
 	CMPQ    DX, $0x00000010
 	JB      ss256_maxtail
-	VMOVUPS (AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y0, Y0
-	VMOVUPS 32(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y2, Y2
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y2, Y2
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
 
 ss256_maxtail:
 	TESTQ      DX, DX
 	JZ         ss256_maxred
-	VMOVDQU    (R9), Y5
-	VMOVDQU    32(R9), Y6
+	VMOVDQU    (R9), Y6
+	VMOVDQU    32(R9), Y7
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_25
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_25
+	JA         ss256_tailcopy_32
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        ss256_tailloaded_32
 
-ss256_tailcopy_25:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+ss256_tailcopy_32:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_25_8
-	VMOVUPS (AX)(CX*1), Y7
-	VMOVUPS Y7, 192(SP)(CX*1)
+	JZ      ss256_copy_32_8
+	VMOVUPS (AX)(CX*1), Y8
+	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_25_8:
+ss256_copy_32_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_25_4
+	JZ      ss256_copy_32_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_25_4:
+ss256_copy_32_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_25_2
+	JZ    ss256_copy_32_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_25_2:
+ss256_copy_32_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_25_1
+	JZ    ss256_copy_32_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_25_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+ss256_copy_32_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 
-ss256_tailloaded_25:
-	VMULPS    256(SP), Y7, Y7
-	VMULPS    256(SP), Y8, Y8
-	VMOVUPS   fusedconst<>+320(SB), Y9
-	VBLENDVPS Y5, Y7, Y9, Y7
-	VMAXPS    Y7, Y3, Y3
+ss256_tailloaded_32:
+	VMULPS    Y5, Y8, Y8
+	VMULPS    Y5, Y9, Y9
 	VMOVUPS   fusedconst<>+320(SB), Y5
 	VBLENDVPS Y6, Y8, Y5, Y8
-	VMAXPS    Y8, Y4, Y4
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   fusedconst<>+320(SB), Y5
+	VBLENDVPS Y7, Y9, Y5, Y9
+	VMAXPS    Y9, Y4, Y4
 
 ss256_maxred:
 	VMAXPS       Y2, Y0, Y0
@@ -10557,47 +12219,47 @@ ss256_sumlast:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_26
+	JA         ss256_tailcopy_33
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_26
+	JMP        ss256_tailloaded_33
 
-ss256_tailcopy_26:
+ss256_tailcopy_33:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_26_8
+	JZ      ss256_copy_33_8
 	VMOVUPS (AX)(CX*1), Y7
 	VMOVUPS Y7, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_26_8:
+ss256_copy_33_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_26_4
+	JZ      ss256_copy_33_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_26_4:
+ss256_copy_33_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_26_2
+	JZ    ss256_copy_33_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_26_2:
+ss256_copy_33_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_26_1
+	JZ    ss256_copy_33_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_26_1:
+ss256_copy_33_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_26:
+ss256_tailloaded_33:
 	VMULPS       256(SP), Y7, Y7
 	VMULPS       256(SP), Y8, Y8
 	VMOVUPS      (SP), Y9
@@ -10930,47 +12592,47 @@ ss256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_27
+	JA         ss256_tailcopy_34
 	VMASKMOVPS (AX), Y5, Y7
 	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        ss256_tailloaded_27
+	JMP        ss256_tailloaded_34
 
-ss256_tailcopy_27:
+ss256_tailcopy_34:
 	VXORPS  Y7, Y7, Y7
 	VMOVUPS Y7, 192(SP)
 	VMOVUPS Y7, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_27_8
+	JZ      ss256_copy_34_8
 	VMOVUPS (AX)(DX*1), Y7
 	VMOVUPS Y7, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_27_8:
+ss256_copy_34_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_27_4
+	JZ      ss256_copy_34_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_27_4:
+ss256_copy_34_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_27_2
+	JZ    ss256_copy_34_2
 	MOVQ  (AX)(DX*1), R11
 	MOVQ  R11, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_27_2:
+ss256_copy_34_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_27_1
+	JZ    ss256_copy_34_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_27_1:
+ss256_copy_34_1:
 	VMOVUPS 192(SP), Y7
 	VMOVUPS 224(SP), Y8
 
-ss256_tailloaded_27:
+ss256_tailloaded_34:
 	VMULPS       256(SP), Y7, Y7
 	VMULPS       256(SP), Y8, Y8
 	VCVTPS2PD    X7, Y9
@@ -11038,47 +12700,47 @@ ss256_scan_4_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ss256_tailcopy_28
+	JA         ss256_tailcopy_35
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ss256_tailloaded_28
+	JMP        ss256_tailloaded_35
 
-ss256_tailcopy_28:
+ss256_tailcopy_35:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_28_8
+	JZ      ss256_copy_35_8
 	VMOVUPS (AX)(CX*1), Y3
 	VMOVUPS Y3, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ss256_copy_28_8:
+ss256_copy_35_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_28_4
+	JZ      ss256_copy_35_4
 	VMOVUPS (AX)(CX*1), X1
 	VMOVUPS X1, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ss256_copy_28_4:
+ss256_copy_35_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_28_2
+	JZ    ss256_copy_35_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ss256_copy_28_2:
+ss256_copy_35_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_28_1
+	JZ    ss256_copy_35_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ss256_copy_28_1:
+ss256_copy_35_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ss256_tailloaded_28:
+ss256_tailloaded_35:
 	VMULPS  256(SP), Y3, Y3
 	VMULPS  256(SP), Y4, Y4
 	VCMPPS  $0x03, Y3, Y3, Y3
@@ -11314,47 +12976,47 @@ ss256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ss256_tailcopy_29
+	JA         ss256_tailcopy_36
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        ss256_tailloaded_29
+	JMP        ss256_tailloaded_36
 
-ss256_tailcopy_29:
+ss256_tailcopy_36:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      ss256_copy_29_8
+	JZ      ss256_copy_36_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ss256_copy_29_8:
+ss256_copy_36_8:
 	TESTQ   $0x00000004, R10
-	JZ      ss256_copy_29_4
+	JZ      ss256_copy_36_4
 	VMOVUPS (AX)(DX*1), X1
 	VMOVUPS X1, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ss256_copy_29_4:
+ss256_copy_36_4:
 	TESTQ $0x00000002, R10
-	JZ    ss256_copy_29_2
+	JZ    ss256_copy_36_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ss256_copy_29_2:
+ss256_copy_36_2:
 	TESTQ $0x00000001, R10
-	JZ    ss256_copy_29_1
+	JZ    ss256_copy_36_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ss256_copy_29_1:
+ss256_copy_36_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-ss256_tailloaded_29:
+ss256_tailloaded_36:
 	VMULPS       256(SP), Y5, Y5
 	VMULPS       256(SP), Y6, Y6
 	VCVTPS2PD    X5, Y7
@@ -12721,24 +14383,25 @@ cs256_row:
 	VMOVUPS fusedconst<>+320(SB), Y2
 	VMOVUPS fusedconst<>+320(SB), Y3
 	VMOVUPS fusedconst<>+320(SB), Y4
+	VMOVUPS 256(SP), Y5
 	MOVQ    SI, AX
 	MOVQ    R11, DX
 
 cs256_max32:
 	CMPQ    DX, $0x00000020
 	JB      cs256_max16
-	VMOVUPS (AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y0, Y0
-	VMOVUPS 32(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y2, Y2
-	VMOVUPS 64(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y3, Y3
-	VMOVUPS 96(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y4, Y4
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y2, Y2
+	VMOVUPS 64(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y3, Y3
+	VMOVUPS 96(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y4, Y4
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000020, DX
 	JMP     cs256_max32
@@ -12746,44 +14409,44 @@ cs256_max32:
 cs256_max16:
 	CMPQ    DX, $0x00000010
 	JB      cs256_maxtail
-	VMOVUPS (AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y0, Y0
-	VMOVUPS 32(AX), Y5
-	VMULPS  256(SP), Y5, Y5
-	VMAXPS  Y5, Y2, Y2
+	VMOVUPS (AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y0, Y0
+	VMOVUPS 32(AX), Y6
+	VMULPS  Y5, Y6, Y6
+	VMAXPS  Y6, Y2, Y2
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
 
 cs256_maxtail:
 	TESTQ      DX, DX
 	JZ         cs256_maxred
-	VMOVDQU    (R12), Y5
-	VMOVDQU    32(R12), Y6
+	VMOVDQU    (R12), Y6
+	VMOVDQU    32(R12), Y7
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         cs256_tailcopy_1
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
 	JMP        cs256_tailloaded_1
 
 cs256_tailcopy_1:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R13
 	JZ      cs256_copy_1_8
-	VMOVUPS (AX)(CX*1), Y7
-	VMOVUPS Y7, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y8
+	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 cs256_copy_1_8:
 	TESTQ   $0x00000004, R13
 	JZ      cs256_copy_1_4
-	VMOVUPS (AX)(CX*1), X7
-	VMOVUPS X7, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X8
+	VMOVUPS X8, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 cs256_copy_1_4:
@@ -12800,18 +14463,18 @@ cs256_copy_1_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 cs256_copy_1_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 
 cs256_tailloaded_1:
-	VMULPS    256(SP), Y7, Y7
-	VMULPS    256(SP), Y8, Y8
-	VMOVUPS   fusedconst<>+320(SB), Y9
-	VBLENDVPS Y5, Y7, Y9, Y7
-	VMAXPS    Y7, Y3, Y3
+	VMULPS    Y5, Y8, Y8
+	VMULPS    Y5, Y9, Y9
 	VMOVUPS   fusedconst<>+320(SB), Y5
 	VBLENDVPS Y6, Y8, Y5, Y8
-	VMAXPS    Y8, Y4, Y4
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   fusedconst<>+320(SB), Y5
+	VBLENDVPS Y7, Y9, Y5, Y9
+	VMAXPS    Y9, Y4, Y4
 
 cs256_maxred:
 	VMAXPS       Y2, Y0, Y0
