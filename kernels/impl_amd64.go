@@ -257,7 +257,7 @@ func scaledSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols int) 
 	group := 8
 	if cols > shortCols {
 		group = 4
-		if cols > softmaxMediumCols || (rows > 0 && &dst[0] == &src[0]) {
+		if cols > mediumCols || (rows > 0 && &dst[0] == &src[0]) {
 			rows = 0 // the medium kernel runs out of place only
 		}
 	}
