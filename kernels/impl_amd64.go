@@ -66,7 +66,7 @@ var avx2 = &Implementation{
 		softmaxBackward:      asm.SoftmaxBackwardAVX2,
 		logSoftmaxBackward:   asm.LogSoftmaxBackwardAVX2,
 		crossEntropy:         crossEntropyKernel(asm.CrossEntropyRowsAVX2),
-		crossEntropyRows:     crossEntropyRowsKernel(asm.CrossEntropyRowsAVX2),
+		crossEntropyRows:     crossEntropyRowsAVX2,
 		softmaxAxis:          asm.SoftmaxAxisAVX2,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX2,
 		scaledSoftmaxRows:    scaledSoftmaxRowsAVX2,
@@ -583,4 +583,91 @@ func crossEntropyRowsAVX512(grad, logits []float32, targets []int32, cols int) f
 		}
 	}
 	return roundLoss(total / float64(rows))
+}
+
+// crossEntropyRowsAVX2 runs batches of at least 8 rows of at most
+// shortCols elements through CrossEntropyShortRowsAVX2, eight rows at a
+// time (or its form without a gradient); the groups it leaves (a row with
+// a NaN, an infinity or a max beyond 208 in magnitude) and the last
+// rows%8 rows go through CrossEntropyRowsAVX2 one row at a time, whose
+// total from +0 is the row's loss: the losses are added to one float64
+// total in row order, as the fallback adds them. A last group whose loads
+// would read past logits runs on a copy in a buffer with room after it.
+// Other batches go through CrossEntropyRowsAVX2 whole. Measured on Zen 5
+// (ns per element, the thread's CPU time, batches of 2^18 elements of
+// N(0, 4), least of interleaved runs): 1.40 at 10 columns against 2.60
+// with CrossEntropyRowsAVX2 alone (SoftmaxRows 1.04), 0.88 against 1.45
+// at 16 (0.64); without a gradient 1.12 against 1.96, 0.70 against 1.11.
+func crossEntropyRowsAVX2(grad, logits []float32, targets []int32, cols int) float32 {
+	rows := len(logits) / cols
+	if cols > shortCols || rows < 8 {
+		return roundLoss(asm.CrossEntropyRowsAVX2(grad, logits, targets, rows, cols) / float64(rows))
+	}
+	full := rows / 8 * 8
+	var total float64
+	done := 0
+	for done < full {
+		var n int
+		n, total = shortCEAVX2(grad, logits, targets, done, full-done, cols, total)
+		done += n
+		if done == full {
+			break
+		}
+		if len(logits)-done*cols < 7*cols+shortCols {
+			if t, ok := ceGroupCopyAVX2(grad, logits, targets, done, cols, total); ok {
+				total = t
+				done += 8
+				continue
+			}
+		}
+		total = ceRowsAVX2(grad, logits, targets, done, done+8, cols, total)
+		done += 8
+	}
+	total = ceRowsAVX2(grad, logits, targets, done, rows, cols, total)
+	return roundLoss(total / float64(rows))
+}
+
+// shortCEAVX2 calls CrossEntropyShortRowsAVX2, or its form without a
+// gradient if grad is nil, on rows rows from row from. Direct calls, as
+// in softmaxRowsAVX512.
+func shortCEAVX2(grad, logits []float32, targets []int32, from, rows, cols int, total float64) (int, float64) {
+	x, ts := logits[from*cols:], targets[from:]
+	if grad == nil {
+		return asm.CrossEntropyShortRowsNoGradAVX2(nil, x, ts, rows, cols, total)
+	}
+	return asm.CrossEntropyShortRowsAVX2(grad[from*cols:], x, ts, rows, cols, total)
+}
+
+// ceRowsAVX2 adds the losses of rows from to end, each from
+// CrossEntropyRowsAVX2 on its own, to total in row order, and returns it.
+func ceRowsAVX2(grad, logits []float32, targets []int32, from, end, cols int, total float64) float64 {
+	for r := from; r < end; r++ {
+		var g []float32
+		if grad != nil {
+			g = grad[r*cols : (r+1)*cols]
+		}
+		total += asm.CrossEntropyRowsAVX2(g, logits[r*cols:(r+1)*cols], targets[r:r+1], 1, cols)
+	}
+	return total
+}
+
+// ceGroupCopyAVX2 runs the 8 rows from row from with shortCEAVX2 on a
+// copy of their logits with room after it, in place when grad is not nil,
+// and reports whether the kernel took them, and the total.
+func ceGroupCopyAVX2(grad, logits []float32, targets []int32, from, cols int, total float64) (float64, bool) {
+	var buf [8*shortCols + shortCols]float32
+	b := buf[:8*cols+shortCols]
+	copy(b, logits[from*cols:(from+8)*cols])
+	var g []float32
+	if grad != nil {
+		g = b
+	}
+	n, t := shortCEAVX2(g, b, targets[from:from+8], 0, 8, cols, total)
+	if n != 8 {
+		return 0, false
+	}
+	if grad != nil {
+		copy(grad[from*cols:(from+8)*cols], b[:8*cols])
+	}
+	return t, true
 }

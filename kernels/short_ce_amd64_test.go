@@ -11,13 +11,49 @@ import (
 	"github.com/go-softmax/softmax/internal/asm"
 )
 
-// ceRowLosses returns the float64 loss of each row of x, from
-// CrossEntropyRowsAVX512 one row at a time (a total from +0 is the row's
+// A ceKernels is the group kernels of an implementation: avx512's short
+// and medium kernels, or avx2's short kernels (avx2 set).
+type ceKernels struct {
+	im   *Implementation
+	avx2 bool
+}
+
+// ceKernelSets are the group kernels the tests run, where the CPU has them.
+var ceKernelSets = []ceKernels{{avx512, false}, {avx2, true}}
+
+// maxCols returns the longest row the kernels run.
+func (k ceKernels) maxCols() int {
+	if k.avx2 {
+		return shortCols
+	}
+	return mediumCols
+}
+
+// forEachCEKernels runs f for each set of group kernels the CPU supports.
+func forEachCEKernels(t *testing.T, f func(t *testing.T, k ceKernels)) {
+	for _, k := range ceKernelSets {
+		t.Run(k.im.Name(), func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported on this CPU")
+			}
+			f(t, k)
+		})
+	}
+}
+
+// ceRowLosses returns the float64 loss of each row of x, from the row
+// kernel of k's implementation (CrossEntropyRowsAVX512 or
+// CrossEntropyRowsAVX2) one row at a time (a total from +0 is the row's
 // loss), whose losses the bit-exact tests hold to the fallback's.
-func ceRowLosses(x []float32, targets []int32, cols int) []float64 {
+func ceRowLosses(k ceKernels, x []float32, targets []int32, cols int) []float64 {
 	l := make([]float64, len(targets))
 	for r := range l {
-		l[r] = asm.CrossEntropyRowsAVX512(nil, x[r*cols:(r+1)*cols], targets[r:r+1], 1, cols)
+		row := x[r*cols : (r+1)*cols]
+		if k.avx2 {
+			l[r] = asm.CrossEntropyRowsAVX2(nil, row, targets[r:r+1], 1, cols)
+		} else {
+			l[r] = asm.CrossEntropyRowsAVX512(nil, row, targets[r:r+1], 1, cols)
+		}
 	}
 	return l
 }
@@ -31,14 +67,18 @@ func ceGroup(cols int) int {
 	return 8
 }
 
-// shortCEDone returns the number of rows CrossEntropyShortRowsAVX512 or
-// CrossEntropyMediumRowsAVX512 must do: the whole groups before the first
-// that holds a row with a NaN or whose max is infinite or beyond 208 in
-// magnitude.
-func shortCEDone(x []float32, cols int) int {
+// shortCEDone returns the number of rows the short or medium kernel of k
+// must do: the whole groups before the first that holds a row with a NaN
+// or whose max is infinite or beyond 208 in magnitude, or, for avx2's,
+// whose loads (16 elements from the start of its last row) would pass the
+// end of x.
+func shortCEDone(k ceKernels, x []float32, cols int) int {
 	rows := len(x) / cols
 	n := ceGroup(cols)
 	for r := 0; r < rows/n*n; r++ {
+		if k.avx2 && r%n == 0 && len(x)-r*cols < 7*cols+shortCols {
+			return r
+		}
 		m := float32(math.Inf(-1))
 		for _, v := range x[r*cols : (r+1)*cols] {
 			if v != v {
@@ -53,7 +93,7 @@ func shortCEDone(x []float32, cols int) int {
 	return rows / n * n
 }
 
-// checkShortCE runs CrossEntropyShortRowsAVX512 (or for cols > 16
+// checkShortCE runs the short kernel of k (or for cols > 16
 // CrossEntropyMediumRowsAVX512) on the batch x with the gradient out of
 // place and, for the short kernel, in place, and the form without a
 // gradient, from the running total total0,
@@ -61,10 +101,10 @@ func shortCEDone(x []float32, cols int) int {
 // unless want < 0, that the gradient of those rows has generic's bits and the rest is
 // untouched, and that the total is total0 plus each row's loss in row
 // order, whose mean is generic's.
-func checkShortCE(t *testing.T, what string, x []float32, targets []int32, cols, want int, total0 float64) {
+func checkShortCE(t *testing.T, k ceKernels, what string, x []float32, targets []int32, cols, want int, total0 float64) {
 	t.Helper()
 	rows := len(targets)
-	if w := shortCEDone(x, cols); want < 0 {
+	if w := shortCEDone(k, x, cols); want < 0 {
 		want = w
 	} else if w != want {
 		t.Fatalf("%s: the test expects %d rows done, the rule %d", what, want, w)
@@ -72,7 +112,7 @@ func checkShortCE(t *testing.T, what string, x []float32, targets []int32, cols,
 	ref := make([]float32, len(x))
 	wantMean := generic.CrossEntropyRows(ref, x, targets, cols)
 	wantTotal := total0
-	for _, l := range ceRowLosses(x[:want*cols], targets[:want], cols) {
+	for _, l := range ceRowLosses(k, x[:want*cols], targets[:want], cols) {
 		wantTotal += l
 	}
 	check := func(how string, got []float32, sentinel []float32, done int, total float64) {
@@ -98,10 +138,10 @@ func checkShortCE(t *testing.T, what string, x []float32, targets []int32, cols,
 		compareBits(t, w+", rows not done", x[done*cols:], sentinel[done*cols:], got[done*cols:])
 	}
 	kernel := func(dst, src []float32, targets []int32, rows, cols int, total float64) (int, float64) {
-		return groupCE(dst, src, targets, rows, cols, total, true)
+		return groupCE(k, dst, src, targets, rows, cols, total, true)
 	}
 	noGrad := func(dst, src []float32, targets []int32, rows, cols int, total float64) (int, float64) {
-		return groupCE(dst, src, targets, rows, cols, total, false)
+		return groupCE(k, dst, src, targets, rows, cols, total, false)
 	}
 	got := make([]float32, len(x))
 	for i := range got {
@@ -125,11 +165,15 @@ func checkShortCE(t *testing.T, what string, x []float32, targets []int32, cols,
 	check("nil grad", nil, nil, done, total)
 }
 
-// groupCE calls the short or medium kernel for cols, with a gradient or
-// without one. The calls are direct: through a func value, a wrapper's
+// groupCE calls the short or medium kernel of k for cols, with a gradient
+// or without one. The calls are direct: through a func value, a wrapper's
 // frame would be added to the kernels' NOSPLIT stack.
-func groupCE(dst, src []float32, targets []int32, rows, cols int, total float64, grad bool) (int, float64) {
+func groupCE(k ceKernels, dst, src []float32, targets []int32, rows, cols int, total float64, grad bool) (int, float64) {
 	switch {
+	case k.avx2 && grad:
+		return asm.CrossEntropyShortRowsAVX2(dst, src, targets, rows, cols, total)
+	case k.avx2:
+		return asm.CrossEntropyShortRowsNoGradAVX2(dst, src, targets, rows, cols, total)
 	case cols <= shortCols && grad:
 		return asm.CrossEntropyShortRowsAVX512(dst, src, targets, rows, cols, total)
 	case cols <= shortCols:
@@ -161,22 +205,24 @@ func shortCEBatch(rng *rand.Rand, rows, cols int) ([]float32, []int32) {
 	return x, targets
 }
 
-// TestBitExactShortCrossEntropyKernel runs CrossEntropyShortRowsAVX512
-// and CrossEntropyMediumRowsAVX512 directly on every row length they
-// handle, with whole groups, tails of
-// rows%8 rows, groups it must leave (a special row), targets on a -Inf
-// logit (loss +Inf) and maxima at the edge of 208.
+// TestBitExactShortCrossEntropyKernel runs the group kernels directly
+// (avx512's CrossEntropyShortRowsAVX512 and CrossEntropyMediumRowsAVX512,
+// avx2's CrossEntropyShortRowsAVX2, and their forms without a gradient)
+// on every row length they handle, with whole groups, tails of rows%8
+// rows, groups they must leave (a special row), targets on a -Inf logit
+// (loss +Inf) and maxima at the edge of 208.
 func TestBitExactShortCrossEntropyKernel(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
+	forEachCEKernels(t, testShortCEKernel)
+}
+
+func testShortCEKernel(t *testing.T, k ceKernels) {
 	rng := rand.New(rand.NewPCG(51, 52))
-	for cols := 1; cols <= mediumCols; cols++ {
+	for cols := 1; cols <= k.maxCols(); cols++ {
 		for _, rows := range []int{0, 3, 4, 5, 8, 13, 16, 24, 31} {
 			x, targets := shortCEBatch(rng, rows, cols)
 			what := fmt.Sprintf("%dx%d", rows, cols)
-			checkShortCE(t, what, x, targets, cols, -1, 0)
-			checkShortCE(t, what+", total 0.1", x, targets, cols, -1, 0.1)
+			checkShortCE(t, k, what, x, targets, cols, -1, 0)
+			checkShortCE(t, k, what+", total 0.1", x, targets, cols, -1, 0.1)
 		}
 		// A special row in the third group: the first two are done.
 		for _, sp := range shortSpecials {
@@ -189,7 +235,7 @@ func TestBitExactShortCrossEntropyKernel(t *testing.T) {
 			case "NaN", "NaN with a payload", "+Inf", "all -Inf", "all -Inf and NaN", "max > 208", "max < -208", "max 1e30":
 				want = 2 * n
 			}
-			checkShortCE(t, fmt.Sprintf("32x%d, %s at row %d", cols, sp.name, r), x, targets, cols, want, 0)
+			checkShortCE(t, k, fmt.Sprintf("32x%d, %s at row %d", cols, sp.name, r), x, targets, cols, want, 0)
 		}
 		// Targets on a -Inf logit in rows with a finite max: loss +Inf.
 		if cols > 1 {
@@ -200,12 +246,14 @@ func TestBitExactShortCrossEntropyKernel(t *testing.T) {
 					m[(int(targets[r])+1)%cols] = 1
 				}
 			}
-			checkShortCE(t, fmt.Sprintf("16x%d, targets on -Inf", cols), x, targets, cols, -1, 0)
+			checkShortCE(t, k, fmt.Sprintf("16x%d, targets on -Inf", cols), x, targets, cols, -1, 0)
 		}
 		// Huge logits: beyond 208 the group is left, and with no max
-		// that far but big negative logits elsewhere the group is done.
+		// that far but big negative logits elsewhere the group is done
+		// (and the ordinary group after it, unless its loads would pass
+		// the end).
 		{
-			x, targets := shortCEBatch(rng, 16, cols)
+			x, targets := shortCEBatch(rng, 32, cols)
 			for i := range x[:8*cols] {
 				x[i] = float32(rng.NormFloat64()*1e30 - 3e38)
 			}
@@ -215,8 +263,15 @@ func TestBitExactShortCrossEntropyKernel(t *testing.T) {
 			for r := 8; r < 16; r++ {
 				x[r*cols+cols-1] = 0
 			}
-			checkShortCE(t, fmt.Sprintf("16x%d, huge", cols), x, targets, cols, 0, 0)
-			checkShortCE(t, fmt.Sprintf("8x%d, huge, finite max", cols), x[8*cols:], targets[8:], cols, 8, 0)
+			checkShortCE(t, k, fmt.Sprintf("32x%d, huge", cols), x, targets, cols, 0, 0)
+			want := 0
+			for want < 24 && (!k.avx2 || (24-want)*cols >= 7*cols+shortCols) {
+				want += ceGroup(cols)
+			}
+			if want < 8 {
+				t.Fatalf("%d columns: no group of the finite-max rows runs", cols)
+			}
+			checkShortCE(t, k, fmt.Sprintf("24x%d, huge, finite max", cols), x[8*cols:], targets[8:], cols, want, 0)
 		}
 		if t.Failed() {
 			return
@@ -235,33 +290,32 @@ func slicesHaveNoFinite(x []float32) bool {
 	return true
 }
 
-// TestShortCrossEntropyKernelGuard runs the short and medium kernels on
-// batches whose logits and gradient end right before, or start right
-// after, an inaccessible page.
+// TestShortCrossEntropyKernelGuard runs the group kernels on batches
+// whose logits and gradient end right before, or start right after, an
+// inaccessible page.
 func TestShortCrossEntropyKernelGuard(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
-	rng := rand.New(rand.NewPCG(53, 54))
-	for cols := 1; cols <= mediumCols; cols++ {
-		for _, rows := range []int{8, 16, 21} {
-			x, targets := shortCEBatch(rng, rows, cols)
-			for _, place := range []struct {
-				name string
-				at   func(testing.TB, int) []float32
-			}{{"end", endAtGuard}, {"start", startAfterGuard}} {
-				what := fmt.Sprintf("%dx%d, %s at guard", rows, cols, place.name)
-				src, dst := place.at(t, len(x)), place.at(t, len(x))
-				copy(src, x)
-				catchFault(t, what, func() {
-					checkShortCE(t, what, src, targets, cols, -1, 0)
-					groupCE(nil, src, targets, rows, cols, 0, false)
-					groupCE(dst, src, targets, rows, cols, 0, true)
-					if cols <= shortCols {
-						groupCE(src, src, targets, rows, cols, 0, true)
-					}
-				})
+	forEachCEKernels(t, func(t *testing.T, k ceKernels) {
+		rng := rand.New(rand.NewPCG(53, 54))
+		for cols := 1; cols <= k.maxCols(); cols++ {
+			for _, rows := range []int{8, 16, 21} {
+				x, targets := shortCEBatch(rng, rows, cols)
+				for _, place := range []struct {
+					name string
+					at   func(testing.TB, int) []float32
+				}{{"end", endAtGuard}, {"start", startAfterGuard}} {
+					what := fmt.Sprintf("%dx%d, %s at guard", rows, cols, place.name)
+					src, dst := place.at(t, len(x)), place.at(t, len(x))
+					copy(src, x)
+					catchFault(t, what, func() {
+						checkShortCE(t, k, what, src, targets, cols, -1, 0)
+						groupCE(k, nil, src, targets, rows, cols, 0, false)
+						groupCE(k, dst, src, targets, rows, cols, 0, true)
+						if cols <= shortCols {
+							groupCE(k, src, src, targets, rows, cols, 0, true)
+						}
+					})
+				}
 			}
 		}
-	}
+	})
 }

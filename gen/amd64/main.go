@@ -44,6 +44,7 @@ var files = []kernelFile{
 	{"short", generateShort},
 	{"short_avx2", generateShortAVX2},
 	{"short_ce", generateShortCE},
+	{"short_ce_avx2", generateShortCEAVX2},
 	{"short_log", generateShortLog},
 	{"short_log_avx2", generateShortLogAVX2},
 	{"logsoftmax", generateLogSoftmax},

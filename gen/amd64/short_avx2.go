@@ -155,13 +155,15 @@ func (in groupIn) doc256() []string {
 // input, and out, what it does with a group whose checks have passed,
 // given its sums (see group256.sums): the group's rows of y to the
 // frame, row r at 4*cols*r bytes from its start; or late, an out that
-// runs a group late.
+// runs a group late; and ce, for the CrossEntropy kernels, their
+// targets, total and frame slots (see ceOut256).
 type short256 struct {
 	in   groupIn
 	name string
 	doc  []string
 	out  func(q *group256, sums [2]reg.VecVirtual)
 	late lateOut
+	ce   *ceOut256
 }
 
 // z256 is what an AVX2 short kernel needs to compute z: scale in the
@@ -175,13 +177,20 @@ type z256 struct {
 
 func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	in := k.in
-	g.function(k.name, in.signature(), []string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"}, k.doc...)
+	sig := in.signature()
+	if k.ce != nil {
+		sig = shortCESignature
+	}
+	g.function(k.name, sig, []string{"AVX", "AVX2", "CMOV", "FMA3", "SSE", "SSE2"}, k.doc...)
 	dst, src, rows, cols, done := g.GP64(), g.GP64(), g.GP64(), g.GP64(), g.GP64()
 	g.Load(g.Param("dst").Base(), dst)
 	g.Load(g.Param("src").Base(), src)
 	g.Load(g.Param("rows"), rows)
 	g.Load(g.Param("cols"), cols)
 	g.XORQ(done, done)
+	if k.ce != nil {
+		k.ce.tg, k.ce.total = g.ceArgs()
+	}
 	avail := g.GP64() // elements of src (and mask) from the group's first row on
 	g.Load(g.Param("src").Len(), avail)
 	if in == inMaskRows {
@@ -216,6 +225,12 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	if in == inMaskBcast {
 		fsize += 64 // the mask's row
 	}
+	// CrossEntropy's l, then the losses (8 float64, in the order of the
+	// sum tree).
+	ceAt := fsize
+	if k.ce != nil {
+		fsize += 64
+	}
 	// A late out's pending group: its biases, and whether there is one.
 	pendAt := fsize
 	if k.late != nil {
@@ -225,6 +240,9 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	pendBias, pendFlag := frame.Offset(pendAt), frame.Offset(pendAt+32)
 	if k.late != nil {
 		g.MOVQ(U32(0), pendFlag)
+	}
+	if k.ce != nil {
+		k.ce.at = frame.Offset(ceAt)
 	}
 	z := &z256{in: in}
 	if in != inX {
@@ -291,8 +309,10 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 		sums := q.sums()
 		if k.late == nil {
 			k.out(q, sums)
-			g.Comment("The group's rows, cols vectors, from the frame to dst.")
-			copyRows256(g, name+"_copy", frame, dst, cols)
+			if k.ce == nil || k.ce.grad {
+				g.Comment("The group's rows, cols vectors, from the frame to dst.")
+				copyRows256(g, name+"_copy", frame, dst, cols)
+			}
 		} else {
 			stash := name + "_stash"
 			g.CMPQ(pendFlag, U32(0))
@@ -312,6 +332,9 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 		g.LEAQ(Mem{Base: dst, Index: stride, Scale: 8}, dst)
 		if in == inMaskRows {
 			g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 8}, z.mask)
+		}
+		if k.ce != nil {
+			g.ADDQ(U32(4*shortAVX2Group), k.ce.tg)
 		}
 		if k.late == nil {
 			g.ADDQ(U32(shortAVX2Group), done)

@@ -117,18 +117,7 @@ func shortCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	dst, src, rows, done, stride, stride3 := a.dst, a.src, a.rows, a.done, a.stride, a.stride3
 	km := g.K() // a row's cols lanes
 	g.KMOVW(a.kmw, km)
-	tg := g.GP64() // the group's targets
-	g.Load(g.Param("targets").Base(), tg)
-	res, err := g.ReturnIndex(1).Resolve()
-	if err != nil {
-		panic(err)
-	}
-	total := res.Addr // the running total, kept in the result's slot
-	{
-		x := g.XMM()
-		g.Load(g.Param("total"), x)
-		g.VMOVSD(x, total)
-	}
+	tg, total := g.ceArgs() // the group's targets, the running total
 
 	// The frame holds the current group's biases (16 int32 lanes, in the
 	// order of the max tree), the pending group's hi and lo (8 float32s
@@ -477,17 +466,7 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	}
 	cols := colsArg.Addr
 	kmw, stride, stride3 := a.kmw, a.stride, a.stride3
-	tg := g.GP64()
-	g.Load(g.Param("targets").Base(), tg)
-	res, err := g.ReturnIndex(1).Resolve()
-	if err != nil {
-		panic(err)
-	}
-	{
-		x := g.XMM()
-		g.Load(g.Param("total"), x)
-		g.VMOVSD(x, res.Addr)
-	}
+	tg, total := g.ceArgs()
 	negInf, reduceLo := g.ZMM(), g.ZMM()
 	g.VBROADCASTSS(c.scalar("negInf"), negInf)
 	g.VBROADCASTSS(c.scalar("reduceLo"), reduceLo)
@@ -500,7 +479,7 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	pend := frame.Offset(64)
 	pendSrc, pendDst := frame.Offset(192), frame.Offset(200)
 	xtAt, ptgAt := frame.Offset(208), frame.Offset(240)
-	l := &ceGroupLoss{g: g, c: c, t: t, total: res.Addr, bias: frame, xt: xtAt,
+	l := &ceGroupLoss{g: g, c: c, t: t, total: total, bias: frame, xt: xtAt,
 		sum: frame.Offset(256), sumP: frame.Offset(320), nmP: frame.Offset(384), dP: frame.Offset(448),
 		rows: []int{0, 2, 4, 6}}
 	g.MOVQ(U32(0), pendDst)
@@ -737,6 +716,23 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	g.Store(done, g.ReturnIndex(0))
 	g.VZEROUPPER()
 	g.RET()
+}
+
+// ceArgs emits the loads of a short or medium kernel's targets and total
+// (see shortCESignature): it returns the targets' address, in a register,
+// and the total's slot, the result's, to which the total is copied; the
+// kernel keeps its running total there.
+func (g *gen) ceArgs() (reg.GPVirtual, Mem) {
+	tg := g.GP64()
+	g.Load(g.Param("targets").Base(), tg)
+	res, err := g.ReturnIndex(1).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	x := g.XMM()
+	g.Load(g.Param("total"), x)
+	g.VMOVSD(x, res.Addr)
+	return tg, res.Addr
 }
 
 // ceFrame allocates a frame of size bytes aligned to 64 bytes, and returns

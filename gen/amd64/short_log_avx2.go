@@ -92,20 +92,31 @@ type logLate256 struct{ t *ceTables }
 func lAt256(frame Mem, r int) Mem { return frame.Offset(544 + 8*short256SumPos(r)) }
 
 func (l logLate256) prepare(g *gen, frame, pendBias Mem) {
-	t := l.t
 	g.Comment("The pending group's l = float64(nm)*ln2 + log64(S), over its S, nm = -bias - (0x4b400000 - 127).")
+	logL256(g, l.t, pendBias, func(i int) reg.VecVirtual {
+		sum := g.YMM()
+		g.VMOVUPD(frame.Offset(544+32*i), sum)
+		return sum
+	}, frame.Offset(544))
+}
+
+// logL256 emits l = float64(nm)*ln2 + log64(S) of a group's eight rows,
+// nm = -bias - (0x4b400000 - 127) from its biases at bias (in the order
+// of the max tree), and stores it at at, in the order of the sum tree.
+// sum(i) returns the group's sums of rows 4i to 4i+3 (see group256.sums).
+func logL256(g *gen, t *ceTables, bias Mem, sum func(i int) reg.VecVirtual, at Mem) {
 	b := &lossBatch{g: g, t: t}
 	lo, hi := g.YMM(), g.YMM()
-	g.VCVTDQ2PD(pendBias, lo)            // the biases of rows 0, 2, 4, 6
-	g.VCVTDQ2PD(pendBias.Offset(16), hi) // rows 1, 3, 5, 7
+	g.VCVTDQ2PD(bias, lo)            // the biases of rows 0, 2, 4, 6
+	g.VCVTDQ2PD(bias.Offset(16), hi) // rows 1, 3, 5, 7
 	for i := range 2 {
-		nm, sum := g.YMM(), g.YMM()
-		g.VMOVUPD(frame.Offset(544+32*i), sum)
+		nm := g.YMM()
+		s := sum(i)
 		g.VPERM2F128(U8(0x20+0x11*i), hi, lo, nm) // rows 0, 2, 1, 3, then 4, 6, 5, 7
 		g.VSUBPD(nm, b.bcast(t.vec.nmBase()), nm) // nm, exact
 		g.VMULPD(b.bcast(t.ln2()), nm, nm)
-		g.VADDPD(b.log64(sum), nm, nm)
-		g.VMOVUPD(nm, frame.Offset(544+32*i))
+		g.VADDPD(b.log64(s), nm, nm)
+		g.VMOVUPD(nm, at.Offset(32*i))
 	}
 }
 
