@@ -71,6 +71,20 @@ func TestBitExactSoftmaxLengths(t *testing.T) {
 	})
 }
 
+// checkSoftmaxRows compares im's SoftmaxRows of the rows of c columns in
+// x with generic's, out of place and in place.
+func checkSoftmaxRows(t *testing.T, im *Implementation, x []float32, rows, c int) {
+	t.Helper()
+	want := make([]float32, len(x))
+	generic.SoftmaxRows(want, x, c)
+	got := make([]float32, len(x))
+	im.SoftmaxRows(got, x, c)
+	compareBits(t, fmt.Sprintf("%dx%d", rows, c), x, want, got)
+	y := append([]float32(nil), x...)
+	im.SoftmaxRows(y, y, c)
+	compareBits(t, fmt.Sprintf("%dx%d in place", rows, c), x, want, y)
+}
+
 // TestBitExactSoftmaxRows checks batches of every row length up to 70 and
 // some longer ones, rows of mixed kinds (special rows among ordinary
 // ones), out of place and in place.
@@ -87,14 +101,7 @@ func TestBitExactSoftmaxRows(t *testing.T) {
 			for r := 0; r < rows; r++ {
 				x = append(x, softmaxInput(rng, c)...)
 			}
-			want := make([]float32, len(x))
-			generic.SoftmaxRows(want, x, c)
-			got := make([]float32, len(x))
-			im.SoftmaxRows(got, x, c)
-			compareBits(t, fmt.Sprintf("%dx%d", rows, c), x, want, got)
-			y := append([]float32(nil), x...)
-			im.SoftmaxRows(y, y, c)
-			compareBits(t, fmt.Sprintf("%dx%d in place", rows, c), x, want, y)
+			checkSoftmaxRows(t, im, x, rows, c)
 			if t.Failed() {
 				return
 			}
@@ -154,14 +161,7 @@ func TestBitExactSoftmaxRowsSpecials(t *testing.T) {
 			for r := 0; r < rows; r++ {
 				x = append(x, row(c)...)
 			}
-			want := make([]float32, len(x))
-			generic.SoftmaxRows(want, x, c)
-			got := make([]float32, len(x))
-			im.SoftmaxRows(got, x, c)
-			compareBits(t, fmt.Sprintf("%dx%d", rows, c), x, want, got)
-			y := append([]float32(nil), x...)
-			im.SoftmaxRows(y, y, c)
-			compareBits(t, fmt.Sprintf("%dx%d in place", rows, c), x, want, y)
+			checkSoftmaxRows(t, im, x, rows, c)
 			if t.Failed() {
 				return
 			}

@@ -816,19 +816,26 @@ func (s *sm512) pass2Acc() (accLo, accHi reg.VecVirtual) {
 // labels renamed, for c = 0, and once as is; name names the labels of
 // the branch.
 func (s *sm512) ifZeroC(name string, emit func()) {
-	g := s.g
+	ifZeroC(s.g, &s.name, &s.noSub, name, func(w reg.GPVirtual) { s.g.VMOVD(s.cv.AsX(), w) }, emit)
+}
+
+// ifZeroC emits emit twice, after a branch on the bits of c that cBits
+// loads into w: once with *noSub set and the labels of prefix *name
+// renamed, for c = 0, and once as is (see sm512.ifZeroC).
+func ifZeroC(g *gen, prefix *string, noSub *bool, name string, cBits func(w reg.GPVirtual), emit func()) {
+	label := func(l string) string { return *prefix + "_" + l }
 	w := g.GP32()
-	g.VMOVD(s.cv.AsX(), w) // c's bits: 0 unless |max| > 208
+	cBits(w) // c's bits: 0 unless |max| > 208
 	g.TESTL(w, w)
-	g.JNZ(LabelRef(s.label(name + "c")))
-	prefix := s.name
-	s.name, s.noSub = prefix+"z", true
+	g.JNZ(LabelRef(label(name + "c")))
+	p := *prefix
+	*prefix, *noSub = p+"z", true
 	emit()
-	s.name, s.noSub = prefix, false
-	g.JMP(LabelRef(s.label(name + "done")))
-	g.Label(s.label(name + "c"))
+	*prefix, *noSub = p, false
+	g.JMP(LabelRef(label(name + "done")))
+	g.Label(label(name + "c"))
 	emit()
-	g.Label(s.label(name + "done"))
+	g.Label(label(name + "done"))
 }
 
 // pass2Into emits pass 2 into the lane accumulators accLo and accHi.
@@ -1793,19 +1800,7 @@ func (s *sm256) pass2Acc() {
 
 // ifZeroC is sm512.ifZeroC for AVX2, c's bits read from cv.
 func (s *sm256) ifZeroC(name string, emit func()) {
-	g := s.g
-	w := g.GP32()
-	g.MOVL(s.cv, w) // c's bits: 0 unless |max| > 208
-	g.TESTL(w, w)
-	g.JNZ(LabelRef(s.label(name + "c")))
-	prefix := s.name
-	s.name, s.noSub = prefix+"z", true
-	emit()
-	s.name, s.noSub = prefix, false
-	g.JMP(LabelRef(s.label(name + "done")))
-	g.Label(s.label(name + "c"))
-	emit()
-	g.Label(s.label(name + "done"))
+	ifZeroC(s.g, &s.name, &s.noSub, name, func(w reg.GPVirtual) { s.g.MOVL(s.cv, w) }, emit)
 }
 
 // pass2Into emits pass 2 into the lane accumulators at acc.
