@@ -71,6 +71,20 @@ func TestBitExactSoftmaxLengths(t *testing.T) {
 	})
 }
 
+// checkSoftmaxRows compares im's SoftmaxRows of the rows of c columns in
+// x with generic's, out of place and in place.
+func checkSoftmaxRows(t *testing.T, im *Implementation, x []float32, rows, c int) {
+	t.Helper()
+	want := make([]float32, len(x))
+	generic.SoftmaxRows(want, x, c)
+	got := make([]float32, len(x))
+	im.SoftmaxRows(got, x, c)
+	compareBits(t, fmt.Sprintf("%dx%d", rows, c), x, want, got)
+	y := append([]float32(nil), x...)
+	im.SoftmaxRows(y, y, c)
+	compareBits(t, fmt.Sprintf("%dx%d in place", rows, c), x, want, y)
+}
+
 // TestBitExactSoftmaxRows checks batches of every row length up to 70 and
 // some longer ones, rows of mixed kinds (special rows among ordinary
 // ones), out of place and in place.
@@ -87,14 +101,67 @@ func TestBitExactSoftmaxRows(t *testing.T) {
 			for r := 0; r < rows; r++ {
 				x = append(x, softmaxInput(rng, c)...)
 			}
-			want := make([]float32, len(x))
-			generic.SoftmaxRows(want, x, c)
-			got := make([]float32, len(x))
-			im.SoftmaxRows(got, x, c)
-			compareBits(t, fmt.Sprintf("%dx%d", rows, c), x, want, got)
-			y := append([]float32(nil), x...)
-			im.SoftmaxRows(y, y, c)
-			compareBits(t, fmt.Sprintf("%dx%d in place", rows, c), x, want, y)
+			checkSoftmaxRows(t, im, x, rows, c)
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}
+
+// TestBitExactSoftmaxRowsSpecials checks batches of every row length up
+// to 300 and some longer ones whose rows are of every kind in turn, in a
+// random order: ordinary rows whose max is small (c = 0) or huge (c = max),
+// rows with a NaN or +Inf anywhere, rows of -Inf with and without a NaN,
+// and rows where most elements are -Inf. Kernels that work a row ahead or
+// a row late must leave each row's bits as the fallback's, whatever its
+// neighbours are; out of place and in place.
+func TestBitExactSoftmaxRowsSpecials(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		cols := []int{1000, 4096}
+		for c := 1; c <= 300; c++ {
+			cols = append(cols, c)
+		}
+		row := func(c int) []float32 {
+			x := make([]float32, c)
+			off := []float64{0, 3, -50, 250, -250, 1e4, -1e30}[rng.IntN(7)]
+			for i := range x {
+				x[i] = float32(rng.NormFloat64()*4 + off)
+			}
+			switch rng.IntN(8) {
+			case 0:
+				x[rng.IntN(c)] = nan
+			case 1:
+				x[rng.IntN(c)] = inf
+			case 2, 3:
+				for i := range x {
+					if i != 0 || rng.IntN(2) == 0 {
+						x[i] = ninf
+					}
+				}
+				if rng.IntN(3) == 0 {
+					x[rng.IntN(c)] = nan
+				}
+			case 4:
+				for i := range x {
+					if rng.IntN(4) != 0 {
+						x[i] = ninf
+					}
+				}
+			}
+			return x
+		}
+		for _, c := range cols {
+			rows := 2 + rng.IntN(14)
+			if c > 300 {
+				rows = 6
+			}
+			x := make([]float32, 0, rows*c)
+			for r := 0; r < rows; r++ {
+				x = append(x, row(c)...)
+			}
+			checkSoftmaxRows(t, im, x, rows, c)
 			if t.Failed() {
 				return
 			}

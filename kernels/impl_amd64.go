@@ -354,6 +354,11 @@ func causalSoftmaxRowsAVX512(dst, src []float32, scale float32, cols, offset int
 // leaves (a row with a NaN, an infinity or a max beyond 208 in magnitude)
 // and the last rows%8 rows go through SoftmaxRowsAVX2. A last group whose
 // loads would read past src runs on a copy in a buffer with room after it.
+// Measured on Zen 5 against SoftmaxRowsAVX512's dispatch in the same run
+// (ns per element, thread CPU time, the median of 300 runs, batches of 1
+// MiB): 0.57-0.59 against 0.31-0.32 at 100 columns, 0.49-0.50 against
+// 0.27 at 1024, 0.50-0.51 against 0.29 at 4096, 0.50-0.51 against 0.30-0.31
+// at 32000, 0.51 against 0.32 at 128256, 1.09 against 0.67 at 10.
 func softmaxRowsAVX2(dst, src []float32, cols int) { shortRowsAVX2(false, dst, src, cols) }
 
 // logSoftmaxRowsAVX2 is softmaxRowsAVX2 for LogSoftmaxRows, with

@@ -6162,8 +6162,9 @@ TEXT ·SoftmaxRowsAVX2(SB), NOSPLIT, $464-64
 	XORQ  R11, R11
 	CMPQ  BX, SI
 	SETEQ R11
+	LEAQ  (R8)(R8*1), R12
+	SHLQ  $0x01, R12
 
-sm256_row:
 	// Pass 1: m = max(x).
 	VMOVUPS softmaxconst<>+320(SB), Y0
 	VMOVUPS softmaxconst<>+320(SB), Y1
@@ -6172,28 +6173,28 @@ sm256_row:
 	MOVQ    SI, AX
 	MOVQ    R8, DX
 
-sm256_max32:
+sm256_max32first:
 	CMPQ   DX, $0x00000020
-	JB     sm256_max16
+	JB     sm256_max16first
 	VMAXPS (AX), Y0, Y0
 	VMAXPS 32(AX), Y1, Y1
 	VMAXPS 64(AX), Y2, Y2
 	VMAXPS 96(AX), Y3, Y3
 	ADDQ   $0x00000080, AX
 	SUBQ   $0x00000020, DX
-	JMP    sm256_max32
+	JMP    sm256_max32first
 
-sm256_max16:
+sm256_max16first:
 	CMPQ   DX, $0x00000010
-	JB     sm256_maxtail
+	JB     sm256_maxtailfirst
 	VMAXPS (AX), Y0, Y0
 	VMAXPS 32(AX), Y1, Y1
 	ADDQ   $0x00000040, AX
 	SUBQ   $0x00000010, DX
 
-sm256_maxtail:
+sm256_maxtailfirst:
 	TESTQ      DX, DX
-	JZ         sm256_maxred
+	JZ         sm256_maxredfirst
 	VMOVDQU    (R9), Y4
 	VMOVDQU    32(R9), Y5
 	LEAQ       (AX), CX
@@ -6247,7 +6248,7 @@ sm256_tailloaded_1:
 	VBLENDVPS Y5, Y7, Y4, Y7
 	VMAXPS    Y7, Y3, Y3
 
-sm256_maxred:
+sm256_maxredfirst:
 	VMAXPS       Y1, Y0, Y0
 	VMAXPS       Y3, Y2, Y2
 	VMAXPS       Y2, Y0, Y0
@@ -6257,12 +6258,16 @@ sm256_maxred:
 	VMAXPS       X0, X1, X1
 	VPERMILPS    $0xb1, X1, X0
 	VMAXPS       X0, X1, X0
+	VMOVSS       X0, 256(SP)
+
+sm256_row:
+	VMOVSS 256(SP), X0
 
 	// The row's kind: NaN, +Inf, -Inf or finite max.
 	UCOMISS X0, X0
-	JP      sm256_nanrow
+	JP      sm256_nanearly
 	UCOMISS softmaxconst<>+352(SB), X0
-	JE      sm256_nanrow
+	JE      sm256_nanearly
 	UCOMISS softmaxconst<>+320(SB), X0
 	JE      sm256_masked
 
@@ -6289,6 +6294,9 @@ sm256_params:
 	VMOVDQU Y1, 32(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     sm256_sumc
 	VXORPD  Y0, Y0, Y0
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
@@ -6297,8 +6305,6234 @@ sm256_params:
 	MOVQ    SI, AX
 	MOVQ    BX, CX
 	MOVQ    R8, DX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
 	CMPQ    DX, $0x00000040
-	JB      sm256_sumtail
+	JB      sm256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_1
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_1:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_2
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_2:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_3
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_3:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+sm256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   sm256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_4
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_4:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_5
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_5:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_6
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_6:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_7
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_7:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256z_sum64
+
+sm256z_drain:
+	TESTQ DX, DX
+	JNZ   sm256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_8
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_8:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tail:
+	MOVQ DX, R13
+	ANDQ $0x0000000f, R13
+	JZ   sm256z_tailwhole
+	CMPQ R13, $0x00000008
+	JA   sm256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   sm256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_9
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_9:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_1
+	VMASKMOVPS (AX), Y1, Y0
+	JMP        sm256z_tailloaded_1
+
+sm256z_tailcopy_1:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_1_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_1_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_1_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_1_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_1_1:
+	VMOVUPS 192(SP), Y0
+
+sm256z_tailloaded_1:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_10
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, (CX)
+
+sm256z_nostore_10:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   sm256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_11
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_11:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_12
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_12:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_2
+	VMASKMOVPS 64(AX), Y1, Y0
+	JMP        sm256z_tailloaded_2
+
+sm256z_tailcopy_2:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_2_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_2_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_2_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_2_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+sm256z_tailloaded_2:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_13
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+
+sm256z_nostore_13:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   sm256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_14
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_14:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_15
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_15:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_16
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_16:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_3
+	VMASKMOVPS 128(AX), Y1, Y0
+	JMP        sm256z_tailloaded_3
+
+sm256z_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_3_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_3_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_3_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_3_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+sm256z_tailloaded_3:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_17
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+
+sm256z_nostore_17:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_18
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_18:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_19
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_19:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_20
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_20:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_21
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_21:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_4
+	VMASKMOVPS 192(AX), Y1, Y0
+	JMP        sm256z_tailloaded_4
+
+sm256z_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_4_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_4_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_4_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_4_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+sm256z_tailloaded_4:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_22
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+
+sm256z_nostore_22:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   sm256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_23
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_23:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_5
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        sm256z_tailloaded_5
+
+sm256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_5_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_5_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_5_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_5_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256z_tailloaded_5:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_24
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, (CX)
+	VMASKMOVPS   Y5, Y1, 32(CX)
+
+sm256z_nostore_24:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   sm256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_25
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_25:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_26
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_26:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_6
+	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 96(AX), Y3, Y1
+	JMP        sm256z_tailloaded_6
+
+sm256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_6_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_6_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_6_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_6_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256z_tailloaded_6:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_27
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+	VMASKMOVPS   Y5, Y1, 96(CX)
+
+sm256z_nostore_27:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   sm256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_28
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_28:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_29
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_29:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_30
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_30:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_7
+	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 160(AX), Y3, Y1
+	JMP        sm256z_tailloaded_7
+
+sm256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_7_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_7_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_7_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_7_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256z_tailloaded_7:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_31
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+	VMASKMOVPS   Y5, Y1, 160(CX)
+
+sm256z_nostore_31:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_32
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_32:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_33
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_33:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_34
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_34:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_35
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_35:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_8
+	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 224(AX), Y3, Y1
+	JMP        sm256z_tailloaded_8
+
+sm256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_8_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_8_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_8_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_8_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256z_tailloaded_8:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_36
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+	VMASKMOVPS   Y5, Y1, 224(CX)
+
+sm256z_nostore_36:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   sm256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_37
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_37:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_38
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_38:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   sm256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_39
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_39:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_40
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_40:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_41
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_41:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   sm256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_42
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_42:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_43
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_43:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_44
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_44:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_45
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_45:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_46
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256z_nostore_46:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_47
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256z_nostore_47:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_48
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_48:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_49
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_49:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_50
+	VMOVUPS      Y4, 192(CX)
+	VMOVUPS      Y5, 224(CX)
+
+sm256z_nostore_50:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_tailfirst:
+	TESTQ DX, DX
+	JZ    sm256z_sumred
+	MOVQ  DX, R13
+	ANDQ  $0x0000000f, R13
+	JZ    sm256z_firstwhole
+	CMPQ  R13, $0x00000008
+	JA    sm256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    sm256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_9
+	VMASKMOVPS (AX), Y1, Y0
+	JMP        sm256z_tailloaded_9
+
+sm256z_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_9_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_9_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_9_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_9_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_9_1:
+	VMOVUPS 192(SP), Y0
+
+sm256z_tailloaded_9:
+	VMOVUPS     softmaxconst<>+320(SB), Y2
+	VBLENDVPS   Y1, Y0, Y2, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VMULPS      Y0, Y0, Y1
+	VFMADD213PS Y0, Y1, Y4
+	VPADDD      32(SP), Y2, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_51
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	VMASKMOVPS  Y4, Y0, (CX)
+
+sm256z_nostore_51:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   sm256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_52
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_52:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_10
+	VMASKMOVPS 64(AX), Y1, Y0
+	JMP        sm256z_tailloaded_10
+
+sm256z_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_10_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_10_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_10_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_10_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+sm256z_tailloaded_10:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_53
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+
+sm256z_nostore_53:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   sm256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_54
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_54:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_55
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_55:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_11
+	VMASKMOVPS 128(AX), Y1, Y0
+	JMP        sm256z_tailloaded_11
+
+sm256z_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_11_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_11_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_11_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_11_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+sm256z_tailloaded_11:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_56
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+
+sm256z_nostore_56:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_57
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_57:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_58
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_58:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_59
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_59:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_12
+	VMASKMOVPS 192(AX), Y1, Y0
+	JMP        sm256z_tailloaded_12
+
+sm256z_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_12_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_12_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_12_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_12_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+sm256z_tailloaded_12:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_60
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+
+sm256z_nostore_60:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   sm256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_13
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        sm256z_tailloaded_13
+
+sm256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_13_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_13_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_13_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_13_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256z_tailloaded_13:
+	VMOVUPS     softmaxconst<>+320(SB), Y4
+	VBLENDVPS   Y2, Y0, Y4, Y0
+	VBLENDVPS   Y3, Y1, Y4, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_61
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	VMASKMOVPS  Y4, Y0, (CX)
+	VMASKMOVPS  Y5, Y1, 32(CX)
+
+sm256z_nostore_61:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   sm256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_62
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_62:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_14
+	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 96(AX), Y3, Y1
+	JMP        sm256z_tailloaded_14
+
+sm256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_14_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_14_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_14_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_14_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256z_tailloaded_14:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_63
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+	VMASKMOVPS   Y5, Y1, 96(CX)
+
+sm256z_nostore_63:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   sm256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_64
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_64:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_65
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_65:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_15
+	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 160(AX), Y3, Y1
+	JMP        sm256z_tailloaded_15
+
+sm256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_15_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_15_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_15_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_15_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256z_tailloaded_15:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_66
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+	VMASKMOVPS   Y5, Y1, 160(CX)
+
+sm256z_nostore_66:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_67
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_67:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_68
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_68:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_69
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_69:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_16
+	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 224(AX), Y3, Y1
+	JMP        sm256z_tailloaded_16
+
+sm256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_16_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_16_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_16_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_16_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256z_tailloaded_16:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_70
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+	VMASKMOVPS   Y5, Y1, 224(CX)
+
+sm256z_nostore_70:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   sm256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_71
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_71:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   sm256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_72
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_72:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_73
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_73:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   sm256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_74
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_74:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_75
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_75:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_76
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_76:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256z_sumred
+
+sm256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256z_nostore_77
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256z_nostore_77:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_78
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256z_nostore_78:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_79
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256z_nostore_79:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256z_nostore_80
+	VMOVUPS      Y4, 192(CX)
+	VMOVUPS      Y5, 224(CX)
+
+sm256z_nostore_80:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+sm256z_sumred:
+	JMP sm256_sumdone
+
+sm256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    SI, AX
+	MOVQ    BX, CX
+	MOVQ    R8, DX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	CMPQ    DX, $0x00000040
+	JB      sm256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y8, Y8, Y8
@@ -6786,6 +13020,9 @@ sm256_nostore_7:
 	JMP         sm256_sum64
 
 sm256_drain:
+	TESTQ DX, DX
+	JNZ   sm256_tail
+
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
 	VCVTPS2PD    X4, Y13
 	VCVTPS2PD    X6, Y14
@@ -6861,122 +13098,96 @@ sm256_nostore_8:
 	VMOVUPD      Y11, 128(SP)
 	VADDPD       160(SP), Y12, Y12
 	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
 
-sm256_sumtail:
-	TESTQ  DX, DX
-	JZ     sm256_sumred
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+sm256_tail:
+	MOVQ DX, R13
+	ANDQ $0x0000000f, R13
+	JZ   sm256_tailwhole
+	CMPQ R13, $0x00000008
+	JA   sm256_tailfull
+	CMPQ DX, $0x00000010
+	JA   sm256_tailhalf2
 
-sm256_sum16:
-	CMPQ        DX, $0x00000010
-	JB          sm256_sumlast
-	VMOVUPS     (AX), Y4
-	VMOVUPS     32(AX), Y5
-	VSUBPS      (SP), Y4, Y4
-	VSUBPS      (SP), Y5, Y5
-	VMOVUPS     softmaxconst<>+288(SB), Y6
-	VMAXPS      Y4, Y6, Y4
-	VMAXPS      Y5, Y6, Y5
-	VMOVUPS     softmaxconst<>+32(SB), Y6
-	VMOVUPS     softmaxconst<>+32(SB), Y7
-	VFMADD231PS softmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS softmaxconst<>+0(SB), Y5, Y7
-	VSUBPS      softmaxconst<>+32(SB), Y6, Y8
-	VSUBPS      softmaxconst<>+32(SB), Y7, Y10
-	VFMADD231PS softmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS softmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS softmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS softmaxconst<>+96(SB), Y10, Y5
-	VMOVUPS     softmaxconst<>+128(SB), Y8
-	VMOVUPS     softmaxconst<>+128(SB), Y10
-	VFMADD213PS softmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS softmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS softmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS softmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS softmaxconst<>+256(SB), Y5, Y10
-	VMULPS      Y4, Y4, Y11
-	VMULPS      Y5, Y5, Y12
-	VFMADD231PS Y8, Y11, Y4
-	VFMADD231PS Y10, Y12, Y5
-	TESTQ       R11, R11
-	JNZ         sm256_nostore_9
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
-
-sm256_nostore_9:
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y10
-	VFMADD213PD  Y10, Y10, Y8
-	VADDPD       Y8, Y0, Y0
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y10, Y10
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y11, Y11
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	ADDQ         $0x00000040, AX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, DX
-	JMP          sm256_sum16
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_9
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
 
-sm256_sumlast:
-	TESTQ      DX, DX
-	JZ         sm256_sumblock
-	VMOVDQU    (R9), Y4
-	VMOVDQU    32(R9), Y5
+sm256_nostore_9:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         sm256_tailcopy_2
-	VMASKMOVPS (AX), Y4, Y6
-	VMASKMOVPS 32(AX), Y5, Y7
+	VMASKMOVPS (AX), Y1, Y0
 	JMP        sm256_tailloaded_2
 
 sm256_tailcopy_2:
-	VXORPS  Y6, Y6, Y6
-	VMOVUPS Y6, 192(SP)
-	VMOVUPS Y6, 224(SP)
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
 	JZ      sm256_copy_2_8
-	VMOVUPS (AX)(DX*1), Y6
-	VMOVUPS Y6, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 sm256_copy_2_8:
 	TESTQ   $0x00000004, R10
 	JZ      sm256_copy_2_4
-	VMOVUPS (AX)(DX*1), X6
-	VMOVUPS X6, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 sm256_copy_2_4:
 	TESTQ $0x00000002, R10
 	JZ    sm256_copy_2_2
-	MOVQ  (AX)(DX*1), R12
-	MOVQ  R12, 192(SP)(DX*1)
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
 sm256_copy_2_2:
@@ -6986,115 +13197,6447 @@ sm256_copy_2_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 sm256_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+sm256_tailloaded_2:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_10
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, (CX)
+
+sm256_nostore_10:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   sm256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_11
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_11:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_12
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_12:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_3
+	VMASKMOVPS 64(AX), Y1, Y0
+	JMP        sm256_tailloaded_3
+
+sm256_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_3_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_3_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_3_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_3_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+sm256_tailloaded_3:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_13
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+
+sm256_nostore_13:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   sm256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_14
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_14:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_15
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_15:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_16
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_16:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_4
+	VMASKMOVPS 128(AX), Y1, Y0
+	JMP        sm256_tailloaded_4
+
+sm256_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_4_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_4_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_4_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_4_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+sm256_tailloaded_4:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_17
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+
+sm256_nostore_17:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_18
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_18:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_19
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_19:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_20
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_20:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_21
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_21:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_5
+	VMASKMOVPS 192(AX), Y1, Y0
+	JMP        sm256_tailloaded_5
+
+sm256_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_5_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_5_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_5_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_5_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_5_1:
+	VMOVUPS 192(SP), Y0
+
+sm256_tailloaded_5:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_22
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+
+sm256_nostore_22:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   sm256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_23
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_23:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_6
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        sm256_tailloaded_6
+
+sm256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_6_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_6_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_6_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_6_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256_tailloaded_6:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_24
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, (CX)
+	VMASKMOVPS   Y5, Y1, 32(CX)
+
+sm256_nostore_24:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   sm256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_25
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_25:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_26
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_26:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_7
+	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 96(AX), Y3, Y1
+	JMP        sm256_tailloaded_7
+
+sm256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_7_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_7_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_7_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_7_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256_tailloaded_7:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_27
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+	VMASKMOVPS   Y5, Y1, 96(CX)
+
+sm256_nostore_27:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   sm256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_28
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_28:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_29
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_29:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_30
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_30:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_8
+	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 160(AX), Y3, Y1
+	JMP        sm256_tailloaded_8
+
+sm256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_8_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_8_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_8_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_8_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256_tailloaded_8:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_31
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+	VMASKMOVPS   Y5, Y1, 160(CX)
+
+sm256_nostore_31:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_32
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_32:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_33
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_33:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_34
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_34:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_35
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_35:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_9
+	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 224(AX), Y3, Y1
+	JMP        sm256_tailloaded_9
+
+sm256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_9_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_9_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_9_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_9_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256_tailloaded_9:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_36
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+	VMASKMOVPS   Y5, Y1, 224(CX)
+
+sm256_nostore_36:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   sm256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_37
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_37:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_38
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_38:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   sm256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_39
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_39:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_40
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_40:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_41
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_41:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   sm256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_42
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_42:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_43
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_43:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_44
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_44:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_45
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_45:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_46
+	VMOVUPS      Y4, -64(CX)
+	VMOVUPS      Y5, -32(CX)
+
+sm256_nostore_46:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_47
+	VMOVUPS      Y4, (CX)
+	VMOVUPS      Y5, 32(CX)
+
+sm256_nostore_47:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_48
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_48:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_49
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_49:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_50
+	VMOVUPS      Y4, 192(CX)
+	VMOVUPS      Y5, 224(CX)
+
+sm256_nostore_50:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_tailfirst:
+	TESTQ DX, DX
+	JZ    sm256_sumred
+	MOVQ  DX, R13
+	ANDQ  $0x0000000f, R13
+	JZ    sm256_firstwhole
+	CMPQ  R13, $0x00000008
+	JA    sm256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    sm256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_10
+	VMASKMOVPS (AX), Y1, Y0
+	JMP        sm256_tailloaded_10
+
+sm256_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_10_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_10_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_10_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_10_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+sm256_tailloaded_10:
+	VMOVUPS     softmaxconst<>+320(SB), Y2
+	VBLENDVPS   Y1, Y0, Y2, Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     softmaxconst<>+288(SB), Y1
+	VMAXPS      Y0, Y1, Y0
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VMULPS      Y0, Y0, Y1
+	VFMADD213PS Y0, Y1, Y4
+	VPADDD      32(SP), Y2, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_51
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	VMASKMOVPS  Y4, Y0, (CX)
+
+sm256_nostore_51:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   sm256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_52
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_52:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_11
+	VMASKMOVPS 64(AX), Y1, Y0
+	JMP        sm256_tailloaded_11
+
+sm256_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_11_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_11_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_11_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_11_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+sm256_tailloaded_11:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_53
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+
+sm256_nostore_53:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   sm256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_54
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_54:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_55
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_55:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_12
+	VMASKMOVPS 128(AX), Y1, Y0
+	JMP        sm256_tailloaded_12
+
+sm256_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_12_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_12_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_12_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_12_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+sm256_tailloaded_12:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_56
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+
+sm256_nostore_56:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_57
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_57:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_58
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_58:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_59
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_59:
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_13
+	VMASKMOVPS 192(AX), Y1, Y0
+	JMP        sm256_tailloaded_13
+
+sm256_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_13_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_13_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_13_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_13_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_13_1:
+	VMOVUPS 192(SP), Y0
+
+sm256_tailloaded_13:
+	VMOVUPS      softmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      softmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  softmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_60
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+
+sm256_nostore_60:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   sm256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_14
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        sm256_tailloaded_14
+
+sm256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_14_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_14_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_14_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_14_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256_tailloaded_14:
+	VMOVUPS     softmaxconst<>+320(SB), Y4
+	VBLENDVPS   Y2, Y0, Y4, Y0
+	VBLENDVPS   Y3, Y1, Y4, Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_61
+	VMOVDQU     (R9), Y0
+	VMOVDQU     32(R9), Y1
+	VMASKMOVPS  Y4, Y0, (CX)
+	VMASKMOVPS  Y5, Y1, 32(CX)
+
+sm256_nostore_61:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   sm256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_62
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_62:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_15
+	VMASKMOVPS 64(AX), Y2, Y0
+	VMASKMOVPS 96(AX), Y3, Y1
+	JMP        sm256_tailloaded_15
+
+sm256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_15_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_15_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_15_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_15_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256_tailloaded_15:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_63
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 64(CX)
+	VMASKMOVPS   Y5, Y1, 96(CX)
+
+sm256_nostore_63:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   sm256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_64
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_64:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_65
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_65:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_16
+	VMASKMOVPS 128(AX), Y2, Y0
+	VMASKMOVPS 160(AX), Y3, Y1
+	JMP        sm256_tailloaded_16
+
+sm256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_16_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_16_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_16_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_16_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256_tailloaded_16:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_66
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 128(CX)
+	VMASKMOVPS   Y5, Y1, 160(CX)
+
+sm256_nostore_66:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_67
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_67:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_68
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_68:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_69
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_69:
+	VMOVDQU    (R9), Y2
+	VMOVDQU    32(R9), Y3
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256_tailcopy_17
+	VMASKMOVPS 192(AX), Y2, Y0
+	VMASKMOVPS 224(AX), Y3, Y1
+	JMP        sm256_tailloaded_17
+
+sm256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_17_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256_copy_17_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_17_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256_copy_17_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_17_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256_copy_17_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_17_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+sm256_tailloaded_17:
+	VMOVUPS      softmaxconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_70
+	VMOVDQU      (R9), Y0
+	VMOVDQU      32(R9), Y1
+	VMASKMOVPS   Y4, Y0, 192(CX)
+	VMASKMOVPS   Y5, Y1, 224(CX)
+
+sm256_nostore_70:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   sm256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_71
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_71:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   sm256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_72
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_72:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_73
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_73:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   sm256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_74
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_74:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_75
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_75:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_76
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_76:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          sm256_sumred
+
+sm256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R11, R11
+	JNZ         sm256_nostore_77
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     Y5, 32(CX)
+
+sm256_nostore_77:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_78
+	VMOVUPS      Y4, 64(CX)
+	VMOVUPS      Y5, 96(CX)
+
+sm256_nostore_78:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_79
+	VMOVUPS      Y4, 128(CX)
+	VMOVUPS      Y5, 160(CX)
+
+sm256_nostore_79:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      softmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      softmaxconst<>+32(SB), Y2
+	VMOVUPS      softmaxconst<>+32(SB), Y3
+	VFMADD231PS  softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       softmaxconst<>+32(SB), Y2, Y13
+	VSUBPS       softmaxconst<>+32(SB), Y3, Y14
+	VFMADD231PS  softmaxconst<>+64(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+64(SB), Y14, Y1
+	VFMADD231PS  softmaxconst<>+96(SB), Y13, Y0
+	VFMADD231PS  softmaxconst<>+96(SB), Y14, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y12, Y12
+	VMOVUPS      softmaxconst<>+128(SB), Y4
+	VMOVUPS      softmaxconst<>+128(SB), Y5
+	VFMADD213PS  softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  softmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      softmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      softmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R11, R11
+	JNZ          sm256_nostore_80
+	VMOVUPS      Y4, 192(CX)
+	VMOVUPS      Y5, 224(CX)
+
+sm256_nostore_80:
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+sm256_sumred:
+sm256_sumdone:
+	CMPQ DI, $0x00000001
+	JE   sm256_ahead
+	LEAQ (SI)(R12*1), AX
+
+	// Pass 1: m = max(x).
+	VMOVUPS softmaxconst<>+320(SB), Y0
+	VMOVUPS softmaxconst<>+320(SB), Y1
+	VMOVUPS softmaxconst<>+320(SB), Y2
+	VMOVUPS softmaxconst<>+320(SB), Y3
+	MOVQ    R8, DX
+
+sm256_max32ahead:
+	CMPQ   DX, $0x00000020
+	JB     sm256_max16ahead
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y2, Y2
+	VMAXPS 96(AX), Y3, Y3
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, DX
+	JMP    sm256_max32ahead
+
+sm256_max16ahead:
+	CMPQ   DX, $0x00000010
+	JB     sm256_maxtailahead
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+
+sm256_maxtailahead:
+	TESTQ      DX, DX
+	JZ         sm256_maxredahead
+	VMOVDQU    (R9), Y4
+	VMOVDQU    32(R9), Y5
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         sm256_tailcopy_18
+	VMASKMOVPS (AX), Y4, Y6
+	VMASKMOVPS 32(AX), Y5, Y7
+	JMP        sm256_tailloaded_18
+
+sm256_tailcopy_18:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_18_8
+	VMOVUPS (AX)(CX*1), Y6
+	VMOVUPS Y6, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+sm256_copy_18_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_18_4
+	VMOVUPS (AX)(CX*1), X6
+	VMOVUPS X6, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+sm256_copy_18_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_18_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+sm256_copy_18_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_18_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+sm256_copy_18_1:
 	VMOVUPS 192(SP), Y6
 	VMOVUPS 224(SP), Y7
 
-sm256_tailloaded_2:
-	VMOVUPS     (SP), Y8
-	VBLENDVPS   Y4, Y6, Y8, Y6
-	VBLENDVPS   Y5, Y7, Y8, Y7
-	VSUBPS      (SP), Y6, Y6
-	VSUBPS      (SP), Y7, Y7
-	VMOVUPS     softmaxconst<>+288(SB), Y8
-	VMAXPS      Y6, Y8, Y6
-	VMAXPS      Y7, Y8, Y7
-	VMOVUPS     softmaxconst<>+32(SB), Y8
-	VMOVUPS     softmaxconst<>+32(SB), Y10
-	VFMADD231PS softmaxconst<>+0(SB), Y6, Y8
-	VFMADD231PS softmaxconst<>+0(SB), Y7, Y10
-	VSUBPS      softmaxconst<>+32(SB), Y8, Y11
-	VSUBPS      softmaxconst<>+32(SB), Y10, Y12
-	VFMADD231PS softmaxconst<>+64(SB), Y11, Y6
-	VFMADD231PS softmaxconst<>+64(SB), Y12, Y7
-	VFMADD231PS softmaxconst<>+96(SB), Y11, Y6
-	VFMADD231PS softmaxconst<>+96(SB), Y12, Y7
-	VMOVUPS     softmaxconst<>+128(SB), Y11
-	VMOVUPS     softmaxconst<>+128(SB), Y12
-	VFMADD213PS softmaxconst<>+160(SB), Y6, Y11
-	VFMADD213PS softmaxconst<>+160(SB), Y7, Y12
-	VFMADD213PS softmaxconst<>+192(SB), Y6, Y11
-	VFMADD213PS softmaxconst<>+192(SB), Y7, Y12
-	VFMADD213PS softmaxconst<>+224(SB), Y6, Y11
-	VFMADD213PS softmaxconst<>+224(SB), Y7, Y12
-	VFMADD213PS softmaxconst<>+256(SB), Y6, Y11
-	VFMADD213PS softmaxconst<>+256(SB), Y7, Y12
-	VMULPS      Y6, Y6, Y13
-	VMULPS      Y7, Y7, Y14
-	VFMADD231PS Y11, Y13, Y6
-	VFMADD231PS Y12, Y14, Y7
-	TESTQ       R11, R11
-	JNZ         sm256_nostore_10
-	VMASKMOVPS  Y6, Y4, (CX)
-	VMASKMOVPS  Y7, Y5, 32(CX)
+sm256_tailloaded_18:
+	VMOVUPS   softmaxconst<>+320(SB), Y8
+	VBLENDVPS Y4, Y6, Y8, Y6
+	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   softmaxconst<>+320(SB), Y4
+	VBLENDVPS Y5, Y7, Y4, Y7
+	VMAXPS    Y7, Y3, Y3
 
-sm256_nostore_10:
-	VPADDD       32(SP), Y8, Y8
-	VPADDD       32(SP), Y10, Y10
-	VPMAXSD      softmaxconst<>+480(SB), Y8, Y8
-	VPMAXSD      softmaxconst<>+480(SB), Y10, Y10
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y10, Y10
-	VPAND        Y4, Y8, Y8
-	VPAND        Y5, Y10, Y10
-	VCVTPS2PD    X6, Y4
-	VCVTPS2PD    X8, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y6, X4
-	VEXTRACTF128 $0x01, Y8, X5
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y1, Y1
-	VCVTPS2PD    X7, Y4
-	VCVTPS2PD    X10, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y2, Y2
-	VEXTRACTF128 $0x01, Y7, X4
-	VEXTRACTF128 $0x01, Y10, X5
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-
-sm256_sumblock:
-	VADDPD  64(SP), Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VADDPD  96(SP), Y1, Y1
-	VMOVUPD Y1, 96(SP)
-	VADDPD  128(SP), Y2, Y2
-	VMOVUPD Y2, 128(SP)
-	VADDPD  160(SP), Y3, Y3
-	VMOVUPD Y3, 160(SP)
-
-sm256_sumred:
-	VMOVUPD      64(SP), Y0
-	VADDPD       128(SP), Y0, Y0
-	VMOVUPD      96(SP), Y1
-	VADDPD       160(SP), Y1, Y1
-	VADDPD       Y1, Y0, Y0
+sm256_maxredahead:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
-	VADDPD       X1, X0, X1
-	VPERMILPD    $0x01, X1, X0
-	VADDSD       X0, X1, X0
-	UCOMISD      X0, X0
-	JP           sm256_nanrow
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X0
+	VMOVSS       X0, 256(SP)
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD    softmaxconst<>+384(SB), X9, X9
-	VDIVSD       X0, X9, X0
-	VCVTSD2SS    X0, X0, X1
-	VCVTSS2SD    X1, X1, X2
-	VSUBSD       X2, X0, X0
-	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, 256(SP)
-	VBROADCASTSS X0, Y1
-	VMOVUPS      Y1, 288(SP)
-	CMPQ         456(SP), $0x00000000
-	JE           sm256_prev
+sm256_ahead:
+	CMPQ 456(SP), $0x00000000
+	JE   sm256_prev
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	MOVL    384(SP), AX
+	TESTL   AX, AX
+	JNZ     sm256_outc
+	TESTQ   R11, R11
+	JNZ     sm256z_outre
+	VMOVUPS softmaxconst<>+288(SB), Y0
+	VMOVUPS softmaxconst<>+32(SB), Y1
+	VMOVUPS softmaxconst<>+0(SB), Y2
+	VMOVUPS 416(SP), Y3
+	VMOVUPS 320(SP), Y4
+	VMOVUPS 352(SP), Y5
+	MOVQ    448(SP), AX
+	MOVQ    456(SP), CX
+	MOVQ    R8, DX
+
+sm256z_out64:
+	CMPQ        DX, $0x00000040
+	JB          sm256z_out16
+	VMOVUPS     (AX), Y6
+	VMOVUPS     32(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     (CX), Y7
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y7, Y11
+	VFMADD132PS Y4, Y11, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y10, Y8
+	VFMADD132PS Y4, Y8, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VMOVUPS     Y7, (CX)
+	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     64(AX), Y6
+	VMOVUPS     96(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     64(CX), Y7
+	VMOVUPS     96(CX), Y10
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y7, Y11
+	VFMADD132PS Y4, Y11, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y10, Y8
+	VFMADD132PS Y4, Y8, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VMOVUPS     Y7, 64(CX)
+	VMOVUPS     Y10, 96(CX)
+	VMOVUPS     128(AX), Y6
+	VMOVUPS     160(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     128(CX), Y7
+	VMOVUPS     160(CX), Y10
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y7, Y11
+	VFMADD132PS Y4, Y11, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y10, Y8
+	VFMADD132PS Y4, Y8, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VMOVUPS     Y7, 128(CX)
+	VMOVUPS     Y10, 160(CX)
+	VMOVUPS     192(AX), Y6
+	VMOVUPS     224(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     192(CX), Y7
+	VMOVUPS     224(CX), Y10
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y7, Y11
+	VFMADD132PS Y4, Y11, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y10, Y8
+	VFMADD132PS Y4, Y8, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VMOVUPS     Y7, 192(CX)
+	VMOVUPS     Y10, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256z_out64
+
+sm256z_out16:
+	CMPQ        DX, $0x00000010
+	JB          sm256z_outtail
+	VMOVUPS     (AX), Y6
+	VMOVUPS     32(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     (CX), Y7
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y11
+	VFMADD213PS Y5, Y7, Y11
+	VFMADD132PS Y4, Y11, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y10, Y8
+	VFMADD132PS Y4, Y8, Y10
+	VADDPS      Y4, Y10, Y10
+	VMULPS      Y6, Y10, Y10
+	VMOVUPS     Y7, (CX)
+	VMOVUPS     Y10, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256z_out16
+
+sm256z_outtail:
+	TESTQ      DX, DX
+	JZ         sm256_prev
+	VMOVDQU    (R9), Y6
+	VMOVDQU    32(R9), Y7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_17
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y10
+	JMP        sm256z_tailloaded_17
+
+sm256z_tailcopy_17:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_17_8
+	VMOVUPS (AX)(DX*1), Y8
+	VMOVUPS Y8, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_17_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_17_4
+	VMOVUPS (AX)(DX*1), X8
+	VMOVUPS X8, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_17_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_17_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_17_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_17_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_17_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y10
+
+sm256z_tailloaded_17:
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y10, Y0, Y10
+	VMOVAPS     Y1, Y0
+	VFMADD231PS Y2, Y8, Y0
+	VMOVAPS     Y1, Y1
+	VFMADD231PS Y2, Y10, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          sm256z_tailcopy_18
+	VMASKMOVPS  (CX), Y6, Y2
+	VMASKMOVPS  32(CX), Y7, Y8
+	JMP         sm256z_tailloaded_18
+
+sm256z_tailcopy_18:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_18_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+sm256z_copy_18_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_18_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+sm256z_copy_18_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_18_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+sm256z_copy_18_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_18_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+sm256z_copy_18_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y8
+
+sm256z_tailloaded_18:
+	VPADDD      Y3, Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y3, Y1, Y1
+	VPMAXSD     softmaxconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y5, Y3
+	VFMADD213PS Y5, Y2, Y3
+	VFMADD132PS Y4, Y3, Y2
+	VADDPS      Y4, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y5, Y0
+	VFMADD213PS Y5, Y8, Y0
+	VFMADD132PS Y4, Y0, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y1, Y8, Y8
+	VMASKMOVPS  Y2, Y6, (CX)
+	VMASKMOVPS  Y8, Y7, 32(CX)
+	JMP         sm256_prev
+
+sm256z_outre:
+	MOVQ 448(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
+
+sm256z_outre64:
+	CMPQ        DX, $0x00000040
+	JB          sm256z_outre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256z_outre64
+
+sm256z_outre16:
+	CMPQ        DX, $0x00000010
+	JB          sm256z_outretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256z_outre16
+
+sm256z_outretail:
+	TESTQ      DX, DX
+	JZ         sm256_prev
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_19
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        sm256z_tailloaded_19
+
+sm256z_tailcopy_19:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_19_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_19_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_19_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_19_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_19_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+sm256z_tailloaded_19:
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y10
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y10, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      416(SP), Y4, Y4
+	VPADDD      416(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     352(SP), Y6
+	VFMADD213PS 352(SP), Y2, Y6
+	VMOVUPS     352(SP), Y7
+	VFMADD213PS 352(SP), Y3, Y7
+	VFMADD132PS 320(SP), Y6, Y2
+	VFMADD132PS 320(SP), Y7, Y3
+	VADDPS      320(SP), Y2, Y2
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         sm256_prev
+	JMP sm256_outdone
+
+sm256_outc:
 	TESTQ   R11, R11
 	JNZ     sm256_outre
 	VMOVUPS 384(SP), Y0
@@ -7282,47 +19825,47 @@ sm256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_3
+	JA         sm256_tailcopy_19
 	VMASKMOVPS (AX), Y7, Y10
 	VMASKMOVPS 32(AX), Y8, Y11
-	JMP        sm256_tailloaded_3
+	JMP        sm256_tailloaded_19
 
-sm256_tailcopy_3:
+sm256_tailcopy_19:
 	VXORPS  Y10, Y10, Y10
 	VMOVUPS Y10, 192(SP)
 	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_3_8
+	JZ      sm256_copy_19_8
 	VMOVUPS (AX)(DX*1), Y10
 	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_3_8:
+sm256_copy_19_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_3_4
+	JZ      sm256_copy_19_4
 	VMOVUPS (AX)(DX*1), X10
 	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_3_4:
+sm256_copy_19_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_3_2
-	MOVQ  (AX)(DX*1), R12
-	MOVQ  R12, 192(SP)(DX*1)
+	JZ    sm256_copy_19_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_3_2:
+sm256_copy_19_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_3_1
+	JZ    sm256_copy_19_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_3_1:
+sm256_copy_19_1:
 	VMOVUPS 192(SP), Y10
 	VMOVUPS 224(SP), Y11
 
-sm256_tailloaded_3:
+sm256_tailloaded_19:
 	VSUBPS      Y0, Y10, Y10
 	VSUBPS      Y0, Y11, Y11
 	VMAXPS      Y10, Y1, Y10
@@ -7334,47 +19877,47 @@ sm256_tailloaded_3:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          sm256_tailcopy_4
+	JA          sm256_tailcopy_20
 	VMASKMOVPS  (CX), Y7, Y2
 	VMASKMOVPS  32(CX), Y8, Y3
-	JMP         sm256_tailloaded_4
+	JMP         sm256_tailloaded_20
 
-sm256_tailcopy_4:
+sm256_tailcopy_20:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_4_8
+	JZ      sm256_copy_20_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-sm256_copy_4_8:
+sm256_copy_20_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_4_4
+	JZ      sm256_copy_20_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-sm256_copy_4_4:
+sm256_copy_20_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_4_2
+	JZ    sm256_copy_20_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-sm256_copy_4_2:
+sm256_copy_20_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_4_1
+	JZ    sm256_copy_20_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-sm256_copy_4_1:
+sm256_copy_20_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_4:
+sm256_tailloaded_20:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -7689,47 +20232,47 @@ sm256_outretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_5
+	JA         sm256_tailcopy_21
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        sm256_tailloaded_5
+	JMP        sm256_tailloaded_21
 
-sm256_tailcopy_5:
+sm256_tailcopy_21:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_5_8
+	JZ      sm256_copy_21_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_5_8:
+sm256_copy_21_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_5_4
+	JZ      sm256_copy_21_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_5_4:
+sm256_copy_21_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_5_2
-	MOVQ  (AX)(DX*1), R12
-	MOVQ  R12, 192(SP)(DX*1)
+	JZ    sm256_copy_21_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_5_2:
+sm256_copy_21_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_5_1
+	JZ    sm256_copy_21_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_5_1:
+sm256_copy_21_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_5:
+sm256_tailloaded_21:
 	VSUBPS      384(SP), Y2, Y2
 	VSUBPS      384(SP), Y3, Y3
 	VMOVUPS     softmaxconst<>+288(SB), Y4
@@ -7781,13 +20324,37 @@ sm256_tailloaded_5:
 	VMULPS      Y5, Y3, Y3
 	VMASKMOVPS  Y2, Y0, (CX)
 	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         sm256_prev
 
+sm256_outdone:
 sm256_prev:
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y1
+	VADDPD       160(SP), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X0
+	MOVQ         $0x00000000, 456(SP)
+	UCOMISD      X0, X0
+	JP           sm256_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    softmaxconst<>+384(SB), X9, X9
+	VDIVSD       X0, X9, X0
+	VCVTSD2SS    X0, X0, X1
+	VCVTSS2SD    X1, X1, X2
+	VSUBSD       X2, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X1, Y1
+	VMOVUPS      Y1, 320(SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, 352(SP)
+
 	// This row is now pending: its hi, lo, c, bias, src and dst.
-	VMOVUPS 256(SP), Y0
-	VMOVUPS Y0, 320(SP)
-	VMOVUPS 288(SP), Y0
-	VMOVUPS Y0, 352(SP)
 	VMOVUPS (SP), Y0
 	VMOVUPS Y0, 384(SP)
 	VMOVUPS 32(SP), Y0
@@ -7807,11 +20374,11 @@ sm256_scan_1_16:
 	VMOVUPS (AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     sm256_nanrow
+	JNZ     sm256_nanearly
 	VMOVUPS 32(AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     sm256_nanrow
+	JNZ     sm256_nanearly
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
 	JMP     sm256_scan_1_16
@@ -7824,57 +20391,162 @@ sm256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         sm256_tailcopy_6
+	JA         sm256_tailcopy_22
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        sm256_tailloaded_6
+	JMP        sm256_tailloaded_22
 
-sm256_tailcopy_6:
+sm256_tailcopy_22:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_6_8
+	JZ      sm256_copy_22_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-sm256_copy_6_8:
+sm256_copy_22_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_6_4
+	JZ      sm256_copy_22_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-sm256_copy_6_4:
+sm256_copy_22_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_6_2
+	JZ    sm256_copy_22_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-sm256_copy_6_2:
+sm256_copy_22_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_6_1
+	JZ    sm256_copy_22_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-sm256_copy_6_1:
+sm256_copy_22_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-sm256_tailloaded_6:
+sm256_tailloaded_22:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     sm256_nanrow
+	JNZ     sm256_nanearly
 	VCMPPS  $0x03, Y1, Y1, Y1
 	VTESTPS Y1, Y1
-	JNZ     sm256_nanrow
+	JNZ     sm256_nanearly
 
 sm256_scan_1_done:
 	VXORPS Y0, Y0, Y0
-	JMP    sm256_fill
+	JMP    sm256_fillahead
+
+sm256_nanearly:
+	VMOVUPS softmaxconst<>+416(SB), Y0
+
+sm256_fillahead:
+	CMPQ DI, $0x00000001
+	JE   sm256_aheadfill
+	LEAQ (SI)(R12*1), AX
+
+	// Pass 1: m = max(x).
+	VMOVUPS softmaxconst<>+320(SB), Y1
+	VMOVUPS softmaxconst<>+320(SB), Y2
+	VMOVUPS softmaxconst<>+320(SB), Y3
+	VMOVUPS softmaxconst<>+320(SB), Y4
+	MOVQ    R8, DX
+
+sm256_max32aheadfill:
+	CMPQ   DX, $0x00000020
+	JB     sm256_max16aheadfill
+	VMAXPS (AX), Y1, Y1
+	VMAXPS 32(AX), Y2, Y2
+	VMAXPS 64(AX), Y3, Y3
+	VMAXPS 96(AX), Y4, Y4
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, DX
+	JMP    sm256_max32aheadfill
+
+sm256_max16aheadfill:
+	CMPQ   DX, $0x00000010
+	JB     sm256_maxtailaheadfill
+	VMAXPS (AX), Y1, Y1
+	VMAXPS 32(AX), Y2, Y2
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+
+sm256_maxtailaheadfill:
+	TESTQ      DX, DX
+	JZ         sm256_maxredaheadfill
+	VMOVDQU    (R9), Y5
+	VMOVDQU    32(R9), Y6
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         sm256_tailcopy_23
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        sm256_tailloaded_23
+
+sm256_tailcopy_23:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      sm256_copy_23_8
+	VMOVUPS (AX)(CX*1), Y7
+	VMOVUPS Y7, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+sm256_copy_23_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256_copy_23_4
+	VMOVUPS (AX)(CX*1), X7
+	VMOVUPS X7, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+sm256_copy_23_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256_copy_23_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+sm256_copy_23_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256_copy_23_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+sm256_copy_23_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+sm256_tailloaded_23:
+	VMOVUPS   softmaxconst<>+320(SB), Y10
+	VBLENDVPS Y5, Y7, Y10, Y7
+	VMAXPS    Y7, Y3, Y3
+	VMOVUPS   softmaxconst<>+320(SB), Y5
+	VBLENDVPS Y6, Y8, Y5, Y8
+	VMAXPS    Y8, Y4, Y4
+
+sm256_maxredaheadfill:
+	VMAXPS       Y2, Y1, Y1
+	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X2
+	VPERMILPS    $0x4e, X2, X1
+	VMAXPS       X1, X2, X2
+	VPERMILPS    $0xb1, X2, X1
+	VMAXPS       X1, X2, X1
+	VMOVSS       X1, 256(SP)
+
+sm256_aheadfill:
+	JMP sm256_fill
 
 sm256_nanrow:
 	VMOVUPS softmaxconst<>+416(SB), Y0
@@ -7901,10 +20573,8 @@ sm256_filltail:
 	VMASKMOVPS Y0, Y2, 32(CX)
 
 sm256_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R12, SI
+	ADDQ R12, BX
 	DECQ DI
 	JNZ  sm256_row
 
@@ -7913,6 +20583,674 @@ sm256_next:
 	JE   sm256_flushed
 
 	// Pass 3 of the pending row: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	MOVL    384(SP), AX
+	TESTL   AX, AX
+	JNZ     sm256_lastc
+	TESTQ   R11, R11
+	JNZ     sm256z_lastre
+	VMOVUPS softmaxconst<>+288(SB), Y0
+	VMOVUPS softmaxconst<>+32(SB), Y1
+	VMOVUPS softmaxconst<>+0(SB), Y2
+	VMOVUPS 416(SP), Y3
+	VMOVUPS 320(SP), Y4
+	VMOVUPS 352(SP), Y5
+	MOVQ    448(SP), AX
+	MOVQ    456(SP), CX
+	MOVQ    R8, DX
+
+sm256z_last64:
+	CMPQ        DX, $0x00000040
+	JB          sm256z_last16
+	VMOVUPS     (AX), Y6
+	VMOVUPS     32(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     (CX), Y7
+	VMOVUPS     32(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, (CX)
+	VMOVUPS     Y9, 32(CX)
+	VMOVUPS     64(AX), Y6
+	VMOVUPS     96(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     64(CX), Y7
+	VMOVUPS     96(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, 64(CX)
+	VMOVUPS     Y9, 96(CX)
+	VMOVUPS     128(AX), Y6
+	VMOVUPS     160(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     128(CX), Y7
+	VMOVUPS     160(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, 128(CX)
+	VMOVUPS     Y9, 160(CX)
+	VMOVUPS     192(AX), Y6
+	VMOVUPS     224(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     192(CX), Y7
+	VMOVUPS     224(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, 192(CX)
+	VMOVUPS     Y9, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256z_last64
+
+sm256z_last16:
+	CMPQ        DX, $0x00000010
+	JB          sm256z_lasttail
+	VMOVUPS     (AX), Y6
+	VMOVUPS     32(AX), Y7
+	VMAXPS      Y6, Y0, Y6
+	VMAXPS      Y7, Y0, Y7
+	VMOVAPS     Y1, Y8
+	VFMADD231PS Y2, Y6, Y8
+	VMOVAPS     Y1, Y6
+	VFMADD231PS Y2, Y7, Y6
+	VMOVUPS     (CX), Y7
+	VMOVUPS     32(CX), Y9
+	VPADDD      Y3, Y8, Y8
+	VPMAXSD     softmaxconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y3, Y6, Y6
+	VPMAXSD     softmaxconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y6, Y6
+	VMOVAPS     Y5, Y10
+	VFMADD213PS Y5, Y7, Y10
+	VFMADD132PS Y4, Y10, Y7
+	VADDPS      Y4, Y7, Y7
+	VMULPS      Y8, Y7, Y7
+	VMOVAPS     Y5, Y8
+	VFMADD213PS Y5, Y9, Y8
+	VFMADD132PS Y4, Y8, Y9
+	VADDPS      Y4, Y9, Y9
+	VMULPS      Y6, Y9, Y9
+	VMOVUPS     Y7, (CX)
+	VMOVUPS     Y9, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256z_last16
+
+sm256z_lasttail:
+	TESTQ      DX, DX
+	JZ         sm256_flushed
+	VMOVDQU    (R9), Y6
+	VMOVDQU    32(R9), Y7
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_20
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        sm256z_tailloaded_20
+
+sm256z_tailcopy_20:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_20_8
+	VMOVUPS (AX)(DX*1), Y8
+	VMOVUPS Y8, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_20_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_20_4
+	VMOVUPS (AX)(DX*1), X8
+	VMOVUPS X8, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_20_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_20_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_20_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_20_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+
+sm256z_tailloaded_20:
+	VMAXPS      Y8, Y0, Y8
+	VMAXPS      Y9, Y0, Y9
+	VMOVAPS     Y1, Y0
+	VFMADD231PS Y2, Y8, Y0
+	VMOVAPS     Y1, Y1
+	VFMADD231PS Y2, Y9, Y1
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          sm256z_tailcopy_21
+	VMASKMOVPS  (CX), Y6, Y2
+	VMASKMOVPS  32(CX), Y7, Y8
+	JMP         sm256z_tailloaded_21
+
+sm256z_tailcopy_21:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_21_8
+	VMOVUPS (CX)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+sm256z_copy_21_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_21_4
+	VMOVUPS (CX)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+sm256z_copy_21_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_21_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+sm256z_copy_21_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_21_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+sm256z_copy_21_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y8
+
+sm256z_tailloaded_21:
+	VPADDD      Y3, Y0, Y0
+	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y3, Y1, Y1
+	VPMAXSD     softmaxconst<>+480(SB), Y1, Y1
+	VPSLLD      $0x17, Y1, Y1
+	VMOVAPS     Y5, Y3
+	VFMADD213PS Y5, Y2, Y3
+	VFMADD132PS Y4, Y3, Y2
+	VADDPS      Y4, Y2, Y2
+	VMULPS      Y0, Y2, Y2
+	VMOVAPS     Y5, Y0
+	VFMADD213PS Y5, Y8, Y0
+	VFMADD132PS Y4, Y0, Y8
+	VADDPS      Y4, Y8, Y8
+	VMULPS      Y1, Y8, Y8
+	VMASKMOVPS  Y2, Y6, (CX)
+	VMASKMOVPS  Y8, Y7, 32(CX)
+	JMP         sm256_flushed
+
+sm256z_lastre:
+	MOVQ 448(SP), AX
+	MOVQ 456(SP), CX
+	MOVQ R8, DX
+
+sm256z_lastre64:
+	CMPQ        DX, $0x00000040
+	JB          sm256z_lastre16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sm256z_lastre64
+
+sm256z_lastre16:
+	CMPQ        DX, $0x00000010
+	JB          sm256z_lastretail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     softmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     softmaxconst<>+32(SB), Y2
+	VMOVUPS     softmaxconst<>+32(SB), Y3
+	VFMADD231PS softmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS softmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      softmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      softmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS softmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS softmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS softmaxconst<>+96(SB), Y5, Y1
+	VMOVUPS     softmaxconst<>+128(SB), Y4
+	VMOVUPS     softmaxconst<>+128(SB), Y5
+	VFMADD213PS softmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS softmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS softmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      416(SP), Y2, Y2
+	VPADDD      416(SP), Y3, Y3
+	VPMAXSD     softmaxconst<>+480(SB), Y2, Y2
+	VPMAXSD     softmaxconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     352(SP), Y4
+	VFMADD213PS 352(SP), Y0, Y4
+	VMOVUPS     352(SP), Y5
+	VFMADD213PS 352(SP), Y1, Y5
+	VFMADD132PS 320(SP), Y4, Y0
+	VFMADD132PS 320(SP), Y5, Y1
+	VADDPS      320(SP), Y0, Y0
+	VADDPS      320(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sm256z_lastre16
+
+sm256z_lastretail:
+	TESTQ      DX, DX
+	JZ         sm256_flushed
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         sm256z_tailcopy_22
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        sm256z_tailloaded_22
+
+sm256z_tailcopy_22:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      sm256z_copy_22_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+sm256z_copy_22_8:
+	TESTQ   $0x00000004, R10
+	JZ      sm256z_copy_22_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+sm256z_copy_22_4:
+	TESTQ $0x00000002, R10
+	JZ    sm256z_copy_22_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+sm256z_copy_22_2:
+	TESTQ $0x00000001, R10
+	JZ    sm256z_copy_22_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+sm256z_copy_22_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+sm256z_tailloaded_22:
+	VMOVUPS     softmaxconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     softmaxconst<>+32(SB), Y4
+	VMOVUPS     softmaxconst<>+32(SB), Y5
+	VFMADD231PS softmaxconst<>+0(SB), Y2, Y4
+	VFMADD231PS softmaxconst<>+0(SB), Y3, Y5
+	VSUBPS      softmaxconst<>+32(SB), Y4, Y6
+	VSUBPS      softmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS softmaxconst<>+64(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+64(SB), Y7, Y3
+	VFMADD231PS softmaxconst<>+96(SB), Y6, Y2
+	VFMADD231PS softmaxconst<>+96(SB), Y7, Y3
+	VMOVUPS     softmaxconst<>+128(SB), Y6
+	VMOVUPS     softmaxconst<>+128(SB), Y7
+	VFMADD213PS softmaxconst<>+160(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+160(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+192(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+192(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+224(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+224(SB), Y3, Y7
+	VFMADD213PS softmaxconst<>+256(SB), Y2, Y6
+	VFMADD213PS softmaxconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      416(SP), Y4, Y4
+	VPADDD      416(SP), Y5, Y5
+	VPMAXSD     softmaxconst<>+480(SB), Y4, Y4
+	VPMAXSD     softmaxconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     352(SP), Y6
+	VFMADD213PS 352(SP), Y2, Y6
+	VMOVUPS     352(SP), Y7
+	VFMADD213PS 352(SP), Y3, Y7
+	VFMADD132PS 320(SP), Y6, Y2
+	VFMADD132PS 320(SP), Y7, Y3
+	VADDPS      320(SP), Y2, Y2
+	VADDPS      320(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         sm256_flushed
+	JMP sm256_lastdone
+
+sm256_lastc:
 	TESTQ   R11, R11
 	JNZ     sm256_lastre
 	VMOVUPS 384(SP), Y0
@@ -8100,47 +21438,47 @@ sm256_lasttail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_7
+	JA         sm256_tailcopy_24
 	VMASKMOVPS (AX), Y7, Y9
 	VMASKMOVPS 32(AX), Y8, Y10
-	JMP        sm256_tailloaded_7
+	JMP        sm256_tailloaded_24
 
-sm256_tailcopy_7:
+sm256_tailcopy_24:
 	VXORPS  Y9, Y9, Y9
 	VMOVUPS Y9, 192(SP)
 	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_7_8
+	JZ      sm256_copy_24_8
 	VMOVUPS (AX)(DX*1), Y9
 	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_7_8:
+sm256_copy_24_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_7_4
+	JZ      sm256_copy_24_4
 	VMOVUPS (AX)(DX*1), X9
 	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_7_4:
+sm256_copy_24_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_7_2
+	JZ    sm256_copy_24_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_7_2:
+sm256_copy_24_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_7_1
+	JZ    sm256_copy_24_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_7_1:
+sm256_copy_24_1:
 	VMOVUPS 192(SP), Y9
 	VMOVUPS 224(SP), Y10
 
-sm256_tailloaded_7:
+sm256_tailloaded_24:
 	VSUBPS      Y0, Y9, Y9
 	VSUBPS      Y0, Y10, Y10
 	VMAXPS      Y9, Y1, Y9
@@ -8152,47 +21490,47 @@ sm256_tailloaded_7:
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
-	JA          sm256_tailcopy_8
+	JA          sm256_tailcopy_25
 	VMASKMOVPS  (CX), Y7, Y2
 	VMASKMOVPS  32(CX), Y8, Y3
-	JMP         sm256_tailloaded_8
+	JMP         sm256_tailloaded_25
 
-sm256_tailcopy_8:
+sm256_tailcopy_25:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    AX, AX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_8_8
+	JZ      sm256_copy_25_8
 	VMOVUPS (CX)(AX*1), Y2
 	VMOVUPS Y2, 192(SP)(AX*1)
 	ADDQ    $0x00000020, AX
 
-sm256_copy_8_8:
+sm256_copy_25_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_8_4
+	JZ      sm256_copy_25_4
 	VMOVUPS (CX)(AX*1), X2
 	VMOVUPS X2, 192(SP)(AX*1)
 	ADDQ    $0x00000010, AX
 
-sm256_copy_8_4:
+sm256_copy_25_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_8_2
+	JZ    sm256_copy_25_2
 	MOVQ  (CX)(AX*1), DX
 	MOVQ  DX, 192(SP)(AX*1)
 	ADDQ  $0x00000008, AX
 
-sm256_copy_8_2:
+sm256_copy_25_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_8_1
+	JZ    sm256_copy_25_1
 	MOVL  (CX)(AX*1), DX
 	MOVL  DX, 192(SP)(AX*1)
 
-sm256_copy_8_1:
+sm256_copy_25_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_8:
+sm256_tailloaded_25:
 	VPADDD      Y4, Y0, Y0
 	VPMAXSD     softmaxconst<>+480(SB), Y0, Y0
 	VPSLLD      $0x17, Y0, Y0
@@ -8507,47 +21845,47 @@ sm256_lastretail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         sm256_tailcopy_9
+	JA         sm256_tailcopy_26
 	VMASKMOVPS (AX), Y0, Y2
 	VMASKMOVPS 32(AX), Y1, Y3
-	JMP        sm256_tailloaded_9
+	JMP        sm256_tailloaded_26
 
-sm256_tailcopy_9:
+sm256_tailcopy_26:
 	VXORPS  Y2, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 	VMOVUPS Y2, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      sm256_copy_9_8
+	JZ      sm256_copy_26_8
 	VMOVUPS (AX)(DX*1), Y2
 	VMOVUPS Y2, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-sm256_copy_9_8:
+sm256_copy_26_8:
 	TESTQ   $0x00000004, R10
-	JZ      sm256_copy_9_4
+	JZ      sm256_copy_26_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-sm256_copy_9_4:
+sm256_copy_26_4:
 	TESTQ $0x00000002, R10
-	JZ    sm256_copy_9_2
+	JZ    sm256_copy_26_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-sm256_copy_9_2:
+sm256_copy_26_2:
 	TESTQ $0x00000001, R10
-	JZ    sm256_copy_9_1
+	JZ    sm256_copy_26_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-sm256_copy_9_1:
+sm256_copy_26_1:
 	VMOVUPS 192(SP), Y2
 	VMOVUPS 224(SP), Y3
 
-sm256_tailloaded_9:
+sm256_tailloaded_26:
 	VSUBPS      384(SP), Y2, Y2
 	VSUBPS      384(SP), Y3, Y3
 	VMOVUPS     softmaxconst<>+288(SB), Y4
@@ -8599,7 +21937,9 @@ sm256_tailloaded_9:
 	VMULPS      Y5, Y3, Y3
 	VMASKMOVPS  Y2, Y0, (CX)
 	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         sm256_flushed
 
+sm256_lastdone:
 sm256_flushed:
 sm256_ret:
 	VZEROUPPER
