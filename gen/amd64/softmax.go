@@ -865,6 +865,16 @@ func (s *sm512) reduceSum(accLo, accHi reg.VecVirtual) reg.VecVirtual {
 	return sum
 }
 
+// aheadSum emits, with ahead, S from the lane accumulators in s.acc and a
+// jump to the label "nanrow" where S is NaN, and returns S: what out does
+// with the nil sum that rowsKernel gives it (LogSoftmaxRowsAVX512).
+func (s *sm512) aheadSum() reg.VecVirtual {
+	sum := s.reduceSum(s.acc[0], s.acc[1])
+	s.g.VUCOMISD(sum, sum)
+	s.g.JP(LabelRef(s.label("nanrow")))
+	return sum
+}
+
 // sumTail emits the end of pass 2 without tailPipe: the row's last block,
 // 0..3 whole vectors then 0..15 lanes, a vector at a time.
 func (s *sm512) sumTail(accLo, accHi reg.VecVirtual) {
