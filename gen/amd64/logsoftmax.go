@@ -479,7 +479,14 @@ func logSumExpAVX512(g *gen, c *constTable, t *log64Table) {
 		"LogSumExpAVX512 returns ln(sum_i exp(src[i])), with the bits of",
 		"fallback.LogSumExp. It requires AVX-512F.",
 	)
-	logSumExp(g, newSM512(g, c, "lse512"), c, t)
+	// SoftmaxRowsAVX512's pass 2 (see sm512): the last block through the
+	// pipeline, its half lanes, the copy for c = 0. Measured against the
+	// kernel without them (ns per element, thread CPU time, the least of
+	// 15 runs, one call per row of batches of 1 MiB): 0.50 against 0.54
+	// at 100 columns, 0.22 against 0.23 at 4096 and 32000.
+	s := newSM512(g, c, "lse512")
+	s.tailPipe, s.halfTail, s.zeroC = true, true, true
+	logSumExp(g, s, c, t)
 }
 
 func logSumExpAVX2(g *gen, c *constTable, t *log64Table) {

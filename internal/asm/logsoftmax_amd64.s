@@ -6554,6 +6554,11 @@ TEXT ·LogSumExpAVX512(SB), NOSPLIT, $0-28
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, SI
+	TESTQ        AX, AX
+	CMOVLEQ      SI, CX
+	KMOVW        CX, K2
 
 	// Pass 1: m = max(x).
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
@@ -6628,18 +6633,19 @@ lse512_params:
 	VPSUBD       Z10, Z7, Z7
 
 	// Pass 2: S.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    lse512_sumc
 	VPXORQ Z8, Z8, Z8
 	VPXORQ Z9, Z9, Z9
 	MOVQ   DX, AX
 	MOVQ   BX, CX
 	CMPQ   CX, $0x00000040
-	JB     lse512_sumtail
+	JB     lse512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z10
 	VMOVUPS          64(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z10, Z4, Z10
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z12
@@ -6674,8 +6680,6 @@ lse512_params:
 	VPSLLD           $0x17, Z17, Z17
 	VMOVUPS          128(AX), Z10
 	VMOVUPS          192(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z10, Z4, Z10
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z12
@@ -6691,9 +6695,9 @@ lse512_params:
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, CX
 
-lse512_sum64:
+lse512z_sum64:
 	CMPQ CX, $0x00000040
-	JB   lse512_drain
+	JB   lse512z_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z18, Z18, Z18
@@ -6740,8 +6744,6 @@ lse512_sum64:
 	VPSLLD           $0x17, Z17, Z17
 	VMOVUPS          (AX), Z10
 	VMOVUPS          64(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z10, Z4, Z10
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z12
@@ -6798,8 +6800,6 @@ lse512_sum64:
 	VPSLLD           $0x17, Z17, Z17
 	VMOVUPS          128(AX), Z10
 	VMOVUPS          192(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z10, Z4, Z10
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z12
@@ -6814,10 +6814,19 @@ lse512_sum64:
 	VFMADD231PS      Z3, Z21, Z11
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, CX
-	JMP              lse512_sum64
+	JMP              lse512z_sum64
 
-lse512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
+lse512z_drain:
+	TESTQ CX, CX
+	JZ    lse512z_drainwhole
+	LEAQ  -1(CX), DX
+	ANDQ  $0x0000000f, DX
+	CMPQ  DX, $0x00000008
+	JAE   lse512z_tailwhole
+	CMPQ  CX, $0x00000010
+	JA    lse512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z18, Z18, Z18
 	VPXORQ           Z19, Z19, Z19
 	VCVTPS2PD        Y14, Z20
@@ -6860,109 +6869,3853 @@ lse512_drain:
 	VPMAXSD          Z5, Z17, Z17
 	VPSLLD           $0x17, Z16, Z16
 	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y14, Z10
-	VEXTRACTF64X4    $0x01, Z14, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z12, Z12, Z10
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z10, Z18, Z18
-	VADDPD           Z11, Z19, Z19
-	VCVTPS2PD        Y15, Z10
-	VEXTRACTF64X4    $0x01, Z15, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y17, Z12
-	VEXTRACTF64X4    $0x01, Z17, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z12, Z12, Z10
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z10, Z18, Z18
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z18, Z8, Z8
-	VADDPD           Z19, Z9, Z9
-
-lse512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  CX, CX
-	JZ     lse512_sumred
-	VPXORQ Z22, Z22, Z22
-	VPXORQ Z23, Z23, Z23
-
-lse512_sum16:
-	CMPQ             CX, $0x00000010
-	JB               lse512_sumlast
-	VMOVUPS          (AX), Z10
-	VSUBPS           Z6, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z12
-	VFMADD231PS      Z2, Z12, Z10
-	VFMADD231PS      Z3, Z12, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z12
-	VMULPS           Z10, Z10, Z13
-	VFMADD231PS      Z12, Z13, Z10
-	VPADDD           Z7, Z11, Z11
-	VPMAXSD          Z5, Z11, Z11
-	VPSLLD           $0x17, Z11, Z11
-	VCVTPS2PD        Y10, Z12
-	VEXTRACTF64X4    $0x01, Z10, Y10
-	VCVTPS2PD        Y10, Z10
-	VCVTPS2PD        Y11, Z13
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VFMADD213PD      Z13, Z13, Z12
-	VFMADD213PD      Z11, Z11, Z10
-	VADDPD           Z12, Z22, Z22
-	VADDPD           Z10, Z23, Z23
-	ADDQ             $0x00000040, AX
-	SUBQ             $0x00000010, CX
-	JMP              lse512_sum16
-
-lse512_sumlast:
-	TESTQ            CX, CX
-	JZ               lse512_sumblock
-	VMOVAPS          Z6, Z10
-	VMOVUPS          (AX), K1, Z10
-	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z4
-	VFMADD231PS      Z0, Z10, Z4
-	VSUBPS           Z1, Z4, Z0
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
 	VFMADD231PS      Z2, Z0, Z10
 	VFMADD231PS      Z3, Z0, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z0
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z0
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z0
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z0
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z0
-	VMULPS           Z10, Z10, Z1
-	VFMADD231PS      Z0, Z1, Z10
-	VPADDD           Z7, Z4, Z4
-	VPMAXSD          Z5, Z4, Z4
-	VPSLLD.Z         $0x17, Z4, K1, Z4
-	VCVTPS2PD        Y10, Z0
-	VEXTRACTF64X4    $0x01, Z10, Y1
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
 	VCVTPS2PD        Y1, Z1
-	VCVTPS2PD        Y4, Z2
-	VEXTRACTF64X4    $0x01, Z4, Y3
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
 	VCVTPS2PD        Y3, Z3
 	VFMADD213PD      Z2, Z2, Z0
 	VFMADD213PD      Z3, Z3, Z1
-	VADDPD           Z0, Z22, Z22
-	VADDPD           Z1, Z23, Z23
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VCVTPS2PD        Y16, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
 
-lse512_sumblock:
-	VADDPD Z22, Z8, Z8
-	VADDPD Z23, Z9, Z9
+lse512z_tailhalf2:
+	CMPQ CX, $0x00000020
+	JA   lse512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VCVTPS2PD        Y17, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tailhalf3:
+	CMPQ CX, $0x00000030
+	JA   lse512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z0
+	VCVTPS2PD        Y16, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VCVTPS2PD        Y17, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tailwhole:
+	CMPQ CX, $0x00000010
+	JA   lse512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tail2:
+	CMPQ CX, $0x00000020
+	JA   lse512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tail3:
+	CMPQ CX, $0x00000030
+	JA   lse512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tailfirst:
+	LEAQ -1(CX), DX
+	ANDQ $0x0000000f, DX
+	CMPQ DX, $0x00000008
+	JAE  lse512z_firstwhole
+	CMPQ CX, $0x00000010
+	JA   lse512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VCVTPS2PD        Y16, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_firsthalf2:
+	CMPQ CX, $0x00000020
+	JA   lse512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VCVTPS2PD        Y17, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_firsthalf3:
+	CMPQ CX, $0x00000030
+	JA   lse512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z0
+	VCVTPS2PD        Y16, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VCVTPS2PD        Y17, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_firstwhole:
+	CMPQ CX, $0x00000010
+	JA   lse512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_first2:
+	CMPQ CX, $0x00000020
+	JA   lse512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_first3:
+	CMPQ CX, $0x00000030
+	JA   lse512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+
+lse512z_sumred:
+	JMP lse512_sumdone
+
+lse512_sumc:
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	MOVQ   DX, AX
+	MOVQ   BX, CX
+	CMPQ   CX, $0x00000040
+	JB     lse512_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+
+lse512_sum64:
+	CMPQ CX, $0x00000040
+	JB   lse512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	JMP              lse512_sum64
+
+lse512_drain:
+	TESTQ CX, CX
+	JZ    lse512_drainwhole
+	LEAQ  -1(CX), DX
+	ANDQ  $0x0000000f, DX
+	CMPQ  DX, $0x00000008
+	JAE   lse512_tailwhole
+	CMPQ  CX, $0x00000010
+	JA    lse512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VCVTPS2PD        Y18, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailhalf2:
+	CMPQ CX, $0x00000020
+	JA   lse512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VCVTPS2PD        Y19, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailhalf3:
+	CMPQ CX, $0x00000030
+	JA   lse512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z0
+	VCVTPS2PD        Y18, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VCVTPS2PD        Y19, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailwhole:
+	CMPQ CX, $0x00000010
+	JA   lse512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tail2:
+	CMPQ CX, $0x00000020
+	JA   lse512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tail3:
+	CMPQ CX, $0x00000030
+	JA   lse512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailfirst:
+	LEAQ -1(CX), DX
+	ANDQ $0x0000000f, DX
+	CMPQ DX, $0x00000008
+	JAE  lse512_firstwhole
+	CMPQ CX, $0x00000010
+	JA   lse512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VCVTPS2PD        Y18, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_firsthalf2:
+	CMPQ CX, $0x00000020
+	JA   lse512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VCVTPS2PD        Y19, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_firsthalf3:
+	CMPQ CX, $0x00000030
+	JA   lse512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z0
+	VCVTPS2PD        Y18, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VCVTPS2PD        Y19, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_firstwhole:
+	CMPQ CX, $0x00000010
+	JA   lse512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_first2:
+	CMPQ CX, $0x00000020
+	JA   lse512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_first3:
+	CMPQ CX, $0x00000030
+	JA   lse512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
 
 lse512_sumred:
+lse512_sumdone:
 	VADDPD     Z9, Z8, Z8
 	VSHUFF64X2 $0xee, Z8, Z8, Z0
 	VADDPD     Z0, Z8, Z8
