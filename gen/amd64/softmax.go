@@ -1366,11 +1366,18 @@ func (s *sm512) softmaxOut(after string) func(sum reg.VecVirtual) {
 		g.VBROADCASTSS(hi, hiv)
 		g.VBROADCASTSS(lo, lov)
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
-		g.TESTQ(s.inPlace, s.inPlace)
-		g.JNZ(LabelRef(s.label("re")))
-		s.pass3("out", s.src, s.dst, after, outStored)
-		g.Label(s.label("re"))
-		s.pass3("re", s.src, s.dst, after, outRecompute)
+		pass3 := func() {
+			g.TESTQ(s.inPlace, s.inPlace)
+			g.JNZ(LabelRef(s.label("re")))
+			s.pass3("out", s.src, s.dst, after, outStored)
+			g.Label(s.label("re"))
+			s.pass3("re", s.src, s.dst, after, outRecompute)
+		}
+		if s.zeroC {
+			s.ifZeroC("out", pass3)
+		} else {
+			pass3()
+		}
 	}
 }
 
