@@ -148,10 +148,13 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 // leave (a row with a NaN, an infinity or a max beyond 208 in magnitude;
 // the last rows of a batch) through LogSoftmaxRowsAVX512, a group at a
 // time. Unlike Softmax's, the medium kernel beats the row kernel up to
-// 192 columns out of place (ns per element, thread CPU time: 0.46 against
-// 0.58 at 64, 0.47 against 0.64 at 100, 0.47 against 0.56 at 129, 0.41
-// against 0.46 at 176, 0.41 for both at 192; 0.41 against 0.39 at 256),
-// but in place at 64 and 128 it measured 1.18 and 0.80 (0.62 and 0.52).
+// 192 columns out of place, also since the row kernel took SoftmaxRows's
+// pass 2 (ns per element, thread CPU time, the least of 15 runs: 0.50
+// against 0.60 at 64, 0.51 against 0.55 at 100, 0.44 against 0.48 at 128,
+// 0.43 against 0.45 at 176, 0.43 against 0.42 at 192; before, 0.41
+// against 0.39 at 256), but in place at 64 and 128 it measured 1.18 and
+// 0.80 (0.62 and 0.52); in place up to mediumCols it still wins (0.71
+// against 1.24 at 24, 0.46 against 0.72 at 48).
 func logSoftmaxRowsAVX512(dst, src []float32, cols int) {
 	rows := len(src) / cols
 	group := 8

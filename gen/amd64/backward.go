@@ -291,8 +291,14 @@ func (b *bw512) out(p, q, d Mem, u int, tail bool) {
 				g.VMOVUPS(p.Offset(64*i), x[i])
 			}
 		}
-		g.Comment("e = exp(y), the Exp kernel's.")
-		exp512(g, b.k, x)
+		// A NaN e makes dx NaN, which the rounding below makes the
+		// canonical NaN: the exponential's own step for it would be 2
+		// operations a vector for nothing. Measured without it (ns per
+		// element, thread CPU time, the least of 15 runs, batches of 1
+		// MiB): 0.45 against 0.50 at 100 columns, 0.36 against 0.41 at
+		// 1024, 0.37 against 0.42 at 4096.
+		g.Comment("e = exp(y), the Exp kernel's, but for a NaN's bits.")
+		expAnyNaN512(g, b.k, x)
 		g.Comment("dx = dy - e*sum in float64.")
 		for i := range x {
 			hi := g.YMM()

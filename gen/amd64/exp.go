@@ -106,6 +106,19 @@ func expRegs512(g *gen, c *constTable) map[string]reg.VecVirtual {
 // per vector besides x, and each step is emitted for every vector before
 // the next, so that their chains overlap.
 func exp512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
+	expAnyNaN512(g, k, x)
+	g.Comment("NaN lanes get the canonical NaN.")
+	for _, v := range x {
+		m := g.K()
+		g.VCMPPS(U8(cmpUnord), v, v, m)
+		g.VMOVAPS(k["nan"], m, v)
+	}
+}
+
+// expAnyNaN512 is exp512 without its last step: a NaN lane of x holds a
+// NaN on exit, but not necessarily the canonical one. For a caller that
+// canonicalizes its own results later (LogSoftmaxBackward).
+func expAnyNaN512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
 	// Go's operand order throughout: sources first, destination last;
 	// VFMADD231PS a, b, acc is acc = b*a + acc, VFMADD213PS a, b, acc
 	// is acc = b*acc + a, VSUBPS a, b, dst is dst = b - a.
@@ -142,12 +155,6 @@ func exp512(g *gen, k map[string]reg.VecVirtual, x []reg.VecVirtual) {
 	each(func(i int) { g.VFMADD213PS(k["one"], x[i], q[i]) })
 	g.Comment("y = p * 2^nf, rounded once.")
 	each(func(i int) { g.VSCALEFPS(t[i], q[i], x[i]) })
-	g.Comment("NaN lanes get the canonical NaN.")
-	each(func(i int) {
-		m := g.K()
-		g.VCMPPS(U8(cmpUnord), x[i], x[i], m)
-		g.VMOVAPS(k["nan"], m, x[i])
-	})
 }
 
 func expAVX2(g *gen, c *constTable) {

@@ -872,6 +872,16 @@ func (s *sm512) reduceSum(accLo, accHi reg.VecVirtual) reg.VecVirtual {
 	return sum
 }
 
+// aheadSum emits, with ahead, S from the lane accumulators in s.acc and a
+// jump to the label "nanrow" where S is NaN, and returns S: what out does
+// with the nil sum that rowsKernel gives it (LogSoftmaxRowsAVX512).
+func (s *sm512) aheadSum() reg.VecVirtual {
+	sum := s.reduceSum(s.acc[0], s.acc[1])
+	s.g.VUCOMISD(sum, sum)
+	s.g.JP(LabelRef(s.label("nanrow")))
+	return sum
+}
+
 // sumTail emits the end of pass 2 without tailPipe: the row's last block,
 // 0..3 whole vectors then 0..15 lanes, a vector at a time.
 func (s *sm512) sumTail(accLo, accHi reg.VecVirtual) {
@@ -1363,11 +1373,18 @@ func (s *sm512) softmaxOut(after string) func(sum reg.VecVirtual) {
 		g.VBROADCASTSS(hi, hiv)
 		g.VBROADCASTSS(lo, lov)
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
-		g.TESTQ(s.inPlace, s.inPlace)
-		g.JNZ(LabelRef(s.label("re")))
-		s.pass3("out", s.src, s.dst, after, outStored)
-		g.Label(s.label("re"))
-		s.pass3("re", s.src, s.dst, after, outRecompute)
+		pass3 := func() {
+			g.TESTQ(s.inPlace, s.inPlace)
+			g.JNZ(LabelRef(s.label("re")))
+			s.pass3("out", s.src, s.dst, after, outStored)
+			g.Label(s.label("re"))
+			s.pass3("re", s.src, s.dst, after, outRecompute)
+		}
+		if s.zeroC {
+			s.ifZeroC("out", pass3)
+		} else {
+			pass3()
+		}
 	}
 }
 

@@ -483,7 +483,7 @@ lsb512_loop4:
 	VMOVUPS 128(CX), Z16
 	VMOVUPS 192(CX), Z17
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMAXPS Z15, Z0, Z15
@@ -555,16 +555,6 @@ lsb512_loop4:
 	VSCALEFPS Z19, Z23, Z15
 	VSCALEFPS Z20, Z24, Z16
 	VSCALEFPS Z21, Z25, Z17
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
-	VCMPPS  $0x03, Z15, Z15, K3
-	VMOVAPS Z12, K3, Z15
-	VCMPPS  $0x03, Z16, Z16, K3
-	VMOVAPS Z12, K3, Z16
-	VCMPPS  $0x03, Z17, Z17, K3
-	VMOVAPS Z12, K3, Z17
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y18
@@ -641,7 +631,7 @@ lsb512_loop1:
 	JB      lsb512_loop1_end
 	VMOVUPS (CX), Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -668,10 +658,6 @@ lsb512_loop1:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -703,7 +689,7 @@ lsb512_loop1_end:
 	JZ        lsb512_done
 	VMOVUPS.Z (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -730,10 +716,6 @@ lsb512_loop1_end:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z0, Z1, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y0
@@ -2308,7 +2290,7 @@ lsb512_loop4:
 	VMOVUPS 128(CX), Z22
 	VMOVUPS 192(CX), Z23
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z20, Z0, Z20
 	VMAXPS Z21, Z0, Z21
@@ -2380,16 +2362,6 @@ lsb512_loop4:
 	VSCALEFPS Z25, Z29, Z21
 	VSCALEFPS Z26, Z30, Z22
 	VSCALEFPS Z27, Z31, Z23
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z20, Z20, K3
-	VMOVAPS Z12, K3, Z20
-	VCMPPS  $0x03, Z21, Z21, K3
-	VMOVAPS Z12, K3, Z21
-	VCMPPS  $0x03, Z22, Z22, K3
-	VMOVAPS Z12, K3, Z22
-	VCMPPS  $0x03, Z23, Z23, K3
-	VMOVAPS Z12, K3, Z23
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z20, Y24
@@ -2466,7 +2438,7 @@ lsb512_loop1:
 	JB      lsb512_loop1_end
 	VMOVUPS (CX), Z20
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z20, Z0, Z20
 	VMINPS Z20, Z1, Z20
@@ -2493,10 +2465,6 @@ lsb512_loop1:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z21, Z22, Z20
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z20, Z20, K3
-	VMOVAPS Z12, K3, Z20
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z20, Y21
@@ -2528,7 +2496,7 @@ lsb512_loop1_end:
 	JZ        lsb512_done
 	VMOVUPS.Z (CX), K1, Z20
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z20, Z0, Z20
 	VMINPS Z20, Z1, Z20
@@ -2555,10 +2523,6 @@ lsb512_loop1_end:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z21, Z22, Z20
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z20, Z20, K3
-	VMOVAPS Z12, K3, Z20
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z20, Y21
@@ -4663,7 +4627,7 @@ group:
 	VBROADCASTSD (SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -4690,10 +4654,6 @@ group:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -4719,7 +4679,7 @@ group:
 	VBROADCASTSD 16(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -4746,10 +4706,6 @@ group:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -4775,7 +4731,7 @@ group:
 	VBROADCASTSD 32(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -4802,10 +4758,6 @@ group:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -4831,7 +4783,7 @@ group:
 	VBROADCASTSD 48(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -4858,10 +4810,6 @@ group:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -4887,7 +4835,7 @@ group:
 	VBROADCASTSD 8(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -4914,10 +4862,6 @@ group:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -4943,7 +4887,7 @@ group:
 	VBROADCASTSD 24(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -4970,10 +4914,6 @@ group:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -4999,7 +4939,7 @@ group:
 	VBROADCASTSD 40(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5026,10 +4966,6 @@ group:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -5055,7 +4991,7 @@ group:
 	VBROADCASTSD 56(SP)(R10*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5082,10 +5018,6 @@ group:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -5115,7 +5047,7 @@ last:
 	VBROADCASTSD (SP)(R8*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5142,10 +5074,6 @@ last:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -5171,7 +5099,7 @@ last:
 	VBROADCASTSD 16(SP)(R8*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5198,10 +5126,6 @@ last:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -5227,7 +5151,7 @@ last:
 	VBROADCASTSD 32(SP)(R8*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5254,10 +5178,6 @@ last:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -5283,7 +5203,7 @@ last:
 	VBROADCASTSD 48(SP)(R8*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5310,10 +5230,6 @@ last:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -5339,7 +5255,7 @@ last:
 	VBROADCASTSD 8(SP)(R8*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5366,10 +5282,6 @@ last:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -5395,7 +5307,7 @@ last:
 	VBROADCASTSD 24(SP)(R8*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5422,10 +5334,6 @@ last:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
@@ -5451,7 +5359,7 @@ last:
 	VBROADCASTSD 40(SP)(R8*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5479,10 +5387,6 @@ last:
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z15, Z16, Z14
 
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
-
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y15
 	VCVTPS2PD     Y14, Z14
@@ -5507,7 +5411,7 @@ last:
 	VBROADCASTSD 56(SP)(R8*1), Z13
 	VMOVUPS.Z    (CX), K1, Z14
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Z14, Z0, Z14
 	VMINPS Z14, Z1, Z14
@@ -5534,10 +5438,6 @@ last:
 
 	// y = p * 2^nf, rounded once.
 	VSCALEFPS Z0, Z1, Z14
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS  $0x03, Z14, Z14, K3
-	VMOVAPS Z12, K3, Z14
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF64X4 $0x01, Z14, Y0

@@ -187,6 +187,11 @@ TEXT ·CrossEntropyRowsAVX512(SB), NOSPLIT, $264-96
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
 	XORQ         R10, R10
 	CMPQ         SI, DI
 	SETEQ        R10
@@ -207,10 +212,10 @@ ce512_row:
 	VPORQ        Z10, Z6, Z6
 	VBROADCASTSD log64const<>+0(SB), Z10
 	VBROADCASTSD log64vecconst<>+8(SB), Z11
-	VCMPPD       $0x1e, Z10, Z6, K2
-	VPXORQ       Z11, Z6, K2, Z6
+	VCMPPD       $0x1e, Z10, Z6, K3
+	VPXORQ       Z11, Z6, K3, Z6
 	VBROADCASTSD log64vecconst<>+16(SB), Z10
-	VPADDQ       Z10, Z7, K2, Z7
+	VPADDQ       Z10, Z7, K3, Z7
 	VBROADCASTSD log64const<>+8(SB), Z10
 	VSUBPD       Z10, Z6, Z11
 	VADDPD       Z10, Z6, Z6
@@ -371,13 +376,2260 @@ ce512_params:
 	VPSUBD       Z10, Z7, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    ce512_sumc
 	VPXORQ Z8, Z8, Z8
 	VPXORQ Z9, Z9, Z9
 	MOVQ   DI, AX
 	MOVQ   SI, CX
 	MOVQ   R9, DX
 	CMPQ   DX, $0x00000040
-	JB     ce512_sumtail
+	JB     ce512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_1
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_1:
+	VMOVUPS     128(AX), Z10
+	VMOVUPS     192(AX), Z11
+	VMAXPS      Z10, Z4, Z10
+	VMAXPS      Z11, Z4, Z11
+	VMOVAPS     Z1, Z12
+	VMOVAPS     Z1, Z13
+	VFMADD231PS Z0, Z10, Z12
+	VFMADD231PS Z0, Z11, Z13
+	VSUBPS      Z1, Z12, Z20
+	VSUBPS      Z1, Z13, Z21
+	VFMADD231PS Z2, Z20, Z10
+	VFMADD231PS Z2, Z21, Z11
+	VFMADD231PS Z3, Z20, Z10
+	VFMADD231PS Z3, Z21, Z11
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+ce512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   ce512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_2
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_2:
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_3
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_3:
+	VMOVUPS     128(AX), Z10
+	VMOVUPS     192(AX), Z11
+	VMAXPS      Z10, Z4, Z10
+	VMAXPS      Z11, Z4, Z11
+	VMOVAPS     Z1, Z12
+	VMOVAPS     Z1, Z13
+	VFMADD231PS Z0, Z10, Z12
+	VFMADD231PS Z0, Z11, Z13
+	VSUBPS      Z1, Z12, Z20
+	VSUBPS      Z1, Z13, Z21
+	VFMADD231PS Z2, Z20, Z10
+	VFMADD231PS Z2, Z21, Z11
+	VFMADD231PS Z3, Z20, Z10
+	VFMADD231PS Z3, Z21, Z11
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce512z_sum64
+
+ce512z_drain:
+	TESTQ DX, DX
+	JZ    ce512z_drainwhole
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
+	JAE   ce512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ce512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_4
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_4:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_5
+	VMOVUPS          Z14, K2, (CX)
+
+ce512z_nostore_5:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z18, Z18, Z18
+	VPXORQ      Z19, Z19, Z19
+	VCVTPS2PD   Y14, Z10
+	VCVTPS2PD   Y16, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z18, Z18
+	VADDPD      Z18, Z8, Z8
+	VADDPD      Z19, Z9, Z9
+	JMP         ce512z_sumred
+
+ce512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ce512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_6
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_6:
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_7
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, K2, 64(CX)
+
+ce512z_nostore_7:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VCVTPS2PD     Y15, Z10
+	VCVTPS2PD     Y17, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ce512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_8
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_8:
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_9
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_9:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_10
+	VMOVUPS          Z14, K2, -128(CX)
+
+ce512z_nostore_10:
+	VCVTPS2PD   Y14, Z10
+	VCVTPS2PD   Y16, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z18, Z18
+	VADDPD      Z18, Z8, Z8
+	VADDPD      Z19, Z9, Z9
+	JMP         ce512z_sumred
+
+ce512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_11
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_11:
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_12
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_12:
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_13
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, K2, -64(CX)
+
+ce512z_nostore_13:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VCVTPS2PD     Y15, Z10
+	VCVTPS2PD     Y17, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ce512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_14
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_14:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_15
+	VMOVUPS          Z14, K2, (CX)
+
+ce512z_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   ce512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_16
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_16:
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_17
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, K2, 64(CX)
+
+ce512z_nostore_17:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VCVTPS2PD     Y15, Z10
+	VEXTRACTF64X4 $0x01, Z15, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y17, Z12
+	VEXTRACTF64X4 $0x01, Z17, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   ce512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_18
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_18:
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_19
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_19:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_20
+	VMOVUPS          Z14, K2, -128(CX)
+
+ce512z_nostore_20:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_21
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_21:
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_22
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_22:
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_23
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, K2, -64(CX)
+
+ce512z_nostore_23:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VCVTPS2PD     Y15, Z10
+	VEXTRACTF64X4 $0x01, Z15, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y17, Z12
+	VEXTRACTF64X4 $0x01, Z17, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_tailfirst:
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
+	JAE  ce512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ce512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_24
+	VMOVUPS          Z14, K2, (CX)
+
+ce512z_nostore_24:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z18, Z18, Z18
+	VPXORQ      Z19, Z19, Z19
+	VCVTPS2PD   Y14, Z10
+	VCVTPS2PD   Y16, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z18, Z18
+	VADDPD      Z18, Z8, Z8
+	VADDPD      Z19, Z9, Z9
+	JMP         ce512z_sumred
+
+ce512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ce512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_25
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, K2, 64(CX)
+
+ce512z_nostore_25:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VCVTPS2PD     Y15, Z10
+	VCVTPS2PD     Y17, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ce512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_26
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_26:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_27
+	VMOVUPS          Z14, K2, -128(CX)
+
+ce512z_nostore_27:
+	VCVTPS2PD   Y14, Z10
+	VCVTPS2PD   Y16, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z18, Z18
+	VADDPD      Z18, Z8, Z8
+	VADDPD      Z19, Z9, Z9
+	JMP         ce512z_sumred
+
+ce512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_28
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_28:
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_29
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, K2, -64(CX)
+
+ce512z_nostore_29:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VCVTPS2PD     Y15, Z10
+	VCVTPS2PD     Y17, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ce512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_30
+	VMOVUPS          Z14, K2, (CX)
+
+ce512z_nostore_30:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_first2:
+	CMPQ DX, $0x00000020
+	JA   ce512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_31
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, K2, 64(CX)
+
+ce512z_nostore_31:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z18, Z18, Z18
+	VPXORQ        Z19, Z19, Z19
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VCVTPS2PD     Y15, Z10
+	VEXTRACTF64X4 $0x01, Z15, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y17, Z12
+	VEXTRACTF64X4 $0x01, Z17, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_first3:
+	CMPQ DX, $0x00000030
+	JA   ce512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_32
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_32:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_33
+	VMOVUPS          Z14, K2, -128(CX)
+
+ce512z_nostore_33:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_34
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512z_nostore_34:
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_35
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, K2, -64(CX)
+
+ce512z_nostore_35:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VCVTPS2PD     Y15, Z10
+	VEXTRACTF64X4 $0x01, Z15, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y17, Z12
+	VEXTRACTF64X4 $0x01, Z17, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+	JMP           ce512z_sumred
+
+ce512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512z_nostore_36
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512z_nostore_36:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VCVTPS2PD     Y15, Z10
+	VEXTRACTF64X4 $0x01, Z15, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y17, Z12
+	VEXTRACTF64X4 $0x01, Z17, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z18, Z18
+	VADDPD        Z11, Z19, Z19
+	VADDPD        Z18, Z8, Z8
+	VADDPD        Z19, Z9, Z9
+
+ce512z_sumred:
+	JMP ce512_sumdone
+
+ce512_sumc:
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	MOVQ   DI, AX
+	MOVQ   SI, CX
+	MOVQ   R9, DX
+	CMPQ   DX, $0x00000040
+	JB     ce512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z10
@@ -447,8 +2699,8 @@ ce512_sum64:
 	JB   ce512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
 	VCVTPS2PD        Y14, Z20
 	VEXTRACTF64X4    $0x01, Z14, Y14
 	VCVTPS2PD        Y14, Z14
@@ -457,8 +2709,8 @@ ce512_sum64:
 	VCVTPS2PD        Y16, Z16
 	VFMADD213PD      Z21, Z21, Z20
 	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z20, Z18, Z18
-	VADDPD           Z14, Z19, Z19
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
 	VCVTPS2PD        Y15, Z14
 	VEXTRACTF64X4    $0x01, Z15, Y15
 	VCVTPS2PD        Y15, Z15
@@ -467,8 +2719,8 @@ ce512_sum64:
 	VCVTPS2PD        Y17, Z17
 	VFMADD213PD      Z16, Z16, Z14
 	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
 	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
 	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
 	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
@@ -519,8 +2771,8 @@ ce512_nostore_2:
 	VCVTPS2PD        Y16, Z16
 	VFMADD213PD      Z21, Z21, Z20
 	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z20, Z18, Z18
-	VADDPD           Z14, Z19, Z19
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
 	VCVTPS2PD        Y15, Z14
 	VEXTRACTF64X4    $0x01, Z15, Y15
 	VCVTPS2PD        Y15, Z15
@@ -529,10 +2781,10 @@ ce512_nostore_2:
 	VCVTPS2PD        Y17, Z17
 	VFMADD213PD      Z16, Z16, Z14
 	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z18, Z8, Z8
-	VADDPD           Z19, Z9, Z9
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
 	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
 	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
 	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
@@ -581,9 +2833,18 @@ ce512_nostore_3:
 	JMP         ce512_sum64
 
 ce512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
+	TESTQ DX, DX
+	JZ    ce512_drainwhole
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
+	JAE   ce512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ce512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
 	VCVTPS2PD        Y14, Z20
 	VEXTRACTF64X4    $0x01, Z14, Y14
 	VCVTPS2PD        Y14, Z14
@@ -592,8 +2853,8 @@ ce512_drain:
 	VCVTPS2PD        Y16, Z16
 	VFMADD213PD      Z21, Z21, Z20
 	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z20, Z18, Z18
-	VADDPD           Z14, Z19, Z19
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
 	VCVTPS2PD        Y15, Z14
 	VEXTRACTF64X4    $0x01, Z15, Y15
 	VCVTPS2PD        Y15, Z15
@@ -602,8 +2863,8 @@ ce512_drain:
 	VCVTPS2PD        Y17, Z17
 	VFMADD213PD      Z16, Z16, Z14
 	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
 	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
 	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
 	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
@@ -630,6 +2891,188 @@ ce512_drain:
 	VMOVUPS          Z15, -64(CX)
 
 ce512_nostore_4:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_5
+	VMOVUPS          Z14, K2, (CX)
+
+ce512_nostore_5:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z22, Z22, Z22
+	VPXORQ      Z23, Z23, Z23
+	VCVTPS2PD   Y14, Z10
+	VCVTPS2PD   Y16, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z22, Z22
+	VADDPD      Z22, Z8, Z8
+	VADDPD      Z23, Z9, Z9
+	JMP         ce512_sumred
+
+ce512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ce512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_6
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512_nostore_6:
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_7
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, K2, 64(CX)
+
+ce512_nostore_7:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z22, Z22, Z22
+	VPXORQ        Z23, Z23, Z23
 	VCVTPS2PD     Y14, Z10
 	VEXTRACTF64X4 $0x01, Z14, Y11
 	VCVTPS2PD     Y11, Z11
@@ -638,8 +3081,641 @@ ce512_nostore_4:
 	VCVTPS2PD     Y13, Z13
 	VFMADD213PD   Z12, Z12, Z10
 	VFMADD213PD   Z13, Z13, Z11
-	VADDPD        Z10, Z18, Z18
-	VADDPD        Z11, Z19, Z19
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VCVTPS2PD     Y15, Z10
+	VCVTPS2PD     Y17, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
+
+ce512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ce512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_8
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512_nostore_8:
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_9
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512_nostore_9:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_10
+	VMOVUPS          Z14, K2, -128(CX)
+
+ce512_nostore_10:
+	VCVTPS2PD   Y14, Z10
+	VCVTPS2PD   Y16, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z22, Z22
+	VADDPD      Z22, Z8, Z8
+	VADDPD      Z23, Z9, Z9
+	JMP         ce512_sumred
+
+ce512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_11
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512_nostore_11:
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_12
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512_nostore_12:
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_13
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, K2, -64(CX)
+
+ce512_nostore_13:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VCVTPS2PD     Y15, Z10
+	VCVTPS2PD     Y17, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
+
+ce512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ce512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_14
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512_nostore_14:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_15
+	VMOVUPS          Z14, K2, (CX)
+
+ce512_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z22, Z22, Z22
+	VPXORQ        Z23, Z23, Z23
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
+
+ce512_tail2:
+	CMPQ DX, $0x00000020
+	JA   ce512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_16
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512_nostore_16:
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_17
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, K2, 64(CX)
+
+ce512_nostore_17:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z22, Z22, Z22
+	VPXORQ        Z23, Z23, Z23
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
 	VCVTPS2PD     Y15, Z10
 	VEXTRACTF64X4 $0x01, Z15, Y11
 	VCVTPS2PD     Y11, Z11
@@ -648,102 +3724,1195 @@ ce512_nostore_4:
 	VCVTPS2PD     Y13, Z13
 	VFMADD213PD   Z12, Z12, Z10
 	VFMADD213PD   Z13, Z13, Z11
-	VADDPD        Z10, Z18, Z18
-	VADDPD        Z11, Z19, Z19
-	VADDPD        Z18, Z8, Z8
-	VADDPD        Z19, Z9, Z9
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
 
-ce512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     ce512_sumred
-	VPXORQ Z22, Z22, Z22
-	VPXORQ Z23, Z23, Z23
+ce512_tail3:
+	CMPQ DX, $0x00000030
+	JA   ce512_tail4
 
-ce512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               ce512_sumlast
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_18
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512_nostore_18:
 	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_19
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512_nostore_19:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
 	VSUBPS           Z6, Z10, Z10
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z12
-	VFMADD231PS      Z2, Z12, Z10
-	VFMADD231PS      Z3, Z12, Z10
-	VBROADCASTSS     crossentropyconst<>+128(SB), Z12
-	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z12
-	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z12
-	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z12
-	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z12
-	VMULPS           Z10, Z10, Z13
-	VFMADD231PS      Z12, Z13, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
 	TESTQ            R10, R10
-	JNZ              ce512_nostore_5
-	VMOVUPS          Z10, (CX)
+	JNZ              ce512_nostore_20
+	VMOVUPS          Z14, K2, -128(CX)
 
-ce512_nostore_5:
-	VPADDD        Z7, Z11, Z11
-	VPMAXSD       Z5, Z11, Z11
-	VPSLLD        $0x17, Z11, Z11
-	VCVTPS2PD     Y10, Z12
-	VEXTRACTF64X4 $0x01, Z10, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y11, Z13
-	VEXTRACTF64X4 $0x01, Z11, Y11
+ce512_nostore_20:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
 	VCVTPS2PD     Y11, Z11
-	VFMADD213PD   Z13, Z13, Z12
-	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z12, Z22, Z22
-	VADDPD        Z10, Z23, Z23
-	ADDQ          $0x00000040, AX
-	ADDQ          $0x00000040, CX
-	SUBQ          $0x00000010, DX
-	JMP           ce512_sum16
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
 
-ce512_sumlast:
-	TESTQ            DX, DX
-	JZ               ce512_sumblock
-	VMOVAPS          Z6, Z10
-	VMOVUPS          (AX), K1, Z10
+ce512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_21
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512_nostore_21:
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_22
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512_nostore_22:
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_23
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, K2, -64(CX)
+
+ce512_nostore_23:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VCVTPS2PD     Y15, Z10
+	VEXTRACTF64X4 $0x01, Z15, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y17, Z12
+	VEXTRACTF64X4 $0x01, Z17, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
+
+ce512_tailfirst:
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
+	JAE  ce512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ce512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
 	VSUBPS           Z6, Z10, Z10
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z12
-	VFMADD231PS      Z2, Z12, Z10
-	VFMADD231PS      Z3, Z12, Z10
-	VBROADCASTSS     crossentropyconst<>+128(SB), Z12
-	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z12
-	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z12
-	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z12
-	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z12
-	VMULPS           Z10, Z10, Z13
-	VFMADD231PS      Z12, Z13, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
 	TESTQ            R10, R10
-	JNZ              ce512_nostore_6
-	VMOVUPS          Z10, K1, (CX)
+	JNZ              ce512_nostore_24
+	VMOVUPS          Z14, K2, (CX)
 
-ce512_nostore_6:
-	VPADDD        Z7, Z11, Z11
-	VPMAXSD       Z5, Z11, Z11
-	VPSLLD.Z      $0x17, Z11, K1, Z11
-	VCVTPS2PD     Y10, Z12
-	VEXTRACTF64X4 $0x01, Z10, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y11, Z13
-	VEXTRACTF64X4 $0x01, Z11, Y11
+ce512_nostore_24:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z22, Z22, Z22
+	VPXORQ      Z23, Z23, Z23
+	VCVTPS2PD   Y14, Z10
+	VCVTPS2PD   Y16, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z22, Z22
+	VADDPD      Z22, Z8, Z8
+	VADDPD      Z23, Z9, Z9
+	JMP         ce512_sumred
+
+ce512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ce512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_25
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, K2, 64(CX)
+
+ce512_nostore_25:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z22, Z22, Z22
+	VPXORQ        Z23, Z23, Z23
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
 	VCVTPS2PD     Y11, Z11
-	VFMADD213PD   Z13, Z13, Z12
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VCVTPS2PD     Y15, Z10
+	VCVTPS2PD     Y17, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z12, Z22, Z22
-	VADDPD        Z10, Z23, Z23
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
 
-ce512_sumblock:
-	VADDPD Z22, Z8, Z8
-	VADDPD Z23, Z9, Z9
+ce512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ce512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_26
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512_nostore_26:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_27
+	VMOVUPS          Z14, K2, -128(CX)
+
+ce512_nostore_27:
+	VCVTPS2PD   Y14, Z10
+	VCVTPS2PD   Y16, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z22, Z22
+	VADDPD      Z22, Z8, Z8
+	VADDPD      Z23, Z9, Z9
+	JMP         ce512_sumred
+
+ce512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_28
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512_nostore_28:
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_29
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, K2, -64(CX)
+
+ce512_nostore_29:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VCVTPS2PD     Y15, Z10
+	VCVTPS2PD     Y17, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
+
+ce512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ce512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_30
+	VMOVUPS          Z14, K2, (CX)
+
+ce512_nostore_30:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z22, Z22, Z22
+	VPXORQ        Z23, Z23, Z23
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
+
+ce512_first2:
+	CMPQ DX, $0x00000020
+	JA   ce512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_31
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, K2, 64(CX)
+
+ce512_nostore_31:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z22, Z22, Z22
+	VPXORQ        Z23, Z23, Z23
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VCVTPS2PD     Y15, Z10
+	VEXTRACTF64X4 $0x01, Z15, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y17, Z12
+	VEXTRACTF64X4 $0x01, Z17, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
+
+ce512_first3:
+	CMPQ DX, $0x00000030
+	JA   ce512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_32
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512_nostore_32:
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_33
+	VMOVUPS          Z14, K2, -128(CX)
+
+ce512_nostore_33:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
+
+ce512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_34
+	VMOVUPS          Z14, (CX)
+	VMOVUPS          Z15, 64(CX)
+
+ce512_nostore_34:
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_35
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, K2, -64(CX)
+
+ce512_nostore_35:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VCVTPS2PD     Y15, Z10
+	VEXTRACTF64X4 $0x01, Z15, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y17, Z12
+	VEXTRACTF64X4 $0x01, Z17, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
+	JMP           ce512_sumred
+
+ce512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	TESTQ            R10, R10
+	JNZ              ce512_nostore_36
+	VMOVUPS          Z14, -128(CX)
+	VMOVUPS          Z15, -64(CX)
+
+ce512_nostore_36:
+	VCVTPS2PD     Y14, Z10
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y16, Z12
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VCVTPS2PD     Y15, Z10
+	VEXTRACTF64X4 $0x01, Z15, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y17, Z12
+	VEXTRACTF64X4 $0x01, Z17, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD213PD   Z12, Z12, Z10
+	VFMADD213PD   Z13, Z13, Z11
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	VADDPD        Z22, Z8, Z8
+	VADDPD        Z23, Z9, Z9
 
 ce512_sumred:
+ce512_sumdone:
 	VADDPD     Z9, Z8, Z8
 	VSHUFF64X2 $0xee, Z8, Z8, Z10
 	VADDPD     Z10, Z8, Z8
@@ -781,6 +4950,286 @@ ce512_sumred:
 	VBROADCASTSS X11, Z11
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   ce512_outc
+	TESTQ R10, R10
+	JNZ   ce512z_re
+	MOVQ  DI, AX
+	MOVQ  SI, CX
+	MOVQ  R9, DX
+
+ce512z_out64:
+	CMPQ        DX, $0x00000040
+	JB          ce512z_out16
+	VMOVUPS     (AX), Z6
+	VMOVUPS     64(AX), Z12
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z12, Z4, Z12
+	VMOVAPS     Z1, Z13
+	VMOVAPS     Z1, Z14
+	VFMADD231PS Z0, Z6, Z13
+	VFMADD231PS Z0, Z12, Z14
+	VPADDD      Z7, Z13, Z13
+	VPADDD      Z7, Z14, Z14
+	VPMAXSD     Z5, Z13, Z13
+	VPMAXSD     Z5, Z14, Z14
+	VPSLLD      $0x17, Z13, Z13
+	VPSLLD      $0x17, Z14, Z14
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z12
+	VMOVAPS     Z11, Z15
+	VFMADD213PS Z11, Z6, Z15
+	VMOVAPS     Z11, Z16
+	VFMADD213PS Z11, Z12, Z16
+	VFMADD132PS Z10, Z15, Z6
+	VFMADD132PS Z10, Z16, Z12
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z12, Z12
+	VMULPS      Z13, Z6, Z6
+	VMULPS      Z14, Z12, Z12
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z12, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMOVUPS     192(AX), Z12
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z12, Z4, Z12
+	VMOVAPS     Z1, Z13
+	VMOVAPS     Z1, Z14
+	VFMADD231PS Z0, Z6, Z13
+	VFMADD231PS Z0, Z12, Z14
+	VPADDD      Z7, Z13, Z13
+	VPADDD      Z7, Z14, Z14
+	VPMAXSD     Z5, Z13, Z13
+	VPMAXSD     Z5, Z14, Z14
+	VPSLLD      $0x17, Z13, Z13
+	VPSLLD      $0x17, Z14, Z14
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z12
+	VMOVAPS     Z11, Z15
+	VFMADD213PS Z11, Z6, Z15
+	VMOVAPS     Z11, Z16
+	VFMADD213PS Z11, Z12, Z16
+	VFMADD132PS Z10, Z15, Z6
+	VFMADD132PS Z10, Z16, Z12
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z12, Z12
+	VMULPS      Z13, Z6, Z6
+	VMULPS      Z14, Z12, Z12
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z12, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce512z_out64
+
+ce512z_out16:
+	CMPQ        DX, $0x00000010
+	JB          ce512z_outtail
+	VMOVUPS     (AX), Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z12
+	VFMADD231PS Z0, Z6, Z12
+	VPADDD      Z7, Z12, Z12
+	VPMAXSD     Z5, Z12, Z12
+	VPSLLD      $0x17, Z12, Z12
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z11, Z13
+	VFMADD213PS Z11, Z6, Z13
+	VFMADD132PS Z10, Z13, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z12, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ce512z_out16
+
+ce512z_outtail:
+	TESTQ       DX, DX
+	JZ          ce512_next
+	VMOVUPS.Z   (AX), K1, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z12
+	VFMADD231PS Z0, Z6, Z12
+	VPADDD      Z7, Z12, Z12
+	VPMAXSD     Z5, Z12, Z12
+	VPSLLD      $0x17, Z12, Z12
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z11, Z7
+	VFMADD213PS Z11, Z6, Z7
+	VFMADD132PS Z10, Z7, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z12, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         ce512_next
+
+ce512z_re:
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+ce512z_re64:
+	CMPQ             DX, $0x00000040
+	JB               ce512z_re16
+	VMOVUPS          (AX), Z6
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z12, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMOVUPS          192(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z12, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ce512z_re64
+
+ce512z_re16:
+	CMPQ             DX, $0x00000010
+	JB               ce512z_retail
+	VMOVUPS          (AX), Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z13
+	VFMADD213PS      Z11, Z6, Z13
+	VFMADD132PS      Z10, Z13, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ce512z_re16
+
+ce512z_retail:
+	TESTQ            DX, DX
+	JZ               ce512_next
+	VMOVUPS.Z        (AX), K1, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z6, Z7
+	VFMADD132PS      Z10, Z7, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              ce512_next
+	JMP ce512_outdone
+
+ce512_outc:
 	TESTQ R10, R10
 	JNZ   ce512_re
 	MOVQ  DI, AX
@@ -1068,6 +5517,7 @@ ce512_retail:
 	VMOVUPS          Z12, K1, (CX)
 	JMP              ce512_next
 
+ce512_outdone:
 	// A row of -Inf, or of -Inf and NaN.
 ce512_masked:
 	MOVQ DI, AX
@@ -1077,8 +5527,8 @@ ce512_scan_1_16:
 	CMPQ     DX, $0x00000010
 	JB       ce512_scan_1_tail
 	VMOVUPS  (AX), Z6
-	VCMPPS   $0x03, Z6, Z6, K2
-	KORTESTW K2, K2
+	VCMPPS   $0x03, Z6, Z6, K3
+	KORTESTW K3, K3
 	JNZ      ce512_nanrow
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
@@ -1088,8 +5538,8 @@ ce512_scan_1_tail:
 	TESTQ     DX, DX
 	JZ        ce512_scan_1_done
 	VMOVUPS.Z (AX), K1, Z6
-	VCMPPS    $0x03, Z6, Z6, K2
-	KORTESTW  K2, K2
+	VCMPPS    $0x03, Z6, Z6, K3
+	KORTESTW  K3, K3
 	JNZ       ce512_nanrow
 
 ce512_scan_1_done:

@@ -171,141 +171,2168 @@ TEXT ·LogSoftmaxRowsAVX512(SB), NOSPLIT, $32-64
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
+	LEAQ         (R8)(R8*1), R9
+	SHLQ         $0x01, R9
 
-lsm512_row:
 	// Pass 1: m = max(x).
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z8
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z6
-	VBROADCASTSS logsoftmaxconst<>+320(SB), Z10
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
 	MOVQ         SI, AX
 	MOVQ         R8, DX
 
-lsm512_max64:
+lsm512_max64first:
 	CMPQ   DX, $0x00000040
-	JB     lsm512_max16
-	VMAXPS (AX), Z7, Z7
+	JB     lsm512_max16first
+	VMAXPS (AX), Z8, Z8
 	VMAXPS 64(AX), Z6, Z6
-	VMAXPS 128(AX), Z10, Z10
+	VMAXPS 128(AX), Z7, Z7
 	VMAXPS 192(AX), Z11, Z11
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, DX
-	JMP    lsm512_max64
+	JMP    lsm512_max64first
 
-lsm512_max16:
+lsm512_max16first:
 	CMPQ   DX, $0x00000010
-	JB     lsm512_maxtail
-	VMAXPS (AX), Z7, Z7
+	JB     lsm512_maxtailfirst
+	VMAXPS (AX), Z8, Z8
 	ADDQ   $0x00000040, AX
 	SUBQ   $0x00000010, DX
-	JMP    lsm512_max16
+	JMP    lsm512_max16first
 
-lsm512_maxtail:
+lsm512_maxtailfirst:
 	TESTQ     DX, DX
-	JZ        lsm512_maxred
+	JZ        lsm512_maxredfirst
 	VMOVUPS.Z (AX), K1, Z12
 	VMAXPS    Z12, Z6, K1, Z6
 
-lsm512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z11, Z10, Z10
-	VMAXPS     Z10, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
+lsm512_maxredfirst:
+	VMAXPS     Z6, Z8, Z8
+	VMAXPS     Z11, Z7, Z7
+	VMAXPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x4e, Z8, Z8, Z6
+	VMAXPS     Z6, Z8, Z8
+	VSHUFF32X4 $0xb1, Z8, Z8, Z6
+	VMAXPS     Z6, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z6
+	VMAXPS     Z6, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z6
+	VMAXPS     Z6, Z8, Z8
 
+lsm512_row:
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       lsm512_nanrow
-	VUCOMISS logsoftmaxconst<>+352(SB), X7
-	JE       lsm512_nanrow
-	VUCOMISS logsoftmaxconst<>+320(SB), X7
+	VUCOMISS X8, X8
+	JP       lsm512_nanearly
+	VUCOMISS logsoftmaxconst<>+352(SB), X8
+	JE       lsm512_nanearly
+	VUCOMISS logsoftmaxconst<>+320(SB), X8
 	JE       lsm512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X8, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         lsm512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z10
-	VFMADD231PS Z0, Z7, Z10
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z8, Z7
 	JMP         lsm512_params
 
 lsm512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z10
+	VMOVAPS Z8, Z6
+	VMOVAPS Z1, Z7
 
 lsm512_params:
-	VPBROADCASTD logsoftmaxconst<>+448(SB), Z7
-	VPSUBD       Z10, Z7, Z7
+	VPBROADCASTD logsoftmaxconst<>+448(SB), Z11
+	VPSUBD       Z7, Z11, Z7
 
 	// Pass 2: S.
-	VPXORQ Z8, Z8, Z8
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    lsm512_sumc
 	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
 	MOVQ   SI, AX
 	MOVQ   R8, DX
 	CMPQ   DX, $0x00000040
-	JB     lsm512_sumtail
+	JB     lsm512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
-	VMOVUPS          (AX), Z10
-	VMOVUPS          64(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z10, Z4, Z10
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
 	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z12
+	VMAXPS           Z12, Z4, Z12
 	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z10, Z12
+	VMOVAPS          Z1, Z14
 	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z12, Z14
+	VFMADD231PS      Z0, Z12, Z14
 	VSUBPS           Z1, Z13, Z15
-	VFMADD231PS      Z2, Z14, Z10
+	VSUBPS           Z1, Z14, Z16
 	VFMADD231PS      Z2, Z15, Z11
-	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z2, Z16, Z12
 	VFMADD231PS      Z3, Z15, Z11
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD231PS      Z3, Z16, Z12
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z10, Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
 	VMULPS           Z11, Z11, Z17
-	VFMADD213PS      Z10, Z16, Z14
+	VMULPS           Z12, Z12, Z18
 	VFMADD213PS      Z11, Z17, Z15
-	VPADDD           Z7, Z12, Z16
+	VFMADD213PS      Z12, Z18, Z16
 	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z16, Z16
+	VPADDD           Z7, Z14, Z18
 	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z16, Z16
+	VPMAXSD          Z5, Z18, Z18
 	VPSLLD           $0x17, Z17, Z17
-	VMOVUPS          128(AX), Z10
-	VMOVUPS          192(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z10, Z4, Z10
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VMOVUPS          192(AX), Z12
 	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z12
+	VMAXPS           Z12, Z4, Z12
 	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z10, Z12
+	VMOVAPS          Z1, Z14
 	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z12, Z20
+	VFMADD231PS      Z0, Z12, Z14
 	VSUBPS           Z1, Z13, Z21
-	VFMADD231PS      Z2, Z20, Z10
+	VSUBPS           Z1, Z14, Z22
 	VFMADD231PS      Z2, Z21, Z11
-	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z2, Z22, Z12
 	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+lsm512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   lsm512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VMOVUPS          192(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              lsm512z_sum64
+
+lsm512z_drain:
+	TESTQ DX, DX
+	JZ    lsm512z_drainwhole
+	LEAQ  -1(DX), CX
+	ANDQ  $0x0000000f, CX
+	CMPQ  CX, $0x00000008
+	JAE   lsm512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    lsm512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          (AX), K2, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z11
+	VCVTPS2PD        Y17, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   lsm512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          64(AX), K2, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VCVTPS2PD        Y18, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   lsm512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          128(AX), K2, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y15, Z11
+	VCVTPS2PD        Y17, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          192(AX), K2, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VCVTPS2PD        Y18, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   lsm512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          (AX), K2, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   lsm512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          64(AX), K2, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   lsm512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          128(AX), K2, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          192(AX), K2, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_tailfirst:
+	LEAQ -1(DX), CX
+	ANDQ $0x0000000f, CX
+	CMPQ CX, $0x00000008
+	JAE  lsm512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   lsm512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          (AX), K2, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z11
+	VCVTPS2PD        Y17, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   lsm512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          64(AX), K2, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VCVTPS2PD        Y18, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   lsm512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          128(AX), K2, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y15, Z11
+	VCVTPS2PD        Y17, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          192(AX), K2, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VCVTPS2PD        Y18, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   lsm512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          (AX), K2, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_first2:
+	CMPQ DX, $0x00000020
+	JA   lsm512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          64(AX), K2, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_first3:
+	CMPQ DX, $0x00000030
+	JA   lsm512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          128(AX), K2, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          192(AX), K2, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+	JMP              lsm512z_sumred
+
+lsm512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z19, Z19, Z19
+	VPXORQ           Z20, Z20, Z20
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z19, Z19
+	VADDPD           Z15, Z20, Z20
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z16, Z20, Z20
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z12, Z20, Z20
+	VADDPD           Z19, Z9, Z9
+	VADDPD           Z20, Z10, Z10
+
+lsm512z_sumred:
+	JMP lsm512_sumdone
+
+lsm512_sumc:
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	MOVQ   SI, AX
+	MOVQ   R8, DX
+	CMPQ   DX, $0x00000040
+	JB     lsm512_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VMOVUPS          192(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 
@@ -314,290 +2341,2068 @@ lsm512_sum64:
 	JB   lsm512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y14, Z20
-	VEXTRACTF64X4    $0x01, Z14, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y16, Z21
-	VEXTRACTF64X4    $0x01, Z16, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z21, Z21, Z20
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z20, Z18, Z18
-	VADDPD           Z14, Z19, Z19
-	VCVTPS2PD        Y15, Z14
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
 	VEXTRACTF64X4    $0x01, Z15, Y15
 	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z16
+	VCVTPS2PD        Y17, Z22
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z22, Z22, Z21
 	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z10, Z10, Z16
-	VMULPS           Z11, Z11, Z17
-	VFMADD213PS      Z10, Z16, Z14
-	VFMADD213PS      Z11, Z17, Z15
-	VPADDD           Z7, Z12, Z16
-	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z16, Z16
-	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z16, Z16
-	VPSLLD           $0x17, Z17, Z17
-	VMOVUPS          (AX), Z10
-	VMOVUPS          64(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z10, Z4, Z10
-	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z12
-	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z10, Z12
-	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z12, Z20
-	VSUBPS           Z1, Z13, Z21
-	VFMADD231PS      Z2, Z20, Z10
-	VFMADD231PS      Z2, Z21, Z11
-	VFMADD231PS      Z3, Z20, Z10
-	VFMADD231PS      Z3, Z21, Z11
-	VCVTPS2PD        Y14, Z20
-	VEXTRACTF64X4    $0x01, Z14, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y16, Z21
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
 	VEXTRACTF64X4    $0x01, Z16, Y16
 	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z21, Z21, Z20
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z20, Z18, Z18
-	VADDPD           Z14, Z19, Z19
-	VCVTPS2PD        Y15, Z14
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
 	VEXTRACTF64X4    $0x01, Z15, Y15
 	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z16
+	VCVTPS2PD        Y17, Z22
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z22, Z22, Z21
 	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z18, Z8, Z8
-	VADDPD           Z19, Z9, Z9
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z10, Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
 	VMULPS           Z11, Z11, Z17
-	VFMADD213PS      Z10, Z16, Z14
+	VMULPS           Z12, Z12, Z18
 	VFMADD213PS      Z11, Z17, Z15
-	VPADDD           Z7, Z12, Z16
+	VFMADD213PS      Z12, Z18, Z16
 	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z16, Z16
+	VPADDD           Z7, Z14, Z18
 	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z16, Z16
+	VPMAXSD          Z5, Z18, Z18
 	VPSLLD           $0x17, Z17, Z17
-	VMOVUPS          128(AX), Z10
-	VMOVUPS          192(AX), Z11
-	VSUBPS           Z6, Z10, Z10
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VMOVUPS          192(AX), Z12
 	VSUBPS           Z6, Z11, Z11
-	VMAXPS           Z10, Z4, Z10
+	VSUBPS           Z6, Z12, Z12
 	VMAXPS           Z11, Z4, Z11
-	VMOVAPS          Z1, Z12
+	VMAXPS           Z12, Z4, Z12
 	VMOVAPS          Z1, Z13
-	VFMADD231PS      Z0, Z10, Z12
+	VMOVAPS          Z1, Z14
 	VFMADD231PS      Z0, Z11, Z13
-	VSUBPS           Z1, Z12, Z20
+	VFMADD231PS      Z0, Z12, Z14
 	VSUBPS           Z1, Z13, Z21
-	VFMADD231PS      Z2, Z20, Z10
+	VSUBPS           Z1, Z14, Z22
 	VFMADD231PS      Z2, Z21, Z11
-	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z2, Z22, Z12
 	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, DX
 	JMP              lsm512_sum64
 
 lsm512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z18, Z18, Z18
-	VPXORQ           Z19, Z19, Z19
-	VCVTPS2PD        Y14, Z20
-	VEXTRACTF64X4    $0x01, Z14, Y14
-	VCVTPS2PD        Y14, Z14
-	VCVTPS2PD        Y16, Z21
-	VEXTRACTF64X4    $0x01, Z16, Y16
-	VCVTPS2PD        Y16, Z16
-	VFMADD213PD      Z21, Z21, Z20
-	VFMADD213PD      Z16, Z16, Z14
-	VADDPD           Z20, Z18, Z18
-	VADDPD           Z14, Z19, Z19
-	VCVTPS2PD        Y15, Z14
+	TESTQ DX, DX
+	JZ    lsm512_drainwhole
+	LEAQ  -1(DX), CX
+	ANDQ  $0x0000000f, CX
+	CMPQ  CX, $0x00000008
+	JAE   lsm512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    lsm512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
 	VEXTRACTF64X4    $0x01, Z15, Y15
 	VCVTPS2PD        Y15, Z15
-	VCVTPS2PD        Y17, Z16
+	VCVTPS2PD        Y17, Z22
 	VEXTRACTF64X4    $0x01, Z17, Y17
 	VCVTPS2PD        Y17, Z17
-	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z22, Z22, Z21
 	VFMADD213PD      Z17, Z17, Z15
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
 	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
 	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
-	VMULPS           Z10, Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
 	VMULPS           Z11, Z11, Z17
-	VFMADD213PS      Z10, Z16, Z14
+	VMULPS           Z12, Z12, Z18
 	VFMADD213PS      Z11, Z17, Z15
-	VPADDD           Z7, Z12, Z16
+	VFMADD213PS      Z12, Z18, Z16
 	VPADDD           Z7, Z13, Z17
-	VPMAXSD          Z5, Z16, Z16
+	VPADDD           Z7, Z14, Z18
 	VPMAXSD          Z5, Z17, Z17
-	VPSLLD           $0x17, Z16, Z16
+	VPMAXSD          Z5, Z18, Z18
 	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y14, Z10
-	VEXTRACTF64X4    $0x01, Z14, Y11
-	VCVTPS2PD        Y11, Z11
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          (AX), K2, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
 	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z12, Z12, Z10
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z10, Z18, Z18
-	VADDPD           Z11, Z19, Z19
-	VCVTPS2PD        Y15, Z10
-	VEXTRACTF64X4    $0x01, Z15, Y11
-	VCVTPS2PD        Y11, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z11
 	VCVTPS2PD        Y17, Z12
-	VEXTRACTF64X4    $0x01, Z17, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   lsm512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          64(AX), K2, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
 	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z10, Z18, Z18
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z18, Z8, Z8
-	VADDPD           Z19, Z9, Z9
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VCVTPS2PD        Y16, Z11
+	VCVTPS2PD        Y18, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
 
-lsm512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     lsm512_sumred
-	VPXORQ Z22, Z22, Z22
-	VPXORQ Z23, Z23, Z23
+lsm512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   lsm512_tailhalf4
 
-lsm512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               lsm512_sumlast
-	VMOVUPS          (AX), Z10
-	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z12
-	VFMADD231PS      Z2, Z12, Z10
-	VFMADD231PS      Z3, Z12, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z12
-	VMULPS           Z10, Z10, Z13
-	VFMADD231PS      Z12, Z13, Z10
-	VPADDD           Z7, Z11, Z11
-	VPMAXSD          Z5, Z11, Z11
-	VPSLLD           $0x17, Z11, Z11
-	VCVTPS2PD        Y10, Z12
-	VEXTRACTF64X4    $0x01, Z10, Y10
-	VCVTPS2PD        Y10, Z10
-	VCVTPS2PD        Y11, Z13
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VFMADD213PD      Z13, Z13, Z12
-	VFMADD213PD      Z11, Z11, Z10
-	VADDPD           Z12, Z22, Z22
-	VADDPD           Z10, Z23, Z23
-	ADDQ             $0x00000040, AX
-	SUBQ             $0x00000010, DX
-	JMP              lsm512_sum16
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          128(AX), K2, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y15, Z11
+	VCVTPS2PD        Y17, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
 
-lsm512_sumlast:
-	TESTQ            DX, DX
-	JZ               lsm512_sumblock
-	VMOVAPS          Z6, Z10
-	VMOVUPS          (AX), K1, Z10
-	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z12
-	VFMADD231PS      Z2, Z12, Z10
-	VFMADD231PS      Z3, Z12, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z12
-	VMULPS           Z10, Z10, Z13
-	VFMADD231PS      Z12, Z13, Z10
-	VPADDD           Z7, Z11, Z11
-	VPMAXSD          Z5, Z11, Z11
-	VPSLLD.Z         $0x17, Z11, K1, Z11
-	VCVTPS2PD        Y10, Z12
-	VEXTRACTF64X4    $0x01, Z10, Y10
-	VCVTPS2PD        Y10, Z10
-	VCVTPS2PD        Y11, Z13
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VFMADD213PD      Z13, Z13, Z12
-	VFMADD213PD      Z11, Z11, Z10
-	VADDPD           Z12, Z22, Z22
-	VADDPD           Z10, Z23, Z23
+lsm512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          192(AX), K2, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VCVTPS2PD        Y16, Z11
+	VCVTPS2PD        Y18, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
 
-lsm512_sumblock:
-	VADDPD Z22, Z8, Z8
-	VADDPD Z23, Z9, Z9
+lsm512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   lsm512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          (AX), K2, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_tail2:
+	CMPQ DX, $0x00000020
+	JA   lsm512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          64(AX), K2, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_tail3:
+	CMPQ DX, $0x00000030
+	JA   lsm512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          128(AX), K2, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          192(AX), K2, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_tailfirst:
+	LEAQ -1(DX), CX
+	ANDQ $0x0000000f, CX
+	CMPQ CX, $0x00000008
+	JAE  lsm512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   lsm512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          (AX), K2, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z11
+	VCVTPS2PD        Y17, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   lsm512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          64(AX), K2, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VCVTPS2PD        Y16, Z11
+	VCVTPS2PD        Y18, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   lsm512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          128(AX), K2, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y15, Z11
+	VCVTPS2PD        Y17, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          192(AX), K2, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VCVTPS2PD        Y16, Z11
+	VCVTPS2PD        Y18, Z12
+	VFMADD213PD      Z12, Z12, Z11
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   lsm512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          (AX), K2, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_first2:
+	CMPQ DX, $0x00000020
+	JA   lsm512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          64(AX), K2, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_first3:
+	CMPQ DX, $0x00000030
+	JA   lsm512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          128(AX), K2, Z11
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z13, Z12
+	VFMADD231PS      Z2, Z12, Z11
+	VFMADD231PS      Z3, Z12, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z12
+	VEXTRACTF64X4    $0x01, Z15, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y17, Z15
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z17, Z17, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y18, Z15
+	VEXTRACTF64X4    $0x01, Z18, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z15, Z15, Z12
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z12, Z23, Z23
+	VADDPD           Z14, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z11, Z11, Z12
+	VFMADD213PS      Z11, Z12, Z15
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z11
+	VMOVUPS          64(AX), Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z11
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VMOVUPS          128(AX), Z11
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          192(AX), K2, Z12
+	VSUBPS           Z6, Z11, Z11
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z11, Z4, Z11
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z11, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z21
+	VSUBPS           Z1, Z14, Z22
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z2, Z22, Z12
+	VFMADD231PS      Z3, Z21, Z11
+	VFMADD231PS      Z3, Z22, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
+	JMP              lsm512_sumred
+
+lsm512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z23, Z23, Z23
+	VPXORQ           Z24, Z24, Z24
+	VCVTPS2PD        Y15, Z21
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z22
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z22, Z22, Z21
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z21, Z23, Z23
+	VADDPD           Z15, Z24, Z24
+	VCVTPS2PD        Y16, Z15
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z17
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z17, Z17, Z15
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z16, Z24, Z24
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z11, Z11, Z17
+	VMULPS           Z12, Z12, Z18
+	VFMADD213PS      Z11, Z17, Z15
+	VFMADD213PS      Z12, Z18, Z16
+	VPADDD           Z7, Z13, Z17
+	VPADDD           Z7, Z14, Z18
+	VPMAXSD          Z5, Z17, Z17
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z17, Z17
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VCVTPS2PD        Y16, Z11
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y18, Z13
+	VEXTRACTF64X4    $0x01, Z18, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z11
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z12, Z24, Z24
+	VADDPD           Z23, Z9, Z9
+	VADDPD           Z24, Z10, Z10
 
 lsm512_sumred:
-	VADDPD     Z9, Z8, Z8
-	VSHUFF64X2 $0xee, Z8, Z8, Z10
-	VADDPD     Z10, Z8, Z8
-	VSHUFF64X2 $0x01, Z8, Z8, Z10
-	VADDPD     Z10, Z8, Z8
-	VPERMILPD  $0x01, Z8, Z10
-	VADDSD     X10, X8, X10
-	VUCOMISD   X10, X10
+lsm512_sumdone:
+	CMPQ DI, $0x00000001
+	JE   lsm512_ahead
+	LEAQ (SI)(R9*1), AX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z8
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z12
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z13
+	MOVQ         R8, DX
+
+lsm512_max64ahead:
+	CMPQ   DX, $0x00000040
+	JB     lsm512_max16ahead
+	VMAXPS (AX), Z8, Z8
+	VMAXPS 64(AX), Z11, Z11
+	VMAXPS 128(AX), Z12, Z12
+	VMAXPS 192(AX), Z13, Z13
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, DX
+	JMP    lsm512_max64ahead
+
+lsm512_max16ahead:
+	CMPQ   DX, $0x00000010
+	JB     lsm512_maxtailahead
+	VMAXPS (AX), Z8, Z8
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+	JMP    lsm512_max16ahead
+
+lsm512_maxtailahead:
+	TESTQ     DX, DX
+	JZ        lsm512_maxredahead
+	VMOVUPS.Z (AX), K1, Z14
+	VMAXPS    Z14, Z11, K1, Z11
+
+lsm512_maxredahead:
+	VMAXPS     Z11, Z8, Z8
+	VMAXPS     Z13, Z12, Z12
+	VMAXPS     Z12, Z8, Z8
+	VSHUFF32X4 $0x4e, Z8, Z8, Z11
+	VMAXPS     Z11, Z8, Z8
+	VSHUFF32X4 $0xb1, Z8, Z8, Z11
+	VMAXPS     Z11, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z11
+	VMAXPS     Z11, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z11
+	VMAXPS     Z11, Z8, Z8
+
+lsm512_ahead:
+	VADDPD     Z10, Z9, Z9
+	VSHUFF64X2 $0xee, Z9, Z9, Z11
+	VADDPD     Z11, Z9, Z9
+	VSHUFF64X2 $0x01, Z9, Z9, Z11
+	VADDPD     Z11, Z9, Z9
+	VPERMILPD  $0x01, Z9, Z11
+	VADDSD     X11, X9, X11
+	VUCOMISD   X11, X11
 	JP         lsm512_nanrow
 
 	// l = float64(nm)*ln2 + log64(S).
 	VMOVD      X7, AX
 	NEGL       AX
 	SUBL       $0x4b3fff81, AX
-	VCVTSI2SDL AX, X10, X7
+	VCVTSI2SDL AX, X11, X7
 	VMULSD     log64const<>+16(SB), X7, X7
-	VMOVQ      X10, AX
+	VMOVQ      X11, AX
 	MOVQ       AX, CX
 	SHRQ       $0x34, CX
 	SUBQ       $0x000003ff, CX
@@ -605,111 +4410,206 @@ lsm512_sumred:
 	ANDQ       DX, AX
 	MOVQ       $0x3ff0000000000000, DX
 	ORQ        DX, AX
-	VMOVQ      AX, X10
+	VMOVQ      AX, X11
 	MOVQ       AX, DX
 	BTCQ       $0x34, DX
-	LEAQ       1(CX), R9
-	VUCOMISD   log64const<>+0(SB), X10
+	LEAQ       1(CX), R10
+	VUCOMISD   log64const<>+0(SB), X11
 	CMOVQHI    DX, AX
-	CMOVQHI    R9, CX
-	VMOVQ      AX, X10
-	VSUBSD     log64const<>+8(SB), X10, X11
-	VADDSD     log64const<>+8(SB), X10, X12
-	VDIVSD     X12, X11, X11
-	VMULSD     X11, X11, X12
-	VMOVSD     log64const<>+24(SB), X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+32(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+40(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+48(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+56(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+64(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+72(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+80(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+88(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+96(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+104(SB), X13, X13
-	VMULSD     X12, X13, X13
-	VADDSD     log64const<>+112(SB), X13, X13
-	VMULSD     X11, X13, X13
-	VADDSD     X13, X13, X13
-	VCVTSI2SDQ CX, X10, X10
-	VMULSD     log64const<>+16(SB), X10, X10
-	VADDSD     X13, X10, X10
-	VADDSD     X10, X7, X7
-	VCVTSS2SD  X6, X6, X11
+	CMOVQHI    R10, CX
+	VMOVQ      AX, X11
+	VSUBSD     log64const<>+8(SB), X11, X12
+	VADDSD     log64const<>+8(SB), X11, X13
+	VDIVSD     X13, X12, X12
+	VMULSD     X12, X12, X13
+	VMOVSD     log64const<>+24(SB), X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+32(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+40(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+48(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+56(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+64(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+72(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+80(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+88(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+96(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+104(SB), X14, X14
+	VMULSD     X13, X14, X14
+	VADDSD     log64const<>+112(SB), X14, X14
+	VMULSD     X12, X14, X14
+	VADDSD     X14, X14, X14
+	VCVTSI2SDQ CX, X11, X11
+	VMULSD     log64const<>+16(SB), X11, X11
+	VADDSD     X14, X11, X11
+	VADDSD     X11, X7, X7
+	VCVTSS2SD  X6, X6, X12
 
 	// Pass 3 of the previous finite row, while l is computed.
 	CMPQ         24(SP), $0x00000000
 	JE           lsm512_prev
-	VBROADCASTSD (SP), Z10
+	VBROADCASTSD (SP), Z11
 	VBROADCASTSD 8(SP), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          lsm512_outc
 	MOVQ         16(SP), AX
 	MOVQ         24(SP), CX
 	MOVQ         R8, DX
 
-lsm512_out64:
+lsm512_outz64:
 	CMPQ         DX, $0x00000040
-	JB           lsm512_out16
-	VCVTPS2PD    (AX), Z12
+	JB           lsm512_outz16
+	VCVTPS2PD    (AX), Z6
 	VCVTPS2PD    32(AX), Z13
 	VCVTPS2PD    64(AX), Z14
 	VCVTPS2PD    96(AX), Z15
-	VSUBPD       Z6, Z12, Z12
-	VSUBPD       Z6, Z13, Z13
-	VSUBPD       Z6, Z14, Z14
-	VSUBPD       Z6, Z15, Z15
-	VSUBPD       Z10, Z12, Z12
-	VSUBPD       Z10, Z13, Z13
-	VSUBPD       Z10, Z14, Z14
-	VSUBPD       Z10, Z15, Z15
+	VSUBPD       Z11, Z6, Z6
+	VSUBPD       Z11, Z13, Z13
+	VSUBPD       Z11, Z14, Z14
+	VSUBPD       Z11, Z15, Z15
 	VPSUBQ       Z16, Z16, Z16
-	VMINPD       Z12, Z16, Z12
+	VMINPD       Z6, Z16, Z6
 	VMINPD       Z13, Z16, Z13
 	VMINPD       Z14, Z16, Z14
 	VMINPD       Z15, Z16, Z15
-	VCVTPD2PS    Z12, Y24
-	VCVTPD2PS    Z13, Y12
-	VCVTPD2PS    Z14, Y25
+	VCVTPD2PS    Z6, Y25
+	VCVTPD2PS    Z13, Y6
+	VCVTPD2PS    Z14, Y26
 	VCVTPD2PS    Z15, Y13
-	VINSERTF64X4 $0x01, Y12, Z24, Z12
-	VMOVUPS      Z12, (CX)
-	VINSERTF64X4 $0x01, Y13, Z25, Z12
-	VMOVUPS      Z12, 64(CX)
-	VCVTPS2PD    128(AX), Z12
+	VINSERTF64X4 $0x01, Y6, Z25, Z6
+	VMOVUPS      Z6, (CX)
+	VINSERTF64X4 $0x01, Y13, Z26, Z6
+	VMOVUPS      Z6, 64(CX)
+	VCVTPS2PD    128(AX), Z6
 	VCVTPS2PD    160(AX), Z13
 	VCVTPS2PD    192(AX), Z14
 	VCVTPS2PD    224(AX), Z15
-	VSUBPD       Z6, Z12, Z12
-	VSUBPD       Z6, Z13, Z13
-	VSUBPD       Z6, Z14, Z14
-	VSUBPD       Z6, Z15, Z15
-	VSUBPD       Z10, Z12, Z12
-	VSUBPD       Z10, Z13, Z13
-	VSUBPD       Z10, Z14, Z14
-	VSUBPD       Z10, Z15, Z15
+	VSUBPD       Z11, Z6, Z6
+	VSUBPD       Z11, Z13, Z13
+	VSUBPD       Z11, Z14, Z14
+	VSUBPD       Z11, Z15, Z15
 	VPSUBQ       Z16, Z16, Z16
-	VMINPD       Z12, Z16, Z12
+	VMINPD       Z6, Z16, Z6
 	VMINPD       Z13, Z16, Z13
 	VMINPD       Z14, Z16, Z14
 	VMINPD       Z15, Z16, Z15
-	VCVTPD2PS    Z12, Y24
-	VCVTPD2PS    Z13, Y12
-	VCVTPD2PS    Z14, Y25
+	VCVTPD2PS    Z6, Y25
+	VCVTPD2PS    Z13, Y6
+	VCVTPD2PS    Z14, Y26
 	VCVTPD2PS    Z15, Y13
-	VINSERTF64X4 $0x01, Y12, Z24, Z12
-	VMOVUPS      Z12, 128(CX)
-	VINSERTF64X4 $0x01, Y13, Z25, Z12
-	VMOVUPS      Z12, 192(CX)
+	VINSERTF64X4 $0x01, Y6, Z25, Z6
+	VMOVUPS      Z6, 128(CX)
+	VINSERTF64X4 $0x01, Y13, Z26, Z6
+	VMOVUPS      Z6, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          lsm512_outz64
+
+lsm512_outz16:
+	CMPQ         DX, $0x00000010
+	JB           lsm512_outztail
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z13
+	VSUBPD       Z11, Z6, Z6
+	VSUBPD       Z11, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VMINPD       Z6, Z14, Z6
+	VMINPD       Z13, Z14, Z13
+	VCVTPD2PS    Z6, Y25
+	VCVTPD2PS    Z13, Y6
+	VINSERTF64X4 $0x01, Y6, Z25, Z6
+	VMOVUPS      Z6, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          lsm512_outz16
+
+lsm512_outztail:
+	TESTQ         DX, DX
+	JZ            lsm512_prev
+	VMOVUPS.Z     (AX), K1, Z13
+	VCVTPS2PD     Y13, Z6
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VSUBPD        Z11, Z6, Z6
+	VSUBPD        Z11, Z13, Z13
+	VPSUBQ        Z11, Z11, Z11
+	VMINPD        Z6, Z11, Z6
+	VMINPD        Z13, Z11, Z13
+	VCVTPD2PS     Z6, Y25
+	VCVTPD2PS     Z13, Y6
+	VINSERTF64X4  $0x01, Y6, Z25, Z6
+	VMOVUPS       Z6, K1, (CX)
+	JMP           lsm512_prev
+
+lsm512_outc:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+lsm512_out64:
+	CMPQ         DX, $0x00000040
+	JB           lsm512_out16
+	VCVTPS2PD    (AX), Z13
+	VCVTPS2PD    32(AX), Z14
+	VCVTPS2PD    64(AX), Z15
+	VCVTPS2PD    96(AX), Z16
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z6, Z14, Z14
+	VSUBPD       Z6, Z15, Z15
+	VSUBPD       Z6, Z16, Z16
+	VSUBPD       Z11, Z13, Z13
+	VSUBPD       Z11, Z14, Z14
+	VSUBPD       Z11, Z15, Z15
+	VSUBPD       Z11, Z16, Z16
+	VPSUBQ       Z17, Z17, Z17
+	VMINPD       Z13, Z17, Z13
+	VMINPD       Z14, Z17, Z14
+	VMINPD       Z15, Z17, Z15
+	VMINPD       Z16, Z17, Z16
+	VCVTPD2PS    Z13, Y25
+	VCVTPD2PS    Z14, Y13
+	VCVTPD2PS    Z15, Y26
+	VCVTPD2PS    Z16, Y14
+	VINSERTF64X4 $0x01, Y13, Z25, Z13
+	VMOVUPS      Z13, (CX)
+	VINSERTF64X4 $0x01, Y14, Z26, Z13
+	VMOVUPS      Z13, 64(CX)
+	VCVTPS2PD    128(AX), Z13
+	VCVTPS2PD    160(AX), Z14
+	VCVTPS2PD    192(AX), Z15
+	VCVTPS2PD    224(AX), Z16
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z6, Z14, Z14
+	VSUBPD       Z6, Z15, Z15
+	VSUBPD       Z6, Z16, Z16
+	VSUBPD       Z11, Z13, Z13
+	VSUBPD       Z11, Z14, Z14
+	VSUBPD       Z11, Z15, Z15
+	VSUBPD       Z11, Z16, Z16
+	VPSUBQ       Z17, Z17, Z17
+	VMINPD       Z13, Z17, Z13
+	VMINPD       Z14, Z17, Z14
+	VMINPD       Z15, Z17, Z15
+	VMINPD       Z16, Z17, Z16
+	VCVTPD2PS    Z13, Y25
+	VCVTPD2PS    Z14, Y13
+	VCVTPD2PS    Z15, Y26
+	VCVTPD2PS    Z16, Y14
+	VINSERTF64X4 $0x01, Y13, Z25, Z13
+	VMOVUPS      Z13, 128(CX)
+	VINSERTF64X4 $0x01, Y14, Z26, Z13
+	VMOVUPS      Z13, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000040, DX
@@ -718,19 +4618,19 @@ lsm512_out64:
 lsm512_out16:
 	CMPQ         DX, $0x00000010
 	JB           lsm512_outtail
-	VCVTPS2PD    (AX), Z12
-	VCVTPS2PD    32(AX), Z13
-	VSUBPD       Z6, Z12, Z12
+	VCVTPS2PD    (AX), Z13
+	VCVTPS2PD    32(AX), Z14
 	VSUBPD       Z6, Z13, Z13
-	VSUBPD       Z10, Z12, Z12
-	VSUBPD       Z10, Z13, Z13
-	VPSUBQ       Z14, Z14, Z14
-	VMINPD       Z12, Z14, Z12
-	VMINPD       Z13, Z14, Z13
-	VCVTPD2PS    Z12, Y24
-	VCVTPD2PS    Z13, Y12
-	VINSERTF64X4 $0x01, Y12, Z24, Z12
-	VMOVUPS      Z12, (CX)
+	VSUBPD       Z6, Z14, Z14
+	VSUBPD       Z11, Z13, Z13
+	VSUBPD       Z11, Z14, Z14
+	VPSUBQ       Z15, Z15, Z15
+	VMINPD       Z13, Z15, Z13
+	VMINPD       Z14, Z15, Z14
+	VCVTPD2PS    Z13, Y25
+	VCVTPD2PS    Z14, Y13
+	VINSERTF64X4 $0x01, Y13, Z25, Z13
+	VMOVUPS      Z13, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
@@ -739,25 +4639,25 @@ lsm512_out16:
 lsm512_outtail:
 	TESTQ         DX, DX
 	JZ            lsm512_prev
-	VMOVUPS.Z     (AX), K1, Z13
-	VCVTPS2PD     Y13, Z12
-	VEXTRACTF64X4 $0x01, Z13, Y13
-	VCVTPS2PD     Y13, Z13
-	VSUBPD        Z6, Z12, Z12
+	VMOVUPS.Z     (AX), K1, Z14
+	VCVTPS2PD     Y14, Z13
+	VEXTRACTF64X4 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
 	VSUBPD        Z6, Z13, Z13
-	VSUBPD        Z10, Z12, Z12
-	VSUBPD        Z10, Z13, Z13
+	VSUBPD        Z6, Z14, Z14
+	VSUBPD        Z11, Z13, Z13
+	VSUBPD        Z11, Z14, Z14
 	VPSUBQ        Z6, Z6, Z6
-	VMINPD        Z12, Z6, Z12
 	VMINPD        Z13, Z6, Z13
-	VCVTPD2PS     Z12, Y24
-	VCVTPD2PS     Z13, Y6
-	VINSERTF64X4  $0x01, Y6, Z24, Z6
+	VMINPD        Z14, Z6, Z14
+	VCVTPD2PS     Z13, Y25
+	VCVTPD2PS     Z14, Y6
+	VINSERTF64X4  $0x01, Y6, Z25, Z6
 	VMOVUPS       Z6, K1, (CX)
 
 lsm512_prev:
 	VMOVSD X7, (SP)
-	VMOVSD X11, 8(SP)
+	VMOVSD X12, 8(SP)
 	MOVQ   SI, 16(SP)
 	MOVQ   BX, 24(SP)
 	JMP    lsm512_next
@@ -771,9 +4671,9 @@ lsm512_scan_1_16:
 	CMPQ     DX, $0x00000010
 	JB       lsm512_scan_1_tail
 	VMOVUPS  (AX), Z6
-	VCMPPS   $0x03, Z6, Z6, K2
-	KORTESTW K2, K2
-	JNZ      lsm512_nanrow
+	VCMPPS   $0x03, Z6, Z6, K3
+	KORTESTW K3, K3
+	JNZ      lsm512_nanearly
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
 	JMP      lsm512_scan_1_16
@@ -782,13 +4682,69 @@ lsm512_scan_1_tail:
 	TESTQ     DX, DX
 	JZ        lsm512_scan_1_done
 	VMOVUPS.Z (AX), K1, Z6
-	VCMPPS    $0x03, Z6, Z6, K2
-	KORTESTW  K2, K2
-	JNZ       lsm512_nanrow
+	VCMPPS    $0x03, Z6, Z6, K3
+	KORTESTW  K3, K3
+	JNZ       lsm512_nanearly
 
 lsm512_scan_1_done:
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z6
-	JMP          lsm512_fill
+	JMP          lsm512_fillahead
+
+lsm512_nanearly:
+	VBROADCASTSS logsoftmaxconst<>+416(SB), Z6
+
+lsm512_fillahead:
+	CMPQ DI, $0x00000001
+	JE   lsm512_aheadfill
+	LEAQ (SI)(R9*1), AX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z8
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z12
+	MOVQ         R8, DX
+
+lsm512_max64aheadfill:
+	CMPQ   DX, $0x00000040
+	JB     lsm512_max16aheadfill
+	VMAXPS (AX), Z8, Z8
+	VMAXPS 64(AX), Z7, Z7
+	VMAXPS 128(AX), Z11, Z11
+	VMAXPS 192(AX), Z12, Z12
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, DX
+	JMP    lsm512_max64aheadfill
+
+lsm512_max16aheadfill:
+	CMPQ   DX, $0x00000010
+	JB     lsm512_maxtailaheadfill
+	VMAXPS (AX), Z8, Z8
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+	JMP    lsm512_max16aheadfill
+
+lsm512_maxtailaheadfill:
+	TESTQ     DX, DX
+	JZ        lsm512_maxredaheadfill
+	VMOVUPS.Z (AX), K1, Z13
+	VMAXPS    Z13, Z7, K1, Z7
+
+lsm512_maxredaheadfill:
+	VMAXPS     Z7, Z8, Z8
+	VMAXPS     Z12, Z11, Z11
+	VMAXPS     Z11, Z8, Z8
+	VSHUFF32X4 $0x4e, Z8, Z8, Z7
+	VMAXPS     Z7, Z8, Z8
+	VSHUFF32X4 $0xb1, Z8, Z8, Z7
+	VMAXPS     Z7, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z7
+	VMAXPS     Z7, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z7
+	VMAXPS     Z7, Z8, Z8
+
+lsm512_aheadfill:
+	JMP lsm512_fill
 
 lsm512_nanrow:
 	VBROADCASTSS logsoftmaxconst<>+416(SB), Z6
@@ -811,21 +4767,114 @@ lsm512_filltail:
 	VMOVUPS Z6, K1, (CX)
 
 lsm512_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R9, SI
+	ADDQ R9, BX
 	DECQ DI
 	JNZ  lsm512_row
 
 	// Pass 3 of the last finite row.
 	CMPQ         24(SP), $0x00000000
 	JE           lsm512_flushed
-	VBROADCASTSD (SP), Z10
+	VBROADCASTSD (SP), Z11
 	VBROADCASTSD 8(SP), Z6
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          lsm512_lastc
 	MOVQ         16(SP), AX
 	MOVQ         24(SP), CX
 	MOVQ         R8, DX
+
+lsm512_lastz64:
+	CMPQ         DX, $0x00000040
+	JB           lsm512_lastz16
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VCVTPS2PD    64(AX), Z2
+	VCVTPS2PD    96(AX), Z3
+	VSUBPD       Z11, Z0, Z0
+	VSUBPD       Z11, Z1, Z1
+	VSUBPD       Z11, Z2, Z2
+	VSUBPD       Z11, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VMINPD       Z0, Z4, Z0
+	VMINPD       Z1, Z4, Z1
+	VMINPD       Z2, Z4, Z2
+	VMINPD       Z3, Z4, Z3
+	VCVTPD2PS    Z0, Y25
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y26
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z25, Z0
+	VMOVUPS      Z0, (CX)
+	VINSERTF64X4 $0x01, Y1, Z26, Z0
+	VMOVUPS      Z0, 64(CX)
+	VCVTPS2PD    128(AX), Z0
+	VCVTPS2PD    160(AX), Z1
+	VCVTPS2PD    192(AX), Z2
+	VCVTPS2PD    224(AX), Z3
+	VSUBPD       Z11, Z0, Z0
+	VSUBPD       Z11, Z1, Z1
+	VSUBPD       Z11, Z2, Z2
+	VSUBPD       Z11, Z3, Z3
+	VPSUBQ       Z4, Z4, Z4
+	VMINPD       Z0, Z4, Z0
+	VMINPD       Z1, Z4, Z1
+	VMINPD       Z2, Z4, Z2
+	VMINPD       Z3, Z4, Z3
+	VCVTPD2PS    Z0, Y25
+	VCVTPD2PS    Z1, Y0
+	VCVTPD2PS    Z2, Y26
+	VCVTPD2PS    Z3, Y1
+	VINSERTF64X4 $0x01, Y0, Z25, Z0
+	VMOVUPS      Z0, 128(CX)
+	VINSERTF64X4 $0x01, Y1, Z26, Z0
+	VMOVUPS      Z0, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          lsm512_lastz64
+
+lsm512_lastz16:
+	CMPQ         DX, $0x00000010
+	JB           lsm512_lastztail
+	VCVTPS2PD    (AX), Z0
+	VCVTPS2PD    32(AX), Z1
+	VSUBPD       Z11, Z0, Z0
+	VSUBPD       Z11, Z1, Z1
+	VPSUBQ       Z2, Z2, Z2
+	VMINPD       Z0, Z2, Z0
+	VMINPD       Z1, Z2, Z1
+	VCVTPD2PS    Z0, Y25
+	VCVTPD2PS    Z1, Y0
+	VINSERTF64X4 $0x01, Y0, Z25, Z0
+	VMOVUPS      Z0, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          lsm512_lastz16
+
+lsm512_lastztail:
+	TESTQ         DX, DX
+	JZ            lsm512_flushed
+	VMOVUPS.Z     (AX), K1, Z1
+	VCVTPS2PD     Y1, Z0
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
+	VPSUBQ        Z2, Z2, Z2
+	VMINPD        Z0, Z2, Z0
+	VMINPD        Z1, Z2, Z1
+	VCVTPD2PS     Z0, Y25
+	VCVTPD2PS     Z1, Y0
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
+	VMOVUPS       Z0, K1, (CX)
+	JMP           lsm512_flushed
+
+lsm512_lastc:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
 
 lsm512_last64:
 	CMPQ         DX, $0x00000040
@@ -838,22 +4887,22 @@ lsm512_last64:
 	VSUBPD       Z6, Z1, Z1
 	VSUBPD       Z6, Z2, Z2
 	VSUBPD       Z6, Z3, Z3
-	VSUBPD       Z10, Z0, Z0
-	VSUBPD       Z10, Z1, Z1
-	VSUBPD       Z10, Z2, Z2
-	VSUBPD       Z10, Z3, Z3
+	VSUBPD       Z11, Z0, Z0
+	VSUBPD       Z11, Z1, Z1
+	VSUBPD       Z11, Z2, Z2
+	VSUBPD       Z11, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
 	VMINPD       Z0, Z4, Z0
 	VMINPD       Z1, Z4, Z1
 	VMINPD       Z2, Z4, Z2
 	VMINPD       Z3, Z4, Z3
-	VCVTPD2PS    Z0, Y24
+	VCVTPD2PS    Z0, Y25
 	VCVTPD2PS    Z1, Y0
-	VCVTPD2PS    Z2, Y25
+	VCVTPD2PS    Z2, Y26
 	VCVTPD2PS    Z3, Y1
-	VINSERTF64X4 $0x01, Y0, Z24, Z0
+	VINSERTF64X4 $0x01, Y0, Z25, Z0
 	VMOVUPS      Z0, (CX)
-	VINSERTF64X4 $0x01, Y1, Z25, Z0
+	VINSERTF64X4 $0x01, Y1, Z26, Z0
 	VMOVUPS      Z0, 64(CX)
 	VCVTPS2PD    128(AX), Z0
 	VCVTPS2PD    160(AX), Z1
@@ -863,22 +4912,22 @@ lsm512_last64:
 	VSUBPD       Z6, Z1, Z1
 	VSUBPD       Z6, Z2, Z2
 	VSUBPD       Z6, Z3, Z3
-	VSUBPD       Z10, Z0, Z0
-	VSUBPD       Z10, Z1, Z1
-	VSUBPD       Z10, Z2, Z2
-	VSUBPD       Z10, Z3, Z3
+	VSUBPD       Z11, Z0, Z0
+	VSUBPD       Z11, Z1, Z1
+	VSUBPD       Z11, Z2, Z2
+	VSUBPD       Z11, Z3, Z3
 	VPSUBQ       Z4, Z4, Z4
 	VMINPD       Z0, Z4, Z0
 	VMINPD       Z1, Z4, Z1
 	VMINPD       Z2, Z4, Z2
 	VMINPD       Z3, Z4, Z3
-	VCVTPD2PS    Z0, Y24
+	VCVTPD2PS    Z0, Y25
 	VCVTPD2PS    Z1, Y0
-	VCVTPD2PS    Z2, Y25
+	VCVTPD2PS    Z2, Y26
 	VCVTPD2PS    Z3, Y1
-	VINSERTF64X4 $0x01, Y0, Z24, Z0
+	VINSERTF64X4 $0x01, Y0, Z25, Z0
 	VMOVUPS      Z0, 128(CX)
-	VINSERTF64X4 $0x01, Y1, Z25, Z0
+	VINSERTF64X4 $0x01, Y1, Z26, Z0
 	VMOVUPS      Z0, 192(CX)
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
@@ -892,14 +4941,14 @@ lsm512_last16:
 	VCVTPS2PD    32(AX), Z1
 	VSUBPD       Z6, Z0, Z0
 	VSUBPD       Z6, Z1, Z1
-	VSUBPD       Z10, Z0, Z0
-	VSUBPD       Z10, Z1, Z1
+	VSUBPD       Z11, Z0, Z0
+	VSUBPD       Z11, Z1, Z1
 	VPSUBQ       Z2, Z2, Z2
 	VMINPD       Z0, Z2, Z0
 	VMINPD       Z1, Z2, Z1
-	VCVTPD2PS    Z0, Y24
+	VCVTPD2PS    Z0, Y25
 	VCVTPD2PS    Z1, Y0
-	VINSERTF64X4 $0x01, Y0, Z24, Z0
+	VINSERTF64X4 $0x01, Y0, Z25, Z0
 	VMOVUPS      Z0, (CX)
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
@@ -915,14 +4964,14 @@ lsm512_lasttail:
 	VCVTPS2PD     Y1, Z1
 	VSUBPD        Z6, Z0, Z0
 	VSUBPD        Z6, Z1, Z1
-	VSUBPD        Z10, Z0, Z0
-	VSUBPD        Z10, Z1, Z1
+	VSUBPD        Z11, Z0, Z0
+	VSUBPD        Z11, Z1, Z1
 	VPSUBQ        Z2, Z2, Z2
 	VMINPD        Z0, Z2, Z0
 	VMINPD        Z1, Z2, Z1
-	VCVTPD2PS     Z0, Y24
+	VCVTPD2PS     Z0, Y25
 	VCVTPD2PS     Z1, Y0
-	VINSERTF64X4  $0x01, Y0, Z24, Z0
+	VINSERTF64X4  $0x01, Y0, Z25, Z0
 	VMOVUPS       Z0, K1, (CX)
 
 lsm512_flushed:
@@ -2505,6 +6554,11 @@ TEXT ·LogSumExpAVX512(SB), NOSPLIT, $0-28
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, SI
+	TESTQ        AX, AX
+	CMOVLEQ      SI, CX
+	KMOVW        CX, K2
 
 	// Pass 1: m = max(x).
 	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
@@ -2579,18 +6633,19 @@ lse512_params:
 	VPSUBD       Z10, Z7, Z7
 
 	// Pass 2: S.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    lse512_sumc
 	VPXORQ Z8, Z8, Z8
 	VPXORQ Z9, Z9, Z9
 	MOVQ   DX, AX
 	MOVQ   BX, CX
 	CMPQ   CX, $0x00000040
-	JB     lse512_sumtail
+	JB     lse512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z10
 	VMOVUPS          64(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z10, Z4, Z10
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z12
@@ -2625,8 +6680,6 @@ lse512_params:
 	VPSLLD           $0x17, Z17, Z17
 	VMOVUPS          128(AX), Z10
 	VMOVUPS          192(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z10, Z4, Z10
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z12
@@ -2642,9 +6695,9 @@ lse512_params:
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, CX
 
-lse512_sum64:
+lse512z_sum64:
 	CMPQ CX, $0x00000040
-	JB   lse512_drain
+	JB   lse512z_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z18, Z18, Z18
@@ -2691,8 +6744,6 @@ lse512_sum64:
 	VPSLLD           $0x17, Z17, Z17
 	VMOVUPS          (AX), Z10
 	VMOVUPS          64(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z10, Z4, Z10
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z12
@@ -2749,8 +6800,6 @@ lse512_sum64:
 	VPSLLD           $0x17, Z17, Z17
 	VMOVUPS          128(AX), Z10
 	VMOVUPS          192(AX), Z11
-	VSUBPS           Z6, Z10, Z10
-	VSUBPS           Z6, Z11, Z11
 	VMAXPS           Z10, Z4, Z10
 	VMAXPS           Z11, Z4, Z11
 	VMOVAPS          Z1, Z12
@@ -2765,10 +6814,19 @@ lse512_sum64:
 	VFMADD231PS      Z3, Z21, Z11
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000040, CX
-	JMP              lse512_sum64
+	JMP              lse512z_sum64
 
-lse512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
+lse512z_drain:
+	TESTQ CX, CX
+	JZ    lse512z_drainwhole
+	LEAQ  -1(CX), DX
+	ANDQ  $0x0000000f, DX
+	CMPQ  DX, $0x00000008
+	JAE   lse512z_tailwhole
+	CMPQ  CX, $0x00000010
+	JA    lse512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
 	VPXORQ           Z18, Z18, Z18
 	VPXORQ           Z19, Z19, Z19
 	VCVTPS2PD        Y14, Z20
@@ -2811,109 +6869,3853 @@ lse512_drain:
 	VPMAXSD          Z5, Z17, Z17
 	VPSLLD           $0x17, Z16, Z16
 	VPSLLD           $0x17, Z17, Z17
-	VCVTPS2PD        Y14, Z10
-	VEXTRACTF64X4    $0x01, Z14, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y16, Z12
-	VEXTRACTF64X4    $0x01, Z16, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z12, Z12, Z10
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z10, Z18, Z18
-	VADDPD           Z11, Z19, Z19
-	VCVTPS2PD        Y15, Z10
-	VEXTRACTF64X4    $0x01, Z15, Y11
-	VCVTPS2PD        Y11, Z11
-	VCVTPS2PD        Y17, Z12
-	VEXTRACTF64X4    $0x01, Z17, Y13
-	VCVTPS2PD        Y13, Z13
-	VFMADD213PD      Z12, Z12, Z10
-	VFMADD213PD      Z13, Z13, Z11
-	VADDPD           Z10, Z18, Z18
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z18, Z8, Z8
-	VADDPD           Z19, Z9, Z9
-
-lse512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  CX, CX
-	JZ     lse512_sumred
-	VPXORQ Z22, Z22, Z22
-	VPXORQ Z23, Z23, Z23
-
-lse512_sum16:
-	CMPQ             CX, $0x00000010
-	JB               lse512_sumlast
-	VMOVUPS          (AX), Z10
-	VSUBPS           Z6, Z10, Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z12
-	VFMADD231PS      Z2, Z12, Z10
-	VFMADD231PS      Z3, Z12, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z12
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z12
-	VMULPS           Z10, Z10, Z13
-	VFMADD231PS      Z12, Z13, Z10
-	VPADDD           Z7, Z11, Z11
-	VPMAXSD          Z5, Z11, Z11
-	VPSLLD           $0x17, Z11, Z11
-	VCVTPS2PD        Y10, Z12
-	VEXTRACTF64X4    $0x01, Z10, Y10
-	VCVTPS2PD        Y10, Z10
-	VCVTPS2PD        Y11, Z13
-	VEXTRACTF64X4    $0x01, Z11, Y11
-	VCVTPS2PD        Y11, Z11
-	VFMADD213PD      Z13, Z13, Z12
-	VFMADD213PD      Z11, Z11, Z10
-	VADDPD           Z12, Z22, Z22
-	VADDPD           Z10, Z23, Z23
-	ADDQ             $0x00000040, AX
-	SUBQ             $0x00000010, CX
-	JMP              lse512_sum16
-
-lse512_sumlast:
-	TESTQ            CX, CX
-	JZ               lse512_sumblock
-	VMOVAPS          Z6, Z10
-	VMOVUPS          (AX), K1, Z10
-	VSUBPS           Z6, Z10, Z10
-	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z4
-	VFMADD231PS      Z0, Z10, Z4
-	VSUBPS           Z1, Z4, Z0
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
 	VFMADD231PS      Z2, Z0, Z10
 	VFMADD231PS      Z3, Z0, Z10
-	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z0
-	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z0
-	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z0
-	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z0
-	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z0
-	VMULPS           Z10, Z10, Z1
-	VFMADD231PS      Z0, Z1, Z10
-	VPADDD           Z7, Z4, Z4
-	VPMAXSD          Z5, Z4, Z4
-	VPSLLD.Z         $0x17, Z4, K1, Z4
-	VCVTPS2PD        Y10, Z0
-	VEXTRACTF64X4    $0x01, Z10, Y1
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
 	VCVTPS2PD        Y1, Z1
-	VCVTPS2PD        Y4, Z2
-	VEXTRACTF64X4    $0x01, Z4, Y3
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
 	VCVTPS2PD        Y3, Z3
 	VFMADD213PD      Z2, Z2, Z0
 	VFMADD213PD      Z3, Z3, Z1
-	VADDPD           Z0, Z22, Z22
-	VADDPD           Z1, Z23, Z23
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VCVTPS2PD        Y16, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
 
-lse512_sumblock:
-	VADDPD Z22, Z8, Z8
-	VADDPD Z23, Z9, Z9
+lse512z_tailhalf2:
+	CMPQ CX, $0x00000020
+	JA   lse512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VCVTPS2PD        Y17, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tailhalf3:
+	CMPQ CX, $0x00000030
+	JA   lse512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z0
+	VCVTPS2PD        Y16, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VCVTPS2PD        Y17, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tailwhole:
+	CMPQ CX, $0x00000010
+	JA   lse512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tail2:
+	CMPQ CX, $0x00000020
+	JA   lse512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tail3:
+	CMPQ CX, $0x00000030
+	JA   lse512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_tailfirst:
+	LEAQ -1(CX), DX
+	ANDQ $0x0000000f, DX
+	CMPQ DX, $0x00000008
+	JAE  lse512z_firstwhole
+	CMPQ CX, $0x00000010
+	JA   lse512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VCVTPS2PD        Y16, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_firsthalf2:
+	CMPQ CX, $0x00000020
+	JA   lse512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VCVTPS2PD        Y17, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_firsthalf3:
+	CMPQ CX, $0x00000030
+	JA   lse512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z0
+	VCVTPS2PD        Y16, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VCVTPS2PD        Y17, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_firstwhole:
+	CMPQ CX, $0x00000010
+	JA   lse512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_first2:
+	CMPQ CX, $0x00000020
+	JA   lse512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_first3:
+	CMPQ CX, $0x00000030
+	JA   lse512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z13, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              lse512z_sumred
+
+lse512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z14
+	VFMADD213PS      Z11, Z1, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z0
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y16, Z2
+	VEXTRACTF64X4    $0x01, Z16, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VCVTPS2PD        Y15, Z0
+	VEXTRACTF64X4    $0x01, Z15, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y17, Z2
+	VEXTRACTF64X4    $0x01, Z17, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z1, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+
+lse512z_sumred:
+	JMP lse512_sumdone
+
+lse512_sumc:
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	MOVQ   DX, AX
+	MOVQ   BX, CX
+	CMPQ   CX, $0x00000040
+	JB     lse512_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+
+lse512_sum64:
+	CMPQ CX, $0x00000040
+	JB   lse512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	JMP              lse512_sum64
+
+lse512_drain:
+	TESTQ CX, CX
+	JZ    lse512_drainwhole
+	LEAQ  -1(CX), DX
+	ANDQ  $0x0000000f, DX
+	CMPQ  DX, $0x00000008
+	JAE   lse512_tailwhole
+	CMPQ  CX, $0x00000010
+	JA    lse512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VCVTPS2PD        Y18, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailhalf2:
+	CMPQ CX, $0x00000020
+	JA   lse512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VCVTPS2PD        Y19, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailhalf3:
+	CMPQ CX, $0x00000030
+	JA   lse512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z0
+	VCVTPS2PD        Y18, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VCVTPS2PD        Y19, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailwhole:
+	CMPQ CX, $0x00000010
+	JA   lse512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tail2:
+	CMPQ CX, $0x00000020
+	JA   lse512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tail3:
+	CMPQ CX, $0x00000030
+	JA   lse512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z15, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y16, Z20
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y18, Z21
+	VEXTRACTF64X4    $0x01, Z18, Y18
+	VCVTPS2PD        Y18, Z18
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z18, Z18, Z16
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y19, Z18
+	VEXTRACTF64X4    $0x01, Z19, Y19
+	VCVTPS2PD        Y19, Z19
+	VFMADD213PD      Z18, Z18, Z16
+	VFMADD213PD      Z19, Z19, Z17
+	VADDPD           Z16, Z13, Z13
+	VADDPD           Z17, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_tailfirst:
+	LEAQ -1(CX), DX
+	ANDQ $0x0000000f, DX
+	CMPQ DX, $0x00000008
+	JAE  lse512_firstwhole
+	CMPQ CX, $0x00000010
+	JA   lse512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VCVTPS2PD        Y18, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_firsthalf2:
+	CMPQ CX, $0x00000020
+	JA   lse512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VCVTPS2PD        Y19, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_firsthalf3:
+	CMPQ CX, $0x00000030
+	JA   lse512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z0
+	VCVTPS2PD        Y18, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VCVTPS2PD        Y19, Z1
+	VFMADD213PD      Z1, Z1, Z0
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_firstwhole:
+	CMPQ CX, $0x00000010
+	JA   lse512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_first2:
+	CMPQ CX, $0x00000020
+	JA   lse512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_first3:
+	CMPQ CX, $0x00000030
+	JA   lse512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z0
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z3, Z0, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VMULPS           Z10, Z10, Z0
+	VFMADD213PS      Z10, Z0, Z16
+	VPADDD           Z7, Z12, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z10
+	VFMADD231PS      Z2, Z17, Z11
+	VFMADD231PS      Z3, Z16, Z10
+	VFMADD231PS      Z3, Z17, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z18
+	VMULPS           Z11, Z11, Z19
+	VFMADD213PS      Z10, Z18, Z16
+	VFMADD213PS      Z11, Z19, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z15
+	VSUBPS           Z1, Z12, Z0
+	VSUBPS           Z1, Z15, Z1
+	VFMADD231PS      Z2, Z0, Z10
+	VFMADD231PS      Z2, Z1, Z11
+	VFMADD231PS      Z3, Z0, Z10
+	VFMADD231PS      Z3, Z1, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, CX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
+	JMP              lse512_sumred
+
+lse512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z17
+	VMULPS           Z10, Z10, Z0
+	VMULPS           Z11, Z11, Z1
+	VFMADD213PS      Z10, Z0, Z16
+	VFMADD213PS      Z11, Z1, Z17
+	VPADDD           Z7, Z12, Z18
+	VPADDD           Z7, Z15, Z19
+	VPMAXSD          Z5, Z18, Z18
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z18, Z18
+	VPSLLD           $0x17, Z19, Z19
+	VCVTPS2PD        Y16, Z0
+	VEXTRACTF64X4    $0x01, Z16, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y18, Z2
+	VEXTRACTF64X4    $0x01, Z18, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VCVTPS2PD        Y17, Z0
+	VEXTRACTF64X4    $0x01, Z17, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y19, Z2
+	VEXTRACTF64X4    $0x01, Z19, Y3
+	VCVTPS2PD        Y3, Z3
+	VFMADD213PD      Z2, Z2, Z0
+	VFMADD213PD      Z3, Z3, Z1
+	VADDPD           Z0, Z13, Z13
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z13, Z8, Z8
+	VADDPD           Z14, Z9, Z9
 
 lse512_sumred:
+lse512_sumdone:
 	VADDPD     Z9, Z8, Z8
 	VSHUFF64X2 $0xee, Z8, Z8, Z0
 	VADDPD     Z0, Z8, Z8
