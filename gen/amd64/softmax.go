@@ -122,7 +122,8 @@ type sm512 struct {
 
 	// tailPipe runs the row's last block of cols%64 elements through the
 	// pipeline of pass 2 (see pipeline2), its last vector under kl: the
-	// row's last cols%16 lanes, or all 16. It needs x, not z.
+	// row's last cols%16 lanes, or all 16; with z, the last vector is z
+	// under kl, -Inf past the row.
 	tailPipe bool
 	kl       reg.Register
 
@@ -184,9 +185,6 @@ func (s *sm512) setCols(cols reg.GPVirtual) {
 	g.KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, km)
 	s.km = km
 	if s.tailPipe {
-		if s.z != nil {
-			panic("tailPipe loads x, not z")
-		}
 		w, all := g.GP32(), g.GP32()
 		s.kl = g.K()
 		g.KMOVW(km, w)
@@ -560,6 +558,12 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 			continue
 		}
 		g.VBROADCASTSS(s.c.scalar("negInf"), r[i])
+		if s.z != nil {
+			z := g.ZMM()
+			s.loadIn(p.Offset(64*i), km[i], z)
+			g.VBLENDMPS(z, r[i], km[i], r[i]) // -Inf past the row: s = 0
+			continue
+		}
 		g.VMOVUPS(p.Offset(64*i), km[i], r[i]) // -Inf past the row: s = 0
 	}
 	s.reduce(r)

@@ -183,6 +183,11 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
 	XORQ         R10, R10
 	CMPQ         SI, DI
 	SETEQ        R10
@@ -278,13 +283,2340 @@ ss512_params:
 	VPSUBD       Z9, Z7, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    ss512_sumc
 	VPXORQ Z11, Z11, Z11
 	VPXORQ Z12, Z12, Z12
 	MOVQ   DI, AX
 	MOVQ   SI, CX
 	MOVQ   R9, DX
 	CMPQ   DX, $0x00000040
-	JB     ss512_sumtail
+	JB     ss512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_1
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_1:
+	VMOVUPS     128(AX), Z9
+	VFMADD213PS 128(AX)(BX*1), Z8, Z9
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(BX*1), Z8, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z25
+	VSUBPS      Z1, Z19, Z26
+	VFMADD231PS Z2, Z25, Z9
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z3, Z25, Z9
+	VFMADD231PS Z3, Z26, Z10
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+ss512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_2
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_2:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_3
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_3:
+	VMOVUPS     128(AX), Z9
+	VFMADD213PS 128(AX)(BX*1), Z8, Z9
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(BX*1), Z8, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z25
+	VSUBPS      Z1, Z19, Z26
+	VFMADD231PS Z2, Z25, Z9
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z3, Z25, Z9
+	VFMADD231PS Z3, Z26, Z10
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_sum64
+
+ss512z_drain:
+	TESTQ DX, DX
+	JZ    ss512z_drainwhole
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
+	JAE   ss512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_4
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_5
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_5:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z13, Z13, Z13
+	VPXORQ      Z14, Z14, Z14
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         ss512z_sumred
+
+ss512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_6
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_6:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_7
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_7:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_8
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_8:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_9
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_10
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_10:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         ss512z_sumred
+
+ss512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_11
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_11:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_12
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_12:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_13
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_13:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_14
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_15
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_16
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_16:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_17
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_17:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_18
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_18:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_19
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_20
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_20:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_21
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_21:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_22
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_22:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_23
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_23:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tailfirst:
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
+	JAE  ss512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_24
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_24:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z13, Z13, Z13
+	VPXORQ      Z14, Z14, Z14
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         ss512z_sumred
+
+ss512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_25
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_25:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_26
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_27
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_27:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         ss512z_sumred
+
+ss512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_28
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_28:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_29
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_29:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_30
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_30:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_31
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_31:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_32
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_33
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_33:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_34
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_34:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_35
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_35:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_36
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_36:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+
+ss512z_sumred:
+	JMP ss512_sumdone
+
+ss512_sumc:
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	MOVQ   DI, AX
+	MOVQ   SI, CX
+	MOVQ   R9, DX
+	CMPQ   DX, $0x00000040
+	JB     ss512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z9
@@ -358,8 +2690,8 @@ ss512_sum64:
 	JB   ss512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
 	VCVTPS2PD        Y20, Z25
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
@@ -368,8 +2700,8 @@ ss512_sum64:
 	VCVTPS2PD        Y23, Z23
 	VFMADD213PD      Z26, Z26, Z25
 	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
@@ -378,8 +2710,8 @@ ss512_sum64:
 	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z23, Z23, Z20
 	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -432,8 +2764,8 @@ ss512_nostore_2:
 	VCVTPS2PD        Y23, Z23
 	VFMADD213PD      Z26, Z26, Z25
 	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
@@ -442,10 +2774,10 @@ ss512_nostore_2:
 	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z23, Z23, Z20
 	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
-	VADDPD           Z14, Z12, Z12
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -496,9 +2828,18 @@ ss512_nostore_3:
 	JMP         ss512_sum64
 
 ss512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
+	TESTQ DX, DX
+	JZ    ss512_drainwhole
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
+	JAE   ss512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
 	VCVTPS2PD        Y20, Z25
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
@@ -507,8 +2848,8 @@ ss512_drain:
 	VCVTPS2PD        Y23, Z23
 	VFMADD213PD      Z26, Z26, Z25
 	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
@@ -517,8 +2858,8 @@ ss512_drain:
 	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z23, Z23, Z20
 	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -545,6 +2886,195 @@ ss512_drain:
 	VMOVUPS          Z21, -64(CX)
 
 ss512_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_5
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_5:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         ss512_sumred
+
+ss512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_6
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_6:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_7
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_7:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
@@ -553,8 +3083,659 @@ ss512_nostore_4:
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_8
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_8:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_9
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_10
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_10:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         ss512_sumred
+
+ss512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_11
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_11:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_12
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_12:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_13
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_13:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_14
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_15
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_16
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_16:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_17
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_17:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
 	VCVTPS2PD     Y21, Z9
 	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
@@ -563,105 +3744,1242 @@ ss512_nostore_4:
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
 
-ss512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     ss512_sumred
-	VPXORQ Z15, Z15, Z15
-	VPXORQ Z16, Z16, Z16
+ss512_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tail4
 
-ss512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               ss512_sumlast
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_18
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_18:
 	VMOVUPS          (AX), Z9
 	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_19
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z10
-	VFMADD231PS      Z0, Z9, Z10
-	VSUBPS           Z1, Z10, Z18
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z18
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z18
-	VMULPS           Z9, Z9, Z19
-	VFMADD231PS      Z18, Z19, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R10, R10
-	JNZ              ss512_nostore_5
-	VMOVUPS          Z9, (CX)
+	JNZ              ss512_nostore_20
+	VMOVUPS          Z20, K2, -128(CX)
 
-ss512_nostore_5:
-	VPADDD        Z7, Z10, Z10
-	VPMAXSD       Z5, Z10, Z10
-	VPSLLD        $0x17, Z10, Z10
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
+ss512_nostore_20:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VFMADD213PD   Z19, Z19, Z18
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z18, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	ADDQ          $0x00000040, AX
-	ADDQ          $0x00000040, CX
-	SUBQ          $0x00000010, DX
-	JMP           ss512_sum16
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
 
-ss512_sumlast:
-	TESTQ            DX, DX
-	JZ               ss512_sumblock
-	VMOVUPS.Z        (AX), K1, Z9
-	VMOVUPS.Z        (AX)(BX*1), K1, Z10
-	VFMADD213PS      Z10, Z8, Z9
-	VBLENDMPS        Z9, Z6, K1, Z9
+ss512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_21
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_21:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_22
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_22:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_23
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_23:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_tailfirst:
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
+	JAE  ss512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z10
-	VFMADD231PS      Z0, Z9, Z10
-	VSUBPS           Z1, Z10, Z18
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z18
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z18
-	VMULPS           Z9, Z9, Z19
-	VFMADD231PS      Z18, Z19, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R10, R10
-	JNZ              ss512_nostore_6
-	VMOVUPS          Z9, K1, (CX)
+	JNZ              ss512_nostore_24
+	VMOVUPS          Z20, K2, (CX)
 
-ss512_nostore_6:
-	VPADDD        Z7, Z10, Z10
-	VPMAXSD       Z5, Z10, Z10
-	VPSLLD.Z      $0x17, Z10, K1, Z10
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
+ss512_nostore_24:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         ss512_sumred
+
+ss512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_25
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_25:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VFMADD213PD   Z19, Z19, Z18
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z18, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
 
-ss512_sumblock:
-	VADDPD Z15, Z11, Z11
-	VADDPD Z16, Z12, Z12
+ss512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_26
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_27
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_27:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         ss512_sumred
+
+ss512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_28
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_28:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_29
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_29:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_30
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_30:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_31
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_31:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_32
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_33
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_33:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_34
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_34:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_35
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_35:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_36
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_36:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 
 ss512_sumred:
+ss512_sumdone:
 	VADDPD     Z12, Z11, Z11
 	VSHUFF64X2 $0xee, Z11, Z11, Z9
 	VADDPD     Z9, Z11, Z11
@@ -695,6 +5013,300 @@ ss512_sumred:
 	MOVQ         72(SP), BX
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   ss512_outc
+	TESTQ R10, R10
+	JNZ   ss512z_outre
+	MOVQ  32(SP), AX
+	MOVQ  40(SP), CX
+	MOVQ  R9, DX
+
+ss512z_out64:
+	CMPQ        DX, $0x00000040
+	JB          ss512z_out16
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMOVUPS     64(AX), Z18
+	VFMADD213PS 64(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z23
+	VFMADD213PS Z10, Z18, Z23
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z23, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z18, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VFMADD213PS 128(AX)(BX*1), Z8, Z6
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z23
+	VFMADD213PS Z10, Z18, Z23
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z23, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z18, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_out64
+
+ss512z_out16:
+	CMPQ        DX, $0x00000010
+	JB          ss512z_outtail
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z10, Z19
+	VFMADD213PS Z10, Z6, Z19
+	VFMADD132PS Z9, Z19, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512z_out16
+
+ss512z_outtail:
+	TESTQ       DX, DX
+	JZ          ss512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (AX)(BX*1), K1, Z18
+	VFMADD213PS Z18, Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z10, Z7
+	VFMADD213PS Z10, Z6, Z7
+	VFMADD132PS Z9, Z7, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         ss512_prev
+
+ss512z_outre:
+	MOVQ 32(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512z_outre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512z_outre16
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z23
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z23, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
+	VMULPS           Z6, Z6, Z24
+	VMULPS           Z18, Z18, Z25
+	VFMADD231PS      Z21, Z24, Z6
+	VFMADD231PS      Z23, Z25, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z23
+	VFMADD213PS      Z10, Z18, Z23
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z23, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VFMADD213PS      128(AX)(BX*1), Z8, Z6
+	VMOVUPS          192(AX), Z18
+	VFMADD213PS      192(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z23
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z23, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
+	VMULPS           Z6, Z6, Z24
+	VMULPS           Z18, Z18, Z25
+	VFMADD231PS      Z21, Z24, Z6
+	VFMADD231PS      Z23, Z25, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z23
+	VFMADD213PS      Z10, Z18, Z23
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z23, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z18, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_outre64
+
+ss512z_outre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512z_outretail
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z19
+	VFMADD213PS      Z10, Z6, Z19
+	VFMADD132PS      Z9, Z19, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512z_outre16
+
+ss512z_outretail:
+	TESTQ            DX, DX
+	JZ               ss512_prev
+	VMOVUPS.Z        (AX), K1, Z6
+	VMOVUPS.Z        (AX)(BX*1), K1, Z18
+	VFMADD213PS      Z18, Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z7
+	VFMADD213PS      Z10, Z6, Z7
+	VFMADD132PS      Z9, Z7, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              ss512_prev
+	JMP ss512_outdone
+
+ss512_outc:
 	TESTQ R10, R10
 	JNZ   ss512_outre
 	MOVQ  32(SP), AX
@@ -994,7 +5606,9 @@ ss512_outretail:
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z6, Z18, Z18
 	VMOVUPS          Z18, K1, (CX)
+	JMP              ss512_prev
 
+ss512_outdone:
 ss512_prev:
 	MOVQ 48(SP), AX
 	MOVQ AX, 16(SP)
@@ -1016,8 +5630,8 @@ ss512_scan_1_16:
 	JB          ss512_scan_1_tail
 	VMOVUPS     (AX), Z6
 	VFMADD213PS (AX)(BX*1), Z8, Z6
-	VCMPPS      $0x03, Z6, Z6, K2
-	KORTESTW    K2, K2
+	VCMPPS      $0x03, Z6, Z6, K3
+	KORTESTW    K3, K3
 	JNZ         ss512_nanrow
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
@@ -1029,8 +5643,8 @@ ss512_scan_1_tail:
 	VMOVUPS.Z   (AX), K1, Z6
 	VMOVUPS.Z   (AX)(BX*1), K1, Z7
 	VFMADD213PS Z7, Z8, Z6
-	VCMPPS      $0x03, Z6, Z6, K1, K2
-	KORTESTW    K2, K2
+	VCMPPS      $0x03, Z6, Z6, K1, K3
+	KORTESTW    K3, K3
 	JNZ         ss512_nanrow
 
 ss512_scan_1_done:
@@ -1075,6 +5689,300 @@ ss512_next:
 	MOVQ         72(SP), BX
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   ss512_lastc
+	TESTQ R10, R10
+	JNZ   ss512z_lastre
+	MOVQ  32(SP), AX
+	MOVQ  40(SP), CX
+	MOVQ  R9, DX
+
+ss512z_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss512z_last16
+	VMOVUPS     (AX), Z2
+	VFMADD213PS (AX)(BX*1), Z8, Z2
+	VMOVUPS     64(AX), Z3
+	VFMADD213PS 64(AX)(BX*1), Z8, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z10, Z12
+	VFMADD213PS Z10, Z2, Z12
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z3, Z13
+	VFMADD132PS Z9, Z12, Z2
+	VFMADD132PS Z9, Z13, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VFMADD213PS 128(AX)(BX*1), Z8, Z2
+	VMOVUPS     192(AX), Z3
+	VFMADD213PS 192(AX)(BX*1), Z8, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z10, Z12
+	VFMADD213PS Z10, Z2, Z12
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z3, Z13
+	VFMADD132PS Z9, Z12, Z2
+	VFMADD132PS Z9, Z13, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_last64
+
+ss512z_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss512z_lasttail
+	VMOVUPS     (AX), Z2
+	VFMADD213PS (AX)(BX*1), Z8, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z10, Z6
+	VFMADD213PS Z10, Z2, Z6
+	VFMADD132PS Z9, Z6, Z2
+	VADDPS      Z9, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512z_last16
+
+ss512z_lasttail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VFMADD213PS Z3, Z8, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         ss512_flushed
+
+ss512z_lastre:
+	MOVQ 32(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512z_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512z_lastre16
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMOVUPS          64(AX), Z11
+	VFMADD213PS      64(AX)(BX*1), Z8, Z11
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS      Z10, Z6, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VFMADD132PS      Z9, Z14, Z6
+	VFMADD132PS      Z9, Z15, Z11
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z11, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VFMADD213PS      128(AX)(BX*1), Z8, Z6
+	VMOVUPS          192(AX), Z11
+	VFMADD213PS      192(AX)(BX*1), Z8, Z11
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS      Z10, Z6, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VFMADD132PS      Z9, Z14, Z6
+	VFMADD132PS      Z9, Z15, Z11
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z11, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_lastre64
+
+ss512z_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512z_lastretail
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z6, Z11
+	VSUBPS           Z1, Z11, Z12
+	VFMADD231PS      Z2, Z12, Z6
+	VFMADD231PS      Z3, Z12, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z12
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VFMADD231PS      Z12, Z13, Z6
+	VPADDD           Z7, Z11, Z11
+	VPMAXSD          Z5, Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VMOVAPS          Z10, Z12
+	VFMADD213PS      Z10, Z6, Z12
+	VFMADD132PS      Z9, Z12, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z11, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512z_lastre16
+
+ss512z_lastretail:
+	TESTQ            DX, DX
+	JZ               ss512_flushed
+	VMOVUPS.Z        (AX), K1, Z6
+	VMOVUPS.Z        (AX)(BX*1), K1, Z11
+	VFMADD213PS      Z11, Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z6, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z6
+	VFMADD231PS      Z3, Z0, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z0
+	VMULPS           Z6, Z6, Z1
+	VFMADD231PS      Z0, Z1, Z6
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z10, Z0
+	VFMADD213PS      Z10, Z6, Z0
+	VFMADD132PS      Z9, Z0, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z4, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              ss512_flushed
+	JMP ss512_lastdone
+
+ss512_lastc:
 	TESTQ R10, R10
 	JNZ   ss512_lastre
 	MOVQ  32(SP), AX
@@ -1374,7 +6282,9 @@ ss512_lastretail:
 	VADDPS           Z9, Z11, Z11
 	VMULPS           Z4, Z11, Z11
 	VMOVUPS          Z11, K1, (CX)
+	JMP              ss512_flushed
 
+ss512_lastdone:
 ss512_flushed:
 ss512_ret:
 	VZEROUPPER
@@ -4105,7 +9015,7 @@ DATA tailmask8<>+124(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, CMOV, SSE
 TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
@@ -4126,6 +9036,11 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
 	XORQ         R9, R9
 	CMPQ         BX, SI
 	SETEQ        R9
@@ -4215,21 +9130,22 @@ ss512_params:
 	VPSUBD       Z9, Z7, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    ss512_sumc
 	VPXORQ Z11, Z11, Z11
 	VPXORQ Z12, Z12, Z12
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R8, DX
 	CMPQ   DX, $0x00000040
-	JB     ss512_sumtail
+	JB     ss512z_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z9
 	VMULPS           Z8, Z9, Z9
 	VMOVUPS          64(AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
-	VSUBPS           Z6, Z10, Z10
 	VMAXPS           Z9, Z4, Z9
 	VMAXPS           Z10, Z4, Z10
 	VMOVAPS          Z1, Z18
@@ -4263,17 +9179,15 @@ ss512_params:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_7
+	JNZ              ss512z_nostore_37
 	VMOVUPS          Z20, (CX)
 	VMOVUPS          Z21, 64(CX)
 
-ss512_nostore_7:
+ss512z_nostore_37:
 	VMOVUPS     128(AX), Z9
 	VMULPS      Z8, Z9, Z9
 	VMOVUPS     192(AX), Z10
 	VMULPS      Z8, Z10, Z10
-	VSUBPS      Z6, Z9, Z9
-	VSUBPS      Z6, Z10, Z10
 	VMAXPS      Z9, Z4, Z9
 	VMAXPS      Z10, Z4, Z10
 	VMOVAPS     Z1, Z18
@@ -4290,9 +9204,9 @@ ss512_nostore_7:
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
 
-ss512_sum64:
+ss512z_sum64:
 	CMPQ DX, $0x00000040
-	JB   ss512_drain
+	JB   ss512z_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
 	VPXORQ           Z13, Z13, Z13
@@ -4338,17 +9252,15 @@ ss512_sum64:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_8
+	JNZ              ss512z_nostore_38
 	VMOVUPS          Z20, -128(CX)
 	VMOVUPS          Z21, -64(CX)
 
-ss512_nostore_8:
+ss512z_nostore_38:
 	VMOVUPS          (AX), Z9
 	VMULPS           Z8, Z9, Z9
 	VMOVUPS          64(AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VSUBPS           Z6, Z9, Z9
-	VSUBPS           Z6, Z10, Z10
 	VMAXPS           Z9, Z4, Z9
 	VMAXPS           Z10, Z4, Z10
 	VMOVAPS          Z1, Z18
@@ -4404,17 +9316,15 @@ ss512_nostore_8:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_9
+	JNZ              ss512z_nostore_39
 	VMOVUPS          Z20, (CX)
 	VMOVUPS          Z21, 64(CX)
 
-ss512_nostore_9:
+ss512z_nostore_39:
 	VMOVUPS     128(AX), Z9
 	VMULPS      Z8, Z9, Z9
 	VMOVUPS     192(AX), Z10
 	VMULPS      Z8, Z10, Z10
-	VSUBPS      Z6, Z9, Z9
-	VSUBPS      Z6, Z10, Z10
 	VMAXPS      Z9, Z4, Z9
 	VMAXPS      Z10, Z4, Z10
 	VMOVAPS     Z1, Z18
@@ -4430,9 +9340,2031 @@ ss512_nostore_9:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	JMP         ss512_sum64
+	JMP         ss512z_sum64
 
-ss512_drain:
+ss512z_drain:
+	TESTQ DX, DX
+	JZ    ss512z_drainwhole
+	LEAQ  -1(DX), R10
+	ANDQ  $0x0000000f, R10
+	CMPQ  R10, $0x00000008
+	JAE   ss512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_40
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_40:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_41
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_41:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z13, Z13, Z13
+	VPXORQ      Z14, Z14, Z14
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         ss512z_sumred
+
+ss512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_42
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_42:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_43
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_43:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_44
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_44:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_45
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_45:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_46
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_46:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         ss512z_sumred
+
+ss512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_47
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_47:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_48
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_48:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_49
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_49:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_50
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_50:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_51
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_51:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_52
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_52:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_53
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_53:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_54
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_54:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_55
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_55:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_56
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_56:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_57
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_57:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_58
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_58:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_59
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_59:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_tailfirst:
+	LEAQ -1(DX), R10
+	ANDQ $0x0000000f, R10
+	CMPQ R10, $0x00000008
+	JAE  ss512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_60
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_60:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z13, Z13, Z13
+	VPXORQ      Z14, Z14, Z14
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         ss512z_sumred
+
+ss512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_61
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_61:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_62
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_62:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_63
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_63:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         ss512z_sumred
+
+ss512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_64
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_64:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_65
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_65:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_66
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_66:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_67
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_67:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_68
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_68:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_69
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_69:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_70
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_70:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_71
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_71:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           ss512z_sumred
+
+ss512z_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
 	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
@@ -4477,11 +11409,11 @@ ss512_drain:
 	VPSLLD           $0x17, Z23, Z23
 	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_10
+	JNZ              ss512z_nostore_72
 	VMOVUPS          Z20, -128(CX)
 	VMOVUPS          Z21, -64(CX)
 
-ss512_nostore_10:
+ss512z_nostore_72:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
@@ -4505,99 +11437,2364 @@ ss512_nostore_10:
 	VADDPD        Z13, Z11, Z11
 	VADDPD        Z14, Z12, Z12
 
-ss512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     ss512_sumred
-	VPXORQ Z15, Z15, Z15
-	VPXORQ Z16, Z16, Z16
+ss512z_sumred:
+	JMP ss512_sumdone
 
-ss512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               ss512_sumlast
+ss512_sumc:
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	MOVQ   SI, AX
+	MOVQ   BX, CX
+	MOVQ   R8, DX
+	CMPQ   DX, $0x00000040
+	JB     ss512_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z9
 	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
 	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z10
-	VFMADD231PS      Z0, Z9, Z10
-	VSUBPS           Z1, Z10, Z18
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z18
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z18
-	VMULPS           Z9, Z9, Z19
-	VFMADD231PS      Z18, Z19, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_11
-	VMOVUPS          Z9, (CX)
+	JNZ              ss512_nostore_37
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
 
-ss512_nostore_11:
-	VPADDD        Z7, Z10, Z10
-	VPMAXSD       Z5, Z10, Z10
-	VPSLLD        $0x17, Z10, Z10
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
-	VCVTPS2PD     Y10, Z10
-	VFMADD213PD   Z19, Z19, Z18
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z18, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	ADDQ          $0x00000040, AX
-	ADDQ          $0x00000040, CX
-	SUBQ          $0x00000010, DX
-	JMP           ss512_sum16
+ss512_nostore_37:
+	VMOVUPS     128(AX), Z9
+	VMULPS      Z8, Z9, Z9
+	VMOVUPS     192(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VSUBPS      Z6, Z9, Z9
+	VSUBPS      Z6, Z10, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z25
+	VSUBPS      Z1, Z19, Z26
+	VFMADD231PS Z2, Z25, Z9
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z3, Z25, Z9
+	VFMADD231PS Z3, Z26, Z10
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
 
-ss512_sumlast:
-	TESTQ            DX, DX
-	JZ               ss512_sumblock
-	VMOVUPS.Z        (AX), K1, Z9
+ss512_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_38
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_38:
+	VMOVUPS          (AX), Z9
 	VMULPS           Z8, Z9, Z9
-	VBLENDMPS        Z9, Z6, K1, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_39
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_39:
+	VMOVUPS     128(AX), Z9
+	VMULPS      Z8, Z9, Z9
+	VMOVUPS     192(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VSUBPS      Z6, Z9, Z9
+	VSUBPS      Z6, Z10, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z25
+	VSUBPS      Z1, Z19, Z26
+	VFMADD231PS Z2, Z25, Z9
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z3, Z25, Z9
+	VFMADD231PS Z3, Z26, Z10
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_sum64
+
+ss512_drain:
+	TESTQ DX, DX
+	JZ    ss512_drainwhole
+	LEAQ  -1(DX), R10
+	ANDQ  $0x0000000f, R10
+	CMPQ  R10, $0x00000008
+	JAE   ss512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_40
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_40:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z10
-	VFMADD231PS      Z0, Z9, Z10
-	VSUBPS           Z1, Z10, Z18
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z18
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z18
-	VMULPS           Z9, Z9, Z19
-	VFMADD231PS      Z18, Z19, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_12
-	VMOVUPS          Z9, K1, (CX)
+	JNZ              ss512_nostore_41
+	VMOVUPS          Z20, K2, (CX)
 
-ss512_nostore_12:
-	VPADDD        Z7, Z10, Z10
-	VPMAXSD       Z5, Z10, Z10
-	VPSLLD.Z      $0x17, Z10, K1, Z10
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
+ss512_nostore_41:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         ss512_sumred
+
+ss512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_42
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_42:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_43
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_43:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VFMADD213PD   Z19, Z19, Z18
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z18, Z15, Z15
-	VADDPD        Z9, Z16, Z16
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
 
-ss512_sumblock:
-	VADDPD Z15, Z11, Z11
-	VADDPD Z16, Z12, Z12
+ss512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_44
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_44:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_45
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_45:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_46
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_46:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         ss512_sumred
+
+ss512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_47
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_47:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_48
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_48:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_49
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_49:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_50
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_50:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_51
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_51:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_52
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_52:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_53
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_53:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_54
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_54:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_55
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_55:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_56
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_56:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_57
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_57:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_58
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_58:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_59
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_59:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_tailfirst:
+	LEAQ -1(DX), R10
+	ANDQ $0x0000000f, R10
+	CMPQ R10, $0x00000008
+	JAE  ss512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_60
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_60:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         ss512_sumred
+
+ss512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_61
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_61:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_62
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_62:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_63
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_63:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         ss512_sumred
+
+ss512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_64
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_64:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_65
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_65:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_66
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_66:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_67
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_67:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_68
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_68:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_69
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_69:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_70
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_70:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_71
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_71:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           ss512_sumred
+
+ss512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_72
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_72:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
 
 ss512_sumred:
+ss512_sumdone:
 	VADDPD     Z12, Z11, Z11
 	VSHUFF64X2 $0xee, Z11, Z11, Z9
 	VADDPD     Z9, Z11, Z11
@@ -4629,6 +13826,298 @@ ss512_sumred:
 	VPBROADCASTD 12(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   ss512_outc
+	TESTQ R9, R9
+	JNZ   ss512z_outre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
+	MOVQ  R8, DX
+
+ss512z_out64:
+	CMPQ        DX, $0x00000040
+	JB          ss512z_out16
+	VMOVUPS     (AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMOVUPS     64(AX), Z18
+	VMULPS      Z8, Z18, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z23
+	VFMADD213PS Z10, Z18, Z23
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z23, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z18, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMOVUPS     192(AX), Z18
+	VMULPS      Z8, Z18, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z23
+	VFMADD213PS Z10, Z18, Z23
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z23, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z18, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_out64
+
+ss512z_out16:
+	CMPQ        DX, $0x00000010
+	JB          ss512z_outtail
+	VMOVUPS     (AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z10, Z19
+	VFMADD213PS Z10, Z6, Z19
+	VFMADD132PS Z9, Z19, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512z_out16
+
+ss512z_outtail:
+	TESTQ       DX, DX
+	JZ          ss512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMULPS      Z8, Z6, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z10, Z7
+	VFMADD213PS Z10, Z6, Z7
+	VFMADD132PS Z9, Z7, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         ss512_prev
+
+ss512z_outre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512z_outre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512z_outre16
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z23
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z23, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
+	VMULPS           Z6, Z6, Z24
+	VMULPS           Z18, Z18, Z25
+	VFMADD231PS      Z21, Z24, Z6
+	VFMADD231PS      Z23, Z25, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z23
+	VFMADD213PS      Z10, Z18, Z23
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z23, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          192(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z23
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z23, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
+	VMULPS           Z6, Z6, Z24
+	VMULPS           Z18, Z18, Z25
+	VFMADD231PS      Z21, Z24, Z6
+	VFMADD231PS      Z23, Z25, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z23
+	VFMADD213PS      Z10, Z18, Z23
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z23, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z18, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_outre64
+
+ss512z_outre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512z_outretail
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z19
+	VFMADD213PS      Z10, Z6, Z19
+	VFMADD132PS      Z9, Z19, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512z_outre16
+
+ss512z_outretail:
+	TESTQ            DX, DX
+	JZ               ss512_prev
+	VMOVUPS.Z        (AX), K1, Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z7
+	VFMADD213PS      Z10, Z6, Z7
+	VFMADD132PS      Z9, Z7, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              ss512_prev
+	JMP ss512_outdone
+
+ss512_outc:
 	TESTQ R9, R9
 	JNZ   ss512_outre
 	MOVQ  16(SP), AX
@@ -4926,7 +14415,9 @@ ss512_outretail:
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z6, Z18, Z18
 	VMOVUPS          Z18, K1, (CX)
+	JMP              ss512_prev
 
+ss512_outdone:
 ss512_prev:
 	MOVQ 32(SP), AX
 	MOVQ AX, (SP)
@@ -4946,8 +14437,8 @@ ss512_scan_2_16:
 	JB       ss512_scan_2_tail
 	VMOVUPS  (AX), Z6
 	VMULPS   Z8, Z6, Z6
-	VCMPPS   $0x03, Z6, Z6, K2
-	KORTESTW K2, K2
+	VCMPPS   $0x03, Z6, Z6, K3
+	KORTESTW K3, K3
 	JNZ      ss512_nanrow
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
@@ -4958,8 +14449,8 @@ ss512_scan_2_tail:
 	JZ        ss512_scan_2_done
 	VMOVUPS.Z (AX), K1, Z6
 	VMULPS    Z8, Z6, Z6
-	VCMPPS    $0x03, Z6, Z6, K1, K2
-	KORTESTW  K2, K2
+	VCMPPS    $0x03, Z6, Z6, K1, K3
+	KORTESTW  K3, K3
 	JNZ       ss512_nanrow
 
 ss512_scan_2_done:
@@ -5003,6 +14494,298 @@ ss512_next:
 	VPBROADCASTD 12(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   ss512_lastc
+	TESTQ R9, R9
+	JNZ   ss512z_lastre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
+	MOVQ  R8, DX
+
+ss512z_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss512z_last16
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     64(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z10, Z12
+	VFMADD213PS Z10, Z2, Z12
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z3, Z13
+	VFMADD132PS Z9, Z12, Z2
+	VFMADD132PS Z9, Z13, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     192(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z10, Z12
+	VFMADD213PS Z10, Z2, Z12
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z3, Z13
+	VFMADD132PS Z9, Z12, Z2
+	VFMADD132PS Z9, Z13, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_last64
+
+ss512z_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss512z_lasttail
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z10, Z6
+	VFMADD213PS Z10, Z2, Z6
+	VFMADD132PS Z9, Z6, Z2
+	VADDPS      Z9, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512z_last16
+
+ss512z_lasttail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMULPS      Z8, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         ss512_flushed
+
+ss512z_lastre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512z_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512z_lastre16
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS      Z10, Z6, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VFMADD132PS      Z9, Z14, Z6
+	VFMADD132PS      Z9, Z15, Z11
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z11, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          192(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS      Z10, Z6, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VFMADD132PS      Z9, Z14, Z6
+	VFMADD132PS      Z9, Z15, Z11
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z11, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_lastre64
+
+ss512z_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512z_lastretail
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z6, Z11
+	VSUBPS           Z1, Z11, Z12
+	VFMADD231PS      Z2, Z12, Z6
+	VFMADD231PS      Z3, Z12, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z12
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VFMADD231PS      Z12, Z13, Z6
+	VPADDD           Z7, Z11, Z11
+	VPMAXSD          Z5, Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VMOVAPS          Z10, Z12
+	VFMADD213PS      Z10, Z6, Z12
+	VFMADD132PS      Z9, Z12, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z11, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512z_lastre16
+
+ss512z_lastretail:
+	TESTQ            DX, DX
+	JZ               ss512_flushed
+	VMOVUPS.Z        (AX), K1, Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z6, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z6
+	VFMADD231PS      Z3, Z0, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z0
+	VMULPS           Z6, Z6, Z1
+	VFMADD231PS      Z0, Z1, Z6
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z10, Z0
+	VFMADD213PS      Z10, Z6, Z0
+	VFMADD132PS      Z9, Z0, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z4, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              ss512_flushed
+	JMP ss512_lastdone
+
+ss512_lastc:
 	TESTQ R9, R9
 	JNZ   ss512_lastre
 	MOVQ  16(SP), AX
@@ -5300,7 +15083,9 @@ ss512_lastretail:
 	VADDPS           Z9, Z11, Z11
 	VMULPS           Z4, Z11, Z11
 	VMOVUPS          Z11, K1, (CX)
+	JMP              ss512_flushed
 
+ss512_lastdone:
 ss512_flushed:
 ss512_ret:
 	VZEROUPPER
@@ -13078,6 +22863,11 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K1
 	XORQ         R9, R9
 	CMPQ         BX, SI
 	SETEQ        R9
@@ -13098,6 +22888,11 @@ cs512_row:
 	ANDQ    $0x0000000f, AX
 	LEAQ    tailmask16<>+0(SB), CX
 	KMOVW   (CX)(AX*2), K1
+	KMOVW   K1, CX
+	MOVL    $0x0000ffff, DX
+	TESTQ   AX, AX
+	CMOVLEQ DX, CX
+	KMOVW   CX, K2
 
 	// Pass 1: m = max(x).
 	VBROADCASTSS fusedconst<>+320(SB), Z7
@@ -13183,13 +22978,2324 @@ cs512_params:
 	VPSUBD       Z10, Z7, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    cs512_sumc
 	VPXORQ Z12, Z12, Z12
 	VPXORQ Z13, Z13, Z13
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R11, DX
 	CMPQ   DX, $0x00000040
-	JB     cs512_sumtail
+	JB     cs512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_1
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_1:
+	VMOVUPS     128(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VMOVUPS     192(AX), Z11
+	VMULPS      Z8, Z11, Z11
+	VMAXPS      Z10, Z4, Z10
+	VMAXPS      Z11, Z4, Z11
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z10, Z19
+	VFMADD231PS Z0, Z11, Z20
+	VSUBPS      Z1, Z19, Z26
+	VSUBPS      Z1, Z20, Z27
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z2, Z27, Z11
+	VFMADD231PS Z3, Z26, Z10
+	VFMADD231PS Z3, Z27, Z11
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+cs512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   cs512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_2
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_2:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_3
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_3:
+	VMOVUPS     128(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VMOVUPS     192(AX), Z11
+	VMULPS      Z8, Z11, Z11
+	VMAXPS      Z10, Z4, Z10
+	VMAXPS      Z11, Z4, Z11
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z10, Z19
+	VFMADD231PS Z0, Z11, Z20
+	VSUBPS      Z1, Z19, Z26
+	VSUBPS      Z1, Z20, Z27
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z2, Z27, Z11
+	VFMADD231PS Z3, Z26, Z10
+	VFMADD231PS Z3, Z27, Z11
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512z_sum64
+
+cs512z_drain:
+	TESTQ DX, DX
+	JZ    cs512z_drainwhole
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
+	JAE   cs512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    cs512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_4
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_5
+	VMOVUPS          Z21, K2, (CX)
+
+cs512z_nostore_5:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y24, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         cs512z_sumred
+
+cs512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cs512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_6
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_6:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_7
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512z_nostore_7:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y25, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cs512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_8
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_8:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_9
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_10
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512z_nostore_10:
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y24, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         cs512z_sumred
+
+cs512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_11
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_11:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_12
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_12:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_13
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512z_nostore_13:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y25, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cs512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_14
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_15
+	VMOVUPS          Z21, K2, (CX)
+
+cs512z_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   cs512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_16
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_16:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_17
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512z_nostore_17:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   cs512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_18
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_18:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_19
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_20
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512z_nostore_20:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_21
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_21:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_22
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_22:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_23
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512z_nostore_23:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_tailfirst:
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
+	JAE  cs512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   cs512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_24
+	VMOVUPS          Z21, K2, (CX)
+
+cs512z_nostore_24:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y24, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         cs512z_sumred
+
+cs512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cs512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_25
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512z_nostore_25:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y25, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cs512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_26
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_27
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512z_nostore_27:
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y24, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         cs512z_sumred
+
+cs512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_28
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_28:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_29
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512z_nostore_29:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y25, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cs512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_30
+	VMOVUPS          Z21, K2, (CX)
+
+cs512z_nostore_30:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_first2:
+	CMPQ DX, $0x00000020
+	JA   cs512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_31
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512z_nostore_31:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_first3:
+	CMPQ DX, $0x00000030
+	JA   cs512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_32
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_33
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512z_nostore_33:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_34
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_34:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_35
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512z_nostore_35:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           cs512z_sumred
+
+cs512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z22, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512z_nostore_36
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_36:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z11, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+
+cs512z_sumred:
+	JMP cs512_sumdone
+
+cs512_sumc:
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
+	MOVQ   SI, AX
+	MOVQ   BX, CX
+	MOVQ   R11, DX
+	CMPQ   DX, $0x00000040
+	JB     cs512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z10
@@ -13263,8 +25369,8 @@ cs512_sum64:
 	JB   cs512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y21, Z26
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
@@ -13273,8 +25379,8 @@ cs512_sum64:
 	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z27, Z27, Z26
 	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
@@ -13283,8 +25389,8 @@ cs512_sum64:
 	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z24, Z24, Z21
 	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -13337,8 +25443,8 @@ cs512_nostore_2:
 	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z27, Z27, Z26
 	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
@@ -13347,10 +25453,10 @@ cs512_nostore_2:
 	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z24, Z24, Z21
 	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VADDPD           Z14, Z12, Z12
-	VADDPD           Z15, Z13, Z13
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -13401,9 +25507,18 @@ cs512_nostore_3:
 	JMP         cs512_sum64
 
 cs512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
+	TESTQ DX, DX
+	JZ    cs512_drainwhole
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
+	JAE   cs512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    cs512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y21, Z26
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
@@ -13412,8 +25527,8 @@ cs512_drain:
 	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z27, Z27, Z26
 	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
@@ -13422,8 +25537,8 @@ cs512_drain:
 	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z24, Z24, Z21
 	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -13450,6 +25565,193 @@ cs512_drain:
 	VMOVUPS          Z22, -64(CX)
 
 cs512_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_5
+	VMOVUPS          Z21, K2, (CX)
+
+cs512_nostore_5:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y24, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         cs512_sumred
+
+cs512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cs512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_6
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_6:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_7
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512_nostore_7:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
@@ -13458,8 +25760,655 @@ cs512_nostore_4:
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y25, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
+
+cs512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cs512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_8
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_8:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_9
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_10
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512_nostore_10:
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y24, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         cs512_sumred
+
+cs512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_11
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_11:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_12
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_12:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_13
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512_nostore_13:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y25, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
+
+cs512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cs512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_14
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_15
+	VMOVUPS          Z21, K2, (CX)
+
+cs512_nostore_15:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
+
+cs512_tail2:
+	CMPQ DX, $0x00000020
+	JA   cs512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_16
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_16:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_17
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512_nostore_17:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
 	VCVTPS2PD     Y22, Z10
 	VEXTRACTF64X4 $0x01, Z22, Y11
 	VCVTPS2PD     Y11, Z11
@@ -13468,104 +26417,1232 @@ cs512_nostore_4:
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
 
-cs512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     cs512_sumred
-	VPXORQ Z16, Z16, Z16
-	VPXORQ Z17, Z17, Z17
+cs512_tail3:
+	CMPQ DX, $0x00000030
+	JA   cs512_tail4
 
-cs512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               cs512_sumlast
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_18
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_18:
 	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_19
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
 	VSUBPS           Z6, Z10, Z10
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z19
-	VFMADD231PS      Z2, Z19, Z10
-	VFMADD231PS      Z3, Z19, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z19
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z19
-	VMULPS           Z10, Z10, Z20
-	VFMADD231PS      Z19, Z20, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              cs512_nostore_5
-	VMOVUPS          Z10, (CX)
+	JNZ              cs512_nostore_20
+	VMOVUPS          Z21, K2, -128(CX)
 
-cs512_nostore_5:
-	VPADDD        Z7, Z11, Z11
-	VPMAXSD       Z5, Z11, Z11
-	VPSLLD        $0x17, Z11, Z11
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y11, Z20
-	VEXTRACTF64X4 $0x01, Z11, Y11
+cs512_nostore_20:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VFMADD213PD   Z20, Z20, Z19
-	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z19, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	ADDQ          $0x00000040, AX
-	ADDQ          $0x00000040, CX
-	SUBQ          $0x00000010, DX
-	JMP           cs512_sum16
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
 
-cs512_sumlast:
-	TESTQ            DX, DX
-	JZ               cs512_sumblock
-	VMOVUPS.Z        (AX), K1, Z10
+cs512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_21
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_21:
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z6, K1, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_22
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_22:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_23
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512_nostore_23:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
+
+cs512_tailfirst:
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
+	JAE  cs512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   cs512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
 	VSUBPS           Z6, Z10, Z10
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z19
-	VFMADD231PS      Z2, Z19, Z10
-	VFMADD231PS      Z3, Z19, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z19
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z19
-	VMULPS           Z10, Z10, Z20
-	VFMADD231PS      Z19, Z20, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              cs512_nostore_6
-	VMOVUPS          Z10, K1, (CX)
+	JNZ              cs512_nostore_24
+	VMOVUPS          Z21, K2, (CX)
 
-cs512_nostore_6:
-	VPADDD        Z7, Z11, Z11
-	VPMAXSD       Z5, Z11, Z11
-	VPSLLD.Z      $0x17, Z11, K1, Z11
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y11, Z20
-	VEXTRACTF64X4 $0x01, Z11, Y11
+cs512_nostore_24:
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y24, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         cs512_sumred
+
+cs512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cs512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_25
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512_nostore_25:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VFMADD213PD   Z20, Z20, Z19
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y25, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z19, Z16, Z16
-	VADDPD        Z10, Z17, Z17
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
 
-cs512_sumblock:
-	VADDPD Z16, Z12, Z12
-	VADDPD Z17, Z13, Z13
+cs512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cs512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_26
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_27
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512_nostore_27:
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y24, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         cs512_sumred
+
+cs512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_28
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_28:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_29
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512_nostore_29:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y25, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
+
+cs512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cs512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_30
+	VMOVUPS          Z21, K2, (CX)
+
+cs512_nostore_30:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
+
+cs512_first2:
+	CMPQ DX, $0x00000020
+	JA   cs512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_31
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512_nostore_31:
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
+
+cs512_first3:
+	CMPQ DX, $0x00000030
+	JA   cs512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_32
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z21
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_33
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512_nostore_33:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
+
+cs512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_34
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_34:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z26
+	VSUBPS           Z1, Z20, Z27
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z2, Z27, Z11
+	VFMADD231PS      Z3, Z26, Z10
+	VFMADD231PS      Z3, Z27, Z11
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_35
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512_nostore_35:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           cs512_sumred
+
+cs512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y21, Z26
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z21
+	VFMADD213PD      Z25, Z25, Z22
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z22, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z24
+	VMULPS           Z11, Z11, Z25
+	VFMADD213PS      Z10, Z24, Z21
+	VFMADD213PS      Z11, Z25, Z22
+	VPADDD           Z7, Z19, Z24
+	VPADDD           Z7, Z20, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              cs512_nostore_36
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_36:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y24, Z19
+	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z11, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 
 cs512_sumred:
+cs512_sumdone:
 	VADDPD     Z13, Z12, Z12
 	VSHUFF64X2 $0xee, Z12, Z12, Z10
 	VADDPD     Z10, Z12, Z12
@@ -13627,6 +27704,298 @@ cs512_zeroed:
 	KMOVW        (CX)(AX*2), K1
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   cs512_outc
+	TESTQ R9, R9
+	JNZ   cs512z_outre
+	MOVQ  24(SP), AX
+	MOVQ  32(SP), CX
+	MOVQ  R11, DX
+
+cs512z_out64:
+	CMPQ        DX, $0x00000040
+	JB          cs512z_out16
+	VMOVUPS     (AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMOVUPS     64(AX), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z6, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z19
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z6, Z22
+	VMOVAPS     Z11, Z24
+	VFMADD213PS Z11, Z19, Z24
+	VFMADD132PS Z10, Z22, Z6
+	VFMADD132PS Z10, Z24, Z19
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z19, Z19
+	VMULPS      Z20, Z6, Z6
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z19, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMOVUPS     192(AX), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z6, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z19
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z6, Z22
+	VMOVAPS     Z11, Z24
+	VFMADD213PS Z11, Z19, Z24
+	VFMADD132PS Z10, Z22, Z6
+	VFMADD132PS Z10, Z24, Z19
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z19, Z19
+	VMULPS      Z20, Z6, Z6
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z19, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512z_out64
+
+cs512z_out16:
+	CMPQ        DX, $0x00000010
+	JB          cs512z_outtail
+	VMOVUPS     (AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z6, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z11, Z20
+	VFMADD213PS Z11, Z6, Z20
+	VFMADD132PS Z10, Z20, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z19, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512z_out16
+
+cs512z_outtail:
+	TESTQ       DX, DX
+	JZ          cs512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMULPS      Z8, Z6, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z6, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z11, Z7
+	VFMADD213PS Z11, Z6, Z7
+	VFMADD132PS Z10, Z7, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z19, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         cs512_prev
+
+cs512z_outre:
+	MOVQ 24(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R11, DX
+
+cs512z_outre64:
+	CMPQ             DX, $0x00000040
+	JB               cs512z_outre16
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          64(AX), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z6, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VSUBPS           Z1, Z21, Z24
+	VFMADD231PS      Z2, Z22, Z6
+	VFMADD231PS      Z2, Z24, Z19
+	VFMADD231PS      Z3, Z22, Z6
+	VFMADD231PS      Z3, Z24, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z19, Z19, Z26
+	VFMADD231PS      Z22, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z11, Z22
+	VFMADD213PS      Z11, Z6, Z22
+	VMOVAPS          Z11, Z24
+	VFMADD213PS      Z11, Z19, Z24
+	VFMADD132PS      Z10, Z22, Z6
+	VFMADD132PS      Z10, Z24, Z19
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z19, Z19
+	VMULPS           Z20, Z6, Z6
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z19, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          192(AX), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z6, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VSUBPS           Z1, Z21, Z24
+	VFMADD231PS      Z2, Z22, Z6
+	VFMADD231PS      Z2, Z24, Z19
+	VFMADD231PS      Z3, Z22, Z6
+	VFMADD231PS      Z3, Z24, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z19, Z19, Z26
+	VFMADD231PS      Z22, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z11, Z22
+	VFMADD213PS      Z11, Z6, Z22
+	VMOVAPS          Z11, Z24
+	VFMADD213PS      Z11, Z19, Z24
+	VFMADD132PS      Z10, Z22, Z6
+	VFMADD132PS      Z10, Z24, Z19
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z19, Z19
+	VMULPS           Z20, Z6, Z6
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z19, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cs512z_outre64
+
+cs512z_outre16:
+	CMPQ             DX, $0x00000010
+	JB               cs512z_outretail
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z6, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z6
+	VFMADD231PS      Z3, Z20, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z20
+	VMULPS           Z6, Z6, Z21
+	VFMADD231PS      Z20, Z21, Z6
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z11, Z6, Z20
+	VFMADD132PS      Z10, Z20, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z19, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cs512z_outre16
+
+cs512z_outretail:
+	TESTQ            DX, DX
+	JZ               cs512_prev
+	VMOVUPS.Z        (AX), K1, Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z6, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z6
+	VFMADD231PS      Z3, Z20, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z20
+	VMULPS           Z6, Z6, Z21
+	VFMADD231PS      Z20, Z21, Z6
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z6, Z7
+	VFMADD132PS      Z10, Z7, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z19, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              cs512_prev
+	JMP cs512_outdone
+
+cs512_outc:
 	TESTQ R9, R9
 	JNZ   cs512_outre
 	MOVQ  24(SP), AX
@@ -13924,7 +28293,9 @@ cs512_outretail:
 	VADDPS           Z10, Z19, Z19
 	VMULPS           Z6, Z19, Z19
 	VMOVUPS          Z19, K1, (CX)
+	JMP              cs512_prev
 
+cs512_outdone:
 cs512_prev:
 	MOVQ 40(SP), AX
 	MOVQ AX, 8(SP)
@@ -14031,6 +28402,298 @@ cs512_next:
 	KMOVW        (CX)(AX*2), K1
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   cs512_lastc
+	TESTQ R9, R9
+	JNZ   cs512z_lastre
+	MOVQ  24(SP), AX
+	MOVQ  32(SP), CX
+	MOVQ  R11, DX
+
+cs512z_last64:
+	CMPQ        DX, $0x00000040
+	JB          cs512z_last16
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     64(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z9
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z9
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z9, Z9
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z9, Z9
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z9, Z9
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z11, Z12
+	VFMADD213PS Z11, Z2, Z12
+	VMOVAPS     Z11, Z13
+	VFMADD213PS Z11, Z3, Z13
+	VFMADD132PS Z10, Z12, Z2
+	VFMADD132PS Z10, Z13, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z9, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     192(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z9
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z9
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z9, Z9
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z9, Z9
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z9, Z9
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z11, Z12
+	VFMADD213PS Z11, Z2, Z12
+	VMOVAPS     Z11, Z13
+	VFMADD213PS Z11, Z3, Z13
+	VFMADD132PS Z10, Z12, Z2
+	VFMADD132PS Z10, Z13, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z9, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512z_last64
+
+cs512z_last16:
+	CMPQ        DX, $0x00000010
+	JB          cs512z_lasttail
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z11, Z6
+	VFMADD213PS Z11, Z2, Z6
+	VFMADD132PS Z10, Z6, Z2
+	VADDPS      Z10, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512z_last16
+
+cs512z_lasttail:
+	TESTQ       DX, DX
+	JZ          cs512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMULPS      Z8, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z0, Z2
+	VFMADD132PS Z10, Z2, Z0
+	VADDPS      Z10, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         cs512_flushed
+
+cs512z_lastre:
+	MOVQ 24(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R11, DX
+
+cs512z_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               cs512z_lastre16
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          64(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z9, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z9
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z9, Z9, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z9
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z6, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z9, Z15
+	VFMADD132PS      Z10, Z14, Z6
+	VFMADD132PS      Z10, Z15, Z9
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z9, Z9
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z9, Z9
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z9, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          192(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z9, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z9
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z9, Z9, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z9
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z6, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z9, Z15
+	VFMADD132PS      Z10, Z14, Z6
+	VFMADD132PS      Z10, Z15, Z9
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z9, Z9
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z9, Z9
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z9, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cs512z_lastre64
+
+cs512z_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               cs512z_lastretail
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z9
+	VFMADD231PS      Z0, Z6, Z9
+	VSUBPS           Z1, Z9, Z12
+	VFMADD231PS      Z2, Z12, Z6
+	VFMADD231PS      Z3, Z12, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z12
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VFMADD231PS      Z12, Z13, Z6
+	VPADDD           Z7, Z9, Z9
+	VPMAXSD          Z5, Z9, Z9
+	VPSLLD           $0x17, Z9, Z9
+	VMOVAPS          Z11, Z12
+	VFMADD213PS      Z11, Z6, Z12
+	VFMADD132PS      Z10, Z12, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z9, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cs512z_lastre16
+
+cs512z_lastretail:
+	TESTQ            DX, DX
+	JZ               cs512_flushed
+	VMOVUPS.Z        (AX), K1, Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z6, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z6
+	VFMADD231PS      Z3, Z0, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z0
+	VMULPS           Z6, Z6, Z1
+	VFMADD231PS      Z0, Z1, Z6
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z11, Z0
+	VFMADD213PS      Z11, Z6, Z0
+	VFMADD132PS      Z10, Z0, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z4, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              cs512_flushed
+	JMP cs512_lastdone
+
+cs512_lastc:
 	TESTQ R9, R9
 	JNZ   cs512_lastre
 	MOVQ  24(SP), AX
@@ -14328,7 +28991,9 @@ cs512_lastretail:
 	VADDPS           Z10, Z9, Z9
 	VMULPS           Z4, Z9, Z9
 	VMOVUPS          Z9, K1, (CX)
+	JMP              cs512_flushed
 
+cs512_lastdone:
 cs512_flushed:
 cs512_ret:
 	VZEROUPPER
