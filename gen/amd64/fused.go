@@ -352,6 +352,20 @@ func maskRows(g *gen, f Mem, moff reg.GPVirtual, src func() reg.GPVirtual) rowHo
 	}}
 }
 
+// peekMask returns the peek hook of a kernel with a mask whose rows
+// maskRows steps at f: z.moff set to the offset of the next row's mask
+// (the one at f once begin has run for the current row, or the first
+// before the loop) from the row at src, in a register of its own.
+func (z *zin) peekMask(g *gen, f Mem) func(src reg.GPVirtual) func() {
+	return func(src reg.GPVirtual) func() {
+		cur, next := z.moff, g.GP64()
+		g.MOVQ(f, next)
+		g.SUBQ(src, next)
+		z.moff = next
+		return func() { z.moff = cur }
+	}
+}
+
 // scaledKind tells the fused kernels apart: Softmax or LogSoftmax, with a
 // mask or without one.
 type scaledKind struct{ log, masked bool }
@@ -394,7 +408,11 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	s.z = scaleIn512(g)
 	if k.masked {
 		s.z.moff = g.GP64()
-		s.hooks = maskRows(g, g.AllocLocal(16), s.z.moff, s.rowSrc)
+		f := g.AllocLocal(16)
+		s.hooks = maskRows(g, f, s.z.moff, s.rowSrc)
+		if !k.log {
+			s.hooks.peek = s.z.peekMask(g, f)
+		}
 	}
 	if k.log {
 		logSoftmax512(g, s, c, t, logSoftmaxRows)
@@ -407,7 +425,7 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	// row per row 0.45 against 0.49 ns per element at 100 columns, 0.34
 	// against 0.36 at 1024 and 4096; one mask row for every row 0.43
 	// against 0.47 at 100, 0.30-0.31 against 0.32-0.33 at 1024 and 4096.
-	s.tailPipe, s.halfTail, s.zeroC = true, true, true
+	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
 	s.softmaxRows()
 }
 
@@ -542,12 +560,12 @@ func causalAVX512(g *gen, c *constTable) {
 	s.hooks, zeros = causalHooksZeros(g, s, func(m Mem) { g.VMOVUPS(z, m) })
 	s.z.rows = &causalLate{s: s, zeros: zeros}
 	// SoftmaxRowsAVX512's last block through the pipeline, its half
-	// lanes, and the copy of passes 2 and 3 for c = 0 (see sm512), z in
-	// place of x. Thread CPU time, the least of 30 alternating runs of
-	// 1 MiB batches, scale 1/8, against the kernel without them: one mask
-	// row per row 0.45 against 0.49 ns per element at 100 columns, 0.34
-	// against 0.36 at 1024 and 4096; one mask row for every row 0.43
-	// against 0.47 at 100, 0.30-0.31 against 0.32-0.33 at 1024 and 4096.
+	// lanes, and the copy of passes 2 and 3 for c = 0, as the scaled
+	// kernels (the row's kl set with its k). Not pass 1 ahead: the next
+	// row's k is set by begin. Full rows, thread CPU time, the least of 30
+	// alternating runs of 1 MiB batches, against the kernel without them:
+	// 0.42 against 0.45 ns per element at 100 columns, 0.30 against 0.31
+	// at 1024 and 4096, 0.31 against 0.32 at 32000.
 	s.tailPipe, s.halfTail, s.zeroC = true, true, true
 	s.softmaxRows()
 }

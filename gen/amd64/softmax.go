@@ -976,7 +976,11 @@ func (s *sm512) pass3(name string, src, dst Op, after string, out func(p, q Mem,
 // nothing. With nilDst, dst may be nil: then no row is stored to or
 // filled, and special follows the fill's place all the same.
 type rowHooks struct {
-	begin   func()                    // emitted at the start of each row
+	begin func() // emitted at the start of each row
+	// peek, with ahead, is emitted before pass 1 of the row at src that
+	// follows the current one (or of the first row, before the loop): it
+	// sets what that pass needs, and its result undoes it after the pass.
+	peek    func(src reg.GPVirtual) (undo func())
 	special func(fill reg.VecVirtual) // emitted after a row is filled with fill
 	nilDst  bool
 }
@@ -1070,22 +1074,32 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	var bytes reg.GPVirtual
 	ahead := func(name string) {}
 	if s.ahead {
-		if s.hooks.begin != nil || s.hooks.special != nil || s.hooks.nilDst {
-			panic("ahead runs no hooks")
+		if (s.hooks.begin != nil && s.hooks.peek == nil) || s.hooks.special != nil || s.hooks.nilDst {
+			panic("ahead runs no hooks but begin with peek")
+		}
+		peek := func(src reg.GPVirtual) func() {
+			if s.hooks.peek == nil {
+				return func() {}
+			}
+			return s.hooks.peek(src)
 		}
 		early = s.label("nanearly")
 		bytes = g.GP64()
 		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
 		g.SHLQ(U8(1), bytes)                                  // 4*cols
 		m = g.ZMM()
+		undo := peek(src)
 		s.maxOf(src, "first", m)
+		undo()
 		// ahead emits the max of the next row into m, if there is one.
 		ahead = func(name string) {
 			g.CMPQ(rows, U32(1))
 			g.JE(LabelRef(s.label(name)))
 			next := g.GP64()
 			g.LEAQ(Mem{Base: src, Index: bytes, Scale: 1}, next)
+			undo := peek(next)
 			s.maxOf(next, name, m)
+			undo()
 			g.Label(s.label(name))
 		}
 	}

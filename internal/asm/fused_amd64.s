@@ -191,6 +191,68 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
 	XORQ         R10, R10
 	CMPQ         SI, DI
 	SETEQ        R10
+	LEAQ         (R9)(R9*1), R11
+	SHLQ         $0x01, R11
+	MOVQ         (SP), CX
+	SUBQ         DI, CX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         DI, AX
+	MOVQ         R9, DX
+
+ss512_max64first:
+	CMPQ        DX, $0x00000040
+	JB          ss512_max16first
+	VMOVUPS     (AX), Z10
+	VFMADD213PS (AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z11, Z11
+	VMOVUPS     64(AX), Z10
+	VFMADD213PS 64(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z6, Z6
+	VMOVUPS     128(AX), Z10
+	VFMADD213PS 128(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z7, Z7
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z9, Z9
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_max64first
+
+ss512_max16first:
+	CMPQ        DX, $0x00000010
+	JB          ss512_maxtailfirst
+	VMOVUPS     (AX), Z10
+	VFMADD213PS (AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z11, Z11
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_max16first
+
+ss512_maxtailfirst:
+	TESTQ       DX, DX
+	JZ          ss512_maxredfirst
+	VMOVUPS.Z   (AX), K1, Z10
+	VMOVUPS.Z   (AX)(CX*1), K1, Z18
+	VFMADD213PS Z18, Z8, Z10
+	VMAXPS      Z10, Z6, K1, Z6
+
+ss512_maxredfirst:
+	VMAXPS     Z6, Z11, Z11
+	VMAXPS     Z9, Z7, Z7
+	VMAXPS     Z7, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
 
 ss512_row:
 	MOVQ (SP), BX
@@ -198,96 +260,38 @@ ss512_row:
 	MOVQ 8(SP), AX
 	ADDQ AX, (SP)
 
-	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z7
-	VBROADCASTSS fusedconst<>+320(SB), Z6
-	VBROADCASTSS fusedconst<>+320(SB), Z9
-	VBROADCASTSS fusedconst<>+320(SB), Z10
-	MOVQ         DI, AX
-	MOVQ         R9, DX
-
-ss512_max64:
-	CMPQ        DX, $0x00000040
-	JB          ss512_max16
-	VMOVUPS     (AX), Z18
-	VFMADD213PS (AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z7, Z7
-	VMOVUPS     64(AX), Z18
-	VFMADD213PS 64(AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z6, Z6
-	VMOVUPS     128(AX), Z18
-	VFMADD213PS 128(AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z9, Z9
-	VMOVUPS     192(AX), Z18
-	VFMADD213PS 192(AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z10, Z10
-	ADDQ        $0x00000100, AX
-	SUBQ        $0x00000040, DX
-	JMP         ss512_max64
-
-ss512_max16:
-	CMPQ        DX, $0x00000010
-	JB          ss512_maxtail
-	VMOVUPS     (AX), Z18
-	VFMADD213PS (AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z7, Z7
-	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DX
-	JMP         ss512_max16
-
-ss512_maxtail:
-	TESTQ       DX, DX
-	JZ          ss512_maxred
-	VMOVUPS.Z   (AX), K1, Z18
-	VMOVUPS.Z   (AX)(BX*1), K1, Z19
-	VFMADD213PS Z19, Z8, Z18
-	VMAXPS      Z18, Z6, K1, Z6
-
-ss512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z10, Z9, Z9
-	VMAXPS     Z9, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       ss512_nanrow
-	VUCOMISS fusedconst<>+352(SB), X7
-	JE       ss512_nanrow
-	VUCOMISS fusedconst<>+320(SB), X7
+	VUCOMISS X11, X11
+	JP       ss512_nanearly
+	VUCOMISS fusedconst<>+352(SB), X11
+	JE       ss512_nanearly
+	VUCOMISS fusedconst<>+320(SB), X11
 	JE       ss512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X11, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         ss512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z9
-	VFMADD231PS Z0, Z7, Z9
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z11, Z7
 	JMP         ss512_params
 
 ss512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z9
+	VMOVAPS Z11, Z6
+	VMOVAPS Z1, Z7
 
 ss512_params:
-	VPBROADCASTD fusedconst<>+448(SB), Z7
-	VPSUBD       Z9, Z7, Z7
+	VPBROADCASTD fusedconst<>+448(SB), Z9
+	VPSUBD       Z7, Z9, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	VMOVD  X6, AX
 	TESTL  AX, AX
 	JNZ    ss512_sumc
-	VPXORQ Z11, Z11, Z11
 	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
 	MOVQ   DI, AX
 	MOVQ   SI, CX
 	MOVQ   R9, DX
@@ -321,16 +325,16 @@ ss512_params:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_1
 	VMOVUPS          Z20, (CX)
@@ -347,12 +351,12 @@ ss512z_nostore_1:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -362,28 +366,28 @@ ss512z_sum64:
 	JB   ss512z_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -394,16 +398,16 @@ ss512z_sum64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_2
 	VMOVUPS          Z20, -128(CX)
@@ -420,34 +424,34 @@ ss512z_nostore_2:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -458,16 +462,16 @@ ss512z_nostore_2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_3
 	VMOVUPS          Z20, (CX)
@@ -484,12 +488,12 @@ ss512z_nostore_3:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -498,36 +502,36 @@ ss512z_nostore_3:
 ss512z_drain:
 	TESTQ DX, DX
 	JZ    ss512z_drainwhole
-	LEAQ  -1(DX), R11
-	ANDQ  $0x0000000f, R11
-	CMPQ  R11, $0x00000008
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
 	JAE   ss512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512z_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -538,16 +542,16 @@ ss512z_drain:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_4
 	VMOVUPS          Z20, -128(CX)
@@ -568,25 +572,25 @@ ss512z_nostore_4:
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -594,9 +598,9 @@ ss512z_nostore_4:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_5
 	VMOVUPS          Z20, K2, (CX)
@@ -605,14 +609,14 @@ ss512z_nostore_5:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z13, Z13, Z13
 	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z13, Z13
-	VADDPD      Z13, Z11, Z11
+	VADDPD      Z9, Z14, Z14
 	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_tailhalf2:
@@ -620,28 +624,28 @@ ss512z_tailhalf2:
 	JA   ss512z_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -652,16 +656,16 @@ ss512z_tailhalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_6
 	VMOVUPS          Z20, -128(CX)
@@ -681,34 +685,34 @@ ss512z_nostore_6:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -719,16 +723,16 @@ ss512z_nostore_6:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_7
 	VMOVUPS          Z20, (CX)
@@ -738,24 +742,24 @@ ss512z_nostore_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tailhalf3:
@@ -763,28 +767,28 @@ ss512z_tailhalf3:
 	JA   ss512z_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -795,16 +799,16 @@ ss512z_tailhalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_8
 	VMOVUPS          Z20, -128(CX)
@@ -821,34 +825,34 @@ ss512z_nostore_8:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -859,16 +863,16 @@ ss512z_nostore_8:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_9
 	VMOVUPS          Z20, (CX)
@@ -889,28 +893,28 @@ ss512z_nostore_9:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -918,46 +922,46 @@ ss512z_nostore_9:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_10
 	VMOVUPS          Z20, K2, -128(CX)
 
 ss512z_nostore_10:
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z13, Z13
-	VADDPD      Z13, Z11, Z11
+	VADDPD      Z9, Z14, Z14
 	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -968,16 +972,16 @@ ss512z_tailhalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_11
 	VMOVUPS          Z20, -128(CX)
@@ -994,34 +998,34 @@ ss512z_nostore_11:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1032,16 +1036,16 @@ ss512z_nostore_11:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_12
 	VMOVUPS          Z20, (CX)
@@ -1061,37 +1065,37 @@ ss512z_nostore_12:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1102,16 +1106,16 @@ ss512z_nostore_12:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_13
 	VMOVUPS          Z20, -128(CX)
@@ -1121,19 +1125,19 @@ ss512z_nostore_13:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tailwhole:
@@ -1141,28 +1145,28 @@ ss512z_tailwhole:
 	JA   ss512z_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1173,16 +1177,16 @@ ss512z_tailwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_14
 	VMOVUPS          Z20, -128(CX)
@@ -1203,25 +1207,25 @@ ss512z_nostore_14:
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -1229,9 +1233,9 @@ ss512z_nostore_14:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_15
 	VMOVUPS          Z20, K2, (CX)
@@ -1240,20 +1244,20 @@ ss512z_nostore_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tail2:
@@ -1261,28 +1265,28 @@ ss512z_tail2:
 	JA   ss512z_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1293,16 +1297,16 @@ ss512z_tail2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_16
 	VMOVUPS          Z20, -128(CX)
@@ -1322,34 +1326,34 @@ ss512z_nostore_16:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1360,16 +1364,16 @@ ss512z_nostore_16:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_17
 	VMOVUPS          Z20, (CX)
@@ -1379,30 +1383,30 @@ ss512z_nostore_17:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tail3:
@@ -1410,28 +1414,28 @@ ss512z_tail3:
 	JA   ss512z_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1442,16 +1446,16 @@ ss512z_tail3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_18
 	VMOVUPS          Z20, -128(CX)
@@ -1468,34 +1472,34 @@ ss512z_nostore_18:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1506,16 +1510,16 @@ ss512z_nostore_18:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_19
 	VMOVUPS          Z20, (CX)
@@ -1536,28 +1540,28 @@ ss512z_nostore_19:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -1565,9 +1569,9 @@ ss512z_nostore_19:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_20
 	VMOVUPS          Z20, K2, -128(CX)
@@ -1576,41 +1580,41 @@ ss512z_nostore_20:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1621,16 +1625,16 @@ ss512z_tail4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_21
 	VMOVUPS          Z20, -128(CX)
@@ -1647,34 +1651,34 @@ ss512z_nostore_21:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1685,16 +1689,16 @@ ss512z_nostore_21:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_22
 	VMOVUPS          Z20, (CX)
@@ -1714,37 +1718,37 @@ ss512z_nostore_22:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -1755,16 +1759,16 @@ ss512z_nostore_22:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_23
 	VMOVUPS          Z20, -128(CX)
@@ -1774,31 +1778,31 @@ ss512z_nostore_23:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tailfirst:
-	LEAQ -1(DX), R11
-	ANDQ $0x0000000f, R11
-	CMPQ R11, $0x00000008
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
 	JAE  ss512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512z_firsthalf2
@@ -1822,9 +1826,9 @@ ss512z_tailfirst:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_24
 	VMOVUPS          Z20, K2, (CX)
@@ -1833,14 +1837,14 @@ ss512z_nostore_24:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z13, Z13, Z13
 	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z13, Z13
-	VADDPD      Z13, Z11, Z11
+	VADDPD      Z9, Z14, Z14
 	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_firsthalf2:
@@ -1877,16 +1881,16 @@ ss512z_firsthalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_25
 	VMOVUPS          Z20, (CX)
@@ -1896,24 +1900,24 @@ ss512z_nostore_25:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_firsthalf3:
@@ -1947,16 +1951,16 @@ ss512z_firsthalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_26
 	VMOVUPS          Z20, (CX)
@@ -1977,28 +1981,28 @@ ss512z_nostore_26:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -2006,20 +2010,20 @@ ss512z_nostore_26:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_27
 	VMOVUPS          Z20, K2, -128(CX)
 
 ss512z_nostore_27:
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z13, Z13
-	VADDPD      Z13, Z11, Z11
+	VADDPD      Z9, Z14, Z14
 	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_firsthalf4:
@@ -2050,16 +2054,16 @@ ss512z_firsthalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_28
 	VMOVUPS          Z20, (CX)
@@ -2079,37 +2083,37 @@ ss512z_nostore_28:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -2120,16 +2124,16 @@ ss512z_nostore_28:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_29
 	VMOVUPS          Z20, -128(CX)
@@ -2139,19 +2143,19 @@ ss512z_nostore_29:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_firstwhole:
@@ -2177,9 +2181,9 @@ ss512z_firstwhole:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_30
 	VMOVUPS          Z20, K2, (CX)
@@ -2188,20 +2192,20 @@ ss512z_nostore_30:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_first2:
@@ -2238,16 +2242,16 @@ ss512z_first2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_31
 	VMOVUPS          Z20, (CX)
@@ -2257,30 +2261,30 @@ ss512z_nostore_31:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_first3:
@@ -2314,16 +2318,16 @@ ss512z_first3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_32
 	VMOVUPS          Z20, (CX)
@@ -2344,28 +2348,28 @@ ss512z_nostore_32:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -2373,9 +2377,9 @@ ss512z_nostore_32:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_33
 	VMOVUPS          Z20, K2, -128(CX)
@@ -2384,15 +2388,15 @@ ss512z_nostore_33:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_first4:
@@ -2423,16 +2427,16 @@ ss512z_first4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_34
 	VMOVUPS          Z20, (CX)
@@ -2452,37 +2456,37 @@ ss512z_nostore_34:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -2493,16 +2497,16 @@ ss512z_nostore_34:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_35
 	VMOVUPS          Z20, -128(CX)
@@ -2512,51 +2516,51 @@ ss512z_nostore_35:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -2567,16 +2571,16 @@ ss512z_drainwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512z_nostore_36
 	VMOVUPS          Z20, -128(CX)
@@ -2586,32 +2590,32 @@ ss512z_nostore_36:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 
 ss512z_sumred:
 	JMP ss512_sumdone
 
 ss512_sumc:
-	VPXORQ Z11, Z11, Z11
 	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
 	MOVQ   DI, AX
 	MOVQ   SI, CX
 	MOVQ   R9, DX
@@ -2647,16 +2651,16 @@ ss512_sumc:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_1
 	VMOVUPS          Z20, (CX)
@@ -2675,12 +2679,12 @@ ss512_nostore_1:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2690,28 +2694,28 @@ ss512_sum64:
 	JB   ss512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -2722,16 +2726,16 @@ ss512_sum64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_2
 	VMOVUPS          Z20, -128(CX)
@@ -2750,34 +2754,34 @@ ss512_nostore_2:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -2788,16 +2792,16 @@ ss512_nostore_2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_3
 	VMOVUPS          Z20, (CX)
@@ -2816,12 +2820,12 @@ ss512_nostore_3:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2830,36 +2834,36 @@ ss512_nostore_3:
 ss512_drain:
 	TESTQ DX, DX
 	JZ    ss512_drainwhole
-	LEAQ  -1(DX), R11
-	ANDQ  $0x0000000f, R11
-	CMPQ  R11, $0x00000008
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
 	JAE   ss512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -2870,16 +2874,16 @@ ss512_drain:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_4
 	VMOVUPS          Z20, -128(CX)
@@ -2901,25 +2905,25 @@ ss512_nostore_4:
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -2927,9 +2931,9 @@ ss512_nostore_4:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_5
 	VMOVUPS          Z20, K2, (CX)
@@ -2938,14 +2942,14 @@ ss512_nostore_5:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z15, Z15, Z15
 	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z15, Z15
-	VADDPD      Z15, Z11, Z11
+	VADDPD      Z9, Z16, Z16
 	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_tailhalf2:
@@ -2953,28 +2957,28 @@ ss512_tailhalf2:
 	JA   ss512_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -2985,16 +2989,16 @@ ss512_tailhalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_6
 	VMOVUPS          Z20, -128(CX)
@@ -3016,34 +3020,34 @@ ss512_nostore_6:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3054,16 +3058,16 @@ ss512_nostore_6:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_7
 	VMOVUPS          Z20, (CX)
@@ -3073,24 +3077,24 @@ ss512_nostore_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tailhalf3:
@@ -3098,28 +3102,28 @@ ss512_tailhalf3:
 	JA   ss512_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3130,16 +3134,16 @@ ss512_tailhalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_8
 	VMOVUPS          Z20, -128(CX)
@@ -3158,34 +3162,34 @@ ss512_nostore_8:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3196,16 +3200,16 @@ ss512_nostore_8:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_9
 	VMOVUPS          Z20, (CX)
@@ -3227,28 +3231,28 @@ ss512_nostore_9:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -3256,46 +3260,46 @@ ss512_nostore_9:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_10
 	VMOVUPS          Z20, K2, -128(CX)
 
 ss512_nostore_10:
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z15, Z15
-	VADDPD      Z15, Z11, Z11
+	VADDPD      Z9, Z16, Z16
 	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3306,16 +3310,16 @@ ss512_tailhalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_11
 	VMOVUPS          Z20, -128(CX)
@@ -3334,34 +3338,34 @@ ss512_nostore_11:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3372,16 +3376,16 @@ ss512_nostore_11:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_12
 	VMOVUPS          Z20, (CX)
@@ -3403,37 +3407,37 @@ ss512_nostore_12:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3444,16 +3448,16 @@ ss512_nostore_12:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_13
 	VMOVUPS          Z20, -128(CX)
@@ -3463,19 +3467,19 @@ ss512_nostore_13:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tailwhole:
@@ -3483,28 +3487,28 @@ ss512_tailwhole:
 	JA   ss512_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3515,16 +3519,16 @@ ss512_tailwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_14
 	VMOVUPS          Z20, -128(CX)
@@ -3546,25 +3550,25 @@ ss512_nostore_14:
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -3572,9 +3576,9 @@ ss512_nostore_14:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_15
 	VMOVUPS          Z20, K2, (CX)
@@ -3583,20 +3587,20 @@ ss512_nostore_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tail2:
@@ -3604,28 +3608,28 @@ ss512_tail2:
 	JA   ss512_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3636,16 +3640,16 @@ ss512_tail2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_16
 	VMOVUPS          Z20, -128(CX)
@@ -3667,34 +3671,34 @@ ss512_nostore_16:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3705,16 +3709,16 @@ ss512_nostore_16:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_17
 	VMOVUPS          Z20, (CX)
@@ -3724,30 +3728,30 @@ ss512_nostore_17:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tail3:
@@ -3755,28 +3759,28 @@ ss512_tail3:
 	JA   ss512_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3787,16 +3791,16 @@ ss512_tail3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_18
 	VMOVUPS          Z20, -128(CX)
@@ -3815,34 +3819,34 @@ ss512_nostore_18:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3853,16 +3857,16 @@ ss512_nostore_18:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_19
 	VMOVUPS          Z20, (CX)
@@ -3884,28 +3888,28 @@ ss512_nostore_19:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -3913,9 +3917,9 @@ ss512_nostore_19:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_20
 	VMOVUPS          Z20, K2, -128(CX)
@@ -3924,41 +3928,41 @@ ss512_nostore_20:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -3969,16 +3973,16 @@ ss512_tail4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_21
 	VMOVUPS          Z20, -128(CX)
@@ -3997,34 +4001,34 @@ ss512_nostore_21:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -4035,16 +4039,16 @@ ss512_nostore_21:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_22
 	VMOVUPS          Z20, (CX)
@@ -4066,37 +4070,37 @@ ss512_nostore_22:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -4107,16 +4111,16 @@ ss512_nostore_22:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_23
 	VMOVUPS          Z20, -128(CX)
@@ -4126,31 +4130,31 @@ ss512_nostore_23:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tailfirst:
-	LEAQ -1(DX), R11
-	ANDQ $0x0000000f, R11
-	CMPQ R11, $0x00000008
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
 	JAE  ss512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512_firsthalf2
@@ -4175,9 +4179,9 @@ ss512_tailfirst:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_24
 	VMOVUPS          Z20, K2, (CX)
@@ -4186,14 +4190,14 @@ ss512_nostore_24:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z15, Z15, Z15
 	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z15, Z15
-	VADDPD      Z15, Z11, Z11
+	VADDPD      Z9, Z16, Z16
 	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_firsthalf2:
@@ -4232,16 +4236,16 @@ ss512_firsthalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_25
 	VMOVUPS          Z20, (CX)
@@ -4251,24 +4255,24 @@ ss512_nostore_25:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_firsthalf3:
@@ -4304,16 +4308,16 @@ ss512_firsthalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_26
 	VMOVUPS          Z20, (CX)
@@ -4335,28 +4339,28 @@ ss512_nostore_26:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -4364,20 +4368,20 @@ ss512_nostore_26:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_27
 	VMOVUPS          Z20, K2, -128(CX)
 
 ss512_nostore_27:
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z15, Z15
-	VADDPD      Z15, Z11, Z11
+	VADDPD      Z9, Z16, Z16
 	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_firsthalf4:
@@ -4410,16 +4414,16 @@ ss512_firsthalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_28
 	VMOVUPS          Z20, (CX)
@@ -4441,37 +4445,37 @@ ss512_nostore_28:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -4482,16 +4486,16 @@ ss512_nostore_28:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_29
 	VMOVUPS          Z20, -128(CX)
@@ -4501,19 +4505,19 @@ ss512_nostore_29:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_firstwhole:
@@ -4540,9 +4544,9 @@ ss512_firstwhole:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_30
 	VMOVUPS          Z20, K2, (CX)
@@ -4551,20 +4555,20 @@ ss512_nostore_30:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_first2:
@@ -4603,16 +4607,16 @@ ss512_first2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_31
 	VMOVUPS          Z20, (CX)
@@ -4622,30 +4626,30 @@ ss512_nostore_31:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_first3:
@@ -4681,16 +4685,16 @@ ss512_first3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_32
 	VMOVUPS          Z20, (CX)
@@ -4712,28 +4716,28 @@ ss512_nostore_32:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -4741,9 +4745,9 @@ ss512_nostore_32:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_33
 	VMOVUPS          Z20, K2, -128(CX)
@@ -4752,15 +4756,15 @@ ss512_nostore_33:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_first4:
@@ -4793,16 +4797,16 @@ ss512_first4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_34
 	VMOVUPS          Z20, (CX)
@@ -4824,37 +4828,37 @@ ss512_nostore_34:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -4865,16 +4869,16 @@ ss512_nostore_34:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_35
 	VMOVUPS          Z20, -128(CX)
@@ -4884,51 +4888,51 @@ ss512_nostore_35:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -4939,16 +4943,16 @@ ss512_drainwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_36
 	VMOVUPS          Z20, -128(CX)
@@ -4958,49 +4962,93 @@ ss512_nostore_36:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 
 ss512_sumred:
 ss512_sumdone:
-	VADDPD     Z12, Z11, Z11
-	VSHUFF64X2 $0xee, Z11, Z11, Z9
-	VADDPD     Z9, Z11, Z11
-	VSHUFF64X2 $0x01, Z11, Z11, Z9
-	VADDPD     Z9, Z11, Z11
-	VPERMILPD  $0x01, Z11, Z9
-	VADDSD     X9, X11, X9
-	VUCOMISD   X9, X9
-	JP         ss512_nanrow
+	CMPQ R8, $0x00000001
+	JE   ss512_ahead
+	LEAQ (DI)(R11*1), AX
+	MOVQ (SP), CX
+	SUBQ AX, CX
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD fusedconst<>+384(SB), X17, X17
-	VDIVSD    X9, X17, X9
-	VCVTSD2SS X9, X9, X10
-	VCVTSS2SD X10, X10, X18
-	VSUBSD    X18, X9, X9
-	VCVTSD2SS X9, X9, X9
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	MOVQ         R9, DX
 
-	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
-	VMOVSS       X10, 48(SP)
-	VMOVSS       X9, 52(SP)
+ss512_max64ahead:
+	CMPQ        DX, $0x00000040
+	JB          ss512_max16ahead
+	VMOVUPS     (AX), Z19
+	VFMADD213PS (AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     64(AX), Z19
+	VFMADD213PS 64(AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z9, Z9
+	VMOVUPS     128(AX), Z19
+	VFMADD213PS 128(AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z10, Z10
+	VMOVUPS     192(AX), Z19
+	VFMADD213PS 192(AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z18, Z18
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_max64ahead
+
+ss512_max16ahead:
+	CMPQ        DX, $0x00000010
+	JB          ss512_maxtailahead
+	VMOVUPS     (AX), Z19
+	VFMADD213PS (AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z11, Z11
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_max16ahead
+
+ss512_maxtailahead:
+	TESTQ       DX, DX
+	JZ          ss512_maxredahead
+	VMOVUPS.Z   (AX), K1, Z19
+	VMOVUPS.Z   (AX)(CX*1), K1, Z20
+	VFMADD213PS Z20, Z8, Z19
+	VMAXPS      Z19, Z9, K1, Z9
+
+ss512_maxredahead:
+	VMAXPS     Z9, Z11, Z11
+	VMAXPS     Z18, Z10, Z10
+	VMAXPS     Z10, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+
+ss512_ahead:
+	// Keep this row's c and bias; pass 3 runs a row late.
 	VMOVSS       X6, 56(SP)
 	VMOVD        X7, 60(SP)
 	MOVQ         BX, 64(SP)
@@ -5045,10 +5093,10 @@ ss512z_out64:
 	VMOVUPS     64(CX), Z18
 	VMOVAPS     Z10, Z21
 	VFMADD213PS Z10, Z6, Z21
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z18, Z24
 	VFMADD132PS Z9, Z21, Z6
-	VFMADD132PS Z9, Z23, Z18
+	VFMADD132PS Z9, Z24, Z18
 	VADDPS      Z9, Z6, Z6
 	VADDPS      Z9, Z18, Z18
 	VMULPS      Z19, Z6, Z6
@@ -5075,10 +5123,10 @@ ss512z_out64:
 	VMOVUPS     192(CX), Z18
 	VMOVAPS     Z10, Z21
 	VFMADD213PS Z10, Z6, Z21
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z18, Z24
 	VFMADD132PS Z9, Z21, Z6
-	VFMADD132PS Z9, Z23, Z18
+	VFMADD132PS Z9, Z24, Z18
 	VADDPS      Z9, Z6, Z6
 	VADDPS      Z9, Z18, Z18
 	VMULPS      Z19, Z6, Z6
@@ -5153,25 +5201,25 @@ ss512z_outre64:
 	VFMADD231PS      Z0, Z6, Z19
 	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z6
-	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z6
-	VFMADD231PS      Z3, Z23, Z18
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VMULPS           Z6, Z6, Z24
-	VMULPS           Z18, Z18, Z25
-	VFMADD231PS      Z21, Z24, Z6
-	VFMADD231PS      Z23, Z25, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z21, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z18
 	VPADDD           Z7, Z19, Z19
 	VPADDD           Z7, Z20, Z20
 	VPMAXSD          Z5, Z19, Z19
@@ -5180,10 +5228,10 @@ ss512z_outre64:
 	VPSLLD           $0x17, Z20, Z20
 	VMOVAPS          Z10, Z21
 	VFMADD213PS      Z10, Z6, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z18, Z24
 	VFMADD132PS      Z9, Z21, Z6
-	VFMADD132PS      Z9, Z23, Z18
+	VFMADD132PS      Z9, Z24, Z18
 	VADDPS           Z9, Z6, Z6
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z19, Z6, Z6
@@ -5201,25 +5249,25 @@ ss512z_outre64:
 	VFMADD231PS      Z0, Z6, Z19
 	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z6
-	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z6
-	VFMADD231PS      Z3, Z23, Z18
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VMULPS           Z6, Z6, Z24
-	VMULPS           Z18, Z18, Z25
-	VFMADD231PS      Z21, Z24, Z6
-	VFMADD231PS      Z23, Z25, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z21, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z18
 	VPADDD           Z7, Z19, Z19
 	VPADDD           Z7, Z20, Z20
 	VPMAXSD          Z5, Z19, Z19
@@ -5228,10 +5276,10 @@ ss512z_outre64:
 	VPSLLD           $0x17, Z20, Z20
 	VMOVAPS          Z10, Z21
 	VFMADD213PS      Z10, Z6, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z18, Z24
 	VFMADD132PS      Z9, Z21, Z6
-	VFMADD132PS      Z9, Z23, Z18
+	VFMADD132PS      Z9, Z24, Z18
 	VADDPS           Z9, Z6, Z6
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z19, Z6, Z6
@@ -5336,12 +5384,12 @@ ss512_out64:
 	VPSLLD      $0x17, Z21, Z21
 	VMOVUPS     (CX), Z18
 	VMOVUPS     64(CX), Z19
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
 	VMOVAPS     Z10, Z24
-	VFMADD213PS Z10, Z19, Z24
-	VFMADD132PS Z9, Z23, Z18
-	VFMADD132PS Z9, Z24, Z19
+	VFMADD213PS Z10, Z18, Z24
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z19, Z25
+	VFMADD132PS Z9, Z24, Z18
+	VFMADD132PS Z9, Z25, Z19
 	VADDPS      Z9, Z18, Z18
 	VADDPS      Z9, Z19, Z19
 	VMULPS      Z20, Z18, Z18
@@ -5368,12 +5416,12 @@ ss512_out64:
 	VPSLLD      $0x17, Z21, Z21
 	VMOVUPS     128(CX), Z18
 	VMOVUPS     192(CX), Z19
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
 	VMOVAPS     Z10, Z24
-	VFMADD213PS Z10, Z19, Z24
-	VFMADD132PS Z9, Z23, Z18
-	VFMADD132PS Z9, Z24, Z19
+	VFMADD213PS Z10, Z18, Z24
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z19, Z25
+	VFMADD132PS Z9, Z24, Z18
+	VFMADD132PS Z9, Z25, Z19
 	VADDPS      Z9, Z18, Z18
 	VADDPS      Z9, Z19, Z19
 	VMULPS      Z20, Z18, Z18
@@ -5451,38 +5499,38 @@ ss512_outre64:
 	VMOVAPS          Z1, Z21
 	VFMADD231PS      Z0, Z18, Z20
 	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
-	VSUBPS           Z1, Z21, Z24
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z3, Z23, Z18
-	VFMADD231PS      Z3, Z24, Z19
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VSUBPS           Z1, Z20, Z24
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z24, Z18
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z18, Z18, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z23, Z25, Z18
-	VFMADD231PS      Z24, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z18, Z18, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z24, Z26, Z18
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
 	VPMAXSD          Z5, Z21, Z21
 	VPSLLD           $0x17, Z20, Z20
 	VPSLLD           $0x17, Z21, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
 	VMOVAPS          Z10, Z24
-	VFMADD213PS      Z10, Z19, Z24
-	VFMADD132PS      Z9, Z23, Z18
-	VFMADD132PS      Z9, Z24, Z19
+	VFMADD213PS      Z10, Z18, Z24
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z19, Z25
+	VFMADD132PS      Z9, Z24, Z18
+	VFMADD132PS      Z9, Z25, Z19
 	VADDPS           Z9, Z18, Z18
 	VADDPS           Z9, Z19, Z19
 	VMULPS           Z20, Z18, Z18
@@ -5501,38 +5549,38 @@ ss512_outre64:
 	VMOVAPS          Z1, Z21
 	VFMADD231PS      Z0, Z18, Z20
 	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
-	VSUBPS           Z1, Z21, Z24
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z3, Z23, Z18
-	VFMADD231PS      Z3, Z24, Z19
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VSUBPS           Z1, Z20, Z24
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z24, Z18
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z18, Z18, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z23, Z25, Z18
-	VFMADD231PS      Z24, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z18, Z18, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z24, Z26, Z18
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
 	VPMAXSD          Z5, Z21, Z21
 	VPSLLD           $0x17, Z20, Z20
 	VPSLLD           $0x17, Z21, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
 	VMOVAPS          Z10, Z24
-	VFMADD213PS      Z10, Z19, Z24
-	VFMADD132PS      Z9, Z23, Z18
-	VFMADD132PS      Z9, Z24, Z19
+	VFMADD213PS      Z10, Z18, Z24
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z19, Z25
+	VFMADD132PS      Z9, Z24, Z18
+	VFMADD132PS      Z9, Z25, Z19
 	VADDPS           Z9, Z18, Z18
 	VADDPS           Z9, Z19, Z19
 	VMULPS           Z20, Z18, Z18
@@ -5610,15 +5658,34 @@ ss512_outretail:
 
 ss512_outdone:
 ss512_prev:
-	MOVQ 48(SP), AX
-	MOVQ AX, 16(SP)
-	MOVQ 56(SP), AX
-	MOVQ AX, 24(SP)
-	MOVQ 64(SP), AX
-	MOVQ AX, 72(SP)
-	MOVQ DI, 32(SP)
-	MOVQ SI, 40(SP)
-	JMP  ss512_next
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VADDPD     Z13, Z12, Z12
+	VSHUFF64X2 $0xee, Z12, Z12, Z6
+	VADDPD     Z6, Z12, Z12
+	VSHUFF64X2 $0x01, Z12, Z12, Z6
+	VADDPD     Z6, Z12, Z12
+	VPERMILPD  $0x01, Z12, Z6
+	VADDSD     X6, X12, X6
+	MOVQ       $0x00000000, 40(SP)
+	VUCOMISD   X6, X6
+	JP         ss512_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD fusedconst<>+384(SB), X22, X22
+	VDIVSD    X6, X22, X6
+	VCVTSD2SS X6, X6, X7
+	VCVTSS2SD X7, X7, X9
+	VSUBSD    X9, X6, X6
+	VCVTSD2SS X6, X6, X6
+	VMOVSS    X7, 16(SP)
+	VMOVSS    X6, 20(SP)
+	MOVQ      56(SP), AX
+	MOVQ      AX, 24(SP)
+	MOVQ      64(SP), AX
+	MOVQ      AX, 72(SP)
+	MOVQ      DI, 32(SP)
+	MOVQ      SI, 40(SP)
+	JMP       ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -5632,7 +5699,7 @@ ss512_scan_1_16:
 	VFMADD213PS (AX)(BX*1), Z8, Z6
 	VCMPPS      $0x03, Z6, Z6, K3
 	KORTESTW    K3, K3
-	JNZ         ss512_nanrow
+	JNZ         ss512_nanearly
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
 	JMP         ss512_scan_1_16
@@ -5645,14 +5712,84 @@ ss512_scan_1_tail:
 	VFMADD213PS Z7, Z8, Z6
 	VCMPPS      $0x03, Z6, Z6, K1, K3
 	KORTESTW    K3, K3
-	JNZ         ss512_nanrow
+	JNZ         ss512_nanearly
 
 ss512_scan_1_done:
-	VPXORD Z22, Z22, Z22
-	JMP    ss512_fill
+	VPXORD Z23, Z23, Z23
+	JMP    ss512_fillahead
+
+ss512_nanearly:
+	VBROADCASTSS fusedconst<>+416(SB), Z23
+
+ss512_fillahead:
+	CMPQ R8, $0x00000001
+	JE   ss512_aheadfill
+	LEAQ (DI)(R11*1), AX
+	MOVQ (SP), CX
+	SUBQ AX, CX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         R9, DX
+
+ss512_max64aheadfill:
+	CMPQ        DX, $0x00000040
+	JB          ss512_max16aheadfill
+	VMOVUPS     (AX), Z10
+	VFMADD213PS (AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z11, Z11
+	VMOVUPS     64(AX), Z10
+	VFMADD213PS 64(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z6, Z6
+	VMOVUPS     128(AX), Z10
+	VFMADD213PS 128(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z7, Z7
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z9, Z9
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_max64aheadfill
+
+ss512_max16aheadfill:
+	CMPQ        DX, $0x00000010
+	JB          ss512_maxtailaheadfill
+	VMOVUPS     (AX), Z10
+	VFMADD213PS (AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z11, Z11
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_max16aheadfill
+
+ss512_maxtailaheadfill:
+	TESTQ       DX, DX
+	JZ          ss512_maxredaheadfill
+	VMOVUPS.Z   (AX), K1, Z10
+	VMOVUPS.Z   (AX)(CX*1), K1, Z18
+	VFMADD213PS Z18, Z8, Z10
+	VMAXPS      Z10, Z6, K1, Z6
+
+ss512_maxredaheadfill:
+	VMAXPS     Z6, Z11, Z11
+	VMAXPS     Z9, Z7, Z7
+	VMAXPS     Z7, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+
+ss512_aheadfill:
+	JMP ss512_fill
 
 ss512_nanrow:
-	VBROADCASTSS fusedconst<>+416(SB), Z22
+	VBROADCASTSS fusedconst<>+416(SB), Z23
 
 ss512_fill:
 	MOVQ SI, CX
@@ -5661,7 +5798,7 @@ ss512_fill:
 ss512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      ss512_filltail
-	VMOVUPS Z22, (CX)
+	VMOVUPS Z23, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     ss512_fill16
@@ -5669,13 +5806,11 @@ ss512_fill16:
 ss512_filltail:
 	TESTQ   DX, DX
 	JZ      ss512_next
-	VMOVUPS Z22, K1, (CX)
+	VMOVUPS Z23, K1, (CX)
 
 ss512_next:
-	LEAQ (R9)(R9*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, DI
-	ADDQ AX, SI
+	ADDQ R11, DI
+	ADDQ R11, SI
 	DECQ R8
 	JNZ  ss512_row
 
@@ -9044,97 +9179,99 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
 	XORQ         R9, R9
 	CMPQ         BX, SI
 	SETEQ        R9
+	LEAQ         (R8)(R8*1), R10
+	SHLQ         $0x01, R10
 
-ss512_row:
 	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z11
 	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
 	VBROADCASTSS fusedconst<>+320(SB), Z9
-	VBROADCASTSS fusedconst<>+320(SB), Z10
 	MOVQ         SI, AX
 	MOVQ         R8, DX
 
-ss512_max64:
+ss512_max64first:
 	CMPQ    DX, $0x00000040
-	JB      ss512_max16
-	VMOVUPS (AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z7, Z7
-	VMOVUPS 64(AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z6, Z6
-	VMOVUPS 128(AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z9, Z9
-	VMOVUPS 192(AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z10, Z10
+	JB      ss512_max16first
+	VMOVUPS (AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z11, Z11
+	VMOVUPS 64(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z6, Z6
+	VMOVUPS 128(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z7, Z7
+	VMOVUPS 192(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z9, Z9
 	ADDQ    $0x00000100, AX
 	SUBQ    $0x00000040, DX
-	JMP     ss512_max64
+	JMP     ss512_max64first
 
-ss512_max16:
+ss512_max16first:
 	CMPQ    DX, $0x00000010
-	JB      ss512_maxtail
-	VMOVUPS (AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z7, Z7
+	JB      ss512_maxtailfirst
+	VMOVUPS (AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z11, Z11
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
-	JMP     ss512_max16
+	JMP     ss512_max16first
 
-ss512_maxtail:
+ss512_maxtailfirst:
 	TESTQ     DX, DX
-	JZ        ss512_maxred
-	VMOVUPS.Z (AX), K1, Z18
-	VMULPS    Z8, Z18, Z18
-	VMAXPS    Z18, Z6, K1, Z6
+	JZ        ss512_maxredfirst
+	VMOVUPS.Z (AX), K1, Z10
+	VMULPS    Z8, Z10, Z10
+	VMAXPS    Z10, Z6, K1, Z6
 
-ss512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z10, Z9, Z9
+ss512_maxredfirst:
+	VMAXPS     Z6, Z11, Z11
 	VMAXPS     Z9, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z7, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
 
+ss512_row:
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       ss512_nanrow
-	VUCOMISS fusedconst<>+352(SB), X7
-	JE       ss512_nanrow
-	VUCOMISS fusedconst<>+320(SB), X7
+	VUCOMISS X11, X11
+	JP       ss512_nanearly
+	VUCOMISS fusedconst<>+352(SB), X11
+	JE       ss512_nanearly
+	VUCOMISS fusedconst<>+320(SB), X11
 	JE       ss512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X11, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         ss512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z9
-	VFMADD231PS Z0, Z7, Z9
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z11, Z7
 	JMP         ss512_params
 
 ss512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z9
+	VMOVAPS Z11, Z6
+	VMOVAPS Z1, Z7
 
 ss512_params:
-	VPBROADCASTD fusedconst<>+448(SB), Z7
-	VPSUBD       Z9, Z7, Z7
+	VPBROADCASTD fusedconst<>+448(SB), Z9
+	VPSUBD       Z7, Z9, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	VMOVD  X6, AX
 	TESTL  AX, AX
 	JNZ    ss512_sumc
-	VPXORQ Z11, Z11, Z11
 	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R8, DX
@@ -9168,16 +9305,16 @@ ss512_params:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_37
 	VMOVUPS          Z20, (CX)
@@ -9194,12 +9331,12 @@ ss512z_nostore_37:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -9209,28 +9346,28 @@ ss512z_sum64:
 	JB   ss512z_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9241,16 +9378,16 @@ ss512z_sum64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_38
 	VMOVUPS          Z20, -128(CX)
@@ -9267,34 +9404,34 @@ ss512z_nostore_38:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9305,16 +9442,16 @@ ss512z_nostore_38:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_39
 	VMOVUPS          Z20, (CX)
@@ -9331,12 +9468,12 @@ ss512z_nostore_39:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -9345,36 +9482,36 @@ ss512z_nostore_39:
 ss512z_drain:
 	TESTQ DX, DX
 	JZ    ss512z_drainwhole
-	LEAQ  -1(DX), R10
-	ANDQ  $0x0000000f, R10
-	CMPQ  R10, $0x00000008
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
 	JAE   ss512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512z_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9385,16 +9522,16 @@ ss512z_drain:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_40
 	VMOVUPS          Z20, -128(CX)
@@ -9414,25 +9551,25 @@ ss512z_nostore_40:
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -9440,9 +9577,9 @@ ss512z_nostore_40:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_41
 	VMOVUPS          Z20, K2, (CX)
@@ -9451,14 +9588,14 @@ ss512z_nostore_41:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z13, Z13, Z13
 	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z13, Z13
-	VADDPD      Z13, Z11, Z11
+	VADDPD      Z9, Z14, Z14
 	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_tailhalf2:
@@ -9466,28 +9603,28 @@ ss512z_tailhalf2:
 	JA   ss512z_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9498,16 +9635,16 @@ ss512z_tailhalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_42
 	VMOVUPS          Z20, -128(CX)
@@ -9526,34 +9663,34 @@ ss512z_nostore_42:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9564,16 +9701,16 @@ ss512z_nostore_42:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_43
 	VMOVUPS          Z20, (CX)
@@ -9583,24 +9720,24 @@ ss512z_nostore_43:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tailhalf3:
@@ -9608,28 +9745,28 @@ ss512z_tailhalf3:
 	JA   ss512z_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9640,16 +9777,16 @@ ss512z_tailhalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_44
 	VMOVUPS          Z20, -128(CX)
@@ -9666,34 +9803,34 @@ ss512z_nostore_44:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9704,16 +9841,16 @@ ss512z_nostore_44:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_45
 	VMOVUPS          Z20, (CX)
@@ -9733,28 +9870,28 @@ ss512z_nostore_45:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -9762,46 +9899,46 @@ ss512z_nostore_45:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_46
 	VMOVUPS          Z20, K2, -128(CX)
 
 ss512z_nostore_46:
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z13, Z13
-	VADDPD      Z13, Z11, Z11
+	VADDPD      Z9, Z14, Z14
 	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9812,16 +9949,16 @@ ss512z_tailhalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_47
 	VMOVUPS          Z20, -128(CX)
@@ -9838,34 +9975,34 @@ ss512z_nostore_47:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9876,16 +10013,16 @@ ss512z_nostore_47:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_48
 	VMOVUPS          Z20, (CX)
@@ -9904,37 +10041,37 @@ ss512z_nostore_48:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -9945,16 +10082,16 @@ ss512z_nostore_48:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_49
 	VMOVUPS          Z20, -128(CX)
@@ -9964,19 +10101,19 @@ ss512z_nostore_49:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tailwhole:
@@ -9984,28 +10121,28 @@ ss512z_tailwhole:
 	JA   ss512z_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -10016,16 +10153,16 @@ ss512z_tailwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_50
 	VMOVUPS          Z20, -128(CX)
@@ -10045,25 +10182,25 @@ ss512z_nostore_50:
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -10071,9 +10208,9 @@ ss512z_nostore_50:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_51
 	VMOVUPS          Z20, K2, (CX)
@@ -10082,20 +10219,20 @@ ss512z_nostore_51:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tail2:
@@ -10103,28 +10240,28 @@ ss512z_tail2:
 	JA   ss512z_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -10135,16 +10272,16 @@ ss512z_tail2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_52
 	VMOVUPS          Z20, -128(CX)
@@ -10163,34 +10300,34 @@ ss512z_nostore_52:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -10201,16 +10338,16 @@ ss512z_nostore_52:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_53
 	VMOVUPS          Z20, (CX)
@@ -10220,30 +10357,30 @@ ss512z_nostore_53:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tail3:
@@ -10251,28 +10388,28 @@ ss512z_tail3:
 	JA   ss512z_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -10283,16 +10420,16 @@ ss512z_tail3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_54
 	VMOVUPS          Z20, -128(CX)
@@ -10309,34 +10446,34 @@ ss512z_nostore_54:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -10347,16 +10484,16 @@ ss512z_nostore_54:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_55
 	VMOVUPS          Z20, (CX)
@@ -10376,28 +10513,28 @@ ss512z_nostore_55:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -10405,9 +10542,9 @@ ss512z_nostore_55:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_56
 	VMOVUPS          Z20, K2, -128(CX)
@@ -10416,41 +10553,41 @@ ss512z_nostore_56:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -10461,16 +10598,16 @@ ss512z_tail4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_57
 	VMOVUPS          Z20, -128(CX)
@@ -10487,34 +10624,34 @@ ss512z_nostore_57:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -10525,16 +10662,16 @@ ss512z_nostore_57:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_58
 	VMOVUPS          Z20, (CX)
@@ -10553,37 +10690,37 @@ ss512z_nostore_58:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -10594,16 +10731,16 @@ ss512z_nostore_58:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_59
 	VMOVUPS          Z20, -128(CX)
@@ -10613,31 +10750,31 @@ ss512z_nostore_59:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_tailfirst:
-	LEAQ -1(DX), R10
-	ANDQ $0x0000000f, R10
-	CMPQ R10, $0x00000008
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
 	JAE  ss512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512z_firsthalf2
@@ -10660,9 +10797,9 @@ ss512z_tailfirst:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_60
 	VMOVUPS          Z20, K2, (CX)
@@ -10671,14 +10808,14 @@ ss512z_nostore_60:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z13, Z13, Z13
 	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z13, Z13
-	VADDPD      Z13, Z11, Z11
+	VADDPD      Z9, Z14, Z14
 	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_firsthalf2:
@@ -10714,16 +10851,16 @@ ss512z_firsthalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_61
 	VMOVUPS          Z20, (CX)
@@ -10733,24 +10870,24 @@ ss512z_nostore_61:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_firsthalf3:
@@ -10784,16 +10921,16 @@ ss512z_firsthalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_62
 	VMOVUPS          Z20, (CX)
@@ -10813,28 +10950,28 @@ ss512z_nostore_62:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -10842,20 +10979,20 @@ ss512z_nostore_62:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_63
 	VMOVUPS          Z20, K2, -128(CX)
 
 ss512z_nostore_63:
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z13, Z13
-	VADDPD      Z13, Z11, Z11
+	VADDPD      Z9, Z14, Z14
 	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
 	JMP         ss512z_sumred
 
 ss512z_firsthalf4:
@@ -10886,16 +11023,16 @@ ss512z_firsthalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_64
 	VMOVUPS          Z20, (CX)
@@ -10914,37 +11051,37 @@ ss512z_nostore_64:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -10955,16 +11092,16 @@ ss512z_nostore_64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_65
 	VMOVUPS          Z20, -128(CX)
@@ -10974,19 +11111,19 @@ ss512z_nostore_65:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_firstwhole:
@@ -11011,9 +11148,9 @@ ss512z_firstwhole:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_66
 	VMOVUPS          Z20, K2, (CX)
@@ -11022,20 +11159,20 @@ ss512z_nostore_66:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_first2:
@@ -11071,16 +11208,16 @@ ss512z_first2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_67
 	VMOVUPS          Z20, (CX)
@@ -11090,30 +11227,30 @@ ss512z_nostore_67:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z13, Z13, Z13
 	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_first3:
@@ -11147,16 +11284,16 @@ ss512z_first3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_68
 	VMOVUPS          Z20, (CX)
@@ -11176,28 +11313,28 @@ ss512z_nostore_68:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z19, Z14, Z14
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -11205,9 +11342,9 @@ ss512z_nostore_68:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_69
 	VMOVUPS          Z20, K2, -128(CX)
@@ -11216,15 +11353,15 @@ ss512z_nostore_69:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_first4:
@@ -11255,16 +11392,16 @@ ss512z_first4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_70
 	VMOVUPS          Z20, (CX)
@@ -11283,37 +11420,37 @@ ss512z_nostore_70:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -11324,16 +11461,16 @@ ss512z_nostore_70:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_71
 	VMOVUPS          Z20, -128(CX)
@@ -11343,51 +11480,51 @@ ss512z_nostore_71:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 	JMP           ss512z_sumred
 
 ss512z_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z13, Z13, Z13
 	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -11398,16 +11535,16 @@ ss512z_drainwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512z_nostore_72
 	VMOVUPS          Z20, -128(CX)
@@ -11417,32 +11554,32 @@ ss512z_nostore_72:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
 
 ss512z_sumred:
 	JMP ss512_sumdone
 
 ss512_sumc:
-	VPXORQ Z11, Z11, Z11
 	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R8, DX
@@ -11478,16 +11615,16 @@ ss512_sumc:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_37
 	VMOVUPS          Z20, (CX)
@@ -11506,12 +11643,12 @@ ss512_nostore_37:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -11521,28 +11658,28 @@ ss512_sum64:
 	JB   ss512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -11553,16 +11690,16 @@ ss512_sum64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_38
 	VMOVUPS          Z20, -128(CX)
@@ -11581,34 +11718,34 @@ ss512_nostore_38:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -11619,16 +11756,16 @@ ss512_nostore_38:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_39
 	VMOVUPS          Z20, (CX)
@@ -11647,12 +11784,12 @@ ss512_nostore_39:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -11661,36 +11798,36 @@ ss512_nostore_39:
 ss512_drain:
 	TESTQ DX, DX
 	JZ    ss512_drainwhole
-	LEAQ  -1(DX), R10
-	ANDQ  $0x0000000f, R10
-	CMPQ  R10, $0x00000008
+	LEAQ  -1(DX), R11
+	ANDQ  $0x0000000f, R11
+	CMPQ  R11, $0x00000008
 	JAE   ss512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -11701,16 +11838,16 @@ ss512_drain:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_40
 	VMOVUPS          Z20, -128(CX)
@@ -11731,25 +11868,25 @@ ss512_nostore_40:
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -11757,9 +11894,9 @@ ss512_nostore_40:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_41
 	VMOVUPS          Z20, K2, (CX)
@@ -11768,14 +11905,14 @@ ss512_nostore_41:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z15, Z15, Z15
 	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z15, Z15
-	VADDPD      Z15, Z11, Z11
+	VADDPD      Z9, Z16, Z16
 	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_tailhalf2:
@@ -11783,28 +11920,28 @@ ss512_tailhalf2:
 	JA   ss512_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -11815,16 +11952,16 @@ ss512_tailhalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_42
 	VMOVUPS          Z20, -128(CX)
@@ -11845,34 +11982,34 @@ ss512_nostore_42:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -11883,16 +12020,16 @@ ss512_nostore_42:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_43
 	VMOVUPS          Z20, (CX)
@@ -11902,24 +12039,24 @@ ss512_nostore_43:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tailhalf3:
@@ -11927,28 +12064,28 @@ ss512_tailhalf3:
 	JA   ss512_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -11959,16 +12096,16 @@ ss512_tailhalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_44
 	VMOVUPS          Z20, -128(CX)
@@ -11987,34 +12124,34 @@ ss512_nostore_44:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12025,16 +12162,16 @@ ss512_nostore_44:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_45
 	VMOVUPS          Z20, (CX)
@@ -12055,28 +12192,28 @@ ss512_nostore_45:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -12084,46 +12221,46 @@ ss512_nostore_45:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_46
 	VMOVUPS          Z20, K2, -128(CX)
 
 ss512_nostore_46:
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z15, Z15
-	VADDPD      Z15, Z11, Z11
+	VADDPD      Z9, Z16, Z16
 	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12134,16 +12271,16 @@ ss512_tailhalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_47
 	VMOVUPS          Z20, -128(CX)
@@ -12162,34 +12299,34 @@ ss512_nostore_47:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12200,16 +12337,16 @@ ss512_nostore_47:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_48
 	VMOVUPS          Z20, (CX)
@@ -12230,37 +12367,37 @@ ss512_nostore_48:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12271,16 +12408,16 @@ ss512_nostore_48:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_49
 	VMOVUPS          Z20, -128(CX)
@@ -12290,19 +12427,19 @@ ss512_nostore_49:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tailwhole:
@@ -12310,28 +12447,28 @@ ss512_tailwhole:
 	JA   ss512_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12342,16 +12479,16 @@ ss512_tailwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_50
 	VMOVUPS          Z20, -128(CX)
@@ -12372,25 +12509,25 @@ ss512_nostore_50:
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -12398,9 +12535,9 @@ ss512_nostore_50:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_51
 	VMOVUPS          Z20, K2, (CX)
@@ -12409,20 +12546,20 @@ ss512_nostore_51:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tail2:
@@ -12430,28 +12567,28 @@ ss512_tail2:
 	JA   ss512_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12462,16 +12599,16 @@ ss512_tail2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_52
 	VMOVUPS          Z20, -128(CX)
@@ -12492,34 +12629,34 @@ ss512_nostore_52:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12530,16 +12667,16 @@ ss512_nostore_52:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_53
 	VMOVUPS          Z20, (CX)
@@ -12549,30 +12686,30 @@ ss512_nostore_53:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tail3:
@@ -12580,28 +12717,28 @@ ss512_tail3:
 	JA   ss512_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12612,16 +12749,16 @@ ss512_tail3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_54
 	VMOVUPS          Z20, -128(CX)
@@ -12640,34 +12777,34 @@ ss512_nostore_54:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12678,16 +12815,16 @@ ss512_nostore_54:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_55
 	VMOVUPS          Z20, (CX)
@@ -12708,28 +12845,28 @@ ss512_nostore_55:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -12737,9 +12874,9 @@ ss512_nostore_55:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_56
 	VMOVUPS          Z20, K2, -128(CX)
@@ -12748,41 +12885,41 @@ ss512_nostore_56:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12793,16 +12930,16 @@ ss512_tail4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_57
 	VMOVUPS          Z20, -128(CX)
@@ -12821,34 +12958,34 @@ ss512_nostore_57:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z15, Z11, Z11
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12859,16 +12996,16 @@ ss512_nostore_57:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_58
 	VMOVUPS          Z20, (CX)
@@ -12889,37 +13026,37 @@ ss512_nostore_58:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -12930,16 +13067,16 @@ ss512_nostore_58:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_59
 	VMOVUPS          Z20, -128(CX)
@@ -12949,31 +13086,31 @@ ss512_nostore_59:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_tailfirst:
-	LEAQ -1(DX), R10
-	ANDQ $0x0000000f, R10
-	CMPQ R10, $0x00000008
+	LEAQ -1(DX), R11
+	ANDQ $0x0000000f, R11
+	CMPQ R11, $0x00000008
 	JAE  ss512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512_firsthalf2
@@ -12997,9 +13134,9 @@ ss512_tailfirst:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_60
 	VMOVUPS          Z20, K2, (CX)
@@ -13008,14 +13145,14 @@ ss512_nostore_60:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z15, Z15, Z15
 	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z15, Z15
-	VADDPD      Z15, Z11, Z11
+	VADDPD      Z9, Z16, Z16
 	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_firsthalf2:
@@ -13053,16 +13190,16 @@ ss512_firsthalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_61
 	VMOVUPS          Z20, (CX)
@@ -13072,24 +13209,24 @@ ss512_nostore_61:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_firsthalf3:
@@ -13125,16 +13262,16 @@ ss512_firsthalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_62
 	VMOVUPS          Z20, (CX)
@@ -13155,28 +13292,28 @@ ss512_nostore_62:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -13184,20 +13321,20 @@ ss512_nostore_62:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_63
 	VMOVUPS          Z20, K2, -128(CX)
 
 ss512_nostore_63:
 	VCVTPS2PD   Y20, Z9
-	VCVTPS2PD   Y23, Z10
+	VCVTPS2PD   Y24, Z10
 	VFMADD213PD Z10, Z10, Z9
-	VADDPD      Z9, Z15, Z15
-	VADDPD      Z15, Z11, Z11
+	VADDPD      Z9, Z16, Z16
 	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
 	JMP         ss512_sumred
 
 ss512_firsthalf4:
@@ -13230,16 +13367,16 @@ ss512_firsthalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_64
 	VMOVUPS          Z20, (CX)
@@ -13260,37 +13397,37 @@ ss512_nostore_64:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -13301,16 +13438,16 @@ ss512_nostore_64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_65
 	VMOVUPS          Z20, -128(CX)
@@ -13320,19 +13457,19 @@ ss512_nostore_65:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VCVTPS2PD     Y21, Z9
-	VCVTPS2PD     Y24, Z10
+	VCVTPS2PD     Y25, Z10
 	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_firstwhole:
@@ -13358,9 +13495,9 @@ ss512_firstwhole:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_66
 	VMOVUPS          Z20, K2, (CX)
@@ -13369,20 +13506,20 @@ ss512_nostore_66:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_first2:
@@ -13420,16 +13557,16 @@ ss512_first2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_67
 	VMOVUPS          Z20, (CX)
@@ -13439,30 +13576,30 @@ ss512_nostore_67:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z15, Z15, Z15
 	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_first3:
@@ -13498,16 +13635,16 @@ ss512_first3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_68
 	VMOVUPS          Z20, (CX)
@@ -13528,28 +13665,28 @@ ss512_nostore_68:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
 	VCVTPS2PD        Y20, Z10
 	VEXTRACTF64X4    $0x01, Z20, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y23, Z20
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
 	VFMADD213PD      Z20, Z20, Z10
-	VFMADD213PD      Z23, Z23, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VCVTPS2PD        Y21, Z10
 	VEXTRACTF64X4    $0x01, Z21, Y19
 	VCVTPS2PD        Y19, Z19
-	VCVTPS2PD        Y24, Z20
-	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
 	VCVTPS2PD        Y21, Z21
 	VFMADD213PD      Z20, Z20, Z10
 	VFMADD213PD      Z21, Z21, Z19
-	VADDPD           Z10, Z15, Z15
-	VADDPD           Z19, Z16, Z16
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
@@ -13557,9 +13694,9 @@ ss512_nostore_68:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VMULPS           Z9, Z9, Z10
 	VFMADD213PS      Z9, Z10, Z20
-	VPADDD           Z7, Z18, Z23
-	VPMAXSD          Z5, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_69
 	VMOVUPS          Z20, K2, -128(CX)
@@ -13568,15 +13705,15 @@ ss512_nostore_69:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_first4:
@@ -13609,16 +13746,16 @@ ss512_first4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_70
 	VMOVUPS          Z20, (CX)
@@ -13639,37 +13776,37 @@ ss512_nostore_70:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -13680,16 +13817,16 @@ ss512_nostore_70:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_71
 	VMOVUPS          Z20, -128(CX)
@@ -13699,51 +13836,51 @@ ss512_nostore_71:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 	JMP           ss512_sumred
 
 ss512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z15, Z15, Z15
 	VPXORQ           Z16, Z16, Z16
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -13754,16 +13891,16 @@ ss512_drainwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
 	JNZ              ss512_nostore_72
 	VMOVUPS          Z20, -128(CX)
@@ -13773,49 +13910,90 @@ ss512_nostore_72:
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
-	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z15, Z15
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z15, Z11, Z11
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 
 ss512_sumred:
 ss512_sumdone:
-	VADDPD     Z12, Z11, Z11
-	VSHUFF64X2 $0xee, Z11, Z11, Z9
-	VADDPD     Z9, Z11, Z11
-	VSHUFF64X2 $0x01, Z11, Z11, Z9
-	VADDPD     Z9, Z11, Z11
-	VPERMILPD  $0x01, Z11, Z9
-	VADDSD     X9, X11, X9
-	VUCOMISD   X9, X9
-	JP         ss512_nanrow
+	CMPQ DI, $0x00000001
+	JE   ss512_ahead
+	LEAQ (SI)(R10*1), AX
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD fusedconst<>+384(SB), X17, X17
-	VDIVSD    X9, X17, X9
-	VCVTSD2SS X9, X9, X10
-	VCVTSS2SD X10, X10, X18
-	VSUBSD    X18, X9, X9
-	VCVTSD2SS X9, X9, X9
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	MOVQ         R8, DX
 
-	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
-	VMOVSS       X10, 32(SP)
-	VMOVSS       X9, 36(SP)
+ss512_max64ahead:
+	CMPQ    DX, $0x00000040
+	JB      ss512_max16ahead
+	VMOVUPS (AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z11, Z11
+	VMOVUPS 64(AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z9, Z9
+	VMOVUPS 128(AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z10, Z10
+	VMOVUPS 192(AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z18, Z18
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     ss512_max64ahead
+
+ss512_max16ahead:
+	CMPQ    DX, $0x00000010
+	JB      ss512_maxtailahead
+	VMOVUPS (AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z11, Z11
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     ss512_max16ahead
+
+ss512_maxtailahead:
+	TESTQ     DX, DX
+	JZ        ss512_maxredahead
+	VMOVUPS.Z (AX), K1, Z19
+	VMULPS    Z8, Z19, Z19
+	VMAXPS    Z19, Z9, K1, Z9
+
+ss512_maxredahead:
+	VMAXPS     Z9, Z11, Z11
+	VMAXPS     Z18, Z10, Z10
+	VMAXPS     Z10, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+
+ss512_ahead:
+	// Keep this row's c and bias; pass 3 runs a row late.
 	VMOVSS       X6, 40(SP)
 	VMOVD        X7, 44(SP)
 	CMPQ         24(SP), $0x00000000
@@ -13858,10 +14036,10 @@ ss512z_out64:
 	VMOVUPS     64(CX), Z18
 	VMOVAPS     Z10, Z21
 	VFMADD213PS Z10, Z6, Z21
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z18, Z24
 	VFMADD132PS Z9, Z21, Z6
-	VFMADD132PS Z9, Z23, Z18
+	VFMADD132PS Z9, Z24, Z18
 	VADDPS      Z9, Z6, Z6
 	VADDPS      Z9, Z18, Z18
 	VMULPS      Z19, Z6, Z6
@@ -13888,10 +14066,10 @@ ss512z_out64:
 	VMOVUPS     192(CX), Z18
 	VMOVAPS     Z10, Z21
 	VFMADD213PS Z10, Z6, Z21
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z18, Z24
 	VFMADD132PS Z9, Z21, Z6
-	VFMADD132PS Z9, Z23, Z18
+	VFMADD132PS Z9, Z24, Z18
 	VADDPS      Z9, Z6, Z6
 	VADDPS      Z9, Z18, Z18
 	VMULPS      Z19, Z6, Z6
@@ -13965,25 +14143,25 @@ ss512z_outre64:
 	VFMADD231PS      Z0, Z6, Z19
 	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z6
-	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z6
-	VFMADD231PS      Z3, Z23, Z18
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VMULPS           Z6, Z6, Z24
-	VMULPS           Z18, Z18, Z25
-	VFMADD231PS      Z21, Z24, Z6
-	VFMADD231PS      Z23, Z25, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z21, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z18
 	VPADDD           Z7, Z19, Z19
 	VPADDD           Z7, Z20, Z20
 	VPMAXSD          Z5, Z19, Z19
@@ -13992,10 +14170,10 @@ ss512z_outre64:
 	VPSLLD           $0x17, Z20, Z20
 	VMOVAPS          Z10, Z21
 	VFMADD213PS      Z10, Z6, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z18, Z24
 	VFMADD132PS      Z9, Z21, Z6
-	VFMADD132PS      Z9, Z23, Z18
+	VFMADD132PS      Z9, Z24, Z18
 	VADDPS           Z9, Z6, Z6
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z19, Z6, Z6
@@ -14013,25 +14191,25 @@ ss512z_outre64:
 	VFMADD231PS      Z0, Z6, Z19
 	VFMADD231PS      Z0, Z18, Z20
 	VSUBPS           Z1, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
+	VSUBPS           Z1, Z20, Z24
 	VFMADD231PS      Z2, Z21, Z6
-	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z2, Z24, Z18
 	VFMADD231PS      Z3, Z21, Z6
-	VFMADD231PS      Z3, Z23, Z18
+	VFMADD231PS      Z3, Z24, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VMULPS           Z6, Z6, Z24
-	VMULPS           Z18, Z18, Z25
-	VFMADD231PS      Z21, Z24, Z6
-	VFMADD231PS      Z23, Z25, Z18
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z21, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z18
 	VPADDD           Z7, Z19, Z19
 	VPADDD           Z7, Z20, Z20
 	VPMAXSD          Z5, Z19, Z19
@@ -14040,10 +14218,10 @@ ss512z_outre64:
 	VPSLLD           $0x17, Z20, Z20
 	VMOVAPS          Z10, Z21
 	VFMADD213PS      Z10, Z6, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z18, Z24
 	VFMADD132PS      Z9, Z21, Z6
-	VFMADD132PS      Z9, Z23, Z18
+	VFMADD132PS      Z9, Z24, Z18
 	VADDPS           Z9, Z6, Z6
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z19, Z6, Z6
@@ -14147,12 +14325,12 @@ ss512_out64:
 	VPSLLD      $0x17, Z21, Z21
 	VMOVUPS     (CX), Z18
 	VMOVUPS     64(CX), Z19
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
 	VMOVAPS     Z10, Z24
-	VFMADD213PS Z10, Z19, Z24
-	VFMADD132PS Z9, Z23, Z18
-	VFMADD132PS Z9, Z24, Z19
+	VFMADD213PS Z10, Z18, Z24
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z19, Z25
+	VFMADD132PS Z9, Z24, Z18
+	VFMADD132PS Z9, Z25, Z19
 	VADDPS      Z9, Z18, Z18
 	VADDPS      Z9, Z19, Z19
 	VMULPS      Z20, Z18, Z18
@@ -14179,12 +14357,12 @@ ss512_out64:
 	VPSLLD      $0x17, Z21, Z21
 	VMOVUPS     128(CX), Z18
 	VMOVUPS     192(CX), Z19
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
 	VMOVAPS     Z10, Z24
-	VFMADD213PS Z10, Z19, Z24
-	VFMADD132PS Z9, Z23, Z18
-	VFMADD132PS Z9, Z24, Z19
+	VFMADD213PS Z10, Z18, Z24
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z19, Z25
+	VFMADD132PS Z9, Z24, Z18
+	VFMADD132PS Z9, Z25, Z19
 	VADDPS      Z9, Z18, Z18
 	VADDPS      Z9, Z19, Z19
 	VMULPS      Z20, Z18, Z18
@@ -14261,38 +14439,38 @@ ss512_outre64:
 	VMOVAPS          Z1, Z21
 	VFMADD231PS      Z0, Z18, Z20
 	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
-	VSUBPS           Z1, Z21, Z24
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z3, Z23, Z18
-	VFMADD231PS      Z3, Z24, Z19
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VSUBPS           Z1, Z20, Z24
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z24, Z18
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z18, Z18, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z23, Z25, Z18
-	VFMADD231PS      Z24, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z18, Z18, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z24, Z26, Z18
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
 	VPMAXSD          Z5, Z21, Z21
 	VPSLLD           $0x17, Z20, Z20
 	VPSLLD           $0x17, Z21, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
 	VMOVAPS          Z10, Z24
-	VFMADD213PS      Z10, Z19, Z24
-	VFMADD132PS      Z9, Z23, Z18
-	VFMADD132PS      Z9, Z24, Z19
+	VFMADD213PS      Z10, Z18, Z24
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z19, Z25
+	VFMADD132PS      Z9, Z24, Z18
+	VFMADD132PS      Z9, Z25, Z19
 	VADDPS           Z9, Z18, Z18
 	VADDPS           Z9, Z19, Z19
 	VMULPS           Z20, Z18, Z18
@@ -14311,38 +14489,38 @@ ss512_outre64:
 	VMOVAPS          Z1, Z21
 	VFMADD231PS      Z0, Z18, Z20
 	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
-	VSUBPS           Z1, Z21, Z24
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z3, Z23, Z18
-	VFMADD231PS      Z3, Z24, Z19
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VSUBPS           Z1, Z20, Z24
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z24, Z18
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z18, Z18, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z23, Z25, Z18
-	VFMADD231PS      Z24, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z18, Z18, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z24, Z26, Z18
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
 	VPMAXSD          Z5, Z21, Z21
 	VPSLLD           $0x17, Z20, Z20
 	VPSLLD           $0x17, Z21, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
 	VMOVAPS          Z10, Z24
-	VFMADD213PS      Z10, Z19, Z24
-	VFMADD132PS      Z9, Z23, Z18
-	VFMADD132PS      Z9, Z24, Z19
+	VFMADD213PS      Z10, Z18, Z24
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z19, Z25
+	VFMADD132PS      Z9, Z24, Z18
+	VFMADD132PS      Z9, Z25, Z19
 	VADDPS           Z9, Z18, Z18
 	VADDPS           Z9, Z19, Z19
 	VMULPS           Z20, Z18, Z18
@@ -14419,13 +14597,32 @@ ss512_outretail:
 
 ss512_outdone:
 ss512_prev:
-	MOVQ 32(SP), AX
-	MOVQ AX, (SP)
-	MOVQ 40(SP), AX
-	MOVQ AX, 8(SP)
-	MOVQ SI, 16(SP)
-	MOVQ BX, 24(SP)
-	JMP  ss512_next
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VADDPD     Z13, Z12, Z12
+	VSHUFF64X2 $0xee, Z12, Z12, Z6
+	VADDPD     Z6, Z12, Z12
+	VSHUFF64X2 $0x01, Z12, Z12, Z6
+	VADDPD     Z6, Z12, Z12
+	VPERMILPD  $0x01, Z12, Z6
+	VADDSD     X6, X12, X6
+	MOVQ       $0x00000000, 24(SP)
+	VUCOMISD   X6, X6
+	JP         ss512_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD fusedconst<>+384(SB), X22, X22
+	VDIVSD    X6, X22, X6
+	VCVTSD2SS X6, X6, X7
+	VCVTSS2SD X7, X7, X9
+	VSUBSD    X9, X6, X6
+	VCVTSD2SS X6, X6, X6
+	VMOVSS    X7, (SP)
+	VMOVSS    X6, 4(SP)
+	MOVQ      40(SP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      SI, 16(SP)
+	MOVQ      BX, 24(SP)
+	JMP       ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -14439,7 +14636,7 @@ ss512_scan_2_16:
 	VMULPS   Z8, Z6, Z6
 	VCMPPS   $0x03, Z6, Z6, K3
 	KORTESTW K3, K3
-	JNZ      ss512_nanrow
+	JNZ      ss512_nanearly
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
 	JMP      ss512_scan_2_16
@@ -14451,14 +14648,81 @@ ss512_scan_2_tail:
 	VMULPS    Z8, Z6, Z6
 	VCMPPS    $0x03, Z6, Z6, K1, K3
 	KORTESTW  K3, K3
-	JNZ       ss512_nanrow
+	JNZ       ss512_nanearly
 
 ss512_scan_2_done:
-	VPXORD Z22, Z22, Z22
-	JMP    ss512_fill
+	VPXORD Z23, Z23, Z23
+	JMP    ss512_fillahead
+
+ss512_nanearly:
+	VBROADCASTSS fusedconst<>+416(SB), Z23
+
+ss512_fillahead:
+	CMPQ DI, $0x00000001
+	JE   ss512_aheadfill
+	LEAQ (SI)(R10*1), AX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         R8, DX
+
+ss512_max64aheadfill:
+	CMPQ    DX, $0x00000040
+	JB      ss512_max16aheadfill
+	VMOVUPS (AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z11, Z11
+	VMOVUPS 64(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z6, Z6
+	VMOVUPS 128(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z7, Z7
+	VMOVUPS 192(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z9, Z9
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     ss512_max64aheadfill
+
+ss512_max16aheadfill:
+	CMPQ    DX, $0x00000010
+	JB      ss512_maxtailaheadfill
+	VMOVUPS (AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z11, Z11
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     ss512_max16aheadfill
+
+ss512_maxtailaheadfill:
+	TESTQ     DX, DX
+	JZ        ss512_maxredaheadfill
+	VMOVUPS.Z (AX), K1, Z10
+	VMULPS    Z8, Z10, Z10
+	VMAXPS    Z10, Z6, K1, Z6
+
+ss512_maxredaheadfill:
+	VMAXPS     Z6, Z11, Z11
+	VMAXPS     Z9, Z7, Z7
+	VMAXPS     Z7, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+
+ss512_aheadfill:
+	JMP ss512_fill
 
 ss512_nanrow:
-	VBROADCASTSS fusedconst<>+416(SB), Z22
+	VBROADCASTSS fusedconst<>+416(SB), Z23
 
 ss512_fill:
 	MOVQ BX, CX
@@ -14467,7 +14731,7 @@ ss512_fill:
 ss512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      ss512_filltail
-	VMOVUPS Z22, (CX)
+	VMOVUPS Z23, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     ss512_fill16
@@ -14475,13 +14739,11 @@ ss512_fill16:
 ss512_filltail:
 	TESTQ   DX, DX
 	JZ      ss512_next
-	VMOVUPS Z22, K1, (CX)
+	VMOVUPS Z23, K1, (CX)
 
 ss512_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R10, SI
+	ADDQ R10, BX
 	DECQ DI
 	JNZ  ss512_row
 
