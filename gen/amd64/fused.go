@@ -455,11 +455,12 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 // kernels without a mask whose row length is k: a row hook sets k, and
 // the mask of its last k%16 lanes, at the start of each row, so that every
 // pass reads and writes only the first k elements; a row of k = 0 skips
-// the passes. After a filled row the special hook zeros the rest. The
+// the passes (on AVX2; on AVX-512 it runs them over nothing). After a filled row the special hook zeros the rest. The
 // caller clamps offset to [-rows-1, cols], which changes no k and keeps
 // offset+r+1 from overflowing.
 //
-// On AVX-512, pass 3 runs a row late, as SoftmaxRowsAVX512's does: the
+// On AVX-512, pass 1 runs a row ahead and pass 3 a row late, as
+// SoftmaxRowsAVX512's do (see causalAVX512). For pass 3 the
 // row's k is kept with the pending row's other parameters (causalLate),
 // and the zeros after its first k elements are stored before that. With
 // full rows (thread CPU time, against the same kernel running pass 3 at
@@ -480,20 +481,35 @@ type causalRows interface {
 // offset+r+1, in the frame) and returns its row hooks. zero64 stores 16
 // zeros at an address.
 func causalHooks(g *gen, s causalRows, zero64 func(m Mem)) rowHooks {
-	h, _ := causalHooksZeros(g, s, zero64)
+	h, _ := causalHooksZeros(g, s, zero64, true)
 	return h
 }
 
 // causalHooksZeros is causalHooks, and also returns a function that emits
 // the zeros after the current row's first k elements, falling through at
-// the end.
-func causalHooksZeros(g *gen, s causalRows, zero64 func(m Mem)) (rowHooks, func()) {
+// the end. Unless skipEmpty, a row of k = 0 runs the passes over its 0
+// elements (a row of -Inf, filled with nothing), and the hooks peek at
+// the next row's k, for pass 1 ahead (sm512.ahead).
+func causalHooksZeros(g *gen, s causalRows, zero64 func(m Mem), skipEmpty bool) (rowHooks, func()) {
 	next := g.AllocLocal(8)
 	o := g.GP64()
 	g.Load(g.Param("offset"), o)
 	g.INCQ(o)
 	g.MOVQ(o, next)
 	var cols, k reg.GPVirtual
+	// clamp emits k = clamp(the value at next, 0, cols) into new registers.
+	clamp := func() (cols, k reg.GPVirtual) {
+		cols, k = g.GP64(), g.GP64()
+		g.Load(g.Param("cols"), cols)
+		zero := g.GP64()
+		g.XORQ(zero, zero)
+		g.MOVQ(next, k)
+		g.TESTQ(k, k)
+		g.CMOVQLT(zero, k)
+		g.CMPQ(k, cols)
+		g.CMOVQGT(cols, k)
+		return cols, k
+	}
 	// zeros emits the zeros after the row's first k elements, with labels
 	// prefixed by name, ending with a jump to done.
 	zeros := func(name, done string) {
@@ -510,23 +526,34 @@ func causalHooksZeros(g *gen, s causalRows, zero64 func(m Mem)) (rowHooks, func(
 		g.DECQ(i)
 		g.JMP(LabelRef(s.label(name + "1")))
 	}
+	var peek func(src reg.GPVirtual) func()
+	if !skipEmpty {
+		s := s.(*sm512)
+		peek = func(reg.GPVirtual) func() {
+			g.Comment("The next row's k, for its pass 1.")
+			_, kn := clamp()
+			cur, km := s.cols, s.km
+			s.cols, s.km = kn, g.K()
+			tail, tbl := g.GP64(), g.GP64()
+			g.MOVQ(kn, tail)
+			g.ANDQ(U32(15), tail)
+			g.LEAQ(g.tailMask16(), tbl)
+			g.KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, s.km)
+			return func() { s.cols, s.km = cur, km }
+		}
+	}
 	return rowHooks{
 			begin: func() {
 				g.Comment("k = clamp(offset+r+1, 0, cols), this row's length.")
-				cols, k = g.GP64(), g.GP64()
-				g.Load(g.Param("cols"), cols)
-				zero := g.GP64()
-				g.XORQ(zero, zero)
-				g.MOVQ(next, k)
+				cols, k = clamp()
 				g.INCQ(next)
-				g.TESTQ(k, k)
-				g.CMOVQLT(zero, k)
-				g.CMPQ(k, cols)
-				g.CMOVQGT(cols, k)
-				g.TESTQ(k, k)
-				g.JZ(LabelRef(s.label("filled")))
+				if skipEmpty {
+					g.TESTQ(k, k)
+					g.JZ(LabelRef(s.label("filled")))
+				}
 				s.setCols(k)
 			},
+			peek: peek,
 			special: func(reg.VecVirtual) {
 				g.Comment("Zeros after the row's first k elements.")
 				zeros("zero", s.label("next"))
@@ -557,16 +584,22 @@ func causalAVX512(g *gen, c *constTable) {
 	z := g.ZMM()
 	g.VPXORD(z, z, z)
 	var zeros func()
-	s.hooks, zeros = causalHooksZeros(g, s, func(m Mem) { g.VMOVUPS(z, m) })
+	s.hooks, zeros = causalHooksZeros(g, s, func(m Mem) { g.VMOVUPS(z, m) }, false)
 	s.z.rows = &causalLate{s: s, zeros: zeros}
 	// SoftmaxRowsAVX512's last block through the pipeline, its half
 	// lanes, and the copy of passes 2 and 3 for c = 0, as the scaled
-	// kernels (the row's kl set with its k). Not pass 1 ahead: the next
-	// row's k is set by begin. Full rows, thread CPU time, the least of 30
-	// alternating runs of 1 MiB batches, against the kernel without them:
-	// 0.42 against 0.45 ns per element at 100 columns, 0.30 against 0.31
-	// at 1024 and 4096, 0.31 against 0.32 at 32000.
-	s.tailPipe, s.halfTail, s.zeroC = true, true, true
+	// kernels (the row's kl set with its k): full rows, thread CPU time,
+	// the least of 30 alternating runs of 1 MiB batches, against the
+	// kernel without them, 0.42 against 0.45 ns per element at 100
+	// columns, 0.30 against 0.31 at 1024 and 4096. Pass 1 a row ahead,
+	// the next row's k from peek (a row of k = 0 runs its passes over
+	// nothing, so that none skips the next row's max; after the late pass
+	// 3, which loads the pending row's k, the row's own k is loaded back
+	// for the fill of a NaN S): the lower quartile of 40 alternating
+	// runs, 0.35 against 0.41 ns per element at 100 columns, 0.35 against
+	// 0.40 at 64, 0.30 against 0.34 at 200, 0.28 against 0.30 at 1024,
+	// the same at 4096 and 32000.
+	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
 	s.softmaxRows()
 }
 

@@ -1074,8 +1074,8 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	var bytes reg.GPVirtual
 	ahead := func(name string) {}
 	if s.ahead {
-		if (s.hooks.begin != nil && s.hooks.peek == nil) || s.hooks.special != nil || s.hooks.nilDst {
-			panic("ahead runs no hooks but begin with peek")
+		if (s.hooks.begin != nil && s.hooks.peek == nil) || s.hooks.nilDst {
+			panic("ahead runs no hooks but begin with peek, and special")
 		}
 		peek := func(src reg.GPVirtual) func() {
 			if s.hooks.peek == nil {
@@ -1290,6 +1290,9 @@ func (s *sm512) softmaxRows() {
 		s.z.save(g, moffs)
 		late("out", s.label("prev"))
 		w := g.GP64()
+		if s.ahead && s.z != nil && s.z.rows != nil {
+			s.z.restore(g, moffs) // this row's k, which a NaN S fills
+		}
 		if s.ahead {
 			g.Comment("This row's S, NaN check and split 1/S, after the pending row's pass 3.")
 			sum = s.reduceSum(s.acc[0], s.acc[1])

@@ -23118,34 +23118,104 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
 	MOVQ         rows+56(FP), DI
-	MOVQ         cols+64(FP), R8
+	MOVQ         cols+64(FP), AX
 	TESTQ        DI, DI
 	JZ           cs512_ret
-	MOVQ         R8, AX
-	ANDQ         $0x0000000f, AX
-	LEAQ         tailmask16<>+0(SB), CX
-	KMOVW        (CX)(AX*2), K1
-	KMOVW        K1, CX
-	MOVL         $0x0000ffff, DX
-	TESTQ        AX, AX
-	CMOVLEQ      DX, CX
-	KMOVW        CX, K1
-	XORQ         R9, R9
+	MOVQ         AX, CX
+	ANDQ         $0x0000000f, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K1
+	KMOVW        K1, DX
+	MOVL         $0x0000ffff, R8
+	TESTQ        CX, CX
+	CMOVLEQ      R8, DX
+	KMOVW        DX, K1
+	XORQ         R8, R8
 	CMPQ         BX, SI
-	SETEQ        R9
+	SETEQ        R8
+	LEAQ         (AX)(AX*1), R9
+	SHLQ         $0x01, R9
+
+	// The next row's k, for its pass 1.
+	MOVQ    cols+64(FP), AX
+	XORQ    DX, DX
+	MOVQ    (SP), CX
+	TESTQ   CX, CX
+	CMOVQLT DX, CX
+	CMPQ    CX, AX
+	CMOVQGT AX, CX
+	MOVQ    CX, AX
+	ANDQ    $0x0000000f, AX
+	LEAQ    tailmask16<>+0(SB), DX
+	KMOVW   (DX)(AX*2), K1
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z12
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         SI, AX
+	MOVQ         CX, DX
+
+cs512_max64first:
+	CMPQ    DX, $0x00000040
+	JB      cs512_max16first
+	VMOVUPS (AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z12, Z12
+	VMOVUPS 64(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z6, Z6
+	VMOVUPS 128(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z7, Z7
+	VMOVUPS 192(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z10, Z10
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     cs512_max64first
+
+cs512_max16first:
+	CMPQ    DX, $0x00000010
+	JB      cs512_maxtailfirst
+	VMOVUPS (AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z12, Z12
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     cs512_max16first
+
+cs512_maxtailfirst:
+	TESTQ     DX, DX
+	JZ        cs512_maxredfirst
+	VMOVUPS.Z (AX), K1, Z11
+	VMULPS    Z8, Z11, Z11
+	VMAXPS    Z11, Z6, K1, Z6
+
+cs512_maxredfirst:
+	VMAXPS     Z6, Z12, Z12
+	VMAXPS     Z10, Z7, Z7
+	VMAXPS     Z7, Z12, Z12
+	VSHUFF32X4 $0x4e, Z12, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VSHUFF32X4 $0xb1, Z12, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VPERMILPS  $0x4e, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
 
 cs512_row:
 	// k = clamp(offset+r+1, 0, cols), this row's length.
 	MOVQ    cols+64(FP), R10
 	XORQ    AX, AX
 	MOVQ    (SP), R11
-	INCQ    (SP)
 	TESTQ   R11, R11
 	CMOVQLT AX, R11
 	CMPQ    R11, R10
 	CMOVQGT R10, R11
-	TESTQ   R11, R11
-	JZ      cs512_filled
+	INCQ    (SP)
 	MOVQ    R11, AX
 	ANDQ    $0x0000000f, AX
 	LEAQ    tailmask16<>+0(SB), CX
@@ -23156,95 +23226,38 @@ cs512_row:
 	CMOVLEQ DX, CX
 	KMOVW   CX, K2
 
-	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z7
-	VBROADCASTSS fusedconst<>+320(SB), Z6
-	VBROADCASTSS fusedconst<>+320(SB), Z10
-	VBROADCASTSS fusedconst<>+320(SB), Z11
-	MOVQ         SI, AX
-	MOVQ         R11, DX
-
-cs512_max64:
-	CMPQ    DX, $0x00000040
-	JB      cs512_max16
-	VMOVUPS (AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z7, Z7
-	VMOVUPS 64(AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z6, Z6
-	VMOVUPS 128(AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z10, Z10
-	VMOVUPS 192(AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z11, Z11
-	ADDQ    $0x00000100, AX
-	SUBQ    $0x00000040, DX
-	JMP     cs512_max64
-
-cs512_max16:
-	CMPQ    DX, $0x00000010
-	JB      cs512_maxtail
-	VMOVUPS (AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z7, Z7
-	ADDQ    $0x00000040, AX
-	SUBQ    $0x00000010, DX
-	JMP     cs512_max16
-
-cs512_maxtail:
-	TESTQ     DX, DX
-	JZ        cs512_maxred
-	VMOVUPS.Z (AX), K1, Z19
-	VMULPS    Z8, Z19, Z19
-	VMAXPS    Z19, Z6, K1, Z6
-
-cs512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z11, Z10, Z10
-	VMAXPS     Z10, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       cs512_nanrow
-	VUCOMISS fusedconst<>+352(SB), X7
-	JE       cs512_nanrow
-	VUCOMISS fusedconst<>+320(SB), X7
+	VUCOMISS X12, X12
+	JP       cs512_nanearly
+	VUCOMISS fusedconst<>+352(SB), X12
+	JE       cs512_nanearly
+	VUCOMISS fusedconst<>+320(SB), X12
 	JE       cs512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X12, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         cs512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z10
-	VFMADD231PS Z0, Z7, Z10
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z12, Z7
 	JMP         cs512_params
 
 cs512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z10
+	VMOVAPS Z12, Z6
+	VMOVAPS Z1, Z7
 
 cs512_params:
-	VPBROADCASTD fusedconst<>+448(SB), Z7
-	VPSUBD       Z10, Z7, Z7
+	VPBROADCASTD fusedconst<>+448(SB), Z10
+	VPSUBD       Z7, Z10, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
 	VMOVD  X6, AX
 	TESTL  AX, AX
 	JNZ    cs512_sumc
-	VPXORQ Z12, Z12, Z12
 	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R11, DX
@@ -23278,17 +23291,17 @@ cs512_params:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_1
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -23304,12 +23317,12 @@ cs512z_nostore_1:
 	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
 	VFMADD231PS Z0, Z11, Z20
-	VSUBPS      Z1, Z19, Z26
-	VSUBPS      Z1, Z20, Z27
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z2, Z27, Z11
-	VFMADD231PS Z3, Z26, Z10
-	VFMADD231PS Z3, Z27, Z11
+	VSUBPS      Z1, Z19, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z2, Z28, Z11
+	VFMADD231PS Z3, Z27, Z10
+	VFMADD231PS Z3, Z28, Z11
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -23319,28 +23332,28 @@ cs512z_sum64:
 	JB   cs512z_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -23351,17 +23364,17 @@ cs512z_sum64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_2
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -23377,34 +23390,34 @@ cs512z_nostore_2:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VADDPD           Z14, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -23415,17 +23428,17 @@ cs512z_nostore_2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_3
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -23441,12 +23454,12 @@ cs512z_nostore_3:
 	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
 	VFMADD231PS Z0, Z11, Z20
-	VSUBPS      Z1, Z19, Z26
-	VSUBPS      Z1, Z20, Z27
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z2, Z27, Z11
-	VFMADD231PS Z3, Z26, Z10
-	VFMADD231PS Z3, Z27, Z11
+	VSUBPS      Z1, Z19, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z2, Z28, Z11
+	VFMADD231PS Z3, Z27, Z10
+	VFMADD231PS Z3, Z28, Z11
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -23463,28 +23476,28 @@ cs512z_drain:
 	JA    cs512z_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -23495,17 +23508,17 @@ cs512z_drain:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_4
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -23524,25 +23537,25 @@ cs512z_nostore_4:
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z14, Z12, Z12
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -23550,10 +23563,10 @@ cs512z_nostore_4:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_5
 	VMOVUPS          Z21, K2, (CX)
 
@@ -23561,14 +23574,14 @@ cs512z_nostore_5:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z14, Z14, Z14
 	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
 	VCVTPS2PD   Y21, Z10
-	VCVTPS2PD   Y24, Z11
+	VCVTPS2PD   Y25, Z11
 	VFMADD213PD Z11, Z11, Z10
-	VADDPD      Z10, Z14, Z14
-	VADDPD      Z14, Z12, Z12
+	VADDPD      Z10, Z15, Z15
 	VADDPD      Z15, Z13, Z13
+	VADDPD      Z16, Z14, Z14
 	JMP         cs512z_sumred
 
 cs512z_tailhalf2:
@@ -23576,28 +23589,28 @@ cs512z_tailhalf2:
 	JA   cs512z_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -23608,17 +23621,17 @@ cs512z_tailhalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_6
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -23636,34 +23649,34 @@ cs512z_nostore_6:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VADDPD           Z14, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -23674,17 +23687,17 @@ cs512z_nostore_6:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_7
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, K2, 64(CX)
@@ -23693,24 +23706,24 @@ cs512z_nostore_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VCVTPS2PD     Y22, Z10
-	VCVTPS2PD     Y25, Z11
+	VCVTPS2PD     Y26, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_tailhalf3:
@@ -23718,28 +23731,28 @@ cs512z_tailhalf3:
 	JA   cs512z_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -23750,17 +23763,17 @@ cs512z_tailhalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_8
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -23776,34 +23789,34 @@ cs512z_nostore_8:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VADDPD           Z14, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -23814,17 +23827,17 @@ cs512z_nostore_8:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_9
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -23843,28 +23856,28 @@ cs512z_nostore_9:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -23872,46 +23885,46 @@ cs512z_nostore_9:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_10
 	VMOVUPS          Z21, K2, -128(CX)
 
 cs512z_nostore_10:
 	VCVTPS2PD   Y21, Z10
-	VCVTPS2PD   Y24, Z11
+	VCVTPS2PD   Y25, Z11
 	VFMADD213PD Z11, Z11, Z10
-	VADDPD      Z10, Z14, Z14
-	VADDPD      Z14, Z12, Z12
+	VADDPD      Z10, Z15, Z15
 	VADDPD      Z15, Z13, Z13
+	VADDPD      Z16, Z14, Z14
 	JMP         cs512z_sumred
 
 cs512z_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -23922,17 +23935,17 @@ cs512z_tailhalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_11
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -23948,34 +23961,34 @@ cs512z_nostore_11:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VADDPD           Z14, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -23986,17 +23999,17 @@ cs512z_nostore_11:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_12
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -24014,37 +24027,37 @@ cs512z_nostore_12:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -24055,17 +24068,17 @@ cs512z_nostore_12:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_13
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, K2, -64(CX)
@@ -24074,19 +24087,19 @@ cs512z_nostore_13:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VCVTPS2PD     Y22, Z10
-	VCVTPS2PD     Y25, Z11
+	VCVTPS2PD     Y26, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_tailwhole:
@@ -24094,28 +24107,28 @@ cs512z_tailwhole:
 	JA   cs512z_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -24126,17 +24139,17 @@ cs512z_tailwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_14
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -24155,25 +24168,25 @@ cs512z_nostore_14:
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
-	VADDPD           Z14, Z12, Z12
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -24181,10 +24194,10 @@ cs512z_nostore_14:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_15
 	VMOVUPS          Z21, K2, (CX)
 
@@ -24192,20 +24205,20 @@ cs512z_nostore_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_tail2:
@@ -24213,28 +24226,28 @@ cs512z_tail2:
 	JA   cs512z_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -24245,17 +24258,17 @@ cs512z_tail2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_16
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -24273,34 +24286,34 @@ cs512z_nostore_16:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VADDPD           Z14, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -24311,17 +24324,17 @@ cs512z_nostore_16:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_17
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, K2, 64(CX)
@@ -24330,30 +24343,30 @@ cs512z_nostore_17:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
 	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_tail3:
@@ -24361,28 +24374,28 @@ cs512z_tail3:
 	JA   cs512z_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -24393,17 +24406,17 @@ cs512z_tail3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_18
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -24419,34 +24432,34 @@ cs512z_nostore_18:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VADDPD           Z14, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -24457,17 +24470,17 @@ cs512z_nostore_18:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_19
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -24486,28 +24499,28 @@ cs512z_nostore_19:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -24515,10 +24528,10 @@ cs512z_nostore_19:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_20
 	VMOVUPS          Z21, K2, -128(CX)
 
@@ -24526,41 +24539,41 @@ cs512z_nostore_20:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -24571,17 +24584,17 @@ cs512z_tail4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_21
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -24597,34 +24610,34 @@ cs512z_nostore_21:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VADDPD           Z14, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -24635,17 +24648,17 @@ cs512z_nostore_21:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_22
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -24663,37 +24676,37 @@ cs512z_nostore_22:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -24704,17 +24717,17 @@ cs512z_nostore_22:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_23
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, K2, -64(CX)
@@ -24723,25 +24736,25 @@ cs512z_nostore_23:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
-	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_tailfirst:
@@ -24770,10 +24783,10 @@ cs512z_tailfirst:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_24
 	VMOVUPS          Z21, K2, (CX)
 
@@ -24781,14 +24794,14 @@ cs512z_nostore_24:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z14, Z14, Z14
 	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
 	VCVTPS2PD   Y21, Z10
-	VCVTPS2PD   Y24, Z11
+	VCVTPS2PD   Y25, Z11
 	VFMADD213PD Z11, Z11, Z10
-	VADDPD      Z10, Z14, Z14
-	VADDPD      Z14, Z12, Z12
+	VADDPD      Z10, Z15, Z15
 	VADDPD      Z15, Z13, Z13
+	VADDPD      Z16, Z14, Z14
 	JMP         cs512z_sumred
 
 cs512z_firsthalf2:
@@ -24824,17 +24837,17 @@ cs512z_firsthalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_25
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, K2, 64(CX)
@@ -24843,24 +24856,24 @@ cs512z_nostore_25:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VCVTPS2PD     Y22, Z10
-	VCVTPS2PD     Y25, Z11
+	VCVTPS2PD     Y26, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_firsthalf3:
@@ -24894,17 +24907,17 @@ cs512z_firsthalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_26
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -24923,28 +24936,28 @@ cs512z_nostore_26:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -24952,20 +24965,20 @@ cs512z_nostore_26:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_27
 	VMOVUPS          Z21, K2, -128(CX)
 
 cs512z_nostore_27:
 	VCVTPS2PD   Y21, Z10
-	VCVTPS2PD   Y24, Z11
+	VCVTPS2PD   Y25, Z11
 	VFMADD213PD Z11, Z11, Z10
-	VADDPD      Z10, Z14, Z14
-	VADDPD      Z14, Z12, Z12
+	VADDPD      Z10, Z15, Z15
 	VADDPD      Z15, Z13, Z13
+	VADDPD      Z16, Z14, Z14
 	JMP         cs512z_sumred
 
 cs512z_firsthalf4:
@@ -24996,17 +25009,17 @@ cs512z_firsthalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_28
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -25024,37 +25037,37 @@ cs512z_nostore_28:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -25065,17 +25078,17 @@ cs512z_nostore_28:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_29
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, K2, -64(CX)
@@ -25084,19 +25097,19 @@ cs512z_nostore_29:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VCVTPS2PD     Y22, Z10
-	VCVTPS2PD     Y25, Z11
+	VCVTPS2PD     Y26, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_firstwhole:
@@ -25121,10 +25134,10 @@ cs512z_firstwhole:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_30
 	VMOVUPS          Z21, K2, (CX)
 
@@ -25132,20 +25145,20 @@ cs512z_nostore_30:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_first2:
@@ -25181,17 +25194,17 @@ cs512z_first2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_31
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, K2, 64(CX)
@@ -25200,30 +25213,30 @@ cs512z_nostore_31:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z14, Z14, Z14
 	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
 	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_first3:
@@ -25257,17 +25270,17 @@ cs512z_first3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_32
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -25286,28 +25299,28 @@ cs512z_nostore_32:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z20, Z15, Z15
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -25315,10 +25328,10 @@ cs512z_nostore_32:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_33
 	VMOVUPS          Z21, K2, -128(CX)
 
@@ -25326,15 +25339,15 @@ cs512z_nostore_33:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_first4:
@@ -25365,17 +25378,17 @@ cs512z_first4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_34
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -25393,37 +25406,37 @@ cs512z_nostore_34:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -25434,17 +25447,17 @@ cs512z_nostore_34:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_35
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, K2, -64(CX)
@@ -25453,51 +25466,51 @@ cs512z_nostore_35:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
-	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 	JMP           cs512z_sumred
 
 cs512z_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z14, Z14, Z14
 	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -25508,17 +25521,17 @@ cs512z_drainwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512z_nostore_36
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -25527,32 +25540,32 @@ cs512z_nostore_36:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
-	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
 	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
 
 cs512z_sumred:
 	JMP cs512_sumdone
 
 cs512_sumc:
-	VPXORQ Z12, Z12, Z12
 	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R11, DX
@@ -25588,17 +25601,17 @@ cs512_sumc:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_1
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -25616,12 +25629,12 @@ cs512_nostore_1:
 	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
 	VFMADD231PS Z0, Z11, Z20
-	VSUBPS      Z1, Z19, Z26
-	VSUBPS      Z1, Z20, Z27
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z2, Z27, Z11
-	VFMADD231PS Z3, Z26, Z10
-	VFMADD231PS Z3, Z27, Z11
+	VSUBPS      Z1, Z19, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z2, Z28, Z11
+	VFMADD231PS Z3, Z27, Z10
+	VFMADD231PS Z3, Z28, Z11
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -25631,28 +25644,28 @@ cs512_sum64:
 	JB   cs512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -25663,17 +25676,17 @@ cs512_sum64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_2
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -25691,34 +25704,34 @@ cs512_nostore_2:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
-	VADDPD           Z16, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -25729,17 +25742,17 @@ cs512_nostore_2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_3
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -25757,12 +25770,12 @@ cs512_nostore_3:
 	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
 	VFMADD231PS Z0, Z11, Z20
-	VSUBPS      Z1, Z19, Z26
-	VSUBPS      Z1, Z20, Z27
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z2, Z27, Z11
-	VFMADD231PS Z3, Z26, Z10
-	VFMADD231PS Z3, Z27, Z11
+	VSUBPS      Z1, Z19, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z2, Z28, Z11
+	VFMADD231PS Z3, Z27, Z10
+	VFMADD231PS Z3, Z28, Z11
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -25779,28 +25792,28 @@ cs512_drain:
 	JA    cs512_tailhalf2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -25811,17 +25824,17 @@ cs512_drain:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_4
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -25841,25 +25854,25 @@ cs512_nostore_4:
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VADDPD           Z16, Z12, Z12
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -25867,10 +25880,10 @@ cs512_nostore_4:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_5
 	VMOVUPS          Z21, K2, (CX)
 
@@ -25878,14 +25891,14 @@ cs512_nostore_5:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z16, Z16, Z16
 	VPXORQ      Z17, Z17, Z17
+	VPXORQ      Z18, Z18, Z18
 	VCVTPS2PD   Y21, Z10
-	VCVTPS2PD   Y24, Z11
+	VCVTPS2PD   Y25, Z11
 	VFMADD213PD Z11, Z11, Z10
-	VADDPD      Z10, Z16, Z16
-	VADDPD      Z16, Z12, Z12
+	VADDPD      Z10, Z17, Z17
 	VADDPD      Z17, Z13, Z13
+	VADDPD      Z18, Z14, Z14
 	JMP         cs512_sumred
 
 cs512_tailhalf2:
@@ -25893,28 +25906,28 @@ cs512_tailhalf2:
 	JA   cs512_tailhalf3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -25925,17 +25938,17 @@ cs512_tailhalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_6
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -25955,34 +25968,34 @@ cs512_nostore_6:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
-	VADDPD           Z16, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -25993,17 +26006,17 @@ cs512_nostore_6:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_7
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, K2, 64(CX)
@@ -26012,24 +26025,24 @@ cs512_nostore_7:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VCVTPS2PD     Y22, Z10
-	VCVTPS2PD     Y25, Z11
+	VCVTPS2PD     Y26, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_tailhalf3:
@@ -26037,28 +26050,28 @@ cs512_tailhalf3:
 	JA   cs512_tailhalf4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26069,17 +26082,17 @@ cs512_tailhalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_8
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -26097,34 +26110,34 @@ cs512_nostore_8:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
-	VADDPD           Z16, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26135,17 +26148,17 @@ cs512_nostore_8:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_9
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -26165,28 +26178,28 @@ cs512_nostore_9:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -26194,46 +26207,46 @@ cs512_nostore_9:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_10
 	VMOVUPS          Z21, K2, -128(CX)
 
 cs512_nostore_10:
 	VCVTPS2PD   Y21, Z10
-	VCVTPS2PD   Y24, Z11
+	VCVTPS2PD   Y25, Z11
 	VFMADD213PD Z11, Z11, Z10
-	VADDPD      Z10, Z16, Z16
-	VADDPD      Z16, Z12, Z12
+	VADDPD      Z10, Z17, Z17
 	VADDPD      Z17, Z13, Z13
+	VADDPD      Z18, Z14, Z14
 	JMP         cs512_sumred
 
 cs512_tailhalf4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26244,17 +26257,17 @@ cs512_tailhalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_11
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -26272,34 +26285,34 @@ cs512_nostore_11:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
-	VADDPD           Z16, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26310,17 +26323,17 @@ cs512_nostore_11:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_12
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -26340,37 +26353,37 @@ cs512_nostore_12:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26381,17 +26394,17 @@ cs512_nostore_12:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_13
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, K2, -64(CX)
@@ -26400,19 +26413,19 @@ cs512_nostore_13:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VCVTPS2PD     Y22, Z10
-	VCVTPS2PD     Y25, Z11
+	VCVTPS2PD     Y26, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_tailwhole:
@@ -26420,28 +26433,28 @@ cs512_tailwhole:
 	JA   cs512_tail2
 
 	// The row's last 1 vectors, the last under kl.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26452,17 +26465,17 @@ cs512_tailwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_14
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -26482,25 +26495,25 @@ cs512_nostore_14:
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
-	VADDPD           Z16, Z12, Z12
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -26508,10 +26521,10 @@ cs512_nostore_14:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_15
 	VMOVUPS          Z21, K2, (CX)
 
@@ -26519,20 +26532,20 @@ cs512_nostore_15:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_tail2:
@@ -26540,28 +26553,28 @@ cs512_tail2:
 	JA   cs512_tail3
 
 	// The row's last 2 vectors, the last under kl.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26572,17 +26585,17 @@ cs512_tail2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_16
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -26602,34 +26615,34 @@ cs512_nostore_16:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
-	VADDPD           Z16, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26640,17 +26653,17 @@ cs512_nostore_16:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_17
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, K2, 64(CX)
@@ -26659,30 +26672,30 @@ cs512_nostore_17:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
 	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_tail3:
@@ -26690,28 +26703,28 @@ cs512_tail3:
 	JA   cs512_tail4
 
 	// The row's last 3 vectors, the last under kl.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26722,17 +26735,17 @@ cs512_tail3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_18
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -26750,34 +26763,34 @@ cs512_nostore_18:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
-	VADDPD           Z16, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26788,17 +26801,17 @@ cs512_nostore_18:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_19
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -26818,28 +26831,28 @@ cs512_nostore_19:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -26847,10 +26860,10 @@ cs512_nostore_19:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_20
 	VMOVUPS          Z21, K2, -128(CX)
 
@@ -26858,41 +26871,41 @@ cs512_nostore_20:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_tail4:
 	// The row's last 4 vectors, the last under kl.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26903,17 +26916,17 @@ cs512_tail4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_21
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -26931,34 +26944,34 @@ cs512_nostore_21:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
-	VADDPD           Z16, Z12, Z12
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -26969,17 +26982,17 @@ cs512_nostore_21:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_22
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -26999,37 +27012,37 @@ cs512_nostore_22:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -27040,17 +27053,17 @@ cs512_nostore_22:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_23
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, K2, -64(CX)
@@ -27059,25 +27072,25 @@ cs512_nostore_23:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
-	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_tailfirst:
@@ -27107,10 +27120,10 @@ cs512_tailfirst:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_24
 	VMOVUPS          Z21, K2, (CX)
 
@@ -27118,14 +27131,14 @@ cs512_nostore_24:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	VPXORQ      Z16, Z16, Z16
 	VPXORQ      Z17, Z17, Z17
+	VPXORQ      Z18, Z18, Z18
 	VCVTPS2PD   Y21, Z10
-	VCVTPS2PD   Y24, Z11
+	VCVTPS2PD   Y25, Z11
 	VFMADD213PD Z11, Z11, Z10
-	VADDPD      Z10, Z16, Z16
-	VADDPD      Z16, Z12, Z12
+	VADDPD      Z10, Z17, Z17
 	VADDPD      Z17, Z13, Z13
+	VADDPD      Z18, Z14, Z14
 	JMP         cs512_sumred
 
 cs512_firsthalf2:
@@ -27163,17 +27176,17 @@ cs512_firsthalf2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_25
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, K2, 64(CX)
@@ -27182,24 +27195,24 @@ cs512_nostore_25:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VCVTPS2PD     Y22, Z10
-	VCVTPS2PD     Y25, Z11
+	VCVTPS2PD     Y26, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_firsthalf3:
@@ -27235,17 +27248,17 @@ cs512_firsthalf3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_26
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -27265,28 +27278,28 @@ cs512_nostore_26:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -27294,20 +27307,20 @@ cs512_nostore_26:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_27
 	VMOVUPS          Z21, K2, -128(CX)
 
 cs512_nostore_27:
 	VCVTPS2PD   Y21, Z10
-	VCVTPS2PD   Y24, Z11
+	VCVTPS2PD   Y25, Z11
 	VFMADD213PD Z11, Z11, Z10
-	VADDPD      Z10, Z16, Z16
-	VADDPD      Z16, Z12, Z12
+	VADDPD      Z10, Z17, Z17
 	VADDPD      Z17, Z13, Z13
+	VADDPD      Z18, Z14, Z14
 	JMP         cs512_sumred
 
 cs512_firsthalf4:
@@ -27340,17 +27353,17 @@ cs512_firsthalf4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_28
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -27370,37 +27383,37 @@ cs512_nostore_28:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -27411,17 +27424,17 @@ cs512_nostore_28:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_29
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, K2, -64(CX)
@@ -27430,19 +27443,19 @@ cs512_nostore_29:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VCVTPS2PD     Y22, Z10
-	VCVTPS2PD     Y25, Z11
+	VCVTPS2PD     Y26, Z11
 	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_firstwhole:
@@ -27468,10 +27481,10 @@ cs512_firstwhole:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_30
 	VMOVUPS          Z21, K2, (CX)
 
@@ -27479,20 +27492,20 @@ cs512_nostore_30:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_first2:
@@ -27530,17 +27543,17 @@ cs512_first2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_31
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, K2, 64(CX)
@@ -27549,30 +27562,30 @@ cs512_nostore_31:
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
-	VPXORQ        Z16, Z16, Z16
 	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
 	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_first3:
@@ -27608,17 +27621,17 @@ cs512_first3:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_32
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -27638,28 +27651,28 @@ cs512_nostore_32:
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
 	VCVTPS2PD        Y21, Z11
 	VEXTRACTF64X4    $0x01, Z21, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y24, Z21
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
 	VFMADD213PD      Z21, Z21, Z11
-	VFMADD213PD      Z24, Z24, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VCVTPS2PD        Y22, Z11
 	VEXTRACTF64X4    $0x01, Z22, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y25, Z21
-	VEXTRACTF64X4    $0x01, Z25, Y22
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
 	VCVTPS2PD        Y22, Z22
 	VFMADD213PD      Z21, Z21, Z11
 	VFMADD213PD      Z22, Z22, Z20
-	VADDPD           Z11, Z16, Z16
-	VADDPD           Z20, Z17, Z17
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
@@ -27667,10 +27680,10 @@ cs512_nostore_32:
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VMULPS           Z10, Z10, Z11
 	VFMADD213PS      Z10, Z11, Z21
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z24, Z24
-	TESTQ            R9, R9
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_33
 	VMOVUPS          Z21, K2, -128(CX)
 
@@ -27678,15 +27691,15 @@ cs512_nostore_33:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_first4:
@@ -27719,17 +27732,17 @@ cs512_first4:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_34
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -27749,37 +27762,37 @@ cs512_nostore_34:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -27790,17 +27803,17 @@ cs512_nostore_34:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_35
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, K2, -64(CX)
@@ -27809,51 +27822,51 @@ cs512_nostore_35:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
-	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 	JMP           cs512_sumred
 
 cs512_drainwhole:
 	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z16, Z16, Z16
 	VPXORQ           Z17, Z17, Z17
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z21, Z17, Z17
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z16, Z16
-	VADDPD           Z22, Z17, Z17
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -27864,17 +27877,17 @@ cs512_drainwhole:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_36
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -27883,49 +27896,103 @@ cs512_nostore_36:
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
-	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z16, Z16
-	VADDPD        Z11, Z17, Z17
-	VADDPD        Z16, Z12, Z12
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
 	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 
 cs512_sumred:
 cs512_sumdone:
-	VADDPD     Z13, Z12, Z12
-	VSHUFF64X2 $0xee, Z12, Z12, Z10
-	VADDPD     Z10, Z12, Z12
-	VSHUFF64X2 $0x01, Z12, Z12, Z10
-	VADDPD     Z10, Z12, Z12
-	VPERMILPD  $0x01, Z12, Z10
-	VADDSD     X10, X12, X10
-	VUCOMISD   X10, X10
-	JP         cs512_nanrow
+	CMPQ DI, $0x00000001
+	JE   cs512_ahead
+	LEAQ (SI)(R9*1), AX
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD fusedconst<>+384(SB), X18, X18
-	VDIVSD    X10, X18, X10
-	VCVTSD2SS X10, X10, X11
-	VCVTSS2SD X11, X11, X19
-	VSUBSD    X19, X10, X10
-	VCVTSD2SS X10, X10, X10
+	// The next row's k, for its pass 1.
+	MOVQ    cols+64(FP), DX
+	XORQ    R12, R12
+	MOVQ    (SP), CX
+	TESTQ   CX, CX
+	CMOVQLT R12, CX
+	CMPQ    CX, DX
+	CMOVQGT DX, CX
+	MOVQ    CX, DX
+	ANDQ    $0x0000000f, DX
+	LEAQ    tailmask16<>+0(SB), R12
+	KMOVW   (R12)(DX*2), K1
 
-	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
-	VMOVSS X11, 40(SP)
-	VMOVSS X10, 44(SP)
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z12
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	MOVQ         CX, DX
+
+cs512_max64ahead:
+	CMPQ    DX, $0x00000040
+	JB      cs512_max16ahead
+	VMOVUPS (AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z12, Z12
+	VMOVUPS 64(AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z10, Z10
+	VMOVUPS 128(AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z11, Z11
+	VMOVUPS 192(AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z19, Z19
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     cs512_max64ahead
+
+cs512_max16ahead:
+	CMPQ    DX, $0x00000010
+	JB      cs512_maxtailahead
+	VMOVUPS (AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z12, Z12
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     cs512_max16ahead
+
+cs512_maxtailahead:
+	TESTQ     DX, DX
+	JZ        cs512_maxredahead
+	VMOVUPS.Z (AX), K1, Z20
+	VMULPS    Z8, Z20, Z20
+	VMAXPS    Z20, Z10, K1, Z10
+
+cs512_maxredahead:
+	VMAXPS     Z10, Z12, Z12
+	VMAXPS     Z19, Z11, Z11
+	VMAXPS     Z11, Z12, Z12
+	VSHUFF32X4 $0x4e, Z12, Z12, Z10
+	VMAXPS     Z10, Z12, Z12
+	VSHUFF32X4 $0xb1, Z12, Z12, Z10
+	VMAXPS     Z10, Z12, Z12
+	VPERMILPS  $0x4e, Z12, Z10
+	VMAXPS     Z10, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z10
+	VMAXPS     Z10, Z12, Z12
+
+cs512_ahead:
+	// Keep this row's c and bias; pass 3 runs a row late.
 	VMOVSS X6, 48(SP)
 	VMOVD  X7, 52(SP)
 
@@ -27969,7 +28036,7 @@ cs512_zeroed:
 	VMOVD X6, AX
 	TESTL AX, AX
 	JNZ   cs512_outc
-	TESTQ R9, R9
+	TESTQ R8, R8
 	JNZ   cs512z_outre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
@@ -27998,10 +28065,10 @@ cs512z_out64:
 	VMOVUPS     64(CX), Z19
 	VMOVAPS     Z11, Z22
 	VFMADD213PS Z11, Z6, Z22
-	VMOVAPS     Z11, Z24
-	VFMADD213PS Z11, Z19, Z24
+	VMOVAPS     Z11, Z25
+	VFMADD213PS Z11, Z19, Z25
 	VFMADD132PS Z10, Z22, Z6
-	VFMADD132PS Z10, Z24, Z19
+	VFMADD132PS Z10, Z25, Z19
 	VADDPS      Z10, Z6, Z6
 	VADDPS      Z10, Z19, Z19
 	VMULPS      Z20, Z6, Z6
@@ -28028,10 +28095,10 @@ cs512z_out64:
 	VMOVUPS     192(CX), Z19
 	VMOVAPS     Z11, Z22
 	VFMADD213PS Z11, Z6, Z22
-	VMOVAPS     Z11, Z24
-	VFMADD213PS Z11, Z19, Z24
+	VMOVAPS     Z11, Z25
+	VFMADD213PS Z11, Z19, Z25
 	VFMADD132PS Z10, Z22, Z6
-	VFMADD132PS Z10, Z24, Z19
+	VFMADD132PS Z10, Z25, Z19
 	VADDPS      Z10, Z6, Z6
 	VADDPS      Z10, Z19, Z19
 	VMULPS      Z20, Z6, Z6
@@ -28105,25 +28172,25 @@ cs512z_outre64:
 	VFMADD231PS      Z0, Z6, Z20
 	VFMADD231PS      Z0, Z19, Z21
 	VSUBPS           Z1, Z20, Z22
-	VSUBPS           Z1, Z21, Z24
+	VSUBPS           Z1, Z21, Z25
 	VFMADD231PS      Z2, Z22, Z6
-	VFMADD231PS      Z2, Z24, Z19
+	VFMADD231PS      Z2, Z25, Z19
 	VFMADD231PS      Z3, Z22, Z6
-	VFMADD231PS      Z3, Z24, Z19
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
-	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z22
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z22
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z22
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z22
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z6, Z6, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z22, Z25, Z6
-	VFMADD231PS      Z24, Z26, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z6, Z6, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z22, Z26, Z6
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
@@ -28132,10 +28199,10 @@ cs512z_outre64:
 	VPSLLD           $0x17, Z21, Z21
 	VMOVAPS          Z11, Z22
 	VFMADD213PS      Z11, Z6, Z22
-	VMOVAPS          Z11, Z24
-	VFMADD213PS      Z11, Z19, Z24
+	VMOVAPS          Z11, Z25
+	VFMADD213PS      Z11, Z19, Z25
 	VFMADD132PS      Z10, Z22, Z6
-	VFMADD132PS      Z10, Z24, Z19
+	VFMADD132PS      Z10, Z25, Z19
 	VADDPS           Z10, Z6, Z6
 	VADDPS           Z10, Z19, Z19
 	VMULPS           Z20, Z6, Z6
@@ -28153,25 +28220,25 @@ cs512z_outre64:
 	VFMADD231PS      Z0, Z6, Z20
 	VFMADD231PS      Z0, Z19, Z21
 	VSUBPS           Z1, Z20, Z22
-	VSUBPS           Z1, Z21, Z24
+	VSUBPS           Z1, Z21, Z25
 	VFMADD231PS      Z2, Z22, Z6
-	VFMADD231PS      Z2, Z24, Z19
+	VFMADD231PS      Z2, Z25, Z19
 	VFMADD231PS      Z3, Z22, Z6
-	VFMADD231PS      Z3, Z24, Z19
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
-	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z22
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
 	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z22
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z22
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z22
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z6, Z6, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z22, Z25, Z6
-	VFMADD231PS      Z24, Z26, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z6, Z6, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z22, Z26, Z6
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
@@ -28180,10 +28247,10 @@ cs512z_outre64:
 	VPSLLD           $0x17, Z21, Z21
 	VMOVAPS          Z11, Z22
 	VFMADD213PS      Z11, Z6, Z22
-	VMOVAPS          Z11, Z24
-	VFMADD213PS      Z11, Z19, Z24
+	VMOVAPS          Z11, Z25
+	VFMADD213PS      Z11, Z19, Z25
 	VFMADD132PS      Z10, Z22, Z6
-	VFMADD132PS      Z10, Z24, Z19
+	VFMADD132PS      Z10, Z25, Z19
 	VADDPS           Z10, Z6, Z6
 	VADDPS           Z10, Z19, Z19
 	VMULPS           Z20, Z6, Z6
@@ -28258,7 +28325,7 @@ cs512z_outretail:
 	JMP cs512_outdone
 
 cs512_outc:
-	TESTQ R9, R9
+	TESTQ R8, R8
 	JNZ   cs512_outre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
@@ -28287,12 +28354,12 @@ cs512_out64:
 	VPSLLD      $0x17, Z22, Z22
 	VMOVUPS     (CX), Z19
 	VMOVUPS     64(CX), Z20
-	VMOVAPS     Z11, Z24
-	VFMADD213PS Z11, Z19, Z24
 	VMOVAPS     Z11, Z25
-	VFMADD213PS Z11, Z20, Z25
-	VFMADD132PS Z10, Z24, Z19
-	VFMADD132PS Z10, Z25, Z20
+	VFMADD213PS Z11, Z19, Z25
+	VMOVAPS     Z11, Z26
+	VFMADD213PS Z11, Z20, Z26
+	VFMADD132PS Z10, Z25, Z19
+	VFMADD132PS Z10, Z26, Z20
 	VADDPS      Z10, Z19, Z19
 	VADDPS      Z10, Z20, Z20
 	VMULPS      Z21, Z19, Z19
@@ -28319,12 +28386,12 @@ cs512_out64:
 	VPSLLD      $0x17, Z22, Z22
 	VMOVUPS     128(CX), Z19
 	VMOVUPS     192(CX), Z20
-	VMOVAPS     Z11, Z24
-	VFMADD213PS Z11, Z19, Z24
 	VMOVAPS     Z11, Z25
-	VFMADD213PS Z11, Z20, Z25
-	VFMADD132PS Z10, Z24, Z19
-	VFMADD132PS Z10, Z25, Z20
+	VFMADD213PS Z11, Z19, Z25
+	VMOVAPS     Z11, Z26
+	VFMADD213PS Z11, Z20, Z26
+	VFMADD132PS Z10, Z25, Z19
+	VFMADD132PS Z10, Z26, Z20
 	VADDPS      Z10, Z19, Z19
 	VADDPS      Z10, Z20, Z20
 	VMULPS      Z21, Z19, Z19
@@ -28401,38 +28468,38 @@ cs512_outre64:
 	VMOVAPS          Z1, Z22
 	VFMADD231PS      Z0, Z19, Z21
 	VFMADD231PS      Z0, Z20, Z22
-	VSUBPS           Z1, Z21, Z24
-	VSUBPS           Z1, Z22, Z25
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z2, Z25, Z20
-	VFMADD231PS      Z3, Z24, Z19
-	VFMADD231PS      Z3, Z25, Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VSUBPS           Z1, Z21, Z25
+	VSUBPS           Z1, Z22, Z26
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z2, Z26, Z20
+	VFMADD231PS      Z3, Z25, Z19
+	VFMADD231PS      Z3, Z26, Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z25
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z25
-	VMULPS           Z19, Z19, Z26
-	VMULPS           Z20, Z20, Z27
-	VFMADD231PS      Z24, Z26, Z19
-	VFMADD231PS      Z25, Z27, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z26
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z26
+	VMULPS           Z19, Z19, Z27
+	VMULPS           Z20, Z20, Z28
+	VFMADD231PS      Z25, Z27, Z19
+	VFMADD231PS      Z26, Z28, Z20
 	VPADDD           Z7, Z21, Z21
 	VPADDD           Z7, Z22, Z22
 	VPMAXSD          Z5, Z21, Z21
 	VPMAXSD          Z5, Z22, Z22
 	VPSLLD           $0x17, Z21, Z21
 	VPSLLD           $0x17, Z22, Z22
-	VMOVAPS          Z11, Z24
-	VFMADD213PS      Z11, Z19, Z24
 	VMOVAPS          Z11, Z25
-	VFMADD213PS      Z11, Z20, Z25
-	VFMADD132PS      Z10, Z24, Z19
-	VFMADD132PS      Z10, Z25, Z20
+	VFMADD213PS      Z11, Z19, Z25
+	VMOVAPS          Z11, Z26
+	VFMADD213PS      Z11, Z20, Z26
+	VFMADD132PS      Z10, Z25, Z19
+	VFMADD132PS      Z10, Z26, Z20
 	VADDPS           Z10, Z19, Z19
 	VADDPS           Z10, Z20, Z20
 	VMULPS           Z21, Z19, Z19
@@ -28451,38 +28518,38 @@ cs512_outre64:
 	VMOVAPS          Z1, Z22
 	VFMADD231PS      Z0, Z19, Z21
 	VFMADD231PS      Z0, Z20, Z22
-	VSUBPS           Z1, Z21, Z24
-	VSUBPS           Z1, Z22, Z25
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z2, Z25, Z20
-	VFMADD231PS      Z3, Z24, Z19
-	VFMADD231PS      Z3, Z25, Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VSUBPS           Z1, Z21, Z25
+	VSUBPS           Z1, Z22, Z26
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z2, Z26, Z20
+	VFMADD231PS      Z3, Z25, Z19
+	VFMADD231PS      Z3, Z26, Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z25
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z25
-	VMULPS           Z19, Z19, Z26
-	VMULPS           Z20, Z20, Z27
-	VFMADD231PS      Z24, Z26, Z19
-	VFMADD231PS      Z25, Z27, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z26
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z26
+	VMULPS           Z19, Z19, Z27
+	VMULPS           Z20, Z20, Z28
+	VFMADD231PS      Z25, Z27, Z19
+	VFMADD231PS      Z26, Z28, Z20
 	VPADDD           Z7, Z21, Z21
 	VPADDD           Z7, Z22, Z22
 	VPMAXSD          Z5, Z21, Z21
 	VPMAXSD          Z5, Z22, Z22
 	VPSLLD           $0x17, Z21, Z21
 	VPSLLD           $0x17, Z22, Z22
-	VMOVAPS          Z11, Z24
-	VFMADD213PS      Z11, Z19, Z24
 	VMOVAPS          Z11, Z25
-	VFMADD213PS      Z11, Z20, Z25
-	VFMADD132PS      Z10, Z24, Z19
-	VFMADD132PS      Z10, Z25, Z20
+	VFMADD213PS      Z11, Z19, Z25
+	VMOVAPS          Z11, Z26
+	VFMADD213PS      Z11, Z20, Z26
+	VFMADD132PS      Z10, Z25, Z19
+	VFMADD132PS      Z10, Z26, Z20
 	VADDPS           Z10, Z19, Z19
 	VADDPS           Z10, Z20, Z20
 	VMULPS           Z21, Z19, Z19
@@ -28559,15 +28626,40 @@ cs512_outretail:
 
 cs512_outdone:
 cs512_prev:
-	MOVQ 40(SP), AX
-	MOVQ AX, 8(SP)
-	MOVQ 48(SP), AX
-	MOVQ AX, 16(SP)
-	MOVQ 56(SP), AX
-	MOVQ AX, 64(SP)
-	MOVQ SI, 24(SP)
-	MOVQ BX, 32(SP)
-	JMP  cs512_next
+	MOVQ  56(SP), R11
+	MOVQ  R11, AX
+	ANDQ  $0x0000000f, AX
+	LEAQ  tailmask16<>+0(SB), CX
+	KMOVW (CX)(AX*2), K1
+
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0xee, Z13, Z13, Z6
+	VADDPD     Z6, Z13, Z13
+	VSHUFF64X2 $0x01, Z13, Z13, Z6
+	VADDPD     Z6, Z13, Z13
+	VPERMILPD  $0x01, Z13, Z6
+	VADDSD     X6, X13, X6
+	MOVQ       $0x00000000, 32(SP)
+	VUCOMISD   X6, X6
+	JP         cs512_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD fusedconst<>+384(SB), X23, X23
+	VDIVSD    X6, X23, X6
+	VCVTSD2SS X6, X6, X7
+	VCVTSS2SD X7, X7, X10
+	VSUBSD    X10, X6, X6
+	VCVTSD2SS X6, X6, X6
+	VMOVSS    X7, 8(SP)
+	VMOVSS    X6, 12(SP)
+	MOVQ      48(SP), AX
+	MOVQ      AX, 16(SP)
+	MOVQ      56(SP), AX
+	MOVQ      AX, 64(SP)
+	MOVQ      SI, 24(SP)
+	MOVQ      BX, 32(SP)
+	JMP       cs512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 cs512_masked:
@@ -28581,7 +28673,7 @@ cs512_scan_1_16:
 	VMULPS   Z8, Z6, Z6
 	VCMPPS   $0x03, Z6, Z6, K2
 	KORTESTW K2, K2
-	JNZ      cs512_nanrow
+	JNZ      cs512_nanearly
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
 	JMP      cs512_scan_1_16
@@ -28593,14 +28685,94 @@ cs512_scan_1_tail:
 	VMULPS    Z8, Z6, Z6
 	VCMPPS    $0x03, Z6, Z6, K1, K2
 	KORTESTW  K2, K2
-	JNZ       cs512_nanrow
+	JNZ       cs512_nanearly
 
 cs512_scan_1_done:
-	VPXORD Z23, Z23, Z23
-	JMP    cs512_fill
+	VPXORD Z24, Z24, Z24
+	JMP    cs512_fillahead
+
+cs512_nanearly:
+	VBROADCASTSS fusedconst<>+416(SB), Z24
+
+cs512_fillahead:
+	CMPQ DI, $0x00000001
+	JE   cs512_aheadfill
+	LEAQ (SI)(R9*1), AX
+
+	// The next row's k, for its pass 1.
+	MOVQ    cols+64(FP), DX
+	XORQ    R12, R12
+	MOVQ    (SP), CX
+	TESTQ   CX, CX
+	CMOVQLT R12, CX
+	CMPQ    CX, DX
+	CMOVQGT DX, CX
+	MOVQ    CX, DX
+	ANDQ    $0x0000000f, DX
+	LEAQ    tailmask16<>+0(SB), R12
+	KMOVW   (R12)(DX*2), K2
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z12
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         CX, DX
+
+cs512_max64aheadfill:
+	CMPQ    DX, $0x00000040
+	JB      cs512_max16aheadfill
+	VMOVUPS (AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z12, Z12
+	VMOVUPS 64(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z6, Z6
+	VMOVUPS 128(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z7, Z7
+	VMOVUPS 192(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z10, Z10
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     cs512_max64aheadfill
+
+cs512_max16aheadfill:
+	CMPQ    DX, $0x00000010
+	JB      cs512_maxtailaheadfill
+	VMOVUPS (AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z12, Z12
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     cs512_max16aheadfill
+
+cs512_maxtailaheadfill:
+	TESTQ     DX, DX
+	JZ        cs512_maxredaheadfill
+	VMOVUPS.Z (AX), K2, Z11
+	VMULPS    Z8, Z11, Z11
+	VMAXPS    Z11, Z6, K2, Z6
+
+cs512_maxredaheadfill:
+	VMAXPS     Z6, Z12, Z12
+	VMAXPS     Z10, Z7, Z7
+	VMAXPS     Z7, Z12, Z12
+	VSHUFF32X4 $0x4e, Z12, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VSHUFF32X4 $0xb1, Z12, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VPERMILPS  $0x4e, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+
+cs512_aheadfill:
+	JMP cs512_fill
 
 cs512_nanrow:
-	VBROADCASTSS fusedconst<>+416(SB), Z23
+	VBROADCASTSS fusedconst<>+416(SB), Z24
 
 cs512_fill:
 	MOVQ BX, CX
@@ -28609,7 +28781,7 @@ cs512_fill:
 cs512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      cs512_filltail
-	VMOVUPS Z23, (CX)
+	VMOVUPS Z24, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     cs512_fill16
@@ -28617,7 +28789,7 @@ cs512_fill16:
 cs512_filltail:
 	TESTQ   DX, DX
 	JZ      cs512_filled
-	VMOVUPS Z23, K1, (CX)
+	VMOVUPS Z24, K1, (CX)
 
 cs512_filled:
 	// Zeros after the row's first k elements.
@@ -28643,10 +28815,8 @@ cs512_zero1:
 	JMP   cs512_zero1
 
 cs512_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R9, SI
+	ADDQ R9, BX
 	DECQ DI
 	JNZ  cs512_row
 
@@ -28667,7 +28837,7 @@ cs512_next:
 	VMOVD X6, AX
 	TESTL AX, AX
 	JNZ   cs512_lastc
-	TESTQ R9, R9
+	TESTQ R8, R8
 	JNZ   cs512z_lastre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
@@ -28956,7 +29126,7 @@ cs512z_lastretail:
 	JMP cs512_lastdone
 
 cs512_lastc:
-	TESTQ R9, R9
+	TESTQ R8, R8
 	JNZ   cs512_lastre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
@@ -29291,11 +29461,11 @@ cs256_row:
 	MOVQ    cols+64(FP), R10
 	XORQ    AX, AX
 	MOVQ    288(SP), R11
-	INCQ    288(SP)
 	TESTQ   R11, R11
 	CMOVQLT AX, R11
 	CMPQ    R11, R10
 	CMOVQGT R10, R11
+	INCQ    288(SP)
 	TESTQ   R11, R11
 	JZ      cs256_filled
 	MOVQ    R11, R13
