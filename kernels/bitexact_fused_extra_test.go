@@ -118,18 +118,7 @@ func TestBitExactCausalLong(t *testing.T) {
 		for _, c := range []int{300, 1000, 4096, 32000} {
 			rows := 3 + rng.IntN(3)
 			for _, offset := range []int{0, c - rows, -2, c/2 - 1, c} {
-				x := make([]float32, 0, rows*c)
-				for r := 0; r < rows; r++ {
-					x = append(x, softmaxInput(rng, c)...)
-				}
-				scale := testScales[rng.IntN(len(testScales))]
-				want, got := make([]float32, len(x)), make([]float32, len(x))
-				fallback.CausalSoftmaxRows(want, x, scale, c, offset)
-				im.CausalSoftmaxRows(got, x, scale, c, offset)
-				what := fmt.Sprintf("%dx%d offset %d scale %v", rows, c, offset, scale)
-				compareBits(t, what, x, want, got)
-				im.CausalSoftmaxRows(x, x, scale, c, offset)
-				compareBits(t, what+", in place", x, want, x)
+				checkCausal(t, im, rng, rows, c, offset, testScales[rng.IntN(len(testScales))])
 			}
 			if t.Failed() {
 				return
