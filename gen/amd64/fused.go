@@ -57,6 +57,20 @@ import (
 // 1.48x to 1.19x SoftmaxRowsAVX2's time at 100 columns, and from 1.54x to
 // 1.21x at 1024 (z still computed in every pass).
 //
+// On AVX-512 the scaled and causal row kernels run with all of
+// SoftmaxRowsAVX512's flags (sm512: tailPipe, halfTail, zeroC, ahead),
+// the z computation in place of every load of x; pass 1 a row ahead
+// takes the next row's mask offset, or its k, from the peek hook. Thread
+// CPU time, the lower quartile of 60 alternating runs of 1 MiB batches,
+// scale 1/8, against SoftmaxRowsAVX512 in the same run, at 64, 100,
+// 1024, 4096, 32000 and 128256 columns: one mask row per row 1.11,
+// 1.21, 1.36, 1.27, 1.31 and 1.41x (1.10-1.12x at 100 to 4096 columns
+// in batches of 16384 elements, which stay in L2: the rest is the
+// mask's traffic, a second input as large as x); one mask row for every
+// row 1.04, 1.13, 1.09, 1.12, 1.31 and 1.36x; no mask 1.04, 1.09, 1.05,
+// 1.05, 1.03 and 1.04x; CausalSoftmaxRows with full rows 1.05, 1.11,
+// 1.05, 1.05, 1.04 and 1.05x.
+//
 // On AVX-512, package kernels runs ScaledSoftmaxRows on rows of at most
 // 48 columns through the group kernels of short.go, and on AVX2 on rows of
 // at most 16 columns through those of short_avx2.go, which compute z as
@@ -425,6 +439,19 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	// row per row 0.45 against 0.49 ns per element at 100 columns, 0.34
 	// against 0.36 at 1024 and 4096; one mask row for every row 0.43
 	// against 0.47 at 100, 0.30-0.31 against 0.32-0.33 at 1024 and 4096.
+	// Then pass 1 a row ahead, the next row's mask offset from peek (the
+	// lower quartile of 60 alternating runs, against the kernel with the
+	// flags above): one mask row per row 0.38 against 0.46 at 100
+	// columns, 0.38 against 0.44 at 64, 0.39 against 0.40 at 1024; no
+	// mask 0.36 against 0.40 at 100, 0.30 against 0.32 at 1024.
+	//
+	// Storing z in dst in pass 1, for pass 2 to read as x (as
+	// ScaledSoftmaxRowsAVX2 does), measured, on top of all that, 0.37
+	// against 0.39 at 100 columns but 0.41 against 0.38 at 1024, 0.40
+	// against 0.37 at 4096 and 0.41 against 0.39 at 32000 (one mask row
+	// per row, the lower quartile of 60 alternating runs): pass 2 here
+	// has the registers to take the mask as the FMA's memory operand, and
+	// the store costs pass 1 more than that FMA costs pass 2.
 	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
 	s.softmaxRows()
 }
@@ -595,10 +622,9 @@ func causalAVX512(g *gen, c *constTable) {
 	// the next row's k from peek (a row of k = 0 runs its passes over
 	// nothing, so that none skips the next row's max; after the late pass
 	// 3, which loads the pending row's k, the row's own k is loaded back
-	// for the fill of a NaN S): the lower quartile of 40 alternating
-	// runs, 0.35 against 0.41 ns per element at 100 columns, 0.35 against
-	// 0.40 at 64, 0.30 against 0.34 at 200, 0.28 against 0.30 at 1024,
-	// the same at 4096 and 32000.
+	// for the fill of a NaN S): the lower quartile of 60 alternating
+	// runs, 0.36 against 0.42 ns per element at 100 columns, 0.36 against
+	// 0.40 at 64, 0.31 against 0.33 at 1024, the same at 4096 and 32000.
 	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
 	s.softmaxRows()
 }
