@@ -150,7 +150,8 @@ type sm512 struct {
 
 	// ahead runs pass 1 a row ahead (see rowsKernel), and SoftmaxRows's
 	// pass 3 of the pending row before the current row's 1/S (see
-	// softmaxRows). It needs a kernel without hooks.
+	// softmaxRows). Of the row hooks it takes begin only with peek, and
+	// special (the scaled and causal kernels, fused.go).
 	ahead bool
 }
 
@@ -1028,7 +1029,8 @@ func (h *rowHooks) fillEnd(g *gen, filled string, fill reg.VecVirtual) {
 // vector, unless it holds a NaN. finish, if not nil, is emitted after the
 // last row, before the return. s.hooks add to the loop.
 //
-// With s.ahead (SoftmaxRowsAVX512, which has no hooks), pass 1 runs a row
+// With s.ahead (SoftmaxRowsAVX512, and the scaled and causal kernels,
+// whose peek hook sets up the next row's pass 1), pass 1 runs a row
 // ahead: the max of the next row is found right after pass 2 of the
 // current one, before out, and the next row starts with its checks. The
 // max's reduction tree (4 shuffles and 4 maxes after the 4 accumulators
