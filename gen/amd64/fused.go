@@ -60,16 +60,18 @@ import (
 // On AVX-512 the scaled and causal row kernels run with all of
 // SoftmaxRowsAVX512's flags (sm512: tailPipe, halfTail, zeroC, ahead),
 // the z computation in place of every load of x; pass 1 a row ahead
-// takes the next row's mask offset, or its k, from the peek hook. Thread
-// CPU time, the lower quartile of 60 alternating runs of 1 MiB batches,
-// scale 1/8, against SoftmaxRowsAVX512 in the same run, at 64, 100,
-// 1024, 4096, 32000 and 128256 columns: one mask row per row 1.11,
-// 1.21, 1.36, 1.27, 1.31 and 1.41x (1.10-1.12x at 100 to 4096 columns
-// in batches of 16384 elements, which stay in L2: the rest is the
-// mask's traffic, a second input as large as x); one mask row for every
-// row 1.04, 1.13, 1.09, 1.12, 1.31 and 1.36x; no mask 1.04, 1.09, 1.05,
-// 1.05, 1.03 and 1.04x; CausalSoftmaxRows with full rows 1.05, 1.11,
-// 1.05, 1.05, 1.04 and 1.05x.
+// takes the next row's mask offset, or its k, from the peek hook. Pass 2
+// of a row of at most prefetchCols elements prefetches the next row's x
+// and mask (sm512.prefetch). Thread CPU time, the lower quartile of 60
+// alternating runs of 1 MiB batches, scale 1/8, against
+// SoftmaxRowsAVX512 in the same run, at 100, 1024, 4096, 32000 and
+// 128256 columns: one mask row per row 1.18, 1.20, 1.20, 1.29 and 1.40x
+// (1.10-1.12x at 100 to 4096 columns in batches of 16384 elements,
+// which stay in L2, before the prefetch: the rest is the mask's
+// traffic, a second input as large as x); one mask row for every row
+// 1.13, 1.06, 1.05, 1.19 and 1.34x; no mask 1.09, 1.00, 0.94, 0.97 and
+// 1.04x; CausalSoftmaxRows with full rows 1.11, 1.01, 0.95, 0.97x (and
+// 1.05x at 128256 before the prefetch, which it does not run there).
 //
 // On AVX-512, package kernels runs ScaledSoftmaxRows on rows of at most
 // 48 columns through the group kernels of short.go, and on AVX2 on rows of
@@ -86,6 +88,7 @@ type zin struct {
 	scale Op            // scale in every lane: a zmm register, or 32 bytes of the frame (a ymm register under scaleInReg)
 	moff  reg.GPVirtual // the mask's address minus src's in the current row; nil without a mask
 	rows  *causalLate   // the causal kernel's row length, kept for its late pass 3
+	step  Mem           // with moff on AVX-512, the mask's step per row (see maskRows)
 }
 
 // causalLate is what CausalSoftmaxRowsAVX512's late pass 3 keeps of a
@@ -417,13 +420,14 @@ func (k scaledKind) doc() []string {
 
 func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	g.function(k.name("AVX512"), scaledSignature(k.masked),
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, k.doc()...)
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, k.doc()...) // MMX+: PREFETCHT0
 	s := newSM512(g, c, "ss512")
 	s.z = scaleIn512(g)
 	if k.masked {
 		s.z.moff = g.GP64()
 		f := g.AllocLocal(16)
 		s.hooks = maskRows(g, f, s.z.moff, s.rowSrc)
+		s.z.step = f.Offset(8)
 		if !k.log {
 			s.hooks.peek = s.z.peekMask(g, f)
 		}
@@ -452,7 +456,18 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	// per row, the lower quartile of 60 alternating runs): pass 2 here
 	// has the registers to take the mask as the FMA's memory operand, and
 	// the store costs pass 1 more than that FMA costs pass 2.
+	//
+	// The prefetch of the next row in pass 2, against the kernel without
+	// it (the lower quartile of 60 alternating runs): one mask row per
+	// row 0.29-0.33 against 0.33-0.37 ns per element at 1024 columns,
+	// 0.32-0.36 against 0.37-0.38 at 4096, 0.38-0.42 against 0.41-0.44
+	// at 32000; one mask row for every row 0.35-0.39 against 0.40-0.42
+	// at 32000; no mask 0.27-0.28 against 0.31 at 4096. At 128256
+	// columns it measured 0.48 against 0.47, one mask row per row: the
+	// next row's 500 KiB, and its mask's, evict the current row's before
+	// pass 3, so longer rows than prefetchCols do not run it.
 	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
+	s.prefetch = true
 	s.softmaxRows()
 }
 
@@ -597,7 +612,7 @@ const causalSignature = "func(dst, src []float32, scale float32, rows, cols, off
 
 func causalAVX512(g *gen, c *constTable) {
 	g.function("CausalSoftmaxRowsAVX512", causalSignature,
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"},
 		"CausalSoftmaxRowsAVX512 sets row r of the rows rows of cols elements",
 		"of dst to the softmax of scale*x over the first k elements of row r",
 		"of src, k = offset+r+1 clamped to [0, cols], and its other elements",
@@ -625,7 +640,7 @@ func causalAVX512(g *gen, c *constTable) {
 	// for the fill of a NaN S): the lower quartile of 60 alternating
 	// runs, 0.36 against 0.42 ns per element at 100 columns, 0.36 against
 	// 0.40 at 64, 0.31 against 0.33 at 1024, the same at 4096 and 32000.
-	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
+	s.tailPipe, s.halfTail, s.zeroC, s.ahead, s.prefetch = true, true, true, true, true
 	s.softmaxRows()
 }
 

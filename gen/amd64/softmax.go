@@ -153,7 +153,19 @@ type sm512 struct {
 	// softmaxRows). Of the row hooks it takes begin only with peek, and
 	// special (the scaled and causal kernels, fused.go).
 	ahead bool
+
+	// prefetch, with ahead, makes pass 2 prefetch the next row's x, and
+	// with z its mask, a block for each block it takes: the next row's
+	// pass 1 then finds them in cache (fused.go). Rows of more than
+	// prefetchCols elements prefetch their own blocks instead, which are
+	// there already: the next row would evict the current one from L2
+	// before pass 3. pfBytes is the distance, 4*cols or 0.
+	prefetch bool
+	pfBytes  reg.GPVirtual
 }
+
+// prefetchCols is the longest row whose pass 2 prefetches the next one.
+const prefetchCols = 32768
 
 // newSM512 loads the constants and allocates the row's registers. name
 // prefixes the labels of the function.
@@ -666,6 +678,9 @@ func (s *sm512) pipeline2(accLo, accHi reg.VecVirtual) {
 		g.VADDPD(hi, accHi, accHi)
 	}
 	next := func() {
+		if s.pfBytes != nil {
+			s.prefetchNext(p)
+		}
 		g.ADDQ(U32(256), p)
 		if s.keepU {
 			g.ADDQ(U32(256), q)
@@ -769,6 +784,27 @@ func (s *sm512) pipeline2(accLo, accHi reg.VecVirtual) {
 	g.Comment("Pipeline epilogue: the last block through stages B and C.")
 	drain(whole, whole)
 	g.JMP(LabelRef(s.label("sumred")))
+}
+
+// prefetchNext emits the prefetch of the block of the next row that
+// goes with the one at p (pfBytes further), and of its mask's block: the
+// mask's step per row further (0 for one mask row for every row).
+func (s *sm512) prefetchNext(p reg.GPVirtual) {
+	g := s.g
+	pn := g.GP64()
+	g.LEAQ(Mem{Base: p, Index: s.pfBytes, Scale: 1}, pn)
+	for d := 0; d < 256; d += 64 {
+		g.PREFETCHT0(Mem{Base: pn, Disp: d})
+	}
+	if s.z == nil || s.z.moff == nil {
+		return
+	}
+	pm := g.GP64()
+	g.MOVQ(s.z.step, pm)
+	g.ADDQ(p, pm)
+	for d := 0; d < 256; d += 64 {
+		g.PREFETCHT0(Mem{Base: pm, Index: s.z.moff, Scale: 1, Disp: d})
+	}
 }
 
 // lastBlock emits, for the i elements left in the row, 1 to 63, a jump
@@ -1089,6 +1125,12 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 		bytes = g.GP64()
 		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
 		g.SHLQ(U8(1), bytes)                                  // 4*cols
+		if s.prefetch {
+			s.pfBytes = g.GP64()
+			g.XORQ(s.pfBytes, s.pfBytes)
+			g.CMPQ(cols, U32(prefetchCols))
+			g.CMOVQLS(bytes, s.pfBytes)
+		}
 		m = g.ZMM()
 		undo := peek(src)
 		s.maxOf(src, "first", m)

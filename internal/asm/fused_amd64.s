@@ -152,7 +152,7 @@ DATA log64const<>+112(SB)/8, $0x3ff0000000000000
 GLOBL log64const<>(SB), RODATA|NOPTR, $120
 
 // func ScaledSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
-// Requires: AVX, AVX512F, CMOV, SSE
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
 TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
@@ -193,6 +193,9 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
 	SETEQ        R10
 	LEAQ         (R9)(R9*1), R11
 	SHLQ         $0x01, R11
+	XORQ         R12, R12
+	CMPQ         R9, $0x00008000
+	CMOVQLS      R11, R12
 	MOVQ         (SP), CX
 	SUBQ         DI, CX
 
@@ -357,6 +360,17 @@ ss512z_nostore_1:
 	VFMADD231PS Z2, Z27, Z10
 	VFMADD231PS Z3, Z26, Z9
 	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -494,6 +508,17 @@ ss512z_nostore_3:
 	VFMADD231PS Z2, Z27, Z10
 	VFMADD231PS Z3, Z26, Z9
 	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -502,9 +527,9 @@ ss512z_nostore_3:
 ss512z_drain:
 	TESTQ DX, DX
 	JZ    ss512z_drainwhole
-	LEAQ  -1(DX), R12
-	ANDQ  $0x0000000f, R12
-	CMPQ  R12, $0x00000008
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
 	JAE   ss512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512z_tailhalf2
@@ -606,6 +631,17 @@ ss512z_nostore_4:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512z_nostore_5:
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -739,6 +775,17 @@ ss512z_nostore_6:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512z_nostore_7:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -890,6 +937,17 @@ ss512z_nostore_9:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -1071,6 +1129,17 @@ ss512z_nostore_12:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -1241,6 +1310,17 @@ ss512z_nostore_14:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512z_nostore_15:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -1380,6 +1460,17 @@ ss512z_nostore_16:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512z_nostore_17:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -1537,6 +1628,17 @@ ss512z_nostore_19:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -1724,6 +1826,17 @@ ss512z_nostore_22:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -1800,9 +1913,9 @@ ss512z_nostore_23:
 	JMP           ss512z_sumred
 
 ss512z_tailfirst:
-	LEAQ -1(DX), R12
-	ANDQ $0x0000000f, R12
-	CMPQ R12, $0x00000008
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
 	JAE  ss512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512z_firsthalf2
@@ -1834,6 +1947,17 @@ ss512z_tailfirst:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512z_nostore_24:
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -1897,6 +2021,17 @@ ss512z_firsthalf2:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512z_nostore_25:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -1978,6 +2113,17 @@ ss512z_nostore_26:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -2089,6 +2235,17 @@ ss512z_nostore_28:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -2189,6 +2346,17 @@ ss512z_firstwhole:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512z_nostore_30:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -2258,6 +2426,17 @@ ss512z_first2:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512z_nostore_31:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -2345,6 +2524,17 @@ ss512z_nostore_32:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -2462,6 +2652,17 @@ ss512z_nostore_34:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -2685,6 +2886,17 @@ ss512_nostore_1:
 	VFMADD231PS Z2, Z27, Z10
 	VFMADD231PS Z3, Z26, Z9
 	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2826,6 +3038,17 @@ ss512_nostore_3:
 	VFMADD231PS Z2, Z27, Z10
 	VFMADD231PS Z3, Z26, Z9
 	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -2834,9 +3057,9 @@ ss512_nostore_3:
 ss512_drain:
 	TESTQ DX, DX
 	JZ    ss512_drainwhole
-	LEAQ  -1(DX), R12
-	ANDQ  $0x0000000f, R12
-	CMPQ  R12, $0x00000008
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
 	JAE   ss512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512_tailhalf2
@@ -2939,6 +3162,17 @@ ss512_nostore_4:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512_nostore_5:
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -3074,6 +3308,17 @@ ss512_nostore_6:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512_nostore_7:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -3228,6 +3473,17 @@ ss512_nostore_9:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -3413,6 +3669,17 @@ ss512_nostore_12:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -3584,6 +3851,17 @@ ss512_nostore_14:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512_nostore_15:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -3725,6 +4003,17 @@ ss512_nostore_16:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512_nostore_17:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -3885,6 +4174,17 @@ ss512_nostore_19:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -4076,6 +4376,17 @@ ss512_nostore_22:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -4152,9 +4463,9 @@ ss512_nostore_23:
 	JMP           ss512_sumred
 
 ss512_tailfirst:
-	LEAQ -1(DX), R12
-	ANDQ $0x0000000f, R12
-	CMPQ R12, $0x00000008
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
 	JAE  ss512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512_firsthalf2
@@ -4187,6 +4498,17 @@ ss512_tailfirst:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512_nostore_24:
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -4252,6 +4574,17 @@ ss512_firsthalf2:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512_nostore_25:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -4336,6 +4669,17 @@ ss512_nostore_26:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -4451,6 +4795,17 @@ ss512_nostore_28:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -4552,6 +4907,17 @@ ss512_firstwhole:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512_nostore_30:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -4623,6 +4989,17 @@ ss512_first2:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512_nostore_31:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -4713,6 +5090,17 @@ ss512_nostore_32:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -4834,6 +5222,17 @@ ss512_nostore_34:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -9150,7 +9549,7 @@ DATA tailmask8<>+124(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
-// Requires: AVX, AVX512F, CMOV, SSE
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
 TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
@@ -9181,6 +9580,9 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
 	SETEQ        R9
 	LEAQ         (R8)(R8*1), R10
 	SHLQ         $0x01, R10
+	XORQ         R11, R11
+	CMPQ         R8, $0x00008000
+	CMOVQLS      R10, R11
 
 	// Pass 1: m = max(x).
 	VBROADCASTSS fusedconst<>+320(SB), Z11
@@ -9337,6 +9739,11 @@ ss512z_nostore_37:
 	VFMADD231PS Z2, Z27, Z10
 	VFMADD231PS Z3, Z26, Z9
 	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -9474,6 +9881,11 @@ ss512z_nostore_39:
 	VFMADD231PS Z2, Z27, Z10
 	VFMADD231PS Z3, Z26, Z9
 	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -9482,9 +9894,9 @@ ss512z_nostore_39:
 ss512z_drain:
 	TESTQ DX, DX
 	JZ    ss512z_drainwhole
-	LEAQ  -1(DX), R11
-	ANDQ  $0x0000000f, R11
-	CMPQ  R11, $0x00000008
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
 	JAE   ss512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512z_tailhalf2
@@ -9585,6 +9997,11 @@ ss512z_nostore_40:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512z_nostore_41:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -9717,6 +10134,11 @@ ss512z_nostore_42:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512z_nostore_43:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -9867,6 +10289,11 @@ ss512z_nostore_45:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -10047,6 +10474,11 @@ ss512z_nostore_48:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -10216,6 +10648,11 @@ ss512z_nostore_50:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512z_nostore_51:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -10354,6 +10791,11 @@ ss512z_nostore_52:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512z_nostore_53:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -10510,6 +10952,11 @@ ss512z_nostore_55:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -10696,6 +11143,11 @@ ss512z_nostore_58:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -10772,9 +11224,9 @@ ss512z_nostore_59:
 	JMP           ss512z_sumred
 
 ss512z_tailfirst:
-	LEAQ -1(DX), R11
-	ANDQ $0x0000000f, R11
-	CMPQ R11, $0x00000008
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
 	JAE  ss512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512z_firsthalf2
@@ -10805,6 +11257,11 @@ ss512z_tailfirst:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512z_nostore_60:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -10867,6 +11324,11 @@ ss512z_firsthalf2:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512z_nostore_61:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -10947,6 +11409,11 @@ ss512z_nostore_62:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -11057,6 +11524,11 @@ ss512z_nostore_64:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -11156,6 +11628,11 @@ ss512z_firstwhole:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512z_nostore_66:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -11224,6 +11701,11 @@ ss512z_first2:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512z_nostore_67:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -11310,6 +11792,11 @@ ss512z_nostore_68:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -11426,6 +11913,11 @@ ss512z_nostore_70:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -11649,6 +12141,11 @@ ss512_nostore_37:
 	VFMADD231PS Z2, Z27, Z10
 	VFMADD231PS Z3, Z26, Z9
 	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -11790,6 +12287,11 @@ ss512_nostore_39:
 	VFMADD231PS Z2, Z27, Z10
 	VFMADD231PS Z3, Z26, Z9
 	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -11798,9 +12300,9 @@ ss512_nostore_39:
 ss512_drain:
 	TESTQ DX, DX
 	JZ    ss512_drainwhole
-	LEAQ  -1(DX), R11
-	ANDQ  $0x0000000f, R11
-	CMPQ  R11, $0x00000008
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
 	JAE   ss512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    ss512_tailhalf2
@@ -11902,6 +12404,11 @@ ss512_nostore_40:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512_nostore_41:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -12036,6 +12543,11 @@ ss512_nostore_42:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512_nostore_43:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -12189,6 +12701,11 @@ ss512_nostore_45:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -12373,6 +12890,11 @@ ss512_nostore_48:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -12543,6 +13065,11 @@ ss512_nostore_50:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512_nostore_51:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -12683,6 +13210,11 @@ ss512_nostore_52:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512_nostore_53:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -12842,6 +13374,11 @@ ss512_nostore_55:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -13032,6 +13569,11 @@ ss512_nostore_58:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -13108,9 +13650,9 @@ ss512_nostore_59:
 	JMP           ss512_sumred
 
 ss512_tailfirst:
-	LEAQ -1(DX), R11
-	ANDQ $0x0000000f, R11
-	CMPQ R11, $0x00000008
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
 	JAE  ss512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   ss512_firsthalf2
@@ -13142,6 +13684,11 @@ ss512_tailfirst:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512_nostore_60:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -13206,6 +13753,11 @@ ss512_firsthalf2:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512_nostore_61:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -13289,6 +13841,11 @@ ss512_nostore_62:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -13403,6 +13960,11 @@ ss512_nostore_64:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -13503,6 +14065,11 @@ ss512_firstwhole:
 	VMOVUPS          Z20, K2, (CX)
 
 ss512_nostore_66:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -13573,6 +14140,11 @@ ss512_first2:
 	VMOVUPS          Z21, K2, 64(CX)
 
 ss512_nostore_67:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -13662,6 +14234,11 @@ ss512_nostore_68:
 	VSUBPS           Z1, Z18, Z10
 	VFMADD231PS      Z2, Z10, Z9
 	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -13782,6 +14359,11 @@ ss512_nostore_70:
 	VFMADD231PS      Z2, Z27, Z10
 	VFMADD231PS      Z3, Z26, Z9
 	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -23100,7 +23682,7 @@ ss256_ret:
 	RET
 
 // func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
-// Requires: AVX, AVX512F, CMOV, SSE
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
 TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
@@ -23135,6 +23717,9 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
 	SETEQ        R8
 	LEAQ         (AX)(AX*1), R9
 	SHLQ         $0x01, R9
+	XORQ         R10, R10
+	CMPQ         AX, $0x00008000
+	CMOVQLS      R9, R10
 
 	// The next row's k, for its pass 1.
 	MOVQ    cols+64(FP), AX
@@ -23208,15 +23793,15 @@ cs512_maxredfirst:
 
 cs512_row:
 	// k = clamp(offset+r+1, 0, cols), this row's length.
-	MOVQ    cols+64(FP), R10
+	MOVQ    cols+64(FP), R11
 	XORQ    AX, AX
-	MOVQ    (SP), R11
-	TESTQ   R11, R11
-	CMOVQLT AX, R11
-	CMPQ    R11, R10
-	CMOVQGT R10, R11
+	MOVQ    (SP), R12
+	TESTQ   R12, R12
+	CMOVQLT AX, R12
+	CMPQ    R12, R11
+	CMOVQGT R11, R12
 	INCQ    (SP)
-	MOVQ    R11, AX
+	MOVQ    R12, AX
 	ANDQ    $0x0000000f, AX
 	LEAQ    tailmask16<>+0(SB), CX
 	KMOVW   (CX)(AX*2), K1
@@ -23260,7 +23845,7 @@ cs512_params:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   SI, AX
 	MOVQ   BX, CX
-	MOVQ   R11, DX
+	MOVQ   R12, DX
 	CMPQ   DX, $0x00000040
 	JB     cs512z_tailfirst
 
@@ -23323,6 +23908,11 @@ cs512z_nostore_1:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -23460,6 +24050,11 @@ cs512z_nostore_3:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -23468,9 +24063,9 @@ cs512z_nostore_3:
 cs512z_drain:
 	TESTQ DX, DX
 	JZ    cs512z_drainwhole
-	LEAQ  -1(DX), R12
-	ANDQ  $0x0000000f, R12
-	CMPQ  R12, $0x00000008
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
 	JAE   cs512z_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    cs512z_tailhalf2
@@ -23571,6 +24166,11 @@ cs512z_nostore_4:
 	VMOVUPS          Z21, K2, (CX)
 
 cs512z_nostore_5:
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -23703,6 +24303,11 @@ cs512z_nostore_6:
 	VMOVUPS          Z22, K2, 64(CX)
 
 cs512z_nostore_7:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -23853,6 +24458,11 @@ cs512z_nostore_9:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -24033,6 +24643,11 @@ cs512z_nostore_12:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -24202,6 +24817,11 @@ cs512z_nostore_14:
 	VMOVUPS          Z21, K2, (CX)
 
 cs512z_nostore_15:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -24340,6 +24960,11 @@ cs512z_nostore_16:
 	VMOVUPS          Z22, K2, 64(CX)
 
 cs512z_nostore_17:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -24496,6 +25121,11 @@ cs512z_nostore_19:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -24682,6 +25312,11 @@ cs512z_nostore_22:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -24758,9 +25393,9 @@ cs512z_nostore_23:
 	JMP           cs512z_sumred
 
 cs512z_tailfirst:
-	LEAQ -1(DX), R12
-	ANDQ $0x0000000f, R12
-	CMPQ R12, $0x00000008
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
 	JAE  cs512z_firstwhole
 	CMPQ DX, $0x00000010
 	JA   cs512z_firsthalf2
@@ -24791,6 +25426,11 @@ cs512z_tailfirst:
 	VMOVUPS          Z21, K2, (CX)
 
 cs512z_nostore_24:
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -24853,6 +25493,11 @@ cs512z_firsthalf2:
 	VMOVUPS          Z22, K2, 64(CX)
 
 cs512z_nostore_25:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -24933,6 +25578,11 @@ cs512z_nostore_26:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -25043,6 +25693,11 @@ cs512z_nostore_28:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -25142,6 +25797,11 @@ cs512z_firstwhole:
 	VMOVUPS          Z21, K2, (CX)
 
 cs512z_nostore_30:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -25210,6 +25870,11 @@ cs512z_first2:
 	VMOVUPS          Z22, K2, 64(CX)
 
 cs512z_nostore_31:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -25296,6 +25961,11 @@ cs512z_nostore_32:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -25412,6 +26082,11 @@ cs512z_nostore_34:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -25568,7 +26243,7 @@ cs512_sumc:
 	VPXORQ Z14, Z14, Z14
 	MOVQ   SI, AX
 	MOVQ   BX, CX
-	MOVQ   R11, DX
+	MOVQ   R12, DX
 	CMPQ   DX, $0x00000040
 	JB     cs512_tailfirst
 
@@ -25635,6 +26310,11 @@ cs512_nostore_1:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -25776,6 +26456,11 @@ cs512_nostore_3:
 	VFMADD231PS Z2, Z28, Z11
 	VFMADD231PS Z3, Z27, Z10
 	VFMADD231PS Z3, Z28, Z11
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -25784,9 +26469,9 @@ cs512_nostore_3:
 cs512_drain:
 	TESTQ DX, DX
 	JZ    cs512_drainwhole
-	LEAQ  -1(DX), R12
-	ANDQ  $0x0000000f, R12
-	CMPQ  R12, $0x00000008
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
 	JAE   cs512_tailwhole
 	CMPQ  DX, $0x00000010
 	JA    cs512_tailhalf2
@@ -25888,6 +26573,11 @@ cs512_nostore_4:
 	VMOVUPS          Z21, K2, (CX)
 
 cs512_nostore_5:
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -26022,6 +26712,11 @@ cs512_nostore_6:
 	VMOVUPS          Z22, K2, 64(CX)
 
 cs512_nostore_7:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -26175,6 +26870,11 @@ cs512_nostore_9:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -26359,6 +27059,11 @@ cs512_nostore_12:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -26529,6 +27234,11 @@ cs512_nostore_14:
 	VMOVUPS          Z21, K2, (CX)
 
 cs512_nostore_15:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -26669,6 +27379,11 @@ cs512_nostore_16:
 	VMOVUPS          Z22, K2, 64(CX)
 
 cs512_nostore_17:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -26828,6 +27543,11 @@ cs512_nostore_19:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -27018,6 +27738,11 @@ cs512_nostore_22:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -27094,9 +27819,9 @@ cs512_nostore_23:
 	JMP           cs512_sumred
 
 cs512_tailfirst:
-	LEAQ -1(DX), R12
-	ANDQ $0x0000000f, R12
-	CMPQ R12, $0x00000008
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
 	JAE  cs512_firstwhole
 	CMPQ DX, $0x00000010
 	JA   cs512_firsthalf2
@@ -27128,6 +27853,11 @@ cs512_tailfirst:
 	VMOVUPS          Z21, K2, (CX)
 
 cs512_nostore_24:
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -27192,6 +27922,11 @@ cs512_firsthalf2:
 	VMOVUPS          Z22, K2, 64(CX)
 
 cs512_nostore_25:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -27275,6 +28010,11 @@ cs512_nostore_26:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -27389,6 +28129,11 @@ cs512_nostore_28:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -27489,6 +28234,11 @@ cs512_firstwhole:
 	VMOVUPS          Z21, K2, (CX)
 
 cs512_nostore_30:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -27559,6 +28309,11 @@ cs512_first2:
 	VMOVUPS          Z22, K2, 64(CX)
 
 cs512_nostore_31:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
 	ADDQ          $0x00000100, AX
 	ADDQ          $0x00000100, CX
 	SUBQ          $0x00000040, DX
@@ -27648,6 +28403,11 @@ cs512_nostore_32:
 	VSUBPS           Z1, Z19, Z11
 	VFMADD231PS      Z2, Z11, Z10
 	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -27768,6 +28528,11 @@ cs512_nostore_34:
 	VFMADD231PS      Z2, Z28, Z11
 	VFMADD231PS      Z3, Z27, Z10
 	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
 	ADDQ             $0x00000100, AX
 	ADDQ             $0x00000100, CX
 	SUBQ             $0x00000040, DX
@@ -27924,16 +28689,16 @@ cs512_sumdone:
 
 	// The next row's k, for its pass 1.
 	MOVQ    cols+64(FP), DX
-	XORQ    R12, R12
+	XORQ    R13, R13
 	MOVQ    (SP), CX
 	TESTQ   CX, CX
-	CMOVQLT R12, CX
+	CMOVQLT R13, CX
 	CMPQ    CX, DX
 	CMOVQGT DX, CX
 	MOVQ    CX, DX
 	ANDQ    $0x0000000f, DX
-	LEAQ    tailmask16<>+0(SB), R12
-	KMOVW   (R12)(DX*2), K1
+	LEAQ    tailmask16<>+0(SB), R13
+	KMOVW   (R13)(DX*2), K1
 
 	// Pass 1: m = max(x).
 	VBROADCASTSS fusedconst<>+320(SB), Z12
@@ -27997,9 +28762,9 @@ cs512_ahead:
 	VMOVD  X7, 52(SP)
 
 	// Zeros after the row's first k elements, before its late pass 3.
-	LEAQ (BX)(R11*4), AX
-	MOVQ R10, CX
-	SUBQ R11, CX
+	LEAQ (BX)(R12*4), AX
+	MOVQ R11, CX
+	SUBQ R12, CX
 
 cs512_zerofin16:
 	CMPQ    CX, $0x00000010
@@ -28019,15 +28784,15 @@ cs512_zerofin1:
 	JMP   cs512_zerofin1
 
 cs512_zeroed:
-	MOVQ         R11, 56(SP)
+	MOVQ         R12, 56(SP)
 	CMPQ         32(SP), $0x00000000
 	JE           cs512_prev
 	VBROADCASTSS 8(SP), Z10
 	VBROADCASTSS 12(SP), Z11
 	VBROADCASTSS 16(SP), Z6
 	VPBROADCASTD 20(SP), Z7
-	MOVQ         64(SP), R11
-	MOVQ         R11, AX
+	MOVQ         64(SP), R12
+	MOVQ         R12, AX
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
@@ -28040,7 +28805,7 @@ cs512_zeroed:
 	JNZ   cs512z_outre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
-	MOVQ  R11, DX
+	MOVQ  R12, DX
 
 cs512z_out64:
 	CMPQ        DX, $0x00000040
@@ -28156,7 +28921,7 @@ cs512z_outtail:
 cs512z_outre:
 	MOVQ 24(SP), AX
 	MOVQ 32(SP), CX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512z_outre64:
 	CMPQ             DX, $0x00000040
@@ -28329,7 +29094,7 @@ cs512_outc:
 	JNZ   cs512_outre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
-	MOVQ  R11, DX
+	MOVQ  R12, DX
 
 cs512_out64:
 	CMPQ        DX, $0x00000040
@@ -28451,7 +29216,7 @@ cs512_outtail:
 cs512_outre:
 	MOVQ 24(SP), AX
 	MOVQ 32(SP), CX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512_outre64:
 	CMPQ             DX, $0x00000040
@@ -28626,8 +29391,8 @@ cs512_outretail:
 
 cs512_outdone:
 cs512_prev:
-	MOVQ  56(SP), R11
-	MOVQ  R11, AX
+	MOVQ  56(SP), R12
+	MOVQ  R12, AX
 	ANDQ  $0x0000000f, AX
 	LEAQ  tailmask16<>+0(SB), CX
 	KMOVW (CX)(AX*2), K1
@@ -28664,7 +29429,7 @@ cs512_prev:
 	// A row of -Inf, or of -Inf and NaN.
 cs512_masked:
 	MOVQ SI, AX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512_scan_1_16:
 	CMPQ     DX, $0x00000010
@@ -28701,16 +29466,16 @@ cs512_fillahead:
 
 	// The next row's k, for its pass 1.
 	MOVQ    cols+64(FP), DX
-	XORQ    R12, R12
+	XORQ    R13, R13
 	MOVQ    (SP), CX
 	TESTQ   CX, CX
-	CMOVQLT R12, CX
+	CMOVQLT R13, CX
 	CMPQ    CX, DX
 	CMOVQGT DX, CX
 	MOVQ    CX, DX
 	ANDQ    $0x0000000f, DX
-	LEAQ    tailmask16<>+0(SB), R12
-	KMOVW   (R12)(DX*2), K2
+	LEAQ    tailmask16<>+0(SB), R13
+	KMOVW   (R13)(DX*2), K2
 
 	// Pass 1: m = max(x).
 	VBROADCASTSS fusedconst<>+320(SB), Z12
@@ -28776,7 +29541,7 @@ cs512_nanrow:
 
 cs512_fill:
 	MOVQ BX, CX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512_fill16:
 	CMPQ    DX, $0x00000010
@@ -28793,9 +29558,9 @@ cs512_filltail:
 
 cs512_filled:
 	// Zeros after the row's first k elements.
-	LEAQ (BX)(R11*4), AX
-	MOVQ R10, CX
-	SUBQ R11, CX
+	LEAQ (BX)(R12*4), AX
+	MOVQ R11, CX
+	SUBQ R12, CX
 
 cs512_zero16:
 	CMPQ    CX, $0x00000010
@@ -28827,8 +29592,8 @@ cs512_next:
 	VBROADCASTSS 12(SP), Z11
 	VBROADCASTSS 16(SP), Z6
 	VPBROADCASTD 20(SP), Z7
-	MOVQ         64(SP), R11
-	MOVQ         R11, AX
+	MOVQ         64(SP), R12
+	MOVQ         R12, AX
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
@@ -28841,7 +29606,7 @@ cs512_next:
 	JNZ   cs512z_lastre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
-	MOVQ  R11, DX
+	MOVQ  R12, DX
 
 cs512z_last64:
 	CMPQ        DX, $0x00000040
@@ -28957,7 +29722,7 @@ cs512z_lasttail:
 cs512z_lastre:
 	MOVQ 24(SP), AX
 	MOVQ 32(SP), CX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512z_lastre64:
 	CMPQ             DX, $0x00000040
@@ -29130,7 +29895,7 @@ cs512_lastc:
 	JNZ   cs512_lastre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
-	MOVQ  R11, DX
+	MOVQ  R12, DX
 
 cs512_last64:
 	CMPQ        DX, $0x00000040
@@ -29252,7 +30017,7 @@ cs512_lasttail:
 cs512_lastre:
 	MOVQ 24(SP), AX
 	MOVQ 32(SP), CX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512_lastre64:
 	CMPQ             DX, $0x00000040
