@@ -63,3 +63,66 @@ func TestStatsZeroMax(t *testing.T) {
 		}
 	})
 }
+
+// TestBitExactScaledBatches runs batches of several rows of every length
+// 1..300, and of 1000, 4096 and 32000 columns, with each mask kind: the
+// row kernels find a row's max while the row before it is still pending,
+// so every row's mask (broadcast or its own) must follow it through the
+// batch. Rows of softmaxInput's kinds (NaN, +Inf, -Inf, huge) stand among
+// ordinary ones, and per-row masks now and then mask a whole row.
+func TestBitExactScaledBatches(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(61, 62))
+		var cols []int
+		for c := 1; c <= 300; c++ {
+			cols = append(cols, c)
+		}
+		if !testing.Short() {
+			cols = append(cols, 1000, 4096, 32000)
+		}
+		for _, k := range scaledKernels {
+			for _, c := range cols {
+				for kind := 0; kind < 3; kind++ {
+					rows := 2 + rng.IntN(6)
+					if c > 300 {
+						rows = 3 + rng.IntN(2)
+					}
+					var x []float32
+					for r := 0; r < rows; r++ {
+						x = append(x, softmaxInput(rng, c)...)
+					}
+					scale := testScales[rng.IntN(len(testScales))]
+					if rng.IntN(4) == 0 {
+						scale = fusedScales[rng.IntN(len(fusedScales))]
+					}
+					mask := fusedMask(rng, kind, rows, c)
+					checkScaled(t, fmt.Sprintf("%s %dx%d mask kind %d scale %v", k.name, rows, c, kind, scale), im, k, x, mask, scale, c)
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		}
+	})
+}
+
+// TestBitExactCausalLong runs batches of long rows through
+// CausalSoftmaxRows, with offsets that leave the first rows empty or
+// partial and the last ones full.
+func TestBitExactCausalLong(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long rows")
+	}
+	forEachImpl(t, func(t *testing.T, im *Implementation) {
+		rng := rand.New(rand.NewPCG(63, 64))
+		for _, c := range []int{300, 1000, 4096, 32000} {
+			rows := 3 + rng.IntN(3)
+			for _, offset := range []int{0, c - rows, -2, c/2 - 1, c} {
+				checkCausal(t, im, rng, rows, c, offset, testScales[rng.IntN(len(testScales))])
+			}
+			if t.Failed() {
+				return
+			}
+		}
+	})
+}

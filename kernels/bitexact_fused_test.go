@@ -171,18 +171,7 @@ func TestBitExactCausal(t *testing.T) {
 		for _, c := range cols {
 			for _, rows := range []int{1, 1 + rng.IntN(20), c} {
 				for _, offset := range []int{0, c - rows, -1 - rng.IntN(rows), rng.IntN(c + 2), math.MaxInt, math.MinInt} {
-					x := make([]float32, 0, rows*c)
-					for r := 0; r < rows; r++ {
-						x = append(x, softmaxInput(rng, c)...)
-					}
-					scale := fusedScales[rng.IntN(len(fusedScales))]
-					want, got := make([]float32, len(x)), make([]float32, len(x))
-					fallback.CausalSoftmaxRows(want, x, scale, c, offset)
-					im.CausalSoftmaxRows(got, x, scale, c, offset)
-					what := fmt.Sprintf("%dx%d offset %d scale %v", rows, c, offset, scale)
-					compareBits(t, what, x, want, got)
-					im.CausalSoftmaxRows(x, x, scale, c, offset)
-					compareBits(t, what+", in place", x, want, x)
+					checkCausal(t, im, rng, rows, c, offset, fusedScales[rng.IntN(len(fusedScales))])
 				}
 			}
 			if t.Failed() {
@@ -190,6 +179,24 @@ func TestBitExactCausal(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkCausal runs CausalSoftmaxRows on im over rows rows of c of
+// softmaxInput's elements, out of place and in place, and compares both
+// with the fallback.
+func checkCausal(t *testing.T, im *Implementation, rng *rand.Rand, rows, c, offset int, scale float32) {
+	t.Helper()
+	x := make([]float32, 0, rows*c)
+	for r := 0; r < rows; r++ {
+		x = append(x, softmaxInput(rng, c)...)
+	}
+	want, got := make([]float32, len(x)), make([]float32, len(x))
+	fallback.CausalSoftmaxRows(want, x, scale, c, offset)
+	im.CausalSoftmaxRows(got, x, scale, c, offset)
+	what := fmt.Sprintf("%dx%d offset %d scale %v", rows, c, offset, scale)
+	compareBits(t, what, x, want, got)
+	im.CausalSoftmaxRows(x, x, scale, c, offset)
+	compareBits(t, what+", in place", x, want, x)
 }
 
 // axisKernel is SoftmaxAxis or LogSoftmaxAxis, on an implementation and

@@ -57,6 +57,22 @@ import (
 // 1.48x to 1.19x SoftmaxRowsAVX2's time at 100 columns, and from 1.54x to
 // 1.21x at 1024 (z still computed in every pass).
 //
+// On AVX-512 the scaled and causal row kernels run with all of
+// SoftmaxRowsAVX512's flags (sm512: tailPipe, halfTail, zeroC, ahead),
+// the z computation in place of every load of x; pass 1 a row ahead
+// takes the next row's mask offset, or its k, from the peek hook. Pass 2
+// of a row of at most prefetchCols elements prefetches the next row's x
+// and mask (sm512.prefetch). Thread CPU time, the lower quartile of 60
+// alternating runs of 1 MiB batches, scale 1/8, against
+// SoftmaxRowsAVX512 in the same run, at 100, 1024, 4096, 32000 and
+// 128256 columns: one mask row per row 1.18, 1.20, 1.20, 1.29 and 1.40x
+// (1.10-1.12x at 100 to 4096 columns in batches of 16384 elements,
+// which stay in L2, before the prefetch: the rest is the mask's
+// traffic, a second input as large as x); one mask row for every row
+// 1.13, 1.06, 1.05, 1.19 and 1.34x; no mask 1.09, 1.00, 0.94, 0.97 and
+// 1.04x; CausalSoftmaxRows with full rows 1.11, 1.01, 0.95, 0.97x (and
+// 1.05x at 128256 before the prefetch, which it does not run there).
+//
 // On AVX-512, package kernels runs ScaledSoftmaxRows on rows of at most
 // 48 columns through the group kernels of short.go, and on AVX2 on rows of
 // at most 16 columns through those of short_avx2.go, which compute z as
@@ -72,6 +88,7 @@ type zin struct {
 	scale Op            // scale in every lane: a zmm register, or 32 bytes of the frame (a ymm register under scaleInReg)
 	moff  reg.GPVirtual // the mask's address minus src's in the current row; nil without a mask
 	rows  *causalLate   // the causal kernel's row length, kept for its late pass 3
+	step  Mem           // with moff on AVX-512, the mask's step per row (see maskRows)
 }
 
 // causalLate is what CausalSoftmaxRowsAVX512's late pass 3 keeps of a
@@ -352,6 +369,20 @@ func maskRows(g *gen, f Mem, moff reg.GPVirtual, src func() reg.GPVirtual) rowHo
 	}}
 }
 
+// peekMask returns the peek hook of a kernel with a mask whose rows
+// maskRows steps at f: z.moff set to the offset of the next row's mask
+// (the one at f once begin has run for the current row, or the first
+// before the loop) from the row at src, in a register of its own.
+func (z *zin) peekMask(g *gen, f Mem) func(src reg.GPVirtual) func() {
+	return func(src reg.GPVirtual) func() {
+		cur, next := z.moff, g.GP64()
+		g.MOVQ(f, next)
+		g.SUBQ(src, next)
+		z.moff = next
+		return func() { z.moff = cur }
+	}
+}
+
 // scaledKind tells the fused kernels apart: Softmax or LogSoftmax, with a
 // mask or without one.
 type scaledKind struct{ log, masked bool }
@@ -389,17 +420,54 @@ func (k scaledKind) doc() []string {
 
 func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	g.function(k.name("AVX512"), scaledSignature(k.masked),
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"}, k.doc()...)
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, k.doc()...) // MMX+: PREFETCHT0
 	s := newSM512(g, c, "ss512")
 	s.z = scaleIn512(g)
 	if k.masked {
 		s.z.moff = g.GP64()
-		s.hooks = maskRows(g, g.AllocLocal(16), s.z.moff, s.rowSrc)
+		f := g.AllocLocal(16)
+		s.hooks = maskRows(g, f, s.z.moff, s.rowSrc)
+		s.z.step = f.Offset(8)
+		if !k.log {
+			s.hooks.peek = s.z.peekMask(g, f)
+		}
 	}
 	if k.log {
 		logSoftmax512(g, s, c, t, logSoftmaxRows)
 		return
 	}
+	// SoftmaxRowsAVX512's last block through the pipeline, its half
+	// lanes, and the copy of passes 2 and 3 for c = 0 (see sm512), z in
+	// place of x. Thread CPU time, the least of 30 alternating runs of
+	// 1 MiB batches, scale 1/8, against the kernel without them: one mask
+	// row per row 0.45 against 0.49 ns per element at 100 columns, 0.34
+	// against 0.36 at 1024 and 4096; one mask row for every row 0.43
+	// against 0.47 at 100, 0.30-0.31 against 0.32-0.33 at 1024 and 4096.
+	// Then pass 1 a row ahead, the next row's mask offset from peek (the
+	// lower quartile of 60 alternating runs, against the kernel with the
+	// flags above): one mask row per row 0.38 against 0.46 at 100
+	// columns, 0.38 against 0.44 at 64, 0.39 against 0.40 at 1024; no
+	// mask 0.36 against 0.40 at 100, 0.30 against 0.32 at 1024.
+	//
+	// Storing z in dst in pass 1, for pass 2 to read as x (as
+	// ScaledSoftmaxRowsAVX2 does), measured, on top of all that, 0.37
+	// against 0.39 at 100 columns but 0.41 against 0.38 at 1024, 0.40
+	// against 0.37 at 4096 and 0.41 against 0.39 at 32000 (one mask row
+	// per row, the lower quartile of 60 alternating runs): pass 2 here
+	// has the registers to take the mask as the FMA's memory operand, and
+	// the store costs pass 1 more than that FMA costs pass 2.
+	//
+	// The prefetch of the next row in pass 2, against the kernel without
+	// it (the lower quartile of 60 alternating runs): one mask row per
+	// row 0.29-0.33 against 0.33-0.37 ns per element at 1024 columns,
+	// 0.32-0.36 against 0.37-0.38 at 4096, 0.38-0.42 against 0.41-0.44
+	// at 32000; one mask row for every row 0.35-0.39 against 0.40-0.42
+	// at 32000; no mask 0.27-0.28 against 0.31 at 4096. At 128256
+	// columns it measured 0.48 against 0.47, one mask row per row: the
+	// next row's 500 KiB, and its mask's, evict the current row's before
+	// pass 3, so longer rows than prefetchCols do not run it.
+	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
+	s.prefetch = true
 	s.softmaxRows()
 }
 
@@ -429,11 +497,12 @@ func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {
 // kernels without a mask whose row length is k: a row hook sets k, and
 // the mask of its last k%16 lanes, at the start of each row, so that every
 // pass reads and writes only the first k elements; a row of k = 0 skips
-// the passes. After a filled row the special hook zeros the rest. The
+// the passes (on AVX2; on AVX-512 it runs them over nothing). After a filled row the special hook zeros the rest. The
 // caller clamps offset to [-rows-1, cols], which changes no k and keeps
 // offset+r+1 from overflowing.
 //
-// On AVX-512, pass 3 runs a row late, as SoftmaxRowsAVX512's does: the
+// On AVX-512, pass 1 runs a row ahead and pass 3 a row late, as
+// SoftmaxRowsAVX512's do (see causalAVX512). For pass 3 the
 // row's k is kept with the pending row's other parameters (causalLate),
 // and the zeros after its first k elements are stored before that. With
 // full rows (thread CPU time, against the same kernel running pass 3 at
@@ -454,20 +523,35 @@ type causalRows interface {
 // offset+r+1, in the frame) and returns its row hooks. zero64 stores 16
 // zeros at an address.
 func causalHooks(g *gen, s causalRows, zero64 func(m Mem)) rowHooks {
-	h, _ := causalHooksZeros(g, s, zero64)
+	h, _ := causalHooksZeros(g, s, zero64, true)
 	return h
 }
 
 // causalHooksZeros is causalHooks, and also returns a function that emits
 // the zeros after the current row's first k elements, falling through at
-// the end.
-func causalHooksZeros(g *gen, s causalRows, zero64 func(m Mem)) (rowHooks, func()) {
+// the end. Unless skipEmpty, a row of k = 0 runs the passes over its 0
+// elements (a row of -Inf, filled with nothing), and the hooks peek at
+// the next row's k, for pass 1 ahead (sm512.ahead).
+func causalHooksZeros(g *gen, s causalRows, zero64 func(m Mem), skipEmpty bool) (rowHooks, func()) {
 	next := g.AllocLocal(8)
 	o := g.GP64()
 	g.Load(g.Param("offset"), o)
 	g.INCQ(o)
 	g.MOVQ(o, next)
 	var cols, k reg.GPVirtual
+	// clamp emits k = clamp(the value at next, 0, cols) into new registers.
+	clamp := func() (cols, k reg.GPVirtual) {
+		cols, k = g.GP64(), g.GP64()
+		g.Load(g.Param("cols"), cols)
+		zero := g.GP64()
+		g.XORQ(zero, zero)
+		g.MOVQ(next, k)
+		g.TESTQ(k, k)
+		g.CMOVQLT(zero, k)
+		g.CMPQ(k, cols)
+		g.CMOVQGT(cols, k)
+		return cols, k
+	}
 	// zeros emits the zeros after the row's first k elements, with labels
 	// prefixed by name, ending with a jump to done.
 	zeros := func(name, done string) {
@@ -484,23 +568,34 @@ func causalHooksZeros(g *gen, s causalRows, zero64 func(m Mem)) (rowHooks, func(
 		g.DECQ(i)
 		g.JMP(LabelRef(s.label(name + "1")))
 	}
+	var peek func(src reg.GPVirtual) func()
+	if !skipEmpty {
+		s := s.(*sm512)
+		peek = func(reg.GPVirtual) func() {
+			g.Comment("The next row's k, for its pass 1.")
+			_, kn := clamp()
+			cur, km := s.cols, s.km
+			s.cols, s.km = kn, g.K()
+			tail, tbl := g.GP64(), g.GP64()
+			g.MOVQ(kn, tail)
+			g.ANDQ(U32(15), tail)
+			g.LEAQ(g.tailMask16(), tbl)
+			g.KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, s.km)
+			return func() { s.cols, s.km = cur, km }
+		}
+	}
 	return rowHooks{
 			begin: func() {
 				g.Comment("k = clamp(offset+r+1, 0, cols), this row's length.")
-				cols, k = g.GP64(), g.GP64()
-				g.Load(g.Param("cols"), cols)
-				zero := g.GP64()
-				g.XORQ(zero, zero)
-				g.MOVQ(next, k)
+				cols, k = clamp()
 				g.INCQ(next)
-				g.TESTQ(k, k)
-				g.CMOVQLT(zero, k)
-				g.CMPQ(k, cols)
-				g.CMOVQGT(cols, k)
-				g.TESTQ(k, k)
-				g.JZ(LabelRef(s.label("filled")))
+				if skipEmpty {
+					g.TESTQ(k, k)
+					g.JZ(LabelRef(s.label("filled")))
+				}
 				s.setCols(k)
 			},
+			peek: peek,
 			special: func(reg.VecVirtual) {
 				g.Comment("Zeros after the row's first k elements.")
 				zeros("zero", s.label("next"))
@@ -517,7 +612,7 @@ const causalSignature = "func(dst, src []float32, scale float32, rows, cols, off
 
 func causalAVX512(g *gen, c *constTable) {
 	g.function("CausalSoftmaxRowsAVX512", causalSignature,
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"},
 		"CausalSoftmaxRowsAVX512 sets row r of the rows rows of cols elements",
 		"of dst to the softmax of scale*x over the first k elements of row r",
 		"of src, k = offset+r+1 clamped to [0, cols], and its other elements",
@@ -531,8 +626,21 @@ func causalAVX512(g *gen, c *constTable) {
 	z := g.ZMM()
 	g.VPXORD(z, z, z)
 	var zeros func()
-	s.hooks, zeros = causalHooksZeros(g, s, func(m Mem) { g.VMOVUPS(z, m) })
+	s.hooks, zeros = causalHooksZeros(g, s, func(m Mem) { g.VMOVUPS(z, m) }, false)
 	s.z.rows = &causalLate{s: s, zeros: zeros}
+	// SoftmaxRowsAVX512's last block through the pipeline, its half
+	// lanes, and the copy of passes 2 and 3 for c = 0, as the scaled
+	// kernels (the row's kl set with its k): full rows, thread CPU time,
+	// the least of 30 alternating runs of 1 MiB batches, against the
+	// kernel without them, 0.42 against 0.45 ns per element at 100
+	// columns, 0.30 against 0.31 at 1024 and 4096. Pass 1 a row ahead,
+	// the next row's k from peek (a row of k = 0 runs its passes over
+	// nothing, so that none skips the next row's max; after the late pass
+	// 3, which loads the pending row's k, the row's own k is loaded back
+	// for the fill of a NaN S): the lower quartile of 60 alternating
+	// runs, 0.36 against 0.42 ns per element at 100 columns, 0.36 against
+	// 0.40 at 64, 0.31 against 0.33 at 1024, the same at 4096 and 32000.
+	s.tailPipe, s.halfTail, s.zeroC, s.ahead, s.prefetch = true, true, true, true, true
 	s.softmaxRows()
 }
 

@@ -122,7 +122,8 @@ type sm512 struct {
 
 	// tailPipe runs the row's last block of cols%64 elements through the
 	// pipeline of pass 2 (see pipeline2), its last vector under kl: the
-	// row's last cols%16 lanes, or all 16. It needs x, not z.
+	// row's last cols%16 lanes, or all 16; with z, the last vector is z
+	// under kl, -Inf past the row.
 	tailPipe bool
 	kl       reg.Register
 
@@ -149,9 +150,22 @@ type sm512 struct {
 
 	// ahead runs pass 1 a row ahead (see rowsKernel), and SoftmaxRows's
 	// pass 3 of the pending row before the current row's 1/S (see
-	// softmaxRows). It needs a kernel without hooks.
+	// softmaxRows). Of the row hooks it takes begin only with peek, and
+	// special (the scaled and causal kernels, fused.go).
 	ahead bool
+
+	// prefetch, with ahead, makes pass 2 prefetch the next row's x, and
+	// with z its mask, a block for each block it takes: the next row's
+	// pass 1 then finds them in cache (fused.go). Rows of more than
+	// prefetchCols elements prefetch their own blocks instead, which are
+	// there already: the next row would evict the current one from L2
+	// before pass 3. pfBytes is the distance, 4*cols or 0.
+	prefetch bool
+	pfBytes  reg.GPVirtual
 }
+
+// prefetchCols is the longest row whose pass 2 prefetches the next one.
+const prefetchCols = 32768
 
 // newSM512 loads the constants and allocates the row's registers. name
 // prefixes the labels of the function.
@@ -184,9 +198,6 @@ func (s *sm512) setCols(cols reg.GPVirtual) {
 	g.KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, km)
 	s.km = km
 	if s.tailPipe {
-		if s.z != nil {
-			panic("tailPipe loads x, not z")
-		}
 		w, all := g.GP32(), g.GP32()
 		s.kl = g.K()
 		g.KMOVW(km, w)
@@ -560,6 +571,12 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 			continue
 		}
 		g.VBROADCASTSS(s.c.scalar("negInf"), r[i])
+		if s.z != nil {
+			z := g.ZMM()
+			s.loadIn(p.Offset(64*i), km[i], z)
+			g.VBLENDMPS(z, r[i], km[i], r[i]) // -Inf past the row: s = 0
+			continue
+		}
 		g.VMOVUPS(p.Offset(64*i), km[i], r[i]) // -Inf past the row: s = 0
 	}
 	s.reduce(r)
@@ -661,6 +678,9 @@ func (s *sm512) pipeline2(accLo, accHi reg.VecVirtual) {
 		g.VADDPD(hi, accHi, accHi)
 	}
 	next := func() {
+		if s.pfBytes != nil {
+			s.prefetchNext(p)
+		}
 		g.ADDQ(U32(256), p)
 		if s.keepU {
 			g.ADDQ(U32(256), q)
@@ -764,6 +784,27 @@ func (s *sm512) pipeline2(accLo, accHi reg.VecVirtual) {
 	g.Comment("Pipeline epilogue: the last block through stages B and C.")
 	drain(whole, whole)
 	g.JMP(LabelRef(s.label("sumred")))
+}
+
+// prefetchNext emits the prefetch of the block of the next row that
+// goes with the one at p (pfBytes further), and of its mask's block: the
+// mask's step per row further (0 for one mask row for every row).
+func (s *sm512) prefetchNext(p reg.GPVirtual) {
+	g := s.g
+	pn := g.GP64()
+	g.LEAQ(Mem{Base: p, Index: s.pfBytes, Scale: 1}, pn)
+	for d := 0; d < 256; d += 64 {
+		g.PREFETCHT0(Mem{Base: pn, Disp: d})
+	}
+	if s.z == nil || s.z.moff == nil {
+		return
+	}
+	pm := g.GP64()
+	g.MOVQ(s.z.step, pm)
+	g.ADDQ(p, pm)
+	for d := 0; d < 256; d += 64 {
+		g.PREFETCHT0(Mem{Base: pm, Index: s.z.moff, Scale: 1, Disp: d})
+	}
 }
 
 // lastBlock emits, for the i elements left in the row, 1 to 63, a jump
@@ -989,7 +1030,11 @@ func (s *sm512) pass3(name string, src, dst Op, after string, out func(p, q Mem,
 // nothing. With nilDst, dst may be nil: then no row is stored to or
 // filled, and special follows the fill's place all the same.
 type rowHooks struct {
-	begin   func()                    // emitted at the start of each row
+	begin func() // emitted at the start of each row
+	// peek, with ahead, is emitted before pass 1 of the row at src that
+	// follows the current one (or of the first row, before the loop): it
+	// sets what that pass needs, and its result undoes it after the pass.
+	peek    func(src reg.GPVirtual) (undo func())
 	special func(fill reg.VecVirtual) // emitted after a row is filled with fill
 	nilDst  bool
 }
@@ -1037,7 +1082,8 @@ func (h *rowHooks) fillEnd(g *gen, filled string, fill reg.VecVirtual) {
 // vector, unless it holds a NaN. finish, if not nil, is emitted after the
 // last row, before the return. s.hooks add to the loop.
 //
-// With s.ahead (SoftmaxRowsAVX512, which has no hooks), pass 1 runs a row
+// With s.ahead (SoftmaxRowsAVX512, and the scaled and causal kernels,
+// whose peek hook sets up the next row's pass 1), pass 1 runs a row
 // ahead: the max of the next row is found right after pass 2 of the
 // current one, before out, and the next row starts with its checks. The
 // max's reduction tree (4 shuffles and 4 maxes after the 4 accumulators
@@ -1083,22 +1129,38 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	var bytes reg.GPVirtual
 	ahead := func(name string) {}
 	if s.ahead {
-		if s.hooks.begin != nil || s.hooks.special != nil || s.hooks.nilDst {
-			panic("ahead runs no hooks")
+		if (s.hooks.begin != nil && s.hooks.peek == nil) || s.hooks.nilDst {
+			panic("ahead runs no hooks but begin with peek, and special")
+		}
+		peek := func(src reg.GPVirtual) func() {
+			if s.hooks.peek == nil {
+				return func() {}
+			}
+			return s.hooks.peek(src)
 		}
 		early = s.label("nanearly")
 		bytes = g.GP64()
 		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, bytes) // 2*cols
 		g.SHLQ(U8(1), bytes)                                  // 4*cols
+		if s.prefetch {
+			s.pfBytes = g.GP64()
+			g.XORQ(s.pfBytes, s.pfBytes)
+			g.CMPQ(cols, U32(prefetchCols))
+			g.CMOVQLS(bytes, s.pfBytes)
+		}
 		m = g.ZMM()
+		undo := peek(src)
 		s.maxOf(src, "first", m)
+		undo()
 		// ahead emits the max of the next row into m, if there is one.
 		ahead = func(name string) {
 			g.CMPQ(rows, U32(1))
 			g.JE(LabelRef(s.label(name)))
 			next := g.GP64()
 			g.LEAQ(Mem{Base: src, Index: bytes, Scale: 1}, next)
+			undo := peek(next)
 			s.maxOf(next, name, m)
+			undo()
 			g.Label(s.label(name))
 		}
 	}
@@ -1289,6 +1351,9 @@ func (s *sm512) softmaxRows() {
 		s.z.save(g, moffs)
 		late("out", s.label("prev"))
 		w := g.GP64()
+		if s.ahead && s.z != nil && s.z.rows != nil {
+			s.z.restore(g, moffs) // this row's k, which a NaN S fills
+		}
 		if s.ahead {
 			g.Comment("This row's S, NaN check and split 1/S, after the pending row's pass 3.")
 			sum = s.reduceSum(s.acc[0], s.acc[1])

@@ -152,7 +152,7 @@ DATA log64const<>+112(SB)/8, $0x3ff0000000000000
 GLOBL log64const<>(SB), RODATA|NOPTR, $120
 
 // func ScaledSoftmaxRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
-// Requires: AVX, AVX512F, CMOV, SSE
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
 TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
@@ -183,9 +183,79 @@ TEXT ·ScaledSoftmaxRowsAVX512(SB), NOSPLIT, $80-96
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
 	XORQ         R10, R10
 	CMPQ         SI, DI
 	SETEQ        R10
+	LEAQ         (R9)(R9*1), R11
+	SHLQ         $0x01, R11
+	XORQ         R12, R12
+	CMPQ         R9, $0x00008000
+	CMOVQLS      R11, R12
+	MOVQ         (SP), CX
+	SUBQ         DI, CX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         DI, AX
+	MOVQ         R9, DX
+
+ss512_max64first:
+	CMPQ        DX, $0x00000040
+	JB          ss512_max16first
+	VMOVUPS     (AX), Z10
+	VFMADD213PS (AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z11, Z11
+	VMOVUPS     64(AX), Z10
+	VFMADD213PS 64(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z6, Z6
+	VMOVUPS     128(AX), Z10
+	VFMADD213PS 128(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z7, Z7
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z9, Z9
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_max64first
+
+ss512_max16first:
+	CMPQ        DX, $0x00000010
+	JB          ss512_maxtailfirst
+	VMOVUPS     (AX), Z10
+	VFMADD213PS (AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z11, Z11
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_max16first
+
+ss512_maxtailfirst:
+	TESTQ       DX, DX
+	JZ          ss512_maxredfirst
+	VMOVUPS.Z   (AX), K1, Z10
+	VMOVUPS.Z   (AX)(CX*1), K1, Z18
+	VFMADD213PS Z18, Z8, Z10
+	VMAXPS      Z10, Z6, K1, Z6
+
+ss512_maxredfirst:
+	VMAXPS     Z6, Z11, Z11
+	VMAXPS     Z9, Z7, Z7
+	VMAXPS     Z7, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
 
 ss512_row:
 	MOVQ (SP), BX
@@ -193,98 +263,2565 @@ ss512_row:
 	MOVQ 8(SP), AX
 	ADDQ AX, (SP)
 
-	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z7
-	VBROADCASTSS fusedconst<>+320(SB), Z6
-	VBROADCASTSS fusedconst<>+320(SB), Z9
-	VBROADCASTSS fusedconst<>+320(SB), Z10
-	MOVQ         DI, AX
-	MOVQ         R9, DX
-
-ss512_max64:
-	CMPQ        DX, $0x00000040
-	JB          ss512_max16
-	VMOVUPS     (AX), Z18
-	VFMADD213PS (AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z7, Z7
-	VMOVUPS     64(AX), Z18
-	VFMADD213PS 64(AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z6, Z6
-	VMOVUPS     128(AX), Z18
-	VFMADD213PS 128(AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z9, Z9
-	VMOVUPS     192(AX), Z18
-	VFMADD213PS 192(AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z10, Z10
-	ADDQ        $0x00000100, AX
-	SUBQ        $0x00000040, DX
-	JMP         ss512_max64
-
-ss512_max16:
-	CMPQ        DX, $0x00000010
-	JB          ss512_maxtail
-	VMOVUPS     (AX), Z18
-	VFMADD213PS (AX)(BX*1), Z8, Z18
-	VMAXPS      Z18, Z7, Z7
-	ADDQ        $0x00000040, AX
-	SUBQ        $0x00000010, DX
-	JMP         ss512_max16
-
-ss512_maxtail:
-	TESTQ       DX, DX
-	JZ          ss512_maxred
-	VMOVUPS.Z   (AX), K1, Z18
-	VMOVUPS.Z   (AX)(BX*1), K1, Z19
-	VFMADD213PS Z19, Z8, Z18
-	VMAXPS      Z18, Z6, K1, Z6
-
-ss512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z10, Z9, Z9
-	VMAXPS     Z9, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       ss512_nanrow
-	VUCOMISS fusedconst<>+352(SB), X7
-	JE       ss512_nanrow
-	VUCOMISS fusedconst<>+320(SB), X7
+	VUCOMISS X11, X11
+	JP       ss512_nanearly
+	VUCOMISS fusedconst<>+352(SB), X11
+	JE       ss512_nanearly
+	VUCOMISS fusedconst<>+320(SB), X11
 	JE       ss512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X11, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         ss512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z9
-	VFMADD231PS Z0, Z7, Z9
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z11, Z7
 	JMP         ss512_params
 
 ss512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z9
+	VMOVAPS Z11, Z6
+	VMOVAPS Z1, Z7
 
 ss512_params:
-	VPBROADCASTD fusedconst<>+448(SB), Z7
-	VPSUBD       Z9, Z7, Z7
+	VPBROADCASTD fusedconst<>+448(SB), Z9
+	VPSUBD       Z7, Z9, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
-	VPXORQ Z11, Z11, Z11
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    ss512_sumc
 	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
 	MOVQ   DI, AX
 	MOVQ   SI, CX
 	MOVQ   R9, DX
 	CMPQ   DX, $0x00000040
-	JB     ss512_sumtail
+	JB     ss512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_1
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_1:
+	VMOVUPS     128(AX), Z9
+	VFMADD213PS 128(AX)(BX*1), Z8, Z9
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(BX*1), Z8, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+ss512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_2
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_2:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_3
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_3:
+	VMOVUPS     128(AX), Z9
+	VFMADD213PS 128(AX)(BX*1), Z8, Z9
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(BX*1), Z8, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_sum64
+
+ss512z_drain:
+	TESTQ DX, DX
+	JZ    ss512z_drainwhole
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
+	JAE   ss512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_4
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_5
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_5:
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         ss512z_sumred
+
+ss512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_6
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_6:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_7
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_7:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_8
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_8:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_9
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_10
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_10:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         ss512z_sumred
+
+ss512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_11
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_11:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_12
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_12:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_13
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_13:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_14
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_15
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_15:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_16
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_16:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_17
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_17:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_18
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_18:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_19
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_20
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_20:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_21
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_21:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_22
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_22:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_23
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_23:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tailfirst:
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
+	JAE  ss512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_24
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_24:
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         ss512z_sumred
+
+ss512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_25
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_25:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_26
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_27
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_27:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         ss512z_sumred
+
+ss512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_28
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_28:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_29
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_29:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_30
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_30:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_31
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_31:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_32
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_33
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_33:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_34
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_34:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_35
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_35:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512z_nostore_36
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_36:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+
+ss512z_sumred:
+	JMP ss512_sumdone
+
+ss512_sumc:
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
+	MOVQ   DI, AX
+	MOVQ   SI, CX
+	MOVQ   R9, DX
+	CMPQ   DX, $0x00000040
+	JB     ss512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z9
@@ -315,16 +2852,16 @@ ss512_params:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_1
 	VMOVUPS          Z20, (CX)
@@ -343,12 +2880,23 @@ ss512_nostore_1:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -358,28 +2906,28 @@ ss512_sum64:
 	JB   ss512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -390,16 +2938,16 @@ ss512_sum64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_2
 	VMOVUPS          Z20, -128(CX)
@@ -418,34 +2966,34 @@ ss512_nostore_2:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
-	VADDPD           Z14, Z12, Z12
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -456,16 +3004,16 @@ ss512_nostore_2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_3
 	VMOVUPS          Z20, (CX)
@@ -484,41 +3032,61 @@ ss512_nostore_3:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
 	JMP         ss512_sum64
 
 ss512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	TESTQ DX, DX
+	JZ    ss512_drainwhole
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
+	JAE   ss512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -529,160 +3097,2357 @@ ss512_drain:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R10, R10
 	JNZ              ss512_nostore_4
 	VMOVUPS          Z20, -128(CX)
 	VMOVUPS          Z21, -64(CX)
 
 ss512_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_5
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_5:
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         ss512_sumred
+
+ss512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_6
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_6:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_7
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_7:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
 
-ss512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     ss512_sumred
-	VPXORQ Z15, Z15, Z15
-	VPXORQ Z16, Z16, Z16
+ss512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tailhalf4
 
-ss512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               ss512_sumlast
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_8
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_8:
 	VMOVUPS          (AX), Z9
 	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_9
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z10
-	VFMADD231PS      Z0, Z9, Z10
-	VSUBPS           Z1, Z10, Z18
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z18
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z18
-	VMULPS           Z9, Z9, Z19
-	VFMADD231PS      Z18, Z19, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
-	JNZ              ss512_nostore_5
-	VMOVUPS          Z9, (CX)
+	JNZ              ss512_nostore_10
+	VMOVUPS          Z20, K2, -128(CX)
 
-ss512_nostore_5:
-	VPADDD        Z7, Z10, Z10
-	VPMAXSD       Z5, Z10, Z10
-	VPSLLD        $0x17, Z10, Z10
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
+ss512_nostore_10:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         ss512_sumred
+
+ss512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_11
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_11:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_12
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_12:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_13
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_13:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VFMADD213PD   Z19, Z19, Z18
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
 	VADDPD        Z9, Z16, Z16
-	ADDQ          $0x00000040, AX
-	ADDQ          $0x00000040, CX
-	SUBQ          $0x00000010, DX
-	JMP           ss512_sum16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
 
-ss512_sumlast:
-	TESTQ            DX, DX
-	JZ               ss512_sumblock
-	VMOVUPS.Z        (AX), K1, Z9
-	VMOVUPS.Z        (AX)(BX*1), K1, Z10
-	VFMADD213PS      Z10, Z8, Z9
-	VBLENDMPS        Z9, Z6, K1, Z9
+ss512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_14
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z10
-	VFMADD231PS      Z0, Z9, Z10
-	VSUBPS           Z1, Z10, Z18
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z18
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z18
-	VMULPS           Z9, Z9, Z19
-	VFMADD231PS      Z18, Z19, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R10, R10
-	JNZ              ss512_nostore_6
-	VMOVUPS          Z9, K1, (CX)
+	JNZ              ss512_nostore_15
+	VMOVUPS          Z20, K2, (CX)
 
-ss512_nostore_6:
-	VPADDD        Z7, Z10, Z10
-	VPMAXSD       Z5, Z10, Z10
-	VPSLLD.Z      $0x17, Z10, K1, Z10
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
+ss512_nostore_15:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VFMADD213PD   Z19, Z19, Z18
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
 	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
 
-ss512_sumblock:
-	VADDPD Z15, Z11, Z11
-	VADDPD Z16, Z12, Z12
+ss512_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_16
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_16:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_17
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_17:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_18
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_18:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_19
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_20
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_20:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_21
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_21:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_22
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_22:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_23
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_23:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_tailfirst:
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
+	JAE  ss512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_24
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_24:
+	LEAQ        (AX)(R12*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	MOVQ        8(SP), R13
+	ADDQ        AX, R13
+	PREFETCHT0  (R13)(BX*1)
+	PREFETCHT0  64(R13)(BX*1)
+	PREFETCHT0  128(R13)(BX*1)
+	PREFETCHT0  192(R13)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         ss512_sumred
+
+ss512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_25
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_25:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_26
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_27
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_27:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         ss512_sumred
+
+ss512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_28
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_28:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_29
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_29:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_30
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_30:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_31
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_31:
+	LEAQ          (AX)(R12*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	MOVQ          8(SP), R13
+	ADDQ          AX, R13
+	PREFETCHT0    (R13)(BX*1)
+	PREFETCHT0    64(R13)(BX*1)
+	PREFETCHT0    128(R13)(BX*1)
+	PREFETCHT0    192(R13)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_32
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_33
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_33:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_34
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_34:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R12*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	MOVQ             8(SP), R13
+	ADDQ             AX, R13
+	PREFETCHT0       (R13)(BX*1)
+	PREFETCHT0       64(R13)(BX*1)
+	PREFETCHT0       128(R13)(BX*1)
+	PREFETCHT0       192(R13)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_35
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_35:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R10, R10
+	JNZ              ss512_nostore_36
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_36:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 
 ss512_sumred:
-	VADDPD     Z12, Z11, Z11
-	VSHUFF64X2 $0xee, Z11, Z11, Z9
-	VADDPD     Z9, Z11, Z11
-	VSHUFF64X2 $0x01, Z11, Z11, Z9
-	VADDPD     Z9, Z11, Z11
-	VPERMILPD  $0x01, Z11, Z9
-	VADDSD     X9, X11, X9
-	VUCOMISD   X9, X9
-	JP         ss512_nanrow
+ss512_sumdone:
+	CMPQ R8, $0x00000001
+	JE   ss512_ahead
+	LEAQ (DI)(R11*1), AX
+	MOVQ (SP), CX
+	SUBQ AX, CX
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD fusedconst<>+384(SB), X17, X17
-	VDIVSD    X9, X17, X9
-	VCVTSD2SS X9, X9, X10
-	VCVTSS2SD X10, X10, X18
-	VSUBSD    X18, X9, X9
-	VCVTSD2SS X9, X9, X9
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	MOVQ         R9, DX
 
-	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
-	VMOVSS       X10, 48(SP)
-	VMOVSS       X9, 52(SP)
+ss512_max64ahead:
+	CMPQ        DX, $0x00000040
+	JB          ss512_max16ahead
+	VMOVUPS     (AX), Z19
+	VFMADD213PS (AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z11, Z11
+	VMOVUPS     64(AX), Z19
+	VFMADD213PS 64(AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z9, Z9
+	VMOVUPS     128(AX), Z19
+	VFMADD213PS 128(AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z10, Z10
+	VMOVUPS     192(AX), Z19
+	VFMADD213PS 192(AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z18, Z18
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_max64ahead
+
+ss512_max16ahead:
+	CMPQ        DX, $0x00000010
+	JB          ss512_maxtailahead
+	VMOVUPS     (AX), Z19
+	VFMADD213PS (AX)(CX*1), Z8, Z19
+	VMAXPS      Z19, Z11, Z11
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_max16ahead
+
+ss512_maxtailahead:
+	TESTQ       DX, DX
+	JZ          ss512_maxredahead
+	VMOVUPS.Z   (AX), K1, Z19
+	VMOVUPS.Z   (AX)(CX*1), K1, Z20
+	VFMADD213PS Z20, Z8, Z19
+	VMAXPS      Z19, Z9, K1, Z9
+
+ss512_maxredahead:
+	VMAXPS     Z9, Z11, Z11
+	VMAXPS     Z18, Z10, Z10
+	VMAXPS     Z10, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+
+ss512_ahead:
+	// Keep this row's c and bias; pass 3 runs a row late.
 	VMOVSS       X6, 56(SP)
 	VMOVD        X7, 60(SP)
 	MOVQ         BX, 64(SP)
@@ -695,6 +5460,300 @@ ss512_sumred:
 	MOVQ         72(SP), BX
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   ss512_outc
+	TESTQ R10, R10
+	JNZ   ss512z_outre
+	MOVQ  32(SP), AX
+	MOVQ  40(SP), CX
+	MOVQ  R9, DX
+
+ss512z_out64:
+	CMPQ        DX, $0x00000040
+	JB          ss512z_out16
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMOVUPS     64(AX), Z18
+	VFMADD213PS 64(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z18, Z24
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z24, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z18, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VFMADD213PS 128(AX)(BX*1), Z8, Z6
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z18, Z24
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z24, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z18, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_out64
+
+ss512z_out16:
+	CMPQ        DX, $0x00000010
+	JB          ss512z_outtail
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z10, Z19
+	VFMADD213PS Z10, Z6, Z19
+	VFMADD132PS Z9, Z19, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512z_out16
+
+ss512z_outtail:
+	TESTQ       DX, DX
+	JZ          ss512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (AX)(BX*1), K1, Z18
+	VFMADD213PS Z18, Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z10, Z7
+	VFMADD213PS Z10, Z6, Z7
+	VFMADD132PS Z9, Z7, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         ss512_prev
+
+ss512z_outre:
+	MOVQ 32(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512z_outre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512z_outre16
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z24
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z24, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z21, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z18, Z24
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z24, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VFMADD213PS      128(AX)(BX*1), Z8, Z6
+	VMOVUPS          192(AX), Z18
+	VFMADD213PS      192(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z24
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z24, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z21, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z18, Z24
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z24, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z18, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_outre64
+
+ss512z_outre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512z_outretail
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z19
+	VFMADD213PS      Z10, Z6, Z19
+	VFMADD132PS      Z9, Z19, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512z_outre16
+
+ss512z_outretail:
+	TESTQ            DX, DX
+	JZ               ss512_prev
+	VMOVUPS.Z        (AX), K1, Z6
+	VMOVUPS.Z        (AX)(BX*1), K1, Z18
+	VFMADD213PS      Z18, Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z7
+	VFMADD213PS      Z10, Z6, Z7
+	VFMADD132PS      Z9, Z7, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              ss512_prev
+	JMP ss512_outdone
+
+ss512_outc:
 	TESTQ R10, R10
 	JNZ   ss512_outre
 	MOVQ  32(SP), AX
@@ -724,12 +5783,12 @@ ss512_out64:
 	VPSLLD      $0x17, Z21, Z21
 	VMOVUPS     (CX), Z18
 	VMOVUPS     64(CX), Z19
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
 	VMOVAPS     Z10, Z24
-	VFMADD213PS Z10, Z19, Z24
-	VFMADD132PS Z9, Z23, Z18
-	VFMADD132PS Z9, Z24, Z19
+	VFMADD213PS Z10, Z18, Z24
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z19, Z25
+	VFMADD132PS Z9, Z24, Z18
+	VFMADD132PS Z9, Z25, Z19
 	VADDPS      Z9, Z18, Z18
 	VADDPS      Z9, Z19, Z19
 	VMULPS      Z20, Z18, Z18
@@ -756,12 +5815,12 @@ ss512_out64:
 	VPSLLD      $0x17, Z21, Z21
 	VMOVUPS     128(CX), Z18
 	VMOVUPS     192(CX), Z19
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
 	VMOVAPS     Z10, Z24
-	VFMADD213PS Z10, Z19, Z24
-	VFMADD132PS Z9, Z23, Z18
-	VFMADD132PS Z9, Z24, Z19
+	VFMADD213PS Z10, Z18, Z24
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z19, Z25
+	VFMADD132PS Z9, Z24, Z18
+	VFMADD132PS Z9, Z25, Z19
 	VADDPS      Z9, Z18, Z18
 	VADDPS      Z9, Z19, Z19
 	VMULPS      Z20, Z18, Z18
@@ -839,38 +5898,38 @@ ss512_outre64:
 	VMOVAPS          Z1, Z21
 	VFMADD231PS      Z0, Z18, Z20
 	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
-	VSUBPS           Z1, Z21, Z24
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z3, Z23, Z18
-	VFMADD231PS      Z3, Z24, Z19
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VSUBPS           Z1, Z20, Z24
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z24, Z18
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z18, Z18, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z23, Z25, Z18
-	VFMADD231PS      Z24, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z18, Z18, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z24, Z26, Z18
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
 	VPMAXSD          Z5, Z21, Z21
 	VPSLLD           $0x17, Z20, Z20
 	VPSLLD           $0x17, Z21, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
 	VMOVAPS          Z10, Z24
-	VFMADD213PS      Z10, Z19, Z24
-	VFMADD132PS      Z9, Z23, Z18
-	VFMADD132PS      Z9, Z24, Z19
+	VFMADD213PS      Z10, Z18, Z24
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z19, Z25
+	VFMADD132PS      Z9, Z24, Z18
+	VFMADD132PS      Z9, Z25, Z19
 	VADDPS           Z9, Z18, Z18
 	VADDPS           Z9, Z19, Z19
 	VMULPS           Z20, Z18, Z18
@@ -889,38 +5948,38 @@ ss512_outre64:
 	VMOVAPS          Z1, Z21
 	VFMADD231PS      Z0, Z18, Z20
 	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
-	VSUBPS           Z1, Z21, Z24
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z3, Z23, Z18
-	VFMADD231PS      Z3, Z24, Z19
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VSUBPS           Z1, Z20, Z24
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z24, Z18
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z18, Z18, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z23, Z25, Z18
-	VFMADD231PS      Z24, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z18, Z18, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z24, Z26, Z18
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
 	VPMAXSD          Z5, Z21, Z21
 	VPSLLD           $0x17, Z20, Z20
 	VPSLLD           $0x17, Z21, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
 	VMOVAPS          Z10, Z24
-	VFMADD213PS      Z10, Z19, Z24
-	VFMADD132PS      Z9, Z23, Z18
-	VFMADD132PS      Z9, Z24, Z19
+	VFMADD213PS      Z10, Z18, Z24
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z19, Z25
+	VFMADD132PS      Z9, Z24, Z18
+	VFMADD132PS      Z9, Z25, Z19
 	VADDPS           Z9, Z18, Z18
 	VADDPS           Z9, Z19, Z19
 	VMULPS           Z20, Z18, Z18
@@ -994,17 +6053,38 @@ ss512_outretail:
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z6, Z18, Z18
 	VMOVUPS          Z18, K1, (CX)
+	JMP              ss512_prev
 
+ss512_outdone:
 ss512_prev:
-	MOVQ 48(SP), AX
-	MOVQ AX, 16(SP)
-	MOVQ 56(SP), AX
-	MOVQ AX, 24(SP)
-	MOVQ 64(SP), AX
-	MOVQ AX, 72(SP)
-	MOVQ DI, 32(SP)
-	MOVQ SI, 40(SP)
-	JMP  ss512_next
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VADDPD     Z13, Z12, Z12
+	VSHUFF64X2 $0xee, Z12, Z12, Z6
+	VADDPD     Z6, Z12, Z12
+	VSHUFF64X2 $0x01, Z12, Z12, Z6
+	VADDPD     Z6, Z12, Z12
+	VPERMILPD  $0x01, Z12, Z6
+	VADDSD     X6, X12, X6
+	MOVQ       $0x00000000, 40(SP)
+	VUCOMISD   X6, X6
+	JP         ss512_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD fusedconst<>+384(SB), X22, X22
+	VDIVSD    X6, X22, X6
+	VCVTSD2SS X6, X6, X7
+	VCVTSS2SD X7, X7, X9
+	VSUBSD    X9, X6, X6
+	VCVTSD2SS X6, X6, X6
+	VMOVSS    X7, 16(SP)
+	VMOVSS    X6, 20(SP)
+	MOVQ      56(SP), AX
+	MOVQ      AX, 24(SP)
+	MOVQ      64(SP), AX
+	MOVQ      AX, 72(SP)
+	MOVQ      DI, 32(SP)
+	MOVQ      SI, 40(SP)
+	JMP       ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -1016,9 +6096,9 @@ ss512_scan_1_16:
 	JB          ss512_scan_1_tail
 	VMOVUPS     (AX), Z6
 	VFMADD213PS (AX)(BX*1), Z8, Z6
-	VCMPPS      $0x03, Z6, Z6, K2
-	KORTESTW    K2, K2
-	JNZ         ss512_nanrow
+	VCMPPS      $0x03, Z6, Z6, K3
+	KORTESTW    K3, K3
+	JNZ         ss512_nanearly
 	ADDQ        $0x00000040, AX
 	SUBQ        $0x00000010, DX
 	JMP         ss512_scan_1_16
@@ -1029,16 +6109,86 @@ ss512_scan_1_tail:
 	VMOVUPS.Z   (AX), K1, Z6
 	VMOVUPS.Z   (AX)(BX*1), K1, Z7
 	VFMADD213PS Z7, Z8, Z6
-	VCMPPS      $0x03, Z6, Z6, K1, K2
-	KORTESTW    K2, K2
-	JNZ         ss512_nanrow
+	VCMPPS      $0x03, Z6, Z6, K1, K3
+	KORTESTW    K3, K3
+	JNZ         ss512_nanearly
 
 ss512_scan_1_done:
-	VPXORD Z22, Z22, Z22
-	JMP    ss512_fill
+	VPXORD Z23, Z23, Z23
+	JMP    ss512_fillahead
+
+ss512_nanearly:
+	VBROADCASTSS fusedconst<>+416(SB), Z23
+
+ss512_fillahead:
+	CMPQ R8, $0x00000001
+	JE   ss512_aheadfill
+	LEAQ (DI)(R11*1), AX
+	MOVQ (SP), CX
+	SUBQ AX, CX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         R9, DX
+
+ss512_max64aheadfill:
+	CMPQ        DX, $0x00000040
+	JB          ss512_max16aheadfill
+	VMOVUPS     (AX), Z10
+	VFMADD213PS (AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z11, Z11
+	VMOVUPS     64(AX), Z10
+	VFMADD213PS 64(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z6, Z6
+	VMOVUPS     128(AX), Z10
+	VFMADD213PS 128(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z7, Z7
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z9, Z9
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         ss512_max64aheadfill
+
+ss512_max16aheadfill:
+	CMPQ        DX, $0x00000010
+	JB          ss512_maxtailaheadfill
+	VMOVUPS     (AX), Z10
+	VFMADD213PS (AX)(CX*1), Z8, Z10
+	VMAXPS      Z10, Z11, Z11
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         ss512_max16aheadfill
+
+ss512_maxtailaheadfill:
+	TESTQ       DX, DX
+	JZ          ss512_maxredaheadfill
+	VMOVUPS.Z   (AX), K1, Z10
+	VMOVUPS.Z   (AX)(CX*1), K1, Z18
+	VFMADD213PS Z18, Z8, Z10
+	VMAXPS      Z10, Z6, K1, Z6
+
+ss512_maxredaheadfill:
+	VMAXPS     Z6, Z11, Z11
+	VMAXPS     Z9, Z7, Z7
+	VMAXPS     Z7, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+
+ss512_aheadfill:
+	JMP ss512_fill
 
 ss512_nanrow:
-	VBROADCASTSS fusedconst<>+416(SB), Z22
+	VBROADCASTSS fusedconst<>+416(SB), Z23
 
 ss512_fill:
 	MOVQ SI, CX
@@ -1047,7 +6197,7 @@ ss512_fill:
 ss512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      ss512_filltail
-	VMOVUPS Z22, (CX)
+	VMOVUPS Z23, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     ss512_fill16
@@ -1055,13 +6205,11 @@ ss512_fill16:
 ss512_filltail:
 	TESTQ   DX, DX
 	JZ      ss512_next
-	VMOVUPS Z22, K1, (CX)
+	VMOVUPS Z23, K1, (CX)
 
 ss512_next:
-	LEAQ (R9)(R9*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, DI
-	ADDQ AX, SI
+	ADDQ R11, DI
+	ADDQ R11, SI
 	DECQ R8
 	JNZ  ss512_row
 
@@ -1075,6 +6223,300 @@ ss512_next:
 	MOVQ         72(SP), BX
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   ss512_lastc
+	TESTQ R10, R10
+	JNZ   ss512z_lastre
+	MOVQ  32(SP), AX
+	MOVQ  40(SP), CX
+	MOVQ  R9, DX
+
+ss512z_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss512z_last16
+	VMOVUPS     (AX), Z2
+	VFMADD213PS (AX)(BX*1), Z8, Z2
+	VMOVUPS     64(AX), Z3
+	VFMADD213PS 64(AX)(BX*1), Z8, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z10, Z12
+	VFMADD213PS Z10, Z2, Z12
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z3, Z13
+	VFMADD132PS Z9, Z12, Z2
+	VFMADD132PS Z9, Z13, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VFMADD213PS 128(AX)(BX*1), Z8, Z2
+	VMOVUPS     192(AX), Z3
+	VFMADD213PS 192(AX)(BX*1), Z8, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z10, Z12
+	VFMADD213PS Z10, Z2, Z12
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z3, Z13
+	VFMADD132PS Z9, Z12, Z2
+	VFMADD132PS Z9, Z13, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_last64
+
+ss512z_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss512z_lasttail
+	VMOVUPS     (AX), Z2
+	VFMADD213PS (AX)(BX*1), Z8, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z10, Z6
+	VFMADD213PS Z10, Z2, Z6
+	VFMADD132PS Z9, Z6, Z2
+	VADDPS      Z9, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512z_last16
+
+ss512z_lasttail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMOVUPS.Z   (AX)(BX*1), K1, Z3
+	VFMADD213PS Z3, Z8, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         ss512_flushed
+
+ss512z_lastre:
+	MOVQ 32(SP), AX
+	MOVQ 40(SP), CX
+	MOVQ R9, DX
+
+ss512z_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512z_lastre16
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMOVUPS          64(AX), Z11
+	VFMADD213PS      64(AX)(BX*1), Z8, Z11
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS      Z10, Z6, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VFMADD132PS      Z9, Z14, Z6
+	VFMADD132PS      Z9, Z15, Z11
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z11, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VFMADD213PS      128(AX)(BX*1), Z8, Z6
+	VMOVUPS          192(AX), Z11
+	VFMADD213PS      192(AX)(BX*1), Z8, Z11
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS      Z10, Z6, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VFMADD132PS      Z9, Z14, Z6
+	VFMADD132PS      Z9, Z15, Z11
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z11, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_lastre64
+
+ss512z_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512z_lastretail
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z6, Z11
+	VSUBPS           Z1, Z11, Z12
+	VFMADD231PS      Z2, Z12, Z6
+	VFMADD231PS      Z3, Z12, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z12
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VFMADD231PS      Z12, Z13, Z6
+	VPADDD           Z7, Z11, Z11
+	VPMAXSD          Z5, Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VMOVAPS          Z10, Z12
+	VFMADD213PS      Z10, Z6, Z12
+	VFMADD132PS      Z9, Z12, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z11, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512z_lastre16
+
+ss512z_lastretail:
+	TESTQ            DX, DX
+	JZ               ss512_flushed
+	VMOVUPS.Z        (AX), K1, Z6
+	VMOVUPS.Z        (AX)(BX*1), K1, Z11
+	VFMADD213PS      Z11, Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z6, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z6
+	VFMADD231PS      Z3, Z0, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z0
+	VMULPS           Z6, Z6, Z1
+	VFMADD231PS      Z0, Z1, Z6
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z10, Z0
+	VFMADD213PS      Z10, Z6, Z0
+	VFMADD132PS      Z9, Z0, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z4, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              ss512_flushed
+	JMP ss512_lastdone
+
+ss512_lastc:
 	TESTQ R10, R10
 	JNZ   ss512_lastre
 	MOVQ  32(SP), AX
@@ -1374,7 +6816,9 @@ ss512_lastretail:
 	VADDPS           Z9, Z11, Z11
 	VMULPS           Z4, Z11, Z11
 	VMOVUPS          Z11, K1, (CX)
+	JMP              ss512_flushed
 
+ss512_lastdone:
 ss512_flushed:
 ss512_ret:
 	VZEROUPPER
@@ -4105,7 +9549,7 @@ DATA tailmask8<>+124(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
 
 // func ScaledSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float32, rows int, cols int)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
 TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
@@ -4126,102 +9570,2513 @@ TEXT ·ScaledSoftmaxRowsNoMaskAVX512(SB), NOSPLIT, $48-72
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
 	XORQ         R9, R9
 	CMPQ         BX, SI
 	SETEQ        R9
+	LEAQ         (R8)(R8*1), R10
+	SHLQ         $0x01, R10
+	XORQ         R11, R11
+	CMPQ         R8, $0x00008000
+	CMOVQLS      R10, R11
 
-ss512_row:
 	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z11
 	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
 	VBROADCASTSS fusedconst<>+320(SB), Z9
-	VBROADCASTSS fusedconst<>+320(SB), Z10
 	MOVQ         SI, AX
 	MOVQ         R8, DX
 
-ss512_max64:
+ss512_max64first:
 	CMPQ    DX, $0x00000040
-	JB      ss512_max16
-	VMOVUPS (AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z7, Z7
-	VMOVUPS 64(AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z6, Z6
-	VMOVUPS 128(AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z9, Z9
-	VMOVUPS 192(AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z10, Z10
+	JB      ss512_max16first
+	VMOVUPS (AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z11, Z11
+	VMOVUPS 64(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z6, Z6
+	VMOVUPS 128(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z7, Z7
+	VMOVUPS 192(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z9, Z9
 	ADDQ    $0x00000100, AX
 	SUBQ    $0x00000040, DX
-	JMP     ss512_max64
+	JMP     ss512_max64first
 
-ss512_max16:
+ss512_max16first:
 	CMPQ    DX, $0x00000010
-	JB      ss512_maxtail
-	VMOVUPS (AX), Z18
-	VMULPS  Z8, Z18, Z18
-	VMAXPS  Z18, Z7, Z7
+	JB      ss512_maxtailfirst
+	VMOVUPS (AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z11, Z11
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
-	JMP     ss512_max16
+	JMP     ss512_max16first
 
-ss512_maxtail:
+ss512_maxtailfirst:
 	TESTQ     DX, DX
-	JZ        ss512_maxred
-	VMOVUPS.Z (AX), K1, Z18
-	VMULPS    Z8, Z18, Z18
-	VMAXPS    Z18, Z6, K1, Z6
+	JZ        ss512_maxredfirst
+	VMOVUPS.Z (AX), K1, Z10
+	VMULPS    Z8, Z10, Z10
+	VMAXPS    Z10, Z6, K1, Z6
 
-ss512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z10, Z9, Z9
+ss512_maxredfirst:
+	VMAXPS     Z6, Z11, Z11
 	VMAXPS     Z9, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z7, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
 
+ss512_row:
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       ss512_nanrow
-	VUCOMISS fusedconst<>+352(SB), X7
-	JE       ss512_nanrow
-	VUCOMISS fusedconst<>+320(SB), X7
+	VUCOMISS X11, X11
+	JP       ss512_nanearly
+	VUCOMISS fusedconst<>+352(SB), X11
+	JE       ss512_nanearly
+	VUCOMISS fusedconst<>+320(SB), X11
 	JE       ss512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X11, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         ss512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z9
-	VFMADD231PS Z0, Z7, Z9
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z11, Z7
 	JMP         ss512_params
 
 ss512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z9
+	VMOVAPS Z11, Z6
+	VMOVAPS Z1, Z7
 
 ss512_params:
-	VPBROADCASTD fusedconst<>+448(SB), Z7
-	VPSUBD       Z9, Z7, Z7
+	VPBROADCASTD fusedconst<>+448(SB), Z9
+	VPSUBD       Z7, Z9, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
-	VPXORQ Z11, Z11, Z11
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    ss512_sumc
 	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
 	MOVQ   SI, AX
 	MOVQ   BX, CX
 	MOVQ   R8, DX
 	CMPQ   DX, $0x00000040
-	JB     ss512_sumtail
+	JB     ss512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_37
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_37:
+	VMOVUPS     128(AX), Z9
+	VMULPS      Z8, Z9, Z9
+	VMOVUPS     192(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+ss512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   ss512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_38
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_38:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_39
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_39:
+	VMOVUPS     128(AX), Z9
+	VMULPS      Z8, Z9, Z9
+	VMOVUPS     192(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_sum64
+
+ss512z_drain:
+	TESTQ DX, DX
+	JZ    ss512z_drainwhole
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
+	JAE   ss512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_40
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_40:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_41
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_41:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         ss512z_sumred
+
+ss512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_42
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_42:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_43
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_43:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_44
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_44:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_45
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_45:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_46
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_46:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         ss512z_sumred
+
+ss512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_47
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_47:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_48
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_48:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_49
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_49:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_50
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_50:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_51
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_51:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_52
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_52:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_53
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_53:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_54
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_54:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_55
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_55:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_56
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_56:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_57
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_57:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z14, Z12, Z12
+	VADDPD           Z15, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_58
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_58:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_59
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_59:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_tailfirst:
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
+	JAE  ss512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_60
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_60:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z14, Z14, Z14
+	VPXORQ      Z15, Z15, Z15
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         ss512z_sumred
+
+ss512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_61
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_61:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_62
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_62:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_63
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_63:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VADDPD      Z15, Z13, Z13
+	JMP         ss512z_sumred
+
+ss512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_64
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_64:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_65
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_65:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_66
+	VMOVUPS          Z20, K2, (CX)
+
+ss512z_nostore_66:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_67
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512z_nostore_67:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z14, Z14, Z14
+	VPXORQ        Z15, Z15, Z15
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_68
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_68:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_69
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512z_nostore_69:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_70
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512z_nostore_70:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_71
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512z_nostore_71:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+	JMP           ss512z_sumred
+
+ss512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z14, Z14
+	VADDPD           Z20, Z15, Z15
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z14, Z14
+	VADDPD           Z21, Z15, Z15
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512z_nostore_72
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512z_nostore_72:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z14, Z14
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z14, Z12, Z12
+	VADDPD        Z15, Z13, Z13
+
+ss512z_sumred:
+	JMP ss512_sumdone
+
+ss512_sumc:
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z13, Z13, Z13
+	MOVQ   SI, AX
+	MOVQ   BX, CX
+	MOVQ   R8, DX
+	CMPQ   DX, $0x00000040
+	JB     ss512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z9
@@ -4252,22 +12107,22 @@ ss512_params:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_7
+	JNZ              ss512_nostore_37
 	VMOVUPS          Z20, (CX)
 	VMOVUPS          Z21, 64(CX)
 
-ss512_nostore_7:
+ss512_nostore_37:
 	VMOVUPS     128(AX), Z9
 	VMULPS      Z8, Z9, Z9
 	VMOVUPS     192(AX), Z10
@@ -4280,12 +12135,17 @@ ss512_nostore_7:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -4295,28 +12155,28 @@ ss512_sum64:
 	JB   ss512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -4327,22 +12187,22 @@ ss512_sum64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_8
+	JNZ              ss512_nostore_38
 	VMOVUPS          Z20, -128(CX)
 	VMOVUPS          Z21, -64(CX)
 
-ss512_nostore_8:
+ss512_nostore_38:
 	VMOVUPS          (AX), Z9
 	VMULPS           Z8, Z9, Z9
 	VMOVUPS          64(AX), Z10
@@ -4355,34 +12215,34 @@ ss512_nostore_8:
 	VMOVAPS          Z1, Z19
 	VFMADD231PS      Z0, Z9, Z18
 	VFMADD231PS      Z0, Z10, Z19
-	VSUBPS           Z1, Z18, Z25
-	VSUBPS           Z1, Z19, Z26
-	VFMADD231PS      Z2, Z25, Z9
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z3, Z25, Z9
-	VFMADD231PS      Z3, Z26, Z10
-	VCVTPS2PD        Y20, Z25
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z13, Z11, Z11
-	VADDPD           Z14, Z12, Z12
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -4393,22 +12253,22 @@ ss512_nostore_8:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_9
+	JNZ              ss512_nostore_39
 	VMOVUPS          Z20, (CX)
 	VMOVUPS          Z21, 64(CX)
 
-ss512_nostore_9:
+ss512_nostore_39:
 	VMOVUPS     128(AX), Z9
 	VMULPS      Z8, Z9, Z9
 	VMOVUPS     192(AX), Z10
@@ -4421,41 +12281,55 @@ ss512_nostore_9:
 	VMOVAPS     Z1, Z19
 	VFMADD231PS Z0, Z9, Z18
 	VFMADD231PS Z0, Z10, Z19
-	VSUBPS      Z1, Z18, Z25
-	VSUBPS      Z1, Z19, Z26
-	VFMADD231PS Z2, Z25, Z9
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z3, Z25, Z9
-	VFMADD231PS Z3, Z26, Z10
+	VSUBPS      Z1, Z18, Z26
+	VSUBPS      Z1, Z19, Z27
+	VFMADD231PS Z2, Z26, Z9
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z3, Z26, Z9
+	VFMADD231PS Z3, Z27, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
 	JMP         ss512_sum64
 
 ss512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z13, Z13, Z13
-	VPXORQ           Z14, Z14, Z14
-	VCVTPS2PD        Y20, Z25
+	TESTQ DX, DX
+	JZ    ss512_drainwhole
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
+	JAE   ss512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    ss512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
 	VEXTRACTF64X4    $0x01, Z20, Y20
 	VCVTPS2PD        Y20, Z20
-	VCVTPS2PD        Y23, Z26
-	VEXTRACTF64X4    $0x01, Z23, Y23
-	VCVTPS2PD        Y23, Z23
-	VFMADD213PD      Z26, Z26, Z25
-	VFMADD213PD      Z23, Z23, Z20
-	VADDPD           Z25, Z13, Z13
-	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
 	VCVTPS2PD        Y21, Z20
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z23
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z23, Z23, Z20
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z20, Z13, Z13
-	VADDPD           Z21, Z14, Z14
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
 	VBROADCASTSS     fusedconst<>+128(SB), Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
@@ -4466,159 +12340,2242 @@ ss512_drain:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
-	VMULPS           Z9, Z9, Z23
-	VMULPS           Z10, Z10, Z24
-	VFMADD213PS      Z9, Z23, Z20
-	VFMADD213PS      Z10, Z24, Z21
-	VPADDD           Z7, Z18, Z23
-	VPADDD           Z7, Z19, Z24
-	VPMAXSD          Z5, Z23, Z23
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
 	VPMAXSD          Z5, Z24, Z24
-	VPSLLD           $0x17, Z23, Z23
+	VPMAXSD          Z5, Z25, Z25
 	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_10
+	JNZ              ss512_nostore_40
 	VMOVUPS          Z20, -128(CX)
 	VMOVUPS          Z21, -64(CX)
 
-ss512_nostore_10:
+ss512_nostore_40:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_41
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_41:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         ss512_sumred
+
+ss512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_42
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_42:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_43
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_43:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
 	VCVTPS2PD     Y20, Z9
 	VEXTRACTF64X4 $0x01, Z20, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y23, Z18
-	VEXTRACTF64X4 $0x01, Z23, Y19
-	VCVTPS2PD     Y19, Z19
-	VFMADD213PD   Z18, Z18, Z9
-	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VCVTPS2PD     Y21, Z9
-	VEXTRACTF64X4 $0x01, Z21, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y24, Z18
 	VEXTRACTF64X4 $0x01, Z24, Y19
 	VCVTPS2PD     Y19, Z19
 	VFMADD213PD   Z18, Z18, Z9
 	VFMADD213PD   Z19, Z19, Z10
-	VADDPD        Z9, Z13, Z13
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z13, Z11, Z11
-	VADDPD        Z14, Z12, Z12
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
 
-ss512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     ss512_sumred
-	VPXORQ Z15, Z15, Z15
-	VPXORQ Z16, Z16, Z16
+ss512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tailhalf4
 
-ss512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               ss512_sumlast
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_44
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_44:
 	VMOVUPS          (AX), Z9
 	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_45
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_45:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z10
-	VFMADD231PS      Z0, Z9, Z10
-	VSUBPS           Z1, Z10, Z18
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z18
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z18
-	VMULPS           Z9, Z9, Z19
-	VFMADD231PS      Z18, Z19, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_11
-	VMOVUPS          Z9, (CX)
+	JNZ              ss512_nostore_46
+	VMOVUPS          Z20, K2, -128(CX)
 
-ss512_nostore_11:
-	VPADDD        Z7, Z10, Z10
-	VPMAXSD       Z5, Z10, Z10
-	VPSLLD        $0x17, Z10, Z10
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
-	VCVTPS2PD     Y10, Z10
-	VFMADD213PD   Z19, Z19, Z18
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z18, Z15, Z15
-	VADDPD        Z9, Z16, Z16
-	ADDQ          $0x00000040, AX
-	ADDQ          $0x00000040, CX
-	SUBQ          $0x00000010, DX
-	JMP           ss512_sum16
+ss512_nostore_46:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         ss512_sumred
 
-ss512_sumlast:
-	TESTQ            DX, DX
-	JZ               ss512_sumblock
-	VMOVUPS.Z        (AX), K1, Z9
+ss512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_47
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_47:
+	VMOVUPS          (AX), Z9
 	VMULPS           Z8, Z9, Z9
-	VBLENDMPS        Z9, Z6, K1, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_48
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_48:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_49
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_49:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_50
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_50:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
 	VSUBPS           Z6, Z9, Z9
 	VMAXPS           Z9, Z4, Z9
-	VMOVAPS          Z1, Z10
-	VFMADD231PS      Z0, Z9, Z10
-	VSUBPS           Z1, Z10, Z18
-	VFMADD231PS      Z2, Z18, Z9
-	VFMADD231PS      Z3, Z18, Z9
-	VBROADCASTSS     fusedconst<>+128(SB), Z18
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z18
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z18
-	VMULPS           Z9, Z9, Z19
-	VFMADD231PS      Z18, Z19, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
 	TESTQ            R9, R9
-	JNZ              ss512_nostore_12
-	VMOVUPS          Z9, K1, (CX)
+	JNZ              ss512_nostore_51
+	VMOVUPS          Z20, K2, (CX)
 
-ss512_nostore_12:
-	VPADDD        Z7, Z10, Z10
-	VPMAXSD       Z5, Z10, Z10
-	VPSLLD.Z      $0x17, Z10, K1, Z10
-	VCVTPS2PD     Y9, Z18
-	VEXTRACTF64X4 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
+ss512_nostore_51:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
 	VCVTPS2PD     Y10, Z10
-	VFMADD213PD   Z19, Z19, Z18
-	VFMADD213PD   Z10, Z10, Z9
-	VADDPD        Z18, Z15, Z15
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
 	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
 
-ss512_sumblock:
-	VADDPD Z15, Z11, Z11
-	VADDPD Z16, Z12, Z12
+ss512_tail2:
+	CMPQ DX, $0x00000020
+	JA   ss512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_52
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_52:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_53
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_53:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_tail3:
+	CMPQ DX, $0x00000030
+	JA   ss512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_54
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_54:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_55
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_55:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_56
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_56:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_57
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_57:
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_58
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_58:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_59
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_59:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_tailfirst:
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
+	JAE  ss512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   ss512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_60
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_60:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z16, Z16, Z16
+	VPXORQ      Z17, Z17, Z17
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         ss512_sumred
+
+ss512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ss512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_61
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_61:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ss512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_62
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_62:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_63
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_63:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y24, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z16, Z16
+	VADDPD      Z16, Z12, Z12
+	VADDPD      Z17, Z13, Z13
+	JMP         ss512_sumred
+
+ss512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_64
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_64:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_65
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_65:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y25, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ss512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_66
+	VMOVUPS          Z20, K2, (CX)
+
+ss512_nostore_66:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_first2:
+	CMPQ DX, $0x00000020
+	JA   ss512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_67
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+ss512_nostore_67:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z16, Z16, Z16
+	VPXORQ        Z17, Z17, Z17
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_first3:
+	CMPQ DX, $0x00000030
+	JA   ss512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_68
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_68:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMULPS           Z8, Z10, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z24, Z24, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y25, Z20
+	VEXTRACTF64X4    $0x01, Z25, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z24
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_69
+	VMOVUPS          Z20, K2, -128(CX)
+
+ss512_nostore_69:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMOVUPS          64(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_70
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+ss512_nostore_70:
+	VMOVUPS          128(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMULPS           Z8, Z18, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z26
+	VSUBPS           Z1, Z19, Z27
+	VFMADD231PS      Z2, Z26, Z9
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z3, Z26, Z9
+	VFMADD231PS      Z3, Z27, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_71
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+ss512_nostore_71:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
+	JMP           ss512_sumred
+
+ss512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VCVTPS2PD        Y20, Z26
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y24, Z27
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z27, Z27, Z26
+	VFMADD213PD      Z24, Z24, Z20
+	VADDPD           Z26, Z16, Z16
+	VADDPD           Z20, Z17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z24
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z24, Z24, Z20
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z24
+	VMULPS           Z10, Z10, Z25
+	VFMADD213PS      Z9, Z24, Z20
+	VFMADD213PS      Z10, Z25, Z21
+	VPADDD           Z7, Z18, Z24
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z24, Z24
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z24, Z24
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R9, R9
+	JNZ              ss512_nostore_72
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+ss512_nostore_72:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y25, Z18
+	VEXTRACTF64X4 $0x01, Z25, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z16, Z16
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z17, Z13, Z13
 
 ss512_sumred:
-	VADDPD     Z12, Z11, Z11
-	VSHUFF64X2 $0xee, Z11, Z11, Z9
-	VADDPD     Z9, Z11, Z11
-	VSHUFF64X2 $0x01, Z11, Z11, Z9
-	VADDPD     Z9, Z11, Z11
-	VPERMILPD  $0x01, Z11, Z9
-	VADDSD     X9, X11, X9
-	VUCOMISD   X9, X9
-	JP         ss512_nanrow
+ss512_sumdone:
+	CMPQ DI, $0x00000001
+	JE   ss512_ahead
+	LEAQ (SI)(R10*1), AX
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD fusedconst<>+384(SB), X17, X17
-	VDIVSD    X9, X17, X9
-	VCVTSD2SS X9, X9, X10
-	VCVTSS2SD X10, X10, X18
-	VSUBSD    X18, X9, X9
-	VCVTSD2SS X9, X9, X9
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	VBROADCASTSS fusedconst<>+320(SB), Z18
+	MOVQ         R8, DX
 
-	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
-	VMOVSS       X10, 32(SP)
-	VMOVSS       X9, 36(SP)
+ss512_max64ahead:
+	CMPQ    DX, $0x00000040
+	JB      ss512_max16ahead
+	VMOVUPS (AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z11, Z11
+	VMOVUPS 64(AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z9, Z9
+	VMOVUPS 128(AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z10, Z10
+	VMOVUPS 192(AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z18, Z18
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     ss512_max64ahead
+
+ss512_max16ahead:
+	CMPQ    DX, $0x00000010
+	JB      ss512_maxtailahead
+	VMOVUPS (AX), Z19
+	VMULPS  Z8, Z19, Z19
+	VMAXPS  Z19, Z11, Z11
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     ss512_max16ahead
+
+ss512_maxtailahead:
+	TESTQ     DX, DX
+	JZ        ss512_maxredahead
+	VMOVUPS.Z (AX), K1, Z19
+	VMULPS    Z8, Z19, Z19
+	VMAXPS    Z19, Z9, K1, Z9
+
+ss512_maxredahead:
+	VMAXPS     Z9, Z11, Z11
+	VMAXPS     Z18, Z10, Z10
+	VMAXPS     Z10, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z9
+	VMAXPS     Z9, Z11, Z11
+
+ss512_ahead:
+	// Keep this row's c and bias; pass 3 runs a row late.
 	VMOVSS       X6, 40(SP)
 	VMOVD        X7, 44(SP)
 	CMPQ         24(SP), $0x00000000
@@ -4629,6 +14586,298 @@ ss512_sumred:
 	VPBROADCASTD 12(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   ss512_outc
+	TESTQ R9, R9
+	JNZ   ss512z_outre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
+	MOVQ  R8, DX
+
+ss512z_out64:
+	CMPQ        DX, $0x00000040
+	JB          ss512z_out16
+	VMOVUPS     (AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMOVUPS     64(AX), Z18
+	VMULPS      Z8, Z18, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z18, Z24
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z24, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z18, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMOVUPS     192(AX), Z18
+	VMULPS      Z8, Z18, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z18, Z24
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z24, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z18, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_out64
+
+ss512z_out16:
+	CMPQ        DX, $0x00000010
+	JB          ss512z_outtail
+	VMOVUPS     (AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z10, Z19
+	VFMADD213PS Z10, Z6, Z19
+	VFMADD132PS Z9, Z19, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512z_out16
+
+ss512z_outtail:
+	TESTQ       DX, DX
+	JZ          ss512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMULPS      Z8, Z6, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z10, Z7
+	VFMADD213PS Z10, Z6, Z7
+	VFMADD132PS Z9, Z7, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         ss512_prev
+
+ss512z_outre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512z_outre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512z_outre16
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          64(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z24
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z24, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z21, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z18, Z24
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z24, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          192(AX), Z18
+	VMULPS           Z8, Z18, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z24
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z24, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VMULPS           Z6, Z6, Z25
+	VMULPS           Z18, Z18, Z26
+	VFMADD231PS      Z21, Z25, Z6
+	VFMADD231PS      Z24, Z26, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z18, Z24
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z24, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z18, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_outre64
+
+ss512z_outre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512z_outretail
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z19
+	VFMADD213PS      Z10, Z6, Z19
+	VFMADD132PS      Z9, Z19, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512z_outre16
+
+ss512z_outretail:
+	TESTQ            DX, DX
+	JZ               ss512_prev
+	VMOVUPS.Z        (AX), K1, Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z7
+	VFMADD213PS      Z10, Z6, Z7
+	VFMADD132PS      Z9, Z7, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              ss512_prev
+	JMP ss512_outdone
+
+ss512_outc:
 	TESTQ R9, R9
 	JNZ   ss512_outre
 	MOVQ  16(SP), AX
@@ -4658,12 +14907,12 @@ ss512_out64:
 	VPSLLD      $0x17, Z21, Z21
 	VMOVUPS     (CX), Z18
 	VMOVUPS     64(CX), Z19
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
 	VMOVAPS     Z10, Z24
-	VFMADD213PS Z10, Z19, Z24
-	VFMADD132PS Z9, Z23, Z18
-	VFMADD132PS Z9, Z24, Z19
+	VFMADD213PS Z10, Z18, Z24
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z19, Z25
+	VFMADD132PS Z9, Z24, Z18
+	VFMADD132PS Z9, Z25, Z19
 	VADDPS      Z9, Z18, Z18
 	VADDPS      Z9, Z19, Z19
 	VMULPS      Z20, Z18, Z18
@@ -4690,12 +14939,12 @@ ss512_out64:
 	VPSLLD      $0x17, Z21, Z21
 	VMOVUPS     128(CX), Z18
 	VMOVUPS     192(CX), Z19
-	VMOVAPS     Z10, Z23
-	VFMADD213PS Z10, Z18, Z23
 	VMOVAPS     Z10, Z24
-	VFMADD213PS Z10, Z19, Z24
-	VFMADD132PS Z9, Z23, Z18
-	VFMADD132PS Z9, Z24, Z19
+	VFMADD213PS Z10, Z18, Z24
+	VMOVAPS     Z10, Z25
+	VFMADD213PS Z10, Z19, Z25
+	VFMADD132PS Z9, Z24, Z18
+	VFMADD132PS Z9, Z25, Z19
 	VADDPS      Z9, Z18, Z18
 	VADDPS      Z9, Z19, Z19
 	VMULPS      Z20, Z18, Z18
@@ -4772,38 +15021,38 @@ ss512_outre64:
 	VMOVAPS          Z1, Z21
 	VFMADD231PS      Z0, Z18, Z20
 	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
-	VSUBPS           Z1, Z21, Z24
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z3, Z23, Z18
-	VFMADD231PS      Z3, Z24, Z19
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VSUBPS           Z1, Z20, Z24
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z24, Z18
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z18, Z18, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z23, Z25, Z18
-	VFMADD231PS      Z24, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z18, Z18, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z24, Z26, Z18
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
 	VPMAXSD          Z5, Z21, Z21
 	VPSLLD           $0x17, Z20, Z20
 	VPSLLD           $0x17, Z21, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
 	VMOVAPS          Z10, Z24
-	VFMADD213PS      Z10, Z19, Z24
-	VFMADD132PS      Z9, Z23, Z18
-	VFMADD132PS      Z9, Z24, Z19
+	VFMADD213PS      Z10, Z18, Z24
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z19, Z25
+	VFMADD132PS      Z9, Z24, Z18
+	VFMADD132PS      Z9, Z25, Z19
 	VADDPS           Z9, Z18, Z18
 	VADDPS           Z9, Z19, Z19
 	VMULPS           Z20, Z18, Z18
@@ -4822,38 +15071,38 @@ ss512_outre64:
 	VMOVAPS          Z1, Z21
 	VFMADD231PS      Z0, Z18, Z20
 	VFMADD231PS      Z0, Z19, Z21
-	VSUBPS           Z1, Z20, Z23
-	VSUBPS           Z1, Z21, Z24
-	VFMADD231PS      Z2, Z23, Z18
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z3, Z23, Z18
-	VFMADD231PS      Z3, Z24, Z19
-	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VSUBPS           Z1, Z20, Z24
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z24, Z18
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z24, Z18
+	VFMADD231PS      Z3, Z25, Z19
 	VBROADCASTSS     fusedconst<>+128(SB), Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VMULPS           Z18, Z18, Z25
-	VMULPS           Z19, Z19, Z26
-	VFMADD231PS      Z23, Z25, Z18
-	VFMADD231PS      Z24, Z26, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z18, Z18, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z24, Z26, Z18
+	VFMADD231PS      Z25, Z27, Z19
 	VPADDD           Z7, Z20, Z20
 	VPADDD           Z7, Z21, Z21
 	VPMAXSD          Z5, Z20, Z20
 	VPMAXSD          Z5, Z21, Z21
 	VPSLLD           $0x17, Z20, Z20
 	VPSLLD           $0x17, Z21, Z21
-	VMOVAPS          Z10, Z23
-	VFMADD213PS      Z10, Z18, Z23
 	VMOVAPS          Z10, Z24
-	VFMADD213PS      Z10, Z19, Z24
-	VFMADD132PS      Z9, Z23, Z18
-	VFMADD132PS      Z9, Z24, Z19
+	VFMADD213PS      Z10, Z18, Z24
+	VMOVAPS          Z10, Z25
+	VFMADD213PS      Z10, Z19, Z25
+	VFMADD132PS      Z9, Z24, Z18
+	VFMADD132PS      Z9, Z25, Z19
 	VADDPS           Z9, Z18, Z18
 	VADDPS           Z9, Z19, Z19
 	VMULPS           Z20, Z18, Z18
@@ -4926,15 +15175,36 @@ ss512_outretail:
 	VADDPS           Z9, Z18, Z18
 	VMULPS           Z6, Z18, Z18
 	VMOVUPS          Z18, K1, (CX)
+	JMP              ss512_prev
 
+ss512_outdone:
 ss512_prev:
-	MOVQ 32(SP), AX
-	MOVQ AX, (SP)
-	MOVQ 40(SP), AX
-	MOVQ AX, 8(SP)
-	MOVQ SI, 16(SP)
-	MOVQ BX, 24(SP)
-	JMP  ss512_next
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VADDPD     Z13, Z12, Z12
+	VSHUFF64X2 $0xee, Z12, Z12, Z6
+	VADDPD     Z6, Z12, Z12
+	VSHUFF64X2 $0x01, Z12, Z12, Z6
+	VADDPD     Z6, Z12, Z12
+	VPERMILPD  $0x01, Z12, Z6
+	VADDSD     X6, X12, X6
+	MOVQ       $0x00000000, 24(SP)
+	VUCOMISD   X6, X6
+	JP         ss512_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD fusedconst<>+384(SB), X22, X22
+	VDIVSD    X6, X22, X6
+	VCVTSD2SS X6, X6, X7
+	VCVTSS2SD X7, X7, X9
+	VSUBSD    X9, X6, X6
+	VCVTSD2SS X6, X6, X6
+	VMOVSS    X7, (SP)
+	VMOVSS    X6, 4(SP)
+	MOVQ      40(SP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      SI, 16(SP)
+	MOVQ      BX, 24(SP)
+	JMP       ss512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 ss512_masked:
@@ -4946,9 +15216,9 @@ ss512_scan_2_16:
 	JB       ss512_scan_2_tail
 	VMOVUPS  (AX), Z6
 	VMULPS   Z8, Z6, Z6
-	VCMPPS   $0x03, Z6, Z6, K2
-	KORTESTW K2, K2
-	JNZ      ss512_nanrow
+	VCMPPS   $0x03, Z6, Z6, K3
+	KORTESTW K3, K3
+	JNZ      ss512_nanearly
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
 	JMP      ss512_scan_2_16
@@ -4958,16 +15228,83 @@ ss512_scan_2_tail:
 	JZ        ss512_scan_2_done
 	VMOVUPS.Z (AX), K1, Z6
 	VMULPS    Z8, Z6, Z6
-	VCMPPS    $0x03, Z6, Z6, K1, K2
-	KORTESTW  K2, K2
-	JNZ       ss512_nanrow
+	VCMPPS    $0x03, Z6, Z6, K1, K3
+	KORTESTW  K3, K3
+	JNZ       ss512_nanearly
 
 ss512_scan_2_done:
-	VPXORD Z22, Z22, Z22
-	JMP    ss512_fill
+	VPXORD Z23, Z23, Z23
+	JMP    ss512_fillahead
+
+ss512_nanearly:
+	VBROADCASTSS fusedconst<>+416(SB), Z23
+
+ss512_fillahead:
+	CMPQ DI, $0x00000001
+	JE   ss512_aheadfill
+	LEAQ (SI)(R10*1), AX
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	MOVQ         R8, DX
+
+ss512_max64aheadfill:
+	CMPQ    DX, $0x00000040
+	JB      ss512_max16aheadfill
+	VMOVUPS (AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z11, Z11
+	VMOVUPS 64(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z6, Z6
+	VMOVUPS 128(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z7, Z7
+	VMOVUPS 192(AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z9, Z9
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     ss512_max64aheadfill
+
+ss512_max16aheadfill:
+	CMPQ    DX, $0x00000010
+	JB      ss512_maxtailaheadfill
+	VMOVUPS (AX), Z10
+	VMULPS  Z8, Z10, Z10
+	VMAXPS  Z10, Z11, Z11
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     ss512_max16aheadfill
+
+ss512_maxtailaheadfill:
+	TESTQ     DX, DX
+	JZ        ss512_maxredaheadfill
+	VMOVUPS.Z (AX), K1, Z10
+	VMULPS    Z8, Z10, Z10
+	VMAXPS    Z10, Z6, K1, Z6
+
+ss512_maxredaheadfill:
+	VMAXPS     Z6, Z11, Z11
+	VMAXPS     Z9, Z7, Z7
+	VMAXPS     Z7, Z11, Z11
+	VSHUFF32X4 $0x4e, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VSHUFF32X4 $0xb1, Z11, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0x4e, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+	VPERMILPS  $0xb1, Z11, Z6
+	VMAXPS     Z6, Z11, Z11
+
+ss512_aheadfill:
+	JMP ss512_fill
 
 ss512_nanrow:
-	VBROADCASTSS fusedconst<>+416(SB), Z22
+	VBROADCASTSS fusedconst<>+416(SB), Z23
 
 ss512_fill:
 	MOVQ BX, CX
@@ -4976,7 +15313,7 @@ ss512_fill:
 ss512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      ss512_filltail
-	VMOVUPS Z22, (CX)
+	VMOVUPS Z23, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     ss512_fill16
@@ -4984,13 +15321,11 @@ ss512_fill16:
 ss512_filltail:
 	TESTQ   DX, DX
 	JZ      ss512_next
-	VMOVUPS Z22, K1, (CX)
+	VMOVUPS Z23, K1, (CX)
 
 ss512_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R10, SI
+	ADDQ R10, BX
 	DECQ DI
 	JNZ  ss512_row
 
@@ -5003,6 +15338,298 @@ ss512_next:
 	VPBROADCASTD 12(SP), Z7
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   ss512_lastc
+	TESTQ R9, R9
+	JNZ   ss512z_lastre
+	MOVQ  16(SP), AX
+	MOVQ  24(SP), CX
+	MOVQ  R8, DX
+
+ss512z_last64:
+	CMPQ        DX, $0x00000040
+	JB          ss512z_last16
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     64(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z10, Z12
+	VFMADD213PS Z10, Z2, Z12
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z3, Z13
+	VFMADD132PS Z9, Z12, Z2
+	VFMADD132PS Z9, Z13, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     192(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z11
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z11
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z11, Z11
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z11, Z11
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z11, Z11
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z10, Z12
+	VFMADD213PS Z10, Z2, Z12
+	VMOVAPS     Z10, Z13
+	VFMADD213PS Z10, Z3, Z13
+	VFMADD132PS Z9, Z12, Z2
+	VFMADD132PS Z9, Z13, Z3
+	VADDPS      Z9, Z2, Z2
+	VADDPS      Z9, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z11, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ss512z_last64
+
+ss512z_last16:
+	CMPQ        DX, $0x00000010
+	JB          ss512z_lasttail
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z10, Z6
+	VFMADD213PS Z10, Z2, Z6
+	VFMADD132PS Z9, Z6, Z2
+	VADDPS      Z9, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ss512z_last16
+
+ss512z_lasttail:
+	TESTQ       DX, DX
+	JZ          ss512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMULPS      Z8, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z10, Z2
+	VFMADD213PS Z10, Z0, Z2
+	VFMADD132PS Z9, Z2, Z0
+	VADDPS      Z9, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         ss512_flushed
+
+ss512z_lastre:
+	MOVQ 16(SP), AX
+	MOVQ 24(SP), CX
+	MOVQ R8, DX
+
+ss512z_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               ss512z_lastre16
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS      Z10, Z6, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VFMADD132PS      Z9, Z14, Z6
+	VFMADD132PS      Z9, Z15, Z11
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z11, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          192(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z11
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z10, Z14
+	VFMADD213PS      Z10, Z6, Z14
+	VMOVAPS          Z10, Z15
+	VFMADD213PS      Z10, Z11, Z15
+	VFMADD132PS      Z9, Z14, Z6
+	VFMADD132PS      Z9, Z15, Z11
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z11, Z11
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z11, Z11
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z11, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              ss512z_lastre64
+
+ss512z_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               ss512z_lastretail
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z11
+	VFMADD231PS      Z0, Z6, Z11
+	VSUBPS           Z1, Z11, Z12
+	VFMADD231PS      Z2, Z12, Z6
+	VFMADD231PS      Z3, Z12, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z12
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VFMADD231PS      Z12, Z13, Z6
+	VPADDD           Z7, Z11, Z11
+	VPMAXSD          Z5, Z11, Z11
+	VPSLLD           $0x17, Z11, Z11
+	VMOVAPS          Z10, Z12
+	VFMADD213PS      Z10, Z6, Z12
+	VFMADD132PS      Z9, Z12, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z11, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              ss512z_lastre16
+
+ss512z_lastretail:
+	TESTQ            DX, DX
+	JZ               ss512_flushed
+	VMOVUPS.Z        (AX), K1, Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z6, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z6
+	VFMADD231PS      Z3, Z0, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z0
+	VMULPS           Z6, Z6, Z1
+	VFMADD231PS      Z0, Z1, Z6
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z10, Z0
+	VFMADD213PS      Z10, Z6, Z0
+	VFMADD132PS      Z9, Z0, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z4, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              ss512_flushed
+	JMP ss512_lastdone
+
+ss512_lastc:
 	TESTQ R9, R9
 	JNZ   ss512_lastre
 	MOVQ  16(SP), AX
@@ -5300,7 +15927,9 @@ ss512_lastretail:
 	VADDPS           Z9, Z11, Z11
 	VMULPS           Z4, Z11, Z11
 	VMOVUPS          Z11, K1, (CX)
+	JMP              ss512_flushed
 
+ss512_lastdone:
 ss512_flushed:
 ss512_ret:
 	VZEROUPPER
@@ -13053,7 +23682,7 @@ ss256_ret:
 	RET
 
 // func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
-// Requires: AVX, AVX512F, CMOV, SSE
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
 TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
 	VBROADCASTSS fusedconst<>+0(SB), Z0
 	VBROADCASTSS fusedconst<>+32(SB), Z1
@@ -13071,125 +23700,2552 @@ TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
 	MOVQ         dst_base+0(FP), BX
 	MOVQ         src_base+24(FP), SI
 	MOVQ         rows+56(FP), DI
-	MOVQ         cols+64(FP), R8
+	MOVQ         cols+64(FP), AX
 	TESTQ        DI, DI
 	JZ           cs512_ret
-	MOVQ         R8, AX
-	ANDQ         $0x0000000f, AX
-	LEAQ         tailmask16<>+0(SB), CX
-	KMOVW        (CX)(AX*2), K1
-	XORQ         R9, R9
+	MOVQ         AX, CX
+	ANDQ         $0x0000000f, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K1
+	KMOVW        K1, DX
+	MOVL         $0x0000ffff, R8
+	TESTQ        CX, CX
+	CMOVLEQ      R8, DX
+	KMOVW        DX, K1
+	XORQ         R8, R8
 	CMPQ         BX, SI
-	SETEQ        R9
+	SETEQ        R8
+	LEAQ         (AX)(AX*1), R9
+	SHLQ         $0x01, R9
+	XORQ         R10, R10
+	CMPQ         AX, $0x00008000
+	CMOVQLS      R9, R10
+
+	// The next row's k, for its pass 1.
+	MOVQ    cols+64(FP), AX
+	XORQ    DX, DX
+	MOVQ    (SP), CX
+	TESTQ   CX, CX
+	CMOVQLT DX, CX
+	CMPQ    CX, AX
+	CMOVQGT AX, CX
+	MOVQ    CX, AX
+	ANDQ    $0x0000000f, AX
+	LEAQ    tailmask16<>+0(SB), DX
+	KMOVW   (DX)(AX*2), K1
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z12
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         SI, AX
+	MOVQ         CX, DX
+
+cs512_max64first:
+	CMPQ    DX, $0x00000040
+	JB      cs512_max16first
+	VMOVUPS (AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z12, Z12
+	VMOVUPS 64(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z6, Z6
+	VMOVUPS 128(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z7, Z7
+	VMOVUPS 192(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z10, Z10
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     cs512_max64first
+
+cs512_max16first:
+	CMPQ    DX, $0x00000010
+	JB      cs512_maxtailfirst
+	VMOVUPS (AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z12, Z12
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     cs512_max16first
+
+cs512_maxtailfirst:
+	TESTQ     DX, DX
+	JZ        cs512_maxredfirst
+	VMOVUPS.Z (AX), K1, Z11
+	VMULPS    Z8, Z11, Z11
+	VMAXPS    Z11, Z6, K1, Z6
+
+cs512_maxredfirst:
+	VMAXPS     Z6, Z12, Z12
+	VMAXPS     Z10, Z7, Z7
+	VMAXPS     Z7, Z12, Z12
+	VSHUFF32X4 $0x4e, Z12, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VSHUFF32X4 $0xb1, Z12, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VPERMILPS  $0x4e, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
 
 cs512_row:
 	// k = clamp(offset+r+1, 0, cols), this row's length.
-	MOVQ    cols+64(FP), R10
+	MOVQ    cols+64(FP), R11
 	XORQ    AX, AX
-	MOVQ    (SP), R11
+	MOVQ    (SP), R12
+	TESTQ   R12, R12
+	CMOVQLT AX, R12
+	CMPQ    R12, R11
+	CMOVQGT R11, R12
 	INCQ    (SP)
-	TESTQ   R11, R11
-	CMOVQLT AX, R11
-	CMPQ    R11, R10
-	CMOVQGT R10, R11
-	TESTQ   R11, R11
-	JZ      cs512_filled
-	MOVQ    R11, AX
+	MOVQ    R12, AX
 	ANDQ    $0x0000000f, AX
 	LEAQ    tailmask16<>+0(SB), CX
 	KMOVW   (CX)(AX*2), K1
-
-	// Pass 1: m = max(x).
-	VBROADCASTSS fusedconst<>+320(SB), Z7
-	VBROADCASTSS fusedconst<>+320(SB), Z6
-	VBROADCASTSS fusedconst<>+320(SB), Z10
-	VBROADCASTSS fusedconst<>+320(SB), Z11
-	MOVQ         SI, AX
-	MOVQ         R11, DX
-
-cs512_max64:
-	CMPQ    DX, $0x00000040
-	JB      cs512_max16
-	VMOVUPS (AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z7, Z7
-	VMOVUPS 64(AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z6, Z6
-	VMOVUPS 128(AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z10, Z10
-	VMOVUPS 192(AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z11, Z11
-	ADDQ    $0x00000100, AX
-	SUBQ    $0x00000040, DX
-	JMP     cs512_max64
-
-cs512_max16:
-	CMPQ    DX, $0x00000010
-	JB      cs512_maxtail
-	VMOVUPS (AX), Z19
-	VMULPS  Z8, Z19, Z19
-	VMAXPS  Z19, Z7, Z7
-	ADDQ    $0x00000040, AX
-	SUBQ    $0x00000010, DX
-	JMP     cs512_max16
-
-cs512_maxtail:
-	TESTQ     DX, DX
-	JZ        cs512_maxred
-	VMOVUPS.Z (AX), K1, Z19
-	VMULPS    Z8, Z19, Z19
-	VMAXPS    Z19, Z6, K1, Z6
-
-cs512_maxred:
-	VMAXPS     Z6, Z7, Z7
-	VMAXPS     Z11, Z10, Z10
-	VMAXPS     Z10, Z7, Z7
-	VSHUFF32X4 $0x4e, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VSHUFF32X4 $0xb1, Z7, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0x4e, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
-	VPERMILPS  $0xb1, Z7, Z6
-	VMAXPS     Z6, Z7, Z7
+	KMOVW   K1, CX
+	MOVL    $0x0000ffff, DX
+	TESTQ   AX, AX
+	CMOVLEQ DX, CX
+	KMOVW   CX, K2
 
 	// The row's kind: NaN, +Inf, -Inf or finite max.
-	VUCOMISS X7, X7
-	JP       cs512_nanrow
-	VUCOMISS fusedconst<>+352(SB), X7
-	JE       cs512_nanrow
-	VUCOMISS fusedconst<>+320(SB), X7
+	VUCOMISS X12, X12
+	JP       cs512_nanearly
+	VUCOMISS fusedconst<>+352(SB), X12
+	JE       cs512_nanearly
+	VUCOMISS fusedconst<>+320(SB), X12
 	JE       cs512_masked
 
 	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
-	VMOVD       X7, AX
+	VMOVD       X12, AX
 	ANDL        $0x7fffffff, AX
 	CMPL        AX, $0x43500000
 	JHI         cs512_large
 	VMOVAPS     Z5, Z6
-	VMOVAPS     Z1, Z10
-	VFMADD231PS Z0, Z7, Z10
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z12, Z7
 	JMP         cs512_params
 
 cs512_large:
-	VMOVAPS Z7, Z6
-	VMOVAPS Z1, Z10
+	VMOVAPS Z12, Z6
+	VMOVAPS Z1, Z7
 
 cs512_params:
-	VPBROADCASTD fusedconst<>+448(SB), Z7
-	VPSUBD       Z10, Z7, Z7
+	VPBROADCASTD fusedconst<>+448(SB), Z10
+	VPSUBD       Z7, Z10, Z7
 
 	// Pass 2: S, and u kept in dst unless dst is src.
-	VPXORQ Z12, Z12, Z12
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    cs512_sumc
 	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
 	MOVQ   SI, AX
 	MOVQ   BX, CX
-	MOVQ   R11, DX
+	MOVQ   R12, DX
 	CMPQ   DX, $0x00000040
-	JB     cs512_sumtail
+	JB     cs512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_1
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_1:
+	VMOVUPS     128(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VMOVUPS     192(AX), Z11
+	VMULPS      Z8, Z11, Z11
+	VMAXPS      Z10, Z4, Z10
+	VMAXPS      Z11, Z4, Z11
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z10, Z19
+	VFMADD231PS Z0, Z11, Z20
+	VSUBPS      Z1, Z19, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z2, Z28, Z11
+	VFMADD231PS Z3, Z27, Z10
+	VFMADD231PS Z3, Z28, Z11
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+cs512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   cs512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_2
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_2:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_3
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_3:
+	VMOVUPS     128(AX), Z10
+	VMULPS      Z8, Z10, Z10
+	VMOVUPS     192(AX), Z11
+	VMULPS      Z8, Z11, Z11
+	VMAXPS      Z10, Z4, Z10
+	VMAXPS      Z11, Z4, Z11
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z10, Z19
+	VFMADD231PS Z0, Z11, Z20
+	VSUBPS      Z1, Z19, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z2, Z28, Z11
+	VFMADD231PS Z3, Z27, Z10
+	VFMADD231PS Z3, Z28, Z11
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512z_sum64
+
+cs512z_drain:
+	TESTQ DX, DX
+	JZ    cs512z_drainwhole
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
+	JAE   cs512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    cs512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_4
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_5
+	VMOVUPS          Z21, K2, (CX)
+
+cs512z_nostore_5:
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z15, Z15
+	VADDPD      Z15, Z13, Z13
+	VADDPD      Z16, Z14, Z14
+	JMP         cs512z_sumred
+
+cs512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cs512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_6
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_6:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_7
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512z_nostore_7:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y26, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cs512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_8
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_8:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_9
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_10
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512z_nostore_10:
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z15, Z15
+	VADDPD      Z15, Z13, Z13
+	VADDPD      Z16, Z14, Z14
+	JMP         cs512z_sumred
+
+cs512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_11
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_11:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_12
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_12:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_13
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512z_nostore_13:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y26, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cs512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_14
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_15
+	VMOVUPS          Z21, K2, (CX)
+
+cs512z_nostore_15:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   cs512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_16
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_16:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_17
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512z_nostore_17:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   cs512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_18
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_18:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_19
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_20
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512z_nostore_20:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_21
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_21:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VADDPD           Z15, Z13, Z13
+	VADDPD           Z16, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_22
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_22:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_23
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512z_nostore_23:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_tailfirst:
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
+	JAE  cs512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   cs512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_24
+	VMOVUPS          Z21, K2, (CX)
+
+cs512z_nostore_24:
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z15, Z15
+	VADDPD      Z15, Z13, Z13
+	VADDPD      Z16, Z14, Z14
+	JMP         cs512z_sumred
+
+cs512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cs512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_25
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512z_nostore_25:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y26, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cs512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_26
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_27
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512z_nostore_27:
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z15, Z15
+	VADDPD      Z15, Z13, Z13
+	VADDPD      Z16, Z14, Z14
+	JMP         cs512z_sumred
+
+cs512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_28
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_28:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_29
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512z_nostore_29:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y26, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cs512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_30
+	VMOVUPS          Z21, K2, (CX)
+
+cs512z_nostore_30:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_first2:
+	CMPQ DX, $0x00000020
+	JA   cs512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_31
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512z_nostore_31:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_first3:
+	CMPQ DX, $0x00000030
+	JA   cs512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_32
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_33
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512z_nostore_33:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_34
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512z_nostore_34:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_35
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512z_nostore_35:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+	JMP           cs512z_sumred
+
+cs512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z15, Z15
+	VADDPD           Z22, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512z_nostore_36
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512z_nostore_36:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z15, Z15
+	VADDPD        Z11, Z16, Z16
+	VADDPD        Z15, Z13, Z13
+	VADDPD        Z16, Z14, Z14
+
+cs512z_sumred:
+	JMP cs512_sumdone
+
+cs512_sumc:
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	MOVQ   SI, AX
+	MOVQ   BX, CX
+	MOVQ   R12, DX
+	CMPQ   DX, $0x00000040
+	JB     cs512_tailfirst
 
 	// Pipeline prologue: the first block through stages A and B.
 	VMOVUPS          (AX), Z10
@@ -13220,17 +26276,17 @@ cs512_params:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_1
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -13248,12 +26304,17 @@ cs512_nostore_1:
 	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
 	VFMADD231PS Z0, Z11, Z20
-	VSUBPS      Z1, Z19, Z26
-	VSUBPS      Z1, Z20, Z27
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z2, Z27, Z11
-	VFMADD231PS Z3, Z26, Z10
-	VFMADD231PS Z3, Z27, Z11
+	VSUBPS      Z1, Z19, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z2, Z28, Z11
+	VFMADD231PS Z3, Z27, Z10
+	VFMADD231PS Z3, Z28, Z11
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -13263,28 +26324,28 @@ cs512_sum64:
 	JB   cs512_drain
 
 	// One block: stage C of the previous block, B and A a group behind each other.
-	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -13295,17 +26356,17 @@ cs512_sum64:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_2
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
@@ -13323,34 +26384,34 @@ cs512_nostore_2:
 	VMOVAPS          Z1, Z20
 	VFMADD231PS      Z0, Z10, Z19
 	VFMADD231PS      Z0, Z11, Z20
-	VSUBPS           Z1, Z19, Z26
-	VSUBPS           Z1, Z20, Z27
-	VFMADD231PS      Z2, Z26, Z10
-	VFMADD231PS      Z2, Z27, Z11
-	VFMADD231PS      Z3, Z26, Z10
-	VFMADD231PS      Z3, Z27, Z11
-	VCVTPS2PD        Y21, Z26
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
-	VADDPD           Z14, Z12, Z12
-	VADDPD           Z15, Z13, Z13
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -13361,17 +26422,17 @@ cs512_nostore_2:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_3
 	VMOVUPS          Z21, (CX)
 	VMOVUPS          Z22, 64(CX)
@@ -13389,41 +26450,55 @@ cs512_nostore_3:
 	VMOVAPS     Z1, Z20
 	VFMADD231PS Z0, Z10, Z19
 	VFMADD231PS Z0, Z11, Z20
-	VSUBPS      Z1, Z19, Z26
-	VSUBPS      Z1, Z20, Z27
-	VFMADD231PS Z2, Z26, Z10
-	VFMADD231PS Z2, Z27, Z11
-	VFMADD231PS Z3, Z26, Z10
-	VFMADD231PS Z3, Z27, Z11
+	VSUBPS      Z1, Z19, Z27
+	VSUBPS      Z1, Z20, Z28
+	VFMADD231PS Z2, Z27, Z10
+	VFMADD231PS Z2, Z28, Z11
+	VFMADD231PS Z3, Z27, Z10
+	VFMADD231PS Z3, Z28, Z11
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
 	JMP         cs512_sum64
 
 cs512_drain:
-	// Pipeline epilogue: the last block through stages B and C.
-	VPXORQ           Z14, Z14, Z14
-	VPXORQ           Z15, Z15, Z15
-	VCVTPS2PD        Y21, Z26
+	TESTQ DX, DX
+	JZ    cs512_drainwhole
+	LEAQ  -1(DX), R13
+	ANDQ  $0x0000000f, R13
+	CMPQ  R13, $0x00000008
+	JAE   cs512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    cs512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
 	VEXTRACTF64X4    $0x01, Z21, Y21
 	VCVTPS2PD        Y21, Z21
-	VCVTPS2PD        Y24, Z27
-	VEXTRACTF64X4    $0x01, Z24, Y24
-	VCVTPS2PD        Y24, Z24
-	VFMADD213PD      Z27, Z27, Z26
-	VFMADD213PD      Z24, Z24, Z21
-	VADDPD           Z26, Z14, Z14
-	VADDPD           Z21, Z15, Z15
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
 	VCVTPS2PD        Y22, Z21
 	VEXTRACTF64X4    $0x01, Z22, Y22
 	VCVTPS2PD        Y22, Z22
-	VCVTPS2PD        Y25, Z24
-	VEXTRACTF64X4    $0x01, Z25, Y25
-	VCVTPS2PD        Y25, Z25
-	VFMADD213PD      Z24, Z24, Z21
-	VFMADD213PD      Z25, Z25, Z22
-	VADDPD           Z21, Z14, Z14
-	VADDPD           Z22, Z15, Z15
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
 	VBROADCASTSS     fusedconst<>+128(SB), Z21
 	VBROADCASTSS     fusedconst<>+128(SB), Z22
 	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
@@ -13434,166 +26509,2262 @@ cs512_drain:
 	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
 	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
-	VMULPS           Z10, Z10, Z24
-	VMULPS           Z11, Z11, Z25
-	VFMADD213PS      Z10, Z24, Z21
-	VFMADD213PS      Z11, Z25, Z22
-	VPADDD           Z7, Z19, Z24
-	VPADDD           Z7, Z20, Z25
-	VPMAXSD          Z5, Z24, Z24
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
 	VPMAXSD          Z5, Z25, Z25
-	VPSLLD           $0x17, Z24, Z24
+	VPMAXSD          Z5, Z26, Z26
 	VPSLLD           $0x17, Z25, Z25
-	TESTQ            R9, R9
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
 	JNZ              cs512_nostore_4
 	VMOVUPS          Z21, -128(CX)
 	VMOVUPS          Z22, -64(CX)
 
 cs512_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_5
+	VMOVUPS          Z21, K2, (CX)
+
+cs512_nostore_5:
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z17, Z17, Z17
+	VPXORQ      Z18, Z18, Z18
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z17, Z17
+	VADDPD      Z17, Z13, Z13
+	VADDPD      Z18, Z14, Z14
+	JMP         cs512_sumred
+
+cs512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cs512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_6
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_6:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_7
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512_nostore_7:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
 	VCVTPS2PD     Y21, Z10
 	VEXTRACTF64X4 $0x01, Z21, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y24, Z19
-	VEXTRACTF64X4 $0x01, Z24, Y20
-	VCVTPS2PD     Y20, Z20
-	VFMADD213PD   Z19, Z19, Z10
-	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VCVTPS2PD     Y22, Z10
-	VEXTRACTF64X4 $0x01, Z22, Y11
 	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y25, Z19
 	VEXTRACTF64X4 $0x01, Z25, Y20
 	VCVTPS2PD     Y20, Z20
 	VFMADD213PD   Z19, Z19, Z10
 	VFMADD213PD   Z20, Z20, Z11
-	VADDPD        Z10, Z14, Z14
-	VADDPD        Z11, Z15, Z15
-	VADDPD        Z14, Z12, Z12
-	VADDPD        Z15, Z13, Z13
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y26, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
 
-cs512_sumtail:
-	// The row's last block: 0..3 whole vectors, then 0..15 lanes.
-	TESTQ  DX, DX
-	JZ     cs512_sumred
-	VPXORQ Z16, Z16, Z16
-	VPXORQ Z17, Z17, Z17
+cs512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cs512_tailhalf4
 
-cs512_sum16:
-	CMPQ             DX, $0x00000010
-	JB               cs512_sumlast
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_8
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_8:
 	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_9
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
 	VSUBPS           Z6, Z10, Z10
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z19
-	VFMADD231PS      Z2, Z19, Z10
-	VFMADD231PS      Z3, Z19, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z19
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z19
-	VMULPS           Z10, Z10, Z20
-	VFMADD231PS      Z19, Z20, Z10
-	TESTQ            R9, R9
-	JNZ              cs512_nostore_5
-	VMOVUPS          Z10, (CX)
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_10
+	VMOVUPS          Z21, K2, -128(CX)
 
-cs512_nostore_5:
-	VPADDD        Z7, Z11, Z11
-	VPMAXSD       Z5, Z11, Z11
-	VPSLLD        $0x17, Z11, Z11
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y11, Z20
-	VEXTRACTF64X4 $0x01, Z11, Y11
-	VCVTPS2PD     Y11, Z11
-	VFMADD213PD   Z20, Z20, Z19
-	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z19, Z16, Z16
-	VADDPD        Z10, Z17, Z17
-	ADDQ          $0x00000040, AX
-	ADDQ          $0x00000040, CX
-	SUBQ          $0x00000010, DX
-	JMP           cs512_sum16
+cs512_nostore_10:
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z17, Z17
+	VADDPD      Z17, Z13, Z13
+	VADDPD      Z18, Z14, Z14
+	JMP         cs512_sumred
 
-cs512_sumlast:
-	TESTQ            DX, DX
-	JZ               cs512_sumblock
-	VMOVUPS.Z        (AX), K1, Z10
+cs512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_11
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_11:
+	VMOVUPS          (AX), Z10
 	VMULPS           Z8, Z10, Z10
-	VBLENDMPS        Z10, Z6, K1, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_12
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_12:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_13
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512_nostore_13:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y26, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cs512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_14
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
 	VSUBPS           Z6, Z10, Z10
 	VMAXPS           Z10, Z4, Z10
-	VMOVAPS          Z1, Z11
-	VFMADD231PS      Z0, Z10, Z11
-	VSUBPS           Z1, Z11, Z19
-	VFMADD231PS      Z2, Z19, Z10
-	VFMADD231PS      Z3, Z19, Z10
-	VBROADCASTSS     fusedconst<>+128(SB), Z19
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z19
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z19
-	VMULPS           Z10, Z10, Z20
-	VFMADD231PS      Z19, Z20, Z10
-	TESTQ            R9, R9
-	JNZ              cs512_nostore_6
-	VMOVUPS          Z10, K1, (CX)
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_15
+	VMOVUPS          Z21, K2, (CX)
 
-cs512_nostore_6:
-	VPADDD        Z7, Z11, Z11
-	VPMAXSD       Z5, Z11, Z11
-	VPSLLD.Z      $0x17, Z11, K1, Z11
-	VCVTPS2PD     Y10, Z19
-	VEXTRACTF64X4 $0x01, Z10, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y11, Z20
-	VEXTRACTF64X4 $0x01, Z11, Y11
+cs512_nostore_15:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
 	VCVTPS2PD     Y11, Z11
-	VFMADD213PD   Z20, Z20, Z19
-	VFMADD213PD   Z11, Z11, Z10
-	VADDPD        Z19, Z16, Z16
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
 	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
 
-cs512_sumblock:
-	VADDPD Z16, Z12, Z12
-	VADDPD Z17, Z13, Z13
+cs512_tail2:
+	CMPQ DX, $0x00000020
+	JA   cs512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_16
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_16:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_17
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512_nostore_17:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_tail3:
+	CMPQ DX, $0x00000030
+	JA   cs512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_18
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_18:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_19
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_20
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512_nostore_20:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_21
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_21:
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_22
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_22:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_23
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512_nostore_23:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_tailfirst:
+	LEAQ -1(DX), R13
+	ANDQ $0x0000000f, R13
+	CMPQ R13, $0x00000008
+	JAE  cs512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   cs512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_24
+	VMOVUPS          Z21, K2, (CX)
+
+cs512_nostore_24:
+	LEAQ        (AX)(R10*1), R13
+	PREFETCHT0  (R13)
+	PREFETCHT0  64(R13)
+	PREFETCHT0  128(R13)
+	PREFETCHT0  192(R13)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z17, Z17, Z17
+	VPXORQ      Z18, Z18, Z18
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z17, Z17
+	VADDPD      Z17, Z13, Z13
+	VADDPD      Z18, Z14, Z14
+	JMP         cs512_sumred
+
+cs512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cs512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_25
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512_nostore_25:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y26, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cs512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_26
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_27
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512_nostore_27:
+	VCVTPS2PD   Y21, Z10
+	VCVTPS2PD   Y25, Z11
+	VFMADD213PD Z11, Z11, Z10
+	VADDPD      Z10, Z17, Z17
+	VADDPD      Z17, Z13, Z13
+	VADDPD      Z18, Z14, Z14
+	JMP         cs512_sumred
+
+cs512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_28
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_28:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_29
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512_nostore_29:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VCVTPS2PD     Y26, Z11
+	VFMADD213PD   Z11, Z11, Z10
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cs512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        (AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_30
+	VMOVUPS          Z21, K2, (CX)
+
+cs512_nostore_30:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_first2:
+	CMPQ DX, $0x00000020
+	JA   cs512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        64(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_31
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, K2, 64(CX)
+
+cs512_nostore_31:
+	LEAQ          (AX)(R10*1), R13
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z17, Z17, Z17
+	VPXORQ        Z18, Z18, Z18
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_first3:
+	CMPQ DX, $0x00000030
+	JA   cs512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_32
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        128(AX), K2, Z11
+	VMULPS           Z8, Z11, Z11
+	VBLENDMPS        Z11, Z10, K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z19, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z11
+	VEXTRACTF64X4    $0x01, Z21, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y25, Z21
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z25, Z25, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VCVTPS2PD        Y22, Z11
+	VEXTRACTF64X4    $0x01, Z22, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y26, Z21
+	VEXTRACTF64X4    $0x01, Z26, Y22
+	VCVTPS2PD        Y22, Z22
+	VFMADD213PD      Z21, Z21, Z11
+	VFMADD213PD      Z22, Z22, Z20
+	VADDPD           Z11, Z17, Z17
+	VADDPD           Z20, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z21
+	VPADDD           Z7, Z19, Z25
+	VPMAXSD          Z5, Z25, Z25
+	VPSLLD           $0x17, Z25, Z25
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_33
+	VMOVUPS          Z21, K2, -128(CX)
+
+cs512_nostore_33:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VMOVUPS          64(AX), Z11
+	VMULPS           Z8, Z11, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z2, Z22, Z11
+	VFMADD231PS      Z3, Z21, Z10
+	VFMADD231PS      Z3, Z22, Z11
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_34
+	VMOVUPS          Z21, (CX)
+	VMOVUPS          Z22, 64(CX)
+
+cs512_nostore_34:
+	VMOVUPS          128(AX), Z10
+	VMULPS           Z8, Z10, Z10
+	VBROADCASTSS     fusedconst<>+320(SB), Z11
+	VMOVUPS.Z        192(AX), K2, Z19
+	VMULPS           Z8, Z19, Z19
+	VBLENDMPS        Z19, Z11, K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z10, Z19
+	VFMADD231PS      Z0, Z11, Z20
+	VSUBPS           Z1, Z19, Z27
+	VSUBPS           Z1, Z20, Z28
+	VFMADD231PS      Z2, Z27, Z10
+	VFMADD231PS      Z2, Z28, Z11
+	VFMADD231PS      Z3, Z27, Z10
+	VFMADD231PS      Z3, Z28, Z11
+	LEAQ             (AX)(R10*1), R13
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_35
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, K2, -64(CX)
+
+cs512_nostore_35:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
+	JMP           cs512_sumred
+
+cs512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VCVTPS2PD        Y21, Z27
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y25, Z28
+	VEXTRACTF64X4    $0x01, Z25, Y25
+	VCVTPS2PD        Y25, Z25
+	VFMADD213PD      Z28, Z28, Z27
+	VFMADD213PD      Z25, Z25, Z21
+	VADDPD           Z27, Z17, Z17
+	VADDPD           Z21, Z18, Z18
+	VCVTPS2PD        Y22, Z21
+	VEXTRACTF64X4    $0x01, Z22, Y22
+	VCVTPS2PD        Y22, Z22
+	VCVTPS2PD        Y26, Z25
+	VEXTRACTF64X4    $0x01, Z26, Y26
+	VCVTPS2PD        Y26, Z26
+	VFMADD213PD      Z25, Z25, Z21
+	VFMADD213PD      Z26, Z26, Z22
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z11, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z11, Z22
+	VMULPS           Z10, Z10, Z25
+	VMULPS           Z11, Z11, Z26
+	VFMADD213PS      Z10, Z25, Z21
+	VFMADD213PS      Z11, Z26, Z22
+	VPADDD           Z7, Z19, Z25
+	VPADDD           Z7, Z20, Z26
+	VPMAXSD          Z5, Z25, Z25
+	VPMAXSD          Z5, Z26, Z26
+	VPSLLD           $0x17, Z25, Z25
+	VPSLLD           $0x17, Z26, Z26
+	TESTQ            R8, R8
+	JNZ              cs512_nostore_36
+	VMOVUPS          Z21, -128(CX)
+	VMOVUPS          Z22, -64(CX)
+
+cs512_nostore_36:
+	VCVTPS2PD     Y21, Z10
+	VEXTRACTF64X4 $0x01, Z21, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y25, Z19
+	VEXTRACTF64X4 $0x01, Z25, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VCVTPS2PD     Y22, Z10
+	VEXTRACTF64X4 $0x01, Z22, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y26, Z19
+	VEXTRACTF64X4 $0x01, Z26, Y20
+	VCVTPS2PD     Y20, Z20
+	VFMADD213PD   Z19, Z19, Z10
+	VFMADD213PD   Z20, Z20, Z11
+	VADDPD        Z10, Z17, Z17
+	VADDPD        Z11, Z18, Z18
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z18, Z14, Z14
 
 cs512_sumred:
-	VADDPD     Z13, Z12, Z12
-	VSHUFF64X2 $0xee, Z12, Z12, Z10
-	VADDPD     Z10, Z12, Z12
-	VSHUFF64X2 $0x01, Z12, Z12, Z10
-	VADDPD     Z10, Z12, Z12
-	VPERMILPD  $0x01, Z12, Z10
-	VADDSD     X10, X12, X10
-	VUCOMISD   X10, X10
-	JP         cs512_nanrow
+cs512_sumdone:
+	CMPQ DI, $0x00000001
+	JE   cs512_ahead
+	LEAQ (SI)(R9*1), AX
 
-	// 1/S as float32 hi + lo.
-	VCVTSS2SD fusedconst<>+384(SB), X18, X18
-	VDIVSD    X10, X18, X10
-	VCVTSD2SS X10, X10, X11
-	VCVTSS2SD X11, X11, X19
-	VSUBSD    X19, X10, X10
-	VCVTSD2SS X10, X10, X10
+	// The next row's k, for its pass 1.
+	MOVQ    cols+64(FP), DX
+	XORQ    R13, R13
+	MOVQ    (SP), CX
+	TESTQ   CX, CX
+	CMOVQLT R13, CX
+	CMPQ    CX, DX
+	CMOVQGT DX, CX
+	MOVQ    CX, DX
+	ANDQ    $0x0000000f, DX
+	LEAQ    tailmask16<>+0(SB), R13
+	KMOVW   (R13)(DX*2), K1
 
-	// Keep this row's hi, lo, c and bias; pass 3 runs a row late.
-	VMOVSS X11, 40(SP)
-	VMOVSS X10, 44(SP)
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z12
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	VBROADCASTSS fusedconst<>+320(SB), Z11
+	VBROADCASTSS fusedconst<>+320(SB), Z19
+	MOVQ         CX, DX
+
+cs512_max64ahead:
+	CMPQ    DX, $0x00000040
+	JB      cs512_max16ahead
+	VMOVUPS (AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z12, Z12
+	VMOVUPS 64(AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z10, Z10
+	VMOVUPS 128(AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z11, Z11
+	VMOVUPS 192(AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z19, Z19
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     cs512_max64ahead
+
+cs512_max16ahead:
+	CMPQ    DX, $0x00000010
+	JB      cs512_maxtailahead
+	VMOVUPS (AX), Z20
+	VMULPS  Z8, Z20, Z20
+	VMAXPS  Z20, Z12, Z12
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     cs512_max16ahead
+
+cs512_maxtailahead:
+	TESTQ     DX, DX
+	JZ        cs512_maxredahead
+	VMOVUPS.Z (AX), K1, Z20
+	VMULPS    Z8, Z20, Z20
+	VMAXPS    Z20, Z10, K1, Z10
+
+cs512_maxredahead:
+	VMAXPS     Z10, Z12, Z12
+	VMAXPS     Z19, Z11, Z11
+	VMAXPS     Z11, Z12, Z12
+	VSHUFF32X4 $0x4e, Z12, Z12, Z10
+	VMAXPS     Z10, Z12, Z12
+	VSHUFF32X4 $0xb1, Z12, Z12, Z10
+	VMAXPS     Z10, Z12, Z12
+	VPERMILPS  $0x4e, Z12, Z10
+	VMAXPS     Z10, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z10
+	VMAXPS     Z10, Z12, Z12
+
+cs512_ahead:
+	// Keep this row's c and bias; pass 3 runs a row late.
 	VMOVSS X6, 48(SP)
 	VMOVD  X7, 52(SP)
 
 	// Zeros after the row's first k elements, before its late pass 3.
-	LEAQ (BX)(R11*4), AX
-	MOVQ R10, CX
-	SUBQ R11, CX
+	LEAQ (BX)(R12*4), AX
+	MOVQ R11, CX
+	SUBQ R12, CX
 
 cs512_zerofin16:
 	CMPQ    CX, $0x00000010
@@ -13613,25 +28784,317 @@ cs512_zerofin1:
 	JMP   cs512_zerofin1
 
 cs512_zeroed:
-	MOVQ         R11, 56(SP)
+	MOVQ         R12, 56(SP)
 	CMPQ         32(SP), $0x00000000
 	JE           cs512_prev
 	VBROADCASTSS 8(SP), Z10
 	VBROADCASTSS 12(SP), Z11
 	VBROADCASTSS 16(SP), Z6
 	VPBROADCASTD 20(SP), Z7
-	MOVQ         64(SP), R11
-	MOVQ         R11, AX
+	MOVQ         64(SP), R12
+	MOVQ         R12, AX
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	TESTQ R9, R9
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   cs512_outc
+	TESTQ R8, R8
+	JNZ   cs512z_outre
+	MOVQ  24(SP), AX
+	MOVQ  32(SP), CX
+	MOVQ  R12, DX
+
+cs512z_out64:
+	CMPQ        DX, $0x00000040
+	JB          cs512z_out16
+	VMOVUPS     (AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMOVUPS     64(AX), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z6, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z19
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z6, Z22
+	VMOVAPS     Z11, Z25
+	VFMADD213PS Z11, Z19, Z25
+	VFMADD132PS Z10, Z22, Z6
+	VFMADD132PS Z10, Z25, Z19
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z19, Z19
+	VMULPS      Z20, Z6, Z6
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z19, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMOVUPS     192(AX), Z19
+	VMULPS      Z8, Z19, Z19
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z6, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z19
+	VMOVAPS     Z11, Z22
+	VFMADD213PS Z11, Z6, Z22
+	VMOVAPS     Z11, Z25
+	VFMADD213PS Z11, Z19, Z25
+	VFMADD132PS Z10, Z22, Z6
+	VFMADD132PS Z10, Z25, Z19
+	VADDPS      Z10, Z6, Z6
+	VADDPS      Z10, Z19, Z19
+	VMULPS      Z20, Z6, Z6
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z19, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512z_out64
+
+cs512z_out16:
+	CMPQ        DX, $0x00000010
+	JB          cs512z_outtail
+	VMOVUPS     (AX), Z6
+	VMULPS      Z8, Z6, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z6, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z11, Z20
+	VFMADD213PS Z11, Z6, Z20
+	VFMADD132PS Z10, Z20, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z19, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512z_out16
+
+cs512z_outtail:
+	TESTQ       DX, DX
+	JZ          cs512_prev
+	VMOVUPS.Z   (AX), K1, Z6
+	VMULPS      Z8, Z6, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z6, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z11, Z7
+	VFMADD213PS Z11, Z6, Z7
+	VFMADD132PS Z10, Z7, Z6
+	VADDPS      Z10, Z6, Z6
+	VMULPS      Z19, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         cs512_prev
+
+cs512z_outre:
+	MOVQ 24(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512z_outre64:
+	CMPQ             DX, $0x00000040
+	JB               cs512z_outre16
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          64(AX), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z6, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z22, Z6
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z22, Z6
+	VFMADD231PS      Z3, Z25, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z6, Z6, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z22, Z26, Z6
+	VFMADD231PS      Z25, Z27, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z11, Z22
+	VFMADD213PS      Z11, Z6, Z22
+	VMOVAPS          Z11, Z25
+	VFMADD213PS      Z11, Z19, Z25
+	VFMADD132PS      Z10, Z22, Z6
+	VFMADD132PS      Z10, Z25, Z19
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z19, Z19
+	VMULPS           Z20, Z6, Z6
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z19, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          192(AX), Z19
+	VMULPS           Z8, Z19, Z19
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z6, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z22
+	VSUBPS           Z1, Z21, Z25
+	VFMADD231PS      Z2, Z22, Z6
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z3, Z22, Z6
+	VFMADD231PS      Z3, Z25, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z22
+	VBROADCASTSS     fusedconst<>+128(SB), Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z22
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VMULPS           Z6, Z6, Z26
+	VMULPS           Z19, Z19, Z27
+	VFMADD231PS      Z22, Z26, Z6
+	VFMADD231PS      Z25, Z27, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z11, Z22
+	VFMADD213PS      Z11, Z6, Z22
+	VMOVAPS          Z11, Z25
+	VFMADD213PS      Z11, Z19, Z25
+	VFMADD132PS      Z10, Z22, Z6
+	VFMADD132PS      Z10, Z25, Z19
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z19, Z19
+	VMULPS           Z20, Z6, Z6
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z19, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cs512z_outre64
+
+cs512z_outre16:
+	CMPQ             DX, $0x00000010
+	JB               cs512z_outretail
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z6, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z6
+	VFMADD231PS      Z3, Z20, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z20
+	VMULPS           Z6, Z6, Z21
+	VFMADD231PS      Z20, Z21, Z6
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z20
+	VFMADD213PS      Z11, Z6, Z20
+	VFMADD132PS      Z10, Z20, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z19, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cs512z_outre16
+
+cs512z_outretail:
+	TESTQ            DX, DX
+	JZ               cs512_prev
+	VMOVUPS.Z        (AX), K1, Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z6, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z6
+	VFMADD231PS      Z3, Z20, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z20
+	VMULPS           Z6, Z6, Z21
+	VFMADD231PS      Z20, Z21, Z6
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z6, Z7
+	VFMADD132PS      Z10, Z7, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z19, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              cs512_prev
+	JMP cs512_outdone
+
+cs512_outc:
+	TESTQ R8, R8
 	JNZ   cs512_outre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
-	MOVQ  R11, DX
+	MOVQ  R12, DX
 
 cs512_out64:
 	CMPQ        DX, $0x00000040
@@ -13656,12 +29119,12 @@ cs512_out64:
 	VPSLLD      $0x17, Z22, Z22
 	VMOVUPS     (CX), Z19
 	VMOVUPS     64(CX), Z20
-	VMOVAPS     Z11, Z24
-	VFMADD213PS Z11, Z19, Z24
 	VMOVAPS     Z11, Z25
-	VFMADD213PS Z11, Z20, Z25
-	VFMADD132PS Z10, Z24, Z19
-	VFMADD132PS Z10, Z25, Z20
+	VFMADD213PS Z11, Z19, Z25
+	VMOVAPS     Z11, Z26
+	VFMADD213PS Z11, Z20, Z26
+	VFMADD132PS Z10, Z25, Z19
+	VFMADD132PS Z10, Z26, Z20
 	VADDPS      Z10, Z19, Z19
 	VADDPS      Z10, Z20, Z20
 	VMULPS      Z21, Z19, Z19
@@ -13688,12 +29151,12 @@ cs512_out64:
 	VPSLLD      $0x17, Z22, Z22
 	VMOVUPS     128(CX), Z19
 	VMOVUPS     192(CX), Z20
-	VMOVAPS     Z11, Z24
-	VFMADD213PS Z11, Z19, Z24
 	VMOVAPS     Z11, Z25
-	VFMADD213PS Z11, Z20, Z25
-	VFMADD132PS Z10, Z24, Z19
-	VFMADD132PS Z10, Z25, Z20
+	VFMADD213PS Z11, Z19, Z25
+	VMOVAPS     Z11, Z26
+	VFMADD213PS Z11, Z20, Z26
+	VFMADD132PS Z10, Z25, Z19
+	VFMADD132PS Z10, Z26, Z20
 	VADDPS      Z10, Z19, Z19
 	VADDPS      Z10, Z20, Z20
 	VMULPS      Z21, Z19, Z19
@@ -13753,7 +29216,7 @@ cs512_outtail:
 cs512_outre:
 	MOVQ 24(SP), AX
 	MOVQ 32(SP), CX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512_outre64:
 	CMPQ             DX, $0x00000040
@@ -13770,38 +29233,38 @@ cs512_outre64:
 	VMOVAPS          Z1, Z22
 	VFMADD231PS      Z0, Z19, Z21
 	VFMADD231PS      Z0, Z20, Z22
-	VSUBPS           Z1, Z21, Z24
-	VSUBPS           Z1, Z22, Z25
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z2, Z25, Z20
-	VFMADD231PS      Z3, Z24, Z19
-	VFMADD231PS      Z3, Z25, Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VSUBPS           Z1, Z21, Z25
+	VSUBPS           Z1, Z22, Z26
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z2, Z26, Z20
+	VFMADD231PS      Z3, Z25, Z19
+	VFMADD231PS      Z3, Z26, Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z25
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z25
-	VMULPS           Z19, Z19, Z26
-	VMULPS           Z20, Z20, Z27
-	VFMADD231PS      Z24, Z26, Z19
-	VFMADD231PS      Z25, Z27, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z26
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z26
+	VMULPS           Z19, Z19, Z27
+	VMULPS           Z20, Z20, Z28
+	VFMADD231PS      Z25, Z27, Z19
+	VFMADD231PS      Z26, Z28, Z20
 	VPADDD           Z7, Z21, Z21
 	VPADDD           Z7, Z22, Z22
 	VPMAXSD          Z5, Z21, Z21
 	VPMAXSD          Z5, Z22, Z22
 	VPSLLD           $0x17, Z21, Z21
 	VPSLLD           $0x17, Z22, Z22
-	VMOVAPS          Z11, Z24
-	VFMADD213PS      Z11, Z19, Z24
 	VMOVAPS          Z11, Z25
-	VFMADD213PS      Z11, Z20, Z25
-	VFMADD132PS      Z10, Z24, Z19
-	VFMADD132PS      Z10, Z25, Z20
+	VFMADD213PS      Z11, Z19, Z25
+	VMOVAPS          Z11, Z26
+	VFMADD213PS      Z11, Z20, Z26
+	VFMADD132PS      Z10, Z25, Z19
+	VFMADD132PS      Z10, Z26, Z20
 	VADDPS           Z10, Z19, Z19
 	VADDPS           Z10, Z20, Z20
 	VMULPS           Z21, Z19, Z19
@@ -13820,38 +29283,38 @@ cs512_outre64:
 	VMOVAPS          Z1, Z22
 	VFMADD231PS      Z0, Z19, Z21
 	VFMADD231PS      Z0, Z20, Z22
-	VSUBPS           Z1, Z21, Z24
-	VSUBPS           Z1, Z22, Z25
-	VFMADD231PS      Z2, Z24, Z19
-	VFMADD231PS      Z2, Z25, Z20
-	VFMADD231PS      Z3, Z24, Z19
-	VFMADD231PS      Z3, Z25, Z20
-	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VSUBPS           Z1, Z21, Z25
+	VSUBPS           Z1, Z22, Z26
+	VFMADD231PS      Z2, Z25, Z19
+	VFMADD231PS      Z2, Z26, Z20
+	VFMADD231PS      Z3, Z25, Z19
+	VFMADD231PS      Z3, Z26, Z20
 	VBROADCASTSS     fusedconst<>+128(SB), Z25
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z25
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
-	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z25
-	VMULPS           Z19, Z19, Z26
-	VMULPS           Z20, Z20, Z27
-	VFMADD231PS      Z24, Z26, Z19
-	VFMADD231PS      Z25, Z27, Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z26
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z20, Z26
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z25
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z20, Z26
+	VMULPS           Z19, Z19, Z27
+	VMULPS           Z20, Z20, Z28
+	VFMADD231PS      Z25, Z27, Z19
+	VFMADD231PS      Z26, Z28, Z20
 	VPADDD           Z7, Z21, Z21
 	VPADDD           Z7, Z22, Z22
 	VPMAXSD          Z5, Z21, Z21
 	VPMAXSD          Z5, Z22, Z22
 	VPSLLD           $0x17, Z21, Z21
 	VPSLLD           $0x17, Z22, Z22
-	VMOVAPS          Z11, Z24
-	VFMADD213PS      Z11, Z19, Z24
 	VMOVAPS          Z11, Z25
-	VFMADD213PS      Z11, Z20, Z25
-	VFMADD132PS      Z10, Z24, Z19
-	VFMADD132PS      Z10, Z25, Z20
+	VFMADD213PS      Z11, Z19, Z25
+	VMOVAPS          Z11, Z26
+	VFMADD213PS      Z11, Z20, Z26
+	VFMADD132PS      Z10, Z25, Z19
+	VFMADD132PS      Z10, Z26, Z20
 	VADDPS           Z10, Z19, Z19
 	VADDPS           Z10, Z20, Z20
 	VMULPS           Z21, Z19, Z19
@@ -13924,22 +29387,49 @@ cs512_outretail:
 	VADDPS           Z10, Z19, Z19
 	VMULPS           Z6, Z19, Z19
 	VMOVUPS          Z19, K1, (CX)
+	JMP              cs512_prev
 
+cs512_outdone:
 cs512_prev:
-	MOVQ 40(SP), AX
-	MOVQ AX, 8(SP)
-	MOVQ 48(SP), AX
-	MOVQ AX, 16(SP)
-	MOVQ 56(SP), AX
-	MOVQ AX, 64(SP)
-	MOVQ SI, 24(SP)
-	MOVQ BX, 32(SP)
-	JMP  cs512_next
+	MOVQ  56(SP), R12
+	MOVQ  R12, AX
+	ANDQ  $0x0000000f, AX
+	LEAQ  tailmask16<>+0(SB), CX
+	KMOVW (CX)(AX*2), K1
+
+	// This row's S, NaN check and split 1/S, after the pending row's pass 3.
+	VADDPD     Z14, Z13, Z13
+	VSHUFF64X2 $0xee, Z13, Z13, Z6
+	VADDPD     Z6, Z13, Z13
+	VSHUFF64X2 $0x01, Z13, Z13, Z6
+	VADDPD     Z6, Z13, Z13
+	VPERMILPD  $0x01, Z13, Z6
+	VADDSD     X6, X13, X6
+	MOVQ       $0x00000000, 32(SP)
+	VUCOMISD   X6, X6
+	JP         cs512_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD fusedconst<>+384(SB), X23, X23
+	VDIVSD    X6, X23, X6
+	VCVTSD2SS X6, X6, X7
+	VCVTSS2SD X7, X7, X10
+	VSUBSD    X10, X6, X6
+	VCVTSD2SS X6, X6, X6
+	VMOVSS    X7, 8(SP)
+	VMOVSS    X6, 12(SP)
+	MOVQ      48(SP), AX
+	MOVQ      AX, 16(SP)
+	MOVQ      56(SP), AX
+	MOVQ      AX, 64(SP)
+	MOVQ      SI, 24(SP)
+	MOVQ      BX, 32(SP)
+	JMP       cs512_next
 
 	// A row of -Inf, or of -Inf and NaN.
 cs512_masked:
 	MOVQ SI, AX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512_scan_1_16:
 	CMPQ     DX, $0x00000010
@@ -13948,7 +29438,7 @@ cs512_scan_1_16:
 	VMULPS   Z8, Z6, Z6
 	VCMPPS   $0x03, Z6, Z6, K2
 	KORTESTW K2, K2
-	JNZ      cs512_nanrow
+	JNZ      cs512_nanearly
 	ADDQ     $0x00000040, AX
 	SUBQ     $0x00000010, DX
 	JMP      cs512_scan_1_16
@@ -13960,23 +29450,103 @@ cs512_scan_1_tail:
 	VMULPS    Z8, Z6, Z6
 	VCMPPS    $0x03, Z6, Z6, K1, K2
 	KORTESTW  K2, K2
-	JNZ       cs512_nanrow
+	JNZ       cs512_nanearly
 
 cs512_scan_1_done:
-	VPXORD Z23, Z23, Z23
-	JMP    cs512_fill
+	VPXORD Z24, Z24, Z24
+	JMP    cs512_fillahead
+
+cs512_nanearly:
+	VBROADCASTSS fusedconst<>+416(SB), Z24
+
+cs512_fillahead:
+	CMPQ DI, $0x00000001
+	JE   cs512_aheadfill
+	LEAQ (SI)(R9*1), AX
+
+	// The next row's k, for its pass 1.
+	MOVQ    cols+64(FP), DX
+	XORQ    R13, R13
+	MOVQ    (SP), CX
+	TESTQ   CX, CX
+	CMOVQLT R13, CX
+	CMPQ    CX, DX
+	CMOVQGT DX, CX
+	MOVQ    CX, DX
+	ANDQ    $0x0000000f, DX
+	LEAQ    tailmask16<>+0(SB), R13
+	KMOVW   (R13)(DX*2), K2
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z12
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         CX, DX
+
+cs512_max64aheadfill:
+	CMPQ    DX, $0x00000040
+	JB      cs512_max16aheadfill
+	VMOVUPS (AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z12, Z12
+	VMOVUPS 64(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z6, Z6
+	VMOVUPS 128(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z7, Z7
+	VMOVUPS 192(AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z10, Z10
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     cs512_max64aheadfill
+
+cs512_max16aheadfill:
+	CMPQ    DX, $0x00000010
+	JB      cs512_maxtailaheadfill
+	VMOVUPS (AX), Z11
+	VMULPS  Z8, Z11, Z11
+	VMAXPS  Z11, Z12, Z12
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     cs512_max16aheadfill
+
+cs512_maxtailaheadfill:
+	TESTQ     DX, DX
+	JZ        cs512_maxredaheadfill
+	VMOVUPS.Z (AX), K2, Z11
+	VMULPS    Z8, Z11, Z11
+	VMAXPS    Z11, Z6, K2, Z6
+
+cs512_maxredaheadfill:
+	VMAXPS     Z6, Z12, Z12
+	VMAXPS     Z10, Z7, Z7
+	VMAXPS     Z7, Z12, Z12
+	VSHUFF32X4 $0x4e, Z12, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VSHUFF32X4 $0xb1, Z12, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VPERMILPS  $0x4e, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+	VPERMILPS  $0xb1, Z12, Z6
+	VMAXPS     Z6, Z12, Z12
+
+cs512_aheadfill:
+	JMP cs512_fill
 
 cs512_nanrow:
-	VBROADCASTSS fusedconst<>+416(SB), Z23
+	VBROADCASTSS fusedconst<>+416(SB), Z24
 
 cs512_fill:
 	MOVQ BX, CX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512_fill16:
 	CMPQ    DX, $0x00000010
 	JB      cs512_filltail
-	VMOVUPS Z23, (CX)
+	VMOVUPS Z24, (CX)
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, DX
 	JMP     cs512_fill16
@@ -13984,13 +29554,13 @@ cs512_fill16:
 cs512_filltail:
 	TESTQ   DX, DX
 	JZ      cs512_filled
-	VMOVUPS Z23, K1, (CX)
+	VMOVUPS Z24, K1, (CX)
 
 cs512_filled:
 	// Zeros after the row's first k elements.
-	LEAQ (BX)(R11*4), AX
-	MOVQ R10, CX
-	SUBQ R11, CX
+	LEAQ (BX)(R12*4), AX
+	MOVQ R11, CX
+	SUBQ R12, CX
 
 cs512_zero16:
 	CMPQ    CX, $0x00000010
@@ -14010,10 +29580,8 @@ cs512_zero1:
 	JMP   cs512_zero1
 
 cs512_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R9, SI
+	ADDQ R9, BX
 	DECQ DI
 	JNZ  cs512_row
 
@@ -14024,18 +29592,310 @@ cs512_next:
 	VBROADCASTSS 12(SP), Z11
 	VBROADCASTSS 16(SP), Z6
 	VPBROADCASTD 20(SP), Z7
-	MOVQ         64(SP), R11
-	MOVQ         R11, AX
+	MOVQ         64(SP), R12
+	MOVQ         R12, AX
 	ANDQ         $0x0000000f, AX
 	LEAQ         tailmask16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
-	TESTQ R9, R9
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   cs512_lastc
+	TESTQ R8, R8
+	JNZ   cs512z_lastre
+	MOVQ  24(SP), AX
+	MOVQ  32(SP), CX
+	MOVQ  R12, DX
+
+cs512z_last64:
+	CMPQ        DX, $0x00000040
+	JB          cs512z_last16
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     64(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z9
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z9
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z9, Z9
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z9, Z9
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z9, Z9
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVAPS     Z11, Z12
+	VFMADD213PS Z11, Z2, Z12
+	VMOVAPS     Z11, Z13
+	VFMADD213PS Z11, Z3, Z13
+	VFMADD132PS Z10, Z12, Z2
+	VFMADD132PS Z10, Z13, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z9, Z3, Z3
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMOVUPS     192(AX), Z3
+	VMULPS      Z8, Z3, Z3
+	VMAXPS      Z2, Z4, Z2
+	VMAXPS      Z3, Z4, Z3
+	VMOVAPS     Z1, Z6
+	VMOVAPS     Z1, Z9
+	VFMADD231PS Z0, Z2, Z6
+	VFMADD231PS Z0, Z3, Z9
+	VPADDD      Z7, Z6, Z6
+	VPADDD      Z7, Z9, Z9
+	VPMAXSD     Z5, Z6, Z6
+	VPMAXSD     Z5, Z9, Z9
+	VPSLLD      $0x17, Z6, Z6
+	VPSLLD      $0x17, Z9, Z9
+	VMOVUPS     128(CX), Z2
+	VMOVUPS     192(CX), Z3
+	VMOVAPS     Z11, Z12
+	VFMADD213PS Z11, Z2, Z12
+	VMOVAPS     Z11, Z13
+	VFMADD213PS Z11, Z3, Z13
+	VFMADD132PS Z10, Z12, Z2
+	VFMADD132PS Z10, Z13, Z3
+	VADDPS      Z10, Z2, Z2
+	VADDPS      Z10, Z3, Z3
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z9, Z3, Z3
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cs512z_last64
+
+cs512z_last16:
+	CMPQ        DX, $0x00000010
+	JB          cs512z_lasttail
+	VMOVUPS     (AX), Z2
+	VMULPS      Z8, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z3
+	VFMADD231PS Z0, Z2, Z3
+	VPADDD      Z7, Z3, Z3
+	VPMAXSD     Z5, Z3, Z3
+	VPSLLD      $0x17, Z3, Z3
+	VMOVUPS     (CX), Z2
+	VMOVAPS     Z11, Z6
+	VFMADD213PS Z11, Z2, Z6
+	VFMADD132PS Z10, Z6, Z2
+	VADDPS      Z10, Z2, Z2
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cs512z_last16
+
+cs512z_lasttail:
+	TESTQ       DX, DX
+	JZ          cs512_flushed
+	VMOVUPS.Z   (AX), K1, Z2
+	VMULPS      Z8, Z2, Z2
+	VMAXPS      Z2, Z4, Z2
+	VMOVAPS     Z1, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VPADDD      Z7, Z1, Z1
+	VPMAXSD     Z5, Z1, Z1
+	VPSLLD      $0x17, Z1, Z1
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVAPS     Z11, Z2
+	VFMADD213PS Z11, Z0, Z2
+	VFMADD132PS Z10, Z2, Z0
+	VADDPS      Z10, Z0, Z0
+	VMULPS      Z1, Z0, Z0
+	VMOVUPS     Z0, K1, (CX)
+	JMP         cs512_flushed
+
+cs512z_lastre:
+	MOVQ 24(SP), AX
+	MOVQ 32(SP), CX
+	MOVQ R12, DX
+
+cs512z_lastre64:
+	CMPQ             DX, $0x00000040
+	JB               cs512z_lastre16
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          64(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z9, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z9
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z9, Z9, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z9
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z6, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z9, Z15
+	VFMADD132PS      Z10, Z14, Z6
+	VFMADD132PS      Z10, Z15, Z9
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z9, Z9
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z9, Z9
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z9, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMOVUPS          192(AX), Z9
+	VMULPS           Z8, Z9, Z9
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z6, Z12
+	VFMADD231PS      Z0, Z9, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z6
+	VFMADD231PS      Z2, Z15, Z9
+	VFMADD231PS      Z3, Z14, Z6
+	VFMADD231PS      Z3, Z15, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z15
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z15
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z14
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z15
+	VMULPS           Z6, Z6, Z16
+	VMULPS           Z9, Z9, Z17
+	VFMADD231PS      Z14, Z16, Z6
+	VFMADD231PS      Z15, Z17, Z9
+	VPADDD           Z7, Z12, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z12, Z12
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z12, Z12
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z6, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z9, Z15
+	VFMADD132PS      Z10, Z14, Z6
+	VFMADD132PS      Z10, Z15, Z9
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z9, Z9
+	VMULPS           Z12, Z6, Z6
+	VMULPS           Z13, Z9, Z9
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z9, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cs512z_lastre64
+
+cs512z_lastre16:
+	CMPQ             DX, $0x00000010
+	JB               cs512z_lastretail
+	VMOVUPS          (AX), Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z9
+	VFMADD231PS      Z0, Z6, Z9
+	VSUBPS           Z1, Z9, Z12
+	VFMADD231PS      Z2, Z12, Z6
+	VFMADD231PS      Z3, Z12, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z12
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z12
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z12
+	VMULPS           Z6, Z6, Z13
+	VFMADD231PS      Z12, Z13, Z6
+	VPADDD           Z7, Z9, Z9
+	VPMAXSD          Z5, Z9, Z9
+	VPSLLD           $0x17, Z9, Z9
+	VMOVAPS          Z11, Z12
+	VFMADD213PS      Z11, Z6, Z12
+	VFMADD132PS      Z10, Z12, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z9, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cs512z_lastre16
+
+cs512z_lastretail:
+	TESTQ            DX, DX
+	JZ               cs512_flushed
+	VMOVUPS.Z        (AX), K1, Z6
+	VMULPS           Z8, Z6, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z4
+	VFMADD231PS      Z0, Z6, Z4
+	VSUBPS           Z1, Z4, Z0
+	VFMADD231PS      Z2, Z0, Z6
+	VFMADD231PS      Z3, Z0, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z0
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z0
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z0
+	VMULPS           Z6, Z6, Z1
+	VFMADD231PS      Z0, Z1, Z6
+	VPADDD           Z7, Z4, Z4
+	VPMAXSD          Z5, Z4, Z4
+	VPSLLD           $0x17, Z4, Z4
+	VMOVAPS          Z11, Z0
+	VFMADD213PS      Z11, Z6, Z0
+	VFMADD132PS      Z10, Z0, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z4, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              cs512_flushed
+	JMP cs512_lastdone
+
+cs512_lastc:
+	TESTQ R8, R8
 	JNZ   cs512_lastre
 	MOVQ  24(SP), AX
 	MOVQ  32(SP), CX
-	MOVQ  R11, DX
+	MOVQ  R12, DX
 
 cs512_last64:
 	CMPQ        DX, $0x00000040
@@ -14157,7 +30017,7 @@ cs512_lasttail:
 cs512_lastre:
 	MOVQ 24(SP), AX
 	MOVQ 32(SP), CX
-	MOVQ R11, DX
+	MOVQ R12, DX
 
 cs512_lastre64:
 	CMPQ             DX, $0x00000040
@@ -14328,7 +30188,9 @@ cs512_lastretail:
 	VADDPS           Z10, Z9, Z9
 	VMULPS           Z4, Z9, Z9
 	VMOVUPS          Z9, K1, (CX)
+	JMP              cs512_flushed
 
+cs512_lastdone:
 cs512_flushed:
 cs512_ret:
 	VZEROUPPER
@@ -14364,11 +30226,11 @@ cs256_row:
 	MOVQ    cols+64(FP), R10
 	XORQ    AX, AX
 	MOVQ    288(SP), R11
-	INCQ    288(SP)
 	TESTQ   R11, R11
 	CMOVQLT AX, R11
 	CMPQ    R11, R10
 	CMOVQGT R10, R11
+	INCQ    288(SP)
 	TESTQ   R11, R11
 	JZ      cs256_filled
 	MOVQ    R11, R13
