@@ -987,6 +987,8 @@ medlog_vec:
 	CMPQ             R12, $0x00000010
 	CMOVLGT          R14, R13
 	KMOVW            R13, K1
+	CMPQ             R12, $0x00000008
+	JLE              medlog_vechalf
 	VBROADCASTSS     shortlogconst<>+320(SB), Z2
 	VMOVUPS          (R10), K1, Z2
 	VMAXPS           Z2, Z1, Z2
@@ -1114,6 +1116,101 @@ medlog_vec:
 	VADDPD           Z18, Z16, Z16
 	JMP              medlog_block
 
+medlog_vechalf:
+	MOVL             DI, R11
+	MOVL             $0x0000ffff, R13
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R13, R11
+	KMOVW            R11, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      (SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z2, Z5, Z5
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R8*1), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      16(SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z2, Z9, Z9
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R8*2), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      32(SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z2, Z13, Z13
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R9*1), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      48(SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z2, Z17, Z17
+
 medlog_lastblock:
 	VADDPD     Z5, Z3, Z3
 	VADDPD     Z6, Z4, Z4
@@ -1158,6 +1255,8 @@ medlog_out:
 	CMPQ         R12, $0x00000010
 	CMOVLGT      R14, R13
 	KMOVW        R13, K1
+	CMPQ         R12, $0x00000008
+	JLE          medlog_out_half
 	KSHIFTRW     $0x08, K1, K2
 	VCVTPS2PD.Z  (R10), K1, Z21
 	VCVTPS2PD.Z  32(R10), K2, Z22
@@ -1203,7 +1302,32 @@ medlog_out:
 	ADDQ         $0x00000040, R11
 	SUBQ         $0x00000010, R12
 	JG           medlog_out
-	ADDQ         $0x00000004, SI
+	JMP          medlog_out_done
+
+medlog_out_half:
+	VCVTPS2PD.Z (R10), K1, Z21
+	VCVTPS2PD.Z (R10)(R8*1), K1, Z22
+	VCVTPS2PD.Z (R10)(R8*2), K1, Z23
+	VCVTPS2PD.Z (R10)(R9*1), K1, Z24
+	VSUBPD.BCST 64(SP), Z21, Z21
+	VMINPD      Z21, Z20, Z21
+	VCVTPD2PS   Z21, Y19
+	VMOVUPS     Z19, K1, (R11)
+	VSUBPD.BCST 80(SP), Z22, Z22
+	VMINPD      Z22, Z20, Z22
+	VCVTPD2PS   Z22, Y19
+	VMOVUPS     Z19, K1, (R11)(R8*1)
+	VSUBPD.BCST 96(SP), Z23, Z23
+	VMINPD      Z23, Z20, Z23
+	VCVTPD2PS   Z23, Y19
+	VMOVUPS     Z19, K1, (R11)(R8*2)
+	VSUBPD.BCST 112(SP), Z24, Z24
+	VMINPD      Z24, Z20, Z24
+	VCVTPD2PS   Z24, Y19
+	VMOVUPS     Z19, K1, (R11)(R9*1)
+
+medlog_out_done:
+	ADDQ $0x00000004, SI
 
 medlog_stash:
 	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
@@ -1280,6 +1404,8 @@ medlog_outlast:
 	CMPQ         R12, $0x00000010
 	CMOVLGT      CX, AX
 	KMOVW        AX, K1
+	CMPQ         R12, $0x00000008
+	JLE          medlog_outlast_half
 	KSHIFTRW     $0x08, K1, K2
 	VCVTPS2PD.Z  (R10), K1, Z1
 	VCVTPS2PD.Z  32(R10), K2, Z2
@@ -1325,7 +1451,32 @@ medlog_outlast:
 	ADDQ         $0x00000040, R11
 	SUBQ         $0x00000010, R12
 	JG           medlog_outlast
-	ADDQ         $0x00000004, SI
+	JMP          medlog_outlast_done
+
+medlog_outlast_half:
+	VCVTPS2PD.Z (R10), K1, Z1
+	VCVTPS2PD.Z (R10)(R8*1), K1, Z2
+	VCVTPS2PD.Z (R10)(R8*2), K1, Z3
+	VCVTPS2PD.Z (R10)(R9*1), K1, Z4
+	VSUBPD.BCST 64(SP), Z1, Z1
+	VMINPD      Z1, Z0, Z1
+	VCVTPD2PS   Z1, Y19
+	VMOVUPS     Z19, K1, (R11)
+	VSUBPD.BCST 80(SP), Z2, Z2
+	VMINPD      Z2, Z0, Z2
+	VCVTPD2PS   Z2, Y19
+	VMOVUPS     Z19, K1, (R11)(R8*1)
+	VSUBPD.BCST 96(SP), Z3, Z3
+	VMINPD      Z3, Z0, Z3
+	VCVTPD2PS   Z3, Y19
+	VMOVUPS     Z19, K1, (R11)(R8*2)
+	VSUBPD.BCST 112(SP), Z4, Z4
+	VMINPD      Z4, Z0, Z4
+	VCVTPD2PS   Z4, Y19
+	VMOVUPS     Z19, K1, (R11)(R9*1)
+
+medlog_outlast_done:
+	ADDQ $0x00000004, SI
 
 medlog_ret:
 	MOVQ SI, ret+64(FP)
@@ -2171,6 +2322,8 @@ medlog_vec:
 	CMPQ             R13, $0x00000010
 	CMOVLGT          R15, R14
 	KMOVW            R14, K1
+	CMPQ             R13, $0x00000008
+	JLE              medlog_vechalf
 	VBROADCASTSS     shortlogconst<>+320(SB), Z19
 	VMOVUPS          (R11), K1, Z19
 	VFMADD213PS      (R10), Z2, K1, Z19
@@ -2303,6 +2456,105 @@ medlog_vec:
 	VADDPD           Z18, Z16, Z16
 	JMP              medlog_block
 
+medlog_vechalf:
+	MOVL             DI, R12
+	MOVL             $0x0000ffff, R14
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R14, R12
+	KMOVW            R12, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z5, Z5
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10)(R8*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10)(R8*2), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z13, Z13
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10)(R9*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z17, Z17
+
 medlog_lastblock:
 	VADDPD     Z5, Z3, Z3
 	VADDPD     Z6, Z4, Z4
@@ -2348,6 +2600,8 @@ medlog_out:
 	CMPQ          R13, $0x00000010
 	CMOVLGT       R15, R14
 	KMOVW         R14, K1
+	CMPQ          R13, $0x00000008
+	JLE           medlog_out_half
 	VMOVUPS.Z     (R11), K1, Z22
 	VFMADD213PS   (R10), Z2, K1, Z22
 	VMOVUPS.Z     (R11)(R8*1), K1, Z23
@@ -2405,7 +2659,40 @@ medlog_out:
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R13
 	JG            medlog_out
-	ADDQ          $0x00000004, SI
+	JMP           medlog_out_done
+
+medlog_out_half:
+	VMOVUPS.Z   (R11), K1, Z22
+	VFMADD213PS (R10), Z2, K1, Z22
+	VMOVUPS.Z   (R11)(R8*1), K1, Z23
+	VFMADD213PS (R10)(R8*1), Z2, K1, Z23
+	VMOVUPS.Z   (R11)(R8*2), K1, Z24
+	VFMADD213PS (R10)(R8*2), Z2, K1, Z24
+	VMOVUPS.Z   (R11)(R9*1), K1, Z25
+	VFMADD213PS (R10)(R9*1), Z2, K1, Z25
+	VCVTPS2PD   Y22, Z22
+	VCVTPS2PD   Y23, Z23
+	VCVTPS2PD   Y24, Z24
+	VCVTPS2PD   Y25, Z25
+	VSUBPD.BCST 64(SP), Z22, Z22
+	VMINPD      Z22, Z21, Z22
+	VCVTPD2PS   Z22, Y20
+	VMOVUPS     Z20, K1, (R12)
+	VSUBPD.BCST 80(SP), Z23, Z23
+	VMINPD      Z23, Z21, Z23
+	VCVTPD2PS   Z23, Y20
+	VMOVUPS     Z20, K1, (R12)(R8*1)
+	VSUBPD.BCST 96(SP), Z24, Z24
+	VMINPD      Z24, Z21, Z24
+	VCVTPD2PS   Z24, Y20
+	VMOVUPS     Z20, K1, (R12)(R8*2)
+	VSUBPD.BCST 112(SP), Z25, Z25
+	VMINPD      Z25, Z21, Z25
+	VCVTPD2PS   Z25, Y20
+	VMOVUPS     Z20, K1, (R12)(R9*1)
+
+medlog_out_done:
+	ADDQ $0x00000004, SI
 
 medlog_stash:
 	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
@@ -2487,6 +2774,8 @@ medlog_outlast:
 	CMPQ          R13, $0x00000010
 	CMOVLGT       CX, AX
 	KMOVW         AX, K1
+	CMPQ          R13, $0x00000008
+	JLE           medlog_outlast_half
 	VMOVUPS.Z     (R11), K1, Z1
 	VFMADD213PS   (R10), Z2, K1, Z1
 	VMOVUPS.Z     (R11)(R8*1), K1, Z3
@@ -2544,7 +2833,40 @@ medlog_outlast:
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R13
 	JG            medlog_outlast
-	ADDQ          $0x00000004, SI
+	JMP           medlog_outlast_done
+
+medlog_outlast_half:
+	VMOVUPS.Z   (R11), K1, Z1
+	VFMADD213PS (R10), Z2, K1, Z1
+	VMOVUPS.Z   (R11)(R8*1), K1, Z3
+	VFMADD213PS (R10)(R8*1), Z2, K1, Z3
+	VMOVUPS.Z   (R11)(R8*2), K1, Z4
+	VFMADD213PS (R10)(R8*2), Z2, K1, Z4
+	VMOVUPS.Z   (R11)(R9*1), K1, Z5
+	VFMADD213PS (R10)(R9*1), Z2, K1, Z5
+	VCVTPS2PD   Y1, Z1
+	VCVTPS2PD   Y3, Z2
+	VCVTPS2PD   Y4, Z3
+	VCVTPS2PD   Y5, Z4
+	VSUBPD.BCST 64(SP), Z1, Z1
+	VMINPD      Z1, Z0, Z1
+	VCVTPD2PS   Z1, Y20
+	VMOVUPS     Z20, K1, (R12)
+	VSUBPD.BCST 80(SP), Z2, Z2
+	VMINPD      Z2, Z0, Z2
+	VCVTPD2PS   Z2, Y20
+	VMOVUPS     Z20, K1, (R12)(R8*1)
+	VSUBPD.BCST 96(SP), Z3, Z3
+	VMINPD      Z3, Z0, Z3
+	VCVTPD2PS   Z3, Y20
+	VMOVUPS     Z20, K1, (R12)(R8*2)
+	VSUBPD.BCST 112(SP), Z4, Z4
+	VMINPD      Z4, Z0, Z4
+	VCVTPD2PS   Z4, Y20
+	VMOVUPS     Z20, K1, (R12)(R9*1)
+
+medlog_outlast_done:
+	ADDQ $0x00000004, SI
 
 medlog_ret:
 	MOVQ SI, ret+96(FP)
@@ -3384,6 +3706,8 @@ medlog_vec:
 	CMPQ             R13, $0x00000010
 	CMOVLGT          R15, R14
 	KMOVW            R14, K1
+	CMPQ             R13, $0x00000008
+	JLE              medlog_vechalf
 	VBROADCASTSS     shortlogconst<>+320(SB), Z19
 	VMOVUPS          (R11), K1, Z19
 	VFMADD213PS      (R10), Z2, K1, Z19
@@ -3516,6 +3840,105 @@ medlog_vec:
 	VADDPD           Z18, Z16, Z16
 	JMP              medlog_block
 
+medlog_vechalf:
+	MOVL             DI, R12
+	MOVL             $0x0000ffff, R14
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R14, R12
+	KMOVW            R12, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z5, Z5
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z13, Z13
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z17, Z17
+
 medlog_lastblock:
 	VADDPD     Z5, Z3, Z3
 	VADDPD     Z6, Z4, Z4
@@ -3561,6 +3984,8 @@ medlog_out:
 	CMPQ          R13, $0x00000010
 	CMOVLGT       R15, R14
 	KMOVW         R14, K1
+	CMPQ          R13, $0x00000008
+	JLE           medlog_out_half
 	VMOVUPS.Z     (R11), K1, Z22
 	VFMADD213PS   (R10), Z2, K1, Z22
 	VMOVUPS.Z     (R11)(R8*1), K1, Z23
@@ -3618,7 +4043,40 @@ medlog_out:
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R13
 	JG            medlog_out
-	ADDQ          $0x00000004, SI
+	JMP           medlog_out_done
+
+medlog_out_half:
+	VMOVUPS.Z   (R11), K1, Z22
+	VFMADD213PS (R10), Z2, K1, Z22
+	VMOVUPS.Z   (R11)(R8*1), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMOVUPS.Z   (R11)(R8*2), K1, Z24
+	VFMADD213PS (R10), Z2, K1, Z24
+	VMOVUPS.Z   (R11)(R9*1), K1, Z25
+	VFMADD213PS (R10), Z2, K1, Z25
+	VCVTPS2PD   Y22, Z22
+	VCVTPS2PD   Y23, Z23
+	VCVTPS2PD   Y24, Z24
+	VCVTPS2PD   Y25, Z25
+	VSUBPD.BCST 64(SP), Z22, Z22
+	VMINPD      Z22, Z21, Z22
+	VCVTPD2PS   Z22, Y20
+	VMOVUPS     Z20, K1, (R12)
+	VSUBPD.BCST 80(SP), Z23, Z23
+	VMINPD      Z23, Z21, Z23
+	VCVTPD2PS   Z23, Y20
+	VMOVUPS     Z20, K1, (R12)(R8*1)
+	VSUBPD.BCST 96(SP), Z24, Z24
+	VMINPD      Z24, Z21, Z24
+	VCVTPD2PS   Z24, Y20
+	VMOVUPS     Z20, K1, (R12)(R8*2)
+	VSUBPD.BCST 112(SP), Z25, Z25
+	VMINPD      Z25, Z21, Z25
+	VCVTPD2PS   Z25, Y20
+	VMOVUPS     Z20, K1, (R12)(R9*1)
+
+medlog_out_done:
+	ADDQ $0x00000004, SI
 
 medlog_stash:
 	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
@@ -3698,6 +4156,8 @@ medlog_outlast:
 	CMPQ          R13, $0x00000010
 	CMOVLGT       CX, AX
 	KMOVW         AX, K1
+	CMPQ          R13, $0x00000008
+	JLE           medlog_outlast_half
 	VMOVUPS.Z     (R11), K1, Z1
 	VFMADD213PS   (R10), Z2, K1, Z1
 	VMOVUPS.Z     (R11)(R8*1), K1, Z3
@@ -3755,7 +4215,40 @@ medlog_outlast:
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R13
 	JG            medlog_outlast
-	ADDQ          $0x00000004, SI
+	JMP           medlog_outlast_done
+
+medlog_outlast_half:
+	VMOVUPS.Z   (R11), K1, Z1
+	VFMADD213PS (R10), Z2, K1, Z1
+	VMOVUPS.Z   (R11)(R8*1), K1, Z3
+	VFMADD213PS (R10), Z2, K1, Z3
+	VMOVUPS.Z   (R11)(R8*2), K1, Z4
+	VFMADD213PS (R10), Z2, K1, Z4
+	VMOVUPS.Z   (R11)(R9*1), K1, Z5
+	VFMADD213PS (R10), Z2, K1, Z5
+	VCVTPS2PD   Y1, Z1
+	VCVTPS2PD   Y3, Z2
+	VCVTPS2PD   Y4, Z3
+	VCVTPS2PD   Y5, Z4
+	VSUBPD.BCST 64(SP), Z1, Z1
+	VMINPD      Z1, Z0, Z1
+	VCVTPD2PS   Z1, Y20
+	VMOVUPS     Z20, K1, (R12)
+	VSUBPD.BCST 80(SP), Z2, Z2
+	VMINPD      Z2, Z0, Z2
+	VCVTPD2PS   Z2, Y20
+	VMOVUPS     Z20, K1, (R12)(R8*1)
+	VSUBPD.BCST 96(SP), Z3, Z3
+	VMINPD      Z3, Z0, Z3
+	VCVTPD2PS   Z3, Y20
+	VMOVUPS     Z20, K1, (R12)(R8*2)
+	VSUBPD.BCST 112(SP), Z4, Z4
+	VMINPD      Z4, Z0, Z4
+	VCVTPD2PS   Z4, Y20
+	VMOVUPS     Z20, K1, (R12)(R9*1)
+
+medlog_outlast_done:
+	ADDQ $0x00000004, SI
 
 medlog_ret:
 	MOVQ SI, ret+96(FP)
@@ -4588,6 +5081,8 @@ medlog_vec:
 	CMPQ             R12, $0x00000010
 	CMOVLGT          R14, R13
 	KMOVW            R13, K1
+	CMPQ             R12, $0x00000008
+	JLE              medlog_vechalf
 	VBROADCASTSS     shortlogconst<>+320(SB), Z19
 	VMOVUPS          (R10), K1, Z19
 	VMULPS           Z2, Z19, K1, Z19
@@ -4719,6 +5214,105 @@ medlog_vec:
 	VADDPD           Z18, Z16, Z16
 	JMP              medlog_block
 
+medlog_vechalf:
+	MOVL             DI, R11
+	MOVL             $0x0000ffff, R13
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R13, R11
+	KMOVW            R11, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z5, Z5
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*2), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z13, Z13
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R9*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z17, Z17
+
 medlog_lastblock:
 	VADDPD     Z5, Z3, Z3
 	VADDPD     Z6, Z4, Z4
@@ -4763,6 +5357,8 @@ medlog_out:
 	CMPQ          R12, $0x00000010
 	CMOVLGT       R14, R13
 	KMOVW         R13, K1
+	CMPQ          R12, $0x00000008
+	JLE           medlog_out_half
 	VMOVUPS.Z     (R10), K1, Z22
 	VMULPS        Z2, Z22, K1, Z22
 	VMOVUPS.Z     (R10)(R8*1), K1, Z23
@@ -4819,7 +5415,40 @@ medlog_out:
 	ADDQ          $0x00000040, R11
 	SUBQ          $0x00000010, R12
 	JG            medlog_out
-	ADDQ          $0x00000004, SI
+	JMP           medlog_out_done
+
+medlog_out_half:
+	VMOVUPS.Z   (R10), K1, Z22
+	VMULPS      Z2, Z22, K1, Z22
+	VMOVUPS.Z   (R10)(R8*1), K1, Z23
+	VMULPS      Z2, Z23, K1, Z23
+	VMOVUPS.Z   (R10)(R8*2), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMOVUPS.Z   (R10)(R9*1), K1, Z25
+	VMULPS      Z2, Z25, K1, Z25
+	VCVTPS2PD   Y22, Z22
+	VCVTPS2PD   Y23, Z23
+	VCVTPS2PD   Y24, Z24
+	VCVTPS2PD   Y25, Z25
+	VSUBPD.BCST 64(SP), Z22, Z22
+	VMINPD      Z22, Z21, Z22
+	VCVTPD2PS   Z22, Y20
+	VMOVUPS     Z20, K1, (R11)
+	VSUBPD.BCST 80(SP), Z23, Z23
+	VMINPD      Z23, Z21, Z23
+	VCVTPD2PS   Z23, Y20
+	VMOVUPS     Z20, K1, (R11)(R8*1)
+	VSUBPD.BCST 96(SP), Z24, Z24
+	VMINPD      Z24, Z21, Z24
+	VCVTPD2PS   Z24, Y20
+	VMOVUPS     Z20, K1, (R11)(R8*2)
+	VSUBPD.BCST 112(SP), Z25, Z25
+	VMINPD      Z25, Z21, Z25
+	VCVTPD2PS   Z25, Y20
+	VMOVUPS     Z20, K1, (R11)(R9*1)
+
+medlog_out_done:
+	ADDQ $0x00000004, SI
 
 medlog_stash:
 	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
@@ -4896,6 +5525,8 @@ medlog_outlast:
 	CMPQ          R12, $0x00000010
 	CMOVLGT       CX, AX
 	KMOVW         AX, K1
+	CMPQ          R12, $0x00000008
+	JLE           medlog_outlast_half
 	VMOVUPS.Z     (R10), K1, Z1
 	VMULPS        Z2, Z1, K1, Z1
 	VMOVUPS.Z     (R10)(R8*1), K1, Z3
@@ -4952,7 +5583,40 @@ medlog_outlast:
 	ADDQ          $0x00000040, R11
 	SUBQ          $0x00000010, R12
 	JG            medlog_outlast
-	ADDQ          $0x00000004, SI
+	JMP           medlog_outlast_done
+
+medlog_outlast_half:
+	VMOVUPS.Z   (R10), K1, Z1
+	VMULPS      Z2, Z1, K1, Z1
+	VMOVUPS.Z   (R10)(R8*1), K1, Z3
+	VMULPS      Z2, Z3, K1, Z3
+	VMOVUPS.Z   (R10)(R8*2), K1, Z4
+	VMULPS      Z2, Z4, K1, Z4
+	VMOVUPS.Z   (R10)(R9*1), K1, Z5
+	VMULPS      Z2, Z5, K1, Z5
+	VCVTPS2PD   Y1, Z1
+	VCVTPS2PD   Y3, Z2
+	VCVTPS2PD   Y4, Z3
+	VCVTPS2PD   Y5, Z4
+	VSUBPD.BCST 64(SP), Z1, Z1
+	VMINPD      Z1, Z0, Z1
+	VCVTPD2PS   Z1, Y20
+	VMOVUPS     Z20, K1, (R11)
+	VSUBPD.BCST 80(SP), Z2, Z2
+	VMINPD      Z2, Z0, Z2
+	VCVTPD2PS   Z2, Y20
+	VMOVUPS     Z20, K1, (R11)(R8*1)
+	VSUBPD.BCST 96(SP), Z3, Z3
+	VMINPD      Z3, Z0, Z3
+	VCVTPD2PS   Z3, Y20
+	VMOVUPS     Z20, K1, (R11)(R8*2)
+	VSUBPD.BCST 112(SP), Z4, Z4
+	VMINPD      Z4, Z0, Z4
+	VCVTPD2PS   Z4, Y20
+	VMOVUPS     Z20, K1, (R11)(R9*1)
+
+medlog_outlast_done:
+	ADDQ $0x00000004, SI
 
 medlog_ret:
 	MOVQ SI, ret+72(FP)
