@@ -375,15 +375,23 @@ func TestBitExactLogShortKernel(t *testing.T) {
 			}
 		}
 		// Rows of signed zeros among ordinary rows: a row of one -0 has
-		// l = +0 and y = -0, which the clamp at 0 must keep.
+		// l = +0 and y = -0, which the clamp at 0 must keep; so has a row
+		// whose max is a -0 and whose other elements are below -120 (S
+		// rounds to 1), at any length.
 		{
 			rows := 16
 			x := normalRow(rng, rows*cols, 4, 0)
 			for r := range rows {
-				if rng.IntN(2) == 0 {
+				switch rng.IntN(3) {
+				case 0:
 					for i := range cols {
 						x[r*cols+i] = float32(math.Copysign(0, float64(rng.IntN(2)*2-1)))
 					}
+				case 1:
+					for i := range cols {
+						x[r*cols+i] = -120 - 80*rng.Float32()
+					}
+					x[r*cols+rng.IntN(cols)] = float32(math.Copysign(0, float64(rng.IntN(2)*2-1)))
 				}
 			}
 			want := make([]float32, len(x))

