@@ -987,6 +987,8 @@ medlog_vec:
 	CMPQ             R12, $0x00000010
 	CMOVLGT          R14, R13
 	KMOVW            R13, K1
+	CMPQ             R12, $0x00000008
+	JLE              medlog_vechalf
 	VBROADCASTSS     shortlogconst<>+320(SB), Z2
 	VMOVUPS          (R10), K1, Z2
 	VMAXPS           Z2, Z1, Z2
@@ -1114,6 +1116,101 @@ medlog_vec:
 	VADDPD           Z18, Z16, Z16
 	JMP              medlog_block
 
+medlog_vechalf:
+	MOVL             DI, R11
+	MOVL             $0x0000ffff, R13
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R13, R11
+	KMOVW            R11, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      (SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z2, Z5, Z5
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R8*1), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      16(SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z2, Z9, Z9
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R8*2), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      32(SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z2, Z13, Z13
+	VBROADCASTSS     shortlogconst<>+320(SB), Z2
+	VMOVUPS          (R10)(R9*1), K1, Z2
+	VMAXPS           Z2, Z1, Z2
+	VBROADCASTSS     shortlogconst<>+32(SB), Z20
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z2, Z20
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z20, Z21
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z21, Z2
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z21, Z2
+	VBROADCASTSS     shortlogconst<>+128(SB), Z21
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z2, Z21
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z2, Z21
+	VMULPS           Z2, Z2, Z22
+	VFMADD231PS      Z21, Z22, Z2
+	VPADDD.BCST      48(SP), Z20, Z20
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y2, Z2
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z20, Z20, Z2
+	VADDPD           Z2, Z17, Z17
+
 medlog_lastblock:
 	VADDPD     Z5, Z3, Z3
 	VADDPD     Z6, Z4, Z4
@@ -1158,6 +1255,8 @@ medlog_out:
 	CMPQ         R12, $0x00000010
 	CMOVLGT      R14, R13
 	KMOVW        R13, K1
+	CMPQ         R12, $0x00000008
+	JLE          medlog_out_half
 	KSHIFTRW     $0x08, K1, K2
 	VCVTPS2PD.Z  (R10), K1, Z21
 	VCVTPS2PD.Z  32(R10), K2, Z22
@@ -1169,41 +1268,62 @@ medlog_out:
 	VCVTPS2PD.Z  32(R10)(R9*1), K2, Z28
 	VSUBPD.BCST  64(SP), Z21, Z21
 	VSUBPD.BCST  64(SP), Z22, Z22
-	VMINPD       Z21, Z20, Z21
-	VMINPD       Z22, Z20, Z22
 	VCVTPD2PS    Z21, Y19
 	VCVTPD2PS    Z22, Y21
 	VINSERTF64X4 $0x01, Y21, Z19, Z21
+	VMINPS       Z21, Z20, Z21
 	VMOVUPS      Z21, K1, (R11)
 	VSUBPD.BCST  80(SP), Z23, Z23
 	VSUBPD.BCST  80(SP), Z24, Z24
-	VMINPD       Z23, Z20, Z23
-	VMINPD       Z24, Z20, Z24
 	VCVTPD2PS    Z23, Y19
 	VCVTPD2PS    Z24, Y21
 	VINSERTF64X4 $0x01, Y21, Z19, Z21
+	VMINPS       Z21, Z20, Z21
 	VMOVUPS      Z21, K1, (R11)(R8*1)
 	VSUBPD.BCST  96(SP), Z25, Z25
 	VSUBPD.BCST  96(SP), Z26, Z26
-	VMINPD       Z25, Z20, Z25
-	VMINPD       Z26, Z20, Z26
 	VCVTPD2PS    Z25, Y19
 	VCVTPD2PS    Z26, Y21
 	VINSERTF64X4 $0x01, Y21, Z19, Z21
+	VMINPS       Z21, Z20, Z21
 	VMOVUPS      Z21, K1, (R11)(R8*2)
 	VSUBPD.BCST  112(SP), Z27, Z27
 	VSUBPD.BCST  112(SP), Z28, Z28
-	VMINPD       Z27, Z20, Z27
-	VMINPD       Z28, Z20, Z28
 	VCVTPD2PS    Z27, Y19
 	VCVTPD2PS    Z28, Y21
 	VINSERTF64X4 $0x01, Y21, Z19, Z21
+	VMINPS       Z21, Z20, Z21
 	VMOVUPS      Z21, K1, (R11)(R9*1)
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
 	SUBQ         $0x00000010, R12
 	JG           medlog_out
-	ADDQ         $0x00000004, SI
+	JMP          medlog_out_done
+
+medlog_out_half:
+	VCVTPS2PD.Z (R10), K1, Z21
+	VCVTPS2PD.Z (R10)(R8*1), K1, Z22
+	VCVTPS2PD.Z (R10)(R8*2), K1, Z23
+	VCVTPS2PD.Z (R10)(R9*1), K1, Z24
+	VSUBPD.BCST 64(SP), Z21, Z21
+	VCVTPD2PS   Z21, Y19
+	VMINPS      Z19, Z20, Z21
+	VMOVUPS     Z21, K1, (R11)
+	VSUBPD.BCST 80(SP), Z22, Z22
+	VCVTPD2PS   Z22, Y19
+	VMINPS      Z19, Z20, Z21
+	VMOVUPS     Z21, K1, (R11)(R8*1)
+	VSUBPD.BCST 96(SP), Z23, Z23
+	VCVTPD2PS   Z23, Y19
+	VMINPS      Z19, Z20, Z21
+	VMOVUPS     Z21, K1, (R11)(R8*2)
+	VSUBPD.BCST 112(SP), Z24, Z24
+	VCVTPD2PS   Z24, Y19
+	VMINPS      Z19, Z20, Z20
+	VMOVUPS     Z20, K1, (R11)(R9*1)
+
+medlog_out_done:
+	ADDQ $0x00000004, SI
 
 medlog_stash:
 	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
@@ -1280,6 +1400,8 @@ medlog_outlast:
 	CMPQ         R12, $0x00000010
 	CMOVLGT      CX, AX
 	KMOVW        AX, K1
+	CMPQ         R12, $0x00000008
+	JLE          medlog_outlast_half
 	KSHIFTRW     $0x08, K1, K2
 	VCVTPS2PD.Z  (R10), K1, Z1
 	VCVTPS2PD.Z  32(R10), K2, Z2
@@ -1291,41 +1413,62 @@ medlog_outlast:
 	VCVTPS2PD.Z  32(R10)(R9*1), K2, Z8
 	VSUBPD.BCST  64(SP), Z1, Z1
 	VSUBPD.BCST  64(SP), Z2, Z2
-	VMINPD       Z1, Z0, Z1
-	VMINPD       Z2, Z0, Z2
 	VCVTPD2PS    Z1, Y19
 	VCVTPD2PS    Z2, Y1
 	VINSERTF64X4 $0x01, Y1, Z19, Z1
+	VMINPS       Z1, Z0, Z1
 	VMOVUPS      Z1, K1, (R11)
 	VSUBPD.BCST  80(SP), Z3, Z3
 	VSUBPD.BCST  80(SP), Z4, Z4
-	VMINPD       Z3, Z0, Z3
-	VMINPD       Z4, Z0, Z4
 	VCVTPD2PS    Z3, Y19
 	VCVTPD2PS    Z4, Y1
 	VINSERTF64X4 $0x01, Y1, Z19, Z1
+	VMINPS       Z1, Z0, Z1
 	VMOVUPS      Z1, K1, (R11)(R8*1)
 	VSUBPD.BCST  96(SP), Z5, Z5
 	VSUBPD.BCST  96(SP), Z6, Z6
-	VMINPD       Z5, Z0, Z5
-	VMINPD       Z6, Z0, Z6
 	VCVTPD2PS    Z5, Y19
 	VCVTPD2PS    Z6, Y1
 	VINSERTF64X4 $0x01, Y1, Z19, Z1
+	VMINPS       Z1, Z0, Z1
 	VMOVUPS      Z1, K1, (R11)(R8*2)
 	VSUBPD.BCST  112(SP), Z7, Z7
 	VSUBPD.BCST  112(SP), Z8, Z8
-	VMINPD       Z7, Z0, Z7
-	VMINPD       Z8, Z0, Z8
 	VCVTPD2PS    Z7, Y19
 	VCVTPD2PS    Z8, Y1
 	VINSERTF64X4 $0x01, Y1, Z19, Z1
+	VMINPS       Z1, Z0, Z1
 	VMOVUPS      Z1, K1, (R11)(R9*1)
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
 	SUBQ         $0x00000010, R12
 	JG           medlog_outlast
-	ADDQ         $0x00000004, SI
+	JMP          medlog_outlast_done
+
+medlog_outlast_half:
+	VCVTPS2PD.Z (R10), K1, Z1
+	VCVTPS2PD.Z (R10)(R8*1), K1, Z2
+	VCVTPS2PD.Z (R10)(R8*2), K1, Z3
+	VCVTPS2PD.Z (R10)(R9*1), K1, Z4
+	VSUBPD.BCST 64(SP), Z1, Z1
+	VCVTPD2PS   Z1, Y19
+	VMINPS      Z19, Z0, Z1
+	VMOVUPS     Z1, K1, (R11)
+	VSUBPD.BCST 80(SP), Z2, Z2
+	VCVTPD2PS   Z2, Y19
+	VMINPS      Z19, Z0, Z1
+	VMOVUPS     Z1, K1, (R11)(R8*1)
+	VSUBPD.BCST 96(SP), Z3, Z3
+	VCVTPD2PS   Z3, Y19
+	VMINPS      Z19, Z0, Z1
+	VMOVUPS     Z1, K1, (R11)(R8*2)
+	VSUBPD.BCST 112(SP), Z4, Z4
+	VCVTPD2PS   Z4, Y19
+	VMINPS      Z19, Z0, Z0
+	VMOVUPS     Z0, K1, (R11)(R9*1)
+
+medlog_outlast_done:
+	ADDQ $0x00000004, SI
 
 medlog_ret:
 	MOVQ SI, ret+64(FP)
@@ -2171,6 +2314,8 @@ medlog_vec:
 	CMPQ             R13, $0x00000010
 	CMOVLGT          R15, R14
 	KMOVW            R14, K1
+	CMPQ             R13, $0x00000008
+	JLE              medlog_vechalf
 	VBROADCASTSS     shortlogconst<>+320(SB), Z19
 	VMOVUPS          (R11), K1, Z19
 	VFMADD213PS      (R10), Z2, K1, Z19
@@ -2303,6 +2448,105 @@ medlog_vec:
 	VADDPD           Z18, Z16, Z16
 	JMP              medlog_block
 
+medlog_vechalf:
+	MOVL             DI, R12
+	MOVL             $0x0000ffff, R14
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R14, R12
+	KMOVW            R12, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z5, Z5
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10)(R8*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10)(R8*2), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z13, Z13
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10)(R9*1), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z17, Z17
+
 medlog_lastblock:
 	VADDPD     Z5, Z3, Z3
 	VADDPD     Z6, Z4, Z4
@@ -2348,6 +2592,8 @@ medlog_out:
 	CMPQ          R13, $0x00000010
 	CMOVLGT       R15, R14
 	KMOVW         R14, K1
+	CMPQ          R13, $0x00000008
+	JLE           medlog_out_half
 	VMOVUPS.Z     (R11), K1, Z22
 	VFMADD213PS   (R10), Z2, K1, Z22
 	VMOVUPS.Z     (R11)(R8*1), K1, Z23
@@ -2370,42 +2616,71 @@ medlog_out:
 	VCVTPS2PD     Y20, Z25
 	VSUBPD.BCST   64(SP), Z26, Z26
 	VSUBPD.BCST   64(SP), Z22, Z22
-	VMINPD        Z26, Z21, Z26
-	VMINPD        Z22, Z21, Z22
 	VCVTPD2PS     Z26, Y20
 	VCVTPD2PS     Z22, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R12)
 	VSUBPD.BCST   80(SP), Z27, Z27
 	VSUBPD.BCST   80(SP), Z23, Z23
-	VMINPD        Z27, Z21, Z27
-	VMINPD        Z23, Z21, Z23
 	VCVTPD2PS     Z27, Y20
 	VCVTPD2PS     Z23, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R12)(R8*1)
 	VSUBPD.BCST   96(SP), Z28, Z28
 	VSUBPD.BCST   96(SP), Z24, Z24
-	VMINPD        Z28, Z21, Z28
-	VMINPD        Z24, Z21, Z24
 	VCVTPD2PS     Z28, Y20
 	VCVTPD2PS     Z24, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R12)(R8*2)
 	VSUBPD.BCST   112(SP), Z29, Z29
 	VSUBPD.BCST   112(SP), Z25, Z25
-	VMINPD        Z29, Z21, Z29
-	VMINPD        Z25, Z21, Z25
 	VCVTPD2PS     Z29, Y20
 	VCVTPD2PS     Z25, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R12)(R9*1)
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R13
 	JG            medlog_out
-	ADDQ          $0x00000004, SI
+	JMP           medlog_out_done
+
+medlog_out_half:
+	VMOVUPS.Z   (R11), K1, Z22
+	VFMADD213PS (R10), Z2, K1, Z22
+	VMOVUPS.Z   (R11)(R8*1), K1, Z23
+	VFMADD213PS (R10)(R8*1), Z2, K1, Z23
+	VMOVUPS.Z   (R11)(R8*2), K1, Z24
+	VFMADD213PS (R10)(R8*2), Z2, K1, Z24
+	VMOVUPS.Z   (R11)(R9*1), K1, Z25
+	VFMADD213PS (R10)(R9*1), Z2, K1, Z25
+	VCVTPS2PD   Y22, Z22
+	VCVTPS2PD   Y23, Z23
+	VCVTPS2PD   Y24, Z24
+	VCVTPS2PD   Y25, Z25
+	VSUBPD.BCST 64(SP), Z22, Z22
+	VCVTPD2PS   Z22, Y20
+	VMINPS      Z20, Z21, Z22
+	VMOVUPS     Z22, K1, (R12)
+	VSUBPD.BCST 80(SP), Z23, Z23
+	VCVTPD2PS   Z23, Y20
+	VMINPS      Z20, Z21, Z22
+	VMOVUPS     Z22, K1, (R12)(R8*1)
+	VSUBPD.BCST 96(SP), Z24, Z24
+	VCVTPD2PS   Z24, Y20
+	VMINPS      Z20, Z21, Z22
+	VMOVUPS     Z22, K1, (R12)(R8*2)
+	VSUBPD.BCST 112(SP), Z25, Z25
+	VCVTPD2PS   Z25, Y20
+	VMINPS      Z20, Z21, Z21
+	VMOVUPS     Z21, K1, (R12)(R9*1)
+
+medlog_out_done:
+	ADDQ $0x00000004, SI
 
 medlog_stash:
 	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
@@ -2487,6 +2762,8 @@ medlog_outlast:
 	CMPQ          R13, $0x00000010
 	CMOVLGT       CX, AX
 	KMOVW         AX, K1
+	CMPQ          R13, $0x00000008
+	JLE           medlog_outlast_half
 	VMOVUPS.Z     (R11), K1, Z1
 	VFMADD213PS   (R10), Z2, K1, Z1
 	VMOVUPS.Z     (R11)(R8*1), K1, Z3
@@ -2509,42 +2786,71 @@ medlog_outlast:
 	VCVTPS2PD     Y5, Z5
 	VSUBPD.BCST   64(SP), Z6, Z6
 	VSUBPD.BCST   64(SP), Z1, Z1
-	VMINPD        Z6, Z0, Z6
-	VMINPD        Z1, Z0, Z1
 	VCVTPD2PS     Z6, Y20
 	VCVTPD2PS     Z1, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R12)
 	VSUBPD.BCST   80(SP), Z7, Z7
 	VSUBPD.BCST   80(SP), Z3, Z3
-	VMINPD        Z7, Z0, Z7
-	VMINPD        Z3, Z0, Z3
 	VCVTPD2PS     Z7, Y20
 	VCVTPD2PS     Z3, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R12)(R8*1)
 	VSUBPD.BCST   96(SP), Z8, Z8
 	VSUBPD.BCST   96(SP), Z4, Z4
-	VMINPD        Z8, Z0, Z8
-	VMINPD        Z4, Z0, Z4
 	VCVTPD2PS     Z8, Y20
 	VCVTPD2PS     Z4, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R12)(R8*2)
 	VSUBPD.BCST   112(SP), Z9, Z9
 	VSUBPD.BCST   112(SP), Z5, Z5
-	VMINPD        Z9, Z0, Z9
-	VMINPD        Z5, Z0, Z5
 	VCVTPD2PS     Z9, Y20
 	VCVTPD2PS     Z5, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R12)(R9*1)
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R13
 	JG            medlog_outlast
-	ADDQ          $0x00000004, SI
+	JMP           medlog_outlast_done
+
+medlog_outlast_half:
+	VMOVUPS.Z   (R11), K1, Z1
+	VFMADD213PS (R10), Z2, K1, Z1
+	VMOVUPS.Z   (R11)(R8*1), K1, Z3
+	VFMADD213PS (R10)(R8*1), Z2, K1, Z3
+	VMOVUPS.Z   (R11)(R8*2), K1, Z4
+	VFMADD213PS (R10)(R8*2), Z2, K1, Z4
+	VMOVUPS.Z   (R11)(R9*1), K1, Z5
+	VFMADD213PS (R10)(R9*1), Z2, K1, Z5
+	VCVTPS2PD   Y1, Z1
+	VCVTPS2PD   Y3, Z2
+	VCVTPS2PD   Y4, Z3
+	VCVTPS2PD   Y5, Z4
+	VSUBPD.BCST 64(SP), Z1, Z1
+	VCVTPD2PS   Z1, Y20
+	VMINPS      Z20, Z0, Z1
+	VMOVUPS     Z1, K1, (R12)
+	VSUBPD.BCST 80(SP), Z2, Z2
+	VCVTPD2PS   Z2, Y20
+	VMINPS      Z20, Z0, Z1
+	VMOVUPS     Z1, K1, (R12)(R8*1)
+	VSUBPD.BCST 96(SP), Z3, Z3
+	VCVTPD2PS   Z3, Y20
+	VMINPS      Z20, Z0, Z1
+	VMOVUPS     Z1, K1, (R12)(R8*2)
+	VSUBPD.BCST 112(SP), Z4, Z4
+	VCVTPD2PS   Z4, Y20
+	VMINPS      Z20, Z0, Z0
+	VMOVUPS     Z0, K1, (R12)(R9*1)
+
+medlog_outlast_done:
+	ADDQ $0x00000004, SI
 
 medlog_ret:
 	MOVQ SI, ret+96(FP)
@@ -3384,6 +3690,8 @@ medlog_vec:
 	CMPQ             R13, $0x00000010
 	CMOVLGT          R15, R14
 	KMOVW            R14, K1
+	CMPQ             R13, $0x00000008
+	JLE              medlog_vechalf
 	VBROADCASTSS     shortlogconst<>+320(SB), Z19
 	VMOVUPS          (R11), K1, Z19
 	VFMADD213PS      (R10), Z2, K1, Z19
@@ -3516,6 +3824,105 @@ medlog_vec:
 	VADDPD           Z18, Z16, Z16
 	JMP              medlog_block
 
+medlog_vechalf:
+	MOVL             DI, R12
+	MOVL             $0x0000ffff, R14
+	CMPQ             R13, $0x00000010
+	CMOVLGT          R14, R12
+	KMOVW            R12, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z5, Z5
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R8*2), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z13, Z13
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R11)(R9*1), K1, Z19
+	VFMADD213PS      (R10), Z2, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z17, Z17
+
 medlog_lastblock:
 	VADDPD     Z5, Z3, Z3
 	VADDPD     Z6, Z4, Z4
@@ -3561,6 +3968,8 @@ medlog_out:
 	CMPQ          R13, $0x00000010
 	CMOVLGT       R15, R14
 	KMOVW         R14, K1
+	CMPQ          R13, $0x00000008
+	JLE           medlog_out_half
 	VMOVUPS.Z     (R11), K1, Z22
 	VFMADD213PS   (R10), Z2, K1, Z22
 	VMOVUPS.Z     (R11)(R8*1), K1, Z23
@@ -3583,42 +3992,71 @@ medlog_out:
 	VCVTPS2PD     Y20, Z25
 	VSUBPD.BCST   64(SP), Z26, Z26
 	VSUBPD.BCST   64(SP), Z22, Z22
-	VMINPD        Z26, Z21, Z26
-	VMINPD        Z22, Z21, Z22
 	VCVTPD2PS     Z26, Y20
 	VCVTPD2PS     Z22, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R12)
 	VSUBPD.BCST   80(SP), Z27, Z27
 	VSUBPD.BCST   80(SP), Z23, Z23
-	VMINPD        Z27, Z21, Z27
-	VMINPD        Z23, Z21, Z23
 	VCVTPD2PS     Z27, Y20
 	VCVTPD2PS     Z23, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R12)(R8*1)
 	VSUBPD.BCST   96(SP), Z28, Z28
 	VSUBPD.BCST   96(SP), Z24, Z24
-	VMINPD        Z28, Z21, Z28
-	VMINPD        Z24, Z21, Z24
 	VCVTPD2PS     Z28, Y20
 	VCVTPD2PS     Z24, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R12)(R8*2)
 	VSUBPD.BCST   112(SP), Z29, Z29
 	VSUBPD.BCST   112(SP), Z25, Z25
-	VMINPD        Z29, Z21, Z29
-	VMINPD        Z25, Z21, Z25
 	VCVTPD2PS     Z29, Y20
 	VCVTPD2PS     Z25, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R12)(R9*1)
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R13
 	JG            medlog_out
-	ADDQ          $0x00000004, SI
+	JMP           medlog_out_done
+
+medlog_out_half:
+	VMOVUPS.Z   (R11), K1, Z22
+	VFMADD213PS (R10), Z2, K1, Z22
+	VMOVUPS.Z   (R11)(R8*1), K1, Z23
+	VFMADD213PS (R10), Z2, K1, Z23
+	VMOVUPS.Z   (R11)(R8*2), K1, Z24
+	VFMADD213PS (R10), Z2, K1, Z24
+	VMOVUPS.Z   (R11)(R9*1), K1, Z25
+	VFMADD213PS (R10), Z2, K1, Z25
+	VCVTPS2PD   Y22, Z22
+	VCVTPS2PD   Y23, Z23
+	VCVTPS2PD   Y24, Z24
+	VCVTPS2PD   Y25, Z25
+	VSUBPD.BCST 64(SP), Z22, Z22
+	VCVTPD2PS   Z22, Y20
+	VMINPS      Z20, Z21, Z22
+	VMOVUPS     Z22, K1, (R12)
+	VSUBPD.BCST 80(SP), Z23, Z23
+	VCVTPD2PS   Z23, Y20
+	VMINPS      Z20, Z21, Z22
+	VMOVUPS     Z22, K1, (R12)(R8*1)
+	VSUBPD.BCST 96(SP), Z24, Z24
+	VCVTPD2PS   Z24, Y20
+	VMINPS      Z20, Z21, Z22
+	VMOVUPS     Z22, K1, (R12)(R8*2)
+	VSUBPD.BCST 112(SP), Z25, Z25
+	VCVTPD2PS   Z25, Y20
+	VMINPS      Z20, Z21, Z21
+	VMOVUPS     Z21, K1, (R12)(R9*1)
+
+medlog_out_done:
+	ADDQ $0x00000004, SI
 
 medlog_stash:
 	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
@@ -3698,6 +4136,8 @@ medlog_outlast:
 	CMPQ          R13, $0x00000010
 	CMOVLGT       CX, AX
 	KMOVW         AX, K1
+	CMPQ          R13, $0x00000008
+	JLE           medlog_outlast_half
 	VMOVUPS.Z     (R11), K1, Z1
 	VFMADD213PS   (R10), Z2, K1, Z1
 	VMOVUPS.Z     (R11)(R8*1), K1, Z3
@@ -3720,42 +4160,71 @@ medlog_outlast:
 	VCVTPS2PD     Y5, Z5
 	VSUBPD.BCST   64(SP), Z6, Z6
 	VSUBPD.BCST   64(SP), Z1, Z1
-	VMINPD        Z6, Z0, Z6
-	VMINPD        Z1, Z0, Z1
 	VCVTPD2PS     Z6, Y20
 	VCVTPD2PS     Z1, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R12)
 	VSUBPD.BCST   80(SP), Z7, Z7
 	VSUBPD.BCST   80(SP), Z3, Z3
-	VMINPD        Z7, Z0, Z7
-	VMINPD        Z3, Z0, Z3
 	VCVTPD2PS     Z7, Y20
 	VCVTPD2PS     Z3, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R12)(R8*1)
 	VSUBPD.BCST   96(SP), Z8, Z8
 	VSUBPD.BCST   96(SP), Z4, Z4
-	VMINPD        Z8, Z0, Z8
-	VMINPD        Z4, Z0, Z4
 	VCVTPD2PS     Z8, Y20
 	VCVTPD2PS     Z4, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R12)(R8*2)
 	VSUBPD.BCST   112(SP), Z9, Z9
 	VSUBPD.BCST   112(SP), Z5, Z5
-	VMINPD        Z9, Z0, Z9
-	VMINPD        Z5, Z0, Z5
 	VCVTPD2PS     Z9, Y20
 	VCVTPD2PS     Z5, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R12)(R9*1)
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R13
 	JG            medlog_outlast
-	ADDQ          $0x00000004, SI
+	JMP           medlog_outlast_done
+
+medlog_outlast_half:
+	VMOVUPS.Z   (R11), K1, Z1
+	VFMADD213PS (R10), Z2, K1, Z1
+	VMOVUPS.Z   (R11)(R8*1), K1, Z3
+	VFMADD213PS (R10), Z2, K1, Z3
+	VMOVUPS.Z   (R11)(R8*2), K1, Z4
+	VFMADD213PS (R10), Z2, K1, Z4
+	VMOVUPS.Z   (R11)(R9*1), K1, Z5
+	VFMADD213PS (R10), Z2, K1, Z5
+	VCVTPS2PD   Y1, Z1
+	VCVTPS2PD   Y3, Z2
+	VCVTPS2PD   Y4, Z3
+	VCVTPS2PD   Y5, Z4
+	VSUBPD.BCST 64(SP), Z1, Z1
+	VCVTPD2PS   Z1, Y20
+	VMINPS      Z20, Z0, Z1
+	VMOVUPS     Z1, K1, (R12)
+	VSUBPD.BCST 80(SP), Z2, Z2
+	VCVTPD2PS   Z2, Y20
+	VMINPS      Z20, Z0, Z1
+	VMOVUPS     Z1, K1, (R12)(R8*1)
+	VSUBPD.BCST 96(SP), Z3, Z3
+	VCVTPD2PS   Z3, Y20
+	VMINPS      Z20, Z0, Z1
+	VMOVUPS     Z1, K1, (R12)(R8*2)
+	VSUBPD.BCST 112(SP), Z4, Z4
+	VCVTPD2PS   Z4, Y20
+	VMINPS      Z20, Z0, Z0
+	VMOVUPS     Z0, K1, (R12)(R9*1)
+
+medlog_outlast_done:
+	ADDQ $0x00000004, SI
 
 medlog_ret:
 	MOVQ SI, ret+96(FP)
@@ -4588,6 +5057,8 @@ medlog_vec:
 	CMPQ             R12, $0x00000010
 	CMOVLGT          R14, R13
 	KMOVW            R13, K1
+	CMPQ             R12, $0x00000008
+	JLE              medlog_vechalf
 	VBROADCASTSS     shortlogconst<>+320(SB), Z19
 	VMOVUPS          (R10), K1, Z19
 	VMULPS           Z2, Z19, K1, Z19
@@ -4719,6 +5190,105 @@ medlog_vec:
 	VADDPD           Z18, Z16, Z16
 	JMP              medlog_block
 
+medlog_vechalf:
+	MOVL             DI, R11
+	MOVL             $0x0000ffff, R13
+	CMPQ             R12, $0x00000010
+	CMOVLGT          R13, R11
+	KMOVW            R11, K1
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      (SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z5, Z5
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      16(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R8*2), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      32(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z13, Z13
+	VBROADCASTSS     shortlogconst<>+320(SB), Z19
+	VMOVUPS          (R10)(R9*1), K1, Z19
+	VMULPS           Z2, Z19, K1, Z19
+	VMAXPS           Z19, Z1, Z19
+	VBROADCASTSS     shortlogconst<>+32(SB), Z21
+	VFMADD231PS.BCST shortlogconst<>+0(SB), Z19, Z21
+	VSUBPS.BCST      shortlogconst<>+32(SB), Z21, Z22
+	VFMADD231PS.BCST shortlogconst<>+64(SB), Z22, Z19
+	VFMADD231PS.BCST shortlogconst<>+96(SB), Z22, Z19
+	VBROADCASTSS     shortlogconst<>+128(SB), Z22
+	VFMADD213PS.BCST shortlogconst<>+160(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+192(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+224(SB), Z19, Z22
+	VFMADD213PS.BCST shortlogconst<>+256(SB), Z19, Z22
+	VMULPS           Z19, Z19, Z23
+	VFMADD231PS      Z22, Z23, Z19
+	VPADDD.BCST      48(SP), Z21, Z21
+	VPMAXSD.BCST     shortlogconst<>+480(SB), Z21, Z21
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z19, Z17, Z17
+
 medlog_lastblock:
 	VADDPD     Z5, Z3, Z3
 	VADDPD     Z6, Z4, Z4
@@ -4763,6 +5333,8 @@ medlog_out:
 	CMPQ          R12, $0x00000010
 	CMOVLGT       R14, R13
 	KMOVW         R13, K1
+	CMPQ          R12, $0x00000008
+	JLE           medlog_out_half
 	VMOVUPS.Z     (R10), K1, Z22
 	VMULPS        Z2, Z22, K1, Z22
 	VMOVUPS.Z     (R10)(R8*1), K1, Z23
@@ -4785,41 +5357,70 @@ medlog_out:
 	VCVTPS2PD     Y20, Z25
 	VSUBPD.BCST   64(SP), Z26, Z26
 	VSUBPD.BCST   64(SP), Z22, Z22
-	VMINPD        Z26, Z21, Z26
-	VMINPD        Z22, Z21, Z22
 	VCVTPD2PS     Z26, Y20
 	VCVTPD2PS     Z22, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R11)
 	VSUBPD.BCST   80(SP), Z27, Z27
 	VSUBPD.BCST   80(SP), Z23, Z23
-	VMINPD        Z27, Z21, Z27
-	VMINPD        Z23, Z21, Z23
 	VCVTPD2PS     Z27, Y20
 	VCVTPD2PS     Z23, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R11)(R8*1)
 	VSUBPD.BCST   96(SP), Z28, Z28
 	VSUBPD.BCST   96(SP), Z24, Z24
-	VMINPD        Z28, Z21, Z28
-	VMINPD        Z24, Z21, Z24
 	VCVTPD2PS     Z28, Y20
 	VCVTPD2PS     Z24, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R11)(R8*2)
 	VSUBPD.BCST   112(SP), Z29, Z29
 	VSUBPD.BCST   112(SP), Z25, Z25
-	VMINPD        Z29, Z21, Z29
-	VMINPD        Z25, Z21, Z25
 	VCVTPD2PS     Z29, Y20
 	VCVTPD2PS     Z25, Y22
 	VINSERTF64X4  $0x01, Y22, Z20, Z22
+	VMINPS        Z22, Z21, Z22
 	VMOVUPS       Z22, K1, (R11)(R9*1)
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	SUBQ          $0x00000010, R12
 	JG            medlog_out
-	ADDQ          $0x00000004, SI
+	JMP           medlog_out_done
+
+medlog_out_half:
+	VMOVUPS.Z   (R10), K1, Z22
+	VMULPS      Z2, Z22, K1, Z22
+	VMOVUPS.Z   (R10)(R8*1), K1, Z23
+	VMULPS      Z2, Z23, K1, Z23
+	VMOVUPS.Z   (R10)(R8*2), K1, Z24
+	VMULPS      Z2, Z24, K1, Z24
+	VMOVUPS.Z   (R10)(R9*1), K1, Z25
+	VMULPS      Z2, Z25, K1, Z25
+	VCVTPS2PD   Y22, Z22
+	VCVTPS2PD   Y23, Z23
+	VCVTPS2PD   Y24, Z24
+	VCVTPS2PD   Y25, Z25
+	VSUBPD.BCST 64(SP), Z22, Z22
+	VCVTPD2PS   Z22, Y20
+	VMINPS      Z20, Z21, Z22
+	VMOVUPS     Z22, K1, (R11)
+	VSUBPD.BCST 80(SP), Z23, Z23
+	VCVTPD2PS   Z23, Y20
+	VMINPS      Z20, Z21, Z22
+	VMOVUPS     Z22, K1, (R11)(R8*1)
+	VSUBPD.BCST 96(SP), Z24, Z24
+	VCVTPD2PS   Z24, Y20
+	VMINPS      Z20, Z21, Z22
+	VMOVUPS     Z22, K1, (R11)(R8*2)
+	VSUBPD.BCST 112(SP), Z25, Z25
+	VCVTPD2PS   Z25, Y20
+	VMINPS      Z20, Z21, Z21
+	VMOVUPS     Z21, K1, (R11)(R9*1)
+
+medlog_out_done:
+	ADDQ $0x00000004, SI
 
 medlog_stash:
 	// This group is now pending: its S, nm*ln2, src and dst to the frame, nm = -bias - (0x4b400000 - 127).
@@ -4896,6 +5497,8 @@ medlog_outlast:
 	CMPQ          R12, $0x00000010
 	CMOVLGT       CX, AX
 	KMOVW         AX, K1
+	CMPQ          R12, $0x00000008
+	JLE           medlog_outlast_half
 	VMOVUPS.Z     (R10), K1, Z1
 	VMULPS        Z2, Z1, K1, Z1
 	VMOVUPS.Z     (R10)(R8*1), K1, Z3
@@ -4918,41 +5521,70 @@ medlog_outlast:
 	VCVTPS2PD     Y5, Z5
 	VSUBPD.BCST   64(SP), Z6, Z6
 	VSUBPD.BCST   64(SP), Z1, Z1
-	VMINPD        Z6, Z0, Z6
-	VMINPD        Z1, Z0, Z1
 	VCVTPD2PS     Z6, Y20
 	VCVTPD2PS     Z1, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R11)
 	VSUBPD.BCST   80(SP), Z7, Z7
 	VSUBPD.BCST   80(SP), Z3, Z3
-	VMINPD        Z7, Z0, Z7
-	VMINPD        Z3, Z0, Z3
 	VCVTPD2PS     Z7, Y20
 	VCVTPD2PS     Z3, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R11)(R8*1)
 	VSUBPD.BCST   96(SP), Z8, Z8
 	VSUBPD.BCST   96(SP), Z4, Z4
-	VMINPD        Z8, Z0, Z8
-	VMINPD        Z4, Z0, Z4
 	VCVTPD2PS     Z8, Y20
 	VCVTPD2PS     Z4, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R11)(R8*2)
 	VSUBPD.BCST   112(SP), Z9, Z9
 	VSUBPD.BCST   112(SP), Z5, Z5
-	VMINPD        Z9, Z0, Z9
-	VMINPD        Z5, Z0, Z5
 	VCVTPD2PS     Z9, Y20
 	VCVTPD2PS     Z5, Y1
 	VINSERTF64X4  $0x01, Y1, Z20, Z1
+	VMINPS        Z1, Z0, Z1
 	VMOVUPS       Z1, K1, (R11)(R9*1)
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	SUBQ          $0x00000010, R12
 	JG            medlog_outlast
-	ADDQ          $0x00000004, SI
+	JMP           medlog_outlast_done
+
+medlog_outlast_half:
+	VMOVUPS.Z   (R10), K1, Z1
+	VMULPS      Z2, Z1, K1, Z1
+	VMOVUPS.Z   (R10)(R8*1), K1, Z3
+	VMULPS      Z2, Z3, K1, Z3
+	VMOVUPS.Z   (R10)(R8*2), K1, Z4
+	VMULPS      Z2, Z4, K1, Z4
+	VMOVUPS.Z   (R10)(R9*1), K1, Z5
+	VMULPS      Z2, Z5, K1, Z5
+	VCVTPS2PD   Y1, Z1
+	VCVTPS2PD   Y3, Z2
+	VCVTPS2PD   Y4, Z3
+	VCVTPS2PD   Y5, Z4
+	VSUBPD.BCST 64(SP), Z1, Z1
+	VCVTPD2PS   Z1, Y20
+	VMINPS      Z20, Z0, Z1
+	VMOVUPS     Z1, K1, (R11)
+	VSUBPD.BCST 80(SP), Z2, Z2
+	VCVTPD2PS   Z2, Y20
+	VMINPS      Z20, Z0, Z1
+	VMOVUPS     Z1, K1, (R11)(R8*1)
+	VSUBPD.BCST 96(SP), Z3, Z3
+	VCVTPD2PS   Z3, Y20
+	VMINPS      Z20, Z0, Z1
+	VMOVUPS     Z1, K1, (R11)(R8*2)
+	VSUBPD.BCST 112(SP), Z4, Z4
+	VCVTPD2PS   Z4, Y20
+	VMINPS      Z20, Z0, Z0
+	VMOVUPS     Z0, K1, (R11)(R9*1)
+
+medlog_outlast_done:
+	ADDQ $0x00000004, SI
 
 medlog_ret:
 	MOVQ SI, ret+72(FP)
