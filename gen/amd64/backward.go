@@ -585,8 +585,10 @@ func (b *bw256) out(p, q, d Mem, u int, masks []reg.VecVirtual) {
 			x[j] = g.YMM()
 			g.VMOVUPS(p.Offset(32*j), x[j])
 		}
-		g.Comment("e = exp(y), the Exp kernel's.")
-		exp256(g, c, b.lo, b.hi, x)
+		// As in bw512.out: a NaN e makes dx NaN, which the rounding
+		// below makes the canonical NaN.
+		g.Comment("e = exp(y), the Exp kernel's, but for a NaN's bits.")
+		expAnyNaN256(g, c, b.lo, b.hi, x)
 		g.Comment("dx = dy - e*sum in float64.")
 		for j := range x {
 			hi := g.XMM()

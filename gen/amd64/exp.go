@@ -179,6 +179,22 @@ func expAVX2(g *gen, c *constTable) {
 // operands of c, a table that holds expConsts. It uses 2 temporaries per
 // vector besides x.
 func exp256(g *gen, c *constTable, lo, hi reg.VecVirtual, x []reg.VecVirtual) {
+	expAnyNaN256(g, c, lo, hi, x)
+	g.Comment("NaN lanes get the canonical NaN.")
+	m := make([]reg.VecVirtual, len(x))
+	for i, v := range x {
+		m[i] = g.YMM()
+		g.VCMPPS(U8(cmpUnord), v, v, m[i])
+	}
+	for i, v := range x {
+		g.VBLENDVPS(m[i], c.ymm("nan"), v, v)
+	}
+}
+
+// expAnyNaN256 is exp256 without its last step, as expAnyNaN512 is
+// exp512's: a NaN lane of x holds a NaN on exit, not necessarily the
+// canonical one.
+func expAnyNaN256(g *gen, c *constTable, lo, hi reg.VecVirtual, x []reg.VecVirtual) {
 	t := make([]reg.VecVirtual, len(x))
 	q := make([]reg.VecVirtual, len(x))
 	each := func(f func(i int)) {
@@ -221,7 +237,4 @@ func exp256(g *gen, c *constTable, lo, hi reg.VecVirtual, x []reg.VecVirtual) {
 	each(func(i int) { g.VPADDD(c.ymm("bias"), t[i], t[i]) })
 	each(func(i int) { g.VPSLLD(U8(23), t[i], t[i]) })
 	each(func(i int) { g.VMULPS(t[i], q[i], x[i]) })
-	g.Comment("NaN lanes get the canonical NaN.")
-	each(func(i int) { g.VCMPPS(U8(cmpUnord), x[i], x[i], t[i]) })
-	each(func(i int) { g.VBLENDVPS(t[i], c.ymm("nan"), x[i], x[i]) })
 }

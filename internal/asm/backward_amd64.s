@@ -1440,7 +1440,7 @@ lsb256_loop2:
 	VMOVUPS 64(CX), Y5
 	VMOVUPS 96(CX), Y6
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Y3, Y0, Y3
 	VMAXPS Y4, Y0, Y4
@@ -1547,16 +1547,6 @@ lsb256_loop2:
 	VMULPS Y9, Y13, Y5
 	VMULPS Y10, Y14, Y6
 
-	// NaN lanes get the canonical NaN.
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, backwardconst<>+384(SB), Y3, Y3
-	VBLENDVPS Y8, backwardconst<>+384(SB), Y4, Y4
-	VBLENDVPS Y9, backwardconst<>+384(SB), Y5, Y5
-	VBLENDVPS Y10, backwardconst<>+384(SB), Y6, Y6
-
 	// dx = dy - e*sum in float64.
 	VEXTRACTF128 $0x01, Y3, X7
 	VCVTPS2PD    X3, Y3
@@ -1633,7 +1623,7 @@ lsb256_loop1:
 	VMOVUPS (CX), Y3
 	VMOVUPS 32(CX), Y4
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Y3, Y0, Y3
 	VMAXPS Y4, Y0, Y4
@@ -1693,12 +1683,6 @@ lsb256_loop1:
 	VPSLLD $0x17, Y6, Y6
 	VMULPS Y5, Y7, Y3
 	VMULPS Y6, Y8, Y4
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS    $0x03, Y3, Y3, Y5
-	VCMPPS    $0x03, Y4, Y4, Y6
-	VBLENDVPS Y5, backwardconst<>+384(SB), Y3, Y3
-	VBLENDVPS Y6, backwardconst<>+384(SB), Y4, Y4
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF128 $0x01, Y3, X5
@@ -1837,7 +1821,7 @@ lsb256_tailloaded_3:
 	VMOVUPS (SP), Y5
 	VMOVUPS 32(SP), Y6
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Y5, Y0, Y5
 	VMAXPS Y6, Y0, Y6
@@ -1897,12 +1881,6 @@ lsb256_tailloaded_3:
 	VPSLLD $0x17, Y1, Y1
 	VMULPS Y0, Y7, Y5
 	VMULPS Y1, Y8, Y6
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS    $0x03, Y5, Y5, Y0
-	VCMPPS    $0x03, Y6, Y6, Y1
-	VBLENDVPS Y0, backwardconst<>+384(SB), Y5, Y5
-	VBLENDVPS Y1, backwardconst<>+384(SB), Y6, Y6
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF128 $0x01, Y5, X0
@@ -3219,7 +3197,7 @@ lsb256_loop2:
 	VMOVUPS 64(CX), Y5
 	VMOVUPS 96(CX), Y6
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Y3, Y0, Y3
 	VMAXPS Y4, Y0, Y4
@@ -3326,16 +3304,6 @@ lsb256_loop2:
 	VMULPS Y9, Y13, Y5
 	VMULPS Y10, Y14, Y6
 
-	// NaN lanes get the canonical NaN.
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, backwardconst<>+384(SB), Y3, Y3
-	VBLENDVPS Y8, backwardconst<>+384(SB), Y4, Y4
-	VBLENDVPS Y9, backwardconst<>+384(SB), Y5, Y5
-	VBLENDVPS Y10, backwardconst<>+384(SB), Y6, Y6
-
 	// dx = dy - e*sum in float64.
 	VEXTRACTF128 $0x01, Y3, X7
 	VCVTPS2PD    X3, Y3
@@ -3412,7 +3380,7 @@ lsb256_loop1:
 	VMOVUPS (CX), Y3
 	VMOVUPS 32(CX), Y4
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Y3, Y0, Y3
 	VMAXPS Y4, Y0, Y4
@@ -3472,12 +3440,6 @@ lsb256_loop1:
 	VPSLLD $0x17, Y6, Y6
 	VMULPS Y5, Y7, Y3
 	VMULPS Y6, Y8, Y4
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS    $0x03, Y3, Y3, Y5
-	VCMPPS    $0x03, Y4, Y4, Y6
-	VBLENDVPS Y5, backwardconst<>+384(SB), Y3, Y3
-	VBLENDVPS Y6, backwardconst<>+384(SB), Y4, Y4
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF128 $0x01, Y3, X5
@@ -3616,7 +3578,7 @@ lsb256_tailloaded_6:
 	VMOVUPS (SP), Y5
 	VMOVUPS 32(SP), Y6
 
-	// e = exp(y), the Exp kernel's.
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
 	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
 	VMAXPS Y5, Y0, Y5
 	VMAXPS Y6, Y0, Y6
@@ -3676,12 +3638,6 @@ lsb256_tailloaded_6:
 	VPSLLD $0x17, Y8, Y8
 	VMULPS Y7, Y9, Y5
 	VMULPS Y8, Y10, Y6
-
-	// NaN lanes get the canonical NaN.
-	VCMPPS    $0x03, Y5, Y5, Y7
-	VCMPPS    $0x03, Y6, Y6, Y8
-	VBLENDVPS Y7, backwardconst<>+384(SB), Y5, Y5
-	VBLENDVPS Y8, backwardconst<>+384(SB), Y6, Y6
 
 	// dx = dy - e*sum in float64.
 	VEXTRACTF128 $0x01, Y5, X7
