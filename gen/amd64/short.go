@@ -348,6 +348,177 @@ func (g *gen) foldSum(a, b reg.VecVirtual, immLo, immHi uint8) reg.VecVirtual {
 	return l
 }
 
+// maxTree8 returns the maxima of the eight rows of a short group, x[r]
+// holding row r: row r's max in lanes shortMaxPos(r) and +1. Rows r and
+// r+1 are folded: their low halves (lanes 0-7) into one register, their
+// high halves into another, and the max of the two holds each row's lanes
+// i and i+8 in lane i of its half. The same with quarters of pairs of
+// pairs, then pairs of lanes, then neighbours: every max only ever meets
+// maxima of the same row.
+func (g *gen) maxTree8(x []reg.VecVirtual) reg.VecVirtual {
+	fold := g.foldMax
+	var m2 [4]reg.VecVirtual
+	for i := range m2 {
+		m2[i] = fold(x[2*i], x[2*i+1], 0x44, 0xee) // [a0 a1 b0 b1], [a2 a3 b2 b3] (quarters)
+	}
+	m4 := [2]reg.VecVirtual{
+		fold(m2[0], m2[1], 0x88, 0xdd), // rows 0-3, a quarter (4 lanes) each
+		fold(m2[2], m2[3], 0x88, 0xdd), // rows 4-7
+	}
+	mv := g.ZMM()
+	h := g.ZMM()
+	g.VUNPCKLPD(m4[1], m4[0], mv) // per quarter: lanes 0,1 of row r, of row r+4
+	g.VUNPCKHPD(m4[1], m4[0], h)  // lanes 2,3
+	g.VMAXPS(h, mv, mv)
+	g.VPERMILPS(U8(0xb1), mv, h) // swap neighbours
+	g.VMAXPS(h, mv, mv)          // row r's max in lanes shortMaxPos(r), +1
+	return mv
+}
+
+// sumTree8 returns the float64 sums of the eight rows of a short group
+// from s2, each the sums of a pair of rows folded by foldSum (lane i +=
+// i+4): lane i += i+2, i+1, shuffled side by side, row r's S in lane
+// shortSumPos(r).
+func (g *gen) sumTree8(s2 [4]reg.VecVirtual) reg.VecVirtual {
+	fold64 := g.foldSum
+	s4 := [2]reg.VecVirtual{
+		fold64(s2[0], s2[1], 0x88, 0xdd), // lane i += i+2, rows 0-3
+		fold64(s2[2], s2[3], 0x88, 0xdd), // rows 4-7
+	}
+	sum := g.ZMM()
+	h := g.ZMM()
+	g.VUNPCKLPD(s4[1], s4[0], sum)
+	g.VUNPCKHPD(s4[1], s4[0], h)
+	g.VADDPD(h, sum, sum) // lane 0 += lane 1: row r's S in lane shortSumPos(r)
+	return sum
+}
+
+// maxTree4 returns the maxima of the four rows of a medium group, acc[r]
+// holding row r's running max in every lane: row r's max in lanes 4r to
+// 4r+3.
+func (g *gen) maxTree4(acc []reg.VecVirtual) reg.VecVirtual {
+	fold := g.foldMax
+	mv := fold(fold(acc[0], acc[1], 0x44, 0xee), fold(acc[2], acc[3], 0x44, 0xee), 0x88, 0xdd)
+	h := g.ZMM()
+	g.VPERMILPS(U8(0x4e), mv, h) // swap pairs of lanes
+	g.VMAXPS(h, mv, mv)
+	g.VPERMILPS(U8(0xb1), mv, h) // swap neighbours
+	g.VMAXPS(h, mv, mv)          // row r's max in lanes 4r to 4r+3
+	return mv
+}
+
+// mediumSums holds the float64 sums of pass 2 of a medium group: for each
+// row, the lane accumulators of lanes 0-7 and 8-15 (accLo, accHi) and the
+// partials of the current block of 4 vectors (partLo, partHi), which pass
+// 2 adds in the fallback's order.
+type mediumSums struct {
+	g                            *gen
+	accLo, accHi, partLo, partHi []reg.VecVirtual
+}
+
+// newMediumSums allocates the registers of a medium group's sums and
+// emits the zeroing of the accumulators.
+func (g *gen) newMediumSums() *mediumSums {
+	s := &mediumSums{g: g}
+	s.accLo, s.accHi = make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
+	s.partLo, s.partHi = make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
+	for r := range s.accLo {
+		s.accLo[r], s.accHi[r], s.partLo[r], s.partHi[r] = g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
+		g.VPXORQ(s.accLo[r], s.accLo[r], s.accLo[r])
+		g.VPXORQ(s.accHi[r], s.accHi[r], s.accHi[r])
+	}
+	return s
+}
+
+// clearParts emits the zeroing of the partials, at a block's start.
+func (s *mediumSums) clearParts() {
+	for r := range s.partLo {
+		s.g.VPXORQ(s.partLo[r], s.partLo[r], s.partLo[r])
+		s.g.VPXORQ(s.partHi[r], s.partHi[r], s.partHi[r])
+	}
+}
+
+// addParts emits acc += part, at a block's end; with last, the row's last
+// block, also accLo += accHi (lane i += lane i+8).
+func (s *mediumSums) addParts(last bool) {
+	g := s.g
+	for r := range s.accLo {
+		g.VADDPD(s.partLo[r], s.accLo[r], s.accLo[r])
+		g.VADDPD(s.partHi[r], s.accHi[r], s.accHi[r])
+		if last {
+			g.VADDPD(s.accHi[r], s.accLo[r], s.accLo[r]) // lane i += lane i+8
+		}
+	}
+}
+
+// sumTree4 returns the sums of the four rows from accLo, after
+// addParts(true): lane i += lane i+4, i+2, i+1, row r's S in lanes 2r and
+// 2r+1.
+func (s *mediumSums) sumTree4() reg.VecVirtual {
+	g := s.g
+	fold64 := g.foldSum
+	s4 := fold64(fold64(s.accLo[0], s.accLo[1], 0x44, 0xee), fold64(s.accLo[2], s.accLo[3], 0x44, 0xee), 0x88, 0xdd)
+	sum := g.ZMM()
+	h := g.ZMM()
+	g.VPERMILPD(U8(0x55), s4, h) // swap the lanes of each pair
+	g.VADDPD(h, s4, sum)         // row r's S in lanes 2r, 2r+1
+	return sum
+}
+
+// vecMask16 emits k = the lanes of the vector of a group's rows at i
+// remaining elements: all 16 while more than 16 remain, else kmw, the
+// row's last lanes.
+func (g *gen) vecMask16(k reg.Register, kmw, i reg.GPVirtual) {
+	w, all := g.GP32(), g.GP32()
+	g.MOVL(kmw, w)
+	g.MOVL(U32(0xffff), all)
+	g.CMPQ(i, U32(16))
+	g.CMOVLGT(all, w) // more than one vector left: all lanes
+	g.KMOVW(w, k)
+}
+
+// quadMask returns the mask's vector for the vector of row r (0 to 3) of
+// a medium group at pm, rows stride bytes apart (stride3 = 3*stride): the
+// row's own (inMaskRows), the one row (inMaskBcast), or nil without a
+// mask.
+func (z *groupZ) quadMask(pm, stride, stride3 reg.GPVirtual, r int) Op {
+	switch z.in {
+	case inMaskRows:
+		return quadRow(pm, stride, stride3, r)
+	case inMaskBcast:
+		return Mem{Base: pm}
+	}
+	return nil
+}
+
+// nextMediumGroup emits the step from a medium group to the next, the
+// current one having been stashed as pending: the mask's first row of the
+// group to pendMask (and, for inMaskRows, maskCur on to the next group's),
+// src and dst on by four rows, rows down by four, and the jump to top.
+func (g *gen) nextMediumGroup(z *groupZ, maskCur, pendMask Mem, src, dst, stride, rows reg.GPVirtual, top string) {
+	if z.masked() {
+		t := g.GP64()
+		g.MOVQ(maskCur, t)
+		g.MOVQ(t, pendMask)
+		if z.in == inMaskRows {
+			g.LEAQ(Mem{Base: t, Index: stride, Scale: 4}, t)
+			g.MOVQ(t, maskCur)
+		}
+	}
+	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
+	g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst)
+	g.SUBQ(U32(mediumGroup), rows)
+	g.JMP(LabelRef(top))
+}
+
+// groupReturn emits the end of a group kernel: done, the rows it ran, as
+// the result.
+func (g *gen) groupReturn(done reg.GPVirtual) {
+	g.Store(done, g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
+
 // checkMaxima emits a jump to fail unless every lane of mv is finite and
 // at most 208 in magnitude; else it stores the bias of each lane, 127 -
 // bits(fma(max, log2e, magic)) (c = 0), to the 64 bytes at biases.
@@ -546,29 +717,7 @@ func shortAVX512(g *gen, c *constTable, in groupIn) {
 		}
 		z.apply(x[r], km, m)
 	}
-	// Rows r and r+1 are folded: their low halves (lanes 0-7) into one
-	// register, their high halves into another, and the max of the two
-	// holds each row's lanes i and i+8 in lane i of its half. The same
-	// with quarters of pairs of pairs, then pairs of lanes, then
-	// neighbours: every max only ever meets maxima of the same row.
-	fold := g.foldMax
-	var m2 [4]reg.VecVirtual
-	for i := range m2 {
-		m2[i] = fold(x[2*i], x[2*i+1], 0x44, 0xee) // [a0 a1 b0 b1], [a2 a3 b2 b3] (quarters)
-	}
-	m4 := [2]reg.VecVirtual{
-		fold(m2[0], m2[1], 0x88, 0xdd), // rows 0-3, a quarter (4 lanes) each
-		fold(m2[2], m2[3], 0x88, 0xdd), // rows 4-7
-	}
-	mv := g.ZMM()
-	{
-		h := g.ZMM()
-		g.VUNPCKLPD(m4[1], m4[0], mv) // per quarter: lanes 0,1 of row r, of row r+4
-		g.VUNPCKHPD(m4[1], m4[0], h)  // lanes 2,3
-		g.VMAXPS(h, mv, mv)
-		g.VPERMILPS(U8(0xb1), mv, h) // swap neighbours
-		g.VMAXPS(h, mv, mv)          // row r's max in lanes shortMaxPos(r), +1
-	}
+	mv := g.maxTree8(x)
 
 	g.checkMaxima(c, mv, "short_drain", frame)
 
@@ -596,17 +745,7 @@ func shortAVX512(g *gen, c *constTable, in groupIn) {
 		s2[r/2] = fold64(prev, ul, 0x44, 0xee) // lane i += i+4, rows r-1, r
 	}
 	g.Comment("The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.")
-	s4 := [2]reg.VecVirtual{
-		fold64(s2[0], s2[1], 0x88, 0xdd), // lane i += i+2, rows 0-3
-		fold64(s2[2], s2[3], 0x88, 0xdd), // rows 4-7
-	}
-	sum := g.ZMM()
-	{
-		h := g.ZMM()
-		g.VUNPCKLPD(s4[1], s4[0], sum)
-		g.VUNPCKHPD(s4[1], s4[0], h)
-		g.VADDPD(h, sum, sum) // lane 0 += lane 1: row r's S in lane shortSumPos(r)
-	}
+	sum := g.sumTree8(s2)
 	hi := g.splitInverse(c, sum, "short_drain")
 
 	// Pass 3 runs a group late: the pending group's, from the frame, after
@@ -673,9 +812,7 @@ func shortAVX512(g *gen, c *constTable, in groupIn) {
 	pass3()
 
 	g.Label("short_ret")
-	g.Store(done, g.ReturnIndex(0))
-	g.VZEROUPPER()
-	g.RET()
+	g.groupReturn(done)
 }
 
 // The medium-row Softmax kernel: SoftmaxMediumRowsAVX512 runs rows of 17
@@ -768,28 +905,10 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 	}
 	ps, pd, i := g.GP64(), g.GP64(), g.GP64()
 	rowAt := func(p reg.GPVirtual, r int) Mem { return quadRow(p, stride, stride3, r) }
-	// vecMask sets k to the lanes of the vector at i remaining elements:
-	// all 16, or the row's last cols%16.
-	vecMask := func(k reg.Register) {
-		w, all := g.GP32(), g.GP32()
-		g.MOVL(kmw, w)
-		g.MOVL(U32(0xffff), all)
-		g.CMPQ(i, U32(16))
-		g.CMOVLGT(all, w) // more than one vector left: all lanes
-		g.KMOVW(w, k)
-	}
+	vecMask := func(k reg.Register) { g.vecMask16(k, kmw, i) }
+	maskOf := func(r int) Op { return z.quadMask(pm, stride, stride3, r) }
 	// loop emits a loop over the vectors of the group's rows: body(k)
 	// for the vector at ps, pd under mask k.
-	// maskOf returns the mask's vector for the vector of row r at pm.
-	maskOf := func(r int) Op {
-		switch in {
-		case inMaskRows:
-			return rowAt(pm, r)
-		case inMaskBcast:
-			return Mem{Base: pm}
-		}
-		return nil
-	}
 	loop := func(name string, from, to, mfrom Op, body func(k reg.Register)) {
 		g.MOVQ(from, ps)
 		g.MOVQ(to, pd)
@@ -855,15 +974,7 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 			g.VMAXPS(x, acc[r], kx, acc[r]) // lanes past the row keep acc
 		}
 	})
-	fold := g.foldMax
-	mv := fold(fold(acc[0], acc[1], 0x44, 0xee), fold(acc[2], acc[3], 0x44, 0xee), 0x88, 0xdd)
-	{
-		h := g.ZMM()
-		g.VPERMILPS(U8(0x4e), mv, h) // swap pairs of lanes
-		g.VMAXPS(h, mv, mv)
-		g.VPERMILPS(U8(0xb1), mv, h) // swap neighbours
-		g.VMAXPS(h, mv, mv)          // row r's max in lanes 4r to 4r+3
-	}
+	mv := g.maxTree4(acc)
 	g.checkMaxima(c, mv, "medium_drain", frame)
 	// scaleOf emits s = 2^(n - nm), or 0, from t in place, for row r. The
 	// biases are broadcast from the frame, which keeps registers for the
@@ -871,13 +982,7 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 	scaleOf := func(t reg.VecVirtual, r int) { g.scaleBias(c, t, frame.Offset(4*mediumMaxPos(r))) }
 
 	g.Comment("Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.")
-	accLo, accHi := make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
-	partLo, partHi := make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
-	for r := range accLo {
-		accLo[r], accHi[r], partLo[r], partHi[r] = g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
-		g.VPXORQ(accLo[r], accLo[r], accLo[r])
-		g.VPXORQ(accHi[r], accHi[r], accHi[r])
-	}
+	sums := g.newMediumSums()
 	nv := g.GP64()
 	g.MOVQ(src, ps)
 	g.MOVQ(dst, pd)
@@ -890,10 +995,7 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 		g.VMOVDQU32(causalLanesAt, lane)
 	}
 	g.Label("medium_block")
-	for r := range partLo {
-		g.VPXORQ(partLo[r], partLo[r], partLo[r])
-		g.VPXORQ(partHi[r], partHi[r], partHi[r])
-	}
+	sums.clearParts()
 	g.MOVQ(U32(4), nv)
 	g.Label("medium_vec")
 	{
@@ -913,8 +1015,8 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 			g.VMOVUPS(d, k, rowAt(pd, r)) // u
 			scaleOf(t, r)
 			ul, uh := g.terms(d, t)
-			g.VADDPD(ul, partLo[r], partLo[r])
-			g.VADDPD(uh, partHi[r], partHi[r])
+			g.VADDPD(ul, sums.partLo[r], sums.partLo[r])
+			g.VADDPD(uh, sums.partHi[r], sums.partHi[r])
 		}
 		g.ADDQ(U32(64), ps)
 		g.ADDQ(U32(64), pd)
@@ -929,26 +1031,12 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 		g.DECQ(nv)
 		g.JNZ(LabelRef("medium_vec"))
 	}
-	for r := range accLo {
-		g.VADDPD(partLo[r], accLo[r], accLo[r])
-		g.VADDPD(partHi[r], accHi[r], accHi[r])
-	}
+	sums.addParts(false)
 	g.JMP(LabelRef("medium_block"))
 	g.Label("medium_lastblock")
-	for r := range accLo {
-		g.VADDPD(partLo[r], accLo[r], accLo[r])
-		g.VADDPD(partHi[r], accHi[r], accHi[r])
-		g.VADDPD(accHi[r], accLo[r], accLo[r]) // lane i += lane i+8
-	}
+	sums.addParts(true)
 	g.Comment("The four sums: lane i += lane i+4, i+2, i+1, side by side.")
-	fold64 := g.foldSum
-	s4 := fold64(fold64(accLo[0], accLo[1], 0x44, 0xee), fold64(accLo[2], accLo[3], 0x44, 0xee), 0x88, 0xdd)
-	sum := g.ZMM()
-	{
-		h := g.ZMM()
-		g.VPERMILPD(U8(0x55), s4, h) // swap the lanes of each pair
-		g.VADDPD(h, s4, sum)         // row r's S in lanes 2r, 2r+1
-	}
+	sum := sums.sumTree4()
 	hilo := g.splitInverse(c, sum, "medium_drain")
 
 	// Pass 3 runs a group late, as SoftmaxShortRowsAVX512's does: the
@@ -1004,19 +1092,7 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 		g.MOVQ(t, pendK.Offset(8))
 		g.ADDQ(U32(mediumGroup), nextK)
 	}
-	if z.masked() {
-		t := g.GP64()
-		g.MOVQ(maskCur, t)
-		g.MOVQ(t, pendMask)
-		if in == inMaskRows {
-			g.LEAQ(Mem{Base: t, Index: stride, Scale: 4}, t)
-			g.MOVQ(t, maskCur)
-		}
-	}
-	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
-	g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst)
-	g.SUBQ(U32(mediumGroup), rows)
-	g.JMP(LabelRef("medium_group"))
+	g.nextMediumGroup(z, maskCur, pendMask, src, dst, stride, rows, "medium_group")
 
 	g.Label("medium_drain")
 	g.CMPQ(pendDst, U32(0))
@@ -1024,9 +1100,7 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 	pass3("medium_outlast")
 
 	g.Label("medium_ret")
-	g.Store(done, g.ReturnIndex(0))
-	g.VZEROUPPER()
-	g.RET()
+	g.groupReturn(done)
 }
 
 // quadRow returns the address of row r (0 to 3) of four rows stride bytes

@@ -357,9 +357,7 @@ func shortRowsAVX2(g *gen, c *constTable, k short256) {
 	}
 
 	g.Label("s256_ret")
-	g.Store(done, g.ReturnIndex(0))
-	g.VZEROUPPER()
-	g.RET()
+	g.groupReturn(done)
 }
 
 // copyRows256 emits the copy of a group's rows, 8*cols elements, cols ymm

@@ -181,24 +181,7 @@ func shortCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 			g.VBROADCASTSS(c.scalar("negInf"), x[r])
 			g.VMOVUPS(rowAt(src, src4, r), km, x[r])
 		}
-		fold := g.foldMax
-		var m2 [4]reg.VecVirtual
-		for i := range m2 {
-			m2[i] = fold(x[2*i], x[2*i+1], 0x44, 0xee)
-		}
-		m4 := [2]reg.VecVirtual{
-			fold(m2[0], m2[1], 0x88, 0xdd),
-			fold(m2[2], m2[3], 0x88, 0xdd),
-		}
-		mv := g.ZMM()
-		{
-			h := g.ZMM()
-			g.VUNPCKLPD(m4[1], m4[0], mv)
-			g.VUNPCKHPD(m4[1], m4[0], h)
-			g.VMAXPS(h, mv, mv)
-			g.VPERMILPS(U8(0xb1), mv, h)
-			g.VMAXPS(h, mv, mv) // row r's max in lanes shortMaxPos(r), +1
-		}
+		mv := g.maxTree8(x)
 		g.checkMaxima(c, mv, p+"_drain", frame)
 
 		g.Comment("Pass 2: u and s of each row; its 16 float64 terms folded to 8 (lane i += lane i+8).")
@@ -226,17 +209,7 @@ func shortCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 			s2[r/2] = fold64(prev, ul, 0x44, 0xee)
 		}
 		g.Comment("The sums of the eight rows: lane i += lane i+2, i+1, shuffled side by side.")
-		s4 := [2]reg.VecVirtual{
-			fold64(s2[0], s2[1], 0x88, 0xdd),
-			fold64(s2[2], s2[3], 0x88, 0xdd),
-		}
-		sum := g.ZMM()
-		{
-			h := g.ZMM()
-			g.VUNPCKLPD(s4[1], s4[0], sum)
-			g.VUNPCKHPD(s4[1], s4[0], h)
-			g.VADDPD(h, sum, sum) // row r's S in lane shortSumPos(r)
-		}
+		sum := g.sumTree8(s2)
 		g.VMOVUPD(sum, sumAt)
 		var hi reg.VecVirtual
 		if grad {
@@ -343,9 +316,7 @@ func shortCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	body(grad, "ce")
 
 	g.Label("ce_ret")
-	g.Store(done, g.ReturnIndex(0))
-	g.VZEROUPPER()
-	g.RET()
+	g.groupReturn(done)
 }
 
 // The medium-row CrossEntropy kernel: CrossEntropyMediumRowsAVX512 runs
@@ -486,14 +457,7 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 
 	ps, pd, i := g.GP64(), g.GP64(), g.GP64()
 	rowAt := func(p reg.GPVirtual, r int) Mem { return quadRow(p, stride, stride3, r) }
-	vecMask := func(k reg.Register) {
-		w, all := g.GP32(), g.GP32()
-		g.MOVL(kmw, w)
-		g.MOVL(U32(0xffff), all)
-		g.CMPQ(i, U32(16))
-		g.CMOVLGT(all, w)
-		g.KMOVW(w, k)
-	}
+	vecMask := func(k reg.Register) { g.vecMask16(k, kmw, i) }
 
 	g.Label("medium_group")
 	g.CMPQ(rows, U32(mediumGroup))
@@ -530,25 +494,12 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 		g.SUBQ(U32(16), i)
 		g.JG(LabelRef("medium_max"))
 	}
-	fold := g.foldMax
-	mv := fold(fold(acc[0], acc[1], 0x44, 0xee), fold(acc[2], acc[3], 0x44, 0xee), 0x88, 0xdd)
-	{
-		h := g.ZMM()
-		g.VPERMILPS(U8(0x4e), mv, h)
-		g.VMAXPS(h, mv, mv)
-		g.VPERMILPS(U8(0xb1), mv, h)
-		g.VMAXPS(h, mv, mv) // row r's max in lanes 4r to 4r+3
-	}
+	mv := g.maxTree4(acc)
 	g.checkMaxima(c, mv, "medium_drain", frame)
 
 	g.Comment("Pass 2: u to dst; S in the fallback's lanes and blocks of 4 vectors.")
-	accLo, accHi := make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
-	partLo, partHi := make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
-	for r := range accLo {
-		accLo[r], accHi[r], partLo[r], partHi[r] = g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
-		g.VPXORQ(accLo[r], accLo[r], accLo[r])
-		g.VPXORQ(accHi[r], accHi[r], accHi[r])
-	}
+	sums := g.newMediumSums()
+	partLo, partHi := sums.partLo, sums.partHi
 	nv := g.GP64()
 	g.MOVQ(src, ps)
 	if grad {
@@ -556,10 +507,7 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	}
 	g.MOVQ(cols, i)
 	g.Label("medium_block")
-	for r := range partLo {
-		g.VPXORQ(partLo[r], partLo[r], partLo[r])
-		g.VPXORQ(partHi[r], partHi[r], partHi[r])
-	}
+	sums.clearParts()
 	g.MOVQ(U32(4), nv)
 	g.Label("medium_vec")
 	{
@@ -588,26 +536,12 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 		g.DECQ(nv)
 		g.JNZ(LabelRef("medium_vec"))
 	}
-	for r := range accLo {
-		g.VADDPD(partLo[r], accLo[r], accLo[r])
-		g.VADDPD(partHi[r], accHi[r], accHi[r])
-	}
+	sums.addParts(false)
 	g.JMP(LabelRef("medium_block"))
 	g.Label("medium_lastblock")
-	for r := range accLo {
-		g.VADDPD(partLo[r], accLo[r], accLo[r])
-		g.VADDPD(partHi[r], accHi[r], accHi[r])
-		g.VADDPD(accHi[r], accLo[r], accLo[r])
-	}
+	sums.addParts(true)
 	g.Comment("The four sums: lane i += lane i+4, i+2, i+1, side by side.")
-	fold64 := g.foldSum
-	s4 := fold64(fold64(accLo[0], accLo[1], 0x44, 0xee), fold64(accLo[2], accLo[3], 0x44, 0xee), 0x88, 0xdd)
-	sum := g.ZMM()
-	{
-		h := g.ZMM()
-		g.VPERMILPD(U8(0x55), s4, h)
-		g.VADDPD(h, s4, sum) // row r's S in lanes 2r, 2r+1
-	}
+	sum := sums.sumTree4()
 	g.VMOVUPD(sum, l.sum)
 	var hilo reg.VecVirtual
 	if grad {
@@ -643,9 +577,7 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 		l.losses()
 		g.ADDQ(U32(mediumGroup), done)
 		g.Label("medium_ret")
-		g.Store(done, g.ReturnIndex(0))
-		g.VZEROUPPER()
-		g.RET()
+		g.groupReturn(done)
 		return
 	}
 
@@ -713,9 +645,7 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	pass3("medium_outlast")
 
 	g.Label("medium_ret")
-	g.Store(done, g.ReturnIndex(0))
-	g.VZEROUPPER()
-	g.RET()
+	g.groupReturn(done)
 }
 
 // ceArgs emits the loads of a short or medium kernel's targets and total

@@ -194,24 +194,7 @@ func shortLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 		}
 		z.apply(x[r], km, m) // z, in the row's lanes
 	}
-	fold := g.foldMax
-	var m2 [4]reg.VecVirtual
-	for i := range m2 {
-		m2[i] = fold(x[2*i], x[2*i+1], 0x44, 0xee)
-	}
-	m4 := [2]reg.VecVirtual{
-		fold(m2[0], m2[1], 0x88, 0xdd),
-		fold(m2[2], m2[3], 0x88, 0xdd),
-	}
-	mv := g.ZMM()
-	{
-		h := g.ZMM()
-		g.VUNPCKLPD(m4[1], m4[0], mv)
-		g.VUNPCKHPD(m4[1], m4[0], h)
-		g.VMAXPS(h, mv, mv)
-		g.VPERMILPS(U8(0xb1), mv, h)
-		g.VMAXPS(h, mv, mv) // row r's max in lanes shortMaxPos(r), +1
-	}
+	mv := g.maxTree8(x)
 	g.checkMaxima(c, mv, "shortlog_drain", frame)
 
 	g.Comment("Pass 2: u and s of each row, its 16 float64 terms folded to 8; the pending group's l.")
@@ -236,17 +219,7 @@ func shortLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 		}
 		s2[r/2] = fold64(prev, ul, 0x44, 0xee) // lane i += i+4, rows r-1, r
 	}
-	s4 := [2]reg.VecVirtual{
-		fold64(s2[0], s2[1], 0x88, 0xdd),
-		fold64(s2[2], s2[3], 0x88, 0xdd),
-	}
-	sum := g.ZMM()
-	{
-		h := g.ZMM()
-		g.VUNPCKLPD(s4[1], s4[0], sum)
-		g.VUNPCKHPD(s4[1], s4[0], h)
-		g.VADDPD(h, sum, sum) // row r's S in lane shortSumPos(r)
-	}
+	sum := g.sumTree8(s2)
 	g.Comment("The group's second check: no S is NaN. Else the caller runs it.")
 	{
 		k := g.K()
@@ -335,9 +308,7 @@ func shortLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 	pass3()
 
 	g.Label("shortlog_ret")
-	g.Store(done, g.ReturnIndex(0))
-	g.VZEROUPPER()
-	g.RET()
+	g.groupReturn(done)
 }
 
 // logSteps returns the steps that compute l = nm*ln2 + log64(S) for the
@@ -482,25 +453,8 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 	}
 	ps, pd, i := g.GP64(), g.GP64(), g.GP64()
 	rowAt := func(p reg.GPVirtual, r int) Mem { return quadRow(p, stride, stride3, r) }
-	// maskOf returns the mask's vector for the vector of row r at pm.
-	maskOf := func(r int) Op {
-		switch in {
-		case inMaskRows:
-			return rowAt(pm, r)
-		case inMaskBcast:
-			return Mem{Base: pm}
-		}
-		return nil
-	}
-	// vecMask sets k to the lanes of the vector at i remaining elements.
-	vecMask := func(k reg.Register) {
-		w, all := g.GP32(), g.GP32()
-		g.MOVL(kmw, w)
-		g.MOVL(U32(0xffff), all)
-		g.CMPQ(i, U32(16))
-		g.CMOVLGT(all, w) // more than one vector left: all lanes
-		g.KMOVW(w, k)
-	}
+	maskOf := func(r int) Op { return z.quadMask(pm, stride, stride3, r) }
+	vecMask := func(k reg.Register) { g.vecMask16(k, kmw, i) }
 	// loop emits a loop over the vectors of the group's rows at from (and
 	// to): body(k) for the vector at ps (and pd) under mask k.
 	loop := func(name string, from, to, mfrom Op, body func(k reg.Register)) {
@@ -647,25 +601,12 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 			g.VMAXPS(x, acc[r], k, acc[r]) // lanes past the row keep acc
 		}
 	})
-	fold := g.foldMax
-	mv := fold(fold(acc[0], acc[1], 0x44, 0xee), fold(acc[2], acc[3], 0x44, 0xee), 0x88, 0xdd)
-	{
-		h := g.ZMM()
-		g.VPERMILPS(U8(0x4e), mv, h) // swap pairs of lanes
-		g.VMAXPS(h, mv, mv)
-		g.VPERMILPS(U8(0xb1), mv, h) // swap neighbours
-		g.VMAXPS(h, mv, mv)          // row r's max in lanes 4r to 4r+3
-	}
+	mv := g.maxTree4(acc)
 	g.checkMaxima(c, mv, "medlog_drain", frame)
 
 	g.Comment("Pass 2: S in the fallback's lanes and blocks of 4 vectors.")
-	accLo, accHi := make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
-	partLo, partHi := make([]reg.VecVirtual, mediumGroup), make([]reg.VecVirtual, mediumGroup)
-	for r := range accLo {
-		accLo[r], accHi[r], partLo[r], partHi[r] = g.ZMM(), g.ZMM(), g.ZMM(), g.ZMM()
-		g.VPXORQ(accLo[r], accLo[r], accLo[r])
-		g.VPXORQ(accHi[r], accHi[r], accHi[r])
-	}
+	sums := g.newMediumSums()
+	partLo, partHi := sums.partLo, sums.partHi
 	nv := g.GP64()
 	g.MOVQ(src, ps)
 	if z.masked() {
@@ -673,10 +614,7 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 	}
 	g.MOVQ(cols, i)
 	g.Label("medlog_block")
-	for r := range partLo {
-		g.VPXORQ(partLo[r], partLo[r], partLo[r])
-		g.VPXORQ(partHi[r], partHi[r], partHi[r])
-	}
+	sums.clearParts()
 	g.MOVQ(U32(4), nv)
 	// vec2 emits pass 2 for the vector at ps under k; with half, the terms
 	// of lanes 0-7 only: the last vector of a row whose cols%16 is 1 to 8,
@@ -719,10 +657,7 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 		g.DECQ(nv)
 		g.JNZ(LabelRef("medlog_vec"))
 	}
-	for r := range accLo {
-		g.VADDPD(partLo[r], accLo[r], accLo[r])
-		g.VADDPD(partHi[r], accHi[r], accHi[r])
-	}
+	sums.addParts(false)
 	g.JMP(LabelRef("medlog_block"))
 	g.Label("medlog_vechalf") // the last vector, at most 8 elements
 	{
@@ -731,19 +666,8 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 		vec2(k, true)
 	}
 	g.Label("medlog_lastblock")
-	for r := range accLo {
-		g.VADDPD(partLo[r], accLo[r], accLo[r])
-		g.VADDPD(partHi[r], accHi[r], accHi[r])
-		g.VADDPD(accHi[r], accLo[r], accLo[r]) // lane i += lane i+8
-	}
-	fold64 := g.foldSum
-	s4 := fold64(fold64(accLo[0], accLo[1], 0x44, 0xee), fold64(accLo[2], accLo[3], 0x44, 0xee), 0x88, 0xdd)
-	sum := g.ZMM()
-	{
-		h := g.ZMM()
-		g.VPERMILPD(U8(0x55), s4, h) // swap the lanes of each pair
-		g.VADDPD(h, s4, sum)         // row r's S in lanes 2r, 2r+1
-	}
+	sums.addParts(true)
+	sum := sums.sumTree4()
 	g.Comment("The group's second check: no S is NaN. Else the caller runs it.")
 	{
 		k := g.K()
@@ -770,19 +694,7 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 	}
 	g.MOVQ(src, pendSrc)
 	g.MOVQ(dst, pendDst)
-	if z.masked() {
-		m := g.GP64()
-		g.MOVQ(maskCur, m)
-		g.MOVQ(m, pendMask)
-		if in == inMaskRows {
-			g.LEAQ(Mem{Base: m, Index: stride, Scale: 4}, m)
-			g.MOVQ(m, maskCur)
-		}
-	}
-	g.LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
-	g.LEAQ(Mem{Base: dst, Index: stride, Scale: 4}, dst)
-	g.SUBQ(U32(mediumGroup), rows)
-	g.JMP(LabelRef("medlog_group"))
+	g.nextMediumGroup(z, maskCur, pendMask, src, dst, stride, rows, "medlog_group")
 
 	g.Label("medlog_drain")
 	g.CMPQ(pendDst, U32(0))
@@ -791,7 +703,5 @@ func mediumLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 	pass3("medlog_outlast")
 
 	g.Label("medlog_ret")
-	g.Store(done, g.ReturnIndex(0))
-	g.VZEROUPPER()
-	g.RET()
+	g.groupReturn(done)
 }
