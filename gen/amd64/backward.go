@@ -110,6 +110,57 @@ func (g *gen) nextRow(dx, y, dy, n, rows reg.GPVirtual, top string) {
 	g.JNZ(LabelRef(top))
 }
 
+// backwardPass1 emits pass 1 of a backward kernel over the n elements at y
+// and dy: its pointers p (and q, which a log kernel leaves out) set to dy
+// (log) or y and dy, i to n, then pass1(p, q, i).
+func (g *gen) backwardPass1(bk backwardKernel, y, dy, n reg.GPVirtual, pass1 func(p, q, i reg.GPVirtual)) {
+	p, q, i := g.GP64(), g.GP64(), g.GP64()
+
+	g.Comment("Pass 1: the float64 sum.")
+	if bk.log {
+		g.MOVQ(dy, p)
+	} else {
+		g.MOVQ(y, p)
+		g.MOVQ(dy, q)
+	}
+	g.MOVQ(n, i)
+	pass1(p, q, i)
+}
+
+// backwardLoops emits pass 2's loops over the whole vectors of n elements
+// at y, dy and dx: blocks of unroll vectors while that many remain, then
+// single ones; out(u) emits the u vectors at y, dy and dx, which then move
+// on. label returns the function's label with the given suffix. It leaves
+// n at the tail's 0..15 elements.
+func (g *gen) backwardLoops(label func(string) string, y, dy, dx, n reg.GPVirtual, unroll int, out func(u int)) {
+	loop := func(name string, u int) {
+		g.Label(label(name))
+		g.CMPQ(n, U32(16*u))
+		g.JB(LabelRef(label(name + "_end")))
+		out(u)
+		for _, r := range []reg.GPVirtual{y, dy, dx} {
+			g.ADDQ(U32(64*u), r)
+		}
+		g.SUBQ(U32(16*u), n)
+		g.JMP(LabelRef(label(name)))
+		g.Label(label(name + "_end"))
+	}
+	loop(fmt.Sprintf("loop%d", unroll), unroll)
+	loop("loop1", 1)
+}
+
+// backwardEnd emits the end of a backward kernel at the label done: in a
+// batched kernel (rows), the step to the next row (see nextRow), then the
+// return.
+func (g *gen) backwardEnd(done string, rows bool, dx, y, dy, n, nrows reg.GPVirtual, top string) {
+	g.Label(done)
+	if rows {
+		g.nextRow(dx, y, dy, n, nrows, top)
+	}
+	g.VZEROUPPER()
+	g.RET()
+}
+
 // backwardDoc returns the documentation of a backward kernel.
 func backwardDoc(bk backwardKernel, fn, requires string) []string {
 	what := "dx = y * (dy - <y, dy>)"
@@ -154,6 +205,20 @@ type bw512 struct {
 	// km selects the row's last n%16 lanes: km[0] in a vector of 16
 	// float32 lanes, or in its low half of 8, km[1] in its high half.
 	km []reg.Register
+}
+
+// newBw512 returns the AVX-512 backward generator of bk, with the
+// constants it keeps in registers loaded: the exponential's (expRegs512)
+// for a log kernel, else the canonical NaN alone.
+func newBw512(g *gen, c *constTable, bk backwardKernel) *bw512 {
+	b := &bw512{g: g, bk: bk}
+	if bk.log {
+		b.k = expRegs512(g, c)
+	} else {
+		b.k = map[string]reg.VecVirtual{"nan": g.ZMM()}
+		g.VBROADCASTSS(c.scalar("nan"), b.k["nan"])
+	}
+	return b
 }
 
 // label returns the function's label with the given suffix.
@@ -353,13 +418,7 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 		fn := bk.name + "AVX512"
 		g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX-512F")...)
 	}
-	b := &bw512{g: g, bk: bk}
-	if bk.log {
-		b.k = expRegs512(g, c)
-	} else {
-		b.k = map[string]reg.VecVirtual{"nan": g.ZMM()}
-		g.VBROADCASTSS(c.scalar("nan"), b.k["nan"])
-	}
+	b := newBw512(g, c, bk)
 	var dx, y, dy, n, nrows reg.GPVirtual
 	if rows {
 		var cols reg.GPVirtual
@@ -372,47 +431,21 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 		dx, y, dy, n = g.backwardArgs()
 		b.tailMasks(n)
 	}
-	p, q, i := g.GP64(), g.GP64(), g.GP64()
-
-	g.Comment("Pass 1: the float64 sum.")
-	if bk.log {
-		g.MOVQ(dy, p)
-	} else {
-		g.MOVQ(y, p)
-		g.MOVQ(dy, q)
-	}
-	g.MOVQ(n, i)
-	b.pass1(p, q, i)
+	g.backwardPass1(bk, y, dy, n, b.pass1)
 
 	g.Comment("Pass 2: dx.")
 	// Exp's unrolling: 13 constants and 3 registers per vector in the
 	// exponential. Without it, 4 vectors of 6 float64 halves fit as well.
 	const unroll = 4
-	loop := func(name string, u int) {
-		g.Label(b.label(name))
-		g.CMPQ(n, U32(16*u))
-		g.JB(LabelRef(b.label(name + "_end")))
+	g.backwardLoops(b.label, y, dy, dx, n, unroll, func(u int) {
 		b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, u, false)
-		for _, r := range []reg.GPVirtual{y, dy, dx} {
-			g.ADDQ(U32(64*u), r)
-		}
-		g.SUBQ(U32(16*u), n)
-		g.JMP(LabelRef(b.label(name)))
-		g.Label(b.label(name + "_end"))
-	}
-	loop(fmt.Sprintf("loop%d", unroll), unroll)
-	loop("loop1", 1)
+	})
 	g.Comment("Tail: the last 0..15 elements, masked.")
 	g.TESTQ(n, n)
 	g.JZ(LabelRef(b.label("done")))
 	b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, 1, true)
 
-	g.Label(b.label("done"))
-	if rows {
-		g.nextRow(dx, y, dy, n, nrows, b.label("row"))
-	}
-	g.VZEROUPPER()
-	g.RET()
+	g.backwardEnd(b.label("done"), rows, dx, y, dy, n, nrows, b.label("row"))
 }
 
 // bw256 is the AVX2 backward generator: a vector of 16 lanes is two ymm
@@ -661,36 +694,15 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	} else {
 		dx, y, dy, n = g.backwardArgs()
 	}
-	p, q, i := g.GP64(), g.GP64(), g.GP64()
-
-	g.Comment("Pass 1: the float64 sum.")
-	if bk.log {
-		g.MOVQ(dy, p)
-	} else {
-		g.MOVQ(y, p)
-		g.MOVQ(dy, q)
-	}
-	g.MOVQ(n, i)
-	b.pass1(p, q, i)
+	g.backwardPass1(bk, y, dy, n, b.pass1)
 
 	g.Comment("Pass 2: dx.")
 	// Exp's unrolling: the exponential holds 2 bounds and 3 registers per
 	// half-vector, and s is live throughout.
 	const unroll = 2
-	loop := func(name string, u int) {
-		g.Label(b.label(name))
-		g.CMPQ(n, U32(16*u))
-		g.JB(LabelRef(b.label(name + "_end")))
+	g.backwardLoops(b.label, y, dy, dx, n, unroll, func(u int) {
 		b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, u, nil)
-		for _, r := range []reg.GPVirtual{y, dy, dx} {
-			g.ADDQ(U32(64*u), r)
-		}
-		g.SUBQ(U32(16*u), n)
-		g.JMP(LabelRef(b.label(name)))
-		g.Label(b.label(name + "_end"))
-	}
-	loop(fmt.Sprintf("loop%d", unroll), unroll)
-	loop("loop1", 1)
+	})
 	g.Comment("Tail: the last 0..15 elements, through the stack, stored masked.")
 	g.TESTQ(n, n)
 	g.JZ(LabelRef(b.label("done")))
@@ -700,10 +712,5 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	b.tailToBuf(Mem{Base: dy}, b.bufs[1])
 	b.out(b.bufs[0], b.bufs[1], Mem{Base: dx}, 1, b.masks)
 
-	g.Label(b.label("done"))
-	if rows {
-		g.nextRow(dx, y, dy, n, nrows, b.label("row"))
-	}
-	g.VZEROUPPER()
-	g.RET()
+	g.backwardEnd(b.label("done"), rows, dx, y, dy, n, nrows, b.label("row"))
 }

@@ -57,13 +57,7 @@ func shortBackwardAVX512(g *gen, c *constTable, bk backwardKernel) {
 		"multiple of 8 and 1 <= cols <= 16; dx may be y or dy; any other overlap",
 		"gives unspecified results. It requires AVX-512F.",
 	)
-	b := &bw512{g: g, bk: bk}
-	if bk.log {
-		b.k = expRegs512(g, c)
-	} else {
-		b.k = map[string]reg.VecVirtual{"nan": g.ZMM()}
-		g.VBROADCASTSS(c.scalar("nan"), b.k["nan"])
-	}
+	b := newBw512(g, c, bk)
 	sums := g.AllocLocal(128) // two groups' eight sums
 	dx, y, dy, rows, cols := g.backwardRowsArgs()
 
