@@ -161,29 +161,7 @@ func (g *gen) elementwiseArgs() (dst, src, n reg.GPVirtual) {
 // be src.
 func (g *gen) elementwise512(label string, unroll int, body func(v []reg.VecVirtual)) {
 	dst, src, n := g.elementwiseArgs()
-	loop := func(name string, u int) {
-		g.Label(label + name)
-		g.CMPQ(n, U32(16*u))
-		g.JB(LabelRef(label + name + "_end"))
-		v := make([]reg.VecVirtual, u)
-		for i := range v {
-			v[i] = g.ZMM()
-			g.VMOVUPS(Mem{Base: src, Disp: 64 * i}, v[i])
-		}
-		body(v)
-		for i := range v {
-			g.VMOVUPS(v[i], Mem{Base: dst, Disp: 64 * i})
-		}
-		g.ADDQ(U32(64*u), src)
-		g.ADDQ(U32(64*u), dst)
-		g.SUBQ(U32(16*u), n)
-		g.JMP(LabelRef(label + name))
-		g.Label(label + name + "_end")
-	}
-	if unroll > 1 {
-		loop(fmt.Sprintf("_loop%d", unroll), unroll)
-	}
-	loop("_loop1", 1)
+	g.elementwiseLoops(label, unroll, dst, src, n, 1, g.ZMM, body)
 
 	g.Comment("Tail: the last 0..15 elements, masked.")
 	g.TESTQ(n, n)
@@ -217,29 +195,7 @@ func (g *gen) elementwise512(label string, unroll int, body func(v []reg.VecVirt
 // those lane by lane.
 func (g *gen) elementwise256(label string, unroll int, body func(v []reg.VecVirtual)) {
 	dst, src, n := g.elementwiseArgs()
-	loop := func(name string, u int) {
-		g.Label(label + name)
-		g.CMPQ(n, U32(16*u))
-		g.JB(LabelRef(label + name + "_end"))
-		v := make([]reg.VecVirtual, 2*u)
-		for i := range v {
-			v[i] = g.YMM()
-			g.VMOVUPS(Mem{Base: src, Disp: 32 * i}, v[i])
-		}
-		body(v)
-		for i := range v {
-			g.VMOVUPS(v[i], Mem{Base: dst, Disp: 32 * i})
-		}
-		g.ADDQ(U32(64*u), src)
-		g.ADDQ(U32(64*u), dst)
-		g.SUBQ(U32(16*u), n)
-		g.JMP(LabelRef(label + name))
-		g.Label(label + name + "_end")
-	}
-	if unroll > 1 {
-		loop(fmt.Sprintf("_loop%d", unroll), unroll)
-	}
-	loop("_loop1", 1)
+	g.elementwiseLoops(label, unroll, dst, src, n, 2, g.YMM, body)
 
 	g.Comment("Tail: the last 0..15 elements, with VMASKMOVPS.")
 	g.TESTQ(n, n)
@@ -277,4 +233,36 @@ func (g *gen) elementwise256(label string, unroll int, body func(v []reg.VecVirt
 	g.Label(label + "_done")
 	g.VZEROUPPER()
 	g.RET()
+}
+
+// elementwiseLoops emits the loops of elementwise512 and elementwise256
+// over the whole vectors of 16 float32 at src: blocks of unroll vectors
+// while that many remain, then single ones, each loaded into parts
+// registers of newReg (16/parts lanes each), given to body, and stored to
+// dst. It leaves n at the tail's 0..15 elements.
+func (g *gen) elementwiseLoops(label string, unroll int, dst, src, n reg.GPVirtual, parts int, newReg func() reg.VecVirtual, body func(v []reg.VecVirtual)) {
+	size := 64 / parts // bytes a register
+	loop := func(name string, u int) {
+		g.Label(label + name)
+		g.CMPQ(n, U32(16*u))
+		g.JB(LabelRef(label + name + "_end"))
+		v := make([]reg.VecVirtual, parts*u)
+		for i := range v {
+			v[i] = newReg()
+			g.VMOVUPS(Mem{Base: src, Disp: size * i}, v[i])
+		}
+		body(v)
+		for i := range v {
+			g.VMOVUPS(v[i], Mem{Base: dst, Disp: size * i})
+		}
+		g.ADDQ(U32(64*u), src)
+		g.ADDQ(U32(64*u), dst)
+		g.SUBQ(U32(16*u), n)
+		g.JMP(LabelRef(label + name))
+		g.Label(label + name + "_end")
+	}
+	if unroll > 1 {
+		loop(fmt.Sprintf("_loop%d", unroll), unroll)
+	}
+	loop("_loop1", 1)
 }
