@@ -511,6 +511,42 @@ func (g *gen) nextMediumGroup(z *groupZ, maskCur, pendMask Mem, src, dst, stride
 	g.JMP(LabelRef(top))
 }
 
+// mediumY emits pass 3's y for row r of a medium group from its x and u:
+// s recomputed from x (max(x, -320), reduceLo in every lane) with the
+// row's bias, then y = (hi + fma(u, hi, fma(u, lo, lo))) * s in u, with
+// the bias, hi and lo of the pending group at pend (as the medium kernels'
+// frames hold them).
+func (g *gen) mediumY(c *constTable, x, u, reduceLo reg.VecVirtual, pend Mem, r int) {
+	g.VMAXPS(x, reduceLo, x)
+	t := g.ZMM()
+	g.VBROADCASTSS(c.scalar("magic"), t)
+	g.VFMADD231PS_BCST(c.scalar("log2e"), x, t)
+	g.scaleBias(c, t, pend.Offset(4*mediumMaxPos(r)))
+	g.normalizeRow(u, t, pend.Offset(64+4*mediumSumPos(r)), pend.Offset(96+4*mediumSumPos(r)))
+}
+
+// stashMedium emits the copy of a medium group's biases, at frame, to its
+// pending slot pend, and of its 1/S split into hi and lo (hilo, see
+// splitInverse) after them.
+func (g *gen) stashMedium(frame, pend Mem, hilo reg.VecVirtual) {
+	b := g.ZMM()
+	g.VMOVUPS(frame, b)
+	g.VMOVUPS(b, pend)
+	g.VMOVUPS(hilo, pend.Offset(64))
+}
+
+// mask4 returns a register holding the address of row 4 of the group's
+// mask rows (inMaskRows), rows stride bytes apart; for the other inputs it
+// emits nothing and returns nil.
+func (z *groupZ) mask4(stride reg.GPVirtual) reg.GPVirtual {
+	var m4 reg.GPVirtual
+	if z.in == inMaskRows {
+		m4 = z.g.GP64()
+		z.g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 4}, m4)
+	}
+	return m4
+}
+
 // groupReturn emits the end of a group kernel: done, the rows it ran, as
 // the result.
 func (g *gen) groupReturn(done reg.GPVirtual) {
@@ -696,11 +732,7 @@ func shortAVX512(g *gen, c *constTable, in groupIn) {
 
 	g.Comment("Pass 1: the eight rows, -Inf past cols, and their maxima.")
 	x := make([]reg.VecVirtual, shortGroup)
-	var mask4 reg.GPVirtual
-	if in == inMaskRows {
-		mask4 = g.GP64()
-		g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 4}, mask4)
-	}
+	mask4 := z.mask4(stride)
 	for r := range x {
 		x[r] = g.ZMM()
 		g.VMOVAPS(negInf, x[r])
@@ -1060,12 +1092,7 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 					z.apply(x, k, maskOf(r)) // lanes past the row not stored
 				}
 				g.VMOVUPS_Z(rowAt(pd, r), k, u)
-				g.VMAXPS(x, reduceLo, x)
-				t := g.ZMM()
-				g.VBROADCASTSS(c.scalar("magic"), t)
-				g.VFMADD231PS_BCST(c.scalar("log2e"), x, t)
-				g.scaleBias(c, t, pend.Offset(4*mediumMaxPos(r)))
-				g.normalizeRow(u, t, pend.Offset(64+4*mediumSumPos(r)), pend.Offset(96+4*mediumSumPos(r)))
+				g.mediumY(c, x, u, reduceLo, pend, r)
 				g.VMOVUPS(u, k, rowAt(pd, r))
 			}
 		})
@@ -1076,12 +1103,7 @@ func mediumAVX512(g *gen, c *constTable, in groupIn) {
 	pass3("medium_out")
 	g.Label("medium_stash")
 	g.Comment("This group is now pending: its biases, hi and lo, src and dst to the frame.")
-	{
-		b := g.ZMM()
-		g.VMOVUPS(frame, b)
-		g.VMOVUPS(b, pend)
-	}
-	g.VMOVUPS(hilo, pend.Offset(64))
+	g.stashMedium(frame, pend, hilo)
 	g.MOVQ(src, pendSrc)
 	g.MOVQ(dst, pendDst)
 	if in == inCausal {

@@ -595,12 +595,7 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 			x, u := g.ZMM(), g.ZMM()
 			g.VMOVUPS_Z(rowAt(ps, r), k, x)
 			g.VMOVUPS_Z(rowAt(pd, r), k, u)
-			g.VMAXPS(x, reduceLo, x)
-			tt := g.ZMM()
-			g.VBROADCASTSS(c.scalar("magic"), tt)
-			g.VFMADD231PS_BCST(c.scalar("log2e"), x, tt)
-			g.scaleBias(c, tt, pend.Offset(4*mediumMaxPos(r)))
-			g.normalizeRow(u, tt, pend.Offset(64+4*mediumSumPos(r)), pend.Offset(96+4*mediumSumPos(r)))
+			g.mediumY(c, x, u, reduceLo, pend, r)
 			kt := g.K()
 			g.VPCMPEQD_BCST(ptgAt.Offset(4*r), lane, kt) // the lane of the target
 			g.VSUBPS_BCST(c.scalar("one"), u, kt, u)     // y[t] - 1
@@ -618,12 +613,7 @@ func mediumCEAVX512(g *gen, c *constTable, t *ceTables, grad bool) {
 	pass3("medium_out")
 	g.Label("medium_stash")
 	g.Comment("This group is now pending: its biases, hi and lo, src, dst and targets to the frame.")
-	{
-		b := g.ZMM()
-		g.VMOVUPS(frame, b)
-		g.VMOVUPS(b, pend)
-	}
-	g.VMOVUPS(hilo, pend.Offset(64))
+	g.stashMedium(frame, pend, hilo)
 	lossesAndInputs()
 	g.MOVQ(src, pendSrc)
 	g.MOVQ(dst, pendDst)

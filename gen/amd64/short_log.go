@@ -179,11 +179,7 @@ func shortLogAVX512(g *gen, c *constTable, t *ceTables, in groupIn) {
 
 	g.Comment("Pass 1: the eight rows, -Inf past cols, and their maxima.")
 	x := make([]reg.VecVirtual, shortGroup)
-	var mask4 reg.GPVirtual
-	if in == inMaskRows {
-		mask4 = g.GP64()
-		g.LEAQ(Mem{Base: z.mask, Index: stride, Scale: 4}, mask4)
-	}
+	mask4 := z.mask4(stride)
 	for r := range x {
 		x[r] = g.ZMM()
 		g.VMOVAPS(negInf, x[r])
