@@ -161,6 +161,25 @@ func (g *gen) backwardEnd(done string, rows bool, dx, y, dy, n, nrows reg.GPVirt
 	g.RET()
 }
 
+// pass1Next emits the step of pass 1's pointers by bytes: p, and q but in
+// a log kernel, which reads dy alone; and of its count n of elements left.
+func (g *gen) pass1Next(bk backwardKernel, p, q, n reg.GPVirtual, bytes int) {
+	g.ADDQ(U32(bytes), p)
+	if !bk.log {
+		g.ADDQ(U32(bytes), q)
+	}
+	g.SUBQ(U32(bytes/4), n)
+}
+
+// pass1At returns the operand of pass 1's second input at r+disp, or the
+// zero Mem in a log kernel, which has no second operand.
+func (bk backwardKernel) pass1At(r reg.GPVirtual, disp int) Mem {
+	if bk.log {
+		return Mem{} // no second operand
+	}
+	return Mem{Base: r, Disp: disp}
+}
+
 // backwardDoc returns the documentation of a backward kernel.
 func backwardDoc(bk backwardKernel, fn, requires string) []string {
 	what := "dx = y * (dy - <y, dy>)"
@@ -275,19 +294,8 @@ func (b *bw512) pass1(p, q, n reg.GPVirtual) {
 		}
 		return v
 	}
-	next := func(bytes int) {
-		g.ADDQ(U32(bytes), p)
-		if !b.bk.log {
-			g.ADDQ(U32(bytes), q)
-		}
-		g.SUBQ(U32(bytes/4), n)
-	}
-	at := func(r reg.GPVirtual, disp int) Mem {
-		if b.bk.log {
-			return Mem{} // no second operand
-		}
-		return Mem{Base: r, Disp: disp}
-	}
+	next := func(bytes int) { g.pass1Next(b.bk, p, q, n, bytes) }
+	at := b.bk.pass1At
 	acc := zero()
 	g.Label(b.label("sum64"))
 	g.CMPQ(n, U32(64))
@@ -537,19 +545,8 @@ func (b *bw256) pass1(p, q, n reg.GPVirtual) {
 		}
 		return v
 	}
-	next := func(bytes int) {
-		g.ADDQ(U32(bytes), p)
-		if !b.bk.log {
-			g.ADDQ(U32(bytes), q)
-		}
-		g.SUBQ(U32(bytes/4), n)
-	}
-	at := func(r reg.GPVirtual, disp int) Mem {
-		if b.bk.log {
-			return Mem{}
-		}
-		return Mem{Base: r, Disp: disp}
-	}
+	next := func(bytes int) { g.pass1Next(b.bk, p, q, n, bytes) }
+	at := b.bk.pass1At
 	flush := func(acc, part []reg.VecVirtual) {
 		for h := range acc {
 			g.VADDPD(part[h], acc[h], acc[h])
