@@ -122,16 +122,35 @@ func shortBatch(rng *rand.Rand, rows, cols int) []float32 {
 	return x
 }
 
+// checkRows compares im.SoftmaxRows, out of place and in place, with
+// generic's.
 func checkRows(t *testing.T, im *Implementation, what string, x []float32, cols int) {
 	t.Helper()
+	checkBatch(t, what, x, cols, generic.SoftmaxRows, im.SoftmaxRows)
+}
+
+// checkBatch compares run, a batched kernel, out of place and in place,
+// with ref on the rows of cols elements of x.
+func checkBatch(t *testing.T, what string, x []float32, cols int, ref, run func(dst, src []float32, cols int)) {
+	t.Helper()
 	want := make([]float32, len(x))
-	generic.SoftmaxRows(want, x, cols)
+	ref(want, x, cols)
 	got := make([]float32, len(x))
-	im.SoftmaxRows(got, x, cols)
+	run(got, x, cols)
 	compareBits(t, what, x, want, got)
 	y := append([]float32(nil), x...)
-	im.SoftmaxRows(y, y, cols)
+	run(y, y, cols)
 	compareBits(t, what+" in place", x, want, y)
+}
+
+// addSpecialRow copies a special row drawn from shortSpecials over a row
+// drawn from the rows rows of cols elements of x, and returns the words
+// that say which and where.
+func addSpecialRow(rng *rand.Rand, x []float32, rows, cols int) string {
+	sp := shortSpecials[rng.IntN(len(shortSpecials))]
+	pos := rng.IntN(rows)
+	copy(x[pos*cols:], sp.row(rng, cols))
+	return fmt.Sprintf(", %s row at %d", sp.name, pos)
 }
 
 // TestBitExactShortRows runs batches of 1..40 ordinary rows of every
@@ -163,10 +182,7 @@ func TestBitExactShortRowsSpecials(t *testing.T) {
 					copy(x[pos*cols:], sp.row(rng, cols))
 					what := fmt.Sprintf("%dx%d, %s row at %d", rows, cols, sp.name, pos)
 					if rng.IntN(2) == 0 {
-						other := shortSpecials[rng.IntN(len(shortSpecials))]
-						p2 := rng.IntN(rows)
-						copy(x[p2*cols:], other.row(rng, cols))
-						what += fmt.Sprintf(", %s row at %d", other.name, p2)
+						what += addSpecialRow(rng, x, rows, cols)
 					}
 					checkRows(t, im, what, x, cols)
 				}

@@ -106,14 +106,45 @@ func TestBitExactScaledShortKernels(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(59, 60))
-	for _, cols := range scaledGroupCols() {
+	checkScaledGroupKernels(t, rng, scaledGroupCols(), fallback.ScaledSoftmaxRows, false, false,
+		func(medium bool, kind int, got, src, mask []float32, scale float32, rows, cols int) int {
+			switch {
+			case !medium && kind == 0:
+				return asm.ScaledSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
+			case !medium && kind == 1:
+				return asm.ScaledSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
+			case !medium:
+				return asm.ScaledSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
+			case kind == 0:
+				return asm.ScaledSoftmaxMediumRowsNoMaskAVX512(got, src, scale, rows, cols)
+			case kind == 1:
+				return asm.ScaledSoftmaxMediumRowsBcastAVX512(got, src, mask, scale, rows, cols)
+			}
+			return asm.ScaledSoftmaxMediumRowsAVX512(got, src, mask, scale, rows, cols)
+		})
+}
+
+// checkScaledGroupKernels runs scaled AVX-512 group kernels directly
+// through run: the short kernel of a mask kind up to shortCols columns,
+// the medium one past them (kind 0: no mask, 1: one mask row for all
+// rows, 2: a mask row per row), on
+// batches of ordinary rows of each of colsList columns, with scales that
+// keep z ordinary (0 among them: z is the mask, and a lane past the row
+// that were computed as 0*(-Inf) would be NaN): every whole group must be
+// done, with ref's bits, out of place and in place (the medium kernels in
+// place only with mediumInPlace); with checkRest, nothing past the rows
+// done may be written.
+func checkScaledGroupKernels(t *testing.T, rng *rand.Rand, colsList []int, ref func(dst, src, mask []float32, scale float32, cols int), mediumInPlace, checkRest bool,
+	run func(medium bool, kind int, dst, src, mask []float32, scale float32, rows, cols int) int) {
+	t.Helper()
+	for _, cols := range colsList {
 		for _, rows := range []int{8, 13, 16, 23, 40} {
 			for kind := range 3 {
 				scale := []float32{1, 0.125, -1, 2, 0, float32(math.Copysign(0, -1)), 0x1p-149}[rng.IntN(7)]
 				x := normalRow(rng, rows*cols, 4, 0)
 				mask := scaledGroupMask(rng, kind, rows, cols, false)
 				want := make([]float32, len(x))
-				fallback.ScaledSoftmaxRows(want, x, mask, scale, cols)
+				ref(want, x, mask, scale, cols)
 				what := fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale)
 				for _, inPlace := range []bool{false, true} {
 					got := make([]float32, len(x))
@@ -124,30 +155,24 @@ func TestBitExactScaledShortKernels(t *testing.T) {
 					}
 					group := 8
 					if cols > shortCols {
-						if inPlace {
+						if inPlace && !mediumInPlace {
 							continue // the medium kernel runs out of place only
 						}
 						group = 4
 					}
-					var done int
-					switch {
-					case group == 8 && kind == 0:
-						done = asm.ScaledSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
-					case group == 8 && kind == 1:
-						done = asm.ScaledSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
-					case group == 8:
-						done = asm.ScaledSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
-					case kind == 0:
-						done = asm.ScaledSoftmaxMediumRowsNoMaskAVX512(got, src, scale, rows, cols)
-					case kind == 1:
-						done = asm.ScaledSoftmaxMediumRowsBcastAVX512(got, src, mask, scale, rows, cols)
-					default:
-						done = asm.ScaledSoftmaxMediumRowsAVX512(got, src, mask, scale, rows, cols)
-					}
+					done := run(group == 4, kind, got, src, mask, scale, rows, cols)
 					if done != rows/group*group {
 						t.Fatalf("%s: %d rows done", what, done)
 					}
 					compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+					if !checkRest {
+						continue
+					}
+					for i := done * cols; i < len(got); i++ {
+						if g := got[i]; (inPlace && math.Float32bits(g) != math.Float32bits(x[i])) || (!inPlace && g != 0) {
+							t.Fatalf("%s: [%d] written past the rows done: %v", what, i, g)
+						}
+					}
 				}
 			}
 		}
@@ -167,7 +192,16 @@ func TestBitExactScaledShortRows(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(61, 62))
-	for _, cols := range scaledGroupCols() {
+	checkScaledShortBatches(t, rng, avx512, scaledKernels[0], scaledGroupCols())
+}
+
+// checkScaledShortBatches runs k on im on batches of 1 to 40 rows of each
+// of colsList columns, with up to two special rows at random positions, a
+// special scale one time in three, and every mask kind, against the
+// fallback (see checkScaled). It stops at the first cols that fails.
+func checkScaledShortBatches(t *testing.T, rng *rand.Rand, im *Implementation, k scaledKernel, colsList []int) {
+	t.Helper()
+	for _, cols := range colsList {
 		for rows := 1; rows <= 40; rows++ {
 			for kind := range 3 {
 				x := shortBatch(rng, rows, cols)
@@ -179,7 +213,7 @@ func TestBitExactScaledShortRows(t *testing.T) {
 					scale = fusedScales[rng.IntN(len(fusedScales))]
 				}
 				mask := scaledGroupMask(rng, kind, rows, cols, true)
-				checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), avx512, scaledKernels[0], x, mask, scale, cols)
+				checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), im, k, x, mask, scale, cols)
 			}
 		}
 		if t.Failed() {
@@ -195,17 +229,25 @@ func TestGuardScaledShortRows(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(63, 64))
-	for _, cols := range scaledGroupCols() {
+	checkScaledShortGuards(t, rng, scaledGroupCols(), fallback.ScaledSoftmaxRows, avx512.ScaledSoftmaxRows)
+}
+
+// checkScaledShortGuards places batches of 8, 16 and 19 rows of each of
+// colsList columns, and their masks (one per row, or one for all rows),
+// against inaccessible pages, for run with scale 0.5, against ref.
+func checkScaledShortGuards(t *testing.T, rng *rand.Rand, colsList []int, ref, run func(dst, src, mask []float32, scale float32, cols int)) {
+	t.Helper()
+	for _, cols := range colsList {
 		for _, rows := range []int{8, 16, 19} {
 			for kind := 1; kind < 3; kind++ {
 				x := normalRow(rng, rows*cols, 4, 0)
 				m := scaledGroupMask(rng, kind, rows, cols, false)
 				want := make([]float32, len(x))
-				fallback.ScaledSoftmaxRows(want, x, m, 0.5, cols)
+				ref(want, x, m, 0.5, cols)
 				for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
 					mask := place(t, len(m))
 					copy(mask, m)
-					checkGuards(t, x, want, func(dst, src []float32) { avx512.ScaledSoftmaxRows(dst, src, mask, 0.5, cols) }, nil)
+					checkGuards(t, x, want, func(dst, src []float32) { run(dst, src, mask, 0.5, cols) }, nil)
 				}
 			}
 		}
@@ -433,14 +475,7 @@ func TestBitExactLogShortKernel(t *testing.T) {
 // fallback.LogSoftmaxRows.
 func checkLogRows(t *testing.T, im *Implementation, what string, x []float32, cols int) {
 	t.Helper()
-	want := make([]float32, len(x))
-	fallback.LogSoftmaxRows(want, x, cols)
-	got := make([]float32, len(x))
-	im.LogSoftmaxRows(got, x, cols)
-	compareBits(t, what, x, want, got)
-	y := append([]float32(nil), x...)
-	im.LogSoftmaxRows(y, y, cols)
-	compareBits(t, what+" in place", x, want, y)
+	checkBatch(t, what, x, cols, fallback.LogSoftmaxRows, im.LogSoftmaxRows)
 }
 
 // TestBitExactLogShortRows runs LogSoftmaxRows on AVX-512 and AVX2 on batches of
@@ -456,10 +491,7 @@ func TestBitExactLogShortRows(t *testing.T) {
 				checkLogRows(t, im, fmt.Sprintf("%dx%d", rows, cols), x, cols)
 				what := fmt.Sprintf("%dx%d", rows, cols)
 				for range 1 + rng.IntN(2) {
-					sp := shortSpecials[rng.IntN(len(shortSpecials))]
-					pos := rng.IntN(rows)
-					copy(x[pos*cols:], sp.row(rng, cols))
-					what += fmt.Sprintf(", %s row at %d", sp.name, pos)
+					what += addSpecialRow(rng, x, rows, cols)
 				}
 				checkLogRows(t, im, what, x, cols)
 			}
@@ -499,57 +531,22 @@ func TestBitExactScaledLogShortKernels(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(75, 76))
-	for _, cols := range append(logGroupCols(), 64, 100, 128) {
-		for _, rows := range []int{8, 13, 16, 23, 40} {
-			for kind := range 3 {
-				scale := []float32{1, 0.125, -1, 2, 0, float32(math.Copysign(0, -1)), 0x1p-149}[rng.IntN(7)]
-				x := normalRow(rng, rows*cols, 4, 0)
-				mask := scaledGroupMask(rng, kind, rows, cols, false)
-				want := make([]float32, len(x))
-				fallback.ScaledLogSoftmaxRows(want, x, mask, scale, cols)
-				what := fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale)
-				for _, inPlace := range []bool{false, true} {
-					got := make([]float32, len(x))
-					src := x
-					if inPlace {
-						copy(got, x)
-						src = got
-					}
-					group := 8
-					if cols > shortCols {
-						group = 4
-					}
-					var done int
-					switch {
-					case group == 8 && kind == 0:
-						done = asm.ScaledLogSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
-					case group == 8 && kind == 1:
-						done = asm.ScaledLogSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
-					case group == 8:
-						done = asm.ScaledLogSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
-					case kind == 0:
-						done = asm.ScaledLogSoftmaxMediumRowsNoMaskAVX512(got, src, scale, rows, cols)
-					case kind == 1:
-						done = asm.ScaledLogSoftmaxMediumRowsBcastAVX512(got, src, mask, scale, rows, cols)
-					default:
-						done = asm.ScaledLogSoftmaxMediumRowsAVX512(got, src, mask, scale, rows, cols)
-					}
-					if done != rows/group*group {
-						t.Fatalf("%s: %d rows done", what, done)
-					}
-					compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
-					for i := done * cols; i < len(got); i++ {
-						if g := got[i]; (inPlace && math.Float32bits(g) != math.Float32bits(x[i])) || (!inPlace && g != 0) {
-							t.Fatalf("%s: [%d] written past the rows done: %v", what, i, g)
-						}
-					}
-				}
+	checkScaledGroupKernels(t, rng, append(logGroupCols(), 64, 100, 128), fallback.ScaledLogSoftmaxRows, true, true,
+		func(medium bool, kind int, got, src, mask []float32, scale float32, rows, cols int) int {
+			switch {
+			case !medium && kind == 0:
+				return asm.ScaledLogSoftmaxShortRowsNoMaskAVX512(got, src, scale, rows, cols)
+			case !medium && kind == 1:
+				return asm.ScaledLogSoftmaxShortRowsBcastAVX512(got, src, mask, scale, rows, cols)
+			case !medium:
+				return asm.ScaledLogSoftmaxShortRowsAVX512(got, src, mask, scale, rows, cols)
+			case kind == 0:
+				return asm.ScaledLogSoftmaxMediumRowsNoMaskAVX512(got, src, scale, rows, cols)
+			case kind == 1:
+				return asm.ScaledLogSoftmaxMediumRowsBcastAVX512(got, src, mask, scale, rows, cols)
 			}
-		}
-		if t.Failed() {
-			return
-		}
-	}
+			return asm.ScaledLogSoftmaxMediumRowsAVX512(got, src, mask, scale, rows, cols)
+		})
 }
 
 // TestBitExactScaledLogShortRows runs ScaledLogSoftmaxRows on AVX-512 and AVX2 on
@@ -560,40 +557,11 @@ func TestBitExactScaledLogShortKernels(t *testing.T) {
 func TestBitExactScaledLogShortRows(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(77, 78))
-		for _, cols := range append(logGroupCols(), 49, 64, 100, 128, 129) {
-			for rows := 1; rows <= 40; rows++ {
-				for kind := range 3 {
-					x := shortBatch(rng, rows, cols)
-					for range rng.IntN(3) {
-						copy(x[rng.IntN(rows)*cols:], shortSpecials[rng.IntN(len(shortSpecials))].row(rng, cols))
-					}
-					scale := float32(0.125)
-					if rng.IntN(3) == 0 {
-						scale = fusedScales[rng.IntN(len(fusedScales))]
-					}
-					mask := scaledGroupMask(rng, kind, rows, cols, true)
-					checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, cols, kind, scale), im, scaledKernels[1], x, mask, scale, cols)
-				}
-			}
-			if t.Failed() {
-				return
-			}
+		checkScaledShortBatches(t, rng, im, scaledKernels[1], append(logGroupCols(), 49, 64, 100, 128, 129))
+		if t.Failed() {
+			return
 		}
-		for _, cols := range append(logGroupCols(), 64, 100, 128) {
-			for _, rows := range []int{8, 16, 19} {
-				for kind := 1; kind < 3; kind++ {
-					x := normalRow(rng, rows*cols, 4, 0)
-					m := scaledGroupMask(rng, kind, rows, cols, false)
-					want := make([]float32, len(x))
-					fallback.ScaledLogSoftmaxRows(want, x, m, 0.5, cols)
-					for _, place := range []func(testing.TB, int) []float32{endAtGuard, startAfterGuard} {
-						mask := place(t, len(m))
-						copy(mask, m)
-						checkGuards(t, x, want, func(dst, src []float32) { im.ScaledLogSoftmaxRows(dst, src, mask, 0.5, cols) }, nil)
-					}
-				}
-			}
-		}
+		checkScaledShortGuards(t, rng, append(logGroupCols(), 64, 100, 128), fallback.ScaledLogSoftmaxRows, im.ScaledLogSoftmaxRows)
 	})
 }
 

@@ -50,10 +50,7 @@ func TestBitExactShortKernelAVX2(t *testing.T) {
 				x := shortBatch(rng, rows, cols)
 				what := fmt.Sprintf("%dx%d", rows, cols)
 				if rows == 20 || rows == 40 {
-					sp := shortSpecials[rng.IntN(len(shortSpecials))]
-					pos := rng.IntN(rows)
-					copy(x[pos*cols:], sp.row(rng, cols))
-					what += fmt.Sprintf(", %s row at %d", sp.name, pos)
+					what += addSpecialRow(rng, x, rows, cols)
 				}
 				batches = append(batches, batch{what, x})
 			}
@@ -80,15 +77,8 @@ func TestBitExactShortKernelAVX2(t *testing.T) {
 				want := make([]float32, len(x))
 				k.want(want, x, cols)
 				for _, inPlace := range []bool{false, true} {
-					const sentinel = 12345
-					got := make([]float32, len(x))
-					for i := range got {
-						got[i] = sentinel
-					}
-					if inPlace {
-						copy(got, x)
-					}
-					done := k.run(got, map[bool][]float32{false: x, true: got}[inPlace], rows, cols)
+					got, src := groupDst(x, inPlace)
+					done := k.run(got, src, rows, cols)
 					// The groups before the first that holds a special row
 					// or whose loads would reach past len(src).
 					fit := 0
@@ -96,7 +86,7 @@ func TestBitExactShortKernelAVX2(t *testing.T) {
 						fit += 8
 					}
 					what := fmt.Sprintf("%s %s, in place %v", k.name, b.what, inPlace)
-					checkGroupsDone(t, what, x, want, got, cols, done, fit, inPlace, sentinel)
+					checkGroupsDone(t, what, x, want, got, cols, done, fit, inPlace, groupSentinel)
 					total += done
 				}
 			}
@@ -108,6 +98,24 @@ func TestBitExactShortKernelAVX2(t *testing.T) {
 			}
 		}
 	}
+}
+
+// groupSentinel is what groupDst fills dst with out of place.
+const groupSentinel = 12345
+
+// groupDst returns the dst and src of a short kernel's run on x: in
+// place, a copy of x as both; out of place, dst filled with groupSentinel
+// and x as src.
+func groupDst(x []float32, inPlace bool) (dst, src []float32) {
+	dst = make([]float32, len(x))
+	if inPlace {
+		copy(dst, x)
+		return dst, dst
+	}
+	for i := range dst {
+		dst[i] = groupSentinel
+	}
+	return dst, x
 }
 
 // checkGroupsDone fails t unless a short kernel did fit rows (done), with
@@ -252,20 +260,10 @@ func TestBitExactScaledShortKernelsAVX2(t *testing.T) {
 						k.want(want, x, mask, scale, cols)
 						fit := scaledFit(scaledZ256(x, mask, scale, cols), rows, cols, len(x))
 						for _, inPlace := range []bool{false, true} {
-							const sentinel = 12345
-							got := make([]float32, len(x))
-							src := x
-							if inPlace {
-								copy(got, x)
-								src = got
-							} else {
-								for i := range got {
-									got[i] = sentinel
-								}
-							}
+							got, src := groupDst(x, inPlace)
 							done := scaledShortAVX2(log, got, src, mask, scale, rows, cols)
 							what := fmt.Sprintf("%s %dx%d mask kind %d scale %v, in place %v", k.name, rows, cols, kind, scale, inPlace)
-							checkGroupsDone(t, what, x, want, got, cols, done, fit, inPlace, sentinel)
+							checkGroupsDone(t, what, x, want, got, cols, done, fit, inPlace, groupSentinel)
 							total += done
 						}
 					}
