@@ -140,18 +140,22 @@ const (
 
 // name returns the name of the group kernel of the given kind ("Short"
 // or "Medium") for this input.
-func (in groupIn) name(kind string) string {
+func (in groupIn) name(kind string) string { return in.opName("Softmax", kind) }
+
+// opName returns the name of the group kernel of the operation op
+// ("Softmax" or "LogSoftmax") and the given kind for this input.
+func (in groupIn) opName(op, kind string) string {
 	switch in {
 	case inMaskRows:
-		return "ScaledSoftmax" + kind + "RowsAVX512"
+		return "Scaled" + op + kind + "RowsAVX512"
 	case inMaskBcast:
-		return "ScaledSoftmax" + kind + "RowsBcastAVX512"
+		return "Scaled" + op + kind + "RowsBcastAVX512"
 	case inScaled:
-		return "ScaledSoftmax" + kind + "RowsNoMaskAVX512"
+		return "Scaled" + op + kind + "RowsNoMaskAVX512"
 	case inCausal:
-		return "CausalSoftmax" + kind + "RowsAVX512"
+		return "Causal" + op + kind + "RowsAVX512"
 	}
-	return "Softmax" + kind + "RowsAVX512"
+	return op + kind + "RowsAVX512"
 }
 
 // signature returns the Go signature of a group kernel for this input.

@@ -84,17 +84,7 @@ func generateShortLog(g *gen) {
 
 // logName returns the name of the LogSoftmax group kernel of the given
 // kind ("Short" or "Medium") for the input in.
-func logName(in groupIn, kind string) string {
-	switch in {
-	case inMaskRows:
-		return "ScaledLogSoftmax" + kind + "RowsAVX512"
-	case inMaskBcast:
-		return "ScaledLogSoftmax" + kind + "RowsBcastAVX512"
-	case inScaled:
-		return "ScaledLogSoftmax" + kind + "RowsNoMaskAVX512"
-	}
-	return "LogSoftmax" + kind + "RowsAVX512"
-}
+func logName(in groupIn, kind string) string { return in.opName("LogSoftmax", kind) }
 
 // logDoc returns the documentation of a scaled LogSoftmax group kernel.
 func logDoc(in groupIn, kind string) []string {
