@@ -504,8 +504,13 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 // against 0.386 without it at 65536, and the same below.
 //
 // At 128256 columns a row's x, mask and u, 1.5 MiB, outgrow the 1 MiB L2
-// whichever way the passes run, and nothing tried brought the kernel
-// below 1.4x SoftmaxRowsAVX512's time there (lower quartiles of 20 to 40
+// whichever way the passes run. Passes 1 and 2 alone (the kernel with
+// pass 3 left out) measured 0.278, 0.293 and 0.303 ns per element at
+// 4096, 32000 and 128256 columns, against 0.211, 0.212 and 0.226 for
+// SoftmaxRowsAVX512's passes 1 and 2 alike: the mask's traffic, which
+// pass 1 has no arithmetic to hide behind; pass 3 then took 0.066, 0.093
+// and 0.161, its x, mask and u coming from L3 at 128256. Nothing tried
+// brought the kernel below 1.4x SoftmaxRowsAVX512's time there (lower quartiles of 20 to 40
 // alternating runs, ns per element, against this kernel in the same run,
 // at 4096, 32000 and 128256 columns):
 //   - z stored in dst by pass 1, passes 2 and 3 then running on dst as
