@@ -309,14 +309,32 @@ func scaledSoftmaxRowsAVX512(dst, src, mask []float32, scale float32, cols int) 
 }
 
 // scaledRowsAVX512 runs rows rows of ScaledSoftmaxRows through the
-// AVX-512 row kernel, with the mask mask or without one.
+// AVX-512 row kernel, with the mask mask or without one; with a mask, rows
+// of at least scaledLongCols elements through ScaledSoftmaxLongRowsAVX512.
 func scaledRowsAVX512(dst, src, mask []float32, scale float32, rows, cols int) {
-	if len(mask) == 0 {
+	switch {
+	case len(mask) == 0:
 		asm.ScaledSoftmaxRowsNoMaskAVX512(dst, src, scale, rows, cols)
-		return
+	case cols >= scaledLongCols:
+		asm.ScaledSoftmaxLongRowsAVX512(dst, src, mask, scale, rows, cols)
+	default:
+		asm.ScaledSoftmaxRowsAVX512(dst, src, mask, scale, rows, cols)
 	}
-	asm.ScaledSoftmaxRowsAVX512(dst, src, mask, scale, rows, cols)
 }
+
+// scaledLongCols is the shortest row that ScaledSoftmaxRows with a mask
+// runs through ScaledSoftmaxLongRowsAVX512, which runs each row's three
+// passes one after the other, rather than ScaledSoftmaxRowsAVX512, which
+// finds each row's max a row ahead and runs its last pass a row late
+// (see gen/amd64/fused.go): the same bits, and on long rows the row's x,
+// mask and u still in L2 when its last pass reads them. Measured (ns per
+// element, thread CPU time, the lower quartile of 60 alternating runs,
+// 1 MiB batches, one mask row per row, long kernel against row kernel):
+// 0.354 against 0.326 at 512 columns, the same within the noise from
+// 1024 to 8192, 0.327 against 0.357 at 16384, 0.358 against 0.387 at
+// 32000. A variable, so that the tests can send every row through
+// either kernel.
+var scaledLongCols = 8192
 
 // causalSoftmaxRowsAVX512 is softmaxRowsAVX512 for CausalSoftmaxRows:
 // batches of rows of at most shortCols elements go through

@@ -73,6 +73,14 @@ import (
 // 1.04x; CausalSoftmaxRows with full rows 1.11, 1.01, 0.95, 0.97x (and
 // 1.05x at 128256 before the prefetch, which it does not run there).
 //
+// Rows of a mask kernel of at least 8192 columns go, on AVX-512, through
+// ScaledSoftmaxLongRowsAVX512 (see scaledLongAVX512), which runs each
+// row's passes one after the other: 1.09, 1.18, 1.24 and 1.46x
+// SoftmaxRowsAVX512's time at 16384, 32000, 65536 and 128256 columns
+// against 1.19, 1.28, 1.34 and 1.49x for ScaledSoftmaxRowsAVX512, one
+// mask row per row; one mask row for every row 1.04, 1.09, 1.16 and
+// 1.40x against 1.09, 1.19, 1.28 and 1.40x.
+//
 // On AVX-512, package kernels runs ScaledSoftmaxRows on rows of at most
 // 48 columns through the group kernels of short.go, and on AVX2 on rows of
 // at most 16 columns through those of short_avx2.go, which compute z as
@@ -332,6 +340,7 @@ func generateFused(g *gen) {
 			scaledAVX2(g, c, t, k)
 		}
 	}
+	scaledLongAVX512(g, c)
 	causalAVX512(g, c)
 	causalAVX2(g, c)
 	statsOf(g, c, "AVX512", func() statsRow { return newSM512(g, c, "st512") })
@@ -469,6 +478,80 @@ func scaledAVX512(g *gen, c *constTable, t *log64Table, k scaledKind) {
 	s.tailPipe, s.halfTail, s.zeroC, s.ahead = true, true, true, true
 	s.prefetch = true
 	s.softmaxRows()
+}
+
+// scaledLongAVX512 emits ScaledSoftmaxLongRowsAVX512: SoftmaxRowsAVX512's
+// passes with z in place of x, as ScaledSoftmaxRowsAVX512, but each row's
+// three passes one after the other, without pass 1 a row ahead or pass 3
+// a row late, and with the prefetch of the next row's x and mask in pass
+// 2 for rows of at most prefetchCols (sm512.prefetch). Between a row's
+// pass 2 and its pass 3, ScaledSoftmaxRowsAVX512 runs the row before's
+// pass 3, reads the next row's x and mask twice and the row after's
+// once, and writes the next row's u: from some 10000 columns on that
+// evicts the row's own x, mask and u from L2 before its pass 3 reads
+// them. Here the row's three
+// arrays stay in L2 up to about 65536 columns (768 KiB), and with the
+// prefetch the next row's pass 1 finds its x and mask there too, up to
+// 32768. Thread CPU time, the lower quartile of 60 alternating runs of
+// 1 MiB batches, scale 1/8, one mask row per row, against
+// ScaledSoftmaxRowsAVX512 (ns per element): 0.297 against 0.297 at 4096
+// columns, 0.328 against 0.324 at 8192, 0.327 against 0.357 at 16384,
+// 0.358 against 0.387 at 32000, 0.397 against 0.428 at 65536 and 0.455
+// against 0.463 at 128256; SoftmaxRowsAVX512 0.27-0.31 in the same runs.
+// At 512 columns it measured 0.354 against 0.326, at 1024 0.322 against
+// 0.327: short rows gain more from the row ahead and the late pass 3.
+// The prefetch of the next row up to 65536 columns measured 0.413
+// against 0.386 without it at 65536, and the same below.
+//
+// At 128256 columns a row's x, mask and u, 1.5 MiB, outgrow the 1 MiB L2
+// whichever way the passes run. Passes 1 and 2 alone (the kernel with
+// pass 3 left out) measured 0.278, 0.293 and 0.303 ns per element at
+// 4096, 32000 and 128256 columns, against 0.211, 0.212 and 0.226 for
+// SoftmaxRowsAVX512's passes 1 and 2 alike: the mask's traffic, which
+// pass 1 has no arithmetic to hide behind; pass 3 then took 0.066, 0.093
+// and 0.161, its x, mask and u coming from L3 at 128256. Nothing tried
+// brought the kernel below 1.4x SoftmaxRowsAVX512's time there (lower quartiles of 20 to 40
+// alternating runs, ns per element, against this kernel in the same run,
+// at 4096, 32000 and 128256 columns):
+//   - z stored in dst by pass 1, passes 2 and 3 then running on dst as
+//     SoftmaxRowsAVX512 in place does, u recomputed in pass 3: 0.449, 0.432 and 0.449 against 0.332, 0.320
+//     and 0.429. Pass 1 then moves x, mask and dst with no arithmetic to
+//     hide it behind, and the recomputation costs pass 3 more than the
+//     traffic it saves.
+//   - z stored in dst by pass 1, u stored over it by pass 2, and z
+//     recomputed from x and the mask in pass 3 (ScaledSoftmaxRowsAVX2's
+//     route): 0.365, 0.347 and 0.443.
+//   - pass 1 and pass 3 from the row's end to its start, so that each
+//     starts on what the pass before it left in L2: 0.357, 0.353 and
+//     0.439 against 0.344, 0.343 and 0.445; with z in dst as above,
+//     0.368, 0.395 and 0.433 against 0.336, 0.337 and 0.428.
+//   - prefetch of x, the mask and dst 1, 4 or 16 KiB ahead in every pass:
+//     0.355-0.404, 0.370-0.416 and 0.445-0.536 against 0.351, 0.373 and
+//     0.449.
+//   - with z in dst, a non-temporal prefetch of x and the mask 1 or 4 KiB
+//     ahead in pass 1: 0.404 and 0.392, 0.434 and 0.410, 0.480 and 0.498
+//     against 0.385, 0.407 and 0.491 without it.
+//   - nothing stored in pass 2, u recomputed from x and the mask in pass
+//     3: 0.449, 0.448 and 0.490 against 0.358, 0.361 and 0.449.
+//   - the prefetch of the next row's x and mask in pass 3, on rows too
+//     long for the one in pass 2: 0.412 against 0.365 at 65536 columns,
+//     0.489 against 0.451 at 128256. In place of the one in pass 2, up to
+//     32768 or 65536 columns: 0.417-0.419 against 0.319 at 16384, 0.420
+//     against 0.351 at 32000.
+func scaledLongAVX512(g *gen, c *constTable) {
+	g.function("ScaledSoftmaxLongRowsAVX512", scaledSignature(true),
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, // MMX+: PREFETCHT0
+		"ScaledSoftmaxLongRowsAVX512 is ScaledSoftmaxRowsAVX512 for long rows: it runs",
+		"each row's passes one after the other. It requires AVX-512F.")
+	s := newSM512(g, c, "sl512")
+	s.z = scaleIn512(g)
+	s.z.moff = g.GP64()
+	f := g.AllocLocal(16)
+	s.hooks = maskRows(g, f, s.z.moff, s.rowSrc)
+	s.z.step = f.Offset(8)
+	s.tailPipe, s.halfTail, s.zeroC, s.prefetch = true, true, true, true
+	s.keepU = true
+	s.rowsKernel(func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, s.softmaxOut(s.label("next")), nil)
 }
 
 func scaledAVX2(g *gen, c *constTable, t *log64Table, k scaledKind) {

@@ -154,12 +154,12 @@ type sm512 struct {
 	// special (the scaled and causal kernels, fused.go).
 	ahead bool
 
-	// prefetch, with ahead, makes pass 2 prefetch the next row's x, and
-	// with z its mask, a block for each block it takes: the next row's
-	// pass 1 then finds them in cache (fused.go). Rows of more than
-	// prefetchCols elements prefetch their own blocks instead, which are
-	// there already: the next row would evict the current one from L2
-	// before pass 3. pfBytes is the distance, 4*cols or 0.
+	// prefetch makes pass 2 prefetch the next row's x, and with z its
+	// mask, a block for each block it takes: the next row's pass 1 then
+	// finds them in cache (fused.go). Rows of more than prefetchCols
+	// elements prefetch their own blocks instead, which are there
+	// already: the next row would evict the current one from L2 before
+	// pass 3. pfBytes is the distance, 4*cols or 0.
 	prefetch bool
 	pfBytes  reg.GPVirtual
 }
@@ -1163,6 +1163,15 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 			undo()
 			g.Label(s.label(name))
 		}
+	}
+	if s.prefetch && !s.ahead {
+		b := g.GP64()
+		g.LEAQ(Mem{Base: cols, Index: cols, Scale: 1}, b) // 2*cols
+		g.SHLQ(U8(1), b)                                  // 4*cols
+		s.pfBytes = g.GP64()
+		g.XORQ(s.pfBytes, s.pfBytes)
+		g.CMPQ(cols, U32(prefetchCols))
+		g.CMOVQLS(b, s.pfBytes)
 	}
 	g.Label(s.label("row"))
 	if s.hooks.begin != nil {

@@ -51,6 +51,12 @@ func ScaledLogSoftmaxRowsNoMaskAVX512(dst []float32, src []float32, scale float3
 //go:noescape
 func ScaledLogSoftmaxRowsNoMaskAVX2(dst []float32, src []float32, scale float32, rows int, cols int)
 
+// ScaledSoftmaxLongRowsAVX512 is ScaledSoftmaxRowsAVX512 for long rows: it runs
+// each row's passes one after the other. It requires AVX-512F.
+//
+//go:noescape
+func ScaledSoftmaxLongRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
+
 // CausalSoftmaxRowsAVX512 sets row r of the rows rows of cols elements
 // of dst to the softmax of scale*x over the first k elements of row r
 // of src, k = offset+r+1 clamped to [0, cols], and its other elements

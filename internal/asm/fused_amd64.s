@@ -23681,6 +23681,5915 @@ ss256_ret:
 	VZEROUPPER
 	RET
 
+// func ScaledSoftmaxLongRowsAVX512(dst []float32, src []float32, mask []float32, scale float32, rows int, cols int)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·ScaledSoftmaxLongRowsAVX512(SB), NOSPLIT, $16-96
+	VBROADCASTSS fusedconst<>+0(SB), Z0
+	VBROADCASTSS fusedconst<>+32(SB), Z1
+	VBROADCASTSS fusedconst<>+64(SB), Z2
+	VBROADCASTSS fusedconst<>+96(SB), Z3
+	VBROADCASTSS fusedconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	MOVSS        scale+72(FP), X6
+	VBROADCASTSS X6, Z8
+	MOVQ         mask_base+48(FP), AX
+	MOVQ         AX, (SP)
+	MOVQ         mask_len+56(FP), AX
+	MOVQ         cols+88(FP), CX
+	SHLQ         $0x02, AX
+	SHLQ         $0x02, CX
+	XORQ         DX, DX
+	CMPQ         AX, CX
+	CMOVQEQ      DX, CX
+	MOVQ         CX, 8(SP)
+	MOVQ         dst_base+0(FP), SI
+	MOVQ         src_base+24(FP), DI
+	MOVQ         rows+80(FP), R8
+	MOVQ         cols+88(FP), R9
+	TESTQ        R8, R8
+	JZ           sl512_ret
+	MOVQ         R9, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
+	XORQ         R10, R10
+	CMPQ         SI, DI
+	SETEQ        R10
+	LEAQ         (R9)(R9*1), AX
+	SHLQ         $0x01, AX
+	XORQ         R11, R11
+	CMPQ         R9, $0x00008000
+	CMOVQLS      AX, R11
+
+sl512_row:
+	MOVQ (SP), BX
+	SUBQ DI, BX
+	MOVQ 8(SP), AX
+	ADDQ AX, (SP)
+
+	// Pass 1: m = max(x).
+	VBROADCASTSS fusedconst<>+320(SB), Z7
+	VBROADCASTSS fusedconst<>+320(SB), Z6
+	VBROADCASTSS fusedconst<>+320(SB), Z9
+	VBROADCASTSS fusedconst<>+320(SB), Z10
+	MOVQ         DI, AX
+	MOVQ         R9, DX
+
+sl512_max64:
+	CMPQ        DX, $0x00000040
+	JB          sl512_max16
+	VMOVUPS     (AX), Z18
+	VFMADD213PS (AX)(BX*1), Z8, Z18
+	VMAXPS      Z18, Z7, Z7
+	VMOVUPS     64(AX), Z18
+	VFMADD213PS 64(AX)(BX*1), Z8, Z18
+	VMAXPS      Z18, Z6, Z6
+	VMOVUPS     128(AX), Z18
+	VFMADD213PS 128(AX)(BX*1), Z8, Z18
+	VMAXPS      Z18, Z9, Z9
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMAXPS      Z18, Z10, Z10
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         sl512_max64
+
+sl512_max16:
+	CMPQ        DX, $0x00000010
+	JB          sl512_maxtail
+	VMOVUPS     (AX), Z18
+	VFMADD213PS (AX)(BX*1), Z8, Z18
+	VMAXPS      Z18, Z7, Z7
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         sl512_max16
+
+sl512_maxtail:
+	TESTQ       DX, DX
+	JZ          sl512_maxred
+	VMOVUPS.Z   (AX), K1, Z18
+	VMOVUPS.Z   (AX)(BX*1), K1, Z19
+	VFMADD213PS Z19, Z8, Z18
+	VMAXPS      Z18, Z6, K1, Z6
+
+sl512_maxred:
+	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z10, Z9, Z9
+	VMAXPS     Z9, Z7, Z7
+	VSHUFF32X4 $0x4e, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0xb1, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	VUCOMISS X7, X7
+	JP       sl512_nanrow
+	VUCOMISS fusedconst<>+352(SB), X7
+	JE       sl512_nanrow
+	VUCOMISS fusedconst<>+320(SB), X7
+	JE       sl512_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD       X7, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JHI         sl512_large
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z9
+	VFMADD231PS Z0, Z7, Z9
+	JMP         sl512_params
+
+sl512_large:
+	VMOVAPS Z7, Z6
+	VMOVAPS Z1, Z9
+
+sl512_params:
+	VPBROADCASTD fusedconst<>+448(SB), Z7
+	VPSUBD       Z9, Z7, Z7
+
+	// Pass 2: S, and u kept in dst unless dst is src.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    sl512_sumc
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	MOVQ   DI, AX
+	MOVQ   SI, CX
+	MOVQ   R9, DX
+	CMPQ   DX, $0x00000040
+	JB     sl512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_1
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_1:
+	VMOVUPS     128(AX), Z9
+	VFMADD213PS 128(AX)(BX*1), Z8, Z9
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(BX*1), Z8, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z25
+	VSUBPS      Z1, Z19, Z26
+	VFMADD231PS Z2, Z25, Z9
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z3, Z25, Z9
+	VFMADD231PS Z3, Z26, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	MOVQ        8(SP), R12
+	ADDQ        AX, R12
+	PREFETCHT0  (R12)(BX*1)
+	PREFETCHT0  64(R12)(BX*1)
+	PREFETCHT0  128(R12)(BX*1)
+	PREFETCHT0  192(R12)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+sl512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   sl512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_2
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_2:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_3
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_3:
+	VMOVUPS     128(AX), Z9
+	VFMADD213PS 128(AX)(BX*1), Z8, Z9
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(BX*1), Z8, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z25
+	VSUBPS      Z1, Z19, Z26
+	VFMADD231PS Z2, Z25, Z9
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z3, Z25, Z9
+	VFMADD231PS Z3, Z26, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	MOVQ        8(SP), R12
+	ADDQ        AX, R12
+	PREFETCHT0  (R12)(BX*1)
+	PREFETCHT0  64(R12)(BX*1)
+	PREFETCHT0  128(R12)(BX*1)
+	PREFETCHT0  192(R12)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl512z_sum64
+
+sl512z_drain:
+	TESTQ DX, DX
+	JZ    sl512z_drainwhole
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
+	JAE   sl512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    sl512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_4
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_5
+	VMOVUPS          Z20, K2, (CX)
+
+sl512z_nostore_5:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	MOVQ        8(SP), R12
+	ADDQ        AX, R12
+	PREFETCHT0  (R12)(BX*1)
+	PREFETCHT0  64(R12)(BX*1)
+	PREFETCHT0  128(R12)(BX*1)
+	PREFETCHT0  192(R12)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z13, Z13, Z13
+	VPXORQ      Z14, Z14, Z14
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         sl512z_sumred
+
+sl512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   sl512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_6
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_6:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_7
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+sl512z_nostore_7:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   sl512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_8
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_8:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_9
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_10
+	VMOVUPS          Z20, K2, -128(CX)
+
+sl512z_nostore_10:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         sl512z_sumred
+
+sl512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_11
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_11:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_12
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_12:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_13
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+sl512z_nostore_13:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   sl512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_14
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_15
+	VMOVUPS          Z20, K2, (CX)
+
+sl512z_nostore_15:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   sl512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_16
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_16:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_17
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+sl512z_nostore_17:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   sl512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_18
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_18:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_19
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_20
+	VMOVUPS          Z20, K2, -128(CX)
+
+sl512z_nostore_20:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_21
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_21:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VADDPD           Z13, Z11, Z11
+	VADDPD           Z14, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_22
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_22:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_23
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+sl512z_nostore_23:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_tailfirst:
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
+	JAE  sl512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   sl512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_24
+	VMOVUPS          Z20, K2, (CX)
+
+sl512z_nostore_24:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	MOVQ        8(SP), R12
+	ADDQ        AX, R12
+	PREFETCHT0  (R12)(BX*1)
+	PREFETCHT0  64(R12)(BX*1)
+	PREFETCHT0  128(R12)(BX*1)
+	PREFETCHT0  192(R12)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z13, Z13, Z13
+	VPXORQ      Z14, Z14, Z14
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         sl512z_sumred
+
+sl512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   sl512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_25
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+sl512z_nostore_25:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   sl512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_26
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_27
+	VMOVUPS          Z20, K2, -128(CX)
+
+sl512z_nostore_27:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VADDPD      Z14, Z12, Z12
+	JMP         sl512z_sumred
+
+sl512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_28
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_28:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_29
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+sl512z_nostore_29:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   sl512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_30
+	VMOVUPS          Z20, K2, (CX)
+
+sl512z_nostore_30:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_first2:
+	CMPQ DX, $0x00000020
+	JA   sl512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_31
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+sl512z_nostore_31:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z13, Z13, Z13
+	VPXORQ        Z14, Z14, Z14
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_first3:
+	CMPQ DX, $0x00000030
+	JA   sl512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_32
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z13, Z13
+	VADDPD           Z19, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_33
+	VMOVUPS          Z20, K2, -128(CX)
+
+sl512z_nostore_33:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_34
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512z_nostore_34:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_35
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+sl512z_nostore_35:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+	JMP           sl512z_sumred
+
+sl512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z13, Z13
+	VADDPD           Z20, Z14, Z14
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z13, Z13
+	VADDPD           Z21, Z14, Z14
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512z_nostore_36
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512z_nostore_36:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z13, Z13
+	VADDPD        Z10, Z14, Z14
+	VADDPD        Z13, Z11, Z11
+	VADDPD        Z14, Z12, Z12
+
+sl512z_sumred:
+	JMP sl512_sumdone
+
+sl512_sumc:
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	MOVQ   DI, AX
+	MOVQ   SI, CX
+	MOVQ   R9, DX
+	CMPQ   DX, $0x00000040
+	JB     sl512_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_1
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_1:
+	VMOVUPS     128(AX), Z9
+	VFMADD213PS 128(AX)(BX*1), Z8, Z9
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(BX*1), Z8, Z10
+	VSUBPS      Z6, Z9, Z9
+	VSUBPS      Z6, Z10, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z25
+	VSUBPS      Z1, Z19, Z26
+	VFMADD231PS Z2, Z25, Z9
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z3, Z25, Z9
+	VFMADD231PS Z3, Z26, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	MOVQ        8(SP), R12
+	ADDQ        AX, R12
+	PREFETCHT0  (R12)(BX*1)
+	PREFETCHT0  64(R12)(BX*1)
+	PREFETCHT0  128(R12)(BX*1)
+	PREFETCHT0  192(R12)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+sl512_sum64:
+	CMPQ DX, $0x00000040
+	JB   sl512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_2
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_2:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_3
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_3:
+	VMOVUPS     128(AX), Z9
+	VFMADD213PS 128(AX)(BX*1), Z8, Z9
+	VMOVUPS     192(AX), Z10
+	VFMADD213PS 192(AX)(BX*1), Z8, Z10
+	VSUBPS      Z6, Z9, Z9
+	VSUBPS      Z6, Z10, Z10
+	VMAXPS      Z9, Z4, Z9
+	VMAXPS      Z10, Z4, Z10
+	VMOVAPS     Z1, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z9, Z18
+	VFMADD231PS Z0, Z10, Z19
+	VSUBPS      Z1, Z18, Z25
+	VSUBPS      Z1, Z19, Z26
+	VFMADD231PS Z2, Z25, Z9
+	VFMADD231PS Z2, Z26, Z10
+	VFMADD231PS Z3, Z25, Z9
+	VFMADD231PS Z3, Z26, Z10
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	MOVQ        8(SP), R12
+	ADDQ        AX, R12
+	PREFETCHT0  (R12)(BX*1)
+	PREFETCHT0  64(R12)(BX*1)
+	PREFETCHT0  128(R12)(BX*1)
+	PREFETCHT0  192(R12)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl512_sum64
+
+sl512_drain:
+	TESTQ DX, DX
+	JZ    sl512_drainwhole
+	LEAQ  -1(DX), R12
+	ANDQ  $0x0000000f, R12
+	CMPQ  R12, $0x00000008
+	JAE   sl512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    sl512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_4
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_4:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_5
+	VMOVUPS          Z20, K2, (CX)
+
+sl512_nostore_5:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	MOVQ        8(SP), R12
+	ADDQ        AX, R12
+	PREFETCHT0  (R12)(BX*1)
+	PREFETCHT0  64(R12)(BX*1)
+	PREFETCHT0  128(R12)(BX*1)
+	PREFETCHT0  192(R12)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         sl512_sumred
+
+sl512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   sl512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_6
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_6:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_7
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+sl512_nostore_7:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   sl512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_8
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_8:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_9
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_9:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_10
+	VMOVUPS          Z20, K2, -128(CX)
+
+sl512_nostore_10:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         sl512_sumred
+
+sl512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_11
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_11:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_12
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_12:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_13
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+sl512_nostore_13:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   sl512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_14
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_14:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_15
+	VMOVUPS          Z20, K2, (CX)
+
+sl512_nostore_15:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_tail2:
+	CMPQ DX, $0x00000020
+	JA   sl512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_16
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_16:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_17
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+sl512_nostore_17:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_tail3:
+	CMPQ DX, $0x00000030
+	JA   sl512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_18
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_18:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_19
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_19:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_20
+	VMOVUPS          Z20, K2, -128(CX)
+
+sl512_nostore_20:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_21
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_21:
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z16, Z12, Z12
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_22
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_22:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_23
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+sl512_nostore_23:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_tailfirst:
+	LEAQ -1(DX), R12
+	ANDQ $0x0000000f, R12
+	CMPQ R12, $0x00000008
+	JAE  sl512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   sl512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_24
+	VMOVUPS          Z20, K2, (CX)
+
+sl512_nostore_24:
+	LEAQ        (AX)(R11*1), R12
+	PREFETCHT0  (R12)
+	PREFETCHT0  64(R12)
+	PREFETCHT0  128(R12)
+	PREFETCHT0  192(R12)
+	MOVQ        8(SP), R12
+	ADDQ        AX, R12
+	PREFETCHT0  (R12)(BX*1)
+	PREFETCHT0  64(R12)(BX*1)
+	PREFETCHT0  128(R12)(BX*1)
+	PREFETCHT0  192(R12)(BX*1)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VPXORQ      Z15, Z15, Z15
+	VPXORQ      Z16, Z16, Z16
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         sl512_sumred
+
+sl512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   sl512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_25
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+sl512_nostore_25:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   sl512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_26
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_26:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_27
+	VMOVUPS          Z20, K2, -128(CX)
+
+sl512_nostore_27:
+	VCVTPS2PD   Y20, Z9
+	VCVTPS2PD   Y23, Z10
+	VFMADD213PD Z10, Z10, Z9
+	VADDPD      Z9, Z15, Z15
+	VADDPD      Z15, Z11, Z11
+	VADDPD      Z16, Z12, Z12
+	JMP         sl512_sumred
+
+sl512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_28
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_28:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_29
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+sl512_nostore_29:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VCVTPS2PD     Y24, Z10
+	VFMADD213PD   Z10, Z10, Z9
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   sl512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        (AX), K2, Z10
+	VMOVUPS.Z        (AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_30
+	VMOVUPS          Z20, K2, (CX)
+
+sl512_nostore_30:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_first2:
+	CMPQ DX, $0x00000020
+	JA   sl512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        64(AX), K2, Z18
+	VMOVUPS.Z        64(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_31
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, K2, 64(CX)
+
+sl512_nostore_31:
+	LEAQ          (AX)(R11*1), R12
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	MOVQ          8(SP), R12
+	ADDQ          AX, R12
+	PREFETCHT0    (R12)(BX*1)
+	PREFETCHT0    64(R12)(BX*1)
+	PREFETCHT0    128(R12)(BX*1)
+	PREFETCHT0    192(R12)(BX*1)
+	ADDQ          $0x00000100, AX
+	ADDQ          $0x00000100, CX
+	SUBQ          $0x00000040, DX
+	VPXORQ        Z15, Z15, Z15
+	VPXORQ        Z16, Z16, Z16
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_first3:
+	CMPQ DX, $0x00000030
+	JA   sl512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_32
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_32:
+	VBROADCASTSS     fusedconst<>+320(SB), Z9
+	VMOVUPS.Z        128(AX), K2, Z10
+	VMOVUPS.Z        128(AX)(BX*1), K2, Z18
+	VFMADD213PS      Z18, Z8, Z10
+	VBLENDMPS        Z10, Z9, K2, Z9
+	VSUBPS           Z6, Z9, Z9
+	VMAXPS           Z9, Z4, Z9
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z9, Z18
+	VSUBPS           Z1, Z18, Z10
+	VFMADD231PS      Z2, Z10, Z9
+	VFMADD231PS      Z3, Z10, Z9
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z10
+	VEXTRACTF64X4    $0x01, Z20, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y23, Z20
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z23, Z23, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VCVTPS2PD        Y21, Z10
+	VEXTRACTF64X4    $0x01, Z21, Y19
+	VCVTPS2PD        Y19, Z19
+	VCVTPS2PD        Y24, Z20
+	VEXTRACTF64X4    $0x01, Z24, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z10
+	VFMADD213PD      Z21, Z21, Z19
+	VADDPD           Z10, Z15, Z15
+	VADDPD           Z19, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VMULPS           Z9, Z9, Z10
+	VFMADD213PS      Z9, Z10, Z20
+	VPADDD           Z7, Z18, Z23
+	VPMAXSD          Z5, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_33
+	VMOVUPS          Z20, K2, -128(CX)
+
+sl512_nostore_33:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z9
+	VFMADD213PS      (AX)(BX*1), Z8, Z9
+	VMOVUPS          64(AX), Z10
+	VFMADD213PS      64(AX)(BX*1), Z8, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VFMADD231PS      Z2, Z20, Z9
+	VFMADD231PS      Z2, Z21, Z10
+	VFMADD231PS      Z3, Z20, Z9
+	VFMADD231PS      Z3, Z21, Z10
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_34
+	VMOVUPS          Z20, (CX)
+	VMOVUPS          Z21, 64(CX)
+
+sl512_nostore_34:
+	VMOVUPS          128(AX), Z9
+	VFMADD213PS      128(AX)(BX*1), Z8, Z9
+	VBROADCASTSS     fusedconst<>+320(SB), Z10
+	VMOVUPS.Z        192(AX), K2, Z18
+	VMOVUPS.Z        192(AX)(BX*1), K2, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VBLENDMPS        Z18, Z10, K2, Z10
+	VSUBPS           Z6, Z9, Z9
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z9, Z4, Z9
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z9, Z18
+	VFMADD231PS      Z0, Z10, Z19
+	VSUBPS           Z1, Z18, Z25
+	VSUBPS           Z1, Z19, Z26
+	VFMADD231PS      Z2, Z25, Z9
+	VFMADD231PS      Z2, Z26, Z10
+	VFMADD231PS      Z3, Z25, Z9
+	VFMADD231PS      Z3, Z26, Z10
+	LEAQ             (AX)(R11*1), R12
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	MOVQ             8(SP), R12
+	ADDQ             AX, R12
+	PREFETCHT0       (R12)(BX*1)
+	PREFETCHT0       64(R12)(BX*1)
+	PREFETCHT0       128(R12)(BX*1)
+	PREFETCHT0       192(R12)(BX*1)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_35
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, K2, -64(CX)
+
+sl512_nostore_35:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+	JMP           sl512_sumred
+
+sl512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VCVTPS2PD        Y20, Z25
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VCVTPS2PD        Y23, Z26
+	VEXTRACTF64X4    $0x01, Z23, Y23
+	VCVTPS2PD        Y23, Z23
+	VFMADD213PD      Z26, Z26, Z25
+	VFMADD213PD      Z23, Z23, Z20
+	VADDPD           Z25, Z15, Z15
+	VADDPD           Z20, Z16, Z16
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VCVTPS2PD        Y24, Z23
+	VEXTRACTF64X4    $0x01, Z24, Y24
+	VCVTPS2PD        Y24, Z24
+	VFMADD213PD      Z23, Z23, Z20
+	VFMADD213PD      Z24, Z24, Z21
+	VADDPD           Z20, Z15, Z15
+	VADDPD           Z21, Z16, Z16
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z10, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z9, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z10, Z21
+	VMULPS           Z9, Z9, Z23
+	VMULPS           Z10, Z10, Z24
+	VFMADD213PS      Z9, Z23, Z20
+	VFMADD213PS      Z10, Z24, Z21
+	VPADDD           Z7, Z18, Z23
+	VPADDD           Z7, Z19, Z24
+	VPMAXSD          Z5, Z23, Z23
+	VPMAXSD          Z5, Z24, Z24
+	VPSLLD           $0x17, Z23, Z23
+	VPSLLD           $0x17, Z24, Z24
+	TESTQ            R10, R10
+	JNZ              sl512_nostore_36
+	VMOVUPS          Z20, -128(CX)
+	VMOVUPS          Z21, -64(CX)
+
+sl512_nostore_36:
+	VCVTPS2PD     Y20, Z9
+	VEXTRACTF64X4 $0x01, Z20, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y23, Z18
+	VEXTRACTF64X4 $0x01, Z23, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VCVTPS2PD     Y21, Z9
+	VEXTRACTF64X4 $0x01, Z21, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y24, Z18
+	VEXTRACTF64X4 $0x01, Z24, Y19
+	VCVTPS2PD     Y19, Z19
+	VFMADD213PD   Z18, Z18, Z9
+	VFMADD213PD   Z19, Z19, Z10
+	VADDPD        Z9, Z15, Z15
+	VADDPD        Z10, Z16, Z16
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z16, Z12, Z12
+
+sl512_sumred:
+sl512_sumdone:
+	VADDPD     Z12, Z11, Z11
+	VSHUFF64X2 $0xee, Z11, Z11, Z9
+	VADDPD     Z9, Z11, Z11
+	VSHUFF64X2 $0x01, Z11, Z11, Z9
+	VADDPD     Z9, Z11, Z11
+	VPERMILPD  $0x01, Z11, Z9
+	VADDSD     X9, X11, X9
+	VUCOMISD   X9, X9
+	JP         sl512_nanrow
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    fusedconst<>+384(SB), X17, X17
+	VDIVSD       X9, X17, X10
+	VCVTSD2SS    X10, X10, X9
+	VCVTSS2SD    X9, X9, X18
+	VSUBSD       X18, X10, X10
+	VCVTSD2SS    X10, X10, X10
+	VBROADCASTSS X9, Z9
+	VBROADCASTSS X10, Z10
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   sl512_outc
+	TESTQ R10, R10
+	JNZ   sl512z_re
+	MOVQ  DI, AX
+	MOVQ  SI, CX
+	MOVQ  R9, DX
+
+sl512z_out64:
+	CMPQ        DX, $0x00000040
+	JB          sl512z_out16
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMOVUPS     64(AX), Z18
+	VFMADD213PS 64(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     (CX), Z6
+	VMOVUPS     64(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z23
+	VFMADD213PS Z10, Z18, Z23
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z23, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, (CX)
+	VMOVUPS     Z18, 64(CX)
+	VMOVUPS     128(AX), Z6
+	VFMADD213PS 128(AX)(BX*1), Z8, Z6
+	VMOVUPS     192(AX), Z18
+	VFMADD213PS 192(AX)(BX*1), Z8, Z18
+	VMAXPS      Z6, Z4, Z6
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VMOVAPS     Z1, Z20
+	VFMADD231PS Z0, Z6, Z19
+	VFMADD231PS Z0, Z18, Z20
+	VPADDD      Z7, Z19, Z19
+	VPADDD      Z7, Z20, Z20
+	VPMAXSD     Z5, Z19, Z19
+	VPMAXSD     Z5, Z20, Z20
+	VPSLLD      $0x17, Z19, Z19
+	VPSLLD      $0x17, Z20, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z18
+	VMOVAPS     Z10, Z21
+	VFMADD213PS Z10, Z6, Z21
+	VMOVAPS     Z10, Z23
+	VFMADD213PS Z10, Z18, Z23
+	VFMADD132PS Z9, Z21, Z6
+	VFMADD132PS Z9, Z23, Z18
+	VADDPS      Z9, Z6, Z6
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z6, Z6
+	VMULPS      Z20, Z18, Z18
+	VMOVUPS     Z6, 128(CX)
+	VMOVUPS     Z18, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl512z_out64
+
+sl512z_out16:
+	CMPQ        DX, $0x00000010
+	JB          sl512z_outtail
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS     (CX), Z6
+	VMOVAPS     Z10, Z19
+	VFMADD213PS Z10, Z6, Z19
+	VFMADD132PS Z9, Z19, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sl512z_out16
+
+sl512z_outtail:
+	TESTQ       DX, DX
+	JZ          sl512_next
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (AX)(BX*1), K1, Z18
+	VFMADD213PS Z18, Z8, Z6
+	VMAXPS      Z6, Z4, Z6
+	VMOVAPS     Z1, Z18
+	VFMADD231PS Z0, Z6, Z18
+	VPADDD      Z7, Z18, Z18
+	VPMAXSD     Z5, Z18, Z18
+	VPSLLD      $0x17, Z18, Z18
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVAPS     Z10, Z7
+	VFMADD213PS Z10, Z6, Z7
+	VFMADD132PS Z9, Z7, Z6
+	VADDPS      Z9, Z6, Z6
+	VMULPS      Z18, Z6, Z6
+	VMOVUPS     Z6, K1, (CX)
+	JMP         sl512_next
+
+sl512z_re:
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+sl512z_re64:
+	CMPQ             DX, $0x00000040
+	JB               sl512z_re16
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMOVUPS          64(AX), Z18
+	VFMADD213PS      64(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z23
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z23, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
+	VMULPS           Z6, Z6, Z24
+	VMULPS           Z18, Z18, Z25
+	VFMADD231PS      Z21, Z24, Z6
+	VFMADD231PS      Z23, Z25, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z23
+	VFMADD213PS      Z10, Z18, Z23
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z23, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z18, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VFMADD213PS      128(AX)(BX*1), Z8, Z6
+	VMOVUPS          192(AX), Z18
+	VFMADD213PS      192(AX)(BX*1), Z8, Z18
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VMOVAPS          Z1, Z20
+	VFMADD231PS      Z0, Z6, Z19
+	VFMADD231PS      Z0, Z18, Z20
+	VSUBPS           Z1, Z19, Z21
+	VSUBPS           Z1, Z20, Z23
+	VFMADD231PS      Z2, Z21, Z6
+	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z3, Z21, Z6
+	VFMADD231PS      Z3, Z23, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z21
+	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z21
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
+	VMULPS           Z6, Z6, Z24
+	VMULPS           Z18, Z18, Z25
+	VFMADD231PS      Z21, Z24, Z6
+	VFMADD231PS      Z23, Z25, Z18
+	VPADDD           Z7, Z19, Z19
+	VPADDD           Z7, Z20, Z20
+	VPMAXSD          Z5, Z19, Z19
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z19, Z19
+	VPSLLD           $0x17, Z20, Z20
+	VMOVAPS          Z10, Z21
+	VFMADD213PS      Z10, Z6, Z21
+	VMOVAPS          Z10, Z23
+	VFMADD213PS      Z10, Z18, Z23
+	VFMADD132PS      Z9, Z21, Z6
+	VFMADD132PS      Z9, Z23, Z18
+	VADDPS           Z9, Z6, Z6
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z6, Z6
+	VMULPS           Z20, Z18, Z18
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z18, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              sl512z_re64
+
+sl512z_re16:
+	CMPQ             DX, $0x00000010
+	JB               sl512z_retail
+	VMOVUPS          (AX), Z6
+	VFMADD213PS      (AX)(BX*1), Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z19
+	VFMADD213PS      Z10, Z6, Z19
+	VFMADD132PS      Z9, Z19, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              sl512z_re16
+
+sl512z_retail:
+	TESTQ            DX, DX
+	JZ               sl512_next
+	VMOVUPS.Z        (AX), K1, Z6
+	VMOVUPS.Z        (AX)(BX*1), K1, Z18
+	VFMADD213PS      Z18, Z8, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z18
+	VFMADD231PS      Z0, Z6, Z18
+	VSUBPS           Z1, Z18, Z19
+	VFMADD231PS      Z2, Z19, Z6
+	VFMADD231PS      Z3, Z19, Z6
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z6, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z6, Z19
+	VMULPS           Z6, Z6, Z20
+	VFMADD231PS      Z19, Z20, Z6
+	VPADDD           Z7, Z18, Z18
+	VPMAXSD          Z5, Z18, Z18
+	VPSLLD           $0x17, Z18, Z18
+	VMOVAPS          Z10, Z7
+	VFMADD213PS      Z10, Z6, Z7
+	VFMADD132PS      Z9, Z7, Z6
+	VADDPS           Z9, Z6, Z6
+	VMULPS           Z18, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              sl512_next
+	JMP sl512_outdone
+
+sl512_outc:
+	TESTQ R10, R10
+	JNZ   sl512_re
+	MOVQ  DI, AX
+	MOVQ  SI, CX
+	MOVQ  R9, DX
+
+sl512_out64:
+	CMPQ        DX, $0x00000040
+	JB          sl512_out16
+	VMOVUPS     (AX), Z18
+	VFMADD213PS (AX)(BX*1), Z8, Z18
+	VMOVUPS     64(AX), Z19
+	VFMADD213PS 64(AX)(BX*1), Z8, Z19
+	VSUBPS      Z6, Z18, Z18
+	VSUBPS      Z6, Z19, Z19
+	VMAXPS      Z18, Z4, Z18
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z18, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     (CX), Z18
+	VMOVUPS     64(CX), Z19
+	VMOVAPS     Z10, Z23
+	VFMADD213PS Z10, Z18, Z23
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z19, Z24
+	VFMADD132PS Z9, Z23, Z18
+	VFMADD132PS Z9, Z24, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z20, Z18, Z18
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z18, (CX)
+	VMOVUPS     Z19, 64(CX)
+	VMOVUPS     128(AX), Z18
+	VFMADD213PS 128(AX)(BX*1), Z8, Z18
+	VMOVUPS     192(AX), Z19
+	VFMADD213PS 192(AX)(BX*1), Z8, Z19
+	VSUBPS      Z6, Z18, Z18
+	VSUBPS      Z6, Z19, Z19
+	VMAXPS      Z18, Z4, Z18
+	VMAXPS      Z19, Z4, Z19
+	VMOVAPS     Z1, Z20
+	VMOVAPS     Z1, Z21
+	VFMADD231PS Z0, Z18, Z20
+	VFMADD231PS Z0, Z19, Z21
+	VPADDD      Z7, Z20, Z20
+	VPADDD      Z7, Z21, Z21
+	VPMAXSD     Z5, Z20, Z20
+	VPMAXSD     Z5, Z21, Z21
+	VPSLLD      $0x17, Z20, Z20
+	VPSLLD      $0x17, Z21, Z21
+	VMOVUPS     128(CX), Z18
+	VMOVUPS     192(CX), Z19
+	VMOVAPS     Z10, Z23
+	VFMADD213PS Z10, Z18, Z23
+	VMOVAPS     Z10, Z24
+	VFMADD213PS Z10, Z19, Z24
+	VFMADD132PS Z9, Z23, Z18
+	VFMADD132PS Z9, Z24, Z19
+	VADDPS      Z9, Z18, Z18
+	VADDPS      Z9, Z19, Z19
+	VMULPS      Z20, Z18, Z18
+	VMULPS      Z21, Z19, Z19
+	VMOVUPS     Z18, 128(CX)
+	VMOVUPS     Z19, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         sl512_out64
+
+sl512_out16:
+	CMPQ        DX, $0x00000010
+	JB          sl512_outtail
+	VMOVUPS     (AX), Z18
+	VFMADD213PS (AX)(BX*1), Z8, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z19
+	VFMADD231PS Z0, Z18, Z19
+	VPADDD      Z7, Z19, Z19
+	VPMAXSD     Z5, Z19, Z19
+	VPSLLD      $0x17, Z19, Z19
+	VMOVUPS     (CX), Z18
+	VMOVAPS     Z10, Z20
+	VFMADD213PS Z10, Z18, Z20
+	VFMADD132PS Z9, Z20, Z18
+	VADDPS      Z9, Z18, Z18
+	VMULPS      Z19, Z18, Z18
+	VMOVUPS     Z18, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         sl512_out16
+
+sl512_outtail:
+	TESTQ       DX, DX
+	JZ          sl512_next
+	VMOVUPS.Z   (AX), K1, Z18
+	VMOVUPS.Z   (AX)(BX*1), K1, Z19
+	VFMADD213PS Z19, Z8, Z18
+	VSUBPS      Z6, Z18, Z18
+	VMAXPS      Z18, Z4, Z18
+	VMOVAPS     Z1, Z6
+	VFMADD231PS Z0, Z18, Z6
+	VPADDD      Z7, Z6, Z6
+	VPMAXSD     Z5, Z6, Z6
+	VPSLLD      $0x17, Z6, Z6
+	VMOVUPS.Z   (CX), K1, Z7
+	VMOVAPS     Z10, Z18
+	VFMADD213PS Z10, Z7, Z18
+	VFMADD132PS Z9, Z18, Z7
+	VADDPS      Z9, Z7, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, K1, (CX)
+	JMP         sl512_next
+
+sl512_re:
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+sl512_re64:
+	CMPQ             DX, $0x00000040
+	JB               sl512_re16
+	VMOVUPS          (AX), Z18
+	VFMADD213PS      (AX)(BX*1), Z8, Z18
+	VMOVUPS          64(AX), Z19
+	VFMADD213PS      64(AX)(BX*1), Z8, Z19
+	VSUBPS           Z6, Z18, Z18
+	VSUBPS           Z6, Z19, Z19
+	VMAXPS           Z18, Z4, Z18
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z18, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z23
+	VSUBPS           Z1, Z21, Z24
+	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z2, Z24, Z19
+	VFMADD231PS      Z3, Z23, Z18
+	VFMADD231PS      Z3, Z24, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
+	VMULPS           Z18, Z18, Z25
+	VMULPS           Z19, Z19, Z26
+	VFMADD231PS      Z23, Z25, Z18
+	VFMADD231PS      Z24, Z26, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z10, Z23
+	VFMADD213PS      Z10, Z18, Z23
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z19, Z24
+	VFMADD132PS      Z9, Z23, Z18
+	VFMADD132PS      Z9, Z24, Z19
+	VADDPS           Z9, Z18, Z18
+	VADDPS           Z9, Z19, Z19
+	VMULPS           Z20, Z18, Z18
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z18, (CX)
+	VMOVUPS          Z19, 64(CX)
+	VMOVUPS          128(AX), Z18
+	VFMADD213PS      128(AX)(BX*1), Z8, Z18
+	VMOVUPS          192(AX), Z19
+	VFMADD213PS      192(AX)(BX*1), Z8, Z19
+	VSUBPS           Z6, Z18, Z18
+	VSUBPS           Z6, Z19, Z19
+	VMAXPS           Z18, Z4, Z18
+	VMAXPS           Z19, Z4, Z19
+	VMOVAPS          Z1, Z20
+	VMOVAPS          Z1, Z21
+	VFMADD231PS      Z0, Z18, Z20
+	VFMADD231PS      Z0, Z19, Z21
+	VSUBPS           Z1, Z20, Z23
+	VSUBPS           Z1, Z21, Z24
+	VFMADD231PS      Z2, Z23, Z18
+	VFMADD231PS      Z2, Z24, Z19
+	VFMADD231PS      Z3, Z23, Z18
+	VFMADD231PS      Z3, Z24, Z19
+	VBROADCASTSS     fusedconst<>+128(SB), Z23
+	VBROADCASTSS     fusedconst<>+128(SB), Z24
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z19, Z24
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z23
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z19, Z24
+	VMULPS           Z18, Z18, Z25
+	VMULPS           Z19, Z19, Z26
+	VFMADD231PS      Z23, Z25, Z18
+	VFMADD231PS      Z24, Z26, Z19
+	VPADDD           Z7, Z20, Z20
+	VPADDD           Z7, Z21, Z21
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVAPS          Z10, Z23
+	VFMADD213PS      Z10, Z18, Z23
+	VMOVAPS          Z10, Z24
+	VFMADD213PS      Z10, Z19, Z24
+	VFMADD132PS      Z9, Z23, Z18
+	VFMADD132PS      Z9, Z24, Z19
+	VADDPS           Z9, Z18, Z18
+	VADDPS           Z9, Z19, Z19
+	VMULPS           Z20, Z18, Z18
+	VMULPS           Z21, Z19, Z19
+	VMOVUPS          Z18, 128(CX)
+	VMOVUPS          Z19, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              sl512_re64
+
+sl512_re16:
+	CMPQ             DX, $0x00000010
+	JB               sl512_retail
+	VMOVUPS          (AX), Z18
+	VFMADD213PS      (AX)(BX*1), Z8, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z19
+	VFMADD231PS      Z0, Z18, Z19
+	VSUBPS           Z1, Z19, Z20
+	VFMADD231PS      Z2, Z20, Z18
+	VFMADD231PS      Z3, Z20, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z20
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z20
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z20
+	VMULPS           Z18, Z18, Z21
+	VFMADD231PS      Z20, Z21, Z18
+	VPADDD           Z7, Z19, Z19
+	VPMAXSD          Z5, Z19, Z19
+	VPSLLD           $0x17, Z19, Z19
+	VMOVAPS          Z10, Z20
+	VFMADD213PS      Z10, Z18, Z20
+	VFMADD132PS      Z9, Z20, Z18
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z19, Z18, Z18
+	VMOVUPS          Z18, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              sl512_re16
+
+sl512_retail:
+	TESTQ            DX, DX
+	JZ               sl512_next
+	VMOVUPS.Z        (AX), K1, Z18
+	VMOVUPS.Z        (AX)(BX*1), K1, Z19
+	VFMADD213PS      Z19, Z8, Z18
+	VSUBPS           Z6, Z18, Z18
+	VMAXPS           Z18, Z4, Z18
+	VMOVAPS          Z1, Z6
+	VFMADD231PS      Z0, Z18, Z6
+	VSUBPS           Z1, Z6, Z19
+	VFMADD231PS      Z2, Z19, Z18
+	VFMADD231PS      Z3, Z19, Z18
+	VBROADCASTSS     fusedconst<>+128(SB), Z19
+	VFMADD213PS.BCST fusedconst<>+160(SB), Z18, Z19
+	VFMADD213PS.BCST fusedconst<>+192(SB), Z18, Z19
+	VFMADD213PS.BCST fusedconst<>+224(SB), Z18, Z19
+	VFMADD213PS.BCST fusedconst<>+256(SB), Z18, Z19
+	VMULPS           Z18, Z18, Z20
+	VFMADD231PS      Z19, Z20, Z18
+	VPADDD           Z7, Z6, Z6
+	VPMAXSD          Z5, Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VMOVAPS          Z10, Z7
+	VFMADD213PS      Z10, Z18, Z7
+	VFMADD132PS      Z9, Z7, Z18
+	VADDPS           Z9, Z18, Z18
+	VMULPS           Z6, Z18, Z18
+	VMOVUPS          Z18, K1, (CX)
+	JMP              sl512_next
+
+sl512_outdone:
+	// A row of -Inf, or of -Inf and NaN.
+sl512_masked:
+	MOVQ DI, AX
+	MOVQ R9, DX
+
+sl512_scan_1_16:
+	CMPQ        DX, $0x00000010
+	JB          sl512_scan_1_tail
+	VMOVUPS     (AX), Z6
+	VFMADD213PS (AX)(BX*1), Z8, Z6
+	VCMPPS      $0x03, Z6, Z6, K3
+	KORTESTW    K3, K3
+	JNZ         sl512_nanrow
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, DX
+	JMP         sl512_scan_1_16
+
+sl512_scan_1_tail:
+	TESTQ       DX, DX
+	JZ          sl512_scan_1_done
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (AX)(BX*1), K1, Z7
+	VFMADD213PS Z7, Z8, Z6
+	VCMPPS      $0x03, Z6, Z6, K1, K3
+	KORTESTW    K3, K3
+	JNZ         sl512_nanrow
+
+sl512_scan_1_done:
+	VPXORD Z22, Z22, Z22
+	JMP    sl512_fill
+
+sl512_nanrow:
+	VBROADCASTSS fusedconst<>+416(SB), Z22
+
+sl512_fill:
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+sl512_fill16:
+	CMPQ    DX, $0x00000010
+	JB      sl512_filltail
+	VMOVUPS Z22, (CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     sl512_fill16
+
+sl512_filltail:
+	TESTQ   DX, DX
+	JZ      sl512_next
+	VMOVUPS Z22, K1, (CX)
+
+sl512_next:
+	LEAQ (R9)(R9*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, DI
+	ADDQ AX, SI
+	DECQ R8
+	JNZ  sl512_row
+
+sl512_ret:
+	VZEROUPPER
+	RET
+
 // func CausalSoftmaxRowsAVX512(dst []float32, src []float32, scale float32, rows int, cols int, offset int)
 // Requires: AVX, AVX512F, CMOV, MMX+, SSE
 TEXT ·CausalSoftmaxRowsAVX512(SB), NOSPLIT, $72-80
