@@ -1489,7 +1489,8 @@ type sm256 struct {
 	mtab           reg.GPVirtual // the VMASKMOVPS masks of those lanes
 	p, q, i        reg.GPVirtual
 
-	// ahead, zeroC and noSub are sm512's, for SoftmaxRowsAVX2 alone; with
+	// ahead, zeroC and noSub are sm512's, for SoftmaxRowsAVX2 (and
+	// LogSoftmaxRowsAVX2, see logSoftmaxAVX2); with
 	// ahead the next row's max waits in the frame at mNext, and S's
 	// reduction, its NaN check and 1/S come after the pending row's pass
 	// 3 (see softmaxRows). Measured (ns per element, thread CPU time, the
@@ -1500,7 +1501,8 @@ type sm256 struct {
 	ahead, zeroC, noSub bool
 	mNext               Mem
 
-	// tailPipe is sm512's, for SoftmaxRowsAVX2 alone (see pipeline2Tail).
+	// tailPipe is sm512's, for SoftmaxRowsAVX2 and LogSoftmaxRowsAVX2
+	// (see pipeline2Tail).
 	tailPipe bool
 }
 
@@ -1965,6 +1967,16 @@ func (s *sm256) reduceSum() reg.VecVirtual {
 	x2 := g.XMM()
 	g.VPERMILPD(U8(1), x, x2)
 	g.VADDSD(x2, x, sum) // lane 0 += lane 1
+	return sum
+}
+
+// aheadSum is sm512.aheadSum for AVX2, S's lane accumulators at acc: what
+// out does with the nil sum that rowsKernel gives it with ahead
+// (LogSoftmaxRowsAVX2).
+func (s *sm256) aheadSum() reg.VecVirtual {
+	sum := s.reduceSum()
+	s.g.VUCOMISD(sum, sum)
+	s.g.JP(LabelRef(s.label("nanrow")))
 	return sum
 }
 
