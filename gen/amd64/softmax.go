@@ -1504,6 +1504,11 @@ type sm256 struct {
 	// tailPipe is sm512's, for SoftmaxRowsAVX2 and LogSoftmaxRowsAVX2
 	// (see pipeline2Tail).
 	tailPipe bool
+
+	// logOut, for LogSoftmaxRowsAVX2 alone, makes its pass 3 store whole
+	// vectors a quarter at a time and run only the lower half of a last
+	// vector of at most 8 elements (see logSoftmax256).
+	logOut bool
 }
 
 // newSM256 allocates the frame and the row's registers.
