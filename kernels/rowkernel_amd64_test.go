@@ -99,3 +99,56 @@ func rowOfAnyKind(rng *rand.Rand, c int) []float32 {
 	}
 	return x
 }
+
+// TestBitExactCrossEntropyRowKernel runs CrossEntropyRowsAVX512 and
+// CrossEntropyRowsAVX2 directly on batches of rows of every kind
+// (rowOfAnyKind) and every length 1..300 and some longer ones, with a
+// gradient out of place and in place, and without one: the kernels
+// branch on c = 0 in passes 2 and 3 and put off each row's loss to a
+// batch of 8, so neighbours of different kinds check that no state leaks
+// from one row to the next.
+func TestBitExactCrossEntropyRowKernel(t *testing.T) {
+	for _, k := range []struct {
+		im   *Implementation
+		rows func(dst, src []float32, targets []int32, rows, cols int) float64
+	}{{avx512, asm.CrossEntropyRowsAVX512}, {avx2, asm.CrossEntropyRowsAVX2}} {
+		t.Run(k.im.Name(), func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
+			rng := rand.New(rand.NewPCG(73, 74))
+			cols := []int{1000, 1024, 4096, 4111}
+			for c := 1; c <= 300; c++ {
+				cols = append(cols, c)
+			}
+			for _, c := range cols {
+				for rep := 0; rep < 3; rep++ {
+					rows := 5 + rng.IntN(12)
+					if c > 300 {
+						rows = 6
+					}
+					var x []float32
+					targets := make([]int32, rows)
+					for r := range targets {
+						x = append(x, rowOfAnyKind(rng, c)...)
+						targets[r] = int32(rng.IntN(c))
+					}
+					want := make([]float32, len(x))
+					wantLoss := generic.CrossEntropyRows(want, x, targets, c)
+					what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
+					mean := func(total float64) float32 { return roundLoss(total / float64(rows)) }
+					got := make([]float32, len(x))
+					compareLoss(t, what, mean(k.rows(got, x, targets, rows, c)), wantLoss)
+					compareBits(t, what, x, want, got)
+					y := append([]float32(nil), x...)
+					compareLoss(t, what+" in place", mean(k.rows(y, y, targets, rows, c)), wantLoss)
+					compareBits(t, what+" in place", x, want, y)
+					compareLoss(t, what+" no gradient", mean(k.rows(nil, x, targets, rows, c)), wantLoss)
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}

@@ -1501,8 +1501,8 @@ type sm256 struct {
 	ahead, zeroC, noSub bool
 	mNext               Mem
 
-	// tailPipe is sm512's, for SoftmaxRowsAVX2 and LogSoftmaxRowsAVX2
-	// (see pipeline2Tail).
+	// tailPipe is sm512's, for SoftmaxRowsAVX2, LogSoftmaxRowsAVX2,
+	// LogSumExpAVX2 and CrossEntropyRowsAVX2 (see pipeline2Tail).
 	tailPipe bool
 
 	// logOut, for LogSoftmaxRowsAVX2 alone, makes its pass 3 store whole
@@ -2535,7 +2535,8 @@ func softmaxAVX2(g *gen, c *constTable) {
 	s.softmaxRows()
 }
 
-// softmaxOut is sm512.softmaxOut for SoftmaxRowsAVX2's passes.
+// softmaxOut is sm512.softmaxOut for SoftmaxRowsAVX2's passes; with
+// zeroC, it too emits pass 3 twice (CrossEntropyRowsAVX2).
 func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 	g := s.g
 	hl := g.AllocLocal(64)
@@ -2544,6 +2545,10 @@ func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 	return func(sum reg.VecVirtual) {
 		s.invSplit(sum, hiv, lov)
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s.")
+		if s.zeroC {
+			s.ifZeroC("out", func() { s.pass3("out", s.src, s.dst, after, out) })
+			return
+		}
 		s.pass3("out", s.src, s.dst, after, out)
 	}
 }

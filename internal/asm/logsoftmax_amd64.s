@@ -22559,7 +22559,7 @@ lse512_ret:
 	RET
 
 // func LogSumExpAVX2(src []float32) float32
-// Requires: AVX, AVX2, CMOV, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, SSE
 TEXT ·LogSumExpAVX2(SB), NOSPLIT, $256-28
 	MOVQ  src_base+0(FP), DX
 	MOVQ  src_len+8(FP), BX
@@ -22697,6 +22697,9 @@ lse256_params:
 	VMOVDQU Y1, 32(SP)
 
 	// Pass 2: S.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     lse256_sumc
 	VXORPD  Y0, Y0, Y0
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
@@ -22704,8 +22707,5727 @@ lse256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    DX, AX
 	MOVQ    BX, CX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
 	CMPQ    CX, $0x00000040
-	JB      lse256_sumtail
+	JB      lse256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, CX
+
+lse256z_sum64:
+	CMPQ CX, $0x00000040
+	JB   lse256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, CX
+	JMP          lse256z_sum64
+
+lse256z_drain:
+	TESTQ CX, CX
+	JNZ   lse256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tail:
+	MOVQ CX, DX
+	ANDQ $0x0000000f, DX
+	JZ   lse256z_tailwhole
+	CMPQ DX, $0x00000008
+	JA   lse256z_tailfull
+	CMPQ CX, $0x00000010
+	JA   lse256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_1
+	VMASKMOVPS   (AX), Y1, Y0
+	JMP          lse256z_tailloaded_1
+
+lse256z_tailcopy_1:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_1_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_1_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_1_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_1_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_1_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_1_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_1:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailhalf2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_2
+	VMASKMOVPS   64(AX), Y1, Y0
+	JMP          lse256z_tailloaded_2
+
+lse256z_tailcopy_2:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_2_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_2_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_2_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_2_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_2_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_2_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_2_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_2:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailhalf3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_3
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lse256z_tailloaded_3
+
+lse256z_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_3_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_3_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_3_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_3_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_3_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_3_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_3_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_3:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_4
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lse256z_tailloaded_4
+
+lse256z_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_4_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_4_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_4_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_4_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_4_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_4_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_4_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_4:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfull:
+	CMPQ CX, $0x00000010
+	JA   lse256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_5
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          lse256z_tailloaded_5
+
+lse256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_5_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_5_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_5_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_5_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_5_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_5:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfull2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_6
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          lse256z_tailloaded_6
+
+lse256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_6_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_6_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_6_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_6_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_6_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_6_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_6_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_6:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfull3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_7
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lse256z_tailloaded_7
+
+lse256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_7_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_7_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_7_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_7_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_7_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_7_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_7_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_7:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_8
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lse256z_tailloaded_8
+
+lse256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_8_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_8_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_8_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_8_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_8_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_8_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_8_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_8:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailwhole:
+	CMPQ CX, $0x00000010
+	JA   lse256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailwhole2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailwhole3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfirst:
+	TESTQ CX, CX
+	JZ    lse256z_sumred
+	MOVQ  CX, DX
+	ANDQ  $0x0000000f, DX
+	JZ    lse256z_firstwhole
+	CMPQ  DX, $0x00000008
+	JA    lse256z_firstfull
+	CMPQ  CX, $0x00000010
+	JA    lse256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (SI), Y1
+	VMOVDQU    32(SI), Y0
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lse256z_tailcopy_9
+	VMASKMOVPS (AX), Y1, Y0
+	JMP        lse256z_tailloaded_9
+
+lse256z_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_9_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_9_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_9_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_9_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_9_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_9_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_9_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_9_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_9:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firsthalf2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (SI), Y1
+	VMOVDQU     32(SI), Y0
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lse256z_tailcopy_10
+	VMASKMOVPS  64(AX), Y1, Y0
+	JMP         lse256z_tailloaded_10
+
+lse256z_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_10_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_10_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_10_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_10_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_10_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_10_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_10_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_10:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firsthalf3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_11
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lse256z_tailloaded_11
+
+lse256z_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_11_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_11_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_11_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_11_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_11_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_11_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_11_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_11:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_12
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lse256z_tailloaded_12
+
+lse256z_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_12_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_12_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_12_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_12_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_12_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_12_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_12_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_12:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstfull:
+	CMPQ CX, $0x00000010
+	JA   lse256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (SI), Y2
+	VMOVDQU    32(SI), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lse256z_tailcopy_13
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        lse256z_tailloaded_13
+
+lse256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_13_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_13_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_13_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_13_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_13_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_13_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_13_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_13:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstfull2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (SI), Y2
+	VMOVDQU     32(SI), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lse256z_tailcopy_14
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         lse256z_tailloaded_14
+
+lse256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_14_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_14_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_14_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_14_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_14_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_14_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_14_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_14:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstfull3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_15
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lse256z_tailloaded_15
+
+lse256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_15_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_15_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_15_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_15_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_15_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_15_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_15_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_15:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_16
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lse256z_tailloaded_16
+
+lse256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_16_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_16_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_16_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_16_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_16_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_16_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_16_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_16:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstwhole:
+	CMPQ CX, $0x00000010
+	JA   lse256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstwhole2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstwhole3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+
+lse256z_sumred:
+	JMP lse256_sumdone
+
+lse256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    DX, AX
+	MOVQ    BX, CX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	CMPQ    CX, $0x00000040
+	JB      lse256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD       Y8, Y8, Y8
@@ -23149,6 +28871,9 @@ lse256_sum64:
 	JMP          lse256_sum64
 
 lse256_drain:
+	TESTQ CX, CX
+	JNZ   lse256_tail
+
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
@@ -23218,108 +28943,83 @@ lse256_drain:
 	VMOVUPD      Y10, 128(SP)
 	VADDPD       160(SP), Y11, Y11
 	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
 
-lse256_sumtail:
-	TESTQ  CX, CX
-	JZ     lse256_sumred
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+lse256_tail:
+	MOVQ CX, DX
+	ANDQ $0x0000000f, DX
+	JZ   lse256_tailwhole
+	CMPQ DX, $0x00000008
+	JA   lse256_tailfull
+	CMPQ CX, $0x00000010
+	JA   lse256_tailhalf2
 
-lse256_sum16:
-	CMPQ         CX, $0x00000010
-	JB           lse256_sumlast
-	VMOVUPS      (AX), Y4
-	VMOVUPS      32(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       logsoftmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y9
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y9, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y9, Y5
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y8
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y9
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y9
-	VMULPS       Y4, Y4, Y10
-	VMULPS       Y5, Y5, Y11
-	VFMADD231PS  Y8, Y10, Y4
-	VFMADD231PS  Y9, Y11, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y9
-	VFMADD213PD  Y9, Y9, Y8
-	VADDPD       Y8, Y0, Y0
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y9, Y9
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	ADDQ         $0x00000040, AX
-	SUBQ         $0x00000010, CX
-	JMP          lse256_sum16
-
-lse256_sumlast:
-	TESTQ      CX, CX
-	JZ         lse256_sumblock
-	VMOVDQU    (SI), Y4
-	VMOVDQU    32(SI), Y5
-	LEAQ       (AX), CX
-	ANDQ       $0x00000fff, CX
-	CMPQ       CX, $0x00000fc0
-	JA         lse256_tailcopy_2
-	VMASKMOVPS (AX), Y4, Y6
-	VMASKMOVPS 32(AX), Y5, Y7
-	JMP        lse256_tailloaded_2
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_2
+	VMASKMOVPS   (AX), Y1, Y0
+	JMP          lse256_tailloaded_2
 
 lse256_tailcopy_2:
-	VXORPS  Y6, Y6, Y6
-	VMOVUPS Y6, 192(SP)
-	VMOVUPS Y6, 224(SP)
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_2_8
-	VMOVUPS (AX)(CX*1), Y6
-	VMOVUPS Y6, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_2_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_2_4
-	VMOVUPS (AX)(CX*1), X6
-	VMOVUPS X6, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_2_4:
@@ -23336,82 +29036,5226 @@ lse256_copy_2_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_2_1:
-	VMOVUPS 192(SP), Y6
-	VMOVUPS 224(SP), Y7
+	VMOVUPS 192(SP), Y0
 
 lse256_tailloaded_2:
-	VMOVUPS      (SP), Y8
-	VBLENDVPS    Y4, Y6, Y8, Y6
-	VBLENDVPS    Y5, Y7, Y8, Y7
-	VSUBPS       (SP), Y6, Y6
-	VSUBPS       (SP), Y7, Y7
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y8
-	VMAXPS       Y6, Y8, Y6
-	VMAXPS       Y7, Y8, Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y9
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y7, Y9
-	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y9, Y11
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y6
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y7
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y6
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y11, Y7
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y10
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y11
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y6, Y10
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y7, Y11
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y6, Y10
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y7, Y11
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y6, Y10
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y7, Y11
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y6, Y10
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y7, Y11
-	VMULPS       Y6, Y6, Y12
-	VMULPS       Y7, Y7, Y13
-	VFMADD231PS  Y10, Y12, Y6
-	VFMADD231PS  Y11, Y13, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPADDD       32(SP), Y9, Y9
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y9, Y9
-	VPAND        Y4, Y8, Y8
-	VPAND        Y5, Y9, Y9
-	VCVTPS2PD    X6, Y4
-	VCVTPS2PD    X8, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y6, X4
-	VEXTRACTF128 $0x01, Y8, X5
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y1, Y1
-	VCVTPS2PD    X7, Y4
-	VCVTPS2PD    X9, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y2, Y2
-	VEXTRACTF128 $0x01, Y7, X4
-	VEXTRACTF128 $0x01, Y9, X5
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
 
-lse256_sumblock:
-	VADDPD  64(SP), Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VADDPD  96(SP), Y1, Y1
-	VMOVUPD Y1, 96(SP)
-	VADDPD  128(SP), Y2, Y2
-	VMOVUPD Y2, 128(SP)
-	VADDPD  160(SP), Y3, Y3
-	VMOVUPD Y3, 160(SP)
+lse256_tailhalf2:
+	CMPQ CX, $0x00000020
+	JA   lse256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_3
+	VMASKMOVPS   64(AX), Y1, Y0
+	JMP          lse256_tailloaded_3
+
+lse256_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_3_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_3_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_3_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_3_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_3_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_3_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_3_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_3:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailhalf3:
+	CMPQ CX, $0x00000030
+	JA   lse256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_4
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lse256_tailloaded_4
+
+lse256_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_4_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_4_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_4_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_4_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_4_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_4_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_4_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_4:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_5
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lse256_tailloaded_5
+
+lse256_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_5_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_5_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_5_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_5_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_5_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_5_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_5_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_5_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_5:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfull:
+	CMPQ CX, $0x00000010
+	JA   lse256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_6
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          lse256_tailloaded_6
+
+lse256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_6_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_6_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_6_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_6_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_6_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_6_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_6_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_6:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfull2:
+	CMPQ CX, $0x00000020
+	JA   lse256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_7
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          lse256_tailloaded_7
+
+lse256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_7_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_7_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_7_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_7_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_7_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_7_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_7_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_7:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfull3:
+	CMPQ CX, $0x00000030
+	JA   lse256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_8
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lse256_tailloaded_8
+
+lse256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_8_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_8_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_8_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_8_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_8_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_8_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_8_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_8:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_9
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lse256_tailloaded_9
+
+lse256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_9_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_9_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_9_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_9_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_9_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_9_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_9_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_9:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailwhole:
+	CMPQ CX, $0x00000010
+	JA   lse256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailwhole2:
+	CMPQ CX, $0x00000020
+	JA   lse256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailwhole3:
+	CMPQ CX, $0x00000030
+	JA   lse256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfirst:
+	TESTQ CX, CX
+	JZ    lse256_sumred
+	MOVQ  CX, DX
+	ANDQ  $0x0000000f, DX
+	JZ    lse256_firstwhole
+	CMPQ  DX, $0x00000008
+	JA    lse256_firstfull
+	CMPQ  CX, $0x00000010
+	JA    lse256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (SI), Y1
+	VMOVDQU    32(SI), Y0
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lse256_tailcopy_10
+	VMASKMOVPS (AX), Y1, Y0
+	JMP        lse256_tailloaded_10
+
+lse256_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_10_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_10_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_10_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_10_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_10_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_10_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_10_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_10:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firsthalf2:
+	CMPQ CX, $0x00000020
+	JA   lse256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (SI), Y1
+	VMOVDQU     32(SI), Y0
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lse256_tailcopy_11
+	VMASKMOVPS  64(AX), Y1, Y0
+	JMP         lse256_tailloaded_11
+
+lse256_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_11_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_11_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_11_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_11_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_11_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_11_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_11_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_11:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firsthalf3:
+	CMPQ CX, $0x00000030
+	JA   lse256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_12
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lse256_tailloaded_12
+
+lse256_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_12_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_12_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_12_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_12_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_12_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_12_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_12_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_12:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_13
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lse256_tailloaded_13
+
+lse256_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_13_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_13_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_13_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_13_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_13_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_13_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_13_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_13_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_13:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstfull:
+	CMPQ CX, $0x00000010
+	JA   lse256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (SI), Y2
+	VMOVDQU    32(SI), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lse256_tailcopy_14
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        lse256_tailloaded_14
+
+lse256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_14_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_14_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_14_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_14_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_14_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_14_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_14_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_14:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstfull2:
+	CMPQ CX, $0x00000020
+	JA   lse256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (SI), Y2
+	VMOVDQU     32(SI), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lse256_tailcopy_15
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         lse256_tailloaded_15
+
+lse256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_15_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_15_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_15_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_15_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_15_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_15_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_15_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_15:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstfull3:
+	CMPQ CX, $0x00000030
+	JA   lse256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_16
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lse256_tailloaded_16
+
+lse256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_16_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_16_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_16_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_16_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_16_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_16_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_16_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_16:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_17
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lse256_tailloaded_17
+
+lse256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_17_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_17_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_17_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_17_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_17_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_17_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_17_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_17:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstwhole:
+	CMPQ CX, $0x00000010
+	JA   lse256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstwhole2:
+	CMPQ CX, $0x00000020
+	JA   lse256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstwhole3:
+	CMPQ CX, $0x00000030
+	JA   lse256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 
 lse256_sumred:
+lse256_sumdone:
 	VMOVUPD      64(SP), Y0
 	VADDPD       128(SP), Y0, Y0
 	VMOVUPD      96(SP), Y1
@@ -23431,53 +34275,47 @@ lse256_sumred:
 	VCVTSI2SDL AX, X0, X1
 	VMULSD     log64const<>+16(SB), X1, X1
 	VMOVQ      X0, AX
-	MOVQ       AX, CX
-	SHRQ       $0x34, CX
-	SUBQ       $0x000003ff, CX
-	MOVQ       $0x000fffffffffffff, DX
-	ANDQ       DX, AX
-	MOVQ       $0x3ff0000000000000, DX
-	ORQ        DX, AX
-	VMOVQ      AX, X0
-	MOVQ       AX, DX
-	BTCQ       $0x34, DX
-	LEAQ       1(CX), BX
-	VUCOMISD   log64const<>+0(SB), X0
-	CMOVQHI    DX, AX
-	CMOVQHI    BX, CX
-	VMOVQ      AX, X0
-	VSUBSD     log64const<>+8(SB), X0, X2
-	VADDSD     log64const<>+8(SB), X0, X3
-	VDIVSD     X3, X2, X2
+	SHRQ       $0x34, AX
+	SUBQ       $0x000003ff, AX
+	VANDPD     log64bits<>+0(SB), X0, X2
+	VORPD      log64bits<>+32(SB), X2, X2
+	VXORPD     log64bits<>+16(SB), X2, X3
+	VCMPSD     $0x1e, log64const<>+0(SB), X2, X4
+	VBLENDVPD  X4, X3, X2, X2
+	VSUBSD     log64const<>+8(SB), X2, X3
+	VADDSD     log64const<>+8(SB), X2, X2
+	VDIVSD     X2, X3, X2
 	VMULSD     X2, X2, X3
-	VMOVSD     log64const<>+24(SB), X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+32(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+40(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+48(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+56(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+64(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+72(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+80(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+88(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+96(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+104(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+112(SB), X4, X4
-	VMULSD     X2, X4, X4
-	VADDSD     X4, X4, X4
-	VCVTSI2SDQ CX, X0, X0
+	VMOVSD     log64const<>+24(SB), X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+32(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+40(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+48(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+56(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+64(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+72(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+80(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+88(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+96(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+104(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+112(SB), X5, X5
+	VMULSD     X2, X5, X5
+	VADDSD     X5, X5, X5
+	VCVTSI2SDQ AX, X0, X0
+	VANDPD     log64bits<>+32(SB), X4, X2
+	VADDSD     X2, X0, X0
 	VMULSD     log64const<>+16(SB), X0, X0
-	VADDSD     X4, X0, X0
+	VADDSD     X5, X0, X0
 	VADDSD     X0, X1, X1
 	VMOVSS     (SP), X0
 	VCVTSS2SD  X0, X0, X0
@@ -23515,47 +34353,47 @@ lse256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         lse256_tailcopy_3
+	JA         lse256_tailcopy_18
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        lse256_tailloaded_3
+	JMP        lse256_tailloaded_18
 
-lse256_tailcopy_3:
+lse256_tailcopy_18:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
-	JZ      lse256_copy_3_8
+	JZ      lse256_copy_18_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-lse256_copy_3_8:
+lse256_copy_18_8:
 	TESTQ   $0x00000004, DI
-	JZ      lse256_copy_3_4
+	JZ      lse256_copy_18_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-lse256_copy_3_4:
+lse256_copy_18_4:
 	TESTQ $0x00000002, DI
-	JZ    lse256_copy_3_2
+	JZ    lse256_copy_18_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-lse256_copy_3_2:
+lse256_copy_18_2:
 	TESTQ $0x00000001, DI
-	JZ    lse256_copy_3_1
+	JZ    lse256_copy_18_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-lse256_copy_3_1:
+lse256_copy_18_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-lse256_tailloaded_3:
+lse256_tailloaded_18:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     lse256_nan
@@ -23595,47 +34433,47 @@ lse256_scan_2_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         lse256_tailcopy_4
+	JA         lse256_tailcopy_19
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        lse256_tailloaded_4
+	JMP        lse256_tailloaded_19
 
-lse256_tailcopy_4:
+lse256_tailcopy_19:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
-	JZ      lse256_copy_4_8
+	JZ      lse256_copy_19_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-lse256_copy_4_8:
+lse256_copy_19_8:
 	TESTQ   $0x00000004, DI
-	JZ      lse256_copy_4_4
+	JZ      lse256_copy_19_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-lse256_copy_4_4:
+lse256_copy_19_4:
 	TESTQ $0x00000002, DI
-	JZ    lse256_copy_4_2
+	JZ    lse256_copy_19_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-lse256_copy_4_2:
+lse256_copy_19_2:
 	TESTQ $0x00000001, DI
-	JZ    lse256_copy_4_1
+	JZ    lse256_copy_19_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-lse256_copy_4_1:
+lse256_copy_19_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-lse256_tailloaded_4:
+lse256_tailloaded_19:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     lse256_nan
