@@ -18668,280 +18668,136 @@ ce256_sumdone:
 	VMOVUPS      Y2, 552(SP)
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s.
-	MOVL  (SP), AX
-	TESTL AX, AX
-	JNZ   ce256_outc
-	MOVQ  DI, AX
-	MOVQ  SI, CX
-	MOVQ  R9, DX
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     ce256_outc
+	TESTQ   R12, R12
+	JNZ     ce256z_re
+	VMOVUPS crossentropyconst<>+288(SB), Y0
+	VMOVUPS crossentropyconst<>+32(SB), Y2
+	VMOVUPS crossentropyconst<>+0(SB), Y3
+	VMOVUPS 32(SP), Y4
+	VMOVUPS 520(SP), Y5
+	VMOVUPS 552(SP), Y6
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
 
 ce256z_out64:
 	CMPQ        DX, $0x00000040
 	JB          ce256z_out16
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256z_recompute_1
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256z_haveu_1
-
-ce256z_recompute_1:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256z_haveu_1:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y2, 32(CX)
-	VMOVUPS     64(AX), Y0
-	VMOVUPS     96(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256z_recompute_2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     64(CX), Y0
-	VMOVUPS     96(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256z_haveu_2
-
-ce256z_recompute_2:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256z_haveu_2:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 64(CX)
-	VMOVUPS     Y2, 96(CX)
-	VMOVUPS     128(AX), Y0
-	VMOVUPS     160(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256z_recompute_3
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     128(CX), Y0
-	VMOVUPS     160(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256z_haveu_3
-
-ce256z_recompute_3:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256z_haveu_3:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 128(CX)
-	VMOVUPS     Y2, 160(CX)
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256z_recompute_4
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     192(CX), Y0
-	VMOVUPS     224(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256z_haveu_4
-
-ce256z_recompute_4:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256z_haveu_4:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 192(CX)
-	VMOVUPS     Y2, 224(CX)
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     64(AX), Y7
+	VMOVUPS     96(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     64(CX), Y8
+	VMOVUPS     96(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 64(CX)
+	VMOVUPS     Y10, 96(CX)
+	VMOVUPS     128(AX), Y7
+	VMOVUPS     160(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     128(CX), Y8
+	VMOVUPS     160(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 128(CX)
+	VMOVUPS     Y10, 160(CX)
+	VMOVUPS     192(AX), Y7
+	VMOVUPS     224(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     192(CX), Y8
+	VMOVUPS     224(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 192(CX)
+	VMOVUPS     Y10, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -18950,72 +18806,34 @@ ce256z_haveu_4:
 ce256z_out16:
 	CMPQ        DX, $0x00000010
 	JB          ce256z_outtail
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256z_recompute_5
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256z_haveu_5
-
-ce256z_recompute_5:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256z_haveu_5:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -19024,32 +18842,32 @@ ce256z_haveu_5:
 ce256z_outtail:
 	TESTQ      DX, DX
 	JZ         ce256_next
-	VMOVDQU    (R10), Y0
-	VMOVDQU    32(R10), Y2
+	VMOVDQU    (R10), Y7
+	VMOVDQU    32(R10), Y8
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256z_tailcopy_17
-	VMASKMOVPS (AX), Y0, Y3
-	VMASKMOVPS 32(AX), Y2, Y4
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
 	JMP        ce256z_tailloaded_17
 
 ce256z_tailcopy_17:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256z_copy_17_8
-	VMOVUPS (AX)(DX*1), Y3
-	VMOVUPS Y3, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256z_copy_17_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256z_copy_17_4
-	VMOVUPS (AX)(DX*1), X3
-	VMOVUPS X3, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256z_copy_17_4:
@@ -19066,25 +18884,22 @@ ce256z_copy_17_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256z_copy_17_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
 
 ce256z_tailloaded_17:
-	VMOVUPS     crossentropyconst<>+288(SB), Y5
-	VMAXPS      Y3, Y5, Y3
-	VMAXPS      Y4, Y5, Y4
-	TESTQ       R12, R12
-	JNZ         ce256z_recompute_6
-	VMOVUPS     crossentropyconst<>+32(SB), Y5
-	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
-	VMOVUPS     crossentropyconst<>+32(SB), Y6
-	VFMADD231PS crossentropyconst<>+0(SB), Y4, Y6
+	VMAXPS      Y9, Y0, Y9
+	VMAXPS      Y10, Y0, Y10
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y9, Y0
+	VMOVAPS     Y2, Y2
+	VFMADD231PS Y3, Y10, Y2
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
 	JA          ce256z_tailcopy_18
-	VMASKMOVPS  (CX), Y0, Y3
-	VMASKMOVPS  32(CX), Y2, Y4
+	VMASKMOVPS  (CX), Y7, Y3
+	VMASKMOVPS  32(CX), Y8, Y9
 	JMP         ce256z_tailloaded_18
 
 ce256z_tailcopy_18:
@@ -19120,14 +18935,357 @@ ce256z_copy_18_2:
 
 ce256z_copy_18_1:
 	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 224(SP), Y9
 
 ce256z_tailloaded_18:
-	VMOVAPS Y3, Y3
-	VMOVAPS Y4, Y4
-	JMP     ce256z_haveu_6
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     crossentropyconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y3, Y4
+	VFMADD132PS Y5, Y4, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y9, Y0
+	VFMADD132PS Y5, Y0, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y2, Y9, Y9
+	VMASKMOVPS  Y3, Y7, (CX)
+	VMASKMOVPS  Y9, Y8, 32(CX)
+	JMP         ce256_next
 
-ce256z_recompute_6:
+ce256z_re:
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+ce256z_re64:
+	CMPQ        DX, $0x00000040
+	JB          ce256z_re16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256z_re64
+
+ce256z_re16:
+	CMPQ        DX, $0x00000010
+	JB          ce256z_retail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ce256z_re16
+
+ce256z_retail:
+	TESTQ      DX, DX
+	JZ         ce256_next
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_19
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        ce256z_tailloaded_19
+
+ce256z_tailcopy_19:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_19_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_19_4
+	VMOVUPS (AX)(DX*1), X3
+	VMOVUPS X3, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_19_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_19_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_19_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ce256z_tailloaded_19:
+	VMOVUPS     crossentropyconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMAXPS      Y4, Y5, Y4
 	VMOVUPS     crossentropyconst<>+32(SB), Y5
 	VMOVUPS     crossentropyconst<>+32(SB), Y6
 	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
@@ -19156,8 +19314,6 @@ ce256z_recompute_6:
 	VMOVAPS     Y5, Y5
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y6, Y6
-
-ce256z_haveu_6:
 	VPADDD      32(SP), Y5, Y5
 	VPADDD      32(SP), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
@@ -19180,285 +19336,142 @@ ce256z_haveu_6:
 	JMP ce256_outdone
 
 ce256_outc:
-	MOVQ DI, AX
-	MOVQ SI, CX
-	MOVQ R9, DX
+	TESTQ   R12, R12
+	JNZ     ce256_re
+	VMOVUPS (SP), Y0
+	VMOVUPS crossentropyconst<>+288(SB), Y2
+	VMOVUPS crossentropyconst<>+32(SB), Y3
+	VMOVUPS crossentropyconst<>+0(SB), Y4
+	VMOVUPS 32(SP), Y5
+	VMOVUPS 520(SP), Y6
+	VMOVUPS 552(SP), Y7
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
 
 ce256_out64:
 	CMPQ        DX, $0x00000040
 	JB          ce256_out16
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_1
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_1
-
-ce256_recompute_1:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256_haveu_1:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y2, 32(CX)
-	VMOVUPS     64(AX), Y0
-	VMOVUPS     96(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     64(CX), Y0
-	VMOVUPS     96(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_2
-
-ce256_recompute_2:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256_haveu_2:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 64(CX)
-	VMOVUPS     Y2, 96(CX)
-	VMOVUPS     128(AX), Y0
-	VMOVUPS     160(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_3
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     128(CX), Y0
-	VMOVUPS     160(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_3
-
-ce256_recompute_3:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256_haveu_3:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 128(CX)
-	VMOVUPS     Y2, 160(CX)
-	VMOVUPS     192(AX), Y0
-	VMOVUPS     224(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_4
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     192(CX), Y0
-	VMOVUPS     224(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_4
-
-ce256_recompute_4:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256_haveu_4:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, 192(CX)
-	VMOVUPS     Y2, 224(CX)
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     96(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     160(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     128(CX), Y9
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     224(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     192(CX), Y9
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 192(CX)
+	VMOVUPS     Y11, 224(CX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
@@ -19467,74 +19480,36 @@ ce256_haveu_4:
 ce256_out16:
 	CMPQ        DX, $0x00000010
 	JB          ce256_outtail
-	VMOVUPS     (AX), Y0
-	VMOVUPS     32(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
-	VMOVUPS     crossentropyconst<>+288(SB), Y3
-	VMAXPS      Y0, Y3, Y0
-	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_5
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_5
-
-ce256_recompute_5:
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
-	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
-	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
-	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
-	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
-	VMOVUPS     crossentropyconst<>+128(SB), Y5
-	VMOVUPS     crossentropyconst<>+128(SB), Y6
-	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
-	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
-	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
-	VMULPS      Y0, Y0, Y7
-	VMULPS      Y2, Y2, Y8
-	VFMADD231PS Y5, Y7, Y0
-	VFMADD231PS Y6, Y8, Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y3, Y3
-	VMOVAPS     Y2, Y2
-	VMOVAPS     Y4, Y4
-
-ce256_haveu_5:
-	VPADDD      32(SP), Y3, Y3
-	VPADDD      32(SP), Y4, Y4
-	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
-	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
-	VPSLLD      $0x17, Y3, Y3
-	VPSLLD      $0x17, Y4, Y4
-	VMOVUPS     552(SP), Y5
-	VFMADD213PS 552(SP), Y0, Y5
-	VMOVUPS     552(SP), Y6
-	VFMADD213PS 552(SP), Y2, Y6
-	VFMADD132PS 520(SP), Y5, Y0
-	VFMADD132PS 520(SP), Y6, Y2
-	VADDPS      520(SP), Y0, Y0
-	VADDPS      520(SP), Y2, Y2
-	VMULPS      Y3, Y0, Y0
-	VMULPS      Y4, Y2, Y2
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -19543,32 +19518,32 @@ ce256_haveu_5:
 ce256_outtail:
 	TESTQ      DX, DX
 	JZ         ce256_next
-	VMOVDQU    (R10), Y0
-	VMOVDQU    32(R10), Y2
+	VMOVDQU    (R10), Y8
+	VMOVDQU    32(R10), Y9
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_18
-	VMASKMOVPS (AX), Y0, Y3
-	VMASKMOVPS 32(AX), Y2, Y4
+	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS 32(AX), Y9, Y11
 	JMP        ce256_tailloaded_18
 
 ce256_tailcopy_18:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_18_8
-	VMOVUPS (AX)(DX*1), Y3
-	VMOVUPS Y3, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_18_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_18_4
-	VMOVUPS (AX)(DX*1), X3
-	VMOVUPS X3, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_18_4:
@@ -19585,27 +19560,24 @@ ce256_copy_18_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_18_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
 
 ce256_tailloaded_18:
-	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
-	VMOVUPS     crossentropyconst<>+288(SB), Y5
-	VMAXPS      Y3, Y5, Y3
-	VMAXPS      Y4, Y5, Y4
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_6
-	VMOVUPS     crossentropyconst<>+32(SB), Y5
-	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
-	VMOVUPS     crossentropyconst<>+32(SB), Y6
-	VFMADD231PS crossentropyconst<>+0(SB), Y4, Y6
+	VSUBPS      Y0, Y10, Y10
+	VSUBPS      Y0, Y11, Y11
+	VMAXPS      Y10, Y2, Y10
+	VMAXPS      Y11, Y2, Y11
+	VMOVAPS     Y3, Y0
+	VFMADD231PS Y4, Y10, Y0
+	VMOVAPS     Y3, Y2
+	VFMADD231PS Y4, Y11, Y2
 	LEAQ        (CX), AX
 	ANDQ        $0x00000fff, AX
 	CMPQ        AX, $0x00000fc0
 	JA          ce256_tailcopy_19
-	VMASKMOVPS  (CX), Y0, Y3
-	VMASKMOVPS  32(CX), Y2, Y4
+	VMASKMOVPS  (CX), Y8, Y3
+	VMASKMOVPS  32(CX), Y9, Y4
 	JMP         ce256_tailloaded_19
 
 ce256_tailcopy_19:
@@ -19644,11 +19616,366 @@ ce256_copy_19_1:
 	VMOVUPS 224(SP), Y4
 
 ce256_tailloaded_19:
-	VMOVAPS Y3, Y3
-	VMOVAPS Y4, Y4
-	JMP     ce256_haveu_6
+	VPADDD      Y5, Y0, Y0
+	VPMAXSD     crossentropyconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y5, Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y7, Y5
+	VFMADD213PS Y7, Y3, Y5
+	VFMADD132PS Y6, Y5, Y3
+	VADDPS      Y6, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y7, Y0
+	VFMADD213PS Y7, Y4, Y0
+	VFMADD132PS Y6, Y0, Y4
+	VADDPS      Y6, Y4, Y4
+	VMULPS      Y2, Y4, Y4
+	VMASKMOVPS  Y3, Y8, (CX)
+	VMASKMOVPS  Y4, Y9, 32(CX)
+	JMP         ce256_next
 
-ce256_recompute_6:
+ce256_re:
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+ce256_re64:
+	CMPQ        DX, $0x00000040
+	JB          ce256_re16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256_re64
+
+ce256_re16:
+	CMPQ        DX, $0x00000010
+	JB          ce256_retail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ce256_re16
+
+ce256_retail:
+	TESTQ      DX, DX
+	JZ         ce256_next
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_20
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        ce256_tailloaded_20
+
+ce256_tailcopy_20:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_20_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_20_4
+	VMOVUPS (AX)(DX*1), X3
+	VMOVUPS X3, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_20_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_20_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ce256_tailloaded_20:
+	VSUBPS      (SP), Y3, Y3
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     crossentropyconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMAXPS      Y4, Y5, Y4
 	VMOVUPS     crossentropyconst<>+32(SB), Y5
 	VMOVUPS     crossentropyconst<>+32(SB), Y6
 	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
@@ -19677,8 +20004,6 @@ ce256_recompute_6:
 	VMOVAPS     Y5, Y5
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y6, Y6
-
-ce256_haveu_6:
 	VPADDD      32(SP), Y5, Y5
 	VPADDD      32(SP), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
@@ -19728,47 +20053,47 @@ ce256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ce256_tailcopy_20
+	JA         ce256_tailcopy_21
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y2, Y2
-	JMP        ce256_tailloaded_20
+	JMP        ce256_tailloaded_21
 
-ce256_tailcopy_20:
+ce256_tailcopy_21:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ce256_copy_20_8
+	JZ      ce256_copy_21_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ce256_copy_20_8:
+ce256_copy_21_8:
 	TESTQ   $0x00000004, R11
-	JZ      ce256_copy_20_4
+	JZ      ce256_copy_21_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ce256_copy_20_4:
+ce256_copy_21_4:
 	TESTQ $0x00000002, R11
-	JZ    ce256_copy_20_2
+	JZ    ce256_copy_21_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ce256_copy_20_2:
+ce256_copy_21_2:
 	TESTQ $0x00000001, R11
-	JZ    ce256_copy_20_1
+	JZ    ce256_copy_21_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ce256_copy_20_1:
+ce256_copy_21_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ce256_tailloaded_20:
+ce256_tailloaded_21:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     ce256_nanrow
