@@ -1489,9 +1489,10 @@ type sm256 struct {
 	mtab           reg.GPVirtual // the VMASKMOVPS masks of those lanes
 	p, q, i        reg.GPVirtual
 
-	// ahead, zeroC and noSub are sm512's, for SoftmaxRowsAVX2 (and
-	// LogSoftmaxRowsAVX2, see logSoftmaxAVX2); with
-	// ahead the next row's max waits in the frame at mNext, and S's
+	// ahead, zeroC and noSub are sm512's: ahead for SoftmaxRowsAVX2 and
+	// LogSoftmaxRowsAVX2, zeroC for those and LogSumExpAVX2 and
+	// CrossEntropyRowsAVX2 (see logSoftmaxAVX2 and crossEntropyAVX2);
+	// with ahead the next row's max waits in the frame at mNext, and S's
 	// reduction, its NaN check and 1/S come after the pending row's pass
 	// 3 (see softmaxRows). Measured (ns per element, thread CPU time, the
 	// least of 60 runs, batches of 1 MiB, Zen 5): ahead took 0.74 to 0.68
