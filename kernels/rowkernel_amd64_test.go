@@ -10,44 +10,145 @@ import (
 	"github.com/go-softmax/softmax/internal/asm"
 )
 
-// TestBitExactLogRowKernel runs LogSoftmaxRowsAVX512 directly, which
-// LogSoftmaxRows sends only some batches on AVX-512 (the medium kernel
-// takes most batches of short rows out of place), on batches of many rows
-// of every length 1..300: rows of every kind of specialRow (offset far
-// from 0, so c is not 0; fully masked, NaN, +Inf) among ordinary ones, in
-// every position, out of place at an offset of 0 to 3 elements, and in
-// place. The kernel runs each row's max a row ahead and each row's last
-// pass a finite row late, so a special row mid-batch checks both.
+// TestBitExactLogRowKernel runs LogSoftmaxRowsAVX512 and LogSoftmaxRowsAVX2
+// directly, which LogSoftmaxRows sends only some batches (the short and
+// medium kernels take most batches of short rows), on batches of many rows
+// of every length 1..300 and some longer ones: rows of every kind in a
+// random order, as in TestBitExactSoftmaxRowsSpecials (ordinary rows whose
+// max is small, c = 0, or huge, c = max; rows with a NaN or +Inf anywhere;
+// rows of -Inf with and without a NaN; rows mostly of -Inf), out of place
+// at an offset of 0 to 3 elements, and in place. The kernels run each
+// row's max a row ahead and each row's last pass a finite row late, and
+// branch on c = 0 in both passes, so neighbours of different kinds check
+// that no state leaks from one row to the next.
 func TestBitExactLogRowKernel(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("no AVX-512")
-	}
-	rng := rand.New(rand.NewPCG(71, 72))
-	for cols := 1; cols <= 300; cols++ {
-		for rep := 0; rep < 3; rep++ {
-			rows := 5 + rng.IntN(8)
-			var x []float32
-			for r := 0; r < rows; r++ {
-				if rng.IntN(3) == 0 {
-					x = append(x, specialRow(rng, cols)...)
-				} else {
-					x = append(x, normalRow(rng, cols, 4, 0)...)
+	for _, k := range []struct {
+		im   *Implementation
+		rows func(dst, src []float32, rows, cols int)
+	}{{avx512, asm.LogSoftmaxRowsAVX512}, {avx2, asm.LogSoftmaxRowsAVX2}} {
+		t.Run(k.im.Name(), func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
+			rng := rand.New(rand.NewPCG(71, 72))
+			cols := []int{1000, 1024, 4096, 4111}
+			for c := 1; c <= 300; c++ {
+				cols = append(cols, c)
+			}
+			for _, c := range cols {
+				for rep := 0; rep < 3; rep++ {
+					rows := 5 + rng.IntN(8)
+					if c > 300 {
+						rows = 6
+					}
+					var x []float32
+					for r := 0; r < rows; r++ {
+						x = append(x, rowOfAnyKind(rng, c)...)
+					}
+					want := make([]float32, len(x))
+					generic.LogSoftmaxRows(want, x, c)
+					off := rng.IntN(4)
+					buf := make([]float32, len(x)+off)
+					got := buf[off:]
+					k.rows(got, x, rows, c)
+					what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
+					compareBits(t, what, x, want, got)
+					y := append(make([]float32, off), x...)[off:]
+					k.rows(y, y, rows, c)
+					compareBits(t, what+" in place", x, want, y)
+				}
+				if t.Failed() {
+					return
 				}
 			}
-			want := make([]float32, len(x))
-			generic.LogSoftmaxRows(want, x, cols)
-			off := rng.IntN(4)
-			buf := make([]float32, len(x)+off)
-			got := buf[off:]
-			asm.LogSoftmaxRowsAVX512(got, x, rows, cols)
-			what := fmt.Sprintf("%dx%d rep %d", rows, cols, rep)
-			compareBits(t, what, x, want, got)
-			y := append(make([]float32, off), x...)[off:]
-			asm.LogSoftmaxRowsAVX512(y, y, rows, cols)
-			compareBits(t, what+" in place", x, want, y)
+		})
+	}
+}
+
+// rowOfAnyKind returns a row of c elements of one of the kinds of
+// TestBitExactSoftmaxRowsSpecials, drawn at random: N(0, 4) around an
+// offset that makes c 0 or the max, then in one case of four a NaN or
+// +Inf somewhere, all -Inf (with a NaN in one case of three), or mostly
+// -Inf.
+func rowOfAnyKind(rng *rand.Rand, c int) []float32 {
+	x := make([]float32, c)
+	off := []float64{0, 3, -50, 250, -250, 1e4, -1e30}[rng.IntN(7)]
+	for i := range x {
+		x[i] = float32(rng.NormFloat64()*4 + off)
+	}
+	switch rng.IntN(8) {
+	case 0:
+		x[rng.IntN(c)] = nan
+	case 1:
+		x[rng.IntN(c)] = inf
+	case 2, 3:
+		for i := range x {
+			if i != 0 || rng.IntN(2) == 0 {
+				x[i] = ninf
+			}
 		}
-		if t.Failed() {
-			return
+		if rng.IntN(3) == 0 {
+			x[rng.IntN(c)] = nan
 		}
+	case 4:
+		for i := range x {
+			if rng.IntN(4) != 0 {
+				x[i] = ninf
+			}
+		}
+	}
+	return x
+}
+
+// TestBitExactCrossEntropyRowKernel runs CrossEntropyRowsAVX512 and
+// CrossEntropyRowsAVX2 directly on batches of rows of every kind
+// (rowOfAnyKind) and every length 1..300 and some longer ones, with a
+// gradient out of place and in place, and without one: the kernels
+// branch on c = 0 in passes 2 and 3 and put off each row's loss to a
+// batch of 8, so neighbours of different kinds check that no state leaks
+// from one row to the next.
+func TestBitExactCrossEntropyRowKernel(t *testing.T) {
+	for _, k := range []struct {
+		im   *Implementation
+		rows func(dst, src []float32, targets []int32, rows, cols int) float64
+	}{{avx512, asm.CrossEntropyRowsAVX512}, {avx2, asm.CrossEntropyRowsAVX2}} {
+		t.Run(k.im.Name(), func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
+			rng := rand.New(rand.NewPCG(73, 74))
+			cols := []int{1000, 1024, 4096, 4111}
+			for c := 1; c <= 300; c++ {
+				cols = append(cols, c)
+			}
+			for _, c := range cols {
+				for rep := 0; rep < 3; rep++ {
+					rows := 5 + rng.IntN(12)
+					if c > 300 {
+						rows = 6
+					}
+					var x []float32
+					targets := make([]int32, rows)
+					for r := range targets {
+						x = append(x, rowOfAnyKind(rng, c)...)
+						targets[r] = int32(rng.IntN(c))
+					}
+					want := make([]float32, len(x))
+					wantLoss := generic.CrossEntropyRows(want, x, targets, c)
+					what := fmt.Sprintf("%dx%d rep %d", rows, c, rep)
+					mean := func(total float64) float32 { return roundLoss(total / float64(rows)) }
+					got := make([]float32, len(x))
+					compareLoss(t, what, mean(k.rows(got, x, targets, rows, c)), wantLoss)
+					compareBits(t, what, x, want, got)
+					y := append([]float32(nil), x...)
+					compareLoss(t, what+" in place", mean(k.rows(y, y, targets, rows, c)), wantLoss)
+					compareBits(t, what+" in place", x, want, y)
+					compareLoss(t, what+" no gradient", mean(k.rows(nil, x, targets, rows, c)), wantLoss)
+				}
+				if t.Failed() {
+					return
+				}
+			}
+		})
 	}
 }

@@ -1498,8 +1498,10 @@ type sm256 struct {
 	mtab           reg.GPVirtual // the VMASKMOVPS masks of those lanes
 	p, q, i        reg.GPVirtual
 
-	// ahead, zeroC and noSub are sm512's, for SoftmaxRowsAVX2 alone; with
-	// ahead the next row's max waits in the frame at mNext, and S's
+	// ahead, zeroC and noSub are sm512's: ahead for SoftmaxRowsAVX2 and
+	// LogSoftmaxRowsAVX2, zeroC for those and LogSumExpAVX2 and
+	// CrossEntropyRowsAVX2 (see logSoftmaxAVX2 and crossEntropyAVX2);
+	// with ahead the next row's max waits in the frame at mNext, and S's
 	// reduction, its NaN check and 1/S come after the pending row's pass
 	// 3 (see softmaxRows). Measured (ns per element, thread CPU time, the
 	// least of 60 runs, batches of 1 MiB, Zen 5): ahead took 0.74 to 0.68
@@ -1509,8 +1511,19 @@ type sm256 struct {
 	ahead, zeroC, noSub bool
 	mNext               Mem
 
-	// tailPipe is sm512's, for SoftmaxRowsAVX2 alone (see pipeline2Tail).
+	// tailPipe is sm512's, for SoftmaxRowsAVX2, LogSoftmaxRowsAVX2,
+	// LogSumExpAVX2 and CrossEntropyRowsAVX2 (see pipeline2Tail).
 	tailPipe bool
+
+	// regOut, for CrossEntropyRowsAVX2 alone, makes softmaxOut's pass 3
+	// keep its constants in registers, as SoftmaxRowsAVX2's does (see
+	// outStoredRegs).
+	regOut bool
+
+	// logOut, for LogSoftmaxRowsAVX2 alone, makes its pass 3 store whole
+	// vectors a quarter at a time and run only the lower half of a last
+	// vector of at most 8 elements (see logSoftmax256).
+	logOut bool
 }
 
 // newSM256 allocates the frame and the row's registers.
@@ -1974,6 +1987,16 @@ func (s *sm256) reduceSum() reg.VecVirtual {
 	x2 := g.XMM()
 	g.VPERMILPD(U8(1), x, x2)
 	g.VADDSD(x2, x, sum) // lane 0 += lane 1
+	return sum
+}
+
+// aheadSum is sm512.aheadSum for AVX2, S's lane accumulators at acc: what
+// out does with the nil sum that rowsKernel gives it with ahead
+// (LogSoftmaxRowsAVX2).
+func (s *sm256) aheadSum() reg.VecVirtual {
+	sum := s.reduceSum()
+	s.g.VUCOMISD(sum, sum)
+	s.g.JP(LabelRef(s.label("nanrow")))
 	return sum
 }
 
@@ -2527,7 +2550,10 @@ func softmaxAVX2(g *gen, c *constTable) {
 	s.softmaxRows()
 }
 
-// softmaxOut is sm512.softmaxOut for SoftmaxRowsAVX2's passes.
+// softmaxOut is sm512.softmaxOut for SoftmaxRowsAVX2's passes; with
+// zeroC, it too emits pass 3 twice, and with regOut it keeps the
+// constants of pass 3 in registers where u comes from dst
+// (CrossEntropyRowsAVX2).
 func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 	g := s.g
 	hl := g.AllocLocal(64)
@@ -2536,7 +2562,86 @@ func (s *sm256) softmaxOut(after string) func(sum reg.VecVirtual) {
 	return func(sum reg.VecVirtual) {
 		s.invSplit(sum, hiv, lov)
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s.")
+		if s.regOut {
+			re := s.outPassOf(hiv, lov, uRecompute)
+			pass3 := func() {
+				g.TESTQ(s.inPlace, s.inPlace)
+				g.JNZ(LabelRef(s.label("re")))
+				k := s.outConsts(hiv, lov)
+				s.pass3("out", s.src, s.dst, after, s.outStoredRegs(k))
+				g.Label(s.label("re"))
+				s.pass3("re", s.src, s.dst, after, re)
+			}
+			if s.zeroC {
+				s.ifZeroC("out", pass3)
+			} else {
+				pass3()
+			}
+			return
+		}
+		if s.zeroC {
+			s.ifZeroC("out", func() { s.pass3("out", s.src, s.dst, after, out) })
+			return
+		}
 		s.pass3("out", s.src, s.dst, after, out)
+	}
+}
+
+// outRegs are the constants of outStoredRegs, in registers.
+type outRegs struct{ c, lo, magic, log2e, bias, hi, lov reg.VecVirtual }
+
+// outConsts loads outStoredRegs's constants: c (unless noSub), reduceLo,
+// magic, log2e, the row's bias, and its 1/S split into hiv + lov.
+func (s *sm256) outConsts(hiv, lov Mem) outRegs {
+	g := s.g
+	k := outRegs{g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM(), g.YMM()}
+	if !s.noSub {
+		g.VMOVUPS(s.cv, k.c)
+	}
+	g.VMOVUPS(s.c.ymm("reduceLo"), k.lo)
+	g.VMOVUPS(s.c.ymm("magic"), k.magic)
+	g.VMOVUPS(s.c.ymm("log2e"), k.log2e)
+	g.VMOVUPS(s.biasv, k.bias)
+	g.VMOVUPS(hiv, k.hi)
+	g.VMOVUPS(lov, k.lov)
+	return k
+}
+
+// outStoredRegs is outPassOf's pass 3 with u from q (dst not src), its
+// constants in the registers k: softmaxRows's outStored, for softmaxOut
+// with regOut.
+func (s *sm256) outStoredRegs(k outRegs) func(p, q Mem, m []reg.VecVirtual) {
+	g := s.g
+	return func(p, q Mem, m []reg.VecVirtual) {
+		x := s.loadX(p, m)
+		for _, v := range x {
+			if !s.noSub {
+				g.VSUBPS(k.c, v, v)
+			}
+		}
+		for _, v := range x {
+			g.VMAXPS(v, k.lo, v) // NaN kept
+		}
+		t := []reg.VecVirtual{g.YMM(), g.YMM()}[:len(x)]
+		for h := range t {
+			g.VMOVAPS(k.magic, t[h])
+			g.VFMADD231PS(k.log2e, x[h], t[h]) // t = fma(d, log2e, magic)
+		}
+		u := s.load(q, m)
+		for h := range t {
+			g.VPADDD(k.bias, t[h], t[h])
+			g.VPMAXSD(s.c.ymm("zero"), t[h], t[h])
+			g.VPSLLD(U8(23), t[h], t[h]) // s
+		}
+		for h := range u {
+			w := g.YMM()
+			g.VMOVAPS(k.lov, w)
+			g.VFMADD213PS(k.lov, u[h], w) // w = u*lo + lo
+			g.VFMADD132PS(k.hi, w, u[h])  // u = u*hi + w
+			g.VADDPS(k.hi, u[h], u[h])
+			g.VMULPS(t[h], u[h], u[h])
+		}
+		s.store(u, q, m)
 	}
 }
 

@@ -6053,6 +6053,9 @@ ce256_params:
 	VMOVDQU Y2, 32(SP)
 
 	// Pass 2: S, and u kept in dst unless dst is src.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     ce256_sumc
 	VXORPD  Y0, Y0, Y0
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
@@ -6061,8 +6064,6234 @@ ce256_params:
 	MOVQ    DI, AX
 	MOVQ    SI, CX
 	MOVQ    R9, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
 	CMPQ    DX, $0x00000040
-	JB      ce256_sumtail
+	JB      ce256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_1
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_1:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_2
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_2:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_3
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_3:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+
+ce256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   ce256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_4
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_4:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_5
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_5:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_6
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_6:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_7
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_7:
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256z_sum64
+
+ce256z_drain:
+	TESTQ DX, DX
+	JNZ   ce256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_8
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_8:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tail:
+	MOVQ DX, R13
+	ANDQ $0x0000000f, R13
+	JZ   ce256z_tailwhole
+	CMPQ R13, $0x00000008
+	JA   ce256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   ce256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_9
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_9:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_1
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ce256z_tailloaded_1
+
+ce256z_tailcopy_1:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_1_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_1_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_1_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_1_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_1_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_1_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_1_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_1_1:
+	VMOVUPS 192(SP), Y0
+
+ce256z_tailloaded_1:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_10
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+
+ce256z_nostore_10:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ce256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_11
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_11:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_12
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_12:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_2
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ce256z_tailloaded_2
+
+ce256z_tailcopy_2:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_2_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_2_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_2_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_2_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_2_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_2_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_2_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+ce256z_tailloaded_2:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_13
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ce256z_nostore_13:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ce256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_14:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_15:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_16:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_3
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ce256z_tailloaded_3
+
+ce256z_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_3_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_3_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_3_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_3_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_3_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_3_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_3_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+ce256z_tailloaded_3:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_17
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ce256z_nostore_17:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_18:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_19
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_19:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_20
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_20:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_21
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_21:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_4
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ce256z_tailloaded_4
+
+ce256z_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_4_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_4_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_4_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_4_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+ce256z_tailloaded_4:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_22
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ce256z_nostore_22:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   ce256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_23
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_23:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_5
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ce256z_tailloaded_5
+
+ce256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_5_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_5_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_5_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_5_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256z_tailloaded_5:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_24
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+ce256z_nostore_24:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   ce256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_25
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_25:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_26
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_26:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_6
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ce256z_tailloaded_6
+
+ce256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_6_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_6_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_6_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_6_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256z_tailloaded_6:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_27
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ce256z_nostore_27:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   ce256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_28
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_28:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_29
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_29:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_30
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_30:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_7
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ce256z_tailloaded_7
+
+ce256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_7_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_7_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_7_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_7_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256z_tailloaded_7:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_31
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ce256z_nostore_31:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_32
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_32:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_33
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_33:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_34
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_34:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_35
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_35:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_8
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ce256z_tailloaded_8
+
+ce256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_8_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_8_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_8_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_8_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256z_tailloaded_8:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_36
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ce256z_nostore_36:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ce256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_37
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_37:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_38
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_38:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   ce256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_39
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_39:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_40
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_40:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_41
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_41:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   ce256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_42
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_42:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_43
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_43:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_44
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_44:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_45
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_45:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_46
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256z_nostore_46:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_47
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256z_nostore_47:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_48
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_48:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_49
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_49:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_50
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ce256z_nostore_50:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_tailfirst:
+	TESTQ DX, DX
+	JZ    ce256z_sumred
+	MOVQ  DX, R13
+	ANDQ  $0x0000000f, R13
+	JZ    ce256z_firstwhole
+	CMPQ  R13, $0x00000008
+	JA    ce256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    ce256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_9
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ce256z_tailloaded_9
+
+ce256z_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_9_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_9_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_9_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_9_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_9_1:
+	VMOVUPS 192(SP), Y0
+
+ce256z_tailloaded_9:
+	VMOVUPS     crossentropyconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_51
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+ce256z_nostore_51:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ce256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_52
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_52:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_10
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ce256z_tailloaded_10
+
+ce256z_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_10_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_10_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_10_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_10_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+ce256z_tailloaded_10:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_53
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ce256z_nostore_53:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ce256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_54
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_54:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_55
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_55:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_11
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ce256z_tailloaded_11
+
+ce256z_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_11_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_11_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_11_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_11_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+ce256z_tailloaded_11:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_56
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ce256z_nostore_56:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_57
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_57:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_58
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_58:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_59
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_59:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_12
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ce256z_tailloaded_12
+
+ce256z_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_12_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_12_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_12_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_12_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+ce256z_tailloaded_12:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_60
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ce256z_nostore_60:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   ce256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_13
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ce256z_tailloaded_13
+
+ce256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_13_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_13_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_13_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_13_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256z_tailloaded_13:
+	VMOVUPS     crossentropyconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_61
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+ce256z_nostore_61:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   ce256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_62
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_62:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_14
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ce256z_tailloaded_14
+
+ce256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_14_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_14_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_14_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_14_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256z_tailloaded_14:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_63
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ce256z_nostore_63:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   ce256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_64
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_64:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_65
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_65:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_15
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ce256z_tailloaded_15
+
+ce256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_15_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_15_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_15_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_15_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256z_tailloaded_15:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_66
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ce256z_nostore_66:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_67
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_67:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_68
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_68:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_69
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_69:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_16
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ce256z_tailloaded_16
+
+ce256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_16_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_16_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_16_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_16_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256z_tailloaded_16:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_70
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ce256z_nostore_70:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ce256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_71
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_71:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   ce256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_72
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_72:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_73
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_73:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   ce256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_74
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_74:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_75
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_75:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_76
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_76:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256z_sumred
+
+ce256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256z_nostore_77
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256z_nostore_77:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_78
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256z_nostore_78:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_79
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256z_nostore_79:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256z_nostore_80
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ce256z_nostore_80:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+
+ce256z_sumred:
+	JMP ce256_sumdone
+
+ce256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	CMPQ    DX, $0x00000040
+	JB      ce256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD      Y9, Y9, Y9
@@ -6550,6 +12779,9 @@ ce256_nostore_7:
 	JMP         ce256_sum64
 
 ce256_drain:
+	TESTQ DX, DX
+	JNZ   ce256_tail
+
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
 	VCVTPS2PD    X5, Y13
 	VCVTPS2PD    X7, Y14
@@ -6625,115 +12857,89 @@ ce256_nostore_8:
 	VMOVUPD      Y11, 128(SP)
 	VADDPD       160(SP), Y12, Y12
 	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
 
-ce256_sumtail:
-	TESTQ  DX, DX
-	JZ     ce256_sumred
-	VXORPD Y0, Y0, Y0
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
+ce256_tail:
+	MOVQ DX, R13
+	ANDQ $0x0000000f, R13
+	JZ   ce256_tailwhole
+	CMPQ R13, $0x00000008
+	JA   ce256_tailfull
+	CMPQ DX, $0x00000010
+	JA   ce256_tailhalf2
 
-ce256_sum16:
-	CMPQ        DX, $0x00000010
-	JB          ce256_sumlast
-	VMOVUPS     (AX), Y5
-	VMOVUPS     32(AX), Y6
-	VSUBPS      (SP), Y5, Y5
-	VSUBPS      (SP), Y6, Y6
-	VMOVUPS     crossentropyconst<>+288(SB), Y7
-	VMAXPS      Y5, Y7, Y5
-	VMAXPS      Y6, Y7, Y6
-	VMOVUPS     crossentropyconst<>+32(SB), Y7
-	VMOVUPS     crossentropyconst<>+32(SB), Y8
-	VFMADD231PS crossentropyconst<>+0(SB), Y5, Y7
-	VFMADD231PS crossentropyconst<>+0(SB), Y6, Y8
-	VSUBPS      crossentropyconst<>+32(SB), Y7, Y9
-	VSUBPS      crossentropyconst<>+32(SB), Y8, Y10
-	VFMADD231PS crossentropyconst<>+64(SB), Y9, Y5
-	VFMADD231PS crossentropyconst<>+64(SB), Y10, Y6
-	VFMADD231PS crossentropyconst<>+96(SB), Y9, Y5
-	VFMADD231PS crossentropyconst<>+96(SB), Y10, Y6
-	VMOVUPS     crossentropyconst<>+128(SB), Y9
-	VMOVUPS     crossentropyconst<>+128(SB), Y10
-	VFMADD213PS crossentropyconst<>+160(SB), Y5, Y9
-	VFMADD213PS crossentropyconst<>+160(SB), Y6, Y10
-	VFMADD213PS crossentropyconst<>+192(SB), Y5, Y9
-	VFMADD213PS crossentropyconst<>+192(SB), Y6, Y10
-	VFMADD213PS crossentropyconst<>+224(SB), Y5, Y9
-	VFMADD213PS crossentropyconst<>+224(SB), Y6, Y10
-	VFMADD213PS crossentropyconst<>+256(SB), Y5, Y9
-	VFMADD213PS crossentropyconst<>+256(SB), Y6, Y10
-	VMULPS      Y5, Y5, Y11
-	VMULPS      Y6, Y6, Y12
-	VFMADD231PS Y9, Y11, Y5
-	VFMADD231PS Y10, Y12, Y6
-	TESTQ       R12, R12
-	JNZ         ce256_nostore_9
-	VMOVUPS     Y5, (CX)
-	VMOVUPS     Y6, 32(CX)
-
-ce256_nostore_9:
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
-	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y9
-	VCVTPS2PD    X7, Y10
-	VFMADD213PD  Y10, Y10, Y9
-	VADDPD       Y9, Y0, Y0
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
 	VEXTRACTF128 $0x01, Y5, X5
 	VEXTRACTF128 $0x01, Y7, X7
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X7, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y2, Y2
+	VADDPD       Y5, Y10, Y10
 	VCVTPS2PD    X6, Y5
 	VCVTPS2PD    X8, Y7
 	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	VADDPD       Y5, Y11, Y11
 	VEXTRACTF128 $0x01, Y6, X5
 	VEXTRACTF128 $0x01, Y8, X6
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	ADDQ         $0x00000040, AX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, DX
-	JMP          ce256_sum16
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_9
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
 
-ce256_sumlast:
-	TESTQ      DX, DX
-	JZ         ce256_sumblock
-	VMOVDQU    (R10), Y5
-	VMOVDQU    32(R10), Y6
+ce256_nostore_9:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
 	JA         ce256_tailcopy_2
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
+	VMASKMOVPS (AX), Y2, Y0
 	JMP        ce256_tailloaded_2
 
 ce256_tailcopy_2:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
 	JZ      ce256_copy_2_8
-	VMOVUPS (AX)(DX*1), Y7
-	VMOVUPS Y7, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
 ce256_copy_2_8:
 	TESTQ   $0x00000004, R11
 	JZ      ce256_copy_2_4
-	VMOVUPS (AX)(DX*1), X7
-	VMOVUPS X7, 192(SP)(DX*1)
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
 ce256_copy_2_4:
@@ -6750,88 +12956,5676 @@ ce256_copy_2_2:
 	MOVL  AX, 192(SP)(DX*1)
 
 ce256_copy_2_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 192(SP), Y0
 
 ce256_tailloaded_2:
-	VMOVUPS     (SP), Y9
-	VBLENDVPS   Y5, Y7, Y9, Y7
-	VBLENDVPS   Y6, Y8, Y9, Y8
-	VSUBPS      (SP), Y7, Y7
-	VSUBPS      (SP), Y8, Y8
-	VMOVUPS     crossentropyconst<>+288(SB), Y9
-	VMAXPS      Y7, Y9, Y7
-	VMAXPS      Y8, Y9, Y8
-	VMOVUPS     crossentropyconst<>+32(SB), Y9
-	VMOVUPS     crossentropyconst<>+32(SB), Y10
-	VFMADD231PS crossentropyconst<>+0(SB), Y7, Y9
-	VFMADD231PS crossentropyconst<>+0(SB), Y8, Y10
-	VSUBPS      crossentropyconst<>+32(SB), Y9, Y11
-	VSUBPS      crossentropyconst<>+32(SB), Y10, Y12
-	VFMADD231PS crossentropyconst<>+64(SB), Y11, Y7
-	VFMADD231PS crossentropyconst<>+64(SB), Y12, Y8
-	VFMADD231PS crossentropyconst<>+96(SB), Y11, Y7
-	VFMADD231PS crossentropyconst<>+96(SB), Y12, Y8
-	VMOVUPS     crossentropyconst<>+128(SB), Y11
-	VMOVUPS     crossentropyconst<>+128(SB), Y12
-	VFMADD213PS crossentropyconst<>+160(SB), Y7, Y11
-	VFMADD213PS crossentropyconst<>+160(SB), Y8, Y12
-	VFMADD213PS crossentropyconst<>+192(SB), Y7, Y11
-	VFMADD213PS crossentropyconst<>+192(SB), Y8, Y12
-	VFMADD213PS crossentropyconst<>+224(SB), Y7, Y11
-	VFMADD213PS crossentropyconst<>+224(SB), Y8, Y12
-	VFMADD213PS crossentropyconst<>+256(SB), Y7, Y11
-	VFMADD213PS crossentropyconst<>+256(SB), Y8, Y12
-	VMULPS      Y7, Y7, Y13
-	VMULPS      Y8, Y8, Y14
-	VFMADD231PS Y11, Y13, Y7
-	VFMADD231PS Y12, Y14, Y8
-	TESTQ       R12, R12
-	JNZ         ce256_nostore_10
-	VMASKMOVPS  Y7, Y5, (CX)
-	VMASKMOVPS  Y8, Y6, 32(CX)
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_10
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
 
 ce256_nostore_10:
-	VPADDD       32(SP), Y9, Y9
-	VPADDD       32(SP), Y10, Y10
-	VPMAXSD      crossentropyconst<>+480(SB), Y9, Y9
-	VPMAXSD      crossentropyconst<>+480(SB), Y10, Y10
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y10, Y10
-	VPAND        Y5, Y9, Y9
-	VPAND        Y6, Y10, Y10
-	VCVTPS2PD    X7, Y5
-	VCVTPS2PD    X9, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X5
-	VEXTRACTF128 $0x01, Y9, X6
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y2, Y2
-	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X10, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X5
-	VEXTRACTF128 $0x01, Y10, X6
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
 
-ce256_sumblock:
-	VADDPD  64(SP), Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VADDPD  96(SP), Y2, Y2
-	VMOVUPD Y2, 96(SP)
-	VADDPD  128(SP), Y3, Y3
-	VMOVUPD Y3, 128(SP)
-	VADDPD  160(SP), Y4, Y4
-	VMOVUPD Y4, 160(SP)
+ce256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   ce256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_11
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_11:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_12
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_12:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_3
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ce256_tailloaded_3
+
+ce256_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_3_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_3_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_3_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_3_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_3_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_3_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_3_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+ce256_tailloaded_3:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_13
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ce256_nostore_13:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   ce256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_14
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_14:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_15
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_15:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_16
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_16:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_4
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ce256_tailloaded_4
+
+ce256_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_4_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_4_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_4_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_4_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+ce256_tailloaded_4:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_17
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ce256_nostore_17:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_18
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_18:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_19
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_19:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_20
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_20:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_21
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256_nostore_21:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_5
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ce256_tailloaded_5
+
+ce256_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_5_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_5_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_5_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_5_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_5_1:
+	VMOVUPS 192(SP), Y0
+
+ce256_tailloaded_5:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_22
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ce256_nostore_22:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   ce256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_23
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_23:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_6
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ce256_tailloaded_6
+
+ce256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_6_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_6_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_6_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_6_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256_tailloaded_6:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_24
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, (CX)
+	VMASKMOVPS   Y6, Y2, 32(CX)
+
+ce256_nostore_24:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   ce256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_25
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_25:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_26
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_26:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_7
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ce256_tailloaded_7
+
+ce256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_7_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_7_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_7_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_7_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256_tailloaded_7:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_27
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ce256_nostore_27:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   ce256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_28
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_28:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_29
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_29:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_30
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_30:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_8
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ce256_tailloaded_8
+
+ce256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_8_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_8_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_8_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_8_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256_tailloaded_8:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_31
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ce256_nostore_31:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_32
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_32:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_33
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_33:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_34
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_34:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_35
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256_nostore_35:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_9
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ce256_tailloaded_9
+
+ce256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_9_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_9_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_9_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_9_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256_tailloaded_9:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_36
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ce256_nostore_36:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   ce256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_37
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_37:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_38
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_38:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   ce256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_39
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_39:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_40
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_40:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_41
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_41:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   ce256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_42
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_42:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_43
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_43:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_44
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_44:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_45
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256_nostore_45:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_46
+	VMOVUPS      Y5, -64(CX)
+	VMOVUPS      Y6, -32(CX)
+
+ce256_nostore_46:
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_47
+	VMOVUPS      Y5, (CX)
+	VMOVUPS      Y6, 32(CX)
+
+ce256_nostore_47:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_48
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_48:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_49
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256_nostore_49:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_50
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ce256_nostore_50:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_tailfirst:
+	TESTQ DX, DX
+	JZ    ce256_sumred
+	MOVQ  DX, R13
+	ANDQ  $0x0000000f, R13
+	JZ    ce256_firstwhole
+	CMPQ  R13, $0x00000008
+	JA    ce256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    ce256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_10
+	VMASKMOVPS (AX), Y2, Y0
+	JMP        ce256_tailloaded_10
+
+ce256_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_10_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_10_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_10_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_10_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+ce256_tailloaded_10:
+	VMOVUPS     crossentropyconst<>+320(SB), Y3
+	VBLENDVPS   Y2, Y0, Y3, Y0
+	VSUBPS      (SP), Y0, Y0
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS      Y0, Y0, Y2
+	VFMADD213PS Y0, Y2, Y5
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_51
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+
+ce256_nostore_51:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   ce256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_52
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_52:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_11
+	VMASKMOVPS 64(AX), Y2, Y0
+	JMP        ce256_tailloaded_11
+
+ce256_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_11_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_11_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_11_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_11_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+ce256_tailloaded_11:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_53
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+
+ce256_nostore_53:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   ce256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_54
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_54:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_55
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_55:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_12
+	VMASKMOVPS 128(AX), Y2, Y0
+	JMP        ce256_tailloaded_12
+
+ce256_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_12_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_12_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_12_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_12_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+ce256_tailloaded_12:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_56
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+
+ce256_nostore_56:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_57
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_57:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_58
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_58:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_59
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256_nostore_59:
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y0
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_13
+	VMASKMOVPS 192(AX), Y2, Y0
+	JMP        ce256_tailloaded_13
+
+ce256_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_13_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_13_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_13_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_13_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_13_1:
+	VMOVUPS 192(SP), Y0
+
+ce256_tailloaded_13:
+	VMOVUPS      crossentropyconst<>+320(SB), Y3
+	VBLENDVPS    Y2, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y2
+	VFMADD231PS  crossentropyconst<>+64(SB), Y2, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y2, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X5, Y2
+	VCVTPS2PD    X7, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X2
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y10, Y10
+	VCVTPS2PD    X6, Y2
+	VCVTPS2PD    X8, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VFMADD213PD  Y4, Y4, Y2
+	VADDPD       Y2, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y2
+	VFMADD213PS  Y0, Y2, Y5
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_60
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+
+ce256_nostore_60:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   ce256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_14
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y4, Y2
+	JMP        ce256_tailloaded_14
+
+ce256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_14_8
+	VMOVUPS (AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_14_4
+	VMOVUPS (AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_14_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_14_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256_tailloaded_14:
+	VMOVUPS     crossentropyconst<>+320(SB), Y5
+	VBLENDVPS   Y3, Y0, Y5, Y0
+	VBLENDVPS   Y4, Y2, Y5, Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_61
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y2
+	VMASKMOVPS  Y5, Y0, (CX)
+	VMASKMOVPS  Y6, Y2, 32(CX)
+
+ce256_nostore_61:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   ce256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_62
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_62:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       64(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_15
+	VMASKMOVPS 64(AX), Y3, Y0
+	VMASKMOVPS 96(AX), Y4, Y2
+	JMP        ce256_tailloaded_15
+
+ce256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_15_8
+	VMOVUPS 64(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_15_4
+	VMOVUPS 64(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_15_2
+	MOVQ  64(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_15_1
+	MOVL  64(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256_tailloaded_15:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_63
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 64(CX)
+	VMASKMOVPS   Y6, Y2, 96(CX)
+
+ce256_nostore_63:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   ce256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_64
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_64:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_65
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_65:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       128(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_16
+	VMASKMOVPS 128(AX), Y3, Y0
+	VMASKMOVPS 160(AX), Y4, Y2
+	JMP        ce256_tailloaded_16
+
+ce256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_16_8
+	VMOVUPS 128(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_16_4
+	VMOVUPS 128(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_16_2
+	MOVQ  128(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_16_1
+	MOVL  128(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256_tailloaded_16:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_66
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 128(CX)
+	VMASKMOVPS   Y6, Y2, 160(CX)
+
+ce256_nostore_66:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_67
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_67:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_68
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_68:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_69
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256_nostore_69:
+	VMOVDQU    (R10), Y3
+	VMOVDQU    32(R10), Y4
+	LEAQ       192(AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_17
+	VMASKMOVPS 192(AX), Y3, Y0
+	VMASKMOVPS 224(AX), Y4, Y2
+	JMP        ce256_tailloaded_17
+
+ce256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_17_8
+	VMOVUPS 192(AX)(DX*1), Y0
+	VMOVUPS Y0, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_17_4
+	VMOVUPS 192(AX)(DX*1), X0
+	VMOVUPS X0, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_17_2
+	MOVQ  192(AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_17_1
+	MOVL  192(AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y2
+
+ce256_tailloaded_17:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y3, Y0, Y13, Y0
+	VBLENDVPS    Y4, Y2, Y13, Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_70
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y2
+	VMASKMOVPS   Y5, Y0, 192(CX)
+	VMASKMOVPS   Y6, Y2, 224(CX)
+
+ce256_nostore_70:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   ce256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_71
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_71:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   ce256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_72
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_72:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_73
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_73:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   ce256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_74
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_74:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_75
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_75:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_76
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256_nostore_76:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
+	JMP          ce256_sumred
+
+ce256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD213PS Y0, Y7, Y5
+	VFMADD213PS Y2, Y8, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      32(SP), Y4, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y7, Y7
+	VPSLLD      $0x17, Y8, Y8
+	TESTQ       R12, R12
+	JNZ         ce256_nostore_77
+	VMOVUPS     Y5, (CX)
+	VMOVUPS     Y6, 32(CX)
+
+ce256_nostore_77:
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_78
+	VMOVUPS      Y5, 64(CX)
+	VMOVUPS      Y6, 96(CX)
+
+ce256_nostore_78:
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_79
+	VMOVUPS      Y5, 128(CX)
+	VMOVUPS      Y6, 160(CX)
+
+ce256_nostore_79:
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y2
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y2, Y2
+	VMOVUPS      crossentropyconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      crossentropyconst<>+32(SB), Y3
+	VMOVUPS      crossentropyconst<>+32(SB), Y4
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS       crossentropyconst<>+32(SB), Y3, Y13
+	VSUBPS       crossentropyconst<>+32(SB), Y4, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y2
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y2
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VCVTPS2PD    X5, Y13
+	VCVTPS2PD    X7, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y10, Y10
+	VCVTPS2PD    X6, Y5
+	VCVTPS2PD    X8, Y7
+	VFMADD213PD  Y7, Y7, Y5
+	VADDPD       Y5, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X5
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y5
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VMOVUPS      crossentropyconst<>+128(SB), Y6
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       32(SP), Y4, Y8
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	TESTQ        R12, R12
+	JNZ          ce256_nostore_80
+	VMOVUPS      Y5, 192(CX)
+	VMOVUPS      Y6, 224(CX)
+
+ce256_nostore_80:
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y9, Y9
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y10, Y10
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y11, Y11
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X2, Y2
+	VFMADD213PD  Y2, Y2, Y0
+	VADDPD       Y0, Y12, Y12
+	VADDPD       64(SP), Y9, Y9
+	VMOVUPD      Y9, 64(SP)
+	VADDPD       96(SP), Y10, Y10
+	VMOVUPD      Y10, 96(SP)
+	VADDPD       128(SP), Y11, Y11
+	VMOVUPD      Y11, 128(SP)
+	VADDPD       160(SP), Y12, Y12
+	VMOVUPD      Y12, 160(SP)
 
 ce256_sumred:
+ce256_sumdone:
 	VMOVUPD      64(SP), Y0
 	VADDPD       128(SP), Y0, Y0
 	VMOVUPD      96(SP), Y2
@@ -6874,33 +18668,309 @@ ce256_sumred:
 	VMOVUPS      Y2, 552(SP)
 
 	// Pass 3: y = (1 + u) * (hi + lo) * s.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     ce256_outc
+	TESTQ   R12, R12
+	JNZ     ce256z_re
+	VMOVUPS crossentropyconst<>+288(SB), Y0
+	VMOVUPS crossentropyconst<>+32(SB), Y2
+	VMOVUPS crossentropyconst<>+0(SB), Y3
+	VMOVUPS 32(SP), Y4
+	VMOVUPS 520(SP), Y5
+	VMOVUPS 552(SP), Y6
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+
+ce256z_out64:
+	CMPQ        DX, $0x00000040
+	JB          ce256z_out16
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	VMOVUPS     64(AX), Y7
+	VMOVUPS     96(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     64(CX), Y8
+	VMOVUPS     96(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 64(CX)
+	VMOVUPS     Y10, 96(CX)
+	VMOVUPS     128(AX), Y7
+	VMOVUPS     160(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     128(CX), Y8
+	VMOVUPS     160(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 128(CX)
+	VMOVUPS     Y10, 160(CX)
+	VMOVUPS     192(AX), Y7
+	VMOVUPS     224(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     192(CX), Y8
+	VMOVUPS     224(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, 192(CX)
+	VMOVUPS     Y10, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256z_out64
+
+ce256z_out16:
+	CMPQ        DX, $0x00000010
+	JB          ce256z_outtail
+	VMOVUPS     (AX), Y7
+	VMOVUPS     32(AX), Y8
+	VMAXPS      Y7, Y0, Y7
+	VMAXPS      Y8, Y0, Y8
+	VMOVAPS     Y2, Y9
+	VFMADD231PS Y3, Y7, Y9
+	VMOVAPS     Y2, Y7
+	VFMADD231PS Y3, Y8, Y7
+	VMOVUPS     (CX), Y8
+	VMOVUPS     32(CX), Y10
+	VPADDD      Y4, Y9, Y9
+	VPMAXSD     crossentropyconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y4, Y7, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y7, Y7
+	VMOVAPS     Y6, Y11
+	VFMADD213PS Y6, Y8, Y11
+	VFMADD132PS Y5, Y11, Y8
+	VADDPS      Y5, Y8, Y8
+	VMULPS      Y9, Y8, Y8
+	VMOVAPS     Y6, Y9
+	VFMADD213PS Y6, Y10, Y9
+	VFMADD132PS Y5, Y9, Y10
+	VADDPS      Y5, Y10, Y10
+	VMULPS      Y7, Y10, Y10
+	VMOVUPS     Y8, (CX)
+	VMOVUPS     Y10, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ce256z_out16
+
+ce256z_outtail:
+	TESTQ      DX, DX
+	JZ         ce256_next
+	VMOVDQU    (R10), Y7
+	VMOVDQU    32(R10), Y8
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256z_tailcopy_17
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
+	JMP        ce256z_tailloaded_17
+
+ce256z_tailcopy_17:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_17_8
+	VMOVUPS (AX)(DX*1), Y9
+	VMOVUPS Y9, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256z_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_17_4
+	VMOVUPS (AX)(DX*1), X9
+	VMOVUPS X9, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256z_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_17_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256z_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_17_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256z_copy_17_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+ce256z_tailloaded_17:
+	VMAXPS      Y9, Y0, Y9
+	VMAXPS      Y10, Y0, Y10
+	VMOVAPS     Y2, Y0
+	VFMADD231PS Y3, Y9, Y0
+	VMOVAPS     Y2, Y2
+	VFMADD231PS Y3, Y10, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ce256z_tailcopy_18
+	VMASKMOVPS  (CX), Y7, Y3
+	VMASKMOVPS  32(CX), Y8, Y9
+	JMP         ce256z_tailloaded_18
+
+ce256z_tailcopy_18:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      ce256z_copy_18_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ce256z_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256z_copy_18_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ce256z_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256z_copy_18_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ce256z_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256z_copy_18_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ce256z_copy_18_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y9
+
+ce256z_tailloaded_18:
+	VPADDD      Y4, Y0, Y0
+	VPMAXSD     crossentropyconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y4, Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y6, Y4
+	VFMADD213PS Y6, Y3, Y4
+	VFMADD132PS Y5, Y4, Y3
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y6, Y0
+	VFMADD213PS Y6, Y9, Y0
+	VFMADD132PS Y5, Y0, Y9
+	VADDPS      Y5, Y9, Y9
+	VMULPS      Y2, Y9, Y9
+	VMASKMOVPS  Y3, Y7, (CX)
+	VMASKMOVPS  Y9, Y8, 32(CX)
+	JMP         ce256_next
+
+ce256z_re:
 	MOVQ DI, AX
 	MOVQ SI, CX
 	MOVQ R9, DX
 
-ce256_out64:
+ce256z_re64:
 	CMPQ        DX, $0x00000040
-	JB          ce256_out16
+	JB          ce256z_re16
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     crossentropyconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_1
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_1
-
-ce256_recompute_1:
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
 	VMOVUPS     crossentropyconst<>+32(SB), Y4
 	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
@@ -6929,8 +18999,6 @@ ce256_recompute_1:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-ce256_haveu_1:
 	VPADDD      32(SP), Y3, Y3
 	VPADDD      32(SP), Y4, Y4
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
@@ -6951,24 +19019,9 @@ ce256_haveu_1:
 	VMOVUPS     Y2, 32(CX)
 	VMOVUPS     64(AX), Y0
 	VMOVUPS     96(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     crossentropyconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_2
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     64(CX), Y0
-	VMOVUPS     96(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_2
-
-ce256_recompute_2:
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
 	VMOVUPS     crossentropyconst<>+32(SB), Y4
 	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
@@ -6997,8 +19050,6 @@ ce256_recompute_2:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-ce256_haveu_2:
 	VPADDD      32(SP), Y3, Y3
 	VPADDD      32(SP), Y4, Y4
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
@@ -7019,24 +19070,9 @@ ce256_haveu_2:
 	VMOVUPS     Y2, 96(CX)
 	VMOVUPS     128(AX), Y0
 	VMOVUPS     160(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     crossentropyconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_3
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     128(CX), Y0
-	VMOVUPS     160(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_3
-
-ce256_recompute_3:
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
 	VMOVUPS     crossentropyconst<>+32(SB), Y4
 	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
@@ -7065,8 +19101,6 @@ ce256_recompute_3:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-ce256_haveu_3:
 	VPADDD      32(SP), Y3, Y3
 	VPADDD      32(SP), Y4, Y4
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
@@ -7087,24 +19121,9 @@ ce256_haveu_3:
 	VMOVUPS     Y2, 160(CX)
 	VMOVUPS     192(AX), Y0
 	VMOVUPS     224(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     crossentropyconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_4
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     192(CX), Y0
-	VMOVUPS     224(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_4
-
-ce256_recompute_4:
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
 	VMOVUPS     crossentropyconst<>+32(SB), Y4
 	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
@@ -7133,8 +19152,6 @@ ce256_recompute_4:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-ce256_haveu_4:
 	VPADDD      32(SP), Y3, Y3
 	VPADDD      32(SP), Y4, Y4
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
@@ -7156,31 +19173,16 @@ ce256_haveu_4:
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
-	JMP         ce256_out64
+	JMP         ce256z_re64
 
-ce256_out16:
+ce256z_re16:
 	CMPQ        DX, $0x00000010
-	JB          ce256_outtail
+	JB          ce256z_retail
 	VMOVUPS     (AX), Y0
 	VMOVUPS     32(AX), Y2
-	VSUBPS      (SP), Y0, Y0
-	VSUBPS      (SP), Y2, Y2
 	VMOVUPS     crossentropyconst<>+288(SB), Y3
 	VMAXPS      Y0, Y3, Y0
 	VMAXPS      Y2, Y3, Y2
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_5
-	VMOVUPS     crossentropyconst<>+32(SB), Y3
-	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
-	VMOVUPS     crossentropyconst<>+32(SB), Y4
-	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
-	VMOVUPS     (CX), Y0
-	VMOVUPS     32(CX), Y2
-	VMOVAPS     Y0, Y0
-	VMOVAPS     Y2, Y2
-	JMP         ce256_haveu_5
-
-ce256_recompute_5:
 	VMOVUPS     crossentropyconst<>+32(SB), Y3
 	VMOVUPS     crossentropyconst<>+32(SB), Y4
 	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
@@ -7209,8 +19211,6 @@ ce256_recompute_5:
 	VMOVAPS     Y3, Y3
 	VMOVAPS     Y2, Y2
 	VMOVAPS     Y4, Y4
-
-ce256_haveu_5:
 	VPADDD      32(SP), Y3, Y3
 	VPADDD      32(SP), Y4, Y4
 	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
@@ -7232,9 +19232,9 @@ ce256_haveu_5:
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
-	JMP         ce256_out16
+	JMP         ce256z_re16
 
-ce256_outtail:
+ce256z_retail:
 	TESTQ      DX, DX
 	JZ         ce256_next
 	VMOVDQU    (R10), Y0
@@ -7242,107 +19242,50 @@ ce256_outtail:
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         ce256_tailcopy_3
+	JA         ce256z_tailcopy_19
 	VMASKMOVPS (AX), Y0, Y3
 	VMASKMOVPS 32(AX), Y2, Y4
-	JMP        ce256_tailloaded_3
+	JMP        ce256z_tailloaded_19
 
-ce256_tailcopy_3:
+ce256z_tailcopy_19:
 	VXORPS  Y3, Y3, Y3
 	VMOVUPS Y3, 192(SP)
 	VMOVUPS Y3, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R11
-	JZ      ce256_copy_3_8
+	JZ      ce256z_copy_19_8
 	VMOVUPS (AX)(DX*1), Y3
 	VMOVUPS Y3, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-ce256_copy_3_8:
+ce256z_copy_19_8:
 	TESTQ   $0x00000004, R11
-	JZ      ce256_copy_3_4
+	JZ      ce256z_copy_19_4
 	VMOVUPS (AX)(DX*1), X3
 	VMOVUPS X3, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-ce256_copy_3_4:
+ce256z_copy_19_4:
 	TESTQ $0x00000002, R11
-	JZ    ce256_copy_3_2
+	JZ    ce256z_copy_19_2
 	MOVQ  (AX)(DX*1), R13
 	MOVQ  R13, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-ce256_copy_3_2:
+ce256z_copy_19_2:
 	TESTQ $0x00000001, R11
-	JZ    ce256_copy_3_1
+	JZ    ce256z_copy_19_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-ce256_copy_3_1:
+ce256z_copy_19_1:
 	VMOVUPS 192(SP), Y3
 	VMOVUPS 224(SP), Y4
 
-ce256_tailloaded_3:
-	VSUBPS      (SP), Y3, Y3
-	VSUBPS      (SP), Y4, Y4
+ce256z_tailloaded_19:
 	VMOVUPS     crossentropyconst<>+288(SB), Y5
 	VMAXPS      Y3, Y5, Y3
 	VMAXPS      Y4, Y5, Y4
-	TESTQ       R12, R12
-	JNZ         ce256_recompute_6
-	VMOVUPS     crossentropyconst<>+32(SB), Y5
-	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
-	VMOVUPS     crossentropyconst<>+32(SB), Y6
-	VFMADD231PS crossentropyconst<>+0(SB), Y4, Y6
-	LEAQ        (CX), AX
-	ANDQ        $0x00000fff, AX
-	CMPQ        AX, $0x00000fc0
-	JA          ce256_tailcopy_4
-	VMASKMOVPS  (CX), Y0, Y3
-	VMASKMOVPS  32(CX), Y2, Y4
-	JMP         ce256_tailloaded_4
-
-ce256_tailcopy_4:
-	VXORPS  Y3, Y3, Y3
-	VMOVUPS Y3, 192(SP)
-	VMOVUPS Y3, 224(SP)
-	XORQ    AX, AX
-	TESTQ   $0x00000008, R11
-	JZ      ce256_copy_4_8
-	VMOVUPS (CX)(AX*1), Y3
-	VMOVUPS Y3, 192(SP)(AX*1)
-	ADDQ    $0x00000020, AX
-
-ce256_copy_4_8:
-	TESTQ   $0x00000004, R11
-	JZ      ce256_copy_4_4
-	VMOVUPS (CX)(AX*1), X3
-	VMOVUPS X3, 192(SP)(AX*1)
-	ADDQ    $0x00000010, AX
-
-ce256_copy_4_4:
-	TESTQ $0x00000002, R11
-	JZ    ce256_copy_4_2
-	MOVQ  (CX)(AX*1), DX
-	MOVQ  DX, 192(SP)(AX*1)
-	ADDQ  $0x00000008, AX
-
-ce256_copy_4_2:
-	TESTQ $0x00000001, R11
-	JZ    ce256_copy_4_1
-	MOVL  (CX)(AX*1), DX
-	MOVL  DX, 192(SP)(AX*1)
-
-ce256_copy_4_1:
-	VMOVUPS 192(SP), Y3
-	VMOVUPS 224(SP), Y4
-
-ce256_tailloaded_4:
-	VMOVAPS Y3, Y3
-	VMOVAPS Y4, Y4
-	JMP     ce256_haveu_6
-
-ce256_recompute_6:
 	VMOVUPS     crossentropyconst<>+32(SB), Y5
 	VMOVUPS     crossentropyconst<>+32(SB), Y6
 	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
@@ -7371,8 +19314,696 @@ ce256_recompute_6:
 	VMOVAPS     Y5, Y5
 	VMOVAPS     Y4, Y4
 	VMOVAPS     Y6, Y6
+	VPADDD      32(SP), Y5, Y5
+	VPADDD      32(SP), Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VMOVUPS     552(SP), Y8
+	VFMADD213PS 552(SP), Y4, Y8
+	VFMADD132PS 520(SP), Y7, Y3
+	VFMADD132PS 520(SP), Y8, Y4
+	VADDPS      520(SP), Y3, Y3
+	VADDPS      520(SP), Y4, Y4
+	VMULPS      Y5, Y3, Y3
+	VMULPS      Y6, Y4, Y4
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMASKMOVPS  Y4, Y2, 32(CX)
+	JMP         ce256_next
+	JMP ce256_outdone
 
-ce256_haveu_6:
+ce256_outc:
+	TESTQ   R12, R12
+	JNZ     ce256_re
+	VMOVUPS (SP), Y0
+	VMOVUPS crossentropyconst<>+288(SB), Y2
+	VMOVUPS crossentropyconst<>+32(SB), Y3
+	VMOVUPS crossentropyconst<>+0(SB), Y4
+	VMOVUPS 32(SP), Y5
+	VMOVUPS 520(SP), Y6
+	VMOVUPS 552(SP), Y7
+	MOVQ    DI, AX
+	MOVQ    SI, CX
+	MOVQ    R9, DX
+
+ce256_out64:
+	CMPQ        DX, $0x00000040
+	JB          ce256_out16
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     96(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     96(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 64(CX)
+	VMOVUPS     Y11, 96(CX)
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     160(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     128(CX), Y9
+	VMOVUPS     160(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 128(CX)
+	VMOVUPS     Y11, 160(CX)
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     224(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     192(CX), Y9
+	VMOVUPS     224(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, 192(CX)
+	VMOVUPS     Y11, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256_out64
+
+ce256_out16:
+	CMPQ        DX, $0x00000010
+	JB          ce256_outtail
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VSUBPS      Y0, Y8, Y8
+	VSUBPS      Y0, Y9, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMAXPS      Y9, Y2, Y9
+	VMOVAPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VMOVAPS     Y3, Y8
+	VFMADD231PS Y4, Y9, Y8
+	VMOVUPS     (CX), Y9
+	VMOVUPS     32(CX), Y11
+	VPADDD      Y5, Y10, Y10
+	VPMAXSD     crossentropyconst<>+480(SB), Y10, Y10
+	VPSLLD      $0x17, Y10, Y10
+	VPADDD      Y5, Y8, Y8
+	VPMAXSD     crossentropyconst<>+480(SB), Y8, Y8
+	VPSLLD      $0x17, Y8, Y8
+	VMOVAPS     Y7, Y12
+	VFMADD213PS Y7, Y9, Y12
+	VFMADD132PS Y6, Y12, Y9
+	VADDPS      Y6, Y9, Y9
+	VMULPS      Y10, Y9, Y9
+	VMOVAPS     Y7, Y10
+	VFMADD213PS Y7, Y11, Y10
+	VFMADD132PS Y6, Y10, Y11
+	VADDPS      Y6, Y11, Y11
+	VMULPS      Y8, Y11, Y11
+	VMOVUPS     Y9, (CX)
+	VMOVUPS     Y11, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ce256_out16
+
+ce256_outtail:
+	TESTQ      DX, DX
+	JZ         ce256_next
+	VMOVDQU    (R10), Y8
+	VMOVDQU    32(R10), Y9
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_18
+	VMASKMOVPS (AX), Y8, Y10
+	VMASKMOVPS 32(AX), Y9, Y11
+	JMP        ce256_tailloaded_18
+
+ce256_tailcopy_18:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, 192(SP)
+	VMOVUPS Y10, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_18_8
+	VMOVUPS (AX)(DX*1), Y10
+	VMOVUPS Y10, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_18_4
+	VMOVUPS (AX)(DX*1), X10
+	VMOVUPS X10, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_18_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_18_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_18_1:
+	VMOVUPS 192(SP), Y10
+	VMOVUPS 224(SP), Y11
+
+ce256_tailloaded_18:
+	VSUBPS      Y0, Y10, Y10
+	VSUBPS      Y0, Y11, Y11
+	VMAXPS      Y10, Y2, Y10
+	VMAXPS      Y11, Y2, Y11
+	VMOVAPS     Y3, Y0
+	VFMADD231PS Y4, Y10, Y0
+	VMOVAPS     Y3, Y2
+	VFMADD231PS Y4, Y11, Y2
+	LEAQ        (CX), AX
+	ANDQ        $0x00000fff, AX
+	CMPQ        AX, $0x00000fc0
+	JA          ce256_tailcopy_19
+	VMASKMOVPS  (CX), Y8, Y3
+	VMASKMOVPS  32(CX), Y9, Y4
+	JMP         ce256_tailloaded_19
+
+ce256_tailcopy_19:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_19_8
+	VMOVUPS (CX)(AX*1), Y3
+	VMOVUPS Y3, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+ce256_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_19_4
+	VMOVUPS (CX)(AX*1), X3
+	VMOVUPS X3, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+ce256_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_19_2
+	MOVQ  (CX)(AX*1), DX
+	MOVQ  DX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+ce256_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_19_1
+	MOVL  (CX)(AX*1), DX
+	MOVL  DX, 192(SP)(AX*1)
+
+ce256_copy_19_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ce256_tailloaded_19:
+	VPADDD      Y5, Y0, Y0
+	VPMAXSD     crossentropyconst<>+480(SB), Y0, Y0
+	VPSLLD      $0x17, Y0, Y0
+	VPADDD      Y5, Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPSLLD      $0x17, Y2, Y2
+	VMOVAPS     Y7, Y5
+	VFMADD213PS Y7, Y3, Y5
+	VFMADD132PS Y6, Y5, Y3
+	VADDPS      Y6, Y3, Y3
+	VMULPS      Y0, Y3, Y3
+	VMOVAPS     Y7, Y0
+	VFMADD213PS Y7, Y4, Y0
+	VFMADD132PS Y6, Y0, Y4
+	VADDPS      Y6, Y4, Y4
+	VMULPS      Y2, Y4, Y4
+	VMASKMOVPS  Y3, Y8, (CX)
+	VMASKMOVPS  Y4, Y9, 32(CX)
+	JMP         ce256_next
+
+ce256_re:
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+ce256_re64:
+	CMPQ        DX, $0x00000040
+	JB          ce256_re16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y2, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y2, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y2, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         ce256_re64
+
+ce256_re16:
+	CMPQ        DX, $0x00000010
+	JB          ce256_retail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y2
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y2, Y2
+	VMOVUPS     crossentropyconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VMULPS      Y0, Y0, Y7
+	VMULPS      Y2, Y2, Y8
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y8, Y2
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VPADDD      32(SP), Y3, Y3
+	VPADDD      32(SP), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y0, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VFMADD132PS 520(SP), Y5, Y0
+	VFMADD132PS 520(SP), Y6, Y2
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VMULPS      Y4, Y2, Y2
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y2, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         ce256_re16
+
+ce256_retail:
+	TESTQ      DX, DX
+	JZ         ce256_next
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y2
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         ce256_tailcopy_20
+	VMASKMOVPS (AX), Y0, Y3
+	VMASKMOVPS 32(AX), Y2, Y4
+	JMP        ce256_tailloaded_20
+
+ce256_tailcopy_20:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      ce256_copy_20_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+ce256_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      ce256_copy_20_4
+	VMOVUPS (AX)(DX*1), X3
+	VMOVUPS X3, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+ce256_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    ce256_copy_20_2
+	MOVQ  (AX)(DX*1), R13
+	MOVQ  R13, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+ce256_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    ce256_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+ce256_copy_20_1:
+	VMOVUPS 192(SP), Y3
+	VMOVUPS 224(SP), Y4
+
+ce256_tailloaded_20:
+	VSUBPS      (SP), Y3, Y3
+	VSUBPS      (SP), Y4, Y4
+	VMOVUPS     crossentropyconst<>+288(SB), Y5
+	VMAXPS      Y3, Y5, Y3
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VMOVUPS     crossentropyconst<>+32(SB), Y6
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VSUBPS      crossentropyconst<>+32(SB), Y6, Y8
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+64(SB), Y8, Y4
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y8, Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VMOVUPS     crossentropyconst<>+128(SB), Y8
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y4, Y8
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y4, Y8
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y4, Y8
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y4, Y8
+	VMULPS      Y3, Y3, Y9
+	VMULPS      Y4, Y4, Y10
+	VFMADD231PS Y7, Y9, Y3
+	VFMADD231PS Y8, Y10, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y6, Y6
 	VPADDD      32(SP), Y5, Y5
 	VPADDD      32(SP), Y6, Y6
 	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
@@ -7393,6 +20024,7 @@ ce256_haveu_6:
 	VMASKMOVPS  Y4, Y2, 32(CX)
 	JMP         ce256_next
 
+ce256_outdone:
 	// A row of -Inf, or of -Inf and NaN.
 ce256_masked:
 	MOVQ DI, AX
@@ -7421,47 +20053,47 @@ ce256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         ce256_tailcopy_5
+	JA         ce256_tailcopy_21
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y2, Y2
-	JMP        ce256_tailloaded_5
+	JMP        ce256_tailloaded_21
 
-ce256_tailcopy_5:
+ce256_tailcopy_21:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R11
-	JZ      ce256_copy_5_8
+	JZ      ce256_copy_21_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-ce256_copy_5_8:
+ce256_copy_21_8:
 	TESTQ   $0x00000004, R11
-	JZ      ce256_copy_5_4
+	JZ      ce256_copy_21_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-ce256_copy_5_4:
+ce256_copy_21_4:
 	TESTQ $0x00000002, R11
-	JZ    ce256_copy_5_2
+	JZ    ce256_copy_21_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-ce256_copy_5_2:
+ce256_copy_21_2:
 	TESTQ $0x00000001, R11
-	JZ    ce256_copy_5_1
+	JZ    ce256_copy_21_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-ce256_copy_5_1:
+ce256_copy_21_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y2
 
-ce256_tailloaded_5:
+ce256_tailloaded_21:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     ce256_nanrow

@@ -4998,9 +4998,9 @@ DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func LogSoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
-// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
-TEXT ·LogSoftmaxRowsAVX2(SB), NOSPLIT, $288-64
-	MOVQ  $0x00000000, 280(SP)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·LogSoftmaxRowsAVX2(SB), NOSPLIT, $296-64
+	MOVQ  $0x00000000, 288(SP)
 	MOVQ  dst_base+0(FP), BX
 	MOVQ  src_base+24(FP), SI
 	MOVQ  rows+48(FP), DI
@@ -5013,57 +5013,58 @@ TEXT ·LogSoftmaxRowsAVX2(SB), NOSPLIT, $288-64
 	SUBQ  R10, AX
 	LEAQ  tailmask8<>+0(SB), R9
 	LEAQ  (R9)(AX*4), R9
+	LEAQ  (R8)(R8*1), R11
+	SHLQ  $0x01, R11
 
-lsm256_row:
 	// Pass 1: m = max(x).
 	VMOVUPS logsoftmaxconst<>+320(SB), Y0
 	VMOVUPS logsoftmaxconst<>+320(SB), Y1
 	VMOVUPS logsoftmaxconst<>+320(SB), Y3
-	VMOVUPS logsoftmaxconst<>+320(SB), Y4
+	VMOVUPS logsoftmaxconst<>+320(SB), Y5
 	MOVQ    SI, AX
 	MOVQ    R8, DX
 
-lsm256_max32:
+lsm256_max32first:
 	CMPQ   DX, $0x00000020
-	JB     lsm256_max16
+	JB     lsm256_max16first
 	VMAXPS (AX), Y0, Y0
 	VMAXPS 32(AX), Y1, Y1
 	VMAXPS 64(AX), Y3, Y3
-	VMAXPS 96(AX), Y4, Y4
+	VMAXPS 96(AX), Y5, Y5
 	ADDQ   $0x00000080, AX
 	SUBQ   $0x00000020, DX
-	JMP    lsm256_max32
+	JMP    lsm256_max32first
 
-lsm256_max16:
+lsm256_max16first:
 	CMPQ   DX, $0x00000010
-	JB     lsm256_maxtail
+	JB     lsm256_maxtailfirst
 	VMAXPS (AX), Y0, Y0
 	VMAXPS 32(AX), Y1, Y1
 	ADDQ   $0x00000040, AX
 	SUBQ   $0x00000010, DX
 
-lsm256_maxtail:
+lsm256_maxtailfirst:
 	TESTQ      DX, DX
-	JZ         lsm256_maxred
-	VMOVDQU    (R9), Y5
-	VMOVDQU    32(R9), Y6
+	JZ         lsm256_maxredfirst
+	VMOVDQU    (R9), Y6
+	VMOVDQU    32(R9), Y7
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
 	JA         lsm256_tailcopy_1
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
 	JMP        lsm256_tailloaded_1
 
 lsm256_tailcopy_1:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_1_8
-	VMOVUPS (AX)(CX*1), Y7
-	VMOVUPS Y7, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y8
+	VMOVUPS Y8, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_1_8:
@@ -5087,33 +5088,37 @@ lsm256_copy_1_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_1_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
 
 lsm256_tailloaded_1:
 	VMOVUPS   logsoftmaxconst<>+320(SB), Y10
-	VBLENDVPS Y5, Y7, Y10, Y7
-	VMAXPS    Y7, Y3, Y3
-	VMOVUPS   logsoftmaxconst<>+320(SB), Y5
-	VBLENDVPS Y6, Y8, Y5, Y8
-	VMAXPS    Y8, Y4, Y4
+	VBLENDVPS Y6, Y8, Y10, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   logsoftmaxconst<>+320(SB), Y6
+	VBLENDVPS Y7, Y9, Y6, Y9
+	VMAXPS    Y9, Y5, Y5
 
-lsm256_maxred:
+lsm256_maxredfirst:
 	VMAXPS       Y1, Y0, Y0
-	VMAXPS       Y4, Y3, Y3
+	VMAXPS       Y5, Y3, Y3
 	VMAXPS       Y3, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VMAXPS       X1, X0, X1
 	VPERMILPS    $0x4e, X1, X0
 	VMAXPS       X0, X1, X1
 	VPERMILPS    $0xb1, X1, X0
-	VMAXPS       X0, X1, X1
+	VMAXPS       X0, X1, X0
+	VMOVSS       X0, 256(SP)
+
+lsm256_row:
+	VMOVSS 256(SP), X1
 
 	// The row's kind: NaN, +Inf, -Inf or finite max.
 	UCOMISS X1, X1
-	JP      lsm256_nanrow
+	JP      lsm256_nanearly
 	UCOMISS logsoftmaxconst<>+352(SB), X1
-	JE      lsm256_nanrow
+	JE      lsm256_nanearly
 	UCOMISS logsoftmaxconst<>+320(SB), X1
 	JE      lsm256_masked
 
@@ -5140,6 +5145,9 @@ lsm256_params:
 	VMOVDQU Y0, 32(SP)
 
 	// Pass 2: S.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     lsm256_sumc
 	VXORPD  Y0, Y0, Y0
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
@@ -5147,8 +5155,5727 @@ lsm256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    SI, AX
 	MOVQ    R8, DX
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	VXORPD  Y13, Y13, Y13
 	CMPQ    DX, $0x00000040
-	JB      lsm256_sumtail
+	JB      lsm256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+lsm256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   lsm256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          lsm256z_sum64
+
+lsm256z_drain:
+	TESTQ DX, DX
+	JNZ   lsm256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   lsm256z_tailwhole
+	CMPQ CX, $0x00000008
+	JA   lsm256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   lsm256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_1
+	VMASKMOVPS   (AX), Y1, Y0
+	JMP          lsm256z_tailloaded_1
+
+lsm256z_tailcopy_1:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_1_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_1_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_1_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256z_tailloaded_1:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   lsm256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_2
+	VMASKMOVPS   64(AX), Y1, Y0
+	JMP          lsm256z_tailloaded_2
+
+lsm256z_tailcopy_2:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_2_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_2_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_2_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_2_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_2_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_2_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_2_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256z_tailloaded_2:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   lsm256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_3
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lsm256z_tailloaded_3
+
+lsm256z_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_3_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_3_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_3_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_3_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256z_tailloaded_3:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_4
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lsm256z_tailloaded_4
+
+lsm256z_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_4_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_4_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_4_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_4_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256z_tailloaded_4:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   lsm256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_5
+	VMASKMOVPS   (AX), Y3, Y0
+	VMASKMOVPS   32(AX), Y5, Y1
+	JMP          lsm256z_tailloaded_5
+
+lsm256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_5_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_5_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256z_tailloaded_5:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   lsm256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_6
+	VMASKMOVPS   64(AX), Y3, Y0
+	VMASKMOVPS   96(AX), Y5, Y1
+	JMP          lsm256z_tailloaded_6
+
+lsm256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_6_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_6_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_6_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_6_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256z_tailloaded_6:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   lsm256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_7
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y5, Y1
+	JMP          lsm256z_tailloaded_7
+
+lsm256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_7_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_7_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_7_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_7_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256z_tailloaded_7:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_8
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y5, Y1
+	JMP          lsm256z_tailloaded_8
+
+lsm256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_8_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_8_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_8_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_8_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256z_tailloaded_8:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   lsm256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   lsm256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   lsm256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_tailfirst:
+	TESTQ DX, DX
+	JZ    lsm256z_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    lsm256z_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    lsm256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    lsm256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VXORPD     Y13, Y13, Y13
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lsm256z_tailcopy_9
+	VMASKMOVPS (AX), Y1, Y0
+	JMP        lsm256z_tailloaded_9
+
+lsm256z_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_9_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_9_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_9_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_9_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_9_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256z_tailloaded_9:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   lsm256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y1, Y3, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS      logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS      Y0, Y0, Y8
+	VMULPS      Y1, Y1, Y9
+	VFMADD213PS Y0, Y8, Y6
+	VFMADD213PS Y1, Y9, Y7
+	VPADDD      32(SP), Y3, Y8
+	VPADDD      32(SP), Y5, Y9
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y8, Y8
+	VPSLLD      $0x17, Y9, Y9
+	VMOVDQU     (R9), Y1
+	VMOVDQU     32(R9), Y0
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lsm256z_tailcopy_10
+	VMASKMOVPS  64(AX), Y1, Y0
+	JMP         lsm256z_tailloaded_10
+
+lsm256z_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_10_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_10_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_10_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_10_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256z_tailloaded_10:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   lsm256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_11
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lsm256z_tailloaded_11
+
+lsm256z_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_11_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_11_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_11_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_11_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256z_tailloaded_11:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_12
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lsm256z_tailloaded_12
+
+lsm256z_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_12_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_12_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_12_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_12_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256z_tailloaded_12:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   lsm256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VXORPD     Y13, Y13, Y13
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y5
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lsm256z_tailcopy_13
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y5, Y1
+	JMP        lsm256z_tailloaded_13
+
+lsm256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_13_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_13_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_13_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_13_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256z_tailloaded_13:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y6
+	VBLENDVPS    Y3, Y0, Y6, Y0
+	VBLENDVPS    Y5, Y1, Y6, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   lsm256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y1, Y3, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS      logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS      Y0, Y0, Y8
+	VMULPS      Y1, Y1, Y9
+	VFMADD213PS Y0, Y8, Y6
+	VFMADD213PS Y1, Y9, Y7
+	VPADDD      32(SP), Y3, Y8
+	VPADDD      32(SP), Y5, Y9
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y8, Y8
+	VPSLLD      $0x17, Y9, Y9
+	VMOVDQU     (R9), Y3
+	VMOVDQU     32(R9), Y5
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lsm256z_tailcopy_14
+	VMASKMOVPS  64(AX), Y3, Y0
+	VMASKMOVPS  96(AX), Y5, Y1
+	JMP         lsm256z_tailloaded_14
+
+lsm256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_14_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_14_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_14_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_14_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256z_tailloaded_14:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   lsm256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_15
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y5, Y1
+	JMP          lsm256z_tailloaded_15
+
+lsm256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_15_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_15_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_15_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_15_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256z_tailloaded_15:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256z_tailcopy_16
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y5, Y1
+	JMP          lsm256z_tailloaded_16
+
+lsm256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256z_copy_16_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256z_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256z_copy_16_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256z_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256z_copy_16_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256z_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256z_copy_16_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256z_tailloaded_16:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   lsm256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   lsm256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   lsm256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256z_sumred
+
+lsm256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+
+lsm256z_sumred:
+	JMP lsm256_sumdone
+
+lsm256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    SI, AX
+	MOVQ    R8, DX
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	VXORPD  Y13, Y13, Y13
+	CMPQ    DX, $0x00000040
+	JB      lsm256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD       Y10, Y10, Y10
@@ -5163,37 +10890,37 @@ lsm256_params:
 	VMAXPS       Y0, Y3, Y0
 	VMAXPS       Y1, Y3, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
-	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
-	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y6
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y0
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y1
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y0
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y1
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
 	VMOVAPS      Y0, Y0
 	VMOVAPS      Y1, Y1
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y1, Y1, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y1, Y8, Y6
-	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
 	VMOVUPS      64(AX), Y0
 	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
@@ -5202,57 +10929,57 @@ lsm256_params:
 	VMAXPS       Y0, Y3, Y0
 	VMAXPS       Y1, Y3, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
 	VMOVAPS      Y0, Y0
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
 	VADDPD       Y14, Y10, Y10
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y1, Y1, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y1, Y8, Y6
-	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
 	VMOVUPS      128(AX), Y0
 	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
@@ -5261,57 +10988,57 @@ lsm256_params:
 	VMAXPS       Y0, Y3, Y0
 	VMAXPS       Y1, Y3, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
 	VMOVAPS      Y0, Y0
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
 	VADDPD       Y14, Y10, Y10
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y1, Y1, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y1, Y8, Y6
-	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
 	VMOVUPS      192(AX), Y0
 	VMOVUPS      224(AX), Y1
 	VSUBPS       (SP), Y0, Y0
@@ -5320,11 +11047,11 @@ lsm256_params:
 	VMAXPS       Y0, Y3, Y0
 	VMAXPS       Y1, Y3, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
@@ -5339,46 +11066,46 @@ lsm256_sum64:
 	JB   lsm256_drain
 
 	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
 	VADDPD       Y14, Y10, Y10
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y1, Y1, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y1, Y8, Y6
-	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
 	VMOVUPS      (AX), Y0
 	VMOVUPS      32(AX), Y1
 	VSUBPS       (SP), Y0, Y0
@@ -5387,37 +11114,37 @@ lsm256_sum64:
 	VMAXPS       Y0, Y3, Y0
 	VMAXPS       Y1, Y3, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
 	VMOVAPS      Y0, Y0
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
 	VADDPD       Y14, Y10, Y10
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
 	VADDPD       64(SP), Y10, Y10
 	VMOVUPD      Y10, 64(SP)
 	VADDPD       96(SP), Y11, Y11
@@ -5430,26 +11157,26 @@ lsm256_sum64:
 	VXORPD       Y11, Y11, Y11
 	VXORPD       Y12, Y12, Y12
 	VXORPD       Y13, Y13, Y13
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y1, Y1, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y1, Y8, Y6
-	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
 	VMOVUPS      64(AX), Y0
 	VMOVUPS      96(AX), Y1
 	VSUBPS       (SP), Y0, Y0
@@ -5458,57 +11185,57 @@ lsm256_sum64:
 	VMAXPS       Y0, Y3, Y0
 	VMAXPS       Y1, Y3, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
 	VMOVAPS      Y0, Y0
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
 	VADDPD       Y14, Y10, Y10
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y1, Y1, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y1, Y8, Y6
-	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
 	VMOVUPS      128(AX), Y0
 	VMOVUPS      160(AX), Y1
 	VSUBPS       (SP), Y0, Y0
@@ -5517,57 +11244,57 @@ lsm256_sum64:
 	VMAXPS       Y0, Y3, Y0
 	VMAXPS       Y1, Y3, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
 	VMOVAPS      Y0, Y0
 	VMOVAPS      Y1, Y1
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
 	VADDPD       Y14, Y10, Y10
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y1, Y1, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y1, Y8, Y6
-	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
 	VMOVUPS      192(AX), Y0
 	VMOVUPS      224(AX), Y1
 	VSUBPS       (SP), Y0, Y0
@@ -5576,11 +11303,11 @@ lsm256_sum64:
 	VMAXPS       Y0, Y3, Y0
 	VMAXPS       Y1, Y3, Y1
 	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
 	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y4
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
 	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
-	VSUBPS       logsoftmaxconst<>+32(SB), Y4, Y15
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
 	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
 	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
@@ -5592,63 +11319,66 @@ lsm256_sum64:
 	JMP          lsm256_sum64
 
 lsm256_drain:
+	TESTQ DX, DX
+	JNZ   lsm256_tail
+
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
-	VCVTPS2PD    X5, Y14
-	VCVTPS2PD    X7, Y15
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
 	VFMADD213PD  Y15, Y15, Y14
 	VADDPD       Y14, Y10, Y10
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y11, Y11
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y12, Y12
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y13, Y13
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
 	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y6
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y5
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y6
-	VMULPS       Y0, Y0, Y7
-	VMULPS       Y1, Y1, Y8
-	VFMADD213PS  Y0, Y7, Y5
-	VFMADD213PS  Y1, Y8, Y6
-	VPADDD       32(SP), Y3, Y7
-	VPADDD       32(SP), Y4, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
 	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
 	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y0
-	VCVTPS2PD    X7, Y1
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
 	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y10, Y10
-	VEXTRACTF128 $0x01, Y5, X0
-	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
 	VCVTPS2PD    X0, Y0
 	VCVTPS2PD    X1, Y1
 	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y11, Y11
-	VCVTPS2PD    X6, Y0
-	VCVTPS2PD    X8, Y1
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
 	VFMADD213PD  Y1, Y1, Y0
 	VADDPD       Y0, Y12, Y12
-	VEXTRACTF128 $0x01, Y6, X0
-	VEXTRACTF128 $0x01, Y8, X1
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
 	VCVTPS2PD    X0, Y0
 	VCVTPS2PD    X1, Y1
 	VFMADD213PD  Y1, Y1, Y0
@@ -5661,108 +11391,83 @@ lsm256_drain:
 	VMOVUPD      Y12, 128(SP)
 	VADDPD       160(SP), Y13, Y13
 	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
 
-lsm256_sumtail:
-	TESTQ  DX, DX
-	JZ     lsm256_sumred
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
+lsm256_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   lsm256_tailwhole
+	CMPQ CX, $0x00000008
+	JA   lsm256_tailfull
+	CMPQ DX, $0x00000010
+	JA   lsm256_tailhalf2
 
-lsm256_sum16:
-	CMPQ         DX, $0x00000010
-	JB           lsm256_sumlast
-	VMOVUPS      (AX), Y5
-	VMOVUPS      32(AX), Y6
-	VSUBPS       (SP), Y5, Y5
-	VSUBPS       (SP), Y6, Y6
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y7
-	VMAXPS       Y5, Y7, Y5
-	VMAXPS       Y6, Y7, Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y11
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y6
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y11, Y6
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y10
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y11
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y6, Y11
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y10
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y6, Y11
-	VMULPS       Y5, Y5, Y12
-	VMULPS       Y6, Y6, Y13
-	VFMADD231PS  Y10, Y12, Y5
-	VFMADD231PS  Y11, Y13, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VCVTPS2PD    X5, Y10
-	VCVTPS2PD    X7, Y11
-	VFMADD213PD  Y11, Y11, Y10
-	VADDPD       Y10, Y0, Y0
-	VEXTRACTF128 $0x01, Y5, X2
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X7, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y1, Y1
-	VCVTPS2PD    X6, Y5
-	VCVTPS2PD    X8, Y7
-	VFMADD213PD  Y7, Y7, Y5
-	VADDPD       Y5, Y3, Y3
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
 	VEXTRACTF128 $0x01, Y6, X2
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
-	ADDQ         $0x00000040, AX
-	SUBQ         $0x00000010, DX
-	JMP          lsm256_sum16
-
-lsm256_sumlast:
-	TESTQ      DX, DX
-	JZ         lsm256_sumblock
-	VMOVDQU    (R9), Y5
-	VMOVDQU    32(R9), Y6
-	LEAQ       (AX), CX
-	ANDQ       $0x00000fff, CX
-	CMPQ       CX, $0x00000fc0
-	JA         lsm256_tailcopy_2
-	VMASKMOVPS (AX), Y5, Y7
-	VMASKMOVPS 32(AX), Y6, Y8
-	JMP        lsm256_tailloaded_2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_2
+	VMASKMOVPS   (AX), Y1, Y0
+	JMP          lsm256_tailloaded_2
 
 lsm256_tailcopy_2:
-	VXORPS  Y7, Y7, Y7
-	VMOVUPS Y7, 192(SP)
-	VMOVUPS Y7, 224(SP)
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
 	JZ      lsm256_copy_2_8
-	VMOVUPS (AX)(CX*1), Y7
-	VMOVUPS Y7, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lsm256_copy_2_8:
 	TESTQ   $0x00000004, R10
 	JZ      lsm256_copy_2_4
-	VMOVUPS (AX)(CX*1), X2
-	VMOVUPS X2, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lsm256_copy_2_4:
@@ -5779,82 +11484,5325 @@ lsm256_copy_2_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lsm256_copy_2_1:
-	VMOVUPS 192(SP), Y7
-	VMOVUPS 224(SP), Y8
+	VMOVUPS 192(SP), Y0
 
 lsm256_tailloaded_2:
-	VMOVUPS      (SP), Y10
-	VBLENDVPS    Y5, Y7, Y10, Y7
-	VBLENDVPS    Y6, Y8, Y10, Y8
-	VSUBPS       (SP), Y7, Y7
-	VSUBPS       (SP), Y8, Y8
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y10
-	VMAXPS       Y7, Y10, Y7
-	VMAXPS       Y8, Y10, Y8
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y10
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y11
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y7, Y10
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y8, Y11
-	VSUBPS       logsoftmaxconst<>+32(SB), Y10, Y12
-	VSUBPS       logsoftmaxconst<>+32(SB), Y11, Y13
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y7
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y8
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y7
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y8
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y12
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y13
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y7, Y12
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y8, Y13
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y7, Y12
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y8, Y13
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y7, Y12
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y8, Y13
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y7, Y12
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y8, Y13
-	VMULPS       Y7, Y7, Y14
-	VMULPS       Y8, Y8, Y15
-	VFMADD231PS  Y12, Y14, Y7
-	VFMADD231PS  Y13, Y15, Y8
-	VPADDD       32(SP), Y10, Y10
-	VPADDD       32(SP), Y11, Y11
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y10, Y10
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y11, Y11
-	VPSLLD       $0x17, Y10, Y10
-	VPSLLD       $0x17, Y11, Y11
-	VPAND        Y5, Y10, Y10
-	VPAND        Y6, Y11, Y11
-	VCVTPS2PD    X7, Y5
-	VCVTPS2PD    X10, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y0, Y0
-	VEXTRACTF128 $0x01, Y7, X2
-	VEXTRACTF128 $0x01, Y10, X6
-	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
 	VCVTPS2PD    X8, Y5
-	VCVTPS2PD    X11, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y3, Y3
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
 	VEXTRACTF128 $0x01, Y8, X2
-	VEXTRACTF128 $0x01, Y11, X6
+	VCVTPS2PD    X1, Y1
 	VCVTPS2PD    X2, Y5
-	VCVTPS2PD    X6, Y6
-	VFMADD213PD  Y6, Y6, Y5
-	VADDPD       Y5, Y4, Y4
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
 
-lsm256_sumblock:
-	VADDPD  64(SP), Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VADDPD  96(SP), Y1, Y1
-	VMOVUPD Y1, 96(SP)
-	VADDPD  128(SP), Y3, Y3
-	VMOVUPD Y3, 128(SP)
-	VADDPD  160(SP), Y4, Y4
-	VMOVUPD Y4, 160(SP)
+lsm256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   lsm256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_3
+	VMASKMOVPS   64(AX), Y1, Y0
+	JMP          lsm256_tailloaded_3
+
+lsm256_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_3_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_3_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_3_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_3_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_3_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_3_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_3_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256_tailloaded_3:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   lsm256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_4
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lsm256_tailloaded_4
+
+lsm256_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_4_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_4_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_4_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_4_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_4_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_4_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_4_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256_tailloaded_4:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_5
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lsm256_tailloaded_5
+
+lsm256_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_5_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_5_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_5_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_5_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_5_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_5_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_5_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_5_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256_tailloaded_5:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   lsm256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_6
+	VMASKMOVPS   (AX), Y3, Y0
+	VMASKMOVPS   32(AX), Y5, Y1
+	JMP          lsm256_tailloaded_6
+
+lsm256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_6_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_6_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_6_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_6_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_6_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_6_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_6_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256_tailloaded_6:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   lsm256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_7
+	VMASKMOVPS   64(AX), Y3, Y0
+	VMASKMOVPS   96(AX), Y5, Y1
+	JMP          lsm256_tailloaded_7
+
+lsm256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_7_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_7_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_7_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_7_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_7_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_7_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_7_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256_tailloaded_7:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   lsm256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_8
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y5, Y1
+	JMP          lsm256_tailloaded_8
+
+lsm256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_8_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_8_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_8_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_8_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_8_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_8_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_8_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256_tailloaded_8:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_9
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y5, Y1
+	JMP          lsm256_tailloaded_9
+
+lsm256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_9_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_9_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_9_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_9_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_9_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_9_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_9_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256_tailloaded_9:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   lsm256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   lsm256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   lsm256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_tailfirst:
+	TESTQ DX, DX
+	JZ    lsm256_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    lsm256_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    lsm256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    lsm256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VXORPD     Y13, Y13, Y13
+	VMOVDQU    (R9), Y1
+	VMOVDQU    32(R9), Y0
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lsm256_tailcopy_10
+	VMASKMOVPS (AX), Y1, Y0
+	JMP        lsm256_tailloaded_10
+
+lsm256_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_10_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_10_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_10_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_10_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_10_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_10_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_10_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256_tailloaded_10:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   lsm256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y1, Y3, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS      logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS      Y0, Y0, Y8
+	VMULPS      Y1, Y1, Y9
+	VFMADD213PS Y0, Y8, Y6
+	VFMADD213PS Y1, Y9, Y7
+	VPADDD      32(SP), Y3, Y8
+	VPADDD      32(SP), Y5, Y9
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y8, Y8
+	VPSLLD      $0x17, Y9, Y9
+	VMOVDQU     (R9), Y1
+	VMOVDQU     32(R9), Y0
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lsm256_tailcopy_11
+	VMASKMOVPS  64(AX), Y1, Y0
+	JMP         lsm256_tailloaded_11
+
+lsm256_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_11_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_11_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_11_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_11_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_11_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_11_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_11_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256_tailloaded_11:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   lsm256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_12
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lsm256_tailloaded_12
+
+lsm256_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_12_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_12_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_12_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_12_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_12_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_12_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_12_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256_tailloaded_12:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y1
+	VMOVDQU      32(R9), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_13
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lsm256_tailloaded_13
+
+lsm256_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_13_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_13_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_13_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_13_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_13_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_13_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_13_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_13_1:
+	VMOVUPS 192(SP), Y0
+
+lsm256_tailloaded_13:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y3
+	VBLENDVPS    Y1, Y0, Y3, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X6, Y1
+	VCVTPS2PD    X8, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X1
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y11, Y11
+	VCVTPS2PD    X7, Y1
+	VCVTPS2PD    X9, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X1
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y5
+	VFMADD213PD  Y5, Y5, Y1
+	VADDPD       Y1, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y6
+	VPADDD       32(SP), Y3, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   lsm256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VXORPD     Y12, Y12, Y12
+	VXORPD     Y13, Y13, Y13
+	VMOVDQU    (R9), Y3
+	VMOVDQU    32(R9), Y5
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lsm256_tailcopy_14
+	VMASKMOVPS (AX), Y3, Y0
+	VMASKMOVPS 32(AX), Y5, Y1
+	JMP        lsm256_tailloaded_14
+
+lsm256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_14_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_14_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_14_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_14_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_14_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_14_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_14_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256_tailloaded_14:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y6
+	VBLENDVPS    Y3, Y0, Y6, Y0
+	VBLENDVPS    Y5, Y1, Y6, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   lsm256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VXORPD      Y12, Y12, Y12
+	VXORPD      Y13, Y13, Y13
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y3
+	VMAXPS      Y0, Y3, Y0
+	VMAXPS      Y1, Y3, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS      logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS      Y0, Y0, Y8
+	VMULPS      Y1, Y1, Y9
+	VFMADD213PS Y0, Y8, Y6
+	VFMADD213PS Y1, Y9, Y7
+	VPADDD      32(SP), Y3, Y8
+	VPADDD      32(SP), Y5, Y9
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD      $0x17, Y8, Y8
+	VPSLLD      $0x17, Y9, Y9
+	VMOVDQU     (R9), Y3
+	VMOVDQU     32(R9), Y5
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lsm256_tailcopy_15
+	VMASKMOVPS  64(AX), Y3, Y0
+	VMASKMOVPS  96(AX), Y5, Y1
+	JMP         lsm256_tailloaded_15
+
+lsm256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_15_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_15_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_15_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_15_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_15_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_15_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_15_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256_tailloaded_15:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   lsm256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_16
+	VMASKMOVPS   128(AX), Y3, Y0
+	VMASKMOVPS   160(AX), Y5, Y1
+	JMP          lsm256_tailloaded_16
+
+lsm256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_16_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_16_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_16_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_16_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_16_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_16_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_16_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256_tailloaded_16:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVDQU      (R9), Y3
+	VMOVDQU      32(R9), Y5
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lsm256_tailcopy_17
+	VMASKMOVPS   192(AX), Y3, Y0
+	VMASKMOVPS   224(AX), Y5, Y1
+	JMP          lsm256_tailloaded_17
+
+lsm256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_17_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_17_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_17_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_17_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_17_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_17_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_17_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lsm256_tailloaded_17:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y14
+	VBLENDVPS    Y3, Y0, Y14, Y0
+	VBLENDVPS    Y5, Y1, Y14, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   lsm256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   lsm256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   lsm256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
+	JMP          lsm256_sumred
+
+lsm256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y6
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y7
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y7, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y6, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y7, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMAXPS       Y1, Y3, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y5
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y5
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y14
+	VSUBPS       logsoftmaxconst<>+32(SB), Y5, Y15
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y15, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y14, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y15, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X6, Y14
+	VCVTPS2PD    X8, Y15
+	VFMADD213PD  Y15, Y15, Y14
+	VADDPD       Y14, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X2
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y11, Y11
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X9, Y8
+	VFMADD213PD  Y8, Y8, Y6
+	VADDPD       Y6, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X2
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X4, Y7
+	VFMADD213PD  Y7, Y7, Y6
+	VADDPD       Y6, Y13, Y13
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y6
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y7
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y7
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y6
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y7
+	VMULPS       Y0, Y0, Y8
+	VMULPS       Y1, Y1, Y9
+	VFMADD213PS  Y0, Y8, Y6
+	VFMADD213PS  Y1, Y9, Y7
+	VPADDD       32(SP), Y3, Y8
+	VPADDD       32(SP), Y5, Y9
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VCVTPS2PD    X6, Y0
+	VCVTPS2PD    X8, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y6, X0
+	VEXTRACTF128 $0x01, Y8, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VCVTPS2PD    X7, Y0
+	VCVTPS2PD    X9, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y12, Y12
+	VEXTRACTF128 $0x01, Y7, X0
+	VEXTRACTF128 $0x01, Y9, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y13, Y13
+	VADDPD       64(SP), Y10, Y10
+	VMOVUPD      Y10, 64(SP)
+	VADDPD       96(SP), Y11, Y11
+	VMOVUPD      Y11, 96(SP)
+	VADDPD       128(SP), Y12, Y12
+	VMOVUPD      Y12, 128(SP)
+	VADDPD       160(SP), Y13, Y13
+	VMOVUPD      Y13, 160(SP)
 
 lsm256_sumred:
+lsm256_sumdone:
+	CMPQ DI, $0x00000001
+	JE   lsm256_ahead
+	LEAQ (SI)(R11*1), AX
+
+	// Pass 1: m = max(x).
+	VMOVUPS logsoftmaxconst<>+320(SB), Y0
+	VMOVUPS logsoftmaxconst<>+320(SB), Y1
+	VMOVUPS logsoftmaxconst<>+320(SB), Y3
+	VMOVUPS logsoftmaxconst<>+320(SB), Y5
+	MOVQ    R8, DX
+
+lsm256_max32ahead:
+	CMPQ   DX, $0x00000020
+	JB     lsm256_max16ahead
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y3, Y3
+	VMAXPS 96(AX), Y5, Y5
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, DX
+	JMP    lsm256_max32ahead
+
+lsm256_max16ahead:
+	CMPQ   DX, $0x00000010
+	JB     lsm256_maxtailahead
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+
+lsm256_maxtailahead:
+	TESTQ      DX, DX
+	JZ         lsm256_maxredahead
+	VMOVDQU    (R9), Y6
+	VMOVDQU    32(R9), Y7
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lsm256_tailcopy_18
+	VMASKMOVPS (AX), Y6, Y8
+	VMASKMOVPS 32(AX), Y7, Y9
+	JMP        lsm256_tailloaded_18
+
+lsm256_tailcopy_18:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 192(SP)
+	VMOVUPS Y8, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_18_8
+	VMOVUPS (AX)(CX*1), Y8
+	VMOVUPS Y8, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_18_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_18_4
+	VMOVUPS (AX)(CX*1), X2
+	VMOVUPS X2, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_18_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_18_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_18_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_18_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_18_1:
+	VMOVUPS 192(SP), Y8
+	VMOVUPS 224(SP), Y9
+
+lsm256_tailloaded_18:
+	VMOVUPS   logsoftmaxconst<>+320(SB), Y10
+	VBLENDVPS Y6, Y8, Y10, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   logsoftmaxconst<>+320(SB), Y6
+	VBLENDVPS Y7, Y9, Y6, Y9
+	VMAXPS    Y9, Y5, Y5
+
+lsm256_maxredahead:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y5, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X0
+	VMOVSS       X0, 256(SP)
+
+lsm256_ahead:
 	VMOVUPD      64(SP), Y0
 	VADDPD       128(SP), Y0, Y0
 	VMOVUPD      96(SP), Y1
@@ -5864,7 +16812,7 @@ lsm256_sumred:
 	VADDPD       X1, X0, X1
 	VPERMILPD    $0x01, X1, X0
 	VADDSD       X0, X1, X0
-	UCOMISD      X0, X0
+	VUCOMISD     X0, X0
 	JP           lsm256_nanrow
 
 	// l = float64(nm)*ln2 + log64(S).
@@ -5874,289 +16822,609 @@ lsm256_sumred:
 	VCVTSI2SDL AX, X0, X2
 	VMULSD     log64const<>+16(SB), X2, X2
 	VMOVQ      X0, AX
-	MOVQ       AX, CX
-	SHRQ       $0x34, CX
-	SUBQ       $0x000003ff, CX
-	MOVQ       $0x000fffffffffffff, DX
-	ANDQ       DX, AX
-	MOVQ       $0x3ff0000000000000, DX
-	ORQ        DX, AX
-	VMOVQ      AX, X0
-	MOVQ       AX, DX
-	BTCQ       $0x34, DX
-	LEAQ       1(CX), R11
-	VUCOMISD   log64const<>+0(SB), X0
-	CMOVQHI    DX, AX
-	CMOVQHI    R11, CX
-	VMOVQ      AX, X0
-	VSUBSD     log64const<>+8(SB), X0, X1
-	VADDSD     log64const<>+8(SB), X0, X3
-	VDIVSD     X3, X1, X1
+	SHRQ       $0x34, AX
+	SUBQ       $0x000003ff, AX
+	VANDPD     log64bits<>+0(SB), X0, X1
+	VORPD      log64bits<>+32(SB), X1, X1
+	VXORPD     log64bits<>+16(SB), X1, X3
+	VCMPSD     $0x1e, log64const<>+0(SB), X1, X4
+	VBLENDVPD  X4, X3, X1, X1
+	VSUBSD     log64const<>+8(SB), X1, X3
+	VADDSD     log64const<>+8(SB), X1, X1
+	VDIVSD     X1, X3, X1
 	VMULSD     X1, X1, X3
-	VMOVSD     log64const<>+24(SB), X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+32(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+40(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+48(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+56(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+64(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+72(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+80(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+88(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+96(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+104(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+112(SB), X4, X4
-	VMULSD     X1, X4, X4
-	VADDSD     X4, X4, X4
-	VCVTSI2SDQ CX, X0, X0
+	VMOVSD     log64const<>+24(SB), X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+32(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+40(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+48(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+56(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+64(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+72(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+80(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+88(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+96(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+104(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+112(SB), X5, X5
+	VMULSD     X1, X5, X5
+	VADDSD     X5, X5, X5
+	VCVTSI2SDQ AX, X0, X0
+	VANDPD     log64bits<>+32(SB), X4, X1
+	VADDSD     X1, X0, X0
 	VMULSD     log64const<>+16(SB), X0, X0
-	VADDSD     X4, X0, X0
+	VADDSD     X5, X0, X0
 	VADDSD     X0, X2, X2
 	VMOVSS     (SP), X3
 	VCVTSS2SD  X3, X3, X3
 
 	// Pass 3 of the previous finite row, while l is computed.
-	CMPQ         280(SP), $0x00000000
+	CMPQ         288(SP), $0x00000000
 	JE           lsm256_prev
-	VBROADCASTSD 256(SP), Y1
-	VBROADCASTSD 264(SP), Y0
-	MOVQ         272(SP), AX
-	MOVQ         280(SP), CX
+	VBROADCASTSD 264(SP), Y1
+	VBROADCASTSD 272(SP), Y0
+	VMOVQ        X0, AX
+	TESTQ        AX, AX
+	JNZ          lsm256_outc
+	MOVQ         280(SP), AX
+	MOVQ         288(SP), CX
 	MOVQ         R8, DX
 
-lsm256_out64:
-	CMPQ        DX, $0x00000040
-	JB          lsm256_out16
-	VCVTPS2PD   (AX), Y4
-	VCVTPS2PD   16(AX), Y5
-	VCVTPS2PD   32(AX), Y6
-	VCVTPS2PD   48(AX), Y7
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y0, Y7, Y7
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VSUBPD      Y1, Y7, Y7
-	VXORPD      Y8, Y8, Y8
-	VMINPD      Y4, Y8, Y4
-	VMINPD      Y5, Y8, Y5
-	VMINPD      Y6, Y8, Y6
-	VMINPD      Y7, Y8, Y7
-	VCVTPD2PSY  Y4, X9
-	VCVTPD2PSY  Y5, X4
-	VINSERTF128 $0x01, X4, Y9, Y4
-	VCVTPD2PSY  Y6, X9
-	VCVTPD2PSY  Y7, X5
-	VINSERTF128 $0x01, X5, Y9, Y5
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
-	VCVTPS2PD   64(AX), Y4
-	VCVTPS2PD   80(AX), Y5
-	VCVTPS2PD   96(AX), Y6
-	VCVTPS2PD   112(AX), Y7
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y0, Y7, Y7
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VSUBPD      Y1, Y7, Y7
-	VXORPD      Y8, Y8, Y8
-	VMINPD      Y4, Y8, Y4
-	VMINPD      Y5, Y8, Y5
-	VMINPD      Y6, Y8, Y6
-	VMINPD      Y7, Y8, Y7
-	VCVTPD2PSY  Y4, X9
-	VCVTPD2PSY  Y5, X4
-	VINSERTF128 $0x01, X4, Y9, Y4
-	VCVTPD2PSY  Y6, X9
-	VCVTPD2PSY  Y7, X5
-	VINSERTF128 $0x01, X5, Y9, Y5
-	VMOVUPS     Y4, 64(CX)
-	VMOVUPS     Y5, 96(CX)
-	VCVTPS2PD   128(AX), Y4
-	VCVTPS2PD   144(AX), Y5
-	VCVTPS2PD   160(AX), Y6
-	VCVTPS2PD   176(AX), Y7
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y0, Y7, Y7
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VSUBPD      Y1, Y7, Y7
-	VXORPD      Y8, Y8, Y8
-	VMINPD      Y4, Y8, Y4
-	VMINPD      Y5, Y8, Y5
-	VMINPD      Y6, Y8, Y6
-	VMINPD      Y7, Y8, Y7
-	VCVTPD2PSY  Y4, X9
-	VCVTPD2PSY  Y5, X4
-	VINSERTF128 $0x01, X4, Y9, Y4
-	VCVTPD2PSY  Y6, X9
-	VCVTPD2PSY  Y7, X5
-	VINSERTF128 $0x01, X5, Y9, Y5
-	VMOVUPS     Y4, 128(CX)
-	VMOVUPS     Y5, 160(CX)
-	VCVTPS2PD   192(AX), Y4
-	VCVTPS2PD   208(AX), Y5
-	VCVTPS2PD   224(AX), Y6
-	VCVTPS2PD   240(AX), Y7
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y0, Y7, Y7
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VSUBPD      Y1, Y7, Y7
-	VXORPD      Y8, Y8, Y8
-	VMINPD      Y4, Y8, Y4
-	VMINPD      Y5, Y8, Y5
-	VMINPD      Y6, Y8, Y6
-	VMINPD      Y7, Y8, Y7
-	VCVTPD2PSY  Y4, X9
-	VCVTPD2PSY  Y5, X4
-	VINSERTF128 $0x01, X4, Y9, Y4
-	VCVTPD2PSY  Y6, X9
-	VCVTPD2PSY  Y7, X5
-	VINSERTF128 $0x01, X5, Y9, Y5
-	VMOVUPS     Y4, 192(CX)
-	VMOVUPS     Y5, 224(CX)
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         lsm256_out64
+lsm256_outz64:
+	CMPQ       DX, $0x00000040
+	JB         lsm256_outz16
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y5
+	VCVTPS2PD  32(AX), Y6
+	VCVTPS2PD  48(AX), Y7
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y0, Y8, Y0
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y7, X0
+	VMOVUPS    X0, 48(CX)
+	VCVTPS2PD  64(AX), Y0
+	VCVTPS2PD  80(AX), Y5
+	VCVTPS2PD  96(AX), Y6
+	VCVTPS2PD  112(AX), Y7
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y0, Y8, Y0
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 64(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 80(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 96(CX)
+	VCVTPD2PSY Y7, X0
+	VMOVUPS    X0, 112(CX)
+	VCVTPS2PD  128(AX), Y0
+	VCVTPS2PD  144(AX), Y5
+	VCVTPS2PD  160(AX), Y6
+	VCVTPS2PD  176(AX), Y7
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y0, Y8, Y0
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 128(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 144(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 160(CX)
+	VCVTPD2PSY Y7, X0
+	VMOVUPS    X0, 176(CX)
+	VCVTPS2PD  192(AX), Y0
+	VCVTPS2PD  208(AX), Y5
+	VCVTPS2PD  224(AX), Y6
+	VCVTPS2PD  240(AX), Y7
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y0, Y8, Y0
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 192(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 208(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 224(CX)
+	VCVTPD2PSY Y7, X0
+	VMOVUPS    X0, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_outz64
 
-lsm256_out16:
-	CMPQ        DX, $0x00000010
-	JB          lsm256_outtail
-	VCVTPS2PD   (AX), Y4
-	VCVTPS2PD   16(AX), Y5
-	VCVTPS2PD   32(AX), Y6
-	VCVTPS2PD   48(AX), Y7
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y0, Y7, Y7
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VSUBPD      Y1, Y7, Y7
-	VXORPD      Y8, Y8, Y8
-	VMINPD      Y4, Y8, Y4
-	VMINPD      Y5, Y8, Y5
-	VMINPD      Y6, Y8, Y6
-	VMINPD      Y7, Y8, Y7
-	VCVTPD2PSY  Y4, X9
-	VCVTPD2PSY  Y5, X4
-	VINSERTF128 $0x01, X4, Y9, Y4
-	VCVTPD2PSY  Y6, X9
-	VCVTPD2PSY  Y7, X5
-	VINSERTF128 $0x01, X5, Y9, Y5
-	VMOVUPS     Y4, (CX)
-	VMOVUPS     Y5, 32(CX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         lsm256_out16
+lsm256_outz16:
+	CMPQ       DX, $0x00000010
+	JB         lsm256_outztail
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y5
+	VCVTPS2PD  32(AX), Y6
+	VCVTPS2PD  48(AX), Y7
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VXORPD     Y8, Y8, Y8
+	VMINPD     Y0, Y8, Y0
+	VMINPD     Y5, Y8, Y5
+	VMINPD     Y6, Y8, Y6
+	VMINPD     Y7, Y8, Y7
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y6, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y7, X0
+	VMOVUPS    X0, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_outz16
 
-lsm256_outtail:
+lsm256_outztail:
 	TESTQ      DX, DX
 	JZ         lsm256_prev
-	VMOVDQU    (R9), Y4
+	VMOVDQU    (R9), Y0
 	VMOVDQU    32(R9), Y5
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_1
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         lsm256_tailcopy_3
-	VMASKMOVPS (AX), Y4, Y6
-	VMASKMOVPS 32(AX), Y5, Y7
-	JMP        lsm256_tailloaded_3
+	JA         lsm256_tailcopy_19
+	VMASKMOVPS (AX), Y0, Y5
+	JMP        lsm256_tailloaded_19
 
-lsm256_tailcopy_3:
+lsm256_tailcopy_19:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 192(SP)
+	VMOVUPS Y5, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_19_8
+	VMOVUPS (AX)(DX*1), Y5
+	VMOVUPS Y5, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_19_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_19_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_19_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_19_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_19_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_19_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_19_1:
+	VMOVUPS 192(SP), Y5
+
+lsm256_tailloaded_19:
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X4, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y6, Y1, Y6
+	VMINPD       Y5, Y1, Y5
+	VCVTPD2PSY   Y6, X4
+	VCVTPD2PSY   Y5, X1
+	VINSERTF128  $0x01, X1, Y4, Y1
+	VMASKMOVPS   Y1, Y0, (CX)
+	JMP          lsm256_outdone_1
+
+lsm256_outfull_1:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_20
+	VMASKMOVPS (AX), Y0, Y6
+	VMASKMOVPS 32(AX), Y5, Y7
+	JMP        lsm256_tailloaded_20
+
+lsm256_tailcopy_20:
 	VXORPS  Y6, Y6, Y6
 	VMOVUPS Y6, 192(SP)
 	VMOVUPS Y6, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      lsm256_copy_3_8
+	JZ      lsm256_copy_20_8
 	VMOVUPS (AX)(DX*1), Y6
 	VMOVUPS Y6, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-lsm256_copy_3_8:
+lsm256_copy_20_8:
 	TESTQ   $0x00000004, R10
-	JZ      lsm256_copy_3_4
-	VMOVUPS (AX)(DX*1), X6
-	VMOVUPS X6, 192(SP)(DX*1)
+	JZ      lsm256_copy_20_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-lsm256_copy_3_4:
+lsm256_copy_20_4:
 	TESTQ $0x00000002, R10
-	JZ    lsm256_copy_3_2
-	MOVQ  (AX)(DX*1), R11
-	MOVQ  R11, 192(SP)(DX*1)
+	JZ    lsm256_copy_20_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-lsm256_copy_3_2:
+lsm256_copy_20_2:
 	TESTQ $0x00000001, R10
-	JZ    lsm256_copy_3_1
+	JZ    lsm256_copy_20_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-lsm256_copy_3_1:
+lsm256_copy_20_1:
 	VMOVUPS 192(SP), Y6
 	VMOVUPS 224(SP), Y7
 
-lsm256_tailloaded_3:
+lsm256_tailloaded_20:
 	VCVTPS2PD    X6, Y8
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X7, Y10
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X7, Y7
-	VSUBPD       Y0, Y8, Y8
-	VSUBPD       Y0, Y6, Y6
-	VSUBPD       Y0, Y10, Y10
-	VSUBPD       Y0, Y7, Y7
+	VEXTRACTF128 $0x01, Y6, X4
+	VCVTPS2PD    X4, Y6
+	VCVTPS2PD    X7, Y9
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X4, Y7
 	VSUBPD       Y1, Y8, Y8
 	VSUBPD       Y1, Y6, Y6
-	VSUBPD       Y1, Y10, Y10
+	VSUBPD       Y1, Y9, Y9
 	VSUBPD       Y1, Y7, Y7
-	VXORPD       Y0, Y0, Y0
-	VMINPD       Y8, Y0, Y8
-	VMINPD       Y6, Y0, Y6
-	VMINPD       Y10, Y0, Y10
-	VMINPD       Y7, Y0, Y7
-	VCVTPD2PSY   Y8, X9
-	VCVTPD2PSY   Y6, X0
-	VINSERTF128  $0x01, X0, Y9, Y0
-	VCVTPD2PSY   Y10, X9
-	VCVTPD2PSY   Y7, X1
-	VINSERTF128  $0x01, X1, Y9, Y1
-	VMASKMOVPS   Y0, Y4, (CX)
-	VMASKMOVPS   Y1, Y5, 32(CX)
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y8, Y1, Y8
+	VMINPD       Y6, Y1, Y6
+	VMINPD       Y9, Y1, Y9
+	VMINPD       Y7, Y1, Y7
+	VCVTPD2PSY   Y8, X4
+	VCVTPD2PSY   Y6, X1
+	VINSERTF128  $0x01, X1, Y4, Y1
+	VCVTPD2PSY   Y9, X4
+	VCVTPD2PSY   Y7, X6
+	VINSERTF128  $0x01, X6, Y4, Y6
+	VMASKMOVPS   Y1, Y0, (CX)
+	VMASKMOVPS   Y6, Y5, 32(CX)
 
+lsm256_outdone_1:
+	JMP lsm256_prev
+
+lsm256_outc:
+	MOVQ 280(SP), AX
+	MOVQ 288(SP), CX
+	MOVQ R8, DX
+
+lsm256_out64:
+	CMPQ       DX, $0x00000040
+	JB         lsm256_out16
+	VCVTPS2PD  (AX), Y5
+	VCVTPS2PD  16(AX), Y6
+	VCVTPS2PD  32(AX), Y7
+	VCVTPS2PD  48(AX), Y8
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y0, Y8, Y8
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VSUBPD     Y1, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VMINPD     Y5, Y9, Y5
+	VMINPD     Y6, Y9, Y6
+	VMINPD     Y7, Y9, Y7
+	VMINPD     Y8, Y9, Y8
+	VCVTPD2PSY Y5, X4
+	VMOVUPS    X4, (CX)
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, 16(CX)
+	VCVTPD2PSY Y7, X4
+	VMOVUPS    X4, 32(CX)
+	VCVTPD2PSY Y8, X4
+	VMOVUPS    X4, 48(CX)
+	VCVTPS2PD  64(AX), Y5
+	VCVTPS2PD  80(AX), Y6
+	VCVTPS2PD  96(AX), Y7
+	VCVTPS2PD  112(AX), Y8
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y0, Y8, Y8
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VSUBPD     Y1, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VMINPD     Y5, Y9, Y5
+	VMINPD     Y6, Y9, Y6
+	VMINPD     Y7, Y9, Y7
+	VMINPD     Y8, Y9, Y8
+	VCVTPD2PSY Y5, X4
+	VMOVUPS    X4, 64(CX)
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, 80(CX)
+	VCVTPD2PSY Y7, X4
+	VMOVUPS    X4, 96(CX)
+	VCVTPD2PSY Y8, X4
+	VMOVUPS    X4, 112(CX)
+	VCVTPS2PD  128(AX), Y5
+	VCVTPS2PD  144(AX), Y6
+	VCVTPS2PD  160(AX), Y7
+	VCVTPS2PD  176(AX), Y8
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y0, Y8, Y8
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VSUBPD     Y1, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VMINPD     Y5, Y9, Y5
+	VMINPD     Y6, Y9, Y6
+	VMINPD     Y7, Y9, Y7
+	VMINPD     Y8, Y9, Y8
+	VCVTPD2PSY Y5, X4
+	VMOVUPS    X4, 128(CX)
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, 144(CX)
+	VCVTPD2PSY Y7, X4
+	VMOVUPS    X4, 160(CX)
+	VCVTPD2PSY Y8, X4
+	VMOVUPS    X4, 176(CX)
+	VCVTPS2PD  192(AX), Y5
+	VCVTPS2PD  208(AX), Y6
+	VCVTPS2PD  224(AX), Y7
+	VCVTPS2PD  240(AX), Y8
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y0, Y8, Y8
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VSUBPD     Y1, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VMINPD     Y5, Y9, Y5
+	VMINPD     Y6, Y9, Y6
+	VMINPD     Y7, Y9, Y7
+	VMINPD     Y8, Y9, Y8
+	VCVTPD2PSY Y5, X4
+	VMOVUPS    X4, 192(CX)
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, 208(CX)
+	VCVTPD2PSY Y7, X4
+	VMOVUPS    X4, 224(CX)
+	VCVTPD2PSY Y8, X4
+	VMOVUPS    X4, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_out64
+
+lsm256_out16:
+	CMPQ       DX, $0x00000010
+	JB         lsm256_outtail
+	VCVTPS2PD  (AX), Y5
+	VCVTPS2PD  16(AX), Y6
+	VCVTPS2PD  32(AX), Y7
+	VCVTPS2PD  48(AX), Y8
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y0, Y7, Y7
+	VSUBPD     Y0, Y8, Y8
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VSUBPD     Y1, Y7, Y7
+	VSUBPD     Y1, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VMINPD     Y5, Y9, Y5
+	VMINPD     Y6, Y9, Y6
+	VMINPD     Y7, Y9, Y7
+	VMINPD     Y8, Y9, Y8
+	VCVTPD2PSY Y5, X4
+	VMOVUPS    X4, (CX)
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, 16(CX)
+	VCVTPD2PSY Y7, X4
+	VMOVUPS    X4, 32(CX)
+	VCVTPD2PSY Y8, X4
+	VMOVUPS    X4, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_out16
+
+lsm256_outtail:
+	TESTQ      DX, DX
+	JZ         lsm256_prev
+	VMOVDQU    (R9), Y5
+	VMOVDQU    32(R9), Y6
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_2
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_21
+	VMASKMOVPS (AX), Y5, Y6
+	JMP        lsm256_tailloaded_21
+
+lsm256_tailcopy_21:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_21_8
+	VMOVUPS (AX)(DX*1), Y6
+	VMOVUPS Y6, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_21_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_21_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_21_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_21_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_21_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_21_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_21_1:
+	VMOVUPS 192(SP), Y6
+
+lsm256_tailloaded_21:
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X4
+	VCVTPS2PD    X4, Y6
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y6, Y6
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y6, Y6
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y6, Y0, Y6
+	VCVTPD2PSY   Y7, X4
+	VCVTPD2PSY   Y6, X0
+	VINSERTF128  $0x01, X0, Y4, Y0
+	VMASKMOVPS   Y0, Y5, (CX)
+	JMP          lsm256_outdone_2
+
+lsm256_outfull_2:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_22
+	VMASKMOVPS (AX), Y5, Y7
+	VMASKMOVPS 32(AX), Y6, Y8
+	JMP        lsm256_tailloaded_22
+
+lsm256_tailcopy_22:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_22_8
+	VMOVUPS (AX)(DX*1), Y7
+	VMOVUPS Y7, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_22_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_22_4
+	VMOVUPS (AX)(DX*1), X4
+	VMOVUPS X4, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_22_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_22_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_22_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_22_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_22_1:
+	VMOVUPS 192(SP), Y7
+	VMOVUPS 224(SP), Y8
+
+lsm256_tailloaded_22:
+	VCVTPS2PD    X7, Y9
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X4, Y7
+	VCVTPS2PD    X8, Y10
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X4, Y8
+	VSUBPD       Y0, Y9, Y9
+	VSUBPD       Y0, Y7, Y7
+	VSUBPD       Y0, Y10, Y10
+	VSUBPD       Y0, Y8, Y8
+	VSUBPD       Y1, Y9, Y9
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y10, Y10
+	VSUBPD       Y1, Y8, Y8
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y9, Y0, Y9
+	VMINPD       Y7, Y0, Y7
+	VMINPD       Y10, Y0, Y10
+	VMINPD       Y8, Y0, Y8
+	VCVTPD2PSY   Y9, X4
+	VCVTPD2PSY   Y7, X0
+	VINSERTF128  $0x01, X0, Y4, Y0
+	VCVTPD2PSY   Y10, X4
+	VCVTPD2PSY   Y8, X1
+	VINSERTF128  $0x01, X1, Y4, Y1
+	VMASKMOVPS   Y0, Y5, (CX)
+	VMASKMOVPS   Y1, Y6, 32(CX)
+
+lsm256_outdone_2:
 lsm256_prev:
-	VMOVSD X2, 256(SP)
-	VMOVSD X3, 264(SP)
-	MOVQ   SI, 272(SP)
-	MOVQ   BX, 280(SP)
+	VMOVSD X2, 264(SP)
+	VMOVSD X3, 272(SP)
+	MOVQ   SI, 280(SP)
+	MOVQ   BX, 288(SP)
 	JMP    lsm256_next
 
 	// A row of -Inf, or of -Inf and NaN.
@@ -6170,11 +17438,11 @@ lsm256_scan_1_16:
 	VMOVUPS (AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     lsm256_nanrow
+	JNZ     lsm256_nanearly
 	VMOVUPS 32(AX), Y0
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     lsm256_nanrow
+	JNZ     lsm256_nanearly
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
 	JMP     lsm256_scan_1_16
@@ -6187,57 +17455,162 @@ lsm256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         lsm256_tailcopy_4
+	JA         lsm256_tailcopy_23
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        lsm256_tailloaded_4
+	JMP        lsm256_tailloaded_23
 
-lsm256_tailcopy_4:
+lsm256_tailcopy_23:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, R10
-	JZ      lsm256_copy_4_8
+	JZ      lsm256_copy_23_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-lsm256_copy_4_8:
+lsm256_copy_23_8:
 	TESTQ   $0x00000004, R10
-	JZ      lsm256_copy_4_4
+	JZ      lsm256_copy_23_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-lsm256_copy_4_4:
+lsm256_copy_23_4:
 	TESTQ $0x00000002, R10
-	JZ    lsm256_copy_4_2
+	JZ    lsm256_copy_23_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-lsm256_copy_4_2:
+lsm256_copy_23_2:
 	TESTQ $0x00000001, R10
-	JZ    lsm256_copy_4_1
+	JZ    lsm256_copy_23_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-lsm256_copy_4_1:
+lsm256_copy_23_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-lsm256_tailloaded_4:
+lsm256_tailloaded_23:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
-	JNZ     lsm256_nanrow
+	JNZ     lsm256_nanearly
 	VCMPPS  $0x03, Y1, Y1, Y1
 	VTESTPS Y1, Y1
-	JNZ     lsm256_nanrow
+	JNZ     lsm256_nanearly
 
 lsm256_scan_1_done:
 	VMOVUPS logsoftmaxconst<>+320(SB), Y0
-	JMP     lsm256_fill
+	JMP     lsm256_fillahead
+
+lsm256_nanearly:
+	VMOVUPS logsoftmaxconst<>+416(SB), Y0
+
+lsm256_fillahead:
+	CMPQ DI, $0x00000001
+	JE   lsm256_aheadfill
+	LEAQ (SI)(R11*1), AX
+
+	// Pass 1: m = max(x).
+	VMOVUPS logsoftmaxconst<>+320(SB), Y1
+	VMOVUPS logsoftmaxconst<>+320(SB), Y3
+	VMOVUPS logsoftmaxconst<>+320(SB), Y5
+	VMOVUPS logsoftmaxconst<>+320(SB), Y6
+	MOVQ    R8, DX
+
+lsm256_max32aheadfill:
+	CMPQ   DX, $0x00000020
+	JB     lsm256_max16aheadfill
+	VMAXPS (AX), Y1, Y1
+	VMAXPS 32(AX), Y3, Y3
+	VMAXPS 64(AX), Y5, Y5
+	VMAXPS 96(AX), Y6, Y6
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, DX
+	JMP    lsm256_max32aheadfill
+
+lsm256_max16aheadfill:
+	CMPQ   DX, $0x00000010
+	JB     lsm256_maxtailaheadfill
+	VMAXPS (AX), Y1, Y1
+	VMAXPS 32(AX), Y3, Y3
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+
+lsm256_maxtailaheadfill:
+	TESTQ      DX, DX
+	JZ         lsm256_maxredaheadfill
+	VMOVDQU    (R9), Y7
+	VMOVDQU    32(R9), Y8
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lsm256_tailcopy_24
+	VMASKMOVPS (AX), Y7, Y9
+	VMASKMOVPS 32(AX), Y8, Y10
+	JMP        lsm256_tailloaded_24
+
+lsm256_tailcopy_24:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, 192(SP)
+	VMOVUPS Y9, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_24_8
+	VMOVUPS (AX)(CX*1), Y9
+	VMOVUPS Y9, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lsm256_copy_24_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_24_4
+	VMOVUPS (AX)(CX*1), X2
+	VMOVUPS X2, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lsm256_copy_24_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_24_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lsm256_copy_24_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_24_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lsm256_copy_24_1:
+	VMOVUPS 192(SP), Y9
+	VMOVUPS 224(SP), Y10
+
+lsm256_tailloaded_24:
+	VMOVUPS   logsoftmaxconst<>+320(SB), Y11
+	VBLENDVPS Y7, Y9, Y11, Y9
+	VMAXPS    Y9, Y5, Y5
+	VMOVUPS   logsoftmaxconst<>+320(SB), Y7
+	VBLENDVPS Y8, Y10, Y7, Y10
+	VMAXPS    Y10, Y6, Y6
+
+lsm256_maxredaheadfill:
+	VMAXPS       Y3, Y1, Y1
+	VMAXPS       Y6, Y5, Y5
+	VMAXPS       Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X2
+	VPERMILPS    $0x4e, X2, X1
+	VMAXPS       X1, X2, X2
+	VPERMILPS    $0xb1, X2, X1
+	VMAXPS       X1, X2, X1
+	VMOVSS       X1, 256(SP)
+
+lsm256_aheadfill:
+	JMP lsm256_fill
 
 lsm256_nanrow:
 	VMOVUPS logsoftmaxconst<>+416(SB), Y0
@@ -6264,212 +17637,535 @@ lsm256_filltail:
 	VMASKMOVPS Y0, Y3, 32(CX)
 
 lsm256_next:
-	LEAQ (R8)(R8*1), AX
-	SHLQ $0x01, AX
-	ADDQ AX, SI
-	ADDQ AX, BX
+	ADDQ R11, SI
+	ADDQ R11, BX
 	DECQ DI
 	JNZ  lsm256_row
 
 	// Pass 3 of the last finite row.
-	CMPQ         280(SP), $0x00000000
+	CMPQ         288(SP), $0x00000000
 	JE           lsm256_flushed
-	VBROADCASTSD 256(SP), Y1
-	VBROADCASTSD 264(SP), Y0
-	MOVQ         272(SP), AX
-	MOVQ         280(SP), CX
+	VBROADCASTSD 264(SP), Y1
+	VBROADCASTSD 272(SP), Y0
+	VMOVQ        X0, AX
+	TESTQ        AX, AX
+	JNZ          lsm256_lastc
+	MOVQ         280(SP), AX
+	MOVQ         288(SP), CX
 	MOVQ         R8, DX
 
+lsm256_lastz64:
+	CMPQ       DX, $0x00000040
+	JB         lsm256_lastz16
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	VCVTPS2PD  64(AX), Y0
+	VCVTPS2PD  80(AX), Y3
+	VCVTPS2PD  96(AX), Y4
+	VCVTPS2PD  112(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 64(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 80(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 96(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 112(CX)
+	VCVTPS2PD  128(AX), Y0
+	VCVTPS2PD  144(AX), Y3
+	VCVTPS2PD  160(AX), Y4
+	VCVTPS2PD  176(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 128(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 144(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 160(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 176(CX)
+	VCVTPS2PD  192(AX), Y0
+	VCVTPS2PD  208(AX), Y3
+	VCVTPS2PD  224(AX), Y4
+	VCVTPS2PD  240(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, 192(CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 208(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 224(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_lastz64
+
+lsm256_lastz16:
+	CMPQ       DX, $0x00000010
+	JB         lsm256_lastztail
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  16(AX), Y3
+	VCVTPS2PD  32(AX), Y4
+	VCVTPS2PD  48(AX), Y5
+	VSUBPD     Y1, Y0, Y0
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VXORPD     Y6, Y6, Y6
+	VMINPD     Y0, Y6, Y0
+	VMINPD     Y3, Y6, Y3
+	VMINPD     Y4, Y6, Y4
+	VMINPD     Y5, Y6, Y5
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (CX)
+	VCVTPD2PSY Y3, X0
+	VMOVUPS    X0, 16(CX)
+	VCVTPD2PSY Y4, X0
+	VMOVUPS    X0, 32(CX)
+	VCVTPD2PSY Y5, X0
+	VMOVUPS    X0, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_lastz16
+
+lsm256_lastztail:
+	TESTQ      DX, DX
+	JZ         lsm256_flushed
+	VMOVDQU    (R9), Y0
+	VMOVDQU    32(R9), Y3
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_3
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_25
+	VMASKMOVPS (AX), Y0, Y3
+	JMP        lsm256_tailloaded_25
+
+lsm256_tailcopy_25:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 192(SP)
+	VMOVUPS Y3, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_25_8
+	VMOVUPS (AX)(DX*1), Y3
+	VMOVUPS Y3, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_25_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_25_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_25_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_25_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_25_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_25_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_25_1:
+	VMOVUPS 192(SP), Y3
+
+lsm256_tailloaded_25:
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y3
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y3, Y3
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y3, Y1, Y3
+	VCVTPD2PSY   Y4, X2
+	VCVTPD2PSY   Y3, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (CX)
+	JMP          lsm256_outdone_3
+
+lsm256_outfull_3:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_26
+	VMASKMOVPS (AX), Y0, Y4
+	VMASKMOVPS 32(AX), Y3, Y5
+	JMP        lsm256_tailloaded_26
+
+lsm256_tailcopy_26:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_26_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_26_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_26_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_26_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_26_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_26_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_26_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_26_1:
+	VMOVUPS 192(SP), Y4
+	VMOVUPS 224(SP), Y5
+
+lsm256_tailloaded_26:
+	VCVTPS2PD    X4, Y6
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y5
+	VSUBPD       Y1, Y6, Y6
+	VSUBPD       Y1, Y4, Y4
+	VSUBPD       Y1, Y7, Y7
+	VSUBPD       Y1, Y5, Y5
+	VXORPD       Y1, Y1, Y1
+	VMINPD       Y6, Y1, Y6
+	VMINPD       Y4, Y1, Y4
+	VMINPD       Y7, Y1, Y7
+	VMINPD       Y5, Y1, Y5
+	VCVTPD2PSY   Y6, X2
+	VCVTPD2PSY   Y4, X1
+	VINSERTF128  $0x01, X1, Y2, Y1
+	VCVTPD2PSY   Y7, X2
+	VCVTPD2PSY   Y5, X4
+	VINSERTF128  $0x01, X4, Y2, Y2
+	VMASKMOVPS   Y1, Y0, (CX)
+	VMASKMOVPS   Y2, Y3, 32(CX)
+
+lsm256_outdone_3:
+	JMP lsm256_flushed
+
+lsm256_lastc:
+	MOVQ 280(SP), AX
+	MOVQ 288(SP), CX
+	MOVQ R8, DX
+
 lsm256_last64:
-	CMPQ        DX, $0x00000040
-	JB          lsm256_last16
-	VCVTPS2PD   (AX), Y3
-	VCVTPS2PD   16(AX), Y4
-	VCVTPS2PD   32(AX), Y5
-	VCVTPS2PD   48(AX), Y6
-	VSUBPD      Y0, Y3, Y3
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y1, Y3, Y3
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VXORPD      Y7, Y7, Y7
-	VMINPD      Y3, Y7, Y3
-	VMINPD      Y4, Y7, Y4
-	VMINPD      Y5, Y7, Y5
-	VMINPD      Y6, Y7, Y6
-	VCVTPD2PSY  Y3, X2
-	VCVTPD2PSY  Y4, X3
-	VINSERTF128 $0x01, X3, Y2, Y3
-	VCVTPD2PSY  Y5, X2
-	VCVTPD2PSY  Y6, X4
-	VINSERTF128 $0x01, X4, Y2, Y4
-	VMOVUPS     Y3, (CX)
-	VMOVUPS     Y4, 32(CX)
-	VCVTPS2PD   64(AX), Y3
-	VCVTPS2PD   80(AX), Y4
-	VCVTPS2PD   96(AX), Y5
-	VCVTPS2PD   112(AX), Y6
-	VSUBPD      Y0, Y3, Y3
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y1, Y3, Y3
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VXORPD      Y7, Y7, Y7
-	VMINPD      Y3, Y7, Y3
-	VMINPD      Y4, Y7, Y4
-	VMINPD      Y5, Y7, Y5
-	VMINPD      Y6, Y7, Y6
-	VCVTPD2PSY  Y3, X2
-	VCVTPD2PSY  Y4, X3
-	VINSERTF128 $0x01, X3, Y2, Y3
-	VCVTPD2PSY  Y5, X2
-	VCVTPD2PSY  Y6, X4
-	VINSERTF128 $0x01, X4, Y2, Y4
-	VMOVUPS     Y3, 64(CX)
-	VMOVUPS     Y4, 96(CX)
-	VCVTPS2PD   128(AX), Y3
-	VCVTPS2PD   144(AX), Y4
-	VCVTPS2PD   160(AX), Y5
-	VCVTPS2PD   176(AX), Y6
-	VSUBPD      Y0, Y3, Y3
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y1, Y3, Y3
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VXORPD      Y7, Y7, Y7
-	VMINPD      Y3, Y7, Y3
-	VMINPD      Y4, Y7, Y4
-	VMINPD      Y5, Y7, Y5
-	VMINPD      Y6, Y7, Y6
-	VCVTPD2PSY  Y3, X2
-	VCVTPD2PSY  Y4, X3
-	VINSERTF128 $0x01, X3, Y2, Y3
-	VCVTPD2PSY  Y5, X2
-	VCVTPD2PSY  Y6, X4
-	VINSERTF128 $0x01, X4, Y2, Y4
-	VMOVUPS     Y3, 128(CX)
-	VMOVUPS     Y4, 160(CX)
-	VCVTPS2PD   192(AX), Y3
-	VCVTPS2PD   208(AX), Y4
-	VCVTPS2PD   224(AX), Y5
-	VCVTPS2PD   240(AX), Y6
-	VSUBPD      Y0, Y3, Y3
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y1, Y3, Y3
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VXORPD      Y7, Y7, Y7
-	VMINPD      Y3, Y7, Y3
-	VMINPD      Y4, Y7, Y4
-	VMINPD      Y5, Y7, Y5
-	VMINPD      Y6, Y7, Y6
-	VCVTPD2PSY  Y3, X2
-	VCVTPD2PSY  Y4, X3
-	VINSERTF128 $0x01, X3, Y2, Y3
-	VCVTPD2PSY  Y5, X2
-	VCVTPD2PSY  Y6, X4
-	VINSERTF128 $0x01, X4, Y2, Y4
-	VMOVUPS     Y3, 192(CX)
-	VMOVUPS     Y4, 224(CX)
-	ADDQ        $0x00000100, AX
-	ADDQ        $0x00000100, CX
-	SUBQ        $0x00000040, DX
-	JMP         lsm256_last64
+	CMPQ       DX, $0x00000040
+	JB         lsm256_last16
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	VCVTPS2PD  64(AX), Y3
+	VCVTPS2PD  80(AX), Y4
+	VCVTPS2PD  96(AX), Y5
+	VCVTPS2PD  112(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 64(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 80(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 96(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 112(CX)
+	VCVTPS2PD  128(AX), Y3
+	VCVTPS2PD  144(AX), Y4
+	VCVTPS2PD  160(AX), Y5
+	VCVTPS2PD  176(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 128(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 144(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 160(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 176(CX)
+	VCVTPS2PD  192(AX), Y3
+	VCVTPS2PD  208(AX), Y4
+	VCVTPS2PD  224(AX), Y5
+	VCVTPS2PD  240(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, 192(CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 208(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 224(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 240(CX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        lsm256_last64
 
 lsm256_last16:
-	CMPQ        DX, $0x00000010
-	JB          lsm256_lasttail
-	VCVTPS2PD   (AX), Y3
-	VCVTPS2PD   16(AX), Y4
-	VCVTPS2PD   32(AX), Y5
-	VCVTPS2PD   48(AX), Y6
-	VSUBPD      Y0, Y3, Y3
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y0, Y5, Y5
-	VSUBPD      Y0, Y6, Y6
-	VSUBPD      Y1, Y3, Y3
-	VSUBPD      Y1, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      Y1, Y6, Y6
-	VXORPD      Y7, Y7, Y7
-	VMINPD      Y3, Y7, Y3
-	VMINPD      Y4, Y7, Y4
-	VMINPD      Y5, Y7, Y5
-	VMINPD      Y6, Y7, Y6
-	VCVTPD2PSY  Y3, X2
-	VCVTPD2PSY  Y4, X3
-	VINSERTF128 $0x01, X3, Y2, Y3
-	VCVTPD2PSY  Y5, X2
-	VCVTPD2PSY  Y6, X4
-	VINSERTF128 $0x01, X4, Y2, Y4
-	VMOVUPS     Y3, (CX)
-	VMOVUPS     Y4, 32(CX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         lsm256_last16
+	CMPQ       DX, $0x00000010
+	JB         lsm256_lasttail
+	VCVTPS2PD  (AX), Y3
+	VCVTPS2PD  16(AX), Y4
+	VCVTPS2PD  32(AX), Y5
+	VCVTPS2PD  48(AX), Y6
+	VSUBPD     Y0, Y3, Y3
+	VSUBPD     Y0, Y4, Y4
+	VSUBPD     Y0, Y5, Y5
+	VSUBPD     Y0, Y6, Y6
+	VSUBPD     Y1, Y3, Y3
+	VSUBPD     Y1, Y4, Y4
+	VSUBPD     Y1, Y5, Y5
+	VSUBPD     Y1, Y6, Y6
+	VXORPD     Y7, Y7, Y7
+	VMINPD     Y3, Y7, Y3
+	VMINPD     Y4, Y7, Y4
+	VMINPD     Y5, Y7, Y5
+	VMINPD     Y6, Y7, Y6
+	VCVTPD2PSY Y3, X2
+	VMOVUPS    X2, (CX)
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, 16(CX)
+	VCVTPD2PSY Y5, X2
+	VMOVUPS    X2, 32(CX)
+	VCVTPD2PSY Y6, X2
+	VMOVUPS    X2, 48(CX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        lsm256_last16
 
 lsm256_lasttail:
 	TESTQ      DX, DX
 	JZ         lsm256_flushed
 	VMOVDQU    (R9), Y3
 	VMOVDQU    32(R9), Y4
+	CMPQ       R10, $0x00000008
+	JA         lsm256_outfull_4
 	LEAQ       (AX), DX
 	ANDQ       $0x00000fff, DX
 	CMPQ       DX, $0x00000fc0
-	JA         lsm256_tailcopy_5
+	JA         lsm256_tailcopy_27
+	VMASKMOVPS (AX), Y3, Y4
+	JMP        lsm256_tailloaded_27
+
+lsm256_tailcopy_27:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, 192(SP)
+	VMOVUPS Y4, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R10
+	JZ      lsm256_copy_27_8
+	VMOVUPS (AX)(DX*1), Y4
+	VMOVUPS Y4, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+lsm256_copy_27_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsm256_copy_27_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+lsm256_copy_27_4:
+	TESTQ $0x00000002, R10
+	JZ    lsm256_copy_27_2
+	MOVQ  (AX)(DX*1), BX
+	MOVQ  BX, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+lsm256_copy_27_2:
+	TESTQ $0x00000001, R10
+	JZ    lsm256_copy_27_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+lsm256_copy_27_1:
+	VMOVUPS 192(SP), Y4
+
+lsm256_tailloaded_27:
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y4
+	VSUBPD       Y0, Y5, Y5
+	VSUBPD       Y0, Y4, Y4
+	VSUBPD       Y1, Y5, Y5
+	VSUBPD       Y1, Y4, Y4
+	VXORPD       Y0, Y0, Y0
+	VMINPD       Y5, Y0, Y5
+	VMINPD       Y4, Y0, Y4
+	VCVTPD2PSY   Y5, X2
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VMASKMOVPS   Y0, Y3, (CX)
+	JMP          lsm256_outdone_4
+
+lsm256_outfull_4:
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         lsm256_tailcopy_28
 	VMASKMOVPS (AX), Y3, Y5
 	VMASKMOVPS 32(AX), Y4, Y6
-	JMP        lsm256_tailloaded_5
+	JMP        lsm256_tailloaded_28
 
-lsm256_tailcopy_5:
+lsm256_tailcopy_28:
 	VXORPS  Y5, Y5, Y5
 	VMOVUPS Y5, 192(SP)
 	VMOVUPS Y5, 224(SP)
 	XORQ    DX, DX
 	TESTQ   $0x00000008, R10
-	JZ      lsm256_copy_5_8
+	JZ      lsm256_copy_28_8
 	VMOVUPS (AX)(DX*1), Y5
 	VMOVUPS Y5, 192(SP)(DX*1)
 	ADDQ    $0x00000020, DX
 
-lsm256_copy_5_8:
+lsm256_copy_28_8:
 	TESTQ   $0x00000004, R10
-	JZ      lsm256_copy_5_4
+	JZ      lsm256_copy_28_4
 	VMOVUPS (AX)(DX*1), X2
 	VMOVUPS X2, 192(SP)(DX*1)
 	ADDQ    $0x00000010, DX
 
-lsm256_copy_5_4:
+lsm256_copy_28_4:
 	TESTQ $0x00000002, R10
-	JZ    lsm256_copy_5_2
+	JZ    lsm256_copy_28_2
 	MOVQ  (AX)(DX*1), BX
 	MOVQ  BX, 192(SP)(DX*1)
 	ADDQ  $0x00000008, DX
 
-lsm256_copy_5_2:
+lsm256_copy_28_2:
 	TESTQ $0x00000001, R10
-	JZ    lsm256_copy_5_1
+	JZ    lsm256_copy_28_1
 	MOVL  (AX)(DX*1), AX
 	MOVL  AX, 192(SP)(DX*1)
 
-lsm256_copy_5_1:
+lsm256_copy_28_1:
 	VMOVUPS 192(SP), Y5
 	VMOVUPS 224(SP), Y6
 
-lsm256_tailloaded_5:
+lsm256_tailloaded_28:
 	VCVTPS2PD    X5, Y7
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y5
@@ -6498,6 +18194,7 @@ lsm256_tailloaded_5:
 	VMASKMOVPS   Y0, Y3, (CX)
 	VMASKMOVPS   Y1, Y4, 32(CX)
 
+lsm256_outdone_4:
 lsm256_flushed:
 lsm256_ret:
 	VZEROUPPER
@@ -6536,6 +18233,14 @@ DATA tailmask8<>+116(SB)/4, $0x00000000
 DATA tailmask8<>+120(SB)/4, $0x00000000
 DATA tailmask8<>+124(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
+
+DATA log64bits<>+0(SB)/8, $0x000fffffffffffff
+DATA log64bits<>+8(SB)/8, $0x000fffffffffffff
+DATA log64bits<>+16(SB)/8, $0x0010000000000000
+DATA log64bits<>+24(SB)/8, $0x0010000000000000
+DATA log64bits<>+32(SB)/8, $0x3ff0000000000000
+DATA log64bits<>+40(SB)/8, $0x3ff0000000000000
+GLOBL log64bits<>(SB), RODATA|NOPTR, $48
 
 // func LogSumExpAVX512(src []float32) float32
 // Requires: AVX, AVX512F, CMOV
@@ -10854,7 +22559,7 @@ lse512_ret:
 	RET
 
 // func LogSumExpAVX2(src []float32) float32
-// Requires: AVX, AVX2, CMOV, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, SSE
 TEXT ·LogSumExpAVX2(SB), NOSPLIT, $256-28
 	MOVQ  src_base+0(FP), DX
 	MOVQ  src_len+8(FP), BX
@@ -10992,6 +22697,9 @@ lse256_params:
 	VMOVDQU Y1, 32(SP)
 
 	// Pass 2: S.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     lse256_sumc
 	VXORPD  Y0, Y0, Y0
 	VMOVUPD Y0, 64(SP)
 	VMOVUPD Y0, 96(SP)
@@ -10999,8 +22707,5727 @@ lse256_params:
 	VMOVUPD Y0, 160(SP)
 	MOVQ    DX, AX
 	MOVQ    BX, CX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
 	CMPQ    CX, $0x00000040
-	JB      lse256_sumtail
+	JB      lse256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, CX
+
+lse256z_sum64:
+	CMPQ CX, $0x00000040
+	JB   lse256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, CX
+	JMP          lse256z_sum64
+
+lse256z_drain:
+	TESTQ CX, CX
+	JNZ   lse256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tail:
+	MOVQ CX, DX
+	ANDQ $0x0000000f, DX
+	JZ   lse256z_tailwhole
+	CMPQ DX, $0x00000008
+	JA   lse256z_tailfull
+	CMPQ CX, $0x00000010
+	JA   lse256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_1
+	VMASKMOVPS   (AX), Y1, Y0
+	JMP          lse256z_tailloaded_1
+
+lse256z_tailcopy_1:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_1_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_1_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_1_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_1_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_1_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_1_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_1:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailhalf2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_2
+	VMASKMOVPS   64(AX), Y1, Y0
+	JMP          lse256z_tailloaded_2
+
+lse256z_tailcopy_2:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_2_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_2_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_2_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_2_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_2_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_2_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_2_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_2_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_2:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailhalf3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_3
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lse256z_tailloaded_3
+
+lse256z_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_3_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_3_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_3_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_3_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_3_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_3_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_3_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_3:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_4
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lse256z_tailloaded_4
+
+lse256z_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_4_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_4_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_4_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_4_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_4_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_4_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_4_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_4:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfull:
+	CMPQ CX, $0x00000010
+	JA   lse256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_5
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          lse256z_tailloaded_5
+
+lse256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_5_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_5_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_5_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_5_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_5_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_5:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfull2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_6
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          lse256z_tailloaded_6
+
+lse256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_6_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_6_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_6_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_6_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_6_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_6_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_6_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_6:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfull3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_7
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lse256z_tailloaded_7
+
+lse256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_7_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_7_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_7_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_7_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_7_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_7_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_7_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_7:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_8
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lse256z_tailloaded_8
+
+lse256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_8_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_8_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_8_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_8_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_8_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_8_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_8_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_8:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailwhole:
+	CMPQ CX, $0x00000010
+	JA   lse256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailwhole2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailwhole3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_tailfirst:
+	TESTQ CX, CX
+	JZ    lse256z_sumred
+	MOVQ  CX, DX
+	ANDQ  $0x0000000f, DX
+	JZ    lse256z_firstwhole
+	CMPQ  DX, $0x00000008
+	JA    lse256z_firstfull
+	CMPQ  CX, $0x00000010
+	JA    lse256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (SI), Y1
+	VMOVDQU    32(SI), Y0
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lse256z_tailcopy_9
+	VMASKMOVPS (AX), Y1, Y0
+	JMP        lse256z_tailloaded_9
+
+lse256z_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_9_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_9_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_9_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_9_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_9_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_9_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_9_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_9_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_9:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firsthalf2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (SI), Y1
+	VMOVDQU     32(SI), Y0
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lse256z_tailcopy_10
+	VMASKMOVPS  64(AX), Y1, Y0
+	JMP         lse256z_tailloaded_10
+
+lse256z_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_10_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_10_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_10_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_10_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_10_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_10_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_10_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_10:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firsthalf3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_11
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lse256z_tailloaded_11
+
+lse256z_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_11_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_11_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_11_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_11_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_11_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_11_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_11_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_11:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_12
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lse256z_tailloaded_12
+
+lse256z_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_12_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_12_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_12_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_12_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_12_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_12_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_12_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+lse256z_tailloaded_12:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstfull:
+	CMPQ CX, $0x00000010
+	JA   lse256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (SI), Y2
+	VMOVDQU    32(SI), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lse256z_tailcopy_13
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        lse256z_tailloaded_13
+
+lse256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_13_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_13_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_13_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_13_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_13_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_13_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_13_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_13:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstfull2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (SI), Y2
+	VMOVDQU     32(SI), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lse256z_tailcopy_14
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         lse256z_tailloaded_14
+
+lse256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_14_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_14_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_14_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_14_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_14_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_14_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_14_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_14:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstfull3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_15
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lse256z_tailloaded_15
+
+lse256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_15_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_15_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_15_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_15_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_15_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_15_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_15_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_15:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256z_tailcopy_16
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lse256z_tailloaded_16
+
+lse256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256z_copy_16_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256z_copy_16_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256z_copy_16_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256z_copy_16_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256z_copy_16_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256z_copy_16_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256z_copy_16_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256z_tailloaded_16:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstwhole:
+	CMPQ CX, $0x00000010
+	JA   lse256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstwhole2:
+	CMPQ CX, $0x00000020
+	JA   lse256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstwhole3:
+	CMPQ CX, $0x00000030
+	JA   lse256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256z_sumred
+
+lse256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+
+lse256z_sumred:
+	JMP lse256_sumdone
+
+lse256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    DX, AX
+	MOVQ    BX, CX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	CMPQ    CX, $0x00000040
+	JB      lse256_tailfirst
 
 	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
 	VXORPD       Y8, Y8, Y8
@@ -11444,6 +28871,9 @@ lse256_sum64:
 	JMP          lse256_sum64
 
 lse256_drain:
+	TESTQ CX, CX
+	JNZ   lse256_tail
+
 	// Pipeline epilogue: the last block's last vectors through stages B and C.
 	VCVTPS2PD    X4, Y12
 	VCVTPS2PD    X6, Y13
@@ -11513,108 +28943,83 @@ lse256_drain:
 	VMOVUPD      Y10, 128(SP)
 	VADDPD       160(SP), Y11, Y11
 	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
 
-lse256_sumtail:
-	TESTQ  CX, CX
-	JZ     lse256_sumred
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+lse256_tail:
+	MOVQ CX, DX
+	ANDQ $0x0000000f, DX
+	JZ   lse256_tailwhole
+	CMPQ DX, $0x00000008
+	JA   lse256_tailfull
+	CMPQ CX, $0x00000010
+	JA   lse256_tailhalf2
 
-lse256_sum16:
-	CMPQ         CX, $0x00000010
-	JB           lse256_sumlast
-	VMOVUPS      (AX), Y4
-	VMOVUPS      32(AX), Y5
-	VSUBPS       (SP), Y4, Y4
-	VSUBPS       (SP), Y5, Y5
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y6
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y7
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y4, Y6
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y5, Y7
-	VSUBPS       logsoftmaxconst<>+32(SB), Y6, Y8
-	VSUBPS       logsoftmaxconst<>+32(SB), Y7, Y9
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y9, Y5
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y8, Y4
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y9, Y5
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y8
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y9
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y5, Y9
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y4, Y8
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y5, Y9
-	VMULPS       Y4, Y4, Y10
-	VMULPS       Y5, Y5, Y11
-	VFMADD231PS  Y8, Y10, Y4
-	VFMADD231PS  Y9, Y11, Y5
-	VPADDD       32(SP), Y6, Y6
-	VPADDD       32(SP), Y7, Y7
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
-	VCVTPS2PD    X4, Y8
-	VCVTPS2PD    X6, Y9
-	VFMADD213PD  Y9, Y9, Y8
-	VADDPD       Y8, Y0, Y0
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y4, X4
 	VEXTRACTF128 $0x01, Y6, X6
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X6, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y1, Y1
+	VADDPD       Y4, Y9, Y9
 	VCVTPS2PD    X5, Y4
 	VCVTPS2PD    X7, Y6
 	VFMADD213PD  Y6, Y6, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y10, Y10
 	VEXTRACTF128 $0x01, Y5, X4
 	VEXTRACTF128 $0x01, Y7, X5
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
 	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
-	ADDQ         $0x00000040, AX
-	SUBQ         $0x00000010, CX
-	JMP          lse256_sum16
-
-lse256_sumlast:
-	TESTQ      CX, CX
-	JZ         lse256_sumblock
-	VMOVDQU    (SI), Y4
-	VMOVDQU    32(SI), Y5
-	LEAQ       (AX), CX
-	ANDQ       $0x00000fff, CX
-	CMPQ       CX, $0x00000fc0
-	JA         lse256_tailcopy_2
-	VMASKMOVPS (AX), Y4, Y6
-	VMASKMOVPS 32(AX), Y5, Y7
-	JMP        lse256_tailloaded_2
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_2
+	VMASKMOVPS   (AX), Y1, Y0
+	JMP          lse256_tailloaded_2
 
 lse256_tailcopy_2:
-	VXORPS  Y6, Y6, Y6
-	VMOVUPS Y6, 192(SP)
-	VMOVUPS Y6, 224(SP)
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
 	JZ      lse256_copy_2_8
-	VMOVUPS (AX)(CX*1), Y6
-	VMOVUPS Y6, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
 lse256_copy_2_8:
 	TESTQ   $0x00000004, DI
 	JZ      lse256_copy_2_4
-	VMOVUPS (AX)(CX*1), X6
-	VMOVUPS X6, 192(SP)(CX*1)
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
 lse256_copy_2_4:
@@ -11631,82 +29036,5226 @@ lse256_copy_2_2:
 	MOVL  AX, 192(SP)(CX*1)
 
 lse256_copy_2_1:
-	VMOVUPS 192(SP), Y6
-	VMOVUPS 224(SP), Y7
+	VMOVUPS 192(SP), Y0
 
 lse256_tailloaded_2:
-	VMOVUPS      (SP), Y8
-	VBLENDVPS    Y4, Y6, Y8, Y6
-	VBLENDVPS    Y5, Y7, Y8, Y7
-	VSUBPS       (SP), Y6, Y6
-	VSUBPS       (SP), Y7, Y7
-	VMOVUPS      logsoftmaxconst<>+288(SB), Y8
-	VMAXPS       Y6, Y8, Y6
-	VMAXPS       Y7, Y8, Y7
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y8
-	VMOVUPS      logsoftmaxconst<>+32(SB), Y9
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y6, Y8
-	VFMADD231PS  logsoftmaxconst<>+0(SB), Y7, Y9
-	VSUBPS       logsoftmaxconst<>+32(SB), Y8, Y10
-	VSUBPS       logsoftmaxconst<>+32(SB), Y9, Y11
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y10, Y6
-	VFMADD231PS  logsoftmaxconst<>+64(SB), Y11, Y7
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y10, Y6
-	VFMADD231PS  logsoftmaxconst<>+96(SB), Y11, Y7
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y10
-	VMOVUPS      logsoftmaxconst<>+128(SB), Y11
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y6, Y10
-	VFMADD213PS  logsoftmaxconst<>+160(SB), Y7, Y11
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y6, Y10
-	VFMADD213PS  logsoftmaxconst<>+192(SB), Y7, Y11
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y6, Y10
-	VFMADD213PS  logsoftmaxconst<>+224(SB), Y7, Y11
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y6, Y10
-	VFMADD213PS  logsoftmaxconst<>+256(SB), Y7, Y11
-	VMULPS       Y6, Y6, Y12
-	VMULPS       Y7, Y7, Y13
-	VFMADD231PS  Y10, Y12, Y6
-	VFMADD231PS  Y11, Y13, Y7
-	VPADDD       32(SP), Y8, Y8
-	VPADDD       32(SP), Y9, Y9
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y8, Y8
-	VPMAXSD      logsoftmaxconst<>+480(SB), Y9, Y9
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y9, Y9
-	VPAND        Y4, Y8, Y8
-	VPAND        Y5, Y9, Y9
-	VCVTPS2PD    X6, Y4
-	VCVTPS2PD    X8, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y6, X4
-	VEXTRACTF128 $0x01, Y8, X5
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y1, Y1
-	VCVTPS2PD    X7, Y4
-	VCVTPS2PD    X9, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y2, Y2
-	VEXTRACTF128 $0x01, Y7, X4
-	VEXTRACTF128 $0x01, Y9, X5
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X5, Y5
-	VFMADD213PD  Y5, Y5, Y4
-	VADDPD       Y4, Y3, Y3
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
 
-lse256_sumblock:
-	VADDPD  64(SP), Y0, Y0
-	VMOVUPD Y0, 64(SP)
-	VADDPD  96(SP), Y1, Y1
-	VMOVUPD Y1, 96(SP)
-	VADDPD  128(SP), Y2, Y2
-	VMOVUPD Y2, 128(SP)
-	VADDPD  160(SP), Y3, Y3
-	VMOVUPD Y3, 160(SP)
+lse256_tailhalf2:
+	CMPQ CX, $0x00000020
+	JA   lse256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_3
+	VMASKMOVPS   64(AX), Y1, Y0
+	JMP          lse256_tailloaded_3
+
+lse256_tailcopy_3:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_3_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_3_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_3_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_3_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_3_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_3_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_3_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_3_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_3:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailhalf3:
+	CMPQ CX, $0x00000030
+	JA   lse256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_4
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lse256_tailloaded_4
+
+lse256_tailcopy_4:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_4_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_4_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_4_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_4_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_4_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_4_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_4_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_4_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_4:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_5
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lse256_tailloaded_5
+
+lse256_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_5_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_5_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_5_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_5_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_5_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_5_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_5_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_5_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_5:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfull:
+	CMPQ CX, $0x00000010
+	JA   lse256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_6
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          lse256_tailloaded_6
+
+lse256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_6_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_6_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_6_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_6_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_6_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_6_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_6_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_6:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfull2:
+	CMPQ CX, $0x00000020
+	JA   lse256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_7
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          lse256_tailloaded_7
+
+lse256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_7_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_7_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_7_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_7_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_7_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_7_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_7_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_7:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfull3:
+	CMPQ CX, $0x00000030
+	JA   lse256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_8
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lse256_tailloaded_8
+
+lse256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_8_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_8_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_8_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_8_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_8_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_8_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_8_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_8:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_9
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lse256_tailloaded_9
+
+lse256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_9_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_9_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_9_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_9_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_9_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_9_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_9_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_9:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailwhole:
+	CMPQ CX, $0x00000010
+	JA   lse256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailwhole2:
+	CMPQ CX, $0x00000020
+	JA   lse256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailwhole3:
+	CMPQ CX, $0x00000030
+	JA   lse256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_tailfirst:
+	TESTQ CX, CX
+	JZ    lse256_sumred
+	MOVQ  CX, DX
+	ANDQ  $0x0000000f, DX
+	JZ    lse256_firstwhole
+	CMPQ  DX, $0x00000008
+	JA    lse256_firstfull
+	CMPQ  CX, $0x00000010
+	JA    lse256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (SI), Y1
+	VMOVDQU    32(SI), Y0
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lse256_tailcopy_10
+	VMASKMOVPS (AX), Y1, Y0
+	JMP        lse256_tailloaded_10
+
+lse256_tailcopy_10:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_10_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_10_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_10_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_10_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_10_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_10_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_10_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_10_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_10:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firsthalf2:
+	CMPQ CX, $0x00000020
+	JA   lse256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (SI), Y1
+	VMOVDQU     32(SI), Y0
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lse256_tailcopy_11
+	VMASKMOVPS  64(AX), Y1, Y0
+	JMP         lse256_tailloaded_11
+
+lse256_tailcopy_11:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_11_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_11_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_11_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_11_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_11_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_11_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_11_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_11_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_11:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firsthalf3:
+	CMPQ CX, $0x00000030
+	JA   lse256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_12
+	VMASKMOVPS   128(AX), Y1, Y0
+	JMP          lse256_tailloaded_12
+
+lse256_tailcopy_12:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_12_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_12_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_12_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_12_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_12_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_12_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_12_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_12_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_12:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y1
+	VMOVDQU      32(SI), Y0
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_13
+	VMASKMOVPS   192(AX), Y1, Y0
+	JMP          lse256_tailloaded_13
+
+lse256_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_13_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_13_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_13_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_13_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_13_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_13_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_13_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_13_1:
+	VMOVUPS 192(SP), Y0
+
+lse256_tailloaded_13:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y2
+	VBLENDVPS    Y1, Y0, Y2, Y0
+	VSUBPS       (SP), Y0, Y0
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y1
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y1, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y1, Y0
+	VMOVAPS      Y0, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstfull:
+	CMPQ CX, $0x00000010
+	JA   lse256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (SI), Y2
+	VMOVDQU    32(SI), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         lse256_tailcopy_14
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        lse256_tailloaded_14
+
+lse256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_14_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_14_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_14_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_14_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_14_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_14_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_14_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_14:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstfull2:
+	CMPQ CX, $0x00000020
+	JA   lse256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS     logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS      logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS      logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y1, Y1
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS     logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD     logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (SI), Y2
+	VMOVDQU     32(SI), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          lse256_tailcopy_15
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         lse256_tailloaded_15
+
+lse256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_15_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_15_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_15_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_15_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_15_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_15_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_15_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_15:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstfull3:
+	CMPQ CX, $0x00000030
+	JA   lse256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_16
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          lse256_tailloaded_16
+
+lse256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_16_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_16_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_16_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_16_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_16_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_16_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_16_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_16:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (SI), Y2
+	VMOVDQU      32(SI), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           lse256_tailcopy_17
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          lse256_tailloaded_17
+
+lse256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, DI
+	JZ      lse256_copy_17_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+lse256_copy_17_8:
+	TESTQ   $0x00000004, DI
+	JZ      lse256_copy_17_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+lse256_copy_17_4:
+	TESTQ $0x00000002, DI
+	JZ    lse256_copy_17_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+lse256_copy_17_2:
+	TESTQ $0x00000001, DI
+	JZ    lse256_copy_17_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+lse256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+lse256_tailloaded_17:
+	VMOVUPS      logsoftmaxconst<>+320(SB), Y12
+	VBLENDVPS    Y2, Y0, Y12, Y0
+	VBLENDVPS    Y3, Y1, Y12, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstwhole:
+	CMPQ CX, $0x00000010
+	JA   lse256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstwhole2:
+	CMPQ CX, $0x00000020
+	JA   lse256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstwhole3:
+	CMPQ CX, $0x00000030
+	JA   lse256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          lse256_sumred
+
+lse256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y4
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y5
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y5, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y4, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y5, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      logsoftmaxconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y2
+	VMOVUPS      logsoftmaxconst<>+32(SB), Y3
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y0, Y2
+	VFMADD231PS  logsoftmaxconst<>+0(SB), Y1, Y3
+	VSUBPS       logsoftmaxconst<>+32(SB), Y2, Y12
+	VSUBPS       logsoftmaxconst<>+32(SB), Y3, Y13
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+64(SB), Y13, Y1
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y12, Y0
+	VFMADD231PS  logsoftmaxconst<>+96(SB), Y13, Y1
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y1, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y4
+	VMOVUPS      logsoftmaxconst<>+128(SB), Y5
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+160(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+192(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+224(SB), Y1, Y5
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y0, Y4
+	VFMADD213PS  logsoftmaxconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y6, Y6
+	VPMAXSD      logsoftmaxconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
 
 lse256_sumred:
+lse256_sumdone:
 	VMOVUPD      64(SP), Y0
 	VADDPD       128(SP), Y0, Y0
 	VMOVUPD      96(SP), Y1
@@ -11726,53 +34275,47 @@ lse256_sumred:
 	VCVTSI2SDL AX, X0, X1
 	VMULSD     log64const<>+16(SB), X1, X1
 	VMOVQ      X0, AX
-	MOVQ       AX, CX
-	SHRQ       $0x34, CX
-	SUBQ       $0x000003ff, CX
-	MOVQ       $0x000fffffffffffff, DX
-	ANDQ       DX, AX
-	MOVQ       $0x3ff0000000000000, DX
-	ORQ        DX, AX
-	VMOVQ      AX, X0
-	MOVQ       AX, DX
-	BTCQ       $0x34, DX
-	LEAQ       1(CX), BX
-	VUCOMISD   log64const<>+0(SB), X0
-	CMOVQHI    DX, AX
-	CMOVQHI    BX, CX
-	VMOVQ      AX, X0
-	VSUBSD     log64const<>+8(SB), X0, X2
-	VADDSD     log64const<>+8(SB), X0, X3
-	VDIVSD     X3, X2, X2
+	SHRQ       $0x34, AX
+	SUBQ       $0x000003ff, AX
+	VANDPD     log64bits<>+0(SB), X0, X2
+	VORPD      log64bits<>+32(SB), X2, X2
+	VXORPD     log64bits<>+16(SB), X2, X3
+	VCMPSD     $0x1e, log64const<>+0(SB), X2, X4
+	VBLENDVPD  X4, X3, X2, X2
+	VSUBSD     log64const<>+8(SB), X2, X3
+	VADDSD     log64const<>+8(SB), X2, X2
+	VDIVSD     X2, X3, X2
 	VMULSD     X2, X2, X3
-	VMOVSD     log64const<>+24(SB), X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+32(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+40(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+48(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+56(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+64(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+72(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+80(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+88(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+96(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+104(SB), X4, X4
-	VMULSD     X3, X4, X4
-	VADDSD     log64const<>+112(SB), X4, X4
-	VMULSD     X2, X4, X4
-	VADDSD     X4, X4, X4
-	VCVTSI2SDQ CX, X0, X0
+	VMOVSD     log64const<>+24(SB), X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+32(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+40(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+48(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+56(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+64(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+72(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+80(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+88(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+96(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+104(SB), X5, X5
+	VMULSD     X3, X5, X5
+	VADDSD     log64const<>+112(SB), X5, X5
+	VMULSD     X2, X5, X5
+	VADDSD     X5, X5, X5
+	VCVTSI2SDQ AX, X0, X0
+	VANDPD     log64bits<>+32(SB), X4, X2
+	VADDSD     X2, X0, X0
 	VMULSD     log64const<>+16(SB), X0, X0
-	VADDSD     X4, X0, X0
+	VADDSD     X5, X0, X0
 	VADDSD     X0, X1, X1
 	VMOVSS     (SP), X0
 	VCVTSS2SD  X0, X0, X0
@@ -11810,47 +34353,47 @@ lse256_scan_1_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         lse256_tailcopy_3
+	JA         lse256_tailcopy_18
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        lse256_tailloaded_3
+	JMP        lse256_tailloaded_18
 
-lse256_tailcopy_3:
+lse256_tailcopy_18:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
-	JZ      lse256_copy_3_8
+	JZ      lse256_copy_18_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-lse256_copy_3_8:
+lse256_copy_18_8:
 	TESTQ   $0x00000004, DI
-	JZ      lse256_copy_3_4
+	JZ      lse256_copy_18_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-lse256_copy_3_4:
+lse256_copy_18_4:
 	TESTQ $0x00000002, DI
-	JZ    lse256_copy_3_2
+	JZ    lse256_copy_18_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-lse256_copy_3_2:
+lse256_copy_18_2:
 	TESTQ $0x00000001, DI
-	JZ    lse256_copy_3_1
+	JZ    lse256_copy_18_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-lse256_copy_3_1:
+lse256_copy_18_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-lse256_tailloaded_3:
+lse256_tailloaded_18:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     lse256_nan
@@ -11890,47 +34433,47 @@ lse256_scan_2_tail:
 	LEAQ       (AX), CX
 	ANDQ       $0x00000fff, CX
 	CMPQ       CX, $0x00000fc0
-	JA         lse256_tailcopy_4
+	JA         lse256_tailcopy_19
 	VMASKMOVPS (AX), Y0, Y0
 	VMASKMOVPS 32(AX), Y1, Y1
-	JMP        lse256_tailloaded_4
+	JMP        lse256_tailloaded_19
 
-lse256_tailcopy_4:
+lse256_tailcopy_19:
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 192(SP)
 	VMOVUPS Y0, 224(SP)
 	XORQ    CX, CX
 	TESTQ   $0x00000008, DI
-	JZ      lse256_copy_4_8
+	JZ      lse256_copy_19_8
 	VMOVUPS (AX)(CX*1), Y0
 	VMOVUPS Y0, 192(SP)(CX*1)
 	ADDQ    $0x00000020, CX
 
-lse256_copy_4_8:
+lse256_copy_19_8:
 	TESTQ   $0x00000004, DI
-	JZ      lse256_copy_4_4
+	JZ      lse256_copy_19_4
 	VMOVUPS (AX)(CX*1), X0
 	VMOVUPS X0, 192(SP)(CX*1)
 	ADDQ    $0x00000010, CX
 
-lse256_copy_4_4:
+lse256_copy_19_4:
 	TESTQ $0x00000002, DI
-	JZ    lse256_copy_4_2
+	JZ    lse256_copy_19_2
 	MOVQ  (AX)(CX*1), DX
 	MOVQ  DX, 192(SP)(CX*1)
 	ADDQ  $0x00000008, CX
 
-lse256_copy_4_2:
+lse256_copy_19_2:
 	TESTQ $0x00000001, DI
-	JZ    lse256_copy_4_1
+	JZ    lse256_copy_19_1
 	MOVL  (AX)(CX*1), AX
 	MOVL  AX, 192(SP)(CX*1)
 
-lse256_copy_4_1:
+lse256_copy_19_1:
 	VMOVUPS 192(SP), Y0
 	VMOVUPS 224(SP), Y1
 
-lse256_tailloaded_4:
+lse256_tailloaded_19:
 	VCMPPS  $0x03, Y0, Y0, Y0
 	VTESTPS Y0, Y0
 	JNZ     lse256_nan
