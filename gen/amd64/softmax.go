@@ -162,7 +162,29 @@ type sm512 struct {
 	// pass 3. pfBytes is the distance, 4*cols or 0.
 	prefetch bool
 	pfBytes  reg.GPVirtual
+
+	// long, for SoftmaxRowsAVX512 alone, gives rows of at least longCols
+	// elements, which no cache holds, their own pass 3 (see longRows).
+	long bool
+	// span, while the fused pass of a long row is emitted, holds the
+	// running max and min of x, which stage A updates.
+	span *[2]reg.VecVirtual
 }
+
+// longCols is the shortest row that the long-row passes of
+// SoftmaxRowsAVX512 take (see longRows).
+const longCols = 1 << 18
+
+// inPlaceLong is the value of inPlace for a call whose rows are long
+// (see longRows): nonzero, so that pass 2 keeps no u.
+const inPlaceLong = 2
+
+// pfNT is how far ahead of x pass 3 of a long row prefetches, in bytes.
+// Measured (8 rows of 4,194,304 columns, as at longRows): 0.499-0.513
+// against 0.507-0.526 ns per element without the prefetches; 4096 and
+// 8192 measured the same as 2048 or worse. The fused pass gained nothing
+// from prefetching its own blocks 2048 bytes ahead.
+const pfNT = 2048
 
 // prefetchCols is the longest row whose pass 2 prefetches the next one.
 const prefetchCols = 32768
@@ -579,6 +601,16 @@ func (s *sm512) pipeA(p Mem, r, t []reg.VecVirtual, km []reg.Register) {
 		}
 		g.VMOVUPS(p.Offset(64*i), km[i], r[i]) // -Inf past the row: s = 0
 	}
+	if s.span != nil {
+		for i := range r {
+			g.VMAXPS(r[i], s.span[0], s.span[0])
+			if km[i] == nil {
+				g.VMINPS(r[i], s.span[1], s.span[1])
+			} else {
+				g.VMINPS(r[i], s.span[1], km[i], s.span[1]) // the row's lanes alone
+			}
+		}
+	}
 	s.reduce(r)
 	for i := range r {
 		g.VMOVAPS(k["magic"], t[i])
@@ -845,12 +877,17 @@ func (s *sm512) pass2Acc() (accLo, accHi reg.VecVirtual) {
 		g.Comment("Pass 2: S.")
 	}
 	accLo, accHi = g.ZMM(), g.ZMM()
+	s.pass2AccInto(accLo, accHi)
+	return accLo, accHi
+}
+
+// pass2AccInto is pass2Acc into the lane accumulators accLo and accHi.
+func (s *sm512) pass2AccInto(accLo, accHi reg.VecVirtual) {
 	if !s.zeroC {
 		s.pass2Into(accLo, accHi)
 	} else {
 		s.ifZeroC("sum", func() { s.pass2Into(accLo, accHi) })
 	}
-	return accLo, accHi
 }
 
 // ifZeroC emits emit twice, after a branch on c: once with noSub and its
@@ -1119,6 +1156,9 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 			g.TESTQ(dst, dst)
 			g.CMOVQEQ(src, s.inPlace) // no dst: nonzero, nothing stored
 		}
+		if s.long {
+			s.setLong()
+		}
 	}
 
 	// nanrow is where a row whose S is NaN goes, early where a row goes
@@ -1149,11 +1189,23 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 			g.CMOVQLS(bytes, s.pfBytes)
 		}
 		m = g.ZMM()
+		if s.long {
+			g.CMPQ(s.inPlace, U32(inPlaceLong))
+			g.JE(LabelRef(s.label("firstlong")))
+		}
 		undo := peek(src)
 		s.maxOf(src, "first", m)
 		undo()
-		// ahead emits the max of the next row into m, if there is one.
+		if s.long {
+			g.Label(s.label("firstlong"))
+		}
+		// ahead emits the max of the next row into m, if there is one
+		// and the rows are not long: a long row finds its own max.
 		ahead = func(name string) {
+			if s.long {
+				g.CMPQ(s.inPlace, U32(inPlaceLong))
+				g.JE(LabelRef(s.label(name)))
+			}
 			g.CMPQ(rows, U32(1))
 			g.JE(LabelRef(s.label(name)))
 			next := g.GP64()
@@ -1177,15 +1229,29 @@ func (s *sm512) rowsKernel(masked func(v reg.VecVirtual), out func(sum reg.VecVi
 	if s.hooks.begin != nil {
 		s.hooks.begin()
 	}
+	if s.long {
+		g.CMPQ(s.inPlace, U32(inPlaceLong))
+		g.JE(LabelRef(s.label("fused")))
+		g.Label(s.label("rowkind"))
+	}
 	if s.ahead {
 		s.rowKind(m, early, early, s.label("masked"))
 	} else {
 		s.pass1(nanrow, nanrow, s.label("masked"))
 	}
 	if s.ahead {
-		s.acc[0], s.acc[1] = s.pass2Acc()
+		if s.long {
+			s.acc[0], s.acc[1] = g.ZMM(), g.ZMM()
+			s.pass2AccInto(s.acc[0], s.acc[1])
+			g.Label(s.label("summed"))
+		} else {
+			s.acc[0], s.acc[1] = s.pass2Acc()
+		}
 		ahead("ahead")
 		out(nil)
+		if s.long {
+			s.fused(m, s.label("rowkind"), s.label("summed"))
+		}
 	} else {
 		sum := s.pass2()
 		g.VUCOMISD(sum, sum)
@@ -1268,7 +1334,7 @@ func (s *sm512) normalize(us, ss []reg.VecVirtual, hiv, lov reg.VecVirtual) {
 
 func softmaxAVX512(g *gen, c *constTable) {
 	g.function("SoftmaxRowsAVX512", "func(dst, src []float32, rows, cols int)",
-		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "SSE", "SSE2"},
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, // MMX+: SFENCE
 		"SoftmaxRowsAVX512 sets each of the rows rows of cols elements of dst to",
 		"the softmax of the same row of src, with the bits of",
 		"fallback.SoftmaxRows. The caller checks the arguments: rows*cols",
@@ -1277,6 +1343,7 @@ func softmaxAVX512(g *gen, c *constTable) {
 	)
 	s := newSM512(g, c, "sm512")
 	s.tailPipe, s.halfTail, s.ahead, s.zeroC = true, true, true, true
+	s.long = true
 	s.softmaxRows()
 }
 
@@ -1331,11 +1398,19 @@ func (s *sm512) softmaxRows() {
 		s.z.restore(g, moffs.Offset(8))
 		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s; u from dst, or recomputed in place.")
 		pass3 := func() {
+			if s.long {
+				g.CMPQ(s.inPlace, U32(inPlaceLong))
+				g.JE(LabelRef(s.label(name + "nt")))
+			}
 			g.TESTQ(s.inPlace, s.inPlace)
 			g.JNZ(LabelRef(s.label(name + "re")))
 			s.pass3(name, pend.Offset(16), pend.Offset(24), after, outStored)
 			g.Label(s.label(name + "re"))
 			s.pass3(name+"re", pend.Offset(16), pend.Offset(24), after, outRecompute)
+			if s.long {
+				g.Label(s.label(name + "nt"))
+				s.pass3NT(name+"nt", pend.Offset(16), pend.Offset(24), after, hiv, lov)
+			}
 		}
 		if s.zeroC {
 			s.ifZeroC(name, pass3)
@@ -1386,6 +1461,253 @@ func (s *sm512) softmaxRows() {
 		g.Comment("Pass 3 of the last finite row.")
 		late("last", s.label("flushed"))
 	})
+}
+
+// longRows: a row of longCols elements or more (1 MiB) is read from
+// memory by every pass, and SoftmaxRowsAVX512 gives such rows passes that
+// save memory traffic (the bits are the same):
+//
+//   - Pass 2 keeps no u in dst, as in place (inPlace is inPlaceLong), and
+//     pass 3 recomputes it from x: storing u cost a write of the row and
+//     a read of dst for ownership, and reading it back another read.
+//   - Pass 3 writes dst with non-temporal stores (VMOVNTPS), which go to
+//     memory without reading the line first: a peel of 0 to 15 elements
+//     up to a 64-byte boundary of dst and the row's last 0 to 15 elements
+//     are stored as usual, under masks, and an SFENCE ends the pass.
+//
+//   - Passes 1 and 2 run as one fused pass that reads x once, on a guess
+//     that it checks at the end, with passes 1 and 2 after it where the
+//     guess fails (see fused).
+//
+// The long-row passes are chosen once per call, by cols, and need a dst
+// aligned to 4 bytes, as Go allocates float32s. Measured (ns per element,
+// thread CPU time, the least of 20 runs alternating with the previous
+// kernel and copy, 8 rows of 4,194,304 columns, N(0, 3) logits): 0.55
+// against 0.74, where copy(dst, src) took 0.25 (2.2x copy against 2.9x);
+// pass 2 without u and pass 3 with non-temporal stores alone took 0.64
+// against 0.69 (copy 0.25). A read pass alone (one load per cache line)
+// takes 0.14-0.15 there, so the fused pass costs about 0.2 and pass 3,
+// reading x and writing dst, about 0.3 against copy's 0.25: the
+// exponential's operations do not all hide behind the memory traffic.
+// At 262,144 columns (8 rows, in L3) the same as before: 0.35 against
+// 0.36. Keeping u (stored by the fused pass, read back by pass 3 with
+// its non-temporal stores) measured 0.66-0.72 against 0.52-0.56 for the
+// recomputation (copy 0.23-0.25). SoftmaxRowsAVX2 runs long rows as
+// others: with pass 2 keeping no u and pass 3 recomputing it with
+// non-temporal stores it measured 1.12 against 0.82 ns per element (copy
+// 0.26), its exponential costing more than the traffic saved.
+
+// setLong emits inPlace = inPlaceLong for rows of longCols elements or
+// more and a dst aligned to 4 bytes.
+func (s *sm512) setLong() {
+	g := s.g
+	short := s.label("notlong")
+	g.CMPQ(s.cols, U32(longCols))
+	g.JB(LabelRef(short))
+	g.TESTQ(U32(3), s.dst)
+	g.JNZ(LabelRef(short))
+	g.MOVQ(U32(inPlaceLong), s.inPlace)
+	g.Label(short)
+}
+
+// The fused pass of a long row: passes 1 and 2 in one read of x, on the
+// guess that the row's c is 0 and that no term is flushed. A term of the
+// row's S is (1 + u_i) * 2^(n_i - nm), formed in float64 as u_i*s_i + s_i
+// with s_i = 2^(n_i - nm) a float32, which is 0 (flushed) when
+// n_i - nm < -126; u_i and n_i depend on x_i - c alone. The fused pass
+// takes c = 0 and scales the terms by s'_i = 2^(n_i - G) instead, for G
+// the n of the row's first vector's max (which is at most the row's max),
+// and tracks the row's max m and min. Its sum S' is the canonical S times
+// 2^(nm - G), bit for bit, for a row without NaN, when:
+//
+//   - m is finite and |m| <= 208, so that the canonical c is 0 too and
+//     u_i and n_i are the same;
+//   - no term is flushed in either scaling: n_min - nm >= -126, for
+//     n_min the n of the row's min. n is monotonic in x (so is the clamp
+//     at -320), so n_min <= G <= nm, which makes n_min - G >= -126 too,
+//     and nm - G <= 126: no s'_i overflows float32. A -Inf element,
+//     clamped to -320, fails the check;
+//   - the lanes past the row's end in its last vector, loaded as -Inf,
+//     whose n is nLo = round(-320*log2e) = -462, get s' = 0 as they get
+//     s = 0: nLo - G <= -127. Their terms would be below 2^-162 of S,
+//     but they could still break a tie in a float64 rounding.
+//
+// Then every s'_i and s_i = s'_i * 2^(G - nm) are normal float32s, and
+// every term, partial and accumulator lies between 2^-130 and 2^150 or
+// is 0, far inside float64's normal range, where the rounding of an FMA
+// or an add commutes with a scaling by a power of two: the accumulators
+// times 2^(G - nm) are the canonical ones. A row with a NaN has a NaN S'
+// (the NaN term), which stays NaN when scaled, and the row is filled
+// with NaN as its canonical S makes it. Otherwise (an infinity, a -Inf
+// element, |m| > 208, a row whose elements span more than about 87 in
+// value, or a first vector below about -232) the row runs passes 1
+// (with the fused pass's max, which, as pass 1's, skips NaNs only
+// partly) and 2 as any row does. The checks on n_min and nLo guard
+// against terms far below S's last bit, so that no test of random rows
+// sees them fail; they keep the bits exact in the rare rounding ties.
+
+// nLo is round(-320*log2e): the n of an element clamped to reduceLo.
+const nLo = -462
+
+// fused emits the fused pass of a long row at src into s.acc, the row's
+// max into every lane of m, and its c (0) and bias; it jumps to done on
+// success, and to fail, with m set, where the row needs passes 1 and 2.
+func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
+	g, c, k := s.g, s.c, s.k
+	g.Comment("The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.")
+	g.Label(s.label("fused"))
+	// G: the n of the first vector's max; biasv = 127 - bits(t_G).
+	a := g.ZMM()
+	g.VMOVUPS(Mem{Base: s.src}, a)
+	s.foldAll(a, g.VMAXPS)
+	g.VMAXPS(k["reduceLo"], a, a)
+	tg := g.ZMM()
+	g.VMOVAPS(k["magic"], tg)
+	g.VFMADD231PS(k["log2e"], a, tg)
+	b127 := g.ZMM()
+	g.VPBROADCASTD(c.scalar("bias127"), b127)
+	g.VPSUBD(tg, b127, s.biasv)
+	g.VMOVAPS(s.zero, s.cv)
+	span := [2]reg.VecVirtual{m, g.ZMM()}
+	g.VBROADCASTSS(c.scalar("negInf"), span[0])
+	g.VBROADCASTSS(c.scalar("posInf"), span[1])
+	name, keepU := s.name, s.keepU
+	s.name, s.noSub, s.keepU, s.span = name+"f", true, false, &span
+	accLo, accHi := s.acc[0], s.acc[1]
+	g.VPXORQ(accLo, accLo, accLo)
+	g.VPXORQ(accHi, accHi, accHi)
+	g.MOVQ(s.src, s.p)
+	g.MOVQ(s.cols, s.i)
+	s.pipeline2(accLo, accHi)
+	g.Label(s.label("sumred"))
+	s.name, s.noSub, s.keepU, s.span = name, false, keepU, nil
+
+	g.Comment("The checks of the guess (see above).")
+	s.foldAll(m, g.VMAXPS)
+	s.foldAll(span[1], g.VMINPS)
+	mb := g.GP32()
+	g.VMOVD(m.AsX(), mb)
+	g.ANDL(U32(0x7fffffff), mb)
+	g.CMPL(mb, U32(largeMaxBits))
+	g.JA(LabelRef(fail)) // |m| > 208, an infinity or NaN
+	tm, tmin := g.ZMM(), g.ZMM()
+	g.VMOVAPS(k["magic"], tm)
+	g.VFMADD231PS(k["log2e"], m, tm) // m - c = m
+	g.VMAXPS(k["reduceLo"], span[1], span[1])
+	g.VMOVAPS(k["magic"], tmin)
+	g.VFMADD231PS(k["log2e"], span[1], tmin)
+	nm, nmin, ng, w := g.GP32(), g.GP32(), g.GP32(), g.GP32()
+	g.VMOVD(tm.AsX(), nm)
+	g.VMOVD(tmin.AsX(), nmin)
+	g.VMOVD(tg.AsX(), ng)
+	g.MOVL(nm, w)
+	g.SUBL(nmin, w)
+	g.CMPL(w, U32(126))
+	g.JG(LabelRef(fail)) // nmin - nm < -126
+	g.MOVL(ng, w)
+	g.SUBL(U32(softmaxMagicBits+nLo+127), w)
+	g.JL(LabelRef(fail)) // nLo - G > -127
+	g.Comment("The guess holds: S's accumulators times 2^(G - nm), and the row's bias.")
+	e := g.GP64()
+	g.MOVL(ng, e.As32())
+	g.SUBL(nm, e.As32())
+	g.ADDL(U32(1023), e.As32()) // 1023 + G - nm, in [897, 1023]
+	g.SHLQ(U8(52), e)
+	f := g.XMM()
+	g.VMOVQ(e, f)
+	fv := g.ZMM()
+	g.VBROADCASTSD(f, fv)
+	g.VMULPD(fv, accLo, accLo)
+	g.VMULPD(fv, accHi, accHi)
+	g.VPSUBD(tm, b127, s.biasv)
+	g.JMP(LabelRef(done))
+}
+
+// softmaxMagicBits are the bits of the constant magic, 1.5*2^23.
+const softmaxMagicBits = 0x4b400000
+
+// foldAll folds the 16 lanes of a into every lane with op (VMAXPS or
+// VMINPS), as maxOf does.
+func (s *sm512) foldAll(a reg.VecVirtual, op func(ops ...Op)) {
+	g := s.g
+	x := g.ZMM()
+	g.VSHUFF32X4(U8(0x4e), a, a, x)
+	op(x, a, a)
+	g.VSHUFF32X4(U8(0xb1), a, a, x)
+	op(x, a, a)
+	g.VPERMILPS(U8(0x4e), a, x)
+	op(x, a, a)
+	g.VPERMILPS(U8(0xb1), a, x)
+	op(x, a, a)
+}
+
+// pass3NT emits SoftmaxRows's pass 3 of a long row (see longRows) at src
+// and dst (memory holding the pointers), u recomputed from x, with
+// non-temporal stores to dst from its first 64-byte boundary. It ends
+// with a jump to the label after. name prefixes its labels.
+func (s *sm512) pass3NT(name string, src, dst Op, after string, hiv, lov reg.VecVirtual) {
+	g, p, q, i := s.g, s.p, s.q, s.i
+	out := func(p, q Mem, n int, mask reg.Register) {
+		x := s.loadX(p, n, mask)
+		s.reduce(x)
+		t := s.expU(x)
+		s.scale(t, nil)
+		s.normalize(x, t, hiv, lov)
+		if mask != nil {
+			s.store(x, q, mask)
+			return
+		}
+		for j := range x {
+			g.VMOVNTPS(x[j], q.Offset(64*j))
+		}
+	}
+	label := func(l string) string { return s.label(name + l) }
+	g.MOVQ(src, p)
+	g.MOVQ(dst, q)
+	g.MOVQ(s.cols, i)
+	tbl, h := g.GP64(), g.GP64()
+	g.LEAQ(g.tailMask16(), tbl)
+	g.Comment("The elements before dst's first 64-byte boundary, stored as usual.")
+	g.MOVQ(q, h)
+	g.NEGQ(h)
+	g.SHRQ(U8(2), h)
+	g.ANDQ(U32(15), h)
+	g.JZ(LabelRef(label("64")))
+	kh := g.K()
+	g.KMOVW(Mem{Base: tbl, Index: h, Scale: 2}, kh)
+	out(Mem{Base: p}, Mem{Base: q}, 1, kh)
+	g.LEAQ(Mem{Base: p, Index: h, Scale: 4}, p)
+	g.LEAQ(Mem{Base: q, Index: h, Scale: 4}, q)
+	g.SUBQ(h, i)
+	g.Label(label("64"))
+	g.CMPQ(i, U32(64))
+	g.JB(LabelRef(label("16")))
+	for d := 0; d < 256; d += 64 {
+		g.PREFETCHT0(Mem{Base: p, Disp: pfNT + d})
+	}
+	out(Mem{Base: p}, Mem{Base: q}, 2, nil)
+	out(Mem{Base: p, Disp: 128}, Mem{Base: q, Disp: 128}, 2, nil)
+	g.ADDQ(U32(256), p)
+	g.ADDQ(U32(256), q)
+	g.SUBQ(U32(64), i)
+	g.JMP(LabelRef(label("64")))
+	g.Label(label("16"))
+	g.CMPQ(i, U32(16))
+	g.JB(LabelRef(label("tail")))
+	out(Mem{Base: p}, Mem{Base: q}, 1, nil)
+	g.ADDQ(U32(64), p)
+	g.ADDQ(U32(64), q)
+	g.SUBQ(U32(16), i)
+	g.JMP(LabelRef(label("16")))
+	g.Label(label("tail"))
+	g.TESTQ(i, i)
+	g.JZ(LabelRef(label("fence")))
+	kt := g.K()
+	g.KMOVW(Mem{Base: tbl, Index: i, Scale: 2}, kt)
+	out(Mem{Base: p}, Mem{Base: q}, 1, kt)
+	g.Label(label("fence"))
+	g.SFENCE()
+	g.JMP(LabelRef(after))
 }
 
 // outPasses returns SoftmaxRows's pass 3 bodies for the row's 1/S split

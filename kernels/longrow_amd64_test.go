@@ -1,0 +1,180 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+
+	"github.com/go-softmax/softmax/internal/asm"
+)
+
+// longCols is the shortest row that SoftmaxRowsAVX512 runs through its
+// long-row passes (longCols in gen/amd64/softmax.go): a fused pass 1 and
+// 2 that guesses c = 0, and a pass 3 with non-temporal stores.
+const longCols = 1 << 18
+
+// longKernels are the SoftmaxRows kernels that this CPU runs: AVX-512's,
+// with its long-row passes, and AVX2's, which runs long rows as others.
+func longKernels() (names []string, fs []func(dst, src []float32, rows, cols int)) {
+	if avx512.supported() {
+		names, fs = append(names, "avx512"), append(fs, asm.SoftmaxRowsAVX512)
+	}
+	if avx2.supported() {
+		names, fs = append(names, "avx2"), append(fs, asm.SoftmaxRowsAVX2)
+	}
+	return names, fs
+}
+
+// longRowKinds returns rows of n elements, one of each kind that the
+// long-row passes tell apart: rows on which the fused pass's guess holds
+// (small and offset maxima, a first vector far below the max), and rows
+// that fail each of its checks and run passes 1 and 2 as usual.
+func longRowKinds(rng *rand.Rand, n int) (names []string, rows [][]float32) {
+	add := func(name string, x []float32) {
+		names, rows = append(names, name), append(rows, x)
+	}
+	add("std 4", normalRow(rng, n, 4, 0))
+	add("std 1 off -150", normalRow(rng, n, 1, -150))
+	add("std 1 off 190", normalRow(rng, n, 1, 190))
+	x := normalRow(rng, n, 1, 0)
+	for i := range 16 {
+		x[i] = -60 // first vector's n 87 below the max's: G < nm
+	}
+	add("first vector low", x)
+	x = normalRow(rng, n, 1, 0)
+	for i := range 16 {
+		x[i] = -85 // nm - G > 127
+	}
+	add("first vector too low", x)
+	x = normalRow(rng, n, 1, -180)
+	for i := range 16 {
+		x[i] = -240 // G < -335: past the row, s' would not be 0
+	}
+	add("first vector below -232", x)
+	add("|max| > 208", normalRow(rng, n, 4, 300))
+	add("max -1e4", normalRow(rng, n, 4, -1e4))
+	add("wide", uniformRow(rng, n, -110, 0)) // terms flushed
+	x = normalRow(rng, n, 4, 0)
+	x[rng.IntN(n)] = nan
+	add("NaN", x)
+	x = normalRow(rng, n, 4, 0)
+	x[rng.IntN(n)] = inf
+	add("+Inf", x)
+	x = normalRow(rng, n, 4, 0)
+	x[n-1] = ninf
+	add("-Inf at the end", x)
+	x = normalRow(rng, n, 4, 0)
+	x[rng.IntN(n)] = ninf
+	x[0] = ninf
+	add("-Inf at the start", x)
+	x = make([]float32, n)
+	for i := range x {
+		x[i] = ninf
+	}
+	add("all -Inf", x)
+	x = append([]float32(nil), x...)
+	x[rng.IntN(n)] = nan
+	add("-Inf and NaN", x)
+	return names, rows
+}
+
+// TestBitExactSoftmaxRowsLong runs the longKernels on batches of rows
+// of every kind of longRowKinds, just below and above longCols and with
+// last blocks of every shape (a whole block, whole vectors, a last
+// vector of at most 8 elements and of more), out of place and in place.
+// Each row runs alone, and the batch of all kinds at once, in a random
+// order: pass 3 runs a row late, after the next row's fused pass.
+func TestBitExactSoftmaxRowsLong(t *testing.T) {
+	kn, kfs := longKernels()
+	for ki, kernel := range kfs {
+		t.Run(kn[ki], func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(81, 82))
+			lengths := []int{longCols - 1, longCols, longCols + 37, longCols + 72}
+			if testing.Short() {
+				lengths = []int{longCols - 1, longCols + 37}
+			}
+			for _, n := range lengths {
+				names, rows := longRowKinds(rng, n)
+				perm := rng.Perm(len(rows))
+				var x []float32
+				for _, r := range perm {
+					x = append(x, rows[r]...)
+				}
+				want := make([]float32, len(x))
+				generic.SoftmaxRows(want, x, n)
+				for k, r := range perm {
+					what := fmt.Sprintf("n=%d %s", n, names[r])
+					row, w := x[k*n:(k+1)*n], want[k*n:(k+1)*n]
+					got := make([]float32, n)
+					kernel(got, row, 1, n)
+					compareBits(t, what, row, w, got)
+					y := append([]float32(nil), row...)
+					kernel(y, y, 1, n)
+					compareBits(t, what+" in place", row, w, y)
+				}
+				got := make([]float32, len(x))
+				kernel(got, x, len(rows), n)
+				compareBits(t, fmt.Sprintf("n=%d batch", n), x, want, got)
+				y := append([]float32(nil), x...)
+				kernel(y, y, len(rows), n)
+				compareBits(t, fmt.Sprintf("n=%d batch in place", n), x, want, y)
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}
+
+// TestSoftmaxRowsLongAlignment runs the longKernels on long rows with
+// dst at every element offset from a 64-byte boundary, where its pass 3
+// stores the elements before the first boundary as usual and the rest
+// with aligned non-temporal stores, out of place and in place.
+func TestSoftmaxRowsLongAlignment(t *testing.T) {
+	kn, kfs := longKernels()
+	for ki, kernel := range kfs {
+		t.Run(kn[ki], func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(83, 84))
+			n, rows := longCols+37, 2
+			x := append(normalRow(rng, n, 4, 0), normalRow(rng, n, 1, -150)...)
+			want := make([]float32, len(x))
+			generic.SoftmaxRows(want, x, n)
+			buf := make([]float32, len(x)+32)
+			base := int(uintptr(unsafe.Pointer(&buf[0]))%64) / 4 // buf[16-base] is aligned
+			for off := range 16 {
+				d := buf[16-base+off:][:len(x)]
+				clear(buf)
+				kernel(d, x, rows, n)
+				compareBits(t, fmt.Sprintf("dst at %d elements past 64 bytes", off), x, want, d)
+				copy(d, x)
+				kernel(d, d, rows, n)
+				compareBits(t, fmt.Sprintf("in place at %d elements past 64 bytes", off), x, want, d)
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}
+
+// TestSoftmaxRowsLongGuard runs the longKernels on long rows that end
+// right before, and start right after, an inaccessible page, out of
+// place and in place: the fused pass, the peel and the tail of pass 3
+// must touch no element past the row.
+func TestSoftmaxRowsLongGuard(t *testing.T) {
+	kn, kfs := longKernels()
+	for ki, kernel := range kfs {
+		t.Run(kn[ki], func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(85, 86))
+			for _, n := range []int{longCols + 37, longCols + 72} {
+				x := normalRow(rng, n, 4, 0)
+				want := make([]float32, n)
+				generic.SoftmaxRows(want, x, n)
+				checkGuards(t, x, want, func(dst, src []float32) { kernel(dst, src, 1, n) }, nil)
+			}
+		})
+	}
+}
